@@ -1,0 +1,45 @@
+# Helpers that keep one CMake library per folder of src/ and record the allowed include arrows.
+#
+# dittofs_add_library(NAME SOURCES ... DEPS ...): a static library whose headers may include
+# exactly the headers of its DEPS (checked by tools/check_layering.py, run as a test).
+# dittofs_add_test(NAME SOURCES ... DEPS ...): a GoogleTest binary registered with CTest.
+
+set(DITTOFS_LAYERING_FILE "${CMAKE_BINARY_DIR}/layering.txt")
+file(WRITE "${DITTOFS_LAYERING_FILE}" "")
+
+function(dittofs_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LIBS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC "${PROJECT_SOURCE_DIR}/src")
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} ${ARG_LIBS})
+  file(RELATIVE_PATH dir "${PROJECT_SOURCE_DIR}/src" "${CMAKE_CURRENT_SOURCE_DIR}")
+  string(REPLACE ";" "," deps "${ARG_DEPS}")
+  file(APPEND "${DITTOFS_LAYERING_FILE}" "${name} ${dir} ${deps}\n")
+endfunction()
+
+function(dittofs_add_executable name)
+  cmake_parse_arguments(ARG "" "OUTPUT_NAME" "SOURCES;DEPS;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} ${ARG_LIBS})
+  if(ARG_OUTPUT_NAME)
+    set_target_properties(${name} PROPERTIES OUTPUT_NAME ${ARG_OUTPUT_NAME})
+  endif()
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/bin")
+  file(RELATIVE_PATH dir "${PROJECT_SOURCE_DIR}/src" "${CMAKE_CURRENT_SOURCE_DIR}")
+  string(REPLACE ";" "," deps "${ARG_DEPS}")
+  file(APPEND "${DITTOFS_LAYERING_FILE}" "${name} ${dir} ${deps}\n")
+endfunction()
+
+function(dittofs_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} ${ARG_LIBS} GTest::gtest GTest::gmock
+                        GTest::gtest_main)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
+  add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)
+  set(labels unit)
+  if(ARG_LABELS)
+    set(labels ${ARG_LABELS})
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT 600)
+endfunction()

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "base/log.h"
+
+namespace dittofs::config {
+namespace {
+
+std::string Home(const EnvLookup& env) {
+  std::string home;
+  if (env("HOME", &home) && !home.empty()) return home;
+  return "/root";
+}
+
+// One settable key: its YAML path, its environment name, and how to set it from text.
+struct Key {
+  const char* section;
+  const char* name;
+  std::function<Status(Config&, const std::string&)> set;
+};
+
+Status ParseUint(const std::string& text, uint64_t max, uint64_t* out, bool octal = false) {
+  const char* b = text.data();
+  const char* e = b + text.size();
+  int base = 10;
+  if (octal) base = 8;
+  auto [p, ec] = std::from_chars(b, e, *out, base);
+  if (ec != std::errc() || p != e || *out > max) {
+    return Status(Errc::kInvalid, "'" + text + "' is not a number up to " + std::to_string(max));
+  }
+  return Status::Ok();
+}
+
+Status ParseBool(const std::string& text, bool* out) {
+  if (text == "true" || text == "yes" || text == "on" || text == "1") *out = true;
+  else if (text == "false" || text == "no" || text == "off" || text == "0") *out = false;
+  else return Status(Errc::kInvalid, "'" + text + "' is not a boolean");
+  return Status::Ok();
+}
+
+template <typename T>
+std::function<Status(Config&, const std::string&)> UintField(T NfsConfig::*field, uint64_t max) {
+  return [field, max](Config& c, const std::string& v) {
+    uint64_t n;
+    RETURN_IF_ERROR(ParseUint(v, max, &n));
+    c.nfs.*field = static_cast<T>(n);
+    return Status::Ok();
+  };
+}
+
+const std::vector<Key>& Keys() {
+  static const std::vector<Key> keys = {
+      {"logging", "level", [](Config& c, const std::string& v) { c.logging.level = v; return Status::Ok(); }},
+      {"logging", "format", [](Config& c, const std::string& v) { c.logging.format = v; return Status::Ok(); }},
+      {"logging", "file", [](Config& c, const std::string& v) { c.logging.file = v; return Status::Ok(); }},
+      {"server", "state_dir", [](Config& c, const std::string& v) { c.server.state_dir = v; return Status::Ok(); }},
+      {"server", "shutdown_timeout_s",
+       [](Config& c, const std::string& v) {
+         uint64_t n;
+         RETURN_IF_ERROR(ParseUint(v, 3600, &n));
+         c.server.shutdown_timeout_s = static_cast<uint32_t>(n);
+         return Status::Ok();
+       }},
+      {"nfs", "enabled", [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.enabled); }},
+      {"nfs", "bind", [](Config& c, const std::string& v) { c.nfs.bind = v; return Status::Ok(); }},
+      {"nfs", "port", UintField(&NfsConfig::port, 65535)},
+      {"nfs", "workers", UintField(&NfsConfig::workers, 1024)},
+      {"nfs", "io_threads", UintField(&NfsConfig::io_threads, 64)},
+      {"nfs", "max_connections", UintField(&NfsConfig::max_connections, 1u << 20)},
+      {"nfs", "max_record_size", UintField(&NfsConfig::max_record_size, 64u << 20)},
+      {"nfs", "max_outstanding", UintField(&NfsConfig::max_outstanding, 65536)},
+  };
+  return keys;
+}
+
+Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v) {
+  uint64_t n;
+  if (key == "name") s.name = v;
+  else if (key == "metadata") s.metadata = v;
+  else if (key == "block") s.block = v;
+  else if (key == "block_dir") s.block_dir = v;
+  else if (key == "read_only") return ParseBool(v, &s.read_only);
+  else if (key == "squash") s.squash = v;
+  else if (key == "anon_uid") { RETURN_IF_ERROR(ParseUint(v, 0xffffffffu, &n)); s.anon_uid = uint32_t(n); }
+  else if (key == "anon_gid") { RETURN_IF_ERROR(ParseUint(v, 0xffffffffu, &n)); s.anon_gid = uint32_t(n); }
+  else if (key == "root_mode") { RETURN_IF_ERROR(ParseUint(v, 07777, &n, true)); s.root_mode = uint32_t(n); }
+  else return Status(Errc::kInvalid, "unknown share key '" + key + "'");
+  return Status::Ok();
+}
+
+std::string Scalar(const YAML::Node& n) { return n.as<std::string>(); }
+
+}  // namespace
+
+EnvLookup ProcessEnv() {
+  return [](const char* name, std::string* value) {
+    const char* v = std::getenv(name);
+    if (!v) return false;
+    *value = v;
+    return true;
+  };
+}
+
+std::string DefaultConfigPath(const EnvLookup& env) {
+  std::string xdg;
+  if (env("XDG_CONFIG_HOME", &xdg) && !xdg.empty()) return xdg + "/dittofs/config.yaml";
+  return Home(env) + "/.config/dittofs/config.yaml";
+}
+
+std::string DefaultStateDir(const EnvLookup& env) {
+  std::string xdg;
+  if (env("XDG_STATE_HOME", &xdg) && !xdg.empty()) return xdg + "/dittofs";
+  return Home(env) + "/.local/state/dittofs";
+}
+
+Config Defaults(const EnvLookup& env) {
+  Config c;
+  c.server.state_dir = DefaultStateDir(env);
+  c.shares.push_back(ShareConfig{});
+  return c;
+}
+
+Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env) {
+  Config c = Defaults(env);
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml));
+    if (root && !root.IsNull()) {
+      if (!root.IsMap()) return Status(Errc::kInvalid, "config: the top level must be a map");
+      for (auto section : root) {
+        std::string sname = section.first.as<std::string>();
+        if (sname == "shares") {
+          if (!section.second.IsSequence()) return Status(Errc::kInvalid, "config: shares must be a list");
+          c.shares.clear();
+          for (auto item : section.second) {
+            if (!item.IsMap()) return Status(Errc::kInvalid, "config: each share must be a map");
+            ShareConfig s;
+            for (auto kv : item) {
+              Status st = SetShareKey(s, kv.first.as<std::string>(), Scalar(kv.second));
+              if (!st.ok()) return Status(Errc::kInvalid, "config: shares: " + st.message());
+            }
+            c.shares.push_back(std::move(s));
+          }
+          continue;
+        }
+        if (!section.second.IsMap()) {
+          return Status(Errc::kInvalid, "config: section '" + sname + "' must be a map");
+        }
+        for (auto kv : section.second) {
+          std::string kname = kv.first.as<std::string>();
+          const Key* key = nullptr;
+          for (const Key& k : Keys()) {
+            if (sname == k.section && kname == k.name) key = &k;
+          }
+          if (!key) return Status(Errc::kInvalid, "config: unknown key " + sname + "." + kname);
+          Status st = key->set(c, Scalar(kv.second));
+          if (!st.ok()) return Status(Errc::kInvalid, "config: " + sname + "." + kname + ": " + st.message());
+        }
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return Status(Errc::kInvalid, std::string("config: ") + e.what());
+  }
+  for (const Key& k : Keys()) {
+    std::string env_name = std::string("DITTOFS_") + k.section + "_" + k.name;
+    for (char& ch : env_name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    std::string value;
+    if (env(env_name.c_str(), &value)) {
+      Status st = k.set(c, value);
+      if (!st.ok()) return Status(Errc::kInvalid, env_name + ": " + st.message());
+    }
+  }
+  RETURN_IF_ERROR(Validate(c));
+  return c;
+}
+
+Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path);
+  if (!in) return Status(Errc::kNotFound, "cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Result<Config> c = ParseConfig(ss.str(), env);
+  if (!c.ok()) return Status(c.status().code(), path + ": " + c.status().message());
+  return c;
+}
+
+Status Validate(const Config& c) {
+  log::Level level;
+  if (!log::ParseLevel(c.logging.level, &level)) {
+    return Status(Errc::kInvalid, "logging.level must be debug, info, warn or error");
+  }
+  if (c.logging.format != "text" && c.logging.format != "json") {
+    return Status(Errc::kInvalid, "logging.format must be text or json");
+  }
+  if (c.server.state_dir.empty()) return Status(Errc::kInvalid, "server.state_dir is empty");
+  if (c.nfs.workers == 0) return Status(Errc::kInvalid, "nfs.workers must be at least 1");
+  if (c.nfs.max_record_size < 64 * 1024) {
+    return Status(Errc::kInvalid, "nfs.max_record_size must be at least 65536");
+  }
+  std::set<std::string> names;
+  for (const ShareConfig& s : c.shares) {
+    if (s.name.empty() || s.name[0] != '/') {
+      return Status(Errc::kInvalid, "share name '" + s.name + "' must start with '/'");
+    }
+    if (!names.insert(s.name).second) return Status(Errc::kInvalid, "share " + s.name + " twice");
+    if (s.metadata != "memory") {
+      return Status(Errc::kInvalid, "share " + s.name + ": metadata must be memory");
+    }
+    if (s.block != "memory" && s.block != "localfs") {
+      return Status(Errc::kInvalid, "share " + s.name + ": block must be memory or localfs");
+    }
+    if (s.squash != "none" && s.squash != "root_to_guest" && s.squash != "all_to_guest") {
+      return Status(Errc::kInvalid,
+                    "share " + s.name + ": squash must be none, root_to_guest or all_to_guest");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string RenderConfig(const Config& c) {
+  std::ostringstream o;
+  o << "# DittoFS server configuration.\n"
+       "# Every key can be overridden by an environment variable DITTOFS_<SECTION>_<KEY>,\n"
+       "# e.g. DITTOFS_NFS_PORT=2049 or DITTOFS_LOGGING_LEVEL=debug.\n\n"
+       "logging:\n"
+       "  level: " << c.logging.level << "        # debug | info | warn | error\n"
+       "  format: " << c.logging.format << "       # text | json (one JSON object per line)\n"
+       "  file: \"" << c.logging.file << "\"          # empty: standard error\n\n"
+       "server:\n"
+       "  state_dir: \"" << c.server.state_dir << "\"   # data directory\n"
+       "  shutdown_timeout_s: " << c.server.shutdown_timeout_s
+    << "   # how long in-flight calls may finish at SIGTERM\n\n"
+       "nfs:\n"
+       "  enabled: " << (c.nfs.enabled ? "true" : "false") << "\n"
+       "  bind: \"" << c.nfs.bind << "\"       # address to listen on\n"
+       "  port: " << c.nfs.port << "            # NFSv3 and MOUNT v3 share this TCP port\n"
+       "  workers: " << c.nfs.workers << "              # threads running calls\n"
+       "  io_threads: " << c.nfs.io_threads << "           # threads doing network I/O\n"
+       "  max_connections: " << c.nfs.max_connections << "\n"
+       "  max_record_size: " << c.nfs.max_record_size << "  # largest RPC record accepted (bytes)\n"
+       "  max_outstanding: " << c.nfs.max_outstanding << "    # calls in flight per connection\n\n"
+       "# Each share is exported under its name. Stores:\n"
+       "#   metadata: memory (contents are lost when the server stops)\n"
+       "#   block: memory | localfs (file data in files under block_dir)\n"
+       "# squash: none | root_to_guest | all_to_guest (guest = anon_uid/anon_gid)\n"
+       "shares:\n";
+  for (const ShareConfig& s : c.shares) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", s.root_mode);
+    o << "  - name: " << s.name << "\n"
+      << "    metadata: " << s.metadata << "\n"
+      << "    block: " << s.block << "\n";
+    if (!s.block_dir.empty()) o << "    block_dir: \"" << s.block_dir << "\"\n";
+    o << "    read_only: " << (s.read_only ? "true" : "false") << "\n"
+      << "    squash: " << s.squash << "\n"
+      << "    anon_uid: " << s.anon_uid << "\n"
+      << "    anon_gid: " << s.anon_gid << "\n"
+      << "    root_mode: \"" << mode << "\"   # mode of the share's root when first created\n";
+  }
+  return o.str();
+}
+
+}  // namespace dittofs::config

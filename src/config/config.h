@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace dittofs::config {
+
+struct LoggingConfig {
+  std::string level = "info";   // debug | info | warn | error
+  std::string format = "text";  // text | json
+  std::string file;             // empty: standard error
+};
+
+struct ServerConfig {
+  std::string state_dir;             // data lives here; default $XDG_STATE_HOME/dittofs
+  uint32_t shutdown_timeout_s = 30;  // how long in-flight calls may take at shutdown
+};
+
+struct NfsConfig {
+  bool enabled = true;
+  std::string bind = "0.0.0.0";
+  uint16_t port = 12049;  // NFS and MOUNT share this port
+  uint32_t workers = 8;
+  uint32_t io_threads = 1;
+  uint32_t max_connections = 1024;
+  uint32_t max_record_size = 4u << 20;
+  uint32_t max_outstanding = 128;  // per connection
+};
+
+struct ShareConfig {
+  std::string name = "/export";
+  std::string metadata = "memory";  // memory
+  std::string block = "localfs";    // memory | localfs
+  std::string block_dir;            // localfs: default <state_dir>/blocks/<share>
+  bool read_only = false;
+  std::string squash = "root_to_guest";  // none | root_to_guest | all_to_guest
+  uint32_t anon_uid = 65534;
+  uint32_t anon_gid = 65534;
+  uint32_t root_mode = 01777;
+};
+
+struct Config {
+  LoggingConfig logging;
+  ServerConfig server;
+  NfsConfig nfs;
+  std::vector<ShareConfig> shares;
+};
+
+// Reads an environment variable; returns false when unset. Injected for tests.
+using EnvLookup = std::function<bool(const char* name, std::string* value)>;
+EnvLookup ProcessEnv();
+
+// The default config file: $XDG_CONFIG_HOME/dittofs/config.yaml, else
+// ~/.config/dittofs/config.yaml.
+std::string DefaultConfigPath(const EnvLookup& env);
+// The default state directory: $XDG_STATE_HOME/dittofs, else ~/.local/state/dittofs.
+std::string DefaultStateDir(const EnvLookup& env);
+
+// The built-in configuration: one share /export.
+Config Defaults(const EnvLookup& env);
+
+// Parses YAML text over the defaults, then applies DITTOFS_<SECTION>_<KEY> environment
+// overrides (e.g. DITTOFS_NFS_PORT, DITTOFS_LOGGING_LEVEL), then validates.
+// Unknown keys are errors, so typos do not pass silently.
+Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env);
+Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env);
+Status Validate(const Config& config);
+
+// A documented YAML rendering of `config`, as `dfs init` writes it.
+std::string RenderConfig(const Config& config);
+
+}  // namespace dittofs::config

@@ -1,0 +1,797 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/vfs.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+
+namespace dittofs::core {
+namespace {
+
+using stores::Inode;
+using stores::MetadataTxn;
+
+constexpr uint32_t kSuid = 04000;
+constexpr uint32_t kSgid = 02000;
+constexpr uint32_t kSticky = 01000;
+constexpr uint32_t kModeMask = 07777;
+constexpr uint32_t kMaxLinks = 65000;
+constexpr uint64_t kMaxFileSize = (uint64_t{1} << 63) - 1;
+// Directory cookies 1 and 2 are left to protocols that list "." and ".."; entries start at 3.
+constexpr uint64_t kFirstCookie = 3;
+constexpr size_t kMaxSymlinkTarget = 4096;
+
+PreAttr Pre(const Inode& inode) { return {inode.size, inode.mtime, inode.ctime}; }
+
+bool IsDotOrDotDot(std::string_view name) { return name == "." || name == ".."; }
+
+// The sticky-directory rule: in a sticky directory only the owner of the entry, the owner of the
+// directory, or root may remove or rename it.
+bool StickyAllows(const Caller& caller, const Inode& dir, const Inode& victim) {
+  if (!(dir.mode & kSticky) || caller.is_root()) return true;
+  return caller.uid == dir.uid || caller.uid == victim.uid;
+}
+
+}  // namespace
+
+bool Caller::InGroup(uint32_t g) const {
+  return gid == g || std::find(groups.begin(), groups.end(), g) != groups.end();
+}
+
+bool MayAccess(const Caller& caller, const Inode& inode, uint32_t want) {
+  if (caller.is_root()) {
+    if (!(want & 1)) return true;
+    return inode.is_directory() || (inode.mode & 0111) != 0;
+  }
+  uint32_t bits;
+  if (caller.uid == inode.uid) {
+    bits = (inode.mode >> 6) & 7;
+  } else if (caller.InGroup(inode.gid)) {
+    bits = (inode.mode >> 3) & 7;
+  } else {
+    bits = inode.mode & 7;
+  }
+  return (bits & want) == want;
+}
+
+Status CheckName(std::string_view name) {
+  if (name.empty()) return Status(Errc::kInvalid, "empty name");
+  if (name.size() > 255) return Errc::kNameTooLong;
+  if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
+    return Status(Errc::kInvalid, "name holds '/' or NUL");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Vfs>> Vfs::Open(ShareId id, std::string name,
+                                       stores::MetadataStore& metadata,
+                                       stores::BlockStore& blocks, ShareOptions options) {
+  std::unique_ptr<Vfs> vfs(new Vfs(id, std::move(name), metadata, blocks, options));
+  InodeId root = metadata.root();
+  if (root == stores::kInvalidInode) {
+    ASSIGN_OR_RETURN(root, metadata.AllocateInodeId());
+    Inode r;
+    r.id = root;
+    r.generation = metadata.NextGeneration(root);
+    r.type = FileType::kDirectory;
+    r.mode = options.root_mode & kModeMask;
+    r.uid = options.root_uid;
+    r.gid = options.root_gid;
+    r.nlink = 2;
+    r.atime = r.mtime = r.ctime = r.btime = Now();
+    r.parent = root;
+    r.next_cookie = kFirstCookie;
+    RETURN_IF_ERROR(stores::RunTransaction(metadata, [&](MetadataTxn& txn) {
+      txn.PutInode(r);
+      return Status::Ok();
+    }));
+    RETURN_IF_ERROR(metadata.SetRoot(root));
+  }
+  ASSIGN_OR_RETURN(Inode r, metadata.GetInode(root));
+  vfs->root_ = {r.id, r.generation};
+  return vfs;
+}
+
+Caller Vfs::Effective(const Caller& caller) const {
+  bool squash = options_.squash == Squash::kAllToGuest ||
+                (options_.squash == Squash::kRootToGuest && caller.uid == 0);
+  if (!squash) return caller;
+  Caller c;
+  c.uid = options_.anon_uid;
+  c.gid = options_.anon_gid;
+  c.client_address = caller.client_address;
+  return c;
+}
+
+Result<Inode> Vfs::Load(FileId file) {
+  Result<Inode> inode = metadata_.GetInode(file.inode);
+  if (!inode.ok()) {
+    if (inode.status().code() == Errc::kNotFound) return Errc::kStale;
+    return inode.status();
+  }
+  if (inode->generation != file.generation || inode->nlink == 0) return Errc::kStale;
+  return inode;
+}
+
+Result<Inode> Vfs::LoadIn(MetadataTxn& txn, FileId file) {
+  Result<Inode> inode = txn.GetInode(file.inode);
+  if (!inode.ok()) {
+    if (inode.status().code() == Errc::kNotFound) return Errc::kStale;
+    return inode.status();
+  }
+  if (inode->generation != file.generation) return Errc::kStale;
+  return inode;
+}
+
+Attr Vfs::ToAttr(const Inode& i) const {
+  Attr a;
+  a.id = {i.id, i.generation};
+  a.share = id_;
+  a.type = i.type;
+  a.mode = i.mode & kModeMask;
+  a.nlink = i.nlink;
+  a.uid = i.uid;
+  a.gid = i.gid;
+  switch (i.type) {
+    case FileType::kRegular: a.size = i.size; break;
+    case FileType::kDirectory: a.size = 4096; break;
+    case FileType::kSymlink: a.size = i.symlink_target.size(); break;
+    default: a.size = 0;
+  }
+  a.used = (a.size + 4095) & ~uint64_t{4095};
+  a.rdev_major = i.rdev_major;
+  a.rdev_minor = i.rdev_minor;
+  a.atime = i.atime;
+  a.mtime = i.mtime;
+  a.ctime = i.ctime;
+  a.btime = i.btime;
+  a.change = i.version;
+  return a;
+}
+
+void Vfs::FillWcc(FileId file, const std::optional<PreAttr>& before, Wcc* wcc) {
+  if (!wcc) return;
+  wcc->before = before;
+  Result<Inode> after = metadata_.GetInode(file.inode);
+  if (after.ok() && after->generation == file.generation) wcc->after = ToAttr(*after);
+}
+
+Result<Attr> Vfs::Resolve(FileId file) {
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  return ToAttr(inode);
+}
+
+Result<Attr> Vfs::GetAttr(const Caller& caller, FileId file) { return Resolve(file); }
+
+Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs,
+                    const Timespec* guard_ctime, Wcc* wcc) {
+  Caller caller = Effective(raw_caller);
+  std::optional<PreAttr> before;
+  bool truncate = false;
+  uint64_t new_size = 0;
+  Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
+    before = Pre(inode);
+    if (guard_ctime && inode.ctime != *guard_ctime) return Errc::kNotSync;
+    if (options_.read_only) return Errc::kReadOnly;
+    bool owner = caller.is_root() || caller.uid == inode.uid;
+    Timespec now = Now();
+    bool changed = false;
+
+    if (attrs.size) {
+      if (inode.type == FileType::kDirectory) return Errc::kIsDir;
+      if (inode.type != FileType::kRegular) return Errc::kInvalid;
+      // Owners may truncate their own files whatever the mode (as a local open did).
+      if (!owner && !MayAccess(caller, inode, 2)) return Errc::kAccess;
+      if (*attrs.size > kMaxFileSize) return Errc::kTooBig;
+      if (*attrs.size != inode.size) {
+        truncate = true;
+        new_size = *attrs.size;
+        inode.size = *attrs.size;
+        inode.mtime = now;
+        if (!caller.is_root()) inode.mode &= ~kSuid;
+      }
+      changed = true;
+    }
+    if (attrs.uid || attrs.gid) {
+      bool uid_change = attrs.uid && *attrs.uid != inode.uid;
+      bool gid_change = attrs.gid && *attrs.gid != inode.gid;
+      // POSIX chown: only root gives a file away; the owner may change the group to one of
+      // their own groups.
+      if (uid_change && !caller.is_root()) return Errc::kPerm;
+      if (gid_change && !caller.is_root() &&
+          (caller.uid != inode.uid || !caller.InGroup(*attrs.gid))) {
+        return Errc::kPerm;
+      }
+      if (attrs.uid) inode.uid = *attrs.uid;
+      if (attrs.gid) inode.gid = *attrs.gid;
+      if ((uid_change || gid_change) && !caller.is_root() && !inode.is_directory()) {
+        inode.mode &= ~(kSuid | kSgid);
+      }
+      changed = true;
+    }
+    if (attrs.mode) {
+      if (!owner) return Errc::kPerm;
+      uint32_t mode = *attrs.mode & kModeMask;
+      // A non-root owner who is not in the file's group cannot set its setgid bit.
+      if (!caller.is_root() && !inode.is_directory() && !caller.InGroup(inode.gid)) {
+        mode &= ~kSgid;
+      }
+      inode.mode = mode;
+      changed = true;
+    }
+    for (int which = 0; which < 2; ++which) {
+      TimeHow how = which == 0 ? attrs.atime_how : attrs.mtime_how;
+      if (how == TimeHow::kDontChange) continue;
+      // Setting a time to "now" needs ownership or write permission; any other time, ownership.
+      if (!owner && (how == TimeHow::kClientTime || !MayAccess(caller, inode, 2))) {
+        return how == TimeHow::kClientTime ? Errc::kPerm : Errc::kAccess;
+      }
+      Timespec t = how == TimeHow::kServerTime ? now : (which == 0 ? attrs.atime : attrs.mtime);
+      (which == 0 ? inode.atime : inode.mtime) = t;
+      changed = true;
+    }
+    if (changed) {
+      inode.ctime = now;
+      txn.PutInode(inode);
+    }
+    return Status::Ok();
+  });
+  if (s.ok() && truncate) s = blocks_.Truncate(file.inode, new_size);
+  FillWcc(file, before, wcc);
+  return s;
+}
+
+Result<Attr> Vfs::Lookup(const Caller& raw_caller, FileId dir, std::string_view name,
+                         std::optional<Attr>* dir_attr) {
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode d, Load(dir));
+  if (dir_attr) *dir_attr = ToAttr(d);
+  if (!d.is_directory()) return Errc::kNotDir;
+  if (!MayAccess(caller, d, 1)) return Errc::kAccess;
+  if (name == ".") return ToAttr(d);
+  if (name == "..") {
+    ASSIGN_OR_RETURN(Inode p, metadata_.GetInode(d.parent));
+    return ToAttr(p);
+  }
+  RETURN_IF_ERROR(CheckName(name));
+  std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
+  ASSIGN_OR_RETURN(stores::DirEntry e, txn->Lookup(d.id, name));
+  Result<Inode> child = metadata_.GetInode(e.child);
+  if (!child.ok()) {
+    // Removed between the two reads: as if the entry were already gone.
+    return child.status().code() == Errc::kNotFound ? Status(Errc::kNotFound) : child.status();
+  }
+  return ToAttr(*child);
+}
+
+Result<uint32_t> Vfs::Access(const Caller& raw_caller, FileId file, uint32_t requested,
+                             Attr* attr) {
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  if (attr) *attr = ToAttr(inode);
+  uint32_t granted = 0;
+  if (MayAccess(caller, inode, 4)) granted |= kAccessRead;
+  if (MayAccess(caller, inode, 2) && !options_.read_only) {
+    granted |= kAccessModify | kAccessExtend;
+    if (inode.is_directory()) granted |= kAccessDelete;
+  }
+  if (MayAccess(caller, inode, 1)) {
+    granted |= inode.is_directory() ? kAccessLookup : kAccessExecute;
+  }
+  return granted & requested;
+}
+
+Result<std::string> Vfs::ReadLink(const Caller& caller, FileId file, Attr* attr) {
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  if (attr) *attr = ToAttr(inode);
+  if (inode.type != FileType::kSymlink) return Errc::kInvalid;
+  return inode.symlink_target;
+}
+
+Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t offset,
+                             uint32_t count) {
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  if (inode.is_directory()) return Errc::kIsDir;
+  if (inode.type != FileType::kRegular) return Errc::kInvalid;
+  // The owner may read their file whatever its mode: a local process that opened it before a
+  // chmod keeps reading, and NFS has no opens to remember that.
+  if (caller.uid != inode.uid && !MayAccess(caller, inode, 4)) return Errc::kAccess;
+  ReadResult r;
+  if (offset < inode.size) {
+    uint64_t n = std::min<uint64_t>(count, inode.size - offset);
+    r.data = Buffer(n);
+    RETURN_IF_ERROR(blocks_.Read(file.inode, offset, r.data.mutable_view()));
+  }
+  r.eof = offset + r.data.size() >= inode.size;
+  // relatime: atime moves only when it is older than the last change, or a day old.
+  Timespec now = Now();
+  if (!options_.read_only && (inode.atime <= inode.mtime || inode.atime.sec + 86400 < now.sec)) {
+    Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+      ASSIGN_OR_RETURN(Inode cur, LoadIn(txn, file));
+      cur.atime = now;
+      txn.PutInode(cur);
+      inode = cur;
+      return Status::Ok();
+    });
+    if (!s.ok()) LOG_DEBUG("read: atime update of inode {} failed: {}", file.inode, s.ToString());
+  }
+  r.attr = ToAttr(inode);
+  return r;
+}
+
+Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t offset,
+                               ByteView data, Stability stability, Wcc* wcc) {
+  Caller caller = Effective(raw_caller);
+  std::optional<PreAttr> before;
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  before = Pre(inode);
+  Status s = [&]() -> Status {
+    if (options_.read_only) return Errc::kReadOnly;
+    if (inode.is_directory()) return Errc::kIsDir;
+    if (inode.type != FileType::kRegular) return Errc::kInvalid;
+    if (caller.uid != inode.uid && !MayAccess(caller, inode, 2)) return Errc::kAccess;
+    if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset) return Errc::kTooBig;
+    return Status::Ok();
+  }();
+  if (!s.ok()) {
+    FillWcc(file, before, wcc);
+    return s;
+  }
+  if (!data.empty()) RETURN_IF_ERROR(blocks_.Write(file.inode, offset, data));
+  uint64_t end = offset + data.size();
+  Timespec now = Now();
+  s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode cur, LoadIn(txn, file));
+    before = Pre(cur);
+    if (end > cur.size) cur.size = end;
+    cur.mtime = cur.ctime = now;
+    // A write by anyone but root drops setuid, and setgid when group-execute makes it one.
+    if (!caller.is_root() && (cur.mode & (kSuid | kSgid))) {
+      cur.mode &= ~kSuid;
+      if (cur.mode & 0010) cur.mode &= ~kSgid;
+    }
+    txn.PutInode(cur);
+    return Status::Ok();
+  });
+  FillWcc(file, before, wcc);
+  if (!s.ok()) return s;
+  WriteResult w;
+  w.count = static_cast<uint32_t>(data.size());
+  w.committed = stability;
+  if (stability != Stability::kUnstable) {
+    RETURN_IF_ERROR(blocks_.Sync(file.inode));
+    w.committed = Stability::kFileSync;
+  }
+  return w;
+}
+
+Status Vfs::Commit(const Caller& caller, FileId file, Wcc* wcc) {
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  std::optional<PreAttr> before = Pre(inode);
+  Status s = Status::Ok();
+  if (inode.type == FileType::kRegular) s = blocks_.Sync(file.inode);
+  else if (inode.is_directory()) s = Errc::kIsDir;
+  else s = Errc::kInvalid;
+  FillWcc(file, before, wcc);
+  return s;
+}
+
+Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_view name,
+                           FileType type, const SetAttrs& attrs, std::string_view target,
+                           uint32_t major, uint32_t minor, Wcc* dir_wcc) {
+  Caller caller = Effective(raw_caller);
+  std::optional<PreAttr> before;
+  ASSIGN_OR_RETURN(InodeId id, metadata_.AllocateInodeId());
+  uint32_t generation = metadata_.NextGeneration(id);
+  Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode d, LoadIn(txn, dir));
+    before = Pre(d);
+    if (!d.is_directory()) return Errc::kNotDir;
+    if (IsDotOrDotDot(name)) return Errc::kExists;
+    RETURN_IF_ERROR(CheckName(name));
+    if (options_.read_only) return Errc::kReadOnly;
+    if (!MayAccess(caller, d, 3)) return Errc::kAccess;
+    Result<stores::DirEntry> existing = txn.Lookup(d.id, name);
+    if (existing.ok()) return Errc::kExists;
+    if (existing.status().code() != Errc::kNotFound) return existing.status();
+    if (type == FileType::kDirectory && d.nlink >= kMaxLinks) return Errc::kTooManyLinks;
+
+    Timespec now = Now();
+    Inode n;
+    n.id = id;
+    n.generation = generation;
+    n.type = type;
+    uint32_t default_mode = type == FileType::kDirectory ? 0755 : (type == FileType::kSymlink ? 0777 : 0644);
+    n.mode = attrs.mode.value_or(default_mode) & kModeMask;
+    n.uid = caller.uid;
+    n.gid = caller.gid;
+    // setgid directories pass their group on, and to subdirectories the setgid bit too.
+    if (d.mode & kSgid) {
+      n.gid = d.gid;
+      if (type == FileType::kDirectory) n.mode |= kSgid;
+    }
+    // Ownership given in the request is honoured as far as chown would allow it.
+    if (attrs.uid && *attrs.uid != n.uid) {
+      if (!caller.is_root()) return Errc::kPerm;
+      n.uid = *attrs.uid;
+    }
+    if (attrs.gid && *attrs.gid != n.gid) {
+      if (!caller.is_root() && !caller.InGroup(*attrs.gid)) return Errc::kPerm;
+      n.gid = *attrs.gid;
+    }
+    if (!caller.is_root() && type != FileType::kDirectory && !caller.InGroup(n.gid)) {
+      n.mode &= ~kSgid;
+    }
+    n.nlink = type == FileType::kDirectory ? 2 : 1;
+    n.size = 0;
+    n.atime = n.mtime = n.ctime = n.btime = now;
+    if (attrs.atime_how == TimeHow::kClientTime) n.atime = attrs.atime;
+    if (attrs.mtime_how == TimeHow::kClientTime) n.mtime = attrs.mtime;
+    n.rdev_major = major;
+    n.rdev_minor = minor;
+    n.symlink_target = std::string(target);
+    if (type == FileType::kDirectory) {
+      n.parent = d.id;
+      n.next_cookie = kFirstCookie;
+      d.nlink += 1;
+    }
+    txn.PutInode(n);
+    txn.PutEntry(d.id, {std::string(name), n.id, d.next_cookie});
+    d.next_cookie += 1;
+    d.mtime = d.ctime = now;
+    txn.PutInode(d);
+    return Status::Ok();
+  });
+  FillWcc(dir, before, dir_wcc);
+  if (!s.ok()) return s;
+  return Resolve({id, generation});  // re-read: the commit set its version
+}
+
+Result<Attr> Vfs::Create(const Caller& raw_caller, FileId dir, std::string_view name,
+                         CreateMode how, const SetAttrs& attrs, uint64_t verifier,
+                         Wcc* dir_wcc) {
+  if (how != CreateMode::kGuarded) {
+    // An existing file satisfies UNCHECKED (as a setattr of its size) and a repeated
+    // EXCLUSIVE create (same verifier).
+    std::optional<Attr> dir_attr;
+    Result<Attr> existing = Lookup(raw_caller, dir, name, &dir_attr);
+    if (existing.ok()) {
+      Wcc ignored;
+      if (how == CreateMode::kExclusive) {
+        Result<Inode> inode = metadata_.GetInode(existing->id.inode);
+        if (inode.ok() && inode->create_verifier == verifier && verifier != 0) {
+          FillWcc(dir, std::nullopt, dir_wcc);
+          return existing;
+        }
+        FillWcc(dir, std::nullopt, dir_wcc);
+        return Errc::kExists;
+      }
+      if (existing->type != FileType::kRegular) {
+        FillWcc(dir, std::nullopt, dir_wcc);
+        return Errc::kExists;
+      }
+      if (attrs.size) {
+        SetAttrs size_only;
+        size_only.size = attrs.size;
+        RETURN_IF_ERROR(SetAttr(raw_caller, existing->id, size_only, nullptr, &ignored));
+      }
+      FillWcc(dir, std::nullopt, dir_wcc);
+      return Resolve(existing->id);
+    }
+  }
+  SetAttrs effective = attrs;
+  if (how == CreateMode::kExclusive) effective = SetAttrs{};  // RFC 1813: no attributes
+  ASSIGN_OR_RETURN(Attr created,
+                   MakeNode(raw_caller, dir, name, FileType::kRegular, effective, "", 0, 0, dir_wcc));
+  if (how == CreateMode::kExclusive) {
+    Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+      ASSIGN_OR_RETURN(Inode n, LoadIn(txn, created.id));
+      n.create_verifier = verifier;
+      txn.PutInode(n);
+      return Status::Ok();
+    });
+    RETURN_IF_ERROR(s);
+    return Resolve(created.id);
+  }
+  if (attrs.size && *attrs.size != 0) {
+    Wcc ignored;
+    SetAttrs size_only;
+    size_only.size = attrs.size;
+    RETURN_IF_ERROR(SetAttr(raw_caller, created.id, size_only, nullptr, &ignored));
+    return Resolve(created.id);
+  }
+  return created;
+}
+
+Result<Attr> Vfs::Mkdir(const Caller& caller, FileId dir, std::string_view name,
+                        const SetAttrs& attrs, Wcc* dir_wcc) {
+  return MakeNode(caller, dir, name, FileType::kDirectory, attrs, "", 0, 0, dir_wcc);
+}
+
+Result<Attr> Vfs::Symlink(const Caller& caller, FileId dir, std::string_view name,
+                          std::string_view target, const SetAttrs& attrs, Wcc* dir_wcc) {
+  if (target.empty() || target.size() > kMaxSymlinkTarget) {
+    FillWcc(dir, std::nullopt, dir_wcc);
+    return target.empty() ? Errc::kInvalid : Errc::kNameTooLong;
+  }
+  SetAttrs a = attrs;
+  a.mode = 0777;  // symlink permissions are not used; report them as Linux does
+  return MakeNode(caller, dir, name, FileType::kSymlink, a, target, 0, 0, dir_wcc);
+}
+
+Result<Attr> Vfs::Mknod(const Caller& caller, FileId dir, std::string_view name, FileType type,
+                        const SetAttrs& attrs, uint32_t major, uint32_t minor, Wcc* dir_wcc) {
+  switch (type) {
+    case FileType::kCharDevice:
+    case FileType::kBlockDevice:
+      // Device nodes, as locally, are root's to make.
+      if (!Effective(caller).is_root()) {
+        FillWcc(dir, std::nullopt, dir_wcc);
+        return Errc::kPerm;
+      }
+      break;
+    case FileType::kFifo:
+    case FileType::kSocket:
+      major = minor = 0;
+      break;
+    default:
+      FillWcc(dir, std::nullopt, dir_wcc);
+      return Errc::kBadType;
+  }
+  return MakeNode(caller, dir, name, type, attrs, "", major, minor, dir_wcc);
+}
+
+Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_view name,
+                 std::optional<Attr>* file_attr, Wcc* dir_wcc) {
+  Caller caller = Effective(raw_caller);
+  std::optional<PreAttr> before;
+  Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode d, LoadIn(txn, dir));
+    before = Pre(d);
+    ASSIGN_OR_RETURN(Inode f, LoadIn(txn, file));
+    if (!d.is_directory()) return Errc::kNotDir;
+    if (f.is_directory()) return Errc::kPerm;  // no hard links to directories, as in POSIX
+    if (IsDotOrDotDot(name)) return Errc::kExists;
+    RETURN_IF_ERROR(CheckName(name));
+    if (options_.read_only) return Errc::kReadOnly;
+    if (!MayAccess(caller, d, 3)) return Errc::kAccess;
+    if (f.nlink >= kMaxLinks) return Errc::kTooManyLinks;
+    if (f.nlink == 0) return Errc::kStale;
+    Result<stores::DirEntry> existing = txn.Lookup(d.id, name);
+    if (existing.ok()) return Errc::kExists;
+    if (existing.status().code() != Errc::kNotFound) return existing.status();
+    Timespec now = Now();
+    f.nlink += 1;
+    f.ctime = now;
+    txn.PutInode(f);
+    txn.PutEntry(d.id, {std::string(name), f.id, d.next_cookie});
+    d.next_cookie += 1;
+    d.mtime = d.ctime = now;
+    txn.PutInode(d);
+    return Status::Ok();
+  });
+  FillWcc(dir, before, dir_wcc);
+  if (file_attr) {
+    Result<Attr> a = Resolve(file);
+    if (a.ok()) *file_attr = *a;
+  }
+  return s;
+}
+
+Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, Wcc* dir_wcc) {
+  Caller caller = Effective(raw_caller);
+  std::optional<PreAttr> before;
+  InodeId freed = stores::kInvalidInode;
+  Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    freed = stores::kInvalidInode;
+    ASSIGN_OR_RETURN(Inode d, LoadIn(txn, dir));
+    before = Pre(d);
+    if (!d.is_directory()) return Errc::kNotDir;
+    if (name == ".") return Errc::kInvalid;
+    if (name == "..") return Errc::kNotEmpty;
+    RETURN_IF_ERROR(CheckName(name));
+    ASSIGN_OR_RETURN(stores::DirEntry e, txn.Lookup(d.id, name));
+    ASSIGN_OR_RETURN(Inode victim, txn.GetInode(e.child));
+    if (victim.is_directory()) return Errc::kIsDir;
+    if (options_.read_only) return Errc::kReadOnly;
+    if (!MayAccess(caller, d, 3)) return Errc::kAccess;
+    if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
+    Timespec now = Now();
+    txn.DeleteEntry(d.id, name);
+    victim.nlink -= 1;
+    if (victim.nlink == 0) {
+      txn.DeleteInode(victim.id);
+      if (victim.type == FileType::kRegular) freed = victim.id;
+    } else {
+      victim.ctime = now;
+      txn.PutInode(victim);
+    }
+    d.mtime = d.ctime = now;
+    txn.PutInode(d);
+    return Status::Ok();
+  });
+  if (s.ok() && freed != stores::kInvalidInode) {
+    Status r = blocks_.Remove(freed);
+    if (!r.ok()) LOG_WARN("remove: data of inode {} not freed: {}", freed, r.ToString());
+  }
+  FillWcc(dir, before, dir_wcc);
+  return s;
+}
+
+Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, Wcc* dir_wcc) {
+  Caller caller = Effective(raw_caller);
+  std::optional<PreAttr> before;
+  Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode d, LoadIn(txn, dir));
+    before = Pre(d);
+    if (!d.is_directory()) return Errc::kNotDir;
+    if (name == ".") return Errc::kInvalid;
+    if (name == "..") return Errc::kNotEmpty;
+    RETURN_IF_ERROR(CheckName(name));
+    ASSIGN_OR_RETURN(stores::DirEntry e, txn.Lookup(d.id, name));
+    ASSIGN_OR_RETURN(Inode victim, txn.GetInode(e.child));
+    if (!victim.is_directory()) return Errc::kNotDir;
+    if (options_.read_only) return Errc::kReadOnly;
+    if (!MayAccess(caller, d, 3)) return Errc::kAccess;
+    if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
+    ASSIGN_OR_RETURN(bool has_entries, txn.HasEntries(victim.id));
+    if (has_entries) return Errc::kNotEmpty;
+    txn.DeleteEntry(d.id, name);
+    txn.DeleteInode(victim.id);
+    Timespec now = Now();
+    d.nlink -= 1;
+    d.mtime = d.ctime = now;
+    txn.PutInode(d);
+    return Status::Ok();
+  });
+  FillWcc(dir, before, dir_wcc);
+  return s;
+}
+
+Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view from_name,
+                   FileId to_dir, std::string_view to_name, Wcc* from_wcc, Wcc* to_wcc) {
+  Caller caller = Effective(raw_caller);
+  std::optional<PreAttr> from_before, to_before;
+  InodeId freed = stores::kInvalidInode;
+  Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    freed = stores::kInvalidInode;
+    ASSIGN_OR_RETURN(Inode fd, LoadIn(txn, from_dir));
+    from_before = Pre(fd);
+    ASSIGN_OR_RETURN(Inode td, LoadIn(txn, to_dir));
+    to_before = Pre(td);
+    if (!fd.is_directory() || !td.is_directory()) return Errc::kNotDir;
+    if (IsDotOrDotDot(from_name) || IsDotOrDotDot(to_name)) return Errc::kInvalid;
+    RETURN_IF_ERROR(CheckName(from_name));
+    RETURN_IF_ERROR(CheckName(to_name));
+    ASSIGN_OR_RETURN(stores::DirEntry src_entry, txn.Lookup(fd.id, from_name));
+    ASSIGN_OR_RETURN(Inode src, txn.GetInode(src_entry.child));
+    if (options_.read_only) return Errc::kReadOnly;
+    if (!MayAccess(caller, fd, 3) || !MayAccess(caller, td, 3)) return Errc::kAccess;
+    if (!StickyAllows(caller, fd, src)) return Errc::kAccess;
+    bool same_dir = fd.id == td.id;
+    if (src.is_directory() && !same_dir) {
+      // Moving a directory rewrites its "..", which needs write permission on it.
+      if (!MayAccess(caller, src, 2)) return Errc::kAccess;
+      // A directory cannot move into its own subtree.
+      InodeId walk = td.id;
+      for (int depth = 0; depth < 4096; ++depth) {
+        if (walk == src.id) return Errc::kInvalid;
+        ASSIGN_OR_RETURN(Inode w, txn.GetInode(walk));
+        if (w.parent == walk || w.parent == stores::kInvalidInode) break;
+        walk = w.parent;
+      }
+    }
+
+    Result<stores::DirEntry> dst_entry = txn.Lookup(td.id, to_name);
+    if (!dst_entry.ok() && dst_entry.status().code() != Errc::kNotFound) return dst_entry.status();
+    Timespec now = Now();
+    if (dst_entry.ok()) {
+      if (dst_entry->child == src.id) return Status::Ok();  // same object: POSIX says no-op
+      ASSIGN_OR_RETURN(Inode dst, txn.GetInode(dst_entry->child));
+      if (!StickyAllows(caller, td, dst)) return Errc::kAccess;
+      if (src.is_directory()) {
+        if (!dst.is_directory()) return Errc::kNotDir;
+        ASSIGN_OR_RETURN(bool has_entries, txn.HasEntries(dst.id));
+        if (has_entries) return Errc::kExists;  // RFC 1813 RENAME: EXIST or NOTEMPTY
+        txn.DeleteInode(dst.id);
+        td.nlink -= 1;
+      } else {
+        if (dst.is_directory()) return Errc::kIsDir;
+        dst.nlink -= 1;
+        if (dst.nlink == 0) {
+          txn.DeleteInode(dst.id);
+          if (dst.type == FileType::kRegular) freed = dst.id;
+        } else {
+          dst.ctime = now;
+          txn.PutInode(dst);
+        }
+      }
+      txn.DeleteEntry(td.id, to_name);
+    }
+    txn.DeleteEntry(fd.id, from_name);
+    // Re-read the target directory in case it is the source directory (one inode).
+    if (same_dir) td.next_cookie = std::max(td.next_cookie, fd.next_cookie);
+    txn.PutEntry(td.id, {std::string(to_name), src.id, td.next_cookie});
+    td.next_cookie += 1;
+    if (src.is_directory() && !same_dir) {
+      src.parent = td.id;
+      fd.nlink -= 1;
+      td.nlink += 1;
+    }
+    src.ctime = now;
+    txn.PutInode(src);
+    fd.mtime = fd.ctime = now;
+    td.mtime = td.ctime = now;
+    if (same_dir) {
+      td.nlink = std::min(td.nlink, fd.nlink);  // same inode: one set of changes
+      txn.PutInode(td);
+    } else {
+      txn.PutInode(fd);
+      txn.PutInode(td);
+    }
+    return Status::Ok();
+  });
+  if (s.ok() && freed != stores::kInvalidInode) {
+    Status r = blocks_.Remove(freed);
+    if (!r.ok()) LOG_WARN("rename: data of inode {} not freed: {}", freed, r.ToString());
+  }
+  FillWcc(from_dir, from_before, from_wcc);
+  FillWcc(to_dir, to_before, to_wcc);
+  return s;
+}
+
+Result<DirListing> Vfs::ReadDir(const Caller& raw_caller, FileId dir, uint64_t cookie,
+                                size_t max_entries, bool with_attrs) {
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode d, Load(dir));
+  if (!d.is_directory()) return Errc::kNotDir;
+  if (!MayAccess(caller, d, 4)) return Errc::kAccess;
+  if (cookie >= d.next_cookie && cookie >= kFirstCookie) return Errc::kBadCookie;
+  DirListing out;
+  out.dir_attr = ToAttr(d);
+  std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
+  // Ask for one more than wanted to learn whether the listing ends here.
+  ASSIGN_OR_RETURN(std::vector<stores::DirEntry> entries,
+                   txn->List(d.id, std::max<uint64_t>(cookie, kFirstCookie - 1), max_entries + 1));
+  out.eof = entries.size() <= max_entries;
+  if (!out.eof) entries.resize(max_entries);
+  out.entries.reserve(entries.size());
+  for (stores::DirEntry& e : entries) {
+    DirListEntry le;
+    le.name = std::move(e.name);
+    le.inode = e.child;
+    le.cookie = e.cookie;
+    if (with_attrs) {
+      Result<Inode> child = metadata_.GetInode(e.child);
+      if (child.ok()) le.attr = ToAttr(*child);
+    }
+    out.entries.push_back(std::move(le));
+  }
+  return out;
+}
+
+Result<Attr> Vfs::Parent(const Caller& caller, FileId dir) {
+  ASSIGN_OR_RETURN(Inode d, Load(dir));
+  if (!d.is_directory()) return Errc::kNotDir;
+  ASSIGN_OR_RETURN(Inode p, metadata_.GetInode(d.parent));
+  return ToAttr(p);
+}
+
+Result<FsStats> Vfs::StatFs(const Caller& caller, FileId file) {
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  (void)inode;
+  stores::StoreStats st = metadata_.Stats();
+  uint64_t used = blocks_.UsedBytes();
+  FsStats fs;
+  fs.total_bytes = st.total_bytes;
+  fs.free_bytes = st.total_bytes > used ? std::min(st.free_bytes, st.total_bytes - used) : 0;
+  fs.avail_bytes = fs.free_bytes;
+  fs.total_files = st.total_files;
+  fs.free_files = st.free_files;
+  fs.avail_files = st.free_files;
+  return fs;
+}
+
+}  // namespace dittofs::core

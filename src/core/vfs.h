@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "core/types.h"
+#include "stores/block/block_store.h"
+#include "stores/metadata/metadata_store.h"
+
+namespace dittofs::core {
+
+// The file system of one share, as every protocol sees it: namespace, attribute and data
+// operations with POSIX semantics and permission checks. Every operation takes the caller's
+// identity; the share's squash rules are applied here, so adapters pass the identity the
+// client presented.
+//
+// Mutating operations fill a Wcc for each directory (or file) they change, on success and, as
+// far as the object could be read, on failure too.
+//
+// Thread-safe: any number of calls may run at once. The Vfs keeps no lock of its own; the
+// metadata store's transactions serialize conflicting namespace changes, and the block store
+// orders data access per file.
+class Vfs {
+ public:
+  // Opens the share over its stores, creating the root directory on first use.
+  // `metadata` and `blocks` must outlive the Vfs.
+  static Result<std::unique_ptr<Vfs>> Open(ShareId id, std::string name,
+                                           stores::MetadataStore& metadata,
+                                           stores::BlockStore& blocks, ShareOptions options);
+
+  ShareId id() const { return id_; }
+  const std::string& name() const { return name_; }
+  const ShareOptions& options() const { return options_; }
+  FileId root() const { return root_; }
+  // Checks that `file` names a live object of this share (Errc::kStale otherwise).
+  Result<Attr> Resolve(FileId file);
+
+  Result<Attr> GetAttr(const Caller& caller, FileId file);
+  // `guard_ctime`: when set, fails with Errc::kNotSync unless the object's ctime equals it.
+  Status SetAttr(const Caller& caller, FileId file, const SetAttrs& attrs,
+                 const Timespec* guard_ctime, Wcc* wcc);
+  // Returns the named object's attributes; `dir_attr` gets the directory's (may be null).
+  Result<Attr> Lookup(const Caller& caller, FileId dir, std::string_view name,
+                      std::optional<Attr>* dir_attr);
+  // Returns which of the `requested` access bits the caller has.
+  Result<uint32_t> Access(const Caller& caller, FileId file, uint32_t requested, Attr* attr);
+  Result<std::string> ReadLink(const Caller& caller, FileId file, Attr* attr);
+
+  Result<ReadResult> Read(const Caller& caller, FileId file, uint64_t offset, uint32_t count);
+  Result<WriteResult> Write(const Caller& caller, FileId file, uint64_t offset, ByteView data,
+                            Stability stability, Wcc* wcc);
+  // Makes the file's written data durable.
+  Status Commit(const Caller& caller, FileId file, Wcc* wcc);
+
+  // kExclusive: `verifier` identifies the request; repeating it finds the file created the
+  // first time and succeeds.
+  Result<Attr> Create(const Caller& caller, FileId dir, std::string_view name, CreateMode how,
+                      const SetAttrs& attrs, uint64_t verifier, Wcc* dir_wcc);
+  Result<Attr> Mkdir(const Caller& caller, FileId dir, std::string_view name,
+                     const SetAttrs& attrs, Wcc* dir_wcc);
+  Result<Attr> Symlink(const Caller& caller, FileId dir, std::string_view name,
+                       std::string_view target, const SetAttrs& attrs, Wcc* dir_wcc);
+  // Creates a device, FIFO or socket.
+  Result<Attr> Mknod(const Caller& caller, FileId dir, std::string_view name, FileType type,
+                     const SetAttrs& attrs, uint32_t major, uint32_t minor, Wcc* dir_wcc);
+  // Adds the name `name` in `dir` for `file`; `file_attr` gets its new attributes.
+  Status Link(const Caller& caller, FileId file, FileId dir, std::string_view name,
+              std::optional<Attr>* file_attr, Wcc* dir_wcc);
+  // Removes a non-directory.
+  Status Remove(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc);
+  Status Rmdir(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc);
+  // Atomically moves `from_name` to `to_name`, replacing a file or an empty directory there.
+  Status Rename(const Caller& caller, FileId from_dir, std::string_view from_name,
+                FileId to_dir, std::string_view to_name, Wcc* from_wcc, Wcc* to_wcc);
+
+  // Lists up to `max_entries` entries after `cookie` (0 = from the start) in a stable order;
+  // cookies stay valid while the directory changes. "." and ".." are not listed.
+  Result<DirListing> ReadDir(const Caller& caller, FileId dir, uint64_t cookie,
+                             size_t max_entries, bool with_attrs);
+  // The directory holding `dir` (the root's parent is the root).
+  Result<Attr> Parent(const Caller& caller, FileId dir);
+  Result<FsStats> StatFs(const Caller& caller, FileId file);
+
+ private:
+  Vfs(ShareId id, std::string name, stores::MetadataStore& metadata, stores::BlockStore& blocks,
+      ShareOptions options)
+      : id_(id), name_(std::move(name)), metadata_(metadata), blocks_(blocks),
+        options_(options) {}
+
+  Caller Effective(const Caller& caller) const;
+  Result<stores::Inode> Load(FileId file);
+  Result<stores::Inode> LoadIn(stores::MetadataTxn& txn, FileId file);
+  Attr ToAttr(const stores::Inode& inode) const;
+  Result<Attr> MakeNode(const Caller& caller, FileId dir, std::string_view name, FileType type,
+                        const SetAttrs& attrs, std::string_view target, uint32_t major,
+                        uint32_t minor, Wcc* dir_wcc);
+  void FillWcc(FileId file, const std::optional<PreAttr>& before, Wcc* wcc);
+
+  ShareId id_;
+  std::string name_;
+  stores::MetadataStore& metadata_;
+  stores::BlockStore& blocks_;
+  ShareOptions options_;
+  FileId root_;
+};
+
+// POSIX permission test: may `caller` have `want` (a mask of 4 = read, 2 = write, 1 = execute)
+// on an object with this owner and mode? Root may read and write anything, and execute
+// anything that has an execute bit (directories: always).
+bool MayAccess(const Caller& caller, const stores::Inode& inode, uint32_t want);
+
+// Checks a name for a new or looked-up entry: kNameTooLong over 255 bytes, kInvalid for an
+// empty name or one holding '/' or NUL.
+Status CheckName(std::string_view name);
+
+}  // namespace dittofs::core

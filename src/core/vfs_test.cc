@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/vfs.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <set>
+#include <thread>
+
+#include "stores/block/memory/memory_block_store.h"
+#include "stores/metadata/memory/memory_metadata_store.h"
+#include "testing/status_matchers.h"
+
+namespace dittofs::core {
+namespace {
+
+using ::dittofs::testing::StatusIs;
+
+Caller User(uint32_t uid, uint32_t gid, std::vector<uint32_t> groups = {}) {
+  Caller c;
+  c.uid = uid;
+  c.gid = gid;
+  c.groups = std::move(groups);
+  return c;
+}
+
+SetAttrs Mode(uint32_t mode) {
+  SetAttrs a;
+  a.mode = mode;
+  return a;
+}
+
+class VfsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(ShareOptions{.squash = Squash::kNone}); }
+  void Open(ShareOptions options) {
+    metadata_ = stores::NewMemoryMetadataStore();
+    blocks_ = stores::NewMemoryBlockStore();
+    auto v = Vfs::Open(1, "/export", *metadata_, *blocks_, options);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    vfs_ = std::move(v).value();
+    root_ = vfs_->root();
+  }
+  Attr MustCreate(const Caller& c, FileId dir, const std::string& name, uint32_t mode = 0644) {
+    Wcc w;
+    auto a = vfs_->Create(c, dir, name, CreateMode::kGuarded, Mode(mode), 0, &w);
+    EXPECT_TRUE(a.ok()) << name << ": " << a.status().ToString();
+    return a.ok() ? *a : Attr{};
+  }
+  Attr MustMkdir(const Caller& c, FileId dir, const std::string& name, uint32_t mode = 0755) {
+    Wcc w;
+    auto a = vfs_->Mkdir(c, dir, name, Mode(mode), &w);
+    EXPECT_TRUE(a.ok()) << name << ": " << a.status().ToString();
+    return a.ok() ? *a : Attr{};
+  }
+  Status WriteStr(const Caller& c, FileId f, uint64_t off, std::string_view s) {
+    Wcc w;
+    auto r = vfs_->Write(c, f, off, AsBytes(s), Stability::kUnstable, &w);
+    return r.status();
+  }
+  std::string ReadStr(const Caller& c, FileId f, uint64_t off, uint32_t n) {
+    auto r = vfs_->Read(c, f, off, n);
+    if (!r.ok()) return "ERR:" + r.status().ToString();
+    return std::string(AsChars(r->data.view()));
+  }
+
+  Caller root_caller_ = User(0, 0);
+  std::unique_ptr<stores::MetadataStore> metadata_;
+  std::unique_ptr<stores::BlockStore> blocks_;
+  std::unique_ptr<Vfs> vfs_;
+  FileId root_;
+};
+
+TEST_F(VfsTest, RootIsWorldWritableStickyDirectory) {
+  ASSERT_OK_AND_ASSIGN(Attr a, vfs_->GetAttr(root_caller_, root_));
+  EXPECT_EQ(a.type, FileType::kDirectory);
+  EXPECT_EQ(a.mode, 01777u);
+  EXPECT_EQ(a.nlink, 2u);
+}
+
+TEST_F(VfsTest, WriteReadTruncateExtendAndHoles) {
+  Caller u = User(1000, 1000);
+  Attr f = MustCreate(u, root_, "f");
+  ASSERT_OK(WriteStr(u, f.id, 0, "hello world"));
+  EXPECT_EQ(ReadStr(u, f.id, 0, 100), "hello world");
+  // A write far past the end leaves a hole that reads as zeros.
+  ASSERT_OK(WriteStr(u, f.id, 100, "x"));
+  std::string hole = ReadStr(u, f.id, 11, 89);
+  EXPECT_EQ(hole, std::string(89, '\0'));
+  ASSERT_OK_AND_ASSIGN(Attr a, vfs_->GetAttr(u, f.id));
+  EXPECT_EQ(a.size, 101u);
+  // Shrink, then extend: the cut bytes read as zeros.
+  SetAttrs shrink;
+  shrink.size = 5;
+  Wcc w;
+  ASSERT_OK(vfs_->SetAttr(u, f.id, shrink, nullptr, &w));
+  ASSERT_TRUE(w.before && w.after);
+  EXPECT_EQ(w.before->size, 101u);
+  EXPECT_EQ(w.after->size, 5u);
+  SetAttrs extend;
+  extend.size = 20;
+  ASSERT_OK(vfs_->SetAttr(u, f.id, extend, nullptr, &w));
+  EXPECT_EQ(ReadStr(u, f.id, 0, 100), std::string("hello") + std::string(15, '\0'));
+  auto r = vfs_->Read(u, f.id, 15, 100);
+  ASSERT_OK(r.status());
+  EXPECT_TRUE(r->eof);
+  EXPECT_EQ(ReadStr(u, f.id, 1000, 10), "");
+  // 64-bit offsets.
+  ASSERT_OK(WriteStr(u, f.id, uint64_t{1} << 40, "far"));
+  EXPECT_EQ(ReadStr(u, f.id, uint64_t{1} << 40, 3), "far");
+}
+
+TEST_F(VfsTest, PermissionsOwnerGroupOtherAndSupplementaryGroups) {
+  Caller owner = User(1000, 100);
+  Attr f = MustCreate(owner, root_, "f", 0640);
+  ASSERT_OK(WriteStr(owner, f.id, 0, "data"));
+  EXPECT_EQ(ReadStr(User(2000, 100), f.id, 0, 4), "data");  // group
+  EXPECT_EQ(ReadStr(User(2000, 7, {100}), f.id, 0, 4), "data");  // supplementary group
+  EXPECT_THAT(vfs_->Read(User(2000, 7), f.id, 0, 4), StatusIs(Errc::kAccess));  // other
+  EXPECT_THAT(WriteStr(User(2000, 100), f.id, 0, "x"), StatusIs(Errc::kAccess));
+  // Root reads and writes anything.
+  EXPECT_EQ(ReadStr(root_caller_, f.id, 0, 4), "data");
+  ASSERT_OK_AND_ASSIGN(uint32_t granted,
+                       vfs_->Access(User(2000, 100), f.id, kAccessRead | kAccessModify, nullptr));
+  EXPECT_EQ(granted, uint32_t{kAccessRead});
+  // Only the owner may chmod; only root may chown.
+  Wcc w;
+  EXPECT_THAT(vfs_->SetAttr(User(2000, 100), f.id, Mode(0777), nullptr, &w),
+              StatusIs(Errc::kPerm));
+  SetAttrs chown;
+  chown.uid = 2000;
+  EXPECT_THAT(vfs_->SetAttr(owner, f.id, chown, nullptr, &w), StatusIs(Errc::kPerm));
+  ASSERT_OK(vfs_->SetAttr(root_caller_, f.id, chown, nullptr, &w));
+  EXPECT_EQ(w.after->uid, 2000u);
+  // A non-owner cannot create in a directory without write permission.
+  Attr d = MustMkdir(owner, root_, "private", 0755);
+  Wcc dw;
+  EXPECT_THAT(vfs_->Create(User(2000, 100), d.id, "x", CreateMode::kGuarded, {}, 0, &dw),
+              StatusIs(Errc::kAccess));
+  ASSERT_TRUE(dw.after.has_value());  // wcc on failure too
+}
+
+TEST_F(VfsTest, StickyDirectoryProtectsOthersEntries) {
+  Caller alice = User(1001, 100), bob = User(1002, 100);
+  Attr f = MustCreate(alice, root_, "alice.txt", 0666);
+  Wcc w;
+  EXPECT_THAT(vfs_->Remove(bob, root_, "alice.txt", &w), StatusIs(Errc::kAccess));
+  EXPECT_THAT(vfs_->Rename(bob, root_, "alice.txt", root_, "mine", &w, &w),
+              StatusIs(Errc::kAccess));
+  ASSERT_OK(vfs_->Remove(alice, root_, "alice.txt", &w));
+  (void)f;
+}
+
+TEST_F(VfsTest, RootSquashMapsRootToGuest) {
+  Open(ShareOptions{});  // default: root_to_guest
+  Attr f = MustCreate(root_caller_, root_, "squashed");
+  EXPECT_EQ(f.uid, 65534u);
+  EXPECT_EQ(f.gid, 65534u);
+  Attr g = MustCreate(User(1000, 1000), root_, "user");
+  Attr priv = MustMkdir(User(1000, 1000), root_, "d", 0700);
+  EXPECT_THAT(vfs_->Lookup(root_caller_, priv.id, "x", nullptr), StatusIs(Errc::kAccess));
+  (void)g;
+}
+
+TEST_F(VfsTest, SetgidDirectoryPassesGroupAndBitOn) {
+  Attr d = MustMkdir(root_caller_, root_, "shared", 02775);
+  Wcc w;
+  SetAttrs grp;
+  grp.gid = 500;
+  ASSERT_OK(vfs_->SetAttr(root_caller_, d.id, grp, nullptr, &w));
+  Caller u = User(1000, 1000, {500});
+  Attr f = MustCreate(u, d.id, "f");
+  EXPECT_EQ(f.gid, 500u);
+  Attr sub = MustMkdir(u, d.id, "sub");
+  EXPECT_EQ(sub.gid, 500u);
+  EXPECT_TRUE(sub.mode & 02000);
+}
+
+TEST_F(VfsTest, WriteAndChownBySomeoneElseClearSetuid) {
+  Caller u = User(1000, 1000);
+  Attr f = MustCreate(u, root_, "prog", 06777);
+  ASSERT_OK_AND_ASSIGN(Attr before, vfs_->GetAttr(u, f.id));
+  EXPECT_EQ(before.mode & 06000, 06000u);
+  ASSERT_OK(WriteStr(User(2000, 2000), f.id, 0, "x"));
+  ASSERT_OK_AND_ASSIGN(Attr after, vfs_->GetAttr(u, f.id));
+  EXPECT_EQ(after.mode & 06000, 0u);
+  Wcc w;
+  ASSERT_OK(vfs_->SetAttr(u, f.id, Mode(06755), nullptr, &w));
+  SetAttrs chgrp;
+  chgrp.gid = 1000;
+  chgrp.uid = 1000;
+  ASSERT_OK(vfs_->SetAttr(u, f.id, chgrp, nullptr, &w));  // no-op chown by owner
+  SetAttrs chgrp2;
+  chgrp2.gid = 77;
+  ASSERT_OK(vfs_->SetAttr(User(1000, 1000, {77}), f.id, chgrp2, nullptr, &w));
+  EXPECT_EQ(w.after->mode & 06000, 0u);
+}
+
+TEST_F(VfsTest, LinkCountsAcrossLinkUnlinkAndMkdir) {
+  Caller u = User(1000, 1000);
+  Attr f = MustCreate(u, root_, "a");
+  Wcc w;
+  std::optional<Attr> fa;
+  ASSERT_OK(vfs_->Link(u, f.id, root_, "b", &fa, &w));
+  EXPECT_EQ(fa->nlink, 2u);
+  EXPECT_THAT(vfs_->Link(u, f.id, root_, "b", &fa, &w), StatusIs(Errc::kExists));
+  ASSERT_OK(vfs_->Remove(u, root_, "a", &w));
+  ASSERT_OK_AND_ASSIGN(Attr still, vfs_->GetAttr(u, f.id));
+  EXPECT_EQ(still.nlink, 1u);
+  ASSERT_OK(vfs_->Remove(u, root_, "b", &w));
+  EXPECT_THAT(vfs_->GetAttr(u, f.id), StatusIs(Errc::kStale));
+  // Directories: parent's nlink counts subdirectories.
+  Attr d = MustMkdir(u, root_, "d");
+  EXPECT_EQ(d.nlink, 2u);
+  ASSERT_OK_AND_ASSIGN(Attr r1, vfs_->GetAttr(u, root_));
+  EXPECT_EQ(r1.nlink, 3u);
+  EXPECT_THAT(vfs_->Link(u, d.id, root_, "dlink", &fa, &w), StatusIs(Errc::kPerm));
+  ASSERT_OK(vfs_->Rmdir(u, root_, "d", &w));
+  ASSERT_OK_AND_ASSIGN(Attr r2, vfs_->GetAttr(u, root_));
+  EXPECT_EQ(r2.nlink, 2u);
+}
+
+TEST_F(VfsTest, RenameCases) {
+  Caller u = User(1000, 1000);
+  Wcc a, b;
+  Attr d1 = MustMkdir(u, root_, "d1");
+  Attr d2 = MustMkdir(u, root_, "d2");
+  Attr f = MustCreate(u, d1.id, "f");
+  ASSERT_OK(WriteStr(u, f.id, 0, "one"));
+  Attr g = MustCreate(u, d2.id, "g");
+  // File over file across directories: the target is replaced and freed.
+  ASSERT_OK(vfs_->Rename(u, d1.id, "f", d2.id, "g", &a, &b));
+  EXPECT_THAT(vfs_->Lookup(u, d1.id, "f", nullptr), StatusIs(Errc::kNotFound));
+  ASSERT_OK_AND_ASSIGN(Attr moved, vfs_->Lookup(u, d2.id, "g", nullptr));
+  EXPECT_EQ(moved.id, f.id);
+  EXPECT_THAT(vfs_->GetAttr(u, g.id), StatusIs(Errc::kStale));
+  ASSERT_TRUE(a.before && a.after && b.before && b.after);
+  // Within a directory.
+  ASSERT_OK(vfs_->Rename(u, d2.id, "g", d2.id, "h", &a, &b));
+  EXPECT_EQ(ReadStr(u, f.id, 0, 10), "one");
+  // Onto itself (another name for the same file): nothing happens.
+  std::optional<Attr> fa;
+  ASSERT_OK(vfs_->Link(u, f.id, d2.id, "h2", &fa, &a));
+  ASSERT_OK(vfs_->Rename(u, d2.id, "h", d2.id, "h2", &a, &b));
+  ASSERT_OK(vfs_->Lookup(u, d2.id, "h", nullptr).status());
+  // Directory over empty directory, across parents; nlink of parents follows.
+  Attr sub = MustMkdir(u, d1.id, "sub");
+  MustMkdir(u, d2.id, "empty");
+  ASSERT_OK(vfs_->Rename(u, d1.id, "sub", d2.id, "empty", &a, &b));
+  ASSERT_OK_AND_ASSIGN(Attr d1a, vfs_->GetAttr(u, d1.id));
+  ASSERT_OK_AND_ASSIGN(Attr d2a, vfs_->GetAttr(u, d2.id));
+  EXPECT_EQ(d1a.nlink, 2u);
+  EXPECT_EQ(d2a.nlink, 3u);
+  ASSERT_OK_AND_ASSIGN(Attr parent, vfs_->Parent(u, sub.id));
+  EXPECT_EQ(parent.id, d2.id);
+  // Directory over non-empty directory, file over directory, directory over file.
+  Attr full = MustMkdir(u, d1.id, "full");
+  MustCreate(u, full.id, "x");
+  MustMkdir(u, d1.id, "dir2");
+  EXPECT_THAT(vfs_->Rename(u, d1.id, "dir2", d1.id, "full", &a, &b), StatusIs(Errc::kExists));
+  MustCreate(u, d1.id, "file");
+  EXPECT_THAT(vfs_->Rename(u, d1.id, "file", d1.id, "full", &a, &b), StatusIs(Errc::kIsDir));
+  EXPECT_THAT(vfs_->Rename(u, d1.id, "full", d1.id, "file", &a, &b), StatusIs(Errc::kNotDir));
+  // Into its own subtree.
+  EXPECT_THAT(vfs_->Rename(u, root_, "d1", full.id, "loop", &a, &b), StatusIs(Errc::kInvalid));
+  // Missing source.
+  EXPECT_THAT(vfs_->Rename(u, d1.id, "nope", d1.id, "x", &a, &b), StatusIs(Errc::kNotFound));
+  EXPECT_THAT(vfs_->Rename(u, d1.id, ".", d1.id, "x", &a, &b), StatusIs(Errc::kInvalid));
+}
+
+TEST_F(VfsTest, RmdirAndRemoveErrors) {
+  Caller u = User(1000, 1000);
+  Wcc w;
+  Attr d = MustMkdir(u, root_, "d");
+  MustCreate(u, d.id, "f");
+  EXPECT_THAT(vfs_->Rmdir(u, root_, "d", &w), StatusIs(Errc::kNotEmpty));
+  EXPECT_THAT(vfs_->Remove(u, root_, "d", &w), StatusIs(Errc::kIsDir));
+  EXPECT_THAT(vfs_->Rmdir(u, d.id, "f", &w), StatusIs(Errc::kNotDir));
+  EXPECT_THAT(vfs_->Remove(u, root_, "missing", &w), StatusIs(Errc::kNotFound));
+  EXPECT_THAT(vfs_->Lookup(u, d.id, std::string(256, 'a'), nullptr),
+              StatusIs(Errc::kNameTooLong));
+  Wcc cw;
+  EXPECT_THAT(vfs_->Create(u, root_, "a/b", CreateMode::kGuarded, {}, 0, &cw),
+              StatusIs(Errc::kInvalid));
+  EXPECT_THAT(vfs_->Create(u, root_, "d", CreateMode::kGuarded, {}, 0, &cw),
+              StatusIs(Errc::kExists));
+  Attr f = MustCreate(u, root_, "plain");
+  EXPECT_THAT(vfs_->Lookup(u, f.id, "x", nullptr), StatusIs(Errc::kNotDir));
+  EXPECT_THAT(vfs_->Read(u, d.id, 0, 1), StatusIs(Errc::kIsDir));
+}
+
+TEST_F(VfsTest, ExclusiveCreateIsIdempotentPerVerifier) {
+  Caller u = User(1000, 1000);
+  Wcc w;
+  ASSERT_OK_AND_ASSIGN(Attr a, vfs_->Create(u, root_, "x", CreateMode::kExclusive, {}, 42, &w));
+  ASSERT_OK_AND_ASSIGN(Attr again,
+                       vfs_->Create(u, root_, "x", CreateMode::kExclusive, {}, 42, &w));
+  EXPECT_EQ(a.id, again.id);
+  EXPECT_THAT(vfs_->Create(u, root_, "x", CreateMode::kExclusive, {}, 43, &w),
+              StatusIs(Errc::kExists));
+  // UNCHECKED over an existing file truncates when asked.
+  ASSERT_OK(WriteStr(u, a.id, 0, "abc"));
+  SetAttrs zero;
+  zero.size = 0;
+  ASSERT_OK_AND_ASSIGN(Attr u2, vfs_->Create(u, root_, "x", CreateMode::kUnchecked, zero, 0, &w));
+  EXPECT_EQ(u2.size, 0u);
+}
+
+TEST_F(VfsTest, ReadDirCookiesSurviveChanges) {
+  Caller u = User(1000, 1000);
+  Attr d = MustMkdir(u, root_, "d");
+  for (int i = 0; i < 100; ++i) MustCreate(u, d.id, "f" + std::to_string(i));
+  ASSERT_OK_AND_ASSIGN(DirListing first, vfs_->ReadDir(u, d.id, 0, 30, false));
+  ASSERT_EQ(first.entries.size(), 30u);
+  EXPECT_FALSE(first.eof);
+  // Remove some listed and unlisted entries, add new ones; resume from the last cookie.
+  Wcc w;
+  ASSERT_OK(vfs_->Remove(u, d.id, "f0", &w));
+  ASSERT_OK(vfs_->Remove(u, d.id, "f50", &w));
+  MustCreate(u, d.id, "new");
+  std::set<std::string> seen;
+  for (auto& e : first.entries) seen.insert(e.name);
+  uint64_t cookie = first.entries.back().cookie;
+  for (;;) {
+    ASSERT_OK_AND_ASSIGN(DirListing next, vfs_->ReadDir(u, d.id, cookie, 30, true));
+    for (auto& e : next.entries) {
+      EXPECT_TRUE(seen.insert(e.name).second) << "listed twice: " << e.name;
+      ASSERT_TRUE(e.attr.has_value());
+      cookie = e.cookie;
+    }
+    if (next.eof) break;
+  }
+  EXPECT_EQ(seen.count("new"), 1u);
+  EXPECT_EQ(seen.count("f50"), 0u);
+  EXPECT_EQ(seen.size(), 100u);  // 100 - f50 + new (f0 was listed before its removal)
+  EXPECT_THAT(vfs_->ReadDir(u, d.id, 1u << 30, 10, false), StatusIs(Errc::kBadCookie));
+}
+
+TEST_F(VfsTest, SymlinksDevicesAndGuardedSetattr) {
+  Caller u = User(1000, 1000);
+  Wcc w;
+  ASSERT_OK_AND_ASSIGN(Attr l, vfs_->Symlink(u, root_, "link", "target/path", {}, &w));
+  EXPECT_EQ(l.type, FileType::kSymlink);
+  ASSERT_OK_AND_ASSIGN(std::string t, vfs_->ReadLink(u, l.id, nullptr));
+  EXPECT_EQ(t, "target/path");
+  ASSERT_OK_AND_ASSIGN(Attr fifo, vfs_->Mknod(u, root_, "fifo", FileType::kFifo, {}, 0, 0, &w));
+  EXPECT_EQ(fifo.type, FileType::kFifo);
+  EXPECT_THAT(vfs_->Mknod(u, root_, "dev", FileType::kCharDevice, {}, 1, 3, &w),
+              StatusIs(Errc::kPerm));
+  ASSERT_OK_AND_ASSIGN(Attr dev,
+                       vfs_->Mknod(root_caller_, root_, "dev", FileType::kCharDevice, {}, 1, 3, &w));
+  EXPECT_EQ(dev.rdev_major, 1u);
+  EXPECT_EQ(dev.rdev_minor, 3u);
+  Timespec wrong{1, 2};
+  EXPECT_THAT(vfs_->SetAttr(u, fifo.id, Mode(0600), &wrong, &w), StatusIs(Errc::kNotSync));
+  ASSERT_OK(vfs_->SetAttr(u, fifo.id, Mode(0600), &fifo.ctime, &w));
+}
+
+TEST_F(VfsTest, ReadOnlyShareRefusesChanges) {
+  Open(ShareOptions{.read_only = true, .squash = Squash::kNone});
+  Wcc w;
+  EXPECT_THAT(vfs_->Create(root_caller_, root_, "x", CreateMode::kGuarded, {}, 0, &w),
+              StatusIs(Errc::kReadOnly));
+  EXPECT_THAT(vfs_->Mkdir(root_caller_, root_, "x", {}, &w), StatusIs(Errc::kReadOnly));
+}
+
+TEST_F(VfsTest, ConcurrentCreatesInOneDirectoryAllLand) {
+  Attr d = MustMkdir(root_caller_, root_, "busy", 0777);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      Caller c = User(1000 + t, 1000);
+      for (int i = 0; i < 100; ++i) {
+        Wcc w;
+        auto r = vfs_->Create(c, d.id, "t" + std::to_string(t) + "_" + std::to_string(i),
+                              CreateMode::kGuarded, {}, 0, &w);
+        EXPECT_TRUE(r.ok()) << r.status().ToString();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_OK_AND_ASSIGN(DirListing all, vfs_->ReadDir(root_caller_, d.id, 0, 10000, false));
+  EXPECT_EQ(all.entries.size(), 800u);
+  EXPECT_TRUE(all.eof);
+}
+
+}  // namespace
+}  // namespace dittofs::core

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "nfs/mount/service.h"
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "nfs/common/file_handle.h"
+
+namespace dittofs::nfs {
+namespace {
+
+constexpr int32_t kAuthNone = 0;
+constexpr int32_t kAuthSys = 1;
+
+rpc::AcceptStat Void(const rpc::CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder&) {
+  return rpc::AcceptStat::kSuccess;
+}
+
+}  // namespace
+
+rpc::ProgramVersion MountService::Program() {
+  rpc::ProgramVersion p{MOUNT_PROGRAM, MOUNT_V3, {}};
+  p.procedures.resize(6);
+  p.procedures[MOUNTPROC3_NULL] = {"NULL", Void};
+  p.procedures[MOUNTPROC3_MNT] = {
+      "MNT", [this](const rpc::CallContext& call, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
+        dirpath path;
+        if (!DecodeDirpath(d, &path)) return rpc::AcceptStat::kGarbageArgs;
+        Encode(e, Mnt(call, path));
+        return rpc::AcceptStat::kSuccess;
+      }};
+  p.procedures[MOUNTPROC3_DUMP] = {
+      "DUMP", [this](const rpc::CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder& e) {
+        Encode(e, Dump());
+        return rpc::AcceptStat::kSuccess;
+      }};
+  p.procedures[MOUNTPROC3_UMNT] = {
+      "UMNT", [this](const rpc::CallContext& call, xdr::XdrDecoder& d, xdr::XdrEncoder&) {
+        dirpath path;
+        if (!DecodeDirpath(d, &path)) return rpc::AcceptStat::kGarbageArgs;
+        Umnt(call, path);
+        return rpc::AcceptStat::kSuccess;
+      }};
+  p.procedures[MOUNTPROC3_UMNTALL] = {
+      "UMNTALL", [this](const rpc::CallContext& call, xdr::XdrDecoder&, xdr::XdrEncoder&) {
+        Umntall(call);
+        return rpc::AcceptStat::kSuccess;
+      }};
+  p.procedures[MOUNTPROC3_EXPORT] = {
+      "EXPORT", [this](const rpc::CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder& e) {
+        Encode(e, Export());
+        return rpc::AcceptStat::kSuccess;
+      }};
+  return p;
+}
+
+mountres3 MountService::Mnt(const rpc::CallContext& call, std::string_view path) {
+  mountres3 res;
+  // Clients may add a trailing slash; "/export/" names "/export".
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  std::shared_ptr<core::Vfs> share = shares_.ByName(path);
+  if (!share) {
+    LOG_INFO("mount: {} asked for unknown export {}", call.client_address, path);
+    res.fhs_status = mountstat3::MNT3ERR_NOENT;
+    return res;
+  }
+  auto fh = EncodeFileHandle(share->id(), share->root());
+  res.fhs_status = mountstat3::MNT3_OK;
+  res.mountinfo.fhandle = nfs_fh3_owned::CopyFrom(ByteView(fh.data(), fh.size()));
+  res.mountinfo.auth_flavors = {kAuthSys, kAuthNone};
+  {
+    MutexLock lock(&mu_);
+    mountbody m{call.client_address, std::string(path)};
+    if (std::find(mounts_.begin(), mounts_.end(), m) == mounts_.end() && mounts_.size() < 10000) {
+      mounts_.push_back(std::move(m));
+    }
+  }
+  LOG_INFO("mount: {} mounted {}", call.client_address, path);
+  return res;
+}
+
+mountlist MountService::Dump() {
+  MutexLock lock(&mu_);
+  return mounts_;
+}
+
+void MountService::Umnt(const rpc::CallContext& call, std::string_view path) {
+  MutexLock lock(&mu_);
+  std::erase_if(mounts_, [&](const mountbody& m) {
+    return m.ml_hostname == call.client_address && m.ml_directory == path;
+  });
+}
+
+void MountService::Umntall(const rpc::CallContext& call) {
+  MutexLock lock(&mu_);
+  std::erase_if(mounts_, [&](const mountbody& m) { return m.ml_hostname == call.client_address; });
+}
+
+exports MountService::Export() {
+  exports out;
+  for (const auto& share : shares_.All()) out.push_back({share->name(), {}});
+  return out;
+}
+
+}  // namespace dittofs::nfs

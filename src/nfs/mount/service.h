@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/mutex.h"
+#include "core/shares.h"
+#include "nfs/proto/mount3_types.h"
+#include "rpc/dispatch.h"
+
+namespace dittofs::nfs {
+
+// The MOUNT v3 program (RFC 1813 Appendix I), served on the NFS port: hands out the root file
+// handle of a share by its name and keeps the advisory list of mounts. Thread-safe.
+class MountService {
+ public:
+  // `shares` must outlive the service.
+  explicit MountService(const core::ShareTable& shares) : shares_(shares) {}
+
+  // The dispatch table for program 100005 version 3.
+  rpc::ProgramVersion Program();
+
+  mountres3 Mnt(const rpc::CallContext& call, std::string_view path);
+  mountlist Dump();
+  void Umnt(const rpc::CallContext& call, std::string_view path);
+  void Umntall(const rpc::CallContext& call);
+  exports Export();
+
+ private:
+  const core::ShareTable& shares_;
+  Mutex mu_;
+  mountlist mounts_ GUARDED_BY(mu_);
+};
+
+}  // namespace dittofs::nfs

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpc/dispatch.h"
+
+#include "base/log.h"
+
+namespace dittofs::rpc {
+
+Dispatcher::Dispatcher(size_t reply_cache_entries) : cache_(reply_cache_entries) {}
+
+void Dispatcher::Add(ProgramVersion program) {
+  uint32_t prog = program.prog, vers = program.vers;
+  programs_[prog][vers] = std::move(program);
+}
+
+bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEncoder* reply) {
+  xdr::XdrDecoder d(record);
+  CallHeader h;
+  switch (DecodeCallHeader(d, &h)) {
+    case HeaderOutcome::kOk: break;
+    case HeaderOutcome::kNotACall: return false;
+    case HeaderOutcome::kMalformed:
+      EncodeAcceptedReply(*reply, h.xid, AcceptStat::kGarbageArgs);
+      return true;
+    case HeaderOutcome::kRpcMismatch:
+      EncodeRpcMismatchReply(*reply, h.xid);
+      return true;
+  }
+
+  CallContext ctx;
+  ctx.xid = h.xid;
+  ctx.prog = h.prog;
+  ctx.vers = h.vers;
+  ctx.proc = h.proc;
+  ctx.client_address = conn.peer_address;
+  ctx.client_port = conn.peer_port;
+  switch (static_cast<AuthFlavor>(h.cred_flavor)) {
+    case AuthFlavor::kNone:
+      break;  // anonymous: the default Credential
+    case AuthFlavor::kSys:
+      if (!DecodeAuthSys(h.cred_body, &ctx.cred)) {
+        EncodeAuthErrorReply(*reply, h.xid, AuthStat::kBadCred);
+        return true;
+      }
+      break;
+    default:
+      // RFC 5531 §9: a flavor the server does not accept is refused as too weak.
+      EncodeAuthErrorReply(*reply, h.xid, AuthStat::kTooWeak);
+      return true;
+  }
+
+  auto prog_it = programs_.find(h.prog);
+  if (prog_it == programs_.end()) {
+    EncodeAcceptedReply(*reply, h.xid, AcceptStat::kProgUnavail);
+    return true;
+  }
+  auto vers_it = prog_it->second.find(h.vers);
+  if (vers_it == prog_it->second.end()) {
+    EncodeProgMismatchReply(*reply, h.xid, prog_it->second.begin()->first,
+                            prog_it->second.rbegin()->first);
+    return true;
+  }
+  const ProgramVersion& table = vers_it->second;
+  if (h.proc >= table.procedures.size() || !table.procedures[h.proc].handler) {
+    EncodeAcceptedReply(*reply, h.xid, AcceptStat::kProcUnavail);
+    return true;
+  }
+  const Procedure& proc = table.procedures[h.proc];
+
+  ReplyCache::Key key;
+  if (proc.cached) {
+    ByteView args = d.rest();
+    key = {conn.peer_address, h.xid, h.prog, h.vers, h.proc,
+           Checksum(args.data(), std::min<size_t>(args.size(), 512))};
+    std::string cached;
+    switch (cache_.Begin(key, &cached)) {
+      case ReplyCache::State::kNew: break;
+      case ReplyCache::State::kInProgress: return false;
+      case ReplyCache::State::kDone:
+        LOG_DEBUG("rpc: xid {:#x} {} answered from the reply cache", h.xid, proc.name);
+        reply->FixedOpaque(AsBytes(cached));
+        return true;
+    }
+  }
+
+  xdr::XdrEncoder results;
+  AcceptStat stat = proc.handler(ctx, d, results);
+  if (stat == AcceptStat::kSuccess) {
+    EncodeAcceptedReply(*reply, h.xid, AcceptStat::kSuccess);
+    reply->Append(std::move(results));
+  } else {
+    EncodeAcceptedReply(*reply, h.xid, stat);
+  }
+  if (proc.cached) {
+    if (stat == AcceptStat::kSuccess) {
+      cache_.Finish(key, reply->ToString());
+    } else {
+      cache_.Abandon(key);
+    }
+  }
+  return true;
+}
+
+}  // namespace dittofs::rpc

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "rpc/message.h"
+#include "rpc/reply_cache.h"
+#include "xdr/xdr.h"
+
+namespace dittofs::rpc {
+
+// What a handler knows of the call beyond its arguments.
+struct CallContext {
+  uint32_t xid = 0;
+  uint32_t prog = 0;
+  uint32_t vers = 0;
+  uint32_t proc = 0;
+  Credential cred;
+  std::string client_address;  // the peer's IP address, no port
+  uint16_t client_port = 0;
+};
+
+// Decodes the arguments from `args` and encodes the results into `results`. Returns
+// kGarbageArgs when the arguments do not decode (results are then discarded), else kSuccess.
+using ProcedureHandler =
+    std::function<AcceptStat(const CallContext&, xdr::XdrDecoder& args, xdr::XdrEncoder& results)>;
+
+struct Procedure {
+  const char* name = "";
+  ProcedureHandler handler;
+  // Non-idempotent procedures (CREATE, REMOVE, RENAME, ...) have their replies cached, so a
+  // retransmitted call is answered from the cache instead of being executed twice.
+  bool cached = false;
+};
+
+// One version of one program: the table from procedure number to handler. Procedures with an
+// empty handler are answered PROC_UNAVAIL.
+struct ProgramVersion {
+  uint32_t prog = 0;
+  uint32_t vers = 0;
+  std::vector<Procedure> procedures;
+};
+
+struct ConnectionInfo {
+  std::string peer_address;
+  uint16_t peer_port = 0;
+};
+
+// Routes calls to the registered program tables and produces replies. Handle is safe to call
+// concurrently from any number of threads; Add is not (register everything before serving).
+class Dispatcher {
+ public:
+  explicit Dispatcher(size_t reply_cache_entries = 8192);
+
+  void Add(ProgramVersion program);
+
+  // Processes one record. Returns false when no reply must be sent (not a call, or a
+  // retransmission of a call still in progress); else `reply` holds the encoded reply.
+  // REQUIRES: `record` outlives `reply` (replies may borrow from it).
+  bool Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEncoder* reply);
+
+  const ReplyCache& reply_cache() const { return cache_; }
+
+ private:
+  // prog -> vers -> table
+  std::map<uint32_t, std::map<uint32_t, ProgramVersion>> programs_;
+  ReplyCache cache_;
+};
+
+}  // namespace dittofs::rpc

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpc/message.h"
+
+namespace dittofs::rpc {
+
+HeaderOutcome DecodeCallHeader(xdr::XdrDecoder& d, CallHeader* h) {
+  h->xid = d.U32();
+  uint32_t type = d.U32();
+  if (!d.ok() || type != static_cast<uint32_t>(MsgType::kCall)) return HeaderOutcome::kNotACall;
+  h->rpcvers = d.U32();
+  if (!d.ok()) return HeaderOutcome::kMalformed;
+  // RFC 5531 §9: a server must reject calls of another RPC version with RPC_MISMATCH.
+  if (h->rpcvers != kRpcVersion) return HeaderOutcome::kRpcMismatch;
+  h->prog = d.U32();
+  h->vers = d.U32();
+  h->proc = d.U32();
+  h->cred_flavor = d.U32();
+  h->cred_body = d.VarOpaque(kMaxAuthBytes);
+  h->verf_flavor = d.U32();
+  h->verf_body = d.VarOpaque(kMaxAuthBytes);
+  return d.ok() ? HeaderOutcome::kOk : HeaderOutcome::kMalformed;
+}
+
+bool DecodeAuthSys(ByteView body, Credential* cred) {
+  xdr::XdrDecoder d(body);
+  d.U32();  // stamp
+  std::string_view machine = d.String(255);
+  uint32_t uid = d.U32();
+  uint32_t gid = d.U32();
+  uint32_t n = d.ArrayLength(kMaxAuthSysGids);
+  if (!d.ok()) return false;
+  cred->gids.clear();
+  cred->gids.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) cred->gids.push_back(d.U32());
+  if (!d.ok() || d.remaining() != 0) return false;
+  cred->flavor = AuthFlavor::kSys;
+  cred->machine_name.assign(machine);
+  cred->uid = uid;
+  cred->gid = gid;
+  return true;
+}
+
+namespace {
+void ReplyPrefix(xdr::XdrEncoder& e, uint32_t xid, uint32_t reply_stat) {
+  e.U32(xid);
+  e.U32(static_cast<uint32_t>(MsgType::kReply));
+  e.U32(reply_stat);
+}
+void NullVerifier(xdr::XdrEncoder& e) {
+  e.U32(static_cast<uint32_t>(AuthFlavor::kNone));
+  e.U32(0);
+}
+}  // namespace
+
+void EncodeAcceptedReply(xdr::XdrEncoder& e, uint32_t xid, AcceptStat stat) {
+  ReplyPrefix(e, xid, 0);  // MSG_ACCEPTED
+  NullVerifier(e);
+  e.U32(static_cast<uint32_t>(stat));
+}
+
+void EncodeProgMismatchReply(xdr::XdrEncoder& e, uint32_t xid, uint32_t low, uint32_t high) {
+  EncodeAcceptedReply(e, xid, AcceptStat::kProgMismatch);
+  e.U32(low);
+  e.U32(high);
+}
+
+void EncodeRpcMismatchReply(xdr::XdrEncoder& e, uint32_t xid) {
+  ReplyPrefix(e, xid, 1);  // MSG_DENIED
+  e.U32(0);                // RPC_MISMATCH
+  e.U32(kRpcVersion);
+  e.U32(kRpcVersion);
+}
+
+void EncodeAuthErrorReply(xdr::XdrEncoder& e, uint32_t xid, AuthStat stat) {
+  ReplyPrefix(e, xid, 1);  // MSG_DENIED
+  e.U32(1);                // AUTH_ERROR
+  e.U32(static_cast<uint32_t>(stat));
+}
+
+void EncodeCallHeader(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t vers,
+                      uint32_t proc, const Credential& cred) {
+  e.U32(xid);
+  e.U32(static_cast<uint32_t>(MsgType::kCall));
+  e.U32(kRpcVersion);
+  e.U32(prog);
+  e.U32(vers);
+  e.U32(proc);
+  e.U32(static_cast<uint32_t>(cred.flavor));
+  if (cred.flavor == AuthFlavor::kSys) {
+    xdr::XdrEncoder body;
+    body.U32(0);
+    body.String(cred.machine_name);
+    body.U32(cred.uid);
+    body.U32(cred.gid);
+    body.U32(static_cast<uint32_t>(cred.gids.size()));
+    for (uint32_t g : cred.gids) body.U32(g);
+    e.String(body.ToString());
+  } else {
+    e.U32(0);
+  }
+  NullVerifier(e);
+}
+
+}  // namespace dittofs::rpc

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// RFC 5531 ONC RPC v2 messages: the call header a server decodes and the replies it encodes.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "xdr/xdr.h"
+
+namespace dittofs::rpc {
+
+constexpr uint32_t kRpcVersion = 2;
+constexpr uint32_t kMaxAuthBytes = 400;  // RFC 5531 §8.2: opaque_auth body<400>
+constexpr uint32_t kMaxAuthSysGids = 16;
+
+enum class MsgType : uint32_t { kCall = 0, kReply = 1 };
+enum class AuthFlavor : uint32_t { kNone = 0, kSys = 1, kShort = 2, kDh = 3, kGss = 6 };
+enum class AcceptStat : uint32_t {
+  kSuccess = 0,
+  kProgUnavail = 1,
+  kProgMismatch = 2,
+  kProcUnavail = 3,
+  kGarbageArgs = 4,
+  kSystemErr = 5,
+};
+enum class AuthStat : uint32_t {
+  kOk = 0,
+  kBadCred = 1,
+  kRejectedCred = 2,
+  kBadVerf = 3,
+  kRejectedVerf = 4,
+  kTooWeak = 5,
+};
+
+// The caller's identity as its credential states it. AUTH_NONE callers are anonymous.
+struct Credential {
+  AuthFlavor flavor = AuthFlavor::kNone;
+  uint32_t uid = 65534;
+  uint32_t gid = 65534;
+  std::vector<uint32_t> gids;
+  std::string machine_name;
+};
+
+// A decoded call header. Views point into the record.
+struct CallHeader {
+  uint32_t xid = 0;
+  uint32_t rpcvers = 0;
+  uint32_t prog = 0;
+  uint32_t vers = 0;
+  uint32_t proc = 0;
+  uint32_t cred_flavor = 0;
+  ByteView cred_body;
+  uint32_t verf_flavor = 0;
+  ByteView verf_body;
+};
+
+enum class HeaderOutcome {
+  kOk,           // a call with rpcvers 2; arguments follow
+  kNotACall,     // not a CALL message (or too short to hold an xid): drop it
+  kMalformed,    // a CALL whose header is truncated or malformed: GARBAGE_ARGS
+  kRpcMismatch,  // rpcvers != 2: MSG_DENIED / RPC_MISMATCH
+};
+
+// Decodes the call header; on kOk the decoder is positioned at the procedure arguments.
+HeaderOutcome DecodeCallHeader(xdr::XdrDecoder& d, CallHeader* header);
+
+// Decodes an AUTH_SYS (RFC 5531 Appendix A) credential body. Returns false when malformed
+// (over 16 gids, machine name over 255 bytes, truncated, trailing bytes).
+bool DecodeAuthSys(ByteView body, Credential* cred);
+
+// Reply headers. Each encodes the whole reply header; a SUCCESS reply's results follow.
+void EncodeAcceptedReply(xdr::XdrEncoder& e, uint32_t xid, AcceptStat stat);
+void EncodeProgMismatchReply(xdr::XdrEncoder& e, uint32_t xid, uint32_t low, uint32_t high);
+void EncodeRpcMismatchReply(xdr::XdrEncoder& e, uint32_t xid);
+void EncodeAuthErrorReply(xdr::XdrEncoder& e, uint32_t xid, AuthStat stat);
+
+// Encodes a call (used by tests and the fuzzer's seed corpus).
+void EncodeCallHeader(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t vers,
+                      uint32_t proc, const Credential& cred);
+
+}  // namespace dittofs::rpc

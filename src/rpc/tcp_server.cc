@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpc/tcp_server.h"
+
+#include <asio.hpp>
+#include <atomic>
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "base/log.h"
+#include "base/mutex.h"
+#include "base/thread_pool.h"
+#include "rpc/record.h"
+
+namespace dittofs::rpc {
+namespace {
+
+using asio::ip::tcp;
+
+class Server;
+
+// One client connection. Owned jointly by the pending asio operations and the worker tasks
+// that will send its replies: whichever finishes last frees it, which is why it is a
+// shared_ptr (enable_shared_from_this).
+class Connection final : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Server& server, tcp::socket socket, ConnectionInfo info);
+  void Start() { ReadMore(); }
+  void Close();
+  // Queues a reply for sending; called from worker threads.
+  void SendReply(xdr::XdrEncoder reply);
+
+ private:
+  struct Outgoing {
+    std::byte mark[4];
+    xdr::XdrEncoder body;
+  };
+  void ReadMore();
+  void OnRead(const asio::error_code& ec, size_t n, bool direct);
+  void Dispatch(std::vector<Buffer> records);
+  void WriteNextLocked() EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CallDone();
+
+  Server& server_;
+  tcp::socket socket_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  ConnectionInfo info_;
+  RecordAssembler assembler_;
+  std::vector<std::byte> staging_;
+  bool reading_paused_ = false;  // touched on strand_ only
+
+  Mutex mu_;
+  std::deque<std::unique_ptr<Outgoing>> out_queue_ GUARDED_BY(mu_);
+  bool writing_ GUARDED_BY(mu_) = false;
+  bool closed_ GUARDED_BY(mu_) = false;
+  std::atomic<size_t> outstanding_{0};
+};
+
+class Server final : public RpcTcpServer {
+ public:
+  Server(const TcpServerOptions& options, Dispatcher& dispatcher)
+      : options_(options),
+        dispatcher_(dispatcher),
+        acceptor_(io_),
+        workers_(options.worker_threads),
+        work_guard_(asio::make_work_guard(io_)) {}
+  ~Server() override { Shutdown(std::chrono::milliseconds(2000)); }
+
+  Status Listen();
+  uint16_t port() const override { return port_; }
+  void Shutdown(std::chrono::milliseconds drain) override;
+  size_t connection_count() const override {
+    MutexLock lock(const_cast<Mutex*>(&mu_));
+    return connections_.size();
+  }
+
+  const TcpServerOptions& options() const { return options_; }
+  Dispatcher& dispatcher() { return dispatcher_; }
+  ThreadPool& workers() { return workers_; }
+  asio::io_context& io() { return io_; }
+  void Forget(Connection* c) {
+    MutexLock lock(&mu_);
+    connections_.erase(c);
+  }
+  std::atomic<size_t> in_flight{0};
+
+ private:
+  void Accept();
+
+  TcpServerOptions options_;
+  Dispatcher& dispatcher_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  ThreadPool workers_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_guard_;
+  std::vector<std::thread> io_threads_;
+  uint16_t port_ = 0;
+  bool shut_down_ = false;
+
+  Mutex mu_;
+  // Weak so that a connection's lifetime is only its pending operations'.
+  std::map<Connection*, std::weak_ptr<Connection>> connections_ GUARDED_BY(mu_);
+};
+
+Connection::Connection(Server& server, tcp::socket socket, ConnectionInfo info)
+    : server_(server),
+      socket_(std::move(socket)),
+      strand_(asio::make_strand(server.io())),
+      info_(std::move(info)),
+      assembler_(server.options().max_record_size),
+      staging_(64 * 1024) {}
+
+void Connection::Close() {
+  {
+    MutexLock lock(&mu_);
+    if (closed_) return;
+    closed_ = true;
+  }
+  asio::post(strand_, [self = shared_from_this()] {
+    asio::error_code ignored;
+    self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    self->socket_.close(ignored);
+  });
+}
+
+void Connection::ReadMore() {
+  if (outstanding_.load() >= server_.options().max_outstanding_per_connection) {
+    reading_paused_ = true;  // resumed by CallDone
+    return;
+  }
+  MutableByteView direct = assembler_.DirectTarget();
+  auto self = shared_from_this();
+  // Large fragment bodies are read straight into the record; everything else (headers, small
+  // calls, several calls at once) through the staging buffer.
+  if (direct.size() >= 16 * 1024) {
+    socket_.async_read_some(asio::buffer(direct.data(), direct.size()),
+                            asio::bind_executor(strand_, [self](const asio::error_code& ec, size_t n) {
+                              self->OnRead(ec, n, true);
+                            }));
+  } else {
+    socket_.async_read_some(asio::buffer(staging_.data(), staging_.size()),
+                            asio::bind_executor(strand_, [self](const asio::error_code& ec, size_t n) {
+                              self->OnRead(ec, n, false);
+                            }));
+  }
+}
+
+void Connection::OnRead(const asio::error_code& ec, size_t n, bool direct) {
+  if (ec) {
+    if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
+      LOG_DEBUG("rpc: connection from {}: read failed: {}", info_.peer_address, ec.message());
+    }
+    Close();
+    server_.Forget(this);
+    return;
+  }
+  std::vector<Buffer> records;
+  if (direct) {
+    assembler_.CommitDirect(n, &records);
+  } else {
+    Status s = assembler_.Feed(ByteView(staging_.data(), n), &records);
+    if (!s.ok()) {
+      LOG_WARN("rpc: closing connection from {}:{}: {}", info_.peer_address, info_.peer_port,
+               s.ToString());
+      Close();
+      server_.Forget(this);
+      return;
+    }
+  }
+  if (!records.empty()) Dispatch(std::move(records));
+  ReadMore();
+}
+
+void Connection::Dispatch(std::vector<Buffer> records) {
+  for (Buffer& record : records) {
+    outstanding_.fetch_add(1);
+    server_.in_flight.fetch_add(1);
+    auto self = shared_from_this();
+    server_.workers().Submit([self, record = std::move(record)]() mutable {
+      xdr::XdrEncoder reply;
+      if (self->server_.dispatcher().Handle(self->info_, record.view(), &reply)) {
+        // The reply may borrow from the record (it never does today, but the contract
+        // allows it), so the record travels with it.
+        reply.Retain(std::move(record));
+        self->SendReply(std::move(reply));
+      }
+      self->CallDone();
+    });
+  }
+}
+
+void Connection::CallDone() {
+  server_.in_flight.fetch_sub(1);
+  size_t before = outstanding_.fetch_sub(1);
+  if (before == server_.options().max_outstanding_per_connection) {
+    asio::post(strand_, [self = shared_from_this()] {
+      if (self->reading_paused_) {
+        self->reading_paused_ = false;
+        self->ReadMore();
+      }
+    });
+  }
+}
+
+void Connection::SendReply(xdr::XdrEncoder reply) {
+  auto out = std::make_unique<Outgoing>();
+  EncodeRecordMark(static_cast<uint32_t>(reply.size()), out->mark);
+  out->body = std::move(reply);
+  MutexLock lock(&mu_);
+  if (closed_) return;
+  out_queue_.push_back(std::move(out));
+  if (!writing_) WriteNextLocked();
+}
+
+void Connection::WriteNextLocked() {
+  if (out_queue_.empty()) {
+    writing_ = false;
+    return;
+  }
+  writing_ = true;
+  // Gather several queued replies into one write.
+  auto batch = std::make_shared<std::vector<std::unique_ptr<Outgoing>>>();
+  std::vector<asio::const_buffer> buffers;
+  size_t bytes = 0;
+  while (!out_queue_.empty() && buffers.size() < 64 && bytes < (4u << 20)) {
+    std::unique_ptr<Outgoing> o = std::move(out_queue_.front());
+    out_queue_.pop_front();
+    buffers.emplace_back(o->mark, 4);
+    for (ByteView seg : o->body.Segments()) buffers.emplace_back(seg.data(), seg.size());
+    bytes += 4 + o->body.size();
+    batch->push_back(std::move(o));
+  }
+  auto self = shared_from_this();
+  asio::post(strand_, [self, batch, buffers = std::move(buffers)]() mutable {
+    asio::async_write(self->socket_, buffers,
+                      asio::bind_executor(self->strand_, [self, batch](const asio::error_code& ec,
+                                                                       size_t) {
+                        MutexLock lock(&self->mu_);
+                        if (ec) {
+                          self->out_queue_.clear();
+                          self->writing_ = false;
+                          return;
+                        }
+                        self->WriteNextLocked();
+                      }));
+  });
+}
+
+Status Server::Listen() {
+  asio::error_code ec;
+  asio::ip::address addr = asio::ip::make_address(options_.bind_address, ec);
+  if (ec) return Status(Errc::kInvalid, "bad bind address " + options_.bind_address);
+  tcp::endpoint ep(addr, options_.port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status(Errc::kUnavailable, "listen on " + options_.bind_address + ":" +
+                                          std::to_string(options_.port) + ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  Accept();
+  for (size_t i = 0; i < std::max<size_t>(1, options_.io_threads); ++i) {
+    io_threads_.emplace_back([this] { io_.run(); });
+  }
+  return Status::Ok();
+}
+
+void Server::Accept() {
+  acceptor_.async_accept([this](const asio::error_code& ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      LOG_WARN("rpc: accept failed: {}", ec.message());
+      Accept();
+      return;
+    }
+    asio::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    ConnectionInfo info;
+    tcp::endpoint peer = socket.remote_endpoint(ignored);
+    info.peer_address = peer.address().to_string();
+    info.peer_port = peer.port();
+    {
+      MutexLock lock(&mu_);
+      if (connections_.size() >= options_.max_connections) {
+        LOG_WARN("rpc: refusing connection from {}: {} connections open", info.peer_address,
+                 connections_.size());
+        socket.close(ignored);
+        Accept();
+        return;
+      }
+    }
+    auto conn = std::make_shared<Connection>(*this, std::move(socket), std::move(info));
+    {
+      MutexLock lock(&mu_);
+      connections_[conn.get()] = conn;
+    }
+    conn->Start();
+    Accept();
+  });
+}
+
+void Server::Shutdown(std::chrono::milliseconds drain) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  asio::post(io_, [this] {
+    asio::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  auto deadline = std::chrono::steady_clock::now() + drain;
+  while (in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    MutexLock lock(&mu_);
+    for (auto& [ptr, weak] : connections_) {
+      if (auto c = weak.lock()) open.push_back(std::move(c));
+    }
+    connections_.clear();
+  }
+  for (auto& c : open) c->Close();
+  open.clear();
+  work_guard_.reset();
+  // Give the closes a moment to run, then stop the loop.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  io_.stop();
+  for (std::thread& t : io_threads_) t.join();
+  io_threads_.clear();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RpcTcpServer>> StartRpcTcpServer(const TcpServerOptions& options,
+                                                        Dispatcher& dispatcher) {
+  auto server = std::make_unique<Server>(options, dispatcher);
+  RETURN_IF_ERROR(server->Listen());
+  return std::unique_ptr<RpcTcpServer>(std::move(server));
+}
+
+}  // namespace dittofs::rpc

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "rpc/dispatch.h"
+
+namespace dittofs::rpc {
+
+struct TcpServerOptions {
+  std::string bind_address = "0.0.0.0";
+  uint16_t port = 0;  // 0 picks a free port; see RpcTcpServer::port()
+  size_t max_connections = 1024;
+  size_t max_record_size = 4u << 20;           // a 1 MiB WRITE fits with room to spare
+  size_t max_outstanding_per_connection = 128;  // reading pauses while this many are in flight
+  size_t io_threads = 1;
+  size_t worker_threads = 8;
+};
+
+// Serves ONC RPC over TCP: accepts connections, reassembles records, runs each call on a worker
+// thread, and sends replies as they complete (so replies may overtake one another). A
+// connection that breaks the framing rules or the limits is closed; others are unaffected.
+class RpcTcpServer {
+ public:
+  virtual ~RpcTcpServer() = default;
+  // The port actually bound.
+  virtual uint16_t port() const = 0;
+  // Stops accepting, lets calls in flight finish (up to `drain`), then closes every connection.
+  // Idempotent. The destructor calls it with a short drain.
+  virtual void Shutdown(std::chrono::milliseconds drain) = 0;
+  virtual size_t connection_count() const = 0;
+};
+
+// Binds, listens and starts serving. `dispatcher` must outlive the server.
+Result<std::unique_ptr<RpcTcpServer>> StartRpcTcpServer(const TcpServerOptions& options,
+                                                        Dispatcher& dispatcher);
+
+}  // namespace dittofs::rpc

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "stores/block/conformance.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "testing/status_matchers.h"
+
+namespace dittofs::stores {
+
+std::string BlockStoreFactoryName(const ::testing::TestParamInfo<BlockStoreFactory>& info) {
+  return info.param.name;
+}
+
+void BlockStoreConformance::SetUp() {
+  store_ = GetParam().make();
+  ASSERT_NE(store_, nullptr) << GetParam().name << ": the factory made no store";
+}
+
+namespace {
+
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
+
+// `size` bytes that are never zero, different for each seed, so data is told apart from holes
+// and from other writes.
+std::string Pattern(size_t size, uint64_t seed) {
+  std::string out(size, '\0');
+  uint64_t x = (seed * 0x9e3779b97f4a7c15) | 1;  // xorshift must not start at 0
+  for (char& c : out) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(1 + x % 255);
+  }
+  return out;
+}
+
+std::string Zeros(size_t size) { return std::string(size, '\0'); }
+
+// Reads into a buffer pre-filled with garbage, so bytes the store forgot to fill show.
+Result<std::string> ReadString(BlockStore& store, uint64_t file, uint64_t offset, size_t size) {
+  std::string out(size, '\xAA');
+  MutableByteView view(reinterpret_cast<std::byte*>(out.data()), out.size());
+  RETURN_IF_ERROR(store.Read(file, offset, view));
+  return out;
+}
+
+// What a file should hold: every write applied to a plain string that reads zeros past its end.
+class FileModel {
+ public:
+  void Write(uint64_t offset, const std::string& data) {
+    if (bytes_.size() < offset + data.size()) bytes_.resize(offset + data.size(), '\0');
+    bytes_.replace(offset, data.size(), data);
+  }
+  void Truncate(uint64_t size) {
+    if (size < bytes_.size()) bytes_.resize(size);
+  }
+  std::string Read(uint64_t offset, size_t size) const {
+    std::string out(size, '\0');
+    if (offset < bytes_.size()) {
+      size_t n = std::min<uint64_t>(size, bytes_.size() - offset);
+      out.replace(0, n, bytes_, offset, n);
+    }
+    return out;
+  }
+  uint64_t size() const { return bytes_.size(); }
+
+ private:
+  std::string bytes_;
+};
+
+// Compares byte strings by first difference; EXPECT_EQ would print megabytes.
+::testing::AssertionResult SameBytes(const std::string& got, const std::string& want) {
+  if (got.size() != want.size()) {
+    return ::testing::AssertionFailure() << "got " << got.size() << " bytes, want " << want.size();
+  }
+  auto [g, w] = std::mismatch(got.begin(), got.end(), want.begin());
+  if (g == got.end()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "first difference at byte " << (g - got.begin()) << ": got "
+         << int{static_cast<unsigned char>(*g)} << ", want " << int{static_cast<unsigned char>(*w)};
+}
+
+// Writes `data` to both the store and the model.
+Status WriteBoth(BlockStore& store, FileModel& model, uint64_t file, uint64_t offset,
+                 const std::string& data) {
+  model.Write(offset, data);
+  return store.Write(file, offset, AsBytes(data));
+}
+
+TEST_P(BlockStoreConformance, NeverWrittenFileReadsAsZeros) {
+  ASSERT_OK_AND_ASSIGN(std::string head, ReadString(store(), 7, 0, 100'000));
+  EXPECT_TRUE(SameBytes(head, Zeros(100'000)));
+  ASSERT_OK_AND_ASSIGN(std::string far, ReadString(store(), 7, uint64_t{1} << 40, 4096));
+  EXPECT_TRUE(SameBytes(far, Zeros(4096)));
+}
+
+TEST_P(BlockStoreConformance, GapsAndBytesPastTheEndReadAsZeros) {
+  FileModel model;
+  ASSERT_OK(WriteBoth(store(), model, 1, 100, "hello"));
+  ASSERT_OK(WriteBoth(store(), model, 1, 200'000, Pattern(1000, 1)));
+  ASSERT_OK_AND_ASSIGN(std::string all, ReadString(store(), 1, 0, 300'000));
+  EXPECT_TRUE(SameBytes(all, model.Read(0, 300'000)));
+  EXPECT_EQ(all.substr(100, 5), "hello");
+  ASSERT_OK_AND_ASSIGN(std::string beyond, ReadString(store(), 1, 201'000, 70'000));
+  EXPECT_TRUE(SameBytes(beyond, Zeros(70'000)));
+}
+
+TEST_P(BlockStoreConformance, NewestWriteWins) {
+  FileModel model;
+  ASSERT_OK(WriteBoth(store(), model, 1, 0, Pattern(100'000, 1)));
+  ASSERT_OK(WriteBoth(store(), model, 1, 50'000, Pattern(100'000, 2)));
+  ASSERT_OK(WriteBoth(store(), model, 1, 10, Pattern(20, 3)));
+  ASSERT_OK(WriteBoth(store(), model, 1, 65'530, Pattern(12, 4)));
+  ASSERT_OK(WriteBoth(store(), model, 1, 0, std::string(5, 'z')));
+  ASSERT_OK_AND_ASSIGN(std::string all, ReadString(store(), 1, 0, 200'000));
+  EXPECT_TRUE(SameBytes(all, model.Read(0, 200'000)));
+}
+
+TEST_P(BlockStoreConformance, UnalignedWritesAndReadsAcrossBlockBoundaries) {
+  // Straddles the boundaries of any power-of-two block size from 512 bytes to 1 MiB.
+  FileModel model;
+  uint64_t seed = 0;
+  for (uint64_t boundary : {4 * kKiB, 64 * kKiB, 128 * kKiB, kMiB}) {
+    for (uint64_t before : {1, 3, 511}) {
+      for (size_t size : {2, 10, 4097, 65'537}) {
+        uint64_t offset = boundary - before;
+        std::string data = Pattern(size, ++seed);
+        ASSERT_OK(WriteBoth(store(), model, 3, offset, data));
+        ASSERT_OK_AND_ASSIGN(std::string back, ReadString(store(), 3, offset, size));
+        ASSERT_TRUE(SameBytes(back, data)) << "write of " << size << " at " << offset;
+      }
+    }
+  }
+  uint64_t end = model.size() + 1000;
+  ASSERT_OK_AND_ASSIGN(std::string all, ReadString(store(), 3, 0, end));
+  EXPECT_TRUE(SameBytes(all, model.Read(0, end)));
+  for (uint64_t offset = 1; offset < end; offset += 47'111) {
+    for (size_t size : {1, 600, 70'001}) {
+      ASSERT_OK_AND_ASSIGN(std::string window, ReadString(store(), 3, offset, size));
+      ASSERT_TRUE(SameBytes(window, model.Read(offset, size))) << size << " at " << offset;
+    }
+  }
+}
+
+TEST_P(BlockStoreConformance, LargeWritesRoundTrip) {
+  FileModel model;
+  const uint64_t offset = 1'234'567;
+  ASSERT_OK(WriteBoth(store(), model, 4, offset, Pattern(3 * kMiB, 1)));
+  ASSERT_OK(WriteBoth(store(), model, 4, offset + kMiB + 3, Pattern(kMiB + 5, 2)));
+  ASSERT_OK_AND_ASSIGN(std::string all, ReadString(store(), 4, 0, offset + 4 * kMiB));
+  EXPECT_TRUE(SameBytes(all, model.Read(0, offset + 4 * kMiB)));
+  ASSERT_OK_AND_ASSIGN(std::string middle, ReadString(store(), 4, offset + 99'999, 2 * kMiB + 1));
+  EXPECT_TRUE(SameBytes(middle, model.Read(offset + 99'999, 2 * kMiB + 1)));
+}
+
+TEST_P(BlockStoreConformance, TruncateDiscardsTheTailAndTheFileCanGrowAgain) {
+  FileModel model;
+  ASSERT_OK(WriteBoth(store(), model, 5, 0, Pattern(200'000, 1)));
+  ASSERT_OK(store().Truncate(5, 70'001));
+  model.Truncate(70'001);
+  ASSERT_OK_AND_ASSIGN(std::string after, ReadString(store(), 5, 0, 200'000));
+  EXPECT_TRUE(SameBytes(after, model.Read(0, 200'000)));
+  EXPECT_TRUE(SameBytes(after.substr(70'001), Zeros(200'000 - 70'001)));
+
+  // Growing by writing past the old data leaves zeros where the truncated bytes were.
+  ASSERT_OK(WriteBoth(store(), model, 5, 150'000, Pattern(10, 2)));
+  ASSERT_OK_AND_ASSIGN(std::string grown, ReadString(store(), 5, 0, 200'000));
+  EXPECT_TRUE(SameBytes(grown, model.Read(0, 200'000)));
+
+  // Truncating past the data changes nothing; to zero empties the file.
+  ASSERT_OK(store().Truncate(5, uint64_t{1} << 30));
+  ASSERT_OK_AND_ASSIGN(std::string same, ReadString(store(), 5, 0, 200'000));
+  EXPECT_TRUE(SameBytes(same, model.Read(0, 200'000)));
+  ASSERT_OK(store().Truncate(5, 0));
+  ASSERT_OK_AND_ASSIGN(std::string empty, ReadString(store(), 5, 0, 200'000));
+  EXPECT_TRUE(SameBytes(empty, Zeros(200'000)));
+}
+
+TEST_P(BlockStoreConformance, TruncateOfANeverWrittenFileSucceeds) {
+  ASSERT_OK(store().Truncate(6, 0));
+  ASSERT_OK(store().Truncate(6, 12345));
+  ASSERT_OK_AND_ASSIGN(std::string data, ReadString(store(), 6, 0, 20'000));
+  EXPECT_TRUE(SameBytes(data, Zeros(20'000)));
+}
+
+TEST_P(BlockStoreConformance, RemoveDiscardsTheFile) {
+  ASSERT_OK(store().Write(8, 1000, AsBytes(Pattern(100'000, 1))));
+  ASSERT_OK(store().Remove(8));
+  ASSERT_OK_AND_ASSIGN(std::string gone, ReadString(store(), 8, 0, 120'000));
+  EXPECT_TRUE(SameBytes(gone, Zeros(120'000)));
+  ASSERT_OK(store().Remove(8));  // again
+  ASSERT_OK(store().Remove(9));  // never written
+
+  // The id can be written again from scratch.
+  FileModel model;
+  ASSERT_OK(WriteBoth(store(), model, 8, 50'000, Pattern(10, 2)));
+  ASSERT_OK_AND_ASSIGN(std::string again, ReadString(store(), 8, 0, 120'000));
+  EXPECT_TRUE(SameBytes(again, model.Read(0, 120'000)));
+}
+
+TEST_P(BlockStoreConformance, SyncSucceeds) {
+  ASSERT_OK(store().Write(10, 0, AsBytes(Pattern(5000, 1))));
+  EXPECT_OK(store().Sync(10));
+  EXPECT_OK(store().Sync(11));  // never written
+}
+
+TEST_P(BlockStoreConformance, EmptyWritesAndReadsSucceed) {
+  ASSERT_OK(store().Write(12, 77, ByteView()));
+  ASSERT_OK(store().Read(12, 77, MutableByteView()));
+  ASSERT_OK_AND_ASSIGN(std::string data, ReadString(store(), 12, 0, 100));
+  EXPECT_TRUE(SameBytes(data, Zeros(100)));
+}
+
+TEST_P(BlockStoreConformance, SixtyFourBitOffsetsWork) {
+  const uint64_t far = uint64_t{1} << 40;
+  FileModel near_model;  // the model holds bytes from `far - kMiB` on
+  const uint64_t base = far - kMiB;
+  std::string low = Pattern(100, 1);
+  std::string across = Pattern(70'000, 2);
+  ASSERT_OK(WriteBoth(store(), near_model, 13, far - base, low));
+  ASSERT_OK(WriteBoth(store(), near_model, 13, far + 65'530 - base, across));
+  ASSERT_OK_AND_ASSIGN(std::string back, ReadString(store(), 13, base, 2 * kMiB));
+  EXPECT_TRUE(SameBytes(back, near_model.Read(0, 2 * kMiB)));
+  ASSERT_OK_AND_ASSIGN(std::string head, ReadString(store(), 13, 0, 1000));
+  EXPECT_TRUE(SameBytes(head, Zeros(1000)));
+}
+
+TEST_P(BlockStoreConformance, FilesAreIndependent) {
+  FileModel one;
+  FileModel two;
+  ASSERT_OK(WriteBoth(store(), one, 21, 0, Pattern(100'000, 1)));
+  ASSERT_OK(WriteBoth(store(), two, 22, 0, Pattern(100'000, 2)));
+  ASSERT_OK(store().Truncate(21, 10));
+  one.Truncate(10);
+  ASSERT_OK(store().Remove(23));
+  ASSERT_OK_AND_ASSIGN(std::string a, ReadString(store(), 21, 0, 100'000));
+  ASSERT_OK_AND_ASSIGN(std::string b, ReadString(store(), 22, 0, 100'000));
+  EXPECT_TRUE(SameBytes(a, one.Read(0, 100'000)));
+  EXPECT_TRUE(SameBytes(b, two.Read(0, 100'000)));
+  ASSERT_OK(store().Remove(22));
+  ASSERT_OK_AND_ASSIGN(a, ReadString(store(), 21, 0, 100'000));
+  EXPECT_TRUE(SameBytes(a, one.Read(0, 100'000)));
+}
+
+TEST_P(BlockStoreConformance, ConcurrentWritersToDifferentFiles) {
+  constexpr int kThreads = 8;
+  constexpr int kWrites = 40;
+  std::vector<FileModel> models(kThreads);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const uint64_t file = 100 + t;
+      for (int i = 0; i < kWrites; ++i) {
+        uint64_t offset = (i * 7919 + t * 131) % (512 * kKiB);
+        std::string data = Pattern(1000 + (i * 3001) % 20'000, t * 1000 + i);
+        if (!WriteBoth(store(), models[t], file, offset, data).ok()) failures.fetch_add(1);
+        // Read back while the others keep writing their own files.
+        Result<std::string> back = ReadString(store(), file, offset, data.size());
+        if (!back.ok() || *back != data) failures.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int t = 0; t < kThreads; ++t) {
+    uint64_t size = models[t].size();
+    ASSERT_OK_AND_ASSIGN(std::string all, ReadString(store(), 100 + t, 0, size));
+    EXPECT_TRUE(SameBytes(all, models[t].Read(0, size))) << "file " << 100 + t;
+  }
+}
+
+TEST_P(BlockStoreConformance, ConcurrentReadersSeeTheData) {
+  FileModel model;
+  ASSERT_OK(WriteBoth(store(), model, 200, 333, Pattern(kMiB, 1)));
+  constexpr int kReaders = 8;
+  constexpr int kReads = 100;
+  std::atomic<int> failures{0};
+  std::atomic<bool> readers_done{false};
+  // Meanwhile another file is written and truncated over and over.
+  std::thread writer([&] {
+    for (uint64_t i = 0; !readers_done.load(); ++i) {
+      if (!store().Write(201, (i * 4099) % kMiB, AsBytes(Pattern(10'000, i))).ok()) {
+        failures.fetch_add(1);
+      }
+      if (i % 16 == 15 && !store().Truncate(201, 0).ok()) failures.fetch_add(1);
+    }
+  });
+  std::vector<std::thread> readers;
+  for (int t = 0; t < kReaders; ++t) {
+    readers.emplace_back([&, t] {
+      for (int i = 0; i < kReads; ++i) {
+        uint64_t offset = (uint64_t(t) * 104'729 + uint64_t(i) * 15'485'863) % (kMiB + 10'000);
+        size_t size = 1 + (i * 7717 + t) % 100'000;
+        Result<std::string> got = ReadString(store(), 200, offset, size);
+        if (!got.ok() || *got != model.Read(offset, size)) failures.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& t : readers) t.join();
+  readers_done.store(true);
+  writer.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST_P(BlockStoreConformance, UsedBytesFollowsTheData) {
+  uint64_t before = store().UsedBytes();
+  ASSERT_OK(store().Write(300, 0, AsBytes(Pattern(kMiB, 1))));
+  uint64_t written = store().UsedBytes();
+  EXPECT_GE(written, before + kMiB);
+  ASSERT_OK(store().Remove(300));
+  EXPECT_LT(store().UsedBytes(), written);
+}
+
+}  // namespace
+}  // namespace dittofs::stores

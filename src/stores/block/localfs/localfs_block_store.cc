@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "stores/block/localfs/localfs_block_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <list>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "base/mutex.h"
+
+namespace dittofs::stores {
+namespace {
+
+// Offsets are off_t on the way to the kernel.
+constexpr uint64_t kMaxOffset = std::numeric_limits<off_t>::max();
+
+// Runs a system call again while a signal interrupts it.
+template <typename Call>
+auto RetryOnEintr(Call call) {
+  for (;;) {
+    auto result = call();
+    if (result != -1 || errno != EINTR) return result;
+  }
+}
+
+Status ErrnoStatus(int err, std::string_view op, const std::string& path) {
+  Errc code = Errc::kIo;
+  if (err == ENOSPC || err == EDQUOT) code = Errc::kNoSpace;
+  if (err == EROFS) code = Errc::kReadOnly;
+  if (err == EFBIG) code = Errc::kTooBig;
+  std::string message = "localfs ";
+  message.append(op).append(" ").append(path).append(": ");
+  message += std::generic_category().message(err);
+  return Status(code, std::move(message));
+}
+
+// An open descriptor of one backing file; closed when the last user lets go.
+class OpenFile {
+ public:
+  OpenFile(int fd, int64_t blocks) : fd_(fd), known_blocks_(blocks) {}
+  ~OpenFile() { close(fd_); }
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+
+  int fd() const { return fd_; }
+  // Records the file's current st_blocks; returns the change since the last record.
+  int64_t UpdateBlocks(int64_t blocks) { return blocks - known_blocks_.exchange(blocks); }
+
+ private:
+  const int fd_;
+  std::atomic<int64_t> known_blocks_;  // st_blocks as last seen through this descriptor
+};
+
+// The most recently used open files, at most `capacity` of them.
+//
+// The cache hands out shared_ptr because ownership of a descriptor really is shared: the cache
+// may evict a file, or Remove drop it, while another thread is inside a pread or pwrite on it.
+// Closing it then would fail that call with EBADF or, worse, let an unrelated open reuse the
+// number so the I/O lands in another file. A descriptor closes only when its last user is done.
+class OpenFileCache {
+ public:
+  explicit OpenFileCache(size_t capacity) : capacity_(capacity) {}
+
+  // The cached open file, now the most recently used; null when not cached.
+  std::shared_ptr<OpenFile> Get(uint64_t file);
+  // Take before opening a file to Insert it: counts Removes.
+  uint64_t epoch();
+  // Caches `opened`, a file opened after epoch() returned `epoch`, and returns the open file to
+  // use: one cached meanwhile by another thread wins. `opened` is not cached when a Remove ran
+  // since `epoch`: it may name a file unlinked since, which later operations must not reach.
+  std::shared_ptr<OpenFile> Insert(uint64_t file, std::shared_ptr<OpenFile> opened,
+                                   uint64_t epoch);
+  // Forgets `file`; for Remove, after unlinking it.
+  void Drop(uint64_t file);
+
+ private:
+  struct Entry {
+    std::shared_ptr<OpenFile> file;
+    std::list<uint64_t>::iterator lru_position;
+  };
+
+  const size_t capacity_;
+  Mutex mu_;  // held only for map and list updates, never across a system call
+  std::list<uint64_t> lru_ GUARDED_BY(mu_);  // most recently used first
+  std::unordered_map<uint64_t, Entry> entries_ GUARDED_BY(mu_);
+  uint64_t removals_ GUARDED_BY(mu_) = 0;
+};
+
+std::shared_ptr<OpenFile> OpenFileCache::Get(uint64_t file) {
+  MutexLock lock(&mu_);
+  auto it = entries_.find(file);
+  if (it == entries_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second.lru_position);
+  return it->second.file;
+}
+
+uint64_t OpenFileCache::epoch() {
+  MutexLock lock(&mu_);
+  return removals_;
+}
+
+std::shared_ptr<OpenFile> OpenFileCache::Insert(uint64_t file, std::shared_ptr<OpenFile> opened,
+                                                uint64_t epoch) {
+  std::shared_ptr<OpenFile> evicted;  // declared before the lock: closed after unlocking
+  MutexLock lock(&mu_);
+  if (auto it = entries_.find(file); it != entries_.end()) return it->second.file;
+  if (removals_ != epoch) return opened;
+  if (entries_.size() >= capacity_) {
+    auto oldest = entries_.find(lru_.back());
+    evicted = std::move(oldest->second.file);
+    entries_.erase(oldest);
+    lru_.pop_back();
+  }
+  lru_.push_front(file);
+  entries_.emplace(file, Entry{opened, lru_.begin()});
+  return opened;
+}
+
+void OpenFileCache::Drop(uint64_t file) {
+  std::shared_ptr<OpenFile> dropped;  // declared before the lock: closed after unlocking
+  MutexLock lock(&mu_);
+  ++removals_;
+  auto it = entries_.find(file);
+  if (it == entries_.end()) return;
+  dropped = std::move(it->second.file);
+  lru_.erase(it->second.lru_position);
+  entries_.erase(it);
+}
+
+// Makes `path` and any missing parents.
+Status MakeDirs(const std::string& path) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    std::string prefix = path.substr(0, slash);
+    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+      return ErrnoStatus(errno, "mkdir", prefix);
+    }
+    if (slash == std::string::npos) break;
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, "stat", path);
+  if (!S_ISDIR(st.st_mode)) return Status(Errc::kNotDir, "localfs root " + path + " is no directory");
+  return Status::Ok();
+}
+
+// Flushes a directory, making the names created in it durable.
+Status SyncDir(const std::string& path) {
+  int fd = RetryOnEintr([&] { return open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
+  if (fd < 0) return ErrnoStatus(errno, "open", path);
+  int rc = RetryOnEintr([&] { return fsync(fd); });
+  int err = errno;
+  close(fd);
+  if (rc != 0) return ErrnoStatus(err, "fsync", path);
+  return Status::Ok();
+}
+
+// The space the files under `root` take, summed over the layout OpenLocalFsBlockStore describes.
+Result<int64_t> MeasureUsedBytes(const std::string& root) {
+  DIR* top = opendir(root.c_str());
+  if (top == nullptr) return ErrnoStatus(errno, "opendir", root);
+  int64_t used = 0;
+  while (const dirent* fan_out = readdir(top)) {
+    if (fan_out->d_name[0] == '.') continue;
+    DIR* dir = fdopendir(openat(dirfd(top), fan_out->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir == nullptr) continue;  // not one of ours; best effort
+    while (const dirent* entry = readdir(dir)) {
+      struct stat st;
+      if (entry->d_name[0] != '.' &&
+          fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISREG(st.st_mode)) {
+        used += static_cast<int64_t>(st.st_blocks) * 512;
+      }
+    }
+    closedir(dir);
+  }
+  closedir(top);
+  return used;
+}
+
+class LocalFsBlockStore final : public BlockStore {
+ public:
+  LocalFsBlockStore(std::string root, size_t max_open_files, int64_t used_bytes)
+      : root_(std::move(root)), open_files_(max_open_files), used_bytes_(used_bytes) {}
+
+  Status Write(uint64_t file, uint64_t offset, ByteView data) override;
+  Status Read(uint64_t file, uint64_t offset, MutableByteView out) override;
+  Status Truncate(uint64_t file, uint64_t size) override;
+  Status Remove(uint64_t file) override;
+  Status Sync(uint64_t file) override;
+  uint64_t UsedBytes() override { return static_cast<uint64_t>(std::max<int64_t>(0, used_bytes_)); }
+
+ private:
+  // root/ab, where ab are the low eight bits of the id, spreading consecutive ids evenly.
+  std::string DirOf(uint64_t file) const;
+  std::string PathOf(uint64_t file) const;
+  // The open backing file of `file`, null when there is none and `create` is false.
+  Result<std::shared_ptr<OpenFile>> Open(uint64_t file, bool create);
+  // Creates the backing file (and its directory) unless another thread just did; returns a
+  // descriptor.
+  Result<int> Create(uint64_t file, const std::string& path);
+  // Folds the file's current size on disk into used_bytes_ after a change.
+  void NoteUsage(OpenFile& open_file);
+
+  const std::string root_;
+  OpenFileCache open_files_;
+  // Tracked from each change, so approximate under races on one file; measured at open.
+  std::atomic<int64_t> used_bytes_;
+  Mutex created_mu_;
+  // Files created since their last Sync: their directory entry is not yet durable.
+  std::unordered_set<uint64_t> created_unsynced_ GUARDED_BY(created_mu_);
+};
+
+std::string LocalFsBlockStore::DirOf(uint64_t file) const {
+  char name[8];
+  std::snprintf(name, sizeof(name), "/%02x", static_cast<unsigned>(file & 0xff));
+  return root_ + name;
+}
+
+std::string LocalFsBlockStore::PathOf(uint64_t file) const {
+  char name[24];
+  std::snprintf(name, sizeof(name), "/%016" PRIx64, file);
+  return DirOf(file) + name;
+}
+
+Result<std::shared_ptr<OpenFile>> LocalFsBlockStore::Open(uint64_t file, bool create) {
+  if (std::shared_ptr<OpenFile> cached = open_files_.Get(file)) return cached;
+  uint64_t epoch = open_files_.epoch();
+  std::string path = PathOf(file);
+  int fd = RetryOnEintr([&] { return open(path.c_str(), O_RDWR | O_CLOEXEC); });
+  if (fd < 0 && errno == ENOENT) {
+    if (!create) return std::shared_ptr<OpenFile>();
+    ASSIGN_OR_RETURN(fd, Create(file, path));
+  }
+  if (fd < 0) return ErrnoStatus(errno, "open", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    Status error = ErrnoStatus(errno, "stat", path);
+    close(fd);
+    return error;
+  }
+  auto opened = std::make_shared<OpenFile>(fd, static_cast<int64_t>(st.st_blocks));
+  return open_files_.Insert(file, std::move(opened), epoch);
+}
+
+Result<int> LocalFsBlockStore::Create(uint64_t file, const std::string& path) {
+  auto create = [&] {
+    return RetryOnEintr(
+        [&] { return open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); });
+  };
+  int fd = create();
+  if (fd < 0 && errno == ENOENT) {
+    std::string dir = DirOf(file);
+    if (mkdir(dir.c_str(), 0700) == 0) {
+      RETURN_IF_ERROR(SyncDir(root_));  // makes the new directory's name durable
+    } else if (errno != EEXIST) {
+      return ErrnoStatus(errno, "mkdir", dir);
+    }
+    fd = create();
+  }
+  if (fd >= 0) {
+    MutexLock lock(&created_mu_);
+    created_unsynced_.insert(file);
+    return fd;
+  }
+  if (errno != EEXIST) return ErrnoStatus(errno, "create", path);
+  fd = RetryOnEintr([&] { return open(path.c_str(), O_RDWR | O_CLOEXEC); });  // lost a race
+  if (fd < 0) return ErrnoStatus(errno, "open", path);
+  return fd;
+}
+
+void LocalFsBlockStore::NoteUsage(OpenFile& open_file) {
+  struct stat st;
+  if (fstat(open_file.fd(), &st) != 0) return;  // best effort
+  used_bytes_.fetch_add(open_file.UpdateBlocks(st.st_blocks) * 512);
+}
+
+Status LocalFsBlockStore::Write(uint64_t file, uint64_t offset, ByteView data) {
+  if (data.empty()) return Status::Ok();
+  if (offset > kMaxOffset || data.size() > kMaxOffset - offset) {
+    return Status(Errc::kTooBig, "localfs write " + PathOf(file) + ": offset past 2^63");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<OpenFile> f, Open(file, /*create=*/true));
+  for (size_t done = 0; done < data.size();) {
+    ssize_t n = pwrite(f->fd(), data.data() + done, data.size() - done, offset + done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "write", PathOf(file));
+    if (n == 0) return Status(Errc::kIo, "localfs write " + PathOf(file) + ": wrote nothing");
+    done += n;
+  }
+  NoteUsage(*f);
+  return Status::Ok();
+}
+
+Status LocalFsBlockStore::Read(uint64_t file, uint64_t offset, MutableByteView out) {
+  size_t done = 0;
+  if (!out.empty() && offset < kMaxOffset) {
+    ASSIGN_OR_RETURN(std::shared_ptr<OpenFile> f, Open(file, /*create=*/false));
+    // Stops early at the end of the backing file (or of what off_t can address); the rest is
+    // a hole.
+    while (f != nullptr && done < out.size() && offset + done < kMaxOffset) {
+      size_t want = std::min<uint64_t>(out.size() - done, kMaxOffset - (offset + done));
+      ssize_t n = pread(f->fd(), out.data() + done, want, offset + done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoStatus(errno, "read", PathOf(file));
+      if (n == 0) break;
+      done += n;
+    }
+  }
+  std::fill(out.begin() + done, out.end(), std::byte{0});
+  return Status::Ok();
+}
+
+Status LocalFsBlockStore::Truncate(uint64_t file, uint64_t size) {
+  if (size >= kMaxOffset) return Status::Ok();  // no backing file reaches that far
+  ASSIGN_OR_RETURN(std::shared_ptr<OpenFile> f, Open(file, /*create=*/false));
+  if (f == nullptr) return Status::Ok();
+  struct stat st;
+  if (fstat(f->fd(), &st) != 0) return ErrnoStatus(errno, "stat", PathOf(file));
+  // Only ever shrinks: extending would change nothing a reader sees.
+  if (static_cast<uint64_t>(st.st_size) <= size) return Status::Ok();
+  if (RetryOnEintr([&] { return ftruncate(f->fd(), static_cast<off_t>(size)); }) != 0) {
+    return ErrnoStatus(errno, "truncate", PathOf(file));
+  }
+  NoteUsage(*f);
+  return Status::Ok();
+}
+
+Status LocalFsBlockStore::Remove(uint64_t file) {
+  std::string path = PathOf(file);
+  struct stat st;
+  bool existed = stat(path.c_str(), &st) == 0;
+  if (unlink(path.c_str()) != 0) {
+    if (errno != ENOENT) return ErrnoStatus(errno, "unlink", path);
+  } else if (existed) {
+    used_bytes_.fetch_sub(static_cast<int64_t>(st.st_blocks) * 512);
+  }
+  open_files_.Drop(file);
+  MutexLock lock(&created_mu_);
+  created_unsynced_.erase(file);
+  return Status::Ok();
+}
+
+Status LocalFsBlockStore::Sync(uint64_t file) {
+  ASSIGN_OR_RETURN(std::shared_ptr<OpenFile> f, Open(file, /*create=*/false));
+  if (f == nullptr) return Status::Ok();  // nothing was ever written
+  // fdatasync flushes the file's data whichever descriptor wrote it.
+  if (RetryOnEintr([&] { return fdatasync(f->fd()); }) != 0) {
+    return ErrnoStatus(errno, "sync", PathOf(file));
+  }
+  bool created;
+  {
+    MutexLock lock(&created_mu_);
+    created = created_unsynced_.erase(file) > 0;
+  }
+  if (created) {
+    Status s = SyncDir(DirOf(file));
+    if (!s.ok()) {
+      MutexLock lock(&created_mu_);
+      created_unsynced_.insert(file);  // the next Sync tries again
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BlockStore>> OpenLocalFsBlockStore(const LocalFsBlockStoreOptions& options) {
+  if (options.root.empty()) return Status(Errc::kInvalid, "localfs: no root directory given");
+  if (options.max_open_files == 0) {
+    return Status(Errc::kInvalid, "localfs: max_open_files must be at least 1");
+  }
+  RETURN_IF_ERROR(MakeDirs(options.root));
+  ASSIGN_OR_RETURN(int64_t used, MeasureUsedBytes(options.root));
+  std::unique_ptr<BlockStore> store =
+      std::make_unique<LocalFsBlockStore>(options.root, options.max_open_files, used);
+  return store;
+}
+
+}  // namespace dittofs::stores

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "stores/block/memory/memory_block_store.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <unordered_map>
+#include <utility>
+
+#include "base/mutex.h"
+
+namespace dittofs::stores {
+namespace {
+
+constexpr size_t kShardCount = 64;
+constexpr uint64_t kBlockSize = 64 * 1024;
+
+// One file's data. A block exists once any byte of it was written; its unwritten bytes are
+// zeros, as are the bytes of every missing block.
+struct File {
+  SharedMutex mu;
+  std::map<uint64_t, std::unique_ptr<std::byte[]>> blocks GUARDED_BY(mu);  // by offset / kBlockSize
+  // Set by Remove once the file left the table: a writer that found it just before must look
+  // again, or its data would land in a file nobody can read.
+  bool removed GUARDED_BY(mu) = false;
+};
+
+// The file table is sharded, and its locks are held only to find a file: the data is guarded by
+// each file's own lock, so operations on different files never wait for each other.
+struct Shard {
+  Mutex mu;
+  // Ownership is shared: a Read or Write keeps using the File after letting go of the shard lock,
+  // while a concurrent Remove may take it out of the table.
+  std::unordered_map<uint64_t, std::shared_ptr<File>> files GUARDED_BY(mu);
+};
+
+bool RangeOverflows(uint64_t offset, size_t size) {
+  return size > std::numeric_limits<uint64_t>::max() - offset;
+}
+
+class MemoryBlockStore final : public BlockStore {
+ public:
+  Status Write(uint64_t file, uint64_t offset, ByteView data) override;
+  Status Read(uint64_t file, uint64_t offset, MutableByteView out) override;
+  Status Truncate(uint64_t file, uint64_t size) override;
+  Status Remove(uint64_t file) override;
+  Status Sync(uint64_t file) override { return Status::Ok(); }  // never durable
+  uint64_t UsedBytes() override { return blocks_in_use_.load() * kBlockSize; }
+
+ private:
+  Shard& ShardOf(uint64_t file) { return shards_[file % kShardCount]; }
+  // Null when the file has no data.
+  std::shared_ptr<File> Find(uint64_t file);
+  std::shared_ptr<File> FindOrCreate(uint64_t file);
+  void WriteLocked(File& f, uint64_t offset, ByteView data) EXCLUSIVE_LOCKS_REQUIRED(f.mu);
+
+  std::array<Shard, kShardCount> shards_;
+  std::atomic<uint64_t> blocks_in_use_{0};
+};
+
+std::shared_ptr<File> MemoryBlockStore::Find(uint64_t file) {
+  Shard& shard = ShardOf(file);
+  MutexLock lock(&shard.mu);
+  auto it = shard.files.find(file);
+  return it == shard.files.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<File> MemoryBlockStore::FindOrCreate(uint64_t file) {
+  Shard& shard = ShardOf(file);
+  MutexLock lock(&shard.mu);
+  std::shared_ptr<File>& slot = shard.files[file];
+  if (slot == nullptr) slot = std::make_shared<File>();
+  return slot;
+}
+
+Status MemoryBlockStore::Write(uint64_t file, uint64_t offset, ByteView data) {
+  if (RangeOverflows(offset, data.size())) return Status(Errc::kTooBig, "write past 2^64 bytes");
+  if (data.empty()) return Status::Ok();
+  for (;;) {
+    std::shared_ptr<File> f = FindOrCreate(file);
+    WriterLock lock(&f->mu);
+    if (f->removed) continue;  // removed since we found it; the table has a fresh one now
+    WriteLocked(*f, offset, data);
+    return Status::Ok();
+  }
+}
+
+void MemoryBlockStore::WriteLocked(File& f, uint64_t offset, ByteView data) {
+  for (size_t done = 0; done < data.size();) {
+    uint64_t at = offset + done;
+    size_t within = at % kBlockSize;
+    size_t n = std::min<size_t>(kBlockSize - within, data.size() - done);
+    std::unique_ptr<std::byte[]>& block = f.blocks[at / kBlockSize];
+    if (block == nullptr) {
+      block = std::make_unique<std::byte[]>(kBlockSize);  // zero-filled
+      blocks_in_use_.fetch_add(1);
+    }
+    std::memcpy(block.get() + within, data.data() + done, n);
+    done += n;
+  }
+}
+
+Status MemoryBlockStore::Read(uint64_t file, uint64_t offset, MutableByteView out) {
+  if (RangeOverflows(offset, out.size())) return Status(Errc::kTooBig, "read past 2^64 bytes");
+  std::shared_ptr<File> f = Find(file);
+  if (f == nullptr) {
+    std::fill(out.begin(), out.end(), std::byte{0});
+    return Status::Ok();
+  }
+  ReaderLock lock(&f->mu);
+  auto block = f->blocks.lower_bound(offset / kBlockSize);
+  for (size_t done = 0; done < out.size();) {
+    uint64_t at = offset + done;
+    size_t within = at % kBlockSize;
+    size_t n = std::min<size_t>(kBlockSize - within, out.size() - done);
+    // Block indexes visited only grow, so `block` is this one or a later one.
+    if (block != f->blocks.end() && block->first == at / kBlockSize) {
+      std::memcpy(out.data() + done, block->second.get() + within, n);
+      ++block;
+    } else {
+      std::memset(out.data() + done, 0, n);
+    }
+    done += n;
+  }
+  return Status::Ok();
+}
+
+Status MemoryBlockStore::Truncate(uint64_t file, uint64_t size) {
+  std::shared_ptr<File> f = Find(file);
+  if (f == nullptr) return Status::Ok();
+  std::map<uint64_t, std::unique_ptr<std::byte[]>> discarded;  // freed after unlocking
+  {
+    WriterLock lock(&f->mu);
+    uint64_t kept_blocks = size / kBlockSize + (size % kBlockSize != 0 ? 1 : 0);
+    auto first_gone = f->blocks.lower_bound(kept_blocks);
+    while (first_gone != f->blocks.end()) {
+      discarded.insert(f->blocks.extract(first_gone++));
+    }
+    if (size % kBlockSize != 0) {
+      auto last = f->blocks.find(size / kBlockSize);
+      if (last != f->blocks.end()) {
+        size_t within = size % kBlockSize;
+        std::memset(last->second.get() + within, 0, kBlockSize - within);
+      }
+    }
+  }
+  blocks_in_use_.fetch_sub(discarded.size());
+  return Status::Ok();
+}
+
+Status MemoryBlockStore::Remove(uint64_t file) {
+  std::shared_ptr<File> f;
+  {
+    Shard& shard = ShardOf(file);
+    MutexLock lock(&shard.mu);
+    auto it = shard.files.find(file);
+    if (it == shard.files.end()) return Status::Ok();
+    f = std::move(it->second);
+    shard.files.erase(it);
+  }
+  std::map<uint64_t, std::unique_ptr<std::byte[]>> discarded;  // freed after unlocking
+  {
+    WriterLock lock(&f->mu);
+    f->removed = true;
+    discarded.swap(f->blocks);
+  }
+  blocks_in_use_.fetch_sub(discarded.size());
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::unique_ptr<BlockStore> NewMemoryBlockStore() { return std::make_unique<MemoryBlockStore>(); }
+
+}  // namespace dittofs::stores

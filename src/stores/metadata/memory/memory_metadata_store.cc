@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "stores/metadata/memory/memory_metadata_store.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "base/check.h"
+#include "base/mutex.h"
+
+namespace dittofs::stores {
+namespace {
+
+// Enough shards that commits on unrelated inodes rarely meet on a lock.
+constexpr size_t kShardCount = 64;
+// The file count Stats() claims: memory, not a table size, is the real limit.
+constexpr uint64_t kTotalFiles = uint64_t{1} << 40;
+
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
+};
+
+// Everything the store keeps under one id: the inode and, for a directory, its entries.
+//
+// `version` is the inode's version and covers the entries too, so conflict detection compares a
+// single number per id. A node with neither inode nor entries is erased, and an absent node
+// counts as version 0. Versions come from one store-wide counter, so no two changes ever get the
+// same version: a node that was deleted and recreated never looks unchanged to a transaction
+// that read its earlier life.
+struct Node {
+  Node() = default;
+  Node(const Node&) = delete;  // would copy `by_cookie` pointers into the original
+  Node& operator=(const Node&) = delete;
+
+  bool empty() const { return !inode && entries.empty(); }
+
+  std::optional<Inode> inode;
+  uint64_t version = 0;
+  std::unordered_map<std::string, DirEntry, NameHash, std::equal_to<>> entries;
+  // The same entries in cookie order, for List. Points into `entries`, whose elements stay put.
+  std::map<uint64_t, const DirEntry*> by_cookie;
+};
+
+// A directory's entries live in the directory's shard, so one lock covers an inode and its
+// entries.
+struct Shard {
+  Mutex mu;
+  std::unordered_map<InodeId, Node> nodes GUARDED_BY(mu);
+};
+
+const Node* FindLocked(Shard& shard, InodeId id) EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
+  auto it = shard.nodes.find(id);
+  return it == shard.nodes.end() ? nullptr : &it->second;
+}
+
+class MemoryMetadataStore final : public MetadataStore {
+ public:
+  std::unique_ptr<MetadataTxn> Begin() override;
+  Result<Inode> GetInode(InodeId id) override;
+  Result<InodeId> AllocateInodeId() override { return next_id_.fetch_add(1); }
+  uint32_t NextGeneration(InodeId id) override;
+  InodeId root() const override { return root_.load(); }
+  Status SetRoot(InodeId id) override;
+  StoreStats Stats() override;
+
+  // For transactions.
+  static size_t ShardIndex(InodeId id) { return id % kShardCount; }
+  Shard& shard(size_t index) { return shards_[index]; }
+  Shard& ShardOf(InodeId id) { return shards_[ShardIndex(id)]; }
+  uint64_t NewVersion() { return last_version_.fetch_add(1) + 1; }
+  // `delta` may be negative; unsigned wrap-around makes the sum come out right.
+  void AddInodes(int64_t delta) { inode_count_.fetch_add(static_cast<uint64_t>(delta)); }
+
+ private:
+  std::array<Shard, kShardCount> shards_;
+  std::atomic<InodeId> next_id_{1};  // ids are never reused
+  std::atomic<uint32_t> next_generation_{1};
+  std::atomic<uint64_t> last_version_{0};
+  std::atomic<uint64_t> inode_count_{0};
+  std::atomic<InodeId> root_{kInvalidInode};
+};
+
+// Optimistic: reads take one shard lock and record the version they saw; writes are buffered
+// (recording the version at the first write of an id not read before). Commit locks the shards
+// of every recorded id in ascending order, so concurrent commits cannot deadlock, checks that
+// no recorded version moved, and applies.
+class MemoryTxn final : public MetadataTxn {
+ public:
+  // `store` must outlive this transaction.
+  explicit MemoryTxn(MemoryMetadataStore& store) : store_(store) {}
+
+  Result<Inode> GetInode(InodeId id) override;
+  Result<DirEntry> Lookup(InodeId dir, std::string_view name) override;
+  Result<std::vector<DirEntry>> List(InodeId dir, uint64_t after_cookie, size_t max) override;
+  Result<bool> HasEntries(InodeId dir) override;
+
+  void PutInode(const Inode& inode) override;
+  void DeleteInode(InodeId id) override;
+  void PutEntry(InodeId dir, const DirEntry& entry) override;
+  void DeleteEntry(InodeId dir, std::string_view name) override;
+
+  Status Commit() override;
+
+ private:
+  // A directory's buffered entry writes by name; nullopt deletes the name.
+  using EntryWrites = std::map<std::string, std::optional<DirEntry>, std::less<>>;
+
+  // Remembers the version of `id` the first time this transaction sees it.
+  // REQUIRES: the shard of `id` is locked and `node` is its node for `id` (or null).
+  void RecordLocked(InodeId id, const Node* node) {
+    read_versions_.try_emplace(id, node == nullptr ? 0 : node->version);
+  }
+  // Records the current version of `id` unless one is recorded already; before a write.
+  void RecordBeforeWrite(InodeId id);
+
+  // The analysis cannot follow the set of shard locks Commit holds, so these are unchecked.
+  // REQUIRES: the shards of every id in read_versions_ are locked.
+  bool ValidateLocked() NO_THREAD_SAFETY_ANALYSIS;
+  void ApplyLocked() NO_THREAD_SAFETY_ANALYSIS;
+  static void ApplyEntryWritesLocked(InodeId dir, Node& node, EntryWrites& writes);
+  // Gives a changed node its new version; erases it once it holds nothing.
+  void FinishLocked(InodeId id, Node& node) NO_THREAD_SAFETY_ANALYSIS;
+
+  MemoryMetadataStore& store_;
+  // Every id this transaction read or wrote -> the version it first saw (0: absent). Written
+  // ids are always here, so Commit's locks cover every write.
+  std::unordered_map<InodeId, uint64_t> read_versions_;
+  std::unordered_map<InodeId, std::optional<Inode>> inode_writes_;  // nullopt deletes the inode
+  std::unordered_map<InodeId, EntryWrites> entry_writes_;
+};
+
+Result<Inode> MemoryTxn::GetInode(InodeId id) {
+  if (auto it = inode_writes_.find(id); it != inode_writes_.end()) {
+    if (!it->second) return Errc::kNotFound;
+    return *it->second;
+  }
+  Shard& shard = store_.ShardOf(id);
+  MutexLock lock(&shard.mu);
+  const Node* node = FindLocked(shard, id);
+  RecordLocked(id, node);
+  if (node == nullptr || !node->inode) return Errc::kNotFound;
+  return *node->inode;
+}
+
+Result<DirEntry> MemoryTxn::Lookup(InodeId dir, std::string_view name) {
+  if (auto writes = entry_writes_.find(dir); writes != entry_writes_.end()) {
+    if (auto it = writes->second.find(name); it != writes->second.end()) {
+      if (!it->second) return Errc::kNotFound;
+      return *it->second;
+    }
+  }
+  Shard& shard = store_.ShardOf(dir);
+  MutexLock lock(&shard.mu);
+  const Node* node = FindLocked(shard, dir);
+  RecordLocked(dir, node);
+  if (node == nullptr) return Errc::kNotFound;
+  auto it = node->entries.find(name);
+  if (it == node->entries.end()) return Errc::kNotFound;
+  return it->second;
+}
+
+Result<std::vector<DirEntry>> MemoryTxn::List(InodeId dir, uint64_t after_cookie, size_t max) {
+  std::vector<DirEntry> out;
+  Shard& shard = store_.ShardOf(dir);
+  MutexLock lock(&shard.mu);
+  const Node* node = FindLocked(shard, dir);
+  RecordLocked(dir, node);
+  if (node == nullptr) return out;
+  for (auto it = node->by_cookie.upper_bound(after_cookie);
+       it != node->by_cookie.end() && out.size() < max; ++it) {
+    out.push_back(*it->second);
+  }
+  return out;
+}
+
+Result<bool> MemoryTxn::HasEntries(InodeId dir) {
+  auto writes = entry_writes_.find(dir);
+  Shard& shard = store_.ShardOf(dir);
+  MutexLock lock(&shard.mu);
+  const Node* node = FindLocked(shard, dir);
+  RecordLocked(dir, node);
+  size_t count = node == nullptr ? 0 : node->entries.size();
+  if (writes == entry_writes_.end()) return count > 0;
+  for (const auto& [name, write] : writes->second) {
+    bool committed = node != nullptr && node->entries.contains(name);
+    if (write && !committed) ++count;
+    if (!write && committed) --count;  // each committed name is deleted at most once
+  }
+  return count > 0;
+}
+
+void MemoryTxn::RecordBeforeWrite(InodeId id) {
+  if (read_versions_.contains(id)) return;
+  Shard& shard = store_.ShardOf(id);
+  MutexLock lock(&shard.mu);
+  RecordLocked(id, FindLocked(shard, id));
+}
+
+void MemoryTxn::PutInode(const Inode& inode) {
+  CHECK(inode.id != kInvalidInode) << "PutInode: an inode without an id";
+  RecordBeforeWrite(inode.id);
+  inode_writes_.insert_or_assign(inode.id, inode);
+}
+
+void MemoryTxn::DeleteInode(InodeId id) {
+  RecordBeforeWrite(id);
+  inode_writes_.insert_or_assign(id, std::nullopt);
+}
+
+void MemoryTxn::PutEntry(InodeId dir, const DirEntry& entry) {
+  RecordBeforeWrite(dir);
+  entry_writes_[dir].insert_or_assign(entry.name, entry);
+}
+
+void MemoryTxn::DeleteEntry(InodeId dir, std::string_view name) {
+  RecordBeforeWrite(dir);
+  entry_writes_[dir].insert_or_assign(std::string(name), std::nullopt);
+}
+
+Status MemoryTxn::Commit() NO_THREAD_SAFETY_ANALYSIS {
+  std::vector<size_t> shards;
+  shards.reserve(read_versions_.size());
+  for (const auto& [id, version] : read_versions_) {
+    shards.push_back(MemoryMetadataStore::ShardIndex(id));
+  }
+  std::sort(shards.begin(), shards.end());
+  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+
+  for (size_t s : shards) store_.shard(s).mu.Lock();
+  bool valid = ValidateLocked();
+  if (valid) ApplyLocked();
+  for (size_t s : shards) store_.shard(s).mu.Unlock();
+
+  // Freed outside the locks; the transaction is empty afterwards.
+  read_versions_.clear();
+  inode_writes_.clear();
+  entry_writes_.clear();
+  if (!valid) {
+    return Status(Errc::kConflict, "metadata commit: an object this transaction used has changed");
+  }
+  return Status::Ok();
+}
+
+bool MemoryTxn::ValidateLocked() {
+  for (const auto& [id, version] : read_versions_) {
+    const Node* node = FindLocked(store_.ShardOf(id), id);
+    if ((node == nullptr ? 0 : node->version) != version) return false;
+  }
+  return true;
+}
+
+void MemoryTxn::ApplyLocked() {
+  int64_t added_inodes = 0;
+  for (auto& [id, write] : inode_writes_) {
+    Node& node = store_.ShardOf(id).nodes[id];
+    added_inodes += int64_t{write.has_value()} - int64_t{node.inode.has_value()};
+    node.inode = std::move(write);
+    auto entries = entry_writes_.find(id);
+    if (entries != entry_writes_.end()) {
+      ApplyEntryWritesLocked(id, node, entries->second);
+      entry_writes_.erase(entries);
+    }
+    FinishLocked(id, node);
+  }
+  for (auto& [dir, writes] : entry_writes_) {
+    Node& node = store_.ShardOf(dir).nodes[dir];
+    ApplyEntryWritesLocked(dir, node, writes);
+    FinishLocked(dir, node);
+  }
+  store_.AddInodes(added_inodes);
+}
+
+// Each changed id gets one new version, however many of its parts changed.
+void MemoryTxn::FinishLocked(InodeId id, Node& node) {
+  node.version = store_.NewVersion();
+  if (node.inode) node.inode->version = node.version;
+  if (node.empty()) store_.ShardOf(id).nodes.erase(id);
+}
+
+// Removes every written name first and only then inserts, so one transaction may pass a cookie
+// from one name to another.
+void MemoryTxn::ApplyEntryWritesLocked(InodeId dir, Node& node, EntryWrites& writes) {
+  for (const auto& [name, write] : writes) {
+    auto it = node.entries.find(name);
+    if (it == node.entries.end()) continue;
+    node.by_cookie.erase(it->second.cookie);
+    node.entries.erase(it);
+  }
+  for (auto& [name, write] : writes) {
+    if (!write) continue;
+    auto [it, inserted] = node.entries.emplace(name, std::move(*write));
+    bool fresh_cookie = node.by_cookie.emplace(it->second.cookie, &it->second).second;
+    CHECK(fresh_cookie) << "directory " << dir << ": entry \"" << name << "\" reuses cookie "
+                        << it->second.cookie << " of another entry";
+  }
+}
+
+std::unique_ptr<MetadataTxn> MemoryMetadataStore::Begin() {
+  return std::make_unique<MemoryTxn>(*this);
+}
+
+Result<Inode> MemoryMetadataStore::GetInode(InodeId id) {
+  Shard& shard = ShardOf(id);
+  MutexLock lock(&shard.mu);
+  const Node* node = FindLocked(shard, id);
+  if (node == nullptr || !node->inode) return Errc::kNotFound;
+  return *node->inode;
+}
+
+uint32_t MemoryMetadataStore::NextGeneration(InodeId id) {
+  // Every call gets a different generation, so a reused id (which this store never hands out)
+  // would too. 0 is skipped after wrapping around.
+  uint32_t generation = next_generation_.fetch_add(1);
+  return generation != 0 ? generation : next_generation_.fetch_add(1);
+}
+
+Status MemoryMetadataStore::SetRoot(InodeId id) {
+  if (id == kInvalidInode) return Status(Errc::kInvalid, "set root: invalid inode id");
+  InodeId current = kInvalidInode;
+  if (root_.compare_exchange_strong(current, id) || current == id) return Status::Ok();
+  return Status(Errc::kExists, "set root " + std::to_string(id) + ": the root is already " +
+                                   std::to_string(current));
+}
+
+StoreStats MemoryMetadataStore::Stats() {
+  StoreStats stats;
+  // The inodes and entries live in memory, so physical memory bounds them.
+  long page = sysconf(_SC_PAGESIZE);
+  long pages = sysconf(_SC_PHYS_PAGES);
+  long available = sysconf(_SC_AVPHYS_PAGES);
+  if (page > 0 && pages > 0) {
+    stats.total_bytes = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
+    if (available > 0) {
+      stats.free_bytes = std::min(stats.total_bytes,
+                                  static_cast<uint64_t>(available) * static_cast<uint64_t>(page));
+    }
+  }
+  uint64_t used = inode_count_.load();
+  stats.total_files = kTotalFiles;
+  stats.free_files = used < kTotalFiles ? kTotalFiles - used : 0;
+  return stats;
+}
+
+}  // namespace
+
+std::unique_ptr<MetadataStore> NewMemoryMetadataStore() {
+  return std::make_unique<MemoryMetadataStore>();
+}
+
+}  // namespace dittofs::stores

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+
+namespace dittofs::stores {
+
+using InodeId = uint64_t;
+constexpr InodeId kInvalidInode = 0;
+
+enum class FileType : uint8_t {
+  kRegular = 1,
+  kDirectory = 2,
+  kBlockDevice = 3,
+  kCharDevice = 4,
+  kSymlink = 5,
+  kSocket = 6,
+  kFifo = 7,
+};
+
+// One file system object as the metadata store keeps it. `mode` holds the permission bits
+// and the suid (04000), sgid (02000) and sticky (01000) bits; the type lives in `type`.
+struct Inode {
+  InodeId id = kInvalidInode;
+  uint32_t generation = 0;  // distinguishes reuses of an id; part of every file handle
+  FileType type = FileType::kRegular;
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t nlink = 0;
+  uint64_t size = 0;
+  Timespec atime, mtime, ctime, btime;
+  uint32_t rdev_major = 0;
+  uint32_t rdev_minor = 0;
+  std::string symlink_target;   // kSymlink only
+  uint64_t create_verifier = 0; // set by an exclusive create; 0 when none
+  InodeId parent = kInvalidInode;  // kDirectory only: the directory holding it ("..")
+  uint64_t next_cookie = 0;     // kDirectory only: the cookie the next new entry gets
+  // Bumped by the store on every committed change of this inode or of its entries (when a
+  // directory). Callers never set it; it serves as the NFSv4 change attribute.
+  uint64_t version = 0;
+
+  bool is_directory() const { return type == FileType::kDirectory; }
+  friend bool operator==(const Inode&, const Inode&) = default;
+};
+
+// A directory entry. `cookie` is a position in the directory that stays valid while other
+// entries come and go: entries are listed in increasing cookie order, and a new entry always
+// gets a cookie larger than every existing one.
+struct DirEntry {
+  std::string name;
+  InodeId child = kInvalidInode;
+  uint64_t cookie = 0;
+  friend bool operator==(const DirEntry&, const DirEntry&) = default;
+};
+
+// Reads see committed data as of the read (read-committed) and are recorded; Commit applies
+// every write atomically, or returns Errc::kConflict (and applies nothing) when anything read
+// or written was changed by another commit since this transaction read it. A conflicting
+// transaction is simply retried (see RunTransaction). Entries of a directory count as part of
+// the directory inode for conflict detection. Not thread-safe: one transaction, one thread.
+class MetadataTxn {
+ public:
+  virtual ~MetadataTxn() = default;
+
+  // Errc::kNotFound when absent. Sees this transaction's own writes.
+  virtual Result<Inode> GetInode(InodeId id) = 0;
+  // Errc::kNotFound when `dir` has no entry `name`.
+  virtual Result<DirEntry> Lookup(InodeId dir, std::string_view name) = 0;
+  // Up to `max` entries of `dir` whose cookie is greater than `after_cookie`, in cookie order.
+  // Does not see this transaction's own uncommitted entry writes.
+  virtual Result<std::vector<DirEntry>> List(InodeId dir, uint64_t after_cookie, size_t max) = 0;
+  // Whether `dir` has at least one entry (committed state plus this transaction's writes).
+  virtual Result<bool> HasEntries(InodeId dir) = 0;
+
+  // Writes are buffered until Commit.
+  virtual void PutInode(const Inode& inode) = 0;
+  virtual void DeleteInode(InodeId id) = 0;
+  virtual void PutEntry(InodeId dir, const DirEntry& entry) = 0;
+  virtual void DeleteEntry(InodeId dir, std::string_view name) = 0;
+
+  // Errc::kConflict when another commit got in first; nothing is applied then.
+  virtual Status Commit() = 0;
+};
+
+struct StoreStats {
+  uint64_t total_bytes = 0;
+  uint64_t free_bytes = 0;
+  uint64_t total_files = 0;
+  uint64_t free_files = 0;
+};
+
+// The namespace and attributes of one share: inodes and directory entries.
+// All methods are safe to call concurrently from any thread.
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  virtual std::unique_ptr<MetadataTxn> Begin() = 0;
+  // A committed inode, read outside any transaction (the fast path for GETATTR).
+  virtual Result<Inode> GetInode(InodeId id) = 0;
+  // A fresh inode id that no other caller gets; never kInvalidInode. Ids may be reused after
+  // their inode is deleted, but then with a different generation (see NextGeneration).
+  virtual Result<InodeId> AllocateInodeId() = 0;
+  // The generation to give a new inode with id `id`.
+  virtual uint32_t NextGeneration(InodeId id) = 0;
+  // The root directory's id, kInvalidInode until one has been created.
+  virtual InodeId root() const = 0;
+  // Records `id` as the root. Done once, when the share is first created.
+  virtual Status SetRoot(InodeId id) = 0;
+  virtual StoreStats Stats() = 0;
+};
+
+// Runs `fn(txn)` in a fresh transaction and commits it, retrying on Errc::kConflict.
+// `fn` returns Status; a non-ok Status aborts without committing and is returned.
+template <typename Fn>
+Status RunTransaction(MetadataStore& store, Fn&& fn) {
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<MetadataTxn> txn = store.Begin();
+    Status s = fn(*txn);
+    if (!s.ok()) {
+      if (s.code() == Errc::kConflict && attempt < 1000) continue;
+      return s;
+    }
+    s = txn->Commit();
+    if (s.code() != Errc::kConflict || attempt >= 1000) return s;
+  }
+}
+
+}  // namespace dittofs::stores

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// RFC 4506 External Data Representation: the primitive codecs.
+//
+// XdrDecoder reads from a borrowed byte view. Every read is bounds-checked; the first failure
+// makes the decoder sticky-bad and every later read a no-op returning zero values, so a codec
+// decodes a whole structure and checks ok() once. Variable-length opaques and strings are
+// returned as views into the input (no copy); the caller keeps the input alive.
+//
+// XdrEncoder builds a reply as a list of segments: bytes it owns, plus borrowed payload views
+// (e.g. the data of a READ) that are sent without being copied.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/bytes.h"
+
+namespace dittofs::xdr {
+
+class XdrDecoder {
+ public:
+  explicit XdrDecoder(ByteView input) : data_(input) {}
+
+  bool ok() const { return ok_; }
+  // Marks the decode failed (e.g. a value out of its enum's range).
+  void Fail() { ok_ = false; }
+  size_t remaining() const { return ok_ ? data_.size() - pos_ : 0; }
+  size_t position() const { return pos_; }
+  // The input not yet read, as a view.
+  ByteView rest() const { return ok_ ? data_.subspan(pos_) : ByteView(); }
+
+  uint32_t U32();
+  int32_t I32() { return static_cast<int32_t>(U32()); }
+  uint64_t U64();
+  int64_t I64() { return static_cast<int64_t>(U64()); }
+  bool Bool();
+  // Reads a fixed-length opaque of `n` bytes (plus padding) as a view.
+  ByteView FixedOpaque(size_t n);
+  // Reads a variable-length opaque of at most `max` bytes as a view.
+  ByteView VarOpaque(size_t max);
+  std::string_view String(size_t max) { return AsChars(VarOpaque(max)); }
+  // Reads an array length and fails when it exceeds `max` or could not fit in the input
+  // assuming each element takes at least `min_element_bytes`.
+  uint32_t ArrayLength(uint32_t max, size_t min_element_bytes = 4);
+
+ private:
+  const std::byte* Take(size_t n);
+
+  ByteView data_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+class XdrEncoder {
+ public:
+  XdrEncoder() = default;
+
+  void U32(uint32_t v);
+  void I32(int32_t v) { U32(static_cast<uint32_t>(v)); }
+  void U64(uint64_t v);
+  void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
+  void Bool(bool v) { U32(v ? 1 : 0); }
+  void FixedOpaque(ByteView bytes);
+  void VarOpaque(ByteView bytes);
+  void String(std::string_view s) { VarOpaque(AsBytes(s)); }
+  // Appends a length-prefixed opaque whose bytes are referenced, not copied.
+  // REQUIRES: `bytes` stays valid until the encoded output has been sent.
+  void VarOpaqueView(ByteView bytes);
+  // Keeps `buffer` alive as long as this encoder (or the encoder it is appended to), so views
+  // into it passed to VarOpaqueView stay valid until the reply is sent.
+  void Retain(Buffer buffer) { retained_.push_back(std::move(buffer)); }
+  // Appends another encoder's output (moving its owned segments).
+  void Append(XdrEncoder&& other);
+
+  // Total encoded bytes.
+  size_t size() const { return size_; }
+  // Discards everything encoded so far.
+  void Clear();
+  // Reserves 4 bytes for a value written later with Patch32; returns its offset.
+  size_t Reserve32();
+  void Patch32(size_t offset, uint32_t v);
+
+  // The encoded output as an ordered list of views (valid while this encoder lives).
+  std::vector<ByteView> Segments() const;
+  // The encoded output, flattened into one string (tests and small messages).
+  std::string ToString() const;
+
+ private:
+  struct Segment {
+    std::vector<std::byte> owned;  // used when `borrowed` is empty
+    ByteView borrowed;
+    bool is_borrowed = false;
+  };
+  std::vector<std::byte>& Tail();
+  void Pad(size_t n);
+
+  std::vector<Segment> segments_;
+  std::vector<Buffer> retained_;
+  size_t size_ = 0;
+};
+
+}  // namespace dittofs::xdr

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Runs inside the vmtest guest (as root): mounts the server's /export with the Linux NFSv3
+# client and checks that ordinary POSIX use of the mount behaves as on a local file system.
+# Prints one "PASS: ..." or "FAIL: ..." line per check and exits non-zero when any failed.
+#
+# usage: nfs3_posix_guest.sh [NFS_PORT [MOUNT_PORT]]   (guest-side ports on host "server")
+#
+# The guest runs under slow software emulation, so the checks are chosen to cost few calls:
+# builtins instead of forks in the big loops, one fio job per pattern.
+
+set -u
+
+nfs_port=${1:-2049}
+mount_port=${2:-$nfs_port}
+mnt=/mnt/nfs
+fails=0
+checks=0
+
+# check DESCRIPTION COMMAND [ARG...]: runs the command; its exit status decides PASS or FAIL.
+check() {
+  local description=$1
+  shift
+  checks=$((checks + 1))
+  if "$@"; then
+    echo "PASS: $description"
+  else
+    echo "FAIL: $description"
+    fails=$((fails + 1))
+  fi
+}
+
+# same A B: true when the two strings are equal; says what differed otherwise.
+same() {
+  [[ "$1" == "$2" ]] && return 0
+  echo "  got:      '$1'" >&2
+  echo "  expected: '$2'" >&2
+  return 1
+}
+
+# Forget cached pages, attributes and names so that what follows is read from the server.
+fresh() {
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+}
+
+section_start=$SECONDS
+section() {
+  echo "== $1 (after $((SECONDS - section_start)) s)"
+}
+
+die() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+section "mount"
+mkdir -p "$mnt"
+mount -t nfs -o "vers=3,proto=tcp,port=$nfs_port,mountport=$mount_port,mountproto=tcp,nolock" \
+  server:/export "$mnt" || die "mount of server:/export"
+echo "PASS: mount"
+# A fresh directory per run, so that reruns against a long-lived server do not collide.
+work="$mnt/kernel_nfs3_test.$$.$RANDOM"
+mkdir "$work" || die "mkdir $work"
+cd "$work" || die "cd $work"
+
+section "create, write, append, read back"
+printf 'hello\n' >a
+printf 'world\n' >>a
+head -c 300000 /dev/urandom >/tmp/big.local
+cp /tmp/big.local big
+fresh
+check "small file reads back after append" same "$(cat a)" $'hello\nworld'
+check "size after append is 12" same "$(stat -c %s a)" 12
+check "300 KB file reads back" cmp -s big /tmp/big.local
+
+section "truncate"
+truncate -s 1000 big
+fresh
+check "shrink: size is 1000" same "$(stat -c %s big)" 1000
+check "shrink: kept bytes unchanged" cmp -s big <(head -c 1000 /tmp/big.local)
+truncate -s 70000 big
+fresh
+check "extend: size is 70000" same "$(stat -c %s big)" 70000
+check "extend: old bytes unchanged" cmp -s <(head -c 1000 big) <(head -c 1000 /tmp/big.local)
+check "extend: new bytes read as zero" cmp -s <(tail -c +1001 big) <(head -c 69000 /dev/zero)
+printf 'X' | dd of=hole bs=1 seek=1000000 conv=notrunc status=none
+fresh
+check "write past end: size is 1000001" same "$(stat -c %s hole)" 1000001
+check "write past end: hole reads as zero" cmp -s <(head -c 1000000 hole) <(head -c 1000000 /dev/zero)
+check "write past end: last byte" same "$(tail -c 1 hole)" X
+
+section "rename over an existing file"
+echo one >r1
+echo two >r2
+mv -f r1 r2
+fresh
+check "rename: source is gone" test ! -e r1
+check "rename: target has the source's data" same "$(cat r2)" one
+
+section "hard links"
+echo linked >l1
+check "nlink starts at 1" same "$(stat -c %h l1)" 1
+ln l1 l2
+fresh
+check "nlink is 2 after link" same "$(stat -c %h l1)" 2
+check "both names see the same inode" same "$(stat -c %i l2)" "$(stat -c %i l1)"
+rm l2
+fresh
+check "nlink back to 1 after unlink" same "$(stat -c %h l1)" 1
+check "remaining name still reads" same "$(cat l1)" linked
+
+section "symlinks"
+echo target-data >sfile
+ln -s sfile slink
+ln -s /no/such/target dangling
+fresh
+check "symlink is a symlink" test -L slink
+check "readlink" same "$(readlink slink)" sfile
+check "follow symlink" same "$(cat slink)" target-data
+check "dangling symlink readlink" same "$(readlink dangling)" /no/such/target
+
+section "chmod and chown"
+echo m >m
+chmod 0751 m
+fresh
+check "chmod 0751 reads back" same "$(stat -c %a m)" 751
+chmod 4640 m
+fresh
+check "chmod 4640 (setuid) reads back" same "$(stat -c %a m)" 4640
+chown 1234:5678 m
+fresh
+check "chown 1234:5678 reads back" same "$(stat -c %u:%g m)" 1234:5678
+
+section "deep tree"
+deep=deep
+for i in $(seq 1 30); do deep="$deep/d$i"; done
+mkdir -p "$deep"
+echo bottom >"$deep/file"
+fresh
+check "30-deep directory exists" test -d "$deep"
+check "30-deep file reads back" same "$(cat "$deep/file")" bottom
+check "31 directories in the tree" same "$(find deep -type d | wc -l)" 31
+rm -rf deep
+check "deep tree removed" test ! -e deep
+
+section "10000 files in one directory"
+mkdir many
+# ':' and the redirection are shell builtins: one open(O_CREAT) per file and no fork.
+for ((i = 0; i < 10000; i++)); do : >"many/f$i"; done
+fresh
+check "ls lists 10000 names" same "$(ls many | wc -l)" 10000
+check "a name from the middle is there" test -f many/f5000
+rm -rf many
+check "directory of 10000 files removed" test ! -e many
+
+section "cp -a /usr/share/doc"
+cp -a /usr/share/doc doc
+fresh
+check "diff -r of the copy is clean" diff -r --no-dereference /usr/share/doc doc
+# cp -a also copies modes, owners, link targets and mtimes: compare them too.
+# (A directory's size is the file system's own business, so directories leave it out.)
+listing() {
+  (cd "$1" && find . \( -type d -printf '%p %y %m %u %g %Ts\n' \) \
+    -o -printf '%p %y %m %u %g %l %s %Ts\n' | LC_ALL=C sort)
+}
+same_listing() {
+  diff <(listing /usr/share/doc) <(listing doc) >/tmp/listing.diff && return 0
+  head -n 20 /tmp/listing.diff >&2
+  return 1
+}
+check "modes, owners, links, sizes and mtimes match" same_listing
+rm -rf doc
+check "copy removed" test ! -e doc
+
+section "fio verify"
+# run_fio NAME ARGS...: runs one fio job that writes, then reads back and checks every block.
+run_fio() {
+  local name=$1
+  shift
+  if fio --name="$name" --directory="$work" --ioengine=psync --direct=1 --verify=crc32c \
+    --do_verify=1 --verify_fatal=1 "$@" >"/tmp/fio-$name.log" 2>&1; then
+    return 0
+  fi
+  tail -n 20 "/tmp/fio-$name.log" >&2
+  return 1
+}
+check "fio sequential write 64 MiB (64k blocks) verifies" \
+  run_fio seqv --filename=fio-seq.dat --size=64m --bs=64k --rw=write
+check "fio random write 16 MiB (4k blocks) verifies" \
+  run_fio randv --filename=fio-rand.dat --size=16m --bs=4k --rw=randwrite
+rm -f fio-seq.dat fio-rand.dat
+
+section "cleanup and umount"
+cd /
+rm -rf "$work"
+check "work directory removed" test ! -e "$work"
+check "umount" umount "$mnt"
+
+section "done"
+echo "SUMMARY: $((checks - fails)) of $checks checks passed"
+[[ $fails -eq 0 ]]
