@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -12,6 +13,8 @@
 #include "testing/status_matchers.h"
 
 namespace dittofs::stores {
+
+void PrintTo(const BlockStoreFactory& factory, std::ostream* os) { *os << factory.name; }
 
 std::string BlockStoreFactoryName(const ::testing::TestParamInfo<BlockStoreFactory>& info) {
   return info.param.name;
@@ -220,14 +223,16 @@ TEST_P(BlockStoreConformance, EmptyWritesAndReadsSucceed) {
 
 TEST_P(BlockStoreConformance, SixtyFourBitOffsetsWork) {
   const uint64_t far = uint64_t{1} << 40;
-  FileModel near_model;  // the model holds bytes from `far - kMiB` on
-  const uint64_t base = far - kMiB;
-  std::string low = Pattern(100, 1);
-  std::string across = Pattern(70'000, 2);
-  ASSERT_OK(WriteBoth(store(), near_model, 13, far - base, low));
-  ASSERT_OK(WriteBoth(store(), near_model, 13, far + 65'530 - base, across));
+  const uint64_t base = far - kMiB;  // `model` holds the file from here on
+  FileModel model;
+  const std::string low = Pattern(100, 1);
+  const std::string across = Pattern(70'000, 2);  // crosses a 64 KiB boundary
+  ASSERT_OK(store().Write(13, far, AsBytes(low)));
+  model.Write(far - base, low);
+  ASSERT_OK(store().Write(13, far + 65'530, AsBytes(across)));
+  model.Write(far + 65'530 - base, across);
   ASSERT_OK_AND_ASSIGN(std::string back, ReadString(store(), 13, base, 2 * kMiB));
-  EXPECT_TRUE(SameBytes(back, near_model.Read(0, 2 * kMiB)));
+  EXPECT_TRUE(SameBytes(back, model.Read(0, 2 * kMiB)));
   ASSERT_OK_AND_ASSIGN(std::string head, ReadString(store(), 13, 0, 1000));
   EXPECT_TRUE(SameBytes(head, Zeros(1000)));
 }

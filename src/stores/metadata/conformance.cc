@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <ostream>
 #include <set>
 #include <string>
 #include <thread>
@@ -15,6 +16,8 @@
 #include "testing/status_matchers.h"
 
 namespace dittofs::stores {
+
+void PrintTo(const MetadataStoreFactory& factory, std::ostream* os) { *os << factory.name; }
 
 std::string MetadataStoreFactoryName(const ::testing::TestParamInfo<MetadataStoreFactory>& info) {
   return info.param.name;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,9 @@ struct MetadataStoreFactory {
   std::string name;
   std::function<std::unique_ptr<MetadataStore>()> make;
 };
+
+// Prints the factory's name where GoogleTest shows a parameter.
+void PrintTo(const MetadataStoreFactory& factory, std::ostream* os);
 
 // Test names for INSTANTIATE_TEST_SUITE_P. Always pass it: it is defined beside the tests, so
 // naming it also links them in from the static library.

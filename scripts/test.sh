@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds and runs every test:
+#   1. release build (warnings are errors): unit and integration tests
+#   2. debug build with AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
+#   3. libFuzzer over the RPC + MOUNT + NFSv3 decoders, for a bounded time (clang)
+#   4. the Linux kernel NFS client in a VM (../shared/vmtest) against the release build
+# Environment: DFS_FUZZ_SECONDS (default 60), DFS_SKIP_VM=1 to leave out step 4.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh || exit 1
+
+passed=0
+failed=0
+step() { printf '\n==== %s ====\n' "$*"; }
+record() {  # record NAME STATUS
+  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "PASS: $1"; else failed=$((failed + 1)); echo "FAIL: $1"; fi
+}
+run_ctest() {  # run_ctest BUILD_DIR LABEL
+  local out
+  out=$(mktemp)
+  ctest --test-dir "$1" -j"$(nproc)" --output-on-failure --timeout 900 2>&1 | tee "$out"
+  local rc=${PIPESTATUS[0]}
+  local total fail
+  total=$(grep -oE 'tests failed out of [0-9]+' "$out" | grep -oE '[0-9]+$' || echo 0)
+  fail=$(grep -oE '[0-9]+ tests failed out of' "$out" | grep -oE '^[0-9]+' || echo 0)
+  passed=$((passed + total - fail))
+  failed=$((failed + fail))
+  if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then failed=$((failed + 1)); fi
+  rm -f "$out"
+}
+
+step "release build"
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDITTOFS_WERROR=ON >/dev/null &&
+  cmake --build build/release
+record "release build" $?
+step "release tests"
+run_ctest build/release
+
+step "ASan+UBSan build"
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDITTOFS_WERROR=ON \
+  -DDITTOFS_SANITIZE=ON -DDITTOFS_BENCH=OFF >/dev/null && cmake --build build/asan
+record "asan build" $?
+step "ASan+UBSan tests"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_ctest build/asan
+
+step "fuzzing (libFuzzer, ${DFS_FUZZ_SECONDS:-60}s)"
+(
+  set -e
+  CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DDITTOFS_FUZZ=ON -DDITTOFS_BENCH=OFF >/dev/null
+  cmake --build build/fuzz --target rpc_fuzz make_seeds
+  corpus=$(mktemp -d)
+  build/fuzz/bin/make_seeds "$corpus"
+  build/fuzz/bin/rpc_fuzz -max_total_time="${DFS_FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=4096 \
+    -max_len=65536 -print_final_stats=1 "$corpus" 2>&1 | tail -n 15
+  rm -rf "$corpus"
+)
+record "rpc_fuzz" $?
+
+if [ "${DFS_SKIP_VM:-0}" != "1" ]; then
+  step "Linux kernel NFSv3 client (VM)"
+  tests/vm/kernel_nfs3_test.sh build/release/bin/dfs
+  record "kernel nfs3 (vm)" $?
+fi
+
+echo
+echo "summary: ${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// An in-process NFS server for fuzzing and seed generation: memory stores, one share
+// "/export", and a dispatcher with the NFSv3 and MOUNT v3 programs.
+
+#include <memory>
+
+#include "core/shares.h"
+#include "nfs/mount/service.h"
+#include "nfs/v3/service.h"
+#include "rpc/dispatch.h"
+#include "stores/block/block_store.h"
+#include "stores/metadata/metadata_store.h"
+
+namespace dittofs::fuzz {
+
+class FuzzServer {
+ public:
+  FuzzServer();
+  rpc::Dispatcher& dispatcher() { return dispatcher_; }
+  core::FileId root() const { return root_; }
+
+ private:
+  std::unique_ptr<stores::MetadataStore> metadata_;
+  std::unique_ptr<stores::BlockStore> blocks_;
+  core::ShareTable shares_;
+  rpc::Dispatcher dispatcher_;
+  nfs::Nfs3Service nfs3_;
+  nfs::MountService mount_;
+  core::FileId root_;
+};
+
+}  // namespace dittofs::fuzz
