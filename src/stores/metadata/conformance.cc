@@ -210,8 +210,8 @@ TEST_P(MetadataStoreConformance, ListIsInCookieOrderAndResumes) {
   ASSERT_OK_AND_ASSIGN(Inode dir, CreateInode(store(), FileType::kDirectory));
   // Cookies are the caller's; give them out of both name and insertion order.
   const std::vector<DirEntry> entries = {
-      {"delta", 101, 40}, {"alpha", 102, 10}, {"echo", 103, 50}, {"charlie", 104, 30},
-      {"bravo", 105, 20},
+      {"delta", 101, 40},   {"alpha", 102, 10}, {"echo", 103, 50},
+      {"charlie", 104, 30}, {"bravo", 105, 20},
   };
   ASSERT_OK(RunTransaction(store(), [&](MetadataTxn& txn) {
     for (const DirEntry& e : entries) txn.PutEntry(dir.id, e);
@@ -586,8 +586,7 @@ TEST_P(MetadataStoreConformance, VersionIsBumpedOnEveryInodeChange) {
     EXPECT_GT(stored.version, last);
     last = stored.version;
     std::unique_ptr<MetadataTxn> txn = store().Begin();
-    EXPECT_THAT(txn->GetInode(file.id), IsOkAndHolds(::testing::Field(&Inode::version,
-                                                                             last)));
+    EXPECT_THAT(txn->GetInode(file.id), IsOkAndHolds(::testing::Field(&Inode::version, last)));
   }
 }
 

@@ -26,9 +26,10 @@ void PrintTo(const MetadataStoreFactory& factory, std::ostream* os);
 std::string MetadataStoreFactoryName(const ::testing::TestParamInfo<MetadataStoreFactory>& info);
 
 // The one conformance suite every MetadataStore passes. A backend runs it from its own test:
-//   INSTANTIATE_TEST_SUITE_P(Memory, MetadataStoreConformance,
-//                            ::testing::Values(MetadataStoreFactory{"Memory", NewMemoryMetadataStore}),
-//                            MetadataStoreFactoryName);
+//   INSTANTIATE_TEST_SUITE_P(
+//       Memory, MetadataStoreConformance,
+//       ::testing::Values(MetadataStoreFactory{"Memory", NewMemoryMetadataStore}),
+//       MetadataStoreFactoryName);
 class MetadataStoreConformance : public ::testing::TestWithParam<MetadataStoreFactory> {
  protected:
   void SetUp() override;

@@ -82,8 +82,7 @@ class OpenFileCache {
   // Caches `opened`, a file opened after epoch() returned `epoch`, and returns the open file to
   // use: one cached meanwhile by another thread wins. `opened` is not cached when a Remove ran
   // since `epoch`: it may name a file unlinked since, which later operations must not reach.
-  std::shared_ptr<OpenFile> Insert(uint64_t file, std::shared_ptr<OpenFile> opened,
-                                   uint64_t epoch);
+  std::shared_ptr<OpenFile> Insert(uint64_t file, std::shared_ptr<OpenFile> opened, uint64_t epoch);
   // Forgets `file`; for Remove, after unlinking it.
   void Drop(uint64_t file);
 
@@ -152,7 +151,9 @@ Status MakeDirs(const std::string& path) {
   }
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, "stat", path);
-  if (!S_ISDIR(st.st_mode)) return Status(Errc::kNotDir, "localfs root " + path + " is no directory");
+  if (!S_ISDIR(st.st_mode)) {
+    return Status(Errc::kNotDir, "localfs root " + path + " is not a directory");
+  }
   return Status::Ok();
 }
 
@@ -174,8 +175,13 @@ Result<int64_t> MeasureUsedBytes(const std::string& root) {
   int64_t used = 0;
   while (const dirent* fan_out = readdir(top)) {
     if (fan_out->d_name[0] == '.') continue;
-    DIR* dir = fdopendir(openat(dirfd(top), fan_out->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir == nullptr) continue;  // not one of ours; best effort
+    int fd = openat(dirfd(top), fan_out->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) continue;  // not one of ours; best effort
+    DIR* dir = fdopendir(fd);
+    if (dir == nullptr) {
+      close(fd);
+      continue;
+    }
     while (const dirent* entry = readdir(dir)) {
       struct stat st;
       if (entry->d_name[0] != '.' &&

@@ -17,9 +17,9 @@ struct LocalFsBlockStoreOptions {
   size_t max_open_files = 512;
 };
 
-// Opens (creating if needed) a BlockStore keeping each file as one sparse file under
-// options.root, at root/<two hex digits>/<16 hex digits of the file id>. Errc::kInvalid for
-// unusable options; the root's own errors as from the store's operations.
+// Opens (creating if needed, with parents) a BlockStore keeping each file as one sparse file
+// under options.root, at root/<two hex digits>/<16 hex digits of the file id>, mode 0600.
+// Errc::kInvalid for unusable options, Errc::kNotDir when the root is not a directory.
 Result<std::unique_ptr<BlockStore>> OpenLocalFsBlockStore(const LocalFsBlockStoreOptions& options);
 
 }  // namespace dittofs::stores

@@ -21,8 +21,8 @@ class ScratchDir {
  public:
   ScratchDir() {
     const char* tmp = getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                          "/dittofs-localfs-test-XXXXXX";
+    std::string pattern =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/dittofs-localfs-test-XXXXXX";
     if (mkdtemp(pattern.data()) != nullptr) path_ = std::move(pattern);
   }
   ~ScratchDir() {
@@ -68,8 +68,8 @@ std::unique_ptr<BlockStore> OpenScratchStore(size_t max_open_files) {
     return nullptr;
   }
   // A root below the scratch directory also checks that missing parents are created.
-  Result<std::unique_ptr<BlockStore>> store =
-      OpenLocalFsBlockStore({.root = dir->path() + "/share/blocks", .max_open_files = max_open_files});
+  Result<std::unique_ptr<BlockStore>> store = OpenLocalFsBlockStore(
+      {.root = dir->path() + "/share/blocks", .max_open_files = max_open_files});
   if (!store.ok()) {
     ADD_FAILURE() << store.status().ToString();
     return nullptr;

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "dfs_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace dittofs::integration {
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(10);
+
+std::string ErrnoText(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
+  std::ostringstream yaml;
+  yaml << "logging: {level: " << options.log_level << "}\n"
+       << "server: {state_dir: " << dir << "/state, shutdown_timeout_s: 10}\n"
+       << "nfs: {bind: 127.0.0.1, port: 0}\n"
+       << "shares:\n";
+  for (const DfsShare& s : options.shares) {
+    yaml << "  - name: " << s.name << "\n"
+         << "    metadata: memory\n"
+         << "    block: " << s.block << "\n"
+         << "    squash: " << s.squash << "\n"
+         << "    read_only: " << (s.read_only ? "true" : "false") << "\n"
+         << "    root_mode: \"" << s.root_mode << "\"\n";
+  }
+  return yaml.str();
+}
+
+// The environment for the child: ours without DITTOFS_* overrides, which would otherwise
+// silently change the config under test.
+std::vector<std::string> ChildEnvironment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "DITTOFS_", 8) != 0) env.emplace_back(*e);
+  }
+  return env;
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+Result<int> OutcomeOf(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) {
+    return Status(Errc::kInternal,
+                  "dfs died of signal " + std::to_string(WTERMSIG(wait_status)));
+  }
+  return Status(Errc::kInternal, "dfs ended with wait status " + std::to_string(wait_status));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DfsProcess>> DfsProcess::Start(const std::string& binary,
+                                                      const DfsOptions& options) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/dfs-integration-XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr) return Status(Errc::kIo, ErrnoText("mkdtemp"));
+  std::string dir = templ;
+
+  std::string config_path = dir + "/config.yaml";
+  {
+    std::ofstream config(config_path);
+    config << RenderConfig(dir, options);
+    if (!config) {
+      std::filesystem::remove_all(dir);
+      return Status(Errc::kIo, "cannot write " + config_path);
+    }
+  }
+  int log_fd = open((dir + "/dfs.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0) {
+    Status s(Errc::kIo, ErrnoText("open log"));
+    if (log_fd >= 0) close(log_fd);
+    if (null_fd >= 0) close(null_fd);
+    std::filesystem::remove_all(dir);
+    return s;
+  }
+
+  // Everything the child needs is built before fork: after it, only async-signal-safe calls.
+  std::vector<std::string> args = {binary, "start", "--foreground", "--config", config_path};
+  std::vector<std::string> env = ChildEnvironment();
+  std::vector<char*> argv = CStrings(args);
+  std::vector<char*> envp = CStrings(env);
+  pid_t parent = getpid();
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
+    dup2(null_fd, STDIN_FILENO);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  int fork_errno = errno;
+  close(log_fd);
+  close(null_fd);
+  if (pid < 0) {
+    std::filesystem::remove_all(dir);
+    errno = fork_errno;
+    return Status(Errc::kIo, ErrnoText("fork"));
+  }
+
+  std::unique_ptr<DfsProcess> process(new DfsProcess(dir, pid));
+  Status listening = process->WaitUntilListening(options.start_timeout);
+  if (!listening.ok()) {
+    return Status(listening.code(), listening.message() + "\n--- dfs log ---\n" + process->Log());
+  }
+  return process;
+}
+
+DfsProcess::~DfsProcess() {
+  if (!reaped_) {
+    kill(pid_, SIGKILL);
+    int wait_status = 0;
+    while (waitpid(pid_, &wait_status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string DfsProcess::Url(std::string_view share) const {
+  std::string p = std::to_string(port_);
+  return "nfs://127.0.0.1" + std::string(share) + "?version=3&nfsport=" + p + "&mountport=" + p;
+}
+
+std::string DfsProcess::Log() const {
+  std::ifstream in(dir_ + "/dfs.log");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Status DfsProcess::WaitUntilListening(std::chrono::seconds timeout) {
+  static const std::regex kListening(R"(listening on 127\.0\.0\.1:(\d+))");
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::smatch m;
+    std::string log = Log();
+    if (std::regex_search(log, m, kListening)) {
+      port_ = static_cast<uint16_t>(std::stoi(m[1].str()));
+      return Status::Ok();
+    }
+    int wait_status = 0;
+    pid_t r = waitpid(pid_, &wait_status, WNOHANG);
+    if (r == pid_) {
+      reaped_ = true;
+      exit_ = OutcomeOf(wait_status);
+      return Status(Errc::kUnavailable, "dfs exited before listening");
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status(Errc::kBusy, "dfs did not listen within " + std::to_string(timeout.count()) +
+                                     "s");
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+Result<int> DfsProcess::Stop(std::chrono::seconds timeout) {
+  if (reaped_) return exit_;
+  if (kill(pid_, SIGTERM) != 0) return Status(Errc::kIo, ErrnoText("kill"));
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int wait_status = 0;
+    pid_t r = waitpid(pid_, &wait_status, WNOHANG);
+    if (r == pid_) {
+      reaped_ = true;
+      exit_ = OutcomeOf(wait_status);
+      return exit_;
+    }
+    if (r < 0 && errno != EINTR) return Status(Errc::kIo, ErrnoText("waitpid"));
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid_, SIGKILL);
+      while (waitpid(pid_, &wait_status, 0) < 0 && errno == EINTR) {
+      }
+      reaped_ = true;
+      exit_ = Status(Errc::kBusy, "dfs still running " + std::to_string(timeout.count()) +
+                                      "s after SIGTERM; killed");
+      return exit_;
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+}  // namespace dittofs::integration

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Runs the `dfs` binary as a child process for over-the-wire tests. Each DfsProcess gets a
+// private temporary directory (config, state, log) and an ephemeral port on 127.0.0.1, so any
+// number of servers, and test binaries, can run side by side.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace dittofs::integration {
+
+// One share of the server's config; the fields mirror config::ShareConfig.
+struct DfsShare {
+  std::string name = "/export";
+  std::string block = "memory";  // memory | localfs (kept under the temporary directory)
+  std::string squash = "none";   // none | root_to_guest | all_to_guest
+  bool read_only = false;
+  std::string root_mode = "1777";
+};
+
+struct DfsOptions {
+  std::vector<DfsShare> shares = {DfsShare{}};
+  std::string log_level = "info";
+  // How long the server may take to say it listens.
+  std::chrono::seconds start_timeout{30};
+};
+
+// A running dfs server. Not thread-safe: one thread starts and stops it (the server itself
+// serves any number of client threads).
+class DfsProcess {
+ public:
+  // Writes a config for `options` into a fresh temporary directory, starts `binary` on it and
+  // waits until the server logs the port it listens on. The child gets SIGKILL should the
+  // starting thread die first, so a crashed test leaves no server behind.
+  static Result<std::unique_ptr<DfsProcess>> Start(const std::string& binary,
+                                                   const DfsOptions& options);
+
+  DfsProcess(const DfsProcess&) = delete;
+  DfsProcess& operator=(const DfsProcess&) = delete;
+  // Kills a server that is still running (SIGKILL) and removes the temporary directory.
+  ~DfsProcess();
+
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // The temporary directory holding config.yaml, state/ and dfs.log.
+  const std::string& dir() const { return dir_; }
+
+  // A libnfs URL for `share` on this server, NFSv3 with MOUNT on the same port.
+  std::string Url(std::string_view share) const;
+
+  // Everything the server has written to stdout and stderr so far.
+  std::string Log() const;
+
+  // Sends SIGTERM and waits up to `timeout` for the server to exit. Returns its exit code;
+  // Errc::kInternal if a signal ended it, Errc::kBusy if it outlived the timeout (it is then
+  // killed). Later calls return the first outcome.
+  Result<int> Stop(std::chrono::seconds timeout = std::chrono::seconds(30));
+
+ private:
+  DfsProcess(std::string dir, pid_t pid) : dir_(std::move(dir)), pid_(pid) {}
+
+  // Polls the log until it names the port; fails if the child exits or `timeout` passes.
+  Status WaitUntilListening(std::chrono::seconds timeout);
+
+  std::string dir_;
+  pid_t pid_;
+  uint16_t port_ = 0;
+  bool reaped_ = false;
+  Result<int> exit_ = Errc::kUnavailable;  // the outcome once reaped_
+};
+
+}  // namespace dittofs::integration
