@@ -17,6 +17,26 @@ function(dittofs_add_library name)
   file(APPEND "${DITTOFS_LAYERING_FILE}" "${name} ${dir} ${deps}\n")
 endfunction()
 
+# dittofs_add_interface(NAME DEPS ...): a header-only library (an interface with no code).
+function(dittofs_add_interface name)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  add_library(${name} INTERFACE)
+  target_include_directories(${name} INTERFACE "${PROJECT_SOURCE_DIR}/src")
+  target_link_libraries(${name} INTERFACE ${ARG_DEPS})
+  file(RELATIVE_PATH dir "${PROJECT_SOURCE_DIR}/src" "${CMAKE_CURRENT_SOURCE_DIR}")
+  string(REPLACE ";" "," deps "${ARG_DEPS}")
+  file(APPEND "${DITTOFS_LAYERING_FILE}" "${name} ${dir} ${deps}\n")
+endfunction()
+
+# dittofs_add_test_library(NAME SOURCES ... DEPS ...): test support (e.g. a conformance suite)
+# that lives beside the code it tests; only test binaries link it.
+function(dittofs_add_test_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC "${PROJECT_SOURCE_DIR}/src")
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} GTest::gtest GTest::gmock)
+endfunction()
+
 function(dittofs_add_executable name)
   cmake_parse_arguments(ARG "" "OUTPUT_NAME" "SOURCES;DEPS;LIBS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})

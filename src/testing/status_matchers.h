@@ -24,12 +24,12 @@ MATCHER_P(StatusIs, code, "") {
 
 #define ASSERT_OK(expr)                                               \
   do {                                                                \
-    const ::dittofs::Status& dfs_s_ = ::dittofs::testing::GetStatus(expr); \
+    const ::dittofs::Status dfs_s_ = ::dittofs::testing::GetStatus(expr); \
     ASSERT_TRUE(dfs_s_.ok()) << #expr << ": " << dfs_s_.ToString();   \
   } while (0)
 #define EXPECT_OK(expr)                                               \
   do {                                                                \
-    const ::dittofs::Status& dfs_s_ = ::dittofs::testing::GetStatus(expr); \
+    const ::dittofs::Status dfs_s_ = ::dittofs::testing::GetStatus(expr); \
     EXPECT_TRUE(dfs_s_.ok()) << #expr << ": " << dfs_s_.ToString();   \
   } while (0)
 // Binds the value of a Result to `decl`, failing the test on error.

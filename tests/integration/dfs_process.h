@@ -28,7 +28,7 @@ struct DfsShare {
 };
 
 struct DfsOptions {
-  std::vector<DfsShare> shares = {DfsShare{}};
+  std::vector<DfsShare> shares = std::vector<DfsShare>(1);  // one default share
   std::string log_level = "info";
   // How long the server may take to say it listens.
   std::chrono::seconds start_timeout{30};

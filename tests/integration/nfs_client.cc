@@ -134,6 +134,9 @@ Result<std::unique_ptr<RawNfsClient>> RawNfsClient::Connect(uint16_t port, uint3
   return client;
 }
 
+RawNfsClient::RawNfsClient(rpc_context* rpc, std::chrono::seconds timeout)
+    : rpc_(rpc), timeout_(timeout) {}
+
 RawNfsClient::~RawNfsClient() {
   // Cancels the calls in flight, whose callbacks still point into pending_.
   for (PendingCall& call : pending_) call.on_reply = nullptr;

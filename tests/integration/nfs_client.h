@@ -182,7 +182,7 @@ class RawNfsClient {
  private:
   struct PendingCall;
 
-  RawNfsClient(rpc_context* rpc, std::chrono::seconds timeout) : rpc_(rpc), timeout_(timeout) {}
+  RawNfsClient(rpc_context* rpc, std::chrono::seconds timeout);
   static void Complete(rpc_context* rpc, int status, void* data, void* private_data);
   // One round of poll and rpc_service, waiting at most `wait`.
   Status Serve(std::chrono::milliseconds wait);

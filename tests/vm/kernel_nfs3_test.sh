@@ -124,7 +124,7 @@ shares:
   - name: /export
     metadata: memory
     block: memory
-    root_squash: false
+    squash: none
 EOF
   log "starting $dfs_bin on 127.0.0.1:$nfs_port"
   "$dfs_bin" start --foreground --config "$work/dfs.yaml" >"$work/dfs.log" 2>&1 &

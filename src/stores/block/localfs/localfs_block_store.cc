@@ -345,6 +345,11 @@ Status LocalFsBlockStore::Truncate(uint64_t file, uint64_t size) {
 }
 
 Status LocalFsBlockStore::Remove(uint64_t file) {
+  {
+    // Before unlinking: a writer recreating the file right after must find its mark in place.
+    MutexLock lock(&created_mu_);
+    created_unsynced_.erase(file);
+  }
   std::string path = PathOf(file);
   struct stat st;
   bool existed = stat(path.c_str(), &st) == 0;
@@ -354,8 +359,6 @@ Status LocalFsBlockStore::Remove(uint64_t file) {
     used_bytes_.fetch_sub(static_cast<int64_t>(st.st_blocks) * 512);
   }
   open_files_.Drop(file);
-  MutexLock lock(&created_mu_);
-  created_unsynced_.erase(file);
   return Status::Ok();
 }
 

@@ -1,0 +1,1379 @@
+// SPDX-License-Identifier: Apache-2.0
+// NFSv3 and MOUNT v3 over the wire. Each test suite runs its own dfs child process on
+// 127.0.0.1 (an ephemeral port, a temporary state directory) and drives it with libnfs: the raw
+// API for exact procedures and statuses (RFC 1813), the high-level API as applications use it.
+// Every suite ends by stopping its server with SIGTERM and expecting exit code 0.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dfs_process.h"
+#include "nfs_client.h"
+#include "testing/status_matchers.h"
+
+// Like ASSERT_OK and EXPECT_OK of testing/status_matchers.h, but keeping a copy of the Status:
+// those bind a reference to the status of a temporary, which dies before it is read.
+#define ASSERT_STATUS_OK(expr)                                                 \
+  do {                                                                         \
+    const ::dittofs::Status dfs_it_s_ = ::dittofs::testing::GetStatus(expr);   \
+    ASSERT_TRUE(dfs_it_s_.ok()) << #expr << ": " << dfs_it_s_.ToString();      \
+  } while (0)
+#define EXPECT_STATUS_OK(expr)                                                 \
+  do {                                                                         \
+    const ::dittofs::Status dfs_it_s_ = ::dittofs::testing::GetStatus(expr);   \
+    EXPECT_TRUE(dfs_it_s_.ok()) << #expr << ": " << dfs_it_s_.ToString();      \
+  } while (0)
+
+// Readable names for libnfs's status enums in assertion messages (found by ADL: the enums are
+// global).
+const char* Nfs3StatName(nfsstat3 s) {
+  switch (s) {
+    case NFS3_OK: return "NFS3_OK";
+    case NFS3ERR_PERM: return "NFS3ERR_PERM";
+    case NFS3ERR_NOENT: return "NFS3ERR_NOENT";
+    case NFS3ERR_IO: return "NFS3ERR_IO";
+    case NFS3ERR_NXIO: return "NFS3ERR_NXIO";
+    case NFS3ERR_ACCES: return "NFS3ERR_ACCES";
+    case NFS3ERR_EXIST: return "NFS3ERR_EXIST";
+    case NFS3ERR_XDEV: return "NFS3ERR_XDEV";
+    case NFS3ERR_NODEV: return "NFS3ERR_NODEV";
+    case NFS3ERR_NOTDIR: return "NFS3ERR_NOTDIR";
+    case NFS3ERR_ISDIR: return "NFS3ERR_ISDIR";
+    case NFS3ERR_INVAL: return "NFS3ERR_INVAL";
+    case NFS3ERR_FBIG: return "NFS3ERR_FBIG";
+    case NFS3ERR_NOSPC: return "NFS3ERR_NOSPC";
+    case NFS3ERR_ROFS: return "NFS3ERR_ROFS";
+    case NFS3ERR_MLINK: return "NFS3ERR_MLINK";
+    case NFS3ERR_NAMETOOLONG: return "NFS3ERR_NAMETOOLONG";
+    case NFS3ERR_NOTEMPTY: return "NFS3ERR_NOTEMPTY";
+    case NFS3ERR_DQUOT: return "NFS3ERR_DQUOT";
+    case NFS3ERR_STALE: return "NFS3ERR_STALE";
+    case NFS3ERR_REMOTE: return "NFS3ERR_REMOTE";
+    case NFS3ERR_BADHANDLE: return "NFS3ERR_BADHANDLE";
+    case NFS3ERR_NOT_SYNC: return "NFS3ERR_NOT_SYNC";
+    case NFS3ERR_BAD_COOKIE: return "NFS3ERR_BAD_COOKIE";
+    case NFS3ERR_NOTSUPP: return "NFS3ERR_NOTSUPP";
+    case NFS3ERR_TOOSMALL: return "NFS3ERR_TOOSMALL";
+    case NFS3ERR_SERVERFAULT: return "NFS3ERR_SERVERFAULT";
+    case NFS3ERR_BADTYPE: return "NFS3ERR_BADTYPE";
+    case NFS3ERR_JUKEBOX: return "NFS3ERR_JUKEBOX";
+  }
+  return "NFS3ERR_?";
+}
+
+void PrintTo(nfsstat3 s, std::ostream* os) { *os << Nfs3StatName(s) << " (" << int{s} << ")"; }
+void PrintTo(mountstat3 s, std::ostream* os) { *os << "mountstat3 " << int{s}; }
+void PrintTo(ftype3 t, std::ostream* os) { *os << "ftype3 " << int{t}; }
+void PrintTo(stable_how s, std::ostream* os) { *os << "stable_how " << int{s}; }
+
+namespace dittofs::integration {
+namespace {
+
+constexpr char kDfsBinary[] = DFS_BINARY;
+constexpr char kShare[] = "/export";
+constexpr uint32_t kRootUid = 0;
+constexpr uint32_t kMiB = 1u << 20;
+
+std::string TestName() {
+  return ::testing::UnitTest::GetInstance()->current_test_info()->name();
+}
+
+Status NfsOk(nfsstat3 s, const std::string& what) {
+  if (s == NFS3_OK) return Status::Ok();
+  return Status(Errc::kIo, what + ": " + Nfs3StatName(s));
+}
+
+uint64_t Nanos(const nfstime3& t) { return uint64_t{t.seconds} * 1'000'000'000 + t.nseconds; }
+
+bool HasAttrs(const post_op_attr& a) { return a.attributes_follow != 0; }
+const fattr3& AttrsOf(const post_op_attr& a) { return a.post_op_attr_u.attributes; }
+
+// RFC 1813 §2.6: a server should return both halves of wcc_data; ours always can.
+void ExpectFullWcc(const wcc_data& wcc, const std::string& what) {
+  EXPECT_TRUE(wcc.before.attributes_follow) << what << ": wcc_data without pre-operation attrs";
+  EXPECT_TRUE(wcc.after.attributes_follow) << what << ": wcc_data without post-operation attrs";
+}
+
+Result<FileHandle> MakeFile(RawNfsClient& c, const FileHandle& dir, const std::string& name,
+                            uint32_t mode = 0644, std::string_view content = {}) {
+  ASSIGN_OR_RETURN(CreatedReply created, c.Create(dir, name, GUARDED, ModeAttrs(mode)));
+  RETURN_IF_ERROR(NfsOk(created.status, "CREATE " + name));
+  if (!created.has_fh) return Status(Errc::kIo, "CREATE " + name + " returned no handle");
+  if (!content.empty()) {
+    ASSIGN_OR_RETURN(WRITE3res written, c.Write(created.fh, 0, content, FILE_SYNC));
+    RETURN_IF_ERROR(NfsOk(written.status, "WRITE " + name));
+  }
+  return created.fh;
+}
+
+Result<FileHandle> MakeDir(RawNfsClient& c, const FileHandle& dir, const std::string& name,
+                           uint32_t mode = 0777) {
+  ASSIGN_OR_RETURN(CreatedReply made, c.Mkdir(dir, name, ModeAttrs(mode)));
+  RETURN_IF_ERROR(NfsOk(made.status, "MKDIR " + name));
+  if (!made.has_fh) return Status(Errc::kIo, "MKDIR " + name + " returned no handle");
+  return made.fh;
+}
+
+Result<fattr3> GetAttrs(RawNfsClient& c, const FileHandle& fh) {
+  ASSIGN_OR_RETURN(GETATTR3res r, c.Getattr(fh));
+  RETURN_IF_ERROR(NfsOk(r.status, "GETATTR"));
+  return r.GETATTR3res_u.resok.obj_attributes;
+}
+
+// ---- Test data: deterministic chunks and a checksum ----
+
+constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ull;
+constexpr uint64_t kFnvPrime = 0x100000001b3ull;
+
+// Chunk `index` of the byte stream named by `seed`: splitmix64 output, so any chunk can be made
+// again without keeping the stream.
+std::string MakeChunk(uint64_t seed, uint64_t index, size_t size) {
+  std::string out(size, '\0');
+  uint64_t state = seed ^ (index * 0xd1342543de82ef95ull);
+  for (size_t off = 0; off < size; off += 8) {
+    state += 0x9e3779b97f4a7c15ull;
+    uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    std::memcpy(out.data() + off, &z, std::min<size_t>(8, size - off));
+  }
+  return out;
+}
+
+// FNV-1a (64-bit) taken over 64-bit words rather than bytes, to stay quick in Debug builds;
+// `h` continues an earlier checksum.
+uint64_t Checksum(std::string_view data, uint64_t h = kFnvOffsetBasis) {
+  size_t i = 0;
+  for (; i + 8 <= data.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, data.data() + i, 8);
+    h = (h ^ word) * kFnvPrime;
+  }
+  for (; i < data.size(); ++i) h = (h ^ static_cast<unsigned char>(data[i])) * kFnvPrime;
+  return h;
+}
+
+// ---- Fixtures ----
+
+// A fixture whose test suite shares one dfs server, configured by Suite::Options(). The server
+// starts before the suite's first test; after its last it must stop on SIGTERM with exit 0.
+// Each test gets a root (uid 0) client and a fresh directory named after the test.
+template <typename Suite>
+class ServerTest : public ::testing::Test {
+ public:
+  static DfsOptions Options() { return DfsOptions{}; }
+
+  static void SetUpTestSuite() {
+    Result<std::unique_ptr<DfsProcess>> started = DfsProcess::Start(kDfsBinary, Suite::Options());
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    server_ = std::move(*started);
+  }
+
+  static void TearDownTestSuite() {
+    if (server_ == nullptr) return;
+    Result<int> exit = server_->Stop();
+    EXPECT_TRUE(exit.ok() && *exit == 0)
+        << "dfs did not stop cleanly after SIGTERM: "
+        << (exit.ok() ? "exit code " + std::to_string(*exit) : exit.status().ToString())
+        << "\n--- dfs log ---\n"
+        << server_->Log();
+    server_.reset();
+  }
+
+ protected:
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << "the suite's dfs did not start";
+    ASSERT_OK_AND_ASSIGN(client_, Connect(kRootUid, kRootUid));
+    ASSERT_OK_AND_ASSIGN(MntReply mnt, client_->Mnt(kShare));
+    ASSERT_EQ(mnt.status, MNT3_OK);
+    root_ = mnt.fh;
+    ASSERT_OK_AND_ASSIGN(dir_, MakeDir(*client_, root_, TestName(), 0777));
+  }
+
+  static Result<std::unique_ptr<RawNfsClient>> Connect(uint32_t uid, uint32_t gid) {
+    return RawNfsClient::Connect(server_->port(), uid, gid);
+  }
+
+  RawNfsClient& client() { return *client_; }
+
+  static inline std::unique_ptr<DfsProcess> server_;
+  std::unique_ptr<RawNfsClient> client_;
+  FileHandle root_;  // the share's root directory
+  FileHandle dir_;   // this test's directory, mode 0777
+};
+
+// ---- MOUNT v3 ----
+
+class MountTest : public ServerTest<MountTest> {
+ public:
+  static DfsOptions Options() {
+    DfsOptions o;
+    o.shares.push_back(DfsShare{.name = "/scratch"});
+    return o;
+  }
+
+ protected:
+  void SetUp() override {
+    ServerTest::SetUp();
+    if (HasFatalFailure()) return;
+    // The mount list is the server's, not the test's: start each test from an empty one.
+    ASSERT_STATUS_OK(client().Umntall());
+  }
+
+  static int CountMounts(const std::vector<MountEntry>& list, const std::string& dir) {
+    return static_cast<int>(std::count_if(list.begin(), list.end(), [&](const MountEntry& m) {
+      return m.hostname == "127.0.0.1" && m.directory == dir;
+    }));
+  }
+};
+
+TEST_F(MountTest, NullSucceeds) { EXPECT_STATUS_OK(client().MountNull()); }
+
+TEST_F(MountTest, MntReturnsTheShareRootHandle) {
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, client().Mnt(kShare));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  EXPECT_FALSE(mnt.fh.empty());
+  EXPECT_LE(mnt.fh.size(), size_t{NFS3_FHSIZE});
+  EXPECT_NE(std::find(mnt.auth_flavors.begin(), mnt.auth_flavors.end(), AUTH_UNIX),
+            mnt.auth_flavors.end());
+
+  ASSERT_OK_AND_ASSIGN(fattr3 root, GetAttrs(client(), mnt.fh));
+  EXPECT_EQ(root.type, NF3DIR);
+  EXPECT_EQ(root.mode, 01777u);
+
+  // A trailing slash names the same export.
+  ASSERT_OK_AND_ASSIGN(MntReply slash, client().Mnt("/export/"));
+  ASSERT_EQ(slash.status, MNT3_OK);
+  EXPECT_EQ(slash.fh, mnt.fh);
+}
+
+TEST_F(MountTest, MntOfUnknownPathIsNoent) {
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, client().Mnt("/no-such-export"));
+  EXPECT_EQ(mnt.status, MNT3ERR_NOENT);
+  ASSERT_OK_AND_ASSIGN(std::vector<MountEntry> list, client().Dump());
+  EXPECT_EQ(CountMounts(list, "/no-such-export"), 0);
+}
+
+TEST_F(MountTest, DumpListsOurMountOnce) {
+  ASSERT_OK_AND_ASSIGN(MntReply first, client().Mnt(kShare));
+  ASSERT_EQ(first.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(MntReply again, client().Mnt(kShare));
+  ASSERT_EQ(again.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(std::vector<MountEntry> list, client().Dump());
+  EXPECT_EQ(CountMounts(list, kShare), 1);
+}
+
+TEST_F(MountTest, UmntRemovesOnlyThatMount) {
+  ASSERT_OK_AND_ASSIGN(MntReply a, client().Mnt(kShare));
+  ASSERT_OK_AND_ASSIGN(MntReply b, client().Mnt("/scratch"));
+  ASSERT_EQ(a.status, MNT3_OK);
+  ASSERT_EQ(b.status, MNT3_OK);
+  ASSERT_STATUS_OK(client().Umnt(kShare));
+  ASSERT_OK_AND_ASSIGN(std::vector<MountEntry> list, client().Dump());
+  EXPECT_EQ(CountMounts(list, kShare), 0);
+  EXPECT_EQ(CountMounts(list, "/scratch"), 1);
+}
+
+TEST_F(MountTest, UmntallRemovesAllOurMounts) {
+  ASSERT_OK_AND_ASSIGN(MntReply a, client().Mnt(kShare));
+  ASSERT_OK_AND_ASSIGN(MntReply b, client().Mnt("/scratch"));
+  ASSERT_EQ(a.status, MNT3_OK);
+  ASSERT_EQ(b.status, MNT3_OK);
+  ASSERT_STATUS_OK(client().Umntall());
+  ASSERT_OK_AND_ASSIGN(std::vector<MountEntry> list, client().Dump());
+  EXPECT_EQ(CountMounts(list, kShare), 0);
+  EXPECT_EQ(CountMounts(list, "/scratch"), 0);
+}
+
+TEST_F(MountTest, ExportListsEveryShare) {
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> exports, client().Export());
+  std::sort(exports.begin(), exports.end());
+  EXPECT_EQ(exports, (std::vector<std::string>{"/export", "/scratch"}));
+}
+
+// ---- NFSv3: every procedure ----
+
+class Nfs3ProcedureTest : public ServerTest<Nfs3ProcedureTest> {};
+
+TEST_F(Nfs3ProcedureTest, Null) { EXPECT_STATUS_OK(client().Null()); }
+
+TEST_F(Nfs3ProcedureTest, GetattrDescribesFilesAndDirectories) {
+  ASSERT_OK_AND_ASSIGN(fattr3 root, GetAttrs(client(), root_));
+  EXPECT_EQ(root.type, NF3DIR);
+  EXPECT_EQ(root.mode, 01777u);
+  EXPECT_GE(root.nlink, 3u);  // ".", its entry in itself as "..", and this test's directory
+  EXPECT_NE(root.fileid, 0u);
+
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file", 0640, "0123456789"));
+  ASSERT_OK_AND_ASSIGN(fattr3 a, GetAttrs(client(), file));
+  EXPECT_EQ(a.type, NF3REG);
+  EXPECT_EQ(a.mode, 0640u);
+  EXPECT_EQ(a.nlink, 1u);
+  EXPECT_EQ(a.uid, kRootUid);
+  EXPECT_EQ(a.size, 10u);
+  EXPECT_GE(a.used, a.size);
+  EXPECT_EQ(a.fsid, root.fsid);
+  EXPECT_NE(a.fileid, root.fileid);
+}
+
+TEST_F(Nfs3ProcedureTest, SetattrChangesModeSizeAndTimes) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file", 0644));
+  sattr3 attrs = ModeAttrs(0600);
+  attrs.size.set_it = 1;
+  attrs.size.set_size3_u.size = 100;
+  attrs.mtime.set_it = SET_TO_CLIENT_TIME;
+  attrs.mtime.set_mtime_u.mtime = {1'000'000'000, 5};
+  attrs.atime.set_it = SET_TO_SERVER_TIME;
+
+  ASSERT_OK_AND_ASSIGN(SETATTR3res r, client().Setattr(file, attrs));
+  ASSERT_EQ(r.status, NFS3_OK);
+  const wcc_data& wcc = r.SETATTR3res_u.resok.obj_wcc;
+  ExpectFullWcc(wcc, "SETATTR");
+  EXPECT_EQ(wcc.before.pre_op_attr_u.attributes.size, 0u);
+  const fattr3& after = AttrsOf(wcc.after);
+  EXPECT_EQ(after.mode, 0600u);
+  EXPECT_EQ(after.size, 100u);
+  EXPECT_EQ(after.mtime.seconds, 1'000'000'000u);
+  EXPECT_EQ(after.mtime.nseconds, 5u);
+  EXPECT_GT(after.atime.seconds, 1'000'000'000u);
+
+  ASSERT_OK_AND_ASSIGN(fattr3 now, GetAttrs(client(), file));
+  EXPECT_EQ(now.mode, 0600u);
+  EXPECT_EQ(now.size, 100u);
+}
+
+TEST_F(Nfs3ProcedureTest, GuardedSetattrChecksCtime) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file", 0644));
+  ASSERT_OK_AND_ASSIGN(fattr3 before, GetAttrs(client(), file));
+
+  nfstime3 wrong = before.ctime;
+  wrong.seconds -= 1;
+  ASSERT_OK_AND_ASSIGN(SETATTR3res stale, client().Setattr(file, ModeAttrs(0600), &wrong));
+  EXPECT_EQ(stale.status, NFS3ERR_NOT_SYNC);
+  ExpectFullWcc(stale.SETATTR3res_u.resfail.obj_wcc, "SETATTR NOT_SYNC");
+  ASSERT_OK_AND_ASSIGN(fattr3 unchanged, GetAttrs(client(), file));
+  EXPECT_EQ(unchanged.mode, 0644u);
+
+  ASSERT_OK_AND_ASSIGN(SETATTR3res ok, client().Setattr(file, ModeAttrs(0600), &before.ctime));
+  EXPECT_EQ(ok.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(fattr3 changed, GetAttrs(client(), file));
+  EXPECT_EQ(changed.mode, 0600u);
+}
+
+TEST_F(Nfs3ProcedureTest, LookupFindsEntriesDotAndDotDot) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file"));
+  ASSERT_OK_AND_ASSIGN(fattr3 file_attrs, GetAttrs(client(), file));
+  ASSERT_OK_AND_ASSIGN(fattr3 dir_attrs, GetAttrs(client(), dir_));
+  ASSERT_OK_AND_ASSIGN(fattr3 root_attrs, GetAttrs(client(), root_));
+
+  ASSERT_OK_AND_ASSIGN(LookupReply r, client().Lookup(dir_, "file"));
+  ASSERT_EQ(r.status, NFS3_OK);
+  EXPECT_EQ(r.fh, file);
+  ASSERT_TRUE(HasAttrs(r.obj_attributes));
+  EXPECT_EQ(AttrsOf(r.obj_attributes).fileid, file_attrs.fileid);
+  ASSERT_TRUE(HasAttrs(r.dir_attributes));
+  EXPECT_EQ(AttrsOf(r.dir_attributes).fileid, dir_attrs.fileid);
+
+  ASSERT_OK_AND_ASSIGN(LookupReply dot, client().Lookup(dir_, "."));
+  ASSERT_EQ(dot.status, NFS3_OK);
+  EXPECT_EQ(AttrsOf(dot.obj_attributes).fileid, dir_attrs.fileid);
+  ASSERT_OK_AND_ASSIGN(LookupReply dotdot, client().Lookup(dir_, ".."));
+  ASSERT_EQ(dotdot.status, NFS3_OK);
+  EXPECT_EQ(AttrsOf(dotdot.obj_attributes).fileid, root_attrs.fileid);
+}
+
+TEST_F(Nfs3ProcedureTest, AccessGrantsByModeOwnerAndGroup) {
+  constexpr uint32_t kAll = ACCESS3_READ | ACCESS3_LOOKUP | ACCESS3_MODIFY | ACCESS3_EXTEND |
+                            ACCESS3_DELETE | ACCESS3_EXECUTE;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> owner, Connect(2000, 2000));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> group, Connect(1000, 2000));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> other, Connect(1000, 1000));
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(*owner, dir_, "file", 0640));
+
+  auto granted = [&](RawNfsClient& c, const FileHandle& fh, uint32_t want) -> uint32_t {
+    Result<ACCESS3res> r = c.Access(fh, want);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return ~0u;
+    EXPECT_EQ(r->status, NFS3_OK);
+    EXPECT_TRUE(HasAttrs(r->ACCESS3res_u.resok.obj_attributes));
+    return r->ACCESS3res_u.resok.access;
+  };
+  EXPECT_EQ(granted(*owner, file, kAll), ACCESS3_READ | ACCESS3_MODIFY | ACCESS3_EXTEND);
+  EXPECT_EQ(granted(*owner, file, ACCESS3_READ), uint32_t{ACCESS3_READ});  // never more than asked
+  EXPECT_EQ(granted(*group, file, kAll), uint32_t{ACCESS3_READ});
+  EXPECT_EQ(granted(*other, file, kAll), 0u);
+  EXPECT_EQ(granted(*other, dir_, kAll), ACCESS3_READ | ACCESS3_LOOKUP | ACCESS3_MODIFY |
+                                             ACCESS3_EXTEND | ACCESS3_DELETE);
+}
+
+TEST_F(Nfs3ProcedureTest, ReadlinkReturnsTheTarget) {
+  ASSERT_OK_AND_ASSIGN(CreatedReply link,
+                       client().Symlink(dir_, "link", "some/where/else", NoAttrs()));
+  ASSERT_EQ(link.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(ReadlinkReply r, client().Readlink(link.fh));
+  ASSERT_EQ(r.status, NFS3_OK);
+  EXPECT_EQ(r.target, "some/where/else");
+  ASSERT_TRUE(HasAttrs(r.symlink_attributes));
+  EXPECT_EQ(AttrsOf(r.symlink_attributes).type, NF3LNK);
+  EXPECT_EQ(AttrsOf(r.symlink_attributes).size, r.target.size());
+}
+
+TEST_F(Nfs3ProcedureTest, ReadReturnsDataAndEof) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file", 0644, "hello world"));
+
+  ASSERT_OK_AND_ASSIGN(ReadReply all, client().Read(file, 0, 100));
+  ASSERT_EQ(all.status, NFS3_OK);
+  EXPECT_EQ(all.data, "hello world");
+  EXPECT_EQ(all.count, 11u);
+  EXPECT_TRUE(all.eof);
+  ASSERT_TRUE(HasAttrs(all.file_attributes));
+  EXPECT_EQ(AttrsOf(all.file_attributes).size, 11u);
+
+  ASSERT_OK_AND_ASSIGN(ReadReply head, client().Read(file, 0, 5));
+  EXPECT_EQ(head.data, "hello");
+  EXPECT_FALSE(head.eof);
+
+  ASSERT_OK_AND_ASSIGN(ReadReply tail, client().Read(file, 6, 5));
+  EXPECT_EQ(tail.data, "world");
+  EXPECT_TRUE(tail.eof);
+
+  ASSERT_OK_AND_ASSIGN(ReadReply past, client().Read(file, 100, 10));
+  ASSERT_EQ(past.status, NFS3_OK);
+  EXPECT_EQ(past.count, 0u);
+  EXPECT_TRUE(past.eof);
+}
+
+TEST_F(Nfs3ProcedureTest, WriteReportsCountStabilityAndWcc) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file"));
+
+  ASSERT_OK_AND_ASSIGN(WRITE3res sync, client().Write(file, 0, "abc", FILE_SYNC));
+  ASSERT_EQ(sync.status, NFS3_OK);
+  const WRITE3resok& s = sync.WRITE3res_u.resok;
+  EXPECT_EQ(s.count, 3u);
+  EXPECT_EQ(s.committed, FILE_SYNC);
+  ExpectFullWcc(s.file_wcc, "WRITE");
+  EXPECT_EQ(s.file_wcc.before.pre_op_attr_u.attributes.size, 0u);
+  EXPECT_EQ(AttrsOf(s.file_wcc.after).size, 3u);
+
+  // Past the end: the gap reads as zeros.
+  ASSERT_OK_AND_ASSIGN(WRITE3res unstable, client().Write(file, 10, "xyz", UNSTABLE));
+  ASSERT_EQ(unstable.status, NFS3_OK);
+  const WRITE3resok& u = unstable.WRITE3res_u.resok;
+  EXPECT_EQ(u.count, 3u);
+  EXPECT_EQ(VerfOf(u), VerfOf(s));
+  EXPECT_EQ(u.file_wcc.before.pre_op_attr_u.attributes.size, 3u);
+  EXPECT_EQ(AttrsOf(u.file_wcc.after).size, 13u);
+
+  ASSERT_OK_AND_ASSIGN(ReadReply r, client().Read(file, 0, 100));
+  EXPECT_EQ(r.data, std::string("abc\0\0\0\0\0\0\0xyz", 13));
+}
+
+TEST_F(Nfs3ProcedureTest, CreateUncheckedAndGuarded) {
+  ASSERT_OK_AND_ASSIGN(CreatedReply made,
+                       client().Create(dir_, "file", UNCHECKED, ModeAttrs(0640)));
+  ASSERT_EQ(made.status, NFS3_OK);
+  ASSERT_TRUE(made.has_fh);
+  ASSERT_TRUE(HasAttrs(made.obj_attributes));
+  EXPECT_EQ(AttrsOf(made.obj_attributes).type, NF3REG);
+  EXPECT_EQ(AttrsOf(made.obj_attributes).mode, 0640u);
+  EXPECT_EQ(AttrsOf(made.obj_attributes).size, 0u);
+  ExpectFullWcc(made.dir_wcc, "CREATE");
+  EXPECT_LE(Nanos(made.dir_wcc.before.pre_op_attr_u.attributes.mtime),
+            Nanos(AttrsOf(made.dir_wcc.after).mtime));
+
+  // UNCHECKED on an existing file keeps it, applying only the size.
+  ASSERT_OK_AND_ASSIGN(WRITE3res w, client().Write(made.fh, 0, "data", FILE_SYNC));
+  ASSERT_EQ(w.status, NFS3_OK);
+  sattr3 truncate = NoAttrs();
+  truncate.size.set_it = 1;
+  truncate.size.set_size3_u.size = 0;
+  ASSERT_OK_AND_ASSIGN(CreatedReply again, client().Create(dir_, "file", UNCHECKED, truncate));
+  ASSERT_EQ(again.status, NFS3_OK);
+  EXPECT_EQ(AttrsOf(again.obj_attributes).fileid, AttrsOf(made.obj_attributes).fileid);
+  EXPECT_EQ(AttrsOf(again.obj_attributes).size, 0u);
+
+  ASSERT_OK_AND_ASSIGN(CreatedReply guarded,
+                       client().Create(dir_, "file", GUARDED, ModeAttrs(0600)));
+  EXPECT_EQ(guarded.status, NFS3ERR_EXIST);
+  ExpectFullWcc(guarded.dir_wcc, "CREATE GUARDED on an existing name");
+}
+
+TEST_F(Nfs3ProcedureTest, ExclusiveCreateIsIdempotentForItsVerifier) {
+  constexpr uint64_t kVerifier = 0x1122334455667788;
+  ASSERT_OK_AND_ASSIGN(CreatedReply first,
+                       client().Create(dir_, "file", EXCLUSIVE, NoAttrs(), kVerifier));
+  ASSERT_EQ(first.status, NFS3_OK);
+  ASSERT_TRUE(first.has_fh);
+
+  // A retransmission (same verifier) finds its own file.
+  ASSERT_OK_AND_ASSIGN(CreatedReply retry,
+                       client().Create(dir_, "file", EXCLUSIVE, NoAttrs(), kVerifier));
+  ASSERT_EQ(retry.status, NFS3_OK);
+  EXPECT_EQ(retry.fh, first.fh);
+
+  ASSERT_OK_AND_ASSIGN(CreatedReply other,
+                       client().Create(dir_, "file", EXCLUSIVE, NoAttrs(), kVerifier + 1));
+  EXPECT_EQ(other.status, NFS3ERR_EXIST);
+}
+
+TEST_F(Nfs3ProcedureTest, MkdirMakesADirectoryAndLinksItsParent) {
+  ASSERT_OK_AND_ASSIGN(fattr3 parent_before, GetAttrs(client(), dir_));
+  ASSERT_OK_AND_ASSIGN(CreatedReply made, client().Mkdir(dir_, "sub", ModeAttrs(0750)));
+  ASSERT_EQ(made.status, NFS3_OK);
+  ASSERT_TRUE(made.has_fh);
+  EXPECT_EQ(AttrsOf(made.obj_attributes).type, NF3DIR);
+  EXPECT_EQ(AttrsOf(made.obj_attributes).mode, 0750u);
+  EXPECT_EQ(AttrsOf(made.obj_attributes).nlink, 2u);
+  ExpectFullWcc(made.dir_wcc, "MKDIR");
+  ASSERT_OK_AND_ASSIGN(fattr3 parent_after, GetAttrs(client(), dir_));
+  EXPECT_EQ(parent_after.nlink, parent_before.nlink + 1);
+  EXPECT_EQ(AttrsOf(made.dir_wcc.after).nlink, parent_after.nlink);
+}
+
+TEST_F(Nfs3ProcedureTest, SymlinkMakesALink) {
+  ASSERT_OK_AND_ASSIGN(CreatedReply made, client().Symlink(dir_, "link", "target", NoAttrs()));
+  ASSERT_EQ(made.status, NFS3_OK);
+  ASSERT_TRUE(made.has_fh);
+  EXPECT_EQ(AttrsOf(made.obj_attributes).type, NF3LNK);
+  EXPECT_EQ(AttrsOf(made.obj_attributes).size, 6u);
+  ExpectFullWcc(made.dir_wcc, "SYMLINK");
+  ASSERT_OK_AND_ASSIGN(LookupReply found, client().Lookup(dir_, "link"));
+  EXPECT_EQ(found.status, NFS3_OK);
+}
+
+TEST_F(Nfs3ProcedureTest, MknodMakesFifosAndSockets) {
+  ASSERT_OK_AND_ASSIGN(CreatedReply fifo, client().Mknod(dir_, "fifo", NF3FIFO, ModeAttrs(0640)));
+  ASSERT_EQ(fifo.status, NFS3_OK);
+  EXPECT_EQ(AttrsOf(fifo.obj_attributes).type, NF3FIFO);
+  EXPECT_EQ(AttrsOf(fifo.obj_attributes).mode, 0640u);
+  ExpectFullWcc(fifo.dir_wcc, "MKNOD FIFO");
+
+  ASSERT_OK_AND_ASSIGN(CreatedReply sock, client().Mknod(dir_, "sock", NF3SOCK, ModeAttrs(0600)));
+  ASSERT_EQ(sock.status, NFS3_OK);
+  EXPECT_EQ(AttrsOf(sock.obj_attributes).type, NF3SOCK);
+  ExpectFullWcc(sock.dir_wcc, "MKNOD SOCK");
+
+  ASSERT_OK_AND_ASSIGN(fattr3 fifo_attrs, GetAttrs(client(), fifo.fh));
+  EXPECT_EQ(fifo_attrs.type, NF3FIFO);
+}
+
+TEST_F(Nfs3ProcedureTest, MknodMakesDevicesForRootOnly) {
+  ASSERT_OK_AND_ASSIGN(CreatedReply chr,
+                       client().Mknod(dir_, "null", NF3CHR, ModeAttrs(0666), specdata3{1, 3}));
+  ASSERT_EQ(chr.status, NFS3_OK);
+  EXPECT_EQ(AttrsOf(chr.obj_attributes).type, NF3CHR);
+  EXPECT_EQ(AttrsOf(chr.obj_attributes).rdev.specdata1, 1u);
+  EXPECT_EQ(AttrsOf(chr.obj_attributes).rdev.specdata2, 3u);
+
+  ASSERT_OK_AND_ASSIGN(CreatedReply blk,
+                       client().Mknod(dir_, "sda", NF3BLK, ModeAttrs(0660), specdata3{8, 0}));
+  ASSERT_EQ(blk.status, NFS3_OK);
+  EXPECT_EQ(AttrsOf(blk.obj_attributes).type, NF3BLK);
+  EXPECT_EQ(AttrsOf(blk.obj_attributes).rdev.specdata1, 8u);
+  EXPECT_EQ(AttrsOf(blk.obj_attributes).rdev.specdata2, 0u);
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> user, Connect(1000, 1000));
+  ASSERT_OK_AND_ASSIGN(CreatedReply denied,
+                       user->Mknod(dir_, "zero", NF3CHR, ModeAttrs(0666), specdata3{1, 5}));
+  EXPECT_EQ(denied.status, NFS3ERR_PERM);
+}
+
+TEST_F(Nfs3ProcedureTest, RemoveUnlinksAFile) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file"));
+  ASSERT_OK_AND_ASSIGN(REMOVE3res r, client().Remove(dir_, "file"));
+  ASSERT_EQ(r.status, NFS3_OK);
+  ExpectFullWcc(r.REMOVE3res_u.resok.dir_wcc, "REMOVE");
+  ASSERT_OK_AND_ASSIGN(LookupReply gone, client().Lookup(dir_, "file"));
+  EXPECT_EQ(gone.status, NFS3ERR_NOENT);
+}
+
+TEST_F(Nfs3ProcedureTest, RmdirRemovesAnEmptyDirectory) {
+  ASSERT_OK_AND_ASSIGN(fattr3 before, GetAttrs(client(), dir_));
+  ASSERT_OK_AND_ASSIGN(FileHandle sub, MakeDir(client(), dir_, "sub"));
+  ASSERT_OK_AND_ASSIGN(RMDIR3res r, client().Rmdir(dir_, "sub"));
+  ASSERT_EQ(r.status, NFS3_OK);
+  ExpectFullWcc(r.RMDIR3res_u.resok.dir_wcc, "RMDIR");
+  EXPECT_EQ(AttrsOf(r.RMDIR3res_u.resok.dir_wcc.after).nlink, before.nlink);
+  ASSERT_OK_AND_ASSIGN(LookupReply gone, client().Lookup(dir_, "sub"));
+  EXPECT_EQ(gone.status, NFS3ERR_NOENT);
+}
+
+TEST_F(Nfs3ProcedureTest, RenameReplacesAnExistingFile) {
+  ASSERT_OK_AND_ASSIGN(FileHandle a, MakeFile(client(), dir_, "a", 0644, "AAA"));
+  ASSERT_OK_AND_ASSIGN(FileHandle b, MakeFile(client(), dir_, "b", 0644, "BB"));
+  ASSERT_OK_AND_ASSIGN(fattr3 a_attrs, GetAttrs(client(), a));
+
+  ASSERT_OK_AND_ASSIGN(RENAME3res r, client().Rename(dir_, "a", dir_, "b"));
+  ASSERT_EQ(r.status, NFS3_OK);
+  ExpectFullWcc(r.RENAME3res_u.resok.fromdir_wcc, "RENAME from");
+  ExpectFullWcc(r.RENAME3res_u.resok.todir_wcc, "RENAME to");
+
+  ASSERT_OK_AND_ASSIGN(LookupReply old_name, client().Lookup(dir_, "a"));
+  EXPECT_EQ(old_name.status, NFS3ERR_NOENT);
+  ASSERT_OK_AND_ASSIGN(LookupReply new_name, client().Lookup(dir_, "b"));
+  ASSERT_EQ(new_name.status, NFS3_OK);
+  EXPECT_EQ(AttrsOf(new_name.obj_attributes).fileid, a_attrs.fileid);
+  ASSERT_OK_AND_ASSIGN(ReadReply data, client().Read(new_name.fh, 0, 100));
+  EXPECT_EQ(data.data, "AAA");
+  // The replaced file had no other link: it is gone.
+  ASSERT_OK_AND_ASSIGN(GETATTR3res replaced, client().Getattr(b));
+  EXPECT_EQ(replaced.status, NFS3ERR_STALE);
+}
+
+TEST_F(Nfs3ProcedureTest, RenameMovesBetweenDirectories) {
+  ASSERT_OK_AND_ASSIGN(FileHandle sub, MakeDir(client(), dir_, "sub"));
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file", 0644, "x"));
+  ASSERT_OK_AND_ASSIGN(RENAME3res r, client().Rename(dir_, "file", sub, "moved"));
+  ASSERT_EQ(r.status, NFS3_OK);
+  ExpectFullWcc(r.RENAME3res_u.resok.fromdir_wcc, "RENAME from");
+  ExpectFullWcc(r.RENAME3res_u.resok.todir_wcc, "RENAME to");
+  ASSERT_OK_AND_ASSIGN(LookupReply moved, client().Lookup(sub, "moved"));
+  ASSERT_EQ(moved.status, NFS3_OK);
+  EXPECT_EQ(moved.fh, file);
+}
+
+TEST_F(Nfs3ProcedureTest, LinkCountsNames) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "orig", 0644, "shared"));
+  ASSERT_OK_AND_ASSIGN(LINK3res r, client().Link(file, dir_, "alias"));
+  ASSERT_EQ(r.status, NFS3_OK);
+  ASSERT_TRUE(HasAttrs(r.LINK3res_u.resok.file_attributes));
+  EXPECT_EQ(AttrsOf(r.LINK3res_u.resok.file_attributes).nlink, 2u);
+  ExpectFullWcc(r.LINK3res_u.resok.linkdir_wcc, "LINK");
+
+  ASSERT_OK_AND_ASSIGN(LookupReply alias, client().Lookup(dir_, "alias"));
+  ASSERT_EQ(alias.status, NFS3_OK);
+  EXPECT_EQ(alias.fh, file);
+  EXPECT_EQ(AttrsOf(alias.obj_attributes).nlink, 2u);
+
+  ASSERT_OK_AND_ASSIGN(REMOVE3res removed, client().Remove(dir_, "orig"));
+  ASSERT_EQ(removed.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(fattr3 left, GetAttrs(client(), file));
+  EXPECT_EQ(left.nlink, 1u);
+  ASSERT_OK_AND_ASSIGN(ReadReply data, client().Read(alias.fh, 0, 100));
+  EXPECT_EQ(data.data, "shared");
+}
+
+TEST_F(Nfs3ProcedureTest, ReaddirListsEntriesWithDots) {
+  for (const char* name : {"a", "b", "c"}) ASSERT_STATUS_OK(MakeFile(client(), dir_, name));
+  ASSERT_OK_AND_ASSIGN(ReaddirReply r, client().Readdir(dir_, 0, CookieVerf{}, 8192));
+  ASSERT_EQ(r.status, NFS3_OK);
+  EXPECT_TRUE(r.eof);
+  ASSERT_TRUE(HasAttrs(r.dir_attributes));
+  std::multiset<std::string> names;
+  for (const DirEntry& e : r.entries) {
+    names.insert(e.name);
+    EXPECT_NE(e.cookie, 0u) << e.name;
+    EXPECT_NE(e.fileid, 0u) << e.name;
+  }
+  EXPECT_EQ(names, (std::multiset<std::string>{".", "..", "a", "b", "c"}));
+}
+
+TEST_F(Nfs3ProcedureTest, ReaddirplusReturnsAttributesAndHandles) {
+  ASSERT_STATUS_OK(MakeFile(client(), dir_, "file", 0600, "12345"));
+  ASSERT_STATUS_OK(MakeDir(client(), dir_, "sub"));
+  ASSERT_OK_AND_ASSIGN(ReaddirReply r, client().Readdirplus(dir_, 0, CookieVerf{}, 4096, 65536));
+  ASSERT_EQ(r.status, NFS3_OK);
+  EXPECT_TRUE(r.eof);
+  std::set<std::string> names;
+  for (const DirEntry& e : r.entries) {
+    names.insert(e.name);
+    ASSERT_TRUE(HasAttrs(e.attributes)) << e.name;
+    ASSERT_TRUE(e.has_fh) << e.name;
+    EXPECT_EQ(AttrsOf(e.attributes).fileid, e.fileid) << e.name;
+    ASSERT_OK_AND_ASSIGN(fattr3 by_handle, GetAttrs(client(), e.fh));
+    EXPECT_EQ(by_handle.fileid, e.fileid) << e.name;
+    if (e.name == "file") {
+      EXPECT_EQ(by_handle.type, NF3REG);
+      EXPECT_EQ(by_handle.size, 5u);
+      EXPECT_EQ(by_handle.mode, 0600u);
+    }
+    if (e.name == "sub") {
+      EXPECT_EQ(by_handle.type, NF3DIR);
+    }
+  }
+  EXPECT_EQ(names, (std::set<std::string>{".", "..", "file", "sub"}));
+}
+
+TEST_F(Nfs3ProcedureTest, FsstatReportsConsistentSpace) {
+  ASSERT_OK_AND_ASSIGN(FSSTAT3res r, client().Fsstat(root_));
+  ASSERT_EQ(r.status, NFS3_OK);
+  const FSSTAT3resok& s = r.FSSTAT3res_u.resok;
+  EXPECT_TRUE(HasAttrs(s.obj_attributes));
+  EXPECT_GT(s.tbytes, 0u);
+  EXPECT_LE(s.fbytes, s.tbytes);
+  EXPECT_LE(s.abytes, s.fbytes);
+  EXPECT_LE(s.ffiles, s.tfiles);
+  EXPECT_LE(s.afiles, s.ffiles);
+}
+
+TEST_F(Nfs3ProcedureTest, FsinfoAllowsMegabyteTransfers) {
+  ASSERT_OK_AND_ASSIGN(FSINFO3res r, client().Fsinfo(root_));
+  ASSERT_EQ(r.status, NFS3_OK);
+  const FSINFO3resok& f = r.FSINFO3res_u.resok;
+  EXPECT_TRUE(HasAttrs(f.obj_attributes));
+  EXPECT_GE(f.rtmax, kMiB);
+  EXPECT_GE(f.wtmax, kMiB);
+  EXPECT_GT(f.rtpref, 0u);
+  EXPECT_LE(f.rtpref, f.rtmax);
+  EXPECT_GT(f.wtpref, 0u);
+  EXPECT_LE(f.wtpref, f.wtmax);
+  EXPECT_GT(f.dtpref, 0u);
+  EXPECT_GE(f.maxfilesize, uint64_t{1} << 40);
+  EXPECT_EQ(f.properties & (FSF3_LINK | FSF3_SYMLINK | FSF3_CANSETTIME),
+            uint32_t{FSF3_LINK | FSF3_SYMLINK | FSF3_CANSETTIME});
+}
+
+TEST_F(Nfs3ProcedureTest, PathconfReportsNameLimits) {
+  ASSERT_OK_AND_ASSIGN(PATHCONF3res r, client().Pathconf(root_));
+  ASSERT_EQ(r.status, NFS3_OK);
+  const PATHCONF3resok& p = r.PATHCONF3res_u.resok;
+  EXPECT_TRUE(HasAttrs(p.obj_attributes));
+  EXPECT_EQ(p.name_max, 255u);
+  EXPECT_TRUE(p.no_trunc);
+  EXPECT_GE(p.linkmax, 2u);
+  EXPECT_FALSE(p.case_insensitive);
+  EXPECT_TRUE(p.case_preserving);
+}
+
+TEST_F(Nfs3ProcedureTest, CommitVerifierMatchesWriteVerifier) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file"));
+  ASSERT_OK_AND_ASSIGN(WRITE3res w1, client().Write(file, 0, std::string(4096, 'a'), UNSTABLE));
+  ASSERT_OK_AND_ASSIGN(WRITE3res w2, client().Write(file, 4096, std::string(4096, 'b'), UNSTABLE));
+  ASSERT_EQ(w1.status, NFS3_OK);
+  ASSERT_EQ(w2.status, NFS3_OK);
+  EXPECT_EQ(VerfOf(w1.WRITE3res_u.resok), VerfOf(w2.WRITE3res_u.resok));
+
+  ASSERT_OK_AND_ASSIGN(COMMIT3res c, client().Commit(file, 0, 0));
+  ASSERT_EQ(c.status, NFS3_OK);
+  EXPECT_EQ(VerfOf(c.COMMIT3res_u.resok), VerfOf(w1.WRITE3res_u.resok));
+  ExpectFullWcc(c.COMMIT3res_u.resok.file_wcc, "COMMIT");
+  EXPECT_EQ(AttrsOf(c.COMMIT3res_u.resok.file_wcc.after).size, 8192u);
+}
+
+// ---- NFSv3: error statuses ----
+
+class Nfs3ErrorTest : public ServerTest<Nfs3ErrorTest> {};
+
+TEST_F(Nfs3ErrorTest, MissingNamesAreNoent) {
+  ASSERT_OK_AND_ASSIGN(LookupReply lookup, client().Lookup(dir_, "missing"));
+  EXPECT_EQ(lookup.status, NFS3ERR_NOENT);
+  EXPECT_TRUE(HasAttrs(lookup.dir_attributes));
+  ASSERT_OK_AND_ASSIGN(REMOVE3res remove, client().Remove(dir_, "missing"));
+  EXPECT_EQ(remove.status, NFS3ERR_NOENT);
+  ASSERT_OK_AND_ASSIGN(RMDIR3res rmdir, client().Rmdir(dir_, "missing"));
+  EXPECT_EQ(rmdir.status, NFS3ERR_NOENT);
+  ASSERT_OK_AND_ASSIGN(RENAME3res rename, client().Rename(dir_, "missing", dir_, "other"));
+  EXPECT_EQ(rename.status, NFS3ERR_NOENT);
+}
+
+TEST_F(Nfs3ErrorTest, TakenNamesAreExist) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "taken"));
+  ASSERT_OK_AND_ASSIGN(CreatedReply create,
+                       client().Create(dir_, "taken", GUARDED, ModeAttrs(0644)));
+  EXPECT_EQ(create.status, NFS3ERR_EXIST);
+  ASSERT_OK_AND_ASSIGN(CreatedReply mkdir, client().Mkdir(dir_, "taken", ModeAttrs(0755)));
+  EXPECT_EQ(mkdir.status, NFS3ERR_EXIST);
+  ASSERT_OK_AND_ASSIGN(CreatedReply symlink, client().Symlink(dir_, "taken", "x", NoAttrs()));
+  EXPECT_EQ(symlink.status, NFS3ERR_EXIST);
+  ASSERT_OK_AND_ASSIGN(CreatedReply mknod, client().Mknod(dir_, "taken", NF3FIFO, NoAttrs()));
+  EXPECT_EQ(mknod.status, NFS3ERR_EXIST);
+  ASSERT_OK_AND_ASSIGN(LINK3res link, client().Link(file, dir_, "taken"));
+  EXPECT_EQ(link.status, NFS3ERR_EXIST);
+}
+
+TEST_F(Nfs3ErrorTest, FilesUsedAsDirectoriesAreNotdir) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file"));
+  ASSERT_OK_AND_ASSIGN(LookupReply lookup, client().Lookup(file, "x"));
+  EXPECT_EQ(lookup.status, NFS3ERR_NOTDIR);
+  ASSERT_OK_AND_ASSIGN(CreatedReply create, client().Create(file, "x", GUARDED, NoAttrs()));
+  EXPECT_EQ(create.status, NFS3ERR_NOTDIR);
+  ASSERT_OK_AND_ASSIGN(RMDIR3res rmdir, client().Rmdir(dir_, "file"));
+  EXPECT_EQ(rmdir.status, NFS3ERR_NOTDIR);
+  ASSERT_OK_AND_ASSIGN(ReaddirReply readdir, client().Readdir(file, 0, CookieVerf{}, 4096));
+  EXPECT_EQ(readdir.status, NFS3ERR_NOTDIR);
+}
+
+TEST_F(Nfs3ErrorTest, DirectoriesUsedAsFilesAreIsdir) {
+  ASSERT_OK_AND_ASSIGN(FileHandle sub, MakeDir(client(), dir_, "sub"));
+  ASSERT_OK_AND_ASSIGN(REMOVE3res remove, client().Remove(dir_, "sub"));
+  EXPECT_EQ(remove.status, NFS3ERR_ISDIR);
+  ASSERT_OK_AND_ASSIGN(WRITE3res write, client().Write(sub, 0, "x", FILE_SYNC));
+  EXPECT_EQ(write.status, NFS3ERR_ISDIR);
+  ASSERT_OK_AND_ASSIGN(ReadReply read, client().Read(sub, 0, 10));
+  EXPECT_EQ(read.status, NFS3ERR_ISDIR);
+  sattr3 size = NoAttrs();
+  size.size.set_it = 1;
+  size.size.set_size3_u.size = 0;
+  ASSERT_OK_AND_ASSIGN(SETATTR3res truncate, client().Setattr(sub, size));
+  EXPECT_EQ(truncate.status, NFS3ERR_ISDIR);
+}
+
+TEST_F(Nfs3ErrorTest, RmdirOfNonEmptyDirectoryIsNotempty) {
+  ASSERT_OK_AND_ASSIGN(FileHandle sub, MakeDir(client(), dir_, "sub"));
+  ASSERT_STATUS_OK(MakeFile(client(), sub, "inside"));
+  ASSERT_OK_AND_ASSIGN(RMDIR3res r, client().Rmdir(dir_, "sub"));
+  EXPECT_EQ(r.status, NFS3ERR_NOTEMPTY);
+  ExpectFullWcc(r.RMDIR3res_u.resfail.dir_wcc, "RMDIR NOTEMPTY");
+  ASSERT_OK_AND_ASSIGN(LookupReply still, client().Lookup(dir_, "sub"));
+  EXPECT_EQ(still.status, NFS3_OK);
+}
+
+TEST_F(Nfs3ErrorTest, NonOwnerWithoutPermissionIsAcces) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> owner, Connect(2000, 2000));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> other, Connect(1000, 1000));
+  ASSERT_OK_AND_ASSIGN(FileHandle shared, MakeFile(*owner, dir_, "shared", 0644, "owner data"));
+  ASSERT_OK_AND_ASSIGN(FileHandle secret, MakeFile(*owner, dir_, "secret", 0600, "secret"));
+
+  ASSERT_OK_AND_ASSIGN(WRITE3res write, other->Write(shared, 0, "intruder", FILE_SYNC));
+  EXPECT_EQ(write.status, NFS3ERR_ACCES);
+  EXPECT_TRUE(HasAttrs(write.WRITE3res_u.resfail.file_wcc.after));
+  sattr3 truncate = NoAttrs();
+  truncate.size.set_it = 1;
+  truncate.size.set_size3_u.size = 0;
+  ASSERT_OK_AND_ASSIGN(SETATTR3res setattr, other->Setattr(shared, truncate));
+  EXPECT_EQ(setattr.status, NFS3ERR_ACCES);
+  ASSERT_OK_AND_ASSIGN(ReadReply read_secret, other->Read(secret, 0, 100));
+  EXPECT_EQ(read_secret.status, NFS3ERR_ACCES);
+  // Only the owner may chmod: that is PERM, not ACCES.
+  ASSERT_OK_AND_ASSIGN(SETATTR3res chmod, other->Setattr(shared, ModeAttrs(0666)));
+  EXPECT_EQ(chmod.status, NFS3ERR_PERM);
+
+  // Reading a world-readable file is fine, and nothing changed it.
+  ASSERT_OK_AND_ASSIGN(ReadReply read_shared, other->Read(shared, 0, 100));
+  ASSERT_EQ(read_shared.status, NFS3_OK);
+  EXPECT_EQ(read_shared.data, "owner data");
+
+  // Creating in a directory without write permission.
+  ASSERT_OK_AND_ASSIGN(FileHandle closed, MakeDir(*owner, dir_, "closed", 0755));
+  ASSERT_OK_AND_ASSIGN(CreatedReply create, other->Create(closed, "x", GUARDED, NoAttrs()));
+  EXPECT_EQ(create.status, NFS3ERR_ACCES);
+}
+
+TEST_F(Nfs3ErrorTest, NameOf256BytesIsNametoolong) {
+  const std::string too_long(256, 'n');
+  const std::string longest(255, 'n');
+  ASSERT_OK_AND_ASSIGN(CreatedReply create, client().Create(dir_, too_long, GUARDED, NoAttrs()));
+  EXPECT_EQ(create.status, NFS3ERR_NAMETOOLONG);
+  ASSERT_OK_AND_ASSIGN(CreatedReply mkdir, client().Mkdir(dir_, too_long, NoAttrs()));
+  EXPECT_EQ(mkdir.status, NFS3ERR_NAMETOOLONG);
+  ASSERT_OK_AND_ASSIGN(LookupReply lookup, client().Lookup(dir_, too_long));
+  EXPECT_EQ(lookup.status, NFS3ERR_NAMETOOLONG);
+
+  ASSERT_OK_AND_ASSIGN(CreatedReply fits, client().Create(dir_, longest, GUARDED, NoAttrs()));
+  EXPECT_EQ(fits.status, NFS3_OK);
+}
+
+TEST_F(Nfs3ErrorTest, HandleOfRemovedObjectIsStale) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file", 0644, "x"));
+  ASSERT_OK_AND_ASSIGN(FileHandle sub, MakeDir(client(), dir_, "sub"));
+  ASSERT_OK_AND_ASSIGN(REMOVE3res removed, client().Remove(dir_, "file"));
+  ASSERT_EQ(removed.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(RMDIR3res rmdired, client().Rmdir(dir_, "sub"));
+  ASSERT_EQ(rmdired.status, NFS3_OK);
+
+  ASSERT_OK_AND_ASSIGN(GETATTR3res getattr, client().Getattr(file));
+  EXPECT_EQ(getattr.status, NFS3ERR_STALE);
+  ASSERT_OK_AND_ASSIGN(ReadReply read, client().Read(file, 0, 10));
+  EXPECT_EQ(read.status, NFS3ERR_STALE);
+  ASSERT_OK_AND_ASSIGN(WRITE3res write, client().Write(file, 0, "y", FILE_SYNC));
+  EXPECT_EQ(write.status, NFS3ERR_STALE);
+  ASSERT_OK_AND_ASSIGN(LookupReply lookup, client().Lookup(sub, "x"));
+  EXPECT_EQ(lookup.status, NFS3ERR_STALE);
+
+  // A well-formed handle naming a share the server does not have.
+  FileHandle foreign = root_;
+  foreign[4] = static_cast<char>(0x7f);
+  ASSERT_OK_AND_ASSIGN(GETATTR3res other_share, client().Getattr(foreign));
+  EXPECT_EQ(other_share.status, NFS3ERR_STALE);
+}
+
+TEST_F(Nfs3ErrorTest, GarbageHandleIsBadhandle) {
+  const FileHandle garbage("\x13garbag", 7);
+  ASSERT_OK_AND_ASSIGN(GETATTR3res getattr, client().Getattr(garbage));
+  EXPECT_EQ(getattr.status, NFS3ERR_BADHANDLE);
+  ASSERT_OK_AND_ASSIGN(LookupReply lookup, client().Lookup(garbage, "x"));
+  EXPECT_EQ(lookup.status, NFS3ERR_BADHANDLE);
+  ASSERT_OK_AND_ASSIGN(ReadReply read, client().Read(garbage, 0, 10));
+  EXPECT_EQ(read.status, NFS3ERR_BADHANDLE);
+  ASSERT_OK_AND_ASSIGN(CreatedReply create, client().Create(garbage, "x", GUARDED, NoAttrs()));
+  EXPECT_EQ(create.status, NFS3ERR_BADHANDLE);
+}
+
+// Nothing in the server answers NFS3ERR_NOTSUPP for NFSv3 (every procedure is implemented),
+// so this covers the nearest case: RFC 1813 §3.3.11 says MKNOD of a type it does not make is
+// NFS3ERR_BADTYPE.
+TEST_F(Nfs3ErrorTest, MknodOfNonSpecialTypeIsBadtype) {
+  for (ftype3 type : {NF3REG, NF3DIR, NF3LNK}) {
+    ASSERT_OK_AND_ASSIGN(CreatedReply r, client().Mknod(dir_, "node", type, NoAttrs()));
+    EXPECT_EQ(r.status, NFS3ERR_BADTYPE) << "type " << int{type};
+  }
+  ASSERT_OK_AND_ASSIGN(LookupReply none, client().Lookup(dir_, "node"));
+  EXPECT_EQ(none.status, NFS3ERR_NOENT);
+}
+
+// ---- Directory listing at scale ----
+
+class BigDirectoryTest : public ServerTest<BigDirectoryTest> {
+ public:
+  static constexpr int kEntries = 10'000;
+
+  static std::string EntryName(int i) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "entry-%05d", i);
+    return name;
+  }
+
+  // Fills one directory for the whole suite, with many CREATEs in flight at once.
+  static void SetUpTestSuite() {
+    ServerTest::SetUpTestSuite();
+    if (server_ == nullptr) return;
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> c, Connect(kRootUid, kRootUid));
+    ASSERT_OK_AND_ASSIGN(MntReply mnt, c->Mnt(kShare));
+    ASSERT_EQ(mnt.status, MNT3_OK);
+    ASSERT_OK_AND_ASSIGN(big_, MakeDir(*c, mnt.fh, "big"));
+
+    std::vector<nfsstat3> statuses(kEntries, NFS3ERR_SERVERFAULT);
+    const FileHandle& dir = big_;
+    for (int i = 0; i < kEntries; ++i) {
+      std::string name = EntryName(i);
+      ASSERT_STATUS_OK(c->Submit(
+          [&dir, name](rpc_context* rpc, rpc_cb cb, void* p) {
+            CREATE3args args{};
+            args.where.dir = ToFh3(dir);
+            args.where.name = const_cast<char*>(name.c_str());
+            args.how.mode = GUARDED;
+            args.how.createhow3_u.obj_attributes = ModeAttrs(0644);
+            return rpc_nfs3_create_async(rpc, cb, &args, p);
+          },
+          [&statuses, i](void* reply) { statuses[i] = static_cast<CREATE3res*>(reply)->status; }));
+      ASSERT_STATUS_OK(c->Drain(64));
+    }
+    ASSERT_STATUS_OK(c->Drain(0));
+    ASSERT_EQ(std::count(statuses.begin(), statuses.end(), NFS3_OK), kEntries);
+  }
+
+  // What a complete listing must satisfy, however many calls it took.
+  struct Listing {
+    std::map<std::string, int> times_seen;
+    std::set<uint64_t> cookies;
+    int duplicate_cookies = 0;
+    int without_attrs = 0;
+    int without_handle = 0;
+    int calls = 0;
+  };
+
+  static void ExpectComplete(const Listing& l, bool plus) {
+    int missing = 0, repeated = 0;
+    std::string first_problem;
+    for (int i = 0; i < kEntries; ++i) {
+      auto it = l.times_seen.find(EntryName(i));
+      int n = it == l.times_seen.end() ? 0 : it->second;
+      if (n == 0) ++missing;
+      if (n > 1) ++repeated;
+      if (n != 1 && first_problem.empty()) {
+        first_problem = EntryName(i) + " seen " + std::to_string(n) + " times";
+      }
+    }
+    EXPECT_EQ(missing, 0) << first_problem;
+    EXPECT_EQ(repeated, 0) << first_problem;
+    EXPECT_EQ(l.times_seen.size(), size_t{kEntries} + 2);  // and "." and ".."
+    EXPECT_EQ(l.times_seen.count("."), 1u);
+    EXPECT_EQ(l.times_seen.count(".."), 1u);
+    EXPECT_EQ(l.duplicate_cookies, 0);
+    if (plus) {
+      EXPECT_EQ(l.without_attrs, 0);
+      EXPECT_EQ(l.without_handle, 0);
+    }
+  }
+
+  static inline FileHandle big_;
+};
+
+TEST_F(BigDirectoryTest, ReaddirplusReturnsEveryEntryOnceOverManyCalls) {
+  Listing listing;
+  uint64_t cookie = 0;
+  CookieVerf verf{};
+  for (bool eof = false; !eof;) {
+    ASSERT_LT(listing.calls, kEntries) << "READDIRPLUS never reached eof";
+    ASSERT_OK_AND_ASSIGN(ReaddirReply r, client().Readdirplus(big_, cookie, verf, 8192, 32768));
+    ++listing.calls;
+    ASSERT_EQ(r.status, NFS3_OK) << "call " << listing.calls << " from cookie " << cookie;
+    if (listing.calls > 1) {
+      EXPECT_EQ(r.cookieverf, verf) << "cookieverf changed mid-listing";
+    }
+    ASSERT_TRUE(r.eof || !r.entries.empty()) << "an empty reply that is not eof";
+    for (const DirEntry& e : r.entries) {
+      ++listing.times_seen[e.name];
+      if (!listing.cookies.insert(e.cookie).second) ++listing.duplicate_cookies;
+      if (!HasAttrs(e.attributes)) ++listing.without_attrs;
+      if (!e.has_fh) ++listing.without_handle;
+    }
+    if (!r.entries.empty()) cookie = r.entries.back().cookie;
+    verf = r.cookieverf;
+    eof = r.eof;
+  }
+  ExpectComplete(listing, /*plus=*/true);
+  EXPECT_GT(listing.calls, 10) << "dircount 8192 cannot hold 10,000 entries in so few replies";
+  RecordProperty("readdirplus_calls", listing.calls);
+  std::printf("READDIRPLUS (dircount 8192, maxcount 32768): %d entries in %d calls\n",
+              kEntries + 2, listing.calls);
+}
+
+TEST_F(BigDirectoryTest, ReaddirWithSmallCountReturnsEveryEntryOnce) {
+  Listing listing;
+  uint64_t cookie = 0;
+  CookieVerf verf{};
+  for (bool eof = false; !eof;) {
+    ASSERT_LT(listing.calls, 4 * kEntries) << "READDIR never reached eof";
+    ASSERT_OK_AND_ASSIGN(ReaddirReply r, client().Readdir(big_, cookie, verf, 1024));
+    ++listing.calls;
+    ASSERT_EQ(r.status, NFS3_OK) << "call " << listing.calls << " from cookie " << cookie;
+    if (listing.calls > 1) {
+      EXPECT_EQ(r.cookieverf, verf) << "cookieverf changed mid-listing";
+    }
+    ASSERT_TRUE(r.eof || !r.entries.empty()) << "an empty reply that is not eof";
+    for (const DirEntry& e : r.entries) {
+      ++listing.times_seen[e.name];
+      if (!listing.cookies.insert(e.cookie).second) ++listing.duplicate_cookies;
+    }
+    if (!r.entries.empty()) cookie = r.entries.back().cookie;
+    verf = r.cookieverf;
+    eof = r.eof;
+  }
+  ExpectComplete(listing, /*plus=*/false);
+  EXPECT_GT(listing.calls, 100) << "count 1024 cannot hold 10,000 entries in so few replies";
+  RecordProperty("readdir_calls", listing.calls);
+  std::printf("READDIR (count 1024): %d entries in %d calls\n", kEntries + 2, listing.calls);
+}
+
+TEST_F(BigDirectoryTest, ReaddirRejectsAForeignCookieverf) {
+  ASSERT_OK_AND_ASSIGN(ReaddirReply first, client().Readdir(big_, 0, CookieVerf{}, 1024));
+  ASSERT_EQ(first.status, NFS3_OK);
+  ASSERT_FALSE(first.entries.empty());
+  CookieVerf wrong = first.cookieverf;
+  wrong[0] = static_cast<char>(wrong[0] ^ 0x5a);
+  ASSERT_OK_AND_ASSIGN(ReaddirReply r,
+                       client().Readdir(big_, first.entries.back().cookie, wrong, 1024));
+  EXPECT_EQ(r.status, NFS3ERR_BAD_COOKIE);
+}
+
+TEST_F(BigDirectoryTest, ReaddirWithCountTooSmallForOneEntryIsToosmall) {
+  ASSERT_OK_AND_ASSIGN(ReaddirReply r, client().Readdir(big_, 0, CookieVerf{}, 16));
+  EXPECT_EQ(r.status, NFS3ERR_TOOSMALL);
+}
+
+TEST_F(BigDirectoryTest, HighLevelListingSeesEveryEntry) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<NfsMount> m,
+                       NfsMount::Mount(server_->port(), kShare, kRootUid, kRootUid));
+  nfsdir* d = nullptr;
+  ASSERT_EQ(nfs_opendir(m->get(), "/big", &d), 0) << m->error();
+  std::set<std::string> names;
+  for (nfsdirent* e = nfs_readdir(m->get(), d); e != nullptr; e = nfs_readdir(m->get(), d)) {
+    names.insert(e->name);
+  }
+  nfs_closedir(m->get(), d);
+  EXPECT_EQ(names.size(), size_t{kEntries} + 2);
+  EXPECT_EQ(names.count(EntryName(0)), 1u);
+  EXPECT_EQ(names.count(EntryName(kEntries - 1)), 1u);
+}
+
+// ---- Large and concurrent I/O (block: localfs, so the data is on disk, not in memory) ----
+
+class LargeIoTest : public ServerTest<LargeIoTest> {
+ public:
+  static DfsOptions Options() {
+    DfsOptions o;
+    o.shares[0].block = "localfs";
+    return o;
+  }
+};
+
+TEST_F(LargeIoTest, File256MiBRoundTripsWithUnstableWritesAndCommit) {
+  constexpr uint64_t kSeed = 0x256;
+  constexpr uint32_t kChunk = kMiB;
+  constexpr int kChunks = 256;
+  constexpr size_t kWindow = 8;  // calls in flight
+  ASSERT_OK_AND_ASSIGN(FileHandle fh, MakeFile(client(), dir_, "big.bin"));
+
+  std::vector<uint64_t> written(kChunks);
+  std::vector<nfsstat3> write_status(kChunks, NFS3ERR_SERVERFAULT);
+  std::vector<uint32_t> write_count(kChunks, 0);
+  std::set<WriteVerf> write_verfs;
+  for (int i = 0; i < kChunks; ++i) {
+    // Shared with the call, which keeps it until the reply.
+    auto data = std::make_shared<std::string>(MakeChunk(kSeed, i, kChunk));
+    written[i] = Checksum(*data);
+    ASSERT_STATUS_OK(client().Submit(
+        [&fh, data, i](rpc_context* rpc, rpc_cb cb, void* p) {
+          WRITE3args args{};
+          args.file = ToFh3(fh);
+          args.offset = uint64_t{kChunk} * i;
+          args.count = kChunk;
+          args.stable = UNSTABLE;
+          args.data.data_len = kChunk;
+          args.data.data_val = data->data();
+          return rpc_nfs3_write_async(rpc, cb, &args, p);
+        },
+        [&, data, i](void* reply) {
+          const auto& r = *static_cast<const WRITE3res*>(reply);
+          write_status[i] = r.status;
+          if (r.status != NFS3_OK) return;
+          write_count[i] = r.WRITE3res_u.resok.count;
+          write_verfs.insert(VerfOf(r.WRITE3res_u.resok));
+        }));
+    ASSERT_STATUS_OK(client().Drain(kWindow - 1));
+  }
+  ASSERT_STATUS_OK(client().Drain(0));
+  EXPECT_EQ(std::count(write_status.begin(), write_status.end(), NFS3_OK), kChunks);
+  EXPECT_EQ(std::count(write_count.begin(), write_count.end(), kChunk), kChunks);
+
+  ASSERT_OK_AND_ASSIGN(COMMIT3res commit, client().Commit(fh, 0, 0));
+  ASSERT_EQ(commit.status, NFS3_OK);
+  ASSERT_EQ(write_verfs.size(), 1u) << "the write verifier changed without a restart";
+  EXPECT_EQ(VerfOf(commit.COMMIT3res_u.resok), *write_verfs.begin());
+  ASSERT_OK_AND_ASSIGN(fattr3 attrs, GetAttrs(client(), fh));
+  EXPECT_EQ(attrs.size, uint64_t{kChunk} * kChunks);
+
+  std::vector<uint64_t> read(kChunks, 0);
+  std::vector<nfsstat3> read_status(kChunks, NFS3ERR_SERVERFAULT);
+  int wrong_eof = 0;
+  for (int i = 0; i < kChunks; ++i) {
+    ASSERT_STATUS_OK(client().Submit(
+        [&fh, i](rpc_context* rpc, rpc_cb cb, void* p) {
+          READ3args args{};
+          args.file = ToFh3(fh);
+          args.offset = uint64_t{kChunk} * i;
+          args.count = kChunk;
+          return rpc_nfs3_read_async(rpc, cb, &args, p);
+        },
+        [&, i](void* reply) {
+          const auto& r = *static_cast<const READ3res*>(reply);
+          read_status[i] = r.status;
+          if (r.status != NFS3_OK) return;
+          const READ3resok& ok = r.READ3res_u.resok;
+          read[i] = Checksum(std::string_view(ok.data.data_val, ok.data.data_len));
+          if ((ok.eof != 0) != (i == kChunks - 1)) ++wrong_eof;
+        }));
+    ASSERT_STATUS_OK(client().Drain(kWindow - 1));
+  }
+  ASSERT_STATUS_OK(client().Drain(0));
+  EXPECT_EQ(std::count(read_status.begin(), read_status.end(), NFS3_OK), kChunks);
+  EXPECT_EQ(wrong_eof, 0);
+
+  // The file's checksum: FNV over the chunks' checksums in file order.
+  auto file_checksum = [](const std::vector<uint64_t>& chunks) {
+    return Checksum(std::string_view(reinterpret_cast<const char*>(chunks.data()),
+                                     chunks.size() * sizeof(uint64_t)));
+  };
+  EXPECT_EQ(file_checksum(read), file_checksum(written));
+  for (int i = 0; i < kChunks; ++i) {
+    if (read[i] != written[i]) {
+      ADD_FAILURE() << "first differing MiB: " << i;
+      break;
+    }
+  }
+}
+
+// Writes `size` bytes of stream `seed` to `path` through the high-level API; returns the
+// stream's checksum.
+Result<uint64_t> WriteStream(uint16_t port, const std::string& path, uint64_t seed,
+                             uint64_t size) {
+  ASSIGN_OR_RETURN(std::unique_ptr<NfsMount> m, NfsMount::Mount(port, kShare, 0, 0));
+  nfsfh* fh = nullptr;
+  if (nfs_create(m->get(), path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644, &fh) != 0) {
+    return Status(Errc::kIo, "create " + path + ": " + m->error());
+  }
+  uint64_t h = kFnvOffsetBasis;
+  Status s;
+  for (uint64_t offset = 0, i = 0; offset < size && s.ok(); offset += kMiB, ++i) {
+    std::string chunk = MakeChunk(seed, i, std::min<uint64_t>(kMiB, size - offset));
+    h = Checksum(chunk, h);
+    for (size_t done = 0; done < chunk.size();) {
+      int n = nfs_pwrite(m->get(), fh, offset + done, chunk.size() - done, chunk.data() + done);
+      if (n <= 0) {
+        s = Status(Errc::kIo, "pwrite " + path + ": " + m->error());
+        break;
+      }
+      done += n;
+    }
+  }
+  if (s.ok() && nfs_fsync(m->get(), fh) != 0) s = Status(Errc::kIo, "fsync: " + m->error());
+  if (nfs_close(m->get(), fh) != 0 && s.ok()) s = Status(Errc::kIo, "close: " + m->error());
+  if (!s.ok()) return s;
+  return h;
+}
+
+// Reads `path` through the high-level API, checking it holds `size` bytes; returns their
+// checksum.
+Result<uint64_t> ReadStream(uint16_t port, const std::string& path, uint64_t size) {
+  ASSIGN_OR_RETURN(std::unique_ptr<NfsMount> m, NfsMount::Mount(port, kShare, 0, 0));
+  nfs_stat_64 st{};
+  if (nfs_stat64(m->get(), path.c_str(), &st) != 0) {
+    return Status(Errc::kIo, "stat " + path + ": " + m->error());
+  }
+  if (st.nfs_size != size) {
+    return Status(Errc::kIo, path + " holds " + std::to_string(st.nfs_size) + " bytes");
+  }
+  nfsfh* fh = nullptr;
+  if (nfs_open(m->get(), path.c_str(), O_RDONLY, &fh) != 0) {
+    return Status(Errc::kIo, "open " + path + ": " + m->error());
+  }
+  uint64_t h = kFnvOffsetBasis;
+  std::string buf(kMiB, '\0');
+  Status s;
+  for (uint64_t offset = 0; offset < size;) {
+    // Whole MiB chunks, as written, so the word-wise checksum lines up.
+    size_t want = std::min<uint64_t>(kMiB, size - offset);
+    size_t got = 0;
+    while (got < want) {
+      int n = nfs_pread(m->get(), fh, offset + got, want - got, buf.data() + got);
+      if (n <= 0) break;
+      got += n;
+    }
+    if (got != want) {
+      s = Status(Errc::kIo, "pread " + path + " at " + std::to_string(offset) + ": " + m->error());
+      break;
+    }
+    h = Checksum(std::string_view(buf.data(), want), h);
+    offset += want;
+  }
+  nfs_close(m->get(), fh);
+  if (!s.ok()) return s;
+  return h;
+}
+
+TEST_F(LargeIoTest, TwoClientsWriteDifferentFilesAtOnce) {
+  constexpr uint64_t kSize = 32 * kMiB;
+  const std::string paths[2] = {"/" + TestName() + "/client-0.bin",
+                                "/" + TestName() + "/client-1.bin"};
+  Result<uint64_t> written[2] = {Errc::kUnavailable, Errc::kUnavailable};
+  uint16_t port = server_->port();
+  {
+    std::vector<std::thread> clients;
+    for (int k = 0; k < 2; ++k) {
+      clients.emplace_back([&, k] { written[k] = WriteStream(port, paths[k], 100 + k, kSize); });
+    }
+    for (std::thread& t : clients) t.join();
+  }
+  for (int k = 0; k < 2; ++k) {
+    ASSERT_STATUS_OK(written[k].status());
+    ASSERT_OK_AND_ASSIGN(uint64_t read, ReadStream(port, paths[k], kSize));
+    EXPECT_EQ(read, *written[k]) << paths[k];
+  }
+}
+
+// ---- The high-level API, as applications use it ----
+
+class HighLevelApiTest : public ServerTest<HighLevelApiTest> {};
+
+TEST_F(HighLevelApiTest, CommonCallsRoundTrip) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<NfsMount> m,
+                       NfsMount::Mount(server_->port(), kShare, kRootUid, kRootUid));
+  nfs_context* nfs = m->get();
+  const std::string d = "/" + TestName() + "/d";
+  const std::string f = d + "/f";
+  ASSERT_EQ(nfs_mkdir2(nfs, d.c_str(), 0755), 0) << m->error();
+
+  nfsfh* fh = nullptr;
+  ASSERT_EQ(nfs_create(nfs, f.c_str(), O_RDWR | O_CREAT, 0640, &fh), 0) << m->error();
+  EXPECT_EQ(nfs_pwrite(nfs, fh, 0, 5, "hello"), 5) << m->error();
+  EXPECT_EQ(nfs_fsync(nfs, fh), 0) << m->error();
+  char buf[16] = {};
+  EXPECT_EQ(nfs_pread(nfs, fh, 0, sizeof(buf), buf), 5) << m->error();
+  EXPECT_STREQ(buf, "hello");
+  ASSERT_EQ(nfs_close(nfs, fh), 0) << m->error();
+
+  nfs_stat_64 st{};
+  ASSERT_EQ(nfs_stat64(nfs, f.c_str(), &st), 0) << m->error();
+  EXPECT_TRUE(S_ISREG(st.nfs_mode));
+  EXPECT_EQ(st.nfs_mode & 07777, 0640u);
+  EXPECT_EQ(st.nfs_size, 5u);
+
+  EXPECT_EQ(nfs_chmod(nfs, f.c_str(), 0600), 0) << m->error();
+  EXPECT_EQ(nfs_chown(nfs, f.c_str(), 1234, 5678), 0) << m->error();
+  EXPECT_EQ(nfs_truncate(nfs, f.c_str(), 2), 0) << m->error();
+  timeval times[2] = {{1'000'000'000, 0}, {1'000'000'001, 0}};  // atime, mtime
+  EXPECT_EQ(nfs_utimes(nfs, f.c_str(), times), 0) << m->error();
+  ASSERT_EQ(nfs_stat64(nfs, f.c_str(), &st), 0) << m->error();
+  EXPECT_EQ(st.nfs_mode & 07777, 0600u);
+  EXPECT_EQ(st.nfs_uid, 1234u);
+  EXPECT_EQ(st.nfs_gid, 5678u);
+  EXPECT_EQ(st.nfs_size, 2u);
+  EXPECT_EQ(st.nfs_atime, 1'000'000'000u);
+  EXPECT_EQ(st.nfs_mtime, 1'000'000'001u);
+  EXPECT_EQ(nfs_access(nfs, f.c_str(), R_OK | W_OK), 0) << m->error();
+
+  const std::string g = d + "/g";
+  const std::string h = d + "/h";
+  EXPECT_EQ(nfs_rename(nfs, f.c_str(), g.c_str()), 0) << m->error();
+  EXPECT_EQ(nfs_stat64(nfs, f.c_str(), &st), -ENOENT);
+  EXPECT_EQ(nfs_link(nfs, g.c_str(), h.c_str()), 0) << m->error();
+  ASSERT_EQ(nfs_stat64(nfs, g.c_str(), &st), 0) << m->error();
+  EXPECT_EQ(st.nfs_nlink, 2u);
+
+  const std::string s = d + "/s";
+  EXPECT_EQ(nfs_symlink(nfs, "g", s.c_str()), 0) << m->error();
+  char target[64] = {};
+  EXPECT_EQ(nfs_readlink(nfs, s.c_str(), target, sizeof(target)), 0) << m->error();
+  EXPECT_STREQ(target, "g");
+
+  const std::string p = d + "/p";
+  EXPECT_EQ(nfs_mknod(nfs, p.c_str(), S_IFIFO | 0644, 0), 0) << m->error();
+  ASSERT_EQ(nfs_stat64(nfs, p.c_str(), &st), 0) << m->error();
+  EXPECT_TRUE(S_ISFIFO(st.nfs_mode));
+
+  struct statvfs vfs {};
+  ASSERT_EQ(nfs_statvfs(nfs, "/", &vfs), 0) << m->error();
+  EXPECT_GT(vfs.f_blocks, 0u);
+  EXPECT_LE(vfs.f_bfree, vfs.f_blocks);
+
+  nfsdir* dir = nullptr;
+  ASSERT_EQ(nfs_opendir(nfs, d.c_str(), &dir), 0) << m->error();
+  std::set<std::string> names;
+  for (nfsdirent* e = nfs_readdir(nfs, dir); e != nullptr; e = nfs_readdir(nfs, dir)) {
+    names.insert(e->name);
+  }
+  nfs_closedir(nfs, dir);
+  EXPECT_EQ(names, (std::set<std::string>{".", "..", "g", "h", "s", "p"}));
+
+  for (const std::string& name : {g, h, s, p}) {
+    EXPECT_EQ(nfs_unlink(nfs, name.c_str()), 0) << name << ": " << m->error();
+  }
+  EXPECT_EQ(nfs_rmdir(nfs, d.c_str()), 0) << m->error();
+  EXPECT_EQ(nfs_stat64(nfs, d.c_str(), &st), -ENOENT);
+}
+
+// ---- Server lifecycle ----
+
+TEST(DfsLifecycleTest, SigtermStopsAServerWithConnectedClientsWithExitZero) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server,
+                       DfsProcess::Start(kDfsBinary, DfsOptions{}));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<NfsMount> mount,
+                       NfsMount::Mount(server->port(), kShare, kRootUid, kRootUid));
+  ASSERT_EQ(nfs_mkdir(mount->get(), "/before-stop"), 0) << mount->error();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> idle,
+                       RawNfsClient::Connect(server->port(), kRootUid, kRootUid));
+  ASSERT_STATUS_OK(idle->Null());
+
+  ASSERT_OK_AND_ASSIGN(int exit_code, server->Stop());
+  EXPECT_EQ(exit_code, 0) << server->Log();
+  EXPECT_NE(server->Log().find("stopped"), std::string::npos) << server->Log();
+}
+
+}  // namespace
+}  // namespace dittofs::integration
