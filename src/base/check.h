@@ -27,7 +27,7 @@ struct Voidify {
 }  // namespace dittofs::internal
 
 // CHECK(invariant) << "what failed, on what"; a failed CHECK is a bug and aborts.
-#define CHECK(cond)             \
-  (cond) ? (void)0              \
+#define CHECK(cond)                         \
+  (cond) ? (void)0                          \
          : ::dittofs::internal::Voidify() & \
                ::dittofs::internal::CheckFailure(__FILE__, __LINE__, #cond)

@@ -15,10 +15,14 @@ std::atomic<bool> g_json{false};
 
 spdlog::level::level_enum ToSpd(Level level) {
   switch (level) {
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarn: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
@@ -29,11 +33,21 @@ std::string JsonEscape(std::string_view in) {
   out.reserve(in.size() + 8);
   for (unsigned char c : in) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += fmt::format("\\u{:04x}", c);
@@ -54,7 +68,8 @@ void Init(Level level, Format format, const std::string& file) {
   std::shared_ptr<spdlog::logger> logger =
       file.empty() ? spdlog::stderr_logger_mt(name) : spdlog::basic_logger_mt(name, file);
   if (format == Format::kJson) {
-    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
+                        spdlog::pattern_time_type::utc);
   } else {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
   }
@@ -66,15 +81,22 @@ void Init(Level level, Format format, const std::string& file) {
 }
 
 bool ParseLevel(std::string_view name, Level* out) {
-  if (name == "debug" || name == "DEBUG") *out = Level::kDebug;
-  else if (name == "info" || name == "INFO") *out = Level::kInfo;
-  else if (name == "warn" || name == "WARN" || name == "warning") *out = Level::kWarn;
-  else if (name == "error" || name == "ERROR") *out = Level::kError;
-  else return false;
+  if (name == "debug" || name == "DEBUG")
+    *out = Level::kDebug;
+  else if (name == "info" || name == "INFO")
+    *out = Level::kInfo;
+  else if (name == "warn" || name == "WARN" || name == "warning")
+    *out = Level::kWarn;
+  else if (name == "error" || name == "ERROR")
+    *out = Level::kError;
+  else
+    return false;
   return true;
 }
 
-bool Enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+bool Enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void Write(Level level, std::string_view message) {
   if (g_json.load(std::memory_order_relaxed)) {

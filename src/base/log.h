@@ -21,9 +21,9 @@ void Flush();
 
 }  // namespace dittofs::log
 
-#define DFS_LOG(level, ...)                                                    \
-  do {                                                                         \
-    if (::dittofs::log::Enabled(::dittofs::log::Level::level))                 \
+#define DFS_LOG(level, ...)                                                          \
+  do {                                                                               \
+    if (::dittofs::log::Enabled(::dittofs::log::Level::level))                       \
       ::dittofs::log::Write(::dittofs::log::Level::level, fmt::format(__VA_ARGS__)); \
   } while (0)
 #define LOG_DEBUG(...) DFS_LOG(kDebug, __VA_ARGS__)

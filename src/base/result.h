@@ -13,7 +13,7 @@ namespace dittofs {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT
     CHECK(!status_.ok()) << "Result constructed from an ok Status";
   }
@@ -22,9 +22,18 @@ class [[nodiscard]] Result {
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
 
-  T& value() & { CHECK(ok()) << "value() of error Result: " << status_.ToString(); return *value_; }
-  const T& value() const& { CHECK(ok()) << "value() of error Result: " << status_.ToString(); return *value_; }
-  T&& value() && { CHECK(ok()) << "value() of error Result: " << status_.ToString(); return std::move(*value_); }
+  T& value() & {
+    CHECK(ok()) << "value() of error Result: " << status_.ToString();
+    return *value_;
+  }
+  const T& value() const& {
+    CHECK(ok()) << "value() of error Result: " << status_.ToString();
+    return *value_;
+  }
+  T&& value() && {
+    CHECK(ok()) << "value() of error Result: " << status_.ToString();
+    return std::move(*value_);
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
@@ -37,7 +46,9 @@ class [[nodiscard]] Result {
 };
 
 template <typename T>
-const Status& ToStatus(const Result<T>& r) { return r.status(); }
+const Status& ToStatus(const Result<T>& r) {
+  return r.status();
+}
 
 }  // namespace dittofs
 

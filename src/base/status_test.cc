@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "base/result.h"
-#include "base/bytes.h"
-
 #include <gtest/gtest.h>
+
+#include "base/bytes.h"
+#include "base/result.h"
 
 namespace dittofs {
 namespace {

@@ -52,7 +52,7 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Task> tasks_;  // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
+  bool stopping_ = false;   // guarded by mu_
   std::vector<std::thread> threads_;
 };
 

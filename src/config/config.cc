@@ -40,9 +40,12 @@ Status ParseUint(const std::string& text, uint64_t max, uint64_t* out, bool octa
 }
 
 Status ParseBool(const std::string& text, bool* out) {
-  if (text == "true" || text == "yes" || text == "on" || text == "1") *out = true;
-  else if (text == "false" || text == "no" || text == "off" || text == "0") *out = false;
-  else return Status(Errc::kInvalid, "'" + text + "' is not a boolean");
+  if (text == "true" || text == "yes" || text == "on" || text == "1")
+    *out = true;
+  else if (text == "false" || text == "no" || text == "off" || text == "0")
+    *out = false;
+  else
+    return Status(Errc::kInvalid, "'" + text + "' is not a boolean");
   return Status::Ok();
 }
 
@@ -58,10 +61,26 @@ std::function<Status(Config&, const std::string&)> UintField(T NfsConfig::*field
 
 const std::vector<Key>& Keys() {
   static const std::vector<Key> keys = {
-      {"logging", "level", [](Config& c, const std::string& v) { c.logging.level = v; return Status::Ok(); }},
-      {"logging", "format", [](Config& c, const std::string& v) { c.logging.format = v; return Status::Ok(); }},
-      {"logging", "file", [](Config& c, const std::string& v) { c.logging.file = v; return Status::Ok(); }},
-      {"server", "state_dir", [](Config& c, const std::string& v) { c.server.state_dir = v; return Status::Ok(); }},
+      {"logging", "level",
+       [](Config& c, const std::string& v) {
+         c.logging.level = v;
+         return Status::Ok();
+       }},
+      {"logging", "format",
+       [](Config& c, const std::string& v) {
+         c.logging.format = v;
+         return Status::Ok();
+       }},
+      {"logging", "file",
+       [](Config& c, const std::string& v) {
+         c.logging.file = v;
+         return Status::Ok();
+       }},
+      {"server", "state_dir",
+       [](Config& c, const std::string& v) {
+         c.server.state_dir = v;
+         return Status::Ok();
+       }},
       {"server", "shutdown_timeout_s",
        [](Config& c, const std::string& v) {
          uint64_t n;
@@ -69,8 +88,13 @@ const std::vector<Key>& Keys() {
          c.server.shutdown_timeout_s = static_cast<uint32_t>(n);
          return Status::Ok();
        }},
-      {"nfs", "enabled", [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.enabled); }},
-      {"nfs", "bind", [](Config& c, const std::string& v) { c.nfs.bind = v; return Status::Ok(); }},
+      {"nfs", "enabled",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.enabled); }},
+      {"nfs", "bind",
+       [](Config& c, const std::string& v) {
+         c.nfs.bind = v;
+         return Status::Ok();
+       }},
       {"nfs", "port", UintField(&NfsConfig::port, 65535)},
       {"nfs", "workers", UintField(&NfsConfig::workers, 1024)},
       {"nfs", "io_threads", UintField(&NfsConfig::io_threads, 64)},
@@ -83,16 +107,29 @@ const std::vector<Key>& Keys() {
 
 Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v) {
   uint64_t n;
-  if (key == "name") s.name = v;
-  else if (key == "metadata") s.metadata = v;
-  else if (key == "block") s.block = v;
-  else if (key == "block_dir") s.block_dir = v;
-  else if (key == "read_only") return ParseBool(v, &s.read_only);
-  else if (key == "squash") s.squash = v;
-  else if (key == "anon_uid") { RETURN_IF_ERROR(ParseUint(v, 0xffffffffu, &n)); s.anon_uid = uint32_t(n); }
-  else if (key == "anon_gid") { RETURN_IF_ERROR(ParseUint(v, 0xffffffffu, &n)); s.anon_gid = uint32_t(n); }
-  else if (key == "root_mode") { RETURN_IF_ERROR(ParseUint(v, 07777, &n, true)); s.root_mode = uint32_t(n); }
-  else return Status(Errc::kInvalid, "unknown share key '" + key + "'");
+  if (key == "name")
+    s.name = v;
+  else if (key == "metadata")
+    s.metadata = v;
+  else if (key == "block")
+    s.block = v;
+  else if (key == "block_dir")
+    s.block_dir = v;
+  else if (key == "read_only")
+    return ParseBool(v, &s.read_only);
+  else if (key == "squash")
+    s.squash = v;
+  else if (key == "anon_uid") {
+    RETURN_IF_ERROR(ParseUint(v, 0xffffffffu, &n));
+    s.anon_uid = uint32_t(n);
+  } else if (key == "anon_gid") {
+    RETURN_IF_ERROR(ParseUint(v, 0xffffffffu, &n));
+    s.anon_gid = uint32_t(n);
+  } else if (key == "root_mode") {
+    RETURN_IF_ERROR(ParseUint(v, 07777, &n, true));
+    s.root_mode = uint32_t(n);
+  } else
+    return Status(Errc::kInvalid, "unknown share key '" + key + "'");
   return Status::Ok();
 }
 
@@ -137,7 +174,8 @@ Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env) {
       for (auto section : root) {
         std::string sname = section.first.as<std::string>();
         if (sname == "shares") {
-          if (!section.second.IsSequence()) return Status(Errc::kInvalid, "config: shares must be a list");
+          if (!section.second.IsSequence())
+            return Status(Errc::kInvalid, "config: shares must be a list");
           c.shares.clear();
           for (auto item : section.second) {
             if (!item.IsMap()) return Status(Errc::kInvalid, "config: each share must be a map");
@@ -161,7 +199,8 @@ Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env) {
           }
           if (!key) return Status(Errc::kInvalid, "config: unknown key " + sname + "." + kname);
           Status st = key->set(c, Scalar(kv.second));
-          if (!st.ok()) return Status(Errc::kInvalid, "config: " + sname + "." + kname + ": " + st.message());
+          if (!st.ok())
+            return Status(Errc::kInvalid, "config: " + sname + "." + kname + ": " + st.message());
         }
       }
     }
@@ -230,22 +269,47 @@ std::string RenderConfig(const Config& c) {
        "# Every key can be overridden by an environment variable DITTOFS_<SECTION>_<KEY>,\n"
        "# e.g. DITTOFS_NFS_PORT=2049 or DITTOFS_LOGGING_LEVEL=debug.\n\n"
        "logging:\n"
-       "  level: " << c.logging.level << "        # debug | info | warn | error\n"
-       "  format: " << c.logging.format << "       # text | json (one JSON object per line)\n"
-       "  file: \"" << c.logging.file << "\"          # empty: standard error\n\n"
+       "  level: "
+    << c.logging.level
+    << "        # debug | info | warn | error\n"
+       "  format: "
+    << c.logging.format
+    << "       # text | json (one JSON object per line)\n"
+       "  file: \""
+    << c.logging.file
+    << "\"          # empty: standard error\n\n"
        "server:\n"
-       "  state_dir: \"" << c.server.state_dir << "\"   # data directory\n"
-       "  shutdown_timeout_s: " << c.server.shutdown_timeout_s
+       "  state_dir: \""
+    << c.server.state_dir
+    << "\"   # data directory\n"
+       "  shutdown_timeout_s: "
+    << c.server.shutdown_timeout_s
     << "   # how long in-flight calls may finish at SIGTERM\n\n"
        "nfs:\n"
-       "  enabled: " << (c.nfs.enabled ? "true" : "false") << "\n"
-       "  bind: \"" << c.nfs.bind << "\"       # address to listen on\n"
-       "  port: " << c.nfs.port << "            # NFSv3 and MOUNT v3 share this TCP port\n"
-       "  workers: " << c.nfs.workers << "              # threads running calls\n"
-       "  io_threads: " << c.nfs.io_threads << "           # threads doing network I/O\n"
-       "  max_connections: " << c.nfs.max_connections << "\n"
-       "  max_record_size: " << c.nfs.max_record_size << "  # largest RPC record accepted (bytes)\n"
-       "  max_outstanding: " << c.nfs.max_outstanding << "    # calls in flight per connection\n\n"
+       "  enabled: "
+    << (c.nfs.enabled ? "true" : "false")
+    << "\n"
+       "  bind: \""
+    << c.nfs.bind
+    << "\"       # address to listen on\n"
+       "  port: "
+    << c.nfs.port
+    << "            # NFSv3 and MOUNT v3 share this TCP port\n"
+       "  workers: "
+    << c.nfs.workers
+    << "              # threads running calls\n"
+       "  io_threads: "
+    << c.nfs.io_threads
+    << "           # threads doing network I/O\n"
+       "  max_connections: "
+    << c.nfs.max_connections
+    << "\n"
+       "  max_record_size: "
+    << c.nfs.max_record_size
+    << "  # largest RPC record accepted (bytes)\n"
+       "  max_outstanding: "
+    << c.nfs.max_outstanding
+    << "    # calls in flight per connection\n\n"
        "# Each share is exported under its name. Stores:\n"
        "#   metadata: memory (contents are lost when the server stops)\n"
        "#   block: memory | localfs (file data in files under block_dir)\n"

@@ -44,7 +44,8 @@ TEST(ConfigTest, RenderedConfigParsesBackIdentically) {
 }
 
 TEST(ConfigTest, EnvironmentOverridesFile) {
-  auto env = Env({{"HOME", "/h"}, {"DITTOFS_NFS_PORT", "3049"}, {"DITTOFS_LOGGING_LEVEL", "debug"}});
+  auto env =
+      Env({{"HOME", "/h"}, {"DITTOFS_NFS_PORT", "3049"}, {"DITTOFS_LOGGING_LEVEL", "debug"}});
   ASSERT_OK_AND_ASSIGN(Config c, ParseConfig("nfs:\n  port: 1000\n", env));
   EXPECT_EQ(c.nfs.port, 3049);
   EXPECT_EQ(c.logging.level, "debug");

@@ -1,33 +1,53 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/shares.h"
 
-#include <atomic>
-
 namespace dittofs::core {
 
+namespace {
+std::atomic<uint64_t> next_instance{1};
+}  // namespace
+
+ShareTable::ShareTable() : instance_(next_instance.fetch_add(1)) {}
+
 std::shared_ptr<const ShareTable::Snapshot> ShareTable::Load() const {
-  return std::atomic_load(&snapshot_);
+  struct Cached {
+    uint64_t instance = 0;
+    uint64_t generation = 0;
+    std::shared_ptr<const Snapshot> snapshot;
+  };
+  thread_local Cached cached;
+  uint64_t generation = generation_.load(std::memory_order_acquire);
+  if (cached.instance != instance_ || cached.generation != generation || !cached.snapshot) {
+    MutexLock lock(&mu_);
+    cached = {instance_, generation_.load(std::memory_order_relaxed), snapshot_};
+  }
+  return cached.snapshot;
+}
+
+void ShareTable::Publish(std::shared_ptr<const Snapshot> next) {
+  snapshot_ = std::move(next);
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 void ShareTable::Add(std::shared_ptr<Vfs> share) {
-  MutexLock lock(&write_mu_);
-  auto next = std::make_shared<Snapshot>(*Load());
+  MutexLock lock(&mu_);
+  auto next = std::make_shared<Snapshot>(*snapshot_);
   if (auto old = next->by_id.find(share->id()); old != next->by_id.end()) {
     next->by_name.erase(old->second->name());
   }
   next->by_name[share->name()] = share;
   next->by_id[share->id()] = std::move(share);
-  std::atomic_store(&snapshot_, std::shared_ptr<const Snapshot>(std::move(next)));
+  Publish(std::move(next));
 }
 
 void ShareTable::Remove(ShareId id) {
-  MutexLock lock(&write_mu_);
-  auto next = std::make_shared<Snapshot>(*Load());
+  MutexLock lock(&mu_);
+  auto next = std::make_shared<Snapshot>(*snapshot_);
   if (auto it = next->by_id.find(id); it != next->by_id.end()) {
     next->by_name.erase(it->second->name());
     next->by_id.erase(it);
   }
-  std::atomic_store(&snapshot_, std::shared_ptr<const Snapshot>(std::move(next)));
+  Publish(std::move(next));
 }
 
 std::shared_ptr<Vfs> ShareTable::ById(ShareId id) const {

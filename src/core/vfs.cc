@@ -64,8 +64,8 @@ Status CheckName(std::string_view name) {
 }
 
 Result<std::unique_ptr<Vfs>> Vfs::Open(ShareId id, std::string name,
-                                       stores::MetadataStore& metadata,
-                                       stores::BlockStore& blocks, ShareOptions options) {
+                                       stores::MetadataStore& metadata, stores::BlockStore& blocks,
+                                       ShareOptions options) {
   std::unique_ptr<Vfs> vfs(new Vfs(id, std::move(name), metadata, blocks, options));
   InodeId root = metadata.root();
   if (root == stores::kInvalidInode) {
@@ -133,10 +133,17 @@ Attr Vfs::ToAttr(const Inode& i) const {
   a.uid = i.uid;
   a.gid = i.gid;
   switch (i.type) {
-    case FileType::kRegular: a.size = i.size; break;
-    case FileType::kDirectory: a.size = 4096; break;
-    case FileType::kSymlink: a.size = i.symlink_target.size(); break;
-    default: a.size = 0;
+    case FileType::kRegular:
+      a.size = i.size;
+      break;
+    case FileType::kDirectory:
+      a.size = 4096;
+      break;
+    case FileType::kSymlink:
+      a.size = i.symlink_target.size();
+      break;
+    default:
+      a.size = 0;
   }
   a.used = (a.size + 4095) & ~uint64_t{4095};
   a.rdev_major = i.rdev_major;
@@ -371,9 +378,12 @@ Status Vfs::Commit(const Caller& caller, FileId file, Wcc* wcc) {
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   std::optional<PreAttr> before = Pre(inode);
   Status s = Status::Ok();
-  if (inode.type == FileType::kRegular) s = blocks_.Sync(file.inode);
-  else if (inode.is_directory()) s = Errc::kIsDir;
-  else s = Errc::kInvalid;
+  if (inode.type == FileType::kRegular)
+    s = blocks_.Sync(file.inode);
+  else if (inode.is_directory())
+    s = Errc::kIsDir;
+  else
+    s = Errc::kInvalid;
   FillWcc(file, before, wcc);
   return s;
 }
@@ -403,7 +413,8 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
     n.id = id;
     n.generation = generation;
     n.type = type;
-    uint32_t default_mode = type == FileType::kDirectory ? 0755 : (type == FileType::kSymlink ? 0777 : 0644);
+    uint32_t default_mode =
+        type == FileType::kDirectory ? 0755 : (type == FileType::kSymlink ? 0777 : 0644);
     n.mode = attrs.mode.value_or(default_mode) & kModeMask;
     n.uid = caller.uid;
     n.gid = caller.gid;
@@ -450,8 +461,7 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
 }
 
 Result<Attr> Vfs::Create(const Caller& raw_caller, FileId dir, std::string_view name,
-                         CreateMode how, const SetAttrs& attrs, uint64_t verifier,
-                         Wcc* dir_wcc) {
+                         CreateMode how, const SetAttrs& attrs, uint64_t verifier, Wcc* dir_wcc) {
   if (how != CreateMode::kGuarded) {
     // An existing file satisfies UNCHECKED (as a setattr of its size) and a repeated
     // EXCLUSIVE create (same verifier).
@@ -483,8 +493,8 @@ Result<Attr> Vfs::Create(const Caller& raw_caller, FileId dir, std::string_view 
   }
   SetAttrs effective = attrs;
   if (how == CreateMode::kExclusive) effective = SetAttrs{};  // RFC 1813: no attributes
-  ASSIGN_OR_RETURN(Attr created,
-                   MakeNode(raw_caller, dir, name, FileType::kRegular, effective, "", 0, 0, dir_wcc));
+  ASSIGN_OR_RETURN(Attr created, MakeNode(raw_caller, dir, name, FileType::kRegular, effective, "",
+                                          0, 0, dir_wcc));
   if (how == CreateMode::kExclusive) {
     Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
       ASSIGN_OR_RETURN(Inode n, LoadIn(txn, created.id));

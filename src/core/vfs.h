@@ -59,8 +59,8 @@ class Vfs {
   // first time and succeeds.
   Result<Attr> Create(const Caller& caller, FileId dir, std::string_view name, CreateMode how,
                       const SetAttrs& attrs, uint64_t verifier, Wcc* dir_wcc);
-  Result<Attr> Mkdir(const Caller& caller, FileId dir, std::string_view name,
-                     const SetAttrs& attrs, Wcc* dir_wcc);
+  Result<Attr> Mkdir(const Caller& caller, FileId dir, std::string_view name, const SetAttrs& attrs,
+                     Wcc* dir_wcc);
   Result<Attr> Symlink(const Caller& caller, FileId dir, std::string_view name,
                        std::string_view target, const SetAttrs& attrs, Wcc* dir_wcc);
   // Creates a device, FIFO or socket.
@@ -73,13 +73,13 @@ class Vfs {
   Status Remove(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc);
   Status Rmdir(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc);
   // Atomically moves `from_name` to `to_name`, replacing a file or an empty directory there.
-  Status Rename(const Caller& caller, FileId from_dir, std::string_view from_name,
-                FileId to_dir, std::string_view to_name, Wcc* from_wcc, Wcc* to_wcc);
+  Status Rename(const Caller& caller, FileId from_dir, std::string_view from_name, FileId to_dir,
+                std::string_view to_name, Wcc* from_wcc, Wcc* to_wcc);
 
   // Lists up to `max_entries` entries after `cookie` (0 = from the start) in a stable order;
   // cookies stay valid while the directory changes. "." and ".." are not listed.
-  Result<DirListing> ReadDir(const Caller& caller, FileId dir, uint64_t cookie,
-                             size_t max_entries, bool with_attrs);
+  Result<DirListing> ReadDir(const Caller& caller, FileId dir, uint64_t cookie, size_t max_entries,
+                             bool with_attrs);
   // The directory holding `dir` (the root's parent is the root).
   Result<Attr> Parent(const Caller& caller, FileId dir);
   Result<FsStats> StatFs(const Caller& caller, FileId file);
@@ -87,8 +87,7 @@ class Vfs {
  private:
   Vfs(ShareId id, std::string name, stores::MetadataStore& metadata, stores::BlockStore& blocks,
       ShareOptions options)
-      : id_(id), name_(std::move(name)), metadata_(metadata), blocks_(blocks),
-        options_(options) {}
+      : id_(id), name_(std::move(name)), metadata_(metadata), blocks_(blocks), options_(options) {}
 
   Caller Effective(const Caller& caller) const;
   Result<stores::Inode> Load(FileId file);

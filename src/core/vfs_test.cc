@@ -114,7 +114,7 @@ TEST_F(VfsTest, PermissionsOwnerGroupOtherAndSupplementaryGroups) {
   Caller owner = User(1000, 100);
   Attr f = MustCreate(owner, root_, "f", 0640);
   ASSERT_OK(WriteStr(owner, f.id, 0, "data"));
-  EXPECT_EQ(ReadStr(User(2000, 100), f.id, 0, 4), "data");  // group
+  EXPECT_EQ(ReadStr(User(2000, 100), f.id, 0, 4), "data");       // group
   EXPECT_EQ(ReadStr(User(2000, 7, {100}), f.id, 0, 4), "data");  // supplementary group
   EXPECT_THAT(vfs_->Read(User(2000, 7), f.id, 0, 4), StatusIs(Errc::kAccess));  // other
   EXPECT_THAT(WriteStr(User(2000, 100), f.id, 0, "x"), StatusIs(Errc::kAccess));
@@ -125,8 +125,7 @@ TEST_F(VfsTest, PermissionsOwnerGroupOtherAndSupplementaryGroups) {
   EXPECT_EQ(granted, uint32_t{kAccessRead});
   // Only the owner may chmod; only root may chown.
   Wcc w;
-  EXPECT_THAT(vfs_->SetAttr(User(2000, 100), f.id, Mode(0777), nullptr, &w),
-              StatusIs(Errc::kPerm));
+  EXPECT_THAT(vfs_->SetAttr(User(2000, 100), f.id, Mode(0777), nullptr, &w), StatusIs(Errc::kPerm));
   SetAttrs chown;
   chown.uid = 2000;
   EXPECT_THAT(vfs_->SetAttr(owner, f.id, chown, nullptr, &w), StatusIs(Errc::kPerm));
@@ -277,8 +276,7 @@ TEST_F(VfsTest, RmdirAndRemoveErrors) {
   EXPECT_THAT(vfs_->Remove(u, root_, "d", &w), StatusIs(Errc::kIsDir));
   EXPECT_THAT(vfs_->Rmdir(u, d.id, "f", &w), StatusIs(Errc::kNotDir));
   EXPECT_THAT(vfs_->Remove(u, root_, "missing", &w), StatusIs(Errc::kNotFound));
-  EXPECT_THAT(vfs_->Lookup(u, d.id, std::string(256, 'a'), nullptr),
-              StatusIs(Errc::kNameTooLong));
+  EXPECT_THAT(vfs_->Lookup(u, d.id, std::string(256, 'a'), nullptr), StatusIs(Errc::kNameTooLong));
   Wcc cw;
   EXPECT_THAT(vfs_->Create(u, root_, "a/b", CreateMode::kGuarded, {}, 0, &cw),
               StatusIs(Errc::kInvalid));
@@ -293,8 +291,7 @@ TEST_F(VfsTest, ExclusiveCreateIsIdempotentPerVerifier) {
   Caller u = User(1000, 1000);
   Wcc w;
   ASSERT_OK_AND_ASSIGN(Attr a, vfs_->Create(u, root_, "x", CreateMode::kExclusive, {}, 42, &w));
-  ASSERT_OK_AND_ASSIGN(Attr again,
-                       vfs_->Create(u, root_, "x", CreateMode::kExclusive, {}, 42, &w));
+  ASSERT_OK_AND_ASSIGN(Attr again, vfs_->Create(u, root_, "x", CreateMode::kExclusive, {}, 42, &w));
   EXPECT_EQ(a.id, again.id);
   EXPECT_THAT(vfs_->Create(u, root_, "x", CreateMode::kExclusive, {}, 43, &w),
               StatusIs(Errc::kExists));
@@ -347,8 +344,8 @@ TEST_F(VfsTest, SymlinksDevicesAndGuardedSetattr) {
   EXPECT_EQ(fifo.type, FileType::kFifo);
   EXPECT_THAT(vfs_->Mknod(u, root_, "dev", FileType::kCharDevice, {}, 1, 3, &w),
               StatusIs(Errc::kPerm));
-  ASSERT_OK_AND_ASSIGN(Attr dev,
-                       vfs_->Mknod(root_caller_, root_, "dev", FileType::kCharDevice, {}, 1, 3, &w));
+  ASSERT_OK_AND_ASSIGN(
+      Attr dev, vfs_->Mknod(root_caller_, root_, "dev", FileType::kCharDevice, {}, 1, 3, &w));
   EXPECT_EQ(dev.rdev_major, 1u);
   EXPECT_EQ(dev.rdev_minor, 3u);
   Timespec wrong{1, 2};

@@ -16,8 +16,10 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
   xdr::XdrDecoder d(record);
   CallHeader h;
   switch (DecodeCallHeader(d, &h)) {
-    case HeaderOutcome::kOk: break;
-    case HeaderOutcome::kNotACall: return false;
+    case HeaderOutcome::kOk:
+      break;
+    case HeaderOutcome::kNotACall:
+      return false;
     case HeaderOutcome::kMalformed:
       EncodeAcceptedReply(*reply, h.xid, AcceptStat::kGarbageArgs);
       return true;
@@ -69,12 +71,18 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
   ReplyCache::Key key;
   if (proc.cached) {
     ByteView args = d.rest();
-    key = {conn.peer_address, h.xid, h.prog, h.vers, h.proc,
+    key = {conn.peer_address,
+           h.xid,
+           h.prog,
+           h.vers,
+           h.proc,
            Checksum(args.data(), std::min<size_t>(args.size(), 512))};
     std::string cached;
     switch (cache_.Begin(key, &cached)) {
-      case ReplyCache::State::kNew: break;
-      case ReplyCache::State::kInProgress: return false;
+      case ReplyCache::State::kNew:
+        break;
+      case ReplyCache::State::kInProgress:
+        return false;
       case ReplyCache::State::kDone:
         LOG_DEBUG("rpc: xid {:#x} {} answered from the reply cache", h.xid, proc.name);
         reply->FixedOpaque(AsBytes(cached));

@@ -77,8 +77,8 @@ void EncodeAuthErrorReply(xdr::XdrEncoder& e, uint32_t xid, AuthStat stat) {
   e.U32(static_cast<uint32_t>(stat));
 }
 
-void EncodeCallHeader(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t vers,
-                      uint32_t proc, const Credential& cred) {
+void EncodeCallHeader(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
+                      const Credential& cred) {
   e.U32(xid);
   e.U32(static_cast<uint32_t>(MsgType::kCall));
   e.U32(kRpcVersion);

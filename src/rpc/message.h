@@ -78,7 +78,7 @@ void EncodeRpcMismatchReply(xdr::XdrEncoder& e, uint32_t xid);
 void EncodeAuthErrorReply(xdr::XdrEncoder& e, uint32_t xid, AuthStat stat);
 
 // Encodes a call (used by tests and the fuzzer's seed corpus).
-void EncodeCallHeader(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t vers,
-                      uint32_t proc, const Credential& cred);
+void EncodeCallHeader(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
+                      const Credential& cred);
 
 }  // namespace dittofs::rpc

@@ -46,8 +46,8 @@ class RecordAssembler {
   bool in_body_ = false;
   bool last_ = false;
   size_t fragments_ = 0;
-  Buffer record_;          // bytes of the record so far (capacity = size of fragments seen)
-  size_t record_fill_ = 0; // bytes of record_ received
+  Buffer record_;           // bytes of the record so far (capacity = size of fragments seen)
+  size_t record_fill_ = 0;  // bytes of record_ received
 };
 
 // Prefixes an encoded reply with a single last-fragment header.

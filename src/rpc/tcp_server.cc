@@ -133,15 +133,15 @@ void Connection::ReadMore() {
   // Large fragment bodies are read straight into the record; everything else (headers, small
   // calls, several calls at once) through the staging buffer.
   if (direct.size() >= 16 * 1024) {
-    socket_.async_read_some(asio::buffer(direct.data(), direct.size()),
-                            asio::bind_executor(strand_, [self](const asio::error_code& ec, size_t n) {
-                              self->OnRead(ec, n, true);
-                            }));
+    socket_.async_read_some(
+        asio::buffer(direct.data(), direct.size()),
+        asio::bind_executor(
+            strand_, [self](const asio::error_code& ec, size_t n) { self->OnRead(ec, n, true); }));
   } else {
-    socket_.async_read_some(asio::buffer(staging_.data(), staging_.size()),
-                            asio::bind_executor(strand_, [self](const asio::error_code& ec, size_t n) {
-                              self->OnRead(ec, n, false);
-                            }));
+    socket_.async_read_some(
+        asio::buffer(staging_.data(), staging_.size()),
+        asio::bind_executor(
+            strand_, [self](const asio::error_code& ec, size_t n) { self->OnRead(ec, n, false); }));
   }
 }
 
@@ -232,17 +232,17 @@ void Connection::WriteNextLocked() {
   }
   auto self = shared_from_this();
   asio::post(strand_, [self, batch, buffers = std::move(buffers)]() mutable {
-    asio::async_write(self->socket_, buffers,
-                      asio::bind_executor(self->strand_, [self, batch](const asio::error_code& ec,
-                                                                       size_t) {
-                        MutexLock lock(&self->mu_);
-                        if (ec) {
-                          self->out_queue_.clear();
-                          self->writing_ = false;
-                          return;
-                        }
-                        self->WriteNextLocked();
-                      }));
+    asio::async_write(
+        self->socket_, buffers,
+        asio::bind_executor(self->strand_, [self, batch](const asio::error_code& ec, size_t) {
+          MutexLock lock(&self->mu_);
+          if (ec) {
+            self->out_queue_.clear();
+            self->writing_ = false;
+            return;
+          }
+          self->WriteNextLocked();
+        }));
   });
 }
 

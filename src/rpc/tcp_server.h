@@ -15,7 +15,7 @@ struct TcpServerOptions {
   std::string bind_address = "0.0.0.0";
   uint16_t port = 0;  // 0 picks a free port; see RpcTcpServer::port()
   size_t max_connections = 1024;
-  size_t max_record_size = 4u << 20;           // a 1 MiB WRITE fits with room to spare
+  size_t max_record_size = 4u << 20;            // a 1 MiB WRITE fits with room to spare
   size_t max_outstanding_per_connection = 128;  // reading pauses while this many are in flight
   size_t io_threads = 1;
   size_t worker_threads = 8;

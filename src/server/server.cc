@@ -87,8 +87,8 @@ class ServerImpl final : public Server {
     std::error_code ec;
     std::filesystem::create_directories(config_.server.state_dir, ec);
     if (ec) {
-      return Status(Errc::kIo, "cannot create state dir " + config_.server.state_dir + ": " +
-                                   ec.message());
+      return Status(Errc::kIo,
+                    "cannot create state dir " + config_.server.state_dir + ": " + ec.message());
     }
     core::ShareId next_id = 1;
     for (const config::ShareConfig& sc : config_.shares) {

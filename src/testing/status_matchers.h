@@ -12,7 +12,9 @@ namespace dittofs::testing {
 
 inline const Status& GetStatus(const Status& s) { return s; }
 template <typename T>
-const Status& GetStatus(const Result<T>& r) { return r.status(); }
+const Status& GetStatus(const Result<T>& r) {
+  return r.status();
+}
 
 MATCHER_P(StatusIs, code, "") {
   const ::dittofs::Status& s = ::dittofs::testing::GetStatus(arg);
@@ -22,20 +24,20 @@ MATCHER_P(StatusIs, code, "") {
 
 }  // namespace dittofs::testing
 
-#define ASSERT_OK(expr)                                               \
-  do {                                                                \
+#define ASSERT_OK(expr)                                                   \
+  do {                                                                    \
     const ::dittofs::Status dfs_s_ = ::dittofs::testing::GetStatus(expr); \
-    ASSERT_TRUE(dfs_s_.ok()) << #expr << ": " << dfs_s_.ToString();   \
+    ASSERT_TRUE(dfs_s_.ok()) << #expr << ": " << dfs_s_.ToString();       \
   } while (0)
-#define EXPECT_OK(expr)                                               \
-  do {                                                                \
+#define EXPECT_OK(expr)                                                   \
+  do {                                                                    \
     const ::dittofs::Status dfs_s_ = ::dittofs::testing::GetStatus(expr); \
-    EXPECT_TRUE(dfs_s_.ok()) << #expr << ": " << dfs_s_.ToString();   \
+    EXPECT_TRUE(dfs_s_.ok()) << #expr << ": " << dfs_s_.ToString();       \
   } while (0)
 // Binds the value of a Result to `decl`, failing the test on error.
 #define ASSERT_OK_AND_ASSIGN(decl, expr) \
   ASSERT_OK_AND_ASSIGN_IMPL(DFS_CONCAT(dfs_r_, __LINE__), decl, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, decl, expr)                 \
-  auto tmp = (expr);                                               \
+#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, decl, expr)                   \
+  auto tmp = (expr);                                                 \
   ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status().ToString(); \
   decl = std::move(tmp).value()

@@ -71,37 +71,69 @@ int Main(int argc, char** argv) {
       {"getattr", call(NFS_PROGRAM, NFS_V3, NFSPROC3_GETATTR, handle)},
       {"lookup", call(NFS_PROGRAM, NFS_V3, NFSPROC3_LOOKUP, dirop("f"))},
       {"access", call(NFS_PROGRAM, NFS_V3, NFSPROC3_ACCESS,
-                      [&](xdr::XdrEncoder& e) { e.VarOpaque(fh); e.U32(0x3f); })},
+                      [&](xdr::XdrEncoder& e) {
+                        e.VarOpaque(fh);
+                        e.U32(0x3f);
+                      })},
       {"create", call(NFS_PROGRAM, NFS_V3, NFSPROC3_CREATE,
                       [&](xdr::XdrEncoder& e) {
-                        e.VarOpaque(fh); e.String("f"); e.U32(0);  // UNCHECKED
-                        e.U32(1); e.U32(0644); e.U32(0); e.U32(0); e.U32(0); e.U32(0); e.U32(0);
+                        e.VarOpaque(fh);
+                        e.String("f");
+                        e.U32(0);  // UNCHECKED
+                        e.U32(1);
+                        e.U32(0644);
+                        e.U32(0);
+                        e.U32(0);
+                        e.U32(0);
+                        e.U32(0);
+                        e.U32(0);
                       })},
       {"mkdir", call(NFS_PROGRAM, NFS_V3, NFSPROC3_MKDIR,
                      [&](xdr::XdrEncoder& e) {
-                       e.VarOpaque(fh); e.String("d");
-                       e.U32(1); e.U32(0755); e.U32(0); e.U32(0); e.U32(0); e.U32(0); e.U32(0);
+                       e.VarOpaque(fh);
+                       e.String("d");
+                       e.U32(1);
+                       e.U32(0755);
+                       e.U32(0);
+                       e.U32(0);
+                       e.U32(0);
+                       e.U32(0);
+                       e.U32(0);
                      })},
       {"symlink", call(NFS_PROGRAM, NFS_V3, NFSPROC3_SYMLINK,
                        [&](xdr::XdrEncoder& e) {
-                         e.VarOpaque(fh); e.String("l");
+                         e.VarOpaque(fh);
+                         e.String("l");
                          for (int i = 0; i < 6; ++i) e.U32(0);
                          e.String("target");
                        })},
       {"mknod", call(NFS_PROGRAM, NFS_V3, NFSPROC3_MKNOD,
                      [&](xdr::XdrEncoder& e) {
-                       e.VarOpaque(fh); e.String("p"); e.U32(7);  // NF3FIFO
+                       e.VarOpaque(fh);
+                       e.String("p");
+                       e.U32(7);  // NF3FIFO
                        for (int i = 0; i < 6; ++i) e.U32(0);
                      })},
       {"readdir", call(NFS_PROGRAM, NFS_V3, NFSPROC3_READDIR,
-                       [&](xdr::XdrEncoder& e) { e.VarOpaque(fh); e.U64(0); e.U64(0); e.U32(4096); })},
+                       [&](xdr::XdrEncoder& e) {
+                         e.VarOpaque(fh);
+                         e.U64(0);
+                         e.U64(0);
+                         e.U32(4096);
+                       })},
       {"readdirplus", call(NFS_PROGRAM, NFS_V3, NFSPROC3_READDIRPLUS,
                            [&](xdr::XdrEncoder& e) {
-                             e.VarOpaque(fh); e.U64(0); e.U64(0); e.U32(4096); e.U32(32768);
+                             e.VarOpaque(fh);
+                             e.U64(0);
+                             e.U64(0);
+                             e.U32(4096);
+                             e.U32(32768);
                            })},
       {"setattr", call(NFS_PROGRAM, NFS_V3, NFSPROC3_SETATTR,
                        [&](xdr::XdrEncoder& e) {
-                         e.VarOpaque(fh); e.U32(1); e.U32(0777);
+                         e.VarOpaque(fh);
+                         e.U32(1);
+                         e.U32(0777);
                          for (int i = 0; i < 5; ++i) e.U32(0);
                          e.U32(0);
                        })},
@@ -112,19 +144,38 @@ int Main(int argc, char** argv) {
       {"rmdir", call(NFS_PROGRAM, NFS_V3, NFSPROC3_RMDIR, dirop("d"))},
       {"rename", call(NFS_PROGRAM, NFS_V3, NFSPROC3_RENAME,
                       [&](xdr::XdrEncoder& e) {
-                        e.VarOpaque(fh); e.String("a"); e.VarOpaque(fh); e.String("b");
+                        e.VarOpaque(fh);
+                        e.String("a");
+                        e.VarOpaque(fh);
+                        e.String("b");
                       })},
       {"link", call(NFS_PROGRAM, NFS_V3, NFSPROC3_LINK,
-                    [&](xdr::XdrEncoder& e) { e.VarOpaque(fh); e.VarOpaque(fh); e.String("x"); })},
+                    [&](xdr::XdrEncoder& e) {
+                      e.VarOpaque(fh);
+                      e.VarOpaque(fh);
+                      e.String("x");
+                    })},
       {"readlink", call(NFS_PROGRAM, NFS_V3, NFSPROC3_READLINK, handle)},
       {"read", call(NFS_PROGRAM, NFS_V3, NFSPROC3_READ,
-                    [&](xdr::XdrEncoder& e) { e.VarOpaque(fh); e.U64(0); e.U32(100); })},
+                    [&](xdr::XdrEncoder& e) {
+                      e.VarOpaque(fh);
+                      e.U64(0);
+                      e.U32(100);
+                    })},
       {"write", call(NFS_PROGRAM, NFS_V3, NFSPROC3_WRITE,
                      [&](xdr::XdrEncoder& e) {
-                       e.VarOpaque(fh); e.U64(0); e.U32(5); e.U32(2); e.String("hello");
+                       e.VarOpaque(fh);
+                       e.U64(0);
+                       e.U32(5);
+                       e.U32(2);
+                       e.String("hello");
                      })},
       {"commit", call(NFS_PROGRAM, NFS_V3, NFSPROC3_COMMIT,
-                      [&](xdr::XdrEncoder& e) { e.VarOpaque(fh); e.U64(0); e.U32(0); })},
+                      [&](xdr::XdrEncoder& e) {
+                        e.VarOpaque(fh);
+                        e.U64(0);
+                        e.U32(0);
+                      })},
   };
   for (auto& [name, bytes] : nfs_calls) {
     Write(dir, "nfs_" + name, bytes);

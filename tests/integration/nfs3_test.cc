@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -168,6 +169,31 @@ uint64_t Checksum(std::string_view data, uint64_t h = kFnvOffsetBasis) {
   return h;
 }
 
+// Shrinking a file must forget the data past the new end: growing it again (by SETATTR or by
+// writing beyond the end) reads zeros there, whatever the block store.
+void ExpectShrinkForgetsData(RawNfsClient& c, const FileHandle& dir) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(c, dir, "shrunk", 0644, "abcdefgh"));
+  auto set_size = [&](uint64_t size) {
+    sattr3 attrs = NoAttrs();
+    attrs.size.set_it = 1;
+    attrs.size.set_size3_u.size = size;
+    Result<SETATTR3res> r = c.Setattr(file, attrs);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->status, NFS3_OK) << "SETATTR size " << size;
+    EXPECT_EQ(AttrsOf(r->SETATTR3res_u.resok.obj_wcc.after).size, size);
+  };
+  ASSERT_NO_FATAL_FAILURE(set_size(2));
+  ASSERT_NO_FATAL_FAILURE(set_size(6));
+  ASSERT_OK_AND_ASSIGN(ReadReply grown, c.Read(file, 0, 100));
+  EXPECT_EQ(grown.data, std::string("ab\0\0\0\0", 6));
+
+  ASSERT_NO_FATAL_FAILURE(set_size(1));
+  ASSERT_OK_AND_ASSIGN(WRITE3res w, c.Write(file, 7, "Z", FILE_SYNC));
+  ASSERT_EQ(w.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(ReadReply written, c.Read(file, 0, 100));
+  EXPECT_EQ(written.data, std::string("a\0\0\0\0\0\0Z", 8));
+}
+
 // ---- Fixtures ----
 
 // A fixture whose test suite shares one dfs server, configured by Suite::Options(). The server
@@ -289,6 +315,18 @@ TEST_F(MountTest, UmntRemovesOnlyThatMount) {
   EXPECT_EQ(CountMounts(list, "/scratch"), 1);
 }
 
+// MNT accepts "/export/" for "/export" (and lists it as "/export"); UMNT of the same spelling
+// must remove that mount again.
+TEST_F(MountTest, UmntWithTrailingSlashRemovesTheMount) {
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, client().Mnt("/export/"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(std::vector<MountEntry> mounted, client().Dump());
+  ASSERT_EQ(CountMounts(mounted, kShare), 1);
+  ASSERT_STATUS_OK(client().Umnt("/export/"));
+  ASSERT_OK_AND_ASSIGN(std::vector<MountEntry> list, client().Dump());
+  EXPECT_EQ(CountMounts(list, kShare), 0) << "UMNT /export/ left the mount of /export/ listed";
+}
+
 TEST_F(MountTest, UmntallRemovesAllOurMounts) {
   ASSERT_OK_AND_ASSIGN(MntReply a, client().Mnt(kShare));
   ASSERT_OK_AND_ASSIGN(MntReply b, client().Mnt("/scratch"));
@@ -311,6 +349,22 @@ TEST_F(MountTest, ExportListsEveryShare) {
 class Nfs3ProcedureTest : public ServerTest<Nfs3ProcedureTest> {};
 
 TEST_F(Nfs3ProcedureTest, Null) { EXPECT_STATUS_OK(client().Null()); }
+
+// Clients probe versions: NFSv2, NFSv4, MOUNT v1 and programs we do not serve (NLM) are
+// refused at the RPC level, and the connection stays usable.
+TEST_F(Nfs3ProcedureTest, OtherVersionsAndProgramsAreRefusedOnALiveConnection) {
+  const std::pair<const char*, RawNfsClient::Issue> probes[] = {
+      {"NFSv2 NULL", [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nfs2_null_async(r, cb, p); }},
+      {"NFSv4 NULL", [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nfs4_null_async(r, cb, p); }},
+      {"MOUNT v1 NULL",
+       [](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount1_null_async(r, cb, p); }},
+      {"NLM4 NULL", [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nlm4_null_async(r, cb, p); }},
+  };
+  for (const auto& [what, issue] : probes) {
+    EXPECT_FALSE(client().Call(issue, nullptr).ok()) << what << " was accepted";
+    EXPECT_STATUS_OK(client().Null());
+  }
+}
 
 TEST_F(Nfs3ProcedureTest, GetattrDescribesFilesAndDirectories) {
   ASSERT_OK_AND_ASSIGN(fattr3 root, GetAttrs(client(), root_));
@@ -647,6 +701,27 @@ TEST_F(Nfs3ProcedureTest, RenameMovesBetweenDirectories) {
   EXPECT_EQ(moved.fh, file);
 }
 
+TEST_F(Nfs3ProcedureTest, RenameOfADirectoryMovesItsDotDot) {
+  ASSERT_OK_AND_ASSIGN(FileHandle from, MakeDir(client(), dir_, "from"));
+  ASSERT_OK_AND_ASSIGN(FileHandle to, MakeDir(client(), dir_, "to"));
+  ASSERT_OK_AND_ASSIGN(FileHandle moving, MakeDir(client(), from, "moving"));
+  ASSERT_OK_AND_ASSIGN(fattr3 to_attrs, GetAttrs(client(), to));
+
+  ASSERT_OK_AND_ASSIGN(RENAME3res r, client().Rename(from, "moving", to, "moved"));
+  ASSERT_EQ(r.status, NFS3_OK);
+  EXPECT_EQ(AttrsOf(r.RENAME3res_u.resok.fromdir_wcc.after).nlink, 2u);
+  EXPECT_EQ(AttrsOf(r.RENAME3res_u.resok.todir_wcc.after).nlink, 3u);
+  ASSERT_OK_AND_ASSIGN(LookupReply dotdot, client().Lookup(moving, ".."));
+  ASSERT_EQ(dotdot.status, NFS3_OK);
+  EXPECT_EQ(AttrsOf(dotdot.obj_attributes).fileid, to_attrs.fileid);
+
+  // A directory cannot move into itself.
+  ASSERT_OK_AND_ASSIGN(RENAME3res loop, client().Rename(dir_, "to", moving, "inside"));
+  EXPECT_EQ(loop.status, NFS3ERR_INVAL);
+}
+
+TEST_F(Nfs3ProcedureTest, ShrinkForgetsData) { ExpectShrinkForgetsData(client(), dir_); }
+
 TEST_F(Nfs3ProcedureTest, LinkCountsNames) {
   ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "orig", 0644, "shared"));
   ASSERT_OK_AND_ASSIGN(LINK3res r, client().Link(file, dir_, "alias"));
@@ -681,6 +756,37 @@ TEST_F(Nfs3ProcedureTest, ReaddirListsEntriesWithDots) {
     EXPECT_NE(e.fileid, 0u) << e.name;
   }
   EXPECT_EQ(names, (std::multiset<std::string>{".", "..", "a", "b", "c"}));
+}
+
+// Cookies outlive the entries they came from: removing the entry a client's cookie points at
+// must not make the rest of the listing fail, repeat or skip entries.
+TEST_F(Nfs3ProcedureTest, ReaddirContinuesPastARemovedEntry) {
+  constexpr int kFiles = 60;
+  for (int i = 0; i < kFiles; ++i) {
+    ASSERT_STATUS_OK(MakeFile(client(), dir_, "f" + std::to_string(i)));
+  }
+  ASSERT_OK_AND_ASSIGN(ReaddirReply page, client().Readdir(dir_, 0, CookieVerf{}, 512));
+  ASSERT_EQ(page.status, NFS3_OK);
+  ASSERT_FALSE(page.eof);
+  ASSERT_GT(page.entries.size(), 2u);
+  std::multiset<std::string> seen;
+  for (const DirEntry& e : page.entries) seen.insert(e.name);
+  const DirEntry& last = page.entries.back();
+  ASSERT_OK_AND_ASSIGN(REMOVE3res removed, client().Remove(dir_, last.name));
+  ASSERT_EQ(removed.status, NFS3_OK);
+
+  uint64_t cookie = last.cookie;
+  CookieVerf verf = page.cookieverf;
+  for (bool eof = false; !eof;) {
+    ASSERT_OK_AND_ASSIGN(ReaddirReply r, client().Readdir(dir_, cookie, verf, 512));
+    ASSERT_EQ(r.status, NFS3_OK) << "continuing from cookie " << cookie;
+    for (const DirEntry& e : r.entries) seen.insert(e.name);
+    if (!r.entries.empty()) cookie = r.entries.back().cookie;
+    verf = r.cookieverf;
+    eof = r.eof;
+  }
+  EXPECT_EQ(seen.size(), size_t{kFiles} + 2);  // each name once, the removed one included
+  for (int i = 0; i < kFiles; ++i) EXPECT_EQ(seen.count("f" + std::to_string(i)), 1u) << i;
 }
 
 TEST_F(Nfs3ProcedureTest, ReaddirplusReturnsAttributesAndHandles) {
@@ -849,9 +955,19 @@ TEST_F(Nfs3ErrorTest, NonOwnerWithoutPermissionIsAcces) {
   EXPECT_EQ(setattr.status, NFS3ERR_ACCES);
   ASSERT_OK_AND_ASSIGN(ReadReply read_secret, other->Read(secret, 0, 100));
   EXPECT_EQ(read_secret.status, NFS3ERR_ACCES);
-  // Only the owner may chmod: that is PERM, not ACCES.
+  // Only the owner may chmod or set times: that is PERM, not ACCES. Setting them to "now" needs
+  // write permission, which is ACCES again.
   ASSERT_OK_AND_ASSIGN(SETATTR3res chmod, other->Setattr(shared, ModeAttrs(0666)));
   EXPECT_EQ(chmod.status, NFS3ERR_PERM);
+  sattr3 client_time = NoAttrs();
+  client_time.mtime.set_it = SET_TO_CLIENT_TIME;
+  client_time.mtime.set_mtime_u.mtime = {1'000'000'000, 0};
+  ASSERT_OK_AND_ASSIGN(SETATTR3res utimes, other->Setattr(shared, client_time));
+  EXPECT_EQ(utimes.status, NFS3ERR_PERM);
+  sattr3 server_time = NoAttrs();
+  server_time.mtime.set_it = SET_TO_SERVER_TIME;
+  ASSERT_OK_AND_ASSIGN(SETATTR3res touch, other->Setattr(shared, server_time));
+  EXPECT_EQ(touch.status, NFS3ERR_ACCES);
 
   // Reading a world-readable file is fine, and nothing changed it.
   ASSERT_OK_AND_ASSIGN(ReadReply read_shared, other->Read(shared, 0, 100));
@@ -862,6 +978,20 @@ TEST_F(Nfs3ErrorTest, NonOwnerWithoutPermissionIsAcces) {
   ASSERT_OK_AND_ASSIGN(FileHandle closed, MakeDir(*owner, dir_, "closed", 0755));
   ASSERT_OK_AND_ASSIGN(CreatedReply create, other->Create(closed, "x", GUARDED, NoAttrs()));
   EXPECT_EQ(create.status, NFS3ERR_ACCES);
+}
+
+// The share root is 1777: only an entry's owner (or the directory's, or root) may remove it.
+TEST_F(Nfs3ErrorTest, StickyDirectoryProtectsOthersEntries) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> owner, Connect(2000, 2000));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> other, Connect(1000, 1000));
+  const std::string name = TestName() + "-file";
+  ASSERT_STATUS_OK(MakeFile(*owner, root_, name, 0666));
+  ASSERT_OK_AND_ASSIGN(REMOVE3res denied, other->Remove(root_, name));
+  EXPECT_EQ(denied.status, NFS3ERR_ACCES);
+  ASSERT_OK_AND_ASSIGN(RENAME3res rename, other->Rename(root_, name, root_, name + "-2"));
+  EXPECT_EQ(rename.status, NFS3ERR_ACCES);
+  ASSERT_OK_AND_ASSIGN(REMOVE3res allowed, owner->Remove(root_, name));
+  EXPECT_EQ(allowed.status, NFS3_OK);
 }
 
 TEST_F(Nfs3ErrorTest, NameOf256BytesIsNametoolong) {
@@ -876,6 +1006,31 @@ TEST_F(Nfs3ErrorTest, NameOf256BytesIsNametoolong) {
 
   ASSERT_OK_AND_ASSIGN(CreatedReply fits, client().Create(dir_, longest, GUARDED, NoAttrs()));
   EXPECT_EQ(fits.status, NFS3_OK);
+}
+
+TEST_F(Nfs3ErrorTest, SymlinkTargetOver4KiBIsNametoolong) {
+  ASSERT_OK_AND_ASSIGN(CreatedReply too_long,
+                       client().Symlink(dir_, "long", std::string(4097, 't'), NoAttrs()));
+  EXPECT_EQ(too_long.status, NFS3ERR_NAMETOOLONG);
+  ASSERT_OK_AND_ASSIGN(CreatedReply longest,
+                       client().Symlink(dir_, "longest", std::string(4096, 't'), NoAttrs()));
+  ASSERT_EQ(longest.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(ReadlinkReply target, client().Readlink(longest.fh));
+  EXPECT_EQ(target.target, std::string(4096, 't'));
+}
+
+TEST_F(Nfs3ErrorTest, SizesPastTheLargestFileAreFbig) {
+  constexpr uint64_t kLargest = (uint64_t{1} << 63) - 1;  // FSINFO maxfilesize
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file"));
+  ASSERT_OK_AND_ASSIGN(WRITE3res write, client().Write(file, kLargest, "x", FILE_SYNC));
+  EXPECT_EQ(write.status, NFS3ERR_FBIG);
+  sattr3 size = NoAttrs();
+  size.size.set_it = 1;
+  size.size.set_size3_u.size = kLargest + 1;
+  ASSERT_OK_AND_ASSIGN(SETATTR3res setattr, client().Setattr(file, size));
+  EXPECT_EQ(setattr.status, NFS3ERR_FBIG);
+  ASSERT_OK_AND_ASSIGN(fattr3 attrs, GetAttrs(client(), file));
+  EXPECT_EQ(attrs.size, 0u);
 }
 
 TEST_F(Nfs3ErrorTest, HandleOfRemovedObjectIsStale) {
@@ -924,6 +1079,81 @@ TEST_F(Nfs3ErrorTest, MknodOfNonSpecialTypeIsBadtype) {
   }
   ASSERT_OK_AND_ASSIGN(LookupReply none, client().Lookup(dir_, "node"));
   EXPECT_EQ(none.status, NFS3ERR_NOENT);
+}
+
+// ---- Share options: squashing, read-only shares, share boundaries ----
+
+class ShareOptionsTest : public ServerTest<ShareOptionsTest> {
+ public:
+  static DfsOptions Options() {
+    DfsOptions o;
+    o.shares.push_back(DfsShare{.name = "/squashed", .squash = "root_to_guest"});
+    o.shares.push_back(DfsShare{.name = "/anonymous", .squash = "all_to_guest"});
+    o.shares.push_back(DfsShare{.name = "/readonly", .read_only = true});
+    return o;
+  }
+
+ protected:
+  static constexpr uint32_t kGuest = 65534;
+
+  Result<FileHandle> RootOf(RawNfsClient& c, const std::string& share) {
+    ASSIGN_OR_RETURN(MntReply mnt, c.Mnt(share));
+    if (mnt.status != MNT3_OK) return Status(Errc::kIo, "MNT " + share + " failed");
+    return mnt.fh;
+  }
+};
+
+TEST_F(ShareOptionsTest, RootIsSquashedToGuest) {
+  ASSERT_OK_AND_ASSIGN(FileHandle root, RootOf(client(), "/squashed"));
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), root, "by-root"));
+  ASSERT_OK_AND_ASSIGN(fattr3 attrs, GetAttrs(client(), file));
+  EXPECT_EQ(attrs.uid, kGuest);
+  EXPECT_EQ(attrs.gid, kGuest);
+  // Squashed root is no longer allowed what only root may do.
+  ASSERT_OK_AND_ASSIGN(CreatedReply dev,
+                       client().Mknod(root, "null", NF3CHR, ModeAttrs(0666), specdata3{1, 3}));
+  EXPECT_EQ(dev.status, NFS3ERR_PERM);
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> user, Connect(1000, 1000));
+  ASSERT_OK_AND_ASSIGN(FileHandle mine, MakeFile(*user, root, "by-user"));
+  ASSERT_OK_AND_ASSIGN(fattr3 user_attrs, GetAttrs(client(), mine));
+  EXPECT_EQ(user_attrs.uid, 1000u);
+}
+
+TEST_F(ShareOptionsTest, EveryoneIsSquashedToGuest) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> user, Connect(1000, 1000));
+  ASSERT_OK_AND_ASSIGN(FileHandle root, RootOf(*user, "/anonymous"));
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(*user, root, "by-user"));
+  ASSERT_OK_AND_ASSIGN(fattr3 attrs, GetAttrs(*user, file));
+  EXPECT_EQ(attrs.uid, kGuest);
+  EXPECT_EQ(attrs.gid, kGuest);
+}
+
+TEST_F(ShareOptionsTest, ReadOnlyShareRefusesChangesWithRofs) {
+  ASSERT_OK_AND_ASSIGN(FileHandle root, RootOf(client(), "/readonly"));
+  ASSERT_OK_AND_ASSIGN(CreatedReply create, client().Create(root, "f", GUARDED, NoAttrs()));
+  EXPECT_EQ(create.status, NFS3ERR_ROFS);
+  ASSERT_OK_AND_ASSIGN(CreatedReply mkdir, client().Mkdir(root, "d", NoAttrs()));
+  EXPECT_EQ(mkdir.status, NFS3ERR_ROFS);
+  ASSERT_OK_AND_ASSIGN(CreatedReply symlink, client().Symlink(root, "l", "x", NoAttrs()));
+  EXPECT_EQ(symlink.status, NFS3ERR_ROFS);
+  ASSERT_OK_AND_ASSIGN(SETATTR3res setattr, client().Setattr(root, ModeAttrs(0755)));
+  EXPECT_EQ(setattr.status, NFS3ERR_ROFS);
+  ASSERT_OK_AND_ASSIGN(ACCESS3res access,
+                       client().Access(root, ACCESS3_READ | ACCESS3_MODIFY | ACCESS3_LOOKUP));
+  ASSERT_EQ(access.status, NFS3_OK);
+  EXPECT_EQ(access.ACCESS3res_u.resok.access, uint32_t{ACCESS3_READ | ACCESS3_LOOKUP});
+  ASSERT_OK_AND_ASSIGN(ReaddirReply list, client().Readdir(root, 0, CookieVerf{}, 4096));
+  EXPECT_EQ(list.status, NFS3_OK);
+}
+
+TEST_F(ShareOptionsTest, RenameAndLinkAcrossSharesAreXdev) {
+  ASSERT_OK_AND_ASSIGN(FileHandle other_root, RootOf(client(), "/squashed"));
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file"));
+  ASSERT_OK_AND_ASSIGN(RENAME3res rename, client().Rename(dir_, "file", other_root, "file"));
+  EXPECT_EQ(rename.status, NFS3ERR_XDEV);
+  ASSERT_OK_AND_ASSIGN(LINK3res link, client().Link(file, other_root, "file"));
+  EXPECT_EQ(link.status, NFS3ERR_XDEV);
 }
 
 // ---- Directory listing at scale ----
@@ -1189,6 +1419,8 @@ TEST_F(LargeIoTest, File256MiBRoundTripsWithUnstableWritesAndCommit) {
   }
 }
 
+TEST_F(LargeIoTest, ShrinkForgetsData) { ExpectShrinkForgetsData(client(), dir_); }
+
 // Writes `size` bytes of stream `seed` to `path` through the high-level API; returns the
 // stream's checksum.
 Result<uint64_t> WriteStream(uint16_t port, const std::string& path, uint64_t seed,
@@ -1275,6 +1507,153 @@ TEST_F(LargeIoTest, TwoClientsWriteDifferentFilesAtOnce) {
     ASSERT_OK_AND_ASSIGN(uint64_t read, ReadStream(port, paths[k], kSize));
     EXPECT_EQ(read, *written[k]) << paths[k];
   }
+}
+
+// ---- Concurrent clients on shared objects ----
+
+class ConcurrencyTest : public ServerTest<ConcurrencyTest> {
+ protected:
+  static constexpr int kPerClient = 300;
+  static constexpr size_t kWindow = 32;
+
+  // Runs `work(k, client)` for clients 0 and 1 at once, each on its own connection and thread.
+  void OnTwoClients(const std::function<void(int, RawNfsClient&)>& work) {
+    std::unique_ptr<RawNfsClient> clients[2];
+    for (auto& c : clients) {
+      ASSERT_OK_AND_ASSIGN(c, Connect(kRootUid, kRootUid));
+    }
+    std::thread t0([&] { work(0, *clients[0]); });
+    std::thread t1([&] { work(1, *clients[1]); });
+    t0.join();
+    t1.join();
+  }
+};
+
+// Both clients make directories in one parent (each bumps its nlink) and race to CREATE the
+// same names GUARDED: no update may be lost and each name is created exactly once.
+TEST_F(ConcurrencyTest, DirectoryUpdatesFromTwoClientsAreNotLost) {
+  std::vector<nfsstat3> mkdir_status[2], create_status[2];
+  Status outcome[2];
+  const FileHandle& dir = dir_;
+  OnTwoClients([&](int k, RawNfsClient& c) {
+    mkdir_status[k].assign(kPerClient, NFS3ERR_SERVERFAULT);
+    create_status[k].assign(kPerClient, NFS3ERR_SERVERFAULT);
+    for (int i = 0; i < kPerClient && outcome[k].ok(); ++i) {
+      std::string sub = "client" + std::to_string(k) + "-dir-" + std::to_string(i);
+      std::string racy = "race-" + std::to_string(i);
+      outcome[k] = c.Submit(
+          [&dir, sub](rpc_context* rpc, rpc_cb cb, void* p) {
+            MKDIR3args args{};
+            args.where.dir = ToFh3(dir);
+            args.where.name = const_cast<char*>(sub.c_str());
+            args.attributes = ModeAttrs(0755);
+            return rpc_nfs3_mkdir_async(rpc, cb, &args, p);
+          },
+          [&, k, i](void* reply) { mkdir_status[k][i] = static_cast<MKDIR3res*>(reply)->status; });
+      if (!outcome[k].ok()) break;
+      outcome[k] = c.Submit(
+          [&dir, racy](rpc_context* rpc, rpc_cb cb, void* p) {
+            CREATE3args args{};
+            args.where.dir = ToFh3(dir);
+            args.where.name = const_cast<char*>(racy.c_str());
+            args.how.mode = GUARDED;
+            args.how.createhow3_u.obj_attributes = ModeAttrs(0644);
+            return rpc_nfs3_create_async(rpc, cb, &args, p);
+          },
+          [&, k, i](void* reply) {
+            create_status[k][i] = static_cast<CREATE3res*>(reply)->status;
+          });
+      if (outcome[k].ok()) outcome[k] = c.Drain(kWindow);
+    }
+    if (outcome[k].ok()) outcome[k] = c.Drain(0);
+  });
+  for (int k = 0; k < 2; ++k) {
+    ASSERT_STATUS_OK(outcome[k]);
+    EXPECT_EQ(std::count(mkdir_status[k].begin(), mkdir_status[k].end(), NFS3_OK), kPerClient);
+  }
+  int created_twice = 0, created_never = 0, other_status = 0;
+  for (int i = 0; i < kPerClient; ++i) {
+    int ok = (create_status[0][i] == NFS3_OK) + (create_status[1][i] == NFS3_OK);
+    int exist = (create_status[0][i] == NFS3ERR_EXIST) + (create_status[1][i] == NFS3ERR_EXIST);
+    if (ok == 2) ++created_twice;
+    if (ok == 0) ++created_never;
+    if (ok + exist != 2) ++other_status;
+  }
+  EXPECT_EQ(created_twice, 0);
+  EXPECT_EQ(created_never, 0);
+  EXPECT_EQ(other_status, 0) << "statuses other than NFS3_OK and NFS3ERR_EXIST";
+
+  ASSERT_OK_AND_ASSIGN(fattr3 parent, GetAttrs(client(), dir_));
+  EXPECT_EQ(parent.nlink, 2u + 2 * kPerClient) << "lost nlink updates";
+  size_t entries = 0;
+  uint64_t cookie = 0;
+  CookieVerf verf{};
+  for (bool eof = false; !eof;) {
+    ASSERT_OK_AND_ASSIGN(ReaddirReply r, client().Readdir(dir_, cookie, verf, 32768));
+    ASSERT_EQ(r.status, NFS3_OK);
+    entries += r.entries.size();
+    if (!r.entries.empty()) cookie = r.entries.back().cookie;
+    verf = r.cookieverf;
+    eof = r.eof;
+  }
+  EXPECT_EQ(entries, size_t{2 + 2 * kPerClient + kPerClient});
+}
+
+// Both clients write alternate 4 KiB blocks of one file: the size and every block survive.
+TEST_F(ConcurrencyTest, InterleavedWritesToOneFileFromTwoClients) {
+  static constexpr uint32_t kBlock = 4096;
+  static constexpr int kBlocks = 256;
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "shared.bin"));
+  std::vector<nfsstat3> status(kBlocks, NFS3ERR_SERVERFAULT);
+  Status outcome[2];
+  OnTwoClients([&](int k, RawNfsClient& c) {
+    for (int i = k; i < kBlocks && outcome[k].ok(); i += 2) {
+      auto data = std::make_shared<std::string>(MakeChunk(7, i, kBlock));
+      outcome[k] = c.Submit(
+          [&file, data, i](rpc_context* rpc, rpc_cb cb, void* p) {
+            WRITE3args args{};
+            args.file = ToFh3(file);
+            args.offset = uint64_t{kBlock} * i;
+            args.count = kBlock;
+            args.stable = UNSTABLE;
+            args.data.data_len = kBlock;
+            args.data.data_val = data->data();
+            return rpc_nfs3_write_async(rpc, cb, &args, p);
+          },
+          [&, data, i](void* reply) { status[i] = static_cast<WRITE3res*>(reply)->status; });
+      if (outcome[k].ok()) outcome[k] = c.Drain(kWindow);
+    }
+    if (outcome[k].ok()) outcome[k] = c.Drain(0);
+  });
+  ASSERT_STATUS_OK(outcome[0]);
+  ASSERT_STATUS_OK(outcome[1]);
+  EXPECT_EQ(std::count(status.begin(), status.end(), NFS3_OK), kBlocks);
+  ASSERT_OK_AND_ASSIGN(fattr3 attrs, GetAttrs(client(), file));
+  EXPECT_EQ(attrs.size, uint64_t{kBlock} * kBlocks);
+  int wrong = 0;
+  for (int i = 0; i < kBlocks; ++i) {
+    ASSERT_OK_AND_ASSIGN(ReadReply r, client().Read(file, uint64_t{kBlock} * i, kBlock));
+    if (r.status != NFS3_OK || r.data != MakeChunk(7, i, kBlock)) ++wrong;
+  }
+  EXPECT_EQ(wrong, 0) << "blocks that read back wrong";
+}
+
+// The duplicate request cache answers a retransmitted non-idempotent call with the reply it
+// already sent. Two different clients that happen to use the same xid for the same arguments
+// are not retransmissions of one call: each must get its own answer.
+TEST_F(ConcurrencyTest, ReplyCacheDoesNotAnswerOneClientWithAnothersReply) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> alice, Connect(1000, 1000));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> bob, Connect(2000, 2000));
+  constexpr uint32_t kXid = 0x5eed0001;
+  alice->SetNextXid(kXid);
+  bob->SetNextXid(kXid);
+  ASSERT_OK_AND_ASSIGN(CreatedReply first, alice->Mkdir(dir_, "contested", ModeAttrs(0700)));
+  ASSERT_EQ(first.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(CreatedReply second, bob->Mkdir(dir_, "contested", ModeAttrs(0700)));
+  EXPECT_EQ(second.status, NFS3ERR_EXIST)
+      << "bob was told he made a directory that alice made (and owns)";
+  ASSERT_OK_AND_ASSIGN(fattr3 made, GetAttrs(client(), first.fh));
+  EXPECT_EQ(made.uid, 1000u);
 }
 
 // ---- The high-level API, as applications use it ----

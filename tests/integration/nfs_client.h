@@ -164,6 +164,10 @@ class RawNfsClient {
   Result<PATHCONF3res> Pathconf(const FileHandle& fh);
   Result<COMMIT3res> Commit(const FileHandle& fh, uint64_t offset, uint32_t count);
 
+  // The transaction id of the next call (RFC 5531 §9). Clients choose xids freely; tests use
+  // this to make two clients' xids meet.
+  void SetNextXid(uint32_t xid) { rpc_set_next_xid(rpc_, xid); }
+
   // Pipelining, for many calls in flight on the one connection.
   //
   // `issue` queues one libnfs call (an rpc_*_async function) with the given callback and

@@ -49,16 +49,21 @@ void PrintMountHelp(const config::Config& c, uint16_t port) {
   bool open_share = false;
   for (const auto& s : c.shares) {
     std::printf("\nShare %s is ready. Mount it with:\n", s.name.c_str());
-    std::printf("  Linux: sudo mount -t nfs -o vers=3,tcp,port=%u,mountport=%u,nolock "
-                "<server>:%s /mnt/dittofs\n", port, port, s.name.c_str());
-    std::printf("  macOS: sudo mount -t nfs -o vers=3,tcp,port=%u,mountport=%u,resvport,nolocks "
-                "<server>:%s /Volumes/dittofs\n", port, port, s.name.c_str());
+    std::printf(
+        "  Linux: sudo mount -t nfs -o vers=3,tcp,port=%u,mountport=%u,nolock "
+        "<server>:%s /mnt/dittofs\n",
+        port, port, s.name.c_str());
+    std::printf(
+        "  macOS: sudo mount -t nfs -o vers=3,tcp,port=%u,mountport=%u,resvport,nolocks "
+        "<server>:%s /Volumes/dittofs\n",
+        port, port, s.name.c_str());
     if (!s.read_only) open_share = true;
   }
   if (open_share) {
-    std::printf("\nWARNING: shares are open to any client that can reach port %u "
-                "(root is squashed to %u); restrict access before exposing this server.\n",
-                port, c.shares.empty() ? 65534u : c.shares[0].anon_uid);
+    std::printf(
+        "\nWARNING: shares are open to any client that can reach port %u "
+        "(root is squashed to %u); restrict access before exposing this server.\n",
+        port, c.shares.empty() ? 65534u : c.shares[0].anon_uid);
   }
   std::fflush(stdout);
 }

@@ -36,20 +36,25 @@ core::Caller ToCaller(const rpc::CallContext& call) {
 
 ftype3 ToFtype3(core::FileType t) {
   switch (t) {
-    case core::FileType::kRegular: return ftype3::NF3REG;
-    case core::FileType::kDirectory: return ftype3::NF3DIR;
-    case core::FileType::kBlockDevice: return ftype3::NF3BLK;
-    case core::FileType::kCharDevice: return ftype3::NF3CHR;
-    case core::FileType::kSymlink: return ftype3::NF3LNK;
-    case core::FileType::kSocket: return ftype3::NF3SOCK;
-    case core::FileType::kFifo: return ftype3::NF3FIFO;
+    case core::FileType::kRegular:
+      return ftype3::NF3REG;
+    case core::FileType::kDirectory:
+      return ftype3::NF3DIR;
+    case core::FileType::kBlockDevice:
+      return ftype3::NF3BLK;
+    case core::FileType::kCharDevice:
+      return ftype3::NF3CHR;
+    case core::FileType::kSymlink:
+      return ftype3::NF3LNK;
+    case core::FileType::kSocket:
+      return ftype3::NF3SOCK;
+    case core::FileType::kFifo:
+      return ftype3::NF3FIFO;
   }
   return ftype3::NF3REG;
 }
 
-nfstime3 ToNfstime3(const Timespec& t) {
-  return {static_cast<uint32_t>(t.sec), t.nsec};
-}
+nfstime3 ToNfstime3(const Timespec& t) { return {static_cast<uint32_t>(t.sec), t.nsec}; }
 
 fattr3 ToFattr3(const Attr& a) {
   fattr3 f;
@@ -76,8 +81,8 @@ post_op_attr ToPostOp(const std::optional<Attr>& a) {
 
 wcc_data ToWcc(const core::Wcc& w) {
   wcc_data out;
-  if (w.before) out.before = wcc_attr{w.before->size, ToNfstime3(w.before->mtime),
-                                      ToNfstime3(w.before->ctime)};
+  if (w.before)
+    out.before = wcc_attr{w.before->size, ToNfstime3(w.before->mtime), ToNfstime3(w.before->ctime)};
   out.after = ToPostOp(w.after);
   return out;
 }
@@ -153,8 +158,10 @@ Nfs3Service::Nfs3Service(const core::ShareTable& shares, Nfs3Limits limits)
 rpc::ProgramVersion Nfs3Service::Program() {
   rpc::ProgramVersion p{NFS_PROGRAM, NFS_V3, {}};
   p.procedures.resize(22);
-  p.procedures[NFSPROC3_NULL] = {"NULL", [](const rpc::CallContext&, xdr::XdrDecoder&,
-                                            xdr::XdrEncoder&) { return rpc::AcceptStat::kSuccess; }};
+  p.procedures[NFSPROC3_NULL] = {"NULL",
+                                 [](const rpc::CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder&) {
+                                   return rpc::AcceptStat::kSuccess;
+                                 }};
   p.procedures[NFSPROC3_GETATTR] = {"GETATTR", Bind(this, &Nfs3Service::Getattr)};
   p.procedures[NFSPROC3_SETATTR] = {"SETATTR", Bind(this, &Nfs3Service::Setattr), true};
   p.procedures[NFSPROC3_LOOKUP] = {"LOOKUP", Bind(this, &Nfs3Service::Lookup)};
@@ -280,8 +287,8 @@ MKDIR3res Nfs3Service::Mkdir(const rpc::CallContext& call, const MKDIR3args& arg
   Result<Target> t = ResolveHandle(shares_, args.where.dir);
   if (!t.ok()) return MKDIR3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
-  Result<Attr> a = t->vfs->Mkdir(ToCaller(call), t->file, args.where.name,
-                                 ToSetAttrs(args.attributes), &wcc);
+  Result<Attr> a =
+      t->vfs->Mkdir(ToCaller(call), t->file, args.where.name, ToSetAttrs(args.attributes), &wcc);
   if (!a.ok()) return MKDIR3res::Failure(ToNfs3(a.status()), {ToWcc(wcc)});
   return MKDIR3res::Success({ToHandle(*a), ToFattr3(*a), ToWcc(wcc)});
 }
@@ -312,8 +319,12 @@ MKNOD3res Nfs3Service::Mknod(const rpc::CallContext& call, const MKNOD3args& arg
       major = args.what.device.spec.specdata1;
       minor = args.what.device.spec.specdata2;
       break;
-    case ftype3::NF3SOCK: type = core::FileType::kSocket; break;
-    case ftype3::NF3FIFO: type = core::FileType::kFifo; break;
+    case ftype3::NF3SOCK:
+      type = core::FileType::kSocket;
+      break;
+    case ftype3::NF3FIFO:
+      type = core::FileType::kFifo;
+      break;
     default: {
       core::Wcc wcc;
       wcc.after = t->vfs->Resolve(t->file).ok() ? std::optional<Attr>(*t->vfs->Resolve(t->file))
@@ -322,8 +333,8 @@ MKNOD3res Nfs3Service::Mknod(const rpc::CallContext& call, const MKNOD3args& arg
     }
   }
   core::Wcc wcc;
-  Result<Attr> a = t->vfs->Mknod(ToCaller(call), t->file, args.where.name, type,
-                                 ToSetAttrs(*attrs), major, minor, &wcc);
+  Result<Attr> a = t->vfs->Mknod(ToCaller(call), t->file, args.where.name, type, ToSetAttrs(*attrs),
+                                 major, minor, &wcc);
   if (!a.ok()) return MKNOD3res::Failure(ToNfs3(a.status()), {ToWcc(wcc)});
   return MKNOD3res::Success({ToHandle(*a), ToFattr3(*a), ToWcc(wcc)});
 }
@@ -356,8 +367,8 @@ RENAME3res Nfs3Service::Rename(const rpc::CallContext& call, const RENAME3args& 
                                {{std::nullopt, AttrsOf(*from)}, {std::nullopt, AttrsOf(*to)}});
   }
   core::Wcc from_wcc, to_wcc;
-  Status s = from->vfs->Rename(ToCaller(call), from->file, args.from.name, to->file,
-                               args.to.name, &from_wcc, &to_wcc);
+  Status s = from->vfs->Rename(ToCaller(call), from->file, args.from.name, to->file, args.to.name,
+                               &from_wcc, &to_wcc);
   if (!s.ok()) return RENAME3res::Failure(ToNfs3(s), {ToWcc(from_wcc), ToWcc(to_wcc)});
   return RENAME3res::Success({ToWcc(from_wcc), ToWcc(to_wcc)});
 }
@@ -373,8 +384,8 @@ LINK3res Nfs3Service::Link(const rpc::CallContext& call, const LINK3args& args) 
   }
   std::optional<Attr> file_attr;
   core::Wcc wcc;
-  Status s = file->vfs->Link(ToCaller(call), file->file, dir->file, args.link.name, &file_attr,
-                             &wcc);
+  Status s =
+      file->vfs->Link(ToCaller(call), file->file, dir->file, args.link.name, &file_attr, &wcc);
   if (!s.ok()) return LINK3res::Failure(ToNfs3(s), {ToPostOp(file_attr), ToWcc(wcc)});
   return LINK3res::Success({ToPostOp(file_attr), ToWcc(wcc)});
 }
@@ -406,12 +417,18 @@ READDIR3res Nfs3Service::Readdir(const rpc::CallContext& call, const READDIR3arg
   bool full = false;
   if (cookie < kDotCookie) {
     entry3 e{dir->id.inode, ".", kDotCookie};
-    if (fits(e)) ok.entries.push_back(std::move(e)), cookie = kDotCookie; else full = true;
+    if (fits(e))
+      ok.entries.push_back(std::move(e)), cookie = kDotCookie;
+    else
+      full = true;
   }
   if (!full && cookie < kDotDotCookie) {
     Result<Attr> parent = t->vfs->Parent(caller, t->file);
     entry3 e{parent.ok() ? parent->id.inode : dir->id.inode, "..", kDotDotCookie};
-    if (fits(e)) ok.entries.push_back(std::move(e)), cookie = kDotDotCookie; else full = true;
+    if (fits(e))
+      ok.entries.push_back(std::move(e)), cookie = kDotDotCookie;
+    else
+      full = true;
   }
   bool eof = false;
   while (!full) {
@@ -477,17 +494,23 @@ READDIRPLUS3res Nfs3Service::Readdirplus(const rpc::CallContext& call,
   bool full = false;
   if (cookie < kDotCookie) {
     entryplus3 e = plus(*dir, ".", kDotCookie);
-    if (fits(e)) ok.entries.push_back(std::move(e)), cookie = kDotCookie; else full = true;
+    if (fits(e))
+      ok.entries.push_back(std::move(e)), cookie = kDotCookie;
+    else
+      full = true;
   }
   if (!full && cookie < kDotDotCookie) {
     Result<Attr> parent = t->vfs->Parent(caller, t->file);
     entryplus3 e = plus(parent.ok() ? *parent : *dir, "..", kDotDotCookie);
-    if (fits(e)) ok.entries.push_back(std::move(e)), cookie = kDotDotCookie; else full = true;
+    if (fits(e))
+      ok.entries.push_back(std::move(e)), cookie = kDotDotCookie;
+    else
+      full = true;
   }
   bool eof = false;
   while (!full) {
-    size_t batch = std::clamp<size_t>((args.maxcount - std::min<size_t>(args.maxcount, used)) / 160 + 1,
-                                      4, 1024);
+    size_t batch = std::clamp<size_t>(
+        (args.maxcount - std::min<size_t>(args.maxcount, used)) / 160 + 1, 4, 1024);
     Result<core::DirListing> l = t->vfs->ReadDir(caller, t->file, cookie, batch, true);
     if (!l.ok()) return READDIRPLUS3res::Failure(ToNfs3(l.status()), {ToFattr3(*dir)});
     for (core::DirListEntry& le : l->entries) {
