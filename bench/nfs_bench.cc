@@ -34,9 +34,11 @@
 #include <string_view>
 #include <vector>
 
+// libnfs.h must come first: the raw headers rely on what it defines.
 #include <nfsc/libnfs.h>
-#include <nfsc/libnfs-raw.h>
+// The raw interface: one call per NFS procedure.
 #include <nfsc/libnfs-raw-nfs.h>
+#include <nfsc/libnfs-raw.h>
 
 // libnfs declares `struct nfs_fh` in its private headers only; nfs_get_fh() is the public way to
 // reach an open file's handle. The layout below is libnfs's own ({int len; char *val;}) and has
@@ -244,9 +246,9 @@ struct RunResult {
 };
 
 struct RunLimits {
-  uint64_t calls = 0;     // issue calls 0 .. calls-1
-  int depth = 1;          // at most this many outstanding at once
-  double seconds = 120;   // issue nothing new after this long
+  uint64_t calls = 0;       // issue calls 0 .. calls-1
+  int depth = 1;            // at most this many outstanding at once
+  double seconds = 120;     // issue nothing new after this long
   bool time_is_ok = false;  // false: running out of time before `calls` is a failure
 };
 
@@ -320,8 +322,8 @@ class Session {
         call->index = next;
         call->started = now;
         if (issue(next, &Session::OnReply, call) != 0) {
-          Die(options_.label, std::string(what) + ": could not queue call " +
-                                  std::to_string(next) + ": " + rpc_get_error(rpc_));
+          Die(options_.label, std::string(what) + ": could not queue call " + std::to_string(next) +
+                                  ": " + rpc_get_error(rpc_));
         }
         idle.pop_back();
         ++next;
@@ -371,10 +373,11 @@ class Session {
     session->answered_.push_back(call);
     if (!session->failure_.empty()) return;
     if (status != RPC_STATUS_SUCCESS) {
-      session->failure_ = "call " + std::to_string(call->index) + " failed: " +
-                          (status == RPC_STATUS_ERROR && data != nullptr
-                               ? static_cast<const char*>(data)
-                               : status == RPC_STATUS_TIMEOUT ? "timed out" : "cancelled");
+      session->failure_ =
+          "call " + std::to_string(call->index) + " failed: " +
+          (status == RPC_STATUS_ERROR && data != nullptr ? static_cast<const char*>(data)
+           : status == RPC_STATUS_TIMEOUT                ? "timed out"
+                                                         : "cancelled");
       return;
     }
     std::string problem = (*session->check_)(call->index, data);
@@ -554,8 +557,8 @@ RunResult ReadBlocks(Session& session, const Options& options, const Pattern& pa
 // Sequential write then sequential read of one file, `depth` requests of `block` bytes in flight.
 void RunSequential(Session& session, const Options& options, const Pattern& pattern,
                    const FileHandle& dir) {
-  uint64_t block = std::min<uint64_t>(
-      {options.seq_block_kib * 1024, session.write_max(), session.read_max()});
+  uint64_t block =
+      std::min<uint64_t>({options.seq_block_kib * 1024, session.write_max(), session.read_max()});
   uint64_t size = options.seq_file_mib << 20;
   uint64_t blocks = size / block;
   PrintInfo(options, "seq_block_bytes", std::to_string(block));
@@ -614,8 +617,8 @@ void RunRandom(Session& session, const Options& options, const Pattern& pattern,
                    .time_is_ok = true};
   std::string unit_name = std::to_string(options.rand_block_kib) + "k";
 
-  RunResult reads = ReadBlocks(session, options, pattern, file, "random read", limits, block,
-                               random_offset);
+  RunResult reads =
+      ReadBlocks(session, options, pattern, file, "random read", limits, block, random_offset);
   PrintResult(options, "rand_read_" + unit_name, double(reads.completed) / reads.seconds, "IOPS");
 
   offsets.clear();
@@ -624,8 +627,8 @@ void RunRandom(Session& session, const Options& options, const Pattern& pattern,
   RunResult writes =
       WriteBlocks(session, pattern, file, "random write", limits, block, random_offset);
   Commit(session, file);
-  PrintResult(options, "rand_write_" + unit_name,
-              double(writes.completed) / SecondsSince(start), "IOPS");
+  PrintResult(options, "rand_write_" + unit_name, double(writes.completed) / SecondsSince(start),
+              "IOPS");
   Remove(session, dir, "rand.dat");
 }
 

@@ -70,13 +70,12 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
 
   ReplyCache::Key key;
   if (proc.cached) {
+    // The credential is part of the call's identity: two users on one host may pick the same
+    // xid, and a retransmission always carries the credential of the original.
     ByteView args = d.rest();
-    key = {conn.peer_address,
-           h.xid,
-           h.prog,
-           h.vers,
-           h.proc,
-           Checksum(args.data(), std::min<size_t>(args.size(), 512))};
+    uint64_t checksum = Checksum(args.data(), std::min<size_t>(args.size(), 512)) ^
+                        (Checksum(h.cred_body.data(), h.cred_body.size()) * 31 + h.cred_flavor);
+    key = {conn.peer_address, h.xid, h.prog, h.vers, h.proc, checksum};
     std::string cached;
     switch (cache_.Begin(key, &cached)) {
       case ReplyCache::State::kNew:

@@ -62,8 +62,7 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
 Result<int> OutcomeOf(int wait_status) {
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
   if (WIFSIGNALED(wait_status)) {
-    return Status(Errc::kInternal,
-                  "dfs died of signal " + std::to_string(WTERMSIG(wait_status)));
+    return Status(Errc::kInternal, "dfs died of signal " + std::to_string(WTERMSIG(wait_status)));
   }
   return Status(Errc::kInternal, "dfs ended with wait status " + std::to_string(wait_status));
 }
@@ -171,8 +170,8 @@ Status DfsProcess::WaitUntilListening(std::chrono::seconds timeout) {
       return Status(Errc::kUnavailable, "dfs exited before listening");
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      return Status(Errc::kBusy, "dfs did not listen within " + std::to_string(timeout.count()) +
-                                     "s");
+      return Status(Errc::kBusy,
+                    "dfs did not listen within " + std::to_string(timeout.count()) + "s");
     }
     std::this_thread::sleep_for(kPollInterval);
   }

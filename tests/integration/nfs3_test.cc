@@ -20,66 +20,43 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "dfs_process.h"
 #include "nfs_client.h"
 #include "testing/status_matchers.h"
 
-// Like ASSERT_OK and EXPECT_OK of testing/status_matchers.h, but keeping a copy of the Status:
-// those bind a reference to the status of a temporary, which dies before it is read.
-#define ASSERT_STATUS_OK(expr)                                                 \
-  do {                                                                         \
-    const ::dittofs::Status dfs_it_s_ = ::dittofs::testing::GetStatus(expr);   \
-    ASSERT_TRUE(dfs_it_s_.ok()) << #expr << ": " << dfs_it_s_.ToString();      \
-  } while (0)
-#define EXPECT_STATUS_OK(expr)                                                 \
-  do {                                                                         \
-    const ::dittofs::Status dfs_it_s_ = ::dittofs::testing::GetStatus(expr);   \
-    EXPECT_TRUE(dfs_it_s_.ok()) << #expr << ": " << dfs_it_s_.ToString();      \
-  } while (0)
-
 // Readable names for libnfs's status enums in assertion messages (found by ADL: the enums are
 // global).
-const char* Nfs3StatName(nfsstat3 s) {
-  switch (s) {
-    case NFS3_OK: return "NFS3_OK";
-    case NFS3ERR_PERM: return "NFS3ERR_PERM";
-    case NFS3ERR_NOENT: return "NFS3ERR_NOENT";
-    case NFS3ERR_IO: return "NFS3ERR_IO";
-    case NFS3ERR_NXIO: return "NFS3ERR_NXIO";
-    case NFS3ERR_ACCES: return "NFS3ERR_ACCES";
-    case NFS3ERR_EXIST: return "NFS3ERR_EXIST";
-    case NFS3ERR_XDEV: return "NFS3ERR_XDEV";
-    case NFS3ERR_NODEV: return "NFS3ERR_NODEV";
-    case NFS3ERR_NOTDIR: return "NFS3ERR_NOTDIR";
-    case NFS3ERR_ISDIR: return "NFS3ERR_ISDIR";
-    case NFS3ERR_INVAL: return "NFS3ERR_INVAL";
-    case NFS3ERR_FBIG: return "NFS3ERR_FBIG";
-    case NFS3ERR_NOSPC: return "NFS3ERR_NOSPC";
-    case NFS3ERR_ROFS: return "NFS3ERR_ROFS";
-    case NFS3ERR_MLINK: return "NFS3ERR_MLINK";
-    case NFS3ERR_NAMETOOLONG: return "NFS3ERR_NAMETOOLONG";
-    case NFS3ERR_NOTEMPTY: return "NFS3ERR_NOTEMPTY";
-    case NFS3ERR_DQUOT: return "NFS3ERR_DQUOT";
-    case NFS3ERR_STALE: return "NFS3ERR_STALE";
-    case NFS3ERR_REMOTE: return "NFS3ERR_REMOTE";
-    case NFS3ERR_BADHANDLE: return "NFS3ERR_BADHANDLE";
-    case NFS3ERR_NOT_SYNC: return "NFS3ERR_NOT_SYNC";
-    case NFS3ERR_BAD_COOKIE: return "NFS3ERR_BAD_COOKIE";
-    case NFS3ERR_NOTSUPP: return "NFS3ERR_NOTSUPP";
-    case NFS3ERR_TOOSMALL: return "NFS3ERR_TOOSMALL";
-    case NFS3ERR_SERVERFAULT: return "NFS3ERR_SERVERFAULT";
-    case NFS3ERR_BADTYPE: return "NFS3ERR_BADTYPE";
-    case NFS3ERR_JUKEBOX: return "NFS3ERR_JUKEBOX";
+static const char* Nfs3StatName(nfsstat3 s) {
+#define DFS_NAMED(status) \
+  { status, #status }
+  static constexpr std::pair<nfsstat3, const char*> kNames[] = {
+      DFS_NAMED(NFS3_OK),           DFS_NAMED(NFS3ERR_PERM),        DFS_NAMED(NFS3ERR_NOENT),
+      DFS_NAMED(NFS3ERR_IO),        DFS_NAMED(NFS3ERR_NXIO),        DFS_NAMED(NFS3ERR_ACCES),
+      DFS_NAMED(NFS3ERR_EXIST),     DFS_NAMED(NFS3ERR_XDEV),        DFS_NAMED(NFS3ERR_NODEV),
+      DFS_NAMED(NFS3ERR_NOTDIR),    DFS_NAMED(NFS3ERR_ISDIR),       DFS_NAMED(NFS3ERR_INVAL),
+      DFS_NAMED(NFS3ERR_FBIG),      DFS_NAMED(NFS3ERR_NOSPC),       DFS_NAMED(NFS3ERR_ROFS),
+      DFS_NAMED(NFS3ERR_MLINK),     DFS_NAMED(NFS3ERR_NAMETOOLONG), DFS_NAMED(NFS3ERR_NOTEMPTY),
+      DFS_NAMED(NFS3ERR_DQUOT),     DFS_NAMED(NFS3ERR_STALE),       DFS_NAMED(NFS3ERR_REMOTE),
+      DFS_NAMED(NFS3ERR_BADHANDLE), DFS_NAMED(NFS3ERR_NOT_SYNC),    DFS_NAMED(NFS3ERR_BAD_COOKIE),
+      DFS_NAMED(NFS3ERR_NOTSUPP),   DFS_NAMED(NFS3ERR_TOOSMALL),    DFS_NAMED(NFS3ERR_SERVERFAULT),
+      DFS_NAMED(NFS3ERR_BADTYPE),   DFS_NAMED(NFS3ERR_JUKEBOX),
+  };
+#undef DFS_NAMED
+  for (const auto& [status, name] : kNames) {
+    if (status == s) return name;
   }
   return "NFS3ERR_?";
 }
 
-void PrintTo(nfsstat3 s, std::ostream* os) { *os << Nfs3StatName(s) << " (" << int{s} << ")"; }
-void PrintTo(mountstat3 s, std::ostream* os) { *os << "mountstat3 " << int{s}; }
-void PrintTo(ftype3 t, std::ostream* os) { *os << "ftype3 " << int{t}; }
-void PrintTo(stable_how s, std::ostream* os) { *os << "stable_how " << int{s}; }
+static void PrintTo(nfsstat3 s, std::ostream* os) {
+  *os << Nfs3StatName(s) << " (" << int{s} << ")";
+}
+static void PrintTo(mountstat3 s, std::ostream* os) { *os << "mountstat3 " << int{s}; }
+static void PrintTo(ftype3 t, std::ostream* os) { *os << "ftype3 " << int{t}; }
+static void PrintTo(stable_how s, std::ostream* os) { *os << "stable_how " << int{s}; }
 
 namespace dittofs::integration {
 namespace {
@@ -89,9 +66,7 @@ constexpr char kShare[] = "/export";
 constexpr uint32_t kRootUid = 0;
 constexpr uint32_t kMiB = 1u << 20;
 
-std::string TestName() {
-  return ::testing::UnitTest::GetInstance()->current_test_info()->name();
-}
+std::string TestName() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
 
 Status NfsOk(nfsstat3 s, const std::string& what) {
   if (s == NFS3_OK) return Status::Ok();
@@ -258,7 +233,7 @@ class MountTest : public ServerTest<MountTest> {
     ServerTest::SetUp();
     if (HasFatalFailure()) return;
     // The mount list is the server's, not the test's: start each test from an empty one.
-    ASSERT_STATUS_OK(client().Umntall());
+    ASSERT_OK(client().Umntall());
   }
 
   static int CountMounts(const std::vector<MountEntry>& list, const std::string& dir) {
@@ -268,7 +243,7 @@ class MountTest : public ServerTest<MountTest> {
   }
 };
 
-TEST_F(MountTest, NullSucceeds) { EXPECT_STATUS_OK(client().MountNull()); }
+TEST_F(MountTest, NullSucceeds) { EXPECT_OK(client().MountNull()); }
 
 TEST_F(MountTest, MntReturnsTheShareRootHandle) {
   ASSERT_OK_AND_ASSIGN(MntReply mnt, client().Mnt(kShare));
@@ -309,7 +284,7 @@ TEST_F(MountTest, UmntRemovesOnlyThatMount) {
   ASSERT_OK_AND_ASSIGN(MntReply b, client().Mnt("/scratch"));
   ASSERT_EQ(a.status, MNT3_OK);
   ASSERT_EQ(b.status, MNT3_OK);
-  ASSERT_STATUS_OK(client().Umnt(kShare));
+  ASSERT_OK(client().Umnt(kShare));
   ASSERT_OK_AND_ASSIGN(std::vector<MountEntry> list, client().Dump());
   EXPECT_EQ(CountMounts(list, kShare), 0);
   EXPECT_EQ(CountMounts(list, "/scratch"), 1);
@@ -322,7 +297,7 @@ TEST_F(MountTest, UmntWithTrailingSlashRemovesTheMount) {
   ASSERT_EQ(mnt.status, MNT3_OK);
   ASSERT_OK_AND_ASSIGN(std::vector<MountEntry> mounted, client().Dump());
   ASSERT_EQ(CountMounts(mounted, kShare), 1);
-  ASSERT_STATUS_OK(client().Umnt("/export/"));
+  ASSERT_OK(client().Umnt("/export/"));
   ASSERT_OK_AND_ASSIGN(std::vector<MountEntry> list, client().Dump());
   EXPECT_EQ(CountMounts(list, kShare), 0) << "UMNT /export/ left the mount of /export/ listed";
 }
@@ -332,7 +307,7 @@ TEST_F(MountTest, UmntallRemovesAllOurMounts) {
   ASSERT_OK_AND_ASSIGN(MntReply b, client().Mnt("/scratch"));
   ASSERT_EQ(a.status, MNT3_OK);
   ASSERT_EQ(b.status, MNT3_OK);
-  ASSERT_STATUS_OK(client().Umntall());
+  ASSERT_OK(client().Umntall());
   ASSERT_OK_AND_ASSIGN(std::vector<MountEntry> list, client().Dump());
   EXPECT_EQ(CountMounts(list, kShare), 0);
   EXPECT_EQ(CountMounts(list, "/scratch"), 0);
@@ -348,21 +323,24 @@ TEST_F(MountTest, ExportListsEveryShare) {
 
 class Nfs3ProcedureTest : public ServerTest<Nfs3ProcedureTest> {};
 
-TEST_F(Nfs3ProcedureTest, Null) { EXPECT_STATUS_OK(client().Null()); }
+TEST_F(Nfs3ProcedureTest, Null) { EXPECT_OK(client().Null()); }
 
 // Clients probe versions: NFSv2, NFSv4, MOUNT v1 and programs we do not serve (NLM) are
 // refused at the RPC level, and the connection stays usable.
 TEST_F(Nfs3ProcedureTest, OtherVersionsAndProgramsAreRefusedOnALiveConnection) {
   const std::pair<const char*, RawNfsClient::Issue> probes[] = {
-      {"NFSv2 NULL", [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nfs2_null_async(r, cb, p); }},
-      {"NFSv4 NULL", [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nfs4_null_async(r, cb, p); }},
+      {"NFSv2 NULL",
+       [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nfs2_null_async(r, cb, p); }},
+      {"NFSv4 NULL",
+       [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nfs4_null_async(r, cb, p); }},
       {"MOUNT v1 NULL",
        [](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount1_null_async(r, cb, p); }},
-      {"NLM4 NULL", [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nlm4_null_async(r, cb, p); }},
+      {"NLM4 NULL",
+       [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nlm4_null_async(r, cb, p); }},
   };
   for (const auto& [what, issue] : probes) {
     EXPECT_FALSE(client().Call(issue, nullptr).ok()) << what << " was accepted";
-    EXPECT_STATUS_OK(client().Null());
+    EXPECT_OK(client().Null());
   }
 }
 
@@ -370,7 +348,7 @@ TEST_F(Nfs3ProcedureTest, GetattrDescribesFilesAndDirectories) {
   ASSERT_OK_AND_ASSIGN(fattr3 root, GetAttrs(client(), root_));
   EXPECT_EQ(root.type, NF3DIR);
   EXPECT_EQ(root.mode, 01777u);
-  EXPECT_GE(root.nlink, 3u);  // ".", its entry in itself as "..", and this test's directory
+  EXPECT_GE(root.nlink, 3u);  // 2 for any directory, plus one for this test's subdirectory
   EXPECT_NE(root.fileid, 0u);
 
   ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "file", 0640, "0123456789"));
@@ -471,8 +449,8 @@ TEST_F(Nfs3ProcedureTest, AccessGrantsByModeOwnerAndGroup) {
   EXPECT_EQ(granted(*owner, file, ACCESS3_READ), uint32_t{ACCESS3_READ});  // never more than asked
   EXPECT_EQ(granted(*group, file, kAll), uint32_t{ACCESS3_READ});
   EXPECT_EQ(granted(*other, file, kAll), 0u);
-  EXPECT_EQ(granted(*other, dir_, kAll), ACCESS3_READ | ACCESS3_LOOKUP | ACCESS3_MODIFY |
-                                             ACCESS3_EXTEND | ACCESS3_DELETE);
+  EXPECT_EQ(granted(*other, dir_, kAll),
+            ACCESS3_READ | ACCESS3_LOOKUP | ACCESS3_MODIFY | ACCESS3_EXTEND | ACCESS3_DELETE);
 }
 
 TEST_F(Nfs3ProcedureTest, ReadlinkReturnsTheTarget) {
@@ -744,7 +722,7 @@ TEST_F(Nfs3ProcedureTest, LinkCountsNames) {
 }
 
 TEST_F(Nfs3ProcedureTest, ReaddirListsEntriesWithDots) {
-  for (const char* name : {"a", "b", "c"}) ASSERT_STATUS_OK(MakeFile(client(), dir_, name));
+  for (const char* name : {"a", "b", "c"}) ASSERT_OK(MakeFile(client(), dir_, name));
   ASSERT_OK_AND_ASSIGN(ReaddirReply r, client().Readdir(dir_, 0, CookieVerf{}, 8192));
   ASSERT_EQ(r.status, NFS3_OK);
   EXPECT_TRUE(r.eof);
@@ -763,7 +741,7 @@ TEST_F(Nfs3ProcedureTest, ReaddirListsEntriesWithDots) {
 TEST_F(Nfs3ProcedureTest, ReaddirContinuesPastARemovedEntry) {
   constexpr int kFiles = 60;
   for (int i = 0; i < kFiles; ++i) {
-    ASSERT_STATUS_OK(MakeFile(client(), dir_, "f" + std::to_string(i)));
+    ASSERT_OK(MakeFile(client(), dir_, "f" + std::to_string(i)));
   }
   ASSERT_OK_AND_ASSIGN(ReaddirReply page, client().Readdir(dir_, 0, CookieVerf{}, 512));
   ASSERT_EQ(page.status, NFS3_OK);
@@ -790,8 +768,8 @@ TEST_F(Nfs3ProcedureTest, ReaddirContinuesPastARemovedEntry) {
 }
 
 TEST_F(Nfs3ProcedureTest, ReaddirplusReturnsAttributesAndHandles) {
-  ASSERT_STATUS_OK(MakeFile(client(), dir_, "file", 0600, "12345"));
-  ASSERT_STATUS_OK(MakeDir(client(), dir_, "sub"));
+  ASSERT_OK(MakeFile(client(), dir_, "file", 0600, "12345"));
+  ASSERT_OK(MakeDir(client(), dir_, "sub"));
   ASSERT_OK_AND_ASSIGN(ReaddirReply r, client().Readdirplus(dir_, 0, CookieVerf{}, 4096, 65536));
   ASSERT_EQ(r.status, NFS3_OK);
   EXPECT_TRUE(r.eof);
@@ -931,7 +909,7 @@ TEST_F(Nfs3ErrorTest, DirectoriesUsedAsFilesAreIsdir) {
 
 TEST_F(Nfs3ErrorTest, RmdirOfNonEmptyDirectoryIsNotempty) {
   ASSERT_OK_AND_ASSIGN(FileHandle sub, MakeDir(client(), dir_, "sub"));
-  ASSERT_STATUS_OK(MakeFile(client(), sub, "inside"));
+  ASSERT_OK(MakeFile(client(), sub, "inside"));
   ASSERT_OK_AND_ASSIGN(RMDIR3res r, client().Rmdir(dir_, "sub"));
   EXPECT_EQ(r.status, NFS3ERR_NOTEMPTY);
   ExpectFullWcc(r.RMDIR3res_u.resfail.dir_wcc, "RMDIR NOTEMPTY");
@@ -985,7 +963,7 @@ TEST_F(Nfs3ErrorTest, StickyDirectoryProtectsOthersEntries) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> owner, Connect(2000, 2000));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> other, Connect(1000, 1000));
   const std::string name = TestName() + "-file";
-  ASSERT_STATUS_OK(MakeFile(*owner, root_, name, 0666));
+  ASSERT_OK(MakeFile(*owner, root_, name, 0666));
   ASSERT_OK_AND_ASSIGN(REMOVE3res denied, other->Remove(root_, name));
   EXPECT_EQ(denied.status, NFS3ERR_ACCES);
   ASSERT_OK_AND_ASSIGN(RENAME3res rename, other->Rename(root_, name, root_, name + "-2"));
@@ -1006,17 +984,6 @@ TEST_F(Nfs3ErrorTest, NameOf256BytesIsNametoolong) {
 
   ASSERT_OK_AND_ASSIGN(CreatedReply fits, client().Create(dir_, longest, GUARDED, NoAttrs()));
   EXPECT_EQ(fits.status, NFS3_OK);
-}
-
-TEST_F(Nfs3ErrorTest, SymlinkTargetOver4KiBIsNametoolong) {
-  ASSERT_OK_AND_ASSIGN(CreatedReply too_long,
-                       client().Symlink(dir_, "long", std::string(4097, 't'), NoAttrs()));
-  EXPECT_EQ(too_long.status, NFS3ERR_NAMETOOLONG);
-  ASSERT_OK_AND_ASSIGN(CreatedReply longest,
-                       client().Symlink(dir_, "longest", std::string(4096, 't'), NoAttrs()));
-  ASSERT_EQ(longest.status, NFS3_OK);
-  ASSERT_OK_AND_ASSIGN(ReadlinkReply target, client().Readlink(longest.fh));
-  EXPECT_EQ(target.target, std::string(4096, 't'));
 }
 
 TEST_F(Nfs3ErrorTest, SizesPastTheLargestFileAreFbig) {
@@ -1181,7 +1148,7 @@ class BigDirectoryTest : public ServerTest<BigDirectoryTest> {
     const FileHandle& dir = big_;
     for (int i = 0; i < kEntries; ++i) {
       std::string name = EntryName(i);
-      ASSERT_STATUS_OK(c->Submit(
+      ASSERT_OK(c->Submit(
           [&dir, name](rpc_context* rpc, rpc_cb cb, void* p) {
             CREATE3args args{};
             args.where.dir = ToFh3(dir);
@@ -1191,9 +1158,9 @@ class BigDirectoryTest : public ServerTest<BigDirectoryTest> {
             return rpc_nfs3_create_async(rpc, cb, &args, p);
           },
           [&statuses, i](void* reply) { statuses[i] = static_cast<CREATE3res*>(reply)->status; }));
-      ASSERT_STATUS_OK(c->Drain(64));
+      ASSERT_OK(c->Drain(64));
     }
-    ASSERT_STATUS_OK(c->Drain(0));
+    ASSERT_OK(c->Drain(0));
     ASSERT_EQ(std::count(statuses.begin(), statuses.end(), NFS3_OK), kEntries);
   }
 
@@ -1260,8 +1227,8 @@ TEST_F(BigDirectoryTest, ReaddirplusReturnsEveryEntryOnceOverManyCalls) {
   ExpectComplete(listing, /*plus=*/true);
   EXPECT_GT(listing.calls, 10) << "dircount 8192 cannot hold 10,000 entries in so few replies";
   RecordProperty("readdirplus_calls", listing.calls);
-  std::printf("READDIRPLUS (dircount 8192, maxcount 32768): %d entries in %d calls\n",
-              kEntries + 2, listing.calls);
+  std::printf("READDIRPLUS (dircount 8192, maxcount 32768): %d entries in %d calls\n", kEntries + 2,
+              listing.calls);
 }
 
 TEST_F(BigDirectoryTest, ReaddirWithSmallCountReturnsEveryEntryOnce) {
@@ -1348,7 +1315,7 @@ TEST_F(LargeIoTest, File256MiBRoundTripsWithUnstableWritesAndCommit) {
     // Shared with the call, which keeps it until the reply.
     auto data = std::make_shared<std::string>(MakeChunk(kSeed, i, kChunk));
     written[i] = Checksum(*data);
-    ASSERT_STATUS_OK(client().Submit(
+    ASSERT_OK(client().Submit(
         [&fh, data, i](rpc_context* rpc, rpc_cb cb, void* p) {
           WRITE3args args{};
           args.file = ToFh3(fh);
@@ -1366,9 +1333,9 @@ TEST_F(LargeIoTest, File256MiBRoundTripsWithUnstableWritesAndCommit) {
           write_count[i] = r.WRITE3res_u.resok.count;
           write_verfs.insert(VerfOf(r.WRITE3res_u.resok));
         }));
-    ASSERT_STATUS_OK(client().Drain(kWindow - 1));
+    ASSERT_OK(client().Drain(kWindow - 1));
   }
-  ASSERT_STATUS_OK(client().Drain(0));
+  ASSERT_OK(client().Drain(0));
   EXPECT_EQ(std::count(write_status.begin(), write_status.end(), NFS3_OK), kChunks);
   EXPECT_EQ(std::count(write_count.begin(), write_count.end(), kChunk), kChunks);
 
@@ -1383,7 +1350,7 @@ TEST_F(LargeIoTest, File256MiBRoundTripsWithUnstableWritesAndCommit) {
   std::vector<nfsstat3> read_status(kChunks, NFS3ERR_SERVERFAULT);
   int wrong_eof = 0;
   for (int i = 0; i < kChunks; ++i) {
-    ASSERT_STATUS_OK(client().Submit(
+    ASSERT_OK(client().Submit(
         [&fh, i](rpc_context* rpc, rpc_cb cb, void* p) {
           READ3args args{};
           args.file = ToFh3(fh);
@@ -1399,9 +1366,9 @@ TEST_F(LargeIoTest, File256MiBRoundTripsWithUnstableWritesAndCommit) {
           read[i] = Checksum(std::string_view(ok.data.data_val, ok.data.data_len));
           if ((ok.eof != 0) != (i == kChunks - 1)) ++wrong_eof;
         }));
-    ASSERT_STATUS_OK(client().Drain(kWindow - 1));
+    ASSERT_OK(client().Drain(kWindow - 1));
   }
-  ASSERT_STATUS_OK(client().Drain(0));
+  ASSERT_OK(client().Drain(0));
   EXPECT_EQ(std::count(read_status.begin(), read_status.end(), NFS3_OK), kChunks);
   EXPECT_EQ(wrong_eof, 0);
 
@@ -1423,8 +1390,7 @@ TEST_F(LargeIoTest, ShrinkForgetsData) { ExpectShrinkForgetsData(client(), dir_)
 
 // Writes `size` bytes of stream `seed` to `path` through the high-level API; returns the
 // stream's checksum.
-Result<uint64_t> WriteStream(uint16_t port, const std::string& path, uint64_t seed,
-                             uint64_t size) {
+Result<uint64_t> WriteStream(uint16_t port, const std::string& path, uint64_t seed, uint64_t size) {
   ASSIGN_OR_RETURN(std::unique_ptr<NfsMount> m, NfsMount::Mount(port, kShare, 0, 0));
   nfsfh* fh = nullptr;
   if (nfs_create(m->get(), path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644, &fh) != 0) {
@@ -1503,7 +1469,7 @@ TEST_F(LargeIoTest, TwoClientsWriteDifferentFilesAtOnce) {
     for (std::thread& t : clients) t.join();
   }
   for (int k = 0; k < 2; ++k) {
-    ASSERT_STATUS_OK(written[k].status());
+    ASSERT_OK(written[k].status());
     ASSERT_OK_AND_ASSIGN(uint64_t read, ReadStream(port, paths[k], kSize));
     EXPECT_EQ(read, *written[k]) << paths[k];
   }
@@ -1568,7 +1534,7 @@ TEST_F(ConcurrencyTest, DirectoryUpdatesFromTwoClientsAreNotLost) {
     if (outcome[k].ok()) outcome[k] = c.Drain(0);
   });
   for (int k = 0; k < 2; ++k) {
-    ASSERT_STATUS_OK(outcome[k]);
+    ASSERT_OK(outcome[k]);
     EXPECT_EQ(std::count(mkdir_status[k].begin(), mkdir_status[k].end(), NFS3_OK), kPerClient);
   }
   int created_twice = 0, created_never = 0, other_status = 0;
@@ -1625,8 +1591,8 @@ TEST_F(ConcurrencyTest, InterleavedWritesToOneFileFromTwoClients) {
     }
     if (outcome[k].ok()) outcome[k] = c.Drain(0);
   });
-  ASSERT_STATUS_OK(outcome[0]);
-  ASSERT_STATUS_OK(outcome[1]);
+  ASSERT_OK(outcome[0]);
+  ASSERT_OK(outcome[1]);
   EXPECT_EQ(std::count(status.begin(), status.end(), NFS3_OK), kBlocks);
   ASSERT_OK_AND_ASSIGN(fattr3 attrs, GetAttrs(client(), file));
   EXPECT_EQ(attrs.size, uint64_t{kBlock} * kBlocks);
@@ -1747,11 +1713,43 @@ TEST(DfsLifecycleTest, SigtermStopsAServerWithConnectedClientsWithExitZero) {
   ASSERT_EQ(nfs_mkdir(mount->get(), "/before-stop"), 0) << mount->error();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> idle,
                        RawNfsClient::Connect(server->port(), kRootUid, kRootUid));
-  ASSERT_STATUS_OK(idle->Null());
+  ASSERT_OK(idle->Null());
 
   ASSERT_OK_AND_ASSIGN(int exit_code, server->Stop());
   EXPECT_EQ(exit_code, 0) << server->Log();
   EXPECT_NE(server->Log().find("stopped"), std::string::npos) << server->Log();
+}
+
+// SIGTERM while a client has megabytes of writes in flight: the server still stops cleanly.
+TEST(DfsLifecycleTest, SigtermDuringWritesInFlightExitsZero) {
+  DfsOptions options;
+  options.shares[0].block = "localfs";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server, DfsProcess::Start(kDfsBinary, options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> c,
+                       RawNfsClient::Connect(server->port(), kRootUid, kRootUid));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, c->Mnt(kShare));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(*c, mnt.fh, "busy.bin"));
+  const std::string chunk = MakeChunk(1, 0, kMiB);
+  for (int i = 0; i < 16; ++i) {
+    ASSERT_OK(c->Submit(
+        [&](rpc_context* rpc, rpc_cb cb, void* p) {
+          WRITE3args args{};
+          args.file = ToFh3(file);
+          args.offset = uint64_t{kMiB} * i;
+          args.count = kMiB;
+          args.stable = FILE_SYNC;
+          args.data.data_len = kMiB;
+          args.data.data_val = const_cast<char*>(chunk.data());
+          return rpc_nfs3_write_async(rpc, cb, &args, p);
+        },
+        nullptr));
+  }
+  ASSERT_OK(c->Drain(8));  // the connection is busy: some replies back, more to come
+  ASSERT_OK_AND_ASSIGN(int exit_code, server->Stop());
+  EXPECT_EQ(exit_code, 0) << server->Log();
+  // What the client makes of the closed connection does not matter here.
+  (void)c->Drain(0);
 }
 
 }  // namespace

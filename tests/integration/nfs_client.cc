@@ -40,8 +40,9 @@ template <typename Res, typename Args, typename Copy>
 auto CallWith(RawNfsClient& client, int (*fn)(rpc_context*, rpc_cb, Args*, void*), Args& args,
               Copy copy) -> Result<decltype(copy(std::declval<const Res&>()))> {
   decltype(copy(std::declval<const Res&>())) out{};
-  Status s = client.Call([&](rpc_context* rpc, rpc_cb cb, void* p) { return fn(rpc, cb, &args, p); },
-                         [&](void* reply) { out = copy(*static_cast<const Res*>(reply)); });
+  Status s =
+      client.Call([&](rpc_context* rpc, rpc_cb cb, void* p) { return fn(rpc, cb, &args, p); },
+                  [&](void* reply) { out = copy(*static_cast<const Res*>(reply)); });
   if (!s.ok()) return s;
   return out;
 }
@@ -152,9 +153,9 @@ void RawNfsClient::Complete(rpc_context* rpc, int status, void* data, void* priv
   }
   RawNfsClient* client = call->client;
   if (!client->failure_.ok()) return;
-  std::string why = status == RPC_STATUS_ERROR && data != nullptr
-                        ? static_cast<const char*>(data)
-                        : status == RPC_STATUS_TIMEOUT ? "timed out" : "cancelled";
+  std::string why = status == RPC_STATUS_ERROR && data != nullptr ? static_cast<const char*>(data)
+                    : status == RPC_STATUS_TIMEOUT                ? "timed out"
+                                                                  : "cancelled";
   client->failure_ = Status(Errc::kIo, "rpc call failed: " + why);
 }
 
@@ -181,7 +182,8 @@ void RawNfsClient::Abandon(const std::string& why) {
 
 Status RawNfsClient::Submit(Issue issue, OnReply on_reply) {
   if (broken_) return Status(Errc::kIo, "connection abandoned earlier");
-  PendingCall& call = pending_.emplace_back(PendingCall{this, std::move(issue), std::move(on_reply)});
+  PendingCall& call =
+      pending_.emplace_back(PendingCall{this, std::move(issue), std::move(on_reply)});
   if (call.issue(rpc_, &RawNfsClient::Complete, &call) != 0) {
     const char* e = rpc_get_error(rpc_);
     pending_.pop_back();
@@ -222,60 +224,56 @@ Status RawNfsClient::MountNull() {
 
 Result<MntReply> RawNfsClient::Mnt(const std::string& path) {
   MntReply out;
-  Status s = Call(
-      [&](rpc_context* r, rpc_cb cb, void* p) {
-        return rpc_mount3_mnt_async(r, cb, Mutable(path), p);
-      },
-      [&](void* reply) {
-        const auto& res = *static_cast<const mountres3*>(reply);
-        out.status = res.fhs_status;
-        if (res.fhs_status != MNT3_OK) return;
-        const mountres3_ok& ok = res.mountres3_u.mountinfo;
-        out.fh = Owned(ok.fhandle.fhandle3_val, ok.fhandle.fhandle3_len);
-        out.auth_flavors.assign(ok.auth_flavors.auth_flavors_val,
-                                ok.auth_flavors.auth_flavors_val + ok.auth_flavors.auth_flavors_len);
-      });
+  Status s = Call([&](rpc_context* r, rpc_cb cb,
+                      void* p) { return rpc_mount3_mnt_async(r, cb, Mutable(path), p); },
+                  [&](void* reply) {
+                    const auto& res = *static_cast<const mountres3*>(reply);
+                    out.status = res.fhs_status;
+                    if (res.fhs_status != MNT3_OK) return;
+                    const mountres3_ok& ok = res.mountres3_u.mountinfo;
+                    out.fh = Owned(ok.fhandle.fhandle3_val, ok.fhandle.fhandle3_len);
+                    out.auth_flavors.assign(
+                        ok.auth_flavors.auth_flavors_val,
+                        ok.auth_flavors.auth_flavors_val + ok.auth_flavors.auth_flavors_len);
+                  });
   if (!s.ok()) return s;
   return out;
 }
 
 Result<std::vector<MountEntry>> RawNfsClient::Dump() {
   std::vector<MountEntry> out;
-  Status s = Call(
-      [](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount3_dump_async(r, cb, p); },
-      [&](void* reply) {
-        for (mountbody* m = *static_cast<mountlist*>(reply); m != nullptr; m = m->ml_next) {
-          out.push_back({m->ml_hostname ? m->ml_hostname : "",
-                         m->ml_directory ? m->ml_directory : ""});
-        }
-      });
+  Status s =
+      Call([](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount3_dump_async(r, cb, p); },
+           [&](void* reply) {
+             for (mountbody* m = *static_cast<mountlist*>(reply); m != nullptr; m = m->ml_next) {
+               out.push_back(
+                   {m->ml_hostname ? m->ml_hostname : "", m->ml_directory ? m->ml_directory : ""});
+             }
+           });
   if (!s.ok()) return s;
   return out;
 }
 
 Status RawNfsClient::Umnt(const std::string& path) {
-  return Call(
-      [&](rpc_context* r, rpc_cb cb, void* p) {
-        return rpc_mount3_umnt_async(r, cb, Mutable(path), p);
-      },
-      nullptr);
+  return Call([&](rpc_context* r, rpc_cb cb,
+                  void* p) { return rpc_mount3_umnt_async(r, cb, Mutable(path), p); },
+              nullptr);
 }
 
 Status RawNfsClient::Umntall() {
-  return Call(
-      [](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount3_umntall_async(r, cb, p); },
-      nullptr);
+  return Call([](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount3_umntall_async(r, cb, p); },
+              nullptr);
 }
 
 Result<std::vector<std::string>> RawNfsClient::Export() {
   std::vector<std::string> out;
-  Status s = Call(
-      [](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount3_export_async(r, cb, p); },
-      [&](void* reply) {
-        for (exportnode* e = *static_cast<exports*>(reply); e != nullptr; e = e->ex_next) {
-          out.push_back(e->ex_dir ? e->ex_dir : "");
-        }
-      });
+  Status s =
+      Call([](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount3_export_async(r, cb, p); },
+           [&](void* reply) {
+             for (exportnode* e = *static_cast<exports*>(reply); e != nullptr; e = e->ex_next) {
+               out.push_back(e->ex_dir ? e->ex_dir : "");
+             }
+           });
   if (!s.ok()) return s;
   return out;
 }
@@ -379,8 +377,7 @@ Result<WRITE3res> RawNfsClient::Write(const FileHandle& fh, uint64_t offset, std
 }
 
 Result<CreatedReply> RawNfsClient::Create(const FileHandle& dir, const std::string& name,
-                                          createmode3 how, const sattr3& attrs,
-                                          uint64_t verifier) {
+                                          createmode3 how, const sattr3& attrs, uint64_t verifier) {
   CREATE3args args{};
   args.where = DirOp(dir, name);
   args.how.mode = how;
@@ -556,8 +553,8 @@ Result<COMMIT3res> RawNfsClient::Commit(const FileHandle& fh, uint64_t offset, u
 
 // ---- NfsMount ----
 
-Result<std::unique_ptr<NfsMount>> NfsMount::Mount(uint16_t port, const std::string& share,
-                                                  int uid, int gid) {
+Result<std::unique_ptr<NfsMount>> NfsMount::Mount(uint16_t port, const std::string& share, int uid,
+                                                  int gid) {
   nfs_context* nfs = nfs_init_context();
   if (nfs == nullptr) return Status(Errc::kInternal, "nfs_init_context failed");
   std::unique_ptr<NfsMount> mount(new NfsMount(nfs));

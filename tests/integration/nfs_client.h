@@ -204,8 +204,8 @@ class RawNfsClient {
 class NfsMount {
  public:
   // Mounts `share` of the server at 127.0.0.1:port as uid/gid.
-  static Result<std::unique_ptr<NfsMount>> Mount(uint16_t port, const std::string& share,
-                                                 int uid, int gid);
+  static Result<std::unique_ptr<NfsMount>> Mount(uint16_t port, const std::string& share, int uid,
+                                                 int gid);
   ~NfsMount();
   NfsMount(const NfsMount&) = delete;
   NfsMount& operator=(const NfsMount&) = delete;

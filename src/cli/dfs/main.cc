@@ -47,6 +47,7 @@ int Init(const std::string& config_path, bool force) {
 
 void PrintMountHelp(const config::Config& c, uint16_t port) {
   bool open_share = false;
+  std::string squash_note;
   for (const auto& s : c.shares) {
     std::printf("\nShare %s is ready. Mount it with:\n", s.name.c_str());
     std::printf(

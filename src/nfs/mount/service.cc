@@ -54,10 +54,17 @@ rpc::ProgramVersion MountService::Program() {
   return p;
 }
 
+namespace {
+// Clients may add trailing slashes; "/export/" names "/export".
+std::string_view Normalize(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  return path;
+}
+}  // namespace
+
 mountres3 MountService::Mnt(const rpc::CallContext& call, std::string_view path) {
   mountres3 res;
-  // Clients may add a trailing slash; "/export/" names "/export".
-  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  path = Normalize(path);
   std::shared_ptr<core::Vfs> share = shares_.ByName(path);
   if (!share) {
     LOG_INFO("mount: {} asked for unknown export {}", call.client_address, path);
@@ -85,6 +92,7 @@ mountlist MountService::Dump() {
 }
 
 void MountService::Umnt(const rpc::CallContext& call, std::string_view path) {
+  path = Normalize(path);
   MutexLock lock(&mu_);
   std::erase_if(mounts_, [&](const mountbody& m) {
     return m.ml_hostname == call.client_address && m.ml_directory == path;
