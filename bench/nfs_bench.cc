@@ -721,10 +721,10 @@ void RunMetadata(Session& session, const Options& options, const FileHandle& dir
       });
   PrintResult(options, "stat", double(files) / looked_up.seconds, "ops/s");
 
-  // Whole listings, repeated until a second has passed (at most 100) for a steadier figure.
+  // Whole listings, repeated until a second has passed (at most 1000) for a steadier figure.
   uint64_t listed = 0;
   Clock::time_point start = Clock::now();
-  for (int pass = 0; pass < 100 && (pass == 0 || SecondsSince(start) < 1.0); ++pass) {
+  for (int pass = 0; pass < 1000 && (pass == 0 || SecondsSince(start) < 1.0); ++pass) {
     uint64_t entries = ListOnce(session, tree);
     if (entries != files) {
       Die(options.label, "readdir listed " + std::to_string(entries) + " entries, expected " +

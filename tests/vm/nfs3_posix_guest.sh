@@ -62,6 +62,7 @@ section "mount"
 mkdir -p "$mnt"
 mount -t nfs -o "vers=3,proto=tcp,port=$nfs_port,mountport=$mount_port,mountproto=tcp,nolock" \
   server:/export "$mnt" || die "mount of server:/export"
+checks=$((checks + 1))
 echo "PASS: mount"
 # A fresh directory per run, so that reruns against a long-lived server do not collide.
 work="$mnt/kernel_nfs3_test.$$.$RANDOM"
