@@ -101,6 +101,8 @@ const std::vector<Key>& Keys() {
       {"nfs", "max_connections", UintField(&NfsConfig::max_connections, 1u << 20)},
       {"nfs", "max_record_size", UintField(&NfsConfig::max_record_size, 64u << 20)},
       {"nfs", "max_outstanding", UintField(&NfsConfig::max_outstanding, 65536)},
+      {"nfs", "inline_fast_calls",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.inline_fast_calls); }},
   };
   return keys;
 }
@@ -309,7 +311,10 @@ std::string RenderConfig(const Config& c) {
     << "  # largest RPC record accepted (bytes)\n"
        "  max_outstanding: "
     << c.nfs.max_outstanding
-    << "    # calls in flight per connection\n\n"
+    << "    # calls in flight per connection\n"
+       "  inline_fast_calls: "
+    << (c.nfs.inline_fast_calls ? "true" : "false")
+    << "  # answer metadata reads on the I/O thread: lower latency\n\n"
        "# Each share is exported under its name. Stores:\n"
        "#   metadata: memory (contents are lost when the server stops)\n"
        "#   block: memory | localfs (file data in files under block_dir)\n"

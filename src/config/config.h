@@ -30,6 +30,7 @@ struct NfsConfig {
   uint32_t max_connections = 1024;
   uint32_t max_record_size = 4u << 20;
   uint32_t max_outstanding = 128;  // per connection
+  bool inline_fast_calls = true;   // answer metadata reads on the I/O thread (lower latency)
 };
 
 struct ShareConfig {

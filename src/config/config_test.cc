@@ -37,7 +37,9 @@ TEST(ConfigTest, RenderedConfigParsesBackIdentically) {
   c.nfs.port = 2049;
   c.shares[0].read_only = true;
   c.shares[0].root_mode = 0755;
+  c.nfs.inline_fast_calls = false;
   ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
+  EXPECT_FALSE(back.nfs.inline_fast_calls);
   EXPECT_EQ(back.nfs.port, 2049);
   EXPECT_TRUE(back.shares[0].read_only);
   EXPECT_EQ(back.shares[0].root_mode, 0755u);

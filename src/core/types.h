@@ -10,6 +10,7 @@
 
 #include "base/bytes.h"
 #include "base/clock.h"
+#include "stores/block/block_store.h"
 #include "stores/metadata/metadata_store.h"
 
 namespace dittofs::core {
@@ -96,7 +97,7 @@ enum AccessBits : uint32_t {
 enum class Stability { kUnstable = 0, kDataSync = 1, kFileSync = 2 };
 
 struct ReadResult {
-  Buffer data;
+  stores::BlockRead data;  // may view the store's memory; holds keep it alive
   bool eof = false;
   Attr attr;
 };

@@ -306,12 +306,12 @@ Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t off
   // chmod keeps reading, and NFS has no opens to remember that.
   if (caller.uid != inode.uid && !MayAccess(caller, inode, 4)) return Errc::kAccess;
   ReadResult r;
+  uint64_t n = 0;
   if (offset < inode.size) {
-    uint64_t n = std::min<uint64_t>(count, inode.size - offset);
-    r.data = Buffer(n);
-    RETURN_IF_ERROR(blocks_.Read(file.inode, offset, r.data.mutable_view()));
+    n = std::min<uint64_t>(count, inode.size - offset);
+    ASSIGN_OR_RETURN(r.data, blocks_.ReadRange(file.inode, offset, n));
   }
-  r.eof = offset + r.data.size() >= inode.size;
+  r.eof = offset + n >= inode.size;
   // relatime: atime moves only when it is older than the last change, or a day old.
   Timespec now = Now();
   if (!options_.read_only && (inode.atime <= inode.mtime || inode.atime.sec + 86400 < now.sec)) {

@@ -61,7 +61,9 @@ class VfsTest : public ::testing::Test {
   std::string ReadStr(const Caller& c, FileId f, uint64_t off, uint32_t n) {
     auto r = vfs_->Read(c, f, off, n);
     if (!r.ok()) return "ERR:" + r.status().ToString();
-    return std::string(AsChars(r->data.view()));
+    std::string out;
+    for (ByteView p : r->data.pieces) out.append(AsChars(p));
+    return out;
   }
 
   Caller root_caller_ = User(0, 0);

@@ -12,6 +12,18 @@ void Dispatcher::Add(ProgramVersion program) {
   programs_[prog][vers] = std::move(program);
 }
 
+bool Dispatcher::IsFast(ByteView record) const {
+  // xid, msg_type, rpcvers, prog, vers, proc: the first six words of a call.
+  if (record.size() < 24) return false;
+  if (LoadBe32(record.data() + 4) != static_cast<uint32_t>(MsgType::kCall)) return false;
+  auto prog = programs_.find(LoadBe32(record.data() + 12));
+  if (prog == programs_.end()) return false;
+  auto vers = prog->second.find(LoadBe32(record.data() + 16));
+  if (vers == prog->second.end()) return false;
+  uint32_t proc = LoadBe32(record.data() + 20);
+  return proc < vers->second.procedures.size() && vers->second.procedures[proc].fast;
+}
+
 bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEncoder* reply) {
   xdr::XdrDecoder d(record);
   CallHeader h;

@@ -37,6 +37,9 @@ struct Procedure {
   // Non-idempotent procedures (CREATE, REMOVE, RENAME, ...) have their replies cached, so a
   // retransmitted call is answered from the cache instead of being executed twice.
   bool cached = false;
+  // Quick and never blocking on data I/O (metadata reads): the transport may run it on the
+  // thread that received it, saving a hand-off to a worker.
+  bool fast = false;
 };
 
 // One version of one program: the table from procedure number to handler. Procedures with an
@@ -64,6 +67,9 @@ class Dispatcher {
   // retransmission of a call still in progress); else `reply` holds the encoded reply.
   // REQUIRES: `record` outlives `reply` (replies may borrow from it).
   bool Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEncoder* reply);
+
+  // Whether `record` is a call of a procedure marked `fast` (looks at the header only).
+  bool IsFast(ByteView record) const;
 
   const ReplyCache& reply_cache() const { return cache_; }
 

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpc/tcp_server.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <asio.hpp>
 #include <atomic>
+#include <cerrno>
 #include <deque>
 #include <thread>
 #include <vector>
@@ -34,7 +38,13 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   struct Outgoing {
     std::byte mark[4];
     xdr::XdrEncoder body;
+    size_t sent = 0;  // bytes already written by a direct send
   };
+  // The reply's bytes not yet sent, as (pointer, length) pieces.
+  static void Pieces(const Outgoing& o, std::vector<ByteView>* out);
+  // Tries to send `o` at once from the calling thread without blocking; returns true when all
+  // of it went out. REQUIRES: nothing else is being written.
+  bool SendNowLocked(Outgoing& o) EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadMore();
   void OnRead(const asio::error_code& ec, size_t n, bool direct);
   void Dispatch(std::vector<Buffer> records);
@@ -176,6 +186,17 @@ void Connection::Dispatch(std::vector<Buffer> records) {
     outstanding_.fetch_add(1);
     server_.in_flight.fetch_add(1);
     auto self = shared_from_this();
+    if (server_.options().inline_fast_calls && records.size() == 1 &&
+        server_.dispatcher().IsFast(record.view())) {
+      // A quick metadata read: answer it here rather than wake a worker for it.
+      xdr::XdrEncoder reply;
+      if (server_.dispatcher().Handle(info_, record.view(), &reply)) {
+        reply.Retain(std::move(record));
+        SendReply(std::move(reply));
+      }
+      CallDone();
+      continue;
+    }
     server_.workers().Submit([self, record = std::move(record)]() mutable {
       xdr::XdrEncoder reply;
       if (self->server_.dispatcher().Handle(self->info_, record.view(), &reply)) {
@@ -202,12 +223,54 @@ void Connection::CallDone() {
   }
 }
 
+void Connection::Pieces(const Outgoing& o, std::vector<ByteView>* out) {
+  size_t skip = o.sent;
+  auto add = [&](ByteView v) {
+    if (skip >= v.size()) {
+      skip -= v.size();
+      return;
+    }
+    out->push_back(v.subspan(skip));
+    skip = 0;
+  };
+  add(ByteView(o.mark, 4));
+  for (ByteView seg : o.body.Segments()) add(seg);
+}
+
+bool Connection::SendNowLocked(Outgoing& o) {
+  std::vector<ByteView> pieces;
+  Pieces(o, &pieces);
+  size_t total = 4 + o.body.size();
+  int fd = socket_.native_handle();
+  while (o.sent < total) {
+    iovec iov[64];
+    size_t n = 0;
+    for (; n < pieces.size() && n < 64; ++n) {
+      iov[n].iov_base = const_cast<std::byte*>(pieces[n].data());
+      iov[n].iov_len = pieces[n].size();
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = n;
+    ssize_t w = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;  // would block (or failed: the reader will see the close)
+    o.sent += static_cast<size_t>(w);
+    pieces.clear();
+    Pieces(o, &pieces);
+  }
+  return true;
+}
+
 void Connection::SendReply(xdr::XdrEncoder reply) {
   auto out = std::make_unique<Outgoing>();
   EncodeRecordMark(static_cast<uint32_t>(reply.size()), out->mark);
   out->body = std::move(reply);
   MutexLock lock(&mu_);
   if (closed_) return;
+  // Fast path: nothing queued, so write from this worker thread straight to the socket, and
+  // hand only what the socket would not take to the I/O thread.
+  if (!writing_ && out_queue_.empty() && SendNowLocked(*out)) return;
   out_queue_.push_back(std::move(out));
   if (!writing_) WriteNextLocked();
 }
@@ -225,9 +288,10 @@ void Connection::WriteNextLocked() {
   while (!out_queue_.empty() && buffers.size() < 64 && bytes < (4u << 20)) {
     std::unique_ptr<Outgoing> o = std::move(out_queue_.front());
     out_queue_.pop_front();
-    buffers.emplace_back(o->mark, 4);
-    for (ByteView seg : o->body.Segments()) buffers.emplace_back(seg.data(), seg.size());
-    bytes += 4 + o->body.size();
+    std::vector<ByteView> pieces;
+    Pieces(*o, &pieces);
+    for (ByteView p : pieces) buffers.emplace_back(p.data(), p.size());
+    bytes += 4 + o->body.size() - o->sent;
     batch->push_back(std::move(o));
   }
   auto self = shared_from_this();

@@ -19,6 +19,8 @@ struct TcpServerOptions {
   size_t max_outstanding_per_connection = 128;  // reading pauses while this many are in flight
   size_t io_threads = 1;
   size_t worker_threads = 8;
+  // Run procedures marked `fast` on the I/O thread that received them (lower latency).
+  bool inline_fast_calls = true;
 };
 
 // Serves ONC RPC over TCP: accepts connections, reassembles records, runs each call on a worker

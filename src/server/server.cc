@@ -117,6 +117,7 @@ class ServerImpl final : public Server {
       o.max_outstanding_per_connection = config_.nfs.max_outstanding;
       o.io_threads = config_.nfs.io_threads;
       o.worker_threads = config_.nfs.workers;
+      o.inline_fast_calls = config_.nfs.inline_fast_calls;
       ASSIGN_OR_RETURN(rpc_, rpc::StartRpcTcpServer(o, dispatcher_));
       LOG_INFO("nfs: NFSv3 and MOUNT v3 listening on {}:{}", config_.nfs.bind, rpc_->port());
     }

@@ -124,6 +124,25 @@ void XdrEncoder::VarOpaqueView(ByteView bytes) {
   Pad(bytes.size());
 }
 
+void XdrEncoder::VarOpaquePieces(std::span<const ByteView> pieces) {
+  size_t total = 0;
+  for (ByteView p : pieces) total += p.size();
+  U32(static_cast<uint32_t>(total));
+  for (ByteView p : pieces) {
+    if (p.size() < 512) {  // small pieces are cheaper to copy than to send as a segment
+      std::vector<std::byte>& t = Tail();
+      t.insert(t.end(), p.begin(), p.end());
+    } else {
+      Segment s;
+      s.borrowed = p;
+      s.is_borrowed = true;
+      segments_.push_back(std::move(s));
+    }
+    size_ += p.size();
+  }
+  Pad(total);
+}
+
 void XdrEncoder::Append(XdrEncoder&& other) {
   for (Segment& s : other.segments_) {
     if (!s.is_borrowed && s.owned.empty()) continue;
@@ -131,6 +150,8 @@ void XdrEncoder::Append(XdrEncoder&& other) {
   }
   for (Buffer& b : other.retained_) retained_.push_back(std::move(b));
   other.retained_.clear();
+  for (auto& h : other.holds_) holds_.push_back(std::move(h));
+  other.holds_.clear();
   size_ += other.size_;
   other.segments_.clear();
   other.size_ = 0;
@@ -139,6 +160,7 @@ void XdrEncoder::Append(XdrEncoder&& other) {
 void XdrEncoder::Clear() {
   segments_.clear();
   retained_.clear();
+  holds_.clear();
   size_ = 0;
 }
 

@@ -12,6 +12,8 @@
 // (e.g. the data of a READ) that are sent without being copied.
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +71,11 @@ class XdrEncoder {
   // Appends a length-prefixed opaque whose bytes are referenced, not copied.
   // REQUIRES: `bytes` stays valid until the encoded output has been sent.
   void VarOpaqueView(ByteView bytes);
+  // Appends one length-prefixed opaque made of `pieces` sent back to back, referenced, not
+  // copied. REQUIRES: the pieces stay valid until the output has been sent (see Retain).
+  void VarOpaquePieces(std::span<const ByteView> pieces);
+  // Keeps `hold` alive as long as this encoder (shared with whoever else holds the memory).
+  void Retain(std::shared_ptr<const void> hold) { holds_.push_back(std::move(hold)); }
   // Keeps `buffer` alive as long as this encoder (or the encoder it is appended to), so views
   // into it passed to VarOpaqueView stay valid until the reply is sent.
   void Retain(Buffer buffer) { retained_.push_back(std::move(buffer)); }
@@ -99,6 +106,7 @@ class XdrEncoder {
 
   std::vector<Segment> segments_;
   std::vector<Buffer> retained_;
+  std::vector<std::shared_ptr<const void>> holds_;
   size_t size_ = 0;
 };
 

@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -426,19 +427,25 @@ struct READ3args {
   count3 count = 0;
   friend bool operator==(const READ3args&, const READ3args&) = default;
 };
-// `data` is encoded by reference (XdrEncoder::VarOpaqueView), not copied. A handler that read
-// into its own buffer moves it into `storage` and points `data` at it; the READ3res then keeps
-// the bytes alive, so it must outlive the encoder's output until that has been sent. Moving a
-// READ3resok keeps `data` valid (Buffer's heap block does not move).
+// The data is a list of pieces, sent back to back as one opaque<> (a decoded reply has one
+// piece). They are encoded by reference (XdrEncoder::VarOpaquePieces), not copied: a server
+// hands out views of its store's memory and puts what keeps that memory alive in `holds`, which
+// the handler passes to the encoder (XdrEncoder::Retain) so it lives until the reply is sent.
 struct READ3resok {
   post_op_attr file_attributes;
   count3 count = 0;
   bool eof = false;
-  ByteView data;   // at most kMaxRead3DataBytes
-  Buffer storage;  // optional owner of the bytes `data` views; never encoded
+  std::vector<ByteView> data;                      // at most kMaxRead3DataBytes in all
+  std::vector<std::shared_ptr<const void>> holds;  // never encoded
+  // The data as one string (tests and small replies).
+  std::string DataString() const {
+    std::string out;
+    for (ByteView p : data) out.append(AsChars(p));
+    return out;
+  }
   friend bool operator==(const READ3resok& a, const READ3resok& b) {
     return a.file_attributes == b.file_attributes && a.count == b.count && a.eof == b.eof &&
-           SameBytes(a.data, b.data);
+           a.DataString() == b.DataString();
   }
 };
 struct READ3resfail {
@@ -1028,7 +1035,7 @@ bool Decode(xdr::XdrDecoder& d, READLINK3res* out);
 void Encode(xdr::XdrEncoder& e, const READLINK3res& in);
 bool Decode(xdr::XdrDecoder& d, READ3args* out);
 void Encode(xdr::XdrEncoder& e, const READ3args& in);
-// Decoding points resok.data into the input (storage stays empty).
+// Decoding points resok.data (one piece) into the input.
 bool Decode(xdr::XdrDecoder& d, READ3res* out);
 // Borrows resok.data (see READ3resok).
 void Encode(xdr::XdrEncoder& e, const READ3res& in);

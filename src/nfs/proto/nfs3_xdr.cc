@@ -198,14 +198,15 @@ void Decode(xdr::XdrDecoder& d, READ3resok* out) {
   Decode(d, &out->file_attributes);
   out->count = d.U32();
   out->eof = d.Bool();
-  out->data = d.VarOpaque(kMaxRead3DataBytes);
+  out->data = {d.VarOpaque(kMaxRead3DataBytes)};
 }
 void Encode(xdr::XdrEncoder& e, const READ3resok& in) {
   Encode(e, in.file_attributes);
   e.U32(in.count);
   e.Bool(in.eof);
-  e.VarOpaqueView(in.data);
+  e.VarOpaquePieces(in.data);
 }
+
 void Decode(xdr::XdrDecoder& d, READ3resfail* out) { Decode(d, &out->file_attributes); }
 void Encode(xdr::XdrEncoder& e, const READ3resfail& in) { Encode(e, in.file_attributes); }
 

@@ -327,7 +327,7 @@ TEST(Nfs3Codec, Readlink) {
 
 TEST(Nfs3Codec, Read) {
   ExpectCodec(READ3args{Fh(), 1ull << 33, 65536});
-  READ3resok ok{.file_attributes = Attr(), .count = 7, .eof = true, .data = AsBytes("payload")};
+  READ3resok ok{.file_attributes = Attr(), .count = 7, .eof = true, .data = {AsBytes("payload")}};
   ExpectCodec(READ3res::Success(std::move(ok)));
   ExpectCodec(READ3res::Success({.file_attributes = std::nullopt, .count = 0, .eof = false}));
   ExpectCodec(READ3res::Failure(nfsstat3::NFS3ERR_IO, {Attr()}));
@@ -652,16 +652,19 @@ TEST(Nfs3Sizes, ReaddirplusEntrySizesAreExact) {
 // --- Ownership ---
 
 TEST(Nfs3Ownership, ReadDataIsEncodedWithoutACopy) {
-  Buffer block = Buffer::Copy(AsBytes(std::string(8192, 'r')));
-  READ3resok ok{.file_attributes = Attr(), .count = 8192, .eof = false};
-  ok.data = block.view();
-  ok.storage = std::move(block);
-  READ3res res = READ3res::Success(std::move(ok));  // moving keeps the view valid
+  auto block = std::make_shared<Buffer>(Buffer::Copy(AsBytes(std::string(8192, 'r'))));
+  auto block2 = std::make_shared<Buffer>(Buffer::Copy(AsBytes(std::string(4096, 's'))));
+  READ3resok ok{.file_attributes = Attr(), .count = 12288, .eof = false};
+  ok.data = {block->view(), block2->view()};
+  ok.holds = {block, block2};
+  READ3res res = READ3res::Success(std::move(ok));
   xdr::XdrEncoder e;
   Encode(e, res);
-  bool borrowed = false;
-  for (ByteView segment : e.Segments()) borrowed |= segment.data() == res.resok.storage.data();
-  EXPECT_TRUE(borrowed);
+  int borrowed = 0;
+  for (ByteView segment : e.Segments()) {
+    borrowed += segment.data() == block->data() || segment.data() == block2->data();
+  }
+  EXPECT_EQ(borrowed, 2);
 
   std::string bytes = e.ToString();
   READ3res decoded;

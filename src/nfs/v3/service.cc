@@ -142,7 +142,8 @@ rpc::ProcedureHandler Bind(Nfs3Service* svc,
     Res res = (svc->*fn)(call, args);
     Encode(e, res);
     if constexpr (std::is_same_v<Res, READ3res>) {
-      e.Retain(std::move(res.resok.storage));  // the encoded data borrows from it
+      // The encoded data views the store's memory; the reply keeps it alive until sent.
+      for (auto& hold : res.resok.holds) e.Retain(std::move(hold));
     }
     return rpc::AcceptStat::kSuccess;
   };
@@ -161,12 +162,13 @@ rpc::ProgramVersion Nfs3Service::Program() {
   p.procedures[NFSPROC3_NULL] = {"NULL",
                                  [](const rpc::CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder&) {
                                    return rpc::AcceptStat::kSuccess;
-                                 }};
-  p.procedures[NFSPROC3_GETATTR] = {"GETATTR", Bind(this, &Nfs3Service::Getattr)};
+                                 },
+                                 false, true};
+  p.procedures[NFSPROC3_GETATTR] = {"GETATTR", Bind(this, &Nfs3Service::Getattr), false, true};
   p.procedures[NFSPROC3_SETATTR] = {"SETATTR", Bind(this, &Nfs3Service::Setattr), true};
-  p.procedures[NFSPROC3_LOOKUP] = {"LOOKUP", Bind(this, &Nfs3Service::Lookup)};
-  p.procedures[NFSPROC3_ACCESS] = {"ACCESS", Bind(this, &Nfs3Service::Access)};
-  p.procedures[NFSPROC3_READLINK] = {"READLINK", Bind(this, &Nfs3Service::Readlink)};
+  p.procedures[NFSPROC3_LOOKUP] = {"LOOKUP", Bind(this, &Nfs3Service::Lookup), false, true};
+  p.procedures[NFSPROC3_ACCESS] = {"ACCESS", Bind(this, &Nfs3Service::Access), false, true};
+  p.procedures[NFSPROC3_READLINK] = {"READLINK", Bind(this, &Nfs3Service::Readlink), false, true};
   p.procedures[NFSPROC3_READ] = {"READ", Bind(this, &Nfs3Service::Read)};
   p.procedures[NFSPROC3_WRITE] = {"WRITE", Bind(this, &Nfs3Service::Write)};
   p.procedures[NFSPROC3_CREATE] = {"CREATE", Bind(this, &Nfs3Service::Create), true};
@@ -179,9 +181,9 @@ rpc::ProgramVersion Nfs3Service::Program() {
   p.procedures[NFSPROC3_LINK] = {"LINK", Bind(this, &Nfs3Service::Link), true};
   p.procedures[NFSPROC3_READDIR] = {"READDIR", Bind(this, &Nfs3Service::Readdir)};
   p.procedures[NFSPROC3_READDIRPLUS] = {"READDIRPLUS", Bind(this, &Nfs3Service::Readdirplus)};
-  p.procedures[NFSPROC3_FSSTAT] = {"FSSTAT", Bind(this, &Nfs3Service::Fsstat)};
-  p.procedures[NFSPROC3_FSINFO] = {"FSINFO", Bind(this, &Nfs3Service::Fsinfo)};
-  p.procedures[NFSPROC3_PATHCONF] = {"PATHCONF", Bind(this, &Nfs3Service::Pathconf)};
+  p.procedures[NFSPROC3_FSSTAT] = {"FSSTAT", Bind(this, &Nfs3Service::Fsstat), false, true};
+  p.procedures[NFSPROC3_FSINFO] = {"FSINFO", Bind(this, &Nfs3Service::Fsinfo), false, true};
+  p.procedures[NFSPROC3_PATHCONF] = {"PATHCONF", Bind(this, &Nfs3Service::Pathconf), false, true};
   p.procedures[NFSPROC3_COMMIT] = {"COMMIT", Bind(this, &Nfs3Service::Commit)};
   return p;
 }
@@ -244,8 +246,8 @@ READ3res Nfs3Service::Read(const rpc::CallContext& call, const READ3args& args) 
   ok.file_attributes = ToFattr3(r->attr);
   ok.count = static_cast<uint32_t>(r->data.size());
   ok.eof = r->eof;
-  ok.storage = std::move(r->data);
-  ok.data = ok.storage.view();
+  ok.data = std::move(r->data.pieces);
+  ok.holds = std::move(r->data.holds);
   return READ3res::Success(std::move(ok));
 }
 

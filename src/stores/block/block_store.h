@@ -2,11 +2,28 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "base/bytes.h"
 #include "base/result.h"
 
 namespace dittofs::stores {
+
+// Bytes read from a BlockStore: `pieces`, back to back, hold the requested range. A store may
+// hand out views of its own memory instead of copying it; `holds` then keeps that memory alive
+// (and unchanged) for as long as the caller keeps the BlockRead. Shared ownership because the
+// store and any number of replies in flight hold the same block at once.
+struct BlockRead {
+  std::vector<ByteView> pieces;
+  std::vector<std::shared_ptr<const void>> holds;
+
+  size_t size() const {
+    size_t n = 0;
+    for (ByteView p : pieces) n += p.size();
+    return n;
+  }
+};
 
 // A BlockStore keeps the data of a share's regular files, addressed by (file id, byte offset).
 // Files are sparse: bytes never written read as zeros, at any offset. The store does not know
@@ -25,6 +42,16 @@ class BlockStore {
   // Fills all of `out` with the bytes at `offset` of `file`; zeros where nothing was written
   // (including a file never written at all).
   virtual Status Read(uint64_t file, uint64_t offset, MutableByteView out) = 0;
+  // The `length` bytes at `offset`, as views where the store can give them without copying.
+  // The default reads into a fresh buffer.
+  virtual Result<BlockRead> ReadRange(uint64_t file, uint64_t offset, size_t length) {
+    auto buffer = std::make_shared<Buffer>(length);
+    RETURN_IF_ERROR(Read(file, offset, buffer->mutable_view()));
+    BlockRead r;
+    if (length > 0) r.pieces.push_back(buffer->view());
+    r.holds.push_back(std::move(buffer));
+    return r;
+  }
   // Discards every byte at or after `size`; they read as zeros afterwards.
   virtual Status Truncate(uint64_t file, uint64_t size) = 0;
   // Discards the whole file. Removing a file never written succeeds.

@@ -115,6 +115,33 @@ TEST_P(BlockStoreConformance, GapsAndBytesPastTheEndReadAsZeros) {
   EXPECT_TRUE(SameBytes(beyond, Zeros(70'000)));
 }
 
+// ReadRange returns the same bytes as Read, and what it returned stays as it was read even when
+// the file is overwritten, truncated or removed afterwards (stores may hand out views).
+TEST_P(BlockStoreConformance, ReadRangeMatchesReadAndIsStable) {
+  FileModel model;
+  ASSERT_OK(WriteBoth(store(), model, 1, 1000, Pattern(300'000, 5)));
+  for (auto [offset, length] : std::vector<std::pair<uint64_t, size_t>>{
+           {0, 0}, {0, 400'000}, {999, 2}, {65'535, 70'000}, {250'000, 100'000}}) {
+    ASSERT_OK_AND_ASSIGN(stores::BlockRead r, store().ReadRange(1, offset, length));
+    ASSERT_EQ(r.size(), length);
+    std::string got;
+    for (ByteView p : r.pieces) got.append(AsChars(p));
+    EXPECT_TRUE(SameBytes(got, model.Read(offset, length))) << offset << "+" << length;
+  }
+  ASSERT_OK_AND_ASSIGN(stores::BlockRead held, store().ReadRange(1, 0, 200'000));
+  std::string before = model.Read(0, 200'000);
+  ASSERT_OK(store().Write(1, 0, AsBytes(Pattern(200'000, 6))));
+  ASSERT_OK(store().Truncate(1, 10));
+  ASSERT_OK(store().Remove(1));
+  std::string got;
+  for (ByteView p : held.pieces) got.append(AsChars(p));
+  EXPECT_TRUE(SameBytes(got, before));
+  ASSERT_OK_AND_ASSIGN(stores::BlockRead absent, store().ReadRange(99, 5, 70'000));
+  std::string zeros;
+  for (ByteView p : absent.pieces) zeros.append(AsChars(p));
+  EXPECT_TRUE(SameBytes(zeros, Zeros(70'000)));
+}
+
 TEST_P(BlockStoreConformance, NewestWriteWins) {
   FileModel model;
   ASSERT_OK(WriteBoth(store(), model, 1, 0, Pattern(100'000, 1)));

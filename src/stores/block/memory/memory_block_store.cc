@@ -18,11 +18,17 @@ namespace {
 constexpr size_t kShardCount = 64;
 constexpr uint64_t kBlockSize = 64 * 1024;
 
+using Block = std::shared_ptr<std::byte[]>;
+
 // One file's data. A block exists once any byte of it was written; its unwritten bytes are
 // zeros, as are the bytes of every missing block.
+//
+// Blocks are shared with readers: ReadRange hands out views of them, holding a reference, so a
+// reply can send them without a copy. A block is therefore copy-on-write: a writer that finds
+// one still referenced elsewhere writes into a copy, and the reader keeps the bytes it read.
 struct File {
   SharedMutex mu;
-  std::map<uint64_t, std::unique_ptr<std::byte[]>> blocks GUARDED_BY(mu);  // by offset / kBlockSize
+  std::map<uint64_t, Block> blocks GUARDED_BY(mu);  // by offset / kBlockSize
   // Set by Remove once the file left the table: a writer that found it just before must look
   // again, or its data would land in a file nobody can read.
   bool removed GUARDED_BY(mu) = false;
@@ -45,6 +51,7 @@ class MemoryBlockStore final : public BlockStore {
  public:
   Status Write(uint64_t file, uint64_t offset, ByteView data) override;
   Status Read(uint64_t file, uint64_t offset, MutableByteView out) override;
+  Result<BlockRead> ReadRange(uint64_t file, uint64_t offset, size_t length) override;
   Status Truncate(uint64_t file, uint64_t size) override;
   Status Remove(uint64_t file) override;
   Status Sync(uint64_t file) override { return Status::Ok(); }  // never durable
@@ -88,19 +95,63 @@ Status MemoryBlockStore::Write(uint64_t file, uint64_t offset, ByteView data) {
   }
 }
 
+// Gives `block` to the caller alone: when a reader still holds it, swaps in a copy (or, when
+// the caller will overwrite all of it, a fresh block).
+void MakeExclusive(Block& block, bool overwrite_all) {
+  if (block.use_count() == 1) return;  // under the file's writer lock no new reader can appear
+  Block copy = std::make_shared_for_overwrite<std::byte[]>(kBlockSize);
+  if (!overwrite_all) std::memcpy(copy.get(), block.get(), kBlockSize);
+  block = std::move(copy);
+}
+
 void MemoryBlockStore::WriteLocked(File& f, uint64_t offset, ByteView data) {
   for (size_t done = 0; done < data.size();) {
     uint64_t at = offset + done;
     size_t within = at % kBlockSize;
     size_t n = std::min<size_t>(kBlockSize - within, data.size() - done);
-    std::unique_ptr<std::byte[]>& block = f.blocks[at / kBlockSize];
+    Block& block = f.blocks[at / kBlockSize];
     if (block == nullptr) {
-      block = std::make_unique<std::byte[]>(kBlockSize);  // zero-filled
+      // A block the write covers entirely needs no zero-fill first.
+      block = n == kBlockSize ? std::make_shared_for_overwrite<std::byte[]>(kBlockSize)
+                              : std::make_shared<std::byte[]>(kBlockSize);
       blocks_in_use_.fetch_add(1);
+    } else {
+      MakeExclusive(block, n == kBlockSize);
     }
     std::memcpy(block.get() + within, data.data() + done, n);
     done += n;
   }
+}
+
+// Zeros to hand out for holes.
+const std::byte kZeros[kBlockSize] = {};
+
+Result<BlockRead> MemoryBlockStore::ReadRange(uint64_t file, uint64_t offset, size_t length) {
+  if (RangeOverflows(offset, length)) return Status(Errc::kTooBig, "read past 2^64 bytes");
+  BlockRead r;
+  std::shared_ptr<File> f = Find(file);
+  if (f == nullptr) {
+    for (size_t done = 0; done < length; done += kBlockSize) {
+      r.pieces.emplace_back(kZeros, std::min<size_t>(kBlockSize, length - done));
+    }
+    return r;
+  }
+  ReaderLock lock(&f->mu);
+  auto block = f->blocks.lower_bound(offset / kBlockSize);
+  for (size_t done = 0; done < length;) {
+    uint64_t at = offset + done;
+    size_t within = at % kBlockSize;
+    size_t n = std::min<size_t>(kBlockSize - within, length - done);
+    if (block != f->blocks.end() && block->first == at / kBlockSize) {
+      r.pieces.emplace_back(block->second.get() + within, n);
+      r.holds.push_back(block->second);
+      ++block;
+    } else {
+      r.pieces.emplace_back(kZeros, n);
+    }
+    done += n;
+  }
+  return r;
 }
 
 Status MemoryBlockStore::Read(uint64_t file, uint64_t offset, MutableByteView out) {
@@ -131,7 +182,7 @@ Status MemoryBlockStore::Read(uint64_t file, uint64_t offset, MutableByteView ou
 Status MemoryBlockStore::Truncate(uint64_t file, uint64_t size) {
   std::shared_ptr<File> f = Find(file);
   if (f == nullptr) return Status::Ok();
-  std::map<uint64_t, std::unique_ptr<std::byte[]>> discarded;  // freed after unlocking
+  std::map<uint64_t, Block> discarded;  // freed after unlocking
   {
     WriterLock lock(&f->mu);
     uint64_t kept_blocks = size / kBlockSize + (size % kBlockSize != 0 ? 1 : 0);
@@ -143,6 +194,7 @@ Status MemoryBlockStore::Truncate(uint64_t file, uint64_t size) {
       auto last = f->blocks.find(size / kBlockSize);
       if (last != f->blocks.end()) {
         size_t within = size % kBlockSize;
+        MakeExclusive(last->second, false);
         std::memset(last->second.get() + within, 0, kBlockSize - within);
       }
     }
@@ -161,7 +213,7 @@ Status MemoryBlockStore::Remove(uint64_t file) {
     f = std::move(it->second);
     shard.files.erase(it);
   }
-  std::map<uint64_t, std::unique_ptr<std::byte[]>> discarded;  // freed after unlocking
+  std::map<uint64_t, Block> discarded;  // freed after unlocking
   {
     WriterLock lock(&f->mu);
     f->removed = true;
