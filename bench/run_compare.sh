@@ -4,13 +4,15 @@
 # Runs nfs_bench against dfs and against NFS-Ganesha on this host (both on loopback, both
 # keeping everything in memory), with the same parameters, and prints a comparison table.
 #
-# usage: bench/run_compare.sh [--ganesha-fsal MEM|VFS] [--keep] [-- NFS_BENCH_ARGS...]
+# usage: bench/run_compare.sh [--ganesha-fsal MEM|VFS] [--rounds N] [--keep] [-- NFS_BENCH_ARGS...]
 #
 #   --ganesha-fsal MEM   (default) Ganesha's in-memory FSAL. Note: MEM keeps no file data
 #                        (at most 2 MiB per file; reads of the rest return filler), so its data
 #                        figures are an upper bound, and nfs_bench runs with --no-verify for it.
 #   --ganesha-fsal VFS   Ganesha's VFS FSAL exporting a directory on tmpfs (/dev/shm): keeps
 #                        data, so the data figures compare like with like.
+#   --rounds N           alternate dfs and ganesha runs N times (default 3); the table shows
+#                        each figure's median
 #   --keep               keep the temporary folder (configs, logs, raw results).
 #   NFS_BENCH_ARGS       passed to both runs, e.g. -- --rand-seconds 5 --files 5000
 #
@@ -32,6 +34,7 @@ repo_root=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/.
 
 ganesha_fsal=MEM
 keep=false
+rounds=3
 bench_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -43,13 +46,17 @@ while [[ $# -gt 0 ]]; do
       keep=true
       shift
       ;;
+    --rounds)
+      rounds=${2:?--rounds needs a number}
+      shift 2
+      ;;
     --)
       shift
       bench_args=("$@")
       break
       ;;
     -h | --help)
-      sed -n '3,28p' "$0"
+      sed -n '3,30p' "$0"
       exit 0
       ;;
     *)
@@ -225,34 +232,46 @@ if ! wait_for_port "$ganesha_port" "$ganesha_pid" 60 ||
 fi
 log "ganesha ($ganesha_fsal FSAL) listening on 127.0.0.1:$ganesha_port, MOUNT on $ganesha_mount_port"
 
-# ---- The runs: one server at a time, the other idle. ----
+# ---- The runs: one server at a time, the other idle, alternating for $rounds rounds so that
+# slow spells of a noisy machine hit both; the table shows each figure's median over rounds. ----
 status=0
-log "nfs_bench against dfs"
-"$nfs_bench" --host 127.0.0.1 --port "$dfs_port" --export /export --label dfs \
-  ${bench_args[@]+"${bench_args[@]}"} | tee "$work/dfs.results" || status=1
 ganesha_verify=()
 [[ "$ganesha_fsal" == MEM ]] && ganesha_verify=(--no-verify)
-log "nfs_bench against ganesha"
-"$nfs_bench" --host 127.0.0.1 --port "$ganesha_port" --mount-port "$ganesha_mount_port" \
-  --export /export --label ganesha ${ganesha_verify[@]+"${ganesha_verify[@]}"} \
-  ${bench_args[@]+"${bench_args[@]}"} | tee "$work/ganesha.results" || status=1
+: >"$work/dfs.results"
+: >"$work/ganesha.results"
+for round in $(seq "$rounds"); do
+  log "round $round/$rounds: nfs_bench against dfs"
+  "$nfs_bench" --host 127.0.0.1 --port "$dfs_port" --export /export --label dfs \
+    ${bench_args[@]+"${bench_args[@]}"} | tee -a "$work/dfs.results" || status=1
+  log "round $round/$rounds: nfs_bench against ganesha"
+  "$nfs_bench" --host 127.0.0.1 --port "$ganesha_port" --mount-port "$ganesha_mount_port" \
+    --export /export --label ganesha ${ganesha_verify[@]+"${ganesha_verify[@]}"} \
+    ${bench_args[@]+"${bench_args[@]}"} | tee -a "$work/ganesha.results" || status=1
+done
 kill -0 "$dfs_pid" 2>/dev/null || { log "dfs died during the run"; tail -n 20 "$work/dfs.log" >&2; status=1; }
 
 # ---- The table. For throughput the ratio is dfs/ganesha; for latency ganesha/dfs. ----
 echo
-echo "ganesha FSAL: $ganesha_fsal. ratio > 1 means dfs is better."
+echo "ganesha FSAL: $ganesha_fsal. Medians over $rounds alternating rounds; ratio > 1 means dfs is better."
 awk '
+  function median(label, key,    k, i, j, t, a) {
+    k = count[label, key]
+    if (k == 0) return ""
+    for (i = 1; i <= k; i++) a[i] = samples[label, key, i] + 0
+    for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return a[int((k + 1) / 2)]
+  }
   $1 == "RESULT" {
     key = $3
     if (!(key in unit)) { order[++n] = key; unit[key] = $5 }
-    value[$2, key] = $4
+    samples[$2, key, ++count[$2, key]] = $4
   }
   END {
     printf "%-16s %-10s %14s %14s %8s\n", "metric", "unit", "dfs", "ganesha", "ratio"
     for (i = 1; i <= n; i++) {
       key = order[i]
-      d = ((("dfs", key) in value) ? value["dfs", key] : "")
-      g = ((("ganesha", key) in value) ? value["ganesha", key] : "")
+      d = median("dfs", key)
+      g = median("ganesha", key)
       ratio = "-"
       if (d != "" && g != "" && d + 0 > 0 && g + 0 > 0) {
         ratio = sprintf("%.2f", unit[key] == "us" ? g / d : d / g)

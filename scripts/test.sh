@@ -7,6 +7,8 @@
 # Environment: DFS_FUZZ_SECONDS (default 60), DFS_SKIP_VM=1 to leave out step 4.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Let clones in other folders share one compiler cache.
+export CCACHE_BASEDIR="$PWD"
 scripts/install-deps.sh || exit 1
 
 passed=0

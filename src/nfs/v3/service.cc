@@ -179,8 +179,9 @@ rpc::ProgramVersion Nfs3Service::Program() {
   p.procedures[NFSPROC3_RMDIR] = {"RMDIR", Bind(this, &Nfs3Service::Rmdir), true};
   p.procedures[NFSPROC3_RENAME] = {"RENAME", Bind(this, &Nfs3Service::Rename), true};
   p.procedures[NFSPROC3_LINK] = {"LINK", Bind(this, &Nfs3Service::Link), true};
-  p.procedures[NFSPROC3_READDIR] = {"READDIR", Bind(this, &Nfs3Service::Readdir)};
-  p.procedures[NFSPROC3_READDIRPLUS] = {"READDIRPLUS", Bind(this, &Nfs3Service::Readdirplus)};
+  p.procedures[NFSPROC3_READDIR] = {"READDIR", Bind(this, &Nfs3Service::Readdir), false, true};
+  p.procedures[NFSPROC3_READDIRPLUS] = {"READDIRPLUS", Bind(this, &Nfs3Service::Readdirplus),
+                                        false, true};
   p.procedures[NFSPROC3_FSSTAT] = {"FSSTAT", Bind(this, &Nfs3Service::Fsstat), false, true};
   p.procedures[NFSPROC3_FSINFO] = {"FSINFO", Bind(this, &Nfs3Service::Fsinfo), false, true};
   p.procedures[NFSPROC3_PATHCONF] = {"PATHCONF", Bind(this, &Nfs3Service::Pathconf), false, true};
