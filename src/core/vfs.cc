@@ -793,11 +793,11 @@ Result<FsStats> Vfs::StatFs(const Caller& caller, FileId file) {
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   (void)inode;
   stores::StoreStats st = metadata_.Stats();
-  uint64_t used = blocks_.UsedBytes();
+  stores::BlockStore::Capacity cap = blocks_.GetCapacity();
   FsStats fs;
-  fs.total_bytes = st.total_bytes;
-  fs.free_bytes = st.total_bytes > used ? std::min(st.free_bytes, st.total_bytes - used) : 0;
-  fs.avail_bytes = fs.free_bytes;
+  fs.total_bytes = cap.total_bytes;
+  fs.free_bytes = cap.free_bytes;
+  fs.avail_bytes = cap.avail_bytes;
   fs.total_files = st.total_files;
   fs.free_files = st.free_files;
   fs.avail_files = st.free_files;

@@ -60,6 +60,14 @@ class BlockStore {
   virtual Status Sync(uint64_t file) = 0;
   // Bytes of storage in use (for statfs), best effort.
   virtual uint64_t UsedBytes() = 0;
+  // The capacity of the storage behind the store and what of it is free (for statfs):
+  // the file system holding a local store, the machine's memory for a memory store.
+  struct Capacity {
+    uint64_t total_bytes = 0;
+    uint64_t free_bytes = 0;   // free for anyone
+    uint64_t avail_bytes = 0;  // free for this server (e.g. less a root reserve)
+  };
+  virtual Capacity GetCapacity() = 0;
 };
 
 }  // namespace dittofs::stores

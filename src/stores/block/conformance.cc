@@ -142,6 +142,13 @@ TEST_P(BlockStoreConformance, ReadRangeMatchesReadAndIsStable) {
   EXPECT_TRUE(SameBytes(zeros, Zeros(70'000)));
 }
 
+TEST_P(BlockStoreConformance, CapacityIsPlausible) {
+  stores::BlockStore::Capacity cap = store().GetCapacity();
+  EXPECT_GT(cap.total_bytes, 0u);
+  EXPECT_LE(cap.free_bytes, cap.total_bytes);
+  EXPECT_LE(cap.avail_bytes, cap.free_bytes);
+}
+
 TEST_P(BlockStoreConformance, NewestWriteWins) {
   FileModel model;
   ASSERT_OK(WriteBoth(store(), model, 1, 0, Pattern(100'000, 1)));

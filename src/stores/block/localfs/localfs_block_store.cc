@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -207,6 +208,12 @@ class LocalFsBlockStore final : public BlockStore {
   Status Remove(uint64_t file) override;
   Status Sync(uint64_t file) override;
   uint64_t UsedBytes() override { return static_cast<uint64_t>(std::max<int64_t>(0, used_bytes_)); }
+  Capacity GetCapacity() override {
+    struct statvfs st;
+    if (statvfs(root_.c_str(), &st) != 0) return {};
+    uint64_t unit = st.f_frsize ? st.f_frsize : st.f_bsize;
+    return {unit * st.f_blocks, unit * st.f_bfree, unit * st.f_bavail};
+  }
 
  private:
   // root/ab, where ab are the low eight bits of the id, spreading consecutive ids evenly.

@@ -55,6 +55,7 @@ class ScratchBlockStore final : public BlockStore {
   Status Remove(uint64_t file) override { return store_->Remove(file); }
   Status Sync(uint64_t file) override { return store_->Sync(file); }
   uint64_t UsedBytes() override { return store_->UsedBytes(); }
+  Capacity GetCapacity() override { return store_->GetCapacity(); }
 
  private:
   std::unique_ptr<ScratchDir> dir_;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "stores/block/memory/memory_block_store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -56,6 +58,13 @@ class MemoryBlockStore final : public BlockStore {
   Status Remove(uint64_t file) override;
   Status Sync(uint64_t file) override { return Status::Ok(); }  // never durable
   uint64_t UsedBytes() override { return blocks_in_use_.load() * kBlockSize; }
+  Capacity GetCapacity() override {
+    // The data lives in this process's memory: the machine's memory bounds it.
+    uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    uint64_t total = page * static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES));
+    uint64_t free = page * static_cast<uint64_t>(sysconf(_SC_AVPHYS_PAGES));
+    return {total, free, free};
+  }
 
  private:
   Shard& ShardOf(uint64_t file) { return shards_[file % kShardCount]; }
