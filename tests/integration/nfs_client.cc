@@ -240,16 +240,26 @@ Result<MntReply> RawNfsClient::Mnt(const std::string& path) {
   return out;
 }
 
+// Reads a struct libnfs may have placed at a misaligned address (UBSan flags direct access).
+template <typename T>
+T Unaligned(const T* at) {
+  T value;
+  std::memcpy(&value, static_cast<const void*>(at), sizeof(T));
+  return value;
+}
+
 Result<std::vector<MountEntry>> RawNfsClient::Dump() {
   std::vector<MountEntry> out;
-  Status s =
-      Call([](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount3_dump_async(r, cb, p); },
-           [&](void* reply) {
-             for (mountbody* m = *static_cast<mountlist*>(reply); m != nullptr; m = m->ml_next) {
-               out.push_back(
-                   {m->ml_hostname ? m->ml_hostname : "", m->ml_directory ? m->ml_directory : ""});
-             }
-           });
+  Status s = Call(
+      [](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount3_dump_async(r, cb, p); },
+      [&](void* reply) {
+        // libnfs 4.0 allocates list nodes at misaligned addresses: copy each one out.
+        for (mountbody* at = *static_cast<mountlist*>(reply); at != nullptr;) {
+          mountbody m = Unaligned(at);
+          out.push_back({m.ml_hostname ? m.ml_hostname : "", m.ml_directory ? m.ml_directory : ""});
+          at = m.ml_next;
+        }
+      });
   if (!s.ok()) return s;
   return out;
 }
@@ -270,8 +280,10 @@ Result<std::vector<std::string>> RawNfsClient::Export() {
   Status s =
       Call([](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount3_export_async(r, cb, p); },
            [&](void* reply) {
-             for (exportnode* e = *static_cast<exports*>(reply); e != nullptr; e = e->ex_next) {
-               out.push_back(e->ex_dir ? e->ex_dir : "");
+             for (exportnode* at = *static_cast<exports*>(reply); at != nullptr;) {
+               exportnode e = Unaligned(at);
+               out.push_back(e.ex_dir ? e.ex_dir : "");
+               at = e.ex_next;
              }
            });
   if (!s.ok()) return s;
@@ -485,8 +497,10 @@ Result<ReaddirReply> RawNfsClient::Readdir(const FileHandle& dir, uint64_t cooki
     const READDIR3resok& ok = r.READDIR3res_u.resok;
     out.dir_attributes = ok.dir_attributes;
     std::memcpy(out.cookieverf.data(), ok.cookieverf, out.cookieverf.size());
-    for (const entry3* e = ok.reply.entries; e != nullptr; e = e->nextentry) {
-      out.entries.push_back(ToDirEntry(*e));
+    for (const entry3* at = ok.reply.entries; at != nullptr;) {
+      entry3 e = Unaligned(at);
+      out.entries.push_back(ToDirEntry(e));
+      at = e.nextentry;
     }
     out.eof = ok.reply.eof != 0;
     return out;
@@ -513,7 +527,10 @@ Result<ReaddirReply> RawNfsClient::Readdirplus(const FileHandle& dir, uint64_t c
         const READDIRPLUS3resok& ok = r.READDIRPLUS3res_u.resok;
         out.dir_attributes = ok.dir_attributes;
         std::memcpy(out.cookieverf.data(), ok.cookieverf, out.cookieverf.size());
-        for (const entryplus3* e = ok.reply.entries; e != nullptr; e = e->nextentry) {
+        for (const entryplus3* at = ok.reply.entries; at != nullptr;) {
+          entryplus3 copy = Unaligned(at);
+          const entryplus3* e = &copy;
+          at = copy.nextentry;
           DirEntry d = ToDirEntry(*e);
           d.attributes = e->name_attributes;
           d.has_fh = e->name_handle.handle_follows != 0;
