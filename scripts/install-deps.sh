@@ -8,9 +8,13 @@ packages=(
   cmake ninja-build ccache g++ pkg-config python3 git
   # libraries
   libasio-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
+  libsqlite3-dev libpq-dev nlohmann-json3-dev
+  libsodium-dev nettle-dev libjwt-dev
+  libcpp-httplib-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev libnfs-dev libnfs-utils
   clang libclang-rt-14-dev
+  postgresql  # the control-plane database tests start a throwaway server
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(nfs-ganesha nfs-ganesha-mem rpcbind)

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "base/mutex.h"
+#include "base/status.h"
+
+namespace dittofs::controlplane::auth {
+
+struct LoginThrottleOptions {
+  // Failures within `window_seconds` that lock a username, or a client address, out.
+  int max_failures_per_user = 5;
+  int max_failures_per_address = 20;
+  int64_t window_seconds = 15 * 60;
+  // The first lockout lasts base_backoff_seconds; each further failure while the count is
+  // still at the limit doubles it, up to max_backoff_seconds.
+  int64_t base_backoff_seconds = 30;
+  int64_t max_backoff_seconds = 15 * 60;
+  // Most usernames, and most addresses, tracked at once. Past that the least recently
+  // touched entry is forgotten, which bounds memory under a flood of invented names at the
+  // price of possibly releasing an old lockout early.
+  size_t max_entries = 10000;
+};
+
+// Slows online password guessing. Failed logins are counted per username and per client
+// address in a sliding window; when either count reaches its limit, further attempts for that
+// username or from that address are refused until an exponentially growing, capped backoff
+// passes. Times are seconds on any clock the caller chooses, passed in so tests need no sleep.
+//
+// A login handler calls Check before looking at the password, and when it refuses, answers
+// without verifying (and without calling RecordFailure). After verifying, it calls
+// RecordFailure or RecordSuccess. An empty username or address is not tracked.
+// All methods are safe to call concurrently from any thread.
+class LoginThrottle {
+ public:
+  explicit LoginThrottle(LoginThrottleOptions options = {});
+  ~LoginThrottle();
+  LoginThrottle(const LoginThrottle&) = delete;
+  LoginThrottle& operator=(const LoginThrottle&) = delete;
+
+  // Returns Errc::kBusy, with "retry after N s" in the message, while `user` or `address` is
+  // locked out; ok otherwise.
+  Status Check(std::string_view user, std::string_view address, int64_t now);
+  void RecordFailure(std::string_view user, std::string_view address, int64_t now);
+  // Forgets `user`'s failures and lockout. The address keeps its count: one account an
+  // attacker controls must not reset the guessing budget of everything behind that address.
+  void RecordSuccess(std::string_view user, std::string_view address, int64_t now);
+
+  // Entries currently tracked, users plus addresses; for tests and metrics.
+  size_t TrackedEntries();
+
+ private:
+  class Table;  // failure history for one kind of key; defined in throttle.cc
+
+  Mutex mu_;
+  std::unique_ptr<Table> users_ GUARDED_BY(mu_);
+  std::unique_ptr<Table> addresses_ GUARDED_BY(mu_);
+};
+
+}  // namespace dittofs::controlplane::auth
