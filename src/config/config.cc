@@ -121,6 +121,8 @@ Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v)
     return ParseBool(v, &s.read_only);
   else if (key == "squash")
     s.squash = v;
+  else if (key == "default_permission")
+    s.default_permission = v;
   else if (key == "anon_uid") {
     RETURN_IF_ERROR(ParseUint(v, 0xffffffffu, &n));
     s.anon_uid = uint32_t(n);
@@ -183,7 +185,16 @@ Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env) {
             if (!item.IsMap()) return Status(Errc::kInvalid, "config: each share must be a map");
             ShareConfig s;
             for (auto kv : item) {
-              Status st = SetShareKey(s, kv.first.as<std::string>(), Scalar(kv.second));
+              std::string key = kv.first.as<std::string>();
+              if (key == "allowed_clients" || key == "denied_clients") {
+                if (!kv.second.IsSequence()) {
+                  return Status(Errc::kInvalid, "config: shares: " + key + " must be a list");
+                }
+                auto& list = key == "allowed_clients" ? s.allowed_clients : s.denied_clients;
+                for (auto v : kv.second) list.push_back(Scalar(v));
+                continue;
+              }
+              Status st = SetShareKey(s, key, Scalar(kv.second));
               if (!st.ok()) return Status(Errc::kInvalid, "config: shares: " + st.message());
             }
             c.shares.push_back(std::move(s));
@@ -257,9 +268,17 @@ Status Validate(const Config& c) {
     if (s.block != "memory" && s.block != "localfs") {
       return Status(Errc::kInvalid, "share " + s.name + ": block must be memory or localfs");
     }
-    if (s.squash != "none" && s.squash != "root_to_guest" && s.squash != "all_to_guest") {
-      return Status(Errc::kInvalid,
-                    "share " + s.name + ": squash must be none, root_to_guest or all_to_guest");
+    if (s.squash != "none" && s.squash != "root_to_guest" && s.squash != "root_to_admin" &&
+        s.squash != "all_to_guest" && s.squash != "all_to_admin") {
+      return Status(Errc::kInvalid, "share " + s.name +
+                                        ": squash must be none, root_to_guest, root_to_admin, "
+                                        "all_to_guest or all_to_admin");
+    }
+    if (s.default_permission != "none" && s.default_permission != "read" &&
+        s.default_permission != "read-write" && s.default_permission != "admin") {
+      return Status(
+          Errc::kInvalid,
+          "share " + s.name + ": default_permission must be none, read, read-write or admin");
     }
   }
   return Status::Ok();
@@ -318,7 +337,10 @@ std::string RenderConfig(const Config& c) {
        "# Each share is exported under its name. Stores:\n"
        "#   metadata: memory (contents are lost when the server stops)\n"
        "#   block: memory | localfs (file data in files under block_dir)\n"
-       "# squash: none | root_to_guest | all_to_guest (guest = anon_uid/anon_gid)\n"
+       "# squash: none | root_to_guest | root_to_admin | all_to_guest | all_to_admin\n"
+       "#   (guest = anon_uid/anon_gid; admin = root, uid 0)\n"
+       "# allowed_clients / denied_clients: lists of CIDRs (denied wins; no allowed list: all)\n"
+       "# default_permission: none | read | read-write | admin (for every user)\n"
        "shares:\n";
   for (const ShareConfig& s : c.shares) {
     char mode[8];
@@ -331,7 +353,15 @@ std::string RenderConfig(const Config& c) {
       << "    squash: " << s.squash << "\n"
       << "    anon_uid: " << s.anon_uid << "\n"
       << "    anon_gid: " << s.anon_gid << "\n"
-      << "    root_mode: \"" << mode << "\"   # mode of the share's root when first created\n";
+      << "    root_mode: \"" << mode << "\"   # mode of the share's root when first created\n"
+      << "    default_permission: " << s.default_permission << "\n";
+    auto list = [&](const char* key, const std::vector<std::string>& v) {
+      o << "    " << key << ": [";
+      for (size_t i = 0; i < v.size(); ++i) o << (i ? ", " : "") << "\"" << v[i] << "\"";
+      o << "]\n";
+    };
+    list("allowed_clients", s.allowed_clients);
+    list("denied_clients", s.denied_clients);
   }
   return o.str();
 }

@@ -39,10 +39,14 @@ struct ShareConfig {
   std::string block = "localfs";    // memory | localfs
   std::string block_dir;            // localfs: default <state_dir>/blocks/<share>
   bool read_only = false;
-  std::string squash = "root_to_guest";  // none | root_to_guest | all_to_guest
+  // none | root_to_guest | root_to_admin | all_to_guest | all_to_admin
+  std::string squash = "root_to_guest";
   uint32_t anon_uid = 65534;
   uint32_t anon_gid = 65534;
   uint32_t root_mode = 01777;
+  std::vector<std::string> allowed_clients;       // CIDRs; empty: every client
+  std::vector<std::string> denied_clients;        // CIDRs; win over allowed_clients
+  std::string default_permission = "read-write";  // none | read | read-write | admin
 };
 
 struct Config {

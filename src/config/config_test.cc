@@ -38,8 +38,16 @@ TEST(ConfigTest, RenderedConfigParsesBackIdentically) {
   c.shares[0].read_only = true;
   c.shares[0].root_mode = 0755;
   c.nfs.inline_fast_calls = false;
+  c.shares[0].squash = "all_to_admin";
+  c.shares[0].default_permission = "read";
+  c.shares[0].allowed_clients = {"10.0.0.0/8", "::1"};
+  c.shares[0].denied_clients = {"10.9.0.0/16"};
   ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
   EXPECT_FALSE(back.nfs.inline_fast_calls);
+  EXPECT_EQ(back.shares[0].squash, "all_to_admin");
+  EXPECT_EQ(back.shares[0].default_permission, "read");
+  EXPECT_EQ(back.shares[0].allowed_clients, c.shares[0].allowed_clients);
+  EXPECT_EQ(back.shares[0].denied_clients, c.shares[0].denied_clients);
   EXPECT_EQ(back.nfs.port, 2049);
   EXPECT_TRUE(back.shares[0].read_only);
   EXPECT_EQ(back.shares[0].root_mode, 0755u);

@@ -10,6 +10,7 @@
 
 #include "base/bytes.h"
 #include "base/clock.h"
+#include "core/access.h"
 #include "stores/block/block_store.h"
 #include "stores/metadata/metadata_store.h"
 
@@ -129,8 +130,15 @@ struct FsStats {
   uint64_t avail_files = 0;
 };
 
-// Per-share policy.
-enum class Squash { kNone, kRootToGuest, kAllToGuest };
+// How a share maps the identities clients present. "Admin" is the superuser (uid 0, gid 0);
+// "guest" is the share's anonymous identity (anon_uid/anon_gid).
+enum class Squash {
+  kNone,         // identities as presented
+  kRootToGuest,  // root becomes the guest (the usual root_squash)
+  kRootToAdmin,  // root keeps its privileges (no_root_squash)
+  kAllToGuest,   // everyone becomes the guest
+  kAllToAdmin,   // everyone acts as root
+};
 
 struct ShareOptions {
   bool read_only = false;
@@ -140,6 +148,7 @@ struct ShareOptions {
   uint32_t root_mode = 01777;  // mode of the root directory when the share is first created
   uint32_t root_uid = 0;
   uint32_t root_gid = 0;
+  SharePolicy policy;  // client networks and per-user permission levels
 };
 
 }  // namespace dittofs::core

@@ -93,14 +93,39 @@ Result<std::unique_ptr<Vfs>> Vfs::Open(ShareId id, std::string name,
 }
 
 Caller Vfs::Effective(const Caller& caller) const {
-  bool squash = options_.squash == Squash::kAllToGuest ||
-                (options_.squash == Squash::kRootToGuest && caller.uid == 0);
-  if (!squash) return caller;
   Caller c;
+  c.client_address = caller.client_address;
+  switch (options_.squash) {
+    case Squash::kNone:
+    case Squash::kRootToAdmin:
+      return caller;
+    case Squash::kRootToGuest:
+      if (caller.uid != 0) return caller;
+      break;
+    case Squash::kAllToGuest:
+      break;
+    case Squash::kAllToAdmin:
+      c.uid = 0;
+      c.gid = 0;
+      return c;
+  }
   c.uid = options_.anon_uid;
   c.gid = options_.anon_gid;
-  c.client_address = caller.client_address;
   return c;
+}
+
+Status Vfs::Admit(const Caller& caller, bool mutating) const {
+  const SharePolicy& p = options_.policy;
+  if (!p.ClientAllowed(caller.client_address)) {
+    return Status(Errc::kAccess, "client " + caller.client_address + " may not use " + name_);
+  }
+  // Users are known by the uid they present (before squashing).
+  Permission level = p.PermissionOf(caller.uid);
+  if (level == Permission::kNone) return Status(Errc::kAccess, "no permission on " + name_);
+  if (mutating && level < Permission::kReadWrite) {
+    return Status(Errc::kAccess, "read-only permission on " + name_);
+  }
+  return Status::Ok();
 }
 
 Result<Inode> Vfs::Load(FileId file) {
@@ -168,10 +193,14 @@ Result<Attr> Vfs::Resolve(FileId file) {
   return ToAttr(inode);
 }
 
-Result<Attr> Vfs::GetAttr(const Caller& caller, FileId file) { return Resolve(file); }
+Result<Attr> Vfs::GetAttr(const Caller& caller, FileId file) {
+  RETURN_IF_ERROR(Admit(caller, false));
+  return Resolve(file);
+}
 
 Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs,
                     const Timespec* guard_ctime, Wcc* wcc) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
   bool truncate = false;
@@ -251,6 +280,7 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
 
 Result<Attr> Vfs::Lookup(const Caller& raw_caller, FileId dir, std::string_view name,
                          std::optional<Attr>* dir_attr) {
+  RETURN_IF_ERROR(Admit(raw_caller, false));
   Caller caller = Effective(raw_caller);
   ASSIGN_OR_RETURN(Inode d, Load(dir));
   if (dir_attr) *dir_attr = ToAttr(d);
@@ -274,12 +304,15 @@ Result<Attr> Vfs::Lookup(const Caller& raw_caller, FileId dir, std::string_view 
 
 Result<uint32_t> Vfs::Access(const Caller& raw_caller, FileId file, uint32_t requested,
                              Attr* attr) {
+  RETURN_IF_ERROR(Admit(raw_caller, false));
   Caller caller = Effective(raw_caller);
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   if (attr) *attr = ToAttr(inode);
   uint32_t granted = 0;
   if (MayAccess(caller, inode, 4)) granted |= kAccessRead;
-  if (MayAccess(caller, inode, 2) && !options_.read_only) {
+  bool may_change =
+      !options_.read_only && options_.policy.PermissionOf(raw_caller.uid) >= Permission::kReadWrite;
+  if (MayAccess(caller, inode, 2) && may_change) {
     granted |= kAccessModify | kAccessExtend;
     if (inode.is_directory()) granted |= kAccessDelete;
   }
@@ -290,6 +323,7 @@ Result<uint32_t> Vfs::Access(const Caller& raw_caller, FileId file, uint32_t req
 }
 
 Result<std::string> Vfs::ReadLink(const Caller& caller, FileId file, Attr* attr) {
+  RETURN_IF_ERROR(Admit(caller, false));
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   if (attr) *attr = ToAttr(inode);
   if (inode.type != FileType::kSymlink) return Errc::kInvalid;
@@ -298,6 +332,7 @@ Result<std::string> Vfs::ReadLink(const Caller& caller, FileId file, Attr* attr)
 
 Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t offset,
                              uint32_t count) {
+  RETURN_IF_ERROR(Admit(raw_caller, false));
   Caller caller = Effective(raw_caller);
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   if (inode.is_directory()) return Errc::kIsDir;
@@ -330,6 +365,7 @@ Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t off
 
 Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t offset,
                                ByteView data, Stability stability, Wcc* wcc) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
   ASSIGN_OR_RETURN(Inode inode, Load(file));
@@ -375,6 +411,7 @@ Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t o
 }
 
 Status Vfs::Commit(const Caller& caller, FileId file, Wcc* wcc) {
+  RETURN_IF_ERROR(Admit(caller, false));
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   std::optional<PreAttr> before = Pre(inode);
   Status s = Status::Ok();
@@ -391,6 +428,7 @@ Status Vfs::Commit(const Caller& caller, FileId file, Wcc* wcc) {
 Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_view name,
                            FileType type, const SetAttrs& attrs, std::string_view target,
                            uint32_t major, uint32_t minor, Wcc* dir_wcc) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
   ASSIGN_OR_RETURN(InodeId id, metadata_.AllocateInodeId());
@@ -462,6 +500,7 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
 
 Result<Attr> Vfs::Create(const Caller& raw_caller, FileId dir, std::string_view name,
                          CreateMode how, const SetAttrs& attrs, uint64_t verifier, Wcc* dir_wcc) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
   if (how != CreateMode::kGuarded) {
     // An existing file satisfies UNCHECKED (as a setattr of its size) and a repeated
     // EXCLUSIVE create (same verifier).
@@ -555,6 +594,7 @@ Result<Attr> Vfs::Mknod(const Caller& caller, FileId dir, std::string_view name,
 
 Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_view name,
                  std::optional<Attr>* file_attr, Wcc* dir_wcc) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
@@ -591,6 +631,7 @@ Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_
 }
 
 Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, Wcc* dir_wcc) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
   InodeId freed = stores::kInvalidInode;
@@ -631,6 +672,7 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
 }
 
 Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, Wcc* dir_wcc) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
@@ -662,6 +704,7 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
 
 Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view from_name,
                    FileId to_dir, std::string_view to_name, Wcc* from_wcc, Wcc* to_wcc) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> from_before, to_before;
   InodeId freed = stores::kInvalidInode;
@@ -754,6 +797,7 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
 
 Result<DirListing> Vfs::ReadDir(const Caller& raw_caller, FileId dir, uint64_t cookie,
                                 size_t max_entries, bool with_attrs) {
+  RETURN_IF_ERROR(Admit(raw_caller, false));
   Caller caller = Effective(raw_caller);
   ASSIGN_OR_RETURN(Inode d, Load(dir));
   if (!d.is_directory()) return Errc::kNotDir;
@@ -783,6 +827,7 @@ Result<DirListing> Vfs::ReadDir(const Caller& raw_caller, FileId dir, uint64_t c
 }
 
 Result<Attr> Vfs::Parent(const Caller& caller, FileId dir) {
+  RETURN_IF_ERROR(Admit(caller, false));
   ASSIGN_OR_RETURN(Inode d, Load(dir));
   if (!d.is_directory()) return Errc::kNotDir;
   ASSIGN_OR_RETURN(Inode p, metadata_.GetInode(d.parent));
@@ -790,6 +835,7 @@ Result<Attr> Vfs::Parent(const Caller& caller, FileId dir) {
 }
 
 Result<FsStats> Vfs::StatFs(const Caller& caller, FileId file) {
+  RETURN_IF_ERROR(Admit(caller, false));
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   (void)inode;
   stores::StoreStats st = metadata_.Stats();

@@ -38,6 +38,11 @@ class Vfs {
   // Checks that `file` names a live object of this share (Errc::kStale otherwise).
   Result<Attr> Resolve(FileId file);
 
+  // Whether `caller` may mount the share: its client network is allowed and its permission is
+  // not none. Errc::kAccess otherwise. Every operation below checks the same, and refuses
+  // changes to callers with read permission (Errc::kAccess).
+  Status CheckMount(const Caller& caller) const { return Admit(caller, false); }
+
   Result<Attr> GetAttr(const Caller& caller, FileId file);
   // `guard_ctime`: when set, fails with Errc::kNotSync unless the object's ctime equals it.
   Status SetAttr(const Caller& caller, FileId file, const SetAttrs& attrs,
@@ -90,6 +95,8 @@ class Vfs {
       : id_(id), name_(std::move(name)), metadata_(metadata), blocks_(blocks), options_(options) {}
 
   Caller Effective(const Caller& caller) const;
+  // Applies the share policy to the identity the client presented.
+  Status Admit(const Caller& caller, bool mutating) const;
   Result<stores::Inode> Load(FileId file);
   Result<stores::Inode> LoadIn(stores::MetadataTxn& txn, FileId file);
   Attr ToAttr(const stores::Inode& inode) const;

@@ -355,6 +355,58 @@ TEST_F(VfsTest, SymlinksDevicesAndGuardedSetattr) {
   ASSERT_OK(vfs_->SetAttr(u, fifo.id, Mode(0600), &fifo.ctime, &w));
 }
 
+TEST_F(VfsTest, SharePolicyGatesClientsAndPermissionLevels) {
+  ShareOptions o{.squash = Squash::kNone};
+  o.policy.allowed_clients.push_back(*Cidr::Parse("10.0.0.0/8"));
+  o.policy.default_permission = Permission::kRead;
+  o.policy.by_uid[1000] = Permission::kReadWrite;
+  o.policy.by_uid[1001] = Permission::kNone;
+  Open(o);
+  Caller writer = User(1000, 1000);
+  writer.client_address = "10.1.1.1";
+  Caller reader = User(2000, 2000);
+  reader.client_address = "10.1.1.2";
+  Caller banned = User(1001, 1001);
+  banned.client_address = "10.1.1.3";
+  Caller outsider = User(1000, 1000);
+  outsider.client_address = "192.168.0.1";
+
+  EXPECT_OK(vfs_->CheckMount(writer));
+  EXPECT_OK(vfs_->CheckMount(reader));
+  EXPECT_THAT(vfs_->CheckMount(banned), StatusIs(Errc::kAccess));
+  EXPECT_THAT(vfs_->CheckMount(outsider), StatusIs(Errc::kAccess));
+  EXPECT_THAT(vfs_->GetAttr(outsider, root_), StatusIs(Errc::kAccess));
+  EXPECT_THAT(vfs_->GetAttr(banned, root_), StatusIs(Errc::kAccess));
+
+  Attr f = MustCreate(writer, root_, "f", 0666);
+  ASSERT_OK(WriteStr(writer, f.id, 0, "data"));
+  EXPECT_EQ(ReadStr(reader, f.id, 0, 4), "data");
+  EXPECT_THAT(WriteStr(reader, f.id, 0, "x"),
+              StatusIs(Errc::kAccess));  // mode 0666, but read level
+  Wcc w;
+  EXPECT_THAT(vfs_->Create(reader, root_, "g", CreateMode::kGuarded, {}, 0, &w),
+              StatusIs(Errc::kAccess));
+  EXPECT_THAT(vfs_->Remove(reader, root_, "f", &w), StatusIs(Errc::kAccess));
+  ASSERT_OK_AND_ASSIGN(uint32_t granted,
+                       vfs_->Access(reader, f.id, kAccessRead | kAccessModify, nullptr));
+  EXPECT_EQ(granted, uint32_t{kAccessRead});
+}
+
+TEST_F(VfsTest, AdminSquashModes) {
+  Open(ShareOptions{.squash = Squash::kAllToAdmin});
+  Attr f = MustCreate(User(1000, 1000), root_, "f");
+  EXPECT_EQ(f.uid, 0u);
+  EXPECT_EQ(f.gid, 0u);
+  Open(ShareOptions{.squash = Squash::kRootToAdmin});
+  Attr g = MustCreate(root_caller_, root_, "g");
+  EXPECT_EQ(g.uid, 0u);
+  Attr h = MustCreate(User(1000, 1000), root_, "h");
+  EXPECT_EQ(h.uid, 1000u);
+  Open(ShareOptions{.squash = Squash::kAllToGuest});
+  Attr i = MustCreate(User(1000, 1000), root_, "i");
+  EXPECT_EQ(i.uid, 65534u);
+}
+
 TEST_F(VfsTest, ReadOnlyShareRefusesChanges) {
   Open(ShareOptions{.read_only = true, .squash = Squash::kNone});
   Wcc w;

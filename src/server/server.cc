@@ -73,8 +73,31 @@ Result<ShareStores> OpenStores(const config::Config& config, const config::Share
 
 core::Squash ParseSquash(const std::string& s) {
   if (s == "none") return core::Squash::kNone;
+  if (s == "root_to_admin") return core::Squash::kRootToAdmin;
   if (s == "all_to_guest") return core::Squash::kAllToGuest;
-  return core::Squash::kRootToGuest;
+  if (s == "all_to_admin") return core::Squash::kAllToAdmin;
+  return core::Squash::kRootToGuest;  // validated: root_to_guest
+}
+
+core::Permission ParsePermission(const std::string& s) {
+  if (s == "none") return core::Permission::kNone;
+  if (s == "read") return core::Permission::kRead;
+  if (s == "admin") return core::Permission::kAdmin;
+  return core::Permission::kReadWrite;  // validated: read-write
+}
+
+Result<core::SharePolicy> PolicyOf(const config::ShareConfig& sc) {
+  core::SharePolicy p;
+  p.default_permission = ParsePermission(sc.default_permission);
+  for (const std::string& text : sc.allowed_clients) {
+    ASSIGN_OR_RETURN(core::Cidr cidr, core::Cidr::Parse(text));
+    p.allowed_clients.push_back(std::move(cidr));
+  }
+  for (const std::string& text : sc.denied_clients) {
+    ASSIGN_OR_RETURN(core::Cidr cidr, core::Cidr::Parse(text));
+    p.denied_clients.push_back(std::move(cidr));
+  }
+  return p;
 }
 
 class ServerImpl final : public Server {
@@ -99,6 +122,11 @@ class ServerImpl final : public Server {
       opts.anon_uid = sc.anon_uid;
       opts.anon_gid = sc.anon_gid;
       opts.root_mode = sc.root_mode;
+      Result<core::SharePolicy> policy = PolicyOf(sc);
+      if (!policy.ok()) {
+        return Status(Errc::kInvalid, "share " + sc.name + ": " + policy.status().message());
+      }
+      opts.policy = std::move(policy).value();
       ASSIGN_OR_RETURN(std::unique_ptr<core::Vfs> vfs,
                        core::Vfs::Open(next_id++, sc.name, *st.metadata, *st.blocks, opts));
       shares_.Add(std::shared_ptr<core::Vfs>(std::move(vfs)));

@@ -37,7 +37,15 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
          << "    block: " << s.block << "\n"
          << "    squash: " << s.squash << "\n"
          << "    read_only: " << (s.read_only ? "true" : "false") << "\n"
-         << "    root_mode: \"" << s.root_mode << "\"\n";
+         << "    root_mode: \"" << s.root_mode << "\"\n"
+         << "    default_permission: " << s.default_permission << "\n";
+    auto list = [&](const char* key, const std::vector<std::string>& cidrs) {
+      yaml << "    " << key << ": [";
+      for (size_t i = 0; i < cidrs.size(); ++i) yaml << (i ? ", " : "") << "\"" << cidrs[i] << "\"";
+      yaml << "]\n";
+    };
+    list("allowed_clients", s.allowed_clients);
+    list("denied_clients", s.denied_clients);
   }
   return yaml.str();
 }

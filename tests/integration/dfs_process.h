@@ -22,9 +22,13 @@ namespace dittofs::integration {
 struct DfsShare {
   std::string name = "/export";
   std::string block = "memory";  // memory | localfs (kept under the temporary directory)
-  std::string squash = "none";   // none | root_to_guest | all_to_guest
+  std::string squash =
+      "none";  // none | root_to_guest | root_to_admin | all_to_guest | all_to_admin
   bool read_only = false;
   std::string root_mode = "1777";
+  std::string default_permission = "read-write";  // none | read | read-write | admin
+  std::vector<std::string> allowed_clients;       // CIDRs
+  std::vector<std::string> denied_clients;        // CIDRs
 };
 
 struct DfsOptions {

@@ -1123,6 +1123,55 @@ TEST_F(ShareOptionsTest, RenameAndLinkAcrossSharesAreXdev) {
   EXPECT_EQ(link.status, NFS3ERR_XDEV);
 }
 
+// ---- Access policy: client networks and permission levels ----
+
+class SharePolicyTest : public ServerTest<SharePolicyTest> {
+ public:
+  static DfsOptions Options() {
+    DfsOptions o;
+    o.shares.push_back(DfsShare{.name = "/denied", .denied_clients = {"127.0.0.0/8"}});
+    o.shares.push_back(DfsShare{.name = "/elsewhere", .allowed_clients = {"10.0.0.0/8"}});
+    o.shares.push_back(DfsShare{.name = "/readers", .default_permission = "read"});
+    o.shares.push_back(DfsShare{.name = "/nobody", .default_permission = "none"});
+    o.shares.push_back(DfsShare{.name = "/rooted", .squash = "all_to_admin"});
+    return o;
+  }
+};
+
+TEST_F(SharePolicyTest, ClientsOutsideTheAllowedNetworksCannotMount) {
+  for (const char* share : {"/denied", "/elsewhere", "/nobody"}) {
+    ASSERT_OK_AND_ASSIGN(MntReply mnt, client().Mnt(share));
+    EXPECT_EQ(mnt.status, MNT3ERR_ACCES) << share;
+  }
+  // A handle obtained elsewhere is refused too, on every call.
+  ASSERT_OK_AND_ASSIGN(MntReply ok, client().Mnt("/export"));
+  ASSERT_EQ(ok.status, MNT3_OK);
+}
+
+TEST_F(SharePolicyTest, ReadPermissionAllowsReadsOnly) {
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, client().Mnt("/readers"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(GETATTR3res attr, client().Getattr(mnt.fh));
+  EXPECT_EQ(attr.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(CreatedReply create, client().Create(mnt.fh, "f", GUARDED, NoAttrs()));
+  EXPECT_EQ(create.status, NFS3ERR_ACCES);
+  ASSERT_OK_AND_ASSIGN(CreatedReply mkdir, client().Mkdir(mnt.fh, "d", NoAttrs()));
+  EXPECT_EQ(mkdir.status, NFS3ERR_ACCES);
+  ASSERT_OK_AND_ASSIGN(ACCESS3res access, client().Access(mnt.fh, ACCESS3_READ | ACCESS3_MODIFY));
+  ASSERT_EQ(access.status, NFS3_OK);
+  EXPECT_EQ(access.ACCESS3res_u.resok.access, uint32_t{ACCESS3_READ});
+}
+
+TEST_F(SharePolicyTest, AllToAdminMakesEveryoneRoot) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> user, Connect(1000, 1000));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, user->Mnt("/rooted"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(*user, mnt.fh, "f"));
+  ASSERT_OK_AND_ASSIGN(fattr3 attrs, GetAttrs(*user, file));
+  EXPECT_EQ(attrs.uid, 0u);
+  EXPECT_EQ(attrs.gid, 0u);
+}
+
 // ---- Directory listing at scale ----
 
 class BigDirectoryTest : public ServerTest<BigDirectoryTest> {

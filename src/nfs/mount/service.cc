@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "nfs/common/caller.h"
 #include "nfs/common/file_handle.h"
 
 namespace dittofs::nfs {
@@ -69,6 +70,12 @@ mountres3 MountService::Mnt(const rpc::CallContext& call, std::string_view path)
   if (!share) {
     LOG_INFO("mount: {} asked for unknown export {}", call.client_address, path);
     res.fhs_status = mountstat3::MNT3ERR_NOENT;
+    return res;
+  }
+  // RFC 1813 Appendix I: MNT3ERR_ACCES when the client may not mount this export.
+  if (Status s = share->CheckMount(CallerOf(call)); !s.ok()) {
+    LOG_INFO("mount: {} refused {}: {}", call.client_address, path, s.message());
+    res.fhs_status = mountstat3::MNT3ERR_ACCES;
     return res;
   }
   auto fh = EncodeFileHandle(share->id(), share->root());

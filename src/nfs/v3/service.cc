@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/random.h"
+#include "nfs/common/caller.h"
 #include "nfs/common/file_handle.h"
 #include "nfs/v3/errors.h"
 
@@ -23,15 +24,6 @@ Result<Target> ResolveHandle(const core::ShareTable& shares, const nfs_fh3& fh) 
   std::shared_ptr<core::Vfs> vfs = shares.ById(h.share);
   if (!vfs) return Errc::kStale;  // a share that is gone
   return Target{std::move(vfs), h.file};
-}
-
-core::Caller ToCaller(const rpc::CallContext& call) {
-  core::Caller c;
-  c.uid = call.cred.uid;
-  c.gid = call.cred.gid;
-  c.groups = call.cred.gids;
-  c.client_address = call.client_address;
-  return c;
 }
 
 ftype3 ToFtype3(core::FileType t) {
@@ -180,8 +172,8 @@ rpc::ProgramVersion Nfs3Service::Program() {
   p.procedures[NFSPROC3_RENAME] = {"RENAME", Bind(this, &Nfs3Service::Rename), true};
   p.procedures[NFSPROC3_LINK] = {"LINK", Bind(this, &Nfs3Service::Link), true};
   p.procedures[NFSPROC3_READDIR] = {"READDIR", Bind(this, &Nfs3Service::Readdir), false, true};
-  p.procedures[NFSPROC3_READDIRPLUS] = {"READDIRPLUS", Bind(this, &Nfs3Service::Readdirplus),
-                                        false, true};
+  p.procedures[NFSPROC3_READDIRPLUS] = {"READDIRPLUS", Bind(this, &Nfs3Service::Readdirplus), false,
+                                        true};
   p.procedures[NFSPROC3_FSSTAT] = {"FSSTAT", Bind(this, &Nfs3Service::Fsstat), false, true};
   p.procedures[NFSPROC3_FSINFO] = {"FSINFO", Bind(this, &Nfs3Service::Fsinfo), false, true};
   p.procedures[NFSPROC3_PATHCONF] = {"PATHCONF", Bind(this, &Nfs3Service::Pathconf), false, true};
@@ -192,7 +184,7 @@ rpc::ProgramVersion Nfs3Service::Program() {
 GETATTR3res Nfs3Service::Getattr(const rpc::CallContext& call, const GETATTR3args& args) {
   Result<Target> t = ResolveHandle(shares_, args.object);
   if (!t.ok()) return GETATTR3res::Failure(ToNfs3(t.status()));
-  Result<Attr> a = t->vfs->GetAttr(ToCaller(call), t->file);
+  Result<Attr> a = t->vfs->GetAttr(CallerOf(call), t->file);
   if (!a.ok()) return GETATTR3res::Failure(ToNfs3(a.status()));
   return GETATTR3res::Success({ToFattr3(*a)});
 }
@@ -203,7 +195,7 @@ SETATTR3res Nfs3Service::Setattr(const rpc::CallContext& call, const SETATTR3arg
   core::Wcc wcc;
   std::optional<Timespec> guard;
   if (args.guard) guard = Timespec{args.guard->seconds, args.guard->nseconds};
-  Status s = t->vfs->SetAttr(ToCaller(call), t->file, ToSetAttrs(args.new_attributes),
+  Status s = t->vfs->SetAttr(CallerOf(call), t->file, ToSetAttrs(args.new_attributes),
                              guard ? &*guard : nullptr, &wcc);
   if (!s.ok()) return SETATTR3res::Failure(ToNfs3(s), {ToWcc(wcc)});
   return SETATTR3res::Success({ToWcc(wcc)});
@@ -213,7 +205,7 @@ LOOKUP3res Nfs3Service::Lookup(const rpc::CallContext& call, const LOOKUP3args& 
   Result<Target> t = ResolveHandle(shares_, args.what.dir);
   if (!t.ok()) return LOOKUP3res::Failure(ToNfs3(t.status()));
   std::optional<Attr> dir_attr;
-  Result<Attr> a = t->vfs->Lookup(ToCaller(call), t->file, args.what.name, &dir_attr);
+  Result<Attr> a = t->vfs->Lookup(CallerOf(call), t->file, args.what.name, &dir_attr);
   if (!a.ok()) return LOOKUP3res::Failure(ToNfs3(a.status()), {ToPostOp(dir_attr)});
   return LOOKUP3res::Success({ToHandle(*a), ToFattr3(*a), ToPostOp(dir_attr)});
 }
@@ -223,7 +215,7 @@ ACCESS3res Nfs3Service::Access(const rpc::CallContext& call, const ACCESS3args& 
   if (!t.ok()) return ACCESS3res::Failure(ToNfs3(t.status()));
   Attr attr;
   // ACCESS3_* bits and the runtime's AccessBits are the same values.
-  Result<uint32_t> granted = t->vfs->Access(ToCaller(call), t->file, args.access, &attr);
+  Result<uint32_t> granted = t->vfs->Access(CallerOf(call), t->file, args.access, &attr);
   if (!granted.ok()) return ACCESS3res::Failure(ToNfs3(granted.status()), {AttrsOf(*t)});
   return ACCESS3res::Success({ToFattr3(attr), *granted});
 }
@@ -232,7 +224,7 @@ READLINK3res Nfs3Service::Readlink(const rpc::CallContext& call, const READLINK3
   Result<Target> t = ResolveHandle(shares_, args.symlink);
   if (!t.ok()) return READLINK3res::Failure(ToNfs3(t.status()));
   Attr attr;
-  Result<std::string> target = t->vfs->ReadLink(ToCaller(call), t->file, &attr);
+  Result<std::string> target = t->vfs->ReadLink(CallerOf(call), t->file, &attr);
   if (!target.ok()) return READLINK3res::Failure(ToNfs3(target.status()), {AttrsOf(*t)});
   return READLINK3res::Success({ToFattr3(attr), std::move(*target)});
 }
@@ -241,7 +233,7 @@ READ3res Nfs3Service::Read(const rpc::CallContext& call, const READ3args& args) 
   Result<Target> t = ResolveHandle(shares_, args.file);
   if (!t.ok()) return READ3res::Failure(ToNfs3(t.status()));
   uint32_t count = std::min(args.count, limits_.max_io);
-  Result<core::ReadResult> r = t->vfs->Read(ToCaller(call), t->file, args.offset, count);
+  Result<core::ReadResult> r = t->vfs->Read(CallerOf(call), t->file, args.offset, count);
   if (!r.ok()) return READ3res::Failure(ToNfs3(r.status()), {AttrsOf(*t)});
   READ3resok ok;
   ok.file_attributes = ToFattr3(r->attr);
@@ -261,7 +253,7 @@ WRITE3res Nfs3Service::Write(const rpc::CallContext& call, const WRITE3args& arg
   }
   core::Wcc wcc;
   Result<core::WriteResult> w =
-      t->vfs->Write(ToCaller(call), t->file, args.offset, args.data.first(args.count),
+      t->vfs->Write(CallerOf(call), t->file, args.offset, args.data.first(args.count),
                     static_cast<core::Stability>(args.stable), &wcc);
   if (!w.ok()) return WRITE3res::Failure(ToNfs3(w.status()), {ToWcc(wcc)});
   WRITE3resok ok;
@@ -280,7 +272,7 @@ CREATE3res Nfs3Service::Create(const rpc::CallContext& call, const CREATE3args& 
   if (args.how.mode == createmode3::EXCLUSIVE) how = core::CreateMode::kExclusive;
   uint64_t verifier = LoadBe64(args.how.verf.data());
   core::Wcc wcc;
-  Result<Attr> a = t->vfs->Create(ToCaller(call), t->file, args.where.name, how,
+  Result<Attr> a = t->vfs->Create(CallerOf(call), t->file, args.where.name, how,
                                   ToSetAttrs(args.how.obj_attributes), verifier, &wcc);
   if (!a.ok()) return CREATE3res::Failure(ToNfs3(a.status()), {ToWcc(wcc)});
   return CREATE3res::Success({ToHandle(*a), ToFattr3(*a), ToWcc(wcc)});
@@ -291,7 +283,7 @@ MKDIR3res Nfs3Service::Mkdir(const rpc::CallContext& call, const MKDIR3args& arg
   if (!t.ok()) return MKDIR3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   Result<Attr> a =
-      t->vfs->Mkdir(ToCaller(call), t->file, args.where.name, ToSetAttrs(args.attributes), &wcc);
+      t->vfs->Mkdir(CallerOf(call), t->file, args.where.name, ToSetAttrs(args.attributes), &wcc);
   if (!a.ok()) return MKDIR3res::Failure(ToNfs3(a.status()), {ToWcc(wcc)});
   return MKDIR3res::Success({ToHandle(*a), ToFattr3(*a), ToWcc(wcc)});
 }
@@ -301,7 +293,7 @@ SYMLINK3res Nfs3Service::Symlink(const rpc::CallContext& call, const SYMLINK3arg
   if (!t.ok()) return SYMLINK3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   Result<Attr> a =
-      t->vfs->Symlink(ToCaller(call), t->file, args.where.name, args.symlink.symlink_data,
+      t->vfs->Symlink(CallerOf(call), t->file, args.where.name, args.symlink.symlink_data,
                       ToSetAttrs(args.symlink.symlink_attributes), &wcc);
   if (!a.ok()) return SYMLINK3res::Failure(ToNfs3(a.status()), {ToWcc(wcc)});
   return SYMLINK3res::Success({ToHandle(*a), ToFattr3(*a), ToWcc(wcc)});
@@ -336,7 +328,7 @@ MKNOD3res Nfs3Service::Mknod(const rpc::CallContext& call, const MKNOD3args& arg
     }
   }
   core::Wcc wcc;
-  Result<Attr> a = t->vfs->Mknod(ToCaller(call), t->file, args.where.name, type, ToSetAttrs(*attrs),
+  Result<Attr> a = t->vfs->Mknod(CallerOf(call), t->file, args.where.name, type, ToSetAttrs(*attrs),
                                  major, minor, &wcc);
   if (!a.ok()) return MKNOD3res::Failure(ToNfs3(a.status()), {ToWcc(wcc)});
   return MKNOD3res::Success({ToHandle(*a), ToFattr3(*a), ToWcc(wcc)});
@@ -346,7 +338,7 @@ REMOVE3res Nfs3Service::Remove(const rpc::CallContext& call, const REMOVE3args& 
   Result<Target> t = ResolveHandle(shares_, args.object.dir);
   if (!t.ok()) return REMOVE3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
-  Status s = t->vfs->Remove(ToCaller(call), t->file, args.object.name, &wcc);
+  Status s = t->vfs->Remove(CallerOf(call), t->file, args.object.name, &wcc);
   if (!s.ok()) return REMOVE3res::Failure(ToNfs3(s), {ToWcc(wcc)});
   return REMOVE3res::Success({ToWcc(wcc)});
 }
@@ -355,7 +347,7 @@ RMDIR3res Nfs3Service::Rmdir(const rpc::CallContext& call, const RMDIR3args& arg
   Result<Target> t = ResolveHandle(shares_, args.object.dir);
   if (!t.ok()) return RMDIR3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
-  Status s = t->vfs->Rmdir(ToCaller(call), t->file, args.object.name, &wcc);
+  Status s = t->vfs->Rmdir(CallerOf(call), t->file, args.object.name, &wcc);
   if (!s.ok()) return RMDIR3res::Failure(ToNfs3(s), {ToWcc(wcc)});
   return RMDIR3res::Success({ToWcc(wcc)});
 }
@@ -370,7 +362,7 @@ RENAME3res Nfs3Service::Rename(const rpc::CallContext& call, const RENAME3args& 
                                {{std::nullopt, AttrsOf(*from)}, {std::nullopt, AttrsOf(*to)}});
   }
   core::Wcc from_wcc, to_wcc;
-  Status s = from->vfs->Rename(ToCaller(call), from->file, args.from.name, to->file, args.to.name,
+  Status s = from->vfs->Rename(CallerOf(call), from->file, args.from.name, to->file, args.to.name,
                                &from_wcc, &to_wcc);
   if (!s.ok()) return RENAME3res::Failure(ToNfs3(s), {ToWcc(from_wcc), ToWcc(to_wcc)});
   return RENAME3res::Success({ToWcc(from_wcc), ToWcc(to_wcc)});
@@ -388,7 +380,7 @@ LINK3res Nfs3Service::Link(const rpc::CallContext& call, const LINK3args& args) 
   std::optional<Attr> file_attr;
   core::Wcc wcc;
   Status s =
-      file->vfs->Link(ToCaller(call), file->file, dir->file, args.link.name, &file_attr, &wcc);
+      file->vfs->Link(CallerOf(call), file->file, dir->file, args.link.name, &file_attr, &wcc);
   if (!s.ok()) return LINK3res::Failure(ToNfs3(s), {ToPostOp(file_attr), ToWcc(wcc)});
   return LINK3res::Success({ToPostOp(file_attr), ToWcc(wcc)});
 }
@@ -396,7 +388,7 @@ LINK3res Nfs3Service::Link(const rpc::CallContext& call, const LINK3args& args) 
 READDIR3res Nfs3Service::Readdir(const rpc::CallContext& call, const READDIR3args& args) {
   Result<Target> t = ResolveHandle(shares_, args.dir);
   if (!t.ok()) return READDIR3res::Failure(ToNfs3(t.status()));
-  core::Caller caller = ToCaller(call);
+  core::Caller caller = CallerOf(call);
   Result<Attr> dir = t->vfs->GetAttr(caller, t->file);
   if (!dir.ok()) return READDIR3res::Failure(ToNfs3(dir.status()));
   if (dir->type != core::FileType::kDirectory) {
@@ -464,7 +456,7 @@ READDIRPLUS3res Nfs3Service::Readdirplus(const rpc::CallContext& call,
                                          const READDIRPLUS3args& args) {
   Result<Target> t = ResolveHandle(shares_, args.dir);
   if (!t.ok()) return READDIRPLUS3res::Failure(ToNfs3(t.status()));
-  core::Caller caller = ToCaller(call);
+  core::Caller caller = CallerOf(call);
   Result<Attr> dir = t->vfs->GetAttr(caller, t->file);
   if (!dir.ok()) return READDIRPLUS3res::Failure(ToNfs3(dir.status()));
   if (dir->type != core::FileType::kDirectory) {
@@ -546,7 +538,7 @@ READDIRPLUS3res Nfs3Service::Readdirplus(const rpc::CallContext& call,
 FSSTAT3res Nfs3Service::Fsstat(const rpc::CallContext& call, const FSSTAT3args& args) {
   Result<Target> t = ResolveHandle(shares_, args.fsroot);
   if (!t.ok()) return FSSTAT3res::Failure(ToNfs3(t.status()));
-  Result<core::FsStats> s = t->vfs->StatFs(ToCaller(call), t->file);
+  Result<core::FsStats> s = t->vfs->StatFs(CallerOf(call), t->file);
   if (!s.ok()) return FSSTAT3res::Failure(ToNfs3(s.status()), {AttrsOf(*t)});
   FSSTAT3resok ok;
   ok.obj_attributes = AttrsOf(*t);
@@ -597,7 +589,7 @@ COMMIT3res Nfs3Service::Commit(const rpc::CallContext& call, const COMMIT3args& 
   Result<Target> t = ResolveHandle(shares_, args.file);
   if (!t.ok()) return COMMIT3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
-  Status s = t->vfs->Commit(ToCaller(call), t->file, &wcc);
+  Status s = t->vfs->Commit(CallerOf(call), t->file, &wcc);
   if (!s.ok()) return COMMIT3res::Failure(ToNfs3(s), {ToWcc(wcc)});
   return COMMIT3res::Success({ToWcc(wcc), write_verifier_});
 }
