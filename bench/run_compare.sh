@@ -157,6 +157,7 @@ cat >"$work/dfs.yaml" <<EOF
 logging: {level: warn, format: text}
 server: {state_dir: $work/dfs-state}
 nfs: {bind: 127.0.0.1, port: $dfs_port}
+api: {bind: 127.0.0.1, port: 0}
 shares:
   - name: /export
     metadata: memory

@@ -59,7 +59,23 @@ std::string JsonEscape(std::string_view in) {
   return out;
 }
 
+void ApplyPattern(spdlog::logger& logger, Format format) {
+  if (format == Format::kJson) {
+    logger.set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
+                       spdlog::pattern_time_type::utc);
+  } else {
+    logger.set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
+  }
+}
+
 }  // namespace
+
+void SetLevel(Level level) { g_level = static_cast<int>(level); }
+
+void SetFormat(Format format) {
+  ApplyPattern(*spdlog::default_logger(), format);
+  g_json = format == Format::kJson;
+}
 
 void Init(Level level, Format format, const std::string& file) {
   // spdlog keeps loggers in a registry by name; each Init makes a fresh one.
@@ -67,12 +83,7 @@ void Init(Level level, Format format, const std::string& file) {
   std::string name = "dittofs-" + std::to_string(generation.fetch_add(1));
   std::shared_ptr<spdlog::logger> logger =
       file.empty() ? spdlog::stderr_logger_mt(name) : spdlog::basic_logger_mt(name, file);
-  if (format == Format::kJson) {
-    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
-                        spdlog::pattern_time_type::utc);
-  } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
-  }
+  ApplyPattern(*logger, format);
   logger->set_level(spdlog::level::trace);
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);

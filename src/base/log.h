@@ -15,6 +15,9 @@ enum class Format { kText, kJson };
 // `file` empty means standard error.
 void Init(Level level, Format format, const std::string& file = "");
 bool ParseLevel(std::string_view name, Level* out);
+// Change the level or format of the running logger (settings applied live).
+void SetLevel(Level level);
+void SetFormat(Format format);
 bool Enabled(Level level);
 void Write(Level level, std::string_view message);
 void Flush();

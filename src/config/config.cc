@@ -88,6 +88,40 @@ const std::vector<Key>& Keys() {
          c.server.shutdown_timeout_s = static_cast<uint32_t>(n);
          return Status::Ok();
        }},
+      {"database", "type",
+       [](Config& c, const std::string& v) {
+         c.database.type = v;
+         return Status::Ok();
+       }},
+      {"database", "path",
+       [](Config& c, const std::string& v) {
+         c.database.path = v;
+         return Status::Ok();
+       }},
+      {"database", "dsn",
+       [](Config& c, const std::string& v) {
+         c.database.dsn = v;
+         return Status::Ok();
+       }},
+      {"api", "enabled",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.api.enabled); }},
+      {"api", "bind",
+       [](Config& c, const std::string& v) {
+         c.api.bind = v;
+         return Status::Ok();
+       }},
+      {"api", "port",
+       [](Config& c, const std::string& v) {
+         uint64_t n;
+         RETURN_IF_ERROR(ParseUint(v, 65535, &n));
+         c.api.port = static_cast<uint16_t>(n);
+         return Status::Ok();
+       }},
+      {"api", "jwt_secret",
+       [](Config& c, const std::string& v) {
+         c.api.jwt_secret = v;
+         return Status::Ok();
+       }},
       {"nfs", "enabled",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.enabled); }},
       {"nfs", "bind",
@@ -253,6 +287,15 @@ Status Validate(const Config& c) {
   }
   if (c.server.state_dir.empty()) return Status(Errc::kInvalid, "server.state_dir is empty");
   if (c.nfs.workers == 0) return Status(Errc::kInvalid, "nfs.workers must be at least 1");
+  if (c.database.type != "sqlite" && c.database.type != "postgres") {
+    return Status(Errc::kInvalid, "database.type must be sqlite or postgres");
+  }
+  if (c.database.type == "postgres" && c.database.dsn.empty()) {
+    return Status(Errc::kInvalid, "database.dsn is required when database.type is postgres");
+  }
+  if (!c.api.jwt_secret.empty() && c.api.jwt_secret.size() < 32) {
+    return Status(Errc::kInvalid, "api.jwt_secret must be at least 32 characters");
+  }
   if (c.nfs.max_record_size < 64 * 1024) {
     return Status(Errc::kInvalid, "nfs.max_record_size must be at least 65536");
   }
@@ -306,6 +349,29 @@ std::string RenderConfig(const Config& c) {
        "  shutdown_timeout_s: "
     << c.server.shutdown_timeout_s
     << "   # how long in-flight calls may finish at SIGTERM\n\n"
+       "database:\n"
+       "  type: "
+    << c.database.type
+    << "          # sqlite | postgres\n"
+       "  path: \""
+    << c.database.path
+    << "\"            # sqlite file; empty: <state_dir>/controlplane.db\n"
+       "  dsn: \""
+    << c.database.dsn
+    << "\"             # postgres: libpq connection string\n\n"
+       "api:\n"
+       "  enabled: "
+    << (c.api.enabled ? "true" : "false")
+    << "\n"
+       "  bind: \""
+    << c.api.bind
+    << "\"\n"
+       "  port: "
+    << c.api.port
+    << "            # REST API (dfsctl talks to it)\n"
+       "  jwt_secret: \""
+    << c.api.jwt_secret
+    << "\"  # signs API tokens; keep it secret\n\n"
        "nfs:\n"
        "  enabled: "
     << (c.nfs.enabled ? "true" : "false")

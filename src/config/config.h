@@ -33,6 +33,20 @@ struct NfsConfig {
   bool inline_fast_calls = true;   // answer metadata reads on the I/O thread (lower latency)
 };
 
+struct DatabaseConfig {
+  std::string type = "sqlite";  // sqlite | postgres
+  std::string path;             // sqlite: default <state_dir>/controlplane.db
+  std::string dsn;              // postgres: a libpq connection string
+};
+
+struct ApiConfig {
+  bool enabled = true;
+  std::string bind = "0.0.0.0";
+  uint16_t port = 8080;
+  std::string jwt_secret;  // at least 32 bytes; `dfs init` writes a random one
+};
+
+// A share to create in the control-plane database when it has none yet (first start).
 struct ShareConfig {
   std::string name = "/export";
   std::string metadata = "memory";  // memory
@@ -52,6 +66,8 @@ struct ShareConfig {
 struct Config {
   LoggingConfig logging;
   ServerConfig server;
+  DatabaseConfig database;
+  ApiConfig api;
   NfsConfig nfs;
   std::vector<ShareConfig> shares;
 };

@@ -1,10 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "server/server.h"
 
+#include <sys/stat.h>
+
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "base/log.h"
+#include "base/mutex.h"
+#include "controlplane/api/api.h"
+#include "controlplane/auth/password.h"
+#include "controlplane/auth/secret.h"
+#include "controlplane/db/control_db.h"
+#include "controlplane/db/postgres/postgres_control_db.h"
+#include "controlplane/db/sqlite/sqlite_control_db.h"
 #include "core/shares.h"
+#include "net/http/http_server.h"
 #include "nfs/mount/service.h"
 #include "nfs/v3/service.h"
 #include "rpc/tcp_server.h"
@@ -15,8 +28,13 @@
 namespace dittofs::server {
 namespace {
 
-// The stores behind one share; they outlive its Vfs.
+namespace cp = controlplane;
+
+// The stores behind one share. A Vfs borrows them, so they live as long as any Vfs of the share
+// (shared: a reconcile may replace the Vfs while calls on the old one are still running).
 struct ShareStores {
+  std::string metadata_key;  // the store definitions these were built from
+  std::string block_key;
   std::unique_ptr<stores::MetadataStore> metadata;
   std::unique_ptr<stores::BlockStore> blocks;
 };
@@ -26,13 +44,13 @@ enum class BlockKind { kMemory, kLocalFs };
 
 Result<MetadataKind> ParseMetadataKind(const std::string& s) {
   if (s == "memory") return MetadataKind::kMemory;
-  return Status(Errc::kInvalid, "unknown metadata store " + s);
+  return Status(Errc::kInvalid, "unknown metadata store type " + s);
 }
 
 Result<BlockKind> ParseBlockKind(const std::string& s) {
   if (s == "memory") return BlockKind::kMemory;
   if (s == "localfs") return BlockKind::kLocalFs;
-  return Status(Errc::kInvalid, "unknown block store " + s);
+  return Status(Errc::kInvalid, "unknown block store type " + s);
 }
 
 std::string SafeDirName(const std::string& share) {
@@ -41,139 +59,391 @@ std::string SafeDirName(const std::string& share) {
   return out;
 }
 
-Result<ShareStores> OpenStores(const config::Config& config, const config::ShareConfig& share) {
-  ShareStores s;
-  ASSIGN_OR_RETURN(MetadataKind mk, ParseMetadataKind(share.metadata));
+// The "path" of a localfs block store's JSON config ({"path": "/abs"}), or empty.
+std::string PathOf(const std::string& config_json) {
+  size_t key = config_json.find("\"path\"");
+  if (key == std::string::npos) return "";
+  size_t open = config_json.find('"', config_json.find(':', key) + 1);
+  size_t close = open == std::string::npos ? open : config_json.find('"', open + 1);
+  if (close == std::string::npos) return "";
+  return config_json.substr(open + 1, close - open - 1);
+}
+
+// Builds the stores of one share. Each share gets its own instances, even when several shares
+// name the same store definition (a localfs store then keeps each share in a subdirectory).
+Result<std::shared_ptr<ShareStores>> OpenStores(const config::Config& config,
+                                                const cp::Share& share,
+                                                const cp::MetadataStoreDef& md,
+                                                const cp::BlockStoreDef& bd) {
+  auto s = std::make_shared<ShareStores>();
+  s->metadata_key = md.type + md.config_json;
+  s->block_key = bd.type + bd.config_json;
+  ASSIGN_OR_RETURN(MetadataKind mk, ParseMetadataKind(md.type));
   switch (mk) {
     case MetadataKind::kMemory:
-      s.metadata = stores::NewMemoryMetadataStore();
+      s->metadata = stores::NewMemoryMetadataStore();
       break;
   }
-  ASSIGN_OR_RETURN(BlockKind bk, ParseBlockKind(share.block));
+  ASSIGN_OR_RETURN(BlockKind bk, ParseBlockKind(bd.type));
   switch (bk) {
     case BlockKind::kMemory:
-      s.blocks = stores::NewMemoryBlockStore();
+      s->blocks = stores::NewMemoryBlockStore();
       break;
     case BlockKind::kLocalFs: {
+      std::string base = PathOf(bd.config_json);
+      if (base.empty()) base = config.server.state_dir + "/blocks";
       stores::LocalFsBlockStoreOptions o;
-      o.root = share.block_dir.empty()
-                   ? config.server.state_dir + "/blocks/" + SafeDirName(share.name)
-                   : share.block_dir;
+      o.root = base + "/" + SafeDirName(share.name);
       if (mk == MetadataKind::kMemory) {
         // With in-memory metadata, data left from an earlier run can never be reached again.
         std::error_code ec;
         std::filesystem::remove_all(o.root, ec);
       }
-      ASSIGN_OR_RETURN(s.blocks, stores::OpenLocalFsBlockStore(o));
+      ASSIGN_OR_RETURN(s->blocks, stores::OpenLocalFsBlockStore(o));
       break;
     }
   }
   return s;
 }
 
-core::Squash ParseSquash(const std::string& s) {
-  if (s == "none") return core::Squash::kNone;
-  if (s == "root_to_admin") return core::Squash::kRootToAdmin;
-  if (s == "all_to_guest") return core::Squash::kAllToGuest;
-  if (s == "all_to_admin") return core::Squash::kAllToAdmin;
-  return core::Squash::kRootToGuest;  // validated: root_to_guest
-}
-
-core::Permission ParsePermission(const std::string& s) {
-  if (s == "none") return core::Permission::kNone;
-  if (s == "read") return core::Permission::kRead;
-  if (s == "admin") return core::Permission::kAdmin;
-  return core::Permission::kReadWrite;  // validated: read-write
-}
-
-Result<core::SharePolicy> PolicyOf(const config::ShareConfig& sc) {
-  core::SharePolicy p;
-  p.default_permission = ParsePermission(sc.default_permission);
-  for (const std::string& text : sc.allowed_clients) {
-    ASSIGN_OR_RETURN(core::Cidr cidr, core::Cidr::Parse(text));
-    p.allowed_clients.push_back(std::move(cidr));
+core::Squash ToCore(cp::Squash s) {
+  switch (s) {
+    case cp::Squash::kNone:
+      return core::Squash::kNone;
+    case cp::Squash::kRootToGuest:
+      return core::Squash::kRootToGuest;
+    case cp::Squash::kRootToAdmin:
+      return core::Squash::kRootToAdmin;
+    case cp::Squash::kAllToGuest:
+      return core::Squash::kAllToGuest;
+    case cp::Squash::kAllToAdmin:
+      return core::Squash::kAllToAdmin;
   }
-  for (const std::string& text : sc.denied_clients) {
-    ASSIGN_OR_RETURN(core::Cidr cidr, core::Cidr::Parse(text));
-    p.denied_clients.push_back(std::move(cidr));
-  }
-  return p;
+  return core::Squash::kRootToGuest;
 }
 
-class ServerImpl final : public Server {
+core::Permission ToCore(cp::PermissionLevel l) {
+  switch (l) {
+    case cp::PermissionLevel::kNone:
+      return core::Permission::kNone;
+    case cp::PermissionLevel::kRead:
+      return core::Permission::kRead;
+    case cp::PermissionLevel::kReadWrite:
+      return core::Permission::kReadWrite;
+    case cp::PermissionLevel::kAdmin:
+      return core::Permission::kAdmin;
+  }
+  return core::Permission::kNone;
+}
+
+// The config spells levels as the API does ("read-write"); the database uses '_'.
+Result<cp::PermissionLevel> ParseLevel(const std::string& s) {
+  return cp::ParsePermissionLevel(s == "read-write" ? "read_write" : s);
+}
+
+// Reads a secret from `path`, or makes one and keeps it there (0600).
+Result<std::string> PersistentSecret(const std::string& path) {
+  std::ifstream in(path);
+  std::string secret;
+  if (in && std::getline(in, secret) && secret.size() >= 32) return secret;
+  secret = cp::auth::GenerateSecret(32);
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << secret << "\n";
+    if (!out) return Status(Errc::kIo, "cannot write " + path);
+  }
+  chmod(path.c_str(), 0600);
+  return secret;
+}
+
+class ServerImpl final : public Server, public cp::api::RuntimeHooks {
  public:
   explicit ServerImpl(const config::Config& config)
-      : config_(config), dispatcher_(8192), nfs3_(shares_), mount_(shares_) {}
+      : config_(config), dispatcher_(8192), nfs3_(shares_), mount_(shares_) {
+    dispatcher_.Add(nfs3_.Program());
+    dispatcher_.Add(mount_.Program());
+  }
   ~ServerImpl() override { Stop(); }
 
-  Status Start() {
-    std::error_code ec;
-    std::filesystem::create_directories(config_.server.state_dir, ec);
-    if (ec) {
-      return Status(Errc::kIo,
-                    "cannot create state dir " + config_.server.state_dir + ": " + ec.message());
-    }
-    core::ShareId next_id = 1;
-    for (const config::ShareConfig& sc : config_.shares) {
-      ASSIGN_OR_RETURN(ShareStores st, OpenStores(config_, sc));
-      core::ShareOptions opts;
-      opts.read_only = sc.read_only;
-      opts.squash = ParseSquash(sc.squash);
-      opts.anon_uid = sc.anon_uid;
-      opts.anon_gid = sc.anon_gid;
-      opts.root_mode = sc.root_mode;
-      Result<core::SharePolicy> policy = PolicyOf(sc);
-      if (!policy.ok()) {
-        return Status(Errc::kInvalid, "share " + sc.name + ": " + policy.status().message());
-      }
-      opts.policy = std::move(policy).value();
-      ASSIGN_OR_RETURN(std::unique_ptr<core::Vfs> vfs,
-                       core::Vfs::Open(next_id++, sc.name, *st.metadata, *st.blocks, opts));
-      shares_.Add(std::shared_ptr<core::Vfs>(std::move(vfs)));
-      stores_.push_back(std::move(st));
-      LOG_INFO("share {}: metadata={} block={} squash={}{}", sc.name, sc.metadata, sc.block,
-               sc.squash, sc.read_only ? " read-only" : "");
-    }
-    if (config_.nfs.enabled) {
-      dispatcher_.Add(nfs3_.Program());
-      dispatcher_.Add(mount_.Program());
-      rpc::TcpServerOptions o;
-      o.bind_address = config_.nfs.bind;
-      o.port = config_.nfs.port;
-      o.max_connections = config_.nfs.max_connections;
-      o.max_record_size = config_.nfs.max_record_size;
-      o.max_outstanding_per_connection = config_.nfs.max_outstanding;
-      o.io_threads = config_.nfs.io_threads;
-      o.worker_threads = config_.nfs.workers;
-      o.inline_fast_calls = config_.nfs.inline_fast_calls;
-      ASSIGN_OR_RETURN(rpc_, rpc::StartRpcTcpServer(o, dispatcher_));
-      LOG_INFO("nfs: NFSv3 and MOUNT v3 listening on {}:{}", config_.nfs.bind, rpc_->port());
-    }
-    return Status::Ok();
-  }
+  Status Start();
 
-  uint16_t nfs_port() const override { return rpc_ ? rpc_->port() : 0; }
+  uint16_t nfs_port() const override { return nfs_port_; }
+  uint16_t api_port() const override { return http_ ? http_->port() : 0; }
+  const std::string& initial_admin_password() const override { return admin_password_; }
+  void Stop() override;
 
-  void Stop() override {
-    if (stopped_) return;
-    stopped_ = true;
-    if (rpc_) {
-      rpc_->Shutdown(std::chrono::seconds(config_.server.shutdown_timeout_s));
-      rpc_.reset();
-    }
-    log::Flush();
-  }
+  // RuntimeHooks: the API changed the database; bring the running server in line.
+  Status SharesChanged() override { return ReconcileShares(); }
+  Status AdaptersChanged() override { return ReconcileAdapters(); }
+  Status SettingChanged(std::string_view key, std::string_view value) override;
+  bool Ready() override { return ready_.load(); }
 
  private:
+  Status OpenDatabase();
+  Status BootstrapAdmin();
+  Status SeedDefaults();
+  Status ReconcileShares();
+  Status ReconcileAdapters();
+  Result<core::ShareOptions> OptionsOf(const cp::Share& share);
+
   config::Config config_;
-  std::vector<ShareStores> stores_;  // before shares_: every Vfs borrows its stores
+  std::unique_ptr<cp::ControlDb> db_;
+  std::string admin_password_;
+
   core::ShareTable shares_;
   rpc::Dispatcher dispatcher_;
   nfs::Nfs3Service nfs3_;
   nfs::MountService mount_;
-  std::unique_ptr<rpc::RpcTcpServer> rpc_;
+
+  Mutex reconcile_mu_;  // one reconcile at a time; never held on the data path
+  std::map<core::ShareId, std::shared_ptr<ShareStores>> stores_ GUARDED_BY(reconcile_mu_);
+  std::unique_ptr<rpc::RpcTcpServer> rpc_ GUARDED_BY(reconcile_mu_);
+  cp::Adapter rpc_adapter_ GUARDED_BY(reconcile_mu_);  // the settings rpc_ runs with
+  std::atomic<uint16_t> nfs_port_{0};
+
+  std::unique_ptr<cp::api::Api> api_;
+  net::Router router_;
+  std::unique_ptr<net::HttpServer> http_;
+  std::atomic<bool> ready_{false};
   bool stopped_ = false;
 };
+
+Status ServerImpl::OpenDatabase() {
+  if (config_.database.type == "postgres") {
+    ASSIGN_OR_RETURN(db_, cp::OpenPostgresControlDb(config_.database.dsn));
+  } else {
+    std::string path = config_.database.path.empty() ? config_.server.state_dir + "/controlplane.db"
+                                                     : config_.database.path;
+    ASSIGN_OR_RETURN(db_, cp::OpenSqliteControlDb(path));
+  }
+  return db_->Migrate();
+}
+
+Status ServerImpl::BootstrapAdmin() {
+  if (db_->GetUserByName("admin").ok()) return Status::Ok();
+  cp::User admin;
+  admin.username = "admin";
+  admin.uid = 0;
+  admin.gid = 0;
+  admin.display_name = "Administrator";
+  admin.role = cp::Role::kAdmin;
+  std::string password;
+  if (const char* env = std::getenv("DITTOFS_ADMIN_INITIAL_PASSWORD"); env && *env) {
+    password = env;
+  } else {
+    password = cp::auth::GeneratePassword();
+    admin.must_change_password = true;
+    admin_password_ = password;
+  }
+  ASSIGN_OR_RETURN(admin.password_hash, cp::auth::HashPassword(password));
+  ASSIGN_OR_RETURN(admin.nt_hash, cp::auth::NtHash(password));
+  RETURN_IF_ERROR(db_->CreateUser(admin).status());
+  LOG_INFO("controlplane: created user admin");
+  return Status::Ok();
+}
+
+// First start: the database gets the config's shares (by default /export on embedded stores)
+// and the NFS adapter, so a zero-config start serves a usable share with no further steps.
+Status ServerImpl::SeedDefaults() {
+  ASSIGN_OR_RETURN(std::vector<cp::Adapter> adapters, db_->ListAdapters());
+  if (adapters.empty()) {
+    cp::Adapter nfs;
+    nfs.name = "nfs";
+    nfs.enabled = config_.nfs.enabled;
+    nfs.port = config_.nfs.port;
+    nfs.bind_address = config_.nfs.bind;
+    RETURN_IF_ERROR(db_->CreateAdapter(nfs).status());
+  }
+  ASSIGN_OR_RETURN(std::vector<cp::Share> existing, db_->ListShares());
+  if (!existing.empty()) return Status::Ok();
+  for (const config::ShareConfig& sc : config_.shares) {
+    std::string base = SafeDirName(sc.name).substr(1);
+    if (base.empty()) base = "root";
+    cp::MetadataStoreDef md{0, base + "-metadata", sc.metadata, "{}"};
+    std::string block_json = "{}";
+    if (sc.block == "localfs") {
+      std::string dir = sc.block_dir.empty() ? config_.server.state_dir + "/blocks" : sc.block_dir;
+      block_json = "{\"path\":\"" + dir + "\"}";
+    }
+    cp::BlockStoreDef bd{0, base + "-blocks", sc.block, block_json};
+    ASSIGN_OR_RETURN(md, db_->CreateMetadataStore(md));
+    ASSIGN_OR_RETURN(bd, db_->CreateBlockStore(bd));
+    cp::Share share;
+    share.name = sc.name;
+    share.metadata_store_id = md.id;
+    share.block_store_id = bd.id;
+    share.read_only = sc.read_only;
+    ASSIGN_OR_RETURN(share.squash, cp::ParseSquash(sc.squash));
+    share.anon_uid = sc.anon_uid;
+    share.anon_gid = sc.anon_gid;
+    share.allowed_cidrs = sc.allowed_clients;
+    share.denied_cidrs = sc.denied_clients;
+    ASSIGN_OR_RETURN(share.default_permission, ParseLevel(sc.default_permission));
+    share.root_mode = sc.root_mode;
+    RETURN_IF_ERROR(db_->CreateShare(share).status());
+    LOG_INFO("controlplane: created share {} ({} metadata, {} blocks)", sc.name, sc.metadata,
+             sc.block);
+  }
+  return Status::Ok();
+}
+
+Result<core::ShareOptions> ServerImpl::OptionsOf(const cp::Share& share) {
+  core::ShareOptions o;
+  o.read_only = share.read_only;
+  o.squash = ToCore(share.squash);
+  o.anon_uid = share.anon_uid;
+  o.anon_gid = share.anon_gid;
+  o.root_mode = share.root_mode;
+  o.policy.default_permission = ToCore(share.default_permission);
+  for (const std::string& text : share.allowed_cidrs) {
+    ASSIGN_OR_RETURN(core::Cidr c, core::Cidr::Parse(text));
+    o.policy.allowed_clients.push_back(std::move(c));
+  }
+  for (const std::string& text : share.denied_cidrs) {
+    ASSIGN_OR_RETURN(core::Cidr c, core::Cidr::Parse(text));
+    o.policy.denied_clients.push_back(std::move(c));
+  }
+  // NFS callers are known by uid: resolve each user's level (own grant, then groups, then the
+  // share's default) ahead of time, so the data path only looks it up.
+  ASSIGN_OR_RETURN(std::vector<cp::User> users, db_->ListUsers());
+  for (const cp::User& u : users) {
+    ASSIGN_OR_RETURN(cp::PermissionLevel level, db_->ResolvePermission(share.id, u.id));
+    o.policy.by_uid[u.uid] = ToCore(level);
+  }
+  return o;
+}
+
+Status ServerImpl::ReconcileShares() {
+  MutexLock lock(&reconcile_mu_);
+  ASSIGN_OR_RETURN(std::vector<cp::Share> wanted, db_->ListShares());
+  std::map<core::ShareId, std::shared_ptr<ShareStores>> next;
+  for (const cp::Share& share : wanted) {
+    ASSIGN_OR_RETURN(cp::MetadataStoreDef md, db_->GetMetadataStore(share.metadata_store_id));
+    ASSIGN_OR_RETURN(cp::BlockStoreDef bd, db_->GetBlockStore(share.block_store_id));
+    auto id = static_cast<core::ShareId>(share.id);
+    std::shared_ptr<ShareStores> st;
+    auto old = stores_.find(id);
+    std::shared_ptr<core::Vfs> running = shares_.ById(id);
+    if (old != stores_.end() && running && running->name() == share.name &&
+        old->second->metadata_key == md.type + md.config_json &&
+        old->second->block_key == bd.type + bd.config_json) {
+      st = old->second;  // same stores: only the policy may have changed
+    } else {
+      ASSIGN_OR_RETURN(st, OpenStores(config_, share, md, bd));
+    }
+    ASSIGN_OR_RETURN(core::ShareOptions options, OptionsOf(share));
+    ASSIGN_OR_RETURN(std::unique_ptr<core::Vfs> vfs,
+                     core::Vfs::Open(id, share.name, *st->metadata, *st->blocks, options));
+    // The Vfs borrows the stores: the deleter keeps them until the last call on it is done.
+    shares_.Add(std::shared_ptr<core::Vfs>(vfs.release(), [st](core::Vfs* v) { delete v; }));
+    next[id] = st;
+  }
+  for (const auto& [id, st] : stores_) {
+    if (!next.contains(id)) {
+      shares_.Remove(id);
+      LOG_INFO("share {} removed", id);
+    }
+  }
+  stores_ = std::move(next);
+  return Status::Ok();
+}
+
+Status ServerImpl::ReconcileAdapters() {
+  MutexLock lock(&reconcile_mu_);
+  ASSIGN_OR_RETURN(std::vector<cp::Adapter> adapters, db_->ListAdapters());
+  cp::Adapter nfs;
+  nfs.enabled = false;
+  for (const cp::Adapter& a : adapters) {
+    if (a.name == "nfs") nfs = a;
+  }
+  bool same = rpc_ && nfs.enabled && nfs.port == rpc_adapter_.port &&
+              nfs.bind_address == rpc_adapter_.bind_address;
+  if (same) return Status::Ok();
+  if (rpc_) {
+    // Disabling (or moving) the adapter closes its listener and its connections.
+    rpc_->Shutdown(std::chrono::seconds(config_.server.shutdown_timeout_s));
+    rpc_.reset();
+    nfs_port_ = 0;
+    LOG_INFO("nfs: adapter stopped");
+  }
+  if (!nfs.enabled) return Status::Ok();
+  rpc::TcpServerOptions o;
+  o.bind_address = nfs.bind_address;
+  o.port = static_cast<uint16_t>(nfs.port);
+  o.max_connections = config_.nfs.max_connections;
+  o.max_record_size = config_.nfs.max_record_size;
+  o.max_outstanding_per_connection = config_.nfs.max_outstanding;
+  o.io_threads = config_.nfs.io_threads;
+  o.worker_threads = config_.nfs.workers;
+  o.inline_fast_calls = config_.nfs.inline_fast_calls;
+  ASSIGN_OR_RETURN(rpc_, rpc::StartRpcTcpServer(o, dispatcher_));
+  rpc_adapter_ = nfs;
+  nfs_port_ = rpc_->port();
+  LOG_INFO("nfs: NFSv3 and MOUNT v3 listening on {}:{}", nfs.bind_address, rpc_->port());
+  return Status::Ok();
+}
+
+Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) {
+  if (key == "logging.level") {
+    log::Level level;
+    if (!log::ParseLevel(value, &level)) return Status(Errc::kInvalid, "bad logging.level");
+    log::SetLevel(level);
+    LOG_INFO("logging level is now {}", value);
+  } else if (key == "logging.format") {
+    if (value != "text" && value != "json") return Status(Errc::kInvalid, "bad logging.format");
+    log::SetFormat(value == "json" ? log::Format::kJson : log::Format::kText);
+  }
+  return Status::Ok();
+}
+
+Status ServerImpl::Start() {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.server.state_dir, ec);
+  if (ec) {
+    return Status(Errc::kIo,
+                  "cannot create state dir " + config_.server.state_dir + ": " + ec.message());
+  }
+  RETURN_IF_ERROR(OpenDatabase());
+  RETURN_IF_ERROR(BootstrapAdmin());
+  RETURN_IF_ERROR(SeedDefaults());
+  // Settings kept in the database win over the config file's.
+  for (const char* key : {"logging.level", "logging.format"}) {
+    if (Result<std::string> v = db_->GetSetting(key); v.ok()) {
+      RETURN_IF_ERROR(SettingChanged(key, *v));
+    }
+  }
+  RETURN_IF_ERROR(ReconcileShares());
+  RETURN_IF_ERROR(ReconcileAdapters());
+  if (config_.api.enabled) {
+    std::string secret = config_.api.jwt_secret;
+    if (secret.empty()) {
+      ASSIGN_OR_RETURN(secret, PersistentSecret(config_.server.state_dir + "/jwt_secret"));
+    }
+    api_ = std::make_unique<cp::api::Api>(*db_, *this, cp::api::ApiOptions{secret});
+    api_->Register(router_);
+    net::HttpServerOptions ho;
+    ho.bind = config_.api.bind;
+    ho.port = config_.api.port;
+    ASSIGN_OR_RETURN(http_, net::HttpServer::Start(ho, router_));
+    LOG_INFO("api: REST API listening on {}:{}", config_.api.bind, http_->port());
+  }
+  ready_ = true;
+  return Status::Ok();
+}
+
+void ServerImpl::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  ready_ = false;
+  if (http_) http_->Stop();
+  std::unique_ptr<rpc::RpcTcpServer> rpc;
+  {
+    MutexLock lock(&reconcile_mu_);
+    rpc = std::move(rpc_);
+  }
+  if (rpc) rpc->Shutdown(std::chrono::seconds(config_.server.shutdown_timeout_s));
+  log::Flush();
+}
 
 }  // namespace
 

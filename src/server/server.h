@@ -2,21 +2,27 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "base/result.h"
 #include "config/config.h"
 
 namespace dittofs::server {
 
-// The composition root: builds the stores of each share, the runtime over them, and the
-// protocol adapters, from a validated configuration.
+// The composition root: opens the control-plane database, builds each share's stores and
+// runtime from it, and runs the protocol adapters and the REST API. Changes made through the
+// API take effect without a restart.
 class Server {
  public:
   virtual ~Server() = default;
-  // The NFS port actually bound (differs from the config when it asked for port 0).
+  // The NFS port actually bound (0 when the adapter is disabled).
   virtual uint16_t nfs_port() const = 0;
-  // Stops accepting, lets in-flight calls finish (up to the configured timeout), flushes the
-  // stores. Idempotent.
+  // The REST API port actually bound (0 when disabled).
+  virtual uint16_t api_port() const = 0;
+  // The password generated for `admin` on this start, to be shown once; empty when the admin
+  // existed already or DITTOFS_ADMIN_INITIAL_PASSWORD set it.
+  virtual const std::string& initial_admin_password() const = 0;
+  // Stops accepting, lets in-flight calls finish (up to the configured timeout). Idempotent.
   virtual void Stop() = 0;
 };
 

@@ -30,6 +30,7 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
   yaml << "logging: {level: " << options.log_level << "}\n"
        << "server: {state_dir: " << dir << "/state, shutdown_timeout_s: 10}\n"
        << "nfs: {bind: 127.0.0.1, port: 0}\n"
+       << "api: {bind: 127.0.0.1, port: 0}\n"
        << "shares:\n";
   for (const DfsShare& s : options.shares) {
     yaml << "  - name: " << s.name << "\n"
@@ -161,13 +162,23 @@ std::string DfsProcess::Log() const {
 }
 
 Status DfsProcess::WaitUntilListening(std::chrono::seconds timeout) {
-  static const std::regex kListening(R"(listening on 127\.0\.0\.1:(\d+))");
+  // The server is ready once it has printed the REST API's port, its last start-up step.
+  static const std::regex kNfs(R"(NFSv3 and MOUNT v3 listening on 127\.0\.0\.1:(\d+))");
+  static const std::regex kApi(R"(REST API listening on 127\.0\.0\.1:(\d+))");
+  static const std::regex kAdmin(R"(initial password: (\S+))");
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    std::smatch m;
+    std::smatch nfs, api, admin;
     std::string log = Log();
-    if (std::regex_search(log, m, kListening)) {
-      port_ = static_cast<uint16_t>(std::stoi(m[1].str()));
+    if (std::regex_search(log, nfs, kNfs) && std::regex_search(log, api, kApi)) {
+      port_ = static_cast<uint16_t>(std::stoi(nfs[1].str()));
+      api_port_ = static_cast<uint16_t>(std::stoi(api[1].str()));
+      // The one-time password follows the port lines on standard output; wait for it briefly.
+      for (int i = 0; i < 100 && !std::regex_search(log, admin, kAdmin); ++i) {
+        std::this_thread::sleep_for(kPollInterval);
+        log = Log();
+      }
+      if (std::regex_search(log, admin, kAdmin)) admin_password_ = admin[1].str();
       return Status::Ok();
     }
     int wait_status = 0;

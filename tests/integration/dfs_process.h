@@ -54,6 +54,10 @@ class DfsProcess {
   ~DfsProcess();
 
   uint16_t port() const { return port_; }
+  // The REST API's port.
+  uint16_t api_port() const { return api_port_; }
+  // The password printed for `admin` at its first start (empty if none was printed).
+  const std::string& admin_password() const { return admin_password_; }
   pid_t pid() const { return pid_; }
   // The temporary directory holding config.yaml, state/ and dfs.log.
   const std::string& dir() const { return dir_; }
@@ -78,6 +82,8 @@ class DfsProcess {
   std::string dir_;
   pid_t pid_;
   uint16_t port_ = 0;
+  uint16_t api_port_ = 0;
+  std::string admin_password_;
   bool reaped_ = false;
   Result<int> exit_ = Errc::kUnavailable;  // the outcome once reaped_
 };

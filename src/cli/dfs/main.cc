@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "config/config.h"
+#include "controlplane/auth/secret.h"
 #include "server/server.h"
 
 namespace dittofs {
@@ -31,6 +32,9 @@ int WriteConfig(const std::string& path, const config::Config& c, bool force) {
   std::ofstream out(path, std::ios::trunc);
   out << config::RenderConfig(c);
   out.close();
+  // The file holds the API's token secret: owner-only.
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
   if (!out) {
     std::fprintf(stderr, "dfs: cannot write %s\n", path.c_str());
     return 1;
@@ -38,10 +42,17 @@ int WriteConfig(const std::string& path, const config::Config& c, bool force) {
   return 0;
 }
 
+// The defaults, with a fresh random secret for signing API tokens.
+config::Config NewConfig(const config::EnvLookup& env) {
+  config::Config c = config::Defaults(env);
+  c.api.jwt_secret = controlplane::auth::GenerateSecret(32);
+  return c;
+}
+
 int Init(const std::string& config_path, bool force) {
   config::EnvLookup env = config::ProcessEnv();
   std::string path = config_path.empty() ? config::DefaultConfigPath(env) : config_path;
-  if (int rc = WriteConfig(path, config::Defaults(env), force); rc != 0) return rc;
+  if (int rc = WriteConfig(path, NewConfig(env), force); rc != 0) return rc;
   std::printf("wrote %s\n", path.c_str());
   return 0;
 }
@@ -86,7 +97,7 @@ int Start(const std::string& config_path, bool foreground) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
       // Zero-config start: write the defaults so the user has a file to edit.
-      if (WriteConfig(path, config::Defaults(env), false) != 0) return 1;
+      if (WriteConfig(path, NewConfig(env), false) != 0) return 1;
       std::printf("created %s\n", path.c_str());
     }
   }
@@ -119,6 +130,17 @@ int Start(const std::string& config_path, bool foreground) {
     return 1;
   }
   PrintMountHelp(*cfg, (*srv)->nfs_port());
+  if (!(*srv)->initial_admin_password().empty()) {
+    // Shown once: only its hash is kept. The first login must change it.
+    std::printf(
+        "\nAdmin user created. Log in with: dfsctl login --user admin\n"
+        "  initial password: %s   (shown only now; you must change it at first login)\n",
+        (*srv)->initial_admin_password().c_str());
+  }
+  if ((*srv)->api_port() != 0) {
+    std::printf("REST API on port %u\n", (*srv)->api_port());
+  }
+  std::fflush(stdout);
   int sig = 0;
   sigwait(&stop_signals, &sig);
   LOG_INFO("dfs: {} received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "controlplane/db/control_db.h"
+#include "net/http/http_server.h"
+
+namespace dittofs::controlplane::api {
+
+// What the REST API tells the running server after it changed the control database. The API
+// writes the database first and calls the hook second; a hook error fails the request with the
+// error's problem status, but the database change stays (the server reconciles on the next
+// change or restart). Hooks are called from HTTP worker threads, several at once.
+class RuntimeHooks {
+ public:
+  virtual ~RuntimeHooks() = default;
+  // Shares, stores or share permissions changed: the server reconciles its share table.
+  virtual Status SharesChanged() = 0;
+  // An adapter's enabled flag, port or bind address changed.
+  virtual Status AdaptersChanged() = 0;
+  // A setting was validated and stored; `value` is its new value.
+  virtual Status SettingChanged(std::string_view key, std::string_view value) = 0;
+  // Whether the server is ready to serve (GET /health/ready).
+  virtual bool Ready() = 0;
+};
+
+struct ApiOptions {
+  // Signs the control plane's HS256 tokens. REQUIRES: at least auth::kMinJwtSecretBytes bytes.
+  std::string jwt_secret;
+};
+
+// One registered route, as the OpenAPI document describes it.
+struct RouteInfo {
+  std::string method;   // "GET", "POST", ...
+  std::string pattern;  // "/api/v1/users/{username}"
+};
+
+class ApiHandlers;  // the route handlers; defined in api.cc
+
+// The control plane's REST API (docs/api.md): authentication, users, groups, stores, shares and
+// their permissions, adapters and settings, over a ControlDb. Every body is JSON and every error
+// an RFC 7807 problem. Handlers are safe to run concurrently.
+class Api {
+ public:
+  // `db` and `hooks` must outlive this Api, and this Api every router it registers with.
+  Api(ControlDb& db, RuntimeHooks& hooks, ApiOptions options);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  // Adds every route of the API to `router`.
+  void Register(net::Router& router);
+
+  // The routes Register adds, in registration order; the OpenAPI document lists exactly these.
+  std::vector<RouteInfo> Routes() const;
+
+ private:
+  std::unique_ptr<ApiHandlers> handlers_;
+};
+
+}  // namespace dittofs::controlplane::api

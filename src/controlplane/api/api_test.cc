@@ -1,0 +1,790 @@
+// SPDX-License-Identifier: Apache-2.0
+// Drives the control-plane API over real HTTP on loopback: a SQLite ControlDb in a temporary
+// directory, an HttpServer on port 0, and cpp-httplib's client.
+#include "controlplane/api/api.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mutex.h"
+#include "controlplane/auth/jwt.h"
+#include "controlplane/auth/password.h"
+#include "controlplane/db/sqlite/sqlite_control_db.h"
+#include "testing/status_matchers.h"
+
+namespace dittofs::controlplane::api {
+namespace {
+
+using json = nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr std::string_view kSecret = "0123456789abcdef0123456789abcdef-test-secret";
+constexpr std::string_view kPassword = "correct horse battery";
+
+// Records every hook call; answers with `error` when it is set.
+class FakeHooks final : public RuntimeHooks {
+ public:
+  Status SharesChanged() override {
+    MutexLock lock(&mu_);
+    ++shares_changed_;
+    return error_;
+  }
+  Status AdaptersChanged() override {
+    MutexLock lock(&mu_);
+    ++adapters_changed_;
+    return error_;
+  }
+  Status SettingChanged(std::string_view key, std::string_view value) override {
+    MutexLock lock(&mu_);
+    settings_.push_back(std::string(key) + "=" + std::string(value));
+    return error_;
+  }
+  bool Ready() override {
+    MutexLock lock(&mu_);
+    return ready_;
+  }
+
+  int shares_changed() {
+    MutexLock lock(&mu_);
+    return shares_changed_;
+  }
+  int adapters_changed() {
+    MutexLock lock(&mu_);
+    return adapters_changed_;
+  }
+  std::vector<std::string> settings() {
+    MutexLock lock(&mu_);
+    return settings_;
+  }
+  void set_ready(bool ready) {
+    MutexLock lock(&mu_);
+    ready_ = ready;
+  }
+  void set_error(Status error) {
+    MutexLock lock(&mu_);
+    error_ = std::move(error);
+  }
+
+ private:
+  Mutex mu_;
+  int shares_changed_ GUARDED_BY(mu_) = 0;
+  int adapters_changed_ GUARDED_BY(mu_) = 0;
+  std::vector<std::string> settings_ GUARDED_BY(mu_);
+  bool ready_ GUARDED_BY(mu_) = false;
+  Status error_ GUARDED_BY(mu_);
+};
+
+// Argon2id is slow on purpose; every seeded user shares one hash of kPassword.
+const std::string& PasswordHash() {
+  static const std::string* hash = new std::string(*auth::HashPassword(kPassword));
+  return *hash;
+}
+
+json Body(const httplib::Result& result) {
+  if (!result) return {};
+  return json::parse(result->body, nullptr, /*allow_exceptions=*/false);
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/dfs-api-XXXXXX";
+    CHECK(::mkdtemp(dir) != nullptr) << "mkdtemp failed";
+    dir_ = dir;
+    Result<std::unique_ptr<ControlDb>> db = OpenSqliteControlDb(dir_ + "/control.db");
+    ASSERT_OK(db);
+    db_ = std::move(*db);
+    admin_ = Seed("admin", Role::kAdmin, 1000);
+    operator_ = Seed("oper", Role::kOperator, 1001);
+    alice_ = Seed("alice", Role::kUser, 1002);
+    ASSERT_OK(db_->CreateAdapter({.name = "nfs", .port = 2049}));
+    ASSERT_OK(db_->CreateAdapter({.name = "smb", .port = 445}));
+
+    api_ = std::make_unique<Api>(*db_, hooks_, ApiOptions{.jwt_secret = std::string(kSecret)});
+    api_->Register(router_);
+    Result<std::unique_ptr<net::HttpServer>> server = net::HttpServer::Start({}, router_);
+    ASSERT_OK(server);
+    server_ = std::move(*server);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+  }
+
+  void TearDown() override {
+    if (server_) server_->Stop();
+    std::filesystem::remove_all(dir_);
+  }
+
+  User Seed(const std::string& name, Role role, uint32_t uid) {
+    User user{.username = name, .uid = uid, .gid = uid, .role = role};
+    user.password_hash = PasswordHash();
+    Result<User> created = db_->CreateUser(user);
+    CHECK(created.ok()) << created.status().ToString();
+    return *created;
+  }
+
+  // An access token for `user`, minted directly so tests need not pay for a login.
+  std::string Token(const User& user, bool must_change_password = false, int64_t now = 0) {
+    auth::TokenSigner signer{std::string(kSecret)};
+    if (now == 0) now = Now().sec;
+    return *signer.Sign(auth::NewAccessTokenClaims(
+        user.username, user.id, std::string(RoleName(user.role)), must_change_password, now));
+  }
+  std::string AdminToken() { return Token(admin_); }
+
+  httplib::Result Send(const std::string& method, const std::string& path, const std::string& token,
+                       const std::string& body = "") {
+    httplib::Request request;
+    request.method = method;
+    request.path = path;
+    if (!token.empty()) request.headers.emplace("Authorization", "Bearer " + token);
+    if (!body.empty()) {
+      request.headers.emplace("Content-Type", "application/json");
+      request.body = body;
+    }
+    return client_->send(request);
+  }
+  httplib::Result Get(const std::string& path, const std::string& token = "") {
+    return Send("GET", path, token);
+  }
+  httplib::Result Post(const std::string& path, const json& body, const std::string& token = "") {
+    return Send("POST", path, token, body.dump());
+  }
+  httplib::Result Put(const std::string& path, const json& body, const std::string& token) {
+    return Send("PUT", path, token, body.dump());
+  }
+  httplib::Result Patch(const std::string& path, const json& body, const std::string& token) {
+    return Send("PATCH", path, token, body.dump());
+  }
+  httplib::Result Delete(const std::string& path, const std::string& token) {
+    return Send("DELETE", path, token);
+  }
+
+  // Creates the stores and share most share tests need.
+  void CreateShareFixture() {
+    std::string token = AdminToken();
+    ASSERT_EQ(
+        Post("/api/v1/stores/metadata", {{"name", "meta"}, {"type", "memory"}}, token)->status,
+        201);
+    ASSERT_EQ(Post("/api/v1/stores/block", {{"name", "blocks"}, {"type", "memory"}}, token)->status,
+              201);
+    auto created =
+        Post("/api/v1/shares",
+             {{"name", "/export"}, {"metadata_store", "meta"}, {"block_store", "blocks"}}, token);
+    ASSERT_EQ(created->status, 201) << created->body;
+  }
+
+  std::string dir_;
+  std::unique_ptr<ControlDb> db_;
+  User admin_, operator_, alice_;
+  FakeHooks hooks_;
+  std::unique_ptr<Api> api_;
+  net::Router router_;
+  std::unique_ptr<net::HttpServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+// Expects an RFC 7807 document with this status and returns it.
+json ExpectProblem(const httplib::Result& result, int status) {
+  EXPECT_TRUE(result);
+  if (!result) return {};
+  EXPECT_EQ(result->status, status) << result->body;
+  EXPECT_EQ(result->get_header_value("Content-Type"), "application/problem+json");
+  json doc = Body(result);
+  EXPECT_EQ(doc.value("status", 0), status);
+  return doc;
+}
+
+// --- health and the OpenAPI document ---
+
+TEST_F(ApiTest, HealthNeedsNoToken) {
+  auto result = Get("/health");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(Body(result), json({{"status", "ok"}}));
+}
+
+TEST_F(ApiTest, ReadyFollowsTheHook) {
+  ExpectProblem(Get("/health/ready"), 503);
+  hooks_.set_ready(true);
+  EXPECT_EQ(Get("/health/ready")->status, 200);
+}
+
+TEST_F(ApiTest, OpenApiDescribesEveryRegisteredRoute) {
+  auto result = Get("/api/v1/openapi.json");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200);
+  json doc = Body(result);
+  EXPECT_EQ(doc["openapi"], "3.0.3");
+  std::vector<RouteInfo> routes = api_->Routes();
+  EXPECT_EQ(routes.size(), 44u);
+  size_t operations = 0;
+  for (const auto& [path, methods] : doc["paths"].items()) operations += methods.size();
+  EXPECT_EQ(operations, routes.size());
+  for (const RouteInfo& route : routes) {
+    std::string method = route.method;
+    for (char& c : method) c = static_cast<char>(std::tolower(c));
+    ASSERT_TRUE(doc["paths"].contains(route.pattern)) << route.pattern;
+    ASSERT_TRUE(doc["paths"][route.pattern].contains(method))
+        << route.method << " " << route.pattern;
+    const json& operation = doc["paths"][route.pattern][method];
+    EXPECT_TRUE(operation.contains("responses"));
+    if (route.pattern.find('{') != std::string::npos) {
+      EXPECT_TRUE(operation.contains("parameters")) << route.pattern;
+    }
+    // Every route is served: without a token it is refused (or answered), never unrouted.
+    std::string path = route.pattern;
+    for (size_t open = path.find('{'); open != std::string::npos; open = path.find('{')) {
+      path.replace(open, path.find('}', open) - open + 1, "x");
+    }
+    auto result = Send(route.method, path, "");
+    ASSERT_TRUE(result);
+    EXPECT_NE(result->status, 404) << route.method << " " << path;
+    EXPECT_NE(result->status, 405) << route.method << " " << path;
+  }
+  const json& create = doc["paths"]["/api/v1/users"]["post"];
+  EXPECT_EQ(
+      create["requestBody"]["content"]["application/json"]["schema"]["properties"]["uid"]["type"],
+      "integer");
+  EXPECT_THAT(create["requestBody"]["content"]["application/json"]["schema"]["required"].dump(),
+              HasSubstr("username"));
+}
+
+// --- authentication ---
+
+TEST_F(ApiTest, LoginIssuesTokensThatWork) {
+  auto result = Post("/api/v1/auth/login", {{"username", "admin"}, {"password", kPassword}});
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  json tokens = Body(result);
+  EXPECT_EQ(tokens["token_type"], "Bearer");
+  EXPECT_EQ(tokens["expires_in"], auth::kAccessTokenLifetimeSeconds);
+  EXPECT_EQ(tokens["must_change_password"], false);
+  ASSERT_TRUE(tokens["refresh_token"].is_string());
+
+  auto me = Get("/api/v1/auth/me", tokens["access_token"].get<std::string>());
+  ASSERT_EQ(me->status, 200);
+  EXPECT_EQ(Body(me)["username"], "admin");
+  EXPECT_EQ(Body(me)["role"], "admin");
+  EXPECT_THAT(me->body, Not(HasSubstr("hash")));
+  EXPECT_THAT(me->body, Not(HasSubstr("argon2")));
+}
+
+TEST_F(ApiTest, LoginFailuresLookAlike) {
+  json wrong = ExpectProblem(
+      Post("/api/v1/auth/login", {{"username", "admin"}, {"password", "wrong password"}}), 401);
+  json unknown = ExpectProblem(
+      Post("/api/v1/auth/login", {{"username", "nobody"}, {"password", "wrong password"}}), 401);
+  EXPECT_EQ(wrong["detail"], unknown["detail"]);
+
+  User disabled = alice_;
+  disabled.enabled = false;
+  ASSERT_OK(db_->UpdateUser(disabled));
+  json refused = ExpectProblem(
+      Post("/api/v1/auth/login", {{"username", "alice"}, {"password", kPassword}}), 401);
+  EXPECT_EQ(refused["detail"], wrong["detail"]);
+}
+
+TEST_F(ApiTest, RepeatedLoginFailuresAreThrottled) {
+  for (int i = 0; i < 5; ++i) {
+    ExpectProblem(Post("/api/v1/auth/login", {{"username", "alice"}, {"password", "guess"}}), 401);
+  }
+  auto result = Post("/api/v1/auth/login", {{"username", "alice"}, {"password", kPassword}});
+  ExpectProblem(result, 429);
+  EXPECT_GT(std::stoi(result->get_header_value("Retry-After")), 0);
+}
+
+TEST_F(ApiTest, RefreshIssuesAccessTokensOnlyForRefreshTokens) {
+  json tokens = Body(Post("/api/v1/auth/login", {{"username", "oper"}, {"password", kPassword}}));
+  auto refreshed = Post("/api/v1/auth/refresh", {{"refresh_token", tokens["refresh_token"]}});
+  ASSERT_EQ(refreshed->status, 200) << refreshed->body;
+  json fresh = Body(refreshed);
+  EXPECT_FALSE(fresh.contains("refresh_token"));
+  EXPECT_EQ(Get("/api/v1/auth/me", fresh["access_token"].get<std::string>())->status, 200);
+
+  ExpectProblem(Post("/api/v1/auth/refresh", {{"refresh_token", tokens["access_token"]}}), 401);
+  ExpectProblem(Post("/api/v1/auth/refresh", {{"refresh_token", "not.a.token"}}), 401);
+  // A refresh token is no bearer token.
+  ExpectProblem(Get("/api/v1/auth/me", tokens["refresh_token"].get<std::string>()), 401);
+}
+
+TEST_F(ApiTest, MissingBadOrExpiredTokensAre401) {
+  auto missing = Get("/api/v1/users");
+  ExpectProblem(missing, 401);
+  EXPECT_EQ(missing->get_header_value("WWW-Authenticate"), "Bearer");
+  ExpectProblem(Get("/api/v1/users", "garbage"), 401);
+  std::string token = AdminToken();
+  token.back() = token.back() == 'A' ? 'B' : 'A';
+  ExpectProblem(Get("/api/v1/users", token), 401);
+  ExpectProblem(Get("/api/v1/users", Token(admin_, false, Now().sec - 3600)), 401);
+  // A token for a user since deleted.
+  std::string alice = Token(alice_);
+  ASSERT_OK(db_->DeleteUser(alice_.id));
+  ExpectProblem(Get("/api/v1/auth/me", alice), 401);
+}
+
+TEST_F(ApiTest, WrongRoleIs403) {
+  ExpectProblem(Get("/api/v1/users", Token(alice_)), 403);
+  ExpectProblem(Post("/api/v1/groups", {{"name", "g"}, {"gid", 5}}, Token(alice_)), 403);
+  ExpectProblem(Get("/api/v1/shares", Token(alice_)), 403);
+  ExpectProblem(Get("/api/v1/users", Token(operator_)), 403);
+  ExpectProblem(Patch("/api/v1/adapters/nfs", {{"port", 2050}}, Token(operator_)), 403);
+  EXPECT_EQ(Get("/api/v1/shares", Token(operator_))->status, 200);
+}
+
+TEST_F(ApiTest, MustChangePasswordTokenMayOnlyChangeIt) {
+  User user = alice_;
+  user.must_change_password = true;
+  ASSERT_OK(db_->UpdateUser(user));
+  std::string token = Token(alice_, /*must_change_password=*/true);
+  json problem = ExpectProblem(Get("/api/v1/users/alice", token), 403);
+  EXPECT_THAT(problem["detail"].get<std::string>(), HasSubstr("password"));
+  ExpectProblem(Get("/api/v1/users", Token(admin_, true)), 403);
+  EXPECT_EQ(Get("/api/v1/auth/me", token)->status, 200);
+
+  ExpectProblem(
+      Post("/api/v1/auth/password",
+           {{"current_password", "wrong password"}, {"new_password", "new password 1"}}, token),
+      403);
+  auto changed = Post("/api/v1/auth/password",
+                      {{"current_password", kPassword}, {"new_password", "new password 1"}}, token);
+  ASSERT_EQ(changed->status, 204) << changed->body;
+  ASSERT_OK_AND_ASSIGN(User after, db_->GetUser(alice_.id));
+  EXPECT_FALSE(after.must_change_password);
+  EXPECT_TRUE(auth::VerifyPassword("new password 1", after.password_hash));
+  EXPECT_EQ(after.nt_hash, *auth::NtHash("new password 1"));
+
+  json tokens =
+      Body(Post("/api/v1/auth/login", {{"username", "alice"}, {"password", "new password 1"}}));
+  EXPECT_EQ(tokens["must_change_password"], false);
+  EXPECT_EQ(Get("/api/v1/users/alice", tokens["access_token"].get<std::string>())->status, 200);
+}
+
+// --- request bodies ---
+
+TEST_F(ApiTest, BadBodiesAre400) {
+  std::string token = AdminToken();
+  json user = {{"username", "bob"}, {"password", "bob password"}, {"uid", 2000}, {"gid", 2000}};
+  json wrong_type = user;
+  wrong_type["uid"] = "2000";
+  EXPECT_THAT(ExpectProblem(Post("/api/v1/users", wrong_type, token), 400)["detail"].dump(),
+              HasSubstr("uid"));
+  json unknown = user;
+  unknown["password_hash"] = "x";
+  EXPECT_THAT(ExpectProblem(Post("/api/v1/users", unknown, token), 400)["detail"].dump(),
+              HasSubstr("unknown field"));
+  json missing = user;
+  missing.erase("uid");
+  ExpectProblem(Post("/api/v1/users", missing, token), 400);
+  json long_name = user;
+  long_name["username"] = std::string(65, 'b');
+  ExpectProblem(Post("/api/v1/users", long_name, token), 400);
+  json long_password = user;
+  long_password["password"] = std::string(auth::kMaxPasswordBytes + 1, 'p');
+  ExpectProblem(Post("/api/v1/users", long_password, token), 400);
+  ExpectProblem(Send("POST", "/api/v1/users", token, "{not json"), 400);
+  ExpectProblem(Send("POST", "/api/v1/users", token, "[1, 2]"), 400);
+  ExpectProblem(Send("POST", "/api/v1/users", token,
+                     json({{"username", std::string(70 * 1024, 'x')}}).dump()),
+                413);
+  ExpectProblem(Post("/api/v1/auth/login", {{"username", 7}, {"password", "x"}}), 400);
+  EXPECT_EQ(hooks_.shares_changed(), 0);
+}
+
+// --- users ---
+
+TEST_F(ApiTest, UserLifecycle) {
+  std::string token = AdminToken();
+  ASSERT_EQ(Post("/api/v1/groups", {{"name", "staff"}, {"gid", 50}}, token)->status, 201);
+  auto created = Post("/api/v1/users",
+                      {{"username", "bob"},
+                       {"password", "bob password"},
+                       {"uid", 2000},
+                       {"gid", 2000},
+                       {"email", "bob@example.com"},
+                       {"display_name", "Bob"},
+                       {"role", "operator"},
+                       {"enabled", true},
+                       {"groups", {"staff"}}},
+                      token);
+  ASSERT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ(created->get_header_value("Location"), "/api/v1/users/bob");
+  json bob = Body(created);
+  EXPECT_EQ(bob["role"], "operator");
+  EXPECT_EQ(bob["groups"], json({"staff"}));
+  EXPECT_THAT(created->body, Not(HasSubstr("hash")));
+  ASSERT_OK_AND_ASSIGN(User stored, db_->GetUserByName("bob"));
+  EXPECT_TRUE(auth::VerifyPassword("bob password", stored.password_hash));
+  EXPECT_FALSE(stored.nt_hash.empty());
+
+  ExpectProblem(
+      Post("/api/v1/users",
+           {{"username", "bob"}, {"password", "bob password"}, {"uid", 2001}, {"gid", 1}}, token),
+      409);
+  ExpectProblem(Post("/api/v1/users",
+                     {{"username", "carol"},
+                      {"password", "carol password"},
+                      {"uid", 2002},
+                      {"gid", 1},
+                      {"groups", {"nosuchgroup"}}},
+                     token),
+                400);
+
+  auto list = Get("/api/v1/users", token);
+  ASSERT_EQ(list->status, 200);
+  EXPECT_EQ(Body(list).size(), 4u);
+  EXPECT_THAT(list->body, Not(HasSubstr("hash")));
+
+  EXPECT_EQ(Body(Get("/api/v1/users/bob", token))["email"], "bob@example.com");
+  EXPECT_EQ(Get("/api/v1/users/alice", Token(alice_))->status, 200);
+  ExpectProblem(Get("/api/v1/users/bob", Token(alice_)), 403);
+  ExpectProblem(Get("/api/v1/users/nobody", token), 404);
+
+  auto patched =
+      Patch("/api/v1/users/bob",
+            {{"display_name", "Robert"}, {"enabled", false}, {"groups", json::array()}}, token);
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  EXPECT_EQ(Body(patched)["display_name"], "Robert");
+  EXPECT_EQ(Body(patched)["enabled"], false);
+  EXPECT_EQ(Body(patched)["groups"], json::array());
+  ExpectProblem(Patch("/api/v1/users/bob", {{"role", "superuser"}}, token), 400);
+  ExpectProblem(Patch("/api/v1/users/nobody", {{"enabled", true}}, token), 404);
+
+  ASSERT_EQ(Post("/api/v1/users/bob/password", {{"password", "reset password"}}, token)->status,
+            204);
+  ASSERT_OK_AND_ASSIGN(stored, db_->GetUserByName("bob"));
+  EXPECT_TRUE(stored.must_change_password);
+  EXPECT_TRUE(auth::VerifyPassword("reset password", stored.password_hash));
+  ASSERT_EQ(Post("/api/v1/users/bob/password",
+                 {{"password", "final password"}, {"temporary", false}}, token)
+                ->status,
+            204);
+  ASSERT_OK_AND_ASSIGN(stored, db_->GetUserByName("bob"));
+  EXPECT_FALSE(stored.must_change_password);
+  ExpectProblem(Post("/api/v1/users/bob/password", {{"password", "short"}}, token), 400);
+  ExpectProblem(Post("/api/v1/users/bob/password", {{"password", "reset password"}}, Token(alice_)),
+                403);
+
+  EXPECT_EQ(Delete("/api/v1/users/bob", token)->status, 204);
+  ExpectProblem(Get("/api/v1/users/bob", token), 404);
+  ExpectProblem(Delete("/api/v1/users/bob", token), 404);
+}
+
+// --- groups ---
+
+TEST_F(ApiTest, GroupsAndMembers) {
+  std::string token = AdminToken();
+  auto created = Post("/api/v1/groups", {{"name", "staff"}, {"gid", 50}}, token);
+  ASSERT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ(Body(created)["gid"], 50);
+  ExpectProblem(Post("/api/v1/groups", {{"name", "staff"}, {"gid", 51}}, token), 409);
+  ExpectProblem(Post("/api/v1/groups", {{"name", "bad name"}, {"gid", 52}}, token), 400);
+  EXPECT_EQ(Body(Get("/api/v1/groups", token)).size(), 1u);
+  EXPECT_EQ(Body(Get("/api/v1/groups/staff", token))["name"], "staff");
+  ExpectProblem(Get("/api/v1/groups/nobody", token), 404);
+
+  EXPECT_EQ(Send("PUT", "/api/v1/groups/staff/members/alice", token)->status, 204);
+  EXPECT_EQ(Send("PUT", "/api/v1/groups/staff/members/alice", token)->status, 204);
+  ExpectProblem(Send("PUT", "/api/v1/groups/staff/members/nobody", token), 404);
+  auto members = Get("/api/v1/groups/staff/members", token);
+  ASSERT_EQ(members->status, 200);
+  ASSERT_EQ(Body(members).size(), 1u);
+  EXPECT_EQ(Body(members)[0]["username"], "alice");
+  EXPECT_EQ(Body(Get("/api/v1/auth/me", Token(alice_)))["groups"], json({"staff"}));
+
+  EXPECT_EQ(Delete("/api/v1/groups/staff/members/alice", token)->status, 204);
+  ExpectProblem(Delete("/api/v1/groups/staff/members/alice", token), 404);
+  EXPECT_EQ(Delete("/api/v1/groups/staff", token)->status, 204);
+  ExpectProblem(Delete("/api/v1/groups/staff", token), 404);
+}
+
+// --- stores ---
+
+TEST_F(ApiTest, MetadataStores) {
+  std::string token = AdminToken();
+  auto created = Post("/api/v1/stores/metadata", {{"name", "meta"}, {"type", "memory"}}, token);
+  ASSERT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ(Body(created)["config"], json::object());
+  EXPECT_EQ(hooks_.shares_changed(), 1);
+  ExpectProblem(Post("/api/v1/stores/metadata", {{"name", "meta"}, {"type", "memory"}}, token),
+                409);
+  ExpectProblem(Post("/api/v1/stores/metadata", {{"name", "m2"}, {"type", "rocksdb"}}, token), 400);
+  ExpectProblem(Post("/api/v1/stores/metadata",
+                     {{"name", "m2"}, {"type", "memory"}, {"config", {{"size", 1}}}}, token),
+                400);
+  ExpectProblem(
+      Post("/api/v1/stores/metadata", {{"name", "m2"}, {"type", "memory"}, {"config", 1}}, token),
+      400);
+
+  EXPECT_EQ(Body(Get("/api/v1/stores/metadata", Token(operator_))).size(), 1u);
+  EXPECT_EQ(Body(Get("/api/v1/stores/metadata/meta", Token(operator_)))["type"], "memory");
+  ExpectProblem(Get("/api/v1/stores/metadata/nope", token), 404);
+  auto patched = Patch("/api/v1/stores/metadata/meta", {{"config", json::object()}}, token);
+  EXPECT_EQ(patched->status, 200) << patched->body;
+  ExpectProblem(Patch("/api/v1/stores/metadata/meta", {{"type", "nope"}}, token), 400);
+  EXPECT_EQ(Delete("/api/v1/stores/metadata/meta", token)->status, 204);
+  ExpectProblem(Delete("/api/v1/stores/metadata/meta", token), 404);
+  EXPECT_EQ(hooks_.shares_changed(), 3);
+}
+
+TEST_F(ApiTest, BlockStores) {
+  std::string token = AdminToken();
+  ASSERT_EQ(Post("/api/v1/stores/block", {{"name", "mem"}, {"type", "memory"}}, token)->status,
+            201);
+  auto local =
+      Post("/api/v1/stores/block",
+           {{"name", "disk"}, {"type", "localfs"}, {"config", {{"path", "/srv/blocks"}}}}, token);
+  ASSERT_EQ(local->status, 201) << local->body;
+  EXPECT_EQ(Body(local)["config"]["path"], "/srv/blocks");
+  ExpectProblem(
+      Post("/api/v1/stores/block",
+           {{"name", "d2"}, {"type", "localfs"}, {"config", {{"path", "relative"}}}}, token),
+      400);
+  ExpectProblem(
+      Post(
+          "/api/v1/stores/block",
+          {{"name", "d2"}, {"type", "localfs"}, {"config", {{"path", "/srv"}, {"compress", true}}}},
+          token),
+      400);
+  ExpectProblem(Post("/api/v1/stores/block", {{"name", "d2"}, {"type", "localfs"}}, token), 400);
+  ExpectProblem(Post("/api/v1/stores/block", {{"name", "d2"}, {"type", "s3"}}, token), 400);
+  ExpectProblem(Post("/api/v1/stores/block", {{"name", "mem"}, {"type", "memory"}}, token), 409);
+
+  EXPECT_EQ(Body(Get("/api/v1/stores/block", token)).size(), 2u);
+  EXPECT_EQ(Body(Get("/api/v1/stores/block/disk", token))["type"], "localfs");
+  auto patched = Patch("/api/v1/stores/block/disk", {{"config", {{"path", "/srv/other"}}}}, token);
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  EXPECT_EQ(Body(Get("/api/v1/stores/block/disk", token))["config"]["path"], "/srv/other");
+  ExpectProblem(Patch("/api/v1/stores/block/nope", {{"type", "memory"}}, token), 404);
+  ExpectProblem(Post("/api/v1/stores/block", {{"name", "x"}, {"type", "memory"}}, Token(operator_)),
+                403);
+  EXPECT_EQ(Delete("/api/v1/stores/block/disk", token)->status, 204);
+}
+
+TEST_F(ApiTest, StoreUsedByAShareCannotBeDeleted) {
+  CreateShareFixture();
+  std::string token = AdminToken();
+  ExpectProblem(Delete("/api/v1/stores/block/blocks", token), 409);
+  ExpectProblem(Delete("/api/v1/stores/metadata/meta", token), 409);
+  EXPECT_EQ(Delete("/api/v1/shares/%2Fexport", token)->status, 204);
+  EXPECT_EQ(Delete("/api/v1/stores/block/blocks", token)->status, 204);
+}
+
+// --- shares ---
+
+TEST_F(ApiTest, Shares) {
+  CreateShareFixture();
+  std::string token = AdminToken();
+  EXPECT_EQ(hooks_.shares_changed(), 3);
+  json share = Body(Get("/api/v1/shares/%2Fexport", Token(operator_)));
+  EXPECT_EQ(share["name"], "/export");
+  EXPECT_EQ(share["metadata_store"], "meta");
+  EXPECT_EQ(share["block_store"], "blocks");
+  EXPECT_EQ(share["squash"], "root_to_guest");
+  EXPECT_EQ(share["default_permission"], "none");
+  EXPECT_EQ(share["root_mode"], "0755");
+  EXPECT_EQ(Body(Get("/api/v1/shares/export", token))["name"], "/export");
+  EXPECT_EQ(Body(Get("/api/v1/shares", token)).size(), 1u);
+  ExpectProblem(Get("/api/v1/shares/%2Fnope", token), 404);
+  ExpectProblem(
+      Post("/api/v1/shares",
+           {{"name", "/export"}, {"metadata_store", "meta"}, {"block_store", "blocks"}}, token),
+      409);
+  ExpectProblem(
+      Post("/api/v1/shares",
+           {{"name", "/other"}, {"metadata_store", "nope"}, {"block_store", "blocks"}}, token),
+      400);
+
+  auto patched = Patch("/api/v1/shares/%2Fexport",
+                       {{"read_only", true},
+                        {"squash", "all_to_admin"},
+                        {"anon_uid", 99},
+                        {"anon_gid", 98},
+                        {"allowed_cidrs", {"10.0.0.0/8", "fd00::/8"}},
+                        {"denied_cidrs", {"10.1.0.0/16"}},
+                        {"default_permission", "read-write"},
+                        {"root_mode", "0750"}},
+                       token);
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  json changed = Body(patched);
+  EXPECT_EQ(changed["read_only"], true);
+  EXPECT_EQ(changed["squash"], "all_to_admin");
+  EXPECT_EQ(changed["default_permission"], "read-write");
+  EXPECT_EQ(changed["root_mode"], "0750");
+  EXPECT_EQ(changed["allowed_cidrs"], json({"10.0.0.0/8", "fd00::/8"}));
+  ASSERT_OK_AND_ASSIGN(Share stored, db_->GetShareByName("/export"));
+  EXPECT_EQ(stored.root_mode, 0750u);
+  EXPECT_EQ(stored.default_permission, PermissionLevel::kReadWrite);
+  EXPECT_EQ(hooks_.shares_changed(), 4);
+
+  for (const json& bad :
+       {json{{"allowed_cidrs", {"10.0.0.0"}}}, json{{"denied_cidrs", {"10.0.0.0/33"}}},
+        json{{"allowed_cidrs", {"fd00::/129"}}}, json{{"allowed_cidrs", {"x/8"}}},
+        json{{"squash", "everyone"}}, json{{"default_permission", "read_write"}},
+        json{{"root_mode", "0999"}}, json{{"root_mode", 755}}, json{{"name", "/renamed"}}}) {
+    ExpectProblem(Patch("/api/v1/shares/%2Fexport", bad, token), 400);
+  }
+  EXPECT_EQ(hooks_.shares_changed(), 4);
+  EXPECT_EQ(Delete("/api/v1/shares/export", token)->status, 204);
+  ExpectProblem(Delete("/api/v1/shares/export", token), 404);
+  EXPECT_EQ(hooks_.shares_changed(), 5);
+
+  // Through the router itself: httplib's client percent-decodes a Location it receives.
+  net::HttpRequest request;
+  request.method = "POST";
+  request.path = "/api/v1/shares";
+  request.headers.Set("Authorization", "Bearer " + token);
+  request.body =
+      json({{"name", "nested/dir"}, {"metadata_store", "meta"}, {"block_store", "blocks"}}).dump();
+  net::HttpResponse response = router_.Dispatch(request);
+  EXPECT_EQ(response.status, 201) << response.body;
+  EXPECT_EQ(response.headers.Get("Location"), "/api/v1/shares/%2Fnested%2Fdir");
+  EXPECT_EQ(Body(Get("/api/v1/shares/%2Fnested%2Fdir", token))["name"], "/nested/dir");
+}
+
+TEST_F(ApiTest, SharePermissions) {
+  CreateShareFixture();
+  std::string token = AdminToken();
+  ASSERT_EQ(Post("/api/v1/groups", {{"name", "staff"}, {"gid", 50}}, token)->status, 201);
+  int before = hooks_.shares_changed();
+  auto granted = Put("/api/v1/shares/%2Fexport/permissions",
+                     {{"kind", "user"}, {"name", "alice"}, {"level", "read-write"}}, token);
+  ASSERT_EQ(granted->status, 200) << granted->body;
+  EXPECT_EQ(Body(granted), json({{"kind", "user"}, {"name", "alice"}, {"level", "read-write"}}));
+  ASSERT_EQ(Put("/api/v1/shares/%2Fexport/permissions",
+                {{"kind", "group"}, {"name", "staff"}, {"level", "read"}}, token)
+                ->status,
+            200);
+  EXPECT_EQ(hooks_.shares_changed(), before + 2);
+  ASSERT_OK_AND_ASSIGN(Share share, db_->GetShareByName("/export"));
+  EXPECT_THAT(db_->ResolvePermission(share.id, alice_.id).value(), PermissionLevel::kReadWrite);
+
+  auto list = Get("/api/v1/shares/%2Fexport/permissions", Token(operator_));
+  ASSERT_EQ(list->status, 200);
+  EXPECT_EQ(Body(list), json({{{"kind", "user"}, {"name", "alice"}, {"level", "read-write"}},
+                              {{"kind", "group"}, {"name", "staff"}, {"level", "read"}}}));
+
+  ExpectProblem(Put("/api/v1/shares/%2Fexport/permissions",
+                    {{"kind", "robot"}, {"name", "alice"}, {"level", "read"}}, token),
+                400);
+  ExpectProblem(Put("/api/v1/shares/%2Fexport/permissions",
+                    {{"kind", "user"}, {"name", "nobody"}, {"level", "read"}}, token),
+                400);
+  ExpectProblem(Put("/api/v1/shares/%2Fnope/permissions",
+                    {{"kind", "user"}, {"name", "alice"}, {"level", "read"}}, token),
+                404);
+
+  EXPECT_EQ(Delete("/api/v1/shares/%2Fexport/permissions/user/alice", token)->status, 204);
+  ExpectProblem(Delete("/api/v1/shares/%2Fexport/permissions/user/alice", token), 404);
+  ExpectProblem(Delete("/api/v1/shares/%2Fexport/permissions/robot/alice", token), 404);
+  EXPECT_EQ(Delete("/api/v1/shares/export/permissions/group/staff", token)->status, 204);
+  EXPECT_EQ(Body(Get("/api/v1/shares/export/permissions", token)), json::array());
+  EXPECT_EQ(hooks_.shares_changed(), before + 4);
+}
+
+// --- adapters ---
+
+TEST_F(ApiTest, Adapters) {
+  auto list = Get("/api/v1/adapters", Token(operator_));
+  ASSERT_EQ(list->status, 200);
+  EXPECT_EQ(Body(list).size(), 2u);
+  ExpectProblem(Get("/api/v1/adapters", Token(alice_)), 403);
+  EXPECT_EQ(Body(Get("/api/v1/adapters/nfs", Token(operator_)))["port"], 2049);
+  ExpectProblem(Get("/api/v1/adapters/ftp", Token(operator_)), 404);
+
+  std::string token = AdminToken();
+  auto patched =
+      Patch("/api/v1/adapters/nfs", {{"port", 12049}, {"bind_address", "127.0.0.1"}}, token);
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  EXPECT_EQ(Body(patched)["port"], 12049);
+  EXPECT_EQ(hooks_.adapters_changed(), 1);
+  ASSERT_OK_AND_ASSIGN(Adapter stored, db_->GetAdapter("nfs"));
+  EXPECT_EQ(stored.bind_address, "127.0.0.1");
+
+  ExpectProblem(Patch("/api/v1/adapters/smb", {{"port", 12049}}, token), 409);
+  EXPECT_EQ(Patch("/api/v1/adapters/smb", {{"port", 12049}, {"enabled", false}}, token)->status,
+            200);
+  ExpectProblem(Patch("/api/v1/adapters/nfs", {{"port", 70000}}, token), 400);
+  ExpectProblem(Patch("/api/v1/adapters/nfs", {{"bind_address", "localhost"}}, token), 400);
+  ExpectProblem(Patch("/api/v1/adapters/ftp", {{"enabled", true}}, token), 404);
+  EXPECT_EQ(hooks_.adapters_changed(), 2);
+}
+
+// --- settings ---
+
+TEST_F(ApiTest, Settings) {
+  std::string token = AdminToken();
+  ExpectProblem(Get("/api/v1/settings/logging.level", token), 404);
+  auto set = Put("/api/v1/settings/logging.level", {{"value", "debug"}}, token);
+  ASSERT_EQ(set->status, 200) << set->body;
+  ASSERT_EQ(Put("/api/v1/settings/logging.format", {{"value", "json"}}, token)->status, 200);
+  EXPECT_EQ(hooks_.settings(),
+            std::vector<std::string>({"logging.level=debug", "logging.format=json"}));
+  EXPECT_EQ(Body(Get("/api/v1/settings/logging.level", Token(operator_)))["value"], "debug");
+  EXPECT_EQ(Body(Get("/api/v1/settings", Token(operator_))).size(), 2u);
+
+  ExpectProblem(Put("/api/v1/settings/logging.level", {{"value", "loud"}}, token), 400);
+  ExpectProblem(Put("/api/v1/settings/logging.level", {{"value", 3}}, token), 400);
+  ExpectProblem(Put("/api/v1/settings/no.such.key", {{"value", "x"}}, token), 404);
+  ExpectProblem(Put("/api/v1/settings/logging.level", {{"value", "info"}}, Token(operator_)), 403);
+  EXPECT_EQ(hooks_.settings().size(), 2u);
+}
+
+TEST_F(ApiTest, HookErrorFailsTheRequestButTheChangeStays) {
+  hooks_.set_error(Status(Errc::kUnavailable, "reconcile failed"));
+  std::string token = AdminToken();
+  ExpectProblem(Put("/api/v1/settings/logging.level", {{"value", "warn"}}, token), 503);
+  ASSERT_OK_AND_ASSIGN(std::string value, db_->GetSetting("logging.level"));
+  EXPECT_EQ(value, "warn");
+  ExpectProblem(Post("/api/v1/stores/block", {{"name", "b"}, {"type", "memory"}}, token), 503);
+  EXPECT_OK(db_->GetBlockStoreByName("b"));
+  ExpectProblem(Patch("/api/v1/adapters/nfs", {{"enabled", false}}, token), 503);
+  EXPECT_EQ(hooks_.adapters_changed(), 1);
+}
+
+TEST_F(ApiTest, CredentialsNeverReachTheLog) {
+  std::string log_path = dir_ + "/api.log";
+  log::Init(log::Level::kDebug, log::Format::kText, log_path);
+  Post("/api/v1/auth/login", {{"username", "hunter2-typed-here"}, {"password", "wrong password"}});
+  Get("/api/v1/users", "bogus.token.value");
+  json tokens = Body(Post("/api/v1/auth/login", {{"username", "admin"}, {"password", kPassword}}));
+  std::string token = tokens["access_token"].get<std::string>();
+  ASSERT_EQ(
+      Post("/api/v1/users",
+           {{"username", "bob"}, {"password", "bob password"}, {"uid", 2000}, {"gid", 2000}}, token)
+          ->status,
+      201);
+  ASSERT_EQ(Post("/api/v1/auth/password",
+                 {{"current_password", kPassword}, {"new_password", "new password 1"}}, token)
+                ->status,
+            204);
+  log::Flush();
+  log::Init(log::Level::kInfo, log::Format::kText);
+  std::ifstream in(log_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string log = text.str();
+  EXPECT_THAT(log, HasSubstr("failed login"));
+  for (const std::string& secret :
+       {std::string(kPassword), std::string("wrong password"), std::string("hunter2"),
+        std::string("bob password"), std::string("new password 1"), token,
+        tokens["refresh_token"].get<std::string>(), std::string("bogus.token"),
+        std::string("argon2")}) {
+    EXPECT_THAT(log, Not(HasSubstr(secret)));
+  }
+}
+
+}  // namespace
+}  // namespace dittofs::controlplane::api

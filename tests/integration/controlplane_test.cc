@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+// The control plane end to end: a real dfs process, its REST API over HTTP, and NFS clients
+// (libnfs) whose access follows what the API configured — without a restart.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "dfs_process.h"
+#include "nfs_client.h"
+#include "testing/status_matchers.h"
+
+namespace dittofs::integration {
+namespace {
+
+using json = nlohmann::json;
+
+class ControlPlaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto p = DfsProcess::Start(DFS_BINARY, DfsOptions{});
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    server_ = std::move(p).value();
+    ASSERT_FALSE(server_->admin_password().empty()) << server_->Log();
+    http_ = std::make_unique<httplib::Client>("127.0.0.1", server_->api_port());
+  }
+  void TearDown() override {
+    Result<int> rc = server_->Stop();
+    EXPECT_TRUE(rc.ok() && *rc == 0) << server_->Log();
+  }
+
+  httplib::Headers Auth() const { return {{"Authorization", "Bearer " + token_}}; }
+  // Sends a JSON request; returns (status, parsed body or null).
+  std::pair<int, json> Call(const std::string& method, const std::string& path,
+                            const json& body = nullptr) {
+    std::string text = body.is_null() ? "" : body.dump();
+    auto send = [&]() {
+      if (method == "POST") return http_->Post(path, Auth(), text, "application/json");
+      if (method == "PUT") return http_->Put(path, Auth(), text, "application/json");
+      if (method == "PATCH") return http_->Patch(path, Auth(), text, "application/json");
+      if (method == "DELETE") return http_->Delete(path, Auth());
+      return http_->Get(path, Auth());
+    };
+    httplib::Result r = send();
+    if (!r) return {0, nullptr};
+    return {r->status, r->body.empty() ? json(nullptr) : json::parse(r->body, nullptr, false)};
+  }
+  void Login(const std::string& user, const std::string& password) {
+    auto [status, body] =
+        Call("POST", "/api/v1/auth/login", {{"username", user}, {"password", password}});
+    ASSERT_EQ(status, 200) << body.dump();
+    token_ = body["access_token"].get<std::string>();
+  }
+
+  std::unique_ptr<DfsProcess> server_;
+  std::unique_ptr<httplib::Client> http_;
+  std::string token_;
+};
+
+TEST_F(ControlPlaneTest, QuickstartGrantsNfsAccessLive) {
+  // First login must change the generated password before anything else.
+  Login("admin", server_->admin_password());
+  EXPECT_EQ(Call("GET", "/api/v1/users").first, 403);
+  ASSERT_EQ(Call("POST", "/api/v1/auth/password",
+                 {{"current_password", server_->admin_password()},
+                  {"new_password", "a-new-admin-password"}})
+                .first,
+            204);
+  Login("admin", "a-new-admin-password");
+
+  ASSERT_EQ(Call("POST", "/api/v1/users",
+                 {{"username", "alice"},
+                  {"password", "alice-password"},
+                  {"uid", 1000},
+                  {"gid", 1000},
+                  {"role", "user"}})
+                .first,
+            201);
+  ASSERT_EQ(Call("POST", "/api/v1/stores/metadata",
+                 {{"name", "team-meta"}, {"type", "memory"}, {"config", json::object()}})
+                .first,
+            201);
+  ASSERT_EQ(Call("POST", "/api/v1/stores/block",
+                 {{"name", "team-blocks"}, {"type", "memory"}, {"config", json::object()}})
+                .first,
+            201);
+  ASSERT_EQ(Call("POST", "/api/v1/shares",
+                 {{"name", "/team"},
+                  {"metadata_store", "team-meta"},
+                  {"block_store", "team-blocks"},
+                  {"default_permission", "none"},
+                  {"root_mode", "1777"}})
+                .first,
+            201);
+  ASSERT_EQ(Call("PUT", "/api/v1/shares/%2Fteam/permissions",
+                 {{"kind", "user"}, {"name", "alice"}, {"level", "read-write"}})
+                .first,
+            200);
+
+  // alice (uid 1000) may write; uid 2000, with no grant and no default, may not even mount.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> alice,
+                       RawNfsClient::Connect(server_->port(), 1000, 1000));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, alice->Mnt("/team"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(CreatedReply created,
+                       alice->Create(mnt.fh, "hello.txt", GUARDED, ModeAttrs(0644)));
+  ASSERT_EQ(created.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(WRITE3res written, alice->Write(created.fh, 0, "hello", FILE_SYNC));
+  EXPECT_EQ(written.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> other,
+                       RawNfsClient::Connect(server_->port(), 2000, 2000));
+  ASSERT_OK_AND_ASSIGN(MntReply refused, other->Mnt("/team"));
+  EXPECT_EQ(refused.status, MNT3ERR_ACCES);
+
+  // Access through a group: bob (uid 2000) gets in once he joins a group with a grant.
+  ASSERT_EQ(Call("POST", "/api/v1/users",
+                 {{"username", "bob"}, {"password", "bob-password"}, {"uid", 2000}, {"gid", 2000}})
+                .first,
+            201);
+  ASSERT_EQ(Call("POST", "/api/v1/groups", {{"name", "writers"}, {"gid", 500}}).first, 201);
+  ASSERT_EQ(Call("PUT", "/api/v1/shares/%2Fteam/permissions",
+                 {{"kind", "group"}, {"name", "writers"}, {"level", "read-write"}})
+                .first,
+            200);
+  ASSERT_OK_AND_ASSIGN(MntReply still_refused, other->Mnt("/team"));
+  EXPECT_EQ(still_refused.status, MNT3ERR_ACCES);
+  ASSERT_EQ(Call("PUT", "/api/v1/groups/writers/members/bob").first, 204);
+  ASSERT_OK_AND_ASSIGN(MntReply admitted, other->Mnt("/team"));
+  EXPECT_EQ(admitted.status, MNT3_OK);
+
+  // Lowering alice to read takes effect at once, on the handle she already holds.
+  ASSERT_EQ(Call("PUT", "/api/v1/shares/%2Fteam/permissions",
+                 {{"kind", "user"}, {"name", "alice"}, {"level", "read"}})
+                .first,
+            200);
+  ASSERT_OK_AND_ASSIGN(WRITE3res denied, alice->Write(created.fh, 0, "bye", FILE_SYNC));
+  EXPECT_EQ(denied.status, NFS3ERR_ACCES);
+
+  // A store in use cannot be deleted.
+  EXPECT_EQ(Call("DELETE", "/api/v1/stores/block/team-blocks").first, 409);
+  // Deleting the share removes it from the running server.
+  ASSERT_EQ(Call("DELETE", "/api/v1/shares/%2Fteam").first, 204);
+  ASSERT_OK_AND_ASSIGN(GETATTR3res gone, alice->Getattr(mnt.fh));
+  EXPECT_EQ(gone.status, NFS3ERR_STALE);
+}
+
+TEST_F(ControlPlaneTest, DisablingTheNfsAdapterClosesItsListener) {
+  Login("admin", server_->admin_password());
+  ASSERT_EQ(Call("POST", "/api/v1/auth/password",
+                 {{"current_password", server_->admin_password()},
+                  {"new_password", "a-new-admin-password"}})
+                .first,
+            204);
+  Login("admin", "a-new-admin-password");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> before,
+                       RawNfsClient::Connect(server_->port(), 0, 0));
+  ASSERT_OK(before->Null());
+  auto [status, body] = Call("PATCH", "/api/v1/adapters/nfs", {{"enabled", false}});
+  ASSERT_EQ(status, 200) << body.dump();
+  EXPECT_FALSE(RawNfsClient::Connect(server_->port(), 0, 0, {}, std::chrono::seconds(5)).ok());
+}
+
+}  // namespace
+}  // namespace dittofs::integration
