@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -325,6 +326,55 @@ Status Validate(const Config& c) {
     }
   }
   return Status::Ok();
+}
+
+std::string JsonSchema() {
+  // Types of the keys that are not strings.
+  static const std::map<std::string, std::string> kTypes = {
+      {"server.shutdown_timeout_s", "integer"},
+      {"api.enabled", "boolean"},
+      {"api.port", "integer"},
+      {"nfs.enabled", "boolean"},
+      {"nfs.port", "integer"},
+      {"nfs.workers", "integer"},
+      {"nfs.io_threads", "integer"},
+      {"nfs.max_connections", "integer"},
+      {"nfs.max_record_size", "integer"},
+      {"nfs.max_outstanding", "integer"},
+      {"nfs.inline_fast_calls", "boolean"},
+  };
+  std::map<std::string, std::vector<std::string>> sections;
+  for (const Key& k : Keys()) sections[k.section].push_back(k.name);
+  std::ostringstream o;
+  o << "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"title\":\"DittoFS "
+       "server configuration\",\"type\":\"object\",\"additionalProperties\":false,"
+       "\"properties\":{";
+  bool first_section = true;
+  for (const auto& [section, names] : sections) {
+    o << (first_section ? "" : ",") << "\"" << section
+      << "\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{";
+    first_section = false;
+    for (size_t i = 0; i < names.size(); ++i) {
+      auto t = kTypes.find(section + "." + names[i]);
+      o << (i ? "," : "") << "\"" << names[i] << "\":{\"type\":\""
+        << (t == kTypes.end() ? "string" : t->second) << "\"}";
+    }
+    o << "}}";
+  }
+  o << ",\"shares\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+       "\"additionalProperties\":false,\"required\":[\"name\"],\"properties\":{"
+       "\"name\":{\"type\":\"string\",\"pattern\":\"^/\"},"
+       "\"metadata\":{\"enum\":[\"memory\"]},"
+       "\"block\":{\"enum\":[\"memory\",\"localfs\"]},"
+       "\"block_dir\":{\"type\":\"string\"},\"read_only\":{\"type\":\"boolean\"},"
+       "\"squash\":{\"enum\":[\"none\",\"root_to_guest\",\"root_to_admin\",\"all_to_guest\","
+       "\"all_to_admin\"]},"
+       "\"anon_uid\":{\"type\":\"integer\"},\"anon_gid\":{\"type\":\"integer\"},"
+       "\"root_mode\":{\"type\":\"string\",\"pattern\":\"^[0-7]{1,4}$\"},"
+       "\"default_permission\":{\"enum\":[\"none\",\"read\",\"read-write\",\"admin\"]},"
+       "\"allowed_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+       "\"denied_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}";
+  return o.str();
 }
 
 std::string RenderConfig(const Config& c) {

@@ -92,6 +92,9 @@ Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env);
 Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env);
 Status Validate(const Config& config);
 
+// A JSON Schema (draft 2020-12) of the config file, from the same key table the parser uses.
+std::string JsonSchema();
+
 // A documented YAML rendering of `config`, as `dfs init` writes it.
 std::string RenderConfig(const Config& config);
 

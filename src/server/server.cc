@@ -447,6 +447,21 @@ void ServerImpl::Stop() {
 
 }  // namespace
 
+Result<std::unique_ptr<cp::ControlDb>> OpenControlDb(const config::Config& config) {
+  std::unique_ptr<cp::ControlDb> db;
+  if (config.database.type == "postgres") {
+    ASSIGN_OR_RETURN(db, cp::OpenPostgresControlDb(config.database.dsn));
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(config.server.state_dir, ec);
+    std::string path = config.database.path.empty() ? config.server.state_dir + "/controlplane.db"
+                                                    : config.database.path;
+    ASSIGN_OR_RETURN(db, cp::OpenSqliteControlDb(path));
+  }
+  RETURN_IF_ERROR(db->Migrate());
+  return db;
+}
+
 Result<std::unique_ptr<Server>> StartServer(const config::Config& config) {
   auto server = std::make_unique<ServerImpl>(config);
   RETURN_IF_ERROR(server->Start());

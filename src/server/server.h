@@ -6,6 +6,7 @@
 
 #include "base/result.h"
 #include "config/config.h"
+#include "controlplane/db/control_db.h"
 
 namespace dittofs::server {
 
@@ -27,5 +28,9 @@ class Server {
 };
 
 Result<std::unique_ptr<Server>> StartServer(const config::Config& config);
+
+// Opens (and migrates) the control-plane database the config names, for `dfs migrate`,
+// `dfs backup` and `dfs restore`.
+Result<std::unique_ptr<controlplane::ControlDb>> OpenControlDb(const config::Config& config);
 
 }  // namespace dittofs::server

@@ -55,9 +55,11 @@ class HostileTest : public ::testing::Test {
     server_ = std::move(p).value().release();
   }
   static void TearDownTestSuite() {
+    if (server_ == nullptr) return;  // start failed; SetUpTestSuite reported it
     Result<int> rc = server_->Stop();
     EXPECT_TRUE(rc.ok() && *rc == 0) << "dfs did not exit cleanly: " << server_->Log();
     delete server_;
+    server_ = nullptr;
   }
 
   BlockingClient Connect() {
