@@ -145,6 +145,61 @@ TEST_F(ControlPlaneTest, QuickstartGrantsNfsAccessLive) {
   EXPECT_EQ(gone.status, NFS3ERR_STALE);
 }
 
+TEST_F(ControlPlaneTest, EverythingSurvivesARestartAndHandlesStillWork) {
+  Login("admin", server_->admin_password());
+  ASSERT_EQ(Call("POST", "/api/v1/auth/password",
+                 {{"current_password", server_->admin_password()},
+                  {"new_password", "a-new-admin-password"}})
+                .first,
+            204);
+  Login("admin", "a-new-admin-password");
+  ASSERT_EQ(
+      Call("POST", "/api/v1/users",
+           {{"username", "carol"}, {"password", "carol-password"}, {"uid", 1500}, {"gid", 1500}})
+          .first,
+      201);
+  ASSERT_EQ(Call("POST", "/api/v1/groups", {{"name", "staff"}, {"gid", 600}}).first, 201);
+  ASSERT_EQ(Call("PUT", "/api/v1/groups/staff/members/carol").first, 204);
+  ASSERT_EQ(Call("PUT", "/api/v1/shares/%2Fexport/permissions",
+                 {{"kind", "group"}, {"name", "staff"}, {"level", "read"}})
+                .first,
+            200);
+  ASSERT_EQ(Call("PUT", "/api/v1/settings/logging.level", {{"value", "debug"}}).first, 200);
+  auto snapshot = [&] {
+    json all;
+    for (const char* path :
+         {"/api/v1/users", "/api/v1/groups", "/api/v1/shares", "/api/v1/stores/metadata",
+          "/api/v1/stores/block", "/api/v1/adapters", "/api/v1/settings",
+          "/api/v1/shares/%2Fexport/permissions", "/api/v1/groups/staff/members"}) {
+      all[path] = Call("GET", path).second;
+    }
+    // Ports set to 0 are picked anew at each start; timestamps are not compared.
+    for (json& a : all["/api/v1/adapters"]) a.erase("port");
+    for (json& u : all["/api/v1/users"]) u.erase("updated_at");
+    for (json& u : all["/api/v1/groups/staff/members"]) u.erase("updated_at");
+    return all;
+  };
+  json before = snapshot();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> root,
+                       RawNfsClient::Connect(server_->port(), 0, 0));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, root->Mnt("/export"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  root.reset();
+
+  ASSERT_OK(server_->Restart());
+  http_ = std::make_unique<httplib::Client>("127.0.0.1", server_->api_port());
+  Login("admin", "a-new-admin-password");
+  EXPECT_EQ(snapshot(), before);
+  // The share's root handle, taken before the restart, still names the same directory.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> again,
+                       RawNfsClient::Connect(server_->port(), 1500, 1500));
+  ASSERT_OK_AND_ASSIGN(GETATTR3res attr, again->Getattr(mnt.fh));
+  EXPECT_EQ(attr.status, NFS3_OK);
+  // carol's group grant (read) still applies.
+  ASSERT_OK_AND_ASSIGN(CreatedReply create, again->Create(mnt.fh, "x", GUARDED, ModeAttrs(0644)));
+  EXPECT_EQ(create.status, NFS3ERR_ACCES);
+}
+
 TEST_F(ControlPlaneTest, DisablingTheNfsAdapterClosesItsListener) {
   Login("admin", server_->admin_password());
   ASSERT_EQ(Call("POST", "/api/v1/auth/password",

@@ -94,18 +94,27 @@ Result<std::unique_ptr<DfsProcess>> DfsProcess::Start(const std::string& binary,
       return Status(Errc::kIo, "cannot write " + config_path);
     }
   }
-  int log_fd = open((dir + "/dfs.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::unique_ptr<DfsProcess> process(new DfsProcess(dir, 0));
+  process->binary_ = binary;
+  process->start_timeout_ = options.start_timeout;
+  Status spawned = process->Spawn();
+  if (!spawned.ok()) return spawned;
+  return process;
+}
+
+Status DfsProcess::Spawn() {
+  std::string config_path = dir_ + "/config.yaml";
+  int log_fd = open((dir_ + "/dfs.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (log_fd < 0 || null_fd < 0) {
     Status s(Errc::kIo, ErrnoText("open log"));
     if (log_fd >= 0) close(log_fd);
     if (null_fd >= 0) close(null_fd);
-    std::filesystem::remove_all(dir);
     return s;
   }
 
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
-  std::vector<std::string> args = {binary, "start", "--foreground", "--config", config_path};
+  std::vector<std::string> args = {binary_, "start", "--foreground", "--config", config_path};
   std::vector<std::string> env = ChildEnvironment();
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(env);
@@ -125,21 +134,27 @@ Result<std::unique_ptr<DfsProcess>> DfsProcess::Start(const std::string& binary,
   close(log_fd);
   close(null_fd);
   if (pid < 0) {
-    std::filesystem::remove_all(dir);
     errno = fork_errno;
     return Status(Errc::kIo, ErrnoText("fork"));
   }
-
-  std::unique_ptr<DfsProcess> process(new DfsProcess(dir, pid));
-  Status listening = process->WaitUntilListening(options.start_timeout);
+  pid_ = pid;
+  reaped_ = false;
+  Status listening = WaitUntilListening(start_timeout_);
   if (!listening.ok()) {
-    return Status(listening.code(), listening.message() + "\n--- dfs log ---\n" + process->Log());
+    return Status(listening.code(), listening.message() + "\n--- dfs log ---\n" + Log());
   }
-  return process;
+  return Status::Ok();
+}
+
+Status DfsProcess::Restart() {
+  ASSIGN_OR_RETURN(int code, Stop());
+  if (code != 0) return Status(Errc::kInternal, "dfs exited with " + std::to_string(code));
+  exit_ = Errc::kUnavailable;
+  return Spawn();
 }
 
 DfsProcess::~DfsProcess() {
-  if (!reaped_) {
+  if (!reaped_ && pid_ > 0) {
     kill(pid_, SIGKILL);
     int wait_status = 0;
     while (waitpid(pid_, &wait_status, 0) < 0 && errno == EINTR) {

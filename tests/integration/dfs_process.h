@@ -72,14 +72,21 @@ class DfsProcess {
   // Errc::kInternal if a signal ended it, Errc::kBusy if it outlived the timeout (it is then
   // killed). Later calls return the first outcome.
   Result<int> Stop(std::chrono::seconds timeout = std::chrono::seconds(30));
+  // Stops the server (it must exit 0) and starts it again on the same config and state dir.
+  // Ports set to 0 in the config are picked anew; port() and api_port() follow.
+  Status Restart();
 
  private:
   DfsProcess(std::string dir, pid_t pid) : dir_(std::move(dir)), pid_(pid) {}
 
+  // Starts binary_ on the config in dir_ and waits until it listens.
+  Status Spawn();
   // Polls the log until it names the port; fails if the child exits or `timeout` passes.
   Status WaitUntilListening(std::chrono::seconds timeout);
 
   std::string dir_;
+  std::string binary_;
+  std::chrono::seconds start_timeout_{30};
   pid_t pid_;
   uint16_t port_ = 0;
   uint16_t api_port_ = 0;
