@@ -1,0 +1,868 @@
+// SPDX-License-Identifier: Apache-2.0
+// dfsctl: manages a running DittoFS server through its REST API (docs/api.md).
+//
+// Every leaf command is one function returning a Status. Parsing only picks the leaf and
+// fills `Args`; the leaf then runs. Exit codes: 0 on success, 1 when the command failed (an
+// API error prints the problem's detail and HTTP status), 2 for a usage mistake.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "cli/dfsctl/api_client.h"
+#include "cli/dfsctl/completion.h"
+#include "cli/dfsctl/contexts.h"
+#include "cli/dfsctl/output.h"
+#include "cli/dfsctl/terminal.h"
+
+namespace dittofs::dfsctl {
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+constexpr const char* kDefaultServer = "http://localhost:8080";
+constexpr const char* kDefaultContext = "default";
+constexpr const char* kDefaultMountpoint = "/mnt/dittofs";
+
+// Every option and positional of every command. Only one leaf runs per invocation, so the
+// leaves share these fields; each leaf reads only the ones it declared.
+struct Args {
+  std::string output = "table";
+  std::string name;    // the object a command names (user, group, share, store, adapter, key)
+  std::string member;  // group add-user/remove-user: the username
+  std::string value;   // settings set
+  std::string shell;   // completion
+
+  // login
+  std::string server;
+  std::string login_user;
+  std::string context;
+  bool password_stdin = false;
+
+  // users
+  std::string username;
+  std::optional<std::string> password;
+  std::optional<std::string> current_password;
+  std::optional<std::string> new_password;
+  std::optional<int64_t> uid;
+  std::optional<int64_t> gid;
+  std::optional<std::string> email;
+  std::optional<std::string> display_name;
+  std::optional<std::string> role;
+  std::optional<bool> enabled;
+  std::optional<std::vector<std::string>> groups;
+  bool temporary = true;
+
+  // shares
+  std::optional<std::string> metadata_store;
+  std::optional<std::string> block_store;
+  bool read_only_flag = false;
+  std::optional<bool> read_only;
+  std::optional<std::string> squash;
+  std::optional<int64_t> anon_uid;
+  std::optional<int64_t> anon_gid;
+  std::optional<std::vector<std::string>> allowed_cidrs;
+  std::optional<std::vector<std::string>> denied_cidrs;
+  std::optional<std::string> default_permission;
+  std::optional<std::string> root_mode;
+  bool run = false;
+  std::string mountpoint = kDefaultMountpoint;
+
+  // share permissions
+  std::optional<std::string> grant_user;
+  std::optional<std::string> grant_group;
+  std::string level;
+
+  // stores
+  std::string type;
+  std::optional<std::string> config;
+  std::optional<std::string> path;
+
+  // adapters
+  std::optional<int64_t> port;
+  std::optional<std::string> bind;
+};
+
+const std::vector<Column> kUserColumns = {
+    {"USERNAME", "username"}, {"UID", "uid"},
+    {"GID", "gid"},           {"ROLE", "role"},
+    {"ENABLED", "enabled"},   {"GROUPS", "groups"},
+    {"EMAIL", "email"},       {"DISPLAY NAME", "display_name"}};
+const std::vector<Column> kGroupColumns = {{"NAME", "name"}, {"GID", "gid"}};
+const std::vector<Column> kGroupDetailColumns = {
+    {"NAME", "name"}, {"GID", "gid"}, {"MEMBERS", "members"}};
+const std::vector<Column> kShareColumns = {{"NAME", "name"},
+                                           {"METADATA STORE", "metadata_store"},
+                                           {"BLOCK STORE", "block_store"},
+                                           {"READ ONLY", "read_only"},
+                                           {"SQUASH", "squash"},
+                                           {"DEFAULT PERMISSION", "default_permission"},
+                                           {"ROOT MODE", "root_mode"},
+                                           {"ALLOWED", "allowed_cidrs"},
+                                           {"DENIED", "denied_cidrs"}};
+const std::vector<Column> kGrantColumns = {{"KIND", "kind"}, {"NAME", "name"}, {"LEVEL", "level"}};
+const std::vector<Column> kStoreColumns = {
+    {"NAME", "name"}, {"TYPE", "type"}, {"CONFIG", "config"}};
+const std::vector<Column> kAdapterColumns = {
+    {"NAME", "name"}, {"ENABLED", "enabled"}, {"PORT", "port"}, {"BIND", "bind_address"}};
+const std::vector<Column> kSettingColumns = {{"KEY", "key"}, {"VALUE", "value"}};
+const std::vector<Column> kContextColumns = {{"CURRENT", "current"},
+                                             {"NAME", "name"},
+                                             {"SERVER", "server"},
+                                             {"USER", "username"},
+                                             {"LOGGED IN", "logged_in"}};
+
+// A share's name is an absolute path; accept it without the leading slash too.
+std::string ShareName(const std::string& name) { return name.starts_with('/') ? name : "/" + name; }
+
+std::string SharePath(const std::string& name) {
+  return "/api/v1/shares/" + PathSegment(ShareName(name));
+}
+
+class Dfsctl {
+ public:
+  Dfsctl();
+  int Run(int argc, char** argv);
+
+ private:
+  // Adds a leaf command that runs `action` when chosen.
+  CLI::App* Leaf(CLI::App* parent, const std::string& name, const std::string& description,
+                 std::function<Status()> action);
+  // Adds a command whose subcommands do the work; one of them is required.
+  CLI::App* Group(CLI::App* parent, const std::string& name, const std::string& description);
+  void AddOutput(CLI::App* command);
+  OutputFormat format() const { return ParseOutputFormat(args_.output); }
+
+  // A mistake in how the command was called (exit 2) that CLI11 could not catch itself.
+  Status Usage(std::string message) {
+    usage_error_ = true;
+    return Status(Errc::kInvalid, std::move(message));
+  }
+
+  void AddAuthCommands();
+  void AddUserCommands();
+  void AddGroupCommands();
+  void AddShareCommands();
+  void AddStoreCommands(CLI::App* store, const std::string& kind);
+  void AddAdapterCommands();
+  void AddSettingsCommands();
+
+  // Sends one request with the current context and prints nothing.
+  Status Send(std::string_view method, const std::string& path, const json& body = nullptr);
+  // GETs `path` and prints it.
+  Status Show(const std::string& path, const std::vector<Column>& columns);
+
+  Status Login();
+  Status Logout();
+  Status ContextList();
+  Status ContextUse();
+  Status ContextCurrent();
+  Status ContextRemove();
+  Status UserCreate();
+  Status UserUpdate();
+  Status UserPassword();
+  Status UserChangePassword();
+  Status GroupGet();
+  Status ShareCreateOrUpdate(bool create);
+  Status GrantOrRevoke(bool grant);
+  Status ShareMount();
+  Status StoreAdd(const std::string& kind);
+  Status AdapterPatch(json body);
+  Status Completion();
+
+  CLI::App app_{"dfsctl manages a DittoFS server through its REST API", "dfsctl"};
+  Args args_;
+  std::function<Status()> action_;
+  bool usage_error_ = false;
+};
+
+Dfsctl::Dfsctl() {
+  app_.require_subcommand(1);
+  AddAuthCommands();
+  AddUserCommands();
+  AddGroupCommands();
+  AddShareCommands();
+  CLI::App* store = Group(&app_, "store", "Manage metadata and block stores");
+  AddStoreCommands(Group(store, "metadata", "Manage metadata stores"), "metadata");
+  AddStoreCommands(Group(store, "block", "Manage block stores"), "block");
+  AddAdapterCommands();
+  AddSettingsCommands();
+  CLI::App* completion =
+      Leaf(&app_, "completion", "Print a shell completion script", [this] { return Completion(); });
+  completion->add_option("shell", args_.shell, "bash, zsh or fish")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+}
+
+CLI::App* Dfsctl::Leaf(CLI::App* parent, const std::string& name, const std::string& description,
+                       std::function<Status()> action) {
+  CLI::App* command = parent->add_subcommand(name, description);
+  command->callback([this, action = std::move(action)] { action_ = action; });
+  return command;
+}
+
+CLI::App* Dfsctl::Group(CLI::App* parent, const std::string& name, const std::string& description) {
+  CLI::App* command = parent->add_subcommand(name, description);
+  command->require_subcommand(1);
+  return command;
+}
+
+void Dfsctl::AddOutput(CLI::App* command) {
+  command->add_option("-o,--output", args_.output, "Output format: table, json or yaml")
+      ->check(CLI::IsMember({"table", "json", "yaml"}));
+}
+
+int Dfsctl::Run(int argc, char** argv) {
+  // CLI11 reports parse errors by throwing; this is the one place they are caught.
+  try {
+    app_.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app_.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+  Status status = action_ ? action_() : Usage("no command given");
+  if (status.ok()) return 0;
+  std::cerr << "dfsctl: " << status.message() << "\n";
+  return usage_error_ ? kExitUsage : kExitFailure;
+}
+
+Status Dfsctl::Send(std::string_view method, const std::string& path, const json& body) {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  return client.Call(method, path, body).status();
+}
+
+Status Dfsctl::Show(const std::string& path, const std::vector<Column>& columns) {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json value, client.Get(path));
+  Print(std::cout, value, columns, format());
+  return Status::Ok();
+}
+
+// ---- login, logout, contexts ----
+
+void Dfsctl::AddAuthCommands() {
+  CLI::App* login = Leaf(&app_, "login", "Log in to a server and save the tokens in a context",
+                         [this] { return Login(); });
+  login->add_option(
+      "--server", args_.server,
+      std::string("Server URL (default: the context's, else ") + kDefaultServer + ")");
+  login->add_option("--user", args_.login_user, "Username (default: the context's)");
+  login->add_flag("--password-stdin", args_.password_stdin, "Read the password from stdin");
+  login->add_option(
+      "--context", args_.context,
+      std::string("Context to save into (default: the current one, else ") + kDefaultContext + ")");
+
+  CLI::App* logout =
+      Leaf(&app_, "logout", "Forget the tokens of a context", [this] { return Logout(); });
+  logout->add_option("--context", args_.context, "Context (default: the current one)");
+
+  CLI::App* context = Group(&app_, "context", "Manage saved contexts (server, user, tokens)");
+  AddOutput(Leaf(context, "list", "List contexts", [this] { return ContextList(); }));
+  Leaf(context, "use", "Make a context the current one", [this] { return ContextUse(); })
+      ->add_option("name", args_.name, "Context name")
+      ->required();
+  Leaf(context, "current", "Print the current context's name", [this] { return ContextCurrent(); });
+  Leaf(context, "remove", "Delete a context", [this] { return ContextRemove(); })
+      ->add_option("name", args_.name, "Context name")
+      ->required();
+}
+
+Status Dfsctl::Login() {
+  ASSIGN_OR_RETURN(Contexts contexts, LoadContexts());
+  std::string name = !args_.context.empty()      ? args_.context
+                     : !contexts.current.empty() ? contexts.current
+                                                 : kDefaultContext;
+  Context saved = contexts.by_name.contains(name) ? contexts.by_name[name] : Context{};
+  std::string server = !args_.server.empty()   ? args_.server
+                       : !saved.server.empty() ? saved.server
+                                               : kDefaultServer;
+  RETURN_IF_ERROR(ParseServerUrl(server).status());
+  std::string user = !args_.login_user.empty() ? args_.login_user : saved.username;
+  if (user.empty()) {
+    if (!StdinIsTerminal() || args_.password_stdin) return Usage("login: --user is required");
+    ASSIGN_OR_RETURN(user, ReadLine("Username: "));
+  }
+  std::string password;
+  if (args_.password_stdin) {
+    ASSIGN_OR_RETURN(password, ReadLine(""));
+  } else if (StdinIsTerminal()) {
+    ASSIGN_OR_RETURN(password, ReadSecret("Password: "));
+  } else {
+    return Usage("login: stdin is not a terminal; pass the password with --password-stdin");
+  }
+  ASSIGN_OR_RETURN(json tokens, ApiClient::Login(server, user, password));
+
+  Context& context = contexts.by_name[name];
+  context.server = server;
+  context.username = user;
+  context.access_token = tokens.value("access_token", "");
+  context.refresh_token = tokens.value("refresh_token", "");
+  contexts.current = name;
+  RETURN_IF_ERROR(SaveContexts(contexts));
+  std::cout << "Logged in to " << server << " as " << user << " (context " << name << ")\n";
+  if (tokens.value("must_change_password", false)) {
+    std::cerr << "The password of " << user
+              << " must be changed before anything else: run `dfsctl user change-password`.\n";
+  }
+  return Status::Ok();
+}
+
+Status Dfsctl::Logout() {
+  ASSIGN_OR_RETURN(Contexts contexts, LoadContexts());
+  std::string name = args_.context.empty() ? contexts.current : args_.context;
+  if (name.empty() || !contexts.by_name.contains(name)) {
+    return Status(Errc::kNotFound,
+                  name.empty() ? "no current context" : "no context named " + name);
+  }
+  contexts.by_name[name].access_token.clear();
+  contexts.by_name[name].refresh_token.clear();
+  RETURN_IF_ERROR(SaveContexts(contexts));
+  std::cout << "Logged out of context " << name << "\n";
+  return Status::Ok();
+}
+
+Status Dfsctl::ContextList() {
+  ASSIGN_OR_RETURN(Contexts contexts, LoadContexts());
+  json list = json::array();
+  for (const auto& [name, c] : contexts.by_name) {
+    // Tokens stay out of the listing: it is meant to be shown and shared.
+    list.push_back({{"current", name == contexts.current ? "*" : ""},
+                    {"name", name},
+                    {"server", c.server},
+                    {"username", c.username},
+                    {"logged_in", !c.access_token.empty()}});
+  }
+  Print(std::cout, list, kContextColumns, format());
+  return Status::Ok();
+}
+
+Status Dfsctl::ContextUse() {
+  ASSIGN_OR_RETURN(Contexts contexts, LoadContexts());
+  if (!contexts.by_name.contains(args_.name)) {
+    return Status(Errc::kNotFound, "no context named " + args_.name);
+  }
+  contexts.current = args_.name;
+  RETURN_IF_ERROR(SaveContexts(contexts));
+  std::cout << "Switched to context " << args_.name << "\n";
+  return Status::Ok();
+}
+
+Status Dfsctl::ContextCurrent() {
+  ASSIGN_OR_RETURN(Contexts contexts, LoadContexts());
+  if (contexts.current.empty()) return Status(Errc::kNotFound, "no current context");
+  std::cout << contexts.current << "\n";
+  return Status::Ok();
+}
+
+Status Dfsctl::ContextRemove() {
+  ASSIGN_OR_RETURN(Contexts contexts, LoadContexts());
+  if (contexts.by_name.erase(args_.name) == 0) {
+    return Status(Errc::kNotFound, "no context named " + args_.name);
+  }
+  if (contexts.current == args_.name) contexts.current.clear();
+  RETURN_IF_ERROR(SaveContexts(contexts));
+  std::cout << "Removed context " << args_.name << "\n";
+  return Status::Ok();
+}
+
+// ---- users ----
+
+void Dfsctl::AddUserCommands() {
+  CLI::App* user = Group(&app_, "user", "Manage users");
+  auto add_profile = [this](CLI::App* command) {
+    command->add_option("--uid,--host-uid", args_.uid, "Unix uid NFS callers are known by");
+    command->add_option("--gid,--host-gid", args_.gid, "Primary Unix gid");
+    command->add_option("--email", args_.email, "Email address");
+    command->add_option("--display-name", args_.display_name, "Display name");
+    command->add_option("--role", args_.role, "Role: admin, operator or user")
+        ->check(CLI::IsMember({"admin", "operator", "user"}));
+    command->add_option("--groups", args_.groups, "Groups (comma-separated)")->delimiter(',');
+  };
+
+  CLI::App* create = Leaf(user, "create", "Create a user", [this] { return UserCreate(); });
+  create->add_option("--username", args_.username, "Username")->required();
+  create->add_option("--password", args_.password, "Password (prompted when absent)");
+  add_profile(create);
+  create->get_option("--uid")->required();
+  create->get_option("--gid")->description("Primary Unix gid (default: the uid)");
+
+  AddOutput(
+      Leaf(user, "list", "List users", [this] { return Show("/api/v1/users", kUserColumns); }));
+  CLI::App* get = Leaf(user, "get", "Show a user", [this] {
+    return Show("/api/v1/users/" + PathSegment(args_.name), kUserColumns);
+  });
+  get->add_option("username", args_.name, "Username")->required();
+  AddOutput(get);
+
+  CLI::App* update = Leaf(user, "update", "Change a user", [this] { return UserUpdate(); });
+  update->add_option("username", args_.name, "Username")->required();
+  add_profile(update);
+  update->add_option("--enabled", args_.enabled, "Whether the user may log in (true|false)");
+
+  Leaf(user, "delete", "Delete a user",
+       [this] { return Send("DELETE", "/api/v1/users/" + PathSegment(args_.name)); })
+      ->add_option("username", args_.name, "Username")
+      ->required();
+
+  CLI::App* password = Leaf(user, "password", "Set another user's password (admin)",
+                            [this] { return UserPassword(); });
+  password->add_option("username", args_.name, "Username")->required();
+  password->add_option("--password", args_.password, "New password (prompted when absent)");
+  password->add_option("--temporary", args_.temporary,
+                       "Whether the user must change it at the next login (default true)");
+
+  CLI::App* change = Leaf(user, "change-password", "Change your own password",
+                          [this] { return UserChangePassword(); });
+  change->add_option("--current", args_.current_password,
+                     "Current password (prompted when absent)");
+  change->add_option("--new", args_.new_password, "New password (prompted when absent)");
+}
+
+// The fields of a user body that were given on the command line.
+json UserProfileBody(const Args& args) {
+  json body = json::object();
+  if (args.uid) body["uid"] = *args.uid;
+  if (args.gid) body["gid"] = *args.gid;
+  if (args.email) body["email"] = *args.email;
+  if (args.display_name) body["display_name"] = *args.display_name;
+  if (args.role) body["role"] = *args.role;
+  if (args.enabled) body["enabled"] = *args.enabled;
+  if (args.groups) body["groups"] = *args.groups;
+  return body;
+}
+
+// A new password from the terminal, typed twice when it is one.
+Result<std::string> ReadNewPassword(const std::string& prompt) {
+  ASSIGN_OR_RETURN(std::string password, ReadSecret(prompt));
+  if (StdinIsTerminal()) {
+    ASSIGN_OR_RETURN(std::string again, ReadSecret("Repeat it: "));
+    if (again != password) return Status(Errc::kInvalid, "the passwords do not match");
+  }
+  return password;
+}
+
+Status Dfsctl::UserCreate() {
+  json body = UserProfileBody(args_);
+  body["username"] = args_.username;
+  if (!body.contains("gid")) body["gid"] = *args_.uid;
+  if (args_.password) {
+    body["password"] = *args_.password;
+  } else {
+    ASSIGN_OR_RETURN(std::string password,
+                     ReadNewPassword("Password for " + args_.username + ": "));
+    body["password"] = password;
+  }
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json user, client.Call("POST", "/api/v1/users", body));
+  std::cout << "Created user " << user.value("username", args_.username) << " (uid "
+            << user.value("uid", int64_t{0}) << ", gid " << user.value("gid", int64_t{0}) << ")\n";
+  return Status::Ok();
+}
+
+Status Dfsctl::UserUpdate() {
+  json body = UserProfileBody(args_);
+  if (body.empty()) return Usage("user update: give at least one field to change");
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  RETURN_IF_ERROR(client.Call("PATCH", "/api/v1/users/" + PathSegment(args_.name), body).status());
+  std::cout << "Updated user " << args_.name << "\n";
+  return Status::Ok();
+}
+
+Status Dfsctl::UserPassword() {
+  std::string password;
+  if (args_.password) {
+    password = *args_.password;
+  } else {
+    ASSIGN_OR_RETURN(password, ReadNewPassword("New password for " + args_.name + ": "));
+  }
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  RETURN_IF_ERROR(client
+                      .Call("POST", "/api/v1/users/" + PathSegment(args_.name) + "/password",
+                            {{"password", password}, {"temporary", args_.temporary}})
+                      .status());
+  std::cout << "Set the password of " << args_.name << "\n";
+  return Status::Ok();
+}
+
+Status Dfsctl::UserChangePassword() {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  std::string current, fresh;
+  if (args_.current_password) {
+    current = *args_.current_password;
+  } else {
+    ASSIGN_OR_RETURN(current, ReadSecret("Current password: "));
+  }
+  if (args_.new_password) {
+    fresh = *args_.new_password;
+  } else {
+    ASSIGN_OR_RETURN(fresh, ReadNewPassword("New password: "));
+  }
+  RETURN_IF_ERROR(client
+                      .Call("POST", "/api/v1/auth/password",
+                            {{"current_password", current}, {"new_password", fresh}})
+                      .status());
+  // The token in hand still carries must_change_password; a refreshed one does not.
+  RETURN_IF_ERROR(client.Refresh());
+  std::cout << "Password changed\n";
+  return Status::Ok();
+}
+
+// ---- groups ----
+
+void Dfsctl::AddGroupCommands() {
+  CLI::App* group = Group(&app_, "group", "Manage groups");
+  CLI::App* create = Leaf(group, "create", "Create a group", [this] {
+    ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+    RETURN_IF_ERROR(
+        client.Call("POST", "/api/v1/groups", {{"name", args_.name}, {"gid", *args_.gid}})
+            .status());
+    std::cout << "Created group " << args_.name << " (gid " << *args_.gid << ")\n";
+    return Status::Ok();
+  });
+  create->add_option("name", args_.name, "Group name")->required();
+  create->add_option("--gid", args_.gid, "Unix gid")->required();
+
+  AddOutput(
+      Leaf(group, "list", "List groups", [this] { return Show("/api/v1/groups", kGroupColumns); }));
+  CLI::App* get = Leaf(group, "get", "Show a group and its members", [this] { return GroupGet(); });
+  get->add_option("name", args_.name, "Group name")->required();
+  AddOutput(get);
+
+  Leaf(group, "delete", "Delete a group",
+       [this] { return Send("DELETE", "/api/v1/groups/" + PathSegment(args_.name)); })
+      ->add_option("name", args_.name, "Group name")
+      ->required();
+
+  auto membership = [this](CLI::App* command) {
+    command->add_option("group", args_.name, "Group name")->required();
+    command->add_option("username", args_.member, "Username")->required();
+  };
+  membership(Leaf(group, "add-user", "Add a user to a group", [this] {
+    return Send("PUT", "/api/v1/groups/" + PathSegment(args_.name) + "/members/" +
+                           PathSegment(args_.member));
+  }));
+  membership(Leaf(group, "remove-user", "Remove a user from a group", [this] {
+    return Send("DELETE", "/api/v1/groups/" + PathSegment(args_.name) + "/members/" +
+                              PathSegment(args_.member));
+  }));
+}
+
+Status Dfsctl::GroupGet() {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  std::string path = "/api/v1/groups/" + PathSegment(args_.name);
+  ASSIGN_OR_RETURN(json group, client.Get(path));
+  ASSIGN_OR_RETURN(json members, client.Get(path + "/members"));
+  group["members"] = json::array();
+  if (members.is_array()) {
+    for (const json& user : members) group["members"].push_back(user.value("username", ""));
+  }
+  Print(std::cout, group, kGroupDetailColumns, format());
+  return Status::Ok();
+}
+
+// ---- shares ----
+
+void Dfsctl::AddShareCommands() {
+  CLI::App* share = Group(&app_, "share", "Manage shares, their permissions and mounts");
+  auto add_fields = [this](CLI::App* command, bool create) {
+    command->add_option("--metadata-store", args_.metadata_store, "Metadata store name");
+    command->add_option("--block-store", args_.block_store, "Block store name");
+    if (create) {
+      command->add_flag("--read-only", args_.read_only_flag, "Serve the share read-only");
+    } else {
+      command->add_option("--read-only", args_.read_only, "Serve the share read-only (true|false)");
+    }
+    command->add_option("--squash", args_.squash,
+                        "none, root_to_guest, root_to_admin, all_to_guest or all_to_admin");
+    command->add_option("--anon-uid", args_.anon_uid, "uid squashed callers get");
+    command->add_option("--anon-gid", args_.anon_gid, "gid squashed callers get");
+    command->add_option("--allowed-cidrs", args_.allowed_cidrs, "Allowed client CIDRs (a,b)")
+        ->delimiter(',');
+    command->add_option("--denied-cidrs", args_.denied_cidrs, "Denied client CIDRs (a,b)")
+        ->delimiter(',');
+    command->add_option("--default-permission", args_.default_permission,
+                        "none, read, read-write or admin");
+    command->add_option("--root-mode", args_.root_mode, "Octal mode of the share root");
+  };
+  CLI::App* create = Leaf(share, "create", "Create a share",
+                          [this] { return ShareCreateOrUpdate(/*create=*/true); });
+  create->add_option("name", args_.name, "Share name (an absolute path such as /export)")
+      ->required();
+  add_fields(create, true);
+  create->get_option("--metadata-store")->required();
+  create->get_option("--block-store")->required();
+
+  CLI::App* update = Leaf(share, "update", "Change a share",
+                          [this] { return ShareCreateOrUpdate(/*create=*/false); });
+  update->add_option("name", args_.name, "Share name")->required();
+  add_fields(update, false);
+
+  AddOutput(
+      Leaf(share, "list", "List shares", [this] { return Show("/api/v1/shares", kShareColumns); }));
+  CLI::App* get = Leaf(share, "get", "Show a share",
+                       [this] { return Show(SharePath(args_.name), kShareColumns); });
+  get->add_option("name", args_.name, "Share name")->required();
+  AddOutput(get);
+  Leaf(share, "delete", "Delete a share", [this] { return Send("DELETE", SharePath(args_.name)); })
+      ->add_option("name", args_.name, "Share name")
+      ->required();
+
+  CLI::App* permission = Group(share, "permission", "Manage who may use a share");
+  auto add_subject = [this](CLI::App* command) {
+    command->add_option("share", args_.name, "Share name")->required();
+    CLI::Option* user = command->add_option("--user", args_.grant_user, "A user");
+    CLI::Option* group = command->add_option("--group", args_.grant_group, "A group");
+    user->excludes(group);
+  };
+  CLI::App* grant = Leaf(permission, "grant", "Grant a user or group a level on a share",
+                         [this] { return GrantOrRevoke(/*grant=*/true); });
+  add_subject(grant);
+  grant->add_option("--level", args_.level, "none, read, read-write or admin")
+      ->required()
+      ->check(CLI::IsMember({"none", "read", "read-write", "admin"}));
+  add_subject(Leaf(permission, "revoke", "Remove a user's or group's grant on a share",
+                   [this] { return GrantOrRevoke(/*grant=*/false); }));
+  CLI::App* list = Leaf(permission, "list", "List a share's grants", [this] {
+    return Show(SharePath(args_.name) + "/permissions", kGrantColumns);
+  });
+  list->add_option("share", args_.name, "Share name")->required();
+  AddOutput(list);
+
+  CLI::App* mount = Leaf(share, "mount", "Print (or run) the Linux command that mounts a share",
+                         [this] { return ShareMount(); });
+  mount->add_option("share", args_.name, "Share name")->required();
+  mount->add_flag("--run", args_.run, "Run the mount command instead of printing it");
+  mount->add_option("--mountpoint", args_.mountpoint,
+                    std::string("Where to mount it (default ") + kDefaultMountpoint + ")");
+}
+
+Status Dfsctl::ShareCreateOrUpdate(bool create) {
+  json body = json::object();
+  if (create) body["name"] = ShareName(args_.name);
+  if (args_.metadata_store) body["metadata_store"] = *args_.metadata_store;
+  if (args_.block_store) body["block_store"] = *args_.block_store;
+  if (args_.read_only_flag) body["read_only"] = true;
+  if (args_.read_only) body["read_only"] = *args_.read_only;
+  if (args_.squash) body["squash"] = *args_.squash;
+  if (args_.anon_uid) body["anon_uid"] = *args_.anon_uid;
+  if (args_.anon_gid) body["anon_gid"] = *args_.anon_gid;
+  if (args_.allowed_cidrs) body["allowed_cidrs"] = *args_.allowed_cidrs;
+  if (args_.denied_cidrs) body["denied_cidrs"] = *args_.denied_cidrs;
+  if (args_.default_permission) body["default_permission"] = *args_.default_permission;
+  if (args_.root_mode) body["root_mode"] = *args_.root_mode;
+  if (!create && body.empty()) return Usage("share update: give at least one field to change");
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  if (create) {
+    RETURN_IF_ERROR(client.Call("POST", "/api/v1/shares", body).status());
+    std::cout << "Created share " << ShareName(args_.name) << "\n";
+  } else {
+    RETURN_IF_ERROR(client.Call("PATCH", SharePath(args_.name), body).status());
+    std::cout << "Updated share " << ShareName(args_.name) << "\n";
+  }
+  return Status::Ok();
+}
+
+Status Dfsctl::GrantOrRevoke(bool grant) {
+  if (!args_.grant_user && !args_.grant_group) {
+    return Usage(std::string("share permission ") + (grant ? "grant" : "revoke") +
+                 ": give --user NAME or --group NAME");
+  }
+  std::string kind = args_.grant_user ? "user" : "group";
+  std::string subject = args_.grant_user ? *args_.grant_user : *args_.grant_group;
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  std::string path = SharePath(args_.name) + "/permissions";
+  if (grant) {
+    RETURN_IF_ERROR(
+        client.Call("PUT", path, {{"kind", kind}, {"name", subject}, {"level", args_.level}})
+            .status());
+    std::cout << "Granted " << kind << " " << subject << " " << args_.level << " on "
+              << ShareName(args_.name) << "\n";
+  } else {
+    RETURN_IF_ERROR(client.Call("DELETE", path + "/" + kind + "/" + PathSegment(subject)).status());
+    std::cout << "Revoked the grant of " << kind << " " << subject << " on "
+              << ShareName(args_.name) << "\n";
+  }
+  return Status::Ok();
+}
+
+Status Dfsctl::ShareMount() {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(ServerUrl url, ParseServerUrl(client.context().server));
+  // The share must exist; asking first gives a clear error instead of a failed mount.
+  RETURN_IF_ERROR(client.Get(SharePath(args_.name)).status());
+  ASSIGN_OR_RETURN(json nfs, client.Get("/api/v1/adapters/nfs"));
+  if (!nfs.value("enabled", false)) {
+    std::cerr
+        << "warning: the nfs adapter is disabled; enable it with `dfsctl adapter enable nfs`\n";
+  }
+  int nfs_port = nfs.value("port", 0);
+  if (nfs_port == 0) {
+    return Status(Errc::kInvalid,
+                  "the nfs adapter listens on an ephemeral port (0); give it a fixed one with "
+                  "`dfsctl adapter update nfs --port PORT`");
+  }
+  std::string port = std::to_string(nfs_port);
+  std::vector<std::string> command = {"mount",
+                                      "-t",
+                                      "nfs",
+                                      "-o",
+                                      "vers=3,tcp,port=" + port + ",mountport=" + port + ",nolock",
+                                      url.host + ":" + ShareName(args_.name),
+                                      args_.mountpoint};
+  std::string line;
+  for (const std::string& word : command) line += (line.empty() ? "" : " ") + word;
+  std::cout << line << "\n";
+  if (!args_.run) return Status::Ok();
+
+  std::cout.flush();
+  std::vector<char*> argv;
+  for (std::string& word : command) argv.push_back(word.data());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return Status(Errc::kIo, "fork failed");
+  if (pid == 0) {
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  int wait_status = 0;
+  while (waitpid(pid, &wait_status, 0) < 0) {
+    if (errno != EINTR) return Status(Errc::kIo, "waitpid failed");
+  }
+  if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0) {
+    return Status(Errc::kIo, "mount failed" + (WIFEXITED(wait_status)
+                                                   ? " with exit code " +
+                                                         std::to_string(WEXITSTATUS(wait_status))
+                                                   : std::string()));
+  }
+  return Status::Ok();
+}
+
+// ---- stores ----
+
+void Dfsctl::AddStoreCommands(CLI::App* store, const std::string& kind) {
+  std::string base = "/api/v1/stores/" + kind;
+  CLI::App* add =
+      Leaf(store, "add", "Add a " + kind + " store", [this, kind] { return StoreAdd(kind); });
+  add->add_option("--name", args_.name, "Store name")->required();
+  add->add_option("--type", args_.type,
+                  kind == "block" ? "Store type: memory or localfs" : "Store type: memory")
+      ->required();
+  CLI::Option* config = add->add_option("--config", args_.config, "Store config as a JSON object");
+  if (kind == "block") {
+    add->add_option("--path", args_.path, "localfs: the directory blocks are kept in")
+        ->excludes(config);
+  }
+  AddOutput(Leaf(store, "list", "List " + kind + " stores",
+                 [this, base] { return Show(base, kStoreColumns); }));
+  CLI::App* get = Leaf(store, "get", "Show a " + kind + " store", [this, base] {
+    return Show(base + "/" + PathSegment(args_.name), kStoreColumns);
+  });
+  get->add_option("name", args_.name, "Store name")->required();
+  AddOutput(get);
+  Leaf(store, "remove", "Remove a " + kind + " store (refused while a share uses it)",
+       [this, base] { return Send("DELETE", base + "/" + PathSegment(args_.name)); })
+      ->add_option("name", args_.name, "Store name")
+      ->required();
+}
+
+Status Dfsctl::StoreAdd(const std::string& kind) {
+  json body = {{"name", args_.name}, {"type", args_.type}};
+  if (args_.config) {
+    json config = json::parse(*args_.config, nullptr, /*allow_exceptions=*/false);
+    if (!config.is_object()) return Usage("--config must be a JSON object, such as '{}'");
+    body["config"] = config;
+  }
+  if (args_.path) body["config"] = {{"path", *args_.path}};
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  RETURN_IF_ERROR(client.Call("POST", "/api/v1/stores/" + kind, body).status());
+  std::cout << "Added " << kind << " store " << args_.name << " (" << args_.type << ")\n";
+  return Status::Ok();
+}
+
+// ---- adapters ----
+
+void Dfsctl::AddAdapterCommands() {
+  CLI::App* adapter = Group(&app_, "adapter", "Manage protocol adapters (nfs, ...)");
+  AddOutput(Leaf(adapter, "list", "List adapters",
+                 [this] { return Show("/api/v1/adapters", kAdapterColumns); }));
+  CLI::App* get = Leaf(adapter, "get", "Show an adapter", [this] {
+    return Show("/api/v1/adapters/" + PathSegment(args_.name), kAdapterColumns);
+  });
+  get->add_option("name", args_.name, "Adapter name")->required();
+  AddOutput(get);
+  Leaf(adapter, "enable", "Enable an adapter",
+       [this] {
+         return AdapterPatch({{"enabled", true}});
+       })
+      ->add_option("name", args_.name, "Adapter name")
+      ->required();
+  Leaf(adapter, "disable", "Disable an adapter",
+       [this] {
+         return AdapterPatch({{"enabled", false}});
+       })
+      ->add_option("name", args_.name, "Adapter name")
+      ->required();
+  CLI::App* update = Leaf(adapter, "update", "Change an adapter's port or bind address", [this] {
+    json body = json::object();
+    if (args_.port) body["port"] = *args_.port;
+    if (args_.bind) body["bind_address"] = *args_.bind;
+    if (body.empty()) return Usage("adapter update: give --port or --bind");
+    return AdapterPatch(body);
+  });
+  update->add_option("name", args_.name, "Adapter name")->required();
+  update->add_option("--port", args_.port, "Port (1-65535)");
+  update->add_option("--bind", args_.bind, "Bind address (an IP literal)");
+}
+
+Status Dfsctl::AdapterPatch(json body) {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json adapter,
+                   client.Call("PATCH", "/api/v1/adapters/" + PathSegment(args_.name), body));
+  std::cout << "Adapter " << adapter.value("name", args_.name) << ": "
+            << (adapter.value("enabled", false) ? "enabled" : "disabled") << " on "
+            << adapter.value("bind_address", "") << ":" << adapter.value("port", 0) << "\n";
+  return Status::Ok();
+}
+
+// ---- settings ----
+
+void Dfsctl::AddSettingsCommands() {
+  CLI::App* settings = Group(&app_, "settings", "Manage server settings (logging.level, ...)");
+  AddOutput(Leaf(settings, "list", "List stored settings",
+                 [this] { return Show("/api/v1/settings", kSettingColumns); }));
+  CLI::App* get = Leaf(settings, "get", "Show a setting", [this] {
+    return Show("/api/v1/settings/" + PathSegment(args_.name), kSettingColumns);
+  });
+  get->add_option("key", args_.name, "Setting key")->required();
+  AddOutput(get);
+  CLI::App* set = Leaf(settings, "set", "Change a setting", [this] {
+    RETURN_IF_ERROR(
+        Send("PUT", "/api/v1/settings/" + PathSegment(args_.name), {{"value", args_.value}}));
+    std::cout << args_.name << " = " << args_.value << "\n";
+    return Status::Ok();
+  });
+  set->add_option("key", args_.name, "Setting key")->required();
+  set->add_option("value", args_.value, "New value")->required();
+}
+
+Status Dfsctl::Completion() {
+  ASSIGN_OR_RETURN(std::string script, CompletionScript(app_, args_.shell));
+  std::cout << script;
+  return Status::Ok();
+}
+
+}  // namespace
+}  // namespace dittofs::dfsctl
+
+int main(int argc, char** argv) {
+  dittofs::dfsctl::Dfsctl dfsctl;
+  return dfsctl.Run(argc, argv);
+}

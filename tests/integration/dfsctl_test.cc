@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: Apache-2.0
+// dfsctl end to end: the real binary, run as a child process with a private
+// XDG_CONFIG_HOME, against a real dfs process's REST API.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dfs_process.h"
+
+extern char** environ;
+
+namespace dittofs::integration {
+namespace {
+
+using json = nlohmann::json;
+using ::testing::HasSubstr;
+
+struct CtlRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class DfsctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto p = DfsProcess::Start(DFS_BINARY, DfsOptions{});
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    server_ = std::move(p).value();
+    ASSERT_FALSE(server_->admin_password().empty()) << server_->Log();
+    home_ = server_->dir() + "/ctl-home";
+    std::filesystem::create_directories(home_);
+    server_url_ = "http://127.0.0.1:" + std::to_string(server_->api_port());
+  }
+  void TearDown() override {
+    Result<int> rc = server_->Stop();
+    EXPECT_TRUE(rc.ok() && *rc == 0) << server_->Log();
+  }
+
+  std::string ConfigDir() const { return home_ + "/xdg/dfsctl"; }
+
+  // Runs dfsctl with `args`, feeding `input` on stdin.
+  CtlRun Ctl(std::vector<std::string> args, const std::string& input = "") {
+    std::string in_path = home_ + "/stdin", out_path = home_ + "/stdout",
+                err_path = home_ + "/stderr";
+    std::ofstream(in_path) << input;
+    args.insert(args.begin(), DFSCTL_BINARY);
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::strncmp(*e, "XDG_CONFIG_HOME=", 16) != 0 && std::strncmp(*e, "HOME=", 5) != 0) {
+        env.emplace_back(*e);
+      }
+    }
+    env.push_back("XDG_CONFIG_HOME=" + home_ + "/xdg");
+    env.push_back("HOME=" + home_);
+    std::vector<char*> argv, envp;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (std::string& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    pid_t pid = fork();
+    if (pid == 0) {
+      int in = open(in_path.c_str(), O_RDONLY);
+      int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (in < 0 || out < 0 || err < 0) _exit(126);
+      dup2(in, STDIN_FILENO);
+      dup2(out, STDOUT_FILENO);
+      dup2(err, STDERR_FILENO);
+      execve(argv[0], argv.data(), envp.data());
+      _exit(127);
+    }
+    CtlRun run;
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    run.out = ReadFile(out_path);
+    run.err = ReadFile(err_path);
+    return run;
+  }
+
+  // Logs in as admin and replaces the generated password.
+  void LoginAndChangePassword() {
+    CtlRun login = Ctl({"login", "--server", server_url_, "--user", "admin", "--password-stdin"},
+                       server_->admin_password() + "\n");
+    ASSERT_EQ(login.exit_code, 0) << login.err;
+    EXPECT_THAT(login.err, HasSubstr("dfsctl user change-password"));
+    CtlRun change = Ctl({"user", "change-password", "--current", server_->admin_password(), "--new",
+                         "a-new-admin-password"});
+    ASSERT_EQ(change.exit_code, 0) << change.err;
+  }
+
+  std::unique_ptr<DfsProcess> server_;
+  std::string home_;
+  std::string server_url_;
+};
+
+TEST_F(DfsctlTest, Quickstart) {
+  CtlRun login = Ctl({"login", "--server", server_url_, "--user", "admin", "--password-stdin"},
+                     server_->admin_password() + "\n");
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  // Before the password is changed, the server refuses and dfsctl says what to do.
+  CtlRun refused = Ctl({"user", "list"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("403"));
+  EXPECT_THAT(refused.err, HasSubstr("dfsctl user change-password"));
+
+  CtlRun change = Ctl({"user", "change-password", "--current", server_->admin_password(), "--new",
+                       "a-new-admin-password"});
+  ASSERT_EQ(change.exit_code, 0) << change.err;
+
+  std::string blocks = server_->dir() + "/blocks";
+  std::filesystem::create_directories(blocks);
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"user", "create", "--username", "alice", "--password", "alice-password", "--host-uid",
+            "1000"},
+           {"store", "metadata", "add", "--name", "meta1", "--type", "memory"},
+           {"store", "block", "add", "--name", "blocks1", "--type", "localfs", "--path", blocks},
+           {"share", "create", "/data", "--metadata-store", "meta1", "--block-store", "blocks1"},
+           {"share", "permission", "grant", "/data", "--user", "alice", "--level", "read-write"},
+           {"settings", "set", "logging.level", "debug"}}) {
+    CtlRun run = Ctl(args);
+    EXPECT_EQ(run.exit_code, 0) << args[0] << " " << args[1] << ": " << run.err;
+  }
+
+  CtlRun adapters = Ctl({"adapter", "list"});
+  ASSERT_EQ(adapters.exit_code, 0) << adapters.err;
+  EXPECT_THAT(adapters.out, HasSubstr("NAME"));
+  EXPECT_THAT(adapters.out, HasSubstr("nfs"));
+
+  CtlRun user = Ctl({"user", "get", "alice", "-o", "json"});
+  ASSERT_EQ(user.exit_code, 0) << user.err;
+  json alice = json::parse(user.out);
+  EXPECT_EQ(alice["uid"], 1000);
+  EXPECT_EQ(alice["gid"], 1000);
+
+  CtlRun grants = Ctl({"share", "permission", "list", "/data", "-o", "json"});
+  ASSERT_EQ(grants.exit_code, 0) << grants.err;
+  EXPECT_EQ(json::parse(grants.out),
+            json::parse(R"([{"kind":"user","name":"alice","level":"read-write"}])"));
+
+  CtlRun block = Ctl({"store", "block", "get", "blocks1", "-o", "json"});
+  ASSERT_EQ(block.exit_code, 0) << block.err;
+  EXPECT_EQ(json::parse(block.out)["config"]["path"], blocks);
+
+  CtlRun level = Ctl({"settings", "get", "logging.level", "-o", "json"});
+  ASSERT_EQ(level.exit_code, 0) << level.err;
+  EXPECT_EQ(json::parse(level.out)["value"], "debug");
+}
+
+TEST_F(DfsctlTest, OutputFormats) {
+  ASSERT_NO_FATAL_FAILURE(LoginAndChangePassword());
+  CtlRun list = Ctl({"user", "list", "-o", "json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  json users = json::parse(list.out, nullptr, false);
+  ASSERT_TRUE(users.is_array()) << list.out;
+  ASSERT_EQ(users.size(), 1u);
+  EXPECT_EQ(users[0]["username"], "admin");
+
+  CtlRun yaml = Ctl({"user", "list", "-o", "yaml"});
+  ASSERT_EQ(yaml.exit_code, 0) << yaml.err;
+  EXPECT_THAT(yaml.out, HasSubstr("username: \"admin\""));
+
+  CtlRun table = Ctl({"share", "list"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("METADATA STORE"));
+  EXPECT_THAT(table.out, HasSubstr("/export"));
+
+  EXPECT_EQ(Ctl({"user", "list", "-o", "xml"}).exit_code, 2);
+}
+
+TEST_F(DfsctlTest, ApiErrorsExitNonZeroWithTheProblemDetail) {
+  ASSERT_NO_FATAL_FAILURE(LoginAndChangePassword());
+  CtlRun missing = Ctl({"user", "get", "nobody"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("no user 'nobody'"));
+  EXPECT_THAT(missing.err, HasSubstr("404"));
+  EXPECT_TRUE(missing.out.empty()) << missing.out;
+
+  CtlRun bad = Ctl({"store", "block", "add", "--name", "b", "--type", "localfs", "--path", "rel"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("absolute path"));
+
+  CtlRun usage = Ctl({"share", "permission", "grant", "/export", "--level", "read"});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_THAT(usage.err, HasSubstr("--user"));
+}
+
+TEST_F(DfsctlTest, ConfigFileIsPrivateAndContextsWork) {
+  ASSERT_NO_FATAL_FAILURE(LoginAndChangePassword());
+  struct stat file {
+  }, dir{};
+  ASSERT_EQ(stat((ConfigDir() + "/config.json").c_str(), &file), 0);
+  ASSERT_EQ(stat(ConfigDir().c_str(), &dir), 0);
+  EXPECT_EQ(file.st_mode & 07777, 0600u);
+  EXPECT_EQ(dir.st_mode & 07777, 0700u);
+
+  CtlRun current = Ctl({"context", "current"});
+  EXPECT_EQ(current.out, "default\n");
+  CtlRun contexts = Ctl({"context", "list", "-o", "json"});
+  ASSERT_EQ(contexts.exit_code, 0) << contexts.err;
+  json list = json::parse(contexts.out);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["server"], server_url_);
+  EXPECT_EQ(contexts.out.find("token"), std::string::npos) << "tokens must not be listed";
+
+  ASSERT_EQ(Ctl({"logout"}).exit_code, 0);
+  CtlRun after = Ctl({"user", "list"});
+  EXPECT_EQ(after.exit_code, 1);
+  EXPECT_THAT(after.err, HasSubstr("dfsctl login"));
+}
+
+TEST_F(DfsctlTest, ExpiredAccessTokenIsRefreshed) {
+  ASSERT_NO_FATAL_FAILURE(LoginAndChangePassword());
+  // Make the access token unusable, as an expired one would be.
+  std::string path = ConfigDir() + "/config.json";
+  json config = json::parse(ReadFile(path));
+  config["contexts"]["default"]["access_token"] = "not-a-valid-token";
+  std::ofstream(path) << config.dump();
+
+  CtlRun list = Ctl({"user", "list"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("admin"));
+  json saved = json::parse(ReadFile(path));
+  EXPECT_NE(saved["contexts"]["default"]["access_token"], "not-a-valid-token");
+}
+
+TEST_F(DfsctlTest, ShareMountPrintsTheLinuxCommand) {
+  ASSERT_NO_FATAL_FAILURE(LoginAndChangePassword());
+  // The test server's NFS adapter has port 0 (ephemeral): no mount command can name it.
+  CtlRun ephemeral = Ctl({"share", "mount", "/export"});
+  EXPECT_EQ(ephemeral.exit_code, 1);
+  EXPECT_THAT(ephemeral.err, HasSubstr("adapter update nfs --port"));
+
+  std::string p = std::to_string(FreePort());
+  CtlRun update = Ctl({"adapter", "update", "nfs", "--port", p, "--bind", "127.0.0.1"});
+  ASSERT_EQ(update.exit_code, 0) << update.err;
+  CtlRun adapter = Ctl({"adapter", "get", "nfs", "-o", "json"});
+  ASSERT_EQ(adapter.exit_code, 0) << adapter.err;
+  EXPECT_EQ(json::parse(adapter.out)["port"], std::stoi(p));
+
+  CtlRun mount = Ctl({"share", "mount", "export", "--mountpoint", "/mnt/x"});
+  ASSERT_EQ(mount.exit_code, 0) << mount.err;
+  EXPECT_EQ(mount.out, "mount -t nfs -o vers=3,tcp,port=" + p + ",mountport=" + p +
+                           ",nolock 127.0.0.1:/export /mnt/x\n");
+
+  CtlRun missing = Ctl({"share", "mount", "/nope"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("404"));
+}
+
+TEST_F(DfsctlTest, CompletionScriptsNameTheCommands) {
+  for (const char* shell : {"bash", "zsh", "fish"}) {
+    CtlRun run = Ctl({"completion", shell});
+    ASSERT_EQ(run.exit_code, 0) << shell << ": " << run.err;
+    // Checked with find(): a failure would otherwise print the whole script.
+    EXPECT_NE(run.out.find("change-password"), std::string::npos) << shell;
+    EXPECT_NE(run.out.find("password-stdin"), std::string::npos) << shell;
+    EXPECT_NE(run.out.find("share permission"), std::string::npos) << shell;
+  }
+  EXPECT_EQ(Ctl({"completion", "tcsh"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace dittofs::integration
