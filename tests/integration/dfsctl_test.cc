@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "dfs_process.h"
+#include "nfs_client.h"
+#include "testing/status_matchers.h"
 
 extern char** environ;
 
@@ -155,7 +157,8 @@ TEST_F(DfsctlTest, Quickstart) {
             "1000"},
            {"store", "metadata", "add", "--name", "meta1", "--type", "memory"},
            {"store", "block", "add", "--name", "blocks1", "--type", "localfs", "--path", blocks},
-           {"share", "create", "/data", "--metadata-store", "meta1", "--block-store", "blocks1"},
+           {"share", "create", "/data", "--metadata-store", "meta1", "--block-store", "blocks1",
+            "--default-permission", "none", "--root-mode", "1777"},
            {"share", "permission", "grant", "/data", "--user", "alice", "--level", "read-write"},
            {"settings", "set", "logging.level", "debug"}}) {
     CtlRun run = Ctl(args);
@@ -185,6 +188,37 @@ TEST_F(DfsctlTest, Quickstart) {
   CtlRun level = Ctl({"settings", "get", "logging.level", "-o", "json"});
   ASSERT_EQ(level.exit_code, 0) << level.err;
   EXPECT_EQ(json::parse(level.out)["value"], "debug");
+
+  // What dfsctl configured is what NFS clients get, at once: alice (uid 1000) writes; uid 2000,
+  // with no grant and no default permission, cannot even mount.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> as_alice,
+                       RawNfsClient::Connect(server_->port(), 1000, 1000));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, as_alice->Mnt("/data"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(CreatedReply file, as_alice->Create(mnt.fh, "a", GUARDED, ModeAttrs(0644)));
+  EXPECT_EQ(file.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> stranger,
+                       RawNfsClient::Connect(server_->port(), 2000, 2000));
+  ASSERT_OK_AND_ASSIGN(MntReply refused_mnt, stranger->Mnt("/data"));
+  EXPECT_EQ(refused_mnt.status, MNT3ERR_ACCES);
+
+  // Squash: everyone becomes the guest.
+  ASSERT_EQ(Ctl({"share", "update", "/data", "--squash", "all_to_guest"}).exit_code, 0);
+  ASSERT_OK_AND_ASSIGN(CreatedReply squashed,
+                       as_alice->Create(mnt.fh, "b", GUARDED, ModeAttrs(0644)));
+  ASSERT_EQ(squashed.status, NFS3_OK);
+  ASSERT_TRUE(squashed.obj_attributes.attributes_follow);
+  EXPECT_EQ(squashed.obj_attributes.post_op_attr_u.attributes.uid, 65534u);
+  // Read-only.
+  ASSERT_EQ(Ctl({"share", "update", "/data", "--read-only", "true"}).exit_code, 0);
+  ASSERT_OK_AND_ASSIGN(CreatedReply ro, as_alice->Create(mnt.fh, "c", GUARDED, ModeAttrs(0644)));
+  EXPECT_EQ(ro.status, NFS3ERR_ROFS);
+  // A denied client network: refused at MOUNT and on the handle it already holds.
+  ASSERT_EQ(Ctl({"share", "update", "/data", "--denied-cidrs", "127.0.0.0/8"}).exit_code, 0);
+  ASSERT_OK_AND_ASSIGN(MntReply denied, as_alice->Mnt("/data"));
+  EXPECT_EQ(denied.status, MNT3ERR_ACCES);
+  ASSERT_OK_AND_ASSIGN(GETATTR3res held, as_alice->Getattr(mnt.fh));
+  EXPECT_EQ(held.status, NFS3ERR_ACCES);
 }
 
 TEST_F(DfsctlTest, OutputFormats) {
