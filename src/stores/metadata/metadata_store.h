@@ -39,10 +39,10 @@ struct Inode {
   Timespec atime, mtime, ctime, btime;
   uint32_t rdev_major = 0;
   uint32_t rdev_minor = 0;
-  std::string symlink_target;   // kSymlink only
-  uint64_t create_verifier = 0; // set by an exclusive create; 0 when none
+  std::string symlink_target;      // kSymlink only
+  uint64_t create_verifier = 0;    // set by an exclusive create; 0 when none
   InodeId parent = kInvalidInode;  // kDirectory only: the directory holding it ("..")
-  uint64_t next_cookie = 0;     // kDirectory only: the cookie the next new entry gets
+  uint64_t next_cookie = 0;        // kDirectory only: the cookie the next new entry gets
   // Bumped by the store on every committed change of this inode or of its entries (when a
   // directory). Callers never set it; it serves as the NFSv4 change attribute.
   uint64_t version = 0;
