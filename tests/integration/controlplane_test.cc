@@ -53,6 +53,17 @@ class ControlPlaneTest : public ::testing::Test {
     token_ = body["access_token"].get<std::string>();
   }
 
+  // Logs in as admin and replaces the generated password, as the first login must.
+  void LoginAsAdmin() {
+    Login("admin", server_->admin_password());
+    ASSERT_EQ(Call("POST", "/api/v1/auth/password",
+                   {{"current_password", server_->admin_password()},
+                    {"new_password", "a-new-admin-password"}})
+                  .first,
+              204);
+    Login("admin", "a-new-admin-password");
+  }
+
   std::unique_ptr<DfsProcess> server_;
   std::unique_ptr<httplib::Client> http_;
   std::string token_;
@@ -146,13 +157,7 @@ TEST_F(ControlPlaneTest, QuickstartGrantsNfsAccessLive) {
 }
 
 TEST_F(ControlPlaneTest, EverythingSurvivesARestartAndHandlesStillWork) {
-  Login("admin", server_->admin_password());
-  ASSERT_EQ(Call("POST", "/api/v1/auth/password",
-                 {{"current_password", server_->admin_password()},
-                  {"new_password", "a-new-admin-password"}})
-                .first,
-            204);
-  Login("admin", "a-new-admin-password");
+  ASSERT_NO_FATAL_FAILURE(LoginAsAdmin());
   ASSERT_EQ(
       Call("POST", "/api/v1/users",
            {{"username", "carol"}, {"password", "carol-password"}, {"uid", 1500}, {"gid", 1500}})
@@ -201,13 +206,7 @@ TEST_F(ControlPlaneTest, EverythingSurvivesARestartAndHandlesStillWork) {
 }
 
 TEST_F(ControlPlaneTest, DisablingTheNfsAdapterClosesItsListener) {
-  Login("admin", server_->admin_password());
-  ASSERT_EQ(Call("POST", "/api/v1/auth/password",
-                 {{"current_password", server_->admin_password()},
-                  {"new_password", "a-new-admin-password"}})
-                .first,
-            204);
-  Login("admin", "a-new-admin-password");
+  ASSERT_NO_FATAL_FAILURE(LoginAsAdmin());
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> before,
                        RawNfsClient::Connect(server_->port(), 0, 0));
   ASSERT_OK(before->Null());

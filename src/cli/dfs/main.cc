@@ -404,34 +404,39 @@ int Logs(const std::string& config_path, bool follow, int lines, const std::stri
   }
 }
 
-int Migrate(const std::string& config_path) {
+// Opens the control-plane database a config names; prints why not and sets `*exit_code` when it
+// cannot (2: a bad config, 1: the database).
+std::unique_ptr<controlplane::ControlDb> OpenDatabaseOf(const std::string& config_path,
+                                                        int* exit_code) {
   Result<config::Config> cfg = LoadConfig(config_path, nullptr);
   if (!cfg.ok()) {
     std::fprintf(stderr, "dfs: %s\n", cfg.status().message().c_str());
-    return 2;
+    *exit_code = 2;
+    return nullptr;
   }
   Result<std::unique_ptr<controlplane::ControlDb>> db = server::OpenControlDb(*cfg);
   if (!db.ok()) {
     std::fprintf(stderr, "dfs: %s\n", db.status().ToString().c_str());
-    return 1;
+    *exit_code = 1;
+    return nullptr;
   }
-  Result<int> version = (*db)->SchemaVersion();
+  return std::move(db).value();
+}
+
+int Migrate(const std::string& config_path) {
+  int exit_code = 0;
+  std::unique_ptr<controlplane::ControlDb> db = OpenDatabaseOf(config_path, &exit_code);
+  if (!db) return exit_code;
+  Result<int> version = db->SchemaVersion();
   std::printf("control-plane schema at version %d\n", version.ok() ? *version : -1);
   return 0;
 }
 
 int Backup(const std::string& config_path, const std::string& output) {
-  Result<config::Config> cfg = LoadConfig(config_path, nullptr);
-  if (!cfg.ok()) {
-    std::fprintf(stderr, "dfs: %s\n", cfg.status().message().c_str());
-    return 2;
-  }
-  Result<std::unique_ptr<controlplane::ControlDb>> db = server::OpenControlDb(*cfg);
-  if (!db.ok()) {
-    std::fprintf(stderr, "dfs: %s\n", db.status().ToString().c_str());
-    return 1;
-  }
-  Result<std::string> json = (*db)->ExportJson();
+  int exit_code = 0;
+  std::unique_ptr<controlplane::ControlDb> db = OpenDatabaseOf(config_path, &exit_code);
+  if (!db) return exit_code;
+  Result<std::string> json = db->ExportJson();
   if (!json.ok()) {
     std::fprintf(stderr, "dfs: %s\n", json.status().ToString().c_str());
     return 1;
@@ -450,11 +455,6 @@ int Backup(const std::string& config_path, const std::string& output) {
 }
 
 int Restore(const std::string& config_path, const std::string& input) {
-  Result<config::Config> cfg = LoadConfig(config_path, nullptr);
-  if (!cfg.ok()) {
-    std::fprintf(stderr, "dfs: %s\n", cfg.status().message().c_str());
-    return 2;
-  }
   std::ifstream in(input);
   if (!in) {
     std::fprintf(stderr, "dfs: cannot read %s\n", input.c_str());
@@ -462,12 +462,10 @@ int Restore(const std::string& config_path, const std::string& input) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  Result<std::unique_ptr<controlplane::ControlDb>> db = server::OpenControlDb(*cfg);
-  if (!db.ok()) {
-    std::fprintf(stderr, "dfs: %s\n", db.status().ToString().c_str());
-    return 1;
-  }
-  Status s = (*db)->ImportJson(text.str());
+  int exit_code = 0;
+  std::unique_ptr<controlplane::ControlDb> db = OpenDatabaseOf(config_path, &exit_code);
+  if (!db) return exit_code;
+  Status s = db->ImportJson(text.str());
   if (!s.ok()) {
     std::fprintf(stderr, "dfs: restore failed: %s\n", s.ToString().c_str());
     return 1;
