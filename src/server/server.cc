@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "base/log.h"
 #include "base/mutex.h"
@@ -59,14 +60,12 @@ std::string SafeDirName(const std::string& share) {
   return out;
 }
 
-// The "path" of a localfs block store's JSON config ({"path": "/abs"}), or empty.
+// The "path" of a localfs block store's JSON config ({"path": "/abs"}), or empty. The API has
+// validated the config; a malformed one here reads as "no path".
 std::string PathOf(const std::string& config_json) {
-  size_t key = config_json.find("\"path\"");
-  if (key == std::string::npos) return "";
-  size_t open = config_json.find('"', config_json.find(':', key) + 1);
-  size_t close = open == std::string::npos ? open : config_json.find('"', open + 1);
-  if (close == std::string::npos) return "";
-  return config_json.substr(open + 1, close - open - 1);
+  nlohmann::json config = nlohmann::json::parse(config_json, nullptr, false);
+  if (!config.is_object() || !config.contains("path") || !config["path"].is_string()) return "";
+  return config["path"].get<std::string>();
 }
 
 // Builds the stores of one share. Each share gets its own instances, even when several shares
