@@ -36,24 +36,50 @@ class Task {
 
 // A fixed set of worker threads running submitted tasks in FIFO order.
 // Submit is safe from any thread. The destructor runs every queued task, then joins.
+//
+// At most `max_running` workers run tasks at once (0: all of them), so that CPU-bound tasks do
+// not oversubscribe the cores: a burst of calls is worked off by the running workers one after
+// the other instead of waking every thread to fight over the CPUs. A task that blocks (an
+// fsync, a network round trip) declares it with a BlockingRegion, which lets another worker
+// run meanwhile; that is what the rest of the threads are for.
 class ThreadPool {
  public:
-  explicit ThreadPool(size_t threads);
+  explicit ThreadPool(size_t threads, size_t max_running = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   void Submit(Task task);
   size_t size() const { return threads_.size(); }
+  size_t max_running() const { return max_running_; }
 
  private:
+  friend class BlockingRegion;
   void Run();
+  void EnterBlocking();
+  void LeaveBlocking();
 
+  size_t max_running_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Task> tasks_;  // guarded by mu_
+  size_t running_ = 0;      // guarded by mu_: workers in a task, outside blocking regions
   bool stopping_ = false;   // guarded by mu_
   std::vector<std::thread> threads_;
+};
+
+// Marks the enclosing scope as waiting on something other than the CPU (disk flush, network),
+// so that the pool running this thread may start another task meanwhile. A no-op on threads
+// that are not pool workers. Not nestable on purpose: mark the innermost blocking call.
+class BlockingRegion {
+ public:
+  BlockingRegion();
+  ~BlockingRegion();
+  BlockingRegion(const BlockingRegion&) = delete;
+  BlockingRegion& operator=(const BlockingRegion&) = delete;
+
+ private:
+  ThreadPool* pool_;
 };
 
 }  // namespace dittofs

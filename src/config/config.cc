@@ -132,6 +132,7 @@ const std::vector<Key>& Keys() {
        }},
       {"nfs", "port", UintField(&NfsConfig::port, 65535)},
       {"nfs", "workers", UintField(&NfsConfig::workers, 1024)},
+      {"nfs", "running_workers", UintField(&NfsConfig::running_workers, 1024)},
       {"nfs", "io_threads", UintField(&NfsConfig::io_threads, 64)},
       {"nfs", "max_connections", UintField(&NfsConfig::max_connections, 1u << 20)},
       {"nfs", "max_record_size", UintField(&NfsConfig::max_record_size, 64u << 20)},
@@ -337,6 +338,7 @@ std::string JsonSchema() {
       {"nfs.enabled", "boolean"},
       {"nfs.port", "integer"},
       {"nfs.workers", "integer"},
+      {"nfs.running_workers", "integer"},
       {"nfs.io_threads", "integer"},
       {"nfs.max_connections", "integer"},
       {"nfs.max_record_size", "integer"},
@@ -435,6 +437,9 @@ std::string RenderConfig(const Config& c) {
        "  workers: "
     << c.nfs.workers
     << "              # threads running calls\n"
+       "  running_workers: "
+    << c.nfs.running_workers
+    << "      # of those, how many run at once (0: one per core)\n"
        "  io_threads: "
     << c.nfs.io_threads
     << "           # threads doing network I/O\n"

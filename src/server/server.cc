@@ -374,6 +374,7 @@ Status ServerImpl::ReconcileAdapters() {
   o.max_outstanding_per_connection = config_.nfs.max_outstanding;
   o.io_threads = config_.nfs.io_threads;
   o.worker_threads = config_.nfs.workers;
+  o.running_workers = config_.nfs.running_workers;
   o.inline_fast_calls = config_.nfs.inline_fast_calls;
   ASSIGN_OR_RETURN(rpc_, rpc::StartRpcTcpServer(o, dispatcher_));
   rpc_adapter_ = nfs;

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "base/mutex.h"
+#include "base/thread_pool.h"
 
 namespace dittofs::stores {
 namespace {
@@ -162,8 +163,12 @@ Status MakeDirs(const std::string& path) {
 Status SyncDir(const std::string& path) {
   int fd = RetryOnEintr([&] { return open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
   if (fd < 0) return ErrnoStatus(errno, "open", path);
-  int rc = RetryOnEintr([&] { return fsync(fd); });
-  int err = errno;
+  int rc, err;
+  {
+    BlockingRegion blocking;
+    rc = RetryOnEintr([&] { return fsync(fd); });
+    err = errno;
+  }
   close(fd);
   if (rc != 0) return ErrnoStatus(err, "fsync", path);
   return Status::Ok();
@@ -373,9 +378,13 @@ Status LocalFsBlockStore::Sync(uint64_t file) {
   ASSIGN_OR_RETURN(std::shared_ptr<OpenFile> f, Open(file, /*create=*/false));
   if (f == nullptr) return Status::Ok();  // nothing was ever written
   // fdatasync flushes the file's data whichever descriptor wrote it.
-  if (RetryOnEintr([&] { return fdatasync(f->fd()); }) != 0) {
-    return ErrnoStatus(errno, "sync", PathOf(file));
+  int rc, err;
+  {
+    BlockingRegion blocking;
+    rc = RetryOnEintr([&] { return fdatasync(f->fd()); });
+    err = errno;
   }
+  if (rc != 0) return ErrnoStatus(err, "sync", PathOf(file));
   bool created;
   {
     MutexLock lock(&created_mu_);
