@@ -439,7 +439,7 @@ std::string RenderConfig(const Config& c) {
     << "              # threads running calls\n"
        "  running_workers: "
     << c.nfs.running_workers
-    << "      # of those, how many run at once (0: one per core)\n"
+    << "      # of those, how many run at once (0: all)\n"
        "  io_threads: "
     << c.nfs.io_threads
     << "           # threads doing network I/O\n"

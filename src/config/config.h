@@ -26,7 +26,7 @@ struct NfsConfig {
   std::string bind = "0.0.0.0";
   uint16_t port = 12049;  // NFS and MOUNT share this port
   uint32_t workers = 8;
-  uint32_t running_workers = 0;  // workers running calls at once; 0 = one per core
+  uint32_t running_workers = 0;  // workers running calls at once; 0 = all
   uint32_t io_threads = 1;
   uint32_t max_connections = 1024;
   uint32_t max_record_size = 4u << 20;

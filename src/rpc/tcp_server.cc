@@ -23,13 +23,6 @@ using asio::ip::tcp;
 
 class Server;
 
-size_t RunningWorkers(const TcpServerOptions& o) {
-  if (o.running_workers != 0) return o.running_workers;
-  // One per core: more only trade places on the CPUs (measured on 2 cores: 1 running worker
-  // halves sequential write throughput, 8 add context switches without adding throughput).
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
 // One client connection. Owned jointly by the pending asio operations and the worker tasks
 // that will send its replies: whichever finishes last frees it, which is why it is a
 // shared_ptr (enable_shared_from_this).
@@ -50,11 +43,8 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   // The reply's bytes not yet sent, as (pointer, length) pieces.
   static void Pieces(const Outgoing& o, std::vector<ByteView>* out);
   // Tries to send `o` at once from the calling thread without blocking; returns true when all
-  // of it went out. REQUIRES: the caller holds the sender role (sending_), so nothing else
-  // writes to the socket; mu_ is not held (other workers keep queueing meanwhile).
-  bool SendNow(Outgoing& o);
-  // Closes the socket on the strand, unless a worker is sending (it closes when done).
-  void CloseSocketLocked() EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // of it went out. REQUIRES: nothing else is being written.
+  bool SendNowLocked(Outgoing& o) EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadMore();
   void OnRead(const asio::error_code& ec, size_t n, bool direct);
   void Dispatch(std::vector<Buffer> records);
@@ -71,12 +61,8 @@ class Connection final : public std::enable_shared_from_this<Connection> {
 
   Mutex mu_;
   std::deque<std::unique_ptr<Outgoing>> out_queue_ GUARDED_BY(mu_);
-  // The I/O thread owns the socket's writing (an async_write is pending).
   bool writing_ GUARDED_BY(mu_) = false;
-  // A worker owns the socket's writing (it sends the queue straight from its thread).
-  bool sending_ GUARDED_BY(mu_) = false;
   bool closed_ GUARDED_BY(mu_) = false;
-  bool socket_closed_ GUARDED_BY(mu_) = false;
   std::atomic<size_t> outstanding_{0};
 };
 
@@ -86,7 +72,7 @@ class Server final : public RpcTcpServer {
       : options_(options),
         dispatcher_(dispatcher),
         acceptor_(io_),
-        workers_(options.worker_threads, RunningWorkers(options)),
+        workers_(options.worker_threads, options.running_workers),
         work_guard_(asio::make_work_guard(io_)) {}
   ~Server() override { Shutdown(std::chrono::milliseconds(2000)); }
 
@@ -135,15 +121,11 @@ Connection::Connection(Server& server, tcp::socket socket, ConnectionInfo info)
       staging_(64 * 1024) {}
 
 void Connection::Close() {
-  MutexLock lock(&mu_);
-  if (closed_) return;
-  closed_ = true;
-  CloseSocketLocked();
-}
-
-void Connection::CloseSocketLocked() {
-  if (sending_ || socket_closed_) return;
-  socket_closed_ = true;
+  {
+    MutexLock lock(&mu_);
+    if (closed_) return;
+    closed_ = true;
+  }
   asio::post(strand_, [self = shared_from_this()] {
     asio::error_code ignored;
     self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -255,7 +237,7 @@ void Connection::Pieces(const Outgoing& o, std::vector<ByteView>* out) {
   for (ByteView seg : o.body.Segments()) add(seg);
 }
 
-bool Connection::SendNow(Outgoing& o) {
+bool Connection::SendNowLocked(Outgoing& o) {
   std::vector<ByteView> pieces;
   Pieces(o, &pieces);
   size_t total = 4 + o.body.size();
@@ -286,28 +268,11 @@ void Connection::SendReply(xdr::XdrEncoder reply) {
   out->body = std::move(reply);
   MutexLock lock(&mu_);
   if (closed_) return;
+  // Fast path: nothing queued, so write from this worker thread straight to the socket, and
+  // hand only what the socket would not take to the I/O thread.
+  if (!writing_ && out_queue_.empty() && SendNowLocked(*out)) return;
   out_queue_.push_back(std::move(out));
-  if (writing_ || sending_) return;  // whoever is writing sends it next
-  // Nothing is being written: this worker becomes the sender and writes the queue straight to
-  // the socket without holding mu_, so other workers only queue their replies and move on
-  // instead of waiting for a 1 MiB copy into the socket. What the socket will not take now
-  // goes to the I/O thread.
-  sending_ = true;
-  while (!out_queue_.empty() && !closed_) {
-    Outgoing* front = out_queue_.front().get();
-    mu_.Unlock();
-    bool all = SendNow(*front);
-    mu_.Lock();
-    if (!all) break;
-    out_queue_.pop_front();
-  }
-  sending_ = false;
-  if (closed_) {
-    out_queue_.clear();
-    CloseSocketLocked();
-    return;
-  }
-  if (!out_queue_.empty()) WriteNextLocked();
+  if (!writing_) WriteNextLocked();
 }
 
 void Connection::WriteNextLocked() {
