@@ -11,9 +11,11 @@ packages=(
   libsqlite3-dev libpq-dev nlohmann-json3-dev
   libsodium-dev nettle-dev libjwt-dev
   libcpp-httplib-dev
+  librocksdb-dev liblz4-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev libnfs-dev libnfs-utils
   clang libclang-rt-14-dev
+  b3sum  # BLAKE3 is checked against the reference tool
   postgresql  # the control-plane database tests start a throwaway server
 )
 if [ "${1:-}" = "--bench" ]; then

@@ -151,6 +151,8 @@ Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v)
     s.metadata = v;
   else if (key == "block")
     s.block = v;
+  else if (key == "metadata_dir")
+    s.metadata_dir = v;
   else if (key == "block_dir")
     s.block_dir = v;
   else if (key == "read_only")
@@ -307,8 +309,8 @@ Status Validate(const Config& c) {
       return Status(Errc::kInvalid, "share name '" + s.name + "' must start with '/'");
     }
     if (!names.insert(s.name).second) return Status(Errc::kInvalid, "share " + s.name + " twice");
-    if (s.metadata != "memory") {
-      return Status(Errc::kInvalid, "share " + s.name + ": metadata must be memory");
+    if (s.metadata != "memory" && s.metadata != "rocksdb") {
+      return Status(Errc::kInvalid, "share " + s.name + ": metadata must be memory or rocksdb");
     }
     if (s.block != "memory" && s.block != "localfs") {
       return Status(Errc::kInvalid, "share " + s.name + ": block must be memory or localfs");
@@ -366,7 +368,7 @@ std::string JsonSchema() {
   o << ",\"shares\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
        "\"additionalProperties\":false,\"required\":[\"name\"],\"properties\":{"
        "\"name\":{\"type\":\"string\",\"pattern\":\"^/\"},"
-       "\"metadata\":{\"enum\":[\"memory\"]},"
+       "\"metadata\":{\"enum\":[\"memory\",\"rocksdb\"]},\"metadata_dir\":{\"type\":\"string\"},"
        "\"block\":{\"enum\":[\"memory\",\"localfs\"]},"
        "\"block_dir\":{\"type\":\"string\"},\"read_only\":{\"type\":\"boolean\"},"
        "\"squash\":{\"enum\":[\"none\",\"root_to_guest\",\"root_to_admin\",\"all_to_guest\","
@@ -456,7 +458,8 @@ std::string RenderConfig(const Config& c) {
     << (c.nfs.inline_fast_calls ? "true" : "false")
     << "  # answer metadata reads on the I/O thread: lower latency\n\n"
        "# Each share is exported under its name. Stores:\n"
-       "#   metadata: memory (contents are lost when the server stops)\n"
+       "#   metadata: rocksdb (durable, under metadata_dir) | memory (lost when the server "
+       "stops)\n"
        "#   block: memory | localfs (file data in files under block_dir)\n"
        "# squash: none | root_to_guest | root_to_admin | all_to_guest | all_to_admin\n"
        "#   (guest = anon_uid/anon_gid; admin = root, uid 0)\n"
@@ -467,8 +470,9 @@ std::string RenderConfig(const Config& c) {
     char mode[8];
     std::snprintf(mode, sizeof(mode), "%04o", s.root_mode);
     o << "  - name: " << s.name << "\n"
-      << "    metadata: " << s.metadata << "\n"
-      << "    block: " << s.block << "\n";
+      << "    metadata: " << s.metadata << "\n";
+    if (!s.metadata_dir.empty()) o << "    metadata_dir: \"" << s.metadata_dir << "\"\n";
+    o << "    block: " << s.block << "\n";
     if (!s.block_dir.empty()) o << "    block_dir: \"" << s.block_dir << "\"\n";
     o << "    read_only: " << (s.read_only ? "true" : "false") << "\n"
       << "    squash: " << s.squash << "\n"

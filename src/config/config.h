@@ -50,9 +50,10 @@ struct ApiConfig {
 // A share to create in the control-plane database when it has none yet (first start).
 struct ShareConfig {
   std::string name = "/export";
-  std::string metadata = "memory";  // memory
-  std::string block = "localfs";    // memory | localfs
-  std::string block_dir;            // localfs: default <state_dir>/blocks/<share>
+  std::string metadata = "rocksdb";  // memory | rocksdb
+  std::string metadata_dir;          // rocksdb: default <state_dir>/metadata/<share>
+  std::string block = "localfs";     // memory | localfs
+  std::string block_dir;             // localfs: default <state_dir>/blocks/<share>
   bool read_only = false;
   // none | root_to_guest | root_to_admin | all_to_guest | all_to_admin
   std::string squash = "root_to_guest";

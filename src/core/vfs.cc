@@ -350,13 +350,16 @@ Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t off
   // relatime: atime moves only when it is older than the last change, or a day old.
   Timespec now = Now();
   if (!options_.read_only && (inode.atime <= inode.mtime || inode.atime.sec + 86400 < now.sec)) {
-    Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
-      ASSIGN_OR_RETURN(Inode cur, LoadIn(txn, file));
-      cur.atime = now;
-      txn.PutInode(cur);
-      inode = cur;
-      return Status::Ok();
-    });
+    Status s = stores::RunTransaction(
+        metadata_,
+        [&](MetadataTxn& txn) -> Status {
+          ASSIGN_OR_RETURN(Inode cur, LoadIn(txn, file));
+          cur.atime = now;
+          txn.PutInode(cur);
+          inode = cur;
+          return Status::Ok();
+        },
+        stores::Durability::kLazy);  // an atime is not worth a disk flush per read
     if (!s.ok()) LOG_DEBUG("read: atime update of inode {} failed: {}", file.inode, s.ToString());
   }
   r.attr = ToAttr(inode);
@@ -385,19 +388,22 @@ Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t o
   if (!data.empty()) RETURN_IF_ERROR(blocks_.Write(file.inode, offset, data));
   uint64_t end = offset + data.size();
   Timespec now = Now();
-  s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
-    ASSIGN_OR_RETURN(Inode cur, LoadIn(txn, file));
-    before = Pre(cur);
-    if (end > cur.size) cur.size = end;
-    cur.mtime = cur.ctime = now;
-    // A write by anyone but root drops setuid, and setgid when group-execute makes it one.
-    if (!caller.is_root() && (cur.mode & (kSuid | kSgid))) {
-      cur.mode &= ~kSuid;
-      if (cur.mode & 0010) cur.mode &= ~kSgid;
-    }
-    txn.PutInode(cur);
-    return Status::Ok();
-  });
+  s = stores::RunTransaction(
+      metadata_,
+      [&](MetadataTxn& txn) -> Status {
+        ASSIGN_OR_RETURN(Inode cur, LoadIn(txn, file));
+        before = Pre(cur);
+        if (end > cur.size) cur.size = end;
+        cur.mtime = cur.ctime = now;
+        // A write by anyone but root drops setuid, and setgid when group-execute makes it one.
+        if (!caller.is_root() && (cur.mode & (kSuid | kSgid))) {
+          cur.mode &= ~kSuid;
+          if (cur.mode & 0010) cur.mode &= ~kSgid;
+        }
+        txn.PutInode(cur);
+        return Status::Ok();
+      },
+      stability == Stability::kUnstable ? stores::Durability::kLazy : stores::Durability::kDurable);
   FillWcc(file, before, wcc);
   if (!s.ok()) return s;
   WriteResult w;
@@ -415,9 +421,11 @@ Status Vfs::Commit(const Caller& caller, FileId file, Wcc* wcc) {
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   std::optional<PreAttr> before = Pre(inode);
   Status s = Status::Ok();
-  if (inode.type == FileType::kRegular)
+  if (inode.type == FileType::kRegular) {
+    // The data, then the sizes and times of the UNSTABLE writes that carried it.
     s = blocks_.Sync(file.inode);
-  else if (inode.is_directory())
+    if (s.ok()) s = metadata_.Sync();
+  } else if (inode.is_directory())
     s = Errc::kIsDir;
   else
     s = Errc::kInvalid;

@@ -25,6 +25,7 @@
 #include "stores/block/localfs/localfs_block_store.h"
 #include "stores/block/memory/memory_block_store.h"
 #include "stores/metadata/memory/memory_metadata_store.h"
+#include "stores/metadata/rocksdb/rocksdb_metadata_store.h"
 
 namespace dittofs::server {
 namespace {
@@ -40,11 +41,12 @@ struct ShareStores {
   std::unique_ptr<stores::BlockStore> blocks;
 };
 
-enum class MetadataKind { kMemory };
+enum class MetadataKind { kMemory, kRocksDb };
 enum class BlockKind { kMemory, kLocalFs };
 
 Result<MetadataKind> ParseMetadataKind(const std::string& s) {
   if (s == "memory") return MetadataKind::kMemory;
+  if (s == "rocksdb") return MetadataKind::kRocksDb;
   return Status(Errc::kInvalid, "unknown metadata store type " + s);
 }
 
@@ -60,7 +62,7 @@ std::string SafeDirName(const std::string& share) {
   return out;
 }
 
-// The "path" of a localfs block store's JSON config ({"path": "/abs"}), or empty. The API has
+// The "path" of a rocksdb or localfs store's JSON config ({"path": "/abs"}), or empty. The API has
 // validated the config; a malformed one here reads as "no path".
 std::string PathOf(const std::string& config_json) {
   nlohmann::json config = nlohmann::json::parse(config_json, nullptr, false);
@@ -69,7 +71,8 @@ std::string PathOf(const std::string& config_json) {
 }
 
 // Builds the stores of one share. Each share gets its own instances, even when several shares
-// name the same store definition (a localfs store then keeps each share in a subdirectory).
+// name the same store definition (a rocksdb or localfs store then keeps each share in a
+// subdirectory).
 Result<std::shared_ptr<ShareStores>> OpenStores(const config::Config& config,
                                                 const cp::Share& share,
                                                 const cp::MetadataStoreDef& md,
@@ -82,6 +85,14 @@ Result<std::shared_ptr<ShareStores>> OpenStores(const config::Config& config,
     case MetadataKind::kMemory:
       s->metadata = stores::NewMemoryMetadataStore();
       break;
+    case MetadataKind::kRocksDb: {
+      std::string base = PathOf(md.config_json);
+      if (base.empty()) base = config.server.state_dir + "/metadata";
+      stores::RocksDbMetadataStoreOptions o;
+      o.path = base + "/" + SafeDirName(share.name);
+      ASSIGN_OR_RETURN(s->metadata, stores::OpenRocksDbMetadataStore(o));
+      break;
+    }
   }
   ASSIGN_OR_RETURN(BlockKind bk, ParseBlockKind(bd.type));
   switch (bk) {
@@ -258,11 +269,17 @@ Status ServerImpl::SeedDefaults() {
   for (const config::ShareConfig& sc : config_.shares) {
     std::string base = SafeDirName(sc.name).substr(1);
     if (base.empty()) base = "root";
-    cp::MetadataStoreDef md{0, base + "-metadata", sc.metadata, "{}"};
+    std::string metadata_json = "{}";
+    if (sc.metadata == "rocksdb") {
+      std::string dir =
+          sc.metadata_dir.empty() ? config_.server.state_dir + "/metadata" : sc.metadata_dir;
+      metadata_json = nlohmann::json{{"path", dir}}.dump();
+    }
+    cp::MetadataStoreDef md{0, base + "-metadata", sc.metadata, metadata_json};
     std::string block_json = "{}";
     if (sc.block == "localfs") {
       std::string dir = sc.block_dir.empty() ? config_.server.state_dir + "/blocks" : sc.block_dir;
-      block_json = "{\"path\":\"" + dir + "\"}";
+      block_json = nlohmann::json{{"path", dir}}.dump();
     }
     cp::BlockStoreDef bd{0, base + "-blocks", sc.block, block_json};
     ASSIGN_OR_RETURN(md, db_->CreateMetadataStore(md));

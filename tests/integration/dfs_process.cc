@@ -34,7 +34,7 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
        << "shares:\n";
   for (const DfsShare& s : options.shares) {
     yaml << "  - name: " << s.name << "\n"
-         << "    metadata: memory\n"
+         << "    metadata: " << s.metadata << "\n"
          << "    block: " << s.block << "\n"
          << "    squash: " << s.squash << "\n"
          << "    read_only: " << (s.read_only ? "true" : "false") << "\n"
@@ -149,6 +149,24 @@ Status DfsProcess::Spawn() {
 Status DfsProcess::Restart() {
   ASSIGN_OR_RETURN(int code, Stop());
   if (code != 0) return Status(Errc::kInternal, "dfs exited with " + std::to_string(code));
+  exit_ = Errc::kUnavailable;
+  return Spawn();
+}
+
+Status DfsProcess::Kill() {
+  if (reaped_) return Status::Ok();
+  if (kill(pid_, SIGKILL) != 0) return Status(Errc::kIo, ErrnoText("kill"));
+  int wait_status = 0;
+  while (waitpid(pid_, &wait_status, 0) < 0) {
+    if (errno != EINTR) return Status(Errc::kIo, ErrnoText("waitpid"));
+  }
+  reaped_ = true;
+  exit_ = OutcomeOf(wait_status);
+  return Status::Ok();
+}
+
+Status DfsProcess::StartAgain() {
+  if (!reaped_) return Status(Errc::kBusy, "dfs is still running");
   exit_ = Errc::kUnavailable;
   return Spawn();
 }

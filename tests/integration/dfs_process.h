@@ -21,7 +21,8 @@ namespace dittofs::integration {
 // One share of the server's config; the fields mirror config::ShareConfig.
 struct DfsShare {
   std::string name = "/export";
-  std::string block = "memory";  // memory | localfs (kept under the temporary directory)
+  std::string metadata = "memory";  // memory | rocksdb (kept under the temporary directory)
+  std::string block = "memory";     // memory | localfs (kept under the temporary directory)
   std::string squash =
       "none";  // none | root_to_guest | root_to_admin | all_to_guest | all_to_admin
   bool read_only = false;
@@ -75,6 +76,10 @@ class DfsProcess {
   // Stops the server (it must exit 0) and starts it again on the same config and state dir.
   // Ports set to 0 in the config are picked anew; port() and api_port() follow.
   Status Restart();
+  // Kills the server with SIGKILL (no chance to flush or clean up) and reaps it.
+  Status Kill();
+  // Starts the server again after Kill() or Stop(), on the same config and state dir.
+  Status StartAgain();
 
  private:
   DfsProcess(std::string dir, pid_t pid) : dir_(std::move(dir)), pid_(pid) {}

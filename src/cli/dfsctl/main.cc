@@ -752,14 +752,15 @@ void Dfsctl::AddStoreCommands(CLI::App* store, const std::string& kind) {
   CLI::App* add =
       Leaf(store, "add", "Add a " + kind + " store", [this, kind] { return StoreAdd(kind); });
   add->add_option("--name", args_.name, "Store name")->required();
-  add->add_option("--type", args_.type,
-                  kind == "block" ? "Store type: memory or localfs" : "Store type: memory")
+  add->add_option(
+         "--type", args_.type,
+         kind == "block" ? "Store type: memory or localfs" : "Store type: memory or rocksdb")
       ->required();
   CLI::Option* config = add->add_option("--config", args_.config, "Store config as a JSON object");
-  if (kind == "block") {
-    add->add_option("--path", args_.path, "localfs: the directory blocks are kept in")
-        ->excludes(config);
-  }
+  add->add_option("--path", args_.path,
+                  kind == "block" ? "localfs: the directory blocks are kept in"
+                                  : "rocksdb: the directory the database is kept in")
+      ->excludes(config);
   AddOutput(Leaf(store, "list", "List " + kind + " stores",
                  [this, base] { return Show(base, kStoreColumns); }));
   CLI::App* get = Leaf(store, "get", "Show a " + kind + " store", [this, base] {

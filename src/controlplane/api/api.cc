@@ -309,7 +309,24 @@ Status ValidateShareName(std::string_view name) {
 }
 
 // Store configuration, by kind and type. `config` is an object.
+// A required absolute "path" and no other field: the config of the stores that keep files.
+Status ValidatePathConfig(std::string_view type, const json& config) {
+  for (const auto& [key, value] : config.items()) {
+    if (key != "path") return Invalid(fmt::format("unknown config field '{}'", key));
+  }
+  auto path = config.find("path");
+  if (path == config.end() || !path->is_string()) {
+    return Invalid(fmt::format("a {} store needs config field 'path', a string", type));
+  }
+  const std::string& text = path->get_ref<const std::string&>();
+  if (text.empty() || text.front() != '/' || text.size() > kMaxPathBytes) {
+    return Invalid("config field 'path' must be an absolute path");
+  }
+  return Status::Ok();
+}
+
 Status ValidateMetadataStore(std::string_view type, const json& config) {
+  if (type == "rocksdb") return ValidatePathConfig(type, config);
   if (type != "memory") return Invalid(fmt::format("unknown metadata store type '{}'", type));
   if (!config.empty()) {
     return Invalid(fmt::format("unknown config field '{}'", config.begin().key()));
@@ -324,20 +341,7 @@ Status ValidateBlockStore(std::string_view type, const json& config) {
     }
     return Status::Ok();
   }
-  if (type == "localfs") {
-    for (const auto& [key, value] : config.items()) {
-      if (key != "path") return Invalid(fmt::format("unknown config field '{}'", key));
-    }
-    auto path = config.find("path");
-    if (path == config.end() || !path->is_string()) {
-      return Invalid("a localfs block store needs config field 'path', a string");
-    }
-    const std::string& text = path->get_ref<const std::string&>();
-    if (text.empty() || text.front() != '/' || text.size() > kMaxPathBytes) {
-      return Invalid("config field 'path' must be an absolute path");
-    }
-    return Status::Ok();
-  }
+  if (type == "localfs") return ValidatePathConfig(type, config);
   return Invalid(fmt::format("unknown block store type '{}'", type));
 }
 

@@ -520,7 +520,24 @@ TEST_F(ApiTest, MetadataStores) {
   EXPECT_EQ(hooks_.shares_changed(), 1);
   ExpectProblem(Post("/api/v1/stores/metadata", {{"name", "meta"}, {"type", "memory"}}, token),
                 409);
+  ExpectProblem(Post("/api/v1/stores/metadata", {{"name", "m2"}, {"type", "leveldb"}}, token), 400);
+  // rocksdb needs an absolute path and nothing else.
   ExpectProblem(Post("/api/v1/stores/metadata", {{"name", "m2"}, {"type", "rocksdb"}}, token), 400);
+  ExpectProblem(
+      Post("/api/v1/stores/metadata",
+           {{"name", "m2"}, {"type", "rocksdb"}, {"config", {{"path", "rel/dir"}}}}, token),
+      400);
+  ExpectProblem(
+      Post("/api/v1/stores/metadata",
+           {{"name", "m2"}, {"type", "rocksdb"}, {"config", {{"path", "/srv/m"}, {"x", 1}}}},
+           token),
+      400);
+  auto rocks =
+      Post("/api/v1/stores/metadata",
+           {{"name", "m3"}, {"type", "rocksdb"}, {"config", {{"path", "/srv/meta"}}}}, token);
+  ASSERT_EQ(rocks->status, 201) << rocks->body;
+  EXPECT_EQ(Body(rocks)["config"]["path"], "/srv/meta");
+  ASSERT_EQ(Delete("/api/v1/stores/metadata/m3", token)->status, 204);
   ExpectProblem(Post("/api/v1/stores/metadata",
                      {{"name", "m2"}, {"type", "memory"}, {"config", {{"size", 1}}}}, token),
                 400);
@@ -536,7 +553,7 @@ TEST_F(ApiTest, MetadataStores) {
   ExpectProblem(Patch("/api/v1/stores/metadata/meta", {{"type", "nope"}}, token), 400);
   EXPECT_EQ(Delete("/api/v1/stores/metadata/meta", token)->status, 204);
   ExpectProblem(Delete("/api/v1/stores/metadata/meta", token), 404);
-  EXPECT_EQ(hooks_.shares_changed(), 3);
+  EXPECT_EQ(hooks_.shares_changed(), 5);
 }
 
 TEST_F(ApiTest, BlockStores) {

@@ -154,6 +154,21 @@ TEST_P(MetadataStoreConformance, PutGetDeleteInodeKeepsEveryField) {
   EXPECT_THAT(store().GetInode(inode.id), StatusIs(Errc::kNotFound));
 }
 
+TEST_P(MetadataStoreConformance, LazyCommitIsVisibleAndSyncSucceeds) {
+  ASSERT_OK_AND_ASSIGN(Inode inode, MakeInode(store(), FileType::kRegular));
+  inode.size = 12345;
+  ASSERT_OK(RunTransaction(
+      store(),
+      [&](MetadataTxn& txn) {
+        txn.PutInode(inode);
+        return Status::Ok();
+      },
+      Durability::kLazy));
+  ASSERT_OK_AND_ASSIGN(Inode got, store().GetInode(inode.id));
+  EXPECT_EQ(got.size, 12345u);
+  EXPECT_OK(store().Sync());
+}
+
 TEST_P(MetadataStoreConformance, PutInodeReplacesIt) {
   ASSERT_OK_AND_ASSIGN(Inode inode, CreateInode(store(), FileType::kRegular));
   inode.size = 4096;
@@ -499,6 +514,22 @@ TEST_P(MetadataStoreConformance, LookupConflictsWithAnyEntryChangeOfItsDirectory
     EXPECT_THAT(txn->Commit(), StatusIs(Errc::kConflict));
     EXPECT_THAT(store().GetInode(unrelated.id), StatusIs(Errc::kNotFound));
   }
+}
+
+TEST_P(MetadataStoreConformance, EntriesConflictEvenWithoutADirectoryInode) {
+  // Entries count as part of their directory even before (or after) it has an inode.
+  ASSERT_OK_AND_ASSIGN(InodeId dir, store().AllocateInodeId());
+  ASSERT_OK_AND_ASSIGN(Inode unrelated, MakeInode(store(), FileType::kRegular));
+  std::unique_ptr<MetadataTxn> txn = store().Begin();
+  ASSERT_THAT(txn->HasEntries(dir), IsOkAndHolds(false));
+  ASSERT_OK(RunTransaction(store(), [&](MetadataTxn& other) {
+    other.PutEntry(dir, {"x", unrelated.id, 1});
+    return Status::Ok();
+  }));
+  txn->PutInode(unrelated);
+  EXPECT_THAT(txn->Commit(), StatusIs(Errc::kConflict));
+  EXPECT_THAT(store().GetInode(unrelated.id), StatusIs(Errc::kNotFound));
+  EXPECT_THAT(store().GetInode(dir), StatusIs(Errc::kNotFound)) << "no inode appeared";
 }
 
 TEST_P(MetadataStoreConformance, HasEntriesConflictsWithAnEntryAdded) {

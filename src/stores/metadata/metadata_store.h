@@ -87,7 +87,17 @@ class MetadataTxn {
   virtual void DeleteEntry(InodeId dir, std::string_view name) = 0;
 
   // Errc::kConflict when another commit got in first; nothing is applied then.
+  // A commit is durable on return (in stores that are durable at all), unless the transaction
+  // is lazy: then it survives a crash of the server process but may be lost with the machine
+  // until the next MetadataStore::Sync or durable commit. NFS asks no more of the size and
+  // times an UNSTABLE write changes; they become durable at COMMIT.
   virtual Status Commit() = 0;
+
+  void set_lazy(bool lazy) { lazy_ = lazy; }
+  bool lazy() const { return lazy_; }
+
+ private:
+  bool lazy_ = false;
 };
 
 struct StoreStats {
@@ -116,14 +126,21 @@ class MetadataStore {
   // Records `id` as the root. Done once, when the share is first created.
   virtual Status SetRoot(InodeId id) = 0;
   virtual StoreStats Stats() = 0;
+  // Makes every commit so far durable, lazy ones included. Stores that are never durable
+  // (memory) have nothing to do.
+  virtual Status Sync() { return Status::Ok(); }
 };
+
+enum class Durability { kDurable, kLazy };
 
 // Runs `fn(txn)` in a fresh transaction and commits it, retrying on Errc::kConflict.
 // `fn` returns Status; a non-ok Status aborts without committing and is returned.
+// `durability` kLazy makes the commit lazy (see MetadataTxn::Commit).
 template <typename Fn>
-Status RunTransaction(MetadataStore& store, Fn&& fn) {
+Status RunTransaction(MetadataStore& store, Fn&& fn, Durability durability = Durability::kDurable) {
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<MetadataTxn> txn = store.Begin();
+    txn->set_lazy(durability == Durability::kLazy);
     Status s = fn(*txn);
     if (!s.ok()) {
       if (s.code() == Errc::kConflict && attempt < 1000) continue;

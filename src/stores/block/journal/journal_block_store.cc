@@ -1,0 +1,1383 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "stores/block/journal/journal_block_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mutex.h"
+#include "base/thread_pool.h"
+#include "stores/block/journal/crc32c.h"
+
+namespace dittofs::stores {
+namespace {
+
+// The layouts below are specified in docs/formats/journal.md; change both together.
+
+// Segment header: magic[8] "DFSJRNL\0", version u32, header size u32, segment id u64,
+// CRC32C of the preceding 24 bytes u32, zero u32. Integers big-endian.
+constexpr std::array<char, 8> kSegmentMagic = {'D', 'F', 'S', 'J', 'R', 'N', 'L', '\0'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr uint64_t kSegmentHeaderSize = 32;
+
+// Record header: magic u32, type u8, zero[3], record length u32 (header + data), CRC32C u32
+// (over the header with this field zero, then the data), file u64, offset u64, length u64,
+// seq u64; then `length` data bytes for data records, nothing for the others.
+constexpr uint32_t kRecordMagic = 0x444A5243;  // "DJRC"
+constexpr uint64_t kRecordHeaderSize = 48;
+// Longer writes are split into several records, so one record never needs a huge buffer at
+// replay and its length fits the header's u32.
+constexpr uint64_t kMaxRecordData = 16 << 20;
+
+enum class RecordType : uint8_t {
+  kData = 1,      // `length` bytes at `offset`, written with sequence number `seq`
+  kTruncate = 2,  // bytes at or after `offset` written before `seq` are discarded
+  kRemove = 3,    // every byte written before `seq` is discarded
+  kClean = 4,     // bytes in [offset, offset+length) last written at or before `seq` are clean
+  kEvict = 5,     // the journal dropped those bytes; the backing holds them
+};
+
+// Offsets are off_t on the way to the kernel.
+constexpr uint64_t kMaxOffset = std::numeric_limits<off_t>::max();
+constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
+// A writer waiting for space longer than this logs a warning (once per wait).
+constexpr int64_t kSlowWaitNanos = int64_t{5} * 1'000'000'000;
+
+struct RecordHeader {
+  RecordType type = RecordType::kData;
+  uint64_t file = 0;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint64_t seq = 0;
+
+  bool has_data() const { return type == RecordType::kData; }
+  uint64_t record_bytes() const { return kRecordHeaderSize + (has_data() ? length : 0); }
+};
+
+void EncodeRecordHeader(const RecordHeader& h, ByteView data, std::byte* out) {
+  std::memset(out, 0, kRecordHeaderSize);
+  StoreBe32(out, kRecordMagic);
+  out[4] = std::byte(static_cast<uint8_t>(h.type));
+  StoreBe32(out + 8, static_cast<uint32_t>(h.record_bytes()));
+  StoreBe64(out + 16, h.file);
+  StoreBe64(out + 24, h.offset);
+  StoreBe64(out + 32, h.length);
+  StoreBe64(out + 40, h.seq);
+  uint32_t crc = Crc32c(Crc32c(0, ByteView(out, kRecordHeaderSize)), data);
+  StoreBe32(out + 12, crc);
+}
+
+// Decodes and checks a record header read from a segment holding `available` more bytes from
+// the record's start. False when it is not a whole, plausible record header.
+bool DecodeRecordHeader(const std::byte* in, uint64_t available, RecordHeader* h, uint32_t* crc) {
+  if (available < kRecordHeaderSize || LoadBe32(in) != kRecordMagic) return false;
+  uint8_t type = static_cast<uint8_t>(in[4]);
+  if (type < 1 || type > 5 || in[5] != std::byte{0} || in[6] != std::byte{0} ||
+      in[7] != std::byte{0}) {
+    return false;
+  }
+  h->type = static_cast<RecordType>(type);
+  h->file = LoadBe64(in + 16);
+  h->offset = LoadBe64(in + 24);
+  h->length = LoadBe64(in + 32);
+  h->seq = LoadBe64(in + 40);
+  *crc = LoadBe32(in + 12);
+  if (h->has_data() && (h->length > kMaxRecordData || h->offset > kMaxOffset ||
+                        h->length > kMaxOffset - h->offset)) {
+    return false;
+  }
+  return LoadBe32(in + 8) == h->record_bytes() && h->record_bytes() <= available;
+}
+
+uint32_t RecordCrc(const std::byte* header, ByteView data) {
+  std::array<std::byte, kRecordHeaderSize> copy;
+  std::memcpy(copy.data(), header, kRecordHeaderSize);
+  StoreBe32(copy.data() + 12, 0);
+  return Crc32c(Crc32c(0, copy), data);
+}
+
+void EncodeSegmentHeader(uint64_t id, std::byte* out) {
+  std::memset(out, 0, kSegmentHeaderSize);
+  std::memcpy(out, kSegmentMagic.data(), kSegmentMagic.size());
+  StoreBe32(out + 8, kFormatVersion);
+  StoreBe32(out + 12, kSegmentHeaderSize);
+  StoreBe64(out + 16, id);
+  StoreBe32(out + 24, Crc32c(0, ByteView(out, 24)));
+}
+
+// Runs a system call again while a signal interrupts it.
+template <typename Call>
+auto RetryOnEintr(Call call) {
+  for (;;) {
+    auto result = call();
+    if (result != -1 || errno != EINTR) return result;
+  }
+}
+
+Status ErrnoStatus(int err, std::string_view op, const std::string& path) {
+  Errc code = Errc::kIo;
+  if (err == ENOSPC || err == EDQUOT) code = Errc::kNoSpace;
+  if (err == EROFS) code = Errc::kReadOnly;
+  std::string message = "journal ";
+  message.append(op).append(" ").append(path).append(": ");
+  message += std::generic_category().message(err);
+  return Status(code, std::move(message));
+}
+
+// Reads exactly `out.size()` bytes at `position`; a short file is an error.
+Status PreadFully(int fd, MutableByteView out, uint64_t position, const std::string& path) {
+  for (size_t done = 0; done < out.size();) {
+    ssize_t n = pread(fd, out.data() + done, out.size() - done, position + done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "read", path);
+    if (n == 0) return Status(Errc::kIo, "journal read " + path + ": unexpected end of file");
+    done += n;
+  }
+  return Status::Ok();
+}
+
+// Writes `head` then `body` at `position` with as few system calls as the kernel allows.
+Status PwriteFully(int fd, ByteView head, ByteView body, uint64_t position,
+                   const std::string& path) {
+  const size_t total = head.size() + body.size();
+  for (size_t done = 0; done < total;) {
+    iovec iov[2];
+    int count = 0;
+    if (done < head.size()) {
+      iov[count++] = {const_cast<std::byte*>(head.data()) + done, head.size() - done};
+    }
+    size_t body_done = done > head.size() ? done - head.size() : 0;
+    if (body_done < body.size()) {
+      iov[count++] = {const_cast<std::byte*>(body.data()) + body_done, body.size() - body_done};
+    }
+    ssize_t n = pwritev(fd, iov, count, static_cast<off_t>(position + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "write", path);
+    if (n == 0) return Status(Errc::kIo, "journal write " + path + ": wrote nothing");
+    done += n;
+  }
+  return Status::Ok();
+}
+
+// fdatasync, or fsync for a directory, declared as blocking to the thread pool.
+Status Flush(int fd, bool directory, const std::string& path) {
+  int rc, err;
+  {
+    BlockingRegion blocking;
+    rc = RetryOnEintr([&] { return directory ? fsync(fd) : fdatasync(fd); });
+    err = errno;
+  }
+  if (rc != 0) return ErrnoStatus(err, "sync", path);
+  return Status::Ok();
+}
+
+Status SyncDir(const std::string& path) {
+  int fd = RetryOnEintr([&] { return open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
+  if (fd < 0) return ErrnoStatus(errno, "open", path);
+  Status s = Flush(fd, /*directory=*/true, path);
+  close(fd);
+  return s;
+}
+
+// Makes `path` and any missing parents.
+Status MakeDirs(const std::string& path) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    std::string prefix = path.substr(0, slash);
+    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+      return ErrnoStatus(errno, "mkdir", prefix);
+    }
+    if (slash == std::string::npos) break;
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, "stat", path);
+  if (!S_ISDIR(st.st_mode))
+    return Status(Errc::kNotDir, "journal dir " + path + " is not a directory");
+  return Status::Ok();
+}
+
+// Waits on `cv` with `mu` held (by a MutexLock in the caller) until `done()`.
+template <typename Predicate>
+void Wait(std::condition_variable& cv, Mutex& mu, Predicate done) {
+  std::unique_lock<std::mutex> lock(mu.native(), std::adopt_lock);
+  cv.wait(lock, done);
+  lock.release();  // the caller's MutexLock still owns the mutex
+}
+
+// One segment file: a header, then records back to back. Only the current segment grows;
+// records are never rewritten, so bytes read from one stay valid for as long as it is open.
+//
+// Shared ownership: the extents of the index and any read in flight keep a segment's
+// descriptor open after the journal deleted the file.
+class Segment {
+ public:
+  Segment(uint64_t id, std::string path, int fd, uint64_t size, uint64_t lsn_begin)
+      : id_(id),
+        path_(std::move(path)),
+        fd_(fd),
+        lsn_begin_(lsn_begin),
+        size_(size),
+        synced_size_(size) {}
+  ~Segment() { close(fd_); }
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+
+  uint64_t id() const { return id_; }
+  // The log position (bytes of log since the journal was opened) of the segment's first byte.
+  uint64_t lsn_begin() const { return lsn_begin_; }
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
+
+  // Bytes reserved: the file's size once every reserved record has been written.
+  std::atomic<uint64_t>& size() { return size_; }
+  // Bytes known to be on stable storage; only the thread flushing changes it.
+  std::atomic<uint64_t>& synced_size() { return synced_size_; }
+  // Appends reserved in this segment whose record is not yet in the index: a segment is not
+  // deleted while any are in flight.
+  std::atomic<int64_t> pending{0};
+  // Bytes of live extents pointing here, and of those the dirty ones.
+  std::atomic<int64_t> live_bytes{0};
+  std::atomic<int64_t> dirty_bytes{0};
+  // Tick of the last read or write touching this segment, for LRU eviction.
+  std::atomic<uint64_t> last_use{0};
+
+  // What deleting the segment needs to know, filled as records land.
+  struct Contents {
+    std::unordered_set<uint64_t> files;    // files with data records here
+    std::vector<RecordHeader> tombstones;  // every non-data record here
+    uint64_t min_data_seq = kNoLimit;      // oldest data record here
+  };
+  Mutex mu;
+  Contents contents GUARDED_BY(mu);
+
+  void NoteData(uint64_t file, uint64_t seq) {
+    MutexLock lock(&mu);
+    contents.files.insert(file);
+    contents.min_data_seq = std::min(contents.min_data_seq, seq);
+  }
+  void NoteTombstone(const RecordHeader& h) {
+    MutexLock lock(&mu);
+    contents.tombstones.push_back(h);
+  }
+
+ private:
+  const uint64_t id_;
+  const std::string path_;
+  const int fd_;
+  const uint64_t lsn_begin_;
+  std::atomic<uint64_t> size_;
+  std::atomic<uint64_t> synced_size_;
+};
+
+// A run of a file's bytes held in a segment at `position`.
+struct Extent {
+  uint64_t length = 0;
+  std::shared_ptr<Segment> segment;
+  uint64_t position = 0;
+  uint64_t seq = 0;
+  bool clean = false;
+};
+
+// Totals over all files, kept with the index.
+struct Totals {
+  std::atomic<int64_t> dirty_bytes{0};
+  std::atomic<int64_t> clean_bytes{0};
+};
+
+// The extents of one file, by offset and non-overlapping, with the edits the journal makes
+// to them. Each edit keeps the segments', the file's and the totals' byte counts in step.
+// Not thread-safe: FileState guards it.
+class FileIndex {
+ public:
+  FileIndex(Totals& totals, std::atomic<int64_t>& file_dirty_bytes)
+      : totals_(totals), file_dirty_bytes_(file_dirty_bytes) {}
+
+  std::map<uint64_t, Extent> extents;
+  // Backing bytes at or past this read as zeros: the file was truncated after they were
+  // uploaded.
+  uint64_t backing_limit = kNoLimit;
+
+  void Account(const Extent& e, int64_t sign) {
+    int64_t n = sign * static_cast<int64_t>(e.length);
+    e.segment->live_bytes.fetch_add(n);
+    if (e.clean) {
+      totals_.clean_bytes.fetch_add(n);
+    } else {
+      e.segment->dirty_bytes.fetch_add(n);
+      file_dirty_bytes_.fetch_add(n);
+      totals_.dirty_bytes.fetch_add(n);
+    }
+  }
+
+  // Splits the extent straddling `at`, if any, so that an extent starts there.
+  void SplitAt(uint64_t at) {
+    auto& m = extents;
+    auto it = m.upper_bound(at);
+    if (it == m.begin()) return;
+    --it;
+    if (it->first >= at || it->first + it->second.length <= at) return;
+    Extent tail = it->second;
+    uint64_t cut = at - it->first;
+    tail.position += cut;
+    tail.length -= cut;
+    it->second.length = cut;
+    m.emplace(at, std::move(tail));
+  }
+
+  // Calls fn(iterator) for each extent within [begin, end) after splitting at both ends; fn
+  // returns true to erase the extent (after it was unaccounted).
+  template <typename Fn>
+  void ForEachIn(uint64_t begin, uint64_t end, Fn fn) {
+    if (begin >= end) return;
+    SplitAt(begin);
+    SplitAt(end);
+    auto& m = extents;
+    for (auto it = m.lower_bound(begin); it != m.end() && it->first < end;) {
+      if (fn(it->second)) {
+        Account(it->second, -1);
+        it = m.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  // A new write: newer than everything in the index.
+  void Insert(uint64_t offset, Extent e) {
+    ForEachIn(offset, offset + e.length, [](Extent&) { return true; });
+    Account(e, +1);
+    extents.emplace(offset, std::move(e));
+  }
+
+  // Drops bytes at or after `size` written before `seq`.
+  void Truncate(uint64_t size, uint64_t seq) {
+    ForEachIn(size, kNoLimit, [&](Extent& e) { return e.seq < seq; });
+    backing_limit = std::min(backing_limit, size);
+  }
+
+  // Drops every byte written before `seq`.
+  void Remove(uint64_t seq) {
+    ForEachIn(0, kNoLimit, [&](Extent& e) { return e.seq < seq; });
+  }
+
+  // Marks clean the bytes in [begin, end) last written at or before `seq`; returns whether
+  // any changed.
+  bool Clean(uint64_t begin, uint64_t end, uint64_t seq) {
+    bool changed = false;
+    ForEachIn(begin, end, [&](Extent& e) {
+      if (e.clean || e.seq > seq) return false;
+      Account(e, -1);
+      e.clean = true;
+      Account(e, +1);
+      changed = true;
+      return false;
+    });
+    return changed;
+  }
+
+  // Drops the bytes in [begin, end) last written at or before `seq`: the backing has them.
+  void Evict(uint64_t begin, uint64_t end, uint64_t seq) {
+    ForEachIn(begin, end, [&](Extent& e) { return e.seq <= seq; });
+  }
+
+  // Would Clean change anything?
+  bool AnyDirty(uint64_t begin, uint64_t end, uint64_t seq) {
+    auto& m = extents;
+    auto it = m.upper_bound(begin);
+    if (it != m.begin()) --it;
+    for (; it != m.end() && it->first < end; ++it) {
+      if (it->first + it->second.length <= begin) continue;
+      if (!it->second.clean && it->second.seq <= seq) return true;
+    }
+    return false;
+  }
+
+ private:
+  Totals& totals_;
+  std::atomic<int64_t>& file_dirty_bytes_;
+};
+
+// The journal's view of one file.
+struct FileState {
+  explicit FileState(Totals& totals) : index(totals, dirty_bytes) {}
+
+  // Serializes the changes to this file (append, then index update), so that the index applies
+  // them in sequence order. Held across the record's pwrite: writes to one file are ordered.
+  Mutex op_mu;
+  bool removed GUARDED_BY(op_mu) = false;  // the state left the table; look it up again
+
+  std::atomic<int64_t> dirty_bytes{0};  // read without a lock by DirtyFiles
+  Mutex index_mu;                       // short: index edits and lookups, never I/O
+  FileIndex index GUARDED_BY(index_mu);
+};
+
+// The end of [offset, offset + length), saturating instead of wrapping.
+uint64_t RangeEnd(uint64_t offset, uint64_t length) {
+  return length > kNoLimit - offset ? kNoLimit : offset + length;
+}
+
+std::string SegmentName(uint64_t id) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "seg-%016" PRIx64 ".jnl", id);
+  return name;
+}
+
+bool ParseSegmentName(std::string_view name, uint64_t* id) {
+  if (name.size() != 24 || !name.starts_with("seg-") || !name.ends_with(".jnl")) return false;
+  uint64_t v = 0;
+  for (char c : name.substr(4, 16)) {
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) return false;
+    v = v << 4 | static_cast<uint64_t>(digit);
+  }
+  *id = v;
+  return true;
+}
+
+class Journal final : public JournalBlockStore {
+ public:
+  Journal(const JournalOptions& options, JournalBacking* backing)
+      : options_(options), backing_(backing) {}
+  ~Journal() override;
+
+  // Replays the segments in options_.dir and starts a new one.
+  Status Recover();
+
+  Status Write(uint64_t file, uint64_t offset, ByteView data) override;
+  Status Read(uint64_t file, uint64_t offset, MutableByteView out) override;
+  Status Truncate(uint64_t file, uint64_t size) override;
+  Status Remove(uint64_t file) override;
+  Status Sync(uint64_t file) override { return SyncAll(); }
+  uint64_t UsedBytes() override { return disk_bytes_.load(); }
+  Capacity GetCapacity() override;
+
+  std::vector<uint64_t> DirtyFiles(size_t max) override;
+  std::vector<DirtyRange> DirtyRanges(uint64_t file) override;
+  Status MarkClean(uint64_t file, uint64_t offset, uint64_t length, uint64_t seq) override;
+  JournalStats Stats() override;
+
+ private:
+  // A record's place in the log, taken under log_mu_ and written outside it.
+  struct Reservation {
+    std::shared_ptr<Segment> segment;
+    uint64_t position = 0;  // of the record header in the segment
+    uint64_t lsn = 0;       // of the record in the whole log
+    uint64_t seq = 0;
+    bool rolled = false;  // this reservation started a new segment
+  };
+
+  // The file's state with its op_mu held, released on destruction; null when the file has no
+  // state and `create` is false.
+  class LockedFile {
+   public:
+    LockedFile() = default;
+    explicit LockedFile(std::shared_ptr<FileState> f) : f_(std::move(f)) {}
+    LockedFile(LockedFile&& other) noexcept : f_(std::move(other.f_)) {}
+    ~LockedFile() {
+      if (f_ != nullptr) f_->op_mu.Unlock();
+    }
+    FileState* get() const { return f_.get(); }
+    FileState* operator->() const { return f_.get(); }
+    explicit operator bool() const { return f_ != nullptr; }
+
+   private:
+    std::shared_ptr<FileState> f_;
+  };
+
+  struct Shard {
+    Mutex mu;
+    std::unordered_map<uint64_t, std::shared_ptr<FileState>> files GUARDED_BY(mu);
+  };
+  static constexpr size_t kShards = 64;
+  Shard& ShardOf(uint64_t file) { return shards_[(file * 0x9e3779b97f4a7c15) >> 58]; }
+
+  std::shared_ptr<FileState> FindFile(uint64_t file);
+  std::shared_ptr<FileState> FindOrCreateFile(uint64_t file);
+  LockedFile LockFile(uint64_t file, bool create) NO_THREAD_SAFETY_ANALYSIS;
+  // Forgets a removed file's state. REQUIRES: its op_mu is held.
+  void DropFile(uint64_t file, FileState& state) NO_THREAD_SAFETY_ANALYSIS;
+
+  Status CheckHealthy();
+  void Fail(const Status& s);
+
+  Result<Reservation> Reserve(uint64_t record_bytes);
+  // Ends a reservation whose record is written (or failed), letting flushes past it.
+  void Finish(const Reservation& r);
+  Status RollLocked() EXCLUSIVE_LOCKS_REQUIRED(log_mu_);
+  // Reserves, writes and finishes one record; `h.seq` is set to the reservation's seq unless
+  // the record carries a seq limit (clean, evict). The caller notes the record in the segment
+  // and then ends `r->segment->pending`.
+  Status Append(RecordHeader& h, ByteView data, Reservation* r);
+
+  // Makes every record reserved so far durable; one caller flushes for all that wait.
+  Status SyncAll();
+  Status FlushLog(uint64_t* goal);
+
+  // Blocks a writer of `record_bytes` while dirty data fills the capacity.
+  Status WaitForSpace(uint64_t record_bytes);
+  void NoteSpaceMaybeFreed();
+  // Reclaim(false) after a change that may have left segments dead; never fails the change.
+  Status ReclaimAfterDiscard();
+  // Deletes segments holding no live data, and evicts clean segments in LRU order while over
+  // capacity, leaving room for `room` more bytes. `wait`: take the reclaim lock even if
+  // another thread holds it.
+  Status Reclaim(bool wait, uint64_t room = 0) NO_THREAD_SAFETY_ANALYSIS;
+  Status ReclaimOnce(uint64_t room, bool* progress) EXCLUSIVE_LOCKS_REQUIRED(reclaim_mu_);
+
+  Status ApplyReplayed(const RecordHeader& h, const std::shared_ptr<Segment>& segment,
+                       uint64_t position);
+  Status ReplaySegment(uint64_t id, const std::string& path, bool* cut);
+
+  const JournalOptions options_;
+  JournalBacking* const backing_;  // may be null; outlives this store
+  std::array<Shard, kShards> shards_;
+  Totals totals_;
+  std::atomic<uint64_t> disk_bytes_{0};
+  std::atomic<uint64_t> use_clock_{0};
+  uint64_t records_replayed_ = 0;  // set by Recover
+  uint64_t torn_bytes_ = 0;        // set by Recover
+
+  Mutex fail_mu_;
+  Status failure_ GUARDED_BY(fail_mu_);
+  std::atomic<bool> failed_{false};
+
+  // The append position: short sections, and only a segment roll does I/O under it.
+  Mutex log_mu_;
+  std::condition_variable log_cv_;  // an in-flight reservation finished
+  std::map<uint64_t, std::shared_ptr<Segment>> segments_ GUARDED_BY(log_mu_);
+  std::shared_ptr<Segment> current_ GUARDED_BY(log_mu_);
+  uint64_t next_segment_id_ GUARDED_BY(log_mu_) = 1;
+  uint64_t next_seq_ GUARDED_BY(log_mu_) = 1;
+  uint64_t reserved_lsn_ GUARDED_BY(log_mu_) = 0;
+  std::set<uint64_t> in_flight_ GUARDED_BY(log_mu_);  // lsn of reserved, unwritten records
+  bool dir_unsynced_ GUARDED_BY(log_mu_) = false;     // a segment was created since the last flush
+
+  // Group commit: one caller flushes while the others wait for synced_lsn_ to pass them.
+  Mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  uint64_t synced_lsn_ GUARDED_BY(sync_mu_) = 0;
+  bool syncing_ GUARDED_BY(sync_mu_) = false;
+
+  // Back-pressure: writers wait here for space_epoch_ to move.
+  Mutex space_mu_;
+  std::condition_variable space_cv_;
+  uint64_t space_epoch_ GUARDED_BY(space_mu_) = 0;
+
+  Mutex reclaim_mu_;  // one reclaimer at a time; taken before any file's op_mu
+};
+
+Journal::~Journal() {
+  // Best effort: a clean shutdown leaves nothing to replay as torn.
+  Status s = SyncAll();
+  if (!s.ok()) LOG_WARN("journal {}: final sync failed: {}", options_.dir, s.ToString());
+}
+
+BlockStore::Capacity Journal::GetCapacity() {
+  struct statvfs st;
+  if (statvfs(options_.dir.c_str(), &st) != 0) return {};
+  uint64_t unit = st.f_frsize ? st.f_frsize : st.f_bsize;
+  return {unit * st.f_blocks, unit * st.f_bfree, unit * st.f_bavail};
+}
+
+std::shared_ptr<FileState> Journal::FindFile(uint64_t file) {
+  Shard& shard = ShardOf(file);
+  MutexLock lock(&shard.mu);
+  auto it = shard.files.find(file);
+  return it == shard.files.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<FileState> Journal::FindOrCreateFile(uint64_t file) {
+  Shard& shard = ShardOf(file);
+  MutexLock lock(&shard.mu);
+  std::shared_ptr<FileState>& slot = shard.files[file];
+  if (slot == nullptr) slot = std::make_shared<FileState>(totals_);
+  return slot;
+}
+
+Journal::LockedFile Journal::LockFile(uint64_t file, bool create) {
+  for (;;) {
+    std::shared_ptr<FileState> f = create ? FindOrCreateFile(file) : FindFile(file);
+    if (f == nullptr) return LockedFile();
+    f->op_mu.Lock();
+    if (!f->removed) return LockedFile(std::move(f));
+    f->op_mu.Unlock();  // removed meanwhile: a new state may stand in the table now
+  }
+}
+
+void Journal::DropFile(uint64_t file, FileState& state) {
+  state.removed = true;
+  Shard& shard = ShardOf(file);
+  MutexLock lock(&shard.mu);
+  auto it = shard.files.find(file);
+  if (it != shard.files.end() && it->second.get() == &state) shard.files.erase(it);
+}
+
+Status Journal::CheckHealthy() {
+  if (!failed_.load()) return Status::Ok();
+  MutexLock lock(&fail_mu_);
+  return failure_;
+}
+
+void Journal::Fail(const Status& s) {
+  MutexLock lock(&fail_mu_);
+  if (failed_.load()) return;
+  LOG_ERROR("journal {}: failing every later change: {}", options_.dir, s.ToString());
+  failure_ = Status(Errc::kIo, "journal " + options_.dir + " failed: " + s.ToString());
+  failed_.store(true);
+}
+
+Status Journal::RollLocked() {
+  uint64_t id = next_segment_id_++;
+  std::string path = options_.dir + "/" + SegmentName(id);
+  int fd =
+      RetryOnEintr([&] { return open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); });
+  if (fd < 0) return ErrnoStatus(errno, "create", path);
+  std::array<std::byte, kSegmentHeaderSize> header;
+  EncodeSegmentHeader(id, header.data());
+  Status s = PwriteFully(fd, header, ByteView(), 0, path);
+  if (!s.ok()) {
+    close(fd);
+    unlink(path.c_str());
+    return s;
+  }
+  auto segment = std::make_shared<Segment>(id, path, fd, kSegmentHeaderSize, reserved_lsn_);
+  segment->synced_size().store(0);  // neither the header nor the name is durable yet
+  segment->last_use.store(++use_clock_);
+  segments_.emplace(id, segment);
+  current_ = std::move(segment);
+  reserved_lsn_ += kSegmentHeaderSize;
+  disk_bytes_.fetch_add(kSegmentHeaderSize);
+  dir_unsynced_ = true;
+  return Status::Ok();
+}
+
+Result<Journal::Reservation> Journal::Reserve(uint64_t record_bytes) {
+  Reservation r;
+  MutexLock lock(&log_mu_);
+  uint64_t size = current_->size().load();
+  if (size > kSegmentHeaderSize && size + record_bytes > options_.segment_bytes) {
+    RETURN_IF_ERROR(RollLocked());
+    r.rolled = true;
+  }
+  r.segment = current_;
+  r.position = r.segment->size().fetch_add(record_bytes);
+  r.segment->pending.fetch_add(1);
+  r.segment->last_use.store(++use_clock_);
+  r.lsn = reserved_lsn_;
+  reserved_lsn_ += record_bytes;
+  r.seq = next_seq_++;
+  in_flight_.insert(r.lsn);
+  disk_bytes_.fetch_add(record_bytes);
+  return r;
+}
+
+void Journal::Finish(const Reservation& r) {
+  MutexLock lock(&log_mu_);
+  bool oldest = !in_flight_.empty() && *in_flight_.begin() == r.lsn;
+  in_flight_.erase(r.lsn);
+  if (oldest) log_cv_.notify_all();
+}
+
+Status Journal::Append(RecordHeader& h, ByteView data, Reservation* r) {
+  RETURN_IF_ERROR(CheckHealthy());
+  ASSIGN_OR_RETURN(*r, Reserve(h.record_bytes()));
+  if (h.type == RecordType::kData || h.type == RecordType::kTruncate ||
+      h.type == RecordType::kRemove) {
+    h.seq = r->seq;
+  }
+  std::array<std::byte, kRecordHeaderSize> header;
+  EncodeRecordHeader(h, data, header.data());
+  Status s = PwriteFully(r->segment->fd(), header, data, r->position, r->segment->path());
+  // A failed append leaves a hole that would cut every later record at recovery: fail-stop.
+  if (!s.ok()) Fail(s);
+  Finish(*r);
+  if (!s.ok()) r->segment->pending.fetch_sub(1);
+  return s;
+}
+
+Status Journal::Write(uint64_t file, uint64_t offset, ByteView data) {
+  if (data.empty()) return Status::Ok();
+  if (offset > kMaxOffset || data.size() > kMaxOffset - offset) {
+    return Status(Errc::kTooBig, "journal write: offset past 2^63");
+  }
+  bool rolled = false;
+  for (size_t done = 0; done < data.size();) {
+    ByteView piece = data.subspan(done, std::min<uint64_t>(data.size() - done, kMaxRecordData));
+    RecordHeader h{
+        .type = RecordType::kData, .file = file, .offset = offset + done, .length = piece.size()};
+    RETURN_IF_ERROR(WaitForSpace(h.record_bytes()));
+    {
+      LockedFile f = LockFile(file, /*create=*/true);
+      Reservation r;
+      RETURN_IF_ERROR(Append(h, piece, &r));
+      rolled |= r.rolled;
+      r.segment->NoteData(file, h.seq);
+      {
+        MutexLock lock(&f->index_mu);
+        f->index.Insert(h.offset, Extent{.length = piece.size(),
+                                         .segment = r.segment,
+                                         .position = r.position + kRecordHeaderSize,
+                                         .seq = h.seq});
+      }
+      r.segment->pending.fetch_sub(1);
+    }
+    done += piece.size();
+  }
+  // A segment just filled up: older ones may hold nothing live by now.
+  return rolled ? ReclaimAfterDiscard() : Status::Ok();
+}
+
+Status Journal::Read(uint64_t file, uint64_t offset, MutableByteView out) {
+  if (out.empty()) return Status::Ok();
+  const uint64_t end = RangeEnd(offset, out.size());
+  // Pieces of `out`: from a segment, or (segment null) from the backing / zeros.
+  struct Piece {
+    uint64_t at;  // file offset
+    uint64_t length;
+    std::shared_ptr<Segment> segment;
+    uint64_t position;
+  };
+  std::vector<Piece> pieces;
+  uint64_t backing_limit = kNoLimit;
+  if (std::shared_ptr<FileState> f = FindFile(file)) {
+    MutexLock lock(&f->index_mu);
+    backing_limit = f->index.backing_limit;
+    uint64_t at = offset;
+    auto it = f->index.extents.upper_bound(offset);
+    if (it != f->index.extents.begin()) --it;
+    for (; it != f->index.extents.end() && it->first < end; ++it) {
+      const Extent& e = it->second;
+      uint64_t e_end = it->first + e.length;
+      if (e_end <= at) continue;
+      if (it->first > at) pieces.push_back({at, it->first - at, nullptr, 0});
+      uint64_t begin = std::max(at, it->first);
+      uint64_t stop = std::min(end, e_end);
+      pieces.push_back({begin, stop - begin, e.segment, e.position + (begin - it->first)});
+      at = stop;
+    }
+    if (at < end) pieces.push_back({at, end - at, nullptr, 0});
+  } else {
+    pieces.push_back({offset, end - offset, nullptr, 0});
+  }
+  // Bytes past 2^64 (never written) stay zero.
+  std::fill(out.begin() + (end - offset), out.end(), std::byte{0});
+
+  for (const Piece& p : pieces) {
+    MutableByteView dest = out.subspan(p.at - offset, p.length);
+    if (p.segment != nullptr) {
+      p.segment->last_use.store(++use_clock_);
+      RETURN_IF_ERROR(PreadFully(p.segment->fd(), dest, p.position, p.segment->path()));
+      continue;
+    }
+    uint64_t available = p.at >= backing_limit ? 0 : std::min(p.length, backing_limit - p.at);
+    size_t filled = 0;
+    if (backing_ != nullptr && available > 0) {
+      ASSIGN_OR_RETURN(BlockRead r, backing_->Read(file, p.at, available));
+      for (ByteView b : r.pieces) {
+        size_t n = std::min(b.size(), available - filled);
+        std::memcpy(dest.data() + filled, b.data(), n);
+        filled += n;
+        if (filled == available) break;
+      }
+    }
+    std::fill(dest.begin() + filled, dest.end(), std::byte{0});
+  }
+  return Status::Ok();
+}
+
+Status Journal::Truncate(uint64_t file, uint64_t size) {
+  if (size >= kMaxOffset) return Status::Ok();  // nothing is written that far
+  {
+    // With a backing, the file may have uploaded bytes the journal no longer holds: the
+    // truncation must be kept even for a file it holds nothing of.
+    LockedFile f = LockFile(file, /*create=*/backing_ != nullptr);
+    if (!f) return Status::Ok();
+    RecordHeader h{.type = RecordType::kTruncate, .file = file, .offset = size};
+    Reservation r;
+    RETURN_IF_ERROR(Append(h, ByteView(), &r));
+    r.segment->NoteTombstone(h);
+    {
+      MutexLock lock(&f->index_mu);
+      f->index.Truncate(size, h.seq);
+    }
+    r.segment->pending.fetch_sub(1);
+  }
+  NoteSpaceMaybeFreed();
+  return ReclaimAfterDiscard();
+}
+
+Status Journal::Remove(uint64_t file) {
+  {
+    LockedFile f = LockFile(file, /*create=*/false);
+    if (!f) return Status::Ok();
+    RecordHeader h{.type = RecordType::kRemove, .file = file};
+    Reservation r;
+    RETURN_IF_ERROR(Append(h, ByteView(), &r));
+    r.segment->NoteTombstone(h);
+    {
+      MutexLock lock(&f->index_mu);
+      f->index.Remove(h.seq);
+    }
+    DropFile(file, *f.get());
+    r.segment->pending.fetch_sub(1);
+  }
+  NoteSpaceMaybeFreed();
+  return ReclaimAfterDiscard();
+}
+
+Status Journal::ReclaimAfterDiscard() {
+  // Discarded bytes may have left whole segments dead; deleting them is part of the space
+  // bookkeeping, not of the change, so a failure is only logged.
+  if (Status s = Reclaim(/*wait=*/false); !s.ok()) {
+    LOG_WARN("journal {}: reclaiming segments failed: {}", options_.dir, s.ToString());
+  }
+  return Status::Ok();
+}
+
+Status Journal::MarkClean(uint64_t file, uint64_t offset, uint64_t length, uint64_t seq) {
+  const uint64_t end = RangeEnd(offset, length);
+  {
+    LockedFile f = LockFile(file, /*create=*/false);
+    if (!f) return Status::Ok();
+    {
+      MutexLock lock(&f->index_mu);
+      if (!f->index.AnyDirty(offset, end, seq)) return Status::Ok();
+    }
+    RecordHeader h{.type = RecordType::kClean,
+                   .file = file,
+                   .offset = offset,
+                   .length = end - offset,
+                   .seq = seq};
+    Reservation r;
+    RETURN_IF_ERROR(Append(h, ByteView(), &r));
+    r.segment->NoteTombstone(h);
+    {
+      MutexLock lock(&f->index_mu);
+      f->index.Clean(offset, end, seq);
+    }
+    r.segment->pending.fetch_sub(1);
+  }
+  NoteSpaceMaybeFreed();
+  return Status::Ok();
+}
+
+std::vector<uint64_t> Journal::DirtyFiles(size_t max) {
+  std::vector<uint64_t> files;
+  for (Shard& shard : shards_) {
+    MutexLock lock(&shard.mu);
+    for (const auto& [file, state] : shard.files) {
+      if (files.size() >= max) return files;
+      if (state->dirty_bytes.load() > 0) files.push_back(file);
+    }
+  }
+  return files;
+}
+
+std::vector<DirtyRange> Journal::DirtyRanges(uint64_t file) {
+  std::vector<DirtyRange> ranges;
+  std::shared_ptr<FileState> f = FindFile(file);
+  if (f == nullptr) return ranges;
+  MutexLock lock(&f->index_mu);
+  for (const auto& [offset, e] : f->index.extents) {
+    if (e.clean) continue;
+    // Pieces of one write split by later edits merge back.
+    if (!ranges.empty() && ranges.back().seq == e.seq &&
+        ranges.back().offset + ranges.back().length == offset) {
+      ranges.back().length += e.length;
+      continue;
+    }
+    ranges.push_back({file, offset, e.length, e.seq});
+  }
+  return ranges;
+}
+
+JournalStats Journal::Stats() {
+  JournalStats s;
+  s.dirty_bytes = static_cast<uint64_t>(std::max<int64_t>(0, totals_.dirty_bytes.load()));
+  s.clean_bytes = static_cast<uint64_t>(std::max<int64_t>(0, totals_.clean_bytes.load()));
+  s.disk_bytes = disk_bytes_.load();
+  {
+    MutexLock lock(&log_mu_);
+    s.segments = segments_.size();
+  }
+  s.records_replayed = records_replayed_;
+  s.torn_bytes = torn_bytes_;
+  return s;
+}
+
+Status Journal::SyncAll() {
+  uint64_t target;
+  {
+    MutexLock lock(&log_mu_);
+    target = reserved_lsn_;
+  }
+  MutexLock lock(&sync_mu_);
+  while (synced_lsn_ < target) {
+    RETURN_IF_ERROR(CheckHealthy());  // a flush failed: later ones prove nothing
+    if (syncing_) {
+      BlockingRegion blocking;  // waiting for another thread's flush
+      Wait(sync_cv_, sync_mu_,
+           [&]() NO_THREAD_SAFETY_ANALYSIS { return !syncing_ || synced_lsn_ >= target; });
+      continue;
+    }
+    syncing_ = true;
+    uint64_t goal = 0;
+    Status s;
+    sync_mu_.Unlock();
+    s = FlushLog(&goal);
+    sync_mu_.Lock();
+    syncing_ = false;
+    if (s.ok()) synced_lsn_ = std::max(synced_lsn_, goal);
+    sync_cv_.notify_all();
+    if (!s.ok()) {
+      // After a failed fsync the kernel may have dropped the dirty pages: nothing written
+      // before can be promised any more.
+      Fail(s);
+      return CheckHealthy();
+    }
+  }
+  return CheckHealthy();
+}
+
+Status Journal::FlushLog(uint64_t* goal) {
+  std::vector<std::pair<std::shared_ptr<Segment>, uint64_t>> to_flush;
+  bool dir;
+  {
+    MutexLock lock(&log_mu_);
+    // Every record reserved so far must be written before the flush that covers it.
+    const uint64_t target = reserved_lsn_;
+    Wait(log_cv_, log_mu_, [&]() NO_THREAD_SAFETY_ANALYSIS {
+      return in_flight_.empty() || *in_flight_.begin() >= target;
+    });
+    // Records reserved while waiting may still be unwritten: the flush covers the log up to
+    // the first of them, and no further.
+    *goal = in_flight_.empty() ? reserved_lsn_ : *in_flight_.begin();
+    for (const auto& [id, segment] : segments_) {
+      if (segment->lsn_begin() >= *goal) continue;
+      uint64_t end = std::min(segment->size().load(), *goal - segment->lsn_begin());
+      if (segment->synced_size().load() < end) to_flush.emplace_back(segment, end);
+    }
+    dir = dir_unsynced_;
+    dir_unsynced_ = false;
+  }
+  for (auto& [segment, end] : to_flush) {
+    Status s = Flush(segment->fd(), /*directory=*/false, segment->path());
+    if (!s.ok()) return s;
+    segment->synced_size().store(end);  // only the flushing thread writes it
+  }
+  if (dir) {
+    Status s = SyncDir(options_.dir);
+    if (!s.ok()) {
+      MutexLock lock(&log_mu_);
+      dir_unsynced_ = true;
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+void Journal::NoteSpaceMaybeFreed() {
+  MutexLock lock(&space_mu_);
+  ++space_epoch_;
+  space_cv_.notify_all();
+}
+
+Status Journal::WaitForSpace(uint64_t record_bytes) {
+  // Without a backing nothing can be evicted, so waiting could last forever: the capacity is
+  // then only a target for deleting dead segments.
+  auto fits = [&] { return disk_bytes_.load() + record_bytes <= options_.capacity_bytes; };
+  if (backing_ == nullptr || fits()) return Status::Ok();
+  RETURN_IF_ERROR(Reclaim(/*wait=*/true, record_bytes));
+  if (fits()) return Status::Ok();
+  const int64_t start = MonotonicNanos();
+  bool warned = false;
+  // Waiting helps only while dirty data holds the space: MarkClean then frees it. Clean data
+  // is evicted, dead data deleted, so a journal over capacity without dirty data goes on.
+  while (!fits() && totals_.dirty_bytes.load() > 0) {
+    RETURN_IF_ERROR(CheckHealthy());
+    {
+      BlockingRegion blocking;
+      MutexLock lock(&space_mu_);
+      uint64_t epoch = space_epoch_;
+      std::unique_lock<std::mutex> native(space_mu_.native(), std::adopt_lock);
+      space_cv_.wait_for(native, std::chrono::milliseconds(200),
+                         [&]() NO_THREAD_SAFETY_ANALYSIS { return space_epoch_ != epoch; });
+      native.release();
+    }
+    RETURN_IF_ERROR(Reclaim(/*wait=*/true, record_bytes));
+    if (!warned && MonotonicNanos() - start > kSlowWaitNanos) {
+      warned = true;
+      LOG_WARN(
+          "journal {}: a writer has waited over {} s for space: {} dirty bytes fill the "
+          "capacity of {}; is the uploader keeping up?",
+          options_.dir, kSlowWaitNanos / 1'000'000'000, totals_.dirty_bytes.load(),
+          options_.capacity_bytes);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Journal::Reclaim(bool wait, uint64_t room) {
+  std::unique_lock<std::mutex> lock(reclaim_mu_.native(), std::defer_lock);
+  if (wait) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    return Status::Ok();  // another thread is at it
+  }
+  for (;;) {
+    bool progress = false;
+    Status s = ReclaimOnce(room, &progress);
+    if (!s.ok() || !progress) return s;
+  }
+}
+
+Status Journal::ReclaimOnce(uint64_t room, bool* progress) {
+  // 1. Choose: segments with nothing live; then, over capacity and with a backing, segments
+  //    holding only clean data, least recently used first.
+  std::vector<std::shared_ptr<Segment>> chosen;
+  uint64_t min_remaining_seq = kNoLimit;  // oldest data record in the segments that stay
+  {
+    MutexLock lock(&log_mu_);
+    const uint64_t disk = disk_bytes_.load() + room;
+    const uint64_t over = disk > options_.capacity_bytes ? disk - options_.capacity_bytes : 0;
+    uint64_t freed = 0;
+    std::vector<std::shared_ptr<Segment>> evictable;
+    for (const auto& [id, segment] : segments_) {
+      if (segment == current_ || segment->pending.load() > 0 || segment->dirty_bytes.load() > 0) {
+        continue;
+      }
+      if (segment->live_bytes.load() == 0) {
+        chosen.push_back(segment);
+        freed += segment->size().load();
+      } else if (backing_ != nullptr) {
+        evictable.push_back(segment);
+      }
+    }
+    if (freed < over) {
+      std::sort(evictable.begin(), evictable.end(), [](const auto& a, const auto& b) {
+        return a->last_use.load() < b->last_use.load();
+      });
+      for (auto& segment : evictable) {
+        if (freed >= over) break;
+        freed += segment->size().load();
+        chosen.push_back(std::move(segment));
+      }
+    }
+    // Still over, and the current segment could go if it were not current: start a new one.
+    if (freed < over && current_->size().load() > kSegmentHeaderSize &&
+        current_->pending.load() == 0 && current_->dirty_bytes.load() == 0 &&
+        (backing_ != nullptr || current_->live_bytes.load() == 0)) {
+      RETURN_IF_ERROR(RollLocked());
+      *progress = true;  // look again: the old current segment is a candidate now
+    }
+    if (chosen.empty()) return Status::Ok();
+    std::unordered_set<Segment*> going;
+    for (const auto& segment : chosen) going.insert(segment.get());
+    for (const auto& [id, segment] : segments_) {
+      if (going.count(segment.get()) > 0) continue;
+      MutexLock contents_lock(&segment->mu);
+      min_remaining_seq = std::min(min_remaining_seq, segment->contents.min_data_seq);
+    }
+  }
+
+  // 2. Drop the chosen segments' (clean) extents from the index. Each dropped extent gets an
+  //    evict record, so that older segments' superseded bytes do not come back at replay.
+  //    Tombstones of the chosen segments that may still act on older data are re-logged.
+  std::vector<RecordHeader> relog;
+  for (const auto& segment : chosen) {
+    Segment::Contents contents;
+    {
+      MutexLock lock(&segment->mu);
+      contents = segment->contents;
+    }
+    for (const RecordHeader& t : contents.tombstones) {
+      if (min_remaining_seq <= t.seq) relog.push_back(t);
+    }
+    for (uint64_t file : contents.files) {
+      LockedFile f = LockFile(file, /*create=*/false);
+      if (!f) continue;
+      MutexLock lock(&f->index_mu);
+      for (auto it = f->index.extents.begin(); it != f->index.extents.end();) {
+        const Extent& e = it->second;
+        if (e.segment != segment) {
+          ++it;
+          continue;
+        }
+        CHECK(e.clean) << "journal: evicting dirty bytes of file " << file << " from segment "
+                       << segment->id();
+        if (min_remaining_seq <= e.seq) {
+          relog.push_back({.type = RecordType::kEvict,
+                           .file = file,
+                           .offset = it->first,
+                           .length = e.length,
+                           .seq = e.seq});
+        }
+        f->index.Account(e, -1);
+        it = f->index.extents.erase(it);
+      }
+    }
+  }
+  for (RecordHeader& h : relog) {
+    Reservation r;
+    RETURN_IF_ERROR(Append(h, ByteView(), &r));
+    r.segment->NoteTombstone(h);
+    r.segment->pending.fetch_sub(1);
+  }
+
+  // 3. What replaces the segments must be durable before they go.
+  RETURN_IF_ERROR(SyncAll());
+  for (const auto& segment : chosen) {
+    if (unlink(segment->path().c_str()) != 0 && errno != ENOENT) {
+      LOG_WARN("journal: cannot delete {}: {}", segment->path(),
+               std::generic_category().message(errno));
+    }
+    MutexLock lock(&log_mu_);
+    segments_.erase(segment->id());
+    disk_bytes_.fetch_sub(segment->size().load());
+  }
+  *progress = true;
+  NoteSpaceMaybeFreed();
+  return Status::Ok();
+}
+
+Status Journal::ApplyReplayed(const RecordHeader& h, const std::shared_ptr<Segment>& segment,
+                              uint64_t position) {
+  switch (h.type) {
+    case RecordType::kData: {
+      std::shared_ptr<FileState> f = FindOrCreateFile(h.file);
+      MutexLock lock(&f->index_mu);
+      f->index.Insert(h.offset, Extent{.length = h.length,
+                                       .segment = segment,
+                                       .position = position + kRecordHeaderSize,
+                                       .seq = h.seq});
+      segment->NoteData(h.file, h.seq);
+      return Status::Ok();
+    }
+    case RecordType::kTruncate: {
+      segment->NoteTombstone(h);
+      std::shared_ptr<FileState> f =
+          backing_ != nullptr ? FindOrCreateFile(h.file) : FindFile(h.file);
+      if (f == nullptr) return Status::Ok();
+      MutexLock lock(&f->index_mu);
+      f->index.Truncate(h.offset, h.seq);
+      return Status::Ok();
+    }
+    case RecordType::kRemove: {
+      segment->NoteTombstone(h);
+      std::shared_ptr<FileState> f = FindFile(h.file);
+      if (f == nullptr) return Status::Ok();
+      bool empty;
+      {
+        MutexLock lock(&f->index_mu);
+        f->index.Remove(h.seq);
+        empty = f->index.extents.empty();
+      }
+      if (empty) {
+        MutexLock lock(&f->op_mu);
+        DropFile(h.file, *f);
+      }
+      return Status::Ok();
+    }
+    case RecordType::kClean:
+    case RecordType::kEvict: {
+      segment->NoteTombstone(h);
+      std::shared_ptr<FileState> f = FindFile(h.file);
+      if (f == nullptr) return Status::Ok();
+      MutexLock lock(&f->index_mu);
+      uint64_t end = RangeEnd(h.offset, h.length);
+      if (h.type == RecordType::kClean) {
+        f->index.Clean(h.offset, end, h.seq);
+      } else {
+        f->index.Evict(h.offset, end, h.seq);
+      }
+      return Status::Ok();
+    }
+  }
+  return Status(Errc::kInternal, "journal: unknown record type");
+}
+
+// Reads one segment's records into the index. `*cut` is set when the segment ended in a torn
+// or corrupt record (it is truncated there).
+Status Journal::ReplaySegment(uint64_t id, const std::string& path, bool* cut) {
+  int fd = RetryOnEintr([&] { return open(path.c_str(), O_RDWR | O_CLOEXEC); });
+  if (fd < 0) return ErrnoStatus(errno, "open", path);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    Status s = ErrnoStatus(errno, "stat", path);
+    close(fd);
+    return s;
+  }
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  uint64_t lsn_begin;
+  {
+    MutexLock lock(&log_mu_);
+    lsn_begin = reserved_lsn_;  // replay is single-threaded: nothing reserves meanwhile
+  }
+  auto segment = std::make_shared<Segment>(id, path, fd, file_size, lsn_begin);
+
+  // The header was checked by Recover; records follow it.
+  uint64_t position = kSegmentHeaderSize;
+  std::vector<std::byte> data;
+  std::array<std::byte, kRecordHeaderSize> header;
+  while (position < file_size) {
+    RecordHeader h;
+    uint32_t crc = 0;
+    uint64_t available = file_size - position;
+    if (available < kRecordHeaderSize) break;
+    RETURN_IF_ERROR(PreadFully(fd, header, position, path));
+    if (!DecodeRecordHeader(header.data(), available, &h, &crc)) break;
+    data.resize(h.has_data() ? h.length : 0);
+    RETURN_IF_ERROR(PreadFully(fd, data, position + kRecordHeaderSize, path));
+    if (RecordCrc(header.data(), data) != crc) break;
+    RETURN_IF_ERROR(ApplyReplayed(h, segment, position));
+    ++records_replayed_;
+    {
+      MutexLock lock(&log_mu_);
+      next_seq_ = std::max(next_seq_, h.seq + 1);
+    }
+    position += h.record_bytes();
+  }
+  if (position < file_size) {
+    // A torn or corrupt record: everything from it on is cut (docs/formats/journal.md explains
+    // why no acknowledged record can follow it).
+    LOG_WARN("journal {}: cutting {} bytes at offset {}: torn or corrupt record", path,
+             file_size - position, position);
+    if (RetryOnEintr([&] { return ftruncate(fd, static_cast<off_t>(position)); }) != 0) {
+      return ErrnoStatus(errno, "truncate", path);
+    }
+    RETURN_IF_ERROR(Flush(fd, /*directory=*/false, path));
+    torn_bytes_ += file_size - position;
+    segment->size().store(position);
+    segment->synced_size().store(position);
+    *cut = true;
+  }
+  segment->last_use.store(++use_clock_);
+  MutexLock lock(&log_mu_);
+  segments_.emplace(id, std::move(segment));
+  reserved_lsn_ += position;
+  disk_bytes_.fetch_add(position);
+  return Status::Ok();
+}
+
+Status Journal::Recover() {
+  if (options_.dir.empty()) return Status(Errc::kInvalid, "journal: no directory given");
+  if (options_.segment_bytes < 4096 || options_.segment_bytes > (uint64_t{1} << 40)) {
+    return Status(Errc::kInvalid, "journal: segment_bytes must be between 4 KiB and 1 TiB");
+  }
+  if (options_.capacity_bytes == 0) return Status(Errc::kInvalid, "journal: capacity_bytes is 0");
+  RETURN_IF_ERROR(MakeDirs(options_.dir));
+
+  std::vector<uint64_t> ids;
+  {
+    DIR* dir = opendir(options_.dir.c_str());
+    if (dir == nullptr) return ErrnoStatus(errno, "opendir", options_.dir);
+    while (const dirent* entry = readdir(dir)) {
+      uint64_t id;
+      if (ParseSegmentName(entry->d_name, &id)) ids.push_back(id);
+    }
+    closedir(dir);
+  }
+  std::sort(ids.begin(), ids.end());
+
+  // First every header: a segment from a newer format refuses the open before anything is
+  // cut. A header that is not whole (a crash right after creating the file) is a torn tail.
+  std::vector<bool> header_ok(ids.size(), false);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    std::string path = options_.dir + "/" + SegmentName(ids[i]);
+    int fd = RetryOnEintr([&] { return open(path.c_str(), O_RDONLY | O_CLOEXEC); });
+    if (fd < 0) return ErrnoStatus(errno, "open", path);
+    std::array<std::byte, kSegmentHeaderSize> header{};
+    ssize_t n = RetryOnEintr([&] { return pread(fd, header.data(), header.size(), 0); });
+    int err = errno;
+    close(fd);
+    if (n < 0) return ErrnoStatus(err, "read", path);
+    if (static_cast<size_t>(n) < header.size() ||
+        std::memcmp(header.data(), kSegmentMagic.data(), kSegmentMagic.size()) != 0) {
+      continue;
+    }
+    uint32_t version = LoadBe32(header.data() + 8);
+    if (LoadBe32(header.data() + 24) != Crc32c(0, ByteView(header.data(), 24))) continue;
+    if (version > kFormatVersion) {
+      return Status(Errc::kNotSupported,
+                    fmt::format("journal {}: segment format version {} is newer than this "
+                                "server's {}; upgrade the server to open this journal",
+                                path, version, kFormatVersion));
+    }
+    header_ok[i] = version == kFormatVersion &&
+                   LoadBe32(header.data() + 12) == kSegmentHeaderSize &&
+                   LoadBe64(header.data() + 16) == ids[i];
+  }
+
+  bool cut = false;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    std::string path = options_.dir + "/" + SegmentName(ids[i]);
+    if (cut || !header_ok[i]) {
+      // After a torn record (or header) nothing that follows was ever synced.
+      struct stat st;
+      if (stat(path.c_str(), &st) == 0) torn_bytes_ += static_cast<uint64_t>(st.st_size);
+      LOG_WARN("journal {}: deleting segment after a torn record", path);
+      if (unlink(path.c_str()) != 0) return ErrnoStatus(errno, "unlink", path);
+      cut = true;
+      continue;
+    }
+    RETURN_IF_ERROR(ReplaySegment(ids[i], path, &cut));
+  }
+  // The deletions must hold: a deleted segment coming back after another crash would bring
+  // back records that were cut.
+  if (cut) RETURN_IF_ERROR(SyncDir(options_.dir));
+  {
+    MutexLock lock(&log_mu_);
+    if (!ids.empty()) next_segment_id_ = ids.back() + 1;
+  }
+  // A kill -9 leaves the log in the page cache, not yet on disk: flush it before promising
+  // anything built on it.
+  std::vector<std::shared_ptr<Segment>> segments;
+  {
+    MutexLock lock(&log_mu_);
+    for (const auto& [id, segment] : segments_) segments.push_back(segment);
+    RETURN_IF_ERROR(RollLocked());  // appends always start a fresh segment
+  }
+  for (const auto& segment : segments) {
+    RETURN_IF_ERROR(Flush(segment->fd(), /*directory=*/false, segment->path()));
+  }
+  RETURN_IF_ERROR(SyncAll());
+  if (records_replayed_ > 0 || torn_bytes_ > 0) {
+    LOG_INFO("journal {}: replayed {} records from {} segments, cut {} torn bytes", options_.dir,
+             records_replayed_, segments.size(), torn_bytes_);
+  }
+  return Reclaim(/*wait=*/true);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<JournalBlockStore>> OpenJournalBlockStore(const JournalOptions& options,
+                                                                 JournalBacking* backing) {
+  auto journal = std::make_unique<Journal>(options, backing);
+  RETURN_IF_ERROR(journal->Recover());
+  return std::unique_ptr<JournalBlockStore>(std::move(journal));
+}
+
+}  // namespace dittofs::stores

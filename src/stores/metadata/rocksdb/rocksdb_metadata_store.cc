@@ -1,0 +1,825 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "stores/metadata/rocksdb/rocksdb_metadata_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/optimistic_transaction_db.h>
+#include <rocksdb/utilities/transaction.h>
+#include <rocksdb/write_batch.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "base/check.h"
+#include "base/log.h"
+#include "base/mutex.h"
+#include "base/thread_pool.h"
+
+namespace dittofs::stores {
+namespace {
+
+// The layout below is specified in docs/formats/rocksdb-metadata.md; change both together.
+constexpr uint64_t kFormatVersion = 1;
+constexpr uint8_t kInodeEncoding = 1;
+constexpr uint8_t kEntryEncoding = 1;
+
+// Key families: the first byte of every key.
+constexpr char kInodeFamily = 'I';   // 'I' be64(id) -> inode
+constexpr char kEntryFamily = 'E';   // 'E' be64(dir) name -> (child, cookie), for Lookup
+constexpr char kCookieFamily = 'C';  // 'C' be64(dir) be64(cookie) -> (child, name), for List
+// 'M' name -> le64: store-wide values.
+constexpr std::string_view kFormatVersionKey = "Mformat_version";
+constexpr std::string_view kRootKey = "Mroot";
+constexpr std::string_view kNextInodeIdKey = "Mnext_inode_id";
+constexpr std::string_view kNextGenerationKey = "Mnext_generation";
+constexpr std::string_view kInodeCountKey = "Minode_count";  // merged with UInt64AddOperator
+
+// Ids and generations are handed out from ranges whose end is persisted (one synced write per
+// range), so that nothing handed out before a crash is handed out again after it.
+constexpr uint64_t kIdRange = 1024;
+constexpr uint64_t kGenerationRange = 1024;
+// The file count Stats() claims: disk space, not a table size, is the real limit.
+constexpr uint64_t kTotalFiles = uint64_t{1} << 40;
+// Commit validation reads recent writes from the memtables; keep this much history so that a
+// transaction rarely fails only because a flush dropped what it needed to check.
+constexpr int64_t kConflictHistoryBytes = 64 << 20;
+// Validation locks striped by key hash; RocksDB's default (2^20 mutexes) costs ~64 MiB.
+constexpr uint32_t kValidationLockBuckets = 1 << 14;
+
+// ---- Encodings ----
+
+void AppendU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
+
+void AppendLe32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+void AppendLe64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+void AppendBe64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+uint64_t LoadBe64(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+std::string Le64(uint64_t v) {
+  std::string out;
+  AppendLe64(&out, v);
+  return out;
+}
+
+// Reads little-endian fields off the front of a value; ok() turns false, for good, at the
+// first read past the end.
+class Decoder {
+ public:
+  explicit Decoder(std::string_view in) : in_(in) {}
+
+  bool ok() const { return ok_; }
+  bool done() const { return ok_ && in_.empty(); }
+
+  uint8_t U8() { return static_cast<uint8_t>(Fixed(1)); }
+  uint32_t Le32() { return static_cast<uint32_t>(Fixed(4)); }
+  uint64_t Le64() { return Fixed(8); }
+  std::string_view Take(size_t n) {
+    if (!ok_ || in_.size() < n) {
+      ok_ = false;
+      return {};
+    }
+    std::string_view out = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return out;
+  }
+  std::string_view Rest() { return Take(in_.size()); }
+
+ private:
+  uint64_t Fixed(size_t n) {
+    std::string_view bytes = Take(n);
+    uint64_t v = 0;
+    for (size_t i = bytes.size(); i > 0; --i) v = (v << 8) | static_cast<uint8_t>(bytes[i - 1]);
+    return v;
+  }
+
+  std::string_view in_;
+  bool ok_ = true;
+};
+
+std::optional<uint64_t> DecodeLe64(std::string_view value) {
+  Decoder d(value);
+  uint64_t v = d.Le64();
+  if (!d.done()) return std::nullopt;
+  return v;
+}
+
+std::string InodeKey(InodeId id) {
+  std::string key(1, kInodeFamily);
+  AppendBe64(&key, id);
+  return key;
+}
+
+// 'E' be64(dir): every entry key of `dir` starts with this.
+std::string EntryPrefix(InodeId dir) {
+  std::string key(1, kEntryFamily);
+  AppendBe64(&key, dir);
+  return key;
+}
+
+std::string EntryKey(InodeId dir, std::string_view name) {
+  std::string key = EntryPrefix(dir);
+  key.append(name);
+  return key;
+}
+
+std::string CookiePrefix(InodeId dir) {
+  std::string key(1, kCookieFamily);
+  AppendBe64(&key, dir);
+  return key;
+}
+
+std::string CookieKey(InodeId dir, uint64_t cookie) {
+  std::string key = CookiePrefix(dir);
+  AppendBe64(&key, cookie);
+  return key;
+}
+
+// A key above every key that starts with `prefix` (an iterate_upper_bound). The prefixes here
+// are 9 bytes and the longest name is far below the 4 KiB of 0xff appended.
+std::string PrefixEnd(const std::string& prefix) { return prefix + std::string(4096, '\xff'); }
+
+void AppendTimespec(std::string* out, const Timespec& t) {
+  AppendLe64(out, static_cast<uint64_t>(t.sec));
+  AppendLe32(out, t.nsec);
+}
+
+Timespec DecodeTimespec(Decoder& d) {
+  Timespec t;
+  t.sec = static_cast<int64_t>(d.Le64());
+  t.nsec = d.Le32();
+  return t;
+}
+
+// Inode value, encoding 1 (the id is in the key).
+std::string EncodeInode(const Inode& inode) {
+  std::string out;
+  out.reserve(96 + inode.symlink_target.size());
+  AppendU8(&out, kInodeEncoding);
+  AppendLe32(&out, inode.generation);
+  AppendU8(&out, static_cast<uint8_t>(inode.type));
+  AppendLe32(&out, inode.mode);
+  AppendLe32(&out, inode.uid);
+  AppendLe32(&out, inode.gid);
+  AppendLe32(&out, inode.nlink);
+  AppendLe64(&out, inode.size);
+  AppendTimespec(&out, inode.atime);
+  AppendTimespec(&out, inode.mtime);
+  AppendTimespec(&out, inode.ctime);
+  AppendTimespec(&out, inode.btime);
+  AppendLe32(&out, inode.rdev_major);
+  AppendLe32(&out, inode.rdev_minor);
+  AppendLe64(&out, inode.create_verifier);
+  AppendLe64(&out, inode.parent);
+  AppendLe64(&out, inode.next_cookie);
+  AppendLe64(&out, inode.version);
+  AppendLe32(&out, static_cast<uint32_t>(inode.symlink_target.size()));
+  out.append(inode.symlink_target);
+  return out;
+}
+
+Result<Inode> DecodeInode(InodeId id, std::string_view value) {
+  Decoder d(value);
+  uint8_t encoding = d.U8();
+  if (d.ok() && encoding != kInodeEncoding) {
+    return Status(Errc::kIo, "metadata store: inode " + std::to_string(id) +
+                                 " has unknown encoding " + std::to_string(encoding));
+  }
+  Inode inode;
+  inode.id = id;
+  inode.generation = d.Le32();
+  inode.type = static_cast<FileType>(d.U8());
+  inode.mode = d.Le32();
+  inode.uid = d.Le32();
+  inode.gid = d.Le32();
+  inode.nlink = d.Le32();
+  inode.size = d.Le64();
+  inode.atime = DecodeTimespec(d);
+  inode.mtime = DecodeTimespec(d);
+  inode.ctime = DecodeTimespec(d);
+  inode.btime = DecodeTimespec(d);
+  inode.rdev_major = d.Le32();
+  inode.rdev_minor = d.Le32();
+  inode.create_verifier = d.Le64();
+  inode.parent = d.Le64();
+  inode.next_cookie = d.Le64();
+  inode.version = d.Le64();
+  uint32_t target_size = d.Le32();
+  inode.symlink_target = std::string(d.Take(target_size));
+  if (!d.done()) {
+    return Status(Errc::kIo, "metadata store: inode " + std::to_string(id) + " is corrupt");
+  }
+  return inode;
+}
+
+// 'E' value, encoding 1: u8 encoding, le64 child, le64 cookie.
+std::string EncodeEntryValue(const DirEntry& entry) {
+  std::string out;
+  AppendU8(&out, kEntryEncoding);
+  AppendLe64(&out, entry.child);
+  AppendLe64(&out, entry.cookie);
+  return out;
+}
+
+Result<DirEntry> DecodeEntryValue(InodeId dir, std::string_view name, std::string_view value) {
+  Decoder d(value);
+  uint8_t encoding = d.U8();
+  DirEntry entry{std::string(name), d.Le64(), d.Le64()};
+  if (encoding != kEntryEncoding || !d.done()) {
+    return Status(Errc::kIo, "metadata store: entry \"" + std::string(name) + "\" of directory " +
+                                 std::to_string(dir) + " is corrupt");
+  }
+  return entry;
+}
+
+// 'C' value, encoding 1: u8 encoding, le64 child, then the name (the rest of the value).
+std::string EncodeCookieValue(const DirEntry& entry) {
+  std::string out;
+  AppendU8(&out, kEntryEncoding);
+  AppendLe64(&out, entry.child);
+  out.append(entry.name);
+  return out;
+}
+
+Result<DirEntry> DecodeCookieValue(InodeId dir, uint64_t cookie, std::string_view value) {
+  Decoder d(value);
+  uint8_t encoding = d.U8();
+  InodeId child = d.Le64();
+  std::string_view name = d.Rest();
+  if (encoding != kEntryEncoding || !d.ok()) {
+    return Status(Errc::kIo, "metadata store: cookie " + std::to_string(cookie) + " of directory " +
+                                 std::to_string(dir) + " is corrupt");
+  }
+  return DirEntry{std::string(name), child, cookie};
+}
+
+// Adds little-endian uint64 operands (wrapping, so a negative delta is its two's complement).
+class UInt64AddOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing_value,
+             const rocksdb::Slice& value, std::string* new_value,
+             rocksdb::Logger* logger) const override {
+    std::optional<uint64_t> base =
+        existing_value == nullptr ? 0 : DecodeLe64(existing_value->ToStringView());
+    std::optional<uint64_t> delta = DecodeLe64(value.ToStringView());
+    if (!base || !delta) return false;
+    *new_value = Le64(*base + *delta);
+    return true;
+  }
+  const char* Name() const override { return "dittofs.UInt64Add"; }
+};
+
+Status IoError(std::string_view what, const rocksdb::Status& s) {
+  return Status(Errc::kIo, std::string(what) + ": " + s.ToString());
+}
+
+class RocksDbMetadataStore final : public MetadataStore {
+ public:
+  RocksDbMetadataStore(RocksDbMetadataStoreOptions options, rocksdb::OptimisticTransactionDB* db,
+                       rocksdb::ColumnFamilyHandle* default_family)
+      : options_(std::move(options)), db_(db), default_family_(default_family) {
+    sync_write_.sync = true;
+    commit_write_.sync = options_.sync_commits;
+  }
+  ~RocksDbMetadataStore() override {
+    rocksdb::Status s = db_->DestroyColumnFamilyHandle(default_family_);
+    if (!s.ok()) LOG_WARN("metadata store at {}: {}", options_.path, s.ToString());
+    s = db_->Close();
+    if (!s.ok()) LOG_WARN("metadata store at {}: close: {}", options_.path, s.ToString());
+  }
+
+  // Checks the format version (writing it to a new database) and loads the store-wide values.
+  Status Load();
+
+  std::unique_ptr<MetadataTxn> Begin() override;
+  Result<Inode> GetInode(InodeId id) override;
+  Result<InodeId> AllocateInodeId() override;
+  uint32_t NextGeneration(InodeId id) override;
+  InodeId root() const override { return root_.load(); }
+  Status SetRoot(InodeId id) override;
+  StoreStats Stats() override;
+  Status Sync() override;
+
+  // For transactions.
+  rocksdb::OptimisticTransactionDB& db() { return *db_; }
+  const rocksdb::WriteOptions& commit_write_options() const { return commit_write_; }
+  // The committed inode `id`, or nullopt when there is none.
+  Result<std::optional<Inode>> ReadInode(InodeId id);
+
+ private:
+  // Reads an 'M' value; nullopt when absent.
+  Result<std::optional<uint64_t>> ReadMeta(std::string_view key);
+  // Writes an 'M' value, synced whatever sync_commits says: ranges and the root must never go
+  // back after a crash.
+  Status PutMetaSynced(std::string_view key, uint64_t value);
+
+  const RocksDbMetadataStoreOptions options_;
+  std::unique_ptr<rocksdb::OptimisticTransactionDB> db_;
+  rocksdb::ColumnFamilyHandle* default_family_;  // owned; destroyed before db_
+  rocksdb::WriteOptions sync_write_;
+  rocksdb::WriteOptions commit_write_;
+
+  Mutex id_mu_;
+  InodeId next_id_ GUARDED_BY(id_mu_) = 1;
+  InodeId id_limit_ GUARDED_BY(id_mu_) = 1;  // persisted: ids below it may be in use
+  Mutex generation_mu_;
+  uint64_t next_generation_ GUARDED_BY(generation_mu_) = 1;
+  uint64_t generation_limit_ GUARDED_BY(generation_mu_) = 1;  // persisted
+  Mutex root_mu_;                                             // serializes SetRoot
+  std::atomic<InodeId> root_{kInvalidInode};
+};
+
+// Optimistic, on rocksdb::OptimisticTransaction. The first read or write of an id tracks the
+// key 'I'+id (GetForUpdate), which records the sequence number of that moment; RocksDB fails
+// the commit when any tracked key was written after it. Every commit that changes a
+// directory's entries also writes the directory's 'I' key (the version bump, or a tombstone
+// when there is no inode), and every read of entries tracks that key, so entries count as part
+// of their directory. Writes are buffered here and turned into a batch at Commit; the 'E' and
+// 'C' keys go in untracked, as their directory's 'I' key covers them.
+class RocksDbTxn final : public MetadataTxn {
+ public:
+  // `store` must outlive this transaction.
+  explicit RocksDbTxn(RocksDbMetadataStore& store)
+      : store_(store), txn_(store.db().BeginTransaction(rocksdb::WriteOptions())) {}
+
+  Result<Inode> GetInode(InodeId id) override;
+  Result<DirEntry> Lookup(InodeId dir, std::string_view name) override;
+  Result<std::vector<DirEntry>> List(InodeId dir, uint64_t after_cookie, size_t max) override;
+  Result<bool> HasEntries(InodeId dir) override;
+
+  void PutInode(const Inode& inode) override;
+  void DeleteInode(InodeId id) override;
+  void PutEntry(InodeId dir, const DirEntry& entry) override;
+  void DeleteEntry(InodeId dir, std::string_view name) override;
+
+  Status Commit() override;
+
+ private:
+  // A directory's buffered entry writes by name; nullopt deletes the name.
+  using EntryWrites = std::map<std::string, std::optional<DirEntry>, std::less<>>;
+
+  // Reads the committed value of 'I'+id and tracks the key. NotFound leaves `value` empty.
+  Result<bool> ReadTracked(InodeId id, std::string* value);
+  // Tracks 'I'+id unless this transaction already did.
+  Status Track(InodeId id);
+  // Records that the write of `id` happened: a failure to track fails the Commit.
+  void TrackBeforeWrite(InodeId id);
+  // Turns the buffered writes into the RocksDB transaction's batch.
+  Status StageWrites();
+  Status StageEntryWrites(InodeId dir, const EntryWrites& writes);
+  // Makes the transaction empty and usable again.
+  void Reset();
+
+  RocksDbMetadataStore& store_;
+  std::unique_ptr<rocksdb::Transaction> txn_;
+  std::unordered_set<InodeId> tracked_;
+  Status deferred_error_;  // a failed tracking read of a write, reported by Commit
+  std::unordered_map<InodeId, std::optional<Inode>> inode_writes_;  // nullopt deletes the inode
+  std::unordered_map<InodeId, EntryWrites> entry_writes_;
+};
+
+Result<bool> RocksDbTxn::ReadTracked(InodeId id, std::string* value) {
+  rocksdb::Status s = txn_->GetForUpdate(rocksdb::ReadOptions(), InodeKey(id), value);
+  if (!s.ok() && !s.IsNotFound()) return IoError("metadata read of inode " + std::to_string(id), s);
+  tracked_.insert(id);
+  return s.ok();
+}
+
+Status RocksDbTxn::Track(InodeId id) {
+  if (tracked_.contains(id)) return Status::Ok();
+  std::string ignored;
+  return ToStatus(ReadTracked(id, &ignored));
+}
+
+void RocksDbTxn::TrackBeforeWrite(InodeId id) {
+  Status s = Track(id);
+  if (!s.ok() && deferred_error_.ok()) deferred_error_ = s;
+}
+
+Result<Inode> RocksDbTxn::GetInode(InodeId id) {
+  if (auto it = inode_writes_.find(id); it != inode_writes_.end()) {
+    if (!it->second) return Errc::kNotFound;
+    return *it->second;
+  }
+  std::string value;
+  ASSIGN_OR_RETURN(bool found, ReadTracked(id, &value));
+  if (!found) return Errc::kNotFound;
+  return DecodeInode(id, value);
+}
+
+Result<DirEntry> RocksDbTxn::Lookup(InodeId dir, std::string_view name) {
+  if (auto writes = entry_writes_.find(dir); writes != entry_writes_.end()) {
+    if (auto it = writes->second.find(name); it != writes->second.end()) {
+      if (!it->second) return Errc::kNotFound;
+      return *it->second;
+    }
+  }
+  RETURN_IF_ERROR(Track(dir));
+  std::string value;
+  rocksdb::Status s = store_.db().Get(rocksdb::ReadOptions(), EntryKey(dir, name), &value);
+  if (s.IsNotFound()) return Errc::kNotFound;
+  if (!s.ok()) return IoError("metadata lookup in directory " + std::to_string(dir), s);
+  return DecodeEntryValue(dir, name, value);
+}
+
+Result<std::vector<DirEntry>> RocksDbTxn::List(InodeId dir, uint64_t after_cookie, size_t max) {
+  std::vector<DirEntry> out;
+  RETURN_IF_ERROR(Track(dir));
+  if (max == 0 || after_cookie == UINT64_MAX) return out;
+  const std::string prefix = CookiePrefix(dir);
+  const std::string end = PrefixEnd(prefix);
+  rocksdb::Slice upper_bound(end);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(read_options));
+  for (it->Seek(CookieKey(dir, after_cookie + 1)); it->Valid() && out.size() < max; it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    if (key.size() != prefix.size() + 8 || !key.starts_with(prefix)) {
+      return Status(Errc::kIo,
+                    "metadata list of directory " + std::to_string(dir) + ": malformed cookie key");
+    }
+    uint64_t cookie = LoadBe64(key.substr(prefix.size()));
+    ASSIGN_OR_RETURN(DirEntry entry, DecodeCookieValue(dir, cookie, it->value().ToStringView()));
+    out.push_back(std::move(entry));
+  }
+  if (!it->status().ok()) {
+    return IoError("metadata list of directory " + std::to_string(dir), it->status());
+  }
+  return out;
+}
+
+Result<bool> RocksDbTxn::HasEntries(InodeId dir) {
+  RETURN_IF_ERROR(Track(dir));
+  const EntryWrites* writes = nullptr;
+  if (auto it = entry_writes_.find(dir); it != entry_writes_.end()) writes = &it->second;
+  if (writes != nullptr) {
+    for (const auto& [name, write] : *writes) {
+      if (write) return true;  // the name exists once this transaction commits
+    }
+  }
+  // Only deletes are buffered: look for a committed name that none of them removes. The scan
+  // stops at the first such name, so it reads at most one entry more than there are deletes.
+  const std::string prefix = EntryPrefix(dir);
+  const std::string end = PrefixEnd(prefix);
+  rocksdb::Slice upper_bound(end);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(read_options));
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    std::string_view name = it->key().ToStringView().substr(prefix.size());
+    if (writes == nullptr || !writes->contains(name)) return true;
+  }
+  if (!it->status().ok()) {
+    return IoError("metadata scan of directory " + std::to_string(dir), it->status());
+  }
+  return false;
+}
+
+void RocksDbTxn::PutInode(const Inode& inode) {
+  CHECK(inode.id != kInvalidInode) << "PutInode: an inode without an id";
+  TrackBeforeWrite(inode.id);
+  inode_writes_.insert_or_assign(inode.id, inode);
+}
+
+void RocksDbTxn::DeleteInode(InodeId id) {
+  TrackBeforeWrite(id);
+  inode_writes_.insert_or_assign(id, std::nullopt);
+}
+
+void RocksDbTxn::PutEntry(InodeId dir, const DirEntry& entry) {
+  TrackBeforeWrite(dir);
+  entry_writes_[dir].insert_or_assign(entry.name, entry);
+}
+
+void RocksDbTxn::DeleteEntry(InodeId dir, std::string_view name) {
+  TrackBeforeWrite(dir);
+  entry_writes_[dir].insert_or_assign(std::string(name), std::nullopt);
+}
+
+// The values read here are the latest committed ones, possibly newer than what this
+// transaction tracked; but then the tracked 'I' key was written since, and the commit fails.
+Status RocksDbTxn::StageWrites() {
+  int64_t added_inodes = 0;
+  // Each changed id gets one new version, however many of its parts changed.
+  auto put_inode = [&](Inode inode, const std::optional<Inode>& current) {
+    inode.version = (current ? current->version : 0) + 1;
+    return txn_->Put(InodeKey(inode.id), EncodeInode(inode));
+  };
+  for (const auto& [id, write] : inode_writes_) {
+    ASSIGN_OR_RETURN(std::optional<Inode> current, store_.ReadInode(id));
+    added_inodes += int64_t{write.has_value()} - int64_t{current.has_value()};
+    rocksdb::Status s = write ? put_inode(*write, current) : txn_->Delete(InodeKey(id));
+    if (!s.ok()) return IoError("metadata commit", s);
+  }
+  for (const auto& [dir, writes] : entry_writes_) {
+    RETURN_IF_ERROR(StageEntryWrites(dir, writes));
+    if (inode_writes_.contains(dir)) continue;  // already bumped
+    ASSIGN_OR_RETURN(std::optional<Inode> current, store_.ReadInode(dir));
+    // Without an inode, a tombstone still makes the change visible to conflict detection.
+    rocksdb::Status s = current ? put_inode(*current, current) : txn_->Delete(InodeKey(dir));
+    if (!s.ok()) return IoError("metadata commit", s);
+  }
+  if (added_inodes != 0) {
+    rocksdb::Status s =
+        txn_->MergeUntracked(kInodeCountKey, Le64(static_cast<uint64_t>(added_inodes)));
+    if (!s.ok()) return IoError("metadata commit", s);
+  }
+  return Status::Ok();
+}
+
+// Removes every written name first and only then inserts, so one transaction may pass a cookie
+// from one name to another (the batch applies in order).
+Status RocksDbTxn::StageEntryWrites(InodeId dir, const EntryWrites& writes) {
+  for (const auto& [name, write] : writes) {
+    std::string value;
+    std::string key = EntryKey(dir, name);
+    rocksdb::Status s = store_.db().Get(rocksdb::ReadOptions(), key, &value);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return IoError("metadata commit", s);
+    ASSIGN_OR_RETURN(DirEntry old, DecodeEntryValue(dir, name, value));
+    s = txn_->DeleteUntracked(key);
+    if (s.ok()) s = txn_->DeleteUntracked(CookieKey(dir, old.cookie));
+    if (!s.ok()) return IoError("metadata commit", s);
+  }
+  for (const auto& [name, write] : writes) {
+    if (!write) continue;
+    rocksdb::Status s = txn_->PutUntracked(EntryKey(dir, name), EncodeEntryValue(*write));
+    if (s.ok()) s = txn_->PutUntracked(CookieKey(dir, write->cookie), EncodeCookieValue(*write));
+    if (!s.ok()) return IoError("metadata commit", s);
+  }
+  return Status::Ok();
+}
+
+Status RocksDbTxn::Commit() {
+  bool writes = !inode_writes_.empty() || !entry_writes_.empty();
+  Status status = deferred_error_;
+  if (status.ok() && writes) status = StageWrites();
+  if (status.ok() && (writes || !tracked_.empty())) {
+    // A read-only commit only validates; there is nothing to make durable.
+    // A lazy commit goes to the WAL without a sync: it survives the process, and the next
+    // Sync (or synced commit) makes it durable.
+    txn_->SetWriteOptions(!writes || lazy() ? rocksdb::WriteOptions()
+                                            : store_.commit_write_options());
+    rocksdb::Status s;
+    {
+      BlockingRegion blocking;  // the WAL sync
+      s = txn_->Commit();
+    }
+    if (s.IsBusy() || s.IsTryAgain()) {
+      status =
+          Status(Errc::kConflict, "metadata commit: an object this transaction used has changed (" +
+                                      s.ToString() + ")");
+    } else if (!s.ok()) {
+      status = IoError("metadata commit", s);
+    }
+  }
+  Reset();
+  return status;
+}
+
+void RocksDbTxn::Reset() {
+  // Rolls back whatever the failed or finished transaction holds and starts afresh in place.
+  txn_.reset(store_.db().BeginTransaction(rocksdb::WriteOptions(),
+                                          rocksdb::OptimisticTransactionOptions(), txn_.release()));
+  tracked_.clear();
+  deferred_error_ = Status::Ok();
+  inode_writes_.clear();
+  entry_writes_.clear();
+}
+
+Status RocksDbMetadataStore::Load() {
+  const std::string& path = options_.path;
+  ASSIGN_OR_RETURN(std::optional<uint64_t> version, ReadMeta(kFormatVersionKey));
+  if (!version) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    it->SeekToFirst();
+    if (!it->status().ok()) return IoError("metadata store at " + path, it->status());
+    if (it->Valid()) {
+      return Status(Errc::kInvalid, "metadata store at " + path +
+                                        " holds data but no format version: it is not a dfs "
+                                        "metadata store, or a damaged one");
+    }
+    // A new store.
+    rocksdb::WriteBatch batch;
+    rocksdb::Status s = batch.Put(kFormatVersionKey, Le64(kFormatVersion));
+    // Ids and generations start at 1, with empty ranges: the first of each persists a range.
+    if (s.ok()) s = batch.Put(kNextInodeIdKey, Le64(1));
+    if (s.ok()) s = batch.Put(kNextGenerationKey, Le64(1));
+    if (s.ok()) s = db_->Write(sync_write_, &batch);
+    if (!s.ok()) return IoError("metadata store at " + path + ": initialize", s);
+    return Status::Ok();
+  }
+  if (*version > kFormatVersion) {
+    return Status(Errc::kNotSupported, "metadata store at " + path + " has format version " +
+                                           std::to_string(*version) +
+                                           "; this dfs reads versions up to " +
+                                           std::to_string(kFormatVersion) + " (upgrade dfs)");
+  }
+  if (*version == 0) {
+    return Status(Errc::kInvalid, "metadata store at " + path + " has format version 0");
+  }
+  ASSIGN_OR_RETURN(std::optional<uint64_t> root, ReadMeta(kRootKey));
+  ASSIGN_OR_RETURN(std::optional<uint64_t> next_id, ReadMeta(kNextInodeIdKey));
+  ASSIGN_OR_RETURN(std::optional<uint64_t> next_generation, ReadMeta(kNextGenerationKey));
+  if (!next_id || !next_generation || *next_id == kInvalidInode) {
+    return Status(Errc::kIo, "metadata store at " + path + " lacks its id or generation range");
+  }
+  root_.store(root.value_or(kInvalidInode));
+  MutexLock id_lock(&id_mu_);
+  next_id_ = id_limit_ = *next_id;
+  MutexLock generation_lock(&generation_mu_);
+  next_generation_ = generation_limit_ = *next_generation;
+  return Status::Ok();
+}
+
+Result<std::optional<uint64_t>> RocksDbMetadataStore::ReadMeta(std::string_view key) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
+  if (s.IsNotFound()) return std::optional<uint64_t>();
+  if (!s.ok()) return IoError("metadata store at " + options_.path, s);
+  std::optional<uint64_t> decoded = DecodeLe64(value);
+  if (!decoded) {
+    return Status(Errc::kIo, "metadata store at " + options_.path + ": malformed value of " +
+                                 std::string(key));
+  }
+  return decoded;
+}
+
+Status RocksDbMetadataStore::Sync() {
+  rocksdb::Status s;
+  {
+    BlockingRegion blocking;
+    s = db_->SyncWAL();
+  }
+  if (!s.ok()) return IoError("metadata sync", s);
+  return Status::Ok();
+}
+
+Status RocksDbMetadataStore::PutMetaSynced(std::string_view key, uint64_t value) {
+  rocksdb::Status s;
+  {
+    BlockingRegion blocking;
+    s = db_->Put(sync_write_, key, Le64(value));
+  }
+  if (!s.ok()) return IoError("metadata store at " + options_.path + ": write", s);
+  return Status::Ok();
+}
+
+std::unique_ptr<MetadataTxn> RocksDbMetadataStore::Begin() {
+  return std::make_unique<RocksDbTxn>(*this);
+}
+
+Result<std::optional<Inode>> RocksDbMetadataStore::ReadInode(InodeId id) {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), InodeKey(id), &value);
+  if (s.IsNotFound()) return std::optional<Inode>();
+  if (!s.ok()) return IoError("metadata read of inode " + std::to_string(id), s);
+  ASSIGN_OR_RETURN(Inode inode, DecodeInode(id, value.ToStringView()));
+  return std::optional<Inode>(std::move(inode));
+}
+
+Result<Inode> RocksDbMetadataStore::GetInode(InodeId id) {
+  ASSIGN_OR_RETURN(std::optional<Inode> inode, ReadInode(id));
+  if (!inode) return Errc::kNotFound;
+  return std::move(*inode);
+}
+
+Result<InodeId> RocksDbMetadataStore::AllocateInodeId() {
+  MutexLock lock(&id_mu_);
+  if (next_id_ == id_limit_) {
+    RETURN_IF_ERROR(PutMetaSynced(kNextInodeIdKey, id_limit_ + kIdRange));
+    id_limit_ += kIdRange;
+  }
+  return next_id_++;
+}
+
+uint32_t RocksDbMetadataStore::NextGeneration(InodeId id) {
+  MutexLock lock(&generation_mu_);
+  for (;;) {
+    if (next_generation_ == generation_limit_) {
+      // No way to report a failure here. Ids are never reused, so a generation handed out
+      // again after a crash would still not make an old handle match a new inode.
+      Status s = PutMetaSynced(kNextGenerationKey, generation_limit_ + kGenerationRange);
+      if (!s.ok()) LOG_ERROR("{}", s.ToString());
+      generation_limit_ += kGenerationRange;
+    }
+    // Every call gets a different generation; 0 is skipped after wrapping around.
+    auto generation = static_cast<uint32_t>(next_generation_++);
+    if (generation != 0) return generation;
+  }
+}
+
+Status RocksDbMetadataStore::SetRoot(InodeId id) {
+  if (id == kInvalidInode) return Status(Errc::kInvalid, "set root: invalid inode id");
+  MutexLock lock(&root_mu_);
+  InodeId current = root_.load();
+  if (current == id) return Status::Ok();
+  if (current != kInvalidInode) {
+    return Status(Errc::kExists, "set root " + std::to_string(id) + ": the root is already " +
+                                     std::to_string(current));
+  }
+  RETURN_IF_ERROR(PutMetaSynced(kRootKey, id));
+  root_.store(id);
+  return Status::Ok();
+}
+
+StoreStats RocksDbMetadataStore::Stats() {
+  StoreStats stats;
+  struct statvfs fs;
+  if (statvfs(options_.path.c_str(), &fs) == 0) {
+    stats.total_bytes = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+    stats.free_bytes =
+        std::min(stats.total_bytes, static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize);
+  }
+  Result<std::optional<uint64_t>> used = ReadMeta(kInodeCountKey);
+  uint64_t count = used.ok() ? used->value_or(0) : 0;
+  stats.total_files = kTotalFiles;
+  stats.free_files = count < kTotalFiles ? kTotalFiles - count : 0;
+  return stats;
+}
+
+rocksdb::Options DbOptions(const RocksDbMetadataStoreOptions& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 4;
+  db_options.compression = rocksdb::kLZ4Compression;
+  db_options.level_compaction_dynamic_level_bytes = true;
+  db_options.max_write_buffer_size_to_maintain = kConflictHistoryBytes;
+  db_options.merge_operator = std::make_shared<UInt64AddOperator>();
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return db_options;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MetadataStore>> OpenRocksDbMetadataStore(
+    const RocksDbMetadataStoreOptions& options) {
+  if (options.path.empty()) return Status(Errc::kInvalid, "metadata store: no path given");
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);  // RocksDB makes only the last level
+  if (ec) {
+    return Status(Errc::kIo, "metadata store at " + options.path + ": " + ec.message());
+  }
+  rocksdb::Options db_options = DbOptions(options);
+  rocksdb::OptimisticTransactionDBOptions occ_options;
+  occ_options.occ_lock_buckets = kValidationLockBuckets;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::OptimisticTransactionDB* db = nullptr;
+  rocksdb::Status s = rocksdb::OptimisticTransactionDB::Open(
+      rocksdb::DBOptions(db_options), occ_options, options.path, families, &handles, &db);
+  if (!s.ok()) {
+    // RocksDB's LOCK file: "lock hold by current process" or "While lock file: ...".
+    if (s.IsIOError() && (s.ToString().find("lock hold") != std::string::npos ||
+                          s.ToString().find("While lock file") != std::string::npos)) {
+      return Status(Errc::kBusy, "metadata store at " + options.path +
+                                     " is in use: another process (or this one) has it open (" +
+                                     s.ToString() + ")");
+    }
+    return IoError("open metadata store at " + options.path, s);
+  }
+  CHECK(handles.size() == 1) << "metadata store at " << options.path << ": " << handles.size()
+                             << " column family handles for one family";
+  auto store = std::make_unique<RocksDbMetadataStore>(options, db, handles[0]);
+  RETURN_IF_ERROR(store->Load());
+  return std::unique_ptr<MetadataStore>(std::move(store));
+}
+
+}  // namespace dittofs::stores

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "stores/metadata/rocksdb/rocksdb_metadata_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <rocksdb/merge_operator.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/check.h"
+#include "stores/metadata/conformance.h"
+#include "testing/status_matchers.h"
+
+namespace dittofs::stores {
+namespace {
+
+using ::dittofs::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/dfs-rocksdb-metadata-XXXXXX";
+    CHECK(mkdtemp(pattern.data()) != nullptr) << "mkdtemp " << pattern;
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Owns a store and its temporary directory, so the conformance suite (which only destroys the
+// store) leaves nothing behind: the store closes first, then the directory goes.
+class TempDirStore final : public MetadataStore {
+ public:
+  TempDirStore(std::unique_ptr<TempDir> dir, std::unique_ptr<MetadataStore> store)
+      : dir_(std::move(dir)), store_(std::move(store)) {}
+
+  std::unique_ptr<MetadataTxn> Begin() override { return store_->Begin(); }
+  Result<Inode> GetInode(InodeId id) override { return store_->GetInode(id); }
+  Result<InodeId> AllocateInodeId() override { return store_->AllocateInodeId(); }
+  uint32_t NextGeneration(InodeId id) override { return store_->NextGeneration(id); }
+  InodeId root() const override { return store_->root(); }
+  Status SetRoot(InodeId id) override { return store_->SetRoot(id); }
+  StoreStats Stats() override { return store_->Stats(); }
+
+ private:
+  std::unique_ptr<TempDir> dir_;  // declared first: destroyed after the store closes
+  std::unique_ptr<MetadataStore> store_;
+};
+
+std::unique_ptr<MetadataStore> NewTempRocksDbStore() {
+  auto dir = std::make_unique<TempDir>();
+  RocksDbMetadataStoreOptions options;
+  options.path = dir->path() + "/db";
+  Result<std::unique_ptr<MetadataStore>> store = OpenRocksDbMetadataStore(options);
+  if (!store.ok()) {
+    ADD_FAILURE() << store.status().ToString();
+    return nullptr;
+  }
+  return std::make_unique<TempDirStore>(std::move(dir), std::move(*store));
+}
+
+INSTANTIATE_TEST_SUITE_P(RocksDb, MetadataStoreConformance,
+                         ::testing::Values(MetadataStoreFactory{"RocksDb", NewTempRocksDbStore}),
+                         MetadataStoreFactoryName);
+
+// ---- RocksDB-specific behaviour: reopening, format versions, locking ----
+
+class RocksDbMetadataStoreTest : public ::testing::Test {
+ protected:
+  std::string path() const { return dir_.path() + "/db"; }
+
+  Result<std::unique_ptr<MetadataStore>> Open() {
+    RocksDbMetadataStoreOptions options;
+    options.path = path();
+    return OpenRocksDbMetadataStore(options);
+  }
+
+  // Writes `key` = `value` straight into the database, as another program (or version) would.
+  void PutRaw(const std::string& key, const std::string& value) {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, path(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, value).ok());
+  }
+
+ private:
+  TempDir dir_;
+};
+
+Status PutInode(MetadataStore& store, const Inode& inode) {
+  return RunTransaction(store, [&](MetadataTxn& txn) {
+    txn.PutInode(inode);
+    return Status::Ok();
+  });
+}
+
+Result<Inode> NewInode(MetadataStore& store, FileType type) {
+  ASSIGN_OR_RETURN(InodeId id, store.AllocateInodeId());
+  Inode inode;
+  inode.id = id;
+  inode.generation = store.NextGeneration(id);
+  inode.type = type;
+  inode.mode = 0755;
+  inode.next_cookie = type == FileType::kDirectory ? 1 : 0;
+  return inode;
+}
+
+// Bytes from hex digits; spaces are ignored.
+std::string Unhex(std::string_view hex) {
+  std::string out;
+  int high = -1;
+  for (char c : hex) {
+    if (c == ' ') continue;
+    int digit = c <= '9' ? c - '0' : c - 'a' + 10;
+    if (high < 0) {
+      high = digit;
+    } else {
+      out.push_back(static_cast<char>(high * 16 + digit));
+      high = -1;
+    }
+  }
+  return out;
+}
+
+class KeepLastOperand final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice*, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    *new_value = value.ToString();
+    return true;
+  }
+  const char* Name() const override { return "KeepLastOperand"; }
+};
+
+// Golden bytes of docs/formats/rocksdb-metadata.md: a change here is a format change.
+TEST_F(RocksDbMetadataStoreTest, KeysAndValuesMatchTheDocumentedFormat) {
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    ASSERT_OK_AND_ASSIGN(InodeId id, store->AllocateInodeId());
+    ASSERT_EQ(id, 1u);
+    Inode inode;
+    inode.id = id;
+    inode.generation = store->NextGeneration(id);
+    ASSERT_EQ(inode.generation, 1u);
+    inode.type = FileType::kSymlink;
+    inode.mode = 0777;
+    inode.uid = 1000;
+    inode.gid = 100;
+    inode.nlink = 1;
+    inode.size = 1;
+    inode.atime = {1, 2};
+    inode.mtime = {3, 4};
+    inode.ctime = {-1, 5};
+    inode.create_verifier = 0x0102030405060708;
+    inode.symlink_target = "t";
+    ASSERT_OK(RunTransaction(*store, [&](MetadataTxn& txn) {
+      txn.PutInode(inode);
+      txn.PutEntry(2, {"n", 1, 3});
+      return Status::Ok();
+    }));
+    ASSERT_OK(store->SetRoot(1));
+  }
+  // Replaying the log needs a merge operator for Minode_count's operands; any will do here.
+  rocksdb::Options options;
+  options.merge_operator = std::make_shared<KeepLastOperand>();
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(options, path(), &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  auto get = [&](const std::string& key) {
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), key, &value);
+    return s.ok() ? value : "<" + s.ToString() + ">";
+  };
+  EXPECT_EQ(get("Mformat_version"), Unhex("0100000000000000"));
+  EXPECT_EQ(get("Mroot"), Unhex("0100000000000000"));
+  EXPECT_EQ(get("Mnext_inode_id"), Unhex("0104000000000000"));  // 1 + 1024
+  EXPECT_EQ(get("Mnext_generation"), Unhex("0104000000000000"));
+  EXPECT_EQ(get(Unhex("49 0000000000000001")),
+            Unhex("01"                          // encoding
+                  "01000000"                    // generation
+                  "05"                          // type: symlink
+                  "ff010000"                    // mode 0777
+                  "e8030000 64000000 01000000"  // uid, gid, nlink
+                  "0100000000000000"            // size
+                  "0100000000000000 02000000"   // atime
+                  "0300000000000000 04000000"   // mtime
+                  "ffffffffffffffff 05000000"   // ctime
+                  "0000000000000000 00000000"   // btime
+                  "00000000 00000000"           // rdev
+                  "0807060504030201"            // create_verifier
+                  "0000000000000000"            // parent
+                  "0000000000000000"            // next_cookie
+                  "0100000000000000"            // version: set by the store
+                  "01000000 74"));              // symlink target "t"
+  EXPECT_EQ(get(Unhex("45 0000000000000002 6e")), Unhex("01 0100000000000000 0300000000000000"));
+  EXPECT_EQ(get(Unhex("43 0000000000000002 0000000000000003")), Unhex("01 0100000000000000 6e"));
+  // Entry changes of a directory without an inode leave a tombstone for conflict detection.
+  EXPECT_EQ(get(Unhex("49 0000000000000002")), "<NotFound: >");
+}
+
+TEST_F(RocksDbMetadataStoreTest, ReopenKeepsRootInodesEntriesAndCookies) {
+  Inode dir, file;
+  DirEntry a, b;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    ASSERT_OK_AND_ASSIGN(dir, NewInode(*store, FileType::kDirectory));
+    ASSERT_OK_AND_ASSIGN(file, NewInode(*store, FileType::kSymlink));
+    file.symlink_target = "elsewhere";
+    file.mtime = {1'700'000'000, 5};
+    a = DirEntry{"a", file.id, 7};
+    b = DirEntry{"b", file.id, 3};
+    ASSERT_OK(RunTransaction(*store, [&](MetadataTxn& txn) {
+      txn.PutInode(dir);
+      txn.PutInode(file);
+      txn.PutEntry(dir.id, a);
+      txn.PutEntry(dir.id, b);
+      return Status::Ok();
+    }));
+    ASSERT_OK(store->SetRoot(dir.id));
+    ASSERT_OK_AND_ASSIGN(dir, store->GetInode(dir.id));
+    ASSERT_OK_AND_ASSIGN(file, store->GetInode(file.id));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+  EXPECT_EQ(store->root(), dir.id);
+  ASSERT_OK_AND_ASSIGN(Inode dir_again, store->GetInode(dir.id));
+  EXPECT_EQ(dir_again, dir);
+  ASSERT_OK_AND_ASSIGN(Inode file_again, store->GetInode(file.id));
+  EXPECT_EQ(file_again, file);
+  std::unique_ptr<MetadataTxn> txn = store->Begin();
+  ASSERT_OK_AND_ASSIGN(DirEntry found, txn->Lookup(dir.id, "a"));
+  EXPECT_EQ(found, a);
+  ASSERT_OK_AND_ASSIGN(std::vector<DirEntry> all,
+                       txn->List(dir.id, 0, std::numeric_limits<size_t>::max()));
+  EXPECT_THAT(all, ElementsAre(b, a));
+  // Versions keep growing across the reopen.
+  ASSERT_OK(PutInode(*store, dir_again));
+  ASSERT_OK_AND_ASSIGN(Inode bumped, store->GetInode(dir.id));
+  EXPECT_GT(bumped.version, dir.version);
+}
+
+TEST_F(RocksDbMetadataStoreTest, CommitSurvivesKillDashNine) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // No destructor runs: the process dies right after the commit returned.
+    Result<std::unique_ptr<MetadataStore>> store = Open();
+    if (!store.ok()) _exit(1);
+    Inode inode;
+    inode.id = 77;
+    inode.size = 4242;
+    if (!PutInode(**store, inode).ok() || !(*store)->SetRoot(77).ok()) _exit(2);
+    raise(SIGKILL);
+    _exit(3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+  EXPECT_EQ(store->root(), 77u);
+  ASSERT_OK_AND_ASSIGN(Inode inode, store->GetInode(77));
+  EXPECT_EQ(inode.size, 4242u);
+}
+
+TEST_F(RocksDbMetadataStoreTest, ReopenNeverHandsOutAnIdOrGenerationAgain) {
+  std::set<InodeId> ids;
+  std::set<uint32_t> generations;
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    for (int i = 0; i < 1500; ++i) {
+      ASSERT_OK_AND_ASSIGN(InodeId id, store->AllocateInodeId());
+      EXPECT_NE(id, kInvalidInode);
+      EXPECT_TRUE(ids.insert(id).second) << "id " << id << " handed out twice";
+      uint32_t generation = store->NextGeneration(id);
+      EXPECT_NE(generation, 0u);
+      EXPECT_TRUE(generations.insert(generation).second) << "generation " << generation;
+    }
+  }
+}
+
+TEST_F(RocksDbMetadataStoreTest, ReusedIdGetsANewGenerationAfterReopen) {
+  Inode file;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    ASSERT_OK_AND_ASSIGN(file, NewInode(*store, FileType::kRegular));
+    ASSERT_OK(PutInode(*store, file));
+    ASSERT_OK(RunTransaction(*store, [&](MetadataTxn& txn) {
+      txn.DeleteInode(file.id);
+      return Status::Ok();
+    }));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+  EXPECT_THAT(store->GetInode(file.id), StatusIs(Errc::kNotFound));
+  EXPECT_NE(store->NextGeneration(file.id), file.generation);
+}
+
+TEST_F(RocksDbMetadataStoreTest, StatsCountInodesAcrossReopen) {
+  uint64_t free_before = 0;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    free_before = store->Stats().free_files;
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_OK_AND_ASSIGN(Inode inode, NewInode(*store, FileType::kRegular));
+      ASSERT_OK(PutInode(*store, inode));
+      ASSERT_OK(PutInode(*store, inode));  // a rewrite adds nothing
+    }
+    EXPECT_EQ(store->Stats().free_files, free_before - 3);
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+  StoreStats stats = store->Stats();
+  EXPECT_EQ(stats.free_files, free_before - 3);
+  EXPECT_GT(stats.total_bytes, 0u);
+  EXPECT_LE(stats.free_bytes, stats.total_bytes);
+}
+
+TEST_F(RocksDbMetadataStoreTest, NewerFormatVersionIsRefused) {
+  { ASSERT_OK(Open()); }
+  PutRaw("Mformat_version", std::string("\x07\0\0\0\0\0\0\0", 8));
+  Result<std::unique_ptr<MetadataStore>> store = Open();
+  EXPECT_THAT(store, StatusIs(Errc::kNotSupported));
+  EXPECT_THAT(store.status().message(),
+              HasSubstr("metadata store at " + path() +
+                        " has format version 7; this dfs reads versions up to 1 (upgrade dfs)"));
+}
+
+TEST_F(RocksDbMetadataStoreTest, DatabaseWithoutFormatVersionIsRefused) {
+  PutRaw("some key", "some value");
+  Result<std::unique_ptr<MetadataStore>> store = Open();
+  EXPECT_THAT(store, StatusIs(Errc::kInvalid));
+  EXPECT_THAT(store.status().message(), HasSubstr("no format version"));
+}
+
+TEST_F(RocksDbMetadataStoreTest, SecondOpenWhileOpenFailsCleanly) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> first, Open());
+  Result<std::unique_ptr<MetadataStore>> second = Open();
+  EXPECT_THAT(second, StatusIs(Errc::kBusy));
+  EXPECT_THAT(second.status().message(), HasSubstr("in use"));
+  // The first is unharmed.
+  ASSERT_OK_AND_ASSIGN(Inode inode, NewInode(*first, FileType::kRegular));
+  EXPECT_OK(PutInode(*first, inode));
+}
+
+TEST_F(RocksDbMetadataStoreTest, SecondCommitOfAConcurrentChangeConflicts) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+  ASSERT_OK_AND_ASSIGN(Inode dir, NewInode(*store, FileType::kDirectory));
+  ASSERT_OK(PutInode(*store, dir));
+
+  // Two creates in one directory, both taking the same next_cookie.
+  std::unique_ptr<MetadataTxn> first = store->Begin();
+  std::unique_ptr<MetadataTxn> second = store->Begin();
+  for (auto* txn : {first.get(), second.get()}) {
+    ASSERT_OK_AND_ASSIGN(Inode parent, txn->GetInode(dir.id));
+    ASSERT_THAT(txn->Lookup(dir.id, txn == first.get() ? "one" : "two"), StatusIs(Errc::kNotFound));
+    txn->PutEntry(dir.id, {txn == first.get() ? "one" : "two", 100, parent.next_cookie});
+    ++parent.next_cookie;
+    txn->PutInode(parent);
+  }
+  ASSERT_OK(first->Commit());
+  EXPECT_THAT(second->Commit(), StatusIs(Errc::kConflict));
+  std::unique_ptr<MetadataTxn> reader = store->Begin();
+  EXPECT_THAT(reader->Lookup(dir.id, "two"), StatusIs(Errc::kNotFound));
+  ASSERT_OK_AND_ASSIGN(Inode now, store->GetInode(dir.id));
+  EXPECT_EQ(now.next_cookie, dir.next_cookie + 1);
+
+  // The loser, retried, lands after the winner.
+  ASSERT_OK(RunTransaction(*store, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode parent, txn.GetInode(dir.id));
+    txn.PutEntry(dir.id, {"two", 101, parent.next_cookie++});
+    txn.PutInode(parent);
+    return Status::Ok();
+  }));
+  std::unique_ptr<MetadataTxn> lister = store->Begin();
+  ASSERT_OK_AND_ASSIGN(std::vector<DirEntry> all, lister->List(dir.id, 0, 10));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].name, "one");
+  EXPECT_EQ(all[1].name, "two");
+}
+
+}  // namespace
+}  // namespace dittofs::stores
