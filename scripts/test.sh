@@ -51,7 +51,7 @@ step "fuzzing (libFuzzer, ${DFS_FUZZ_SECONDS:-60}s)"
   set -e
   CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DDITTOFS_FUZZ=ON -DDITTOFS_BENCH=OFF >/dev/null
-  cmake --build build/fuzz --target rpc_fuzz make_seeds
+  cmake --build build/fuzz --target rpc_fuzz make_seeds journal_fuzz
   corpus=$(mktemp -d)
   build/fuzz/bin/make_seeds "$corpus"
   build/fuzz/bin/rpc_fuzz -max_total_time="${DFS_FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=4096 \
@@ -59,6 +59,15 @@ step "fuzzing (libFuzzer, ${DFS_FUZZ_SECONDS:-60}s)"
   rm -rf "$corpus"
 )
 record "rpc_fuzz" $?
+(
+  set -e
+  corpus=$(mktemp -d)
+  cp tests/fuzz/journal_corpus/* "$corpus"/  # inputs that once found bugs come first
+  build/fuzz/bin/journal_fuzz -max_total_time="${DFS_JOURNAL_FUZZ_SECONDS:-30}" -timeout=10 \
+    -rss_limit_mb=4096 -max_len=262144 -print_final_stats=1 "$corpus" 2>&1 | tail -n 15
+  rm -rf "$corpus"
+)
+record "journal_fuzz" $?
 
 if [ "${DFS_SKIP_VM:-0}" != "1" ]; then
   step "Linux kernel NFSv3 client (VM)"
