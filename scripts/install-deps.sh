@@ -18,7 +18,17 @@ packages=(
   b3sum  # BLAKE3 is checked against the reference tool
   postgresql  # the control-plane database tests start a throwaway server
 )
-if [ "${1:-}" = "--bench" ]; then
+# --bench: also what bench/run_compare.sh compares with. --tests: also the tests' own servers.
+bench=false
+tests=false
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=true ;;
+    --tests) tests=true ;;
+    *) echo "install-deps: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+if $bench; then
   packages+=(nfs-ganesha nfs-ganesha-mem rpcbind)
 fi
 
@@ -27,11 +37,17 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# Node.js and npm run the S3-compatible server of the tests; a machine may have them from
+# elsewhere than Debian, so Debian's are installed only when there are none.
+if $tests && ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The S3 test server (npm s3rver), into .cache/ of the repository.
+if $tests; then
+  "$(dirname "${BASH_SOURCE[0]}")/install-s3-test-server.sh"
+fi

@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 # Let clones in other folders share one compiler cache.
 export CCACHE_BASEDIR="$PWD"
-scripts/install-deps.sh || exit 1
+scripts/install-deps.sh --tests || exit 1
 
 passed=0
 failed=0

@@ -29,8 +29,8 @@ void PutBe(std::string& out, uint64_t v, int bytes) {
 }
 
 uint32_t Crc(const std::string& s) {
-  return dittofs::stores::Crc32c(
-      0, ByteView(reinterpret_cast<const std::byte*>(s.data()), s.size()));
+  return dittofs::stores::Crc32c(0,
+                                 ByteView(reinterpret_cast<const std::byte*>(s.data()), s.size()));
 }
 
 // Reads fuzzer bytes front to back; zeros once they run out.
