@@ -149,8 +149,7 @@ Status DfsProcess::Spawn() {
 Status DfsProcess::Restart() {
   ASSIGN_OR_RETURN(int code, Stop());
   if (code != 0) return Status(Errc::kInternal, "dfs exited with " + std::to_string(code));
-  exit_ = Errc::kUnavailable;
-  return Spawn();
+  return StartAgain();
 }
 
 Status DfsProcess::Kill() {

@@ -25,10 +25,7 @@ void BlockStoreConformance::SetUp() {
   ASSERT_NE(store_, nullptr) << GetParam().name << ": the factory made no store";
 }
 
-namespace {
-
-constexpr uint64_t kKiB = 1024;
-constexpr uint64_t kMiB = 1024 * kKiB;
+namespace block_testing {
 
 // `size` bytes that are never zero, different for each seed, so data is told apart from holes
 // and from other writes.
@@ -44,8 +41,6 @@ std::string Pattern(size_t size, uint64_t seed) {
   return out;
 }
 
-std::string Zeros(size_t size) { return std::string(size, '\0'); }
-
 // Reads into a buffer pre-filled with garbage, so bytes the store forgot to fill show.
 Result<std::string> ReadString(BlockStore& store, uint64_t file, uint64_t offset, size_t size) {
   std::string out(size, '\xAA');
@@ -54,29 +49,18 @@ Result<std::string> ReadString(BlockStore& store, uint64_t file, uint64_t offset
   return out;
 }
 
-// What a file should hold: every write applied to a plain string that reads zeros past its end.
-class FileModel {
- public:
-  void Write(uint64_t offset, const std::string& data) {
-    if (bytes_.size() < offset + data.size()) bytes_.resize(offset + data.size(), '\0');
-    bytes_.replace(offset, data.size(), data);
-  }
-  void Truncate(uint64_t size) {
-    if (size < bytes_.size()) bytes_.resize(size);
-  }
-  std::string Read(uint64_t offset, size_t size) const {
-    std::string out(size, '\0');
-    if (offset < bytes_.size()) {
-      size_t n = std::min<uint64_t>(size, bytes_.size() - offset);
-      out.replace(0, n, bytes_, offset, n);
-    }
-    return out;
-  }
-  uint64_t size() const { return bytes_.size(); }
+}  // namespace block_testing
 
- private:
-  std::string bytes_;
-};
+namespace {
+
+using block_testing::FileModel;
+using block_testing::Pattern;
+using block_testing::ReadString;
+
+std::string Zeros(size_t size) { return std::string(size, '\0'); }
+
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
 
 // Compares byte strings by first difference; EXPECT_EQ would print megabytes.
 ::testing::AssertionResult SameBytes(const std::string& got, const std::string& want) {

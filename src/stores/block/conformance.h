@@ -3,11 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
 
+#include "base/result.h"
 #include "stores/block/block_store.h"
 
 namespace dittofs::stores {
@@ -40,5 +43,41 @@ class BlockStoreConformance : public ::testing::TestWithParam<BlockStoreFactory>
  private:
   std::unique_ptr<BlockStore> store_;
 };
+
+// Helpers for block store tests, beside the suite that uses them.
+namespace block_testing {
+
+// `size` bytes that are never zero, different for each seed, so data is told apart from holes
+// and from other writes.
+std::string Pattern(size_t size, uint64_t seed);
+
+// Reads into a buffer pre-filled with garbage, so bytes the store forgot to fill show.
+Result<std::string> ReadString(BlockStore& store, uint64_t file, uint64_t offset, size_t size);
+
+// What a file should hold: every write applied to a plain string that reads zeros past its end.
+class FileModel {
+ public:
+  void Write(uint64_t offset, const std::string& data) {
+    if (bytes_.size() < offset + data.size()) bytes_.resize(offset + data.size(), '\0');
+    bytes_.replace(offset, data.size(), data);
+  }
+  void Truncate(uint64_t size) {
+    if (size < bytes_.size()) bytes_.resize(size);
+  }
+  std::string Read(uint64_t offset, size_t size) const {
+    std::string out(size, '\0');
+    if (offset < bytes_.size()) {
+      size_t n = std::min<uint64_t>(size, bytes_.size() - offset);
+      out.replace(0, n, bytes_, offset, n);
+    }
+    return out;
+  }
+  uint64_t size() const { return bytes_.size(); }
+
+ private:
+  std::string bytes_;
+};
+
+}  // namespace block_testing
 
 }  // namespace dittofs::stores

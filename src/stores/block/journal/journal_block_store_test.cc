@@ -26,82 +26,21 @@
 #include "base/bytes.h"
 #include "stores/block/conformance.h"
 #include "stores/block/journal/crc32c.h"
+#include "testing/scratch_dir.h"
 #include "testing/status_matchers.h"
 
 namespace dittofs::stores {
 namespace {
 
+using ::dittofs::testing::ScratchDir;
 using ::dittofs::testing::StatusIs;
 
 constexpr uint64_t kKiB = 1024;
 constexpr uint64_t kMiB = 1024 * kKiB;
 
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* tmp = getenv("TMPDIR");
-    std::string pattern =
-        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/dittofs-journal-test-XXXXXX";
-    if (mkdtemp(pattern.data()) != nullptr) path_ = std::move(pattern);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  // Empty when the directory could not be made.
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// `size` bytes that are never zero, different for each seed.
-std::string Pattern(size_t size, uint64_t seed) {
-  std::string out(size, '\0');
-  uint64_t x = (seed * 0x9e3779b97f4a7c15) | 1;
-  for (char& c : out) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    c = static_cast<char>(1 + x % 255);
-  }
-  return out;
-}
-
-Result<std::string> ReadString(BlockStore& store, uint64_t file, uint64_t offset, size_t size) {
-  std::string out(size, '\xAA');
-  MutableByteView view(reinterpret_cast<std::byte*>(out.data()), out.size());
-  RETURN_IF_ERROR(store.Read(file, offset, view));
-  return out;
-}
-
-// A file's expected bytes: every write applied to a string that reads zeros past its end.
-class FileModel {
- public:
-  void Write(uint64_t offset, const std::string& data) {
-    if (bytes_.size() < offset + data.size()) bytes_.resize(offset + data.size(), '\0');
-    bytes_.replace(offset, data.size(), data);
-  }
-  void Truncate(uint64_t size) {
-    if (size < bytes_.size()) bytes_.resize(size);
-  }
-  std::string Read(uint64_t offset, size_t size) const {
-    std::string out(size, '\0');
-    if (offset < bytes_.size()) {
-      size_t n = std::min<uint64_t>(size, bytes_.size() - offset);
-      out.replace(0, n, bytes_, offset, n);
-    }
-    return out;
-  }
-  uint64_t size() const { return bytes_.size(); }
-
- private:
-  std::string bytes_;
-};
+using block_testing::FileModel;
+using block_testing::Pattern;
+using block_testing::ReadString;
 
 // What "was uploaded": the chunk store stand-in.
 class TestBacking final : public JournalBacking {
@@ -166,7 +105,7 @@ class ScratchJournal final : public BlockStore {
 };
 
 std::unique_ptr<BlockStore> OpenScratchJournal() {
-  auto dir = std::make_unique<ScratchDir>();
+  auto dir = std::make_unique<ScratchDir>("dittofs-journal-test");
   if (dir->path().empty()) {
     ADD_FAILURE() << "mkdtemp failed";
     return nullptr;
@@ -219,7 +158,7 @@ class JournalTest : public ::testing::Test {
   }
 
  private:
-  ScratchDir scratch_;
+  ScratchDir scratch_{"dittofs-journal-test"};
 };
 
 TEST(Crc32cTest, KnownVectors) {

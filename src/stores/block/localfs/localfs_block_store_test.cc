@@ -9,35 +9,14 @@
 #include <utility>
 
 #include "stores/block/conformance.h"
+#include "testing/scratch_dir.h"
 #include "testing/status_matchers.h"
 
 namespace dittofs::stores {
 namespace {
 
+using ::dittofs::testing::ScratchDir;
 using ::dittofs::testing::StatusIs;
-
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* tmp = getenv("TMPDIR");
-    std::string pattern =
-        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/dittofs-localfs-test-XXXXXX";
-    if (mkdtemp(pattern.data()) != nullptr) path_ = std::move(pattern);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  // Empty when the directory could not be made.
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // A store that owns the scratch directory it lives in, so the directory goes with it.
 class ScratchBlockStore final : public BlockStore {
@@ -63,7 +42,7 @@ class ScratchBlockStore final : public BlockStore {
 };
 
 std::unique_ptr<BlockStore> OpenScratchStore(size_t max_open_files) {
-  auto dir = std::make_unique<ScratchDir>();
+  auto dir = std::make_unique<ScratchDir>("dittofs-localfs-test");
   if (dir->path().empty()) {
     ADD_FAILURE() << "mkdtemp failed";
     return nullptr;
@@ -94,7 +73,7 @@ std::string ReadString(BlockStore& store, uint64_t file, uint64_t offset, size_t
 }
 
 TEST(LocalFsBlockStoreTest, DataSurvivesReopening) {
-  ScratchDir dir;
+  ScratchDir dir{"dittofs-localfs-test"};
   ASSERT_FALSE(dir.path().empty());
   const std::string first(100'000, 'a');
   const std::string second = "second file";
@@ -118,7 +97,7 @@ TEST(LocalFsBlockStoreTest, DataSurvivesReopening) {
 }
 
 TEST(LocalFsBlockStoreTest, BackingFilesAreOwnerOnly) {
-  ScratchDir dir;
+  ScratchDir dir{"dittofs-localfs-test"};
   ASSERT_FALSE(dir.path().empty());
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<BlockStore> store,
                        OpenLocalFsBlockStore({.root = dir.path()}));
@@ -135,7 +114,7 @@ TEST(LocalFsBlockStoreTest, BackingFilesAreOwnerOnly) {
 
 TEST(LocalFsBlockStoreTest, RejectsUnusableOptions) {
   EXPECT_THAT(OpenLocalFsBlockStore({.root = ""}), StatusIs(Errc::kInvalid));
-  ScratchDir dir;
+  ScratchDir dir{"dittofs-localfs-test"};
   ASSERT_FALSE(dir.path().empty());
   EXPECT_THAT(OpenLocalFsBlockStore({.root = dir.path(), .max_open_files = 0}),
               StatusIs(Errc::kInvalid));

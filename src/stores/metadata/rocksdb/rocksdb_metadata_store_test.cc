@@ -22,43 +22,22 @@
 
 #include "base/check.h"
 #include "stores/metadata/conformance.h"
+#include "testing/scratch_dir.h"
 #include "testing/status_matchers.h"
 
 namespace dittofs::stores {
 namespace {
 
+using ::dittofs::testing::ScratchDir;
 using ::dittofs::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/dfs-rocksdb-metadata-XXXXXX";
-    CHECK(mkdtemp(pattern.data()) != nullptr) << "mkdtemp " << pattern;
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // Owns a store and its temporary directory, so the conformance suite (which only destroys the
 // store) leaves nothing behind: the store closes first, then the directory goes.
-class TempDirStore final : public MetadataStore {
+class ScratchDirStore final : public MetadataStore {
  public:
-  TempDirStore(std::unique_ptr<TempDir> dir, std::unique_ptr<MetadataStore> store)
+  ScratchDirStore(std::unique_ptr<ScratchDir> dir, std::unique_ptr<MetadataStore> store)
       : dir_(std::move(dir)), store_(std::move(store)) {}
 
   std::unique_ptr<MetadataTxn> Begin() override { return store_->Begin(); }
@@ -70,12 +49,12 @@ class TempDirStore final : public MetadataStore {
   StoreStats Stats() override { return store_->Stats(); }
 
  private:
-  std::unique_ptr<TempDir> dir_;  // declared first: destroyed after the store closes
+  std::unique_ptr<ScratchDir> dir_;  // declared first: destroyed after the store closes
   std::unique_ptr<MetadataStore> store_;
 };
 
 std::unique_ptr<MetadataStore> NewTempRocksDbStore() {
-  auto dir = std::make_unique<TempDir>();
+  auto dir = std::make_unique<ScratchDir>("dfs-rocksdb-metadata");
   RocksDbMetadataStoreOptions options;
   options.path = dir->path() + "/db";
   Result<std::unique_ptr<MetadataStore>> store = OpenRocksDbMetadataStore(options);
@@ -83,7 +62,7 @@ std::unique_ptr<MetadataStore> NewTempRocksDbStore() {
     ADD_FAILURE() << store.status().ToString();
     return nullptr;
   }
-  return std::make_unique<TempDirStore>(std::move(dir), std::move(*store));
+  return std::make_unique<ScratchDirStore>(std::move(dir), std::move(*store));
 }
 
 INSTANTIATE_TEST_SUITE_P(RocksDb, MetadataStoreConformance,
@@ -113,7 +92,7 @@ class RocksDbMetadataStoreTest : public ::testing::Test {
   }
 
  private:
-  TempDir dir_;
+  ScratchDir dir_{"dfs-rocksdb-metadata"};
 };
 
 Status PutInode(MetadataStore& store, const Inode& inode) {

@@ -10,35 +10,14 @@
 #include <utility>
 
 #include "stores/remote/conformance.h"
+#include "testing/scratch_dir.h"
 #include "testing/status_matchers.h"
 
 namespace dittofs::stores {
 namespace {
 
+using ::dittofs::testing::ScratchDir;
 using ::dittofs::testing::StatusIs;
-
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* tmp = getenv("TMPDIR");
-    std::string pattern =
-        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/dittofs-remote-fs-XXXXXX";
-    if (mkdtemp(pattern.data()) != nullptr) path_ = std::move(pattern);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  // Empty when the directory could not be made.
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // A store that owns the scratch directory it lives in, so the directory goes with it.
 class ScratchRemoteStore final : public RemoteStore {
@@ -62,7 +41,7 @@ class ScratchRemoteStore final : public RemoteStore {
 };
 
 std::unique_ptr<RemoteStore> OpenScratchStore() {
-  auto dir = std::make_unique<ScratchDir>();
+  auto dir = std::make_unique<ScratchDir>("dittofs-remote-fs");
   if (dir->path().empty()) {
     ADD_FAILURE() << "mkdtemp failed";
     return nullptr;
@@ -93,7 +72,7 @@ std::vector<std::string> FilesUnder(const std::string& dir) {
 }
 
 TEST(FsRemoteStoreTest, ObjectsSurviveReopeningAndLayoutIsAsDocumented) {
-  ScratchDir dir;
+  ScratchDir dir{"dittofs-remote-fs"};
   ASSERT_FALSE(dir.path().empty());
   {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<RemoteStore> store, OpenFsRemoteStore({dir.path()}));
@@ -116,7 +95,7 @@ TEST(FsRemoteStoreTest, ObjectsSurviveReopeningAndLayoutIsAsDocumented) {
 
 // A Put that died before its rename left only a file in tmp/: never listed, removed on open.
 TEST(FsRemoteStoreTest, InterruptedPutsAreNeverListedAndAreCleanedOnOpen) {
-  ScratchDir dir;
+  ScratchDir dir{"dittofs-remote-fs"};
   ASSERT_FALSE(dir.path().empty());
   {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<RemoteStore> store, OpenFsRemoteStore({dir.path()}));
@@ -135,7 +114,7 @@ TEST(FsRemoteStoreTest, InterruptedPutsAreNeverListedAndAreCleanedOnOpen) {
 }
 
 TEST(FsRemoteStoreTest, TempFilesAreGoneAfterPuts) {
-  ScratchDir dir;
+  ScratchDir dir{"dittofs-remote-fs"};
   ASSERT_FALSE(dir.path().empty());
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<RemoteStore> store, OpenFsRemoteStore({dir.path()}));
   for (int i = 0; i < 20; ++i) ASSERT_OK(store->Put("k/" + std::to_string(i), AsBytes("v")));
@@ -148,7 +127,7 @@ TEST(FsRemoteStoreTest, TempFilesAreGoneAfterPuts) {
 
 TEST(FsRemoteStoreTest, RejectsUnusableOptionsAndOverlongComponents) {
   EXPECT_THAT(OpenFsRemoteStore({""}), StatusIs(Errc::kInvalid));
-  ScratchDir dir;
+  ScratchDir dir{"dittofs-remote-fs"};
   ASSERT_FALSE(dir.path().empty());
   std::ofstream(dir.path() + "/file") << "x";
   EXPECT_THAT(OpenFsRemoteStore({dir.path() + "/file"}), StatusIs(Errc::kNotDir));
