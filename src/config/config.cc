@@ -4,9 +4,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -177,6 +180,39 @@ Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v)
 
 std::string Scalar(const YAML::Node& n) { return n.as<std::string>(); }
 
+// A share's `tiered:` map as the JSON that ParseTieredBlockConfig reads, so the config file and
+// the REST API share one parser. A plain YAML scalar is untyped text: it becomes the JSON type
+// its key takes ("3" an integer for zstd_level, a string for dir). A quoted one stays a string.
+nlohmann::json TieredYamlToJson(const YAML::Node& node, const std::string& key) {
+  if (node.IsMap()) {
+    nlohmann::json object = nlohmann::json::object();
+    for (auto kv : node) {
+      std::string name = kv.first.as<std::string>();
+      object[name] = TieredYamlToJson(kv.second, key.empty() ? name : key + "." + name);
+    }
+    return object;
+  }
+  if (node.IsSequence()) {
+    nlohmann::json array = nlohmann::json::array();
+    for (auto item : node) array.push_back(TieredYamlToJson(item, key));
+    return array;
+  }
+  if (!node.IsScalar()) return nullptr;
+  const std::string& text = node.Scalar();
+  if (node.Tag() == "!") return text;  // quoted
+  std::string_view type = TieredBlockConfigKeyType(key);
+  if (type == "integer" || type == "size") {
+    uint64_t n;
+    if (ParseUint(text, UINT64_MAX, &n).ok()) return n;
+    if (text.starts_with('-') && ParseUint(text.substr(1), UINT64_MAX, &n).ok()) {
+      return -1;  // any negative number: the parser refuses it as out of range
+    }
+  }
+  bool flag;
+  if (type == "boolean" && ParseBool(text, &flag).ok()) return flag;
+  return text;
+}
+
 }  // namespace
 
 EnvLookup ProcessEnv() {
@@ -222,8 +258,13 @@ Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env) {
           for (auto item : section.second) {
             if (!item.IsMap()) return Status(Errc::kInvalid, "config: each share must be a map");
             ShareConfig s;
+            std::optional<YAML::Node> tiered;
             for (auto kv : item) {
               std::string key = kv.first.as<std::string>();
+              if (key == "tiered") {
+                tiered = kv.second;
+                continue;
+              }
               if (key == "allowed_clients" || key == "denied_clients") {
                 if (!kv.second.IsSequence()) {
                   return Status(Errc::kInvalid, "config: shares: " + key + " must be a list");
@@ -234,6 +275,19 @@ Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env) {
               }
               Status st = SetShareKey(s, key, Scalar(kv.second));
               if (!st.ok()) return Status(Errc::kInvalid, "config: shares: " + st.message());
+            }
+            // After the loop, so that the messages can name the share and see its block type.
+            if (tiered) {
+              std::string where = "config: share " + s.name + ": ";
+              if (s.block != "tiered") {
+                return Status(Errc::kInvalid,
+                              where + "'tiered' is for block: tiered, not " + s.block);
+              }
+              if (!tiered->IsMap()) return Status(Errc::kInvalid, where + "tiered must be a map");
+              Result<TieredBlockConfig> parsed =
+                  ParseTieredBlockConfig(TieredYamlToJson(*tiered, "").dump());
+              if (!parsed.ok()) return Status(Errc::kInvalid, where + parsed.status().message());
+              s.tiered = std::move(*parsed);
             }
             c.shares.push_back(std::move(s));
           }
@@ -312,8 +366,21 @@ Status Validate(const Config& c) {
     if (s.metadata != "memory" && s.metadata != "rocksdb") {
       return Status(Errc::kInvalid, "share " + s.name + ": metadata must be memory or rocksdb");
     }
-    if (s.block != "memory" && s.block != "localfs") {
-      return Status(Errc::kInvalid, "share " + s.name + ": block must be memory or localfs");
+    if (s.block != "memory" && s.block != "localfs" && s.block != "tiered") {
+      return Status(Errc::kInvalid,
+                    "share " + s.name + ": block must be memory, localfs or tiered");
+    }
+    if (s.block == "tiered") {
+      if (!s.block_dir.empty()) {
+        return Status(Errc::kInvalid, "share " + s.name +
+                                          ": block_dir is for localfs; a tiered share's "
+                                          "journal directory is tiered.dir");
+      }
+      // A config built in code has not been through the parser; check it the same way.
+      Result<TieredBlockConfig> tiered = ParseTieredBlockConfig(TieredBlockConfigToJson(s.tiered));
+      if (!tiered.ok()) {
+        return Status(Errc::kInvalid, "share " + s.name + ": " + tiered.status().message());
+      }
     }
     if (s.squash != "none" && s.squash != "root_to_guest" && s.squash != "root_to_admin" &&
         s.squash != "all_to_guest" && s.squash != "all_to_admin") {
@@ -369,8 +436,10 @@ std::string JsonSchema() {
        "\"additionalProperties\":false,\"required\":[\"name\"],\"properties\":{"
        "\"name\":{\"type\":\"string\",\"pattern\":\"^/\"},"
        "\"metadata\":{\"enum\":[\"memory\",\"rocksdb\"]},\"metadata_dir\":{\"type\":\"string\"},"
-       "\"block\":{\"enum\":[\"memory\",\"localfs\"]},"
-       "\"block_dir\":{\"type\":\"string\"},\"read_only\":{\"type\":\"boolean\"},"
+       "\"block\":{\"enum\":[\"memory\",\"localfs\",\"tiered\"]},"
+       "\"block_dir\":{\"type\":\"string\"},\"tiered\":"
+    << TieredBlockConfigJsonSchema()
+    << ",\"read_only\":{\"type\":\"boolean\"},"
        "\"squash\":{\"enum\":[\"none\",\"root_to_guest\",\"root_to_admin\",\"all_to_guest\","
        "\"all_to_admin\"]},"
        "\"anon_uid\":{\"type\":\"integer\"},\"anon_gid\":{\"type\":\"integer\"},"
@@ -461,6 +530,9 @@ std::string RenderConfig(const Config& c) {
        "#   metadata: rocksdb (durable, under metadata_dir) | memory (lost when the server "
        "stops)\n"
        "#   block: memory | localfs (file data in files under block_dir)\n"
+       "#        | tiered (a local journal, the cache, in front of a durable remote: fs or s3;\n"
+       "#          data is uploaded as deduplicated, compressed, optionally encrypted chunks;\n"
+       "#          see docs/configuration.md)\n"
        "# squash: none | root_to_guest | root_to_admin | all_to_guest | all_to_admin\n"
        "#   (guest = anon_uid/anon_gid; admin = root, uid 0)\n"
        "# allowed_clients / denied_clients: lists of CIDRs (denied wins; no allowed list: all)\n"
@@ -474,6 +546,7 @@ std::string RenderConfig(const Config& c) {
     if (!s.metadata_dir.empty()) o << "    metadata_dir: \"" << s.metadata_dir << "\"\n";
     o << "    block: " << s.block << "\n";
     if (!s.block_dir.empty()) o << "    block_dir: \"" << s.block_dir << "\"\n";
+    if (s.block == "tiered") o << "    tiered:\n" << RenderTieredBlockConfig(s.tiered, "      ");
     o << "    read_only: " << (s.read_only ? "true" : "false") << "\n"
       << "    squash: " << s.squash << "\n"
       << "    anon_uid: " << s.anon_uid << "\n"

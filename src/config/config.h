@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "config/block_store_config.h"
 
 namespace dittofs::config {
 
@@ -52,8 +53,10 @@ struct ShareConfig {
   std::string name = "/export";
   std::string metadata = "rocksdb";  // memory | rocksdb
   std::string metadata_dir;          // rocksdb: default <state_dir>/metadata/<share>
-  std::string block = "localfs";     // memory | localfs
+  std::string block = "tiered";      // memory | localfs | tiered
   std::string block_dir;             // localfs: default <state_dir>/blocks/<share>
+  // tiered: the YAML map `tiered:` (given only when block is tiered); its `dir` is the journal's.
+  TieredBlockConfig tiered;
   bool read_only = false;
   // none | root_to_guest | root_to_admin | all_to_guest | all_to_admin
   std::string squash = "root_to_guest";

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config/config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -29,6 +30,8 @@ TEST(ConfigTest, DefaultsFollowXdg) {
   EXPECT_EQ(c.shares[0].root_mode, 01777u);
   EXPECT_EQ(c.shares[0].squash, "root_to_guest");
   EXPECT_EQ(c.nfs.port, 12049);
+  EXPECT_EQ(c.shares[0].block, "tiered");
+  EXPECT_EQ(c.shares[0].tiered, TieredBlockConfig{});
 }
 
 TEST(ConfigTest, RenderedConfigParsesBackIdentically) {
@@ -51,6 +54,105 @@ TEST(ConfigTest, RenderedConfigParsesBackIdentically) {
   EXPECT_EQ(back.nfs.port, 2049);
   EXPECT_TRUE(back.shares[0].read_only);
   EXPECT_EQ(back.shares[0].root_mode, 0755u);
+}
+
+TEST(ConfigTest, RenderedTieredSectionParsesBackIdentically) {
+  auto env = Env({{"HOME", "/h"}});
+  Config c = Defaults(env);
+  std::string defaults = RenderConfig(c);
+  EXPECT_THAT(defaults, ::testing::HasSubstr("    block: tiered\n    tiered:\n"));
+  EXPECT_THAT(defaults, ::testing::HasSubstr("      cache_size: 4GiB"));
+  ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(defaults, env));
+  EXPECT_EQ(back.shares[0].tiered, TieredBlockConfig{});
+
+  TieredBlockConfig& t = c.shares[0].tiered;
+  t.dir = "/var/lib/dfs journal";
+  t.cache_size = (uint64_t{1} << 30) + 1;
+  t.remote = {.type = "s3",
+              .endpoint = "http://127.0.0.1:9000",
+              .region = "local",
+              .bucket = "b",
+              .prefix = "",
+              .path_style = false,
+              .access_key_id = "true",  // a string that looks like a boolean stays a string
+              .secret_access_key = "12"};
+  t.compression = "lz4";
+  t.zstd_level = 5;
+  t.encryption = "aes-256-gcm";
+  t.passphrase_env = "PASS";
+  t.chunk_min = 1000;
+  t.object_size = 16 << 20;
+  t.upload_parallelism = 8;
+  t.gc_interval_ms = 5000;
+  ShareConfig local;  // (invalidates `t`)
+  local.name = "/local";
+  local.block = "localfs";
+  local.block_dir = "/srv/blocks";
+  c.shares.push_back(local);
+  std::string text = RenderConfig(c);
+  SCOPED_TRACE(text);
+  ASSERT_OK_AND_ASSIGN(back, ParseConfig(text, env));
+  ASSERT_EQ(back.shares.size(), 2u);
+  EXPECT_EQ(back.shares[0].tiered, c.shares[0].tiered);
+  EXPECT_EQ(back.shares[1].block, "localfs");
+  EXPECT_EQ(back.shares[1].block_dir, "/srv/blocks");
+}
+
+TEST(ConfigTest, TieredMapFromYaml) {
+  auto env = Env({{"HOME", "/h"}});
+  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig(R"(
+shares:
+  - tiered:
+      cache_size: 64MiB
+      zstd_level: 9
+      chunk_max: 8388608
+      remote: {type: s3, endpoint: "https://s3.amazonaws.com", bucket: data, path_style: no}
+    name: /t
+)",
+                                             env));
+  const TieredBlockConfig& t = c.shares[0].tiered;
+  EXPECT_EQ(t.cache_size, 64u << 20);
+  EXPECT_EQ(t.zstd_level, 9);
+  EXPECT_EQ(t.chunk_max, 8u << 20);
+  EXPECT_EQ(t.remote.type, "s3");
+  EXPECT_EQ(t.remote.bucket, "data");
+  EXPECT_FALSE(t.remote.path_style);
+
+  auto refusal = [&](const std::string& yaml) {
+    Result<Config> parsed = ParseConfig(yaml, env);
+    EXPECT_THAT(parsed, testing::StatusIs(Errc::kInvalid)) << yaml;
+    return parsed.ok() ? "" : parsed.status().message();
+  };
+  EXPECT_EQ(refusal("shares:\n  - name: /t\n    tiered:\n      compression: gzip\n"),
+            "config: share /t: tiered block store: 'compression' must be one of none, lz4, zstd");
+  EXPECT_THAT(refusal("shares:\n  - name: /t\n    tiered:\n      zstd_level: \"3\"\n"),
+              ::testing::HasSubstr("'zstd_level' must be an integer"));
+  EXPECT_THAT(refusal("shares:\n  - name: /t\n    tiered:\n      zstd_level: -3\n"),
+              ::testing::HasSubstr("'zstd_level'"));
+  EXPECT_THAT(refusal("shares:\n  - name: /t\n    tiered:\n      dri: /x\n"),
+              ::testing::HasSubstr("share /t: tiered block store: unknown key 'dri'"));
+  EXPECT_THAT(refusal("shares:\n  - name: /t\n    tiered:\n      remote: {bucket: b}\n"),
+              ::testing::HasSubstr("'remote.bucket' is for remote type s3, not fs"));
+  EXPECT_THAT(refusal("shares:\n  - name: /t\n    tiered: 5\n"),
+              ::testing::HasSubstr("share /t: tiered must be a map"));
+  EXPECT_THAT(refusal("shares:\n  - name: /t\n    block: localfs\n    tiered:\n      dir: /x\n"),
+              ::testing::HasSubstr("share /t: 'tiered' is for block: tiered, not localfs"));
+  EXPECT_THAT(refusal("shares:\n  - name: /t\n    block_dir: /x\n"),
+              ::testing::HasSubstr("tiered.dir"));
+  EXPECT_THAT(refusal("shares:\n  - name: /t\n    block: s3\n"),
+              ::testing::HasSubstr("block must be memory, localfs or tiered"));
+
+  Config built = Defaults(env);
+  built.shares[0].tiered.upload_parallelism = 0;
+  EXPECT_THAT(Validate(built), testing::StatusIs(Errc::kInvalid));
+}
+
+TEST(ConfigTest, SchemaDescribesTheTieredMap) {
+  std::string schema = JsonSchema();
+  EXPECT_THAT(schema,
+              ::testing::HasSubstr("\"block\":{\"enum\":[\"memory\",\"localfs\",\"tiered\"]}"));
+  EXPECT_THAT(schema, ::testing::HasSubstr("\"tiered\":{\"type\":\"object\""));
+  EXPECT_THAT(schema, ::testing::HasSubstr("\"reconcile_interval_ms\""));
 }
 
 TEST(ConfigTest, EnvironmentOverridesFile) {

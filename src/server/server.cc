@@ -22,10 +22,16 @@
 #include "nfs/mount/service.h"
 #include "nfs/v3/service.h"
 #include "rpc/tcp_server.h"
+#include "config/block_store_config.h"
 #include "stores/block/localfs/localfs_block_store.h"
 #include "stores/block/memory/memory_block_store.h"
+#include "stores/block/tiered/tiered_block_store.h"
+#include "stores/cas/keyring.h"
 #include "stores/metadata/memory/memory_metadata_store.h"
 #include "stores/metadata/rocksdb/rocksdb_metadata_store.h"
+#include "stores/remote/fs/fs_remote_store.h"
+#include "stores/remote/memory/memory_remote_store.h"
+#include "stores/remote/s3/s3_remote_store.h"
 
 namespace dittofs::server {
 namespace {
@@ -37,12 +43,16 @@ namespace cp = controlplane;
 struct ShareStores {
   std::string metadata_key;  // the store definitions these were built from
   std::string block_key;
+  std::string block_type;
+  // Declared after `metadata`, so destroyed before it: a tiered block store uses the metadata
+  // store until it is gone.
   std::unique_ptr<stores::MetadataStore> metadata;
   std::unique_ptr<stores::BlockStore> blocks;
+  stores::TieredBlockStore* tiered = nullptr;  // `blocks`, when it is a tiered store
 };
 
 enum class MetadataKind { kMemory, kRocksDb };
-enum class BlockKind { kMemory, kLocalFs };
+enum class BlockKind { kMemory, kLocalFs, kTiered };
 
 Result<MetadataKind> ParseMetadataKind(const std::string& s) {
   if (s == "memory") return MetadataKind::kMemory;
@@ -53,6 +63,7 @@ Result<MetadataKind> ParseMetadataKind(const std::string& s) {
 Result<BlockKind> ParseBlockKind(const std::string& s) {
   if (s == "memory") return BlockKind::kMemory;
   if (s == "localfs") return BlockKind::kLocalFs;
+  if (s == "tiered") return BlockKind::kTiered;
   return Status(Errc::kInvalid, "unknown block store type " + s);
 }
 
@@ -68,6 +79,109 @@ std::string PathOf(const std::string& config_json) {
   nlohmann::json config = nlohmann::json::parse(config_json, nullptr, false);
   if (!config.is_object() || !config.contains("path") || !config["path"].is_string()) return "";
   return config["path"].get<std::string>();
+}
+
+// The environment variable `name`, or empty.
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
+}
+
+Result<stores::cas::Compression> ParseCompression(const std::string& s) {
+  if (s == "none") return stores::cas::Compression::kNone;
+  if (s == "lz4") return stores::cas::Compression::kLz4;
+  if (s == "zstd") return stores::cas::Compression::kZstd;
+  return Status(Errc::kInvalid, "unknown compression " + s);
+}
+
+Result<stores::cas::Cipher> ParseCipher(const std::string& s) {
+  if (s == "none") return stores::cas::Cipher::kNone;
+  if (s == "aes-256-gcm") return stores::cas::Cipher::kAes256Gcm;
+  if (s == "chacha20-poly1305") return stores::cas::Cipher::kChaCha20Poly1305;
+  return Status(Errc::kInvalid, "unknown encryption " + s);
+}
+
+// Opens the tiered block store of share `share` from its store definition's JSON config.
+// `dir_name` names the share's subdirectories (and S3 key prefix): a store definition may serve
+// several shares.
+Result<std::unique_ptr<stores::TieredBlockStore>> OpenTiered(const config::Config& config,
+                                                             const cp::Share& share,
+                                                             const std::string& dir_name,
+                                                             const std::string& config_json,
+                                                             stores::MetadataStore& metadata) {
+  const std::string& state = config.server.state_dir;
+  ASSIGN_OR_RETURN(config::TieredBlockConfig tc, config::ParseTieredBlockConfig(config_json));
+  stores::TieredOptions o;
+  o.journal.dir = (tc.dir.empty() ? state + "/blocks" : tc.dir) + "/" + dir_name;
+  o.journal.capacity_bytes = tc.cache_size;
+  if (tc.remote.type == "memory") {
+    LOG_WARN("share {}: the remote is in memory: data is lost at exit", share.name);
+    o.remote = stores::NewMemoryRemoteStore();
+  } else if (tc.remote.type == "fs") {
+    stores::FsRemoteOptions fo;
+    fo.root = (tc.remote.path.empty() ? state + "/remote" : tc.remote.path) + "/" + dir_name;
+    ASSIGN_OR_RETURN(o.remote, stores::OpenFsRemoteStore(fo));
+  } else if (tc.remote.type == "s3") {
+    stores::S3RemoteOptions so;
+    so.endpoint = tc.remote.endpoint;
+    so.region = tc.remote.region;
+    so.bucket = tc.remote.bucket;
+    so.prefix = tc.remote.prefix;
+    if (!so.prefix.empty() && so.prefix.back() != '/') so.prefix += '/';
+    so.prefix += dir_name + "/";
+    so.path_style = tc.remote.path_style;
+    so.access_key_id =
+        tc.remote.access_key_id.empty() ? Env("AWS_ACCESS_KEY_ID") : tc.remote.access_key_id;
+    so.secret_access_key = tc.remote.secret_access_key.empty() ? Env("AWS_SECRET_ACCESS_KEY")
+                                                               : tc.remote.secret_access_key;
+    so.session_token = Env("AWS_SESSION_TOKEN");
+    ASSIGN_OR_RETURN(o.remote, stores::OpenS3RemoteStore(so));
+  } else {
+    return Status(Errc::kInvalid, "unknown remote type " + tc.remote.type);
+  }
+  ASSIGN_OR_RETURN(o.codec.compression, ParseCompression(tc.compression));
+  o.codec.zstd_level = tc.zstd_level;
+  ASSIGN_OR_RETURN(o.codec.cipher, ParseCipher(tc.encryption));
+  if (o.codec.cipher != stores::cas::Cipher::kNone) {
+    std::string key_file = tc.key_file.empty() ? state + "/keys/" + dir_name + ".key" : tc.key_file;
+    Result<std::string> passphrase = stores::cas::PassphraseFromEnv(tc.passphrase_env);
+    if (!passphrase.ok()) {
+      return Status(Errc::kInvalid, fmt::format("share {}: its remote is encrypted ({}); set the "
+                                                "key file's passphrase in ${}",
+                                                share.name, tc.encryption, tc.passphrase_env));
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(key_file).parent_path(), ec);
+    Result<stores::cas::Keyring> keyring =
+        stores::cas::OpenOrCreateKeyFile(key_file, *passphrase);
+    if (!keyring.ok()) {
+      if (keyring.status().code() == Errc::kAccess) {
+        return Status(Errc::kAccess, fmt::format("share {}: wrong passphrase for key file {} "
+                                                 "(from ${})",
+                                                 share.name, key_file, tc.passphrase_env));
+      }
+      return Status(keyring.status().code(),
+                    fmt::format("share {}: key file {}: {}", share.name, key_file,
+                                keyring.status().message()));
+    }
+    LOG_INFO("share {}: encrypted remote, master key {} from {}", share.name, keyring->KeyId(),
+             key_file);
+    o.keyring.emplace(std::move(*keyring));
+  }
+  o.chunking.min_size = tc.chunk_min;
+  o.chunking.avg_size = tc.chunk_avg;
+  o.chunking.max_size = tc.chunk_max;
+  o.object_bytes = tc.object_size;
+  o.carve_dirty_bytes = tc.carve_dirty_bytes;
+  o.carve_after = std::chrono::milliseconds(tc.carve_after_ms);
+  o.carve_threads = static_cast<int>(tc.upload_parallelism);
+  o.gc_grace = std::chrono::milliseconds(tc.gc_grace_ms);
+  o.gc_interval = std::chrono::milliseconds(tc.gc_interval_ms);
+  o.reconcile_interval = std::chrono::milliseconds(tc.reconcile_interval_ms);
+  LOG_INFO("share {}: tiered blocks, journal {} ({} MiB), {} remote, {} compression, {} encryption",
+           share.name, o.journal.dir, o.journal.capacity_bytes >> 20, tc.remote.type,
+           tc.compression, tc.encryption);
+  return stores::OpenTieredBlockStore(std::move(o), metadata);
 }
 
 // Builds the stores of one share. Each share gets its own instances, even when several shares
@@ -95,6 +209,7 @@ Result<std::shared_ptr<ShareStores>> OpenStores(const config::Config& config,
     }
   }
   ASSIGN_OR_RETURN(BlockKind bk, ParseBlockKind(bd.type));
+  s->block_type = bd.type;
   switch (bk) {
     case BlockKind::kMemory:
       s->blocks = stores::NewMemoryBlockStore();
@@ -110,6 +225,20 @@ Result<std::shared_ptr<ShareStores>> OpenStores(const config::Config& config,
         std::filesystem::remove_all(o.root, ec);
       }
       ASSIGN_OR_RETURN(s->blocks, stores::OpenLocalFsBlockStore(o));
+      break;
+    }
+    case BlockKind::kTiered: {
+      if (mk == MetadataKind::kMemory) {
+        // The chunk index lives in the metadata store: with in-memory metadata, earlier data
+        // can never be reached again (the reconcile deletes its objects).
+        LOG_WARN("share {}: tiered blocks with in-memory metadata keep nothing across restarts",
+                 share.name);
+      }
+      ASSIGN_OR_RETURN(std::unique_ptr<stores::TieredBlockStore> tiered,
+                       OpenTiered(config, share, SafeDirName(share.name), bd.config_json,
+                                  *s->metadata));
+      s->tiered = tiered.get();
+      s->blocks = std::move(tiered);
       break;
     }
   }
@@ -184,6 +313,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
 
   // RuntimeHooks: the API changed the database; bring the running server in line.
   Status SharesChanged() override { return ReconcileShares(); }
+  Result<std::string> ShareStatus(std::string_view share) override;
+  Status SyncShare(std::string_view share) override;
   Status AdaptersChanged() override { return ReconcileAdapters(); }
   Status SettingChanged(std::string_view key, std::string_view value) override;
   bool Ready() override { return ready_.load(); }
@@ -193,6 +324,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Status BootstrapAdmin();
   Status SeedDefaults();
   Status ReconcileShares();
+  // The stores of the share named `share`; Errc::kNotFound when it is not served.
+  Result<std::shared_ptr<ShareStores>> FindStores(std::string_view share);
   Status ReconcileAdapters();
   Result<core::ShareOptions> OptionsOf(const cp::Share& share);
 
@@ -280,6 +413,8 @@ Status ServerImpl::SeedDefaults() {
     if (sc.block == "localfs") {
       std::string dir = sc.block_dir.empty() ? config_.server.state_dir + "/blocks" : sc.block_dir;
       block_json = nlohmann::json{{"path", dir}}.dump();
+    } else if (sc.block == "tiered") {
+      block_json = config::TieredBlockConfigToJson(sc.tiered);
     }
     cp::BlockStoreDef bd{0, base + "-blocks", sc.block, block_json};
     ASSIGN_OR_RETURN(md, db_->CreateMetadataStore(md));
@@ -362,6 +497,55 @@ Status ServerImpl::ReconcileShares() {
   }
   stores_ = std::move(next);
   return Status::Ok();
+}
+
+Result<std::shared_ptr<ShareStores>> ServerImpl::FindStores(std::string_view share) {
+  MutexLock lock(&reconcile_mu_);
+  for (const auto& [id, st] : stores_) {
+    std::shared_ptr<core::Vfs> vfs = shares_.ById(id);
+    if (vfs && vfs->name() == share) return st;
+  }
+  return Status(Errc::kNotFound, fmt::format("share {} is not being served", share));
+}
+
+Result<std::string> ServerImpl::ShareStatus(std::string_view share) {
+  ASSIGN_OR_RETURN(std::shared_ptr<ShareStores> st, FindStores(share));
+  nlohmann::json j;
+  j["share"] = share;
+  j["block_store"] = st->block_type;
+  j["used_bytes"] = st->blocks->UsedBytes();
+  if (st->tiered != nullptr) {
+    stores::TieredStats t = st->tiered->Stats();
+    j["journal"] = {{"dirty_bytes", t.journal.dirty_bytes},
+                    {"clean_bytes", t.journal.clean_bytes},
+                    {"disk_bytes", t.journal.disk_bytes},
+                    {"segments", t.journal.segments}};
+    j["dirty_files"] = t.dirty_files;
+    j["carve_passes"] = t.carve_passes;
+    j["carved_bytes"] = t.carved_bytes;
+    j["chunks_new"] = t.chunks_new;
+    j["chunks_deduplicated"] = t.chunks_deduplicated;
+    j["deduplicated_bytes"] = t.deduplicated_bytes;
+    j["objects_uploaded"] = t.objects_uploaded;
+    j["uploaded_bytes"] = t.uploaded_bytes;
+    j["upload_failures"] = t.upload_failures;
+    j["chunks_fetched"] = t.chunks_fetched;
+    j["corruption_events"] = t.corruption_events;
+    j["gc_objects_deleted"] = t.gc_objects_deleted;
+    j["orphans_deleted"] = t.orphans_deleted;
+    j["orphan_extents_released"] = t.orphan_extents_released;
+  }
+  return j.dump();
+}
+
+Status ServerImpl::SyncShare(std::string_view share) {
+  ASSIGN_OR_RETURN(std::shared_ptr<ShareStores> st, FindStores(share));
+  if (st->tiered == nullptr) {
+    return Status(Errc::kNotSupported,
+                  fmt::format("share {} has no remote to sync to ({} blocks)", share,
+                              st->block_type));
+  }
+  return st->tiered->Flush();
 }
 
 Status ServerImpl::ReconcileAdapters() {

@@ -160,7 +160,13 @@ std::string Verify(RawNfsClient& client, const FileState& f) {
 TEST(CrashTest, StableDataSurvivesSigkillAtRandomPoints) {
   DfsOptions options;
   options.shares[0].metadata = "rocksdb";
-  options.shares[0].block = "localfs";
+  // The default durable share: RocksDB metadata, the journal, a filesystem remote. Carving
+  // soon and often (and collecting garbage at once) puts kills in the middle of uploads,
+  // commits and deletions too.
+  options.shares[0].block = "tiered";
+  options.shares[0].tiered =
+      "{carve_after_ms: 200, carve_dirty_bytes: 1MiB, chunk_min: 16KiB, chunk_avg: 64KiB, "
+      "chunk_max: 256KiB, object_size: 1MiB, gc_grace_ms: 0, gc_interval_ms: 300}";
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server, DfsProcess::Start(DFS_BINARY, options));
 
   std::vector<FileState> files(4);

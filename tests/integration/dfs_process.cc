@@ -36,6 +36,7 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
     yaml << "  - name: " << s.name << "\n"
          << "    metadata: " << s.metadata << "\n"
          << "    block: " << s.block << "\n"
+         << (s.tiered.empty() ? "" : "    tiered: " + s.tiered + "\n")
          << "    squash: " << s.squash << "\n"
          << "    read_only: " << (s.read_only ? "true" : "false") << "\n"
          << "    root_mode: \"" << s.root_mode << "\"\n"
@@ -97,6 +98,7 @@ Result<std::unique_ptr<DfsProcess>> DfsProcess::Start(const std::string& binary,
   std::unique_ptr<DfsProcess> process(new DfsProcess(dir, 0));
   process->binary_ = binary;
   process->start_timeout_ = options.start_timeout;
+  process->env_ = options.env;
   Status spawned = process->Spawn();
   if (!spawned.ok()) return spawned;
   return process;
@@ -116,6 +118,7 @@ Status DfsProcess::Spawn() {
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
   std::vector<std::string> args = {binary_, "start", "--foreground", "--config", config_path};
   std::vector<std::string> env = ChildEnvironment();
+  env.insert(env.end(), env_.begin(), env_.end());
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(env);
   pid_t parent = getpid();

@@ -22,7 +22,10 @@ namespace dittofs::integration {
 struct DfsShare {
   std::string name = "/export";
   std::string metadata = "memory";  // memory | rocksdb (kept under the temporary directory)
-  std::string block = "memory";     // memory | localfs (kept under the temporary directory)
+  std::string block = "memory";     // memory | localfs | tiered (under the temporary directory)
+  // tiered: the share's `tiered:` map as YAML flow text, e.g. "{carve_after_ms: 100}"; empty
+  // for the defaults.
+  std::string tiered;
   std::string squash =
       "none";  // none | root_to_guest | root_to_admin | all_to_guest | all_to_admin
   bool read_only = false;
@@ -35,6 +38,8 @@ struct DfsShare {
 struct DfsOptions {
   std::vector<DfsShare> shares = std::vector<DfsShare>(1);  // one default share
   std::string log_level = "info";
+  // NAME=value entries added to the server's environment (DITTOFS_* ones included).
+  std::vector<std::string> env;
   // How long the server may take to say it listens.
   std::chrono::seconds start_timeout{30};
 };
@@ -80,6 +85,8 @@ class DfsProcess {
   Status Kill();
   // Starts the server again after Kill() or Stop(), on the same config and state dir.
   Status StartAgain();
+  // Replaces the NAME=value entries added to the environment of later starts.
+  void set_env(std::vector<std::string> env) { env_ = std::move(env); }
 
  private:
   DfsProcess(std::string dir, pid_t pid) : dir_(std::move(dir)), pid_(pid) {}
@@ -92,6 +99,7 @@ class DfsProcess {
   std::string dir_;
   std::string binary_;
   std::chrono::seconds start_timeout_{30};
+  std::vector<std::string> env_;  // added to the child's environment
   pid_t pid_;
   uint16_t port_ = 0;
   uint16_t api_port_ = 0;

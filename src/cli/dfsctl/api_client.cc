@@ -10,7 +10,7 @@ namespace dittofs::dfsctl {
 namespace {
 
 constexpr time_t kConnectTimeoutSeconds = 10;
-constexpr time_t kReadTimeoutSeconds = 60;
+constexpr std::chrono::seconds kReadTimeout{60};  // login and refresh
 
 struct Response {
   int status = 0;
@@ -59,12 +59,13 @@ Status ProblemStatus(const Response& r) {
 }
 
 Result<Response> Send(const std::string& server, std::string_view method, const std::string& path,
-                      const json& body, const std::string& token) {
+                      const json& body, const std::string& token,
+                      std::chrono::seconds read_timeout = kReadTimeout) {
   ASSIGN_OR_RETURN(ServerUrl url, ParseServerUrl(server));
   httplib::Client http(url.scheme + "://" + url.host + ":" + std::to_string(url.port));
   http.set_url_encode(false);  // paths arrive encoded by PathSegment
   http.set_connection_timeout(kConnectTimeoutSeconds, 0);
-  http.set_read_timeout(kReadTimeoutSeconds, 0);
+  http.set_read_timeout(static_cast<time_t>(read_timeout.count()), 0);
   httplib::Headers headers;
   if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
   std::string text = body.is_null() ? "" : body.dump();
@@ -196,11 +197,12 @@ Status ApiClient::Refresh() {
 
 Result<json> ApiClient::Call(std::string_view method, const std::string& path, const json& body) {
   const Context& c = context();
-  ASSIGN_OR_RETURN(Response r, Send(c.server, method, path, body, c.access_token));
+  ASSIGN_OR_RETURN(Response r, Send(c.server, method, path, body, c.access_token, read_timeout_));
   if (r.status == 401) {
     RETURN_IF_ERROR(Refresh());
     const Context& refreshed = context();
-    ASSIGN_OR_RETURN(r, Send(refreshed.server, method, path, body, refreshed.access_token));
+    ASSIGN_OR_RETURN(
+        r, Send(refreshed.server, method, path, body, refreshed.access_token, read_timeout_));
   }
   if (r.status < 200 || r.status >= 300) return ProblemStatus(r);
   return r.body;

@@ -5,6 +5,7 @@
 // context's access token and, when the server answers 401, trades the refresh token for a
 // new access token once, saves it, and retries the request.
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -43,6 +44,10 @@ class ApiClient {
 
   const Context& context() const { return contexts_.by_name.at(name_); }
 
+  // How long Call waits for an answer (default 60 s); long-running requests such as a share's
+  // sync raise it.
+  void set_read_timeout(std::chrono::seconds timeout) { read_timeout_ = timeout; }
+
   // POST /api/v1/auth/login without a context: the token answer.
   static Result<json> Login(const std::string& server, const std::string& username,
                             const std::string& password);
@@ -57,6 +62,7 @@ class ApiClient {
 
   Contexts contexts_;
   std::string name_;
+  std::chrono::seconds read_timeout_{60};
 };
 
 }  // namespace dittofs::dfsctl

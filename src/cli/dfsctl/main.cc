@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <iostream>
@@ -22,6 +24,7 @@
 #include "cli/dfsctl/contexts.h"
 #include "cli/dfsctl/output.h"
 #include "cli/dfsctl/terminal.h"
+#include "config/block_store_config.h"
 
 namespace dittofs::dfsctl {
 namespace {
@@ -85,6 +88,24 @@ struct Args {
   std::string type;
   std::optional<std::string> config;
   std::optional<std::string> path;
+  // tiered block stores: each sets one key of the JSON config
+  std::optional<std::string> dir;
+  std::optional<std::string> cache_size;
+  std::optional<std::string> remote;
+  std::optional<std::string> remote_path;
+  std::optional<std::string> s3_endpoint;
+  std::optional<std::string> s3_region;
+  std::optional<std::string> s3_bucket;
+  std::optional<std::string> s3_prefix;
+  bool s3_virtual_host = false;
+  std::optional<std::string> compression;
+  std::optional<std::string> encryption;
+  std::optional<std::string> key_file;
+  std::optional<std::string> passphrase_env;
+  std::vector<std::string> set;  // key=value
+
+  // share sync
+  int64_t timeout_s = 3600;
 
   // adapters
   std::optional<int64_t> port;
@@ -111,6 +132,7 @@ const std::vector<Column> kShareColumns = {{"NAME", "name"},
 const std::vector<Column> kGrantColumns = {{"KIND", "kind"}, {"NAME", "name"}, {"LEVEL", "level"}};
 const std::vector<Column> kStoreColumns = {
     {"NAME", "name"}, {"TYPE", "type"}, {"CONFIG", "config"}};
+const std::vector<Column> kStatusColumns = {{"FIELD", "field"}, {"VALUE", "value"}};
 const std::vector<Column> kAdapterColumns = {
     {"NAME", "name"}, {"ENABLED", "enabled"}, {"PORT", "port"}, {"BIND", "bind_address"}};
 const std::vector<Column> kSettingColumns = {{"KEY", "key"}, {"VALUE", "value"}};
@@ -174,7 +196,11 @@ class Dfsctl {
   Status ShareCreateOrUpdate(bool create);
   Status GrantOrRevoke(bool grant);
   Status ShareMount();
+  Status ShareStatus();
+  Status ShareSync();
   Status StoreAdd(const std::string& kind);
+  // The JSON config a `store block add --type tiered` builds from its options.
+  Result<json> TieredConfig(json config);
   Status AdapterPatch(json body);
   Status Completion();
 
@@ -636,6 +662,17 @@ void Dfsctl::AddShareCommands() {
   list->add_option("share", args_.name, "Share name")->required();
   AddOutput(list);
 
+  CLI::App* status = Leaf(share, "status", "Show a served share's storage state",
+                          [this] { return ShareStatus(); });
+  status->add_option("name", args_.name, "Share name")->required();
+  AddOutput(status);
+  CLI::App* sync =
+      Leaf(share, "sync", "Upload everything a share holds that its remote lacks; waits for it",
+           [this] { return ShareSync(); });
+  sync->add_option("name", args_.name, "Share name")->required();
+  sync->add_option("--timeout", args_.timeout_s, "Seconds to wait for the server (default 3600)")
+      ->check(CLI::Range(int64_t{1}, int64_t{7 * 24 * 3600}));
+
   CLI::App* mount = Leaf(share, "mount", "Print (or run) the Linux command that mounts a share",
                          [this] { return ShareMount(); });
   mount->add_option("share", args_.name, "Share name")->required();
@@ -690,6 +727,38 @@ Status Dfsctl::GrantOrRevoke(bool grant) {
     std::cout << "Revoked the grant of " << kind << " " << subject << " on "
               << ShareName(args_.name) << "\n";
   }
+  return Status::Ok();
+}
+
+// "a.b" rows for the nested objects of `value`, the leaves' values as text.
+void FlattenStatus(const std::string& prefix, const json& value, json& rows) {
+  if (value.is_object() && !value.empty()) {
+    for (const auto& [key, item] : value.items()) {
+      FlattenStatus(prefix.empty() ? key : prefix + "." + key, item, rows);
+    }
+    return;
+  }
+  rows.push_back({{"field", prefix}, {"value", value.is_string() ? value : json(value.dump())}});
+}
+
+Status Dfsctl::ShareStatus() {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json status, client.Get(SharePath(args_.name) + "/status"));
+  if (format() != OutputFormat::kTable) {
+    Print(std::cout, status, {}, format());
+    return Status::Ok();
+  }
+  json rows = json::array();
+  FlattenStatus("", status, rows);
+  Print(std::cout, rows, kStatusColumns, format());
+  return Status::Ok();
+}
+
+Status Dfsctl::ShareSync() {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  client.set_read_timeout(std::chrono::seconds(args_.timeout_s));
+  RETURN_IF_ERROR(client.Call("POST", SharePath(args_.name) + "/sync").status());
+  std::cout << "Synced share " << ShareName(args_.name) << ": its remote holds all its data\n";
   return Status::Ok();
 }
 
@@ -752,15 +821,41 @@ void Dfsctl::AddStoreCommands(CLI::App* store, const std::string& kind) {
   CLI::App* add =
       Leaf(store, "add", "Add a " + kind + " store", [this, kind] { return StoreAdd(kind); });
   add->add_option("--name", args_.name, "Store name")->required();
-  add->add_option(
-         "--type", args_.type,
-         kind == "block" ? "Store type: memory or localfs" : "Store type: memory or rocksdb")
+  add->add_option("--type", args_.type,
+                  kind == "block" ? "Store type: memory, localfs or tiered"
+                                  : "Store type: memory or rocksdb")
       ->required();
   CLI::Option* config = add->add_option("--config", args_.config, "Store config as a JSON object");
   add->add_option("--path", args_.path,
                   kind == "block" ? "localfs: the directory blocks are kept in"
                                   : "rocksdb: the directory the database is kept in")
       ->excludes(config);
+  if (kind == "block") {
+    // The tiered store's keys (docs/configuration.md); they add to --config.
+    add->add_option("--dir", args_.dir, "tiered: the journal (local cache) directory");
+    add->add_option("--cache-size", args_.cache_size, "tiered: journal capacity (e.g. 64GiB)");
+    add->add_option("--remote", args_.remote, "tiered: where chunks are kept: memory, fs or s3")
+        ->check(CLI::IsMember({"memory", "fs", "s3"}));
+    add->add_option("--remote-path", args_.remote_path, "tiered, fs remote: its directory");
+    add->add_option("--s3-endpoint", args_.s3_endpoint,
+                    "tiered, s3 remote: endpoint URL (e.g. http://127.0.0.1:9000)");
+    add->add_option("--s3-region", args_.s3_region, "tiered, s3 remote: region");
+    add->add_option("--s3-bucket", args_.s3_bucket, "tiered, s3 remote: bucket");
+    add->add_option("--s3-prefix", args_.s3_prefix, "tiered, s3 remote: key prefix");
+    add->add_flag("--s3-virtual-host", args_.s3_virtual_host,
+                  "tiered, s3 remote: virtual-host style URLs (bucket.endpoint)");
+    add->add_option("--compression", args_.compression, "tiered: none, lz4 or zstd")
+        ->check(CLI::IsMember({"none", "lz4", "zstd"}));
+    add->add_option("--encryption", args_.encryption,
+                    "tiered: none, aes-256-gcm or chacha20-poly1305")
+        ->check(CLI::IsMember({"none", "aes-256-gcm", "chacha20-poly1305"}));
+    add->add_option("--key-file", args_.key_file, "tiered: the encryption key file");
+    add->add_option("--passphrase-env", args_.passphrase_env,
+                    "tiered: the server's environment variable holding the key's passphrase");
+    add->add_option("--set", args_.set,
+                    "tiered: any config key, as key=value (remote keys as remote.KEY); "
+                    "repeatable");
+  }
   AddOutput(Leaf(store, "list", "List " + kind + " stores",
                  [this, base] { return Show(base, kStoreColumns); }));
   CLI::App* get = Leaf(store, "get", "Show a " + kind + " store", [this, base] {
@@ -774,6 +869,73 @@ void Dfsctl::AddStoreCommands(CLI::App* store, const std::string& kind) {
       ->required();
 }
 
+// One --set value as the JSON type its key takes; nullopt when it cannot be.
+std::optional<json> TypedValue(std::string_view type, const std::string& text) {
+  if (type == "string") return text;
+  if (type == "boolean") {
+    if (text == "true") return true;
+    if (text == "false") return false;
+    return std::nullopt;
+  }
+  uint64_t number = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (error == std::errc() && end == text.data() + text.size() && !text.empty()) return number;
+  if (type == "size") return text;  // "64MiB": the server reads the unit
+  return std::nullopt;
+}
+
+Result<json> Dfsctl::TieredConfig(json tiered) {
+  auto put = [&](const std::string& key, json value) {
+    if (key.starts_with("remote.")) {
+      if (!tiered["remote"].is_object()) tiered["remote"] = json::object();
+      tiered["remote"][key.substr(7)] = std::move(value);
+    } else {
+      tiered[key] = std::move(value);
+    }
+  };
+  // Text typed by its key: "9" is a number for zstd_level, a string for remote.prefix.
+  auto put_text = [&](const std::string& key, const std::string& text) -> Status {
+    std::string_view type = dittofs::config::TieredBlockConfigKeyType(key);
+    if (type.empty()) {
+      return Usage("--set " + key + ": not a tiered store key (see docs/configuration.md)");
+    }
+    std::optional<json> value = TypedValue(type, text);
+    if (!value) {
+      return Usage("--set " + key + "=" + text + ": the value must be " +
+                   (type == "boolean" ? "true or false" : "a non-negative integer"));
+    }
+    put(key, std::move(*value));
+    return Status::Ok();
+  };
+  bool s3_option = args_.s3_endpoint || args_.s3_region || args_.s3_bucket || args_.s3_prefix ||
+                   args_.s3_virtual_host;
+  if (args_.remote) {
+    put("remote.type", *args_.remote);
+  } else if (s3_option) {
+    put("remote.type", "s3");  // the --s3-* options say which remote is meant
+  }
+  if (args_.dir) put("dir", *args_.dir);
+  if (args_.cache_size) RETURN_IF_ERROR(put_text("cache_size", *args_.cache_size));
+  if (args_.remote_path) put("remote.path", *args_.remote_path);
+  if (args_.s3_endpoint) put("remote.endpoint", *args_.s3_endpoint);
+  if (args_.s3_region) put("remote.region", *args_.s3_region);
+  if (args_.s3_bucket) put("remote.bucket", *args_.s3_bucket);
+  if (args_.s3_prefix) put("remote.prefix", *args_.s3_prefix);
+  if (args_.s3_virtual_host) put("remote.path_style", false);
+  if (args_.compression) put("compression", *args_.compression);
+  if (args_.encryption) put("encryption", *args_.encryption);
+  if (args_.key_file) put("key_file", *args_.key_file);
+  if (args_.passphrase_env) put("passphrase_env", *args_.passphrase_env);
+  for (const std::string& assignment : args_.set) {
+    size_t equals = assignment.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return Usage("--set " + assignment + ": write key=value, e.g. --set zstd_level=9");
+    }
+    RETURN_IF_ERROR(put_text(assignment.substr(0, equals), assignment.substr(equals + 1)));
+  }
+  return tiered;
+}
+
 Status Dfsctl::StoreAdd(const std::string& kind) {
   json body = {{"name", args_.name}, {"type", args_.type}};
   if (args_.config) {
@@ -782,6 +944,17 @@ Status Dfsctl::StoreAdd(const std::string& kind) {
     body["config"] = config;
   }
   if (args_.path) body["config"] = {{"path", *args_.path}};
+  bool tiered_option = args_.dir || args_.cache_size || args_.remote || args_.remote_path ||
+                       args_.s3_endpoint || args_.s3_region || args_.s3_bucket || args_.s3_prefix ||
+                       args_.s3_virtual_host || args_.compression || args_.encryption ||
+                       args_.key_file || args_.passphrase_env || !args_.set.empty();
+  if (tiered_option && args_.type != "tiered") {
+    return Usage(
+        "the tiered store options (--dir, --remote, --s3-*, --set, ...) need --type tiered");
+  }
+  if (tiered_option) {
+    ASSIGN_OR_RETURN(body["config"], TieredConfig(body.value("config", json::object())));
+  }
   ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
   RETURN_IF_ERROR(client.Call("POST", "/api/v1/stores/" + kind, body).status());
   std::cout << "Added " << kind << " store " << args_.name << " (" << args_.type << ")\n";

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
 #include "base/status.h"
 #include "controlplane/db/control_db.h"
 #include "net/http/http_server.h"
@@ -27,6 +28,14 @@ class RuntimeHooks {
   virtual Status SettingChanged(std::string_view key, std::string_view value) = 0;
   // Whether the server is ready to serve (GET /health/ready).
   virtual bool Ready() = 0;
+  // A JSON object (text) describing the storage state of the share named `share` ("/export"):
+  // what GET /api/v1/shares/{name}/status answers. Errc::kNotFound when no such share is being
+  // served.
+  virtual Result<std::string> ShareStatus(std::string_view share) = 0;
+  // Uploads everything the share holds that is not yet on its block store's remote, and returns
+  // when that is done. Errc::kNotSupported when the share's block store has no remote;
+  // Errc::kNotFound when no such share is being served.
+  virtual Status SyncShare(std::string_view share) = 0;
 };
 
 struct ApiOptions {

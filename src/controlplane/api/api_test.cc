@@ -57,6 +57,19 @@ class FakeHooks final : public RuntimeHooks {
     MutexLock lock(&mu_);
     return ready_;
   }
+  // Serves only /export, as a server whose other shares failed to open would.
+  Result<std::string> ShareStatus(std::string_view share) override {
+    if (share != "/export")
+      return Status(Errc::kNotFound, "share " + std::string(share) + " is not served");
+    return std::string(R"({"share":"/export","block_store":"tiered","dirty_bytes":42})");
+  }
+  Status SyncShare(std::string_view share) override {
+    MutexLock lock(&mu_);
+    synced_.push_back(std::string(share));
+    if (share != "/export")
+      return Status(Errc::kNotFound, "share " + std::string(share) + " is not served");
+    return sync_error_;
+  }
 
   int shares_changed() {
     MutexLock lock(&mu_);
@@ -78,6 +91,14 @@ class FakeHooks final : public RuntimeHooks {
     MutexLock lock(&mu_);
     error_ = std::move(error);
   }
+  std::vector<std::string> synced() {
+    MutexLock lock(&mu_);
+    return synced_;
+  }
+  void set_sync_error(Status error) {
+    MutexLock lock(&mu_);
+    sync_error_ = std::move(error);
+  }
 
  private:
   Mutex mu_;
@@ -86,6 +107,8 @@ class FakeHooks final : public RuntimeHooks {
   std::vector<std::string> settings_ GUARDED_BY(mu_);
   bool ready_ GUARDED_BY(mu_) = false;
   Status error_ GUARDED_BY(mu_);
+  std::vector<std::string> synced_ GUARDED_BY(mu_);
+  Status sync_error_ GUARDED_BY(mu_);
 };
 
 // Argon2id is slow on purpose; every seeded user shares one hash of kPassword.
@@ -229,7 +252,7 @@ TEST_F(ApiTest, OpenApiDescribesEveryRegisteredRoute) {
   json doc = Body(result);
   EXPECT_EQ(doc["openapi"], "3.0.3");
   std::vector<RouteInfo> routes = api_->Routes();
-  EXPECT_EQ(routes.size(), 44u);
+  EXPECT_EQ(routes.size(), 46u);
   size_t operations = 0;
   for (const auto& [path, methods] : doc["paths"].items()) operations += methods.size();
   EXPECT_EQ(operations, routes.size());
@@ -245,9 +268,14 @@ TEST_F(ApiTest, OpenApiDescribesEveryRegisteredRoute) {
       EXPECT_TRUE(operation.contains("parameters")) << route.pattern;
     }
     // Every route is served: without a token it is refused (or answered), never unrouted.
-    std::string path = route.pattern;
-    for (size_t open = path.find('{'); open != std::string::npos; open = path.find('{')) {
-      path.replace(open, path.find('}', open) - open + 1, "x");
+    std::string path;
+    for (size_t i = 0; i < route.pattern.size(); ++i) {
+      if (route.pattern[i] != '{') {
+        path += route.pattern[i];
+        continue;
+      }
+      path += 'x';
+      i = route.pattern.find('}', i);
     }
     auto result = Send(route.method, path, "");
     ASSERT_TRUE(result);
@@ -588,6 +616,85 @@ TEST_F(ApiTest, BlockStores) {
   ExpectProblem(Post("/api/v1/stores/block", {{"name", "x"}, {"type", "memory"}}, Token(operator_)),
                 403);
   EXPECT_EQ(Delete("/api/v1/stores/block/disk", token)->status, 204);
+}
+
+TEST_F(ApiTest, TieredBlockStoresAreValidatedByTheSharedParser) {
+  std::string token = AdminToken();
+  auto created =
+      Post("/api/v1/stores/block",
+           {{"name", "tiered"},
+            {"type", "tiered"},
+            {"config",
+             {{"cache_size", "64MiB"},
+              {"compression", "lz4"},
+              {"remote",
+               {{"type", "s3"}, {"endpoint", "http://127.0.0.1:9000"}, {"bucket", "dittofs"}}}}}},
+           token);
+  ASSERT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ(Body(created)["type"], "tiered");
+  EXPECT_EQ(Body(created)["config"]["cache_size"], "64MiB");  // stored as given
+  ASSERT_EQ(Post("/api/v1/stores/block", {{"name", "t2"}, {"type", "tiered"}}, token)->status,
+            201);  // every key has a default
+  json bad = ExpectProblem(
+      Post("/api/v1/stores/block",
+           {{"name", "t3"}, {"type", "tiered"}, {"config", {{"compression", "gzip"}}}}, token),
+      400);
+  EXPECT_EQ(bad["detail"], "tiered block store: 'compression' must be one of none, lz4, zstd");
+  ExpectProblem(Post("/api/v1/stores/block",
+                     {{"name", "t3"}, {"type", "tiered"}, {"config", {{"cache", 1}}}}, token),
+                400);
+  ExpectProblem(
+      Post("/api/v1/stores/block",
+           {{"name", "t3"}, {"type", "tiered"}, {"config", {{"remote", {{"type", "s3"}}}}}}, token),
+      400);
+  ExpectProblem(Patch("/api/v1/stores/block/tiered", {{"config", {{"zstd_level", 40}}}}, token),
+                400);
+  auto patched = Patch("/api/v1/stores/block/tiered", {{"config", {{"zstd_level", 19}}}}, token);
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  EXPECT_EQ(Body(patched)["config"], json({{"zstd_level", 19}}));
+  // A localfs store cannot become a tiered one with the localfs config it has.
+  ASSERT_EQ(Post("/api/v1/stores/block",
+                 {{"name", "disk"}, {"type", "localfs"}, {"config", {{"path", "/srv"}}}}, token)
+                ->status,
+            201);
+  ExpectProblem(Patch("/api/v1/stores/block/disk", {{"type", "tiered"}}, token), 400);
+}
+
+TEST_F(ApiTest, ShareStatusAndSync) {
+  CreateShareFixture();
+  std::string admin = AdminToken();
+  auto status = Get("/api/v1/shares/%2Fexport/status", Token(operator_));
+  ASSERT_EQ(status->status, 200) << status->body;
+  EXPECT_EQ(Body(status)["dirty_bytes"], 42);
+  EXPECT_EQ(Get("/api/v1/shares/export/status", admin)->status, 200);
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/status", Token(alice_)), 403);
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/status", ""), 401);
+  ExpectProblem(Get("/api/v1/shares/%2Fnope/status", admin), 404);
+
+  ExpectProblem(Post("/api/v1/shares/%2Fexport/sync", json(nullptr), Token(operator_)), 403);
+  ExpectProblem(Post("/api/v1/shares/%2Fexport/sync", json(nullptr), Token(alice_)), 403);
+  ExpectProblem(Post("/api/v1/shares/%2Fnope/sync", json(nullptr), admin), 404);
+  EXPECT_TRUE(hooks_.synced().empty());  // refused before reaching the server
+  auto synced = Send("POST", "/api/v1/shares/%2Fexport/sync", admin);
+  ASSERT_TRUE(synced);
+  EXPECT_EQ(synced->status, 204) << synced->body;
+  EXPECT_EQ(hooks_.synced(), std::vector<std::string>{"/export"});
+
+  hooks_.set_sync_error(
+      Status(Errc::kNotSupported, "share /export: block store memory has no remote"));
+  json problem = ExpectProblem(Send("POST", "/api/v1/shares/export/sync", admin), 409);
+  EXPECT_EQ(problem["detail"], "share /export: block store memory has no remote");
+  hooks_.set_sync_error(Status(Errc::kUnavailable, "the remote is unreachable"));
+  ExpectProblem(Send("POST", "/api/v1/shares/export/sync", admin), 503);
+
+  // Defined in the database but not served: the hook's 404.
+  auto created =
+      Post("/api/v1/shares",
+           {{"name", "/idle"}, {"metadata_store", "meta"}, {"block_store", "blocks"}}, admin);
+  ASSERT_EQ(created->status, 201) << created->body;
+  json missing = ExpectProblem(Get("/api/v1/shares/%2Fidle/status", admin), 404);
+  EXPECT_EQ(missing["detail"], "share /idle is not served");
+  ExpectProblem(Send("POST", "/api/v1/shares/%2Fidle/sync", admin), 404);
 }
 
 TEST_F(ApiTest, StoreUsedByAShareCannotBeDeleted) {

@@ -61,6 +61,25 @@ struct DirEntry {
   friend bool operator==(const DirEntry&, const DirEntry&) = default;
 };
 
+// Records are small values under byte-string keys, in tables kept beside the namespace for the
+// layers built on it (the chunk index of a tiered block store). They commit in the same
+// transactions as inodes and entries, so a file's chunk map and the chunks' reference counts
+// change together. The numbers are stored; never renumber them.
+enum class RecordTable : uint8_t {
+  kChunkMap = 1,  // a file's extents -> the chunks holding them
+  kChunks = 2,    // chunk hash -> where the chunk is stored, reference count
+  kObjects = 3,   // remote object -> its chunks, live chunk count
+  kGcQueue = 4,   // objects with no live chunk, by the time they died
+};
+inline constexpr size_t kMaxRecordKeySize = 1024;
+inline constexpr size_t kMaxRecordValueSize = 1 << 20;
+
+struct Record {
+  std::string key;
+  std::string value;
+  friend bool operator==(const Record&, const Record&) = default;
+};
+
 // Reads see committed data as of the read (read-committed) and are recorded; Commit applies
 // every write atomically, or returns Errc::kConflict (and applies nothing) when anything read
 // or written was changed by another commit since this transaction read it. A conflicting
@@ -80,7 +99,22 @@ class MetadataTxn {
   // Whether `dir` has at least one entry (committed state plus this transaction's writes).
   virtual Result<bool> HasEntries(InodeId dir) = 0;
 
+  // The record under `key` in `table`; Errc::kNotFound when absent. Sees this transaction's own
+  // writes. Like GetInode, the read makes Commit conflict if another commit changes the record.
+  virtual Result<std::string> GetRecord(RecordTable table, std::string_view key) = 0;
+  // Up to `max` committed records of `table` with `from` <= key < `to` (an empty `to`: no upper
+  // bound), in byte order of their keys (bytes compare unsigned). Does not see this
+  // transaction's own uncommitted writes, and does not by itself make Commit conflict with
+  // changes in the range: GetRecord the keys whose state the transaction relies on.
+  virtual Result<std::vector<Record>> ScanRecords(RecordTable table, std::string_view from,
+                                                  std::string_view to, size_t max) = 0;
+
   // Writes are buffered until Commit.
+  // REQUIRES: key.size() <= kMaxRecordKeySize, value.size() <= kMaxRecordValueSize. Like
+  // PutInode, a write conflicts with a commit that changed the record after this transaction
+  // first read or wrote it.
+  virtual void PutRecord(RecordTable table, std::string_view key, std::string_view value) = 0;
+  virtual void DeleteRecord(RecordTable table, std::string_view key) = 0;
   virtual void PutInode(const Inode& inode) = 0;
   virtual void DeleteInode(InodeId id) = 0;
   virtual void PutEntry(InodeId dir, const DirEntry& entry) = 0;

@@ -316,9 +316,6 @@ class FileIndex {
       : totals_(totals), file_dirty_bytes_(file_dirty_bytes) {}
 
   std::map<uint64_t, Extent> extents;
-  // Backing bytes at or past this read as zeros: the file was truncated after they were
-  // uploaded.
-  uint64_t backing_limit = kNoLimit;
 
   void Account(const Extent& e, int64_t sign) {
     int64_t n = sign * static_cast<int64_t>(e.length);
@@ -378,7 +375,6 @@ class FileIndex {
   // Drops bytes at or after `size` written before `seq`.
   void Truncate(uint64_t size, uint64_t seq) {
     ForEachIn(size, kNoLimit, [&](Extent& e) { return e.seq < seq; });
-    backing_limit = std::min(backing_limit, size);
   }
 
   // Drops every byte written before `seq`.
@@ -764,10 +760,8 @@ Status Journal::Read(uint64_t file, uint64_t offset, MutableByteView out) {
     uint64_t position;
   };
   std::vector<Piece> pieces;
-  uint64_t backing_limit = kNoLimit;
   if (std::shared_ptr<FileState> f = FindFile(file)) {
     MutexLock lock(&f->index_mu);
-    backing_limit = f->index.backing_limit;
     uint64_t at = offset;
     auto it = f->index.extents.upper_bound(offset);
     if (it != f->index.extents.begin()) --it;
@@ -795,7 +789,7 @@ Status Journal::Read(uint64_t file, uint64_t offset, MutableByteView out) {
       RETURN_IF_ERROR(PreadFully(p.segment->fd(), dest, p.position, p.segment->path()));
       continue;
     }
-    uint64_t available = p.at >= backing_limit ? 0 : std::min(p.length, backing_limit - p.at);
+    uint64_t available = p.length;
     size_t filled = 0;
     if (backing_ != nullptr && available > 0) {
       ASSIGN_OR_RETURN(BlockRead r, backing_->Read(file, p.at, available));
@@ -814,9 +808,9 @@ Status Journal::Read(uint64_t file, uint64_t offset, MutableByteView out) {
 Status Journal::Truncate(uint64_t file, uint64_t size) {
   if (size >= kMaxOffset) return Status::Ok();  // nothing is written that far
   {
-    // With a backing, the file may have uploaded bytes the journal no longer holds: the
-    // truncation must be kept even for a file it holds nothing of.
-    LockedFile f = LockFile(file, /*create=*/backing_ != nullptr);
+    // The backing's copy is the owner's to truncate (see JournalBacking); a file the journal
+    // holds nothing of has nothing to cut here.
+    LockedFile f = LockFile(file, /*create=*/false);
     if (!f) return Status::Ok();
     RecordHeader h{.type = RecordType::kTruncate, .file = file, .offset = size};
     Reservation r;

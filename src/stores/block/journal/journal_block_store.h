@@ -13,7 +13,9 @@
 namespace dittofs::stores {
 
 // Where data lives once the journal has let go of it (the chunk store). Reads of ranges the
-// journal no longer holds come from here. Must be safe to call from any thread.
+// journal does not hold come from here. The journal never changes the backing: whoever
+// truncates or removes a file must also cut the backing's copy (before the journal's, so that
+// no read finds neither). Must be safe to call from any thread.
 class JournalBacking {
  public:
   virtual ~JournalBacking() = default;

@@ -64,6 +64,33 @@ const Node* FindLocked(Shard& shard, InodeId id) EXCLUSIVE_LOCKS_REQUIRED(shard.
   return it == shard.nodes.end() ? nullptr : &it->second;
 }
 
+// A record and the version of its last change. Like nodes, an absent record counts as version
+// 0 and is erased, and versions come from the store-wide counter, so a record that was deleted
+// and written again never looks unchanged.
+struct RecordSlot {
+  std::string value;
+  uint64_t version = 0;
+};
+
+// One table's records in key order; std::string compares its bytes as unsigned char.
+using RecordMap = std::map<std::string, RecordSlot, std::less<>>;
+
+// Every table's records, under one lock: scans need one order over a whole table, and the
+// records' share of a commit is short. Lock order: a commit takes its shard locks first and
+// `mu` last; nothing takes a shard lock while holding `mu`.
+struct RecordArea {
+  Mutex mu;
+  std::map<RecordTable, RecordMap> tables GUARDED_BY(mu);
+};
+
+const RecordSlot* FindRecordLocked(RecordArea& area, RecordTable table, std::string_view key)
+    EXCLUSIVE_LOCKS_REQUIRED(area.mu) {
+  auto records = area.tables.find(table);
+  if (records == area.tables.end()) return nullptr;
+  auto it = records->second.find(key);
+  return it == records->second.end() ? nullptr : &it->second;
+}
+
 class MemoryMetadataStore final : public MetadataStore {
  public:
   std::unique_ptr<MetadataTxn> Begin() override;
@@ -78,12 +105,14 @@ class MemoryMetadataStore final : public MetadataStore {
   static size_t ShardIndex(InodeId id) { return id % kShardCount; }
   Shard& shard(size_t index) { return shards_[index]; }
   Shard& ShardOf(InodeId id) { return shards_[ShardIndex(id)]; }
+  RecordArea& records() { return records_; }
   uint64_t NewVersion() { return last_version_.fetch_add(1) + 1; }
   // `delta` may be negative; unsigned wrap-around makes the sum come out right.
   void AddInodes(int64_t delta) { inode_count_.fetch_add(static_cast<uint64_t>(delta)); }
 
  private:
   std::array<Shard, kShardCount> shards_;
+  RecordArea records_;
   std::atomic<InodeId> next_id_{1};  // ids are never reused
   std::atomic<uint32_t> next_generation_{1};
   std::atomic<uint64_t> last_version_{0};
@@ -94,7 +123,8 @@ class MemoryMetadataStore final : public MetadataStore {
 // Optimistic: reads take one shard lock and record the version they saw; writes are buffered
 // (recording the version at the first write of an id not read before). Commit locks the shards
 // of every recorded id in ascending order, so concurrent commits cannot deadlock, checks that
-// no recorded version moved, and applies.
+// no recorded version moved, and applies. Records work the same way under the records lock,
+// which Commit takes after the shard locks.
 class MemoryTxn final : public MetadataTxn {
  public:
   // `store` must outlive this transaction.
@@ -104,7 +134,12 @@ class MemoryTxn final : public MetadataTxn {
   Result<DirEntry> Lookup(InodeId dir, std::string_view name) override;
   Result<std::vector<DirEntry>> List(InodeId dir, uint64_t after_cookie, size_t max) override;
   Result<bool> HasEntries(InodeId dir) override;
+  Result<std::string> GetRecord(RecordTable table, std::string_view key) override;
+  Result<std::vector<Record>> ScanRecords(RecordTable table, std::string_view from,
+                                          std::string_view to, size_t max) override;
 
+  void PutRecord(RecordTable table, std::string_view key, std::string_view value) override;
+  void DeleteRecord(RecordTable table, std::string_view key) override;
   void PutInode(const Inode& inode) override;
   void DeleteInode(InodeId id) override;
   void PutEntry(InodeId dir, const DirEntry& entry) override;
@@ -115,6 +150,7 @@ class MemoryTxn final : public MetadataTxn {
  private:
   // A directory's buffered entry writes by name; nullopt deletes the name.
   using EntryWrites = std::map<std::string, std::optional<DirEntry>, std::less<>>;
+  using RecordKey = std::pair<RecordTable, std::string>;
 
   // Remembers the version of `id` the first time this transaction sees it.
   // REQUIRES: the shard of `id` is locked and `node` is its node for `id` (or null).
@@ -123,6 +159,8 @@ class MemoryTxn final : public MetadataTxn {
   }
   // Records the current version of `id` unless one is recorded already; before a write.
   void RecordBeforeWrite(InodeId id);
+  // Likewise for a record, before its write.
+  void RecordBeforeWrite(const RecordKey& key);
 
   // The analysis cannot follow the set of shard locks Commit holds, so these are unchecked.
   // REQUIRES: the shards of every id in read_versions_ are locked.
@@ -131,6 +169,8 @@ class MemoryTxn final : public MetadataTxn {
   static void ApplyEntryWritesLocked(InodeId dir, Node& node, EntryWrites& writes);
   // Gives a changed node its new version; erases it once it holds nothing.
   void FinishLocked(InodeId id, Node& node) NO_THREAD_SAFETY_ANALYSIS;
+  bool ValidateRecordsLocked(RecordArea& area) EXCLUSIVE_LOCKS_REQUIRED(area.mu);
+  void ApplyRecordsLocked(RecordArea& area) EXCLUSIVE_LOCKS_REQUIRED(area.mu);
 
   MemoryMetadataStore& store_;
   // Every id this transaction read or wrote -> the version it first saw (0: absent). Written
@@ -138,6 +178,9 @@ class MemoryTxn final : public MetadataTxn {
   std::unordered_map<InodeId, uint64_t> read_versions_;
   std::unordered_map<InodeId, std::optional<Inode>> inode_writes_;  // nullopt deletes the inode
   std::unordered_map<InodeId, EntryWrites> entry_writes_;
+  // Every record this transaction read or wrote -> the version it first saw (0: absent).
+  std::map<RecordKey, uint64_t> record_versions_;
+  std::map<RecordKey, std::optional<std::string>> record_writes_;  // nullopt deletes the record
 };
 
 Result<Inode> MemoryTxn::GetInode(InodeId id) {
@@ -200,6 +243,59 @@ Result<bool> MemoryTxn::HasEntries(InodeId dir) {
   return count > 0;
 }
 
+Result<std::string> MemoryTxn::GetRecord(RecordTable table, std::string_view key) {
+  RecordKey id(table, std::string(key));
+  if (auto it = record_writes_.find(id); it != record_writes_.end()) {
+    if (!it->second) return Errc::kNotFound;
+    return *it->second;
+  }
+  RecordArea& area = store_.records();
+  MutexLock lock(&area.mu);
+  const RecordSlot* slot = FindRecordLocked(area, table, key);
+  record_versions_.try_emplace(std::move(id), slot == nullptr ? 0 : slot->version);
+  if (slot == nullptr) return Errc::kNotFound;
+  return slot->value;
+}
+
+Result<std::vector<Record>> MemoryTxn::ScanRecords(RecordTable table, std::string_view from,
+                                                   std::string_view to, size_t max) {
+  std::vector<Record> out;
+  RecordArea& area = store_.records();
+  MutexLock lock(&area.mu);
+  auto records = area.tables.find(table);
+  if (records == area.tables.end()) return out;
+  for (auto it = records->second.lower_bound(from); it != records->second.end() && out.size() < max;
+       ++it) {
+    if (!to.empty() && it->first >= to) break;
+    out.push_back(Record{it->first, it->second.value});
+  }
+  return out;
+}
+
+void MemoryTxn::RecordBeforeWrite(const RecordKey& key) {
+  if (record_versions_.contains(key)) return;
+  RecordArea& area = store_.records();
+  MutexLock lock(&area.mu);
+  const RecordSlot* slot = FindRecordLocked(area, key.first, key.second);
+  record_versions_.try_emplace(key, slot == nullptr ? 0 : slot->version);
+}
+
+void MemoryTxn::PutRecord(RecordTable table, std::string_view key, std::string_view value) {
+  CHECK(key.size() <= kMaxRecordKeySize) << "PutRecord: a key of " << key.size() << " bytes";
+  CHECK(value.size() <= kMaxRecordValueSize)
+      << "PutRecord: a value of " << value.size() << " bytes";
+  RecordKey id(table, std::string(key));
+  RecordBeforeWrite(id);
+  record_writes_.insert_or_assign(std::move(id), std::string(value));
+}
+
+void MemoryTxn::DeleteRecord(RecordTable table, std::string_view key) {
+  CHECK(key.size() <= kMaxRecordKeySize) << "DeleteRecord: a key of " << key.size() << " bytes";
+  RecordKey id(table, std::string(key));
+  RecordBeforeWrite(id);
+  record_writes_.insert_or_assign(std::move(id), std::nullopt);
+}
+
 void MemoryTxn::RecordBeforeWrite(InodeId id) {
   if (read_versions_.contains(id)) return;
   Shard& shard = store_.ShardOf(id);
@@ -237,15 +333,25 @@ Status MemoryTxn::Commit() NO_THREAD_SAFETY_ANALYSIS {
   std::sort(shards.begin(), shards.end());
   shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
 
+  // Every written record has a recorded version, so this also says whether any was written.
+  const bool records = !record_versions_.empty();
+  RecordArea& area = store_.records();
   for (size_t s : shards) store_.shard(s).mu.Lock();
-  bool valid = ValidateLocked();
-  if (valid) ApplyLocked();
+  if (records) area.mu.Lock();  // last: see RecordArea
+  bool valid = ValidateLocked() && (!records || ValidateRecordsLocked(area));
+  if (valid) {
+    ApplyLocked();
+    if (records) ApplyRecordsLocked(area);
+  }
+  if (records) area.mu.Unlock();
   for (size_t s : shards) store_.shard(s).mu.Unlock();
 
   // Freed outside the locks; the transaction is empty afterwards.
   read_versions_.clear();
   inode_writes_.clear();
   entry_writes_.clear();
+  record_versions_.clear();
+  record_writes_.clear();
   if (!valid) {
     return Status(Errc::kConflict, "metadata commit: an object this transaction used has changed");
   }
@@ -279,6 +385,27 @@ void MemoryTxn::ApplyLocked() {
     FinishLocked(dir, node);
   }
   store_.AddInodes(added_inodes);
+}
+
+bool MemoryTxn::ValidateRecordsLocked(RecordArea& area) {
+  for (const auto& [key, version] : record_versions_) {
+    const RecordSlot* slot = FindRecordLocked(area, key.first, key.second);
+    if ((slot == nullptr ? 0 : slot->version) != version) return false;
+  }
+  return true;
+}
+
+void MemoryTxn::ApplyRecordsLocked(RecordArea& area) {
+  for (auto& [key, write] : record_writes_) {
+    RecordMap& records = area.tables[key.first];
+    if (!write) {
+      records.erase(key.second);
+      continue;
+    }
+    RecordSlot& slot = records[key.second];
+    slot.value = std::move(*write);
+    slot.version = store_.NewVersion();
+  }
 }
 
 // Each changed id gets one new version, however many of its parts changed.

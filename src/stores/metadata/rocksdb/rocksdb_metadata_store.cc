@@ -44,6 +44,7 @@ constexpr uint8_t kEntryEncoding = 1;
 constexpr char kInodeFamily = 'I';   // 'I' be64(id) -> inode
 constexpr char kEntryFamily = 'E';   // 'E' be64(dir) name -> (child, cookie), for Lookup
 constexpr char kCookieFamily = 'C';  // 'C' be64(dir) be64(cookie) -> (child, name), for List
+constexpr char kRecordFamily = 'R';  // 'R' u8(table) key -> the record's value, as given
 // 'M' name -> le64: store-wide values.
 constexpr std::string_view kFormatVersionKey = "Mformat_version";
 constexpr std::string_view kRootKey = "Mroot";
@@ -162,6 +163,26 @@ std::string CookieKey(InodeId dir, uint64_t cookie) {
   std::string key = CookiePrefix(dir);
   AppendBe64(&key, cookie);
   return key;
+}
+
+// 'R' u8(table): every record key of `table` starts with this.
+std::string RecordPrefix(RecordTable table) {
+  std::string key(1, kRecordFamily);
+  AppendU8(&key, static_cast<uint8_t>(table));
+  return key;
+}
+
+std::string RecordKey(RecordTable table, std::string_view key) {
+  std::string out = RecordPrefix(table);
+  out.append(key);
+  return out;
+}
+
+// The first key after every key of `table`: the next table's prefix ("S" after table 255).
+std::string RecordTableEnd(RecordTable table) {
+  auto next = static_cast<uint8_t>(table);
+  if (next == UINT8_MAX) return std::string(1, static_cast<char>(kRecordFamily + 1));
+  return RecordPrefix(static_cast<RecordTable>(next + 1));
 }
 
 // A key above every key that starts with `prefix` (an iterate_upper_bound). The prefixes here
@@ -364,7 +385,8 @@ class RocksDbMetadataStore final : public MetadataStore {
 // directory's entries also writes the directory's 'I' key (the version bump, or a tombstone
 // when there is no inode), and every read of entries tracks that key, so entries count as part
 // of their directory. Writes are buffered here and turned into a batch at Commit; the 'E' and
-// 'C' keys go in untracked, as their directory's 'I' key covers them.
+// 'C' keys go in untracked, as their directory's 'I' key covers them. A record's 'R' key is
+// tracked the same way as an inode's key, at its first read or write.
 class RocksDbTxn final : public MetadataTxn {
  public:
   // `store` must outlive this transaction.
@@ -375,7 +397,12 @@ class RocksDbTxn final : public MetadataTxn {
   Result<DirEntry> Lookup(InodeId dir, std::string_view name) override;
   Result<std::vector<DirEntry>> List(InodeId dir, uint64_t after_cookie, size_t max) override;
   Result<bool> HasEntries(InodeId dir) override;
+  Result<std::string> GetRecord(RecordTable table, std::string_view key) override;
+  Result<std::vector<Record>> ScanRecords(RecordTable table, std::string_view from,
+                                          std::string_view to, size_t max) override;
 
+  void PutRecord(RecordTable table, std::string_view key, std::string_view value) override;
+  void DeleteRecord(RecordTable table, std::string_view key) override;
   void PutInode(const Inode& inode) override;
   void DeleteInode(InodeId id) override;
   void PutEntry(InodeId dir, const DirEntry& entry) override;
@@ -393,6 +420,11 @@ class RocksDbTxn final : public MetadataTxn {
   Status Track(InodeId id);
   // Records that the write of `id` happened: a failure to track fails the Commit.
   void TrackBeforeWrite(InodeId id);
+  // Reads the committed value of the 'R' key `key` and tracks it. NotFound leaves `value` empty.
+  Result<bool> ReadRecordTracked(const std::string& key, std::string* value);
+  // Tracks the 'R' key `key` before its write unless this transaction already did; a failure to
+  // track fails the Commit.
+  void TrackRecordBeforeWrite(const std::string& key);
   // Turns the buffered writes into the RocksDB transaction's batch.
   Status StageWrites();
   Status StageEntryWrites(InodeId dir, const EntryWrites& writes);
@@ -402,9 +434,12 @@ class RocksDbTxn final : public MetadataTxn {
   RocksDbMetadataStore& store_;
   std::unique_ptr<rocksdb::Transaction> txn_;
   std::unordered_set<InodeId> tracked_;
+  std::unordered_set<std::string> tracked_records_;  // 'R' keys
   Status deferred_error_;  // a failed tracking read of a write, reported by Commit
   std::unordered_map<InodeId, std::optional<Inode>> inode_writes_;  // nullopt deletes the inode
   std::unordered_map<InodeId, EntryWrites> entry_writes_;
+  // Buffered record writes by 'R' key; nullopt deletes the record.
+  std::map<std::string, std::optional<std::string>> record_writes_;
 };
 
 Result<bool> RocksDbTxn::ReadTracked(InodeId id, std::string* value) {
@@ -504,6 +539,70 @@ Result<bool> RocksDbTxn::HasEntries(InodeId dir) {
   return false;
 }
 
+Result<bool> RocksDbTxn::ReadRecordTracked(const std::string& key, std::string* value) {
+  rocksdb::Status s = txn_->GetForUpdate(rocksdb::ReadOptions(), key, value);
+  if (!s.ok() && !s.IsNotFound()) return IoError("metadata read of a record", s);
+  tracked_records_.insert(key);
+  return s.ok();
+}
+
+void RocksDbTxn::TrackRecordBeforeWrite(const std::string& key) {
+  if (tracked_records_.contains(key)) return;
+  std::string ignored;
+  Status s = ToStatus(ReadRecordTracked(key, &ignored));
+  if (!s.ok() && deferred_error_.ok()) deferred_error_ = s;
+}
+
+Result<std::string> RocksDbTxn::GetRecord(RecordTable table, std::string_view key) {
+  std::string record_key = RecordKey(table, key);
+  if (auto it = record_writes_.find(record_key); it != record_writes_.end()) {
+    if (!it->second) return Errc::kNotFound;
+    return *it->second;
+  }
+  std::string value;
+  ASSIGN_OR_RETURN(bool found, ReadRecordTracked(record_key, &value));
+  if (!found) return Errc::kNotFound;
+  return value;
+}
+
+Result<std::vector<Record>> RocksDbTxn::ScanRecords(RecordTable table, std::string_view from,
+                                                    std::string_view to, size_t max) {
+  std::vector<Record> out;
+  if (max == 0 || (!to.empty() && to <= from)) return out;
+  const std::string prefix = RecordPrefix(table);
+  const std::string end = to.empty() ? RecordTableEnd(table) : RecordKey(table, to);
+  rocksdb::Slice upper_bound(end);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(read_options));
+  for (it->Seek(RecordKey(table, from)); it->Valid() && out.size() < max; it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    if (!key.starts_with(prefix)) {
+      return Status(Errc::kIo, "metadata scan of records: a key outside the table");
+    }
+    key.remove_prefix(prefix.size());
+    out.push_back(Record{std::string(key), it->value().ToString()});
+  }
+  if (!it->status().ok()) return IoError("metadata scan of records", it->status());
+  return out;
+}
+
+void RocksDbTxn::PutRecord(RecordTable table, std::string_view key, std::string_view value) {
+  CHECK(key.size() <= kMaxRecordKeySize) << "PutRecord: a key of " << key.size() << " bytes";
+  CHECK(value.size() <= kMaxRecordValueSize)
+      << "PutRecord: a value of " << value.size() << " bytes";
+  std::string record_key = RecordKey(table, key);
+  TrackRecordBeforeWrite(record_key);
+  record_writes_.insert_or_assign(std::move(record_key), std::string(value));
+}
+
+void RocksDbTxn::DeleteRecord(RecordTable table, std::string_view key) {
+  CHECK(key.size() <= kMaxRecordKeySize) << "DeleteRecord: a key of " << key.size() << " bytes";
+  std::string record_key = RecordKey(table, key);
+  TrackRecordBeforeWrite(record_key);
+  record_writes_.insert_or_assign(std::move(record_key), std::nullopt);
+}
+
 void RocksDbTxn::PutInode(const Inode& inode) {
   CHECK(inode.id != kInvalidInode) << "PutInode: an inode without an id";
   TrackBeforeWrite(inode.id);
@@ -548,6 +647,12 @@ Status RocksDbTxn::StageWrites() {
     rocksdb::Status s = current ? put_inode(*current, current) : txn_->Delete(InodeKey(dir));
     if (!s.ok()) return IoError("metadata commit", s);
   }
+  // Tracked writes, but each key was tracked at its first read or write already, and tracking
+  // keeps the earliest sequence number: a commit in between still conflicts.
+  for (const auto& [key, write] : record_writes_) {
+    rocksdb::Status s = write ? txn_->Put(key, *write) : txn_->Delete(key);
+    if (!s.ok()) return IoError("metadata commit", s);
+  }
   if (added_inodes != 0) {
     rocksdb::Status s =
         txn_->MergeUntracked(kInodeCountKey, Le64(static_cast<uint64_t>(added_inodes)));
@@ -580,10 +685,10 @@ Status RocksDbTxn::StageEntryWrites(InodeId dir, const EntryWrites& writes) {
 }
 
 Status RocksDbTxn::Commit() {
-  bool writes = !inode_writes_.empty() || !entry_writes_.empty();
+  bool writes = !inode_writes_.empty() || !entry_writes_.empty() || !record_writes_.empty();
   Status status = deferred_error_;
   if (status.ok() && writes) status = StageWrites();
-  if (status.ok() && (writes || !tracked_.empty())) {
+  if (status.ok() && (writes || !tracked_.empty() || !tracked_records_.empty())) {
     // A read-only commit only validates; there is nothing to make durable.
     // A lazy commit goes to the WAL without a sync: it survives the process, and the next
     // Sync (or synced commit) makes it durable.
@@ -611,9 +716,11 @@ void RocksDbTxn::Reset() {
   txn_.reset(store_.db().BeginTransaction(rocksdb::WriteOptions(),
                                           rocksdb::OptimisticTransactionOptions(), txn_.release()));
   tracked_.clear();
+  tracked_records_.clear();
   deferred_error_ = Status::Ok();
   inode_writes_.clear();
   entry_writes_.clear();
+  record_writes_.clear();
 }
 
 Status RocksDbMetadataStore::Load() {

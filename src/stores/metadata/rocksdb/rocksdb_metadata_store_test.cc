@@ -164,6 +164,7 @@ TEST_F(RocksDbMetadataStoreTest, KeysAndValuesMatchTheDocumentedFormat) {
     ASSERT_OK(RunTransaction(*store, [&](MetadataTxn& txn) {
       txn.PutInode(inode);
       txn.PutEntry(2, {"n", 1, 3});
+      txn.PutRecord(RecordTable::kChunks, std::string("k\xff", 2), std::string("v\0", 2));
       return Status::Ok();
     }));
     ASSERT_OK(store->SetRoot(1));
@@ -204,6 +205,8 @@ TEST_F(RocksDbMetadataStoreTest, KeysAndValuesMatchTheDocumentedFormat) {
   EXPECT_EQ(get(Unhex("43 0000000000000002 0000000000000003")), Unhex("01 0100000000000000 6e"));
   // Entry changes of a directory without an inode leave a tombstone for conflict detection.
   EXPECT_EQ(get(Unhex("49 0000000000000002")), "<NotFound: >");
+  // Records: 'R', the table, the key; the value as given.
+  EXPECT_EQ(get(Unhex("52 02 6bff")), Unhex("7600"));
 }
 
 TEST_F(RocksDbMetadataStoreTest, ReopenKeepsRootInodesEntriesAndCookies) {
@@ -244,6 +247,48 @@ TEST_F(RocksDbMetadataStoreTest, ReopenKeepsRootInodesEntriesAndCookies) {
   ASSERT_OK(PutInode(*store, dir_again));
   ASSERT_OK_AND_ASSIGN(Inode bumped, store->GetInode(dir.id));
   EXPECT_GT(bumped.version, dir.version);
+}
+
+TEST_F(RocksDbMetadataStoreTest, ReopenKeepsRecords) {
+  const std::string binary_key("\0\x80\xff", 3);
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    ASSERT_OK(RunTransaction(*store, [&](MetadataTxn& txn) {
+      txn.PutRecord(RecordTable::kChunkMap, "file", "extents");
+      txn.PutRecord(RecordTable::kChunks, binary_key, "chunk");
+      txn.PutRecord(RecordTable::kChunks, "gone", "soon");
+      return Status::Ok();
+    }));
+    ASSERT_OK(RunTransaction(*store, [&](MetadataTxn& txn) {
+      txn.DeleteRecord(RecordTable::kChunks, "gone");
+      return Status::Ok();
+    }));
+    // A lazy commit survives a clean close too.
+    ASSERT_OK(RunTransaction(
+        *store,
+        [&](MetadataTxn& txn) {
+          txn.PutRecord(RecordTable::kGcQueue, "lazy", "queued");
+          return Status::Ok();
+        },
+        Durability::kLazy));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+  std::unique_ptr<MetadataTxn> txn = store->Begin();
+  ASSERT_OK_AND_ASSIGN(std::string file, txn->GetRecord(RecordTable::kChunkMap, "file"));
+  EXPECT_EQ(file, "extents");
+  EXPECT_THAT(txn->GetRecord(RecordTable::kChunks, "gone"), StatusIs(Errc::kNotFound));
+  ASSERT_OK_AND_ASSIGN(std::string lazy, txn->GetRecord(RecordTable::kGcQueue, "lazy"));
+  EXPECT_EQ(lazy, "queued");
+  ASSERT_OK_AND_ASSIGN(std::vector<Record> chunks,
+                       txn->ScanRecords(RecordTable::kChunks, "", "", 10));
+  EXPECT_THAT(chunks, ElementsAre(Record{binary_key, "chunk"}));
+  // And conflict detection keeps working on them.
+  std::unique_ptr<MetadataTxn> other = store->Begin();
+  ASSERT_OK(other->GetRecord(RecordTable::kChunkMap, "file"));
+  txn->PutRecord(RecordTable::kChunkMap, "file", "mine");
+  other->PutRecord(RecordTable::kChunkMap, "file", "theirs");
+  ASSERT_OK(other->Commit());
+  EXPECT_THAT(txn->Commit(), StatusIs(Errc::kConflict));
 }
 
 TEST_F(RocksDbMetadataStoreTest, CommitSurvivesKillDashNine) {

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "base/result.h"
+#include "chunk/fastcdc.h"
+#include "stores/block/block_store.h"
+#include "stores/block/journal/journal_block_store.h"
+#include "stores/cas/keyring.h"
+#include "stores/cas/object_format.h"
+#include "stores/metadata/metadata_store.h"
+#include "stores/remote/remote_store.h"
+
+namespace dittofs::stores {
+
+struct TieredOptions {
+  // The local journal: where writes land and are acknowledged. Its capacity is the local cache
+  // size: clean (uploaded) data is evicted past it, and writers wait when dirty data fills it.
+  JournalOptions journal;
+  // The durable remote that chunks are uploaded to. Required.
+  std::unique_ptr<RemoteStore> remote;
+  // Compression and encryption of the remote's objects. When encrypting, `keyring` must be set;
+  // the codec's keyring pointer is filled in by OpenTieredBlockStore.
+  cas::ObjectCodec codec;
+  std::optional<cas::Keyring> keyring;
+  // Content-defined chunking. Changing these moves chunk boundaries, so data already stored
+  // stops deduplicating against new data (it stays readable).
+  chunk::FastCdcParams chunking;
+  // Chunks are packed into objects of about this many bytes (stored, after compression).
+  uint64_t object_bytes = 8 << 20;
+  // A file's dirty data is carved (chunked, uploaded, committed) once it holds this many dirty
+  // bytes, once its oldest dirty write is `carve_after` old, after Sync, or when the journal's
+  // dirty data passes half its capacity.
+  uint64_t carve_dirty_bytes = 64 << 20;
+  std::chrono::milliseconds carve_after{std::chrono::seconds(30)};
+  // Carve passes (each uploading its objects) running at once: the window of parallel uploads.
+  int carve_threads = 4;
+  // Failed uploads are retried, forever, with exponential backoff between these bounds.
+  std::chrono::milliseconds retry_initial{std::chrono::milliseconds(200)};
+  std::chrono::milliseconds retry_max{std::chrono::seconds(30)};
+  // An object whose chunks are all unreferenced is deleted from the remote after this long.
+  std::chrono::milliseconds gc_grace{std::chrono::hours(1)};
+  // How often garbage collection looks for such objects.
+  std::chrono::milliseconds gc_interval{std::chrono::minutes(1)};
+  // How often the mark-and-sweep reconcile runs (it also runs once shortly after open).
+  std::chrono::milliseconds reconcile_interval{std::chrono::hours(6)};
+  // Decoded chunks kept in memory for reads that the journal no longer holds.
+  uint64_t read_cache_bytes = 64 << 20;
+};
+
+struct TieredStats {
+  JournalStats journal;
+  uint64_t carve_passes = 0;
+  uint64_t carved_bytes = 0;         // file bytes carved into chunks
+  uint64_t chunks_new = 0;           // chunks uploaded
+  uint64_t chunks_deduplicated = 0;  // chunks found already stored, not uploaded again
+  uint64_t deduplicated_bytes = 0;
+  uint64_t objects_uploaded = 0;
+  uint64_t uploaded_bytes = 0;  // object bytes put to the remote
+  uint64_t upload_failures = 0;
+  uint64_t chunks_fetched = 0;     // chunk reads from the remote
+  uint64_t corruption_events = 0;  // chunks that failed their checks when read
+  uint64_t gc_objects_deleted = 0;
+  uint64_t orphans_deleted = 0;  // objects the reconcile found with no record
+  uint64_t orphan_extents_released = 0;  // chunk map extents of deleted files released
+  uint64_t dirty_files = 0;              // files waiting to be carved
+};
+
+// A BlockStore in two tiers: a local journal that acknowledges writes at once, and a remote
+// that holds the data durably as content-addressed chunks. In the background, dirty data is
+// cut into FastCDC chunks named by their BLAKE3 hash; chunks already stored are referenced
+// again instead of uploaded (deduplication); new ones are packed into objects, compressed and
+// encrypted per `codec`, and uploaded. Each file's chunk map and the chunks' reference counts
+// live in the share's metadata store and change in one transaction. Reads the journal cannot
+// serve fetch chunks by range and check them; a damaged chunk is an Errc::kIo error and a
+// counted corruption event, never wrong bytes. Objects left with no referenced chunk are
+// deleted after gc_grace; a periodic reconcile deletes objects a crash left unrecorded and
+// releases the chunks of files deleted before their data was released.
+// The layout of the records is docs/formats/objects.md.
+//
+// Durability is the journal's: Sync(file) makes the file's writes durable locally; uploads are
+// not waited for. All methods are safe to call concurrently.
+class TieredBlockStore : public BlockStore {
+ public:
+  // Carves and uploads every byte that was dirty when called, and returns once all of it is
+  // committed (or with the first error other than an unreachable remote, which is retried).
+  virtual Status Flush() = 0;
+  // Deletes now the objects whose grace period is over (as the periodic pass does).
+  virtual Status CollectGarbage() = 0;
+  // Runs the mark-and-sweep reconcile now.
+  virtual Status Reconcile() = 0;
+  virtual TieredStats Stats() = 0;
+};
+
+// Opens the journal in options.journal.dir (replaying it and queueing what was not yet
+// uploaded) and starts the background work. `metadata` must outlive the store; it holds the
+// chunk index (RecordTable::kChunkMap, kChunks, kObjects, kGcQueue). File ids are the
+// metadata store's inode ids: a file whose inode no longer exists is released.
+// Errc::kInvalid for unusable options (no remote, encryption without a keyring, bad chunking).
+Result<std::unique_ptr<TieredBlockStore>> OpenTieredBlockStore(TieredOptions options,
+                                                               MetadataStore& metadata);
+
+}  // namespace dittofs::stores

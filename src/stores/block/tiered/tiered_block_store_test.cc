@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "stores/block/tiered/tiered_block_store.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "stores/block/conformance.h"
+#include "stores/block/tiered/chunk_index.h"
+#include "stores/block/tiered/tiered_test_util.h"
+#include "stores/metadata/memory/memory_metadata_store.h"
+#include "stores/metadata/rocksdb/rocksdb_metadata_store.h"
+#include "stores/remote/fs/fs_remote_store.h"
+#include "stores/remote/memory/memory_remote_store.h"
+#include "testing/scratch_dir.h"
+#include "testing/status_matchers.h"
+
+namespace dittofs::stores {
+namespace {
+
+using ::dittofs::testing::ScratchDir;
+using ::dittofs::testing::StatusIs;
+using block_testing::FileModel;
+using block_testing::ReadString;
+using tiered_testing::CreateInodes;
+using tiered_testing::RemoteBytes;
+using tiered_testing::SharedRemote;
+
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+std::string RandomBytes(size_t size, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string out(size, '\0');
+  for (size_t i = 0; i < size; i += 8) {
+    uint64_t v = rng();
+    std::memcpy(out.data() + i, &v, std::min<size_t>(8, size - i));
+  }
+  return out;
+}
+
+// A tiered store with everything it needs, for one test. The journal directory can be swapped
+// for an empty one (Reopen(fresh_journal=true)) so that every read must come from the remote.
+class Env {
+ public:
+  explicit Env(bool rocksdb = false, std::function<void(TieredOptions&)> tune = nullptr)
+      : dir_("tiered-test"), rocksdb_(rocksdb), tune_(std::move(tune)) {
+    remote_ = std::shared_ptr<RemoteStore>(NewMemoryRemoteStore());
+    OpenMetadata();
+    EXPECT_OK(CreateInodes(*metadata_, 1, 64));
+    Reopen();
+  }
+  ~Env() {
+    store_.reset();
+    metadata_.reset();
+  }
+
+  void OpenMetadata() {
+    if (rocksdb_) {
+      RocksDbMetadataStoreOptions o;
+      o.path = dir_.path() + "/metadata";
+      Result<std::unique_ptr<MetadataStore>> md = OpenRocksDbMetadataStore(o);
+      ASSERT_OK(md.status());
+      metadata_ = std::move(*md);
+    } else {
+      metadata_ = NewMemoryMetadataStore();
+    }
+  }
+
+  TieredOptions Options() {
+    TieredOptions o;
+    o.journal.dir = dir_.path() + "/journal" + std::to_string(journal_generation_);
+    o.journal.segment_bytes = 4 * kMiB;
+    o.journal.capacity_bytes = 256 * kMiB;
+    o.remote = std::make_unique<SharedRemote>(remote_);
+    o.codec.compression = cas::Compression::kNone;
+    o.carve_after = std::chrono::seconds(30);
+    o.gc_grace = std::chrono::milliseconds(0);
+    o.gc_interval = std::chrono::hours(1);  // tests collect by hand
+    o.reconcile_interval = std::chrono::hours(1);
+    if (tune_) tune_(o);
+    return o;
+  }
+
+  // Closes and reopens the store; with `fresh_journal` on an empty journal directory.
+  void Reopen(bool fresh_journal = false) {
+    store_.reset();
+    if (fresh_journal) ++journal_generation_;
+    Result<std::unique_ptr<TieredBlockStore>> s = OpenTieredBlockStore(Options(), *metadata_);
+    ASSERT_OK(s.status());
+    store_ = std::move(*s);
+  }
+
+  TieredBlockStore& store() { return *store_; }
+  MetadataStore& metadata() { return *metadata_; }
+  RemoteStore& remote() { return *remote_; }
+
+ private:
+  ScratchDir dir_;
+  bool rocksdb_;
+  std::function<void(TieredOptions&)> tune_;
+  int journal_generation_ = 0;
+  std::shared_ptr<RemoteStore> remote_;
+  std::unique_ptr<MetadataStore> metadata_;
+  std::unique_ptr<TieredBlockStore> store_;
+};
+
+// ---- The BlockStore conformance suite, with carving running all the time ----
+
+// Owns what the store under test needs.
+class ConformanceStore final : public BlockStore {
+ public:
+  ConformanceStore()
+      : env_(false, [](TieredOptions& o) {
+          // Carve as soon as anything is dirty, and keep the journal small, so that the suite's
+          // reads also come from the remote.
+          o.carve_after = std::chrono::milliseconds(0);
+          o.journal.segment_bytes = 64 * kKiB;
+          o.journal.capacity_bytes = 2 * kMiB;
+          o.chunking = {.min_size = 4 * kKiB, .avg_size = 16 * kKiB, .max_size = 64 * kKiB};
+          o.object_bytes = 256 * kKiB;
+        }) {
+    EXPECT_OK(CreateInodes(env_.metadata(), 1, 4096));
+  }
+  Status Write(uint64_t f, uint64_t o, ByteView d) override { return s().Write(f, o, d); }
+  Status Read(uint64_t f, uint64_t o, MutableByteView out) override { return s().Read(f, o, out); }
+  Result<BlockRead> ReadRange(uint64_t f, uint64_t o, size_t n) override {
+    return s().ReadRange(f, o, n);
+  }
+  Status Truncate(uint64_t f, uint64_t size) override { return s().Truncate(f, size); }
+  Status Remove(uint64_t f) override { return s().Remove(f); }
+  Status Sync(uint64_t f) override { return s().Sync(f); }
+  uint64_t UsedBytes() override { return s().UsedBytes(); }
+  Capacity GetCapacity() override { return s().GetCapacity(); }
+
+ private:
+  TieredBlockStore& s() { return env_.store(); }
+  Env env_;
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Tiered, BlockStoreConformance,
+    ::testing::Values(BlockStoreFactory{
+        "Tiered", [] { return std::unique_ptr<BlockStore>(std::make_unique<ConformanceStore>()); }}),
+    BlockStoreFactoryName);
+
+// ---- Carving, reading back, deduplication ----
+
+TEST(TieredStoreTest, FlushUploadsAndAnEmptyJournalReadsEverythingFromTheRemote) {
+  Env env(/*rocksdb=*/true);
+  FileModel model;
+  std::string a = RandomBytes(5 * kMiB + 123, 1);
+  std::string b = RandomBytes(300 * kKiB, 2);
+  ASSERT_OK(env.store().Write(1, 0, AsBytes(a)));
+  model.Write(0, a);
+  ASSERT_OK(env.store().Write(1, 7 * kMiB, AsBytes(b)));  // a hole between
+  model.Write(7 * kMiB, b);
+  ASSERT_OK(env.store().Write(1, 1 * kMiB, AsBytes(b)));  // an overwrite
+  model.Write(1 * kMiB, b);
+  ASSERT_OK(env.store().Flush());
+  TieredStats st = env.store().Stats();
+  EXPECT_EQ(st.journal.dirty_bytes, 0u);
+  EXPECT_GT(st.objects_uploaded, 0u);
+
+  env.Reopen(/*fresh_journal=*/true);
+  ASSERT_OK_AND_ASSIGN(std::string got, ReadString(env.store(), 1, 0, model.size() + 1000));
+  EXPECT_TRUE(got == model.Read(0, model.size() + 1000));
+  EXPECT_GT(env.store().Stats().chunks_fetched, 0u);
+
+  // An overwrite after upload, flushed again: the new bytes win, the rest stays.
+  std::string c = RandomBytes(10 * kKiB, 3);
+  ASSERT_OK(env.store().Write(1, 4 * kMiB, AsBytes(c)));
+  model.Write(4 * kMiB, c);
+  ASSERT_OK(env.store().Flush());
+  env.Reopen(/*fresh_journal=*/true);
+  ASSERT_OK_AND_ASSIGN(got, ReadString(env.store(), 1, 0, model.size()));
+  EXPECT_TRUE(got == model.Read(0, model.size()));
+}
+
+TEST(TieredStoreTest, TruncateThenExtendReadsZerosAfterUpload) {
+  Env env;
+  std::string a = RandomBytes(3 * kMiB, 4);
+  ASSERT_OK(env.store().Write(2, 0, AsBytes(a)));
+  ASSERT_OK(env.store().Flush());
+  ASSERT_OK(env.store().Truncate(2, 1000));
+  env.Reopen(/*fresh_journal=*/true);
+  ASSERT_OK_AND_ASSIGN(std::string got, ReadString(env.store(), 2, 0, 2 * kMiB));
+  EXPECT_TRUE(got == a.substr(0, 1000) + std::string(2 * kMiB - 1000, '\0'));
+}
+
+TEST(TieredStoreTest, SameDataUnderTenNamesIsStoredOnce) {
+  Env env(/*rocksdb=*/true);
+  const size_t size = (kSanitized ? 20 : 100) * kMiB;
+  std::string data = RandomBytes(size, 5);
+  for (uint64_t file = 1; file <= 10; ++file) {
+    // Written as a client would: 1 MiB at a time.
+    for (size_t at = 0; at < size; at += kMiB) {
+      ASSERT_OK(env.store().Write(file, at, AsBytes(std::string_view(data).substr(at, kMiB))));
+    }
+    ASSERT_OK(env.store().Flush());
+  }
+  uint64_t stored = RemoteBytes(env.remote());
+  EXPECT_GE(stored, size);
+  EXPECT_LE(stored, size + size / 20) << "remote bytes within 5 % of one copy";
+  TieredStats st = env.store().Stats();
+  EXPECT_GE(st.deduplicated_bytes, 9 * size - size / 20);
+  env.Reopen(/*fresh_journal=*/true);
+  for (uint64_t file : {1, 7, 10}) {
+    ASSERT_OK_AND_ASSIGN(std::string got, ReadString(env.store(), file, 0, size));
+    EXPECT_TRUE(got == data) << "file " << file;
+  }
+}
+
+TEST(TieredStoreTest, InsertingOneByteReuploadsOnlyTheChunksAroundIt) {
+  Env env;
+  const size_t size = 64 * kMiB;
+  std::string v1 = RandomBytes(size, 6);
+  ASSERT_OK(env.store().Write(1, 0, AsBytes(v1)));
+  ASSERT_OK(env.store().Flush());
+  TieredStats before = env.store().Stats();
+  std::string v2 = v1;
+  v2.insert(v2.begin() + 4096, 'x');
+  ASSERT_OK(env.store().Write(2, 0, AsBytes(v2)));
+  ASSERT_OK(env.store().Flush());
+  TieredStats after = env.store().Stats();
+  uint64_t new_chunks = after.chunks_new - before.chunks_new;
+  uint64_t new_bytes = after.uploaded_bytes - before.uploaded_bytes;
+  EXPECT_LE(new_chunks, 2u);
+  EXPECT_LE(new_bytes, 8 * kMiB) << "only the chunks around the insertion";
+  EXPECT_GE(after.deduplicated_bytes - before.deduplicated_bytes, size - 8 * kMiB);
+}
+
+TEST(TieredStoreTest, AFileWrittenInManySmallPassesChunksAsIfWrittenAtOnce) {
+  // COMMITs in the middle of a sequential write (each a carve) must not move chunk boundaries,
+  // or copies would stop deduplicating.
+  Env env;
+  const size_t size = 24 * kMiB;
+  std::string data = RandomBytes(size, 7);
+  ASSERT_OK(env.store().Write(1, 0, AsBytes(data)));
+  ASSERT_OK(env.store().Flush());
+  TieredStats before = env.store().Stats();
+  for (size_t at = 0; at < size; at += 3 * kMiB) {
+    ASSERT_OK(env.store().Write(2, at, AsBytes(std::string_view(data).substr(at, 3 * kMiB))));
+    ASSERT_OK(env.store().Sync(2));  // a COMMIT: carves what is there
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_OK(env.store().Flush());
+  TieredStats after = env.store().Stats();
+  EXPECT_EQ(after.chunks_new, before.chunks_new);
+  EXPECT_EQ(after.uploaded_bytes, before.uploaded_bytes);
+}
+
+TEST(TieredStoreTest, CarvesOnItsOwnAfterCarveAfter) {
+  Env env(false, [](TieredOptions& o) { o.carve_after = std::chrono::milliseconds(200); });
+  std::string a = RandomBytes(kMiB, 8);
+  ASSERT_OK(env.store().Write(3, 0, AsBytes(a)));
+  for (int i = 0; i < 200 && env.store().Stats().journal.dirty_bytes > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(env.store().Stats().journal.dirty_bytes, 0u);
+  EXPECT_GT(RemoteBytes(env.remote()), kMiB - 1);
+}
+
+TEST(TieredStoreTest, ReopeningQueuesWhatWasNotUploaded) {
+  Env env(/*rocksdb=*/true, [](TieredOptions& o) { o.carve_after = std::chrono::seconds(0); });
+  // Stop before anything could be carved: the journal is closed with dirty data...
+  std::string a = RandomBytes(2 * kMiB, 9);
+  ASSERT_OK(env.store().Write(4, 0, AsBytes(a)));
+  ASSERT_OK(env.store().Sync(4));
+  env.Reopen();
+  // ...which the reopened store uploads by itself.
+  for (int i = 0; i < 200 && env.store().Stats().journal.dirty_bytes > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(env.store().Stats().journal.dirty_bytes, 0u);
+  env.Reopen(/*fresh_journal=*/true);
+  ASSERT_OK_AND_ASSIGN(std::string got, ReadString(env.store(), 4, 0, a.size()));
+  EXPECT_TRUE(got == a);
+}
+
+// ---- Damage, encryption ----
+
+// Flips one byte in the middle of every object.
+void DamageEveryObject(RemoteStore& remote) {
+  ASSERT_OK_AND_ASSIGN(std::vector<ObjectInfo> objects, remote.List(""));
+  ASSERT_FALSE(objects.empty());
+  for (const ObjectInfo& o : objects) {
+    ASSERT_OK_AND_ASSIGN(Buffer bytes, remote.Get(o.key));
+    bytes.data()[bytes.size() / 2] ^= std::byte{0x01};
+    ASSERT_OK(remote.Put(o.key, bytes.view()));
+  }
+}
+
+TEST(TieredStoreTest, AFlippedByteIsAnIoErrorAndACorruptionEventNeverWrongBytes) {
+  for (cas::Cipher cipher : {cas::Cipher::kNone, cas::Cipher::kAes256Gcm}) {
+    SCOPED_TRACE(std::string(cas::CipherName(cipher)));
+    Env env(false, [cipher](TieredOptions& o) {
+      o.codec.compression = cas::Compression::kZstd;
+      o.codec.cipher = cipher;
+      if (cipher != cas::Cipher::kNone) o.keyring = cas::Keyring::FromMasterKey(
+          AsBytes(std::string(32, 'k')));
+      o.chunking = {.min_size = 64 * kKiB, .avg_size = 128 * kKiB, .max_size = 256 * kKiB};
+    });
+    std::string a = RandomBytes(kMiB, 10);
+    ASSERT_OK(env.store().Write(5, 0, AsBytes(a)));
+    ASSERT_OK(env.store().Flush());
+    DamageEveryObject(env.remote());
+    env.Reopen(/*fresh_journal=*/true);
+    std::string out(a.size(), '\0');
+    Status s = env.store().Read(5, 0, {reinterpret_cast<std::byte*>(out.data()), out.size()});
+    EXPECT_THAT(s, StatusIs(Errc::kIo));
+    EXPECT_GE(env.store().Stats().corruption_events, 1u);
+  }
+}
+
+// Whether any 64-byte run of `plaintext` appears in `object`: every such run contains a whole
+// 32-byte block of the plaintext at a multiple of 32, so looking for those suffices.
+bool HasPlaintextRun(std::string_view plaintext, std::string_view object) {
+  std::unordered_set<std::string_view> blocks;
+  for (size_t i = 0; i + 32 <= plaintext.size(); i += 32) blocks.insert(plaintext.substr(i, 32));
+  for (size_t i = 0; i + 32 <= object.size(); ++i) {
+    if (blocks.contains(object.substr(i, 32))) return true;
+  }
+  return false;
+}
+
+TEST(TieredStoreTest, EncryptedObjectsHoldNoRunOfThePlaintext) {
+  for (cas::Cipher cipher : {cas::Cipher::kNone, cas::Cipher::kAes256Gcm,
+                             cas::Cipher::kChaCha20Poly1305}) {
+    SCOPED_TRACE(std::string(cas::CipherName(cipher)));
+    const std::string master_key = RandomBytes(32, 99);
+    Env env(false, [cipher, master_key](TieredOptions& o) {
+      o.codec.cipher = cipher;
+      if (cipher != cas::Cipher::kNone) o.keyring = cas::Keyring::FromMasterKey(AsBytes(master_key));
+    });
+    std::string a = RandomBytes(3 * kMiB, 11);
+    ASSERT_OK(env.store().Write(6, 0, AsBytes(a)));
+    ASSERT_OK(env.store().Flush());
+    bool found = false;
+    ASSERT_OK_AND_ASSIGN(std::vector<ObjectInfo> objects, env.remote().List(""));
+    for (const ObjectInfo& o : objects) {
+      ASSERT_OK_AND_ASSIGN(Buffer bytes, env.remote().Get(o.key));
+      found |= HasPlaintextRun(a, AsChars(bytes.view()));
+    }
+    // Unencrypted, the check finds the data (so it can fail); encrypted, it must not.
+    EXPECT_EQ(found, cipher == cas::Cipher::kNone);
+    env.Reopen(/*fresh_journal=*/true);
+    ASSERT_OK_AND_ASSIGN(std::string got, ReadString(env.store(), 6, 0, a.size()));
+    EXPECT_TRUE(got == a);
+  }
+}
+
+// ---- Garbage collection and reconcile ----
+
+TEST(TieredStoreTest, UnreferencedObjectsAreDeletedAfterTheGracePeriod) {
+  Env env(/*rocksdb=*/true);
+  std::string a = RandomBytes(2 * kMiB, 12);
+  std::string b = RandomBytes(2 * kMiB, 13);
+  // Two flushes, two objects (an object lives while any of its chunks is referenced).
+  ASSERT_OK(env.store().Write(7, 0, AsBytes(a)));
+  ASSERT_OK(env.store().Write(8, 0, AsBytes(a)));  // the same chunks, twice referenced
+  ASSERT_OK(env.store().Flush());
+  ASSERT_OK(env.store().Write(9, 0, AsBytes(b)));
+  ASSERT_OK(env.store().Flush());
+  uint64_t full = RemoteBytes(env.remote());
+  ASSERT_GT(full, 4 * kMiB);
+
+  // One of two references gone: nothing to delete.
+  ASSERT_OK(env.store().Remove(7));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the background release
+  ASSERT_OK(env.store().CollectGarbage());
+  EXPECT_EQ(RemoteBytes(env.remote()), full);
+  // Overwriting all of file 9 and truncating file 8 frees both objects' chunks.
+  ASSERT_OK(env.store().Write(9, 0, AsBytes(a)));
+  ASSERT_OK(env.store().Truncate(8, 0));
+  ASSERT_OK(env.store().Flush());
+  ASSERT_OK(env.store().CollectGarbage());
+  uint64_t left = RemoteBytes(env.remote());
+  EXPECT_LT(left, full / 2 + kMiB) << "b's object is gone; a's chunks are live through file 9";
+  EXPECT_GT(env.store().Stats().gc_objects_deleted, 0u);
+  env.Reopen(/*fresh_journal=*/true);
+  ASSERT_OK_AND_ASSIGN(std::string got, ReadString(env.store(), 9, 0, a.size()));
+  EXPECT_TRUE(got == a);
+}
+
+TEST(TieredStoreTest, AGracePeriodKeepsDeadObjectsForAWhile) {
+  Env env(false, [](TieredOptions& o) { o.gc_grace = std::chrono::hours(1); });
+  std::string a = RandomBytes(kMiB, 14);
+  ASSERT_OK(env.store().Write(10, 0, AsBytes(a)));
+  ASSERT_OK(env.store().Flush());
+  ASSERT_OK(env.store().Truncate(10, 0));
+  ASSERT_OK(env.store().CollectGarbage());
+  EXPECT_GT(RemoteBytes(env.remote()), kMiB - 1);
+}
+
+TEST(TieredStoreTest, ReconcileDeletesOrphansAndReleasesChunksOfVanishedFiles) {
+  Env env(/*rocksdb=*/true);
+  // An object no record names, as a crash between upload and commit leaves it.
+  ASSERT_OK(env.remote().Put(tiered::RemoteObjectKey(0x1234), AsBytes("left over")));
+  // A file whose inode went while the store was down, before its chunks were released.
+  std::string a = RandomBytes(kMiB, 15);
+  ASSERT_OK(env.store().Write(11, 0, AsBytes(a)));
+  ASSERT_OK(env.store().Flush());
+  ASSERT_OK(RunTransaction(env.metadata(), [](MetadataTxn& txn) {
+    txn.DeleteInode(11);
+    return Status::Ok();
+  }));
+  ASSERT_OK(env.store().Reconcile());
+  TieredStats st = env.store().Stats();
+  EXPECT_EQ(st.orphans_deleted, 1u);
+  EXPECT_EQ(st.orphan_extents_released, 1u);
+  ASSERT_OK(env.store().CollectGarbage());
+  EXPECT_EQ(RemoteBytes(env.remote()), 0u);
+}
+
+TEST(TieredStoreTest, DataOfAFileWithoutInodeIsDroppedNotUploaded) {
+  Env env;
+  std::string a = RandomBytes(kMiB, 16);
+  ASSERT_OK(env.store().Write(1000, 0, AsBytes(a)));  // no inode 1000
+  ASSERT_OK(env.store().Flush());
+  EXPECT_EQ(env.store().Stats().journal.dirty_bytes, 0u);
+  ASSERT_OK(env.store().CollectGarbage());
+  EXPECT_EQ(RemoteBytes(env.remote()), 0u);
+}
+
+// ---- An unreachable remote ----
+
+// A remote that fails every call while `down` is set.
+class FlakyRemote final : public RemoteStore {
+ public:
+  explicit FlakyRemote(std::shared_ptr<RemoteStore> remote) : remote_(std::move(remote)) {}
+  std::atomic<bool> down{false};
+  Status Put(std::string_view key, ByteView data) override {
+    if (down) return Status(Errc::kIo, "remote down");
+    return remote_->Put(key, data);
+  }
+  Result<Buffer> Get(std::string_view key, uint64_t offset,
+                     std::optional<uint64_t> length) override {
+    if (down) return Status(Errc::kIo, "remote down");
+    return remote_->Get(key, offset, length);
+  }
+  Status Delete(std::string_view key) override {
+    if (down) return Status(Errc::kIo, "remote down");
+    return remote_->Delete(key);
+  }
+  Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
+    if (down) return Status(Errc::kIo, "remote down");
+    return remote_->List(prefix);
+  }
+
+ private:
+  std::shared_ptr<RemoteStore> remote_;
+};
+
+TEST(TieredStoreTest, WritesGoOnWhileTheRemoteIsDownAndUploadWhenItIsBack) {
+  auto flaky = std::make_shared<FlakyRemote>(std::shared_ptr<RemoteStore>(NewMemoryRemoteStore()));
+  Env env(false, [flaky](TieredOptions& o) {
+    o.remote = std::make_unique<SharedRemote>(flaky);
+    o.retry_initial = std::chrono::milliseconds(20);
+    o.retry_max = std::chrono::milliseconds(100);
+  });
+  flaky->down = true;
+  std::string a = RandomBytes(4 * kMiB, 17);
+  ASSERT_OK(env.store().Write(12, 0, AsBytes(a)));
+  ASSERT_OK(env.store().Sync(12));
+  std::thread flusher([&] { EXPECT_OK(env.store().Flush()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_GT(env.store().Stats().upload_failures, 0u);
+  ASSERT_OK(env.store().Write(12, 4 * kMiB, AsBytes(a)));  // still acknowledged
+  flaky->down = false;
+  flusher.join();
+  ASSERT_OK(env.store().Flush());
+  env.Reopen(/*fresh_journal=*/true);
+  ASSERT_OK_AND_ASSIGN(std::string got, ReadString(env.store(), 12, 0, 8 * kMiB));
+  EXPECT_TRUE(got == a + a);
+}
+
+}  // namespace
+}  // namespace dittofs::stores
