@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # What durability costs: runs nfs_bench against two dfs servers on this host, one serving a share
-# on the memory stores and one on the durable stores (the default: RocksDB metadata and file
-# data on local disk under a fresh state dir), alternating rounds, and prints each figure's
-# median and the ratio durable / memory.
+# on the memory stores and one on the durable stores (the default: RocksDB metadata, and file
+# data in the journal, uploaded in the background to a filesystem remote, all under a fresh state
+# dir), alternating rounds, and prints each figure's median and the ratio durable / memory.
 #
 # usage: bench/run_durable.sh [--rounds N] [--state-dir DIR] [--keep] [-- NFS_BENCH_ARGS...]
 #
@@ -91,7 +91,7 @@ EOF
 }
 
 memory_port=$(start memory memory memory "$work/memory-state")
-durable_port=$(start durable rocksdb localfs "$state_dir")
+durable_port=$(start durable rocksdb tiered "$state_dir")
 log "memory share on port $memory_port, durable share on port $durable_port ($state_dir)"
 
 : >"$work/results"

@@ -158,6 +158,8 @@ struct FileWork {
 
 struct NewObject {
   uint64_t id = 0;
+  uint64_t raw_bytes = 0;
+  std::vector<std::pair<tiered::Blake3Hash, ByteView>> raw;  // to pack; views into the spans
   Buffer bytes;
   ObjectRecord record;
   std::vector<std::pair<tiered::Blake3Hash, cas::ChunkLocation>> chunks;
@@ -256,11 +258,16 @@ class TieredStore final : public TieredBlockStore {
   // One carve pass over `files` (which the scheduler marked as carving).
   void RunPass(std::vector<PassFile> files, bool force);
   Status ReadSpans(FileWork& work, Clock::time_point last_write, bool force, uint64_t* budget);
-  // Packs the pass's chunks that are not stored yet into objects. A chunk another pass is
+  // Assigns the pass's chunks that are not stored yet to new objects. A chunk another pass is
   // uploading is left to it: its key goes to `waits`, and this pass's commit waits for it.
   Status BuildObjects(std::vector<FileWork>& work, std::vector<NewObject>* objects,
                       std::vector<std::string>* claims, std::vector<std::string>* waits);
+  // Packs the object's chunks (compressed, encrypted) into its bytes.
+  Status Build(NewObject& object);
   Status Upload(NewObject& object);
+  // Builds and uploads `objects`, up to carve_threads at once (remote writes mostly wait: on the network,
+  // on fsync); the first error.
+  Status UploadAll(std::vector<NewObject>& objects);
   // Records uploaded objects and their chunks (unreferenced as yet), so other passes can use
   // them, and gives up this pass's claims.
   Status Publish(std::vector<NewObject>& objects);
@@ -595,16 +602,13 @@ Status TieredStore::BuildObjects(std::vector<FileWork>& work, std::vector<NewObj
                                  std::vector<std::string>* claims,
                                  std::vector<std::string>* waits) {
   std::unordered_set<std::string> seen;
-  std::optional<cas::ObjectBuilder> builder;
+  // Chunks are only assigned to objects here; Build packs them (compresses, encrypts) on the
+  // upload threads, in parallel.
   NewObject current;
   auto finish = [&] {
-    if (!builder) return;
-    current.record.wrapped_data_key = AsChars(builder->WrappedDataKey().view());
-    current.bytes = builder->Finish();
-    current.record.size = current.bytes.size();
+    if (current.raw.empty()) return;
     objects->push_back(std::move(current));
     current = NewObject();
-    builder.reset();
   };
   std::unique_ptr<MetadataTxn> lookup = metadata_.Begin();
   for (FileWork& w : work) {
@@ -639,18 +643,15 @@ Status TieredStore::BuildObjects(std::vector<FileWork>& work, std::vector<NewObj
           continue;
         }
         if (known.status().code() != Errc::kNotFound) return known.status();
-        if (!builder) {
-          ASSIGN_OR_RETURN(cas::ObjectBuilder b, cas::ObjectBuilder::Start(codec_));
-          builder.emplace(std::move(b));
+        if (current.raw.empty()) {
           do {
             current.id = RandomU64();
           } while (current.id == 0);
         }
-        ASSIGN_OR_RETURN(cas::ChunkLocation location, builder->Add(hash, raw));
-        current.chunks.emplace_back(hash, location);
-        current.record.chunks.push_back(hash);
+        current.raw.emplace_back(hash, raw);
+        current.raw_bytes += raw.size();
         chunks_new_.fetch_add(1);
-        if (builder->size() >= options_.object_bytes) finish();
+        if (current.raw_bytes >= options_.object_bytes) finish();
       }
     }
   }
@@ -683,6 +684,40 @@ Status TieredStore::Upload(NewObject& object) {
   objects_uploaded_.fetch_add(1);
   uploaded_bytes_.fetch_add(object.bytes.size());
   object.bytes = Buffer();  // the bytes are the remote's now
+  return Status::Ok();
+}
+
+Status TieredStore::Build(NewObject& object) {
+  ASSIGN_OR_RETURN(cas::ObjectBuilder builder, cas::ObjectBuilder::Start(codec_));
+  for (const auto& [hash, raw] : object.raw) {
+    ASSIGN_OR_RETURN(cas::ChunkLocation location, builder.Add(hash, raw));
+    object.chunks.emplace_back(hash, location);
+    object.record.chunks.push_back(hash);
+  }
+  object.raw.clear();
+  object.record.wrapped_data_key = AsChars(builder.WrappedDataKey().view());
+  object.bytes = builder.Finish();
+  object.record.size = object.bytes.size();
+  return Status::Ok();
+}
+
+Status TieredStore::UploadAll(std::vector<NewObject>& objects) {
+  std::vector<Status> results(objects.size());
+  std::atomic<size_t> next{0};
+  auto run = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < objects.size();) {
+      results[i] = Build(objects[i]);
+      if (results[i].ok()) results[i] = Upload(objects[i]);
+    }
+  };
+  size_t width = std::min<size_t>(objects.size(), std::max(1, options_.carve_threads));
+  std::vector<std::thread> helpers;
+  for (size_t i = 1; i < width; ++i) helpers.emplace_back(run);
+  run();
+  for (std::thread& t : helpers) t.join();
+  for (Status& r : results) {
+    if (!r.ok()) return r;
+  }
   return Status::Ok();
 }
 
@@ -808,10 +843,7 @@ void TieredStore::RunPass(std::vector<PassFile> files, bool force) {
   std::vector<NewObject> objects;
   std::vector<std::string> claims, waits;
   if (s.ok()) s = BuildObjects(work, &objects, &claims, &waits);
-  for (NewObject& o : objects) {
-    if (!s.ok()) break;
-    s = Upload(o);
-  }
+  if (s.ok()) s = UploadAll(objects);
   for (FileWork& w : work) {
     for (Span& span : w.spans) span.data = Buffer();  // uploaded; free the memory early
   }
