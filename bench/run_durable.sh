@@ -60,8 +60,9 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start LABEL METADATA BLOCK STATE_DIR: starts a dfs serving /export on those stores; prints
-# its port.
+# start LABEL METADATA BLOCK STATE_DIR: starts a dfs serving /export on those stores and sets
+# started_port. Not in a command substitution: its subshell would keep the pid from cleanup, and
+# the server would outlive the script.
 start() {
   local label=$1 metadata=$2 block=$3 dir=$4 port
   port=$(free_port)
@@ -81,7 +82,7 @@ EOF
   pids+=($!)
   for _ in $(seq 150); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
+      started_port=$port
       return 0
     fi
     sleep 0.2
@@ -90,8 +91,10 @@ EOF
   die "$label dfs did not start"
 }
 
-memory_port=$(start memory memory memory "$work/memory-state")
-durable_port=$(start durable rocksdb tiered "$state_dir")
+start memory memory memory "$work/memory-state"
+memory_port=$started_port
+start durable rocksdb tiered "$state_dir"
+durable_port=$started_port
 log "memory share on port $memory_port, durable share on port $durable_port ($state_dir)"
 
 : >"$work/results"
