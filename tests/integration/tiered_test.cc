@@ -52,6 +52,7 @@ class TieredShareTest : public ::testing::Test {
     options.env = std::move(env);
     ASSERT_OK_AND_ASSIGN(server_, DfsProcess::Start(DFS_BINARY, options));
     http_ = std::make_unique<httplib::Client>("127.0.0.1", server_->api_port());
+    http_->set_read_timeout(300, 0);  // a sync lasts as long as the uploads (slow under ASan)
     // The first login must replace the generated password.
     Login(server_->admin_password());
     ASSERT_EQ(Call("POST", "/api/v1/auth/password",
@@ -69,6 +70,7 @@ class TieredShareTest : public ::testing::Test {
   Status Restart() {
     RETURN_IF_ERROR(server_->StartAgain());
     http_ = std::make_unique<httplib::Client>("127.0.0.1", server_->api_port());
+    http_->set_read_timeout(300, 0);
     Login("a-new-admin-password");
     return Status::Ok();
   }
