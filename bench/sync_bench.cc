@@ -121,12 +121,13 @@ int Main(int argc, char** argv) {
     stores::TieredStats st = (*store)->Stats();
     std::printf("RESULT %s write_journal %.0f MB/s\n", file == 1 ? "new" : "dedup",
                 total / write_s / 1e6);
-    std::printf("RESULT %s sync_seconds %.2f s (%.0f MB/s; %llu objects, %llu MB uploaded so far, "
-                "compression %s, encryption %s)\n",
-                file == 1 ? "new" : "dedup", sync_s, total / sync_s / 1e6,
-                static_cast<unsigned long long>(st.objects_uploaded),
-                static_cast<unsigned long long>(st.uploaded_bytes / 1000000), compression.c_str(),
-                encryption.c_str());
+    std::printf(
+        "RESULT %s sync_seconds %.2f s (%.0f MB/s; %llu objects, %llu MB uploaded so far, "
+        "compression %s, encryption %s)\n",
+        file == 1 ? "new" : "dedup", sync_s, total / sync_s / 1e6,
+        static_cast<unsigned long long>(st.objects_uploaded),
+        static_cast<unsigned long long>(st.uploaded_bytes / 1000000), compression.c_str(),
+        encryption.c_str());
   }
   store->reset();
   metadata->reset();

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/mutex.h"
+#include "config/block_store_config.h"
 #include "controlplane/api/api.h"
 #include "controlplane/auth/password.h"
 #include "controlplane/auth/secret.h"
@@ -22,7 +23,6 @@
 #include "nfs/mount/service.h"
 #include "nfs/v3/service.h"
 #include "rpc/tcp_server.h"
-#include "config/block_store_config.h"
 #include "stores/block/localfs/localfs_block_store.h"
 #include "stores/block/memory/memory_block_store.h"
 #include "stores/block/tiered/tiered_block_store.h"
@@ -152,17 +152,15 @@ Result<std::unique_ptr<stores::TieredBlockStore>> OpenTiered(const config::Confi
     }
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(key_file).parent_path(), ec);
-    Result<stores::cas::Keyring> keyring =
-        stores::cas::OpenOrCreateKeyFile(key_file, *passphrase);
+    Result<stores::cas::Keyring> keyring = stores::cas::OpenOrCreateKeyFile(key_file, *passphrase);
     if (!keyring.ok()) {
       if (keyring.status().code() == Errc::kAccess) {
         return Status(Errc::kAccess, fmt::format("share {}: wrong passphrase for key file {} "
                                                  "(from ${})",
                                                  share.name, key_file, tc.passphrase_env));
       }
-      return Status(keyring.status().code(),
-                    fmt::format("share {}: key file {}: {}", share.name, key_file,
-                                keyring.status().message()));
+      return Status(keyring.status().code(), fmt::format("share {}: key file {}: {}", share.name,
+                                                         key_file, keyring.status().message()));
     }
     LOG_INFO("share {}: encrypted remote, master key {} from {}", share.name, keyring->KeyId(),
              key_file);
@@ -234,9 +232,9 @@ Result<std::shared_ptr<ShareStores>> OpenStores(const config::Config& config,
         LOG_WARN("share {}: tiered blocks with in-memory metadata keep nothing across restarts",
                  share.name);
       }
-      ASSIGN_OR_RETURN(std::unique_ptr<stores::TieredBlockStore> tiered,
-                       OpenTiered(config, share, SafeDirName(share.name), bd.config_json,
-                                  *s->metadata));
+      ASSIGN_OR_RETURN(
+          std::unique_ptr<stores::TieredBlockStore> tiered,
+          OpenTiered(config, share, SafeDirName(share.name), bd.config_json, *s->metadata));
       s->tiered = tiered.get();
       s->blocks = std::move(tiered);
       break;
@@ -541,9 +539,8 @@ Result<std::string> ServerImpl::ShareStatus(std::string_view share) {
 Status ServerImpl::SyncShare(std::string_view share) {
   ASSIGN_OR_RETURN(std::shared_ptr<ShareStores> st, FindStores(share));
   if (st->tiered == nullptr) {
-    return Status(Errc::kNotSupported,
-                  fmt::format("share {} has no remote to sync to ({} blocks)", share,
-                              st->block_type));
+    return Status(Errc::kNotSupported, fmt::format("share {} has no remote to sync to ({} blocks)",
+                                                   share, st->block_type));
   }
   return st->tiered->Flush();
 }

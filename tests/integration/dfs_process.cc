@@ -36,8 +36,8 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
     yaml << "  - name: " << s.name << "\n"
          << "    metadata: " << s.metadata << "\n"
          << "    block: " << s.block << "\n"
-         << (s.tiered.empty() ? "" : "    tiered: " + s.tiered + "\n")
-         << "    squash: " << s.squash << "\n"
+         << (s.tiered.empty() ? "" : "    tiered: " + s.tiered + "\n") << "    squash: " << s.squash
+         << "\n"
          << "    read_only: " << (s.read_only ? "true" : "false") << "\n"
          << "    root_mode: \"" << s.root_mode << "\"\n"
          << "    default_permission: " << s.default_permission << "\n";

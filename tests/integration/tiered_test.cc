@@ -78,10 +78,10 @@ class TieredShareTest : public ::testing::Test {
   std::pair<int, json> Call(const std::string& method, const std::string& path,
                             const json& body = nullptr) {
     httplib::Headers auth = {{"Authorization", "Bearer " + token_}};
-    httplib::Result r = method == "POST"
-                            ? http_->Post(path, auth, body.is_null() ? "" : body.dump(),
-                                          "application/json")
-                            : http_->Get(path, auth);
+    httplib::Result r =
+        method == "POST"
+            ? http_->Post(path, auth, body.is_null() ? "" : body.dump(), "application/json")
+            : http_->Get(path, auth);
     if (!r) return {0, nullptr};
     return {r->status, r->body.empty() ? json(nullptr) : json::parse(r->body, nullptr, false)};
   }
@@ -123,9 +123,8 @@ class TieredShareTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(CreatedReply c, client.Create(root, name, GUARDED, ModeAttrs(0644)));
     ASSERT_EQ(c.status, NFS3_OK);
     for (size_t at = 0; at < data.size(); at += kMiB) {
-      ASSERT_OK_AND_ASSIGN(WRITE3res w,
-                           client.Write(c.fh, at, std::string_view(data).substr(at, kMiB),
-                                        FILE_SYNC));
+      ASSERT_OK_AND_ASSIGN(
+          WRITE3res w, client.Write(c.fh, at, std::string_view(data).substr(at, kMiB), FILE_SYNC));
       ASSERT_EQ(w.status, NFS3_OK);
     }
   }

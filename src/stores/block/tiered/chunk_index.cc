@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "base/check.h"
+#include "base/record_codec.h"
 
 namespace dittofs::stores::tiered {
 namespace {
@@ -14,64 +15,16 @@ constexpr uint8_t kExtentEncoding = 1;
 constexpr uint8_t kChunkEncoding = 1;
 constexpr uint8_t kObjectEncoding = 1;
 
-void AppendU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
-void AppendLe16(std::string* out, uint16_t v) {
-  for (int i = 0; i < 2; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void AppendLe32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void AppendLe64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void AppendBe64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
 void AppendHash(std::string* out, const Blake3Hash& h) {
   out->append(reinterpret_cast<const char*>(h.bytes.data()), h.bytes.size());
 }
-uint64_t LoadBe64(std::string_view in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
+
+Blake3Hash ReadHash(FieldReader& r) {
+  Blake3Hash h;
+  std::string_view b = r.Take(h.bytes.size());
+  if (r.ok()) std::memcpy(h.bytes.data(), b.data(), b.size());
+  return h;
 }
-
-// Reads little-endian fields off the front of a value; ok() turns false for good at the first
-// read past the end.
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool done() const { return ok_ && in_.empty(); }
-  uint8_t U8() { return static_cast<uint8_t>(Fixed(1)); }
-  uint16_t Le16() { return static_cast<uint16_t>(Fixed(2)); }
-  uint32_t Le32() { return static_cast<uint32_t>(Fixed(4)); }
-  uint64_t Le64() { return Fixed(8); }
-  std::string_view Take(size_t n) {
-    if (!ok_ || in_.size() < n) {
-      ok_ = false;
-      return {};
-    }
-    std::string_view out = in_.substr(0, n);
-    in_.remove_prefix(n);
-    return out;
-  }
-  Blake3Hash Hash() {
-    Blake3Hash h;
-    std::string_view b = Take(h.bytes.size());
-    if (ok_) std::memcpy(h.bytes.data(), b.data(), b.size());
-    return h;
-  }
-
- private:
-  uint64_t Fixed(size_t n) {
-    std::string_view b = Take(n);
-    uint64_t v = 0;
-    for (size_t i = b.size(); i > 0; --i) v = (v << 8) | static_cast<uint8_t>(b[i - 1]);
-    return v;
-  }
-  std::string_view in_;
-  bool ok_ = true;
-};
 
 Status Corrupt(std::string_view what) {
   return Status(Errc::kIo, "corrupt chunk index record: " + std::string(what));
@@ -108,13 +61,13 @@ std::string EncodeExtent(const Extent& e) {
 
 Result<Extent> DecodeExtent(std::string_view key, std::string_view value) {
   if (key.size() != 16) return Corrupt("extent key size");
-  Reader r(value);
+  FieldReader r(value);
   if (r.U8() != kExtentEncoding) return Corrupt("extent encoding");
   Extent e;
   e.end = LoadBe64(key.substr(8));
   e.begin = r.Le64();
   e.chunk_offset = r.Le32();
-  e.hash = r.Hash();
+  e.hash = ReadHash(r);
   if (!r.done() || e.begin >= e.end) return Corrupt("extent");
   return e;
 }
@@ -136,7 +89,7 @@ std::string EncodeChunk(const ChunkRecord& c) {
 }
 
 Result<ChunkRecord> DecodeChunk(std::string_view value) {
-  Reader r(value);
+  FieldReader r(value);
   if (r.U8() != kChunkEncoding) return Corrupt("chunk encoding");
   ChunkRecord c;
   c.refs = r.Le64();
@@ -169,7 +122,7 @@ std::string EncodeObject(const ObjectRecord& o) {
 }
 
 Result<ObjectRecord> DecodeObject(std::string_view value) {
-  Reader r(value);
+  FieldReader r(value);
   if (r.U8() != kObjectEncoding) return Corrupt("object encoding");
   ObjectRecord o;
   o.size = r.Le64();
@@ -179,7 +132,7 @@ Result<ObjectRecord> DecodeObject(std::string_view value) {
   uint32_t n = r.Le32();
   if (n > value.size() / 32) return Corrupt("object chunk count");
   o.chunks.reserve(n);
-  for (uint32_t i = 0; i < n; ++i) o.chunks.push_back(r.Hash());
+  for (uint32_t i = 0; i < n; ++i) o.chunks.push_back(ReadHash(r));
   if (!r.done()) return Corrupt("object");
   return o;
 }
@@ -228,9 +181,8 @@ Result<std::vector<Extent>> IndexTxn::Overlapping(uint64_t file, uint64_t begin,
   const std::string to = FileKeyPrefix(file + 1);
   constexpr size_t kBatch = 256;
   for (;;) {
-    ASSIGN_OR_RETURN(std::vector<Record> batch,
-                     txn_.ScanRecords(RecordTable::kChunkMap, from, file + 1 == 0 ? "" : to,
-                                      kBatch));
+    ASSIGN_OR_RETURN(std::vector<Record> batch, txn_.ScanRecords(RecordTable::kChunkMap, from,
+                                                                 file + 1 == 0 ? "" : to, kBatch));
     for (const Record& rec : batch) {
       ASSIGN_OR_RETURN(Extent e, DecodeExtent(rec.key, rec.value));
       if (e.begin >= end || out.size() >= max) return out;
@@ -345,9 +297,8 @@ Status IndexTxn::Finish() {
     if (!c.dirty) continue;
     ObjectRecord& o = c.record;
     // An object with no live chunk waits in the GC queue from the moment it died.
-    uint64_t dead_since = o.live == 0 ? (c.original_dead_since_ms != 0 ? c.original_dead_since_ms
-                                                                        : now_ms_)
-                                      : 0;
+    uint64_t dead_since =
+        o.live == 0 ? (c.original_dead_since_ms != 0 ? c.original_dead_since_ms : now_ms_) : 0;
     if (c.existed && c.original_dead_since_ms != 0 && c.original_dead_since_ms != dead_since) {
       txn_.DeleteRecord(RecordTable::kGcQueue, GcQueueKey(c.original_dead_since_ms, id));
     }

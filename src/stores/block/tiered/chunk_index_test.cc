@@ -22,12 +22,16 @@ TEST(ChunkIndexTest, RecordsRoundTrip) {
   EXPECT_EQ(back, e);
   EXPECT_EQ(ExtentKeyFile(ExtentKey(3, 4096)), 3u);
 
-  ChunkRecord c{.refs = 5, .object = 99, .location = {.offset = 1, .stored_length = 2,
-                                                      .raw_length = 3, .flags = 0x12}};
+  ChunkRecord c{.refs = 5,
+                .object = 99,
+                .location = {.offset = 1, .stored_length = 2, .raw_length = 3, .flags = 0x12}};
   ASSERT_OK_AND_ASSIGN(ChunkRecord c2, DecodeChunk(EncodeChunk(c)));
   EXPECT_EQ(c2, c);
 
-  ObjectRecord o{.size = 100, .live = 2, .dead_since_ms = 0, .wrapped_data_key = "key",
+  ObjectRecord o{.size = 100,
+                 .live = 2,
+                 .dead_since_ms = 0,
+                 .wrapped_data_key = "key",
                  .chunks = {HashOf("a"), HashOf("b")}};
   ASSERT_OK_AND_ASSIGN(ObjectRecord o2, DecodeObject(EncodeObject(o)));
   EXPECT_EQ(o2, o);

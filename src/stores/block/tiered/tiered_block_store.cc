@@ -151,8 +151,8 @@ struct Span {
 struct FileWork {
   uint64_t file = 0;
   std::vector<Span> spans;
-  bool cancelled = false;  // truncated or removed while the pass ran
-  bool gone = false;       // its inode no longer exists
+  bool cancelled = false;   // truncated or removed while the pass ran
+  bool gone = false;        // its inode no longer exists
   bool incomplete = false;  // dirty data left for a later pass
 };
 
@@ -265,8 +265,8 @@ class TieredStore final : public TieredBlockStore {
   // Packs the object's chunks (compressed, encrypted) into its bytes.
   Status Build(NewObject& object);
   Status Upload(NewObject& object);
-  // Builds and uploads `objects`, up to carve_threads at once (remote writes mostly wait: on the network,
-  // on fsync); the first error.
+  // Builds and uploads `objects`, up to carve_threads at once (remote writes mostly wait: on the
+  // network, on fsync); the first error.
   Status UploadAll(std::vector<NewObject>& objects);
   // Records uploaded objects and their chunks (unreferenced as yet), so other passes can use
   // them, and gives up this pass's claims.
@@ -889,9 +889,9 @@ Status TieredStore::CutFrom(uint64_t file, uint64_t size) {
     bool more = false;
     RETURN_IF_ERROR(RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
       IndexTxn index(txn, WallMs());
-      ASSIGN_OR_RETURN(std::vector<Extent> extents,
-                       index.Overlapping(file, size, UINT64_MAX, /*track=*/false,
-                                         kExtentsPerTxn + 1));
+      ASSIGN_OR_RETURN(
+          std::vector<Extent> extents,
+          index.Overlapping(file, size, UINT64_MAX, /*track=*/false, kExtentsPerTxn + 1));
       // Extents are sorted and disjoint: up to the end of the kExtentsPerTxn-th is a batch.
       more = extents.size() > kExtentsPerTxn;
       uint64_t end = more ? extents[kExtentsPerTxn - 1].end : UINT64_MAX;
@@ -990,8 +990,8 @@ Result<std::shared_ptr<const Buffer>> TieredStore::LoadChunk(const tiered::Blake
   std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
   Result<std::string> value = txn->GetRecord(RecordTable::kChunks, key);
   if (!value.ok()) {
-    return Status(Errc::kIo, "chunk " + hash.Hex() + " has no record: " +
-                                 value.status().ToString());
+    return Status(Errc::kIo,
+                  "chunk " + hash.Hex() + " has no record: " + value.status().ToString());
   }
   ASSIGN_OR_RETURN(ChunkRecord record, tiered::DecodeChunk(*value));
   std::string wrapped;
@@ -1046,8 +1046,8 @@ Result<BlockRead> TieredStore::ReadBacking(uint64_t file, uint64_t offset, size_
     ASSIGN_OR_RETURN(std::shared_ptr<const Buffer> chunk, LoadChunk(e.hash));
     uint64_t from = e.chunk_offset + (begin - e.begin);
     if (from + (stop - begin) > chunk->size()) {
-      return Status(Errc::kIo, "extent of file " + std::to_string(file) + " past the end of chunk " +
-                                   e.hash.Hex());
+      return Status(Errc::kIo, "extent of file " + std::to_string(file) +
+                                   " past the end of chunk " + e.hash.Hex());
     }
     out.pieces.push_back(chunk->view().subspan(from, stop - begin));
     out.holds.push_back(chunk);
@@ -1061,9 +1061,8 @@ Result<BlockRead> TieredStore::ReadBacking(uint64_t file, uint64_t offset, size_
 
 void TieredStore::MaintenanceLoop() {
   Clock::time_point next_gc = Clock::now() + options_.gc_interval;
-  Clock::time_point next_reconcile = Clock::now() + std::min<Clock::duration>(
-                                                        kFirstReconcile,
-                                                        options_.reconcile_interval);
+  Clock::time_point next_reconcile =
+      Clock::now() + std::min<Clock::duration>(kFirstReconcile, options_.reconcile_interval);
   for (;;) {
     if (!SleepFor(std::chrono::milliseconds(100))) return;
     std::vector<uint64_t> releases;

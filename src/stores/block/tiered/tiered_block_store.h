@@ -66,7 +66,7 @@ struct TieredStats {
   uint64_t chunks_fetched = 0;     // chunk reads from the remote
   uint64_t corruption_events = 0;  // chunks that failed their checks when read
   uint64_t gc_objects_deleted = 0;
-  uint64_t orphans_deleted = 0;  // objects the reconcile found with no record
+  uint64_t orphans_deleted = 0;          // objects the reconcile found with no record
   uint64_t orphan_extents_released = 0;  // chunk map extents of deleted files released
   uint64_t dirty_files = 0;              // files waiting to be carved
 };

@@ -27,11 +27,12 @@
 namespace dittofs::stores {
 namespace {
 
-using ::dittofs::testing::ScratchDir;
-using ::dittofs::testing::StatusIs;
 using block_testing::FileModel;
 using block_testing::ReadString;
+using ::dittofs::testing::ScratchDir;
+using ::dittofs::testing::StatusIs;
 using tiered_testing::CreateInodes;
+using tiered_testing::RandomBytes;
 using tiered_testing::RemoteBytes;
 using tiered_testing::SharedRemote;
 
@@ -49,16 +50,6 @@ constexpr bool kSanitized = false;
 #else
 constexpr bool kSanitized = false;
 #endif
-
-std::string RandomBytes(size_t size, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(size, '\0');
-  for (size_t i = 0; i < size; i += 8) {
-    uint64_t v = rng();
-    std::memcpy(out.data() + i, &v, std::min<size_t>(8, size - i));
-  }
-  return out;
-}
 
 // A tiered store with everything it needs, for one test. The journal directory can be swapped
 // for an empty one (Reopen(fresh_journal=true)) so that every read must come from the remote.
@@ -162,7 +153,8 @@ class ConformanceStore final : public BlockStore {
 INSTANTIATE_TEST_SUITE_P(
     Tiered, BlockStoreConformance,
     ::testing::Values(BlockStoreFactory{
-        "Tiered", [] { return std::unique_ptr<BlockStore>(std::make_unique<ConformanceStore>()); }}),
+        "Tiered",
+        [] { return std::unique_ptr<BlockStore>(std::make_unique<ConformanceStore>()); }}),
     BlockStoreFactoryName);
 
 // ---- Carving, reading back, deduplication ----
@@ -318,8 +310,8 @@ TEST(TieredStoreTest, AFlippedByteIsAnIoErrorAndACorruptionEventNeverWrongBytes)
     Env env(false, [cipher](TieredOptions& o) {
       o.codec.compression = cas::Compression::kZstd;
       o.codec.cipher = cipher;
-      if (cipher != cas::Cipher::kNone) o.keyring = cas::Keyring::FromMasterKey(
-          AsBytes(std::string(32, 'k')));
+      if (cipher != cas::Cipher::kNone)
+        o.keyring = cas::Keyring::FromMasterKey(AsBytes(std::string(32, 'k')));
       o.chunking = {.min_size = 64 * kKiB, .avg_size = 128 * kKiB, .max_size = 256 * kKiB};
     });
     std::string a = RandomBytes(kMiB, 10);
@@ -346,13 +338,14 @@ bool HasPlaintextRun(std::string_view plaintext, std::string_view object) {
 }
 
 TEST(TieredStoreTest, EncryptedObjectsHoldNoRunOfThePlaintext) {
-  for (cas::Cipher cipher : {cas::Cipher::kNone, cas::Cipher::kAes256Gcm,
-                             cas::Cipher::kChaCha20Poly1305}) {
+  for (cas::Cipher cipher :
+       {cas::Cipher::kNone, cas::Cipher::kAes256Gcm, cas::Cipher::kChaCha20Poly1305}) {
     SCOPED_TRACE(std::string(cas::CipherName(cipher)));
     const std::string master_key = RandomBytes(32, 99);
     Env env(false, [cipher, master_key](TieredOptions& o) {
       o.codec.cipher = cipher;
-      if (cipher != cas::Cipher::kNone) o.keyring = cas::Keyring::FromMasterKey(AsBytes(master_key));
+      if (cipher != cas::Cipher::kNone)
+        o.keyring = cas::Keyring::FromMasterKey(AsBytes(master_key));
     });
     std::string a = RandomBytes(3 * kMiB, 11);
     ASSERT_OK(env.store().Write(6, 0, AsBytes(a)));

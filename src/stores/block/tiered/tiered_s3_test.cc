@@ -28,18 +28,9 @@ namespace {
 
 using block_testing::ReadString;
 using tiered_testing::CreateInodes;
+using tiered_testing::RandomBytes;
 
 constexpr uint64_t kMiB = 1 << 20;
-
-std::string RandomBytes(size_t size, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(size, '\0');
-  for (size_t i = 0; i < size; i += 8) {
-    uint64_t v = rng();
-    std::memcpy(out.data() + i, &v, std::min<size_t>(8, size - i));
-  }
-  return out;
-}
 
 TEST(TieredS3Test, WritesAreAcknowledgedWhileS3IsDownAndUploadedOnceItIsBack) {
   Result<std::unique_ptr<S3TestServer>> server = S3TestServer::Start("tiered");

@@ -30,6 +30,7 @@
 #include "base/check.h"
 #include "base/log.h"
 #include "base/mutex.h"
+#include "base/record_codec.h"
 #include "base/thread_pool.h"
 
 namespace dittofs::stores {
@@ -66,69 +67,14 @@ constexpr uint32_t kValidationLockBuckets = 1 << 14;
 
 // ---- Encodings ----
 
-void AppendU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
-
-void AppendLe32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
-void AppendLe64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
-void AppendBe64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
-uint64_t LoadBe64(std::string_view in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
-
 std::string Le64(uint64_t v) {
   std::string out;
   AppendLe64(&out, v);
   return out;
 }
 
-// Reads little-endian fields off the front of a value; ok() turns false, for good, at the
-// first read past the end.
-class Decoder {
- public:
-  explicit Decoder(std::string_view in) : in_(in) {}
-
-  bool ok() const { return ok_; }
-  bool done() const { return ok_ && in_.empty(); }
-
-  uint8_t U8() { return static_cast<uint8_t>(Fixed(1)); }
-  uint32_t Le32() { return static_cast<uint32_t>(Fixed(4)); }
-  uint64_t Le64() { return Fixed(8); }
-  std::string_view Take(size_t n) {
-    if (!ok_ || in_.size() < n) {
-      ok_ = false;
-      return {};
-    }
-    std::string_view out = in_.substr(0, n);
-    in_.remove_prefix(n);
-    return out;
-  }
-  std::string_view Rest() { return Take(in_.size()); }
-
- private:
-  uint64_t Fixed(size_t n) {
-    std::string_view bytes = Take(n);
-    uint64_t v = 0;
-    for (size_t i = bytes.size(); i > 0; --i) v = (v << 8) | static_cast<uint8_t>(bytes[i - 1]);
-    return v;
-  }
-
-  std::string_view in_;
-  bool ok_ = true;
-};
-
 std::optional<uint64_t> DecodeLe64(std::string_view value) {
-  Decoder d(value);
+  FieldReader d(value);
   uint64_t v = d.Le64();
   if (!d.done()) return std::nullopt;
   return v;
@@ -194,7 +140,7 @@ void AppendTimespec(std::string* out, const Timespec& t) {
   AppendLe32(out, t.nsec);
 }
 
-Timespec DecodeTimespec(Decoder& d) {
+Timespec DecodeTimespec(FieldReader& d) {
   Timespec t;
   t.sec = static_cast<int64_t>(d.Le64());
   t.nsec = d.Le32();
@@ -229,7 +175,7 @@ std::string EncodeInode(const Inode& inode) {
 }
 
 Result<Inode> DecodeInode(InodeId id, std::string_view value) {
-  Decoder d(value);
+  FieldReader d(value);
   uint8_t encoding = d.U8();
   if (d.ok() && encoding != kInodeEncoding) {
     return Status(Errc::kIo, "metadata store: inode " + std::to_string(id) +
@@ -272,7 +218,7 @@ std::string EncodeEntryValue(const DirEntry& entry) {
 }
 
 Result<DirEntry> DecodeEntryValue(InodeId dir, std::string_view name, std::string_view value) {
-  Decoder d(value);
+  FieldReader d(value);
   uint8_t encoding = d.U8();
   DirEntry entry{std::string(name), d.Le64(), d.Le64()};
   if (encoding != kEntryEncoding || !d.done()) {
@@ -292,7 +238,7 @@ std::string EncodeCookieValue(const DirEntry& entry) {
 }
 
 Result<DirEntry> DecodeCookieValue(InodeId dir, uint64_t cookie, std::string_view value) {
-  Decoder d(value);
+  FieldReader d(value);
   uint8_t encoding = d.U8();
   InodeId child = d.Le64();
   std::string_view name = d.Rest();
