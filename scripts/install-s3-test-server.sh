@@ -12,12 +12,15 @@
 #   * a PUT wrote the object file in place and answered before the write finished, so a GET
 #     could see a partial object; the patched copy writes a temporary file, waits for it, and
 #     renames it into place.
+#   * a PUT rewrote the object's .md5 and metadata.json files in place, so a GET racing a PUT of
+#     the same key could read a half-written metadata.json and answer 500; the patched copy
+#     writes both to temporary files and renames them into place.
 set -euo pipefail
 
 readonly VERSION=3.7.1
 readonly ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly DIR="${ROOT}/.cache/s3rver"
-readonly STAMP="${DIR}/installed-${VERSION}-patch2"
+readonly STAMP="${DIR}/installed-${VERSION}-patch3"
 
 if [[ -f "${STAMP}" && -x "${DIR}/node_modules/.bin/s3rver" ]]; then
   exit 0
@@ -49,6 +52,15 @@ patch("      const writeStream = fs.createWriteStream(objectPath);\n",
       "      const done = resolve;\n" +
       "      resolve = result => writeStream.on('error', reject).on('finish', () =>\n" +
       "        fs.rename(tmpPath, objectPath).then(() => done(result), reject));\n");
+patch("    if (md5) await fs.writeFile(md5Path, md5);\n" +
+      "    await fs.writeFile(metadataPath, JSON.stringify(json, null, 2));\n",
+      "    const atomic = async (file, data) => {  // dittofs: write aside, then rename\n" +
+      "      const tmp = `${file}.dittofs-tmp-${process.hrtime.bigint()}`;\n" +
+      "      await fs.writeFile(tmp, data);\n" +
+      "      await fs.rename(tmp, file);\n" +
+      "    };\n" +
+      "    if (md5) await atomic(md5Path, md5);\n" +
+      "    await atomic(metadataPath, JSON.stringify(json, null, 2));\n");
 fs.writeFileSync(path, text);
 JS
 

@@ -164,11 +164,16 @@ void HttplibServer::Serve(const httplib::Request& in, httplib::Response& out,
   if (reader == nullptr) {
     request.body = in.body;
   } else {
+    // A body over the limit is read on and dropped, up to kDrainBytes, so that the client (still
+    // sending) gets the 413 instead of a connection reset; past that the connection is cut.
+    constexpr size_t kDrainBytes = size_t{1} << 20;
     bool too_large = false;
+    size_t dropped = 0;
     bool complete = (*reader)([&](const char* data, size_t size) {
-      if (size > max_body_bytes_ - request.body.size()) {
+      if (too_large || size > max_body_bytes_ - request.body.size()) {
         too_large = true;
-        return false;
+        dropped += size;
+        return dropped <= kDrainBytes;
       }
       request.body.append(data, size);
       return true;
@@ -180,7 +185,7 @@ void HttplibServer::Serve(const httplib::Request& in, httplib::Response& out,
           too_large ? Problem(413, ReasonPhrase(413),
                               fmt::format("the request body exceeds {} bytes", max_body_bytes_))
                     : Problem(400, ReasonPhrase(400), "the request body could not be read");
-      // What is left of the body is unread, so this connection cannot carry another request.
+      // What is left of the body may be unread, so this connection cannot carry another request.
       problem.headers.Set("Connection", "close");
       WriteResponse(problem, out);
       return;

@@ -216,6 +216,34 @@ TEST_F(HttpServerTest, OversizedChunkedBodyIsContentTooLarge) {
   ExpectProblem(result, 413);
 }
 
+// A client that goes on sending far past the limit is cut off (413 or a reset, whichever it sees
+// first), and the server goes on serving others.
+TEST_F(HttpServerTest, EndlessChunkedBodyIsCutOff) {
+  httplib::Client client = Client();
+  size_t sent = 0;
+  httplib::Result result = client.Put(
+      "/echo",
+      [&](size_t, httplib::DataSink& sink) {
+        std::string chunk(64 * 1024, 'z');
+        if (sent < 64 * 1024 * 1024) {
+          if (!sink.write(chunk.data(), chunk.size())) return false;
+          sent += chunk.size();
+        } else {
+          sink.done();
+        }
+        return true;
+      },
+      "text/plain");
+  if (result) {
+    EXPECT_EQ(result->status, 413);
+  }
+  EXPECT_LT(sent, size_t{64 * 1024 * 1024});
+  httplib::Client other = Client();
+  httplib::Result next = other.Get("/api/v1/users/7");
+  ASSERT_TRUE(next) << httplib::to_string(next.error());
+  EXPECT_EQ(next->status, 200);
+}
+
 TEST_F(HttpServerTest, StrictJsonErrorsAreBadRequestProblems) {
   httplib::Client client = Client();
   struct Case {
