@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "base/thread_pool.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace dittofs {
 namespace {
 // The pool whose worker this thread is (null elsewhere, and inside a BlockingRegion).
@@ -85,6 +88,12 @@ BlockingRegion::~BlockingRegion() {
   if (pool_ == nullptr) return;
   pool_->LeaveBlocking();
   tls_pool = pool_;
+}
+
+void RunInBackground() {
+  // On Linux the nice value belongs to the thread named by its id, not to the whole process.
+  constexpr int kBackgroundNice = 10;
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kBackgroundNice);
 }
 
 }  // namespace dittofs

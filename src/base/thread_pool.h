@@ -82,4 +82,10 @@ class BlockingRegion {
   ThreadPool* pool_;
 };
 
+// Marks the calling thread as background work: its CPU priority drops to nice 10 (threads it
+// starts later inherit that), so that while clients keep the cores busy it runs in what they
+// leave, and at full speed when they leave the CPUs idle. Best effort: without the right to
+// change its priority the thread just runs as before.
+void RunInBackground();
+
 }  // namespace dittofs

@@ -13,4 +13,7 @@ namespace dittofs::stores {
 // Uses the SSE 4.2 instruction where the CPU has it. Thread-safe.
 uint32_t Crc32c(uint32_t crc, ByteView data);
 
+// The same by table lookups only, whatever the CPU: for tests of the fast path.
+uint32_t Crc32cPortable(uint32_t crc, ByteView data);
+
 }  // namespace dittofs::stores

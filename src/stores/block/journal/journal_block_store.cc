@@ -63,6 +63,10 @@ enum class RecordType : uint8_t {
 
 // Offsets are off_t on the way to the kernel.
 constexpr uint64_t kMaxOffset = std::numeric_limits<off_t>::max();
+// Write-behind: once this many bytes of a segment are written but not yet handed to the
+// kernel's writeback, the writer starts writing them to disk without waiting. A later Sync
+// then waits for the disk only for what is left, instead of for everything since the last one.
+constexpr uint64_t kWritebackBytes = 8 << 20;
 constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
 // A writer waiting for space longer than this logs a warning (once per wait).
 constexpr int64_t kSlowWaitNanos = int64_t{5} * 1'000'000'000;
@@ -263,6 +267,8 @@ class Segment {
   std::atomic<int64_t> dirty_bytes{0};
   // Tick of the last read or write touching this segment, for LRU eviction.
   std::atomic<uint64_t> last_use{0};
+  // Where the next write-behind starts: bytes before it were handed to the kernel's writeback.
+  std::atomic<uint64_t> writeback_from{0};
 
   // What deleting the segment needs to know, filled as records land.
   struct Contents {
@@ -530,6 +536,9 @@ class Journal final : public JournalBlockStore {
   // the record carries a seq limit (clean, evict). The caller notes the record in the segment
   // and then ends `r->segment->pending`.
   Status Append(RecordHeader& h, ByteView data, Reservation* r);
+  // Hands the segment's bytes written up to `written_to` to the kernel's writeback once enough
+  // have gathered since the last time (see kWritebackBytes).
+  void StartWriteback(Segment& segment, uint64_t written_to);
 
   // Makes every record reserved so far durable; one caller flushes for all that wait.
   Status SyncAll();
@@ -713,8 +722,28 @@ Status Journal::Append(RecordHeader& h, ByteView data, Reservation* r) {
   // A failed append leaves a hole that would cut every later record at recovery: fail-stop.
   if (!s.ok()) Fail(s);
   Finish(*r);
-  if (!s.ok()) r->segment->pending.fetch_sub(1);
+  if (!s.ok()) {
+    r->segment->pending.fetch_sub(1);
+    return s;
+  }
+  StartWriteback(*r->segment, r->position + h.record_bytes());
   return s;
+}
+
+void Journal::StartWriteback(Segment& segment, uint64_t written_to) {
+  uint64_t from = segment.writeback_from.load();
+  if (written_to < from + kWritebackBytes) return;
+  // One writer takes the range; the others go on.
+  if (!segment.writeback_from.compare_exchange_strong(from, written_to)) return;
+  // Records of other writers in the range may still be unwritten: their pages are not dirty
+  // yet, so they wait for the next write-behind or the flush, which always covers everything.
+  // Only a hint: a failure here shows again, and counts, at the flush.
+  BlockingRegion blocking;  // may wait for room in the device's queue
+  if (sync_file_range(segment.fd(), static_cast<off_t>(from), static_cast<off_t>(written_to - from),
+                      SYNC_FILE_RANGE_WRITE) != 0) {
+    LOG_DEBUG("journal {}: write-behind of {}: {}", options_.dir, segment.path(),
+              std::generic_category().message(errno));
+  }
 }
 
 Status Journal::Write(uint64_t file, uint64_t offset, ByteView data) {

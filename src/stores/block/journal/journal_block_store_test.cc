@@ -174,6 +174,26 @@ TEST(Crc32cTest, KnownVectors) {
   uint32_t split =
       Crc32c(Crc32c(0, AsBytes(long_input.substr(0, 12'345))), AsBytes(long_input.substr(12'345)));
   EXPECT_EQ(whole, split);
+  // iSCSI's vectors (RFC 3720 B.4): 32 zero bytes, 32 0xFF bytes.
+  EXPECT_EQ(Crc32c(0, AsBytes(std::string(32, '\0'))), 0x8A9136AAu);
+  EXPECT_EQ(Crc32c(0, AsBytes(std::string(32, '\xff'))), 0x62A8AB43u);
+}
+
+// The fast path (three lanes joined by a shift) agrees with the table-driven one at every
+// length around its lane boundaries, from any start value.
+TEST(Crc32cTest, FastPathAgreesWithTables) {
+  std::string input = Pattern(200'000, 11);
+  for (size_t length :
+       {size_t{0}, size_t{7}, size_t{4095}, size_t{12'287}, size_t{12'288}, size_t{12'289},
+        size_t{24'576}, size_t{24'583}, size_t{100'001}, size_t{199'999}}) {
+    for (uint32_t start : {0u, 0xDEADBEEFu}) {
+      for (size_t skew : {size_t{0}, size_t{3}}) {
+        ByteView data = AsBytes(input).subspan(skew, length);
+        EXPECT_EQ(Crc32c(start, data), Crc32cPortable(start, data))
+            << "length " << length << " start " << start << " skew " << skew;
+      }
+    }
+  }
 }
 
 TEST_F(JournalTest, SyncedDataTruncatesAndRemovesSurviveReopen) {

@@ -210,11 +210,11 @@ class TieredStore final : public TieredBlockStore {
   }
   Status Truncate(uint64_t file, uint64_t size) override;
   Status Remove(uint64_t file) override;
-  Status Sync(uint64_t file) override {
-    RETURN_IF_ERROR(journal_->Sync(file));
-    MakeUrgent(file);  // COMMIT and stable writes also start the upload
-    return Status::Ok();
-  }
+  // The journal makes the data durable; the upload waits for its usual triggers (the file's
+  // age, its dirty bytes, journal pressure), so that the carving does not take the CPU from
+  // the clients right after each COMMIT, and a scratch file removed soon after is never
+  // uploaded at all.
+  Status Sync(uint64_t file) override { return journal_->Sync(file); }
   uint64_t UsedBytes() override { return journal_->UsedBytes(); }
   Capacity GetCapacity() override { return journal_->GetCapacity(); }
 
@@ -356,11 +356,20 @@ Status TieredStore::Start() {
     }
   }
   if (!dirty.empty()) LOG_INFO("tiered store: {} files with data not yet uploaded", dirty.size());
-  threads_.emplace_back([this] { SchedulerLoop(); });
+  threads_.emplace_back([this] {
+    RunInBackground();
+    SchedulerLoop();
+  });
   for (int i = 0; i < std::max(1, options_.carve_threads); ++i) {
-    threads_.emplace_back([this] { WorkerLoop(); });
+    threads_.emplace_back([this] {
+      RunInBackground();
+      WorkerLoop();
+    });
   }
-  threads_.emplace_back([this] { MaintenanceLoop(); });
+  threads_.emplace_back([this] {
+    RunInBackground();
+    MaintenanceLoop();
+  });
   return Status::Ok();
 }
 
