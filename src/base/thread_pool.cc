@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "base/thread_pool.h"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -91,9 +92,15 @@ BlockingRegion::~BlockingRegion() {
 }
 
 void RunInBackground() {
-  // On Linux the nice value belongs to the thread named by its id, not to the whole process.
+  // Linux scheduling attributes belong to the thread named by its id, not to the process.
+  // SCHED_IDLE runs only on CPU time nothing else wants, and any other thread that wakes up
+  // takes the CPU from it at once; nice 10 is the fallback, and also what it returns to if
+  // it ever leaves SCHED_IDLE.
   constexpr int kBackgroundNice = 10;
-  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kBackgroundNice);
+  const pid_t tid = gettid();
+  setpriority(PRIO_PROCESS, static_cast<id_t>(tid), kBackgroundNice);
+  sched_param param{};
+  sched_setscheduler(tid, SCHED_IDLE, &param);
 }
 
 }  // namespace dittofs

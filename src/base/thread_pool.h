@@ -82,10 +82,12 @@ class BlockingRegion {
   ThreadPool* pool_;
 };
 
-// Marks the calling thread as background work: its CPU priority drops to nice 10 (threads it
-// starts later inherit that), so that while clients keep the cores busy it runs in what they
-// leave, and at full speed when they leave the CPUs idle. Best effort: without the right to
-// change its priority the thread just runs as before.
+// Marks the calling thread as background work (Linux SCHED_IDLE, else nice 10; threads it
+// starts later inherit that): it runs on CPU time the clients' work leaves over, at full speed
+// when the CPUs are idle, and yields at once to any other thread that wakes. Work that must
+// finish anyway gets its time when the clients wait for it (a full journal stalls writers).
+// Locks it shares with client threads must be held only briefly. Best effort: without the
+// right to change its priority the thread just runs as before.
 void RunInBackground();
 
 }  // namespace dittofs

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
@@ -235,17 +236,28 @@ void Wait(std::condition_variable& cv, Mutex& mu, Predicate done) {
 // records are never rewritten, so bytes read from one stay valid for as long as it is open.
 //
 // Shared ownership: the extents of the index and any read in flight keep a segment's
-// descriptor open after the journal deleted the file.
+// descriptor (and mapping) open after the journal deleted the file.
 class Segment {
  public:
-  Segment(uint64_t id, std::string path, int fd, uint64_t size, uint64_t lsn_begin)
+  // `map_bytes`: how much of the file to map for reads, at least as much as it can grow to.
+  Segment(uint64_t id, std::string path, int fd, uint64_t size, uint64_t lsn_begin,
+          uint64_t map_bytes)
       : id_(id),
         path_(std::move(path)),
         fd_(fd),
         lsn_begin_(lsn_begin),
         size_(size),
-        synced_size_(size) {}
-  ~Segment() { close(fd_); }
+        synced_size_(size) {
+    void* map = mmap(nullptr, map_bytes, PROT_READ, MAP_SHARED, fd_, 0);
+    if (map != MAP_FAILED) {
+      map_ = static_cast<const std::byte*>(map);
+      map_bytes_ = map_bytes;
+    }
+  }
+  ~Segment() {
+    if (map_ != nullptr) munmap(const_cast<std::byte*>(map_), map_bytes_);
+    close(fd_);
+  }
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
 
@@ -254,6 +266,10 @@ class Segment {
   uint64_t lsn_begin() const { return lsn_begin_; }
   const std::string& path() const { return path_; }
   int fd() const { return fd_; }
+  // The file mapped read-only, for reads without a copy; null when mapping failed (then reads
+  // use pread). Only bytes of records already written may be read through it: past the end of
+  // the file a page does not exist.
+  const std::byte* map() const { return map_; }
 
   // Bytes reserved: the file's size once every reserved record has been written.
   std::atomic<uint64_t>& size() { return size_; }
@@ -296,6 +312,8 @@ class Segment {
   const uint64_t lsn_begin_;
   std::atomic<uint64_t> size_;
   std::atomic<uint64_t> synced_size_;
+  const std::byte* map_ = nullptr;
+  uint64_t map_bytes_ = 0;
 };
 
 // A run of a file's bytes held in a segment at `position`.
@@ -473,6 +491,8 @@ class Journal final : public JournalBlockStore {
 
   Status Write(uint64_t file, uint64_t offset, ByteView data) override;
   Status Read(uint64_t file, uint64_t offset, MutableByteView out) override;
+  // Views of the mapped segments where the journal holds the bytes, no copy.
+  Result<BlockRead> ReadRange(uint64_t file, uint64_t offset, size_t length) override;
   Status Truncate(uint64_t file, uint64_t size) override;
   Status Remove(uint64_t file) override;
   Status Sync(uint64_t file) override { return SyncAll(); }
@@ -485,6 +505,22 @@ class Journal final : public JournalBlockStore {
   JournalStats Stats() override;
 
  private:
+  // A run of a read: `length` bytes of the file at `at`, from `segment` at `position`, or
+  // (segment null) from the backing, zeros where it has nothing.
+  struct Piece {
+    uint64_t at;
+    uint64_t length;
+    std::shared_ptr<Segment> segment;
+    uint64_t position;
+  };
+  // The pieces of [offset, end) of `file`, in order.
+  std::vector<Piece> Locate(uint64_t file, uint64_t offset, uint64_t end);
+  // How much of a segment file of `size` bytes to map: all it can grow to.
+  uint64_t MapBytes(uint64_t size) const {
+    return std::max(
+        size, options_.segment_bytes + kSegmentHeaderSize + kRecordHeaderSize + kMaxRecordData);
+  }
+
   // A record's place in the log, taken under log_mu_ and written outside it.
   struct Reservation {
     std::shared_ptr<Segment> segment;
@@ -671,7 +707,8 @@ Status Journal::RollLocked() {
     unlink(path.c_str());
     return s;
   }
-  auto segment = std::make_shared<Segment>(id, path, fd, kSegmentHeaderSize, reserved_lsn_);
+  auto segment =
+      std::make_shared<Segment>(id, path, fd, kSegmentHeaderSize, reserved_lsn_, MapBytes(0));
   segment->synced_size().store(0);  // neither the header nor the name is durable yet
   segment->last_use.store(++use_clock_);
   segments_.emplace(id, segment);
@@ -778,16 +815,7 @@ Status Journal::Write(uint64_t file, uint64_t offset, ByteView data) {
   return rolled ? ReclaimAfterDiscard() : Status::Ok();
 }
 
-Status Journal::Read(uint64_t file, uint64_t offset, MutableByteView out) {
-  if (out.empty()) return Status::Ok();
-  const uint64_t end = RangeEnd(offset, out.size());
-  // Pieces of `out`: from a segment, or (segment null) from the backing / zeros.
-  struct Piece {
-    uint64_t at;  // file offset
-    uint64_t length;
-    std::shared_ptr<Segment> segment;
-    uint64_t position;
-  };
+std::vector<Journal::Piece> Journal::Locate(uint64_t file, uint64_t offset, uint64_t end) {
   std::vector<Piece> pieces;
   if (std::shared_ptr<FileState> f = FindFile(file)) {
     MutexLock lock(&f->index_mu);
@@ -805,9 +833,16 @@ Status Journal::Read(uint64_t file, uint64_t offset, MutableByteView out) {
       at = stop;
     }
     if (at < end) pieces.push_back({at, end - at, nullptr, 0});
-  } else {
+  } else if (offset < end) {
     pieces.push_back({offset, end - offset, nullptr, 0});
   }
+  return pieces;
+}
+
+Status Journal::Read(uint64_t file, uint64_t offset, MutableByteView out) {
+  if (out.empty()) return Status::Ok();
+  const uint64_t end = RangeEnd(offset, out.size());
+  std::vector<Piece> pieces = Locate(file, offset, end);
   // Bytes past 2^64 (never written) stay zero.
   std::fill(out.begin() + (end - offset), out.end(), std::byte{0});
 
@@ -832,6 +867,58 @@ Status Journal::Read(uint64_t file, uint64_t offset, MutableByteView out) {
     std::fill(dest.begin() + filled, dest.end(), std::byte{0});
   }
   return Status::Ok();
+}
+
+namespace {
+// Zeros to hand out as views: holes and bytes past what the backing holds.
+constexpr size_t kZeroBytes = 256 << 10;
+const std::array<std::byte, kZeroBytes> kZeros{};
+
+void AppendZeros(BlockRead& out, uint64_t length) {
+  while (length > 0) {
+    size_t n = std::min<uint64_t>(length, kZeroBytes);
+    out.pieces.push_back(ByteView(kZeros.data(), n));
+    length -= n;
+  }
+}
+}  // namespace
+
+Result<BlockRead> Journal::ReadRange(uint64_t file, uint64_t offset, size_t length) {
+  BlockRead out;
+  if (length == 0) return out;
+  const uint64_t end = RangeEnd(offset, length);
+  for (const Piece& p : Locate(file, offset, end)) {
+    if (p.segment != nullptr) {
+      p.segment->last_use.store(++use_clock_);
+      if (const std::byte* map = p.segment->map()) {
+        // A view of the mapped segment, which the read holds: records are never rewritten.
+        out.pieces.push_back(ByteView(map + p.position, p.length));
+        if (out.holds.empty() || out.holds.back() != p.segment) out.holds.push_back(p.segment);
+        continue;
+      }
+      auto buffer = std::make_shared_for_overwrite<std::byte[]>(p.length);
+      MutableByteView dest(buffer.get(), p.length);
+      RETURN_IF_ERROR(PreadFully(p.segment->fd(), dest, p.position, p.segment->path()));
+      out.pieces.push_back(dest);
+      out.holds.push_back(std::move(buffer));
+      continue;
+    }
+    uint64_t filled = 0;
+    if (backing_ != nullptr) {
+      ASSIGN_OR_RETURN(BlockRead r, backing_->Read(file, p.at, p.length));
+      for (ByteView b : r.pieces) {
+        size_t n = std::min<uint64_t>(b.size(), p.length - filled);
+        if (n > 0) out.pieces.push_back(b.first(n));
+        filled += n;
+        if (filled == p.length) break;
+      }
+      for (auto& hold : r.holds) out.holds.push_back(std::move(hold));
+    }
+    AppendZeros(out, p.length - filled);
+  }
+  // Bytes past 2^64 (never written) read as zeros.
+  AppendZeros(out, length - (end - offset));
+  return out;
 }
 
 Status Journal::Truncate(uint64_t file, uint64_t size) {
@@ -1262,7 +1349,7 @@ Status Journal::ReplaySegment(uint64_t id, const std::string& path, bool* cut) {
     MutexLock lock(&log_mu_);
     lsn_begin = reserved_lsn_;  // replay is single-threaded: nothing reserves meanwhile
   }
-  auto segment = std::make_shared<Segment>(id, path, fd, file_size, lsn_begin);
+  auto segment = std::make_shared<Segment>(id, path, fd, file_size, lsn_begin, MapBytes(file_size));
 
   // The header was checked by Recover; records follow it.
   uint64_t position = kSegmentHeaderSize;

@@ -493,6 +493,40 @@ TEST_F(JournalTest, OverCapacityCleanDataIsEvictedAndReadFromTheBacking) {
   EXPECT_EQ(truncated, models[1].Read(0, 1000) + std::string(64 * kKiB - 1000, '\0'));
 }
 
+// ReadRange hands out views of the mapped segments; they stay valid after the file is removed
+// and its segments deleted, and pieces from the backing and holes read as Read reads them.
+TEST_F(JournalTest, ReadRangeViewsOutliveTheirSegments) {
+  TestBacking backing;
+  auto journal = Open({.segment_bytes = 64 * kKiB}, &backing);
+  ASSERT_NE(journal, nullptr);
+  FileModel model;
+  backing.Upload(1, 0, Pattern(300 * kKiB, 1));  // what an earlier life uploaded
+  model.Write(0, Pattern(300 * kKiB, 1));
+  for (uint64_t i = 0; i < 8; ++i) {
+    std::string data = Pattern(40 * kKiB, 10 + i);
+    ASSERT_OK(journal->Write(1, 20 * kKiB + i * 50 * kKiB, AsBytes(data)));  // with gaps
+    model.Write(20 * kKiB + i * 50 * kKiB, data);
+  }
+  const uint64_t length = 600 * kKiB;  // past the end: zeros
+  ASSERT_OK_AND_ASSIGN(BlockRead range, journal->ReadRange(1, 5, length));
+  std::string expected = model.Read(5, length);
+  std::string viewed;
+  for (ByteView piece : range.pieces) viewed.append(AsChars(piece));
+  ASSERT_EQ(viewed.size(), length);
+  EXPECT_TRUE(viewed == expected);
+  ASSERT_OK_AND_ASSIGN(std::string copied, ReadString(*journal, 1, 5, length));
+  EXPECT_TRUE(copied == expected);
+
+  const std::string first_segment = Segments().front();
+  ASSERT_OK(journal->Remove(1));
+  for (int i = 0; i < 4; ++i)
+    ASSERT_OK(journal->Write(2, i * 60 * kKiB, AsBytes(Pattern(60 * kKiB, i))));
+  EXPECT_FALSE(std::filesystem::exists(first_segment));  // deleted, yet still mapped
+  std::string after;
+  for (ByteView piece : range.pieces) after.append(AsChars(piece));
+  EXPECT_TRUE(after == expected);
+}
+
 TEST_F(JournalTest, WritersWaitForMarkCleanWhenDirtyDataFillsTheCapacity) {
   TestBacking backing;
   auto journal = Open({.segment_bytes = 32 * kKiB, .capacity_bytes = 256 * kKiB}, &backing);
