@@ -182,7 +182,7 @@ TEST(Crc32cTest, KnownVectors) {
 // The fast path (three lanes joined by a shift) agrees with the table-driven one at every
 // length around its lane boundaries, from any start value.
 TEST(Crc32cTest, FastPathAgreesWithTables) {
-  std::string input = Pattern(200'000, 11);
+  std::string input = Pattern(200'010, 11);  // room for the largest length at the largest skew
   for (size_t length :
        {size_t{0}, size_t{7}, size_t{4095}, size_t{12'287}, size_t{12'288}, size_t{12'289},
         size_t{24'576}, size_t{24'583}, size_t{100'001}, size_t{199'999}}) {
