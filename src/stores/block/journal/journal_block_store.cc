@@ -31,6 +31,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mutex.h"
+#include "base/posix_io.h"
 #include "base/thread_pool.h"
 #include "stores/block/journal/crc32c.h"
 
@@ -134,23 +135,8 @@ void EncodeSegmentHeader(uint64_t id, std::byte* out) {
   StoreBe32(out + 24, Crc32c(0, ByteView(out, 24)));
 }
 
-// Runs a system call again while a signal interrupts it.
-template <typename Call>
-auto RetryOnEintr(Call call) {
-  for (;;) {
-    auto result = call();
-    if (result != -1 || errno != EINTR) return result;
-  }
-}
-
 Status ErrnoStatus(int err, std::string_view op, const std::string& path) {
-  Errc code = Errc::kIo;
-  if (err == ENOSPC || err == EDQUOT) code = Errc::kNoSpace;
-  if (err == EROFS) code = Errc::kReadOnly;
-  std::string message = "journal ";
-  message.append(op).append(" ").append(path).append(": ");
-  message += std::generic_category().message(err);
-  return Status(code, std::move(message));
+  return StorageErrno(err, "journal", op, path);
 }
 
 // Reads exactly `out.size()` bytes at `position`; a short file is an error.
@@ -188,39 +174,15 @@ Status PwriteFully(int fd, ByteView head, ByteView body, uint64_t position,
   return Status::Ok();
 }
 
-// fdatasync, or fsync for a directory, declared as blocking to the thread pool.
-Status Flush(int fd, bool directory, const std::string& path) {
+// fdatasync, declared as blocking to the thread pool.
+Status Flush(int fd, const std::string& path) {
   int rc, err;
   {
     BlockingRegion blocking;
-    rc = RetryOnEintr([&] { return directory ? fsync(fd) : fdatasync(fd); });
+    rc = RetryOnEintr([&] { return fdatasync(fd); });
     err = errno;
   }
   if (rc != 0) return ErrnoStatus(err, "sync", path);
-  return Status::Ok();
-}
-
-Status SyncDir(const std::string& path) {
-  int fd = RetryOnEintr([&] { return open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
-  if (fd < 0) return ErrnoStatus(errno, "open", path);
-  Status s = Flush(fd, /*directory=*/true, path);
-  close(fd);
-  return s;
-}
-
-// Makes `path` and any missing parents.
-Status MakeDirs(const std::string& path) {
-  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
-    std::string prefix = path.substr(0, slash);
-    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
-      return ErrnoStatus(errno, "mkdir", prefix);
-    }
-    if (slash == std::string::npos) break;
-  }
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, "stat", path);
-  if (!S_ISDIR(st.st_mode))
-    return Status(Errc::kNotDir, "journal dir " + path + " is not a directory");
   return Status::Ok();
 }
 
@@ -490,6 +452,7 @@ class Journal final : public JournalBlockStore {
   Status Recover();
 
   Status Write(uint64_t file, uint64_t offset, ByteView data) override;
+  // Copies what ReadRange views.
   Status Read(uint64_t file, uint64_t offset, MutableByteView out) override;
   // Views of the mapped segments where the journal holds the bytes, no copy.
   Result<BlockRead> ReadRange(uint64_t file, uint64_t offset, size_t length) override;
@@ -840,31 +803,11 @@ std::vector<Journal::Piece> Journal::Locate(uint64_t file, uint64_t offset, uint
 }
 
 Status Journal::Read(uint64_t file, uint64_t offset, MutableByteView out) {
-  if (out.empty()) return Status::Ok();
-  const uint64_t end = RangeEnd(offset, out.size());
-  std::vector<Piece> pieces = Locate(file, offset, end);
-  // Bytes past 2^64 (never written) stay zero.
-  std::fill(out.begin() + (end - offset), out.end(), std::byte{0});
-
-  for (const Piece& p : pieces) {
-    MutableByteView dest = out.subspan(p.at - offset, p.length);
-    if (p.segment != nullptr) {
-      p.segment->last_use.store(++use_clock_);
-      RETURN_IF_ERROR(PreadFully(p.segment->fd(), dest, p.position, p.segment->path()));
-      continue;
-    }
-    uint64_t available = p.length;
-    size_t filled = 0;
-    if (backing_ != nullptr && available > 0) {
-      ASSIGN_OR_RETURN(BlockRead r, backing_->Read(file, p.at, available));
-      for (ByteView b : r.pieces) {
-        size_t n = std::min(b.size(), available - filled);
-        std::memcpy(dest.data() + filled, b.data(), n);
-        filled += n;
-        if (filled == available) break;
-      }
-    }
-    std::fill(dest.begin() + filled, dest.end(), std::byte{0});
+  ASSIGN_OR_RETURN(BlockRead r, ReadRange(file, offset, out.size()));
+  size_t done = 0;
+  for (ByteView piece : r.pieces) {
+    std::memcpy(out.data() + done, piece.data(), piece.size());
+    done += piece.size();
   }
   return Status::Ok();
 }
@@ -1097,12 +1040,12 @@ Status Journal::FlushLog(uint64_t* goal) {
     dir_unsynced_ = false;
   }
   for (auto& [segment, end] : to_flush) {
-    Status s = Flush(segment->fd(), /*directory=*/false, segment->path());
+    Status s = Flush(segment->fd(), segment->path());
     if (!s.ok()) return s;
     segment->synced_size().store(end);  // only the flushing thread writes it
   }
   if (dir) {
-    Status s = SyncDir(options_.dir);
+    Status s = SyncDir(options_.dir, "journal");
     if (!s.ok()) {
       MutexLock lock(&log_mu_);
       dir_unsynced_ = true;
@@ -1381,7 +1324,7 @@ Status Journal::ReplaySegment(uint64_t id, const std::string& path, bool* cut) {
     if (RetryOnEintr([&] { return ftruncate(fd, static_cast<off_t>(position)); }) != 0) {
       return ErrnoStatus(errno, "truncate", path);
     }
-    RETURN_IF_ERROR(Flush(fd, /*directory=*/false, path));
+    RETURN_IF_ERROR(Flush(fd, path));
     torn_bytes_ += file_size - position;
     segment->size().store(position);
     segment->synced_size().store(position);
@@ -1401,7 +1344,7 @@ Status Journal::Recover() {
     return Status(Errc::kInvalid, "journal: segment_bytes must be between 4 KiB and 1 TiB");
   }
   if (options_.capacity_bytes == 0) return Status(Errc::kInvalid, "journal: capacity_bytes is 0");
-  RETURN_IF_ERROR(MakeDirs(options_.dir));
+  RETURN_IF_ERROR(MakeDirs(options_.dir, "journal"));
 
   std::vector<uint64_t> ids;
   {
@@ -1460,7 +1403,7 @@ Status Journal::Recover() {
   }
   // The deletions must hold: a deleted segment coming back after another crash would bring
   // back records that were cut.
-  if (cut) RETURN_IF_ERROR(SyncDir(options_.dir));
+  if (cut) RETURN_IF_ERROR(SyncDir(options_.dir, "journal"));
   {
     MutexLock lock(&log_mu_);
     if (!ids.empty()) next_segment_id_ = ids.back() + 1;
@@ -1474,7 +1417,7 @@ Status Journal::Recover() {
     RETURN_IF_ERROR(RollLocked());  // appends always start a fresh segment
   }
   for (const auto& segment : segments) {
-    RETURN_IF_ERROR(Flush(segment->fd(), /*directory=*/false, segment->path()));
+    RETURN_IF_ERROR(Flush(segment->fd(), segment->path()));
   }
   RETURN_IF_ERROR(SyncAll());
   if (records_replayed_ > 0 || torn_bytes_ > 0) {

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "base/mutex.h"
+#include "base/posix_io.h"
 #include "base/thread_pool.h"
 
 namespace dittofs::stores {
@@ -30,24 +31,8 @@ namespace {
 // Offsets are off_t on the way to the kernel.
 constexpr uint64_t kMaxOffset = std::numeric_limits<off_t>::max();
 
-// Runs a system call again while a signal interrupts it.
-template <typename Call>
-auto RetryOnEintr(Call call) {
-  for (;;) {
-    auto result = call();
-    if (result != -1 || errno != EINTR) return result;
-  }
-}
-
 Status ErrnoStatus(int err, std::string_view op, const std::string& path) {
-  Errc code = Errc::kIo;
-  if (err == ENOSPC || err == EDQUOT) code = Errc::kNoSpace;
-  if (err == EROFS) code = Errc::kReadOnly;
-  if (err == EFBIG) code = Errc::kTooBig;
-  std::string message = "localfs ";
-  message.append(op).append(" ").append(path).append(": ");
-  message += std::generic_category().message(err);
-  return Status(code, std::move(message));
+  return StorageErrno(err, "localfs", op, path);
 }
 
 // An open descriptor of one backing file; closed when the last user lets go.
@@ -140,38 +125,6 @@ void OpenFileCache::Drop(uint64_t file) {
   dropped = std::move(it->second.file);
   lru_.erase(it->second.lru_position);
   entries_.erase(it);
-}
-
-// Makes `path` and any missing parents.
-Status MakeDirs(const std::string& path) {
-  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
-    std::string prefix = path.substr(0, slash);
-    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
-      return ErrnoStatus(errno, "mkdir", prefix);
-    }
-    if (slash == std::string::npos) break;
-  }
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, "stat", path);
-  if (!S_ISDIR(st.st_mode)) {
-    return Status(Errc::kNotDir, "localfs root " + path + " is not a directory");
-  }
-  return Status::Ok();
-}
-
-// Flushes a directory, making the names created in it durable.
-Status SyncDir(const std::string& path) {
-  int fd = RetryOnEintr([&] { return open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
-  if (fd < 0) return ErrnoStatus(errno, "open", path);
-  int rc, err;
-  {
-    BlockingRegion blocking;
-    rc = RetryOnEintr([&] { return fsync(fd); });
-    err = errno;
-  }
-  close(fd);
-  if (rc != 0) return ErrnoStatus(err, "fsync", path);
-  return Status::Ok();
 }
 
 // The space the files under `root` take, summed over the layout OpenLocalFsBlockStore describes.
@@ -282,7 +235,7 @@ Result<int> LocalFsBlockStore::Create(uint64_t file, const std::string& path) {
   if (fd < 0 && errno == ENOENT) {
     std::string dir = DirOf(file);
     if (mkdir(dir.c_str(), 0700) == 0) {
-      RETURN_IF_ERROR(SyncDir(root_));  // makes the new directory's name durable
+      RETURN_IF_ERROR(SyncDir(root_, "localfs"));  // makes the new directory's name durable
     } else if (errno != EEXIST) {
       return ErrnoStatus(errno, "mkdir", dir);
     }
@@ -391,7 +344,7 @@ Status LocalFsBlockStore::Sync(uint64_t file) {
     created = created_unsynced_.erase(file) > 0;
   }
   if (created) {
-    Status s = SyncDir(DirOf(file));
+    Status s = SyncDir(DirOf(file), "localfs");
     if (!s.ok()) {
       MutexLock lock(&created_mu_);
       created_unsynced_.insert(file);  // the next Sync tries again
@@ -408,7 +361,7 @@ Result<std::unique_ptr<BlockStore>> OpenLocalFsBlockStore(const LocalFsBlockStor
   if (options.max_open_files == 0) {
     return Status(Errc::kInvalid, "localfs: max_open_files must be at least 1");
   }
-  RETURN_IF_ERROR(MakeDirs(options.root));
+  RETURN_IF_ERROR(MakeDirs(options.root, "localfs"));
   ASSIGN_OR_RETURN(int64_t used, MeasureUsedBytes(options.root));
   std::unique_ptr<BlockStore> store =
       std::make_unique<LocalFsBlockStore>(options.root, options.max_open_files, used);
