@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "base/thread_pool.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <string>
 
 namespace dittofs {
 namespace {
@@ -11,11 +15,16 @@ namespace {
 thread_local ThreadPool* tls_pool = nullptr;
 }  // namespace
 
-ThreadPool::ThreadPool(size_t threads, size_t max_running) {
+ThreadPool::ThreadPool(size_t threads, size_t max_running, const char* name) {
   if (threads == 0) threads = 1;
   max_running_ = max_running == 0 || max_running > threads ? threads : max_running;
   threads_.reserve(threads);
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, name] {
+      if (name != nullptr) NameThisThread(name);
+      Run();
+    });
+  }
 }
 
 ThreadPool::~ThreadPool() {
@@ -101,6 +110,12 @@ void RunInBackground() {
   setpriority(PRIO_PROCESS, static_cast<id_t>(tid), kBackgroundNice);
   sched_param param{};
   sched_setscheduler(tid, SCHED_IDLE, &param);
+}
+
+void NameThisThread(const char* name) {
+  constexpr size_t kMaxName = 15;  // TASK_COMM_LEN less the terminating zero
+  std::string cut(name, std::min(kMaxName, std::char_traits<char>::length(name)));
+  pthread_setname_np(pthread_self(), cut.c_str());
 }
 
 }  // namespace dittofs

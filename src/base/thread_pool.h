@@ -44,7 +44,8 @@ class Task {
 // run meanwhile; that is what the rest of the threads are for.
 class ThreadPool {
  public:
-  explicit ThreadPool(size_t threads, size_t max_running = 0);
+  // `name` (at most 15 characters) names the workers, as `top -H` and `perf` show them.
+  explicit ThreadPool(size_t threads, size_t max_running = 0, const char* name = nullptr);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -89,5 +90,9 @@ class BlockingRegion {
 // Locks it shares with client threads must be held only briefly. Best effort: without the
 // right to change its priority the thread just runs as before.
 void RunInBackground();
+
+// Names the calling thread (cut to 15 characters, the kernel's limit), as `top -H`, `ps -L` and
+// `perf` show it. Best effort.
+void NameThisThread(const char* name);
 
 }  // namespace dittofs

@@ -72,7 +72,7 @@ class Server final : public RpcTcpServer {
       : options_(options),
         dispatcher_(dispatcher),
         acceptor_(io_),
-        workers_(options.worker_threads, options.running_workers),
+        workers_(options.worker_threads, options.running_workers, "dfs-rpc"),
         work_guard_(asio::make_work_guard(io_)) {}
   ~Server() override { Shutdown(std::chrono::milliseconds(2000)); }
 
@@ -326,7 +326,10 @@ Status Server::Listen() {
   port_ = acceptor_.local_endpoint().port();
   Accept();
   for (size_t i = 0; i < std::max<size_t>(1, options_.io_threads); ++i) {
-    io_threads_.emplace_back([this] { io_.run(); });
+    io_threads_.emplace_back([this] {
+      NameThisThread("dfs-net");
+      io_.run();
+    });
   }
   return Status::Ok();
 }

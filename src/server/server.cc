@@ -514,10 +514,10 @@ Result<std::string> ServerImpl::ShareStatus(std::string_view share) {
   j["used_bytes"] = st->blocks->UsedBytes();
   if (st->tiered != nullptr) {
     stores::TieredStats t = st->tiered->Stats();
-    j["journal"] = {{"dirty_bytes", t.journal.dirty_bytes},
-                    {"clean_bytes", t.journal.clean_bytes},
-                    {"disk_bytes", t.journal.disk_bytes},
-                    {"segments", t.journal.segments}};
+    j["journal"] = {
+        {"dirty_bytes", t.journal.dirty_bytes},     {"clean_bytes", t.journal.clean_bytes},
+        {"disk_bytes", t.journal.disk_bytes},       {"segments", t.journal.segments},
+        {"free_segments", t.journal.free_segments}, {"free_bytes", t.journal.free_bytes}};
     j["dirty_files"] = t.dirty_files;
     j["carve_passes"] = t.carve_passes;
     j["carved_bytes"] = t.carved_bytes;

@@ -28,8 +28,8 @@ void PutBe(std::string& out, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
 }
 
-uint32_t Crc(const std::string& s) {
-  return dittofs::stores::Crc32c(0,
+uint32_t Crc(const std::string& s, uint32_t seed = 0) {
+  return dittofs::stores::Crc32c(seed,
                                  ByteView(reinterpret_cast<const std::byte*>(s.data()), s.size()));
 }
 
@@ -47,10 +47,14 @@ struct Input {
   }
 };
 
-std::string Segment(Input in) {
+// `version` 1 starts record CRCs from 0, version 2 from the CRC of the segment id.
+std::string Segment(Input in, uint32_t version) {
+  std::string id;
+  PutBe(id, 1, 8);
+  const uint32_t seed = version >= 2 ? Crc(id) : 0;
   std::string seg = "DFSJRNL";
   seg.push_back('\0');
-  PutBe(seg, 1, 4);   // format version
+  PutBe(seg, version, 4);
   PutBe(seg, 32, 4);  // header size
   PutBe(seg, 1, 8);   // segment id
   PutBe(seg, Crc(seg), 4);
@@ -79,7 +83,7 @@ std::string Segment(Input in) {
     std::string body(reinterpret_cast<const char*>(in.p), data);
     in.p += data;
     in.n -= data;
-    uint32_t crc = Crc(header + body);
+    uint32_t crc = Crc(header + body, seed);
     std::string crc_bytes;
     PutBe(crc_bytes, crc, 4);
     header.replace(12, 4, crc_bytes);
@@ -103,7 +107,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::filesystem::create_directories(dir);
   {
     std::ofstream out(dir + "/seg-0000000000000001.jnl", std::ios::binary);
-    std::string seg = Segment(Input{data, size});
+    // Both format versions, by the input's length.
+    std::string seg = Segment(Input{data, size}, size % 2 == 0 ? 2 : 1);
     out.write(seg.data(), static_cast<std::streamsize>(seg.size()));
   }
   dittofs::stores::JournalOptions options;

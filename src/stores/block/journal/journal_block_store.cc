@@ -21,9 +21,11 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -43,12 +45,17 @@ namespace {
 // Segment header: magic[8] "DFSJRNL\0", version u32, header size u32, segment id u64,
 // CRC32C of the preceding 24 bytes u32, zero u32. Integers big-endian.
 constexpr std::array<char, 8> kSegmentMagic = {'D', 'F', 'S', 'J', 'R', 'N', 'L', '\0'};
-constexpr uint32_t kFormatVersion = 1;
+// Version 2 seeds each record's CRC with the segment id, so that a recycled segment file's
+// records from its previous life never pass for its own. Version 1 segments (CRC from 0) are
+// still read.
+constexpr uint32_t kFormatVersion = 2;
+constexpr uint32_t kOldestFormatVersion = 1;
 constexpr uint64_t kSegmentHeaderSize = 32;
 
 // Record header: magic u32, type u8, zero[3], record length u32 (header + data), CRC32C u32
-// (over the header with this field zero, then the data), file u64, offset u64, length u64,
-// seq u64; then `length` data bytes for data records, nothing for the others.
+// (from the segment's seed, over the header with this field zero, then the data), file u64,
+// offset u64, length u64, seq u64; then `length` data bytes for data records, nothing for the
+// others.
 constexpr uint32_t kRecordMagic = 0x444A5243;  // "DJRC"
 constexpr uint64_t kRecordHeaderSize = 48;
 // Longer writes are split into several records, so one record never needs a huge buffer at
@@ -68,7 +75,7 @@ constexpr uint64_t kMaxOffset = std::numeric_limits<off_t>::max();
 // Write-behind: once this many bytes of a segment are written but not yet handed to the
 // kernel's writeback, the writer starts writing them to disk without waiting. A later Sync
 // then waits for the disk only for what is left, instead of for everything since the last one.
-constexpr uint64_t kWritebackBytes = 8 << 20;
+constexpr uint64_t kWritebackBytes = 2 << 20;
 constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
 // A writer waiting for space longer than this logs a warning (once per wait).
 constexpr int64_t kSlowWaitNanos = int64_t{5} * 1'000'000'000;
@@ -84,7 +91,16 @@ struct RecordHeader {
   uint64_t record_bytes() const { return kRecordHeaderSize + (has_data() ? length : 0); }
 };
 
-void EncodeRecordHeader(const RecordHeader& h, ByteView data, std::byte* out) {
+// Where a segment's record CRCs start: CRC32C of its id (8 bytes, big-endian) from version 2,
+// zero before.
+uint32_t SegmentCrcSeed(uint64_t id, uint32_t version) {
+  if (version < 2) return 0;
+  std::array<std::byte, 8> be;
+  StoreBe64(be.data(), id);
+  return Crc32c(0, be);
+}
+
+void EncodeRecordHeader(const RecordHeader& h, ByteView data, uint32_t seed, std::byte* out) {
   std::memset(out, 0, kRecordHeaderSize);
   StoreBe32(out, kRecordMagic);
   out[4] = std::byte(static_cast<uint8_t>(h.type));
@@ -93,7 +109,7 @@ void EncodeRecordHeader(const RecordHeader& h, ByteView data, std::byte* out) {
   StoreBe64(out + 24, h.offset);
   StoreBe64(out + 32, h.length);
   StoreBe64(out + 40, h.seq);
-  uint32_t crc = Crc32c(Crc32c(0, ByteView(out, kRecordHeaderSize)), data);
+  uint32_t crc = Crc32c(Crc32c(seed, ByteView(out, kRecordHeaderSize)), data);
   StoreBe32(out + 12, crc);
 }
 
@@ -119,11 +135,11 @@ bool DecodeRecordHeader(const std::byte* in, uint64_t available, RecordHeader* h
   return LoadBe32(in + 8) == h->record_bytes() && h->record_bytes() <= available;
 }
 
-uint32_t RecordCrc(const std::byte* header, ByteView data) {
+uint32_t RecordCrc(const std::byte* header, ByteView data, uint32_t seed) {
   std::array<std::byte, kRecordHeaderSize> copy;
   std::memcpy(copy.data(), header, kRecordHeaderSize);
   StoreBe32(copy.data() + 12, 0);
-  return Crc32c(Crc32c(0, copy), data);
+  return Crc32c(Crc32c(seed, copy), data);
 }
 
 void EncodeSegmentHeader(uint64_t id, std::byte* out) {
@@ -194,20 +210,104 @@ void Wait(std::condition_variable& cv, Mutex& mu, Predicate done) {
   lock.release();  // the caller's MutexLock still owns the mutex
 }
 
+// Segment files the journal no longer needs, kept (open, under a `free-…` name) to be reused
+// as new segments. Overwriting a file costs the filesystem less than growing a new one: no
+// block or page allocation, and no metadata for a flush to write besides the data.
+class FreeSegments {
+ public:
+  struct File {
+    int fd = -1;
+    std::string path;
+    uint64_t bytes = 0;
+  };
+  // `max` files of at most `max_bytes` each; what does not fit is deleted.
+  FreeSegments(size_t max, uint64_t max_bytes) : max_(max), max_bytes_(max_bytes) {}
+  ~FreeSegments() {
+    for (File& f : files_) close(f.fd);
+  }
+  FreeSegments(const FreeSegments&) = delete;
+  FreeSegments& operator=(const FreeSegments&) = delete;
+
+  size_t max() const { return max_; }
+
+  // Keeps `f` (taking its descriptor) for reuse, or deletes it when full or too large.
+  void Put(File f) {
+    {
+      MutexLock lock(&mu_);
+      if (files_.size() < max_ && f.bytes <= max_bytes_) {
+        bytes_ += f.bytes;
+        files_.push_back(std::move(f));
+        return;
+      }
+    }
+    Delete(f);
+  }
+
+  std::optional<File> Take() {
+    MutexLock lock(&mu_);
+    if (files_.empty()) return std::nullopt;
+    File f = std::move(files_.back());
+    files_.pop_back();
+    bytes_ -= f.bytes;
+    return f;
+  }
+
+  // Deletes every kept file; returns the bytes freed.
+  uint64_t Clear() {
+    std::vector<File> files;
+    {
+      MutexLock lock(&mu_);
+      files.swap(files_);
+      bytes_ = 0;
+    }
+    uint64_t freed = 0;
+    for (File& f : files) {
+      freed += f.bytes;
+      Delete(f);
+    }
+    return freed;
+  }
+
+  std::pair<size_t, uint64_t> Count() {
+    MutexLock lock(&mu_);
+    return {files_.size(), bytes_};
+  }
+
+  static void Delete(const File& f) {
+    if (unlink(f.path.c_str()) != 0 && errno != ENOENT) {
+      LOG_WARN("journal: cannot delete {}: {}", f.path, std::generic_category().message(errno));
+    }
+    close(f.fd);
+  }
+
+ private:
+  const size_t max_;
+  const uint64_t max_bytes_;
+  Mutex mu_;
+  std::vector<File> files_ GUARDED_BY(mu_);
+  uint64_t bytes_ GUARDED_BY(mu_) = 0;
+};
+
 // One segment file: a header, then records back to back. Only the current segment grows;
-// records are never rewritten, so bytes read from one stay valid for as long as it is open.
+// records are never rewritten while the segment lives, so bytes read from one stay valid for
+// as long as it is open.
 //
 // Shared ownership: the extents of the index and any read in flight keep a segment's
-// descriptor (and mapping) open after the journal deleted the file.
+// descriptor (and mapping) open after the journal deleted the file. A segment retired for
+// reuse goes to the free files only when the last of them lets go, so no read ever sees it
+// overwritten.
 class Segment {
  public:
   // `map_bytes`: how much of the file to map for reads, at least as much as it can grow to.
-  Segment(uint64_t id, std::string path, int fd, uint64_t size, uint64_t lsn_begin,
-          uint64_t map_bytes)
+  // `allocated`: the file's size when it was reused (stale bytes past the records), else 0.
+  Segment(uint64_t id, uint32_t version, std::string path, int fd, uint64_t size,
+          uint64_t lsn_begin, uint64_t map_bytes, uint64_t allocated = 0)
       : id_(id),
+        crc_seed_(SegmentCrcSeed(id, version)),
         path_(std::move(path)),
         fd_(fd),
         lsn_begin_(lsn_begin),
+        allocated_(allocated),
         size_(size),
         synced_size_(size) {
     void* map = mmap(nullptr, map_bytes, PROT_READ, MAP_SHARED, fd_, 0);
@@ -218,12 +318,21 @@ class Segment {
   }
   ~Segment() {
     if (map_ != nullptr) munmap(const_cast<std::byte*>(map_), map_bytes_);
-    close(fd_);
+    if (recycle_to_ != nullptr) {
+      recycle_to_->Put({.fd = fd_, .path = std::move(free_path_), .bytes = size_.load()});
+    } else {
+      close(fd_);
+    }
   }
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
 
   uint64_t id() const { return id_; }
+  // Where this segment's record CRCs start (SegmentCrcSeed).
+  uint32_t crc_seed() const { return crc_seed_; }
+  // The file's size before this segment reused it: bytes past size() up to here are stale
+  // until overwritten or cut.
+  uint64_t allocated() const { return allocated_; }
   // The log position (bytes of log since the journal was opened) of the segment's first byte.
   uint64_t lsn_begin() const { return lsn_begin_; }
   const std::string& path() const { return path_; }
@@ -247,6 +356,15 @@ class Segment {
   std::atomic<uint64_t> last_use{0};
   // Where the next write-behind starts: bytes before it were handed to the kernel's writeback.
   std::atomic<uint64_t> writeback_from{0};
+  // A change that only a flush makes durable (a cut stale tail) awaits the next flush.
+  std::atomic<bool> needs_flush{false};
+
+  // Called once the file was renamed to `free_path` (and the journal forgot the segment): when
+  // the last holder lets go, the open file goes to `free` instead of being closed.
+  void RecycleTo(std::shared_ptr<FreeSegments> free, std::string free_path) {
+    recycle_to_ = std::move(free);
+    free_path_ = std::move(free_path);
+  }
 
   // What deleting the segment needs to know, filled as records land.
   struct Contents {
@@ -269,9 +387,15 @@ class Segment {
 
  private:
   const uint64_t id_;
+  const uint32_t crc_seed_;
   const std::string path_;
   const int fd_;
   const uint64_t lsn_begin_;
+  const uint64_t allocated_;
+  // Set once, by the reclaimer before it drops its reference: the last holder's release
+  // orders it before the destructor.
+  std::shared_ptr<FreeSegments> recycle_to_;
+  std::string free_path_;
   std::atomic<uint64_t> size_;
   std::atomic<uint64_t> synced_size_;
   const std::byte* map_ = nullptr;
@@ -430,10 +554,20 @@ std::string SegmentName(uint64_t id) {
   return name;
 }
 
-bool ParseSegmentName(std::string_view name, uint64_t* id) {
-  if (name.size() != 24 || !name.starts_with("seg-") || !name.ends_with(".jnl")) return false;
+// A retired segment file waiting for reuse is named free-<id>.jnl, after its last id.
+std::string FreeName(uint64_t id) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "free-%016" PRIx64 ".jnl", id);
+  return name;
+}
+
+// Parses `<prefix><16 lower-case hex digits>.jnl`.
+bool ParseIdName(std::string_view name, std::string_view prefix, uint64_t* id) {
+  if (name.size() != prefix.size() + 20 || !name.starts_with(prefix) || !name.ends_with(".jnl")) {
+    return false;
+  }
   uint64_t v = 0;
-  for (char c : name.substr(4, 16)) {
+  for (char c : name.substr(prefix.size(), 16)) {
     int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
     if (digit < 0) return false;
     v = v << 4 | static_cast<uint64_t>(digit);
@@ -442,10 +576,24 @@ bool ParseSegmentName(std::string_view name, uint64_t* id) {
   return true;
 }
 
+bool ParseSegmentName(std::string_view name, uint64_t* id) { return ParseIdName(name, "seg-", id); }
+bool ParseFreeName(std::string_view name, uint64_t* id) { return ParseIdName(name, "free-", id); }
+
+// How many retired segment files the journal keeps for reuse: enough for a burst of writes to
+// roll into without growing files, at most an eighth of the capacity (which they count in).
+size_t FreeSegmentsFor(const JournalOptions& options) {
+  if (options.segment_bytes == 0) return 0;
+  return static_cast<size_t>(
+      std::min<uint64_t>(8, options.capacity_bytes / 8 / options.segment_bytes));
+}
+
 class Journal final : public JournalBlockStore {
  public:
   Journal(const JournalOptions& options, JournalBacking* backing)
-      : options_(options), backing_(backing) {}
+      : options_(options),
+        backing_(backing),
+        free_(std::make_shared<FreeSegments>(FreeSegmentsFor(options), options.segment_bytes)),
+        segment_capacity_(options.capacity_bytes - free_->max() * options.segment_bytes) {}
   ~Journal() override;
 
   // Replays the segments in options_.dir and starts a new one.
@@ -556,10 +704,15 @@ class Journal final : public JournalBlockStore {
 
   Status ApplyReplayed(const RecordHeader& h, const std::shared_ptr<Segment>& segment,
                        uint64_t position);
-  Status ReplaySegment(uint64_t id, const std::string& path, bool* cut);
+  Status ReplaySegment(uint64_t id, uint32_t version, const std::string& path, bool* cut);
+  // Takes up the free-… files left by an earlier run (the free list keeps what it can).
+  void AdoptFreeFiles(const std::vector<uint64_t>& ids);
 
   const JournalOptions options_;
   JournalBacking* const backing_;  // may be null; outlives this store
+  const std::shared_ptr<FreeSegments> free_;
+  // The bound on the segments' bytes: the capacity less what the free files may take.
+  const uint64_t segment_capacity_;
   std::array<Shard, kShards> shards_;
   Totals totals_;
   std::atomic<uint64_t> disk_bytes_{0};
@@ -600,6 +753,15 @@ Journal::~Journal() {
   // Best effort: a clean shutdown leaves nothing to replay as torn.
   Status s = SyncAll();
   if (!s.ok()) LOG_WARN("journal {}: final sync failed: {}", options_.dir, s.ToString());
+  // Nor stale bytes of a reused file past the last record (a restart would cut them anyway).
+  MutexLock lock(&log_mu_);
+  if (s.ok() && current_ != nullptr && current_->allocated() > current_->size().load()) {
+    if (RetryOnEintr([&] {
+          return ftruncate(current_->fd(), static_cast<off_t>(current_->size().load()));
+        }) == 0) {
+      (void)Flush(current_->fd(), current_->path());
+    }
+  }
 }
 
 BlockStore::Capacity Journal::GetCapacity() {
@@ -657,11 +819,37 @@ void Journal::Fail(const Status& s) {
 }
 
 Status Journal::RollLocked() {
+  // The segment that stops growing must end where its records end: stale bytes of a reused
+  // file past them would read as a torn record at replay, which cuts every later segment.
+  // Cut now, and made durable by the next flush, before any record of the new segment.
+  if (current_ != nullptr && current_->allocated() > current_->size().load()) {
+    if (RetryOnEintr([&] {
+          return ftruncate(current_->fd(), static_cast<off_t>(current_->size().load()));
+        }) != 0) {
+      return ErrnoStatus(errno, "truncate", current_->path());
+    }
+    current_->needs_flush.store(true);
+  }
   uint64_t id = next_segment_id_++;
   std::string path = options_.dir + "/" + SegmentName(id);
-  int fd =
-      RetryOnEintr([&] { return open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); });
-  if (fd < 0) return ErrnoStatus(errno, "create", path);
+  int fd = -1;
+  uint64_t allocated = 0;
+  if (std::optional<FreeSegments::File> reuse = free_->Take()) {
+    // The free name is durable (see ReclaimOnce): after a crash this file is either a free
+    // file or, once a flush made the rename durable, the new segment.
+    if (rename(reuse->path.c_str(), path.c_str()) == 0) {
+      fd = reuse->fd;
+      allocated = reuse->bytes;
+    } else {
+      LOG_WARN("journal: cannot reuse {}: {}", reuse->path, std::generic_category().message(errno));
+      FreeSegments::Delete(*reuse);
+    }
+  }
+  if (fd < 0) {
+    fd = RetryOnEintr(
+        [&] { return open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); });
+    if (fd < 0) return ErrnoStatus(errno, "create", path);
+  }
   std::array<std::byte, kSegmentHeaderSize> header;
   EncodeSegmentHeader(id, header.data());
   Status s = PwriteFully(fd, header, ByteView(), 0, path);
@@ -670,8 +858,8 @@ Status Journal::RollLocked() {
     unlink(path.c_str());
     return s;
   }
-  auto segment =
-      std::make_shared<Segment>(id, path, fd, kSegmentHeaderSize, reserved_lsn_, MapBytes(0));
+  auto segment = std::make_shared<Segment>(id, kFormatVersion, path, fd, kSegmentHeaderSize,
+                                           reserved_lsn_, MapBytes(0), allocated);
   segment->synced_size().store(0);  // neither the header nor the name is durable yet
   segment->last_use.store(++use_clock_);
   segments_.emplace(id, segment);
@@ -717,7 +905,7 @@ Status Journal::Append(RecordHeader& h, ByteView data, Reservation* r) {
     h.seq = r->seq;
   }
   std::array<std::byte, kRecordHeaderSize> header;
-  EncodeRecordHeader(h, data, header.data());
+  EncodeRecordHeader(h, data, r->segment->crc_seed(), header.data());
   Status s = PwriteFully(r->segment->fd(), header, data, r->position, r->segment->path());
   // A failed append leaves a hole that would cut every later record at recovery: fail-stop.
   if (!s.ok()) Fail(s);
@@ -979,6 +1167,7 @@ JournalStats Journal::Stats() {
     MutexLock lock(&log_mu_);
     s.segments = segments_.size();
   }
+  std::tie(s.free_segments, s.free_bytes) = free_->Count();
   s.records_replayed = records_replayed_;
   s.torn_bytes = torn_bytes_;
   return s;
@@ -1034,7 +1223,10 @@ Status Journal::FlushLog(uint64_t* goal) {
     for (const auto& [id, segment] : segments_) {
       if (segment->lsn_begin() >= *goal) continue;
       uint64_t end = std::min(segment->size().load(), *goal - segment->lsn_begin());
-      if (segment->synced_size().load() < end) to_flush.emplace_back(segment, end);
+      const bool forced = segment->needs_flush.exchange(false);
+      if (segment->synced_size().load() < end || forced) {
+        to_flush.emplace_back(segment, end);
+      }
     }
     dir = dir_unsynced_;
     dir_unsynced_ = false;
@@ -1042,7 +1234,8 @@ Status Journal::FlushLog(uint64_t* goal) {
   for (auto& [segment, end] : to_flush) {
     Status s = Flush(segment->fd(), segment->path());
     if (!s.ok()) return s;
-    segment->synced_size().store(end);  // only the flushing thread writes it
+    // Only the flushing thread raises it (a cut tail only ever lowers the file's end).
+    if (segment->synced_size().load() < end) segment->synced_size().store(end);
   }
   if (dir) {
     Status s = SyncDir(options_.dir, "journal");
@@ -1064,7 +1257,7 @@ void Journal::NoteSpaceMaybeFreed() {
 Status Journal::WaitForSpace(uint64_t record_bytes) {
   // Without a backing nothing can be evicted, so waiting could last forever: the capacity is
   // then only a target for deleting dead segments.
-  auto fits = [&] { return disk_bytes_.load() + record_bytes <= options_.capacity_bytes; };
+  auto fits = [&] { return disk_bytes_.load() + record_bytes <= segment_capacity_; };
   if (backing_ == nullptr || fits()) return Status::Ok();
   RETURN_IF_ERROR(Reclaim(/*wait=*/true, record_bytes));
   if (fits()) return Status::Ok();
@@ -1090,7 +1283,7 @@ Status Journal::WaitForSpace(uint64_t record_bytes) {
           "journal {}: a writer has waited over {} s for space: {} dirty bytes fill the "
           "capacity of {}; is the uploader keeping up?",
           options_.dir, kSlowWaitNanos / 1'000'000'000, totals_.dirty_bytes.load(),
-          options_.capacity_bytes);
+          segment_capacity_);
     }
   }
   return Status::Ok();
@@ -1118,7 +1311,7 @@ Status Journal::ReclaimOnce(uint64_t room, bool* progress) {
   {
     MutexLock lock(&log_mu_);
     const uint64_t disk = disk_bytes_.load() + room;
-    const uint64_t over = disk > options_.capacity_bytes ? disk - options_.capacity_bytes : 0;
+    const uint64_t over = disk > segment_capacity_ ? disk - segment_capacity_ : 0;
     uint64_t freed = 0;
     std::vector<std::shared_ptr<Segment>> evictable;
     for (const auto& [id, segment] : segments_) {
@@ -1203,10 +1396,17 @@ Status Journal::ReclaimOnce(uint64_t room, bool* progress) {
     r.segment->pending.fetch_sub(1);
   }
 
-  // 3. What replaces the segments must be durable before they go.
+  // 3. What replaces the segments must be durable before they go. They go to the free files
+  //    when there is room (renamed now, kept once no read holds them), else are deleted.
   RETURN_IF_ERROR(SyncAll());
+  bool renamed = false;
   for (const auto& segment : chosen) {
-    if (unlink(segment->path().c_str()) != 0 && errno != ENOENT) {
+    std::string free_path = options_.dir + "/" + FreeName(segment->id());
+    if (free_->max() > 0 && segment->size().load() <= options_.segment_bytes &&
+        rename(segment->path().c_str(), free_path.c_str()) == 0) {
+      segment->RecycleTo(free_, std::move(free_path));
+      renamed = true;
+    } else if (unlink(segment->path().c_str()) != 0 && errno != ENOENT) {
       LOG_WARN("journal: cannot delete {}: {}", segment->path(),
                std::generic_category().message(errno));
     }
@@ -1214,6 +1414,9 @@ Status Journal::ReclaimOnce(uint64_t room, bool* progress) {
     segments_.erase(segment->id());
     disk_bytes_.fetch_sub(segment->size().load());
   }
+  // A free file's new name must hold before it is overwritten as a new segment: otherwise a
+  // crash could bring back its old name over new contents, a bad header amid the log.
+  if (renamed) RETURN_IF_ERROR(SyncDir(options_.dir, "journal"));
   *progress = true;
   NoteSpaceMaybeFreed();
   return Status::Ok();
@@ -1277,7 +1480,7 @@ Status Journal::ApplyReplayed(const RecordHeader& h, const std::shared_ptr<Segme
 
 // Reads one segment's records into the index. `*cut` is set when the segment ended in a torn
 // or corrupt record (it is truncated there).
-Status Journal::ReplaySegment(uint64_t id, const std::string& path, bool* cut) {
+Status Journal::ReplaySegment(uint64_t id, uint32_t version, const std::string& path, bool* cut) {
   int fd = RetryOnEintr([&] { return open(path.c_str(), O_RDWR | O_CLOEXEC); });
   if (fd < 0) return ErrnoStatus(errno, "open", path);
   struct stat st;
@@ -1292,7 +1495,8 @@ Status Journal::ReplaySegment(uint64_t id, const std::string& path, bool* cut) {
     MutexLock lock(&log_mu_);
     lsn_begin = reserved_lsn_;  // replay is single-threaded: nothing reserves meanwhile
   }
-  auto segment = std::make_shared<Segment>(id, path, fd, file_size, lsn_begin, MapBytes(file_size));
+  auto segment =
+      std::make_shared<Segment>(id, version, path, fd, file_size, lsn_begin, MapBytes(file_size));
 
   // The header was checked by Recover; records follow it.
   uint64_t position = kSegmentHeaderSize;
@@ -1307,7 +1511,7 @@ Status Journal::ReplaySegment(uint64_t id, const std::string& path, bool* cut) {
     if (!DecodeRecordHeader(header.data(), available, &h, &crc)) break;
     data.resize(h.has_data() ? h.length : 0);
     RETURN_IF_ERROR(PreadFully(fd, data, position + kRecordHeaderSize, path));
-    if (RecordCrc(header.data(), data) != crc) break;
+    if (RecordCrc(header.data(), data, segment->crc_seed()) != crc) break;
     RETURN_IF_ERROR(ApplyReplayed(h, segment, position));
     ++records_replayed_;
     {
@@ -1346,13 +1550,14 @@ Status Journal::Recover() {
   if (options_.capacity_bytes == 0) return Status(Errc::kInvalid, "journal: capacity_bytes is 0");
   RETURN_IF_ERROR(MakeDirs(options_.dir, "journal"));
 
-  std::vector<uint64_t> ids;
+  std::vector<uint64_t> ids, free_ids;
   {
     DIR* dir = opendir(options_.dir.c_str());
     if (dir == nullptr) return ErrnoStatus(errno, "opendir", options_.dir);
     while (const dirent* entry = readdir(dir)) {
       uint64_t id;
       if (ParseSegmentName(entry->d_name, &id)) ids.push_back(id);
+      if (ParseFreeName(entry->d_name, &id)) free_ids.push_back(id);
     }
     closedir(dir);
   }
@@ -1361,6 +1566,7 @@ Status Journal::Recover() {
   // First every header: a segment from a newer format refuses the open before anything is
   // cut. A header that is not whole (a crash right after creating the file) is a torn tail.
   std::vector<bool> header_ok(ids.size(), false);
+  std::vector<uint32_t> versions(ids.size(), kFormatVersion);
   for (size_t i = 0; i < ids.size(); ++i) {
     std::string path = options_.dir + "/" + SegmentName(ids[i]);
     int fd = RetryOnEintr([&] { return open(path.c_str(), O_RDONLY | O_CLOEXEC); });
@@ -1382,7 +1588,8 @@ Status Journal::Recover() {
                                 "server's {}; upgrade the server to open this journal",
                                 path, version, kFormatVersion));
     }
-    header_ok[i] = version == kFormatVersion &&
+    versions[i] = version;
+    header_ok[i] = version >= kOldestFormatVersion &&
                    LoadBe32(header.data() + 12) == kSegmentHeaderSize &&
                    LoadBe64(header.data() + 16) == ids[i];
   }
@@ -1399,14 +1606,17 @@ Status Journal::Recover() {
       cut = true;
       continue;
     }
-    RETURN_IF_ERROR(ReplaySegment(ids[i], path, &cut));
+    RETURN_IF_ERROR(ReplaySegment(ids[i], versions[i], path, &cut));
   }
+  AdoptFreeFiles(free_ids);
   // The deletions must hold: a deleted segment coming back after another crash would bring
   // back records that were cut.
   if (cut) RETURN_IF_ERROR(SyncDir(options_.dir, "journal"));
   {
     MutexLock lock(&log_mu_);
     if (!ids.empty()) next_segment_id_ = ids.back() + 1;
+    // Free files are named after a retired segment's id; new ids stay above them too.
+    for (uint64_t id : free_ids) next_segment_id_ = std::max(next_segment_id_, id + 1);
   }
   // A kill -9 leaves the log in the page cache, not yet on disk: flush it before promising
   // anything built on it.
@@ -1425,6 +1635,21 @@ Status Journal::Recover() {
              records_replayed_, segments.size(), torn_bytes_);
   }
   return Reclaim(/*wait=*/true);
+}
+
+void Journal::AdoptFreeFiles(const std::vector<uint64_t>& ids) {
+  for (uint64_t id : ids) {
+    std::string path = options_.dir + "/" + FreeName(id);
+    int fd = RetryOnEintr([&] { return open(path.c_str(), O_RDWR | O_CLOEXEC); });
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+      LOG_WARN("journal: cannot reuse {}: {}", path, std::generic_category().message(errno));
+      if (fd >= 0) close(fd);
+      unlink(path.c_str());
+      continue;
+    }
+    free_->Put({.fd = fd, .path = std::move(path), .bytes = static_cast<uint64_t>(st.st_size)});
+  }
 }
 
 }  // namespace

@@ -44,6 +44,8 @@ struct JournalStats {
   uint64_t clean_bytes = 0;       // live data also held by the backing
   uint64_t disk_bytes = 0;        // bytes of the segment files
   uint64_t segments = 0;          // segment files
+  uint64_t free_segments = 0;     // retired segment files kept for reuse
+  uint64_t free_bytes = 0;        // their bytes (within the capacity, not in disk_bytes)
   uint64_t records_replayed = 0;  // valid records read at open
   uint64_t torn_bytes = 0;        // bytes cut at open: torn or unreadable tails
 };

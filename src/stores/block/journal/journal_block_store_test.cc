@@ -19,6 +19,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -144,10 +145,15 @@ class JournalTest : public ::testing::Test {
   }
 
   // Segment files, oldest first.
-  std::vector<std::string> Segments() const {
+  std::vector<std::string> Segments() const { return Files("seg-"); }
+
+  // Files of the journal's directory whose name starts with `prefix`, by name.
+  std::vector<std::string> Files(std::string_view prefix) const {
     std::vector<std::string> names;
     for (const auto& entry : std::filesystem::directory_iterator(dir())) {
-      names.push_back(entry.path().string());
+      if (entry.path().filename().string().starts_with(prefix)) {
+        names.push_back(entry.path().string());
+      }
     }
     std::sort(names.begin(), names.end());
     return names;
@@ -319,7 +325,7 @@ TEST_F(JournalTest, ANewerFormatVersionRefusesToOpen) {
   std::filesystem::create_directories(dir());
   std::byte header[32] = {};
   std::memcpy(header, "DFSJRNL", 8);
-  StoreBe32(header + 8, 2);
+  StoreBe32(header + 8, 99);
   StoreBe32(header + 12, 32);
   StoreBe64(header + 16, 1);
   StoreBe32(header + 24, Crc32c(0, ByteView(header, 24)));
@@ -330,9 +336,120 @@ TEST_F(JournalTest, ANewerFormatVersionRefusesToOpen) {
   Result<std::unique_ptr<JournalBlockStore>> journal =
       OpenJournalBlockStore({.dir = dir()}, nullptr);
   EXPECT_THAT(journal, StatusIs(Errc::kNotSupported));
-  EXPECT_NE(journal.status().message().find("version 2"), std::string::npos)
+  EXPECT_NE(journal.status().message().find("version 99"), std::string::npos)
       << journal.status().message();
   EXPECT_TRUE(std::filesystem::exists(dir() + "/seg-0000000000000001.jnl"));  // left alone
+}
+
+// A segment file as a server of `version` writes it: header, then one data record of `data`
+// at `offset` of `file`, its CRC started from `seed`.
+std::string HandMadeSegment(uint32_t version, uint64_t id, uint32_t seed, uint64_t file,
+                            uint64_t offset, const std::string& data) {
+  std::byte header[32] = {};
+  std::memcpy(header, "DFSJRNL", 8);
+  StoreBe32(header + 8, version);
+  StoreBe32(header + 12, 32);
+  StoreBe64(header + 16, id);
+  StoreBe32(header + 24, Crc32c(0, ByteView(header, 24)));
+  std::byte record[48] = {};
+  StoreBe32(record, 0x444A5243);
+  record[4] = std::byte{1};  // data
+  StoreBe32(record + 8, static_cast<uint32_t>(48 + data.size()));
+  StoreBe64(record + 16, file);
+  StoreBe64(record + 24, offset);
+  StoreBe64(record + 32, data.size());
+  StoreBe64(record + 40, 1);  // seq
+  StoreBe32(record + 12, Crc32c(Crc32c(seed, ByteView(record, 48)), AsBytes(data)));
+  return std::string(reinterpret_cast<const char*>(header), 32) +
+         std::string(reinterpret_cast<const char*>(record), 48) + data;
+}
+
+void WriteWholeFile(const std::string& path, const std::string& contents) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr) << path;
+  ASSERT_EQ(std::fwrite(contents.data(), 1, contents.size(), f), contents.size());
+  std::fclose(f);
+}
+
+// Format 1 segments (record CRCs from zero) still replay; in a format 2 segment a record whose
+// CRC does not start from the segment's seed is no record of it (a recycled file's old one).
+TEST_F(JournalTest, FormatOneSegmentsReplayAndRecordsNeedTheirSegmentsSeed) {
+  std::filesystem::create_directories(dir());
+  WriteWholeFile(dir() + "/seg-0000000000000001.jnl", HandMadeSegment(1, 1, 0, 7, 5, "hello"));
+  {
+    auto journal = Open();
+    ASSERT_NE(journal, nullptr);
+    ASSERT_OK_AND_ASSIGN(std::string back, ReadString(*journal, 7, 0, 10));
+    EXPECT_EQ(back, std::string(5, '\0') + "hello");
+    EXPECT_EQ(journal->Stats().torn_bytes, 0u);
+  }
+  std::filesystem::remove_all(dir());
+  std::filesystem::create_directories(dir());
+  // The seed of segment 1 is CRC32C of its id as 8 big-endian bytes.
+  std::byte id[8];
+  StoreBe64(id, 1);
+  const uint32_t seed = Crc32c(0, ByteView(id, 8));
+  WriteWholeFile(dir() + "/seg-0000000000000001.jnl", HandMadeSegment(2, 1, seed, 7, 5, "hello"));
+  WriteWholeFile(dir() + "/seg-0000000000000002.jnl", HandMadeSegment(2, 2, 0, 8, 0, "stale"));
+  auto journal = Open();
+  ASSERT_NE(journal, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::string seven, ReadString(*journal, 7, 0, 10));
+  EXPECT_EQ(seven, std::string(5, '\0') + "hello");
+  ASSERT_OK_AND_ASSIGN(std::string eight, ReadString(*journal, 8, 0, 5));
+  EXPECT_EQ(eight, std::string(5, '\0'));
+  EXPECT_EQ(journal->Stats().torn_bytes, 48u + 5);
+}
+
+// Segments that hold nothing live are kept as free files and reused as new segments. A reused
+// file's records from its earlier life never come back: not past the new records' end after a
+// crash, and not after a clean restart.
+TEST_F(JournalTest, RetiredSegmentsAreReusedAndTheirOldRecordsNeverReplay) {
+  const JournalOptions options{.segment_bytes = 64 * kKiB, .capacity_bytes = 8 * kMiB};
+  const std::string image = dir() + "-crash-image";
+  FileModel model;
+  {
+    auto journal = Open(options);
+    ASSERT_NE(journal, nullptr);
+    // Two 30,000-byte records fill a segment.
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_OK(journal->Write(1, i * 30'000, AsBytes(Pattern(30'000, i))));
+    }
+    ASSERT_OK(journal->Remove(1));
+    ASSERT_OK(journal->Sync(1));
+    const uint64_t free_before = journal->Stats().free_segments;
+    EXPECT_GE(free_before, 3u);
+    EXPECT_EQ(Files("free-").size(), free_before);
+    // The file again, rolling into free files: the last record ends where a record of the
+    // first life, whole and with its CRC, starts.
+    for (int i = 0; i < 3; ++i) {
+      std::string data = Pattern(30'000, 100 + i);
+      ASSERT_OK(journal->Write(1, i * 30'000, AsBytes(data)));
+      model.Write(i * 30'000, data);
+    }
+    ASSERT_OK(journal->Sync(1));
+    EXPECT_LT(journal->Stats().free_segments, free_before);
+    EXPECT_EQ(journal->Stats().segments, Segments().size());
+    // What a kill -9 would leave: the files as they are now.
+    std::filesystem::copy(dir(), image, std::filesystem::copy_options::recursive);
+  }
+  for (const std::string& where : {image, dir()}) {
+    SCOPED_TRACE(where);
+    JournalOptions reopen = options;
+    reopen.dir = where;
+    Result<std::unique_ptr<JournalBlockStore>> journal = OpenJournalBlockStore(reopen, nullptr);
+    ASSERT_OK(journal.status());
+    EXPECT_EQ((*journal)->Stats().records_replayed, 3u);
+    ASSERT_OK_AND_ASSIGN(std::string back, ReadString(**journal, 1, 0, 300'000));
+    EXPECT_EQ(back, model.Read(0, 300'000));
+    // After the crash the stale tail is cut; a clean close cut it already.
+    if (where == image) {
+      EXPECT_GT((*journal)->Stats().torn_bytes, 0u);
+    } else {
+      EXPECT_EQ((*journal)->Stats().torn_bytes, 0u);
+    }
+    EXPECT_GT((*journal)->Stats().free_segments, 0u) << "free files are taken up again";
+  }
+  std::filesystem::remove_all(image);
 }
 
 // A child process writes and syncs in a loop, reporting through a pipe how many writes were

@@ -357,16 +357,19 @@ Status TieredStore::Start() {
   }
   if (!dirty.empty()) LOG_INFO("tiered store: {} files with data not yet uploaded", dirty.size());
   threads_.emplace_back([this] {
+    NameThisThread("dfs-carve-sched");
     RunInBackground();
     SchedulerLoop();
   });
   for (int i = 0; i < std::max(1, options_.carve_threads); ++i) {
     threads_.emplace_back([this] {
+      NameThisThread("dfs-carve");
       RunInBackground();
       WorkerLoop();
     });
   }
   threads_.emplace_back([this] {
+    NameThisThread("dfs-gc");
     RunInBackground();
     MaintenanceLoop();
   });
