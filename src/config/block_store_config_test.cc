@@ -44,7 +44,7 @@ TEST(TieredBlockConfigTest, EmptyObjectIsTheDefaults) {
   EXPECT_EQ(c.chunk_avg, 1u << 20);
   EXPECT_EQ(c.chunk_max, 4u << 20);
   EXPECT_EQ(c.object_size, 8u << 20);
-  EXPECT_EQ(c.carve_dirty_bytes, 64u << 20);
+  EXPECT_EQ(c.carve_dirty_bytes, 256u << 20);
   EXPECT_EQ(c.carve_after_ms, 30000u);
   EXPECT_EQ(c.upload_parallelism, 4u);
   EXPECT_EQ(c.gc_grace_ms, 3600000u);

@@ -97,13 +97,26 @@ std::string_view CompressionName(Compression compression) {
 
 struct ObjectBuilder::State {
   ObjectCodec codec;
-  SecretKey data_key;            // unused when unencrypted
-  Buffer wrapped_key;            // empty when unencrypted
-  std::vector<std::byte> bytes;  // header and chunk bodies so far
+  SecretKey data_key;  // unused when unencrypted
+  Buffer wrapped_key;  // empty when unencrypted
+  // Header and chunk bodies so far: the first `used` bytes of `bytes`, which grows (by
+  // doubling, from the size hint) and becomes the object itself at Finish, never copied whole.
+  Buffer bytes;
+  size_t used = 0;
   std::vector<std::pair<chunk::Blake3Hash, ChunkLocation>> table;
   std::unique_ptr<ZSTD_CCtx, ZstdCctxDeleter> zstd;
-  Buffer scratch;  // compression output
+  Buffer scratch;  // compression output before encryption
   bool finished = false;
+
+  // Room for `n` more bytes after `used`; returns where they go.
+  std::byte* Room(size_t n) {
+    if (bytes.size() - used < n) {
+      Buffer grown(std::max(bytes.size() * 2, used + n));
+      if (used > 0) std::memcpy(grown.data(), bytes.data(), used);
+      bytes = std::move(grown);
+    }
+    return bytes.data() + used;
+  }
 };
 
 ObjectBuilder::ObjectBuilder(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -111,7 +124,7 @@ ObjectBuilder::ObjectBuilder(ObjectBuilder&&) noexcept = default;
 ObjectBuilder& ObjectBuilder::operator=(ObjectBuilder&&) noexcept = default;
 ObjectBuilder::~ObjectBuilder() = default;
 
-Result<ObjectBuilder> ObjectBuilder::Start(const ObjectCodec& codec) {
+Result<ObjectBuilder> ObjectBuilder::Start(const ObjectCodec& codec, size_t size_hint) {
   if (!KnownCipher(codec.cipher) || !KnownCompression(codec.compression)) {
     return Status(Errc::kInvalid, "object codec: unknown compression or cipher");
   }
@@ -135,8 +148,10 @@ Result<ObjectBuilder> ObjectBuilder::Start(const ObjectCodec& codec) {
     CHECK(state->zstd != nullptr) << "ZSTD_createCCtx failed";
   }
   size_t header_size = kFixedHeaderSize + state->wrapped_key.size();
-  state->bytes.resize(header_size);
-  std::byte* h = state->bytes.data();
+  state->bytes = Buffer(std::max(size_hint, header_size));
+  std::byte* h = state->Room(header_size);
+  std::memset(h, 0, header_size);
+  state->used = header_size;
   std::memcpy(h, kMagic.data(), 4);
   h[4] = std::byte{kVersion >> 8};
   h[5] = std::byte{kVersion & 0xff};
@@ -156,23 +171,27 @@ Result<ChunkLocation> ObjectBuilder::Add(const chunk::Blake3Hash& hash, ByteView
     return Status(Errc::kTooBig, fmt::format("chunk {}: {} bytes is over the {}-byte limit",
                                              hash.Hex(), raw.size(), kMaxChunkSize));
   }
-  if (s.scratch.size() < raw.size()) s.scratch = Buffer(raw.size());
-  std::optional<size_t> compressed = Compress(s.codec.compression, s.codec.zstd_level, s.zstd.get(),
-                                              raw, s.scratch.mutable_view());
-  Compression used = compressed ? s.codec.compression : Compression::kNone;
-  ByteView payload = compressed ? s.scratch.view().first(*compressed) : raw;
-
   ChunkLocation location;
-  location.offset = s.bytes.size();
+  location.offset = s.used;
   location.raw_length = static_cast<uint32_t>(raw.size());
-  location.flags = Flags(used, s.codec.cipher);
   if (s.codec.cipher == Cipher::kNone) {
-    location.stored_length = static_cast<uint32_t>(payload.size());
-    s.bytes.insert(s.bytes.end(), payload.begin(), payload.end());
+    // Compressed straight into the object; stored raw when that does not make it smaller.
+    std::byte* at = s.Room(raw.size());
+    std::optional<size_t> compressed = Compress(s.codec.compression, s.codec.zstd_level,
+                                                s.zstd.get(), raw, MutableByteView(at, raw.size()));
+    if (!compressed && !raw.empty()) std::memcpy(at, raw.data(), raw.size());
+    location.flags = Flags(compressed ? s.codec.compression : Compression::kNone, s.codec.cipher);
+    location.stored_length = static_cast<uint32_t>(compressed ? *compressed : raw.size());
+    s.used += location.stored_length;
   } else {
+    if (s.scratch.size() < raw.size()) s.scratch = Buffer(raw.size());
+    std::optional<size_t> compressed = Compress(s.codec.compression, s.codec.zstd_level,
+                                                s.zstd.get(), raw, s.scratch.mutable_view());
+    ByteView payload = compressed ? s.scratch.view().first(*compressed) : raw;
+    location.flags = Flags(compressed ? s.codec.compression : Compression::kNone, s.codec.cipher);
     location.stored_length = static_cast<uint32_t>(payload.size() + kAeadOverhead);
-    s.bytes.resize(s.bytes.size() + location.stored_length);
-    MutableByteView range(s.bytes.data() + location.offset, location.stored_length);
+    MutableByteView range(s.Room(location.stored_length), location.stored_length);
+    s.used += location.stored_length;
     MutableByteView nonce = range.first(kAeadNonceSize);
     // A fresh random nonce per chunk; a data key encrypts only the few chunks of one object.
     RandomBytes(nonce);
@@ -183,7 +202,7 @@ Result<ChunkLocation> ObjectBuilder::Add(const chunk::Blake3Hash& hash, ByteView
   return location;
 }
 
-size_t ObjectBuilder::size() const { return state_->bytes.size(); }
+size_t ObjectBuilder::size() const { return state_->used; }
 size_t ObjectBuilder::chunk_count() const { return state_->table.size(); }
 
 Buffer ObjectBuilder::WrappedDataKey() const { return Buffer::Copy(state_->wrapped_key.view()); }
@@ -192,12 +211,12 @@ Buffer ObjectBuilder::Finish() {
   State& s = *state_;
   CHECK(!s.finished) << "ObjectBuilder::Finish called twice";
   s.finished = true;
-  size_t table_offset = s.bytes.size();
+  size_t table_offset = s.used;
   size_t total = table_offset + s.table.size() * kEntrySize + kFooterSize;
-  Buffer out(total);
+  s.Room(total - table_offset);
+  Buffer out = std::move(s.bytes);
+  out.Shrink(total);
   std::byte* p = out.data();
-  std::memcpy(p, s.bytes.data(), table_offset);
-  std::vector<std::byte>().swap(s.bytes);
   std::byte* e = p + table_offset;
   for (const auto& [hash, loc] : s.table) {
     std::memcpy(e, hash.bytes.data(), 32);

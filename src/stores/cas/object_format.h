@@ -50,8 +50,10 @@ struct ChunkLocation {
 class ObjectBuilder {
  public:
   // Errc::kInvalid when the codec asks for encryption without a keyring, or names an unknown
-  // compression or cipher. Draws the object's random data key when encrypting.
-  static Result<ObjectBuilder> Start(const ObjectCodec& codec);
+  // compression or cipher. Draws the object's random data key when encrypting. `size_hint`:
+  // the bytes the object is expected to take (it grows past them as needed), so that it is
+  // built in one allocation.
+  static Result<ObjectBuilder> Start(const ObjectCodec& codec, size_t size_hint = 0);
 
   ObjectBuilder(ObjectBuilder&&) noexcept;
   ObjectBuilder& operator=(ObjectBuilder&&) noexcept;

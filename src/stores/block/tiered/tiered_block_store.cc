@@ -700,7 +700,11 @@ Status TieredStore::Upload(NewObject& object) {
 }
 
 Status TieredStore::Build(NewObject& object) {
-  ASSIGN_OR_RETURN(cas::ObjectBuilder builder, cas::ObjectBuilder::Start(codec_));
+  // At most the raw bytes (a chunk is stored raw when compression does not help), with room for
+  // the header, each chunk's AEAD nonce and tag and table entry, and the footer.
+  size_t size_hint = 4096;
+  for (const auto& [hash, raw] : object.raw) size_hint += raw.size() + 128;
+  ASSIGN_OR_RETURN(cas::ObjectBuilder builder, cas::ObjectBuilder::Start(codec_, size_hint));
   for (const auto& [hash, raw] : object.raw) {
     ASSIGN_OR_RETURN(cas::ChunkLocation location, builder.Add(hash, raw));
     object.chunks.emplace_back(hash, location);

@@ -36,7 +36,7 @@ struct TieredOptions {
   // A file's dirty data is carved (chunked, uploaded, committed) once it holds this many dirty
   // bytes, once its oldest dirty write is `carve_after` old, after Sync, or when the journal's
   // dirty data passes half its capacity.
-  uint64_t carve_dirty_bytes = 64 << 20;
+  uint64_t carve_dirty_bytes = 256 << 20;
   std::chrono::milliseconds carve_after{std::chrono::seconds(30)};
   // Carve passes (each uploading its objects) running at once: the window of parallel uploads.
   int carve_threads = 4;
