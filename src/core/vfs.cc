@@ -204,6 +204,7 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
   bool truncate = false;
+  bool shrink = false;
   uint64_t new_size = 0;
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
@@ -222,6 +223,7 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
       if (*attrs.size > kMaxFileSize) return Errc::kTooBig;
       if (*attrs.size != inode.size) {
         truncate = true;
+        shrink = *attrs.size < inode.size;
         new_size = *attrs.size;
         inode.size = *attrs.size;
         inode.mtime = now;
@@ -274,6 +276,9 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
     return Status::Ok();
   });
   if (s.ok() && truncate) s = blocks_.Truncate(file.inode, new_size);
+  // The new size is durable (the transaction), so the cut must be too: otherwise a crash could
+  // bring the cut bytes back, to show through when the file grows again.
+  if (s.ok() && shrink) s = blocks_.Sync(file.inode);
   FillWcc(file, before, wcc);
   return s;
 }

@@ -30,12 +30,41 @@ SetAttrs Mode(uint32_t mode) {
   return a;
 }
 
+// The memory block store, counting the calls to Sync.
+class CountingBlockStore final : public stores::BlockStore {
+ public:
+  Status Write(uint64_t file, uint64_t offset, ByteView data) override {
+    return inner_->Write(file, offset, data);
+  }
+  Status Read(uint64_t file, uint64_t offset, MutableByteView out) override {
+    return inner_->Read(file, offset, out);
+  }
+  Result<stores::BlockRead> ReadRange(uint64_t file, uint64_t offset, size_t length) override {
+    return inner_->ReadRange(file, offset, length);
+  }
+  Status Truncate(uint64_t file, uint64_t size) override { return inner_->Truncate(file, size); }
+  Status Remove(uint64_t file) override { return inner_->Remove(file); }
+  Status Sync(uint64_t file) override {
+    ++syncs;
+    return inner_->Sync(file);
+  }
+  uint64_t UsedBytes() override { return inner_->UsedBytes(); }
+  Capacity GetCapacity() override { return inner_->GetCapacity(); }
+
+  int syncs = 0;
+
+ private:
+  std::unique_ptr<stores::BlockStore> inner_ = stores::NewMemoryBlockStore();
+};
+
 class VfsTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(ShareOptions{.squash = Squash::kNone}); }
   void Open(ShareOptions options) {
     metadata_ = stores::NewMemoryMetadataStore();
-    blocks_ = stores::NewMemoryBlockStore();
+    auto blocks = std::make_unique<CountingBlockStore>();
+    counting_blocks_ = blocks.get();
+    blocks_ = std::move(blocks);
     auto v = Vfs::Open(1, "/export", *metadata_, *blocks_, options);
     ASSERT_TRUE(v.ok()) << v.status().ToString();
     vfs_ = std::move(v).value();
@@ -69,9 +98,29 @@ class VfsTest : public ::testing::Test {
   Caller root_caller_ = User(0, 0);
   std::unique_ptr<stores::MetadataStore> metadata_;
   std::unique_ptr<stores::BlockStore> blocks_;
+  CountingBlockStore* counting_blocks_ = nullptr;  // blocks_
   std::unique_ptr<Vfs> vfs_;
   FileId root_;
 };
+
+// SETATTR commits the new size at once, so a cut of the file's bytes must be durable on return
+// too (a crash must not bring them back to show through a later extension). Growing cuts
+// nothing and waits for nothing.
+TEST_F(VfsTest, ShrinkingSetAttrMakesTheCutDurable) {
+  Attr f = MustCreate(root_caller_, root_, "f");
+  ASSERT_TRUE(WriteStr(root_caller_, f.id, 0, "0123456789").ok());
+  const int before = counting_blocks_->syncs;
+  SetAttrs grow;
+  grow.size = 100;
+  Wcc w;
+  ASSERT_TRUE(vfs_->SetAttr(root_caller_, f.id, grow, nullptr, &w).ok());
+  EXPECT_EQ(counting_blocks_->syncs, before);
+  SetAttrs shrink;
+  shrink.size = 4;
+  ASSERT_TRUE(vfs_->SetAttr(root_caller_, f.id, shrink, nullptr, &w).ok());
+  EXPECT_EQ(counting_blocks_->syncs, before + 1);
+  EXPECT_EQ(ReadStr(root_caller_, f.id, 0, 10), "0123");
+}
 
 TEST_F(VfsTest, RootIsWorldWritableStickyDirectory) {
   ASSERT_OK_AND_ASSIGN(Attr a, vfs_->GetAttr(root_caller_, root_));
