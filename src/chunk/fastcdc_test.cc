@@ -7,26 +7,17 @@
 #include <bit>
 #include <cstring>
 #include <numeric>
-#include <random>
 #include <vector>
 
 #include "chunk/blake3.h"
+#include "testing/random_bytes.h"
 
 namespace dittofs::chunk {
 namespace {
 
 constexpr FastCdcParams kSmall{.min_size = 2 * 1024, .avg_size = 8 * 1024, .max_size = 32 * 1024};
 
-// Deterministic pseudo-random bytes: std::mt19937_64's sequence is fixed by the C++ standard.
-std::vector<std::byte> RandomBytes(size_t len, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::byte> data(len);
-  for (size_t i = 0; i < len; i += 8) {
-    uint64_t v = rng();
-    std::memcpy(data.data() + i, &v, std::min<size_t>(8, len - i));
-  }
-  return data;
-}
+using ::dittofs::testing::RandomBytes;
 
 std::vector<Blake3Hash> ChunkHashes(ByteView data, const std::vector<size_t>& lengths) {
   std::vector<Blake3Hash> hashes;

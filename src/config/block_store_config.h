@@ -49,7 +49,7 @@ struct TieredBlockConfig {
   uint64_t chunk_min = 256 << 10;
   uint64_t chunk_avg = 1 << 20;
   uint64_t chunk_max = 4 << 20;
-  uint64_t object_size = 8 << 20;         // chunks per uploaded object: 1 MiB .. 1 GiB
+  uint64_t object_size = 8 << 20;          // chunks per uploaded object: 1 MiB .. 1 GiB
   uint64_t carve_dirty_bytes = 256 << 20;  // at least 1 MiB
   uint64_t carve_after_ms = 30000;
   uint32_t upload_parallelism = 4;  // 1..64

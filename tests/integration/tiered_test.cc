@@ -9,13 +9,13 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
 #include "dfs_process.h"
 #include "nfs_client.h"
+#include "testing/random_bytes.h"
 #include "testing/status_matchers.h"
 
 namespace dittofs::integration {
@@ -26,15 +26,7 @@ namespace fs = std::filesystem;
 
 constexpr size_t kMiB = 1 << 20;
 
-std::string RandomBytes(size_t size, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(size, '\0');
-  for (size_t i = 0; i < size; i += 8) {
-    uint64_t v = rng();
-    std::memcpy(out.data() + i, &v, std::min<size_t>(8, size - i));
-  }
-  return out;
-}
+using ::dittofs::testing::RandomString;
 
 std::string ReadFile(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -156,7 +148,7 @@ class TieredShareTest : public ::testing::Test {
 
 TEST_F(TieredShareTest, UploadedDataReadsBackWithoutTheJournalAndDamageIsAnIoError) {
   StartServer("{compression: zstd, chunk_min: 16KiB, chunk_avg: 64KiB, chunk_max: 256KiB}");
-  std::string data = RandomBytes(3 * kMiB + 777, 1);
+  std::string data = RandomString(3 * kMiB + 777, 1);
   {
     ASSERT_OK_AND_ASSIGN(auto client, RawNfsClient::Connect(server_->port(), 0, 0));
     ASSERT_OK_AND_ASSIGN(MntReply mnt, client->Mnt("/export"));
@@ -194,7 +186,7 @@ TEST_F(TieredShareTest, UploadedDataReadsBackWithoutTheJournalAndDamageIsAnIoErr
 TEST_F(TieredShareTest, EncryptedRemoteHoldsNoPlaintextAndAWrongPassphraseStopsTheStart) {
   StartServer("{encryption: aes-256-gcm, compression: none}",
               {"DITTOFS_KEY_PASSPHRASE=correct horse battery staple"});
-  std::string data = RandomBytes(2 * kMiB, 2);
+  std::string data = RandomString(2 * kMiB, 2);
   {
     ASSERT_OK_AND_ASSIGN(auto client, RawNfsClient::Connect(server_->port(), 0, 0));
     ASSERT_OK_AND_ASSIGN(MntReply mnt, client->Mnt("/export"));
@@ -235,7 +227,7 @@ TEST_F(TieredShareTest, EncryptedRemoteHoldsNoPlaintextAndAWrongPassphraseStopsT
 TEST_F(TieredShareTest, TheSameDataUnderTenNamesIsStoredOnce) {
   StartServer("{compression: lz4}");
   const size_t size = 16 * kMiB;
-  std::string data = RandomBytes(size, 3);
+  std::string data = RandomString(size, 3);
   {
     ASSERT_OK_AND_ASSIGN(auto client, RawNfsClient::Connect(server_->port(), 0, 0));
     ASSERT_OK_AND_ASSIGN(MntReply mnt, client->Mnt("/export"));

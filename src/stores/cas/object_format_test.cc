@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "testing/random_bytes.h"
 #include "testing/status_matchers.h"
 
 namespace dittofs::stores::cas {
@@ -20,15 +21,7 @@ using ::dittofs::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-std::vector<std::byte> RandomBytesSeeded(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::byte> out(n);
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t v = rng();
-    std::memcpy(out.data() + i, &v, std::min<size_t>(8, n - i));
-  }
-  return out;
-}
+using ::dittofs::testing::RandomBytes;
 
 // Compressible but not trivial: words drawn from a small vocabulary.
 std::vector<std::byte> TextBytes(size_t n, uint64_t seed) {
@@ -90,13 +83,13 @@ TEST_P(ObjectFormatTest, RoundTripOfManySizesFromRangedReads) {
   };
   std::vector<Case> cases;
   cases.push_back({{}, false});
-  cases.push_back({RandomBytesSeeded(1, 1), false});
-  cases.push_back({RandomBytesSeeded(4096, 2), false});
+  cases.push_back({RandomBytes(1, 1), false});
+  cases.push_back({RandomBytes(4096, 2), false});
   cases.push_back({TextBytes(4096, 3), true});
-  cases.push_back({RandomBytesSeeded(1 << 20, 4), false});
+  cases.push_back({RandomBytes(1 << 20, 4), false});
   cases.push_back({std::vector<std::byte>(1 << 20), true});
   cases.push_back({TextBytes(300000, 5), true});
-  cases.push_back({RandomBytesSeeded(12345, 6), false});
+  cases.push_back({RandomBytes(12345, 6), false});
 
   ASSERT_OK_AND_ASSIGN(ObjectBuilder builder, ObjectBuilder::Start(codec_));
   std::vector<std::pair<chunk::Blake3Hash, ChunkLocation>> added;
@@ -192,8 +185,8 @@ TEST_P(ObjectFormatTest, EveryFlippedByteOfAChunkIsAnError) {
 }
 
 TEST_P(ObjectFormatTest, SwappedChunksAreAnError) {
-  std::vector<std::byte> a = RandomBytesSeeded(4096, 10);
-  std::vector<std::byte> b = RandomBytesSeeded(4096, 11);
+  std::vector<std::byte> a = RandomBytes(4096, 10);
+  std::vector<std::byte> b = RandomBytes(4096, 11);
   chunk::Blake3Hash ha = chunk::Blake3(View(a)), hb = chunk::Blake3(View(b));
   ASSERT_OK_AND_ASSIGN(ObjectBuilder builder, ObjectBuilder::Start(codec_));
   ASSERT_OK_AND_ASSIGN(ChunkLocation la, builder.Add(ha, View(a)));
@@ -206,7 +199,7 @@ TEST_P(ObjectFormatTest, SwappedChunksAreAnError) {
 }
 
 TEST_P(ObjectFormatTest, EveryFlippedByteOfHeaderTableOrFooterIsAnError) {
-  std::vector<std::byte> a = TextBytes(500, 20), b = RandomBytesSeeded(300, 21);
+  std::vector<std::byte> a = TextBytes(500, 20), b = RandomBytes(300, 21);
   ASSERT_OK_AND_ASSIGN(ObjectBuilder builder, ObjectBuilder::Start(codec_));
   ASSERT_OK(builder.Add(chunk::Blake3(View(a)), View(a)));
   ASSERT_OK_AND_ASSIGN(ChunkLocation lb, builder.Add(chunk::Blake3(View(b)), View(b)));
@@ -228,8 +221,8 @@ TEST_P(ObjectFormatTest, EveryFlippedByteOfHeaderTableOrFooterIsAnError) {
 }
 
 TEST_P(ObjectFormatTest, EncryptedObjectHoldsNoPlaintextWindow) {
-  std::vector<std::vector<std::byte>> chunks = {RandomBytesSeeded(50000, 30), TextBytes(80000, 31),
-                                                RandomBytesSeeded(100, 32)};
+  std::vector<std::vector<std::byte>> chunks = {RandomBytes(50000, 30), TextBytes(80000, 31),
+                                                RandomBytes(100, 32)};
   ASSERT_OK_AND_ASSIGN(ObjectBuilder builder, ObjectBuilder::Start(codec_));
   for (const auto& c : chunks) ASSERT_OK(builder.Add(chunk::Blake3(View(c)), View(c)));
   Buffer object = builder.Finish();
@@ -365,7 +358,7 @@ TEST(ObjectFormatPerfTest, Throughput) {
   std::vector<std::vector<std::byte>> data;
   std::vector<chunk::Blake3Hash> hashes;
   for (int i = 0; i < kChunks; ++i) {
-    data.push_back(RandomBytesSeeded(kChunk, 100 + i));
+    data.push_back(RandomBytes(kChunk, 100 + i));
     hashes.push_back(chunk::Blake3(View(data.back())));
   }
   struct Setup {

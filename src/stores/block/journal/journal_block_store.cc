@@ -210,6 +210,13 @@ void Wait(std::condition_variable& cv, Mutex& mu, Predicate done) {
   lock.release();  // the caller's MutexLock still owns the mutex
 }
 
+// Deletes `path`; a failure is only logged (the file is garbage either way).
+void UnlinkOrWarn(const std::string& path) {
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    LOG_WARN("journal: cannot delete {}: {}", path, std::generic_category().message(errno));
+  }
+}
+
 // Segment files the journal no longer needs, kept (open, under a `free-…` name) to be reused
 // as new segments. Overwriting a file costs the filesystem less than growing a new one: no
 // block or page allocation, and no metadata for a flush to write besides the data.
@@ -274,9 +281,7 @@ class FreeSegments {
   }
 
   static void Delete(const File& f) {
-    if (unlink(f.path.c_str()) != 0 && errno != ENOENT) {
-      LOG_WARN("journal: cannot delete {}: {}", f.path, std::generic_category().message(errno));
-    }
+    UnlinkOrWarn(f.path);
     close(f.fd);
   }
 
@@ -330,9 +335,6 @@ class Segment {
   uint64_t id() const { return id_; }
   // Where this segment's record CRCs start (SegmentCrcSeed).
   uint32_t crc_seed() const { return crc_seed_; }
-  // The file's size before this segment reused it: bytes past size() up to here are stale
-  // until overwritten or cut.
-  uint64_t allocated() const { return allocated_; }
   // The log position (bytes of log since the journal was opened) of the segment's first byte.
   uint64_t lsn_begin() const { return lsn_begin_; }
   const std::string& path() const { return path_; }
@@ -358,6 +360,18 @@ class Segment {
   std::atomic<uint64_t> writeback_from{0};
   // A change that only a flush makes durable (a cut stale tail) awaits the next flush.
   std::atomic<bool> needs_flush{false};
+
+  // Cuts a reused file's stale bytes past the records (none when the file was new) and marks
+  // the cut for the next flush. REQUIRES: no more records are reserved in the segment.
+  Status CutStaleTail() {
+    const uint64_t end = size_.load();
+    if (allocated_ <= end) return Status::Ok();
+    if (RetryOnEintr([&] { return ftruncate(fd_, static_cast<off_t>(end)); }) != 0) {
+      return ErrnoStatus(errno, "truncate", path_);
+    }
+    needs_flush.store(true);
+    return Status::Ok();
+  }
 
   // Called once the file was renamed to `free_path` (and the journal forgot the segment): when
   // the last holder lets go, the open file goes to `free` instead of being closed.
@@ -391,6 +405,8 @@ class Segment {
   const std::string path_;
   const int fd_;
   const uint64_t lsn_begin_;
+  // The file's size before this segment reused it: bytes past size() up to here are stale
+  // until overwritten or cut (CutStaleTail).
   const uint64_t allocated_;
   // Set once, by the reclaimer before it drops its reference: the last holder's release
   // orders it before the destructor.
@@ -755,12 +771,9 @@ Journal::~Journal() {
   if (!s.ok()) LOG_WARN("journal {}: final sync failed: {}", options_.dir, s.ToString());
   // Nor stale bytes of a reused file past the last record (a restart would cut them anyway).
   MutexLock lock(&log_mu_);
-  if (s.ok() && current_ != nullptr && current_->allocated() > current_->size().load()) {
-    if (RetryOnEintr([&] {
-          return ftruncate(current_->fd(), static_cast<off_t>(current_->size().load()));
-        }) == 0) {
-      (void)Flush(current_->fd(), current_->path());
-    }
+  if (s.ok() && current_ != nullptr && current_->CutStaleTail().ok() &&
+      current_->needs_flush.exchange(false)) {
+    (void)Flush(current_->fd(), current_->path());
   }
 }
 
@@ -822,14 +835,7 @@ Status Journal::RollLocked() {
   // The segment that stops growing must end where its records end: stale bytes of a reused
   // file past them would read as a torn record at replay, which cuts every later segment.
   // Cut now, and made durable by the next flush, before any record of the new segment.
-  if (current_ != nullptr && current_->allocated() > current_->size().load()) {
-    if (RetryOnEintr([&] {
-          return ftruncate(current_->fd(), static_cast<off_t>(current_->size().load()));
-        }) != 0) {
-      return ErrnoStatus(errno, "truncate", current_->path());
-    }
-    current_->needs_flush.store(true);
-  }
+  if (current_ != nullptr) RETURN_IF_ERROR(current_->CutStaleTail());
   uint64_t id = next_segment_id_++;
   std::string path = options_.dir + "/" + SegmentName(id);
   int fd = -1;
@@ -1406,9 +1412,8 @@ Status Journal::ReclaimOnce(uint64_t room, bool* progress) {
         rename(segment->path().c_str(), free_path.c_str()) == 0) {
       segment->RecycleTo(free_, std::move(free_path));
       renamed = true;
-    } else if (unlink(segment->path().c_str()) != 0 && errno != ENOENT) {
-      LOG_WARN("journal: cannot delete {}: {}", segment->path(),
-               std::generic_category().message(errno));
+    } else {
+      UnlinkOrWarn(segment->path());
     }
     MutexLock lock(&log_mu_);
     segments_.erase(segment->id());

@@ -21,6 +21,7 @@
 #include "stores/metadata/rocksdb/rocksdb_metadata_store.h"
 #include "stores/remote/fs/fs_remote_store.h"
 #include "stores/remote/memory/memory_remote_store.h"
+#include "testing/random_bytes.h"
 #include "testing/scratch_dir.h"
 #include "testing/status_matchers.h"
 
@@ -29,10 +30,10 @@ namespace {
 
 using block_testing::FileModel;
 using block_testing::ReadString;
+using ::dittofs::testing::RandomString;
 using ::dittofs::testing::ScratchDir;
 using ::dittofs::testing::StatusIs;
 using tiered_testing::CreateInodes;
-using tiered_testing::RandomBytes;
 using tiered_testing::RemoteBytes;
 using tiered_testing::SharedRemote;
 
@@ -162,8 +163,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(TieredStoreTest, FlushUploadsAndAnEmptyJournalReadsEverythingFromTheRemote) {
   Env env(/*rocksdb=*/true);
   FileModel model;
-  std::string a = RandomBytes(5 * kMiB + 123, 1);
-  std::string b = RandomBytes(300 * kKiB, 2);
+  std::string a = RandomString(5 * kMiB + 123, 1);
+  std::string b = RandomString(300 * kKiB, 2);
   ASSERT_OK(env.store().Write(1, 0, AsBytes(a)));
   model.Write(0, a);
   ASSERT_OK(env.store().Write(1, 7 * kMiB, AsBytes(b)));  // a hole between
@@ -181,7 +182,7 @@ TEST(TieredStoreTest, FlushUploadsAndAnEmptyJournalReadsEverythingFromTheRemote)
   EXPECT_GT(env.store().Stats().chunks_fetched, 0u);
 
   // An overwrite after upload, flushed again: the new bytes win, the rest stays.
-  std::string c = RandomBytes(10 * kKiB, 3);
+  std::string c = RandomString(10 * kKiB, 3);
   ASSERT_OK(env.store().Write(1, 4 * kMiB, AsBytes(c)));
   model.Write(4 * kMiB, c);
   ASSERT_OK(env.store().Flush());
@@ -192,7 +193,7 @@ TEST(TieredStoreTest, FlushUploadsAndAnEmptyJournalReadsEverythingFromTheRemote)
 
 TEST(TieredStoreTest, TruncateThenExtendReadsZerosAfterUpload) {
   Env env;
-  std::string a = RandomBytes(3 * kMiB, 4);
+  std::string a = RandomString(3 * kMiB, 4);
   ASSERT_OK(env.store().Write(2, 0, AsBytes(a)));
   ASSERT_OK(env.store().Flush());
   ASSERT_OK(env.store().Truncate(2, 1000));
@@ -204,7 +205,7 @@ TEST(TieredStoreTest, TruncateThenExtendReadsZerosAfterUpload) {
 TEST(TieredStoreTest, SameDataUnderTenNamesIsStoredOnce) {
   Env env(/*rocksdb=*/true);
   const size_t size = (kSanitized ? 20 : 100) * kMiB;
-  std::string data = RandomBytes(size, 5);
+  std::string data = RandomString(size, 5);
   for (uint64_t file = 1; file <= 10; ++file) {
     // Written as a client would: 1 MiB at a time.
     for (size_t at = 0; at < size; at += kMiB) {
@@ -227,7 +228,7 @@ TEST(TieredStoreTest, SameDataUnderTenNamesIsStoredOnce) {
 TEST(TieredStoreTest, InsertingOneByteReuploadsOnlyTheChunksAroundIt) {
   Env env;
   const size_t size = 64 * kMiB;
-  std::string v1 = RandomBytes(size, 6);
+  std::string v1 = RandomString(size, 6);
   ASSERT_OK(env.store().Write(1, 0, AsBytes(v1)));
   ASSERT_OK(env.store().Flush());
   TieredStats before = env.store().Stats();
@@ -248,7 +249,7 @@ TEST(TieredStoreTest, AFileWrittenInManySmallPassesChunksAsIfWrittenAtOnce) {
   // or copies would stop deduplicating.
   Env env;
   const size_t size = 24 * kMiB;
-  std::string data = RandomBytes(size, 7);
+  std::string data = RandomString(size, 7);
   ASSERT_OK(env.store().Write(1, 0, AsBytes(data)));
   ASSERT_OK(env.store().Flush());
   TieredStats before = env.store().Stats();
@@ -265,7 +266,7 @@ TEST(TieredStoreTest, AFileWrittenInManySmallPassesChunksAsIfWrittenAtOnce) {
 
 TEST(TieredStoreTest, CarvesOnItsOwnAfterCarveAfter) {
   Env env(false, [](TieredOptions& o) { o.carve_after = std::chrono::milliseconds(200); });
-  std::string a = RandomBytes(kMiB, 8);
+  std::string a = RandomString(kMiB, 8);
   ASSERT_OK(env.store().Write(3, 0, AsBytes(a)));
   for (int i = 0; i < 200 && env.store().Stats().journal.dirty_bytes > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -277,7 +278,7 @@ TEST(TieredStoreTest, CarvesOnItsOwnAfterCarveAfter) {
 TEST(TieredStoreTest, ReopeningQueuesWhatWasNotUploaded) {
   Env env(/*rocksdb=*/true, [](TieredOptions& o) { o.carve_after = std::chrono::seconds(0); });
   // Stop before anything could be carved: the journal is closed with dirty data...
-  std::string a = RandomBytes(2 * kMiB, 9);
+  std::string a = RandomString(2 * kMiB, 9);
   ASSERT_OK(env.store().Write(4, 0, AsBytes(a)));
   ASSERT_OK(env.store().Sync(4));
   env.Reopen();
@@ -314,7 +315,7 @@ TEST(TieredStoreTest, AFlippedByteIsAnIoErrorAndACorruptionEventNeverWrongBytes)
         o.keyring = cas::Keyring::FromMasterKey(AsBytes(std::string(32, 'k')));
       o.chunking = {.min_size = 64 * kKiB, .avg_size = 128 * kKiB, .max_size = 256 * kKiB};
     });
-    std::string a = RandomBytes(kMiB, 10);
+    std::string a = RandomString(kMiB, 10);
     ASSERT_OK(env.store().Write(5, 0, AsBytes(a)));
     ASSERT_OK(env.store().Flush());
     DamageEveryObject(env.remote());
@@ -341,13 +342,13 @@ TEST(TieredStoreTest, EncryptedObjectsHoldNoRunOfThePlaintext) {
   for (cas::Cipher cipher :
        {cas::Cipher::kNone, cas::Cipher::kAes256Gcm, cas::Cipher::kChaCha20Poly1305}) {
     SCOPED_TRACE(std::string(cas::CipherName(cipher)));
-    const std::string master_key = RandomBytes(32, 99);
+    const std::string master_key = RandomString(32, 99);
     Env env(false, [cipher, master_key](TieredOptions& o) {
       o.codec.cipher = cipher;
       if (cipher != cas::Cipher::kNone)
         o.keyring = cas::Keyring::FromMasterKey(AsBytes(master_key));
     });
-    std::string a = RandomBytes(3 * kMiB, 11);
+    std::string a = RandomString(3 * kMiB, 11);
     ASSERT_OK(env.store().Write(6, 0, AsBytes(a)));
     ASSERT_OK(env.store().Flush());
     bool found = false;
@@ -368,8 +369,8 @@ TEST(TieredStoreTest, EncryptedObjectsHoldNoRunOfThePlaintext) {
 
 TEST(TieredStoreTest, UnreferencedObjectsAreDeletedAfterTheGracePeriod) {
   Env env(/*rocksdb=*/true);
-  std::string a = RandomBytes(2 * kMiB, 12);
-  std::string b = RandomBytes(2 * kMiB, 13);
+  std::string a = RandomString(2 * kMiB, 12);
+  std::string b = RandomString(2 * kMiB, 13);
   // Two flushes, two objects (an object lives while any of its chunks is referenced).
   ASSERT_OK(env.store().Write(7, 0, AsBytes(a)));
   ASSERT_OK(env.store().Write(8, 0, AsBytes(a)));  // the same chunks, twice referenced
@@ -399,7 +400,7 @@ TEST(TieredStoreTest, UnreferencedObjectsAreDeletedAfterTheGracePeriod) {
 
 TEST(TieredStoreTest, AGracePeriodKeepsDeadObjectsForAWhile) {
   Env env(false, [](TieredOptions& o) { o.gc_grace = std::chrono::hours(1); });
-  std::string a = RandomBytes(kMiB, 14);
+  std::string a = RandomString(kMiB, 14);
   ASSERT_OK(env.store().Write(10, 0, AsBytes(a)));
   ASSERT_OK(env.store().Flush());
   ASSERT_OK(env.store().Truncate(10, 0));
@@ -412,7 +413,7 @@ TEST(TieredStoreTest, ReconcileDeletesOrphansAndReleasesChunksOfVanishedFiles) {
   // An object no record names, as a crash between upload and commit leaves it.
   ASSERT_OK(env.remote().Put(tiered::RemoteObjectKey(0x1234), AsBytes("left over")));
   // A file whose inode went while the store was down, before its chunks were released.
-  std::string a = RandomBytes(kMiB, 15);
+  std::string a = RandomString(kMiB, 15);
   ASSERT_OK(env.store().Write(11, 0, AsBytes(a)));
   ASSERT_OK(env.store().Flush());
   ASSERT_OK(RunTransaction(env.metadata(), [](MetadataTxn& txn) {
@@ -429,7 +430,7 @@ TEST(TieredStoreTest, ReconcileDeletesOrphansAndReleasesChunksOfVanishedFiles) {
 
 TEST(TieredStoreTest, DataOfAFileWithoutInodeIsDroppedNotUploaded) {
   Env env;
-  std::string a = RandomBytes(kMiB, 16);
+  std::string a = RandomString(kMiB, 16);
   ASSERT_OK(env.store().Write(1000, 0, AsBytes(a)));  // no inode 1000
   ASSERT_OK(env.store().Flush());
   EXPECT_EQ(env.store().Stats().journal.dirty_bytes, 0u);
@@ -474,7 +475,7 @@ TEST(TieredStoreTest, WritesGoOnWhileTheRemoteIsDownAndUploadWhenItIsBack) {
     o.retry_max = std::chrono::milliseconds(100);
   });
   flaky->down = true;
-  std::string a = RandomBytes(4 * kMiB, 17);
+  std::string a = RandomString(4 * kMiB, 17);
   ASSERT_OK(env.store().Write(12, 0, AsBytes(a)));
   ASSERT_OK(env.store().Sync(12));
   std::thread flusher([&] { EXPECT_OK(env.store().Flush()); });

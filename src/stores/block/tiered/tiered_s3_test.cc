@@ -16,6 +16,7 @@
 #include "stores/metadata/rocksdb/rocksdb_metadata_store.h"
 #include "stores/remote/s3/s3_remote_store.h"
 #include "stores/remote/s3/s3_test_server.h"
+#include "testing/random_bytes.h"
 #include "testing/scratch_dir.h"
 #include "testing/status_matchers.h"
 
@@ -27,8 +28,8 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BlockStoreConformance);
 namespace {
 
 using block_testing::ReadString;
+using ::dittofs::testing::RandomString;
 using tiered_testing::CreateInodes;
-using tiered_testing::RandomBytes;
 
 constexpr uint64_t kMiB = 1 << 20;
 
@@ -69,8 +70,8 @@ TEST(TieredS3Test, WritesAreAcknowledgedWhileS3IsDownAndUploadedOnceItIsBack) {
   std::unique_ptr<TieredBlockStore> store = open("journal");
   ASSERT_NE(store, nullptr);
 
-  std::string a = RandomBytes(4 * kMiB, 1);
-  std::string b = RandomBytes(6 * kMiB, 2);
+  std::string a = RandomString(4 * kMiB, 1);
+  std::string b = RandomString(6 * kMiB, 2);
   ASSERT_OK(store->Write(1, 0, AsBytes(a)));
   ASSERT_OK(store->Flush());
   const uint64_t uploaded = store->Stats().objects_uploaded;

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,17 +51,6 @@ inline Status CreateInodes(MetadataStore& metadata, InodeId first, InodeId last)
     }
     return Status::Ok();
   });
-}
-
-// `size` random (incompressible) bytes, the same for the same seed.
-inline std::string RandomBytes(size_t size, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(size, '\0');
-  for (size_t i = 0; i < size; i += 8) {
-    uint64_t v = rng();
-    std::memcpy(out.data() + i, &v, std::min<size_t>(8, size - i));
-  }
-  return out;
 }
 
 // Total bytes of the objects on `remote`.
