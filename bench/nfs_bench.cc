@@ -76,6 +76,7 @@ struct Options {
   uint64_t rand_max_ops = 1'000'000;
   int files = 2000;
   int meta_depth = 8;
+  double readdir_seconds = 1;  // listings repeat this long (at most 1000 of them)
   int getattr_calls = 20000;
   bool verify = true;
   int max_seconds = 900;
@@ -90,7 +91,8 @@ struct Options {
                "[--seq-passes 5] [--seq-write-only]\n"
                "                 [--rand-file-mib 64] [--rand-block-kib 4] [--rand-depth 16]\n"
                "                 [--rand-seconds 10] [--rand-max-ops 1000000]\n"
-               "                 [--files 2000] [--meta-depth 8] [--getattr-calls 20000]\n"
+               "                 [--files 2000] [--meta-depth 8] [--readdir-seconds 1]\n"
+               "                 [--getattr-calls 20000]\n"
                "                 [--no-verify] [--max-seconds 900]\n");
   std::exit(2);
 }
@@ -165,6 +167,8 @@ Options ParseOptions(int argc, char** argv) {
       options.files = static_cast<int>(ParseNumber(flag, value, 1, 1'000'000));
     } else if (flag == "--meta-depth") {
       options.meta_depth = static_cast<int>(ParseNumber(flag, value, 1, 256));
+    } else if (flag == "--readdir-seconds") {
+      options.readdir_seconds = static_cast<double>(ParseNumber(flag, value, 1, 3600));
     } else if (flag == "--getattr-calls") {
       options.getattr_calls = static_cast<int>(ParseNumber(flag, value, 1, 10'000'000));
     } else if (flag == "--max-seconds") {
@@ -747,10 +751,12 @@ void RunMetadata(Session& session, const Options& options, const FileHandle& dir
       });
   PrintResult(options, "stat", double(files) / looked_up.seconds, "ops/s");
 
-  // Whole listings, repeated until a second has passed (at most 1000) for a steadier figure.
+  // Whole listings, repeated until --readdir-seconds have passed (at most 1000 of them) for a
+  // steadier figure.
   uint64_t listed = 0;
   Clock::time_point start = Clock::now();
-  for (int pass = 0; pass < 1000 && (pass == 0 || SecondsSince(start) < 1.0); ++pass) {
+  for (int pass = 0; pass < 1000 && (pass == 0 || SecondsSince(start) < options.readdir_seconds);
+       ++pass) {
     uint64_t entries = ListOnce(session, tree);
     if (entries != files) {
       Die(options.label, "readdir listed " + std::to_string(entries) + " entries, expected " +

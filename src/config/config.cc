@@ -140,6 +140,7 @@ const std::vector<Key>& Keys() {
       {"nfs", "max_connections", UintField(&NfsConfig::max_connections, 1u << 20)},
       {"nfs", "max_record_size", UintField(&NfsConfig::max_record_size, 64u << 20)},
       {"nfs", "max_outstanding", UintField(&NfsConfig::max_outstanding, 65536)},
+      {"nfs", "poll_us", UintField(&NfsConfig::poll_us, 10'000)},
       {"nfs", "inline_fast_calls",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.inline_fast_calls); }},
   };
@@ -413,6 +414,7 @@ std::string JsonSchema() {
       {"nfs.max_record_size", "integer"},
       {"nfs.max_outstanding", "integer"},
       {"nfs.inline_fast_calls", "boolean"},
+      {"nfs.poll_us", "integer"},
   };
   std::map<std::string, std::vector<std::string>> sections;
   for (const Key& k : Keys()) sections[k.section].push_back(k.name);
@@ -525,7 +527,11 @@ std::string RenderConfig(const Config& c) {
     << "    # calls in flight per connection\n"
        "  inline_fast_calls: "
     << (c.nfs.inline_fast_calls ? "true" : "false")
-    << "  # answer metadata reads on the I/O thread: lower latency\n\n"
+    << "  # answer metadata reads on the I/O thread: lower latency\n"
+       "  poll_us: "
+    << c.nfs.poll_us
+    << "            # after each request the I/O thread polls this long (microseconds) before\n"
+       "                         # it sleeps: a client's next call finds it awake (0: off)\n\n"
        "# Each share is exported under its name. Stores:\n"
        "#   metadata: rocksdb (durable, under metadata_dir) | memory (lost when the server "
        "stops)\n"

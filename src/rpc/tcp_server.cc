@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpc/tcp_server.h"
 
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -49,7 +50,8 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   void OnRead(const asio::error_code& ec, size_t n, bool direct);
   void Dispatch(std::vector<Buffer> records);
   void WriteNextLocked() EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void CallDone();
+  // Bookkeeping once a call's reply is on its way; `on_worker`: it ran on a worker thread.
+  void CallDone(bool on_worker);
 
   Server& server_;
   tcp::socket socket_;
@@ -96,6 +98,8 @@ class Server final : public RpcTcpServer {
 
  private:
   void Accept();
+  // The I/O thread's loop: io_.run(), with the polling of TcpServerOptions::poll_window.
+  void RunIo();
 
   TcpServerOptions options_;
   Dispatcher& dispatcher_;
@@ -194,7 +198,7 @@ void Connection::Dispatch(std::vector<Buffer> records) {
         reply.Retain(std::move(record));
         SendReply(std::move(reply));
       }
-      CallDone();
+      CallDone(false);
       continue;
     }
     server_.workers().Submit([self, record = std::move(record)]() mutable {
@@ -205,13 +209,19 @@ void Connection::Dispatch(std::vector<Buffer> records) {
         reply.Retain(std::move(record));
         self->SendReply(std::move(reply));
       }
-      self->CallDone();
+      self->CallDone(true);
     });
   }
 }
 
-void Connection::CallDone() {
-  server_.in_flight.fetch_sub(1);
+void Connection::CallDone(bool on_worker) {
+  if (server_.in_flight.fetch_sub(1) == 1 && on_worker &&
+      server_.options().poll_window.count() > 0) {
+    // The server went idle while its I/O thread sleeps (it does not poll while workers run
+    // calls). Wake it now, while the client is still busy with this reply, so that it polls
+    // for the client's next call instead of being woken by it.
+    asio::post(server_.io(), [] {});
+  }
   size_t before = outstanding_.fetch_sub(1);
   if (before == server_.options().max_outstanding_per_connection) {
     asio::post(strand_, [self = shared_from_this()] {
@@ -326,12 +336,35 @@ Status Server::Listen() {
   port_ = acceptor_.local_endpoint().port();
   Accept();
   for (size_t i = 0; i < std::max<size_t>(1, options_.io_threads); ++i) {
-    io_threads_.emplace_back([this] {
-      NameThisThread("dfs-net");
-      io_.run();
-    });
+    io_threads_.emplace_back([this] { RunIo(); });
   }
   return Status::Ok();
+}
+
+void Server::RunIo() {
+  NameThisThread("dfs-net");
+  const std::chrono::microseconds window = options_.poll_window;
+  if (window.count() <= 0) {
+    io_.run();
+    return;
+  }
+  using Clock = std::chrono::steady_clock;
+  for (;;) {
+    // Poll while handlers keep coming, until `window` passes without one, or a call goes to a
+    // worker (its reply does not need this thread, and the worker needs the CPU more; the
+    // worker wakes this thread again when it is done, see CallDone).
+    Clock::time_point until = Clock::now() + window;
+    while (!io_.stopped()) {
+      if (io_.poll() > 0) {
+        until = Clock::now() + window;
+        continue;
+      }
+      if (in_flight.load(std::memory_order_relaxed) > 0 || Clock::now() >= until) break;
+      sched_yield();
+    }
+    // Sleep until the next handler; returns 0 once the context is stopped or out of work.
+    if (io_.run_one() == 0) return;
+  }
 }
 
 void Server::Accept() {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <thread>
 
 #include "rpc/blocking_client.h"
@@ -35,14 +36,17 @@ uint32_t Xid(const Result<std::string>& reply) {
   return LoadBe32(reinterpret_cast<const std::byte*>(reply->data()));
 }
 
-class TcpServerTest : public ::testing::Test {
+// Every test runs with the I/O thread sleeping at once, and with it polling for a while first.
+class TcpServerTest : public ::testing::TestWithParam<std::chrono::microseconds> {
  protected:
   void SetUp() override {
     ProgramVersion v{kProg, 1, {}};
     v.procedures.resize(2);
-    v.procedures[0] = {"NULL", [](const CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder&) {
-                         return AcceptStat::kSuccess;
-                       }};
+    v.procedures[0] = {
+        "NULL",
+        [](const CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder&) { return AcceptStat::kSuccess; },
+        /*cached=*/false,
+        /*fast=*/true};  // runs on the I/O thread
     // proc 1: sleeps for arg milliseconds, then echoes the argument.
     v.procedures[1] = {"SLEEP", [](const CallContext&, xdr::XdrDecoder& a, xdr::XdrEncoder& r) {
                          uint32_t ms = a.U32();
@@ -58,6 +62,7 @@ class TcpServerTest : public ::testing::Test {
     o.max_record_size = 64 * 1024;
     o.max_connections = 4;
     o.worker_threads = 4;
+    o.poll_window = GetParam();
     auto s = StartRpcTcpServer(o, dispatcher_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();
@@ -67,7 +72,7 @@ class TcpServerTest : public ::testing::Test {
   std::unique_ptr<RpcTcpServer> server_;
 };
 
-TEST_F(TcpServerTest, RepliesAsCallsCompleteNotInOrder) {
+TEST_P(TcpServerTest, RepliesAsCallsCompleteNotInOrder) {
   BlockingClient c = Connect(server_->port());
   ASSERT_OK(c.SendRaw(BlockingClient::Fragment(Call(1, 1, 300), true) +
                       BlockingClient::Fragment(Call(2, 1, 0), true)));
@@ -75,7 +80,7 @@ TEST_F(TcpServerTest, RepliesAsCallsCompleteNotInOrder) {
   EXPECT_EQ(Xid(c.ReadRecord()), 1u);
 }
 
-TEST_F(TcpServerTest, ReassemblesMultiFragmentCalls) {
+TEST_P(TcpServerTest, ReassemblesMultiFragmentCalls) {
   BlockingClient c = Connect(server_->port());
   std::string call = Call(9, 1, 0);
   ASSERT_OK(c.SendRaw(BlockingClient::Fragment(call.substr(0, 10), false) +
@@ -84,7 +89,7 @@ TEST_F(TcpServerTest, ReassemblesMultiFragmentCalls) {
   EXPECT_EQ(Xid(c.ReadRecord()), 9u);
 }
 
-TEST_F(TcpServerTest, HostileFramingClosesOnlyThatConnection) {
+TEST_P(TcpServerTest, HostileFramingClosesOnlyThatConnection) {
   BlockingClient good = Connect(server_->port());
   BlockingClient bad = Connect(server_->port());
   std::byte m[4];
@@ -98,7 +103,7 @@ TEST_F(TcpServerTest, HostileFramingClosesOnlyThatConnection) {
   EXPECT_EQ(Xid(good.ReadRecord()), 5u);
 }
 
-TEST_F(TcpServerTest, RefusesConnectionsOverTheLimit) {
+TEST_P(TcpServerTest, RefusesConnectionsOverTheLimit) {
   std::vector<std::unique_ptr<BlockingClient>> clients;
   for (int i = 0; i < 4; ++i) {
     clients.push_back(std::make_unique<BlockingClient>(Connect(server_->port())));
@@ -117,7 +122,7 @@ TEST_F(TcpServerTest, RefusesConnectionsOverTheLimit) {
   EXPECT_EQ(Xid(later.ReadRecord()), 77u);
 }
 
-TEST_F(TcpServerTest, ShutdownFinishesCallsInFlight) {
+TEST_P(TcpServerTest, ShutdownFinishesCallsInFlight) {
   BlockingClient c = Connect(server_->port());
   ASSERT_OK(c.SendRaw(BlockingClient::Fragment(Call(11, 1, 200), true)));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -126,6 +131,34 @@ TEST_F(TcpServerTest, ShutdownFinishesCallsInFlight) {
   stopper.join();
   EXPECT_EQ(Xid(reply), 11u);
 }
+
+TEST_P(TcpServerTest, AnIdleServerUsesNoCpu) {
+  BlockingClient c = Connect(server_->port());
+  for (uint32_t xid = 1; xid <= 200; ++xid) {  // a burst, on the I/O thread and on workers,
+    ASSERT_OK(c.SendRaw(BlockingClient::Fragment(Call(xid, xid % 2, 0), true)));
+    ASSERT_EQ(Xid(c.ReadRecord()), xid);
+  }  // then silence
+  auto cpu = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // any polling ends long before
+  double before = cpu();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_LT(cpu() - before, 0.03) << "the I/O thread kept polling with nothing to do";
+  // And it still answers.
+  ASSERT_OK(c.SendRaw(BlockingClient::Fragment(Call(500, 0, 0), true)));
+  EXPECT_EQ(Xid(c.ReadRecord()), 500u);
+}
+
+INSTANTIATE_TEST_SUITE_P(PollWindow, TcpServerTest,
+                         ::testing::Values(std::chrono::microseconds(0),
+                                           std::chrono::microseconds(50)),
+                         [](const auto& info) {
+                           return info.param.count() == 0 ? std::string("NoPolling")
+                                                          : std::string("Polling");
+                         });
 
 }  // namespace
 }  // namespace dittofs::rpc

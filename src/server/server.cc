@@ -574,6 +574,7 @@ Status ServerImpl::ReconcileAdapters() {
   o.worker_threads = config_.nfs.workers;
   o.running_workers = config_.nfs.running_workers;
   o.inline_fast_calls = config_.nfs.inline_fast_calls;
+  o.poll_window = std::chrono::microseconds(config_.nfs.poll_us);
   ASSIGN_OR_RETURN(rpc_, rpc::StartRpcTcpServer(o, dispatcher_));
   rpc_adapter_ = nfs;
   nfs_port_ = rpc_->port();

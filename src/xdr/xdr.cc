@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "xdr/xdr.h"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "base/check.h"
 
@@ -66,43 +68,57 @@ uint32_t XdrDecoder::ArrayLength(uint32_t max, size_t min_element_bytes) {
   return n;
 }
 
-std::vector<std::byte>& XdrEncoder::Tail() {
-  if (segments_.empty() || segments_.back().is_borrowed) {
-    segments_.emplace_back();
-    segments_.back().owned.reserve(256);
-  }
-  return segments_.back().owned;
+XdrEncoder& XdrEncoder::operator=(XdrEncoder&& other) noexcept {
+  if (this == &other) return *this;
+  segments_ = std::move(other.segments_);
+  cur_ = std::exchange(other.cur_, nullptr);
+  end_ = std::exchange(other.end_, nullptr);
+  next_chunk_ = std::exchange(other.next_chunk_, 256);
+  retained_ = std::move(other.retained_);
+  holds_ = std::move(other.holds_);
+  size_ = std::exchange(other.size_, 0);
+  other.segments_.clear();
+  other.retained_.clear();
+  other.holds_.clear();
+  return *this;
 }
 
-void XdrEncoder::U32(uint32_t v) {
-  std::vector<std::byte>& t = Tail();
-  size_t at = t.size();
-  t.resize(at + 4);
-  StoreBe32(t.data() + at, v);
-  size_ += 4;
+void XdrEncoder::Seal() {
+  if (cur_ == nullptr) return;
+  Segment& open = segments_.back();
+  open.size = size_t(cur_ - open.data);
+  if (open.size == 0) segments_.pop_back();
+  cur_ = end_ = nullptr;
 }
 
-void XdrEncoder::U64(uint64_t v) {
-  std::vector<std::byte>& t = Tail();
-  size_t at = t.size();
-  t.resize(at + 8);
-  StoreBe64(t.data() + at, v);
-  size_ += 8;
+void XdrEncoder::Grow(size_t n) {
+  Seal();
+  size_t capacity = std::max(n, next_chunk_);
+  next_chunk_ = std::min<size_t>(next_chunk_ * 2, 64 * 1024);
+  Segment s;
+  s.owned = std::make_unique_for_overwrite<std::byte[]>(capacity);
+  s.data = s.owned.get();
+  cur_ = s.owned.get();
+  end_ = cur_ + capacity;
+  segments_.push_back(std::move(s));
 }
 
 void XdrEncoder::Pad(size_t n) {
   size_t pad = Padded(n) - n;
   if (pad == 0) return;
-  std::vector<std::byte>& t = Tail();
-  t.insert(t.end(), pad, std::byte{0});
+  if (size_t(end_ - cur_) < pad) Grow(pad);
+  std::memset(cur_, 0, pad);
+  cur_ += pad;
   size_ += pad;
 }
 
 void XdrEncoder::FixedOpaque(ByteView bytes) {
-  std::vector<std::byte>& t = Tail();
-  t.insert(t.end(), bytes.begin(), bytes.end());
-  size_ += bytes.size();
-  Pad(bytes.size());
+  size_t n = bytes.size();
+  if (size_t(end_ - cur_) < n) Grow(n);
+  if (n > 0) std::memcpy(cur_, bytes.data(), n);
+  cur_ += n;
+  size_ += n;
+  Pad(n);
 }
 
 void XdrEncoder::VarOpaque(ByteView bytes) {
@@ -116,9 +132,10 @@ void XdrEncoder::VarOpaqueView(ByteView bytes) {
     FixedOpaque(bytes);
     return;
   }
+  Seal();
   Segment s;
-  s.borrowed = bytes;
-  s.is_borrowed = true;
+  s.data = bytes.data();
+  s.size = bytes.size();
   segments_.push_back(std::move(s));
   size_ += bytes.size();
   Pad(bytes.size());
@@ -130,12 +147,14 @@ void XdrEncoder::VarOpaquePieces(std::span<const ByteView> pieces) {
   U32(static_cast<uint32_t>(total));
   for (ByteView p : pieces) {
     if (p.size() < 512) {  // small pieces are cheaper to copy than to send as a segment
-      std::vector<std::byte>& t = Tail();
-      t.insert(t.end(), p.begin(), p.end());
+      if (size_t(end_ - cur_) < p.size()) Grow(p.size());
+      if (!p.empty()) std::memcpy(cur_, p.data(), p.size());
+      cur_ += p.size();
     } else {
+      Seal();
       Segment s;
-      s.borrowed = p;
-      s.is_borrowed = true;
+      s.data = p.data();
+      s.size = p.size();
       segments_.push_back(std::move(s));
     }
     size_ += p.size();
@@ -144,21 +163,23 @@ void XdrEncoder::VarOpaquePieces(std::span<const ByteView> pieces) {
 }
 
 void XdrEncoder::Append(XdrEncoder&& other) {
+  if (&other == this) return;
+  Seal();
+  other.Seal();
   for (Segment& s : other.segments_) {
-    if (!s.is_borrowed && s.owned.empty()) continue;
+    if (s.size == 0) continue;
     segments_.push_back(std::move(s));
   }
   for (Buffer& b : other.retained_) retained_.push_back(std::move(b));
-  other.retained_.clear();
   for (auto& h : other.holds_) holds_.push_back(std::move(h));
-  other.holds_.clear();
   size_ += other.size_;
-  other.segments_.clear();
-  other.size_ = 0;
+  other.Clear();
 }
 
 void XdrEncoder::Clear() {
   segments_.clear();
+  cur_ = end_ = nullptr;
+  next_chunk_ = 256;
   retained_.clear();
   holds_.clear();
   size_ = 0;
@@ -173,10 +194,10 @@ size_t XdrEncoder::Reserve32() {
 void XdrEncoder::Patch32(size_t offset, uint32_t v) {
   size_t base = 0;
   for (Segment& s : segments_) {
-    size_t len = s.is_borrowed ? s.borrowed.size() : s.owned.size();
+    size_t len = SizeOf(s);
     if (offset < base + len) {
-      CHECK(!s.is_borrowed && offset + 4 <= base + len) << "Patch32 of a borrowed segment";
-      StoreBe32(s.owned.data() + (offset - base), v);
+      CHECK(s.owned != nullptr && offset + 4 <= base + len) << "Patch32 of a borrowed segment";
+      StoreBe32(s.owned.get() + (offset - base), v);
       return;
     }
     base += len;
@@ -188,11 +209,8 @@ std::vector<ByteView> XdrEncoder::Segments() const {
   std::vector<ByteView> out;
   out.reserve(segments_.size());
   for (const Segment& s : segments_) {
-    if (s.is_borrowed) {
-      out.push_back(s.borrowed);
-    } else if (!s.owned.empty()) {
-      out.emplace_back(s.owned.data(), s.owned.size());
-    }
+    size_t len = SizeOf(s);
+    if (len > 0) out.emplace_back(s.data, len);
   }
   return out;
 }

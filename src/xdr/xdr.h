@@ -59,10 +59,24 @@ class XdrDecoder {
 class XdrEncoder {
  public:
   XdrEncoder() = default;
+  XdrEncoder(XdrEncoder&& other) noexcept { *this = std::move(other); }
+  XdrEncoder& operator=(XdrEncoder&& other) noexcept;
+  XdrEncoder(const XdrEncoder&) = delete;
+  XdrEncoder& operator=(const XdrEncoder&) = delete;
 
-  void U32(uint32_t v);
+  void U32(uint32_t v) {
+    if (end_ - cur_ < 4) Grow(4);
+    StoreBe32(cur_, v);
+    cur_ += 4;
+    size_ += 4;
+  }
   void I32(int32_t v) { U32(static_cast<uint32_t>(v)); }
-  void U64(uint64_t v);
+  void U64(uint64_t v) {
+    if (end_ - cur_ < 8) Grow(8);
+    StoreBe64(cur_, v);
+    cur_ += 8;
+    size_ += 8;
+  }
   void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
   void Bool(bool v) { U32(v ? 1 : 0); }
   void FixedOpaque(ByteView bytes);
@@ -96,15 +110,26 @@ class XdrEncoder {
   std::string ToString() const;
 
  private:
+  // Owned bytes live in chunks that never move once allocated (so nothing is copied as the
+  // output grows); the last owned chunk is "open": bytes are appended at cur_, up to end_.
   struct Segment {
-    std::vector<std::byte> owned;  // used when `borrowed` is empty
-    ByteView borrowed;
-    bool is_borrowed = false;
+    std::unique_ptr<std::byte[]> owned;  // null for a borrowed view
+    const std::byte* data = nullptr;
+    size_t size = 0;  // of the open chunk: see SizeOf
   };
-  std::vector<std::byte>& Tail();
+  // Starts a new open chunk with room for at least `n` bytes.
+  void Grow(size_t n);
+  // Seals the open chunk, if any (records its size; later bytes go to a new segment).
+  void Seal();
+  size_t SizeOf(const Segment& s) const {
+    return cur_ != nullptr && &s == &segments_.back() ? size_t(cur_ - s.data) : s.size;
+  }
   void Pad(size_t n);
 
   std::vector<Segment> segments_;
+  std::byte* cur_ = nullptr;  // non-null exactly when the last segment is an open chunk
+  std::byte* end_ = nullptr;
+  size_t next_chunk_ = 256;  // chunks double, up to 64 KiB, so a big reply takes few of them
   std::vector<Buffer> retained_;
   std::vector<std::shared_ptr<const void>> holds_;
   size_t size_ = 0;

@@ -1121,7 +1121,9 @@ Status TieredStore::CollectGarbage() {
     for (const Record& entry : batch) {
       auto parsed = tiered::DecodeGcQueueKey(entry.key);
       if (!parsed) continue;
-      const auto [dead_since, id] = *parsed;
+      // Plain copies, not a structured binding: clang 14 cannot capture those in the lambda.
+      const uint64_t dead_since = parsed->first;
+      const uint64_t id = parsed->second;
       bool deleted = false;
       RETURN_IF_ERROR(RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
         deleted = false;
