@@ -139,6 +139,9 @@ struct StoreStats {
   uint64_t free_bytes = 0;
   uint64_t total_files = 0;
   uint64_t free_files = 0;
+  // Flushes to stable storage done for commits so far. Concurrent durable commits may share
+  // one (group commit), so this can be lower than their count.
+  uint64_t syncs = 0;
 };
 
 // The namespace and attributes of one share: inodes and directory entries.

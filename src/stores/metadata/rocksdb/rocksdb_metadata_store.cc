@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -275,7 +276,6 @@ class RocksDbMetadataStore final : public MetadataStore {
                        rocksdb::ColumnFamilyHandle* default_family)
       : options_(std::move(options)), db_(db), default_family_(default_family) {
     sync_write_.sync = true;
-    commit_write_.sync = options_.sync_commits;
   }
   ~RocksDbMetadataStore() override {
     rocksdb::Status s = db_->DestroyColumnFamilyHandle(default_family_);
@@ -298,7 +298,11 @@ class RocksDbMetadataStore final : public MetadataStore {
 
   // For transactions.
   rocksdb::OptimisticTransactionDB& db() { return *db_; }
-  const rocksdb::WriteOptions& commit_write_options() const { return commit_write_; }
+  bool sync_commits() const { return options_.sync_commits; }
+  // Makes every write up to sequence number `seq` durable. One WAL sync covers every commit
+  // made before it started, so commits that wait while another thread syncs are usually
+  // covered by the next sync together: a group commit.
+  Status SyncThrough(rocksdb::SequenceNumber seq);
   // The committed inode `id`, or nullopt when there is none.
   Result<std::optional<Inode>> ReadInode(InodeId id);
 
@@ -313,7 +317,12 @@ class RocksDbMetadataStore final : public MetadataStore {
   std::unique_ptr<rocksdb::OptimisticTransactionDB> db_;
   rocksdb::ColumnFamilyHandle* default_family_;  // owned; destroyed before db_
   rocksdb::WriteOptions sync_write_;
-  rocksdb::WriteOptions commit_write_;
+
+  Mutex sync_mu_;
+  std::condition_variable sync_cv_;  // a WAL sync finished
+  bool syncing_ GUARDED_BY(sync_mu_) = false;
+  rocksdb::SequenceNumber synced_seq_ GUARDED_BY(sync_mu_) = 0;  // durable up to here
+  std::atomic<uint64_t> syncs_{0};
 
   Mutex id_mu_;
   InodeId next_id_ GUARDED_BY(id_mu_) = 1;
@@ -635,22 +644,24 @@ Status RocksDbTxn::Commit() {
   Status status = deferred_error_;
   if (status.ok() && writes) status = StageWrites();
   if (status.ok() && (writes || !tracked_.empty() || !tracked_records_.empty())) {
-    // A read-only commit only validates; there is nothing to make durable.
-    // A lazy commit goes to the WAL without a sync: it survives the process, and the next
-    // Sync (or synced commit) makes it durable.
-    txn_->SetWriteOptions(!writes || lazy() ? rocksdb::WriteOptions()
-                                            : store_.commit_write_options());
-    rocksdb::Status s;
-    {
-      BlockingRegion blocking;  // the WAL sync
-      s = txn_->Commit();
-    }
+    // The commit itself never syncs: RocksDB holds the validation locks of every key the
+    // transaction used (its directory's inode, say) until the write returns, and a sync there
+    // would make every create in one directory wait for the previous one's. A durable commit
+    // syncs the WAL after it instead, sharing the sync with concurrent commits
+    // (SyncThrough); the reply waits for it either way. A read-only commit only validates,
+    // and a lazy one goes to the WAL without a sync: it survives the process, and the next
+    // Sync (or durable commit) makes it durable.
+    txn_->SetWriteOptions(rocksdb::WriteOptions());
+    rocksdb::Status s = txn_->Commit();
     if (s.IsBusy() || s.IsTryAgain()) {
       status =
           Status(Errc::kConflict, "metadata commit: an object this transaction used has changed (" +
                                       s.ToString() + ")");
     } else if (!s.ok()) {
       status = IoError("metadata commit", s);
+    } else if (writes && !lazy() && store_.sync_commits()) {
+      // Published commits have their sequence numbers; ours is at most the latest.
+      status = store_.SyncThrough(store_.db().GetLatestSequenceNumber());
     }
   }
   Reset();
@@ -727,13 +738,36 @@ Result<std::optional<uint64_t>> RocksDbMetadataStore::ReadMeta(std::string_view 
   return decoded;
 }
 
-Status RocksDbMetadataStore::Sync() {
-  rocksdb::Status s;
-  {
-    BlockingRegion blocking;
-    s = db_->SyncWAL();
+Status RocksDbMetadataStore::Sync() { return SyncThrough(db_->GetLatestSequenceNumber()); }
+
+Status RocksDbMetadataStore::SyncThrough(rocksdb::SequenceNumber seq) {
+  MutexLock lock(&sync_mu_);
+  while (synced_seq_ < seq) {
+    if (syncing_) {
+      // Another thread is syncing; its sync may not cover `seq`, then the loop syncs again.
+      BlockingRegion blocking;
+      std::unique_lock<std::mutex> wait(sync_mu_.native(), std::adopt_lock);
+      sync_cv_.wait(wait);
+      wait.release();  // `lock` still owns the mutex
+      continue;
+    }
+    syncing_ = true;
+    // Every write published so far is in the WAL file (RocksDB writes the WAL before it
+    // publishes a sequence number), so the sync below covers all of them.
+    rocksdb::SequenceNumber covered = db_->GetLatestSequenceNumber();
+    rocksdb::Status s;
+    sync_mu_.Unlock();
+    {
+      BlockingRegion blocking;
+      s = db_->SyncWAL();
+    }
+    sync_mu_.Lock();
+    syncing_ = false;
+    sync_cv_.notify_all();
+    if (!s.ok()) return IoError("metadata sync", s);
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    synced_seq_ = std::max(synced_seq_, covered);
   }
-  if (!s.ok()) return IoError("metadata sync", s);
   return Status::Ok();
 }
 
@@ -818,6 +852,7 @@ StoreStats RocksDbMetadataStore::Stats() {
   uint64_t count = used.ok() ? used->value_or(0) : 0;
   stats.total_files = kTotalFiles;
   stats.free_files = count < kTotalFiles ? kTotalFiles - count : 0;
+  stats.syncs = syncs_.load(std::memory_order_relaxed);
   return stats;
 }
 
