@@ -112,13 +112,17 @@ void XdrEncoder::Pad(size_t n) {
   size_ += pad;
 }
 
-void XdrEncoder::FixedOpaque(ByteView bytes) {
+void XdrEncoder::CopyIn(ByteView bytes) {
   size_t n = bytes.size();
   if (size_t(end_ - cur_) < n) Grow(n);
   if (n > 0) std::memcpy(cur_, bytes.data(), n);
   cur_ += n;
   size_ += n;
-  Pad(n);
+}
+
+void XdrEncoder::FixedOpaque(ByteView bytes) {
+  CopyIn(bytes);
+  Pad(bytes.size());
 }
 
 void XdrEncoder::VarOpaque(ByteView bytes) {
@@ -132,13 +136,17 @@ void XdrEncoder::VarOpaqueView(ByteView bytes) {
     FixedOpaque(bytes);
     return;
   }
+  Borrow(bytes);
+  Pad(bytes.size());
+}
+
+void XdrEncoder::Borrow(ByteView bytes) {
   Seal();
   Segment s;
   s.data = bytes.data();
   s.size = bytes.size();
   segments_.push_back(std::move(s));
   size_ += bytes.size();
-  Pad(bytes.size());
 }
 
 void XdrEncoder::VarOpaquePieces(std::span<const ByteView> pieces) {
@@ -147,17 +155,10 @@ void XdrEncoder::VarOpaquePieces(std::span<const ByteView> pieces) {
   U32(static_cast<uint32_t>(total));
   for (ByteView p : pieces) {
     if (p.size() < 512) {  // small pieces are cheaper to copy than to send as a segment
-      if (size_t(end_ - cur_) < p.size()) Grow(p.size());
-      if (!p.empty()) std::memcpy(cur_, p.data(), p.size());
-      cur_ += p.size();
+      CopyIn(p);
     } else {
-      Seal();
-      Segment s;
-      s.data = p.data();
-      s.size = p.size();
-      segments_.push_back(std::move(s));
+      Borrow(p);
     }
-    size_ += p.size();
   }
   Pad(total);
 }

@@ -125,6 +125,10 @@ class XdrEncoder {
     return cur_ != nullptr && &s == &segments_.back() ? size_t(cur_ - s.data) : s.size;
   }
   void Pad(size_t n);
+  // Appends a copy of `bytes`, unpadded.
+  void CopyIn(ByteView bytes);
+  // Appends `bytes` as a borrowed segment, unpadded.
+  void Borrow(ByteView bytes);
 
   std::vector<Segment> segments_;
   std::byte* cur_ = nullptr;  // non-null exactly when the last segment is an open chunk

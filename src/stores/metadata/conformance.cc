@@ -29,6 +29,20 @@ void MetadataStoreConformance::SetUp() {
   ASSERT_NE(store_, nullptr) << GetParam().name << ": the factory made no store";
 }
 
+Result<DirEntry> AddEntry(MetadataStore& store, InodeId dir, const std::string& name,
+                          InodeId child) {
+  DirEntry entry;
+  RETURN_IF_ERROR(RunTransaction(store, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode parent, txn.GetInode(dir));
+    entry = DirEntry{name, child, parent.next_cookie};
+    ++parent.next_cookie;
+    txn.PutInode(parent);
+    txn.PutEntry(dir, entry);
+    return Status::Ok();
+  }));
+  return entry;
+}
+
 namespace {
 
 using ::dittofs::testing::StatusIs;
@@ -69,22 +83,6 @@ Result<Inode> CreateInode(MetadataStore& store, FileType type) {
     return Status::Ok();
   }));
   return store.GetInode(inode.id);
-}
-
-// Links `child` into `dir` as `name`, taking the cookie from the directory's next_cookie as the
-// Vfs does; returns the entry committed.
-Result<DirEntry> AddEntry(MetadataStore& store, InodeId dir, const std::string& name,
-                          InodeId child) {
-  DirEntry entry;
-  RETURN_IF_ERROR(RunTransaction(store, [&](MetadataTxn& txn) -> Status {
-    ASSIGN_OR_RETURN(Inode parent, txn.GetInode(dir));
-    entry = DirEntry{name, child, parent.next_cookie};
-    ++parent.next_cookie;
-    txn.PutInode(parent);
-    txn.PutEntry(dir, entry);
-    return Status::Ok();
-  }));
-  return entry;
 }
 
 Status RemoveEntry(MetadataStore& store, InodeId dir, const std::string& name) {

@@ -25,6 +25,12 @@ void PrintTo(const MetadataStoreFactory& factory, std::ostream* os);
 // naming it also links them in from the static library.
 std::string MetadataStoreFactoryName(const ::testing::TestParamInfo<MetadataStoreFactory>& info);
 
+// Links `child` into `dir` as `name` in one durable transaction, taking the cookie from the
+// directory's next_cookie as the Vfs does; returns the entry committed. (Also for backends'
+// own tests.)
+Result<DirEntry> AddEntry(MetadataStore& store, InodeId dir, const std::string& name,
+                          InodeId child);
+
 // The one conformance suite every MetadataStore passes. A backend runs it from its own test:
 //   INSTANTIATE_TEST_SUITE_P(
 //       Memory, MetadataStoreConformance,

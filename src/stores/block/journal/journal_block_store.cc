@@ -31,6 +31,7 @@
 #include <utility>
 
 #include "base/clock.h"
+#include "base/group_sync.h"
 #include "base/log.h"
 #include "base/mutex.h"
 #include "base/posix_io.h"
@@ -751,11 +752,8 @@ class Journal final : public JournalBlockStore {
   std::set<uint64_t> in_flight_ GUARDED_BY(log_mu_);  // lsn of reserved, unwritten records
   bool dir_unsynced_ GUARDED_BY(log_mu_) = false;     // a segment was created since the last flush
 
-  // Group commit: one caller flushes while the others wait for synced_lsn_ to pass them.
-  Mutex sync_mu_;
-  std::condition_variable sync_cv_;
-  uint64_t synced_lsn_ GUARDED_BY(sync_mu_) = 0;
-  bool syncing_ GUARDED_BY(sync_mu_) = false;
+  // Group commit: one caller flushes while the others wait for the log to be durable past them.
+  GroupSync group_sync_;
 
   // Back-pressure: writers wait here for space_epoch_ to move.
   Mutex space_mu_;
@@ -1185,31 +1183,18 @@ Status Journal::SyncAll() {
     MutexLock lock(&log_mu_);
     target = reserved_lsn_;
   }
-  MutexLock lock(&sync_mu_);
-  while (synced_lsn_ < target) {
+  RETURN_IF_ERROR(group_sync_.SyncThrough(target, [this]() -> Result<uint64_t> {
     RETURN_IF_ERROR(CheckHealthy());  // a flush failed: later ones prove nothing
-    if (syncing_) {
-      BlockingRegion blocking;  // waiting for another thread's flush
-      Wait(sync_cv_, sync_mu_,
-           [&]() NO_THREAD_SAFETY_ANALYSIS { return !syncing_ || synced_lsn_ >= target; });
-      continue;
-    }
-    syncing_ = true;
     uint64_t goal = 0;
-    Status s;
-    sync_mu_.Unlock();
-    s = FlushLog(&goal);
-    sync_mu_.Lock();
-    syncing_ = false;
-    if (s.ok()) synced_lsn_ = std::max(synced_lsn_, goal);
-    sync_cv_.notify_all();
+    Status s = FlushLog(&goal);
     if (!s.ok()) {
       // After a failed fsync the kernel may have dropped the dirty pages: nothing written
       // before can be promised any more.
       Fail(s);
       return CheckHealthy();
     }
-  }
+    return goal;
+  }));
   return CheckHealthy();
 }
 

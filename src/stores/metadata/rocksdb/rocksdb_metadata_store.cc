@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -29,6 +28,7 @@
 #include <vector>
 
 #include "base/check.h"
+#include "base/group_sync.h"
 #include "base/log.h"
 #include "base/mutex.h"
 #include "base/record_codec.h"
@@ -299,9 +299,8 @@ class RocksDbMetadataStore final : public MetadataStore {
   // For transactions.
   rocksdb::OptimisticTransactionDB& db() { return *db_; }
   bool sync_commits() const { return options_.sync_commits; }
-  // Makes every write up to sequence number `seq` durable. One WAL sync covers every commit
-  // made before it started, so commits that wait while another thread syncs are usually
-  // covered by the next sync together: a group commit.
+  // Makes every write up to sequence number `seq` durable, with WAL syncs shared by the
+  // commits that wait at the same time (GroupSync).
   Status SyncThrough(rocksdb::SequenceNumber seq);
   // The committed inode `id`, or nullopt when there is none.
   Result<std::optional<Inode>> ReadInode(InodeId id);
@@ -318,11 +317,7 @@ class RocksDbMetadataStore final : public MetadataStore {
   rocksdb::ColumnFamilyHandle* default_family_;  // owned; destroyed before db_
   rocksdb::WriteOptions sync_write_;
 
-  Mutex sync_mu_;
-  std::condition_variable sync_cv_;  // a WAL sync finished
-  bool syncing_ GUARDED_BY(sync_mu_) = false;
-  rocksdb::SequenceNumber synced_seq_ GUARDED_BY(sync_mu_) = 0;  // durable up to here
-  std::atomic<uint64_t> syncs_{0};
+  GroupSync group_sync_;  // WAL syncs shared by concurrent durable commits
 
   Mutex id_mu_;
   InodeId next_id_ GUARDED_BY(id_mu_) = 1;
@@ -741,34 +736,18 @@ Result<std::optional<uint64_t>> RocksDbMetadataStore::ReadMeta(std::string_view 
 Status RocksDbMetadataStore::Sync() { return SyncThrough(db_->GetLatestSequenceNumber()); }
 
 Status RocksDbMetadataStore::SyncThrough(rocksdb::SequenceNumber seq) {
-  MutexLock lock(&sync_mu_);
-  while (synced_seq_ < seq) {
-    if (syncing_) {
-      // Another thread is syncing; its sync may not cover `seq`, then the loop syncs again.
-      BlockingRegion blocking;
-      std::unique_lock<std::mutex> wait(sync_mu_.native(), std::adopt_lock);
-      sync_cv_.wait(wait);
-      wait.release();  // `lock` still owns the mutex
-      continue;
-    }
-    syncing_ = true;
+  return group_sync_.SyncThrough(seq, [this]() -> Result<uint64_t> {
     // Every write published so far is in the WAL file (RocksDB writes the WAL before it
-    // publishes a sequence number), so the sync below covers all of them.
+    // publishes a sequence number), so the sync covers all of them.
     rocksdb::SequenceNumber covered = db_->GetLatestSequenceNumber();
     rocksdb::Status s;
-    sync_mu_.Unlock();
     {
       BlockingRegion blocking;
       s = db_->SyncWAL();
     }
-    sync_mu_.Lock();
-    syncing_ = false;
-    sync_cv_.notify_all();
     if (!s.ok()) return IoError("metadata sync", s);
-    syncs_.fetch_add(1, std::memory_order_relaxed);
-    synced_seq_ = std::max(synced_seq_, covered);
-  }
-  return Status::Ok();
+    return uint64_t{covered};
+  });
 }
 
 Status RocksDbMetadataStore::PutMetaSynced(std::string_view key, uint64_t value) {
@@ -852,7 +831,7 @@ StoreStats RocksDbMetadataStore::Stats() {
   uint64_t count = used.ok() ? used->value_or(0) : 0;
   stats.total_files = kTotalFiles;
   stats.free_files = count < kTotalFiles ? kTotalFiles - count : 0;
-  stats.syncs = syncs_.load(std::memory_order_relaxed);
+  stats.syncs = group_sync_.flushes();
   return stats;
 }
 

@@ -472,14 +472,9 @@ TEST_F(RocksDbMetadataStoreTest, DurableCommitsSyncAndConcurrentOnesMayShareASyn
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         std::string name = "f" + std::to_string(t) + "-" + std::to_string(i);
-        Status s = RunTransaction(*store, [&](MetadataTxn& txn) -> Status {
-          ASSIGN_OR_RETURN(Inode parent, txn.GetInode(dir.id));
-          txn.PutEntry(dir.id, {name, uint64_t(1000 + t * kPerThread + i), parent.next_cookie});
-          ++parent.next_cookie;
-          txn.PutInode(parent);
-          return Status::Ok();
-        });
-        if (!s.ok()) failures.fetch_add(1);
+        if (!AddEntry(*store, dir.id, name, uint64_t(1000 + t * kPerThread + i)).ok()) {
+          failures.fetch_add(1);
+        }
       }
     });
   }
