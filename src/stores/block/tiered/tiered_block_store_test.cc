@@ -479,7 +479,12 @@ TEST(TieredStoreTest, WritesGoOnWhileTheRemoteIsDownAndUploadWhenItIsBack) {
   ASSERT_OK(env.store().Write(12, 0, AsBytes(a)));
   ASSERT_OK(env.store().Sync(12));
   std::thread flusher([&] { EXPECT_OK(env.store().Flush()); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The carver runs on CPU time other work leaves over (SCHED_IDLE), which a busy machine (CI
+  // running tests side by side) may not leave for a while: wait for its first failed upload.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (env.store().Stats().upload_failures == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_GT(env.store().Stats().upload_failures, 0u);
   ASSERT_OK(env.store().Write(12, 4 * kMiB, AsBytes(a)));  // still acknowledged
   flaky->down = false;
