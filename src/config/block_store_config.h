@@ -36,6 +36,9 @@ struct TieredBlockConfig {
   std::string dir;
   // The journal's capacity in bytes: the local cache. At least 64 MiB.
   uint64_t cache_size = uint64_t{4} << 30;
+  // The journal's segment files: a new one starts once the current one would pass this size.
+  // Retired segments are reused, so the journal rarely grows or deletes a file.
+  uint64_t segment_size = 64 << 20;
   RemoteConfig remote;
   std::string compression = "zstd";  // none | lz4 | zstd
   int zstd_level = 3;                // 1..19

@@ -33,6 +33,7 @@ TEST(TieredBlockConfigTest, EmptyObjectIsTheDefaults) {
   ASSERT_OK_AND_ASSIGN(TieredBlockConfig c, ParseTieredBlockConfig("{}"));
   EXPECT_EQ(c, TieredBlockConfig{});
   EXPECT_EQ(c.cache_size, uint64_t{4} << 30);
+  EXPECT_EQ(c.segment_size, 64u << 20);
   EXPECT_EQ(c.remote.type, "fs");
   EXPECT_EQ(c.remote.region, "us-east-1");
   EXPECT_TRUE(c.remote.path_style);
@@ -55,6 +56,7 @@ TEST(TieredBlockConfigTest, EmptyObjectIsTheDefaults) {
 TEST(TieredBlockConfigTest, ReadsEveryKey) {
   json config = {{"dir", "/var/journal"},
                  {"cache_size", "1GiB"},
+                 {"segment_size", "256KiB"},
                  {"remote",
                   {{"type", "s3"},
                    {"endpoint", "https://s3.eu-west-1.amazonaws.com"},
@@ -82,6 +84,7 @@ TEST(TieredBlockConfigTest, ReadsEveryKey) {
   ASSERT_OK_AND_ASSIGN(TieredBlockConfig c, ParseTieredBlockConfig(config.dump()));
   EXPECT_EQ(c.dir, "/var/journal");
   EXPECT_EQ(c.cache_size, uint64_t{1} << 30);
+  EXPECT_EQ(c.segment_size, 256u << 10);
   EXPECT_EQ(c.remote.type, "s3");
   EXPECT_EQ(c.remote.endpoint, "https://s3.eu-west-1.amazonaws.com");
   EXPECT_EQ(c.remote.region, "eu-west-1");
@@ -136,6 +139,10 @@ TEST(TieredBlockConfigTest, SizesTakeUnits) {
 TEST(TieredBlockConfigTest, EachConstraint) {
   EXPECT_EQ(Refusal({{"cache_size", "64MiB"}}), "");
   EXPECT_THAT(Refusal({{"cache_size", (64 << 20) - 1}}), HasSubstr("'cache_size'"));
+  EXPECT_EQ(Refusal({{"segment_size", "64KiB"}}), "");
+  EXPECT_EQ(Refusal({{"segment_size", "1GiB"}}), "");
+  EXPECT_THAT(Refusal({{"segment_size", (64 << 10) - 1}}), HasSubstr("'segment_size'"));
+  EXPECT_THAT(Refusal({{"segment_size", "2GiB"}}), HasSubstr("'segment_size'"));
   EXPECT_EQ(Refusal({{"compression", "none"}}), "");
   EXPECT_EQ(Refusal({{"compression", "zstd"}}), "");
   EXPECT_EQ(Refusal({{"compression", "gzip"}}),
@@ -224,7 +231,7 @@ TEST(TieredBlockConfigTest, CanonicalJsonRoundTrips) {
   json canonical = json::parse(TieredBlockConfigToJson(defaults));
   EXPECT_EQ(canonical["cache_size"], uint64_t{4} << 30);  // sizes as integers
   EXPECT_EQ(canonical["remote"], json({{"type", "fs"}, {"path", ""}}));
-  EXPECT_EQ(canonical.size(), 18u);  // 17 keys and the remote object
+  EXPECT_EQ(canonical.size(), 19u);  // 18 keys and the remote object
   ASSERT_OK_AND_ASSIGN(TieredBlockConfig back,
                        ParseTieredBlockConfig(TieredBlockConfigToJson(defaults)));
   EXPECT_EQ(back, defaults);

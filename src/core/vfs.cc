@@ -92,6 +92,61 @@ Result<std::unique_ptr<Vfs>> Vfs::Open(ShareId id, std::string name,
   return vfs;
 }
 
+namespace {
+// A pending cut's record key (RecordTable::kPendingCuts): the file's inode, then a number that
+// tells this cut from the file's other cuts, both big-endian. The value is empty: the cut to
+// finish is always at the file's size of the moment.
+std::string PendingCutKey(InodeId inode, uint64_t cut) {
+  std::string key(16, '\0');
+  StoreBe64(reinterpret_cast<std::byte*>(key.data()), inode);
+  StoreBe64(reinterpret_cast<std::byte*>(key.data()) + 8, cut);
+  return key;
+}
+}  // namespace
+
+Status Vfs::FinishPendingCuts(std::string_view share, stores::MetadataStore& metadata,
+                              stores::BlockStore& blocks) {
+  // A shrinking SETATTR commits the new size, then cuts the data and makes the cut durable.
+  // A crash in between leaves bytes past the end of the file, which a later extension would
+  // show (and a tiered store may have cut its remote copy but not its journal's). Cutting at
+  // the size the file has now is right whether or not the cut was made, and even if the file
+  // grew again after it: nothing past the end of a file is ever kept.
+  size_t finished = 0;
+  for (;;) {
+    std::vector<stores::Record> cuts;
+    {
+      std::unique_ptr<MetadataTxn> txn = metadata.Begin();
+      ASSIGN_OR_RETURN(cuts, txn->ScanRecords(stores::RecordTable::kPendingCuts, "", "", 1000));
+    }
+    if (cuts.empty()) break;
+    for (const stores::Record& cut : cuts) {
+      if (cut.key.size() < 8) continue;  // not a cut; dropped below
+      const InodeId inode = LoadBe64(reinterpret_cast<const std::byte*>(cut.key.data()));
+      Result<Inode> file = metadata.GetInode(inode);
+      if (file.ok()) {
+        RETURN_IF_ERROR(blocks.Truncate(inode, file->size));
+      } else if (file.status().code() == Errc::kNotFound) {
+        RETURN_IF_ERROR(blocks.Remove(inode));  // removed since: its data goes too
+      } else {
+        return file.status();
+      }
+      RETURN_IF_ERROR(blocks.Sync(inode));
+    }
+    RETURN_IF_ERROR(stores::RunTransaction(metadata, [&](MetadataTxn& txn) {
+      for (const stores::Record& cut : cuts) {
+        txn.DeleteRecord(stores::RecordTable::kPendingCuts, cut.key);
+      }
+      return Status::Ok();
+    }));
+    finished += cuts.size();
+  }
+  if (finished > 0) {
+    LOG_INFO("share {}: finished {} cuts of file data that a crash had interrupted", share,
+             finished);
+  }
+  return Status::Ok();
+}
+
 Caller Vfs::Effective(const Caller& caller) const {
   Caller c;
   c.client_address = caller.client_address;
@@ -206,6 +261,7 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
   bool truncate = false;
   bool shrink = false;
   uint64_t new_size = 0;
+  const std::string cut_key = PendingCutKey(file.inode, next_cut_.fetch_add(1));
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
     before = Pre(inode);
@@ -221,10 +277,14 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
       // Owners may truncate their own files whatever the mode (as a local open did).
       if (!owner && !MayAccess(caller, inode, 2)) return Errc::kAccess;
       if (*attrs.size > kMaxFileSize) return Errc::kTooBig;
+      truncate = shrink = false;  // (a retried transaction starts over)
       if (*attrs.size != inode.size) {
         truncate = true;
         shrink = *attrs.size < inode.size;
         new_size = *attrs.size;
+        // Committed with the size: should the cut below not become durable, the next open
+        // makes it (FinishPendingCuts).
+        if (shrink) txn.PutRecord(stores::RecordTable::kPendingCuts, cut_key, "");
         inode.size = *attrs.size;
         inode.mtime = now;
         if (!caller.is_root()) inode.mode &= ~kSuid;
@@ -279,6 +339,21 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
   // The new size is durable (the transaction), so the cut must be too: otherwise a crash could
   // bring the cut bytes back, to show through when the file grows again.
   if (s.ok() && shrink) s = blocks_.Sync(file.inode);
+  if (s.ok() && shrink) {
+    // Done: the pending cut can go. Lazily: a lost deletion only makes the next open cut the
+    // file at its size again, which changes nothing.
+    Status forget = stores::RunTransaction(
+        metadata_,
+        [&](MetadataTxn& txn) {
+          txn.DeleteRecord(stores::RecordTable::kPendingCuts, cut_key);
+          return Status::Ok();
+        },
+        stores::Durability::kLazy);
+    if (!forget.ok()) {
+      LOG_WARN("share {}: forgetting a finished cut of file {}: {}", name_, file.inode,
+               forget.ToString());
+    }
+  }
   FillWcc(file, before, wcc);
   return s;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +31,13 @@ class Vfs {
   static Result<std::unique_ptr<Vfs>> Open(ShareId id, std::string name,
                                            stores::MetadataStore& metadata,
                                            stores::BlockStore& blocks, ShareOptions options);
+  // Finishes the cuts of file data that a crash interrupted: a shrinking SETATTR commits the
+  // new size with a pending cut, which it forgets once the cut is durable. Each such file's
+  // data is cut at its size (removed if the file is gone), durably, and the cuts forgotten.
+  // REQUIRES: nothing serves the stores yet: call it once after opening them, before the
+  // first Open (a later Open, for a policy change, must not race the running share's writes).
+  static Status FinishPendingCuts(std::string_view share, stores::MetadataStore& metadata,
+                                  stores::BlockStore& blocks);
 
   ShareId id() const { return id_; }
   const std::string& name() const { return name_; }
@@ -104,13 +112,13 @@ class Vfs {
                         const SetAttrs& attrs, std::string_view target, uint32_t major,
                         uint32_t minor, Wcc* dir_wcc);
   void FillWcc(FileId file, const std::optional<PreAttr>& before, Wcc* wcc);
-
   ShareId id_;
   std::string name_;
   stores::MetadataStore& metadata_;
   stores::BlockStore& blocks_;
   ShareOptions options_;
   FileId root_;
+  std::atomic<uint64_t> next_cut_{0};  // tells this run's pending cuts of one file apart
 };
 
 // POSIX permission test: may `caller` have `want` (a mask of 4 = read, 2 = write, 1 = execute)

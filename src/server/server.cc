@@ -114,6 +114,7 @@ Result<std::unique_ptr<stores::TieredBlockStore>> OpenTiered(const config::Confi
   stores::TieredOptions o;
   o.journal.dir = (tc.dir.empty() ? state + "/blocks" : tc.dir) + "/" + dir_name;
   o.journal.capacity_bytes = tc.cache_size;
+  o.journal.segment_bytes = tc.segment_size;
   if (tc.remote.type == "memory") {
     LOG_WARN("share {}: the remote is in memory: data is lost at exit", share.name);
     o.remote = stores::NewMemoryRemoteStore();
@@ -479,6 +480,8 @@ Status ServerImpl::ReconcileShares() {
       st = old->second;  // same stores: only the policy may have changed
     } else {
       ASSIGN_OR_RETURN(st, OpenStores(config_, share, md, bd));
+      // Newly opened stores: finish what a crash interrupted before anything is served.
+      RETURN_IF_ERROR(core::Vfs::FinishPendingCuts(share.name, *st->metadata, *st->blocks));
     }
     ASSIGN_OR_RETURN(core::ShareOptions options, OptionsOf(share));
     ASSIGN_OR_RETURN(std::unique_ptr<core::Vfs> vfs,

@@ -70,6 +70,9 @@ enum class RecordTable : uint8_t {
   kChunks = 2,    // chunk hash -> where the chunk is stored, reference count
   kObjects = 3,   // remote object -> its chunks, live chunk count
   kGcQueue = 4,   // objects with no live chunk, by the time they died
+  // Files whose block store data may reach past their size: a shrinking size was committed
+  // and its cut of the data is not known to be durable yet (core/vfs.cc).
+  kPendingCuts = 5,
 };
 inline constexpr size_t kMaxRecordKeySize = 1024;
 inline constexpr size_t kMaxRecordValueSize = 1 << 20;

@@ -191,6 +191,81 @@ Status PwriteFully(int fd, ByteView head, ByteView body, uint64_t position,
   return Status::Ok();
 }
 
+// What `bytes` (from a record's place to the end of its file) hold instead of a record of
+// their segment; for the log of a cut. Either way a record was never written whole there: a
+// write that had not finished (where a reused file's stale bytes may show through), or one
+// torn by a power loss.
+std::string WhyNotARecord(ByteView bytes) {
+  if (bytes.size() < kRecordHeaderSize) {
+    return fmt::format("{} bytes, too few for a record header", bytes.size());
+  }
+  const ByteView header = bytes.first(kRecordHeaderSize);
+  if (std::all_of(header.begin(), header.end(), [](std::byte b) { return b == std::byte{0}; })) {
+    return "zeros, where a record's place was reserved";
+  }
+  RecordHeader h;
+  uint32_t crc = 0;
+  if (!DecodeRecordHeader(bytes.data(), bytes.size(), &h, &crc)) {
+    if (DecodeRecordHeader(bytes.data(), kNoLimit, &h, &crc)) {
+      return fmt::format("a record header of {} bytes with {} left in the file", h.record_bytes(),
+                         bytes.size());
+    }
+    return "not a record header";
+  }
+  return "a record whose CRC is not this segment's";
+}
+
+// Whole records of a segment (CRCs from `seed`) found in `bytes`, skipping anything else: what
+// a cut discards, counted for the log.
+struct RecordScan {
+  uint64_t records = 0;
+  uint64_t min_seq = std::numeric_limits<uint64_t>::max();
+  uint64_t max_seq = 0;
+
+  std::string ToString() const {
+    if (records == 0) return "no whole record";
+    return fmt::format("{} whole records (seqs {}..{})", records, min_seq, max_seq);
+  }
+};
+
+RecordScan ScanForRecords(ByteView bytes, uint32_t seed) {
+  RecordScan scan;
+  std::array<std::byte, 4> magic;
+  StoreBe32(magic.data(), kRecordMagic);
+  for (auto it = bytes.begin();;) {
+    it = std::search(it, bytes.end(), magic.begin(), magic.end());
+    if (it == bytes.end()) return scan;
+    const size_t at = static_cast<size_t>(it - bytes.begin());
+    RecordHeader h;
+    uint32_t crc = 0;
+    if (DecodeRecordHeader(bytes.data() + at, bytes.size() - at, &h, &crc) &&
+        RecordCrc(bytes.data() + at,
+                  bytes.subspan(at + kRecordHeaderSize, h.has_data() ? h.length : 0),
+                  seed) == crc) {
+      ++scan.records;
+      scan.min_seq = std::min(scan.min_seq, h.seq);
+      scan.max_seq = std::max(scan.max_seq, h.seq);
+      it += static_cast<std::ptrdiff_t>(h.record_bytes());
+    } else {
+      ++it;
+    }
+  }
+}
+
+// The bytes of `path` from `position` to its end (empty when it cannot be read).
+std::vector<std::byte> ReadRest(const std::string& path, uint64_t position) {
+  std::vector<std::byte> bytes;
+  int fd = RetryOnEintr([&] { return open(path.c_str(), O_RDONLY | O_CLOEXEC); });
+  struct stat st;
+  if (fd < 0) return bytes;
+  if (fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) > position) {
+    bytes.resize(static_cast<uint64_t>(st.st_size) - position);
+    if (!PreadFully(fd, bytes, position, path).ok()) bytes.clear();
+  }
+  close(fd);
+  return bytes;
+}
+
 // fdatasync, declared as blocking to the thread pool.
 Status Flush(int fd, const std::string& path) {
   int rc, err;
@@ -696,10 +771,14 @@ class Journal final : public JournalBlockStore {
   // Ends a reservation whose record is written (or failed), letting flushes past it.
   void Finish(const Reservation& r);
   Status RollLocked() EXCLUSIVE_LOCKS_REQUIRED(log_mu_);
-  // Reserves, writes and finishes one record; `h.seq` is set to the reservation's seq unless
-  // the record carries a seq limit (clean, evict). The caller notes the record in the segment
-  // and then ends `r->segment->pending`.
-  Status Append(RecordHeader& h, ByteView data, Reservation* r);
+  // Where an appended record's seq comes from.
+  enum class Seq {
+    kNew,   // a new change (data, truncate, remove): `h.seq` is set to the reservation's seq
+    kKept,  // `h.seq` is kept: a limit (clean, evict), or a re-logged record's own seq
+  };
+  // Reserves, writes and finishes one record. The caller notes the record in the segment and
+  // then ends `r->segment->pending`.
+  Status Append(RecordHeader& h, ByteView data, Seq seq, Reservation* r);
   // Hands the segment's bytes written up to `written_to` to the kernel's writeback once enough
   // have gathered since the last time (see kWritebackBytes).
   void StartWriteback(Segment& segment, uint64_t written_to);
@@ -901,13 +980,12 @@ void Journal::Finish(const Reservation& r) {
   if (oldest) log_cv_.notify_all();
 }
 
-Status Journal::Append(RecordHeader& h, ByteView data, Reservation* r) {
+Status Journal::Append(RecordHeader& h, ByteView data, Seq seq, Reservation* r) {
   RETURN_IF_ERROR(CheckHealthy());
   ASSIGN_OR_RETURN(*r, Reserve(h.record_bytes()));
-  if (h.type == RecordType::kData || h.type == RecordType::kTruncate ||
-      h.type == RecordType::kRemove) {
-    h.seq = r->seq;
-  }
+  // A re-logged truncate or remove must keep its own seq: with the new one it would discard,
+  // at replay, every write made between it and its copy (docs/formats/journal.md).
+  if (seq == Seq::kNew) h.seq = r->seq;
   std::array<std::byte, kRecordHeaderSize> header;
   EncodeRecordHeader(h, data, r->segment->crc_seed(), header.data());
   Status s = PwriteFully(r->segment->fd(), header, data, r->position, r->segment->path());
@@ -952,7 +1030,7 @@ Status Journal::Write(uint64_t file, uint64_t offset, ByteView data) {
     {
       LockedFile f = LockFile(file, /*create=*/true);
       Reservation r;
-      RETURN_IF_ERROR(Append(h, piece, &r));
+      RETURN_IF_ERROR(Append(h, piece, Seq::kNew, &r));
       rolled |= r.rolled;
       r.segment->NoteData(file, h.seq);
       {
@@ -1065,7 +1143,7 @@ Status Journal::Truncate(uint64_t file, uint64_t size) {
     if (!f) return Status::Ok();
     RecordHeader h{.type = RecordType::kTruncate, .file = file, .offset = size};
     Reservation r;
-    RETURN_IF_ERROR(Append(h, ByteView(), &r));
+    RETURN_IF_ERROR(Append(h, ByteView(), Seq::kNew, &r));
     r.segment->NoteTombstone(h);
     {
       MutexLock lock(&f->index_mu);
@@ -1083,7 +1161,7 @@ Status Journal::Remove(uint64_t file) {
     if (!f) return Status::Ok();
     RecordHeader h{.type = RecordType::kRemove, .file = file};
     Reservation r;
-    RETURN_IF_ERROR(Append(h, ByteView(), &r));
+    RETURN_IF_ERROR(Append(h, ByteView(), Seq::kNew, &r));
     r.segment->NoteTombstone(h);
     {
       MutexLock lock(&f->index_mu);
@@ -1120,7 +1198,7 @@ Status Journal::MarkClean(uint64_t file, uint64_t offset, uint64_t length, uint6
                    .length = end - offset,
                    .seq = seq};
     Reservation r;
-    RETURN_IF_ERROR(Append(h, ByteView(), &r));
+    RETURN_IF_ERROR(Append(h, ByteView(), Seq::kKept, &r));
     r.segment->NoteTombstone(h);
     {
       MutexLock lock(&f->index_mu);
@@ -1382,7 +1460,7 @@ Status Journal::ReclaimOnce(uint64_t room, bool* progress) {
   }
   for (RecordHeader& h : relog) {
     Reservation r;
-    RETURN_IF_ERROR(Append(h, ByteView(), &r));
+    RETURN_IF_ERROR(Append(h, ByteView(), Seq::kKept, &r));
     r.segment->NoteTombstone(h);
     r.segment->pending.fetch_sub(1);
   }
@@ -1511,10 +1589,25 @@ Status Journal::ReplaySegment(uint64_t id, uint32_t version, const std::string& 
     position += h.record_bytes();
   }
   if (position < file_size) {
-    // A torn or corrupt record: everything from it on is cut (docs/formats/journal.md explains
-    // why no acknowledged record can follow it).
-    LOG_WARN("journal {}: cutting {} bytes at offset {}: torn or corrupt record", path,
-             file_size - position, position);
+    // A torn or corrupt record: everything from it on is cut. A sync acknowledges only a
+    // prefix of the log without holes, and this record was never whole, so neither it nor
+    // anything after it was ever acknowledged (docs/formats/journal.md, "Recovery"). Say what
+    // is cut: whole records past the tear were written while it was still being written.
+    std::vector<std::byte> rest = ReadRest(path, position);
+    const RecordScan after = ScanForRecords(
+        ByteView(rest).subspan(std::min<size_t>(rest.size(), 1)), segment->crc_seed());
+    const std::string what = fmt::format(
+        "journal {}: cutting {} bytes at offset {}: {}, a record never written whole; {} of "
+        "this segment after it, never acknowledged (a sync covers only the log before an "
+        "unwritten record)",
+        path, file_size - position, position, WhyNotARecord(rest), after.ToString());
+    // Only the stale end of a reused file, or one unfinished record, is the usual end of a
+    // log after a kill; whole records dropped behind a tear deserve a warning.
+    if (after.records > 0) {
+      LOG_WARN("{}", what);
+    } else {
+      LOG_INFO("{}", what);
+    }
     if (RetryOnEintr([&] { return ftruncate(fd, static_cast<off_t>(position)); }) != 0) {
       return ErrnoStatus(errno, "truncate", path);
     }
@@ -1589,9 +1682,24 @@ Status Journal::Recover() {
     std::string path = options_.dir + "/" + SegmentName(ids[i]);
     if (cut || !header_ok[i]) {
       // After a torn record (or header) nothing that follows was ever synced.
-      struct stat st;
-      if (stat(path.c_str(), &st) == 0) torn_bytes_ += static_cast<uint64_t>(st.st_size);
-      LOG_WARN("journal {}: deleting segment after a torn record", path);
+      std::vector<std::byte> bytes = ReadRest(path, 0);
+      torn_bytes_ += bytes.size();
+      const RecordScan records =
+          header_ok[i]
+              ? ScanForRecords(
+                    ByteView(bytes).subspan(std::min<size_t>(bytes.size(), kSegmentHeaderSize)),
+                    SegmentCrcSeed(ids[i], versions[i]))
+              : RecordScan{};
+      const std::string what = fmt::format(
+          "journal {}: deleting the segment ({} bytes, {}): {}, so none of it was ever "
+          "acknowledged",
+          path, bytes.size(), header_ok[i] ? records.ToString() : "its header is not whole",
+          cut ? "it follows a torn record" : "its header was never written whole");
+      if (records.records > 0) {
+        LOG_WARN("{}", what);
+      } else {
+        LOG_INFO("{}", what);
+      }
       if (unlink(path.c_str()) != 0) return ErrnoStatus(errno, "unlink", path);
       cut = true;
       continue;

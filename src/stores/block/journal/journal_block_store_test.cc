@@ -714,6 +714,50 @@ TEST_F(JournalTest, DeletingAMiddleSegmentKeepsItsTruncatesAndRemoves) {
   EXPECT_EQ(journal->Stats().dirty_bytes, 4000u);
 }
 
+// Issue 18: a truncate or remove re-logged when its segment is deleted keeps its own seq. With
+// a new one it discarded, at replay, what the file was given after it: synced writes came back
+// as zeros, or as older bytes from the backing.
+TEST_F(JournalTest, WritesAfterATruncateOrRemoveSurviveTheirRelogging) {
+  const JournalOptions options{.segment_bytes = 4096};
+  std::string model2, model3;
+  {
+    auto journal = Open(options);
+    ASSERT_NE(journal, nullptr);
+    // Segment 1: file 1, which stays live (so the tombstones below must be re-logged), and
+    // file 2.
+    ASSERT_OK(journal->Write(1, 0, AsBytes(Pattern(1000, 1))));
+    ASSERT_OK(journal->Write(2, 0, AsBytes(Pattern(1000, 2))));
+    // Segment 2: file 3, its truncate and the remove of file 2.
+    ASSERT_OK(journal->Write(3, 0, AsBytes(Pattern(3000, 3))));
+    ASSERT_OK(journal->Truncate(3, 1000));
+    ASSERT_OK(journal->Remove(2));
+    // Segment 3: both files written again, which leaves segment 2 dead...
+    model2 = Pattern(1500, 22);
+    model3 = Pattern(2000, 33);
+    ASSERT_OK(journal->Write(2, 0, AsBytes(model2)));
+    ASSERT_OK(journal->Write(3, 0, AsBytes(model3)));
+    EXPECT_TRUE(std::filesystem::exists(dir() + "/seg-0000000000000002.jnl"));
+    // ...and segment 4: starting it deletes segment 2, re-logging its truncate and remove.
+    ASSERT_OK(journal->Write(4, 0, AsBytes(Pattern(1000, 4))));
+    EXPECT_FALSE(std::filesystem::exists(dir() + "/seg-0000000000000002.jnl"));
+    ASSERT_OK(journal->Sync(1));
+    ASSERT_OK_AND_ASSIGN(std::string two, ReadString(*journal, 2, 0, 3000));
+    EXPECT_TRUE(two == model2 + std::string(1500, '\0'));
+  }
+  auto journal = Open(options);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->Stats().torn_bytes, 0u);
+  ASSERT_OK_AND_ASSIGN(std::string one, ReadString(*journal, 1, 0, 1000));
+  EXPECT_EQ(one, Pattern(1000, 1));
+  ASSERT_OK_AND_ASSIGN(std::string two, ReadString(*journal, 2, 0, 3000));
+  EXPECT_TRUE(two == model2 + std::string(1500, '\0')) << "the re-logged remove discarded file 2";
+  ASSERT_OK_AND_ASSIGN(std::string three, ReadString(*journal, 3, 0, 3000));
+  EXPECT_TRUE(three == model3 + std::string(1000, '\0')) << "the re-logged truncate cut file 3";
+  ASSERT_OK_AND_ASSIGN(std::string four, ReadString(*journal, 4, 0, 1000));
+  EXPECT_EQ(four, Pattern(1000, 4));
+  EXPECT_EQ(journal->Stats().dirty_bytes, 1000u + 1500u + 2000u + 1000u);
+}
+
 // An evicted overwrite must not let the older bytes it superseded (still in a segment kept by
 // other dirty data) come back, neither now nor after a reopen.
 TEST_F(JournalTest, EvictedOverwritesDoNotBringBackOlderBytes) {
