@@ -28,6 +28,9 @@ struct Caller {
   uint32_t gid = 65534;
   std::vector<uint32_t> groups;  // supplementary groups
   std::string client_address;
+  // The caller presented no identity (e.g. AUTH_NONE): it runs as the share's anonymous
+  // identity (anon_uid/anon_gid), whatever uid and gid say.
+  bool anonymous = false;
 
   bool is_root() const { return uid == 0; }
   bool InGroup(uint32_t g) const;

@@ -20,6 +20,8 @@ constexpr uint64_t kMaxFileSize = (uint64_t{1} << 63) - 1;
 // Directory cookies 1 and 2 are left to protocols that list "." and ".."; entries start at 3.
 constexpr uint64_t kFirstCookie = 3;
 constexpr size_t kMaxSymlinkTarget = 4096;
+// No tree is this deep: an ancestor walk that goes on longer has met a cycle.
+constexpr uint64_t kMaxAncestorWalk = uint64_t{1} << 24;
 
 PreAttr Pre(const Inode& inode) { return {inode.size, inode.mtime, inode.ctime}; }
 
@@ -150,22 +152,37 @@ Status Vfs::FinishPendingCuts(std::string_view share, stores::MetadataStore& met
 Caller Vfs::Effective(const Caller& caller) const {
   Caller c;
   c.client_address = caller.client_address;
+  // A caller without an identity is the share's anonymous one, under every squash mode but
+  // all_to_admin.
+  if (caller.anonymous && options_.squash != Squash::kAllToAdmin) {
+    c.uid = options_.anon_uid;
+    c.gid = options_.anon_gid;
+    return c;
+  }
   switch (options_.squash) {
     case Squash::kNone:
     case Squash::kRootToAdmin:
       return caller;
-    case Squash::kRootToGuest:
-      if (caller.uid != 0) return caller;
-      break;
+    case Squash::kRootToGuest: {
+      // As knfsd's root_squash: uid 0 and gid 0, primary or supplementary, become the
+      // anonymous ids; every other id stays.
+      auto squash_gid = [&](uint32_t gid) { return gid == 0 ? options_.anon_gid : gid; };
+      c.uid = caller.uid == 0 ? options_.anon_uid : caller.uid;
+      c.gid = squash_gid(caller.gid);
+      c.groups.reserve(caller.groups.size());
+      for (uint32_t g : caller.groups) c.groups.push_back(squash_gid(g));
+      return c;
+    }
     case Squash::kAllToGuest:
-      break;
+      // Everyone is the anonymous identity, without supplementary groups.
+      c.uid = options_.anon_uid;
+      c.gid = options_.anon_gid;
+      return c;
     case Squash::kAllToAdmin:
       c.uid = 0;
       c.gid = 0;
       return c;
   }
-  c.uid = options_.anon_uid;
-  c.gid = options_.anon_gid;
   return c;
 }
 
@@ -294,11 +311,12 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
     if (attrs.uid || attrs.gid) {
       bool uid_change = attrs.uid && *attrs.uid != inode.uid;
       bool gid_change = attrs.gid && *attrs.gid != inode.gid;
-      // POSIX chown: only root gives a file away; the owner may change the group to one of
-      // their own groups.
-      if (uid_change && !caller.is_root()) return Errc::kPerm;
-      if (gid_change && !caller.is_root() &&
-          (caller.uid != inode.uid || !caller.InGroup(*attrs.gid))) {
+      // POSIX chown: only root gives a file away; the owner may "change" the owner to itself,
+      // and the group to its current one or one of the owner's own groups. Anyone else gets
+      // EPERM even for a change that changes nothing (as Linux does: pjdfstest chown/07).
+      if (attrs.uid && !caller.is_root() && (uid_change || !owner)) return Errc::kPerm;
+      if (attrs.gid && !caller.is_root() &&
+          (!owner || (gid_change && !caller.InGroup(*attrs.gid)))) {
         return Errc::kPerm;
       }
       if (attrs.uid) inode.uid = *attrs.uid;
@@ -815,10 +833,16 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
     if (src.is_directory() && !same_dir) {
       // Moving a directory rewrites its "..", which needs write permission on it.
       if (!MayAccess(caller, src, 2)) return Errc::kAccess;
-      // A directory cannot move into its own subtree.
+      // A directory cannot move into its own subtree, however deep: walk from the target up
+      // to the root. (A walk that never ends would mean the tree already holds a cycle; it is
+      // refused rather than allowed to make another.)
       InodeId walk = td.id;
-      for (int depth = 0; depth < 4096; ++depth) {
+      for (uint64_t steps = 0;; ++steps) {
         if (walk == src.id) return Errc::kInvalid;
+        if (steps > kMaxAncestorWalk) {
+          return Status(Errc::kIo,
+                        fmt::format("rename: directory {} is not below the root", td.id));
+        }
         ASSIGN_OR_RETURN(Inode w, txn.GetInode(walk));
         if (w.parent == walk || w.parent == stores::kInvalidInode) break;
         walk = w.parent;

@@ -253,6 +253,90 @@ TEST_F(VfsTest, RootSquashMapsRootToGuest) {
   (void)g;
 }
 
+// Issue 11: AUTH_NONE callers are the share's anonymous identity; root_to_guest squashes gid
+// 0 too, primary and supplementary, whoever the caller is (as knfsd's root_squash);
+// all_to_guest leaves no supplementary group.
+TEST_F(VfsTest, SquashRules) {
+  auto owner_of = [&](const Caller& c, const std::string& name) {
+    Wcc w;
+    auto a = vfs_->Create(c, root_, name, CreateMode::kGuarded, Mode(0644), 0, &w);
+    return a.ok() ? std::make_pair(a->uid, a->gid) : std::make_pair(~0u, ~0u);
+  };
+  // Another Vfs over the same stores, as a policy change makes.
+  auto reopen = [&](Squash squash) {
+    auto v = Vfs::Open(1, "/export", *metadata_, *blocks_,
+                       ShareOptions{.squash = squash, .anon_uid = 4000, .anon_gid = 4001});
+    ASSERT_OK(v.status());
+    vfs_ = std::move(v).value();
+  };
+  Caller anonymous = User(1000, 1000);
+  anonymous.anonymous = true;
+  for (Squash squash : {Squash::kNone, Squash::kRootToGuest, Squash::kAllToGuest}) {
+    reopen(squash);
+    EXPECT_EQ(owner_of(anonymous, "anon" + std::to_string(int(squash))),
+              std::make_pair(4000u, 4001u));
+  }
+
+  reopen(Squash::kRootToGuest);
+  EXPECT_EQ(owner_of(User(1000, 0), "gid0"), std::make_pair(1000u, 4001u));
+  EXPECT_EQ(owner_of(User(0, 0), "root"), std::make_pair(4000u, 4001u));
+  EXPECT_EQ(owner_of(User(1000, 1000, {0, 7}), "user"), std::make_pair(1000u, 1000u));
+
+  // Files only their group may read: group 0, and group 50.
+  reopen(Squash::kNone);
+  Wcc w;
+  Attr zero = MustCreate(root_caller_, root_, "group0-only", 0040);
+  Attr fifty = MustCreate(root_caller_, root_, "group50-only", 0040);
+  SetAttrs to_50;
+  to_50.gid = 50;
+  ASSERT_OK(vfs_->SetAttr(root_caller_, fifty.id, to_50, nullptr, &w));
+  const Caller member = User(1000, 1000, {0, 50});
+  ASSERT_OK(vfs_->Read(member, zero.id, 0, 1).status());
+  ASSERT_OK(vfs_->Read(member, fifty.id, 0, 1).status());
+  reopen(Squash::kRootToGuest);
+  EXPECT_THAT(vfs_->Read(member, zero.id, 0, 1).status(), StatusIs(Errc::kAccess))
+      << "supplementary group 0 is squashed";
+  EXPECT_OK(vfs_->Read(member, fifty.id, 0, 1).status());
+  reopen(Squash::kAllToGuest);
+  EXPECT_THAT(vfs_->Read(member, fifty.id, 0, 1).status(), StatusIs(Errc::kAccess))
+      << "all_to_guest keeps no supplementary group";
+}
+
+// Issue 11 (pjdfstest chown/07): a chown by someone who is neither root nor the owner fails
+// with EPERM even when it names the current owner or group; the owner may name its own.
+TEST_F(VfsTest, ChownToTheCurrentOwnerNeedsOwnershipToo) {
+  Attr f = MustCreate(User(1000, 1000), root_, "f");
+  Wcc w;
+  SetAttrs same_uid;
+  same_uid.uid = 1000;
+  SetAttrs same_gid;
+  same_gid.gid = 1000;
+  EXPECT_THAT(vfs_->SetAttr(User(2000, 1000), f.id, same_uid, nullptr, &w), StatusIs(Errc::kPerm));
+  EXPECT_THAT(vfs_->SetAttr(User(2000, 1000), f.id, same_gid, nullptr, &w), StatusIs(Errc::kPerm));
+  EXPECT_OK(vfs_->SetAttr(User(1000, 1000), f.id, same_uid, nullptr, &w));
+  EXPECT_OK(vfs_->SetAttr(User(1000, 1000), f.id, same_gid, nullptr, &w));
+  // The owner may not give the file away, nor pick a group it is not in.
+  SetAttrs other_uid;
+  other_uid.uid = 2000;
+  SetAttrs other_gid;
+  other_gid.gid = 3000;
+  EXPECT_THAT(vfs_->SetAttr(User(1000, 1000), f.id, other_uid, nullptr, &w), StatusIs(Errc::kPerm));
+  EXPECT_THAT(vfs_->SetAttr(User(1000, 1000), f.id, other_gid, nullptr, &w), StatusIs(Errc::kPerm));
+  EXPECT_OK(vfs_->SetAttr(User(1000, 1000, {3000}), f.id, other_gid, nullptr, &w));
+}
+
+// Issue 11: the ancestor walk that keeps a directory out of its own subtree has no depth limit
+// (it once stopped at 4,096 levels, and the rename then cut a cycle loose from the tree).
+TEST_F(VfsTest, RenameIntoItsOwnSubtreeIsRefusedAtAnyDepth) {
+  Attr top = MustMkdir(root_caller_, root_, "top");
+  FileId deepest = top.id;
+  for (int depth = 0; depth < 5000; ++depth) deepest = MustMkdir(root_caller_, deepest, "d").id;
+  Wcc w;
+  EXPECT_THAT(vfs_->Rename(root_caller_, root_, "top", deepest, "inside", &w, &w),
+              StatusIs(Errc::kInvalid));
+  EXPECT_OK(vfs_->Lookup(root_caller_, root_, "top", nullptr).status());
+}
+
 TEST_F(VfsTest, SetgidDirectoryPassesGroupAndBitOn) {
   Attr d = MustMkdir(root_caller_, root_, "shared", 02775);
   Wcc w;

@@ -698,6 +698,20 @@ TEST_F(Nfs3ProcedureTest, RenameOfADirectoryMovesItsDotDot) {
   EXPECT_EQ(loop.status, NFS3ERR_INVAL);
 }
 
+// Issue 11: the check that a directory does not move into its own subtree once stopped 4,096
+// levels up, and the rename then cut a cycle loose from the tree.
+TEST_F(Nfs3ProcedureTest, RenameIntoItsOwnSubtreeIsRefusedAtAnyDepth) {
+  ASSERT_OK_AND_ASSIGN(FileHandle top, MakeDir(client(), dir_, "top"));
+  FileHandle deepest = top;
+  for (int depth = 0; depth < 4200; ++depth) {
+    ASSERT_OK_AND_ASSIGN(deepest, MakeDir(client(), deepest, "d"));
+  }
+  ASSERT_OK_AND_ASSIGN(RENAME3res loop, client().Rename(dir_, "top", deepest, "inside"));
+  EXPECT_EQ(loop.status, NFS3ERR_INVAL);
+  ASSERT_OK_AND_ASSIGN(LookupReply still, client().Lookup(dir_, "top"));
+  EXPECT_EQ(still.status, NFS3_OK) << "the subtree left the tree";
+}
+
 TEST_F(Nfs3ProcedureTest, ShrinkForgetsData) { ExpectShrinkForgetsData(client(), dir_); }
 
 TEST_F(Nfs3ProcedureTest, LinkCountsNames) {
@@ -937,6 +951,19 @@ TEST_F(Nfs3ErrorTest, NonOwnerWithoutPermissionIsAcces) {
   // write permission, which is ACCES again.
   ASSERT_OK_AND_ASSIGN(SETATTR3res chmod, other->Setattr(shared, ModeAttrs(0666)));
   EXPECT_EQ(chmod.status, NFS3ERR_PERM);
+  // Issue 11 (pjdfstest chown/07): so is a chown naming the current owner or group.
+  sattr3 same_owner = NoAttrs();
+  same_owner.uid.set_it = 1;
+  same_owner.uid.set_uid3_u.uid = 2000;
+  ASSERT_OK_AND_ASSIGN(SETATTR3res chown, other->Setattr(shared, same_owner));
+  EXPECT_EQ(chown.status, NFS3ERR_PERM);
+  sattr3 same_group = NoAttrs();
+  same_group.gid.set_it = 1;
+  same_group.gid.set_gid3_u.gid = 2000;
+  ASSERT_OK_AND_ASSIGN(SETATTR3res chgrp, other->Setattr(shared, same_group));
+  EXPECT_EQ(chgrp.status, NFS3ERR_PERM);
+  ASSERT_OK_AND_ASSIGN(SETATTR3res own_chown, owner->Setattr(shared, same_owner));
+  EXPECT_EQ(own_chown.status, NFS3_OK);
   sattr3 client_time = NoAttrs();
   client_time.mtime.set_it = SET_TO_CLIENT_TIME;
   client_time.mtime.set_mtime_u.mtime = {1'000'000'000, 0};

@@ -9,6 +9,7 @@ core::Caller CallerOf(const rpc::CallContext& call) {
   c.gid = call.cred.gid;
   c.groups = call.cred.gids;
   c.client_address = call.client_address;
+  c.anonymous = call.cred.flavor == rpc::AuthFlavor::kNone;
   return c;
 }
 
