@@ -490,7 +490,7 @@ std::string RenderConfig(const Config& c) {
     << "\n"
        "  bind: \""
     << c.api.bind
-    << "\"\n"
+    << "\"    # loopback: only this machine reaches the API\n"
        "  port: "
     << c.api.port
     << "            # REST API (dfsctl talks to it)\n"

@@ -44,7 +44,8 @@ struct DatabaseConfig {
 
 struct ApiConfig {
   bool enabled = true;
-  std::string bind = "0.0.0.0";
+  // Loopback by default: the API administers the server. Bound elsewhere, the server warns.
+  std::string bind = "127.0.0.1";
   uint16_t port = 8080;
   std::string jwt_secret;  // at least 32 bytes; `dfs init` writes a random one
 };

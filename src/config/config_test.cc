@@ -30,6 +30,7 @@ TEST(ConfigTest, DefaultsFollowXdg) {
   EXPECT_EQ(c.shares[0].root_mode, 01777u);
   EXPECT_EQ(c.shares[0].squash, "root_to_guest");
   EXPECT_EQ(c.nfs.port, 12049);
+  EXPECT_EQ(c.api.bind, "127.0.0.1") << "the REST API is for this machine unless told otherwise";
   EXPECT_EQ(c.shares[0].block, "tiered");
   EXPECT_EQ(c.shares[0].tiered, TieredBlockConfig{});
 }

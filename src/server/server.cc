@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "server/server.h"
 
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -37,6 +38,15 @@ namespace dittofs::server {
 namespace {
 
 namespace cp = controlplane;
+
+// Whether `address` (an IP literal or "localhost") reaches only this machine.
+bool IsLoopback(const std::string& address) {
+  if (address == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  return inet_pton(AF_INET6, address.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
 
 // The stores behind one share. A Vfs borrows them, so they live as long as any Vfs of the share
 // (shared: a reconcile may replace the Vfs while calls on the old one are still running).
@@ -628,6 +638,12 @@ Status ServerImpl::Start() {
     ho.port = config_.api.port;
     ASSIGN_OR_RETURN(http_, net::HttpServer::Start(ho, router_));
     LOG_INFO("api: REST API listening on {}:{}", config_.api.bind, http_->port());
+    if (!IsLoopback(config_.api.bind)) {
+      LOG_WARN(
+          "api: the REST API is bound to {}, so other machines can reach it (and guess at its "
+          "logins); bind it to 127.0.0.1 unless it is behind a firewall or a TLS proxy",
+          config_.api.bind);
+    }
   }
   ready_ = true;
   return Status::Ok();
