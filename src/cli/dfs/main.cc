@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -546,6 +547,9 @@ int main(int argc, char** argv) {
   // to dominate 1 MiB READ/WRITE).
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  // Everything dfs writes (state, stores, config with its secrets, logs) is its own: files it
+  // creates, and those the libraries it uses create (RocksDB's), are private to its user.
+  umask(077);
 
   CLI::App app{"dfs: the DittoFS file server"};
   app.require_subcommand(1);

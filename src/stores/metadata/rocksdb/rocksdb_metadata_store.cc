@@ -11,6 +11,7 @@
 #include <rocksdb/utilities/optimistic_transaction_db.h>
 #include <rocksdb/utilities/transaction.h>
 #include <rocksdb/write_batch.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -31,6 +32,7 @@
 #include "base/group_sync.h"
 #include "base/log.h"
 #include "base/mutex.h"
+#include "base/posix_io.h"
 #include "base/record_codec.h"
 #include "base/thread_pool.h"
 
@@ -853,16 +855,28 @@ rocksdb::Options DbOptions(const RocksDbMetadataStoreOptions& options) {
   return db_options;
 }
 
+// Makes `dir` 0700 and every file in it 0600 (a RocksDB directory holds no subdirectories).
+Status TightenPermissions(const std::string& dir) {
+  if (chmod(dir.c_str(), 0700) != 0) return StorageErrno(errno, "metadata store", "chmod", dir);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    const std::string path = entry.path().string();
+    if (chmod(path.c_str(), 0600) != 0 && errno != ENOENT) {
+      return StorageErrno(errno, "metadata store", "chmod", path);
+    }
+  }
+  if (ec) return Status(Errc::kIo, "metadata store: listing " + dir + ": " + ec.message());
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<MetadataStore>> OpenRocksDbMetadataStore(
     const RocksDbMetadataStoreOptions& options) {
   if (options.path.empty()) return Status(Errc::kInvalid, "metadata store: no path given");
-  std::error_code ec;
-  std::filesystem::create_directories(options.path, ec);  // RocksDB makes only the last level
-  if (ec) {
-    return Status(Errc::kIo, "metadata store at " + options.path + ": " + ec.message());
-  }
+  // RocksDB makes only the last level, and with the umask's mode: the store is private.
+  RETURN_IF_ERROR(MakeDirs(options.path, "metadata store"));
   rocksdb::Options db_options = DbOptions(options);
   rocksdb::OptimisticTransactionDBOptions occ_options;
   occ_options.occ_lock_buckets = kValidationLockBuckets;
@@ -885,6 +899,9 @@ Result<std::unique_ptr<MetadataStore>> OpenRocksDbMetadataStore(
   CHECK(handles.size() == 1) << "metadata store at " << options.path << ": " << handles.size()
                              << " column family handles for one family";
   auto store = std::make_unique<RocksDbMetadataStore>(options, db, handles[0]);
+  // Like the rest of the state dir: the directory 0700 and its files 0600, including those of
+  // a store made before this rule (RocksDB creates files with the process's umask).
+  RETURN_IF_ERROR(TightenPermissions(options.path));
   RETURN_IF_ERROR(store->Load());
   return std::unique_ptr<MetadataStore>(std::move(store));
 }

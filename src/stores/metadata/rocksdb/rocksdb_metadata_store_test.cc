@@ -7,6 +7,7 @@
 #include <rocksdb/merge_operator.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -210,6 +211,35 @@ TEST_F(RocksDbMetadataStoreTest, KeysAndValuesMatchTheDocumentedFormat) {
   EXPECT_EQ(get(Unhex("49 0000000000000002")), "<NotFound: >");
   // Records: 'R', the table, the key; the value as given.
   EXPECT_EQ(get(Unhex("52 02 6bff")), Unhex("7600"));
+}
+
+// Issue 11: the store's directory and files are private like the rest of the state dir, and a
+// store made before (with the umask's modes) is tightened when it opens.
+TEST_F(RocksDbMetadataStoreTest, DirectoryAndFilesArePrivate) {
+  auto mode_of = [](const std::string& path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 ? st.st_mode & 07777 : 0u;
+  };
+  const std::string parent = path() + "-private";
+  const std::string dir = parent + "/metadata";
+  RocksDbMetadataStoreOptions options;
+  options.path = dir;
+  { ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbMetadataStore(options)); }
+  // What an older server left: world-readable files in a world-readable directory.
+  ASSERT_EQ(chmod(dir.c_str(), 0755), 0);
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    ASSERT_EQ(chmod(entry.path().c_str(), 0644), 0);
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbMetadataStore(options));
+  EXPECT_EQ(mode_of(parent), 0700u);
+  EXPECT_EQ(mode_of(dir), 0700u);
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    EXPECT_EQ(mode_of(entry.path().string()), 0600u) << entry.path();
+  }
+  EXPECT_GT(files, 2u);
 }
 
 TEST_F(RocksDbMetadataStoreTest, ReopenKeepsRootInodesEntriesAndCookies) {
