@@ -123,6 +123,33 @@ TEST_F(ControlPlaneTest, QuickstartGrantsNfsAccessLive) {
                        RawNfsClient::Connect(server_->port(), 2000, 2000));
   ASSERT_OK_AND_ASSIGN(MntReply refused, other->Mnt("/team"));
   EXPECT_EQ(refused.status, MNT3ERR_ACCES);
+  // Issue 11: with alice's handles, uid 2000 still gets only errors: no attributes at all,
+  // neither from FSINFO or PATHCONF nor in the failure arms of other replies.
+  {
+    ASSERT_OK_AND_ASSIGN(FSINFO3res fsinfo, other->Fsinfo(mnt.fh));
+    EXPECT_EQ(fsinfo.status, NFS3ERR_ACCES);
+    EXPECT_FALSE(fsinfo.FSINFO3res_u.resfail.obj_attributes.attributes_follow);
+    ASSERT_OK_AND_ASSIGN(PATHCONF3res pathconf, other->Pathconf(created.fh));
+    EXPECT_EQ(pathconf.status, NFS3ERR_ACCES);
+    EXPECT_FALSE(pathconf.PATHCONF3res_u.resfail.obj_attributes.attributes_follow);
+    ASSERT_OK_AND_ASSIGN(FSSTAT3res fsstat, other->Fsstat(mnt.fh));
+    EXPECT_EQ(fsstat.status, NFS3ERR_ACCES);
+    EXPECT_FALSE(fsstat.FSSTAT3res_u.resfail.obj_attributes.attributes_follow);
+    ASSERT_OK_AND_ASSIGN(ReadReply read, other->Read(created.fh, 0, 5));
+    EXPECT_EQ(read.status, NFS3ERR_ACCES);
+    EXPECT_FALSE(read.file_attributes.attributes_follow);
+    ASSERT_OK_AND_ASSIGN(ACCESS3res access, other->Access(created.fh, ACCESS3_READ));
+    EXPECT_EQ(access.status, NFS3ERR_ACCES);
+    EXPECT_FALSE(access.ACCESS3res_u.resfail.obj_attributes.attributes_follow);
+    ASSERT_OK_AND_ASSIGN(WRITE3res write, other->Write(created.fh, 0, "x", FILE_SYNC));
+    EXPECT_EQ(write.status, NFS3ERR_ACCES);
+    EXPECT_FALSE(write.WRITE3res_u.resfail.file_wcc.after.attributes_follow);
+    ASSERT_OK_AND_ASSIGN(LookupReply lookup, other->Lookup(mnt.fh, "hello.txt"));
+    EXPECT_EQ(lookup.status, NFS3ERR_ACCES);
+    EXPECT_FALSE(lookup.dir_attributes.attributes_follow);
+    ASSERT_OK_AND_ASSIGN(GETATTR3res getattr, other->Getattr(created.fh));
+    EXPECT_EQ(getattr.status, NFS3ERR_ACCES);
+  }
 
   // Access through a group: bob (uid 2000) gets in once he joins a group with a grant.
   ASSERT_EQ(Call("POST", "/api/v1/users",

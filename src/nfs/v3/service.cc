@@ -101,9 +101,11 @@ core::SetAttrs ToSetAttrs(const sattr3& s) {
   return a;
 }
 
-// Attributes of an object, when they can be had, for the failure arms of results.
-post_op_attr AttrsOf(const Target& t) {
-  Result<Attr> a = t.vfs->Resolve(t.file);
+// Attributes of an object for the failure arms of results, when they can be had and the
+// caller may see them: a caller the share refuses (its network, or no permission) gets only the
+// error.
+post_op_attr AttrsOf(const rpc::CallContext& call, const Target& t) {
+  Result<Attr> a = t.vfs->GetAttr(CallerOf(call), t.file);
   if (!a.ok()) return std::nullopt;
   return ToFattr3(*a);
 }
@@ -216,7 +218,7 @@ ACCESS3res Nfs3Service::Access(const rpc::CallContext& call, const ACCESS3args& 
   Attr attr;
   // ACCESS3_* bits and the runtime's AccessBits are the same values.
   Result<uint32_t> granted = t->vfs->Access(CallerOf(call), t->file, args.access, &attr);
-  if (!granted.ok()) return ACCESS3res::Failure(ToNfs3(granted.status()), {AttrsOf(*t)});
+  if (!granted.ok()) return ACCESS3res::Failure(ToNfs3(granted.status()), {AttrsOf(call, *t)});
   return ACCESS3res::Success({ToFattr3(attr), *granted});
 }
 
@@ -225,7 +227,7 @@ READLINK3res Nfs3Service::Readlink(const rpc::CallContext& call, const READLINK3
   if (!t.ok()) return READLINK3res::Failure(ToNfs3(t.status()));
   Attr attr;
   Result<std::string> target = t->vfs->ReadLink(CallerOf(call), t->file, &attr);
-  if (!target.ok()) return READLINK3res::Failure(ToNfs3(target.status()), {AttrsOf(*t)});
+  if (!target.ok()) return READLINK3res::Failure(ToNfs3(target.status()), {AttrsOf(call, *t)});
   return READLINK3res::Success({ToFattr3(attr), std::move(*target)});
 }
 
@@ -234,7 +236,7 @@ READ3res Nfs3Service::Read(const rpc::CallContext& call, const READ3args& args) 
   if (!t.ok()) return READ3res::Failure(ToNfs3(t.status()));
   uint32_t count = std::min(args.count, limits_.max_io);
   Result<core::ReadResult> r = t->vfs->Read(CallerOf(call), t->file, args.offset, count);
-  if (!r.ok()) return READ3res::Failure(ToNfs3(r.status()), {AttrsOf(*t)});
+  if (!r.ok()) return READ3res::Failure(ToNfs3(r.status()), {AttrsOf(call, *t)});
   READ3resok ok;
   ok.file_attributes = ToFattr3(r->attr);
   ok.count = static_cast<uint32_t>(r->data.size());
@@ -249,7 +251,7 @@ WRITE3res Nfs3Service::Write(const rpc::CallContext& call, const WRITE3args& arg
   if (!t.ok()) return WRITE3res::Failure(ToNfs3(t.status()));
   // RFC 1813 §3.3.7: count is the number of bytes of data; more than was sent is invalid.
   if (args.count > args.data.size() || args.count > limits_.max_io) {
-    return WRITE3res::Failure(nfsstat3::NFS3ERR_INVAL, {{std::nullopt, AttrsOf(*t)}});
+    return WRITE3res::Failure(nfsstat3::NFS3ERR_INVAL, {{std::nullopt, AttrsOf(call, *t)}});
   }
   core::Wcc wcc;
   Result<core::WriteResult> w =
@@ -322,8 +324,8 @@ MKNOD3res Nfs3Service::Mknod(const rpc::CallContext& call, const MKNOD3args& arg
       break;
     default: {
       core::Wcc wcc;
-      wcc.after = t->vfs->Resolve(t->file).ok() ? std::optional<Attr>(*t->vfs->Resolve(t->file))
-                                                : std::nullopt;
+      Result<Attr> dir = t->vfs->GetAttr(CallerOf(call), t->file);
+      if (dir.ok()) wcc.after = *dir;
       return MKNOD3res::Failure(nfsstat3::NFS3ERR_BADTYPE, {ToWcc(wcc)});
     }
   }
@@ -358,8 +360,8 @@ RENAME3res Nfs3Service::Rename(const rpc::CallContext& call, const RENAME3args& 
   Result<Target> to = ResolveHandle(shares_, args.to.dir);
   if (!to.ok()) return RENAME3res::Failure(ToNfs3(to.status()));
   if (from->vfs != to->vfs) {
-    return RENAME3res::Failure(nfsstat3::NFS3ERR_XDEV,
-                               {{std::nullopt, AttrsOf(*from)}, {std::nullopt, AttrsOf(*to)}});
+    return RENAME3res::Failure(nfsstat3::NFS3ERR_XDEV, {{std::nullopt, AttrsOf(call, *from)},
+                                                        {std::nullopt, AttrsOf(call, *to)}});
   }
   core::Wcc from_wcc, to_wcc;
   Status s = from->vfs->Rename(CallerOf(call), from->file, args.from.name, to->file, args.to.name,
@@ -372,10 +374,10 @@ LINK3res Nfs3Service::Link(const rpc::CallContext& call, const LINK3args& args) 
   Result<Target> file = ResolveHandle(shares_, args.file);
   if (!file.ok()) return LINK3res::Failure(ToNfs3(file.status()));
   Result<Target> dir = ResolveHandle(shares_, args.link.dir);
-  if (!dir.ok()) return LINK3res::Failure(ToNfs3(dir.status()), {AttrsOf(*file), {}});
+  if (!dir.ok()) return LINK3res::Failure(ToNfs3(dir.status()), {AttrsOf(call, *file), {}});
   if (file->vfs != dir->vfs) {
     return LINK3res::Failure(nfsstat3::NFS3ERR_XDEV,
-                             {AttrsOf(*file), {std::nullopt, AttrsOf(*dir)}});
+                             {AttrsOf(call, *file), {std::nullopt, AttrsOf(call, *dir)}});
   }
   std::optional<Attr> file_attr;
   core::Wcc wcc;
@@ -539,9 +541,9 @@ FSSTAT3res Nfs3Service::Fsstat(const rpc::CallContext& call, const FSSTAT3args& 
   Result<Target> t = ResolveHandle(shares_, args.fsroot);
   if (!t.ok()) return FSSTAT3res::Failure(ToNfs3(t.status()));
   Result<core::FsStats> s = t->vfs->StatFs(CallerOf(call), t->file);
-  if (!s.ok()) return FSSTAT3res::Failure(ToNfs3(s.status()), {AttrsOf(*t)});
+  if (!s.ok()) return FSSTAT3res::Failure(ToNfs3(s.status()), {AttrsOf(call, *t)});
   FSSTAT3resok ok;
-  ok.obj_attributes = AttrsOf(*t);
+  ok.obj_attributes = AttrsOf(call, *t);
   ok.tbytes = s->total_bytes;
   ok.fbytes = s->free_bytes;
   ok.abytes = s->avail_bytes;
@@ -555,10 +557,11 @@ FSSTAT3res Nfs3Service::Fsstat(const rpc::CallContext& call, const FSSTAT3args& 
 FSINFO3res Nfs3Service::Fsinfo(const rpc::CallContext& call, const FSINFO3args& args) {
   Result<Target> t = ResolveHandle(shares_, args.fsroot);
   if (!t.ok()) return FSINFO3res::Failure(ToNfs3(t.status()));
-  post_op_attr attrs = AttrsOf(*t);
-  if (!attrs) return FSINFO3res::Failure(nfsstat3::NFS3ERR_STALE);
+  // The limits are no secret, but a caller the share refuses learns nothing, attributes least.
+  Result<Attr> attrs = t->vfs->GetAttr(CallerOf(call), t->file);
+  if (!attrs.ok()) return FSINFO3res::Failure(ToNfs3(attrs.status()));
   FSINFO3resok ok;
-  ok.obj_attributes = attrs;
+  ok.obj_attributes = ToFattr3(*attrs);
   ok.rtmax = ok.rtpref = limits_.max_io;
   ok.wtmax = ok.wtpref = limits_.max_io;
   ok.rtmult = ok.wtmult = 4096;
@@ -572,10 +575,10 @@ FSINFO3res Nfs3Service::Fsinfo(const rpc::CallContext& call, const FSINFO3args& 
 PATHCONF3res Nfs3Service::Pathconf(const rpc::CallContext& call, const PATHCONF3args& args) {
   Result<Target> t = ResolveHandle(shares_, args.object);
   if (!t.ok()) return PATHCONF3res::Failure(ToNfs3(t.status()));
-  post_op_attr attrs = AttrsOf(*t);
-  if (!attrs) return PATHCONF3res::Failure(nfsstat3::NFS3ERR_STALE);
+  Result<Attr> attrs = t->vfs->GetAttr(CallerOf(call), t->file);
+  if (!attrs.ok()) return PATHCONF3res::Failure(ToNfs3(attrs.status()));
   PATHCONF3resok ok;
-  ok.obj_attributes = attrs;
+  ok.obj_attributes = ToFattr3(*attrs);
   ok.linkmax = 65000;
   ok.name_max = 255;
   ok.no_trunc = true;
