@@ -5,6 +5,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 
 namespace dittofs::log {
@@ -49,7 +50,7 @@ std::string JsonEscape(std::string_view in) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20) {
+        if (c < 0x20 || c == 0x7f) {
           out += fmt::format("\\u{:04x}", c);
         } else {
           out += static_cast<char>(c);
@@ -109,12 +110,35 @@ bool Enabled(Level level) {
   return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
 }
 
+std::string EscapeControls(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c != 0x7f) {
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
 void Write(Level level, std::string_view message) {
   if (g_json.load(std::memory_order_relaxed)) {
     spdlog::log(ToSpd(level), "\"msg\":\"{}\"", JsonEscape(message));
-  } else {
-    spdlog::log(ToSpd(level), "{}", message);
+    return;
   }
+  // Names and paths in messages come from clients: a newline in one must not forge a line.
+  const bool plain = std::none_of(message.begin(), message.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  spdlog::log(ToSpd(level), "{}", plain ? std::string(message) : EscapeControls(message));
 }
 
 void Flush() { spdlog::default_logger()->flush(); }

@@ -21,6 +21,10 @@ void SetFormat(Format format);
 bool Enabled(Level level);
 void Write(Level level, std::string_view message);
 void Flush();
+// `text` with every control character (newlines, escapes, DEL) written as \n, \r, \t or \xNN,
+// so that one message is one line and shows as it is: messages carry names and paths that
+// clients chose. Write applies it to every text-format message.
+std::string EscapeControls(std::string_view text);
 
 }  // namespace dittofs::log
 

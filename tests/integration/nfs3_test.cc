@@ -270,6 +270,17 @@ TEST_F(MountTest, MntOfUnknownPathIsNoent) {
   EXPECT_EQ(CountMounts(list, "/no-such-export"), 0);
 }
 
+// Issue 11: a path the client chose is logged as it is, on one line: a newline in it cannot
+// forge a log line.
+TEST_F(MountTest, ClientChosenPathsCannotForgeLogLines) {
+  const std::string forged = "2026-01-01T00:00:00.000 error forged by a client";
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, client().Mnt("/nowhere\n" + forged));
+  EXPECT_EQ(mnt.status, MNT3ERR_NOENT);
+  const std::string log = server_->Log();
+  EXPECT_NE(log.find("/nowhere\\n" + forged), std::string::npos) << log;
+  EXPECT_EQ(log.find("\n" + forged), std::string::npos) << "a forged line in the log:\n" << log;
+}
+
 TEST_F(MountTest, DumpListsOurMountOnce) {
   ASSERT_OK_AND_ASSIGN(MntReply first, client().Mnt(kShare));
   ASSERT_EQ(first.status, MNT3_OK);
