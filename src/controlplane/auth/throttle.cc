@@ -2,6 +2,7 @@
 #include "controlplane/auth/throttle.h"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <list>
 #include <string>
@@ -17,6 +18,15 @@ namespace {
 constexpr size_t kMaxKeyBytes = 256;
 
 std::string_view Truncate(std::string_view key) { return key.substr(0, kMaxKeyBytes); }
+
+// The key of a (username, address) pair: each part cut on its own, so that a long name cannot
+// push the address out, joined by a byte neither holds.
+std::string PairKey(std::string_view user, std::string_view address) {
+  std::string key(user.substr(0, kMaxKeyBytes / 2));
+  key += '\0';
+  key += address.substr(0, kMaxKeyBytes / 2 - 1);
+  return key;
+}
 
 }  // namespace
 
@@ -110,17 +120,31 @@ class LoginThrottle::Table {
   std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;
 };
 
-LoginThrottle::LoginThrottle(LoginThrottleOptions options) {
+LoginThrottle::LoginThrottle(LoginThrottleOptions options)
+    : global_rate_(options.global_failures_per_second),
+      global_burst_(options.global_failure_burst) {
   CHECK(options.max_failures_per_user > 0 && options.max_failures_per_address > 0)
       << "login throttle: failure limits must be positive";
+  CHECK(global_rate_ > 0 && global_burst_ >= 1)
+      << "login throttle: the global rate must be positive";
   CHECK(options.window_seconds > 0) << "login throttle: window must be positive";
   CHECK(options.base_backoff_seconds > 0 &&
         options.max_backoff_seconds >= options.base_backoff_seconds)
       << "login throttle: backoff must be positive and its cap at least the base";
   CHECK(options.max_entries > 0) << "login throttle: must track at least one entry";
   MutexLock lock(&mu_);
-  users_ = std::make_unique<Table>(options.max_failures_per_user, options);
+  pairs_ = std::make_unique<Table>(options.max_failures_per_user, options);
   addresses_ = std::make_unique<Table>(options.max_failures_per_address, options);
+  global_tokens_ = global_burst_;
+}
+
+void LoginThrottle::RefillLocked(int64_t now) {
+  if (now > global_refilled_at_) {
+    global_tokens_ =
+        std::min(global_burst_,
+                 global_tokens_ + static_cast<double>(now - global_refilled_at_) * global_rate_);
+    global_refilled_at_ = now;
+  }
 }
 
 LoginThrottle::~LoginThrottle() = default;
@@ -129,8 +153,13 @@ Status LoginThrottle::Check(std::string_view user, std::string_view address, int
   int64_t retry_after = 0;
   {
     MutexLock lock(&mu_);
-    if (!user.empty()) retry_after = users_->RetryAfter(user, now);
+    if (!user.empty()) retry_after = pairs_->RetryAfter(PairKey(user, address), now);
     if (!address.empty()) retry_after = std::max(retry_after, addresses_->RetryAfter(address, now));
+    RefillLocked(now);
+    if (global_tokens_ < 1) {
+      retry_after = std::max<int64_t>(
+          retry_after, static_cast<int64_t>(std::ceil((1 - global_tokens_) / global_rate_)));
+    }
   }
   if (retry_after == 0) return Status::Ok();
   return Status(Errc::kBusy,
@@ -139,18 +168,20 @@ Status LoginThrottle::Check(std::string_view user, std::string_view address, int
 
 void LoginThrottle::RecordFailure(std::string_view user, std::string_view address, int64_t now) {
   MutexLock lock(&mu_);
-  if (!user.empty()) users_->RecordFailure(user, now);
+  if (!user.empty()) pairs_->RecordFailure(PairKey(user, address), now);
   if (!address.empty()) addresses_->RecordFailure(address, now);
+  RefillLocked(now);
+  global_tokens_ = std::max(0.0, global_tokens_ - 1);
 }
 
 void LoginThrottle::RecordSuccess(std::string_view user, std::string_view address, int64_t now) {
   MutexLock lock(&mu_);
-  if (!user.empty()) users_->Forget(user);
+  if (!user.empty()) pairs_->Forget(PairKey(user, address));
 }
 
 size_t LoginThrottle::TrackedEntries() {
   MutexLock lock(&mu_);
-  return users_->size() + addresses_->size();
+  return pairs_->size() + addresses_->size();
 }
 
 }  // namespace dittofs::controlplane::auth

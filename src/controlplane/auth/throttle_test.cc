@@ -22,14 +22,16 @@ void Fail(LoginThrottle& throttle, const std::string& user, const std::string& a
   for (int i = 0; i < times; ++i) throttle.RecordFailure(user, addr, now);
 }
 
-TEST(LoginThrottleTest, LocksUserAfterFiveFailures) {
+TEST(LoginThrottleTest, LocksUserAfterFiveFailuresFromOneAddress) {
   LoginThrottle throttle;
   Fail(throttle, "alice", "10.0.0.1", 4, kT0);
   EXPECT_OK(throttle.Check("alice", "10.0.0.1", kT0));
   throttle.RecordFailure("alice", "10.0.0.1", kT0);
-  Status status = throttle.Check("alice", "10.0.0.2", kT0);  // another address does not help
+  Status status = throttle.Check("alice", "10.0.0.1", kT0);
   EXPECT_THAT(status, StatusIs(Errc::kBusy));
   EXPECT_THAT(status.message(), HasSubstr("retry after 30 s"));
+  // Issue 11: whoever guessed at alice from 10.0.0.1 did not lock her out from elsewhere.
+  EXPECT_OK(throttle.Check("alice", "10.0.0.2", kT0));
   EXPECT_THAT(throttle.Check("alice", "10.0.0.1", kT0 + 20).message(),
               HasSubstr("retry after 10 s"));
   EXPECT_OK(throttle.Check("bob", "10.0.0.1", kT0));  // the address is still under its limit
@@ -121,10 +123,30 @@ TEST(LoginThrottleTest, LongNamesAreTruncated) {
 }
 
 TEST(LoginThrottleTest, EmptyKeysAreNotTracked) {
-  LoginThrottle throttle;
+  LoginThrottle throttle(LoginThrottleOptions{.global_failure_burst = 1000});
   Fail(throttle, "", "", 100, kT0);
   EXPECT_EQ(throttle.TrackedEntries(), 0u);
   EXPECT_OK(throttle.Check("", "", kT0));
+}
+
+// Issue 11: guesses from many addresses together are held to the global rate, which
+// delays everyone by a refill at most and locks no one out.
+TEST(LoginThrottleTest, GlobalRateBoundsGuessesFromManyAddresses) {
+  LoginThrottle throttle(
+      LoginThrottleOptions{.global_failures_per_second = 5, .global_failure_burst = 100});
+  for (int i = 0; i < 100; ++i) {
+    const std::string address = "10.1.0." + std::to_string(i);
+    ASSERT_TRUE(throttle.Check("admin", address, kT0).ok()) << i;
+    throttle.RecordFailure("admin", address, kT0);
+  }
+  Status spent = throttle.Check("admin", "10.2.0.1", kT0);
+  EXPECT_THAT(spent, StatusIs(Errc::kBusy));
+  EXPECT_THAT(spent.message(), HasSubstr("retry after 1 s"));
+  // A second later five more guesses may come; the admin's own login is one of them.
+  EXPECT_OK(throttle.Check("admin", "192.168.1.10", kT0 + 1));
+  Fail(throttle, "admin", "10.3.0.1", 5, kT0 + 1);
+  EXPECT_THAT(throttle.Check("admin", "192.168.1.10", kT0 + 1), StatusIs(Errc::kBusy));
+  EXPECT_OK(throttle.Check("admin", "192.168.1.10", kT0 + 2));
 }
 
 TEST(LoginThrottleTest, ConcurrentUse) {
