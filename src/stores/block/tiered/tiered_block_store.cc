@@ -255,9 +255,12 @@ class TieredStore final : public TieredBlockStore {
     uint64_t file = 0;
     Clock::time_point last_write;
   };
-  // One carve pass over `files` (which the scheduler marked as carving).
-  void RunPass(std::vector<PassFile> files, bool force);
-  Status ReadSpans(FileWork& work, Clock::time_point last_write, bool force, uint64_t* budget);
+  // One carve pass over `files` (which the scheduler marked as carving). `pressure`: the
+  // journal is filling, every file is cut to its end.
+  void RunPass(std::vector<PassFile> files, bool pressure);
+  Status ReadSpans(FileWork& work, Clock::time_point last_write, bool pressure, uint64_t* budget);
+  // The newest seq of `file` that a running Flush waits for (0: none waits for the file).
+  uint64_t FlushTargetOf(uint64_t file);
   // Assigns the pass's chunks that are not stored yet to new objects. A chunk another pass is
   // uploading is left to it: its key goes to `waits`, and this pass's commit waits for it.
   Status BuildObjects(std::vector<FileWork>& work, std::vector<NewObject>* objects,
@@ -316,7 +319,7 @@ class TieredStore final : public TieredBlockStore {
   // Passes for the workers.
   struct Pass {
     std::vector<PassFile> files;
-    bool force = false;
+    bool pressure = false;
   };
   std::mutex work_mu_;
   std::condition_variable work_cv_;
@@ -327,6 +330,16 @@ class TieredStore final : public TieredBlockStore {
   std::condition_variable wake_cv_;
   bool stopping_ = false;  // guarded by wake_mu_
   std::atomic<int> flushing_{0};
+  // What the running Flush calls wait for: per file, the newest seq any of them waits for, and
+  // how many wait. A pass cuts such a file to its end; a flush forces nothing written after
+  // it began (a file being written is not cut at its write frontier, where no content
+  // boundary is: equal files would not deduplicate).
+  struct FlushTarget {
+    uint64_t seq = 0;
+    int waiters = 0;
+  };
+  Mutex flush_mu_;
+  std::unordered_map<uint64_t, FlushTarget> flush_targets_ GUARDED_BY(flush_mu_);
 
   std::atomic<uint64_t> carve_passes_{0}, carved_bytes_{0}, chunks_new_{0}, chunks_dedup_{0},
       dedup_bytes_{0}, objects_uploaded_{0}, uploaded_bytes_{0}, upload_failures_{0},
@@ -469,6 +482,7 @@ void TieredStore::Schedule(bool rescan) {
   }
   JournalStats js = journal_->Stats();
   const bool pressure = js.dirty_bytes * 2 >= options_.journal.capacity_bytes;
+  // A flush takes every pending file now; which of them it cuts to the end is up to the pass.
   const bool force = pressure || flushing_.load() > 0;
   const Clock::time_point now = Clock::now();
 
@@ -496,7 +510,7 @@ void TieredStore::Schedule(bool rescan) {
     if (files.empty()) return;
     {
       std::lock_guard<std::mutex> lock(work_mu_);
-      work_.push_back(Pass{std::move(files), force});
+      work_.push_back(Pass{std::move(files), pressure});
     }
     work_cv_.notify_one();
     files.clear();
@@ -547,7 +561,7 @@ void TieredStore::WorkerLoop() {
       work_.pop_front();
       ++busy_workers_;
     }
-    RunPass(std::move(pass.files), pass.force || flushing_.load() > 0);
+    RunPass(std::move(pass.files), pass.pressure);
     {
       std::lock_guard<std::mutex> lock(work_mu_);
       --busy_workers_;
@@ -558,9 +572,21 @@ void TieredStore::WorkerLoop() {
 
 // ---- Carving ----
 
-Status TieredStore::ReadSpans(FileWork& work, Clock::time_point last_write, bool force,
+uint64_t TieredStore::FlushTargetOf(uint64_t file) {
+  MutexLock lock(&flush_mu_);
+  auto it = flush_targets_.find(file);
+  return it == flush_targets_.end() ? 0 : it->second.seq;
+}
+
+Status TieredStore::ReadSpans(FileWork& work, Clock::time_point last_write, bool pressure,
                               uint64_t* budget) {
   std::vector<DirtyRange> ranges = journal_->DirtyRanges(work.file);
+  // Cut to the end: under pressure, or for a flush waiting for some of these bytes.
+  bool force = pressure;
+  if (!force) {
+    const uint64_t target = FlushTargetOf(work.file);
+    for (const DirtyRange& r : ranges) force = force || r.seq <= target;
+  }
   // Written lately, or since the pass took it: more bytes may be on their way.
   const bool active = !force && (Clock::now() - last_write < kQuiet || [&] {
     Stripe& s = StripeOf(work.file);
@@ -843,7 +869,7 @@ Status TieredStore::Commit(std::vector<FileWork>& work, std::vector<NewObject>& 
   return s;
 }
 
-void TieredStore::RunPass(std::vector<PassFile> files, bool force) {
+void TieredStore::RunPass(std::vector<PassFile> files, bool pressure) {
   carve_passes_.fetch_add(1);
   std::vector<FileWork> work;
   work.reserve(files.size());
@@ -852,7 +878,7 @@ void TieredStore::RunPass(std::vector<PassFile> files, bool force) {
   for (const PassFile& f : files) {
     FileWork w;
     w.file = f.file;
-    if (s.ok()) s = ReadSpans(w, f.last_write, force, &budget);
+    if (s.ok()) s = ReadSpans(w, f.last_write, pressure, &budget);
     if (!s.ok()) w.incomplete = true;
     work.push_back(std::move(w));
   }
@@ -956,23 +982,39 @@ Status TieredStore::Flush() {
     for (const DirtyRange& r : journal_->DirtyRanges(file)) seq = std::max(seq, r.seq);
     targets.emplace_back(file, seq);
   }
+  {
+    MutexLock lock(&flush_mu_);
+    for (const auto& [file, seq] : targets) {
+      FlushTarget& t = flush_targets_[file];
+      t.seq = std::max(t.seq, seq);
+      ++t.waiters;
+    }
+  }
+  // Each target is released when its data is out (or the flush gives up).
+  auto release = [&](uint64_t file) {
+    MutexLock lock(&flush_mu_);
+    auto it = flush_targets_.find(file);
+    if (it != flush_targets_.end() && --it->second.waiters == 0) flush_targets_.erase(it);
+  };
   flushing_.fetch_add(1);
   for (const auto& [file, seq] : targets) MakeUrgent(file);
   Status result;
   for (;;) {
     std::vector<std::pair<uint64_t, uint64_t>> left;
     for (const auto& [file, seq] : targets) {
-      for (const DirtyRange& r : journal_->DirtyRanges(file)) {
-        if (r.seq <= seq) {
-          left.emplace_back(file, seq);
-          break;
-        }
+      bool done = true;
+      for (const DirtyRange& r : journal_->DirtyRanges(file)) done = done && r.seq > seq;
+      if (done) {
+        release(file);
+      } else {
+        left.emplace_back(file, seq);
       }
     }
     targets = std::move(left);
     if (targets.empty()) break;
     if (!SleepFor(std::chrono::milliseconds(20))) {
       result = Status(Errc::kUnavailable, "tiered store is stopping");
+      for (const auto& [file, seq] : targets) release(file);
       break;
     }
     // A file whose pass ended with its data still dirty (a failed upload retried, a

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
@@ -493,6 +495,78 @@ TEST(TieredStoreTest, WritesGoOnWhileTheRemoteIsDownAndUploadWhenItIsBack) {
   env.Reopen(/*fresh_journal=*/true);
   ASSERT_OK_AND_ASSIGN(std::string got, ReadString(env.store(), 12, 0, 8 * kMiB));
   EXPECT_TRUE(got == a + a);
+}
+
+// A remote whose uploads wait while `held`.
+class HeldRemote final : public RemoteStore {
+ public:
+  explicit HeldRemote(std::shared_ptr<RemoteStore> remote) : remote_(std::move(remote)) {}
+  void Hold(bool held) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_ = held;
+    }
+    cv_.notify_all();
+  }
+  int waiting() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return waiting_;
+  }
+  Status Put(std::string_view key, ByteView data) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++waiting_;
+      cv_.wait(lock, [&] { return !held_; });
+      --waiting_;
+    }
+    return remote_->Put(key, data);
+  }
+  Result<Buffer> Get(std::string_view key, uint64_t offset,
+                     std::optional<uint64_t> length) override {
+    return remote_->Get(key, offset, length);
+  }
+  Status Delete(std::string_view key) override { return remote_->Delete(key); }
+  Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
+    return remote_->List(prefix);
+  }
+
+ private:
+  std::shared_ptr<RemoteStore> remote_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  int waiting_ = 0;
+};
+
+// A flush forces out what was written before it, not a file being written meanwhile: that
+// file is cut at content boundaries only, so that another copy of it deduplicates in full.
+TEST(TieredStoreTest, AFlushDoesNotCutAFileWrittenMeanwhileAtItsWriteFrontier) {
+  auto held = std::make_shared<HeldRemote>(std::shared_ptr<RemoteStore>(NewMemoryRemoteStore()));
+  Env env(false, [held](TieredOptions& o) { o.remote = std::make_unique<SharedRemote>(held); });
+  ASSERT_OK(env.store().Write(1, 0, AsBytes(RandomString(kMiB, 20))));
+  held->Hold(true);
+  std::thread flusher([&] { EXPECT_OK(env.store().Flush()); });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (held->waiting() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GT(held->waiting(), 0) << "the flush's upload never started";
+  // Written while the flush waits, in pieces, each given the scheduler time to take it.
+  const size_t size = 16 * kMiB;
+  std::string data = RandomString(size, 21);
+  for (size_t at = 0; at < size; at += 256 * kKiB) {
+    ASSERT_OK(env.store().Write(2, at, AsBytes(std::string_view(data).substr(at, 256 * kKiB))));
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  }
+  held->Hold(false);
+  flusher.join();
+  ASSERT_OK(env.store().Flush());
+  TieredStats before = env.store().Stats();
+  ASSERT_OK(env.store().Write(3, 0, AsBytes(data)));
+  ASSERT_OK(env.store().Flush());
+  TieredStats after = env.store().Stats();
+  EXPECT_EQ(after.chunks_new, before.chunks_new) << "the copy stored new chunks";
+  EXPECT_EQ(after.deduplicated_bytes - before.deduplicated_bytes, size);
 }
 
 }  // namespace
