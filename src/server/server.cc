@@ -2,7 +2,9 @@
 #include "server/server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +14,8 @@
 
 #include "base/log.h"
 #include "base/mutex.h"
+#include "base/posix_io.h"
+#include "chunk/blake3.h"
 #include "config/block_store_config.h"
 #include "controlplane/api/api.h"
 #include "controlplane/auth/password.h"
@@ -21,6 +25,7 @@
 #include "controlplane/db/sqlite/sqlite_control_db.h"
 #include "core/shares.h"
 #include "net/http/http_server.h"
+#include "nfs/common/file_handle.h"
 #include "nfs/mount/service.h"
 #include "nfs/v3/service.h"
 #include "rpc/tcp_server.h"
@@ -289,25 +294,50 @@ Result<cp::PermissionLevel> ParseLevel(const std::string& s) {
   return cp::ParsePermissionLevel(s == "read-write" ? "read_write" : s);
 }
 
-// Reads a secret from `path`, or makes one and keeps it there (0600).
+// Reads a secret from `path`, or makes one and keeps it there. The file is 0600 from the
+// moment it exists and appears whole or not at all (written aside, synced, renamed), so a
+// crash never leaves a short secret that the next start would replace.
 Result<std::string> PersistentSecret(const std::string& path) {
   std::ifstream in(path);
   std::string secret;
   if (in && std::getline(in, secret) && secret.size() >= 32) return secret;
   secret = cp::auth::GenerateSecret(32);
-  {
-    std::ofstream out(path, std::ios::trunc);
-    out << secret << "\n";
-    if (!out) return Status(Errc::kIo, "cannot write " + path);
-  }
-  chmod(path.c_str(), 0600);
+  const std::string text = secret + "\n";
+  const std::string tmp = path + ".tmp";
+  int fd = RetryOnEintr(
+      [&] { return open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); });
+  if (fd < 0) return StorageErrno(errno, "server", "create", tmp);
+  fchmod(fd, 0600);  // an older file of that name may have had other bits
+  bool ok = RetryOnEintr([&] { return write(fd, text.data(), text.size()); }) ==
+                static_cast<ssize_t>(text.size()) &&
+            fsync(fd) == 0;
+  int err = errno;
+  close(fd);
+  if (!ok) return StorageErrno(err, "server", "write", tmp);
+  if (rename(tmp.c_str(), path.c_str()) != 0) return StorageErrno(errno, "server", "rename", tmp);
+  RETURN_IF_ERROR(SyncDir(std::filesystem::path(path).parent_path().string(), "server"));
   return secret;
+}
+
+// The key that signs NFS file handles (nfs/common/file_handle.h), derived from a secret kept
+// in the state dir. Handles stay valid across restarts while that file does; a new secret
+// makes every handle issued before it fail, as a forged one would.
+Result<nfs::FileHandleCodec::Key> HandleKey(const std::string& state_dir) {
+  ASSIGN_OR_RETURN(std::string secret, PersistentSecret(state_dir + "/handle_secret"));
+  chunk::Blake3Hasher h =
+      chunk::Blake3Hasher::DeriveKey("DittoFS 2026-12-04 NFS file handle MAC key");
+  h.Update(AsBytes(secret));
+  return h.Finalize().bytes;
 }
 
 class ServerImpl final : public Server, public cp::api::RuntimeHooks {
  public:
-  explicit ServerImpl(const config::Config& config)
-      : config_(config), dispatcher_(8192), nfs3_(shares_), mount_(shares_) {
+  ServerImpl(const config::Config& config, const nfs::FileHandleCodec::Key& handle_key)
+      : config_(config),
+        dispatcher_(8192),
+        handles_(handle_key),
+        nfs3_(shares_, handles_),
+        mount_(shares_, handles_) {
     dispatcher_.Add(nfs3_.Program());
     dispatcher_.Add(mount_.Program());
   }
@@ -344,6 +374,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
 
   core::ShareTable shares_;
   rpc::Dispatcher dispatcher_;
+  const nfs::FileHandleCodec handles_;
   nfs::Nfs3Service nfs3_;
   nfs::MountService mount_;
 
@@ -681,7 +712,14 @@ Result<std::unique_ptr<cp::ControlDb>> OpenControlDb(const config::Config& confi
 }
 
 Result<std::unique_ptr<Server>> StartServer(const config::Config& config) {
-  auto server = std::make_unique<ServerImpl>(config);
+  std::error_code ec;
+  std::filesystem::create_directories(config.server.state_dir, ec);
+  if (ec) {
+    return Status(Errc::kIo,
+                  "cannot create state dir " + config.server.state_dir + ": " + ec.message());
+  }
+  ASSIGN_OR_RETURN(nfs::FileHandleCodec::Key handle_key, HandleKey(config.server.state_dir));
+  auto server = std::make_unique<ServerImpl>(config, handle_key);
   RETURN_IF_ERROR(server->Start());
   return std::unique_ptr<Server>(std::move(server));
 }

@@ -11,8 +11,8 @@ FuzzServer::FuzzServer()
     : metadata_(stores::NewMemoryMetadataStore()),
       blocks_(stores::NewMemoryBlockStore()),
       dispatcher_(1024),
-      nfs3_(shares_),
-      mount_(shares_) {
+      nfs3_(shares_, handles_),
+      mount_(shares_, handles_) {
   core::ShareOptions options;
   options.squash = core::Squash::kNone;
   auto vfs = core::Vfs::Open(1, "/export", *metadata_, *blocks_, options);

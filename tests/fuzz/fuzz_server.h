@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/shares.h"
+#include "nfs/common/file_handle.h"
 #include "nfs/mount/service.h"
 #include "nfs/v3/service.h"
 #include "rpc/dispatch.h"
@@ -20,12 +21,15 @@ class FuzzServer {
   FuzzServer();
   rpc::Dispatcher& dispatcher() { return dispatcher_; }
   core::FileId root() const { return root_; }
+  // Handles are signed with a fixed key, so seeds made by one run work in every other.
+  const nfs::FileHandleCodec& handles() const { return handles_; }
 
  private:
   std::unique_ptr<stores::MetadataStore> metadata_;
   std::unique_ptr<stores::BlockStore> blocks_;
   core::ShareTable shares_;
   rpc::Dispatcher dispatcher_;
+  const nfs::FileHandleCodec handles_{nfs::FileHandleCodec::Key{}};
   nfs::Nfs3Service nfs3_;
   nfs::MountService mount_;
   core::FileId root_;

@@ -34,7 +34,7 @@ int Main(int argc, char** argv) {
   }
   std::string dir = argv[1];
   FuzzServer server;
-  auto fh_bytes = nfs::EncodeFileHandle(1, server.root());
+  nfs::FileHandleCodec::Handle fh_bytes = server.handles().Encode(1, server.root());
   ByteView fh(fh_bytes.data(), fh_bytes.size());
   rpc::Credential cred;
   cred.flavor = rpc::AuthFlavor::kSys;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -227,6 +228,10 @@ TEST_F(ControlPlaneTest, EverythingSurvivesARestartAndHandlesStillWork) {
                        RawNfsClient::Connect(server_->port(), 1500, 1500));
   ASSERT_OK_AND_ASSIGN(GETATTR3res attr, again->Getattr(mnt.fh));
   EXPECT_EQ(attr.status, NFS3_OK);
+  // Handles are signed with a key derived from a secret only the server may read.
+  struct stat st;
+  ASSERT_EQ(stat((server_->dir() + "/state/handle_secret").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
   // carol's group grant (read) still applies.
   ASSERT_OK_AND_ASSIGN(CreatedReply create, again->Create(mnt.fh, "x", GUARDED, ModeAttrs(0644)));
   EXPECT_EQ(create.status, NFS3ERR_ACCES);

@@ -1055,11 +1055,70 @@ TEST_F(Nfs3ErrorTest, HandleOfRemovedObjectIsStale) {
   ASSERT_OK_AND_ASSIGN(LookupReply lookup, client().Lookup(sub, "x"));
   EXPECT_EQ(lookup.status, NFS3ERR_STALE);
 
-  // A well-formed handle naming a share the server does not have.
+  // A handle naming another share, made by changing the share id: its MAC no longer matches.
   FileHandle foreign = root_;
   foreign[4] = static_cast<char>(0x7f);
   ASSERT_OK_AND_ASSIGN(GETATTR3res other_share, client().Getattr(foreign));
-  EXPECT_EQ(other_share.status, NFS3ERR_STALE);
+  EXPECT_EQ(other_share.status, NFS3ERR_BADHANDLE);
+  // An unsigned handle of the format before handles were signed (version 1, 20 bytes): stale,
+  // so that a client that mounted before the upgrade looks its files up again.
+  FileHandle unsigned_v1(20, '\0');
+  unsigned_v1[0] = 1;
+  unsigned_v1.replace(4, 16, root_.substr(4, 16));
+  ASSERT_OK_AND_ASSIGN(GETATTR3res v1, client().Getattr(unsigned_v1));
+  EXPECT_EQ(v1.status, NFS3ERR_STALE);
+}
+
+// Issue 11: inode ids and generations are small and sequential, so without a MAC a client that
+// may not search a directory could name its children by guessing handles near its own.
+TEST_F(Nfs3ErrorTest, HandlesNearOnesOwnCannotBeForged) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> owner, Connect(2000, 2000));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> attacker, Connect(1000, 1000));
+  ASSERT_OK_AND_ASSIGN(FileHandle closed, MakeDir(*owner, dir_, "closed", 0700));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_OK(MakeFile(*owner, closed, "secret" + std::to_string(i), 0644, "secret").status());
+  }
+  ASSERT_OK_AND_ASSIGN(FileHandle mine, MakeFile(*attacker, dir_, "mine", 0644, "mine"));
+  ASSERT_OK_AND_ASSIGN(LookupReply denied, attacker->Lookup(closed, "secret0"));
+  ASSERT_EQ(denied.status, NFS3ERR_ACCES);
+  ASSERT_EQ(mine.size(), 36u) << "handle layout changed; update the offsets below";
+
+  auto be64 = [](const FileHandle& h, size_t at) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; ++i) v = v << 8 | static_cast<uint8_t>(h[at + i]);
+    return v;
+  };
+  auto put = [](FileHandle& h, size_t at, uint64_t v, size_t n) {
+    for (size_t i = 0; i < n; ++i) h[at + n - 1 - i] = static_cast<char>(v >> (8 * i));
+  };
+  const uint64_t inode = be64(mine, 8);
+  const uint64_t generation = be64(mine, 12) & 0xffffffff;
+  // 100,000 handles: inode ids within 50 of one's own, generations within 500, the rest of the
+  // handle (share id, MAC) copied from one's own handle; every tenth with a fresh MAC guess.
+  uint64_t tried = 0, answered_ok = 0, other = 0;
+  uint32_t guess = 12345;
+  for (int64_t di = -50; di <= 50 && tried < 100000; ++di) {
+    for (int64_t dg = -500; dg < 500 && tried < 100000; ++dg) {
+      if (di == 0 && dg == 0) continue;
+      FileHandle forged = mine;
+      put(forged, 8, inode + static_cast<uint64_t>(di), 8);
+      put(forged, 16, static_cast<uint32_t>(generation + static_cast<uint64_t>(dg)), 4);
+      if (tried % 10 == 0) {
+        guess = guess * 1103515245 + 12345;
+        put(forged, 20, guess, 4);
+      }
+      ++tried;
+      ASSERT_OK_AND_ASSIGN(GETATTR3res r, attacker->Getattr(forged));
+      if (r.status == NFS3_OK) ++answered_ok;
+      if (r.status != NFS3ERR_BADHANDLE && r.status != NFS3ERR_STALE) ++other;
+    }
+  }
+  EXPECT_EQ(tried, 100000u);
+  EXPECT_EQ(answered_ok, 0u) << "forged handles reached files";
+  EXPECT_EQ(other, 0u) << "forged handles got answers other than BADHANDLE or STALE";
+  // One's own handle still works.
+  ASSERT_OK_AND_ASSIGN(GETATTR3res own, attacker->Getattr(mine));
+  EXPECT_EQ(own.status, NFS3_OK);
 }
 
 TEST_F(Nfs3ErrorTest, GarbageHandleIsBadhandle) {

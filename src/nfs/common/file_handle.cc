@@ -1,24 +1,59 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "nfs/common/file_handle.h"
 
+#include <cstring>
+
+#include "chunk/blake3.h"
+
 namespace dittofs::nfs {
+namespace {
 
-constexpr std::byte kVersion{1};
+constexpr std::byte kVersion{2};
+constexpr std::byte kUnsignedVersion{1};
+constexpr size_t kUnsignedSize = 20;
+constexpr size_t kBodySize = 20;
+constexpr size_t kMacSize = kFileHandleSize - kBodySize;
 
-std::array<std::byte, kFileHandleSize> EncodeFileHandle(core::ShareId share, core::FileId file) {
-  std::array<std::byte, kFileHandleSize> out{};
+// Compares in time that does not depend on where the first difference is.
+bool SameBytes(const std::byte* a, const std::byte* b, size_t n) {
+  std::byte diff{0};
+  for (size_t i = 0; i < n; ++i) diff |= a[i] ^ b[i];
+  return diff == std::byte{0};
+}
+
+bool ReservedZero(ByteView bytes) {
+  return bytes[1] == std::byte{0} && bytes[2] == std::byte{0} && bytes[3] == std::byte{0};
+}
+
+}  // namespace
+
+void FileHandleCodec::Mac(const std::byte* body, std::byte* out) const {
+  chunk::Blake3Hasher h = chunk::Blake3Hasher::Keyed(key_);
+  h.Update(ByteView(body, kBodySize));
+  chunk::Blake3Hash mac = h.Finalize();
+  std::memcpy(out, mac.bytes.data(), kMacSize);
+}
+
+FileHandleCodec::Handle FileHandleCodec::Encode(core::ShareId share, core::FileId file) const {
+  Handle out{};
   out[0] = kVersion;
   StoreBe32(out.data() + 4, share);
   StoreBe64(out.data() + 8, file.inode);
   StoreBe32(out.data() + 16, file.generation);
+  Mac(out.data(), out.data() + kBodySize);
   return out;
 }
 
-Result<DecodedHandle> DecodeFileHandle(ByteView bytes) {
-  if (bytes.size() != kFileHandleSize || bytes[0] != kVersion || bytes[1] != std::byte{0} ||
-      bytes[2] != std::byte{0} || bytes[3] != std::byte{0}) {
+Result<DecodedHandle> FileHandleCodec::Decode(ByteView bytes) const {
+  if (bytes.size() == kUnsignedSize && bytes[0] == kUnsignedVersion && ReservedZero(bytes)) {
+    return Errc::kStale;
+  }
+  if (bytes.size() != kFileHandleSize || bytes[0] != kVersion || !ReservedZero(bytes)) {
     return Errc::kBadHandle;
   }
+  std::array<std::byte, kMacSize> mac;
+  Mac(bytes.data(), mac.data());
+  if (!SameBytes(mac.data(), bytes.data() + kBodySize, kMacSize)) return Errc::kBadHandle;
   DecodedHandle h;
   h.share = LoadBe32(bytes.data() + 4);
   h.file.inode = LoadBe64(bytes.data() + 8);

@@ -1,18 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// The NFS file handle, shared by every NFS version. It is opaque to clients and 20 bytes long:
+// The NFS file handle, shared by every NFS version. It is opaque to clients and 36 bytes long:
 //
 //   offset  size  field
-//        0     1  format version (1)
+//        0     1  format version (2)
 //        1     3  reserved, zero
-//        4     4  share id        (big-endian)
-//        8     8  inode id        (big-endian)
+//        4     4  share id         (big-endian)
+//        8     8  inode id         (big-endian)
 //       16     4  inode generation (big-endian)
+//       20    16  MAC: the first 16 bytes of keyed BLAKE3 over bytes 0-19, keyed by the
+//                 server's handle key
 //
 // The share id routes the handle to its share's stores, so a handle of one share can never
 // name another share's files; the generation makes a handle to a deleted (or deleted and
-// reused) inode stale rather than wrong.
+// reused) inode stale rather than wrong. The MAC makes handles unforgeable: inode ids and
+// generations are small, predictable numbers, and a client that may not search a directory
+// could otherwise name its children by guessing. Only handles this server (or another holding
+// the same key) issued pass; every other handle is rejected before any store is looked at.
+//
+// Version 1 handles (20 bytes, no MAC), issued before handles were signed, are answered as
+// stale: the client looks the file up again by name, through the permission checks.
 
 #include <array>
 #include <cstdint>
@@ -23,15 +31,31 @@
 
 namespace dittofs::nfs {
 
-constexpr size_t kFileHandleSize = 20;
+constexpr size_t kFileHandleSize = 36;
 
 struct DecodedHandle {
   core::ShareId share = 0;
   core::FileId file;
 };
 
-std::array<std::byte, kFileHandleSize> EncodeFileHandle(core::ShareId share, core::FileId file);
-// Errc::kBadHandle when `bytes` is not a handle this server issues.
-Result<DecodedHandle> DecodeFileHandle(ByteView bytes);
+// Issues and checks file handles under one 256-bit key. Immutable; thread-safe.
+class FileHandleCodec {
+ public:
+  using Key = std::array<uint8_t, 32>;
+  using Handle = std::array<std::byte, kFileHandleSize>;
+
+  // The key must be secret and stable: handles issued under one key fail under another.
+  explicit FileHandleCodec(const Key& key) : key_(key) {}
+
+  Handle Encode(core::ShareId share, core::FileId file) const;
+  // Errc::kBadHandle when `bytes` is not a handle issued under this key (malformed, or its
+  // MAC does not match); Errc::kStale for a well-formed handle of the unsigned version 1.
+  Result<DecodedHandle> Decode(ByteView bytes) const;
+
+ private:
+  void Mac(const std::byte* body, std::byte* out) const;
+
+  Key key_;
+};
 
 }  // namespace dittofs::nfs

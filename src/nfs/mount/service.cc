@@ -78,7 +78,7 @@ mountres3 MountService::Mnt(const rpc::CallContext& call, std::string_view path)
     res.fhs_status = mountstat3::MNT3ERR_ACCES;
     return res;
   }
-  auto fh = EncodeFileHandle(share->id(), share->root());
+  FileHandleCodec::Handle fh = handles_.Encode(share->id(), share->root());
   res.fhs_status = mountstat3::MNT3_OK;
   res.mountinfo.fhandle = nfs_fh3_owned::CopyFrom(ByteView(fh.data(), fh.size()));
   res.mountinfo.auth_flavors = {kAuthSys, kAuthNone};

@@ -6,6 +6,7 @@
 
 #include "base/mutex.h"
 #include "core/shares.h"
+#include "nfs/common/file_handle.h"
 #include "nfs/proto/mount3_types.h"
 #include "rpc/dispatch.h"
 
@@ -15,8 +16,9 @@ namespace dittofs::nfs {
 // handle of a share by its name and keeps the advisory list of mounts. Thread-safe.
 class MountService {
  public:
-  // `shares` must outlive the service.
-  explicit MountService(const core::ShareTable& shares) : shares_(shares) {}
+  // `shares` and `handles` must outlive the service.
+  MountService(const core::ShareTable& shares, const FileHandleCodec& handles)
+      : shares_(shares), handles_(handles) {}
 
   // The dispatch table for program 100005 version 3.
   rpc::ProgramVersion Program();
@@ -29,6 +31,7 @@ class MountService {
 
  private:
   const core::ShareTable& shares_;
+  const FileHandleCodec& handles_;
   Mutex mu_;
   mountlist mounts_ GUARDED_BY(mu_);
 };

@@ -19,8 +19,10 @@ struct Target {
   core::FileId file;
 };
 
-Result<Target> ResolveHandle(const core::ShareTable& shares, const nfs_fh3& fh) {
-  ASSIGN_OR_RETURN(DecodedHandle h, DecodeFileHandle(fh.data));
+// The handle is checked (its MAC) before any share or store is looked at.
+Result<Target> ResolveHandle(const FileHandleCodec& handles, const core::ShareTable& shares,
+                             const nfs_fh3& fh) {
+  ASSIGN_OR_RETURN(DecodedHandle h, handles.Decode(fh.data));
   std::shared_ptr<core::Vfs> vfs = shares.ById(h.share);
   if (!vfs) return Errc::kStale;  // a share that is gone
   return Target{std::move(vfs), h.file};
@@ -79,8 +81,8 @@ wcc_data ToWcc(const core::Wcc& w) {
   return out;
 }
 
-nfs_fh3_owned ToHandle(const Attr& a) {
-  auto bytes = EncodeFileHandle(a.share, a.id);
+nfs_fh3_owned ToHandle(const FileHandleCodec& handles, const Attr& a) {
+  FileHandleCodec::Handle bytes = handles.Encode(a.share, a.id);
   return nfs_fh3_owned::CopyFrom(ByteView(bytes.data(), bytes.size()));
 }
 
@@ -145,8 +147,9 @@ rpc::ProcedureHandler Bind(Nfs3Service* svc,
 
 }  // namespace
 
-Nfs3Service::Nfs3Service(const core::ShareTable& shares, Nfs3Limits limits)
-    : shares_(shares), limits_(limits) {
+Nfs3Service::Nfs3Service(const core::ShareTable& shares, const FileHandleCodec& handles,
+                         Nfs3Limits limits)
+    : shares_(shares), handles_(handles), limits_(limits) {
   StoreBe64(write_verifier_.data(), RandomU64());
 }
 
@@ -184,7 +187,7 @@ rpc::ProgramVersion Nfs3Service::Program() {
 }
 
 GETATTR3res Nfs3Service::Getattr(const rpc::CallContext& call, const GETATTR3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.object);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.object);
   if (!t.ok()) return GETATTR3res::Failure(ToNfs3(t.status()));
   Result<Attr> a = t->vfs->GetAttr(CallerOf(call), t->file);
   if (!a.ok()) return GETATTR3res::Failure(ToNfs3(a.status()));
@@ -192,7 +195,7 @@ GETATTR3res Nfs3Service::Getattr(const rpc::CallContext& call, const GETATTR3arg
 }
 
 SETATTR3res Nfs3Service::Setattr(const rpc::CallContext& call, const SETATTR3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.object);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.object);
   if (!t.ok()) return SETATTR3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   std::optional<Timespec> guard;
@@ -204,16 +207,16 @@ SETATTR3res Nfs3Service::Setattr(const rpc::CallContext& call, const SETATTR3arg
 }
 
 LOOKUP3res Nfs3Service::Lookup(const rpc::CallContext& call, const LOOKUP3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.what.dir);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.what.dir);
   if (!t.ok()) return LOOKUP3res::Failure(ToNfs3(t.status()));
   std::optional<Attr> dir_attr;
   Result<Attr> a = t->vfs->Lookup(CallerOf(call), t->file, args.what.name, &dir_attr);
   if (!a.ok()) return LOOKUP3res::Failure(ToNfs3(a.status()), {ToPostOp(dir_attr)});
-  return LOOKUP3res::Success({ToHandle(*a), ToFattr3(*a), ToPostOp(dir_attr)});
+  return LOOKUP3res::Success({ToHandle(handles_, *a), ToFattr3(*a), ToPostOp(dir_attr)});
 }
 
 ACCESS3res Nfs3Service::Access(const rpc::CallContext& call, const ACCESS3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.object);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.object);
   if (!t.ok()) return ACCESS3res::Failure(ToNfs3(t.status()));
   Attr attr;
   // ACCESS3_* bits and the runtime's AccessBits are the same values.
@@ -223,7 +226,7 @@ ACCESS3res Nfs3Service::Access(const rpc::CallContext& call, const ACCESS3args& 
 }
 
 READLINK3res Nfs3Service::Readlink(const rpc::CallContext& call, const READLINK3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.symlink);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.symlink);
   if (!t.ok()) return READLINK3res::Failure(ToNfs3(t.status()));
   Attr attr;
   Result<std::string> target = t->vfs->ReadLink(CallerOf(call), t->file, &attr);
@@ -232,7 +235,7 @@ READLINK3res Nfs3Service::Readlink(const rpc::CallContext& call, const READLINK3
 }
 
 READ3res Nfs3Service::Read(const rpc::CallContext& call, const READ3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.file);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.file);
   if (!t.ok()) return READ3res::Failure(ToNfs3(t.status()));
   uint32_t count = std::min(args.count, limits_.max_io);
   Result<core::ReadResult> r = t->vfs->Read(CallerOf(call), t->file, args.offset, count);
@@ -247,7 +250,7 @@ READ3res Nfs3Service::Read(const rpc::CallContext& call, const READ3args& args) 
 }
 
 WRITE3res Nfs3Service::Write(const rpc::CallContext& call, const WRITE3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.file);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.file);
   if (!t.ok()) return WRITE3res::Failure(ToNfs3(t.status()));
   // RFC 1813 §3.3.7: count is the number of bytes of data; more than was sent is invalid.
   if (args.count > args.data.size() || args.count > limits_.max_io) {
@@ -267,7 +270,7 @@ WRITE3res Nfs3Service::Write(const rpc::CallContext& call, const WRITE3args& arg
 }
 
 CREATE3res Nfs3Service::Create(const rpc::CallContext& call, const CREATE3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.where.dir);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.where.dir);
   if (!t.ok()) return CREATE3res::Failure(ToNfs3(t.status()));
   core::CreateMode how = core::CreateMode::kUnchecked;
   if (args.how.mode == createmode3::GUARDED) how = core::CreateMode::kGuarded;
@@ -277,32 +280,32 @@ CREATE3res Nfs3Service::Create(const rpc::CallContext& call, const CREATE3args& 
   Result<Attr> a = t->vfs->Create(CallerOf(call), t->file, args.where.name, how,
                                   ToSetAttrs(args.how.obj_attributes), verifier, &wcc);
   if (!a.ok()) return CREATE3res::Failure(ToNfs3(a.status()), {ToWcc(wcc)});
-  return CREATE3res::Success({ToHandle(*a), ToFattr3(*a), ToWcc(wcc)});
+  return CREATE3res::Success({ToHandle(handles_, *a), ToFattr3(*a), ToWcc(wcc)});
 }
 
 MKDIR3res Nfs3Service::Mkdir(const rpc::CallContext& call, const MKDIR3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.where.dir);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.where.dir);
   if (!t.ok()) return MKDIR3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   Result<Attr> a =
       t->vfs->Mkdir(CallerOf(call), t->file, args.where.name, ToSetAttrs(args.attributes), &wcc);
   if (!a.ok()) return MKDIR3res::Failure(ToNfs3(a.status()), {ToWcc(wcc)});
-  return MKDIR3res::Success({ToHandle(*a), ToFattr3(*a), ToWcc(wcc)});
+  return MKDIR3res::Success({ToHandle(handles_, *a), ToFattr3(*a), ToWcc(wcc)});
 }
 
 SYMLINK3res Nfs3Service::Symlink(const rpc::CallContext& call, const SYMLINK3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.where.dir);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.where.dir);
   if (!t.ok()) return SYMLINK3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   Result<Attr> a =
       t->vfs->Symlink(CallerOf(call), t->file, args.where.name, args.symlink.symlink_data,
                       ToSetAttrs(args.symlink.symlink_attributes), &wcc);
   if (!a.ok()) return SYMLINK3res::Failure(ToNfs3(a.status()), {ToWcc(wcc)});
-  return SYMLINK3res::Success({ToHandle(*a), ToFattr3(*a), ToWcc(wcc)});
+  return SYMLINK3res::Success({ToHandle(handles_, *a), ToFattr3(*a), ToWcc(wcc)});
 }
 
 MKNOD3res Nfs3Service::Mknod(const rpc::CallContext& call, const MKNOD3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.where.dir);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.where.dir);
   if (!t.ok()) return MKNOD3res::Failure(ToNfs3(t.status()));
   core::FileType type;
   const sattr3* attrs = &args.what.pipe_attributes;
@@ -333,11 +336,11 @@ MKNOD3res Nfs3Service::Mknod(const rpc::CallContext& call, const MKNOD3args& arg
   Result<Attr> a = t->vfs->Mknod(CallerOf(call), t->file, args.where.name, type, ToSetAttrs(*attrs),
                                  major, minor, &wcc);
   if (!a.ok()) return MKNOD3res::Failure(ToNfs3(a.status()), {ToWcc(wcc)});
-  return MKNOD3res::Success({ToHandle(*a), ToFattr3(*a), ToWcc(wcc)});
+  return MKNOD3res::Success({ToHandle(handles_, *a), ToFattr3(*a), ToWcc(wcc)});
 }
 
 REMOVE3res Nfs3Service::Remove(const rpc::CallContext& call, const REMOVE3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.object.dir);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.object.dir);
   if (!t.ok()) return REMOVE3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   Status s = t->vfs->Remove(CallerOf(call), t->file, args.object.name, &wcc);
@@ -346,7 +349,7 @@ REMOVE3res Nfs3Service::Remove(const rpc::CallContext& call, const REMOVE3args& 
 }
 
 RMDIR3res Nfs3Service::Rmdir(const rpc::CallContext& call, const RMDIR3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.object.dir);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.object.dir);
   if (!t.ok()) return RMDIR3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   Status s = t->vfs->Rmdir(CallerOf(call), t->file, args.object.name, &wcc);
@@ -355,9 +358,9 @@ RMDIR3res Nfs3Service::Rmdir(const rpc::CallContext& call, const RMDIR3args& arg
 }
 
 RENAME3res Nfs3Service::Rename(const rpc::CallContext& call, const RENAME3args& args) {
-  Result<Target> from = ResolveHandle(shares_, args.from.dir);
+  Result<Target> from = ResolveHandle(handles_, shares_, args.from.dir);
   if (!from.ok()) return RENAME3res::Failure(ToNfs3(from.status()));
-  Result<Target> to = ResolveHandle(shares_, args.to.dir);
+  Result<Target> to = ResolveHandle(handles_, shares_, args.to.dir);
   if (!to.ok()) return RENAME3res::Failure(ToNfs3(to.status()));
   if (from->vfs != to->vfs) {
     return RENAME3res::Failure(nfsstat3::NFS3ERR_XDEV, {{std::nullopt, AttrsOf(call, *from)},
@@ -371,9 +374,9 @@ RENAME3res Nfs3Service::Rename(const rpc::CallContext& call, const RENAME3args& 
 }
 
 LINK3res Nfs3Service::Link(const rpc::CallContext& call, const LINK3args& args) {
-  Result<Target> file = ResolveHandle(shares_, args.file);
+  Result<Target> file = ResolveHandle(handles_, shares_, args.file);
   if (!file.ok()) return LINK3res::Failure(ToNfs3(file.status()));
-  Result<Target> dir = ResolveHandle(shares_, args.link.dir);
+  Result<Target> dir = ResolveHandle(handles_, shares_, args.link.dir);
   if (!dir.ok()) return LINK3res::Failure(ToNfs3(dir.status()), {AttrsOf(call, *file), {}});
   if (file->vfs != dir->vfs) {
     return LINK3res::Failure(nfsstat3::NFS3ERR_XDEV,
@@ -388,7 +391,7 @@ LINK3res Nfs3Service::Link(const rpc::CallContext& call, const LINK3args& args) 
 }
 
 READDIR3res Nfs3Service::Readdir(const rpc::CallContext& call, const READDIR3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.dir);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.dir);
   if (!t.ok()) return READDIR3res::Failure(ToNfs3(t.status()));
   core::Caller caller = CallerOf(call);
   Result<Attr> dir = t->vfs->GetAttr(caller, t->file);
@@ -456,7 +459,7 @@ READDIR3res Nfs3Service::Readdir(const rpc::CallContext& call, const READDIR3arg
 
 READDIRPLUS3res Nfs3Service::Readdirplus(const rpc::CallContext& call,
                                          const READDIRPLUS3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.dir);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.dir);
   if (!t.ok()) return READDIRPLUS3res::Failure(ToNfs3(t.status()));
   core::Caller caller = CallerOf(call);
   Result<Attr> dir = t->vfs->GetAttr(caller, t->file);
@@ -484,8 +487,8 @@ READDIRPLUS3res Nfs3Service::Readdirplus(const rpc::CallContext& call,
     dir_used += dn;
     return true;
   };
-  auto plus = [](const Attr& a, std::string name, uint64_t cookie) {
-    return entryplus3{a.id.inode, std::move(name), cookie, ToFattr3(a), ToHandle(a)};
+  auto plus = [this](const Attr& a, std::string name, uint64_t cookie) {
+    return entryplus3{a.id.inode, std::move(name), cookie, ToFattr3(a), ToHandle(handles_, a)};
   };
   uint64_t cookie = args.cookie;
   bool full = false;
@@ -538,7 +541,7 @@ READDIRPLUS3res Nfs3Service::Readdirplus(const rpc::CallContext& call,
 }
 
 FSSTAT3res Nfs3Service::Fsstat(const rpc::CallContext& call, const FSSTAT3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.fsroot);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.fsroot);
   if (!t.ok()) return FSSTAT3res::Failure(ToNfs3(t.status()));
   Result<core::FsStats> s = t->vfs->StatFs(CallerOf(call), t->file);
   if (!s.ok()) return FSSTAT3res::Failure(ToNfs3(s.status()), {AttrsOf(call, *t)});
@@ -555,7 +558,7 @@ FSSTAT3res Nfs3Service::Fsstat(const rpc::CallContext& call, const FSSTAT3args& 
 }
 
 FSINFO3res Nfs3Service::Fsinfo(const rpc::CallContext& call, const FSINFO3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.fsroot);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.fsroot);
   if (!t.ok()) return FSINFO3res::Failure(ToNfs3(t.status()));
   // The limits are no secret, but a caller the share refuses learns nothing, attributes least.
   Result<Attr> attrs = t->vfs->GetAttr(CallerOf(call), t->file);
@@ -573,7 +576,7 @@ FSINFO3res Nfs3Service::Fsinfo(const rpc::CallContext& call, const FSINFO3args& 
 }
 
 PATHCONF3res Nfs3Service::Pathconf(const rpc::CallContext& call, const PATHCONF3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.object);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.object);
   if (!t.ok()) return PATHCONF3res::Failure(ToNfs3(t.status()));
   Result<Attr> attrs = t->vfs->GetAttr(CallerOf(call), t->file);
   if (!attrs.ok()) return PATHCONF3res::Failure(ToNfs3(attrs.status()));
@@ -589,7 +592,7 @@ PATHCONF3res Nfs3Service::Pathconf(const rpc::CallContext& call, const PATHCONF3
 }
 
 COMMIT3res Nfs3Service::Commit(const rpc::CallContext& call, const COMMIT3args& args) {
-  Result<Target> t = ResolveHandle(shares_, args.file);
+  Result<Target> t = ResolveHandle(handles_, shares_, args.file);
   if (!t.ok()) return COMMIT3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   Status s = t->vfs->Commit(CallerOf(call), t->file, &wcc);

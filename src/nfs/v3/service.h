@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/shares.h"
+#include "nfs/common/file_handle.h"
 #include "nfs/proto/nfs3_types.h"
 #include "rpc/dispatch.h"
 
@@ -15,8 +16,9 @@ struct Nfs3Limits {
 // and encodes the reply. No file system logic lives here. Thread-safe.
 class Nfs3Service {
  public:
-  // `shares` must outlive the service.
-  Nfs3Service(const core::ShareTable& shares, Nfs3Limits limits = {});
+  // `shares` and `handles` must outlive the service.
+  Nfs3Service(const core::ShareTable& shares, const FileHandleCodec& handles,
+              Nfs3Limits limits = {});
 
   // The dispatch table for program 100003 version 3.
   rpc::ProgramVersion Program();
@@ -47,6 +49,7 @@ class Nfs3Service {
 
  private:
   const core::ShareTable& shares_;
+  const FileHandleCodec& handles_;
   Nfs3Limits limits_;
   writeverf3 write_verifier_;  // changes on every server start (RFC 1813 §3.3.7)
 };
