@@ -2,7 +2,6 @@
 // dfs: the DittoFS server daemon.
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/allocator.h"
 #include "base/log.h"
 #include "config/config.h"
 #include "controlplane/auth/secret.h"
@@ -541,12 +541,9 @@ int Completion(const CLI::App& app, const std::string& shell) {
 }  // namespace dittofs
 
 int main(int argc, char** argv) {
-  // Payload buffers (up to a few MiB per call) are allocated and freed at a high rate. Keep
-  // them on the heap and keep freed memory in the process, so each call reuses pages that are
-  // already mapped instead of having the kernel map and zero fresh ones (which profiling showed
-  // to dominate 1 MiB READ/WRITE).
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  // Payload buffers (up to a few MiB per call) are allocated and freed at a high rate: keep
+  // freed memory mapped for the next calls (base/allocator.h).
+  dittofs::KeepFreedMemoryForReuse();
   // Everything dfs writes (state, stores, config with its secrets, logs) is its own: files it
   // creates, and those the libraries it uses create (RocksDB's), are private to its user.
   umask(077);
