@@ -50,8 +50,11 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   void OnRead(const asio::error_code& ec, size_t n, bool direct);
   void Dispatch(std::vector<Buffer> records);
   void WriteNextLocked() EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Bookkeeping once a call's reply is on its way; `on_worker`: it ran on a worker thread.
-  void CallDone(bool on_worker);
+  // Bookkeeping once a call's reply is on its way; `on_worker`: it ran on a worker thread;
+  // `bytes`: the size of its record.
+  void CallDone(bool on_worker, size_t bytes);
+  // Whether the calls in flight are at a limit of TcpServerOptions (reading then pauses).
+  bool AtLimit() const;
 
   Server& server_;
   tcp::socket socket_;
@@ -66,6 +69,7 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   bool writing_ GUARDED_BY(mu_) = false;
   bool closed_ GUARDED_BY(mu_) = false;
   std::atomic<size_t> outstanding_{0};
+  std::atomic<size_t> outstanding_bytes_{0};
 };
 
 class Server final : public RpcTcpServer {
@@ -137,8 +141,13 @@ void Connection::Close() {
   });
 }
 
+bool Connection::AtLimit() const {
+  return outstanding_.load() >= server_.options().max_outstanding_per_connection ||
+         outstanding_bytes_.load() >= server_.options().max_outstanding_bytes_per_connection;
+}
+
 void Connection::ReadMore() {
-  if (outstanding_.load() >= server_.options().max_outstanding_per_connection) {
+  if (AtLimit()) {
     reading_paused_ = true;  // resumed by CallDone
     return;
   }
@@ -187,7 +196,9 @@ void Connection::OnRead(const asio::error_code& ec, size_t n, bool direct) {
 
 void Connection::Dispatch(std::vector<Buffer> records) {
   for (Buffer& record : records) {
+    const size_t bytes = record.size();
     outstanding_.fetch_add(1);
+    outstanding_bytes_.fetch_add(bytes);
     server_.in_flight.fetch_add(1);
     auto self = shared_from_this();
     if (server_.options().inline_fast_calls && records.size() == 1 &&
@@ -198,10 +209,10 @@ void Connection::Dispatch(std::vector<Buffer> records) {
         reply.Retain(std::move(record));
         SendReply(std::move(reply));
       }
-      CallDone(false);
+      CallDone(false, bytes);
       continue;
     }
-    server_.workers().Submit([self, record = std::move(record)]() mutable {
+    server_.workers().Submit([self, bytes, record = std::move(record)]() mutable {
       xdr::XdrEncoder reply;
       if (self->server_.dispatcher().Handle(self->info_, record.view(), &reply)) {
         // The reply may borrow from the record (it never does today, but the contract
@@ -209,12 +220,12 @@ void Connection::Dispatch(std::vector<Buffer> records) {
         reply.Retain(std::move(record));
         self->SendReply(std::move(reply));
       }
-      self->CallDone(true);
+      self->CallDone(true, bytes);
     });
   }
 }
 
-void Connection::CallDone(bool on_worker) {
+void Connection::CallDone(bool on_worker, size_t bytes) {
   if (server_.in_flight.fetch_sub(1) == 1 && on_worker &&
       server_.options().poll_window.count() > 0) {
     // The server went idle while its I/O thread sleeps (it does not poll while workers run
@@ -222,10 +233,16 @@ void Connection::CallDone(bool on_worker) {
     // for the client's next call instead of being woken by it.
     asio::post(server_.io(), [] {});
   }
+  const TcpServerOptions& o = server_.options();
   size_t before = outstanding_.fetch_sub(1);
-  if (before == server_.options().max_outstanding_per_connection) {
+  size_t bytes_before = outstanding_bytes_.fetch_sub(bytes);
+  // Only a call that takes the connection below a limit may have to resume reading; the
+  // check runs on the strand, after any ReadMore that paused.
+  if (before == o.max_outstanding_per_connection ||
+      (bytes_before >= o.max_outstanding_bytes_per_connection &&
+       bytes_before - bytes < o.max_outstanding_bytes_per_connection)) {
     asio::post(strand_, [self = shared_from_this()] {
-      if (self->reading_paused_) {
+      if (self->reading_paused_ && !self->AtLimit()) {
         self->reading_paused_ = false;
         self->ReadMore();
       }

@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
+#include <mutex>
 #include <thread>
 
 #include "rpc/blocking_client.h"
@@ -150,6 +153,53 @@ TEST_P(TcpServerTest, AnIdleServerUsesNoCpu) {
   // And it still answers.
   ASSERT_OK(c.SendRaw(BlockingClient::Fragment(Call(500, 0, 0), true)));
   EXPECT_EQ(Xid(c.ReadRecord()), 500u);
+}
+
+// Reading pauses while the calls in flight hold max_outstanding_bytes_per_connection bytes of
+// records: the client's further calls wait in TCP, not in the server's memory and queue.
+TEST(TcpServerLimitsTest, ReadingPausesAtTheOutstandingByteBudget) {
+  std::atomic<int> started{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  Dispatcher dispatcher(64);
+  ProgramVersion v{kProg, 1, {}};
+  v.procedures.resize(1);
+  v.procedures[0] = {"HOLD", [&](const CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder&) {
+                       started.fetch_add(1);
+                       std::unique_lock<std::mutex> lock(mu);
+                       cv.wait(lock, [&] { return open; });
+                       return AcceptStat::kSuccess;
+                     }};
+  dispatcher.Add(v);
+  TcpServerOptions o;
+  o.bind_address = "127.0.0.1";
+  o.port = 0;
+  o.max_record_size = 64 * 1024;
+  o.worker_threads = 32;  // enough to start every call at once, were they all read
+  o.max_outstanding_bytes_per_connection = 4 * 32 * 1024;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RpcTcpServer> server, StartRpcTcpServer(o, dispatcher));
+  BlockingClient c = Connect(server->port());
+  std::string calls;
+  for (uint32_t xid = 1; xid <= 20; ++xid) {
+    std::string call = Call(xid, 0, 0);
+    calls += BlockingClient::Fragment(call + std::string(32 * 1024 - call.size(), '\0'), true);
+  }
+  ASSERT_OK(c.SendRaw(calls));
+  for (int i = 0; i < 200 && started.load() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // time to read more, were it to
+  // 4 records reach the budget; one read may bring in a record or two more.
+  EXPECT_GE(started.load(), 4);
+  EXPECT_LE(started.load(), 6);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+  }
+  cv.notify_all();
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(c.ReadRecord().ok()) << "reply " << i;
+  EXPECT_EQ(started.load(), 20);
 }
 
 INSTANTIATE_TEST_SUITE_P(PollWindow, TcpServerTest,
