@@ -1,17 +1,26 @@
 # Helpers that keep one CMake library per folder of src/ and record the allowed include arrows.
 #
-# dittofs_add_library(NAME SOURCES ... DEPS ...): a static library whose headers may include
-# exactly the headers of its DEPS (checked by tools/check_layering.py, run as a test).
+# dittofs_add_library(NAME SOURCES ... DEPS ...): a static library whose files may include
+# exactly the headers of its own folder and of its direct DEPS (checked by
+# tools/check_layering.py, run as the `layering` test; test targets are checked the same way).
 # dittofs_add_test(NAME SOURCES ... DEPS ...): a GoogleTest binary registered with CTest.
 
 set(DITTOFS_LAYERING_FILE "${CMAKE_BINARY_DIR}/layering.txt")
 file(WRITE "${DITTOFS_LAYERING_FILE}" "")
 
-# Records that target `name` lives in the current folder and may include its `deps`' headers.
-function(dittofs_record_layering name deps)
+# Records that target `name` lives in the current folder, that its files (`sources`; a
+# library's headers too) may include its direct `deps`' headers, and whether it is test code.
+function(dittofs_record_layering name kind deps sources)
   file(RELATIVE_PATH dir "${PROJECT_SOURCE_DIR}/src" "${CMAKE_CURRENT_SOURCE_DIR}")
   string(REPLACE ";" "," deps "${deps}")
-  file(APPEND "${DITTOFS_LAYERING_FILE}" "${name} ${dir} ${deps}\n")
+  string(REPLACE ";" "," sources "${sources}")
+  if(deps STREQUAL "")
+    set(deps "-")
+  endif()
+  if(sources STREQUAL "")
+    set(sources "-")
+  endif()
+  file(APPEND "${DITTOFS_LAYERING_FILE}" "${name} ${dir} ${kind} ${deps} ${sources}\n")
 endfunction()
 
 function(dittofs_add_library name)
@@ -19,7 +28,7 @@ function(dittofs_add_library name)
   add_library(${name} STATIC ${ARG_SOURCES})
   target_include_directories(${name} PUBLIC "${PROJECT_SOURCE_DIR}/src")
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} ${ARG_LIBS})
-  dittofs_record_layering(${name} "${ARG_DEPS}")
+  dittofs_record_layering(${name} lib "${ARG_DEPS}" "${ARG_SOURCES}")
 endfunction()
 
 # dittofs_add_interface(NAME DEPS ...): a header-only library (an interface with no code).
@@ -28,7 +37,7 @@ function(dittofs_add_interface name)
   add_library(${name} INTERFACE)
   target_include_directories(${name} INTERFACE "${PROJECT_SOURCE_DIR}/src")
   target_link_libraries(${name} INTERFACE ${ARG_DEPS})
-  dittofs_record_layering(${name} "${ARG_DEPS}")
+  dittofs_record_layering(${name} lib "${ARG_DEPS}" "")
 endfunction()
 
 # dittofs_add_test_library(NAME SOURCES ... DEPS ...): test support (e.g. a conformance suite)
@@ -38,6 +47,7 @@ function(dittofs_add_test_library name)
   add_library(${name} STATIC ${ARG_SOURCES})
   target_include_directories(${name} PUBLIC "${PROJECT_SOURCE_DIR}/src")
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} GTest::gtest GTest::gmock)
+  dittofs_record_layering(${name} test "${ARG_DEPS}" "${ARG_SOURCES}")
 endfunction()
 
 function(dittofs_add_executable name)
@@ -48,7 +58,7 @@ function(dittofs_add_executable name)
     set_target_properties(${name} PROPERTIES OUTPUT_NAME ${ARG_OUTPUT_NAME})
   endif()
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/bin")
-  dittofs_record_layering(${name} "${ARG_DEPS}")
+  dittofs_record_layering(${name} bin "${ARG_DEPS}" "${ARG_SOURCES}")
 endfunction()
 
 function(dittofs_add_test name)
@@ -57,6 +67,7 @@ function(dittofs_add_test name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} ${ARG_LIBS} GTest::gtest GTest::gmock
                         GTest::gtest_main)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
+  dittofs_record_layering(${name} test "${ARG_DEPS}" "${ARG_SOURCES}")
   add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)
   set(labels unit)
   if(ARG_LABELS)
