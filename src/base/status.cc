@@ -55,6 +55,16 @@ std::string_view ErrcName(Errc code) {
       return "busy";
     case Errc::kUnavailable:
       return "unavailable";
+    case Errc::kLocked:
+      return "range locked";
+    case Errc::kShareViolation:
+      return "sharing violation";
+    case Errc::kDeletePending:
+      return "delete pending";
+    case Errc::kDeadlock:
+      return "deadlock";
+    case Errc::kRangeNotLocked:
+      return "range not locked";
     case Errc::kInternal:
       return "internal error";
   }

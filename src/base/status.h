@@ -35,6 +35,11 @@ enum class Errc : int {
   kConflict,      // a transaction lost a race; retry it
   kBusy,          // the object is in use
   kUnavailable,   // the service is shutting down or overloaded
+  kLocked,          // a byte-range lock of another owner covers the range
+  kShareViolation,  // an open's share mode (or this open's) refuses the access
+  kDeletePending,   // the file is to be deleted once its last open closes: no new opens
+  kDeadlock,        // waiting for the lock would close a cycle of waiting owners
+  kRangeNotLocked,  // an unlock of a range the owner does not hold (exactly, for Windows locks)
   kInternal,      // a bug or an unexpected condition
 };
 

@@ -53,7 +53,14 @@ nfsstat3 ToNfs3(const Status& status) {
     case Errc::kConflict:
     case Errc::kBusy:
     case Errc::kUnavailable:
+    case Errc::kLocked:  // another protocol's lock: it may be gone when the client retries
       return nfsstat3::NFS3ERR_JUKEBOX;
+    case Errc::kShareViolation:
+    case Errc::kDeletePending:
+    case Errc::kDeadlock:
+      return nfsstat3::NFS3ERR_ACCES;
+    case Errc::kRangeNotLocked:
+      return nfsstat3::NFS3ERR_INVAL;
     case Errc::kInternal:
       return nfsstat3::NFS3ERR_SERVERFAULT;
   }

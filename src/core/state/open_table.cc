@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/state/open_table.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <unordered_map>
+#include <vector>
+
+#include "base/mutex.h"
+
+namespace dittofs::core {
+namespace {
+
+constexpr size_t kShards = 64;
+constexpr uint32_t kReadLike = kReadData | kExecute;
+constexpr uint32_t kWriteLike = kWriteData | kAppendData;
+// An open with none of these (attributes only, say) neither checks nor constrains sharing.
+constexpr uint32_t kSharingAccess = kReadLike | kWriteLike | kDeleteAccess;
+
+struct Open {
+  OpenTable::OpenId id = 0;
+  uint32_t access = 0;
+  uint32_t share = 0;
+  bool delete_on_close = false;
+};
+
+struct FileOpens {
+  std::vector<Open> opens;
+  bool delete_pending = false;
+};
+
+struct alignas(64) Shard {
+  Mutex mu;
+  std::unordered_map<uint64_t, FileOpens> files GUARDED_BY(mu);
+};
+
+// Which file each open is of.
+struct alignas(64) IdShard {
+  Mutex mu;
+  std::unordered_map<OpenTable::OpenId, uint64_t> file_of GUARDED_BY(mu);
+};
+
+// MS-FSA 2.1.5.1.2: does `b` conflict with `a` (or `a` with `b`)?
+bool ShareConflict(const Open& a, uint32_t access, uint32_t share) {
+  if ((a.access & kSharingAccess) == 0 || (access & kSharingAccess) == 0) return false;
+  auto refuses = [](uint32_t has, uint32_t lets) {
+    return ((has & kReadLike) != 0 && (lets & kShareRead) == 0) ||
+           ((has & kWriteLike) != 0 && (lets & kShareWrite) == 0) ||
+           ((has & kDeleteAccess) != 0 && (lets & kShareDelete) == 0);
+  };
+  return refuses(a.access, share) || refuses(access, a.share);
+}
+
+}  // namespace
+
+struct OpenTable::Impl {
+  std::array<Shard, kShards> shards;
+  alignas(64) std::atomic<uint64_t> next_id{1};
+  alignas(64) std::atomic<size_t> total{0};
+  std::array<IdShard, kShards> ids;
+
+  Shard& ShardOf(uint64_t file) { return shards[file % kShards]; }
+  IdShard& IdShardOf(OpenId id) { return ids[id % kShards]; }
+
+  Result<uint64_t> FileOf(OpenId id) {
+    IdShard& s = IdShardOf(id);
+    MutexLock lock(&s.mu);
+    auto it = s.file_of.find(id);
+    if (it == s.file_of.end()) return Status(Errc::kNotFound, "no such open");
+    return it->second;
+  }
+};
+
+OpenTable::OpenTable() : impl_(std::make_unique<Impl>()) {}
+OpenTable::~OpenTable() = default;
+
+Result<OpenTable::OpenId> OpenTable::Open(const OpenRequest& r) {
+  if (r.delete_on_close && (r.access & kDeleteAccess) == 0) {
+    return Status(Errc::kAccess, "delete on close needs delete access");
+  }
+  OpenId id = impl_->next_id.fetch_add(1);
+  {
+    Shard& s = impl_->ShardOf(r.file);
+    MutexLock lock(&s.mu);
+    FileOpens& f = s.files[r.file];
+    if (f.delete_pending) return Errc::kDeletePending;
+    for (const auto& o : f.opens) {
+      if (ShareConflict(o, r.access, r.share)) {
+        if (f.opens.empty()) s.files.erase(r.file);
+        return Errc::kShareViolation;
+      }
+    }
+    f.opens.push_back(core::Open{id, r.access, r.share, r.delete_on_close});
+  }
+  {
+    IdShard& s = impl_->IdShardOf(id);
+    MutexLock lock(&s.mu);
+    s.file_of[id] = r.file;
+  }
+  impl_->total.fetch_add(1);
+  return id;
+}
+
+Result<CloseResult> OpenTable::Close(OpenId id) {
+  uint64_t file;
+  {
+    IdShard& s = impl_->IdShardOf(id);
+    MutexLock lock(&s.mu);
+    auto it = s.file_of.find(id);
+    if (it == s.file_of.end()) return Status(Errc::kNotFound, "no such open");
+    file = it->second;
+    s.file_of.erase(it);
+  }
+  CloseResult result;
+  Shard& s = impl_->ShardOf(file);
+  MutexLock lock(&s.mu);
+  auto it = s.files.find(file);
+  if (it == s.files.end()) return Status(Errc::kInternal, "open of an unknown file");
+  FileOpens& f = it->second;
+  auto o = std::find_if(f.opens.begin(), f.opens.end(), [&](const auto& x) { return x.id == id; });
+  if (o == f.opens.end()) return Status(Errc::kInternal, "open missing from its file");
+  if (o->delete_on_close) f.delete_pending = true;
+  f.opens.erase(o);
+  impl_->total.fetch_sub(1);
+  result.last = f.opens.empty();
+  result.delete_file = result.last && f.delete_pending;
+  if (result.last) s.files.erase(it);
+  return result;
+}
+
+Status OpenTable::SetDeletePending(OpenId id, bool pending) {
+  ASSIGN_OR_RETURN(uint64_t file, impl_->FileOf(id));
+  Shard& s = impl_->ShardOf(file);
+  MutexLock lock(&s.mu);
+  auto it = s.files.find(file);
+  if (it == s.files.end()) return Status(Errc::kNotFound, "no such open");
+  auto o = std::find_if(it->second.opens.begin(), it->second.opens.end(),
+                        [&](const auto& x) { return x.id == id; });
+  if (o == it->second.opens.end()) return Status(Errc::kNotFound, "no such open");
+  if ((o->access & kDeleteAccess) == 0) return Status(Errc::kAccess, "open lacks delete access");
+  it->second.delete_pending = pending;
+  return Status::Ok();
+}
+
+size_t OpenTable::open_count(uint64_t file) {
+  Shard& s = impl_->ShardOf(file);
+  MutexLock lock(&s.mu);
+  auto it = s.files.find(file);
+  return it == s.files.end() ? 0 : it->second.opens.size();
+}
+
+bool OpenTable::delete_pending(uint64_t file) {
+  Shard& s = impl_->ShardOf(file);
+  MutexLock lock(&s.mu);
+  auto it = s.files.find(file);
+  return it != s.files.end() && it->second.delete_pending;
+}
+
+size_t OpenTable::total_opens() const { return impl_->total.load(); }
+
+}  // namespace dittofs::core
