@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/state/lease_table.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "testing/status_matchers.h"
+
+namespace dittofs::core {
+namespace {
+
+constexpr uint8_t R = kCacheRead, H = kCacheHandle, Wc = kCacheWrite;
+
+// The break table of docs/state.md ("Leases and delegations"): a grant of holder 1, an
+// operation of holder 2, and what the grant is broken to (or "no break").
+struct Row {
+  const char* what;
+  GrantKind kind;
+  uint8_t state;
+  CacheOp op;
+  bool breaks;
+  uint8_t to;
+};
+
+const Row kTable[] = {
+    {"lease RWH / open", GrantKind::kLease, R | H | Wc, CacheOp::kOpen, true, R | H},
+    {"lease RWH / read", GrantKind::kLease, R | H | Wc, CacheOp::kRead, true, R | H},
+    {"lease RWH / write", GrantKind::kLease, R | H | Wc, CacheOp::kWrite, true, H},
+    {"lease RWH / set size", GrantKind::kLease, R | H | Wc, CacheOp::kSetSize, true, H},
+    {"lease RWH / remove", GrantKind::kLease, R | H | Wc, CacheOp::kRemove, true, R | Wc},
+    {"lease RH / open", GrantKind::kLease, R | H, CacheOp::kOpen, false, R | H},
+    {"lease RH / write", GrantKind::kLease, R | H, CacheOp::kWrite, true, H},
+    {"lease RH / rename", GrantKind::kLease, R | H, CacheOp::kRename, true, R},
+    {"lease R / read", GrantKind::kLease, R, CacheOp::kRead, false, R},
+    {"lease R / write", GrantKind::kLease, R, CacheOp::kWrite, true, 0},
+    {"lease R / remove", GrantKind::kLease, R, CacheOp::kRemove, false, R},
+    {"lease RW / read", GrantKind::kLease, R | Wc, CacheOp::kRead, true, R},
+    {"read delegation / open", GrantKind::kDelegation, R | H, CacheOp::kOpen, false, R | H},
+    {"read delegation / write", GrantKind::kDelegation, R | H, CacheOp::kWrite, true, 0},
+    {"read delegation / remove", GrantKind::kDelegation, R | H, CacheOp::kRemove, true, 0},
+    {"write delegation / read", GrantKind::kDelegation, R | H | Wc, CacheOp::kRead, true, 0},
+    {"write delegation / open", GrantKind::kDelegation, R | H | Wc, CacheOp::kOpen, true, 0},
+};
+
+TEST(LeaseTableTest, BreakTableOfDocsStateMd) {
+  for (const Row& row : kTable) {
+    SCOPED_TRACE(row.what);
+    LeaseTable t;
+    std::vector<uint8_t> breaks;
+    ASSERT_OK_AND_ASSIGN(LeaseTable::Granted g, t.Request(1, /*holder=*/1, row.kind, row.state,
+                                                          [&](LeaseTable::GrantId, uint8_t to,
+                                                              uint16_t) { breaks.push_back(to); }));
+    ASSERT_EQ(g.state, row.state);
+    bool went_on = false;
+    LeaseTable::WaitId w = t.BreakFor(1, /*requester=*/2, row.op, 1000, [&](Status s) {
+      EXPECT_OK(s);
+      went_on = true;
+    });
+    EXPECT_EQ(w != 0, row.breaks);
+    if (!row.breaks) {
+      EXPECT_TRUE(breaks.empty());
+      continue;
+    }
+    ASSERT_EQ(breaks, std::vector<uint8_t>{row.to});
+    EXPECT_FALSE(went_on);
+    ASSERT_OK(t.Acknowledge(g.id, row.to));
+    EXPECT_TRUE(went_on);
+    std::optional<LeaseTable::GrantInfo> info = t.Get(g.id);
+    if (row.kind == GrantKind::kDelegation) {
+      EXPECT_FALSE(info.has_value()) << "a recalled delegation is gone";
+    } else {
+      ASSERT_TRUE(info.has_value());
+      EXPECT_EQ(info->state, row.to);
+      EXPECT_FALSE(info->breaking);
+    }
+  }
+}
+
+TEST(LeaseTableTest, AHoldersOwnOperationsBreakNothing) {
+  LeaseTable t;
+  int breaks = 0;
+  ASSERT_OK(
+      t.Request(1, 7, GrantKind::kLease, R | H | Wc, [&](auto, auto, auto) { ++breaks; }).status());
+  for (CacheOp op : {CacheOp::kOpen, CacheOp::kRead, CacheOp::kWrite, CacheOp::kRemove}) {
+    EXPECT_EQ(t.BreakFor(1, 7, op, 1000, nullptr), 0u);
+  }
+  EXPECT_EQ(breaks, 0);
+}
+
+TEST(LeaseTableTest, WhatIsGrantedDependsOnOtherHolders) {
+  LeaseTable t;
+  ASSERT_OK_AND_ASSIGN(LeaseTable::Granted a, t.Request(1, 1, GrantKind::kLease, R, nullptr));
+  EXPECT_EQ(a.state, R);
+  // Another holder's grant rules out W: RWH is granted as RH.
+  ASSERT_OK_AND_ASSIGN(LeaseTable::Granted b,
+                       t.Request(1, 2, GrantKind::kLease, R | H | Wc, nullptr));
+  EXPECT_EQ(b.state, R | H);
+  // The same holder asking again changes its one grant.
+  ASSERT_OK_AND_ASSIGN(LeaseTable::Granted a2, t.Request(1, 1, GrantKind::kLease, R | H, nullptr));
+  EXPECT_EQ(a2.id, a.id);
+  EXPECT_EQ(a2.state, R | H);
+  EXPECT_GT(a2.epoch, a.epoch);
+  EXPECT_EQ(t.grant_count(), 2u);
+  // A holder of W keeps others out until it is broken.
+  ASSERT_OK_AND_ASSIGN(LeaseTable::Granted w, t.Request(2, 1, GrantKind::kLease, R | Wc, nullptr));
+  EXPECT_EQ(w.state, R | Wc);
+  ASSERT_OK_AND_ASSIGN(LeaseTable::Granted none, t.Request(2, 2, GrantKind::kLease, R, nullptr));
+  EXPECT_EQ(none.state, 0);
+  EXPECT_NE(t.BreakFor(2, 2, CacheOp::kOpen, 1000, nullptr), 0u);  // the open breaks W
+  // While the break is in progress nothing new is granted.
+  ASSERT_OK_AND_ASSIGN(LeaseTable::Granted during, t.Request(2, 3, GrantKind::kLease, R, nullptr));
+  EXPECT_EQ(during.state, 0);
+  EXPECT_EQ(t.Acknowledge(w.id, R | Wc).code(), Errc::kInvalid);  // more than the break leaves
+  ASSERT_OK(t.Acknowledge(w.id, R));
+  ASSERT_OK_AND_ASSIGN(LeaseTable::Granted after, t.Request(2, 2, GrantKind::kLease, R, nullptr));
+  EXPECT_EQ(after.state, R);
+}
+
+TEST(LeaseTableTest, AnUnansweredBreakIsRevokedAtItsDeadline) {
+  LeaseTable t;
+  // An NFSv4 client holds a write delegation; an SMB client writes.
+  ASSERT_OK_AND_ASSIGN(
+      LeaseTable::Granted deleg,
+      t.Request(5, /*nfs client=*/100, GrantKind::kDelegation, R | H | Wc, nullptr));
+  std::vector<std::string> events;
+  LeaseTable::WaitId w = t.BreakFor(5, /*smb lease key=*/200, CacheOp::kWrite, 5000, [&](Status s) {
+    events.push_back(std::string(ErrcName(s.code())));
+  });
+  ASSERT_NE(w, 0u);
+  t.ExpireBreaks(4999);
+  EXPECT_TRUE(events.empty());
+  EXPECT_TRUE(t.Get(deleg.id)->breaking);
+  t.ExpireBreaks(5000);
+  EXPECT_EQ(events, std::vector<std::string>{"ok"});
+  EXPECT_FALSE(t.Get(deleg.id).has_value());
+  EXPECT_EQ(t.grant_count(), 0u);
+  EXPECT_EQ(t.Acknowledge(deleg.id, 0).code(), Errc::kNotFound);  // too late
+}
+
+TEST(LeaseTableTest, ReleasingAGrantOrCancellingLetsWaitersGo) {
+  LeaseTable t;
+  ASSERT_OK_AND_ASSIGN(LeaseTable::Granted g, t.Request(9, 1, GrantKind::kLease, R | H, nullptr));
+  std::vector<std::string> events;
+  auto note = [&](std::string who) {
+    return
+        [&events, who](Status s) { events.push_back(who + ":" + std::string(ErrcName(s.code()))); };
+  };
+  LeaseTable::WaitId a = t.BreakFor(9, 2, CacheOp::kRemove, 1000, note("remove"));
+  LeaseTable::WaitId b = t.BreakFor(9, 3, CacheOp::kWrite, 1000, note("write"));
+  ASSERT_NE(a, 0u);
+  ASSERT_NE(b, 0u);
+  EXPECT_TRUE(t.Cancel(b));
+  EXPECT_FALSE(t.Cancel(b));
+  t.Release(g.id);  // the holder closed instead of answering
+  EXPECT_EQ(events, (std::vector<std::string>{"write:busy", "remove:ok"}));
+  EXPECT_EQ(t.grant_count(), 0u);
+}
+
+}  // namespace
+}  // namespace dittofs::core
