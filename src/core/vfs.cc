@@ -67,8 +67,13 @@ Status CheckName(std::string_view name) {
 
 Result<std::unique_ptr<Vfs>> Vfs::Open(ShareId id, std::string name,
                                        stores::MetadataStore& metadata, stores::BlockStore& blocks,
-                                       ShareOptions options) {
+                                       ShareOptions options, ShareState* state) {
   std::unique_ptr<Vfs> vfs(new Vfs(id, std::move(name), metadata, blocks, options));
+  if (state == nullptr) {
+    vfs->own_state_ = std::make_unique<ShareState>();
+    state = vfs->own_state_.get();
+  }
+  vfs->state_ = state;
   InodeId root = metadata.root();
   if (root == stores::kInvalidInode) {
     ASSIGN_OR_RETURN(root, metadata.AllocateInodeId());
@@ -294,6 +299,7 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
       // Owners may truncate their own files whatever the mode (as a local open did).
       if (!owner && !MayAccess(caller, inode, 2)) return Errc::kAccess;
       if (*attrs.size > kMaxFileSize) return Errc::kTooBig;
+      RETURN_IF_ERROR(state_->CheckAnonymous(inode.id, kWriteData, CacheOp::kSetSize));
       truncate = shrink = false;  // (a retried transaction starts over)
       if (*attrs.size != inode.size) {
         truncate = true;
@@ -438,6 +444,7 @@ Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t off
   // The owner may read their file whatever its mode: a local process that opened it before a
   // chmod keeps reading, and NFS has no opens to remember that.
   if (caller.uid != inode.uid && !MayAccess(caller, inode, 4)) return Errc::kAccess;
+  RETURN_IF_ERROR(state_->CheckAnonymous(file.inode, kReadData, CacheOp::kRead, offset, count));
   ReadResult r;
   uint64_t n = 0;
   if (offset < inode.size) {
@@ -477,7 +484,7 @@ Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t o
     if (inode.type != FileType::kRegular) return Errc::kInvalid;
     if (caller.uid != inode.uid && !MayAccess(caller, inode, 2)) return Errc::kAccess;
     if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset) return Errc::kTooBig;
-    return Status::Ok();
+    return state_->CheckAnonymous(file.inode, kWriteData, CacheOp::kWrite, offset, data.size());
   }();
   if (!s.ok()) {
     FillWcc(file, before, wcc);
@@ -755,6 +762,7 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
     if (options_.read_only) return Errc::kReadOnly;
     if (!MayAccess(caller, d, 3)) return Errc::kAccess;
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
+    RETURN_IF_ERROR(state_->CheckAnonymous(victim.id, kDeleteAccess, CacheOp::kRemove));
     Timespec now = Now();
     txn.DeleteEntry(d.id, name);
     victim.nlink -= 1;
@@ -829,6 +837,7 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
     if (options_.read_only) return Errc::kReadOnly;
     if (!MayAccess(caller, fd, 3) || !MayAccess(caller, td, 3)) return Errc::kAccess;
     if (!StickyAllows(caller, fd, src)) return Errc::kAccess;
+    RETURN_IF_ERROR(state_->CheckAnonymous(src.id, kDeleteAccess, CacheOp::kRename));
     bool same_dir = fd.id == td.id;
     if (src.is_directory() && !same_dir) {
       // Moving a directory rewrites its "..", which needs write permission on it.
@@ -856,6 +865,7 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
       if (dst_entry->child == src.id) return Status::Ok();  // same object: POSIX says no-op
       ASSIGN_OR_RETURN(Inode dst, txn.GetInode(dst_entry->child));
       if (!StickyAllows(caller, td, dst)) return Errc::kAccess;
+      RETURN_IF_ERROR(state_->CheckAnonymous(dst.id, kDeleteAccess, CacheOp::kRemove));
       if (src.is_directory()) {
         if (!dst.is_directory()) return Errc::kNotDir;
         ASSIGN_OR_RETURN(bool has_entries, txn.HasEntries(dst.id));

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "core/state/share_state.h"
 #include "core/types.h"
 #include "stores/block/block_store.h"
 #include "stores/metadata/metadata_store.h"
@@ -27,10 +28,13 @@ namespace dittofs::core {
 class Vfs {
  public:
   // Opens the share over its stores, creating the root directory on first use.
-  // `metadata` and `blocks` must outlive the Vfs.
+  // `metadata` and `blocks` must outlive the Vfs; so must `state`, the share's opens, locks and
+  // grants, which the server keeps across Vfs generations (policy changes). Without one the
+  // Vfs keeps its own.
   static Result<std::unique_ptr<Vfs>> Open(ShareId id, std::string name,
                                            stores::MetadataStore& metadata,
-                                           stores::BlockStore& blocks, ShareOptions options);
+                                           stores::BlockStore& blocks, ShareOptions options,
+                                           ShareState* state = nullptr);
   // Finishes the cuts of file data that a crash interrupted: a shrinking SETATTR commits the
   // new size with a pending cut, which it forgets once the cut is durable. Each such file's
   // data is cut at its size (removed if the file is gone), durably, and the cuts forgotten.
@@ -43,6 +47,9 @@ class Vfs {
   const std::string& name() const { return name_; }
   const ShareOptions& options() const { return options_; }
   FileId root() const { return root_; }
+  // The share's opens, byte-range locks and caching grants (docs/state.md). Operations without
+  // an open (all of NFSv3's) are checked against them as short anonymous opens.
+  ShareState& state() { return *state_; }
   // Checks that `file` names a live object of this share (Errc::kStale otherwise).
   Result<Attr> Resolve(FileId file);
 
@@ -118,7 +125,9 @@ class Vfs {
   stores::BlockStore& blocks_;
   ShareOptions options_;
   FileId root_;
-  std::atomic<uint64_t> next_cut_{0};  // tells this run's pending cuts of one file apart
+  std::atomic<uint64_t> next_cut_{0};      // tells this run's pending cuts of one file apart
+  std::unique_ptr<ShareState> own_state_;  // when Open was given none
+  ShareState* state_ = nullptr;            // never null once opened
 };
 
 // POSIX permission test: may `caller` have `want` (a mask of 4 = read, 2 = write, 1 = execute)

@@ -163,6 +163,83 @@ TEST_F(VfsTest, ACutThatACrashInterruptedIsFinishedAtTheNextOpen) {
       << "the bytes cut by the interrupted SETATTR came back";
 }
 
+// Issue 12: operations without an open (NFSv3's) go through the share's state as short
+// anonymous opens: another protocol's share modes, Windows byte-range locks and caching grants
+// hold against them.
+TEST_F(VfsTest, StatelessOperationsHonourOpensLocksAndGrants) {
+  Caller u = User(1000, 1000);
+  Attr f = MustCreate(u, root_, "f");
+  ASSERT_OK(WriteStr(u, f.id, 0, "original"));
+  ShareState& state = vfs_->state();
+
+  // An SMB open that shares read only: writes, truncation and removal are refused.
+  ASSERT_OK_AND_ASSIGN(OpenTable::OpenId open,
+                       state.opens.Open({f.id.inode, kReadData | kWriteData, kShareRead}));
+  EXPECT_EQ(WriteStr(u, f.id, 0, "x").code(), Errc::kShareViolation);
+  SetAttrs truncate;
+  truncate.size = 0;
+  Wcc w;
+  EXPECT_EQ(vfs_->SetAttr(u, f.id, truncate, nullptr, &w).code(), Errc::kShareViolation);
+  EXPECT_EQ(vfs_->Remove(u, root_, "f", &w).code(), Errc::kShareViolation);
+  EXPECT_EQ(vfs_->Rename(u, root_, "f", root_, "g", &w, &w).code(), Errc::kShareViolation);
+  EXPECT_EQ(ReadStr(u, f.id, 0, 100), "original");  // reading is shared
+  ASSERT_OK(state.opens.Close(open).status());
+
+  // A Windows exclusive lock on bytes 2..3: reads and writes there are refused, not elsewhere.
+  const LockOwner smb{77, LockFlavor::kWindows};
+  ASSERT_OK(state.locks.Lock({f.id.inode, smb, 2, 2, true}));
+  EXPECT_EQ(WriteStr(u, f.id, 3, "x").code(), Errc::kLocked);
+  EXPECT_EQ(ReadStr(u, f.id, 0, 100), "ERR:range locked");
+  ASSERT_OK(WriteStr(u, f.id, 4, "INAL"));
+  ASSERT_OK(state.locks.Unlock({f.id.inode, smb, 2, 2, true}));
+  EXPECT_EQ(ReadStr(u, f.id, 0, 100), "origINAL");
+  // POSIX locks are advisory: they stop no read or write.
+  ASSERT_OK(state.locks.Lock({f.id.inode, LockOwner{5, LockFlavor::kPosix}, 0, 0, true}));
+  ASSERT_OK(WriteStr(u, f.id, 0, "O"));
+
+  // A write lease: a write breaks it before it is applied, and is refused until the holder
+  // acknowledges (NFSv3 answers JUKEBOX; the client retries).
+  std::vector<uint8_t> breaks;
+  ASSERT_OK_AND_ASSIGN(LeaseTable::Granted lease,
+                       state.leases.Request(f.id.inode, /*holder=*/42, GrantKind::kLease,
+                                            kCacheRead | kCacheHandle | kCacheWrite,
+                                            [&](auto, uint8_t to, auto) { breaks.push_back(to); }));
+  ASSERT_EQ(lease.state, kCacheRead | kCacheHandle | kCacheWrite);
+  EXPECT_EQ(WriteStr(u, f.id, 0, "NEW").code(), Errc::kLocked);
+  EXPECT_EQ(breaks, std::vector<uint8_t>{kCacheHandle});
+  // Reads wait for the break too: the holder may still have writes cached.
+  EXPECT_EQ(ReadStr(u, f.id, 0, 100),
+            "ERR:range locked: a cached grant of the file is being broken");
+  ASSERT_OK(state.leases.Acknowledge(lease.id, kCacheHandle));
+  EXPECT_EQ(ReadStr(u, f.id, 0, 100), "OrigINAL") << "the write went through before the break";
+  ASSERT_OK(WriteStr(u, f.id, 0, "NEW"));
+  EXPECT_EQ(ReadStr(u, f.id, 0, 100), "NEWgINAL");
+  // Removing breaks handle caching.
+  EXPECT_EQ(vfs_->Remove(u, root_, "f", &w).code(), Errc::kLocked);
+  ASSERT_OK(state.leases.Acknowledge(lease.id, 0));
+  ASSERT_OK(vfs_->Remove(u, root_, "f", &w));
+}
+
+// The server keeps a share's state across Vfs generations (a policy change opens a new Vfs over
+// the same stores and state).
+TEST_F(VfsTest, StateGivenToOpenOutlivesTheVfs) {
+  ShareState state;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vfs> a,
+                       Vfs::Open(1, "/export", *metadata_, *blocks_, ShareOptions{}, &state));
+  Attr f = MustCreate(User(1000, 1000), root_, "kept");
+  ASSERT_OK(a->state().locks.Lock({f.id.inode, LockOwner{1, LockFlavor::kWindows}, 0, 10, true}));
+  a.reset();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vfs> b,
+                       Vfs::Open(1, "/export", *metadata_, *blocks_, ShareOptions{}, &state));
+  EXPECT_EQ(&b->state(), &state);
+  Wcc w;
+  EXPECT_EQ(
+      b->Write(User(1000, 1000), f.id, 0, AsBytes(std::string_view("x")), Stability::kUnstable, &w)
+          .status()
+          .code(),
+      Errc::kLocked);
+}
+
 TEST_F(VfsTest, RootIsWorldWritableStickyDirectory) {
   ASSERT_OK_AND_ASSIGN(Attr a, vfs_->GetAttr(root_caller_, root_));
   EXPECT_EQ(a.type, FileType::kDirectory);

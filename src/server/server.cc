@@ -24,6 +24,7 @@
 #include "controlplane/db/postgres/postgres_control_db.h"
 #include "controlplane/db/sqlite/sqlite_control_db.h"
 #include "core/shares.h"
+#include "core/state/share_state.h"
 #include "net/http/http_server.h"
 #include "nfs/common/file_handle.h"
 #include "nfs/mount/service.h"
@@ -56,6 +57,9 @@ bool IsLoopback(const std::string& address) {
 // The stores behind one share. A Vfs borrows them, so they live as long as any Vfs of the share
 // (shared: a reconcile may replace the Vfs while calls on the old one are still running).
 struct ShareStores {
+  // What clients hold open, locked and cached: kept while the stores are, so a policy change
+  // (a new Vfs over the same stores) keeps it.
+  core::ShareState state;
   std::string metadata_key;  // the store definitions these were built from
   std::string block_key;
   std::string block_type;
@@ -525,8 +529,9 @@ Status ServerImpl::ReconcileShares() {
       RETURN_IF_ERROR(core::Vfs::FinishPendingCuts(share.name, *st->metadata, *st->blocks));
     }
     ASSIGN_OR_RETURN(core::ShareOptions options, OptionsOf(share));
-    ASSIGN_OR_RETURN(std::unique_ptr<core::Vfs> vfs,
-                     core::Vfs::Open(id, share.name, *st->metadata, *st->blocks, options));
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<core::Vfs> vfs,
+        core::Vfs::Open(id, share.name, *st->metadata, *st->blocks, options, &st->state));
     // The Vfs borrows the stores: the deleter keeps them until the last call on it is done.
     shares_.Add(std::shared_ptr<core::Vfs>(vfs.release(), [st](core::Vfs* v) { delete v; }));
     next[id] = st;

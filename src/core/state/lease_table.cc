@@ -229,7 +229,7 @@ LeaseTable::WaitId LeaseTable::BreakFor(uint64_t file, uint64_t requester, Cache
     }
     if (Blocked(f, requester, bits)) {
       id = impl_->next_id.fetch_add(1);
-      f.waiters.push_back(OpWaiter{id, requester, bits, std::move(done)});
+      if (done) f.waiters.push_back(OpWaiter{id, requester, bits, std::move(done)});
     }
   }
   impl_->Finish(calls, Status::Ok());

@@ -80,7 +80,8 @@ class LeaseTable {
                           BreakFn on_break);
   // Before `op` of `requester` on `file`: starts the breaks it needs. Returns 0 when nothing
   // stands in the way; else a WaitId, and `done` follows once every conflicting grant is
-  // acknowledged or revoked. Breaks sent now are due by `break_deadline_nanos`.
+  // acknowledged or revoked. Breaks sent now are due by `break_deadline_nanos`. With no
+  // `done`, nothing waits: a non-zero result only says the operation must be retried later.
   WaitId BreakFor(uint64_t file, uint64_t requester, CacheOp op, int64_t break_deadline_nanos,
                   Done done);
   // The holder's answer to a break: the grant keeps `state` (at most the break's target).

@@ -143,6 +143,18 @@ Status OpenTable::SetDeletePending(OpenId id, bool pending) {
   return Status::Ok();
 }
 
+Status OpenTable::CheckAccess(uint64_t file, uint32_t access) {
+  Shard& s = impl_->ShardOf(file);
+  MutexLock lock(&s.mu);
+  auto it = s.files.find(file);
+  if (it == s.files.end()) return Status::Ok();
+  if (it->second.delete_pending) return Errc::kDeletePending;
+  for (const auto& o : it->second.opens) {
+    if (ShareConflict(o, access, kShareAll)) return Errc::kShareViolation;
+  }
+  return Status::Ok();
+}
+
 size_t OpenTable::open_count(uint64_t file) {
   Shard& s = impl_->ShardOf(file);
   MutexLock lock(&s.mu);

@@ -23,7 +23,7 @@
 namespace dittofs::core {
 
 // Access rights (the bits of the NT ACCESS_MASK that opens use; MS-SMB2 2.2.13.1.1).
-enum AccessBits : uint32_t {
+enum OpenAccessBits : uint32_t {
   kReadData = 0x1,
   kWriteData = 0x2,
   kAppendData = 0x4,
@@ -75,6 +75,10 @@ class OpenTable {
   // Marks the file of open `id` for deletion once its last open closes (or takes the mark
   // back). Errc::kAccess when the open lacks kDeleteAccess.
   Status SetDeletePending(OpenId id, bool pending);
+
+  // Whether an open asking for `access` and sharing everything would be refused, without
+  // opening: Errc::kShareViolation or Errc::kDeletePending, as Open would answer.
+  Status CheckAccess(uint64_t file, uint32_t access);
 
   size_t open_count(uint64_t file);
   bool delete_pending(uint64_t file);

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Everything the protocols keep open, locked and cached on one share's files: one object per
+// share, which outlives control-plane changes of the share's policy (docs/state.md).
+
+#include <cstdint>
+
+#include "base/status.h"
+#include "core/state/lease_table.h"
+#include "core/state/lock_table.h"
+#include "core/state/open_table.h"
+
+namespace dittofs::core {
+
+// The owner and holder id of operations that come with no open (NFSv3): each acts as a short
+// open of its own, so it conflicts with every real owner and holder.
+constexpr uint64_t kAnonymousOwner = 0;
+
+// How long a stateless operation's breaks may take before the grant is revoked.
+constexpr int64_t kBreakTimeoutNanos = 35'000'000'000;  // SMB2's 35 s
+
+struct ShareState {
+  OpenTable opens;
+  LockTable locks;
+  LeaseTable leases;
+
+  // Checks an operation that comes with no open (an NFSv3 READ, WRITE, SETATTR of the size,
+  // REMOVE or RENAME) as a short open with `access` that shares everything:
+  // Errc::kShareViolation when an open denies that access, Errc::kDeletePending when the file
+  // is to be deleted, Errc::kLocked when a Windows byte-range lock covers [offset, offset +
+  // length) (for reads and writes) or when a cached grant of some holder must be broken first:
+  // the breaks are sent, and the caller answers "retry later" (NFSv3 JUKEBOX).
+  Status CheckAnonymous(uint64_t file, uint32_t access, CacheOp op, uint64_t offset = 0,
+                        uint64_t length = 0);
+};
+
+}  // namespace dittofs::core
