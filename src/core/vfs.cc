@@ -211,7 +211,10 @@ Result<Inode> Vfs::Load(FileId file) {
     if (inode.status().code() == Errc::kNotFound) return Errc::kStale;
     return inode.status();
   }
-  if (inode->generation != file.generation || inode->nlink == 0) return Errc::kStale;
+  if (inode->generation != file.generation) return Errc::kStale;
+  // A file without a name is gone, unless opens still hold it (an orphan): then it serves
+  // them, and, as knfsd does for an unlinked file still open, handles to it.
+  if (inode->nlink == 0 && state_->opens.open_count(file.inode) == 0) return Errc::kStale;
   return inode;
 }
 
@@ -743,11 +746,123 @@ Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_
   return s;
 }
 
+namespace {
+std::string OrphanKey(InodeId inode) {
+  std::string key(8, '\0');
+  StoreBe64(reinterpret_cast<std::byte*>(key.data()), inode);
+  return key;
+}
+}  // namespace
+
+// Decides, inside a transaction that takes a file's last name, whether the file is deleted or
+// kept as an orphan for the opens that still use it; no new open can start meanwhile.
+class Vfs::RemoveGuard {
+ public:
+  explicit RemoveGuard(OpenTable& opens) : opens_(opens) {}
+  ~RemoveGuard() {
+    for (InodeId id : guarded_) opens_.EndRemove(id);
+  }
+  // With opens: keeps `file` (its nlink now 0) as an orphan and returns true. Without: new
+  // opens of it fail until this guard is gone, and the caller deletes it.
+  bool Orphan(MetadataTxn& txn, Inode& file, Timespec now) {
+    if (file.type != FileType::kRegular) return false;
+    if (opens_.BeginRemove(file.id) == 0) {
+      guarded_.push_back(file.id);
+      return false;
+    }
+    file.ctime = now;
+    txn.PutInode(file);
+    txn.PutRecord(stores::RecordTable::kOrphans, OrphanKey(file.id), "");
+    return true;
+  }
+
+ private:
+  OpenTable& opens_;
+  std::vector<InodeId> guarded_;
+};
+
+Result<OpenTable::OpenId> Vfs::OpenFile(const Caller& raw_caller, FileId file, uint32_t access,
+                                        uint32_t share) {
+  const bool writes = (access & (kWriteData | kAppendData | kWriteEa | kWriteAttributes)) != 0;
+  RETURN_IF_ERROR(Admit(raw_caller, writes));
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  if (inode.nlink == 0) return Status(Errc::kStale, "the file was removed");
+  uint32_t want = ((access & (kReadData | kReadEa)) != 0 ? 4 : 0) |
+                  ((access & (kWriteData | kAppendData)) != 0 ? 2 : 0) |
+                  ((access & kExecute) != 0 ? 1 : 0);
+  if (want != 0 && caller.uid != inode.uid && !MayAccess(caller, inode, want)) {
+    return Errc::kAccess;
+  }
+  if (writes && options_.read_only) return Errc::kReadOnly;
+  ASSIGN_OR_RETURN(OpenTable::OpenId id, state_->opens.Open({file.inode, access, share}));
+  // Removed between the load and the open: the open must not outlive the file.
+  Result<Inode> again = Load(file);
+  if (!again.ok() || again->nlink == 0) {
+    RETURN_IF_ERROR(CloseFile(id));
+    return Status(Errc::kStale, "the file was removed");
+  }
+  return id;
+}
+
+Status Vfs::CloseFile(OpenTable::OpenId id) {
+  ASSIGN_OR_RETURN(CloseResult closed, state_->opens.Close(id));
+  if (!closed.last) return Status::Ok();
+  bool deleted = false;
+  RETURN_IF_ERROR(stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    deleted = false;
+    Result<Inode> inode = txn.GetInode(closed.file);
+    if (!inode.ok() || inode->nlink != 0) return Status::Ok();  // not an orphan
+    txn.DeleteInode(inode->id);
+    txn.DeleteRecord(stores::RecordTable::kOrphans, OrphanKey(inode->id));
+    deleted = true;
+    return Status::Ok();
+  }));
+  if (deleted) {
+    Status r = blocks_.Remove(closed.file);
+    if (!r.ok()) LOG_WARN("close: data of orphan {} not freed: {}", closed.file, r.ToString());
+  }
+  return Status::Ok();
+}
+
+Status Vfs::DeleteOrphans(std::string_view share, stores::MetadataStore& metadata,
+                          stores::BlockStore& blocks) {
+  size_t deleted = 0;
+  for (;;) {
+    std::vector<stores::Record> orphans;
+    {
+      std::unique_ptr<MetadataTxn> txn = metadata.Begin();
+      ASSIGN_OR_RETURN(orphans, txn->ScanRecords(stores::RecordTable::kOrphans, "", "", 1000));
+    }
+    if (orphans.empty()) break;
+    RETURN_IF_ERROR(stores::RunTransaction(metadata, [&](MetadataTxn& txn) -> Status {
+      for (const stores::Record& o : orphans) {
+        txn.DeleteRecord(stores::RecordTable::kOrphans, o.key);
+        if (o.key.size() != 8) continue;
+        InodeId id = LoadBe64(reinterpret_cast<const std::byte*>(o.key.data()));
+        Result<Inode> inode = txn.GetInode(id);
+        if (inode.ok() && inode->nlink == 0) txn.DeleteInode(id);
+      }
+      return Status::Ok();
+    }));
+    for (const stores::Record& o : orphans) {
+      if (o.key.size() != 8) continue;
+      RETURN_IF_ERROR(blocks.Remove(LoadBe64(reinterpret_cast<const std::byte*>(o.key.data()))));
+    }
+    deleted += orphans.size();
+  }
+  if (deleted > 0) {
+    LOG_INFO("share {}: deleted {} files removed while open before the last stop", share, deleted);
+  }
+  return Status::Ok();
+}
+
 Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, Wcc* dir_wcc) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
   InodeId freed = stores::kInvalidInode;
+  RemoveGuard guard(state_->opens);
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     freed = stores::kInvalidInode;
     ASSIGN_OR_RETURN(Inode d, LoadIn(txn, dir));
@@ -766,10 +881,10 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
     Timespec now = Now();
     txn.DeleteEntry(d.id, name);
     victim.nlink -= 1;
-    if (victim.nlink == 0) {
+    if (victim.nlink == 0 && !guard.Orphan(txn, victim, now)) {
       txn.DeleteInode(victim.id);
       if (victim.type == FileType::kRegular) freed = victim.id;
-    } else {
+    } else if (victim.nlink != 0) {
       victim.ctime = now;
       txn.PutInode(victim);
     }
@@ -822,6 +937,7 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> from_before, to_before;
   InodeId freed = stores::kInvalidInode;
+  RemoveGuard guard(state_->opens);
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     freed = stores::kInvalidInode;
     ASSIGN_OR_RETURN(Inode fd, LoadIn(txn, from_dir));
@@ -875,7 +991,9 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
       } else {
         if (dst.is_directory()) return Errc::kIsDir;
         dst.nlink -= 1;
-        if (dst.nlink == 0) {
+        if (dst.nlink == 0 && guard.Orphan(txn, dst, now)) {
+          // kept for its opens
+        } else if (dst.nlink == 0) {
           txn.DeleteInode(dst.id);
           if (dst.type == FileType::kRegular) freed = dst.id;
         } else {

@@ -89,8 +89,21 @@ class Vfs {
   // Adds the name `name` in `dir` for `file`; `file_attr` gets its new attributes.
   Status Link(const Caller& caller, FileId file, FileId dir, std::string_view name,
               std::optional<Attr>* file_attr, Wcc* dir_wcc);
-  // Removes a non-directory.
+  // Removes a non-directory. A file whose last name goes while opens use it stays, as an
+  // orphan, readable and writable through them until the last closes (CloseFile).
   Status Remove(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc);
+
+  // The runtime's open, for the stateful protocols: checks `caller`'s permission for
+  // `access` (OpenAccessBits) and the share modes of the file's other opens. Errc::kStale for a
+  // file without a name left.
+  Result<OpenTable::OpenId> OpenFile(const Caller& caller, FileId file, uint32_t access,
+                                     uint32_t share);
+  // Closes an open. The last close of an orphan deletes it, data included.
+  Status CloseFile(OpenTable::OpenId id);
+  // Deletes the orphans that a stop or crash left (their opens died with the process).
+  // REQUIRES: as FinishPendingCuts: before anything is served.
+  static Status DeleteOrphans(std::string_view share, stores::MetadataStore& metadata,
+                              stores::BlockStore& blocks);
   Status Rmdir(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc);
   // Atomically moves `from_name` to `to_name`, replacing a file or an empty directory there.
   Status Rename(const Caller& caller, FileId from_dir, std::string_view from_name, FileId to_dir,
@@ -119,6 +132,7 @@ class Vfs {
                         const SetAttrs& attrs, std::string_view target, uint32_t major,
                         uint32_t minor, Wcc* dir_wcc);
   void FillWcc(FileId file, const std::optional<PreAttr>& before, Wcc* wcc);
+  class RemoveGuard;
   ShareId id_;
   std::string name_;
   stores::MetadataStore& metadata_;

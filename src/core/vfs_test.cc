@@ -46,7 +46,10 @@ class CountingBlockStore final : public stores::BlockStore {
     if (crash_before_cuts) return Status(Errc::kIo, "the server died before the cut");
     return inner_->Truncate(file, size);
   }
-  Status Remove(uint64_t file) override { return inner_->Remove(file); }
+  Status Remove(uint64_t file) override {
+    ++removes_;
+    return inner_->Remove(file);
+  }
   Status Sync(uint64_t file) override {
     ++syncs;
     return inner_->Sync(file);
@@ -56,8 +59,10 @@ class CountingBlockStore final : public stores::BlockStore {
 
   int syncs = 0;
   bool crash_before_cuts = false;  // Truncate fails, as if the server died before it
+  size_t removes() const { return removes_; }
 
  private:
+  size_t removes_ = 0;
   std::unique_ptr<stores::BlockStore> inner_ = stores::NewMemoryBlockStore();
 };
 
@@ -218,6 +223,58 @@ TEST_F(VfsTest, StatelessOperationsHonourOpensLocksAndGrants) {
   EXPECT_EQ(vfs_->Remove(u, root_, "f", &w).code(), Errc::kLocked);
   ASSERT_OK(state.leases.Acknowledge(lease.id, 0));
   ASSERT_OK(vfs_->Remove(u, root_, "f", &w));
+}
+
+// Issue 12: a file removed while open stays readable and writable through its opens until the
+// last closes; then, or at the next start after a crash, it is deleted with its data.
+TEST_F(VfsTest, AFileRemovedWhileOpenLivesUntilItsLastClose) {
+  Caller u = User(1000, 1000);
+  Attr f = MustCreate(u, root_, "open");
+  ASSERT_OK(WriteStr(u, f.id, 0, "still here"));
+  ASSERT_OK_AND_ASSIGN(OpenTable::OpenId a,
+                       vfs_->OpenFile(u, f.id, kReadData | kWriteData, kShareAll));
+  ASSERT_OK_AND_ASSIGN(OpenTable::OpenId b, vfs_->OpenFile(u, f.id, kReadData, kShareAll));
+  Wcc w;
+  ASSERT_OK(vfs_->Remove(u, root_, "open", &w));
+  EXPECT_EQ(vfs_->Lookup(u, root_, "open", nullptr).status().code(), Errc::kNotFound);
+  EXPECT_EQ(ReadStr(u, f.id, 0, 100), "still here");
+  ASSERT_OK(WriteStr(u, f.id, 0, "STILL"));
+  ASSERT_OK_AND_ASSIGN(Attr orphan, vfs_->GetAttr(u, f.id));
+  EXPECT_EQ(orphan.nlink, 0u);
+  // No new open of a file without a name.
+  EXPECT_EQ(vfs_->OpenFile(u, f.id, kReadData, kShareAll).status().code(), Errc::kStale);
+  ASSERT_OK(vfs_->CloseFile(a));
+  EXPECT_EQ(ReadStr(u, f.id, 0, 100), "STILL here");
+  ASSERT_OK(vfs_->CloseFile(b));
+  EXPECT_EQ(vfs_->GetAttr(u, f.id).status().code(), Errc::kStale);
+  EXPECT_EQ(counting_blocks_->removes(), 1u);
+  // A rename over an open file orphans it the same way.
+  Attr g = MustCreate(u, root_, "g");
+  Attr h = MustCreate(u, root_, "h");
+  ASSERT_OK(WriteStr(u, h.id, 0, "old h"));
+  ASSERT_OK_AND_ASSIGN(OpenTable::OpenId c, vfs_->OpenFile(u, h.id, kReadData, kShareAll));
+  ASSERT_OK(vfs_->Rename(u, root_, "g", root_, "h", &w, &w));
+  EXPECT_EQ(ReadStr(u, h.id, 0, 100), "old h");
+  ASSERT_OK(vfs_->CloseFile(c));
+  EXPECT_EQ(vfs_->GetAttr(u, h.id).status().code(), Errc::kStale);
+  EXPECT_OK(vfs_->GetAttr(u, g.id).status());
+}
+
+TEST_F(VfsTest, OrphansACrashLeftAreDeletedAtTheNextOpen) {
+  Caller u = User(1000, 1000);
+  Attr f = MustCreate(u, root_, "open");
+  ASSERT_OK(WriteStr(u, f.id, 0, "data"));
+  ASSERT_OK(vfs_->OpenFile(u, f.id, kReadData, kShareAll).status());
+  Wcc w;
+  ASSERT_OK(vfs_->Remove(u, root_, "open", &w));
+  EXPECT_EQ(counting_blocks_->removes(), 0u);
+  // The process dies with its opens: the stores open again, with no state.
+  vfs_.reset();
+  ASSERT_OK(Vfs::DeleteOrphans("/export", *metadata_, *blocks_));
+  EXPECT_EQ(counting_blocks_->removes(), 1u);
+  EXPECT_EQ(metadata_->GetInode(f.id.inode).status().code(), Errc::kNotFound);
+  ASSERT_OK(Vfs::DeleteOrphans("/export", *metadata_, *blocks_));  // nothing left to do
+  EXPECT_EQ(counting_blocks_->removes(), 1u);
 }
 
 // The server keeps a share's state across Vfs generations (a policy change opens a new Vfs over

@@ -527,6 +527,7 @@ Status ServerImpl::ReconcileShares() {
       ASSIGN_OR_RETURN(st, OpenStores(config_, share, md, bd));
       // Newly opened stores: finish what a crash interrupted before anything is served.
       RETURN_IF_ERROR(core::Vfs::FinishPendingCuts(share.name, *st->metadata, *st->blocks));
+      RETURN_IF_ERROR(core::Vfs::DeleteOrphans(share.name, *st->metadata, *st->blocks));
     }
     ASSIGN_OR_RETURN(core::ShareOptions options, OptionsOf(share));
     ASSIGN_OR_RETURN(

@@ -28,6 +28,7 @@ struct Open {
 struct FileOpens {
   std::vector<Open> opens;
   bool delete_pending = false;
+  int removing = 0;  // BeginRemove calls not yet ended
 };
 
 struct alignas(64) Shard {
@@ -84,6 +85,7 @@ Result<OpenTable::OpenId> OpenTable::Open(const OpenRequest& r) {
     Shard& s = impl_->ShardOf(r.file);
     MutexLock lock(&s.mu);
     FileOpens& f = s.files[r.file];
+    if (f.removing > 0) return Status(Errc::kStale, "the file is being removed");
     if (f.delete_pending) return Errc::kDeletePending;
     for (const auto& o : f.opens) {
       if (ShareConflict(o, r.access, r.share)) {
@@ -123,9 +125,10 @@ Result<CloseResult> OpenTable::Close(OpenId id) {
   if (o->delete_on_close) f.delete_pending = true;
   f.opens.erase(o);
   impl_->total.fetch_sub(1);
+  result.file = file;
   result.last = f.opens.empty();
   result.delete_file = result.last && f.delete_pending;
-  if (result.last) s.files.erase(it);
+  if (result.last && f.removing == 0) s.files.erase(it);
   return result;
 }
 
@@ -141,6 +144,23 @@ Status OpenTable::SetDeletePending(OpenId id, bool pending) {
   if ((o->access & kDeleteAccess) == 0) return Status(Errc::kAccess, "open lacks delete access");
   it->second.delete_pending = pending;
   return Status::Ok();
+}
+
+size_t OpenTable::BeginRemove(uint64_t file) {
+  Shard& s = impl_->ShardOf(file);
+  MutexLock lock(&s.mu);
+  FileOpens& f = s.files[file];
+  if (!f.opens.empty()) return f.opens.size();
+  ++f.removing;
+  return 0;
+}
+
+void OpenTable::EndRemove(uint64_t file) {
+  Shard& s = impl_->ShardOf(file);
+  MutexLock lock(&s.mu);
+  auto it = s.files.find(file);
+  if (it == s.files.end() || it->second.removing == 0) return;
+  if (--it->second.removing == 0 && it->second.opens.empty()) s.files.erase(it);
 }
 
 Status OpenTable::CheckAccess(uint64_t file, uint32_t access) {

@@ -54,6 +54,7 @@ struct OpenRequest {
 };
 
 struct CloseResult {
+  uint64_t file = 0;         // the file the open was of
   bool last = false;         // no open of the file is left
   bool delete_file = false;  // ... and it is to be deleted now
 };
@@ -75,6 +76,13 @@ class OpenTable {
   // Marks the file of open `id` for deletion once its last open closes (or takes the mark
   // back). Errc::kAccess when the open lacks kDeleteAccess.
   Status SetDeletePending(OpenId id, bool pending);
+
+  // Removal of `file`'s last name: returns how many opens it has. When none, new opens fail
+  // with Errc::kStale until EndRemove, so that none can slip in between the caller's check
+  // and its deletion of the file. Call EndRemove once for each BeginRemove that returned 0;
+  // such calls nest.
+  size_t BeginRemove(uint64_t file);
+  void EndRemove(uint64_t file);
 
   // Whether an open asking for `access` and sharing everything would be refused, without
   // opening: Errc::kShareViolation or Errc::kDeletePending, as Open would answer.

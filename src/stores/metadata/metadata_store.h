@@ -73,6 +73,9 @@ enum class RecordTable : uint8_t {
   // Files whose block store data may reach past their size: a shrinking size was committed
   // and its cut of the data is not known to be durable yet (core/vfs.cc).
   kPendingCuts = 5,
+  // Files removed while opens still used them (orphans): their inode (nlink 0) and data stay
+  // until the last open closes, or until the share's stores open next (core/vfs.cc).
+  kOrphans = 6,
 };
 inline constexpr size_t kMaxRecordKeySize = 1024;
 inline constexpr size_t kMaxRecordValueSize = 1 << 20;
