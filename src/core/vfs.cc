@@ -747,6 +747,23 @@ Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_
 }
 
 namespace {
+std::string InodeKey(InodeId inode) {
+  std::string key(8, '\0');
+  StoreBe64(reinterpret_cast<std::byte*>(key.data()), inode);
+  return key;
+}
+
+// Deletes an inode and its extended attributes.
+Status DropInode(MetadataTxn& txn, InodeId id) {
+  // SetXattr keeps a file at kMaxXattrs attributes, so one scan finds them all.
+  ASSIGN_OR_RETURN(
+      std::vector<stores::Record> xattrs,
+      txn.ScanRecords(stores::RecordTable::kXattrs, InodeKey(id), InodeKey(id + 1), kMaxXattrs));
+  for (const stores::Record& x : xattrs) txn.DeleteRecord(stores::RecordTable::kXattrs, x.key);
+  txn.DeleteInode(id);
+  return Status::Ok();
+}
+
 std::string OrphanKey(InodeId inode) {
   std::string key(8, '\0');
   StoreBe64(reinterpret_cast<std::byte*>(key.data()), inode);
@@ -781,6 +798,96 @@ class Vfs::RemoveGuard {
   std::vector<InodeId> guarded_;
 };
 
+namespace {
+Status CheckXattrName(std::string_view name) {
+  if (name.empty()) return Status(Errc::kInvalid, "empty attribute name");
+  if (name.size() > kMaxXattrName) return Errc::kNameTooLong;
+  if (name.find('\0') != std::string_view::npos) return Status(Errc::kInvalid, "NUL in name");
+  return Status::Ok();
+}
+std::string XattrKey(InodeId inode, std::string_view name) {
+  std::string key = InodeKey(inode);
+  key.append(name);
+  return key;
+}
+}  // namespace
+
+Result<std::string> Vfs::GetXattr(const Caller& raw_caller, FileId file, std::string_view name) {
+  RETURN_IF_ERROR(Admit(raw_caller, false));
+  Caller caller = Effective(raw_caller);
+  RETURN_IF_ERROR(CheckXattrName(name));
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  if (caller.uid != inode.uid && !MayAccess(caller, inode, 4)) return Errc::kAccess;
+  std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
+  return txn->GetRecord(stores::RecordTable::kXattrs, XattrKey(file.inode, name));
+}
+
+Result<std::vector<std::string>> Vfs::ListXattrs(const Caller& raw_caller, FileId file) {
+  RETURN_IF_ERROR(Admit(raw_caller, false));
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  if (caller.uid != inode.uid && !MayAccess(caller, inode, 4)) return Errc::kAccess;
+  std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
+  ASSIGN_OR_RETURN(std::vector<stores::Record> xattrs,
+                   txn->ScanRecords(stores::RecordTable::kXattrs, InodeKey(file.inode),
+                                    InodeKey(file.inode + 1), kMaxXattrs));
+  std::vector<std::string> names;
+  names.reserve(xattrs.size());
+  for (const stores::Record& x : xattrs) names.push_back(x.key.substr(8));
+  return names;
+}
+
+Status Vfs::SetXattr(const Caller& raw_caller, FileId file, std::string_view name,
+                     std::string_view value, XattrSet how) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
+  Caller caller = Effective(raw_caller);
+  RETURN_IF_ERROR(CheckXattrName(name));
+  if (value.size() > kMaxXattrValue) return Status(Errc::kTooBig, "attribute value over 64 KiB");
+  if (options_.read_only) return Errc::kReadOnly;
+  const std::string key = XattrKey(file.inode, name);
+  return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
+    if (caller.uid != inode.uid && !caller.is_root() && !MayAccess(caller, inode, 2)) {
+      return Errc::kAccess;
+    }
+    Result<std::string> old = txn.GetRecord(stores::RecordTable::kXattrs, key);
+    if (!old.ok() && old.status().code() != Errc::kNotFound) return old.status();
+    if (old.ok() && how == XattrSet::kCreate) return Errc::kExists;
+    if (!old.ok() && how == XattrSet::kReplace) return Errc::kNotFound;
+    if (!old.ok()) {
+      ASSIGN_OR_RETURN(std::vector<stores::Record> present,
+                       txn.ScanRecords(stores::RecordTable::kXattrs, InodeKey(file.inode),
+                                       InodeKey(file.inode + 1), kMaxXattrs));
+      if (present.size() >= kMaxXattrs) {
+        return Status(Errc::kNoSpace, "1024 extended attributes already");
+      }
+    }
+    txn.PutRecord(stores::RecordTable::kXattrs, key, value);
+    inode.ctime = Now();
+    txn.PutInode(inode);
+    return Status::Ok();
+  });
+}
+
+Status Vfs::RemoveXattr(const Caller& raw_caller, FileId file, std::string_view name) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
+  Caller caller = Effective(raw_caller);
+  RETURN_IF_ERROR(CheckXattrName(name));
+  if (options_.read_only) return Errc::kReadOnly;
+  const std::string key = XattrKey(file.inode, name);
+  return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
+    if (caller.uid != inode.uid && !caller.is_root() && !MayAccess(caller, inode, 2)) {
+      return Errc::kAccess;
+    }
+    RETURN_IF_ERROR(txn.GetRecord(stores::RecordTable::kXattrs, key).status());
+    txn.DeleteRecord(stores::RecordTable::kXattrs, key);
+    inode.ctime = Now();
+    txn.PutInode(inode);
+    return Status::Ok();
+  });
+}
+
 Result<OpenTable::OpenId> Vfs::OpenFile(const Caller& raw_caller, FileId file, uint32_t access,
                                         uint32_t share) {
   const bool writes = (access & (kWriteData | kAppendData | kWriteEa | kWriteAttributes)) != 0;
@@ -813,7 +920,7 @@ Status Vfs::CloseFile(OpenTable::OpenId id) {
     deleted = false;
     Result<Inode> inode = txn.GetInode(closed.file);
     if (!inode.ok() || inode->nlink != 0) return Status::Ok();  // not an orphan
-    txn.DeleteInode(inode->id);
+    RETURN_IF_ERROR(DropInode(txn, inode->id));
     txn.DeleteRecord(stores::RecordTable::kOrphans, OrphanKey(inode->id));
     deleted = true;
     return Status::Ok();
@@ -841,7 +948,7 @@ Status Vfs::DeleteOrphans(std::string_view share, stores::MetadataStore& metadat
         if (o.key.size() != 8) continue;
         InodeId id = LoadBe64(reinterpret_cast<const std::byte*>(o.key.data()));
         Result<Inode> inode = txn.GetInode(id);
-        if (inode.ok() && inode->nlink == 0) txn.DeleteInode(id);
+        if (inode.ok() && inode->nlink == 0) RETURN_IF_ERROR(DropInode(txn, id));
       }
       return Status::Ok();
     }));
@@ -882,7 +989,7 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
     txn.DeleteEntry(d.id, name);
     victim.nlink -= 1;
     if (victim.nlink == 0 && !guard.Orphan(txn, victim, now)) {
-      txn.DeleteInode(victim.id);
+      RETURN_IF_ERROR(DropInode(txn, victim.id));
       if (victim.type == FileType::kRegular) freed = victim.id;
     } else if (victim.nlink != 0) {
       victim.ctime = now;
@@ -920,7 +1027,7 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
     ASSIGN_OR_RETURN(bool has_entries, txn.HasEntries(victim.id));
     if (has_entries) return Errc::kNotEmpty;
     txn.DeleteEntry(d.id, name);
-    txn.DeleteInode(victim.id);
+    RETURN_IF_ERROR(DropInode(txn, victim.id));
     Timespec now = Now();
     d.nlink -= 1;
     d.mtime = d.ctime = now;
@@ -986,7 +1093,7 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
         if (!dst.is_directory()) return Errc::kNotDir;
         ASSIGN_OR_RETURN(bool has_entries, txn.HasEntries(dst.id));
         if (has_entries) return Errc::kExists;  // RFC 1813 RENAME: EXIST or NOTEMPTY
-        txn.DeleteInode(dst.id);
+        RETURN_IF_ERROR(DropInode(txn, dst.id));
         td.nlink -= 1;
       } else {
         if (dst.is_directory()) return Errc::kIsDir;
@@ -994,7 +1101,7 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
         if (dst.nlink == 0 && guard.Orphan(txn, dst, now)) {
           // kept for its opens
         } else if (dst.nlink == 0) {
-          txn.DeleteInode(dst.id);
+          RETURN_IF_ERROR(DropInode(txn, dst.id));
           if (dst.type == FileType::kRegular) freed = dst.id;
         } else {
           dst.ctime = now;

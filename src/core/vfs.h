@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "core/state/share_state.h"
@@ -25,6 +26,12 @@ namespace dittofs::core {
 // Thread-safe: any number of calls may run at once. The Vfs keeps no lock of its own; the
 // metadata store's transactions serialize conflicting namespace changes, and the block store
 // orders data access per file.
+// Extended attributes: names of 1 to 255 bytes, values up to 64 KiB, at most 1024 per file.
+inline constexpr size_t kMaxXattrName = 255;
+inline constexpr size_t kMaxXattrValue = 64 << 10;
+inline constexpr size_t kMaxXattrs = 1024;
+enum class XattrSet { kAny, kCreate, kReplace };
+
 class Vfs {
  public:
   // Opens the share over its stores, creating the root directory on first use.
@@ -92,6 +99,17 @@ class Vfs {
   // Removes a non-directory. A file whose last name goes while opens use it stays, as an
   // orphan, readable and writable through them until the last closes (CloseFile).
   Status Remove(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc);
+
+  // Extended attributes of `file` (kept in the metadata store with it, deleted with it).
+  // Reading and listing need read permission, changing needs write permission (or
+  // ownership). Errc::kNotFound for an absent name (ENODATA), Errc::kExists for kCreate of a
+  // present one, Errc::kTooBig for a value over kMaxXattrValue, Errc::kNoSpace past kMaxXattrs,
+  // Errc::kNameTooLong / kInvalid for a bad name.
+  Result<std::string> GetXattr(const Caller& caller, FileId file, std::string_view name);
+  Result<std::vector<std::string>> ListXattrs(const Caller& caller, FileId file);
+  Status SetXattr(const Caller& caller, FileId file, std::string_view name, std::string_view value,
+                  XattrSet how);
+  Status RemoveXattr(const Caller& caller, FileId file, std::string_view name);
 
   // The runtime's open, for the stateful protocols: checks `caller`'s permission for
   // `access` (OpenAccessBits) and the share modes of the file's other opens. Errc::kStale for a

@@ -9,6 +9,8 @@
 
 #include "stores/block/memory/memory_block_store.h"
 #include "stores/metadata/memory/memory_metadata_store.h"
+#include "stores/metadata/rocksdb/rocksdb_metadata_store.h"
+#include "testing/scratch_dir.h"
 #include "testing/status_matchers.h"
 
 namespace dittofs::core {
@@ -275,6 +277,83 @@ TEST_F(VfsTest, OrphansACrashLeftAreDeletedAtTheNextOpen) {
   EXPECT_EQ(metadata_->GetInode(f.id.inode).status().code(), Errc::kNotFound);
   ASSERT_OK(Vfs::DeleteOrphans("/export", *metadata_, *blocks_));  // nothing left to do
   EXPECT_EQ(counting_blocks_->removes(), 1u);
+}
+
+// Issue 12: extended attributes, in both metadata stores.
+void ExerciseXattrs(stores::MetadataStore& metadata, stores::BlockStore& blocks) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vfs> vfs, Vfs::Open(1, "/export", metadata, blocks,
+                                                           ShareOptions{.squash = Squash::kNone}));
+  Caller owner = User(1000, 1000), other = User(2000, 2000);
+  Wcc w;
+  ASSERT_OK_AND_ASSIGN(
+      Attr f, vfs->Create(owner, vfs->root(), "x", CreateMode::kGuarded, Mode(0644), 0, &w));
+  ASSERT_OK(vfs->SetXattr(owner, f.id, "user.a", "1", XattrSet::kAny));
+  ASSERT_OK(
+      vfs->SetXattr(owner, f.id, "user.b", std::string(kMaxXattrValue, 'v'), XattrSet::kCreate));
+  EXPECT_EQ(vfs->SetXattr(owner, f.id, "user.a", "2", XattrSet::kCreate).code(), Errc::kExists);
+  EXPECT_EQ(vfs->SetXattr(owner, f.id, "user.c", "2", XattrSet::kReplace).code(), Errc::kNotFound);
+  ASSERT_OK(vfs->SetXattr(owner, f.id, "user.a", "2", XattrSet::kReplace));
+  EXPECT_EQ(
+      vfs->SetXattr(owner, f.id, "user.big", std::string(kMaxXattrValue + 1, 'v'), XattrSet::kAny)
+          .code(),
+      Errc::kTooBig);
+  EXPECT_EQ(vfs->SetXattr(owner, f.id, std::string(256, 'n'), "", XattrSet::kAny).code(),
+            Errc::kNameTooLong);
+  EXPECT_EQ(vfs->SetXattr(owner, f.id, "", "", XattrSet::kAny).code(), Errc::kInvalid);
+  // Others read (mode 0644) but may not change.
+  ASSERT_OK_AND_ASSIGN(std::string a, vfs->GetXattr(other, f.id, "user.a"));
+  EXPECT_EQ(a, "2");
+  EXPECT_EQ(vfs->SetXattr(other, f.id, "user.a", "3", XattrSet::kAny).code(), Errc::kAccess);
+  EXPECT_EQ(vfs->RemoveXattr(other, f.id, "user.a").code(), Errc::kAccess);
+  EXPECT_EQ(vfs->GetXattr(owner, f.id, "user.none").status().code(), Errc::kNotFound);
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> names, vfs->ListXattrs(owner, f.id));
+  EXPECT_EQ(names, (std::vector<std::string>{"user.a", "user.b"}));
+  ASSERT_OK(vfs->RemoveXattr(owner, f.id, "user.b"));
+  EXPECT_EQ(vfs->RemoveXattr(owner, f.id, "user.b").code(), Errc::kNotFound);
+  // At most kMaxXattrs per file.
+  for (size_t i = 1; i < kMaxXattrs; ++i) {
+    ASSERT_OK(vfs->SetXattr(owner, f.id, "user.n" + std::to_string(i), "", XattrSet::kAny));
+  }
+  EXPECT_EQ(vfs->SetXattr(owner, f.id, "user.one-more", "", XattrSet::kAny).code(), Errc::kNoSpace);
+  ASSERT_OK(vfs->SetXattr(owner, f.id, "user.a", "replacing is fine", XattrSet::kAny));
+  // Removing the file removes its attributes.
+  ASSERT_OK(vfs->Remove(owner, vfs->root(), "x", &w));
+  std::unique_ptr<stores::MetadataTxn> txn = metadata.Begin();
+  ASSERT_OK_AND_ASSIGN(std::vector<stores::Record> left,
+                       txn->ScanRecords(stores::RecordTable::kXattrs, "", "", 10));
+  EXPECT_TRUE(left.empty());
+}
+
+TEST(VfsXattrTest, MemoryStore) {
+  std::unique_ptr<stores::MetadataStore> metadata = stores::NewMemoryMetadataStore();
+  std::unique_ptr<stores::BlockStore> blocks = stores::NewMemoryBlockStore();
+  ExerciseXattrs(*metadata, *blocks);
+}
+
+TEST(VfsXattrTest, RocksDbStoreAndAcrossAReopen) {
+  testing::ScratchDir dir("vfs-xattr");
+  std::unique_ptr<stores::BlockStore> blocks = stores::NewMemoryBlockStore();
+  stores::RocksDbMetadataStoreOptions o;
+  o.path = dir.path() + "/metadata";
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<stores::MetadataStore> metadata,
+                         stores::OpenRocksDbMetadataStore(o));
+    ExerciseXattrs(*metadata, *blocks);
+    ASSERT_OK_AND_ASSIGN(
+        std::unique_ptr<Vfs> vfs,
+        Vfs::Open(1, "/export", *metadata, *blocks, ShareOptions{.squash = Squash::kNone}));
+    Wcc w;
+    ASSERT_OK_AND_ASSIGN(Attr f, vfs->Create(User(0, 0), vfs->root(), "kept", CreateMode::kGuarded,
+                                             Mode(0644), 0, &w));
+    ASSERT_OK(vfs->SetXattr(User(0, 0), f.id, "user.kept", "value", XattrSet::kAny));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<stores::MetadataStore> metadata,
+                       stores::OpenRocksDbMetadataStore(o));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vfs> vfs, Vfs::Open(1, "/export", *metadata, *blocks,
+                                                           ShareOptions{.squash = Squash::kNone}));
+  ASSERT_OK_AND_ASSIGN(Attr f, vfs->Lookup(User(0, 0), vfs->root(), "kept", nullptr));
+  ASSERT_OK_AND_ASSIGN(std::string v, vfs->GetXattr(User(0, 0), f.id, "user.kept"));
+  EXPECT_EQ(v, "value");
 }
 
 // The server keeps a share's state across Vfs generations (a policy change opens a new Vfs over

@@ -76,6 +76,8 @@ enum class RecordTable : uint8_t {
   // Files removed while opens still used them (orphans): their inode (nlink 0) and data stay
   // until the last open closes, or until the share's stores open next (core/vfs.cc).
   kOrphans = 6,
+  // Extended attributes: the inode (8 bytes, big-endian), then the name -> the value.
+  kXattrs = 7,
 };
 inline constexpr size_t kMaxRecordKeySize = 1024;
 inline constexpr size_t kMaxRecordValueSize = 1 << 20;
