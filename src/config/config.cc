@@ -363,6 +363,10 @@ Status Validate(const Config& c) {
     if (s.name.empty() || s.name[0] != '/') {
       return Status(Errc::kInvalid, "share name '" + s.name + "' must start with '/'");
     }
+    if (s.name.find("//") != std::string::npos) {
+      // As the REST API: "//x" would name the same directories as "/" (config/store_layout.h).
+      return Status(Errc::kInvalid, "share name '" + s.name + "' must not contain '//'");
+    }
     if (!names.insert(s.name).second) return Status(Errc::kInvalid, "share " + s.name + " twice");
     if (s.metadata != "memory" && s.metadata != "rocksdb") {
       return Status(Errc::kInvalid, "share " + s.name + ": metadata must be memory or rocksdb");

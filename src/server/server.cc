@@ -17,6 +17,7 @@
 #include "base/posix_io.h"
 #include "chunk/blake3.h"
 #include "config/block_store_config.h"
+#include "config/store_layout.h"
 #include "controlplane/api/api.h"
 #include "controlplane/auth/password.h"
 #include "controlplane/auth/secret.h"
@@ -30,6 +31,7 @@
 #include "nfs/mount/service.h"
 #include "nfs/v3/service.h"
 #include "rpc/tcp_server.h"
+#include "server/share_layout.h"
 #include "stores/block/localfs/localfs_block_store.h"
 #include "stores/block/memory/memory_block_store.h"
 #include "stores/block/tiered/tiered_block_store.h"
@@ -86,18 +88,18 @@ Result<BlockKind> ParseBlockKind(const std::string& s) {
   return Status(Errc::kInvalid, "unknown block store type " + s);
 }
 
-std::string SafeDirName(const std::string& share) {
-  std::string out;
-  for (char c : share) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? c : '_';
-  return out;
+// The directory where a rocksdb or localfs store definition keeps share `share`.
+Result<std::string> ShareDir(Result<std::vector<config::StoreLocation>> places,
+                             const cp::Share& share) {
+  RETURN_IF_ERROR(places.status());
+  if (places->empty()) return Status(Errc::kInternal, "a store without a directory");
+  return config::ShareLocation(places->front(), config::ShareDirName(share.name)).dir;
 }
 
-// The "path" of a rocksdb or localfs store's JSON config ({"path": "/abs"}), or empty. The API has
-// validated the config; a malformed one here reads as "no path".
-std::string PathOf(const std::string& config_json) {
-  nlohmann::json config = nlohmann::json::parse(config_json, nullptr, false);
-  if (!config.is_object() || !config.contains("path") || !config["path"].is_string()) return "";
-  return config["path"].get<std::string>();
+// The SQLite control database's file.
+std::string ControlDbPath(const config::Config& config) {
+  return config.database.path.empty() ? config.server.state_dir + "/controlplane.db"
+                                      : config.database.path;
 }
 
 // The environment variable `name`, or empty.
@@ -120,35 +122,42 @@ Result<stores::cas::Cipher> ParseCipher(const std::string& s) {
   return Status(Errc::kInvalid, "unknown encryption " + s);
 }
 
-// Opens the tiered block store of share `share` from its store definition's JSON config.
-// `dir_name` names the share's subdirectories (and S3 key prefix): a store definition may serve
-// several shares.
+// Opens the tiered block store of share `share` from its store definition's JSON config. Each
+// share has its own journal subdirectory and remote place: a store definition may serve several
+// (config/store_layout.h). The remote place's name is recorded in `metadata` (RemoteDirName);
+// `legacy` says whether the share may keep the name of the earlier naming rule there.
 Result<std::unique_ptr<stores::TieredBlockStore>> OpenTiered(const config::Config& config,
                                                              const cp::Share& share,
-                                                             const std::string& dir_name,
                                                              const std::string& config_json,
-                                                             stores::MetadataStore& metadata) {
+                                                             stores::MetadataStore& metadata,
+                                                             const LegacyRemote& legacy) {
   const std::string& state = config.server.state_dir;
   ASSIGN_OR_RETURN(config::TieredBlockConfig tc, config::ParseTieredBlockConfig(config_json));
+  ASSIGN_OR_RETURN(std::vector<config::StoreLocation> places,
+                   config::BlockStoreLocations("tiered", config_json, state));
   stores::TieredOptions o;
-  o.journal.dir = (tc.dir.empty() ? state + "/blocks" : tc.dir) + "/" + dir_name;
+  o.journal.dir = config::ShareLocation(places[0], config::ShareDirName(share.name)).dir;
   o.journal.capacity_bytes = tc.cache_size;
   o.journal.segment_bytes = tc.segment_size;
+  // Names the share's place on the remote and its default key file.
+  std::string remote_name = config::ShareDirName(share.name);
+  if (places.size() > 1) {
+    ASSIGN_OR_RETURN(remote_name,
+                     RemoteDirName(metadata, share.name, RemoteIdentity(places[1]), legacy));
+  }
   if (tc.remote.type == "memory") {
     LOG_WARN("share {}: the remote is in memory: data is lost at exit", share.name);
     o.remote = stores::NewMemoryRemoteStore();
   } else if (tc.remote.type == "fs") {
     stores::FsRemoteOptions fo;
-    fo.root = (tc.remote.path.empty() ? state + "/remote" : tc.remote.path) + "/" + dir_name;
+    fo.root = config::ShareLocation(places[1], remote_name).dir;
     ASSIGN_OR_RETURN(o.remote, stores::OpenFsRemoteStore(fo));
   } else if (tc.remote.type == "s3") {
     stores::S3RemoteOptions so;
     so.endpoint = tc.remote.endpoint;
     so.region = tc.remote.region;
     so.bucket = tc.remote.bucket;
-    so.prefix = tc.remote.prefix;
-    if (!so.prefix.empty() && so.prefix.back() != '/') so.prefix += '/';
-    so.prefix += dir_name + "/";
+    so.prefix = config::ShareLocation(places[1], remote_name).prefix;
     so.path_style = tc.remote.path_style;
     so.access_key_id =
         tc.remote.access_key_id.empty() ? Env("AWS_ACCESS_KEY_ID") : tc.remote.access_key_id;
@@ -163,7 +172,8 @@ Result<std::unique_ptr<stores::TieredBlockStore>> OpenTiered(const config::Confi
   o.codec.zstd_level = tc.zstd_level;
   ASSIGN_OR_RETURN(o.codec.cipher, ParseCipher(tc.encryption));
   if (o.codec.cipher != stores::cas::Cipher::kNone) {
-    std::string key_file = tc.key_file.empty() ? state + "/keys/" + dir_name + ".key" : tc.key_file;
+    std::string key_file =
+        tc.key_file.empty() ? state + "/keys/" + remote_name + ".key" : tc.key_file;
     Result<std::string> passphrase = stores::cas::PassphraseFromEnv(tc.passphrase_env);
     if (!passphrase.ok()) {
       return Status(Errc::kInvalid, fmt::format("share {}: its remote is encrypted ({}); set the "
@@ -196,19 +206,26 @@ Result<std::unique_ptr<stores::TieredBlockStore>> OpenTiered(const config::Confi
   o.gc_grace = std::chrono::milliseconds(tc.gc_grace_ms);
   o.gc_interval = std::chrono::milliseconds(tc.gc_interval_ms);
   o.reconcile_interval = std::chrono::milliseconds(tc.reconcile_interval_ms);
-  LOG_INFO("share {}: tiered blocks, journal {} ({} MiB), {} remote, {} compression, {} encryption",
-           share.name, o.journal.dir, o.journal.capacity_bytes >> 20, tc.remote.type,
-           tc.compression, tc.encryption);
+  LOG_INFO(
+      "share {}: tiered blocks, journal {} ({} MiB), {} remote{}, {} compression, {} "
+      "encryption",
+      share.name, o.journal.dir, o.journal.capacity_bytes >> 20, tc.remote.type,
+      places.size() > 1
+          ? " " + config::DescribeLocation(config::ShareLocation(places[1], remote_name))
+          : "",
+      tc.compression, tc.encryption);
   return stores::OpenTieredBlockStore(std::move(o), metadata);
 }
 
 // Builds the stores of one share. Each share gets its own instances, even when several shares
 // name the same store definition (a rocksdb or localfs store then keeps each share in a
-// subdirectory).
+// subdirectory named config::ShareDirName).
 Result<std::shared_ptr<ShareStores>> OpenStores(const config::Config& config,
                                                 const cp::Share& share,
                                                 const cp::MetadataStoreDef& md,
-                                                const cp::BlockStoreDef& bd) {
+                                                const cp::BlockStoreDef& bd,
+                                                const LegacyRemote& legacy_remote) {
+  const std::string& state = config.server.state_dir;
   auto s = std::make_shared<ShareStores>();
   s->metadata_key = md.type + md.config_json;
   s->block_key = bd.type + bd.config_json;
@@ -218,10 +235,9 @@ Result<std::shared_ptr<ShareStores>> OpenStores(const config::Config& config,
       s->metadata = stores::NewMemoryMetadataStore();
       break;
     case MetadataKind::kRocksDb: {
-      std::string base = PathOf(md.config_json);
-      if (base.empty()) base = config.server.state_dir + "/metadata";
       stores::RocksDbMetadataStoreOptions o;
-      o.path = base + "/" + SafeDirName(share.name);
+      ASSIGN_OR_RETURN(
+          o.path, ShareDir(config::MetadataStoreLocations(md.type, md.config_json, state), share));
       ASSIGN_OR_RETURN(s->metadata, stores::OpenRocksDbMetadataStore(o));
       break;
     }
@@ -233,10 +249,9 @@ Result<std::shared_ptr<ShareStores>> OpenStores(const config::Config& config,
       s->blocks = stores::NewMemoryBlockStore();
       break;
     case BlockKind::kLocalFs: {
-      std::string base = PathOf(bd.config_json);
-      if (base.empty()) base = config.server.state_dir + "/blocks";
       stores::LocalFsBlockStoreOptions o;
-      o.root = base + "/" + SafeDirName(share.name);
+      ASSIGN_OR_RETURN(
+          o.root, ShareDir(config::BlockStoreLocations(bd.type, bd.config_json, state), share));
       if (mk == MetadataKind::kMemory) {
         // With in-memory metadata, data left from an earlier run can never be reached again.
         std::error_code ec;
@@ -252,9 +267,8 @@ Result<std::shared_ptr<ShareStores>> OpenStores(const config::Config& config,
         LOG_WARN("share {}: tiered blocks with in-memory metadata keep nothing across restarts",
                  share.name);
       }
-      ASSIGN_OR_RETURN(
-          std::unique_ptr<stores::TieredBlockStore> tiered,
-          OpenTiered(config, share, SafeDirName(share.name), bd.config_json, *s->metadata));
+      ASSIGN_OR_RETURN(std::unique_ptr<stores::TieredBlockStore> tiered,
+                       OpenTiered(config, share, bd.config_json, *s->metadata, legacy_remote));
       s->tiered = tiered.get();
       s->blocks = std::move(tiered);
       break;
@@ -366,6 +380,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Status OpenDatabase();
   Status BootstrapAdmin();
   Status SeedDefaults();
+  Status MigrateLegacyLayout();
   Status ReconcileShares();
   // The stores of the share named `share`; Errc::kNotFound when it is not served.
   Result<std::shared_ptr<ShareStores>> FindStores(std::string_view share);
@@ -384,6 +399,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
 
   Mutex reconcile_mu_;  // one reconcile at a time; never held on the data path
   std::map<core::ShareId, std::shared_ptr<ShareStores>> stores_ GUARDED_BY(reconcile_mu_);
+  // Filled by MigrateLegacyLayout for the first reconcile only, by share id.
+  std::map<int64_t, LegacyRemote> legacy_remotes_ GUARDED_BY(reconcile_mu_);
   std::unique_ptr<rpc::RpcTcpServer> rpc_ GUARDED_BY(reconcile_mu_);
   cp::Adapter rpc_adapter_ GUARDED_BY(reconcile_mu_);  // the settings rpc_ runs with
   std::atomic<uint16_t> nfs_port_{0};
@@ -399,9 +416,7 @@ Status ServerImpl::OpenDatabase() {
   if (config_.database.type == "postgres") {
     ASSIGN_OR_RETURN(db_, cp::OpenPostgresControlDb(config_.database.dsn));
   } else {
-    std::string path = config_.database.path.empty() ? config_.server.state_dir + "/controlplane.db"
-                                                     : config_.database.path;
-    ASSIGN_OR_RETURN(db_, cp::OpenSqliteControlDb(path));
+    ASSIGN_OR_RETURN(db_, cp::OpenSqliteControlDb(ControlDbPath(config_)));
   }
   return db_->Migrate();
 }
@@ -444,8 +459,7 @@ Status ServerImpl::SeedDefaults() {
   ASSIGN_OR_RETURN(std::vector<cp::Share> existing, db_->ListShares());
   if (!existing.empty()) return Status::Ok();
   for (const config::ShareConfig& sc : config_.shares) {
-    std::string base = SafeDirName(sc.name).substr(1);
-    if (base.empty()) base = "root";
+    std::string base = config::ShareDirName(sc.name);
     std::string metadata_json = "{}";
     if (sc.metadata == "rocksdb") {
       std::string dir =
@@ -478,6 +492,45 @@ Status ServerImpl::SeedDefaults() {
     RETURN_IF_ERROR(db_->CreateShare(share).status());
     LOG_INFO("controlplane: created share {} ({} metadata, {} blocks)", sc.name, sc.metadata,
              sc.block);
+  }
+  return Status::Ok();
+}
+
+// Before the first reconcile: moves each share's local directories from the old naming rule to
+// the current one, and notes which shares may keep their old-rule place on a remote
+// (server/share_layout.h).
+Status ServerImpl::MigrateLegacyLayout() {
+  const std::string& state = config_.server.state_dir;
+  ASSIGN_OR_RETURN(std::vector<cp::Share> shares, db_->ListShares());  // ordered by id
+  std::vector<LegacyDirClaim> claims;
+  // The shares of each old-rule remote place, oldest first.
+  std::map<std::string, std::vector<const cp::Share*>> remotes;
+  for (const cp::Share& share : shares) {
+    Result<cp::MetadataStoreDef> md = db_->GetMetadataStore(share.metadata_store_id);
+    Result<cp::BlockStoreDef> bd = db_->GetBlockStore(share.block_store_id);
+    if (!md.ok() || !bd.ok()) continue;  // opening the share reports it
+    std::vector<config::StoreLocation> places;
+    for (Result<std::vector<config::StoreLocation>> some :
+         {config::MetadataStoreLocations(md->type, md->config_json, state),
+          config::BlockStoreLocations(bd->type, bd->config_json, state)}) {
+      if (some.ok()) places.insert(places.end(), some->begin(), some->end());
+    }
+    std::string old_name = config::LegacyShareDirName(share.name);
+    for (const config::StoreLocation& base : places) {
+      if (base.role == config::StoreRole::kRemote) {
+        remotes[RemoteIdentity(base) + "\n" + old_name].push_back(&share);
+        continue;
+      }
+      claims.push_back({share.id, share.name, config::ShareLocation(base, old_name).dir,
+                        config::ShareLocation(base, config::ShareDirName(share.name)).dir});
+    }
+  }
+  RETURN_IF_ERROR(MigrateLegacyDirs(claims));
+  MutexLock lock(&reconcile_mu_);
+  for (const auto& [place, list] : remotes) {
+    LegacyRemote& oldest = legacy_remotes_[list.front()->id];
+    oldest.owner = true;
+    for (size_t i = 1; i < list.size(); ++i) oldest.sharers.push_back(list[i]->name);
   }
   return Status::Ok();
 }
@@ -524,7 +577,10 @@ Status ServerImpl::ReconcileShares() {
         old->second->block_key == bd.type + bd.config_json) {
       st = old->second;  // same stores: only the policy may have changed
     } else {
-      ASSIGN_OR_RETURN(st, OpenStores(config_, share, md, bd));
+      auto legacy = legacy_remotes_.find(share.id);
+      ASSIGN_OR_RETURN(
+          st, OpenStores(config_, share, md, bd,
+                         legacy == legacy_remotes_.end() ? LegacyRemote{} : legacy->second));
       // Newly opened stores: finish what a crash interrupted before anything is served.
       RETURN_IF_ERROR(core::Vfs::FinishPendingCuts(share.name, *st->metadata, *st->blocks));
       RETURN_IF_ERROR(core::Vfs::DeleteOrphans(share.name, *st->metadata, *st->blocks));
@@ -661,14 +717,30 @@ Status ServerImpl::Start() {
       RETURN_IF_ERROR(SettingChanged(key, *v));
     }
   }
+  RETURN_IF_ERROR(MigrateLegacyLayout());
   RETURN_IF_ERROR(ReconcileShares());
+  {
+    MutexLock lock(&reconcile_mu_);
+    legacy_remotes_.clear();  // only shares that existed at start may keep old-rule places
+  }
   RETURN_IF_ERROR(ReconcileAdapters());
   if (config_.api.enabled) {
     std::string secret = config_.api.jwt_secret;
     if (secret.empty()) {
       ASSIGN_OR_RETURN(secret, PersistentSecret(config_.server.state_dir + "/jwt_secret"));
     }
-    api_ = std::make_unique<cp::api::Api>(*db_, *this, cp::api::ApiOptions{secret});
+    cp::api::ApiOptions ao;
+    ao.jwt_secret = secret;
+    ao.state_dir = config::NormalizePath(config_.server.state_dir);
+    if (config_.database.type != "postgres") {
+      ao.reserved_paths.push_back(
+          {config::NormalizePath(ControlDbPath(config_)), "the control database"});
+    }
+    ao.reserved_paths.push_back(
+        {config::NormalizePath(config_.server.state_dir + "/jwt_secret"), "the token secret"});
+    ao.reserved_paths.push_back(
+        {config::NormalizePath(config_.server.state_dir + "/keys"), "the key files' directory"});
+    api_ = std::make_unique<cp::api::Api>(*db_, *this, std::move(ao));
     api_->Register(router_);
     net::HttpServerOptions ho;
     ho.bind = config_.api.bind;
@@ -709,9 +781,7 @@ Result<std::unique_ptr<cp::ControlDb>> OpenControlDb(const config::Config& confi
   } else {
     std::error_code ec;
     std::filesystem::create_directories(config.server.state_dir, ec);
-    std::string path = config.database.path.empty() ? config.server.state_dir + "/controlplane.db"
-                                                    : config.database.path;
-    ASSIGN_OR_RETURN(db, cp::OpenSqliteControlDb(path));
+    ASSIGN_OR_RETURN(db, cp::OpenSqliteControlDb(ControlDbPath(config)));
   }
   RETURN_IF_ERROR(db->Migrate());
   return db;

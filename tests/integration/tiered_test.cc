@@ -93,8 +93,8 @@ class TieredShareTest : public ::testing::Test {
   }
 
   fs::path State() const { return fs::path(server_->dir()) / "state"; }
-  fs::path Journal() const { return State() / "blocks" / "_export"; }
-  fs::path Remote() const { return State() / "remote" / "_export"; }
+  fs::path Journal() const { return State() / "blocks" / "export"; }
+  fs::path Remote() const { return State() / "remote" / "export"; }
   // Every object file of the filesystem remote.
   std::vector<fs::path> Objects() const {
     std::vector<fs::path> out;
@@ -205,7 +205,7 @@ TEST_F(TieredShareTest, EncryptedRemoteHoldsNoPlaintextAndAWrongPassphraseStopsT
       ASSERT_FALSE(blocks.contains(bytes.substr(i, 32))) << p << " holds plaintext at " << i;
     }
   }
-  EXPECT_TRUE(fs::exists(State() / "keys" / "_export.key"));
+  EXPECT_TRUE(fs::exists(State() / "keys" / "export.key"));
 
   ASSERT_OK_AND_ASSIGN(int code, server_->Stop());
   ASSERT_EQ(code, 0);

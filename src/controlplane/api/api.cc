@@ -17,7 +17,9 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/mutex.h"
 #include "config/block_store_config.h"
+#include "config/store_layout.h"
 #include "controlplane/auth/jwt.h"
 #include "controlplane/auth/password.h"
 #include "controlplane/auth/secret.h"
@@ -308,7 +310,43 @@ Status ValidateShareName(std::string_view name) {
                name.back() != '/' && name.find("//") == std::string_view::npos &&
                name.find('\0') == std::string_view::npos;
   if (!valid) return Invalid("a share name must be an absolute path such as /export");
+  size_t dir_name = config::ShareDirName(name).size();
+  if (dir_name > config::kMaxShareDirNameBytes) {
+    return Invalid(fmt::format(
+        "share name {} is too long: its directory name would be {} bytes, at most {} (bytes "
+        "other than letters, digits and '-' take three)",
+        name, dir_name, config::kMaxShareDirNameBytes));
+  }
   return Status::Ok();
+}
+
+Status Conflict(std::string message) { return Status(Errc::kConflict, std::move(message)); }
+
+// How a place lies relative to another, in a message: "/a is inside /".
+std::string_view OverlapVerb(config::Overlap overlap) {
+  switch (overlap) {
+    case config::Overlap::kSame:
+      return "is";
+    case config::Overlap::kInside:
+      return "is inside";
+    case config::Overlap::kContains:
+      return "contains";
+    case config::Overlap::kNone:
+      break;
+  }
+  return "overlaps";
+}
+
+// A place a store definition or a share keeps data in, and whose it is, for messages.
+struct Place {
+  config::StoreLocation location;
+  std::string store;  // "block store 'b'"
+};
+
+// "block directory /srv/b".
+std::string DescribePlace(const config::StoreLocation& location) {
+  return fmt::format("{} {}", config::StoreRoleName(location.role),
+                     config::DescribeLocation(location));
 }
 
 // Store configuration, by kind and type. `config` is an object.
@@ -431,7 +469,12 @@ std::string Lowercase(std::string_view text) {
 class ApiHandlers final {
  public:
   ApiHandlers(ControlDb& db, RuntimeHooks& hooks, ApiOptions options)
-      : db_(db), hooks_(hooks), signer_(std::move(options.jwt_secret)), routes_(Table()) {
+      : db_(db),
+        hooks_(hooks),
+        signer_(std::move(options.jwt_secret)),
+        state_dir_(std::move(options.state_dir)),
+        reserved_paths_(std::move(options.reserved_paths)),
+        routes_(Table()) {
     openapi_ = OpenApi().dump();
   }
 
@@ -1043,6 +1086,155 @@ class ApiHandlers final {
     return NoContent();
   }
 
+  // --- where stores and shares keep data (config/store_layout.h) ---
+
+  // The places of a store definition of `kind` ("metadata" or "block"). Places under an
+  // unknown state directory are left out.
+  Result<std::vector<config::StoreLocation>> StorePlaces(std::string_view kind,
+                                                         const StoreDef& store) {
+    Result<std::vector<config::StoreLocation>> places =
+        kind == "metadata"
+            ? config::MetadataStoreLocations(store.type, store.config_json, state_dir_)
+            : config::BlockStoreLocations(store.type, store.config_json, state_dir_);
+    RETURN_IF_ERROR(places.status());
+    if (state_dir_.empty()) {
+      std::erase_if(*places, [](const config::StoreLocation& l) { return l.defaulted; });
+    }
+    return places;
+  }
+
+  // Refuses (409) a place that holds the server's state directory or overlaps one of the
+  // server's own files. `whose` begins the message.
+  Status CheckClearOfServer(const config::StoreLocation& place, std::string_view whose) {
+    if (place.is_s3()) return Status::Ok();
+    if (!state_dir_.empty()) {
+      config::Overlap overlap = config::RelatePaths(place.dir, state_dir_);
+      if (overlap == config::Overlap::kSame || overlap == config::Overlap::kContains) {
+        return Conflict(fmt::format("{}: its {} {} the server's state directory {}", whose,
+                                    DescribePlace(place), OverlapVerb(overlap), state_dir_));
+      }
+    }
+    for (const ReservedPath& reserved : reserved_paths_) {
+      config::Overlap overlap = config::RelatePaths(place.dir, reserved.path);
+      if (overlap != config::Overlap::kNone) {
+        return Conflict(fmt::format("{}: its {} {} {} {}", whose, DescribePlace(place),
+                                    OverlapVerb(overlap), reserved.what, reserved.path));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Refuses a store definition that would keep data in a system directory (400), whose own
+  // places overlap (400), or whose places overlap the server's files (409) or another
+  // definition's places (409). Two definitions may name the same directory for the same role:
+  // each share keeps its data in its own subdirectory there. But a directory inside another's,
+  // or one directory for two roles (a share's metadata and block stores use the same
+  // subdirectory name), would mix the data of different shares or stores.
+  Status CheckStorePlacement(const StoreKind& kind, const StoreDef& store)
+      EXCLUSIVE_LOCKS_REQUIRED(placement_mu_) {
+    std::string whose = fmt::format("{} store '{}'", kind.name, store.name);
+    ASSIGN_OR_RETURN(std::vector<config::StoreLocation> mine, StorePlaces(kind.name, store));
+    std::vector<std::string> configured_paths;
+    for (const config::StoreLocation& place : mine) {
+      if (!place.defaulted && !place.is_s3()) configured_paths.push_back(place.dir);
+    }
+    if (store.type == "tiered") {
+      ASSIGN_OR_RETURN(config::TieredBlockConfig tc,
+                       config::ParseTieredBlockConfig(store.config_json));
+      if (!tc.key_file.empty()) configured_paths.push_back(tc.key_file);
+    }
+    for (const std::string& path : configured_paths) {
+      Status checked = config::CheckNotSystemPath(path);
+      if (!checked.ok()) return Invalid(fmt::format("{}: {}", whose, checked.message()));
+    }
+    for (size_t i = 0; i < mine.size(); ++i) {
+      for (size_t j = i + 1; j < mine.size(); ++j) {
+        config::Overlap overlap = config::Relate(mine[i], mine[j]);
+        if (overlap != config::Overlap::kNone) {
+          return Invalid(fmt::format("{}: its {} {} its {}", whose, DescribePlace(mine[i]),
+                                     OverlapVerb(overlap), DescribePlace(mine[j])));
+        }
+      }
+    }
+    for (const config::StoreLocation& place : mine) {
+      RETURN_IF_ERROR(CheckClearOfServer(place, whose));
+    }
+    for (const StoreKind* other_kind : {&kMetadataStores, &kBlockStores}) {
+      ASSIGN_OR_RETURN(std::vector<StoreDef> others, (db_.*other_kind->list)());
+      for (const StoreDef& other : others) {
+        if (other_kind->name == kind.name && (other.id == store.id || other.name == store.name)) {
+          continue;  // itself (a create with a taken name fails as such)
+        }
+        Result<std::vector<config::StoreLocation>> theirs = StorePlaces(other_kind->name, other);
+        if (!theirs.ok()) continue;  // a malformed older definition holds nothing
+        for (const config::StoreLocation& a : mine) {
+          for (const config::StoreLocation& b : *theirs) {
+            config::Overlap overlap = config::Relate(a, b);
+            if (overlap == config::Overlap::kNone) continue;
+            if (overlap == config::Overlap::kSame && a.role == b.role) continue;
+            return Conflict(fmt::format("{}: its {} {} the {} of {} store '{}'", whose,
+                                        DescribePlace(a), OverlapVerb(overlap), DescribePlace(b),
+                                        other_kind->name, other.name));
+          }
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  // The places share `share` keeps data in: its subdirectory (or key prefix) in each place of
+  // its stores.
+  Result<std::vector<Place>> SharePlaces(const Share& share) {
+    std::string dir_name = config::ShareDirName(share.name);
+    std::vector<Place> out;
+    for (const auto& [kind, id] : {std::pair{&kMetadataStores, share.metadata_store_id},
+                                   std::pair{&kBlockStores, share.block_store_id}}) {
+      ASSIGN_OR_RETURN(StoreDef store,
+                       kind == &kMetadataStores ? db_.GetMetadataStore(id) : db_.GetBlockStore(id));
+      ASSIGN_OR_RETURN(std::vector<config::StoreLocation> places, StorePlaces(kind->name, store));
+      for (const config::StoreLocation& place : places) {
+        out.push_back({config::ShareLocation(place, dir_name),
+                       fmt::format("{} store '{}'", kind->name, store.name)});
+      }
+    }
+    return out;
+  }
+
+  // Refuses (409) a share whose places overlap each other, the server's files, or another
+  // share's places. Store definitions are checked when they are made, so this finds only
+  // definitions from databases older than those checks.
+  Status CheckSharePlacement(const Share& share) EXCLUSIVE_LOCKS_REQUIRED(placement_mu_) {
+    std::string whose = fmt::format("share {}", share.name);
+    ASSIGN_OR_RETURN(std::vector<Place> mine, SharePlaces(share));
+    for (size_t i = 0; i < mine.size(); ++i) {
+      for (size_t j = i + 1; j < mine.size(); ++j) {
+        config::Overlap overlap = config::Relate(mine[i].location, mine[j].location);
+        if (overlap != config::Overlap::kNone) {
+          return Conflict(fmt::format(
+              "{}: its {} (in {}) {} its {} (in {})", whose, DescribePlace(mine[i].location),
+              mine[i].store, OverlapVerb(overlap), DescribePlace(mine[j].location), mine[j].store));
+        }
+      }
+    }
+    for (const Place& place : mine) RETURN_IF_ERROR(CheckClearOfServer(place.location, whose));
+    ASSIGN_OR_RETURN(std::vector<Share> others, db_.ListShares());
+    for (const Share& other : others) {
+      if (other.id == share.id || other.name == share.name) continue;
+      Result<std::vector<Place>> theirs = SharePlaces(other);
+      if (!theirs.ok()) continue;
+      for (const Place& a : mine) {
+        for (const Place& b : *theirs) {
+          config::Overlap overlap = config::Relate(a.location, b.location);
+          if (overlap == config::Overlap::kNone) continue;
+          return Conflict(fmt::format("{}: its {} (in {}) {} the {} of share {} (in {})", whose,
+                                      DescribePlace(a.location), a.store, OverlapVerb(overlap),
+                                      DescribePlace(b.location), other.name, b.store));
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
   // --- stores ---
 
   Result<StoreDef> PathStore(const StoreKind& kind, const Call& call) {
@@ -1078,7 +1270,12 @@ class ApiHandlers final {
     ASSIGN_OR_RETURN(json config, ReadConfig(call));
     RETURN_IF_ERROR(kind.validate(store.type, config));
     store.config_json = config.dump();
-    ASSIGN_OR_RETURN(StoreDef created, (db_.*kind.create)(store));
+    StoreDef created;
+    {
+      MutexLock lock(&placement_mu_);
+      RETURN_IF_ERROR(CheckStorePlacement(kind, store));
+      ASSIGN_OR_RETURN(created, (db_.*kind.create)(store));
+    }
     RETURN_IF_ERROR(hooks_.SharesChanged());
     HttpResponse response = Json(201, StoreJson(created));
     response.headers.Set("Location", fmt::format("/api/v1/stores/{}/{}", kind.name, created.name));
@@ -1099,7 +1296,11 @@ class ApiHandlers final {
     }
     RETURN_IF_ERROR(kind.validate(store.type, config));
     store.config_json = config.dump();
-    RETURN_IF_ERROR((db_.*kind.update)(store));
+    {
+      MutexLock lock(&placement_mu_);
+      RETURN_IF_ERROR(CheckStorePlacement(kind, store));
+      RETURN_IF_ERROR((db_.*kind.update)(store));
+    }
     RETURN_IF_ERROR(hooks_.SharesChanged());
     return Json(200, StoreJson(store));
   }
@@ -1223,7 +1424,12 @@ class ApiHandlers final {
     share.name = ShareName(name);
     RETURN_IF_ERROR(ValidateShareName(share.name));
     RETURN_IF_ERROR(ReadShareFields(*call.body, &share));
-    ASSIGN_OR_RETURN(Share created, db_.CreateShare(share));
+    Share created;
+    {
+      MutexLock lock(&placement_mu_);
+      RETURN_IF_ERROR(CheckSharePlacement(share));
+      ASSIGN_OR_RETURN(created, db_.CreateShare(share));
+    }
     LOG_INFO("api: {} created share {}", call.caller.username, created.name);
     RETURN_IF_ERROR(hooks_.SharesChanged());
     ASSIGN_OR_RETURN(json doc, ShareJson(created));
@@ -1249,7 +1455,11 @@ class ApiHandlers final {
   Result<HttpResponse> PatchShare(const Call& call) {
     ASSIGN_OR_RETURN(Share share, PathShare(call));
     RETURN_IF_ERROR(ReadShareFields(*call.body, &share));
-    RETURN_IF_ERROR(db_.UpdateShare(share));
+    {
+      MutexLock lock(&placement_mu_);
+      RETURN_IF_ERROR(CheckSharePlacement(share));
+      RETURN_IF_ERROR(db_.UpdateShare(share));
+    }
     RETURN_IF_ERROR(hooks_.SharesChanged());
     ASSIGN_OR_RETURN(json doc, ShareJson(share));
     return Json(200, doc);
@@ -1458,6 +1668,12 @@ class ApiHandlers final {
   ControlDb& db_;
   RuntimeHooks& hooks_;
   const auth::TokenSigner signer_;
+  const std::string state_dir_;
+  const std::vector<ReservedPath> reserved_paths_;
+  // Held from checking where a store or share keeps data to writing it to the database, so two
+  // requests cannot both pass the check with places that overlap each other. Never held while
+  // calling a hook.
+  Mutex placement_mu_;
   auth::LoginThrottle throttle_;
   const std::vector<Route> routes_;  // Register's handlers point into it
   std::string openapi_;

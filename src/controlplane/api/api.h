@@ -38,9 +38,22 @@ class RuntimeHooks {
   virtual Status SyncShare(std::string_view share) = 0;
 };
 
+// A file or directory of the server's own that no store may overlap.
+struct ReservedPath {
+  std::string path;  // absolute
+  std::string what;  // "the control database"
+};
+
 struct ApiOptions {
   // Signs the control plane's HS256 tokens. REQUIRES: at least auth::kMinJwtSecretBytes bytes.
   std::string jwt_secret;
+  // The server's state directory (server.state_dir), absolute: stores configured without a
+  // place keep their shares under it (config/store_layout.h), and no store may hold it. Empty:
+  // those places are unknown and go unchecked.
+  std::string state_dir;
+  // The server's own files that stores must keep clear of: the control database, the token
+  // secret, the key files.
+  std::vector<ReservedPath> reserved_paths;
 };
 
 // One registered route, as the OpenAPI document describes it.

@@ -137,7 +137,12 @@ class ApiTest : public ::testing::Test {
     ASSERT_OK(db_->CreateAdapter({.name = "nfs", .port = 2049}));
     ASSERT_OK(db_->CreateAdapter({.name = "smb", .port = 445}));
 
-    api_ = std::make_unique<Api>(*db_, hooks_, ApiOptions{.jwt_secret = std::string(kSecret)});
+    api_ = std::make_unique<Api>(
+        *db_, hooks_,
+        ApiOptions{.jwt_secret = std::string(kSecret),
+                   .state_dir = dir_ + "/state",
+                   .reserved_paths = {{dir_ + "/control.db", "the control database"},
+                                      {dir_ + "/state/keys", "the key files' directory"}}});
     api_->Register(router_);
     Result<std::unique_ptr<net::HttpServer>> server = net::HttpServer::Start({}, router_);
     ASSERT_OK(server);
@@ -704,6 +709,219 @@ TEST_F(ApiTest, StoreUsedByAShareCannotBeDeleted) {
   ExpectProblem(Delete("/api/v1/stores/metadata/meta", token), 409);
   EXPECT_EQ(Delete("/api/v1/shares/%2Fexport", token)->status, 204);
   EXPECT_EQ(Delete("/api/v1/stores/block/blocks", token)->status, 204);
+}
+
+// --- where stores keep data (issue 11: shares must not share directories) ---
+
+// A store definition's JSON body.
+json StoreBody(const std::string& name, const std::string& type, const json& config) {
+  return {{"name", name}, {"type", type}, {"config", config}};
+}
+json S3Remote(const std::string& bucket, const std::string& prefix) {
+  return {{"type", "s3"},
+          {"endpoint", "http://127.0.0.1:9000"},
+          {"bucket", bucket},
+          {"prefix", prefix}};
+}
+
+TEST_F(ApiTest, StoresInSystemDirectoriesAreRefused) {
+  std::string token = AdminToken();
+  for (const char* path : {"/", "/etc/dittofs", "/usr/local/dfs", "/proc/dfs", "/var/run/dfs",
+                           "/lib64/dfs", "/srv/../boot/dfs"}) {
+    json problem = ExpectProblem(
+        Post("/api/v1/stores/metadata", StoreBody("m", "rocksdb", {{"path", path}}), token), 400);
+    EXPECT_THAT(problem.value("detail", ""), HasSubstr("system directory")) << path;
+    ExpectProblem(Post("/api/v1/stores/block", StoreBody("b", "localfs", {{"path", path}}), token),
+                  400);
+  }
+  ExpectProblem(Post("/api/v1/stores/block", StoreBody("t", "tiered", {{"dir", "/sys/j"}}), token),
+                400);
+  ExpectProblem(
+      Post("/api/v1/stores/block",
+           StoreBody("t", "tiered", {{"remote", {{"type", "fs"}, {"path", "/dev/r"}}}}), token),
+      400);
+  ExpectProblem(
+      Post("/api/v1/stores/block", StoreBody("t", "tiered", {{"key_file", "/etc/dfs.key"}}), token),
+      400);
+  ASSERT_EQ(Post("/api/v1/stores/block", StoreBody("b", "localfs", {{"path", "/srv/dfs/b"}}), token)
+                ->status,
+            201);
+  ExpectProblem(Patch("/api/v1/stores/block/b", {{"config", {{"path", "/bin"}}}}, token), 400);
+  EXPECT_EQ(Body(Get("/api/v1/stores/block/b", token))["config"]["path"], "/srv/dfs/b");
+}
+
+TEST_F(ApiTest, StoresWhosePlacesOverlapAreRefused) {
+  std::string token = AdminToken();
+  auto create = [&](const std::string& kind, const json& body) {
+    return Post("/api/v1/stores/" + kind, body, token);
+  };
+  ASSERT_EQ(create("metadata", StoreBody("m1", "rocksdb", {{"path", "/srv/dfs/meta"}}))->status,
+            201);
+  // The same directory for the same role: each share keeps its own subdirectory there.
+  ASSERT_EQ(create("metadata", StoreBody("m2", "rocksdb", {{"path", "/srv/dfs/meta/"}}))->status,
+            201);
+  // One directory for metadata and blocks: a share on both would keep both in one subdirectory.
+  json same = ExpectProblem(
+      create("block", StoreBody("b1", "localfs", {{"path", "/srv/dfs/./meta"}})), 409);
+  EXPECT_THAT(same.value("detail", ""), HasSubstr("metadata store 'm1'"));
+  EXPECT_THAT(same.value("detail", ""), HasSubstr("block store 'b1'"));
+  // Inside another's directory, or holding it: a share's subdirectory could be the other store.
+  json inside = ExpectProblem(
+      create("metadata", StoreBody("m3", "rocksdb", {{"path", "/srv/dfs/meta/team"}})), 409);
+  EXPECT_THAT(inside.value("detail", ""), HasSubstr("is inside"));
+  ExpectProblem(create("block", StoreBody("b1", "localfs", {{"path", "/srv"}})), 409);
+  ASSERT_EQ(create("block", StoreBody("b1", "localfs", {{"path", "/srv/dfs/blocks"}}))->status,
+            201);
+  // A tiered store's journal is block data too; its fs remote is a place of its own.
+  ASSERT_EQ(create("block", StoreBody("t1", "tiered",
+                                      {{"dir", "/srv/dfs/blocks"},
+                                       {"remote", {{"type", "fs"}, {"path", "/srv/dfs/remote"}}}}))
+                ->status,
+            201);
+  ExpectProblem(
+      create("block", StoreBody("t2", "tiered",
+                                {{"dir", "/srv/dfs/journal"},
+                                 {"remote", {{"type", "fs"}, {"path", "/srv/dfs/meta"}}}})),
+      409);
+  // Its own places must not overlap either.
+  ExpectProblem(
+      create("block", StoreBody("t2", "tiered",
+                                {{"dir", "/srv/dfs/j2"},
+                                 {"remote", {{"type", "fs"}, {"path", "/srv/dfs/j2/r"}}}})),
+      400);
+  // S3 remotes: the same bucket and prefix is one place; a prefix of another's is an overlap.
+  ASSERT_EQ(
+      create("block", StoreBody("s1", "tiered",
+                                {{"dir", "/srv/dfs/blocks"}, {"remote", S3Remote("b", "team")}}))
+          ->status,
+      201);
+  ASSERT_EQ(
+      create("block", StoreBody("s2", "tiered",
+                                {{"dir", "/srv/dfs/blocks"}, {"remote", S3Remote("b", "team/")}}))
+          ->status,
+      201);
+  json prefix = ExpectProblem(create("block", StoreBody("s3", "tiered",
+                                                        {{"dir", "/srv/dfs/blocks"},
+                                                         {"remote", S3Remote("b", "team/a/")}})),
+                              409);
+  EXPECT_THAT(prefix.value("detail", ""), HasSubstr("s3://b/team/"));
+  ExpectProblem(
+      create("block", StoreBody("s3", "tiered",
+                                {{"dir", "/srv/dfs/blocks"}, {"remote", S3Remote("b", "")}})),
+      409);
+  ASSERT_EQ(create("block", StoreBody("s3", "tiered",
+                                      {{"dir", "/srv/dfs/blocks"}, {"remote", S3Remote("c", "")}}))
+                ->status,
+            201);
+  // A change is checked like a creation; a store does not overlap itself.
+  json patched = ExpectProblem(
+      Patch("/api/v1/stores/block/b1", {{"config", {{"path", "/srv/dfs/meta/x"}}}}, token), 409);
+  EXPECT_THAT(patched.value("detail", ""), HasSubstr("metadata store 'm1'"));
+  EXPECT_EQ(
+      Patch("/api/v1/stores/block/b1", {{"config", {{"path", "/srv/dfs/blocks"}}}}, token)->status,
+      200);
+  ExpectProblem(
+      Patch("/api/v1/stores/metadata/m2", {{"config", {{"path", "/srv/dfs/remote"}}}}, token), 409);
+}
+
+TEST_F(ApiTest, StoresMustKeepClearOfTheServersOwnFiles) {
+  std::string token = AdminToken();
+  std::string state = dir_ + "/state";
+  json held = ExpectProblem(
+      Post("/api/v1/stores/block", StoreBody("b", "localfs", {{"path", state}}), token), 409);
+  EXPECT_THAT(held.value("detail", ""), HasSubstr("state directory"));
+  ExpectProblem(Post("/api/v1/stores/block", StoreBody("b", "localfs", {{"path", dir_}}), token),
+                409);
+  json db = ExpectProblem(Post("/api/v1/stores/metadata",
+                               StoreBody("m", "rocksdb", {{"path", dir_ + "/control.db"}}), token),
+                          409);
+  EXPECT_THAT(db.value("detail", ""), HasSubstr("the control database"));
+  ExpectProblem(
+      Post("/api/v1/stores/block", StoreBody("b", "localfs", {{"path", state + "/keys"}}), token),
+      409);
+  // A tiered store without a directory keeps its shares under the state directory's blocks/
+  // and remote/, so those are taken for those roles.
+  ASSERT_EQ(Post("/api/v1/stores/block", StoreBody("t", "tiered", json::object()), token)->status,
+            201);
+  ASSERT_EQ(Post("/api/v1/stores/block", StoreBody("t2", "tiered", json::object()), token)->status,
+            201);
+  json taken = ExpectProblem(Post("/api/v1/stores/metadata",
+                                  StoreBody("m", "rocksdb", {{"path", state + "/blocks"}}), token),
+                             409);
+  EXPECT_THAT(taken.value("detail", ""), HasSubstr("block store 't'"));
+  EXPECT_EQ(Post("/api/v1/stores/metadata",
+                 StoreBody("m", "rocksdb", {{"path", state + "/metadata"}}), token)
+                ->status,
+            201);
+}
+
+TEST_F(ApiTest, SharesWhosePlacesOverlapAreRefused) {
+  std::string token = AdminToken();
+  // Definitions from a database older than the store checks, which let them overlap.
+  ASSERT_OK(db_->CreateMetadataStore(
+      {.name = "old-meta", .type = "rocksdb", .config_json = R"({"path":"/srv/old"})"}));
+  ASSERT_OK(db_->CreateBlockStore(
+      {.name = "old-blocks", .type = "localfs", .config_json = R"({"path":"/srv/old"})"}));
+  ASSERT_OK(db_->CreateMetadataStore(
+      {.name = "outer", .type = "rocksdb", .config_json = R"({"path":"/srv/outer"})"}));
+  ASSERT_OK(db_->CreateMetadataStore(
+      {.name = "inner", .type = "rocksdb", .config_json = R"({"path":"/srv/outer/team"})"}));
+  ASSERT_OK(db_->CreateBlockStore({.name = "mem", .type = "memory"}));
+  int hooks = hooks_.shares_changed();
+
+  json both = ExpectProblem(
+      Post("/api/v1/shares",
+           {{"name", "/x"}, {"metadata_store", "old-meta"}, {"block_store", "old-blocks"}}, token),
+      409);
+  EXPECT_THAT(both.value("detail", ""), HasSubstr("/srv/old/x"));
+  EXPECT_THAT(both.value("detail", ""), HasSubstr("metadata store 'old-meta'"));
+  EXPECT_THAT(both.value("detail", ""), HasSubstr("block store 'old-blocks'"));
+
+  ASSERT_EQ(Post("/api/v1/shares",
+                 {{"name", "/team"}, {"metadata_store", "outer"}, {"block_store", "mem"}}, token)
+                ->status,
+            201);
+  // /y's metadata would be in /srv/outer/team/y: inside /team's.
+  json nested = ExpectProblem(
+      Post("/api/v1/shares", {{"name", "/y"}, {"metadata_store", "inner"}, {"block_store", "mem"}},
+           token),
+      409);
+  EXPECT_THAT(nested.value("detail", ""), HasSubstr("share /team"));
+  ASSERT_EQ(Post("/api/v1/shares",
+                 {{"name", "/z"}, {"metadata_store", "outer"}, {"block_store", "mem"}}, token)
+                ->status,
+            201);
+  ExpectProblem(Patch("/api/v1/shares/%2Fz", {{"metadata_store", "inner"}}, token), 409);
+  EXPECT_EQ(Body(Get("/api/v1/shares/%2Fz", token))["metadata_store"], "outer");
+  // Names that folded together under the old rule are different shares with different places.
+  ASSERT_EQ(Post("/api/v1/shares",
+                 {{"name", "/team_a"}, {"metadata_store", "outer"}, {"block_store", "mem"}}, token)
+                ->status,
+            201);
+  ASSERT_EQ(Post("/api/v1/shares",
+                 {{"name", "/team.a"}, {"metadata_store", "outer"}, {"block_store", "mem"}}, token)
+                ->status,
+            201);
+  EXPECT_EQ(hooks_.shares_changed(), hooks + 4);  // the refused ones reached no hook
+}
+
+TEST_F(ApiTest, ShareNamesMustFitADirectoryName) {
+  CreateShareFixture();
+  std::string token = AdminToken();
+  EXPECT_EQ(Post("/api/v1/shares",
+                 {{"name", "/" + std::string(250, 'a')},
+                  {"metadata_store", "meta"},
+                  {"block_store", "blocks"}},
+                 token)
+                ->status,
+            201);
+  json problem = ExpectProblem(Post("/api/v1/shares",
+                                    {{"name", "/" + std::string(84, '.')},
+                                     {"metadata_store", "meta"},
+                                     {"block_store", "blocks"}},
+                                    token),
+                               400);
+  EXPECT_THAT(problem.value("detail", ""), HasSubstr("too long"));
 }
 
 // --- shares ---

@@ -73,11 +73,14 @@ enum class RecordTable : uint8_t {
   // Files whose block store data may reach past their size: a shrinking size was committed
   // and its cut of the data is not known to be durable yet (core/vfs.cc).
   kPendingCuts = 5,
+  // Where the share's data lives outside this store, as the server chose it at the first open
+  // (server/share_layout.h): the name of its place on a tiered store's remote.
+  kShareLayout = 6,
   // Files removed while opens still used them (orphans): their inode (nlink 0) and data stay
   // until the last open closes, or until the share's stores open next (core/vfs.cc).
-  kOrphans = 6,
+  kOrphans = 7,
   // Extended attributes: the inode (8 bytes, big-endian), then the name -> the value.
-  kXattrs = 7,
+  kXattrs = 8,
 };
 inline constexpr size_t kMaxRecordKeySize = 1024;
 inline constexpr size_t kMaxRecordValueSize = 1 << 20;
