@@ -3,11 +3,16 @@
 // directory, an HttpServer on port 0, and cpp-httplib's client.
 #include "controlplane/api/api.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -293,6 +298,35 @@ TEST_F(ApiTest, OpenApiDescribesEveryRegisteredRoute) {
       "integer");
   EXPECT_THAT(create["requestBody"]["content"]["application/json"]["schema"]["required"].dump(),
               HasSubstr("username"));
+}
+
+// Clients that open connections and send their requests slowly (or not at all) must not keep
+// anyone else from the API: the liveness probe and logins answer at once.
+TEST_F(ApiTest, HealthAndLoginAnswerWhileSlowClientsHoldConnections) {
+  std::vector<int> slow;
+  for (int i = 0; i < 12; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(server_->port());
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    std::string_view partial =
+        i % 2 ? "POST /api/v1/auth/login HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"us"
+              : "GET /health HTTP/1.1\r\nHo";
+    ASSERT_EQ(::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(partial.size()));
+    slow.push_back(fd);
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto health = Get("/health");
+  ASSERT_TRUE(health) << httplib::to_string(health.error());
+  EXPECT_EQ(health->status, 200);
+  auto login = Post("/api/v1/auth/login", {{"username", "admin"}, {"password", kPassword}});
+  ASSERT_TRUE(login) << httplib::to_string(login.error());
+  EXPECT_EQ(login->status, 200) << login->body;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  for (int fd : slow) ::close(fd);
 }
 
 // --- authentication ---

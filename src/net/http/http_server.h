@@ -69,7 +69,8 @@ struct HttpResponse {
 };
 
 // Handlers report every failure in the response they return (see problem.h); they must not
-// throw. They run on the server's worker threads, several at once.
+// throw. They run on the server's worker threads, several at once, once the whole request has
+// arrived.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 // Maps a method and path to a handler. A pattern is an absolute path whose segments are either
@@ -105,11 +106,22 @@ struct HttpServerOptions {
   std::string bind = "127.0.0.1";   // an IP address, never a name to resolve
   uint16_t port = 0;                // 0 picks a free port; see HttpServer::port()
   size_t max_body_bytes = 1 << 20;  // larger request bodies get 413, after decompression
-  size_t threads = 4;               // each open connection holds one while it lasts
-  std::chrono::seconds read_timeout{10};
-  // How long an idle keep-alive connection is held open; it also bounds how long Stop() can
-  // wait for idle connections.
-  std::chrono::seconds keep_alive_timeout{2};
+  // Threads running handlers. Requests are received whole by one reading thread before a
+  // worker sees them, so a slow client holds no worker, however many there are.
+  size_t threads = 4;
+  // A request, headers and body, must arrive within this long of its first byte (of the
+  // connection's opening, for its first request). A client sending more slowly (a byte every
+  // few seconds, say) gets 408 at the deadline and is disconnected.
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
+  // How long sending a response may take.
+  std::chrono::milliseconds write_timeout{std::chrono::seconds(10)};
+  // How long an idle keep-alive connection is held open for its next request.
+  std::chrono::milliseconds keep_alive_timeout{std::chrono::seconds(2)};
+  // Connections open at once. A new one at the cap closes the connection that has waited
+  // longest for its request to arrive (only when every connection has a request being served
+  // is it refused). Each connection buffers at most one request (max_body_bytes plus headers),
+  // so this also bounds memory.
+  size_t max_connections = 128;
 };
 
 // Serves HTTP/1.1 on one address through a Router. Every error response the server makes

@@ -2,9 +2,14 @@
 // Drives an HttpServer over real HTTP on loopback with cpp-httplib's client.
 #include "net/http/http_server.h"
 
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -97,7 +102,7 @@ class HttpServerTest : public ::testing::Test {
     });
     HttpServerOptions options;
     options.max_body_bytes = kMaxBody;
-    options.read_timeout = std::chrono::seconds(5);
+    options.request_timeout = std::chrono::seconds(5);
     Result<std::unique_ptr<HttpServer>> server = HttpServer::Start(options, router_);
     ASSERT_OK(server);
     server_ = std::move(server).value();
@@ -336,6 +341,120 @@ TEST_F(HttpServerTest, BindFailureOnATakenPortIsAStatus) {
   HttpServerOptions options;
   options.port = server_->port();
   EXPECT_THAT(HttpServer::Start(options, router_), StatusIs(Errc::kUnavailable));
+}
+
+// A client socket driven by hand, for clients too slow for a real HTTP client library.
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~RawClient() { ::close(fd_); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool connected() const { return connected_; }
+  bool Send(std::string_view bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
+  // Reads what the server sends within `timeout_ms`; true when it then closed the connection.
+  bool ReadUntilClosed(int timeout_ms, std::string* received) {
+    for (;;) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, timeout_ms) <= 0) return false;
+      char buffer[4096];
+      ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
+      if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
+      if (n < 0) return false;
+      received->append(buffer, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// A slowloris sends its request a byte at a time, each well within any per-read timeout; the
+// whole request has a deadline all the same.
+TEST_F(HttpServerTest, SlowRequestIsCutAtTheRequestDeadline) {
+  HttpServerOptions options;
+  options.request_timeout = std::chrono::seconds(1);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<HttpServer> server, HttpServer::Start(options, router_));
+  RawClient slow(server->port());
+  ASSERT_TRUE(slow.connected());
+  auto start = std::chrono::steady_clock::now();
+  std::string request =
+      "GET /api/v1/users/7 HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(100, 'p') + "\r\n\r\n";
+  std::string received;
+  bool closed = false;
+  for (char c : request) {
+    if (!slow.Send(std::string_view(&c, 1))) break;  // cut off
+    if (slow.ReadUntilClosed(200, &received)) {
+      closed = true;
+      break;
+    }
+    if (SecondsSince(start) > 4) break;
+  }
+  if (!closed) closed = slow.ReadUntilClosed(1000, &received);
+  EXPECT_TRUE(closed) << "still connected after " << SecondsSince(start) << " s";
+  EXPECT_GE(SecondsSince(start), 0.9);
+  EXPECT_LE(SecondsSince(start), 2.5);
+  EXPECT_THAT(received, HasSubstr("408")) << "the client is told why";
+}
+
+// Slow clients hold connections, not the threads that run handlers: others are served at once.
+TEST_F(HttpServerTest, SlowClientsDoNotHoldUpOthers) {
+  std::vector<std::unique_ptr<RawClient>> slow;
+  for (int i = 0; i < 16; ++i) {
+    slow.push_back(std::make_unique<RawClient>(server_->port()));
+    ASSERT_TRUE(slow.back()->connected());
+    // Half a head, and half a body.
+    ASSERT_TRUE(i % 2 == 0 ? slow.back()->Send("GET /api/v1/users/1 HTTP/1.1\r\nHo")
+                           : slow.back()->Send("PUT /echo HTTP/1.1\r\nContent-Length: 10\r\n"
+                                               "\r\nabc"));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 3; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    httplib::Client client = Client();
+    httplib::Result result = client.Get("/api/v1/users/7");
+    ASSERT_TRUE(result) << httplib::to_string(result.error());
+    EXPECT_EQ(result->status, 200);
+    httplib::Result put = client.Put("/echo", "fast", "text/plain");
+    ASSERT_TRUE(put) << httplib::to_string(put.error());
+    EXPECT_EQ(put->body, "fast");
+    EXPECT_LT(SecondsSince(start), 1.0);
+  }
+}
+
+// At the connection cap, the connection waiting longest for its request makes room.
+TEST_F(HttpServerTest, AtTheConnectionCapTheLongestWaitingMakesRoom) {
+  HttpServerOptions options;
+  options.max_connections = 4;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<HttpServer> server, HttpServer::Start(options, router_));
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (int i = 0; i < 4; ++i) {
+    idle.push_back(std::make_unique<RawClient>(server->port()));
+    ASSERT_TRUE(idle.back()->Send("GET /"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  httplib::Client client("127.0.0.1", server->port());
+  client.set_read_timeout(std::chrono::seconds(5));
+  httplib::Result result = client.Get("/api/v1/users/7");
+  ASSERT_TRUE(result) << httplib::to_string(result.error());
+  EXPECT_EQ(result->status, 200);
+  std::string received;
+  EXPECT_TRUE(idle[0]->ReadUntilClosed(2000, &received)) << "the oldest made room";
 }
 
 TEST(HttpServerStartTest, RejectsBadOptions) {
