@@ -126,6 +126,20 @@ const std::vector<Key>& Keys() {
          c.api.jwt_secret = v;
          return Status::Ok();
        }},
+      {"api", "request_timeout_s",
+       [](Config& c, const std::string& v) {
+         uint64_t n;
+         RETURN_IF_ERROR(ParseUint(v, 3600, &n));
+         c.api.request_timeout_s = static_cast<uint32_t>(n);
+         return Status::Ok();
+       }},
+      {"api", "max_connections",
+       [](Config& c, const std::string& v) {
+         uint64_t n;
+         RETURN_IF_ERROR(ParseUint(v, 65536, &n));
+         c.api.max_connections = static_cast<uint32_t>(n);
+         return Status::Ok();
+       }},
       {"nfs", "enabled",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.enabled); }},
       {"nfs", "bind",
@@ -138,7 +152,13 @@ const std::vector<Key>& Keys() {
       {"nfs", "running_workers", UintField(&NfsConfig::running_workers, 1024)},
       {"nfs", "io_threads", UintField(&NfsConfig::io_threads, 64)},
       {"nfs", "max_connections", UintField(&NfsConfig::max_connections, 1u << 20)},
+      {"nfs", "max_connections_per_client",
+       UintField(&NfsConfig::max_connections_per_client, 1u << 20)},
+      {"nfs", "idle_timeout_s", UintField(&NfsConfig::idle_timeout_s, 7 * 24 * 3600)},
       {"nfs", "max_record_size", UintField(&NfsConfig::max_record_size, 64u << 20)},
+      {"nfs", "record_timeout_s", UintField(&NfsConfig::record_timeout_s, 3600)},
+      {"nfs", "partial_record_budget",
+       UintField(&NfsConfig::partial_record_budget, uint64_t{64} << 30)},
       {"nfs", "max_outstanding", UintField(&NfsConfig::max_outstanding, 65536)},
       {"nfs", "poll_us", UintField(&NfsConfig::poll_us, 10'000)},
       {"nfs", "inline_fast_calls",
@@ -358,6 +378,20 @@ Status Validate(const Config& c) {
   if (c.nfs.max_record_size < 64 * 1024) {
     return Status(Errc::kInvalid, "nfs.max_record_size must be at least 65536");
   }
+  if (c.nfs.max_connections == 0 || c.nfs.max_connections_per_client == 0) {
+    return Status(Errc::kInvalid,
+                  "nfs.max_connections and nfs.max_connections_per_client must be at least 1");
+  }
+  if (c.nfs.record_timeout_s == 0) {
+    return Status(Errc::kInvalid, "nfs.record_timeout_s must be at least 1");
+  }
+  if (c.nfs.partial_record_budget < c.nfs.max_record_size) {
+    return Status(Errc::kInvalid, "nfs.partial_record_budget must be at least nfs.max_record_size");
+  }
+  if (c.api.request_timeout_s == 0 || c.api.max_connections == 0) {
+    return Status(Errc::kInvalid,
+                  "api.request_timeout_s and api.max_connections must be at least 1");
+  }
   std::set<std::string> names;
   for (const ShareConfig& s : c.shares) {
     if (s.name.empty() || s.name[0] != '/') {
@@ -409,13 +443,19 @@ std::string JsonSchema() {
       {"server.shutdown_timeout_s", "integer"},
       {"api.enabled", "boolean"},
       {"api.port", "integer"},
+      {"api.request_timeout_s", "integer"},
+      {"api.max_connections", "integer"},
       {"nfs.enabled", "boolean"},
       {"nfs.port", "integer"},
       {"nfs.workers", "integer"},
       {"nfs.running_workers", "integer"},
       {"nfs.io_threads", "integer"},
       {"nfs.max_connections", "integer"},
+      {"nfs.max_connections_per_client", "integer"},
+      {"nfs.idle_timeout_s", "integer"},
       {"nfs.max_record_size", "integer"},
+      {"nfs.record_timeout_s", "integer"},
+      {"nfs.partial_record_budget", "integer"},
       {"nfs.max_outstanding", "integer"},
       {"nfs.inline_fast_calls", "boolean"},
       {"nfs.poll_us", "integer"},
@@ -500,7 +540,13 @@ std::string RenderConfig(const Config& c) {
     << "            # REST API (dfsctl talks to it)\n"
        "  jwt_secret: \""
     << c.api.jwt_secret
-    << "\"  # signs API tokens; keep it secret\n\n"
+    << "\"  # signs API tokens; keep it secret\n"
+       "  request_timeout_s: "
+    << c.api.request_timeout_s
+    << "  # a request, headers and body, must arrive within this long\n"
+       "  max_connections: "
+    << c.api.max_connections
+    << "   # open at once; at the cap the one waiting longest is closed\n\n"
        "nfs:\n"
        "  enabled: "
     << (c.nfs.enabled ? "true" : "false")
@@ -522,10 +568,22 @@ std::string RenderConfig(const Config& c) {
     << "           # threads doing network I/O\n"
        "  max_connections: "
     << c.nfs.max_connections
-    << "\n"
+    << "     # at the cap, the connection idle longest makes room for a new one\n"
+       "  max_connections_per_client: "
+    << c.nfs.max_connections_per_client
+    << "  # from one client address\n"
+       "  idle_timeout_s: "
+    << c.nfs.idle_timeout_s
+    << "       # close a connection with nothing in flight after this long (0: never)\n"
        "  max_record_size: "
     << c.nfs.max_record_size
     << "  # largest RPC record accepted (bytes)\n"
+       "  record_timeout_s: "
+    << c.nfs.record_timeout_s
+    << "      # a record must arrive whole within this long\n"
+       "  partial_record_budget: "
+    << c.nfs.partial_record_budget
+    << "  # bytes of records still arriving, all connections together\n"
        "  max_outstanding: "
     << c.nfs.max_outstanding
     << "    # calls in flight per connection\n"

@@ -29,8 +29,14 @@ struct NfsConfig {
   uint32_t workers = 8;
   uint32_t running_workers = 0;  // workers running calls at once; 0 = all
   uint32_t io_threads = 1;
+  // At the cap, the connection idle longest is closed to admit a new one.
   uint32_t max_connections = 1024;
+  uint32_t max_connections_per_client = 64;  // from one client address
+  uint32_t idle_timeout_s = 300;             // close connections with nothing in flight; 0: never
   uint32_t max_record_size = 4u << 20;
+  uint32_t record_timeout_s = 60;  // a record must arrive whole within this long
+  // Memory for records still being received, shared by all connections.
+  uint64_t partial_record_budget = 256u << 20;
   uint32_t max_outstanding = 128;  // per connection
   bool inline_fast_calls = true;   // answer metadata reads on the I/O thread (lower latency)
   uint32_t poll_us = 50;  // the I/O thread polls this long before it sleeps; 0: never polls
@@ -47,7 +53,9 @@ struct ApiConfig {
   // Loopback by default: the API administers the server. Bound elsewhere, the server warns.
   std::string bind = "127.0.0.1";
   uint16_t port = 8080;
-  std::string jwt_secret;  // at least 32 bytes; `dfs init` writes a random one
+  std::string jwt_secret;           // at least 32 bytes; `dfs init` writes a random one
+  uint32_t request_timeout_s = 30;  // a request (headers and body) must arrive within this long
+  uint32_t max_connections = 128;   // at the cap, the connection waiting longest is closed
 };
 
 // A share to create in the control-plane database when it has none yet (first start).

@@ -156,6 +156,41 @@ TEST(ConfigTest, SchemaDescribesTheTieredMap) {
   EXPECT_THAT(schema, ::testing::HasSubstr("\"reconcile_interval_ms\""));
 }
 
+TEST(ConfigTest, ConnectionLimitsAndTimeouts) {
+  auto env = Env({{"HOME", "/h"}});
+  ASSERT_OK_AND_ASSIGN(Config d, ParseConfig("", env));
+  EXPECT_EQ(d.nfs.idle_timeout_s, 300u);
+  EXPECT_EQ(d.nfs.record_timeout_s, 60u);
+  EXPECT_EQ(d.nfs.max_connections_per_client, 64u);
+  EXPECT_EQ(d.nfs.partial_record_budget, uint64_t{256} << 20);
+  EXPECT_EQ(d.api.request_timeout_s, 30u);
+  EXPECT_EQ(d.api.max_connections, 128u);
+
+  Config c = d;
+  c.nfs.idle_timeout_s = 0;
+  c.nfs.record_timeout_s = 5;
+  c.nfs.max_connections_per_client = 8;
+  c.nfs.partial_record_budget = uint64_t{8} << 30;
+  c.api.request_timeout_s = 10;
+  c.api.max_connections = 32;
+  ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
+  EXPECT_EQ(back.nfs.idle_timeout_s, 0u);
+  EXPECT_EQ(back.nfs.record_timeout_s, 5u);
+  EXPECT_EQ(back.nfs.max_connections_per_client, 8u);
+  EXPECT_EQ(back.nfs.partial_record_budget, uint64_t{8} << 30);
+  EXPECT_EQ(back.api.request_timeout_s, 10u);
+  EXPECT_EQ(back.api.max_connections, 32u);
+
+  EXPECT_THAT(ParseConfig("nfs:\n  partial_record_budget: 65536\n", env),
+              testing::StatusIs(Errc::kInvalid))
+      << "smaller than max_record_size";
+  EXPECT_THAT(ParseConfig("nfs:\n  record_timeout_s: 0\n", env), testing::StatusIs(Errc::kInvalid));
+  EXPECT_THAT(ParseConfig("nfs:\n  max_connections_per_client: 0\n", env),
+              testing::StatusIs(Errc::kInvalid));
+  EXPECT_THAT(ParseConfig("api:\n  request_timeout_s: 0\n", env),
+              testing::StatusIs(Errc::kInvalid));
+}
+
 TEST(ConfigTest, EnvironmentOverridesFile) {
   auto env =
       Env({{"HOME", "/h"}, {"DITTOFS_NFS_PORT", "3049"}, {"DITTOFS_LOGGING_LEVEL", "debug"}});

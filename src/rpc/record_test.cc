@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 
 namespace dittofs::rpc {
@@ -58,6 +59,102 @@ TEST(RecordAssemblerTest, EmptyFragmentsAreAllowedButBounded) {
   std::string s;
   for (int i = 0; i < 2000; ++i) s += Fragment("", false);
   EXPECT_EQ(a.Feed(AsBytes(s), &out).code(), Errc::kInvalid);
+}
+
+TEST(RecordAssemblerTest, ManyFragmentsAreAssembledInLinearTime) {
+  // The most fragments a record may have, each 4 KiB: copying the record for each fragment
+  // would move 2 GiB to assemble 4 MiB.
+  constexpr size_t kFragments = RecordAssembler::kMaxFragments;
+  constexpr size_t kFragmentBytes = 4096;
+  std::string stream;
+  std::string expected;
+  for (size_t i = 0; i < kFragments; ++i) {
+    std::string body(kFragmentBytes, static_cast<char>('a' + i % 26));
+    stream += Fragment(body, i == kFragments - 1);
+    expected += body;
+  }
+  RecordAssembler a(kFragments * kFragmentBytes);
+  std::vector<Buffer> out;
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(a.Feed(AsBytes(stream), &out).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(AsChars(out[0].view()) == expected);
+  EXPECT_LE(a.bytes_moved(), expected.size()) << "each byte is moved about once in all";
+}
+
+constexpr size_t kFree = RecordBudget::kUnbudgetedRecordBytes;
+
+std::string Mark(size_t length, bool last) {
+  std::byte mark[4];
+  StoreBe32(mark, static_cast<uint32_t>(length) | (last ? kLastFragment : 0));
+  return std::string(AsChars(ByteView(mark, 4)));
+}
+
+TEST(RecordBudgetTest, SmallRecordsAreFreeAndLargeOnesReserveTheRest) {
+  RecordBudget budget(1 << 20);
+  RecordAssembler a(1 << 20, &budget);
+  std::vector<Buffer> out;
+  size_t consumed = 0;
+  std::string small = Fragment(std::string(1000, 's'), true);
+  ASSERT_TRUE(a.Feed(AsBytes(small), &out, &consumed).ok());
+  EXPECT_EQ(budget.used(), 0u);
+  std::string large = Mark(kFree + 5000, true);
+  ASSERT_TRUE(a.Feed(AsBytes(large), &out, &consumed).ok());
+  EXPECT_EQ(budget.used(), 5000u);
+  std::string body(kFree + 5000, 'l');
+  ASSERT_TRUE(a.Feed(AsBytes(body), &out, &consumed).ok());
+  EXPECT_EQ(out.size(), 2u);
+  EXPECT_EQ(budget.used(), 0u) << "a complete record no longer counts";
+}
+
+TEST(RecordBudgetTest, ARecordThatDoesNotFitWaitsForBytesToBeReleased) {
+  RecordBudget budget(100'000);
+  std::vector<Buffer> out;
+  size_t consumed = 0;
+  auto first = std::make_unique<RecordAssembler>(1 << 20, &budget);
+  std::string start = Mark(kFree + 80'000, true) + "abc";
+  ASSERT_TRUE(first->Feed(AsBytes(start), &out, &consumed).ok());
+  EXPECT_EQ(consumed, start.size());
+  EXPECT_EQ(budget.used(), 80'000u);
+
+  RecordAssembler second(1 << 20, &budget);
+  std::string record = Mark(kFree + 50'000, true) + std::string(kFree + 50'000, 'x');
+  ASSERT_TRUE(second.Feed(AsBytes(record), &out, &consumed).ok());
+  EXPECT_EQ(consumed, 4u) << "the header is taken, the body waits";
+  EXPECT_EQ(second.budget_wanted(), 50'000u);
+  EXPECT_TRUE(second.DirectTarget().empty());
+  EXPECT_TRUE(second.mid_record());
+
+  bool granted = false;
+  budget.ReserveWhenAvailable(second.budget_wanted(), [&] { granted = true; });
+  EXPECT_FALSE(granted);
+  EXPECT_FALSE(budget.TryReserve(1)) << "newcomers queue behind the waiter";
+  first.reset();  // a dropped connection returns what its record held
+  ASSERT_TRUE(granted);
+  EXPECT_EQ(budget.used(), 50'000u);
+  second.BudgetGranted();
+  ASSERT_TRUE(second.Feed(AsBytes(record).subspan(4), &out, &consumed).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].size(), kFree + 50'000);
+  EXPECT_EQ(budget.used(), 0u);
+}
+
+TEST(RecordBudgetTest, WaitersAreServedInOrderAndCanCancel) {
+  RecordBudget budget(100);
+  ASSERT_TRUE(budget.TryReserve(100));
+  std::vector<int> order;
+  uint64_t a = budget.ReserveWhenAvailable(60, [&] { order.push_back(1); });
+  budget.ReserveWhenAvailable(50, [&] { order.push_back(2); });
+  budget.ReserveWhenAvailable(40, [&] { order.push_back(3); });
+  budget.Release(50);  // enough for the second, but the first is ahead of it
+  EXPECT_TRUE(order.empty());
+  EXPECT_TRUE(budget.Cancel(a));  // the head leaves: the second fits, the third does not
+  EXPECT_EQ(order, std::vector<int>{2});
+  budget.Release(50);  // the rest of the first reservation
+  EXPECT_EQ(order, (std::vector<int>{2, 3}));
+  EXPECT_EQ(budget.used(), 90u);
+  EXPECT_FALSE(budget.Cancel(a)) << "already gone";
 }
 
 }  // namespace

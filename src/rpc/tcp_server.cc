@@ -5,11 +5,14 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <atomic>
 #include <cerrno>
 #include <deque>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "base/log.h"
@@ -24,6 +27,9 @@ using asio::ip::tcp;
 
 class Server;
 
+// Why the sweeper closes a connection.
+enum class Expiry { kNone, kIdle, kStalledRecord };
+
 // One client connection. Owned jointly by the pending asio operations and the worker tasks
 // that will send its replies: whichever finishes last frees it, which is why it is a
 // shared_ptr (enable_shared_from_this).
@@ -31,9 +37,17 @@ class Connection final : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Server& server, tcp::socket socket, ConnectionInfo info);
   void Start() { ReadMore(); }
+  // Closes the socket (from any thread); the pending read then ends the connection.
   void Close();
   // Queues a reply for sending; called from worker threads.
   void SendReply(xdr::XdrEncoder reply);
+
+  const std::string& peer_address() const { return info_.peer_address; }
+  // Whether the sweeper should close this connection at `now` (Server::Now() time).
+  // Reads only atomics, so any thread may ask.
+  Expiry Expired(int64_t now) const;
+  // When the connection had nothing in flight and fell silent; false if it is not idle.
+  bool IdleSince(int64_t* since) const;
 
  private:
   struct Outgoing {
@@ -48,6 +62,15 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   bool SendNowLocked(Outgoing& o) EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadMore();
   void OnRead(const asio::error_code& ec, size_t n, bool direct);
+  // Feeds the assembler what is left in staged_; false when the connection broke the rules
+  // (it is then closed).
+  bool FeedStaged(std::vector<Buffer>* records);
+  // After input: dispatches completed records, then reads on or waits for the record budget.
+  void Continue(std::vector<Buffer> records);
+  // Keeps partial_since_ in step with the assembler; `completed`: a record ended just now.
+  void NoteRecordProgress(bool completed);
+  void WaitForBudget();
+  void OnBudgetGranted();
   void Dispatch(std::vector<Buffer> records);
   void WriteNextLocked() EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Bookkeeping once a call's reply is on its way; `on_worker`: it ran on a worker thread;
@@ -60,16 +83,25 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   tcp::socket socket_;
   asio::strand<asio::io_context::executor_type> strand_;
   ConnectionInfo info_;
-  RecordAssembler assembler_;
+  RecordAssembler assembler_;  // touched on strand_ only
   std::vector<std::byte> staging_;
-  bool reading_paused_ = false;  // touched on strand_ only
+  ByteView staged_;  // the part of staging_ not yet fed to the assembler; strand_ only
 
   Mutex mu_;
   std::deque<std::unique_ptr<Outgoing>> out_queue_ GUARDED_BY(mu_);
   bool writing_ GUARDED_BY(mu_) = false;
   bool closed_ GUARDED_BY(mu_) = false;
+  // The RecordBudget request the assembler waits on; 0 when none.
+  uint64_t budget_ticket_ GUARDED_BY(mu_) = 0;
   std::atomic<size_t> outstanding_{0};
   std::atomic<size_t> outstanding_bytes_{0};
+
+  // For the sweeper, which reads them from another thread (Server::Now() times, relaxed: they
+  // only need to be roughly current).
+  std::atomic<bool> reading_paused_{false};  // max_outstanding reached; set on strand_ only
+  std::atomic<bool> output_pending_{false};  // mirrors writing_
+  std::atomic<int64_t> last_activity_;       // last bytes received or reply queued
+  std::atomic<int64_t> partial_since_{0};    // when the partial record began; 0: none
 };
 
 class Server final : public RpcTcpServer {
@@ -77,7 +109,9 @@ class Server final : public RpcTcpServer {
   Server(const TcpServerOptions& options, Dispatcher& dispatcher)
       : options_(options),
         dispatcher_(dispatcher),
+        budget_(std::max(options.partial_record_budget, options.max_record_size)),
         acceptor_(io_),
+        sweep_timer_(io_),
         workers_(options.worker_threads, options.running_workers, "dfs-rpc"),
         work_guard_(asio::make_work_guard(io_)) {}
   ~Server() override { Shutdown(std::chrono::milliseconds(2000)); }
@@ -86,38 +120,69 @@ class Server final : public RpcTcpServer {
   uint16_t port() const override { return port_; }
   void Shutdown(std::chrono::milliseconds drain) override;
   size_t connection_count() const override {
-    MutexLock lock(const_cast<Mutex*>(&mu_));
+    MutexLock lock(&mu_);
     return connections_.size();
   }
+  size_t partial_record_bytes() const override { return budget_.used(); }
 
   const TcpServerOptions& options() const { return options_; }
   Dispatcher& dispatcher() { return dispatcher_; }
   ThreadPool& workers() { return workers_; }
   asio::io_context& io() { return io_; }
+  RecordBudget& budget() { return budget_; }
+  // Milliseconds on a steady clock (never 0), as of the last sweep or accept: the data path
+  // stamps connections with it instead of reading the clock for every read.
+  int64_t Now() const { return now_.load(std::memory_order_relaxed); }
   void Forget(Connection* c) {
     MutexLock lock(&mu_);
-    connections_.erase(c);
+    auto it = connections_.find(c);
+    if (it != connections_.end()) EraseLocked(it);
   }
   std::atomic<size_t> in_flight{0};
 
  private:
+  struct Tracked {
+    // Weak so that a connection's lifetime is only its pending operations'.
+    std::weak_ptr<Connection> conn;
+    std::string address;
+    uint64_t admitted;  // order of admission
+  };
+  using ConnectionMap = std::map<Connection*, Tracked>;
+
   void Accept();
+  // Admits `conn` if the limits allow, closing the oldest idle connection at the global cap.
+  void Admit(std::shared_ptr<Connection> conn);
+  ConnectionMap::iterator EraseLocked(ConnectionMap::iterator it) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes and returns the connection idle longest, or null when none is idle.
+  std::shared_ptr<Connection> TakeOldestIdleLocked(int64_t now) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reads the clock into now_.
+  int64_t UpdateNow();
+  // Closes idle connections and stalled records, then re-arms itself.
+  void Sweep();
+  void ArmSweep();
   // The I/O thread's loop: io_.run(), with the polling of TcpServerOptions::poll_window.
   void RunIo();
 
   TcpServerOptions options_;
   Dispatcher& dispatcher_;
+  // Before io_: handlers still queued there when it is destroyed may own connections, whose
+  // assemblers return their reservations here.
+  RecordBudget budget_;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::atomic<int64_t> now_{1};
   asio::io_context io_;
   tcp::acceptor acceptor_;
+  asio::steady_timer sweep_timer_;  // touched by io_ handlers only
   ThreadPool workers_;
   asio::executor_work_guard<asio::io_context::executor_type> work_guard_;
   std::vector<std::thread> io_threads_;
   uint16_t port_ = 0;
-  bool shut_down_ = false;
+  std::atomic<bool> shut_down_{false};
 
-  Mutex mu_;
-  // Weak so that a connection's lifetime is only its pending operations'.
-  std::map<Connection*, std::weak_ptr<Connection>> connections_ GUARDED_BY(mu_);
+  mutable Mutex mu_;
+  ConnectionMap connections_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, size_t> per_client_ GUARDED_BY(mu_);  // open, by address
+  uint64_t admitted_ GUARDED_BY(mu_) = 0;
 };
 
 Connection::Connection(Server& server, tcp::socket socket, ConnectionInfo info)
@@ -125,20 +190,48 @@ Connection::Connection(Server& server, tcp::socket socket, ConnectionInfo info)
       socket_(std::move(socket)),
       strand_(asio::make_strand(server.io())),
       info_(std::move(info)),
-      assembler_(server.options().max_record_size),
-      staging_(64 * 1024) {}
+      assembler_(server.options().max_record_size, &server.budget()),
+      staging_(64 * 1024),
+      last_activity_(server.Now()) {}
 
 void Connection::Close() {
+  uint64_t ticket;
   {
     MutexLock lock(&mu_);
     if (closed_) return;
     closed_ = true;
+    ticket = std::exchange(budget_ticket_, 0);
   }
+  // At once, not on the strand: a queued request holds this connection alive.
+  if (ticket != 0) server_.budget().Cancel(ticket);
   asio::post(strand_, [self = shared_from_this()] {
     asio::error_code ignored;
     self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
     self->socket_.close(ignored);
   });
+}
+
+bool Connection::IdleSince(int64_t* since) const {
+  if (outstanding_.load() != 0 || partial_since_.load(std::memory_order_relaxed) != 0 ||
+      output_pending_.load(std::memory_order_relaxed)) {
+    return false;
+  }
+  *since = last_activity_.load(std::memory_order_relaxed);
+  return true;
+}
+
+Expiry Connection::Expired(int64_t now) const {
+  const TcpServerOptions& o = server_.options();
+  int64_t partial = partial_since_.load(std::memory_order_relaxed);
+  if (partial != 0 && !reading_paused_.load(std::memory_order_relaxed) &&
+      now - partial >= o.record_timeout.count()) {
+    return Expiry::kStalledRecord;
+  }
+  int64_t since;
+  if (o.idle_timeout.count() > 0 && IdleSince(&since) && now - since >= o.idle_timeout.count()) {
+    return Expiry::kIdle;
+  }
+  return Expiry::kNone;
 }
 
 bool Connection::AtLimit() const {
@@ -148,7 +241,7 @@ bool Connection::AtLimit() const {
 
 void Connection::ReadMore() {
   if (AtLimit()) {
-    reading_paused_ = true;  // resumed by CallDone
+    reading_paused_.store(true, std::memory_order_relaxed);  // resumed by CallDone
     return;
   }
   MutableByteView direct = assembler_.DirectTarget();
@@ -177,21 +270,78 @@ void Connection::OnRead(const asio::error_code& ec, size_t n, bool direct) {
     server_.Forget(this);
     return;
   }
+  last_activity_.store(server_.Now(), std::memory_order_relaxed);
   std::vector<Buffer> records;
   if (direct) {
     assembler_.CommitDirect(n, &records);
   } else {
-    Status s = assembler_.Feed(ByteView(staging_.data(), n), &records);
-    if (!s.ok()) {
-      LOG_WARN("rpc: closing connection from {}:{}: {}", info_.peer_address, info_.peer_port,
-               s.ToString());
-      Close();
-      server_.Forget(this);
-      return;
-    }
+    staged_ = ByteView(staging_.data(), n);
+    if (!FeedStaged(&records)) return;
   }
+  Continue(std::move(records));
+}
+
+bool Connection::FeedStaged(std::vector<Buffer>* records) {
+  size_t consumed = 0;
+  Status s = assembler_.Feed(staged_, records, &consumed);
+  staged_ = staged_.subspan(consumed);
+  if (!s.ok()) {
+    LOG_WARN("rpc: closing connection from {}:{}: {}", info_.peer_address, info_.peer_port,
+             s.ToString());
+    Close();
+    server_.Forget(this);
+    return false;
+  }
+  return true;
+}
+
+void Connection::Continue(std::vector<Buffer> records) {
+  NoteRecordProgress(!records.empty());
   if (!records.empty()) Dispatch(std::move(records));
-  ReadMore();
+  if (assembler_.budget_wanted() > 0) {
+    WaitForBudget();  // reading resumes in OnBudgetGranted
+  } else {
+    ReadMore();
+  }
+}
+
+void Connection::NoteRecordProgress(bool completed) {
+  if (!assembler_.mid_record()) {
+    partial_since_.store(0, std::memory_order_relaxed);
+  } else if (completed || partial_since_.load(std::memory_order_relaxed) == 0) {
+    // The partial record began in this read (after any that completed in it).
+    partial_since_.store(server_.Now(), std::memory_order_relaxed);
+  }
+}
+
+// The budget is full: stop reading (so this connection holds no more memory) until it lets the
+// record grow. Waiting, rather than closing at once, lets a client through as soon as stalled
+// records give their bytes back (at the latest after record_timeout), while the queue keeps
+// the order fair; a client that waits longer than record_timeout is closed by the sweeper.
+void Connection::WaitForBudget() {
+  auto self = shared_from_this();
+  uint64_t ticket = server_.budget().ReserveWhenAvailable(assembler_.budget_wanted(), [self] {
+    asio::post(self->strand_, [self] { self->OnBudgetGranted(); });
+  });
+  bool closed;
+  {
+    MutexLock lock(&mu_);
+    closed = closed_;
+    if (!closed) budget_ticket_ = ticket;
+  }
+  if (closed) server_.budget().Cancel(ticket);
+}
+
+void Connection::OnBudgetGranted() {
+  {
+    MutexLock lock(&mu_);
+    budget_ticket_ = 0;
+  }
+  assembler_.BudgetGranted();
+  partial_since_.store(server_.Now(), std::memory_order_relaxed);  // the wait was not the client's
+  std::vector<Buffer> records;
+  if (!FeedStaged(&records)) return;
+  Continue(std::move(records));
 }
 
 void Connection::Dispatch(std::vector<Buffer> records) {
@@ -233,6 +383,7 @@ void Connection::CallDone(bool on_worker, size_t bytes) {
     // for the client's next call instead of being woken by it.
     asio::post(server_.io(), [] {});
   }
+  last_activity_.store(server_.Now(), std::memory_order_relaxed);
   const TcpServerOptions& o = server_.options();
   size_t before = outstanding_.fetch_sub(1);
   size_t bytes_before = outstanding_bytes_.fetch_sub(bytes);
@@ -242,8 +393,12 @@ void Connection::CallDone(bool on_worker, size_t bytes) {
       (bytes_before >= o.max_outstanding_bytes_per_connection &&
        bytes_before - bytes < o.max_outstanding_bytes_per_connection)) {
     asio::post(strand_, [self = shared_from_this()] {
-      if (self->reading_paused_ && !self->AtLimit()) {
-        self->reading_paused_ = false;
+      if (self->reading_paused_.load(std::memory_order_relaxed) && !self->AtLimit()) {
+        self->reading_paused_.store(false, std::memory_order_relaxed);
+        // The time the server did not read does not count against a partial record.
+        if (self->assembler_.mid_record()) {
+          self->partial_since_.store(self->server_.Now(), std::memory_order_relaxed);
+        }
         self->ReadMore();
       }
     });
@@ -305,9 +460,12 @@ void Connection::SendReply(xdr::XdrEncoder reply) {
 void Connection::WriteNextLocked() {
   if (out_queue_.empty()) {
     writing_ = false;
+    output_pending_.store(false, std::memory_order_relaxed);
+    last_activity_.store(server_.Now(), std::memory_order_relaxed);
     return;
   }
   writing_ = true;
+  output_pending_.store(true, std::memory_order_relaxed);
   // Gather several queued replies into one write.
   auto batch = std::make_shared<std::vector<std::unique_ptr<Outgoing>>>();
   std::vector<asio::const_buffer> buffers;
@@ -330,6 +488,7 @@ void Connection::WriteNextLocked() {
           if (ec) {
             self->out_queue_.clear();
             self->writing_ = false;
+            self->output_pending_.store(false, std::memory_order_relaxed);
             return;
           }
           self->WriteNextLocked();
@@ -351,7 +510,9 @@ Status Server::Listen() {
                                           std::to_string(options_.port) + ": " + ec.message());
   }
   port_ = acceptor_.local_endpoint().port();
+  UpdateNow();
   Accept();
+  ArmSweep();
   for (size_t i = 0; i < std::max<size_t>(1, options_.io_threads); ++i) {
     io_threads_.emplace_back([this] { RunIo(); });
   }
@@ -398,29 +559,121 @@ void Server::Accept() {
     tcp::endpoint peer = socket.remote_endpoint(ignored);
     info.peer_address = peer.address().to_string();
     info.peer_port = peer.port();
-    {
-      MutexLock lock(&mu_);
-      if (connections_.size() >= options_.max_connections) {
-        LOG_WARN("rpc: refusing connection from {}: {} connections open", info.peer_address,
-                 connections_.size());
-        socket.close(ignored);
-        Accept();
-        return;
-      }
-    }
-    auto conn = std::make_shared<Connection>(*this, std::move(socket), std::move(info));
-    {
-      MutexLock lock(&mu_);
-      connections_[conn.get()] = conn;
-    }
-    conn->Start();
+    UpdateNow();  // the new connection's first activity
+    Admit(std::make_shared<Connection>(*this, std::move(socket), std::move(info)));
     Accept();
   });
 }
 
+void Server::Admit(std::shared_ptr<Connection> conn) {
+  int64_t now = Now();
+  const std::string& address = conn->peer_address();
+  std::shared_ptr<Connection> evicted;
+  std::string refusal;
+  {
+    MutexLock lock(&mu_);
+    auto peer = per_client_.find(address);
+    if (peer != per_client_.end() && peer->second >= options_.max_connections_per_client) {
+      refusal = fmt::format("{} connections from this address", peer->second);
+    } else if (connections_.size() >= options_.max_connections) {
+      evicted = TakeOldestIdleLocked(now);
+      if (!evicted) refusal = fmt::format("{} connections open, none idle", connections_.size());
+    }
+    if (refusal.empty()) {
+      connections_[conn.get()] = Tracked{conn, address, ++admitted_};
+      ++per_client_[address];
+    }
+  }
+  if (evicted) {
+    LOG_INFO("rpc: closing the connection from {} idle longest, to admit one from {}",
+             evicted->peer_address(), address);
+    evicted->Close();
+  }
+  if (!refusal.empty()) {
+    LOG_WARN("rpc: refusing connection from {}: {}", address, refusal);
+    return;  // the socket closes with `conn`
+  }
+  conn->Start();
+}
+
+Server::ConnectionMap::iterator Server::EraseLocked(ConnectionMap::iterator it) {
+  auto peer = per_client_.find(it->second.address);
+  if (peer != per_client_.end() && --peer->second == 0) per_client_.erase(peer);
+  return connections_.erase(it);
+}
+
+std::shared_ptr<Connection> Server::TakeOldestIdleLocked(int64_t now) {
+  auto oldest = connections_.end();
+  std::shared_ptr<Connection> chosen;
+  // Now() moves in coarse steps, so ties are common: the connection admitted first wins them.
+  std::pair<int64_t, uint64_t> oldest_key{now + 1, 0};
+  for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+    std::shared_ptr<Connection> c = it->second.conn.lock();
+    int64_t since;
+    if (!c || !c->IdleSince(&since)) continue;
+    std::pair<int64_t, uint64_t> key{since, it->second.admitted};
+    if (key < oldest_key) {
+      oldest = it;
+      oldest_key = key;
+      chosen = std::move(c);
+    }
+  }
+  if (chosen) EraseLocked(oldest);
+  return chosen;
+}
+
+int64_t Server::UpdateNow() {
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start_)
+                    .count() +
+                1;
+  now_.store(now, std::memory_order_relaxed);
+  return now;
+}
+
+void Server::ArmSweep() {
+  // Often enough that a timeout is late by at most an eighth of itself (and by at most a
+  // second); a sweep walks the connections, so not more often than needed.
+  auto shortest = options_.record_timeout;
+  if (options_.idle_timeout.count() > 0) shortest = std::min(shortest, options_.idle_timeout);
+  auto period = std::clamp<std::chrono::milliseconds>(shortest / 8, std::chrono::milliseconds(5),
+                                                      std::chrono::milliseconds(1000));
+  sweep_timer_.expires_after(period);
+  sweep_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec && !shut_down_.load()) Sweep();
+  });
+}
+
+void Server::Sweep() {
+  int64_t now = UpdateNow();
+  std::vector<std::pair<std::shared_ptr<Connection>, Expiry>> expired;
+  {
+    MutexLock lock(&mu_);
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      std::shared_ptr<Connection> c = it->second.conn.lock();
+      Expiry why = c ? c->Expired(now) : Expiry::kNone;
+      if (why == Expiry::kNone) {
+        ++it;
+        continue;
+      }
+      expired.emplace_back(std::move(c), why);
+      it = EraseLocked(it);
+    }
+  }
+  for (auto& [c, why] : expired) {
+    if (why == Expiry::kIdle) {
+      LOG_DEBUG("rpc: closing idle connection from {}", c->peer_address());
+    } else {
+      LOG_WARN("rpc: closing connection from {}: a record was not received whole within {} ms",
+               c->peer_address(), options_.record_timeout.count());
+    }
+    c->Close();
+  }
+  ArmSweep();
+}
+
 void Server::Shutdown(std::chrono::milliseconds drain) {
-  if (shut_down_) return;
-  shut_down_ = true;
+  if (shut_down_.exchange(true)) return;
   asio::post(io_, [this] {
     asio::error_code ignored;
     acceptor_.close(ignored);
@@ -432,10 +685,11 @@ void Server::Shutdown(std::chrono::milliseconds drain) {
   std::vector<std::shared_ptr<Connection>> open;
   {
     MutexLock lock(&mu_);
-    for (auto& [ptr, weak] : connections_) {
-      if (auto c = weak.lock()) open.push_back(std::move(c));
+    for (auto& [ptr, tracked] : connections_) {
+      if (auto c = tracked.conn.lock()) open.push_back(std::move(c));
     }
     connections_.clear();
+    per_client_.clear();
   }
   for (auto& c : open) c->Close();
   open.clear();

@@ -14,7 +14,24 @@ namespace dittofs::rpc {
 struct TcpServerOptions {
   std::string bind_address = "0.0.0.0";
   uint16_t port = 0;  // 0 picks a free port; see RpcTcpServer::port()
+  // Connections open at once. When a new client arrives at the limit, the connection that has
+  // been idle longest (see idle_timeout) is closed to make room; only when none is idle is the
+  // newcomer refused. So sockets left idle, however many, never lock new clients out.
   size_t max_connections = 1024;
+  // Connections from one client address at once; the next one from it is refused.
+  size_t max_connections_per_client = 64;
+  // A connection with nothing in flight (no call running, no reply being sent, no record
+  // partly received) is closed after this long without traffic. 0: never.
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
+  // A record must arrive whole within this long of its first byte, or the connection is closed
+  // (a client that sends part of a record and stalls). Time while the server does not read
+  // (max_outstanding reached) does not count; time waiting for partial_record_budget does, and
+  // the clock restarts when the budget lets the record grow.
+  std::chrono::milliseconds record_timeout{std::chrono::seconds(60)};
+  // Memory for records still being received, shared by all connections (beyond the first
+  // RecordBudget::kUnbudgetedRecordBytes of each record). A record that needs more waits for
+  // others to complete. Raised to max_record_size when smaller.
+  size_t partial_record_budget = 256u << 20;
   size_t max_record_size = 4u << 20;            // a 1 MiB WRITE fits with room to spare
   size_t max_outstanding_per_connection = 128;  // reading pauses while this many are in flight
   // ... or while the calls in flight hold this many bytes of records. A client with many large
@@ -50,6 +67,8 @@ class RpcTcpServer {
   // Idempotent. The destructor calls it with a short drain.
   virtual void Shutdown(std::chrono::milliseconds drain) = 0;
   virtual size_t connection_count() const = 0;
+  // Bytes of partly received records counted against partial_record_budget (for monitoring).
+  virtual size_t partial_record_bytes() const = 0;
 };
 
 // Binds, listens and starts serving. `dispatcher` must outlive the server.

@@ -39,26 +39,32 @@ uint32_t Xid(const Result<std::string>& reply) {
   return LoadBe32(reinterpret_cast<const std::byte*>(reply->data()));
 }
 
+// Program kProg version 1: proc 0 is NULL (marked fast, so it runs on the I/O thread); proc 1
+// sleeps for its argument's milliseconds, then echoes it.
+void AddTestProgram(Dispatcher& dispatcher) {
+  ProgramVersion v{kProg, 1, {}};
+  v.procedures.resize(2);
+  v.procedures[0] = {
+      "NULL",
+      [](const CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder&) { return AcceptStat::kSuccess; },
+      /*cached=*/false,
+      /*fast=*/true};  // runs on the I/O thread
+  // proc 1: sleeps for arg milliseconds, then echoes the argument.
+  v.procedures[1] = {"SLEEP", [](const CallContext&, xdr::XdrDecoder& a, xdr::XdrEncoder& r) {
+                       uint32_t ms = a.U32();
+                       if (!a.ok()) return AcceptStat::kGarbageArgs;
+                       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+                       r.U32(ms);
+                       return AcceptStat::kSuccess;
+                     }};
+  dispatcher.Add(v);
+}
+
 // Every test runs with the I/O thread sleeping at once, and with it polling for a while first.
 class TcpServerTest : public ::testing::TestWithParam<std::chrono::microseconds> {
  protected:
   void SetUp() override {
-    ProgramVersion v{kProg, 1, {}};
-    v.procedures.resize(2);
-    v.procedures[0] = {
-        "NULL",
-        [](const CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder&) { return AcceptStat::kSuccess; },
-        /*cached=*/false,
-        /*fast=*/true};  // runs on the I/O thread
-    // proc 1: sleeps for arg milliseconds, then echoes the argument.
-    v.procedures[1] = {"SLEEP", [](const CallContext&, xdr::XdrDecoder& a, xdr::XdrEncoder& r) {
-                         uint32_t ms = a.U32();
-                         if (!a.ok()) return AcceptStat::kGarbageArgs;
-                         std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-                         r.U32(ms);
-                         return AcceptStat::kSuccess;
-                       }};
-    dispatcher_.Add(v);
+    AddTestProgram(dispatcher_);
     TcpServerOptions o;
     o.bind_address = "127.0.0.1";
     o.port = 0;
@@ -106,15 +112,19 @@ TEST_P(TcpServerTest, HostileFramingClosesOnlyThatConnection) {
   EXPECT_EQ(Xid(good.ReadRecord()), 5u);
 }
 
-TEST_P(TcpServerTest, RefusesConnectionsOverTheLimit) {
+TEST_P(TcpServerTest, RefusesConnectionsOverTheLimitWhenNoneIsIdle) {
   std::vector<std::unique_ptr<BlockingClient>> clients;
-  for (int i = 0; i < 4; ++i) {
+  for (uint32_t i = 0; i < 4; ++i) {
     clients.push_back(std::make_unique<BlockingClient>(Connect(server_->port())));
     ASSERT_OK(clients.back()->SendRaw(BlockingClient::Fragment(Call(i, 0, 0), true)));
     ASSERT_TRUE(clients.back()->ReadRecord().ok());
+    // A call in flight: the connection is not idle, so it cannot make room for another.
+    ASSERT_OK(clients.back()->SendRaw(BlockingClient::Fragment(Call(10 + i, 1, 800), true)));
   }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the calls have arrived
   BlockingClient extra = Connect(server_->port());
   EXPECT_TRUE(extra.SeesEof());
+  for (uint32_t i = 0; i < 4; ++i) EXPECT_EQ(Xid(clients[i]->ReadRecord()), 10 + i);
   clients.clear();
   // Once others leave, new connections are served again.
   for (int attempt = 0; attempt < 100 && server_->connection_count() > 0; ++attempt) {
@@ -157,7 +167,7 @@ TEST_P(TcpServerTest, AnIdleServerUsesNoCpu) {
 
 // Reading pauses while the calls in flight hold max_outstanding_bytes_per_connection bytes of
 // records: the client's further calls wait in TCP, not in the server's memory and queue.
-TEST(TcpServerLimitsTest, ReadingPausesAtTheOutstandingByteBudget) {
+TEST(TcpServerBackpressureTest, ReadingPausesAtTheOutstandingByteBudget) {
   std::atomic<int> started{0};
   std::mutex mu;
   std::condition_variable cv;
@@ -200,6 +210,161 @@ TEST(TcpServerLimitsTest, ReadingPausesAtTheOutstandingByteBudget) {
   cv.notify_all();
   for (int i = 0; i < 20; ++i) EXPECT_TRUE(c.ReadRecord().ok()) << "reply " << i;
   EXPECT_EQ(started.load(), 20);
+}
+
+// The limits on connections and on records, with their timeouts shortened.
+class TcpServerLimitsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { AddTestProgram(dispatcher_); }
+
+  void Start(TcpServerOptions o) {
+    o.bind_address = "127.0.0.1";
+    o.port = 0;
+    o.worker_threads = 4;
+    auto s = StartRpcTcpServer(o, dispatcher_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(s).value();
+  }
+
+  // A new connection that has had one call answered, so the server has surely admitted it.
+  std::unique_ptr<BlockingClient> Served(uint32_t xid) {
+    auto c = std::make_unique<BlockingClient>(Connect(server_->port()));
+    EXPECT_OK(c->SendRecord(Call(xid, 0, 0)));
+    EXPECT_EQ(Xid(c->ReadRecord()), xid);
+    return c;
+  }
+
+  void WaitForConnectionCount(size_t n) {
+    for (int i = 0; i < 300 && server_->connection_count() != n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(server_->connection_count(), n);
+  }
+
+  Dispatcher dispatcher_;
+  std::unique_ptr<RpcTcpServer> server_;
+};
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+TEST_F(TcpServerLimitsTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
+  TcpServerOptions o;
+  o.idle_timeout = std::chrono::milliseconds(300);
+  Start(o);
+  auto start = Clock::now();
+  std::unique_ptr<BlockingClient> idle = Served(1);
+  // A connection whose call runs past the timeout has something in flight: it stays open.
+  std::unique_ptr<BlockingClient> busy = Served(2);
+  ASSERT_OK(busy->SendRecord(Call(3, 1, 700)));
+  EXPECT_TRUE(idle->SeesEof(3000));
+  EXPECT_GE(SecondsSince(start), 0.2);
+  EXPECT_EQ(Xid(busy->ReadRecord()), 3u);
+}
+
+TEST_F(TcpServerLimitsTest, PerClientCapRefusesTheNextConnection) {
+  TcpServerOptions o;
+  o.max_connections = 16;
+  o.max_connections_per_client = 3;
+  Start(o);
+  std::vector<std::unique_ptr<BlockingClient>> clients;
+  for (uint32_t i = 0; i < 3; ++i) clients.push_back(Served(i));
+  BlockingClient extra = Connect(server_->port());
+  EXPECT_TRUE(extra.SeesEof(3000));
+  for (uint32_t i = 0; i < 3; ++i) {  // the others are untouched
+    ASSERT_OK(clients[i]->SendRecord(Call(20 + i, 0, 0)));
+    EXPECT_EQ(Xid(clients[i]->ReadRecord()), 20 + i);
+  }
+  // When one leaves, the address may connect again.
+  clients.pop_back();
+  WaitForConnectionCount(2);
+  Served(30);
+}
+
+TEST_F(TcpServerLimitsTest, AtTheGlobalCapTheOldestIdleConnectionMakesRoom) {
+  TcpServerOptions o;
+  o.max_connections = 3;
+  Start(o);
+  // The oldest connection is busy; of the idle ones, `b` is the older.
+  std::unique_ptr<BlockingClient> busy = Served(1);
+  ASSERT_OK(busy->SendRecord(Call(2, 1, 800)));
+  std::unique_ptr<BlockingClient> b = Served(3);
+  std::unique_ptr<BlockingClient> c = Served(4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the slow call has arrived
+  std::unique_ptr<BlockingClient> newcomer = Served(5);
+  EXPECT_TRUE(b->SeesEof(3000));
+  EXPECT_EQ(Xid(busy->ReadRecord()), 2u);
+  ASSERT_OK(c->SendRecord(Call(6, 0, 0)));
+  EXPECT_EQ(Xid(c->ReadRecord()), 6u);
+  EXPECT_EQ(server_->connection_count(), 3u);
+}
+
+TEST_F(TcpServerLimitsTest, StalledHalfRecordIsDroppedAfterTheRecordTimeout) {
+  TcpServerOptions o;
+  o.record_timeout = std::chrono::milliseconds(300);
+  Start(o);
+  auto start = Clock::now();
+  BlockingClient stalled = Connect(server_->port());
+  std::byte mark[4];
+  StoreBe32(mark, 100 | kLastFragment);
+  ASSERT_OK(stalled.SendRaw(std::string(AsChars(ByteView(mark, 4))) + "0123456789"));
+  EXPECT_TRUE(stalled.SeesEof(3000));
+  EXPECT_GE(SecondsSince(start), 0.2);
+
+  // A client that keeps sending is never cut, even when every read ends inside a record: each
+  // record has the whole timeout to itself.
+  std::unique_ptr<BlockingClient> steady = Served(1);
+  std::string pending;
+  for (uint32_t xid = 10; xid < 20; ++xid) {
+    std::string call = BlockingClient::Fragment(Call(xid, 0, 0), true);
+    ASSERT_OK(steady->SendRaw(pending + call.substr(0, 10)));
+    pending = call.substr(10);
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    if (xid > 10) {
+      EXPECT_EQ(Xid(steady->ReadRecord()), xid - 1);
+    }
+  }
+  ASSERT_OK(steady->SendRaw(pending));
+  EXPECT_EQ(Xid(steady->ReadRecord()), 19u);
+}
+
+TEST_F(TcpServerLimitsTest, PartialRecordsStayWithinTheGlobalBudget) {
+  constexpr size_t kBudget = 1 << 20;
+  constexpr size_t kRecord = 900 * 1024;  // two of them need more than the budget
+  TcpServerOptions o;
+  o.max_record_size = 1 << 20;
+  o.partial_record_budget = kBudget;
+  Start(o);
+  // `hog` announces a large record, sends a little of it, and stalls.
+  BlockingClient hog = Connect(server_->port());
+  std::byte mark[4];
+  StoreBe32(mark, kRecord | kLastFragment);
+  ASSERT_OK(hog.SendRaw(std::string(AsChars(ByteView(mark, 4))) + std::string(1000, 'h')));
+  for (int i = 0; i < 300 && server_->partial_record_bytes() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(server_->partial_record_bytes(), 0u);
+
+  // `writer` sends a whole large record; it must wait for the budget.
+  BlockingClient writer = Connect(server_->port());
+  std::string call = Call(7, 0, 0);
+  call.resize(kRecord, 'w');  // NULL ignores what follows its arguments
+  std::thread sender([&] { EXPECT_OK(writer.SendRaw(BlockingClient::Fragment(call, true))); });
+  EXPECT_EQ(writer.ReadRecord(500).status().code(), Errc::kBusy) << "no reply while waiting";
+  EXPECT_LE(server_->partial_record_bytes(), kBudget);
+
+  // The stalled record goes; the waiting one gets its bytes and its reply.
+  { BlockingClient gone = std::move(hog); }
+  EXPECT_EQ(Xid(writer.ReadRecord(5000)), 7u);
+  sender.join();
+  EXPECT_LE(server_->partial_record_bytes(), kBudget);
+  for (int i = 0; i < 300 && server_->partial_record_bytes() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(server_->partial_record_bytes(), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(PollWindow, TcpServerTest,

@@ -674,7 +674,11 @@ Status ServerImpl::ReconcileAdapters() {
   o.bind_address = nfs.bind_address;
   o.port = static_cast<uint16_t>(nfs.port);
   o.max_connections = config_.nfs.max_connections;
+  o.max_connections_per_client = config_.nfs.max_connections_per_client;
+  o.idle_timeout = std::chrono::seconds(config_.nfs.idle_timeout_s);
   o.max_record_size = config_.nfs.max_record_size;
+  o.record_timeout = std::chrono::seconds(config_.nfs.record_timeout_s);
+  o.partial_record_budget = config_.nfs.partial_record_budget;
   o.max_outstanding_per_connection = config_.nfs.max_outstanding;
   o.io_threads = config_.nfs.io_threads;
   o.worker_threads = config_.nfs.workers;
@@ -745,6 +749,8 @@ Status ServerImpl::Start() {
     net::HttpServerOptions ho;
     ho.bind = config_.api.bind;
     ho.port = config_.api.port;
+    ho.request_timeout = std::chrono::seconds(config_.api.request_timeout_s);
+    ho.max_connections = config_.api.max_connections;
     ASSIGN_OR_RETURN(http_, net::HttpServer::Start(ho, router_));
     LOG_INFO("api: REST API listening on {}:{}", config_.api.bind, http_->port());
     if (!IsLoopback(config_.api.bind)) {
