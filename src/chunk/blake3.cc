@@ -335,4 +335,18 @@ void Blake3Hasher::FinalizeXof(MutableByteView out) const {
   RootOutput().RootBytes(reinterpret_cast<uint8_t*>(out.data()), out.size());
 }
 
+Blake3Hash Blake3KeyedShort(const Blake3Hasher::Key& key, ByteView data) {
+  CHECK(data.size() <= kBlockLen) << "Blake3KeyedShort of " << data.size() << " bytes";
+  std::array<uint32_t, 8> cv = KeyWords(key);
+  uint8_t block[kBlockLen] = {};
+  if (!data.empty()) std::memcpy(block, data.data(), data.size());
+  uint32_t v[16];
+  // §2.1: the only block of the only chunk, which is also the root.
+  Compress(cv.data(), block, static_cast<uint8_t>(data.size()), 0,
+           kChunkStart | kChunkEnd | kRoot | kKeyedHash, v);
+  Blake3Hash out;
+  for (int i = 0; i < 8; ++i) StoreLe32(out.bytes.data() + 4 * i, v[i] ^ v[i + 8]);
+  return out;
+}
+
 }  // namespace dittofs::chunk

@@ -99,4 +99,9 @@ inline constexpr size_t kBlake3Avx2Lanes = 8;
 
 }  // namespace internal
 
+// The keyed_hash mode for an input of at most one block (64 bytes): one compression, no
+// hasher state (for MACs of small records, such as file handles). Equals Keyed(key), then
+// Update(data), then Finalize(). REQUIRES: data.size() <= 64.
+Blake3Hash Blake3KeyedShort(const Blake3Hasher::Key& key, ByteView data);
+
 }  // namespace dittofs::chunk

@@ -323,5 +323,18 @@ TEST(Blake3Test, MatchesB3sumOnFilesOfAwkwardSizes) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Blake3Test, KeyedShortEqualsTheKeyedHasherUpToOneBlock) {
+  Blake3Hasher::Key key;
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 11 + 3);
+  std::string data;
+  for (size_t n = 0; n <= 64; ++n) {
+    Blake3Hasher h = Blake3Hasher::Keyed(key);
+    h.Update(AsBytes(std::string_view(data)));
+    EXPECT_EQ(Blake3KeyedShort(key, AsBytes(std::string_view(data))).Hex(), h.Finalize().Hex())
+        << n << " bytes";
+    data.push_back(static_cast<char>(n * 7));
+  }
+}
+
 }  // namespace
 }  // namespace dittofs::chunk

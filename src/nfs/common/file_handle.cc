@@ -28,9 +28,7 @@ bool ReservedZero(ByteView bytes) {
 }  // namespace
 
 void FileHandleCodec::Mac(const std::byte* body, std::byte* out) const {
-  chunk::Blake3Hasher h = chunk::Blake3Hasher::Keyed(key_);
-  h.Update(ByteView(body, kBodySize));
-  chunk::Blake3Hash mac = h.Finalize();
+  chunk::Blake3Hash mac = chunk::Blake3KeyedShort(key_, ByteView(body, kBodySize));
   std::memcpy(out, mac.bytes.data(), kMacSize);
 }
 
