@@ -11,36 +11,36 @@ namespace dittofs {
 // (ToNfs3, ToNfs4, ToNtStatus); nothing below the adapters knows a protocol's codes.
 enum class Errc : int {
   kOk = 0,
-  kNotFound,      // no such file, entry or object
-  kExists,        // the name is taken
-  kNotDir,        // a directory was required
-  kIsDir,         // a non-directory was required
-  kNotEmpty,      // directory has entries
-  kAccess,        // permission bits deny the caller
-  kPerm,          // only the owner (or root) may do this
-  kNameTooLong,   // a name component over 255 bytes
-  kInvalid,       // an argument is out of range or malformed
-  kStale,         // the object a handle named is gone
-  kBadHandle,     // a handle that we never issued
-  kNoSpace,       // the store is full
-  kReadOnly,      // the share or store is read-only
-  kIo,            // a store failed to read or write
-  kTooBig,        // a size or offset beyond what we support
-  kNotSupported,  // the operation does not apply to this object
-  kXDev,          // the operation would cross shares
-  kTooManyLinks,  // link count limit reached
-  kBadCookie,     // a readdir cookie we did not issue
-  kNotSync,       // a guarded setattr whose guard did not match
-  kBadType,       // an object type we cannot create
-  kConflict,      // a transaction lost a race; retry it
-  kBusy,          // the object is in use
-  kUnavailable,   // the service is shutting down or overloaded
+  kNotFound,        // no such file, entry or object
+  kExists,          // the name is taken
+  kNotDir,          // a directory was required
+  kIsDir,           // a non-directory was required
+  kNotEmpty,        // directory has entries
+  kAccess,          // permission bits deny the caller
+  kPerm,            // only the owner (or root) may do this
+  kNameTooLong,     // a name component over 255 bytes
+  kInvalid,         // an argument is out of range or malformed
+  kStale,           // the object a handle named is gone
+  kBadHandle,       // a handle that we never issued
+  kNoSpace,         // the store is full
+  kReadOnly,        // the share or store is read-only
+  kIo,              // a store failed to read or write
+  kTooBig,          // a size or offset beyond what we support
+  kNotSupported,    // the operation does not apply to this object
+  kXDev,            // the operation would cross shares
+  kTooManyLinks,    // link count limit reached
+  kBadCookie,       // a readdir cookie we did not issue
+  kNotSync,         // a guarded setattr whose guard did not match
+  kBadType,         // an object type we cannot create
+  kConflict,        // a transaction lost a race; retry it
+  kBusy,            // the object is in use
+  kUnavailable,     // the service is shutting down or overloaded
   kLocked,          // a byte-range lock of another owner covers the range
   kShareViolation,  // an open's share mode (or this open's) refuses the access
   kDeletePending,   // the file is to be deleted once its last open closes: no new opens
   kDeadlock,        // waiting for the lock would close a cycle of waiting owners
   kRangeNotLocked,  // an unlock of a range the owner does not hold (exactly, for Windows locks)
-  kInternal,      // a bug or an unexpected condition
+  kInternal,        // a bug or an unexpected condition
 };
 
 std::string_view ErrcName(Errc code);

@@ -2,6 +2,7 @@
 #include "core/vfs.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "base/log.h"
 
@@ -111,6 +112,26 @@ std::string PendingCutKey(InodeId inode, uint64_t cut) {
 }
 }  // namespace
 
+namespace {
+// Takes `table`'s records in batches of up to 1000 and hands each batch to `handle`, which
+// must delete them. Returns how many records it handled.
+Result<size_t> DrainRecords(
+    stores::MetadataStore& metadata, stores::RecordTable table,
+    const std::function<Status(const std::vector<stores::Record>&)>& handle) {
+  size_t handled = 0;
+  for (;;) {
+    std::vector<stores::Record> batch;
+    {
+      std::unique_ptr<MetadataTxn> txn = metadata.Begin();
+      ASSIGN_OR_RETURN(batch, txn->ScanRecords(table, "", "", 1000));
+    }
+    if (batch.empty()) return handled;
+    RETURN_IF_ERROR(handle(batch));
+    handled += batch.size();
+  }
+}
+}  // namespace
+
 Status Vfs::FinishPendingCuts(std::string_view share, stores::MetadataStore& metadata,
                               stores::BlockStore& blocks) {
   // A shrinking SETATTR commits the new size, then cuts the data and makes the cut durable.
@@ -118,14 +139,7 @@ Status Vfs::FinishPendingCuts(std::string_view share, stores::MetadataStore& met
   // show (and a tiered store may have cut its remote copy but not its journal's). Cutting at
   // the size the file has now is right whether or not the cut was made, and even if the file
   // grew again after it: nothing past the end of a file is ever kept.
-  size_t finished = 0;
-  for (;;) {
-    std::vector<stores::Record> cuts;
-    {
-      std::unique_ptr<MetadataTxn> txn = metadata.Begin();
-      ASSIGN_OR_RETURN(cuts, txn->ScanRecords(stores::RecordTable::kPendingCuts, "", "", 1000));
-    }
-    if (cuts.empty()) break;
+  auto finish = [&](const std::vector<stores::Record>& cuts) -> Status {
     for (const stores::Record& cut : cuts) {
       if (cut.key.size() < 8) continue;  // not a cut; dropped below
       const InodeId inode = LoadBe64(reinterpret_cast<const std::byte*>(cut.key.data()));
@@ -139,14 +153,15 @@ Status Vfs::FinishPendingCuts(std::string_view share, stores::MetadataStore& met
       }
       RETURN_IF_ERROR(blocks.Sync(inode));
     }
-    RETURN_IF_ERROR(stores::RunTransaction(metadata, [&](MetadataTxn& txn) {
+    return stores::RunTransaction(metadata, [&](MetadataTxn& txn) {
       for (const stores::Record& cut : cuts) {
         txn.DeleteRecord(stores::RecordTable::kPendingCuts, cut.key);
       }
       return Status::Ok();
-    }));
-    finished += cuts.size();
-  }
+    });
+  };
+  ASSIGN_OR_RETURN(size_t finished,
+                   DrainRecords(metadata, stores::RecordTable::kPendingCuts, finish));
   if (finished > 0) {
     LOG_INFO("share {}: finished {} cuts of file data that a crash had interrupted", share,
              finished);
@@ -764,11 +779,6 @@ Status DropInode(MetadataTxn& txn, InodeId id) {
   return Status::Ok();
 }
 
-std::string OrphanKey(InodeId inode) {
-  std::string key(8, '\0');
-  StoreBe64(reinterpret_cast<std::byte*>(key.data()), inode);
-  return key;
-}
 }  // namespace
 
 // Decides, inside a transaction that takes a file's last name, whether the file is deleted or
@@ -789,7 +799,7 @@ class Vfs::RemoveGuard {
     }
     file.ctime = now;
     txn.PutInode(file);
-    txn.PutRecord(stores::RecordTable::kOrphans, OrphanKey(file.id), "");
+    txn.PutRecord(stores::RecordTable::kOrphans, InodeKey(file.id), "");
     return true;
   }
 
@@ -921,7 +931,7 @@ Status Vfs::CloseFile(OpenTable::OpenId id) {
     Result<Inode> inode = txn.GetInode(closed.file);
     if (!inode.ok() || inode->nlink != 0) return Status::Ok();  // not an orphan
     RETURN_IF_ERROR(DropInode(txn, inode->id));
-    txn.DeleteRecord(stores::RecordTable::kOrphans, OrphanKey(inode->id));
+    txn.DeleteRecord(stores::RecordTable::kOrphans, InodeKey(inode->id));
     deleted = true;
     return Status::Ok();
   }));
@@ -934,14 +944,7 @@ Status Vfs::CloseFile(OpenTable::OpenId id) {
 
 Status Vfs::DeleteOrphans(std::string_view share, stores::MetadataStore& metadata,
                           stores::BlockStore& blocks) {
-  size_t deleted = 0;
-  for (;;) {
-    std::vector<stores::Record> orphans;
-    {
-      std::unique_ptr<MetadataTxn> txn = metadata.Begin();
-      ASSIGN_OR_RETURN(orphans, txn->ScanRecords(stores::RecordTable::kOrphans, "", "", 1000));
-    }
-    if (orphans.empty()) break;
+  auto drop = [&](const std::vector<stores::Record>& orphans) -> Status {
     RETURN_IF_ERROR(stores::RunTransaction(metadata, [&](MetadataTxn& txn) -> Status {
       for (const stores::Record& o : orphans) {
         txn.DeleteRecord(stores::RecordTable::kOrphans, o.key);
@@ -956,8 +959,9 @@ Status Vfs::DeleteOrphans(std::string_view share, stores::MetadataStore& metadat
       if (o.key.size() != 8) continue;
       RETURN_IF_ERROR(blocks.Remove(LoadBe64(reinterpret_cast<const std::byte*>(o.key.data()))));
     }
-    deleted += orphans.size();
-  }
+    return Status::Ok();
+  };
+  ASSIGN_OR_RETURN(size_t deleted, DrainRecords(metadata, stores::RecordTable::kOrphans, drop));
   if (deleted > 0) {
     LOG_INFO("share {}: deleted {} files removed while open before the last stop", share, deleted);
   }

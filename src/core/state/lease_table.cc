@@ -10,11 +10,10 @@
 #include <vector>
 
 #include "base/mutex.h"
+#include "core/state/shards.h"
 
 namespace dittofs::core {
 namespace {
-
-constexpr size_t kShards = 64;
 
 // The cache bits another holder's `op` cannot coexist with.
 uint8_t ConflictBits(CacheOp op) {
@@ -56,15 +55,8 @@ struct FileGrants {
   std::deque<OpWaiter> waiters;
 };
 
-struct alignas(64) Shard {
-  Mutex mu;
-  std::unordered_map<uint64_t, FileGrants> files GUARDED_BY(mu);
-};
-
-struct alignas(64) IdShard {
-  Mutex mu;
-  std::unordered_map<LeaseTable::GrantId, uint64_t> file_of GUARDED_BY(mu);
-};
+using FileShard = Shard<FileGrants>;
+using IdShard = Shard<uint64_t>;  // which file each grant is on
 
 // Work to do once the file's mutex is released.
 struct Calls {
@@ -122,31 +114,31 @@ void Settle(FileGrants& f, std::vector<Grant>::iterator g, uint8_t state, Calls*
 }  // namespace
 
 struct LeaseTable::Impl {
-  std::array<Shard, kShards> shards;
-  std::array<IdShard, kShards> ids;
+  Shards<FileGrants> shards;
+  Shards<uint64_t> ids;
   alignas(64) std::atomic<uint64_t> next_id{1};
   alignas(64) std::atomic<size_t> grants{0};
 
-  Shard& ShardOf(uint64_t file) { return shards[file % kShards]; }
-  IdShard& IdShardOf(GrantId id) { return ids[id % kShards]; }
+  FileShard& ShardOf(uint64_t file) { return shards.Of(file); }
+  IdShard& IdShardOf(GrantId id) { return ids.Of(id); }
 
   std::optional<uint64_t> FileOf(GrantId id) {
     IdShard& s = IdShardOf(id);
     MutexLock lock(&s.mu);
-    auto it = s.file_of.find(id);
-    if (it == s.file_of.end()) return std::nullopt;
+    auto it = s.map.find(id);
+    if (it == s.map.end()) return std::nullopt;
     return it->second;
   }
   void Index(GrantId id, uint64_t file) {
     IdShard& s = IdShardOf(id);
     MutexLock lock(&s.mu);
-    s.file_of[id] = file;
+    s.map[id] = file;
   }
   void Finish(Calls& calls, Status s) {
     for (GrantId id : calls.forgotten) {
       IdShard& is = IdShardOf(id);
       MutexLock lock(&is.mu);
-      is.file_of.erase(id);
+      is.map.erase(id);
       grants.fetch_sub(1);
     }
     calls.Run(s);
@@ -164,9 +156,9 @@ Result<LeaseTable::Granted> LeaseTable::Request(uint64_t file, uint64_t holder, 
   Granted out;
   bool indexed = false;
   {
-    Shard& s = impl_->ShardOf(file);
+    FileShard& s = impl_->ShardOf(file);
     MutexLock lock(&s.mu);
-    FileGrants& f = s.files[file];
+    FileGrants& f = s.map[file];
     uint8_t allowed = wanted;
     Grant* mine = nullptr;
     for (Grant& g : f.grants) {
@@ -188,7 +180,7 @@ Result<LeaseTable::Granted> LeaseTable::Request(uint64_t file, uint64_t holder, 
       return Granted{mine->id, mine->state, mine->epoch};
     }
     if (allowed == 0) {
-      if (f.grants.empty() && f.waiters.empty()) s.files.erase(file);
+      if (f.grants.empty() && f.waiters.empty()) s.map.erase(file);
       return out;
     }
     Grant g;
@@ -212,10 +204,10 @@ LeaseTable::WaitId LeaseTable::BreakFor(uint64_t file, uint64_t requester, Cache
   Calls calls;
   WaitId id = 0;
   {
-    Shard& s = impl_->ShardOf(file);
+    FileShard& s = impl_->ShardOf(file);
     MutexLock lock(&s.mu);
-    auto it = s.files.find(file);
-    if (it == s.files.end()) return 0;
+    auto it = s.map.find(file);
+    if (it == s.map.end()) return 0;
     FileGrants& f = it->second;
     for (Grant& g : f.grants) {
       if (g.holder == requester || (g.state & bits) == 0) continue;
@@ -241,10 +233,10 @@ Status LeaseTable::Acknowledge(GrantId id, uint8_t state) {
   if (!file) return Status(Errc::kNotFound, "no such grant");
   Calls calls;
   {
-    Shard& s = impl_->ShardOf(*file);
+    FileShard& s = impl_->ShardOf(*file);
     MutexLock lock(&s.mu);
-    auto it = s.files.find(*file);
-    if (it == s.files.end()) return Status(Errc::kNotFound, "no such grant");
+    auto it = s.map.find(*file);
+    if (it == s.map.end()) return Status(Errc::kNotFound, "no such grant");
     FileGrants& f = it->second;
     auto g = std::find_if(f.grants.begin(), f.grants.end(), [&](auto& x) { return x.id == id; });
     if (g == f.grants.end() || !g->breaking)
@@ -264,26 +256,26 @@ void LeaseTable::Release(GrantId id) {
   if (!file) return;
   Calls calls;
   {
-    Shard& s = impl_->ShardOf(*file);
+    FileShard& s = impl_->ShardOf(*file);
     MutexLock lock(&s.mu);
-    auto it = s.files.find(*file);
-    if (it == s.files.end()) return;
+    auto it = s.map.find(*file);
+    if (it == s.map.end()) return;
     FileGrants& f = it->second;
     auto g = std::find_if(f.grants.begin(), f.grants.end(), [&](auto& x) { return x.id == id; });
     if (g == f.grants.end()) return;
     calls.forgotten.push_back(id);
     f.grants.erase(g);
     Wake(f, &calls);
-    if (f.grants.empty() && f.waiters.empty()) s.files.erase(it);
+    if (f.grants.empty() && f.waiters.empty()) s.map.erase(it);
   }
   impl_->Finish(calls, Status::Ok());
 }
 
 void LeaseTable::ExpireBreaks(int64_t now_nanos) {
   Calls calls;
-  for (Shard& s : impl_->shards) {
+  for (FileShard& s : impl_->shards) {
     MutexLock lock(&s.mu);
-    for (auto& [file, f] : s.files) {
+    for (auto& [file, f] : s.map) {
       std::vector<GrantId> overdue;
       for (const Grant& g : f.grants) {
         if (g.breaking && g.deadline <= now_nanos) overdue.push_back(g.id);
@@ -303,9 +295,9 @@ void LeaseTable::ExpireBreaks(int64_t now_nanos) {
 bool LeaseTable::Cancel(WaitId id) {
   Done done;
   bool found = false;
-  for (Shard& s : impl_->shards) {
+  for (FileShard& s : impl_->shards) {
     MutexLock lock(&s.mu);
-    for (auto& [file, f] : s.files) {
+    for (auto& [file, f] : s.map) {
       auto w =
           std::find_if(f.waiters.begin(), f.waiters.end(), [&](auto& x) { return x.id == id; });
       if (w == f.waiters.end()) continue;
@@ -323,10 +315,10 @@ bool LeaseTable::Cancel(WaitId id) {
 std::optional<LeaseTable::GrantInfo> LeaseTable::Get(GrantId id) {
   std::optional<uint64_t> file = impl_->FileOf(id);
   if (!file) return std::nullopt;
-  Shard& s = impl_->ShardOf(*file);
+  FileShard& s = impl_->ShardOf(*file);
   MutexLock lock(&s.mu);
-  auto it = s.files.find(*file);
-  if (it == s.files.end()) return std::nullopt;
+  auto it = s.map.find(*file);
+  if (it == s.map.end()) return std::nullopt;
   for (const Grant& g : it->second.grants) {
     if (g.id == id)
       return GrantInfo{*file, g.holder, g.kind, g.state, g.breaking, g.breaking_to, g.epoch};

@@ -11,12 +11,12 @@
 #include <utility>
 
 #include "base/mutex.h"
+#include "core/state/shards.h"
 
 namespace dittofs::core {
 namespace {
 
 constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
-constexpr size_t kShards = 64;
 
 // A range in inclusive terms. A Windows lock of length 0 is `empty`: it ends before it starts
 // (last = first - 1), which is the arithmetic MS-FSA 2.1.4.10 applies to it; {0, 0} overlaps
@@ -101,15 +101,12 @@ struct FileLocks {
   std::deque<Waiter> waiters;
 };
 
-struct alignas(64) Shard {
-  Mutex mu;
-  std::unordered_map<uint64_t, FileLocks> files GUARDED_BY(mu);
-};
+using FileShard = Shard<FileLocks>;
 
 }  // namespace
 
 struct LockTable::Impl {
-  std::array<Shard, kShards> shards;
+  Shards<FileLocks> shards;
   alignas(64) std::atomic<uint64_t> next_seq{1};
   alignas(64) std::atomic<size_t> locks{0};
   alignas(64) std::atomic<size_t> waiters{0};
@@ -125,7 +122,7 @@ struct LockTable::Impl {
   std::unordered_map<WaitId, WaitEntry> waits GUARDED_BY(graph_mu);
   std::unordered_multimap<uint64_t, WaitId> waits_of_owner GUARDED_BY(graph_mu);
 
-  Shard& ShardOf(uint64_t file) { return shards[file % kShards]; }
+  FileShard& ShardOf(uint64_t file) { return shards.Of(file); }
 
   static const HeldLock* FindConflict(const FileLocks& f, const Intent& r) {
     for (const HeldLock& l : f.locks) {
@@ -248,10 +245,10 @@ struct LockTable::Impl {
   // The owners whose locks on `file` refuse `r`.
   std::vector<LockOwner> Blockers(uint64_t file, const Intent& r) {
     std::vector<LockOwner> out;
-    Shard& s = ShardOf(file);
+    FileShard& s = ShardOf(file);
     MutexLock lock(&s.mu);
-    auto it = s.files.find(file);
-    if (it == s.files.end()) return out;
+    auto it = s.map.find(file);
+    if (it == s.map.end()) return out;
     for (const HeldLock& l : it->second.locks) {
       if (Conflicts(l, r)) out.push_back(l.owner);
     }
@@ -273,10 +270,10 @@ struct LockTable::Impl {
         const WaitEntry& w = waits.at(o->second);
         if (!(w.owner == b)) continue;
         // What that waiting request waits for, if it is still queued.
-        Shard& s = ShardOf(w.file);
+        FileShard& s = ShardOf(w.file);
         MutexLock lock(&s.mu);
-        auto f = s.files.find(w.file);
-        if (f == s.files.end()) continue;
+        auto f = s.map.find(w.file);
+        if (f == s.map.end()) continue;
         for (const Waiter& q : f->second.waiters) {
           if (q.id != o->second) continue;
           for (const HeldLock& l : f->second.locks) {
@@ -295,11 +292,11 @@ LockTable::~LockTable() = default;
 Status LockTable::Lock(const LockRequest& r) {
   ASSIGN_OR_RETURN(Span span, SpanOf(r.owner, r.offset, r.length));
   Intent intent{r.owner, span, r.exclusive, true};
-  Shard& s = impl_->ShardOf(r.file);
+  FileShard& s = impl_->ShardOf(r.file);
   MutexLock lock(&s.mu);
-  FileLocks& f = s.files[r.file];
+  FileLocks& f = s.map[r.file];
   if (Impl::FindConflict(f, intent) != nullptr) {
-    if (f.locks.empty() && f.waiters.empty()) s.files.erase(r.file);
+    if (f.locks.empty() && f.waiters.empty()) s.map.erase(r.file);
     return Errc::kLocked;
   }
   impl_->Apply(f, r, span);
@@ -319,9 +316,9 @@ Result<LockTable::WaitId> LockTable::LockOrWait(const LockRequest& r, int64_t de
       impl_->WouldDeadlock(r.owner, impl_->Blockers(r.file, intent))) {
     return Errc::kDeadlock;
   }
-  Shard& s = impl_->ShardOf(r.file);
+  FileShard& s = impl_->ShardOf(r.file);
   MutexLock lock(&s.mu);
-  FileLocks& f = s.files[r.file];
+  FileLocks& f = s.map[r.file];
   if (Impl::FindConflict(f, intent) == nullptr) {  // released meanwhile
     impl_->Apply(f, r, span);
     return WaitId{0};
@@ -341,10 +338,10 @@ bool LockTable::Cancel(WaitId id) {
     auto it = impl_->waits.find(id);
     if (it == impl_->waits.end()) return false;
     uint64_t file = it->second.file;
-    Shard& s = impl_->ShardOf(file);
+    FileShard& s = impl_->ShardOf(file);
     MutexLock lock(&s.mu);
-    auto f = s.files.find(file);
-    if (f == s.files.end()) return false;
+    auto f = s.map.find(file);
+    if (f == s.map.end()) return false;
     auto& q = f->second.waiters;
     auto w = std::find_if(q.begin(), q.end(), [&](const Waiter& x) { return x.id == id; });
     if (w == q.end()) return false;  // granted or expired; its callback is on its way
@@ -358,9 +355,9 @@ bool LockTable::Cancel(WaitId id) {
 
 void LockTable::ExpireWaiters(int64_t now_nanos) {
   std::vector<std::pair<WaitId, Done>> expired;
-  for (Shard& s : impl_->shards) {
+  for (FileShard& s : impl_->shards) {
     MutexLock lock(&s.mu);
-    for (auto& [file, f] : s.files) {
+    for (auto& [file, f] : s.map) {
       for (auto it = f.waiters.begin(); it != f.waiters.end();) {
         if (it->deadline > now_nanos) {
           ++it;
@@ -379,10 +376,10 @@ std::optional<LockInfo> LockTable::Test(const LockRequest& r) {
   Result<Span> span = SpanOf(r.owner, r.offset, r.length);
   if (!span.ok()) return std::nullopt;
   Intent intent{r.owner, *span, r.exclusive, true};
-  Shard& s = impl_->ShardOf(r.file);
+  FileShard& s = impl_->ShardOf(r.file);
   MutexLock lock(&s.mu);
-  auto it = s.files.find(r.file);
-  if (it == s.files.end()) return std::nullopt;
+  auto it = s.map.find(r.file);
+  if (it == s.map.end()) return std::nullopt;
   const HeldLock* l = Impl::FindConflict(it->second, intent);
   if (l == nullptr) return std::nullopt;
   return InfoOf(*l);
@@ -392,11 +389,11 @@ Status LockTable::Unlock(const LockRequest& r) {
   ASSIGN_OR_RETURN(Span span, SpanOf(r.owner, r.offset, r.length));
   std::vector<std::pair<WaitId, Done>> granted;
   {
-    Shard& s = impl_->ShardOf(r.file);
+    FileShard& s = impl_->ShardOf(r.file);
     MutexLock lock(&s.mu);
-    auto it = s.files.find(r.file);
+    auto it = s.map.find(r.file);
     if (r.owner.flavor == LockFlavor::kWindows) {
-      if (it == s.files.end()) return Errc::kRangeNotLocked;
+      if (it == s.map.end()) return Errc::kRangeNotLocked;
       auto& locks = it->second.locks;
       auto oldest = locks.end();
       for (auto l = locks.begin(); l != locks.end(); ++l) {
@@ -409,11 +406,11 @@ Status LockTable::Unlock(const LockRequest& r) {
       locks.erase(oldest);
       impl_->locks.fetch_sub(1);
     } else {
-      if (it == s.files.end()) return Status::Ok();
+      if (it == s.map.end()) return Status::Ok();
       impl_->CutOwner(it->second, r.owner, span);
     }
     granted = impl_->GrantWaiters(it->second);
-    if (it->second.locks.empty() && it->second.waiters.empty()) s.files.erase(it);
+    if (it->second.locks.empty() && it->second.waiters.empty()) s.map.erase(it);
   }
   impl_->Finish(std::move(granted), Status::Ok());
   return Status::Ok();
@@ -422,16 +419,16 @@ Status LockTable::Unlock(const LockRequest& r) {
 void LockTable::ReleaseOwner(uint64_t file, const LockOwner& owner) {
   std::vector<std::pair<WaitId, Done>> granted;
   {
-    Shard& s = impl_->ShardOf(file);
+    FileShard& s = impl_->ShardOf(file);
     MutexLock lock(&s.mu);
-    auto it = s.files.find(file);
-    if (it == s.files.end()) return;
+    auto it = s.map.find(file);
+    if (it == s.map.end()) return;
     auto& locks = it->second.locks;
     size_t before = locks.size();
     std::erase_if(locks, [&](const HeldLock& l) { return l.owner == owner; });
     impl_->locks.fetch_sub(before - locks.size());
     granted = impl_->GrantWaiters(it->second);
-    if (it->second.locks.empty() && it->second.waiters.empty()) s.files.erase(it);
+    if (it->second.locks.empty() && it->second.waiters.empty()) s.map.erase(it);
   }
   impl_->Finish(std::move(granted), Status::Ok());
 }
@@ -441,20 +438,20 @@ Status LockTable::CheckIo(uint64_t file, const LockOwner& owner, uint64_t offset
   if (length == 0) return Status::Ok();  // moves no byte
   uint64_t last = length - 1 > kMax - offset ? kMax : offset + length - 1;
   Intent intent{owner, Span{offset, last, false}, write, false};
-  Shard& s = impl_->ShardOf(file);
+  FileShard& s = impl_->ShardOf(file);
   MutexLock lock(&s.mu);
-  auto it = s.files.find(file);
-  if (it == s.files.end()) return Status::Ok();
+  auto it = s.map.find(file);
+  if (it == s.map.end()) return Status::Ok();
   if (Impl::FindConflict(it->second, intent) != nullptr) return Errc::kLocked;
   return Status::Ok();
 }
 
 std::vector<LockInfo> LockTable::Locks(uint64_t file) {
   std::vector<LockInfo> out;
-  Shard& s = impl_->ShardOf(file);
+  FileShard& s = impl_->ShardOf(file);
   MutexLock lock(&s.mu);
-  auto it = s.files.find(file);
-  if (it == s.files.end()) return out;
+  auto it = s.map.find(file);
+  if (it == s.map.end()) return out;
   for (const auto& l : it->second.locks) out.push_back(InfoOf(l));
   return out;
 }

@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "base/mutex.h"
+#include "core/state/shards.h"
 
 namespace dittofs::core {
 namespace {
 
-constexpr size_t kShards = 64;
 constexpr uint32_t kReadLike = kReadData | kExecute;
 constexpr uint32_t kWriteLike = kWriteData | kAppendData;
 // An open with none of these (attributes only, say) neither checks nor constrains sharing.
@@ -31,16 +31,8 @@ struct FileOpens {
   int removing = 0;  // BeginRemove calls not yet ended
 };
 
-struct alignas(64) Shard {
-  Mutex mu;
-  std::unordered_map<uint64_t, FileOpens> files GUARDED_BY(mu);
-};
-
-// Which file each open is of.
-struct alignas(64) IdShard {
-  Mutex mu;
-  std::unordered_map<OpenTable::OpenId, uint64_t> file_of GUARDED_BY(mu);
-};
+using FileShard = Shard<FileOpens>;
+using IdShard = Shard<uint64_t>;  // which file each open is of
 
 // MS-FSA 2.1.5.1.2: does `b` conflict with `a` (or `a` with `b`)?
 bool ShareConflict(const Open& a, uint32_t access, uint32_t share) {
@@ -56,19 +48,19 @@ bool ShareConflict(const Open& a, uint32_t access, uint32_t share) {
 }  // namespace
 
 struct OpenTable::Impl {
-  std::array<Shard, kShards> shards;
+  Shards<FileOpens> shards;
   alignas(64) std::atomic<uint64_t> next_id{1};
   alignas(64) std::atomic<size_t> total{0};
-  std::array<IdShard, kShards> ids;
+  Shards<uint64_t> ids;
 
-  Shard& ShardOf(uint64_t file) { return shards[file % kShards]; }
-  IdShard& IdShardOf(OpenId id) { return ids[id % kShards]; }
+  FileShard& ShardOf(uint64_t file) { return shards.Of(file); }
+  IdShard& IdShardOf(OpenId id) { return ids.Of(id); }
 
   Result<uint64_t> FileOf(OpenId id) {
     IdShard& s = IdShardOf(id);
     MutexLock lock(&s.mu);
-    auto it = s.file_of.find(id);
-    if (it == s.file_of.end()) return Status(Errc::kNotFound, "no such open");
+    auto it = s.map.find(id);
+    if (it == s.map.end()) return Status(Errc::kNotFound, "no such open");
     return it->second;
   }
 };
@@ -82,14 +74,14 @@ Result<OpenTable::OpenId> OpenTable::Open(const OpenRequest& r) {
   }
   OpenId id = impl_->next_id.fetch_add(1);
   {
-    Shard& s = impl_->ShardOf(r.file);
+    FileShard& s = impl_->ShardOf(r.file);
     MutexLock lock(&s.mu);
-    FileOpens& f = s.files[r.file];
+    FileOpens& f = s.map[r.file];
     if (f.removing > 0) return Status(Errc::kStale, "the file is being removed");
     if (f.delete_pending) return Errc::kDeletePending;
     for (const auto& o : f.opens) {
       if (ShareConflict(o, r.access, r.share)) {
-        if (f.opens.empty()) s.files.erase(r.file);
+        if (f.opens.empty()) s.map.erase(r.file);
         return Errc::kShareViolation;
       }
     }
@@ -98,7 +90,7 @@ Result<OpenTable::OpenId> OpenTable::Open(const OpenRequest& r) {
   {
     IdShard& s = impl_->IdShardOf(id);
     MutexLock lock(&s.mu);
-    s.file_of[id] = r.file;
+    s.map[id] = r.file;
   }
   impl_->total.fetch_add(1);
   return id;
@@ -109,16 +101,16 @@ Result<CloseResult> OpenTable::Close(OpenId id) {
   {
     IdShard& s = impl_->IdShardOf(id);
     MutexLock lock(&s.mu);
-    auto it = s.file_of.find(id);
-    if (it == s.file_of.end()) return Status(Errc::kNotFound, "no such open");
+    auto it = s.map.find(id);
+    if (it == s.map.end()) return Status(Errc::kNotFound, "no such open");
     file = it->second;
-    s.file_of.erase(it);
+    s.map.erase(it);
   }
   CloseResult result;
-  Shard& s = impl_->ShardOf(file);
+  FileShard& s = impl_->ShardOf(file);
   MutexLock lock(&s.mu);
-  auto it = s.files.find(file);
-  if (it == s.files.end()) return Status(Errc::kInternal, "open of an unknown file");
+  auto it = s.map.find(file);
+  if (it == s.map.end()) return Status(Errc::kInternal, "open of an unknown file");
   FileOpens& f = it->second;
   auto o = std::find_if(f.opens.begin(), f.opens.end(), [&](const auto& x) { return x.id == id; });
   if (o == f.opens.end()) return Status(Errc::kInternal, "open missing from its file");
@@ -128,16 +120,16 @@ Result<CloseResult> OpenTable::Close(OpenId id) {
   result.file = file;
   result.last = f.opens.empty();
   result.delete_file = result.last && f.delete_pending;
-  if (result.last && f.removing == 0) s.files.erase(it);
+  if (result.last && f.removing == 0) s.map.erase(it);
   return result;
 }
 
 Status OpenTable::SetDeletePending(OpenId id, bool pending) {
   ASSIGN_OR_RETURN(uint64_t file, impl_->FileOf(id));
-  Shard& s = impl_->ShardOf(file);
+  FileShard& s = impl_->ShardOf(file);
   MutexLock lock(&s.mu);
-  auto it = s.files.find(file);
-  if (it == s.files.end()) return Status(Errc::kNotFound, "no such open");
+  auto it = s.map.find(file);
+  if (it == s.map.end()) return Status(Errc::kNotFound, "no such open");
   auto o = std::find_if(it->second.opens.begin(), it->second.opens.end(),
                         [&](const auto& x) { return x.id == id; });
   if (o == it->second.opens.end()) return Status(Errc::kNotFound, "no such open");
@@ -147,27 +139,27 @@ Status OpenTable::SetDeletePending(OpenId id, bool pending) {
 }
 
 size_t OpenTable::BeginRemove(uint64_t file) {
-  Shard& s = impl_->ShardOf(file);
+  FileShard& s = impl_->ShardOf(file);
   MutexLock lock(&s.mu);
-  FileOpens& f = s.files[file];
+  FileOpens& f = s.map[file];
   if (!f.opens.empty()) return f.opens.size();
   ++f.removing;
   return 0;
 }
 
 void OpenTable::EndRemove(uint64_t file) {
-  Shard& s = impl_->ShardOf(file);
+  FileShard& s = impl_->ShardOf(file);
   MutexLock lock(&s.mu);
-  auto it = s.files.find(file);
-  if (it == s.files.end() || it->second.removing == 0) return;
-  if (--it->second.removing == 0 && it->second.opens.empty()) s.files.erase(it);
+  auto it = s.map.find(file);
+  if (it == s.map.end() || it->second.removing == 0) return;
+  if (--it->second.removing == 0 && it->second.opens.empty()) s.map.erase(it);
 }
 
 Status OpenTable::CheckAccess(uint64_t file, uint32_t access) {
-  Shard& s = impl_->ShardOf(file);
+  FileShard& s = impl_->ShardOf(file);
   MutexLock lock(&s.mu);
-  auto it = s.files.find(file);
-  if (it == s.files.end()) return Status::Ok();
+  auto it = s.map.find(file);
+  if (it == s.map.end()) return Status::Ok();
   if (it->second.delete_pending) return Errc::kDeletePending;
   for (const auto& o : it->second.opens) {
     if (ShareConflict(o, access, kShareAll)) return Errc::kShareViolation;
@@ -176,17 +168,17 @@ Status OpenTable::CheckAccess(uint64_t file, uint32_t access) {
 }
 
 size_t OpenTable::open_count(uint64_t file) {
-  Shard& s = impl_->ShardOf(file);
+  FileShard& s = impl_->ShardOf(file);
   MutexLock lock(&s.mu);
-  auto it = s.files.find(file);
-  return it == s.files.end() ? 0 : it->second.opens.size();
+  auto it = s.map.find(file);
+  return it == s.map.end() ? 0 : it->second.opens.size();
 }
 
 bool OpenTable::delete_pending(uint64_t file) {
-  Shard& s = impl_->ShardOf(file);
+  FileShard& s = impl_->ShardOf(file);
   MutexLock lock(&s.mu);
-  auto it = s.files.find(file);
-  return it != s.files.end() && it->second.delete_pending;
+  auto it = s.map.find(file);
+  return it != s.map.end() && it->second.delete_pending;
 }
 
 size_t OpenTable::total_opens() const { return impl_->total.load(); }

@@ -22,8 +22,8 @@ int HexValue(char c) {
   return -1;
 }
 
-// httplib percent-decodes header values (%XX; its %uXXXX form never matters for the fields
-// read here, whose meaningful values are ASCII).
+// httplib percent-decodes header values (%XX; its %u form, four hex digits, never matters for the
+// fields read here, whose meaningful values are ASCII).
 std::string PercentDecode(std::string_view v) {
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) {

@@ -443,30 +443,27 @@ TEST(TieredStoreTest, DataOfAFileWithoutInodeIsDroppedNotUploaded) {
 // ---- An unreachable remote ----
 
 // A remote that fails every call while `down` is set.
-class FlakyRemote final : public RemoteStore {
+class FlakyRemote final : public SharedRemote {
  public:
-  explicit FlakyRemote(std::shared_ptr<RemoteStore> remote) : remote_(std::move(remote)) {}
+  explicit FlakyRemote(std::shared_ptr<RemoteStore> remote) : SharedRemote(std::move(remote)) {}
   std::atomic<bool> down{false};
   Status Put(std::string_view key, ByteView data) override {
     if (down) return Status(Errc::kIo, "remote down");
-    return remote_->Put(key, data);
+    return SharedRemote::Put(key, data);
   }
   Result<Buffer> Get(std::string_view key, uint64_t offset,
                      std::optional<uint64_t> length) override {
     if (down) return Status(Errc::kIo, "remote down");
-    return remote_->Get(key, offset, length);
+    return SharedRemote::Get(key, offset, length);
   }
   Status Delete(std::string_view key) override {
     if (down) return Status(Errc::kIo, "remote down");
-    return remote_->Delete(key);
+    return SharedRemote::Delete(key);
   }
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
     if (down) return Status(Errc::kIo, "remote down");
-    return remote_->List(prefix);
+    return SharedRemote::List(prefix);
   }
-
- private:
-  std::shared_ptr<RemoteStore> remote_;
 };
 
 TEST(TieredStoreTest, WritesGoOnWhileTheRemoteIsDownAndUploadWhenItIsBack) {
@@ -498,9 +495,9 @@ TEST(TieredStoreTest, WritesGoOnWhileTheRemoteIsDownAndUploadWhenItIsBack) {
 }
 
 // A remote whose uploads wait while `held`.
-class HeldRemote final : public RemoteStore {
+class HeldRemote final : public SharedRemote {
  public:
-  explicit HeldRemote(std::shared_ptr<RemoteStore> remote) : remote_(std::move(remote)) {}
+  explicit HeldRemote(std::shared_ptr<RemoteStore> remote) : SharedRemote(std::move(remote)) {}
   void Hold(bool held) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -519,19 +516,10 @@ class HeldRemote final : public RemoteStore {
       cv_.wait(lock, [&] { return !held_; });
       --waiting_;
     }
-    return remote_->Put(key, data);
-  }
-  Result<Buffer> Get(std::string_view key, uint64_t offset,
-                     std::optional<uint64_t> length) override {
-    return remote_->Get(key, offset, length);
-  }
-  Status Delete(std::string_view key) override { return remote_->Delete(key); }
-  Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
-    return remote_->List(prefix);
+    return SharedRemote::Put(key, data);
   }
 
  private:
-  std::shared_ptr<RemoteStore> remote_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool held_ = false;

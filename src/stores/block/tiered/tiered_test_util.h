@@ -18,8 +18,9 @@
 namespace dittofs::stores::tiered_testing {
 
 // A RemoteStore that forwards to a shared one, so a test can look at (and damage) what a store
-// it handed the remote to has uploaded.
-class SharedRemote final : public RemoteStore {
+// it handed the remote to has uploaded. Test remotes that change one behaviour (fail, wait)
+// derive from it and override that method only.
+class SharedRemote : public RemoteStore {
  public:
   explicit SharedRemote(std::shared_ptr<RemoteStore> remote) : remote_(std::move(remote)) {}
   Status Put(std::string_view key, ByteView data) override { return remote_->Put(key, data); }
