@@ -134,9 +134,17 @@ void Blake3HashChunksAvx2Impl(const uint8_t* const* inputs, size_t num_chunks,
                               const uint32_t key[8], uint64_t counter, uint8_t flags,
                               uint8_t* out);  // blake3_avx2.cc
 
-Blake3HashChunksFn Blake3HashChunksAvx2() {
+void Blake3CompressSingleBlocksAvx2Impl(const uint8_t* const blocks[8], const uint32_t lens[8],
+                                        const uint32_t key[8], uint8_t flags,
+                                        uint8_t* out);  // blake3_avx2.cc
+
+bool HasAvx2() {
   static const bool kHasAvx2 = __builtin_cpu_supports("avx2");
-  return kHasAvx2 ? &Blake3HashChunksAvx2Impl : nullptr;
+  return kHasAvx2;
+}
+
+Blake3HashChunksFn Blake3HashChunksAvx2() {
+  return HasAvx2() ? &Blake3HashChunksAvx2Impl : nullptr;
 }
 #else
 Blake3HashChunksFn Blake3HashChunksAvx2() { return nullptr; }
@@ -347,6 +355,41 @@ Blake3Hash Blake3KeyedShort(const Blake3Hasher::Key& key, ByteView data) {
   Blake3Hash out;
   for (int i = 0; i < 8; ++i) StoreLe32(out.bytes.data() + 4 * i, v[i] ^ v[i + 8]);
   return out;
+}
+
+void Blake3KeyedShortMany(const Blake3Hasher::Key& key, std::span<const ByteView> inputs,
+                          Blake3Hash* out) {
+  size_t i = 0;
+#if defined(__x86_64__)
+  if (internal::HasAvx2()) {
+    std::array<uint32_t, 8> cv = KeyWords(key);
+    constexpr size_t kLanes = internal::kBlake3Avx2Lanes;
+    uint8_t blocks[kLanes][kBlockLen];
+    const uint8_t* ptrs[kLanes];
+    uint32_t lens[kLanes];
+    uint8_t digests[32 * kLanes];
+    // One call for two to eight inputs (lanes past the last input hash zeros, unread); a
+    // single one is cheaper alone.
+    while (inputs.size() - i >= 2) {
+      size_t n = std::min(kLanes, inputs.size() - i);
+      for (size_t lane = 0; lane < kLanes; ++lane) {
+        ByteView in = lane < n ? inputs[i + lane] : ByteView();
+        CHECK(in.size() <= kBlockLen) << "Blake3KeyedShortMany of " << in.size() << " bytes";
+        std::memset(blocks[lane], 0, kBlockLen);
+        if (!in.empty()) std::memcpy(blocks[lane], in.data(), in.size());
+        ptrs[lane] = blocks[lane];
+        lens[lane] = static_cast<uint32_t>(in.size());
+      }
+      internal::Blake3CompressSingleBlocksAvx2Impl(
+          ptrs, lens, cv.data(), kChunkStart | kChunkEnd | kRoot | kKeyedHash, digests);
+      for (size_t lane = 0; lane < n; ++lane) {
+        std::memcpy(out[i + lane].bytes.data(), digests + 32 * lane, 32);
+      }
+      i += n;
+    }
+  }
+#endif
+  for (; i < inputs.size(); ++i) out[i] = Blake3KeyedShort(key, inputs[i]);
 }
 
 }  // namespace dittofs::chunk

@@ -97,6 +97,30 @@ inline void LoadMessage(const uint8_t* const ptrs[8], size_t offset, __m256i m[1
   }
 }
 
+// The compression function of §2.2 on eight states at once: v = the 16 state words after the
+// seven rounds, lane-wise (the caller XORs the halves as it needs).
+inline void Compress8(const __m256i cv[8], const __m256i m[16], __m256i counter_lo,
+                      __m256i counter_hi, __m256i block_len, __m256i flags, __m256i v[16]) {
+  for (int i = 0; i < 8; ++i) v[i] = cv[i];
+  for (int i = 0; i < 4; ++i) v[8 + i] = _mm256_set1_epi32(static_cast<int>(kIv[i]));
+  v[12] = counter_lo;
+  v[13] = counter_hi;
+  v[14] = block_len;
+  v[15] = flags;
+#pragma GCC unroll 7
+  for (int r = 0; r < 7; ++r) {
+    const auto& s = kSchedule[r];
+    G(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
+    G(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
+    G(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
+    G(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
+    G(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
+    G(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
+    G(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
+    G(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+  }
+}
+
 }  // namespace
 
 // Declared in blake3.cc, which calls it only when the CPU has AVX2 (an object file compiled
@@ -125,30 +149,34 @@ void Blake3HashChunksAvx2Impl(const uint8_t* const* inputs, size_t num_chunks,
     __m256i m[16];
     LoadMessage(ptrs, 64 * block, m);
     __m256i v[16];
-    for (int i = 0; i < 8; ++i) v[i] = cv[i];
-    for (int i = 0; i < 4; ++i) v[8 + i] = _mm256_set1_epi32(static_cast<int>(kIv[i]));
-    v[12] = lo;
-    v[13] = hi;
-    v[14] = _mm256_set1_epi32(64);
-    v[15] = _mm256_set1_epi32(static_cast<int>(block_flags));
-#pragma GCC unroll 7
-    for (int r = 0; r < 7; ++r) {
-      const auto& s = kSchedule[r];
-      G(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-      G(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-      G(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-      G(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-      G(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-      G(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-      G(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-      G(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-    }
+    Compress8(cv, m, lo, hi, _mm256_set1_epi32(64), _mm256_set1_epi32(static_cast<int>(block_flags)),
+              v);
     for (int i = 0; i < 8; ++i) cv[i] = Xor(v[i], v[i + 8]);
   }
   // cv[i] holds word i of every lane; transposed, cv[lane] is one lane's chaining value.
   Transpose(cv);
   for (size_t lane = 0; lane < num_chunks; ++lane) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * lane), cv[lane]);
+  }
+}
+
+// Declared in blake3.cc. Eight single-block messages, one per lane: blocks[lane] is 64 bytes
+// (the message, zero-padded), lens[lane] its length; counter 0 and the same flags for all.
+// Writes the first 32 bytes of each lane's output (its chaining value) to out[32*lane ...].
+void Blake3CompressSingleBlocksAvx2Impl(const uint8_t* const blocks[8], const uint32_t lens[8],
+                                        const uint32_t key[8], uint8_t flags, uint8_t* out) {
+  __m256i cv[8];
+  for (int i = 0; i < 8; ++i) cv[i] = _mm256_set1_epi32(static_cast<int>(key[i]));
+  __m256i m[16];
+  LoadMessage(blocks, 0, m);
+  __m256i v[16];
+  const __m256i zero = _mm256_setzero_si256();
+  Compress8(cv, m, zero, zero, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lens)),
+            _mm256_set1_epi32(flags), v);
+  for (int i = 0; i < 8; ++i) v[i] = Xor(v[i], v[i + 8]);
+  Transpose(v);
+  for (int lane = 0; lane < 8; ++lane) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * lane), v[lane]);
   }
 }
 

@@ -336,5 +336,30 @@ TEST(Blake3Test, KeyedShortEqualsTheKeyedHasherUpToOneBlock) {
   }
 }
 
+// Every count from 0 to 20 (full groups of eight, partial groups, single leftovers), with
+// inputs of every length from 0 to 64 bytes spread over the lanes.
+TEST(Blake3Test, KeyedShortManyEqualsKeyedShortOfEachInput) {
+  Blake3Hasher::Key key;
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 13 + 1);
+  std::vector<std::string> data;
+  for (size_t n = 0; n <= 64; ++n) {
+    std::string d;
+    for (size_t j = 0; j < n; ++j) d.push_back(static_cast<char>(n * 31 + j * 7));
+    data.push_back(std::move(d));
+  }
+  for (size_t count = 0; count <= 20; ++count) {
+    for (size_t first = 0; first + count <= data.size(); first += 9) {
+      std::vector<ByteView> inputs;
+      for (size_t i = 0; i < count; ++i) inputs.push_back(AsBytes(std::string_view(data[first + i])));
+      std::vector<Blake3Hash> out(count);
+      Blake3KeyedShortMany(key, inputs, out.data());
+      for (size_t i = 0; i < count; ++i) {
+        EXPECT_EQ(out[i].Hex(), Blake3KeyedShort(key, inputs[i]).Hex())
+            << count << " inputs from " << first << ", input " << i;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dittofs::chunk

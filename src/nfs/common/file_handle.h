@@ -24,6 +24,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -48,6 +49,9 @@ class FileHandleCodec {
   explicit FileHandleCodec(const Key& key) : key_(key) {}
 
   Handle Encode(core::ShareId share, core::FileId file) const;
+  // out[i] = Encode(share, files[i]), with the MACs computed several at a time (READDIRPLUS
+  // issues a handle per entry).
+  void EncodeMany(core::ShareId share, std::span<const core::FileId> files, Handle* out) const;
   // Errc::kBadHandle when `bytes` is not a handle issued under this key (malformed, or its
   // MAC does not match); Errc::kStale for a well-formed handle of the unsigned version 1.
   Result<DecodedHandle> Decode(ByteView bytes) const;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "testing/status_matchers.h"
 
 namespace dittofs::nfs {
@@ -34,6 +36,19 @@ TEST(FileHandleTest, EveryChangedBitIsRejected) {
     forged[bit / 8] ^= std::byte{static_cast<uint8_t>(1u << (bit % 8))};
     Result<DecodedHandle> d = codec.Decode(ByteView(forged.data(), forged.size()));
     EXPECT_EQ(d.status().code(), Errc::kBadHandle) << "bit " << bit;
+  }
+}
+
+TEST(FileHandleTest, EncodeManyIssuesTheHandlesEncodeDoes) {
+  FileHandleCodec codec(KeyOf(4));
+  std::vector<core::FileId> files;
+  for (uint32_t i = 0; i < 75; ++i) files.push_back(core::FileId{1000 + i * 977, i});
+  for (size_t count : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{33}, size_t{75}}) {
+    std::vector<FileHandleCodec::Handle> out(count);
+    codec.EncodeMany(9, std::span<const core::FileId>(files.data(), count), out.data());
+    for (size_t i = 0; i < count; ++i) {
+      EXPECT_EQ(out[i], codec.Encode(9, files[i])) << count << " files, file " << i;
+    }
   }
 }
 
