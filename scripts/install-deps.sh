@@ -16,6 +16,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libnfs-dev libnfs-utils
   clang libclang-rt-14-dev
   b3sum  # BLAKE3 is checked against the reference tool
+  unicode-data  # case folding is checked against CaseFolding.txt
   postgresql  # the control-plane database tests start a throwaway server
 )
 # --bench: also what bench/run_compare.sh compares with. --tests: also the tests' own servers.

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/bytes.h"
@@ -143,6 +144,24 @@ enum class Squash {
   kAllToAdmin,   // everyone acts as root
 };
 
+// How a share checks the names callers give and finds them. Whatever the rules, a name is 1 to
+// `max_bytes` bytes and holds neither '/' nor NUL.
+struct NameRules {
+  size_t max_bytes = 255;
+  // Characters refused in new and looked-up names beyond '/' and NUL.
+  std::string_view refused_chars;
+  bool refuse_control_chars = false;  // U+0001 to U+001F
+  // Names are found whatever their case (Unicode simple case folding, base/casefold.h) and
+  // kept as created; a new name that folds equal to another entry's is taken (kExists).
+  bool case_insensitive = false;
+
+  // POSIX: any bytes but '/' and NUL, case-sensitive. The default.
+  static NameRules Posix() { return {}; }
+  // Windows (MS-FSCC 2.1.5.2, as NTFS): no \ / : * ? " < > | nor control characters, and
+  // case-insensitive, case-preserving lookups.
+  static NameRules Windows() { return {255, "\\:*?\"<>|", true, true}; }
+};
+
 struct ShareOptions {
   bool read_only = false;
   Squash squash = Squash::kRootToGuest;
@@ -152,6 +171,7 @@ struct ShareOptions {
   uint32_t root_uid = 0;
   uint32_t root_gid = 0;
   SharePolicy policy;  // client networks and per-user permission levels
+  NameRules names;
 };
 
 }  // namespace dittofs::core

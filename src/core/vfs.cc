@@ -57,11 +57,17 @@ bool MayAccess(const Caller& caller, const Inode& inode, uint32_t want) {
   return (bits & want) == want;
 }
 
-Status CheckName(std::string_view name) {
+Status CheckName(std::string_view name, const NameRules& rules) {
   if (name.empty()) return Status(Errc::kInvalid, "empty name");
-  if (name.size() > 255) return Errc::kNameTooLong;
-  if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
-    return Status(Errc::kInvalid, "name holds '/' or NUL");
+  if (name.size() > rules.max_bytes) return Errc::kNameTooLong;
+  for (char c : name) {
+    if (c == '/' || c == '\0') return Status(Errc::kInvalid, "name holds '/' or NUL");
+    if (rules.refuse_control_chars && static_cast<uint8_t>(c) < 0x20) {
+      return Status(Errc::kInvalid, "name holds a control character");
+    }
+    if (rules.refused_chars.find(c) != std::string_view::npos) {
+      return Status(Errc::kInvalid, fmt::format("name holds '{}', which the share refuses", c));
+    }
   }
   return Status::Ok();
 }
@@ -400,6 +406,15 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
   return s;
 }
 
+Result<stores::DirEntry> Vfs::FindEntry(MetadataTxn& txn, InodeId dir,
+                                        std::string_view name) const {
+  Result<stores::DirEntry> e = txn.Lookup(dir, name);
+  if (e.ok() || e.status().code() != Errc::kNotFound || !options_.names.case_insensitive) return e;
+  ASSIGN_OR_RETURN(std::vector<stores::DirEntry> folded, txn.LookupFolded(dir, name));
+  if (folded.empty()) return Errc::kNotFound;
+  return std::move(folded.front());
+}
+
 Result<Attr> Vfs::Lookup(const Caller& raw_caller, FileId dir, std::string_view name,
                          std::optional<Attr>* dir_attr) {
   RETURN_IF_ERROR(Admit(raw_caller, false));
@@ -413,9 +428,9 @@ Result<Attr> Vfs::Lookup(const Caller& raw_caller, FileId dir, std::string_view 
     ASSIGN_OR_RETURN(Inode p, metadata_.GetInode(d.parent));
     return ToAttr(p);
   }
-  RETURN_IF_ERROR(CheckName(name));
+  RETURN_IF_ERROR(CheckName(name, options_.names));
   std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
-  ASSIGN_OR_RETURN(stores::DirEntry e, txn->Lookup(d.id, name));
+  ASSIGN_OR_RETURN(stores::DirEntry e, FindEntry(*txn, d.id, name));
   Result<Inode> child = metadata_.GetInode(e.child);
   if (!child.ok()) {
     // Removed between the two reads: as if the entry were already gone.
@@ -569,10 +584,10 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
     before = Pre(d);
     if (!d.is_directory()) return Errc::kNotDir;
     if (IsDotOrDotDot(name)) return Errc::kExists;
-    RETURN_IF_ERROR(CheckName(name));
+    RETURN_IF_ERROR(CheckName(name, options_.names));
     if (options_.read_only) return Errc::kReadOnly;
     if (!MayAccess(caller, d, 3)) return Errc::kAccess;
-    Result<stores::DirEntry> existing = txn.Lookup(d.id, name);
+    Result<stores::DirEntry> existing = FindEntry(txn, d.id, name);
     if (existing.ok()) return Errc::kExists;
     if (existing.status().code() != Errc::kNotFound) return existing.status();
     if (type == FileType::kDirectory && d.nlink >= kMaxLinks) return Errc::kTooManyLinks;
@@ -735,12 +750,12 @@ Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_
     if (!d.is_directory()) return Errc::kNotDir;
     if (f.is_directory()) return Errc::kPerm;  // no hard links to directories, as in POSIX
     if (IsDotOrDotDot(name)) return Errc::kExists;
-    RETURN_IF_ERROR(CheckName(name));
+    RETURN_IF_ERROR(CheckName(name, options_.names));
     if (options_.read_only) return Errc::kReadOnly;
     if (!MayAccess(caller, d, 3)) return Errc::kAccess;
     if (f.nlink >= kMaxLinks) return Errc::kTooManyLinks;
     if (f.nlink == 0) return Errc::kStale;
-    Result<stores::DirEntry> existing = txn.Lookup(d.id, name);
+    Result<stores::DirEntry> existing = FindEntry(txn, d.id, name);
     if (existing.ok()) return Errc::kExists;
     if (existing.status().code() != Errc::kNotFound) return existing.status();
     Timespec now = Now();
@@ -981,8 +996,8 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
     if (!d.is_directory()) return Errc::kNotDir;
     if (name == ".") return Errc::kInvalid;
     if (name == "..") return Errc::kNotEmpty;
-    RETURN_IF_ERROR(CheckName(name));
-    ASSIGN_OR_RETURN(stores::DirEntry e, txn.Lookup(d.id, name));
+    RETURN_IF_ERROR(CheckName(name, options_.names));
+    ASSIGN_OR_RETURN(stores::DirEntry e, FindEntry(txn, d.id, name));
     ASSIGN_OR_RETURN(Inode victim, txn.GetInode(e.child));
     if (victim.is_directory()) return Errc::kIsDir;
     if (options_.read_only) return Errc::kReadOnly;
@@ -990,7 +1005,7 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
     RETURN_IF_ERROR(state_->CheckAnonymous(victim.id, kDeleteAccess, CacheOp::kRemove));
     Timespec now = Now();
-    txn.DeleteEntry(d.id, name);
+    txn.DeleteEntry(d.id, e.name);
     victim.nlink -= 1;
     if (victim.nlink == 0 && !guard.Orphan(txn, victim, now)) {
       RETURN_IF_ERROR(DropInode(txn, victim.id));
@@ -1021,8 +1036,8 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
     if (!d.is_directory()) return Errc::kNotDir;
     if (name == ".") return Errc::kInvalid;
     if (name == "..") return Errc::kNotEmpty;
-    RETURN_IF_ERROR(CheckName(name));
-    ASSIGN_OR_RETURN(stores::DirEntry e, txn.Lookup(d.id, name));
+    RETURN_IF_ERROR(CheckName(name, options_.names));
+    ASSIGN_OR_RETURN(stores::DirEntry e, FindEntry(txn, d.id, name));
     ASSIGN_OR_RETURN(Inode victim, txn.GetInode(e.child));
     if (!victim.is_directory()) return Errc::kNotDir;
     if (options_.read_only) return Errc::kReadOnly;
@@ -1030,7 +1045,7 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
     ASSIGN_OR_RETURN(bool has_entries, txn.HasEntries(victim.id));
     if (has_entries) return Errc::kNotEmpty;
-    txn.DeleteEntry(d.id, name);
+    txn.DeleteEntry(d.id, e.name);
     RETURN_IF_ERROR(DropInode(txn, victim.id));
     Timespec now = Now();
     d.nlink -= 1;
@@ -1057,9 +1072,9 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
     to_before = Pre(td);
     if (!fd.is_directory() || !td.is_directory()) return Errc::kNotDir;
     if (IsDotOrDotDot(from_name) || IsDotOrDotDot(to_name)) return Errc::kInvalid;
-    RETURN_IF_ERROR(CheckName(from_name));
-    RETURN_IF_ERROR(CheckName(to_name));
-    ASSIGN_OR_RETURN(stores::DirEntry src_entry, txn.Lookup(fd.id, from_name));
+    RETURN_IF_ERROR(CheckName(from_name, options_.names));
+    RETURN_IF_ERROR(CheckName(to_name, options_.names));
+    ASSIGN_OR_RETURN(stores::DirEntry src_entry, FindEntry(txn, fd.id, from_name));
     ASSIGN_OR_RETURN(Inode src, txn.GetInode(src_entry.child));
     if (options_.read_only) return Errc::kReadOnly;
     if (!MayAccess(caller, fd, 3) || !MayAccess(caller, td, 3)) return Errc::kAccess;
@@ -1085,10 +1100,16 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
       }
     }
 
-    Result<stores::DirEntry> dst_entry = txn.Lookup(td.id, to_name);
+    Result<stores::DirEntry> dst_entry = FindEntry(txn, td.id, to_name);
     if (!dst_entry.ok() && dst_entry.status().code() != Errc::kNotFound) return dst_entry.status();
     Timespec now = Now();
-    if (dst_entry.ok()) {
+    // In a case-insensitive share, a new spelling of the same entry ("readme" to "README")
+    // renames it; the same object under another name is otherwise left alone, as POSIX says.
+    bool respelled = dst_entry.ok() && same_dir && dst_entry->name == src_entry.name &&
+                     to_name != src_entry.name;
+    if (respelled) {
+      dst_entry = Status(Errc::kNotFound);
+    } else if (dst_entry.ok()) {
       if (dst_entry->child == src.id) return Status::Ok();  // same object: POSIX says no-op
       ASSIGN_OR_RETURN(Inode dst, txn.GetInode(dst_entry->child));
       if (!StickyAllows(caller, td, dst)) return Errc::kAccess;
@@ -1112,9 +1133,9 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
           txn.PutInode(dst);
         }
       }
-      txn.DeleteEntry(td.id, to_name);
+      txn.DeleteEntry(td.id, dst_entry->name);
     }
-    txn.DeleteEntry(fd.id, from_name);
+    txn.DeleteEntry(fd.id, src_entry.name);
     // Re-read the target directory in case it is the source directory (one inode).
     if (same_dir) td.next_cookie = std::max(td.next_cookie, fd.next_cookie);
     txn.PutEntry(td.id, {std::string(to_name), src.id, td.next_cookie});

@@ -145,6 +145,10 @@ class Vfs {
   Status Admit(const Caller& caller, bool mutating) const;
   Result<stores::Inode> Load(FileId file);
   Result<stores::Inode> LoadIn(stores::MetadataTxn& txn, FileId file);
+  // The entry `name` names in `dir`: the exact name, else, when the share's names are
+  // case-insensitive, the first (in byte order) that folds equal to it. kNotFound when none.
+  Result<stores::DirEntry> FindEntry(stores::MetadataTxn& txn, stores::InodeId dir,
+                                     std::string_view name) const;
   Attr ToAttr(const stores::Inode& inode) const;
   Result<Attr> MakeNode(const Caller& caller, FileId dir, std::string_view name, FileType type,
                         const SetAttrs& attrs, std::string_view target, uint32_t major,
@@ -167,8 +171,8 @@ class Vfs {
 // anything that has an execute bit (directories: always).
 bool MayAccess(const Caller& caller, const stores::Inode& inode, uint32_t want);
 
-// Checks a name for a new or looked-up entry: kNameTooLong over 255 bytes, kInvalid for an
-// empty name or one holding '/' or NUL.
-Status CheckName(std::string_view name);
+// Checks a name for a new or looked-up entry: kNameTooLong over the rules' length, kInvalid
+// for an empty name or one holding '/', NUL or a character the rules refuse.
+Status CheckName(std::string_view name, const NameRules& rules = NameRules::Posix());
 
 }  // namespace dittofs::core

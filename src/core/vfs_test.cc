@@ -676,6 +676,54 @@ TEST_F(VfsTest, RmdirAndRemoveErrors) {
   EXPECT_THAT(vfs_->Read(u, d.id, 0, 1), StatusIs(Errc::kIsDir));
 }
 
+// The default (POSIX) rules: any byte but '/' and NUL, and case matters.
+TEST_F(VfsTest, PosixNamesAreCaseSensitive) {
+  Caller u = User(1000, 1000);
+  Attr upper = MustCreate(u, root_, "README");
+  Attr lower = MustCreate(u, root_, "readme");
+  EXPECT_NE(upper.id, lower.id);
+  MustCreate(u, root_, "a:b*c?\\x\x01");
+  EXPECT_THAT(vfs_->Lookup(u, root_, "ReadMe", nullptr), StatusIs(Errc::kNotFound));
+}
+
+// Windows rules (for SMB shares): names found whatever their case, kept as created; a name
+// that folds equal to an existing one is taken; Windows' reserved characters are refused.
+TEST_F(VfsTest, WindowsNamesAreFoundWhateverTheirCaseAndKeepIt) {
+  Open(ShareOptions{.squash = Squash::kNone, .names = NameRules::Windows()});
+  Caller u = User(1000, 1000);
+  Wcc w, w2;
+  Attr f = MustCreate(u, root_, "Straße Ωmega.TXT");
+  ASSERT_OK_AND_ASSIGN(Attr found, vfs_->Lookup(u, root_, "STRAßE ωMEGA.txt", nullptr));
+  EXPECT_EQ(found.id, f.id);
+  EXPECT_THAT(vfs_->Create(u, root_, "straße ωmega.txt", CreateMode::kGuarded, {}, 0, &w),
+              StatusIs(Errc::kExists));
+  EXPECT_THAT(vfs_->Mkdir(u, root_, "STRAßE ΩMEGA.TXT", {}, &w), StatusIs(Errc::kExists));
+  for (std::string bad : {"a:b", "a*", "a?", "a\"b", "a<", "a>", "a|", "a\\b", "a\x01"}) {
+    EXPECT_THAT(vfs_->Create(u, root_, bad, CreateMode::kGuarded, {}, 0, &w),
+                StatusIs(Errc::kInvalid))
+        << bad;
+  }
+  // A new spelling renames the entry; the listing shows the name as last given.
+  ASSERT_OK(vfs_->Rename(u, root_, "straße ωmega.txt", root_, "STRASSE", &w, &w2));
+  ASSERT_OK(vfs_->Rename(u, root_, "strasse", root_, "Strasse", &w, &w2));
+  ASSERT_OK_AND_ASSIGN(DirListing listing, vfs_->ReadDir(u, root_, 0, 100, false));
+  ASSERT_EQ(listing.entries.size(), 1u);
+  EXPECT_EQ(listing.entries[0].name, "Strasse");
+  // A rename onto another file's name in another case replaces that file.
+  Attr g = MustCreate(u, root_, "Other");
+  ASSERT_OK(vfs_->Rename(u, root_, "OTHER", root_, "STRASSE", &w, &w2));
+  ASSERT_OK_AND_ASSIGN(listing, vfs_->ReadDir(u, root_, 0, 100, false));
+  ASSERT_EQ(listing.entries.size(), 1u);
+  EXPECT_EQ(listing.entries[0].name, "STRASSE");
+  EXPECT_EQ(listing.entries[0].inode, g.id.inode);
+  // Remove and rmdir find their name whatever its case too.
+  ASSERT_OK(vfs_->Remove(u, root_, "strasse", &w));
+  MustMkdir(u, root_, "Dir");
+  ASSERT_OK(vfs_->Rmdir(u, root_, "dIR", &w));
+  ASSERT_OK_AND_ASSIGN(listing, vfs_->ReadDir(u, root_, 0, 100, false));
+  EXPECT_TRUE(listing.entries.empty());
+}
+
 TEST_F(VfsTest, ExclusiveCreateIsIdempotentPerVerifier) {
   Caller u = User(1000, 1000);
   Wcc w;

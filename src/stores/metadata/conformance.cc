@@ -207,6 +207,58 @@ TEST_P(MetadataStoreConformance, EntriesPutLookupDelete) {
   EXPECT_OK(store().GetInode(file.id));
 }
 
+TEST_P(MetadataStoreConformance, LookupFoldedFindsEveryNameThatFoldsEqual) {
+  ASSERT_OK_AND_ASSIGN(Inode dir, CreateInode(store(), FileType::kDirectory));
+  ASSERT_OK_AND_ASSIGN(DirEntry upper, AddEntry(store(), dir.id, "README.txt", 11));
+  ASSERT_OK_AND_ASSIGN(DirEntry lower, AddEntry(store(), dir.id, "readme.TXT", 12));
+  ASSERT_OK_AND_ASSIGN(DirEntry greek, AddEntry(store(), dir.id, "ΣΊΣΥΦΟΣ", 13));
+  ASSERT_OK(AddEntry(store(), dir.id, "readme.txt.bak", 14));
+  ASSERT_OK(AddEntry(store(), dir.id, "Straße", 15));
+  {
+    std::unique_ptr<MetadataTxn> txn = store().Begin();
+    // Case is kept; every spelling finds both names, in byte order.
+    EXPECT_THAT(txn->LookupFolded(dir.id, "ReadMe.Txt"), IsOkAndHolds(ElementsAre(upper, lower)));
+    EXPECT_THAT(txn->LookupFolded(dir.id, "σίσυφος"), IsOkAndHolds(ElementsAre(greek)));
+    EXPECT_THAT(txn->LookupFolded(dir.id, "STRASSE"), IsOkAndHolds(IsEmpty()));
+    EXPECT_THAT(txn->LookupFolded(dir.id, "readme"), IsOkAndHolds(IsEmpty()));
+    EXPECT_THAT(txn->LookupFolded(dir.id + 1000, "readme.txt"), IsOkAndHolds(IsEmpty()));
+    EXPECT_THAT(txn->Lookup(dir.id, "ReadMe.Txt"), StatusIs(Errc::kNotFound));
+  }
+  // The index follows removals, renames (a cookie passed on) and replacements.
+  ASSERT_OK(RemoveEntry(store(), dir.id, "README.txt"));
+  ASSERT_OK(RunTransaction(store(), [&](MetadataTxn& txn) -> Status {
+    txn.DeleteEntry(dir.id, "ΣΊΣΥΦΟΣ");
+    txn.PutEntry(dir.id, DirEntry{"Sisyphus", 13, greek.cookie});
+    return Status::Ok();
+  }));
+  ASSERT_OK_AND_ASSIGN(DirEntry replaced, AddEntry(store(), dir.id, "readme.TXT", 16));
+  std::unique_ptr<MetadataTxn> txn = store().Begin();
+  EXPECT_THAT(txn->LookupFolded(dir.id, "README.TXT"), IsOkAndHolds(ElementsAre(replaced)));
+  EXPECT_THAT(txn->LookupFolded(dir.id, "σίσυφος"), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(txn->LookupFolded(dir.id, "SISYPHUS"),
+              IsOkAndHolds(ElementsAre(DirEntry{"Sisyphus", 13, greek.cookie})));
+}
+
+TEST_P(MetadataStoreConformance, LookupFoldedSeesOwnWritesAndConflicts) {
+  ASSERT_OK_AND_ASSIGN(Inode dir, CreateInode(store(), FileType::kDirectory));
+  ASSERT_OK_AND_ASSIGN(DirEntry a, AddEntry(store(), dir.id, "Alpha", 21));
+  ASSERT_OK_AND_ASSIGN(Inode unrelated, MakeInode(store(), FileType::kRegular));
+  {
+    std::unique_ptr<MetadataTxn> txn = store().Begin();
+    txn->DeleteEntry(dir.id, "Alpha");
+    txn->PutEntry(dir.id, DirEntry{"ALPHA", 22, 100});
+    EXPECT_THAT(txn->LookupFolded(dir.id, "alpha"),
+                IsOkAndHolds(ElementsAre(DirEntry{"ALPHA", 22, 100})));
+    // Abandoned: nothing of it shows.
+  }
+  std::unique_ptr<MetadataTxn> txn = store().Begin();
+  EXPECT_THAT(txn->LookupFolded(dir.id, "alpha"), IsOkAndHolds(ElementsAre(a)));
+  // Another commit adding a name that folds equal makes this transaction conflict.
+  ASSERT_OK(AddEntry(store(), dir.id, "aLPHA", 23));
+  txn->PutInode(unrelated);
+  EXPECT_THAT(txn->Commit(), StatusIs(Errc::kConflict));
+}
+
 TEST_P(MetadataStoreConformance, PutEntryOverAnExistingNameReplacesIt) {
   ASSERT_OK_AND_ASSIGN(Inode dir, CreateInode(store(), FileType::kDirectory));
   ASSERT_OK_AND_ASSIGN(Inode first, CreateInode(store(), FileType::kRegular));

@@ -104,6 +104,11 @@ class MetadataTxn {
   virtual Result<Inode> GetInode(InodeId id) = 0;
   // Errc::kNotFound when `dir` has no entry `name`.
   virtual Result<DirEntry> Lookup(InodeId dir, std::string_view name) = 0;
+  // Every entry of `dir` whose name equals `name` under Unicode simple case folding
+  // (base/casefold.h), `name` itself included, in byte order of their names; empty when none.
+  // Names stay as they were created: the stores keep an index of folded names beside them.
+  // Sees this transaction's own writes, and makes Commit conflict like Lookup.
+  virtual Result<std::vector<DirEntry>> LookupFolded(InodeId dir, std::string_view name) = 0;
   // Up to `max` entries of `dir` whose cookie is greater than `after_cookie`, in cookie order.
   // Does not see this transaction's own uncommitted entry writes.
   virtual Result<std::vector<DirEntry>> List(InodeId dir, uint64_t after_cookie, size_t max) = 0;

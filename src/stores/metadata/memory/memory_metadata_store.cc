@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/casefold.h"
 #include "base/check.h"
 #include "base/mutex.h"
 
@@ -50,6 +52,10 @@ struct Node {
   std::unordered_map<std::string, DirEntry, NameHash, std::equal_to<>> entries;
   // The same entries in cookie order, for List. Points into `entries`, whose elements stay put.
   std::map<uint64_t, const DirEntry*> by_cookie;
+  // The same entries by folded name, for LookupFolded: built at a directory's first folded
+  // lookup (case-sensitive protocols never pay for it), then kept with the entries. A cache
+  // under the shard's lock, so a lookup through a const Node may build it.
+  mutable std::unique_ptr<std::unordered_multimap<std::string, const DirEntry*>> by_folded;
 };
 
 // A directory's entries live in the directory's shard, so one lock covers an inode and its
@@ -132,6 +138,7 @@ class MemoryTxn final : public MetadataTxn {
 
   Result<Inode> GetInode(InodeId id) override;
   Result<DirEntry> Lookup(InodeId dir, std::string_view name) override;
+  Result<std::vector<DirEntry>> LookupFolded(InodeId dir, std::string_view name) override;
   Result<std::vector<DirEntry>> List(InodeId dir, uint64_t after_cookie, size_t max) override;
   Result<bool> HasEntries(InodeId dir) override;
   Result<std::string> GetRecord(RecordTable table, std::string_view key) override;
@@ -211,6 +218,37 @@ Result<DirEntry> MemoryTxn::Lookup(InodeId dir, std::string_view name) {
   auto it = node->entries.find(name);
   if (it == node->entries.end()) return Errc::kNotFound;
   return it->second;
+}
+
+Result<std::vector<DirEntry>> MemoryTxn::LookupFolded(InodeId dir, std::string_view name) {
+  std::string folded = FoldCase(name);
+  const EntryWrites* writes = nullptr;
+  if (auto it = entry_writes_.find(dir); it != entry_writes_.end()) writes = &it->second;
+  std::vector<DirEntry> out;
+  {
+    Shard& shard = store_.ShardOf(dir);
+    MutexLock lock(&shard.mu);
+    const Node* node = FindLocked(shard, dir);
+    RecordLocked(dir, node);
+    if (node != nullptr && !node->entries.empty()) {
+      if (!node->by_folded) {
+        node->by_folded = std::make_unique<std::unordered_multimap<std::string, const DirEntry*>>();
+        for (const auto& [n, e] : node->entries) node->by_folded->emplace(FoldCase(n), &e);
+      }
+      auto [first, last] = node->by_folded->equal_range(folded);
+      for (auto it = first; it != last; ++it) {
+        if (writes == nullptr || !writes->contains(it->second->name)) out.push_back(*it->second);
+      }
+    }
+  }
+  if (writes != nullptr) {
+    for (const auto& [n, write] : *writes) {
+      if (write && EqualFolded(n, name)) out.push_back(*write);
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return out;
 }
 
 Result<std::vector<DirEntry>> MemoryTxn::List(InodeId dir, uint64_t after_cookie, size_t max) {
@@ -422,11 +460,21 @@ void MemoryTxn::ApplyEntryWritesLocked(InodeId dir, Node& node, EntryWrites& wri
     auto it = node.entries.find(name);
     if (it == node.entries.end()) continue;
     node.by_cookie.erase(it->second.cookie);
+    if (node.by_folded) {
+      auto [first, last] = node.by_folded->equal_range(FoldCase(name));
+      for (auto f = first; f != last; ++f) {
+        if (f->second == &it->second) {
+          node.by_folded->erase(f);
+          break;
+        }
+      }
+    }
     node.entries.erase(it);
   }
   for (auto& [name, write] : writes) {
     if (!write) continue;
     auto [it, inserted] = node.entries.emplace(name, std::move(*write));
+    if (node.by_folded) node.by_folded->emplace(FoldCase(name), &it->second);
     bool fresh_cookie = node.by_cookie.emplace(it->second.cookie, &it->second).second;
     CHECK(fresh_cookie) << "directory " << dir << ": entry \"" << name << "\" reuses cookie "
                         << it->second.cookie << " of another entry";

@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/casefold.h"
 #include "base/check.h"
 #include "base/group_sync.h"
 #include "base/log.h"
@@ -40,7 +41,7 @@ namespace dittofs::stores {
 namespace {
 
 // The layout below is specified in docs/formats/rocksdb-metadata.md; change both together.
-constexpr uint64_t kFormatVersion = 1;
+constexpr uint64_t kFormatVersion = 2;  // 2: the F family (folded names)
 constexpr uint8_t kInodeEncoding = 1;
 constexpr uint8_t kEntryEncoding = 1;
 
@@ -49,6 +50,8 @@ constexpr char kInodeFamily = 'I';   // 'I' be64(id) -> inode
 constexpr char kEntryFamily = 'E';   // 'E' be64(dir) name -> (child, cookie), for Lookup
 constexpr char kCookieFamily = 'C';  // 'C' be64(dir) be64(cookie) -> (child, name), for List
 constexpr char kRecordFamily = 'R';  // 'R' u8(table) key -> the record's value, as given
+// 'F' be64(dir) be32(size) folded-name name -> (child, cookie), for LookupFolded
+constexpr char kFoldFamily = 'F';
 // 'M' name -> le64: store-wide values.
 constexpr std::string_view kFormatVersionKey = "Mformat_version";
 constexpr std::string_view kRootKey = "Mroot";
@@ -111,6 +114,22 @@ std::string CookiePrefix(InodeId dir) {
 std::string CookieKey(InodeId dir, uint64_t cookie) {
   std::string key = CookiePrefix(dir);
   AppendBe64(&key, cookie);
+  return key;
+}
+
+// 'F' be64(dir) be32(size) folded: the keys of every name of `dir` that folds to `folded`
+// start with this (the size keeps one folded name's keys apart from a longer one's).
+std::string FoldPrefix(InodeId dir, std::string_view folded) {
+  std::string key(1, kFoldFamily);
+  AppendBe64(&key, dir);
+  AppendBe32(&key, static_cast<uint32_t>(folded.size()));
+  key.append(folded);
+  return key;
+}
+
+std::string FoldKey(InodeId dir, std::string_view name) {
+  std::string key = FoldPrefix(dir, FoldCase(name));
+  key.append(name);
   return key;
 }
 
@@ -288,6 +307,7 @@ class RocksDbMetadataStore final : public MetadataStore {
 
   // Checks the format version (writing it to a new database) and loads the store-wide values.
   Status Load();
+  Status UpgradeFromVersion1();
 
   std::unique_ptr<MetadataTxn> Begin() override;
   Result<Inode> GetInode(InodeId id) override;
@@ -347,6 +367,7 @@ class RocksDbTxn final : public MetadataTxn {
 
   Result<Inode> GetInode(InodeId id) override;
   Result<DirEntry> Lookup(InodeId dir, std::string_view name) override;
+  Result<std::vector<DirEntry>> LookupFolded(InodeId dir, std::string_view name) override;
   Result<std::vector<DirEntry>> List(InodeId dir, uint64_t after_cookie, size_t max) override;
   Result<bool> HasEntries(InodeId dir) override;
   Result<std::string> GetRecord(RecordTable table, std::string_view key) override;
@@ -436,6 +457,37 @@ Result<DirEntry> RocksDbTxn::Lookup(InodeId dir, std::string_view name) {
   if (s.IsNotFound()) return Errc::kNotFound;
   if (!s.ok()) return IoError("metadata lookup in directory " + std::to_string(dir), s);
   return DecodeEntryValue(dir, name, value);
+}
+
+Result<std::vector<DirEntry>> RocksDbTxn::LookupFolded(InodeId dir, std::string_view name) {
+  const EntryWrites* writes = nullptr;
+  if (auto it = entry_writes_.find(dir); it != entry_writes_.end()) writes = &it->second;
+  RETURN_IF_ERROR(Track(dir));
+  std::vector<DirEntry> out;
+  const std::string prefix = FoldPrefix(dir, FoldCase(name));
+  const std::string end = PrefixEnd(prefix);
+  rocksdb::Slice upper_bound(end);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(store_.db().NewIterator(read_options));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view entry_name = it->key().ToStringView().substr(prefix.size());
+    if (writes != nullptr && writes->contains(entry_name)) continue;
+    ASSIGN_OR_RETURN(DirEntry entry,
+                     DecodeEntryValue(dir, entry_name, it->value().ToStringView()));
+    out.push_back(std::move(entry));
+  }
+  if (!it->status().ok()) {
+    return IoError("metadata folded lookup in directory " + std::to_string(dir), it->status());
+  }
+  if (writes != nullptr) {
+    for (const auto& [n, write] : *writes) {
+      if (write && EqualFolded(n, name)) out.push_back(*write);
+    }
+    std::sort(out.begin(), out.end(),
+              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  }
+  return out;
 }
 
 Result<std::vector<DirEntry>> RocksDbTxn::List(InodeId dir, uint64_t after_cookie, size_t max) {
@@ -625,11 +677,14 @@ Status RocksDbTxn::StageEntryWrites(InodeId dir, const EntryWrites& writes) {
     ASSIGN_OR_RETURN(DirEntry old, DecodeEntryValue(dir, name, value));
     s = txn_->DeleteUntracked(key);
     if (s.ok()) s = txn_->DeleteUntracked(CookieKey(dir, old.cookie));
+    if (s.ok()) s = txn_->DeleteUntracked(FoldKey(dir, name));
     if (!s.ok()) return IoError("metadata commit", s);
   }
   for (const auto& [name, write] : writes) {
     if (!write) continue;
-    rocksdb::Status s = txn_->PutUntracked(EntryKey(dir, name), EncodeEntryValue(*write));
+    std::string value = EncodeEntryValue(*write);
+    rocksdb::Status s = txn_->PutUntracked(EntryKey(dir, name), value);
+    if (s.ok()) s = txn_->PutUntracked(FoldKey(dir, name), value);
     if (s.ok()) s = txn_->PutUntracked(CookieKey(dir, write->cookie), EncodeCookieValue(*write));
     if (!s.ok()) return IoError("metadata commit", s);
   }
@@ -708,6 +763,7 @@ Status RocksDbMetadataStore::Load() {
   if (*version == 0) {
     return Status(Errc::kInvalid, "metadata store at " + path + " has format version 0");
   }
+  if (*version == 1) RETURN_IF_ERROR(UpgradeFromVersion1());
   ASSIGN_OR_RETURN(std::optional<uint64_t> root, ReadMeta(kRootKey));
   ASSIGN_OR_RETURN(std::optional<uint64_t> next_id, ReadMeta(kNextInodeIdKey));
   ASSIGN_OR_RETURN(std::optional<uint64_t> next_generation, ReadMeta(kNextGenerationKey));
@@ -719,6 +775,41 @@ Status RocksDbMetadataStore::Load() {
   next_id_ = id_limit_ = *next_id;
   MutexLock generation_lock(&generation_mu_);
   next_generation_ = generation_limit_ = *next_generation;
+  return Status::Ok();
+}
+
+// Version 2 added the F family: index every entry by its folded name, then record version 2.
+// The index keys go in batches; the version only in the last, so a crash part-way leaves a
+// version 1 store whose next open starts over (rewriting a key is harmless).
+Status RocksDbMetadataStore::UpgradeFromVersion1() {
+  const std::string prefix(1, kEntryFamily);
+  const std::string end(1, static_cast<char>(kEntryFamily + 1));
+  rocksdb::Slice upper_bound(end);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options));
+  rocksdb::WriteBatch batch;
+  uint64_t indexed = 0;
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    if (key.size() < 9) {
+      return Status(Errc::kIo, "metadata store at " + options_.path + ": malformed entry key");
+    }
+    InodeId dir = LoadBe64(key.substr(1, 8));
+    rocksdb::Status s = batch.Put(FoldKey(dir, key.substr(9)), it->value());
+    if (!s.ok()) return IoError("metadata store at " + options_.path + ": upgrade", s);
+    if (++indexed % 10000 == 0) {
+      s = db_->Write(rocksdb::WriteOptions(), &batch);
+      if (!s.ok()) return IoError("metadata store at " + options_.path + ": upgrade", s);
+      batch.Clear();
+    }
+  }
+  if (!it->status().ok()) return IoError("metadata store at " + options_.path, it->status());
+  rocksdb::Status s = batch.Put(kFormatVersionKey, Le64(2));
+  if (s.ok()) s = db_->Write(sync_write_, &batch);
+  if (!s.ok()) return IoError("metadata store at " + options_.path + ": upgrade", s);
+  LOG_INFO("metadata store at {}: upgraded to format version 2 ({} names indexed by folded name)",
+           options_.path, indexed);
   return Status::Ok();
 }
 

@@ -184,7 +184,7 @@ TEST_F(RocksDbMetadataStoreTest, KeysAndValuesMatchTheDocumentedFormat) {
     rocksdb::Status s = db->Get(rocksdb::ReadOptions(), key, &value);
     return s.ok() ? value : "<" + s.ToString() + ">";
   };
-  EXPECT_EQ(get("Mformat_version"), Unhex("0100000000000000"));
+  EXPECT_EQ(get("Mformat_version"), Unhex("0200000000000000"));
   EXPECT_EQ(get("Mroot"), Unhex("0100000000000000"));
   EXPECT_EQ(get("Mnext_inode_id"), Unhex("0104000000000000"));  // 1 + 1024
   EXPECT_EQ(get("Mnext_generation"), Unhex("0104000000000000"));
@@ -207,6 +207,9 @@ TEST_F(RocksDbMetadataStoreTest, KeysAndValuesMatchTheDocumentedFormat) {
                   "01000000 74"));              // symlink target "t"
   EXPECT_EQ(get(Unhex("45 0000000000000002 6e")), Unhex("01 0100000000000000 0300000000000000"));
   EXPECT_EQ(get(Unhex("43 0000000000000002 0000000000000003")), Unhex("01 0100000000000000 6e"));
+  // 'F': the directory, the folded name's size and bytes, the name; the entry's value.
+  EXPECT_EQ(get(Unhex("46 0000000000000002 00000001 6e 6e")),
+            Unhex("01 0100000000000000 0300000000000000"));
   // Entry changes of a directory without an inode leave a tombstone for conflict detection.
   EXPECT_EQ(get(Unhex("49 0000000000000002")), "<NotFound: >");
   // Records: 'R', the table, the key; the value as given.
@@ -405,7 +408,53 @@ TEST_F(RocksDbMetadataStoreTest, NewerFormatVersionIsRefused) {
   EXPECT_THAT(store, StatusIs(Errc::kNotSupported));
   EXPECT_THAT(store.status().message(),
               HasSubstr("metadata store at " + path() +
-                        " has format version 7; this dfs reads versions up to 1 (upgrade dfs)"));
+                        " has format version 7; this dfs reads versions up to 2 (upgrade dfs)"));
+}
+
+// A store of format version 1 has no index of folded names: the first open builds it from
+// the entries and records version 2.
+TEST_F(RocksDbMetadataStoreTest, VersionOneStoresGainTheFoldedNameIndexWhenOpened) {
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    ASSERT_OK(RunTransaction(*store, [&](MetadataTxn& txn) {
+      txn.PutEntry(2, {"Alpha", 10, 1});
+      txn.PutEntry(2, {"ALPHA", 11, 2});
+      txn.PutEntry(3, {"Ωmega", 12, 1});
+      return Status::Ok();
+    }));
+  }
+  {
+    // What a version 1 build left: no 'F' keys, version 1.
+    rocksdb::Options options;
+    options.merge_operator = std::make_shared<KeepLastOperand>();
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, path(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    int removed = 0;
+    for (it->Seek("F"); it->Valid() && it->key().starts_with("F"); it->Next()) {
+      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), it->key()).ok());
+      ++removed;
+    }
+    EXPECT_EQ(removed, 3);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "Mformat_version", Unhex("0100000000000000")).ok());
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+  std::unique_ptr<MetadataTxn> txn = store->Begin();
+  ASSERT_OK_AND_ASSIGN(std::vector<DirEntry> alpha, txn->LookupFolded(2, "alpha"));
+  EXPECT_THAT(alpha, ElementsAre(DirEntry{"ALPHA", 11, 2}, DirEntry{"Alpha", 10, 1}));
+  ASSERT_OK_AND_ASSIGN(std::vector<DirEntry> omega, txn->LookupFolded(3, "ωMEGA"));
+  EXPECT_THAT(omega, ElementsAre(DirEntry{"Ωmega", 12, 1}));
+  txn.reset();
+  store.reset();
+  rocksdb::Options options;
+  options.merge_operator = std::make_shared<KeepLastOperand>();
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(options, path(), &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string version;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), "Mformat_version", &version).ok());
+  EXPECT_EQ(version, Unhex("0200000000000000"));
 }
 
 TEST_F(RocksDbMetadataStoreTest, DatabaseWithoutFormatVersionIsRefused) {
