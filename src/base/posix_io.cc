@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <system_error>
 
 #include "base/thread_pool.h"
@@ -35,6 +36,22 @@ Status MakeDirs(const std::string& path, std::string_view component) {
   if (stat(path.c_str(), &st) != 0) return StorageErrno(errno, component, "stat", path);
   if (!S_ISDIR(st.st_mode)) {
     return Status(Errc::kNotDir, std::string(component) + ": " + path + " is not a directory");
+  }
+  return Status::Ok();
+}
+
+Status MakePrivate(const std::string& dir, std::string_view component) {
+  if (chmod(dir.c_str(), 0700) != 0) return StorageErrno(errno, component, "chmod", dir);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    const std::string path = entry.path().string();
+    if (chmod(path.c_str(), 0600) != 0 && errno != ENOENT) {
+      return StorageErrno(errno, component, "chmod", path);
+    }
+  }
+  if (ec) {
+    return Status(Errc::kIo, std::string(component) + ": listing " + dir + ": " + ec.message());
   }
   return Status::Ok();
 }

@@ -28,6 +28,11 @@ Status StorageErrno(int err, std::string_view component, std::string_view op,
 // and is not a directory. `component` names the caller in messages.
 Status MakeDirs(const std::string& path, std::string_view component);
 
+// Makes the directory `dir` 0700 and every regular file directly in it 0600 (for stores that
+// keep private data in a flat directory, such as a RocksDB database, whose files are created
+// with the process's umask).
+Status MakePrivate(const std::string& dir, std::string_view component);
+
 // fsyncs the directory `path`, making the names created in it durable. Declared as blocking
 // to the thread pool running it.
 Status SyncDir(const std::string& path, std::string_view component);

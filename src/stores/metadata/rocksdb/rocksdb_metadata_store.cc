@@ -946,21 +946,6 @@ rocksdb::Options DbOptions(const RocksDbMetadataStoreOptions& options) {
   return db_options;
 }
 
-// Makes `dir` 0700 and every file in it 0600 (a RocksDB directory holds no subdirectories).
-Status TightenPermissions(const std::string& dir) {
-  if (chmod(dir.c_str(), 0700) != 0) return StorageErrno(errno, "metadata store", "chmod", dir);
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (!entry.is_regular_file(ec)) continue;
-    const std::string path = entry.path().string();
-    if (chmod(path.c_str(), 0600) != 0 && errno != ENOENT) {
-      return StorageErrno(errno, "metadata store", "chmod", path);
-    }
-  }
-  if (ec) return Status(Errc::kIo, "metadata store: listing " + dir + ": " + ec.message());
-  return Status::Ok();
-}
-
 }  // namespace
 
 Result<std::unique_ptr<MetadataStore>> OpenRocksDbMetadataStore(
@@ -992,7 +977,7 @@ Result<std::unique_ptr<MetadataStore>> OpenRocksDbMetadataStore(
   auto store = std::make_unique<RocksDbMetadataStore>(options, db, handles[0]);
   // Like the rest of the state dir: the directory 0700 and its files 0600, including those of
   // a store made before this rule (RocksDB creates files with the process's umask).
-  RETURN_IF_ERROR(TightenPermissions(options.path));
+  RETURN_IF_ERROR(MakePrivate(options.path, "metadata store"));
   RETURN_IF_ERROR(store->Load());
   return std::unique_ptr<MetadataStore>(std::move(store));
 }

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "stores/state/conformance.h"
+
+#include <gmock/gmock.h>
+
+#include <ostream>
+#include <thread>
+#include <vector>
+
+#include "testing/status_matchers.h"
+
+namespace dittofs::stores {
+
+void PrintTo(const StateStoreFactory& factory, std::ostream* os) { *os << factory.name; }
+
+std::string StateStoreFactoryName(const ::testing::TestParamInfo<StateStoreFactory>& info) {
+  return info.param.name;
+}
+
+void StateStoreConformance::SetUp() {
+  store_ = GetParam().make();
+  ASSERT_NE(store_, nullptr);
+}
+
+namespace {
+
+using ::dittofs::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using namespace std::string_literals;
+
+TEST_P(StateStoreConformance, PutGetReplaceDelete) {
+  EXPECT_THAT(store().Get(StateTable::kClients, "alice"), StatusIs(Errc::kNotFound));
+  ASSERT_OK(store().Put(StateTable::kClients, "alice", "v1"));
+  ASSERT_OK_AND_ASSIGN(std::string value, store().Get(StateTable::kClients, "alice"));
+  EXPECT_EQ(value, "v1");
+  ASSERT_OK(store().Put(StateTable::kClients, "alice", ""));
+  ASSERT_OK_AND_ASSIGN(value, store().Get(StateTable::kClients, "alice"));
+  EXPECT_EQ(value, "");  // an empty value is a value
+  ASSERT_OK(store().Delete(StateTable::kClients, "alice"));
+  EXPECT_THAT(store().Get(StateTable::kClients, "alice"), StatusIs(Errc::kNotFound));
+  EXPECT_OK(store().Delete(StateTable::kClients, "alice"));  // absent: still ok
+  EXPECT_OK(store().Delete(StateTable::kNsmHosts, "never"));
+}
+
+TEST_P(StateStoreConformance, TablesAreSeparate) {
+  ASSERT_OK(store().Put(StateTable::kClients, "k", "client"));
+  ASSERT_OK(store().Put(StateTable::kNsmHosts, "k", "host"));
+  ASSERT_OK(store().Put(StateTable::kDurableHandles, "k", "handle"));
+  ASSERT_OK(store().Delete(StateTable::kNsmHosts, "k"));
+  ASSERT_OK_AND_ASSIGN(std::string client, store().Get(StateTable::kClients, "k"));
+  EXPECT_EQ(client, "client");
+  EXPECT_THAT(store().Get(StateTable::kNsmHosts, "k"), StatusIs(Errc::kNotFound));
+  ASSERT_OK_AND_ASSIGN(std::vector<StateEntry> handles, store().List(StateTable::kDurableHandles));
+  EXPECT_THAT(handles, ElementsAre(StateEntry{"k", "handle"}));
+  ASSERT_OK_AND_ASSIGN(std::vector<StateEntry> hosts, store().List(StateTable::kNsmHosts));
+  EXPECT_THAT(hosts, IsEmpty());
+}
+
+TEST_P(StateStoreConformance, ListIsInUnsignedByteOrderOfKeys) {
+  const std::string binary("\0\xff", 2);
+  for (const std::string& key : {"b"s, "\xff"s, "a"s, binary, "ab"s, "\x7f"s}) {
+    ASSERT_OK(store().Put(StateTable::kClients, key, "v" + key));
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<StateEntry> all, store().List(StateTable::kClients));
+  std::vector<std::string> keys;
+  for (const StateEntry& e : all) {
+    keys.push_back(e.key);
+    EXPECT_EQ(e.value, "v" + e.key);
+  }
+  EXPECT_THAT(keys, ElementsAre(binary, "a"s, "ab"s, "b"s, "\x7f"s, "\xff"s));
+}
+
+TEST_P(StateStoreConformance, KeysAndValuesAreBounded) {
+  EXPECT_THAT(store().Put(StateTable::kClients, "", "v"), StatusIs(Errc::kInvalid));
+  EXPECT_OK(store().Put(StateTable::kClients, std::string(kMaxStateKeySize, 'k'), "v"));
+  EXPECT_THAT(store().Put(StateTable::kClients, std::string(kMaxStateKeySize + 1, 'k'), "v"),
+              StatusIs(Errc::kInvalid));
+  const std::string big(kMaxStateValueSize, '\x5a');
+  ASSERT_OK(store().Put(StateTable::kDurableHandles, "big", big));
+  ASSERT_OK_AND_ASSIGN(std::string value, store().Get(StateTable::kDurableHandles, "big"));
+  EXPECT_EQ(value, big);
+  EXPECT_THAT(store().Put(StateTable::kDurableHandles, "bigger", big + "x"),
+              StatusIs(Errc::kTooBig));
+  ASSERT_OK_AND_ASSIGN(std::vector<StateEntry> handles, store().List(StateTable::kDurableHandles));
+  EXPECT_EQ(handles.size(), 1u);  // the refused value left nothing
+}
+
+TEST_P(StateStoreConformance, EpochsOnlyGrow) {
+  ASSERT_OK_AND_ASSIGN(uint64_t first, store().NextEpoch());
+  EXPECT_GT(first, 0u);
+  uint64_t last = first;
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_OK_AND_ASSIGN(uint64_t next, store().NextEpoch());
+    EXPECT_GT(next, last);
+    last = next;
+  }
+}
+
+TEST_P(StateStoreConformance, ConcurrentWritersAllLand) {
+  constexpr int kThreads = 4, kEach = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string key = "host-" + std::to_string(t) + "-" + std::to_string(i);
+        EXPECT_OK(store().Put(StateTable::kNsmHosts, key, key));
+        if (i % 5 == 0) EXPECT_OK(store().Delete(StateTable::kNsmHosts, key));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_OK_AND_ASSIGN(std::vector<StateEntry> hosts, store().List(StateTable::kNsmHosts));
+  EXPECT_EQ(hosts.size(), size_t{kThreads * (kEach - kEach / 5)});
+}
+
+}  // namespace
+}  // namespace dittofs::stores
