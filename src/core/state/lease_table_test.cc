@@ -78,6 +78,49 @@ TEST(LeaseTableTest, BreakTableOfDocsStateMd) {
   }
 }
 
+// Every grant a holder can have (leases R, RH, RW, RWH; read and write delegations) against
+// every operation of another holder, checked against the rule of docs/state.md: an operation
+// breaks the caching it conflicts with (open and read: W; write and size change: R and W;
+// remove and rename: H); a lease keeps the rest, a delegation is recalled whole.
+TEST(LeaseTableTest, EveryGrantAgainstEveryOperationFollowsTheRule) {
+  struct Grant {
+    GrantKind kind;
+    uint8_t state;
+  };
+  const Grant kGrants[] = {{GrantKind::kLease, R},          {GrantKind::kLease, R | H},
+                           {GrantKind::kLease, R | Wc},     {GrantKind::kLease, R | H | Wc},
+                           {GrantKind::kDelegation, R | H}, {GrantKind::kDelegation, R | H | Wc}};
+  const std::pair<CacheOp, uint8_t> kOps[] = {
+      {CacheOp::kOpen, Wc},        {CacheOp::kRead, Wc},    {CacheOp::kWrite, R | Wc},
+      {CacheOp::kSetSize, R | Wc}, {CacheOp::kRemove, H}, {CacheOp::kRename, H}};
+  for (const Grant& grant : kGrants) {
+    for (const auto& [op, conflicting] : kOps) {
+      SCOPED_TRACE(::testing::Message() << "grant " << int(grant.state) << " kind "
+                                        << int(grant.kind) << ", op " << int(op));
+      LeaseTable t;
+      std::vector<uint8_t> breaks;
+      ASSERT_OK_AND_ASSIGN(
+          LeaseTable::Granted g,
+          t.Request(1, 1, grant.kind, grant.state,
+                    [&](LeaseTable::GrantId, uint8_t to, uint16_t) { breaks.push_back(to); }));
+      bool went_on = false;
+      LeaseTable::WaitId w = t.BreakFor(1, 2, op, 1000, [&](Status s) { went_on = s.ok(); });
+      const bool expect_break = (grant.state & conflicting) != 0;
+      ASSERT_EQ(w != 0, expect_break);
+      if (!expect_break) {
+        EXPECT_TRUE(breaks.empty());
+        continue;
+      }
+      const uint8_t to =
+          grant.kind == GrantKind::kDelegation ? 0 : static_cast<uint8_t>(grant.state & ~conflicting);
+      ASSERT_EQ(breaks, std::vector<uint8_t>{to});
+      EXPECT_FALSE(went_on) << "the operation waits for the break";
+      ASSERT_OK(t.Acknowledge(g.id, to));
+      EXPECT_TRUE(went_on);
+    }
+  }
+}
+
 TEST(LeaseTableTest, AHoldersOwnOperationsBreakNothing) {
   LeaseTable t;
   int breaks = 0;

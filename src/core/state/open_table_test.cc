@@ -53,6 +53,61 @@ TEST(OpenTableTest, ShareModeTableOfDocsStateMd) {
   }
 }
 
+// Every pair of opens, not just the table's rows: each access set drawn from read data,
+// execute, write data, append, delete and read attributes (64) with each share mode (8),
+// held against each requested (262,144 pairs), checked against the rule of docs/state.md
+// written the other way round: when both take part in sharing, the pair conflicts when some
+// kind of access (read-like, write-like, delete) is had by one side and not shared by the
+// other.
+TEST(OpenTableTest, EveryPairOfAccessAndShareModesFollowsTheRule) {
+  const uint32_t kBits[] = {R, kExecute, Wr, kAppendData, D, A};
+  auto access_of = [&](uint32_t n) {
+    uint32_t access = 0;
+    for (int b = 0; b < 6; ++b) {
+      if (n & (1u << b)) access |= kBits[b];
+    }
+    return access;
+  };
+  struct Kind {
+    uint32_t access_bits;
+    uint32_t share_bit;
+  };
+  const Kind kKinds[] = {{R | kExecute, SR}, {Wr | kAppendData, SW}, {D, SD}};
+  auto conflicts_one_way = [&](uint32_t access, uint32_t share_of_other) {
+    for (const Kind& k : kKinds) {
+      if ((access & k.access_bits) != 0 && (share_of_other & k.share_bit) == 0) return true;
+    }
+    return false;
+  };
+  size_t refused = 0, checked = 0;
+  for (uint32_t ha = 0; ha < 64; ++ha) {
+    for (uint32_t hs = 0; hs < 8; ++hs) {
+      OpenTable t;
+      ASSERT_OK_AND_ASSIGN(OpenTable::OpenId held, t.Open({1, access_of(ha), hs}));
+      for (uint32_t ra = 0; ra < 64; ++ra) {
+        for (uint32_t rs = 0; rs < 8; ++rs) {
+          // An open with no read-like, write-like or delete access takes no part.
+          const uint32_t sharing = R | kExecute | Wr | kAppendData | D;
+          bool both_take_part = (access_of(ha) & sharing) != 0 && (access_of(ra) & sharing) != 0;
+          bool expect_refused = both_take_part && (conflicts_one_way(access_of(ha), rs) ||
+                                                   conflicts_one_way(access_of(ra), hs));
+          Result<OpenTable::OpenId> second = t.Open({1, access_of(ra), rs});
+          ASSERT_EQ(second.status().code(), expect_refused ? Errc::kShareViolation : Errc::kOk)
+              << "held access " << std::hex << access_of(ha) << " share " << hs
+              << ", asked access " << access_of(ra) << " share " << rs;
+          if (second.ok()) ASSERT_OK(t.Close(*second).status());
+          refused += expect_refused;
+          ++checked;
+        }
+      }
+      ASSERT_OK(t.Close(held).status());
+    }
+  }
+  EXPECT_EQ(checked, 262144u);
+  EXPECT_GT(refused, 10000u);
+  EXPECT_LT(refused, checked - 10000u);
+}
+
 TEST(OpenTableTest, CloseTellsWhenTheLastOpenOfADeletedFileGoes) {
   OpenTable t;
   ASSERT_OK_AND_ASSIGN(OpenTable::OpenId a, t.Open({7, R | D, SR | SW | SD}));
