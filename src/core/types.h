@@ -44,6 +44,18 @@ struct FileId {
   friend bool operator==(const FileId&, const FileId&) = default;
 };
 
+// DOS attributes: the MS-FSCC 2.6 FILE_ATTRIBUTE_* bits. The runtime keeps kDosKept; the others
+// are not stored (an adapter reports kDosDirectory and kDosNormal from the type and the rest).
+inline constexpr uint32_t kDosReadOnly = 0x00000001;
+inline constexpr uint32_t kDosHidden = 0x00000002;
+inline constexpr uint32_t kDosSystem = 0x00000004;
+inline constexpr uint32_t kDosDirectory = 0x00000010;
+inline constexpr uint32_t kDosArchive = 0x00000020;
+inline constexpr uint32_t kDosNormal = 0x00000080;
+inline constexpr uint32_t kDosSparse = 0x00000200;
+inline constexpr uint32_t kDosKept =
+    kDosReadOnly | kDosHidden | kDosSystem | kDosArchive | kDosSparse;
+
 // Attributes as every protocol reports them.
 struct Attr {
   FileId id;
@@ -57,8 +69,21 @@ struct Attr {
   uint64_t used = 0;  // bytes of storage, rounded up to 4 KiB blocks
   uint32_t rdev_major = 0;
   uint32_t rdev_minor = 0;
-  Timespec atime, mtime, ctime, btime;
-  uint64_t change = 0;  // changes whenever anything about the object changes
+  Timespec atime, mtime, ctime, btime;  // btime: birth (creation) time
+  // The change counter (NFSv4 change attribute): grows with every change of the object's data
+  // or metadata (a directory's: of its entries too), but not with an access time update alone.
+  // Never goes back, not even across a crash.
+  uint64_t change = 0;
+  uint32_t dos_attributes = 0;  // kDosKept bits
+};
+
+// A directory's change counter just before and just after an operation changed it (NFSv4
+// change_info4). `atomic`: nothing else changed the directory in between.
+struct ChangeInfo {
+  uint64_t before = 0;
+  uint64_t after = 0;
+  bool atomic = false;
+  friend bool operator==(const ChangeInfo&, const ChangeInfo&) = default;
 };
 
 // The attributes of an object just before an operation changed it (NFSv3 wcc_attr).
@@ -72,19 +97,54 @@ struct PreAttr {
 struct Wcc {
   std::optional<PreAttr> before;
   std::optional<Attr> after;
+  // Set by a namespace operation (create, mkdir, symlink, mknod, link, remove, rmdir, rename)
+  // that changed this directory.
+  std::optional<ChangeInfo> change;
 };
 
-enum class TimeHow { kDontChange, kServerTime, kClientTime };
+// Which attributes a SetAttrs sets: a mask of these bits.
+enum SetMask : uint32_t {
+  kSetMode = 1u << 0,
+  kSetUid = 1u << 1,
+  kSetGid = 1u << 2,
+  kSetSize = 1u << 3,
+  kSetAtime = 1u << 4,     // to SetAttrs::atime
+  kSetAtimeNow = 1u << 5,  // to the server's time (wins over kSetAtime)
+  kSetMtime = 1u << 6,
+  kSetMtimeNow = 1u << 7,
+  kSetCtime = 1u << 8,  // NFS cannot set it; SMB can (ChangeTime)
+  kSetBtime = 1u << 9,
+  kSetDosAttributes = 1u << 10,
+};
 
+// Attributes to set: the fields whose bits are in `mask`; the others are ignored.
 struct SetAttrs {
-  std::optional<uint32_t> mode;
-  std::optional<uint32_t> uid;
-  std::optional<uint32_t> gid;
-  std::optional<uint64_t> size;
-  TimeHow atime_how = TimeHow::kDontChange;
-  Timespec atime;
-  TimeHow mtime_how = TimeHow::kDontChange;
-  Timespec mtime;
+  uint32_t mask = 0;
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  Timespec atime, mtime, ctime, btime;
+  uint32_t dos_attributes = 0;
+
+  bool has(uint32_t bits) const { return (mask & bits) != 0; }
+  SetAttrs& set_mode(uint32_t v) { return Set(kSetMode, mode, v); }
+  SetAttrs& set_uid(uint32_t v) { return Set(kSetUid, uid, v); }
+  SetAttrs& set_gid(uint32_t v) { return Set(kSetGid, gid, v); }
+  SetAttrs& set_size(uint64_t v) { return Set(kSetSize, size, v); }
+  SetAttrs& set_atime(Timespec v) { return Set(kSetAtime, atime, v); }
+  SetAttrs& set_mtime(Timespec v) { return Set(kSetMtime, mtime, v); }
+  SetAttrs& set_ctime(Timespec v) { return Set(kSetCtime, ctime, v); }
+  SetAttrs& set_btime(Timespec v) { return Set(kSetBtime, btime, v); }
+  SetAttrs& set_dos_attributes(uint32_t v) { return Set(kSetDosAttributes, dos_attributes, v); }
+
+ private:
+  template <typename T>
+  SetAttrs& Set(uint32_t bit, T& field, T value) {
+    field = value;
+    mask |= bit;
+    return *this;
+  }
 };
 
 enum class CreateMode { kUnchecked, kGuarded, kExclusive };

@@ -28,6 +28,17 @@ PreAttr Pre(const Inode& inode) { return {inode.size, inode.mtime, inode.ctime};
 
 bool IsDotOrDotDot(std::string_view name) { return name == "." || name == ".."; }
 
+// MS-FSA: an object with FILE_ATTRIBUTE_READONLY may be neither written nor deleted, whoever
+// asks (the attribute must be cleared first); the rule holds for every protocol.
+bool DosReadOnly(const Inode& inode) { return (inode.dos_attributes & kDosReadOnly) != 0; }
+Status ReadOnlyRefusal(std::string_view what) {
+  return Status(Errc::kAccess, fmt::format("{}: the object has the read-only DOS attribute", what));
+}
+
+// The change info of a directory whose change counter was `before` when a transaction that
+// changed it read it: the store makes it exactly one more at the commit (Inode::version).
+ChangeInfo ChangedFrom(uint64_t before) { return {before, before + 1, true}; }
+
 // The sticky-directory rule: in a sticky directory only the owner of the entry, the owner of the
 // directory, or root may remove or rename it.
 bool StickyAllows(const Caller& caller, const Inode& dir, const Inode& victim) {
@@ -279,6 +290,7 @@ Attr Vfs::ToAttr(const Inode& i) const {
   a.ctime = i.ctime;
   a.btime = i.btime;
   a.change = i.version;
+  a.dos_attributes = i.dos_attributes;
   return a;
 }
 
@@ -317,48 +329,51 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
     Timespec now = Now();
     bool changed = false;
 
-    if (attrs.size) {
+    truncate = shrink = false;  // (a retried transaction starts over)
+    if (attrs.has(kSetSize)) {
       if (inode.type == FileType::kDirectory) return Errc::kIsDir;
       if (inode.type != FileType::kRegular) return Errc::kInvalid;
+      if (DosReadOnly(inode)) return ReadOnlyRefusal("set size");
       // Owners may truncate their own files whatever the mode (as a local open did).
       if (!owner && !MayAccess(caller, inode, 2)) return Errc::kAccess;
-      if (*attrs.size > kMaxFileSize) return Errc::kTooBig;
+      if (attrs.size > kMaxFileSize) return Errc::kTooBig;
       RETURN_IF_ERROR(state_->CheckAnonymous(inode.id, kWriteData, CacheOp::kSetSize));
-      truncate = shrink = false;  // (a retried transaction starts over)
-      if (*attrs.size != inode.size) {
+      if (attrs.size != inode.size) {
         truncate = true;
-        shrink = *attrs.size < inode.size;
-        new_size = *attrs.size;
+        shrink = attrs.size < inode.size;
+        new_size = attrs.size;
         // Committed with the size: should the cut below not become durable, the next open
         // makes it (FinishPendingCuts).
         if (shrink) txn.PutRecord(stores::RecordTable::kPendingCuts, cut_key, "");
-        inode.size = *attrs.size;
+        inode.size = attrs.size;
         inode.mtime = now;
+        inode.dos_attributes |= kDosArchive;  // MS-FSA: a modified file is marked for backup
         if (!caller.is_root()) inode.mode &= ~kSuid;
       }
       changed = true;
     }
-    if (attrs.uid || attrs.gid) {
-      bool uid_change = attrs.uid && *attrs.uid != inode.uid;
-      bool gid_change = attrs.gid && *attrs.gid != inode.gid;
+    if (attrs.has(kSetUid | kSetGid)) {
+      const bool set_uid = attrs.has(kSetUid);
+      const bool set_gid = attrs.has(kSetGid);
+      bool uid_change = set_uid && attrs.uid != inode.uid;
+      bool gid_change = set_gid && attrs.gid != inode.gid;
       // POSIX chown: only root gives a file away; the owner may "change" the owner to itself,
       // and the group to its current one or one of the owner's own groups. Anyone else gets
       // EPERM even for a change that changes nothing (as Linux does: pjdfstest chown/07).
-      if (attrs.uid && !caller.is_root() && (uid_change || !owner)) return Errc::kPerm;
-      if (attrs.gid && !caller.is_root() &&
-          (!owner || (gid_change && !caller.InGroup(*attrs.gid)))) {
+      if (set_uid && !caller.is_root() && (uid_change || !owner)) return Errc::kPerm;
+      if (set_gid && !caller.is_root() && (!owner || (gid_change && !caller.InGroup(attrs.gid)))) {
         return Errc::kPerm;
       }
-      if (attrs.uid) inode.uid = *attrs.uid;
-      if (attrs.gid) inode.gid = *attrs.gid;
+      if (set_uid) inode.uid = attrs.uid;
+      if (set_gid) inode.gid = attrs.gid;
       if ((uid_change || gid_change) && !caller.is_root() && !inode.is_directory()) {
         inode.mode &= ~(kSuid | kSgid);
       }
       changed = true;
     }
-    if (attrs.mode) {
+    if (attrs.has(kSetMode)) {
       if (!owner) return Errc::kPerm;
-      uint32_t mode = *attrs.mode & kModeMask;
+      uint32_t mode = attrs.mode & kModeMask;
       // A non-root owner who is not in the file's group cannot set its setgid bit.
       if (!caller.is_root() && !inode.is_directory() && !caller.InGroup(inode.gid)) {
         mode &= ~kSgid;
@@ -367,18 +382,35 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
       changed = true;
     }
     for (int which = 0; which < 2; ++which) {
-      TimeHow how = which == 0 ? attrs.atime_how : attrs.mtime_how;
-      if (how == TimeHow::kDontChange) continue;
+      const bool to_now = attrs.has(which == 0 ? kSetAtimeNow : kSetMtimeNow);
+      if (!to_now && !attrs.has(which == 0 ? kSetAtime : kSetMtime)) continue;
       // Setting a time to "now" needs ownership or write permission; any other time, ownership.
-      if (!owner && (how == TimeHow::kClientTime || !MayAccess(caller, inode, 2))) {
-        return how == TimeHow::kClientTime ? Errc::kPerm : Errc::kAccess;
+      if (!owner && (!to_now || !MayAccess(caller, inode, 2))) {
+        return to_now ? Errc::kAccess : Errc::kPerm;
       }
-      Timespec t = how == TimeHow::kServerTime ? now : (which == 0 ? attrs.atime : attrs.mtime);
+      Timespec t = to_now ? now : (which == 0 ? attrs.atime : attrs.mtime);
       (which == 0 ? inode.atime : inode.mtime) = t;
       changed = true;
     }
-    if (changed) {
-      inode.ctime = now;
+    // The birth and change times, which only SMB sets, are the owner's to set (as other
+    // explicit times are).
+    if (attrs.has(kSetBtime | kSetCtime) && !owner) return Errc::kPerm;
+    if (attrs.has(kSetBtime)) {
+      inode.btime = attrs.btime;
+      changed = true;
+    }
+    if (attrs.has(kSetDosAttributes)) {
+      // As FILE_WRITE_ATTRIBUTES: the owner, or whoever may write the object.
+      if (!owner && !MayAccess(caller, inode, 2)) return Errc::kAccess;
+      // MS-FSA 2.1.5.14.2: the directory bit is not for files; the bits not kept are dropped.
+      if ((attrs.dos_attributes & kDosDirectory) && !inode.is_directory()) {
+        return Status(Errc::kInvalid, "set attributes: the directory bit on a non-directory");
+      }
+      inode.dos_attributes = attrs.dos_attributes & kDosKept;
+      changed = true;
+    }
+    if (changed || attrs.has(kSetCtime)) {
+      inode.ctime = attrs.has(kSetCtime) ? attrs.ctime : now;
       txn.PutInode(inode);
     }
     return Status::Ok();
@@ -493,7 +525,7 @@ Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t off
         [&](MetadataTxn& txn) -> Status {
           ASSIGN_OR_RETURN(Inode cur, LoadIn(txn, file));
           cur.atime = now;
-          txn.PutInode(cur);
+          txn.PutInode(cur, stores::Counted::kNo);  // an access time is no change
           inode = cur;
           return Status::Ok();
         },
@@ -515,6 +547,7 @@ Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t o
     if (options_.read_only) return Errc::kReadOnly;
     if (inode.is_directory()) return Errc::kIsDir;
     if (inode.type != FileType::kRegular) return Errc::kInvalid;
+    if (DosReadOnly(inode)) return ReadOnlyRefusal("write");
     if (caller.uid != inode.uid && !MayAccess(caller, inode, 2)) return Errc::kAccess;
     if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset) return Errc::kTooBig;
     return state_->CheckAnonymous(file.inode, kWriteData, CacheOp::kWrite, offset, data.size());
@@ -533,6 +566,7 @@ Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t o
         before = Pre(cur);
         if (end > cur.size) cur.size = end;
         cur.mtime = cur.ctime = now;
+        cur.dos_attributes |= kDosArchive;  // MS-FSA: a modified file is marked for backup
         // A write by anyone but root drops setuid, and setgid when group-execute makes it one.
         if (!caller.is_root() && (cur.mode & (kSuid | kSgid))) {
           cur.mode &= ~kSuid;
@@ -577,11 +611,13 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
+  uint64_t dir_change = 0;
   ASSIGN_OR_RETURN(InodeId id, metadata_.AllocateInodeId());
   uint32_t generation = metadata_.NextGeneration(id);
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode d, LoadIn(txn, dir));
     before = Pre(d);
+    dir_change = d.version;
     if (!d.is_directory()) return Errc::kNotDir;
     if (IsDotOrDotDot(name)) return Errc::kExists;
     RETURN_IF_ERROR(CheckName(name, options_.names));
@@ -599,7 +635,7 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
     n.type = type;
     uint32_t default_mode =
         type == FileType::kDirectory ? 0755 : (type == FileType::kSymlink ? 0777 : 0644);
-    n.mode = attrs.mode.value_or(default_mode) & kModeMask;
+    n.mode = (attrs.has(kSetMode) ? attrs.mode : default_mode) & kModeMask;
     n.uid = caller.uid;
     n.gid = caller.gid;
     // setgid directories pass their group on, and to subdirectories the setgid bit too.
@@ -608,13 +644,13 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
       if (type == FileType::kDirectory) n.mode |= kSgid;
     }
     // Ownership given in the request is honoured as far as chown would allow it.
-    if (attrs.uid && *attrs.uid != n.uid) {
+    if (attrs.has(kSetUid) && attrs.uid != n.uid) {
       if (!caller.is_root()) return Errc::kPerm;
-      n.uid = *attrs.uid;
+      n.uid = attrs.uid;
     }
-    if (attrs.gid && *attrs.gid != n.gid) {
-      if (!caller.is_root() && !caller.InGroup(*attrs.gid)) return Errc::kPerm;
-      n.gid = *attrs.gid;
+    if (attrs.has(kSetGid) && attrs.gid != n.gid) {
+      if (!caller.is_root() && !caller.InGroup(attrs.gid)) return Errc::kPerm;
+      n.gid = attrs.gid;
     }
     if (!caller.is_root() && type != FileType::kDirectory && !caller.InGroup(n.gid)) {
       n.mode &= ~kSgid;
@@ -622,8 +658,19 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
     n.nlink = type == FileType::kDirectory ? 2 : 1;
     n.size = 0;
     n.atime = n.mtime = n.ctime = n.btime = now;
-    if (attrs.atime_how == TimeHow::kClientTime) n.atime = attrs.atime;
-    if (attrs.mtime_how == TimeHow::kClientTime) n.mtime = attrs.mtime;
+    // Times asked for are the creator's to give, as the owner's on SetAttr.
+    if (attrs.has(kSetAtime) && !attrs.has(kSetAtimeNow)) n.atime = attrs.atime;
+    if (attrs.has(kSetMtime) && !attrs.has(kSetMtimeNow)) n.mtime = attrs.mtime;
+    if (attrs.has(kSetCtime)) n.ctime = attrs.ctime;
+    if (attrs.has(kSetBtime)) n.btime = attrs.btime;
+    // MS-FSA 2.1.5.1.1: a new file is marked for backup.
+    if (type == FileType::kRegular) n.dos_attributes = kDosArchive;
+    if (attrs.has(kSetDosAttributes)) {
+      if ((attrs.dos_attributes & kDosDirectory) && type != FileType::kDirectory) {
+        return Status(Errc::kInvalid, "create: the directory bit on a non-directory");
+      }
+      n.dos_attributes = attrs.dos_attributes & kDosKept;
+    }
     n.rdev_major = major;
     n.rdev_minor = minor;
     n.symlink_target = std::string(target);
@@ -641,6 +688,7 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
   });
   FillWcc(dir, before, dir_wcc);
   if (!s.ok()) return s;
+  if (dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
   return Resolve({id, generation});  // re-read: the commit set its version
 }
 
@@ -667,10 +715,9 @@ Result<Attr> Vfs::Create(const Caller& raw_caller, FileId dir, std::string_view 
         FillWcc(dir, std::nullopt, dir_wcc);
         return Errc::kExists;
       }
-      if (attrs.size) {
-        SetAttrs size_only;
-        size_only.size = attrs.size;
-        RETURN_IF_ERROR(SetAttr(raw_caller, existing->id, size_only, nullptr, &ignored));
+      if (attrs.has(kSetSize)) {
+        RETURN_IF_ERROR(
+            SetAttr(raw_caller, existing->id, SetAttrs().set_size(attrs.size), nullptr, &ignored));
       }
       FillWcc(dir, std::nullopt, dir_wcc);
       return Resolve(existing->id);
@@ -690,11 +737,10 @@ Result<Attr> Vfs::Create(const Caller& raw_caller, FileId dir, std::string_view 
     RETURN_IF_ERROR(s);
     return Resolve(created.id);
   }
-  if (attrs.size && *attrs.size != 0) {
+  if (attrs.has(kSetSize) && attrs.size != 0) {
     Wcc ignored;
-    SetAttrs size_only;
-    size_only.size = attrs.size;
-    RETURN_IF_ERROR(SetAttr(raw_caller, created.id, size_only, nullptr, &ignored));
+    RETURN_IF_ERROR(
+        SetAttr(raw_caller, created.id, SetAttrs().set_size(attrs.size), nullptr, &ignored));
     return Resolve(created.id);
   }
   return created;
@@ -712,7 +758,7 @@ Result<Attr> Vfs::Symlink(const Caller& caller, FileId dir, std::string_view nam
     return target.empty() ? Errc::kInvalid : Errc::kNameTooLong;
   }
   SetAttrs a = attrs;
-  a.mode = 0777;  // symlink permissions are not used; report them as Linux does
+  a.set_mode(0777);  // symlink permissions are not used; report them as Linux does
   return MakeNode(caller, dir, name, FileType::kSymlink, a, target, 0, 0, dir_wcc);
 }
 
@@ -743,9 +789,11 @@ Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
+  uint64_t dir_change = 0;
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode d, LoadIn(txn, dir));
     before = Pre(d);
+    dir_change = d.version;
     ASSIGN_OR_RETURN(Inode f, LoadIn(txn, file));
     if (!d.is_directory()) return Errc::kNotDir;
     if (f.is_directory()) return Errc::kPerm;  // no hard links to directories, as in POSIX
@@ -769,6 +817,7 @@ Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_
     return Status::Ok();
   });
   FillWcc(dir, before, dir_wcc);
+  if (s.ok() && dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
   if (file_attr) {
     Result<Attr> a = Resolve(file);
     if (a.ok()) *file_attr = *a;
@@ -927,6 +976,10 @@ Result<OpenTable::OpenId> Vfs::OpenFile(const Caller& raw_caller, FileId file, u
     return Errc::kAccess;
   }
   if (writes && options_.read_only) return Errc::kReadOnly;
+  // MS-FSA 2.1.5.1.2.1: no opening a read-only file to write its data or to delete it.
+  if ((access & (kWriteData | kAppendData | kDeleteAccess)) != 0 && DosReadOnly(inode)) {
+    return ReadOnlyRefusal("open for writing or deleting");
+  }
   ASSIGN_OR_RETURN(OpenTable::OpenId id, state_->opens.Open({file.inode, access, share}));
   // Removed between the load and the open: the open must not outlive the file.
   Result<Inode> again = Load(file);
@@ -987,12 +1040,14 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
+  uint64_t dir_change = 0;
   InodeId freed = stores::kInvalidInode;
   RemoveGuard guard(state_->opens);
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     freed = stores::kInvalidInode;
     ASSIGN_OR_RETURN(Inode d, LoadIn(txn, dir));
     before = Pre(d);
+    dir_change = d.version;
     if (!d.is_directory()) return Errc::kNotDir;
     if (name == ".") return Errc::kInvalid;
     if (name == "..") return Errc::kNotEmpty;
@@ -1003,6 +1058,7 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
     if (options_.read_only) return Errc::kReadOnly;
     if (!MayAccess(caller, d, 3)) return Errc::kAccess;
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
+    if (DosReadOnly(victim)) return ReadOnlyRefusal("remove");
     RETURN_IF_ERROR(state_->CheckAnonymous(victim.id, kDeleteAccess, CacheOp::kRemove));
     Timespec now = Now();
     txn.DeleteEntry(d.id, e.name);
@@ -1023,6 +1079,7 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
     if (!r.ok()) LOG_WARN("remove: data of inode {} not freed: {}", freed, r.ToString());
   }
   FillWcc(dir, before, dir_wcc);
+  if (s.ok() && dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
   return s;
 }
 
@@ -1030,9 +1087,11 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
+  uint64_t dir_change = 0;
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode d, LoadIn(txn, dir));
     before = Pre(d);
+    dir_change = d.version;
     if (!d.is_directory()) return Errc::kNotDir;
     if (name == ".") return Errc::kInvalid;
     if (name == "..") return Errc::kNotEmpty;
@@ -1043,6 +1102,7 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
     if (options_.read_only) return Errc::kReadOnly;
     if (!MayAccess(caller, d, 3)) return Errc::kAccess;
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
+    if (DosReadOnly(victim)) return ReadOnlyRefusal("rmdir");
     ASSIGN_OR_RETURN(bool has_entries, txn.HasEntries(victim.id));
     if (has_entries) return Errc::kNotEmpty;
     txn.DeleteEntry(d.id, e.name);
@@ -1054,6 +1114,7 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
     return Status::Ok();
   });
   FillWcc(dir, before, dir_wcc);
+  if (s.ok() && dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
   return s;
 }
 
@@ -1062,10 +1123,13 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> from_before, to_before;
+  std::optional<ChangeInfo> from_change, to_change;  // set when the rename changes them
   InodeId freed = stores::kInvalidInode;
   RemoveGuard guard(state_->opens);
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     freed = stores::kInvalidInode;
+    from_change.reset();
+    to_change.reset();
     ASSIGN_OR_RETURN(Inode fd, LoadIn(txn, from_dir));
     from_before = Pre(fd);
     ASSIGN_OR_RETURN(Inode td, LoadIn(txn, to_dir));
@@ -1113,6 +1177,7 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
       if (dst_entry->child == src.id) return Status::Ok();  // same object: POSIX says no-op
       ASSIGN_OR_RETURN(Inode dst, txn.GetInode(dst_entry->child));
       if (!StickyAllows(caller, td, dst)) return Errc::kAccess;
+      if (DosReadOnly(dst)) return ReadOnlyRefusal("rename over an object");
       RETURN_IF_ERROR(state_->CheckAnonymous(dst.id, kDeleteAccess, CacheOp::kRemove));
       if (src.is_directory()) {
         if (!dst.is_directory()) return Errc::kNotDir;
@@ -1149,6 +1214,8 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
     txn.PutInode(src);
     fd.mtime = fd.ctime = now;
     td.mtime = td.ctime = now;
+    from_change = ChangedFrom(fd.version);
+    to_change = ChangedFrom(td.version);
     if (same_dir) {
       td.nlink = std::min(td.nlink, fd.nlink);  // same inode: one set of changes
       txn.PutInode(td);
@@ -1164,6 +1231,8 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
   }
   FillWcc(from_dir, from_before, from_wcc);
   FillWcc(to_dir, to_before, to_wcc);
+  if (s.ok() && from_wcc) from_wcc->change = from_change;
+  if (s.ok() && to_wcc) to_wcc->change = to_change;
   return s;
 }
 

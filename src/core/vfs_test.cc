@@ -28,7 +28,7 @@ Caller User(uint32_t uid, uint32_t gid, std::vector<uint32_t> groups = {}) {
 
 SetAttrs Mode(uint32_t mode) {
   SetAttrs a;
-  a.mode = mode;
+  a.set_mode(mode);
   return a;
 }
 
@@ -122,12 +122,12 @@ TEST_F(VfsTest, ShrinkingSetAttrMakesTheCutDurable) {
   ASSERT_TRUE(WriteStr(root_caller_, f.id, 0, "0123456789").ok());
   const int before = counting_blocks_->syncs;
   SetAttrs grow;
-  grow.size = 100;
+  grow.set_size(100);
   Wcc w;
   ASSERT_TRUE(vfs_->SetAttr(root_caller_, f.id, grow, nullptr, &w).ok());
   EXPECT_EQ(counting_blocks_->syncs, before);
   SetAttrs shrink;
-  shrink.size = 4;
+  shrink.set_size(4);
   ASSERT_TRUE(vfs_->SetAttr(root_caller_, f.id, shrink, nullptr, &w).ok());
   EXPECT_EQ(counting_blocks_->syncs, before + 1);
   EXPECT_EQ(ReadStr(root_caller_, f.id, 0, 10), "0123");
@@ -147,7 +147,7 @@ TEST_F(VfsTest, ACutThatACrashInterruptedIsFinishedAtTheNextOpen) {
   ASSERT_OK(WriteStr(root_caller_, f.id, 0, std::string(8192, 'a')));
   ASSERT_OK(WriteStr(root_caller_, g.id, 0, std::string(8192, 'b')));
   SetAttrs shrink;
-  shrink.size = 100;
+  shrink.set_size(100);
   Wcc w;
   ASSERT_OK(vfs_->SetAttr(root_caller_, g.id, shrink, nullptr, &w));
   EXPECT_EQ(pending_cuts(), 0u) << "a finished cut is forgotten";
@@ -164,7 +164,7 @@ TEST_F(VfsTest, ACutThatACrashInterruptedIsFinishedAtTheNextOpen) {
   vfs_ = std::move(reopened).value();
   EXPECT_EQ(pending_cuts(), 0u);
   SetAttrs grow;
-  grow.size = 8192;
+  grow.set_size(8192);
   ASSERT_OK(vfs_->SetAttr(root_caller_, f.id, grow, nullptr, &w));
   EXPECT_EQ(ReadStr(root_caller_, f.id, 0, 8192), std::string(100, 'a') + std::string(8092, '\0'))
       << "the bytes cut by the interrupted SETATTR came back";
@@ -184,7 +184,7 @@ TEST_F(VfsTest, StatelessOperationsHonourOpensLocksAndGrants) {
                        state.opens.Open({f.id.inode, kReadData | kWriteData, kShareRead}));
   EXPECT_EQ(WriteStr(u, f.id, 0, "x").code(), Errc::kShareViolation);
   SetAttrs truncate;
-  truncate.size = 0;
+  truncate.set_size(0);
   Wcc w;
   EXPECT_EQ(vfs_->SetAttr(u, f.id, truncate, nullptr, &w).code(), Errc::kShareViolation);
   EXPECT_EQ(vfs_->Remove(u, root_, "f", &w).code(), Errc::kShareViolation);
@@ -356,6 +356,200 @@ TEST(VfsXattrTest, RocksDbStoreAndAcrossAReopen) {
   EXPECT_EQ(v, "value");
 }
 
+// The attribute model (issue 12, item 3) on one store: the change counter, change info of
+// directory operations, settable ctime and btime, DOS attributes and the read-only rule.
+void ExerciseAttributeModel(stores::MetadataStore& metadata, stores::BlockStore& blocks) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vfs> vfs, Vfs::Open(1, "/export", metadata, blocks,
+                                                           ShareOptions{.squash = Squash::kNone}));
+  const Caller owner = User(1000, 1000);
+  const Caller other = User(2000, 2000);
+  const FileId root = vfs->root();
+  auto change_of = [&](FileId f) {
+    Result<Attr> a = vfs->GetAttr(owner, f);
+    EXPECT_OK(a);
+    return a.ok() ? a->change : 0;
+  };
+  // Checks a directory's change info against its counter before and after.
+  auto expect_changed = [&](const Wcc& w, uint64_t before, FileId dir, const char* what) {
+    ASSERT_TRUE(w.change.has_value()) << what;
+    EXPECT_EQ(*w.change, (ChangeInfo{before, before + 1, true})) << what;
+    EXPECT_EQ(change_of(dir), before + 1) << what;
+  };
+
+  Wcc w;
+  uint64_t before = change_of(root);
+  ASSERT_OK_AND_ASSIGN(Attr dir, vfs->Mkdir(owner, root, "d", Mode(0755), &w));
+  expect_changed(w, before, root, "mkdir");
+  before = change_of(dir.id);
+  w = {};
+  ASSERT_OK_AND_ASSIGN(Attr f,
+                       vfs->Create(owner, dir.id, "f", CreateMode::kGuarded, Mode(0644), 0, &w));
+  expect_changed(w, before, dir.id, "create");
+  EXPECT_EQ(f.dos_attributes, kDosArchive) << "a new file is marked for backup";
+  EXPECT_EQ(dir.dos_attributes, 0u);
+  before = change_of(dir.id);
+  w = {};
+  ASSERT_OK(vfs->Symlink(owner, dir.id, "s", "f", SetAttrs(), &w).status());
+  expect_changed(w, before, dir.id, "symlink");
+  before = change_of(dir.id);
+  w = {};
+  ASSERT_OK(vfs->Link(owner, f.id, dir.id, "g", nullptr, &w));
+  expect_changed(w, before, dir.id, "link");
+  before = change_of(dir.id);
+  w = {};
+  ASSERT_OK(vfs->Remove(owner, dir.id, "g", &w));
+  expect_changed(w, before, dir.id, "remove");
+  // A rename within one directory changes it once; across two, each once.
+  before = change_of(dir.id);
+  Wcc from, to;
+  ASSERT_OK(vfs->Rename(owner, dir.id, "s", dir.id, "s2", &from, &to));
+  expect_changed(from, before, dir.id, "rename, source");
+  expect_changed(to, before, dir.id, "rename, target");
+  const uint64_t from_before = change_of(dir.id);
+  const uint64_t to_before = change_of(root);
+  from = to = {};
+  ASSERT_OK(vfs->Rename(owner, dir.id, "s2", root, "s3", &from, &to));
+  expect_changed(from, from_before, dir.id, "rename across, source");
+  expect_changed(to, to_before, root, "rename across, target");
+  ASSERT_OK(vfs->Mkdir(owner, dir.id, "sub", Mode(0755), &w).status());
+  before = change_of(dir.id);
+  w = {};
+  ASSERT_OK(vfs->Rmdir(owner, dir.id, "sub", &w));
+  expect_changed(w, before, dir.id, "rmdir");
+  // A failed operation changed nothing and reports no change info.
+  w = {};
+  EXPECT_EQ(vfs->Remove(owner, dir.id, "absent", &w).code(), Errc::kNotFound);
+  EXPECT_FALSE(w.change.has_value());
+
+  // The change counter grows with data and metadata changes, not with an access time alone.
+  uint64_t change = change_of(f.id);
+  ASSERT_OK(vfs->Write(owner, f.id, 0, AsBytes(std::string_view("hello")), Stability::kFileSync, &w)
+                .status());
+  EXPECT_EQ(change_of(f.id), change + 1) << "write";
+  change = change_of(f.id);
+  ASSERT_OK(vfs->SetAttr(owner, f.id, SetAttrs().set_atime({1000, 0}), nullptr, &w));
+  EXPECT_EQ(change_of(f.id), change + 1) << "setattr of atime (ctime moves too)";
+  change = change_of(f.id);
+  ASSERT_OK_AND_ASSIGN(ReadResult r, vfs->Read(owner, f.id, 0, 5));
+  EXPECT_GT(r.attr.atime.sec, 1000) << "the read moved the access time";
+  ASSERT_OK_AND_ASSIGN(Attr after_read, vfs->GetAttr(owner, f.id));
+  EXPECT_GT(after_read.atime.sec, 1000);
+  EXPECT_EQ(after_read.change, change) << "an access time is no change";
+  ASSERT_OK(vfs->SetXattr(owner, f.id, "user.x", "1", XattrSet::kAny));
+  EXPECT_EQ(change_of(f.id), change + 1) << "xattr";
+
+  // ctime and btime are the owner's to set; the other times and the mask as before.
+  const Timespec birth{1'500'000'000, 123};
+  const Timespec changed{1'600'000'000, 456};
+  ASSERT_OK(vfs->SetAttr(owner, f.id, SetAttrs().set_btime(birth).set_ctime(changed), nullptr, &w));
+  ASSERT_OK_AND_ASSIGN(Attr a, vfs->GetAttr(owner, f.id));
+  EXPECT_EQ(a.btime, birth);
+  EXPECT_EQ(a.ctime, changed);
+  EXPECT_EQ(a.mode, 0644u) << "fields outside the mask stay";
+  EXPECT_EQ(vfs->SetAttr(other, f.id, SetAttrs().set_btime(birth), nullptr, &w).code(),
+            Errc::kPerm);
+  EXPECT_EQ(vfs->SetAttr(other, f.id, SetAttrs().set_ctime(birth), nullptr, &w).code(),
+            Errc::kPerm);
+  SetAttrs now;
+  now.mask = kSetMtimeNow | kSetMtime;  // "now" wins
+  now.mtime = {1, 0};
+  ASSERT_OK(vfs->SetAttr(owner, f.id, now, nullptr, &w));
+  ASSERT_OK_AND_ASSIGN(a, vfs->GetAttr(owner, f.id));
+  EXPECT_GT(a.mtime.sec, 1);
+  EXPECT_GT(a.ctime.sec, changed.sec) << "a change without an explicit ctime sets it to now";
+  // At creation too.
+  ASSERT_OK_AND_ASSIGN(
+      Attr born, vfs->Create(owner, dir.id, "born", CreateMode::kGuarded,
+                             Mode(0600).set_btime(birth).set_dos_attributes(kDosHidden), 0, &w));
+  EXPECT_EQ(born.btime, birth);
+  EXPECT_EQ(born.dos_attributes, kDosHidden);
+
+  // DOS attributes: the kept bits, set by the owner or a writer.
+  ASSERT_OK(vfs->SetAttr(owner, f.id,
+                         SetAttrs().set_dos_attributes(kDosHidden | kDosSystem | kDosNormal |
+                                                       0x100 /* temporary: not kept */),
+                         nullptr, &w));
+  ASSERT_OK_AND_ASSIGN(a, vfs->GetAttr(owner, f.id));
+  EXPECT_EQ(a.dos_attributes, kDosHidden | kDosSystem);
+  EXPECT_EQ(
+      vfs->SetAttr(owner, f.id, SetAttrs().set_dos_attributes(kDosDirectory), nullptr, &w).code(),
+      Errc::kInvalid);
+  EXPECT_EQ(vfs->SetAttr(other, f.id, SetAttrs().set_dos_attributes(0), nullptr, &w).code(),
+            Errc::kAccess);
+  ASSERT_OK(vfs->SetAttr(owner, dir.id, SetAttrs().set_dos_attributes(kDosDirectory | kDosSparse),
+                         nullptr, &w));
+  ASSERT_OK_AND_ASSIGN(a, vfs->GetAttr(owner, dir.id));
+  EXPECT_EQ(a.dos_attributes, kDosSparse);
+
+  // Read-only (MS-FSA): no writing, truncating, removing or replacing it, whoever asks; reading
+  // and renaming it are fine.
+  const Caller root_caller = User(0, 0);
+  ASSERT_OK(vfs->SetAttr(owner, f.id, SetAttrs().set_dos_attributes(kDosReadOnly), nullptr, &w));
+  change = change_of(f.id);
+  for (const Caller& c : {owner, root_caller}) {
+    EXPECT_EQ(vfs->Write(c, f.id, 0, AsBytes(std::string_view("x")), Stability::kFileSync, &w)
+                  .status()
+                  .code(),
+              Errc::kAccess);
+    EXPECT_EQ(vfs->SetAttr(c, f.id, SetAttrs().set_size(0), nullptr, &w).code(), Errc::kAccess);
+    EXPECT_EQ(vfs->Remove(c, dir.id, "f", &w).code(), Errc::kAccess);
+    EXPECT_EQ(vfs->Rename(c, dir.id, "born", dir.id, "f", &from, &to).code(), Errc::kAccess);
+    EXPECT_EQ(vfs->OpenFile(c, f.id, kReadData | kWriteData, kShareAll).status().code(),
+              Errc::kAccess);
+    EXPECT_EQ(vfs->OpenFile(c, f.id, kDeleteAccess, kShareAll).status().code(), Errc::kAccess);
+  }
+  EXPECT_EQ(change_of(f.id), change) << "the refusals changed nothing";
+  ASSERT_OK_AND_ASSIGN(r, vfs->Read(owner, f.id, 0, 5));
+  ASSERT_OK_AND_ASSIGN(OpenTable::OpenId reader, vfs->OpenFile(owner, f.id, kReadData, kShareAll));
+  ASSERT_OK(vfs->CloseFile(reader));
+  ASSERT_OK(vfs->Rename(owner, dir.id, "f", dir.id, "f2", &from, &to));
+  ASSERT_OK(vfs->SetAttr(owner, dir.id, SetAttrs().set_dos_attributes(kDosReadOnly), nullptr, &w));
+  ASSERT_OK(vfs->Mkdir(owner, dir.id, "ro", Mode(0755), &w).status());
+  ASSERT_OK_AND_ASSIGN(Attr ro, vfs->Lookup(owner, dir.id, "ro", nullptr));
+  ASSERT_OK(vfs->SetAttr(owner, ro.id, SetAttrs().set_dos_attributes(kDosReadOnly), nullptr, &w));
+  EXPECT_EQ(vfs->Rmdir(owner, dir.id, "ro", &w).code(), Errc::kAccess);
+  // Cleared, it is writable again, and the write marks it for backup.
+  ASSERT_OK(vfs->SetAttr(owner, f.id, SetAttrs().set_dos_attributes(0), nullptr, &w));
+  ASSERT_OK(vfs->Write(owner, f.id, 5, AsBytes(std::string_view("!")), Stability::kFileSync, &w)
+                .status());
+  ASSERT_OK_AND_ASSIGN(a, vfs->GetAttr(owner, f.id));
+  EXPECT_EQ(a.dos_attributes, kDosArchive);
+  EXPECT_EQ(a.size, 6u);
+}
+
+TEST(VfsAttributeModelTest, MemoryStore) {
+  std::unique_ptr<stores::MetadataStore> metadata = stores::NewMemoryMetadataStore();
+  std::unique_ptr<stores::BlockStore> blocks = stores::NewMemoryBlockStore();
+  ExerciseAttributeModel(*metadata, *blocks);
+}
+
+TEST(VfsAttributeModelTest, RocksDbStoreAndAcrossAReopen) {
+  testing::ScratchDir dir("vfs-attributes");
+  std::unique_ptr<stores::BlockStore> blocks = stores::NewMemoryBlockStore();
+  stores::RocksDbMetadataStoreOptions o;
+  o.path = dir.path() + "/metadata";
+  Attr kept;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<stores::MetadataStore> metadata,
+                         stores::OpenRocksDbMetadataStore(o));
+    ExerciseAttributeModel(*metadata, *blocks);
+    ASSERT_OK_AND_ASSIGN(
+        std::unique_ptr<Vfs> vfs,
+        Vfs::Open(1, "/export", *metadata, *blocks, ShareOptions{.squash = Squash::kNone}));
+    ASSERT_OK_AND_ASSIGN(Attr d, vfs->Lookup(User(0, 0), vfs->root(), "d", nullptr));
+    ASSERT_OK_AND_ASSIGN(kept, vfs->Lookup(User(0, 0), d.id, "f2", nullptr));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<stores::MetadataStore> metadata,
+                       stores::OpenRocksDbMetadataStore(o));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vfs> vfs, Vfs::Open(1, "/export", *metadata, *blocks,
+                                                           ShareOptions{.squash = Squash::kNone}));
+  ASSERT_OK_AND_ASSIGN(Attr again, vfs->GetAttr(User(0, 0), kept.id));
+  EXPECT_EQ(again.btime, kept.btime);
+  EXPECT_EQ(again.ctime, kept.ctime);
+  EXPECT_EQ(again.dos_attributes, kept.dos_attributes);
+  EXPECT_EQ(again.change, kept.change);
+}
+
 // The server keeps a share's state across Vfs generations (a policy change opens a new Vfs over
 // the same stores and state).
 TEST_F(VfsTest, StateGivenToOpenOutlivesTheVfs) {
@@ -396,14 +590,14 @@ TEST_F(VfsTest, WriteReadTruncateExtendAndHoles) {
   EXPECT_EQ(a.size, 101u);
   // Shrink, then extend: the cut bytes read as zeros.
   SetAttrs shrink;
-  shrink.size = 5;
+  shrink.set_size(5);
   Wcc w;
   ASSERT_OK(vfs_->SetAttr(u, f.id, shrink, nullptr, &w));
   ASSERT_TRUE(w.before && w.after);
   EXPECT_EQ(w.before->size, 101u);
   EXPECT_EQ(w.after->size, 5u);
   SetAttrs extend;
-  extend.size = 20;
+  extend.set_size(20);
   ASSERT_OK(vfs_->SetAttr(u, f.id, extend, nullptr, &w));
   EXPECT_EQ(ReadStr(u, f.id, 0, 100), std::string("hello") + std::string(15, '\0'));
   auto r = vfs_->Read(u, f.id, 15, 100);
@@ -432,7 +626,7 @@ TEST_F(VfsTest, PermissionsOwnerGroupOtherAndSupplementaryGroups) {
   Wcc w;
   EXPECT_THAT(vfs_->SetAttr(User(2000, 100), f.id, Mode(0777), nullptr, &w), StatusIs(Errc::kPerm));
   SetAttrs chown;
-  chown.uid = 2000;
+  chown.set_uid(2000);
   EXPECT_THAT(vfs_->SetAttr(owner, f.id, chown, nullptr, &w), StatusIs(Errc::kPerm));
   ASSERT_OK(vfs_->SetAttr(root_caller_, f.id, chown, nullptr, &w));
   EXPECT_EQ(w.after->uid, 2000u);
@@ -501,7 +695,7 @@ TEST_F(VfsTest, SquashRules) {
   Attr zero = MustCreate(root_caller_, root_, "group0-only", 0040);
   Attr fifty = MustCreate(root_caller_, root_, "group50-only", 0040);
   SetAttrs to_50;
-  to_50.gid = 50;
+  to_50.set_gid(50);
   ASSERT_OK(vfs_->SetAttr(root_caller_, fifty.id, to_50, nullptr, &w));
   const Caller member = User(1000, 1000, {0, 50});
   ASSERT_OK(vfs_->Read(member, zero.id, 0, 1).status());
@@ -521,18 +715,18 @@ TEST_F(VfsTest, ChownToTheCurrentOwnerNeedsOwnershipToo) {
   Attr f = MustCreate(User(1000, 1000), root_, "f");
   Wcc w;
   SetAttrs same_uid;
-  same_uid.uid = 1000;
+  same_uid.set_uid(1000);
   SetAttrs same_gid;
-  same_gid.gid = 1000;
+  same_gid.set_gid(1000);
   EXPECT_THAT(vfs_->SetAttr(User(2000, 1000), f.id, same_uid, nullptr, &w), StatusIs(Errc::kPerm));
   EXPECT_THAT(vfs_->SetAttr(User(2000, 1000), f.id, same_gid, nullptr, &w), StatusIs(Errc::kPerm));
   EXPECT_OK(vfs_->SetAttr(User(1000, 1000), f.id, same_uid, nullptr, &w));
   EXPECT_OK(vfs_->SetAttr(User(1000, 1000), f.id, same_gid, nullptr, &w));
   // The owner may not give the file away, nor pick a group it is not in.
   SetAttrs other_uid;
-  other_uid.uid = 2000;
+  other_uid.set_uid(2000);
   SetAttrs other_gid;
-  other_gid.gid = 3000;
+  other_gid.set_gid(3000);
   EXPECT_THAT(vfs_->SetAttr(User(1000, 1000), f.id, other_uid, nullptr, &w), StatusIs(Errc::kPerm));
   EXPECT_THAT(vfs_->SetAttr(User(1000, 1000), f.id, other_gid, nullptr, &w), StatusIs(Errc::kPerm));
   EXPECT_OK(vfs_->SetAttr(User(1000, 1000, {3000}), f.id, other_gid, nullptr, &w));
@@ -554,7 +748,7 @@ TEST_F(VfsTest, SetgidDirectoryPassesGroupAndBitOn) {
   Attr d = MustMkdir(root_caller_, root_, "shared", 02775);
   Wcc w;
   SetAttrs grp;
-  grp.gid = 500;
+  grp.set_gid(500);
   ASSERT_OK(vfs_->SetAttr(root_caller_, d.id, grp, nullptr, &w));
   Caller u = User(1000, 1000, {500});
   Attr f = MustCreate(u, d.id, "f");
@@ -575,11 +769,11 @@ TEST_F(VfsTest, WriteAndChownBySomeoneElseClearSetuid) {
   Wcc w;
   ASSERT_OK(vfs_->SetAttr(u, f.id, Mode(06755), nullptr, &w));
   SetAttrs chgrp;
-  chgrp.gid = 1000;
-  chgrp.uid = 1000;
+  chgrp.set_gid(1000);
+  chgrp.set_uid(1000);
   ASSERT_OK(vfs_->SetAttr(u, f.id, chgrp, nullptr, &w));  // no-op chown by owner
   SetAttrs chgrp2;
-  chgrp2.gid = 77;
+  chgrp2.set_gid(77);
   ASSERT_OK(vfs_->SetAttr(User(1000, 1000, {77}), f.id, chgrp2, nullptr, &w));
   EXPECT_EQ(w.after->mode & 06000, 0u);
 }
@@ -735,7 +929,7 @@ TEST_F(VfsTest, ExclusiveCreateIsIdempotentPerVerifier) {
   // UNCHECKED over an existing file truncates when asked.
   ASSERT_OK(WriteStr(u, a.id, 0, "abc"));
   SetAttrs zero;
-  zero.size = 0;
+  zero.set_size(0);
   ASSERT_OK_AND_ASSIGN(Attr u2, vfs_->Create(u, root_, "x", CreateMode::kUnchecked, zero, 0, &w));
   EXPECT_EQ(u2.size, 0u);
 }

@@ -88,17 +88,23 @@ nfs_fh3_owned ToHandle(const FileHandleCodec& handles, const Attr& a) {
 
 core::SetAttrs ToSetAttrs(const sattr3& s) {
   core::SetAttrs a;
-  a.mode = s.mode;
-  a.uid = s.uid;
-  a.gid = s.gid;
-  a.size = s.size;
+  if (s.mode) a.set_mode(*s.mode);
+  if (s.uid) a.set_uid(*s.uid);
+  if (s.gid) a.set_gid(*s.gid);
+  if (s.size) a.set_size(*s.size);
   if (s.atime) {
-    a.atime_how = s.atime->server_time ? core::TimeHow::kServerTime : core::TimeHow::kClientTime;
-    a.atime = {s.atime->time.seconds, s.atime->time.nseconds};
+    if (s.atime->server_time) {
+      a.mask |= core::kSetAtimeNow;
+    } else {
+      a.set_atime({s.atime->time.seconds, s.atime->time.nseconds});
+    }
   }
   if (s.mtime) {
-    a.mtime_how = s.mtime->server_time ? core::TimeHow::kServerTime : core::TimeHow::kClientTime;
-    a.mtime = {s.mtime->time.seconds, s.mtime->time.nseconds};
+    if (s.mtime->server_time) {
+      a.mask |= core::kSetMtimeNow;
+    } else {
+      a.set_mtime({s.mtime->time.seconds, s.mtime->time.nseconds});
+    }
   }
   return a;
 }

@@ -136,6 +136,8 @@ TEST_P(MetadataStoreConformance, PutGetDeleteInodeKeepsEveryField) {
   inode.create_verifier = 0xfeedfacecafebeef;
   inode.parent = 42;
   inode.next_cookie = 9;
+  inode.dos_attributes = 0x00000227;  // read-only, hidden, system, archive, sparse
+  inode.acl = std::string("\x01\0ace", 5);
   ASSERT_OK(RunTransaction(store(), [&](MetadataTxn& txn) {
     txn.PutInode(inode);
     return Status::Ok();
@@ -671,6 +673,116 @@ TEST_P(MetadataStoreConformance, VersionIsBumpedOnEveryInodeChange) {
     std::unique_ptr<MetadataTxn> txn = store().Begin();
     EXPECT_THAT(txn->GetInode(file.id), IsOkAndHolds(::testing::Field(&Inode::version, last)));
   }
+}
+
+TEST_P(MetadataStoreConformance, AclAtTheSizeLimitRoundTrips) {
+  ASSERT_OK_AND_ASSIGN(Inode inode, MakeInode(store(), FileType::kDirectory));
+  inode.acl = std::string(kMaxAclSize, '\xa5');
+  ASSERT_OK(RunTransaction(store(), [&](MetadataTxn& txn) {
+    txn.PutInode(inode);
+    return Status::Ok();
+  }));
+  ASSERT_OK_AND_ASSIGN(Inode stored, store().GetInode(inode.id));
+  EXPECT_EQ(stored.acl, inode.acl);
+}
+
+// The change counter: a committed change sets it to the version the transaction read plus one,
+// so a caller knows the value its own change made (atomic change info).
+TEST_P(MetadataStoreConformance, VersionOfACommittedChangeIsTheReadVersionPlusOne) {
+  ASSERT_OK_AND_ASSIGN(Inode dir, CreateInode(store(), FileType::kDirectory));
+  EXPECT_EQ(dir.version, 1u) << "a new inode starts at 1";
+  ASSERT_OK_AND_ASSIGN(Inode file, CreateInode(store(), FileType::kRegular));
+  uint64_t dir_read = 0, file_read = 0;
+  // A create as the Vfs makes one: the directory's entry and inode, plus the child.
+  ASSERT_OK(RunTransaction(store(), [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode d, txn.GetInode(dir.id));
+    ASSIGN_OR_RETURN(Inode f, txn.GetInode(file.id));
+    dir_read = d.version;
+    file_read = f.version;
+    txn.PutEntry(d.id, {"f", f.id, d.next_cookie++});
+    txn.PutInode(d);
+    f.nlink = 2;
+    txn.PutInode(f);
+    txn.PutInode(f);  // twice in one transaction: still one change
+    return Status::Ok();
+  }));
+  EXPECT_THAT(store().GetInode(dir.id),
+              IsOkAndHolds(::testing::Field(&Inode::version, dir_read + 1)));
+  EXPECT_THAT(store().GetInode(file.id),
+              IsOkAndHolds(::testing::Field(&Inode::version, file_read + 1)));
+  // Entries alone count too.
+  ASSERT_OK(RemoveEntry(store(), dir.id, "f"));
+  EXPECT_THAT(store().GetInode(dir.id),
+              IsOkAndHolds(::testing::Field(&Inode::version, dir_read + 2)));
+}
+
+// An access time is no change: a write marked Counted::kNo keeps the version, but is still
+// applied and still conflicts like any write; a counted write or entry change with it counts.
+TEST_P(MetadataStoreConformance, UncountedWritesKeepTheVersion) {
+  ASSERT_OK_AND_ASSIGN(Inode file, CreateInode(store(), FileType::kRegular));
+  auto put = [&](Inode inode, Counted counted) {
+    return RunTransaction(store(), [&](MetadataTxn& txn) {
+      txn.PutInode(inode, counted);
+      return Status::Ok();
+    });
+  };
+  file.atime = {1'700'000'000, 7};
+  ASSERT_OK(put(file, Counted::kNo));
+  ASSERT_OK_AND_ASSIGN(Inode stored, store().GetInode(file.id));
+  EXPECT_EQ(stored.atime, file.atime);
+  EXPECT_EQ(stored.version, file.version);
+
+  file.mtime = {1'700'000'001, 0};
+  ASSERT_OK(put(file, Counted::kYes));
+  ASSERT_OK_AND_ASSIGN(stored, store().GetInode(file.id));
+  EXPECT_EQ(stored.version, file.version + 1);
+  file = stored;
+
+  // Uncounted, then counted, in one transaction: counted.
+  ASSERT_OK(RunTransaction(store(), [&](MetadataTxn& txn) {
+    txn.PutInode(file, Counted::kNo);
+    txn.PutInode(file, Counted::kYes);
+    return Status::Ok();
+  }));
+  ASSERT_OK_AND_ASSIGN(stored, store().GetInode(file.id));
+  EXPECT_EQ(stored.version, file.version + 1);
+  file = stored;
+  // Counted, then uncounted: still counted.
+  ASSERT_OK(RunTransaction(store(), [&](MetadataTxn& txn) {
+    txn.PutInode(file, Counted::kYes);
+    txn.PutInode(file, Counted::kNo);
+    return Status::Ok();
+  }));
+  ASSERT_OK_AND_ASSIGN(stored, store().GetInode(file.id));
+  EXPECT_EQ(stored.version, file.version + 1);
+  file = stored;
+
+  // A directory's uncounted write with an entry change: counted.
+  ASSERT_OK_AND_ASSIGN(Inode dir, CreateInode(store(), FileType::kDirectory));
+  ASSERT_OK(RunTransaction(store(), [&](MetadataTxn& txn) {
+    txn.PutInode(dir, Counted::kNo);
+    txn.PutEntry(dir.id, {"x", file.id, 1});
+    return Status::Ok();
+  }));
+  EXPECT_THAT(store().GetInode(dir.id),
+              IsOkAndHolds(::testing::Field(&Inode::version, dir.version + 1)));
+
+  // A new inode written uncounted still starts at 1.
+  ASSERT_OK_AND_ASSIGN(Inode fresh, MakeInode(store(), FileType::kRegular));
+  ASSERT_OK(put(fresh, Counted::kNo));
+  EXPECT_THAT(store().GetInode(fresh.id), IsOkAndHolds(::testing::Field(&Inode::version, 1u)));
+
+  // Conflicts: a transaction that read the file loses to an uncounted write committed since.
+  std::unique_ptr<MetadataTxn> reader = store().Begin();
+  ASSERT_OK_AND_ASSIGN(Inode seen, reader->GetInode(file.id));
+  file.atime = {1'700'000'002, 0};
+  ASSERT_OK(put(file, Counted::kNo));
+  seen.size = 1;
+  reader->PutInode(seen);
+  EXPECT_THAT(reader->Commit(), StatusIs(Errc::kConflict));
+  ASSERT_OK_AND_ASSIGN(stored, store().GetInode(file.id));
+  EXPECT_EQ(stored.atime, file.atime);
+  EXPECT_EQ(stored.size, 0u);
 }
 
 TEST_P(MetadataStoreConformance, EntryChangesBumpTheDirectoryVersion) {

@@ -25,8 +25,12 @@ enum class FileType : uint8_t {
   kFifo = 7,
 };
 
+// The largest ACL an inode holds (Inode::acl).
+inline constexpr size_t kMaxAclSize = 64 << 10;
+
 // One file system object as the metadata store keeps it. `mode` holds the permission bits
 // and the suid (04000), sgid (02000) and sticky (01000) bits; the type lives in `type`.
+// The store keeps every field as given, interpreting none but `version`.
 struct Inode {
   InodeId id = kInvalidInode;
   uint32_t generation = 0;  // distinguishes reuses of an id; part of every file handle
@@ -36,16 +40,23 @@ struct Inode {
   uint32_t gid = 0;
   uint32_t nlink = 0;
   uint64_t size = 0;
-  Timespec atime, mtime, ctime, btime;
+  Timespec atime, mtime, ctime, btime;  // btime: birth (creation) time
   uint32_t rdev_major = 0;
   uint32_t rdev_minor = 0;
   std::string symlink_target;      // kSymlink only
   uint64_t create_verifier = 0;    // set by an exclusive create; 0 when none
   InodeId parent = kInvalidInode;  // kDirectory only: the directory holding it ("..")
   uint64_t next_cookie = 0;        // kDirectory only: the cookie the next new entry gets
-  // Bumped by the store on every committed change of this inode or of its entries (when a
-  // directory). Callers never set it; it serves as the NFSv4 change attribute.
+  // The change counter, kept by the store (callers never set it): a new inode gets 1, and every
+  // committed transaction that changes the inode or (a directory) its entries sets it to the
+  // value that transaction read plus one, except one whose every write of it was a
+  // PutInode(..., Counted::kNo). Persisted with the inode in the same commit, so it never goes
+  // back after a crash that keeps the commit. The NFSv4 change attribute.
   uint64_t version = 0;
+  // DOS attributes (MS-FSCC 2.6 FILE_ATTRIBUTE_* bits), kept for the protocols that have them.
+  uint32_t dos_attributes = 0;
+  // An access control list, opaque to the store; at most kMaxAclSize bytes. Empty: none.
+  std::string acl;
 
   bool is_directory() const { return type == FileType::kDirectory; }
   friend bool operator==(const Inode&, const Inode&) = default;
@@ -91,6 +102,9 @@ struct Record {
   friend bool operator==(const Record&, const Record&) = default;
 };
 
+// Whether a write of an inode counts as a change of it (MetadataTxn::PutInode).
+enum class Counted : bool { kNo, kYes };
+
 // Reads see committed data as of the read (read-committed) and are recorded; Commit applies
 // every write atomically, or returns Errc::kConflict (and applies nothing) when anything read
 // or written was changed by another commit since this transaction read it. A conflicting
@@ -131,7 +145,12 @@ class MetadataTxn {
   // first read or wrote it.
   virtual void PutRecord(RecordTable table, std::string_view key, std::string_view value) = 0;
   virtual void DeleteRecord(RecordTable table, std::string_view key) = 0;
-  virtual void PutInode(const Inode& inode) = 0;
+  // `counted` kNo: the write does not count as a change of the inode (its version stays), for
+  // changes no change attribute shows (an access time). Any counted write of the inode, or
+  // of its entries, in the same transaction makes it count. Conflict detection is the same
+  // either way. REQUIRES: inode.acl.size() <= kMaxAclSize.
+  virtual void PutInode(const Inode& inode, Counted counted) = 0;
+  void PutInode(const Inode& inode) { PutInode(inode, Counted::kYes); }
   virtual void DeleteInode(InodeId id) = 0;
   virtual void PutEntry(InodeId dir, const DirEntry& entry) = 0;
   virtual void DeleteEntry(InodeId dir, std::string_view name) = 0;

@@ -35,11 +35,12 @@ struct NameHash {
 
 // Everything the store keeps under one id: the inode and, for a directory, its entries.
 //
-// `version` is the inode's version and covers the entries too, so conflict detection compares a
-// single number per id. A node with neither inode nor entries is erased, and an absent node
-// counts as version 0. Versions come from one store-wide counter, so no two changes ever get the
-// same version: a node that was deleted and recreated never looks unchanged to a transaction
-// that read its earlier life.
+// `version` is the node's version for conflict detection: it covers the inode and the entries,
+// so conflict detection compares a single number per id. (It is not the inode's change counter,
+// Inode::version, which an uncounted write leaves alone.) A node with neither inode nor entries is
+// erased, and an absent node counts as version 0. Versions come from one store-wide counter, so no
+// two changes ever get the same version: a node that was deleted and recreated never looks
+// unchanged to a transaction that read its earlier life.
 struct Node {
   Node() = default;
   Node(const Node&) = delete;  // would copy `by_cookie` pointers into the original
@@ -147,7 +148,8 @@ class MemoryTxn final : public MetadataTxn {
 
   void PutRecord(RecordTable table, std::string_view key, std::string_view value) override;
   void DeleteRecord(RecordTable table, std::string_view key) override;
-  void PutInode(const Inode& inode) override;
+  using MetadataTxn::PutInode;
+  void PutInode(const Inode& inode, Counted counted) override;
   void DeleteInode(InodeId id) override;
   void PutEntry(InodeId dir, const DirEntry& entry) override;
   void DeleteEntry(InodeId dir, std::string_view name) override;
@@ -174,8 +176,9 @@ class MemoryTxn final : public MetadataTxn {
   bool ValidateLocked() NO_THREAD_SAFETY_ANALYSIS;
   void ApplyLocked() NO_THREAD_SAFETY_ANALYSIS;
   static void ApplyEntryWritesLocked(InodeId dir, Node& node, EntryWrites& writes);
-  // Gives a changed node its new version; erases it once it holds nothing.
-  void FinishLocked(InodeId id, Node& node) NO_THREAD_SAFETY_ANALYSIS;
+  // Gives a changed node its new version and its inode the change counter `change`; erases the
+  // node once it holds nothing.
+  void FinishLocked(InodeId id, Node& node, uint64_t change) NO_THREAD_SAFETY_ANALYSIS;
   bool ValidateRecordsLocked(RecordArea& area) EXCLUSIVE_LOCKS_REQUIRED(area.mu);
   void ApplyRecordsLocked(RecordArea& area) EXCLUSIVE_LOCKS_REQUIRED(area.mu);
 
@@ -183,7 +186,11 @@ class MemoryTxn final : public MetadataTxn {
   // Every id this transaction read or wrote -> the version it first saw (0: absent). Written
   // ids are always here, so Commit's locks cover every write.
   std::unordered_map<InodeId, uint64_t> read_versions_;
-  std::unordered_map<InodeId, std::optional<Inode>> inode_writes_;  // nullopt deletes the inode
+  struct InodeWrite {
+    std::optional<Inode> inode;  // nullopt deletes the inode
+    bool counted = true;         // see MetadataTxn::PutInode
+  };
+  std::unordered_map<InodeId, InodeWrite> inode_writes_;
   std::unordered_map<InodeId, EntryWrites> entry_writes_;
   // Every record this transaction read or wrote -> the version it first saw (0: absent).
   std::map<RecordKey, uint64_t> record_versions_;
@@ -192,8 +199,8 @@ class MemoryTxn final : public MetadataTxn {
 
 Result<Inode> MemoryTxn::GetInode(InodeId id) {
   if (auto it = inode_writes_.find(id); it != inode_writes_.end()) {
-    if (!it->second) return Errc::kNotFound;
-    return *it->second;
+    if (!it->second.inode) return Errc::kNotFound;
+    return *it->second.inode;
   }
   Shard& shard = store_.ShardOf(id);
   MutexLock lock(&shard.mu);
@@ -341,15 +348,18 @@ void MemoryTxn::RecordBeforeWrite(InodeId id) {
   RecordLocked(id, FindLocked(shard, id));
 }
 
-void MemoryTxn::PutInode(const Inode& inode) {
+void MemoryTxn::PutInode(const Inode& inode, Counted counted) {
   CHECK(inode.id != kInvalidInode) << "PutInode: an inode without an id";
+  CHECK(inode.acl.size() <= kMaxAclSize) << "PutInode: an ACL of " << inode.acl.size() << " bytes";
   RecordBeforeWrite(inode.id);
-  inode_writes_.insert_or_assign(inode.id, inode);
+  auto [it, fresh] = inode_writes_.try_emplace(inode.id);
+  it->second.counted = (!fresh && it->second.counted) || counted == Counted::kYes;
+  it->second.inode = inode;
 }
 
 void MemoryTxn::DeleteInode(InodeId id) {
   RecordBeforeWrite(id);
-  inode_writes_.insert_or_assign(id, std::nullopt);
+  inode_writes_.insert_or_assign(id, InodeWrite{std::nullopt, true});
 }
 
 void MemoryTxn::PutEntry(InodeId dir, const DirEntry& entry) {
@@ -408,19 +418,24 @@ void MemoryTxn::ApplyLocked() {
   int64_t added_inodes = 0;
   for (auto& [id, write] : inode_writes_) {
     Node& node = store_.ShardOf(id).nodes[id];
-    added_inodes += int64_t{write.has_value()} - int64_t{node.inode.has_value()};
-    node.inode = std::move(write);
+    added_inodes += int64_t{write.inode.has_value()} - int64_t{node.inode.has_value()};
+    // The change counter: the committed one (validation made it the one this transaction
+    // read), plus one unless nothing counted; a new inode starts at 1.
+    const uint64_t change = node.inode ? node.inode->version : 0;
+    bool counted = write.counted || !node.inode;
+    node.inode = std::move(write.inode);
     auto entries = entry_writes_.find(id);
     if (entries != entry_writes_.end()) {
       ApplyEntryWritesLocked(id, node, entries->second);
       entry_writes_.erase(entries);
+      counted = true;
     }
-    FinishLocked(id, node);
+    FinishLocked(id, node, counted ? change + 1 : change);
   }
   for (auto& [dir, writes] : entry_writes_) {
     Node& node = store_.ShardOf(dir).nodes[dir];
     ApplyEntryWritesLocked(dir, node, writes);
-    FinishLocked(dir, node);
+    FinishLocked(dir, node, node.inode ? node.inode->version + 1 : 0);
   }
   store_.AddInodes(added_inodes);
 }
@@ -447,9 +462,9 @@ void MemoryTxn::ApplyRecordsLocked(RecordArea& area) {
 }
 
 // Each changed id gets one new version, however many of its parts changed.
-void MemoryTxn::FinishLocked(InodeId id, Node& node) {
+void MemoryTxn::FinishLocked(InodeId id, Node& node, uint64_t change) {
   node.version = store_.NewVersion();
-  if (node.inode) node.inode->version = node.version;
+  if (node.inode) node.inode->version = change;
   if (node.empty()) store_.ShardOf(id).nodes.erase(id);
 }
 

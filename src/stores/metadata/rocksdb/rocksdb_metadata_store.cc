@@ -41,8 +41,10 @@ namespace dittofs::stores {
 namespace {
 
 // The layout below is specified in docs/formats/rocksdb-metadata.md; change both together.
-constexpr uint64_t kFormatVersion = 2;  // 2: the F family (folded names)
-constexpr uint8_t kInodeEncoding = 1;
+// 2: the F family (folded names), and inodes in encoding 2; encoding 1 is still read.
+constexpr uint64_t kFormatVersion = 2;
+constexpr uint8_t kInodeEncoding = 2;
+constexpr uint8_t kInodeEncodingV1 = 1;
 constexpr uint8_t kEntryEncoding = 1;
 
 // Key families: the first byte of every key.
@@ -169,10 +171,13 @@ Timespec DecodeTimespec(FieldReader& d) {
   return t;
 }
 
-// Inode value, encoding 1 (the id is in the key).
+// Inode value, encoding 2 (the id is in the key): the fields of encoding 1 up to `version`,
+// then the DOS attributes, the symlink target and the ACL (each u32 length, then the bytes), then
+// extension fields (u8 tag, u32 length, bytes) to the end, which readers skip when they do not
+// know the tag. None is defined yet.
 std::string EncodeInode(const Inode& inode) {
   std::string out;
-  out.reserve(96 + inode.symlink_target.size());
+  out.reserve(134 + inode.symlink_target.size() + inode.acl.size());
   AppendU8(&out, kInodeEncoding);
   AppendLe32(&out, inode.generation);
   AppendU8(&out, static_cast<uint8_t>(inode.type));
@@ -191,15 +196,19 @@ std::string EncodeInode(const Inode& inode) {
   AppendLe64(&out, inode.parent);
   AppendLe64(&out, inode.next_cookie);
   AppendLe64(&out, inode.version);
+  AppendLe32(&out, inode.dos_attributes);
   AppendLe32(&out, static_cast<uint32_t>(inode.symlink_target.size()));
   out.append(inode.symlink_target);
+  AppendLe32(&out, static_cast<uint32_t>(inode.acl.size()));
+  out.append(inode.acl);
   return out;
 }
 
+// Reads encoding 2 and encoding 1 (which lacks the DOS attributes, the ACL and extensions).
 Result<Inode> DecodeInode(InodeId id, std::string_view value) {
   FieldReader d(value);
   uint8_t encoding = d.U8();
-  if (d.ok() && encoding != kInodeEncoding) {
+  if (d.ok() && encoding != kInodeEncoding && encoding != kInodeEncodingV1) {
     return Status(Errc::kIo, "metadata store: inode " + std::to_string(id) +
                                  " has unknown encoding " + std::to_string(encoding));
   }
@@ -222,8 +231,21 @@ Result<Inode> DecodeInode(InodeId id, std::string_view value) {
   inode.parent = d.Le64();
   inode.next_cookie = d.Le64();
   inode.version = d.Le64();
+  if (encoding == kInodeEncoding) inode.dos_attributes = d.Le32();
   uint32_t target_size = d.Le32();
   inode.symlink_target = std::string(d.Take(target_size));
+  if (encoding == kInodeEncoding) {
+    uint32_t acl_size = d.Le32();
+    if (acl_size > kMaxAclSize) {
+      return Status(Errc::kIo, "metadata store: inode " + std::to_string(id) + " has an ACL of " +
+                                   std::to_string(acl_size) + " bytes");
+    }
+    inode.acl = std::string(d.Take(acl_size));
+    while (d.ok() && d.remaining() > 0) {
+      d.U8();  // an extension's tag: none is known yet, so every one is skipped
+      d.Take(d.Le32());
+    }
+  }
   if (!d.done()) {
     return Status(Errc::kIo, "metadata store: inode " + std::to_string(id) + " is corrupt");
   }
@@ -376,7 +398,8 @@ class RocksDbTxn final : public MetadataTxn {
 
   void PutRecord(RecordTable table, std::string_view key, std::string_view value) override;
   void DeleteRecord(RecordTable table, std::string_view key) override;
-  void PutInode(const Inode& inode) override;
+  using MetadataTxn::PutInode;
+  void PutInode(const Inode& inode, Counted counted) override;
   void DeleteInode(InodeId id) override;
   void PutEntry(InodeId dir, const DirEntry& entry) override;
   void DeleteEntry(InodeId dir, std::string_view name) override;
@@ -409,7 +432,11 @@ class RocksDbTxn final : public MetadataTxn {
   std::unordered_set<InodeId> tracked_;
   std::unordered_set<std::string> tracked_records_;  // 'R' keys
   Status deferred_error_;  // a failed tracking read of a write, reported by Commit
-  std::unordered_map<InodeId, std::optional<Inode>> inode_writes_;  // nullopt deletes the inode
+  struct InodeWrite {
+    std::optional<Inode> inode;  // nullopt deletes the inode
+    bool counted = true;         // see MetadataTxn::PutInode
+  };
+  std::unordered_map<InodeId, InodeWrite> inode_writes_;
   std::unordered_map<InodeId, EntryWrites> entry_writes_;
   // Buffered record writes by 'R' key; nullopt deletes the record.
   std::map<std::string, std::optional<std::string>> record_writes_;
@@ -435,8 +462,8 @@ void RocksDbTxn::TrackBeforeWrite(InodeId id) {
 
 Result<Inode> RocksDbTxn::GetInode(InodeId id) {
   if (auto it = inode_writes_.find(id); it != inode_writes_.end()) {
-    if (!it->second) return Errc::kNotFound;
-    return *it->second;
+    if (!it->second.inode) return Errc::kNotFound;
+    return *it->second.inode;
   }
   std::string value;
   ASSIGN_OR_RETURN(bool found, ReadTracked(id, &value));
@@ -607,15 +634,18 @@ void RocksDbTxn::DeleteRecord(RecordTable table, std::string_view key) {
   record_writes_.insert_or_assign(std::move(record_key), std::nullopt);
 }
 
-void RocksDbTxn::PutInode(const Inode& inode) {
+void RocksDbTxn::PutInode(const Inode& inode, Counted counted) {
   CHECK(inode.id != kInvalidInode) << "PutInode: an inode without an id";
+  CHECK(inode.acl.size() <= kMaxAclSize) << "PutInode: an ACL of " << inode.acl.size() << " bytes";
   TrackBeforeWrite(inode.id);
-  inode_writes_.insert_or_assign(inode.id, inode);
+  auto [it, fresh] = inode_writes_.try_emplace(inode.id);
+  it->second.counted = (!fresh && it->second.counted) || counted == Counted::kYes;
+  it->second.inode = inode;
 }
 
 void RocksDbTxn::DeleteInode(InodeId id) {
   TrackBeforeWrite(id);
-  inode_writes_.insert_or_assign(id, std::nullopt);
+  inode_writes_.insert_or_assign(id, InodeWrite{std::nullopt, true});
 }
 
 void RocksDbTxn::PutEntry(InodeId dir, const DirEntry& entry) {
@@ -632,15 +662,19 @@ void RocksDbTxn::DeleteEntry(InodeId dir, std::string_view name) {
 // transaction tracked; but then the tracked 'I' key was written since, and the commit fails.
 Status RocksDbTxn::StageWrites() {
   int64_t added_inodes = 0;
-  // Each changed id gets one new version, however many of its parts changed.
-  auto put_inode = [&](Inode inode, const std::optional<Inode>& current) {
-    inode.version = (current ? current->version : 0) + 1;
+  // Each changed id gets one new version, however many of its parts changed, unless none of
+  // them counted; a new inode starts at 1. (Its 'I' key is written either way, which is what
+  // conflict detection sees.)
+  auto put_inode = [&](Inode inode, const std::optional<Inode>& current, bool counted) {
+    inode.version = current ? current->version + (counted ? 1 : 0) : 1;
     return txn_->Put(InodeKey(inode.id), EncodeInode(inode));
   };
   for (const auto& [id, write] : inode_writes_) {
     ASSIGN_OR_RETURN(std::optional<Inode> current, store_.ReadInode(id));
-    added_inodes += int64_t{write.has_value()} - int64_t{current.has_value()};
-    rocksdb::Status s = write ? put_inode(*write, current) : txn_->Delete(InodeKey(id));
+    added_inodes += int64_t{write.inode.has_value()} - int64_t{current.has_value()};
+    const bool counted = write.counted || entry_writes_.contains(id);
+    rocksdb::Status s =
+        write.inode ? put_inode(*write.inode, current, counted) : txn_->Delete(InodeKey(id));
     if (!s.ok()) return IoError("metadata commit", s);
   }
   for (const auto& [dir, writes] : entry_writes_) {
@@ -648,7 +682,7 @@ Status RocksDbTxn::StageWrites() {
     if (inode_writes_.contains(dir)) continue;  // already bumped
     ASSIGN_OR_RETURN(std::optional<Inode> current, store_.ReadInode(dir));
     // Without an inode, a tombstone still makes the change visible to conflict detection.
-    rocksdb::Status s = current ? put_inode(*current, current) : txn_->Delete(InodeKey(dir));
+    rocksdb::Status s = current ? put_inode(*current, current, true) : txn_->Delete(InodeKey(dir));
     if (!s.ok()) return IoError("metadata commit", s);
   }
   // Tracked writes, but each key was tracked at its first read or write already, and tracking
@@ -778,7 +812,9 @@ Status RocksDbMetadataStore::Load() {
   return Status::Ok();
 }
 
-// Version 2 added the F family: index every entry by its folded name, then record version 2.
+// Version 2 added the F family and inode encoding 2. Encoding 1 inodes are still read (and
+// rewritten in encoding 2 as they change), so the upgrade indexes every entry by its folded
+// name, then records version 2, which older builds refuse.
 // The index keys go in batches; the version only in the last, so a crash part-way leaves a
 // version 1 store whose next open starts over (rewriting a key is harmless).
 Status RocksDbMetadataStore::UpgradeFromVersion1() {

@@ -75,6 +75,26 @@ INSTANTIATE_TEST_SUITE_P(RocksDb, MetadataStoreConformance,
 
 // ---- RocksDB-specific behaviour: reopening, format versions, locking ----
 
+// The merge operator docs/formats/rocksdb-metadata.md specifies for Minode_count (le64 operands
+// added, wrapping), for tests that open the database themselves and write to it.
+class AddLe64Operands final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    auto le64 = [](const rocksdb::Slice& s) {
+      uint64_t v = 0;
+      for (size_t i = s.size(); i > 0; --i) v = (v << 8) | static_cast<uint8_t>(s[i - 1]);
+      return v;
+    };
+    if (value.size() != 8 || (existing != nullptr && existing->size() != 8)) return false;
+    uint64_t sum = (existing == nullptr ? 0 : le64(*existing)) + le64(value);
+    new_value->clear();
+    for (int i = 0; i < 8; ++i) new_value->push_back(static_cast<char>(sum >> (8 * i)));
+    return true;
+  }
+  const char* Name() const override { return "dittofs.UInt64Add"; }
+};
+
 class RocksDbMetadataStoreTest : public ::testing::Test {
  protected:
   std::string path() const { return dir_.path() + "/db"; }
@@ -89,11 +109,15 @@ class RocksDbMetadataStoreTest : public ::testing::Test {
   void PutRaw(const std::string& key, const std::string& value) {
     rocksdb::Options options;
     options.create_if_missing = true;
+    options.merge_operator = std::make_shared<AddLe64Operands>();
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(options, path(), &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, value).ok());
   }
+
+  // The value of `key` straight from the database (closed), or "<status>".
+  std::string GetRaw(const std::string& key);
 
  private:
   ScratchDir dir_{"dfs-rocksdb-metadata"};
@@ -144,6 +168,26 @@ class KeepLastOperand final : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "KeepLastOperand"; }
 };
 
+std::string RocksDbMetadataStoreTest::GetRaw(const std::string& key) {
+  rocksdb::Options options;
+  options.merge_operator = std::make_shared<AddLe64Operands>();
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(options, path(), &raw);
+  if (!s.ok()) return "<" + s.ToString() + ">";
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string value;
+  s = db->Get(rocksdb::ReadOptions(), key, &value);
+  return s.ok() ? value : "<" + s.ToString() + ">";
+}
+
+MATCHER_P(IsOkAndHolds, expected, "") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status().ToString();
+    return false;
+  }
+  return *arg == expected;
+}
+
 // Golden bytes of docs/formats/rocksdb-metadata.md: a change here is a format change.
 TEST_F(RocksDbMetadataStoreTest, KeysAndValuesMatchTheDocumentedFormat) {
   {
@@ -165,6 +209,8 @@ TEST_F(RocksDbMetadataStoreTest, KeysAndValuesMatchTheDocumentedFormat) {
     inode.ctime = {-1, 5};
     inode.create_verifier = 0x0102030405060708;
     inode.symlink_target = "t";
+    inode.dos_attributes = 0x21;  // read-only, archive
+    inode.acl = "A";
     ASSERT_OK(RunTransaction(*store, [&](MetadataTxn& txn) {
       txn.PutInode(inode);
       txn.PutEntry(2, {"n", 1, 3});
@@ -189,7 +235,7 @@ TEST_F(RocksDbMetadataStoreTest, KeysAndValuesMatchTheDocumentedFormat) {
   EXPECT_EQ(get("Mnext_inode_id"), Unhex("0104000000000000"));  // 1 + 1024
   EXPECT_EQ(get("Mnext_generation"), Unhex("0104000000000000"));
   EXPECT_EQ(get(Unhex("49 0000000000000001")),
-            Unhex("01"                          // encoding
+            Unhex("02"                          // encoding
                   "01000000"                    // generation
                   "05"                          // type: symlink
                   "ff010000"                    // mode 0777
@@ -204,7 +250,9 @@ TEST_F(RocksDbMetadataStoreTest, KeysAndValuesMatchTheDocumentedFormat) {
                   "0000000000000000"            // parent
                   "0000000000000000"            // next_cookie
                   "0100000000000000"            // version: set by the store
-                  "01000000 74"));              // symlink target "t"
+                  "21000000"                    // DOS attributes
+                  "01000000 74"                 // symlink target "t"
+                  "01000000 41"));              // ACL "A"
   EXPECT_EQ(get(Unhex("45 0000000000000002 6e")), Unhex("01 0100000000000000 0300000000000000"));
   EXPECT_EQ(get(Unhex("43 0000000000000002 0000000000000003")), Unhex("01 0100000000000000 6e"));
   // 'F': the directory, the folded name's size and bytes, the name; the entry's value.
@@ -214,6 +262,113 @@ TEST_F(RocksDbMetadataStoreTest, KeysAndValuesMatchTheDocumentedFormat) {
   EXPECT_EQ(get(Unhex("49 0000000000000002")), "<NotFound: >");
   // Records: 'R', the table, the key; the value as given.
   EXPECT_EQ(get(Unhex("52 02 6bff")), Unhex("7600"));
+}
+
+// An inode in encoding 1, as format version 1 stored it (the golden bytes of that format).
+const std::string kEncoding1Inode = Unhex(
+    "01"                          // encoding
+    "07000000"                    // generation
+    "01"                          // type: regular
+    "a4010000"                    // mode 0644
+    "e8030000 64000000 02000000"  // uid, gid, nlink
+    "0010000000000000"            // size 4096
+    "0100000000000000 02000000"   // atime
+    "0300000000000000 04000000"   // mtime
+    "ffffffffffffffff 05000000"   // ctime
+    "0600000000000000 07000000"   // btime
+    "00000000 00000000"           // rdev
+    "0807060504030201"            // create_verifier
+    "0000000000000000"            // parent
+    "0000000000000000"            // next_cookie
+    "2a00000000000000"            // version 42
+    "00000000");                  // no symlink target
+
+// A store of format version 1 opens: its inodes (encoding 1) read as they were, the store is
+// marked version 2, and an inode rewritten is in encoding 2 and keeps counting from its version.
+TEST_F(RocksDbMetadataStoreTest, Encoding2StoreReadsEncoding1Inodes) {
+  { ASSERT_OK(Open()); }
+  PutRaw("Mformat_version", Unhex("0100000000000000"));
+  PutRaw(Unhex("49 0000000000000005"), kEncoding1Inode);
+  Inode expected;
+  expected.id = 5;
+  expected.generation = 7;
+  expected.type = FileType::kRegular;
+  expected.mode = 0644;
+  expected.uid = 1000;
+  expected.gid = 100;
+  expected.nlink = 2;
+  expected.size = 4096;
+  expected.atime = {1, 2};
+  expected.mtime = {3, 4};
+  expected.ctime = {-1, 5};
+  expected.btime = {6, 7};
+  expected.create_verifier = 0x0102030405060708;
+  expected.version = 42;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    ASSERT_OK_AND_ASSIGN(Inode inode, store->GetInode(5));
+    EXPECT_EQ(inode, expected);
+    std::unique_ptr<MetadataTxn> txn = store->Begin();
+    ASSERT_OK_AND_ASSIGN(Inode in_txn, txn->GetInode(5));
+    EXPECT_EQ(in_txn, expected);
+    // An access time alone: rewritten (in encoding 2), not counted.
+    inode.atime = {100, 0};
+    ASSERT_OK(RunTransaction(*store, [&](MetadataTxn& txn) {
+      txn.PutInode(inode, Counted::kNo);
+      return Status::Ok();
+    }));
+    ASSERT_OK_AND_ASSIGN(Inode after, store->GetInode(5));
+    EXPECT_EQ(after.version, 42u);
+    inode.dos_attributes = 0x2;
+    inode.acl = std::string(kMaxAclSize, 'x');
+    ASSERT_OK(PutInode(*store, inode));
+  }
+  EXPECT_EQ(GetRaw("Mformat_version"), Unhex("0200000000000000"));
+  EXPECT_EQ(GetRaw(Unhex("49 0000000000000005")).substr(0, 1), Unhex("02"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+  ASSERT_OK_AND_ASSIGN(Inode again, store->GetInode(5));
+  expected.atime = {100, 0};
+  expected.version = 43;
+  expected.dos_attributes = 0x2;
+  expected.acl = std::string(kMaxAclSize, 'x');
+  EXPECT_EQ(again, expected);
+}
+
+// Encoding 2 ends in extension fields (tag, length, bytes) that a reader skips when it does not
+// know them; truncated ones, or an ACL over the limit, make the inode corrupt.
+TEST_F(RocksDbMetadataStoreTest, Encoding2SkipsUnknownExtensionsAndRefusesCorruption) {
+  Inode inode;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    ASSERT_OK_AND_ASSIGN(inode, NewInode(*store, FileType::kRegular));
+    inode.acl = "acl";
+    ASSERT_OK(PutInode(*store, inode));
+    ASSERT_OK_AND_ASSIGN(inode, store->GetInode(inode.id));
+  }
+  std::string key = Unhex("49");
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(inode.id >> shift));
+  const std::string stored = GetRaw(key);
+  ASSERT_EQ(stored.substr(0, 1), Unhex("02"));
+  PutRaw(key, stored + Unhex("ee 03000000 616263") + Unhex("01 00000000"));
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    EXPECT_THAT(store->GetInode(inode.id), IsOkAndHolds(inode));
+  }
+  PutRaw(key, stored + Unhex("ee 03000000 6162"));  // one byte short
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    EXPECT_THAT(store->GetInode(inode.id), StatusIs(Errc::kIo));
+  }
+  // The ACL's length is the last 4 bytes before the ACL's 3: make it one over the limit.
+  std::string too_big = stored.substr(0, stored.size() - 7) + Unhex("01000100") + "acl";
+  PutRaw(key, too_big);
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    EXPECT_THAT(store->GetInode(inode.id), StatusIs(Errc::kIo));
+  }
+  PutRaw(key, Unhex("03") + stored.substr(1));  // an encoding from the future
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+  EXPECT_THAT(store->GetInode(inode.id), StatusIs(Errc::kIo));
 }
 
 // Issue 11: the store's directory and files are private like the rest of the state dir, and a
@@ -348,6 +503,81 @@ TEST_F(RocksDbMetadataStoreTest, CommitSurvivesKillDashNine) {
   EXPECT_EQ(store->root(), 77u);
   ASSERT_OK_AND_ASSIGN(Inode inode, store->GetInode(77));
   EXPECT_EQ(inode.size, 4242u);
+}
+
+// The change counter never goes back across a kill: a child commits changes (durable and lazy,
+// counted and access-time-only) and reports each committed version through a pipe until it is
+// killed mid-stream; the reopened store's counter is at least every version reported, and
+// counts on from there.
+TEST_F(RocksDbMetadataStoreTest, ChangeCounterNeverGoesBackAcrossSigkill) {
+  InodeId id = kInvalidInode;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+    ASSERT_OK_AND_ASSIGN(Inode inode, NewInode(*store, FileType::kRegular));
+    ASSERT_OK(PutInode(*store, inode));
+    id = inode.id;
+  }
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    Result<std::unique_ptr<MetadataStore>> store = Open();
+    if (!store.ok()) _exit(1);
+    for (uint64_t i = 0;; ++i) {
+      const Counted counted = i % 3 == 2 ? Counted::kNo : Counted::kYes;
+      Status s = RunTransaction(
+          **store,
+          [&](MetadataTxn& txn) -> Status {
+            ASSIGN_OR_RETURN(Inode inode, txn.GetInode(id));
+            inode.size = i;
+            inode.atime = {static_cast<int64_t>(i), 0};
+            txn.PutInode(inode, counted);
+            return Status::Ok();
+          },
+          i % 2 == 0 ? Durability::kLazy : Durability::kDurable);
+      if (!s.ok()) _exit(2);
+      Result<Inode> now = (*store)->GetInode(id);
+      if (!now.ok()) _exit(3);
+      uint64_t version = now->version;
+      if (write(fds[1], &version, sizeof version) != sizeof version) _exit(4);
+    }
+  }
+  close(fds[1]);
+  std::vector<uint64_t> reported;
+  auto read_one = [&]() {
+    uint64_t version = 0;
+    size_t got = 0;
+    while (got < sizeof version) {
+      ssize_t n = read(fds[0], reinterpret_cast<char*>(&version) + got, sizeof version - got);
+      if (n <= 0) return false;
+      got += static_cast<size_t>(n);
+    }
+    reported.push_back(version);
+    return true;
+  };
+  while (reported.size() < 300 && read_one()) {
+  }
+  ASSERT_EQ(reported.size(), 300u) << "the child stopped early";
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  while (read_one()) {
+  }
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
+  // Counted commits count, access-time-only ones do not: two of every three steps count.
+  for (size_t i = 1; i < reported.size(); ++i) {
+    EXPECT_EQ(reported[i], reported[i - 1] + (i % 3 == 2 ? 0 : 1)) << "step " << i;
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open());
+  ASSERT_OK_AND_ASSIGN(Inode inode, store->GetInode(id));
+  EXPECT_GE(inode.version, reported.back());
+  EXPECT_LE(inode.version, reported.back() + 1);  // at most one commit was not yet reported
+  ASSERT_OK(PutInode(*store, inode));
+  ASSERT_OK_AND_ASSIGN(Inode next, store->GetInode(id));
+  EXPECT_EQ(next.version, inode.version + 1);
 }
 
 TEST_F(RocksDbMetadataStoreTest, ReopenNeverHandsOutAnIdOrGenerationAgain) {
