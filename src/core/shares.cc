@@ -29,14 +29,15 @@ void ShareTable::Publish(std::shared_ptr<const Snapshot> next) {
   generation_.fetch_add(1, std::memory_order_release);
 }
 
-void ShareTable::Add(std::shared_ptr<Vfs> share) {
+void ShareTable::Add(std::shared_ptr<Share> share) {
+  auto entry = std::make_shared<const ShareEntry>(ShareEntry{share, share->vfs()});
   MutexLock lock(&mu_);
   auto next = std::make_shared<Snapshot>(*snapshot_);
   if (auto old = next->by_id.find(share->id()); old != next->by_id.end()) {
-    next->by_name.erase(old->second->name());
+    next->by_name.erase(old->second->share->name());
   }
-  next->by_name[share->name()] = share;
-  next->by_id[share->id()] = std::move(share);
+  next->by_name[share->name()] = entry;
+  next->by_id[share->id()] = std::move(entry);
   Publish(std::move(next));
 }
 
@@ -44,28 +45,42 @@ void ShareTable::Remove(ShareId id) {
   MutexLock lock(&mu_);
   auto next = std::make_shared<Snapshot>(*snapshot_);
   if (auto it = next->by_id.find(id); it != next->by_id.end()) {
-    next->by_name.erase(it->second->name());
+    next->by_name.erase(it->second->share->name());
     next->by_id.erase(it);
   }
   Publish(std::move(next));
 }
 
-std::shared_ptr<Vfs> ShareTable::ById(ShareId id) const {
+Result<ShareUse> ShareTable::Use(ShareId id) const {
   auto s = Load();
   auto it = s->by_id.find(id);
-  return it == s->by_id.end() ? nullptr : it->second;
+  if (it == s->by_id.end()) return Errc::kStale;  // a share that is gone
+  return it->second->share->Use(it->second);
 }
 
-std::shared_ptr<Vfs> ShareTable::ByName(std::string_view name) const {
+Result<ShareUse> ShareTable::UseByName(std::string_view name) const {
   auto s = Load();
   auto it = s->by_name.find(name);
-  return it == s->by_name.end() ? nullptr : it->second;
+  if (it == s->by_name.end()) return Errc::kNotFound;
+  return it->second->share->Use(it->second);
 }
 
-std::vector<std::shared_ptr<Vfs>> ShareTable::All() const {
+std::shared_ptr<Share> ShareTable::ById(ShareId id) const {
   auto s = Load();
-  std::vector<std::shared_ptr<Vfs>> out;
-  for (auto& [id, v] : s->by_id) out.push_back(v);
+  auto it = s->by_id.find(id);
+  return it == s->by_id.end() ? nullptr : it->second->share;
+}
+
+std::shared_ptr<Share> ShareTable::ByName(std::string_view name) const {
+  auto s = Load();
+  auto it = s->by_name.find(name);
+  return it == s->by_name.end() ? nullptr : it->second->share;
+}
+
+std::vector<std::shared_ptr<Share>> ShareTable::All() const {
+  auto s = Load();
+  std::vector<std::shared_ptr<Share>> out;
+  for (auto& [id, entry] : s->by_id) out.push_back(entry->share);
   return out;
 }
 

@@ -8,30 +8,42 @@
 #include <vector>
 
 #include "base/mutex.h"
-#include "core/vfs.h"
+#include "base/result.h"
+#include "core/share.h"
 
 namespace dittofs::core {
 
-// The shares a server exports, by id and by name. Changes publish a new immutable snapshot
-// (copy-on-write). Lookups take no lock: each thread keeps the snapshot it last used and checks
-// one atomic generation number to see whether it is still current, so the data path never
-// waits for a share being added or removed, nor for other threads' lookups.
+// The shares a server exports, by id and by name, each with the policy (Vfs) it is served
+// under. Changes publish a new immutable snapshot (copy-on-write). Lookups take no lock: each
+// thread keeps the snapshot it last used and checks one atomic generation number to see
+// whether it is still current, so the data path never waits for a share being added or
+// removed, nor for other threads' lookups.
+//
+// A snapshot a thread keeps may outlive a share's removal: it keeps the Share object (not its
+// stores, which Share::Retire closes) until that thread's next lookup.
 class ShareTable {
  public:
-  // Adds a share; replaces one with the same id.
   ShareTable();
-  void Add(std::shared_ptr<Vfs> share);
+  // Publishes `share` with its current policy (Share::vfs()); replaces one with the same id.
+  // Publish again after Share::SetOptions or Share::ReplaceBlocks, so that the data path finds
+  // the new policy without asking the share.
+  void Add(std::shared_ptr<Share> share);
   void Remove(ShareId id);
-  // Null when there is no such share. The returned pointer keeps the share alive (shares can
-  // be removed while calls on them are in flight, hence shared ownership).
-  std::shared_ptr<Vfs> ById(ShareId id) const;
-  std::shared_ptr<Vfs> ByName(std::string_view name) const;
-  std::vector<std::shared_ptr<Vfs>> All() const;
+
+  // Starts an operation on share `id` (a ShareUse): Errc::kStale when there is no such share
+  // or it is retired, Errc::kUnavailable while its block store is being replaced.
+  Result<ShareUse> Use(ShareId id) const;
+  // As Use, by name; Errc::kNotFound when there is no such share.
+  Result<ShareUse> UseByName(std::string_view name) const;
+  // The share itself (for control and for in-process adapters); null when there is none.
+  std::shared_ptr<Share> ById(ShareId id) const;
+  std::shared_ptr<Share> ByName(std::string_view name) const;
+  std::vector<std::shared_ptr<Share>> All() const;
 
  private:
   struct Snapshot {
-    std::map<ShareId, std::shared_ptr<Vfs>> by_id;
-    std::map<std::string, std::shared_ptr<Vfs>, std::less<>> by_name;
+    std::map<ShareId, std::shared_ptr<const ShareEntry>> by_id;
+    std::map<std::string, std::shared_ptr<const ShareEntry>, std::less<>> by_name;
   };
   std::shared_ptr<const Snapshot> Load() const;
 

@@ -25,7 +25,6 @@
 #include "controlplane/db/postgres/postgres_control_db.h"
 #include "controlplane/db/sqlite/sqlite_control_db.h"
 #include "core/shares.h"
-#include "core/state/share_state.h"
 #include "net/http/http_server.h"
 #include "nfs/common/file_handle.h"
 #include "nfs/mount/service.h"
@@ -56,20 +55,28 @@ bool IsLoopback(const std::string& address) {
   return inet_pton(AF_INET6, address.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
-// The stores behind one share. A Vfs borrows them, so they live as long as any Vfs of the share
-// (shared: a reconcile may replace the Vfs while calls on the old one are still running).
-struct ShareStores {
-  // What clients hold open, locked and cached: kept while the stores are, so a policy change
-  // (a new Vfs over the same stores) keeps it.
-  core::ShareState state;
-  std::string metadata_key;  // the store definitions these were built from
+// How long a share's retirement or block-store change waits for the operations running on it.
+constexpr std::chrono::seconds kShareDrain{30};
+
+// A share the server serves, with what it was built from. The core::Share owns the stores,
+// the state and the policy; the raw pointers below borrow its block store, and are valid while
+// a ShareUse of it is held (a block-store change waits for those).
+struct ServedShare {
+  std::shared_ptr<core::Share> share;
+  std::string name;
+  std::string metadata_key;  // the store definitions it was built from
   std::string block_key;
   std::string block_type;
-  // Declared after `metadata`, so destroyed before it: a tiered block store uses the metadata
-  // store until it is gone.
-  std::unique_ptr<stores::MetadataStore> metadata;
-  std::unique_ptr<stores::BlockStore> blocks;
+  stores::BlockStore* blocks = nullptr;
   stores::TieredBlockStore* tiered = nullptr;  // `blocks`, when it is a tiered store
+};
+
+// A served share held for a control-plane call (status, sync).
+struct HeldShare {
+  core::ShareUse use;
+  std::string block_type;
+  stores::BlockStore* blocks = nullptr;
+  stores::TieredBlockStore* tiered = nullptr;
 };
 
 enum class MetadataKind { kMemory, kRocksDb };
@@ -217,48 +224,51 @@ Result<std::unique_ptr<stores::TieredBlockStore>> OpenTiered(const config::Confi
   return stores::OpenTieredBlockStore(std::move(o), metadata);
 }
 
-// Builds the stores of one share. Each share gets its own instances, even when several shares
-// name the same store definition (a rocksdb or localfs store then keeps each share in a
+// Opens the metadata store of one share. Each share gets its own instance, even when several
+// shares name the same store definition (a rocksdb store then keeps each share in a
 // subdirectory named config::ShareDirName).
-Result<std::shared_ptr<ShareStores>> OpenStores(const config::Config& config,
-                                                const cp::Share& share,
-                                                const cp::MetadataStoreDef& md,
-                                                const cp::BlockStoreDef& bd,
-                                                const LegacyRemote& legacy_remote) {
-  const std::string& state = config.server.state_dir;
-  auto s = std::make_shared<ShareStores>();
-  s->metadata_key = md.type + md.config_json;
-  s->block_key = bd.type + bd.config_json;
+Result<std::unique_ptr<stores::MetadataStore>> OpenMetadata(const config::Config& config,
+                                                            const cp::Share& share,
+                                                            const cp::MetadataStoreDef& md) {
   ASSIGN_OR_RETURN(MetadataKind mk, ParseMetadataKind(md.type));
   switch (mk) {
     case MetadataKind::kMemory:
-      s->metadata = stores::NewMemoryMetadataStore();
-      break;
+      return stores::NewMemoryMetadataStore();
     case MetadataKind::kRocksDb: {
       stores::RocksDbMetadataStoreOptions o;
-      ASSIGN_OR_RETURN(
-          o.path, ShareDir(config::MetadataStoreLocations(md.type, md.config_json, state), share));
-      ASSIGN_OR_RETURN(s->metadata, stores::OpenRocksDbMetadataStore(o));
-      break;
+      ASSIGN_OR_RETURN(o.path, ShareDir(config::MetadataStoreLocations(md.type, md.config_json,
+                                                                       config.server.state_dir),
+                                        share));
+      return stores::OpenRocksDbMetadataStore(o);
     }
   }
+  return Status(Errc::kInternal, "unreachable");
+}
+
+// Opens the block store of one share over its metadata store (likewise one instance per
+// share, a localfs store keeping each share in its own subdirectory). `tiered` gets the store
+// when it is a tiered one, else null.
+Result<std::unique_ptr<stores::BlockStore>> OpenBlocks(
+    const config::Config& config, const cp::Share& share, const cp::MetadataStoreDef& md,
+    const cp::BlockStoreDef& bd, stores::MetadataStore& metadata, const LegacyRemote& legacy_remote,
+    stores::TieredBlockStore** tiered) {
+  *tiered = nullptr;
+  ASSIGN_OR_RETURN(MetadataKind mk, ParseMetadataKind(md.type));
   ASSIGN_OR_RETURN(BlockKind bk, ParseBlockKind(bd.type));
-  s->block_type = bd.type;
   switch (bk) {
     case BlockKind::kMemory:
-      s->blocks = stores::NewMemoryBlockStore();
-      break;
+      return stores::NewMemoryBlockStore();
     case BlockKind::kLocalFs: {
       stores::LocalFsBlockStoreOptions o;
-      ASSIGN_OR_RETURN(
-          o.root, ShareDir(config::BlockStoreLocations(bd.type, bd.config_json, state), share));
+      ASSIGN_OR_RETURN(o.root, ShareDir(config::BlockStoreLocations(bd.type, bd.config_json,
+                                                                    config.server.state_dir),
+                                        share));
       if (mk == MetadataKind::kMemory) {
         // With in-memory metadata, data left from an earlier run can never be reached again.
         std::error_code ec;
         std::filesystem::remove_all(o.root, ec);
       }
-      ASSIGN_OR_RETURN(s->blocks, stores::OpenLocalFsBlockStore(o));
-      break;
+      return stores::OpenLocalFsBlockStore(o);
     }
     case BlockKind::kTiered: {
       if (mk == MetadataKind::kMemory) {
@@ -267,14 +277,13 @@ Result<std::shared_ptr<ShareStores>> OpenStores(const config::Config& config,
         LOG_WARN("share {}: tiered blocks with in-memory metadata keep nothing across restarts",
                  share.name);
       }
-      ASSIGN_OR_RETURN(std::unique_ptr<stores::TieredBlockStore> tiered,
-                       OpenTiered(config, share, bd.config_json, *s->metadata, legacy_remote));
-      s->tiered = tiered.get();
-      s->blocks = std::move(tiered);
-      break;
+      ASSIGN_OR_RETURN(std::unique_ptr<stores::TieredBlockStore> store,
+                       OpenTiered(config, share, bd.config_json, metadata, legacy_remote));
+      *tiered = store.get();
+      return std::unique_ptr<stores::BlockStore>(std::move(store));
     }
   }
-  return s;
+  return Status(Errc::kInternal, "unreachable");
 }
 
 core::Squash ToCore(cp::Squash s) {
@@ -366,6 +375,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   uint16_t nfs_port() const override { return nfs_port_; }
   uint16_t api_port() const override { return http_ ? http_->port() : 0; }
   const std::string& initial_admin_password() const override { return admin_password_; }
+  const core::ShareTable& shares() const override { return shares_; }
   void Stop() override;
 
   // RuntimeHooks: the API changed the database; bring the running server in line.
@@ -382,8 +392,19 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Status SeedDefaults();
   Status MigrateLegacyLayout();
   Status ReconcileShares();
-  // The stores of the share named `share`; Errc::kNotFound when it is not served.
-  Result<std::shared_ptr<ShareStores>> FindStores(std::string_view share);
+  // Opens the stores of `share` and serves it.
+  Status OpenShareLocked(const cp::Share& share, const cp::MetadataStoreDef& md,
+                         const cp::BlockStoreDef& bd, core::ShareOptions options)
+      EXCLUSIVE_LOCKS_REQUIRED(reconcile_mu_);
+  // Moves `served` to the block store `bd` (core::Share::ReplaceBlocks).
+  Status SwitchBlocksLocked(ServedShare& served, const cp::Share& share,
+                            const cp::MetadataStoreDef& md, const cp::BlockStoreDef& bd)
+      EXCLUSIVE_LOCKS_REQUIRED(reconcile_mu_);
+  // Stops serving share `id` and closes its stores (after its running operations).
+  void RetireLocked(core::ShareId id) EXCLUSIVE_LOCKS_REQUIRED(reconcile_mu_);
+  // Holds the share named `share` for a control-plane call; Errc::kNotFound when it is not
+  // served.
+  Result<HeldShare> HoldShare(std::string_view share);
   Status ReconcileAdapters();
   Result<core::ShareOptions> OptionsOf(const cp::Share& share);
 
@@ -398,7 +419,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   nfs::MountService mount_;
 
   Mutex reconcile_mu_;  // one reconcile at a time; never held on the data path
-  std::map<core::ShareId, std::shared_ptr<ShareStores>> stores_ GUARDED_BY(reconcile_mu_);
+  std::map<core::ShareId, ServedShare> served_ GUARDED_BY(reconcile_mu_);
   // Filled by MigrateLegacyLayout for the first reconcile only, by share id.
   std::map<int64_t, LegacyRemote> legacy_remotes_ GUARDED_BY(reconcile_mu_);
   std::unique_ptr<rpc::RpcTcpServer> rpc_ GUARDED_BY(reconcile_mu_);
@@ -561,59 +582,120 @@ Result<core::ShareOptions> ServerImpl::OptionsOf(const cp::Share& share) {
   return o;
 }
 
+// Brings the served shares in line with the database. A share keeps its core::Share (stores,
+// state) across changes: a policy change only swaps its policy, a block-store change moves its
+// data under a drain (core::Share::ReplaceBlocks). A share that goes, or whose metadata store
+// or name changes (another namespace), is retired (drained, its stores closed) before anything
+// opens stores again, so that a reopened RocksDB finds its directory released.
 Status ServerImpl::ReconcileShares() {
   MutexLock lock(&reconcile_mu_);
   ASSIGN_OR_RETURN(std::vector<cp::Share> wanted, db_->ListShares());
-  std::map<core::ShareId, std::shared_ptr<ShareStores>> next;
+  std::map<core::ShareId, const cp::Share*> by_id;
+  for (const cp::Share& share : wanted) by_id[static_cast<core::ShareId>(share.id)] = &share;
+  std::vector<core::ShareId> gone;
+  for (const auto& [id, served] : served_) {
+    if (!by_id.contains(id)) gone.push_back(id);
+  }
+  for (core::ShareId id : gone) RetireLocked(id);
   for (const cp::Share& share : wanted) {
     ASSIGN_OR_RETURN(cp::MetadataStoreDef md, db_->GetMetadataStore(share.metadata_store_id));
     ASSIGN_OR_RETURN(cp::BlockStoreDef bd, db_->GetBlockStore(share.block_store_id));
-    auto id = static_cast<core::ShareId>(share.id);
-    std::shared_ptr<ShareStores> st;
-    auto old = stores_.find(id);
-    std::shared_ptr<core::Vfs> running = shares_.ById(id);
-    if (old != stores_.end() && running && running->name() == share.name &&
-        old->second->metadata_key == md.type + md.config_json &&
-        old->second->block_key == bd.type + bd.config_json) {
-      st = old->second;  // same stores: only the policy may have changed
-    } else {
-      auto legacy = legacy_remotes_.find(share.id);
-      ASSIGN_OR_RETURN(
-          st, OpenStores(config_, share, md, bd,
-                         legacy == legacy_remotes_.end() ? LegacyRemote{} : legacy->second));
-      // Newly opened stores: finish what a crash interrupted before anything is served.
-      RETURN_IF_ERROR(core::Vfs::FinishPendingCuts(share.name, *st->metadata, *st->blocks));
-      RETURN_IF_ERROR(core::Vfs::DeleteOrphans(share.name, *st->metadata, *st->blocks));
-    }
     ASSIGN_OR_RETURN(core::ShareOptions options, OptionsOf(share));
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<core::Vfs> vfs,
-        core::Vfs::Open(id, share.name, *st->metadata, *st->blocks, options, &st->state));
-    // The Vfs borrows the stores: the deleter keeps them until the last call on it is done.
-    shares_.Add(std::shared_ptr<core::Vfs>(vfs.release(), [st](core::Vfs* v) { delete v; }));
-    next[id] = st;
-  }
-  for (const auto& [id, st] : stores_) {
-    if (!next.contains(id)) {
-      shares_.Remove(id);
-      LOG_INFO("share {} removed", id);
+    auto id = static_cast<core::ShareId>(share.id);
+    auto it = served_.find(id);
+    if (it != served_.end() &&
+        (it->second.name != share.name || it->second.metadata_key != md.type + md.config_json)) {
+      RetireLocked(id);
+      it = served_.end();
     }
+    if (it == served_.end()) {
+      RETURN_IF_ERROR(OpenShareLocked(share, md, bd, std::move(options)));
+      continue;
+    }
+    ServedShare& served = it->second;
+    if (served.block_key != bd.type + bd.config_json) {
+      RETURN_IF_ERROR(SwitchBlocksLocked(served, share, md, bd));
+    }
+    // The policy may have changed: swap it, and publish it for the data path.
+    served.share->SetOptions(std::move(options));
+    shares_.Add(served.share);
   }
-  stores_ = std::move(next);
   return Status::Ok();
 }
 
-Result<std::shared_ptr<ShareStores>> ServerImpl::FindStores(std::string_view share) {
+Status ServerImpl::OpenShareLocked(const cp::Share& share, const cp::MetadataStoreDef& md,
+                                   const cp::BlockStoreDef& bd, core::ShareOptions options) {
+  auto legacy = legacy_remotes_.find(share.id);
+  ServedShare served;
+  served.name = share.name;
+  served.metadata_key = md.type + md.config_json;
+  served.block_key = bd.type + bd.config_json;
+  served.block_type = bd.type;
+  ASSIGN_OR_RETURN(std::unique_ptr<stores::MetadataStore> metadata,
+                   OpenMetadata(config_, share, md));
+  ASSIGN_OR_RETURN(std::unique_ptr<stores::BlockStore> blocks,
+                   OpenBlocks(config_, share, md, bd, *metadata,
+                              legacy == legacy_remotes_.end() ? LegacyRemote{} : legacy->second,
+                              &served.tiered));
+  served.blocks = blocks.get();
+  auto id = static_cast<core::ShareId>(share.id);
+  ASSIGN_OR_RETURN(served.share, core::Share::Open(id, share.name, std::move(metadata),
+                                                   std::move(blocks), std::move(options)));
+  shares_.Add(served.share);
+  served_[id] = std::move(served);
+  return Status::Ok();
+}
+
+Status ServerImpl::SwitchBlocksLocked(ServedShare& served, const cp::Share& share,
+                                      const cp::MetadataStoreDef& md, const cp::BlockStoreDef& bd) {
+  if (served.block_type == "tiered" && bd.type == "tiered") {
+    return Status(Errc::kBusy,
+                  fmt::format("share {}: its data cannot move from one tiered block store to "
+                              "another (both keep their chunk index in the share's metadata "
+                              "store)",
+                              share.name));
+  }
+  stores::TieredBlockStore* tiered = nullptr;
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<stores::BlockStore> blocks,
+      OpenBlocks(config_, share, md, bd, served.share->metadata(), LegacyRemote{}, &tiered));
+  stores::BlockStore* raw = blocks.get();
+  RETURN_IF_ERROR(served.share->ReplaceBlocks(std::move(blocks), kShareDrain));
+  served.block_key = bd.type + bd.config_json;
+  served.block_type = bd.type;
+  served.blocks = raw;
+  served.tiered = tiered;
+  LOG_INFO("share {}: now on block store {} ({})", share.name, bd.name, bd.type);
+  return Status::Ok();
+}
+
+void ServerImpl::RetireLocked(core::ShareId id) {
+  auto it = served_.find(id);
+  if (it == served_.end()) return;
+  std::shared_ptr<core::Share> share = std::move(it->second.share);
+  served_.erase(it);
+  shares_.Remove(id);  // new calls find no share (STALE) ...
+  // ... and those already running finish before the stores close.
+  if (Status s = share->Retire(kShareDrain); !s.ok()) {
+    LOG_WARN("share {} removed: {}", share->name(), s.ToString());
+  } else {
+    LOG_INFO("share {} removed, its stores closed", share->name());
+  }
+}
+
+Result<HeldShare> ServerImpl::HoldShare(std::string_view share) {
   MutexLock lock(&reconcile_mu_);
-  for (const auto& [id, st] : stores_) {
-    std::shared_ptr<core::Vfs> vfs = shares_.ById(id);
-    if (vfs && vfs->name() == share) return st;
+  for (const auto& [id, served] : served_) {
+    if (served.name != share) continue;
+    ASSIGN_OR_RETURN(core::ShareUse use, served.share->Use());
+    return HeldShare{std::move(use), served.block_type, served.blocks, served.tiered};
   }
   return Status(Errc::kNotFound, fmt::format("share {} is not being served", share));
 }
 
 Result<std::string> ServerImpl::ShareStatus(std::string_view share) {
-  ASSIGN_OR_RETURN(std::shared_ptr<ShareStores> st, FindStores(share));
+  ASSIGN_OR_RETURN(HeldShare held, HoldShare(share));
+  const HeldShare* st = &held;
   nlohmann::json j;
   j["share"] = share;
   j["block_store"] = st->block_type;
@@ -643,12 +725,12 @@ Result<std::string> ServerImpl::ShareStatus(std::string_view share) {
 }
 
 Status ServerImpl::SyncShare(std::string_view share) {
-  ASSIGN_OR_RETURN(std::shared_ptr<ShareStores> st, FindStores(share));
-  if (st->tiered == nullptr) {
+  ASSIGN_OR_RETURN(HeldShare st, HoldShare(share));
+  if (st.tiered == nullptr) {
     return Status(Errc::kNotSupported, fmt::format("share {} has no remote to sync to ({} blocks)",
-                                                   share, st->block_type));
+                                                   share, st.block_type));
   }
-  return st->tiered->Flush();
+  return st.tiered->Flush();
 }
 
 Status ServerImpl::ReconcileAdapters() {
@@ -775,6 +857,13 @@ void ServerImpl::Stop() {
     rpc = std::move(rpc_);
   }
   if (rpc) rpc->Shutdown(std::chrono::seconds(config_.server.shutdown_timeout_s));
+  {
+    // No call runs any more: the shares' stores close here, in order, on this thread.
+    MutexLock lock(&reconcile_mu_);
+    std::vector<core::ShareId> ids;
+    for (const auto& [id, served] : served_) ids.push_back(id);
+    for (core::ShareId id : ids) RetireLocked(id);
+  }
   log::Flush();
 }
 

@@ -7,6 +7,7 @@
 #include "base/result.h"
 #include "config/config.h"
 #include "controlplane/db/control_db.h"
+#include "core/shares.h"
 
 namespace dittofs::server {
 
@@ -23,6 +24,9 @@ class Server {
   // The password generated for `admin` on this start, to be shown once; empty when the admin
   // existed already or DITTOFS_ADMIN_INITIAL_PASSWORD set it.
   virtual const std::string& initial_admin_password() const = 0;
+  // The shares being served, as the protocol adapters see them: an adapter in the same
+  // process (a test's, say) reaches the same core::Share objects, state included.
+  virtual const core::ShareTable& shares() const = 0;
   // Stops accepting, lets in-flight calls finish (up to the configured timeout). Idempotent.
   virtual void Stop() = 0;
 };

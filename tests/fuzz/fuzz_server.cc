@@ -7,18 +7,14 @@
 
 namespace dittofs::fuzz {
 
-FuzzServer::FuzzServer()
-    : metadata_(stores::NewMemoryMetadataStore()),
-      blocks_(stores::NewMemoryBlockStore()),
-      dispatcher_(1024),
-      nfs3_(shares_, handles_),
-      mount_(shares_, handles_) {
+FuzzServer::FuzzServer() : dispatcher_(1024), nfs3_(shares_, handles_), mount_(shares_, handles_) {
   core::ShareOptions options;
   options.squash = core::Squash::kNone;
-  auto vfs = core::Vfs::Open(1, "/export", *metadata_, *blocks_, options);
-  CHECK(vfs.ok()) << vfs.status().ToString();
-  root_ = (*vfs)->root();
-  shares_.Add(std::shared_ptr<core::Vfs>(std::move(vfs).value()));
+  auto share = core::Share::Open(1, "/export", stores::NewMemoryMetadataStore(),
+                                 stores::NewMemoryBlockStore(), options);
+  CHECK(share.ok()) << share.status().ToString();
+  root_ = (*share)->vfs()->root();
+  shares_.Add(std::move(share).value());
   dispatcher_.Add(nfs3_.Program());
   dispatcher_.Add(mount_.Program());
 }

@@ -11,8 +11,6 @@
 #include "nfs/mount/service.h"
 #include "nfs/v3/service.h"
 #include "rpc/dispatch.h"
-#include "stores/block/block_store.h"
-#include "stores/metadata/metadata_store.h"
 
 namespace dittofs::fuzz {
 
@@ -25,8 +23,6 @@ class FuzzServer {
   const nfs::FileHandleCodec& handles() const { return handles_; }
 
  private:
-  std::unique_ptr<stores::MetadataStore> metadata_;
-  std::unique_ptr<stores::BlockStore> blocks_;
   core::ShareTable shares_;
   rpc::Dispatcher dispatcher_;
   const nfs::FileHandleCodec handles_{nfs::FileHandleCodec::Key{}};

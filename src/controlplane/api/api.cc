@@ -1454,13 +1454,32 @@ class ApiHandlers final {
 
   Result<HttpResponse> PatchShare(const Call& call) {
     ASSIGN_OR_RETURN(Share share, PathShare(call));
+    const Share before = share;
     RETURN_IF_ERROR(ReadShareFields(*call.body, &share));
     {
       MutexLock lock(&placement_mu_);
       RETURN_IF_ERROR(CheckSharePlacement(share));
       RETURN_IF_ERROR(db_.UpdateShare(share));
     }
-    RETURN_IF_ERROR(hooks_.SharesChanged());
+    if (Status changed = hooks_.SharesChanged(); !changed.ok()) {
+      if (share.block_store_id != before.block_store_id) {
+        // The share's data did not move to the other block store: the database must not say
+        // it did, or the next start would serve the share from a store without its data. The
+        // share goes back to what it was, and the server is brought in line with that.
+        {
+          MutexLock lock(&placement_mu_);
+          if (Status undone = db_.UpdateShare(before); !undone.ok()) {
+            LOG_ERROR("api: share {}: undoing a failed block store change: {}", before.name,
+                      undone.ToString());
+          }
+        }
+        if (Status again = hooks_.SharesChanged(); !again.ok()) {
+          LOG_WARN("api: share {}: after undoing a failed block store change: {}", before.name,
+                   again.ToString());
+        }
+      }
+      return changed;
+    }
     ASSIGN_OR_RETURN(json doc, ShareJson(share));
     return Json(200, doc);
   }

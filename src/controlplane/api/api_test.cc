@@ -1130,6 +1130,28 @@ TEST_F(ApiTest, HookErrorFailsTheRequestButTheChangeStays) {
   EXPECT_EQ(hooks_.adapters_changed(), 1);
 }
 
+// Issue 12: a block store change the server could not make (its data did not move) is undone,
+// so that the database never names a store without the share's data.
+TEST_F(ApiTest, BlockStoreChangeTheServerRefusedIsUndone) {
+  CreateShareFixture();
+  std::string token = AdminToken();
+  ASSERT_EQ(Post("/api/v1/stores/block", {{"name", "other"}, {"type", "memory"}}, token)->status,
+            201);
+  hooks_.set_error(Status(Errc::kBusy, "operations still ran"));
+  ExpectProblem(
+      Patch("/api/v1/shares/%2Fexport", {{"block_store", "other"}, {"read_only", true}}, token),
+      409);
+  hooks_.set_error(Status::Ok());
+  json share = Body(Get("/api/v1/shares/%2Fexport", token));
+  EXPECT_EQ(share["block_store"], "blocks");
+  EXPECT_EQ(share["read_only"], false);
+  // Other changes that fail in the server stay, as before.
+  hooks_.set_error(Status(Errc::kUnavailable, "reconcile failed"));
+  ExpectProblem(Patch("/api/v1/shares/%2Fexport", {{"read_only", true}}, token), 503);
+  hooks_.set_error(Status::Ok());
+  EXPECT_EQ(Body(Get("/api/v1/shares/%2Fexport", token))["read_only"], true);
+}
+
 TEST_F(ApiTest, CredentialsNeverReachTheLog) {
   std::string log_path = dir_ + "/api.log";
   log::Init(log::Level::kDebug, log::Format::kText, log_path);

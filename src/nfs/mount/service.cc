@@ -66,19 +66,22 @@ std::string_view Normalize(std::string_view path) {
 mountres3 MountService::Mnt(const rpc::CallContext& call, std::string_view path) {
   mountres3 res;
   path = Normalize(path);
-  std::shared_ptr<core::Vfs> share = shares_.ByName(path);
-  if (!share) {
-    LOG_INFO("mount: {} asked for unknown export {}", call.client_address, path);
-    res.fhs_status = mountstat3::MNT3ERR_NOENT;
+  Result<core::ShareUse> share = shares_.UseByName(path);
+  if (!share.ok()) {
+    LOG_INFO("mount: {} asked for export {}: {}", call.client_address, path,
+             share.status().ToString());
+    // A share being retired is as good as gone; one changing its block store is back shortly.
+    res.fhs_status = share.status().code() == Errc::kUnavailable ? mountstat3::MNT3ERR_SERVERFAULT
+                                                                 : mountstat3::MNT3ERR_NOENT;
     return res;
   }
   // RFC 1813 Appendix I: MNT3ERR_ACCES when the client may not mount this export.
-  if (Status s = share->CheckMount(CallerOf(call)); !s.ok()) {
+  if (Status s = (*share)->CheckMount(CallerOf(call)); !s.ok()) {
     LOG_INFO("mount: {} refused {}: {}", call.client_address, path, s.message());
     res.fhs_status = mountstat3::MNT3ERR_ACCES;
     return res;
   }
-  FileHandleCodec::Handle fh = handles_.Encode(share->id(), share->root());
+  FileHandleCodec::Handle fh = handles_.Encode((*share)->id(), (*share)->root());
   res.fhs_status = mountstat3::MNT3_OK;
   res.mountinfo.fhandle = nfs_fh3_owned::CopyFrom(ByteView(fh.data(), fh.size()));
   res.mountinfo.auth_flavors = {kAuthSys, kAuthNone};

@@ -13,9 +13,10 @@ namespace {
 
 using core::Attr;
 
-// A file handle resolved to its share and object.
+// A file handle resolved to its share and object. `vfs` holds the share for the call: its
+// stores stay open and unchanged until the reply is built.
 struct Target {
-  std::shared_ptr<core::Vfs> vfs;
+  core::ShareUse vfs;
   core::FileId file;
 };
 
@@ -23,8 +24,8 @@ struct Target {
 Result<Target> ResolveHandle(const FileHandleCodec& handles, const core::ShareTable& shares,
                              const nfs_fh3& fh) {
   ASSIGN_OR_RETURN(DecodedHandle h, handles.Decode(fh.data));
-  std::shared_ptr<core::Vfs> vfs = shares.ById(h.share);
-  if (!vfs) return Errc::kStale;  // a share that is gone
+  // kStale for a share that is gone, kUnavailable (JUKEBOX) while its block store changes.
+  ASSIGN_OR_RETURN(core::ShareUse vfs, shares.Use(h.share));
   return Target{std::move(vfs), h.file};
 }
 
@@ -368,7 +369,7 @@ RENAME3res Nfs3Service::Rename(const rpc::CallContext& call, const RENAME3args& 
   if (!from.ok()) return RENAME3res::Failure(ToNfs3(from.status()));
   Result<Target> to = ResolveHandle(handles_, shares_, args.to.dir);
   if (!to.ok()) return RENAME3res::Failure(ToNfs3(to.status()));
-  if (from->vfs != to->vfs) {
+  if (&from->vfs.share() != &to->vfs.share()) {
     return RENAME3res::Failure(nfsstat3::NFS3ERR_XDEV, {{std::nullopt, AttrsOf(call, *from)},
                                                         {std::nullopt, AttrsOf(call, *to)}});
   }
@@ -384,7 +385,7 @@ LINK3res Nfs3Service::Link(const rpc::CallContext& call, const LINK3args& args) 
   if (!file.ok()) return LINK3res::Failure(ToNfs3(file.status()));
   Result<Target> dir = ResolveHandle(handles_, shares_, args.link.dir);
   if (!dir.ok()) return LINK3res::Failure(ToNfs3(dir.status()), {AttrsOf(call, *file), {}});
-  if (file->vfs != dir->vfs) {
+  if (&file->vfs.share() != &dir->vfs.share()) {
     return LINK3res::Failure(nfsstat3::NFS3ERR_XDEV,
                              {AttrsOf(call, *file), {std::nullopt, AttrsOf(call, *dir)}});
   }

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/share.h"
+
+#include <algorithm>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/check.h"
+#include "base/log.h"
+#include "base/thread_pool.h"
+
+namespace dittofs::core {
+namespace {
+
+using stores::Inode;
+using stores::InodeId;
+
+// Each thread takes its holds in one slot, so threads on different cores rarely share a
+// counter's cache line.
+size_t ThreadSlot(size_t slots) {
+  static std::atomic<size_t> next{0};
+  thread_local size_t slot = next.fetch_add(1, std::memory_order_relaxed);
+  return slot % slots;
+}
+
+constexpr size_t kCopyBytes = 1 << 20;
+constexpr size_t kListBatch = 1024;
+
+// Copies the data of every regular file of the namespace rooted at `metadata.root()`, and of
+// every orphan, from `from` to `to`, syncing each file. Never-written ranges (read as zeros)
+// are not written. `copied` gets the files copied.
+// REQUIRES: nothing changes the share meanwhile.
+Status CopyFileData(stores::MetadataStore& metadata, stores::BlockStore& from,
+                    stores::BlockStore& to, std::vector<InodeId>* copied) {
+  std::vector<InodeId> dirs;
+  std::unordered_set<InodeId> seen;
+  std::vector<std::byte> buffer(kCopyBytes);
+  auto visit = [&](InodeId id) -> Status {
+    if (!seen.insert(id).second) return Status::Ok();  // a hard link seen before
+    ASSIGN_OR_RETURN(Inode inode, metadata.GetInode(id));
+    if (inode.is_directory()) {
+      dirs.push_back(id);
+      return Status::Ok();
+    }
+    if (inode.type != stores::FileType::kRegular) return Status::Ok();
+    for (uint64_t offset = 0; offset < inode.size;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(kCopyBytes, inode.size - offset));
+      MutableByteView piece(buffer.data(), n);
+      RETURN_IF_ERROR(from.Read(id, offset, piece));
+      bool zeros =
+          std::all_of(piece.begin(), piece.end(), [](std::byte b) { return b == std::byte{0}; });
+      if (!zeros) RETURN_IF_ERROR(to.Write(id, offset, piece));
+      offset += n;
+    }
+    RETURN_IF_ERROR(to.Sync(id));
+    copied->push_back(id);
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(visit(metadata.root()));
+  while (!dirs.empty()) {
+    InodeId dir = dirs.back();
+    dirs.pop_back();
+    for (uint64_t cookie = 0;;) {
+      std::unique_ptr<stores::MetadataTxn> txn = metadata.Begin();
+      ASSIGN_OR_RETURN(std::vector<stores::DirEntry> entries, txn->List(dir, cookie, kListBatch));
+      for (const stores::DirEntry& e : entries) RETURN_IF_ERROR(visit(e.child));
+      if (entries.size() < kListBatch) break;
+      cookie = entries.back().cookie;
+    }
+  }
+  // Orphans: files without a name that opens still use (key: the inode, big-endian).
+  for (std::string from_key;;) {
+    std::unique_ptr<stores::MetadataTxn> txn = metadata.Begin();
+    ASSIGN_OR_RETURN(std::vector<stores::Record> orphans,
+                     txn->ScanRecords(stores::RecordTable::kOrphans, from_key, "", kListBatch));
+    for (const stores::Record& o : orphans) {
+      if (o.key.size() != 8) continue;
+      RETURN_IF_ERROR(visit(LoadBe64(reinterpret_cast<const std::byte*>(o.key.data()))));
+    }
+    if (orphans.size() < kListBatch) break;
+    from_key = orphans.back().key + '\0';
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+ShareUse& ShareUse::operator=(ShareUse&& other) noexcept {
+  if (this != &other) {
+    Release();
+    entry_ = std::move(other.entry_);
+    slot_ = other.slot_;
+  }
+  return *this;
+}
+
+void ShareUse::Release() {
+  if (!entry_) return;
+  entry_->share->Release(slot_);
+  entry_.reset();
+}
+
+Result<std::shared_ptr<Share>> Share::Open(ShareId id, std::string name,
+                                           std::unique_ptr<stores::MetadataStore> metadata,
+                                           std::unique_ptr<stores::BlockStore> blocks,
+                                           ShareOptions options) {
+  // Newly opened stores: finish what a crash interrupted before anything is served.
+  RETURN_IF_ERROR(Vfs::FinishPendingCuts(name, *metadata, *blocks));
+  RETURN_IF_ERROR(Vfs::DeleteOrphans(name, *metadata, *blocks));
+  std::shared_ptr<Share> share(new Share(id, std::move(name)));
+  ASSIGN_OR_RETURN(std::unique_ptr<Vfs> vfs,
+                   Vfs::Open(id, share->name_, *metadata, *blocks, options, &share->state_));
+  share->metadata_ = std::move(metadata);
+  share->blocks_ = std::move(blocks);
+  MutexLock lock(&share->mu_);
+  share->options_ = std::move(options);
+  share->vfs_ = std::move(vfs);
+  share->current_.store(share->vfs_.get(), std::memory_order_release);
+  return share;
+}
+
+Share::~Share() {
+  // Nothing can hold the share now (a hold keeps it alive): close what Retire did not.
+  CloseStores();
+}
+
+std::shared_ptr<Vfs> Share::vfs() const {
+  MutexLock lock(&mu_);
+  return vfs_;
+}
+
+Result<size_t> Share::Hold() {
+  size_t slot = ThreadSlot(kSlots);
+  // Pairs with the gate's store in ReplaceBlocks and Retire (both seq_cst): either this hold
+  // is counted by their drain, or this load sees the gate shut.
+  slots_[slot].holds.fetch_add(1, std::memory_order_seq_cst);
+  uint32_t gate = gate_.load(std::memory_order_seq_cst);
+  if (gate == kOpen) return slot;
+  Release(slot);
+  if (gate == kRetired) return Status(Errc::kStale, "share " + name_ + " is no longer served");
+  return Status(Errc::kUnavailable, "share " + name_ + " is changing its block store");
+}
+
+void Share::Release(size_t slot) {
+  slots_[slot].holds.fetch_sub(1, std::memory_order_seq_cst);
+  if (gate_.load(std::memory_order_seq_cst) == kOpen) return;
+  // A drain may be waiting for this hold.
+  bool close = false;
+  {
+    MutexLock lock(&mu_);
+    close = close_on_last_release_ && Holds() == 0;
+    drained_.notify_all();
+  }
+  if (close) CloseStores();
+}
+
+int64_t Share::Holds() const {
+  int64_t total = 0;
+  for (const Slot& s : slots_) total += s.holds.load(std::memory_order_seq_cst);
+  return total;
+}
+
+bool Share::WaitDrained(std::chrono::milliseconds drain) {
+  BlockingRegion blocking;  // waiting for other threads' operations
+  MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> wait(mu_.native(), std::adopt_lock);
+  bool drained =
+      drained_.wait_for(wait, drain, [&]() NO_THREAD_SAFETY_ANALYSIS { return Holds() == 0; });
+  wait.release();  // `lock` still owns the mutex
+  return drained;
+}
+
+Result<ShareUse> Share::Use() {
+  ASSIGN_OR_RETURN(size_t slot, Hold());
+  auto entry = std::make_shared<ShareEntry>(ShareEntry{shared_from_this(), vfs()});
+  return ShareUse(std::move(entry), slot);
+}
+
+Result<ShareUse> Share::Use(const std::shared_ptr<const ShareEntry>& entry) {
+  ASSIGN_OR_RETURN(size_t slot, Hold());
+  if (entry->vfs.get() == current_.load(std::memory_order_acquire)) return ShareUse(entry, slot);
+  // The policy or the block store changed since `entry` was published.
+  auto fresh = std::make_shared<ShareEntry>(ShareEntry{entry->share, vfs()});
+  return ShareUse(std::move(fresh), slot);
+}
+
+void Share::SetOptions(ShareOptions options) {
+  MutexLock control(&control_mu_);
+  if (closed()) return;
+  Result<std::unique_ptr<Vfs>> vfs = Vfs::Open(id_, name_, *metadata_, *blocks_, options, &state_);
+  CHECK(vfs.ok()) << "share " << name_ << ": a Vfs over open stores: " << vfs.status().ToString();
+  MutexLock lock(&mu_);
+  options_ = std::move(options);
+  vfs_ = std::move(vfs).value();
+  current_.store(vfs_.get(), std::memory_order_release);
+}
+
+Status Share::ReplaceBlocks(std::unique_ptr<stores::BlockStore> blocks,
+                            std::chrono::milliseconds drain) {
+  MutexLock control(&control_mu_);
+  if (gate_.load() == kRetired) return Status(Errc::kStale, "share " + name_ + " is retired");
+  gate_.store(kSwitching, std::memory_order_seq_cst);
+  auto reopen = [&] { gate_.store(kOpen, std::memory_order_seq_cst); };
+  if (!WaitDrained(drain)) {
+    reopen();
+    return Status(Errc::kBusy,
+                  fmt::format("share {}: operations still ran after {} ms; its block store was "
+                              "not changed",
+                              name_, drain.count()));
+  }
+  std::vector<InodeId> copied;
+  if (Status s = CopyFileData(*metadata_, *blocks_, *blocks, &copied); !s.ok()) {
+    reopen();
+    return Status(s.code(), fmt::format("share {}: copying its data to the new block store: {}",
+                                        name_, s.message()));
+  }
+  ShareOptions options;
+  {
+    MutexLock lock(&mu_);
+    options = options_;
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Vfs> vfs,
+                   Vfs::Open(id_, name_, *metadata_, *blocks, options, &state_));
+  std::unique_ptr<stores::BlockStore> old;
+  {
+    MutexLock lock(&mu_);
+    old = std::move(blocks_);
+    blocks_ = std::move(blocks);
+    vfs_ = std::move(vfs);
+    current_.store(vfs_.get(), std::memory_order_release);
+  }
+  reopen();
+  // The data is safe in the new store: the old store's copy goes (a directory's files, a
+  // tiered store's chunk references in the metadata store).
+  for (InodeId file : copied) {
+    if (Status s = old->Remove(file); !s.ok()) {
+      LOG_WARN("share {}: removing file {} from the old block store: {}", name_, file,
+               s.ToString());
+    }
+  }
+  old.reset();
+  LOG_INFO("share {}: block store replaced ({} files copied)", name_, copied.size());
+  return Status::Ok();
+}
+
+Status Share::Retire(std::chrono::milliseconds drain) {
+  MutexLock control(&control_mu_);
+  gate_.store(kRetired, std::memory_order_seq_cst);
+  if (!WaitDrained(drain)) {
+    MutexLock lock(&mu_);
+    if (Holds() != 0) {
+      close_on_last_release_ = true;
+      return Status(Errc::kBusy, fmt::format("share {}: operations still ran after {} ms; the "
+                                             "last of them closes its stores",
+                                             name_, drain.count()));
+    }
+  }
+  CloseStores();
+  return Status::Ok();
+}
+
+bool Share::closed() const {
+  MutexLock lock(&mu_);
+  return closed_;
+}
+
+void Share::CloseStores() {
+  std::unique_ptr<stores::MetadataStore> metadata;
+  std::unique_ptr<stores::BlockStore> blocks;
+  {
+    MutexLock lock(&mu_);
+    if (closed_) return;
+    closed_ = true;
+    close_on_last_release_ = false;
+    metadata = std::move(metadata_);
+    blocks = std::move(blocks_);
+  }
+  blocks.reset();  // first: a tiered block store uses the metadata store until it is gone
+  metadata.reset();
+}
+
+}  // namespace dittofs::core
