@@ -12,6 +12,7 @@
 #include "base/bytes.h"
 #include "base/clock.h"
 #include "core/access.h"
+#include "core/identity.h"
 #include "stores/block/block_store.h"
 #include "stores/metadata/metadata_store.h"
 
@@ -22,19 +23,10 @@ using stores::InodeId;
 
 using ShareId = uint32_t;
 
-// The identity a call runs as, after the adapter has authenticated it (and before the share's
-// squash rules, which the Vfs applies).
-struct Caller {
-  uint32_t uid = 65534;
-  uint32_t gid = 65534;
-  std::vector<uint32_t> groups;  // supplementary groups
+// A call's identity, after the adapter has authenticated it (and before the share's squash
+// rules, which the Vfs applies): the principal it runs as and the client it came from.
+struct Caller : Principal {
   std::string client_address;
-  // The caller presented no identity (e.g. AUTH_NONE): it runs as the share's anonymous
-  // identity (anon_uid/anon_gid), whatever uid and gid say.
-  bool anonymous = false;
-
-  bool is_root() const { return uid == 0; }
-  bool InGroup(uint32_t g) const;
 };
 
 // What a file handle names: an inode of a share, in one incarnation.

@@ -48,10 +48,6 @@ bool StickyAllows(const Caller& caller, const Inode& dir, const Inode& victim) {
 
 }  // namespace
 
-bool Caller::InGroup(uint32_t g) const {
-  return gid == g || std::find(groups.begin(), groups.end(), g) != groups.end();
-}
-
 bool MayAccess(const Caller& caller, const Inode& inode, uint32_t want) {
   if (caller.is_root()) {
     if (!(want & 1)) return true;
@@ -191,7 +187,7 @@ Caller Vfs::Effective(const Caller& caller) const {
   c.client_address = caller.client_address;
   // A caller without an identity is the share's anonymous one, under every squash mode but
   // all_to_admin.
-  if (caller.anonymous && options_.squash != Squash::kAllToAdmin) {
+  if (caller.anonymous() && options_.squash != Squash::kAllToAdmin) {
     c.uid = options_.anon_uid;
     c.gid = options_.anon_gid;
     return c;

@@ -140,6 +140,8 @@ class Vfs {
       ShareOptions options)
       : id_(id), name_(std::move(name)), metadata_(metadata), blocks_(blocks), options_(options) {}
 
+  // The ids the share's squash rule makes of the caller's; permission checks use nothing else
+  // of the result (neither the principal's name nor its method count there).
   Caller Effective(const Caller& caller) const;
   // Applies the share policy to the identity the client presented.
   Status Admit(const Caller& caller, bool mutating) const;

@@ -677,7 +677,7 @@ TEST_F(VfsTest, SquashRules) {
     vfs_ = std::move(v).value();
   };
   Caller anonymous = User(1000, 1000);
-  anonymous.anonymous = true;
+  anonymous.auth = AuthMethod::kNone;
   for (Squash squash : {Squash::kNone, Squash::kRootToGuest, Squash::kAllToGuest}) {
     reopen(squash);
     EXPECT_EQ(owner_of(anonymous, "anon" + std::to_string(int(squash))),
@@ -1034,6 +1034,57 @@ TEST_F(VfsTest, AdminSquashModes) {
   Open(ShareOptions{.squash = Squash::kAllToGuest});
   Attr i = MustCreate(User(1000, 1000), root_, "i");
   EXPECT_EQ(i.uid, 65534u);
+}
+
+// Issue 12 item 5: a user logged on by name (NTLM, Kerberos) is the same user as the AUTH_SYS
+// caller with its ids: ownership, group access, squashing and the share's per-uid levels depend
+// on the ids alone, never on the principal's name or method.
+TEST_F(VfsTest, PrincipalsActByTheirIdsWhateverTheirMethod) {
+  auto as = [](Caller c, AuthMethod how, std::string name) {
+    c.auth = how;
+    c.user_name = std::move(name);
+    return c;
+  };
+  Wcc w;
+  Attr team = MustMkdir(root_caller_, root_, "team", 0770);  // root's, group 50
+  SetAttrs to_50;
+  to_50.gid = 50;
+  ASSERT_OK(vfs_->SetAttr(root_caller_, team.id, to_50, nullptr, &w));
+  Attr pub = MustMkdir(root_caller_, root_, "pub", 0777);
+  // The same stores under root_to_guest, uid 1000 and root may write, everyone else only read.
+  ShareOptions o{.squash = Squash::kRootToGuest, .anon_uid = 4000, .anon_gid = 4001};
+  o.policy.default_permission = Permission::kRead;
+  o.policy.by_uid[1000] = Permission::kReadWrite;
+  o.policy.by_uid[0] = Permission::kReadWrite;
+  ASSERT_OK_AND_ASSIGN(vfs_, Vfs::Open(1, "/export", *metadata_, *blocks_, o));
+
+  const Caller sys = User(1000, 1000, {50});
+  for (AuthMethod how : {AuthMethod::kSys, AuthMethod::kNtlm, AuthMethod::kKerberos}) {
+    SCOPED_TRACE(std::string(AuthMethodName(how)));
+    std::string tag(AuthMethodName(how));
+    const Caller alice = as(sys, how, "alice");
+    EXPECT_FALSE(alice.anonymous());
+    // Into the directory through group 50; the new file is uid 1000's.
+    Attr f = MustCreate(alice, team.id, "f-" + tag);
+    EXPECT_EQ(std::make_pair(f.uid, f.gid), std::make_pair(1000u, 1000u));
+    ASSERT_OK(WriteStr(alice, f.id, 0, "x"));
+    // Without group 50 the same user is an outsider, whatever its name says.
+    const Caller lone = as(User(1000, 1000), how, "alice");
+    EXPECT_THAT(vfs_->Lookup(lone, team.id, "f-" + tag, nullptr), StatusIs(Errc::kAccess));
+    // Another uid under the same name is another user: the share's default (read) level.
+    const Caller impostor = as(User(2000, 2000, {50}), how, "alice");
+    EXPECT_THAT(vfs_->Create(impostor, pub.id, "g-" + tag, CreateMode::kGuarded, {}, 0, &w),
+                StatusIs(Errc::kAccess));
+    // Root is squashed to the guest however it logged on.
+    Attr r = MustCreate(as(root_caller_, how, "admin"), pub.id, "root-" + tag);
+    EXPECT_EQ(std::make_pair(r.uid, r.gid), std::make_pair(4000u, 4001u));
+  }
+  // No identity at all: the share's anonymous one (no group 50), even with a name attached.
+  const Caller none = as(sys, AuthMethod::kNone, "alice");
+  EXPECT_TRUE(none.anonymous());
+  EXPECT_THAT(vfs_->Lookup(none, team.id, "f-sys", nullptr), StatusIs(Errc::kAccess));
+  Attr a = MustCreate(none, pub.id, "anon");
+  EXPECT_EQ(std::make_pair(a.uid, a.gid), std::make_pair(4000u, 4001u));
 }
 
 TEST_F(VfsTest, ReadOnlyShareRefusesChanges) {

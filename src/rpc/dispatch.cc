@@ -12,6 +12,24 @@ void Dispatcher::Add(ProgramVersion program) {
   programs_[prog][vers] = std::move(program);
 }
 
+void Dispatcher::AddAuthFlavor(AuthFlavor flavor, AuthHandler handler) {
+  auto number = static_cast<uint32_t>(flavor);
+  for (auto& [registered, h] : flavors_) {
+    if (registered == number) {
+      h = std::move(handler);
+      return;
+    }
+  }
+  flavors_.emplace_back(number, std::move(handler));
+}
+
+const AuthHandler* Dispatcher::FlavorHandler(uint32_t flavor) const {
+  for (const auto& [registered, handler] : flavors_) {
+    if (registered == flavor) return &handler;
+  }
+  return nullptr;
+}
+
 bool Dispatcher::IsFast(ByteView record) const {
   // xid, msg_type, rpcvers, prog, vers, proc: the first six words of a call.
   if (record.size() < 24) return false;
@@ -47,19 +65,12 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
   ctx.proc = h.proc;
   ctx.client_address = conn.peer_address;
   ctx.client_port = conn.peer_port;
-  switch (static_cast<AuthFlavor>(h.cred_flavor)) {
-    case AuthFlavor::kNone:
-      break;  // anonymous: the default Credential
-    case AuthFlavor::kSys:
-      if (!DecodeAuthSys(h.cred_body, &ctx.cred)) {
-        EncodeAuthErrorReply(*reply, h.xid, AuthStat::kBadCred);
-        return true;
-      }
-      break;
-    default:
-      // RFC 5531 §9: a flavor the server does not accept is refused as too weak.
-      EncodeAuthErrorReply(*reply, h.xid, AuthStat::kTooWeak);
-      return true;
+  const AuthHandler* auth = FlavorHandler(h.cred_flavor);
+  // RFC 5531 §9: a flavor the server does not accept is refused as too weak.
+  AuthStat auth_stat = auth == nullptr ? AuthStat::kTooWeak : (*auth)(h, &ctx.cred);
+  if (auth_stat != AuthStat::kOk) {
+    EncodeAuthErrorReply(*reply, h.xid, auth_stat);
+    return true;
   }
 
   auto prog_it = programs_.find(h.prog);

@@ -6,9 +6,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/bytes.h"
+#include "rpc/auth.h"
 #include "rpc/message.h"
 #include "rpc/reply_cache.h"
 #include "xdr/xdr.h"
@@ -56,12 +58,17 @@ struct ConnectionInfo {
 };
 
 // Routes calls to the registered program tables and produces replies. Handle is safe to call
-// concurrently from any number of threads; Add is not (register everything before serving).
+// concurrently from any number of threads; Add and AddAuthFlavor are not (register everything
+// before serving).
 class Dispatcher {
  public:
   explicit Dispatcher(size_t reply_cache_entries = 8192);
 
   void Add(ProgramVersion program);
+  // Accepts calls whose credential is of `flavor`, as `handler` decides; replaces an earlier
+  // handler of the flavor. Calls of a flavor without a handler are denied with AUTH_TOOWEAK,
+  // before their program is looked at. A dispatcher starts with no flavor at all.
+  void AddAuthFlavor(AuthFlavor flavor, AuthHandler handler);
 
   // Processes one record. Returns false when no reply must be sent (not a call, or a
   // retransmission of a call still in progress); else `reply` holds the encoded reply.
@@ -74,8 +81,13 @@ class Dispatcher {
   const ReplyCache& reply_cache() const { return cache_; }
 
  private:
+  // The handler of the call's credential flavor, or null when none is registered.
+  const AuthHandler* FlavorHandler(uint32_t flavor) const;
+
   // prog -> vers -> table
   std::map<uint32_t, std::map<uint32_t, ProgramVersion>> programs_;
+  // flavor -> handler; a few entries, scanned in order
+  std::vector<std::pair<uint32_t, AuthHandler>> flavors_;
   ReplyCache cache_;
 };
 

@@ -36,6 +36,8 @@ class DispatchTest : public ::testing::Test {
     dispatcher_.Add(v1);
     ProgramVersion v3{kProg, 3, {}};
     dispatcher_.Add(v3);
+    dispatcher_.AddAuthFlavor(AuthFlavor::kNone, AuthNone);
+    dispatcher_.AddAuthFlavor(AuthFlavor::kSys, AuthSys);
   }
 
   // Sends a call; returns the decoded reply words.
@@ -116,6 +118,96 @@ TEST_F(DispatchTest, AuthErrors) {
   // AUTH_NONE is anonymous.
   auto anon = Call(8, kProg, 1, 1, Credential{}, {1});
   EXPECT_EQ(anon[6], 65534u);
+}
+
+// The whole AUTH_ERROR reply, byte for byte (RFC 5531 §9: reply_body MSG_DENIED, rejected_reply
+// AUTH_ERROR, auth_stat).
+TEST_F(DispatchTest, AuthErrorReplyBytes) {
+  xdr::XdrEncoder e;
+  EncodeAuthErrorReply(e, 0x01020304, AuthStat::kTooWeak);
+  EXPECT_EQ(e.ToString(), std::string("\x01\x02\x03\x04"  // xid
+                                      "\0\0\0\x01"        // REPLY
+                                      "\0\0\0\x01"        // MSG_DENIED
+                                      "\0\0\0\x01"        // AUTH_ERROR
+                                      "\0\0\0\x05",       // AUTH_TOOWEAK
+                                      20));
+}
+
+// Flavors are a table the server fills: a flavor without a handler is too weak, whatever the
+// program, and a registered handler decides alone what its calls run as or why they are denied.
+TEST_F(DispatchTest, AuthFlavorTable) {
+  constexpr auto kTest = static_cast<AuthFlavor>(390099);
+  auto call = [&](AuthFlavor flavor, std::string body, uint32_t prog = kProg) {
+    xdr::XdrEncoder e;
+    e.U32(11);  // xid
+    e.U32(0);   // CALL
+    e.U32(2);
+    e.U32(prog);
+    e.U32(1);
+    e.U32(1);  // ECHO
+    e.U32(static_cast<uint32_t>(flavor));
+    e.String(body);
+    e.U32(0);  // AUTH_NONE verifier
+    e.U32(0);
+    e.U32(77);  // the argument
+    return Send(e.ToString());
+  };
+  auto denied = [](const std::vector<uint32_t>& w) {
+    return w.size() == 5 && w[2] == 1 && w[3] == 1 ? static_cast<int>(w[4]) : -1;
+  };
+  EXPECT_EQ(denied(call(kTest, "")), int(AuthStat::kTooWeak));
+  EXPECT_EQ(denied(call(kTest, "", 999)), int(AuthStat::kTooWeak))
+      << "the flavor is checked before the program";
+
+  // The handler sees the credential body and makes the identity.
+  std::atomic<int> seen{0};
+  dispatcher_.AddAuthFlavor(kTest, [&](const CallHeader& h, Credential* cred) {
+    ++seen;
+    if (AsChars(h.cred_body) == "stale") return AuthStat::kRejectedCred;
+    if (AsChars(h.cred_body) != "user4242") return AuthStat::kBadCred;
+    cred->flavor = kTest;
+    cred->uid = 4242;
+    return AuthStat::kOk;
+  });
+  auto ok = call(kTest, "user4242");
+  ASSERT_EQ(ok.size(), 8u);
+  EXPECT_EQ(ok[5], uint32_t(AcceptStat::kSuccess));
+  EXPECT_EQ(ok[6], 4242u);
+  EXPECT_EQ(ok[7], 77u);
+  EXPECT_EQ(denied(call(kTest, "stale")), int(AuthStat::kRejectedCred));
+  EXPECT_EQ(denied(call(kTest, "junk")), int(AuthStat::kBadCred));
+  EXPECT_EQ(seen.load(), 3);
+
+  // A later registration replaces the flavor's handler.
+  dispatcher_.AddAuthFlavor(kTest,
+                            [](const CallHeader&, Credential*) { return AuthStat::kTooWeak; });
+  EXPECT_EQ(denied(call(kTest, "user4242")), int(AuthStat::kTooWeak));
+  EXPECT_EQ(seen.load(), 3);
+}
+
+// A dispatcher that registered no AUTH_SYS handler refuses AUTH_SYS calls as too weak.
+TEST(DispatchFlavorTest, NoFlavorIsAcceptedUnlessRegistered) {
+  Dispatcher dispatcher;
+  ProgramVersion v{kProg, 1, {}};
+  v.procedures.push_back({"NULL", [](const CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder&) {
+                            return AcceptStat::kSuccess;
+                          }});
+  dispatcher.Add(v);
+  auto send = [&](const Credential& cred) {
+    xdr::XdrEncoder e;
+    EncodeCallHeader(e, 9, kProg, 1, 0, cred);
+    std::string record = e.ToString();
+    xdr::XdrEncoder reply;
+    EXPECT_TRUE(dispatcher.Handle(ConnectionInfo{"127.0.0.1", 700}, AsBytes(record), &reply));
+    std::string flat = reply.ToString();
+    return flat.size() >= 12 ? LoadBe32(reinterpret_cast<const std::byte*>(flat.data() + 8)) : ~0u;
+  };
+  Credential sys = Sys(1);
+  EXPECT_EQ(send(Credential{}), 1u);  // MSG_DENIED
+  EXPECT_EQ(send(sys), 1u);
+  dispatcher.AddAuthFlavor(AuthFlavor::kSys, AuthSys);
+  EXPECT_EQ(send(sys), 0u);  // MSG_ACCEPTED
+  EXPECT_EQ(send(Credential{}), 1u);
 }
 
 TEST_F(DispatchTest, RpcVersionMismatchAndNonCalls) {

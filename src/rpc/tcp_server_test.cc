@@ -58,6 +58,7 @@ void AddTestProgram(Dispatcher& dispatcher) {
                        return AcceptStat::kSuccess;
                      }};
   dispatcher.Add(v);
+  dispatcher.AddAuthFlavor(AuthFlavor::kNone, AuthNone);
 }
 
 // Every test runs with the I/O thread sleeping at once, and with it polling for a while first.
@@ -182,6 +183,7 @@ TEST(TcpServerBackpressureTest, ReadingPausesAtTheOutstandingByteBudget) {
                        return AcceptStat::kSuccess;
                      }};
   dispatcher.Add(v);
+  dispatcher.AddAuthFlavor(AuthFlavor::kNone, AuthNone);
   TcpServerOptions o;
   o.bind_address = "127.0.0.1";
   o.port = 0;

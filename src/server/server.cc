@@ -31,6 +31,7 @@
 #include "nfs/v3/service.h"
 #include "rpc/tcp_server.h"
 #include "server/share_layout.h"
+#include "server/user_directory.h"
 #include "stores/block/localfs/localfs_block_store.h"
 #include "stores/block/memory/memory_block_store.h"
 #include "stores/block/tiered/tiered_block_store.h"
@@ -364,7 +365,11 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
         dispatcher_(8192),
         handles_(handle_key),
         nfs3_(shares_, handles_),
-        mount_(shares_, handles_) {
+        mount_(shares_, handles_, &users_) {
+    // The RPC flavors NFS and MOUNT accept: AUTH_SYS callers keep the ids they state
+    // (core/identity.h). RPCSEC_GSS joins here with Kerberos.
+    dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kNone, rpc::AuthNone);
+    dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kSys, rpc::AuthSys);
     dispatcher_.Add(nfs3_.Program());
     dispatcher_.Add(mount_.Program());
   }
@@ -380,6 +385,10 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
 
   // RuntimeHooks: the API changed the database; bring the running server in line.
   Status SharesChanged() override { return ReconcileShares(); }
+  Status UsersChanged() override {
+    RETURN_IF_ERROR(users_.Refresh(*db_));
+    return ReconcileShares();  // share access is resolved per uid
+  }
   Result<std::string> ShareStatus(std::string_view share) override;
   Status SyncShare(std::string_view share) override;
   Status AdaptersChanged() override { return ReconcileAdapters(); }
@@ -413,6 +422,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   std::string admin_password_;
 
   core::ShareTable shares_;
+  // Who the control plane's users are, for the adapters that name them (declared before them).
+  ControlPlaneUserDirectory users_;
   rpc::Dispatcher dispatcher_;
   const nfs::FileHandleCodec handles_;
   nfs::Nfs3Service nfs3_;
@@ -797,6 +808,7 @@ Status ServerImpl::Start() {
   RETURN_IF_ERROR(OpenDatabase());
   RETURN_IF_ERROR(BootstrapAdmin());
   RETURN_IF_ERROR(SeedDefaults());
+  RETURN_IF_ERROR(users_.Refresh(*db_));
   // Settings kept in the database win over the config file's.
   for (const char* key : {"logging.level", "logging.format"}) {
     if (Result<std::string> v = db_->GetSetting(key); v.ok()) {

@@ -15,6 +15,8 @@ FuzzServer::FuzzServer() : dispatcher_(1024), nfs3_(shares_, handles_), mount_(s
   CHECK(share.ok()) << share.status().ToString();
   root_ = (*share)->vfs()->root();
   shares_.Add(std::move(share).value());
+  dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kNone, rpc::AuthNone);
+  dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kSys, rpc::AuthSys);
   dispatcher_.Add(nfs3_.Program());
   dispatcher_.Add(mount_.Program());
 }

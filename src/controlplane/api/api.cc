@@ -950,8 +950,7 @@ class ApiHandlers final {
     RETURN_IF_ERROR(SetPassword(password, &user));
     ASSIGN_OR_RETURN(User created, db_.CreateUser(user));
     for (const Group& group : groups) RETURN_IF_ERROR(db_.AddMember(created.id, group.id));
-    // NFS access is resolved per uid from users and groups: let the server re-resolve it.
-    RETURN_IF_ERROR(hooks_.SharesChanged());
+    RETURN_IF_ERROR(hooks_.UsersChanged());
     LOG_INFO("api: {} created user {}", call.caller.username, created.username);
     ASSIGN_OR_RETURN(json doc, UserJson(created));
     HttpResponse response = Json(201, doc);
@@ -985,8 +984,7 @@ class ApiHandlers final {
         if (!contains(current, group)) RETURN_IF_ERROR(db_.AddMember(user.id, group.id));
       }
     }
-    // NFS access is resolved per uid from users and groups: let the server re-resolve it.
-    RETURN_IF_ERROR(hooks_.SharesChanged());
+    RETURN_IF_ERROR(hooks_.UsersChanged());
     ASSIGN_OR_RETURN(User updated, db_.GetUser(user.id));
     ASSIGN_OR_RETURN(json doc, UserJson(updated));
     return Json(200, doc);
@@ -995,8 +993,7 @@ class ApiHandlers final {
   Result<HttpResponse> DeleteUser(const Call& call) {
     ASSIGN_OR_RETURN(User user, PathUser(call));
     RETURN_IF_ERROR(db_.DeleteUser(user.id));
-    // NFS access is resolved per uid from users and groups: let the server re-resolve it.
-    RETURN_IF_ERROR(hooks_.SharesChanged());
+    RETURN_IF_ERROR(hooks_.UsersChanged());
     LOG_INFO("api: {} deleted user {}", call.caller.username, user.username);
     return NoContent();
   }
@@ -1032,6 +1029,7 @@ class ApiHandlers final {
     RETURN_IF_ERROR(ValidateName("a group name", group.name));
     RETURN_IF_ERROR(ReadUint32(*call.body, "gid", &group.gid));
     ASSIGN_OR_RETURN(Group created, db_.CreateGroup(group));
+    RETURN_IF_ERROR(hooks_.UsersChanged());
     HttpResponse response = Json(201, GroupJson(created));
     response.headers.Set("Location", "/api/v1/groups/" + created.name);
     return response;
@@ -1045,8 +1043,7 @@ class ApiHandlers final {
   Result<HttpResponse> DeleteGroup(const Call& call) {
     ASSIGN_OR_RETURN(Group group, GroupNamed(call.Param("name"), Errc::kNotFound));
     RETURN_IF_ERROR(db_.DeleteGroup(group.id));
-    // NFS access is resolved per uid from users and groups: let the server re-resolve it.
-    RETURN_IF_ERROR(hooks_.SharesChanged());
+    RETURN_IF_ERROR(hooks_.UsersChanged());
     return NoContent();
   }
 
@@ -1067,8 +1064,7 @@ class ApiHandlers final {
     Status added = db_.AddMember(user.id, group.id);
     // PUT is idempotent: adding a member again is no error.
     if (!added.ok() && added.code() != Errc::kExists) return added;
-    // NFS access is resolved per uid from users and groups: let the server re-resolve it.
-    RETURN_IF_ERROR(hooks_.SharesChanged());
+    RETURN_IF_ERROR(hooks_.UsersChanged());
     return NoContent();
   }
 
@@ -1081,8 +1077,7 @@ class ApiHandlers final {
                     fmt::format("{} is not a member of {}", user.username, group.name));
     }
     RETURN_IF_ERROR(removed);
-    // NFS access is resolved per uid from users and groups: let the server re-resolve it.
-    RETURN_IF_ERROR(hooks_.SharesChanged());
+    RETURN_IF_ERROR(hooks_.UsersChanged());
     return NoContent();
   }
 

@@ -22,6 +22,9 @@ class RuntimeHooks {
   virtual ~RuntimeHooks() = default;
   // Shares, stores or share permissions changed: the server reconciles its share table.
   virtual Status SharesChanged() = 0;
+  // Users, groups or memberships changed: the server refreshes its user directory and
+  // re-resolves share access, which it keeps per uid.
+  virtual Status UsersChanged() = 0;
   // An adapter's enabled flag, port or bind address changed.
   virtual Status AdaptersChanged() = 0;
   // A setting was validated and stored; `value` is its new value.

@@ -48,6 +48,11 @@ class FakeHooks final : public RuntimeHooks {
     ++shares_changed_;
     return error_;
   }
+  Status UsersChanged() override {
+    MutexLock lock(&mu_);
+    ++users_changed_;
+    return error_;
+  }
   Status AdaptersChanged() override {
     MutexLock lock(&mu_);
     ++adapters_changed_;
@@ -80,6 +85,10 @@ class FakeHooks final : public RuntimeHooks {
     MutexLock lock(&mu_);
     return shares_changed_;
   }
+  int users_changed() {
+    MutexLock lock(&mu_);
+    return users_changed_;
+  }
   int adapters_changed() {
     MutexLock lock(&mu_);
     return adapters_changed_;
@@ -108,6 +117,7 @@ class FakeHooks final : public RuntimeHooks {
  private:
   Mutex mu_;
   int shares_changed_ GUARDED_BY(mu_) = 0;
+  int users_changed_ GUARDED_BY(mu_) = 0;
   int adapters_changed_ GUARDED_BY(mu_) = 0;
   std::vector<std::string> settings_ GUARDED_BY(mu_);
   bool ready_ GUARDED_BY(mu_) = false;
@@ -547,6 +557,10 @@ TEST_F(ApiTest, UserLifecycle) {
   EXPECT_EQ(Delete("/api/v1/users/bob", token)->status, 204);
   ExpectProblem(Get("/api/v1/users/bob", token), 404);
   ExpectProblem(Delete("/api/v1/users/bob", token), 404);
+  // The server's user directory follows every change that succeeded: the group, bob's
+  // creation, the patch and the deletion (a password is no part of it).
+  EXPECT_EQ(hooks_.users_changed(), 4);
+  EXPECT_EQ(hooks_.shares_changed(), 0);
 }
 
 // --- groups ---
@@ -575,6 +589,8 @@ TEST_F(ApiTest, GroupsAndMembers) {
   ExpectProblem(Delete("/api/v1/groups/staff/members/alice", token), 404);
   EXPECT_EQ(Delete("/api/v1/groups/staff", token)->status, 204);
   ExpectProblem(Delete("/api/v1/groups/staff", token), 404);
+  // Creating the group, adding alice (twice: PUT is idempotent), removing her, deleting it.
+  EXPECT_EQ(hooks_.users_changed(), 5);
 }
 
 // --- stores ---

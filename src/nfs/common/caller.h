@@ -1,12 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <string>
+
+#include "core/identity.h"
 #include "core/types.h"
 #include "rpc/dispatch.h"
 
 namespace dittofs::nfs {
 
-// The runtime identity of an RPC call: its AUTH_SYS (or anonymous) credential and client address.
+// The runtime identity of an RPC call: its AUTH_SYS (or anonymous) credential and client
+// address. AUTH_SYS callers keep the ids they state and get no user name: permissions depend on
+// the ids alone, and the data path looks nothing up (core/identity.h).
 core::Caller CallerOf(const rpc::CallContext& call);
+
+// Who made a call, for a log line: "10.0.0.7 as uid 1000 (alice)", the name from `users` when it
+// knows the uid; "10.0.0.7 as anonymous" for AUTH_NONE. `users` may be null (no names). For
+// rare calls (MOUNT) only: it looks the uid up.
+std::string DescribeCaller(const rpc::CallContext& call, const core::UserDirectory* users);
 
 }  // namespace dittofs::nfs

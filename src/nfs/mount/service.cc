@@ -77,7 +77,7 @@ mountres3 MountService::Mnt(const rpc::CallContext& call, std::string_view path)
   }
   // RFC 1813 Appendix I: MNT3ERR_ACCES when the client may not mount this export.
   if (Status s = (*share)->CheckMount(CallerOf(call)); !s.ok()) {
-    LOG_INFO("mount: {} refused {}: {}", call.client_address, path, s.message());
+    LOG_INFO("mount: {} refused {}: {}", DescribeCaller(call, users_), path, s.message());
     res.fhs_status = mountstat3::MNT3ERR_ACCES;
     return res;
   }
@@ -92,7 +92,7 @@ mountres3 MountService::Mnt(const rpc::CallContext& call, std::string_view path)
       mounts_.push_back(std::move(m));
     }
   }
-  LOG_INFO("mount: {} mounted {}", call.client_address, path);
+  LOG_INFO("mount: {} mounted {}", DescribeCaller(call, users_), path);
   return res;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/mutex.h"
+#include "core/identity.h"
 #include "core/shares.h"
 #include "nfs/common/file_handle.h"
 #include "nfs/proto/mount3_types.h"
@@ -16,9 +17,11 @@ namespace dittofs::nfs {
 // handle of a share by its name and keeps the advisory list of mounts. Thread-safe.
 class MountService {
  public:
-  // `shares` and `handles` must outlive the service.
-  MountService(const core::ShareTable& shares, const FileHandleCodec& handles)
-      : shares_(shares), handles_(handles) {}
+  // `shares`, `handles` and `users` must outlive the service. `users` may be null; when set,
+  // log lines name the users whose uids it knows.
+  MountService(const core::ShareTable& shares, const FileHandleCodec& handles,
+               const core::UserDirectory* users = nullptr)
+      : shares_(shares), handles_(handles), users_(users) {}
 
   // The dispatch table for program 100005 version 3.
   rpc::ProgramVersion Program();
@@ -32,6 +35,7 @@ class MountService {
  private:
   const core::ShareTable& shares_;
   const FileHandleCodec& handles_;
+  const core::UserDirectory* const users_;  // may be null
   Mutex mu_;
   mountlist mounts_ GUARDED_BY(mu_);
 };

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "server/user_directory.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace dittofs::server {
+namespace {
+
+// Windows compares account names without regard to case. Only ASCII letters are folded here;
+// other bytes compare exactly (a name in another script must be typed as stored).
+std::string FoldCase(std::string_view name) {
+  std::string folded(name);
+  for (char& c : folded) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return folded;
+}
+
+Status NoUser(std::string_view what, std::string_view name) {
+  return Status(Errc::kNotFound, fmt::format("no user {} {}", what, name));
+}
+
+}  // namespace
+
+ControlPlaneUserDirectory::ControlPlaneUserDirectory(Options options)
+    : options_(std::move(options)), snapshot_(std::make_shared<const Snapshot>()) {}
+
+Status ControlPlaneUserDirectory::Refresh(controlplane::ControlDb& db) {
+  MutexLock lock(&refresh_mu_);
+  auto next = std::make_shared<Snapshot>();
+  ASSIGN_OR_RETURN(std::vector<controlplane::Group> groups, db.ListGroups());
+  for (const controlplane::Group& g : groups) {
+    next->group_by_name[g.name] = next->groups.size();
+    next->group_by_gid[g.gid] = next->groups.size();
+    next->groups.push_back({g.name, g.gid});
+  }
+  ASSIGN_OR_RETURN(std::vector<controlplane::User> users, db.ListUsers());
+  next->users.reserve(users.size());
+  for (const controlplane::User& u : users) {
+    core::UserRecord record;
+    record.name = u.username;
+    record.uid = u.uid;
+    record.gid = u.gid;
+    record.enabled = u.enabled;
+    ASSIGN_OR_RETURN(std::vector<controlplane::Group> member_of, db.GroupsOfUser(u.id));
+    for (const controlplane::Group& g : member_of) record.groups.push_back(g.gid);
+    std::sort(record.groups.begin(), record.groups.end());
+    record.groups.erase(std::unique(record.groups.begin(), record.groups.end()),
+                        record.groups.end());
+    size_t index = next->users.size();
+    next->by_name[record.name] = index;
+    next->by_folded[FoldCase(record.name)].push_back(index);
+    next->by_uid[record.uid] = index;
+    next->users.push_back(std::move(record));
+  }
+  snapshot_.store(std::move(next), std::memory_order_release);
+  return Status::Ok();
+}
+
+Result<core::UserRecord> ControlPlaneUserDirectory::FindUser(std::string_view name) const {
+  std::shared_ptr<const Snapshot> s = Load();
+  auto it = s->by_name.find(std::string(name));
+  if (it == s->by_name.end()) return NoUser("named", name);
+  return s->users[it->second];
+}
+
+Result<core::UserRecord> ControlPlaneUserDirectory::FindWindowsUser(std::string_view name) const {
+  std::shared_ptr<const Snapshot> s = Load();
+  if (auto exact = s->by_name.find(std::string(name)); exact != s->by_name.end()) {
+    return s->users[exact->second];
+  }
+  auto it = s->by_folded.find(FoldCase(name));
+  if (it == s->by_folded.end()) return NoUser("named", name);
+  if (it->second.size() > 1) {
+    return Status(Errc::kNotFound,
+                  fmt::format("no user named {}: {} users' names differ from it only in case", name,
+                              it->second.size()));
+  }
+  return s->users[it->second.front()];
+}
+
+Result<core::UserRecord> ControlPlaneUserDirectory::FindKerberosUser(
+    std::string_view principal) const {
+  // RFC 1964 §2.1.1: a name's components are separated by '/', then come '@' and the realm.
+  std::string_view name = principal;
+  if (size_t at = principal.rfind('@'); at != std::string_view::npos) {
+    name = principal.substr(0, at);
+    std::string_view realm = principal.substr(at + 1);
+    const std::vector<std::string>& realms = options_.kerberos_realms;
+    if (!realms.empty() && std::find(realms.begin(), realms.end(), realm) == realms.end()) {
+      return Status(Errc::kNotFound,
+                    fmt::format("no user for {}: realm {} is not accepted", principal, realm));
+    }
+  }
+  if (name.empty() || name.find_first_of("/@\\") != std::string_view::npos) {
+    return NoUser("for principal", principal);
+  }
+  std::shared_ptr<const Snapshot> s = Load();
+  auto it = s->by_name.find(std::string(name));
+  if (it == s->by_name.end()) return NoUser("for principal", principal);
+  return s->users[it->second];
+}
+
+Result<core::UserRecord> ControlPlaneUserDirectory::FindUserByUid(uint32_t uid) const {
+  std::shared_ptr<const Snapshot> s = Load();
+  auto it = s->by_uid.find(uid);
+  if (it == s->by_uid.end()) return NoUser("with uid", std::to_string(uid));
+  return s->users[it->second];
+}
+
+Result<core::GroupRecord> ControlPlaneUserDirectory::FindGroup(std::string_view name) const {
+  std::shared_ptr<const Snapshot> s = Load();
+  auto it = s->group_by_name.find(std::string(name));
+  if (it == s->group_by_name.end()) {
+    return Status(Errc::kNotFound, fmt::format("no group named {}", name));
+  }
+  return s->groups[it->second];
+}
+
+Result<core::GroupRecord> ControlPlaneUserDirectory::FindGroupByGid(uint32_t gid) const {
+  std::shared_ptr<const Snapshot> s = Load();
+  auto it = s->group_by_gid.find(gid);
+  if (it == s->group_by_gid.end()) {
+    return Status(Errc::kNotFound, fmt::format("no group with gid {}", gid));
+  }
+  return s->groups[it->second];
+}
+
+}  // namespace dittofs::server
