@@ -1047,9 +1047,7 @@ TEST_F(VfsTest, PrincipalsActByTheirIdsWhateverTheirMethod) {
   };
   Wcc w;
   Attr team = MustMkdir(root_caller_, root_, "team", 0770);  // root's, group 50
-  SetAttrs to_50;
-  to_50.gid = 50;
-  ASSERT_OK(vfs_->SetAttr(root_caller_, team.id, to_50, nullptr, &w));
+  ASSERT_OK(vfs_->SetAttr(root_caller_, team.id, SetAttrs().set_gid(50), nullptr, &w));
   Attr pub = MustMkdir(root_caller_, root_, "pub", 0777);
   // The same stores under root_to_guest, uid 1000 and root may write, everyone else only read.
   ShareOptions o{.squash = Squash::kRootToGuest, .anon_uid = 4000, .anon_gid = 4001};
