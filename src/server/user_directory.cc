@@ -5,18 +5,10 @@
 
 #include <algorithm>
 
+#include "base/casefold.h"
+
 namespace dittofs::server {
 namespace {
-
-// Windows compares account names without regard to case. Only ASCII letters are folded here;
-// other bytes compare exactly (a name in another script must be typed as stored).
-std::string FoldCase(std::string_view name) {
-  std::string folded(name);
-  for (char& c : folded) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return folded;
-}
 
 Status NoUser(std::string_view what, std::string_view name) {
   return Status(Errc::kNotFound, fmt::format("no user {} {}", what, name));

@@ -107,6 +107,14 @@ TEST_F(UserDirectoryTest, WindowsNamesIgnoreCase) {
   ASSERT_OK_AND_ASSIGN(core::UserRecord exact_upper, users_.FindWindowsUser("Bob"));
   EXPECT_EQ(exact_upper.uid, 1002u);
   EXPECT_THAT(users_.FindWindowsUser("BOB"), StatusIs(Errc::kNotFound));
+
+  // Beyond ASCII too (Unicode simple case folding).
+  ASSERT_OK(AddUser("Ölaf", 1003, 1003).status());
+  ASSERT_OK(users_.Refresh(*db_));
+  for (const char* name : {"Ölaf", "ölaf", "ÖLAF"}) {
+    ASSERT_OK_AND_ASSIGN(core::UserRecord u, users_.FindWindowsUser(name));
+    EXPECT_EQ(u.uid, 1003u) << name;
+  }
 }
 
 // "alice@REALM" and "alice" are alice; principals with an instance are nobody; realms are
