@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -62,6 +64,59 @@ constexpr std::chrono::seconds kShareDrain{30};
 // A share the server serves, with what it was built from. The core::Share owns the stores,
 // the state and the policy; the raw pointers below borrow its block store, and are valid while
 // a ShareUse of it is held (a block-store change waits for those).
+// A protocol adapter's listener: its port, connections and worker pool. Stopping it closes its
+// connections after the calls in flight (up to `drain`).
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  virtual uint16_t port() const = 0;
+  virtual void Stop(std::chrono::milliseconds drain) = 0;
+};
+
+// The worker pool an adapter row asks for (its config_json's "workers" and "io_threads");
+// zero where the row leaves it to the config file.
+struct PoolSettings {
+  size_t workers = 0;
+  size_t io_threads = 0;
+};
+
+PoolSettings PoolOf(const cp::Adapter& row) {
+  PoolSettings pool;
+  nlohmann::json config = nlohmann::json::parse(row.config_json, nullptr, false);
+  if (!config.is_object()) return pool;
+  auto read = [&](const char* key, size_t* out) {
+    if (config.contains(key) && config[key].is_number_unsigned()) {
+      *out = config[key].get<size_t>();
+    }
+  };
+  read("workers", &pool.workers);
+  read("io_threads", &pool.io_threads);
+  return pool;
+}
+
+// What the server knows how to start, by adapter name: one row each in the control plane's
+// adapters table. A row naming a protocol this build lacks is left alone (and logged).
+struct AdapterKind {
+  std::string_view name;
+  std::function<Result<std::unique_ptr<Listener>>(const cp::Adapter& row, const PoolSettings&)>
+      start;
+};
+
+struct RunningAdapter {
+  cp::Adapter row;  // the settings it runs with
+  std::unique_ptr<Listener> listener;
+};
+
+class RpcListener final : public Listener {
+ public:
+  explicit RpcListener(std::unique_ptr<rpc::RpcTcpServer> server) : server_(std::move(server)) {}
+  uint16_t port() const override { return server_->port(); }
+  void Stop(std::chrono::milliseconds drain) override { server_->Shutdown(drain); }
+
+ private:
+  std::unique_ptr<rpc::RpcTcpServer> server_;
+};
+
 struct ServedShare {
   std::shared_ptr<core::Share> share;
   std::string name;
@@ -415,6 +470,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   // served.
   Result<HeldShare> HoldShare(std::string_view share);
   Status ReconcileAdapters();
+  // Starts the NFS adapter (NFSv3 and MOUNT on one port) for `row`.
+  Result<std::unique_ptr<Listener>> StartNfs(const cp::Adapter& row, const PoolSettings& pool);
   Result<core::ShareOptions> OptionsOf(const cp::Share& share);
 
   config::Config config_;
@@ -433,8 +490,11 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   std::map<core::ShareId, ServedShare> served_ GUARDED_BY(reconcile_mu_);
   // Filled by MigrateLegacyLayout for the first reconcile only, by share id.
   std::map<int64_t, LegacyRemote> legacy_remotes_ GUARDED_BY(reconcile_mu_);
-  std::unique_ptr<rpc::RpcTcpServer> rpc_ GUARDED_BY(reconcile_mu_);
-  cp::Adapter rpc_adapter_ GUARDED_BY(reconcile_mu_);  // the settings rpc_ runs with
+  const std::vector<AdapterKind> adapter_kinds_{
+      {"nfs", [this](const cp::Adapter& row, const PoolSettings& pool) {
+         return StartNfs(row, pool);
+       }}};
+  std::map<std::string, RunningAdapter, std::less<>> adapters_ GUARDED_BY(reconcile_mu_);
   std::atomic<uint16_t> nfs_port_{0};
 
   std::unique_ptr<cp::api::Api> api_;
@@ -746,26 +806,51 @@ Status ServerImpl::SyncShare(std::string_view share) {
 
 Status ServerImpl::ReconcileAdapters() {
   MutexLock lock(&reconcile_mu_);
-  ASSIGN_OR_RETURN(std::vector<cp::Adapter> adapters, db_->ListAdapters());
-  cp::Adapter nfs;
-  nfs.enabled = false;
-  for (const cp::Adapter& a : adapters) {
-    if (a.name == "nfs") nfs = a;
+  ASSIGN_OR_RETURN(std::vector<cp::Adapter> rows, db_->ListAdapters());
+  std::map<std::string, const cp::Adapter*, std::less<>> wanted;
+  for (const cp::Adapter& row : rows) {
+    if (row.enabled) wanted[row.name] = &row;
   }
-  bool same = rpc_ && nfs.enabled && nfs.port == rpc_adapter_.port &&
-              nfs.bind_address == rpc_adapter_.bind_address;
-  if (same) return Status::Ok();
-  if (rpc_) {
-    // Disabling (or moving) the adapter closes its listener and its connections.
-    rpc_->Shutdown(std::chrono::seconds(config_.server.shutdown_timeout_s));
-    rpc_.reset();
-    nfs_port_ = 0;
-    LOG_INFO("nfs: adapter stopped");
+  const auto drain = std::chrono::seconds(config_.server.shutdown_timeout_s);
+  // Disabled, removed or changed adapters stop first (closing their listeners and
+  // connections), so that a moved one may take its new port.
+  for (auto it = adapters_.begin(); it != adapters_.end();) {
+    auto want = wanted.find(it->first);
+    if (want != wanted.end() && *want->second == it->second.row) {
+      ++it;
+      continue;
+    }
+    it->second.listener->Stop(drain);
+    if (it->first == "nfs") nfs_port_ = 0;
+    LOG_INFO("{}: adapter stopped", it->first);
+    it = adapters_.erase(it);
   }
-  if (!nfs.enabled) return Status::Ok();
+  Status first_error;
+  for (const auto& [name, row] : wanted) {
+    if (adapters_.contains(name)) continue;
+    auto kind = std::find_if(adapter_kinds_.begin(), adapter_kinds_.end(),
+                             [&](const AdapterKind& k) { return k.name == name; });
+    if (kind == adapter_kinds_.end()) {
+      LOG_WARN("adapter '{}' is enabled, but this build has no such protocol: not started", name);
+      continue;
+    }
+    Result<std::unique_ptr<Listener>> listener = kind->start(*row, PoolOf(*row));
+    if (!listener.ok()) {
+      LOG_ERROR("{}: adapter not started: {}", name, listener.status().ToString());
+      if (first_error.ok()) first_error = listener.status();
+      continue;
+    }
+    if (name == "nfs") nfs_port_ = (*listener)->port();
+    adapters_[name] = RunningAdapter{*row, std::move(listener).value()};
+  }
+  return first_error;
+}
+
+Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
+                                                       const PoolSettings& pool) {
   rpc::TcpServerOptions o;
-  o.bind_address = nfs.bind_address;
-  o.port = static_cast<uint16_t>(nfs.port);
+  o.bind_address = row.bind_address;
+  o.port = static_cast<uint16_t>(row.port);
   o.max_connections = config_.nfs.max_connections;
   o.max_connections_per_client = config_.nfs.max_connections_per_client;
   o.idle_timeout = std::chrono::seconds(config_.nfs.idle_timeout_s);
@@ -773,16 +858,16 @@ Status ServerImpl::ReconcileAdapters() {
   o.record_timeout = std::chrono::seconds(config_.nfs.record_timeout_s);
   o.partial_record_budget = config_.nfs.partial_record_budget;
   o.max_outstanding_per_connection = config_.nfs.max_outstanding;
-  o.io_threads = config_.nfs.io_threads;
-  o.worker_threads = config_.nfs.workers;
+  o.io_threads = pool.io_threads > 0 ? pool.io_threads : config_.nfs.io_threads;
+  o.worker_threads = pool.workers > 0 ? pool.workers : config_.nfs.workers;
   o.running_workers = config_.nfs.running_workers;
   o.inline_fast_calls = config_.nfs.inline_fast_calls;
   o.poll_window = std::chrono::microseconds(config_.nfs.poll_us);
-  ASSIGN_OR_RETURN(rpc_, rpc::StartRpcTcpServer(o, dispatcher_));
-  rpc_adapter_ = nfs;
-  nfs_port_ = rpc_->port();
-  LOG_INFO("nfs: NFSv3 and MOUNT v3 listening on {}:{}", nfs.bind_address, rpc_->port());
-  return Status::Ok();
+  ASSIGN_OR_RETURN(std::unique_ptr<rpc::RpcTcpServer> server,
+                   rpc::StartRpcTcpServer(o, dispatcher_));
+  LOG_INFO("nfs: NFSv3 and MOUNT v3 listening on {}:{} ({} workers, {} I/O threads)",
+           row.bind_address, server->port(), o.worker_threads, o.io_threads);
+  return std::unique_ptr<Listener>(std::make_unique<RpcListener>(std::move(server)));
 }
 
 Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) {
@@ -863,12 +948,15 @@ void ServerImpl::Stop() {
   stopped_ = true;
   ready_ = false;
   if (http_) http_->Stop();
-  std::unique_ptr<rpc::RpcTcpServer> rpc;
+  std::map<std::string, RunningAdapter, std::less<>> adapters;
   {
     MutexLock lock(&reconcile_mu_);
-    rpc = std::move(rpc_);
+    adapters.swap(adapters_);
   }
-  if (rpc) rpc->Shutdown(std::chrono::seconds(config_.server.shutdown_timeout_s));
+  for (auto& [name, running] : adapters) {
+    running.listener->Stop(std::chrono::seconds(config_.server.shutdown_timeout_s));
+  }
+  nfs_port_ = 0;
   {
     // No call runs any more: the shares' stores close here, in order, on this thread.
     MutexLock lock(&reconcile_mu_);

@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -235,6 +239,36 @@ TEST_F(ControlPlaneTest, EverythingSurvivesARestartAndHandlesStillWork) {
   // carol's group grant (read) still applies.
   ASSERT_OK_AND_ASSIGN(CreatedReply create, again->Create(mnt.fh, "x", GUARDED, ModeAttrs(0644)));
   EXPECT_EQ(create.status, NFS3ERR_ACCES);
+}
+
+// An adapter's worker pool is its own: changing it restarts that adapter's listener, on the
+// same port, and clients connect again.
+TEST_F(ControlPlaneTest, ChangingAnAdaptersWorkerPoolRestartsItsListener) {
+  ASSERT_NO_FATAL_FAILURE(LoginAsAdmin());
+  // The test server's port was picked at start (0 in its config); a fixed one survives restarts.
+  int probe = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(probe, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const uint16_t port = ntohs(addr.sin_port);
+  close(probe);
+  auto [moved, moved_body] = Call("PATCH", "/api/v1/adapters/nfs", {{"port", port}});
+  ASSERT_EQ(moved, 200) << moved_body.dump();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> before, RawNfsClient::Connect(port, 0, 0));
+  ASSERT_OK(before->Null());
+
+  auto [status, body] = Call("PATCH", "/api/v1/adapters/nfs", {{"workers", 2}, {"io_threads", 1}});
+  ASSERT_EQ(status, 200) << body.dump();
+  EXPECT_EQ(body["workers"], 2);
+  // The old listener closed its connections; a new one serves the same port.
+  EXPECT_FALSE(before->Null().ok());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> after, RawNfsClient::Connect(port, 0, 0));
+  EXPECT_OK(after->Null());
+  EXPECT_NE(server_->Log().find("(2 workers, 1 I/O threads)"), std::string::npos);
 }
 
 TEST_F(ControlPlaneTest, DisablingTheNfsAdapterClosesItsListener) {

@@ -75,13 +75,13 @@ const std::initializer_list<std::string_view> kPatchShareBody = {
     "metadata_store", "block_store",  "read_only",          "squash",   "anon_uid", "anon_gid",
     "allowed_cidrs",  "denied_cidrs", "default_permission", "root_mode"};
 const std::initializer_list<std::string_view> kGrantBody = {"kind", "name", "level"};
-const std::initializer_list<std::string_view> kPatchAdapterBody = {"enabled", "port",
-                                                                   "bind_address"};
+const std::initializer_list<std::string_view> kPatchAdapterBody = {
+    "enabled", "port", "bind_address", "workers", "io_threads"};
 const std::initializer_list<std::string_view> kSettingBody = {"value"};
 
 // The JSON type of a body field; a field name means the same thing in every body.
 std::string_view FieldType(std::string_view field) {
-  for (std::string_view f : {"uid", "gid", "port", "anon_uid", "anon_gid"}) {
+  for (std::string_view f : {"uid", "gid", "port", "anon_uid", "anon_gid", "workers", "io_threads"}) {
     if (field == f) return "integer";
   }
   for (std::string_view f : {"enabled", "read_only", "temporary", "must_change_password"}) {
@@ -422,11 +422,23 @@ json StoreJson(const StoreDef& store) {
   return {{"id", store.id}, {"name", store.name}, {"type", store.type}, {"config", config}};
 }
 
+// The worker pool settings every adapter has, kept in the adapter's config_json; absent keys
+// mean the server's defaults (the config file's).
+constexpr std::string_view kPoolKeys[] = {"workers", "io_threads"};
+constexpr int64_t kPoolMax[] = {256, 16};
+
 json AdapterJson(const Adapter& adapter) {
-  return {{"name", adapter.name},
-          {"enabled", adapter.enabled},
-          {"port", adapter.port},
-          {"bind_address", adapter.bind_address}};
+  json out = {{"name", adapter.name},
+              {"enabled", adapter.enabled},
+              {"port", adapter.port},
+              {"bind_address", adapter.bind_address}};
+  json config = json::parse(adapter.config_json, nullptr, /*allow_exceptions=*/false);
+  for (std::string_view key : kPoolKeys) {
+    if (config.is_object() && config.contains(key) && config[std::string(key)].is_number_integer()) {
+      out[std::string(key)] = config[std::string(key)];
+    }
+  }
+  return out;
 }
 
 // Settings the API may change, and their valid values.
@@ -1621,6 +1633,18 @@ class ApiHandlers final {
     if (!IsIpAddress(adapter.bind_address)) {
       return Invalid("field 'bind_address' must be an IPv4 or IPv6 address");
     }
+    json config = json::parse(adapter.config_json, nullptr, /*allow_exceptions=*/false);
+    if (!config.is_object()) config = json::object();
+    for (size_t i = 0; i < std::size(kPoolKeys); ++i) {
+      const std::string key(kPoolKeys[i]);
+      if (!call.body->Has(key)) continue;
+      ASSIGN_OR_RETURN(int64_t n, call.body->GetInt(key));
+      if (n < 1 || n > kPoolMax[i]) {
+        return Invalid(fmt::format("field '{}' must be between 1 and {}", key, kPoolMax[i]));
+      }
+      config[key] = n;
+    }
+    adapter.config_json = config.dump();
     // Two enabled adapters cannot listen on one port of overlapping addresses.
     ASSIGN_OR_RETURN(std::vector<Adapter> adapters, db_.ListAdapters());
     auto wildcard = [](const std::string& address) {

@@ -1112,6 +1112,21 @@ TEST_F(ApiTest, Adapters) {
   ExpectProblem(Patch("/api/v1/adapters/nfs", {{"bind_address", "localhost"}}, token), 400);
   ExpectProblem(Patch("/api/v1/adapters/ftp", {{"enabled", true}}, token), 404);
   EXPECT_EQ(hooks_.adapters_changed(), 2);
+
+  // Each adapter's worker pool: kept in its config, shown, bounded.
+  EXPECT_FALSE(Body(Get("/api/v1/adapters/nfs", token)).contains("workers"));
+  auto pool = Patch("/api/v1/adapters/nfs", {{"workers", 4}, {"io_threads", 2}}, token);
+  ASSERT_EQ(pool->status, 200) << pool->body;
+  EXPECT_EQ(Body(pool)["workers"], 4);
+  EXPECT_EQ(Body(Get("/api/v1/adapters/nfs", token))["io_threads"], 2);
+  ASSERT_OK_AND_ASSIGN(stored, db_->GetAdapter("nfs"));
+  EXPECT_EQ(nlohmann::json::parse(stored.config_json), nlohmann::json({{"workers", 4}, {"io_threads", 2}}));
+  EXPECT_EQ(hooks_.adapters_changed(), 3);
+  ExpectProblem(Patch("/api/v1/adapters/nfs", {{"workers", 0}}, token), 400);
+  ExpectProblem(Patch("/api/v1/adapters/nfs", {{"workers", 257}}, token), 400);
+  ExpectProblem(Patch("/api/v1/adapters/nfs", {{"io_threads", 17}}, token), 400);
+  ExpectProblem(Patch("/api/v1/adapters/nfs", {{"workers", "many"}}, token), 400);
+  EXPECT_EQ(Body(Get("/api/v1/adapters/nfs", token))["workers"], 4);  // refusals changed nothing
 }
 
 // --- settings ---
