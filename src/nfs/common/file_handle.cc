@@ -9,11 +9,17 @@
 namespace dittofs::nfs {
 namespace {
 
-constexpr std::byte kVersion{2};
+// Version 3, the one issued.
+constexpr std::byte kVersion{3};
+constexpr size_t kBodySize = 17;
+constexpr size_t kMacSize = kFileHandleSize - kBodySize;
+// Version 2, still accepted.
+constexpr std::byte kVersion2{2};
+constexpr size_t kVersion2Size = 36;
+constexpr size_t kVersion2BodySize = 20;
+// Version 1, unsigned: stale.
 constexpr std::byte kUnsignedVersion{1};
 constexpr size_t kUnsignedSize = 20;
-constexpr size_t kBodySize = 20;
-constexpr size_t kMacSize = kFileHandleSize - kBodySize;
 
 // Compares in time that does not depend on where the first difference is.
 bool SameBytes(const std::byte* a, const std::byte* b, size_t n) {
@@ -22,33 +28,32 @@ bool SameBytes(const std::byte* a, const std::byte* b, size_t n) {
   return diff == std::byte{0};
 }
 
+// Versions 1 and 2 keep three zero bytes after the version.
 bool ReservedZero(ByteView bytes) {
   return bytes[1] == std::byte{0} && bytes[2] == std::byte{0} && bytes[3] == std::byte{0};
 }
 
-}  // namespace
-
-void FileHandleCodec::Mac(const std::byte* body, std::byte* out) const {
-  chunk::Blake3Hash mac = chunk::Blake3KeyedShort(key_, ByteView(body, kBodySize));
-  std::memcpy(out, mac.bytes.data(), kMacSize);
-}
-
-namespace {
-
 FileHandleCodec::Handle Body(core::ShareId share, core::FileId file) {
   FileHandleCodec::Handle out{};
   out[0] = kVersion;
-  StoreBe32(out.data() + 4, share);
-  StoreBe64(out.data() + 8, file.inode);
-  StoreBe32(out.data() + 16, file.generation);
+  StoreBe32(out.data() + 1, share);
+  StoreBe64(out.data() + 5, file.inode);
+  StoreBe32(out.data() + 13, file.generation);
   return out;
+}
+
+// Whether the `mac_size` bytes after `body` are the MAC of the body's `body_size` bytes.
+bool MacMatches(const FileHandleCodec::Key& key, ByteView bytes, size_t body_size) {
+  chunk::Blake3Hash mac = chunk::Blake3KeyedShort(key, bytes.first(body_size));
+  return SameBytes(reinterpret_cast<const std::byte*>(mac.bytes.data()), bytes.data() + body_size,
+                   bytes.size() - body_size);
 }
 
 }  // namespace
 
 FileHandleCodec::Handle FileHandleCodec::Encode(core::ShareId share, core::FileId file) const {
-  Handle out = Body(share, file);
-  Mac(out.data(), out.data() + kBodySize);
+  Handle out;
+  EncodeMany(share, std::span<const core::FileId>(&file, 1), &out);
   return out;
 }
 
@@ -71,19 +76,23 @@ void FileHandleCodec::EncodeMany(core::ShareId share, std::span<const core::File
 }
 
 Result<DecodedHandle> FileHandleCodec::Decode(ByteView bytes) const {
-  if (bytes.size() == kUnsignedSize && bytes[0] == kUnsignedVersion && ReservedZero(bytes)) {
+  DecodedHandle h;
+  if (bytes.size() == kFileHandleSize && bytes[0] == kVersion) {
+    if (!MacMatches(key_, bytes, kBodySize)) return Errc::kBadHandle;
+    h.share = LoadBe32(bytes.data() + 1);
+    h.file.inode = LoadBe64(bytes.data() + 5);
+    h.file.generation = LoadBe32(bytes.data() + 13);
+  } else if (bytes.size() == kVersion2Size && bytes[0] == kVersion2 && ReservedZero(bytes)) {
+    if (!MacMatches(key_, bytes, kVersion2BodySize)) return Errc::kBadHandle;
+    h.share = LoadBe32(bytes.data() + 4);
+    h.file.inode = LoadBe64(bytes.data() + 8);
+    h.file.generation = LoadBe32(bytes.data() + 16);
+  } else if (bytes.size() == kUnsignedSize && bytes[0] == kUnsignedVersion &&
+             ReservedZero(bytes)) {
     return Errc::kStale;
-  }
-  if (bytes.size() != kFileHandleSize || bytes[0] != kVersion || !ReservedZero(bytes)) {
+  } else {
     return Errc::kBadHandle;
   }
-  std::array<std::byte, kMacSize> mac;
-  Mac(bytes.data(), mac.data());
-  if (!SameBytes(mac.data(), bytes.data() + kBodySize, kMacSize)) return Errc::kBadHandle;
-  DecodedHandle h;
-  h.share = LoadBe32(bytes.data() + 4);
-  h.file.inode = LoadBe64(bytes.data() + 8);
-  h.file.generation = LoadBe32(bytes.data() + 16);
   if (h.file.inode == 0) return Errc::kBadHandle;
   return h;
 }

@@ -1,26 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// The NFS file handle, shared by every NFS version. It is opaque to clients and 36 bytes long:
+// The NFS file handle, shared by every NFS version. It is opaque to clients and 28 bytes long
+// (READDIRPLUS sends one per entry, so every byte counts):
 //
 //   offset  size  field
-//        0     1  format version (2)
-//        1     3  reserved, zero
-//        4     4  share id         (big-endian)
-//        8     8  inode id         (big-endian)
-//       16     4  inode generation (big-endian)
-//       20    16  MAC: the first 16 bytes of keyed BLAKE3 over bytes 0-19, keyed by the
-//                 server's handle key
+//        0     1  format version (3)
+//        1     4  share id         (big-endian)
+//        5     8  inode id         (big-endian)
+//       13     4  inode generation (big-endian)
+//       17    11  MAC: the first 11 bytes (88 bits) of keyed BLAKE3 over bytes 0-16, keyed by
+//                 the server's handle key
 //
 // The share id routes the handle to its share's stores, so a handle of one share can never
 // name another share's files; the generation makes a handle to a deleted (or deleted and
 // reused) inode stale rather than wrong. The MAC makes handles unforgeable: inode ids and
 // generations are small, predictable numbers, and a client that may not search a directory
 // could otherwise name its children by guessing. Only handles this server (or another holding
-// the same key) issued pass; every other handle is rejected before any store is looked at.
+// the same key) issued pass; every other handle is rejected before any store is looked at. A
+// forger must guess 88 bits per try, each try a round trip.
 //
-// Version 1 handles (20 bytes, no MAC), issued before handles were signed, are answered as
-// stale: the client looks the file up again by name, through the permission checks.
+// Earlier versions:
+//   * version 2 (36 bytes: version, 3 zero bytes, share, inode, generation, then a 16-byte MAC
+//     over bytes 0-19) is still accepted, so clients that mounted before an upgrade go on;
+//   * version 1 (20 bytes, no MAC), issued before handles were signed, is answered as stale:
+//     the client looks the file up again by name, through the permission checks.
 
 #include <array>
 #include <cstdint>
@@ -32,7 +36,7 @@
 
 namespace dittofs::nfs {
 
-constexpr size_t kFileHandleSize = 36;
+constexpr size_t kFileHandleSize = 28;
 
 struct DecodedHandle {
   core::ShareId share = 0;
@@ -54,10 +58,10 @@ class FileHandleCodec {
   void EncodeMany(core::ShareId share, std::span<const core::FileId> files, Handle* out) const;
   // Errc::kBadHandle when `bytes` is not a handle issued under this key (malformed, or its
   // MAC does not match); Errc::kStale for a well-formed handle of the unsigned version 1.
+  // Version 2 handles issued under this key decode as well.
   Result<DecodedHandle> Decode(ByteView bytes) const;
 
  private:
-  void Mac(const std::byte* body, std::byte* out) const;
 
   Key key_;
 };

@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <vector>
 
+#include "chunk/blake3.h"
 #include "testing/status_matchers.h"
 
 namespace dittofs::nfs {
@@ -73,6 +75,33 @@ TEST(FileHandleTest, UnsignedVersionOneHandlesAreStaleAndGarbageIsBad) {
   // Inode 0 is never issued, even with a valid MAC.
   FileHandleCodec::Handle zero = codec.Encode(3, core::FileId{0, 5});
   EXPECT_EQ(codec.Decode(ByteView(zero.data(), zero.size())).status().code(), Errc::kBadHandle);
+}
+
+// Handles issued before version 3 (36 bytes, a 16-byte MAC after three zero bytes) keep
+// working under the same key, so mounts survive the upgrade; forged ones do not.
+TEST(FileHandleTest, VersionTwoHandlesOfThisKeyStillDecode) {
+  const FileHandleCodec::Key key = KeyOf(1);
+  std::array<std::byte, 36> v2{};
+  v2[0] = std::byte{2};
+  StoreBe32(v2.data() + 4, 7);
+  StoreBe64(v2.data() + 8, 123456789);
+  StoreBe32(v2.data() + 16, 42);
+  chunk::Blake3Hash mac = chunk::Blake3KeyedShort(key, ByteView(v2.data(), 20));
+  std::memcpy(v2.data() + 20, mac.bytes.data(), 16);
+  FileHandleCodec codec(key);
+  ASSERT_OK_AND_ASSIGN(DecodedHandle d, codec.Decode(ByteView(v2.data(), v2.size())));
+  EXPECT_EQ(d.share, 7u);
+  EXPECT_EQ(d.file.inode, 123456789u);
+  EXPECT_EQ(d.file.generation, 42u);
+  for (size_t bit = 0; bit < v2.size() * 8; ++bit) {
+    std::array<std::byte, 36> forged = v2;
+    forged[bit / 8] ^= std::byte{static_cast<uint8_t>(1u << (bit % 8))};
+    EXPECT_EQ(codec.Decode(ByteView(forged.data(), forged.size())).status().code(),
+              Errc::kBadHandle)
+        << "bit " << bit;
+  }
+  EXPECT_EQ(FileHandleCodec(KeyOf(2)).Decode(ByteView(v2.data(), v2.size())).status().code(),
+            Errc::kBadHandle);
 }
 
 }  // namespace
