@@ -163,6 +163,7 @@ const std::vector<Key>& Keys() {
       {"nfs", "poll_us", UintField(&NfsConfig::poll_us, 10'000)},
       {"nfs", "inline_fast_calls",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.inline_fast_calls); }},
+      {"nfs", "udp", [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.udp); }},
   };
   return keys;
 }
@@ -459,6 +460,7 @@ std::string JsonSchema() {
       {"nfs.max_outstanding", "integer"},
       {"nfs.inline_fast_calls", "boolean"},
       {"nfs.poll_us", "integer"},
+      {"nfs.udp", "boolean"},
   };
   std::map<std::string, std::vector<std::string>> sections;
   for (const Key& k : Keys()) sections[k.section].push_back(k.name);
@@ -593,7 +595,10 @@ std::string RenderConfig(const Config& c) {
        "  poll_us: "
     << c.nfs.poll_us
     << "            # after each request the I/O thread polls this long (microseconds) before\n"
-       "                         # it sleeps: a client's next call finds it awake (0: off)\n\n"
+       "                         # it sleeps: a client's next call finds it awake (0: off)\n"
+       "  udp: "
+    << (c.nfs.udp ? "true" : "false")
+    << "              # also serve NFS and MOUNT over UDP on the same port number\n\n"
        "# Each share is exported under its name. Stores:\n"
        "#   metadata: rocksdb (durable, under metadata_dir) | memory (lost when the server "
        "stops)\n"

@@ -40,6 +40,7 @@ struct NfsConfig {
   uint32_t max_outstanding = 128;  // per connection
   bool inline_fast_calls = true;   // answer metadata reads on the I/O thread (lower latency)
   uint32_t poll_us = 50;  // the I/O thread polls this long before it sleeps; 0: never polls
+  bool udp = true;        // also serve NFS and MOUNT over UDP, on the same port number
 };
 
 struct DatabaseConfig {

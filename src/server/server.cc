@@ -32,6 +32,7 @@
 #include "nfs/mount/service.h"
 #include "nfs/v3/service.h"
 #include "rpc/tcp_server.h"
+#include "rpc/udp_server.h"
 #include "server/share_layout.h"
 #include "server/user_directory.h"
 #include "stores/block/localfs/localfs_block_store.h"
@@ -107,14 +108,20 @@ struct RunningAdapter {
   std::unique_ptr<Listener> listener;
 };
 
+// ONC RPC over TCP and, on the same port number, over UDP (when `udp` is set).
 class RpcListener final : public Listener {
  public:
-  explicit RpcListener(std::unique_ptr<rpc::RpcTcpServer> server) : server_(std::move(server)) {}
-  uint16_t port() const override { return server_->port(); }
-  void Stop(std::chrono::milliseconds drain) override { server_->Shutdown(drain); }
+  RpcListener(std::unique_ptr<rpc::RpcTcpServer> tcp, std::unique_ptr<net::DatagramServer> udp)
+      : tcp_(std::move(tcp)), udp_(std::move(udp)) {}
+  uint16_t port() const override { return tcp_->port(); }
+  void Stop(std::chrono::milliseconds drain) override {
+    if (udp_) udp_->Shutdown();
+    tcp_->Shutdown(drain);
+  }
 
  private:
-  std::unique_ptr<rpc::RpcTcpServer> server_;
+  std::unique_ptr<rpc::RpcTcpServer> tcp_;
+  std::unique_ptr<net::DatagramServer> udp_;
 };
 
 struct ServedShare {
@@ -865,9 +872,25 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
   o.poll_window = std::chrono::microseconds(config_.nfs.poll_us);
   ASSIGN_OR_RETURN(std::unique_ptr<rpc::RpcTcpServer> server,
                    rpc::StartRpcTcpServer(o, dispatcher_));
-  LOG_INFO("nfs: NFSv3 and MOUNT v3 listening on {}:{} ({} workers, {} I/O threads)",
-           row.bind_address, server->port(), o.worker_threads, o.io_threads);
-  return std::unique_ptr<Listener>(std::make_unique<RpcListener>(std::move(server)));
+  std::unique_ptr<net::DatagramServer> udp;
+  if (config_.nfs.udp) {
+    net::DatagramServerOptions u;
+    u.bind_address = row.bind_address;
+    u.port = server->port();
+    u.worker_threads = std::max<size_t>(2, o.worker_threads / 2);
+    Result<std::unique_ptr<net::DatagramServer>> started = rpc::StartRpcUdpServer(u, dispatcher_);
+    if (started.ok()) {
+      udp = std::move(started).value();
+    } else {
+      // The TCP side serves on: every current client speaks TCP, and the UDP port number may
+      // be another program's.
+      LOG_WARN("nfs: not serving over UDP: {}", started.status().ToString());
+    }
+  }
+  LOG_INFO("nfs: NFSv3 and MOUNT v3 listening on {}:{} ({} workers, {} I/O threads{})",
+           row.bind_address, server->port(), o.worker_threads, o.io_threads,
+           udp ? "; UDP too" : "");
+  return std::unique_ptr<Listener>(std::make_unique<RpcListener>(std::move(server), std::move(udp)));
 }
 
 Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) {

@@ -4,11 +4,16 @@
 // API for exact procedures and statuses (RFC 1813), the high-level API as applications use it.
 // Every suite ends by stopping its server with SIGTERM and expecting exit code 0.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -244,6 +249,34 @@ class MountTest : public ServerTest<MountTest> {
 };
 
 TEST_F(MountTest, NullSucceeds) { EXPECT_OK(client().MountNull()); }
+
+// NFS and MOUNT answer over UDP too, on the TCP port's number (RFC 5531 over datagrams).
+TEST_F(MountTest, NfsAndMountAnswerNullOverUdp) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(server_->port());
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (uint32_t prog : {100003u, 100005u}) {
+    const uint32_t xid = 0x5500 + prog % 16;
+    // xid, CALL, RPC version 2, program, version 3, NULL, AUTH_NONE credential and verifier.
+    uint32_t words[] = {xid, 0, 2, prog, 3, 0, 0, 0, 0, 0};
+    for (uint32_t& w : words) w = htonl(w);
+    ASSERT_EQ(sendto(fd, words, sizeof(words), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)),
+              ssize_t(sizeof(words)));
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 5000), 1) << "no UDP reply from program " << prog;
+    uint32_t reply[16] = {};
+    ssize_t n = recv(fd, reply, sizeof(reply), 0);
+    ASSERT_EQ(n, 24) << "program " << prog;
+    EXPECT_EQ(ntohl(reply[0]), xid);
+    EXPECT_EQ(ntohl(reply[1]), 1u);  // REPLY
+    EXPECT_EQ(ntohl(reply[2]), 0u);  // MSG_ACCEPTED
+    EXPECT_EQ(ntohl(reply[5]), 0u);  // SUCCESS
+  }
+  close(fd);
+}
 
 TEST_F(MountTest, MntReturnsTheShareRootHandle) {
   ASSERT_OK_AND_ASSIGN(MntReply mnt, client().Mnt(kShare));
