@@ -143,6 +143,15 @@ bool HasAvx2() {
   return kHasAvx2;
 }
 
+void Blake3CompressSingleBlocksAvx512Impl(const uint32_t words[16][16], const uint32_t lens[16],
+                                          const uint32_t key[8], uint8_t flags,
+                                          uint32_t out[8][16]);  // blake3_avx512.cc
+
+bool HasAvx512() {
+  static const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
+  return kHasAvx512;
+}
+
 Blake3HashChunksFn Blake3HashChunksAvx2() {
   return HasAvx2() ? &Blake3HashChunksAvx2Impl : nullptr;
 }
@@ -361,6 +370,37 @@ void Blake3KeyedShortMany(const Blake3Hasher::Key& key, std::span<const ByteView
                           Blake3Hash* out) {
   size_t i = 0;
 #if defined(__x86_64__)
+  constexpr uint8_t kFlags = kChunkStart | kChunkEnd | kRoot | kKeyedHash;
+  if (internal::HasAvx512() && inputs.size() >= 16) {
+    // Sixteen at a time; the message words are transposed here (words[w][lane]), and only
+    // as many as the longest input fills are copied (a handle's MAC reads five).
+    std::array<uint32_t, 8> cv = KeyWords(key);
+    alignas(64) uint32_t words[16][16];
+    alignas(64) uint32_t lens[16];
+    alignas(64) uint32_t digests[8][16];
+    for (; inputs.size() - i >= 16; i += 16) {
+      size_t longest = 0;
+      for (size_t lane = 0; lane < 16; ++lane) {
+        ByteView in = inputs[i + lane];
+        CHECK(in.size() <= kBlockLen) << "Blake3KeyedShortMany of " << in.size() << " bytes";
+        lens[lane] = static_cast<uint32_t>(in.size());
+        longest = std::max(longest, in.size());
+      }
+      const size_t used_words = (longest + 3) / 4;
+      for (size_t lane = 0; lane < 16; ++lane) {
+        uint8_t block[kBlockLen];
+        ByteView in = inputs[i + lane];
+        std::memset(block, 0, 4 * used_words);
+        if (!in.empty()) std::memcpy(block, in.data(), in.size());
+        for (size_t w = 0; w < used_words; ++w) words[w][lane] = LoadLe32(block + 4 * w);
+      }
+      std::memset(words[used_words], 0, sizeof(words[0]) * (16 - used_words));
+      internal::Blake3CompressSingleBlocksAvx512Impl(words, lens, cv.data(), kFlags, digests);
+      for (size_t lane = 0; lane < 16; ++lane) {
+        for (int w = 0; w < 8; ++w) StoreLe32(out[i + lane].bytes.data() + 4 * w, digests[w][lane]);
+      }
+    }
+  }
   if (internal::HasAvx2()) {
     std::array<uint32_t, 8> cv = KeyWords(key);
     constexpr size_t kLanes = internal::kBlake3Avx2Lanes;
@@ -380,8 +420,7 @@ void Blake3KeyedShortMany(const Blake3Hasher::Key& key, std::span<const ByteView
         ptrs[lane] = blocks[lane];
         lens[lane] = static_cast<uint32_t>(in.size());
       }
-      internal::Blake3CompressSingleBlocksAvx2Impl(
-          ptrs, lens, cv.data(), kChunkStart | kChunkEnd | kRoot | kKeyedHash, digests);
+      internal::Blake3CompressSingleBlocksAvx2Impl(ptrs, lens, cv.data(), kFlags, digests);
       for (size_t lane = 0; lane < n; ++lane) {
         std::memcpy(out[i + lane].bytes.data(), digests + 32 * lane, 32);
       }
