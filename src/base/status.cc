@@ -55,6 +55,8 @@ std::string_view ErrcName(Errc code) {
       return "busy";
     case Errc::kUnavailable:
       return "unavailable";
+    case Errc::kTimedOut:
+      return "timed out";
     case Errc::kLocked:
       return "range locked";
     case Errc::kShareViolation:

@@ -34,7 +34,8 @@ enum class Errc : int {
   kBadType,         // an object type we cannot create
   kConflict,        // a transaction lost a race; retry it
   kBusy,            // the object is in use
-  kUnavailable,     // the service is shutting down or overloaded
+  kUnavailable,     // the service is shutting down or overloaded, or a peer cannot be reached
+  kTimedOut,        // a peer did not answer within the time allowed
   kLocked,          // a byte-range lock of another owner covers the range
   kShareViolation,  // an open's share mode (or this open's) refuses the access
   kDeletePending,   // the file is to be deleted once its last open closes: no new opens

@@ -11,6 +11,7 @@
 
 #include "base/bytes.h"
 #include "rpc/auth.h"
+#include "rpc/channel.h"
 #include "rpc/message.h"
 #include "rpc/reply_cache.h"
 #include "xdr/xdr.h"
@@ -26,6 +27,10 @@ struct CallContext {
   Credential cred;
   std::string client_address;  // the peer's IP address, no port
   uint16_t client_port = 0;
+  // The connection the call came on, for calls back to the client over it (the NFSv4.1
+  // backchannel); null when the transport has none. Valid during the call; to keep it,
+  // hold channel->shared_from_this() (or weak_from_this()).
+  Channel* channel = nullptr;
 };
 
 // Decodes the arguments from `args` and encodes the results into `results`. Returns
@@ -55,6 +60,7 @@ struct ProgramVersion {
 struct ConnectionInfo {
   std::string peer_address;
   uint16_t peer_port = 0;
+  Channel* channel = nullptr;  // see CallContext::channel; owned by the transport
 };
 
 // Routes calls to the registered program tables and produces replies. Handle is safe to call

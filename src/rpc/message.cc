@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpc/message.h"
 
+#include <fmt/format.h>
+
 namespace dittofs::rpc {
 
 HeaderOutcome DecodeCallHeader(xdr::XdrDecoder& d, CallHeader* h) {
@@ -99,6 +101,71 @@ void EncodeCallHeader(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t 
     e.U32(0);
   }
   NullVerifier(e);
+}
+
+bool DecodeReplyHeader(xdr::XdrDecoder& d, ReplyHeader* h) {
+  h->xid = d.U32();
+  uint32_t type = d.U32();
+  uint32_t reply_stat = d.U32();
+  if (!d.ok() || type != static_cast<uint32_t>(MsgType::kReply)) return false;
+  if (reply_stat == 0) {  // MSG_ACCEPTED
+    h->accepted = true;
+    h->verf_flavor = d.U32();
+    h->verf_body = d.VarOpaque(kMaxAuthBytes);
+    uint32_t stat = d.U32();
+    if (!d.ok() || stat > static_cast<uint32_t>(AcceptStat::kSystemErr)) return false;
+    h->accept_stat = static_cast<AcceptStat>(stat);
+    if (h->accept_stat == AcceptStat::kProgMismatch) {
+      h->mismatch_low = d.U32();
+      h->mismatch_high = d.U32();
+    }
+    return d.ok();
+  }
+  if (reply_stat != 1) return false;  // neither MSG_ACCEPTED nor MSG_DENIED
+  h->accepted = false;
+  uint32_t reject_stat = d.U32();
+  if (!d.ok()) return false;
+  if (reject_stat == 0) {  // RPC_MISMATCH
+    h->rpc_mismatch = true;
+    h->mismatch_low = d.U32();
+    h->mismatch_high = d.U32();
+    return d.ok();
+  }
+  if (reject_stat != 1) return false;  // neither RPC_MISMATCH nor AUTH_ERROR
+  uint32_t auth_stat = d.U32();
+  // auth_stat values beyond AUTH_TOOWEAK exist (RFC 5531 §9, RPCSEC_GSS); keep the number.
+  h->auth_stat = static_cast<AuthStat>(auth_stat);
+  return d.ok();
+}
+
+Status ReplyStatus(const ReplyHeader& h, std::string_view what) {
+  if (!h.accepted) {
+    if (h.rpc_mismatch) {
+      return Status(Errc::kAccess,
+                    fmt::format("{}: denied: RPC version mismatch (peer takes {}..{})", what,
+                                h.mismatch_low, h.mismatch_high));
+    }
+    return Status(Errc::kAccess, fmt::format("{}: denied: auth_stat {}", what,
+                                             static_cast<uint32_t>(h.auth_stat)));
+  }
+  switch (h.accept_stat) {
+    case AcceptStat::kSuccess:
+      return Status::Ok();
+    case AcceptStat::kProgUnavail:
+      return Status(Errc::kNotFound, fmt::format("{}: program unavailable", what));
+    case AcceptStat::kProgMismatch:
+      return Status(Errc::kNotSupported,
+                    fmt::format("{}: program version mismatch (peer serves {}..{})", what,
+                                h.mismatch_low, h.mismatch_high));
+    case AcceptStat::kProcUnavail:
+      return Status(Errc::kInvalid, fmt::format("{}: procedure unavailable", what));
+    case AcceptStat::kGarbageArgs:
+      return Status(Errc::kInternal,
+                    fmt::format("{}: the peer could not decode the arguments", what));
+    case AcceptStat::kSystemErr:
+      return Status(Errc::kIo, fmt::format("{}: system error at the peer", what));
+  }
+  return Status(Errc::kInternal, fmt::format("{}: unknown accept_stat", what));
 }
 
 }  // namespace dittofs::rpc

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/status.h"
 #include "xdr/xdr.h"
 
 namespace dittofs::rpc {
@@ -77,8 +78,43 @@ void EncodeProgMismatchReply(xdr::XdrEncoder& e, uint32_t xid, uint32_t low, uin
 void EncodeRpcMismatchReply(xdr::XdrEncoder& e, uint32_t xid);
 void EncodeAuthErrorReply(xdr::XdrEncoder& e, uint32_t xid, AuthStat stat);
 
-// Encodes a call (used by tests and the fuzzer's seed corpus).
+// Encodes a call header: AUTH_NONE, or AUTH_SYS with `cred`'s ids and machine name, and an
+// AUTH_NONE verifier. The procedure's arguments follow.
 void EncodeCallHeader(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
                       const Credential& cred);
+
+// A decoded reply header (RFC 5531 §9, the reply_body of an rpc_msg).
+struct ReplyHeader {
+  uint32_t xid = 0;
+  bool accepted = false;  // MSG_ACCEPTED; else MSG_DENIED
+  // MSG_ACCEPTED: the verifier and the outcome; for kProgMismatch, the versions served.
+  uint32_t verf_flavor = 0;
+  ByteView verf_body;
+  AcceptStat accept_stat = AcceptStat::kSuccess;
+  uint32_t mismatch_low = 0;
+  uint32_t mismatch_high = 0;
+  // MSG_DENIED: RPC_MISMATCH (with the versions above) or AUTH_ERROR with its auth_stat.
+  bool rpc_mismatch = false;
+  AuthStat auth_stat = AuthStat::kOk;
+};
+
+// Whether `record` is a REPLY (its second word is 1): records a server receives are calls
+// unless it made calls itself over the connection. Looks at 8 bytes only.
+inline bool IsReplyRecord(ByteView record) {
+  return record.size() >= 8 &&
+         LoadBe32(record.data() + 4) == static_cast<uint32_t>(MsgType::kReply);
+}
+
+// Decodes a reply header. Returns false when the bytes are not a well-formed reply header
+// (truncated, not a REPLY, an unknown reply_stat, accept_stat or reject_stat); on true with
+// MSG_ACCEPTED SUCCESS, the decoder is positioned at the procedure's results.
+bool DecodeReplyHeader(xdr::XdrDecoder& d, ReplyHeader* header);
+
+// The outcome of a reply as a Status: ok for MSG_ACCEPTED SUCCESS, else a distinct code with a
+// message saying what the peer refused: PROG_UNAVAIL kNotFound, PROG_MISMATCH kNotSupported,
+// PROC_UNAVAIL kInvalid, GARBAGE_ARGS kInternal (we encoded arguments it could not decode),
+// SYSTEM_ERR kIo, MSG_DENIED (RPC_MISMATCH or AUTH_ERROR) kAccess. `what` names the call
+// ("prog 100021 vers 4 proc 5").
+Status ReplyStatus(const ReplyHeader& header, std::string_view what);
 
 }  // namespace dittofs::rpc

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/mutex.h"
 #include "base/thread_pool.h"
+#include "rpc/call_table.h"
 #include "rpc/record.h"
 
 namespace dittofs::rpc {
@@ -32,15 +33,20 @@ enum class Expiry { kNone, kIdle, kStalledRecord };
 
 // One client connection. Owned jointly by the pending asio operations and the worker tasks
 // that will send its replies: whichever finishes last frees it, which is why it is a
-// shared_ptr (enable_shared_from_this).
-class Connection final : public std::enable_shared_from_this<Connection> {
+// shared_ptr (enable_shared_from_this, through Channel). Handlers that keep its Channel to
+// call the client back later own it too.
+class Connection final : public Channel {
  public:
   Connection(Server& server, tcp::socket socket, ConnectionInfo info);
+  ~Connection() override;
   void Start() { ReadMore(); }
   // Closes the socket (from any thread); the pending read then ends the connection.
   void Close();
-  // Queues a reply for sending; called from worker threads.
+  // Queues a record (a reply, or a call of the backchannel) for sending; called from worker
+  // threads.
   void SendReply(xdr::XdrEncoder reply);
+  // The backchannel: a call to the client over this connection.
+  void Call(const OutgoingCall& call, xdr::XdrEncoder args, ReplyCallback done) override;
 
   const std::string& peer_address() const { return info_.peer_address; }
   // Whether the sweeper should close this connection at `now` (Server::Now() time).
@@ -50,6 +56,15 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   bool IdleSince(int64_t* since) const;
 
  private:
+  std::shared_ptr<Connection> Self() {
+    return std::static_pointer_cast<Connection>(shared_from_this());
+  }
+  // Makes (once) and returns the table of backchannel calls, or null once the connection is
+  // closed.
+  CallTable* Calls();
+  // Sets the backchannel's timer to its earliest deadline; on strand_.
+  void ArmCallTimer();
+
   struct Outgoing {
     std::byte mark[4];
     xdr::XdrEncoder body;
@@ -102,6 +117,13 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   std::atomic<bool> output_pending_{false};  // mirrors writing_
   std::atomic<int64_t> last_activity_;       // last bytes received or reply queued
   std::atomic<int64_t> partial_since_{0};    // when the partial record began; 0: none
+
+  // The backchannel, made by the first call the server sends over this connection, so that
+  // connections that never carry one pay nothing for it (the read path loads one pointer).
+  std::unique_ptr<CallTable> calls_ GUARDED_BY(mu_);
+  std::atomic<CallTable*> calls_ptr_{nullptr};      // calls_.get(), for reading without mu_
+  std::unique_ptr<asio::steady_timer> call_timer_;  // strand_ only
+  std::optional<CallTable::Clock::time_point> call_timer_armed_;  // strand_ only
 };
 
 class Server final : public RpcTcpServer {
@@ -192,7 +214,16 @@ Connection::Connection(Server& server, tcp::socket socket, ConnectionInfo info)
       info_(std::move(info)),
       assembler_(server.options().max_record_size, &server.budget()),
       staging_(64 * 1024),
-      last_activity_(server.Now()) {}
+      last_activity_(server.Now()) {
+  info_.channel = this;
+}
+
+Connection::~Connection() {
+  // Calls still pending (none have a timer: it would hold the connection) fail now.
+  if (CallTable* calls = calls_ptr_.load()) {
+    calls->Close(Status(Errc::kUnavailable, "the connection to the client closed"));
+  }
+}
 
 void Connection::Close() {
   uint64_t ticket;
@@ -204,16 +235,70 @@ void Connection::Close() {
   }
   // At once, not on the strand: a queued request holds this connection alive.
   if (ticket != 0) server_.budget().Cancel(ticket);
-  asio::post(strand_, [self = shared_from_this()] {
+  // Backchannel calls can get no reply now. (calls_ is set under mu_ only before closed_.)
+  if (CallTable* calls = calls_ptr_.load()) {
+    calls->Close(Status(Errc::kUnavailable, "the connection to the client closed"));
+  }
+  asio::post(strand_, [self = Self()] {
     asio::error_code ignored;
     self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
     self->socket_.close(ignored);
+    if (self->call_timer_) self->call_timer_->cancel();
+  });
+}
+
+CallTable* Connection::Calls() {
+  if (CallTable* calls = calls_ptr_.load(std::memory_order_acquire)) return calls;
+  MutexLock lock(&mu_);
+  if (closed_) return nullptr;
+  if (!calls_) {
+    calls_ = std::make_unique<CallTable>();
+    calls_ptr_.store(calls_.get(), std::memory_order_release);
+  }
+  return calls_.get();
+}
+
+void Connection::Call(const OutgoingCall& call, xdr::XdrEncoder args, ReplyCallback done) {
+  CallTable* calls = Calls();
+  if (calls == nullptr) {
+    done(Status(Errc::kUnavailable, CallName(call) + ": the connection to the client closed"));
+    return;
+  }
+  std::optional<xdr::XdrEncoder> record =
+      calls->Start(call, std::move(args), CallTable::Clock::now() + call.timeout, std::move(done));
+  if (!record) return;            // closed meanwhile: `done` has run
+  SendReply(std::move(*record));  // dropped if the connection closes; Close fails the call
+  asio::post(strand_, [self = Self()] { self->ArmCallTimer(); });
+}
+
+void Connection::ArmCallTimer() {
+  CallTable* calls = calls_ptr_.load(std::memory_order_acquire);
+  std::optional<CallTable::Clock::time_point> next = calls->NextDeadline();
+  if (!next || (call_timer_armed_ && *call_timer_armed_ <= *next)) return;
+  {
+    MutexLock lock(&mu_);
+    // Once closed, no timer: it would hold the connection alive until it fires.
+    if (closed_) return;
+  }
+  if (!call_timer_) call_timer_ = std::make_unique<asio::steady_timer>(strand_);
+  call_timer_armed_ = next;
+  call_timer_->expires_at(*next);  // cancels the earlier wait
+  call_timer_->async_wait([self = Self()](const asio::error_code& ec) {
+    if (ec) return;  // re-armed or closed
+    self->call_timer_armed_.reset();
+    self->calls_ptr_.load(std::memory_order_acquire)->Expire(CallTable::Clock::now());
+    self->ArmCallTimer();
   });
 }
 
 bool Connection::IdleSince(int64_t* since) const {
   if (outstanding_.load() != 0 || partial_since_.load(std::memory_order_relaxed) != 0 ||
       output_pending_.load(std::memory_order_relaxed)) {
+    return false;
+  }
+  // A backchannel call awaits the client's reply (the sweeper asks; the data path does not).
+  if (CallTable* calls = calls_ptr_.load(std::memory_order_acquire);
+      calls != nullptr && calls->pending() > 0) {
     return false;
   }
   *since = last_activity_.load(std::memory_order_relaxed);
@@ -245,7 +330,7 @@ void Connection::ReadMore() {
     return;
   }
   MutableByteView direct = assembler_.DirectTarget();
-  auto self = shared_from_this();
+  auto self = Self();
   // Large fragment bodies are read straight into the record; everything else (headers, small
   // calls, several calls at once) through the staging buffer.
   if (direct.size() >= 16 * 1024) {
@@ -319,7 +404,7 @@ void Connection::NoteRecordProgress(bool completed) {
 // records give their bytes back (at the latest after record_timeout), while the queue keeps
 // the order fair; a client that waits longer than record_timeout is closed by the sweeper.
 void Connection::WaitForBudget() {
-  auto self = shared_from_this();
+  auto self = Self();
   uint64_t ticket = server_.budget().ReserveWhenAvailable(assembler_.budget_wanted(), [self] {
     asio::post(self->strand_, [self] { self->OnBudgetGranted(); });
   });
@@ -346,11 +431,21 @@ void Connection::OnBudgetGranted() {
 
 void Connection::Dispatch(std::vector<Buffer> records) {
   for (Buffer& record : records) {
+    // A reply to a call of the backchannel: its completion runs here, on the I/O thread.
+    // (Without a backchannel, replies go to the dispatcher, which drops them.)
+    if (CallTable* calls = calls_ptr_.load(std::memory_order_acquire);
+        calls != nullptr && IsReplyRecord(record.view())) {
+      if (!calls->Complete(std::move(record))) {
+        LOG_DEBUG("rpc: connection from {}: dropped a reply that matches no call",
+                  info_.peer_address);
+      }
+      continue;
+    }
     const size_t bytes = record.size();
     outstanding_.fetch_add(1);
     outstanding_bytes_.fetch_add(bytes);
     server_.in_flight.fetch_add(1);
-    auto self = shared_from_this();
+    auto self = Self();
     if (server_.options().inline_fast_calls && records.size() == 1 &&
         server_.dispatcher().IsFast(record.view())) {
       // A quick metadata read: answer it here rather than wake a worker for it.
@@ -392,7 +487,7 @@ void Connection::CallDone(bool on_worker, size_t bytes) {
   if (before == o.max_outstanding_per_connection ||
       (bytes_before >= o.max_outstanding_bytes_per_connection &&
        bytes_before - bytes < o.max_outstanding_bytes_per_connection)) {
-    asio::post(strand_, [self = shared_from_this()] {
+    asio::post(strand_, [self = Self()] {
       if (self->reading_paused_.load(std::memory_order_relaxed) && !self->AtLimit()) {
         self->reading_paused_.store(false, std::memory_order_relaxed);
         // The time the server did not read does not count against a partial record.
@@ -479,7 +574,7 @@ void Connection::WriteNextLocked() {
     bytes += 4 + o->body.size() - o->sent;
     batch->push_back(std::move(o));
   }
-  auto self = shared_from_this();
+  auto self = Self();
   asio::post(strand_, [self, batch, buffers = std::move(buffers)]() mutable {
     asio::async_write(
         self->socket_, buffers,

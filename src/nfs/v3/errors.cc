@@ -53,7 +53,8 @@ nfsstat3 ToNfs3(const Status& status) {
     case Errc::kConflict:
     case Errc::kBusy:
     case Errc::kUnavailable:
-    case Errc::kLocked:  // another protocol's lock: it may be gone when the client retries
+    case Errc::kTimedOut:  // a peer (a callback, a remote store) may answer next time
+    case Errc::kLocked:    // another protocol's lock: it may be gone when the client retries
       return nfsstat3::NFS3ERR_JUKEBOX;
     case Errc::kShareViolation:
     case Errc::kDeletePending:
