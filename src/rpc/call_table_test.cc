@@ -199,8 +199,8 @@ TEST(CallTableTest, FailAllKeepsTheTableOpenCloseDoesNot) {
 }
 
 TEST(CallTableTest, CallbacksMayStartCalls) {
+  std::optional<Result<Reply>> second;  // outlives the table, which fails the call at the end
   CallTable table;
-  std::optional<Result<Reply>> second;
   std::optional<xdr::XdrEncoder> first =
       table.Start(Proc(1), U32Args(0), Clock::now() + std::chrono::seconds(1), [&](Result<Reply>) {
         // Runs without the table's lock held.

@@ -29,7 +29,9 @@ struct CallContext {
   uint16_t client_port = 0;
   // The connection the call came on, for calls back to the client over it (the NFSv4.1
   // backchannel); null when the transport has none. Valid during the call; to keep it,
-  // hold channel->shared_from_this() (or weak_from_this()).
+  // hold channel->shared_from_this() (or weak_from_this()). A kept channel may outlive its
+  // connection and its server (its calls then fail), but calls on it must not race with the
+  // server's destruction.
   Channel* channel = nullptr;
 };
 

@@ -505,5 +505,24 @@ TEST_F(RpcClientTest, BackchannelCallFailsWhenTheConnectionCloses) {
   EXPECT_THAT(Wait(later), StatusIs(Errc::kUnavailable));
 }
 
+TEST_F(RpcClientTest, AKeptChannelOutlivesItsServer) {
+  BlockingClient c = std::move(BlockingClient::Connect(server_->port())).value();
+  xdr::XdrEncoder hold;
+  EncodeCallHeader(hold, 1, kProg, 1, 4, Credential{});
+  ASSERT_OK(c.SendRecord(hold.ToString()));
+  ASSERT_OK(c.ReadRecord());
+  std::shared_ptr<Channel> channel = program_.Held();
+  ASSERT_NE(channel, nullptr);
+  OutgoingCall cb;
+  cb.prog = kCallbackProg;
+  cb.vers = 1;
+  auto pending = CallAsync(*channel, cb, {});
+  ASSERT_OK(c.ReadRecord());
+  server_.reset();  // with the connection open and a call pending on it
+  EXPECT_THAT(Wait(pending), StatusIs(Errc::kUnavailable));
+  auto later = CallAsync(*channel, cb, {});
+  EXPECT_THAT(Wait(later), StatusIs(Errc::kUnavailable));
+}
+
 }  // namespace
 }  // namespace dittofs::rpc

@@ -31,22 +31,25 @@ class Server;
 // Why the sweeper closes a connection.
 enum class Expiry { kNone, kIdle, kStalledRecord };
 
+class ConnectionChannel;
+
 // One client connection. Owned jointly by the pending asio operations and the worker tasks
 // that will send its replies: whichever finishes last frees it, which is why it is a
-// shared_ptr (enable_shared_from_this, through Channel). Handlers that keep its Channel to
-// call the client back later own it too.
-class Connection final : public Channel {
+// shared_ptr (enable_shared_from_this). Nothing else owns it, so it never outlives the
+// server's io_context: handlers that keep its channel hold a ConnectionChannel, which holds
+// the connection weakly.
+class Connection final : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Server& server, tcp::socket socket, ConnectionInfo info);
-  ~Connection() override;
-  void Start() { ReadMore(); }
+  ~Connection();
+  void Start();
   // Closes the socket (from any thread); the pending read then ends the connection.
   void Close();
   // Queues a record (a reply, or a call of the backchannel) for sending; called from worker
   // threads.
   void SendReply(xdr::XdrEncoder reply);
-  // The backchannel: a call to the client over this connection.
-  void Call(const OutgoingCall& call, xdr::XdrEncoder args, ReplyCallback done) override;
+  // The backchannel: a call to the client over this connection (see Channel::Call).
+  void Call(const OutgoingCall& call, xdr::XdrEncoder args, ReplyCallback done);
 
   const std::string& peer_address() const { return info_.peer_address; }
   // Whether the sweeper should close this connection at `now` (Server::Now() time).
@@ -56,9 +59,6 @@ class Connection final : public Channel {
   bool IdleSince(int64_t* since) const;
 
  private:
-  std::shared_ptr<Connection> Self() {
-    return std::static_pointer_cast<Connection>(shared_from_this());
-  }
   // Makes (once) and returns the table of backchannel calls, or null once the connection is
   // closed.
   CallTable* Calls();
@@ -118,6 +118,9 @@ class Connection final : public Channel {
   std::atomic<int64_t> last_activity_;       // last bytes received or reply queued
   std::atomic<int64_t> partial_since_{0};    // when the partial record began; 0: none
 
+  // The channel handlers see (info_.channel). Shared: handlers may keep it past the
+  // connection's life, when its calls fail at once.
+  std::shared_ptr<ConnectionChannel> channel_;
   // The backchannel, made by the first call the server sends over this connection, so that
   // connections that never carry one pay nothing for it (the read path loads one pointer).
   std::unique_ptr<CallTable> calls_ GUARDED_BY(mu_);
@@ -214,8 +217,30 @@ Connection::Connection(Server& server, tcp::socket socket, ConnectionInfo info)
       info_(std::move(info)),
       assembler_(server.options().max_record_size, &server.budget()),
       staging_(64 * 1024),
-      last_activity_(server.Now()) {
-  info_.channel = this;
+      last_activity_(server.Now()) {}
+
+// The Channel of a connection, as handlers see it and may keep it.
+class ConnectionChannel final : public Channel {
+ public:
+  explicit ConnectionChannel(std::weak_ptr<Connection> connection)
+      : connection_(std::move(connection)) {}
+  void Call(const OutgoingCall& call, xdr::XdrEncoder args, ReplyCallback done) override {
+    if (std::shared_ptr<Connection> c = connection_.lock()) {
+      c->Call(call, std::move(args), std::move(done));
+      return;
+    }
+    done(Status(Errc::kUnavailable, CallName(call) + ": the connection to the client closed"));
+  }
+
+ private:
+  std::weak_ptr<Connection> connection_;
+};
+
+void Connection::Start() {
+  // Before the first read, so every call sees it.
+  channel_ = std::make_shared<ConnectionChannel>(weak_from_this());
+  info_.channel = channel_.get();
+  ReadMore();
 }
 
 Connection::~Connection() {
@@ -239,7 +264,7 @@ void Connection::Close() {
   if (CallTable* calls = calls_ptr_.load()) {
     calls->Close(Status(Errc::kUnavailable, "the connection to the client closed"));
   }
-  asio::post(strand_, [self = Self()] {
+  asio::post(strand_, [self = shared_from_this()] {
     asio::error_code ignored;
     self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
     self->socket_.close(ignored);
@@ -268,7 +293,7 @@ void Connection::Call(const OutgoingCall& call, xdr::XdrEncoder args, ReplyCallb
       calls->Start(call, std::move(args), CallTable::Clock::now() + call.timeout, std::move(done));
   if (!record) return;            // closed meanwhile: `done` has run
   SendReply(std::move(*record));  // dropped if the connection closes; Close fails the call
-  asio::post(strand_, [self = Self()] { self->ArmCallTimer(); });
+  asio::post(strand_, [self = shared_from_this()] { self->ArmCallTimer(); });
 }
 
 void Connection::ArmCallTimer() {
@@ -283,7 +308,7 @@ void Connection::ArmCallTimer() {
   if (!call_timer_) call_timer_ = std::make_unique<asio::steady_timer>(strand_);
   call_timer_armed_ = next;
   call_timer_->expires_at(*next);  // cancels the earlier wait
-  call_timer_->async_wait([self = Self()](const asio::error_code& ec) {
+  call_timer_->async_wait([self = shared_from_this()](const asio::error_code& ec) {
     if (ec) return;  // re-armed or closed
     self->call_timer_armed_.reset();
     self->calls_ptr_.load(std::memory_order_acquire)->Expire(CallTable::Clock::now());
@@ -330,7 +355,7 @@ void Connection::ReadMore() {
     return;
   }
   MutableByteView direct = assembler_.DirectTarget();
-  auto self = Self();
+  auto self = shared_from_this();
   // Large fragment bodies are read straight into the record; everything else (headers, small
   // calls, several calls at once) through the staging buffer.
   if (direct.size() >= 16 * 1024) {
@@ -404,7 +429,7 @@ void Connection::NoteRecordProgress(bool completed) {
 // records give their bytes back (at the latest after record_timeout), while the queue keeps
 // the order fair; a client that waits longer than record_timeout is closed by the sweeper.
 void Connection::WaitForBudget() {
-  auto self = Self();
+  auto self = shared_from_this();
   uint64_t ticket = server_.budget().ReserveWhenAvailable(assembler_.budget_wanted(), [self] {
     asio::post(self->strand_, [self] { self->OnBudgetGranted(); });
   });
@@ -445,7 +470,7 @@ void Connection::Dispatch(std::vector<Buffer> records) {
     outstanding_.fetch_add(1);
     outstanding_bytes_.fetch_add(bytes);
     server_.in_flight.fetch_add(1);
-    auto self = Self();
+    auto self = shared_from_this();
     if (server_.options().inline_fast_calls && records.size() == 1 &&
         server_.dispatcher().IsFast(record.view())) {
       // A quick metadata read: answer it here rather than wake a worker for it.
@@ -487,7 +512,7 @@ void Connection::CallDone(bool on_worker, size_t bytes) {
   if (before == o.max_outstanding_per_connection ||
       (bytes_before >= o.max_outstanding_bytes_per_connection &&
        bytes_before - bytes < o.max_outstanding_bytes_per_connection)) {
-    asio::post(strand_, [self = Self()] {
+    asio::post(strand_, [self = shared_from_this()] {
       if (self->reading_paused_.load(std::memory_order_relaxed) && !self->AtLimit()) {
         self->reading_paused_.store(false, std::memory_order_relaxed);
         // The time the server did not read does not count against a partial record.
@@ -574,7 +599,7 @@ void Connection::WriteNextLocked() {
     bytes += 4 + o->body.size() - o->sent;
     batch->push_back(std::move(o));
   }
-  auto self = Self();
+  auto self = shared_from_this();
   asio::post(strand_, [self, batch, buffers = std::move(buffers)]() mutable {
     asio::async_write(
         self->socket_, buffers,
