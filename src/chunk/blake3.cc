@@ -9,40 +9,22 @@
 #include <cstring>
 
 #include "base/check.h"
+#include "chunk/blake3_internal.h"
 
 namespace dittofs::chunk {
 namespace {
 
-// §2.1: the initialization vector is SHA-256's.
-constexpr std::array<uint32_t, 8> kIv = {0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A,
-                                         0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19};
-
-// §2.1, Table 3: domain separation flags.
-enum : uint8_t {
-  kChunkStart = 1 << 0,
-  kChunkEnd = 1 << 1,
-  kParent = 1 << 2,
-  kRoot = 1 << 3,
-  kKeyedHash = 1 << 4,
-  kDeriveKeyContext = 1 << 5,
-  kDeriveKeyMaterial = 1 << 6,
-};
-
-constexpr size_t kBlockLen = 64;
-constexpr size_t kChunkLen = 1024;
-
-// §2.2: the message words each of the 7 rounds reads, i.e. the permutation applied r times.
-constexpr std::array<std::array<uint8_t, 16>, 7> MakeSchedule() {
-  constexpr std::array<uint8_t, 16> kPermutation = {2, 6,  3,  10, 7, 0,  4,  13,
-                                                    1, 11, 12, 5,  9, 14, 15, 8};
-  std::array<std::array<uint8_t, 16>, 7> schedule{};
-  for (uint8_t i = 0; i < 16; ++i) schedule[0][i] = i;
-  for (int r = 1; r < 7; ++r) {
-    for (int i = 0; i < 16; ++i) schedule[r][i] = schedule[r - 1][kPermutation[i]];
-  }
-  return schedule;
-}
-constexpr auto kSchedule = MakeSchedule();
+using internal::kBlockLen;
+using internal::kChunkEnd;
+using internal::kChunkLen;
+using internal::kChunkStart;
+using internal::kDeriveKeyContext;
+using internal::kDeriveKeyMaterial;
+using internal::kIv;
+using internal::kKeyedHash;
+using internal::kParent;
+using internal::kRoot;
+using internal::kSchedule;
 
 inline uint32_t LoadLe32(const uint8_t* p) {
   uint32_t v;

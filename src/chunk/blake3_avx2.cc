@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "chunk/blake3.h"
+#include "chunk/blake3_internal.h"
 
 #ifndef __AVX2__
 #error "blake3_avx2.cc must be compiled with -mavx2"
@@ -17,22 +18,6 @@
 namespace dittofs::chunk::internal {
 namespace {
 
-constexpr uint32_t kIv[8] = {0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A,
-                             0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19};
-constexpr uint8_t kChunkStart = 1;
-constexpr uint8_t kChunkEnd = 2;
-
-constexpr std::array<std::array<uint8_t, 16>, 7> MakeSchedule() {
-  constexpr std::array<uint8_t, 16> kPermutation = {2, 6,  3,  10, 7, 0,  4,  13,
-                                                    1, 11, 12, 5,  9, 14, 15, 8};
-  std::array<std::array<uint8_t, 16>, 7> schedule{};
-  for (uint8_t i = 0; i < 16; ++i) schedule[0][i] = i;
-  for (int r = 1; r < 7; ++r) {
-    for (int i = 0; i < 16; ++i) schedule[r][i] = schedule[r - 1][kPermutation[i]];
-  }
-  return schedule;
-}
-constexpr auto kSchedule = MakeSchedule();
 
 inline __m256i Add(__m256i a, __m256i b) { return _mm256_add_epi32(a, b); }
 inline __m256i Xor(__m256i a, __m256i b) { return _mm256_xor_si256(a, b); }

@@ -8,6 +8,8 @@
 #include <array>
 #include <cstdint>
 
+#include "chunk/blake3_internal.h"
+
 #ifndef __AVX512F__
 #error "blake3_avx512.cc must be compiled with -mavx512f"
 #endif
@@ -16,19 +18,6 @@
 namespace dittofs::chunk::internal {
 namespace {
 
-constexpr uint32_t kIv[4] = {0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A};
-
-constexpr std::array<std::array<uint8_t, 16>, 7> MakeSchedule() {
-  constexpr std::array<uint8_t, 16> kPermutation = {2, 6,  3,  10, 7, 0,  4,  13,
-                                                    1, 11, 12, 5,  9, 14, 15, 8};
-  std::array<std::array<uint8_t, 16>, 7> schedule{};
-  for (uint8_t i = 0; i < 16; ++i) schedule[0][i] = i;
-  for (int r = 1; r < 7; ++r) {
-    for (int i = 0; i < 16; ++i) schedule[r][i] = schedule[r - 1][kPermutation[i]];
-  }
-  return schedule;
-}
-constexpr auto kSchedule = MakeSchedule();
 
 // The zero-masking form with every lane selected: GCC 12's plain _mm512_ror_epi32 passes an
 // "undefined" source that -Werror=uninitialized rejects.
