@@ -17,9 +17,9 @@ TEST(CaseFoldTest, FoldsNamesByUnicodeSimpleCaseFolding) {
   EXPECT_EQ(FoldCase("ΣΊΣΥΦΟΣ"), "σίσυφοσ");
   EXPECT_EQ(FoldCase("σίσυφος"), "σίσυφοσ");  // final sigma folds to sigma
   EXPECT_EQ(FoldCase("ПРИВЕТ"), "привет");
-  EXPECT_EQ(FoldCase("Straße"), "straße");     // ß has only a full folding (ss): kept
-  EXPECT_EQ(FoldCase("İ"), "İ");               // only Turkic (T) and full (F) foldings: kept
-  EXPECT_EQ(FoldCase("\u212A"), "k");          // KELVIN SIGN
+  EXPECT_EQ(FoldCase("Straße"), "straße");          // ß has only a full folding (ss): kept
+  EXPECT_EQ(FoldCase("İ"), "İ");                    // only Turkic (T) and full (F) foldings: kept
+  EXPECT_EQ(FoldCase("\u212A"), "k");               // KELVIN SIGN
   EXPECT_EQ(FoldCase("\U00010400"), "\U00010428");  // DESERET, four UTF-8 bytes
   EXPECT_EQ(FoldCase("日本語"), "日本語");
   EXPECT_TRUE(EqualFolded("Ab\u00C9", "aB\u00E9"));
@@ -66,7 +66,8 @@ TEST(CaseFoldTest, EqualFoldedAgreesWithFoldCase) {
 // maps to itself. The table in the build was generated from this file by tools/gen_casefold.py.
 TEST(CaseFoldTest, MatchesTheUnicodeCharacterDatabase) {
   std::ifstream in("/usr/share/unicode/CaseFolding.txt");
-  if (!in) GTEST_SKIP() << "/usr/share/unicode/CaseFolding.txt missing (apt-get install unicode-data)";
+  if (!in)
+    GTEST_SKIP() << "/usr/share/unicode/CaseFolding.txt missing (apt-get install unicode-data)";
   std::string line;
   std::vector<char32_t> expected(0x110000);
   for (char32_t c = 0; c < expected.size(); ++c) expected[c] = c;
@@ -80,7 +81,8 @@ TEST(CaseFoldTest, MatchesTheUnicodeCharacterDatabase) {
       continue;
     }
     if (status.find_first_of("CS") == std::string::npos) continue;
-    expected[std::stoul(code, nullptr, 16)] = static_cast<char32_t>(std::stoul(mapping, nullptr, 16));
+    expected[std::stoul(code, nullptr, 16)] =
+        static_cast<char32_t>(std::stoul(mapping, nullptr, 16));
     ++mappings;
   }
   EXPECT_GT(mappings, 1400u);

@@ -2,9 +2,9 @@
 #pragma once
 
 #include <array>
-#include <span>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 

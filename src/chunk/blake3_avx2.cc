@@ -18,7 +18,6 @@
 namespace dittofs::chunk::internal {
 namespace {
 
-
 inline __m256i Add(__m256i a, __m256i b) { return _mm256_add_epi32(a, b); }
 inline __m256i Xor(__m256i a, __m256i b) { return _mm256_xor_si256(a, b); }
 inline __m256i Rotr16(__m256i x) {
@@ -134,8 +133,8 @@ void Blake3HashChunksAvx2Impl(const uint8_t* const* inputs, size_t num_chunks,
     __m256i m[16];
     LoadMessage(ptrs, 64 * block, m);
     __m256i v[16];
-    Compress8(cv, m, lo, hi, _mm256_set1_epi32(64), _mm256_set1_epi32(static_cast<int>(block_flags)),
-              v);
+    Compress8(cv, m, lo, hi, _mm256_set1_epi32(64),
+              _mm256_set1_epi32(static_cast<int>(block_flags)), v);
     for (int i = 0; i < 8; ++i) cv[i] = Xor(v[i], v[i + 8]);
   }
   // cv[i] holds word i of every lane; transposed, cv[lane] is one lane's chaining value.

@@ -18,7 +18,6 @@
 namespace dittofs::chunk::internal {
 namespace {
 
-
 // The zero-masking form with every lane selected: GCC 12's plain _mm512_ror_epi32 passes an
 // "undefined" source that -Werror=uninitialized rejects.
 template <int N>

@@ -350,7 +350,8 @@ TEST(Blake3Test, KeyedShortManyEqualsKeyedShortOfEachInput) {
   for (size_t count = 0; count <= 20; ++count) {
     for (size_t first = 0; first + count <= data.size(); first += 9) {
       std::vector<ByteView> inputs;
-      for (size_t i = 0; i < count; ++i) inputs.push_back(AsBytes(std::string_view(data[first + i])));
+      for (size_t i = 0; i < count; ++i)
+        inputs.push_back(AsBytes(std::string_view(data[first + i])));
       std::vector<Blake3Hash> out(count);
       Blake3KeyedShortMany(key, inputs, out.data());
       for (size_t i = 0; i < count; ++i) {

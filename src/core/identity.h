@@ -75,9 +75,9 @@ class UserDirectory {
   // By the name the control plane knows the user by, compared byte for byte.
   virtual Result<UserRecord> FindUser(std::string_view name) const = 0;
   // By a Windows account name (an NTLM logon): names compare without regard to case (Unicode
-  // simple case folding, base/casefold.h), as Windows compares account names. A name that matches one user exactly is that user even when
-  // others differ from it only in case; a name that matches several users only up to case
-  // matches none of them.
+  // simple case folding, base/casefold.h), as Windows compares account names. A name that matches
+  // one user exactly is that user even when others differ from it only in case; a name that matches
+  // several users only up to case matches none of them.
   virtual Result<UserRecord> FindWindowsUser(std::string_view name) const = 0;
   // By a Kerberos principal, "alice@EXAMPLE.COM" or "alice": a principal of one component in a
   // realm the directory accepts is the user of that name (compared byte for byte, as Kerberos

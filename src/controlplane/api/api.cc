@@ -81,7 +81,8 @@ const std::initializer_list<std::string_view> kSettingBody = {"value"};
 
 // The JSON type of a body field; a field name means the same thing in every body.
 std::string_view FieldType(std::string_view field) {
-  for (std::string_view f : {"uid", "gid", "port", "anon_uid", "anon_gid", "workers", "io_threads"}) {
+  for (std::string_view f :
+       {"uid", "gid", "port", "anon_uid", "anon_gid", "workers", "io_threads"}) {
     if (field == f) return "integer";
   }
   for (std::string_view f : {"enabled", "read_only", "temporary", "must_change_password"}) {
@@ -434,7 +435,8 @@ json AdapterJson(const Adapter& adapter) {
               {"bind_address", adapter.bind_address}};
   json config = json::parse(adapter.config_json, nullptr, /*allow_exceptions=*/false);
   for (std::string_view key : kPoolKeys) {
-    if (config.is_object() && config.contains(key) && config[std::string(key)].is_number_integer()) {
+    if (config.is_object() && config.contains(key) &&
+        config[std::string(key)].is_number_integer()) {
       out[std::string(key)] = config[std::string(key)];
     }
   }

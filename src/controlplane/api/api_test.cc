@@ -1120,7 +1120,8 @@ TEST_F(ApiTest, Adapters) {
   EXPECT_EQ(Body(pool)["workers"], 4);
   EXPECT_EQ(Body(Get("/api/v1/adapters/nfs", token))["io_threads"], 2);
   ASSERT_OK_AND_ASSIGN(stored, db_->GetAdapter("nfs"));
-  EXPECT_EQ(nlohmann::json::parse(stored.config_json), nlohmann::json({{"workers", 4}, {"io_threads", 2}}));
+  EXPECT_EQ(nlohmann::json::parse(stored.config_json),
+            nlohmann::json({{"workers", 4}, {"io_threads", 2}}));
   EXPECT_EQ(hooks_.adapters_changed(), 3);
   ExpectProblem(Patch("/api/v1/adapters/nfs", {{"workers", 0}}, token), 400);
   ExpectProblem(Patch("/api/v1/adapters/nfs", {{"workers", 257}}, token), 400);

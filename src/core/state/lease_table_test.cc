@@ -91,7 +91,7 @@ TEST(LeaseTableTest, EveryGrantAgainstEveryOperationFollowsTheRule) {
                            {GrantKind::kLease, R | Wc},     {GrantKind::kLease, R | H | Wc},
                            {GrantKind::kDelegation, R | H}, {GrantKind::kDelegation, R | H | Wc}};
   const std::pair<CacheOp, uint8_t> kOps[] = {
-      {CacheOp::kOpen, Wc},        {CacheOp::kRead, Wc},    {CacheOp::kWrite, R | Wc},
+      {CacheOp::kOpen, Wc},        {CacheOp::kRead, Wc},  {CacheOp::kWrite, R | Wc},
       {CacheOp::kSetSize, R | Wc}, {CacheOp::kRemove, H}, {CacheOp::kRename, H}};
   for (const Grant& grant : kGrants) {
     for (const auto& [op, conflicting] : kOps) {
@@ -111,8 +111,9 @@ TEST(LeaseTableTest, EveryGrantAgainstEveryOperationFollowsTheRule) {
         EXPECT_TRUE(breaks.empty());
         continue;
       }
-      const uint8_t to =
-          grant.kind == GrantKind::kDelegation ? 0 : static_cast<uint8_t>(grant.state & ~conflicting);
+      const uint8_t to = grant.kind == GrantKind::kDelegation
+                             ? 0
+                             : static_cast<uint8_t>(grant.state & ~conflicting);
       ASSERT_EQ(breaks, std::vector<uint8_t>{to});
       EXPECT_FALSE(went_on) << "the operation waits for the break";
       ASSERT_OK(t.Acknowledge(g.id, to));

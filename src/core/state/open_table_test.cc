@@ -93,8 +93,8 @@ TEST(OpenTableTest, EveryPairOfAccessAndShareModesFollowsTheRule) {
                                                    conflicts_one_way(access_of(ra), hs));
           Result<OpenTable::OpenId> second = t.Open({1, access_of(ra), rs});
           ASSERT_EQ(second.status().code(), expect_refused ? Errc::kShareViolation : Errc::kOk)
-              << "held access " << std::hex << access_of(ha) << " share " << hs
-              << ", asked access " << access_of(ra) << " share " << rs;
+              << "held access " << std::hex << access_of(ha) << " share " << hs << ", asked access "
+              << access_of(ra) << " share " << rs;
           if (second.ok()) ASSERT_OK(t.Close(*second).status());
           refused += expect_refused;
           ++checked;
