@@ -35,6 +35,7 @@ class SharedBlockStore final : public stores::BlockStore {
   Status Truncate(uint64_t file, uint64_t size) override { return inner_->Truncate(file, size); }
   Status Remove(uint64_t file) override { return inner_->Remove(file); }
   Status Sync(uint64_t file) override { return inner_->Sync(file); }
+  Result<std::vector<DataEnd>> RecentDataEnds() override { return inner_->RecentDataEnds(); }
   uint64_t UsedBytes() override { return inner_->UsedBytes(); }
   Capacity GetCapacity() override { return inner_->GetCapacity(); }
 

@@ -179,6 +179,28 @@ Status Vfs::FinishPendingCuts(std::string_view share, stores::MetadataStore& met
     LOG_INFO("share {}: finished {} cuts of file data that a crash had interrupted", share,
              finished);
   }
+  // A write stores its data, then commits the file's new size: a crash in between leaves bytes
+  // past the end, never acknowledged, which a later extension would show. The block store lists
+  // the files it holds lately written data of; those that reach past their size are cut.
+  ASSIGN_OR_RETURN(std::vector<stores::BlockStore::DataEnd> ends, blocks.RecentDataEnds());
+  size_t cut = 0;
+  for (const stores::BlockStore::DataEnd& data : ends) {
+    Result<Inode> file = metadata.GetInode(data.file);
+    if (file.ok()) {
+      if (data.end <= file->size) continue;
+      RETURN_IF_ERROR(blocks.Truncate(data.file, file->size));
+    } else if (file.status().code() == Errc::kNotFound) {
+      RETURN_IF_ERROR(blocks.Remove(data.file));  // removed, but its data stayed
+    } else {
+      return file.status();
+    }
+    RETURN_IF_ERROR(blocks.Sync(data.file));
+    ++cut;
+  }
+  if (cut > 0) {
+    LOG_INFO("share {}: cut the data past the end of {} files (writes whose size a crash lost)",
+             share, cut);
+  }
   return Status::Ok();
 }
 

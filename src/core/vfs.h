@@ -45,6 +45,8 @@ class Vfs {
   // Finishes the cuts of file data that a crash interrupted: a shrinking SETATTR commits the
   // new size with a pending cut, which it forgets once the cut is durable. Each such file's
   // data is cut at its size (removed if the file is gone), durably, and the cuts forgotten.
+  // Likewise every file whose data in the block store's RecentDataEnds reaches past its size
+  // (a write whose size update the crash lost).
   // REQUIRES: nothing serves the stores yet: call it once after opening them, before the
   // first Open (a later Open, for a policy change, must not race the running share's writes).
   static Status FinishPendingCuts(std::string_view share, stores::MetadataStore& metadata,

@@ -56,6 +56,7 @@ class CountingBlockStore final : public stores::BlockStore {
     ++syncs;
     return inner_->Sync(file);
   }
+  Result<std::vector<DataEnd>> RecentDataEnds() override { return inner_->RecentDataEnds(); }
   uint64_t UsedBytes() override { return inner_->UsedBytes(); }
   Capacity GetCapacity() override { return inner_->GetCapacity(); }
 
@@ -168,6 +169,32 @@ TEST_F(VfsTest, ACutThatACrashInterruptedIsFinishedAtTheNextOpen) {
   ASSERT_OK(vfs_->SetAttr(root_caller_, f.id, grow, nullptr, &w));
   EXPECT_EQ(ReadStr(root_caller_, f.id, 0, 8192), std::string(100, 'a') + std::string(8092, '\0'))
       << "the bytes cut by the interrupted SETATTR came back";
+}
+
+TEST_F(VfsTest, AWriteWhoseSizeACrashLostIsCutAtTheNextOpen) {
+  // A write stores its data before it commits the file's new size. A crash in between leaves
+  // the data past the end of the file: here, as the block store would hold it after such a
+  // crash, behind a file of 4096 bytes. A file the crash left without its inode goes too.
+  Attr f = MustCreate(root_caller_, root_, "f");
+  ASSERT_OK(WriteStr(root_caller_, f.id, 0, std::string(4096, 'a')));
+  ASSERT_OK(blocks_->Write(f.id.inode, 32768, AsBytes(std::string(4096, 'x'))));
+  const uint64_t gone = f.id.inode + 1000;
+  ASSERT_OK(blocks_->Write(gone, 0, AsBytes(std::string(100, 'y'))));
+  // The server starts again on the same stores.
+  ASSERT_OK(Vfs::FinishPendingCuts("/export", *metadata_, *blocks_));
+  auto reopened =
+      Vfs::Open(1, "/export", *metadata_, *blocks_, ShareOptions{.squash = Squash::kNone});
+  ASSERT_OK(reopened.status());
+  vfs_ = std::move(reopened).value();
+  SetAttrs grow;
+  grow.set_size(65536);
+  Wcc w;
+  ASSERT_OK(vfs_->SetAttr(root_caller_, f.id, grow, nullptr, &w));
+  EXPECT_EQ(ReadStr(root_caller_, f.id, 0, 65536),
+            std::string(4096, 'a') + std::string(61440, '\0'))
+      << "the bytes of the write whose size was lost came back";
+  ASSERT_OK_AND_ASSIGN(std::vector<stores::BlockStore::DataEnd> ends, blocks_->RecentDataEnds());
+  for (const stores::BlockStore::DataEnd& e : ends) EXPECT_NE(e.file, gone);
 }
 
 // Issue 12: operations without an open (NFSv3's) go through the share's state as short

@@ -260,6 +260,18 @@ struct MixFile {
   size_t pending_size = 0;
   WriteVerf pending_verf{};
   bool has_pending = false;
+  // What happened to the name, oldest first (the last kTrail events are printed on damage).
+  std::vector<std::string> trail;
+
+  void Note(std::string event) { trail.push_back(std::move(event)); }
+  std::string Trail() const {
+    constexpr size_t kTrail = 120;
+    std::string out;
+    for (size_t i = trail.size() > kTrail ? trail.size() - kTrail : 0; i < trail.size(); ++i) {
+      out += "  " + trail[i] + "\n";
+    }
+    return out;
+  }
 
   // Records a new state of block `b`; returns its index in the history.
   size_t Push(uint32_t b, uint64_t state) {
@@ -312,6 +324,9 @@ void MixClient(uint16_t port, const FileHandle& root, std::vector<MixFile>* file
       if (!w.ok() || w->status != NFS3_OK) return;
       const WRITE3resok& ok = w->WRITE3res_u.resok;
       if (ok.count != data.size()) return;
+      f.Note("write inc " + std::to_string(f.incarnation) + " blocks " + std::to_string(first) +
+             "+" + std::to_string(count) + " v" + std::to_string(f.version[first]) +
+             (ok.committed == FILE_SYNC ? " stable" : " unstable"));
       if (ok.committed == FILE_SYNC) {
         for (uint32_t i = 0; i < count; ++i) f.Stable(first + i, at[i]);
         f.StableSize(size_at);
@@ -327,6 +342,8 @@ void MixClient(uint16_t port, const FileHandle& root, std::vector<MixFile>* file
       if (!f.has_pending) continue;
       Result<COMMIT3res> c = client.Commit(f.fh, 0, 0);
       if (!c.ok() || c->status != NFS3_OK) return;
+      f.Note(VerfOf(c->COMMIT3res_u.resok) == f.pending_verf ? "commit"
+                                                             : "commit, verifier changed");
       if (VerfOf(c->COMMIT3res_u.resok) == f.pending_verf) {
         for (auto [b, index] : f.pending) f.Stable(b, index);
         f.StableSize(f.pending_size);
@@ -346,6 +363,7 @@ void MixClient(uint16_t port, const FileHandle& root, std::vector<MixFile>* file
       attrs.size.set_size3_u.size = size;
       Result<SETATTR3res> r = client.Setattr(f.fh, attrs);
       if (!r.ok() || r->status != NFS3_OK) return;
+      f.Note("size " + std::to_string(size / kBlock) + " blocks");
       for (auto [b, index] : cut) f.Stable(b, index);
       f.StableSize(size_at);
       counters->stable_acks.fetch_add(1);
@@ -375,6 +393,9 @@ void MixClient(uint16_t port, const FileHandle& root, std::vector<MixFile>* file
       const size_t size_at = f.PushSize(uint64_t{first + count} * kBlock);
       Result<RENAME3res> r = client.Rename(root, tmp_name, root, f.name);
       if (!r.ok() || r->status != NFS3_OK) return;
+      f.Note("replaced by inc " + std::to_string(incarnation) + " (blocks " +
+             std::to_string(first) + "+" + std::to_string(count) + " v" +
+             std::to_string(versions[first]) + ")");
       for (uint32_t b = 0; b < kMixBlocks; ++b) f.Stable(b, at[b]);
       f.StableSize(size_at);
       f.fh = c->fh;
@@ -388,6 +409,7 @@ void MixClient(uint16_t port, const FileHandle& root, std::vector<MixFile>* file
       const size_t size_at = f.PushSize(0);
       Result<REMOVE3res> r = client.Remove(root, f.name);
       if (!r.ok() || r->status != NFS3_OK) return;
+      f.Note("removed");
       for (uint32_t b = 0; b < kMixBlocks; ++b) f.Stable(b, at[b]);
       f.StableSize(size_at);
       f.exists = false;
@@ -398,6 +420,7 @@ void MixClient(uint16_t port, const FileHandle& root, std::vector<MixFile>* file
       f.fh = c->fh;
       f.exists = true;
       f.incarnation = counters->next_incarnation.fetch_add(1);
+      f.Note("created inc " + std::to_string(f.incarnation));
       counters->stable_acks.fetch_add(1);
     }
   }
@@ -459,14 +482,29 @@ std::string VerifyAndSettle(RawNfsClient& client, const FileHandle& root, MixFil
              (h[f.floor[b]] == 0 ? std::string("zeros")
                                  : "version " + std::to_string(h[f.floor[b]] & 0xffffffff) +
                                        " of file " + std::to_string(h[f.floor[b]] >> 32)) +
-             " (" + std::to_string(h.size() - 1 - f.floor[b]) + " later states sent)";
+             " (" + std::to_string(h.size() - 1 - f.floor[b]) + " later states sent)\n" + f.Trail();
     }
     found[b] = state;
   }
+  std::string seen;
   for (uint32_t b = 0; b < kMixBlocks; ++b) {
     f.history[b] = {found[b]};
     f.floor[b] = 0;
+    if (found[b] != 0 && (b == 0 || found[b - 1] == 0)) {
+      uint32_t e = b;
+      while (e + 1 < kMixBlocks && found[e + 1] != 0) ++e;
+      seen += " " + std::to_string(b) + "-" + std::to_string(e);
+    }
   }
+  std::vector<uint64_t> incs;
+  for (uint64_t state : found) {
+    if (state != 0) incs.push_back(state >> 32);
+  }
+  std::sort(incs.begin(), incs.end());
+  incs.erase(std::unique(incs.begin(), incs.end()), incs.end());
+  seen += " of inc";
+  for (uint64_t inc : incs) seen += " " + std::to_string(inc);
+  f.Note("restart: size " + std::to_string(size) + ", data in blocks" + seen);
   f.sizes = {size};
   f.size_floor = 0;
   f.size = size;
@@ -530,6 +568,7 @@ TEST(CrashTest, ConcurrentClientsMixedOperationsLoseNothingStable) {
           f.fh = c.fh;
           f.exists = true;
           f.incarnation = counters.next_incarnation.fetch_add(1);
+          f.Note("created inc " + std::to_string(f.incarnation) + " at the round's start");
         }
       }
     }

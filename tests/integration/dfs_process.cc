@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -179,6 +180,12 @@ DfsProcess::~DfsProcess() {
     int wait_status = 0;
     while (waitpid(pid_, &wait_status, 0) < 0 && errno == EINTR) {
     }
+  }
+  // DFS_KEEP_STATE=1 keeps the server's directory (config, log, stores) for a post-mortem.
+  const char* keep = std::getenv("DFS_KEEP_STATE");
+  if (keep != nullptr && *keep != '\0' && *keep != '0') {
+    std::fprintf(stderr, "dfs_process: kept %s\n", dir_.c_str());
+    return;
   }
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);

@@ -58,6 +58,18 @@ class BlockStore {
   virtual Status Remove(uint64_t file) = 0;
   // Makes every completed write of `file` durable.
   virtual Status Sync(uint64_t file) = 0;
+  // Where the data of each file written lately ends (at or past one past its last byte: a
+  // store may round up), for the owner's recovery at open. A crash between a write and the
+  // size update that follows it leaves bytes past the end of the file, which must go before
+  // the file can grow over them: Vfs::FinishPendingCuts cuts every file listed here at its
+  // size. A store lists at least every file written since its data was last made durable, and
+  // may list more; a store with nothing durable (memory) lists what it holds.
+  struct DataEnd {
+    uint64_t file = 0;
+    uint64_t end = 0;
+    friend bool operator==(const DataEnd&, const DataEnd&) = default;
+  };
+  virtual Result<std::vector<DataEnd>> RecentDataEnds() = 0;
   // Bytes of storage in use (for statfs), best effort.
   virtual uint64_t UsedBytes() = 0;
   // The capacity of the storage behind the store and what of it is free (for statfs):

@@ -702,6 +702,9 @@ class Journal final : public JournalBlockStore {
   uint64_t UsedBytes() override { return disk_bytes_.load(); }
   Capacity GetCapacity() override;
 
+  // Every file the index holds bytes of, dirty or clean: a write the journal holds may have
+  // lost its size update to a crash, and a clean one may have been carved into the backing.
+  Result<std::vector<DataEnd>> RecentDataEnds() override;
   std::vector<uint64_t> DirtyFiles(size_t max) override;
   std::vector<DirtyRange> DirtyRanges(uint64_t file) override;
   Status MarkClean(uint64_t file, uint64_t offset, uint64_t length, uint64_t seq) override;
@@ -1220,6 +1223,24 @@ std::vector<uint64_t> Journal::DirtyFiles(size_t max) {
     }
   }
   return files;
+}
+
+Result<std::vector<BlockStore::DataEnd>> Journal::RecentDataEnds() {
+  std::vector<DataEnd> ends;
+  for (Shard& shard : shards_) {
+    std::vector<std::pair<uint64_t, std::shared_ptr<FileState>>> files;
+    {
+      MutexLock lock(&shard.mu);
+      files.assign(shard.files.begin(), shard.files.end());
+    }
+    for (const auto& [file, f] : files) {
+      MutexLock lock(&f->index_mu);
+      if (f->index.extents.empty()) continue;
+      const auto& [offset, last] = *f->index.extents.rbegin();
+      ends.push_back({file, RangeEnd(offset, last.length)});
+    }
+  }
+  return ends;
 }
 
 std::vector<DirtyRange> Journal::DirtyRanges(uint64_t file) {

@@ -102,6 +102,7 @@ class ScratchJournal final : public BlockStore {
   Status Truncate(uint64_t file, uint64_t size) override { return store_->Truncate(file, size); }
   Status Remove(uint64_t file) override { return store_->Remove(file); }
   Status Sync(uint64_t file) override { return store_->Sync(file); }
+  Result<std::vector<DataEnd>> RecentDataEnds() override { return store_->RecentDataEnds(); }
   uint64_t UsedBytes() override { return store_->UsedBytes(); }
   Capacity GetCapacity() override { return store_->GetCapacity(); }
 

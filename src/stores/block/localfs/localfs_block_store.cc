@@ -13,6 +13,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <list>
 #include <string_view>
@@ -127,11 +128,12 @@ void OpenFileCache::Drop(uint64_t file) {
   entries_.erase(it);
 }
 
-// The space the files under `root` take, summed over the layout OpenLocalFsBlockStore describes.
-Result<int64_t> MeasureUsedBytes(const std::string& root) {
+// Calls `visit(id, st)` for every file under `root`, over the layout OpenLocalFsBlockStore
+// describes; names that are not 16 lower-case hex digits get id 0 (they are not ours).
+Status ForEachFile(const std::string& root,
+                   const std::function<void(uint64_t id, const struct stat& st)>& visit) {
   DIR* top = opendir(root.c_str());
   if (top == nullptr) return ErrnoStatus(errno, "opendir", root);
-  int64_t used = 0;
   while (const dirent* fan_out = readdir(top)) {
     if (fan_out->d_name[0] == '.') continue;
     int fd = openat(dirfd(top), fan_out->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -143,15 +145,33 @@ Result<int64_t> MeasureUsedBytes(const std::string& root) {
     }
     while (const dirent* entry = readdir(dir)) {
       struct stat st;
-      if (entry->d_name[0] != '.' &&
-          fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-          S_ISREG(st.st_mode)) {
-        used += static_cast<int64_t>(st.st_blocks) * 512;
+      if (entry->d_name[0] == '.' ||
+          fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+          !S_ISREG(st.st_mode)) {
+        continue;
       }
+      std::string_view name = entry->d_name;
+      uint64_t id = 0;
+      bool ours = name.size() == 16;
+      for (char c : name) {
+        int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        ours = ours && digit >= 0;
+        id = id << 4 | static_cast<uint64_t>(digit & 0xf);
+      }
+      visit(ours ? id : 0, st);
     }
     closedir(dir);
   }
   closedir(top);
+  return Status::Ok();
+}
+
+// The space the files under `root` take.
+Result<int64_t> MeasureUsedBytes(const std::string& root) {
+  int64_t used = 0;
+  RETURN_IF_ERROR(ForEachFile(root, [&](uint64_t, const struct stat& st) {
+    used += static_cast<int64_t>(st.st_blocks) * 512;
+  }));
   return used;
 }
 
@@ -165,6 +185,14 @@ class LocalFsBlockStore final : public BlockStore {
   Status Truncate(uint64_t file, uint64_t size) override;
   Status Remove(uint64_t file) override;
   Status Sync(uint64_t file) override;
+  // Every file, at its size on disk: the store keeps no record of which were written lately.
+  Result<std::vector<DataEnd>> RecentDataEnds() override {
+    std::vector<DataEnd> ends;
+    RETURN_IF_ERROR(ForEachFile(root_, [&](uint64_t id, const struct stat& st) {
+      if (id != 0 && st.st_size > 0) ends.push_back({id, static_cast<uint64_t>(st.st_size)});
+    }));
+    return ends;
+  }
   uint64_t UsedBytes() override { return static_cast<uint64_t>(std::max<int64_t>(0, used_bytes_)); }
   Capacity GetCapacity() override {
     struct statvfs st;

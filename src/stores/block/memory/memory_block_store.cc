@@ -57,6 +57,7 @@ class MemoryBlockStore final : public BlockStore {
   Status Truncate(uint64_t file, uint64_t size) override;
   Status Remove(uint64_t file) override;
   Status Sync(uint64_t file) override { return Status::Ok(); }  // never durable
+  Result<std::vector<DataEnd>> RecentDataEnds() override;       // every file it holds
   uint64_t UsedBytes() override { return blocks_in_use_.load() * kBlockSize; }
   Capacity GetCapacity() override {
     // The data lives in this process's memory: the machine's memory bounds it.
@@ -130,6 +131,22 @@ void MemoryBlockStore::WriteLocked(File& f, uint64_t offset, ByteView data) {
     std::memcpy(block.get() + within, data.data() + done, n);
     done += n;
   }
+}
+
+Result<std::vector<BlockStore::DataEnd>> MemoryBlockStore::RecentDataEnds() {
+  std::vector<DataEnd> ends;
+  for (Shard& shard : shards_) {
+    std::vector<std::pair<uint64_t, std::shared_ptr<File>>> files;
+    {
+      MutexLock lock(&shard.mu);
+      files.assign(shard.files.begin(), shard.files.end());
+    }
+    for (const auto& [id, f] : files) {
+      ReaderLock lock(&f->mu);
+      if (!f->blocks.empty()) ends.push_back({id, (f->blocks.rbegin()->first + 1) * kBlockSize});
+    }
+  }
+  return ends;
 }
 
 // Zeros to hand out for holes.

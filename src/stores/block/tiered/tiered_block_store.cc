@@ -208,6 +208,8 @@ class TieredStore final : public TieredBlockStore {
   Result<BlockRead> ReadRange(uint64_t file, uint64_t offset, size_t length) override {
     return journal_->ReadRange(file, offset, length);
   }
+  // The journal's: what it evicted was uploaded, so written (size update included) long before.
+  Result<std::vector<DataEnd>> RecentDataEnds() override { return journal_->RecentDataEnds(); }
   Status Truncate(uint64_t file, uint64_t size) override;
   Status Remove(uint64_t file) override;
   // The journal makes the data durable; the upload waits for its usual triggers (the file's

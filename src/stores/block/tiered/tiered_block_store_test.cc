@@ -145,6 +145,7 @@ class ConformanceStore final : public BlockStore {
   Status Truncate(uint64_t f, uint64_t size) override { return s().Truncate(f, size); }
   Status Remove(uint64_t f) override { return s().Remove(f); }
   Status Sync(uint64_t f) override { return s().Sync(f); }
+  Result<std::vector<DataEnd>> RecentDataEnds() override { return s().RecentDataEnds(); }
   uint64_t UsedBytes() override { return s().UsedBytes(); }
   Capacity GetCapacity() override { return s().GetCapacity(); }
 
