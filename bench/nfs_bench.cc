@@ -76,7 +76,7 @@ struct Options {
   int rand_depth = 16;
   double rand_seconds = 10;
   uint64_t rand_max_ops = 1'000'000;
-  int files = 2000;
+  int files = 20000;
   int meta_depth = 8;
   double readdir_seconds = 1;  // listings repeat this long (at most 1000 of them)
   int getattr_calls = 20000;
@@ -93,7 +93,7 @@ struct Options {
                "[--seq-passes 5] [--seq-write-only]\n"
                "                 [--rand-file-mib 64] [--rand-block-kib 4] [--rand-depth 16]\n"
                "                 [--rand-seconds 10] [--rand-max-ops 1000000]\n"
-               "                 [--files 2000] [--meta-depth 8] [--readdir-seconds 1]\n"
+               "                 [--files 20000] [--meta-depth 8] [--readdir-seconds 1]\n"
                "                 [--getattr-calls 20000]\n"
                "                 [--no-verify] [--max-seconds 900]\n");
   std::exit(2);
