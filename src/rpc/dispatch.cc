@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpc/dispatch.h"
 
+#include <algorithm>
+#include <functional>
+
 #include "base/log.h"
 
 namespace dittofs::rpc {
@@ -21,6 +24,13 @@ void Dispatcher::AddAuthFlavor(AuthFlavor flavor, AuthHandler handler) {
     }
   }
   flavors_.emplace_back(number, std::move(handler));
+}
+
+std::vector<uint32_t> Dispatcher::Flavors() const {
+  std::vector<uint32_t> flavors;
+  for (const auto& [number, handler] : flavors_) flavors.push_back(number);
+  std::sort(flavors.begin(), flavors.end(), std::greater<>());
+  return flavors;
 }
 
 const AuthHandler* Dispatcher::FlavorHandler(uint32_t flavor) const {

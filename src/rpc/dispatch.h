@@ -77,6 +77,9 @@ class Dispatcher {
   // handler of the flavor. Calls of a flavor without a handler are denied with AUTH_TOOWEAK,
   // before their program is looked at. A dispatcher starts with no flavor at all.
   void AddAuthFlavor(AuthFlavor flavor, AuthHandler handler);
+  // The flavors with a handler, strongest first (by number: RPCSEC_GSS 6 before AUTH_SYS 1
+  // before AUTH_NONE 0), as MOUNT advertises them (RFC 2623 section 2.7).
+  std::vector<uint32_t> Flavors() const;
 
   // Processes one record. Returns false when no reply must be sent (not a call, or a
   // retransmission of a call still in progress); else `reply` holds the encoded reply.

@@ -185,6 +185,18 @@ TEST_F(DispatchTest, AuthFlavorTable) {
   EXPECT_EQ(seen.load(), 3);
 }
 
+TEST(DispatchFlavorTest, FlavorsListsTheRegisteredOnesStrongestFirst) {
+  Dispatcher dispatcher;
+  EXPECT_TRUE(dispatcher.Flavors().empty());
+  dispatcher.AddAuthFlavor(AuthFlavor::kNone, AuthNone);
+  dispatcher.AddAuthFlavor(AuthFlavor::kSys, AuthSys);
+  dispatcher.AddAuthFlavor(AuthFlavor::kSys, AuthSys);  // replaced, not listed twice
+  EXPECT_EQ(dispatcher.Flavors(), (std::vector<uint32_t>{1, 0}));
+  dispatcher.AddAuthFlavor(AuthFlavor::kGss,
+                           [](const CallHeader&, Credential*) { return AuthStat::kTooWeak; });
+  EXPECT_EQ(dispatcher.Flavors(), (std::vector<uint32_t>{6, 1, 0}));
+}
+
 // A dispatcher that registered no AUTH_SYS handler refuses AUTH_SYS calls as too weak.
 TEST(DispatchFlavorTest, NoFlavorIsAcceptedUnlessRegistered) {
   Dispatcher dispatcher;

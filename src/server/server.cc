@@ -427,7 +427,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
         dispatcher_(8192),
         handles_(handle_key),
         nfs3_(shares_, handles_),
-        mount_(shares_, handles_, &users_) {
+        mount_(shares_, handles_, &users_, &dispatcher_) {
     // The RPC flavors NFS and MOUNT accept: AUTH_SYS callers keep the ids they state
     // (core/identity.h). RPCSEC_GSS joins here with Kerberos.
     dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kNone, rpc::AuthNone);
@@ -498,9 +498,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   // Filled by MigrateLegacyLayout for the first reconcile only, by share id.
   std::map<int64_t, LegacyRemote> legacy_remotes_ GUARDED_BY(reconcile_mu_);
   const std::vector<AdapterKind> adapter_kinds_{
-      {"nfs", [this](const cp::Adapter& row, const PoolSettings& pool) {
-         return StartNfs(row, pool);
-       }}};
+      {"nfs",
+       [this](const cp::Adapter& row, const PoolSettings& pool) { return StartNfs(row, pool); }}};
   std::map<std::string, RunningAdapter, std::less<>> adapters_ GUARDED_BY(reconcile_mu_);
   std::atomic<uint16_t> nfs_port_{0};
 
@@ -890,7 +889,8 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
   LOG_INFO("nfs: NFSv3 and MOUNT v3 listening on {}:{} ({} workers, {} I/O threads{})",
            row.bind_address, server->port(), o.worker_threads, o.io_threads,
            udp ? "; UDP too" : "");
-  return std::unique_ptr<Listener>(std::make_unique<RpcListener>(std::move(server), std::move(udp)));
+  return std::unique_ptr<Listener>(
+      std::make_unique<RpcListener>(std::move(server), std::move(udp)));
 }
 
 Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) {

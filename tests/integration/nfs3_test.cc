@@ -283,8 +283,8 @@ TEST_F(MountTest, MntReturnsTheShareRootHandle) {
   ASSERT_EQ(mnt.status, MNT3_OK);
   EXPECT_FALSE(mnt.fh.empty());
   EXPECT_LE(mnt.fh.size(), size_t{NFS3_FHSIZE});
-  EXPECT_NE(std::find(mnt.auth_flavors.begin(), mnt.auth_flavors.end(), AUTH_UNIX),
-            mnt.auth_flavors.end());
+  // The flavors the server accepts, strongest first (RFC 2623 section 2.7).
+  EXPECT_EQ(mnt.auth_flavors, (std::vector<int>{AUTH_UNIX, AUTH_NONE}));
 
   ASSERT_OK_AND_ASSIGN(fattr3 root, GetAttrs(client(), mnt.fh));
   EXPECT_EQ(root.type, NF3DIR);

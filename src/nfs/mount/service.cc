@@ -84,7 +84,13 @@ mountres3 MountService::Mnt(const rpc::CallContext& call, std::string_view path)
   FileHandleCodec::Handle fh = handles_.Encode((*share)->id(), (*share)->root());
   res.fhs_status = mountstat3::MNT3_OK;
   res.mountinfo.fhandle = nfs_fh3_owned::CopyFrom(ByteView(fh.data(), fh.size()));
-  res.mountinfo.auth_flavors = {kAuthSys, kAuthNone};
+  if (dispatcher_ != nullptr) {
+    for (uint32_t flavor : dispatcher_->Flavors()) {
+      res.mountinfo.auth_flavors.push_back(static_cast<int32_t>(flavor));
+    }
+  } else {
+    res.mountinfo.auth_flavors = {kAuthSys, kAuthNone};
+  }
   {
     MutexLock lock(&mu_);
     mountbody m{call.client_address, std::string(path)};

@@ -17,11 +17,14 @@ namespace dittofs::nfs {
 // handle of a share by its name and keeps the advisory list of mounts. Thread-safe.
 class MountService {
  public:
-  // `shares`, `handles` and `users` must outlive the service. `users` may be null; when set,
-  // log lines name the users whose uids it knows.
+  // `shares`, `handles`, `users` and `dispatcher` must outlive the service. `users` may be
+  // null; when set, log lines name the users whose uids it knows. MNT advertises the auth
+  // flavors `dispatcher` accepts (asked at each MNT: they are registered after the service is
+  // made); without a dispatcher, AUTH_SYS and AUTH_NONE.
   MountService(const core::ShareTable& shares, const FileHandleCodec& handles,
-               const core::UserDirectory* users = nullptr)
-      : shares_(shares), handles_(handles), users_(users) {}
+               const core::UserDirectory* users = nullptr,
+               const rpc::Dispatcher* dispatcher = nullptr)
+      : shares_(shares), handles_(handles), users_(users), dispatcher_(dispatcher) {}
 
   // The dispatch table for program 100005 version 3.
   rpc::ProgramVersion Program();
@@ -35,7 +38,8 @@ class MountService {
  private:
   const core::ShareTable& shares_;
   const FileHandleCodec& handles_;
-  const core::UserDirectory* const users_;  // may be null
+  const core::UserDirectory* const users_;   // may be null
+  const rpc::Dispatcher* const dispatcher_;  // may be null
   Mutex mu_;
   mountlist mounts_ GUARDED_BY(mu_);
 };
