@@ -186,6 +186,8 @@ Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v)
     s.squash = v;
   else if (key == "default_permission")
     s.default_permission = v;
+  else if (key == "names")
+    s.names = v;
   else if (key == "anon_uid") {
     RETURN_IF_ERROR(ParseUint(v, 0xffffffffu, &n));
     s.anon_uid = uint32_t(n);
@@ -428,6 +430,9 @@ Status Validate(const Config& c) {
                                         ": squash must be none, root_to_guest, root_to_admin, "
                                         "all_to_guest or all_to_admin");
     }
+    if (s.names != "posix" && s.names != "windows") {
+      return Status(Errc::kInvalid, "share " + s.name + ": names must be posix or windows");
+    }
     if (s.default_permission != "none" && s.default_permission != "read" &&
         s.default_permission != "read-write" && s.default_permission != "admin") {
       return Status(
@@ -493,6 +498,7 @@ std::string JsonSchema() {
        "\"anon_uid\":{\"type\":\"integer\"},\"anon_gid\":{\"type\":\"integer\"},"
        "\"root_mode\":{\"type\":\"string\",\"pattern\":\"^[0-7]{1,4}$\"},"
        "\"default_permission\":{\"enum\":[\"none\",\"read\",\"read-write\",\"admin\"]},"
+       "\"names\":{\"enum\":[\"posix\",\"windows\"]},"
        "\"allowed_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
        "\"denied_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}";
   return o.str();
@@ -610,6 +616,8 @@ std::string RenderConfig(const Config& c) {
        "#   (guest = anon_uid/anon_gid; admin = root, uid 0)\n"
        "# allowed_clients / denied_clients: lists of CIDRs (denied wins; no allowed list: all)\n"
        "# default_permission: none | read | read-write | admin (for every user)\n"
+       "# names: posix (any bytes but / and NUL, case-sensitive) | windows (no \\ : * ? \" < > |\n"
+       "#   nor control characters; found whatever their case, kept as created)\n"
        "shares:\n";
   for (const ShareConfig& s : c.shares) {
     char mode[8];
@@ -625,7 +633,8 @@ std::string RenderConfig(const Config& c) {
       << "    anon_uid: " << s.anon_uid << "\n"
       << "    anon_gid: " << s.anon_gid << "\n"
       << "    root_mode: \"" << mode << "\"   # mode of the share's root when first created\n"
-      << "    default_permission: " << s.default_permission << "\n";
+      << "    default_permission: " << s.default_permission << "\n"
+      << "    names: " << s.names << "\n";
     auto list = [&](const char* key, const std::vector<std::string>& v) {
       o << "    " << key << ": [";
       for (size_t i = 0; i < v.size(); ++i) o << (i ? ", " : "") << "\"" << v[i] << "\"";

@@ -77,6 +77,9 @@ struct ShareConfig {
   std::vector<std::string> allowed_clients;       // CIDRs; empty: every client
   std::vector<std::string> denied_clients;        // CIDRs; win over allowed_clients
   std::string default_permission = "read-write";  // none | read | read-write | admin
+  // posix (any bytes but '/' and NUL, case-sensitive) | windows (no \ : * ? " < > | nor
+  // control characters; found whatever their case, kept as created)
+  std::string names = "posix";
 };
 
 struct Config {

@@ -46,7 +46,9 @@ TEST(ConfigTest, RenderedConfigParsesBackIdentically) {
   c.shares[0].default_permission = "read";
   c.shares[0].allowed_clients = {"10.0.0.0/8", "::1"};
   c.shares[0].denied_clients = {"10.9.0.0/16"};
+  c.shares[0].names = "windows";
   ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
+  EXPECT_EQ(back.shares[0].names, "windows");
   EXPECT_FALSE(back.nfs.inline_fast_calls);
   EXPECT_EQ(back.shares[0].squash, "all_to_admin");
   EXPECT_EQ(back.shares[0].default_permission, "read");

@@ -587,6 +587,7 @@ Status ServerImpl::SeedDefaults() {
     share.denied_cidrs = sc.denied_clients;
     ASSIGN_OR_RETURN(share.default_permission, ParseLevel(sc.default_permission));
     share.root_mode = sc.root_mode;
+    ASSIGN_OR_RETURN(share.names, cp::ParseNameRules(sc.names));
     RETURN_IF_ERROR(db_->CreateShare(share).status());
     LOG_INFO("controlplane: created share {} ({} metadata, {} blocks)", sc.name, sc.metadata,
              sc.block);
@@ -640,6 +641,8 @@ Result<core::ShareOptions> ServerImpl::OptionsOf(const cp::Share& share) {
   o.anon_uid = share.anon_uid;
   o.anon_gid = share.anon_gid;
   o.root_mode = share.root_mode;
+  o.names = share.names == cp::NameRules::kWindows ? core::NameRules::Windows()
+                                                   : core::NameRules::Posix();
   o.policy.default_permission = ToCore(share.default_permission);
   for (const std::string& text : share.allowed_cidrs) {
     ASSIGN_OR_RETURN(core::Cidr c, core::Cidr::Parse(text));

@@ -2,9 +2,9 @@
 // The control plane end to end: a real dfs process, its REST API over HTTP, and NFS clients
 // (libnfs) whose access follows what the API configured — without a restart.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -186,6 +186,37 @@ TEST_F(ControlPlaneTest, QuickstartGrantsNfsAccessLive) {
   ASSERT_EQ(Call("DELETE", "/api/v1/shares/%2Fteam").first, 204);
   ASSERT_OK_AND_ASSIGN(GETATTR3res gone, alice->Getattr(mnt.fh));
   EXPECT_EQ(gone.status, NFS3ERR_STALE);
+}
+
+TEST_F(ControlPlaneTest, AShareSwitchedToWindowsNamesFindsNamesWhateverTheirCase) {
+  LoginAsAdmin();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> client,
+                       RawNfsClient::Connect(server_->port(), 0, 0));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, client->Mnt("/export"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(CreatedReply created,
+                       client->Create(mnt.fh, "Report.TXT", GUARDED, ModeAttrs(0644)));
+  ASSERT_EQ(created.status, NFS3_OK);
+  // POSIX names (the default): case matters, and a colon is an ordinary character.
+  ASSERT_OK_AND_ASSIGN(LookupReply posix, client->Lookup(mnt.fh, "report.txt"));
+  EXPECT_EQ(posix.status, NFS3ERR_NOENT);
+  ASSERT_OK_AND_ASSIGN(CreatedReply colon, client->Create(mnt.fh, "a:b", GUARDED, ModeAttrs(0644)));
+  EXPECT_EQ(colon.status, NFS3_OK);
+
+  auto [status, body] = Call("PATCH", "/api/v1/shares/%2Fexport", {{"names", "windows"}});
+  ASSERT_EQ(status, 200) << body.dump();
+  EXPECT_EQ(body["names"], "windows");
+  // At once, on the handles the client holds: found whatever the case, kept as created,
+  // another spelling of a taken name is taken, and Windows' reserved characters are refused.
+  ASSERT_OK_AND_ASSIGN(LookupReply windows, client->Lookup(mnt.fh, "report.txt"));
+  ASSERT_EQ(windows.status, NFS3_OK);
+  EXPECT_EQ(windows.fh, created.fh);
+  ASSERT_OK_AND_ASSIGN(CreatedReply again,
+                       client->Create(mnt.fh, "REPORT.txt", GUARDED, ModeAttrs(0644)));
+  EXPECT_EQ(again.status, NFS3ERR_EXIST);
+  ASSERT_OK_AND_ASSIGN(CreatedReply refused,
+                       client->Create(mnt.fh, "c:d", GUARDED, ModeAttrs(0644)));
+  EXPECT_NE(refused.status, NFS3_OK);
 }
 
 TEST_F(ControlPlaneTest, EverythingSurvivesARestartAndHandlesStillWork) {

@@ -76,6 +76,7 @@ struct Args {
   std::optional<std::vector<std::string>> denied_cidrs;
   std::optional<std::string> default_permission;
   std::optional<std::string> root_mode;
+  std::optional<std::string> names;
   bool run = false;
   std::string mountpoint = kDefaultMountpoint;
 
@@ -127,6 +128,7 @@ const std::vector<Column> kShareColumns = {{"NAME", "name"},
                                            {"SQUASH", "squash"},
                                            {"DEFAULT PERMISSION", "default_permission"},
                                            {"ROOT MODE", "root_mode"},
+                                           {"NAMES", "names"},
                                            {"ALLOWED", "allowed_cidrs"},
                                            {"DENIED", "denied_cidrs"}};
 const std::vector<Column> kGrantColumns = {{"KIND", "kind"}, {"NAME", "name"}, {"LEVEL", "level"}};
@@ -617,6 +619,9 @@ void Dfsctl::AddShareCommands() {
     command->add_option("--default-permission", args_.default_permission,
                         "none, read, read-write or admin");
     command->add_option("--root-mode", args_.root_mode, "Octal mode of the share root");
+    command->add_option("--names", args_.names,
+                        "posix (case-sensitive, any bytes but / and NUL) or windows "
+                        "(case-insensitive, case-preserving, no \\ : * ? \" < > |)");
   };
   CLI::App* create = Leaf(share, "create", "Create a share",
                           [this] { return ShareCreateOrUpdate(/*create=*/true); });
@@ -695,6 +700,7 @@ Status Dfsctl::ShareCreateOrUpdate(bool create) {
   if (args_.denied_cidrs) body["denied_cidrs"] = *args_.denied_cidrs;
   if (args_.default_permission) body["default_permission"] = *args_.default_permission;
   if (args_.root_mode) body["root_mode"] = *args_.root_mode;
+  if (args_.names) body["names"] = *args_.names;
   if (!create && body.empty()) return Usage("share update: give at least one field to change");
   ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
   if (create) {

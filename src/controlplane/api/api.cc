@@ -69,11 +69,11 @@ const std::initializer_list<std::string_view> kCreateGroupBody = {"name", "gid"}
 const std::initializer_list<std::string_view> kCreateStoreBody = {"name", "type", "config"};
 const std::initializer_list<std::string_view> kPatchStoreBody = {"type", "config"};
 const std::initializer_list<std::string_view> kCreateShareBody = {
-    "name",     "metadata_store", "block_store",  "read_only",          "squash",   "anon_uid",
-    "anon_gid", "allowed_cidrs",  "denied_cidrs", "default_permission", "root_mode"};
+    "name",     "metadata_store", "block_store",  "read_only",          "squash",    "anon_uid",
+    "anon_gid", "allowed_cidrs",  "denied_cidrs", "default_permission", "root_mode", "names"};
 const std::initializer_list<std::string_view> kPatchShareBody = {
-    "metadata_store", "block_store",  "read_only",          "squash",   "anon_uid", "anon_gid",
-    "allowed_cidrs",  "denied_cidrs", "default_permission", "root_mode"};
+    "metadata_store", "block_store",  "read_only",          "squash",    "anon_uid", "anon_gid",
+    "allowed_cidrs",  "denied_cidrs", "default_permission", "root_mode", "names"};
 const std::initializer_list<std::string_view> kGrantBody = {"kind", "name", "level"};
 const std::initializer_list<std::string_view> kPatchAdapterBody = {
     "enabled", "port", "bind_address", "workers", "io_threads"};
@@ -1366,7 +1366,8 @@ class ApiHandlers final {
                 {"allowed_cidrs", share.allowed_cidrs},
                 {"denied_cidrs", share.denied_cidrs},
                 {"default_permission", LevelName(share.default_permission)},
-                {"root_mode", fmt::format("{:04o}", share.root_mode)}};
+                {"root_mode", fmt::format("{:04o}", share.root_mode)},
+                {"names", NameRulesName(share.names)}};
   }
 
   // Reads the fields a create and a patch share into `share`.
@@ -1413,6 +1414,12 @@ class ApiHandlers final {
     if (body.Has("root_mode")) {
       ASSIGN_OR_RETURN(std::string mode, body.GetString("root_mode"));
       ASSIGN_OR_RETURN(share->root_mode, ParseMode(mode));
+    }
+    if (body.Has("names")) {
+      ASSIGN_OR_RETURN(std::string names, body.GetString("names"));
+      Result<NameRules> parsed = ParseNameRules(names);
+      if (!parsed.ok()) return Invalid("field 'names' must be posix or windows");
+      share->names = *parsed;
     }
     return Status::Ok();
   }

@@ -987,6 +987,7 @@ TEST_F(ApiTest, Shares) {
   EXPECT_EQ(share["squash"], "root_to_guest");
   EXPECT_EQ(share["default_permission"], "none");
   EXPECT_EQ(share["root_mode"], "0755");
+  EXPECT_EQ(share["names"], "posix");
   EXPECT_EQ(Body(Get("/api/v1/shares/export", token))["name"], "/export");
   EXPECT_EQ(Body(Get("/api/v1/shares", token)).size(), 1u);
   ExpectProblem(Get("/api/v1/shares/%2Fnope", token), 404);
@@ -1007,7 +1008,8 @@ TEST_F(ApiTest, Shares) {
                         {"allowed_cidrs", {"10.0.0.0/8", "fd00::/8"}},
                         {"denied_cidrs", {"10.1.0.0/16"}},
                         {"default_permission", "read-write"},
-                        {"root_mode", "0750"}},
+                        {"root_mode", "0750"},
+                        {"names", "windows"}},
                        token);
   ASSERT_EQ(patched->status, 200) << patched->body;
   json changed = Body(patched);
@@ -1015,9 +1017,11 @@ TEST_F(ApiTest, Shares) {
   EXPECT_EQ(changed["squash"], "all_to_admin");
   EXPECT_EQ(changed["default_permission"], "read-write");
   EXPECT_EQ(changed["root_mode"], "0750");
+  EXPECT_EQ(changed["names"], "windows");
   EXPECT_EQ(changed["allowed_cidrs"], json({"10.0.0.0/8", "fd00::/8"}));
   ASSERT_OK_AND_ASSIGN(Share stored, db_->GetShareByName("/export"));
   EXPECT_EQ(stored.root_mode, 0750u);
+  EXPECT_EQ(stored.names, NameRules::kWindows);
   EXPECT_EQ(stored.default_permission, PermissionLevel::kReadWrite);
   EXPECT_EQ(hooks_.shares_changed(), 4);
 
@@ -1025,7 +1029,8 @@ TEST_F(ApiTest, Shares) {
        {json{{"allowed_cidrs", {"10.0.0.0"}}}, json{{"denied_cidrs", {"10.0.0.0/33"}}},
         json{{"allowed_cidrs", {"fd00::/129"}}}, json{{"allowed_cidrs", {"x/8"}}},
         json{{"squash", "everyone"}}, json{{"default_permission", "read_write"}},
-        json{{"root_mode", "0999"}}, json{{"root_mode", 755}}, json{{"name", "/renamed"}}}) {
+        json{{"root_mode", "0999"}}, json{{"root_mode", 755}}, json{{"name", "/renamed"}},
+        json{{"names", "ntfs"}}, json{{"names", 1}}}) {
     ExpectProblem(Patch("/api/v1/shares/%2Fexport", bad, token), 400);
   }
   EXPECT_EQ(hooks_.shares_changed(), 4);

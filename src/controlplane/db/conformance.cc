@@ -380,6 +380,7 @@ TEST_P(ControlDbConformance, ShareCrudKeepsEveryField) {
   in.denied_cidrs = {"10.1.0.0/16"};
   in.default_permission = PermissionLevel::kReadWrite;
   in.root_mode = 02775;
+  in.names = NameRules::kWindows;
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   EXPECT_GT(share.id, 0);
   in.id = share.id;

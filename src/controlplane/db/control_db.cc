@@ -27,6 +27,8 @@ constexpr Named<Squash> kSquashes[] = {{Squash::kNone, "none"},
                                        {Squash::kRootToAdmin, "root_to_admin"},
                                        {Squash::kAllToGuest, "all_to_guest"},
                                        {Squash::kAllToAdmin, "all_to_admin"}};
+constexpr Named<NameRules> kNameRules[] = {{NameRules::kPosix, "posix"},
+                                           {NameRules::kWindows, "windows"}};
 
 template <typename E, size_t N>
 std::string_view NameOf(const Named<E> (&table)[N], E value) {
@@ -50,6 +52,7 @@ std::string_view RoleName(Role role) { return NameOf(kRoles, role); }
 std::string_view PermissionLevelName(PermissionLevel level) { return NameOf(kLevels, level); }
 std::string_view SubjectKindName(SubjectKind kind) { return NameOf(kSubjectKinds, kind); }
 std::string_view SquashName(Squash squash) { return NameOf(kSquashes, squash); }
+std::string_view NameRulesName(NameRules rules) { return NameOf(kNameRules, rules); }
 
 Result<Role> ParseRole(std::string_view name) { return Parse(kRoles, "role", name); }
 Result<PermissionLevel> ParsePermissionLevel(std::string_view name) {
@@ -59,5 +62,8 @@ Result<SubjectKind> ParseSubjectKind(std::string_view name) {
   return Parse(kSubjectKinds, "subject kind", name);
 }
 Result<Squash> ParseSquash(std::string_view name) { return Parse(kSquashes, "squash", name); }
+Result<NameRules> ParseNameRules(std::string_view name) {
+  return Parse(kNameRules, "name rules", name);
+}
 
 }  // namespace dittofs::controlplane

@@ -75,6 +75,10 @@ using MetadataStoreDef = StoreDef;
 using BlockStoreDef = StoreDef;
 
 enum class Squash { kNone, kRootToGuest, kRootToAdmin, kAllToGuest, kAllToAdmin };
+// Which names a share's files may have, and how they are matched (core::NameRules): "posix"
+// (any bytes but '/' and NUL, case-sensitive) or "windows" (no \ / : * ? " < > | nor control
+// characters, found whatever their case and kept as created).
+enum class NameRules { kPosix, kWindows };
 
 struct Share {
   int64_t id = 0;
@@ -89,6 +93,7 @@ struct Share {
   std::vector<std::string> denied_cidrs;
   PermissionLevel default_permission = PermissionLevel::kNone;
   uint32_t root_mode = 0755;
+  NameRules names = NameRules::kPosix;
   friend bool operator==(const Share&, const Share&) = default;
 };
 
@@ -113,11 +118,13 @@ std::string_view RoleName(Role role);
 std::string_view PermissionLevelName(PermissionLevel level);
 std::string_view SubjectKindName(SubjectKind kind);
 std::string_view SquashName(Squash squash);
+std::string_view NameRulesName(NameRules rules);
 // The inverses; kInvalid for an unknown name.
 Result<Role> ParseRole(std::string_view name);
 Result<PermissionLevel> ParsePermissionLevel(std::string_view name);
 Result<SubjectKind> ParseSubjectKind(std::string_view name);
 Result<Squash> ParseSquash(std::string_view name);
+Result<NameRules> ParseNameRules(std::string_view name);
 
 class ControlDb {
  public:
@@ -214,6 +221,6 @@ class ControlDb {
 };
 
 // The schema version this code creates and understands.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 }  // namespace dittofs::controlplane

@@ -95,6 +95,9 @@ CREATE TABLE adapters (
 CREATE INDEX share_permissions_by_subject ON share_permissions (subject_kind, subject_id);
 CREATE INDEX group_members_by_group ON group_members (group_id);
 )sql"},
+    {3, "per-share name rules", R"sql(
+ALTER TABLE shares ADD COLUMN names TEXT NOT NULL DEFAULT 'posix';
+)sql"},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 
@@ -276,7 +279,7 @@ constexpr std::string_view kUserColumns =
     "password_hash, nt_hash, created_at, updated_at";
 constexpr std::string_view kShareColumns =
     "id, name, metadata_store_id, block_store_id, read_only, squash, anon_uid, anon_gid, "
-    "allowed_cidrs, denied_cidrs, default_permission, root_mode";
+    "allowed_cidrs, denied_cidrs, default_permission, root_mode, names";
 
 Result<User> UserFromRow(const SqlRow& row) {
   RowReader r(row);
@@ -334,6 +337,7 @@ Result<Share> ShareFromRow(const SqlRow& row) {
   s.denied_cidrs = r.StrList();
   s.default_permission = r.Enum(ParsePermissionLevel);
   s.root_mode = r.U32();
+  s.names = r.Enum(ParseNameRules);
   RETURN_IF_ERROR(r.status());
   return s;
 }
@@ -397,7 +401,8 @@ std::vector<SqlParam> ShareParams(const Share& s) {
           ToJsonList(s.allowed_cidrs),
           ToJsonList(s.denied_cidrs),
           S(PermissionLevelName(s.default_permission)),
-          int64_t{s.root_mode}};
+          int64_t{s.root_mode},
+          S(NameRulesName(s.names))};
 }
 
 std::vector<SqlParam> AdapterParams(const Adapter& a) {
@@ -643,8 +648,8 @@ class SqlControlDb final : public ControlDb {
       RETURN_IF_ERROR(CheckStoresExistLocked(what, share));
       Result<std::vector<SqlRow>> rows = conn_->Query(
           "INSERT INTO shares (name, metadata_store_id, block_store_id, read_only, squash, "
-          "anon_uid, anon_gid, allowed_cidrs, denied_cidrs, default_permission, root_mode) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+          "anon_uid, anon_gid, allowed_cidrs, denied_cidrs, default_permission, root_mode, "
+          "names) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
           ShareParams(share));
       if (rows.status() == Errc::kExists) {
         return Status(Errc::kExists, what + ": the name is taken");
@@ -688,7 +693,7 @@ class SqlControlDb final : public ControlDb {
           conn_->Query("UPDATE shares SET name = $1, metadata_store_id = $2, block_store_id = $3, "
                        "read_only = $4, squash = $5, anon_uid = $6, anon_gid = $7, "
                        "allowed_cidrs = $8, denied_cidrs = $9, default_permission = $10, "
-                       "root_mode = $11 WHERE id = $12 RETURNING id",
+                       "root_mode = $11, names = $12 WHERE id = $13 RETURNING id",
                        params),
           what, "the name is taken");
     });
@@ -966,7 +971,8 @@ class SqlControlDb final : public ControlDb {
                                {"allowed_cidrs", s.allowed_cidrs},
                                {"denied_cidrs", s.denied_cidrs},
                                {"default_permission", PermissionLevelName(s.default_permission)},
-                               {"root_mode", s.root_mode}});
+                               {"root_mode", s.root_mode},
+                               {"names", NameRulesName(s.names)}});
         ASSIGN_OR_RETURN(std::vector<SharePermission> permissions, ListPermissionsLocked(s.id));
         for (const SharePermission& p : permissions) {
           permissions_json.push_back({{"share_id", p.share_id},
@@ -1092,6 +1098,7 @@ class SqlControlDb final : public ControlDb {
         s.denied_cidrs = r.StrList("denied_cidrs");
         s.default_permission = r.Enum("default_permission", ParsePermissionLevel);
         s.root_mode = r.U32("root_mode");
+        s.names = r.Enum("names", ParseNameRules);
         RETURN_IF_ERROR(r.status());
         std::vector<SqlParam> params = ShareParams(s);
         params.insert(params.begin(), s.id);
@@ -1099,8 +1106,8 @@ class SqlControlDb final : public ControlDb {
             ->Query(
                 "INSERT INTO shares (id, name, metadata_store_id, block_store_id, read_only, "
                 "squash, anon_uid, anon_gid, allowed_cidrs, denied_cidrs, "
-                "default_permission, root_mode) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                "default_permission, root_mode, names) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 params)
             .status();
       }));
