@@ -63,6 +63,8 @@ struct RpcClient::Impl : std::enable_shared_from_this<RpcClient::Impl> {
   void OnConnected();
   // The connection failed or closed: every pending call fails with `why`.
   void Disconnect(const Status& why);
+  // A connect failed: as Disconnect, and the next connect waits (RpcClientOptions).
+  void ConnectFailed(const Status& why);
   void ReadMore();
   void WriteNext();
   void ArmDeadline(Clock::time_point deadline);
@@ -84,6 +86,9 @@ struct RpcClient::Impl : std::enable_shared_from_this<RpcClient::Impl> {
   std::vector<std::byte> staging;
   std::deque<std::unique_ptr<Outgoing>> queue;  // front() is being written when `writing`
   bool writing = false;
+  // After failed connects: the current wait, and when the next connect may start.
+  std::chrono::milliseconds reconnect_wait{0};
+  Clock::time_point reconnect_at{};
 };
 
 std::shared_ptr<RpcClient> RpcClient::Create(const RpcClientOptions& options, ClientIo* io) {
@@ -102,6 +107,13 @@ RpcClient::RpcClient(std::unique_ptr<ClientIo> own_io, std::shared_ptr<Impl> imp
 RpcClient::~RpcClient() { Close(); }
 
 void RpcClient::Call(const OutgoingCall& call, xdr::XdrEncoder args, ReplyCallback done) {
+  // Approximate under races (two calls may both pass), which is all a bound needs.
+  if (impl_->table.pending() >= impl_->options.max_pending) {
+    done(Status(Errc::kBusy,
+                fmt::format("{}: {} calls already wait for replies from {}", CallName(call),
+                            impl_->options.max_pending, impl_->Peer())));
+    return;
+  }
   Clock::time_point deadline = Clock::now() + call.timeout;
   std::optional<xdr::XdrEncoder> record =
       impl_->table.Start(call, std::move(args), deadline, std::move(done));
@@ -135,6 +147,13 @@ void RpcClient::Impl::CloseOnIo() {
 void RpcClient::Impl::Enqueue(std::unique_ptr<Outgoing> out, Clock::time_point deadline) {
   // A call failed before it got here (a connection failed, or the client closed) is not sent.
   if (state == State::kClosed || !table.IsPending(out->xid)) return;
+  if (state == State::kIdle && Clock::now() < reconnect_at) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(reconnect_at - Clock::now());
+    table.Fail(out->xid, Status(Errc::kUnavailable,
+                                fmt::format("{} is unreachable; the next connect is in {} ms",
+                                            Peer(), left.count())));
+    return;
+  }
   ArmDeadline(deadline);
   queue.push_back(std::move(out));
   if (state == State::kIdle) {
@@ -151,7 +170,7 @@ void RpcClient::Impl::Connect() {
   connect_timer.expires_after(options.connect_timeout);
   connect_timer.async_wait([self, gen](const asio::error_code& ec) {
     if (ec || gen != self->generation || self->state != State::kConnecting) return;
-    self->Disconnect(
+    self->ConnectFailed(
         Status(Errc::kUnavailable, fmt::format("connect to {} timed out after {} ms", self->Peer(),
                                                self->options.connect_timeout.count())));
   });
@@ -160,15 +179,15 @@ void RpcClient::Impl::Connect() {
       [self, gen](const asio::error_code& ec, tcp::resolver::results_type endpoints) {
         if (gen != self->generation) return;
         if (ec) {
-          self->Disconnect(Status(Errc::kUnavailable,
-                                  fmt::format("resolve {}: {}", self->Peer(), ec.message())));
+          self->ConnectFailed(Status(Errc::kUnavailable,
+                                     fmt::format("resolve {}: {}", self->Peer(), ec.message())));
           return;
         }
         asio::async_connect(
             self->socket, endpoints, [self, gen](const asio::error_code& ec, const tcp::endpoint&) {
               if (gen != self->generation) return;
               if (ec) {
-                self->Disconnect(
+                self->ConnectFailed(
                     Status(Errc::kUnavailable,
                            fmt::format("connect to {}: {}", self->Peer(), ec.message())));
                 return;
@@ -181,6 +200,8 @@ void RpcClient::Impl::Connect() {
 void RpcClient::Impl::OnConnected() {
   connect_timer.cancel();
   state = State::kConnected;
+  reconnect_wait = std::chrono::milliseconds(0);
+  reconnect_at = {};
   asio::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   assembler = std::make_unique<RecordAssembler>(options.max_record_size);
@@ -201,6 +222,14 @@ void RpcClient::Impl::Disconnect(const Status& why) {
   writing = false;
   // The next call connects afresh.
   table.FailAll(why);
+}
+
+void RpcClient::Impl::ConnectFailed(const Status& why) {
+  reconnect_wait = reconnect_wait.count() == 0
+                       ? options.reconnect_initial
+                       : std::min(reconnect_wait * 2, options.reconnect_max);
+  reconnect_at = Clock::now() + reconnect_wait;
+  Disconnect(why);
 }
 
 void RpcClient::Impl::ReadMore() {

@@ -38,10 +38,21 @@ struct RpcClientOptions {
   uint16_t port = 0;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(5)};
   size_t max_record_size = 4u << 20;  // a longer reply closes the connection
+  // After a connect fails, calls fail at once (Errc::kUnavailable) for this long before the
+  // next connect is tried; the wait doubles with each failure in a row, up to reconnect_max,
+  // and ends with a connection. A peer that is gone then costs one connect per wait, not one
+  // per call (a client that went away while the server had callbacks queued for it).
+  std::chrono::milliseconds reconnect_initial{std::chrono::milliseconds(500)};
+  std::chrono::milliseconds reconnect_max{std::chrono::seconds(30)};
+  // Calls waiting for their replies (or to be sent) at once; a call past this fails at once
+  // with Errc::kBusy, so a peer that does not answer cannot make the server keep unbounded
+  // calls.
+  size_t max_pending = 1024;
 };
 
 // Calls procedures of one peer over one TCP connection, made when the first call needs it and
-// made again by the first call after it broke. Calls are sent as they come and replies are
+// made again by the first call after it broke (after a failed connect, only once the
+// reconnect wait has passed: see RpcClientOptions). Calls are sent as they come and replies are
 // matched by xid, in any order. When the connection fails or cannot be made, every call
 // pending on it fails with Errc::kUnavailable; each call also fails with Errc::kTimedOut when
 // its reply does not come within its OutgoingCall::timeout (the connection stays).

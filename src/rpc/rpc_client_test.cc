@@ -257,10 +257,14 @@ TEST_F(RpcClientTest, AClientMayBeDroppedInItsOwnCompletion) {
 // as each test wants.
 class RawPeer {
  public:
-  RawPeer() {
+  // On `port` (0: a free one).
+  explicit RawPeer(uint16_t port = 0) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    CHECK(setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0) << "reuseaddr";
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) << "bind";
     CHECK(listen(fd_, 16) == 0) << "listen";
@@ -361,6 +365,66 @@ TEST(RpcClientRawTest, RefusedConnectionFailsAtOnce) {
   auto f = CallAsync(*client, Proc(0, milliseconds(5000)), {});
   EXPECT_THAT(Wait(f), StatusIs(Errc::kUnavailable));
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(2000));
+}
+
+TEST(RpcClientRawTest, AfterAFailedConnectCallsFailAtOnceUntilTheWaitIsOver) {
+  uint16_t port;
+  {
+    RawPeer gone;
+    port = gone.port();
+  }
+  RpcClientOptions o;
+  o.port = port;
+  o.reconnect_initial = milliseconds(400);
+  auto client = RpcClient::Create(o);
+  auto refused = CallAsync(*client, Proc(0, milliseconds(5000)), {});
+  EXPECT_THAT(Wait(refused), StatusIs(Errc::kUnavailable));
+  auto failed_at = std::chrono::steady_clock::now();  // the wait started before this
+  // The peer is back at once, but within the wait no connect is tried: the call fails, saying
+  // when the next connect will be.
+  RawPeer back(port);
+  auto second = CallAsync(*client, Proc(0, milliseconds(5000)), {});
+  Result<Reply> waiting = Wait(second);
+  EXPECT_THAT(waiting, StatusIs(Errc::kUnavailable));
+  EXPECT_NE(waiting.status().message().find("next connect"), std::string::npos)
+      << waiting.status().ToString();
+  EXPECT_FALSE(back.Accept(100)) << "a connect was tried within the wait";
+  // Once the wait is over, a call connects, and a connection ends the waits.
+  std::this_thread::sleep_until(failed_at + milliseconds(450));
+  auto c = CallAsync(*client, Proc(0), {});
+  ASSERT_TRUE(back.Accept());
+  std::string call = back.ReadRecord();
+  ASSERT_NE(call, "");
+  back.SendRecord(SuccessReply(XidOf(call), 6));
+  EXPECT_EQ(ResultU32(Wait(c)), 6u);
+}
+
+TEST(RpcClientRawTest, CallsPastMaxPendingFailAtOnceWithBusy) {
+  RawPeer peer;
+  RpcClientOptions o;
+  o.port = peer.port();
+  o.max_pending = 2;
+  auto client = RpcClient::Create(o);
+  auto a = CallAsync(*client, Proc(0, milliseconds(5000)), {});
+  auto b = CallAsync(*client, Proc(0, milliseconds(5000)), {});
+  auto start = std::chrono::steady_clock::now();
+  auto third = CallAsync(*client, Proc(0, milliseconds(5000)), {});
+  EXPECT_THAT(Wait(third), StatusIs(Errc::kBusy));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1000));
+  // Once the two are answered, calls go again.
+  ASSERT_TRUE(peer.Accept());
+  for (int i = 0; i < 2; ++i) {
+    std::string call = peer.ReadRecord();
+    ASSERT_NE(call, "");
+    peer.SendRecord(SuccessReply(XidOf(call), 7));
+  }
+  EXPECT_EQ(ResultU32(Wait(a)), 7u);
+  EXPECT_EQ(ResultU32(Wait(b)), 7u);
+  auto c = CallAsync(*client, Proc(0), {});
+  std::string call = peer.ReadRecord();
+  ASSERT_NE(call, "");
+  peer.SendRecord(SuccessReply(XidOf(call), 8));
+  EXPECT_EQ(ResultU32(Wait(c)), 8u);
 }
 
 TEST(RpcClientRawTest, ClosedConnectionFailsPendingCallsAndTheNextCallReconnects) {
