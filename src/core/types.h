@@ -64,7 +64,9 @@ struct Attr {
   Timespec atime, mtime, ctime, btime;  // btime: birth (creation) time
   // The change counter (NFSv4 change attribute): grows with every change of the object's data
   // or metadata (a directory's: of its entries too), but not with an access time update alone.
-  // Never goes back, not even across a crash.
+  // Never given twice to different states: after a crash that lost commits (a power loss), an
+  // object's value may be older than one a client saw, but later changes get values above any
+  // given before (the metadata store's change epoch).
   uint64_t change = 0;
   uint32_t dos_attributes = 0;  // kDosKept bits
 };

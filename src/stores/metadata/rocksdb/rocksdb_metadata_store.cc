@@ -60,6 +60,14 @@ constexpr std::string_view kRootKey = "Mroot";
 constexpr std::string_view kNextInodeIdKey = "Mnext_inode_id";
 constexpr std::string_view kNextGenerationKey = "Mnext_generation";
 constexpr std::string_view kInodeCountKey = "Minode_count";  // merged with UInt64AddOperator
+// The change epoch: bumped at each open after a run that did not close the store, since such
+// a run may have lost commits whose versions somebody saw. Versions given in epoch E are at
+// least E << kEpochShift, so no version is ever given twice (see "Transactions and versions"
+// in docs/formats/rocksdb-metadata.md).
+constexpr std::string_view kChangeEpochKey = "Mchange_epoch";
+// 1 while a run has the store open; 0 once it closed it (all commits synced).
+constexpr std::string_view kOpenKey = "Mopen";
+constexpr int kEpochShift = 40;
 
 // Ids and generations are handed out from ranges whose end is persisted (one synced write per
 // range), so that nothing handed out before a crash is handed out again after it.
@@ -321,6 +329,12 @@ class RocksDbMetadataStore final : public MetadataStore {
     sync_write_.sync = true;
   }
   ~RocksDbMetadataStore() override {
+    // A synced write syncs the WAL, lazy commits before it included: nothing of this run can
+    // be lost now, so the next open needs no new change epoch.
+    if (loaded_) {
+      Status closed = PutMetaSynced(kOpenKey, 0);
+      if (!closed.ok()) LOG_WARN("metadata store at {}: {}", options_.path, closed.ToString());
+    }
     rocksdb::Status s = db_->DestroyColumnFamilyHandle(default_family_);
     if (!s.ok()) LOG_WARN("metadata store at {}: {}", options_.path, s.ToString());
     s = db_->Close();
@@ -330,6 +344,8 @@ class RocksDbMetadataStore final : public MetadataStore {
   // Checks the format version (writing it to a new database) and loads the store-wide values.
   Status Load();
   Status UpgradeFromVersion1();
+  // Marks the store open, first starting a new change epoch if the last run did not close it.
+  Status OpenChangeEpoch();
 
   std::unique_ptr<MetadataTxn> Begin() override;
   Result<Inode> GetInode(InodeId id) override;
@@ -348,6 +364,8 @@ class RocksDbMetadataStore final : public MetadataStore {
   Status SyncThrough(rocksdb::SequenceNumber seq);
   // The committed inode `id`, or nullopt when there is none.
   Result<std::optional<Inode>> ReadInode(InodeId id);
+  // The least version a change may be given in this run (the change epoch's first).
+  uint64_t version_floor() const { return version_floor_; }
 
  private:
   // Reads an 'M' value; nullopt when absent.
@@ -371,6 +389,8 @@ class RocksDbMetadataStore final : public MetadataStore {
   uint64_t generation_limit_ GUARDED_BY(generation_mu_) = 1;  // persisted
   Mutex root_mu_;                                             // serializes SetRoot
   std::atomic<InodeId> root_{kInvalidInode};
+  uint64_t version_floor_ = 0;  // set by Load, before any transaction
+  bool loaded_ = false;         // Load marked the store open
 };
 
 // Optimistic, on rocksdb::OptimisticTransaction. The first read or write of an id tracks the
@@ -500,8 +520,7 @@ Result<std::vector<DirEntry>> RocksDbTxn::LookupFolded(InodeId dir, std::string_
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string_view entry_name = it->key().ToStringView().substr(prefix.size());
     if (writes != nullptr && writes->contains(entry_name)) continue;
-    ASSIGN_OR_RETURN(DirEntry entry,
-                     DecodeEntryValue(dir, entry_name, it->value().ToStringView()));
+    ASSIGN_OR_RETURN(DirEntry entry, DecodeEntryValue(dir, entry_name, it->value().ToStringView()));
     out.push_back(std::move(entry));
   }
   if (!it->status().ok()) {
@@ -665,8 +684,15 @@ Status RocksDbTxn::StageWrites() {
   // Each changed id gets one new version, however many of its parts changed, unless none of
   // them counted; a new inode starts at 1. (Its 'I' key is written either way, which is what
   // conflict detection sees.)
+  // Never below the run's floor: a crash before this run may have lost versions that were seen.
   auto put_inode = [&](Inode inode, const std::optional<Inode>& current, bool counted) {
-    inode.version = current ? current->version + (counted ? 1 : 0) : 1;
+    if (!current) {
+      inode.version = std::max<uint64_t>(1, store_.version_floor());
+    } else if (counted) {
+      inode.version = std::max(current->version + 1, store_.version_floor());
+    } else {
+      inode.version = current->version;
+    }
     return txn_->Put(InodeKey(inode.id), EncodeInode(inode));
   };
   for (const auto& [id, write] : inode_writes_) {
@@ -786,7 +812,7 @@ Status RocksDbMetadataStore::Load() {
     if (s.ok()) s = batch.Put(kNextGenerationKey, Le64(1));
     if (s.ok()) s = db_->Write(sync_write_, &batch);
     if (!s.ok()) return IoError("metadata store at " + path + ": initialize", s);
-    return Status::Ok();
+    return OpenChangeEpoch();
   }
   if (*version > kFormatVersion) {
     return Status(Errc::kNotSupported, "metadata store at " + path + " has format version " +
@@ -805,10 +831,37 @@ Status RocksDbMetadataStore::Load() {
     return Status(Errc::kIo, "metadata store at " + path + " lacks its id or generation range");
   }
   root_.store(root.value_or(kInvalidInode));
-  MutexLock id_lock(&id_mu_);
-  next_id_ = id_limit_ = *next_id;
-  MutexLock generation_lock(&generation_mu_);
-  next_generation_ = generation_limit_ = *next_generation;
+  {
+    MutexLock id_lock(&id_mu_);
+    next_id_ = id_limit_ = *next_id;
+  }
+  {
+    MutexLock generation_lock(&generation_mu_);
+    next_generation_ = generation_limit_ = *next_generation;
+  }
+  return OpenChangeEpoch();
+}
+
+Status RocksDbMetadataStore::OpenChangeEpoch() {
+  ASSIGN_OR_RETURN(std::optional<uint64_t> epoch, ReadMeta(kChangeEpochKey));
+  ASSIGN_OR_RETURN(std::optional<uint64_t> open, ReadMeta(kOpenKey));
+  uint64_t e = epoch.value_or(0);
+  // A run that did not close the store (killed, or the machine went down) may have lost
+  // commits, lazy ones or ones seen before their sync: their versions may have been seen.
+  // Stores written before the epoch existed have neither key and start at epoch 0.
+  if (open.value_or(0) != 0) {
+    ++e;
+    RETURN_IF_ERROR(PutMetaSynced(kChangeEpochKey, e));
+    LOG_INFO("metadata store at {} was not closed: change counters continue from epoch {}",
+             options_.path, e);
+  }
+  if (e >= (uint64_t{1} << (64 - kEpochShift))) {
+    return Status(Errc::kIo, "metadata store at " + options_.path + ": change epoch " +
+                                 std::to_string(e) + " out of range");
+  }
+  version_floor_ = e << kEpochShift;
+  RETURN_IF_ERROR(PutMetaSynced(kOpenKey, 1));
+  loaded_ = true;
   return Status::Ok();
 }
 
