@@ -6,6 +6,8 @@
 #include <chrono>
 #include <string>
 
+#include "net/stream/message_budget.h"
+
 namespace dittofs::rpc {
 namespace {
 
@@ -24,7 +26,7 @@ TEST(RecordAssemblerTest, JoinsFragmentsAndSplitsRecords) {
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(AsChars(out[0].view()), "hello world");
   EXPECT_EQ(AsChars(out[1].view()), "x");
-  EXPECT_FALSE(a.mid_record());
+  EXPECT_FALSE(a.mid_message());
 }
 
 TEST(RecordAssemblerTest, RejectsOversizedRecordBeforeAllocating) {
@@ -83,7 +85,7 @@ TEST(RecordAssemblerTest, ManyFragmentsAreAssembledInLinearTime) {
   EXPECT_LE(a.bytes_moved(), expected.size()) << "each byte is moved about once in all";
 }
 
-constexpr size_t kFree = RecordBudget::kUnbudgetedRecordBytes;
+constexpr size_t kFree = net::MessageBudget::kUnbudgetedMessageBytes;
 
 std::string Mark(size_t length, bool last) {
   std::byte mark[4];
@@ -92,7 +94,7 @@ std::string Mark(size_t length, bool last) {
 }
 
 TEST(RecordBudgetTest, SmallRecordsAreFreeAndLargeOnesReserveTheRest) {
-  RecordBudget budget(1 << 20);
+  net::MessageBudget budget(1 << 20);
   RecordAssembler a(1 << 20, &budget);
   std::vector<Buffer> out;
   size_t consumed = 0;
@@ -109,7 +111,7 @@ TEST(RecordBudgetTest, SmallRecordsAreFreeAndLargeOnesReserveTheRest) {
 }
 
 TEST(RecordBudgetTest, ARecordThatDoesNotFitWaitsForBytesToBeReleased) {
-  RecordBudget budget(100'000);
+  net::MessageBudget budget(100'000);
   std::vector<Buffer> out;
   size_t consumed = 0;
   auto first = std::make_unique<RecordAssembler>(1 << 20, &budget);
@@ -124,7 +126,7 @@ TEST(RecordBudgetTest, ARecordThatDoesNotFitWaitsForBytesToBeReleased) {
   EXPECT_EQ(consumed, 4u) << "the header is taken, the body waits";
   EXPECT_EQ(second.budget_wanted(), 50'000u);
   EXPECT_TRUE(second.DirectTarget().empty());
-  EXPECT_TRUE(second.mid_record());
+  EXPECT_TRUE(second.mid_message());
 
   bool granted = false;
   budget.ReserveWhenAvailable(second.budget_wanted(), [&] { granted = true; });
@@ -138,23 +140,6 @@ TEST(RecordBudgetTest, ARecordThatDoesNotFitWaitsForBytesToBeReleased) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].size(), kFree + 50'000);
   EXPECT_EQ(budget.used(), 0u);
-}
-
-TEST(RecordBudgetTest, WaitersAreServedInOrderAndCanCancel) {
-  RecordBudget budget(100);
-  ASSERT_TRUE(budget.TryReserve(100));
-  std::vector<int> order;
-  uint64_t a = budget.ReserveWhenAvailable(60, [&] { order.push_back(1); });
-  budget.ReserveWhenAvailable(50, [&] { order.push_back(2); });
-  budget.ReserveWhenAvailable(40, [&] { order.push_back(3); });
-  budget.Release(50);  // enough for the second, but the first is ahead of it
-  EXPECT_TRUE(order.empty());
-  EXPECT_TRUE(budget.Cancel(a));  // the head leaves: the second fits, the third does not
-  EXPECT_EQ(order, std::vector<int>{2});
-  budget.Release(50);  // the rest of the first reservation
-  EXPECT_EQ(order, (std::vector<int>{2, 3}));
-  EXPECT_EQ(budget.used(), 90u);
-  EXPECT_FALSE(budget.Cancel(a)) << "already gone";
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/mutex.h"
 #include "base/thread_pool.h"
+#include "net/stream/message_budget.h"
 #include "rpc/call_table.h"
 #include "rpc/record.h"
 
@@ -106,7 +107,7 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   std::deque<std::unique_ptr<Outgoing>> out_queue_ GUARDED_BY(mu_);
   bool writing_ GUARDED_BY(mu_) = false;
   bool closed_ GUARDED_BY(mu_) = false;
-  // The RecordBudget request the assembler waits on; 0 when none.
+  // The MessageBudget request the assembler waits on; 0 when none.
   uint64_t budget_ticket_ GUARDED_BY(mu_) = 0;
   std::atomic<size_t> outstanding_{0};
   std::atomic<size_t> outstanding_bytes_{0};
@@ -154,7 +155,7 @@ class Server final : public RpcTcpServer {
   Dispatcher& dispatcher() { return dispatcher_; }
   ThreadPool& workers() { return workers_; }
   asio::io_context& io() { return io_; }
-  RecordBudget& budget() { return budget_; }
+  net::MessageBudget& budget() { return budget_; }
   // Milliseconds on a steady clock (never 0), as of the last sweep or accept: the data path
   // stamps connections with it instead of reading the clock for every read.
   int64_t Now() const { return now_.load(std::memory_order_relaxed); }
@@ -192,7 +193,7 @@ class Server final : public RpcTcpServer {
   Dispatcher& dispatcher_;
   // Before io_: handlers still queued there when it is destroyed may own connections, whose
   // assemblers return their reservations here.
-  RecordBudget budget_;
+  net::MessageBudget budget_;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::atomic<int64_t> now_{1};
   asio::io_context io_;
@@ -416,7 +417,7 @@ void Connection::Continue(std::vector<Buffer> records) {
 }
 
 void Connection::NoteRecordProgress(bool completed) {
-  if (!assembler_.mid_record()) {
+  if (!assembler_.mid_message()) {
     partial_since_.store(0, std::memory_order_relaxed);
   } else if (completed || partial_since_.load(std::memory_order_relaxed) == 0) {
     // The partial record began in this read (after any that completed in it).
@@ -516,7 +517,7 @@ void Connection::CallDone(bool on_worker, size_t bytes) {
       if (self->reading_paused_.load(std::memory_order_relaxed) && !self->AtLimit()) {
         self->reading_paused_.store(false, std::memory_order_relaxed);
         // The time the server did not read does not count against a partial record.
-        if (self->assembler_.mid_record()) {
+        if (self->assembler_.mid_message()) {
           self->partial_since_.store(self->server_.Now(), std::memory_order_relaxed);
         }
         self->ReadMore();
