@@ -29,8 +29,8 @@ struct TcpServerOptions {
   // the clock restarts when the budget lets the record grow.
   std::chrono::milliseconds record_timeout{std::chrono::seconds(60)};
   // Memory for records still being received, shared by all connections (beyond the first
-  // RecordBudget::kUnbudgetedRecordBytes of each record). A record that needs more waits for
-  // others to complete. Raised to max_record_size when smaller.
+  // net::MessageBudget::kUnbudgetedMessageBytes of each record). A record that needs more
+  // waits for others to complete. Raised to max_record_size when smaller.
   size_t partial_record_budget = 256u << 20;
   size_t max_record_size = 4u << 20;            // a 1 MiB WRITE fits with room to spare
   size_t max_outstanding_per_connection = 128;  // reading pauses while this many are in flight
@@ -58,6 +58,8 @@ struct TcpServerOptions {
 // Serves ONC RPC over TCP: accepts connections, reassembles records, runs each call on a worker
 // thread, and sends replies as they complete (so replies may overtake one another). A
 // connection that breaks the framing rules or the limits is closed; others are unaffected.
+// The connections, limits, threads and writing are net/stream's (net::StreamServer); this
+// adds record marking (RecordAssembler is the framer), dispatch, and the backchannel.
 class RpcTcpServer {
  public:
   virtual ~RpcTcpServer() = default;
