@@ -7,8 +7,9 @@ target's folder, kind, direct dependencies and sources in layering.txt).
    header of its folder), or a test target (its sources). Transitive includes are not allowed:
    a file that uses a library names it in its target's DEPS.
 2. Whatever the DEPS say, some arrows never exist in production code (tests are exempt):
-   the runtime (core) sees no protocol, transport or control plane; a protocol adapter sees
-   no other protocol's adapter and no store (it reaches files through core only)."""
+   the runtime (core) sees no protocol, transport or control plane; a transport (net) sees no
+   protocol above it; a protocol adapter sees no other protocol's adapter and no store (it
+   reaches files through core only)."""
 import os
 import re
 import sys
@@ -47,6 +48,11 @@ for name, t in targets.items():
 ADAPTERS = ["nfs", "smb"]
 FORBIDDEN = [("core", p, "the runtime knows no protocol, transport or control plane")
              for p in ["rpc", "net", "nfs", "smb", "controlplane", "server", "config"]]
+# Transports (net/stream, net/datagram, net/http) carry bytes for the protocols above them
+# and know none of them: a protocol plugs in through the transport's own interfaces.
+FORBIDDEN += [("net", p, "transports know no protocol above them")
+              for p in ["xdr", "rpc", "nfs", "smb", "core", "stores", "controlplane", "server",
+                        "config"]]
 for a in ADAPTERS:
     for b in ADAPTERS:
         if a != b:

@@ -13,6 +13,7 @@ core core lib base,nfs_v3 vfs.cc
 nfs_v3 nfs/v3 lib rpc,stores_metadata_memory service.cc
 nfs_v3_test nfs/v3 test nfs_v3 service_test.cc
 stores_metadata_memory stores/metadata/memory lib base memory.cc
+net_stream net/stream lib base,rpc stream.cc
 """
 
 
@@ -54,6 +55,9 @@ expect("core including a protocol, even when declared",
 expect("adapter including a concrete store, even when declared",
        {**clean, "nfs/v3/service.cc": '#include "stores/metadata/memory/memory.h"\n'}, False,
        "never a store")
+expect("transport including a protocol, even when declared",
+       {**clean, "net/stream/stream.cc": '#include "rpc/rpc.h"\n'}, False,
+       "transports know no protocol")
 expect("file outside every target", {**clean, "stray/stray.cc": ""}, False, "belongs to no target")
 
 for f in failures:
