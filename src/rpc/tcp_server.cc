@@ -104,8 +104,7 @@ class Session final : public net::StreamHandler {
   std::atomic<CallTable*> calls_ptr_{nullptr};  // calls_.get(), for reading without mu_
 };
 
-void ConnectionChannel::Call(const OutgoingCall& call, xdr::XdrEncoder args,
-                             ReplyCallback done) {
+void ConnectionChannel::Call(const OutgoingCall& call, xdr::XdrEncoder args, ReplyCallback done) {
   if (std::shared_ptr<net::StreamConnection> c = connection_.lock()) {
     session_.Call(call, std::move(args), std::move(done));
     return;
