@@ -114,8 +114,8 @@ class RpcClientTest : public ::testing::Test {
   void SetUp() override {
     program_.AddTo(dispatcher_);
     TcpServerOptions o;
-    o.bind_address = "127.0.0.1";
-    o.worker_threads = 8;
+    o.stream.bind_address = "127.0.0.1";
+    o.stream.worker_threads = 8;
     auto s = StartRpcTcpServer(o, dispatcher_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();

@@ -206,21 +206,9 @@ class Server final : public RpcTcpServer {
   ~Server() override { stream_.reset(); }
 
   Status Start(const TcpServerOptions& o) {
-    net::StreamServerOptions s;
-    s.bind_address = o.bind_address;
-    s.port = o.port;
-    s.max_connections = o.max_connections;
-    s.max_connections_per_client = o.max_connections_per_client;
-    s.idle_timeout = o.idle_timeout;
-    s.message_timeout = o.record_timeout;
+    net::StreamServerOptions s = o.stream;
     // A record as large as allowed must be able to wait for its bytes.
-    s.partial_message_budget = std::max(o.partial_record_budget, o.max_record_size);
-    s.max_outstanding_per_connection = o.max_outstanding_per_connection;
-    s.max_outstanding_bytes_per_connection = o.max_outstanding_bytes_per_connection;
-    s.io_threads = o.io_threads;
-    s.worker_threads = o.worker_threads;
-    s.running_workers = o.running_workers;
-    s.poll_window = o.poll_window;
+    s.partial_message_budget = std::max(s.partial_message_budget, o.max_record_size);
     s.name = "rpc";
     ASSIGN_OR_RETURN(stream_, net::StartStreamServer(s, protocol_));
     return Status::Ok();

@@ -7,52 +7,21 @@
 #include <string>
 
 #include "base/result.h"
+#include "net/stream/stream_server.h"
 #include "rpc/dispatch.h"
 
 namespace dittofs::rpc {
 
 struct TcpServerOptions {
-  std::string bind_address = "0.0.0.0";
-  uint16_t port = 0;  // 0 picks a free port; see RpcTcpServer::port()
-  // Connections open at once. When a new client arrives at the limit, the connection that has
-  // been idle longest (see idle_timeout) is closed to make room; only when none is idle is the
-  // newcomer refused. So sockets left idle, however many, never lock new clients out.
-  size_t max_connections = 1024;
-  // Connections from one client address at once; the next one from it is refused.
-  size_t max_connections_per_client = 64;
-  // A connection with nothing in flight (no call running, no reply being sent, no record
-  // partly received) is closed after this long without traffic. 0: never.
-  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
-  // A record must arrive whole within this long of its first byte, or the connection is closed
-  // (a client that sends part of a record and stalls). Time while the server does not read
-  // (max_outstanding reached) does not count; time waiting for partial_record_budget does, and
-  // the clock restarts when the budget lets the record grow.
-  std::chrono::milliseconds record_timeout{std::chrono::seconds(60)};
-  // Memory for records still being received, shared by all connections (beyond the first
-  // net::MessageBudget::kUnbudgetedMessageBytes of each record). A record that needs more
-  // waits for others to complete. Raised to max_record_size when smaller.
-  size_t partial_record_budget = 256u << 20;
-  size_t max_record_size = 4u << 20;            // a 1 MiB WRITE fits with room to spare
-  size_t max_outstanding_per_connection = 128;  // reading pauses while this many are in flight
-  // ... or while the calls in flight hold this many bytes of records. A client with many large
-  // WRITEs outstanding then waits in TCP (backpressure) instead of in the worker queue: a
-  // record read far ahead of its turn has left the CPU caches by the time a worker copies it.
-  // Measured on 2 cores, 1 MiB WRITEs at depth 64: 128 records read ahead ran at ~1,600 MB/s
-  // and cost 30 % more server CPU than 8 MiB (~3,000 MB/s).
-  size_t max_outstanding_bytes_per_connection = 8u << 20;
-  size_t io_threads = 1;
-  size_t worker_threads = 8;
-  // How many workers run calls at once (0: all of them; measured on 2 cores with 8 workers, a
-  // limit of one per core cost about 10 % of sequential write throughput).
-  // The other workers stand in for those blocked on disk or network (see BlockingRegion).
-  size_t running_workers = 0;
+  // Connections, their limits and timeouts, reading with backpressure, the I/O threads and
+  // workers: net/stream's (see StreamServerOptions). For RPC a message is a record: its
+  // message_timeout bounds how long a record may take to arrive whole, and its
+  // partial_message_budget (the memory for records still being received, shared by all
+  // connections) is raised to max_record_size when smaller. Its `name` is set to "rpc".
+  net::StreamServerOptions stream;
+  size_t max_record_size = 4u << 20;  // a 1 MiB WRITE fits with room to spare
   // Run procedures marked `fast` on the I/O thread that received them (lower latency).
   bool inline_fast_calls = true;
-  // After the I/O thread handled something, it keeps polling its sockets (yielding the CPU to
-  // any other runnable thread in between) for this long before it goes to sleep, as long as no
-  // call is running on a worker. A client's next call then finds it awake: on a VM, waking a
-  // sleeping thread costs tens of microseconds, more than the call itself. 0 turns this off.
-  std::chrono::microseconds poll_window{50};
 };
 
 // Serves ONC RPC over TCP: accepts connections, reassembles records, runs each call on a worker
@@ -69,7 +38,7 @@ class RpcTcpServer {
   // Idempotent. The destructor calls it with a short drain.
   virtual void Shutdown(std::chrono::milliseconds drain) = 0;
   virtual size_t connection_count() const = 0;
-  // Bytes of partly received records counted against partial_record_budget (for monitoring).
+  // Bytes of partly received records counted against the partial message budget (monitoring).
   virtual size_t partial_record_bytes() const = 0;
 };
 

@@ -67,12 +67,12 @@ class TcpServerTest : public ::testing::TestWithParam<std::chrono::microseconds>
   void SetUp() override {
     AddTestProgram(dispatcher_);
     TcpServerOptions o;
-    o.bind_address = "127.0.0.1";
-    o.port = 0;
+    o.stream.bind_address = "127.0.0.1";
+    o.stream.port = 0;
     o.max_record_size = 64 * 1024;
-    o.max_connections = 4;
-    o.worker_threads = 4;
-    o.poll_window = GetParam();
+    o.stream.max_connections = 4;
+    o.stream.worker_threads = 4;
+    o.stream.poll_window = GetParam();
     auto s = StartRpcTcpServer(o, dispatcher_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();
@@ -185,11 +185,11 @@ TEST(TcpServerBackpressureTest, ReadingPausesAtTheOutstandingByteBudget) {
   dispatcher.Add(v);
   dispatcher.AddAuthFlavor(AuthFlavor::kNone, AuthNone);
   TcpServerOptions o;
-  o.bind_address = "127.0.0.1";
-  o.port = 0;
+  o.stream.bind_address = "127.0.0.1";
+  o.stream.port = 0;
   o.max_record_size = 64 * 1024;
-  o.worker_threads = 32;  // enough to start every call at once, were they all read
-  o.max_outstanding_bytes_per_connection = 4 * 32 * 1024;
+  o.stream.worker_threads = 32;  // enough to start every call at once, were they all read
+  o.stream.max_outstanding_bytes_per_connection = 4 * 32 * 1024;
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<RpcTcpServer> server, StartRpcTcpServer(o, dispatcher));
   BlockingClient c = Connect(server->port());
   std::string calls;
@@ -220,9 +220,9 @@ class TcpServerLimitsTest : public ::testing::Test {
   void SetUp() override { AddTestProgram(dispatcher_); }
 
   void Start(TcpServerOptions o) {
-    o.bind_address = "127.0.0.1";
-    o.port = 0;
-    o.worker_threads = 4;
+    o.stream.bind_address = "127.0.0.1";
+    o.stream.port = 0;
+    o.stream.worker_threads = 4;
     auto s = StartRpcTcpServer(o, dispatcher_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();
@@ -255,7 +255,7 @@ double SecondsSince(Clock::time_point start) {
 
 TEST_F(TcpServerLimitsTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
   TcpServerOptions o;
-  o.idle_timeout = std::chrono::milliseconds(300);
+  o.stream.idle_timeout = std::chrono::milliseconds(300);
   Start(o);
   auto start = Clock::now();
   std::unique_ptr<BlockingClient> idle = Served(1);
@@ -269,8 +269,8 @@ TEST_F(TcpServerLimitsTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
 
 TEST_F(TcpServerLimitsTest, PerClientCapRefusesTheNextConnection) {
   TcpServerOptions o;
-  o.max_connections = 16;
-  o.max_connections_per_client = 3;
+  o.stream.max_connections = 16;
+  o.stream.max_connections_per_client = 3;
   Start(o);
   std::vector<std::unique_ptr<BlockingClient>> clients;
   for (uint32_t i = 0; i < 3; ++i) clients.push_back(Served(i));
@@ -288,7 +288,7 @@ TEST_F(TcpServerLimitsTest, PerClientCapRefusesTheNextConnection) {
 
 TEST_F(TcpServerLimitsTest, AtTheGlobalCapTheOldestIdleConnectionMakesRoom) {
   TcpServerOptions o;
-  o.max_connections = 3;
+  o.stream.max_connections = 3;
   Start(o);
   // The oldest connection is busy; of the idle ones, `b` is the older.
   std::unique_ptr<BlockingClient> busy = Served(1);
@@ -306,7 +306,7 @@ TEST_F(TcpServerLimitsTest, AtTheGlobalCapTheOldestIdleConnectionMakesRoom) {
 
 TEST_F(TcpServerLimitsTest, StalledHalfRecordIsDroppedAfterTheRecordTimeout) {
   TcpServerOptions o;
-  o.record_timeout = std::chrono::milliseconds(300);
+  o.stream.message_timeout = std::chrono::milliseconds(300);
   Start(o);
   auto start = Clock::now();
   BlockingClient stalled = Connect(server_->port());
@@ -338,7 +338,7 @@ TEST_F(TcpServerLimitsTest, PartialRecordsStayWithinTheGlobalBudget) {
   constexpr size_t kRecord = 900 * 1024;  // two of them need more than the budget
   TcpServerOptions o;
   o.max_record_size = 1 << 20;
-  o.partial_record_budget = kBudget;
+  o.stream.partial_message_budget = kBudget;
   Start(o);
   // `hog` announces a large record, sends a little of it, and stalls.
   BlockingClient hog = Connect(server_->port());

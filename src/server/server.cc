@@ -858,20 +858,21 @@ Status ServerImpl::ReconcileAdapters() {
 Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
                                                        const PoolSettings& pool) {
   rpc::TcpServerOptions o;
-  o.bind_address = row.bind_address;
-  o.port = static_cast<uint16_t>(row.port);
-  o.max_connections = config_.nfs.max_connections;
-  o.max_connections_per_client = config_.nfs.max_connections_per_client;
-  o.idle_timeout = std::chrono::seconds(config_.nfs.idle_timeout_s);
+  net::StreamServerOptions& t = o.stream;
+  t.bind_address = row.bind_address;
+  t.port = static_cast<uint16_t>(row.port);
+  t.max_connections = config_.nfs.max_connections;
+  t.max_connections_per_client = config_.nfs.max_connections_per_client;
+  t.idle_timeout = std::chrono::seconds(config_.nfs.idle_timeout_s);
+  t.message_timeout = std::chrono::seconds(config_.nfs.record_timeout_s);
+  t.partial_message_budget = config_.nfs.partial_record_budget;
+  t.max_outstanding_per_connection = config_.nfs.max_outstanding;
+  t.io_threads = pool.io_threads > 0 ? pool.io_threads : config_.nfs.io_threads;
+  t.worker_threads = pool.workers > 0 ? pool.workers : config_.nfs.workers;
+  t.running_workers = config_.nfs.running_workers;
+  t.poll_window = std::chrono::microseconds(config_.nfs.poll_us);
   o.max_record_size = config_.nfs.max_record_size;
-  o.record_timeout = std::chrono::seconds(config_.nfs.record_timeout_s);
-  o.partial_record_budget = config_.nfs.partial_record_budget;
-  o.max_outstanding_per_connection = config_.nfs.max_outstanding;
-  o.io_threads = pool.io_threads > 0 ? pool.io_threads : config_.nfs.io_threads;
-  o.worker_threads = pool.workers > 0 ? pool.workers : config_.nfs.workers;
-  o.running_workers = config_.nfs.running_workers;
   o.inline_fast_calls = config_.nfs.inline_fast_calls;
-  o.poll_window = std::chrono::microseconds(config_.nfs.poll_us);
   ASSIGN_OR_RETURN(std::unique_ptr<rpc::RpcTcpServer> server,
                    rpc::StartRpcTcpServer(o, dispatcher_));
   std::unique_ptr<net::DatagramServer> udp;
@@ -879,7 +880,7 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
     net::DatagramServerOptions u;
     u.bind_address = row.bind_address;
     u.port = server->port();
-    u.worker_threads = std::max<size_t>(2, o.worker_threads / 2);
+    u.worker_threads = std::max<size_t>(2, t.worker_threads / 2);
     Result<std::unique_ptr<net::DatagramServer>> started = rpc::StartRpcUdpServer(u, dispatcher_);
     if (started.ok()) {
       udp = std::move(started).value();
@@ -890,7 +891,7 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
     }
   }
   LOG_INFO("nfs: NFSv3 and MOUNT v3 listening on {}:{} ({} workers, {} I/O threads{})",
-           row.bind_address, server->port(), o.worker_threads, o.io_threads,
+           row.bind_address, server->port(), t.worker_threads, t.io_threads,
            udp ? "; UDP too" : "");
   return std::unique_ptr<Listener>(
       std::make_unique<RpcListener>(std::move(server), std::move(udp)));
