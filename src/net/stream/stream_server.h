@@ -138,7 +138,9 @@ class StreamHandler {
   // arrived with this one, so handling it right here delays no other.
   virtual void OnMessage(Buffer message, InFlight in_flight, bool alone) = 0;
   // The connection closed: no more messages come and Sends are dropped. Runs once, on any
-  // thread, possibly while a message is still being handled.
+  // thread, possibly while a message is still being handled; on the thread that called
+  // StreamConnection::Close, from within it (a handler that closes its own connection in
+  // OnMessage gets OnClose before Close returns: it must not hold a lock OnClose takes).
   virtual void OnClose() {}
   // The time given to StreamConnection::WakeBy came; on the connection's I/O strand.
   virtual void OnWake() {}
