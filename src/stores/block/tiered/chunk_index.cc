@@ -169,6 +169,26 @@ std::optional<uint64_t> ParseRemoteObjectKey(std::string_view key) {
   return v;
 }
 
+std::optional<uint64_t> IndexKeys::ParseRemoteObject(std::string_view key) const {
+  if (!key.starts_with(ns_)) return std::nullopt;
+  return ParseRemoteObjectKey(key.substr(ns_.size()));
+}
+
+std::optional<std::string_view> IndexKeys::Own(std::string_view key, size_t unprefixed_size) const {
+  if (key.size() != ns_.size() + unprefixed_size || !key.starts_with(ns_)) return std::nullopt;
+  return key.substr(ns_.size());
+}
+
+std::string IndexKeys::ScanEnd() const {
+  // The first key past every key that starts with ns_: drop trailing 0xff bytes, then add one
+  // to the last byte.
+  std::string end = ns_;
+  while (!end.empty() && static_cast<uint8_t>(end.back()) == 0xff) end.pop_back();
+  if (end.empty()) return "";
+  end.back() = static_cast<char>(static_cast<uint8_t>(end.back()) + 1);
+  return end;
+}
+
 // ---- IndexTxn ----
 
 Result<std::vector<Extent>> IndexTxn::Overlapping(uint64_t file, uint64_t begin, uint64_t end,
@@ -177,18 +197,22 @@ Result<std::vector<Extent>> IndexTxn::Overlapping(uint64_t file, uint64_t begin,
   if (begin >= end) return out;
   // Keys are (file, end): the extents overlapping [begin, end) are those from the first whose
   // end is past `begin`, up to the first that starts at or after `end`.
-  std::string from = ExtentKey(file, begin + 1);
-  const std::string to = FileKeyPrefix(file + 1);
+  std::string from = keys_.Extent(file, begin + 1);
+  const std::string to = file + 1 == 0 ? keys_.ScanEnd() : keys_.FilePrefix(file + 1);
   constexpr size_t kBatch = 256;
   for (;;) {
-    ASSIGN_OR_RETURN(std::vector<Record> batch, txn_.ScanRecords(RecordTable::kChunkMap, from,
-                                                                 file + 1 == 0 ? "" : to, kBatch));
+    ASSIGN_OR_RETURN(std::vector<Record> batch,
+                     txn_.ScanRecords(RecordTable::kChunkMap, from, to, kBatch));
     for (const Record& rec : batch) {
-      ASSIGN_OR_RETURN(Extent e, DecodeExtent(rec.key, rec.value));
+      // The empty namespace's range may hold other namespaces' keys (of a file id that begins
+      // with their bytes): not ours.
+      std::optional<std::string_view> own = keys_.Own(rec.key, 16);
+      if (!own) continue;
+      ASSIGN_OR_RETURN(Extent e, DecodeExtent(*own, rec.value));
       if (e.begin >= end || out.size() >= max) return out;
       if (track) {
         ASSIGN_OR_RETURN(std::string again, txn_.GetRecord(RecordTable::kChunkMap, rec.key));
-        ASSIGN_OR_RETURN(e, DecodeExtent(rec.key, again));
+        ASSIGN_OR_RETURN(e, DecodeExtent(*own, again));
       }
       out.push_back(e);
     }
@@ -199,13 +223,13 @@ Result<std::vector<Extent>> IndexTxn::Overlapping(uint64_t file, uint64_t begin,
 }
 
 void IndexTxn::PutExtent(uint64_t file, const Extent& e) {
-  txn_.PutRecord(RecordTable::kChunkMap, ExtentKey(file, e.end), EncodeExtent(e));
+  txn_.PutRecord(RecordTable::kChunkMap, keys_.Extent(file, e.end), EncodeExtent(e));
 }
 
 Status IndexTxn::Cut(uint64_t file, uint64_t begin, uint64_t end) {
   ASSIGN_OR_RETURN(std::vector<Extent> extents, Overlapping(file, begin, end));
   for (const Extent& x : extents) {
-    txn_.DeleteRecord(RecordTable::kChunkMap, ExtentKey(file, x.end));
+    txn_.DeleteRecord(RecordTable::kChunkMap, keys_.Extent(file, x.end));
     RETURN_IF_ERROR(DropRef(x.hash));
     if (x.begin < begin) {
       Extent left = x;
@@ -232,7 +256,7 @@ Status IndexTxn::Map(uint64_t file, const Extent& e) {
 }
 
 Result<ChunkRecord*> IndexTxn::Chunk(const Blake3Hash& hash) {
-  std::string key = ChunkKey(hash);
+  std::string key = keys_.Chunk(hash);
   if (auto it = chunks_.find(key); it != chunks_.end()) return &it->second.record;
   ASSIGN_OR_RETURN(std::string value, txn_.GetRecord(RecordTable::kChunks, key));
   ASSIGN_OR_RETURN(ChunkRecord record, DecodeChunk(value));
@@ -243,7 +267,7 @@ Result<bool> IndexTxn::AddChunk(const Blake3Hash& hash, const ChunkRecord& recor
   Result<ChunkRecord*> existing = Chunk(hash);
   if (existing.ok()) return false;
   if (existing.status().code() != Errc::kNotFound) return existing.status();
-  chunks_[ChunkKey(hash)] = CachedChunk{record, true};
+  chunks_[keys_.Chunk(hash)] = CachedChunk{record, true};
   return true;
 }
 
@@ -256,7 +280,7 @@ void IndexTxn::AddObject(uint64_t object, ObjectRecord record) {
 
 Result<ObjectRecord*> IndexTxn::Object(uint64_t object) {
   if (auto it = objects_.find(object); it != objects_.end()) return &it->second.record;
-  ASSIGN_OR_RETURN(std::string value, txn_.GetRecord(RecordTable::kObjects, ObjectKey(object)));
+  ASSIGN_OR_RETURN(std::string value, txn_.GetRecord(RecordTable::kObjects, keys_.Object(object)));
   ASSIGN_OR_RETURN(ObjectRecord record, DecodeObject(value));
   CachedObject c;
   c.original_dead_since_ms = record.dead_since_ms;
@@ -267,7 +291,7 @@ Result<ObjectRecord*> IndexTxn::Object(uint64_t object) {
 
 Status IndexTxn::AddRef(const Blake3Hash& hash) {
   ASSIGN_OR_RETURN(ChunkRecord * c, Chunk(hash));
-  chunks_[ChunkKey(hash)].dirty = true;
+  chunks_[keys_.Chunk(hash)].dirty = true;
   if (c->refs++ == 0) {
     ASSIGN_OR_RETURN(ObjectRecord * o, Object(c->object));
     ++o->live;
@@ -279,7 +303,7 @@ Status IndexTxn::AddRef(const Blake3Hash& hash) {
 Status IndexTxn::DropRef(const Blake3Hash& hash) {
   ASSIGN_OR_RETURN(ChunkRecord * c, Chunk(hash));
   if (c->refs == 0) return Corrupt("reference count below zero for chunk " + hash.Hex());
-  chunks_[ChunkKey(hash)].dirty = true;
+  chunks_[keys_.Chunk(hash)].dirty = true;
   if (--c->refs == 0) {
     ASSIGN_OR_RETURN(ObjectRecord * o, Object(c->object));
     if (o->live == 0) return Corrupt("live chunk count below zero");
@@ -300,13 +324,13 @@ Status IndexTxn::Finish() {
     uint64_t dead_since =
         o.live == 0 ? (c.original_dead_since_ms != 0 ? c.original_dead_since_ms : now_ms_) : 0;
     if (c.existed && c.original_dead_since_ms != 0 && c.original_dead_since_ms != dead_since) {
-      txn_.DeleteRecord(RecordTable::kGcQueue, GcQueueKey(c.original_dead_since_ms, id));
+      txn_.DeleteRecord(RecordTable::kGcQueue, keys_.GcQueue(c.original_dead_since_ms, id));
     }
     if (dead_since != 0 && dead_since != c.original_dead_since_ms) {
-      txn_.PutRecord(RecordTable::kGcQueue, GcQueueKey(dead_since, id), "");
+      txn_.PutRecord(RecordTable::kGcQueue, keys_.GcQueue(dead_since, id), "");
     }
     o.dead_since_ms = dead_since;
-    txn_.PutRecord(RecordTable::kObjects, ObjectKey(id), EncodeObject(o));
+    txn_.PutRecord(RecordTable::kObjects, keys_.Object(id), EncodeObject(o));
   }
   return Status::Ok();
 }

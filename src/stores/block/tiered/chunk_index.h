@@ -74,11 +74,49 @@ std::string RemoteObjectKey(uint64_t object);
 std::optional<uint64_t> ParseRemoteObjectKey(std::string_view key);
 inline constexpr std::string_view kRemoteObjectPrefix = "objects/";
 
+// The keys of one namespace of the chunk index (TieredOptions::index_namespace): each record
+// key, and each remote object key, is the namespace followed by the key of the unprefixed
+// layout above. The empty namespace is that layout itself, byte for byte, so data written
+// before namespaces existed needs no migration. Within a table, all keys of one namespace have
+// one length (the unprefixed length plus the namespace's), which is how a scan of the empty
+// namespace, whose range holds every other namespace's keys too, tells its own keys apart;
+// a non-empty namespace bounds its scans to its prefix. Namespaces must be prefix-free among
+// themselves (the server's end in '/').
+class IndexKeys {
+ public:
+  explicit IndexKeys(std::string ns = "") : ns_(std::move(ns)) {}
+  const std::string& ns() const { return ns_; }
+
+  std::string Extent(uint64_t file, uint64_t end) const { return ns_ + ExtentKey(file, end); }
+  std::string FilePrefix(uint64_t file) const { return ns_ + FileKeyPrefix(file); }
+  std::string Chunk(const Blake3Hash& hash) const { return ns_ + ChunkKey(hash); }
+  std::string Object(uint64_t object) const { return ns_ + ObjectKey(object); }
+  std::string GcQueue(uint64_t dead_since_ms, uint64_t object) const {
+    return ns_ + GcQueueKey(dead_since_ms, object);
+  }
+  std::string RemoteObject(uint64_t object) const { return ns_ + RemoteObjectKey(object); }
+  std::string RemoteObjectPrefix() const { return ns_ + std::string(kRemoteObjectPrefix); }
+  std::optional<uint64_t> ParseRemoteObject(std::string_view key) const;
+
+  // The unprefixed part of `key` when it is a key of this namespace whose unprefixed form has
+  // `unprefixed_size` bytes (16 for extent and GC queue keys, 32 for chunks, 8 for objects).
+  std::optional<std::string_view> Own(std::string_view key, size_t unprefixed_size) const;
+  // The scan range [ScanBegin(), ScanEnd()) holding every key of this namespace; ScanEnd() is
+  // "" (unbounded) for the empty namespace.
+  const std::string& ScanBegin() const { return ns_; }
+  std::string ScanEnd() const;
+
+ private:
+  std::string ns_;
+};
+
 // Reference counting inside one metadata transaction. Reads records once, keeps them changed
 // in memory, and writes them all back in Finish(). Not thread-safe; one per transaction attempt.
 class IndexTxn {
  public:
-  IndexTxn(MetadataTxn& txn, uint64_t now_ms) : txn_(txn), now_ms_(now_ms) {}
+  // `keys` must outlive this IndexTxn.
+  IndexTxn(MetadataTxn& txn, const IndexKeys& keys, uint64_t now_ms)
+      : txn_(txn), keys_(keys), now_ms_(now_ms) {}
 
   // The first `max` extents of `file` that overlap [begin, end), in order. With `track`, each
   // is read so that the commit conflicts with a concurrent change of it.
@@ -109,6 +147,7 @@ class IndexTxn {
   void PutExtent(uint64_t file, const Extent& e);
 
   MetadataTxn& txn_;
+  const IndexKeys& keys_;
   const uint64_t now_ms_;
   struct CachedChunk {
     ChunkRecord record;
@@ -120,7 +159,7 @@ class IndexTxn {
     bool existed = false;
     bool dirty = false;
   };
-  std::map<std::string, CachedChunk> chunks_;  // by ChunkKey
+  std::map<std::string, CachedChunk> chunks_;  // by keys_.Chunk
   std::map<uint64_t, CachedObject> objects_;
 };
 

@@ -45,12 +45,40 @@ TEST(ChunkIndexTest, RecordsRoundTrip) {
   EXPECT_EQ(*q, std::make_pair(uint64_t{5}, uint64_t{6}));
 }
 
+// The empty namespace is the layout from before namespaces, byte for byte (docs/formats/
+// objects.md); another namespace prefixes it, and each tells the other's keys apart.
+TEST(ChunkIndexTest, NamespacesPrefixKeysAndTheEmptyOneIsTheOriginalLayout) {
+  const IndexKeys legacy, ns("b7/");
+  EXPECT_EQ(legacy.Extent(3, 4096), std::string("\0\0\0\0\0\0\0\3\0\0\0\0\0\0\x10\0", 16));
+  EXPECT_EQ(legacy.Extent(3, 4096), ExtentKey(3, 4096));
+  EXPECT_EQ(legacy.Chunk(HashOf("a")), ChunkKey(HashOf("a")));
+  EXPECT_EQ(legacy.Object(9), std::string("\0\0\0\0\0\0\0\x09", 8));
+  EXPECT_EQ(legacy.GcQueue(5, 6), GcQueueKey(5, 6));
+  EXPECT_EQ(legacy.RemoteObject(0xab), "objects/00000000000000ab");
+  EXPECT_EQ(legacy.ScanBegin(), "");
+  EXPECT_EQ(legacy.ScanEnd(), "");
+
+  EXPECT_EQ(ns.Extent(3, 4096), "b7/" + ExtentKey(3, 4096));
+  EXPECT_EQ(ns.Object(9), "b7/" + ObjectKey(9));
+  EXPECT_EQ(ns.RemoteObject(0xab), "b7/objects/00000000000000ab");
+  EXPECT_EQ(ns.ParseRemoteObject("b7/objects/00000000000000ab"), 0xabu);
+  EXPECT_EQ(ns.ParseRemoteObject("objects/00000000000000ab"), std::nullopt);
+  EXPECT_EQ(legacy.ParseRemoteObject("b7/objects/00000000000000ab"), std::nullopt);
+  EXPECT_EQ(ns.ScanBegin(), "b7/");
+  EXPECT_EQ(ns.ScanEnd(), "b70");  // '/' + 1
+
+  EXPECT_EQ(ns.Own(ns.Extent(3, 4096), 16), ExtentKey(3, 4096));
+  EXPECT_EQ(ns.Own(legacy.Extent(3, 4096), 16), std::nullopt);
+  EXPECT_EQ(legacy.Own(ns.Extent(3, 4096), 16), std::nullopt);
+  EXPECT_EQ(legacy.Own(legacy.Extent(3, 4096), 16), ExtentKey(3, 4096));
+}
+
 // Builds: one object with chunks a and b; file 1 maps [0,100) to a, [100,200) to b.
 class IndexTxnTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK(RunTransaction(*md_, [&](MetadataTxn& txn) {
-      IndexTxn index(txn, 1000);
+      IndexTxn index(txn, keys_, 1000);
       index.AddObject(7, ObjectRecord{.size = 1, .chunks = {a_, b_}});
       RETURN_IF_ERROR(index.AddChunk(a_, ChunkRecord{.object = 7}).status());
       RETURN_IF_ERROR(index.AddChunk(b_, ChunkRecord{.object = 7}).status());
@@ -74,7 +102,7 @@ class IndexTxnTest : public ::testing::Test {
   }
   std::vector<Extent> Extents(uint64_t file) {
     auto txn = md_->Begin();
-    IndexTxn index(*txn, 0);
+    IndexTxn index(*txn, keys_, 0);
     Result<std::vector<Extent>> r = index.Overlapping(file, 0, UINT64_MAX);
     EXPECT_OK(r.status());
     return r.ok() ? *r : std::vector<Extent>{};
@@ -85,6 +113,7 @@ class IndexTxnTest : public ::testing::Test {
   }
 
   std::unique_ptr<MetadataStore> md_ = NewMemoryMetadataStore();
+  const IndexKeys keys_;  // the empty namespace: the unprefixed keys read above
   Blake3Hash a_ = HashOf("a"), b_ = HashOf("b");
 };
 
@@ -92,7 +121,7 @@ TEST_F(IndexTxnTest, CuttingInsideAnExtentSplitsItAndCountsBothHalves) {
   EXPECT_EQ(Chunk(a_).refs, 1u);
   EXPECT_EQ(Object(7).live, 2u);
   ASSERT_OK(RunTransaction(*md_, [&](MetadataTxn& txn) {
-    IndexTxn index(txn, 2000);
+    IndexTxn index(txn, keys_, 2000);
     RETURN_IF_ERROR(index.Cut(1, 40, 60));
     return index.Finish();
   }));
@@ -106,7 +135,7 @@ TEST_F(IndexTxnTest, CuttingInsideAnExtentSplitsItAndCountsBothHalves) {
 
 TEST_F(IndexTxnTest, AnObjectWithNoReferencedChunkIsQueuedAndRevivedByANewReference) {
   ASSERT_OK(RunTransaction(*md_, [&](MetadataTxn& txn) {
-    IndexTxn index(txn, 2000);
+    IndexTxn index(txn, keys_, 2000);
     RETURN_IF_ERROR(index.Cut(1, 0, UINT64_MAX));
     return index.Finish();
   }));
@@ -116,7 +145,7 @@ TEST_F(IndexTxnTest, AnObjectWithNoReferencedChunkIsQueuedAndRevivedByANewRefere
   EXPECT_EQ(Object(7).dead_since_ms, 2000u);
   EXPECT_EQ(QueueLength(), 1u);
   ASSERT_OK(RunTransaction(*md_, [&](MetadataTxn& txn) {
-    IndexTxn index(txn, 3000);
+    IndexTxn index(txn, keys_, 3000);
     RETURN_IF_ERROR(index.Map(2, Extent{0, 50, b_, 10}));
     return index.Finish();
   }));
@@ -127,7 +156,7 @@ TEST_F(IndexTxnTest, AnObjectWithNoReferencedChunkIsQueuedAndRevivedByANewRefere
 
 TEST_F(IndexTxnTest, MappingAnUnknownChunkFails) {
   Status s = RunTransaction(*md_, [&](MetadataTxn& txn) {
-    IndexTxn index(txn, 2000);
+    IndexTxn index(txn, keys_, 2000);
     return index.Map(1, Extent{500, 600, HashOf("unknown"), 0});
   });
   EXPECT_THAT(s, StatusIs(Errc::kNotFound));

@@ -170,6 +170,7 @@ class TieredStore final : public TieredBlockStore {
   TieredStore(TieredOptions options, MetadataStore& metadata)
       : options_(std::move(options)),
         metadata_(metadata),
+        keys_(options_.index_namespace),
         remote_(std::move(options_.remote)),
         cdc_(options_.chunking),
         cache_(options_.read_cache_bytes),
@@ -179,7 +180,10 @@ class TieredStore final : public TieredBlockStore {
     codec_.keyring = codec_keyring_ ? &*codec_keyring_ : nullptr;
   }
 
-  ~TieredStore() override {
+  ~TieredStore() override { StopThreads(); }
+
+  // Stops the background work (carving, releases, GC, reconcile) and waits for it. Idempotent.
+  void StopThreads() {
     {
       std::lock_guard<std::mutex> lock(wake_mu_);
       stopping_ = true;
@@ -191,7 +195,9 @@ class TieredStore final : public TieredBlockStore {
       std::lock_guard<std::mutex> lock(work_mu_);
     }
     work_cv_.notify_all();
-    for (std::thread& t : threads_) t.join();
+    for (std::thread& t : threads_) {
+      if (t.joinable()) t.join();
+    }
   }
 
   Status Start();
@@ -224,6 +230,7 @@ class TieredStore final : public TieredBlockStore {
   Status Flush() override;
   Status CollectGarbage() override;
   Status Reconcile() override;
+  Status DeleteAll() override;
   TieredStats Stats() override;
 
   // For Backing.
@@ -292,6 +299,7 @@ class TieredStore final : public TieredBlockStore {
 
   TieredOptions options_;
   MetadataStore& metadata_;
+  const tiered::IndexKeys keys_;  // of options_.index_namespace
   std::unique_ptr<RemoteStore> remote_;
   std::optional<cas::Keyring> codec_keyring_;
   cas::ObjectCodec codec_;
@@ -676,7 +684,7 @@ Status TieredStore::BuildObjects(std::vector<FileWork>& work, std::vector<NewObj
           }
         }
         claims->push_back(key);
-        Result<std::string> known = lookup->GetRecord(RecordTable::kChunks, key);
+        Result<std::string> known = lookup->GetRecord(RecordTable::kChunks, keys_.Chunk(hash));
         if (known.ok()) {
           chunks_dedup_.fetch_add(1);
           dedup_bytes_.fetch_add(length);
@@ -705,7 +713,7 @@ Status TieredStore::Upload(NewObject& object) {
     in_flight_.insert(object.id);
   }
   std::chrono::milliseconds backoff = options_.retry_initial;
-  const std::string key = tiered::RemoteObjectKey(object.id);
+  const std::string key = keys_.RemoteObject(object.id);
   for (int attempt = 1;; ++attempt) {
     Status s;
     {
@@ -768,7 +776,7 @@ Status TieredStore::UploadAll(std::vector<NewObject>& objects) {
 Status TieredStore::Publish(std::vector<NewObject>& objects) {
   if (objects.empty()) return Status::Ok();
   return RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
-    IndexTxn index(txn, WallMs());
+    IndexTxn index(txn, keys_, WallMs());
     for (NewObject& o : objects) {
       index.AddObject(o.id, o.record);
       for (const auto& [hash, location] : o.chunks) {
@@ -822,7 +830,7 @@ Status TieredStore::Commit(std::vector<FileWork>& work, std::vector<NewObject>& 
   }();
 
   Status s = RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
-    IndexTxn index(txn, WallMs());
+    IndexTxn index(txn, keys_, WallMs());
     for (FileWork& w : work) {
       w.gone = false;
       if (w.cancelled) continue;
@@ -932,7 +940,7 @@ Status TieredStore::CutFrom(uint64_t file, uint64_t size) {
   for (;;) {
     bool more = false;
     RETURN_IF_ERROR(RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
-      IndexTxn index(txn, WallMs());
+      IndexTxn index(txn, keys_, WallMs());
       ASSIGN_OR_RETURN(
           std::vector<Extent> extents,
           index.Overlapping(file, size, UINT64_MAX, /*track=*/false, kExtentsPerTxn + 1));
@@ -1035,8 +1043,7 @@ Result<std::string> TieredStore::WrappedKeyOf(uint64_t object) {
     if (auto it = wrapped_keys_.find(object); it != wrapped_keys_.end()) return it->second;
   }
   std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
-  ASSIGN_OR_RETURN(std::string value,
-                   txn->GetRecord(RecordTable::kObjects, tiered::ObjectKey(object)));
+  ASSIGN_OR_RETURN(std::string value, txn->GetRecord(RecordTable::kObjects, keys_.Object(object)));
   ASSIGN_OR_RETURN(ObjectRecord record, tiered::DecodeObject(value));
   MutexLock lock(&keys_mu_);
   if (wrapped_keys_.size() > 100000) wrapped_keys_.clear();
@@ -1048,7 +1055,7 @@ Result<std::shared_ptr<const Buffer>> TieredStore::LoadChunk(const tiered::Blake
   const std::string key = tiered::ChunkKey(hash);
   if (std::shared_ptr<const Buffer> hit = cache_.Find(key)) return hit;
   std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
-  Result<std::string> value = txn->GetRecord(RecordTable::kChunks, key);
+  Result<std::string> value = txn->GetRecord(RecordTable::kChunks, keys_.Chunk(hash));
   if (!value.ok()) {
     return Status(Errc::kIo,
                   "chunk " + hash.Hex() + " has no record: " + value.status().ToString());
@@ -1058,7 +1065,7 @@ Result<std::shared_ptr<const Buffer>> TieredStore::LoadChunk(const tiered::Blake
   if (record.location.cipher() != cas::Cipher::kNone) {
     ASSIGN_OR_RETURN(wrapped, WrappedKeyOf(record.object));
   }
-  const std::string object_key = tiered::RemoteObjectKey(record.object);
+  const std::string object_key = keys_.RemoteObject(record.object);
   Result<Buffer> stored = [&] {
     BlockingRegion blocking;
     return remote_->Get(object_key, record.location.offset, record.location.stored_length);
@@ -1094,7 +1101,7 @@ Result<BlockRead> TieredStore::ReadBacking(uint64_t file, uint64_t offset, size_
     }
   };
   std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
-  IndexTxn index(*txn, 0);
+  IndexTxn index(*txn, keys_, 0);
   ASSIGN_OR_RETURN(std::vector<Extent> extents,
                    index.Overlapping(file, offset, end, /*track=*/false));
   uint64_t at = offset;
@@ -1154,8 +1161,8 @@ Status TieredStore::CollectGarbage() {
   const uint64_t now = WallMs();
   const uint64_t grace = static_cast<uint64_t>(options_.gc_grace.count());
   if (now < grace) return Status::Ok();
-  const std::string to = tiered::GcQueueKey(now - grace + 1, 0);
-  std::string from;
+  const std::string to = keys_.GcQueue(now - grace + 1, 0);
+  std::string from = keys_.ScanBegin();
   for (;;) {
     std::vector<Record> batch;
     {
@@ -1163,7 +1170,9 @@ Status TieredStore::CollectGarbage() {
       ASSIGN_OR_RETURN(batch, txn->ScanRecords(RecordTable::kGcQueue, from, to, 100));
     }
     for (const Record& entry : batch) {
-      auto parsed = tiered::DecodeGcQueueKey(entry.key);
+      std::optional<std::string_view> own = keys_.Own(entry.key, 16);
+      if (!own) continue;  // another namespace's (only the empty namespace's range holds them)
+      auto parsed = tiered::DecodeGcQueueKey(*own);
       if (!parsed) continue;
       // Plain copies, not a structured binding: clang 14 cannot capture those in the lambda.
       const uint64_t dead_since = parsed->first;
@@ -1174,7 +1183,7 @@ Status TieredStore::CollectGarbage() {
         Result<std::string> queued = txn.GetRecord(RecordTable::kGcQueue, entry.key);
         if (queued.status().code() == Errc::kNotFound) return Status::Ok();
         RETURN_IF_ERROR(queued.status());
-        Result<std::string> value = txn.GetRecord(RecordTable::kObjects, tiered::ObjectKey(id));
+        Result<std::string> value = txn.GetRecord(RecordTable::kObjects, keys_.Object(id));
         if (value.status().code() == Errc::kNotFound) {
           txn.DeleteRecord(RecordTable::kGcQueue, entry.key);
           return Status::Ok();
@@ -1184,7 +1193,7 @@ Status TieredStore::CollectGarbage() {
         txn.DeleteRecord(RecordTable::kGcQueue, entry.key);
         if (object.live != 0 || object.dead_since_ms != dead_since) return Status::Ok();  // revived
         for (const tiered::Blake3Hash& hash : object.chunks) {
-          std::string key = tiered::ChunkKey(hash);
+          std::string key = keys_.Chunk(hash);
           Result<std::string> chunk = txn.GetRecord(RecordTable::kChunks, key);
           if (chunk.status().code() == Errc::kNotFound) continue;
           RETURN_IF_ERROR(chunk.status());
@@ -1197,7 +1206,7 @@ Status TieredStore::CollectGarbage() {
           }
           txn.DeleteRecord(RecordTable::kChunks, key);
         }
-        txn.DeleteRecord(RecordTable::kObjects, tiered::ObjectKey(id));
+        txn.DeleteRecord(RecordTable::kObjects, keys_.Object(id));
         deleted = true;
         return Status::Ok();
       }));
@@ -1205,11 +1214,11 @@ Status TieredStore::CollectGarbage() {
       Status s;
       {
         BlockingRegion blocking;
-        s = remote_->Delete(tiered::RemoteObjectKey(id));
+        s = remote_->Delete(keys_.RemoteObject(id));
       }
       if (!s.ok()) {
-        LOG_WARN("tiered store: deleting {}: {} (the reconcile retries)",
-                 tiered::RemoteObjectKey(id), s.ToString());
+        LOG_WARN("tiered store: deleting {}: {} (the reconcile retries)", keys_.RemoteObject(id),
+                 s.ToString());
       } else {
         gc_deleted_.fetch_add(1);
       }
@@ -1223,15 +1232,23 @@ Status TieredStore::CollectGarbage() {
 Status TieredStore::Reconcile() {
   // Mark: every extent must belong to a live inode. Extents of inodes that are gone (the
   // server stopped between deleting a file and releasing its chunks) are released.
-  std::string from;
+  std::string from = keys_.ScanBegin();
+  const std::string to = keys_.ScanEnd();
   for (;;) {
     std::vector<Record> batch;
     {
       std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
-      ASSIGN_OR_RETURN(batch, txn->ScanRecords(RecordTable::kChunkMap, from, "", 1));
+      ASSIGN_OR_RETURN(batch, txn->ScanRecords(RecordTable::kChunkMap, from, to, 1));
     }
     if (batch.empty()) break;
-    uint64_t file = tiered::ExtentKeyFile(batch.front().key);
+    std::optional<std::string_view> own = keys_.Own(batch.front().key, 16);
+    if (!own) {
+      // Another namespace's key inside the empty namespace's range: step over it.
+      from = batch.front().key;
+      from.push_back('\0');
+      continue;
+    }
+    uint64_t file = tiered::ExtentKeyFile(*own);
     Result<Inode> inode = metadata_.GetInode(file);
     if (inode.status().code() == Errc::kNotFound) {
       Stripe& s = StripeOf(file);
@@ -1243,24 +1260,24 @@ Status TieredStore::Reconcile() {
       RETURN_IF_ERROR(inode.status());
     }
     if (file == UINT64_MAX) break;
-    from = tiered::FileKeyPrefix(file + 1);
+    from = keys_.FilePrefix(file + 1);
   }
   // Sweep: objects on the remote without a record were uploaded by a pass that never
   // committed (a crash, a failed commit), or their deletion was recorded but not done.
   std::vector<ObjectInfo> listed;
   {
     BlockingRegion blocking;
-    ASSIGN_OR_RETURN(listed, remote_->List(tiered::kRemoteObjectPrefix));
+    ASSIGN_OR_RETURN(listed, remote_->List(keys_.RemoteObjectPrefix()));
   }
   for (const ObjectInfo& info : listed) {
-    std::optional<uint64_t> id = tiered::ParseRemoteObjectKey(info.key);
+    std::optional<uint64_t> id = keys_.ParseRemoteObject(info.key);
     if (!id) continue;
     {
       MutexLock lock(&in_flight_mu_);
       if (in_flight_.contains(*id)) continue;  // being committed (checked before the record)
     }
     std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
-    Result<std::string> record = txn->GetRecord(RecordTable::kObjects, tiered::ObjectKey(*id));
+    Result<std::string> record = txn->GetRecord(RecordTable::kObjects, keys_.Object(*id));
     if (record.ok()) continue;
     if (record.status().code() != Errc::kNotFound) return record.status();
     Status s;
@@ -1271,6 +1288,56 @@ Status TieredStore::Reconcile() {
     if (!s.ok()) return s;
     orphans_deleted_.fetch_add(1);
     LOG_INFO("tiered store: deleted orphaned object {}", info.key);
+  }
+  return Status::Ok();
+}
+
+Status TieredStore::DeleteAll() {
+  // Carve passes, releases, GC or a reconcile still running would write records or upload
+  // objects behind the sweep: finish what is dirty (so that no upload is left in flight), then
+  // stop them all. The queued releases are moot: every record goes.
+  RETURN_IF_ERROR(Flush());
+  StopThreads();
+  // The unprefixed key size of each table's records (chunk_index.h).
+  constexpr std::pair<RecordTable, size_t> kTables[] = {{RecordTable::kChunkMap, 16},
+                                                        {RecordTable::kChunks, 32},
+                                                        {RecordTable::kObjects, 8},
+                                                        {RecordTable::kGcQueue, 16}};
+  constexpr size_t kBatch = 256;
+  const std::string to = keys_.ScanEnd();
+  for (const auto& [table, size] : kTables) {
+    std::string from = keys_.ScanBegin();
+    for (;;) {
+      std::vector<Record> batch;
+      {
+        std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
+        ASSIGN_OR_RETURN(batch, txn->ScanRecords(table, from, to, kBatch));
+      }
+      if (batch.empty()) break;
+      RETURN_IF_ERROR(RunTransaction(metadata_, [&](MetadataTxn& txn) {
+        for (const Record& r : batch) {
+          if (keys_.Own(r.key, size)) txn.DeleteRecord(table, r.key);
+        }
+        return Status::Ok();
+      }));
+      if (batch.size() < kBatch) break;
+      from = batch.back().key;
+      from.push_back('\0');
+    }
+  }
+  {
+    MutexLock lock(&keys_mu_);
+    wrapped_keys_.clear();
+  }
+  std::vector<ObjectInfo> listed;
+  {
+    BlockingRegion blocking;
+    ASSIGN_OR_RETURN(listed, remote_->List(keys_.RemoteObjectPrefix()));
+  }
+  for (const ObjectInfo& info : listed) {
+    if (!keys_.ParseRemoteObject(info.key)) continue;
+    BlockingRegion blocking;
+    RETURN_IF_ERROR(remote_->Delete(info.key));
   }
   return Status::Ok();
 }

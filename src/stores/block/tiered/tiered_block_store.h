@@ -51,6 +51,12 @@ struct TieredOptions {
   std::chrono::milliseconds reconcile_interval{std::chrono::hours(6)};
   // Decoded chunks kept in memory for reads that the journal no longer holds.
   uint64_t read_cache_bytes = 64 << 20;
+  // Prefixes every key of the store's chunk index records and of its objects on the remote
+  // (tiered::IndexKeys), so that stores with different namespaces over one metadata store (and
+  // even one remote place) are independent. "" is the layout from before namespaces existed.
+  // Namespaces of one metadata store must be prefix-free among themselves: the server's are
+  // "" and "b<block store id>/".
+  std::string index_namespace;
 };
 
 struct TieredStats {
@@ -94,6 +100,13 @@ class TieredBlockStore : public BlockStore {
   virtual Status CollectGarbage() = 0;
   // Runs the mark-and-sweep reconcile now.
   virtual Status Reconcile() = 0;
+  // Deletes every chunk index record of this store's namespace and every object of it on the
+  // remote, at once (no grace period): what a share leaves behind on a store it moved off, or
+  // an interrupted earlier move left on the store it moves to. Other namespaces are untouched.
+  // Its background work stops first, for good: afterwards the store is only good for reading
+  // what its journal holds, and for destruction.
+  // REQUIRES: nothing writes to the store meanwhile, and no file it holds is wanted any more.
+  virtual Status DeleteAll() = 0;
   virtual TieredStats Stats() = 0;
 };
 

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -556,6 +557,145 @@ TEST(TieredStoreTest, AFlushDoesNotCutAFileWrittenMeanwhileAtItsWriteFrontier) {
   TieredStats after = env.store().Stats();
   EXPECT_EQ(after.chunks_new, before.chunks_new) << "the copy stored new chunks";
   EXPECT_EQ(after.deduplicated_bytes - before.deduplicated_bytes, size);
+}
+
+// ---- Namespaces: two stores over one metadata store ----
+
+// Keys of `table` in `metadata`, in order.
+std::vector<std::string> KeysOf(MetadataStore& metadata, RecordTable table) {
+  std::vector<std::string> keys;
+  std::unique_ptr<MetadataTxn> txn = metadata.Begin();
+  Result<std::vector<Record>> records = txn->ScanRecords(table, "", "", 1000000);
+  EXPECT_OK(records.status());
+  if (records.ok()) {
+    for (const Record& r : *records) keys.push_back(r.key);
+  }
+  return keys;
+}
+
+// Keys of `remote`'s objects, in order.
+std::vector<std::string> ObjectsOf(RemoteStore& remote) {
+  std::vector<std::string> keys;
+  Result<std::vector<ObjectInfo>> listed = remote.List("");
+  EXPECT_OK(listed.status());
+  if (listed.ok()) {
+    for (const ObjectInfo& o : *listed) keys.push_back(o.key);
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+// A share's data moving between two tiered stores lives in one metadata store (and here even
+// one remote place) under two namespaces: the same file ids hold different data in each, and
+// neither store's reads, garbage collection, reconcile or DeleteAll touches the other's records
+// or objects. The empty namespace keeps the layout from before namespaces, byte for byte.
+TEST(TieredStoreTest, StoresWithDifferentNamespacesOverOneMetadataStoreAreIndependent) {
+  Env env(/*rocksdb=*/true);  // the empty namespace, as every store before namespaces
+  int journals = 0;
+  auto open_other = [&]() {
+    TieredOptions o = env.Options();
+    o.journal.dir += "-b2-" + std::to_string(journals++);  // a fresh one: reads go remote
+    o.index_namespace = "b2/";
+    return OpenTieredBlockStore(std::move(o), env.metadata());
+  };
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<TieredBlockStore> other, open_other());
+  const std::string a5 = RandomString(2 * kMiB, 31), a6 = RandomString(kMiB, 32);
+  const std::string b5 = RandomString(kMiB, 33), b6 = RandomString(2 * kMiB, 34);
+  ASSERT_OK(env.store().Write(5, 0, AsBytes(a5)));
+  ASSERT_OK(env.store().Write(6, 0, AsBytes(a6)));
+  ASSERT_OK(other->Write(5, 0, AsBytes(b5)));
+  ASSERT_OK(other->Write(6, 0, AsBytes(b6)));
+  ASSERT_OK(env.store().Flush());
+  ASSERT_OK(other->Flush());
+
+  // The layouts: the unprefixed keys and "objects/" for "", the same behind "b2/" for the
+  // other. Both namespaces have records in every table.
+  const std::pair<RecordTable, size_t> tables[] = {
+      {RecordTable::kChunkMap, 16}, {RecordTable::kChunks, 32}, {RecordTable::kObjects, 8}};
+  for (const auto& [table, size] : tables) {
+    size_t legacy = 0, prefixed = 0;
+    for (const std::string& key : KeysOf(env.metadata(), table)) {
+      if (key.starts_with("b2/")) {
+        ++prefixed;
+        EXPECT_EQ(key.size(), 3 + size);
+      } else {
+        ++legacy;
+        EXPECT_EQ(key.size(), size);
+      }
+    }
+    EXPECT_GT(legacy, 0u);
+    EXPECT_GT(prefixed, 0u);
+  }
+  std::vector<std::string> chunk_map = KeysOf(env.metadata(), RecordTable::kChunkMap);
+  EXPECT_EQ(chunk_map.front().substr(0, 8), tiered::FileKeyPrefix(5)) << "file 5 of \"\" first";
+  EXPECT_EQ(chunk_map.back().substr(0, 11), "b2/" + tiered::FileKeyPrefix(6));
+  size_t legacy_objects = 0, prefixed_objects = 0;
+  for (const std::string& key : ObjectsOf(env.remote())) {
+    if (tiered::ParseRemoteObjectKey(key)) ++legacy_objects;
+    if (key.starts_with("b2/objects/") && tiered::ParseRemoteObjectKey(key.substr(3))) {
+      ++prefixed_objects;
+    }
+  }
+  EXPECT_GT(legacy_objects, 0u);
+  EXPECT_GT(prefixed_objects, 0u);
+  EXPECT_EQ(legacy_objects + prefixed_objects, ObjectsOf(env.remote()).size());
+
+  // Each reads its own data, from the remote.
+  env.Reopen(/*fresh_journal=*/true);
+  other.reset();
+  ASSERT_OK_AND_ASSIGN(other, open_other());
+  auto reads = [&](TieredBlockStore& store, uint64_t file, const std::string& want) {
+    Result<std::string> got = ReadString(store, file, 0, want.size());
+    return got.ok() && *got == want;
+  };
+  EXPECT_TRUE(reads(env.store(), 5, a5));
+  EXPECT_TRUE(reads(env.store(), 6, a6));
+  EXPECT_TRUE(reads(*other, 5, b5));
+  EXPECT_TRUE(reads(*other, 6, b6));
+
+  // Garbage collection and the reconcile of either leave the other's alone: nothing is an
+  // orphan, and deleting a file's data in one frees only that namespace's objects.
+  const std::vector<std::string> objects = ObjectsOf(env.remote());
+  for (TieredBlockStore* store : {&env.store(), other.get()}) {
+    ASSERT_OK(store->Reconcile());
+    ASSERT_OK(store->CollectGarbage());
+    EXPECT_EQ(store->Stats().orphans_deleted, 0u);
+    EXPECT_EQ(store->Stats().orphan_extents_released, 0u);
+  }
+  EXPECT_EQ(ObjectsOf(env.remote()), objects);
+  ASSERT_OK(other->Write(7, 0, AsBytes(RandomString(kMiB, 35))));  // an object of its own
+  ASSERT_OK(other->Flush());
+  ASSERT_OK(other->Truncate(7, 0));
+  ASSERT_OK(other->Flush());
+  ASSERT_OK(other->CollectGarbage());
+  ASSERT_OK(other->Reconcile());
+  EXPECT_GT(other->Stats().gc_objects_deleted, 0u);
+  env.Reopen(/*fresh_journal=*/true);
+  EXPECT_TRUE(reads(env.store(), 5, a5));
+  EXPECT_TRUE(reads(env.store(), 6, a6));
+  EXPECT_TRUE(reads(*other, 5, b5));
+  EXPECT_TRUE(reads(*other, 6, b6));
+
+  // DeleteAll takes every record and object of its namespace, and nothing else.
+  std::vector<std::string> legacy_keys = KeysOf(env.metadata(), RecordTable::kChunks);
+  std::erase_if(legacy_keys, [](const std::string& key) { return key.starts_with("b2/"); });
+  ASSERT_OK(other->DeleteAll());
+  for (RecordTable table : {RecordTable::kChunkMap, RecordTable::kChunks, RecordTable::kObjects,
+                            RecordTable::kGcQueue}) {
+    for (const std::string& key : KeysOf(env.metadata(), table)) {
+      EXPECT_FALSE(key.starts_with("b2/")) << "table " << static_cast<int>(table);
+    }
+  }
+  for (const std::string& key : ObjectsOf(env.remote())) {
+    EXPECT_FALSE(key.starts_with("b2/")) << key;
+  }
+  EXPECT_EQ(KeysOf(env.metadata(), RecordTable::kChunks), legacy_keys);
+  other.reset();
+  env.Reopen(/*fresh_journal=*/true);
+  ASSERT_OK(env.store().Reconcile());
+  EXPECT_EQ(env.store().Stats().orphans_deleted, 0u);
+  EXPECT_TRUE(reads(env.store(), 5, a5));
+  EXPECT_TRUE(reads(env.store(), 6, a6));
 }
 
 }  // namespace
