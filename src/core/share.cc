@@ -198,7 +198,7 @@ void Share::SetOptions(ShareOptions options) {
 }
 
 Status Share::ReplaceBlocks(std::unique_ptr<stores::BlockStore> blocks,
-                            std::chrono::milliseconds drain) {
+                            std::chrono::milliseconds drain, const ReplaceHooks& hooks) {
   MutexLock control(&control_mu_);
   if (gate_.load() == kRetired) return Status(Errc::kStale, "share " + name_ + " is retired");
   gate_.store(kSwitching, std::memory_order_seq_cst);
@@ -221,14 +221,25 @@ Status Share::ReplaceBlocks(std::unique_ptr<stores::BlockStore> blocks,
     MutexLock lock(&mu_);
     options = options_;
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<Vfs> vfs,
-                   Vfs::Open(id_, name_, *metadata_, *blocks, options, &state_));
+  Result<std::unique_ptr<Vfs>> vfs = Vfs::Open(id_, name_, *metadata_, *blocks, options, &state_);
+  if (!vfs.ok()) {
+    reopen();
+    return vfs.status();
+  }
+  if (hooks.commit) {
+    if (Status s = hooks.commit(); !s.ok()) {
+      reopen();
+      return Status(s.code(), fmt::format("share {}: its data was copied to the new block store, "
+                                          "but the move could not be recorded: {}",
+                                          name_, s.message()));
+    }
+  }
   std::unique_ptr<stores::BlockStore> old;
   {
     MutexLock lock(&mu_);
     old = std::move(blocks_);
     blocks_ = std::move(blocks);
-    vfs_ = std::move(vfs);
+    vfs_ = std::move(vfs).value();
     current_.store(vfs_.get(), std::memory_order_release);
   }
   reopen();
@@ -240,6 +251,7 @@ Status Share::ReplaceBlocks(std::unique_ptr<stores::BlockStore> blocks,
                s.ToString());
     }
   }
+  if (hooks.retire) hooks.retire(*old);
   old.reset();
   LOG_INFO("share {}: block store replaced ({} files copied)", name_, copied.size());
   return Status::Ok();

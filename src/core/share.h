@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -99,12 +100,23 @@ class Share : public std::enable_shared_from_this<Share> {
   // Serves the share under `options` from now on.
   void SetOptions(ShareOptions options);
 
+  // What the caller of ReplaceBlocks does at its two turning points (both optional).
+  struct ReplaceHooks {
+    // Runs once every file is copied to the new store and synced, still under the drain,
+    // before the share switches: the move goes on only when it returns ok (else it fails as
+    // on any other error). Where the caller records that the data now lives in the new store.
+    std::function<Status()> commit;
+    // Runs on the old store after its copy of each file was removed, before it is closed:
+    // where the caller deletes what else the old store keeps of the share.
+    std::function<void(stores::BlockStore& old)> retire;
+  };
   // Moves every file's data (orphans' included) from the current block store to `blocks`,
   // durably, and serves from `blocks`; the old store's copy is then removed and the old store
   // closed. New operations meanwhile get Errc::kUnavailable. Errc::kBusy when operations still
   // run after `drain`; then, as on any failure, the share goes on with its old store
   // unchanged and `blocks` is dropped.
-  Status ReplaceBlocks(std::unique_ptr<stores::BlockStore> blocks, std::chrono::milliseconds drain);
+  Status ReplaceBlocks(std::unique_ptr<stores::BlockStore> blocks, std::chrono::milliseconds drain,
+                       const ReplaceHooks& hooks = {});
 
   // Stops serving the share: new operations get Errc::kStale at once. Waits up to `drain` for
   // the running ones, then closes the stores on this thread, so that on return they are

@@ -130,6 +130,9 @@ struct ServedShare {
   std::string metadata_key;  // the store definitions it was built from
   std::string block_key;
   std::string block_type;
+  int64_t block_store_id = 0;
+  std::string index_namespace;  // of `tiered`'s chunk index
+  std::string journal_dir;      // of `tiered`, normalized
   stores::BlockStore* blocks = nullptr;
   stores::TieredBlockStore* tiered = nullptr;  // `blocks`, when it is a tiered store
 };
@@ -192,26 +195,39 @@ Result<stores::cas::Cipher> ParseCipher(const std::string& s) {
   return Status(Errc::kInvalid, "unknown encryption " + s);
 }
 
-// Opens the tiered block store of share `share` from its store definition's JSON config. Each
-// share has its own journal subdirectory and remote place: a store definition may serve several
-// (config/store_layout.h). The remote place's name is recorded in `metadata` (RemoteDirName);
-// `legacy` says whether the share may keep the name of the earlier naming rule there.
+// The journal directory of share `share` on the tiered store definition `config_json`.
+Result<std::string> TieredJournalDir(const config::Config& config, const cp::Share& share,
+                                     const std::string& config_json) {
+  ASSIGN_OR_RETURN(std::vector<config::StoreLocation> places,
+                   config::BlockStoreLocations("tiered", config_json, config.server.state_dir));
+  return config::NormalizePath(
+      config::ShareLocation(places[0], config::ShareDirName(share.name)).dir);
+}
+
+// Opens the tiered block store of share `share` from its store definition's JSON config, its
+// chunk index in namespace `index_namespace` of `metadata`. Each share has its own journal
+// subdirectory and remote place: a store definition may serve several
+// (config/store_layout.h). The remote place's name of the legacy namespace "" is recorded in
+// `metadata` (RemoteDirName); `legacy` says whether the share may keep the name of the earlier
+// naming rule there. Other namespaces came after that rule: theirs is the current one.
 Result<std::unique_ptr<stores::TieredBlockStore>> OpenTiered(const config::Config& config,
                                                              const cp::Share& share,
                                                              const std::string& config_json,
                                                              stores::MetadataStore& metadata,
-                                                             const LegacyRemote& legacy) {
+                                                             const LegacyRemote& legacy,
+                                                             const std::string& index_namespace) {
   const std::string& state = config.server.state_dir;
   ASSIGN_OR_RETURN(config::TieredBlockConfig tc, config::ParseTieredBlockConfig(config_json));
   ASSIGN_OR_RETURN(std::vector<config::StoreLocation> places,
                    config::BlockStoreLocations("tiered", config_json, state));
   stores::TieredOptions o;
+  o.index_namespace = index_namespace;
   o.journal.dir = config::ShareLocation(places[0], config::ShareDirName(share.name)).dir;
   o.journal.capacity_bytes = tc.cache_size;
   o.journal.segment_bytes = tc.segment_size;
   // Names the share's place on the remote and its default key file.
   std::string remote_name = config::ShareDirName(share.name);
-  if (places.size() > 1) {
+  if (places.size() > 1 && index_namespace.empty()) {
     ASSIGN_OR_RETURN(remote_name,
                      RemoteDirName(metadata, share.name, RemoteIdentity(places[1]), legacy));
   }
@@ -310,11 +326,11 @@ Result<std::unique_ptr<stores::MetadataStore>> OpenMetadata(const config::Config
 
 // Opens the block store of one share over its metadata store (likewise one instance per
 // share, a localfs store keeping each share in its own subdirectory). `tiered` gets the store
-// when it is a tiered one, else null.
+// when it is a tiered one, else null; its chunk index is in namespace `index_namespace`.
 Result<std::unique_ptr<stores::BlockStore>> OpenBlocks(
     const config::Config& config, const cp::Share& share, const cp::MetadataStoreDef& md,
     const cp::BlockStoreDef& bd, stores::MetadataStore& metadata, const LegacyRemote& legacy_remote,
-    stores::TieredBlockStore** tiered) {
+    const std::string& index_namespace, stores::TieredBlockStore** tiered) {
   *tiered = nullptr;
   ASSIGN_OR_RETURN(MetadataKind mk, ParseMetadataKind(md.type));
   ASSIGN_OR_RETURN(BlockKind bk, ParseBlockKind(bd.type));
@@ -340,8 +356,9 @@ Result<std::unique_ptr<stores::BlockStore>> OpenBlocks(
         LOG_WARN("share {}: tiered blocks with in-memory metadata keep nothing across restarts",
                  share.name);
       }
-      ASSIGN_OR_RETURN(std::unique_ptr<stores::TieredBlockStore> store,
-                       OpenTiered(config, share, bd.config_json, metadata, legacy_remote));
+      ASSIGN_OR_RETURN(
+          std::unique_ptr<stores::TieredBlockStore> store,
+          OpenTiered(config, share, bd.config_json, metadata, legacy_remote, index_namespace));
       *tiered = store.get();
       return std::unique_ptr<stores::BlockStore>(std::move(store));
     }
@@ -706,46 +723,137 @@ Status ServerImpl::ReconcileShares() {
 Status ServerImpl::OpenShareLocked(const cp::Share& share, const cp::MetadataStoreDef& md,
                                    const cp::BlockStoreDef& bd, core::ShareOptions options) {
   auto legacy = legacy_remotes_.find(share.id);
+  ASSIGN_OR_RETURN(std::unique_ptr<stores::MetadataStore> metadata,
+                   OpenMetadata(config_, share, md));
+  // Which block store holds the data, and under which chunk index namespace (BlockPlacement).
+  // Recorded from the first time the share is served, so that a move has a record to go back to.
+  ASSIGN_OR_RETURN(std::optional<BlockPlacement> placed, ReadBlockPlacement(*metadata));
+  if (!placed) {
+    placed = BlockPlacement{share.block_store_id, ""};
+    RETURN_IF_ERROR(WriteBlockPlacement(*metadata, *placed));
+  }
+  cp::BlockStoreDef holder = bd;
+  bool resume = false;
+  if (placed->block_store_id != bd.id) {
+    // The database names the store the share was moving to; the move did not reach its commit
+    // (SwitchBlocksLocked), so the data is still where the record says.
+    Result<cp::BlockStoreDef> recorded = db_->GetBlockStore(placed->block_store_id);
+    if (recorded.ok()) {
+      LOG_WARN(
+          "share {}: its move to block store {} did not finish; serving it from block store "
+          "{}, which holds its data, and moving it again",
+          share.name, bd.name, recorded->name);
+      holder = std::move(*recorded);
+      resume = true;
+    } else {
+      LOG_ERROR(
+          "share {}: its data is on block store {}, which is gone ({}); serving it from "
+          "block store {} without that data",
+          share.name, placed->block_store_id, recorded.status().ToString(), bd.name);
+      placed = BlockPlacement{
+          bd.id, bd.type == "tiered" ? FreshIndexNamespace(bd.id, placed->index_namespace) : ""};
+      RETURN_IF_ERROR(WriteBlockPlacement(*metadata, *placed));
+    }
+  }
   ServedShare served;
   served.name = share.name;
   served.metadata_key = md.type + md.config_json;
-  served.block_key = bd.type + bd.config_json;
-  served.block_type = bd.type;
-  ASSIGN_OR_RETURN(std::unique_ptr<stores::MetadataStore> metadata,
-                   OpenMetadata(config_, share, md));
+  served.block_key = holder.type + holder.config_json;
+  served.block_type = holder.type;
+  served.block_store_id = holder.id;
+  served.index_namespace = placed->index_namespace;
+  if (holder.type == "tiered") {
+    ASSIGN_OR_RETURN(served.journal_dir, TieredJournalDir(config_, share, holder.config_json));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<stores::BlockStore> blocks,
-                   OpenBlocks(config_, share, md, bd, *metadata,
+                   OpenBlocks(config_, share, md, holder, *metadata,
                               legacy == legacy_remotes_.end() ? LegacyRemote{} : legacy->second,
-                              &served.tiered));
+                              placed->index_namespace, &served.tiered));
   served.blocks = blocks.get();
   auto id = static_cast<core::ShareId>(share.id);
   ASSIGN_OR_RETURN(served.share, core::Share::Open(id, share.name, std::move(metadata),
                                                    std::move(blocks), std::move(options)));
   shares_.Add(served.share);
-  served_[id] = std::move(served);
+  ServedShare& now = served_[id] = std::move(served);
+  if (resume) {
+    // Served from the old store meanwhile; a failure leaves it there until the next change.
+    if (Status s = SwitchBlocksLocked(now, share, md, bd); !s.ok()) {
+      LOG_WARN("share {}: moving it to block store {} again: {}", share.name, bd.name,
+               s.ToString());
+    }
+  }
   return Status::Ok();
 }
 
+// Moving a share's data to another block store, and what a crash at each point leaves:
+// 1. The share's BlockPlacement names the old store (written when it was first served).
+// 2. A tiered new store gets a namespace of its own (FreshIndexNamespace); the share's journal
+//    directory and that namespace's records and objects there are cleared first (an earlier
+//    move there may have been interrupted). A crash up to here, or in 3, finds the record naming
+//    the old store: the next start serves the share from it, intact, and moves it again.
+// 3. ReplaceBlocks copies every file and syncs it (a tiered store's journal makes it durable),
+//    then, under the drain, commits: the record is rewritten to name the new store and its
+//    namespace (a synced metadata commit). From then on a start serves the new store.
+// 4. The share switches; the old store's copy is removed, and a tiered old store's namespace
+//    (all its records and remote objects) deleted. A crash before that is done leaves them
+//    behind, unreferenced: space, never wrong data (no other store reads that namespace, and a
+//    later move to that store clears it first).
 Status ServerImpl::SwitchBlocksLocked(ServedShare& served, const cp::Share& share,
                                       const cp::MetadataStoreDef& md, const cp::BlockStoreDef& bd) {
-  if (served.block_type == "tiered" && bd.type == "tiered") {
-    return Status(Errc::kBusy,
-                  fmt::format("share {}: its data cannot move from one tiered block store to "
-                              "another (both keep their chunk index in the share's metadata "
-                              "store)",
-                              share.name));
+  stores::MetadataStore& metadata = served.share->metadata();
+  const bool to_tiered = bd.type == "tiered";
+  const BlockPlacement to{bd.id,
+                          to_tiered ? FreshIndexNamespace(bd.id, served.index_namespace) : ""};
+  std::string journal_dir;
+  if (to_tiered) {
+    ASSIGN_OR_RETURN(journal_dir, TieredJournalDir(config_, share, bd.config_json));
+    if (journal_dir == served.journal_dir) {
+      return Status(Errc::kBusy,
+                    fmt::format("share {}: block store {} keeps the share's journal in {}, which "
+                                "its current block store uses",
+                                share.name, bd.name, journal_dir));
+    }
+    // Nothing in the share's journal there is wanted: it is what an earlier stay on that store
+    // or an interrupted move left.
+    std::error_code ec;
+    std::filesystem::remove_all(journal_dir, ec);
+    if (ec) {
+      return Status(Errc::kIo, fmt::format("share {}: clearing {}: {}", share.name, journal_dir,
+                                           ec.message()));
+    }
+    stores::TieredBlockStore* leftovers = nullptr;
+    ASSIGN_OR_RETURN(std::unique_ptr<stores::BlockStore> store,
+                     OpenBlocks(config_, share, md, bd, metadata, LegacyRemote{},
+                                to.index_namespace, &leftovers));
+    RETURN_IF_ERROR(leftovers->DeleteAll());
   }
   stores::TieredBlockStore* tiered = nullptr;
   ASSIGN_OR_RETURN(
       std::unique_ptr<stores::BlockStore> blocks,
-      OpenBlocks(config_, share, md, bd, served.share->metadata(), LegacyRemote{}, &tiered));
+      OpenBlocks(config_, share, md, bd, metadata, LegacyRemote{}, to.index_namespace, &tiered));
   stores::BlockStore* raw = blocks.get();
-  RETURN_IF_ERROR(served.share->ReplaceBlocks(std::move(blocks), kShareDrain));
+  stores::TieredBlockStore* old_tiered = served.tiered;
+  core::Share::ReplaceHooks hooks;
+  hooks.commit = [&] { return WriteBlockPlacement(metadata, to); };
+  hooks.retire = [&](stores::BlockStore&) {
+    if (old_tiered == nullptr) return;
+    if (Status s = old_tiered->DeleteAll(); !s.ok()) {
+      LOG_WARN(
+          "share {}: deleting its chunk index and objects from the old block store: {} "
+          "(what is left stays unreferenced)",
+          share.name, s.ToString());
+    }
+  };
+  RETURN_IF_ERROR(served.share->ReplaceBlocks(std::move(blocks), kShareDrain, hooks));
   served.block_key = bd.type + bd.config_json;
   served.block_type = bd.type;
+  served.block_store_id = bd.id;
+  served.index_namespace = to.index_namespace;
+  served.journal_dir = journal_dir;
   served.blocks = raw;
   served.tiered = tiered;
-  LOG_INFO("share {}: now on block store {} ({})", share.name, bd.name, bd.type);
+  LOG_INFO("share {}: now on block store {} ({}{})", share.name, bd.name, bd.type,
+           to_tiered ? ", chunk index namespace " + to.index_namespace : "");
   return Status::Ok();
 }
 

@@ -22,6 +22,7 @@ using json = nlohmann::json;
 using stores::RecordTable;
 
 constexpr std::string_view kRemoteKey = "remote";
+constexpr std::string_view kBlocksKey = "blocks";
 
 bool Exists(const std::string& path) {
   std::error_code ec;
@@ -140,6 +141,36 @@ Result<std::string> RemoteDirName(stores::MetadataStore& metadata, std::string_v
     return Status::Ok();
   }));
   return name;
+}
+
+Result<std::optional<BlockPlacement>> ReadBlockPlacement(stores::MetadataStore& metadata) {
+  std::unique_ptr<stores::MetadataTxn> txn = metadata.Begin();
+  Result<std::string> record = txn->GetRecord(RecordTable::kShareLayout, kBlocksKey);
+  if (record.status().code() == Errc::kNotFound) return std::optional<BlockPlacement>();
+  RETURN_IF_ERROR(record.status());
+  json j = json::parse(*record, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("block_store") || !j["block_store"].is_number_integer() ||
+      !j.contains("index_namespace") || !j["index_namespace"].is_string()) {
+    return Status(Errc::kIo, "corrupt share layout record: " + *record);
+  }
+  return std::optional<BlockPlacement>(
+      BlockPlacement{j["block_store"].get<int64_t>(), j["index_namespace"].get<std::string>()});
+}
+
+Status WriteBlockPlacement(stores::MetadataStore& metadata, const BlockPlacement& placement) {
+  json record = {{"block_store", placement.block_store_id},
+                 {"index_namespace", placement.index_namespace}};
+  // A RocksDB metadata store syncs each commit (sync_commits): the record is durable on return.
+  return stores::RunTransaction(metadata, [&](stores::MetadataTxn& txn) {
+    txn.PutRecord(RecordTable::kShareLayout, kBlocksKey, record.dump());
+    return Status::Ok();
+  });
+}
+
+std::string FreshIndexNamespace(int64_t block_store_id, std::string_view current) {
+  std::string ns = fmt::format("b{}/", block_store_id);
+  if (ns == current) ns = fmt::format("b{}.1/", block_store_id);
+  return ns;
 }
 
 }  // namespace dittofs::server

@@ -13,6 +13,7 @@
 //   first open (RemoteDirName), so it never changes while objects are referenced there.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,5 +66,31 @@ struct LegacyRemote {
 // * else config::ShareDirName(share).
 Result<std::string> RemoteDirName(stores::MetadataStore& metadata, std::string_view share,
                                   std::string_view remote, const LegacyRemote& legacy);
+
+// Which block store holds a share's data, and under which namespace of the chunk index
+// (stores::TieredOptions::index_namespace; "" for other kinds of store). Recorded in the
+// share's metadata store (RecordTable::kShareLayout, key "blocks", JSON
+// {"block_store": <id>, "index_namespace": "<ns>"}), so that it survives with the data it
+// describes:
+// * written when a share is first served, if absent: {its block store, ""}; a share served
+//   before the record existed keeps the chunk index keys it had;
+// * when the share moves to another block store, rewritten (synced) once its data is copied
+//   and synced there, before the old store's copy is deleted. That write is the move's commit
+//   point. A start that finds another block store recorded than the control database names
+//   (the move was interrupted before its commit) serves the share from the recorded store and
+//   moves it again.
+struct BlockPlacement {
+  int64_t block_store_id = 0;
+  std::string index_namespace;
+};
+// nullopt when nothing is recorded.
+Result<std::optional<BlockPlacement>> ReadBlockPlacement(stores::MetadataStore& metadata);
+Status WriteBlockPlacement(stores::MetadataStore& metadata, const BlockPlacement& placement);
+
+// The namespace of a share's chunk index on tiered block store `block_store_id` it moves to,
+// other than `current` (the namespace it leaves): "b<id>/", or "b<id>.1/" when that is
+// `current` (the store's definition changed under the share). Namespaces of one metadata store
+// must be prefix-free; these are, and "" is the legacy one.
+std::string FreshIndexNamespace(int64_t block_store_id, std::string_view current);
 
 }  // namespace dittofs::server

@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -70,10 +73,10 @@ class TieredShareTest : public ::testing::Test {
   std::pair<int, json> Call(const std::string& method, const std::string& path,
                             const json& body = nullptr) {
     httplib::Headers auth = {{"Authorization", "Bearer " + token_}};
-    httplib::Result r =
-        method == "POST"
-            ? http_->Post(path, auth, body.is_null() ? "" : body.dump(), "application/json")
-            : http_->Get(path, auth);
+    std::string text = body.is_null() ? "" : body.dump();
+    httplib::Result r = method == "POST"    ? http_->Post(path, auth, text, "application/json")
+                        : method == "PATCH" ? http_->Patch(path, auth, text, "application/json")
+                                            : http_->Get(path, auth);
     if (!r) return {0, nullptr};
     return {r->status, r->body.empty() ? json(nullptr) : json::parse(r->body, nullptr, false)};
   }
@@ -95,14 +98,16 @@ class TieredShareTest : public ::testing::Test {
   fs::path State() const { return fs::path(server_->dir()) / "state"; }
   fs::path Journal() const { return State() / "blocks" / "export"; }
   fs::path Remote() const { return State() / "remote" / "export"; }
-  // Every object file of the filesystem remote.
-  std::vector<fs::path> Objects() const {
+  // Every object file of the filesystem remote (of the share's place `remote`).
+  std::vector<fs::path> Objects(const fs::path& remote) const {
     std::vector<fs::path> out;
-    for (const auto& e : fs::recursive_directory_iterator(Remote() / "objects")) {
+    if (!fs::exists(remote)) return out;
+    for (const auto& e : fs::recursive_directory_iterator(remote)) {
       if (e.is_regular_file()) out.push_back(e.path());
     }
     return out;
   }
+  std::vector<fs::path> Objects() const { return Objects(Remote() / "objects"); }
   uint64_t RemoteBytes() const {
     uint64_t n = 0;
     for (const fs::path& p : Objects()) n += fs::file_size(p);
@@ -238,6 +243,106 @@ TEST_F(TieredShareTest, TheSameDataUnderTenNamesIsStoredOnce) {
   EXPECT_GE(stored, size);
   EXPECT_LE(stored, size + size / 20) << st.dump();
   EXPECT_GE(st["deduplicated_bytes"].get<uint64_t>(), 9 * size - size / 20) << st.dump();
+}
+
+// The i-th record of a log: 9 bytes.
+std::string Record(int i) {
+  char text[16];
+  std::snprintf(text, sizeof(text), "%08d\n", i);
+  return text;
+}
+
+// A share moves from one tiered store to another (each with its own filesystem remote) while a
+// client writes: the new store gets its own chunk index namespace in the share's metadata
+// store, every byte reads back, the old store's objects are deleted, and after a restart the
+// data reads back from the new store's remote alone.
+TEST_F(TieredShareTest, MovingToAnotherTieredStoreWhileAClientWritesKeepsEveryByte) {
+  StartServer("{chunk_min: 16KiB, chunk_avg: 64KiB, chunk_max: 256KiB}");
+  const std::string data = RandomString(3 * kMiB + 777, 7);
+  FileHandle log;
+  {
+    ASSERT_OK_AND_ASSIGN(auto client, RawNfsClient::Connect(server_->port(), 0, 0));
+    ASSERT_OK_AND_ASSIGN(MntReply mnt, client->Mnt("/export"));
+    WriteFile(*client, mnt.fh, "before", data);
+    ASSERT_OK_AND_ASSIGN(CreatedReply c, client->Create(mnt.fh, "log", GUARDED, ModeAttrs(0644)));
+    ASSERT_EQ(c.status, NFS3_OK);
+    log = c.fh;
+  }
+  json st = Sync();
+  ASSERT_GT(st["objects_uploaded"].get<uint64_t>(), 0u) << st.dump();
+  ASSERT_FALSE(Objects().empty());
+
+  const fs::path other = fs::path(server_->dir()) / "other";
+  auto [made, made_body] =
+      Call("POST", "/api/v1/stores/block",
+           {{"name", "other"},
+            {"type", "tiered"},
+            {"config",
+             {{"dir", (other / "journal").string()},
+              {"cache_size", "64MiB"},
+              {"segment_size", "1MiB"},
+              {"remote", {{"type", "fs"}, {"path", (other / "remote").string()}}}}}});
+  ASSERT_EQ(made, 201) << made_body.dump();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0}, failures{0};
+  std::thread writer([&] {
+    Result<std::unique_ptr<RawNfsClient>> c = RawNfsClient::Connect(server_->port(), 0, 0);
+    if (!c.ok()) {
+      ++failures;
+      return;
+    }
+    for (int i = 0; !stop || i < 50; ++i) {
+      std::string record = Record(i);
+      for (;;) {
+        Result<WRITE3res> w = (*c)->Write(log, uint64_t{9} * i, record, FILE_SYNC);
+        if (w.ok() && w->status == NFS3ERR_JUKEBOX) {  // the share is being moved
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          continue;
+        }
+        if (!w.ok() || w->status != NFS3_OK) ++failures;
+        break;
+      }
+      written = i + 1;
+    }
+  });
+  while (written < 20 && failures == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  http_->set_write_timeout(300, 0);
+  auto [patched, body] = Call("PATCH", "/api/v1/shares/%2Fexport", {{"block_store", "other"}});
+  stop = true;
+  writer.join();
+  ASSERT_EQ(patched, 200) << body.dump() << server_->Log();
+  EXPECT_EQ(failures.load(), 0);
+  std::string expected;
+  for (int i = 0; i < written; ++i) expected += Record(i);
+
+  auto check = [&](const char* when) {
+    auto [status, got] = ReadBack("before", data.size());
+    EXPECT_EQ(status, NFS3_OK) << when;
+    EXPECT_TRUE(got == data) << when;
+    auto [log_status, log_got] = ReadBack("log", expected.size());
+    EXPECT_EQ(log_status, NFS3_OK) << when;
+    EXPECT_EQ(log_got, expected) << when;
+  };
+  check("after the move");
+  EXPECT_TRUE(Objects().empty()) << "the old store's objects are deleted";
+  st = Sync();
+  EXPECT_GT(st["objects_uploaded"].get<uint64_t>(), 0u) << st.dump();
+  const fs::path other_remote = other / "remote" / "export";
+  EXPECT_FALSE(Objects(other_remote).empty());
+
+  // Only the new remote is left to read from: the journals go, and the old remote is gone.
+  ASSERT_OK_AND_ASSIGN(int code, server_->Stop());
+  ASSERT_EQ(code, 0);
+  fs::remove_all(Journal());
+  fs::remove_all(other / "journal");
+  fs::remove_all(Remote());
+  ASSERT_OK(Restart());
+  check("after a restart");
+  EXPECT_TRUE(Objects().empty());
+  auto [s2, status] = Call("GET", "/api/v1/shares/%2Fexport/status");
+  ASSERT_EQ(s2, 200);
+  EXPECT_GT(status["chunks_fetched"].get<uint64_t>(), 0u) << status.dump();
 }
 
 }  // namespace
