@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Compares two dfs binaries (a change against its base) with nfs_bench: each run starts a fresh
+# dfs on a memory share on loopback, the two binaries alternate for ROUNDS rounds, and the
+# table shows each figure's median per binary and their ratio (B / A). Alternating in one run
+# is what makes a few percent visible on a noisy machine: run nothing else meanwhile.
+#
+# usage: bench/run_ab.sh [--rounds N] [--tests seq,rand,meta,getattr] A_DFS B_DFS [-- NFS_BENCH_ARGS...]
+#
+#   --rounds N   alternate A and B runs N times (default 5)
+#   --tests      passed to nfs_bench (default meta,getattr)
+#   NFS_BENCH_ARGS, e.g. -- --seq-write-only --seq-passes 10
+#
+# Environment: NFS_BENCH (default <repo>/build/release/bin/nfs_bench).
+# For latencies (getattr_p50, getattr_p99) a ratio above 1 is worse; for rates, below 1.
+
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+rounds=5
+tests=meta,getattr
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --tests) tests=$2; shift 2 ;;
+    --) shift; break ;;
+    -*) echo "run_ab.sh: unknown option $1" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+[[ $# -ge 2 ]] || { sed -n 9,16p "${BASH_SOURCE[0]}" >&2; exit 2; }
+a_bin=$(realpath "$1")
+b_bin=$(realpath "$2")
+shift 2
+[[ "${1:-}" == "--" ]] && shift
+extra=("$@")
+nfs_bench=${NFS_BENCH:-$repo_root/build/release/bin/nfs_bench}
+[[ -x "$nfs_bench" ]] || { echo "run_ab.sh: no nfs_bench at $nfs_bench (set NFS_BENCH)" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/dfs-ab.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+results=$work/results
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# run BIN LABEL: one fresh server, one nfs_bench run; appends its RESULT lines.
+run() {
+  local bin=$1 label=$2 dir port pid
+  dir=$(mktemp -d "$work/run.XXXX")
+  port=$(free_port)
+  cat >"$dir/dfs.yaml" <<EOF
+logging: {level: warn, format: text}
+server: {state_dir: $dir/state}
+nfs: {bind: 127.0.0.1, port: $port}
+api: {bind: 127.0.0.1, port: 0}
+shares:
+  - name: /export
+    metadata: memory
+    block: memory
+    squash: none
+EOF
+  "$bin" start --foreground --config "$dir/dfs.yaml" >"$dir/dfs.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do
+    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  "$nfs_bench" --host 127.0.0.1 --port "$port" --export /export --label "$label" \
+    --tests "$tests" "${extra[@]}" | grep '^RESULT' >>"$results" || true
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
+
+: >"$results"
+for round in $(seq "$rounds"); do
+  echo "round $round of $rounds" >&2
+  run "$a_bin" A
+  run "$b_bin" B
+done
+
+python3 - "$results" <<'EOF'
+import collections, statistics, sys
+figures = collections.defaultdict(lambda: collections.defaultdict(list))
+units = {}
+for line in open(sys.argv[1]):
+    p = line.split()
+    if len(p) >= 4 and p[0] == "RESULT":
+        figures[p[2]][p[1]].append(float(p[3]))
+        units[p[2]] = " ".join(p[4:])
+print(f"{'metric':20s} {'A median':>14s} {'B median':>14s} {'B/A':>7s}  runs  unit")
+for metric, by in figures.items():
+    if not by["A"] or not by["B"]:
+        continue
+    a, b = statistics.median(by["A"]), statistics.median(by["B"])
+    print(f"{metric:20s} {a:14.1f} {b:14.1f} {b / a:7.3f}  {len(by['B']):4d}  {units[metric]}")
+EOF
