@@ -574,6 +574,24 @@ TEST_P(ControlDbConformance, MigrationsAreIdempotentAndSurviveReopen) {
   EXPECT_THAT(db().GetSetting("kept"), ::testing::Property(&Result<std::string>::value, "yes"));
 }
 
+TEST_P(ControlDbConformance, MigrationToVersion3KeepsSharesAndGivesThemPosixNames) {
+  ASSERT_OK_AND_ASSIGN(StoreDef meta, db().CreateMetadataStore(MakeStore("m")));
+  ASSERT_OK_AND_ASSIGN(StoreDef blocks, db().CreateBlockStore(MakeStore("b")));
+  Share in = MakeShare("/export", meta.id, blocks.id);
+  in.read_only = true;
+  ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
+  // Back to schema version 2, as a database written before name rules were: no column, and
+  // no record of migration 3.
+  ASSERT_OK(database().ExecForTest("ALTER TABLE shares DROP COLUMN names"));
+  ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version = 3"));
+  ASSERT_OK(Reopen());
+  EXPECT_THAT(db().SchemaVersion(), ::testing::Property(&Result<int>::value, kSchemaVersion));
+  ASSERT_OK_AND_ASSIGN(Share got, db().GetShare(share.id));
+  EXPECT_EQ(got.names, NameRules::kPosix);
+  EXPECT_TRUE(got.read_only);
+  EXPECT_EQ(got.name, "/export");
+}
+
 TEST_P(ControlDbConformance, NewerSchemaRefusesToOpen) {
   ASSERT_OK(
       database().ExecForTest("INSERT INTO schema_migrations (version, description, applied_at) "
