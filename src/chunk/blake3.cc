@@ -24,7 +24,7 @@ using internal::kIv;
 using internal::kKeyedHash;
 using internal::kParent;
 using internal::kRoot;
-using internal::kSchedule;
+using internal::Rounds;
 
 inline uint32_t LoadLe32(const uint8_t* p) {
   uint32_t v;
@@ -63,18 +63,7 @@ inline void Compress(const uint32_t cv[8], const uint8_t block[kBlockLen], uint8
   v[13] = static_cast<uint32_t>(counter >> 32);
   v[14] = block_len;
   v[15] = flags;
-#pragma GCC unroll 7
-  for (int r = 0; r < 7; ++r) {
-    const auto& s = kSchedule[r];
-    G(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-    G(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-    G(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-    G(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-    G(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-    G(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-    G(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-    G(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-  }
+  Rounds<G>(v, m);
 }
 
 // Compresses one block in place into the chaining value `cv`.

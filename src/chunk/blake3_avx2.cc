@@ -91,18 +91,7 @@ inline void Compress8(const __m256i cv[8], const __m256i m[16], __m256i counter_
   v[13] = counter_hi;
   v[14] = block_len;
   v[15] = flags;
-#pragma GCC unroll 7
-  for (int r = 0; r < 7; ++r) {
-    const auto& s = kSchedule[r];
-    G(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-    G(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-    G(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-    G(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-    G(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-    G(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-    G(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-    G(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-  }
+  Rounds<G>(v, m);
 }
 
 }  // namespace

@@ -41,4 +41,25 @@ constexpr std::array<std::array<uint8_t, 16>, 7> MakeSchedule() {
 }
 inline constexpr auto kSchedule = MakeSchedule();
 
+// The seven rounds of the compression function over the state `v` and the message `m`, for
+// every word type: a uint32_t, or a SIMD vector holding one input per lane. `Mix` is that
+// type's G function, (v, a, b, c, d, x, y): a template argument, so each call is direct and
+// inlined. `v` and `m` never overlap: said, so that the compiler keeps the message words in
+// registers across the state's stores (without it the scalar rounds ran 25 % slower).
+template <auto Mix, typename Word>
+[[gnu::always_inline]] inline void Rounds(Word* __restrict v, const Word* __restrict m) {
+#pragma GCC unroll 7
+  for (int r = 0; r < 7; ++r) {
+    const auto& s = kSchedule[r];
+    Mix(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);  // the columns
+    Mix(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
+    Mix(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
+    Mix(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
+    Mix(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);  // the diagonals
+    Mix(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
+    Mix(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
+    Mix(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+  }
+}
+
 }  // namespace dittofs::chunk::internal
