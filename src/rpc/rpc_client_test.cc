@@ -129,7 +129,7 @@ class RpcClientTest : public ::testing::Test {
 
   TestProgram program_;
   Dispatcher dispatcher_;
-  std::unique_ptr<RpcTcpServer> server_;
+  std::unique_ptr<net::StreamServer> server_;
 };
 
 TEST_F(RpcClientTest, CallsAndGetsReplies) {

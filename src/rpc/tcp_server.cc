@@ -198,39 +198,15 @@ class Protocol final : public net::StreamProtocol {
   Dispatcher& dispatcher_;
 };
 
-class Server final : public RpcTcpServer {
- public:
-  Server(const TcpServerOptions& options, Dispatcher& dispatcher)
-      : protocol_(options, dispatcher) {}
-  // The stream server goes first: its connections use the protocol.
-  ~Server() override { stream_.reset(); }
-
-  Status Start(const TcpServerOptions& o) {
-    net::StreamServerOptions s = o.stream;
-    // A record as large as allowed must be able to wait for its bytes.
-    s.partial_message_budget = std::max(s.partial_message_budget, o.max_record_size);
-    s.name = "rpc";
-    ASSIGN_OR_RETURN(stream_, net::StartStreamServer(s, protocol_));
-    return Status::Ok();
-  }
-
-  uint16_t port() const override { return stream_->port(); }
-  void Shutdown(std::chrono::milliseconds drain) override { stream_->Shutdown(drain); }
-  size_t connection_count() const override { return stream_->connection_count(); }
-  size_t partial_record_bytes() const override { return stream_->partial_message_bytes(); }
-
- private:
-  Protocol protocol_;
-  std::unique_ptr<net::StreamServer> stream_;
-};
-
 }  // namespace
 
-Result<std::unique_ptr<RpcTcpServer>> StartRpcTcpServer(const TcpServerOptions& options,
-                                                        Dispatcher& dispatcher) {
-  auto server = std::make_unique<Server>(options, dispatcher);
-  RETURN_IF_ERROR(server->Start(options));
-  return std::unique_ptr<RpcTcpServer>(std::move(server));
+Result<std::unique_ptr<net::StreamServer>> StartRpcTcpServer(const TcpServerOptions& options,
+                                                             Dispatcher& dispatcher) {
+  net::StreamServerOptions s = options.stream;
+  // A record as large as allowed must be able to wait for its bytes.
+  s.partial_message_budget = std::max(s.partial_message_budget, options.max_record_size);
+  s.name = "rpc";
+  return net::StartStreamServer(s, std::make_shared<Protocol>(options, dispatcher));
 }
 
 }  // namespace dittofs::rpc

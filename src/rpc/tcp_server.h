@@ -27,23 +27,10 @@ struct TcpServerOptions {
 // Serves ONC RPC over TCP: accepts connections, reassembles records, runs each call on a worker
 // thread, and sends replies as they complete (so replies may overtake one another). A
 // connection that breaks the framing rules or the limits is closed; others are unaffected.
-// The connections, limits, threads and writing are net/stream's (net::StreamServer); this
-// adds record marking (RecordAssembler is the framer), dispatch, and the backchannel.
-class RpcTcpServer {
- public:
-  virtual ~RpcTcpServer() = default;
-  // The port actually bound.
-  virtual uint16_t port() const = 0;
-  // Stops accepting, lets calls in flight finish (up to `drain`), then closes every connection.
-  // Idempotent. The destructor calls it with a short drain.
-  virtual void Shutdown(std::chrono::milliseconds drain) = 0;
-  virtual size_t connection_count() const = 0;
-  // Bytes of partly received records counted against the partial message budget (monitoring).
-  virtual size_t partial_record_bytes() const = 0;
-};
-
+// The connections, limits, threads and writing are net/stream's (the StreamServer returned);
+// this adds record marking (RecordAssembler is the framer), dispatch, and the backchannel.
 // Binds, listens and starts serving. `dispatcher` must outlive the server.
-Result<std::unique_ptr<RpcTcpServer>> StartRpcTcpServer(const TcpServerOptions& options,
-                                                        Dispatcher& dispatcher);
+Result<std::unique_ptr<net::StreamServer>> StartRpcTcpServer(const TcpServerOptions& options,
+                                                             Dispatcher& dispatcher);
 
 }  // namespace dittofs::rpc

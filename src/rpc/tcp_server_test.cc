@@ -79,7 +79,7 @@ class TcpServerTest : public ::testing::TestWithParam<std::chrono::microseconds>
   }
 
   Dispatcher dispatcher_;
-  std::unique_ptr<RpcTcpServer> server_;
+  std::unique_ptr<net::StreamServer> server_;
 };
 
 TEST_P(TcpServerTest, RepliesAsCallsCompleteNotInOrder) {
@@ -190,7 +190,7 @@ TEST(TcpServerBackpressureTest, ReadingPausesAtTheOutstandingByteBudget) {
   o.max_record_size = 64 * 1024;
   o.stream.worker_threads = 32;  // enough to start every call at once, were they all read
   o.stream.max_outstanding_bytes_per_connection = 4 * 32 * 1024;
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RpcTcpServer> server, StartRpcTcpServer(o, dispatcher));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<net::StreamServer> server, StartRpcTcpServer(o, dispatcher));
   BlockingClient c = Connect(server->port());
   std::string calls;
   for (uint32_t xid = 1; xid <= 20; ++xid) {
@@ -244,7 +244,7 @@ class TcpServerLimitsTest : public ::testing::Test {
   }
 
   Dispatcher dispatcher_;
-  std::unique_ptr<RpcTcpServer> server_;
+  std::unique_ptr<net::StreamServer> server_;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -345,10 +345,10 @@ TEST_F(TcpServerLimitsTest, PartialRecordsStayWithinTheGlobalBudget) {
   std::byte mark[4];
   StoreBe32(mark, kRecord | kLastFragment);
   ASSERT_OK(hog.SendRaw(std::string(AsChars(ByteView(mark, 4))) + std::string(1000, 'h')));
-  for (int i = 0; i < 300 && server_->partial_record_bytes() == 0; ++i) {
+  for (int i = 0; i < 300 && server_->partial_message_bytes() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ASSERT_GT(server_->partial_record_bytes(), 0u);
+  ASSERT_GT(server_->partial_message_bytes(), 0u);
 
   // `writer` sends a whole large record; it must wait for the budget.
   BlockingClient writer = Connect(server_->port());
@@ -356,17 +356,17 @@ TEST_F(TcpServerLimitsTest, PartialRecordsStayWithinTheGlobalBudget) {
   call.resize(kRecord, 'w');  // NULL ignores what follows its arguments
   std::thread sender([&] { EXPECT_OK(writer.SendRaw(BlockingClient::Fragment(call, true))); });
   EXPECT_EQ(writer.ReadRecord(500).status().code(), Errc::kBusy) << "no reply while waiting";
-  EXPECT_LE(server_->partial_record_bytes(), kBudget);
+  EXPECT_LE(server_->partial_message_bytes(), kBudget);
 
   // The stalled record goes; the waiting one gets its bytes and its reply.
   { BlockingClient gone = std::move(hog); }
   EXPECT_EQ(Xid(writer.ReadRecord(5000)), 7u);
   sender.join();
-  EXPECT_LE(server_->partial_record_bytes(), kBudget);
-  for (int i = 0; i < 300 && server_->partial_record_bytes() != 0; ++i) {
+  EXPECT_LE(server_->partial_message_bytes(), kBudget);
+  for (int i = 0; i < 300 && server_->partial_message_bytes() != 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_EQ(server_->partial_record_bytes(), 0u);
+  EXPECT_EQ(server_->partial_message_bytes(), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(PollWindow, TcpServerTest,

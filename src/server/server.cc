@@ -111,7 +111,7 @@ struct RunningAdapter {
 // ONC RPC over TCP and, on the same port number, over UDP (when `udp` is set).
 class RpcListener final : public Listener {
  public:
-  RpcListener(std::unique_ptr<rpc::RpcTcpServer> tcp, std::unique_ptr<net::DatagramServer> udp)
+  RpcListener(std::unique_ptr<net::StreamServer> tcp, std::unique_ptr<net::DatagramServer> udp)
       : tcp_(std::move(tcp)), udp_(std::move(udp)) {}
   uint16_t port() const override { return tcp_->port(); }
   void Stop(std::chrono::milliseconds drain) override {
@@ -120,7 +120,7 @@ class RpcListener final : public Listener {
   }
 
  private:
-  std::unique_ptr<rpc::RpcTcpServer> tcp_;
+  std::unique_ptr<net::StreamServer> tcp_;
   std::unique_ptr<net::DatagramServer> udp_;
 };
 
@@ -981,7 +981,7 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
   t.poll_window = std::chrono::microseconds(config_.nfs.poll_us);
   o.max_record_size = config_.nfs.max_record_size;
   o.inline_fast_calls = config_.nfs.inline_fast_calls;
-  ASSIGN_OR_RETURN(std::unique_ptr<rpc::RpcTcpServer> server,
+  ASSIGN_OR_RETURN(std::unique_ptr<net::StreamServer> server,
                    rpc::StartRpcTcpServer(o, dispatcher_));
   std::unique_ptr<net::DatagramServer> udp;
   if (config_.nfs.udp) {

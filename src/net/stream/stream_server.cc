@@ -149,10 +149,10 @@ namespace {
 
 class Server final : public StreamServer {
  public:
-  Server(const StreamServerOptions& options, StreamProtocol& protocol)
+  Server(const StreamServerOptions& options, std::shared_ptr<StreamProtocol> protocol)
       : options_(options),
         worker_name_(("dfs-" + options.name).substr(0, 15)),
-        protocol_(protocol),
+        protocol_(std::move(protocol)),
         budget_(options.partial_message_budget),
         acceptor_(io_),
         sweep_timer_(io_),
@@ -171,7 +171,7 @@ class Server final : public StreamServer {
 
   const StreamServerOptions& options() const { return options_; }
   const char* name() const { return options_.name.c_str(); }
-  StreamProtocol& protocol() { return protocol_; }
+  StreamProtocol& protocol() { return *protocol_; }
   ThreadPool& workers() { return workers_; }
   asio::io_context& io() { return io_; }
   MessageBudget& budget() { return budget_; }
@@ -211,7 +211,7 @@ class Server final : public StreamServer {
 
   const StreamServerOptions options_;
   const std::string worker_name_;
-  StreamProtocol& protocol_;
+  const std::shared_ptr<StreamProtocol> protocol_;
   // Before io_: handlers still queued there when it is destroyed may own connections, whose
   // framers return their reservations here.
   MessageBudget budget_;
@@ -772,8 +772,8 @@ void Server::Shutdown(std::chrono::milliseconds drain) {
 }  // namespace
 
 Result<std::unique_ptr<StreamServer>> StartStreamServer(const StreamServerOptions& options,
-                                                        StreamProtocol& protocol) {
-  auto server = std::make_unique<Server>(options, protocol);
+                                                        std::shared_ptr<StreamProtocol> protocol) {
+  auto server = std::make_unique<Server>(options, std::move(protocol));
   RETURN_IF_ERROR(server->Listen());
   return std::unique_ptr<StreamServer>(std::move(server));
 }

@@ -175,8 +175,8 @@ class StreamServer {
   virtual size_t partial_message_bytes() const = 0;
 };
 
-// Binds, listens and starts serving. `protocol` must outlive the server.
+// Binds, listens and starts serving `protocol`, which the server keeps as long as it lives.
 Result<std::unique_ptr<StreamServer>> StartStreamServer(const StreamServerOptions& options,
-                                                        StreamProtocol& protocol);
+                                                        std::shared_ptr<StreamProtocol> protocol);
 
 }  // namespace dittofs::net

@@ -250,12 +250,12 @@ class Client {
 class StreamServerTest : public ::testing::Test {
  protected:
   void Start(StreamServerOptions o, Framing framing = Framing::kLength32) {
-    protocol_ = std::make_unique<EchoProtocol>(framing);
+    protocol_ = std::make_shared<EchoProtocol>(framing);
     o.bind_address = "127.0.0.1";
     o.port = 0;
     o.worker_threads = 4;
     o.name = "test";
-    ASSERT_OK_AND_ASSIGN(server_, StartStreamServer(o, *protocol_));
+    ASSERT_OK_AND_ASSIGN(server_, StartStreamServer(o, protocol_));
   }
   // A client that has had one message answered, so the server surely admitted it.
   std::unique_ptr<Client> Served(const std::string& text = "hi") {
@@ -275,7 +275,7 @@ class StreamServerTest : public ::testing::Test {
     server_.reset();
   }
 
-  std::unique_ptr<EchoProtocol> protocol_;
+  std::shared_ptr<EchoProtocol> protocol_;
   std::unique_ptr<StreamServer> server_;
 };
 
