@@ -42,32 +42,22 @@ work=$(mktemp -d /tmp/dfs-ab.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 results=$work/results
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=bench/lib.sh
+source "$repo_root/bench/lib.sh"
 
 # run BIN LABEL: one fresh server, one nfs_bench run; appends its RESULT lines.
 run() {
   local bin=$1 label=$2 dir port pid
   dir=$(mktemp -d "$work/run.XXXX")
   port=$(free_port)
-  cat >"$dir/dfs.yaml" <<EOF
-logging: {level: warn, format: text}
-server: {state_dir: $dir/state}
-nfs: {bind: 127.0.0.1, port: $port}
-api: {bind: 127.0.0.1, port: 0}
-shares:
-  - name: /export
-    metadata: memory
-    block: memory
-    squash: none
-EOF
+  write_dfs_config "$dir/dfs.yaml" "$dir/state" "$port" memory memory
   "$bin" start --foreground --config "$dir/dfs.yaml" >"$dir/dfs.log" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do
-    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-  done
+  if ! wait_for_port "$port" "$pid" 30; then
+    tail -n 20 "$dir/dfs.log" >&2
+    echo "run_ab.sh: $bin did not start" >&2
+    exit 1
+  fi
   "$nfs_bench" --host 127.0.0.1 --port "$port" --export /export --label "$label" \
     --tests "$tests" "${extra[@]}" | grep '^RESULT' >>"$results" || true
   kill "$pid"

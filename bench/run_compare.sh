@@ -135,35 +135,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_for_port PORT PID SECONDS: true once 127.0.0.1:PORT accepts connections while PID lives.
-wait_for_port() {
-  local port=$1 pid=$2 deadline=$((SECONDS + $3))
-  while ((SECONDS < deadline)); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.2
-  done
-  return 1
-}
+# shellcheck source=bench/lib.sh
+source "$repo_root/bench/lib.sh"
 
 # ---- dfs: memory metadata and memory blocks. ----
 dfs_port=$(free_port)
 mkdir -p "$work/dfs-state"
-cat >"$work/dfs.yaml" <<EOF
-logging: {level: warn, format: text}
-server: {state_dir: $work/dfs-state}
-nfs: {bind: 127.0.0.1, port: $dfs_port}
-api: {bind: 127.0.0.1, port: 0}
-shares:
-  - name: /export
-    metadata: memory
-    block: memory
-    squash: none
-EOF
+write_dfs_config "$work/dfs.yaml" "$work/dfs-state" "$dfs_port" memory memory
 "$dfs_bin" start --foreground --config "$work/dfs.yaml" >"$work/dfs.log" 2>&1 &
 dfs_pid=$!
 if ! wait_for_port "$dfs_port" "$dfs_pid" 30; then

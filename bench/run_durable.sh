@@ -56,9 +56,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=bench/lib.sh
+source "$repo_root/bench/lib.sh"
 
 # start LABEL METADATA BLOCK STATE_DIR: starts a dfs serving /export on those stores and sets
 # started_port. Not in a command substitution: its subshell would keep the pid from cleanup, and
@@ -67,26 +66,13 @@ start() {
   local label=$1 metadata=$2 block=$3 dir=$4 port
   port=$(free_port)
   mkdir -p "$dir"
-  cat >"$work/$label.yaml" <<EOF
-logging: {level: warn, format: text}
-server: {state_dir: $dir}
-nfs: {bind: 127.0.0.1, port: $port}
-api: {bind: 127.0.0.1, port: 0}
-shares:
-  - name: /export
-    metadata: $metadata
-    block: $block
-    squash: none
-EOF
+  write_dfs_config "$work/$label.yaml" "$dir" "$port" "$metadata" "$block"
   "$dfs_bin" start --foreground --config "$work/$label.yaml" >"$work/$label.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 150); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      started_port=$port
-      return 0
-    fi
-    sleep 0.2
-  done
+  if wait_for_port "$port" "${pids[-1]}" 30; then
+    started_port=$port
+    return 0
+  fi
   tail -n 20 "$work/$label.log" >&2
   die "$label dfs did not start"
 }

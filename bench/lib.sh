@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# Helpers shared by the bench scripts (sourced, not run).
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for_port PORT PID SECONDS: true once 127.0.0.1:PORT accepts connections while PID lives.
+wait_for_port() {
+  local port=$1 pid=$2 deadline=$((SECONDS + $3))
+  while ((SECONDS < deadline)); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.2
+  done
+  return 1
+}
+
+# write_dfs_config FILE STATE_DIR PORT METADATA BLOCK: a dfs config serving /export on those
+# stores (NFS on 127.0.0.1:PORT, root not squashed: nfs_bench calls as uid 0).
+write_dfs_config() {
+  cat >"$1" <<EOC
+logging: {level: warn, format: text}
+server: {state_dir: $2}
+nfs: {bind: 127.0.0.1, port: $3}
+api: {bind: 127.0.0.1, port: 0}
+shares:
+  - name: /export
+    metadata: $4
+    block: $5
+    squash: none
+EOC
+}
