@@ -10,8 +10,8 @@ namespace dittofs::rpc {
 Result<std::unique_ptr<net::DatagramServer>> StartRpcUdpServer(
     const net::DatagramServerOptions& options, Dispatcher& dispatcher) {
   return net::StartDatagramServer(
-      options, [&dispatcher](net::DatagramServer& server, const net::DatagramPeer& peer,
-                             ByteView datagram) {
+      options,
+      [&dispatcher](net::DatagramServer& server, const net::DatagramPeer& peer, ByteView datagram) {
         ConnectionInfo conn{peer.address, peer.port};
         xdr::XdrEncoder reply;
         if (!dispatcher.Handle(conn, datagram, &reply)) return;

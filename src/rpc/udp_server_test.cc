@@ -111,10 +111,10 @@ TEST_F(RpcUdpServerTest, ARetransmissionGetsTheCachedReply) {
 
 TEST_F(RpcUdpServerTest, GarbageIsAnsweredOrDroppedNeverFatal) {
   Send("");
-  Send(std::string("\x00\x00\x00\x01", 4));                // a bare xid
-  Send(std::string(3, '\xff'));                            // not even a word
-  Send(CallBytes(5, 0, 1).substr(0, 20));                  // a truncated header
-  Send(CallBytes(6, 9, 1));                                // no such procedure
+  Send(std::string("\x00\x00\x00\x01", 4));  // a bare xid
+  Send(std::string(3, '\xff'));              // not even a word
+  Send(CallBytes(5, 0, 1).substr(0, 20));    // a truncated header
+  Send(CallBytes(6, 9, 1));                  // no such procedure
   std::vector<uint32_t> r;
   for (int i = 0; i < 5; ++i) {
     std::vector<uint32_t> w = Receive(300);

@@ -98,8 +98,7 @@ class Server final : public DatagramServer {
       ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), MSG_DONTWAIT,
                              reinterpret_cast<sockaddr*>(&from), &from_len);
       if (n < 0) continue;  // EAGAIN, EINTR, or an ICMP error of an earlier send
-      if (static_cast<size_t>(n) > options_.max_datagram ||
-          queued_.load() >= options_.max_queued) {
+      if (static_cast<size_t>(n) > options_.max_datagram || queued_.load() >= options_.max_queued) {
         dropped_.fetch_add(1);
         continue;
       }
@@ -160,8 +159,7 @@ Result<std::unique_ptr<DatagramServer>> StartDatagramServer(const DatagramServer
     int err = errno;
     ::close(fd);
     return Status(Errc::kUnavailable, "udp bind " + options.bind_address + ":" +
-                                          std::to_string(options.port) + ": " +
-                                          std::strerror(err));
+                                          std::to_string(options.port) + ": " + std::strerror(err));
   }
   sockaddr_storage bound{};
   socklen_t bound_len = sizeof(bound);

@@ -50,16 +50,16 @@ class Client {
 // Answers each datagram with its bytes reversed, in two pieces.
 Result<std::unique_ptr<DatagramServer>> StartReverser(DatagramServerOptions options = {}) {
   options.bind_address = "127.0.0.1";
-  return StartDatagramServer(options, [](DatagramServer& server, const DatagramPeer& peer,
-                                         ByteView datagram) {
-    std::string text(AsChars(datagram));
-    std::reverse(text.begin(), text.end());
-    size_t half = text.size() / 2;
-    ByteView pieces[] = {AsBytes(std::string_view(text).substr(0, half)),
-                         AsBytes(std::string_view(text).substr(half))};
-    EXPECT_OK(server.SendTo(peer, pieces));
-    EXPECT_EQ(peer.address, "127.0.0.1");
-  });
+  return StartDatagramServer(
+      options, [](DatagramServer& server, const DatagramPeer& peer, ByteView datagram) {
+        std::string text(AsChars(datagram));
+        std::reverse(text.begin(), text.end());
+        size_t half = text.size() / 2;
+        ByteView pieces[] = {AsBytes(std::string_view(text).substr(0, half)),
+                             AsBytes(std::string_view(text).substr(half))};
+        EXPECT_OK(server.SendTo(peer, pieces));
+        EXPECT_EQ(peer.address, "127.0.0.1");
+      });
 }
 
 TEST(DatagramServerTest, AnswersEachDatagramToItsSender) {
