@@ -151,8 +151,9 @@ uint64_t TransformSessionId(ByteView message);
 Result<std::vector<std::byte>> Open(Cipher cipher, ByteView key, ByteView transform_message);
 
 namespace internal {
-// Seal with a chosen nonce (its first 11 bytes for CCM, 12 for GCM), for tests against published
-// vectors. Production code uses Encryptor, which never repeats a nonce.
+// Seal with a chosen Nonce field (the AEAD takes its first 11 bytes for CCM, 12 for GCM; all 16
+// are sent and authenticated), for tests against published vectors. Production code uses
+// Encryptor, which never repeats a nonce and zeroes the field's unused tail.
 Result<std::vector<std::byte>> SealWithNonce(Cipher cipher, ByteView key,
                                              std::span<const std::byte, 16> nonce,
                                              uint64_t session_id, ByteView plaintext);

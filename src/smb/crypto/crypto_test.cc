@@ -9,6 +9,9 @@
 //        and its response encrypted by the server.
 //  [300] "SMB 2 and SMB 3 security in Windows 10: the anatomy of signing and cryptographic
 //        keys", same blog, appendix "Key derivation example for SMB 3.0 multichannel".
+//  [30e] "Encryption in SMB 3.0: A protocol perspective", same blog, 2012-10-05, "Test vector":
+//        keys, WRITE encrypted by a Windows 8 client and its response by Windows Server 2012
+//        (whose Nonce fields carry nonzero bytes past the 11 that CCM uses).
 // The posts name keys from the client's side: their EncryptionKey is our `decrypt`.
 #include "smb/crypto/crypto.h"
 
@@ -380,6 +383,52 @@ TEST(Transform, MicrosoftCcmVectors) {
   EXPECT_EQ(ToHex(response), kCcmWriteResponseTransformed);
   // The server's own message does not open with the client-to-server key.
   EXPECT_THAT(Open(Cipher::kAes128Ccm, keys.decrypt, response), StatusIs(Errc::kAccess));
+}
+
+// [30e]: dialect 3.0, AES-128-CCM.
+TEST(Transform, MicrosoftSmb30Vectors) {
+  SessionKeys keys =
+      DeriveKeys(kDialect300, Hex("B4546771B515F766A86735532DD6C4F0"), {}, Cipher::kAes128Ccm);
+  EXPECT_EQ(ToHex(keys.signing), "F773CD23C18FD1E08EE510CADA7CF852");
+  EXPECT_EQ(ToHex(keys.decrypt), "261B72350558F2E9DCF613070383EDBF");
+  EXPECT_EQ(ToHex(keys.encrypt), "8FE2B57EC34D2DB5B1A9727F526BBDB5");
+  EXPECT_EQ(ToHex(keys.application), "77432F808CE99156B5BC6A3676D730D1");
+
+  std::vector<std::byte> request =
+      Hex("FD534D4281A286535415445DAE393921E44FA42E66E69A111892584FB5ED524A"
+          "744DA3EE87000000000001001100001400E4080025C8FEE16605A437832D1CD5"
+          "2DA9F4645333482A175FE5384563F45FCDAFAEF38BC62BA4D5C62897996625A4"
+          "4C29BE5658DE2E6117585779E7B59FFD971278D08580D7FA899E410E910EABF5"
+          "AA1DB43050B33B49182637759AC15D84BFCDF5B6B238993C0F4CF4D6012023F6"
+          "C627297075D84B7803912D0A9639634453595EF3E33FFE4E7AC2AB");
+  EXPECT_EQ(TransformSessionId(request), 0x8e40014000011u);
+  ASSERT_OK_AND_ASSIGN(std::vector<std::byte> plain,
+                       Open(Cipher::kAes128Ccm, keys.decrypt, request));
+  EXPECT_EQ(ToHex(plain),
+            "FE534D4240000100000000000900400008000000000000000400000000000000"
+            "FFFE0000010000001100001400E4080000000000000000000000000000000000"
+            "3100700017000000000000000000000015010000390000020100000039020000"
+            "00000000000000007000000000000000536D623320656E6372797074696F6E20"
+            "74657374696E67");
+
+  std::string response =
+      "FD534D42A6015530A18F6D9AFFE22AFAE8E66484860000000000000011000014"
+      "00E4080050000000000001001100001400E40800DBF46435C5F14169293CE079"
+      "E344479BF670227E49873F458672C3098DAC467DD5809F369D67409166515787"
+      "1483E01F7BECD02064EAC3E235F913668BBC2F097980D4B378F1993EFF6E60D1"
+      "77309E5B";
+  std::string response_plain =
+      "FE534D4240000100000000000900210009000000000000000400000000000000"
+      "FFFE0000010000001100001400E4080000000000000000000000000000000000"
+      "11000000170000000000000000000000";
+  ASSERT_OK_AND_ASSIGN(std::vector<std::byte> sealed,
+                       internal::SealWithNonce(Cipher::kAes128Ccm, keys.encrypt,
+                                               Nonce16("86000000000000001100001400E40800"),
+                                               0x8e40014000011, Hex(response_plain)));
+  EXPECT_EQ(ToHex(sealed), response);
+  ASSERT_OK_AND_ASSIGN(std::vector<std::byte> opened,
+                       Open(Cipher::kAes128Ccm, keys.encrypt, Hex(response)));
+  EXPECT_EQ(ToHex(opened), response_plain);
 }
 
 constexpr Cipher kCiphers[] = {Cipher::kAes128Ccm, Cipher::kAes128Gcm, Cipher::kAes256Ccm,

@@ -46,14 +46,16 @@ internal::AeadMode Mode(Cipher cipher) {
   return IsCcm(cipher) ? internal::AeadMode::kCcm : internal::AeadMode::kGcm;
 }
 
-// Builds header and ciphertext. REQUIRES: a usable cipher and key, 0 < plaintext size <= INT_MAX.
+// Builds header and ciphertext; `nonce` is the whole Nonce field, of which the AEAD uses the
+// first 11 (CCM) or 12 (GCM) bytes. REQUIRES: a usable cipher and key, and
+// 0 < plaintext size <= INT_MAX.
 Result<std::vector<std::byte>> SealMessage(Cipher cipher, ByteView key,
                                            std::span<const std::byte, kNonceFieldSize> nonce,
                                            uint64_t session_id, ByteView plaintext) {
   std::vector<std::byte> out(kTransformHeaderSize + plaintext.size());
   std::memcpy(out.data(), kProtocolId, sizeof(kProtocolId));
   size_t nonce_size = NonceSize(cipher);
-  std::memcpy(out.data() + kNonceOffset, nonce.data(), nonce_size);  // the rest stays zero
+  std::memcpy(out.data() + kNonceOffset, nonce.data(), nonce.size());
   StoreLe(out.data() + kOriginalSizeOffset, plaintext.size(), 4);
   StoreLe(out.data() + kFlagsOffset, kFlagEncrypted, 2);
   StoreLe(out.data() + kSessionIdOffset, session_id, 8);
