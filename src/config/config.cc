@@ -63,6 +63,28 @@ std::function<Status(Config&, const std::string&)> UintField(T NfsConfig::*field
   };
 }
 
+template <typename T>
+std::function<Status(Config&, const std::string&)> SmbUint(T SmbConfig::*field, uint64_t min,
+                                                           uint64_t max) {
+  return [field, min, max](Config& c, const std::string& v) {
+    uint64_t n;
+    RETURN_IF_ERROR(ParseUint(v, max, &n));
+    if (n < min)
+      return Status(Errc::kInvalid, v + " is below the least allowed, " + std::to_string(min));
+    c.smb.*field = static_cast<T>(n);
+    return Status::Ok();
+  };
+}
+std::function<Status(Config&, const std::string&)> SmbBool(bool SmbConfig::*field) {
+  return [field](Config& c, const std::string& v) { return ParseBool(v, &(c.smb.*field)); };
+}
+std::function<Status(Config&, const std::string&)> SmbString(std::string SmbConfig::*field) {
+  return [field](Config& c, const std::string& v) {
+    c.smb.*field = v;
+    return Status::Ok();
+  };
+}
+
 const std::vector<Key>& Keys() {
   static const std::vector<Key> keys = {
       {"logging", "level",
@@ -164,6 +186,21 @@ const std::vector<Key>& Keys() {
       {"nfs", "inline_fast_calls",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.inline_fast_calls); }},
       {"nfs", "udp", [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.udp); }},
+      {"smb", "enabled", SmbBool(&SmbConfig::enabled)},
+      {"smb", "bind", SmbString(&SmbConfig::bind)},
+      {"smb", "port", SmbUint(&SmbConfig::port, 0, 65535)},
+      {"smb", "workers", SmbUint(&SmbConfig::workers, 1, 1024)},
+      {"smb", "io_threads", SmbUint(&SmbConfig::io_threads, 1, 64)},
+      {"smb", "max_connections", SmbUint(&SmbConfig::max_connections, 1, 1u << 20)},
+      {"smb", "max_connections_per_client",
+       SmbUint(&SmbConfig::max_connections_per_client, 1, 1u << 20)},
+      {"smb", "idle_timeout_s", SmbUint(&SmbConfig::idle_timeout_s, 0, 7 * 24 * 3600)},
+      {"smb", "max_io", SmbUint(&SmbConfig::max_io, 65536, 8u << 20)},
+      {"smb", "require_signing", SmbBool(&SmbConfig::require_signing)},
+      {"smb", "encrypt", SmbBool(&SmbConfig::encrypt)},
+      {"smb", "allow_guest", SmbBool(&SmbConfig::allow_guest)},
+      {"smb", "netbios_name", SmbString(&SmbConfig::netbios_name)},
+      {"smb", "domain", SmbString(&SmbConfig::domain)},
   };
   return keys;
 }
@@ -466,6 +503,17 @@ std::string JsonSchema() {
       {"nfs.inline_fast_calls", "boolean"},
       {"nfs.poll_us", "integer"},
       {"nfs.udp", "boolean"},
+      {"smb.enabled", "boolean"},
+      {"smb.port", "integer"},
+      {"smb.workers", "integer"},
+      {"smb.io_threads", "integer"},
+      {"smb.max_connections", "integer"},
+      {"smb.max_connections_per_client", "integer"},
+      {"smb.idle_timeout_s", "integer"},
+      {"smb.max_io", "integer"},
+      {"smb.require_signing", "boolean"},
+      {"smb.encrypt", "boolean"},
+      {"smb.allow_guest", "boolean"},
   };
   std::map<std::string, std::vector<std::string>> sections;
   for (const Key& k : Keys()) sections[k.section].push_back(k.name);
@@ -605,6 +653,49 @@ std::string RenderConfig(const Config& c) {
        "  udp: "
     << (c.nfs.udp ? "true" : "false")
     << "              # also serve NFS and MOUNT over UDP on the same port number\n\n"
+       "smb:\n"
+       "  enabled: "
+    << (c.smb.enabled ? "true" : "false")
+    << "\n"
+       "  bind: \""
+    << c.smb.bind
+    << "\"       # address to listen on\n"
+       "  port: "
+    << c.smb.port
+    << "            # SMB2/3 over TCP (Windows and macOS need 445)\n"
+       "  workers: "
+    << c.smb.workers
+    << "\n"
+       "  io_threads: "
+    << c.smb.io_threads
+    << "\n"
+       "  max_connections: "
+    << c.smb.max_connections
+    << "\n"
+       "  max_connections_per_client: "
+    << c.smb.max_connections_per_client
+    << "\n"
+       "  idle_timeout_s: "
+    << c.smb.idle_timeout_s
+    << "\n"
+       "  max_io: "
+    << c.smb.max_io
+    << "          # largest READ/WRITE (bytes)\n"
+       "  require_signing: "
+    << (c.smb.require_signing ? "true" : "false")
+    << "  # every session signs every message\n"
+       "  encrypt: "
+    << (c.smb.encrypt ? "true" : "false")
+    << "          # every session encrypts (SMB 3 clients only)\n"
+       "  allow_guest: "
+    << (c.smb.allow_guest ? "true" : "false")
+    << "      # guest and anonymous sessions\n"
+       "  netbios_name: \""
+    << c.smb.netbios_name
+    << "\"\n"
+       "  domain: \""
+    << c.smb.domain
+    << "\"\n\n"
        "# Each share is exported under its name. Stores:\n"
        "#   metadata: rocksdb (durable, under metadata_dir) | memory (lost when the server "
        "stops)\n"

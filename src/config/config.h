@@ -43,6 +43,23 @@ struct NfsConfig {
   bool udp = true;        // also serve NFS and MOUNT over UDP, on the same port number
 };
 
+struct SmbConfig {
+  bool enabled = true;
+  std::string bind = "0.0.0.0";
+  uint16_t port = 12445;  // standard clients need 445
+  uint32_t workers = 8;
+  uint32_t io_threads = 1;
+  uint32_t max_connections = 1024;
+  uint32_t max_connections_per_client = 64;
+  uint32_t idle_timeout_s = 900;  // SMB clients keep connections open between uses
+  uint32_t max_io = 8u << 20;     // MaxReadSize / MaxWriteSize / MaxTransactSize
+  bool require_signing = false;   // every session signs every message
+  bool encrypt = false;           // every session encrypts (SMB 3.x only)
+  bool allow_guest = false;       // guest and anonymous sessions
+  std::string netbios_name = "DITTOFS";
+  std::string domain = "WORKGROUP";
+};
+
 struct DatabaseConfig {
   std::string type = "sqlite";  // sqlite | postgres
   std::string path;             // sqlite: default <state_dir>/controlplane.db
@@ -88,6 +105,7 @@ struct Config {
   DatabaseConfig database;
   ApiConfig api;
   NfsConfig nfs;
+  SmbConfig smb;
   std::vector<ShareConfig> shares;
 };
 

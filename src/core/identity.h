@@ -51,6 +51,9 @@ struct UserRecord {
   uint32_t gid = 0;              // primary group
   std::vector<uint32_t> groups;  // the gids of the groups the user is a member of, ascending
   bool enabled = true;           // a disabled user may not log on
+  // The NT hash SMB's NTLM checks logons against (MD4 of the UTF-16LE password, 16 bytes);
+  // empty when the user has no SMB password. As secret as the password.
+  std::string nt_hash;
 
   // The principal of a caller who logged on as this user by `how`. Errc::kAccess when the user
   // is disabled.

@@ -330,7 +330,7 @@ Result<Attr> Vfs::GetAttr(const Caller& caller, FileId file) {
 }
 
 Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs,
-                    const Timespec* guard_ctime, Wcc* wcc) {
+                    const Timespec* guard_ctime, Wcc* wcc, const OpenContext* via) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
@@ -355,7 +355,7 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
       // Owners may truncate their own files whatever the mode (as a local open did).
       if (!owner && !MayAccess(caller, inode, 2)) return Errc::kAccess;
       if (attrs.size > kMaxFileSize) return Errc::kTooBig;
-      RETURN_IF_ERROR(state_->CheckAnonymous(inode.id, kWriteData, CacheOp::kSetSize));
+      RETURN_IF_ERROR(state_->Check(inode.id, kWriteData, CacheOp::kSetSize, 0, 0, via));
       if (attrs.size != inode.size) {
         truncate = true;
         shrink = attrs.size < inode.size;
@@ -517,8 +517,8 @@ Result<std::string> Vfs::ReadLink(const Caller& caller, FileId file, Attr* attr)
   return inode.symlink_target;
 }
 
-Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t offset,
-                             uint32_t count) {
+Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t offset, uint32_t count,
+                             const OpenContext* via) {
   RETURN_IF_ERROR(Admit(raw_caller, false));
   Caller caller = Effective(raw_caller);
   ASSIGN_OR_RETURN(Inode inode, Load(file));
@@ -527,7 +527,7 @@ Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t off
   // The owner may read their file whatever its mode: a local process that opened it before a
   // chmod keeps reading, and NFS has no opens to remember that.
   if (caller.uid != inode.uid && !MayAccess(caller, inode, 4)) return Errc::kAccess;
-  RETURN_IF_ERROR(state_->CheckAnonymous(file.inode, kReadData, CacheOp::kRead, offset, count));
+  RETURN_IF_ERROR(state_->Check(file.inode, kReadData, CacheOp::kRead, offset, count, via));
   ReadResult r;
   uint64_t n = 0;
   if (offset < inode.size) {
@@ -555,7 +555,8 @@ Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t off
 }
 
 Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t offset,
-                               ByteView data, Stability stability, Wcc* wcc) {
+                               ByteView data, Stability stability, Wcc* wcc,
+                               const OpenContext* via) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
@@ -568,7 +569,7 @@ Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t o
     if (DosReadOnly(inode)) return ReadOnlyRefusal("write");
     if (caller.uid != inode.uid && !MayAccess(caller, inode, 2)) return Errc::kAccess;
     if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset) return Errc::kTooBig;
-    return state_->CheckAnonymous(file.inode, kWriteData, CacheOp::kWrite, offset, data.size());
+    return state_->Check(file.inode, kWriteData, CacheOp::kWrite, offset, data.size(), via);
   }();
   if (!s.ok()) {
     FillWcc(file, before, wcc);
@@ -981,7 +982,7 @@ Status Vfs::RemoveXattr(const Caller& raw_caller, FileId file, std::string_view 
 }
 
 Result<OpenTable::OpenId> Vfs::OpenFile(const Caller& raw_caller, FileId file, uint32_t access,
-                                        uint32_t share) {
+                                        uint32_t share, bool delete_on_close) {
   const bool writes = (access & (kWriteData | kAppendData | kWriteEa | kWriteAttributes)) != 0;
   RETURN_IF_ERROR(Admit(raw_caller, writes));
   Caller caller = Effective(raw_caller);
@@ -998,7 +999,8 @@ Result<OpenTable::OpenId> Vfs::OpenFile(const Caller& raw_caller, FileId file, u
   if ((access & (kWriteData | kAppendData | kDeleteAccess)) != 0 && DosReadOnly(inode)) {
     return ReadOnlyRefusal("open for writing or deleting");
   }
-  ASSIGN_OR_RETURN(OpenTable::OpenId id, state_->opens.Open({file.inode, access, share}));
+  ASSIGN_OR_RETURN(OpenTable::OpenId id,
+                   state_->opens.Open({file.inode, access, share, delete_on_close}));
   // Removed between the load and the open: the open must not outlive the file.
   Result<Inode> again = Load(file);
   if (!again.ok() || again->nlink == 0) {
@@ -1008,9 +1010,23 @@ Result<OpenTable::OpenId> Vfs::OpenFile(const Caller& raw_caller, FileId file, u
   return id;
 }
 
-Status Vfs::CloseFile(OpenTable::OpenId id) {
+Status Vfs::CloseFile(OpenTable::OpenId id, const NamedAt* at) {
   ASSIGN_OR_RETURN(CloseResult closed, state_->opens.Close(id));
   if (!closed.last) return Status::Ok();
+  if (closed.delete_file && at != nullptr && at->caller != nullptr) {
+    // The name may have gone (removed, renamed over) since: only the name that still leads to
+    // this file goes.
+    Result<Attr> named = Lookup(*at->caller, at->dir, at->name, nullptr);
+    if (named.ok() && named->id.inode == closed.file) {
+      Status removed = named->type == FileType::kDirectory
+                           ? Rmdir(*at->caller, at->dir, at->name, nullptr)
+                           : Remove(*at->caller, at->dir, at->name, nullptr);
+      if (!removed.ok()) {
+        LOG_INFO("close: deleting {} on close failed: {}", at->name, removed.ToString());
+        return removed;
+      }
+    }
+  }
   bool deleted = false;
   RETURN_IF_ERROR(stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     deleted = false;
@@ -1054,7 +1070,8 @@ Status Vfs::DeleteOrphans(std::string_view share, stores::MetadataStore& metadat
   return Status::Ok();
 }
 
-Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, Wcc* dir_wcc) {
+Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, Wcc* dir_wcc,
+                   const OpenContext* via) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
@@ -1077,7 +1094,7 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
     if (!MayAccess(caller, d, 3)) return Errc::kAccess;
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
     if (DosReadOnly(victim)) return ReadOnlyRefusal("remove");
-    RETURN_IF_ERROR(state_->CheckAnonymous(victim.id, kDeleteAccess, CacheOp::kRemove));
+    RETURN_IF_ERROR(state_->Check(victim.id, kDeleteAccess, CacheOp::kRemove, 0, 0, via));
     Timespec now = Now();
     txn.DeleteEntry(d.id, e.name);
     victim.nlink -= 1;
@@ -1101,7 +1118,8 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
   return s;
 }
 
-Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, Wcc* dir_wcc) {
+Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, Wcc* dir_wcc,
+                  const OpenContext* via) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
@@ -1121,6 +1139,7 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
     if (!MayAccess(caller, d, 3)) return Errc::kAccess;
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
     if (DosReadOnly(victim)) return ReadOnlyRefusal("rmdir");
+    RETURN_IF_ERROR(state_->Check(victim.id, kDeleteAccess, CacheOp::kRemove, 0, 0, via));
     ASSIGN_OR_RETURN(bool has_entries, txn.HasEntries(victim.id));
     if (has_entries) return Errc::kNotEmpty;
     txn.DeleteEntry(d.id, e.name);
@@ -1137,7 +1156,8 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
 }
 
 Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view from_name,
-                   FileId to_dir, std::string_view to_name, Wcc* from_wcc, Wcc* to_wcc) {
+                   FileId to_dir, std::string_view to_name, Wcc* from_wcc, Wcc* to_wcc,
+                   const OpenContext* via, bool no_replace) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> from_before, to_before;
@@ -1161,7 +1181,7 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
     if (options_.read_only) return Errc::kReadOnly;
     if (!MayAccess(caller, fd, 3) || !MayAccess(caller, td, 3)) return Errc::kAccess;
     if (!StickyAllows(caller, fd, src)) return Errc::kAccess;
-    RETURN_IF_ERROR(state_->CheckAnonymous(src.id, kDeleteAccess, CacheOp::kRename));
+    RETURN_IF_ERROR(state_->Check(src.id, kDeleteAccess, CacheOp::kRename, 0, 0, via));
     bool same_dir = fd.id == td.id;
     if (src.is_directory() && !same_dir) {
       // Moving a directory rewrites its "..", which needs write permission on it.
@@ -1193,6 +1213,7 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
       dst_entry = Status(Errc::kNotFound);
     } else if (dst_entry.ok()) {
       if (dst_entry->child == src.id) return Status::Ok();  // same object: POSIX says no-op
+      if (no_replace) return Errc::kExists;
       ASSIGN_OR_RETURN(Inode dst, txn.GetInode(dst_entry->child));
       if (!StickyAllows(caller, td, dst)) return Errc::kAccess;
       if (DosReadOnly(dst)) return ReadOnlyRefusal("rename over an object");

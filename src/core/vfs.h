@@ -66,11 +66,19 @@ class Vfs {
   // not none. Errc::kAccess otherwise. Every operation below checks the same, and refuses
   // changes to callers with read permission (Errc::kAccess).
   Status CheckMount(const Caller& caller) const { return Admit(caller, false); }
+  // Whether `caller` may change the share: as CheckMount, and its permission is read-write or
+  // admin and the share is not read-only (Errc::kReadOnly).
+  Status CheckChange(const Caller& caller) const {
+    if (options_.read_only) return Errc::kReadOnly;
+    return Admit(caller, true);
+  }
 
   Result<Attr> GetAttr(const Caller& caller, FileId file);
   // `guard_ctime`: when set, fails with Errc::kNotSync unless the object's ctime equals it.
+  // `via`, here and below: the open the operation comes through (ShareState::Check); null
+  // for NFSv3's stateless operations.
   Status SetAttr(const Caller& caller, FileId file, const SetAttrs& attrs,
-                 const Timespec* guard_ctime, Wcc* wcc);
+                 const Timespec* guard_ctime, Wcc* wcc, const OpenContext* via = nullptr);
   // Returns the named object's attributes; `dir_attr` gets the directory's (may be null).
   Result<Attr> Lookup(const Caller& caller, FileId dir, std::string_view name,
                       std::optional<Attr>* dir_attr);
@@ -78,9 +86,10 @@ class Vfs {
   Result<uint32_t> Access(const Caller& caller, FileId file, uint32_t requested, Attr* attr);
   Result<std::string> ReadLink(const Caller& caller, FileId file, Attr* attr);
 
-  Result<ReadResult> Read(const Caller& caller, FileId file, uint64_t offset, uint32_t count);
+  Result<ReadResult> Read(const Caller& caller, FileId file, uint64_t offset, uint32_t count,
+                          const OpenContext* via = nullptr);
   Result<WriteResult> Write(const Caller& caller, FileId file, uint64_t offset, ByteView data,
-                            Stability stability, Wcc* wcc);
+                            Stability stability, Wcc* wcc, const OpenContext* via = nullptr);
   // Makes the file's written data durable.
   Status Commit(const Caller& caller, FileId file, Wcc* wcc);
 
@@ -100,7 +109,8 @@ class Vfs {
               std::optional<Attr>* file_attr, Wcc* dir_wcc);
   // Removes a non-directory. A file whose last name goes while opens use it stays, as an
   // orphan, readable and writable through them until the last closes (CloseFile).
-  Status Remove(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc);
+  Status Remove(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc,
+                const OpenContext* via = nullptr);
 
   // Extended attributes of `file` (kept in the metadata store with it, deleted with it).
   // Reading and listing need read permission, changing needs write permission (or
@@ -116,18 +126,30 @@ class Vfs {
   // The runtime's open, for the stateful protocols: checks `caller`'s permission for
   // `access` (OpenAccessBits) and the share modes of the file's other opens. Errc::kStale for a
   // file without a name left.
+  // `delete_on_close`: the file goes when this open closes (needs kDeleteAccess).
   Result<OpenTable::OpenId> OpenFile(const Caller& caller, FileId file, uint32_t access,
-                                     uint32_t share);
-  // Closes an open. The last close of an orphan deletes it, data included.
-  Status CloseFile(OpenTable::OpenId id);
+                                     uint32_t share, bool delete_on_close = false);
+  // Where an open's file is named, for the deletion its close may bring.
+  struct NamedAt {
+    const Caller* caller = nullptr;  // who removes the name
+    FileId dir;
+    std::string_view name;
+  };
+  // Closes an open. The last close of an orphan deletes it, data included. When the file is
+  // marked for deletion (delete on close, a disposition) and this was its last open, its name
+  // `at` is removed (Remove or Rmdir) as at.caller.
+  Status CloseFile(OpenTable::OpenId id, const NamedAt* at = nullptr);
   // Deletes the orphans that a stop or crash left (their opens died with the process).
   // REQUIRES: as FinishPendingCuts: before anything is served.
   static Status DeleteOrphans(std::string_view share, stores::MetadataStore& metadata,
                               stores::BlockStore& blocks);
-  Status Rmdir(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc);
+  Status Rmdir(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc,
+               const OpenContext* via = nullptr);
   // Atomically moves `from_name` to `to_name`, replacing a file or an empty directory there.
+  // `no_replace`: fail with Errc::kExists when `to_name` exists (SMB without ReplaceIfExists).
   Status Rename(const Caller& caller, FileId from_dir, std::string_view from_name, FileId to_dir,
-                std::string_view to_name, Wcc* from_wcc, Wcc* to_wcc);
+                std::string_view to_name, Wcc* from_wcc, Wcc* to_wcc,
+                const OpenContext* via = nullptr, bool no_replace = false);
 
   // Lists up to `max_entries` entries after `cookie` (0 = from the start) in a stable order;
   // cookies stay valid while the directory changes. "." and ".." are not listed.

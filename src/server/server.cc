@@ -35,6 +35,7 @@
 #include "rpc/udp_server.h"
 #include "server/share_layout.h"
 #include "server/user_directory.h"
+#include "smb/server/smb_server.h"
 #include "stores/block/localfs/localfs_block_store.h"
 #include "stores/block/memory/memory_block_store.h"
 #include "stores/block/tiered/tiered_block_store.h"
@@ -106,6 +107,17 @@ struct AdapterKind {
 struct RunningAdapter {
   cp::Adapter row;  // the settings it runs with
   std::unique_ptr<Listener> listener;
+};
+
+// A protocol served over TCP alone (SMB).
+class StreamListener final : public Listener {
+ public:
+  explicit StreamListener(std::unique_ptr<net::StreamServer> server) : server_(std::move(server)) {}
+  uint16_t port() const override { return server_->port(); }
+  void Stop(std::chrono::milliseconds drain) override { server_->Shutdown(drain); }
+
+ private:
+  std::unique_ptr<net::StreamServer> server_;
 };
 
 // ONC RPC over TCP and, on the same port number, over UDP (when `udp` is set).
@@ -496,6 +508,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Status ReconcileAdapters();
   // Starts the NFS adapter (NFSv3 and MOUNT on one port) for `row`.
   Result<std::unique_ptr<Listener>> StartNfs(const cp::Adapter& row, const PoolSettings& pool);
+  // Starts the SMB adapter (SMB 2.0.2 to 3.1.1) for `row`.
+  Result<std::unique_ptr<Listener>> StartSmb(const cp::Adapter& row, const PoolSettings& pool);
   Result<core::ShareOptions> OptionsOf(const cp::Share& share);
 
   config::Config config_;
@@ -516,7 +530,9 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   std::map<int64_t, LegacyRemote> legacy_remotes_ GUARDED_BY(reconcile_mu_);
   const std::vector<AdapterKind> adapter_kinds_{
       {"nfs",
-       [this](const cp::Adapter& row, const PoolSettings& pool) { return StartNfs(row, pool); }}};
+       [this](const cp::Adapter& row, const PoolSettings& pool) { return StartNfs(row, pool); }},
+      {"smb",
+       [this](const cp::Adapter& row, const PoolSettings& pool) { return StartSmb(row, pool); }}};
   std::map<std::string, RunningAdapter, std::less<>> adapters_ GUARDED_BY(reconcile_mu_);
   std::atomic<uint16_t> nfs_port_{0};
 
@@ -570,6 +586,12 @@ Status ServerImpl::SeedDefaults() {
     nfs.port = config_.nfs.port;
     nfs.bind_address = config_.nfs.bind;
     RETURN_IF_ERROR(db_->CreateAdapter(nfs).status());
+    cp::Adapter smb;
+    smb.name = "smb";
+    smb.enabled = config_.smb.enabled;
+    smb.port = config_.smb.port;
+    smb.bind_address = config_.smb.bind;
+    RETURN_IF_ERROR(db_->CreateAdapter(smb).status());
   }
   ASSIGN_OR_RETURN(std::vector<cp::Share> existing, db_->ListShares());
   if (!existing.empty()) return Status::Ok();
@@ -1003,6 +1025,33 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
            udp ? "; UDP too" : "");
   return std::unique_ptr<Listener>(
       std::make_unique<RpcListener>(std::move(server), std::move(udp)));
+}
+
+Result<std::unique_ptr<Listener>> ServerImpl::StartSmb(const cp::Adapter& row,
+                                                       const PoolSettings& pool) {
+  smb::SmbServerOptions o;
+  net::StreamServerOptions& t = o.stream;
+  t.bind_address = row.bind_address;
+  t.port = static_cast<uint16_t>(row.port);
+  t.max_connections = config_.smb.max_connections;
+  t.max_connections_per_client = config_.smb.max_connections_per_client;
+  t.idle_timeout = std::chrono::seconds(config_.smb.idle_timeout_s);
+  t.io_threads = pool.io_threads > 0 ? pool.io_threads : config_.smb.io_threads;
+  t.worker_threads = pool.workers > 0 ? pool.workers : config_.smb.workers;
+  t.name = "smb";
+  o.netbios_name = config_.smb.netbios_name;
+  o.domain = config_.smb.domain;
+  o.require_signing = config_.smb.require_signing;
+  o.encrypt = config_.smb.encrypt;
+  o.allow_guest = config_.smb.allow_guest;
+  o.max_io = config_.smb.max_io;
+  smb::SmbEnvironment env;
+  env.shares = &shares_;
+  env.users = &users_;
+  ASSIGN_OR_RETURN(std::unique_ptr<net::StreamServer> server, smb::StartSmbServer(o, env));
+  LOG_INFO("smb: SMB 2.0.2-3.1.1 listening on {}:{} ({} workers)", row.bind_address, server->port(),
+           t.worker_threads);
+  return std::unique_ptr<Listener>(std::make_unique<StreamListener>(std::move(server)));
 }
 
 Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) {

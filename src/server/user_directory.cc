@@ -36,6 +36,25 @@ Status ControlPlaneUserDirectory::Refresh(controlplane::ControlDb& db) {
     record.uid = u.uid;
     record.gid = u.gid;
     record.enabled = u.enabled;
+    // The control plane keeps the NT hash as hex; a malformed one gives no SMB logon.
+    if (u.nt_hash.size() == 32) {
+      std::string raw;
+      for (size_t i = 0; i < 32; i += 2) {
+        const auto nibble = [](char c) -> int {
+          if (c >= '0' && c <= '9') return c - '0';
+          if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+          if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+          return -1;
+        };
+        const int hi = nibble(u.nt_hash[i]), lo = nibble(u.nt_hash[i + 1]);
+        if (hi < 0 || lo < 0) {
+          raw.clear();
+          break;
+        }
+        raw.push_back(static_cast<char>(hi << 4 | lo));
+      }
+      record.nt_hash = std::move(raw);
+    }
     ASSIGN_OR_RETURN(std::vector<controlplane::Group> member_of, db.GroupsOfUser(u.id));
     for (const controlplane::Group& g : member_of) record.groups.push_back(g.gid);
     std::sort(record.groups.begin(), record.groups.end());

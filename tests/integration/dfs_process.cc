@@ -31,6 +31,7 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
   yaml << "logging: {level: " << options.log_level << "}\n"
        << "server: {state_dir: " << dir << "/state, shutdown_timeout_s: 10}\n"
        << "nfs: {bind: 127.0.0.1, port: 0}\n"
+       << "smb: {bind: 127.0.0.1, port: 0}\n"
        << "api: {bind: 127.0.0.1, port: 0}\n"
        << "shares:\n";
   for (const DfsShare& s : options.shares) {
@@ -208,6 +209,7 @@ Status DfsProcess::WaitUntilListening(std::chrono::seconds timeout) {
   static const std::regex kNfs(R"(NFSv3 and MOUNT v3 listening on 127\.0\.0\.1:(\d+))");
   static const std::regex kApi(R"(REST API listening on 127\.0\.0\.1:(\d+))");
   static const std::regex kAdmin(R"(initial password: (\S+))");
+  static const std::regex kSmb(R"(SMB 2\.0\.2-3\.1\.1 listening on 127\.0\.0\.1:(\d+))");
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     std::smatch nfs, api, admin;
@@ -215,6 +217,9 @@ Status DfsProcess::WaitUntilListening(std::chrono::seconds timeout) {
     if (std::regex_search(log, nfs, kNfs) && std::regex_search(log, api, kApi)) {
       port_ = static_cast<uint16_t>(std::stoi(nfs[1].str()));
       api_port_ = static_cast<uint16_t>(std::stoi(api[1].str()));
+      std::smatch smb;
+      smb_port_ =
+          std::regex_search(log, smb, kSmb) ? static_cast<uint16_t>(std::stoi(smb[1].str())) : 0;
       // The one-time password follows the port lines on standard output; wait for it briefly.
       for (int i = 0; i < 100 && !std::regex_search(log, admin, kAdmin); ++i) {
         std::this_thread::sleep_for(kPollInterval);

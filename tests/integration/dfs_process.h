@@ -60,6 +60,8 @@ class DfsProcess {
   ~DfsProcess();
 
   uint16_t port() const { return port_; }
+  // The SMB adapter's port (0 when it is not serving).
+  uint16_t smb_port() const { return smb_port_; }
   // The REST API's port.
   uint16_t api_port() const { return api_port_; }
   // The password printed for `admin` at its first start (empty if none was printed).
@@ -103,6 +105,7 @@ class DfsProcess {
   pid_t pid_;
   uint16_t port_ = 0;
   uint16_t api_port_ = 0;
+  uint16_t smb_port_ = 0;
   std::string admin_password_;
   bool reaped_ = false;
   Result<int> exit_ = Errc::kUnavailable;  // the outcome once reaped_

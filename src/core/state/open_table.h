@@ -86,7 +86,8 @@ class OpenTable {
 
   // Whether an open asking for `access` and sharing everything would be refused, without
   // opening: Errc::kShareViolation or Errc::kDeletePending, as Open would answer.
-  Status CheckAccess(uint64_t file, uint32_t access);
+  // `except`: an open of the file not to check against (the one the access comes through).
+  Status CheckAccess(uint64_t file, uint32_t access, OpenId except = 0);
 
   size_t open_count(uint64_t file);
   bool delete_pending(uint64_t file);

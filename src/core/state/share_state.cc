@@ -7,13 +7,22 @@ namespace dittofs::core {
 
 Status ShareState::CheckAnonymous(uint64_t file, uint32_t access, CacheOp op, uint64_t offset,
                                   uint64_t length) {
-  RETURN_IF_ERROR(opens.CheckAccess(file, access));
-  if (op == CacheOp::kRead || op == CacheOp::kWrite) {
-    const LockOwner anonymous{kAnonymousOwner, LockFlavor::kPosix};
-    RETURN_IF_ERROR(locks.CheckIo(file, anonymous, offset, length, op == CacheOp::kWrite));
+  return Check(file, access, op, offset, length, nullptr);
+}
+
+Status ShareState::Check(uint64_t file, uint32_t access, CacheOp op, uint64_t offset,
+                         uint64_t length, const OpenContext* via) {
+  const OpenContext anonymous;
+  if (via == nullptr || via->open == 0) via = &anonymous;
+  const bool io = op == CacheOp::kRead || op == CacheOp::kWrite;
+  if (via->open == 0) {
+    RETURN_IF_ERROR(opens.CheckAccess(file, access));
+  } else if (!io) {
+    RETURN_IF_ERROR(opens.CheckAccess(file, access, via->open));
   }
-  if (leases.BreakFor(file, kAnonymousOwner, op, MonotonicNanos() + kBreakTimeoutNanos, nullptr) !=
-      0) {
+  if (io)
+    RETURN_IF_ERROR(locks.CheckIo(file, via->lock_owner, offset, length, op == CacheOp::kWrite));
+  if (leases.BreakFor(file, via->holder, op, MonotonicNanos() + kBreakTimeoutNanos, nullptr) != 0) {
     return Status(Errc::kLocked, "a cached grant of the file is being broken");
   }
   return Status::Ok();

@@ -20,6 +20,15 @@ constexpr uint64_t kAnonymousOwner = 0;
 // How long a stateless operation's breaks may take before the grant is revoked.
 constexpr int64_t kBreakTimeoutNanos = 35'000'000'000;  // SMB2's 35 s
 
+// The open an operation comes through (SMB, NFSv4), for the checks of ShareState::Check: its
+// own share modes were checked when it opened, its locks are its owner's and its grants its
+// holder's. An operation without one (NFSv3) is an anonymous open of its own.
+struct OpenContext {
+  OpenTable::OpenId open = 0;  // 0: none
+  LockOwner lock_owner{kAnonymousOwner, LockFlavor::kPosix};
+  uint64_t holder = kAnonymousOwner;  // the lease key / client whose grants it keeps
+};
+
 struct ShareState {
   OpenTable opens;
   LockTable locks;
@@ -33,6 +42,11 @@ struct ShareState {
   // the breaks are sent, and the caller answers "retry later" (NFSv3 JUKEBOX).
   Status CheckAnonymous(uint64_t file, uint32_t access, CacheOp op, uint64_t offset = 0,
                         uint64_t length = 0);
+  // As CheckAnonymous for an operation through `via` (null: CheckAnonymous): reads and writes
+  // skip the share-mode check (the open passed it) and test locks as via's owner; removes and
+  // renames check the share modes of the file's other opens; grants of via's holder are kept.
+  Status Check(uint64_t file, uint32_t access, CacheOp op, uint64_t offset, uint64_t length,
+               const OpenContext* via);
 };
 
 }  // namespace dittofs::core

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// One SMB2 connection: its negotiated state, sessions and credits, and the handlers of its
+// commands (MS-SMB2 §3.3.5). Requests run on the stream server's workers; a compound chain
+// runs in order in one task.
+
+#include <memory>
+#include <string>
+
+#include "smb/server/internal.h"
+
+namespace dittofs::smb {
+
+struct ServerContext {
+  SmbServerOptions options;
+  SmbEnvironment env;
+  std::array<std::byte, 16> server_guid{};
+  std::vector<std::byte> negotiate_token;  // SPNEGO's first token, the same for every client
+};
+
+// What a handler answers. The body follows the header; `payload` (READ data) follows the body.
+struct Reply {
+  uint32_t status = wire::kStatusSuccess;
+  Bytes body;
+  stores::BlockRead payload;
+  bool none = false;  // no response at all (CANCEL)
+};
+
+// The state one request of a chain runs with.
+struct Exchange {
+  wire::Header header;
+  ByteView message;  // this element of the chain, header included
+  std::shared_ptr<Session> session;
+  std::shared_ptr<Tree> tree;
+  std::optional<wire::FileHandle> related_handle;  // the last CREATE's, for related requests
+  bool chain_failed = false;  // an earlier related request failed: this one fails alike
+  uint32_t chain_status = 0;
+};
+
+class Connection final : public net::StreamHandler {
+ public:
+  Connection(ServerContext& server, net::StreamConnection& stream);
+  ~Connection() override;
+
+  void OnMessage(Buffer message, net::InFlight in_flight, bool alone) override;
+  void OnClose() override;
+
+ private:
+  void Process(Buffer message);
+  void ProcessSmb1(ByteView message);
+  void Send(std::vector<Bytes> responses, std::vector<stores::BlockRead> payloads,
+            const std::shared_ptr<Session>& encrypt_for);
+  Reply Dispatch(Exchange& x);
+  // Credits (§3.3.5.2.3): whether message ids [id, id + charge) are in the window and unused;
+  // takes them if so.
+  bool TakeCredits(uint64_t id, uint16_t charge);
+  uint16_t Grant(uint16_t requested, uint16_t charge);
+
+  // session.cc
+  Reply Negotiate(Exchange& x);
+  Reply SessionSetup(Exchange& x);
+  Reply Logoff(Exchange& x);
+  Reply TreeConnect(Exchange& x);
+  Reply TreeDisconnect(Exchange& x);
+  Reply Ioctl(Exchange& x);
+  // files.cc
+  Reply Create(Exchange& x);
+  Reply Close(Exchange& x);
+  Reply Flush(Exchange& x);
+  Reply Read(Exchange& x);
+  Reply Write(Exchange& x);
+  Reply Lock(Exchange& x);
+  Reply QueryDirectory(Exchange& x);
+  Reply QueryInfo(Exchange& x);
+  Reply SetInfo(Exchange& x);
+  Reply ChangeNotify(Exchange& x);
+  Reply OplockBreak(Exchange& x);
+
+  Result<std::shared_ptr<Open>> FindOpen(Exchange& x, const wire::FileHandle& handle);
+  // Closes an open: its locks, its runtime open (deleting the file when it is marked so).
+  void CloseOpen(Session& session, Open& open);
+  void CloseSession(Session& session);
+  core::Caller CallerOf(Session& session);
+
+ public:
+  // Shared with session.cc and files.cc.
+  ServerContext& server_;
+  net::StreamConnection& stream_;
+  const std::string peer_;
+
+  Mutex mu_;
+  bool negotiated_ GUARDED_BY(mu_) = false;
+  uint16_t dialect_ GUARDED_BY(mu_) = 0;
+  uint32_t client_capabilities_ GUARDED_BY(mu_) = 0;
+  uint16_t client_security_mode_ GUARDED_BY(mu_) = 0;
+  std::array<std::byte, 16> client_guid_ GUARDED_BY(mu_){};
+  crypto::PreauthHash preauth_ GUARDED_BY(mu_);
+  crypto::Cipher cipher_ GUARDED_BY(mu_) = crypto::Cipher::kNone;
+  std::optional<crypto::SigningAlgorithm> signing_ GUARDED_BY(mu_);
+  bool posix_ GUARDED_BY(mu_) = false;
+  std::map<uint64_t, std::shared_ptr<Session>> sessions_ GUARDED_BY(mu_);
+  bool closed_ GUARDED_BY(mu_) = false;
+  // The credit window: ids below seq_low_ are used; [seq_low_, seq_high_) granted, of which
+  // those in used_ are taken.
+  uint64_t seq_low_ GUARDED_BY(mu_) = 0;
+  uint64_t seq_high_ GUARDED_BY(mu_) = 1;
+  std::vector<bool> used_ GUARDED_BY(mu_);  // index id - seq_low_
+
+  uint16_t dialect() {
+    MutexLock lock(&mu_);
+    return dialect_;
+  }
+};
+
+// Maps a runtime error to its NTSTATUS: the one place the SMB adapter does (ntstatus.cc).
+uint32_t ToNtStatus(const Status& s);
+
+// Random 64-bit ids for sessions and opens, never 0 or all ones.
+uint64_t NewId();
+
+}  // namespace dittofs::smb

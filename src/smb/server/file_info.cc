@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "smb/server/file_info.h"
+
+#include "base/casefold.h"
+#include "smb/wire/le.h"
+#include "smb/wire/smb2.h"
+#include "smb/wire/utf16.h"
+
+namespace dittofs::smb {
+
+uint32_t DosAttributesOf(const core::Attr& a) {
+  uint32_t d = a.dos_attributes & (core::kDosReadOnly | core::kDosHidden | core::kDosSystem |
+                                   core::kDosArchive | core::kDosSparse);
+  if (a.type == core::FileType::kDirectory) d |= 0x10;
+  return d == 0 ? 0x80 : d;
+}
+
+bool IsDirectoryInfoClass(uint8_t c) {
+  switch (c) {
+    case wire::kFileDirectoryInformation:
+    case wire::kFileFullDirectoryInformation:
+    case wire::kFileBothDirectoryInformation:
+    case wire::kFileNamesInformation:
+    case wire::kFileIdBothDirectoryInformation:
+    case wire::kFileIdFullDirectoryInformation:
+    case wire::kFileIdExtdDirectoryInformation:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool AppendDirectoryEntry(uint8_t c, std::string_view name, const core::Attr& a, size_t limit,
+                          std::vector<std::byte>& out, size_t* entry_start) {
+  const size_t start = (out.size() + 7) & ~size_t{7};
+  const size_t name_bytes = wire::Utf16Size(name);
+  size_t fixed = 0;
+  switch (c) {
+    case wire::kFileDirectoryInformation:
+      fixed = 64;
+      break;
+    case wire::kFileFullDirectoryInformation:
+      fixed = 68;
+      break;
+    case wire::kFileIdFullDirectoryInformation:
+      fixed = 80;
+      break;
+    case wire::kFileBothDirectoryInformation:
+      fixed = 94;
+      break;
+    case wire::kFileIdBothDirectoryInformation:
+      fixed = 104;
+      break;
+    case wire::kFileNamesInformation:
+      fixed = 12;
+      break;
+    case wire::kFileIdExtdDirectoryInformation:
+      fixed = 88;
+      break;
+    default:
+      return false;
+  }
+  if (start + fixed + name_bytes > limit) return false;
+  out.resize(start, std::byte{0});
+  *entry_start = start;
+  wire::LeWriter w(out);
+  w.U32(0);  // NextEntryOffset
+  w.U32(0);  // FileIndex
+  const uint32_t name_len = static_cast<uint32_t>(name_bytes);
+  if (c == wire::kFileNamesInformation) {
+    w.U32(name_len);
+    wire::AppendUtf16(name, out);
+    return true;
+  }
+  const Timespec& birth = a.btime.sec != 0 || a.btime.nsec != 0 ? a.btime : a.mtime;
+  w.U64(wire::ToFiletime(birth.sec, birth.nsec));
+  w.U64(wire::ToFiletime(a.atime.sec, a.atime.nsec));
+  w.U64(wire::ToFiletime(a.mtime.sec, a.mtime.nsec));
+  w.U64(wire::ToFiletime(a.ctime.sec, a.ctime.nsec));
+  const bool dir = a.type == core::FileType::kDirectory;
+  w.U64(dir ? 0 : a.size);
+  w.U64(a.used);
+  w.U32(DosAttributesOf(a));
+  w.U32(name_len);
+  switch (c) {
+    case wire::kFileDirectoryInformation:
+      break;
+    case wire::kFileFullDirectoryInformation:
+      w.U32(0);  // EaSize
+      break;
+    case wire::kFileIdFullDirectoryInformation:
+      w.U32(0);
+      w.U32(0);
+      w.U64(a.id.inode);
+      break;
+    case wire::kFileBothDirectoryInformation:
+      w.U32(0);
+      w.U8(0);  // ShortNameLength: no 8.3 names
+      w.U8(0);
+      w.Zeros(24);
+      break;
+    case wire::kFileIdBothDirectoryInformation:
+      w.U32(0);
+      w.U8(0);
+      w.U8(0);
+      w.Zeros(24);
+      w.U16(0);
+      w.U64(a.id.inode);
+      break;
+    case wire::kFileIdExtdDirectoryInformation:
+      w.U32(0);  // EaSize
+      w.U32(0);  // ReparsePointTag
+      w.U64(a.id.inode);
+      w.U64(0);
+      break;
+  }
+  wire::AppendUtf16(name, out);
+  return true;
+}
+
+namespace {
+
+std::u32string CodePoints(std::string_view s) {
+  std::u32string out;
+  const std::string folded = FoldCase(s);
+  for (size_t i = 0; i < folded.size();) {
+    const auto b = static_cast<unsigned char>(folded[i]);
+    size_t len = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+    if (i + len > folded.size()) len = 1;
+    char32_t c = len == 1 ? b : b & (0x7F >> len);
+    for (size_t k = 1; k < len; ++k)
+      c = (c << 6) | (static_cast<unsigned char>(folded[i + k]) & 0x3F);
+    out.push_back(c);
+    i += len;
+  }
+  return out;
+}
+
+// MS-FSA 2.1.4.4: '*' any run; '?' one character; '<' (DOS_STAR) any run up to the name's
+// last '.'; '>' (DOS_QM) one character, or none at a '.' or the end; '"' (DOS_DOT) a '.', or
+// nothing at the end. Memoized: every (pattern, name) position is tried once, so no pattern
+// takes more than |pattern| x |name| steps.
+class Matcher {
+ public:
+  Matcher(const std::u32string& p, const std::u32string& n)
+      : p_(p), n_(n), last_dot_(n.rfind(U'.')), seen_((p.size() + 1) * (n.size() + 1), 0) {}
+  bool Run() { return Match(0, 0); }
+
+ private:
+  bool Match(size_t pi, size_t ni) {
+    uint8_t& memo = seen_[pi * (n_.size() + 1) + ni];
+    if (memo != 0) return memo == 2;
+    const bool r = Compute(pi, ni);
+    memo = r ? 2 : 1;
+    return r;
+  }
+  bool Compute(size_t pi, size_t ni) {
+    if (pi == p_.size()) return ni == n_.size();
+    const char32_t c = p_[pi];
+    const bool at_end = ni == n_.size();
+    switch (c) {
+      case U'*':
+        return Match(pi + 1, ni) || (!at_end && Match(pi, ni + 1));
+      case U'<':
+        // Zero characters, or one more that is not the name's last dot.
+        return Match(pi + 1, ni) ||
+               (!at_end && !(n_[ni] == U'.' && ni == last_dot_) && Match(pi, ni + 1));
+      case U'>':
+        if (at_end || n_[ni] == U'.') return Match(pi + 1, ni);
+        return Match(pi + 1, ni + 1);
+      case U'"':
+        if (at_end) return Match(pi + 1, ni);
+        return n_[ni] == U'.' && Match(pi + 1, ni + 1);
+      case U'?':
+        return !at_end && Match(pi + 1, ni + 1);
+      default:
+        return !at_end && c == n_[ni] && Match(pi + 1, ni + 1);
+    }
+  }
+
+  const std::u32string& p_;
+  const std::u32string& n_;
+  const size_t last_dot_;
+  std::vector<uint8_t> seen_;
+};
+
+}  // namespace
+
+bool HasWildcards(std::string_view p) {
+  return p.find_first_of("*?<>\"") != std::string_view::npos;
+}
+
+bool MatchesPattern(std::string_view pattern, std::string_view name) {
+  if (pattern.empty() || pattern == "*") return true;
+  const std::u32string p = CodePoints(pattern), n = CodePoints(name);
+  return Matcher(p, n).Run();
+}
+
+}  // namespace dittofs::smb

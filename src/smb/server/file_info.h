@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// FILE_*_INFORMATION and FILE_FS_*_INFORMATION structures from the runtime's attributes
+// (MS-FSCC 2.4, 2.5), and Windows wildcard matching (MS-FSA 2.1.4.4).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/types.h"
+
+namespace dittofs::smb {
+
+// MS-FSCC 2.6 attributes: the runtime's DOS bits, DIRECTORY from the type, NORMAL when none.
+uint32_t DosAttributesOf(const core::Attr& a);
+
+bool IsDirectoryInfoClass(uint8_t info_class);
+// Appends one entry of a directory listing in `info_class` to `out` (8-aligned from the
+// listing's start, which `out` begins at), unless it would pass `limit` bytes: false then.
+// The entry's NextEntryOffset is 0; LinkDirectoryEntries sets them.
+bool AppendDirectoryEntry(uint8_t info_class, std::string_view name, const core::Attr& attr,
+                          size_t limit, std::vector<std::byte>& out, size_t* entry_start);
+
+// Whether `name` matches the Windows expression `pattern` (its wildcards * ? < > "), without
+// regard to case.
+bool MatchesPattern(std::string_view pattern, std::string_view name);
+bool HasWildcards(std::string_view pattern);
+
+}  // namespace dittofs::smb

@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: Apache-2.0
+// QUERY_DIRECTORY, QUERY_INFO and SET_INFO (MS-SMB2 §3.3.5.18, §3.3.5.20, §3.3.5.21; the
+// structures of MS-FSCC 2.4 and 2.5).
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/log.h"
+#include "smb/server/connection.h"
+#include "smb/server/file_info.h"
+#include "smb/wire/le.h"
+#include "smb/wire/utf16.h"
+
+namespace dittofs::smb {
+namespace {
+
+constexpr uint32_t kStatusNoEasOnFile = 0xC0000052;
+
+Reply Fail(uint32_t status) {
+  Reply r;
+  r.status = status;
+  return r;
+}
+Reply Fail(const Status& s) { return Fail(ToNtStatus(s)); }
+
+void PutTimes(wire::LeWriter& w, const core::Attr& a) {
+  const Timespec& birth = a.btime.sec != 0 || a.btime.nsec != 0 ? a.btime : a.mtime;
+  w.U64(wire::ToFiletime(birth.sec, birth.nsec));
+  w.U64(wire::ToFiletime(a.atime.sec, a.atime.nsec));
+  w.U64(wire::ToFiletime(a.mtime.sec, a.mtime.nsec));
+  w.U64(wire::ToFiletime(a.ctime.sec, a.ctime.nsec));
+}
+
+uint64_t EndOfFile(const core::Attr& a) {
+  return a.type == core::FileType::kDirectory ? 0 : a.size;
+}
+
+void PutStandard(wire::LeWriter& w, const core::Attr& a, bool delete_pending) {
+  w.U64(a.used);
+  w.U64(EndOfFile(a));
+  w.U32(a.nlink);
+  w.U8(delete_pending ? 1 : 0);
+  w.U8(a.type == core::FileType::kDirectory ? 1 : 0);
+  w.U16(0);
+}
+
+// A SID S-1-22-1-uid / S-1-22-2-gid (the "Unix user/group" authority, as Samba maps ids).
+void PutUnixSid(wire::LeWriter& w, uint32_t kind, uint32_t id) {
+  w.U8(1);  // revision
+  w.U8(2);  // sub-authority count
+  w.Bytes(std::array<std::byte, 6>{std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},
+                                   std::byte{0}, std::byte{22}});
+  w.U32(kind);
+  w.U32(id);
+}
+
+}  // namespace
+
+Reply Connection::QueryDirectory(Exchange& x) {
+  Result<wire::QueryDirectoryRequest> req = wire::DecodeQueryDirectory(x.message);
+  if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
+  Result<std::shared_ptr<Open>> found = FindOpen(x, req->handle);
+  if (!found.ok()) return Fail(wire::kStatusFileClosed);
+  Open& open = **found;
+  if (!open.directory) return Fail(wire::kStatusInvalidParameter);
+  if (!(open.access & core::kReadData)) return Fail(wire::kStatusAccessDenied);
+  if (!IsDirectoryInfoClass(req->info_class)) return Fail(wire::kStatusInvalidInfoClass);
+  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
+  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  core::Vfs& vfs = use->vfs();
+  const core::Caller caller = CallerOf(*x.session);
+  const size_t limit = std::min<size_t>(req->output_length, server_.options.max_io);
+  const bool single = (req->flags & wire::kReturnSingleEntry) != 0;
+
+  MutexLock lock(&open.mu);
+  Enumeration& e = open.enumeration;
+  const bool first = !e.started || (req->flags & (wire::kRestartScans | wire::kReopen));
+  if (first) {
+    e = Enumeration();
+    e.started = true;
+    e.pattern = req->pattern.empty() ? "*" : req->pattern;
+  }
+  Bytes out;
+  size_t last_entry = 0;
+  bool any = false;
+  bool overflow = false;
+  const auto emit = [&](std::string_view name, const core::Attr& a) -> bool {
+    size_t start = 0;
+    if (!AppendDirectoryEntry(req->info_class, name, a, limit, out, &start)) {
+      if (!any) overflow = true;
+      return false;
+    }
+    if (any) wire::StoreLe32(out.data() + last_entry, static_cast<uint32_t>(start - last_entry));
+    last_entry = start;
+    any = true;
+    return true;
+  };
+
+  if (!HasWildcards(e.pattern)) {
+    // One name: a lookup, not a scan.
+    if (!e.done) {
+      Result<core::Attr> a = vfs.Lookup(caller, open.file, e.pattern, nullptr);
+      if (a.ok() && emit(e.pattern, *a)) {
+        e.done = true;
+      } else if (!a.ok()) {
+        e.done = true;
+        return Fail(a.status().code() == Errc::kNotFound ? wire::kStatusNoSuchFile
+                                                         : ToNtStatus(a.status()));
+      }
+    }
+  } else {
+    for (;;) {
+      if (single && any) break;
+      std::string name;
+      core::Attr attr;
+      if (e.dots < 2) {
+        Result<core::Attr> a =
+            e.dots == 0 ? vfs.GetAttr(caller, open.file) : vfs.Parent(caller, open.file);
+        if (!a.ok()) return Fail(a.status());
+        name = e.dots == 0 ? "." : "..";
+        attr = *a;
+        if (!MatchesPattern(e.pattern, name)) {
+          ++e.dots;
+          continue;
+        }
+        if (!emit(name, attr)) break;
+        ++e.dots;
+        continue;
+      }
+      if (e.pending.empty()) {
+        if (e.done) break;
+        Result<core::DirListing> page = vfs.ReadDir(caller, open.file, e.cookie, 512, true);
+        if (!page.ok()) return Fail(page.status());
+        e.done = page->eof;
+        std::reverse(page->entries.begin(), page->entries.end());  // taken from the back
+        e.pending = std::move(page->entries);
+        if (!e.pending.empty()) e.cookie = e.pending.front().cookie;
+        continue;
+      }
+      core::DirListEntry& entry = e.pending.back();
+      if (!entry.attr || !MatchesPattern(e.pattern, entry.name)) {
+        e.pending.pop_back();
+        continue;
+      }
+      if (!emit(entry.name, *entry.attr)) break;
+      e.pending.pop_back();
+    }
+  }
+  if (!any) {
+    if (overflow) return Fail(wire::kStatusInfoLengthMismatch);
+    return Fail(first ? wire::kStatusNoSuchFile : wire::kStatusNoMoreFiles);
+  }
+  Reply reply;
+  wire::EncodeOutputBufferResponse(out, reply.body);
+  return reply;
+}
+
+Reply Connection::QueryInfo(Exchange& x) {
+  Result<wire::QueryInfoRequest> req = wire::DecodeQueryInfo(x.message);
+  if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
+  Result<std::shared_ptr<Open>> found = FindOpen(x, req->handle);
+  if (!found.ok()) return Fail(wire::kStatusFileClosed);
+  Open& open = **found;
+  Bytes out;
+  wire::LeWriter w(out);
+  if (open.pipe) {
+    if (req->info_type == wire::kInfoFile && req->info_class == wire::kFileStandardInformation) {
+      w.U64(4096);
+      w.U64(0);
+      w.U32(1);
+      w.U8(0);
+      w.U8(0);
+      w.U16(0);
+    } else {
+      return Fail(wire::kStatusNotSupported);
+    }
+  } else {
+    Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
+    if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+    core::Vfs& vfs = use->vfs();
+    const core::Caller caller = CallerOf(*x.session);
+    Result<core::Attr> attr = vfs.GetAttr(caller, open.file);
+    if (!attr.ok()) return Fail(attr.status());
+    const core::Attr& a = *attr;
+    const bool delete_pending = vfs.state().opens.delete_pending(open.file.inode);
+    std::string path;
+    uint64_t position;
+    {
+      MutexLock lock(&open.mu);
+      path = "\\" + open.path;
+      position = open.position;
+    }
+    if (req->info_type == wire::kInfoFile) {
+      if (!(open.access & core::kReadAttributes) &&
+          req->info_class != wire::kFileAccessInformation &&
+          req->info_class != wire::kFilePositionInformation &&
+          req->info_class != wire::kFileModeInformation &&
+          req->info_class != wire::kFileAlignmentInformation) {
+        return Fail(wire::kStatusAccessDenied);
+      }
+      switch (req->info_class) {
+        case wire::kFileBasicInformation:
+          PutTimes(w, a);
+          w.U32(DosAttributesOf(a));
+          w.U32(0);
+          break;
+        case wire::kFileStandardInformation:
+          PutStandard(w, a, delete_pending);
+          break;
+        case wire::kFileInternalInformation:
+          w.U64(a.id.inode);
+          break;
+        case wire::kFileEaInformation:
+          w.U32(0);
+          break;
+        case wire::kFileAccessInformation:
+          w.U32(open.access);
+          break;
+        case wire::kFilePositionInformation:
+          w.U64(position);
+          break;
+        case wire::kFileModeInformation:
+          w.U32(0);
+          break;
+        case wire::kFileAlignmentInformation:
+          w.U32(0);
+          break;
+        case wire::kFileAllInformation:
+          PutTimes(w, a);
+          w.U32(DosAttributesOf(a));
+          w.U32(0);
+          PutStandard(w, a, delete_pending);
+          w.U64(a.id.inode);
+          w.U32(0);            // EaSize
+          w.U32(open.access);  // AccessFlags
+          w.U64(position);
+          w.U32(0);  // Mode
+          w.U32(0);  // Alignment
+          w.U32(static_cast<uint32_t>(wire::Utf16Size(path)));
+          wire::AppendUtf16(path, out);
+          break;
+        case wire::kFileNetworkOpenInformation:
+          PutTimes(w, a);
+          w.U64(a.used);
+          w.U64(EndOfFile(a));
+          w.U32(DosAttributesOf(a));
+          w.U32(0);
+          break;
+        case wire::kFileAttributeTagInformation:
+          w.U32(DosAttributesOf(a));
+          w.U32(0);
+          break;
+        case wire::kFileStreamInformation:
+          if (a.type != core::FileType::kDirectory) {
+            w.U32(0);
+            w.U32(static_cast<uint32_t>(wire::Utf16Size("::$DATA")));
+            w.U64(a.size);
+            w.U64(a.used);
+            wire::AppendUtf16("::$DATA", out);
+          }
+          break;
+        case wire::kFileCompressionInformation:
+          w.U64(a.size);
+          w.U16(0);
+          w.U8(0);
+          w.U8(0);
+          w.U8(0);
+          w.Zeros(3);
+          break;
+        case wire::kFileNormalizedNameInformation:
+          w.U32(static_cast<uint32_t>(wire::Utf16Size(open.path)));
+          wire::AppendUtf16(open.path, out);
+          break;
+        case wire::kFileFullEaInformation:
+          return Fail(kStatusNoEasOnFile);
+        case wire::kFileAlternateNameInformation:
+          return Fail(wire::kStatusObjectNameNotFound);
+        default:
+          return Fail(wire::kStatusInvalidInfoClass);
+      }
+    } else if (req->info_type == wire::kInfoFilesystem) {
+      Result<core::FsStats> fs = vfs.StatFs(caller, vfs.root());
+      if (!fs.ok()) return Fail(fs.status());
+      constexpr uint64_t kUnit = 4096;
+      switch (req->info_class) {
+        case wire::kFileFsVolumeInformation: {
+          Result<core::Attr> root = vfs.GetAttr(caller, vfs.root());
+          const Timespec t = root.ok() ? root->btime : Timespec{};
+          w.U64(wire::ToFiletime(t.sec, t.nsec));
+          w.U32(static_cast<uint32_t>(open.tree->share * 2654435761u));  // serial number
+          const std::string label = open.tree->name;
+          w.U32(static_cast<uint32_t>(wire::Utf16Size(label)));
+          w.U8(0);
+          w.U8(0);
+          wire::AppendUtf16(label, out);
+          break;
+        }
+        case wire::kFileFsSizeInformation:
+          w.U64(fs->total_bytes / kUnit);
+          w.U64(fs->avail_bytes / kUnit);
+          w.U32(8);
+          w.U32(512);
+          break;
+        case wire::kFileFsFullSizeInformation:
+          w.U64(fs->total_bytes / kUnit);
+          w.U64(fs->avail_bytes / kUnit);
+          w.U64(fs->free_bytes / kUnit);
+          w.U32(8);
+          w.U32(512);
+          break;
+        case wire::kFileFsDeviceInformation:
+          w.U32(0x07);  // FILE_DEVICE_DISK
+          w.U32(0x20);  // FILE_DEVICE_IS_MOUNTED
+          break;
+        case wire::kFileFsAttributeInformation: {
+          uint32_t flags = 0x2 | 0x4 | 0x40 | 0x00400000;  // case preserved, unicode, sparse, links
+          if (!vfs.options().names.case_insensitive) flags |= 0x1;  // case-sensitive search
+          w.U32(flags);
+          w.U32(255);
+          w.U32(static_cast<uint32_t>(wire::Utf16Size("NTFS")));
+          wire::AppendUtf16("NTFS", out);
+          break;
+        }
+        case wire::kFileFsSectorSizeInformation:
+          w.U32(512);
+          w.U32(4096);
+          w.U32(4096);
+          w.U32(4096);
+          w.U32(0x3);  // aligned device, partition aligned on device
+          w.U32(0);
+          w.U32(0);
+          break;
+        case wire::kFileFsObjectIdInformation:
+          w.U64(open.tree->share);
+          w.Zeros(56);
+          break;
+        default:
+          return Fail(wire::kStatusInvalidInfoClass);
+      }
+    } else if (req->info_type == wire::kInfoSecurity) {
+      // A self-relative security descriptor (MS-DTYP 2.4.6) with the owner and group as Unix
+      // SIDs; the DACL grants everyone everything and the runtime's permission checks decide
+      // (the ACL model shared with NFSv4 replaces this).
+      constexpr uint32_t kOwner = 1, kGroup = 2, kDacl = 4;
+      const uint32_t want = req->additional_information;
+      w.U8(1);
+      w.U8(0);
+      const size_t control_at = out.size();
+      w.U16(0x8000);  // SE_SELF_RELATIVE
+      const size_t offsets_at = out.size();
+      w.Zeros(16);
+      uint16_t control = 0x8000;
+      if (want & kOwner) {
+        wire::StoreLe32(out.data() + offsets_at, static_cast<uint32_t>(out.size()));
+        PutUnixSid(w, 1, a.uid);
+      }
+      if (want & kGroup) {
+        wire::StoreLe32(out.data() + offsets_at + 4, static_cast<uint32_t>(out.size()));
+        PutUnixSid(w, 2, a.gid);
+      }
+      if (want & kDacl) {
+        control |= 0x0004;  // SE_DACL_PRESENT
+        wire::StoreLe32(out.data() + offsets_at + 12, static_cast<uint32_t>(out.size()));
+        w.U8(2);  // ACL revision
+        w.U8(0);
+        w.U16(8 + 20);  // size: header and one ACE
+        w.U16(1);
+        w.U16(0);
+        w.U8(0);  // ACCESS_ALLOWED_ACE_TYPE
+        w.U8(0);
+        w.U16(20);
+        w.U32(wire::kFileAllAccess);
+        w.U8(1);  // S-1-1-0, Everyone
+        w.U8(1);
+        w.Bytes(std::array<std::byte, 6>{std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},
+                                         std::byte{0}, std::byte{1}});
+        w.U32(0);
+      }
+      wire::StoreLe16(out.data() + control_at, control);
+    } else {
+      return Fail(wire::kStatusNotSupported);
+    }
+  }
+  Reply reply;
+  if (out.size() > req->output_length) {
+    // Fixed-size structures must fit; variable ones are cut (§3.3.5.20.1).
+    const bool variable = req->info_type == wire::kInfoSecurity ||
+                          (req->info_type == wire::kInfoFile &&
+                           (req->info_class == wire::kFileAllInformation ||
+                            req->info_class == wire::kFileStreamInformation ||
+                            req->info_class == wire::kFileNormalizedNameInformation)) ||
+                          (req->info_type == wire::kInfoFilesystem &&
+                           (req->info_class == wire::kFileFsVolumeInformation ||
+                            req->info_class == wire::kFileFsAttributeInformation));
+    if (req->info_type == wire::kInfoSecurity) {
+      // The client learns the size it needs from a BUFFER_TOO_SMALL with the length.
+      Reply r;
+      r.status = wire::kStatusBufferTooSmall;
+      Bytes body;
+      wire::LeWriter bw(body);
+      bw.U16(9);
+      bw.U8(0);
+      bw.U8(0);
+      bw.U32(4);
+      bw.U32(static_cast<uint32_t>(out.size()));
+      r.body = std::move(body);
+      return r;
+    }
+    if (!variable) return Fail(wire::kStatusInfoLengthMismatch);
+    out.resize(req->output_length);
+    reply.status = wire::kStatusBufferOverflow;
+  }
+  wire::EncodeOutputBufferResponse(out, reply.body);
+  return reply;
+}
+
+Reply Connection::SetInfo(Exchange& x) {
+  Result<wire::SetInfoRequest> req = wire::DecodeSetInfo(x.message);
+  if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
+  Result<std::shared_ptr<Open>> found = FindOpen(x, req->handle);
+  if (!found.ok()) return Fail(wire::kStatusFileClosed);
+  Open& open = **found;
+  if (open.pipe || req->info_type != wire::kInfoFile) return Fail(wire::kStatusNotSupported);
+  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
+  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  core::Vfs& vfs = use->vfs();
+  const core::Caller caller = CallerOf(*x.session);
+  wire::LeReader r(req->buffer);
+  Reply reply;
+  wire::EncodeSetInfoResponse(reply.body);
+  const auto need = [&](size_t n) { return req->buffer.size() >= n; };
+  switch (req->info_class) {
+    case wire::kFileBasicInformation: {
+      if (!need(36)) return Fail(wire::kStatusInfoLengthMismatch);
+      if (!(open.access & core::kWriteAttributes)) return Fail(wire::kStatusAccessDenied);
+      uint64_t times[4];
+      for (uint64_t& t : times) t = r.U64();
+      const uint32_t dos = r.U32();
+      core::SetAttrs set;
+      // 0: leave as is; -1 and -2 (stop or resume automatic updates) change nothing now.
+      const auto when = [](uint64_t ft, Timespec* out) {
+        if (ft == 0 || ft >= 0xFFFFFFFFFFFFFFFEull) return false;
+        wire::FromFiletime(ft, &out->sec, &out->nsec);
+        return true;
+      };
+      Timespec t;
+      if (when(times[0], &t)) set.set_btime(t);
+      if (when(times[1], &t)) set.set_atime(t);
+      if (when(times[2], &t)) set.set_mtime(t);
+      if (when(times[3], &t)) set.set_ctime(t);
+      if (dos != 0) {
+        if ((dos & 0x10) && !open.directory) return Fail(wire::kStatusInvalidParameter);
+        set.set_dos_attributes(dos & ~uint32_t{0x10 | 0x80});
+      }
+      if (set.mask == 0) return reply;
+      Status s = vfs.SetAttr(caller, open.file, set, nullptr, nullptr, &open.via);
+      if (!s.ok()) return Fail(s);
+      return reply;
+    }
+    case wire::kFileRenameInformation:
+    case wire::kFileLinkInformation: {
+      // The SMB2 form (MS-FSCC 2.4.37.2): ReplaceIfExists, 7 reserved, RootDirectory (0),
+      // FileNameLength, FileName: a path from the share root.
+      if (!need(20)) return Fail(wire::kStatusInfoLengthMismatch);
+      const bool replace = r.U8() != 0;
+      r.Skip(7);
+      const uint64_t root = r.U64();
+      const uint32_t len = r.U32();
+      ByteView name16 = r.Bytes(len);
+      if (!r.ok() || root != 0 || len == 0) return Fail(wire::kStatusInvalidParameter);
+      Result<std::string> target = wire::Utf16ToUtf8(name16);
+      if (!target.ok()) return Fail(wire::kStatusObjectNameInvalid);
+      std::string to = *target;
+      while (!to.empty() && to.front() == '\\') to.erase(0, 1);
+      if (to.empty()) return Fail(wire::kStatusObjectNameInvalid);
+      // The target's directory must exist; its last component is the new name.
+      const size_t slash = to.rfind('\\');
+      core::FileId to_dir = vfs.root();
+      const std::string leaf = slash == std::string::npos ? to : to.substr(slash + 1);
+      if (leaf.empty() || leaf.find_first_of(":*?\"<>|/") != std::string::npos) {
+        return Fail(wire::kStatusObjectNameInvalid);
+      }
+      if (slash != std::string::npos) {
+        std::string_view dir_path(to.data(), slash);
+        size_t start = 0;
+        while (start <= dir_path.size()) {
+          const size_t end = dir_path.find('\\', start);
+          const std::string_view c = dir_path.substr(
+              start, end == std::string_view::npos ? std::string_view::npos : end - start);
+          Result<core::Attr> a = vfs.Lookup(caller, to_dir, c, nullptr);
+          if (!a.ok() || a->type != core::FileType::kDirectory) {
+            return Fail(wire::kStatusObjectPathNotFound);
+          }
+          to_dir = a->id;
+          if (end == std::string_view::npos) break;
+          start = end + 1;
+        }
+      }
+      core::FileId from_dir;
+      std::string from_leaf;
+      {
+        MutexLock lock(&open.mu);
+        from_dir = open.parent;
+        from_leaf = open.leaf;
+      }
+      if (from_leaf.empty()) return Fail(wire::kStatusAccessDenied);  // the root
+      if (req->info_class == wire::kFileLinkInformation) {
+        if (open.directory) return Fail(wire::kStatusFileIsADirectory);
+        if (replace) {
+          Result<core::Attr> there = vfs.Lookup(caller, to_dir, leaf, nullptr);
+          if (there.ok()) {
+            if (there->type == core::FileType::kDirectory) return Fail(wire::kStatusAccessDenied);
+            Status removed = vfs.Remove(caller, to_dir, leaf, nullptr);
+            if (!removed.ok()) return Fail(removed);
+          }
+        }
+        Status s = vfs.Link(caller, open.file, to_dir, leaf, nullptr, nullptr);
+        if (!s.ok()) return Fail(s);
+        return reply;
+      }
+      if (!(open.access & core::kDeleteAccess)) return Fail(wire::kStatusAccessDenied);
+      Status s = vfs.Rename(caller, from_dir, from_leaf, to_dir, leaf, nullptr, nullptr, &open.via,
+                            !replace);
+      if (!s.ok()) {
+        if (s.code() == Errc::kExists) return Fail(wire::kStatusObjectNameCollision);
+        if (s.code() == Errc::kIsDir || s.code() == Errc::kNotDir) {
+          return Fail(wire::kStatusAccessDenied);
+        }
+        return Fail(s);
+      }
+      MutexLock lock(&open.mu);
+      open.parent = to_dir;
+      open.leaf = leaf;
+      open.path = to;
+      return reply;
+    }
+    case wire::kFileDispositionInformation: {
+      if (!need(1)) return Fail(wire::kStatusInfoLengthMismatch);
+      const bool pending = r.U8() != 0;
+      if (!(open.access & core::kDeleteAccess)) return Fail(wire::kStatusAccessDenied);
+      if (pending) {
+        Result<core::Attr> a = vfs.GetAttr(caller, open.file);
+        if (!a.ok()) return Fail(a.status());
+        if (a->dos_attributes & core::kDosReadOnly) return Fail(wire::kStatusCannotDelete);
+        {
+          MutexLock lock(&open.mu);
+          if (open.leaf.empty()) return Fail(wire::kStatusCannotDelete);  // the root
+        }
+        if (open.directory) {
+          Result<core::DirListing> l = vfs.ReadDir(caller, open.file, 0, 1, false);
+          if (l.ok() && !l->entries.empty()) return Fail(wire::kStatusDirectoryNotEmpty);
+        }
+      }
+      Status s = vfs.state().opens.SetDeletePending(open.state_open, pending);
+      if (!s.ok()) return Fail(s);
+      return reply;
+    }
+    case wire::kFilePositionInformation: {
+      if (!need(8)) return Fail(wire::kStatusInfoLengthMismatch);
+      MutexLock lock(&open.mu);
+      open.position = r.U64();
+      return reply;
+    }
+    case wire::kFileModeInformation:
+      if (!need(4)) return Fail(wire::kStatusInfoLengthMismatch);
+      return reply;
+    case wire::kFileEndOfFileInformation:
+    case wire::kFileAllocationInformation: {
+      if (!need(8)) return Fail(wire::kStatusInfoLengthMismatch);
+      if (!(open.access & core::kWriteData)) return Fail(wire::kStatusAccessDenied);
+      if (open.directory) return Fail(wire::kStatusInvalidParameter);
+      const uint64_t size = r.U64();
+      if (req->info_class == wire::kFileAllocationInformation) {
+        // Allocation below the end of file cuts the file; more is reserved by nothing here.
+        Result<core::Attr> a = vfs.GetAttr(caller, open.file);
+        if (!a.ok()) return Fail(a.status());
+        if (size >= a->size) return reply;
+      }
+      core::SetAttrs set;
+      set.set_size(size);
+      Status s = vfs.SetAttr(caller, open.file, set, nullptr, nullptr, &open.via);
+      if (!s.ok()) return Fail(s);
+      return reply;
+    }
+    default:
+      return Fail(wire::kStatusInvalidInfoClass);
+  }
+}
+
+}  // namespace dittofs::smb

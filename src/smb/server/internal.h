@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The SMB adapter's connection, session, tree-connect and open state (MS-SMB2 §3.3.1), shared
+// by its files. Not part of the adapter's interface.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/mutex.h"
+#include "core/identity.h"
+#include "core/shares.h"
+#include "core/types.h"
+#include "core/vfs.h"
+#include "net/stream/stream_server.h"
+#include "smb/auth/acceptor.h"
+#include "smb/crypto/crypto.h"
+#include "smb/rpc/srvsvc.h"
+#include "smb/server/smb_server.h"
+#include "smb/wire/messages.h"
+#include "smb/wire/smb2.h"
+
+namespace dittofs::smb {
+
+using Bytes = std::vector<std::byte>;
+
+struct Tree {
+  uint32_t id = 0;
+  core::ShareId share = 0;
+  std::string name;  // as the client named it, without the server
+  bool ipc = false;
+  bool writable = false;  // the caller may change the share
+  bool encrypt = false;
+};
+
+// One directory enumeration's position (QUERY_DIRECTORY).
+struct Enumeration {
+  bool started = false;
+  bool done = false;
+  std::string pattern;
+  uint64_t cookie = 0;                      // the runtime's position after the entries fetched
+  int dots = 0;                             // "." and ".." given so far
+  std::vector<core::DirListEntry> pending;  // fetched, not yet returned
+};
+
+struct Open {
+  uint64_t id = 0;  // FileId.Persistent and FileId.Volatile alike
+  std::shared_ptr<Tree> tree;
+  core::FileId file;
+  core::OpenTable::OpenId state_open = 0;  // 0 for pipes
+  uint32_t access = 0;                     // granted
+  bool directory = false;
+  core::OpenContext via;
+  std::unique_ptr<rpc::SrvsvcPipe> pipe;  // the srvsvc pipe of IPC$
+
+  Mutex mu;
+  core::FileId parent GUARDED_BY(mu);  // where its name is, for renames and delete on close
+  std::string leaf GUARDED_BY(mu);
+  std::string path GUARDED_BY(mu);  // from the share root, '\'-separated, no leading '\'
+  Enumeration enumeration GUARDED_BY(mu);
+  uint64_t position GUARDED_BY(mu) = 0;  // FilePositionInformation
+};
+
+struct Session {
+  uint64_t id = 0;
+  Mutex mu;
+  enum class State { kInProgress, kValid } state GUARDED_BY(mu) = State::kInProgress;
+  std::unique_ptr<auth::Acceptor> acceptor GUARDED_BY(mu);
+  crypto::PreauthHash preauth GUARDED_BY(mu);  // 3.1.1
+  core::Caller caller GUARDED_BY(mu);
+  bool guest GUARDED_BY(mu) = false;
+  // Set once the session is valid; read without the mutex afterwards (never changed while
+  // valid, except by re-authentication, which keeps the keys).
+  std::atomic<bool> valid{false};
+  bool signing_required = false;
+  bool encrypt = false;
+  crypto::SessionKeys keys;
+  std::optional<crypto::Encryptor> encryptor;
+  std::map<uint32_t, std::shared_ptr<Tree>> trees GUARDED_BY(mu);
+  uint32_t next_tree GUARDED_BY(mu) = 1;
+  std::map<uint64_t, std::shared_ptr<Open>> opens GUARDED_BY(mu);
+};
+
+}  // namespace dittofs::smb

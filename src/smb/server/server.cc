@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: Apache-2.0
+// The SMB adapter's transport side: framing, compound chains, credits, signing and encryption,
+// dispatch (MS-SMB2 §3.3.4, §3.3.5.2).
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/log.h"
+#include "base/random.h"
+#include "smb/server/connection.h"
+#include "smb/server/framer.h"
+#include "smb/wire/le.h"
+
+namespace dittofs::smb {
+
+using wire::Header;
+
+uint64_t NewId() {
+  for (;;) {
+    const uint64_t id = RandomU64();
+    if (id != 0 && id != ~uint64_t{0}) return id;
+  }
+}
+
+namespace {
+
+// The bytes sent for one reply: the NetBIOS header, then each response of the chain.
+class OutgoingReply final : public net::OutgoingMessage {
+ public:
+  std::vector<Bytes> parts;
+  std::vector<stores::BlockRead> payloads;
+};
+
+// Commands a session must be valid for, and those a tree connect must be given for.
+bool NeedsSession(uint16_t c) {
+  return c != wire::kNegotiate && c != wire::kSessionSetup && c != wire::kEcho &&
+         c != wire::kCancel;
+}
+bool NeedsTree(uint16_t c) {
+  return NeedsSession(c) && c != wire::kLogoff && c != wire::kTreeConnect;
+}
+
+}  // namespace
+
+Connection::Connection(ServerContext& server, net::StreamConnection& stream)
+    : server_(server), stream_(stream), peer_(stream.peer_address()) {}
+
+Connection::~Connection() = default;
+
+void Connection::OnMessage(Buffer message, net::InFlight in_flight, bool alone) {
+  stream_.RunOnWorker([this, m = std::move(message), f = std::move(in_flight)]() mutable {
+    Process(std::move(m));
+  });
+}
+
+void Connection::OnClose() {
+  std::map<uint64_t, std::shared_ptr<Session>> sessions;
+  {
+    MutexLock lock(&mu_);
+    closed_ = true;
+    sessions.swap(sessions_);
+  }
+  for (auto& [id, session] : sessions) CloseSession(*session);
+}
+
+void Connection::CloseSession(Session& session) {
+  std::map<uint64_t, std::shared_ptr<Open>> opens;
+  {
+    MutexLock lock(&session.mu);
+    opens.swap(session.opens);
+    session.trees.clear();
+  }
+  for (auto& [id, open] : opens) CloseOpen(session, *open);
+}
+
+core::Caller Connection::CallerOf(Session& session) {
+  MutexLock lock(&session.mu);
+  return session.caller;
+}
+
+void Connection::CloseOpen(Session& session, Open& open) {
+  if (open.state_open == 0) return;
+  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
+  if (!use.ok()) return;  // the share is gone, and its state with it
+  core::Vfs& vfs = use->vfs();
+  vfs.state().locks.ReleaseOwner(open.file.inode, open.via.lock_owner);
+  const core::Caller caller = CallerOf(session);
+  core::Vfs::NamedAt at;
+  {
+    MutexLock lock(&open.mu);
+    at.caller = &caller;
+    at.dir = open.parent;
+    at.name = open.leaf;
+    // `leaf` is read below only while the open is no longer shared (it left the table).
+  }
+  Status s = vfs.CloseFile(open.state_open, open.leaf.empty() ? nullptr : &at);
+  if (!s.ok()) LOG_DEBUG("smb: close of {}: {}", open.leaf, s.ToString());
+}
+
+Result<std::shared_ptr<Open>> Connection::FindOpen(Exchange& x, const wire::FileHandle& h) {
+  wire::FileHandle handle = h;
+  if (handle.is_related_placeholder()) {
+    if (!x.header.related() || !x.related_handle)
+      return Status(Errc::kBadHandle, "no related open");
+    handle = *x.related_handle;
+  }
+  if (handle.persistent != handle.volatile_id) return Status(Errc::kBadHandle, "unknown open");
+  MutexLock lock(&x.session->mu);
+  auto it = x.session->opens.find(handle.volatile_id);
+  if (it == x.session->opens.end()) return Status(Errc::kBadHandle, "unknown open");
+  if (x.tree && it->second->tree != x.tree) return Status(Errc::kBadHandle, "open of another tree");
+  return it->second;
+}
+
+bool Connection::TakeCredits(uint64_t id, uint16_t charge) {
+  MutexLock lock(&mu_);
+  const uint64_t n = std::max<uint16_t>(charge, 1);
+  if (id < seq_low_ || id + n > seq_high_ || id + n < id) return false;
+  if (used_.size() < seq_high_ - seq_low_) used_.resize(seq_high_ - seq_low_, false);
+  for (uint64_t i = id; i < id + n; ++i) {
+    if (used_[i - seq_low_]) return false;
+  }
+  for (uint64_t i = id; i < id + n; ++i) used_[i - seq_low_] = true;
+  size_t advance = 0;
+  while (advance < used_.size() && used_[advance]) ++advance;
+  used_.erase(used_.begin(), used_.begin() + advance);
+  seq_low_ += advance;
+  return true;
+}
+
+uint16_t Connection::Grant(uint16_t requested, uint16_t charge) {
+  MutexLock lock(&mu_);
+  // Grant what the client asks (at least what the request cost, so it never runs dry) while
+  // the window stays under the limit (§3.3.1.2).
+  const uint64_t outstanding = seq_high_ - seq_low_;
+  const uint64_t limit = server_.options.max_credits;
+  uint64_t want = std::max<uint64_t>({requested, 1, charge});
+  if (outstanding + want > limit) want = limit > outstanding ? limit - outstanding : 0;
+  if (want == 0 && outstanding == 0) want = 1;
+  seq_high_ += want;
+  return static_cast<uint16_t>(want);
+}
+
+void Connection::Process(Buffer message) {
+  ByteView m = message.view();
+  Bytes decrypted;
+  std::shared_ptr<Session> encrypted_session;
+  if (crypto::IsTransform(m)) {
+    if (m.size() < 52) return stream_.Close();
+    const uint64_t sid = crypto::TransformSessionId(m);
+    crypto::Cipher cipher;
+    {
+      MutexLock lock(&mu_);
+      auto it = sessions_.find(sid);
+      if (it != sessions_.end()) encrypted_session = it->second;
+      cipher = cipher_;
+    }
+    if (!encrypted_session || !encrypted_session->valid.load() || cipher == crypto::Cipher::kNone) {
+      LOG_DEBUG("smb {}: encrypted message for unknown session", peer_);
+      return stream_.Close();
+    }
+    Result<Bytes> plain = crypto::Open(cipher, encrypted_session->keys.decrypt, m);
+    if (!plain.ok()) {
+      LOG_INFO("smb {}: a message failed decryption: {}", peer_, plain.status().ToString());
+      return stream_.Close();
+    }
+    decrypted = std::move(plain).value();
+    m = decrypted;
+  }
+  if (wire::IsSmb1(m)) return ProcessSmb1(m);
+  if (!wire::IsSmb2(m)) {
+    LOG_DEBUG("smb {}: not an SMB2 message", peer_);
+    return stream_.Close();
+  }
+
+  std::vector<Bytes> responses;
+  std::vector<stores::BlockRead> payloads;
+  Exchange x;
+  size_t at = 0;
+  for (int element = 0;; ++element) {
+    ByteView rest = m.subspan(at);
+    Result<Header> h = wire::DecodeHeader(rest);
+    if (!h.ok()) {
+      // A chain whose next element is not a header: the connection is broken (§3.3.5.2.2).
+      LOG_DEBUG("smb {}: bad header: {}", peer_, h.status().ToString());
+      return stream_.Close();
+    }
+    size_t len = rest.size();
+    if (h->next_command != 0) {
+      if (h->next_command % 8 != 0 || h->next_command < wire::kHeaderSize ||
+          h->next_command >= rest.size()) {
+        LOG_DEBUG("smb {}: bad NextCommand {}", peer_, h->next_command);
+        return stream_.Close();
+      }
+      len = h->next_command;
+    }
+    x.header = *h;
+    x.message = rest.subspan(0, len);
+    const bool related = element > 0 && h->related();
+
+    // Credits: every request but CANCEL takes its message ids from the window.
+    uint16_t charge = h->credit_charge;
+    uint16_t dialect_now = dialect();
+    if (h->command != wire::kCancel) {
+      if (dialect_now == wire::kSmb202 || dialect_now == 0) charge = 1;
+      if (!TakeCredits(h->message_id, charge)) {
+        LOG_INFO("smb {}: message id {} outside the credit window: closing", peer_, h->message_id);
+        return stream_.Close();
+      }
+    }
+
+    Reply reply;
+    // The session and tree: a related request inherits the previous element's.
+    if (!related) {
+      x.session.reset();
+      x.tree.reset();
+      x.related_handle.reset();
+      x.chain_failed = false;
+    }
+    if (x.chain_failed) {
+      reply.status = x.chain_status;  // §3.3.5.2.7.2: the rest of a failed related chain fails
+    } else if (h->command >= wire::kCommandCount) {
+      reply.status = wire::kStatusInvalidParameter;
+    } else {
+      uint32_t status = wire::kStatusSuccess;
+      if (!related || !x.session) {
+        if (h->session_id != 0 || NeedsSession(h->command)) {
+          MutexLock lock(&mu_);
+          auto it = sessions_.find(h->session_id);
+          if (it != sessions_.end()) x.session = it->second;
+        }
+      }
+      if (NeedsSession(h->command)) {
+        if (!x.session || !x.session->valid.load()) status = wire::kStatusUserSessionDeleted;
+      }
+      // Signatures: a valid session checks every signed request, and refuses unsigned ones
+      // when it requires signing; an encrypted message needs no signature (§3.3.5.2.4).
+      if (status == 0 && x.session && x.session->valid.load() && !encrypted_session) {
+        if (h->is_signed()) {
+          MutexLock lock(&mu_);
+          const crypto::SigningAlgorithm alg = crypto::SigningFor(dialect_, signing_);
+          if (!crypto::Verify(alg, x.session->keys.signing, x.message)) {
+            status = wire::kStatusAccessDenied;
+          }
+        } else if (x.session->signing_required && h->command != wire::kCancel) {
+          status = wire::kStatusAccessDenied;
+        }
+        if (x.session->encrypt && h->command != wire::kCancel) status = wire::kStatusAccessDenied;
+      }
+      if (status == 0 && NeedsTree(h->command) && !(related && x.tree)) {
+        MutexLock lock(&x.session->mu);
+        auto it = x.session->trees.find(h->tree_id);
+        if (it == x.session->trees.end()) {
+          status = wire::kStatusNetworkNameDeleted;
+        } else {
+          x.tree = it->second;
+        }
+      }
+      if (status == 0 && x.tree && x.tree->encrypt && !encrypted_session && NeedsTree(h->command)) {
+        status = wire::kStatusAccessDenied;
+      }
+      if (status != 0) {
+        reply.status = status;
+      } else {
+        reply = Dispatch(x);
+      }
+      if (related && reply.status != 0 && reply.status != wire::kStatusMoreProcessingRequired) {
+        x.chain_failed = true;
+        x.chain_status = reply.status;
+      }
+    }
+    if (reply.none) {
+      if (h->next_command == 0) break;
+      at += len;
+      continue;
+    }
+
+    // The response: header, body (or the error body), padded to 8 when more follow.
+    Header r;
+    r.credit_charge = h->credit_charge;
+    r.status = reply.status;
+    r.command = h->command;
+    r.credits = h->command == wire::kCancel ? 0 : Grant(h->credits, charge);
+    r.flags = wire::kFlagServerToRedir | (h->flags & wire::kFlagRelated) |
+              (h->flags & wire::kFlagPriorityMask);
+    r.message_id = h->message_id;
+    r.tree_id = x.tree ? x.tree->id : h->tree_id;
+    r.session_id = x.session ? x.session->id : h->session_id;
+    if (h->command == wire::kSessionSetup && x.session) r.session_id = x.session->id;
+    Bytes out;
+    out.reserve(wire::kHeaderSize + 64 + reply.body.size());
+    wire::EncodeHeader(r, out);
+    const bool error_body = reply.status != 0 &&
+                            reply.status != wire::kStatusMoreProcessingRequired &&
+                            reply.status != wire::kStatusBufferOverflow && reply.body.empty();
+    if (error_body || reply.body.empty()) {
+      wire::EncodeErrorResponse(out);
+    } else {
+      out.insert(out.end(), reply.body.begin(), reply.body.end());
+    }
+    // Signing: responses to signed requests and every response of a session that requires
+    // it; and 3.x's final SESSION_SETUP response. Not inside an encrypted message.
+    const bool final_setup = h->command == wire::kSessionSetup && reply.status == 0 && x.session &&
+                             x.session->valid.load() && dialect() >= wire::kSmb300 &&
+                             !x.session->guest;
+    const bool sign = x.session && x.session->valid.load() && !encrypted_session &&
+                      reply.status != wire::kStatusPending &&
+                      (h->is_signed() || x.session->signing_required || final_setup) &&
+                      !x.session->keys.signing.empty();
+    if (sign && reply.payload.size() > 0) {
+      // The signature covers the payload: it joins the body.
+      for (ByteView p : reply.payload.pieces) out.insert(out.end(), p.begin(), p.end());
+      reply.payload = {};
+    }
+    const size_t payload_size = reply.payload.size();
+    if (h->next_command != 0) {
+      const size_t total = out.size() + payload_size;
+      out.resize(out.size() + (8 - total % 8) % 8, std::byte{0});
+      wire::StoreLe32(out.data() + 20, static_cast<uint32_t>(out.size() + payload_size));
+    }
+    // 3.1.1: the session's preauth hash covers each SESSION_SETUP response but the last.
+    if (h->command == wire::kSessionSetup && x.session &&
+        reply.status == wire::kStatusMoreProcessingRequired && dialect() == wire::kSmb311) {
+      MutexLock lock(&x.session->mu);
+      x.session->preauth.Update(out);
+    }
+    if (h->command == wire::kNegotiate && reply.status == 0 && dialect() == wire::kSmb311) {
+      MutexLock lock(&mu_);
+      preauth_.Update(out);
+    }
+    if (sign) {
+      crypto::SigningAlgorithm alg;
+      {
+        MutexLock lock(&mu_);
+        alg = crypto::SigningFor(dialect_, signing_);
+      }
+      Status signed_ok = crypto::Sign(alg, x.session->keys.signing, out);
+      if (!signed_ok.ok()) LOG_WARN("smb {}: signing failed: {}", peer_, signed_ok.ToString());
+    }
+    responses.push_back(std::move(out));
+    payloads.push_back(std::move(reply.payload));
+    if (h->command == wire::kCreate && reply.status == 0 && reply.body.size() >= 80) {
+      wire::FileHandle fh;
+      fh.persistent = wire::LoadLe64(reply.body.data() + 64);
+      fh.volatile_id = wire::LoadLe64(reply.body.data() + 72);
+      x.related_handle = fh;
+    }
+    if (h->next_command == 0) break;
+    at += len;
+  }
+  if (!responses.empty()) {
+    Send(std::move(responses), std::move(payloads), encrypted_session);
+  }
+}
+
+void Connection::Send(std::vector<Bytes> responses, std::vector<stores::BlockRead> payloads,
+                      const std::shared_ptr<Session>& encrypt_for) {
+  auto reply = std::make_unique<OutgoingReply>();
+  if (encrypt_for) {
+    Bytes plain;
+    for (size_t i = 0; i < responses.size(); ++i) {
+      plain.insert(plain.end(), responses[i].begin(), responses[i].end());
+      for (ByteView p : payloads[i].pieces) plain.insert(plain.end(), p.begin(), p.end());
+    }
+    Result<Bytes> sealed = encrypt_for->encryptor->Seal(encrypt_for->id, plain);
+    if (!sealed.ok()) {
+      LOG_WARN("smb {}: encryption failed: {}", peer_, sealed.status().ToString());
+      return stream_.Close();
+    }
+    reply->parts.push_back(std::move(sealed).value());
+  } else {
+    reply->parts = std::move(responses);
+    reply->payloads = std::move(payloads);
+  }
+  size_t total = 0;
+  for (size_t i = 0; i < reply->parts.size(); ++i) {
+    reply->pieces.push_back(reply->parts[i]);
+    total += reply->parts[i].size();
+    if (i < reply->payloads.size()) {
+      for (ByteView p : reply->payloads[i].pieces) {
+        reply->pieces.push_back(p);
+        total += p.size();
+      }
+    }
+  }
+  reply->header[0] = std::byte{0};
+  reply->header[1] = std::byte(total >> 16);
+  reply->header[2] = std::byte(total >> 8);
+  reply->header[3] = std::byte(total);
+  reply->header_size = 4;
+  stream_.Send(std::move(reply));
+}
+
+void Connection::ProcessSmb1(ByteView m) {
+  // MS-SMB2 §3.3.5.3.1: an SMB1 NEGOTIATE naming "SMB 2.???" is answered with an SMB2
+  // NEGOTIATE response for dialect 0x02FF (the client then negotiates again in SMB2); naming
+  // only "SMB 2.002", with 2.0.2 itself. Nothing else of SMB1 is served.
+  Result<std::vector<std::string>> dialects = wire::DecodeSmb1Negotiate(m);
+  bool wildcard = false, smb202 = false;
+  if (dialects.ok()) {
+    for (const std::string& d : *dialects) {
+      wildcard |= d == "SMB 2.???";
+      smb202 |= d == "SMB 2.002";
+    }
+  }
+  {
+    MutexLock lock(&mu_);
+    if (negotiated_) return stream_.Close();
+  }
+  if (!wildcard && !smb202) {
+    LOG_DEBUG("smb {}: an SMB1-only client", peer_);
+    return stream_.Close();
+  }
+  // The SMB2 response takes the place of message id 0 (§3.3.5.3.1).
+  Exchange x;
+  x.header.command = wire::kNegotiate;
+  std::vector<uint16_t> offered = {
+      static_cast<uint16_t>(wildcard ? wire::kSmb2Wildcard : wire::kSmb202)};
+  Reply reply;
+  {
+    wire::NegotiateResponse r;
+    r.dialect = offered[0];
+    r.security_mode =
+        wire::kSigningEnabled | (server_.options.require_signing ? wire::kSigningRequired : 0);
+    r.server_guid = server_.server_guid;
+    r.max_transact = r.max_read = r.max_write = 65536;
+    r.system_time = 0;
+    r.security_buffer = server_.negotiate_token;
+    wire::EncodeNegotiateResponse(r, reply.body);
+  }
+  if (!wildcard) {
+    MutexLock lock(&mu_);
+    negotiated_ = true;
+    dialect_ = wire::kSmb202;
+  }
+  {
+    MutexLock lock(&mu_);
+    seq_low_ = 1;  // message id 0 was the SMB1 request
+    seq_high_ = 2;
+    used_.clear();
+  }
+  Header r;
+  r.command = wire::kNegotiate;
+  r.credits = 1;
+  r.flags = wire::kFlagServerToRedir;
+  Bytes out;
+  wire::EncodeHeader(r, out);
+  out.insert(out.end(), reply.body.begin(), reply.body.end());
+  std::vector<Bytes> responses;
+  responses.push_back(std::move(out));
+  Send(std::move(responses), std::vector<stores::BlockRead>(1), nullptr);
+}
+
+Reply Connection::Dispatch(Exchange& x) {
+  switch (x.header.command) {
+    case wire::kNegotiate:
+      return Negotiate(x);
+    case wire::kSessionSetup:
+      return SessionSetup(x);
+    case wire::kLogoff:
+      return Logoff(x);
+    case wire::kTreeConnect:
+      return TreeConnect(x);
+    case wire::kTreeDisconnect:
+      return TreeDisconnect(x);
+    case wire::kCreate:
+      return Create(x);
+    case wire::kClose:
+      return Close(x);
+    case wire::kFlush:
+      return Flush(x);
+    case wire::kRead:
+      return Read(x);
+    case wire::kWrite:
+      return Write(x);
+    case wire::kLock:
+      return Lock(x);
+    case wire::kIoctl:
+      return Ioctl(x);
+    case wire::kCancel: {
+      Reply r;
+      r.none = true;  // nothing of ours waits yet: there is nothing to cancel
+      return r;
+    }
+    case wire::kEcho: {
+      Reply r;
+      if (!wire::DecodeEmpty(x.message).ok()) {
+        r.status = wire::kStatusInvalidParameter;
+        return r;
+      }
+      wire::EncodeEmptyResponse(r.body);
+      return r;
+    }
+    case wire::kQueryDirectory:
+      return QueryDirectory(x);
+    case wire::kChangeNotify:
+      return ChangeNotify(x);
+    case wire::kQueryInfo:
+      return QueryInfo(x);
+    case wire::kSetInfo:
+      return SetInfo(x);
+    case wire::kOplockBreak:
+      return OplockBreak(x);
+    default: {
+      Reply r;
+      r.status = wire::kStatusInvalidParameter;
+      return r;
+    }
+  }
+}
+
+uint32_t ToNtStatus(const Status& s) {
+  switch (s.code()) {
+    case Errc::kOk:
+      return wire::kStatusSuccess;
+    case Errc::kNotFound:
+      return wire::kStatusObjectNameNotFound;
+    case Errc::kExists:
+      return wire::kStatusObjectNameCollision;
+    case Errc::kNotDir:
+      return wire::kStatusNotADirectory;
+    case Errc::kIsDir:
+      return wire::kStatusFileIsADirectory;
+    case Errc::kNotEmpty:
+      return wire::kStatusDirectoryNotEmpty;
+    case Errc::kAccess:
+    case Errc::kPerm:
+      return wire::kStatusAccessDenied;
+    case Errc::kNameTooLong:
+    case Errc::kBadType:
+      return wire::kStatusObjectNameInvalid;
+    case Errc::kInvalid:
+      return wire::kStatusInvalidParameter;
+    case Errc::kStale:
+      return wire::kStatusFileClosed;
+    case Errc::kBadHandle:
+      return wire::kStatusFileClosed;
+    case Errc::kNoSpace:
+      return wire::kStatusDiskFull;
+    case Errc::kReadOnly:
+      return wire::kStatusMediaWriteProtected;
+    case Errc::kIo:
+      return wire::kStatusIoDeviceError;
+    case Errc::kTooBig:
+      return wire::kStatusFileTooLarge;
+    case Errc::kNotSupported:
+      return wire::kStatusNotSupported;
+    case Errc::kXDev:
+      return wire::kStatusNotSameDevice;
+    case Errc::kTooManyLinks:
+      return wire::kStatusTooManyLinks;
+    case Errc::kBadCookie:
+      return wire::kStatusInvalidParameter;
+    case Errc::kNotSync:
+      return wire::kStatusInvalidParameter;
+    case Errc::kConflict:
+    case Errc::kBusy:
+    case Errc::kUnavailable:
+      return wire::kStatusInsufficientResources;
+    case Errc::kTimedOut:
+      return wire::kStatusIoTimeout;
+    case Errc::kLocked:
+      return wire::kStatusFileLockConflict;
+    case Errc::kShareViolation:
+      return wire::kStatusSharingViolation;
+    case Errc::kDeletePending:
+      return wire::kStatusDeletePending;
+    case Errc::kDeadlock:
+      return wire::kStatusLockNotGranted;
+    case Errc::kRangeNotLocked:
+      return wire::kStatusRangeNotLocked;
+    case Errc::kInternal:
+      return wire::kStatusInternalError;
+  }
+  return wire::kStatusInternalError;
+}
+
+namespace {
+
+class SmbProtocol final : public net::StreamProtocol {
+ public:
+  explicit SmbProtocol(ServerContext context) : context_(std::move(context)) {}
+  std::unique_ptr<net::StreamFramer> NewFramer(net::MessageBudget& budget) override {
+    // The largest message: a WRITE of max_io with its header, or a transform of one.
+    return std::make_unique<DirectTcpFramer>(context_.options.max_io + 64 * 1024, &budget);
+  }
+  std::unique_ptr<net::StreamHandler> NewHandler(net::StreamConnection& connection) override {
+    return std::make_unique<Connection>(context_, connection);
+  }
+
+ private:
+  ServerContext context_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<net::StreamServer>> StartSmbServer(const SmbServerOptions& options,
+                                                          SmbEnvironment env) {
+  ServerContext context;
+  context.options = options;
+  context.env = env;
+  for (size_t i = 0; i < 16; i += 8) {
+    const uint64_t r = RandomU64();
+    std::memcpy(context.server_guid.data() + i, &r, 8);
+  }
+  context.negotiate_token = auth::NegotiateToken();
+  net::StreamServerOptions stream = options.stream;
+  if (stream.name == "stream") stream.name = "smb";
+  stream.partial_message_budget =
+      std::max<size_t>(stream.partial_message_budget, options.max_io + 64 * 1024);
+  return net::StartStreamServer(stream, std::make_shared<SmbProtocol>(std::move(context)));
+}
+
+}  // namespace dittofs::smb

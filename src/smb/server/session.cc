@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: Apache-2.0
+// NEGOTIATE, SESSION_SETUP, LOGOFF, TREE_CONNECT, TREE_DISCONNECT and IOCTL (MS-SMB2 §3.3.5.3
+// to §3.3.5.8, §3.3.5.15).
+
+#include <cstring>
+
+#include "base/casefold.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/random.h"
+#include "smb/server/connection.h"
+#include "smb/wire/le.h"
+#include "smb/wire/utf16.h"
+
+namespace dittofs::smb {
+namespace {
+
+constexpr size_t kMaxTreesPerSession = 1024;
+constexpr uint32_t kStatusFsDriverRequired = 0xC000019C;
+
+Reply Fail(uint32_t status) {
+  Reply r;
+  r.status = status;
+  return r;
+}
+
+uint64_t NowFiletime() {
+  const Timespec now = Now();
+  return wire::ToFiletime(now.sec, now.nsec);
+}
+
+}  // namespace
+
+Reply Connection::Negotiate(Exchange& x) {
+  Result<wire::NegotiateRequest> req = wire::DecodeNegotiate(x.message);
+  if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
+  {
+    MutexLock lock(&mu_);
+    if (negotiated_) {
+      // §3.3.5.3.1: a second NEGOTIATE breaks the connection.
+      stream_.Close();
+      Reply r;
+      r.none = true;
+      return r;
+    }
+  }
+  static constexpr uint16_t kOurs[] = {wire::kSmb311, wire::kSmb302, wire::kSmb300, wire::kSmb210,
+                                       wire::kSmb202};
+  uint16_t dialect = 0;
+  for (uint16_t d : kOurs) {
+    if (std::find(req->dialects.begin(), req->dialects.end(), d) != req->dialects.end()) {
+      dialect = d;
+      break;
+    }
+  }
+  if (dialect == 0) return Fail(wire::kStatusNotSupported);
+
+  wire::NegotiateResponse r;
+  r.dialect = dialect;
+  r.security_mode =
+      wire::kSigningEnabled | (server_.options.require_signing ? wire::kSigningRequired : 0);
+  r.server_guid = server_.server_guid;
+  if (dialect >= wire::kSmb210) r.capabilities |= wire::kCapLargeMtu;
+  crypto::Cipher cipher = crypto::Cipher::kNone;
+  std::optional<crypto::SigningAlgorithm> signing;
+  bool posix = false;
+  if ((dialect == wire::kSmb300 || dialect == wire::kSmb302) &&
+      (req->capabilities & wire::kCapEncryption)) {
+    r.capabilities |= wire::kCapEncryption;
+    cipher = crypto::Cipher::kAes128Ccm;
+  }
+  const uint32_t io = dialect == wire::kSmb202 ? 65536 : server_.options.max_io;
+  r.max_transact = r.max_read = r.max_write = io;
+  r.system_time = NowFiletime();
+  r.security_buffer = server_.negotiate_token;
+
+  if (dialect == wire::kSmb311) {
+    // §3.3.5.3.1 / §3.3.5.2.5: the preauth integrity context must be there, with SHA-512.
+    bool preauth = false;
+    for (const wire::NegotiateContext& c : req->contexts) {
+      wire::LeReader cr(c.data);
+      switch (c.type) {
+        case wire::kCtxPreauth: {
+          const uint16_t count = cr.U16();
+          cr.U16();  // SaltLength
+          for (uint16_t i = 0; i < count && cr.ok(); ++i) preauth |= cr.U16() == wire::kHashSha512;
+          if (!cr.ok() || count == 0) return Fail(wire::kStatusInvalidParameter);
+          break;
+        }
+        case wire::kCtxEncryption: {
+          const uint16_t count = cr.U16();
+          if (count == 0) return Fail(wire::kStatusInvalidParameter);
+          for (uint16_t i = 0; i < count && cr.ok(); ++i) {
+            const uint16_t id = cr.U16();
+            if (cipher == crypto::Cipher::kNone && id >= 1 && id <= 4 && cr.ok()) {
+              cipher = static_cast<crypto::Cipher>(id);
+            }
+          }
+          if (!cr.ok()) return Fail(wire::kStatusInvalidParameter);
+          break;
+        }
+        case wire::kCtxSigning: {
+          const uint16_t count = cr.U16();
+          if (count == 0) return Fail(wire::kStatusInvalidParameter);
+          for (uint16_t i = 0; i < count && cr.ok(); ++i) {
+            const uint16_t id = cr.U16();
+            if (!signing && cr.ok() && id <= 2) {
+              signing = id == 0 ? crypto::SigningAlgorithm::kHmacSha256
+                                : static_cast<crypto::SigningAlgorithm>(id);
+            }
+          }
+          if (!cr.ok()) return Fail(wire::kStatusInvalidParameter);
+          break;
+        }
+        case wire::kCtxPosix:
+          posix = true;
+          break;
+        default:
+          break;  // others (compression, netname, transport, RDMA) are declined by silence
+      }
+    }
+    if (!preauth) return Fail(wire::kStatusInvalidParameter);
+    Bytes ctx;
+    wire::LeWriter w(ctx);
+    w.U16(1);
+    w.U16(32);
+    w.U16(wire::kHashSha512);
+    for (int i = 0; i < 4; ++i) w.U64(RandomU64());
+    r.contexts.emplace_back(wire::kCtxPreauth, std::move(ctx));
+    bool client_sent_encryption = false, client_sent_signing = false;
+    for (const wire::NegotiateContext& c : req->contexts) {
+      client_sent_encryption |= c.type == wire::kCtxEncryption;
+      client_sent_signing |= c.type == wire::kCtxSigning;
+    }
+    if (client_sent_encryption) {
+      Bytes e;
+      wire::LeWriter ew(e);
+      ew.U16(1);
+      ew.U16(static_cast<uint16_t>(cipher));  // 0: none in common
+      r.contexts.emplace_back(wire::kCtxEncryption, std::move(e));
+    }
+    if (client_sent_signing && signing) {
+      Bytes sc;
+      wire::LeWriter sw(sc);
+      sw.U16(1);
+      sw.U16(*signing == crypto::SigningAlgorithm::kHmacSha256 ? 0
+                                                               : static_cast<uint16_t>(*signing));
+      r.contexts.emplace_back(wire::kCtxSigning, std::move(sc));
+    }
+    if (posix) {
+      for (const wire::NegotiateContext& c : req->contexts) {
+        if (c.type == wire::kCtxPosix) {
+          r.contexts.emplace_back(wire::kCtxPosix, Bytes(c.data.begin(), c.data.end()));
+          break;
+        }
+      }
+    }
+  }
+  {
+    MutexLock lock(&mu_);
+    negotiated_ = true;
+    dialect_ = dialect;
+    client_capabilities_ = req->capabilities;
+    client_security_mode_ = req->security_mode;
+    client_guid_ = req->client_guid;
+    cipher_ = cipher;
+    signing_ = signing;
+    posix_ = posix;
+    if (dialect == wire::kSmb311) preauth_.Update(x.message);
+  }
+  Reply reply;
+  wire::EncodeNegotiateResponse(r, reply.body);
+  return reply;
+}
+
+Reply Connection::SessionSetup(Exchange& x) {
+  Result<wire::SessionSetupRequest> req = wire::DecodeSessionSetup(x.message);
+  if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
+  uint16_t dialect;
+  crypto::Cipher cipher;
+  {
+    MutexLock lock(&mu_);
+    if (!negotiated_) return Fail(wire::kStatusInvalidParameter);
+    dialect = dialect_;
+    cipher = cipher_;
+  }
+  // Binding a session to a second connection needs multichannel, which we do not offer.
+  if (req->flags & wire::kSessionBinding) return Fail(wire::kStatusRequestNotAccepted);
+
+  std::shared_ptr<Session> session = x.session;
+  bool fresh = false;
+  if (x.header.session_id == 0) {
+    MutexLock lock(&mu_);
+    if (sessions_.size() >= server_.options.max_sessions_per_connection) {
+      return Fail(wire::kStatusInsufficientResources);
+    }
+    session = std::make_shared<Session>();
+    session->id = NewId();
+    {
+      MutexLock slock(&session->mu);
+      session->preauth = preauth_;
+    }
+    sessions_[session->id] = session;
+    fresh = true;
+  } else if (!session) {
+    return Fail(wire::kStatusUserSessionDeleted);
+  }
+  x.session = session;
+
+  const auth::NtHashLookup lookup = [this](std::string_view user,
+                                           std::string_view) -> Result<auth::NtHash> {
+    ASSIGN_OR_RETURN(core::UserRecord u, server_.env.users->FindWindowsUser(user));
+    if (u.nt_hash.size() != 16) return Status(Errc::kNotFound, "no SMB password");
+    auth::NtHash h;
+    std::memcpy(h.data(), u.nt_hash.data(), 16);
+    return h;
+  };
+  Result<auth::Acceptor::Step> step = Status(Errc::kInternal);
+  {
+    MutexLock lock(&session->mu);
+    if (!session->acceptor) {
+      auth::ServerNames names;
+      names.netbios_computer = server_.options.netbios_name;
+      names.netbios_domain = server_.options.domain;
+      session->acceptor = std::make_unique<auth::Acceptor>(names);
+    }
+    if (dialect == wire::kSmb311 && !session->valid.load()) session->preauth.Update(x.message);
+    step = session->acceptor->Accept(req->security_buffer, lookup);
+  }
+  const auto forget = [&] {
+    MutexLock lock(&mu_);
+    if (!session->valid.load()) sessions_.erase(session->id);
+  };
+  if (!step.ok()) {
+    LOG_INFO("smb {}: session setup failed: {}", peer_, step.status().ToString());
+    {
+      MutexLock lock(&session->mu);
+      session->acceptor.reset();
+    }
+    forget();
+    const Errc code = step.status().code();
+    if (code == Errc::kNotSupported) {
+      // No mechanism in common: SPNEGO's reject goes with the status.
+      Reply reply;
+      reply.status = wire::kStatusNotSupported;
+      wire::EncodeSessionSetupResponse(0, auth::RejectToken(), reply.body);
+      return reply;
+    }
+    return Fail(code == Errc::kAccess ? wire::kStatusLogonFailure : wire::kStatusInvalidParameter);
+  }
+  Reply reply;
+  if (!step->done) {
+    reply.status = wire::kStatusMoreProcessingRequired;
+    wire::EncodeSessionSetupResponse(0, step->output, reply.body);
+    return reply;
+  }
+  const auth::Authenticated& who = *step->result;
+  core::Caller caller;
+  caller.client_address = peer_;
+  uint16_t flags = 0;
+  bool guest = false;
+  if (who.anonymous) {
+    if (!server_.options.allow_guest) {
+      forget();
+      return Fail(wire::kStatusLogonFailure);
+    }
+    caller.auth = core::AuthMethod::kNone;
+    flags = wire::kSessionIsNull;
+    guest = true;
+  } else {
+    Result<core::UserRecord> user = server_.env.users->FindWindowsUser(who.user);
+    Result<core::Principal> principal =
+        user.ok() ? user->LogOn(core::AuthMethod::kNtlm) : Result<core::Principal>(user.status());
+    if (!principal.ok()) {
+      LOG_INFO("smb {}: logon of {} refused: {}", peer_, who.user, principal.status().ToString());
+      forget();
+      return Fail(principal.status().code() == Errc::kAccess ? wire::kStatusAccountDisabled
+                                                             : wire::kStatusLogonFailure);
+    }
+    static_cast<core::Principal&>(caller) = *principal;
+  }
+  const bool encrypt = server_.options.encrypt && !guest;
+  if (encrypt && dialect < wire::kSmb300) {
+    forget();
+    return Fail(wire::kStatusAccessDenied);
+  }
+  {
+    MutexLock lock(&session->mu);
+    session->caller = caller;
+    session->guest = guest;
+    session->acceptor.reset();
+    if (!session->valid.load()) {
+      // First authentication: the keys (§3.3.5.5.3). Re-authentication keeps them.
+      if (!guest) {
+        const ByteView key(who.session_key.data(), who.session_key.size());
+        session->keys = crypto::DeriveKeys(
+            dialect, key, session->preauth.value(),
+            cipher == crypto::Cipher::kNone ? crypto::Cipher::kAes128Ccm : cipher);
+        session->signing_required =
+            server_.options.require_signing || (req->security_mode & wire::kSigningRequired);
+        session->encrypt = encrypt && cipher != crypto::Cipher::kNone;
+        if (cipher != crypto::Cipher::kNone)
+          session->encryptor.emplace(cipher, session->keys.encrypt);
+      }
+      session->state = Session::State::kValid;
+      session->valid.store(true);
+    }
+  }
+  (void)fresh;
+  if (session->encrypt) flags |= wire::kSessionEncrypt;
+  if (guest && !who.anonymous) flags |= wire::kSessionIsGuest;
+  LOG_DEBUG("smb {}: session {:x} for {}", peer_, session->id, guest ? "guest" : who.user);
+  wire::EncodeSessionSetupResponse(flags, step->output, reply.body);
+  return reply;
+}
+
+Reply Connection::Logoff(Exchange& x) {
+  if (!wire::DecodeEmpty(x.message).ok()) return Fail(wire::kStatusInvalidParameter);
+  {
+    MutexLock lock(&mu_);
+    sessions_.erase(x.session->id);
+  }
+  CloseSession(*x.session);
+  Reply reply;
+  wire::EncodeEmptyResponse(reply.body);
+  return reply;
+}
+
+Reply Connection::TreeConnect(Exchange& x) {
+  Result<wire::TreeConnectRequest> req = wire::DecodeTreeConnect(x.message);
+  if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
+  // "\\server\share": the share is what follows the last backslash.
+  const std::string& path = req->path;
+  const size_t slash = path.find_last_of('\\');
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name.empty() || path.size() < 3 || path.compare(0, 2, "\\\\") != 0) {
+    return Fail(wire::kStatusBadNetworkName);
+  }
+  auto tree = std::make_shared<Tree>();
+  tree->name = name;
+  const core::Caller caller = CallerOf(*x.session);
+  if (FoldCase(name) == FoldCase("IPC$")) {
+    tree->ipc = true;
+  } else {
+    const std::string folded = FoldCase(name);
+    std::shared_ptr<core::Share> found;
+    for (const std::shared_ptr<core::Share>& share : server_.env.shares->All()) {
+      std::string_view n = share->name();
+      while (!n.empty() && n.front() == '/') n.remove_prefix(1);
+      if (FoldCase(n) == folded) {
+        found = share;
+        break;
+      }
+    }
+    if (!found) return Fail(wire::kStatusBadNetworkName);
+    Result<core::ShareUse> use = server_.env.shares->Use(found->id());
+    if (!use.ok()) return Fail(wire::kStatusBadNetworkName);
+    if (!use->vfs().CheckMount(caller).ok()) return Fail(wire::kStatusAccessDenied);
+    tree->share = found->id();
+    tree->writable = use->vfs().CheckChange(caller).ok();
+  }
+  tree->encrypt = x.session->encrypt;
+  {
+    MutexLock lock(&x.session->mu);
+    if (x.session->trees.size() >= kMaxTreesPerSession) {
+      return Fail(wire::kStatusInsufficientResources);
+    }
+    tree->id = x.session->next_tree++;
+    x.session->trees[tree->id] = tree;
+  }
+  x.tree = tree;
+  Reply reply;
+  const uint32_t maximal = tree->ipc        ? 0x001F01FF
+                           : tree->writable ? wire::kFileAllAccess
+                                            : 0x001200A9;  // read, execute, attributes, control
+  wire::EncodeTreeConnectResponse(tree->ipc ? wire::kShareTypePipe : wire::kShareTypeDisk,
+                                  tree->encrypt ? wire::kShareFlagEncrypt : 0, 0, maximal,
+                                  reply.body);
+  return reply;
+}
+
+Reply Connection::TreeDisconnect(Exchange& x) {
+  if (!wire::DecodeEmpty(x.message).ok()) return Fail(wire::kStatusInvalidParameter);
+  std::vector<std::shared_ptr<Open>> closing;
+  {
+    MutexLock lock(&x.session->mu);
+    x.session->trees.erase(x.tree->id);
+    for (auto it = x.session->opens.begin(); it != x.session->opens.end();) {
+      if (it->second->tree == x.tree) {
+        closing.push_back(it->second);
+        it = x.session->opens.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto& open : closing) CloseOpen(*x.session, *open);
+  Reply reply;
+  wire::EncodeEmptyResponse(reply.body);
+  return reply;
+}
+
+Reply Connection::Ioctl(Exchange& x) {
+  Result<wire::IoctlRequest> req = wire::DecodeIoctl(x.message);
+  if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
+  if (!(req->flags & wire::kIoctlIsFsctl)) return Fail(wire::kStatusNotSupported);
+  Reply reply;
+  Bytes output;
+  switch (req->ctl_code) {
+    case wire::kFsctlValidateNegotiateInfo: {
+      // §3.3.5.15.12: what the client says it negotiated must be what we saw, else the
+      // connection was tampered with and is closed.
+      wire::LeReader r(req->input);
+      const uint32_t caps = r.U32();
+      ByteView guid = r.Bytes(16);
+      const uint16_t mode = r.U16();
+      const uint16_t count = r.U16();
+      std::vector<uint16_t> dialects;
+      for (uint16_t i = 0; i < count && r.ok(); ++i) dialects.push_back(r.U16());
+      if (!r.ok()) return Fail(wire::kStatusInvalidParameter);
+      uint16_t dialect;
+      {
+        MutexLock lock(&mu_);
+        dialect = dialect_;
+        const bool same = caps == client_capabilities_ && mode == client_security_mode_ &&
+                          std::memcmp(guid.data(), client_guid_.data(), 16) == 0;
+        if (!same || dialect == wire::kSmb311) {
+          stream_.Close();
+          reply.none = true;
+          return reply;
+        }
+      }
+      wire::LeWriter w(output);
+      uint32_t our_caps = wire::kCapLargeMtu;
+      if (client_capabilities_ & wire::kCapEncryption) our_caps |= wire::kCapEncryption;
+      w.U32(dialect >= wire::kSmb210 ? our_caps : 0);
+      w.Bytes(server_.server_guid);
+      w.U16(wire::kSigningEnabled | (server_.options.require_signing ? wire::kSigningRequired : 0));
+      w.U16(dialect);
+      break;
+    }
+    case wire::kFsctlPipeTransceive: {
+      Result<std::shared_ptr<Open>> open = FindOpen(x, req->handle);
+      if (!open.ok()) return Fail(wire::kStatusFileClosed);
+      if (!(*open)->pipe) return Fail(wire::kStatusInvalidDeviceRequest);
+      MutexLock lock(&(*open)->mu);
+      if (!(*open)->pipe->Write(req->input).ok()) return Fail(wire::kStatusInvalidParameter);
+      bool more = false;
+      output = (*open)->pipe->Read(req->max_output_response, &more);
+      if (more) reply.status = wire::kStatusBufferOverflow;
+      break;
+    }
+    case wire::kFsctlDfsGetReferrals:
+      return Fail(kStatusFsDriverRequired);
+    default:
+      return Fail(wire::kStatusInvalidDeviceRequest);
+  }
+  if (output.size() > req->max_output_response) return Fail(wire::kStatusBufferTooSmall);
+  wire::EncodeIoctlResponse(req->ctl_code, req->handle, output, reply.body);
+  return reply;
+}
+
+}  // namespace dittofs::smb

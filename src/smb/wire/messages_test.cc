@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "smb/wire/messages.h"
+
+#include <gtest/gtest.h>
+
+#include "smb/wire/le.h"
+#include "smb/wire/utf16.h"
+
+namespace dittofs::smb::wire {
+namespace {
+
+std::vector<std::byte> WithHeader(uint16_t command) {
+  Header h;
+  h.command = command;
+  h.message_id = 7;
+  h.tree_id = 3;
+  h.session_id = 0x1122334455667788;
+  std::vector<std::byte> out;
+  EncodeHeader(h, out);
+  return out;
+}
+
+TEST(Smb2Header, RoundTrips) {
+  Header h;
+  h.credit_charge = 2;
+  h.command = kRead;
+  h.credits = 31;
+  h.flags = kFlagSigned | kFlagRelated;
+  h.next_command = 136;
+  h.message_id = 0x0102030405060708;
+  h.tree_id = 9;
+  h.session_id = 0xAABBCCDDEEFF0011;
+  h.signature[3] = std::byte{0x42};
+  std::vector<std::byte> out;
+  EncodeHeader(h, out);
+  ASSERT_EQ(out.size(), kHeaderSize);
+  Result<Header> back = DecodeHeader(out);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->credit_charge, 2);
+  EXPECT_EQ(back->command, kRead);
+  EXPECT_EQ(back->credits, 31);
+  EXPECT_EQ(back->flags, h.flags);
+  EXPECT_EQ(back->next_command, 136u);
+  EXPECT_EQ(back->message_id, h.message_id);
+  EXPECT_EQ(back->tree_id, 9u);
+  EXPECT_EQ(back->session_id, h.session_id);
+  EXPECT_EQ(back->signature, h.signature);
+}
+
+TEST(Smb2Header, RefusesWhatIsNotOne) {
+  std::vector<std::byte> out = WithHeader(kEcho);
+  EXPECT_FALSE(DecodeHeader(ByteView(out).first(63)).ok());
+  out[0] = std::byte{0xFF};
+  EXPECT_FALSE(DecodeHeader(out).ok());
+  out[0] = std::byte{0xFE};
+  out[4] = std::byte{65};  // StructureSize
+  EXPECT_FALSE(DecodeHeader(out).ok());
+}
+
+std::vector<std::byte> CreateMessage(std::string_view name, uint32_t disposition) {
+  std::vector<std::byte> m = WithHeader(kCreate);
+  LeWriter w(m);
+  w.U16(57);
+  w.U8(0);
+  w.U8(0);
+  w.U32(2);  // impersonation
+  w.U64(0);
+  w.U64(0);
+  w.U32(0x80000000);  // GENERIC_READ
+  w.U32(0x80);
+  w.U32(7);
+  w.U32(disposition);
+  w.U32(0x40);
+  const std::vector<std::byte> name16 = ToUtf16(name);
+  w.U16(static_cast<uint16_t>(kHeaderSize + 56));
+  w.U16(static_cast<uint16_t>(name16.size()));
+  const size_t ctx_at = m.size();
+  w.U32(0);
+  w.U32(0);
+  w.Bytes(name16);
+  // One create context, "MxAc", with no data.
+  w.Align(8);
+  const size_t ctx = m.size();
+  w.U32(0);
+  w.U16(16);
+  w.U16(4);
+  w.U16(0);
+  w.U16(0);
+  w.U32(0);
+  w.Bytes(AsBytes("MxAc"));
+  w.Zeros(4);
+  w.PutU32(ctx_at, static_cast<uint32_t>(ctx));
+  w.PutU32(ctx_at + 4, static_cast<uint32_t>(m.size() - ctx));
+  return m;
+}
+
+TEST(Smb2Create, DecodesNameAndContexts) {
+  std::vector<std::byte> m = CreateMessage("\\dir\\Résumé.txt", kOpenIf);
+  Result<CreateRequest> req = DecodeCreate(m);
+  ASSERT_TRUE(req.ok()) << req.status().ToString();
+  EXPECT_EQ(req->name, "dir\\Résumé.txt");  // the leading backslash goes
+  EXPECT_EQ(req->disposition, kOpenIf);
+  EXPECT_EQ(req->share_access, 7u);
+  ASSERT_EQ(req->contexts.size(), 1u);
+  EXPECT_EQ(req->contexts[0].name, "MxAc");
+}
+
+TEST(Smb2Create, EveryTruncationIsRefusedNotRead) {
+  std::vector<std::byte> m = CreateMessage("some\\file", kCreateNew);
+  for (size_t n = 0; n < m.size(); ++n) {
+    std::vector<std::byte> cut(m.begin(), m.begin() + n);
+    EXPECT_FALSE(DecodeCreate(cut).ok()) << n;
+  }
+}
+
+TEST(Smb2Create, LyingOffsetsAreRefused) {
+  std::vector<std::byte> m = CreateMessage("x", kOpen);
+  StoreLe16(m.data() + kHeaderSize + 46, 0xFFFF);  // NameLength past the end
+  EXPECT_FALSE(DecodeCreate(m).ok());
+  m = CreateMessage("x", kOpen);
+  StoreLe16(m.data() + kHeaderSize + 44, 10);  // NameOffset inside the header
+  EXPECT_FALSE(DecodeCreate(m).ok());
+  m = CreateMessage("x", kOpen);
+  // A context chain whose Next points back at itself.
+  const uint32_t ctx = LoadLe32(m.data() + kHeaderSize + 48);
+  StoreLe32(m.data() + ctx, 0);
+  StoreLe16(m.data() + ctx + 6, 0xFFF0);  // NameLength
+  EXPECT_FALSE(DecodeCreate(m).ok());
+}
+
+TEST(Smb2Write, DataIsAViewOfTheMessage) {
+  std::vector<std::byte> m = WithHeader(kWrite);
+  LeWriter w(m);
+  w.U16(49);
+  w.U16(static_cast<uint16_t>(kHeaderSize + 48));
+  w.U32(5);
+  w.U64(4096);
+  w.U64(1);
+  w.U64(1);
+  w.U32(0);
+  w.U32(0);
+  w.U16(0);
+  w.U16(0);
+  w.U32(kWriteFlagThrough);
+  w.Bytes(AsBytes("hello"));
+  Result<WriteRequest> req = DecodeWrite(m);
+  ASSERT_TRUE(req.ok());
+  EXPECT_EQ(req->offset, 4096u);
+  EXPECT_EQ(AsChars(req->data), "hello");
+  EXPECT_EQ(req->data.data(), m.data() + kHeaderSize + 48);
+  StoreLe32(m.data() + kHeaderSize + 4, 6);  // one byte more than there is
+  EXPECT_FALSE(DecodeWrite(m).ok());
+}
+
+TEST(Smb2Negotiate, ReadsDialectsAndContexts) {
+  std::vector<std::byte> m = WithHeader(kNegotiate);
+  LeWriter w(m);
+  w.U16(36);
+  w.U16(2);
+  w.U16(kSigningEnabled);
+  w.U16(0);
+  w.U32(kCapLargeMtu);
+  w.Zeros(16);
+  const size_t ctx_off_at = m.size();
+  w.U32(0);
+  w.U16(1);
+  w.U16(0);
+  w.U16(kSmb302);
+  w.U16(kSmb311);
+  w.Align(8);
+  w.PutU32(ctx_off_at, static_cast<uint32_t>(m.size()));
+  w.U16(kCtxPreauth);
+  w.U16(6);
+  w.U32(0);
+  w.U16(1);
+  w.U16(0);
+  w.U16(kHashSha512);
+  Result<NegotiateRequest> req = DecodeNegotiate(m);
+  ASSERT_TRUE(req.ok()) << req.status().ToString();
+  EXPECT_EQ(req->dialects, (std::vector<uint16_t>{kSmb302, kSmb311}));
+  ASSERT_EQ(req->contexts.size(), 1u);
+  EXPECT_EQ(req->contexts[0].type, kCtxPreauth);
+  EXPECT_EQ(req->contexts[0].data.size(), 6u);
+  for (size_t n = 0; n < m.size(); ++n) {
+    std::vector<std::byte> cut(m.begin(), m.begin() + n);
+    EXPECT_FALSE(DecodeNegotiate(cut).ok()) << n;
+  }
+}
+
+TEST(Smb1Negotiate, FindsTheSmb2Dialects) {
+  std::vector<std::byte> m(32, std::byte{0});
+  m[0] = std::byte{0xFF};
+  m[1] = std::byte{'S'};
+  m[2] = std::byte{'M'};
+  m[3] = std::byte{'B'};
+  m[4] = std::byte{0x72};
+  std::string dialects;
+  for (const char* d : {"NT LM 0.12", "SMB 2.002", "SMB 2.???"}) {
+    dialects.push_back('\x02');
+    dialects += d;
+    dialects.push_back('\0');
+  }
+  m.push_back(std::byte{0});
+  LeWriter w(m);
+  w.U16(static_cast<uint16_t>(dialects.size()));
+  w.Bytes(AsBytes(dialects));
+  Result<std::vector<std::string>> got = DecodeSmb1Negotiate(m);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, (std::vector<std::string>{"NT LM 0.12", "SMB 2.002", "SMB 2.???"}));
+  m.pop_back();  // the last string loses its NUL
+  StoreLe16(m.data() + 33, static_cast<uint16_t>(dialects.size() - 1));
+  EXPECT_FALSE(DecodeSmb1Negotiate(m).ok());
+}
+
+TEST(Utf16, RoundTripsAndRefusesLoneSurrogates) {
+  const std::string s = "a\xC3\xA9\xF0\x9F\x98\x80";  // a é 😀
+  std::vector<std::byte> u = ToUtf16(s);
+  EXPECT_EQ(u.size(), 2u + 2u + 4u);
+  EXPECT_EQ(Utf16Size(s), u.size());
+  Result<std::string> back = Utf16ToUtf8(u);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, s);
+  const std::byte lone[] = {std::byte{0x00}, std::byte{0xD8}, std::byte{'a'}, std::byte{0}};
+  EXPECT_FALSE(Utf16ToUtf8(lone).ok());
+  EXPECT_FALSE(Utf16ToUtf8(ByteView(lone).first(3)).ok());
+}
+
+TEST(Filetime, ConvertsBothWays) {
+  EXPECT_EQ(ToFiletime(0, 0), 116444736000000000u);
+  int64_t sec;
+  uint32_t nsec;
+  FromFiletime(ToFiletime(1700000000, 123456700), &sec, &nsec);
+  EXPECT_EQ(sec, 1700000000);
+  EXPECT_EQ(nsec, 123456700u);
+  FromFiletime(0, &sec, &nsec);  // before 1970
+  EXPECT_LT(sec, 0);
+  EXPECT_LT(nsec, 1000000000u);
+}
+
+}  // namespace
+}  // namespace dittofs::smb::wire

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: Apache-2.0
+// SMB2/3 over the wire, driven by Samba's smbclient (Debian's), a client nobody here wrote.
+// One dfs child process serves the suite on 127.0.0.1 (ephemeral ports); files go in and out
+// through smbclient in every dialect, signed and sealed, and are checked over NFSv3 (libnfs)
+// too: one file system, whichever protocol asks.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dfs_process.h"
+#include "nfs_client.h"
+#include "testing/random_bytes.h"
+#include "testing/status_matchers.h"
+
+namespace dittofs::integration {
+namespace {
+
+struct ShellRun {
+  int exit_code = -1;
+  std::string output;
+};
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'')
+      q += "'\\''";
+    else
+      q += c;
+  }
+  return q + "'";
+}
+
+// Runs a shell command line; returns its exit code and what it printed (stdout and stderr).
+ShellRun Shell(const std::string& command) {
+  ShellRun r;
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+bool HaveSmbclient() { return Shell("command -v smbclient").exit_code == 0; }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary);
+  out << data;
+}
+
+class SmbTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!HaveSmbclient()) return;
+    DfsOptions options;
+    Result<std::unique_ptr<DfsProcess>> started = DfsProcess::Start(DFS_BINARY, options);
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    server_ = std::move(started).value().release();
+    ASSERT_NE(server_->smb_port(), 0) << server_->Log();
+    ASSERT_FALSE(server_->admin_password().empty()) << server_->Log();
+    scratch_ = new std::string(server_->dir() + "/client");
+    std::filesystem::create_directories(*scratch_);
+  }
+  static void TearDownTestSuite() {
+    if (server_ == nullptr) return;
+    Result<int> code = server_->Stop();
+    EXPECT_TRUE(code.ok() && *code == 0) << server_->Log();
+    delete server_;
+    server_ = nullptr;
+    delete scratch_;
+  }
+  void SetUp() override {
+    if (!HaveSmbclient()) GTEST_SKIP() << "smbclient is not installed";
+    ASSERT_NE(server_, nullptr);
+  }
+
+  // smbclient on the share with `commands` (its -c), as admin, with `extra` options.
+  static ShellRun Smbclient(const std::string& commands, const std::string& extra = "-m SMB3",
+                            const std::string& password = "") {
+    const std::string pw = password.empty() ? server_->admin_password() : password;
+    return Shell("cd " + Quote(*scratch_) + " && smbclient //127.0.0.1/export -s /dev/null -p " +
+                 std::to_string(server_->smb_port()) + " -U " + Quote("admin%" + pw) +
+                 " --option='netbios name=localhost' " + extra + " -c " + Quote(commands));
+  }
+  static std::string Local(const std::string& name) { return *scratch_ + "/" + name; }
+
+  static DfsProcess* server_;
+  static std::string* scratch_;
+};
+
+DfsProcess* SmbTest::server_ = nullptr;
+std::string* SmbTest::scratch_ = nullptr;
+
+TEST_F(SmbTest, PutAndGetInEveryDialect) {
+  for (const char* dialect : {"SMB2_02", "SMB2_10", "SMB3_00", "SMB3_02", "SMB3_11"}) {
+    SCOPED_TRACE(dialect);
+    const std::string name = std::string("dialect_") + dialect;
+    const std::string data =
+        testing::RandomString(3 * 1024 * 1024 + 17, std::hash<std::string>()(name));
+    WriteFile(Local(name), data);
+    ShellRun r =
+        Smbclient("put " + name + "; get " + name + " " + name + ".back; ls " + name,
+                  std::string("-m ") + dialect + " --option='client min protocol=" + dialect + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.output << server_->Log();
+    EXPECT_EQ(ReadFile(Local(name + ".back")), data) << r.output;
+    EXPECT_NE(r.output.find(" " + std::to_string(data.size()) + "  "), std::string::npos)
+        << r.output;
+  }
+}
+
+TEST_F(SmbTest, DirectoriesRenamesAndDeletes) {
+  WriteFile(Local("a.txt"), "hello over smb\n");
+  ShellRun r = Smbclient(
+      "mkdir tree; cd tree; mkdir sub; put a.txt one.txt; put a.txt two.txt; "
+      "rename one.txt sub\\moved.txt; ls; ls sub\\*; del two.txt; ls");
+  ASSERT_EQ(r.exit_code, 0) << r.output << server_->Log();
+  EXPECT_NE(r.output.find("moved.txt"), std::string::npos) << r.output;
+  // The final listing has sub but neither two.txt nor one.txt.
+  const size_t last = r.output.rfind("  .  ");
+  ASSERT_NE(last, std::string::npos) << r.output;
+  const std::string tail = r.output.substr(last);
+  EXPECT_EQ(tail.find("two.txt"), std::string::npos) << r.output;
+  EXPECT_EQ(tail.find("one.txt"), std::string::npos) << r.output;
+  EXPECT_NE(tail.find("sub"), std::string::npos) << r.output;
+  // A directory with an entry is not removed; emptied, it is.
+  r = Smbclient("rmdir tree\\sub");
+  EXPECT_NE(r.output.find("NT_STATUS_DIRECTORY_NOT_EMPTY"), std::string::npos) << r.output;
+  r = Smbclient("del tree\\sub\\moved.txt; rmdir tree\\sub; rmdir tree; ls");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("tree"), std::string::npos) << r.output;
+}
+
+TEST_F(SmbTest, MissingNamesGetWindowsStatuses) {
+  ShellRun r = Smbclient("get no_such_file " + Local("never"));
+  EXPECT_NE(r.output.find("NT_STATUS_OBJECT_NAME_NOT_FOUND"), std::string::npos) << r.output;
+  r = Smbclient("get no_dir\\file " + Local("never"));
+  EXPECT_NE(r.output.find("NT_STATUS_OBJECT_PATH_NOT_FOUND"), std::string::npos) << r.output;
+  r = Smbclient("mkdir twice; mkdir twice");
+  EXPECT_NE(r.output.find("NT_STATUS_OBJECT_NAME_COLLISION"), std::string::npos) << r.output;
+  (void)Smbclient("rmdir twice");
+}
+
+TEST_F(SmbTest, SignedAndSealedSessions) {
+  const std::string data = testing::RandomString(2 * 1024 * 1024 + 3, 77);
+  WriteFile(Local("sealed.bin"), data);
+  for (const std::string extra :
+       {"-m SMB3_11 --client-protection=sign", "-m SMB2_10 --client-protection=sign",
+        "-m SMB2_02 --client-protection=sign", "-m SMB3_00 --client-protection=sign",
+        "-m SMB3_11 --client-protection=encrypt", "-m SMB3_02 --client-protection=encrypt",
+        "-m SMB3_00 --client-protection=encrypt"}) {
+    SCOPED_TRACE(extra);
+    std::filesystem::remove(Local("sealed.back"));
+    ShellRun r = Smbclient("put sealed.bin; get sealed.bin sealed.back; del sealed.bin", extra);
+    ASSERT_EQ(r.exit_code, 0) << r.output << server_->Log();
+    EXPECT_EQ(ReadFile(Local("sealed.back")), data);
+  }
+}
+
+TEST_F(SmbTest, WrongPasswordIsALogonFailure) {
+  ShellRun r = Smbclient("ls", "-m SMB3", "not-the-password");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("NT_STATUS_LOGON_FAILURE"), std::string::npos) << r.output;
+  // The server serves on.
+  r = Smbclient("ls");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST_F(SmbTest, UnknownShareIsABadNetworkName) {
+  ShellRun r =
+      Shell("smbclient //127.0.0.1/nothere -s /dev/null -p " + std::to_string(server_->smb_port()) +
+            " -U " + Quote("admin%" + server_->admin_password()) + " -m SMB3 -c ls");
+  EXPECT_NE(r.output.find("NT_STATUS_BAD_NETWORK_NAME"), std::string::npos) << r.output;
+}
+
+TEST_F(SmbTest, ShareNamesAreCaseInsensitive) {
+  ShellRun r =
+      Shell("smbclient //127.0.0.1/EXPORT -s /dev/null -p " + std::to_string(server_->smb_port()) +
+            " -U " + Quote("admin%" + server_->admin_password()) + " -m SMB3 -c ls");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST_F(SmbTest, ListsSharesThroughSrvsvc) {
+  ShellRun r =
+      Shell("smbclient -L 127.0.0.1 -s /dev/null -p " + std::to_string(server_->smb_port()) +
+            " -U " + Quote("admin%" + server_->admin_password()) + " -m SMB3");
+  EXPECT_NE(r.output.find("export"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("IPC$"), std::string::npos) << r.output;
+}
+
+TEST_F(SmbTest, WhatSmbWritesNfsReadsAndBack) {
+  const std::string data = testing::RandomString(1024 * 1024 + 5, 5);
+  WriteFile(Local("cross.bin"), data);
+  ShellRun r = Smbclient("put cross.bin");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<NfsMount> m,
+                       NfsMount::Mount(server_->port(), "/export", 0, 0));
+  nfsfh* fh = nullptr;
+  ASSERT_EQ(nfs_open(m->get(), "/cross.bin", O_RDWR, &fh), 0) << m->error();
+  std::string back(data.size(), '\0');
+  size_t got = 0;
+  while (got < back.size()) {
+    const int n = nfs_pread(m->get(), fh, got, back.size() - got, back.data() + got);
+    ASSERT_GT(n, 0) << m->error();
+    got += n;
+  }
+  EXPECT_EQ(back, data);
+  // NFS overwrites the start; SMB sees it.
+  ASSERT_EQ(nfs_pwrite(m->get(), fh, 0, 5, "NFSv3"), 5) << m->error();
+  ASSERT_EQ(nfs_close(m->get(), fh), 0);
+  std::filesystem::remove(Local("cross.back"));
+  r = Smbclient("get cross.bin cross.back");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ReadFile(Local("cross.back")), "NFSv3" + data.substr(5));
+}
+
+}  // namespace
+}  // namespace dittofs::integration
