@@ -10,6 +10,7 @@
 #include <nettle/md4.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -474,6 +475,107 @@ TEST(Acceptor, EveryTruncationFailsCleanly) {
       ASSERT_OK(acceptor.Accept(first_in, lookup));
       auto step = acceptor.Accept(ByteView(whole).first(n), lookup);
       EXPECT_FALSE(step.ok() && step->done && !step->result->anonymous) << "prefix " << n;
+    }
+  }
+}
+
+// python3-impacket as an independent client: its NEGOTIATE, our CHALLENGE, its AUTHENTICATE.
+// The script rebuilds the same deterministic NEGOTIATE in its second run.
+constexpr const char* kImpacketClient = R"py(
+import sys
+from impacket import ntlm
+from impacket.spnego import SPNEGO_NegTokenInit, SPNEGO_NegTokenResp, TypesMech
+spnego = sys.argv[1] == "spnego"
+t1 = ntlm.getNTLMSSPType1("WS9", "DOM", signingRequired=True, use_ntlmv2=True)
+if sys.argv[2] == "1":
+    if spnego:
+        blob = SPNEGO_NegTokenInit()
+        blob["MechTypes"] = [TypesMech["NTLMSSP - Microsoft NTLM Security Support Provider"]]
+        blob["MechToken"] = t1.getData()
+        print(blob.getData().hex())
+    else:
+        print(t1.getData().hex())
+else:
+    challenge = bytes.fromhex(sys.argv[3])
+    if spnego:
+        challenge = SPNEGO_NegTokenResp(challenge)["ResponseToken"]
+    t3, key = ntlm.getNTLMSSPType3(t1, challenge, sys.argv[4], sys.argv[5], "DOM",
+                                   use_ntlmv2=True)
+    if spnego:
+        resp = SPNEGO_NegTokenResp()
+        resp["ResponseToken"] = t3.getData()
+        print(resp.getData().hex())
+    else:
+        print(t3.getData().hex())
+    print(key.hex())
+)py";
+
+std::optional<std::vector<std::string>> RunImpacket(const std::vector<std::string>& args) {
+  std::string command = "/usr/bin/python3 -c \"import impacket\" 2>/dev/null";
+  if (std::system(command.c_str()) != 0) return std::nullopt;
+  command = "/usr/bin/python3 -c '" + std::string(kImpacketClient) + "'";
+  for (const std::string& a : args) command += " '" + a + "'";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return std::nullopt;
+  std::vector<std::string> lines;
+  char buffer[8192];
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) {
+    std::string line(buffer);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    lines.push_back(line);
+  }
+  if (pclose(pipe) != 0) return std::vector<std::string>();
+  return lines;
+}
+
+std::string ToHex(ByteView b) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  for (std::byte x : b) {
+    out.push_back(kDigits[uint8_t(x) >> 4]);
+    out.push_back(kDigits[uint8_t(x) & 15]);
+  }
+  return out;
+}
+Bytes FromHex(std::string_view hex) {
+  Bytes out;
+  for (size_t k = 0; k + 1 < hex.size(); k += 2) {
+    out.push_back(std::byte(std::stoi(std::string(hex.substr(k, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+TEST(Acceptor, ImpacketClientInterop) {
+  for (std::string mode : {"raw", "spnego"}) {
+    auto first = RunImpacket({mode, "1"});
+    if (!first) GTEST_SKIP() << "python3-impacket is not installed";
+    ASSERT_EQ(first->size(), 1u);
+    for (std::string password : {"Pa55-word", "wrong"}) {
+      SCOPED_TRACE(mode + " " + password);
+      Acceptor acceptor(ServerNames{});
+      NtHashLookup lookup = [](std::string_view user, std::string_view domain) -> Result<NtHash> {
+        EXPECT_EQ(domain, "DOM");
+        if (user != "bob") return Errc::kNotFound;
+        return NtHashOf("Pa55-word");
+      };
+      ASSERT_OK_AND_ASSIGN(Acceptor::Step challenge, acceptor.Accept(FromHex((*first)[0]), lookup));
+      auto third = RunImpacket({mode, "3", ToHex(challenge.output), "bob", password});
+      ASSERT_TRUE(third);
+      ASSERT_EQ(third->size(), 2u);
+      auto last = acceptor.Accept(FromHex((*third)[0]), lookup);
+      if (password != "Pa55-word") {
+        EXPECT_THAT(last, StatusIs(Errc::kAccess));
+        continue;
+      }
+      ASSERT_OK(last);
+      ASSERT_TRUE(last->done);
+      EXPECT_EQ(last->result->user, "bob");
+      EXPECT_EQ(last->result->workstation, "WS9");
+      EXPECT_EQ(ToHex(last->result->session_key), (*third)[1]);
+      if (mode == "spnego") {
+        ASSERT_OK_AND_ASSIGN(NegotiationToken answer, ParseNegotiationToken(last->output));
+        EXPECT_EQ(answer.resp.neg_state, NegState::kAcceptCompleted);
+      }
     }
   }
 }
