@@ -48,7 +48,9 @@ struct ServerNames {
 };
 
 // Finds an account's NT hash: Errc::kNotFound when the user does not exist or has no SMB
-// password. `user` and `domain` are UTF-8, as the client sent them (the domain may be empty).
+// password. `user` and `domain` are UTF-8, as the client sent them (the domain may be empty;
+// clients send the server's name, the workgroup, or anything): match the user name
+// case-insensitively, as Windows does. NTLMv2 proves the password for exactly this name.
 using NtHashLookup = std::function<Result<NtHash>(std::string_view user, std::string_view domain)>;
 
 struct Authenticated {

@@ -81,7 +81,8 @@ TEST(Spnego, RejectsOversizedTokens) {
 }
 
 TEST(Spnego, NegTokenInit2HasNegHints) {
-  auto token = ParseNegotiationToken(EncodeNegTokenInit2());
+  std::vector<std::byte> bytes = EncodeNegTokenInit2();
+  auto token = ParseNegotiationToken(bytes);
   ASSERT_TRUE(token.ok()) << token.status().ToString();
   ASSERT_TRUE(token->is_init);
   EXPECT_FALSE(token->init.mech_token);
