@@ -488,6 +488,12 @@ constexpr const char* kImpacketClient = R"py(
 import sys
 from impacket import ntlm
 from impacket.spnego import SPNEGO_NegTokenInit, SPNEGO_NegTokenResp, TypesMech
+if sys.argv[1] == "parse":
+    from impacket.spnego import MechTypes
+    init = SPNEGO_NegTokenInit(bytes.fromhex(sys.argv[2]))
+    print(",".join(MechTypes.get(m, m.hex()) for m in init["MechTypes"]))
+    print(SPNEGO_NegTokenResp(bytes.fromhex(sys.argv[3]))["NegState"].hex())
+    sys.exit(0)
 spnego = sys.argv[1] == "spnego"
 t1 = ntlm.getNTLMSSPType1("WS9", "DOM", signingRequired=True, use_ntlmv2=True)
 if sys.argv[2] == "1":
@@ -546,6 +552,14 @@ Bytes FromHex(std::string_view hex) {
     out.push_back(std::byte(std::stoi(std::string(hex.substr(k, 2)), nullptr, 16)));
   }
   return out;
+}
+
+TEST(Acceptor, ImpacketParsesOurTokens) {
+  auto parsed = RunImpacket({"parse", ToHex(NegotiateToken()), ToHex(RejectToken())});
+  if (!parsed) GTEST_SKIP() << "python3-impacket is not installed";
+  ASSERT_EQ(parsed->size(), 2u);
+  EXPECT_EQ((*parsed)[0], "NTLMSSP - Microsoft NTLM Security Support Provider");
+  EXPECT_EQ((*parsed)[1], "02");  // reject
 }
 
 TEST(Acceptor, ImpacketClientInterop) {
