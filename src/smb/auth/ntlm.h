@@ -78,8 +78,8 @@ std::vector<std::byte> BuildChallenge(const ChallengeFields& fields);
 struct AuthenticateMessage {
   ByteView lm_response, nt_response, domain, user, workstation, encrypted_session_key;
   uint32_t flags = 0;
-  // Where the 16-byte MIC would be (offset 72), when every payload field starts at or after
-  // its end; empty otherwise.
+  // Whether the message has room for a MIC at kMicOffset: it is long enough and every payload
+  // field starts after the MIC's end.
   bool mic_space = false;
 };
 Result<AuthenticateMessage> ParseAuthenticate(ByteView msg);
