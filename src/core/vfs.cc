@@ -458,8 +458,13 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
 
 Result<stores::DirEntry> Vfs::FindEntry(MetadataTxn& txn, InodeId dir,
                                         std::string_view name) const {
+  return FindEntry(txn, dir, name, options_.names.case_insensitive);
+}
+
+Result<stores::DirEntry> Vfs::FindEntry(MetadataTxn& txn, InodeId dir, std::string_view name,
+                                        bool any_case) const {
   Result<stores::DirEntry> e = txn.Lookup(dir, name);
-  if (e.ok() || e.status().code() != Errc::kNotFound || !options_.names.case_insensitive) return e;
+  if (e.ok() || e.status().code() != Errc::kNotFound || !any_case) return e;
   ASSIGN_OR_RETURN(std::vector<stores::DirEntry> folded, txn.LookupFolded(dir, name));
   if (folded.empty()) return Errc::kNotFound;
   return std::move(folded.front());
@@ -486,6 +491,25 @@ Result<Attr> Vfs::Lookup(const Caller& raw_caller, FileId dir, std::string_view 
     // Removed between the two reads: as if the entry were already gone.
     return child.status().code() == Errc::kNotFound ? Status(Errc::kNotFound) : child.status();
   }
+  return ToAttr(*child);
+}
+
+Result<Attr> Vfs::LookupAnyCase(const Caller& raw_caller, FileId dir, std::string_view name,
+                                std::string* entry_name) {
+  RETURN_IF_ERROR(Admit(raw_caller, false));
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode d, Load(dir));
+  if (!d.is_directory()) return Errc::kNotDir;
+  if (!MayAccess(caller, d, 1)) return Errc::kAccess;
+  if (name == "." || name == "..") return Errc::kInvalid;
+  RETURN_IF_ERROR(CheckName(name, options_.names));
+  std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
+  ASSIGN_OR_RETURN(stores::DirEntry e, FindEntry(*txn, d.id, name, true));
+  Result<Inode> child = metadata_.GetInode(e.child);
+  if (!child.ok()) {
+    return child.status().code() == Errc::kNotFound ? Status(Errc::kNotFound) : child.status();
+  }
+  if (entry_name != nullptr) *entry_name = e.name;
   return ToAttr(*child);
 }
 

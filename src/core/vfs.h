@@ -82,6 +82,12 @@ class Vfs {
   // Returns the named object's attributes; `dir_attr` gets the directory's (may be null).
   Result<Attr> Lookup(const Caller& caller, FileId dir, std::string_view name,
                       std::optional<Attr>* dir_attr);
+  // As Lookup, for a protocol whose names match without regard to case on every share (SMB):
+  // the exact name first, else the first entry, in byte order, whose name folds equal to it
+  // (two names made over NFS that differ only in case each stay reachable by their exact
+  // spelling). `entry_name` (may be null) gets the name the entry has.
+  Result<Attr> LookupAnyCase(const Caller& caller, FileId dir, std::string_view name,
+                             std::string* entry_name);
   // Returns which of the `requested` access bits the caller has.
   Result<uint32_t> Access(const Caller& caller, FileId file, uint32_t requested, Attr* attr);
   Result<std::string> ReadLink(const Caller& caller, FileId file, Attr* attr);
@@ -175,6 +181,8 @@ class Vfs {
   // case-insensitive, the first (in byte order) that folds equal to it. kNotFound when none.
   Result<stores::DirEntry> FindEntry(stores::MetadataTxn& txn, stores::InodeId dir,
                                      std::string_view name) const;
+  Result<stores::DirEntry> FindEntry(stores::MetadataTxn& txn, stores::InodeId dir,
+                                     std::string_view name, bool any_case) const;
   Attr ToAttr(const stores::Inode& inode) const;
   Result<Attr> MakeNode(const Caller& caller, FileId dir, std::string_view name, FileType type,
                         const SetAttrs& attrs, std::string_view target, uint32_t major,

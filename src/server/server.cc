@@ -7,13 +7,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <stop_token>
+#include <thread>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mutex.h"
 #include "base/posix_io.h"
@@ -535,6 +540,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
        [this](const cp::Adapter& row, const PoolSettings& pool) { return StartSmb(row, pool); }}};
   std::map<std::string, RunningAdapter, std::less<>> adapters_ GUARDED_BY(reconcile_mu_);
   std::atomic<uint16_t> nfs_port_{0};
+  std::jthread state_sweeper_;  // expires overdue breaks and lock waits
 
   std::unique_ptr<cp::api::Api> api_;
   net::Router router_;
@@ -1091,6 +1097,21 @@ Status ServerImpl::Start() {
     legacy_remotes_.clear();  // only shares that existed at start may keep old-rule places
   }
   RETURN_IF_ERROR(ReconcileAdapters());
+  // Breaks nobody acknowledged and lock requests that waited too long end here, once a second:
+  // the deadlines of every share's LeaseTable and LockTable (docs/state.md).
+  state_sweeper_ = std::jthread([this](std::stop_token stop) {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock<std::mutex> lock(mu);
+    while (!stop.stop_requested()) {
+      cv.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+      const int64_t now = MonotonicNanos();
+      for (const std::shared_ptr<core::Share>& share : shares_.All()) {
+        share->state().leases.ExpireBreaks(now);
+        share->state().locks.ExpireWaiters(now);
+      }
+    }
+  });
   if (config_.api.enabled) {
     std::string secret = config_.api.jwt_secret;
     if (secret.empty()) {
@@ -1131,6 +1152,10 @@ void ServerImpl::Stop() {
   if (stopped_) return;
   stopped_ = true;
   ready_ = false;
+  if (state_sweeper_.joinable()) {
+    state_sweeper_.request_stop();
+    state_sweeper_.join();
+  }
   if (http_) http_->Stop();
   std::map<std::string, RunningAdapter, std::less<>> adapters;
   {

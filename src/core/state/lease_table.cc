@@ -212,6 +212,15 @@ LeaseTable::WaitId LeaseTable::BreakFor(uint64_t file, uint64_t requester, Cache
     for (Grant& g : f.grants) {
       if (g.holder == requester || (g.state & bits) == 0) continue;
       uint8_t to = g.kind == GrantKind::kDelegation ? 0 : static_cast<uint8_t>(g.state & ~bits);
+      // MS-SMB2 §3.3.4.7: a lease or oplock that caches reads alone is broken without an
+      // acknowledgement: the holder is told, and the grant settles at once.
+      if (g.kind == GrantKind::kLease && !g.breaking &&
+          (g.state & (kCacheWrite | kCacheHandle)) == 0) {
+        g.state = to;
+        ++g.epoch;
+        calls.breaks.push_back({g.on_break, g.id, to, g.epoch});
+        continue;
+      }
       if (g.breaking && (g.breaking_to & ~to) == 0) continue;  // already breaking that far
       g.breaking_to = g.breaking ? static_cast<uint8_t>(g.breaking_to & to) : to;
       if (!g.breaking) g.deadline = break_deadline_nanos;

@@ -15,6 +15,9 @@
 // * The break goes to the holder through its callback; the operation waits (without holding a
 //   thread) until the holder acknowledges, or until the break's deadline, when the grant is
 //   revoked (cut to the break's target) and the operation goes on.
+// * A lease that caches reads alone (an SMB level II oplock, an R lease) is broken without an
+//   acknowledgement (MS-SMB2 §3.3.4.7): the holder is told, the grant settles at once and
+//   nothing waits for it.
 //
 // Thread-safe, sharded by file; callbacks run after every mutex of the table is released.
 

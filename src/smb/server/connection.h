@@ -17,6 +17,21 @@ struct ServerContext {
   SmbEnvironment env;
   std::array<std::byte, 16> server_guid{};
   std::vector<std::byte> negotiate_token;  // SPNEGO's first token, the same for every client
+  // Leases by (ClientGuid, LeaseKey): a client's leases outlive its connections' opens of them
+  // only while some open uses them.
+  Mutex leases_mu;
+  std::map<std::pair<std::array<std::byte, 16>, LeaseKey>, std::shared_ptr<Lease>> leases
+      GUARDED_BY(leases_mu);
+};
+
+struct Reply;
+// A request that must wait before it can be answered (a lease or oplock break, a blocking
+// lock). `start` registers `resume` (called once, on any thread, when the wait ends: Ok, or
+// the error that ended it) and returns what cancels the wait (true if it was still waiting;
+// `resume` then follows with Errc::kBusy). `finish` makes the answer once it ended.
+struct Wait {
+  std::function<std::function<bool()>(std::function<void(Status)> resume)> start;
+  std::function<Reply(Status)> finish;
 };
 
 // What a handler answers. The body follows the header; `payload` (READ data) follows the body.
@@ -24,7 +39,8 @@ struct Reply {
   uint32_t status = wire::kStatusSuccess;
   Bytes body;
   stores::BlockRead payload;
-  bool none = false;  // no response at all (CANCEL)
+  bool none = false;           // no response at all (CANCEL)
+  std::shared_ptr<Wait> wait;  // set: the answer comes when the wait ends
 };
 
 // The state one request of a chain runs with.
@@ -36,6 +52,17 @@ struct Exchange {
   std::optional<wire::FileHandle> related_handle;  // the last CREATE's, for related requests
   bool chain_failed = false;  // an earlier related request failed: this one fails alike
   uint32_t chain_status = 0;
+};
+
+// A request answered asynchronously: what its answer needs, kept until it is sent.
+struct PendingRequest {
+  Buffer message;  // the request's bytes (x.message views them, or `decrypted`)
+  Bytes decrypted;
+  Exchange x;
+  std::shared_ptr<Session> encrypted_session;
+  uint64_t async_id = 0;
+  std::shared_ptr<Wait> wait;
+  std::function<bool()> cancel;
 };
 
 class Connection final : public net::StreamHandler {
@@ -52,6 +79,16 @@ class Connection final : public net::StreamHandler {
   void Send(std::vector<Bytes> responses, std::vector<stores::BlockRead> payloads,
             const std::shared_ptr<Session>& encrypt_for);
   Reply Dispatch(Exchange& x);
+  // The response to `h`: header, body (or the error body), padding when `more_follow`,
+  // signature. The payload stays in reply.payload unless signing took it into the body.
+  Bytes BuildResponse(const wire::Header& h, const Exchange& x, Reply& reply, uint16_t credits,
+                      bool more_follow, bool encrypted, std::optional<uint64_t> async_id);
+  void StartAsync(std::shared_ptr<PendingRequest> pending);
+  void FinishAsync(const std::shared_ptr<PendingRequest>& pending, Status status);
+  // Waits on this thread for `wait` (at most 40 s) and makes its answer.
+  Reply WaitHere(const Wait& wait);
+  // CANCEL of a waiting request: by async id, else by message id. False if none waits.
+  bool CancelPending(uint64_t session_id, uint64_t message_id, std::optional<uint64_t> async_id);
   // Credits (§3.3.5.2.3): whether message ids [id, id + charge) are in the window and unused;
   // takes them if so.
   bool TakeCredits(uint64_t id, uint16_t charge);
@@ -76,8 +113,28 @@ class Connection final : public net::StreamHandler {
   Reply SetInfo(Exchange& x);
   Reply ChangeNotify(Exchange& x);
   Reply OplockBreak(Exchange& x);
+  // An IOCTL's FSCTL on an open file (server-side copy, resume keys, object ids, sparse).
+  Reply FileControl(Exchange& x, Open& open, const wire::IoctlRequest& req);
 
   Result<std::shared_ptr<Open>> FindOpen(Exchange& x, const wire::FileHandle& handle);
+  // Oplocks and leases (oplock.cc): grants an open asked for in CREATE, after it opened.
+  void GrantCaching(Exchange& x, Open& open, const wire::CreateRequest& req,
+                    const std::optional<std::pair<LeaseKey, uint8_t>>& lease_request,
+                    core::ShareState& state, wire::CreateResponse* resp);
+  // The lease an open will use (found or made), or an error status for a key bound to another
+  // file.
+  Result<std::shared_ptr<Lease>> LeaseFor(const wire::CreateRequest& req, core::ShareId share,
+                                          uint64_t file);
+  void ReleaseCaching(core::ShareState& state, Open& open);
+
+ public:
+  // Break notifications, from the LeaseTable's callbacks (any thread).
+  void SendOplockBreak(const std::weak_ptr<Session>& session, uint64_t open_id, uint8_t level);
+  void SendLeaseBreak(const std::shared_ptr<Lease>& lease, uint8_t from, uint8_t to, uint16_t epoch,
+                      bool ack_required);
+
+ private:
+  void SendNotification(const std::shared_ptr<Session>& session, Bytes message);
   // Closes an open: its locks, its runtime open (deleting the file when it is marked so).
   void CloseOpen(Session& session, Open& open);
   void CloseSession(Session& session);
@@ -101,6 +158,7 @@ class Connection final : public net::StreamHandler {
   bool posix_ GUARDED_BY(mu_) = false;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_ GUARDED_BY(mu_);
   bool closed_ GUARDED_BY(mu_) = false;
+  std::map<uint64_t, std::shared_ptr<PendingRequest>> pending_ GUARDED_BY(mu_);  // by async id
   // The credit window: ids below seq_low_ are used; [seq_low_, seq_high_) granted, of which
   // those in used_ are taken.
   uint64_t seq_low_ GUARDED_BY(mu_) = 0;

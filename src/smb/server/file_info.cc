@@ -15,6 +15,30 @@ uint32_t DosAttributesOf(const core::Attr& a) {
   return d == 0 ? 0x80 : d;
 }
 
+uint64_t AllocationOf(const core::Attr& a) {
+  if (a.type == core::FileType::kDirectory) return 0;
+  return (a.size + 4095) & ~uint64_t{4095};
+}
+
+std::string ShortNameOf(std::string_view name) {
+  const size_t dot = name.find('.');
+  const std::string_view base = name.substr(0, dot);
+  const std::string_view ext = dot == std::string_view::npos ? "" : name.substr(dot + 1);
+  if (base.empty() || base.size() > 8 || ext.size() > 3 ||
+      ext.find('.') != std::string_view::npos || (dot != std::string_view::npos && ext.empty())) {
+    return {};
+  }
+  std::string out;
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80 || c == ' ' || std::string_view("+,;=[]").find(c) != std::string_view::npos) {
+      return {};
+    }
+    out.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+  }
+  return out;
+}
+
 bool IsDirectoryInfoClass(uint8_t c) {
   switch (c) {
     case wire::kFileDirectoryInformation:
@@ -79,7 +103,7 @@ bool AppendDirectoryEntry(uint8_t c, std::string_view name, const core::Attr& a,
   w.U64(wire::ToFiletime(a.ctime.sec, a.ctime.nsec));
   const bool dir = a.type == core::FileType::kDirectory;
   w.U64(dir ? 0 : a.size);
-  w.U64(a.used);
+  w.U64(AllocationOf(a));
   w.U32(DosAttributesOf(a));
   w.U32(name_len);
   switch (c) {

@@ -16,6 +16,13 @@ namespace dittofs::smb {
 // MS-FSCC 2.6 attributes: the runtime's DOS bits, DIRECTORY from the type, NORMAL when none.
 uint32_t DosAttributesOf(const core::Attr& a);
 
+// The allocation size reported for an object: its size in 4 KiB clusters.
+uint64_t AllocationOf(const core::Attr& a);
+
+// The 8.3 name Windows reports for `name` (FileAlternateNameInformation): the name in upper
+// case when it is a valid 8.3 name already; none (empty) otherwise, as no short names are made.
+std::string ShortNameOf(std::string_view name);
+
 bool IsDirectoryInfoClass(uint8_t info_class);
 // Appends one entry of a directory listing in `info_class` to `out` (8-aligned from the
 // listing's start, which `out` begins at), unless it would pass `limit` bytes: false then.

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "base/casefold.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "smb/server/connection.h"
 #include "smb/server/file_info.h"
@@ -15,7 +17,6 @@
 namespace dittofs::smb {
 namespace {
 
-constexpr uint32_t kStatusInvalidOplockProtocol = 0xC00000E3;
 constexpr uint32_t kStatusBadImpersonationLevel = 0xC00000A5;
 constexpr uint32_t kMaxOutput = 16u << 20;
 
@@ -78,9 +79,10 @@ Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, std::string_view
       *status = wire::kStatusObjectNameInvalid;
       return Status(Errc::kInvalid, "invalid name");
     }
-    Result<core::Attr> a = vfs.Lookup(caller, w.parent, c, nullptr);
+    std::string entry_name;
+    Result<core::Attr> a = vfs.LookupAnyCase(caller, w.parent, c, &entry_name);
     if (end == std::string_view::npos) {
-      w.leaf = std::string(c);
+      w.leaf = a.ok() ? entry_name : std::string(c);
       if (a.ok()) {
         w.attr = *a;
       } else if (a.status().code() != Errc::kNotFound) {
@@ -128,7 +130,8 @@ uint32_t MaximalAccess(core::Vfs& vfs, const core::Caller& caller, const core::A
     if (*bits & (core::kAccessModify | core::kAccessDelete)) mask |= wire::kDeleteChild;
   }
   if (caller.is_root() || caller.uid == attr.uid) {
-    mask |= core::kWriteAttributes | core::kWriteDac | core::kWriteOwner | core::kDeleteAccess;
+    // The owner may do everything (and change the mode for what the bits do not give).
+    mask |= wire::kFileAllAccess;
   } else if (bits.ok() && (*bits & core::kAccessModify)) {
     mask |= core::kWriteAttributes;
   }
@@ -143,12 +146,31 @@ uint32_t MaximalAccess(core::Vfs& vfs, const core::Caller& caller, const core::A
 Reply Connection::Create(Exchange& x) {
   Result<wire::CreateRequest> req = wire::DecodeCreate(x.message);
   if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
+  // MS-SMB2 §3.3.5.9 and what Windows answers for each reserved bit.
   if (req->disposition > wire::kOverwriteIf) return Fail(wire::kStatusInvalidParameter);
   if (req->impersonation > 3) return Fail(kStatusBadImpersonationLevel);
+  if (req->options & 0xFF000000u) return Fail(wire::kStatusInvalidParameter);
   if ((req->options & wire::kOptDirectory) && (req->options & wire::kOptNonDirectory)) {
     return Fail(wire::kStatusInvalidParameter);
   }
-  if (req->options & wire::kOptOpenByFileId) return Fail(wire::kStatusNotSupported);
+  if ((req->options & wire::kOptDirectory) && req->disposition != wire::kCreateNew &&
+      req->disposition != wire::kOpen && req->disposition != wire::kOpenIf) {
+    return Fail(wire::kStatusInvalidParameter);
+  }
+  // FILE_CREATE_TREE_CONNECTION, FILE_OPEN_BY_FILE_ID, FILE_RESERVE_OPFILTER.
+  if (req->options & (0x80u | wire::kOptOpenByFileId | 0x00100000u)) {
+    return Fail(wire::kStatusNotSupported);
+  }
+  if (req->desired_access & 0x0CE0FE00u) return Fail(wire::kStatusAccessDenied);  // reserved
+  if (req->desired_access == 0) return Fail(wire::kStatusAccessDenied);
+  // FILE_ATTRIBUTE_VOLUME, _DEVICE, _INTEGRITY_STREAM and everything above the known bits.
+  if (req->file_attributes & 0xFFFF8048u) return Fail(wire::kStatusInvalidParameter);
+  if (req->share_access & ~uint32_t{core::kShareAll}) return Fail(wire::kStatusInvalidParameter);
+  if (!req->name.empty() && req->name.front() == '\\') return Fail(wire::kStatusInvalidParameter);
+  for (const wire::CreateContext& c : req->contexts) {
+    // Previous versions (snapshots) are not kept: none exists at any time asked.
+    if (c.name == "TWrp") return Fail(wire::kStatusObjectNameNotFound);
+  }
   const core::Caller caller = CallerOf(*x.session);
 
   auto open = std::make_shared<Open>();
@@ -206,6 +228,7 @@ Reply Connection::Create(Exchange& x) {
       if (!x.tree->writable) return Fail(wire::kStatusAccessDenied);
     }
     core::Attr attr;
+    bool set_read_only = false;  // a new file made read-only once its creator has it open
     uint32_t action = wire::kActionOpened;
     bool truncate = false;
     if (walked->attr) {
@@ -241,6 +264,9 @@ Reply Connection::Create(Exchange& x) {
       core::SetAttrs set;
       const uint32_t dos =
           req->file_attributes & (core::kDosHidden | core::kDosSystem | core::kDosArchive);
+      // A directory cannot be temporary (MS-FSA 2.1.5.1.2.1).
+      if (want_dir && (req->file_attributes & 0x100)) return Fail(wire::kStatusInvalidParameter);
+      set_read_only = !want_dir && (req->file_attributes & core::kDosReadOnly);
       if (dos != 0) set.set_dos_attributes(dos);
       Result<core::Attr> made = Status(Errc::kInternal);
       if (want_dir) {
@@ -255,16 +281,66 @@ Reply Connection::Create(Exchange& x) {
       attr = *made;
       action = wire::kActionCreated;
     }
+    // Caching others hold that this open conflicts with is broken first; the open waits
+    // (asynchronously) for the holders to acknowledge, or for the breaks' deadline.
+    std::shared_ptr<Lease> lease;
+    if (dialect() >= wire::kSmb210 && req->oplock == wire::kOplockLease) {
+      Result<std::shared_ptr<Lease>> l = LeaseFor(*req, x.tree->share, attr.id.inode);
+      if (!l.ok()) return Fail(wire::kStatusInvalidParameter);
+      lease = *l;
+    }
+    const uint64_t holder = lease ? lease->holder : open->id;
+    if (action != wire::kActionCreated) {
+      const core::CacheOp op = truncate ? core::CacheOp::kSetSize : core::CacheOp::kOpen;
+      core::ShareState& state = vfs.state();
+      if (state.leases.BreakFor(attr.id.inode, holder, op,
+                                MonotonicNanos() + core::kBreakTimeoutNanos, nullptr) != 0) {
+        std::shared_ptr<core::Share> share = server_.env.shares->ById(x.tree->share);
+        if (!share) return Fail(wire::kStatusNetworkNameDeleted);
+        const uint64_t inode = attr.id.inode;
+        auto wait = std::make_shared<Wait>();
+        wait->start = [share, inode, holder,
+                       op](std::function<void(Status)> resume) -> std::function<bool()> {
+          core::LeaseTable& leases = share->state().leases;
+          const core::LeaseTable::WaitId id = leases.BreakFor(
+              inode, holder, op, MonotonicNanos() + core::kBreakTimeoutNanos, resume);
+          if (id == 0) {
+            resume(Status::Ok());
+            return nullptr;
+          }
+          return [share, id] { return share->state().leases.Cancel(id); };
+        };
+        Exchange again = x;
+        wait->finish = [this, again](Status s) mutable -> Reply {
+          if (s.code() == Errc::kBusy) return Fail(wire::kStatusCancelled);
+          return Create(again);  // the breaks are through: open as if first asked
+        };
+        if (lease) {
+          // Not bound until the open succeeds.
+          MutexLock lock(&server_.leases_mu);
+          if (lease->opens == 0 && lease->grant == 0) {
+            std::array<std::byte, 16> guid;
+            {
+              MutexLock clock(&mu_);
+              guid = client_guid_;
+            }
+            server_.leases.erase({guid, lease->key});
+          }
+        }
+        Reply pending;
+        pending.wait = std::move(wait);
+        return pending;
+      }
+    }
     const uint32_t maximal = MaximalAccess(vfs, caller, attr, x.tree->writable);
     if (maximum) access |= maximal;
     if (access == 0) access = core::kReadAttributes;
     const bool is_dir = attr.type == core::FileType::kDirectory;
-    // The runtime checks the permission bits of what it opens for; directories are listed
-    // through READ_DATA (list) and need no data permission to be opened.
-    const uint32_t data_bits = is_dir ? 0 : access;
-    Result<core::OpenTable::OpenId> id = vfs.OpenFile(
-        caller, attr.id, (data_bits & ~core::kDeleteAccess) | (access & core::kDeleteAccess),
-        req->share_access & core::kShareAll, (req->options & wire::kOptDeleteOnClose) != 0);
+    // The runtime checks the permission bits of what the open asks for (for a directory:
+    // list = read, add = write, traverse = execute) and the share modes of the file's opens.
+    Result<core::OpenTable::OpenId> id =
+        vfs.OpenFile(caller, attr.id, access, req->share_access & core::kShareAll,
+                     (req->options & wire::kOptDeleteOnClose) != 0);
     if (!id.ok()) {
       if (id.status().code() == Errc::kAccess && (req->options & wire::kOptDeleteOnClose) &&
           (attr.dos_attributes & core::kDosReadOnly)) {
@@ -275,7 +351,8 @@ Reply Connection::Create(Exchange& x) {
     open->state_open = *id;
     open->via.open = *id;
     open->via.lock_owner = {open->id, core::LockFlavor::kWindows};
-    open->via.holder = open->id;
+    open->via.holder = holder;
+    open->lease = lease;
     open->file = attr.id;
     open->access = access;
     open->directory = is_dir;
@@ -284,6 +361,13 @@ Reply Connection::Create(Exchange& x) {
       open->parent = walked->parent;
       open->leaf = walked->leaf;
       open->path = req->name;
+    }
+    if (set_read_only) {
+      core::SetAttrs set;
+      set.set_dos_attributes(attr.dos_attributes | core::kDosReadOnly);
+      if (vfs.SetAttr(caller, attr.id, set, nullptr, nullptr, &open->via).ok()) {
+        attr.dos_attributes |= core::kDosReadOnly;
+      }
     }
     if (truncate) {
       core::SetAttrs set;
@@ -297,9 +381,18 @@ Reply Connection::Create(Exchange& x) {
     }
     resp.action = action;
     resp.times = TimesOf(attr);
-    resp.allocation_size = attr.used;
+    resp.allocation_size = AllocationOf(attr);
     resp.end_of_file = is_dir ? 0 : attr.size;
     resp.attributes = DosAttributesOf(attr);
+    std::optional<std::pair<LeaseKey, uint8_t>> lease_request;
+    for (const wire::CreateContext& c : req->contexts) {
+      if (c.name == "RqLs" && c.data.size() >= 32) {
+        LeaseKey key;
+        std::memcpy(key.data(), c.data.data(), 16);
+        lease_request.emplace(key, static_cast<uint8_t>(wire::LoadLe32(c.data.data() + 16) & 7));
+      }
+    }
+    GrantCaching(x, *open, *req, lease_request, vfs.state(), &resp);
     for (const wire::CreateContext& c : req->contexts) {
       if (c.name == "MxAc") {
         Bytes data;
@@ -348,7 +441,7 @@ Reply Connection::Close(Exchange& x) {
       if (Result<core::Attr> a = use->vfs().GetAttr(CallerOf(*x.session), open->file); a.ok()) {
         resp.flags = wire::kClosePostQueryAttrib;
         resp.times = TimesOf(*a);
-        resp.allocation_size = a->used;
+        resp.allocation_size = AllocationOf(*a);
         resp.end_of_file = a->type == core::FileType::kDirectory ? 0 : a->size;
         resp.attributes = DosAttributesOf(*a);
       }
@@ -405,6 +498,10 @@ Reply Connection::Read(Exchange& x) {
   if (!r.ok()) return Fail(r.status());
   const size_t n = r->data.size();
   if ((n == 0 && req->length > 0) || n < req->minimum_count) return Fail(wire::kStatusEndOfFile);
+  {
+    MutexLock lock(&open.mu);
+    open.position = req->offset + n;  // FilePositionInformation follows the last I/O
+  }
   wire::EncodeReadResponseHead(static_cast<uint32_t>(n), reply.body);
   reply.payload = std::move(r->data);
   return reply;
@@ -434,6 +531,10 @@ Reply Connection::Write(Exchange& x) {
   Result<core::WriteResult> w = use->vfs().Write(CallerOf(*x.session), open.file, req->offset,
                                                  req->data, stability, nullptr, &open.via);
   if (!w.ok()) return Fail(w.status());
+  {
+    MutexLock lock(&open.mu);
+    open.position = req->offset + req->data.size();
+  }
   wire::EncodeWriteResponse(static_cast<uint32_t>(req->data.size()), reply.body);
   return reply;
 }
@@ -470,11 +571,47 @@ Reply Connection::Lock(Exchange& x) {
     }
     lr.exclusive = kind == wire::kLockExclusive;
     Status s = locks.Lock(lr);
+    if (!s.ok() && s.code() == Errc::kLocked && req->locks.size() == 1 &&
+        !(e.flags & wire::kLockFailImmediately)) {
+      // A blocking lock (§3.3.5.14.2): it waits, async, until the range is free, the client
+      // cancels it, or its open goes.
+      std::shared_ptr<core::Share> share = server_.env.shares->ById(open.tree->share);
+      if (!share) return Fail(wire::kStatusNetworkNameDeleted);
+      auto wait = std::make_shared<Wait>();
+      wait->start = [share, lr](std::function<void(Status)> resume) -> std::function<bool()> {
+        core::LockTable& table = share->state().locks;
+        // No deadline of its own: Windows lets a blocking lock wait until it is cancelled.
+        Result<core::LockTable::WaitId> id =
+            table.LockOrWait(lr, std::numeric_limits<int64_t>::max(), resume);
+        if (!id.ok()) {
+          resume(id.status());
+          return nullptr;
+        }
+        if (*id == 0) {
+          resume(Status::Ok());
+          return nullptr;
+        }
+        const core::LockTable::WaitId w = *id;
+        return [share, w] { return share->state().locks.Cancel(w); };
+      };
+      wait->finish = [](Status st) -> Reply {
+        if (st.ok()) {
+          Reply done;
+          wire::EncodeEmptyResponse(done.body);
+          return done;
+        }
+        if (st.code() == Errc::kBusy) return Fail(wire::kStatusCancelled);
+        return Fail(wire::kStatusLockNotGranted);
+      };
+      Reply pending;
+      pending.wait = std::move(wait);
+      return pending;
+    }
     if (!s.ok()) {
       for (const auto& t : taken) (void)locks.Unlock(t);
       if (s.code() == Errc::kInvalid) return Fail(wire::kStatusInvalidLockRange);
-      // A request that may wait gets FILE_LOCK_CONFLICT, as Windows answers one whose range
-      // was tried last (MS-FSA 2.1.5.7); waiting locks are not served yet.
+      // MS-FSA 2.1.5.7: LOCK_NOT_GRANTED when the client said not to wait, else (a request of
+      // several ranges, which cannot wait) FILE_LOCK_CONFLICT.
       return Fail((e.flags & wire::kLockFailImmediately) ? wire::kStatusLockNotGranted
                                                          : wire::kStatusFileLockConflict);
     }
@@ -491,11 +628,128 @@ Reply Connection::ChangeNotify(Exchange& x) {
   return Fail(wire::kStatusNotSupported);
 }
 
-Reply Connection::OplockBreak(Exchange& x) {
-  Result<wire::BreakAck> req = wire::DecodeBreakAck(x.message);
-  if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
-  // No oplock or lease is granted yet, so none is being broken.
-  return Fail(kStatusInvalidOplockProtocol);
+Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest& req) {
+  if (open.pipe) return Fail(wire::kStatusInvalidDeviceRequest);
+  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
+  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  core::Vfs& vfs = use->vfs();
+  const core::Caller caller = CallerOf(*x.session);
+  Bytes output;
+  wire::LeWriter w(output);
+  Reply reply;
+  switch (req.ctl_code) {
+    case wire::kFsctlSrvRequestResumeKey: {
+      // MS-SMB2 2.2.32.3: a key naming this open, for SRV_COPYCHUNK of another (our ids are
+      // random, so the key cannot be guessed for another session's open).
+      w.U64(open.id);
+      w.U64(open.id);
+      w.U64(x.session->id);
+      w.U32(0);  // ContextLength
+      w.U32(0);
+      break;
+    }
+    case wire::kFsctlSrvCopyChunk:
+    case wire::kFsctlSrvCopyChunkWrite: {
+      // Server-side copy (§3.3.5.15.6): chunks read from the open the key names, written to
+      // this one, all through the runtime. Limits as Windows: 256 chunks, 1 MiB each, 16 MiB.
+      constexpr uint32_t kMaxChunks = 256, kMaxChunk = 1u << 20, kMaxTotal = 16u << 20;
+      const auto limits = [&] {
+        Reply r;
+        r.status = wire::kStatusInvalidParameter;
+        Bytes out;
+        wire::LeWriter lw(out);
+        lw.U32(kMaxChunks);
+        lw.U32(kMaxChunk);
+        lw.U32(kMaxTotal);
+        wire::EncodeIoctlResponse(req.ctl_code, req.handle, out, r.body);
+        return r;
+      };
+      wire::LeReader r(req.input);
+      const uint64_t src_id = r.U64();
+      r.U64();
+      const uint64_t src_session = r.U64();
+      const uint32_t count = r.U32();
+      r.U32();
+      if (!r.ok()) return Fail(wire::kStatusInvalidParameter);
+      if (count > kMaxChunks) return limits();
+      struct Chunk {
+        uint64_t from, to;
+        uint32_t length;
+      };
+      std::vector<Chunk> chunks;
+      uint64_t total = 0;
+      for (uint32_t i = 0; i < count; ++i) {
+        Chunk c{r.U64(), r.U64(), r.U32()};
+        r.U32();
+        if (c.length == 0 || c.length > kMaxChunk) return limits();
+        total += c.length;
+        chunks.push_back(c);
+      }
+      if (!r.ok()) return Fail(wire::kStatusInvalidParameter);
+      if (total > kMaxTotal) return limits();
+      if (src_session != x.session->id) return Fail(wire::kStatusObjectNameNotFound);
+      std::shared_ptr<Open> src;
+      {
+        MutexLock lock(&x.session->mu);
+        auto it = x.session->opens.find(src_id);
+        if (it != x.session->opens.end()) src = it->second;
+      }
+      if (!src || src->pipe || src->tree->share != open.tree->share) {
+        return Fail(wire::kStatusObjectNameNotFound);
+      }
+      if (!(src->access & core::kReadData)) return Fail(wire::kStatusAccessDenied);
+      if (!(open.access & core::kWriteData) ||
+          (req.ctl_code == wire::kFsctlSrvCopyChunk && !(open.access & core::kReadData))) {
+        return Fail(wire::kStatusAccessDenied);
+      }
+      uint32_t written = 0, bytes = 0;
+      for (const Chunk& c : chunks) {
+        Result<core::ReadResult> data = vfs.Read(caller, src->file, c.from, c.length, &src->via);
+        if (!data.ok()) return Fail(ToNtStatus(data.status()));
+        Bytes flat;
+        flat.reserve(data->data.size());
+        for (ByteView p : data->data.pieces) flat.insert(flat.end(), p.begin(), p.end());
+        if (flat.size() < c.length) return Fail(wire::kStatusEndOfFile);  // past the source's end
+        Result<core::WriteResult> wr = vfs.Write(caller, open.file, c.to, flat,
+                                                 core::Stability::kUnstable, nullptr, &open.via);
+        if (!wr.ok()) return Fail(ToNtStatus(wr.status()));
+        ++written;
+        bytes += c.length;
+      }
+      w.U32(written);
+      w.U32(0);  // ChunkBytesWritten: of a partly written chunk
+      w.U32(bytes);
+      break;
+    }
+    case wire::kFsctlCreateOrGetObjectId: {
+      // MS-FSCC 2.3.8: an object id from the file's stable id.
+      Result<core::Attr> a = vfs.GetAttr(caller, open.file);
+      if (!a.ok()) return Fail(ToNtStatus(a.status()));
+      w.U64(a->id.inode);
+      w.U64(open.tree->share);
+      w.Zeros(48);
+      break;
+    }
+    case wire::kFsctlSetSparse: {
+      if (!(open.access & (core::kWriteData | core::kWriteAttributes))) {
+        return Fail(wire::kStatusAccessDenied);
+      }
+      Result<core::Attr> a = vfs.GetAttr(caller, open.file);
+      if (!a.ok()) return Fail(ToNtStatus(a.status()));
+      const bool sparse = req.input.empty() || req.input[0] != std::byte{0};
+      core::SetAttrs set;
+      set.set_dos_attributes(sparse ? a->dos_attributes | core::kDosSparse
+                                    : a->dos_attributes & ~core::kDosSparse);
+      Status s = vfs.SetAttr(caller, open.file, set, nullptr, nullptr, &open.via);
+      if (!s.ok()) return Fail(ToNtStatus(s));
+      break;
+    }
+    default:
+      return Fail(wire::kStatusInvalidDeviceRequest);
+  }
+  if (output.size() > req.max_output_response) return Fail(wire::kStatusBufferTooSmall);
+  wire::EncodeIoctlResponse(req.ctl_code, req.handle, output, reply.body);
+  return reply;
 }
 
 }  // namespace dittofs::smb

@@ -38,7 +38,8 @@ uint64_t EndOfFile(const core::Attr& a) {
 void PutStandard(wire::LeWriter& w, const core::Attr& a, bool delete_pending) {
   w.U64(a.used);
   w.U64(EndOfFile(a));
-  w.U32(a.nlink);
+  // A link to be deleted no longer counts (MS-FSCC 2.4.41: links not marked for deletion).
+  w.U32(delete_pending && a.nlink > 0 ? a.nlink - 1 : a.nlink);
   w.U8(delete_pending ? 1 : 0);
   w.U8(a.type == core::FileType::kDirectory ? 1 : 0);
   w.U16(0);
@@ -52,6 +53,34 @@ void PutUnixSid(wire::LeWriter& w, uint32_t kind, uint32_t id) {
                                    std::byte{0}, std::byte{22}});
   w.U32(kind);
   w.U32(id);
+}
+
+size_t FixedInfoSize(uint8_t type, uint8_t info_class, size_t whole) {
+  if (type == wire::kInfoFile) {
+    switch (info_class) {
+      case wire::kFileAllInformation:
+        return 104;
+      case wire::kFileAlternateNameInformation:
+        return 8;
+      case wire::kFileNormalizedNameInformation:
+        return 8;
+      case wire::kFileStreamInformation:
+        return whole == 0 ? 0 : 32;
+      default:
+        return whole;
+    }
+  }
+  if (type == wire::kInfoFilesystem) {
+    switch (info_class) {
+      case wire::kFileFsVolumeInformation:
+        return 24;
+      case wire::kFileFsAttributeInformation:
+        return 16;
+      default:
+        return whole;
+    }
+  }
+  return whole;
 }
 
 }  // namespace
@@ -99,8 +128,9 @@ Reply Connection::QueryDirectory(Exchange& x) {
   if (!HasWildcards(e.pattern)) {
     // One name: a lookup, not a scan.
     if (!e.done) {
-      Result<core::Attr> a = vfs.Lookup(caller, open.file, e.pattern, nullptr);
-      if (a.ok() && emit(e.pattern, *a)) {
+      std::string entry_name;
+      Result<core::Attr> a = vfs.LookupAnyCase(caller, open.file, e.pattern, &entry_name);
+      if (a.ok() && emit(entry_name, *a)) {
         e.done = true;
       } else if (!a.ok()) {
         e.done = true;
@@ -191,11 +221,12 @@ Reply Connection::QueryInfo(Exchange& x) {
       position = open.position;
     }
     if (req->info_type == wire::kInfoFile) {
-      if (!(open.access & core::kReadAttributes) &&
-          req->info_class != wire::kFileAccessInformation &&
-          req->info_class != wire::kFilePositionInformation &&
-          req->info_class != wire::kFileModeInformation &&
-          req->info_class != wire::kFileAlignmentInformation) {
+      // MS-FSA 2.1.5.12: only these classes need FILE_READ_ATTRIBUTES.
+      const uint8_t c = req->info_class;
+      const bool needs_read_attributes =
+          c == wire::kFileBasicInformation || c == wire::kFileAllInformation ||
+          c == wire::kFileNetworkOpenInformation || c == wire::kFileAttributeTagInformation;
+      if (needs_read_attributes && !(open.access & core::kReadAttributes)) {
         return Fail(wire::kStatusAccessDenied);
       }
       switch (req->info_class) {
@@ -273,8 +304,18 @@ Reply Connection::QueryInfo(Exchange& x) {
           break;
         case wire::kFileFullEaInformation:
           return Fail(kStatusNoEasOnFile);
-        case wire::kFileAlternateNameInformation:
-          return Fail(wire::kStatusObjectNameNotFound);
+        case wire::kFileAlternateNameInformation: {
+          std::string leaf;
+          {
+            MutexLock lock(&open.mu);
+            leaf = open.leaf;
+          }
+          const std::string short_name = ShortNameOf(leaf);
+          if (short_name.empty()) return Fail(wire::kStatusObjectNameNotFound);
+          w.U32(static_cast<uint32_t>(wire::Utf16Size(short_name)));
+          wire::AppendUtf16(short_name, out);
+          break;
+        }
         default:
           return Fail(wire::kStatusInvalidInfoClass);
       }
@@ -330,6 +371,16 @@ Reply Connection::QueryInfo(Exchange& x) {
           w.U32(0);
           w.U32(0);
           break;
+        case wire::kFileFsControlInformation:
+          // No quotas: thresholds and limits of "none" (all ones), no flags (MS-FSCC 2.5.2).
+          w.U64(0);
+          w.U64(0);
+          w.U64(0);
+          w.U64(~uint64_t{0});
+          w.U64(~uint64_t{0});
+          w.U32(0);
+          w.U32(0);
+          break;
         case wire::kFileFsObjectIdInformation:
           w.U64(open.tree->share);
           w.Zeros(56);
@@ -381,17 +432,14 @@ Reply Connection::QueryInfo(Exchange& x) {
       return Fail(wire::kStatusNotSupported);
     }
   }
+  // Each structure's fixed part (its C size, names counted as one character, rounded as
+  // Windows rounds it): a smaller buffer gets INFO_LENGTH_MISMATCH, a larger one that cannot
+  // hold the whole answer gets what fits and BUFFER_OVERFLOW (§3.3.5.20.1, MS-FSA 2.1.5.12).
+  const size_t fixed = FixedInfoSize(req->info_type, req->info_class, out.size());
+  if (out.size() < fixed) out.resize(fixed, std::byte{0});
   Reply reply;
   if (out.size() > req->output_length) {
-    // Fixed-size structures must fit; variable ones are cut (§3.3.5.20.1).
-    const bool variable = req->info_type == wire::kInfoSecurity ||
-                          (req->info_type == wire::kInfoFile &&
-                           (req->info_class == wire::kFileAllInformation ||
-                            req->info_class == wire::kFileStreamInformation ||
-                            req->info_class == wire::kFileNormalizedNameInformation)) ||
-                          (req->info_type == wire::kInfoFilesystem &&
-                           (req->info_class == wire::kFileFsVolumeInformation ||
-                            req->info_class == wire::kFileFsAttributeInformation));
+    const bool variable = fixed < out.size();
     if (req->info_type == wire::kInfoSecurity) {
       // The client learns the size it needs from a BUFFER_TOO_SMALL with the length.
       Reply r;
@@ -406,7 +454,7 @@ Reply Connection::QueryInfo(Exchange& x) {
       r.body = std::move(body);
       return r;
     }
-    if (!variable) return Fail(wire::kStatusInfoLengthMismatch);
+    if (!variable || req->output_length < fixed) return Fail(wire::kStatusInfoLengthMismatch);
     out.resize(req->output_length);
     reply.status = wire::kStatusBufferOverflow;
   }
@@ -448,11 +496,22 @@ Reply Connection::SetInfo(Exchange& x) {
       if (when(times[1], &t)) set.set_atime(t);
       if (when(times[2], &t)) set.set_mtime(t);
       if (when(times[3], &t)) set.set_ctime(t);
+      bool keep_change_time;
+      {
+        MutexLock lock(&open.mu);
+        if (set.has(core::kSetCtime)) open.user_set_change_time = true;
+        keep_change_time = open.user_set_change_time && !set.has(core::kSetCtime);
+      }
       if (dos != 0) {
         if ((dos & 0x10) && !open.directory) return Fail(wire::kStatusInvalidParameter);
+        if ((dos & 0x100) && open.directory) return Fail(wire::kStatusInvalidParameter);
         set.set_dos_attributes(dos & ~uint32_t{0x10 | 0x80});
       }
       if (set.mask == 0) return reply;
+      if (keep_change_time) {
+        Result<core::Attr> now = vfs.GetAttr(caller, open.file);
+        if (now.ok()) set.set_ctime(now->ctime);
+      }
       Status s = vfs.SetAttr(caller, open.file, set, nullptr, nullptr, &open.via);
       if (!s.ok()) return Fail(s);
       return reply;
@@ -487,7 +546,7 @@ Reply Connection::SetInfo(Exchange& x) {
           const size_t end = dir_path.find('\\', start);
           const std::string_view c = dir_path.substr(
               start, end == std::string_view::npos ? std::string_view::npos : end - start);
-          Result<core::Attr> a = vfs.Lookup(caller, to_dir, c, nullptr);
+          Result<core::Attr> a = vfs.LookupAnyCase(caller, to_dir, c, nullptr);
           if (!a.ok() || a->type != core::FileType::kDirectory) {
             return Fail(wire::kStatusObjectPathNotFound);
           }
@@ -507,7 +566,7 @@ Reply Connection::SetInfo(Exchange& x) {
       if (req->info_class == wire::kFileLinkInformation) {
         if (open.directory) return Fail(wire::kStatusFileIsADirectory);
         if (replace) {
-          Result<core::Attr> there = vfs.Lookup(caller, to_dir, leaf, nullptr);
+          Result<core::Attr> there = vfs.LookupAnyCase(caller, to_dir, leaf, nullptr);
           if (there.ok()) {
             if (there->type == core::FileType::kDirectory) return Fail(wire::kStatusAccessDenied);
             Status removed = vfs.Remove(caller, to_dir, leaf, nullptr);
@@ -519,6 +578,15 @@ Reply Connection::SetInfo(Exchange& x) {
         return reply;
       }
       if (!(open.access & core::kDeleteAccess)) return Fail(wire::kStatusAccessDenied);
+      // Windows checks the source's directory as if opening it for DELETE while sharing read
+      // and write: an open of the directory that has DELETE access, or does not share DELETE,
+      // stands in the way (STATUS_SHARING_VIOLATION).
+      {
+        Result<core::OpenTable::OpenId> probe = vfs.state().opens.Open(
+            {from_dir.inode, core::kDeleteAccess, core::kShareRead | core::kShareWrite});
+        if (!probe.ok()) return Fail(probe.status());
+        (void)vfs.state().opens.Close(*probe);
+      }
       Status s = vfs.Rename(caller, from_dir, from_leaf, to_dir, leaf, nullptr, nullptr, &open.via,
                             !replace);
       if (!s.ok()) {

@@ -49,6 +49,31 @@ struct Enumeration {
   std::vector<core::DirListEntry> pending;  // fetched, not yet returned
 };
 
+using LeaseKey = std::array<std::byte, 16>;
+
+// A lease (MS-SMB2 §3.3.1.12): one client's (ClientGuid's) caching of one file under one key,
+// shared by every open the client makes with that key. Its grant lives in the share's
+// LeaseTable; this is what SMB adds (key, epochs, the opens using it).
+struct Lease {
+  uint64_t holder = 0;  // the LeaseTable holder: unique to this (client, key)
+  core::ShareId share = 0;
+  uint64_t file = 0;  // the inode the key is bound to
+  LeaseKey key{};
+  bool v2 = false;
+  LeaseKey parent{};
+  bool has_parent = false;
+  // Guarded by ServerContext::leases_mu.
+  core::LeaseTable::GrantId grant = 0;
+  uint8_t state = 0;        // what the client may cache now
+  uint8_t breaking_to = 0;  // while breaking (acknowledgement awaited)
+  bool breaking = false;
+  uint16_t epoch = 0;  // SMB's lease epoch (v2)
+  int opens = 0;
+  std::weak_ptr<net::StreamConnection> connection;  // where its breaks go
+  class Connection* handler = nullptr;              // valid while `connection` is
+  std::weak_ptr<struct Session> session;
+};
+
 struct Open {
   uint64_t id = 0;  // FileId.Persistent and FileId.Volatile alike
   std::shared_ptr<Tree> tree;
@@ -57,6 +82,10 @@ struct Open {
   uint32_t access = 0;                     // granted
   bool directory = false;
   core::OpenContext via;
+  // The open's caching: an oplock (its own grant; `oplock` the level granted) or a lease.
+  core::LeaseTable::GrantId grant = 0;
+  uint8_t oplock = 0;
+  std::shared_ptr<Lease> lease;
   std::unique_ptr<rpc::SrvsvcPipe> pipe;  // the srvsvc pipe of IPC$
 
   Mutex mu;
@@ -65,6 +94,9 @@ struct Open {
   std::string path GUARDED_BY(mu);  // from the share root, '\'-separated, no leading '\'
   Enumeration enumeration GUARDED_BY(mu);
   uint64_t position GUARDED_BY(mu) = 0;  // FilePositionInformation
+  // MS-FSA 2.1.5.14.2: once a client sets the change time through this open, later changes
+  // through it leave that time as set (Open.UserSetChangeTime).
+  bool user_set_change_time GUARDED_BY(mu) = false;
 };
 
 struct Session {

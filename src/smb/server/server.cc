@@ -3,7 +3,9 @@
 // dispatch (MS-SMB2 §3.3.4, §3.3.5.2).
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 
 #include "base/log.h"
 #include "base/random.h"
@@ -55,10 +57,15 @@ void Connection::OnMessage(Buffer message, net::InFlight in_flight, bool alone) 
 
 void Connection::OnClose() {
   std::map<uint64_t, std::shared_ptr<Session>> sessions;
+  std::map<uint64_t, std::shared_ptr<PendingRequest>> pending;
   {
     MutexLock lock(&mu_);
     closed_ = true;
     sessions.swap(sessions_);
+    pending.swap(pending_);
+  }
+  for (auto& [id, p] : pending) {
+    if (p->cancel) p->cancel();
   }
   for (auto& [id, session] : sessions) CloseSession(*session);
 }
@@ -84,6 +91,7 @@ void Connection::CloseOpen(Session& session, Open& open) {
   if (!use.ok()) return;  // the share is gone, and its state with it
   core::Vfs& vfs = use->vfs();
   vfs.state().locks.ReleaseOwner(open.file.inode, open.via.lock_owner);
+  ReleaseCaching(vfs.state(), open);
   const core::Caller caller = CallerOf(session);
   core::Vfs::NamedAt at;
   {
@@ -197,6 +205,8 @@ void Connection::Process(Buffer message) {
     x.header = *h;
     x.message = rest.subspan(0, len);
     const bool related = element > 0 && h->related();
+    // §3.3.5.2.7.2: a chain cannot start with a related request.
+    const bool related_first = element == 0 && h->related();
 
     // Credits: every request but CANCEL takes its message ids from the window.
     uint16_t charge = h->credit_charge;
@@ -217,7 +227,11 @@ void Connection::Process(Buffer message) {
       x.related_handle.reset();
       x.chain_failed = false;
     }
-    if (x.chain_failed) {
+    if (related_first) {
+      reply.status = wire::kStatusInvalidParameter;
+      x.chain_failed = true;
+      x.chain_status = reply.status;
+    } else if (x.chain_failed) {
       reply.status = x.chain_status;  // §3.3.5.2.7.2: the rest of a failed related chain fails
     } else if (h->command >= wire::kCommandCount) {
       reply.status = wire::kStatusInvalidParameter;
@@ -235,7 +249,9 @@ void Connection::Process(Buffer message) {
       }
       // Signatures: a valid session checks every signed request, and refuses unsigned ones
       // when it requires signing; an encrypted message needs no signature (§3.3.5.2.4).
-      if (status == 0 && x.session && x.session->valid.load() && !encrypted_session) {
+      // SESSION_SETUP checks its own (a re-authentication or a refused binding).
+      if (status == 0 && x.session && x.session->valid.load() && !encrypted_session &&
+          h->command != wire::kSessionSetup) {
         if (h->is_signed()) {
           MutexLock lock(&mu_);
           const crypto::SigningAlgorithm alg = crypto::SigningFor(dialect_, signing_);
@@ -275,68 +291,35 @@ void Connection::Process(Buffer message) {
       continue;
     }
 
-    // The response: header, body (or the error body), padded to 8 when more follow.
-    Header r;
-    r.credit_charge = h->credit_charge;
-    r.status = reply.status;
-    r.command = h->command;
-    r.credits = h->command == wire::kCancel ? 0 : Grant(h->credits, charge);
-    r.flags = wire::kFlagServerToRedir | (h->flags & wire::kFlagRelated) |
-              (h->flags & wire::kFlagPriorityMask);
-    r.message_id = h->message_id;
-    r.tree_id = x.tree ? x.tree->id : h->tree_id;
-    r.session_id = x.session ? x.session->id : h->session_id;
-    if (h->command == wire::kSessionSetup && x.session) r.session_id = x.session->id;
-    Bytes out;
-    out.reserve(wire::kHeaderSize + 64 + reply.body.size());
-    wire::EncodeHeader(r, out);
-    const bool error_body = reply.status != 0 &&
-                            reply.status != wire::kStatusMoreProcessingRequired &&
-                            reply.status != wire::kStatusBufferOverflow && reply.body.empty();
-    if (error_body || reply.body.empty()) {
-      wire::EncodeErrorResponse(out);
-    } else {
-      out.insert(out.end(), reply.body.begin(), reply.body.end());
-    }
-    // Signing: responses to signed requests and every response of a session that requires
-    // it; and 3.x's final SESSION_SETUP response. Not inside an encrypted message.
-    const bool final_setup = h->command == wire::kSessionSetup && reply.status == 0 && x.session &&
-                             x.session->valid.load() && dialect() >= wire::kSmb300 &&
-                             !x.session->guest;
-    const bool sign = x.session && x.session->valid.load() && !encrypted_session &&
-                      reply.status != wire::kStatusPending &&
-                      (h->is_signed() || x.session->signing_required || final_setup) &&
-                      !x.session->keys.signing.empty();
-    if (sign && reply.payload.size() > 0) {
-      // The signature covers the payload: it joins the body.
-      for (ByteView p : reply.payload.pieces) out.insert(out.end(), p.begin(), p.end());
-      reply.payload = {};
-    }
-    const size_t payload_size = reply.payload.size();
-    if (h->next_command != 0) {
-      const size_t total = out.size() + payload_size;
-      out.resize(out.size() + (8 - total % 8) % 8, std::byte{0});
-      wire::StoreLe32(out.data() + 20, static_cast<uint32_t>(out.size() + payload_size));
-    }
-    // 3.1.1: the session's preauth hash covers each SESSION_SETUP response but the last.
-    if (h->command == wire::kSessionSetup && x.session &&
-        reply.status == wire::kStatusMoreProcessingRequired && dialect() == wire::kSmb311) {
-      MutexLock lock(&x.session->mu);
-      x.session->preauth.Update(out);
-    }
-    if (h->command == wire::kNegotiate && reply.status == 0 && dialect() == wire::kSmb311) {
-      MutexLock lock(&mu_);
-      preauth_.Update(out);
-    }
-    if (sign) {
-      crypto::SigningAlgorithm alg;
-      {
-        MutexLock lock(&mu_);
-        alg = crypto::SigningFor(dialect_, signing_);
+    if (reply.wait) {
+      if (h->next_command == 0 && h->command != wire::kCancel) {
+        // The last request of its chain goes async: an interim STATUS_PENDING now, the answer
+        // when the wait ends (§3.3.4.2).
+        const uint64_t async_id = NewId();
+        auto pending = std::make_shared<PendingRequest>();
+        pending->message = std::move(message);
+        pending->decrypted = std::move(decrypted);
+        pending->x = x;
+        pending->encrypted_session = encrypted_session;
+        pending->async_id = async_id;
+        pending->wait = reply.wait;
+        Reply interim;
+        interim.status = wire::kStatusPending;
+        Bytes out = BuildResponse(*h, x, interim, Grant(h->credits, charge), false,
+                                  encrypted_session != nullptr, async_id);
+        responses.push_back(std::move(out));
+        payloads.emplace_back();
+        Send(std::move(responses), std::move(payloads), encrypted_session);
+        StartAsync(std::move(pending));
+        return;
       }
-      Status signed_ok = crypto::Sign(alg, x.session->keys.signing, out);
-      if (!signed_ok.ok()) LOG_WARN("smb {}: signing failed: {}", peer_, signed_ok.ToString());
+      // Inside a chain: wait here, bounded by the break timeout.
+      reply = WaitHere(*reply.wait);
     }
+
+    Bytes out =
+        BuildResponse(*h, x, reply, h->command == wire::kCancel ? 0 : Grant(h->credits, charge),
+                      h->next_command != 0, encrypted_session != nullptr, std::nullopt);
     responses.push_back(std::move(out));
     payloads.push_back(std::move(reply.payload));
     if (h->command == wire::kCreate && reply.status == 0 && reply.body.size() >= 80) {
@@ -351,6 +334,149 @@ void Connection::Process(Buffer message) {
   if (!responses.empty()) {
     Send(std::move(responses), std::move(payloads), encrypted_session);
   }
+}
+
+Bytes Connection::BuildResponse(const Header& h, const Exchange& x, Reply& reply, uint16_t credits,
+                                bool more_follow, bool encrypted,
+                                std::optional<uint64_t> async_id) {
+  Header r;
+  r.credit_charge = h.credit_charge;
+  r.status = reply.status;
+  r.command = h.command;
+  r.credits = credits;
+  r.flags = wire::kFlagServerToRedir | (h.flags & wire::kFlagRelated) |
+            (h.flags & wire::kFlagPriorityMask);
+  if (async_id) {
+    r.flags |= wire::kFlagAsync;
+    r.async_id = *async_id;
+  }
+  r.message_id = h.message_id;
+  r.tree_id = x.tree ? x.tree->id : h.tree_id;
+  r.session_id = x.session ? x.session->id : h.session_id;
+  Bytes out;
+  out.reserve(wire::kHeaderSize + 64 + reply.body.size());
+  wire::EncodeHeader(r, out);
+  if (reply.body.empty()) {
+    wire::EncodeErrorResponse(out);
+  } else {
+    out.insert(out.end(), reply.body.begin(), reply.body.end());
+  }
+  // Signing: responses to signed requests and every response of a session that requires
+  // it; and 3.x's final SESSION_SETUP response. Not inside an encrypted message, nor an
+  // interim response.
+  const uint16_t dialect_now = dialect();
+  const bool final_setup = h.command == wire::kSessionSetup && reply.status == 0 && x.session &&
+                           x.session->valid.load() && dialect_now >= wire::kSmb300 &&
+                           !x.session->guest;
+  const bool sign = x.session && x.session->valid.load() && !encrypted &&
+                    reply.status != wire::kStatusPending &&
+                    (h.is_signed() || x.session->signing_required || final_setup) &&
+                    !x.session->keys.signing.empty();
+  if (sign && reply.payload.size() > 0) {
+    // The signature covers the payload: it joins the body.
+    for (ByteView p : reply.payload.pieces) out.insert(out.end(), p.begin(), p.end());
+    reply.payload = {};
+  }
+  const size_t payload_size = reply.payload.size();
+  if (more_follow) {
+    const size_t total = out.size() + payload_size;
+    out.resize(out.size() + (8 - total % 8) % 8, std::byte{0});
+    wire::StoreLe32(out.data() + 20, static_cast<uint32_t>(out.size() + payload_size));
+  }
+  // 3.1.1: the session's preauth hash covers each SESSION_SETUP response but the last.
+  if (h.command == wire::kSessionSetup && x.session &&
+      reply.status == wire::kStatusMoreProcessingRequired && dialect_now == wire::kSmb311) {
+    MutexLock lock(&x.session->mu);
+    x.session->preauth.Update(out);
+  }
+  if (h.command == wire::kNegotiate && reply.status == 0 && dialect_now == wire::kSmb311) {
+    MutexLock lock(&mu_);
+    preauth_.Update(out);
+  }
+  if (sign) {
+    crypto::SigningAlgorithm alg;
+    {
+      MutexLock lock(&mu_);
+      alg = crypto::SigningFor(dialect_, signing_);
+    }
+    Status signed_ok = crypto::Sign(alg, x.session->keys.signing, out);
+    if (!signed_ok.ok()) LOG_WARN("smb {}: signing failed: {}", peer_, signed_ok.ToString());
+  }
+  return out;
+}
+
+void Connection::StartAsync(std::shared_ptr<PendingRequest> pending) {
+  {
+    MutexLock lock(&mu_);
+    if (closed_) return;
+    pending_[pending->async_id] = pending;
+  }
+  std::weak_ptr<net::StreamConnection> weak = stream_.weak_from_this();
+  std::shared_ptr<PendingRequest> p = pending;
+  // The wait may end at once, on this thread, or later on any thread: the answer is made on a
+  // worker either way.
+  p->cancel = p->wait->start([this, weak, p](Status status) {
+    std::shared_ptr<net::StreamConnection> alive = weak.lock();
+    if (!alive) return;
+    alive->RunOnWorker([this, alive, p, status] { FinishAsync(p, status); });
+  });
+}
+
+void Connection::FinishAsync(const std::shared_ptr<PendingRequest>& p, Status status) {
+  {
+    MutexLock lock(&mu_);
+    if (pending_.erase(p->async_id) == 0) return;  // answered already (cancelled)
+  }
+  Reply reply = p->wait->finish(status);
+  if (reply.wait) reply = WaitHere(*reply.wait);  // a second wait (rare): here, bounded
+  std::vector<Bytes> responses;
+  responses.push_back(BuildResponse(p->x.header, p->x, reply, 0, false,
+                                    p->encrypted_session != nullptr, p->async_id));
+  std::vector<stores::BlockRead> payloads;
+  payloads.push_back(std::move(reply.payload));
+  Send(std::move(responses), std::move(payloads), p->encrypted_session);
+}
+
+Reply Connection::WaitHere(const Wait& wait) {
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Status> status;
+  };
+  auto shared = std::make_shared<Shared>();
+  std::function<bool()> cancel = wait.start([shared](Status s) {
+    std::lock_guard<std::mutex> lock(shared->mu);
+    shared->status = s;
+    shared->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(shared->mu);
+  if (!shared->cv.wait_for(lock, std::chrono::seconds(40),
+                           [&] { return shared->status.has_value(); })) {
+    lock.unlock();
+    if (cancel) cancel();
+    lock.lock();
+    shared->cv.wait_for(lock, std::chrono::seconds(1), [&] { return shared->status.has_value(); });
+  }
+  const Status status = shared->status.value_or(Status(Errc::kTimedOut));
+  lock.unlock();
+  return wait.finish(status);
+}
+
+bool Connection::CancelPending(uint64_t session_id, uint64_t message_id,
+                               std::optional<uint64_t> async_id) {
+  std::shared_ptr<PendingRequest> p;
+  {
+    MutexLock lock(&mu_);
+    for (auto& [id, pending] : pending_) {
+      const bool match = async_id ? id == *async_id : pending->x.header.message_id == message_id;
+      if (match && pending->x.header.session_id == session_id) {
+        p = pending;
+        break;
+      }
+    }
+  }
+  if (!p || !p->cancel) return false;
+  return p->cancel();
 }
 
 void Connection::Send(std::vector<Bytes> responses, std::vector<stores::BlockRead> payloads,
@@ -478,8 +604,12 @@ Reply Connection::Dispatch(Exchange& x) {
     case wire::kIoctl:
       return Ioctl(x);
     case wire::kCancel: {
+      // No answer of its own: the request it names (by its async id, or its message id while
+      // not yet async) ends with STATUS_CANCELLED, if it still waits (§3.3.5.16).
       Reply r;
-      r.none = true;  // nothing of ours waits yet: there is nothing to cancel
+      r.none = true;
+      CancelPending(x.header.session_id, x.header.message_id,
+                    x.header.async() ? std::optional<uint64_t>(x.header.async_id) : std::nullopt);
       return r;
     }
     case wire::kEcho: {
@@ -579,7 +709,15 @@ namespace {
 
 class SmbProtocol final : public net::StreamProtocol {
  public:
-  explicit SmbProtocol(ServerContext context) : context_(std::move(context)) {}
+  SmbProtocol(const SmbServerOptions& options, SmbEnvironment env) {
+    context_.options = options;
+    context_.env = env;
+    for (size_t i = 0; i < 16; i += 8) {
+      const uint64_t r = RandomU64();
+      std::memcpy(context_.server_guid.data() + i, &r, 8);
+    }
+    context_.negotiate_token = auth::NegotiateToken();
+  }
   std::unique_ptr<net::StreamFramer> NewFramer(net::MessageBudget& budget) override {
     // The largest message: a WRITE of max_io with its header, or a transform of one.
     return std::make_unique<DirectTcpFramer>(context_.options.max_io + 64 * 1024, &budget);
@@ -596,19 +734,11 @@ class SmbProtocol final : public net::StreamProtocol {
 
 Result<std::unique_ptr<net::StreamServer>> StartSmbServer(const SmbServerOptions& options,
                                                           SmbEnvironment env) {
-  ServerContext context;
-  context.options = options;
-  context.env = env;
-  for (size_t i = 0; i < 16; i += 8) {
-    const uint64_t r = RandomU64();
-    std::memcpy(context.server_guid.data() + i, &r, 8);
-  }
-  context.negotiate_token = auth::NegotiateToken();
   net::StreamServerOptions stream = options.stream;
   if (stream.name == "stream") stream.name = "smb";
   stream.partial_message_budget =
       std::max<size_t>(stream.partial_message_budget, options.max_io + 64 * 1024);
-  return net::StartStreamServer(stream, std::make_shared<SmbProtocol>(std::move(context)));
+  return net::StartStreamServer(stream, std::make_shared<SmbProtocol>(options, env));
 }
 
 }  // namespace dittofs::smb

@@ -60,7 +60,7 @@ Reply Connection::Negotiate(Exchange& x) {
   r.security_mode =
       wire::kSigningEnabled | (server_.options.require_signing ? wire::kSigningRequired : 0);
   r.server_guid = server_.server_guid;
-  if (dialect >= wire::kSmb210) r.capabilities |= wire::kCapLargeMtu;
+  if (dialect >= wire::kSmb210) r.capabilities |= wire::kCapLargeMtu | wire::kCapLeasing;
   crypto::Cipher cipher = crypto::Cipher::kNone;
   std::optional<crypto::SigningAlgorithm> signing;
   bool posix = false;
@@ -431,7 +431,7 @@ Reply Connection::Ioctl(Exchange& x) {
         }
       }
       wire::LeWriter w(output);
-      uint32_t our_caps = wire::kCapLargeMtu;
+      uint32_t our_caps = wire::kCapLargeMtu | wire::kCapLeasing;
       if (client_capabilities_ & wire::kCapEncryption) our_caps |= wire::kCapEncryption;
       w.U32(dialect >= wire::kSmb210 ? our_caps : 0);
       w.Bytes(server_.server_guid);
@@ -452,8 +452,12 @@ Reply Connection::Ioctl(Exchange& x) {
     }
     case wire::kFsctlDfsGetReferrals:
       return Fail(kStatusFsDriverRequired);
-    default:
-      return Fail(wire::kStatusInvalidDeviceRequest);
+    default: {
+      // The file system controls on an open file (files.cc).
+      Result<std::shared_ptr<Open>> open = FindOpen(x, req->handle);
+      if (!open.ok()) return Fail(wire::kStatusFileClosed);
+      return FileControl(x, **open, *req);
+    }
   }
   if (output.size() > req->max_output_response) return Fail(wire::kStatusBufferTooSmall);
   wire::EncodeIoctlResponse(req->ctl_code, req->handle, output, reply.body);

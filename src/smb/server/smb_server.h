@@ -32,7 +32,7 @@ struct SmbServerOptions {
   uint32_t max_io = 8u << 20;  // MaxReadSize, MaxWriteSize, MaxTransactSize
   size_t max_sessions_per_connection = 64;
   size_t max_opens_per_session = 16384;
-  uint16_t max_credits = 512;  // outstanding on one connection
+  uint16_t max_credits = 8192;  // outstanding on one connection
 };
 
 // What the adapter reaches the rest of the server by. Both must outlive the server.

@@ -50,14 +50,9 @@ void WriteTimes(LeWriter& w, const FileTimes& t) {
   w.U64(t.change);
 }
 
-// SMB path names: '\' separated; clients may send a leading '\' (Windows does not, smbclient
-// sometimes does), which names the same thing.
-Result<std::string> DecodeName(ByteView utf16) {
-  ASSIGN_OR_RETURN(std::string name, Utf16ToUtf8(utf16));
-  size_t start = 0;
-  while (start < name.size() && name[start] == '\\') ++start;
-  return name.substr(start);
-}
+// SMB path names: '\' separated, from the share root, without a leading '\' (the adapter
+// refuses one, as Windows does).
+Result<std::string> DecodeName(ByteView utf16) { return Utf16ToUtf8(utf16); }
 
 }  // namespace
 
@@ -293,7 +288,8 @@ Result<CreateRequest> DecodeCreate(ByteView m) {
       return Bad("create context chain");
     }
     ByteView ctx = contexts.subspan(at, end - at);
-    if (nlen == 0 || noff + size_t{nlen} > ctx.size()) return Bad("create context name");
+    // Tags are at least 4 bytes (MS-SMB2 §2.2.13.2; Windows refuses shorter ones).
+    if (nlen < 4 || noff + size_t{nlen} > ctx.size()) return Bad("create context name");
     if (dlen != 0 && (doff + size_t{dlen} > ctx.size() || doff < 16)) {
       return Bad("create context data");
     }

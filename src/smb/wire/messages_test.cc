@@ -98,7 +98,7 @@ TEST(Smb2Create, DecodesNameAndContexts) {
   std::vector<std::byte> m = CreateMessage("\\dir\\Résumé.txt", kOpenIf);
   Result<CreateRequest> req = DecodeCreate(m);
   ASSERT_TRUE(req.ok()) << req.status().ToString();
-  EXPECT_EQ(req->name, "dir\\Résumé.txt");  // the leading backslash goes
+  EXPECT_EQ(req->name, "\\dir\\Résumé.txt");  // as sent: the adapter refuses the backslash
   EXPECT_EQ(req->disposition, kOpenIf);
   EXPECT_EQ(req->share_access, 7u);
   ASSERT_EQ(req->contexts.size(), 1u);

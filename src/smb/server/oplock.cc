@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: Apache-2.0
+// Oplocks and leases (MS-SMB2 §3.3.5.9.8, §3.3.5.9.11, §3.3.4.6, §3.3.4.7, §3.3.5.22): what an
+// open may cache, granted and broken through the share's LeaseTable (docs/state.md), so that
+// NFS and other SMB clients break them alike.
+
+#include <cstring>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "smb/server/connection.h"
+#include "smb/wire/le.h"
+
+namespace dittofs::smb {
+namespace {
+
+constexpr uint32_t kStatusInvalidOplockProtocol = 0xC00000E3;
+constexpr uint32_t kStatusUnsuccessful = 0xC0000001;
+constexpr uint32_t kLeaseFlagBreakInProgress = 0x2, kLeaseFlagParentKeySet = 0x4;
+
+Reply Fail(uint32_t status) {
+  Reply r;
+  r.status = status;
+  return r;
+}
+
+uint8_t StateOfOplock(uint8_t level) {
+  switch (level) {
+    case wire::kOplockBatch:
+      return core::kCacheRead | core::kCacheWrite | core::kCacheHandle;
+    case wire::kOplockExclusive:
+      return core::kCacheRead | core::kCacheWrite;
+    case wire::kOplockII:
+      return core::kCacheRead;
+    default:
+      return 0;
+  }
+}
+
+uint8_t OplockOfState(uint8_t state) {
+  if ((state & core::kCacheWrite) && (state & core::kCacheHandle)) return wire::kOplockBatch;
+  if (state & core::kCacheWrite) return wire::kOplockExclusive;
+  if (state & core::kCacheRead) return wire::kOplockII;
+  return wire::kOplockNone;
+}
+
+// A lease may cache R, RH, RW or RWH (MS-SMB2 §3.3.5.9.8): anything else asks for nothing.
+uint8_t ValidLeaseState(uint32_t asked) {
+  const uint8_t s = static_cast<uint8_t>(asked & 7);
+  return (s & core::kCacheRead) ? s : 0;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Lease>> Connection::LeaseFor(const wire::CreateRequest& req,
+                                                    core::ShareId share, uint64_t file) {
+  const wire::CreateContext* ctx = nullptr;
+  for (const wire::CreateContext& c : req.contexts) {
+    if (c.name == "RqLs") ctx = &c;
+  }
+  if (ctx == nullptr || ctx->data.size() < 32) return std::shared_ptr<Lease>();
+  LeaseKey key;
+  std::memcpy(key.data(), ctx->data.data(), 16);
+  std::array<std::byte, 16> guid;
+  {
+    MutexLock lock(&mu_);
+    guid = client_guid_;
+  }
+  MutexLock lock(&server_.leases_mu);
+  std::shared_ptr<Lease>& lease = server_.leases[{guid, key}];
+  if (lease) {
+    // §3.3.5.9.8: a key names one file.
+    if (lease->file != file || lease->share != share) {
+      return Status(Errc::kInvalid, "a lease key already used for another file");
+    }
+    return lease;
+  }
+  lease = std::make_shared<Lease>();
+  lease->holder = NewId();
+  lease->share = share;
+  lease->file = file;
+  lease->key = key;
+  lease->v2 = ctx->data.size() >= 52 && dialect() >= wire::kSmb300;
+  if (lease->v2) {
+    const uint32_t flags = wire::LoadLe32(ctx->data.data() + 20);
+    if (flags & kLeaseFlagParentKeySet) {
+      lease->has_parent = true;
+      std::memcpy(lease->parent.data(), ctx->data.data() + 32, 16);
+    }
+  }
+  lease->connection = stream_.weak_from_this();
+  lease->handler = this;
+  return lease;
+}
+
+void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest& req,
+                              const std::optional<std::pair<LeaseKey, uint8_t>>& lease_request,
+                              core::ShareState& state, wire::CreateResponse* resp) {
+  if (open.lease) {
+    std::shared_ptr<Lease> lease = open.lease;
+    uint8_t wanted = lease_request ? ValidLeaseState(lease_request->second) : 0;
+    if (open.directory) wanted = 0;  // no directory leases yet
+    std::weak_ptr<Session> session = x.session;
+    std::weak_ptr<net::StreamConnection> weak = stream_.weak_from_this();
+    Connection* handler = this;
+    Mutex* leases_mu = &server_.leases_mu;  // the server's: it outlives every grant
+    core::LeaseTable::BreakFn on_break = [weak, handler, lease, leases_mu](
+                                             core::LeaseTable::GrantId, uint8_t to, uint16_t) {
+      std::shared_ptr<net::StreamConnection> alive = lease->connection.lock();
+      Connection* h = lease->handler;
+      if (!alive) {
+        alive = weak.lock();
+        h = handler;
+      }
+      uint8_t from;
+      uint16_t epoch;
+      bool ack;
+      {
+        // The table's callback runs with none of its locks held.
+        MutexLock lock(leases_mu);
+        from = lease->state;
+        ack = (from & (core::kCacheWrite | core::kCacheHandle)) != 0;
+        if (ack) {
+          lease->breaking = true;
+          lease->breaking_to = to;
+        } else {
+          lease->state = to;
+        }
+        epoch = ++lease->epoch;
+      }
+      if (alive) h->SendLeaseBreak(lease, from, to, epoch, ack);
+    };
+    uint8_t granted = 0;
+    bool breaking = false;
+    uint16_t epoch = 0;
+    {
+      MutexLock lock(&server_.leases_mu);
+      wanted |= lease->state;  // a lease is never downgraded by asking for less
+      ++lease->opens;
+      lease->session = x.session;
+      if (lease->connection.expired()) {
+        lease->connection = stream_.weak_from_this();
+        lease->handler = this;
+      }
+    }
+    if (wanted != 0) {
+      Result<core::LeaseTable::Granted> g = state.leases.Request(
+          open.file.inode, lease->holder, core::GrantKind::kLease, wanted, on_break);
+      if (g.ok()) {
+        MutexLock lock(&server_.leases_mu);
+        if (lease->grant == 0 || lease->state != g->state) ++lease->epoch;
+        lease->grant = g->id;
+        lease->state = g->state;
+      }
+    }
+    {
+      MutexLock lock(&server_.leases_mu);
+      granted = lease->state;
+      breaking = lease->breaking;
+      epoch = lease->epoch;
+    }
+    resp->oplock = wire::kOplockLease;
+    Bytes data;
+    wire::LeWriter w(data);
+    w.Bytes(lease->key);
+    w.U32(granted);
+    w.U32((breaking ? kLeaseFlagBreakInProgress : 0) |
+          (lease->v2 && lease->has_parent ? kLeaseFlagParentKeySet : 0));
+    w.U64(0);  // LeaseDuration
+    if (lease->v2) {
+      w.Bytes(lease->parent);
+      w.U16(epoch);
+      w.U16(0);
+    }
+    resp->contexts.emplace_back("RqLs", std::move(data));
+    return;
+  }
+  const uint8_t level = req.oplock;
+  if (level == wire::kOplockNone || level == wire::kOplockLease || open.directory) return;
+  std::weak_ptr<Session> session = x.session;
+  std::weak_ptr<net::StreamConnection> weak = stream_.weak_from_this();
+  Connection* handler = this;
+  const uint64_t open_id = open.id;
+  core::LeaseTable::BreakFn on_break = [weak, handler, session, open_id](core::LeaseTable::GrantId,
+                                                                         uint8_t to, uint16_t) {
+    std::shared_ptr<net::StreamConnection> alive = weak.lock();
+    if (alive) handler->SendOplockBreak(session, open_id, OplockOfState(to));
+  };
+  Result<core::LeaseTable::Granted> g = state.leases.Request(
+      open.file.inode, open.id, core::GrantKind::kLease, StateOfOplock(level), on_break);
+  if (!g.ok() || g->state == 0) return;
+  open.grant = g->id;
+  open.oplock = OplockOfState(g->state);
+  resp->oplock = open.oplock;
+}
+
+void Connection::ReleaseCaching(core::ShareState& state, Open& open) {
+  if (open.lease) {
+    core::LeaseTable::GrantId release = 0;
+    {
+      MutexLock lock(&server_.leases_mu);
+      if (--open.lease->opens == 0) {
+        release = open.lease->grant;
+        std::array<std::byte, 16> guid;
+        {
+          MutexLock clock(&mu_);
+          guid = client_guid_;
+        }
+        auto it = server_.leases.find({guid, open.lease->key});
+        if (it != server_.leases.end() && it->second == open.lease) server_.leases.erase(it);
+      }
+    }
+    if (release != 0) state.leases.Release(release);
+  } else if (open.grant != 0) {
+    state.leases.Release(open.grant);
+  }
+}
+
+void Connection::SendNotification(const std::shared_ptr<Session>& session, Bytes message) {
+  std::vector<Bytes> responses;
+  responses.push_back(std::move(message));
+  std::vector<stores::BlockRead> payloads(1);
+  // An encrypting session's notifications are sealed like its responses (§3.3.4.1.4).
+  Send(std::move(responses), std::move(payloads),
+       session && session->encrypt && session->encryptor ? session : nullptr);
+}
+
+void Connection::SendOplockBreak(const std::weak_ptr<Session>& weak_session, uint64_t open_id,
+                                 uint8_t level) {
+  std::shared_ptr<Session> session = weak_session.lock();
+  wire::Header h;
+  h.command = wire::kOplockBreak;
+  h.flags = wire::kFlagServerToRedir;
+  h.message_id = ~uint64_t{0};
+  h.session_id = 0;
+  Bytes out;
+  wire::EncodeHeader(h, out);
+  wire::EncodeOplockBreak(level, {open_id, open_id}, out);
+  SendNotification(session, std::move(out));
+}
+
+void Connection::SendLeaseBreak(const std::shared_ptr<Lease>& lease, uint8_t from, uint8_t to,
+                                uint16_t epoch, bool ack_required) {
+  wire::Header h;
+  h.command = wire::kOplockBreak;
+  h.flags = wire::kFlagServerToRedir;
+  h.message_id = ~uint64_t{0};
+  Bytes out;
+  wire::EncodeHeader(h, out);
+  wire::EncodeLeaseBreakNotification(lease->v2 ? epoch : 0, ack_required, lease->key, from, to,
+                                     out);
+  SendNotification(lease->session.lock(), std::move(out));
+}
+
+Reply Connection::OplockBreak(Exchange& x) {
+  Result<wire::BreakAck> req = wire::DecodeBreakAck(x.message);
+  if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
+  Reply reply;
+  if (req->oplock) {
+    Result<std::shared_ptr<Open>> found = FindOpen(x, req->oplock->handle);
+    if (!found.ok()) return Fail(wire::kStatusFileClosed);
+    Open& open = **found;
+    if (open.grant == 0) return Fail(kStatusInvalidOplockProtocol);
+    Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
+    if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+    const uint8_t level = req->oplock->oplock;
+    if (level != wire::kOplockII && level != wire::kOplockNone) {
+      return Fail(kStatusInvalidOplockProtocol);
+    }
+    Status s = use->vfs().state().leases.Acknowledge(open.grant, StateOfOplock(level));
+    if (!s.ok()) return Fail(kStatusInvalidOplockProtocol);
+    open.oplock = level;
+    wire::EncodeOplockBreak(level, req->oplock->handle, reply.body);
+    return reply;
+  }
+  std::array<std::byte, 16> guid;
+  {
+    MutexLock lock(&mu_);
+    guid = client_guid_;
+  }
+  std::shared_ptr<Lease> lease;
+  {
+    MutexLock lock(&server_.leases_mu);
+    auto it = server_.leases.find({guid, req->lease->lease_key});
+    if (it != server_.leases.end()) lease = it->second;
+  }
+  if (!lease) return Fail(wire::kStatusObjectNameNotFound);
+  core::LeaseTable::GrantId grant;
+  uint8_t to;
+  {
+    MutexLock lock(&server_.leases_mu);
+    if (!lease->breaking) return Fail(kStatusUnsuccessful);
+    grant = lease->grant;
+    to = lease->breaking_to;
+  }
+  const uint8_t state = static_cast<uint8_t>(req->lease->lease_state & 7);
+  if ((state & ~to) != 0) return Fail(wire::kStatusRequestNotAccepted);
+  std::shared_ptr<core::Share> share = server_.env.shares->ById(lease->share);
+  if (!share) return Fail(wire::kStatusNetworkNameDeleted);
+  Status s = share->state().leases.Acknowledge(grant, state);
+  {
+    MutexLock lock(&server_.leases_mu);
+    lease->breaking = false;
+    lease->state = state;
+  }
+  if (!s.ok() && s.code() != Errc::kNotFound) return Fail(ToNtStatus(s));
+  wire::LeaseBreakAck ack = *req->lease;
+  ack.lease_state = state;
+  wire::EncodeLeaseBreakAckResponse(ack, reply.body);
+  return reply;
+}
+
+}  // namespace dittofs::smb
