@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -231,6 +232,127 @@ TEST_F(SmbTest, WhatSmbWritesNfsReadsAndBack) {
   r = Smbclient("get cross.bin cross.back");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(ReadFile(Local("cross.back")), "NFSv3" + data.substr(5));
+}
+
+// impacket (smb_peer.py) as a second, independent SMB client, driven command by command.
+class Peer {
+ public:
+  static std::unique_ptr<Peer> Start(DfsProcess& server) {
+    int to_child[2], from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) return nullptr;
+    const pid_t pid = fork();
+    if (pid == 0) {
+      dup2(to_child[0], 0);
+      dup2(from_child[1], 1);
+      close(to_child[1]);
+      close(from_child[0]);
+      const std::string port = std::to_string(server.smb_port());
+      const std::string password = server.admin_password();
+      execl("/usr/bin/python3", "python3", SMB_PEER_SCRIPT, "127.0.0.1", port.c_str(), "admin",
+            password.c_str(), "export", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    auto peer = std::unique_ptr<Peer>(new Peer(pid, to_child[1], fdopen(from_child[0], "r")));
+    if (peer->Line().rfind("ready", 0) != 0) return nullptr;
+    return peer;
+  }
+  ~Peer() {
+    close(in_);
+    fclose(out_);
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  // Sends one command and returns its answer line.
+  std::string Do(const std::string& command) {
+    const std::string line = command + "\n";
+    if (write(in_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return "";
+    return Line();
+  }
+
+ private:
+  Peer(pid_t pid, int in, FILE* out) : pid_(pid), in_(in), out_(out) {}
+  std::string Line() {
+    char buf[1 << 16];
+    if (fgets(buf, sizeof buf, out_) == nullptr) return "";
+    std::string s(buf);
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+    return s;
+  }
+  pid_t pid_;
+  int in_;
+  FILE* out_;
+};
+
+bool HaveImpacket() {
+  return Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code == 0;
+}
+
+// MS-SMB2 share modes across clients and protocols: an SMB open that denies writing makes a
+// second SMB open for writing fail, while NFSv3 reads go on.
+TEST_F(SmbTest, DenyWriteOpenRefusesWritersButNotNfsReaders) {
+  if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
+  WriteFile(Local("deny.bin"), "shared bytes");
+  ASSERT_EQ(Smbclient("put deny.bin").exit_code, 0);
+  std::unique_ptr<Peer> peer = Peer::Start(*server_);
+  ASSERT_NE(peer, nullptr);
+  // GENERIC_READ, sharing read only (denying write and delete).
+  ASSERT_EQ(peer->Do("open deny.bin 0x80000000 1 0"), "ok 1");
+  EXPECT_EQ(peer->Do("open deny.bin 0x40000000 7 0"), "error STATUS_SHARING_VIOLATION");
+  ShellRun r = Smbclient("get deny.bin " + Local("deny.back"));  // smbclient reads, sharing all
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> nfs,
+                       RawNfsClient::Connect(server_->port(), 0, 0));
+  ASSERT_OK_AND_ASSIGN(MntReply root, nfs->Mnt("/export"));
+  ASSERT_OK_AND_ASSIGN(LookupReply file, nfs->Lookup(root.fh, "deny.bin"));
+  ASSERT_EQ(file.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(ReadReply read, nfs->Read(file.fh, 0, 100));
+  EXPECT_EQ(read.status, NFS3_OK);
+  EXPECT_EQ(read.data, "shared bytes");
+  // An NFS write is refused while the open denies writing.
+  ASSERT_OK_AND_ASSIGN(WRITE3res write, nfs->Write(file.fh, 0, "x", FILE_SYNC));
+  EXPECT_EQ(write.status, NFS3ERR_ACCES);
+  EXPECT_EQ(peer->Do("close 1"), "ok");
+  ASSERT_OK_AND_ASSIGN(write, nfs->Write(file.fh, 0, "x", FILE_SYNC));
+  EXPECT_EQ(write.status, NFS3_OK);
+}
+
+// An SMB batch oplock is broken by an NFSv3 WRITE before the write applies: the write is
+// answered JUKEBOX (retry) while the holder has the break, and goes through once the oplock
+// is gone; the SMB client then reads the new bytes.
+TEST_F(SmbTest, NfsWriteBreaksAnSmbOplockFirst) {
+  if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
+  WriteFile(Local("oplock.bin"), "old bytes");
+  ASSERT_EQ(Smbclient("put oplock.bin").exit_code, 0);
+  std::unique_ptr<Peer> peer = Peer::Start(*server_);
+  ASSERT_NE(peer, nullptr);
+  // Read and write data, sharing everything, asking for a batch oplock (9).
+  ASSERT_EQ(peer->Do("open oplock.bin 0x3 7 9"), "ok 1");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> nfs,
+                       RawNfsClient::Connect(server_->port(), 0, 0));
+  ASSERT_OK_AND_ASSIGN(MntReply root, nfs->Mnt("/export"));
+  ASSERT_OK_AND_ASSIGN(LookupReply file, nfs->Lookup(root.fh, "oplock.bin"));
+  ASSERT_OK_AND_ASSIGN(WRITE3res write, nfs->Write(file.fh, 0, "NEW", FILE_SYNC));
+  EXPECT_EQ(write.status, NFS3ERR_JUKEBOX) << "the oplock is broken first";
+  // The holder closes (as a client does when it cannot keep what it cached): the grant goes,
+  // and the retried write applies.
+  EXPECT_EQ(peer->Do("close 1"), "ok");
+  ASSERT_OK_AND_ASSIGN(write, nfs->Write(file.fh, 0, "NEW", FILE_SYNC));
+  EXPECT_EQ(write.status, NFS3_OK);
+  std::filesystem::remove(Local("oplock.back"));
+  ShellRun r = Smbclient("get oplock.bin oplock.back");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ReadFile(Local("oplock.back")), "NEW bytes");
+}
+
+TEST_F(SmbTest, ImpacketListsTheShares) {
+  if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
+  std::unique_ptr<Peer> peer = Peer::Start(*server_);
+  ASSERT_NE(peer, nullptr);
+  const std::string shares = peer->Do("shares");
+  EXPECT_NE(shares.find("export"), std::string::npos) << shares;
+  EXPECT_NE(shares.find("IPC$"), std::string::npos) << shares;
 }
 
 }  // namespace

@@ -1,0 +1,54 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""An SMB client for smb_test.cc, driven line by line on stdin: python3-impacket (Debian) as an
+independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTSTATUS name>".
+
+  open NAME ACCESS SHARE OPLOCK   -> ok <file-id>
+  read FID OFFSET LENGTH          -> ok <hex>
+  close FID                       -> ok
+  shares                          -> ok name,name,...
+"""
+import sys
+
+from impacket import smb3, smb3structs as s3
+from impacket.smbconnection import SMBConnection, SessionError
+from impacket.nt_errors import ERROR_MESSAGES
+
+
+def main():
+    host, port, user, password, share = sys.argv[1:6]
+    conn = SMBConnection(host, host, sess_port=int(port), preferredDialect=s3.SMB2_DIALECT_30)
+    conn.login(user, password)
+    tid = conn.connectTree(share)
+    smb = conn.getSMBServer()
+    files = {}
+    print("ready", flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        try:
+            if words[0] == "open":
+                name, access, share_mode, oplock = words[1], int(words[2], 0), int(words[3], 0), int(words[4], 0)
+                fid = smb.create(tid, name, access, share_mode, s3.FILE_NON_DIRECTORY_FILE,
+                                 s3.FILE_OPEN, 0, oplockLevel=oplock)
+                key = str(len(files) + 1)
+                files[key] = fid
+                print("ok", key, flush=True)
+            elif words[0] == "read":
+                data = smb.read(tid, files[words[1]], int(words[2]), int(words[3]))
+                print("ok", data.hex(), flush=True)
+            elif words[0] == "close":
+                smb.close(tid, files.pop(words[1]))
+                print("ok", flush=True)
+            elif words[0] == "shares":
+                print("ok", ",".join(s["shi1_netname"][:-1] for s in conn.listShares()), flush=True)
+            else:
+                print("error unknown-command", flush=True)
+        except (SessionError, smb3.SessionError) as e:
+            code = e.get_error_code()
+            print("error", ERROR_MESSAGES.get(code, ("0x%08x" % code,))[0], flush=True)
+
+
+if __name__ == "__main__":
+    main()
