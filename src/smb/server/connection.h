@@ -74,6 +74,8 @@ class Connection final : public net::StreamHandler {
   void OnClose() override;
 
  private:
+  friend class ConnectionTestPeer;  // tests/fuzz/smb_server_fuzz.cc runs Process inline
+
   void Process(Buffer message);
   void ProcessSmb1(ByteView message);
   void Send(std::vector<Bytes> responses, std::vector<stores::BlockRead> payloads,
