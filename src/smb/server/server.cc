@@ -529,10 +529,12 @@ void Connection::ProcessSmb1(ByteView m) {
       smb202 |= d == "SMB 2.002";
     }
   }
+  bool again;
   {
     MutexLock lock(&mu_);
-    if (negotiated_) return stream_.Close();
+    again = negotiated_;
   }
+  if (again) return stream_.Close();  // not under mu_: Close runs OnClose, which takes it
   if (!wildcard && !smb202) {
     LOG_DEBUG("smb {}: an SMB1-only client", peer_);
     return stream_.Close();

@@ -34,15 +34,17 @@ uint64_t NowFiletime() {
 Reply Connection::Negotiate(Exchange& x) {
   Result<wire::NegotiateRequest> req = wire::DecodeNegotiate(x.message);
   if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
+  bool again;
   {
     MutexLock lock(&mu_);
-    if (negotiated_) {
-      // §3.3.5.3.1: a second NEGOTIATE breaks the connection.
-      stream_.Close();
-      Reply r;
-      r.none = true;
-      return r;
-    }
+    again = negotiated_;
+  }
+  if (again) {
+    // §3.3.5.3.1: a second NEGOTIATE breaks the connection. Not under mu_: Close runs OnClose.
+    stream_.Close();
+    Reply r;
+    r.none = true;
+    return r;
   }
   static constexpr uint16_t kOurs[] = {wire::kSmb311, wire::kSmb302, wire::kSmb300, wire::kSmb210,
                                        wire::kSmb202};
@@ -419,16 +421,17 @@ Reply Connection::Ioctl(Exchange& x) {
       for (uint16_t i = 0; i < count && r.ok(); ++i) dialects.push_back(r.U16());
       if (!r.ok()) return Fail(wire::kStatusInvalidParameter);
       uint16_t dialect;
+      bool same;
       {
         MutexLock lock(&mu_);
         dialect = dialect_;
-        const bool same = caps == client_capabilities_ && mode == client_security_mode_ &&
-                          std::memcmp(guid.data(), client_guid_.data(), 16) == 0;
-        if (!same || dialect == wire::kSmb311) {
-          stream_.Close();
-          reply.none = true;
-          return reply;
-        }
+        same = caps == client_capabilities_ && mode == client_security_mode_ &&
+               std::memcmp(guid.data(), client_guid_.data(), 16) == 0;
+      }
+      if (!same || dialect == wire::kSmb311) {
+        stream_.Close();  // not under mu_: Close runs OnClose, which takes it
+        reply.none = true;
+        return reply;
       }
       wire::LeWriter w(output);
       uint32_t our_caps = wire::kCapLargeMtu | wire::kCapLeasing;
