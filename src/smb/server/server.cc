@@ -280,7 +280,7 @@ void Connection::Process(Buffer message) {
       } else {
         reply = Dispatch(x);
       }
-      if (related && reply.status != 0 && reply.status != wire::kStatusMoreProcessingRequired) {
+      if ((reply.status & 0xC0000000) == 0xC0000000) {  // an error, the chain's first included
         x.chain_failed = true;
         x.chain_status = reply.status;
       }
