@@ -2,9 +2,11 @@
 # Installs what is needed, builds and runs every test:
 #   1. release build (warnings are errors): unit and integration tests
 #   2. debug build with AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
-#   3. libFuzzer over the RPC + MOUNT + NFSv3 decoders, for a bounded time (clang)
+#   3. libFuzzer over the RPC + MOUNT + NFSv3 decoders, the journal and SMB2 (its decoders and a
+#      whole connection), for a bounded time (clang)
 #   4. the Linux kernel NFS client in a VM (../shared/vmtest) against the release build
-# Environment: DFS_FUZZ_SECONDS (default 60), DFS_SKIP_VM=1 to leave out step 4.
+# Environment: DFS_FUZZ_SECONDS (default 60), DFS_JOURNAL_FUZZ_SECONDS and DFS_SMB_FUZZ_SECONDS
+# (default 30 each), DFS_SKIP_VM=1 to leave out step 4.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # Let clones in other folders share one compiler cache.
@@ -51,7 +53,8 @@ step "fuzzing (libFuzzer, ${DFS_FUZZ_SECONDS:-60}s)"
   set -e
   CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DDITTOFS_FUZZ=ON -DDITTOFS_BENCH=OFF >/dev/null
-  cmake --build build/fuzz --target rpc_fuzz make_seeds journal_fuzz
+  cmake --build build/fuzz --target rpc_fuzz make_seeds journal_fuzz smb_wire_fuzz smb_server_fuzz \
+    make_smb_seeds
   corpus=$(mktemp -d)
   build/fuzz/bin/make_seeds "$corpus"
   build/fuzz/bin/rpc_fuzz -max_total_time="${DFS_FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=4096 \
@@ -68,6 +71,23 @@ record "rpc_fuzz" $?
   rm -rf "$corpus"
 )
 record "journal_fuzz" $?
+(
+  set -e
+  corpus=$(mktemp -d)
+  build/fuzz/bin/smb_wire_fuzz -max_total_time="${DFS_SMB_FUZZ_SECONDS:-30}" -timeout=10 \
+    -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 "$corpus" 2>&1 | tail -n 15
+  rm -rf "$corpus"
+)
+record "smb_wire_fuzz" $?
+(
+  set -e
+  corpus=$(mktemp -d)
+  build/fuzz/bin/make_smb_seeds "$corpus"  # whole sessions in every dialect
+  build/fuzz/bin/smb_server_fuzz -max_total_time="${DFS_SMB_FUZZ_SECONDS:-30}" -timeout=10 \
+    -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 "$corpus" 2>&1 | tail -n 15
+  rm -rf "$corpus"
+)
+record "smb_server_fuzz" $?
 
 if [ "${DFS_SKIP_VM:-0}" != "1" ]; then
   step "Linux kernel NFSv3 client (VM)"
