@@ -411,6 +411,56 @@ TEST_F(SmbHostileTest, SecondNegotiateClosesTheConnection) {
   EXPECT_TRUE(w.Closed());
 }
 
+TEST_F(SmbHostileTest, SmbOneNegotiateAfterNegotiateClosesTheConnection) {
+  Wire w(port());
+  ASSERT_EQ(w.Negotiate(), kSuccess);
+  // An SMB1 NEGOTIATE (MS-SMB 2.2.4.5.1) naming "SMB 2.002" and "SMB 2.???".
+  Bytes smb1 = {0xFF, 'S', 'M', 'B', 0x72, 0, 0, 0, 0, 0x18, 0x53, 0xC8};
+  Le(smb1, 0, 12);
+  Le(smb1, 0xFFFF, 2);
+  Le(smb1, 0xFEFF, 2);
+  Le(smb1, 0, 4);
+  smb1.push_back(0);  // WordCount
+  Bytes dialects;
+  for (const char* d : {"SMB 2.002", "SMB 2.???"}) {
+    dialects.push_back(0x02);
+    dialects.insert(dialects.end(), d, d + std::strlen(d) + 1);
+  }
+  Le(smb1, dialects.size(), 2);
+  smb1.insert(smb1.end(), dialects.begin(), dialects.end());
+  ASSERT_TRUE(w.Send(smb1));
+  EXPECT_TRUE(w.Closed());
+}
+
+TEST_F(SmbHostileTest, ValidateNegotiateMismatchClosesTheConnection) {
+  uint32_t tree = 0;
+  std::unique_ptr<Wire> w = LoggedOn(&tree);
+  // FSCTL_VALIDATE_NEGOTIATE_INFO (MS-SMB2 2.2.31.4) with a ClientGuid that is not ours.
+  Bytes input;
+  Le(input, 0x7F, 4);
+  for (int i = 0; i < 16; ++i) input.push_back(0x33);
+  Le(input, 1, 2);
+  Le(input, 2, 2);
+  Le(input, 0x0202, 2);
+  Le(input, 0x0210, 2);
+  Bytes b;
+  Le(b, 57, 2);
+  Le(b, 0, 2);
+  Le(b, 0x00140204, 4);
+  Handle(b, ~uint64_t{0});
+  Le(b, 120, 4);  // InputOffset
+  Le(b, input.size(), 4);
+  Le(b, 0, 4);  // MaxInputResponse
+  Le(b, 0, 4);  // OutputOffset
+  Le(b, 0, 4);
+  Le(b, 1024, 4);  // MaxOutputResponse
+  Le(b, 1, 4);     // SMB2_0_IOCTL_IS_FSCTL
+  Le(b, 0, 4);
+  b.insert(b.end(), input.begin(), input.end());
+  ASSERT_TRUE(w->Send(Message(w->H(0x0B, tree), b)));
+  EXPECT_TRUE(w->Closed());
+}
+
 TEST_F(SmbHostileTest, BadNextCommandClosesTheConnection) {
   for (uint32_t next : {70u, 4096u, 32u, 8u}) {
     SCOPED_TRACE(next);
