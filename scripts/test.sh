@@ -82,6 +82,7 @@ record "smb_wire_fuzz" $?
 (
   set -e
   corpus=$(mktemp -d)
+  cp tests/fuzz/smb_corpus/* "$corpus"/      # inputs that once found bugs
   build/fuzz/bin/make_smb_seeds "$corpus"  # whole sessions in every dialect
   build/fuzz/bin/smb_server_fuzz -max_total_time="${DFS_SMB_FUZZ_SECONDS:-30}" -timeout=10 \
     -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 "$corpus" 2>&1 | tail -n 15
