@@ -185,6 +185,51 @@ int Main(int argc, char** argv) {
     FileCommands(s);
     Write(dir, "smb1_upgrade", s.bytes());
   }
+  // After the logon: VALIDATE_NEGOTIATE_INFO as the client negotiated (3.0), ECHO, CANCEL, a
+  // signed request in a session without keys, a TRANSFORM_HEADER for the session, LOGOFF and a
+  // request in the session logged off.
+  {
+    Script s;
+    const std::vector<uint16_t> offered = {0x0202, 0x0210, 0x0300};
+    Logon(s, offered);
+    Bytes input;
+    Le(input, 0x7F, 4);
+    for (int i = 0; i < 16; ++i) input.push_back(static_cast<uint8_t>(0xA0 + i));
+    Le(input, 1, 2);
+    Le(input, offered.size(), 2);
+    for (uint16_t d : offered) Le(input, d, 2);
+    Bytes b;
+    Le(b, 57, 2);
+    Le(b, 0, 2);
+    Le(b, 0x00140204, 4);
+    Handle(b, ~uint64_t{0});
+    Le(b, 120, 4);
+    Le(b, input.size(), 4);
+    Le(b, 0, 4);
+    Le(b, 0, 4);
+    Le(b, 0, 4);
+    Le(b, 1024, 4);
+    Le(b, 1, 4);
+    Le(b, 0, 4);
+    s.Add(Message(s.H(0x0B), Cat(b, input)));
+    s.Add(Message(s.H(0x0D), EmptyBody()));
+    Hdr cancel = s.H(0x0C);
+    s.Add(Message(cancel, EmptyBody()));
+    Hdr signed_echo = s.H(0x0D);
+    signed_echo.flags = 0x8;
+    s.Add(Message(signed_echo, EmptyBody()));
+    Bytes transform = {0xFD, 'S', 'M', 'B'};
+    Le(transform, 0, 32);  // Signature, Nonce
+    Le(transform, 72, 4);  // OriginalMessageSize
+    Le(transform, 0, 2);
+    Le(transform, 1, 2);  // Flags: encrypted
+    Le(transform, SessionMarker(0), 8);
+    Le(transform, 0, 72);
+    s.Add(transform);
+    s.Add(Message(s.H(0x02, true, 0), EmptyBody()));
+    s.Add(Message(s.H(0x05), CreateBody("after_logoff")));
+    Write(dir, "validate_cancel_transform_logoff", s.bytes());
+  }
   // IPC$ (the srvsvc pipe's tree).
   {
     Script s;
