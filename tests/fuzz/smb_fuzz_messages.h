@@ -253,7 +253,8 @@ inline void Handle(Bytes& b, uint64_t id) {
 // CREATE (§2.2.13) of `name`, no contexts.
 inline Bytes CreateBody(std::string_view name, uint32_t disposition = 3 /* open-if */,
                         uint32_t options = 0x40 /* non-directory */,
-                        uint32_t access = 0x0012019F /* read, write, attributes, delete */) {
+                        uint32_t access = 0x0012019F /* read, write, attributes, delete */,
+                        uint32_t share_access = 7 /* read, write, delete */) {
   Bytes n = Utf16(name);
   Bytes b;
   Le(b, 57, 2);
@@ -264,7 +265,7 @@ inline Bytes CreateBody(std::string_view name, uint32_t disposition = 3 /* open-
   Le(b, 0, 8);     // Reserved
   Le(b, access | 0x10000 /* DELETE */, 4);
   Le(b, 0x80, 4);  // FILE_ATTRIBUTE_NORMAL
-  Le(b, 7, 4);     // share read, write, delete
+  Le(b, share_access, 4);
   Le(b, disposition, 4);
   Le(b, options, 4);
   Le(b, 120, 2);  // NameOffset
