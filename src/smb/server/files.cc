@@ -425,6 +425,23 @@ Reply Connection::Create(Exchange& x) {
     CloseOpen(*x.session, *open);
     return Fail(wire::kStatusInsufficientResources);
   }
+  // The connection may have closed meanwhile (OnClose, on the I/O thread, closed the opens its
+  // sessions had): one added after that would outlive the connection, share modes and all.
+  // Whoever takes it out of the session closes it.
+  bool closed;
+  {
+    MutexLock lock(&mu_);
+    closed = closed_;
+  }
+  if (closed) {
+    bool ours;
+    {
+      MutexLock lock(&x.session->mu);
+      ours = x.session->opens.erase(open->id) > 0;
+    }
+    if (ours) CloseOpen(*x.session, *open);
+    return Fail(wire::kStatusFileClosed);  // nobody reads it
+  }
   Reply reply;
   wire::EncodeCreateResponse(resp, reply.body);
   return reply;
