@@ -18,13 +18,19 @@ wait_for_port() {
   return 1
 }
 
-# write_dfs_config FILE STATE_DIR PORT METADATA BLOCK: a dfs config serving /export on those
-# stores (NFS on 127.0.0.1:PORT, root not squashed: nfs_bench calls as uid 0).
+# write_dfs_config FILE STATE_DIR PORT METADATA BLOCK [SMB_PORT]: a dfs config serving /export on
+# those stores (NFS on 127.0.0.1:PORT, root not squashed: nfs_bench calls as uid 0). With SMB_PORT,
+# SMB too, on 127.0.0.1:SMB_PORT, allowing the 64 connections of smb_bench's deepest queue.
 write_dfs_config() {
   cat >"$1" <<EOC
 logging: {level: warn, format: text}
 server: {state_dir: $2}
 nfs: {bind: 127.0.0.1, port: $3}
+EOC
+  if [[ -n "${6:-}" ]]; then
+    echo "smb: {bind: 127.0.0.1, port: $6, max_connections_per_client: 256}" >>"$1"
+  fi
+  cat >>"$1" <<EOC
 api: {bind: 127.0.0.1, port: 0}
 shares:
   - name: /export

@@ -19,7 +19,7 @@ packages=(
   unicode-data  # case folding is checked against CaseFolding.txt
   postgresql  # the control-plane database tests start a throwaway server
 )
-# --bench: also what bench/run_compare.sh compares with. --tests: also the tests' own servers.
+# --bench: also what bench/run_compare.sh and bench/run_smb_compare.sh compare with. --tests: also the tests' own servers.
 bench=false
 tests=false
 for arg in "$@"; do
@@ -30,7 +30,7 @@ for arg in "$@"; do
   esac
 done
 if $bench; then
-  packages+=(nfs-ganesha nfs-ganesha-mem rpcbind)
+  packages+=(nfs-ganesha nfs-ganesha-mem rpcbind samba libsmbclient-dev)
 fi
 
 missing=()
