@@ -163,13 +163,13 @@ start_dfs dfs memory memory
 declare -A ports passwords users
 ports[dfs]=$dfs_port
 passwords[dfs]=$dfs_password
-users[dfs]=admin
+users[dfs]="admin"
 if $durable; then
   labels+=(dfs-durable)
   start_dfs dfs-durable rocksdb localfs
   ports[dfs-durable]=$dfs_port
   passwords[dfs-durable]=$dfs_password
-  users[dfs-durable]=admin
+  users[dfs-durable]="admin"
 fi
 
 # ---- Samba: a private configuration, a share on tmpfs, a user in a private passdb. ----
