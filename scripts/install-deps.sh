@@ -18,6 +18,8 @@ packages=(
   b3sum  # BLAKE3 is checked against the reference tool
   unicode-data  # case folding is checked against CaseFolding.txt
   postgresql  # the control-plane database tests start a throwaway server
+  # SMB clients nobody here wrote: Samba's smbclient and smbtorture, and impacket
+  smbclient samba-testsuite python3-impacket
 )
 # --bench: also what bench/run_compare.sh and bench/run_smb_compare.sh compare with. --tests: also the tests' own servers.
 bench=false

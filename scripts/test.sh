@@ -2,11 +2,13 @@
 # Installs what is needed, builds and runs every test:
 #   1. release build (warnings are errors): unit and integration tests
 #   2. debug build with AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
-#   3. libFuzzer over the RPC + MOUNT + NFSv3 decoders, the journal and SMB2 (its decoders and a
-#      whole connection), for a bounded time (clang)
-#   4. the Linux kernel NFS client in a VM (../shared/vmtest) against the release build
+#   3. Samba's smbtorture against the SMB adapter, gated on tests/smb/smbtorture_known_failures.txt
+#   4. libFuzzer over the RPC + MOUNT + NFSv3 decoders, the journal and SMB2 (its decoders, a
+#      whole connection, SPNEGO/NTLMSSP, the TRANSFORM_HEADER, DCE/RPC), for a bounded time (clang)
+#   5. the Linux kernel NFS and cifs clients in a VM (../shared/vmtest) against the release build
 # Environment: DFS_FUZZ_SECONDS (default 60), DFS_JOURNAL_FUZZ_SECONDS and DFS_SMB_FUZZ_SECONDS
-# (default 30 each), DFS_SKIP_VM=1 to leave out step 4.
+# (default 30 each; the SPNEGO, crypto and DCE/RPC targets get a third of it), DFS_SKIP_VM=1 to
+# leave out step 5.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # Let clones in other folders share one compiler cache.
@@ -40,6 +42,10 @@ record "release build" $?
 step "release tests"
 run_ctest build/release
 
+step "smbtorture (Samba's SMB2 test suite)"
+tests/smb/smbtorture.sh build/release/bin/dfs
+record "smbtorture" $?
+
 step "ASan+UBSan build"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDITTOFS_WERROR=ON \
   -DDITTOFS_SANITIZE=ON -DDITTOFS_BENCH=OFF >/dev/null && cmake --build build/asan
@@ -54,7 +60,7 @@ step "fuzzing (libFuzzer, ${DFS_FUZZ_SECONDS:-60}s)"
   CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DDITTOFS_FUZZ=ON -DDITTOFS_BENCH=OFF >/dev/null
   cmake --build build/fuzz --target rpc_fuzz make_seeds journal_fuzz smb_wire_fuzz smb_server_fuzz \
-    make_smb_seeds
+    make_smb_seeds smb_auth_fuzz smb_crypto_fuzz smb_rpc_fuzz
   corpus=$(mktemp -d)
   build/fuzz/bin/make_seeds "$corpus"
   build/fuzz/bin/rpc_fuzz -max_total_time="${DFS_FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=4096 \
@@ -89,6 +95,16 @@ record "smb_wire_fuzz" $?
   rm -rf "$corpus"
 )
 record "smb_server_fuzz" $?
+for target in smb_auth_fuzz smb_crypto_fuzz smb_rpc_fuzz; do
+  (
+    set -e
+    corpus=$(mktemp -d)
+    build/fuzz/bin/$target -max_total_time="$(( ${DFS_SMB_FUZZ_SECONDS:-30} / 3 + 1 ))" -timeout=10 \
+      -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 "$corpus" 2>&1 | tail -n 15
+    rm -rf "$corpus"
+  )
+  record "$target" $?
+done
 
 if [ "${DFS_SKIP_VM:-0}" != "1" ]; then
   step "Linux kernel NFSv3 client (VM)"

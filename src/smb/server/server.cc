@@ -119,7 +119,6 @@ void Connection::CloseOpen(Session& session, Open& open) {
   if (!use.ok()) return;  // the share is gone, and its state with it
   core::Vfs& vfs = use->vfs();
   vfs.state().locks.ReleaseOwner(open.file.inode, open.via.lock_owner);
-  ReleaseCaching(vfs.state(), open);
   const core::Caller caller = CallerOf(session);
   core::Vfs::NamedAt at;
   {
@@ -131,6 +130,9 @@ void Connection::CloseOpen(Session& session, Open& open) {
   }
   Status s = vfs.CloseFile(open.state_open, open.leaf.empty() ? nullptr : &at);
   if (!s.ok()) LOG_DEBUG("smb: close of {}: {}", open.leaf, s.ToString());
+  // The caching goes last: releasing it lets an open that waited for its break go on, and that
+  // open must find this one closed.
+  ReleaseCaching(vfs.state(), open);
 }
 
 Result<std::shared_ptr<Open>> Connection::FindOpen(Exchange& x, const wire::FileHandle& h) {

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Runs Samba's smbtorture (Debian samba-testsuite) against dfs: each suite on a fresh dfs
+# (memory stores, loopback, free ports), a few suites at a time. Every failing test must be in
+# smbtorture_known_failures.txt, each with its reason; a failure not listed, or a suite that
+# dies or hangs, fails this script. Listed tests that now pass are printed, so the list shrinks.
+#
+# usage: smbtorture.sh DFS_BIN [SUITE...]     (default: the suites the SMB issue names)
+# Environment: DFS_TORTURE_JOBS (parallel suites, default 3), DFS_TORTURE_TIMEOUT (per suite,
+# seconds, default 600), DFS_TORTURE_KEEP=1 keeps the logs' directory.
+# Exit status 0: no unexpected failure (or "SKIPPED: smbtorture is not installed").
+
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+dfs=${1:?usage: smbtorture.sh DFS_BIN [SUITE...]}
+shift
+suites=("$@")
+if [ ${#suites[@]} -eq 0 ]; then
+  suites=(smb2.connect smb2.read smb2.create smb2.rename smb2.delete-on-close-perms smb2.dir
+          smb2.getinfo smb2.setinfo smb2.compound smb2.credits smb2.session smb2.lock
+          smb2.oplock smb2.lease smb2.sharemode smb2.maxfid smb2.ioctl)
+fi
+if ! command -v smbtorture >/dev/null; then
+  echo "SKIPPED: smbtorture is not installed (Debian samba-testsuite)"
+  exit 0
+fi
+known="$here/smbtorture_known_failures.txt"
+work=$(mktemp -d /tmp/dfs-torture.XXXXXX)
+trap '[ "${DFS_TORTURE_KEEP:-0}" = 1 ] || rm -rf "$work"' EXIT
+
+# run_suite SUITE: one dfs, one smbtorture run; writes $work/SUITE.{log,dfs.log,rc}.
+run_suite() {
+  local suite=$1 dir="$work/$1"
+  mkdir -p "$dir"
+  cat >"$dir/config.yaml" <<EOC
+logging: {level: info, format: text}
+server: {state_dir: $dir/state}
+nfs: {bind: 127.0.0.1, port: 0, udp: false}
+smb: {bind: 127.0.0.1, port: 0}
+api: {bind: 127.0.0.1, port: 0}
+shares:
+  - {name: /export, metadata: memory, block: memory, squash: none}
+EOC
+  setsid "$dfs" start --foreground --config "$dir/config.yaml" >"$dir/dfs.log" 2>&1 &
+  local pid=$! port="" pw=""
+  for _ in $(seq 100); do
+    port=$(sed -n 's/.*SMB 2.0.2-3.1.1 listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/dfs.log")
+    pw=$(sed -n 's/.*initial password: \([^ ]*\).*/\1/p' "$dir/dfs.log")
+    [ -n "$port" ] && [ -n "$pw" ] && break
+    sleep 0.1
+  done
+  if [ -z "$port" ] || [ -z "$pw" ]; then
+    echo "dfs did not start" >"$dir/log"
+    echo 99 >"$dir/rc"
+    kill -9 "$pid" 2>/dev/null
+    return
+  fi
+  timeout "${DFS_TORTURE_TIMEOUT:-600}" smbtorture "//127.0.0.1/export" -p "$port" \
+    -U "admin%$pw" --option="netbios name=localhost" "$suite" >"$dir/log" 2>&1
+  echo $? >"$dir/rc"
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  echo $? >"$dir/dfs.rc"
+}
+export -f run_suite
+export dfs work
+printf '%s\n' "${suites[@]}" | xargs -P "${DFS_TORTURE_JOBS:-3}" -I{} bash -c 'run_suite {}'
+
+status=0
+passed=0
+failed_known=0
+now_pass=()
+for suite in "${suites[@]}"; do
+  dir="$work/$suite"
+  rc=$(cat "$dir/rc" 2>/dev/null || echo 99)
+  ok=$(grep -c '^success: ' "$dir/log")
+  passed=$((passed + ok))
+  # A suite that died (not a test failure: smbtorture exits 1 for those) or hung.
+  if [ "$rc" != 0 ] && [ "$rc" != 1 ]; then
+    echo "UNEXPECTED: $suite ended with status $rc (crash, hang or no server)"
+    tail -n 20 "$dir/log"
+    status=1
+  fi
+  if [ "$(cat "$dir/dfs.rc" 2>/dev/null)" != 0 ]; then
+    echo "UNEXPECTED: dfs did not stop cleanly after $suite"
+    tail -n 20 "$dir/dfs.log"
+    status=1
+  fi
+  while IFS= read -r name; do
+    full="$suite.$name"
+    if grep -qxF -- "$full" <(cut -f1 "$known" | sed 's/ *$//'); then
+      failed_known=$((failed_known + 1))
+    else
+      echo "UNEXPECTED FAILURE: $full"
+      grep -A3 -F "failure: $name [" "$dir/log" | head -n 4
+      grep -A3 -F "error: $name [" "$dir/log" | head -n 4
+      status=1
+    fi
+  done < <(sed -n 's/^\(failure\|error\): \(.*\) \[.*/\2/p' "$dir/log")
+  while IFS= read -r name; do
+    if grep -qxF -- "$suite.$name" <(cut -f1 "$known" | sed 's/ *$//'); then now_pass+=("$suite.$name"); fi
+  done < <(sed -n 's/^success: \(.*\)$/\1/p' "$dir/log")
+done
+echo "smbtorture: $passed passed, $failed_known known failures (tests/smb/smbtorture_known_failures.txt)"
+if [ ${#now_pass[@]} -gt 0 ]; then
+  echo "now passing, to take off the known-failures list: ${now_pass[*]}"
+fi
+exit $status
