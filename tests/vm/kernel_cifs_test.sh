@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Mounts dfs with the Linux kernel's cifs client (in a vmtest VM, since this host's kernel has no
+# cifs client) and runs cifs_guest.sh there: for SMB 2.1, 3.0, 3.1.1, 3.1.1 with encryption
+# (seal) and 3.1.1 with the POSIX extensions, files of several sizes, mkdir/rmdir, rename, unlink,
+# truncate, ls -l of 1000 files, cp -a + diff -r and fio with verification; the share is also
+# mounted over NFSv3 in the same guest, and files written over one protocol must read back
+# identically over the other.
+#
+# usage: kernel_cifs_test.sh [DFS_BIN]
+#
+#   DFS_BIN   the dfs binary (default: $DFS_BIN, else <repo>/build/bin/dfs). The test starts it
+#             on free loopback ports (SMB and NFS) with a memory share /export, takes admin's
+#             initial password from its output, and at the end stops it with SIGTERM and
+#             requires exit status 0. The guest reaches SMB as server:12445, NFS as server:2049.
+#
+# Environment: VMTEST_DIR (default <repo>/../shared/vmtest, else /work/shared/vmtest),
+# DFS_LOG_LEVEL (default info), CIFS_DIALECTS (default "2.1 3.0 3.1.1 3.1.1,seal 3.1.1,posix"),
+# CIFS_FULL_DIALECTS (default "3.1.1": the dialects that also get the slow checks, see
+# cifs_guest.sh).
+#
+# Exit status 0: passed (the POSIX-extensions mount may report "KNOWN-FAILURE: posix: ..." lines,
+# which do not fail the test), or "SKIPPED: <reason>" when the VM cannot start at all.
+# Otherwise failed.
+
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
+
+dfs_bin=${DFS_BIN:-$repo_root/build/bin/dfs}
+case "${1:-}" in
+  -h | --help)
+    sed -n '3,24p' "$0"
+    exit 0
+    ;;
+  "") ;;
+  *) dfs_bin=$1 ;;
+esac
+
+if [[ -n "${VMTEST_DIR:-}" ]]; then
+  vmtest_dir=$VMTEST_DIR
+elif [[ -x "$repo_root/../shared/vmtest/vm-run" ]]; then
+  vmtest_dir=$repo_root/../shared/vmtest
+else
+  vmtest_dir=/work/shared/vmtest
+fi
+vm_run=$vmtest_dir/vm-run
+
+log() { echo "kernel_cifs_test: $*" >&2; }
+
+if [[ ! -x "$vm_run" ]]; then
+  echo "SKIPPED: no vmtest at $vmtest_dir (set VMTEST_DIR)"
+  exit 0
+fi
+if [[ ! -x "$dfs_bin" ]]; then
+  log "FAIL: dfs binary not found at $dfs_bin (pass it as the first argument or set DFS_BIN)"
+  exit 1
+fi
+
+# Can a VM start here at all? vm-run exits 125 when it cannot (and builds the image on first use).
+probe_status=0
+"$vm_run" --timeout 600 -- true >/dev/null 2>"${TMPDIR:-/tmp}/kernel_cifs_probe.$$" || probe_status=$?
+if [[ $probe_status -eq 125 ]]; then
+  echo "SKIPPED: the vmtest VM cannot start: $(tail -n 3 "${TMPDIR:-/tmp}/kernel_cifs_probe.$$" | tr '\n' ' ')"
+  rm -f "${TMPDIR:-/tmp}/kernel_cifs_probe.$$"
+  exit 0
+fi
+rm -f "${TMPDIR:-/tmp}/kernel_cifs_probe.$$"
+if [[ $probe_status -ne 0 ]]; then
+  log "FAIL: probe 'vm-run -- true' exited $probe_status"
+  exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kernel_cifs_test.XXXXXX")
+dfs_pid=""
+cleanup() {
+  if [[ -n "$dfs_pid" ]] && kill -0 "$dfs_pid" 2>/dev/null; then
+    kill -KILL "$dfs_pid" 2>/dev/null || true
+    wait "$dfs_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for_port PORT SECONDS: true once something accepts TCP connections on 127.0.0.1:PORT.
+wait_for_port() {
+  local port=$1 deadline=$((SECONDS + $2))
+  while ((SECONDS < deadline)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if [[ -n "$dfs_pid" ]] && ! kill -0 "$dfs_pid" 2>/dev/null; then return 1; fi
+    sleep 0.2
+  done
+  return 1
+}
+
+show_dfs_log() {
+  log "last lines of the dfs log:"
+  tail -n 40 "$work/dfs.log" >&2 || true
+}
+
+nfs_port=$(free_port)
+smb_port=$(free_port)
+while [[ "$smb_port" == "$nfs_port" ]]; do smb_port=$(free_port); done
+mkdir -p "$work/state"
+cat >"$work/dfs.yaml" <<EOF
+logging: {level: ${DFS_LOG_LEVEL:-info}, format: text}
+server: {state_dir: $work/state}
+nfs: {bind: 127.0.0.1, port: $nfs_port}
+smb: {bind: 127.0.0.1, port: $smb_port}
+api: {bind: 127.0.0.1, port: 0}
+shares:
+  - name: /export
+    metadata: memory
+    block: memory
+    squash: none
+EOF
+log "starting $dfs_bin: NFS on 127.0.0.1:$nfs_port, SMB on 127.0.0.1:$smb_port"
+"$dfs_bin" start --foreground --config "$work/dfs.yaml" >"$work/dfs.log" 2>&1 &
+dfs_pid=$!
+if ! wait_for_port "$nfs_port" 30 || ! wait_for_port "$smb_port" 30; then
+  log "FAIL: dfs did not start listening on 127.0.0.1:$nfs_port and :$smb_port within 30 s"
+  show_dfs_log
+  exit 1
+fi
+# The one-time password of "admin" follows the listening lines on standard output.
+password=""
+for _ in $(seq 1 50); do
+  password=$(sed -n 's/.*initial password: \([^ ]*\).*/\1/p' "$work/dfs.log" | head -n 1)
+  [[ -z "$password" ]] || break
+  sleep 0.2
+done
+if [[ -z "$password" ]]; then
+  log "FAIL: no 'initial password:' line in the dfs output"
+  show_dfs_log
+  exit 1
+fi
+
+mkdir -p "$work/guest"
+cp "$here/cifs_guest.sh" "$work/guest/"
+chmod +x "$work/guest/cifs_guest.sh"
+# A mount.cifs credentials file: the password is taken to the end of the line as it is, so no
+# character in it needs quoting (unlike in -o password=...).
+printf 'username=admin\npassword=%s\n' "$password" >"$work/guest/credentials"
+chmod 600 "$work/guest/credentials"
+
+read -r -a dialects <<<"${CIFS_DIALECTS:-2.1 3.0 3.1.1 3.1.1,seal 3.1.1,posix}"
+log "running the cifs checks in the VM (dialects: ${dialects[*]})"
+vm_start=$SECONDS
+vm_status=0
+"$vm_run" --share "$work/guest" --forward "12445:$smb_port" --forward "2049:$nfs_port" \
+  --timeout 900 -- env CIFS_FULL_DIALECTS="${CIFS_FULL_DIALECTS:-3.1.1}" \
+  "$work/guest/cifs_guest.sh" 12445 2049 "$work/guest/credentials" "${dialects[@]}" ||
+  vm_status=$?
+log "VM finished with status $vm_status after $((SECONDS - vm_start)) s"
+
+dfs_status=0
+if [[ -n "$dfs_pid" ]]; then
+  if ! kill -0 "$dfs_pid" 2>/dev/null; then
+    wait "$dfs_pid" || dfs_status=$?
+    log "FAIL: dfs exited during the test (status $dfs_status)"
+    show_dfs_log
+    exit 1
+  fi
+  kill -TERM "$dfs_pid"
+  deadline=$((SECONDS + 30))
+  while kill -0 "$dfs_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+  if kill -0 "$dfs_pid" 2>/dev/null; then
+    log "FAIL: dfs did not exit within 30 s of SIGTERM"
+    show_dfs_log
+    exit 1
+  fi
+  wait "$dfs_pid" || dfs_status=$?
+  dfs_pid=""
+  if [[ $dfs_status -ne 0 ]]; then
+    log "FAIL: dfs exited with status $dfs_status after SIGTERM (expected 0)"
+    show_dfs_log
+  fi
+fi
+
+if [[ $vm_status -ne 0 ]]; then
+  show_dfs_log
+  log "FAIL: guest checks failed (status $vm_status)"
+  exit 1
+fi
+[[ $dfs_status -eq 0 ]] || exit 1
+log "PASS"
