@@ -310,7 +310,12 @@ void Connection::Process(Buffer message) {
       } else {
         reply = Dispatch(x);
       }
-      if ((reply.status & 0xC0000000) == 0xC0000000) {  // an error, the chain's first included
+      // §3.3.5.2.7.2: an error from a CREATE (the chain's first included) fails the rest of the
+      // chain, which has no FileId. After any other error the related requests still run: the
+      // Linux client's rmdir is CREATE + SET_INFO(disposition) + CLOSE, and a CLOSE failed with
+      // the SET_INFO's STATUS_DIRECTORY_NOT_EMPTY leaked the open (a later rmdir of the emptied
+      // directory then answered success but never removed it).
+      if (h->command == wire::kCreate && (reply.status & 0xC0000000) == 0xC0000000) {
         x.chain_failed = true;
         x.chain_status = reply.status;
       }
