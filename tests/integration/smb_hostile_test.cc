@@ -503,6 +503,64 @@ TEST_F(SmbHostileTest, RelatedChainFailsLikeItsFirstRequest) {
   EXPECT_EQ(statuses[2], kObjectNameNotFound);
 }
 
+// Sends a related chain (RELATED_OPERATIONS on all but the first) and returns the statuses of
+// its responses, which may come in one frame or several.
+std::vector<uint32_t> RelatedChainStatuses(Wire& w, std::vector<Bytes> chain) {
+  for (size_t i = 1; i < chain.size(); ++i) Put32(chain[i], 16, 0x4);
+  std::vector<uint32_t> statuses;
+  if (!w.Send(Chain(chain))) return statuses;
+  Bytes r;
+  while (statuses.size() < chain.size() && w.Recv(&r) == Wire::Got::kFrame) {
+    size_t at = 0;
+    while (at + 64 <= r.size()) {
+      statuses.push_back(Le32(r, at + 8));
+      const uint32_t next = Le32(r, at + 20);
+      if (next == 0) break;
+      at += next;
+    }
+  }
+  return statuses;
+}
+
+// The Linux cifs client removes a directory with CREATE + SET_INFO(FileDispositionInformation)
+// + CLOSE in one related chain. When the SET_INFO fails (the directory is not empty) the CLOSE
+// must still close: a leaked open kept a later, successful rmdir from removing the directory.
+TEST_F(SmbHostileTest, RelatedCloseRunsAfterAFailedSetInfo) {
+  constexpr uint32_t kDirectoryNotEmpty = 0xC0000101;
+  uint32_t tree = 0;
+  std::unique_ptr<Wire> w = LoggedOn(&tree);
+  const uint64_t related = ~uint64_t{0};
+  const uint32_t kDirectory = 0x1, kNonDirectory = 0x40, kDeleteOnClose = 0x1000;
+  // FILE_READ_ATTRIBUTES | DELETE | SYNCHRONIZE, as the client asks for.
+  const uint32_t kDeleteAccess = 0x00110080;
+  Bytes r = w->Call(Message(w->H(5, tree), CreateBody("rmdir_me", 2, kDirectory)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  r = w->Call(Message(w->H(6, tree), CloseBody(Le64(r, 64 + 64))));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  r = w->Call(Message(w->H(5, tree), CreateBody("rmdir_me\\f", 2, kNonDirectory)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  r = w->Call(Message(w->H(6, tree), CloseBody(Le64(r, 64 + 64))));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+
+  auto rmdir = [&] {
+    return RelatedChainStatuses(
+        *w, {Message(w->H(5, tree), CreateBody("rmdir_me", 1, kDirectory, kDeleteAccess)),
+             Message(w->H(0x11, tree), SetInfoBody(related, 1, 13, Bytes{1})),
+             Message(w->H(6, tree), CloseBody(related))});
+  };
+  EXPECT_EQ(rmdir(), (std::vector<uint32_t>{kSuccess, kDirectoryNotEmpty, kSuccess}));
+  // unlink f (CREATE with DELETE_ON_CLOSE + CLOSE), then the rmdir again.
+  EXPECT_EQ(
+      RelatedChainStatuses(
+          *w, {Message(w->H(5, tree),
+                       CreateBody("rmdir_me\\f", 1, kNonDirectory | kDeleteOnClose, kDeleteAccess)),
+               Message(w->H(6, tree), CloseBody(related))}),
+      (std::vector<uint32_t>{kSuccess, kSuccess}));
+  EXPECT_EQ(rmdir(), (std::vector<uint32_t>{kSuccess, kSuccess, kSuccess}));
+  r = w->Call(Message(w->H(5, tree), CreateBody("rmdir_me", 1, kDirectory)));
+  EXPECT_EQ(Wire::StatusOf(r), kObjectNameNotFound);
+}
+
 TEST_F(SmbHostileTest, CreditAbuseClosesTheConnection) {
   {
     SCOPED_TRACE("a message id never granted");
