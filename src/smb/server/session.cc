@@ -455,6 +455,11 @@ Reply Connection::Ioctl(Exchange& x) {
     }
     case wire::kFsctlDfsGetReferrals:
       return Fail(kStatusFsDriverRequired);
+    case wire::kFsctlQueryNetworkInterfaceInfo:
+      // §3.3.5.15.11: without SMB2_GLOBAL_CAP_MULTI_CHANNEL, STATUS_NOT_SUPPORTED. Its FileId is
+      // all ones and names no open, so it must not fall to the lookup below (STATUS_FILE_CLOSED
+      // made the Linux client log "error -9 on ioctl to get interface list" at every mount).
+      return Fail(wire::kStatusNotSupported);
     default: {
       // The file system controls on an open file (files.cc).
       Result<std::shared_ptr<Open>> open = FindOpen(x, req->handle);
