@@ -474,6 +474,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Status Start();
 
   uint16_t nfs_port() const override { return nfs_port_; }
+  uint16_t smb_port() const override { return smb_port_; }
   uint16_t api_port() const override { return http_ ? http_->port() : 0; }
   const std::string& initial_admin_password() const override { return admin_password_; }
   const core::ShareTable& shares() const override { return shares_; }
@@ -540,6 +541,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
        [this](const cp::Adapter& row, const PoolSettings& pool) { return StartSmb(row, pool); }}};
   std::map<std::string, RunningAdapter, std::less<>> adapters_ GUARDED_BY(reconcile_mu_);
   std::atomic<uint16_t> nfs_port_{0};
+  std::atomic<uint16_t> smb_port_{0};
   std::jthread state_sweeper_;  // expires overdue breaks and lock waits
 
   std::unique_ptr<cp::api::Api> api_;
@@ -967,6 +969,7 @@ Status ServerImpl::ReconcileAdapters() {
     }
     it->second.listener->Stop(drain);
     if (it->first == "nfs") nfs_port_ = 0;
+    if (it->first == "smb") smb_port_ = 0;
     LOG_INFO("{}: adapter stopped", it->first);
     it = adapters_.erase(it);
   }
@@ -986,6 +989,7 @@ Status ServerImpl::ReconcileAdapters() {
       continue;
     }
     if (name == "nfs") nfs_port_ = (*listener)->port();
+    if (name == "smb") smb_port_ = (*listener)->port();
     adapters_[name] = RunningAdapter{*row, std::move(listener).value()};
   }
   return first_error;
@@ -1166,6 +1170,7 @@ void ServerImpl::Stop() {
     running.listener->Stop(std::chrono::seconds(config_.server.shutdown_timeout_s));
   }
   nfs_port_ = 0;
+  smb_port_ = 0;
   {
     // No call runs any more: the shares' stores close here, in order, on this thread.
     MutexLock lock(&reconcile_mu_);

@@ -19,6 +19,8 @@ class Server {
   virtual ~Server() = default;
   // The NFS port actually bound (0 when the adapter is disabled).
   virtual uint16_t nfs_port() const = 0;
+  // The SMB adapter's port; 0 when it is not serving.
+  virtual uint16_t smb_port() const = 0;
   // The REST API port actually bound (0 when disabled).
   virtual uint16_t api_port() const = 0;
   // The password generated for `admin` on this start, to be shown once; empty when the admin

@@ -64,7 +64,7 @@ int Init(const std::string& config_path, bool force) {
   return 0;
 }
 
-void PrintMountHelp(const config::Config& c, uint16_t port) {
+void PrintMountHelp(const config::Config& c, uint16_t port, uint16_t smb_port) {
   bool open_share = false;
   std::string squash_note;
   for (const auto& s : c.shares) {
@@ -77,6 +77,15 @@ void PrintMountHelp(const config::Config& c, uint16_t port) {
         "  macOS: sudo mount -t nfs -o vers=3,tcp,port=%u,mountport=%u,resvport,nolocks "
         "<server>:%s /Volumes/dittofs\n",
         port, port, s.name.c_str());
+    if (smb_port != 0) {
+      std::string smb_name = s.name;
+      while (!smb_name.empty() && smb_name.front() == '/') smb_name.erase(0, 1);
+      std::printf("  SMB:   smbclient //<server>/%s -p %u -U <user> -m SMB3\n", smb_name.c_str(),
+                  smb_port);
+      std::printf(
+          "         sudo mount -t cifs //<server>/%s /mnt/dittofs -o port=%u,username=<user>\n",
+          smb_name.c_str(), smb_port);
+    }
     if (!s.read_only) open_share = true;
     if (s.squash == "none") {
       squash_note += " " + s.name + ": root is not squashed.";
@@ -232,7 +241,7 @@ int Start(const StartOptions& o) {
     std::ofstream pid_out(pid_file, std::ios::trunc);
     pid_out << getpid() << "\n";
   }
-  PrintMountHelp(*cfg, (*srv)->nfs_port());
+  PrintMountHelp(*cfg, (*srv)->nfs_port(), (*srv)->smb_port());
   if (!(*srv)->initial_admin_password().empty()) {
     // Shown once (on the terminal, or in the owner-only log of a daemon): only its hash is kept,
     // and the first login must change it.
