@@ -29,6 +29,8 @@ nfs: {bind: 127.0.0.1, port: $3}
 EOC
   if [[ -n "${6:-}" ]]; then
     echo "smb: {bind: 127.0.0.1, port: $6, max_connections_per_client: 256}" >>"$1"
+  else
+    echo "smb: {enabled: false}" >>"$1"  # not measured: no port of its own to take
   fi
   cat >>"$1" <<EOC
 api: {bind: 127.0.0.1, port: 0}

@@ -52,7 +52,7 @@ class DfsCliTest : public ::testing::Test {
   void UseLoopback() {
     std::ifstream in(ConfigPath());
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    text = std::regex_replace(text, std::regex("port: (12049|8080)"), "port: 0");
+    text = std::regex_replace(text, std::regex("port: (12049|12445|8080)"), "port: 0");
     text = std::regex_replace(text, std::regex("bind: \"0\\.0\\.0\\.0\""), "bind: \"127.0.0.1\"");
     std::ofstream(ConfigPath()) << text;
   }

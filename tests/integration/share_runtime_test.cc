@@ -61,6 +61,7 @@ class ShareRuntimeTest : public ::testing::Test {
         state_dir() +
         ", shutdown_timeout_s: 10}\n"
         "nfs: {bind: 127.0.0.1, port: 0}\n"
+        "smb: {bind: 127.0.0.1, port: 0}\n"
         "api: {bind: 127.0.0.1, port: 0}\n"
         "shares:\n"
         "  - {name: /export, metadata: rocksdb, block: localfs}\n";

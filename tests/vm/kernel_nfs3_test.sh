@@ -120,6 +120,7 @@ else
 logging: {level: ${DFS_LOG_LEVEL:-info}, format: text}
 server: {state_dir: $work/state}
 nfs: {bind: 127.0.0.1, port: $nfs_port}
+smb: {enabled: false}
 api: {bind: 127.0.0.1, port: 0}
 shares:
   - name: /export
