@@ -96,8 +96,8 @@ echo "  tree: $(find /tmp/tree -type f | wc -l) files, $(du -sk /tmp/tree | cut 
 
 section "mount NFSv3"
 mkdir -p "$nfs" "$smb"
-if mount -t nfs -o "vers=3,proto=tcp,port=$nfs_port,mountport=$nfs_port,mountproto=tcp,nolock,actimeo=0" \
-  server:/export "$nfs"; then
+nfs_opts="vers=3,proto=tcp,port=$nfs_port,mountport=$nfs_port,mountproto=tcp,nolock,actimeo=0"
+if mount -t nfs -o "$nfs_opts" server:/export "$nfs"; then
   echo "PASS: NFSv3 mount"
   have_nfs=1
 else
@@ -222,9 +222,9 @@ run_suite() {
   ((full)) && fio_size=16m
   section "$dir: fio verify"
   if command -v fio >/dev/null; then
-    if fio --name=v --directory="$work" --filename=fio.dat --rw=randwrite --size="$fio_size" --bs=4k \
-      --ioengine=libaio --iodepth=16 --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1 \
-      >/tmp/fio.log 2>&1; then
+    if fio --name=v --directory="$work" --filename=fio.dat --rw=randwrite --size="$fio_size" \
+      --bs=4k --ioengine=libaio --iodepth=16 --direct=1 --verify=crc32c --do_verify=1 \
+      --verify_fatal=1 >/tmp/fio.log 2>&1; then
       check "$dir: fio random write $fio_size (4k blocks, O_DIRECT) verifies" true
     else
       tail -n 20 /tmp/fio.log >&2
@@ -251,7 +251,8 @@ for spec in "${dialects[@]}"; do
   fails_before=$fails
   if ! out=$(mount -t cifs //server/export "$smb" -o "$opts" 2>&1); then
     if [[ "$extra" == *posix* ]]; then
-      echo "KNOWN-FAILURE: posix: mount -o $opts: ${out//$'\n'/ } $(dmesg | grep -iE 'cifs|smb' | tail -n 3 | tr '\n' ' ')"
+      echo "KNOWN-FAILURE: posix: mount -o $opts: ${out//$'\n'/ }" \
+        "$(dmesg | grep -iE 'cifs|smb' | tail -n 3 | tr '\n' ' ')"
       known=$((known + 1))
     else
       echo "FAIL: mount -o $opts: $out"
@@ -287,5 +288,6 @@ if ((have_nfs)); then
 fi
 
 section "done"
-echo "SUMMARY: $((checks - fails - known)) of $checks checks passed, $known known failures, $fails failures"
+echo "SUMMARY: $((checks - fails - known)) of $checks checks passed," \
+  "$known known failures, $fails failures"
 [[ $fails -eq 0 ]]
