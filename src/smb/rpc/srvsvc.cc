@@ -21,10 +21,11 @@ constexpr uint8_t kFirstFrag = 0x01, kLastFrag = 0x02, kObjectUuid = 0x80;
 constexpr size_t kHeader = 16;
 constexpr size_t kMaxPdu = 65535;
 constexpr size_t kMaxRequest = 1 << 20;  // a fragmented request's stub, reassembled
+constexpr size_t kMaxOutput = 1 << 20;   // answers queued and not read: beyond, the pipe breaks
 
 // Fault and result codes (C706 appendix E, MS-RPCE 2.2.2.4/2.2.2.5).
 constexpr uint32_t kNcaOpRangeError = 0x1C010002, kNcaProtoError = 0x1C01000B,
-                   kNcaAccessDenied = 0x00000005;
+                   kNcaUnknownInterface = 0x1C010003, kNcaAccessDenied = 0x00000005;
 constexpr uint16_t kAccept = 0, kProviderRejection = 2, kNegotiateAck = 3;
 constexpr uint16_t kAbstractNotSupported = 1, kTransferNotSupported = 2;
 
@@ -190,6 +191,12 @@ Status SrvsvcPipe::Write(ByteView data) {
       broken_ = true;
       return s;
     }
+    if (output_.size() > kMaxOutput) {
+      // A client that writes requests and never reads the answers.
+      broken_ = true;
+      output_.clear();
+      return Status(Errc::kInvalid, "answers not read");
+    }
   }
   if (input_.size() > kMaxPdu) {
     broken_ = true;
@@ -202,7 +209,7 @@ std::vector<std::byte> SrvsvcPipe::Read(size_t max, bool* more) {
   const size_t n = std::min(max, output_.size());
   Bytes out(output_.begin(), output_.begin() + n);
   output_.erase(output_.begin(), output_.begin() + n);
-  *more = !output_.empty();
+  if (more != nullptr) *more = !output_.empty();
   return out;
 }
 
@@ -230,10 +237,15 @@ Status SrvsvcPipe::Handle(ByteView pdu) {
       LeReader r(pdu);
       r.Seek(kHeader);
       r.U32();  // alloc_hint
-      r.U16();  // context id
+      const uint16_t context = r.U16();
       const uint16_t opnum = r.U16();
       if (flags & kObjectUuid) r.Skip(16);
       if (!r.ok()) return Status(Errc::kInvalid, "short request PDU");
+      if (std::find(contexts_.begin(), contexts_.end(), context) == contexts_.end()) {
+        // A context the bind did not accept (NDR64, another interface).
+        Fault(call_id, kNcaUnknownInterface);
+        return Status::Ok();
+      }
       if (flags & kFirstFrag) request_.clear();
       ByteView stub = pdu.subspan(r.offset());
       if (request_.size() + stub.size() > kMaxRequest)
@@ -258,8 +270,8 @@ Status SrvsvcPipe::Handle(ByteView pdu) {
 void SrvsvcPipe::Bind(ByteView pdu, uint8_t type, uint32_t call_id) {
   LeReader r(pdu);
   r.Seek(kHeader);
-  const uint16_t max_xmit = r.U16();
-  r.U16();  // max_recv_frag
+  r.U16();  // the client's max_xmit_frag: what it sends us, up to kMaxPdu
+  const uint16_t max_recv = r.U16();
   const uint32_t group = r.U32();
   const uint8_t n = r.U8();
   r.U8();
@@ -270,7 +282,7 @@ void SrvsvcPipe::Bind(ByteView pdu, uint8_t type, uint32_t call_id) {
   };
   std::vector<BindResult> results;
   for (uint8_t i = 0; i < n && r.ok(); ++i) {
-    r.U16();  // context id
+    const uint16_t context = r.U16();
     const uint8_t n_transfer = r.U8();
     r.U8();
     const Syntax abstract = ReadSyntax(r);
@@ -288,6 +300,7 @@ void SrvsvcPipe::Bind(ByteView pdu, uint8_t type, uint32_t call_id) {
         res = {kAccept, 0, kNdr20};
         accepted = true;
         bound_ = true;
+        contexts_.push_back(context);
       }
     }
     results.push_back(res);
@@ -296,12 +309,13 @@ void SrvsvcPipe::Bind(ByteView pdu, uint8_t type, uint32_t call_id) {
     Fault(call_id, kNcaProtoError);
     return;
   }
-  max_xmit_ = std::clamp<uint16_t>(max_xmit, 1024, 4280);
+  // What we send fits what the client receives (C706 12.6.3.1), within 1432..4280 as Windows.
+  max_xmit_ = std::clamp<uint16_t>(max_recv, 1432, 4280);
   Bytes out;
   PutHeader(out, type == kBind ? kBindAck : kAlterContextResp, kFirstFrag | kLastFrag, call_id);
   LeWriter w(out);
-  w.U16(max_xmit_);
-  w.U16(max_xmit_);
+  w.U16(max_xmit_);  // max_xmit_frag: what we send
+  w.U16(4280);       // max_recv_frag: what we take
   w.U32(group != 0 ? group : 0x12345);
   if (type == kBind) {
     const std::string port = "\\PIPE\\srvsvc";

@@ -38,7 +38,8 @@ class SrvsvcPipe {
   // that is not DCE/RPC (the pipe is then unusable); a well-formed request this pipe does not
   // serve is answered with a fault PDU instead.
   Status Write(ByteView data);
-  // Up to `max` bytes of the queued answer; `*more`: bytes remain (STATUS_BUFFER_OVERFLOW).
+  // Up to `max` bytes of the queued answer; `*more` (may be null): bytes remain
+  // (STATUS_BUFFER_OVERFLOW).
   std::vector<std::byte> Read(size_t max, bool* more);
   bool has_output() const { return !output_.empty(); }
 
@@ -54,7 +55,8 @@ class SrvsvcPipe {
   std::vector<std::byte> input_;    // a partial PDU
   std::vector<std::byte> request_;  // the stub of a fragmented request so far
   std::vector<std::byte> output_;
-  uint16_t max_xmit_ = 4280;
+  uint16_t max_xmit_ = 4280;        // the largest fragment we send: the client's max_recv_frag
+  std::vector<uint16_t> contexts_;  // presentation contexts accepted (srvsvc in NDR20)
   bool bound_ = false;
   bool broken_ = false;
 };

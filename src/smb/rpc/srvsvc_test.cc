@@ -183,5 +183,38 @@ TEST(SrvsvcPipe, PartialAndHostileInput) {
   EXPECT_EQ(fault[2], std::byte{3});
 }
 
+TEST(SrvsvcPipe, FragmentsFitWhatTheClientReceivesAndAnswersAreBounded) {
+  // 200 shares make an answer of many fragments: each fits the client's max_recv_frag (here
+  // 2000, below its max_xmit_frag of 4280).
+  std::vector<ShareInfo> many;
+  for (int i = 0; i < 200; ++i) many.push_back({"share" + std::to_string(i), 0, "c", "", 0, 0});
+  SrvsvcPipe pipe([many] { return many; }, "DITTOFS");
+  Bytes bind = BindPdu(false);
+  wire::StoreLe16(bind.data() + 18, 2000);  // max_recv_frag
+  ASSERT_TRUE(pipe.Write(bind).ok());
+  ReadAll(pipe);
+  ASSERT_TRUE(pipe.Write(EnumRequest(1)).ok());
+  Bytes resp = ReadAll(pipe);
+  size_t fragments = 0;
+  for (size_t at = 0; at < resp.size(); ++fragments) {
+    const size_t len = wire::LoadLe16(resp.data() + at + 8);
+    ASSERT_LE(len, 2000u);
+    ASSERT_GT(len, 0u);
+    at += len;
+  }
+  EXPECT_GT(fragments, 1u);
+  // A request on a context the bind did not accept is a fault.
+  Bytes other = EnumRequest(1);
+  wire::StoreLe16(other.data() + 20, 7);  // context id 7
+  ASSERT_TRUE(pipe.Write(other).ok());
+  Bytes fault = ReadAll(pipe);
+  EXPECT_EQ(fault[2], std::byte{3});
+  // Requests whose answers are never read break the pipe instead of growing its queue.
+  Status s;
+  for (int i = 0; i < 100000 && s.ok(); ++i) s = pipe.Write(EnumRequest(1));
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(pipe.Read(100, nullptr).empty());
+}
+
 }  // namespace
 }  // namespace dittofs::smb::rpc
