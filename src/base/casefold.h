@@ -21,6 +21,12 @@ char32_t FoldCodePoint(char32_t c);
 // equal where they are not UTF-8. ASCII-only names take a fast path.
 std::string FoldCase(std::string_view name);
 
+// The next unit of a folded name, advancing *pos: a folded code point, or where the name is
+// not UTF-8 a raw byte as kRawByte + byte, so raw bytes never equal code points.
+// REQUIRES: *pos < name.size().
+inline constexpr char32_t kRawByte = 0x110000;
+char32_t NextFolded(std::string_view name, size_t* pos);
+
 // Whether FoldCase(a) == FoldCase(b), without building either.
 bool EqualFolded(std::string_view a, std::string_view b);
 

@@ -144,19 +144,11 @@ bool AppendDirectoryEntry(uint8_t c, std::string_view name, const core::Attr& a,
 
 namespace {
 
+// The name's folded code points (raw bytes where it is not UTF-8), so that matching ignores
+// case as lookups over SMB do.
 std::u32string CodePoints(std::string_view s) {
   std::u32string out;
-  const std::string folded = FoldCase(s);
-  for (size_t i = 0; i < folded.size();) {
-    const auto b = static_cast<unsigned char>(folded[i]);
-    size_t len = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
-    if (i + len > folded.size()) len = 1;
-    char32_t c = len == 1 ? b : b & (0x7F >> len);
-    for (size_t k = 1; k < len; ++k)
-      c = (c << 6) | (static_cast<unsigned char>(folded[i + k]) & 0x3F);
-    out.push_back(c);
-    i += len;
-  }
+  for (size_t i = 0; i < s.size();) out.push_back(NextFolded(s, &i));
   return out;
 }
 

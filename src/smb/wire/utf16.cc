@@ -1,38 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "smb/wire/utf16.h"
 
+#include "base/utf8.h"
+
 namespace dittofs::smb::wire {
 namespace {
 
-// Decodes one code point at `s[*i]`, advancing `*i`; U+FFFD for a malformed sequence (one
-// byte is consumed then).
+// The code point at s[*i], advancing *i; U+FFFD for bytes that are not UTF-8 (one byte is
+// consumed then).
 char32_t NextCodePoint(std::string_view s, size_t* i) {
-  const auto b0 = static_cast<unsigned char>(s[*i]);
-  if (b0 < 0x80) {
-    ++*i;
-    return b0;
-  }
-  size_t len = b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC0 ? 2 : 0;
-  if (len == 0 || b0 > 0xF4 || *i + len > s.size()) {
-    ++*i;
-    return 0xFFFD;
-  }
-  char32_t c = b0 & (0x7F >> len);
-  for (size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[*i + k]);
-    if ((b & 0xC0) != 0x80) {
-      ++*i;
-      return 0xFFFD;
-    }
-    c = (c << 6) | (b & 0x3F);
-  }
-  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (c < kMin[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
-    ++*i;
-    return 0xFFFD;
-  }
-  *i += len;
-  return c;
+  const char32_t c = DecodeUtf8(s, i);
+  return c == kNotUtf8 ? 0xFFFD : c;
 }
 
 void Put16(std::vector<std::byte>& out, uint32_t u) {
@@ -57,21 +35,7 @@ Result<std::string> Utf16ToUtf8(ByteView in) {
     } else if (c >= 0xDC00 && c <= 0xDFFF) {
       return Status(Errc::kInvalid, "unpaired surrogate");
     }
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else if (c < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    }
+    AppendUtf8(c, &out);
   }
   return out;
 }
