@@ -162,10 +162,18 @@ class Connection final : public net::StreamHandler {
   bool closed_ GUARDED_BY(mu_) = false;
   std::map<uint64_t, std::shared_ptr<PendingRequest>> pending_ GUARDED_BY(mu_);  // by async id
   // The credit window: ids below seq_low_ are used; [seq_low_, seq_high_) granted, of which
-  // those in used_ are taken.
+  // those marked in used_ are taken. used_ is a ring of bits indexed by id modulo its size, a
+  // power of two at least max_credits, so the window (never wider than max_credits) fits.
   uint64_t seq_low_ GUARDED_BY(mu_) = 0;
   uint64_t seq_high_ GUARDED_BY(mu_) = 1;
-  std::vector<bool> used_ GUARDED_BY(mu_);  // index id - seq_low_
+  std::vector<uint64_t> used_ GUARDED_BY(mu_);
+  bool Used(uint64_t id) const EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return (used_[(id >> 6) & (used_.size() - 1)] >> (id & 63)) & 1;
+  }
+  void SetUsed(uint64_t id, bool on) EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    uint64_t& word = used_[(id >> 6) & (used_.size() - 1)];
+    word = on ? word | (uint64_t{1} << (id & 63)) : word & ~(uint64_t{1} << (id & 63));
+  }
 
   uint16_t dialect() {
     MutexLock lock(&mu_);

@@ -290,10 +290,9 @@ Reply Connection::Create(Exchange& x) {
     }
     const uint64_t holder = lease ? lease->holder : open->id;
     // MS-FSA 2.1.5.1.2: an open for attributes alone (a "stat open") breaks no oplock.
-    const uint32_t requested = MapGeneric(req->desired_access) & ~wire::kMaximumAllowed;
     const bool stat_open =
         !truncate &&
-        (requested & ~(core::kReadAttributes | core::kWriteAttributes | wire::kSynchronize)) == 0;
+        (access & ~(core::kReadAttributes | core::kWriteAttributes | wire::kSynchronize)) == 0;
     if (action != wire::kActionCreated && !stat_open) {
       const core::CacheOp op = truncate ? core::CacheOp::kSetSize : core::CacheOp::kOpen;
       core::ShareState& state = vfs.state();

@@ -3,6 +3,7 @@
 // dispatch (MS-SMB2 §3.3.4, §3.3.5.2).
 
 #include <algorithm>
+#include <bit>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -154,15 +155,18 @@ bool Connection::TakeCredits(uint64_t id, uint16_t charge) {
   MutexLock lock(&mu_);
   const uint64_t n = std::max<uint16_t>(charge, 1);
   if (id < seq_low_ || id + n > seq_high_ || id + n < id) return false;
-  if (used_.size() < seq_high_ - seq_low_) used_.resize(seq_high_ - seq_low_, false);
-  for (uint64_t i = id; i < id + n; ++i) {
-    if (used_[i - seq_low_]) return false;
+  if (used_.empty()) {
+    // Whole 64-bit words, a power of two of them, covering the widest window Grant allows.
+    const uint64_t bits = std::max<uint64_t>(server_.options.max_credits, 64);
+    used_.assign(std::bit_ceil((bits + 63) / 64), 0);
   }
-  for (uint64_t i = id; i < id + n; ++i) used_[i - seq_low_] = true;
-  size_t advance = 0;
-  while (advance < used_.size() && used_[advance]) ++advance;
-  used_.erase(used_.begin(), used_.begin() + advance);
-  seq_low_ += advance;
+  for (uint64_t i = id; i < id + n; ++i) {
+    if (Used(i)) return false;
+  }
+  for (uint64_t i = id; i < id + n; ++i) SetUsed(i, true);
+  // The low edge moves past the ids now used; their bits are cleared for the ids that will
+  // wrap onto them.
+  while (seq_low_ < seq_high_ && Used(seq_low_)) SetUsed(seq_low_++, false);
   return true;
 }
 
@@ -399,7 +403,14 @@ Bytes Connection::BuildResponse(const Header& h, const Exchange& x, Reply& reply
   // Signing: responses to signed requests and every response of a session that requires
   // it; and 3.x's final SESSION_SETUP response. Not inside an encrypted message, nor an
   // interim response.
-  const uint16_t dialect_now = dialect();
+  // The connection's dialect and signing algorithm, read once.
+  uint16_t dialect_now;
+  crypto::SigningAlgorithm alg;
+  {
+    MutexLock lock(&mu_);
+    dialect_now = dialect_;
+    alg = crypto::SigningFor(dialect_, signing_);
+  }
   const bool final_setup = h.command == wire::kSessionSetup && reply.status == 0 && x.session &&
                            x.session->valid.load() && dialect_now >= wire::kSmb300 &&
                            !x.session->guest;
@@ -429,11 +440,6 @@ Bytes Connection::BuildResponse(const Header& h, const Exchange& x, Reply& reply
     preauth_.Update(out);
   }
   if (sign) {
-    crypto::SigningAlgorithm alg;
-    {
-      MutexLock lock(&mu_);
-      alg = crypto::SigningFor(dialect_, signing_);
-    }
     Status signed_ok = crypto::Sign(alg, x.session->keys.signing, out);
     if (!signed_ok.ok()) LOG_WARN("smb {}: signing failed: {}", peer_, signed_ok.ToString());
   }
