@@ -1042,9 +1042,11 @@ Status Vfs::CloseFile(OpenTable::OpenId id, const NamedAt* at) {
     // this file goes.
     Result<Attr> named = Lookup(*at->caller, at->dir, at->name, nullptr);
     if (named.ok() && named->id.inode == closed.file) {
+      OpenContext via;
+      via.holder = at->holder;
       Status removed = named->type == FileType::kDirectory
-                           ? Rmdir(*at->caller, at->dir, at->name, nullptr)
-                           : Remove(*at->caller, at->dir, at->name, nullptr);
+                           ? Rmdir(*at->caller, at->dir, at->name, nullptr, &via)
+                           : Remove(*at->caller, at->dir, at->name, nullptr, &via);
       if (!removed.ok()) {
         LOG_INFO("close: deleting {} on close failed: {}", at->name, removed.ToString());
         return removed;

@@ -140,6 +140,9 @@ class Vfs {
     const Caller* caller = nullptr;  // who removes the name
     FileId dir;
     std::string_view name;
+    // The closing open's grant holder: a cached grant it still holds does not hold up its own
+    // delete.
+    uint64_t holder = kAnonymousOwner;
   };
   // Closes an open. The last close of an orphan deletes it, data included. When the file is
   // marked for deletion (delete on close, a disposition) and this was its last open, its name

@@ -254,6 +254,40 @@ TEST_F(VfsTest, StatelessOperationsHonourOpensLocksAndGrants) {
   ASSERT_OK(vfs_->Remove(u, root_, "f", &w));
 }
 
+// A file opened delete-on-close under a handle-caching lease goes on its last close: the
+// closing open's own lease does not hold up its delete, while another holder's does.
+TEST_F(VfsTest, DeleteOnCloseIsNotHeldUpByTheClosingOpensOwnLease) {
+  Caller u = User(1000, 1000);
+  ShareState& state = vfs_->state();
+  for (const uint64_t other_holder : {uint64_t{0}, uint64_t{43}}) {
+    Attr f = MustCreate(u, root_, "doc");
+    ASSERT_OK_AND_ASSIGN(OpenTable::OpenId open,
+                         vfs_->OpenFile(u, f.id, kReadData | kDeleteAccess, kShareAll,
+                                        /*delete_on_close=*/true));
+    ASSERT_OK_AND_ASSIGN(LeaseTable::Granted lease,
+                         state.leases.Request(f.id.inode, /*holder=*/42, GrantKind::kLease,
+                                              kCacheRead | kCacheHandle, [](auto, auto, auto) {}));
+    std::optional<LeaseTable::Granted> other;
+    if (other_holder != 0) {
+      ASSERT_OK_AND_ASSIGN(other, state.leases.Request(f.id.inode, other_holder, GrantKind::kLease,
+                                                       kCacheRead | kCacheHandle,
+                                                       [](auto, auto, auto) {}));
+    }
+    Vfs::NamedAt at{.caller = &u, .dir = root_, .name = "doc", .holder = 42};
+    if (other_holder == 0) {
+      ASSERT_OK(vfs_->CloseFile(open, &at));
+      EXPECT_EQ(vfs_->Lookup(u, root_, "doc", nullptr).status().code(), Errc::kNotFound);
+    } else {
+      EXPECT_EQ(vfs_->CloseFile(open, &at).code(), Errc::kLocked);
+      state.leases.Release(lease.id);
+      ASSERT_OK(state.leases.Acknowledge(other->id, 0));
+      ASSERT_OK(vfs_->Remove(u, root_, "doc", nullptr));
+      continue;
+    }
+    state.leases.Release(lease.id);
+  }
+}
+
 // Issue 12: a file removed while open stays readable and writable through its opens until the
 // last closes; then, or at the next start after a crash, it is deleted with its data.
 TEST_F(VfsTest, AFileRemovedWhileOpenLivesUntilItsLastClose) {

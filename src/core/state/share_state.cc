@@ -13,7 +13,7 @@ Status ShareState::CheckAnonymous(uint64_t file, uint32_t access, CacheOp op, ui
 Status ShareState::Check(uint64_t file, uint32_t access, CacheOp op, uint64_t offset,
                          uint64_t length, const OpenContext* via) {
   const OpenContext anonymous;
-  if (via == nullptr || via->open == 0) via = &anonymous;
+  if (via == nullptr) via = &anonymous;
   const bool io = op == CacheOp::kRead || op == CacheOp::kWrite;
   if (via->open == 0) {
     RETURN_IF_ERROR(opens.CheckAccess(file, access));

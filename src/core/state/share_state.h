@@ -43,8 +43,9 @@ struct ShareState {
   Status CheckAnonymous(uint64_t file, uint32_t access, CacheOp op, uint64_t offset = 0,
                         uint64_t length = 0);
   // As CheckAnonymous for an operation through `via` (null: CheckAnonymous): reads and writes
-  // skip the share-mode check (the open passed it) and test locks as via's owner; removes and
-  // renames check the share modes of the file's other opens; grants of via's holder are kept.
+  // through an open skip the share-mode check (the open passed it) and test locks as via's
+  // owner; removes and renames check the share modes of the file's other opens; grants of
+  // via's holder are kept (also when via names no open: a delete on the last close).
   Status Check(uint64_t file, uint32_t access, CacheOp op, uint64_t offset, uint64_t length,
                const OpenContext* via);
 };

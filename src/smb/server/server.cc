@@ -127,6 +127,7 @@ void Connection::CloseOpen(Session& session, Open& open) {
     at.caller = &caller;
     at.dir = open.parent;
     at.name = open.leaf;
+    at.holder = open.via.holder;
     // `leaf` is read below only while the open is no longer shared (it left the table).
   }
   Status s = vfs.CloseFile(open.state_open, open.leaf.empty() ? nullptr : &at);
