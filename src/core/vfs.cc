@@ -1208,6 +1208,12 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
     if (!MayAccess(caller, fd, 3) || !MayAccess(caller, td, 3)) return Errc::kAccess;
     if (!StickyAllows(caller, fd, src)) return Errc::kAccess;
     RETURN_IF_ERROR(state_->Check(src.id, kDeleteAccess, CacheOp::kRename, 0, 0, via));
+    if (via != nullptr && via->open != 0) {
+      // A rename through an open (Windows semantics, MS-FSA 2.1.5.15.11) also opens the
+      // source's directory for DELETE sharing read and write: an open of the directory that
+      // has DELETE access, or does not share DELETE, stands in the way.
+      RETURN_IF_ERROR(state_->opens.CheckAccess(fd.id, kDeleteAccess, 0, kShareRead | kShareWrite));
+    }
     bool same_dir = fd.id == td.id;
     if (src.is_directory() && !same_dir) {
       // Moving a directory rewrites its "..", which needs write permission on it.

@@ -156,6 +156,8 @@ class Vfs {
                const OpenContext* via = nullptr);
   // Atomically moves `from_name` to `to_name`, replacing a file or an empty directory there.
   // `no_replace`: fail with Errc::kExists when `to_name` exists (SMB without ReplaceIfExists).
+  // Through an open (`via` names one), the source's directory must also admit a DELETE open
+  // sharing read and write (Errc::kShareViolation otherwise), as Windows checks.
   Status Rename(const Caller& caller, FileId from_dir, std::string_view from_name, FileId to_dir,
                 std::string_view to_name, Wcc* from_wcc, Wcc* to_wcc,
                 const OpenContext* via = nullptr, bool no_replace = false);

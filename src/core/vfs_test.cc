@@ -269,9 +269,9 @@ TEST_F(VfsTest, DeleteOnCloseIsNotHeldUpByTheClosingOpensOwnLease) {
                                               kCacheRead | kCacheHandle, [](auto, auto, auto) {}));
     std::optional<LeaseTable::Granted> other;
     if (other_holder != 0) {
-      ASSERT_OK_AND_ASSIGN(other, state.leases.Request(f.id.inode, other_holder, GrantKind::kLease,
-                                                       kCacheRead | kCacheHandle,
-                                                       [](auto, auto, auto) {}));
+      ASSERT_OK_AND_ASSIGN(
+          other, state.leases.Request(f.id.inode, other_holder, GrantKind::kLease,
+                                      kCacheRead | kCacheHandle, [](auto, auto, auto) {}));
     }
     Vfs::NamedAt at{.caller = &u, .dir = root_, .name = "doc", .holder = 42};
     if (other_holder == 0) {
@@ -286,6 +286,30 @@ TEST_F(VfsTest, DeleteOnCloseIsNotHeldUpByTheClosingOpensOwnLease) {
     }
     state.leases.Release(lease.id);
   }
+}
+
+// A rename through an open checks the source's directory as a DELETE open sharing read and
+// write would (Windows): a handle on the directory with DELETE access stands in the way; one
+// without it, or a rename with no open (NFS), does not.
+TEST_F(VfsTest, RenameThroughAnOpenChecksTheSourceDirectorysOpens) {
+  Caller u = User(1000, 1000);
+  ShareState& state = vfs_->state();
+  ASSERT_OK_AND_ASSIGN(Attr dir, vfs_->Mkdir(u, root_, "d", SetAttrs{}, nullptr));
+  Attr f = MustCreate(u, dir.id, "a");
+  ASSERT_OK_AND_ASSIGN(OpenTable::OpenId file_open,
+                       vfs_->OpenFile(u, f.id, kReadData | kDeleteAccess, kShareAll));
+  OpenContext via;
+  via.open = file_open;
+  ASSERT_OK_AND_ASSIGN(OpenTable::OpenId dir_open,
+                       vfs_->OpenFile(u, dir.id, kDeleteAccess, kShareAll));
+  EXPECT_EQ(vfs_->Rename(u, dir.id, "a", dir.id, "b", nullptr, nullptr, &via).code(),
+            Errc::kShareViolation);
+  ASSERT_OK(vfs_->Rename(u, dir.id, "a", dir.id, "b", nullptr, nullptr));  // no open: NFS
+  ASSERT_OK(state.opens.Close(dir_open).status());
+  ASSERT_OK_AND_ASSIGN(dir_open, vfs_->OpenFile(u, dir.id, kReadData, kShareAll));
+  ASSERT_OK(vfs_->Rename(u, dir.id, "b", dir.id, "c", nullptr, nullptr, &via));
+  ASSERT_OK(state.opens.Close(dir_open).status());
+  ASSERT_OK(vfs_->CloseFile(file_open));
 }
 
 // Issue 12: a file removed while open stays readable and writable through its opens until the

@@ -155,14 +155,14 @@ void OpenTable::EndRemove(uint64_t file) {
   if (--it->second.removing == 0 && it->second.opens.empty()) s.map.erase(it);
 }
 
-Status OpenTable::CheckAccess(uint64_t file, uint32_t access, OpenId except) {
+Status OpenTable::CheckAccess(uint64_t file, uint32_t access, OpenId except, uint32_t share) {
   FileShard& s = impl_->ShardOf(file);
   MutexLock lock(&s.mu);
   auto it = s.map.find(file);
   if (it == s.map.end()) return Status::Ok();
   if (it->second.delete_pending) return Errc::kDeletePending;
   for (const auto& o : it->second.opens) {
-    if (o.id != except && ShareConflict(o, access, kShareAll)) return Errc::kShareViolation;
+    if (o.id != except && ShareConflict(o, access, share)) return Errc::kShareViolation;
   }
   return Status::Ok();
 }

@@ -84,10 +84,10 @@ class OpenTable {
   size_t BeginRemove(uint64_t file);
   void EndRemove(uint64_t file);
 
-  // Whether an open asking for `access` and sharing everything would be refused, without
+  // Whether an open asking for `access` and sharing `share` would be refused, without
   // opening: Errc::kShareViolation or Errc::kDeletePending, as Open would answer.
   // `except`: an open of the file not to check against (the one the access comes through).
-  Status CheckAccess(uint64_t file, uint32_t access, OpenId except = 0);
+  Status CheckAccess(uint64_t file, uint32_t access, OpenId except = 0, uint32_t share = kShareAll);
 
   size_t open_count(uint64_t file);
   bool delete_pending(uint64_t file);

@@ -578,15 +578,6 @@ Reply Connection::SetInfo(Exchange& x) {
         return reply;
       }
       if (!(open.access & core::kDeleteAccess)) return Fail(wire::kStatusAccessDenied);
-      // Windows checks the source's directory as if opening it for DELETE while sharing read
-      // and write: an open of the directory that has DELETE access, or does not share DELETE,
-      // stands in the way (STATUS_SHARING_VIOLATION).
-      {
-        Result<core::OpenTable::OpenId> probe = vfs.state().opens.Open(
-            {from_dir.inode, core::kDeleteAccess, core::kShareRead | core::kShareWrite});
-        if (!probe.ok()) return Fail(probe.status());
-        (void)vfs.state().opens.Close(*probe);
-      }
       Status s = vfs.Rename(caller, from_dir, from_leaf, to_dir, leaf, nullptr, nullptr, &open.via,
                             !replace);
       if (!s.ok()) {
