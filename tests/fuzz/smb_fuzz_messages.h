@@ -362,6 +362,21 @@ inline Bytes SetInfoBody(uint64_t fid, uint8_t type, uint8_t cls, const Bytes& b
   return Cat(b, buffer);
 }
 
+// LOCK (§2.2.26) of one range; `flags` as SMB2_LOCK_ELEMENT's (2 exclusive, 4 unlock,
+// 0x10 fail immediately).
+inline Bytes LockBody(uint64_t fid, uint64_t offset, uint64_t length, uint32_t flags) {
+  Bytes b;
+  Le(b, 48, 2);
+  Le(b, 1, 2);  // LockCount
+  Le(b, 0, 4);  // LockSequenceNumber / Index
+  Handle(b, fid);
+  Le(b, offset, 8);
+  Le(b, length, 8);
+  Le(b, flags, 4);
+  Le(b, 0, 4);  // Reserved
+  return b;
+}
+
 // FILE_RENAME_INFORMATION (MS-FSCC 2.4.37.2, the SMB2 form).
 inline Bytes RenameInfo(std::string_view new_name, bool replace = true) {
   Bytes n = Utf16(new_name);

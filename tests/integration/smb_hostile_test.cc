@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -797,6 +798,43 @@ TEST_F(SmbHostileTest, CorruptSignatureInASigningSessionIsRefused) {
 
 // A client that sends CREATE and goes away at once: the open must not outlive the connection
 // (its share mode would lock the file out for everyone until the server restarts).
+// A blocking LOCK still waiting when its tree is disconnected: the disconnect closes both
+// opens, which frees the range it waited for. It is answered (success, as Windows answers),
+// and the range it was granted goes back at once: nothing is left locked for a later open.
+TEST_F(SmbHostileTest, APendingLockGrantedAfterItsOpenClosedLeavesNoLock) {
+  constexpr uint32_t kPending = 0x00000103, kExclusive = 2, kFailImmediately = 0x10;
+  uint32_t tree = 0;
+  std::unique_ptr<Wire> w = LoggedOn(&tree);
+  Bytes r = w->Call(Message(w->H(5, tree), CreateBody("pending_lock", 3)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  const uint64_t first = Le64(r, 64 + 64);
+  r = w->Call(Message(w->H(5, tree), CreateBody("pending_lock", 3)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  const uint64_t second = Le64(r, 64 + 64);
+  r = w->Call(Message(w->H(10, tree), LockBody(first, 100, 10, kExclusive)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  // The second open's lock waits: an interim STATUS_PENDING.
+  r = w->Call(Message(w->H(10, tree), LockBody(second, 100, 10, kExclusive)));
+  ASSERT_EQ(Wire::StatusOf(r), kPending);
+  // TREE_DISCONNECT: both answers come, in either order.
+  ASSERT_TRUE(w->Send(Message(w->H(4, tree), EmptyBody())));
+  std::map<uint16_t, uint32_t> answers;  // command -> status
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(w->Recv(&r), Wire::Got::kFrame);
+    answers[Le16(r, 12)] = Wire::StatusOf(r);
+  }
+  EXPECT_EQ(answers[4], kSuccess);
+  EXPECT_EQ(answers[10], kSuccess);
+  // A new tree and open take the range at once.
+  uint32_t tree2 = 0;
+  ASSERT_EQ(w->TreeConnect("export", &tree2), kSuccess);
+  r = w->Call(Message(w->H(5, tree2), CreateBody("pending_lock", 1)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  r = w->Call(
+      Message(w->H(10, tree2), LockBody(Le64(r, 64 + 64), 100, 10, kExclusive | kFailImmediately)));
+  EXPECT_EQ(Wire::StatusOf(r), kSuccess) << "a lock was left behind by the closed open";
+}
+
 TEST_F(SmbHostileTest, DisconnectRightAfterCreateLeavesNoOpen) {
   constexpr int kRounds = 40;
   for (int i = 0; i < kRounds; ++i) {

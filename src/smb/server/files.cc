@@ -559,6 +559,19 @@ Reply Connection::Write(Exchange& x) {
   return reply;
 }
 
+namespace {
+
+// Whether `open` was closed while `taken` were being locked for it; if so they are unlocked
+// again: its close released its locks before these were taken, and nothing else would.
+bool GaveBackAfterClose(Open& open, core::LockTable& table,
+                        const std::vector<core::LockRequest>& taken) {
+  if (!open.closed.load()) return false;
+  for (const core::LockRequest& t : taken) (void)table.Unlock(t);
+  return true;
+}
+
+}  // namespace
+
 Reply Connection::Lock(Exchange& x) {
   Result<wire::LockRequest> req = wire::DecodeLock(x.message);
   if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
@@ -569,6 +582,7 @@ Reply Connection::Lock(Exchange& x) {
   Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
   if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
   core::LockTable& locks = use->vfs().state().locks;
+
   // §3.3.5.14: a request either unlocks ranges or takes them, all or none.
   const bool unlocking = (req->locks[0].flags & wire::kLockUnlock) != 0;
   std::vector<core::LockRequest> taken;
@@ -614,7 +628,11 @@ Reply Connection::Lock(Exchange& x) {
         const core::LockTable::WaitId w = *id;
         return [share, w] { return share->state().locks.Cancel(w); };
       };
-      wait->finish = [](Status st) -> Reply {
+      std::shared_ptr<Open> held = *found;
+      wait->finish = [share, lr, held](Status st) -> Reply {
+        // Granted after its open was closed (a tree disconnect, a logoff): the range goes back
+        // at once, and the answer is still success, as Windows gives (smb2.lock.cancel-tdis).
+        if (st.ok()) (void)GaveBackAfterClose(*held, share->state().locks, {lr});
         if (st.ok()) {
           Reply done;
           wire::EncodeEmptyResponse(done.body);
@@ -637,6 +655,7 @@ Reply Connection::Lock(Exchange& x) {
     }
     taken.push_back(lr);
   }
+  if (GaveBackAfterClose(open, locks, taken)) return Fail(wire::kStatusFileClosed);
   Reply reply;
   wire::EncodeEmptyResponse(reply.body);
   return reply;

@@ -87,6 +87,9 @@ struct Open {
   uint8_t oplock = 0;
   std::shared_ptr<Lease> lease;
   std::unique_ptr<rpc::SrvsvcPipe> pipe;  // the srvsvc pipe of IPC$
+  // Set by CloseOpen before it releases the open's locks: a LOCK that raced with the close
+  // sees it once it holds its ranges, and gives them back.
+  std::atomic<bool> closed{false};
 
   Mutex mu;
   core::FileId parent GUARDED_BY(mu);  // where its name is, for renames and delete on close

@@ -119,6 +119,7 @@ void Connection::CloseOpen(Session& session, Open& open) {
   Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
   if (!use.ok()) return;  // the share is gone, and its state with it
   core::Vfs& vfs = use->vfs();
+  open.closed.store(true);
   vfs.state().locks.ReleaseOwner(open.file.inode, open.via.lock_owner);
   const core::Caller caller = CallerOf(session);
   core::Vfs::NamedAt at;
