@@ -128,6 +128,17 @@ class Connection final : public net::StreamHandler {
   Result<std::shared_ptr<Lease>> LeaseFor(const wire::CreateRequest& req, core::ShareId share,
                                           uint64_t file);
   void ReleaseCaching(core::ShareState& state, Open& open);
+  // Before `op` of `holder` on `inode` in `share`: when cached grants of other holders must be
+  // broken first, starts the breaks and returns the reply that waits for them (asynchronously:
+  // until acknowledged or revoked at the break deadline) and then answers `again()`, which
+  // runs the request anew. nullopt when nothing stands in the way.
+  std::optional<Reply> BreaksFirst(core::ShareId share, uint64_t inode, uint64_t holder,
+                                   core::CacheOp op, std::function<Reply()> again);
+  // SET_INFO's answer to `failed`, an operation `op` through `open` (on `inode`, or the open's
+  // file when 0): when a break stands in the way (Errc::kLocked), the wait for it before the
+  // SET_INFO runs anew; else the failure.
+  Reply BreaksFirstOr(Exchange& x, Open& open, core::CacheOp op, const Status& failed,
+                      uint64_t inode = 0);
 
  public:
   // Break notifications, from the LeaseTable's callbacks (any thread).

@@ -295,29 +295,11 @@ Reply Connection::Create(Exchange& x) {
         (access & ~(core::kReadAttributes | core::kWriteAttributes | wire::kSynchronize)) == 0;
     if (action != wire::kActionCreated && !stat_open) {
       const core::CacheOp op = truncate ? core::CacheOp::kSetSize : core::CacheOp::kOpen;
-      core::ShareState& state = vfs.state();
-      if (state.leases.BreakFor(attr.id.inode, holder, op,
-                                MonotonicNanos() + core::kBreakTimeoutNanos, nullptr) != 0) {
-        std::shared_ptr<core::Share> share = server_.env.shares->ById(x.tree->share);
-        if (!share) return Fail(wire::kStatusNetworkNameDeleted);
-        const uint64_t inode = attr.id.inode;
-        auto wait = std::make_shared<Wait>();
-        wait->start = [share, inode, holder,
-                       op](std::function<void(Status)> resume) -> std::function<bool()> {
-          core::LeaseTable& leases = share->state().leases;
-          const core::LeaseTable::WaitId id = leases.BreakFor(
-              inode, holder, op, MonotonicNanos() + core::kBreakTimeoutNanos, resume);
-          if (id == 0) {
-            resume(Status::Ok());
-            return nullptr;
-          }
-          return [share, id] { return share->state().leases.Cancel(id); };
-        };
-        Exchange again = x;
-        wait->finish = [this, again](Status s) mutable -> Reply {
-          if (s.code() == Errc::kBusy) return Fail(wire::kStatusCancelled);
-          return Create(again);  // the breaks are through: open as if first asked
-        };
+      Exchange again = x;
+      std::optional<Reply> pending =
+          BreaksFirst(x.tree->share, attr.id.inode, holder, op,
+                      [this, again]() mutable -> Reply { return Create(again); });
+      if (pending) {
         if (lease) {
           // Not bound until the open succeeds.
           MutexLock lock(&server_.leases_mu);
@@ -330,9 +312,7 @@ Reply Connection::Create(Exchange& x) {
             server_.leases.erase({guid, lease->key});
           }
         }
-        Reply pending;
-        pending.wait = std::move(wait);
-        return pending;
+        return std::move(*pending);
       }
     }
     const uint32_t maximal = MaximalAccess(vfs, caller, attr, x.tree->writable);
@@ -550,7 +530,18 @@ Reply Connection::Write(Exchange& x) {
                                         : core::Stability::kUnstable;
   Result<core::WriteResult> w = use->vfs().Write(CallerOf(*x.session), open.file, req->offset,
                                                  req->data, stability, nullptr, &open.via);
-  if (!w.ok()) return Fail(w.status());
+  if (!w.ok()) {
+    // Another holder's cached grant is being broken: the write waits for it, then runs anew.
+    if (w.status().code() == Errc::kLocked) {
+      Exchange again = x;
+      if (std::optional<Reply> pending =
+              BreaksFirst(open.tree->share, open.file.inode, open.via.holder, core::CacheOp::kWrite,
+                          [this, again]() mutable -> Reply { return Write(again); })) {
+        return std::move(*pending);
+      }
+    }
+    return Fail(w.status());
+  }
   {
     MutexLock lock(&open.mu);
     open.position = req->offset + req->data.size();

@@ -462,6 +462,19 @@ Reply Connection::QueryInfo(Exchange& x) {
   return reply;
 }
 
+Reply Connection::BreaksFirstOr(Exchange& x, Open& open, core::CacheOp op, const Status& failed,
+                                uint64_t inode) {
+  if (failed.code() == Errc::kLocked) {
+    Exchange again = x;
+    if (std::optional<Reply> pending =
+            BreaksFirst(open.tree->share, inode != 0 ? inode : open.file.inode, open.via.holder, op,
+                        [this, again]() mutable -> Reply { return SetInfo(again); })) {
+      return std::move(*pending);
+    }
+  }
+  return Fail(failed);
+}
+
 Reply Connection::SetInfo(Exchange& x) {
   Result<wire::SetInfoRequest> req = wire::DecodeSetInfo(x.message);
   if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
@@ -580,6 +593,15 @@ Reply Connection::SetInfo(Exchange& x) {
       if (!(open.access & core::kDeleteAccess)) return Fail(wire::kStatusAccessDenied);
       Status s = vfs.Rename(caller, from_dir, from_leaf, to_dir, leaf, nullptr, nullptr, &open.via,
                             !replace);
+      if (!s.ok() && s.code() == Errc::kLocked) {
+        // A cached grant of the file, or of the file the rename replaces, is being broken.
+        Result<core::Attr> there = vfs.LookupAnyCase(caller, to_dir, leaf, nullptr);
+        if (there.ok() && there->id.inode != open.file.inode) {
+          Reply r = BreaksFirstOr(x, open, core::CacheOp::kRemove, s, there->id.inode);
+          if (r.wait) return r;
+        }
+        return BreaksFirstOr(x, open, core::CacheOp::kRename, s);
+      }
       if (!s.ok()) {
         if (s.code() == Errc::kExists) return Fail(wire::kStatusObjectNameCollision);
         if (s.code() == Errc::kIsDir || s.code() == Errc::kNotDir) {
@@ -638,7 +660,7 @@ Reply Connection::SetInfo(Exchange& x) {
       core::SetAttrs set;
       set.set_size(size);
       Status s = vfs.SetAttr(caller, open.file, set, nullptr, nullptr, &open.via);
-      if (!s.ok()) return Fail(s);
+      if (!s.ok()) return BreaksFirstOr(x, open, core::CacheOp::kSetSize, s);
       return reply;
     }
     default:

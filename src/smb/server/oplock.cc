@@ -86,6 +86,9 @@ Result<std::shared_ptr<Lease>> Connection::LeaseFor(const wire::CreateRequest& r
       lease->has_parent = true;
       std::memcpy(lease->parent.data(), ctx->data.data() + 32, 16);
     }
+    // §3.3.5.9.11: a new lease starts at the client's epoch; each change of its state,
+    // the first grant included, counts one more.
+    lease->epoch = wire::LoadLe16(ctx->data.data() + 48);
   }
   lease->connection = stream_.weak_from_this();
   lease->handler = this;
@@ -249,6 +252,36 @@ void Connection::SendLeaseBreak(const std::shared_ptr<Lease>& lease, uint8_t fro
   wire::EncodeLeaseBreakNotification(lease->v2 ? epoch : 0, ack_required, lease->key, from, to,
                                      out);
   SendNotification(lease->session.lock(), std::move(out));
+}
+
+std::optional<Reply> Connection::BreaksFirst(core::ShareId share_id, uint64_t inode,
+                                             uint64_t holder, core::CacheOp op,
+                                             std::function<Reply()> again) {
+  std::shared_ptr<core::Share> share = server_.env.shares->ById(share_id);
+  if (!share) return Fail(wire::kStatusNetworkNameDeleted);
+  if (share->state().leases.BreakFor(inode, holder, op, MonotonicNanos() + core::kBreakTimeoutNanos,
+                                     nullptr) == 0) {
+    return std::nullopt;
+  }
+  auto wait = std::make_shared<Wait>();
+  wait->start = [share, inode, holder,
+                 op](std::function<void(Status)> resume) -> std::function<bool()> {
+    core::LeaseTable& leases = share->state().leases;
+    const core::LeaseTable::WaitId id =
+        leases.BreakFor(inode, holder, op, MonotonicNanos() + core::kBreakTimeoutNanos, resume);
+    if (id == 0) {
+      resume(Status::Ok());
+      return nullptr;
+    }
+    return [share, id] { return share->state().leases.Cancel(id); };
+  };
+  wait->finish = [again = std::move(again)](Status s) -> Reply {
+    if (s.code() == Errc::kBusy) return Fail(wire::kStatusCancelled);
+    return again();  // the breaks are through: as if first asked
+  };
+  Reply pending;
+  pending.wait = std::move(wait);
+  return pending;
 }
 
 Reply Connection::OplockBreak(Exchange& x) {
