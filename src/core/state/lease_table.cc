@@ -149,7 +149,8 @@ LeaseTable::LeaseTable() : impl_(std::make_unique<Impl>()) {}
 LeaseTable::~LeaseTable() = default;
 
 Result<LeaseTable::Granted> LeaseTable::Request(uint64_t file, uint64_t holder, GrantKind kind,
-                                                uint8_t wanted, BreakFn on_break) {
+                                                uint8_t wanted, BreakFn on_break,
+                                                bool whole_upgrade) {
   if ((wanted & ~(kCacheRead | kCacheHandle | kCacheWrite)) != 0) {
     return Status(Errc::kInvalid, "unknown cache bits");
   }
@@ -172,6 +173,7 @@ Result<LeaseTable::Granted> LeaseTable::Request(uint64_t file, uint64_t holder, 
     }
     if (mine != nullptr) {
       if (mine->breaking) allowed = mine->state;  // kept as it is until the break settles
+      if (whole_upgrade && allowed != wanted) allowed = mine->state;
       if (allowed != mine->state) {
         mine->state = allowed;
         ++mine->epoch;

@@ -77,10 +77,11 @@ class LeaseTable {
 
   // Grants `holder` what it may have of `wanted` on `file`: W only when no other holder has a
   // grant there, R and H only when no other holder has W, nothing while one of the file's
-  // grants is breaking. A holder's second request on a file changes its one grant (epoch + 1).
-  // `on_break` is kept for the grant's breaks.
+  // grants is breaking. A holder's second request on a file changes its one grant (epoch + 1);
+  // with `whole_upgrade` only to all of `wanted`, else not at all (an SMB lease upgrade,
+  // MS-SMB2 3.3.5.9.8). `on_break` is kept for the grant's breaks.
   Result<Granted> Request(uint64_t file, uint64_t holder, GrantKind kind, uint8_t wanted,
-                          BreakFn on_break);
+                          BreakFn on_break, bool whole_upgrade = false);
   // Before `op` of `requester` on `file`: starts the breaks it needs. Returns 0 when nothing
   // stands in the way; else a WaitId, and `done` follows once every conflicting grant is
   // acknowledged or revoked. Breaks sent now are due by `break_deadline_nanos`. With no

@@ -289,10 +289,10 @@ Reply Connection::Create(Exchange& x) {
       lease = *l;
     }
     const uint64_t holder = lease ? lease->holder : open->id;
-    // MS-FSA 2.1.5.1.2: an open for attributes alone (a "stat open") breaks no oplock.
-    const bool stat_open =
-        !truncate &&
-        (access & ~(core::kReadAttributes | core::kWriteAttributes | wire::kSynchronize)) == 0;
+    // MS-FSA 2.1.5.1.2: an open for attributes alone (a "stat open": attributes, READ_CONTROL,
+    // SYNCHRONIZE) breaks no oplock.
+    const bool stat_open = !truncate && (access & ~(core::kReadAttributes | core::kWriteAttributes |
+                                                    core::kReadControl | wire::kSynchronize)) == 0;
     if (action != wire::kActionCreated && !stat_open) {
       const core::CacheOp op = truncate ? core::CacheOp::kSetSize : core::CacheOp::kOpen;
       Exchange again = x;

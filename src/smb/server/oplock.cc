@@ -137,7 +137,9 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
     uint16_t epoch = 0;
     {
       MutexLock lock(&server_.leases_mu);
-      wanted |= lease->state;  // a lease is never downgraded by asking for less
+      // §3.3.5.9.8: a lease is never downgraded by asking for less, and is upgraded only by a
+      // request for a superset of what it has ("RW" asked of an "RH" lease keeps "RH").
+      if ((wanted & lease->state) != lease->state) wanted = lease->state;
       ++lease->opens;
       lease->session = x.session;
       if (lease->connection.expired()) {
@@ -146,8 +148,10 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
       }
     }
     if (wanted != 0) {
-      Result<core::LeaseTable::Granted> g = state.leases.Request(
-          open.file.inode, lease->holder, core::GrantKind::kLease, wanted, on_break);
+      // An upgrade of a lease held already is all or nothing (smb2.lease.upgrade3).
+      Result<core::LeaseTable::Granted> g =
+          state.leases.Request(open.file.inode, lease->holder, core::GrantKind::kLease, wanted,
+                               on_break, /*whole_upgrade=*/true);
       if (g.ok()) {
         MutexLock lock(&server_.leases_mu);
         if (lease->grant == 0 || lease->state != g->state) ++lease->epoch;
