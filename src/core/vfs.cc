@@ -805,6 +805,72 @@ Result<Attr> Vfs::Symlink(const Caller& caller, FileId dir, std::string_view nam
   return MakeNode(caller, dir, name, FileType::kSymlink, a, target, 0, 0, dir_wcc);
 }
 
+Status Vfs::MakeSymlinkInPlace(const Caller& raw_caller, FileId file, std::string_view target,
+                               const OpenContext* via) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
+  if (target.empty()) return Errc::kInvalid;
+  if (target.size() > kMaxSymlinkTarget) return Errc::kNameTooLong;
+  Caller caller = Effective(raw_caller);
+  return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
+    if (options_.read_only) return Errc::kReadOnly;
+    if (caller.uid != inode.uid && !caller.is_root() && !MayAccess(caller, inode, 2)) {
+      return Errc::kAccess;
+    }
+    if (DosReadOnly(inode)) return ReadOnlyRefusal("make a symlink");
+    RETURN_IF_ERROR(state_->Check(inode.id, kWriteData, CacheOp::kSetSize, 0, 0, via));
+    switch (inode.type) {
+      case FileType::kSymlink:
+        break;
+      case FileType::kRegular:
+        if (inode.size != 0) return Status(Errc::kNotEmpty, "make a symlink: the file has data");
+        break;
+      case FileType::kDirectory: {
+        ASSIGN_OR_RETURN(bool has_entries, txn.HasEntries(inode.id));
+        if (has_entries) return Errc::kNotEmpty;
+        if (inode.id == root_.inode) return Errc::kInvalid;
+        // No longer a subdirectory: its parent loses the link ".." gave it.
+        ASSIGN_OR_RETURN(Inode parent, txn.GetInode(inode.parent));
+        parent.nlink -= 1;
+        txn.PutInode(parent);
+        inode.nlink -= 1;
+        inode.parent = stores::kInvalidInode;
+        inode.next_cookie = 0;
+        break;
+      }
+      default:
+        return Errc::kInvalid;
+    }
+    inode.type = FileType::kSymlink;
+    inode.symlink_target = std::string(target);
+    inode.size = target.size();
+    inode.mode = 0777;  // as Symlink makes them
+    inode.dos_attributes &= ~kDosSparse;
+    inode.ctime = Now();
+    txn.PutInode(inode);
+    return Status::Ok();
+  });
+}
+
+Status Vfs::RemoveSymlinkInPlace(const Caller& raw_caller, FileId file, const OpenContext* via) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
+  Caller caller = Effective(raw_caller);
+  return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
+    if (options_.read_only) return Errc::kReadOnly;
+    if (inode.type != FileType::kSymlink) return Errc::kInvalid;
+    if (caller.uid != inode.uid && !caller.is_root()) return Errc::kAccess;
+    RETURN_IF_ERROR(state_->Check(inode.id, kWriteData, CacheOp::kSetSize, 0, 0, via));
+    inode.type = FileType::kRegular;
+    inode.symlink_target.clear();
+    inode.size = 0;
+    inode.mode = 0644;
+    inode.ctime = inode.mtime = Now();
+    txn.PutInode(inode);
+    return Status::Ok();
+  });
+}
+
 Result<Attr> Vfs::Mknod(const Caller& caller, FileId dir, std::string_view name, FileType type,
                         const SetAttrs& attrs, uint32_t major, uint32_t minor, Wcc* dir_wcc) {
   switch (type) {

@@ -107,6 +107,17 @@ class Vfs {
                      Wcc* dir_wcc);
   Result<Attr> Symlink(const Caller& caller, FileId dir, std::string_view name,
                        std::string_view target, const SetAttrs& attrs, Wcc* dir_wcc);
+  // Turns `file`, an empty regular file or an empty directory, into a symbolic link to
+  // `target` in place: its id, names and opens stay (an SMB client's FSCTL_SET_REPARSE_POINT,
+  // MS-FSCC 2.3.81). The caller must own the file or may write it. Errc::kNotEmpty for a file
+  // holding data or a directory holding entries, Errc::kInvalid for another type or an empty
+  // target, Errc::kNameTooLong for a target over the limit Symlink has. A symlink's target is
+  // replaced.
+  Status MakeSymlinkInPlace(const Caller& caller, FileId file, std::string_view target,
+                            const OpenContext* via = nullptr);
+  // Turns the symbolic link `file` into an empty regular file in place (FSCTL_DELETE_REPARSE_
+  // POINT). Errc::kInvalid when `file` is no symlink.
+  Status RemoveSymlinkInPlace(const Caller& caller, FileId file, const OpenContext* via = nullptr);
   // Creates a device, FIFO or socket.
   Result<Attr> Mknod(const Caller& caller, FileId dir, std::string_view name, FileType type,
                      const SetAttrs& attrs, uint32_t major, uint32_t minor, Wcc* dir_wcc);

@@ -1049,6 +1049,48 @@ TEST_F(VfsTest, ReadDirCookiesSurviveChanges) {
   EXPECT_THAT(vfs_->ReadDir(u, d.id, 1u << 30, 10, false), StatusIs(Errc::kBadCookie));
 }
 
+// SMB's FSCTL_SET_REPARSE_POINT turns an empty file or directory into a symlink where it is:
+// same id, same name, and its parent's link count follows; DELETE_REPARSE_POINT turns it back
+// into an empty file. A file with data, or a directory with entries, stays as it is.
+TEST_F(VfsTest, EmptyFilesAndDirectoriesBecomeSymlinksInPlace) {
+  Caller u = User(1000, 1000);
+  Attr file = MustCreate(u, root_, "f");
+  ASSERT_OK(vfs_->MakeSymlinkInPlace(u, file.id, "../target"));
+  std::optional<Attr> dir_attr;
+  ASSERT_OK_AND_ASSIGN(Attr looked, vfs_->Lookup(u, root_, "f", &dir_attr));
+  EXPECT_EQ(looked.id, file.id);
+  EXPECT_EQ(looked.type, FileType::kSymlink);
+  ASSERT_OK_AND_ASSIGN(std::string t, vfs_->ReadLink(u, file.id, nullptr));
+  EXPECT_EQ(t, "../target");
+  EXPECT_EQ(looked.size, 9u);
+  ASSERT_OK(vfs_->RemoveSymlinkInPlace(u, file.id));
+  ASSERT_OK_AND_ASSIGN(looked, vfs_->GetAttr(u, file.id));
+  EXPECT_EQ(looked.type, FileType::kRegular);
+  EXPECT_EQ(looked.size, 0u);
+  EXPECT_THAT(vfs_->RemoveSymlinkInPlace(u, file.id), StatusIs(Errc::kInvalid));
+
+  ASSERT_OK(WriteStr(u, file.id, 0, "data"));
+  EXPECT_THAT(vfs_->MakeSymlinkInPlace(u, file.id, "t"), StatusIs(Errc::kNotEmpty));
+  EXPECT_THAT(vfs_->MakeSymlinkInPlace(User(2000, 2000), file.id, "t"), StatusIs(Errc::kAccess));
+
+  ASSERT_OK_AND_ASSIGN(Attr root_before, vfs_->GetAttr(u, root_));
+  Attr dir = MustMkdir(u, root_, "d");
+  Attr inner = MustCreate(u, dir.id, "inner");
+  EXPECT_THAT(vfs_->MakeSymlinkInPlace(u, dir.id, "/abs"), StatusIs(Errc::kNotEmpty));
+  Wcc w;
+  ASSERT_OK(vfs_->Remove(u, dir.id, "inner", &w));
+  ASSERT_OK(vfs_->MakeSymlinkInPlace(u, dir.id, "/abs"));
+  ASSERT_OK_AND_ASSIGN(Attr root_after, vfs_->GetAttr(u, root_));
+  EXPECT_EQ(root_after.nlink, root_before.nlink);
+  ASSERT_OK_AND_ASSIGN(looked, vfs_->GetAttr(u, dir.id));
+  EXPECT_EQ(looked.type, FileType::kSymlink);
+  EXPECT_EQ(looked.nlink, 1u);
+  // Now a symlink, it goes as one (Remove, not Rmdir).
+  ASSERT_OK(vfs_->Remove(u, root_, "d", &w));
+  EXPECT_THAT(vfs_->MakeSymlinkInPlace(u, root_, "x"), StatusIs(Errc::kNotEmpty));
+  (void)inner;
+}
+
 TEST_F(VfsTest, SymlinksDevicesAndGuardedSetattr) {
   Caller u = User(1000, 1000);
   Wcc w;

@@ -4,6 +4,10 @@
 independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTSTATUS name>".
 
   open NAME ACCESS SHARE OPLOCK   -> ok <file-id>
+  create NAME ACCESS OPTIONS DISPOSITION -> ok <file-id>  (sharing all, no oplock)
+  write FID OFFSET HEX            -> ok
+  ioctl FID CODE HEXIN MAXOUT     -> ok <hex>  (an FSCTL; HEXIN "-" for no input)
+  attrs NAME                      -> ok <FileAttributes hex>  (from a directory listing)
   read FID OFFSET LENGTH          -> ok <hex>
   close FID                       -> ok
   shares                          -> ok name,name,...
@@ -35,6 +39,25 @@ def main():
                 key = str(len(files) + 1)
                 files[key] = fid
                 print("ok", key, flush=True)
+            elif words[0] == "create":
+                name, access, options, disposition = (words[1], int(words[2], 0), int(words[3], 0),
+                                                      int(words[4], 0))
+                fid = smb.create(tid, name, access, 7, options, disposition, 0)
+                key = str(len(files) + 1)
+                files[key] = fid
+                print("ok", key, flush=True)
+            elif words[0] == "write":
+                data = bytes.fromhex(words[3])
+                smb.write(tid, files[words[1]], data, int(words[2]), len(data))
+                print("ok", flush=True)
+            elif words[0] == "ioctl":
+                blob = b"" if words[3] == "-" else bytes.fromhex(words[3])
+                out = smb.ioctl(tid, files[words[1]], int(words[2], 0), s3.SMB2_0_IOCTL_IS_FSCTL,
+                                blob, maxOutputResponse=int(words[4], 0))
+                print("ok", (out or b"").hex(), flush=True)
+            elif words[0] == "attrs":
+                entries = conn.listPath("export", words[1])
+                print("ok", "%x" % entries[0].get_attributes(), flush=True)
             elif words[0] == "read":
                 data = smb.read(tid, files[words[1]], int(words[2]), int(words[3]))
                 print("ok", data.hex(), flush=True)

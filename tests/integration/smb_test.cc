@@ -346,6 +346,119 @@ TEST_F(SmbTest, NfsWriteBreaksAnSmbOplockFirst) {
   EXPECT_EQ(ReadFile(Local("oplock.back")), "NEW bytes");
 }
 
+// Little-endian hex of a 64-bit value, as smb_peer.py takes and prints bytes.
+std::string Le64(uint64_t v) {
+  std::string out;
+  char b[3];
+  for (int i = 0; i < 8; ++i) {
+    snprintf(b, sizeof b, "%02x", static_cast<unsigned>((v >> (8 * i)) & 0xFF));
+    out += b;
+  }
+  return out;
+}
+
+// FSCTL_SET_ZERO_DATA (MS-FSA 2.1.5.10.39) zeros a range inside the file and never grows it;
+// FSCTL_QUERY_ALLOCATED_RANGES (2.1.5.10.22) answers the one range a file without holes has,
+// clipped to its end.
+TEST_F(SmbTest, ZeroDataAndAllocatedRanges) {
+  if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
+  std::unique_ptr<Peer> peer = Peer::Start(*server_);
+  ASSERT_NE(peer, nullptr);
+  // READ_DATA | WRITE_DATA, FILE_NON_DIRECTORY_FILE, FILE_OVERWRITE_IF.
+  ASSERT_EQ(peer->Do("create zero.bin 0x3 0x40 5"), "ok 1");
+  std::string hundred_a;
+  for (int i = 0; i < 100; ++i) hundred_a += "41";
+  ASSERT_EQ(peer->Do("write 1 0 " + hundred_a), "ok");
+  const std::string zero = "0x980c8", ranges = "0x940cf";
+  EXPECT_EQ(peer->Do("ioctl 1 " + zero + " " + Le64(10) + Le64(20) + " 0"), "ok ");
+  EXPECT_EQ(peer->Do("ioctl 1 " + zero + " " + Le64(90) + Le64(5000) + " 0"), "ok ");
+  EXPECT_EQ(peer->Do("ioctl 1 " + zero + " " + Le64(30) + Le64(20) + " 0"),
+            "error STATUS_INVALID_PARAMETER");
+  std::string want;
+  for (int i = 0; i < 90; ++i) want += (i >= 10 && i < 20) ? "00" : "41";
+  for (int i = 90; i < 100; ++i) want += "00";
+  EXPECT_EQ(peer->Do("read 1 0 1000"), "ok " + want) << "zeroed inside, not grown";
+
+  EXPECT_EQ(peer->Do("ioctl 1 " + ranges + " " + Le64(0) + Le64(1000) + " 1024"),
+            "ok " + Le64(0) + Le64(100));
+  EXPECT_EQ(peer->Do("ioctl 1 " + ranges + " " + Le64(50) + Le64(10) + " 1024"),
+            "ok " + Le64(50) + Le64(10));
+  EXPECT_EQ(peer->Do("ioctl 1 " + ranges + " " + Le64(100) + Le64(10) + " 1024"), "ok ");
+  EXPECT_EQ(peer->Do("ioctl 1 " + ranges + " " + Le64(0) + Le64(10) + " 8"),
+            "error STATUS_BUFFER_TOO_SMALL");
+  EXPECT_EQ(peer->Do("ioctl 1 " + ranges + " " + Le64(0) + " 1024"),
+            "error STATUS_INVALID_PARAMETER");
+  // Without write access, no zeroing.
+  ASSERT_EQ(peer->Do("create zero.bin 0x1 0x40 1"), "ok 2");
+  EXPECT_EQ(peer->Do("ioctl 2 " + zero + " " + Le64(0) + Le64(10) + " 0"),
+            "error STATUS_ACCESS_DENIED");
+}
+
+// UTF-16LE hex of an ASCII string.
+std::string Utf16Hex(const std::string& s) {
+  std::string out;
+  char b[3];
+  for (char c : s) {
+    snprintf(b, sizeof b, "%02x", static_cast<unsigned char>(c));
+    out += b;
+    out += "00";
+  }
+  return out;
+}
+
+// A symbolic link's reparse data buffer (MS-FSCC 2.1.2.4): substitute name, then the same
+// print name.
+std::string SymlinkReparseHex(const std::string& name, bool relative) {
+  auto le16 = [](size_t v) { return Le64(v).substr(0, 4); };
+  const size_t n = 2 * name.size();
+  return std::string("0c0000a0") + le16(12 + 2 * n) + "0000" + le16(0) + le16(n) + le16(n) +
+         le16(n) + (relative ? "01000000" : "00000000") + Utf16Hex(name) + Utf16Hex(name);
+}
+
+// Symbolic links are one thing for both protocols: one made over NFSv3 is a reparse point over
+// SMB (STOPPED_ON_SYMLINK unless opened as itself, FILE_ATTRIBUTE_REPARSE_POINT, its reparse
+// data from FSCTL_GET_REPARSE_POINT), and FSCTL_SET_REPARSE_POINT makes one that NFS reads.
+TEST_F(SmbTest, SymlinksAreReparsePointsAcrossProtocols) {
+  if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> nfs,
+                       RawNfsClient::Connect(server_->port(), 0, 0));
+  ASSERT_OK_AND_ASSIGN(MntReply root, nfs->Mnt("/export"));
+  ASSERT_OK_AND_ASSIGN(CreatedReply made, nfs->Symlink(root.fh, "nfslink", "sub/target", {}));
+  ASSERT_EQ(made.status, NFS3_OK);
+  std::unique_ptr<Peer> peer = Peer::Start(*server_);
+  ASSERT_NE(peer, nullptr);
+  // FILE_READ_ATTRIBUTES, FILE_OPEN: the link is not followed by the server.
+  EXPECT_EQ(peer->Do("create nfslink 0x80 0 1"), "error STATUS_STOPPED_ON_SYMLINK");
+  EXPECT_EQ(peer->Do("create nfslink\\inside 0x80 0 1"), "error STATUS_STOPPED_ON_SYMLINK");
+  // FILE_OPEN_REPARSE_POINT opens the link itself.
+  ASSERT_EQ(peer->Do("create nfslink 0x80 0x200000 1"), "ok 1");
+  EXPECT_EQ(peer->Do("ioctl 1 0x900a8 - 4096"), "ok " + SymlinkReparseHex("sub\\target", true));
+  EXPECT_EQ(peer->Do("ioctl 1 0x900a8 - 4"), "error STATUS_BUFFER_TOO_SMALL");
+  EXPECT_EQ(peer->Do("attrs nfslink"), "ok 400");
+
+  // An empty file becomes a symlink (WRITE_DATA | FILE_WRITE_ATTRIBUTES, FILE_CREATE).
+  ASSERT_EQ(peer->Do("create smblink 0x102 0x40 2"), "ok 2");
+  EXPECT_EQ(peer->Do("ioctl 2 0x900a8 - 4096"), "error STATUS_NOT_A_REPARSE_POINT");
+  EXPECT_EQ(peer->Do("ioctl 2 0x900a4 " + SymlinkReparseHex("\\??\\abs\\path", false) + " 0"),
+            "ok ");
+  ASSERT_OK_AND_ASSIGN(LookupReply link, nfs->Lookup(root.fh, "smblink"));
+  ASSERT_EQ(link.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(ReadlinkReply target, nfs->Readlink(link.fh));
+  ASSERT_EQ(target.status, NFS3_OK);
+  EXPECT_EQ(target.target, "/abs/path");
+  EXPECT_EQ(peer->Do("ioctl 2 0x900a8 - 4096"), "ok " + SymlinkReparseHex("\\abs\\path", false));
+  // DELETE_REPARSE_POINT: the tag and no data; the link is an empty file again.
+  EXPECT_EQ(peer->Do("ioctl 2 0x900ac 0c0000a000000000 0"), "ok ");
+  ASSERT_OK_AND_ASSIGN(GETATTR3res attr, nfs->Getattr(link.fh));
+  ASSERT_EQ(attr.status, NFS3_OK);
+  EXPECT_EQ(attr.GETATTR3res_u.resok.obj_attributes.type, NF3REG);
+  EXPECT_EQ(peer->Do("ioctl 2 0x900ac 0c0000a000000000 0"), "error STATUS_NOT_A_REPARSE_POINT");
+  // A file holding data cannot become one.
+  ASSERT_EQ(peer->Do("write 2 0 41"), "ok");
+  EXPECT_EQ(peer->Do("ioctl 2 0x900a4 " + SymlinkReparseHex("x", true) + " 0"),
+            "error STATUS_NOT_SUPPORTED");
+}
+
 TEST_F(SmbTest, ImpacketListsTheShares) {
   if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
   std::unique_ptr<Peer> peer = Peer::Start(*server_);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "smb/server/file_info.h"
 
+#include <algorithm>
+
 #include "base/casefold.h"
 #include "smb/wire/le.h"
 #include "smb/wire/smb2.h"
@@ -12,7 +14,31 @@ uint32_t DosAttributesOf(const core::Attr& a) {
   uint32_t d = a.dos_attributes & (core::kDosReadOnly | core::kDosHidden | core::kDosSystem |
                                    core::kDosArchive | core::kDosSparse);
   if (a.type == core::FileType::kDirectory) d |= 0x10;
+  if (a.type == core::FileType::kSymlink) d |= wire::kFileAttributeReparsePoint;
   return d == 0 ? 0x80 : d;
+}
+
+uint32_t ReparseTagOf(const core::Attr& a) {
+  return a.type == core::FileType::kSymlink ? wire::kIoReparseTagSymlink : 0;
+}
+
+wire::SymlinkReparse SymlinkReparseOf(std::string_view target) {
+  wire::SymlinkReparse link;
+  link.relative = !target.starts_with('/');
+  link.substitute_name = std::string(target);
+  std::replace(link.substitute_name.begin(), link.substitute_name.end(), '/', '\\');
+  link.print_name = link.substitute_name;
+  return link;
+}
+
+std::string SymlinkTargetOf(const wire::SymlinkReparse& link) {
+  std::string target = link.substitute_name.empty() ? link.print_name : link.substitute_name;
+  // An NT path ("\??\C:\dir"): the object manager's prefix means nothing here.
+  if (target.starts_with("\\??\\")) target.erase(0, 4);
+  std::replace(target.begin(), target.end(), '\\', '/');
+  if (target.empty()) return target;
+  if (!link.relative && !target.starts_with('/')) target.insert(0, 1, '/');
+  return target;
 }
 
 uint64_t AllocationOf(const core::Attr& a) {
@@ -106,25 +132,27 @@ bool AppendDirectoryEntry(uint8_t c, std::string_view name, const core::Attr& a,
   w.U64(AllocationOf(a));
   w.U32(DosAttributesOf(a));
   w.U32(name_len);
+  // MS-FSCC 2.4.17 and the like: a reparse point's EaSize field holds its reparse tag.
+  const uint32_t ea_size = ReparseTagOf(a);
   switch (c) {
     case wire::kFileDirectoryInformation:
       break;
     case wire::kFileFullDirectoryInformation:
-      w.U32(0);  // EaSize
+      w.U32(ea_size);
       break;
     case wire::kFileIdFullDirectoryInformation:
-      w.U32(0);
+      w.U32(ea_size);
       w.U32(0);
       w.U64(a.id.inode);
       break;
     case wire::kFileBothDirectoryInformation:
-      w.U32(0);
+      w.U32(ea_size);
       w.U8(0);  // ShortNameLength: no 8.3 names
       w.U8(0);
       w.Zeros(24);
       break;
     case wire::kFileIdBothDirectoryInformation:
-      w.U32(0);
+      w.U32(ea_size);
       w.U8(0);
       w.U8(0);
       w.Zeros(24);
@@ -133,7 +161,7 @@ bool AppendDirectoryEntry(uint8_t c, std::string_view name, const core::Attr& a,
       break;
     case wire::kFileIdExtdDirectoryInformation:
       w.U32(0);  // EaSize
-      w.U32(0);  // ReparsePointTag
+      w.U32(ReparseTagOf(a));
       w.U64(a.id.inode);
       w.U64(0);
       break;

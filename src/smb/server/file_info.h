@@ -10,11 +10,23 @@
 #include <vector>
 
 #include "core/types.h"
+#include "smb/wire/messages.h"
 
 namespace dittofs::smb {
 
-// MS-FSCC 2.6 attributes: the runtime's DOS bits, DIRECTORY from the type, NORMAL when none.
+// MS-FSCC 2.6 attributes: the runtime's DOS bits, DIRECTORY from the type, REPARSE_POINT for a
+// symlink, NORMAL when none.
 uint32_t DosAttributesOf(const core::Attr& a);
+// The object's reparse tag (MS-FSCC 2.1.2.1): IO_REPARSE_TAG_SYMLINK for a symlink, else 0.
+uint32_t ReparseTagOf(const core::Attr& a);
+
+// A symlink's target as a Windows symbolic link's names (MS-FSCC 2.1.2.4): '/' as '\'; a
+// target not starting with '/' is relative.
+wire::SymlinkReparse SymlinkReparseOf(std::string_view target);
+// The symlink target a client's symbolic link reparse data names: the substitute name (the
+// print name when that is empty), without an NT "\??\" prefix, '\' as '/', made absolute
+// unless SYMLINK_FLAG_RELATIVE. Empty when it names nothing.
+std::string SymlinkTargetOf(const wire::SymlinkReparse& link);
 
 // The allocation size reported for an object: its size in 4 KiB clusters.
 uint64_t AllocationOf(const core::Attr& a);

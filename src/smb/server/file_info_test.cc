@@ -71,5 +71,28 @@ TEST(DosAttributes, FromTheRuntime) {
   EXPECT_EQ(DosAttributesOf(a), 0x22u);
 }
 
+// Symlink targets as Windows symbolic links' names and back (MS-FSCC 2.1.2.4).
+TEST(SymlinkReparse, MapsSeparatorsAndRelativity) {
+  wire::SymlinkReparse rel = SymlinkReparseOf("../a/b");
+  EXPECT_EQ(rel.substitute_name, "..\\a\\b");
+  EXPECT_EQ(rel.print_name, "..\\a\\b");
+  EXPECT_TRUE(rel.relative);
+  EXPECT_EQ(SymlinkTargetOf(rel), "../a/b");
+  wire::SymlinkReparse abs = SymlinkReparseOf("/srv/x");
+  EXPECT_FALSE(abs.relative);
+  EXPECT_EQ(abs.substitute_name, "\\srv\\x");
+  EXPECT_EQ(SymlinkTargetOf(abs), "/srv/x");
+  EXPECT_EQ(SymlinkTargetOf({.substitute_name = "\\??\\C:\\dir", .print_name = "C:\\dir"}),
+            "/C:/dir");
+  EXPECT_EQ(SymlinkTargetOf({.substitute_name = "", .print_name = "p", .relative = true}), "p");
+  EXPECT_EQ(SymlinkTargetOf({}), "");
+  core::Attr link;
+  link.type = core::FileType::kSymlink;
+  EXPECT_EQ(DosAttributesOf(link), wire::kFileAttributeReparsePoint);
+  EXPECT_EQ(ReparseTagOf(link), wire::kIoReparseTagSymlink);
+  link.type = core::FileType::kRegular;
+  EXPECT_EQ(ReparseTagOf(link), 0u);
+}
+
 }  // namespace
 }  // namespace dittofs::smb

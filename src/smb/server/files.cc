@@ -18,6 +18,7 @@ namespace dittofs::smb {
 namespace {
 
 constexpr uint32_t kStatusBadImpersonationLevel = 0xC00000A5;
+constexpr uint32_t kStatusIoReparseTagMismatch = 0xC0000277;
 
 Reply Fail(uint32_t status) {
   Reply r;
@@ -54,6 +55,9 @@ struct Walked {
   core::FileId parent;
   std::string leaf;                // empty: the share's root
   std::optional<core::Attr> attr;  // the object, when it exists
+  // A symlink met before the last component: the walk stopped there (attr is the link), and
+  // this many bytes (UTF-16) of the path follow it, the separator included.
+  std::optional<uint16_t> unparsed;
 };
 
 // Resolves a path from the share root. OBJECT_PATH_NOT_FOUND when a directory on the way is
@@ -89,6 +93,15 @@ Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, std::string_view
       }
       return w;
     }
+    if (a.ok() && a->type == core::FileType::kSymlink) {
+      // MS-SMB2 3.3.5.9: a symbolic link on the way ends the walk (STOPPED_ON_SYMLINK); the
+      // client resolves it and asks again.
+      w.leaf = entry_name;
+      w.attr = *a;
+      w.unparsed =
+          static_cast<uint16_t>(std::min<size_t>(wire::Utf16Size(path.substr(end)), UINT16_MAX));
+      return w;
+    }
     if (!a.ok() || a->type != core::FileType::kDirectory) {
       *status = wire::kStatusObjectPathNotFound;
       return Status(Errc::kNotFound, "path not found");
@@ -110,6 +123,19 @@ wire::FileTimes TimesOf(const core::Attr& a) {
   t.last_write = wire::ToFiletime(a.mtime.sec, a.mtime.nsec);
   t.change = wire::ToFiletime(a.ctime.sec, a.ctime.nsec);
   return t;
+}
+
+// MS-SMB2 2.2.2.2.1: STATUS_STOPPED_ON_SYMLINK with the link's target, for the client to
+// follow (CREATE does not follow symbolic links itself).
+Reply StoppedOnSymlink(core::Vfs& vfs, const core::Caller& caller, const core::Attr& link,
+                       uint16_t unparsed, uint16_t dialect) {
+  Result<std::string> target = vfs.ReadLink(caller, link.id, nullptr);
+  if (!target.ok()) return Fail(target.status());
+  Reply r;
+  r.status = wire::kStatusStoppedOnSymlink;
+  wire::EncodeSymlinkErrorResponse(SymlinkReparseOf(*target), unparsed, dialect >= wire::kSmb311,
+                                   r.body);
+  return r;
 }
 
 // What `caller` may do to the object: MAXIMUM_ALLOWED's answer and MxAc's.
@@ -214,6 +240,9 @@ Reply Connection::Create(Exchange& x) {
     uint32_t status = 0;
     Result<Walked> walked = Walk(vfs, caller, req->name, &status);
     if (!walked.ok()) return Fail(status != 0 ? status : ToNtStatus(walked.status()));
+    if (walked->unparsed) {
+      return StoppedOnSymlink(vfs, caller, *walked->attr, *walked->unparsed, dialect());
+    }
     const bool want_dir = (req->options & wire::kOptDirectory) != 0;
     uint32_t access = MapGeneric(req->desired_access);
     const bool maximum = (access & wire::kMaximumAllowed) != 0;
@@ -235,6 +264,15 @@ Reply Connection::Create(Exchange& x) {
       switch (req->disposition) {
         case wire::kCreateNew:
           return Fail(wire::kStatusObjectNameCollision);
+        default:
+          break;
+      }
+      // MS-FSCC 2.1.2.4, MS-SMB2 3.3.5.9: a symbolic link is opened itself only with
+      // FILE_OPEN_REPARSE_POINT; otherwise the client is told to follow it.
+      if (attr.type == core::FileType::kSymlink && !(req->options & wire::kOptOpenReparsePoint)) {
+        return StoppedOnSymlink(vfs, caller, attr, 0, dialect());
+      }
+      switch (req->disposition) {
         case wire::kSupersede:
           action = wire::kActionSuperseded;
           truncate = true;
@@ -774,6 +812,118 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       if (!s.ok()) return Fail(ToNtStatus(s));
       break;
     }
+    case wire::kFsctlSetZeroData: {
+      // MS-FSA 2.1.5.10.39: zeros over [FileOffset, BeyondFinalZero) of the file's data; the
+      // file does not grow. The runtime has no hole punching, so the zeros are written, in
+      // bounded pieces, through its write path (locks and caching honoured as any write's).
+      wire::LeReader r(req.input);
+      const auto from = static_cast<int64_t>(r.U64());
+      const auto beyond = static_cast<int64_t>(r.U64());
+      if (!r.ok() || from < 0 || beyond < 0 || from > beyond || open.directory) {
+        return Fail(wire::kStatusInvalidParameter);
+      }
+      if (!(open.access & core::kWriteData)) return Fail(wire::kStatusAccessDenied);
+      Result<core::Attr> a = vfs.GetAttr(caller, open.file);
+      if (!a.ok()) return Fail(ToNtStatus(a.status()));
+      if (a->type != core::FileType::kRegular) return Fail(wire::kStatusInvalidParameter);
+      const uint64_t end = std::min<uint64_t>(static_cast<uint64_t>(beyond), a->size);
+      constexpr size_t kZeroChunk = 1 << 20;
+      static const std::vector<std::byte> zeros(kZeroChunk);
+      for (uint64_t at = static_cast<uint64_t>(from); at < end;) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(end - at, kZeroChunk));
+        Result<core::WriteResult> wr = vfs.Write(caller, open.file, at, ByteView(zeros.data(), n),
+                                                 core::Stability::kUnstable, nullptr, &open.via);
+        if (!wr.ok()) return Fail(ToNtStatus(wr.status()));
+        at += n;
+      }
+      break;
+    }
+    case wire::kFsctlQueryAllocatedRanges: {
+      // MS-FSA 2.1.5.10.22. The stores keep no holes: every byte of the file counts as
+      // allocated, the one range a non-sparse file has on Windows, clipped to the file's end.
+      wire::LeReader r(req.input);
+      const auto from = static_cast<int64_t>(r.U64());
+      const auto length = static_cast<int64_t>(r.U64());
+      if (!r.ok() || from < 0 || length < 0 ||
+          length > std::numeric_limits<int64_t>::max() - from) {
+        return Fail(wire::kStatusInvalidParameter);
+      }
+      constexpr uint32_t kRangeSize = 16;  // FILE_ALLOCATED_RANGE_BUFFER
+      if (req.max_output_response < kRangeSize) return Fail(wire::kStatusBufferTooSmall);
+      if (open.directory) return Fail(wire::kStatusInvalidParameter);
+      Result<core::Attr> a = vfs.GetAttr(caller, open.file);
+      if (!a.ok()) return Fail(ToNtStatus(a.status()));
+      const auto size = static_cast<uint64_t>(a->size);
+      const auto start = static_cast<uint64_t>(from);
+      if (length != 0 && start < size) {
+        w.U64(start);
+        w.U64(std::min<uint64_t>(static_cast<uint64_t>(length), size - start));
+      }
+      // With one range at most and room for one, STATUS_BUFFER_OVERFLOW (a partial list)
+      // cannot arise.
+      break;
+    }
+    case wire::kFsctlGetReparsePoint: {
+      // MS-FSA 2.1.5.10.16: a symlink's reparse data (MS-FSCC 2.1.2.4); nothing else here is a
+      // reparse point.
+      core::Attr a;
+      Result<std::string> target = vfs.ReadLink(caller, open.file, &a);
+      if (!target.ok()) {
+        if (target.status().code() == Errc::kInvalid) return Fail(wire::kStatusNotAReparsePoint);
+        return Fail(ToNtStatus(target.status()));
+      }
+      wire::EncodeSymlinkReparse(SymlinkReparseOf(*target), output);
+      constexpr uint32_t kHeader = 8;  // ReparseTag, ReparseDataLength, Reserved
+      if (req.max_output_response < kHeader) return Fail(wire::kStatusBufferTooSmall);
+      if (output.size() > req.max_output_response) {
+        // As much as fits, and STATUS_BUFFER_OVERFLOW: the header tells the size needed.
+        output.resize(req.max_output_response);
+        reply.status = wire::kStatusBufferOverflow;
+      }
+      break;
+    }
+    case wire::kFsctlSetReparsePoint: {
+      // MS-FSA 2.1.5.10.36. Symbolic links only: they are the runtime's symlinks, which every
+      // protocol sees; an empty file or directory becomes one where it is.
+      if (!(open.access & (core::kWriteData | core::kWriteAttributes))) {
+        return Fail(wire::kStatusAccessDenied);
+      }
+      Result<uint32_t> tag = wire::DecodeReparseTag(req.input);
+      if (!tag.ok()) return Fail(wire::kStatusIoReparseDataInvalid);
+      if (*tag != wire::kIoReparseTagSymlink) return Fail(wire::kStatusNotSupported);
+      Result<wire::SymlinkReparse> link = wire::DecodeSymlinkReparse(req.input);
+      if (!link.ok()) return Fail(wire::kStatusIoReparseDataInvalid);
+      const std::string target = SymlinkTargetOf(*link);
+      if (target.empty()) return Fail(wire::kStatusIoReparseDataInvalid);
+      Status s = vfs.MakeSymlinkInPlace(caller, open.file, target, &open.via);
+      if (s.code() == Errc::kNotEmpty && !open.directory) {
+        // A file holding data cannot also be a symlink here (NTFS can keep both).
+        return Fail(wire::kStatusNotSupported);
+      }
+      if (!s.ok()) return Fail(ToNtStatus(s));
+      break;
+    }
+    case wire::kFsctlDeleteReparsePoint: {
+      // MS-FSA 2.1.5.10.8: the input names the tag to remove and carries no data; the symlink
+      // becomes an empty file.
+      if (!(open.access & (core::kWriteData | core::kWriteAttributes))) {
+        return Fail(wire::kStatusAccessDenied);
+      }
+      wire::LeReader r(req.input);
+      const uint32_t tag = r.U32();
+      const uint16_t length = r.U16();
+      if (!r.ok() || length != 0) return Fail(wire::kStatusIoReparseDataInvalid);
+      Result<core::Attr> a = vfs.GetAttr(caller, open.file);
+      if (!a.ok()) return Fail(ToNtStatus(a.status()));
+      if (a->type != core::FileType::kSymlink) return Fail(wire::kStatusNotAReparsePoint);
+      if (tag != wire::kIoReparseTagSymlink) return Fail(kStatusIoReparseTagMismatch);
+      Status s = vfs.RemoveSymlinkInPlace(caller, open.file, &open.via);
+      if (!s.ok()) return Fail(ToNtStatus(s));
+      break;
+    }
+    case wire::kFsctlDuplicateExtentsToFile:
+      // Block cloning (MS-FSCC 2.3.8): the stores share no extents between files.
+      return Fail(wire::kStatusNotSupported);
     default:
       return Fail(wire::kStatusInvalidDeviceRequest);
   }

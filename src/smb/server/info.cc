@@ -279,7 +279,7 @@ Reply Connection::QueryInfo(Exchange& x) {
           break;
         case wire::kFileAttributeTagInformation:
           w.U32(DosAttributesOf(a));
-          w.U32(0);
+          w.U32(ReparseTagOf(a));
           break;
         case wire::kFileStreamInformation:
           if (a.type != core::FileType::kDirectory) {

@@ -483,6 +483,73 @@ void EncodeIoctlResponse(uint32_t ctl_code, const FileHandle& handle, ByteView o
   w.Bytes(output);
 }
 
+void EncodeSymlinkReparse(const SymlinkReparse& link, std::vector<std::byte>& out) {
+  const std::vector<std::byte> substitute = ToUtf16(link.substitute_name);
+  const std::vector<std::byte> print = ToUtf16(link.print_name);
+  LeWriter w(out);
+  w.U32(kIoReparseTagSymlink);
+  w.U16(static_cast<uint16_t>(12 + substitute.size() + print.size()));  // ReparseDataLength
+  w.U16(0);                                                             // Reserved
+  w.U16(0);                                                             // SubstituteNameOffset
+  w.U16(static_cast<uint16_t>(substitute.size()));
+  w.U16(static_cast<uint16_t>(substitute.size()));  // PrintNameOffset
+  w.U16(static_cast<uint16_t>(print.size()));
+  w.U32(link.relative ? 1 : 0);  // Flags
+  w.Bytes(substitute);
+  w.Bytes(print);
+}
+
+Result<uint32_t> DecodeReparseTag(ByteView in) {
+  LeReader r(in);
+  const uint32_t tag = r.U32();
+  const uint16_t length = r.U16();
+  r.U16();
+  if (!r.ok() || size_t{8} + length != in.size()) return Bad("reparse data buffer");
+  return tag;
+}
+
+Result<SymlinkReparse> DecodeSymlinkReparse(ByteView in) {
+  ASSIGN_OR_RETURN(uint32_t tag, DecodeReparseTag(in));
+  if (tag != kIoReparseTagSymlink) return Bad("not a symbolic link's reparse data");
+  LeReader r(in);
+  r.Skip(8);
+  const uint16_t sub_off = r.U16(), sub_len = r.U16(), print_off = r.U16(), print_len = r.U16();
+  const uint32_t flags = r.U32();
+  if (!r.ok()) return Bad("symbolic link reparse data");
+  const ByteView path = in.subspan(20);
+  if (size_t{sub_off} + sub_len > path.size() || size_t{print_off} + print_len > path.size() ||
+      sub_len % 2 != 0 || print_len % 2 != 0) {
+    return Bad("symbolic link names outside the path buffer");
+  }
+  SymlinkReparse link;
+  ASSIGN_OR_RETURN(link.substitute_name, Utf16ToUtf8(path.subspan(sub_off, sub_len)));
+  ASSIGN_OR_RETURN(link.print_name, Utf16ToUtf8(path.subspan(print_off, print_len)));
+  link.relative = (flags & 1) != 0;
+  return link;
+}
+
+void EncodeSymlinkErrorResponse(const SymlinkReparse& link, uint16_t unparsed_path_length,
+                                bool contexts, std::vector<std::byte>& out) {
+  std::vector<std::byte> data;
+  EncodeSymlinkReparse(link, data);
+  // The reparse buffer's Reserved field is the error response's UnparsedPathLength.
+  LeWriter(data).PutU16(6, unparsed_path_length);
+  const auto symlink_length = static_cast<uint32_t>(4 + data.size());  // excludes SymLinkLength
+  const uint32_t error_data = 4 + symlink_length;
+  LeWriter w(out);
+  w.U16(9);
+  w.U8(contexts ? 1 : 0);  // ErrorContextCount
+  w.U8(0);
+  w.U32(contexts ? 8 + error_data : error_data);  // ByteCount
+  if (contexts) {
+    w.U32(error_data);  // ErrorDataLength
+    w.U32(0);           // ErrorId: SMB2_ERROR_ID_DEFAULT
+  }
+  w.U32(symlink_length);
+  w.U32(0x4C4D5953);  // SymLinkErrorTag: "SYML"
+  w.Bytes(data);
+}
+
 Result<QueryDirectoryRequest> DecodeQueryDirectory(ByteView m) {
   ASSIGN_OR_RETURN(LeReader r, Body(m, 33, "QUERY_DIRECTORY"));
   QueryDirectoryRequest req;

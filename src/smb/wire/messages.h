@@ -174,6 +174,27 @@ Result<IoctlRequest> DecodeIoctl(ByteView m);
 void EncodeIoctlResponse(uint32_t ctl_code, const FileHandle& handle, ByteView output,
                          std::vector<std::byte>& out);
 
+// A symbolic link's reparse data (MS-FSCC 2.1.2.4). The names are UTF-8 here, UTF-16 on the
+// wire; the codec keeps them as they are (the adapter maps separators).
+struct SymlinkReparse {
+  std::string substitute_name;
+  std::string print_name;
+  bool relative = false;  // SYMLINK_FLAG_RELATIVE
+};
+// A REPARSE_DATA_BUFFER of tag IO_REPARSE_TAG_SYMLINK (FSCTL_GET_REPARSE_POINT's output).
+void EncodeSymlinkReparse(const SymlinkReparse& link, std::vector<std::byte>& out);
+// The tag of a REPARSE_DATA_BUFFER (FSCTL_SET_REPARSE_POINT's input); Errc::kInvalid when
+// it is shorter than its header or its ReparseDataLength disagrees with its size.
+Result<uint32_t> DecodeReparseTag(ByteView in);
+// A REPARSE_DATA_BUFFER of tag IO_REPARSE_TAG_SYMLINK; Errc::kInvalid for any other tag or
+// names that do not lie inside its PathBuffer.
+Result<SymlinkReparse> DecodeSymlinkReparse(ByteView in);
+// The error body of STATUS_STOPPED_ON_SYMLINK (MS-SMB2 2.2.2, 2.2.2.2.1): the link's data
+// and the bytes of the request's path after the link (UnparsedPathLength). `contexts`: the
+// 3.1.1 form, the response wrapped in one SMB2_ERROR_CONTEXT (2.2.2.1).
+void EncodeSymlinkErrorResponse(const SymlinkReparse& link, uint16_t unparsed_path_length,
+                                bool contexts, std::vector<std::byte>& out);
+
 struct QueryDirectoryRequest {
   uint8_t info_class = 0;
   uint8_t flags = 0;

@@ -237,5 +237,73 @@ TEST(Filetime, ConvertsBothWays) {
   EXPECT_LT(nsec, 1000000000u);
 }
 
+// MS-FSCC 2.1.2.4: a symbolic link's reparse data, byte by byte, and back.
+TEST(SymlinkReparse, EncodesTheSpecLayoutAndDecodesIt) {
+  SymlinkReparse link{.substitute_name = "a\\b", .print_name = "a\\b", .relative = true};
+  std::vector<std::byte> out;
+  EncodeSymlinkReparse(link, out);
+  const std::vector<std::byte> want = {
+      std::byte{0x0C}, std::byte{0x00}, std::byte{0x00}, std::byte{0xA0},  // tag
+      std::byte{24},   std::byte{0},                                       // data length
+      std::byte{0},    std::byte{0},                                       // reserved
+      std::byte{0},    std::byte{0},    std::byte{6},    std::byte{0},     // substitute
+      std::byte{6},    std::byte{0},    std::byte{6},    std::byte{0},     // print
+      std::byte{1},    std::byte{0},    std::byte{0},    std::byte{0},     // relative
+      std::byte{'a'},  std::byte{0},    std::byte{'\\'}, std::byte{0},
+      std::byte{'b'},  std::byte{0},    std::byte{'a'},  std::byte{0},
+      std::byte{'\\'}, std::byte{0},    std::byte{'b'},  std::byte{0}};
+  EXPECT_EQ(out, want);
+  Result<SymlinkReparse> decoded = DecodeSymlinkReparse(out);
+  ASSERT_TRUE(decoded.ok());
+  const SymlinkReparse& back = *decoded;
+  EXPECT_EQ(back.substitute_name, "a\\b");
+  EXPECT_EQ(back.print_name, "a\\b");
+  EXPECT_TRUE(back.relative);
+  // A lying length, names past the buffer, and another tag are refused, never read.
+  std::vector<std::byte> bad = out;
+  bad[4] = std::byte{25};
+  EXPECT_FALSE(DecodeSymlinkReparse(bad).ok());
+  bad = out;
+  bad[10] = std::byte{40};
+  EXPECT_FALSE(DecodeSymlinkReparse(bad).ok());
+  bad = out;
+  bad[0] = std::byte{0x03};
+  Result<uint32_t> tag = DecodeReparseTag(bad);
+  ASSERT_TRUE(tag.ok());
+  EXPECT_EQ(*tag, 0xA0000003u);
+  EXPECT_FALSE(DecodeSymlinkReparse(bad).ok());
+  for (size_t n = 0; n < out.size(); ++n) {
+    EXPECT_FALSE(DecodeSymlinkReparse(ByteView(out.data(), n)).ok()) << n;
+  }
+}
+
+// MS-SMB2 2.2.2.2.1: the STOPPED_ON_SYMLINK error body, plain and (3.1.1) in an error context.
+TEST(SymlinkErrorResponse, CarriesTheLinkAndTheUnparsedLength) {
+  SymlinkReparse link{.substitute_name = "t", .print_name = "t", .relative = true};
+  std::vector<std::byte> plain, context;
+  EncodeSymlinkErrorResponse(link, 10, false, plain);
+  EncodeSymlinkErrorResponse(link, 10, true, context);
+  LeReader r(plain);
+  EXPECT_EQ(r.U16(), 9);
+  EXPECT_EQ(r.U8(), 0);  // ErrorContextCount
+  r.U8();
+  const uint32_t byte_count = r.U32();
+  EXPECT_EQ(byte_count, plain.size() - 8);
+  EXPECT_EQ(r.U32(), byte_count - 4);  // SymLinkLength
+  EXPECT_EQ(r.U32(), 0x4C4D5953u);
+  EXPECT_EQ(r.U32(), 0xA000000Cu);
+  EXPECT_EQ(r.U16(), 12 + 4);  // ReparseDataLength
+  EXPECT_EQ(r.U16(), 10);      // UnparsedPathLength
+  ASSERT_TRUE(r.ok());
+  LeReader c(context);
+  c.U16();
+  EXPECT_EQ(c.U8(), 1);
+  c.U8();
+  EXPECT_EQ(c.U32(), context.size() - 8);
+  EXPECT_EQ(c.U32(), byte_count);  // ErrorDataLength
+  EXPECT_EQ(c.U32(), 0u);          // ErrorId
+  EXPECT_TRUE(std::equal(plain.begin() + 8, plain.end(), context.begin() + 16));
+}
+
 }  // namespace
 }  // namespace dittofs::smb::wire

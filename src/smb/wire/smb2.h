@@ -151,6 +151,11 @@ enum NtStatus : uint32_t {
   kStatusFileTooLarge = 0xC0000904,
   kStatusIoTimeout = 0xC00000B5,
   kStatusAccessDeniedWrongType = 0xC0000024,  // STATUS_OBJECT_TYPE_MISMATCH
+  kStatusStoppedOnSymlink = 0x8000002D,
+  kStatusNotAReparsePoint = 0xC0000275,
+  kStatusIoReparseTagInvalid = 0xC0000276,
+  kStatusIoReparseDataInvalid = 0xC0000278,
+  kStatusIoReparseTagNotHandled = 0xC0000279,
 };
 
 // FILE_INFORMATION_CLASS values (MS-FSCC 2.4) and FS_INFORMATION_CLASS (2.5).
@@ -208,7 +213,12 @@ inline constexpr uint32_t kFsctlDfsGetReferrals = 0x00060194, kFsctlPipeTranscei
                           kFsctlSetSparse = 0x000900C4, kFsctlSetZeroData = 0x000980C8,
                           kFsctlQueryAllocatedRanges = 0x000940CF,
                           kFsctlGetReparsePoint = 0x000900A8, kFsctlSetReparsePoint = 0x000900A4,
+                          kFsctlDeleteReparsePoint = 0x000900AC,
+                          kFsctlDuplicateExtentsToFile = 0x00098344,
                           kFsctlCreateOrGetObjectId = 0x000900C0;
+// Reparse tags (MS-FSCC 2.1.2.1) and FILE_ATTRIBUTE_REPARSE_POINT (2.6).
+inline constexpr uint32_t kIoReparseTagSymlink = 0xA000000C;
+inline constexpr uint32_t kFileAttributeReparsePoint = 0x400;
 
 // The SMB2 header (§2.2.1). `async_id` is used when flags has kFlagAsync; `tree_id` otherwise.
 struct Header {
