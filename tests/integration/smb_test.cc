@@ -384,6 +384,8 @@ TEST_F(SmbTest, ZeroDataAndAllocatedRanges) {
   EXPECT_EQ(peer->Do("ioctl 1 " + ranges + " " + Le64(50) + Le64(10) + " 1024"),
             "ok " + Le64(50) + Le64(10));
   EXPECT_EQ(peer->Do("ioctl 1 " + ranges + " " + Le64(100) + Le64(10) + " 1024"), "ok ");
+  EXPECT_EQ(peer->Do("ioctl 1 " + ranges + " " + Le64(100) + Le64(10) + " 0"), "ok ")
+      << "no range needs no room";
   EXPECT_EQ(peer->Do("ioctl 1 " + ranges + " " + Le64(0) + Le64(10) + " 8"),
             "error STATUS_BUFFER_TOO_SMALL");
   EXPECT_EQ(peer->Do("ioctl 1 " + ranges + " " + Le64(0) + " 1024"),

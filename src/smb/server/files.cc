@@ -799,7 +799,9 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       break;
     }
     case wire::kFsctlSetSparse: {
-      if (!(open.access & (core::kWriteData | core::kWriteAttributes))) {
+      // MS-FSA 2.1.5.10.35: files only; any of the write rights will do.
+      if (open.directory) return Fail(wire::kStatusInvalidParameter);
+      if (!(open.access & (core::kWriteData | core::kAppendData | core::kWriteAttributes))) {
         return Fail(wire::kStatusAccessDenied);
       }
       Result<core::Attr> a = vfs.GetAttr(caller, open.file);
@@ -848,19 +850,19 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
           length > std::numeric_limits<int64_t>::max() - from) {
         return Fail(wire::kStatusInvalidParameter);
       }
-      constexpr uint32_t kRangeSize = 16;  // FILE_ALLOCATED_RANGE_BUFFER
-      if (req.max_output_response < kRangeSize) return Fail(wire::kStatusBufferTooSmall);
       if (open.directory) return Fail(wire::kStatusInvalidParameter);
       Result<core::Attr> a = vfs.GetAttr(caller, open.file);
       if (!a.ok()) return Fail(ToNtStatus(a.status()));
       const auto size = static_cast<uint64_t>(a->size);
       const auto start = static_cast<uint64_t>(from);
       if (length != 0 && start < size) {
+        // No room for even one range: STATUS_BUFFER_TOO_SMALL (an empty answer needs none).
+        // With one range at most, a partial list (STATUS_BUFFER_OVERFLOW) cannot arise.
+        constexpr uint32_t kRangeSize = 16;  // FILE_ALLOCATED_RANGE_BUFFER
+        if (req.max_output_response < kRangeSize) return Fail(wire::kStatusBufferTooSmall);
         w.U64(start);
         w.U64(std::min<uint64_t>(static_cast<uint64_t>(length), size - start));
       }
-      // With one range at most and room for one, STATUS_BUFFER_OVERFLOW (a partial list)
-      // cannot arise.
       break;
     }
     case wire::kFsctlGetReparsePoint: {

@@ -2,7 +2,14 @@
 // NEGOTIATE, SESSION_SETUP, LOGOFF, TREE_CONNECT, TREE_DISCONNECT and IOCTL (MS-SMB2 §3.3.5.3
 // to §3.3.5.8, §3.3.5.15).
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <algorithm>
 #include <cstring>
+#include <fstream>
 
 #include "base/casefold.h"
 #include "base/clock.h"
@@ -22,6 +29,90 @@ Reply Fail(uint32_t status) {
   Reply r;
   r.status = status;
   return r;
+}
+
+// The link speed of interface `name` in bits per second, as the kernel reports it (in Mb/s);
+// 1 Gb/s when it does not (virtual interfaces, loopback).
+uint64_t LinkSpeed(const char* name) {
+  std::ifstream in(std::string("/sys/class/net/") + name + "/speed");
+  int64_t mbps = 0;
+  if (in >> mbps && mbps > 0) return static_cast<uint64_t>(mbps) * 1000000;
+  return 1000000000;
+}
+
+// FSCTL_QUERY_NETWORK_INTERFACE_INFO's answer (MS-SMB2 2.2.32.5, §3.3.5.15.11): one
+// NETWORK_INTERFACE_INFO for each address clients can reach the server at: the address it is
+// bound to, or, bound to every address, each address of each interface that is up (loopback
+// only when there is nothing else). Neither RSS nor RDMA capable.
+Bytes NetworkInterfaces(const std::string& bind_address) {
+  in_addr bound4{};
+  in6_addr bound6{};
+  const bool is4 = inet_pton(AF_INET, bind_address.c_str(), &bound4) == 1;
+  const bool is6 = !is4 && inet_pton(AF_INET6, bind_address.c_str(), &bound6) == 1;
+  const bool any = (is4 && bound4.s_addr == htonl(INADDR_ANY)) ||
+                   (is6 && IN6_IS_ADDR_UNSPECIFIED(&bound6)) || (!is4 && !is6);
+  struct Entry {
+    uint32_t index;
+    uint64_t speed;
+    const sockaddr* addr;
+    bool loopback;
+  };
+  std::vector<Entry> entries;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return {};
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || !(i->ifa_flags & IFF_UP)) continue;
+    const int family = i->ifa_addr->sa_family;
+    if (family != AF_INET && family != AF_INET6) continue;
+    if (!any) {
+      if (family == AF_INET &&
+          (!is4 ||
+           reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr != bound4.s_addr)) {
+        continue;
+      }
+      if (family == AF_INET6 &&
+          (!is6 || std::memcmp(&reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr,
+                               &bound6, sizeof bound6) != 0)) {
+        continue;
+      }
+    }
+    const uint32_t index = if_nametoindex(i->ifa_name);
+    if (index == 0) continue;  // §3.3.5.15.11: never an interface without an index
+    entries.push_back(
+        {index, LinkSpeed(i->ifa_name), i->ifa_addr, (i->ifa_flags & IFF_LOOPBACK) != 0});
+  }
+  if (any &&
+      std::any_of(entries.begin(), entries.end(), [](const Entry& e) { return !e.loopback; })) {
+    std::erase_if(entries, [](const Entry& e) { return e.loopback; });
+  }
+  Bytes out;
+  wire::LeWriter w(out);
+  for (size_t k = 0; k < entries.size(); ++k) {
+    const Entry& e = entries[k];
+    constexpr uint32_t kEntrySize = 152;             // 8-aligned already
+    w.U32(k + 1 < entries.size() ? kEntrySize : 0);  // Next
+    w.U32(e.index);
+    w.U32(0);  // Capability: neither RSS_CAPABLE nor RDMA_CAPABLE
+    w.U32(0);
+    w.U64(e.speed);
+    const size_t storage = out.size();  // SockAddr_Storage (2.2.32.5.1), 128 bytes
+    if (e.addr->sa_family == AF_INET) {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(e.addr);
+      w.U16(0x0002);  // InterNetwork
+      w.U16(0);       // Port
+      w.Bytes(ByteView(reinterpret_cast<const std::byte*>(&a->sin_addr), 4));
+    } else {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(e.addr);
+      w.U16(0x0017);  // InterNetworkV6
+      w.U16(0);       // Port
+      w.U32(0);       // FlowInfo
+      w.Bytes(ByteView(reinterpret_cast<const std::byte*>(&a->sin6_addr), 16));
+      w.U32(a->sin6_scope_id);
+    }
+    w.Zeros(128 - (out.size() - storage));
+  }
+  freeifaddrs(list);
+  return out;
 }
 
 uint64_t NowFiletime() {
@@ -456,10 +547,14 @@ Reply Connection::Ioctl(Exchange& x) {
     case wire::kFsctlDfsGetReferrals:
       return Fail(kStatusFsDriverRequired);
     case wire::kFsctlQueryNetworkInterfaceInfo:
-      // §3.3.5.15.11: without SMB2_GLOBAL_CAP_MULTI_CHANNEL, STATUS_NOT_SUPPORTED. Its FileId is
-      // all ones and names no open, so it must not fall to the lookup below (STATUS_FILE_CLOSED
-      // made the Linux client log "error -9 on ioctl to get interface list" at every mount).
-      return Fail(wire::kStatusNotSupported);
+      // §3.3.5.15.11. Answered although multichannel is not offered (the server MAY then refuse
+      // it): clients only list the interfaces, and add no channel without
+      // SMB2_GLOBAL_CAP_MULTI_CHANNEL. Its FileId is all ones and names no open, so it must not
+      // fall to the lookup below (STATUS_FILE_CLOSED made the Linux client log "error -9 on
+      // ioctl to get interface list" at every mount).
+      if (dialect() < wire::kSmb300) return Fail(wire::kStatusNotSupported);
+      output = NetworkInterfaces(server_.options.stream.bind_address);
+      break;
     default: {
       // The file system controls on an open file (files.cc).
       Result<std::shared_ptr<Open>> open = FindOpen(x, req->handle);
