@@ -463,6 +463,98 @@ TEST_F(SmbHostileTest, ValidateNegotiateMismatchClosesTheConnection) {
   EXPECT_TRUE(w->Closed());
 }
 
+// An FSCTL request (MS-SMB2 2.2.31) on `fid` with `input`.
+Bytes IoctlBody(uint32_t code, uint64_t fid, const Bytes& input, uint32_t max_output = 65536) {
+  Bytes b;
+  Le(b, 57, 2);
+  Le(b, 0, 2);
+  Le(b, code, 4);
+  Handle(b, fid);
+  Le(b, input.empty() ? 0 : 120, 4);  // InputOffset
+  Le(b, input.size(), 4);
+  Le(b, 0, 4);  // MaxInputResponse
+  Le(b, 0, 4);  // OutputOffset
+  Le(b, 0, 4);
+  Le(b, max_output, 4);
+  Le(b, 1, 4);  // SMB2_0_IOCTL_IS_FSCTL
+  Le(b, 0, 4);
+  b.insert(b.end(), input.begin(), input.end());
+  if (input.empty()) b.push_back(0);
+  return b;
+}
+
+// FSCTL_QUERY_NETWORK_INTERFACE_INFO (§3.3.5.15.11, 2.2.32.5): the listening address (the
+// test server's 127.0.0.1), neither RSS nor RDMA; on a real FileId, STATUS_INVALID_PARAMETER.
+TEST_F(SmbHostileTest, NetworkInterfaceInfoNamesTheListeningAddress) {
+  Wire w(port());
+  ASSERT_EQ(w.Negotiate({0x0300}), kSuccess);
+  ASSERT_EQ(w.Logon("admin", password()), kSuccess);
+  uint32_t tree = 0;
+  ASSERT_EQ(w.TreeConnect("export", &tree), kSuccess);
+  Bytes r = w.Call(Message(w.H(0x0B, tree), IoctlBody(0x001401FC, ~uint64_t{0}, {})));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  const uint32_t out_off = Le32(r, 64 + 32), out_count = Le32(r, 64 + 36);
+  ASSERT_EQ(out_count, 152u);  // one NETWORK_INTERFACE_INFO
+  ASSERT_GE(r.size(), out_off + out_count);
+  EXPECT_EQ(Le32(r, out_off), 0u);       // Next: the last
+  EXPECT_NE(Le32(r, out_off + 4), 0u);   // IfIndex
+  EXPECT_EQ(Le32(r, out_off + 8), 0u);   // Capability
+  EXPECT_GT(Le64(r, out_off + 16), 0u);  // LinkSpeed
+  EXPECT_EQ(Le16(r, out_off + 24), 2);   // InterNetwork
+  EXPECT_EQ(Bytes(r.begin() + out_off + 28, r.begin() + out_off + 32), (Bytes{127, 0, 0, 1}));
+  r = w.Call(Message(w.H(0x0B, tree), IoctlBody(0x001401FC, 5, {})));
+  EXPECT_EQ(Wire::StatusOf(r), 0xC000000Du);
+}
+
+// A CREATE that meets a symbolic link answers STATUS_STOPPED_ON_SYMLINK with the link's
+// target in the error response (MS-SMB2 2.2.2.2.1), and how much of the path lies beyond it.
+TEST_F(SmbHostileTest, CreateThroughASymlinkStopsWithItsTarget) {
+  uint32_t tree = 0;
+  std::unique_ptr<Wire> w = LoggedOn(&tree);
+  Bytes r = w->Call(Message(w->H(5, tree), CreateBody("link_here", 2)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  const uint64_t fid = Le64(r, 64 + 64);
+  // FSCTL_SET_REPARSE_POINT: IO_REPARSE_TAG_SYMLINK, relative, "t" (substitute and print).
+  Bytes reparse;
+  Le(reparse, 0xA000000C, 4);
+  Le(reparse, 12 + 4, 2);
+  Le(reparse, 0, 2);
+  for (int v : {0, 2, 2, 2}) Le(reparse, v, 2);
+  Le(reparse, 1, 4);
+  for (int k = 0; k < 2; ++k) {
+    reparse.push_back('t');
+    reparse.push_back(0);
+  }
+  r = w->Call(Message(w->H(0x0B, tree), IoctlBody(0x000900A4, fid, reparse, 0)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  r = w->Call(Message(w->H(6, tree), CloseBody(fid)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+
+  for (const bool beyond : {false, true}) {
+    SCOPED_TRACE(beyond);
+    r = w->Call(Message(w->H(5, tree), CreateBody(beyond ? "link_here\\x\\y" : "link_here", 1)));
+    ASSERT_EQ(Wire::StatusOf(r), 0x8000002Du);
+    ASSERT_GE(r.size(), 64u + 8 + 32);
+    const size_t e = 64;
+    EXPECT_EQ(Le16(r, e), 9);
+    EXPECT_EQ(r[e + 2], 0);                      // ErrorContextCount: not 3.1.1
+    EXPECT_EQ(Le32(r, e + 4), 4u + 4 + 20 + 4);  // ByteCount
+    EXPECT_EQ(Le32(r, e + 8), 4u + 20 + 4);      // SymLinkLength
+    EXPECT_EQ(Le32(r, e + 12), 0x4C4D5953u);
+    EXPECT_EQ(Le32(r, e + 16), 0xA000000Cu);
+    EXPECT_EQ(Le16(r, e + 22), beyond ? 8 : 0);  // UnparsedPathLength: "\x\y"
+    EXPECT_EQ(Le32(r, e + 32), 1u);              // SYMLINK_FLAG_RELATIVE
+    EXPECT_EQ(r[e + 36], 't');
+  }
+  // Opened as itself (FILE_OPEN_REPARSE_POINT), it can go.
+  r = w->Call(Message(w->H(5, tree), CreateBody("link_here", 1, 0x200000 | 0x1000)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  r = w->Call(Message(w->H(6, tree), CloseBody(Le64(r, 64 + 64))));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  r = w->Call(Message(w->H(5, tree), CreateBody("link_here", 1, 0x200000)));
+  EXPECT_EQ(Wire::StatusOf(r), 0xC0000034u);
+}
+
 TEST_F(SmbHostileTest, BadNextCommandClosesTheConnection) {
   for (uint32_t next : {70u, 4096u, 32u, 8u}) {
     SCOPED_TRACE(next);

@@ -851,6 +851,7 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
         return Fail(wire::kStatusInvalidParameter);
       }
       if (open.directory) return Fail(wire::kStatusInvalidParameter);
+      if (!(open.access & core::kReadData)) return Fail(wire::kStatusAccessDenied);
       Result<core::Attr> a = vfs.GetAttr(caller, open.file);
       if (!a.ok()) return Fail(ToNtStatus(a.status()));
       const auto size = static_cast<uint64_t>(a->size);

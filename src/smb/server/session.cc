@@ -497,6 +497,13 @@ Reply Connection::Ioctl(Exchange& x) {
   Result<wire::IoctlRequest> req = wire::DecodeIoctl(x.message);
   if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
   if (!(req->flags & wire::kIoctlIsFsctl)) return Fail(wire::kStatusNotSupported);
+  // §3.3.5.15: the controls of the server, not of a file, carry a FileId of all ones.
+  if ((req->ctl_code == wire::kFsctlDfsGetReferrals ||
+       req->ctl_code == wire::kFsctlQueryNetworkInterfaceInfo ||
+       req->ctl_code == wire::kFsctlValidateNegotiateInfo) &&
+      !req->handle.is_related_placeholder()) {
+    return Fail(wire::kStatusInvalidParameter);
+  }
   Reply reply;
   Bytes output;
   switch (req->ctl_code) {
