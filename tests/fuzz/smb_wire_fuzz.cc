@@ -2,9 +2,10 @@
 //
 // libFuzzer target for the SMB2 wire decoders (src/smb/wire): the fuzzer's bytes are the body
 // of a message behind a valid 64-byte SMB2 header, and every request decoder reads it; the raw
-// bytes also go to DecodeHeader, DecodeSmb1Negotiate and Utf16ToUtf8. Decoders must fail
-// cleanly or return views inside the message: each view returned is read through (so ASan sees
-// a view that strays), and a name decoded is valid UTF-8 once more through AppendUtf16.
+// bytes also go to DecodeHeader, DecodeSmb1Negotiate, Utf16ToUtf8 and the reparse decoders.
+// Decoders must fail cleanly or return views inside the message: each view returned is read through
+// (so ASan sees a view that strays), and a name decoded is valid UTF-8 once more through
+// AppendUtf16.
 
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +56,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     TouchName(*s);
     // Valid UTF-16 goes back to the same bytes.
     if (wire::ToUtf16(*s) != std::vector<std::byte>(raw.begin(), raw.end())) std::abort();
+  }
+
+  // The raw bytes as a REPARSE_DATA_BUFFER (FSCTL_SET_REPARSE_POINT's input): a symbolic link
+  // decoded encodes to a buffer that decodes to the same link.
+  (void)wire::DecodeReparseTag(raw);
+  if (Result<wire::SymlinkReparse> link = wire::DecodeSymlinkReparse(raw); link.ok()) {
+    TouchName(link->substitute_name);
+    TouchName(link->print_name);
+    std::vector<std::byte> again;
+    wire::EncodeSymlinkReparse(*link, again);
+    Result<wire::SymlinkReparse> back = wire::DecodeSymlinkReparse(again);
+    if (!back.ok() || back->substitute_name != link->substitute_name ||
+        back->print_name != link->print_name || back->relative != link->relative) {
+      std::abort();
+    }
   }
 
   // The bytes as the body of a request.
