@@ -94,5 +94,38 @@ TEST(SymlinkReparse, MapsSeparatorsAndRelativity) {
   EXPECT_EQ(ReparseTagOf(link), 0u);
 }
 
+// MS-FSCC 2.4.17, 2.4.19 and 2.4.x: a listed reparse point carries REPARSE_POINT in its
+// attributes and its tag in the EaSize field (FileIdExtdDirectoryInformation: ReparsePointTag).
+TEST(AppendDirectoryEntry, SymlinksCarryTheirReparseTag) {
+  core::Attr link;
+  link.type = core::FileType::kSymlink;
+  for (uint8_t c : {wire::kFileFullDirectoryInformation, wire::kFileIdBothDirectoryInformation,
+                    wire::kFileIdExtdDirectoryInformation}) {
+    SCOPED_TRACE(static_cast<int>(c));
+    std::vector<std::byte> out;
+    size_t start = 0;
+    ASSERT_TRUE(AppendDirectoryEntry(c, "l", link, 4096, out, &start));
+    wire::LeReader r(out);
+    r.Skip(56);
+    EXPECT_EQ(r.U32(), wire::kFileAttributeReparsePoint);
+    r.U32();  // FileNameLength
+    const uint32_t ea_size = r.U32();
+    if (c == wire::kFileIdExtdDirectoryInformation) {
+      EXPECT_EQ(ea_size, 0u);
+      EXPECT_EQ(r.U32(), wire::kIoReparseTagSymlink);
+    } else {
+      EXPECT_EQ(ea_size, wire::kIoReparseTagSymlink);
+    }
+  }
+  core::Attr file;
+  std::vector<std::byte> out;
+  size_t start = 0;
+  ASSERT_TRUE(
+      AppendDirectoryEntry(wire::kFileFullDirectoryInformation, "f", file, 4096, out, &start));
+  wire::LeReader r(out);
+  r.Skip(64);
+  EXPECT_EQ(r.U32(), 0u);
+}
+
 }  // namespace
 }  // namespace dittofs::smb
