@@ -915,7 +915,9 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       wire::LeReader r(req.input);
       const uint32_t tag = r.U32();
       const uint16_t length = r.U16();
-      if (!r.ok() || length != 0) return Fail(wire::kStatusIoReparseDataInvalid);
+      if (req.input.size() != 8 || !r.ok() || length != 0) {
+        return Fail(wire::kStatusIoReparseDataInvalid);  // the 8-byte header alone
+      }
       Result<core::Attr> a = vfs.GetAttr(caller, open.file);
       if (!a.ok()) return Fail(ToNtStatus(a.status()));
       if (a->type != core::FileType::kSymlink) return Fail(wire::kStatusNotAReparsePoint);
