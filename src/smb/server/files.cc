@@ -327,29 +327,35 @@ Reply Connection::Create(Exchange& x) {
       lease = *l;
     }
     const uint64_t holder = lease ? lease->holder : open->id;
-    // MS-FSA 2.1.5.1.2: an open for attributes alone (a "stat open": attributes, READ_CONTROL,
-    // SYNCHRONIZE) breaks no oplock.
-    const bool stat_open = !truncate && (access & ~(core::kReadAttributes | core::kWriteAttributes |
-                                                    core::kReadControl | wire::kSynchronize)) == 0;
-    if (action != wire::kActionCreated && !stat_open) {
-      const core::CacheOp op = truncate ? core::CacheOp::kSetSize : core::CacheOp::kOpen;
+    // MS-FSA 2.1.5.1.2: an open for attributes alone (a "stat open") breaks no oplock.
+    // (Windows also counts READ_CONTROL alone as one for leases but not for oplocks; the state
+    // manager does not tell the two apart: smb2.lease.statopen4 stays a known failure.)
+    const bool stat_open =
+        !truncate &&
+        (access & ~(core::kReadAttributes | core::kWriteAttributes | wire::kSynchronize)) == 0;
+    // When breaks must come first: the lease this request made is not bound until the open
+    // succeeds, and the wait runs the CREATE anew.
+    const auto after_breaks = [&](core::CacheOp op) -> std::optional<Reply> {
       Exchange again = x;
       std::optional<Reply> pending =
           BreaksFirst(x.tree->share, attr.id.inode, holder, op,
                       [this, again]() mutable -> Reply { return Create(again); });
-      if (pending) {
-        if (lease) {
-          // Not bound until the open succeeds.
-          MutexLock lock(&server_.leases_mu);
-          if (lease->opens == 0 && lease->grant == 0) {
-            std::array<std::byte, 16> guid;
-            {
-              MutexLock clock(&mu_);
-              guid = client_guid_;
-            }
-            server_.leases.erase({guid, lease->key});
+      if (pending && lease) {
+        MutexLock lock(&server_.leases_mu);
+        if (lease->opens == 0 && lease->grant == 0) {
+          std::array<std::byte, 16> guid;
+          {
+            MutexLock clock(&mu_);
+            guid = client_guid_;
           }
+          server_.leases.erase({guid, lease->key});
         }
+      }
+      return pending;
+    };
+    if (action != wire::kActionCreated && !stat_open) {
+      if (std::optional<Reply> pending =
+              after_breaks(truncate ? core::CacheOp::kSetSize : core::CacheOp::kOpen)) {
         return std::move(*pending);
       }
     }
@@ -363,6 +369,14 @@ Reply Connection::Create(Exchange& x) {
         vfs.OpenFile(caller, attr.id, access, req->share_access & core::kShareAll,
                      (req->options & wire::kOptDeleteOnClose) != 0);
     if (!id.ok()) {
+      // MS-FSA 2.1.5.1.2.1: a sharing violation first breaks the handle caching of the file's
+      // other holders (their cached opens may be what stands in the way: a client closes
+      // them when told); the CREATE runs anew once they answer.
+      if (id.status().code() == Errc::kShareViolation) {
+        if (std::optional<Reply> pending = after_breaks(core::CacheOp::kRemove)) {
+          return std::move(*pending);
+        }
+      }
       if (id.status().code() == Errc::kAccess && (req->options & wire::kOptDeleteOnClose) &&
           (attr.dos_attributes & core::kDosReadOnly)) {
         return Fail(wire::kStatusCannotDelete);
