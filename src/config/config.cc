@@ -219,6 +219,12 @@ Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v)
     s.block_dir = v;
   else if (key == "read_only")
     return ParseBool(v, &s.read_only);
+  else if (key == "smb_encrypt")
+    return ParseBool(v, &s.smb_encrypt);
+  else if (key == "smb_require_signing")
+    return ParseBool(v, &s.smb_require_signing);
+  else if (key == "guest_ok")
+    return ParseBool(v, &s.guest_ok);
   else if (key == "squash")
     s.squash = v;
   else if (key == "default_permission")
@@ -547,6 +553,8 @@ std::string JsonSchema() {
        "\"root_mode\":{\"type\":\"string\",\"pattern\":\"^[0-7]{1,4}$\"},"
        "\"default_permission\":{\"enum\":[\"none\",\"read\",\"read-write\",\"admin\"]},"
        "\"names\":{\"enum\":[\"posix\",\"windows\"]},"
+       "\"smb_encrypt\":{\"type\":\"boolean\"},\"smb_require_signing\":{\"type\":\"boolean\"},"
+       "\"guest_ok\":{\"type\":\"boolean\"},"
        "\"allowed_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
        "\"denied_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}";
   return o.str();
@@ -689,7 +697,7 @@ std::string RenderConfig(const Config& c) {
     << "          # every session encrypts (SMB 3 clients only)\n"
        "  allow_guest: "
     << (c.smb.allow_guest ? "true" : "false")
-    << "      # guest and anonymous sessions\n"
+    << "      # guest and anonymous sessions, on every share\n"
        "  netbios_name: \""
     << c.smb.netbios_name
     << "\"\n"
@@ -709,6 +717,10 @@ std::string RenderConfig(const Config& c) {
        "# default_permission: none | read | read-write | admin (for every user)\n"
        "# names: posix (any bytes but / and NUL, case-sensitive) | windows (no \\ : * ? \" < > |\n"
        "#   nor control characters; found whatever their case, kept as created)\n"
+       "# smb_encrypt: SMB 3 sessions encrypt everything on the share; SMB 2 sessions are "
+       "refused\n"
+       "# smb_require_signing: SMB sessions that use the share sign every message\n"
+       "# guest_ok: guest and anonymous SMB sessions may use the share (as anon_uid/anon_gid)\n"
        "shares:\n";
   for (const ShareConfig& s : c.shares) {
     char mode[8];
@@ -725,7 +737,10 @@ std::string RenderConfig(const Config& c) {
       << "    anon_gid: " << s.anon_gid << "\n"
       << "    root_mode: \"" << mode << "\"   # mode of the share's root when first created\n"
       << "    default_permission: " << s.default_permission << "\n"
-      << "    names: " << s.names << "\n";
+      << "    names: " << s.names << "\n"
+      << "    smb_encrypt: " << (s.smb_encrypt ? "true" : "false") << "\n"
+      << "    smb_require_signing: " << (s.smb_require_signing ? "true" : "false") << "\n"
+      << "    guest_ok: " << (s.guest_ok ? "true" : "false") << "\n";
     auto list = [&](const char* key, const std::vector<std::string>& v) {
       o << "    " << key << ": [";
       for (size_t i = 0; i < v.size(); ++i) o << (i ? ", " : "") << "\"" << v[i] << "\"";

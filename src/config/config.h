@@ -55,7 +55,7 @@ struct SmbConfig {
   uint32_t max_io = 8u << 20;     // MaxReadSize / MaxWriteSize / MaxTransactSize
   bool require_signing = false;   // every session signs every message
   bool encrypt = false;           // every session encrypts (SMB 3.x only)
-  bool allow_guest = false;       // guest and anonymous sessions
+  bool allow_guest = false;       // guest and anonymous sessions, on every share
   std::string netbios_name = "DITTOFS";
   std::string domain = "WORKGROUP";
 };
@@ -97,6 +97,12 @@ struct ShareConfig {
   // posix (any bytes but '/' and NUL, case-sensitive) | windows (no \ : * ? " < > | nor
   // control characters; found whatever their case, kept as created)
   std::string names = "posix";
+  // SMB: tree connects of SMB 3.x sessions encrypt every message, and 2.x sessions are refused
+  // (MS-SMB2 3.3.5.7); sessions that connect sign every message; guest and anonymous sessions
+  // may connect (as anon_uid/anon_gid).
+  bool smb_encrypt = false;
+  bool smb_require_signing = false;
+  bool guest_ok = false;
 };
 
 struct Config {

@@ -47,7 +47,12 @@ TEST(ConfigTest, RenderedConfigParsesBackIdentically) {
   c.shares[0].allowed_clients = {"10.0.0.0/8", "::1"};
   c.shares[0].denied_clients = {"10.9.0.0/16"};
   c.shares[0].names = "windows";
+  c.shares[0].smb_encrypt = true;
+  c.shares[0].guest_ok = true;
   ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
+  EXPECT_TRUE(back.shares[0].smb_encrypt);
+  EXPECT_FALSE(back.shares[0].smb_require_signing);
+  EXPECT_TRUE(back.shares[0].guest_ok);
   EXPECT_EQ(back.shares[0].names, "windows");
   EXPECT_FALSE(back.nfs.inline_fast_calls);
   EXPECT_EQ(back.shares[0].squash, "all_to_admin");
@@ -199,6 +204,31 @@ TEST(ConfigTest, EnvironmentOverridesFile) {
   ASSERT_OK_AND_ASSIGN(Config c, ParseConfig("nfs:\n  port: 1000\n", env));
   EXPECT_EQ(c.nfs.port, 3049);
   EXPECT_EQ(c.logging.level, "debug");
+}
+
+TEST(ConfigTest, PerShareSmbOptions) {
+  auto env = Env({{"HOME", "/h"}});
+  ASSERT_OK_AND_ASSIGN(Config defaults, ParseConfig("shares:\n  - {name: /a}\n", env));
+  // Off unless asked: guests are a per-share opt-in.
+  EXPECT_FALSE(defaults.shares[0].smb_encrypt);
+  EXPECT_FALSE(defaults.shares[0].smb_require_signing);
+  EXPECT_FALSE(defaults.shares[0].guest_ok);
+  ASSERT_OK_AND_ASSIGN(Config c,
+                       ParseConfig("shares:\n"
+                                   "  - {name: /a, smb_encrypt: true, smb_require_signing: yes}\n"
+                                   "  - {name: /b, guest_ok: true}\n",
+                                   env));
+  ASSERT_EQ(c.shares.size(), 2u);
+  EXPECT_TRUE(c.shares[0].smb_encrypt);
+  EXPECT_TRUE(c.shares[0].smb_require_signing);
+  EXPECT_FALSE(c.shares[0].guest_ok);
+  EXPECT_FALSE(c.shares[1].smb_encrypt);
+  EXPECT_TRUE(c.shares[1].guest_ok);
+  EXPECT_THAT(ParseConfig("shares:\n  - {name: /a, guest_ok: maybe}\n", env),
+              testing::StatusIs(Errc::kInvalid));
+  EXPECT_THAT(ParseConfig("shares:\n  - {name: /a, smb_encrypted: true}\n", env),
+              testing::StatusIs(Errc::kInvalid));
+  EXPECT_NE(JsonSchema().find("\"guest_ok\""), std::string::npos);
 }
 
 TEST(ConfigTest, RejectsTyposAndBadValues) {

@@ -216,6 +216,14 @@ struct NameRules {
   static NameRules Windows() { return {255, "\\:*?\"<>|", true, true}; }
 };
 
+// What the SMB adapter enforces on a share's tree connects (MS-SMB2 3.3.5.7); the runtime only
+// carries it.
+struct SmbShareOptions {
+  bool encrypt = false;          // Share.EncryptData: 3.x sessions encrypt, 2.x are refused
+  bool require_signing = false;  // sessions that connect sign every message
+  bool guest_ok = false;         // guest and anonymous sessions may connect
+};
+
 struct ShareOptions {
   bool read_only = false;
   Squash squash = Squash::kRootToGuest;
@@ -226,6 +234,7 @@ struct ShareOptions {
   uint32_t root_gid = 0;
   SharePolicy policy;  // client networks and per-user permission levels
   NameRules names;
+  SmbShareOptions smb;
 };
 
 }  // namespace dittofs::core

@@ -31,6 +31,7 @@
 #include "controlplane/db/control_db.h"
 #include "controlplane/db/postgres/postgres_control_db.h"
 #include "controlplane/db/sqlite/sqlite_control_db.h"
+#include "core/login_throttle.h"
 #include "core/shares.h"
 #include "net/http/http_server.h"
 #include "nfs/common/file_handle.h"
@@ -525,6 +526,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   core::ShareTable shares_;
   // Who the control plane's users are, for the adapters that name them (declared before them).
   ControlPlaneUserDirectory users_;
+  // Failed logins, through the REST API and SMB alike (declared before both).
+  core::LoginThrottle login_throttle_;
   rpc::Dispatcher dispatcher_;
   const nfs::FileHandleCodec handles_;
   nfs::Nfs3Service nfs3_;
@@ -635,6 +638,9 @@ Status ServerImpl::SeedDefaults() {
     ASSIGN_OR_RETURN(share.default_permission, ParseLevel(sc.default_permission));
     share.root_mode = sc.root_mode;
     ASSIGN_OR_RETURN(share.names, cp::ParseNameRules(sc.names));
+    share.smb_encrypt = sc.smb_encrypt;
+    share.smb_require_signing = sc.smb_require_signing;
+    share.guest_ok = sc.guest_ok;
     RETURN_IF_ERROR(db_->CreateShare(share).status());
     LOG_INFO("controlplane: created share {} ({} metadata, {} blocks)", sc.name, sc.metadata,
              sc.block);
@@ -690,6 +696,9 @@ Result<core::ShareOptions> ServerImpl::OptionsOf(const cp::Share& share) {
   o.root_mode = share.root_mode;
   o.names = share.names == cp::NameRules::kWindows ? core::NameRules::Windows()
                                                    : core::NameRules::Posix();
+  o.smb.encrypt = share.smb_encrypt;
+  o.smb.require_signing = share.smb_require_signing;
+  o.smb.guest_ok = share.guest_ok;
   o.policy.default_permission = ToCore(share.default_permission);
   for (const std::string& text : share.allowed_cidrs) {
     ASSIGN_OR_RETURN(core::Cidr c, core::Cidr::Parse(text));
@@ -1058,6 +1067,7 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartSmb(const cp::Adapter& row,
   smb::SmbEnvironment env;
   env.shares = &shares_;
   env.users = &users_;
+  env.throttle = &login_throttle_;
   ASSIGN_OR_RETURN(std::unique_ptr<net::StreamServer> server, smb::StartSmbServer(o, env));
   LOG_INFO("smb: SMB 2.0.2-3.1.1 listening on {}:{} ({} workers)", row.bind_address, server->port(),
            t.worker_threads);
@@ -1132,6 +1142,7 @@ Status ServerImpl::Start() {
         {config::NormalizePath(config_.server.state_dir + "/jwt_secret"), "the token secret"});
     ao.reserved_paths.push_back(
         {config::NormalizePath(config_.server.state_dir + "/keys"), "the key files' directory"});
+    ao.throttle = &login_throttle_;
     api_ = std::make_unique<cp::api::Api>(*db_, *this, std::move(ao));
     api_->Register(router_);
     net::HttpServerOptions ho;

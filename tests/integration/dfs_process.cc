@@ -42,7 +42,12 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
          << "\n"
          << "    read_only: " << (s.read_only ? "true" : "false") << "\n"
          << "    root_mode: \"" << s.root_mode << "\"\n"
-         << "    default_permission: " << s.default_permission << "\n";
+         << "    default_permission: " << s.default_permission << "\n"
+         << "    anon_uid: " << s.anon_uid << "\n"
+         << "    anon_gid: " << s.anon_gid << "\n"
+         << "    smb_encrypt: " << (s.smb_encrypt ? "true" : "false") << "\n"
+         << "    smb_require_signing: " << (s.smb_require_signing ? "true" : "false") << "\n"
+         << "    guest_ok: " << (s.guest_ok ? "true" : "false") << "\n";
     auto list = [&](const char* key, const std::vector<std::string>& cidrs) {
       yaml << "    " << key << ": [";
       for (size_t i = 0; i < cidrs.size(); ++i) yaml << (i ? ", " : "") << "\"" << cidrs[i] << "\"";

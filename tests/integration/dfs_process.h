@@ -33,6 +33,11 @@ struct DfsShare {
   std::string default_permission = "read-write";  // none | read | read-write | admin
   std::vector<std::string> allowed_clients;       // CIDRs
   std::vector<std::string> denied_clients;        // CIDRs
+  uint32_t anon_uid = 65534;
+  uint32_t anon_gid = 65534;
+  bool smb_encrypt = false;
+  bool smb_require_signing = false;
+  bool guest_ok = false;
 };
 
 struct DfsOptions {

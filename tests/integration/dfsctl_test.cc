@@ -322,6 +322,43 @@ TEST_F(DfsctlTest, ShareMountPrintsTheLinuxCommand) {
   EXPECT_THAT(missing.err, HasSubstr("404"));
 }
 
+TEST_F(DfsctlTest, ShareSmbOptions) {
+  ASSERT_NO_FATAL_FAILURE(LoginAndChangePassword());
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"store", "metadata", "add", "--name", "meta2", "--type", "memory"},
+           {"store", "block", "add", "--name", "blocks2", "--type", "memory"},
+           {"share", "create", "/guests", "--metadata-store", "meta2", "--block-store", "blocks2",
+            "--guest-ok", "--smb-encrypt"}}) {
+    CtlRun run = Ctl(args);
+    ASSERT_EQ(run.exit_code, 0) << args[0] << " " << args[1] << ": " << run.err;
+  }
+  CtlRun get = Ctl({"share", "get", "/guests", "-o", "json"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  json share = json::parse(get.out);
+  EXPECT_EQ(share["guest_ok"], true);
+  EXPECT_EQ(share["smb_encrypt"], true);
+  EXPECT_EQ(share["smb_require_signing"], false);
+  // The default share takes no guests.
+  CtlRun export_share = Ctl({"share", "get", "/export", "-o", "json"});
+  ASSERT_EQ(export_share.exit_code, 0) << export_share.err;
+  EXPECT_EQ(json::parse(export_share.out)["guest_ok"], false);
+
+  CtlRun update = Ctl(
+      {"share", "update", "/guests", "--smb-encrypt", "false", "--smb-require-signing", "true"});
+  ASSERT_EQ(update.exit_code, 0) << update.err;
+  get = Ctl({"share", "get", "/guests", "-o", "json"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  share = json::parse(get.out);
+  EXPECT_EQ(share["guest_ok"], true);
+  EXPECT_EQ(share["smb_encrypt"], false);
+  EXPECT_EQ(share["smb_require_signing"], true);
+  CtlRun table = Ctl({"share", "list"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("GUEST OK"));
+  CtlRun bad = Ctl({"share", "update", "/guests", "--guest-ok", "maybe"});
+  EXPECT_NE(bad.exit_code, 0);
+}
+
 TEST_F(DfsctlTest, CompletionScriptsNameTheCommands) {
   for (const char* shell : {"bash", "zsh", "fish"}) {
     CtlRun run = Ctl({"completion", shell});

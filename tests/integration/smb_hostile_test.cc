@@ -258,7 +258,11 @@ class SmbHostileTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (Shell("command -v smbclient").exit_code != 0) return;
-    Result<std::unique_ptr<DfsProcess>> started = DfsProcess::Start(DFS_BINARY, DfsOptions());
+    DfsOptions options;
+    options.shares.resize(2);
+    options.shares[1].name = "/sealed";
+    options.shares[1].smb_encrypt = true;
+    Result<std::unique_ptr<DfsProcess>> started = DfsProcess::Start(DFS_BINARY, options);
     ASSERT_TRUE(started.ok()) << started.status().ToString();
     server_ = std::move(started).value().release();
     ASSERT_NE(server_->smb_port(), 0) << server_->Log();
@@ -886,6 +890,51 @@ TEST_F(SmbHostileTest, CorruptSignatureInASigningSessionIsRefused) {
                      "' --option='netbios name=localhost' --option='client signing=required' "
                      "-m SMB2 -c ls");
   EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// MS-SMB2 3.3.5.7 and 3.3.5.2.11: a share that needs encryption takes no session that cannot
+// encrypt, and no unencrypted request on a tree whose connect said SMB2_SHAREFLAG_ENCRYPT_DATA.
+TEST_F(SmbHostileTest, EncryptedShareRefusesWhatIsNotEncrypted) {
+  uint32_t tree = 0;
+  {
+    SCOPED_TRACE("SMB 2.1 cannot encrypt: no tree connect");
+    Wire w(port());
+    ASSERT_EQ(w.Negotiate({0x0202, 0x0210}), kSuccess);
+    ASSERT_EQ(w.Logon("admin", password()), kSuccess);
+    EXPECT_EQ(w.TreeConnect("sealed", &tree), kAccessDenied);
+    EXPECT_EQ(w.TreeConnect("export", &tree), kSuccess);  // the session itself is fine
+  }
+  {
+    SCOPED_TRACE("SMB 3.0 without SMB2_GLOBAL_CAP_ENCRYPTION: no cipher, no tree connect");
+    Wire w(port());
+    Bytes m = Message(w.H(0), NegotiateBody({0x0300}));
+    Put32(m, 64 + 8, 0x3F);  // Capabilities without ENCRYPTION (0x40)
+    Bytes r = w.Call(m);
+    ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+    ASSERT_EQ(w.Logon("admin", password()), kSuccess);
+    EXPECT_EQ(w.TreeConnect("sealed", &tree), kAccessDenied);
+  }
+  {
+    SCOPED_TRACE("SMB 3.0 with encryption: the tree asks for it, and a plain CREATE is refused");
+    Wire w(port());
+    ASSERT_EQ(w.Negotiate({0x0300}), kSuccess);
+    ASSERT_EQ(w.Logon("admin", password()), kSuccess);
+    Bytes r = w.Call(Message(w.H(3), TreeConnectBody("\\\\127.0.0.1\\sealed")));
+    ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+    EXPECT_EQ(Le32(r, 64 + 4) & 0x8000, 0x8000u) << "SMB2_SHAREFLAG_ENCRYPT_DATA";
+    tree = Le32(r, 36);
+    r = w.Call(Message(w.H(5, tree), CreateBody("plain.txt", 2 /* create */)));
+    ASSERT_GE(r.size(), 52u);
+    // §3.3.4.1.4: the answer (STATUS_ACCESS_DENIED) goes sealed, in a TRANSFORM_HEADER.
+    EXPECT_EQ(r[0], 0xFD);
+    EXPECT_EQ(std::string(r.begin() + 1, r.begin() + 4), "SMB");
+  }
+  // The refused CREATE created nothing; an encrypting client sees the share.
+  ShellRun r =
+      Shell("smbclient //127.0.0.1/sealed -s /dev/null -p " + std::to_string(port()) +
+            " -U 'admin%" + password() + "' --option='netbios name=localhost' -m SMB3 -c ls");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("plain.txt"), std::string::npos) << r.output;
 }
 
 // A client that sends CREATE and goes away at once: the open must not outlive the connection

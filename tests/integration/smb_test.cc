@@ -10,12 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dfs_process.h"
@@ -468,6 +470,202 @@ TEST_F(SmbTest, ImpacketListsTheShares) {
   const std::string shares = peer->Do("shares");
   EXPECT_NE(shares.find("export"), std::string::npos) << shares;
   EXPECT_NE(shares.find("IPC$"), std::string::npos) << shares;
+}
+
+// Per-share SMB settings (docs/configuration.md): encryption, signing, guests. One server with
+// a share of each kind; the default share asks for none of them.
+class SmbShareOptionsTest : public ::testing::Test {
+ protected:
+  static constexpr uint32_t kAnonUid = 4242;
+  static constexpr uint32_t kAnonGid = 4343;
+
+  static void SetUpTestSuite() {
+    if (!HaveSmbclient()) return;
+    DfsOptions options;
+    options.shares.resize(4);
+    options.shares[1].name = "/sealed";
+    options.shares[1].smb_encrypt = true;
+    options.shares[2].name = "/public";
+    options.shares[2].guest_ok = true;
+    options.shares[2].anon_uid = kAnonUid;
+    options.shares[2].anon_gid = kAnonGid;
+    options.shares[3].name = "/signed";
+    options.shares[3].smb_require_signing = true;
+    Result<std::unique_ptr<DfsProcess>> started = DfsProcess::Start(DFS_BINARY, options);
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    server_ = std::move(started).value().release();
+    ASSERT_NE(server_->smb_port(), 0) << server_->Log();
+    scratch_ = new std::string(server_->dir() + "/client");
+    std::filesystem::create_directories(*scratch_);
+    WriteFile(*scratch_ + "/small.txt", "per-share settings\n");
+  }
+  static void TearDownTestSuite() {
+    if (server_ == nullptr) return;
+    Result<int> code = server_->Stop();
+    EXPECT_TRUE(code.ok() && *code == 0) << server_->Log();
+    delete server_;
+    server_ = nullptr;
+    delete scratch_;
+  }
+  void SetUp() override {
+    if (!HaveSmbclient()) GTEST_SKIP() << "smbclient is not installed";
+    ASSERT_NE(server_, nullptr);
+  }
+
+  // smbclient on `share` with `commands`; `user` is its -U ("admin" gets the admin password),
+  // or empty for -N (anonymous).
+  static ShellRun On(const std::string& share, const std::string& commands,
+                     const std::string& extra, const std::string& user = "admin") {
+    std::string who = user.empty()      ? "-N"
+                      : user == "admin" ? "-U " + Quote("admin%" + server_->admin_password())
+                                        : "-U " + Quote(user);
+    return Shell("cd " + Quote(*scratch_) + " && smbclient //127.0.0.1/" + share +
+                 " -s /dev/null -p " + std::to_string(server_->smb_port()) + " " + who +
+                 " --option='netbios name=localhost' " + extra + " -c " + Quote(commands));
+  }
+
+  static DfsProcess* server_;
+  static std::string* scratch_;
+};
+
+DfsProcess* SmbShareOptionsTest::server_ = nullptr;
+std::string* SmbShareOptionsTest::scratch_ = nullptr;
+
+TEST_F(SmbShareOptionsTest, EncryptedShareTakesOnlyEncryptedSmb3) {
+  // An SMB 3 client that would encrypt when asked: the share asks (SMB2_SHAREFLAG_ENCRYPT_DATA)
+  // and everything on it goes sealed.
+  for (const std::string dialect : {"SMB3_11", "SMB3_02", "SMB3_00"}) {
+    SCOPED_TRACE(dialect);
+    ShellRun r = On("sealed", "put small.txt; get small.txt small.back; ls; del small.txt",
+                    "-m " + dialect + " --option='client smb encrypt=desired'");
+    ASSERT_EQ(r.exit_code, 0) << r.output << server_->Log();
+    EXPECT_EQ(ReadFile(*scratch_ + "/small.back"), "per-share settings\n");
+  }
+  // Encryption the client requires works too.
+  ShellRun required = On("sealed", "ls", "-m SMB3 --option='client smb encrypt=required'");
+  EXPECT_EQ(required.exit_code, 0) << required.output;
+  // Samba's client, even told not to encrypt, obeys the share's SMB2_SHAREFLAG_ENCRYPT_DATA
+  // (MS-SMB2 3.2.4.1.8: it MUST encrypt); smb_hostile_test shows an unencrypted request
+  // refused.
+  ShellRun off = On("sealed", "ls", "-m SMB3 --option='client smb encrypt=off'");
+  EXPECT_EQ(off.exit_code, 0) << off.output;
+  // An SMB 2 session, which cannot encrypt, gets no tree connect (MS-SMB2 3.3.5.7).
+  for (const std::string dialect : {"SMB2_10", "SMB2_02"}) {
+    SCOPED_TRACE(dialect);
+    ShellRun smb2 =
+        On("sealed", "ls", "-m " + dialect + " --option='client min protocol=" + dialect + "'");
+    EXPECT_NE(smb2.exit_code, 0) << smb2.output;
+    EXPECT_NE(smb2.output.find("NT_STATUS_ACCESS_DENIED"), std::string::npos) << smb2.output;
+  }
+  // The other shares need no encryption, for either dialect.
+  ShellRun plain = On("export", "ls", "-m SMB2_10 --option='client smb encrypt=off'");
+  EXPECT_EQ(plain.exit_code, 0) << plain.output;
+  plain = On("export", "ls", "-m SMB3 --option='client smb encrypt=off'");
+  EXPECT_EQ(plain.exit_code, 0) << plain.output;
+}
+
+TEST_F(SmbShareOptionsTest, GuestsOnlyWhereTheShareTakesThem) {
+  // Anonymous (-N) and the Guest account (-U guest%) are refused on the default share...
+  for (const std::string& user : {std::string(), std::string("guest%")}) {
+    SCOPED_TRACE(user.empty() ? "anonymous" : "guest");
+    ShellRun r = On("export", "ls", "-m SMB3", user);
+    EXPECT_NE(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("NT_STATUS_ACCESS_DENIED"), std::string::npos) << r.output;
+    // ... and on the encrypted one (a guest has no keys to seal with).
+    r = On("sealed", "ls", "-m SMB3", user);
+    EXPECT_NE(r.exit_code, 0) << r.output;
+  }
+  // The guest_ok share takes both; what they create belongs to its anonymous identity.
+  ShellRun anon = On("public", "put small.txt anon.txt; ls", "-m SMB3", "");
+  ASSERT_EQ(anon.exit_code, 0) << anon.output << server_->Log();
+  ShellRun guest = On("public", "put small.txt guest.txt; ls", "-m SMB3_11", "guest%");
+  ASSERT_EQ(guest.exit_code, 0) << guest.output << server_->Log();
+  ShellRun smb2_guest = On("public", "ls", "-m SMB2_10", "guest%");
+  EXPECT_EQ(smb2_guest.exit_code, 0) << smb2_guest.output;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<NfsMount> m,
+                       NfsMount::Mount(server_->port(), "/public", 0, 0));
+  for (const char* name : {"/anon.txt", "/guest.txt"}) {
+    SCOPED_TRACE(name);
+    struct nfs_stat_64 st {};
+    ASSERT_EQ(nfs_stat64(m->get(), name, &st), 0) << m->error();
+    EXPECT_EQ(st.nfs_uid, kAnonUid);
+    EXPECT_EQ(st.nfs_gid, kAnonGid);
+  }
+  // A real user still uses the guest share as themself.
+  ShellRun admin = On("public", "ls", "-m SMB3");
+  EXPECT_EQ(admin.exit_code, 0) << admin.output;
+  // The Guest account has no password: one given is wrong.
+  ShellRun wrong = On("public", "ls", "-m SMB3", "guest%secret");
+  EXPECT_NE(wrong.exit_code, 0) << wrong.output;
+  EXPECT_NE(wrong.output.find("NT_STATUS_LOGON_FAILURE"), std::string::npos) << wrong.output;
+}
+
+TEST_F(SmbShareOptionsTest, SigningShareTakesOnlySignedRequests) {
+  for (const std::string dialect : {"SMB3_11", "SMB2_10"}) {
+    SCOPED_TRACE(dialect);
+    ShellRun sign = On("signed", "put small.txt; get small.txt signed.back; del small.txt",
+                       "-m " + dialect + " --client-protection=sign");
+    ASSERT_EQ(sign.exit_code, 0) << sign.output << server_->Log();
+    EXPECT_EQ(ReadFile(*scratch_ + "/signed.back"), "per-share settings\n");
+    ShellRun off = On("signed", "ls", "-m " + dialect + " --option='client signing=disabled'");
+    EXPECT_NE(off.exit_code, 0) << off.output;
+    EXPECT_NE(off.output.find("NT_STATUS_ACCESS_DENIED"), std::string::npos) << off.output;
+  }
+  // Guests cannot sign.
+  ShellRun guest = On("signed", "ls", "-m SMB3", "");
+  EXPECT_NE(guest.exit_code, 0) << guest.output;
+  // Unsigned sessions still use the other shares.
+  ShellRun plain = On("export", "ls", "-m SMB2_10 --option='client signing=disabled'");
+  EXPECT_EQ(plain.exit_code, 0) << plain.output;
+}
+
+// Wrong passwords over SMB are counted like the REST API's (core::LoginThrottle, shared by
+// both): each further one is answered later, five lock the (user, address) pair out for 30 s,
+// during which even the right password is refused; after it, the right one works. Its own
+// server, so that the lockout touches no other test.
+TEST(SmbLoginThrottleTest, WrongPasswordsAreSlowedThenLockedOutForAWhile) {
+  if (!HaveSmbclient()) GTEST_SKIP() << "smbclient is not installed";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server,
+                       DfsProcess::Start(DFS_BINARY, DfsOptions{}));
+  ASSERT_NE(server->smb_port(), 0) << server->Log();
+  auto logon = [&](const std::string& password) {
+    return Shell("smbclient //127.0.0.1/export -s /dev/null -p " +
+                 std::to_string(server->smb_port()) + " -U " + Quote("admin%" + password) +
+                 " --option='netbios name=localhost' -m SMB3 -c ls");
+  };
+  using Clock = std::chrono::steady_clock;
+  Clock::duration fifth{};
+  for (int i = 1; i <= 5; ++i) {
+    SCOPED_TRACE(i);
+    const Clock::time_point start = Clock::now();
+    ShellRun r = logon("wrong-" + server->admin_password());
+    if (i == 5) fifth = Clock::now() - start;
+    EXPECT_NE(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("NT_STATUS_LOGON_FAILURE"), std::string::npos) << r.output;
+  }
+  // The fifth failure waited for its answer (4 earlier failures x 500 ms), on no thread of the
+  // server's: it served on meanwhile.
+  EXPECT_GE(fifth, std::chrono::milliseconds(1900));
+  const Clock::time_point locked_at = Clock::now();
+  ShellRun locked = logon(server->admin_password());
+  EXPECT_NE(locked.exit_code, 0) << locked.output;
+  EXPECT_NE(locked.output.find("NT_STATUS_LOGON_FAILURE"), std::string::npos) << locked.output;
+  EXPECT_NE(server->Log().find("too many failures"), std::string::npos) << server->Log();
+  // The REST API counts the same failures: its login is locked out as well.
+  if (Shell("command -v curl").exit_code == 0) {
+    ShellRun api = Shell(
+        "curl -s -o /dev/null -w '%{http_code}' -X POST -H "
+        "'Content-Type: application/json' -d " +
+        Quote("{\"username\":\"admin\",\"password\":\"" + server->admin_password() + "\"}") +
+        " http://127.0.0.1:" + std::to_string(server->api_port()) + "/api/v1/auth/login");
+    EXPECT_EQ(api.output, "429") << api.output;
+  }
+  // After the lockout (30 s from the fifth failure), the right password works again.
+  std::this_thread::sleep_until(locked_at + std::chrono::seconds(31));
+  ShellRun ok = logon(server->admin_password());
+  EXPECT_EQ(ok.exit_code, 0) << ok.output << server->Log();
+  Result<int> code = server->Stop();
+  EXPECT_TRUE(code.ok() && *code == 0) << server->Log();
 }
 
 }  // namespace

@@ -77,6 +77,13 @@ struct Args {
   std::optional<std::string> default_permission;
   std::optional<std::string> root_mode;
   std::optional<std::string> names;
+  // SMB: as read_only, a flag on create and a true|false option on update.
+  bool smb_encrypt_flag = false;
+  std::optional<bool> smb_encrypt;
+  bool smb_require_signing_flag = false;
+  std::optional<bool> smb_require_signing;
+  bool guest_ok_flag = false;
+  std::optional<bool> guest_ok;
   bool run = false;
   std::string mountpoint = kDefaultMountpoint;
 
@@ -129,6 +136,9 @@ const std::vector<Column> kShareColumns = {{"NAME", "name"},
                                            {"DEFAULT PERMISSION", "default_permission"},
                                            {"ROOT MODE", "root_mode"},
                                            {"NAMES", "names"},
+                                           {"SMB ENCRYPT", "smb_encrypt"},
+                                           {"SMB SIGNING", "smb_require_signing"},
+                                           {"GUEST OK", "guest_ok"},
                                            {"ALLOWED", "allowed_cidrs"},
                                            {"DENIED", "denied_cidrs"}};
 const std::vector<Column> kGrantColumns = {{"KIND", "kind"}, {"NAME", "name"}, {"LEVEL", "level"}};
@@ -622,6 +632,22 @@ void Dfsctl::AddShareCommands() {
     command->add_option("--names", args_.names,
                         "posix (case-sensitive, any bytes but / and NUL) or windows "
                         "(case-insensitive, case-preserving, no \\ : * ? \" < > |)");
+    constexpr const char* kEncrypt =
+        "SMB 3 sessions encrypt everything on the share; SMB 2 sessions are refused";
+    constexpr const char* kSigning = "SMB sessions sign every message on the share";
+    constexpr const char* kGuest =
+        "Guest and anonymous SMB sessions may use the share, as --anon-uid/--anon-gid";
+    if (create) {
+      command->add_flag("--smb-encrypt", args_.smb_encrypt_flag, kEncrypt);
+      command->add_flag("--smb-require-signing", args_.smb_require_signing_flag, kSigning);
+      command->add_flag("--guest-ok", args_.guest_ok_flag, kGuest);
+    } else {
+      command->add_option("--smb-encrypt", args_.smb_encrypt,
+                          std::string(kEncrypt) + " (true|false)");
+      command->add_option("--smb-require-signing", args_.smb_require_signing,
+                          std::string(kSigning) + " (true|false)");
+      command->add_option("--guest-ok", args_.guest_ok, std::string(kGuest) + " (true|false)");
+    }
   };
   CLI::App* create = Leaf(share, "create", "Create a share",
                           [this] { return ShareCreateOrUpdate(/*create=*/true); });
@@ -701,6 +727,12 @@ Status Dfsctl::ShareCreateOrUpdate(bool create) {
   if (args_.default_permission) body["default_permission"] = *args_.default_permission;
   if (args_.root_mode) body["root_mode"] = *args_.root_mode;
   if (args_.names) body["names"] = *args_.names;
+  if (args_.smb_encrypt_flag) body["smb_encrypt"] = true;
+  if (args_.smb_encrypt) body["smb_encrypt"] = *args_.smb_encrypt;
+  if (args_.smb_require_signing_flag) body["smb_require_signing"] = true;
+  if (args_.smb_require_signing) body["smb_require_signing"] = *args_.smb_require_signing;
+  if (args_.guest_ok_flag) body["guest_ok"] = true;
+  if (args_.guest_ok) body["guest_ok"] = *args_.guest_ok;
   if (!create && body.empty()) return Usage("share update: give at least one field to change");
   ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
   if (create) {

@@ -23,7 +23,6 @@
 #include "controlplane/auth/jwt.h"
 #include "controlplane/auth/password.h"
 #include "controlplane/auth/secret.h"
-#include "controlplane/auth/throttle.h"
 #include "net/http/json_body.h"
 #include "net/http/problem.h"
 
@@ -69,11 +68,23 @@ const std::initializer_list<std::string_view> kCreateGroupBody = {"name", "gid"}
 const std::initializer_list<std::string_view> kCreateStoreBody = {"name", "type", "config"};
 const std::initializer_list<std::string_view> kPatchStoreBody = {"type", "config"};
 const std::initializer_list<std::string_view> kCreateShareBody = {
-    "name",     "metadata_store", "block_store",  "read_only",          "squash",    "anon_uid",
-    "anon_gid", "allowed_cidrs",  "denied_cidrs", "default_permission", "root_mode", "names"};
-const std::initializer_list<std::string_view> kPatchShareBody = {
-    "metadata_store", "block_store",  "read_only",          "squash",    "anon_uid", "anon_gid",
-    "allowed_cidrs",  "denied_cidrs", "default_permission", "root_mode", "names"};
+    "name",      "metadata_store", "block_store",   "read_only",           "squash",
+    "anon_uid",  "anon_gid",       "allowed_cidrs", "denied_cidrs",        "default_permission",
+    "root_mode", "names",          "smb_encrypt",   "smb_require_signing", "guest_ok"};
+const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store",
+                                                                 "block_store",
+                                                                 "read_only",
+                                                                 "squash",
+                                                                 "anon_uid",
+                                                                 "anon_gid",
+                                                                 "allowed_cidrs",
+                                                                 "denied_cidrs",
+                                                                 "default_permission",
+                                                                 "root_mode",
+                                                                 "names",
+                                                                 "smb_encrypt",
+                                                                 "smb_require_signing",
+                                                                 "guest_ok"};
 const std::initializer_list<std::string_view> kGrantBody = {"kind", "name", "level"};
 const std::initializer_list<std::string_view> kPatchAdapterBody = {
     "enabled", "port", "bind_address", "workers", "io_threads"};
@@ -488,6 +499,8 @@ class ApiHandlers final {
         signer_(std::move(options.jwt_secret)),
         state_dir_(std::move(options.state_dir)),
         reserved_paths_(std::move(options.reserved_paths)),
+        own_throttle_(options.throttle ? nullptr : std::make_unique<core::LoginThrottle>()),
+        throttle_(options.throttle ? options.throttle : own_throttle_.get()),
         routes_(Table()) {
     openapi_ = OpenApi().dump();
   }
@@ -767,7 +780,7 @@ class ApiHandlers final {
     }
     const std::string& address = call.http.client_address;
     int64_t now = Now().sec;
-    Status allowed = throttle_.Check(username, address, now);
+    Status allowed = throttle_->Check(username, address, now);
     if (!allowed.ok()) {
       HttpResponse response =
           net::Problem(429, net::ReasonPhrase(429), "too many failed logins; try again later");
@@ -785,12 +798,12 @@ class ApiHandlers final {
       valid = false;
     }
     if (!valid) {
-      throttle_.RecordFailure(username, address, now);
+      throttle_->RecordFailure(username, address, now);
       // Never the username: people type their password into that field.
       LOG_INFO("api: failed login from {}", address);
       return Unauthorized("invalid username or password");
     }
-    throttle_.RecordSuccess(username, address, now);
+    throttle_->RecordSuccess(username, address, now);
     if (auth::NeedsRehash(user->password_hash)) {
       Result<std::string> rehashed = auth::HashPassword(password);
       if (rehashed.ok()) {
@@ -848,7 +861,7 @@ class ApiHandlers final {
     const std::string& address = call.http.client_address;
     int64_t now = Now().sec;
     // A stolen token must not become a way to guess the password without limit.
-    Status allowed = throttle_.Check(user.username, address, now);
+    Status allowed = throttle_->Check(user.username, address, now);
     if (!allowed.ok()) {
       HttpResponse response =
           net::Problem(429, net::ReasonPhrase(429), "too many failed attempts; try again later");
@@ -857,7 +870,7 @@ class ApiHandlers final {
     }
     if (current.size() > auth::kMaxPasswordBytes ||
         !auth::VerifyPassword(current, user.password_hash)) {
-      throttle_.RecordFailure(user.username, address, now);
+      throttle_->RecordFailure(user.username, address, now);
       return Forbidden("the current password is wrong");
     }
     RETURN_IF_ERROR(SetPassword(replacement, &user));
@@ -1367,7 +1380,10 @@ class ApiHandlers final {
                 {"denied_cidrs", share.denied_cidrs},
                 {"default_permission", LevelName(share.default_permission)},
                 {"root_mode", fmt::format("{:04o}", share.root_mode)},
-                {"names", NameRulesName(share.names)}};
+                {"names", NameRulesName(share.names)},
+                {"smb_encrypt", share.smb_encrypt},
+                {"smb_require_signing", share.smb_require_signing},
+                {"guest_ok", share.guest_ok}};
   }
 
   // Reads the fields a create and a patch share into `share`.
@@ -1421,6 +1437,9 @@ class ApiHandlers final {
       if (!parsed.ok()) return Invalid("field 'names' must be posix or windows");
       share->names = *parsed;
     }
+    RETURN_IF_ERROR(ReadBool(body, "smb_encrypt", &share->smb_encrypt));
+    RETURN_IF_ERROR(ReadBool(body, "smb_require_signing", &share->smb_require_signing));
+    RETURN_IF_ERROR(ReadBool(body, "guest_ok", &share->guest_ok));
     return Status::Ok();
   }
 
@@ -1721,7 +1740,8 @@ class ApiHandlers final {
   // requests cannot both pass the check with places that overlap each other. Never held while
   // calling a hook.
   Mutex placement_mu_;
-  auth::LoginThrottle throttle_;
+  std::unique_ptr<core::LoginThrottle> own_throttle_;  // when ApiOptions gave none
+  core::LoginThrottle* throttle_;
   const std::vector<Route> routes_;  // Register's handlers point into it
   std::string openapi_;
   std::once_flag dummy_hash_once_;

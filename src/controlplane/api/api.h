@@ -9,6 +9,7 @@
 #include "base/result.h"
 #include "base/status.h"
 #include "controlplane/db/control_db.h"
+#include "core/login_throttle.h"
 #include "net/http/http_server.h"
 
 namespace dittofs::controlplane::api {
@@ -57,6 +58,10 @@ struct ApiOptions {
   // The server's own files that stores must keep clear of: the control database, the token
   // secret, the key files.
   std::vector<ReservedPath> reserved_paths;
+  // Counts failed logins and password changes. The server passes the one its SMB adapter
+  // uses too, so that guesses through either count against both; it must outlive the Api.
+  // Null: the Api keeps its own.
+  core::LoginThrottle* throttle = nullptr;
 };
 
 // One registered route, as the OpenAPI document describes it.

@@ -988,6 +988,9 @@ TEST_F(ApiTest, Shares) {
   EXPECT_EQ(share["default_permission"], "none");
   EXPECT_EQ(share["root_mode"], "0755");
   EXPECT_EQ(share["names"], "posix");
+  EXPECT_EQ(share["smb_encrypt"], false);
+  EXPECT_EQ(share["smb_require_signing"], false);
+  EXPECT_EQ(share["guest_ok"], false);  // guests are a per-share opt-in
   EXPECT_EQ(Body(Get("/api/v1/shares/export", token))["name"], "/export");
   EXPECT_EQ(Body(Get("/api/v1/shares", token)).size(), 1u);
   ExpectProblem(Get("/api/v1/shares/%2Fnope", token), 404);
@@ -1009,7 +1012,9 @@ TEST_F(ApiTest, Shares) {
                         {"denied_cidrs", {"10.1.0.0/16"}},
                         {"default_permission", "read-write"},
                         {"root_mode", "0750"},
-                        {"names", "windows"}},
+                        {"names", "windows"},
+                        {"smb_encrypt", true},
+                        {"guest_ok", true}},
                        token);
   ASSERT_EQ(patched->status, 200) << patched->body;
   json changed = Body(patched);
@@ -1018,25 +1023,40 @@ TEST_F(ApiTest, Shares) {
   EXPECT_EQ(changed["default_permission"], "read-write");
   EXPECT_EQ(changed["root_mode"], "0750");
   EXPECT_EQ(changed["names"], "windows");
+  EXPECT_EQ(changed["smb_encrypt"], true);
+  EXPECT_EQ(changed["smb_require_signing"], false);
+  EXPECT_EQ(changed["guest_ok"], true);
   EXPECT_EQ(changed["allowed_cidrs"], json({"10.0.0.0/8", "fd00::/8"}));
   ASSERT_OK_AND_ASSIGN(Share stored, db_->GetShareByName("/export"));
   EXPECT_EQ(stored.root_mode, 0750u);
   EXPECT_EQ(stored.names, NameRules::kWindows);
+  EXPECT_TRUE(stored.smb_encrypt);
+  EXPECT_FALSE(stored.smb_require_signing);
+  EXPECT_TRUE(stored.guest_ok);
   EXPECT_EQ(stored.default_permission, PermissionLevel::kReadWrite);
   EXPECT_EQ(hooks_.shares_changed(), 4);
+  // A patch changes only what it names.
+  patched = Patch("/api/v1/shares/%2Fexport", {{"smb_require_signing", true}}, token);
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  ASSERT_OK_AND_ASSIGN(stored, db_->GetShareByName("/export"));
+  EXPECT_TRUE(stored.smb_encrypt);
+  EXPECT_TRUE(stored.smb_require_signing);
+  EXPECT_TRUE(stored.guest_ok);
+  EXPECT_EQ(hooks_.shares_changed(), 5);
 
   for (const json& bad :
        {json{{"allowed_cidrs", {"10.0.0.0"}}}, json{{"denied_cidrs", {"10.0.0.0/33"}}},
         json{{"allowed_cidrs", {"fd00::/129"}}}, json{{"allowed_cidrs", {"x/8"}}},
         json{{"squash", "everyone"}}, json{{"default_permission", "read_write"}},
         json{{"root_mode", "0999"}}, json{{"root_mode", 755}}, json{{"name", "/renamed"}},
-        json{{"names", "ntfs"}}, json{{"names", 1}}}) {
+        json{{"names", "ntfs"}}, json{{"names", 1}}, json{{"guest_ok", "yes"}},
+        json{{"smb_encrypt", 1}}, json{{"smb_signing", true}}}) {
     ExpectProblem(Patch("/api/v1/shares/%2Fexport", bad, token), 400);
   }
-  EXPECT_EQ(hooks_.shares_changed(), 4);
+  EXPECT_EQ(hooks_.shares_changed(), 5);
   EXPECT_EQ(Delete("/api/v1/shares/export", token)->status, 204);
   ExpectProblem(Delete("/api/v1/shares/export", token), 404);
-  EXPECT_EQ(hooks_.shares_changed(), 5);
+  EXPECT_EQ(hooks_.shares_changed(), 6);
 
   // Through the router itself: httplib's client percent-decodes a Location it receives.
   net::HttpRequest request;

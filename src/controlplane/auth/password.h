@@ -21,7 +21,7 @@ inline constexpr size_t kMaxPasswordBytes = 1024;
 // one core. This runs on every login and on a small server: MEMLIMIT_MODERATE (256 MiB per
 // concurrent login) would let a handful of parallel logins exhaust memory, while the extra
 // passes raise an offline attacker's cost at no memory price. It is well above OWASP's Argon2id
-// floor (19 MiB, t=2), and LoginThrottle bounds online guessing.
+// floor (19 MiB, t=2), and core::LoginThrottle bounds online guessing.
 // Returns Errc::kInvalid for a password longer than kMaxPasswordBytes.
 // Thread-safe.
 Result<std::string> HashPassword(std::string_view password);

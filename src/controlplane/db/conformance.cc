@@ -94,6 +94,8 @@ Status PopulateForTest(ControlDb& db) {
   export_in.squash = Squash::kAllToAdmin;
   export_in.default_permission = PermissionLevel::kRead;
   export_in.root_mode = 01777;
+  export_in.smb_encrypt = true;
+  export_in.guest_ok = true;
   ASSIGN_OR_RETURN(Share export_share, db.CreateShare(export_in));
   ASSIGN_OR_RETURN(Share archive, db.CreateShare(MakeShare("/archive", meta.id, blocks.id)));
   RETURN_IF_ERROR(
@@ -381,6 +383,9 @@ TEST_P(ControlDbConformance, ShareCrudKeepsEveryField) {
   in.default_permission = PermissionLevel::kReadWrite;
   in.root_mode = 02775;
   in.names = NameRules::kWindows;
+  in.smb_encrypt = true;
+  in.smb_require_signing = true;
+  in.guest_ok = true;
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   EXPECT_GT(share.id, 0);
   in.id = share.id;
@@ -402,6 +407,13 @@ TEST_P(ControlDbConformance, ShareCrudKeepsEveryField) {
   changed.metadata_store_id = meta2.id;
   changed.allowed_cidrs.clear();
   changed.squash = Squash::kNone;
+  changed.smb_encrypt = false;
+  changed.guest_ok = false;
+  ASSERT_OK(db().UpdateShare(changed));
+  ASSERT_OK_AND_ASSIGN(got, db().GetShare(share.id));
+  EXPECT_EQ(got, changed);
+  changed.smb_require_signing = false;
+  changed.smb_encrypt = true;
   ASSERT_OK(db().UpdateShare(changed));
   ASSERT_OK_AND_ASSIGN(got, db().GetShare(share.id));
   EXPECT_EQ(got, changed);
@@ -581,15 +593,44 @@ TEST_P(ControlDbConformance, MigrationToVersion3KeepsSharesAndGivesThemPosixName
   in.read_only = true;
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   // Back to schema version 2, as a database written before name rules were: no column, and
-  // no record of migration 3.
-  ASSERT_OK(database().ExecForTest("ALTER TABLE shares DROP COLUMN names"));
-  ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version = 3"));
+  // no record of migration 3 (nor of the later ones).
+  for (const char* column : {"names", "smb_encrypt", "smb_require_signing", "guest_ok"}) {
+    ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
+  }
+  ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 3"));
   ASSERT_OK(Reopen());
   EXPECT_THAT(db().SchemaVersion(), ::testing::Property(&Result<int>::value, kSchemaVersion));
   ASSERT_OK_AND_ASSIGN(Share got, db().GetShare(share.id));
   EXPECT_EQ(got.names, NameRules::kPosix);
   EXPECT_TRUE(got.read_only);
   EXPECT_EQ(got.name, "/export");
+}
+
+TEST_P(ControlDbConformance, MigrationToVersion4KeepsSharesAndGivesThemNoSmbOptions) {
+  ASSERT_OK_AND_ASSIGN(StoreDef meta, db().CreateMetadataStore(MakeStore("m")));
+  ASSERT_OK_AND_ASSIGN(StoreDef blocks, db().CreateBlockStore(MakeStore("b")));
+  Share in = MakeShare("/export", meta.id, blocks.id);
+  in.names = NameRules::kWindows;
+  in.anon_uid = 4242;
+  ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
+  // Back to schema version 3, as a database written before the per-share SMB options were.
+  for (const char* column : {"smb_encrypt", "smb_require_signing", "guest_ok"}) {
+    ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
+  }
+  ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version = 4"));
+  ASSERT_OK(Reopen());
+  EXPECT_THAT(db().SchemaVersion(), ::testing::Property(&Result<int>::value, kSchemaVersion));
+  ASSERT_OK_AND_ASSIGN(Share got, db().GetShare(share.id));
+  // Off, as the server behaved before: no share encrypts, requires signing or admits guests.
+  EXPECT_FALSE(got.smb_encrypt);
+  EXPECT_FALSE(got.smb_require_signing);
+  EXPECT_FALSE(got.guest_ok);
+  EXPECT_EQ(got.names, NameRules::kWindows);
+  EXPECT_EQ(got.anon_uid, 4242u);
+  got.guest_ok = true;
+  ASSERT_OK(db().UpdateShare(got));
+  ASSERT_OK_AND_ASSIGN(Share again, db().GetShare(share.id));
+  EXPECT_TRUE(again.guest_ok);
 }
 
 TEST_P(ControlDbConformance, NewerSchemaRefusesToOpen) {

@@ -94,6 +94,12 @@ struct Share {
   PermissionLevel default_permission = PermissionLevel::kNone;
   uint32_t root_mode = 0755;
   NameRules names = NameRules::kPosix;
+  // SMB (MS-SMB2 3.3.5.7): tree connects of 3.x sessions encrypt every message (Share.
+  // EncryptData); 2.x sessions are refused. Sessions that connect sign every message.
+  bool smb_encrypt = false;
+  bool smb_require_signing = false;
+  // Guest and anonymous SMB sessions may connect, as anon_uid/anon_gid.
+  bool guest_ok = false;
   friend bool operator==(const Share&, const Share&) = default;
 };
 
@@ -221,6 +227,6 @@ class ControlDb {
 };
 
 // The schema version this code creates and understands.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 }  // namespace dittofs::controlplane

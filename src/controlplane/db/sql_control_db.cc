@@ -98,6 +98,11 @@ CREATE INDEX group_members_by_group ON group_members (group_id);
     {3, "per-share name rules", R"sql(
 ALTER TABLE shares ADD COLUMN names TEXT NOT NULL DEFAULT 'posix';
 )sql"},
+    {4, "per-share SMB encryption, signing and guest access", R"sql(
+ALTER TABLE shares ADD COLUMN smb_encrypt INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE shares ADD COLUMN smb_require_signing INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE shares ADD COLUMN guest_ok INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 
@@ -279,7 +284,8 @@ constexpr std::string_view kUserColumns =
     "password_hash, nt_hash, created_at, updated_at";
 constexpr std::string_view kShareColumns =
     "id, name, metadata_store_id, block_store_id, read_only, squash, anon_uid, anon_gid, "
-    "allowed_cidrs, denied_cidrs, default_permission, root_mode, names";
+    "allowed_cidrs, denied_cidrs, default_permission, root_mode, names, smb_encrypt, "
+    "smb_require_signing, guest_ok";
 
 Result<User> UserFromRow(const SqlRow& row) {
   RowReader r(row);
@@ -338,6 +344,9 @@ Result<Share> ShareFromRow(const SqlRow& row) {
   s.default_permission = r.Enum(ParsePermissionLevel);
   s.root_mode = r.U32();
   s.names = r.Enum(ParseNameRules);
+  s.smb_encrypt = r.Bool();
+  s.smb_require_signing = r.Bool();
+  s.guest_ok = r.Bool();
   RETURN_IF_ERROR(r.status());
   return s;
 }
@@ -402,7 +411,10 @@ std::vector<SqlParam> ShareParams(const Share& s) {
           ToJsonList(s.denied_cidrs),
           S(PermissionLevelName(s.default_permission)),
           int64_t{s.root_mode},
-          S(NameRulesName(s.names))};
+          S(NameRulesName(s.names)),
+          B(s.smb_encrypt),
+          B(s.smb_require_signing),
+          B(s.guest_ok)};
 }
 
 std::vector<SqlParam> AdapterParams(const Adapter& a) {
@@ -649,7 +661,8 @@ class SqlControlDb final : public ControlDb {
       Result<std::vector<SqlRow>> rows = conn_->Query(
           "INSERT INTO shares (name, metadata_store_id, block_store_id, read_only, squash, "
           "anon_uid, anon_gid, allowed_cidrs, denied_cidrs, default_permission, root_mode, "
-          "names) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+          "names, smb_encrypt, smb_require_signing, guest_ok) VALUES ($1, $2, $3, $4, $5, $6, "
+          "$7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
           ShareParams(share));
       if (rows.status() == Errc::kExists) {
         return Status(Errc::kExists, what + ": the name is taken");
@@ -690,11 +703,13 @@ class SqlControlDb final : public ControlDb {
       RETURN_IF_ERROR(GetShareLocked(share.id).status());
       RETURN_IF_ERROR(CheckStoresExistLocked(what, share));
       return ExpectOneRow(
-          conn_->Query("UPDATE shares SET name = $1, metadata_store_id = $2, block_store_id = $3, "
-                       "read_only = $4, squash = $5, anon_uid = $6, anon_gid = $7, "
-                       "allowed_cidrs = $8, denied_cidrs = $9, default_permission = $10, "
-                       "root_mode = $11, names = $12 WHERE id = $13 RETURNING id",
-                       params),
+          conn_->Query(
+              "UPDATE shares SET name = $1, metadata_store_id = $2, block_store_id = $3, "
+              "read_only = $4, squash = $5, anon_uid = $6, anon_gid = $7, "
+              "allowed_cidrs = $8, denied_cidrs = $9, default_permission = $10, "
+              "root_mode = $11, names = $12, smb_encrypt = $13, smb_require_signing = $14, "
+              "guest_ok = $15 WHERE id = $16 RETURNING id",
+              params),
           what, "the name is taken");
     });
   }
@@ -972,7 +987,10 @@ class SqlControlDb final : public ControlDb {
                                {"denied_cidrs", s.denied_cidrs},
                                {"default_permission", PermissionLevelName(s.default_permission)},
                                {"root_mode", s.root_mode},
-                               {"names", NameRulesName(s.names)}});
+                               {"names", NameRulesName(s.names)},
+                               {"smb_encrypt", s.smb_encrypt},
+                               {"smb_require_signing", s.smb_require_signing},
+                               {"guest_ok", s.guest_ok}});
         ASSIGN_OR_RETURN(std::vector<SharePermission> permissions, ListPermissionsLocked(s.id));
         for (const SharePermission& p : permissions) {
           permissions_json.push_back({{"share_id", p.share_id},
@@ -1099,6 +1117,9 @@ class SqlControlDb final : public ControlDb {
         s.default_permission = r.Enum("default_permission", ParsePermissionLevel);
         s.root_mode = r.U32("root_mode");
         s.names = r.Enum("names", ParseNameRules);
+        s.smb_encrypt = r.Bool("smb_encrypt");
+        s.smb_require_signing = r.Bool("smb_require_signing");
+        s.guest_ok = r.Bool("guest_ok");
         RETURN_IF_ERROR(r.status());
         std::vector<SqlParam> params = ShareParams(s);
         params.insert(params.begin(), s.id);
@@ -1106,8 +1127,9 @@ class SqlControlDb final : public ControlDb {
             ->Query(
                 "INSERT INTO shares (id, name, metadata_store_id, block_store_id, read_only, "
                 "squash, anon_uid, anon_gid, allowed_cidrs, denied_cidrs, "
-                "default_permission, root_mode, names) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                "default_permission, root_mode, names, smb_encrypt, smb_require_signing, "
+                "guest_ok) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                 params)
             .status();
       }));

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "smb/server/internal.h"
+#include "smb/server/timer.h"
 
 namespace dittofs::smb {
 
@@ -22,6 +23,7 @@ struct ServerContext {
   Mutex leases_mu;
   std::map<std::pair<std::array<std::byte, 16>, LeaseKey>, std::shared_ptr<Lease>> leases
       GUARDED_BY(leases_mu);
+  Timer timer;  // delayed answers (failed logons)
 };
 
 struct Reply;
@@ -52,6 +54,7 @@ struct Exchange {
   std::optional<wire::FileHandle> related_handle;  // the last CREATE's, for related requests
   bool chain_failed = false;  // an earlier related request failed: this one fails alike
   uint32_t chain_status = 0;
+  bool encrypted = false;  // the request came in a transform (Request.IsEncrypted)
 };
 
 // A request answered asynchronously: what its answer needs, kept until it is sent.
@@ -152,6 +155,10 @@ class Connection final : public net::StreamHandler {
   void CloseOpen(Session& session, Open& open);
   void CloseSession(Session& session);
   core::Caller CallerOf(Session& session);
+  // Whether some share admits guest and anonymous sessions (or every share does).
+  bool GuestsWelcome();
+  // A STATUS_LOGON_FAILURE answered after `delay` (asynchronously), or at once when it is 0.
+  Reply LogonFailure(std::chrono::milliseconds delay);
 
  public:
   // Shared with session.cc and files.cc.

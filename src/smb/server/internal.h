@@ -36,7 +36,11 @@ struct Tree {
   std::string name;  // as the client named it, without the server
   bool ipc = false;
   bool writable = false;  // the caller may change the share
+  // TreeConnect.EncryptData (MS-SMB2 3.3.5.7): every request on the tree arrives encrypted.
   bool encrypt = false;
+  // The share requires signing: every request on the tree arrives signed (or encrypted), and
+  // every response is signed.
+  bool require_signing = false;
 };
 
 // One directory enumeration's position (QUERY_DIRECTORY).

@@ -220,6 +220,10 @@ void Connection::Process(Buffer message) {
   std::vector<Bytes> responses;
   std::vector<stores::BlockRead> payloads;
   Exchange x;
+  x.encrypted = encrypted_session != nullptr;
+  // The session whose keys seal the answer: the request's, when it came encrypted; else, when
+  // it was refused on a tree that needs encryption, that tree's session (§3.3.4.1.4).
+  std::shared_ptr<Session> seal = encrypted_session;
   size_t at = 0;
   for (int element = 0;; ++element) {
     ByteView rest = m.subspan(at);
@@ -308,7 +312,14 @@ void Connection::Process(Buffer message) {
           x.tree = it->second;
         }
       }
+      // §3.3.5.2.11: a tree of a share that needs encryption takes only encrypted requests; one
+      // that needs signing, only signed (or encrypted) ones.
       if (status == 0 && x.tree && x.tree->encrypt && !encrypted_session && NeedsTree(h->command)) {
+        status = wire::kStatusAccessDenied;
+        if (!seal && x.session->encryptor) seal = x.session;
+      }
+      if (status == 0 && x.tree && x.tree->require_signing && !encrypted_session &&
+          !h->is_signed() && NeedsTree(h->command) && h->command != wire::kCancel) {
         status = wire::kStatusAccessDenied;
       }
       if (status != 0) {
@@ -360,7 +371,7 @@ void Connection::Process(Buffer message) {
 
     Bytes out =
         BuildResponse(*h, x, reply, h->command == wire::kCancel ? 0 : Grant(h->credits, charge),
-                      h->next_command != 0, encrypted_session != nullptr, std::nullopt);
+                      h->next_command != 0, seal != nullptr, std::nullopt);
     responses.push_back(std::move(out));
     payloads.push_back(std::move(reply.payload));
     if (h->command == wire::kCreate && reply.status == 0 && reply.body.size() >= 80) {
@@ -373,7 +384,7 @@ void Connection::Process(Buffer message) {
     at += len;
   }
   if (!responses.empty()) {
-    Send(std::move(responses), std::move(payloads), encrypted_session);
+    Send(std::move(responses), std::move(payloads), seal);
   }
 }
 
@@ -418,7 +429,8 @@ Bytes Connection::BuildResponse(const Header& h, const Exchange& x, Reply& reply
                            !x.session->guest;
   const bool sign = x.session && x.session->valid.load() && !encrypted &&
                     reply.status != wire::kStatusPending &&
-                    (h.is_signed() || x.session->signing_required || final_setup) &&
+                    (h.is_signed() || x.session->signing_required || final_setup ||
+                     (x.tree && x.tree->require_signing)) &&
                     !x.session->keys.signing.empty();
   if (sign && reply.payload.size() > 0) {
     // The signature covers the payload: it joins the body.

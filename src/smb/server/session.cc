@@ -115,6 +115,16 @@ Bytes NetworkInterfaces(const std::string& bind_address) {
   return out;
 }
 
+// MS-NLMP 3.3.1: NTOWFv1 of the empty password, MD4(UTF-16LE("")): the Guest account's.
+constexpr auth::NtHash kEmptyPasswordHash = {
+    std::byte{0x31}, std::byte{0xd6}, std::byte{0xcf}, std::byte{0xe0},
+    std::byte{0xd1}, std::byte{0x6a}, std::byte{0xe9}, std::byte{0x31},
+    std::byte{0xb7}, std::byte{0x3c}, std::byte{0x59}, std::byte{0xd7},
+    std::byte{0xe0}, std::byte{0xc0}, std::byte{0x89}, std::byte{0xc0}};
+
+// The Guest account's name, as Windows spells it, whatever the case.
+bool IsGuestName(std::string_view user) { return FoldCase(user) == FoldCase("guest"); }
+
 uint64_t NowFiletime() {
   const Timespec now = Now();
   return wire::ToFiletime(now.sec, now.nsec);
@@ -300,12 +310,31 @@ Reply Connection::SessionSetup(Exchange& x) {
   }
   x.session = session;
 
-  const auth::NtHashLookup lookup = [this](std::string_view user,
-                                           std::string_view) -> Result<auth::NtHash> {
-    ASSIGN_OR_RETURN(core::UserRecord u, server_.env.users->FindWindowsUser(user));
-    if (u.nt_hash.size() != 16) return Status(Errc::kNotFound, "no SMB password");
+  // Wrong passwords count per (user name, client address) in the throttle the REST API's
+  // logins use too: a locked-out pair is refused before its password is looked at.
+  core::LoginThrottle* const throttle = server_.env.throttle;
+  const int64_t now = Now().sec;
+  const bool guests = GuestsWelcome();
+  std::string tried;  // the user name the client authenticated as, once the acceptor read it
+  bool throttled = false;
+  const auth::NtHashLookup lookup = [&](std::string_view user,
+                                        std::string_view) -> Result<auth::NtHash> {
+    tried = std::string(user);
+    if (throttle != nullptr) {
+      Status allowed = throttle->Check(user, peer_, now);
+      if (!allowed.ok()) {
+        throttled = true;
+        return allowed;
+      }
+    }
+    Result<core::UserRecord> u = server_.env.users->FindWindowsUser(user);
+    if (!u.ok() && u.status().code() == Errc::kNotFound && guests && IsGuestName(user)) {
+      return kEmptyPasswordHash;  // the Guest account, which has no password
+    }
+    if (!u.ok()) return u.status();
+    if (u->nt_hash.size() != 16) return Status(Errc::kNotFound, "no SMB password");
     auth::NtHash h;
-    std::memcpy(h.data(), u.nt_hash.data(), 16);
+    std::memcpy(h.data(), u->nt_hash.data(), 16);
     return h;
   };
   Result<auth::Acceptor::Step> step = Status(Errc::kInternal);
@@ -339,7 +368,21 @@ Reply Connection::SessionSetup(Exchange& x) {
       wire::EncodeSessionSetupResponse(0, auth::RejectToken(), reply.body);
       return reply;
     }
-    return Fail(code == Errc::kAccess ? wire::kStatusLogonFailure : wire::kStatusInvalidParameter);
+    if (throttled) {
+      LOG_INFO("smb {}: logon refused: too many failures", peer_);
+      return LogonFailure(server_.options.max_failure_delay);
+    }
+    if (code != Errc::kAccess) return Fail(wire::kStatusInvalidParameter);
+    // A wrong password (or an unknown user): STATUS_LOGON_FAILURE, later each time the pair
+    // failed again.
+    std::chrono::milliseconds delay{0};
+    if (throttle != nullptr && !tried.empty()) {
+      throttle->RecordFailure(tried, peer_, now);
+      const int failures = throttle->RecentFailures(tried, peer_, now);
+      delay = std::min(server_.options.failure_delay * std::max(0, failures - 1),
+                       server_.options.max_failure_delay);
+    }
+    return LogonFailure(delay);
   }
   Reply reply;
   if (!step->done) {
@@ -352,16 +395,20 @@ Reply Connection::SessionSetup(Exchange& x) {
   caller.client_address = peer_;
   uint16_t flags = 0;
   bool guest = false;
-  if (who.anonymous) {
-    if (!server_.options.allow_guest) {
+  Result<core::UserRecord> user = Status(Errc::kNotFound);
+  if (!who.anonymous) user = server_.env.users->FindWindowsUser(who.user);
+  if (who.anonymous ||
+      (!user.ok() && user.status().code() == Errc::kNotFound && guests && IsGuestName(who.user))) {
+    // Anonymous, or the Guest account: admitted only when some share takes guests; they run
+    // as each share's anonymous identity (anon_uid/anon_gid).
+    if (!guests) {
       forget();
       return Fail(wire::kStatusLogonFailure);
     }
     caller.auth = core::AuthMethod::kNone;
-    flags = wire::kSessionIsNull;
+    flags = who.anonymous ? wire::kSessionIsNull : wire::kSessionIsGuest;
     guest = true;
   } else {
-    Result<core::UserRecord> user = server_.env.users->FindWindowsUser(who.user);
     Result<core::Principal> principal =
         user.ok() ? user->LogOn(core::AuthMethod::kNtlm) : Result<core::Principal>(user.status());
     if (!principal.ok()) {
@@ -371,6 +418,7 @@ Reply Connection::SessionSetup(Exchange& x) {
                                                              : wire::kStatusLogonFailure);
     }
     static_cast<core::Principal&>(caller) = *principal;
+    if (throttle != nullptr) throttle->RecordSuccess(who.user, peer_, now);
   }
   const bool encrypt = server_.options.encrypt && !guest;
   if (encrypt && dialect < wire::kSmb300) {
@@ -401,9 +449,36 @@ Reply Connection::SessionSetup(Exchange& x) {
   }
   (void)fresh;
   if (session->encrypt) flags |= wire::kSessionEncrypt;
-  if (guest && !who.anonymous) flags |= wire::kSessionIsGuest;
   LOG_DEBUG("smb {}: session {:x} for {}", peer_, session->id, guest ? "guest" : who.user);
   wire::EncodeSessionSetupResponse(flags, step->output, reply.body);
+  return reply;
+}
+
+bool Connection::GuestsWelcome() {
+  if (server_.options.allow_guest) return true;
+  for (const std::shared_ptr<core::Share>& share : server_.env.shares->All()) {
+    std::shared_ptr<core::Vfs> vfs = share->vfs();
+    if (vfs && vfs->options().smb.guest_ok) return true;
+  }
+  return false;
+}
+
+Reply Connection::LogonFailure(std::chrono::milliseconds delay) {
+  if (delay.count() <= 0) return Fail(wire::kStatusLogonFailure);
+  auto wait = std::make_shared<Wait>();
+  Timer* timer = &server_.timer;
+  wait->start = [timer, delay](std::function<void(Status)> resume) -> std::function<bool()> {
+    const Timer::Id id = timer->After(delay, [resume] { resume(Status::Ok()); });
+    return [timer, id, resume] {
+      if (!timer->Cancel(id)) return false;  // ran already: its answer is on its way
+      resume(Status(Errc::kBusy));
+      return true;
+    };
+  };
+  // Cancelled or not, the logon failed.
+  wait->finish = [](Status) { return Fail(wire::kStatusLogonFailure); };
+  Reply reply;
+  reply.wait = std::move(wait);
   return reply;
 }
 
@@ -432,8 +507,20 @@ Reply Connection::TreeConnect(Exchange& x) {
   auto tree = std::make_shared<Tree>();
   tree->name = name;
   const core::Caller caller = CallerOf(*x.session);
+  bool guest;
+  {
+    MutexLock lock(&x.session->mu);
+    guest = x.session->guest;
+  }
+  uint16_t dialect;
+  crypto::Cipher cipher;
+  {
+    MutexLock lock(&mu_);
+    dialect = dialect_;
+    cipher = cipher_;
+  }
   if (FoldCase(name) == FoldCase("IPC$")) {
-    tree->ipc = true;
+    tree->ipc = true;  // guests too: listing the shares needs it
   } else {
     const std::string folded = FoldCase(name);
     std::shared_ptr<core::Share> found;
@@ -448,11 +535,38 @@ Reply Connection::TreeConnect(Exchange& x) {
     if (!found) return Fail(wire::kStatusBadNetworkName);
     Result<core::ShareUse> use = server_.env.shares->Use(found->id());
     if (!use.ok()) return Fail(wire::kStatusBadNetworkName);
+    const core::SmbShareOptions& smb = use->vfs().options().smb;
+    // Guests and anonymous sessions only where the share (or the server, for every share)
+    // takes them.
+    if (guest && !smb.guest_ok && !server_.options.allow_guest) {
+      LOG_INFO("smb {}: guest tree connect to {} refused: the share takes no guests", peer_, name);
+      return Fail(wire::kStatusAccessDenied);
+    }
     if (!use->vfs().CheckMount(caller).ok()) return Fail(wire::kStatusAccessDenied);
+    if (smb.encrypt && !x.session->encrypt) {
+      // MS-SMB2 3.3.5.7 and 3.3.5.2.11: Share.EncryptData with RejectUnencryptedAccess (we
+      // have no unencrypted access): a 2.x session, a connection without a cipher in common,
+      // or a session without keys (guest, anonymous) cannot use the share.
+      if (dialect < wire::kSmb300 || cipher == crypto::Cipher::kNone || guest ||
+          !x.session->encryptor) {
+        LOG_INFO("smb {}: tree connect to {} refused: the share needs encryption", peer_, name);
+        return Fail(wire::kStatusAccessDenied);
+      }
+      tree->encrypt = true;
+    }
+    if (smb.require_signing) {
+      // The share requires signing: what cannot sign (guests) does not connect, and the tree
+      // connect itself must come signed (or encrypted) as every later request on the tree.
+      if (guest || x.session->keys.signing.empty() || (!x.header.is_signed() && !x.encrypted)) {
+        LOG_INFO("smb {}: tree connect to {} refused: the share needs signing", peer_, name);
+        return Fail(wire::kStatusAccessDenied);
+      }
+      tree->require_signing = true;
+    }
     tree->share = found->id();
     tree->writable = use->vfs().CheckChange(caller).ok();
   }
-  tree->encrypt = x.session->encrypt;
+  tree->encrypt = tree->encrypt || x.session->encrypt;
   {
     MutexLock lock(&x.session->mu);
     if (x.session->trees.size() >= kMaxTreesPerSession) {

@@ -7,12 +7,14 @@
 // through core::Vfs, and opens, share modes and byte-range locks live in the share's
 // ShareState, shared with every other protocol.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "base/result.h"
 #include "core/identity.h"
+#include "core/login_throttle.h"
 #include "core/shares.h"
 #include "net/stream/stream_server.h"
 
@@ -23,22 +25,34 @@ struct SmbServerOptions {
   std::string netbios_name = "DITTOFS";
   std::string domain = "WORKGROUP";
   // Sessions must sign every message (3.1.1 sessions always sign their setup). Off: a session
-  // signs when the client asks.
+  // signs when the client asks, or when a share it connects to requires it
+  // (core::SmbShareOptions::require_signing).
   bool require_signing = false;
-  // Every session encrypts (3.x clients); 2.x clients are refused then.
+  // Every session encrypts (3.x clients); 2.x clients are refused then. Off: the trees of the
+  // shares that ask for it (core::SmbShareOptions::encrypt) encrypt.
   bool encrypt = false;
-  // Guest (and anonymous) sessions; their callers run as each share's anonymous identity.
+  // Guest (and anonymous) sessions on every share. Off: on the shares that allow them
+  // (core::SmbShareOptions::guest_ok). Their callers run as each share's anonymous identity.
   bool allow_guest = false;
+  // How long a SESSION_SETUP that failed for its password waits before its STATUS_LOGON_FAILURE
+  // goes out, once the (user, address) pair failed before: `failure_delay` per earlier failure,
+  // at most `max_failure_delay`. The wait is asynchronous (no thread waits).
+  std::chrono::milliseconds failure_delay{500};
+  std::chrono::milliseconds max_failure_delay{5000};
   uint32_t max_io = 8u << 20;  // MaxReadSize, MaxWriteSize, MaxTransactSize
   size_t max_sessions_per_connection = 64;
   size_t max_opens_per_session = 16384;
   uint16_t max_credits = 8192;  // outstanding on one connection
 };
 
-// What the adapter reaches the rest of the server by. Both must outlive the server.
+// What the adapter reaches the rest of the server by. All must outlive the server.
 struct SmbEnvironment {
   core::ShareTable* shares = nullptr;
   const core::UserDirectory* users = nullptr;
+  // Failed SESSION_SETUPs count here, per user name and client address (shared with the REST
+  // API's logins); a locked-out pair is answered STATUS_LOGON_FAILURE without a look at its
+  // password. Null: no throttling.
+  core::LoginThrottle* throttle = nullptr;
 };
 
 Result<std::unique_ptr<net::StreamServer>> StartSmbServer(const SmbServerOptions& options,

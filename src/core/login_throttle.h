@@ -9,7 +9,7 @@
 #include "base/mutex.h"
 #include "base/status.h"
 
-namespace dittofs::controlplane::auth {
+namespace dittofs::core {
 
 struct LoginThrottleOptions {
   // Failures within `window_seconds` that lock a username out from one client address, or a
@@ -41,6 +41,9 @@ struct LoginThrottleOptions {
 // (global_failures_per_second). Times are seconds on any clock the caller chooses, passed in so
 // tests need no sleep.
 //
+// One LoginThrottle serves every way in that takes a password (the REST API's login, SMB's
+// SESSION_SETUP), so that guesses through one count against the others.
+//
 // A login handler calls Check before looking at the password, and when it refuses, answers
 // without verifying (and without calling RecordFailure). After verifying, it calls
 // RecordFailure or RecordSuccess. An empty username or address is not tracked.
@@ -61,6 +64,10 @@ class LoginThrottle {
   // that address.
   void RecordSuccess(std::string_view user, std::string_view address, int64_t now);
 
+  // The failures of `user` from `address` within the window (at most max_failures_per_user):
+  // for a handler that slows its answers down as they mount up.
+  int RecentFailures(std::string_view user, std::string_view address, int64_t now);
+
   // Entries currently tracked, users plus addresses; for tests and metrics.
   size_t TrackedEntries();
 
@@ -79,4 +86,4 @@ class LoginThrottle {
   int64_t global_refilled_at_ GUARDED_BY(mu_) = 0;
 };
 
-}  // namespace dittofs::controlplane::auth
+}  // namespace dittofs::core

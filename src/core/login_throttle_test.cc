@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "controlplane/auth/throttle.h"
+#include "core/login_throttle.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "testing/status_matchers.h"
 
-namespace dittofs::controlplane::auth {
+namespace dittofs::core {
 namespace {
 
 using ::dittofs::testing::StatusIs;
@@ -36,6 +36,20 @@ TEST(LoginThrottleTest, LocksUserAfterFiveFailuresFromOneAddress) {
               HasSubstr("retry after 10 s"));
   EXPECT_OK(throttle.Check("bob", "10.0.0.1", kT0));  // the address is still under its limit
   EXPECT_OK(throttle.Check("alice", "10.0.0.1", kT0 + 30));
+}
+
+TEST(LoginThrottleTest, RecentFailuresCountsThePairInTheWindow) {
+  LoginThrottle throttle(LoginThrottleOptions{.window_seconds = 100});
+  EXPECT_EQ(throttle.RecentFailures("alice", "10.0.0.1", kT0), 0);
+  Fail(throttle, "alice", "10.0.0.1", 2, kT0);
+  Fail(throttle, "alice", "10.0.0.1", 1, kT0 + 50);
+  EXPECT_EQ(throttle.RecentFailures("alice", "10.0.0.1", kT0 + 50), 3);
+  EXPECT_EQ(throttle.RecentFailures("alice", "10.0.0.2", kT0 + 50), 0);
+  EXPECT_EQ(throttle.RecentFailures("bob", "10.0.0.1", kT0 + 50), 0);
+  EXPECT_EQ(throttle.RecentFailures("alice", "10.0.0.1", kT0 + 100), 1);  // two aged out
+  throttle.RecordSuccess("alice", "10.0.0.1", kT0 + 100);
+  EXPECT_EQ(throttle.RecentFailures("alice", "10.0.0.1", kT0 + 100), 0);
+  EXPECT_EQ(throttle.RecentFailures("", "10.0.0.1", kT0 + 100), 0);
 }
 
 TEST(LoginThrottleTest, BackoffDoublesAndIsCapped) {
@@ -171,4 +185,4 @@ TEST(LoginThrottleTest, ConcurrentUse) {
 }
 
 }  // namespace
-}  // namespace dittofs::controlplane::auth
+}  // namespace dittofs::core

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "controlplane/auth/throttle.h"
+#include "core/login_throttle.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 
 #include "base/check.h"
 
-namespace dittofs::controlplane::auth {
+namespace dittofs::core {
 namespace {
 
 // Keys longer than this are cut: a client may send a megabyte "username", and we must not
@@ -63,6 +63,15 @@ class LoginThrottle::Table {
           backoff > options_.max_backoff_seconds / 2 ? options_.max_backoff_seconds : backoff * 2;
     }
     entry.blocked_until = std::max(entry.blocked_until, now + backoff);
+  }
+
+  // Failures of `key` within the window.
+  int Failures(std::string_view key, int64_t now) const {
+    auto it = index_.find(Truncate(key));
+    if (it == index_.end()) return 0;
+    return static_cast<int>(
+        std::count_if(it->second->failures.begin(), it->second->failures.end(),
+                      [&](int64_t at) { return at > now - options_.window_seconds; }));
   }
 
   void Forget(std::string_view key) {
@@ -179,9 +188,14 @@ void LoginThrottle::RecordSuccess(std::string_view user, std::string_view addres
   if (!user.empty()) pairs_->Forget(PairKey(user, address));
 }
 
+int LoginThrottle::RecentFailures(std::string_view user, std::string_view address, int64_t now) {
+  MutexLock lock(&mu_);
+  return user.empty() ? 0 : pairs_->Failures(PairKey(user, address), now);
+}
+
 size_t LoginThrottle::TrackedEntries() {
   MutexLock lock(&mu_);
   return pairs_->size() + addresses_->size();
 }
 
-}  // namespace dittofs::controlplane::auth
+}  // namespace dittofs::core
