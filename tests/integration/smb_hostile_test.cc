@@ -892,6 +892,22 @@ TEST_F(SmbHostileTest, CorruptSignatureInASigningSessionIsRefused) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
+// MS-SMB2 3.3.5.7: on 3.1.1, a session that is neither guest nor anonymous signs its
+// TREE_CONNECT; an unsigned one ends the connection.
+TEST_F(SmbHostileTest, UnsignedSmb311TreeConnectClosesTheConnection) {
+  Wire w(port());
+  ASSERT_EQ(w.Negotiate({0x0311}), kSuccess);
+  ASSERT_EQ(w.Logon("admin", password()), kSuccess);
+  ASSERT_TRUE(w.Send(Message(w.H(3), TreeConnectBody("\\\\127.0.0.1\\export"))));
+  EXPECT_TRUE(w.Closed());
+  // 3.0 has no such rule: the same unsigned tree connect is answered.
+  Wire w30(port());
+  ASSERT_EQ(w30.Negotiate({0x0300}), kSuccess);
+  ASSERT_EQ(w30.Logon("admin", password()), kSuccess);
+  uint32_t tree = 0;
+  EXPECT_EQ(w30.TreeConnect("export", &tree), kSuccess);
+}
+
 // MS-SMB2 3.3.5.7 and 3.3.5.2.11: a share that needs encryption takes no session that cannot
 // encrypt, and no unencrypted request on a tree whose connect said SMB2_SHAREFLAG_ENCRYPT_DATA.
 TEST_F(SmbHostileTest, EncryptedShareRefusesWhatIsNotEncrypted) {

@@ -519,6 +519,16 @@ Reply Connection::TreeConnect(Exchange& x) {
     dialect = dialect_;
     cipher = cipher_;
   }
+  if (dialect == wire::kSmb311 && !guest && !x.header.is_signed() && !x.encrypted) {
+    // MS-SMB2 3.3.5.7: a 3.1.1 session that is neither guest nor anonymous signs (or
+    // encrypts) its TREE_CONNECT; one that does not is cut off. Not under mu_: Close runs
+    // OnClose.
+    LOG_INFO("smb {}: an unsigned 3.1.1 tree connect: closing", peer_);
+    stream_.Close();
+    Reply r;
+    r.none = true;
+    return r;
+  }
   if (FoldCase(name) == FoldCase("IPC$")) {
     tree->ipc = true;  // guests too: listing the shares needs it
   } else {
