@@ -3,15 +3,13 @@
 
 namespace dittofs::smb {
 
-Timer::Timer() : thread_([this] { Run(); }) {}
-
 Timer::~Timer() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 Timer::Id Timer::After(std::chrono::milliseconds delay, std::function<void()> callback) {
@@ -22,6 +20,7 @@ Timer::Id Timer::After(std::chrono::milliseconds delay, std::function<void()> ca
     id = next_id_++;
     due_.emplace(std::make_pair(at, id), std::move(callback));
     when_.emplace(id, at);
+    if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
   }
   cv_.notify_all();
   return id;

@@ -15,11 +15,12 @@ namespace dittofs::smb {
 // Runs callbacks once their time has come, on a thread of its own: what an answer that must
 // wait (a throttled SESSION_SETUP's STATUS_LOGON_FAILURE) waits on without holding a worker or an
 // I/O thread. Callbacks run one at a time and must be short (they hand work to a worker).
-// Callbacks still waiting when the timer is destroyed never run. Thread-safe.
+// Callbacks still waiting when the timer is destroyed never run. The thread starts with the
+// first callback, so a server that never delays anything runs none. Thread-safe.
 class Timer {
  public:
   using Id = uint64_t;
-  Timer();
+  Timer() = default;
   ~Timer();
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
@@ -39,7 +40,7 @@ class Timer {
   std::map<Id, std::chrono::steady_clock::time_point> when_;  // the due time of each id
   Id next_id_ = 1;
   bool stopping_ = false;
-  std::thread thread_;  // last: starts once the rest is built
+  std::thread thread_;  // started by the first After, under mu_
 };
 
 }  // namespace dittofs::smb
