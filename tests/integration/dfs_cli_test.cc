@@ -14,13 +14,12 @@
 #include <regex>
 #include <string>
 
+#include "shell.h"
+
 namespace dittofs::integration {
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string output;
-};
+using CliRun = ShellRun;
 
 class DfsCliTest : public ::testing::Test {
  protected:
@@ -36,16 +35,8 @@ class DfsCliTest : public ::testing::Test {
   // Runs dfs with XDG dirs under the test's folder (and no DITTOFS_* overrides from outside).
   CliRun Dfs(const std::string& args) {
     std::string cmd = "env -u DITTOFS_NFS_PORT -u DITTOFS_LOGGING_LEVEL XDG_CONFIG_HOME=" + dir_ +
-                      "/cfg XDG_STATE_HOME=" + dir_ + "/state " + DFS_BINARY + " " + args + " 2>&1";
-    CliRun r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return r;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-    int status = pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+                      "/cfg XDG_STATE_HOME=" + dir_ + "/state " + DFS_BINARY + " " + args;
+    return Shell(cmd);
   }
   std::string ConfigPath() const { return dir_ + "/cfg/dittofs/config.yaml"; }
   // Points the generated config at loopback and free ports.

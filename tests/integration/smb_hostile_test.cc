@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "dfs_process.h"
+#include "shell.h"
 #include "smb/auth/crypto.h"
 #include "smb/auth/spnego.h"
 #include "smb_fuzz_messages.h"
@@ -42,23 +43,6 @@ constexpr uint32_t kSuccess = 0, kMoreProcessing = 0xC0000016, kInvalidParameter
                    kLogonFailure = 0xC000006D, kUserSessionDeleted = 0xC0000203,
                    kNetworkNameDeleted = 0xC00000C9, kAccessDenied = 0xC0000022,
                    kObjectNameNotFound = 0xC0000034;
-
-struct ShellRun {
-  int exit_code = -1;
-  std::string output;
-};
-
-ShellRun Shell(const std::string& command) {
-  ShellRun r;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 uint16_t Le16(const Bytes& b, size_t at) {
   return at + 2 <= b.size() ? static_cast<uint16_t>(b[at] | (b[at + 1] << 8)) : 0;

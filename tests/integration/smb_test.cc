@@ -22,40 +22,12 @@
 
 #include "dfs_process.h"
 #include "nfs_client.h"
+#include "shell.h"
 #include "testing/random_bytes.h"
 #include "testing/status_matchers.h"
 
 namespace dittofs::integration {
 namespace {
-
-struct ShellRun {
-  int exit_code = -1;
-  std::string output;
-};
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'')
-      q += "'\\''";
-    else
-      q += c;
-  }
-  return q + "'";
-}
-
-// Runs a shell command line; returns its exit code and what it printed (stdout and stderr).
-ShellRun Shell(const std::string& command) {
-  ShellRun r;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 bool HaveSmbclient() { return Shell("command -v smbclient").exit_code == 0; }
 
