@@ -65,7 +65,211 @@ std::string ShortNameOf(std::string_view name) {
   return out;
 }
 
-bool IsDirectoryInfoClass(uint8_t c) {
+std::string_view PosixCreateContextTag() {
+  static constexpr char kTag[] = {'\x93', '\xAD', '\x25', '\x50', '\x9C', '\xB4', '\x11', '\xE7',
+                                  '\xB4', '\x23', '\x83', '\xDE', '\x96', '\x8B', '\xCD', '\x7C'};
+  return std::string_view(kTag, sizeof kTag);
+}
+
+uint32_t PosixModeOf(const core::Attr& a) {
+  uint32_t type = 0;
+  switch (a.type) {
+    case core::FileType::kSymlink:
+      type = 2;
+      break;
+    case core::FileType::kCharDevice:
+      type = 3;
+      break;
+    case core::FileType::kBlockDevice:
+      type = 4;
+      break;
+    case core::FileType::kFifo:
+      type = 5;
+      break;
+    case core::FileType::kSocket:
+      type = 6;
+      break;
+    default:
+      break;
+  }
+  return (a.mode & 07777) | (type << 12);
+}
+
+uint32_t PosixReparseTagOf(const core::Attr& a) {
+  switch (a.type) {
+    case core::FileType::kRegular:
+    case core::FileType::kDirectory:
+      return 0;
+    case core::FileType::kSymlink:
+      return kReparseTagSymlink;
+    default:
+      return kReparseTagNfs;  // devices, FIFOs, sockets: as the NFS reparse point names them
+  }
+}
+
+void AppendUnixSid(uint32_t kind, uint32_t id, std::vector<std::byte>& out) {
+  wire::LeWriter w(out);
+  w.U8(1);  // revision
+  w.U8(2);  // sub-authority count
+  // MS-DTYP 2.4.2: the identifier authority is big-endian; 22 is Samba's "Unix" authority.
+  w.Zeros(5);
+  w.U8(22);
+  w.U32(kind);
+  w.U32(id);
+}
+
+void AppendPosixCreateResponse(const core::Attr& a, std::vector<std::byte>& out) {
+  wire::LeWriter w(out);
+  w.U32(a.nlink);
+  w.U32(PosixReparseTagOf(a));
+  w.U32(PosixModeOf(a));
+  AppendUnixSid(1, a.uid, out);
+  AppendUnixSid(2, a.gid, out);
+}
+
+namespace {
+// The part FILE_POSIX_INFORMATION and the POSIX directory entry share, up to the create
+// context's response.
+void AppendPosixCommon(const core::Attr& a, wire::LeWriter& w) {
+  const Timespec& birth = a.btime.sec != 0 || a.btime.nsec != 0 ? a.btime : a.mtime;
+  w.U64(wire::ToFiletime(birth.sec, birth.nsec));
+  w.U64(wire::ToFiletime(a.atime.sec, a.atime.nsec));
+  w.U64(wire::ToFiletime(a.mtime.sec, a.mtime.nsec));
+  w.U64(wire::ToFiletime(a.ctime.sec, a.ctime.nsec));
+  w.U64(a.type == core::FileType::kDirectory ? 0 : a.size);
+  w.U64(AllocationOf(a));
+  uint32_t dos = DosAttributesOf(a);
+  if (PosixReparseTagOf(a) != 0) dos = (dos & ~uint32_t{0x80}) | kDosReparsePoint;
+  w.U32(dos);
+  w.U64(a.id.inode);
+  // DeviceId: a device's number (major in the high half), else 0.
+  const bool device =
+      a.type == core::FileType::kCharDevice || a.type == core::FileType::kBlockDevice;
+  w.U32(device ? (a.rdev_major << 16) | (a.rdev_minor & 0xFFFF) : 0);
+  w.U32(0);  // Zero
+}
+}  // namespace
+
+void AppendPosixInformation(const core::Attr& a, std::vector<std::byte>& out) {
+  wire::LeWriter w(out);
+  AppendPosixCommon(a, w);
+  AppendPosixCreateResponse(a, out);
+}
+
+namespace {
+
+struct Sid {
+  uint64_t authority = 0;
+  std::vector<uint32_t> sub;
+};
+
+// MS-DTYP 2.4.2.2: a SID at `at` in `sd`, or none when it does not fit.
+std::optional<Sid> ReadSid(std::span<const std::byte> sd, size_t at) {
+  if (at + 8 > sd.size()) return std::nullopt;
+  Sid sid;
+  const auto count = static_cast<size_t>(sd[at + 1]);
+  if (static_cast<uint8_t>(sd[at]) != 1 || at + 8 + 4 * count > sd.size()) return std::nullopt;
+  for (size_t i = 0; i < 6; ++i) sid.authority = (sid.authority << 8) | uint64_t(sd[at + 2 + i]);
+  for (size_t i = 0; i < count; ++i) sid.sub.push_back(wire::LoadLe32(sd.data() + at + 8 + 4 * i));
+  return sid;
+}
+
+// The Unix id a SID names for `kind` (1 user, 2 group, 3 mode): S-1-22-kind-id (Samba's
+// "Unix" authority) or S-1-5-88-kind-id (the NFS-style SIDs of the Linux client's
+// idsfromsid and modefromsid).
+std::optional<uint32_t> UnixIdOf(const Sid& s, uint32_t kind) {
+  if (s.authority == 22 && s.sub.size() == 2 && s.sub[0] == kind && kind != 3) return s.sub[1];
+  if (s.authority == 5 && s.sub.size() == 3 && s.sub[0] == 88 && s.sub[1] == kind) {
+    return s.sub[2];
+  }
+  return std::nullopt;
+}
+
+bool SameSid(const Sid& a, const Sid& b) { return a.authority == b.authority && a.sub == b.sub; }
+
+}  // namespace
+
+Result<PosixOwnership> PosixOwnershipOf(std::span<const std::byte> sd, uint32_t sections,
+                                        int* bad_sid) {
+  constexpr uint32_t kOwner = 1, kGroup = 2, kDacl = 4;
+  if (sd.size() < 20 || static_cast<uint8_t>(sd[0]) != 1) return Errc::kInvalid;
+  const uint16_t control = wire::LoadLe16(sd.data() + 2);
+  const uint32_t owner_at = wire::LoadLe32(sd.data() + 4), group_at = wire::LoadLe32(sd.data() + 8);
+  const uint32_t dacl_at = wire::LoadLe32(sd.data() + 16);
+  PosixOwnership out;
+  std::optional<Sid> owner, group;
+  if (owner_at != 0) {
+    owner = ReadSid(sd, owner_at);
+    if (!owner) return Errc::kInvalid;
+  }
+  if (group_at != 0) {
+    group = ReadSid(sd, group_at);
+    if (!group) return Errc::kInvalid;
+  }
+  if ((sections & kOwner) && owner) {
+    out.uid = UnixIdOf(*owner, 1);
+    if (!out.uid) {
+      *bad_sid = 1;
+      return Errc::kNotFound;
+    }
+  }
+  if ((sections & kGroup) && group) {
+    out.gid = UnixIdOf(*group, 2);
+    if (!out.gid) {
+      *bad_sid = 2;
+      return Errc::kNotFound;
+    }
+  }
+  // SE_DACL_PRESENT with no DACL is a NULL DACL (everyone everything): no mode to take.
+  if (!(sections & kDacl) || !(control & 0x0004) || dacl_at == 0) return out;
+  if (dacl_at + 8 > sd.size()) return Errc::kInvalid;
+  const uint16_t acl_size = wire::LoadLe16(sd.data() + dacl_at + 2);
+  const uint16_t count = wire::LoadLe16(sd.data() + dacl_at + 4);
+  if (acl_size < 8 || dacl_at + acl_size > sd.size()) return Errc::kInvalid;
+  const Sid everyone{1, {0}};
+  uint32_t allow[3] = {0, 0, 0}, deny[3] = {0, 0, 0};
+  bool matched = false;
+  size_t at = dacl_at + 8;
+  for (uint16_t i = 0; i < count; ++i) {
+    if (at + 8 > dacl_at + acl_size) return Errc::kInvalid;
+    const auto type = static_cast<uint8_t>(sd[at]);
+    const uint16_t size = wire::LoadLe16(sd.data() + at + 2);
+    if (size < 8 || at + size > dacl_at + acl_size) return Errc::kInvalid;
+    const uint32_t mask = wire::LoadLe32(sd.data() + at + 4);
+    std::optional<Sid> sid = ReadSid(sd.subspan(0, at + size), at + 8);
+    at += size;
+    if (!sid || type > 1) continue;  // only ACCESS_ALLOWED (0) and ACCESS_DENIED (1) ACEs
+    if (std::optional<uint32_t> m = UnixIdOf(*sid, 3)) {
+      out.mode = *m & 07777;  // authoritative, as the client that sent it meant
+      return out;
+    }
+    int role = -1;
+    if ((owner && SameSid(*sid, *owner)) || UnixIdOf(*sid, 1)) {
+      role = 0;
+    } else if ((group && SameSid(*sid, *group)) || UnixIdOf(*sid, 2)) {
+      role = 1;
+    } else if (SameSid(*sid, everyone)) {
+      role = 2;
+    }
+    if (role < 0) continue;
+    matched = true;
+    uint32_t bits = 0;
+    // MS-DTYP 2.4.3: FILE_READ_DATA, FILE_WRITE_DATA, FILE_EXECUTE and the generic rights.
+    if (mask & (0x1u | 0x80000000u | 0x10000000u)) bits |= 4;
+    if (mask & (0x2u | 0x40000000u | 0x10000000u)) bits |= 2;
+    if (mask & (0x20u | 0x20000000u | 0x10000000u)) bits |= 1;
+    (type == 0 ? allow : deny)[role] |= bits;
+  }
+  if (matched) {
+    uint32_t mode = 0;
+    for (int r = 0; r < 3; ++r) mode |= (allow[r] & ~deny[r]) << (3 * (2 - r));
+    out.mode = mode;
+  }
+  return out;
+}
+
+bool IsDirectoryInfoClass(uint8_t c, bool posix) {
+  if (c == kFilePosixInformation) return posix;
   switch (c) {
     case wire::kFileDirectoryInformation:
     case wire::kFileFullDirectoryInformation:
@@ -107,6 +311,11 @@ bool AppendDirectoryEntry(uint8_t c, std::string_view name, const core::Attr& a,
     case wire::kFileIdExtdDirectoryInformation:
       fixed = 88;
       break;
+    case kFilePosixInformation:
+      // NextEntryOffset, FileIndex, the common part (68), the create context's response
+      // (12 + two 16-byte SIDs), FileNameLength.
+      fixed = 8 + 68 + 44 + 4;
+      break;
     default:
       return false;
   }
@@ -117,6 +326,14 @@ bool AppendDirectoryEntry(uint8_t c, std::string_view name, const core::Attr& a,
   w.U32(0);  // NextEntryOffset
   w.U32(0);  // FileIndex
   const uint32_t name_len = static_cast<uint32_t>(name_bytes);
+  if (c == kFilePosixInformation) {
+    // SMB2_FIND_POSIX_INFORMATION: the information of class 100, then the name.
+    AppendPosixCommon(a, w);
+    AppendPosixCreateResponse(a, out);
+    w.U32(name_len);
+    wire::AppendUtf16(name, out);
+    return true;
+  }
   if (c == wire::kFileNamesInformation) {
     w.U32(name_len);
     wire::AppendUtf16(name, out);

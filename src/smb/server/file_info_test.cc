@@ -61,6 +61,203 @@ TEST(DirectoryEntries, LayoutAndAlignment) {
   EXPECT_EQ(out.size(), before);
 }
 
+std::vector<std::byte> Hex(std::string_view hex) {
+  std::vector<std::byte> out;
+  for (size_t i = 0; i + 1 < hex.size();) {
+    if (hex[i] == ' ') {
+      ++i;
+      continue;
+    }
+    out.push_back(static_cast<std::byte>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+    i += 2;
+  }
+  return out;
+}
+
+core::Attr PosixFile() {
+  core::Attr a;
+  a.id.inode = 0x1234;
+  a.type = core::FileType::kRegular;
+  a.mode = 0640;
+  a.nlink = 2;
+  a.uid = 1000;
+  a.gid = 100;
+  a.size = 5;
+  a.mtime = {1700000000, 0};
+  return a;
+}
+
+// S-1-22-1-1000 and S-1-22-2-100: revision 1, two sub-authorities, authority 22 (big-endian).
+TEST(Posix, UnixSids) {
+  std::vector<std::byte> out;
+  AppendUnixSid(1, 1000, out);
+  AppendUnixSid(2, 100, out);
+  EXPECT_EQ(out, Hex("0102000000000016 01000000 e8030000 0102000000000016 02000000 64000000"));
+}
+
+TEST(Posix, CreateContextResponse) {
+  std::vector<std::byte> out;
+  AppendPosixCreateResponse(PosixFile(), out);
+  EXPECT_EQ(out, Hex("02000000 00000000 a0010000"
+                     "0102000000000016 01000000 e8030000 0102000000000016 02000000 64000000"));
+  EXPECT_EQ(
+      PosixCreateContextTag(),
+      std::string_view("\x93\xAD\x25\x50\x9C\xB4\x11\xE7\xB4\x23\x83\xDE\x96\x8B\xCD\x7C", 16));
+}
+
+// FILE_POSIX_INFORMATION: 4 times, EndOfFile, AllocationSize, attributes, inode, device, a
+// zero, links, reparse tag, mode, owner, group.
+TEST(Posix, InformationLayout) {
+  std::vector<std::byte> out;
+  AppendPosixInformation(PosixFile(), out);
+  ASSERT_EQ(out.size(), 112u);
+  EXPECT_EQ(wire::LoadLe64(out.data() + 16), wire::ToFiletime(1700000000, 0));  // LastWrite
+  EXPECT_EQ(wire::LoadLe64(out.data() + 32), 5u);
+  EXPECT_EQ(wire::LoadLe64(out.data() + 40), 4096u);
+  EXPECT_EQ(wire::LoadLe32(out.data() + 48), 0x80u);
+  EXPECT_EQ(wire::LoadLe64(out.data() + 52), 0x1234u);
+  EXPECT_EQ(wire::LoadLe32(out.data() + 68), 2u);     // links
+  EXPECT_EQ(wire::LoadLe32(out.data() + 72), 0u);     // no reparse tag
+  EXPECT_EQ(wire::LoadLe32(out.data() + 76), 0640u);  // mode, type 0 (regular)
+  EXPECT_EQ(wire::LoadLe32(out.data() + 92), 1000u);  // owner's last sub-authority
+  EXPECT_EQ(wire::LoadLe32(out.data() + 108), 100u);  // group's
+}
+
+TEST(Posix, ModeCarriesSpecialTypes) {
+  core::Attr a = PosixFile();
+  a.type = core::FileType::kDirectory;
+  a.mode = 01777;
+  EXPECT_EQ(PosixModeOf(a), 01777u);  // type 0: the directory bit comes from the attributes
+  a.type = core::FileType::kFifo;
+  a.mode = 0600;
+  EXPECT_EQ(PosixModeOf(a), 0600u | (5u << 12));
+  EXPECT_EQ(PosixReparseTagOf(a), kReparseTagNfs);
+  a.type = core::FileType::kSymlink;
+  EXPECT_EQ(PosixModeOf(a) >> 12, 2u);
+  EXPECT_EQ(PosixReparseTagOf(a), kReparseTagSymlink);
+  std::vector<std::byte> out;
+  AppendPosixInformation(a, out);
+  EXPECT_EQ(wire::LoadLe32(out.data() + 48), kDosReparsePoint);
+}
+
+TEST(Posix, DirectoryEntry) {
+  std::vector<std::byte> out;
+  size_t start = 0;
+  EXPECT_FALSE(IsDirectoryInfoClass(kFilePosixInformation));
+  EXPECT_TRUE(IsDirectoryInfoClass(kFilePosixInformation, /*posix=*/true));
+  ASSERT_TRUE(AppendDirectoryEntry(kFilePosixInformation, "Ab", PosixFile(), 4096, out, &start));
+  // NextEntryOffset, FileIndex, then FILE_POSIX_INFORMATION (112), FileNameLength, the name.
+  ASSERT_EQ(out.size(), 8u + 112u + 4u + 4u);
+  EXPECT_EQ(wire::LoadLe64(out.data() + 8 + 52), 0x1234u);
+  EXPECT_EQ(wire::LoadLe32(out.data() + 8 + 76), 0640u);
+  EXPECT_EQ(wire::LoadLe32(out.data() + 120), 4u);
+  EXPECT_EQ(out[124], std::byte{'A'});
+}
+
+// A self-relative descriptor: header, owner, group, then the DACL with `aces`.
+std::vector<std::byte> Descriptor(const std::vector<std::byte>& owner,
+                                  const std::vector<std::byte>& group,
+                                  const std::vector<std::vector<std::byte>>& aces) {
+  std::vector<std::byte> sd;
+  wire::LeWriter w(sd);
+  w.U8(1);
+  w.U8(0);
+  w.U16(0x8004);  // self-relative, DACL present
+  w.U32(20);
+  w.U32(static_cast<uint32_t>(20 + owner.size()));
+  w.U32(0);
+  w.U32(static_cast<uint32_t>(20 + owner.size() + group.size()));
+  w.Bytes(owner);
+  w.Bytes(group);
+  size_t size = 8;
+  for (const auto& a : aces) size += a.size();
+  w.U8(2);
+  w.U8(0);
+  w.U16(static_cast<uint16_t>(size));
+  w.U16(static_cast<uint16_t>(aces.size()));
+  w.U16(0);
+  return sd;
+}
+
+std::vector<std::byte> Ace(uint8_t type, uint32_t mask, const std::vector<std::byte>& sid) {
+  std::vector<std::byte> out;
+  wire::LeWriter o(out);
+  o.U8(type);
+  o.U8(0);
+  o.U16(static_cast<uint16_t>(8 + sid.size()));
+  o.U32(mask);
+  o.Bytes(sid);
+  return out;
+}
+
+std::vector<std::byte> WithAces(std::vector<std::byte> sd,
+                                const std::vector<std::vector<std::byte>>& aces) {
+  for (const auto& a : aces) sd.insert(sd.end(), a.begin(), a.end());
+  return sd;
+}
+
+TEST(Posix, OwnershipFromCifsaclDescriptor) {
+  std::vector<std::byte> owner, group, everyone = Hex("010100000000000100000000");
+  AppendUnixSid(1, 1000, owner);
+  AppendUnixSid(2, 100, group);
+  // As the Linux client's cifsacl makes 0754: owner all, group read+execute, Everyone read.
+  const std::vector<std::vector<std::byte>> aces = {
+      Ace(0, 0x1F01FF, owner), Ace(0, 0x1200A9, group), Ace(0, 0x120089, everyone)};
+  std::vector<std::byte> sd = WithAces(Descriptor(owner, group, aces), aces);
+  int bad = 0;
+  Result<PosixOwnership> own = PosixOwnershipOf(sd, 1 | 2 | 4, &bad);
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_EQ(own->uid, 1000u);
+  EXPECT_EQ(own->gid, 100u);
+  EXPECT_EQ(own->mode, 0754u);
+  // Only the sections asked for count.
+  own = PosixOwnershipOf(sd, 4, &bad);
+  ASSERT_TRUE(own.ok());
+  EXPECT_FALSE(own->uid.has_value());
+  EXPECT_EQ(own->mode, 0754u);
+  // A deny ACE takes bits away.
+  const std::vector<std::vector<std::byte>> denied = {Ace(1, 0x2, owner), Ace(0, 0x1F01FF, owner)};
+  own = PosixOwnershipOf(WithAces(Descriptor(owner, group, denied), denied), 4, &bad);
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->mode, 0500u);
+}
+
+TEST(Posix, OwnershipFromNfsStyleSids) {
+  // modefromsid / idsfromsid: S-1-5-88-1-uid, S-1-5-88-2-gid, an ACE for S-1-5-88-3-mode.
+  const auto nfs_sid = [](uint32_t kind, uint32_t id) {
+    std::vector<std::byte> s = Hex("0103000000000005 58000000");
+    wire::LeWriter w(s);
+    w.U32(kind);
+    w.U32(id);
+    return s;
+  };
+  const std::vector<std::vector<std::byte>> aces = {Ace(0, 0, nfs_sid(3, 04711))};
+  std::vector<std::byte> sd = WithAces(Descriptor(nfs_sid(1, 7), nfs_sid(2, 8), aces), aces);
+  int bad = 0;
+  Result<PosixOwnership> own = PosixOwnershipOf(sd, 1 | 2 | 4, &bad);
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_EQ(own->uid, 7u);
+  EXPECT_EQ(own->gid, 8u);
+  EXPECT_EQ(own->mode, 04711u);
+}
+
+TEST(Posix, OwnershipRefusesWindowsSidsAndGarbage) {
+  // S-1-5-21-1-2-3-500: a domain account, no Unix identity.
+  std::vector<std::byte> windows =
+      Hex("0105000000000005 15000000 01000000 02000000 03000000 f4010000");
+  std::vector<std::byte> group;
+  AppendUnixSid(2, 1, group);
+  std::vector<std::byte> sd = Descriptor(windows, group, {});
+  int bad = 0;
+  EXPECT_FALSE(PosixOwnershipOf(sd, 1, &bad).ok());
+  EXPECT_EQ(bad, 1);
+  bad = 0;
+  EXPECT_TRUE(PosixOwnershipOf(sd, 2, &bad).ok());  // the owner is not asked for
+  sd.resize(30);
+  EXPECT_FALSE(PosixOwnershipOf(sd, 1, &bad).ok());
+  EXPECT_FALSE(PosixOwnershipOf(Hex("0100"), 1, &bad).ok());
+}
+
 TEST(DosAttributes, FromTheRuntime) {
   core::Attr a;
   a.type = core::FileType::kDirectory;

@@ -41,9 +41,11 @@ constexpr uint32_t kWriteBits = core::kWriteData | core::kAppendData | core::kWr
                                 core::kWriteAttributes | core::kDeleteAccess | wire::kDeleteChild |
                                 core::kWriteDac | core::kWriteOwner;
 
-// Characters Windows refuses in names (MS-FSCC 2.1.5.2), and the wildcards.
-bool ValidComponent(std::string_view c) {
+// Characters Windows refuses in names (MS-FSCC 2.1.5.2), and the wildcards. A POSIX tree
+// takes every character a POSIX name may hold ('\\' separates, NUL cannot be sent).
+bool ValidComponent(std::string_view c, bool posix) {
   if (c.empty() || c == "." || c == "..") return false;
+  if (posix) return true;
   for (char ch : c) {
     const auto u = static_cast<unsigned char>(ch);
     if (u < 0x20 || std::string_view("/:*?\"<>|").find(ch) != std::string_view::npos) return false;
@@ -61,8 +63,9 @@ struct Walked {
 };
 
 // Resolves a path from the share root. OBJECT_PATH_NOT_FOUND when a directory on the way is
-// missing; a missing last component leaves `attr` empty.
-Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, std::string_view path,
+// missing; a missing last component leaves `attr` empty. On a POSIX tree names match
+// case-sensitively (exactly); elsewhere without regard to case.
+Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, std::string_view path, bool posix,
                     uint32_t* status) {
   // A stream name: only the default data stream exists.
   if (path.ends_with("::$DATA")) path.remove_suffix(7);
@@ -78,12 +81,13 @@ Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, std::string_view
     const size_t end = path.find('\\', start);
     const std::string_view c =
         path.substr(start, end == std::string_view::npos ? end : end - start);
-    if (!ValidComponent(c)) {
+    if (!ValidComponent(c, posix)) {
       *status = wire::kStatusObjectNameInvalid;
       return Status(Errc::kInvalid, "invalid name");
     }
-    std::string entry_name;
-    Result<core::Attr> a = vfs.LookupAnyCase(caller, w.parent, c, &entry_name);
+    std::string entry_name(c);
+    Result<core::Attr> a = posix ? vfs.Lookup(caller, w.parent, c, nullptr)
+                                 : vfs.LookupAnyCase(caller, w.parent, c, &entry_name);
     if (end == std::string_view::npos) {
       w.leaf = a.ok() ? entry_name : std::string(c);
       if (a.ok()) {
@@ -192,10 +196,25 @@ Reply Connection::Create(Exchange& x) {
   if (req->file_attributes & 0xFFFF8048u) return Fail(wire::kStatusInvalidParameter);
   if (req->share_access & ~uint32_t{core::kShareAll}) return Fail(wire::kStatusInvalidParameter);
   if (!req->name.empty() && req->name.front() == '\\') return Fail(wire::kStatusInvalidParameter);
+  // The POSIX create context ([POSIX-SMB2] 2.2.13.2): the mode of what the CREATE makes. Its
+  // presence on a connection that negotiated the POSIX extensions makes the tree a POSIX one.
+  std::optional<uint32_t> posix_mode;
   for (const wire::CreateContext& c : req->contexts) {
     // Previous versions (snapshots) are not kept: none exists at any time asked.
     if (c.name == "TWrp") return Fail(wire::kStatusObjectNameNotFound);
+    if (c.name == PosixCreateContextTag()) {
+      bool negotiated;
+      {
+        MutexLock lock(&mu_);
+        negotiated = posix_;
+      }
+      if (!negotiated) continue;  // an unknown context to a client that did not negotiate
+      if (c.data.size() < 4) return Fail(wire::kStatusInvalidParameter);
+      posix_mode = wire::LoadLe32(c.data.data()) & 07777;
+      if (!x.tree->ipc) x.tree->posix.store(true);
+    }
   }
+  const bool posix = x.tree->posix.load();
   const core::Caller caller = CallerOf(*x.session);
 
   auto open = std::make_shared<Open>();
@@ -238,7 +257,7 @@ Reply Connection::Create(Exchange& x) {
     if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
     core::Vfs& vfs = use->vfs();
     uint32_t status = 0;
-    Result<Walked> walked = Walk(vfs, caller, req->name, &status);
+    Result<Walked> walked = Walk(vfs, caller, req->name, posix, &status);
     if (!walked.ok()) return Fail(status != 0 ? status : ToNtStatus(walked.status()));
     if (walked->unparsed) {
       return StoppedOnSymlink(vfs, caller, *walked->attr, *walked->unparsed, dialect());
@@ -307,10 +326,10 @@ Reply Connection::Create(Exchange& x) {
       if (dos != 0) set.set_dos_attributes(dos);
       Result<core::Attr> made = Status(Errc::kInternal);
       if (want_dir) {
-        set.set_mode(0755);
+        set.set_mode(posix_mode.value_or(0755));
         made = vfs.Mkdir(caller, walked->parent, walked->leaf, set, nullptr);
       } else {
-        set.set_mode(0644);
+        set.set_mode(posix_mode.value_or(0644));
         made = vfs.Create(caller, walked->parent, walked->leaf, core::CreateMode::kGuarded, set, 0,
                           nullptr);
       }
@@ -435,6 +454,10 @@ Reply Connection::Create(Exchange& x) {
         w.U32(0);
         w.U32(maximal);
         resp.contexts.emplace_back("MxAc", std::move(data));
+      } else if (c.name == PosixCreateContextTag() && posix_mode) {
+        Bytes data;
+        AppendPosixCreateResponse(attr, data);
+        resp.contexts.emplace_back(std::string(PosixCreateContextTag()), std::move(data));
       } else if (c.name == "QFid") {
         Bytes data;
         wire::LeWriter w(data);

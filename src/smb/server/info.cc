@@ -15,6 +15,8 @@ namespace dittofs::smb {
 namespace {
 
 constexpr uint32_t kStatusNoEasOnFile = 0xC0000052;
+constexpr uint32_t kStatusInvalidOwner = 0xC000005A;
+constexpr uint32_t kStatusInvalidPrimaryGroup = 0xC000005B;
 
 Reply Fail(uint32_t status) {
   Reply r;
@@ -43,16 +45,6 @@ void PutStandard(wire::LeWriter& w, const core::Attr& a, bool delete_pending) {
   w.U8(delete_pending ? 1 : 0);
   w.U8(a.type == core::FileType::kDirectory ? 1 : 0);
   w.U16(0);
-}
-
-// A SID S-1-22-1-uid / S-1-22-2-gid (the "Unix user/group" authority, as Samba maps ids).
-void PutUnixSid(wire::LeWriter& w, uint32_t kind, uint32_t id) {
-  w.U8(1);  // revision
-  w.U8(2);  // sub-authority count
-  w.Bytes(std::array<std::byte, 6>{std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},
-                                   std::byte{0}, std::byte{22}});
-  w.U32(kind);
-  w.U32(id);
 }
 
 size_t FixedInfoSize(uint8_t type, uint8_t info_class, size_t whole) {
@@ -93,7 +85,8 @@ Reply Connection::QueryDirectory(Exchange& x) {
   Open& open = **found;
   if (!open.directory) return Fail(wire::kStatusInvalidParameter);
   if (!(open.access & core::kReadData)) return Fail(wire::kStatusAccessDenied);
-  if (!IsDirectoryInfoClass(req->info_class)) return Fail(wire::kStatusInvalidInfoClass);
+  const bool posix = open.tree->posix.load();
+  if (!IsDirectoryInfoClass(req->info_class, posix)) return Fail(wire::kStatusInvalidInfoClass);
   Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
   if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
   core::Vfs& vfs = use->vfs();
@@ -128,8 +121,9 @@ Reply Connection::QueryDirectory(Exchange& x) {
   if (!HasWildcards(e.pattern)) {
     // One name: a lookup, not a scan.
     if (!e.done) {
-      std::string entry_name;
-      Result<core::Attr> a = vfs.LookupAnyCase(caller, open.file, e.pattern, &entry_name);
+      std::string entry_name = e.pattern;
+      Result<core::Attr> a = posix ? vfs.Lookup(caller, open.file, e.pattern, nullptr)
+                                   : vfs.LookupAnyCase(caller, open.file, e.pattern, &entry_name);
       if (a.ok() && emit(entry_name, *a)) {
         e.done = true;
       } else if (!a.ok()) {
@@ -304,6 +298,11 @@ Reply Connection::QueryInfo(Exchange& x) {
           break;
         case wire::kFileFullEaInformation:
           return Fail(kStatusNoEasOnFile);
+        case kFilePosixInformation:
+          if (!open.tree->posix.load()) return Fail(wire::kStatusInvalidInfoClass);
+          if (!(open.access & core::kReadAttributes)) return Fail(wire::kStatusAccessDenied);
+          AppendPosixInformation(a, out);
+          break;
         case wire::kFileAlternateNameInformation: {
           std::string leaf;
           {
@@ -355,7 +354,8 @@ Reply Connection::QueryInfo(Exchange& x) {
           break;
         case wire::kFileFsAttributeInformation: {
           uint32_t flags = 0x2 | 0x4 | 0x40 | 0x00400000;  // case preserved, unicode, sparse, links
-          if (!vfs.options().names.case_insensitive) flags |= 0x1;  // case-sensitive search
+          // Case-sensitive search: a share whose names match exactly, or a POSIX tree.
+          if (!vfs.options().names.case_insensitive || open.tree->posix.load()) flags |= 0x1;
           w.U32(flags);
           w.U32(255);
           w.U32(static_cast<uint32_t>(wire::Utf16Size("NTFS")));
@@ -385,6 +385,20 @@ Reply Connection::QueryInfo(Exchange& x) {
           w.U64(open.tree->share);
           w.Zeros(56);
           break;
+        case kFileFsPosixInformation:
+          // FILE_FS_POSIX_INFORMATION: OptimalTransferSize, BlockSize, TotalBlocks,
+          // BlocksAvail (free), UserBlocksAvail, TotalFileNodes, FreeFileNodes,
+          // FileSysIdentifier (statvfs's fields).
+          if (!open.tree->posix.load()) return Fail(wire::kStatusInvalidInfoClass);
+          w.U32(static_cast<uint32_t>(std::min<uint64_t>(server_.options.max_io, 1u << 20)));
+          w.U32(kUnit);
+          w.U64(fs->total_bytes / kUnit);
+          w.U64(fs->free_bytes / kUnit);
+          w.U64(fs->avail_bytes / kUnit);
+          w.U64(fs->total_files);
+          w.U64(fs->free_files);
+          w.U64(open.tree->share);
+          break;
         default:
           return Fail(wire::kStatusInvalidInfoClass);
       }
@@ -403,11 +417,11 @@ Reply Connection::QueryInfo(Exchange& x) {
       uint16_t control = 0x8000;
       if (want & kOwner) {
         wire::StoreLe32(out.data() + offsets_at, static_cast<uint32_t>(out.size()));
-        PutUnixSid(w, 1, a.uid);
+        AppendUnixSid(1, a.uid, out);
       }
       if (want & kGroup) {
         wire::StoreLe32(out.data() + offsets_at + 4, static_cast<uint32_t>(out.size()));
-        PutUnixSid(w, 2, a.gid);
+        AppendUnixSid(2, a.gid, out);
       }
       if (want & kDacl) {
         control |= 0x0004;  // SE_DACL_PRESENT
@@ -481,11 +495,45 @@ Reply Connection::SetInfo(Exchange& x) {
   Result<std::shared_ptr<Open>> found = FindOpen(x, req->handle);
   if (!found.ok()) return Fail(wire::kStatusFileClosed);
   Open& open = **found;
-  if (open.pipe || req->info_type != wire::kInfoFile) return Fail(wire::kStatusNotSupported);
+  const bool posix = open.tree->posix.load();
+  if (open.pipe) return Fail(wire::kStatusNotSupported);
+  if (req->info_type != wire::kInfoFile && !(posix && req->info_type == wire::kInfoSecurity)) {
+    return Fail(wire::kStatusNotSupported);
+  }
   Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
   if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
   core::Vfs& vfs = use->vfs();
   const core::Caller caller = CallerOf(*x.session);
+  if (req->info_type == wire::kInfoSecurity) {
+    // On a POSIX tree a security descriptor carries Unix owners and a mode (chown and chmod
+    // from the Linux client): they become the runtime's uid, gid and mode, set with the
+    // caller's identity (the runtime decides who may chown and chmod).
+    constexpr uint32_t kOwner = 1, kGroup = 2, kDacl = 4;
+    const uint32_t sections = req->additional_information;
+    if ((sections & (kOwner | kGroup)) && !(open.access & core::kWriteOwner)) {
+      return Fail(wire::kStatusAccessDenied);
+    }
+    if ((sections & kDacl) && !(open.access & core::kWriteDac)) {
+      return Fail(wire::kStatusAccessDenied);
+    }
+    int bad_sid = 0;
+    Result<PosixOwnership> own = PosixOwnershipOf(req->buffer, sections, &bad_sid);
+    if (!own.ok()) {
+      if (bad_sid == 1) return Fail(kStatusInvalidOwner);
+      if (bad_sid == 2) return Fail(kStatusInvalidPrimaryGroup);
+      return Fail(wire::kStatusInvalidParameter);
+    }
+    core::SetAttrs set;
+    if (own->uid) set.set_uid(*own->uid);
+    if (own->gid) set.set_gid(*own->gid);
+    if (own->mode) set.set_mode(*own->mode);
+    Reply reply;
+    wire::EncodeSetInfoResponse(reply.body);
+    if (set.mask == 0) return reply;
+    Status s = vfs.SetAttr(caller, open.file, set, nullptr, nullptr, &open.via);
+    if (!s.ok()) return Fail(s);
+    return reply;
+  }
   wire::LeReader r(req->buffer);
   Reply reply;
   wire::EncodeSetInfoResponse(reply.body);
@@ -549,7 +597,7 @@ Reply Connection::SetInfo(Exchange& x) {
       const size_t slash = to.rfind('\\');
       core::FileId to_dir = vfs.root();
       const std::string leaf = slash == std::string::npos ? to : to.substr(slash + 1);
-      if (leaf.empty() || leaf.find_first_of(":*?\"<>|/") != std::string::npos) {
+      if (leaf.empty() || (!posix && leaf.find_first_of(":*?\"<>|/") != std::string::npos)) {
         return Fail(wire::kStatusObjectNameInvalid);
       }
       if (slash != std::string::npos) {
@@ -559,7 +607,8 @@ Reply Connection::SetInfo(Exchange& x) {
           const size_t end = dir_path.find('\\', start);
           const std::string_view c = dir_path.substr(
               start, end == std::string_view::npos ? std::string_view::npos : end - start);
-          Result<core::Attr> a = vfs.LookupAnyCase(caller, to_dir, c, nullptr);
+          Result<core::Attr> a = posix ? vfs.Lookup(caller, to_dir, c, nullptr)
+                                       : vfs.LookupAnyCase(caller, to_dir, c, nullptr);
           if (!a.ok() || a->type != core::FileType::kDirectory) {
             return Fail(wire::kStatusObjectPathNotFound);
           }
@@ -579,7 +628,8 @@ Reply Connection::SetInfo(Exchange& x) {
       if (req->info_class == wire::kFileLinkInformation) {
         if (open.directory) return Fail(wire::kStatusFileIsADirectory);
         if (replace) {
-          Result<core::Attr> there = vfs.LookupAnyCase(caller, to_dir, leaf, nullptr);
+          Result<core::Attr> there = posix ? vfs.Lookup(caller, to_dir, leaf, nullptr)
+                                           : vfs.LookupAnyCase(caller, to_dir, leaf, nullptr);
           if (there.ok()) {
             if (there->type == core::FileType::kDirectory) return Fail(wire::kStatusAccessDenied);
             Status removed = vfs.Remove(caller, to_dir, leaf, nullptr);

@@ -41,6 +41,10 @@ struct Tree {
   // The share requires signing: every request on the tree arrives signed (or encrypted), and
   // every response is signed.
   bool require_signing = false;
+  // A POSIX tree ([POSIX-SMB2]): the connection negotiated the POSIX extensions and a CREATE on
+  // this tree carried the POSIX create context. Names then match case-sensitively and may hold
+  // any character but '\\' and NUL.
+  std::atomic<bool> posix{false};
 };
 
 // One directory enumeration's position (QUERY_DIRECTORY).
