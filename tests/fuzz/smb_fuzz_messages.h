@@ -103,8 +103,14 @@ inline Bytes Chain(const std::vector<Bytes>& parts) {
   return out;
 }
 
-// NEGOTIATE (§2.2.3). 3.1.1 adds the preauth integrity, encryption and signing contexts.
-inline Bytes NegotiateBody(const std::vector<uint16_t>& dialects, uint16_t security_mode = 1) {
+// The SMB3 POSIX extensions' GUID: the POSIX negotiate context's data, the create context's tag.
+inline const Bytes kPosixGuid = {0x93, 0xAD, 0x25, 0x50, 0x9C, 0xB4, 0x11, 0xE7,
+                                 0xB4, 0x23, 0x83, 0xDE, 0x96, 0x8B, 0xCD, 0x7C};
+
+// NEGOTIATE (§2.2.3). 3.1.1 adds the preauth integrity, encryption and signing contexts, and
+// with `posix` the SMB3 POSIX extensions' (0x100).
+inline Bytes NegotiateBody(const std::vector<uint16_t>& dialects, uint16_t security_mode = 1,
+                           bool posix = false) {
   const bool smb311 = std::find(dialects.begin(), dialects.end(), 0x0311) != dialects.end();
   Bytes b;
   Le(b, 36, 2);
@@ -120,7 +126,7 @@ inline Bytes NegotiateBody(const std::vector<uint16_t>& dialects, uint16_t secur
     // Offsets count from the header's first byte (64 bytes before the body).
     while ((b.size() + 64) % 8 != 0) b.push_back(0);
     Put32(b, context_fields, static_cast<uint32_t>(b.size() + 64));
-    Put16(b, context_fields + 4, 3);
+    Put16(b, context_fields + 4, posix ? 4 : 3);
     auto context = [&](uint16_t type, const Bytes& data, bool last) {
       Le(b, type, 2);
       Le(b, data.size(), 2);
@@ -143,7 +149,8 @@ inline Bytes NegotiateBody(const std::vector<uint16_t>& dialects, uint16_t secur
     Le(signing, 2, 2);
     Le(signing, 2, 2);  // AES-GMAC
     Le(signing, 1, 2);  // AES-CMAC
-    context(8, signing, true);
+    context(8, signing, !posix);
+    if (posix) context(0x100, kPosixGuid, true);
   }
   return b;
 }

@@ -134,8 +134,8 @@ class Wire {
     return h;
   }
 
-  uint32_t Negotiate(std::vector<uint16_t> dialects = {0x0202, 0x0210}) {
-    Bytes r = Call(Message(H(0), NegotiateBody(dialects)));
+  uint32_t Negotiate(std::vector<uint16_t> dialects = {0x0202, 0x0210}, bool posix = false) {
+    Bytes r = Call(Message(H(0), NegotiateBody(dialects, 1, posix)));
     return r.empty() ? ~0u : StatusOf(r);
   }
 
@@ -1013,6 +1013,172 @@ TEST_F(SmbHostileTest, DisconnectRightAfterCreateLeavesNoOpen) {
   EXPECT_EQ(locked_out, 0);
   std::printf("disconnect after CREATE: %d of %d files were created, %d stayed locked\n", created,
               kRounds, locked_out);
+}
+
+// The SMB3 POSIX extensions, as the Linux client uses them (its "posix" mount): a CREATE with
+// the POSIX create context gives the mode and gets links, mode, owner and group back; the
+// tree then matches names case-sensitively and takes '/' as a separator; QUERY_INFO and
+// QUERY_DIRECTORY answer class 100; a security descriptor with Unix SIDs sets owner, group
+// and mode. Without the negotiate context none of it applies.
+Bytes PosixCreate(std::string_view name, uint32_t disposition, uint32_t options, uint32_t mode,
+                  uint32_t access = 0x0012019F) {
+  Bytes b = CreateBody(name, disposition, options, access);
+  while ((64 + b.size()) % 8 != 0) b.push_back(0);
+  Put32(b, 48, static_cast<uint32_t>(64 + b.size()));  // CreateContextsOffset
+  Bytes ctx;
+  Le(ctx, 0, 4);   // Next
+  Le(ctx, 16, 2);  // NameOffset
+  Le(ctx, 16, 2);  // NameLength
+  Le(ctx, 0, 2);
+  Le(ctx, 32, 2);  // DataOffset
+  Le(ctx, 4, 4);   // DataLength
+  ctx.insert(ctx.end(), kPosixGuid.begin(), kPosixGuid.end());
+  Le(ctx, mode, 4);
+  Put32(b, 52, static_cast<uint32_t>(ctx.size()));
+  return Cat(b, ctx);
+}
+
+// The POSIX create context's response data in a CREATE response, or empty.
+Bytes PosixResponse(const Bytes& r) {
+  size_t at = Le32(r, 64 + 80);
+  const size_t end = at + Le32(r, 64 + 84);
+  while (at != 0 && at + 16 <= end && end <= r.size()) {
+    const uint32_t next = Le32(r, at);
+    const size_t name = at + Le16(r, at + 4), data = at + Le16(r, at + 10);
+    if (Le16(r, at + 6) == 16 && Bytes(r.begin() + name, r.begin() + name + 16) == kPosixGuid) {
+      return Bytes(r.begin() + data, r.begin() + data + Le32(r, at + 12));
+    }
+    if (next == 0) break;
+    at += next;
+  }
+  return {};
+}
+
+// The output buffer of a QUERY_INFO or QUERY_DIRECTORY response.
+Bytes OutputOf(const Bytes& r) {
+  const size_t at = Le16(r, 64 + 2), n = Le32(r, 64 + 4);
+  if (at + n > r.size()) return {};
+  return Bytes(r.begin() + at, r.begin() + at + n);
+}
+
+// A SID S-1-`authority`-`sub`...
+Bytes Sid(uint8_t authority, std::vector<uint32_t> sub) {
+  Bytes s = {1, static_cast<uint8_t>(sub.size()), 0, 0, 0, 0, 0, authority};
+  for (uint32_t v : sub) Le(s, v, 4);
+  return s;
+}
+
+TEST_F(SmbHostileTest, PosixExtensions) {
+  Wire w(port());
+  ASSERT_TRUE(w.connected());
+  ASSERT_EQ(w.Negotiate({0x0311}, /*posix=*/true), kSuccess);
+  ASSERT_EQ(w.Logon("admin", password()), kSuccess);
+  uint32_t tree = 0;
+  ASSERT_EQ(w.TreeConnect("export", &tree), kSuccess);
+
+  // mkdir with mode 0705: links, mode, owner S-1-22-1-0 and group S-1-22-2-0 come back.
+  Bytes r = w.Call(Message(w.H(5, tree), PosixCreate("PosixDir", 2, 0x1, 0705)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  Bytes p = PosixResponse(r);
+  ASSERT_EQ(p.size(), 12u + 32u);
+  EXPECT_EQ(Le32(p, 8), 0705u);
+  EXPECT_EQ(Bytes(p.begin() + 12, p.begin() + 28), Sid(22, {1, 0}));
+  EXPECT_EQ(Bytes(p.begin() + 28, p.end()), Sid(22, {2, 0}));
+  const uint64_t dir = Le64(r, 64 + 64);
+
+  // Files named with '/' and differing only in case are two files.
+  const uint32_t all = 0x0012019F | 0x40000 | 0x80000;  // and WRITE_DAC, WRITE_OWNER
+  r = w.Call(Message(w.H(5, tree), PosixCreate("PosixDir/File", 2, 0x40, 0640, all)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  p = PosixResponse(r);
+  ASSERT_EQ(p.size(), 44u);
+  EXPECT_EQ(Le32(p, 0), 1u);  // links
+  EXPECT_EQ(Le32(p, 8), 0640u);
+  const uint64_t file = Le64(r, 64 + 64);
+  r = w.Call(Message(w.H(5, tree), PosixCreate("PosixDir/file", 2, 0x40, 0600)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess) << "a name differing in case collided";
+  EXPECT_EQ(Le32(PosixResponse(r), 8), 0600u);
+  ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(Le64(r, 64 + 64))))), kSuccess);
+  r = w.Call(Message(w.H(5, tree), PosixCreate("PosixDir\\FILE", 1, 0x40, 0)));
+  EXPECT_EQ(Wire::StatusOf(r), kObjectNameNotFound);
+
+  // FILE_POSIX_INFORMATION: inode at 52, links at 68, mode at 76, owner SID at 80.
+  r = w.Call(Message(w.H(16, tree), QueryInfoBody(file, 1, 100)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  Bytes info = OutputOf(r);
+  ASSERT_EQ(info.size(), 112u);
+  EXPECT_EQ(Le32(info, 68), 1u);
+  EXPECT_EQ(Le32(info, 76), 0640u);
+  EXPECT_EQ(Bytes(info.begin() + 80, info.begin() + 96), Sid(22, {1, 0}));
+
+  // SMB2_FIND_POSIX_INFORMATION: ".", "..", "File", "file", each with its mode.
+  r = w.Call(Message(w.H(14, tree), QueryDirectoryBody(dir, 100, "*")));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  Bytes list = OutputOf(r);
+  std::map<std::string, uint32_t> modes;
+  for (size_t at = 0; at + 124 <= list.size();) {
+    const uint32_t n = Le32(list, at + 120);
+    std::string name;
+    for (size_t i = 0; i < n; i += 2) name.push_back(static_cast<char>(list[at + 124 + i]));
+    modes[name] = Le32(list, at + 8 + 76);
+    if (Le32(list, at) == 0) break;
+    at += Le32(list, at);
+  }
+  EXPECT_EQ(modes, (std::map<std::string, uint32_t>{
+                       {".", 0705}, {"..", modes[".."]}, {"File", 0640}, {"file", 0600}}));
+
+  // chown and chmod: owner S-1-22-1-1234, group S-1-22-2-567, mode from S-1-5-88-3-0604.
+  Bytes sd = {1, 0, 0x04, 0x80};  // revision, self-relative with a DACL
+  const Bytes owner = Sid(22, {1, 1234}), group = Sid(22, {2, 567});
+  const Bytes mode_sid = Sid(5, {88, 3, 0604});
+  Le(sd, 20, 4);
+  Le(sd, 20 + owner.size(), 4);
+  Le(sd, 0, 4);
+  Le(sd, 20 + owner.size() + group.size(), 4);
+  sd.insert(sd.end(), owner.begin(), owner.end());
+  sd.insert(sd.end(), group.begin(), group.end());
+  Bytes acl = {2, 0};
+  Le(acl, 8 + 8 + mode_sid.size(), 2);
+  Le(acl, 1, 2);
+  Le(acl, 0, 2);
+  acl.push_back(0);  // ACCESS_ALLOWED
+  acl.push_back(0);
+  Le(acl, 8 + mode_sid.size(), 2);
+  Le(acl, 0, 4);
+  acl.insert(acl.end(), mode_sid.begin(), mode_sid.end());
+  sd.insert(sd.end(), acl.begin(), acl.end());
+  Bytes set = Message(w.H(17, tree), SetInfoBody(file, 3, 0, sd));
+  Put32(set, 64 + 12, 1 | 2 | 4);  // AdditionalInformation: owner, group, DACL
+  ASSERT_EQ(Wire::StatusOf(w.Call(set)), kSuccess);
+  info = OutputOf(w.Call(Message(w.H(16, tree), QueryInfoBody(file, 1, 100))));
+  ASSERT_EQ(info.size(), 112u);
+  EXPECT_EQ(Le32(info, 76), 0604u);
+  EXPECT_EQ(Bytes(info.begin() + 80, info.begin() + 96), owner);
+  EXPECT_EQ(Bytes(info.begin() + 96, info.end()), group);
+  // A Windows SID names no Unix owner.
+  Bytes windows = sd;
+  windows[20 + 7] = 5;  // S-1-5-1-1234
+  set = Message(w.H(17, tree), SetInfoBody(file, 3, 0, windows));
+  Put32(set, 64 + 12, 1);
+  EXPECT_EQ(Wire::StatusOf(w.Call(set)), 0xC000005Au);  // STATUS_INVALID_OWNER
+
+  for (uint64_t fid : {file, dir}) {
+    ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(fid)))), kSuccess);
+  }
+
+  // A connection without the negotiate context: no POSIX class, names match in any case.
+  uint32_t plain_tree = 0;
+  std::unique_ptr<Wire> plain = LoggedOn(&plain_tree);
+  r = plain->Call(Message(plain->H(5, plain_tree), PosixCreate("POSIXDIR", 1, 0x1, 0777)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  EXPECT_TRUE(PosixResponse(r).empty());
+  const uint64_t plain_dir = Le64(r, 64 + 64);
+  r = plain->Call(Message(plain->H(16, plain_tree), QueryInfoBody(plain_dir, 1, 100)));
+  EXPECT_EQ(Wire::StatusOf(r), 0xC0000003u);  // STATUS_INVALID_INFO_CLASS
+  r = plain->Call(Message(plain->H(14, plain_tree), QueryDirectoryBody(plain_dir, 100, "*")));
+  EXPECT_EQ(Wire::StatusOf(r), 0xC0000003u);
+  ASSERT_EQ(Wire::StatusOf(plain->Call(Message(plain->H(6, plain_tree), CloseBody(plain_dir)))),
+            kSuccess);
 }
 
 }  // namespace

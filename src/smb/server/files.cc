@@ -42,7 +42,7 @@ constexpr uint32_t kWriteBits = core::kWriteData | core::kAppendData | core::kWr
                                 core::kWriteDac | core::kWriteOwner;
 
 // Characters Windows refuses in names (MS-FSCC 2.1.5.2), and the wildcards. A POSIX tree
-// takes every character a POSIX name may hold ('\\' separates, NUL cannot be sent).
+// takes every character a POSIX name may hold but the separators ('/' and '\\').
 bool ValidComponent(std::string_view c, bool posix) {
   if (c.empty() || c == "." || c == "..") return false;
   if (posix) return true;
@@ -78,7 +78,8 @@ Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, std::string_view
   }
   size_t start = 0;
   for (;;) {
-    const size_t end = path.find('\\', start);
+    // The Linux client's POSIX paths separate with '/' ("posixpaths"); '\\' separates too.
+    const size_t end = posix ? path.find_first_of("/\\", start) : path.find('\\', start);
     const std::string_view c =
         path.substr(start, end == std::string_view::npos ? end : end - start);
     if (!ValidComponent(c, posix)) {

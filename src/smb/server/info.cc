@@ -591,10 +591,12 @@ Reply Connection::SetInfo(Exchange& x) {
       Result<std::string> target = wire::Utf16ToUtf8(name16);
       if (!target.ok()) return Fail(wire::kStatusObjectNameInvalid);
       std::string to = *target;
-      while (!to.empty() && to.front() == '\\') to.erase(0, 1);
+      // On a POSIX tree '/' separates as well (the Linux client's POSIX paths).
+      const char* separators = posix ? "/\\" : "\\";
+      while (!to.empty() && std::strchr(separators, to.front()) != nullptr) to.erase(0, 1);
       if (to.empty()) return Fail(wire::kStatusObjectNameInvalid);
       // The target's directory must exist; its last component is the new name.
-      const size_t slash = to.rfind('\\');
+      const size_t slash = to.find_last_of(separators);
       core::FileId to_dir = vfs.root();
       const std::string leaf = slash == std::string::npos ? to : to.substr(slash + 1);
       if (leaf.empty() || (!posix && leaf.find_first_of(":*?\"<>|/") != std::string::npos)) {
@@ -604,7 +606,7 @@ Reply Connection::SetInfo(Exchange& x) {
         std::string_view dir_path(to.data(), slash);
         size_t start = 0;
         while (start <= dir_path.size()) {
-          const size_t end = dir_path.find('\\', start);
+          const size_t end = dir_path.find_first_of(separators, start);
           const std::string_view c = dir_path.substr(
               start, end == std::string_view::npos ? std::string_view::npos : end - start);
           Result<core::Attr> a = posix ? vfs.Lookup(caller, to_dir, c, nullptr)
