@@ -871,6 +871,42 @@ Status Vfs::RemoveSymlinkInPlace(const Caller& raw_caller, FileId file, const Op
   });
 }
 
+Status Vfs::MakeSpecialInPlace(const Caller& raw_caller, FileId file, FileType type, uint32_t major,
+                               uint32_t minor, const OpenContext* via) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
+  Caller caller = Effective(raw_caller);
+  switch (type) {
+    case FileType::kCharDevice:
+    case FileType::kBlockDevice:
+      if (!caller.is_root()) return Errc::kPerm;  // as Mknod
+      break;
+    case FileType::kFifo:
+    case FileType::kSocket:
+      major = minor = 0;
+      break;
+    default:
+      return Errc::kBadType;
+  }
+  return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
+    if (options_.read_only) return Errc::kReadOnly;
+    if (caller.uid != inode.uid && !caller.is_root() && !MayAccess(caller, inode, 2)) {
+      return Errc::kAccess;
+    }
+    if (DosReadOnly(inode)) return ReadOnlyRefusal("make a special file");
+    RETURN_IF_ERROR(state_->Check(inode.id, kWriteData, CacheOp::kSetSize, 0, 0, via));
+    if (inode.type != FileType::kRegular) return Errc::kInvalid;
+    if (inode.size != 0) return Status(Errc::kNotEmpty, "make a special file: the file has data");
+    inode.type = type;
+    inode.rdev_major = major;
+    inode.rdev_minor = minor;
+    inode.dos_attributes &= ~kDosSparse;
+    inode.ctime = Now();
+    txn.PutInode(inode);
+    return Status::Ok();
+  });
+}
+
 Result<Attr> Vfs::Mknod(const Caller& caller, FileId dir, std::string_view name, FileType type,
                         const SetAttrs& attrs, uint32_t major, uint32_t minor, Wcc* dir_wcc) {
   switch (type) {

@@ -118,6 +118,12 @@ class Vfs {
   // Turns the symbolic link `file` into an empty regular file in place (FSCTL_DELETE_REPARSE_
   // POINT). Errc::kInvalid when `file` is no symlink.
   Status RemoveSymlinkInPlace(const Caller& caller, FileId file, const OpenContext* via = nullptr);
+  // Turns `file`, an empty regular file, into a device, FIFO or socket in place: its id, names,
+  // opens and permission bits stay (a POSIX SMB client's FSCTL_SET_REPARSE_POINT with an NFS or
+  // WSL tag, MS-FSCC 2.1.2.6). As Mknod: devices are root's to make, Errc::kBadType for another
+  // `type`. Errc::kNotEmpty for a file holding data, Errc::kInvalid for a file of another type.
+  Status MakeSpecialInPlace(const Caller& caller, FileId file, FileType type, uint32_t major,
+                            uint32_t minor, const OpenContext* via = nullptr);
   // Creates a device, FIFO or socket.
   Result<Attr> Mknod(const Caller& caller, FileId dir, std::string_view name, FileType type,
                      const SetAttrs& attrs, uint32_t major, uint32_t minor, Wcc* dir_wcc);

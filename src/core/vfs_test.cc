@@ -1091,6 +1091,41 @@ TEST_F(VfsTest, EmptyFilesAndDirectoriesBecomeSymlinksInPlace) {
   (void)inner;
 }
 
+// A POSIX SMB client's FSCTL_SET_REPARSE_POINT with an NFS tag turns an empty file into a FIFO,
+// socket or (root only) device where it is: same id, same name, same permission bits.
+TEST_F(VfsTest, EmptyFilesBecomeSpecialFilesInPlace) {
+  Caller u = User(1000, 1000);
+  Attr fifo = MustCreate(u, root_, "p");
+  ASSERT_OK(vfs_->MakeSpecialInPlace(u, fifo.id, FileType::kFifo, 7, 7));
+  std::optional<Attr> dir_attr;
+  ASSERT_OK_AND_ASSIGN(Attr looked, vfs_->Lookup(u, root_, "p", &dir_attr));
+  EXPECT_EQ(looked.id, fifo.id);
+  EXPECT_EQ(looked.type, FileType::kFifo);
+  EXPECT_EQ(looked.mode & 07777, fifo.mode & 07777);
+  EXPECT_EQ(looked.rdev_major, 0u);
+  // Not a regular file any more.
+  EXPECT_THAT(vfs_->MakeSpecialInPlace(u, fifo.id, FileType::kSocket, 0, 0),
+              StatusIs(Errc::kInvalid));
+
+  Attr dev = MustCreate(u, root_, "c");
+  EXPECT_THAT(vfs_->MakeSpecialInPlace(u, dev.id, FileType::kCharDevice, 1, 3),
+              StatusIs(Errc::kPerm));
+  EXPECT_THAT(vfs_->MakeSpecialInPlace(u, dev.id, FileType::kDirectory, 0, 0),
+              StatusIs(Errc::kBadType));
+  ASSERT_OK(vfs_->MakeSpecialInPlace(User(0, 0), dev.id, FileType::kCharDevice, 1, 3));
+  ASSERT_OK_AND_ASSIGN(looked, vfs_->GetAttr(u, dev.id));
+  EXPECT_EQ(looked.type, FileType::kCharDevice);
+  EXPECT_EQ(looked.rdev_major, 1u);
+  EXPECT_EQ(looked.rdev_minor, 3u);
+
+  Attr full = MustCreate(u, root_, "s");
+  ASSERT_OK(WriteStr(u, full.id, 0, "data"));
+  EXPECT_THAT(vfs_->MakeSpecialInPlace(u, full.id, FileType::kSocket, 0, 0),
+              StatusIs(Errc::kNotEmpty));
+  EXPECT_THAT(vfs_->MakeSpecialInPlace(User(2000, 2000), full.id, FileType::kSocket, 0, 0),
+              StatusIs(Errc::kAccess));
+}
+
 TEST_F(VfsTest, SymlinksDevicesAndGuardedSetattr) {
   Caller u = User(1000, 1000);
   Wcc w;

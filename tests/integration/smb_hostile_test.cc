@@ -1068,6 +1068,24 @@ Bytes Sid(uint8_t authority, std::vector<uint32_t> sub) {
   return s;
 }
 
+// An FSCTL (IOCTL §2.2.31) on `fid` with `input`.
+Bytes FsctlBody(uint64_t fid, uint32_t code, const Bytes& input) {
+  Bytes b;
+  Le(b, 57, 2);
+  Le(b, 0, 2);
+  Le(b, code, 4);
+  Handle(b, fid);
+  Le(b, input.empty() ? 0 : 120, 4);  // InputOffset
+  Le(b, input.size(), 4);
+  Le(b, 0, 4);  // MaxInputResponse
+  Le(b, 0, 4);  // OutputOffset
+  Le(b, 0, 4);
+  Le(b, 4096, 4);  // MaxOutputResponse
+  Le(b, 1, 4);     // SMB2_0_IOCTL_IS_FSCTL
+  Le(b, 0, 4);
+  return Cat(b, input);
+}
+
 TEST_F(SmbHostileTest, PosixExtensions) {
   Wire w(port());
   ASSERT_TRUE(w.connected());
@@ -1165,6 +1183,47 @@ TEST_F(SmbHostileTest, PosixExtensions) {
   for (uint64_t fid : {file, dir}) {
     ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(fid)))), kSuccess);
   }
+
+  // A symlink and a FIFO the way the Linux client makes them: an empty file, then a reparse
+  // point (IO_REPARSE_TAG_NFS) set on it. Reopened, they are the runtime's symlink and FIFO:
+  // the mode's type (2 symlink, 5 FIFO), the reparse tag, and the target read back.
+  const auto make = [&](const std::string& name, const Bytes& reparse) {
+    Bytes c = w.Call(Message(w.H(5, tree), PosixCreate(name, 2, 0x40, 0644)));
+    EXPECT_EQ(Wire::StatusOf(c), kSuccess) << name;
+    const uint64_t fid = Le64(c, 64 + 64);
+    EXPECT_EQ(Wire::StatusOf(w.Call(Message(w.H(11, tree), FsctlBody(fid, 0x000900A4, reparse)))),
+              kSuccess)
+        << name;
+    EXPECT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(fid)))), kSuccess);
+    c = w.Call(Message(w.H(5, tree), PosixCreate(name, 1, 0x200000 /* reparse point */, 0)));
+    EXPECT_EQ(Wire::StatusOf(c), kSuccess) << name;
+    return Le64(c, 64 + 64);
+  };
+  const Bytes target = Utf16("../PosixDir");
+  Bytes nfs_link = {
+      0x14, 0, 0, 0x80, static_cast<uint8_t>(8 + target.size()), 0, 0, 0, 0x4C, 0x4E, 0x4B, 0x01,
+      0,    0, 0, 0};  // NFS_SPECFILE_LNK
+  nfs_link.insert(nfs_link.end(), target.begin(), target.end());
+  uint64_t fid = make("PosixDir/link", nfs_link);
+  info = OutputOf(w.Call(Message(w.H(16, tree), QueryInfoBody(fid, 1, 100))));
+  ASSERT_EQ(info.size(), 112u);
+  EXPECT_EQ(Le32(info, 76) >> 12, 2u);        // a symlink
+  EXPECT_EQ(Le32(info, 72), 0xA000000Cu);     // IO_REPARSE_TAG_SYMLINK
+  EXPECT_EQ(Le32(info, 48) & 0x400, 0x400u);  // FILE_ATTRIBUTE_REPARSE_POINT
+  r = w.Call(Message(w.H(11, tree), FsctlBody(fid, 0x000900A8, {})));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  const size_t out_at = Le32(r, 64 + 32), out_len = Le32(r, 64 + 36);
+  ASSERT_EQ(out_len, 20u + 2 * target.size());  // the substitute and the print name
+  EXPECT_EQ(Le32(r, out_at), 0xA000000Cu);
+  EXPECT_EQ(Bytes(r.begin() + out_at + 20, r.begin() + out_at + 20 + target.size()),
+            Utf16("..\\PosixDir"));
+  ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(fid)))), kSuccess);
+  fid = make("PosixDir/fifo", {0x14, 0, 0, 0x80, 8, 0, 0, 0, 0x46, 0x49, 0x46, 0x4F, 0, 0, 0, 0});
+  info = OutputOf(w.Call(Message(w.H(16, tree), QueryInfoBody(fid, 1, 100))));
+  ASSERT_EQ(info.size(), 112u);
+  EXPECT_EQ(Le32(info, 76), (5u << 12) | 0644u);  // a FIFO, the file's mode kept
+  EXPECT_EQ(Le32(info, 72), 0x80000014u);         // IO_REPARSE_TAG_NFS
+  ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(fid)))), kSuccess);
 
   // A connection without the negotiate context: no POSIX class, names match in any case.
   uint32_t plain_tree = 0;

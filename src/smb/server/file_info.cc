@@ -101,7 +101,7 @@ uint32_t PosixReparseTagOf(const core::Attr& a) {
     case core::FileType::kDirectory:
       return 0;
     case core::FileType::kSymlink:
-      return kReparseTagSymlink;
+      return wire::kIoReparseTagSymlink;
     default:
       return kReparseTagNfs;  // devices, FIFOs, sockets: as the NFS reparse point names them
   }
@@ -139,7 +139,7 @@ void AppendPosixCommon(const core::Attr& a, wire::LeWriter& w) {
   w.U64(a.type == core::FileType::kDirectory ? 0 : a.size);
   w.U64(AllocationOf(a));
   uint32_t dos = DosAttributesOf(a);
-  if (PosixReparseTagOf(a) != 0) dos = (dos & ~uint32_t{0x80}) | kDosReparsePoint;
+  if (PosixReparseTagOf(a) != 0) dos = (dos & ~uint32_t{0x80}) | wire::kFileAttributeReparsePoint;
   w.U32(dos);
   w.U64(a.id.inode);
   // DeviceId: a device's number (major in the high half), else 0.
@@ -266,6 +266,100 @@ Result<PosixOwnership> PosixOwnershipOf(std::span<const std::byte> sd, uint32_t 
     out.mode = mode;
   }
   return out;
+}
+
+namespace {
+
+// MS-FSCC 2.1.2.6: NFS_SPECFILE_* types of the NFS reparse point.
+constexpr uint64_t kNfsLnk = 0x00000000014B4E4C, kNfsChr = 0x0000000000524843,
+                   kNfsBlk = 0x00000000004B4C42, kNfsFifo = 0x000000004F464946,
+                   kNfsSock = 0x000000004B434F53;
+// WSL's reparse tags (MS-FSCC 2.1.2.1).
+constexpr uint32_t kTagLxSymlink = 0xA000001D, kTagAfUnix = 0x80000023, kTagLxFifo = 0x80000024;
+
+}  // namespace
+
+bool AppendSpecialReparseData(const core::Attr& a, std::vector<std::byte>& out) {
+  if (PosixReparseTagOf(a) != kReparseTagNfs) return false;
+  wire::LeWriter w(out);
+  const size_t start = out.size();
+  w.U32(kReparseTagNfs);
+  const size_t length_at = out.size();
+  w.U16(0);  // ReparseDataLength, set below
+  w.U16(0);
+  switch (a.type) {
+    case core::FileType::kCharDevice:
+    case core::FileType::kBlockDevice:
+      w.U64(a.type == core::FileType::kCharDevice ? kNfsChr : kNfsBlk);
+      w.U32(a.rdev_major);
+      w.U32(a.rdev_minor);
+      break;
+    case core::FileType::kFifo:
+      w.U64(kNfsFifo);
+      break;
+    default:
+      w.U64(kNfsSock);
+      break;
+  }
+  wire::StoreLe16(out.data() + length_at, static_cast<uint16_t>(out.size() - start - 8));
+  return true;
+}
+
+Result<ReparseObject> ParseReparseData(std::span<const std::byte> data) {
+  if (data.size() < 8) return Errc::kInvalid;
+  const uint32_t tag = wire::LoadLe32(data.data());
+  const size_t length = wire::LoadLe16(data.data() + 4);
+  if (8 + length > data.size()) return Errc::kInvalid;
+  const std::span<const std::byte> body = data.subspan(8, length);
+  ReparseObject o;
+  const auto utf16 = [&](std::span<const std::byte> s) -> Result<std::string> {
+    ASSIGN_OR_RETURN(std::string t, wire::Utf16ToUtf8(s));
+    if (t.empty()) return Errc::kInvalid;
+    return t;
+  };
+  switch (tag) {
+    case kReparseTagNfs: {
+      if (body.size() < 8) return Errc::kInvalid;
+      const uint64_t type = wire::LoadLe64(body.data());
+      const std::span<const std::byte> rest = body.subspan(8);
+      switch (type) {
+        case kNfsLnk: {
+          ASSIGN_OR_RETURN(o.target, utf16(rest));
+          o.type = core::FileType::kSymlink;
+          return o;
+        }
+        case kNfsChr:
+        case kNfsBlk:
+          if (rest.size() < 8) return Errc::kInvalid;
+          o.type = type == kNfsChr ? core::FileType::kCharDevice : core::FileType::kBlockDevice;
+          o.major = wire::LoadLe32(rest.data());
+          o.minor = wire::LoadLe32(rest.data() + 4);
+          return o;
+        case kNfsFifo:
+          o.type = core::FileType::kFifo;
+          return o;
+        case kNfsSock:
+          o.type = core::FileType::kSocket;
+          return o;
+        default:
+          return Errc::kInvalid;
+      }
+    }
+    case kTagLxSymlink:
+      // Version 2, then the target in UTF-8.
+      if (body.size() < 5 || wire::LoadLe32(body.data()) != 2) return Errc::kInvalid;
+      o.target.assign(reinterpret_cast<const char*>(body.data() + 4), body.size() - 4);
+      o.type = core::FileType::kSymlink;
+      return o;
+    case kTagLxFifo:
+      o.type = core::FileType::kFifo;
+      return o;
+    case kTagAfUnix:
+      o.type = core::FileType::kSocket;
+      return o;
+    default:
+      return Errc::kInvalid;
+  }
 }
 
 bool IsDirectoryInfoClass(uint8_t c, bool posix) {

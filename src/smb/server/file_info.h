@@ -41,9 +41,7 @@ std::string ShortNameOf(std::string_view name);
 // The SMB3 POSIX extensions ([POSIX-FSCC], the "SMB3 POSIX Extensions" document).
 inline constexpr uint8_t kFilePosixInformation = 100;  // QUERY_INFO and QUERY_DIRECTORY
 inline constexpr uint8_t kFileFsPosixInformation = 100;
-inline constexpr uint32_t kReparseTagSymlink = 0xA000000C;  // IO_REPARSE_TAG_SYMLINK
-inline constexpr uint32_t kReparseTagNfs = 0x80000014;      // IO_REPARSE_TAG_NFS
-inline constexpr uint32_t kDosReparsePoint = 0x400;         // FILE_ATTRIBUTE_REPARSE_POINT
+inline constexpr uint32_t kReparseTagNfs = 0x80000014;  // IO_REPARSE_TAG_NFS
 // The POSIX create context's tag (16 bytes, a GUID's bytes as they go on the wire).
 std::string_view PosixCreateContextTag();
 
@@ -76,6 +74,19 @@ struct PosixOwnership {
 // (kind 2) SID that names no Unix identity (`bad_sid` gets 1 or 2).
 Result<PosixOwnership> PosixOwnershipOf(std::span<const std::byte> sd, uint32_t sections,
                                         int* bad_sid);
+
+// Reparse points on a POSIX tree beyond symlinks (whose IO_REPARSE_TAG_SYMLINK data the wire
+// codec makes and reads). Appends a device's, FIFO's or socket's reparse data buffer as the NFS
+// reparse point (IO_REPARSE_TAG_NFS, MS-FSCC 2.1.2.6); false for any other type.
+bool AppendSpecialReparseData(const core::Attr& a, std::vector<std::byte>& out);
+// What an NFS (any NFS_SPECFILE_*) or WSL (symlink, FIFO, socket) reparse data buffer set on a
+// file asks it to become. Errc::kInvalid for anything else, IO_REPARSE_TAG_SYMLINK included.
+struct ReparseObject {
+  core::FileType type = core::FileType::kRegular;
+  std::string target;  // a symlink's, with '/' separators
+  uint32_t major = 0, minor = 0;
+};
+Result<ReparseObject> ParseReparseData(std::span<const std::byte> data);
 
 // The directory classes; SMB2_FIND_POSIX_INFORMATION (100) only when `posix` (a POSIX tree).
 bool IsDirectoryInfoClass(uint8_t info_class, bool posix = false);

@@ -134,10 +134,10 @@ TEST(Posix, ModeCarriesSpecialTypes) {
   EXPECT_EQ(PosixReparseTagOf(a), kReparseTagNfs);
   a.type = core::FileType::kSymlink;
   EXPECT_EQ(PosixModeOf(a) >> 12, 2u);
-  EXPECT_EQ(PosixReparseTagOf(a), kReparseTagSymlink);
+  EXPECT_EQ(PosixReparseTagOf(a), wire::kIoReparseTagSymlink);
   std::vector<std::byte> out;
   AppendPosixInformation(a, out);
-  EXPECT_EQ(wire::LoadLe32(out.data() + 48), kDosReparsePoint);
+  EXPECT_EQ(wire::LoadLe32(out.data() + 48), wire::kFileAttributeReparsePoint);
 }
 
 TEST(Posix, DirectoryEntry) {
@@ -256,6 +256,51 @@ TEST(Posix, OwnershipRefusesWindowsSidsAndGarbage) {
   sd.resize(30);
   EXPECT_FALSE(PosixOwnershipOf(sd, 1, &bad).ok());
   EXPECT_FALSE(PosixOwnershipOf(Hex("0100"), 1, &bad).ok());
+}
+
+TEST(Posix, ReparseDataOfSpecialFiles) {
+  core::Attr a = PosixFile();
+  std::vector<std::byte> out;
+  EXPECT_FALSE(AppendSpecialReparseData(a, out));  // a regular file has none
+  a.type = core::FileType::kSymlink;
+  EXPECT_FALSE(AppendSpecialReparseData(a, out));  // a symlink's is the wire codec's
+  EXPECT_TRUE(out.empty());
+  Result<ReparseObject> back =
+      ParseReparseData(Hex("0c0000a0 2400 0000 0000 0c00 0c00 0c00 01000000"
+                           "2e002e005c0074005c007800 2e002e005c0074005c007800"));
+  EXPECT_FALSE(back.ok());  // IO_REPARSE_TAG_SYMLINK: decoded by wire::DecodeSymlinkReparse
+
+  out.clear();
+  a.type = core::FileType::kCharDevice;
+  a.rdev_major = 1;
+  a.rdev_minor = 3;
+  ASSERT_TRUE(AppendSpecialReparseData(a, out));
+  // MS-FSCC 2.1.2.6: IO_REPARSE_TAG_NFS, NFS_SPECFILE_CHR, major, minor.
+  EXPECT_EQ(out, Hex("14000080 1000 0000 4348520000000000 01000000 03000000"));
+  back = ParseReparseData(out);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->type, core::FileType::kCharDevice);
+  EXPECT_EQ(back->major, 1u);
+  EXPECT_EQ(back->minor, 3u);
+
+  out.clear();
+  a.type = core::FileType::kFifo;
+  ASSERT_TRUE(AppendSpecialReparseData(a, out));
+  EXPECT_EQ(ParseReparseData(out)->type, core::FileType::kFifo);
+
+  // The NFS symlink form and WSL's.
+  back = ParseReparseData(Hex("14000080 0c00 0000 4c4e4b0100000000 61002f00"));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->type, core::FileType::kSymlink);
+  EXPECT_EQ(back->target, "a/");
+  back = ParseReparseData(Hex("1d0000a0 0600 0000 02000000 2f78"));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->target, "/x");
+  EXPECT_EQ(ParseReparseData(Hex("240000800000 0000"))->type, core::FileType::kFifo);
+  // Truncated, unknown, empty targets.
+  EXPECT_FALSE(ParseReparseData(Hex("14000080 1000 0000 43485200")).ok());
+  EXPECT_FALSE(ParseReparseData(Hex("01000000 0000 0000")).ok());
+  EXPECT_FALSE(ParseReparseData(Hex("14000080 0800 0000 4c4e4b0100000000")).ok());
 }
 
 TEST(DosAttributes, FromTheRuntime) {

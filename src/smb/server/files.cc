@@ -909,11 +909,19 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       // reparse point.
       core::Attr a;
       Result<std::string> target = vfs.ReadLink(caller, open.file, &a);
-      if (!target.ok()) {
-        if (target.status().code() == Errc::kInvalid) return Fail(wire::kStatusNotAReparsePoint);
+      if (target.ok()) {
+        wire::EncodeSymlinkReparse(SymlinkReparseOf(*target), output);
+      } else if (target.status().code() != Errc::kInvalid) {
         return Fail(ToNtStatus(target.status()));
+      } else {
+        // On a POSIX tree devices, FIFOs and sockets are reparse points too (their tag in
+        // FILE_POSIX_INFORMATION), read as NFS reparse data (MS-FSCC 2.1.2.6) as the Linux
+        // client reads them.
+        if (!open.tree->posix.load()) return Fail(wire::kStatusNotAReparsePoint);
+        Result<core::Attr> attr = vfs.GetAttr(caller, open.file);
+        if (!attr.ok()) return Fail(ToNtStatus(attr.status()));
+        if (!AppendSpecialReparseData(*attr, output)) return Fail(wire::kStatusNotAReparsePoint);
       }
-      wire::EncodeSymlinkReparse(SymlinkReparseOf(*target), output);
       constexpr uint32_t kHeader = 8;  // ReparseTag, ReparseDataLength, Reserved
       if (req.max_output_response < kHeader) return Fail(wire::kStatusBufferTooSmall);
       if (output.size() > req.max_output_response) {
@@ -931,10 +939,26 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       }
       Result<uint32_t> tag = wire::DecodeReparseTag(req.input);
       if (!tag.ok()) return Fail(wire::kStatusIoReparseDataInvalid);
-      if (*tag != wire::kIoReparseTagSymlink) return Fail(wire::kStatusNotSupported);
-      Result<wire::SymlinkReparse> link = wire::DecodeSymlinkReparse(req.input);
-      if (!link.ok()) return Fail(wire::kStatusIoReparseDataInvalid);
-      const std::string target = SymlinkTargetOf(*link);
+      std::string target;
+      if (*tag == wire::kIoReparseTagSymlink) {
+        Result<wire::SymlinkReparse> link = wire::DecodeSymlinkReparse(req.input);
+        if (!link.ok()) return Fail(wire::kStatusIoReparseDataInvalid);
+        target = SymlinkTargetOf(*link);
+      } else {
+        // On a POSIX tree the Linux client makes symlinks and special files by setting an NFS
+        // (MS-FSCC 2.1.2.6) or WSL reparse point on an empty file it created.
+        if (!open.tree->posix.load()) return Fail(wire::kStatusNotSupported);
+        Result<ReparseObject> made = ParseReparseData(req.input);
+        if (!made.ok()) return Fail(wire::kStatusIoReparseDataInvalid);
+        if (made->type != core::FileType::kSymlink) {
+          if (open.directory) return Fail(wire::kStatusInvalidParameter);
+          Status s = vfs.MakeSpecialInPlace(caller, open.file, made->type, made->major, made->minor,
+                                            &open.via);
+          if (!s.ok()) return Fail(ToNtStatus(s));
+          break;
+        }
+        target = std::move(made->target);
+      }
       if (target.empty()) return Fail(wire::kStatusIoReparseDataInvalid);
       Status s = vfs.MakeSymlinkInPlace(caller, open.file, target, &open.via);
       if (s.code() == Errc::kNotEmpty && !open.directory) {
