@@ -1225,6 +1225,33 @@ TEST_F(SmbHostileTest, PosixExtensions) {
   EXPECT_EQ(Le32(info, 72), 0x80000014u);         // IO_REPARSE_TAG_NFS
   ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(fid)))), kSuccess);
 
+  // POSIX unlink: the name goes when the deleting open closes, though another open remains
+  // (it still reads the file); by delete on close and by FILE_DISPOSITION_INFORMATION_EX.
+  for (const bool by_disposition : {false, true}) {
+    r = w.Call(Message(w.H(5, tree), PosixCreate("PosixDir/held", 2, 0x40, 0644)));
+    ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+    const uint64_t held = Le64(r, 64 + 64);
+    ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(9, tree), WriteBody(held, 0, {'h', 'i'})))),
+              kSuccess);
+    r = w.Call(
+        Message(w.H(5, tree), PosixCreate("PosixDir/held", 1, by_disposition ? 0x40 : 0x1040, 0)));
+    ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+    const uint64_t deleting = Le64(r, 64 + 64);
+    if (by_disposition) {
+      // FileDispositionInformationEx (64): FILE_DISPOSITION_DELETE | POSIX_SEMANTICS.
+      ASSERT_EQ(Wire::StatusOf(
+                    w.Call(Message(w.H(17, tree), SetInfoBody(deleting, 1, 64, {3, 0, 0, 0})))),
+                kSuccess);
+    }
+    ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(deleting)))), kSuccess);
+    r = w.Call(Message(w.H(5, tree), PosixCreate("PosixDir/held", 1, 0x40, 0)));
+    EXPECT_EQ(Wire::StatusOf(r), kObjectNameNotFound) << "by disposition: " << by_disposition;
+    r = w.Call(Message(w.H(8, tree), ReadBody(held, 0, 2)));
+    ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+    EXPECT_EQ(Bytes(r.begin() + 80, r.begin() + 82), (Bytes{'h', 'i'}));
+    ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(held)))), kSuccess);
+  }
+
   // A connection without the negotiate context: no POSIX class, names match in any case.
   uint32_t plain_tree = 0;
   std::unique_ptr<Wire> plain = LoggedOn(&plain_tree);

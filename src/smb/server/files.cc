@@ -411,11 +411,13 @@ Reply Connection::Create(Exchange& x) {
     open->file = attr.id;
     open->access = access;
     open->directory = is_dir;
+    open->delete_on_close = (req->options & wire::kOptDeleteOnClose) != 0;
     {
       MutexLock lock(&open->mu);
       open->parent = walked->parent;
       open->leaf = walked->leaf;
       open->path = req->name;
+      open->posix_delete = posix && (req->options & wire::kOptDeleteOnClose);
     }
     if (set_read_only) {
       core::SetAttrs set;

@@ -577,12 +577,18 @@ Reply Connection::SetInfo(Exchange& x) {
       if (!s.ok()) return Fail(s);
       return reply;
     }
+    case wire::kFileRenameInformationEx:
+      if (!posix) return Fail(wire::kStatusInvalidInfoClass);
+      [[fallthrough]];
     case wire::kFileRenameInformation:
     case wire::kFileLinkInformation: {
       // The SMB2 form (MS-FSCC 2.4.37.2): ReplaceIfExists, 7 reserved, RootDirectory (0),
-      // FileNameLength, FileName: a path from the share root.
+      // FileNameLength, FileName: a path from the share root. FILE_RENAME_INFORMATION_EX
+      // (2.4.37.3) has Flags where ReplaceIfExists is: FILE_RENAME_REPLACE_IF_EXISTS is bit 0.
       if (!need(20)) return Fail(wire::kStatusInfoLengthMismatch);
-      const bool replace = r.U8() != 0;
+      const uint8_t first = r.U8();
+      const bool replace =
+          req->info_class == wire::kFileRenameInformationEx ? (first & 1) != 0 : first != 0;
       r.Skip(7);
       const uint64_t root = r.U64();
       const uint32_t len = r.U32();
@@ -667,9 +673,14 @@ Reply Connection::SetInfo(Exchange& x) {
       open.path = to;
       return reply;
     }
+    case wire::kFileDispositionInformationEx:
+      if (!posix) return Fail(wire::kStatusInvalidInfoClass);
+      [[fallthrough]];
     case wire::kFileDispositionInformation: {
-      if (!need(1)) return Fail(wire::kStatusInfoLengthMismatch);
-      const bool pending = r.U8() != 0;
+      // FILE_DISPOSITION_INFORMATION_EX (MS-FSCC 2.4.12): Flags, FILE_DISPOSITION_DELETE bit 0.
+      const bool ex = req->info_class == wire::kFileDispositionInformationEx;
+      if (!need(ex ? 4 : 1)) return Fail(wire::kStatusInfoLengthMismatch);
+      const bool pending = ex ? (r.U32() & 1) != 0 : r.U8() != 0;
       if (!(open.access & core::kDeleteAccess)) return Fail(wire::kStatusAccessDenied);
       if (pending) {
         Result<core::Attr> a = vfs.GetAttr(caller, open.file);
@@ -686,6 +697,10 @@ Reply Connection::SetInfo(Exchange& x) {
       }
       Status s = vfs.state().opens.SetDeletePending(open.state_open, pending);
       if (!s.ok()) return Fail(s);
+      if (posix) {
+        MutexLock lock(&open.mu);
+        open.posix_delete = pending;
+      }
       return reply;
     }
     case wire::kFilePositionInformation: {

@@ -89,6 +89,7 @@ struct Open {
   core::OpenTable::OpenId state_open = 0;  // 0 for pipes
   uint32_t access = 0;                     // granted
   bool directory = false;
+  bool delete_on_close = false;  // FILE_DELETE_ON_CLOSE
   core::OpenContext via;
   // The open's caching: an oplock (its own grant; `oplock` the level granted) or a lease.
   core::LeaseTable::GrantId grant = 0;
@@ -108,6 +109,9 @@ struct Open {
   // MS-FSA 2.1.5.14.2: once a client sets the change time through this open, later changes
   // through it leave that time as set (Open.UserSetChangeTime).
   bool user_set_change_time GUARDED_BY(mu) = false;
+  // POSIX unlink semantics (an open of a POSIX tree that asked for deletion): its name goes
+  // when this open closes, even while others are open (they keep the file, as an orphan).
+  bool posix_delete GUARDED_BY(mu) = false;
 };
 
 struct Session {

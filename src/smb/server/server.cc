@@ -123,15 +123,32 @@ void Connection::CloseOpen(Session& session, Open& open) {
   vfs.state().locks.ReleaseOwner(open.file.inode, open.via.lock_owner);
   const core::Caller caller = CallerOf(session);
   core::Vfs::NamedAt at;
+  bool posix_delete;
   {
     MutexLock lock(&open.mu);
     at.caller = &caller;
     at.dir = open.parent;
     at.name = open.leaf;
     at.holder = open.via.holder;
+    posix_delete = open.posix_delete;
     // `leaf` is read below only while the open is no longer shared (it left the table).
   }
-  Status s = vfs.CloseFile(open.state_open, open.leaf.empty() ? nullptr : &at);
+  // POSIX unlink semantics ([POSIX-SMB2], FILE_DISPOSITION_POSIX_SEMANTICS): the name goes now,
+  // whatever other opens remain; they keep the file as an orphan until they close.
+  // The runtime's own deletion at the last close is then not wanted: the name is gone, or
+  // names something else by then.
+  bool removed = false;
+  if (posix_delete && !at.name.empty() &&
+      (open.delete_on_close || vfs.state().opens.delete_pending(open.file.inode))) {
+    Status undo = open.delete_on_close ? Status::Ok()
+                                       : vfs.state().opens.SetDeletePending(open.state_open, false);
+    Status gone = !undo.ok()       ? undo
+                  : open.directory ? vfs.Rmdir(caller, at.dir, at.name, nullptr, &open.via)
+                                   : vfs.Remove(caller, at.dir, at.name, nullptr, &open.via);
+    if (!gone.ok()) LOG_DEBUG("smb: POSIX unlink of {}: {}", open.leaf, gone.ToString());
+    removed = gone.ok();
+  }
+  Status s = vfs.CloseFile(open.state_open, open.leaf.empty() || removed ? nullptr : &at);
   if (!s.ok()) LOG_DEBUG("smb: close of {}: {}", open.leaf, s.ToString());
   // The caching goes last: releasing it lets an open that waited for its break go on, and that
   // open must find this one closed.
