@@ -20,8 +20,9 @@
 # CIFS_FULL_DIALECTS (default: all of them; the dialects that also get the slow checks, see
 # cifs_guest.sh; CIFS_FULL_DIALECTS=3.1.1 about halves the run).
 #
-# Exit status 0: passed (the POSIX-extensions mount may report "KNOWN-FAILURE: posix: ..." lines,
-# which do not fail the test), or "SKIPPED: <reason>" when the VM cannot start at all.
+# Exit status 0: passed (the POSIX-extensions mount may report "KNOWN-FAILURE: <reason>: ..." lines
+# for what the guest's cifs client cannot do, which do not fail the test), or "SKIPPED: <reason>"
+# when the VM cannot start at all.
 # Otherwise failed. Takes about 5 minutes under TCG emulation (2.5 with CIFS_FULL_DIALECTS=3.1.1).
 
 set -euo pipefail

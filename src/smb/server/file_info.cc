@@ -194,8 +194,9 @@ Result<PosixOwnership> PosixOwnershipOf(std::span<const std::byte> sd, uint32_t 
   constexpr uint32_t kOwner = 1, kGroup = 2, kDacl = 4;
   if (sd.size() < 20 || static_cast<uint8_t>(sd[0]) != 1) return Errc::kInvalid;
   const uint16_t control = wire::LoadLe16(sd.data() + 2);
-  const uint32_t owner_at = wire::LoadLe32(sd.data() + 4), group_at = wire::LoadLe32(sd.data() + 8);
-  const uint32_t dacl_at = wire::LoadLe32(sd.data() + 16);
+  // size_t: the offsets' sums below cannot wrap.
+  const size_t owner_at = wire::LoadLe32(sd.data() + 4), group_at = wire::LoadLe32(sd.data() + 8);
+  const size_t dacl_at = wire::LoadLe32(sd.data() + 16);
   PosixOwnership out;
   std::optional<Sid> owner, group;
   if (owner_at != 0) {
@@ -223,7 +224,7 @@ Result<PosixOwnership> PosixOwnershipOf(std::span<const std::byte> sd, uint32_t 
   // SE_DACL_PRESENT with no DACL is a NULL DACL (everyone everything): no mode to take.
   if (!(sections & kDacl) || !(control & 0x0004) || dacl_at == 0) return out;
   if (dacl_at + 8 > sd.size()) return Errc::kInvalid;
-  const uint16_t acl_size = wire::LoadLe16(sd.data() + dacl_at + 2);
+  const size_t acl_size = wire::LoadLe16(sd.data() + dacl_at + 2);
   const uint16_t count = wire::LoadLe16(sd.data() + dacl_at + 4);
   if (acl_size < 8 || dacl_at + acl_size > sd.size()) return Errc::kInvalid;
   const Sid everyone{1, {0}};
@@ -233,7 +234,7 @@ Result<PosixOwnership> PosixOwnershipOf(std::span<const std::byte> sd, uint32_t 
   for (uint16_t i = 0; i < count; ++i) {
     if (at + 8 > dacl_at + acl_size) return Errc::kInvalid;
     const auto type = static_cast<uint8_t>(sd[at]);
-    const uint16_t size = wire::LoadLe16(sd.data() + at + 2);
+    const size_t size = wire::LoadLe16(sd.data() + at + 2);
     if (size < 8 || at + size > dacl_at + acl_size) return Errc::kInvalid;
     const uint32_t mask = wire::LoadLe32(sd.data() + at + 4);
     std::optional<Sid> sid = ReadSid(sd.subspan(0, at + size), at + 8);

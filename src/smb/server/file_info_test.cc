@@ -303,6 +303,36 @@ TEST(Posix, ReparseDataOfSpecialFiles) {
   EXPECT_FALSE(ParseReparseData(Hex("14000080 0800 0000 4c4e4b0100000000")).ok());
 }
 
+// Every prefix of a valid descriptor or reparse buffer, and every one-byte change, is answered
+// without reading past the end (the sanitizer builds check that).
+TEST(Posix, DecodersTakeTruncatedAndCorruptInput) {
+  std::vector<std::byte> owner, group;
+  AppendUnixSid(1, 1000, owner);
+  AppendUnixSid(2, 100, group);
+  const std::vector<std::vector<std::byte>> aces = {Ace(0, 0x1F01FF, owner), Ace(1, 0x2, group)};
+  const std::vector<std::byte> sd = WithAces(Descriptor(owner, group, aces), aces);
+  core::Attr link = PosixFile();
+  link.type = core::FileType::kSymlink;
+  std::vector<std::byte> reparse;
+  ASSERT_TRUE(AppendReparseData(link, "a/b", reparse));
+  int bad = 0;
+  for (const auto& valid : {sd, reparse}) {
+    for (size_t n = 0; n < valid.size(); ++n) {
+      std::span<const std::byte> prefix(valid.data(), n);
+      (void)PosixOwnershipOf(prefix, 7, &bad);
+      (void)ParseReparseData(prefix);
+    }
+    for (size_t i = 0; i < valid.size(); ++i) {
+      std::vector<std::byte> changed = valid;
+      changed[i] = std::byte{0xFF};
+      (void)PosixOwnershipOf(changed, 7, &bad);
+      (void)ParseReparseData(changed);
+    }
+  }
+  EXPECT_FALSE(
+      PosixOwnershipOf(std::span<const std::byte>(sd.data(), sd.size() - 1), 7, &bad).ok());
+}
+
 TEST(DosAttributes, FromTheRuntime) {
   core::Attr a;
   a.type = core::FileType::kDirectory;
