@@ -331,6 +331,12 @@ TEST(Posix, DecodersTakeTruncatedAndCorruptInput) {
   }
   EXPECT_FALSE(
       PosixOwnershipOf(std::span<const std::byte>(sd.data(), sd.size() - 1), 7, &bad).ok());
+  // Offsets near 2^32 do not wrap around to the start.
+  std::vector<std::byte> far = sd;
+  wire::StoreLe32(far.data() + 16, 0xFFFFFFF9u);
+  EXPECT_FALSE(PosixOwnershipOf(far, 4, &bad).ok());
+  wire::StoreLe32(far.data() + 4, 0xFFFFFFF9u);
+  EXPECT_FALSE(PosixOwnershipOf(far, 1, &bad).ok());
 }
 
 TEST(DosAttributes, FromTheRuntime) {
