@@ -125,6 +125,43 @@ class Wire {
   }
   static uint32_t StatusOf(const Bytes& response) { return Le32(response, 8); }
 
+  // As Call, for a request that may wait for a lease break: skips interim (STATUS_PENDING)
+  // answers, acknowledges lease breaks sent to this connection (§2.2.23.2, §2.2.24.2) and
+  // skips their acknowledgements' answers. `tree`: the acknowledgements' tree.
+  Bytes CallAcking(const Bytes& m, uint32_t tree) {
+    if (!Send(m)) return {};
+    const uint64_t mid = Le64(m, 24);
+    Bytes answer;
+    int acks = 0;  // acknowledgements sent whose answers are still to come
+    while (answer.empty() || acks > 0) {
+      Bytes r;
+      if (Recv(&r) != Got::kFrame) return {};
+      const uint16_t command = Le16(r, 12);
+      const bool async = (Le32(r, 16) & 2) != 0;
+      if (async && StatusOf(r) == 0x103) continue;  // STATUS_PENDING
+      if (command == 0x12 && Le64(r, 24) == ~uint64_t{0} && Le16(r, 64) == 44) {
+        if (Le32(r, 64 + 4) & 1) {  // SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED
+          Bytes ack;
+          Le(ack, 36, 2);
+          Le(ack, 0, 2);
+          Le(ack, 0, 4);
+          ack.insert(ack.end(), r.begin() + 64 + 8, r.begin() + 64 + 24);  // LeaseKey
+          Le(ack, Le32(r, 64 + 28), 4);                                    // NewLeaseState
+          Le(ack, 0, 8);
+          if (!Send(Message(H(0x12, tree), ack))) return {};
+          ++acks;
+        }
+        continue;
+      }
+      if (command == 0x12) {
+        --acks;  // an acknowledgement's answer (they may pass the request's)
+        continue;
+      }
+      if (Le64(r, 24) == mid) answer = std::move(r);
+    }
+    return answer;
+  }
+
   Hdr H(uint16_t command, uint32_t tree = 0) {
     Hdr h;
     h.command = command;
@@ -1021,19 +1058,35 @@ TEST_F(SmbHostileTest, DisconnectRightAfterCreateLeavesNoOpen) {
 // QUERY_DIRECTORY answer class 100; a security descriptor with Unix SIDs sets owner, group
 // and mode. Without the negotiate context none of it applies.
 Bytes PosixCreate(std::string_view name, uint32_t disposition, uint32_t options, uint32_t mode,
-                  uint32_t access = 0x0012019F) {
+                  uint32_t access = 0x0012019F, uint8_t lease_key = 0) {
   Bytes b = CreateBody(name, disposition, options, access);
   while ((64 + b.size()) % 8 != 0) b.push_back(0);
   Put32(b, 48, static_cast<uint32_t>(64 + b.size()));  // CreateContextsOffset
   Bytes ctx;
-  Le(ctx, 0, 4);   // Next
-  Le(ctx, 16, 2);  // NameOffset
-  Le(ctx, 16, 2);  // NameLength
+  Le(ctx, lease_key != 0 ? 40 : 0, 4);  // Next
+  Le(ctx, 16, 2);                       // NameOffset
+  Le(ctx, 16, 2);                       // NameLength
   Le(ctx, 0, 2);
   Le(ctx, 32, 2);  // DataOffset
   Le(ctx, 4, 4);   // DataLength
   ctx.insert(ctx.end(), kPosixGuid.begin(), kPosixGuid.end());
   Le(ctx, mode, 4);
+  if (lease_key != 0) {
+    // SMB2_CREATE_REQUEST_LEASE (§2.2.13.2.8) "RqLs" asking for read and handle caching.
+    b[3] = 0xFF;  // RequestedOplockLevel: a lease
+    Le(ctx, 0, 4);
+    Le(ctx, 0, 4);   // Next
+    Le(ctx, 16, 2);  // NameOffset
+    Le(ctx, 4, 2);
+    Le(ctx, 0, 2);
+    Le(ctx, 24, 2);  // DataOffset
+    Le(ctx, 32, 4);
+    ctx.insert(ctx.end(), {'R', 'q', 'L', 's', 0, 0, 0, 0});
+    for (int i = 0; i < 16; ++i) ctx.push_back(lease_key);
+    Le(ctx, 0x1 | 0x2, 4);  // SMB2_LEASE_READ_CACHING | SMB2_LEASE_HANDLE_CACHING
+    Le(ctx, 0, 4);
+    Le(ctx, 0, 8);
+  }
   Put32(b, 52, static_cast<uint32_t>(ctx.size()));
   return Cat(b, ctx);
 }
@@ -1218,6 +1271,16 @@ TEST_F(SmbHostileTest, PosixExtensions) {
   EXPECT_EQ(Bytes(r.begin() + out_at + 20, r.begin() + out_at + 20 + target.size()),
             Utf16("..\\PosixDir"));
   ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(fid)))), kSuccess);
+  // Opened without FILE_OPEN_REPARSE_POINT, a symlink is not followed: STATUS_STOPPED_ON_SYMLINK
+  // with the Symbolic Link Error Response ("SYML", the tag, the target) in SMB 3.1.1's one
+  // error context (MS-SMB2 2.2.2.1).
+  r = w.Call(Message(w.H(5, tree), PosixCreate("PosixDir/link", 1, 0, 0)));
+  ASSERT_EQ(Wire::StatusOf(r), 0x8000002Du);
+  ASSERT_GE(r.size(), 64u + 16 + 28 + 2 * target.size());
+  EXPECT_EQ(r[64 + 2], 1u);  // ErrorContextCount
+  EXPECT_EQ(Le32(r, 64 + 20), 0x4C4D5953u);
+  EXPECT_EQ(Le32(r, 64 + 24), 0xA000000Cu);
+  EXPECT_EQ(Bytes(r.begin() + 64 + 44, r.begin() + 64 + 44 + target.size()), Utf16("..\\PosixDir"));
   fid = make("PosixDir/fifo", {0x14, 0, 0, 0x80, 8, 0, 0, 0, 0x46, 0x49, 0x46, 0x4F, 0, 0, 0, 0});
   info = OutputOf(w.Call(Message(w.H(16, tree), QueryInfoBody(fid, 1, 100))));
   ASSERT_EQ(info.size(), 112u);
@@ -1227,20 +1290,24 @@ TEST_F(SmbHostileTest, PosixExtensions) {
 
   // POSIX unlink: the name goes when the deleting open closes, though another open remains
   // (it still reads the file); by delete on close and by FILE_DISPOSITION_INFORMATION_EX.
+  // The open that stays holds a read-handle lease, as the Linux client's opens do: the
+  // removal breaks its handle caching first.
   for (const bool by_disposition : {false, true}) {
-    r = w.Call(Message(w.H(5, tree), PosixCreate("PosixDir/held", 2, 0x40, 0644)));
+    r = w.Call(Message(w.H(5, tree), PosixCreate("PosixDir/held", 2, 0x40, 0644, 0x0012019F,
+                                                 by_disposition ? 0x21 : 0x22)));
     ASSERT_EQ(Wire::StatusOf(r), kSuccess);
     const uint64_t held = Le64(r, 64 + 64);
     ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(9, tree), WriteBody(held, 0, {'h', 'i'})))),
               kSuccess);
-    r = w.Call(
-        Message(w.H(5, tree), PosixCreate("PosixDir/held", 1, by_disposition ? 0x40 : 0x1040, 0)));
+    r = w.CallAcking(
+        Message(w.H(5, tree), PosixCreate("PosixDir/held", 1, by_disposition ? 0x40 : 0x1040, 0)),
+        tree);
     ASSERT_EQ(Wire::StatusOf(r), kSuccess);
     const uint64_t deleting = Le64(r, 64 + 64);
     if (by_disposition) {
       // FileDispositionInformationEx (64): FILE_DISPOSITION_DELETE | POSIX_SEMANTICS.
-      ASSERT_EQ(Wire::StatusOf(
-                    w.Call(Message(w.H(17, tree), SetInfoBody(deleting, 1, 64, {3, 0, 0, 0})))),
+      ASSERT_EQ(Wire::StatusOf(w.CallAcking(
+                    Message(w.H(17, tree), SetInfoBody(deleting, 1, 64, {3, 0, 0, 0})), tree)),
                 kSuccess);
     }
     ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(deleting)))), kSuccess);

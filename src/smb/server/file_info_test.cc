@@ -311,12 +311,13 @@ TEST(Posix, DecodersTakeTruncatedAndCorruptInput) {
   AppendUnixSid(2, 100, group);
   const std::vector<std::vector<std::byte>> aces = {Ace(0, 0x1F01FF, owner), Ace(1, 0x2, group)};
   const std::vector<std::byte> sd = WithAces(Descriptor(owner, group, aces), aces);
-  core::Attr link = PosixFile();
-  link.type = core::FileType::kSymlink;
+  core::Attr device = PosixFile();
+  device.type = core::FileType::kBlockDevice;
   std::vector<std::byte> reparse;
-  ASSERT_TRUE(AppendReparseData(link, "a/b", reparse));
+  ASSERT_TRUE(AppendSpecialReparseData(device, reparse));
+  const std::vector<std::byte> nfs_link = Hex("14000080 0c00 0000 4c4e4b0100000000 61002f00");
   int bad = 0;
-  for (const auto& valid : {sd, reparse}) {
+  for (const auto& valid : {sd, reparse, nfs_link}) {
     for (size_t n = 0; n < valid.size(); ++n) {
       std::span<const std::byte> prefix(valid.data(), n);
       (void)PosixOwnershipOf(prefix, 7, &bad);

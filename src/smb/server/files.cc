@@ -374,9 +374,12 @@ Reply Connection::Create(Exchange& x) {
       return pending;
     };
     if (action != wire::kActionCreated && !stat_open) {
-      if (std::optional<Reply> pending =
-              after_breaks(truncate ? core::CacheOp::kSetSize : core::CacheOp::kOpen)) {
-        return std::move(*pending);
+      std::vector<core::CacheOp> ops{truncate ? core::CacheOp::kSetSize : core::CacheOp::kOpen};
+      // POSIX unlink: the name goes when this open closes, whatever the others cache; their
+      // handle caching is broken now, while the client can wait (a close cannot).
+      if (posix && (req->options & wire::kOptDeleteOnClose)) ops.push_back(core::CacheOp::kRemove);
+      for (const core::CacheOp op : ops) {
+        if (std::optional<Reply> pending = after_breaks(op)) return std::move(*pending);
       }
     }
     const uint32_t maximal = MaximalAccess(vfs, caller, attr, x.tree->writable);

@@ -695,6 +695,15 @@ Reply Connection::SetInfo(Exchange& x) {
           if (l.ok() && !l->entries.empty()) return Fail(wire::kStatusDirectoryNotEmpty);
         }
       }
+      if (posix && pending) {
+        // POSIX unlink: the name goes when this open closes, whatever the other opens cache:
+        // their handle caching is broken now, while the client can wait (a close cannot).
+        Exchange again = x;
+        std::optional<Reply> waiting =
+            BreaksFirst(open.tree->share, open.file.inode, open.via.holder, core::CacheOp::kRemove,
+                        [this, again]() mutable -> Reply { return SetInfo(again); });
+        if (waiting) return std::move(*waiting);
+      }
       Status s = vfs.state().opens.SetDeletePending(open.state_open, pending);
       if (!s.ok()) return Fail(s);
       if (posix) {
