@@ -2,9 +2,9 @@
 // Writes a seed corpus for smb_server_fuzz: one connection's messages per file (each a 2-byte
 // big-endian length and the message), in every dialect: NEGOTIATE, an anonymous SPNEGO/NTLMSSP
 // logon, TREE_CONNECT to \\x\export, then CREATE, WRITE, READ, QUERY_INFO, QUERY_DIRECTORY,
-// SET_INFO (rename), CLOSE, a related compound chain, and LOGOFF. Session and file ids are the
-// markers of smb_fuzz_messages.h, which the fuzz target replaces with the real ones.
-// Usage: make_smb_seeds OUTDIR
+// SET_INFO (rename), CLOSE, a related compound chain, and LOGOFF; and the SMB3 POSIX extensions.
+// Session and file ids are the markers of smb_fuzz_messages.h, which the fuzz target replaces with
+// the real ones. Usage: make_smb_seeds OUTDIR
 
 #include <cstdio>
 #include <fstream>
@@ -47,8 +47,8 @@ void Write(const std::string& dir, const std::string& name, const std::string& b
 }
 
 // NEGOTIATE, the anonymous logon and the tree connect.
-void Logon(Script& s, const std::vector<uint16_t>& dialects) {
-  s.Add(Message(s.H(0x00, false, 0), NegotiateBody(dialects)));
+void Logon(Script& s, const std::vector<uint16_t>& dialects, bool posix = false) {
+  s.Add(Message(s.H(0x00, false, 0), NegotiateBody(dialects, 1, posix)));
   s.Add(Message(s.H(0x01, false, 0), SessionSetupBody(SpnegoInit(NtlmNegotiate()))));
   s.Add(Message(s.H(0x01, true, 0), SessionSetupBody(SpnegoResp(NtlmAnonymousAuthenticate()))));
   s.Add(Message(s.H(0x03, true, 0), TreeConnectBody("\\\\x\\export")));
@@ -229,6 +229,64 @@ int Main(int argc, char** argv) {
     s.Add(Message(s.H(0x02, true, 0), EmptyBody()));
     s.Add(Message(s.H(0x05), CreateBody("after_logoff")));
     Write(dir, "validate_cancel_transform_logoff", s.bytes());
+  }
+  // The SMB3 POSIX extensions: the negotiate context, CREATEs with the POSIX create context
+  // (file 0 a directory, file 1 a file, file 2 made a FIFO by a reparse point), classes 100,
+  // a security descriptor with Unix SIDs, the reparse FSCTLs, a POSIX disposition.
+  {
+    Script s;
+    Logon(s, {0x0311}, /*posix=*/true);
+    const Bytes mode = {0xED, 0x01, 0, 0};  // 0755
+    s.Add(Message(s.H(0x05), WithCreateContext(CreateBody("pd", 2, 0x1), kPosixGuid, mode)));
+    s.Add(Message(s.H(0x05),
+                  WithCreateContext(CreateBody("pd/f", 2, 0x40, 0x001F01FF), kPosixGuid, mode)));
+    s.Add(Message(s.H(0x05), WithCreateContext(CreateBody("pd/F", 2), kPosixGuid, mode)));
+    s.Add(Message(s.H(0x10), QueryInfoBody(FileMarker(1), 1, 100)));
+    s.Add(Message(s.H(0x10), QueryInfoBody(FileMarker(1), 2, 100)));
+    s.Add(Message(s.H(0x0E), QueryDirectoryBody(FileMarker(0), 100, "*")));
+    Bytes sd = {1, 0, 0x04, 0x80};
+    Le(sd, 20, 4);
+    Le(sd, 36, 4);
+    Le(sd, 0, 4);
+    Le(sd, 52, 4);
+    for (uint32_t kind : {1u, 2u}) {
+      sd.insert(sd.end(), {1, 2, 0, 0, 0, 0, 0, 22});
+      Le(sd, kind, 4);
+      Le(sd, 1000, 4);
+    }
+    sd.insert(sd.end(), {2, 0, 36, 0, 1, 0, 0, 0, 0, 0, 28, 0});
+    Le(sd, 0x1F01FF, 4);
+    sd.insert(sd.end(), {1, 3, 0, 0, 0, 0, 0, 5});
+    Le(sd, 88, 4);
+    Le(sd, 3, 4);
+    Le(sd, 0640, 4);
+    Bytes set = SetInfoBody(FileMarker(1), 3, 0, sd);
+    Put32(set, 12, 7);  // AdditionalInformation: owner, group, DACL
+    s.Add(Message(s.H(0x11), set));
+    const auto fsctl = [](uint64_t fid, uint32_t code, const Bytes& input) {
+      Bytes b;
+      Le(b, 57, 2);
+      Le(b, 0, 2);
+      Le(b, code, 4);
+      Handle(b, fid);
+      Le(b, input.empty() ? 0 : 120, 4);
+      Le(b, input.size(), 4);
+      Le(b, 0, 4);
+      Le(b, 0, 4);
+      Le(b, 0, 4);
+      Le(b, 4096, 4);
+      Le(b, 1, 4);
+      Le(b, 0, 4);
+      return Cat(b, input);
+    };
+    s.Add(Message(s.H(0x0B),
+                  fsctl(FileMarker(2), 0x000900A4,
+                        {0x14, 0, 0, 0x80, 8, 0, 0, 0, 0x46, 0x49, 0x46, 0x4F, 0, 0, 0, 0})));
+    s.Add(Message(s.H(0x0B), fsctl(FileMarker(2), 0x000900A8, {})));
+    s.Add(Message(s.H(0x11), SetInfoBody(FileMarker(1), 1, 64, {3, 0, 0, 0})));
+    s.Add(Message(s.H(0x06), CloseBody(FileMarker(1))));
+    s.Add(Message(s.H(0x05), CreateBody("pd/F", 1, 0x1040)));
+    Write(dir, "posix", s.bytes());
   }
   // IPC$ (the srvsvc pipe's tree).
   {

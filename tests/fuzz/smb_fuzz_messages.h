@@ -284,6 +284,26 @@ inline Bytes CreateBody(std::string_view name, uint32_t disposition = 3 /* open-
   return b;
 }
 
+// A CREATE body (CreateBody's) with one create context `name` (4 bytes, or the 16-byte POSIX
+// GUID) holding `data` appended.
+inline Bytes WithCreateContext(Bytes body, const Bytes& name, const Bytes& data) {
+  while ((64 + body.size()) % 8 != 0) body.push_back(0);
+  Put32(body, 48, static_cast<uint32_t>(64 + body.size()));  // CreateContextsOffset
+  Bytes ctx;
+  const size_t data_at = (16 + name.size() + 7) & ~size_t{7};
+  Le(ctx, 0, 4);  // Next
+  Le(ctx, 16, 2);
+  Le(ctx, name.size(), 2);
+  Le(ctx, 0, 2);
+  Le(ctx, data_at, 2);
+  Le(ctx, data.size(), 4);
+  ctx.insert(ctx.end(), name.begin(), name.end());
+  while (ctx.size() < data_at) ctx.push_back(0);
+  ctx.insert(ctx.end(), data.begin(), data.end());
+  Put32(body, 52, static_cast<uint32_t>(ctx.size()));
+  return Cat(body, ctx);
+}
+
 inline Bytes CloseBody(uint64_t fid, uint16_t flags = 1) {
   Bytes b;
   Le(b, 24, 2);
