@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/casefold.h"
+#include "base/utf8.h"
 #include "smb/wire/le.h"
 #include "smb/wire/smb2.h"
 #include "smb/wire/utf16.h"
@@ -484,11 +485,19 @@ bool AppendDirectoryEntry(uint8_t c, std::string_view name, const core::Attr& a,
 
 namespace {
 
-// The name's folded code points (raw bytes where it is not UTF-8), so that matching ignores
-// case as lookups over SMB do.
-std::u32string CodePoints(std::string_view s) {
+// The name's code points (raw bytes where it is not UTF-8), folded so that matching ignores
+// case as lookups over SMB do, unless `fold` is false (a POSIX tree's names).
+std::u32string CodePoints(std::string_view s, bool fold) {
   std::u32string out;
-  for (size_t i = 0; i < s.size();) out.push_back(NextFolded(s, &i));
+  for (size_t i = 0; i < s.size();) {
+    if (fold) {
+      out.push_back(NextFolded(s, &i));
+      continue;
+    }
+    const size_t at = i;
+    const char32_t c = DecodeUtf8(s, &i);
+    out.push_back(c == kNotUtf8 ? kRawByte + static_cast<uint8_t>(s[at]) : c);
+  }
   return out;
 }
 
@@ -546,9 +555,10 @@ bool HasWildcards(std::string_view p) {
   return p.find_first_of("*?<>\"") != std::string_view::npos;
 }
 
-bool MatchesPattern(std::string_view pattern, std::string_view name) {
+bool MatchesPattern(std::string_view pattern, std::string_view name, bool case_sensitive) {
   if (pattern.empty() || pattern == "*") return true;
-  const std::u32string p = CodePoints(pattern), n = CodePoints(name);
+  const std::u32string p = CodePoints(pattern, !case_sensitive);
+  const std::u32string n = CodePoints(name, !case_sensitive);
   return Matcher(p, n).Run();
 }
 

@@ -97,8 +97,8 @@ bool AppendDirectoryEntry(uint8_t info_class, std::string_view name, const core:
                           size_t limit, std::vector<std::byte>& out, size_t* entry_start);
 
 // Whether `name` matches the Windows expression `pattern` (its wildcards * ? < > "), without
-// regard to case.
-bool MatchesPattern(std::string_view pattern, std::string_view name);
+// regard to case unless `case_sensitive` (a POSIX tree).
+bool MatchesPattern(std::string_view pattern, std::string_view name, bool case_sensitive = false);
 bool HasWildcards(std::string_view pattern);
 
 }  // namespace dittofs::smb

@@ -28,6 +28,9 @@ TEST(MatchesPattern, WindowsWildcards) {
   EXPECT_TRUE(MatchesPattern("ab\"", "ab"));
   EXPECT_TRUE(MatchesPattern("ab\"c", "ab.c"));
   EXPECT_TRUE(MatchesPattern("*É*", "caféé"));  // Unicode case folding
+  // On a POSIX tree, exactly.
+  EXPECT_FALSE(MatchesPattern("*.txt", "Notes.TXT", /*case_sensitive=*/true));
+  EXPECT_TRUE(MatchesPattern("N*.TXT", "Notes.TXT", /*case_sensitive=*/true));
   EXPECT_TRUE(HasWildcards("a*"));
   EXPECT_FALSE(HasWildcards("plain.txt"));
   // Many stars do not take exponential time (bounded recursion).

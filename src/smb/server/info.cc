@@ -143,7 +143,7 @@ Reply Connection::QueryDirectory(Exchange& x) {
         if (!a.ok()) return Fail(a.status());
         name = e.dots == 0 ? "." : "..";
         attr = *a;
-        if (!MatchesPattern(e.pattern, name)) {
+        if (!MatchesPattern(e.pattern, name, posix)) {
           ++e.dots;
           continue;
         }
@@ -162,7 +162,7 @@ Reply Connection::QueryDirectory(Exchange& x) {
         continue;
       }
       core::DirListEntry& entry = e.pending.back();
-      if (!entry.attr || !MatchesPattern(e.pattern, entry.name)) {
+      if (!entry.attr || !MatchesPattern(e.pattern, entry.name, posix)) {
         e.pending.pop_back();
         continue;
       }
