@@ -31,6 +31,7 @@
 #include "shell.h"
 #include "smb/auth/crypto.h"
 #include "smb/auth/spnego.h"
+#include "smb/crypto/crypto.h"
 #include "smb_fuzz_messages.h"
 
 namespace dittofs::integration {
@@ -172,15 +173,35 @@ class Wire {
   }
 
   uint32_t Negotiate(std::vector<uint16_t> dialects = {0x0202, 0x0210}, bool posix = false) {
-    Bytes r = Call(Message(H(0), NegotiateBody(dialects, 1, posix)));
+    const Bytes m = Message(H(0), NegotiateBody(dialects, 1, posix));
+    Bytes r = Call(m);
+    if (r.size() >= 64 + 6) dialect_ = Le16(r, 64 + 4);
+    // The signing algorithm the server chose (SMB2_SIGNING_CAPABILITIES, MS-SMB2 2.2.4.1.7);
+    // AES-CMAC when it names none.
+    if (dialect_ == 0x0311 && r.size() >= 64 + 64) {
+      size_t at = Le32(r, 64 + 60);
+      for (uint16_t n = Le16(r, 64 + 6); n > 0 && at + 8 <= r.size(); --n) {
+        const uint16_t type = Le16(r, at), length = Le16(r, at + 2);
+        if (type == 8 && length >= 4 && at + 12 <= r.size()) {
+          signing_ = static_cast<smb::crypto::SigningAlgorithm>(Le16(r, at + 10));
+        }
+        at += (8 + length + 7) / 8 * 8;
+      }
+    }
+    preauth_.Update(View(m));  // 3.1.1's preauth integrity hash (MS-SMB2 3.2.5.2)
+    preauth_.Update(View(r));
     return r.empty() ? ~0u : StatusOf(r);
   }
 
   // NTLMv2 in SPNEGO (MS-NLMP 3.1.5.1.2, 3.3.2): the final status. `security_mode` 2 asks the
   // server to require signing.
   uint32_t Logon(const std::string& user, const std::string& password, uint8_t security_mode = 1) {
-    Bytes r = Call(Message(H(1), SessionSetupBody(SpnegoInit(NtlmNegotiate()), security_mode)));
+    smb::crypto::PreauthHash preauth = preauth_;
+    const Bytes first = Message(H(1), SessionSetupBody(SpnegoInit(NtlmNegotiate()), security_mode));
+    Bytes r = Call(first);
     if (r.empty()) return ~0u;
+    preauth.Update(View(first));
+    preauth.Update(View(r));
     if (StatusOf(r) != kMoreProcessing) return StatusOf(r);
     session_ = Le64(r, 40);
     const Bytes token(r.begin() + std::min<size_t>(r.size(), Le16(r, 64 + 4)),
@@ -232,13 +253,35 @@ class Wire {
     for (const Bytes* f : fields) {
       if (f) m.insert(m.end(), f->begin(), f->end());
     }
-    r = Call(Message(H(1), SessionSetupBody(SpnegoResp(m), security_mode)));
+    const Bytes last = Message(H(1), SessionSetupBody(SpnegoResp(m), security_mode));
+    r = Call(last);
     if (r.empty()) return ~0u;
+    if (StatusOf(r) == kSuccess && dialect_ == 0x0311) {
+      // Without key exchange the session key is NTLMv2's SessionBaseKey (MS-NLMP 3.3.2); 3.1.1
+      // derives the signing key from it and the preauth hash of the exchange (MS-SMB2 3.2.5.3).
+      preauth.Update(View(last));
+      const smb::auth::Key16 base = smb::auth::HmacMd5(key_view, ByteView(proof.data(), 16), {});
+      signing_key_ =
+          smb::crypto::DeriveKeys(0x0311, ByteView(base.data(), base.size()),
+                                  ByteView(preauth.value().data(), preauth.value().size()),
+                                  smb::crypto::Cipher::kNone)
+              .signing;
+    }
     return StatusOf(r);
   }
 
+  // Signs `m` with the session's 3.1.1 signing key, when it has one.
+  Bytes Signed(Bytes m) const {
+    if (signing_key_.empty()) return m;
+    m[16] |= 0x08;  // SMB2_FLAGS_SIGNED
+    std::span<std::byte> bytes(reinterpret_cast<std::byte*>(m.data()), m.size());
+    (void)smb::crypto::Sign(signing_, signing_key_, bytes);
+    return m;
+  }
+
+  // 3.1.1 sessions sign it, as MS-SMB2 3.3.5.7 requires.
   uint32_t TreeConnect(const std::string& share, uint32_t* tree) {
-    Bytes r = Call(Message(H(3), TreeConnectBody("\\\\127.0.0.1\\" + share)));
+    Bytes r = Call(Signed(Message(H(3), TreeConnectBody("\\\\127.0.0.1\\" + share))));
     if (r.empty()) return ~0u;
     *tree = Le32(r, 36);
     return StatusOf(r);
@@ -272,6 +315,10 @@ class Wire {
   int fd_ = -1;
   bool connected_ = false;
   uint64_t next_mid_ = 0;
+  uint16_t dialect_ = 0;
+  smb::crypto::PreauthHash preauth_;
+  std::vector<std::byte> signing_key_;  // 3.1.1 sessions only
+  smb::crypto::SigningAlgorithm signing_ = smb::crypto::SigningAlgorithm::kAesCmac;
   uint64_t session_ = 0;
 };
 

@@ -66,6 +66,7 @@ struct PendingRequest {
   uint64_t async_id = 0;
   std::shared_ptr<Wait> wait;
   std::function<bool()> cancel;
+  int rounds = 0;  // waits so far: a request that runs anew may have to wait again
 };
 
 class Connection final : public net::StreamHandler {

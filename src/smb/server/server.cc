@@ -52,6 +52,9 @@ Connection::~Connection() = default;
 
 namespace {
 
+// How many times one request may wait (for breaks, locks) before it is answered.
+constexpr int kMaxWaitRounds = 8;
+
 // Whether a request is quick enough to answer on the I/O thread that received it: a single
 // (not compound, not encrypted) request that reads metadata or ends an open. Saves the wake-up
 // of a worker, which on a small machine costs more than the request itself.
@@ -382,8 +385,16 @@ void Connection::Process(Buffer message) {
         StartAsync(std::move(pending));
         return;
       }
-      // Inside a chain: wait here, bounded by the break timeout.
-      reply = WaitHere(*reply.wait);
+      // Inside a chain: wait here, each wait bounded by the break timeout, a bounded number
+      // of times (a request run anew may have to wait again).
+      for (int round = 0; reply.wait && round < kMaxWaitRounds; ++round) {
+        const std::shared_ptr<Wait> wait = reply.wait;
+        reply = WaitHere(*wait);
+      }
+      if (reply.wait) {
+        reply = Reply();
+        reply.status = wire::kStatusInternalError;
+      }
     }
 
     Bytes out =
@@ -500,7 +511,19 @@ void Connection::FinishAsync(const std::shared_ptr<PendingRequest>& p, Status st
     if (pending_.erase(p->async_id) == 0) return;  // answered already (cancelled)
   }
   Reply reply = p->wait->finish(status);
-  if (reply.wait) reply = WaitHere(*reply.wait);  // a second wait (rare): here, bounded
+  // Run anew, the request met something else to wait for (an open that waited for a lease
+  // break, then for a sharing violation's handle break): it waits again, asynchronously under
+  // the same async id, a bounded number of times.
+  if (reply.wait && ++p->rounds < kMaxWaitRounds) {
+    p->wait = reply.wait;
+    p->cancel = nullptr;
+    StartAsync(p);
+    return;
+  }
+  if (reply.wait) {
+    reply = Reply();
+    reply.status = wire::kStatusInternalError;
+  }
   std::vector<Bytes> responses;
   responses.push_back(BuildResponse(p->x.header, p->x, reply, 0, false,
                                     p->encrypted_session != nullptr, p->async_id));
