@@ -495,12 +495,15 @@ void Connection::StartAsync(std::shared_ptr<PendingRequest> pending) {
     pending_[pending->async_id] = pending;
   }
   std::weak_ptr<net::StreamConnection> weak = stream_.weak_from_this();
-  std::shared_ptr<PendingRequest> p = pending;
   // The wait may end at once, on this thread, or later on any thread: the answer is made on a
-  // worker either way.
-  p->cancel = p->wait->start([this, weak, p](Status status) {
+  // worker either way. `resume` holds the request weakly (pending_ owns it while it waits):
+  // the request holds its cancel, which may hold `resume`, and a strong reference back would
+  // keep both alive for ever.
+  std::weak_ptr<PendingRequest> weak_pending = pending;
+  pending->cancel = pending->wait->start([this, weak, weak_pending](Status status) {
+    std::shared_ptr<PendingRequest> p = weak_pending.lock();
     std::shared_ptr<net::StreamConnection> alive = weak.lock();
-    if (!alive) return;
+    if (!p || !alive) return;
     alive->RunOnWorker([this, alive, p, status] { FinishAsync(p, status); });
   });
 }
