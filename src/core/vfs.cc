@@ -805,6 +805,16 @@ Result<Attr> Vfs::Symlink(const Caller& caller, FileId dir, std::string_view nam
   return MakeNode(caller, dir, name, FileType::kSymlink, a, target, 0, 0, dir_wcc);
 }
 
+Status Vfs::MayChangeInPlace(const Caller& caller, const Inode& inode, std::string_view what,
+                             const OpenContext* via) {
+  if (options_.read_only) return Errc::kReadOnly;
+  if (caller.uid != inode.uid && !caller.is_root() && !MayAccess(caller, inode, 2)) {
+    return Errc::kAccess;
+  }
+  if (DosReadOnly(inode)) return ReadOnlyRefusal(what);
+  return state_->Check(inode.id, kWriteData, CacheOp::kSetSize, 0, 0, via);
+}
+
 Status Vfs::MakeSymlinkInPlace(const Caller& raw_caller, FileId file, std::string_view target,
                                const OpenContext* via) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
@@ -813,12 +823,7 @@ Status Vfs::MakeSymlinkInPlace(const Caller& raw_caller, FileId file, std::strin
   Caller caller = Effective(raw_caller);
   return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
-    if (options_.read_only) return Errc::kReadOnly;
-    if (caller.uid != inode.uid && !caller.is_root() && !MayAccess(caller, inode, 2)) {
-      return Errc::kAccess;
-    }
-    if (DosReadOnly(inode)) return ReadOnlyRefusal("make a symlink");
-    RETURN_IF_ERROR(state_->Check(inode.id, kWriteData, CacheOp::kSetSize, 0, 0, via));
+    RETURN_IF_ERROR(MayChangeInPlace(caller, inode, "make a symlink", via));
     switch (inode.type) {
       case FileType::kSymlink:
         break;
@@ -889,12 +894,7 @@ Status Vfs::MakeSpecialInPlace(const Caller& raw_caller, FileId file, FileType t
   }
   return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
-    if (options_.read_only) return Errc::kReadOnly;
-    if (caller.uid != inode.uid && !caller.is_root() && !MayAccess(caller, inode, 2)) {
-      return Errc::kAccess;
-    }
-    if (DosReadOnly(inode)) return ReadOnlyRefusal("make a special file");
-    RETURN_IF_ERROR(state_->Check(inode.id, kWriteData, CacheOp::kSetSize, 0, 0, via));
+    RETURN_IF_ERROR(MayChangeInPlace(caller, inode, "make a special file", via));
     if (inode.type != FileType::kRegular) return Errc::kInvalid;
     if (inode.size != 0) return Status(Errc::kNotEmpty, "make a special file: the file has data");
     inode.type = type;

@@ -188,6 +188,11 @@ class Vfs {
   Result<FsStats> StatFs(const Caller& caller, FileId file);
 
  private:
+  // Whether `caller` may turn `inode` into another kind of file in place (`what`, for the
+  // message): the share writable, the owner or a writer, not DOS read-only, and no open or
+  // grant of another in the way.
+  Status MayChangeInPlace(const Caller& caller, const stores::Inode& inode, std::string_view what,
+                          const OpenContext* via);
   Vfs(ShareId id, std::string name, stores::MetadataStore& metadata, stores::BlockStore& blocks,
       ShareOptions options)
       : id_(id), name_(std::move(name)), metadata_(metadata), blocks_(blocks), options_(options) {}

@@ -1168,24 +1168,6 @@ Bytes Sid(uint8_t authority, std::vector<uint32_t> sub) {
   return s;
 }
 
-// An FSCTL (IOCTL §2.2.31) on `fid` with `input`.
-Bytes FsctlBody(uint64_t fid, uint32_t code, const Bytes& input) {
-  Bytes b;
-  Le(b, 57, 2);
-  Le(b, 0, 2);
-  Le(b, code, 4);
-  Handle(b, fid);
-  Le(b, input.empty() ? 0 : 120, 4);  // InputOffset
-  Le(b, input.size(), 4);
-  Le(b, 0, 4);  // MaxInputResponse
-  Le(b, 0, 4);  // OutputOffset
-  Le(b, 0, 4);
-  Le(b, 4096, 4);  // MaxOutputResponse
-  Le(b, 1, 4);     // SMB2_0_IOCTL_IS_FSCTL
-  Le(b, 0, 4);
-  return Cat(b, input);
-}
-
 TEST_F(SmbHostileTest, PosixExtensions) {
   Wire w(port());
   ASSERT_TRUE(w.connected());
@@ -1291,8 +1273,9 @@ TEST_F(SmbHostileTest, PosixExtensions) {
     Bytes c = w.Call(Message(w.H(5, tree), PosixCreate(name, 2, 0x40, 0644)));
     EXPECT_EQ(Wire::StatusOf(c), kSuccess) << name;
     const uint64_t fid = Le64(c, 64 + 64);
-    EXPECT_EQ(Wire::StatusOf(w.Call(Message(w.H(11, tree), FsctlBody(fid, 0x000900A4, reparse)))),
-              kSuccess)
+    EXPECT_EQ(
+        Wire::StatusOf(w.Call(Message(w.H(11, tree), IoctlBody(0x000900A4, fid, reparse, 4096)))),
+        kSuccess)
         << name;
     EXPECT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(fid)))), kSuccess);
     c = w.Call(Message(w.H(5, tree), PosixCreate(name, 1, 0x200000 /* reparse point */, 0)));
@@ -1310,7 +1293,7 @@ TEST_F(SmbHostileTest, PosixExtensions) {
   EXPECT_EQ(Le32(info, 76) >> 12, 2u);        // a symlink
   EXPECT_EQ(Le32(info, 72), 0xA000000Cu);     // IO_REPARSE_TAG_SYMLINK
   EXPECT_EQ(Le32(info, 48) & 0x400, 0x400u);  // FILE_ATTRIBUTE_REPARSE_POINT
-  r = w.Call(Message(w.H(11, tree), FsctlBody(fid, 0x000900A8, {})));
+  r = w.Call(Message(w.H(11, tree), IoctlBody(0x000900A8, fid, {}, 4096)));
   ASSERT_EQ(Wire::StatusOf(r), kSuccess);
   const size_t out_at = Le32(r, 64 + 32), out_len = Le32(r, 64 + 36);
   ASSERT_EQ(out_len, 20u + 2 * target.size());  // the substitute and the print name
