@@ -650,7 +650,7 @@ Status Vfs::Commit(const Caller& caller, FileId file, Wcc* wcc) {
 
 Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_view name,
                            FileType type, const SetAttrs& attrs, std::string_view target,
-                           uint32_t major, uint32_t minor, Wcc* dir_wcc) {
+                           uint32_t major, uint32_t minor, Wcc* dir_wcc, const OpenContext* via) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
@@ -731,12 +731,14 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
   });
   FillWcc(dir, before, dir_wcc);
   if (!s.ok()) return s;
+  state_->DirectoryChanged(dir.inode, ParentHolder(via));
   if (dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
   return Resolve({id, generation});  // re-read: the commit set its version
 }
 
 Result<Attr> Vfs::Create(const Caller& raw_caller, FileId dir, std::string_view name,
-                         CreateMode how, const SetAttrs& attrs, uint64_t verifier, Wcc* dir_wcc) {
+                         CreateMode how, const SetAttrs& attrs, uint64_t verifier, Wcc* dir_wcc,
+                         const OpenContext* via) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   if (how != CreateMode::kGuarded) {
     // An existing file satisfies UNCHECKED (as a setattr of its size) and a repeated
@@ -769,7 +771,7 @@ Result<Attr> Vfs::Create(const Caller& raw_caller, FileId dir, std::string_view 
   SetAttrs effective = attrs;
   if (how == CreateMode::kExclusive) effective = SetAttrs{};  // RFC 1813: no attributes
   ASSIGN_OR_RETURN(Attr created, MakeNode(raw_caller, dir, name, FileType::kRegular, effective, "",
-                                          0, 0, dir_wcc));
+                                          0, 0, dir_wcc, via));
   if (how == CreateMode::kExclusive) {
     Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
       ASSIGN_OR_RETURN(Inode n, LoadIn(txn, created.id));
@@ -790,8 +792,8 @@ Result<Attr> Vfs::Create(const Caller& raw_caller, FileId dir, std::string_view 
 }
 
 Result<Attr> Vfs::Mkdir(const Caller& caller, FileId dir, std::string_view name,
-                        const SetAttrs& attrs, Wcc* dir_wcc) {
-  return MakeNode(caller, dir, name, FileType::kDirectory, attrs, "", 0, 0, dir_wcc);
+                        const SetAttrs& attrs, Wcc* dir_wcc, const OpenContext* via) {
+  return MakeNode(caller, dir, name, FileType::kDirectory, attrs, "", 0, 0, dir_wcc, via);
 }
 
 Result<Attr> Vfs::Symlink(const Caller& caller, FileId dir, std::string_view name,
@@ -930,7 +932,7 @@ Result<Attr> Vfs::Mknod(const Caller& caller, FileId dir, std::string_view name,
 }
 
 Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_view name,
-                 std::optional<Attr>* file_attr, Wcc* dir_wcc) {
+                 std::optional<Attr>* file_attr, Wcc* dir_wcc, const OpenContext* via) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
@@ -962,6 +964,7 @@ Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_
     return Status::Ok();
   });
   FillWcc(dir, before, dir_wcc);
+  if (s.ok()) state_->DirectoryChanged(dir.inode, ParentHolder(via));
   if (s.ok() && dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
   if (file_attr) {
     Result<Attr> a = Resolve(file);
@@ -1146,6 +1149,7 @@ Status Vfs::CloseFile(OpenTable::OpenId id, const NamedAt* at) {
     if (named.ok() && named->id.inode == closed.file) {
       OpenContext via;
       via.holder = at->holder;
+      via.parent_holder = at->parent_holder;
       Status removed = named->type == FileType::kDirectory
                            ? Rmdir(*at->caller, at->dir, at->name, nullptr, &via)
                            : Remove(*at->caller, at->dir, at->name, nullptr, &via);
@@ -1241,6 +1245,7 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
     Status r = blocks_.Remove(freed);
     if (!r.ok()) LOG_WARN("remove: data of inode {} not freed: {}", freed, r.ToString());
   }
+  if (s.ok()) state_->DirectoryChanged(dir.inode, ParentHolder(via));
   FillWcc(dir, before, dir_wcc);
   if (s.ok() && dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
   return s;
@@ -1278,6 +1283,7 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
     txn.PutInode(d);
     return Status::Ok();
   });
+  if (s.ok()) state_->DirectoryChanged(dir.inode, ParentHolder(via));
   FillWcc(dir, before, dir_wcc);
   if (s.ok() && dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
   return s;
@@ -1401,6 +1407,11 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
   if (s.ok() && freed != stores::kInvalidInode) {
     Status r = blocks_.Remove(freed);
     if (!r.ok()) LOG_WARN("rename: data of inode {} not freed: {}", freed, r.ToString());
+  }
+  // A no-op rename (the same object under both names) changes no directory.
+  if (s.ok() && from_change) {
+    state_->DirectoryChanged(from_dir.inode, ParentHolder(via));
+    if (to_dir.inode != from_dir.inode) state_->DirectoryChanged(to_dir.inode, ParentHolder(via));
   }
   FillWcc(from_dir, from_before, from_wcc);
   FillWcc(to_dir, to_before, to_wcc);

@@ -101,10 +101,14 @@ class Vfs {
 
   // kExclusive: `verifier` identifies the request; repeating it finds the file created the
   // first time and succeeds.
+  // Every change of a directory's names (Create, Mkdir, Symlink, Mknod, Link, Remove, Rmdir,
+  // Rename, a delete on close) breaks the directory's cached grants (ShareState::
+  // DirectoryChanged) but those of `via`'s parent_holder, when it comes through one.
   Result<Attr> Create(const Caller& caller, FileId dir, std::string_view name, CreateMode how,
-                      const SetAttrs& attrs, uint64_t verifier, Wcc* dir_wcc);
+                      const SetAttrs& attrs, uint64_t verifier, Wcc* dir_wcc,
+                      const OpenContext* via = nullptr);
   Result<Attr> Mkdir(const Caller& caller, FileId dir, std::string_view name, const SetAttrs& attrs,
-                     Wcc* dir_wcc);
+                     Wcc* dir_wcc, const OpenContext* via = nullptr);
   Result<Attr> Symlink(const Caller& caller, FileId dir, std::string_view name,
                        std::string_view target, const SetAttrs& attrs, Wcc* dir_wcc);
   // Turns `file`, an empty regular file or an empty directory, into a symbolic link to
@@ -129,7 +133,7 @@ class Vfs {
                      const SetAttrs& attrs, uint32_t major, uint32_t minor, Wcc* dir_wcc);
   // Adds the name `name` in `dir` for `file`; `file_attr` gets its new attributes.
   Status Link(const Caller& caller, FileId file, FileId dir, std::string_view name,
-              std::optional<Attr>* file_attr, Wcc* dir_wcc);
+              std::optional<Attr>* file_attr, Wcc* dir_wcc, const OpenContext* via = nullptr);
   // Removes a non-directory. A file whose last name goes while opens use it stays, as an
   // orphan, readable and writable through them until the last closes (CloseFile).
   Status Remove(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc,
@@ -160,6 +164,7 @@ class Vfs {
     // The closing open's grant holder: a cached grant it still holds does not hold up its own
     // delete.
     uint64_t holder = kAnonymousOwner;
+    uint64_t parent_holder = kAnonymousOwner;  // its OpenContext::parent_holder
   };
   // Closes an open. The last close of an orphan deletes it, data included. When the file is
   // marked for deletion (delete on close, a disposition) and this was its last open, its name
@@ -213,7 +218,11 @@ class Vfs {
   Attr ToAttr(const stores::Inode& inode) const;
   Result<Attr> MakeNode(const Caller& caller, FileId dir, std::string_view name, FileType type,
                         const SetAttrs& attrs, std::string_view target, uint32_t major,
-                        uint32_t minor, Wcc* dir_wcc);
+                        uint32_t minor, Wcc* dir_wcc, const OpenContext* via = nullptr);
+  // The parent_holder of `via` (none: kAnonymousOwner).
+  static uint64_t ParentHolder(const OpenContext* via) {
+    return via != nullptr ? via->parent_holder : kAnonymousOwner;
+  }
   void FillWcc(FileId file, const std::optional<PreAttr>& before, Wcc* wcc);
   class RemoveGuard;
   ShareId id_;

@@ -312,6 +312,105 @@ TEST_F(VfsTest, RenameThroughAnOpenChecksTheSourceDirectorysOpens) {
   ASSERT_OK(vfs_->CloseFile(file_open));
 }
 
+// Directory leases (MS-SMB2 3.3.1.4): every change of a directory's names breaks the grants
+// cached on the directory, whichever protocol makes it, except those of the holder the change
+// names as its parent's (SMB's ParentLeaseKey). The change does not wait for the break.
+TEST_F(VfsTest, ChangingADirectorysNamesBreaksItsGrantsButTheParentHolders) {
+  Caller u = User(1000, 1000);
+  ShareState& state = vfs_->state();
+  ASSERT_OK_AND_ASSIGN(Attr dir, vfs_->Mkdir(u, root_, "d", SetAttrs{}, nullptr));
+  ASSERT_OK_AND_ASSIGN(Attr other, vfs_->Mkdir(u, root_, "e", SetAttrs{}, nullptr));
+  constexpr uint64_t kDirHolder = 42;
+  std::vector<uint8_t> breaks;
+  LeaseTable::GrantId grant = 0;
+  // (Re)grants RH on `dir` to kDirHolder.
+  auto lease_dir = [&] {
+    if (grant != 0) state.leases.Release(grant);
+    Result<LeaseTable::Granted> g =
+        state.leases.Request(dir.id.inode, kDirHolder, GrantKind::kLease, kCacheRead | kCacheHandle,
+                             [&](auto, uint8_t to, auto) { breaks.push_back(to); });
+    ASSERT_OK(g.status());
+    ASSERT_EQ(g->state, kCacheRead | kCacheHandle);
+    grant = g->id;
+    breaks.clear();
+  };
+  OpenContext mine;  // the directory lease's own client, naming it as the parent's
+  mine.parent_holder = kDirHolder;
+  OpenContext someone;  // an SMB open of another holder
+  someone.parent_holder = 7;
+  const std::vector<uint8_t> broken{0};
+
+  // Changes without an open (NFSv3) break it, and are not held up.
+  lease_dir();
+  Attr a = MustCreate(u, dir.id, "a");
+  EXPECT_EQ(breaks, broken) << "create";
+  lease_dir();
+  ASSERT_OK(vfs_->Mkdir(u, dir.id, "sub", SetAttrs{}, nullptr).status());
+  EXPECT_EQ(breaks, broken) << "mkdir";
+  lease_dir();
+  ASSERT_OK(vfs_->Symlink(u, dir.id, "ln", "a", SetAttrs{}, nullptr).status());
+  EXPECT_EQ(breaks, broken) << "symlink";
+  lease_dir();
+  ASSERT_OK(vfs_->Link(u, a.id, dir.id, "hard", nullptr, nullptr));
+  EXPECT_EQ(breaks, broken) << "link";
+  lease_dir();
+  ASSERT_OK(vfs_->Remove(u, dir.id, "hard", nullptr));
+  EXPECT_EQ(breaks, broken) << "remove";
+  lease_dir();
+  ASSERT_OK(vfs_->Rmdir(u, dir.id, "sub", nullptr));
+  EXPECT_EQ(breaks, broken) << "rmdir";
+  lease_dir();
+  ASSERT_OK(vfs_->Rename(u, dir.id, "ln", other.id, "ln", nullptr, nullptr));
+  EXPECT_EQ(breaks, broken) << "rename out";
+  lease_dir();
+  ASSERT_OK(vfs_->Rename(u, other.id, "ln", dir.id, "ln2", nullptr, nullptr));
+  EXPECT_EQ(breaks, broken) << "rename in";
+  // A change elsewhere, a failed change and a rename onto itself leave it alone.
+  ASSERT_OK(vfs_->Link(u, a.id, dir.id, "same", nullptr, nullptr));
+  lease_dir();
+  MustCreate(u, other.id, "elsewhere");
+  EXPECT_EQ(vfs_->Mkdir(u, dir.id, "a", SetAttrs{}, nullptr).status().code(), Errc::kExists);
+  ASSERT_OK(vfs_->Rename(u, dir.id, "a", dir.id, "same", nullptr, nullptr));
+  EXPECT_TRUE(breaks.empty());
+
+  // Through an open of another holder: broken, the same.
+  ASSERT_OK(vfs_->Create(u, dir.id, "b", CreateMode::kGuarded, SetAttrs{}, 0, nullptr, &someone)
+                .status());
+  EXPECT_EQ(breaks, broken) << "create of another holder";
+  // The directory lease's own holder, named as the parent's, keeps it: create, mkdir, link,
+  // rename, remove, and the delete of a file on its last close.
+  lease_dir();
+  ASSERT_OK(
+      vfs_->Create(u, dir.id, "c", CreateMode::kGuarded, SetAttrs{}, 0, nullptr, &mine).status());
+  ASSERT_OK(vfs_->Mkdir(u, dir.id, "sub2", SetAttrs{}, nullptr, &mine).status());
+  ASSERT_OK(vfs_->Link(u, a.id, dir.id, "hard2", nullptr, nullptr, &mine));
+  ASSERT_OK(vfs_->Rename(u, dir.id, "c", dir.id, "c2", nullptr, nullptr, &mine));
+  ASSERT_OK(vfs_->Remove(u, dir.id, "hard2", nullptr, &mine));
+  ASSERT_OK_AND_ASSIGN(Attr c2, vfs_->Lookup(u, dir.id, "c2", nullptr));
+  ASSERT_OK_AND_ASSIGN(OpenTable::OpenId open,
+                       vfs_->OpenFile(u, c2.id, kReadData | kDeleteAccess, kShareAll,
+                                      /*delete_on_close=*/true));
+  Vfs::NamedAt at{.caller = &u, .dir = dir.id, .name = "c2", .parent_holder = kDirHolder};
+  ASSERT_OK(vfs_->CloseFile(open, &at));
+  EXPECT_EQ(vfs_->Lookup(u, dir.id, "c2", nullptr).status().code(), Errc::kNotFound);
+  EXPECT_TRUE(breaks.empty()) << "the parent holder's own changes";
+  // The delete on close of another holder breaks it.
+  Attr d = MustCreate(u, dir.id, "doomed");
+  lease_dir();
+  ASSERT_OK_AND_ASSIGN(open, vfs_->OpenFile(u, d.id, kReadData | kDeleteAccess, kShareAll,
+                                            /*delete_on_close=*/true));
+  at.name = "doomed";
+  at.parent_holder = 7;
+  ASSERT_OK(vfs_->CloseFile(open, &at));
+  EXPECT_EQ(breaks, broken) << "delete on close";
+  // The break waits for an acknowledgement (it takes H): meanwhile no new grant is given, and
+  // the next change sends no second break.
+  MustCreate(u, dir.id, "more");
+  EXPECT_EQ(breaks, broken);
+  ASSERT_OK(state.leases.Acknowledge(grant, 0));
+  state.leases.Release(grant);
+}
+
 // Issue 12: a file removed while open stays readable and writable through its opens until the
 // last closes; then, or at the next start after a crash, it is deleted with its data.
 TEST_F(VfsTest, AFileRemovedWhileOpenLivesUntilItsLastClose) {

@@ -28,11 +28,15 @@
 #include <vector>
 
 #include "dfs_process.h"
+#ifdef DFS_WITH_LIBNFS
+#include "nfs_client.h"
+#endif
 #include "shell.h"
 #include "smb/auth/crypto.h"
 #include "smb/auth/spnego.h"
 #include "smb/crypto/crypto.h"
 #include "smb_fuzz_messages.h"
+#include "testing/status_matchers.h"
 
 namespace dittofs::integration {
 namespace {
@@ -176,6 +180,7 @@ class Wire {
     const Bytes m = Message(H(0), NegotiateBody(dialects, 1, posix));
     Bytes r = Call(m);
     if (r.size() >= 64 + 6) dialect_ = Le16(r, 64 + 4);
+    if (r.size() >= 64 + 28) capabilities_ = Le32(r, 64 + 24);
     // The signing algorithm the server chose (SMB2_SIGNING_CAPABILITIES, MS-SMB2 2.2.4.1.7);
     // AES-CMAC when it names none.
     if (dialect_ == 0x0311 && r.size() >= 64 + 64) {
@@ -316,6 +321,11 @@ class Wire {
   bool connected_ = false;
   uint64_t next_mid_ = 0;
   uint16_t dialect_ = 0;
+
+ public:
+  uint32_t capabilities_ = 0;  // the server's, from NEGOTIATE
+
+ private:
   smb::crypto::PreauthHash preauth_;
   std::vector<std::byte> signing_key_;  // 3.1.1 sessions only
   smb::crypto::SigningAlgorithm signing_ = smb::crypto::SigningAlgorithm::kAesCmac;
@@ -1097,6 +1107,129 @@ TEST_F(SmbHostileTest, DisconnectRightAfterCreateLeavesNoOpen) {
   EXPECT_EQ(locked_out, 0);
   std::printf("disconnect after CREATE: %d of %d files were created, %d stayed locked\n", created,
               kRounds, locked_out);
+}
+
+// A CREATE asking for a v2 lease (SMB2_CREATE_REQUEST_LEASE_V2, MS-SMB2 2.2.13.2.10) under a
+// key of 16 bytes `key`, for `state`; `parent` (non-zero) names the parent directory's lease.
+Bytes LeaseV2Create(std::string_view name, uint32_t options, uint8_t key, uint32_t state,
+                    uint8_t parent = 0) {
+  Bytes body = CreateBody(name, 3 /* open-if */, options);
+  body[3] = 0xFF;  // RequestedOplockLevel: a lease
+  Bytes data(16, key);
+  Le(data, state, 4);
+  Le(data, parent != 0 ? 0x4 : 0, 4);  // SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET
+  Le(data, 0, 8);                      // LeaseDuration
+  data.insert(data.end(), 16, parent);
+  Le(data, 0, 2);  // Epoch
+  Le(data, 0, 2);
+  return WithCreateContext(std::move(body), {'R', 'q', 'L', 's'}, data);
+}
+
+// The lease state a CREATE response grants (its RqLs context), or -1 for none.
+int64_t GrantedLease(const Bytes& r) {
+  size_t at = Le32(r, 64 + 80);
+  const size_t end = at + Le32(r, 64 + 84);
+  while (at != 0 && at + 16 <= end && end <= r.size()) {
+    const size_t name = at + Le16(r, at + 4), data = at + Le16(r, at + 10);
+    if (Bytes(r.begin() + name, r.begin() + name + 4) == Bytes{'R', 'q', 'L', 's'}) {
+      return Le32(r, data + 16);
+    }
+    if (Le32(r, at) == 0) break;
+    at += Le32(r, at);
+  }
+  return -1;
+}
+
+// A lease break notification (§2.2.23.2) for `key` read within `timeout`: {current, new} state.
+std::optional<std::pair<uint32_t, uint32_t>> LeaseBreak(Wire& w, uint8_t key,
+                                                        std::chrono::milliseconds timeout) {
+  Bytes r;
+  if (w.Recv(&r, timeout) != Wire::Got::kFrame) return std::nullopt;
+  EXPECT_EQ(Le16(r, 12), 0x12) << "an OPLOCK_BREAK";
+  EXPECT_EQ(Le64(r, 24), ~uint64_t{0}) << "unsolicited";
+  EXPECT_EQ(Le16(r, 64), 44) << "a lease break";
+  EXPECT_EQ(Bytes(r.begin() + 64 + 8, r.begin() + 64 + 24), Bytes(16, key));
+  return std::make_pair(Le32(r, 64 + 24), Le32(r, 64 + 28));
+}
+
+// Directory leases (SMB 3.x): a directory opened with a v2 lease asking for RWH gets RH, and any
+// change of its names by another client breaks it to nothing, an NFSv3 CREATE as well as an
+// SMB one, without waiting for the acknowledgement; the holder's own creates that name the
+// directory's lease as their parent's leave it alone.
+TEST_F(SmbHostileTest, DirectoryLeasesBreakOnChangesOfTheirNames) {
+  uint32_t tree = 0;
+  Wire w(port());
+  ASSERT_TRUE(w.connected());
+  ASSERT_EQ(w.Negotiate({0x0300}), kSuccess);
+  EXPECT_NE(w.capabilities_ & 0x20, 0u) << "SMB2_GLOBAL_CAP_DIRECTORY_LEASING";
+  ASSERT_EQ(w.Logon("admin", password()), kSuccess);
+  ASSERT_EQ(w.TreeConnect("export", &tree), kSuccess);
+  constexpr uint8_t kDirKey = 0xD1, kFileKey = 0xF1;
+  constexpr uint32_t kRH = 0x3, kRWH = 0x7;
+  Bytes r =
+      w.Call(Message(w.H(5, tree), LeaseV2Create("leased", 0x1 /* directory */, kDirKey, kRWH)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  EXPECT_EQ(GrantedLease(r), kRH) << "a directory caches no writes";
+  const uint64_t dir = Le64(r, 64 + 64);
+  // Re-arms the directory's lease (after a break) through a second open under its key.
+  auto rearm = [&] {
+    Bytes again = w.Call(Message(w.H(5, tree), LeaseV2Create("leased", 0x1, kDirKey, kRH)));
+    ASSERT_EQ(Wire::StatusOf(again), kSuccess);
+    EXPECT_EQ(GrantedLease(again), kRH);
+    ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(Le64(again, 64 + 64))))),
+              kSuccess);
+  };
+
+  // The holder's own create, naming the directory's lease as its parent's: no break.
+  r = w.Call(Message(w.H(5, tree), LeaseV2Create("leased\\mine", 0x40, kFileKey, kRWH, kDirKey)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(Le64(r, 64 + 64))))), kSuccess);
+  EXPECT_FALSE(LeaseBreak(w, kDirKey, std::chrono::milliseconds(300))) << "no break of its own";
+
+  // Another SMB client's create in the directory breaks it; the create is not held up.
+  uint32_t other_tree = 0;
+  std::unique_ptr<Wire> other = LoggedOn(&other_tree);
+  r = other->Call(Message(other->H(5, other_tree), CreateBody("leased\\theirs")));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  ASSERT_EQ(
+      Wire::StatusOf(other->Call(Message(other->H(6, other_tree), CloseBody(Le64(r, 64 + 64))))),
+      kSuccess);
+  std::optional<std::pair<uint32_t, uint32_t>> broken =
+      LeaseBreak(w, kDirKey, std::chrono::seconds(5));
+  ASSERT_TRUE(broken);
+  EXPECT_EQ(*broken, std::make_pair(kRH, 0u));
+  // Acknowledged (the break took H): then the lease can be had again.
+  Bytes ack;
+  Le(ack, 36, 2);
+  Le(ack, 0, 2);
+  Le(ack, 0, 4);
+  ack.insert(ack.end(), 16, kDirKey);
+  Le(ack, 0, 4);
+  Le(ack, 0, 8);
+  ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(0x12, tree), ack))), kSuccess);
+  rearm();
+
+#ifdef DFS_WITH_LIBNFS
+  // An NFSv3 CREATE in the directory breaks it too, and is answered at once (no JUKEBOX).
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> nfs,
+                       RawNfsClient::Connect(server_->port(), 0, 0));
+  ASSERT_OK_AND_ASSIGN(MntReply root, nfs->Mnt("/export"));
+  ASSERT_OK_AND_ASSIGN(LookupReply leased, nfs->Lookup(root.fh, "leased"));
+  ASSERT_OK_AND_ASSIGN(CreatedReply made, nfs->Create(leased.fh, "from-nfs", GUARDED, sattr3{}));
+  EXPECT_EQ(made.status, NFS3_OK);
+  broken = LeaseBreak(w, kDirKey, std::chrono::seconds(5));
+  ASSERT_TRUE(broken) << "an NFSv3 CREATE breaks the directory lease";
+  EXPECT_EQ(*broken, std::make_pair(kRH, 0u));
+  ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(0x12, tree), ack))), kSuccess);
+  rearm();
+  // And an NFSv3 REMOVE.
+  ASSERT_OK_AND_ASSIGN(REMOVE3res removed, nfs->Remove(leased.fh, "from-nfs"));
+  EXPECT_EQ(removed.status, NFS3_OK);
+  broken = LeaseBreak(w, kDirKey, std::chrono::seconds(5));
+  ASSERT_TRUE(broken) << "an NFSv3 REMOVE breaks the directory lease";
+  ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(0x12, tree), ack))), kSuccess);
+#endif
+  ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(dir)))), kSuccess);
 }
 
 // The SMB3 POSIX extensions, as the Linux client uses them (its "posix" mount): a CREATE with

@@ -27,6 +27,8 @@ uint8_t ConflictBits(CacheOp op) {
     case CacheOp::kRemove:
     case CacheOp::kRename:
       return kCacheHandle;
+    case CacheOp::kChildChange:
+      break;
   }
   return kCacheRead | kCacheHandle | kCacheWrite;
 }

@@ -37,6 +37,8 @@ const Row kTable[] = {
     {"lease R / write", GrantKind::kLease, R, CacheOp::kWrite, true, 0},
     {"lease R / remove", GrantKind::kLease, R, CacheOp::kRemove, false, R},
     {"lease RW / read", GrantKind::kLease, R | Wc, CacheOp::kRead, true, R},
+    {"directory lease RH / child change", GrantKind::kLease, R | H, CacheOp::kChildChange, true, 0},
+    {"directory lease R / child change", GrantKind::kLease, R, CacheOp::kChildChange, true, 0},
     {"read delegation / open", GrantKind::kDelegation, R | H, CacheOp::kOpen, false, R | H},
     {"read delegation / write", GrantKind::kDelegation, R | H, CacheOp::kWrite, true, 0},
     {"read delegation / remove", GrantKind::kDelegation, R | H, CacheOp::kRemove, true, 0},
@@ -89,7 +91,8 @@ TEST(LeaseTableTest, BreakTableOfDocsStateMd) {
 // Every grant a holder can have (leases R, RH, RW, RWH; read and write delegations) against
 // every operation of another holder, checked against the rule of docs/state.md: an operation
 // breaks the caching it conflicts with (open and read: W; write and size change: R and W;
-// remove and rename: H); a lease keeps the rest, a delegation is recalled whole.
+// remove and rename: H; a change of a directory's entries: everything); a lease keeps the rest,
+// a delegation is recalled whole.
 TEST(LeaseTableTest, EveryGrantAgainstEveryOperationFollowsTheRule) {
   struct Grant {
     GrantKind kind;
@@ -98,9 +101,13 @@ TEST(LeaseTableTest, EveryGrantAgainstEveryOperationFollowsTheRule) {
   const Grant kGrants[] = {{GrantKind::kLease, R},          {GrantKind::kLease, R | H},
                            {GrantKind::kLease, R | Wc},     {GrantKind::kLease, R | H | Wc},
                            {GrantKind::kDelegation, R | H}, {GrantKind::kDelegation, R | H | Wc}};
-  const std::pair<CacheOp, uint8_t> kOps[] = {
-      {CacheOp::kOpen, Wc},        {CacheOp::kRead, Wc},  {CacheOp::kWrite, R | Wc},
-      {CacheOp::kSetSize, R | Wc}, {CacheOp::kRemove, H}, {CacheOp::kRename, H}};
+  const std::pair<CacheOp, uint8_t> kOps[] = {{CacheOp::kOpen, Wc},
+                                              {CacheOp::kRead, Wc},
+                                              {CacheOp::kWrite, R | Wc},
+                                              {CacheOp::kSetSize, R | Wc},
+                                              {CacheOp::kRemove, H},
+                                              {CacheOp::kRename, H},
+                                              {CacheOp::kChildChange, R | H | Wc}};
   for (const Grant& grant : kGrants) {
     for (const auto& [op, conflicting] : kOps) {
       SCOPED_TRACE(::testing::Message() << "grant " << int(grant.state) << " kind "

@@ -28,4 +28,9 @@ Status ShareState::Check(uint64_t file, uint32_t access, CacheOp op, uint64_t of
   return Status::Ok();
 }
 
+void ShareState::DirectoryChanged(uint64_t dir, uint64_t keep) {
+  (void)leases.BreakFor(dir, keep, CacheOp::kChildChange, MonotonicNanos() + kBreakTimeoutNanos,
+                        nullptr);
+}
+
 }  // namespace dittofs::core

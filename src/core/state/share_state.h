@@ -27,6 +27,9 @@ struct OpenContext {
   OpenTable::OpenId open = 0;  // 0: none
   LockOwner lock_owner{kAnonymousOwner, LockFlavor::kPosix};
   uint64_t holder = kAnonymousOwner;  // the lease key / client whose grants it keeps
+  // The holder whose grants on the file's directory it keeps when it adds, removes or renames
+  // a name there (SMB's ParentLeaseKey: the client's own directory lease, MS-SMB2 3.2.4.3.8).
+  uint64_t parent_holder = kAnonymousOwner;
 };
 
 struct ShareState {
@@ -48,6 +51,12 @@ struct ShareState {
   // via's holder are kept (also when via names no open: a delete on the last close).
   Status Check(uint64_t file, uint32_t access, CacheOp op, uint64_t offset, uint64_t length,
                const OpenContext* via);
+  // After a name in directory `dir` was added, removed or renamed (or, for SMB, a child written
+  // through an open was closed): breaks the directory grants of every holder but `keep` to
+  // nothing. Nothing waits for the acknowledgement: the change is made (Windows does not hold it
+  // up either, MS-FSA 2.1.4.12 with PARENT_OBJECT), and the holder stops trusting its cached
+  // listing when told.
+  void DirectoryChanged(uint64_t dir, uint64_t keep);
 };
 
 }  // namespace dittofs::core

@@ -132,6 +132,10 @@ class Connection final : public net::StreamHandler {
   Result<std::shared_ptr<Lease>> LeaseFor(const wire::CreateRequest& req, core::ShareId share,
                                           uint64_t file);
   void ReleaseCaching(core::ShareState& state, Open& open);
+  // The LeaseTable holder of the lease a CREATE names as its parent directory's (a v2 lease's
+  // ParentLeaseKey, MS-SMB2 2.2.13.2.10): the open's changes of that directory's names keep
+  // this client's own directory lease. kAnonymousOwner when it names none this client holds.
+  uint64_t ParentHolderOf(const wire::CreateRequest& req);
   // Before `op` of `holder` on `inode` in `share`: when cached grants of other holders must be
   // broken first, starts the breaks and returns the reply that waits for them (asynchronously:
   // until acknowledged or revoked at the break deadline) and then answers `again()`, which

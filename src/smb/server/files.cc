@@ -277,6 +277,7 @@ Reply Connection::Create(Exchange& x) {
     }
     core::Attr attr;
     bool set_read_only = false;  // a new file made read-only once its creator has it open
+    const uint64_t parent_holder = ParentHolderOf(*req);
     uint32_t action = wire::kActionOpened;
     bool truncate = false;
     if (walked->attr) {
@@ -326,13 +327,15 @@ Reply Connection::Create(Exchange& x) {
       set_read_only = !want_dir && (req->file_attributes & core::kDosReadOnly);
       if (dos != 0) set.set_dos_attributes(dos);
       Result<core::Attr> made = Status(Errc::kInternal);
+      core::OpenContext parent;
+      parent.parent_holder = parent_holder;
       if (want_dir) {
         set.set_mode(posix_mode.value_or(0755));
-        made = vfs.Mkdir(caller, walked->parent, walked->leaf, set, nullptr);
+        made = vfs.Mkdir(caller, walked->parent, walked->leaf, set, nullptr, &parent);
       } else {
         set.set_mode(posix_mode.value_or(0644));
         made = vfs.Create(caller, walked->parent, walked->leaf, core::CreateMode::kGuarded, set, 0,
-                          nullptr);
+                          nullptr, &parent);
       }
       if (!made.ok()) return Fail(made.status());
       attr = *made;
@@ -410,6 +413,7 @@ Reply Connection::Create(Exchange& x) {
     open->via.open = *id;
     open->via.lock_owner = {open->id, core::LockFlavor::kWindows};
     open->via.holder = holder;
+    open->via.parent_holder = parent_holder;
     open->lease = lease;
     open->file = attr.id;
     open->access = access;
@@ -623,6 +627,7 @@ Reply Connection::Write(Exchange& x) {
     }
     return Fail(w.status());
   }
+  open.modified.store(true);
   {
     MutexLock lock(&open.mu);
     open.position = req->offset + req->data.size();
@@ -824,6 +829,7 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
         Result<core::WriteResult> wr = vfs.Write(caller, open.file, c.to, flat,
                                                  core::Stability::kUnstable, nullptr, &open.via);
         if (!wr.ok()) return Fail(ToNtStatus(wr.status()));
+        open.modified.store(true);
         ++written;
         bytes += c.length;
       }

@@ -644,7 +644,7 @@ Reply Connection::SetInfo(Exchange& x) {
             if (!removed.ok()) return Fail(removed);
           }
         }
-        Status s = vfs.Link(caller, open.file, to_dir, leaf, nullptr, nullptr);
+        Status s = vfs.Link(caller, open.file, to_dir, leaf, nullptr, nullptr, &open.via);
         if (!s.ok()) return Fail(s);
         return reply;
       }
@@ -737,6 +737,7 @@ Reply Connection::SetInfo(Exchange& x) {
       set.set_size(size);
       Status s = vfs.SetAttr(caller, open.file, set, nullptr, nullptr, &open.via);
       if (!s.ok()) return BreaksFirstOr(x, open, core::CacheOp::kSetSize, s);
+      open.modified.store(true);
       return reply;
     }
     default:

@@ -99,6 +99,9 @@ struct Open {
   // Set by CloseOpen before it releases the open's locks: a LOCK that raced with the close
   // sees it once it holds its ranges, and gives them back.
   std::atomic<bool> closed{false};
+  // Written to, or its size set: its close tells the directory's leases that the entry's
+  // listed size and times changed (as Windows breaks the parent's lease on that close).
+  std::atomic<bool> modified{false};
 
   Mutex mu;
   core::FileId parent GUARDED_BY(mu);  // where its name is, for renames and delete on close

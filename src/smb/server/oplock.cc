@@ -51,6 +51,26 @@ uint8_t ValidLeaseState(uint32_t asked) {
 
 }  // namespace
 
+uint64_t Connection::ParentHolderOf(const wire::CreateRequest& req) {
+  if (dialect() < wire::kSmb300 || req.oplock != wire::kOplockLease) return core::kAnonymousOwner;
+  for (const wire::CreateContext& c : req.contexts) {
+    if (c.name != "RqLs" || c.data.size() < 52) continue;
+    if (!(wire::LoadLe32(c.data.data() + 20) & kLeaseFlagParentKeySet)) break;
+    LeaseKey parent;
+    std::memcpy(parent.data(), c.data.data() + 32, 16);
+    std::array<std::byte, 16> guid;
+    {
+      MutexLock lock(&mu_);
+      guid = client_guid_;
+    }
+    MutexLock lock(&server_.leases_mu);
+    auto it = server_.leases.find({guid, parent});
+    if (it != server_.leases.end()) return it->second->holder;
+    break;
+  }
+  return core::kAnonymousOwner;
+}
+
 Result<std::shared_ptr<Lease>> Connection::LeaseFor(const wire::CreateRequest& req,
                                                     core::ShareId share, uint64_t file) {
   const wire::CreateContext* ctx = nullptr;
@@ -101,7 +121,11 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
   if (open.lease) {
     std::shared_ptr<Lease> lease = open.lease;
     uint8_t wanted = lease_request ? ValidLeaseState(lease_request->second) : 0;
-    if (open.directory) wanted = 0;  // no directory leases yet
+    // Directory leases (SMB2_GLOBAL_CAP_DIRECTORY_LEASING, offered from 3.0): v2 leases only,
+    // and a directory caches its listing and handles, never writes: RH at most.
+    if (open.directory) {
+      wanted = lease->v2 ? static_cast<uint8_t>(wanted & ~core::kCacheWrite) : 0;
+    }
     std::weak_ptr<Session> session = x.session;
     std::weak_ptr<net::StreamConnection> weak = stream_.weak_from_this();
     Connection* handler = this;

@@ -133,6 +133,7 @@ void Connection::CloseOpen(Session& session, Open& open) {
     at.dir = open.parent;
     at.name = open.leaf;
     at.holder = open.via.holder;
+    at.parent_holder = open.via.parent_holder;
     posix_delete = open.posix_delete;
     // `leaf` is read below only while the open is no longer shared (it left the table).
   }
@@ -153,6 +154,9 @@ void Connection::CloseOpen(Session& session, Open& open) {
   }
   Status s = vfs.CloseFile(open.state_open, open.leaf.empty() || removed ? nullptr : &at);
   if (!s.ok()) LOG_DEBUG("smb: close of {}: {}", open.leaf, s.ToString());
+  if (open.modified.load() && !open.leaf.empty()) {
+    vfs.state().DirectoryChanged(at.dir.inode, at.parent_holder);
+  }
   // The caching goes last: releasing it lets an open that waited for its break go on, and that
   // open must find this one closed.
   ReleaseCaching(vfs.state(), open);

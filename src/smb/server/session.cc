@@ -23,6 +23,20 @@ namespace dittofs::smb {
 namespace {
 
 constexpr size_t kMaxTreesPerSession = 1024;
+
+// What the server offers a connection of `dialect` (MS-SMB2 3.3.5.4), told again by
+// VALIDATE_NEGOTIATE_INFO: leasing and large MTU from 2.1, directory leases from 3.0, and
+// encryption on 3.0 and 3.0.2 for a client that offers it (3.1.1 negotiates it by context).
+uint32_t ServerCapabilities(uint16_t dialect, uint32_t client_capabilities) {
+  uint32_t caps = 0;
+  if (dialect >= wire::kSmb210) caps |= wire::kCapLargeMtu | wire::kCapLeasing;
+  if (dialect >= wire::kSmb300) caps |= wire::kCapDirectoryLeasing;
+  if ((dialect == wire::kSmb300 || dialect == wire::kSmb302) &&
+      (client_capabilities & wire::kCapEncryption)) {
+    caps |= wire::kCapEncryption;
+  }
+  return caps;
+}
 constexpr uint32_t kStatusFsDriverRequired = 0xC000019C;
 
 Reply Fail(uint32_t status) {
@@ -163,15 +177,11 @@ Reply Connection::Negotiate(Exchange& x) {
   r.security_mode =
       wire::kSigningEnabled | (server_.options.require_signing ? wire::kSigningRequired : 0);
   r.server_guid = server_.server_guid;
-  if (dialect >= wire::kSmb210) r.capabilities |= wire::kCapLargeMtu | wire::kCapLeasing;
+  r.capabilities = ServerCapabilities(dialect, req->capabilities);
   crypto::Cipher cipher = crypto::Cipher::kNone;
   std::optional<crypto::SigningAlgorithm> signing;
   bool posix = false;
-  if ((dialect == wire::kSmb300 || dialect == wire::kSmb302) &&
-      (req->capabilities & wire::kCapEncryption)) {
-    r.capabilities |= wire::kCapEncryption;
-    cipher = crypto::Cipher::kAes128Ccm;
-  }
+  if (r.capabilities & wire::kCapEncryption) cipher = crypto::Cipher::kAes128Ccm;
   const uint32_t io = dialect == wire::kSmb202 ? 65536 : server_.options.max_io;
   r.max_transact = r.max_read = r.max_write = io;
   r.system_time = NowFiletime();
@@ -656,9 +666,7 @@ Reply Connection::Ioctl(Exchange& x) {
         return reply;
       }
       wire::LeWriter w(output);
-      uint32_t our_caps = wire::kCapLargeMtu | wire::kCapLeasing;
-      if (client_capabilities_ & wire::kCapEncryption) our_caps |= wire::kCapEncryption;
-      w.U32(dialect >= wire::kSmb210 ? our_caps : 0);
+      w.U32(ServerCapabilities(dialect, caps));  // caps: the client's, as negotiated
       w.Bytes(server_.server_guid);
       w.U16(wire::kSigningEnabled | (server_.options.require_signing ? wire::kSigningRequired : 0));
       w.U16(dialect);
