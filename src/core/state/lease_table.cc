@@ -28,6 +28,7 @@ uint8_t ConflictBits(CacheOp op) {
     case CacheOp::kRename:
       return kCacheHandle;
     case CacheOp::kChildChange:
+    case CacheOp::kLock:
       break;
   }
   return kCacheRead | kCacheHandle | kCacheWrite;

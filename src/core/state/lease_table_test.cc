@@ -39,6 +39,8 @@ const Row kTable[] = {
     {"lease RW / read", GrantKind::kLease, R | Wc, CacheOp::kRead, true, R},
     {"directory lease RH / child change", GrantKind::kLease, R | H, CacheOp::kChildChange, true, 0},
     {"directory lease R / child change", GrantKind::kLease, R, CacheOp::kChildChange, true, 0},
+    {"lease RH / lock", GrantKind::kLease, R | H, CacheOp::kLock, true, 0},
+    {"lease R / lock", GrantKind::kLease, R, CacheOp::kLock, true, 0},
     {"read delegation / open", GrantKind::kDelegation, R | H, CacheOp::kOpen, false, R | H},
     {"read delegation / write", GrantKind::kDelegation, R | H, CacheOp::kWrite, true, 0},
     {"read delegation / remove", GrantKind::kDelegation, R | H, CacheOp::kRemove, true, 0},
@@ -91,8 +93,8 @@ TEST(LeaseTableTest, BreakTableOfDocsStateMd) {
 // Every grant a holder can have (leases R, RH, RW, RWH; read and write delegations) against
 // every operation of another holder, checked against the rule of docs/state.md: an operation
 // breaks the caching it conflicts with (open and read: W; write and size change: R and W;
-// remove and rename: H; a change of a directory's entries: everything); a lease keeps the rest,
-// a delegation is recalled whole.
+// remove and rename: H; a change of a directory's entries, a lock: everything); a lease keeps the
+// rest, a delegation is recalled whole.
 TEST(LeaseTableTest, EveryGrantAgainstEveryOperationFollowsTheRule) {
   struct Grant {
     GrantKind kind;
@@ -107,7 +109,8 @@ TEST(LeaseTableTest, EveryGrantAgainstEveryOperationFollowsTheRule) {
                                               {CacheOp::kSetSize, R | Wc},
                                               {CacheOp::kRemove, H},
                                               {CacheOp::kRename, H},
-                                              {CacheOp::kChildChange, R | H | Wc}};
+                                              {CacheOp::kChildChange, R | H | Wc},
+                                              {CacheOp::kLock, R | H | Wc}};
   for (const Grant& grant : kGrants) {
     for (const auto& [op, conflicting] : kOps) {
       SCOPED_TRACE(::testing::Message() << "grant " << int(grant.state) << " kind "

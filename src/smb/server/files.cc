@@ -662,6 +662,7 @@ Reply Connection::Lock(Exchange& x) {
 
   // §3.3.5.14: a request either unlocks ranges or takes them, all or none.
   const bool unlocking = (req->locks[0].flags & wire::kLockUnlock) != 0;
+  if (!unlocking) use->vfs().state().LockRequested(open.file.inode, open.via.holder);
   std::vector<core::LockRequest> taken;
   for (const wire::LockElement& e : req->locks) {
     core::LockRequest lr;

@@ -26,11 +26,15 @@ constexpr size_t kMaxTreesPerSession = 1024;
 
 // What the server offers a connection of `dialect` (MS-SMB2 3.3.5.4), told again by
 // VALIDATE_NEGOTIATE_INFO: leasing and large MTU from 2.1, directory leases from 3.0, and
-// encryption on 3.0 and 3.0.2 for a client that offers it (3.1.1 negotiates it by context).
+// encryption on 3.0 and 3.0.2, these two to a client that offers them too (3.1.1 negotiates
+// encryption by context). Directory leases only for a client that asks: some clients that do
+// not (python3-impacket 0.10) fail every CREATE on a server that offers them.
 uint32_t ServerCapabilities(uint16_t dialect, uint32_t client_capabilities) {
   uint32_t caps = 0;
   if (dialect >= wire::kSmb210) caps |= wire::kCapLargeMtu | wire::kCapLeasing;
-  if (dialect >= wire::kSmb300) caps |= wire::kCapDirectoryLeasing;
+  if (dialect >= wire::kSmb300 && (client_capabilities & wire::kCapDirectoryLeasing)) {
+    caps |= wire::kCapDirectoryLeasing;
+  }
   if ((dialect == wire::kSmb300 || dialect == wire::kSmb302) &&
       (client_capabilities & wire::kCapEncryption)) {
     caps |= wire::kCapEncryption;
