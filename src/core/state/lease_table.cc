@@ -27,6 +27,7 @@ uint8_t ConflictBits(CacheOp op) {
     case CacheOp::kRemove:
     case CacheOp::kRename:
       return kCacheHandle;
+    case CacheOp::kOverwrite:
     case CacheOp::kChildChange:
     case CacheOp::kLock:
       break;

@@ -10,9 +10,9 @@
 //   operations.
 // * An operation of another holder breaks what conflicts with it: a read or an open breaks W;
 //   a write or a size change breaks R and W; a remove or rename (of the file or of its name)
-//   breaks H; a change of a directory's entries, and a byte-range lock, break every grant
-//   whole. A lease is broken to what remains; a delegation cannot be partly broken and is
-//   recalled whole.
+//   breaks H; an overwriting open, a change of a directory's entries and a byte-range lock
+//   break every grant whole. A lease is broken to what remains; a delegation cannot be partly
+//   broken and is recalled whole.
 // * The break goes to the holder through its callback; the operation waits (without holding a
 //   thread) until the holder acknowledges, or until the break's deadline, when the grant is
 //   revoked (cut to the break's target) and the operation goes on.
@@ -46,8 +46,10 @@ enum class GrantKind : uint8_t {
 // What another holder is about to do to the file. kChildChange is done to a directory: a name
 // in it is added, removed or renamed, or a child's listed attributes changed (a directory
 // grant caches the listing and its open handles, MS-SMB2 3.3.1.4). kLock: a byte-range lock.
+// kOverwrite: an open that overwrites or supersedes the file (its data and attributes go).
 enum class CacheOp : uint8_t {
   kOpen,
+  kOverwrite,
   kRead,
   kWrite,
   kSetSize,

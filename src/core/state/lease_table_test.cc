@@ -26,6 +26,7 @@ struct Row {
 
 const Row kTable[] = {
     {"lease RWH / open", GrantKind::kLease, R | H | Wc, CacheOp::kOpen, true, R | H},
+    {"lease RWH / overwriting open", GrantKind::kLease, R | H | Wc, CacheOp::kOverwrite, true, 0},
     {"lease RWH / read", GrantKind::kLease, R | H | Wc, CacheOp::kRead, true, R | H},
     {"lease RWH / write", GrantKind::kLease, R | H | Wc, CacheOp::kWrite, true, H},
     {"lease RWH / set size", GrantKind::kLease, R | H | Wc, CacheOp::kSetSize, true, H},
@@ -93,8 +94,8 @@ TEST(LeaseTableTest, BreakTableOfDocsStateMd) {
 // Every grant a holder can have (leases R, RH, RW, RWH; read and write delegations) against
 // every operation of another holder, checked against the rule of docs/state.md: an operation
 // breaks the caching it conflicts with (open and read: W; write and size change: R and W;
-// remove and rename: H; a change of a directory's entries, a lock: everything); a lease keeps the
-// rest, a delegation is recalled whole.
+// remove and rename: H; an overwriting open, a change of a directory's entries, a lock:
+// everything); a lease keeps the rest, a delegation is recalled whole.
 TEST(LeaseTableTest, EveryGrantAgainstEveryOperationFollowsTheRule) {
   struct Grant {
     GrantKind kind;
@@ -110,7 +111,8 @@ TEST(LeaseTableTest, EveryGrantAgainstEveryOperationFollowsTheRule) {
                                               {CacheOp::kRemove, H},
                                               {CacheOp::kRename, H},
                                               {CacheOp::kChildChange, R | H | Wc},
-                                              {CacheOp::kLock, R | H | Wc}};
+                                              {CacheOp::kLock, R | H | Wc},
+                                              {CacheOp::kOverwrite, R | H | Wc}};
   for (const Grant& grant : kGrants) {
     for (const auto& [op, conflicting] : kOps) {
       SCOPED_TRACE(::testing::Message() << "grant " << int(grant.state) << " kind "

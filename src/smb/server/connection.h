@@ -184,6 +184,10 @@ class Connection final : public net::StreamHandler {
   std::map<uint64_t, std::shared_ptr<Session>> sessions_ GUARDED_BY(mu_);
   bool closed_ GUARDED_BY(mu_) = false;
   std::map<uint64_t, std::shared_ptr<PendingRequest>> pending_ GUARDED_BY(mu_);  // by async id
+  // Requests of this connection handed to workers and not yet through Process: while any is,
+  // a quick request goes to a worker too, so it cannot overtake one that arrived before it
+  // (a CREATE answered before an earlier rename has sent its lease breaks, smb2.lease.rename_wait).
+  std::atomic<int> on_workers_{0};
   // The credit window: ids below seq_low_ are used; [seq_low_, seq_high_) granted, of which
   // those marked in used_ are taken. used_ is a ring of bits indexed by id modulo its size, a
   // power of two at least max_credits, so the window (never wider than max_credits) fits.

@@ -377,7 +377,9 @@ Reply Connection::Create(Exchange& x) {
       return pending;
     };
     if (action != wire::kActionCreated && !stat_open) {
-      std::vector<core::CacheOp> ops{truncate ? core::CacheOp::kSetSize : core::CacheOp::kOpen};
+      // An overwrite or supersede takes everything the others cache: the data, the attributes
+      // and the handle (smb2.lease.breaking2: RWH is broken to none).
+      std::vector<core::CacheOp> ops{truncate ? core::CacheOp::kOverwrite : core::CacheOp::kOpen};
       // POSIX unlink: the name goes when this open closes, whatever the others cache; their
       // handle caching is broken now, while the client can wait (a close cannot).
       if (posix && (req->options & wire::kOptDeleteOnClose)) ops.push_back(core::CacheOp::kRemove);

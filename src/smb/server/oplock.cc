@@ -216,8 +216,14 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
     std::shared_ptr<net::StreamConnection> alive = weak.lock();
     if (alive) handler->SendOplockBreak(session, open_id, OplockOfState(to));
   };
-  Result<core::LeaseTable::Granted> g = state.leases.Request(
-      open.file.inode, open.id, core::GrantKind::kLease, StateOfOplock(level), on_break);
+  uint8_t wanted = StateOfOplock(level);
+  // MS-FSA 2.1.5.18.1: an exclusive or batch oplock is for the file's only open; beside other
+  // opens, the server asks for level II instead (MS-SMB2 3.3.5.9).
+  if ((wanted & core::kCacheWrite) && state.opens.open_count(open.file.inode) > 1) {
+    wanted = core::kCacheRead;
+  }
+  Result<core::LeaseTable::Granted> g =
+      state.leases.Request(open.file.inode, open.id, core::GrantKind::kLease, wanted, on_break);
   if (!g.ok() || g->state == 0) return;
   open.grant = g->id;
   open.oplock = OplockOfState(g->state);

@@ -78,12 +78,14 @@ bool Quick(ByteView m) {
 }  // namespace
 
 void Connection::OnMessage(Buffer message, net::InFlight in_flight, bool alone) {
-  if (alone && Quick(message.view())) {
+  if (alone && on_workers_.load(std::memory_order_acquire) == 0 && Quick(message.view())) {
     Process(std::move(message));
     return;  // `in_flight` ends with the answer sent
   }
+  on_workers_.fetch_add(1, std::memory_order_acq_rel);
   stream_.RunOnWorker([this, m = std::move(message), f = std::move(in_flight)]() mutable {
     Process(std::move(m));
+    on_workers_.fetch_sub(1, std::memory_order_acq_rel);
   });
 }
 
