@@ -664,7 +664,14 @@ Reply Connection::Lock(Exchange& x) {
 
   // §3.3.5.14: a request either unlocks ranges or takes them, all or none.
   const bool unlocking = (req->locks[0].flags & wire::kLockUnlock) != 0;
-  if (!unlocking) use->vfs().state().LockRequested(open.file.inode, open.via.holder);
+  if (!unlocking) {
+    // An open's own level II oplock goes too when the file has other opens (smb2.oplock.brl1,
+    // brl3: Windows breaks it); a lease, or the file's only open, keeps its own.
+    const bool own_too =
+        !open.lease && open.grant != 0 && use->vfs().state().opens.open_count(open.file.inode) > 1;
+    use->vfs().state().LockRequested(open.file.inode,
+                                     own_too ? core::kAnonymousOwner : open.via.holder);
+  }
   std::vector<core::LockRequest> taken;
   for (const wire::LockElement& e : req->locks) {
     core::LockRequest lr;
