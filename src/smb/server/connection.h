@@ -206,6 +206,10 @@ class Connection final : public net::StreamHandler {
     MutexLock lock(&mu_);
     return dialect_;
   }
+  std::array<std::byte, 16> client_guid() {
+    MutexLock lock(&mu_);
+    return client_guid_;
+  }
 };
 
 // Maps a runtime error to its NTSTATUS: the one place the SMB adapter does (ntstatus.cc).

@@ -366,11 +366,7 @@ Reply Connection::Create(Exchange& x) {
       if (pending && lease) {
         MutexLock lock(&server_.leases_mu);
         if (lease->opens == 0 && lease->grant == 0) {
-          std::array<std::byte, 16> guid;
-          {
-            MutexLock clock(&mu_);
-            guid = client_guid_;
-          }
+          const std::array<std::byte, 16> guid = client_guid();
           server_.leases.erase({guid, lease->key});
         }
       }

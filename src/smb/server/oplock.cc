@@ -58,11 +58,7 @@ uint64_t Connection::ParentHolderOf(const wire::CreateRequest& req) {
     if (!(wire::LoadLe32(c.data.data() + 20) & kLeaseFlagParentKeySet)) break;
     LeaseKey parent;
     std::memcpy(parent.data(), c.data.data() + 32, 16);
-    std::array<std::byte, 16> guid;
-    {
-      MutexLock lock(&mu_);
-      guid = client_guid_;
-    }
+    const std::array<std::byte, 16> guid = client_guid();
     MutexLock lock(&server_.leases_mu);
     auto it = server_.leases.find({guid, parent});
     if (it != server_.leases.end()) return it->second->holder;
@@ -80,11 +76,7 @@ Result<std::shared_ptr<Lease>> Connection::LeaseFor(const wire::CreateRequest& r
   if (ctx == nullptr || ctx->data.size() < 32) return std::shared_ptr<Lease>();
   LeaseKey key;
   std::memcpy(key.data(), ctx->data.data(), 16);
-  std::array<std::byte, 16> guid;
-  {
-    MutexLock lock(&mu_);
-    guid = client_guid_;
-  }
+  const std::array<std::byte, 16> guid = client_guid();
   MutexLock lock(&server_.leases_mu);
   std::shared_ptr<Lease>& lease = server_.leases[{guid, key}];
   if (lease) {
@@ -237,11 +229,7 @@ void Connection::ReleaseCaching(core::ShareState& state, Open& open) {
       MutexLock lock(&server_.leases_mu);
       if (--open.lease->opens == 0) {
         release = open.lease->grant;
-        std::array<std::byte, 16> guid;
-        {
-          MutexLock clock(&mu_);
-          guid = client_guid_;
-        }
+        const std::array<std::byte, 16> guid = client_guid();
         auto it = server_.leases.find({guid, open.lease->key});
         if (it != server_.leases.end() && it->second == open.lease) server_.leases.erase(it);
       }
@@ -339,11 +327,7 @@ Reply Connection::OplockBreak(Exchange& x) {
     wire::EncodeOplockBreak(level, req->oplock->handle, reply.body);
     return reply;
   }
-  std::array<std::byte, 16> guid;
-  {
-    MutexLock lock(&mu_);
-    guid = client_guid_;
-  }
+  const std::array<std::byte, 16> guid = client_guid();
   std::shared_ptr<Lease> lease;
   {
     MutexLock lock(&server_.leases_mu);
