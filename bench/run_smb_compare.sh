@@ -5,12 +5,14 @@
 # both keeping everything in memory: dfs on its memory stores, Samba on a tmpfs folder), with
 # the same parameters, and prints a comparison table.
 #
-# usage: bench/run_smb_compare.sh [--durable] [--rounds N] [--keep] [-- SMB_BENCH_ARGS...]
+# usage: bench/run_smb_compare.sh [--durable] [--no-samba] [--rounds N] [--keep] [-- SMB_BENCH_ARGS...]
 #
 #   --durable      also run a second dfs on the durable stores (rocksdb metadata, localfs
 #                  blocks, state under the temporary folder) and add its column
 #   --rounds N     alternate the servers N times (default 1); the table shows each figure's
 #                  median over the rounds
+#   --no-samba     dfs only, no ratios (e.g. the 50,000-entry rows: Samba's create_50000
+#                  alone takes about 16 minutes)
 #   --keep         keep the temporary folder (configs, logs, raw results)
 #   SMB_BENCH_ARGS passed to every run, e.g. -- --tests meta --dir-sizes 500
 #
@@ -30,6 +32,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/.." && pwd))
 
 durable=false
+samba=true
 keep=false
 rounds=1
 bench_args=()
@@ -43,6 +46,10 @@ while [[ $# -gt 0 ]]; do
       keep=true
       shift
       ;;
+    --no-samba)
+      samba=false
+      shift
+      ;;
     --rounds)
       rounds=${2:?--rounds needs a number}
       shift 2
@@ -53,7 +60,7 @@ while [[ $# -gt 0 ]]; do
       break
       ;;
     -h | --help)
-      sed -n '3,25p' "$0"
+      sed -n '3,27p' "$0"
       exit 0
       ;;
     *)
@@ -70,7 +77,7 @@ die() {
 }
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (smbd, useradd)"
-command -v smbd >/dev/null || die "no smbd (apt-get install samba, or scripts/install-deps.sh --bench)"
+! $samba || command -v smbd >/dev/null || die "no smbd (apt-get install samba, or scripts/install-deps.sh --bench)"
 
 dfs_bin=${DFS_BIN:-$repo_root/build/bin/dfs}
 [[ -x "$dfs_bin" ]] || die "no dfs binary at $dfs_bin (build it, or set DFS_BIN)"
@@ -173,18 +180,19 @@ if $durable; then
 fi
 
 # ---- Samba: a private configuration, a share on tmpfs, a user in a private passdb. ----
-if ! id "$samba_user" >/dev/null 2>&1; then
-  useradd --system --no-create-home --shell /usr/sbin/nologin "$samba_user" ||
-    die "useradd $samba_user failed"
-  created_user=true
-fi
-share_root=$(mktemp -d /dev/shm/run_smb_compare.XXXXXX)
-chown "$samba_user:" "$share_root"
-samba_dir=$work/samba
-mkdir -p "$samba_dir"/{private,lock,state,cache,pid,ncalrpc,bind-dns,log}
-chmod 700 "$samba_dir/private"
-samba_port=$(free_port)
-cat >"$work/smb.conf" <<EOF
+if $samba; then
+  if ! id "$samba_user" >/dev/null 2>&1; then
+    useradd --system --no-create-home --shell /usr/sbin/nologin "$samba_user" ||
+      die "useradd $samba_user failed"
+    created_user=true
+  fi
+  share_root=$(mktemp -d /dev/shm/run_smb_compare.XXXXXX)
+  chown "$samba_user:" "$share_root"
+  samba_dir=$work/samba
+  mkdir -p "$samba_dir"/{private,lock,state,cache,pid,ncalrpc,bind-dns,log}
+  chmod 700 "$samba_dir/private"
+  samba_port=$(free_port)
+  cat >"$work/smb.conf" <<EOF
 [global]
   server role = standalone server
   workgroup = WORKGROUP
@@ -214,22 +222,23 @@ cat >"$work/smb.conf" <<EOF
   read only = no
   valid users = $samba_user
 EOF
-samba_password=$(random_password)
-printf '%s\n%s\n' "$samba_password" "$samba_password" |
-  smbpasswd -c "$work/smb.conf" -s -a "$samba_user" >"$work/smbpasswd.log" 2>&1 ||
-  die "smbpasswd -a $samba_user failed: $(cat "$work/smbpasswd.log")"
-setsid smbd --foreground --no-process-group --debug-stdout -s "$work/smb.conf" \
-  >"$work/smbd.log" 2>&1 &
-samba_pid=$!
-if ! wait_for_port "$samba_port" "$samba_pid" 30; then
-  tail -n 20 "$work/smbd.log" >&2
-  die "smbd did not start listening on 127.0.0.1:$samba_port"
+  samba_password=$(random_password)
+  printf '%s\n%s\n' "$samba_password" "$samba_password" |
+    smbpasswd -c "$work/smb.conf" -s -a "$samba_user" >"$work/smbpasswd.log" 2>&1 ||
+    die "smbpasswd -a $samba_user failed: $(cat "$work/smbpasswd.log")"
+  setsid smbd --foreground --no-process-group --debug-stdout -s "$work/smb.conf" \
+    >"$work/smbd.log" 2>&1 &
+  samba_pid=$!
+  if ! wait_for_port "$samba_port" "$samba_pid" 30; then
+    tail -n 20 "$work/smbd.log" >&2
+    die "smbd did not start listening on 127.0.0.1:$samba_port"
+  fi
+  log "samba $(smbd --version | sed 's/^Version //') serving SMB on 127.0.0.1:$samba_port ($share_root)"
+  labels+=(samba)
+  ports[samba]=$samba_port
+  passwords[samba]=$samba_password
+  users[samba]=$samba_user
 fi
-log "samba $(smbd --version | sed 's/^Version //') serving SMB on 127.0.0.1:$samba_port ($share_root)"
-labels+=(samba)
-ports[samba]=$samba_port
-passwords[samba]=$samba_password
-users[samba]=$samba_user
 
 # ---- The runs: one server at a time, the others idle, alternating for $rounds rounds. ----
 status=0
@@ -245,7 +254,9 @@ done
 for pid in "${dfs_pids[@]}"; do
   kill -0 "$pid" 2>/dev/null || { log "a dfs died during the run"; status=1; }
 done
-kill -0 "$samba_pid" 2>/dev/null || { log "smbd died during the run"; status=1; }
+if $samba; then
+  kill -0 "$samba_pid" 2>/dev/null || { log "smbd died during the run"; status=1; }
+fi
 
 # ---- The table. For rates the ratio is dfs/samba; for latencies (unit us) samba/dfs, so that
 # above 1 always means dfs is better. ----

@@ -196,6 +196,7 @@ const std::vector<Key>& Keys() {
        SmbUint(&SmbConfig::max_connections_per_client, 1, 1u << 20)},
       {"smb", "idle_timeout_s", SmbUint(&SmbConfig::idle_timeout_s, 0, 7 * 24 * 3600)},
       {"smb", "max_io", SmbUint(&SmbConfig::max_io, 65536, 8u << 20)},
+      {"smb", "poll_us", SmbUint(&SmbConfig::poll_us, 0, 10'000)},
       {"smb", "require_signing", SmbBool(&SmbConfig::require_signing)},
       {"smb", "encrypt", SmbBool(&SmbConfig::encrypt)},
       {"smb", "allow_guest", SmbBool(&SmbConfig::allow_guest)},
@@ -517,6 +518,7 @@ std::string JsonSchema() {
       {"smb.max_connections_per_client", "integer"},
       {"smb.idle_timeout_s", "integer"},
       {"smb.max_io", "integer"},
+      {"smb.poll_us", "integer"},
       {"smb.require_signing", "boolean"},
       {"smb.encrypt", "boolean"},
       {"smb.allow_guest", "boolean"},
@@ -689,6 +691,9 @@ std::string RenderConfig(const Config& c) {
        "  max_io: "
     << c.smb.max_io
     << "          # largest READ/WRITE (bytes)\n"
+       "  poll_us: "
+    << c.smb.poll_us
+    << "          # the I/O thread polls this long after a request before it sleeps (0: off)\n"
        "  require_signing: "
     << (c.smb.require_signing ? "true" : "false")
     << "  # every session signs every message\n"

@@ -53,9 +53,13 @@ struct SmbConfig {
   uint32_t max_connections_per_client = 64;
   uint32_t idle_timeout_s = 900;  // SMB clients keep connections open between uses
   uint32_t max_io = 8u << 20;     // MaxReadSize / MaxWriteSize / MaxTransactSize
-  bool require_signing = false;   // every session signs every message
-  bool encrypt = false;           // every session encrypts (SMB 3.x only)
-  bool allow_guest = false;       // guest and anonymous sessions, on every share
+  // The I/O thread polls this long after a request before it sleeps; 0: never polls. Longer
+  // than NFS's: an SMB client's round trips come one after another (open, query, close), and
+  // on a VM a next request that finds the thread asleep waits for its wake-up.
+  uint32_t poll_us = 1000;
+  bool require_signing = false;  // every session signs every message
+  bool encrypt = false;          // every session encrypts (SMB 3.x only)
+  bool allow_guest = false;      // guest and anonymous sessions, on every share
   std::string netbios_name = "DITTOFS";
   std::string domain = "WORKGROUP";
 };

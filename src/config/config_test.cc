@@ -49,7 +49,9 @@ TEST(ConfigTest, RenderedConfigParsesBackIdentically) {
   c.shares[0].names = "windows";
   c.shares[0].smb_encrypt = true;
   c.shares[0].guest_ok = true;
+  c.smb.poll_us = 250;
   ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
+  EXPECT_EQ(back.smb.poll_us, 250u);
   EXPECT_TRUE(back.shares[0].smb_encrypt);
   EXPECT_FALSE(back.shares[0].smb_require_signing);
   EXPECT_TRUE(back.shares[0].guest_ok);

@@ -1058,6 +1058,7 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartSmb(const cp::Adapter& row,
   t.io_threads = pool.io_threads > 0 ? pool.io_threads : config_.smb.io_threads;
   t.worker_threads = pool.workers > 0 ? pool.workers : config_.smb.workers;
   t.name = "smb";
+  t.poll_window = std::chrono::microseconds(config_.smb.poll_us);
   o.netbios_name = config_.smb.netbios_name;
   o.domain = config_.smb.domain;
   o.require_signing = config_.smb.require_signing;

@@ -1294,6 +1294,116 @@ Bytes OutputOf(const Bytes& r) {
   return Bytes(r.begin() + at, r.begin() + at + n);
 }
 
+// Apple's extensions as macOS asks for them: an AAPL create context on the share's root gets
+// the server's capabilities, the volume's and a model string; from then on the connection's
+// FILE_ID_BOTH_DIR_INFORMATION entries carry the maximal access and the Unix mode. A malformed
+// query is refused; another connection that did not ask gets plain entries.
+Bytes AaplCreate(std::string_view name, uint32_t command, uint64_t bitmap, uint64_t caps,
+                 size_t data_size = 24) {
+  Bytes b = CreateBody(name, 1, 0x1, 0x00100081 /* list, read attributes, synchronize */);
+  while ((64 + b.size()) % 8 != 0) b.push_back(0);
+  Put32(b, 48, static_cast<uint32_t>(64 + b.size()));  // CreateContextsOffset
+  Bytes ctx;
+  Le(ctx, 0, 4);   // Next
+  Le(ctx, 16, 2);  // NameOffset
+  Le(ctx, 4, 2);   // NameLength
+  Le(ctx, 0, 2);
+  Le(ctx, 24, 2);  // DataOffset
+  Le(ctx, static_cast<uint32_t>(data_size), 4);
+  ctx.insert(ctx.end(), {'A', 'A', 'P', 'L', 0, 0, 0, 0});
+  Bytes data;
+  Le(data, command, 4);
+  Le(data, 0, 4);
+  Le(data, bitmap, 8);
+  Le(data, caps, 8);
+  data.resize(data_size);
+  ctx.insert(ctx.end(), data.begin(), data.end());
+  Put32(b, 52, static_cast<uint32_t>(ctx.size()));
+  return Cat(b, ctx);
+}
+
+// The data of the create context named `tag` (4 characters) in a CREATE response, or empty.
+Bytes ContextData(const Bytes& r, std::string_view tag) {
+  size_t at = Le32(r, 64 + 80);
+  const size_t end = at + Le32(r, 64 + 84);
+  while (at != 0 && at + 16 <= end && end <= r.size()) {
+    const uint32_t next = Le32(r, at);
+    const size_t name = at + Le16(r, at + 4), data = at + Le16(r, at + 10);
+    if (Le16(r, at + 6) == tag.size() && name + tag.size() <= r.size() &&
+        std::equal(tag.begin(), tag.end(), r.begin() + name)) {
+      return Bytes(r.begin() + data, r.begin() + data + Le32(r, at + 12));
+    }
+    if (next == 0) break;
+    at += next;
+  }
+  return {};
+}
+
+TEST_F(SmbHostileTest, AppleExtensions) {
+  const auto connect = [&](Wire& w, uint32_t* tree) {
+    ASSERT_TRUE(w.connected());
+    ASSERT_EQ(w.Negotiate({0x0300, 0x0311}), kSuccess);
+    ASSERT_EQ(w.Logon("admin", password()), kSuccess);
+    ASSERT_EQ(w.TreeConnect("export", tree), kSuccess);
+  };
+  Wire w(port());
+  uint32_t tree = 0;
+  connect(w, &tree);
+
+  // macOS's query: server caps, volume caps and model; it reads directory attributes.
+  constexpr uint64_t kReadDirAttr = 1, kUnixBased = 4, kFullSync = 4;
+  Bytes r = w.Call(Message(w.H(5, tree), AaplCreate("", 1, 7, kReadDirAttr | kUnixBased)));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  const uint64_t root = Le64(r, 64 + 64);
+  Bytes aapl = ContextData(r, "AAPL");
+  ASSERT_GE(aapl.size(), 40u);
+  EXPECT_EQ(Le32(aapl, 0), 1u);  // kAAPL_SERVER_QUERY
+  EXPECT_EQ(Le64(aapl, 8), 7u);  // all three answered
+  EXPECT_EQ(Le64(aapl, 16), kReadDirAttr | kUnixBased);
+  EXPECT_EQ(Le64(aapl, 24), kFullSync);
+  const uint32_t model_bytes = Le32(aapl, 36);
+  ASSERT_EQ(aapl.size(), (40 + model_bytes + 7) / 8 * 8);
+  EXPECT_EQ(Bytes(aapl.begin() + 40, aapl.begin() + 40 + model_bytes), Utf16("DittoFS"));
+
+  // A file made 0640, listed in class 37: the access its owner has, and its mode.
+  Bytes made = w.Call(Message(w.H(5, tree), CreateBody("apple.txt", 5 /* overwrite-if */)));
+  ASSERT_EQ(Wire::StatusOf(made), kSuccess);
+  ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(Le64(made, 64 + 64))))),
+            kSuccess);
+  const auto entry = [&](Wire& c, uint32_t t, uint64_t dir) {
+    Bytes q = c.Call(Message(c.H(14, t), QueryDirectoryBody(dir, 37, "apple.txt")));
+    EXPECT_EQ(Wire::StatusOf(q), kSuccess);
+    return OutputOf(q);
+  };
+  Bytes e = entry(w, tree, root);
+  ASSERT_GE(e.size(), 104u);
+  const uint32_t access = Le32(e, 64);
+  EXPECT_EQ(access & 0x1u, 0x1u) << std::hex << access;                  // FILE_READ_DATA
+  EXPECT_EQ(access & 0x2u, 0x2u) << std::hex << access;                  // FILE_WRITE_DATA
+  EXPECT_EQ(access & 0x00100000u, 0x00100000u) << std::hex << access;    // SYNCHRONIZE
+  EXPECT_EQ(e[68], 0);                                                   // no short name
+  EXPECT_EQ(Le16(e, 94) & 0170000, 0100000) << std::oct << Le16(e, 94);  // a regular file
+  EXPECT_NE(Le16(e, 94) & 0777, 0);
+
+  // A query that is not 24 bytes, or another command, is refused.
+  EXPECT_EQ(Wire::StatusOf(w.Call(Message(w.H(5, tree), AaplCreate("", 1, 7, 1, 16)))),
+            kInvalidParameter);
+  EXPECT_EQ(Wire::StatusOf(w.Call(Message(w.H(5, tree), AaplCreate("", 2, 0, 0)))),
+            kInvalidParameter);
+
+  // A connection that did not ask gets the standard entry: EaSize 0, Reserved2 0.
+  Wire plain(port());
+  uint32_t plain_tree = 0;
+  connect(plain, &plain_tree);
+  Bytes opened = plain.Call(Message(plain.H(5, plain_tree), CreateBody("", 1, 0x1, 0x00100081)));
+  ASSERT_EQ(Wire::StatusOf(opened), kSuccess);
+  e = entry(plain, plain_tree, Le64(opened, 64 + 64));
+  ASSERT_GE(e.size(), 104u);
+  EXPECT_EQ(Le32(e, 64), 0u);
+  EXPECT_EQ(Le16(e, 94), 0u);
+  ASSERT_EQ(Wire::StatusOf(w.Call(Message(w.H(6, tree), CloseBody(root)))), kSuccess);
+}
+
 // A SID S-1-`authority`-`sub`...
 Bytes Sid(uint8_t authority, std::vector<uint32_t> sub) {
   Bytes s = {1, static_cast<uint8_t>(sub.size()), 0, 0, 0, 0, 0, authority};

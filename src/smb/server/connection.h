@@ -188,6 +188,8 @@ class Connection final : public net::StreamHandler {
   // a quick request goes to a worker too, so it cannot overtake one that arrived before it
   // (a CREATE answered before an earlier rename has sent its lease breaks, smb2.lease.rename_wait).
   std::atomic<int> on_workers_{0};
+  // The capabilities agreed with a Mac in an AAPL create context (aapl.h), 0 if none.
+  std::atomic<uint64_t> aapl_caps_{0};
   // The credit window: ids below seq_low_ are used; [seq_low_, seq_high_) granted, of which
   // those marked in used_ are taken. used_ is a ring of bits indexed by id modulo its size, a
   // power of two at least max_credits, so the window (never wider than max_credits) fits.

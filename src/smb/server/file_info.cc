@@ -5,6 +5,7 @@
 
 #include "base/casefold.h"
 #include "base/utf8.h"
+#include "smb/server/aapl.h"
 #include "smb/wire/le.h"
 #include "smb/wire/smb2.h"
 #include "smb/wire/utf16.h"
@@ -381,7 +382,8 @@ bool IsDirectoryInfoClass(uint8_t c, bool posix) {
 }
 
 bool AppendDirectoryEntry(uint8_t c, std::string_view name, const core::Attr& a, size_t limit,
-                          std::vector<std::byte>& out, size_t* entry_start) {
+                          std::vector<std::byte>& out, size_t* entry_start,
+                          const AppleEntryFields* apple) {
   const size_t start = (out.size() + 7) & ~size_t{7};
   const size_t name_bytes = wire::Utf16Size(name);
   size_t fixed = 0;
@@ -465,11 +467,13 @@ bool AppendDirectoryEntry(uint8_t c, std::string_view name, const core::Attr& a,
       w.Zeros(24);
       break;
     case wire::kFileIdBothDirectoryInformation:
-      w.U32(ea_size);
+      // Apple's directory attributes: the caller's maximal access (a reparse point keeps its
+      // tag), no resource fork or Finder info (zeros), and the Unix mode.
+      w.U32(apple != nullptr && ea_size == 0 ? apple->max_access : ea_size);
       w.U8(0);
       w.U8(0);
       w.Zeros(24);
-      w.U16(0);
+      w.U16(apple != nullptr && apple->unix_mode ? UnixModeOf(a) : 0);
       w.U64(a.id.inode);
       break;
     case wire::kFileIdExtdDirectoryInformation:

@@ -17,6 +17,8 @@
 
 namespace dittofs::smb {
 
+struct AppleEntryFields;  // aapl.h
+
 // MS-FSCC 2.6 attributes: the runtime's DOS bits, DIRECTORY from the type, REPARSE_POINT for a
 // symlink, NORMAL when none.
 uint32_t DosAttributesOf(const core::Attr& a);
@@ -92,9 +94,11 @@ Result<ReparseObject> ParseReparseData(std::span<const std::byte> data);
 bool IsDirectoryInfoClass(uint8_t info_class, bool posix = false);
 // Appends one entry of a directory listing in `info_class` to `out` (8-aligned from the
 // listing's start, which `out` begins at), unless it would pass `limit` bytes: false then.
-// The entry's NextEntryOffset is 0; LinkDirectoryEntries sets them.
+// The entry's NextEntryOffset is 0; LinkDirectoryEntries sets them. With `apple` (a client
+// that negotiated Apple's directory attributes), FileIdBothDirectoryInformation carries them.
 bool AppendDirectoryEntry(uint8_t info_class, std::string_view name, const core::Attr& attr,
-                          size_t limit, std::vector<std::byte>& out, size_t* entry_start);
+                          size_t limit, std::vector<std::byte>& out, size_t* entry_start,
+                          const AppleEntryFields* apple = nullptr);
 
 // Whether `name` matches the Windows expression `pattern` (its wildcards * ? < > "), without
 // regard to case unless `case_sensitive` (a POSIX tree).

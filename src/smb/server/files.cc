@@ -9,6 +9,7 @@
 #include "base/casefold.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "smb/server/aapl.h"
 #include "smb/server/connection.h"
 #include "smb/server/file_info.h"
 #include "smb/wire/le.h"
@@ -143,6 +144,8 @@ Reply StoppedOnSymlink(core::Vfs& vfs, const core::Caller& caller, const core::A
   return r;
 }
 
+}  // namespace
+
 // What `caller` may do to the object: MAXIMUM_ALLOWED's answer and MxAc's.
 uint32_t MaximalAccess(core::Vfs& vfs, const core::Caller& caller, const core::Attr& attr,
                        bool writable) {
@@ -171,8 +174,6 @@ uint32_t MaximalAccess(core::Vfs& vfs, const core::Caller& caller, const core::A
   return mask;
 }
 
-}  // namespace
-
 Reply Connection::Create(Exchange& x) {
   Result<wire::CreateRequest> req = wire::DecodeCreate(x.message);
   if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
@@ -200,7 +201,13 @@ Reply Connection::Create(Exchange& x) {
   // The POSIX create context ([POSIX-SMB2] 2.2.13.2): the mode of what the CREATE makes. Its
   // presence on a connection that negotiated the POSIX extensions makes the tree a POSIX one.
   std::optional<uint32_t> posix_mode;
+  std::optional<AaplQuery> aapl;  // a Mac's query of Apple's extensions
   for (const wire::CreateContext& c : req->contexts) {
+    if (c.name == kAaplContextName) {
+      Result<AaplQuery> q = ParseAaplQuery(c.data);
+      if (!q.ok()) return Fail(wire::kStatusInvalidParameter);
+      aapl = *q;
+    }
     // Previous versions (snapshots) are not kept: none exists at any time asked.
     if (c.name == "TWrp") return Fail(wire::kStatusObjectNameNotFound);
     if (c.name == PosixCreateContextTag()) {
@@ -466,6 +473,15 @@ Reply Connection::Create(Exchange& x) {
         Bytes data;
         AppendPosixCreateResponse(attr, data);
         resp.contexts.emplace_back(std::string(PosixCreateContextTag()), std::move(data));
+      } else if (c.name == kAaplContextName && aapl) {
+        // The connection's directory listings carry Apple's attributes from now on when the
+        // client asked for them.
+        const uint64_t caps = AaplServerCapsFor(aapl->client_caps);
+        aapl_caps_.store(caps);
+        resp.contexts.emplace_back(
+            std::string(kAaplContextName),
+            EncodeAaplReply(*aapl, caps, kAaplVolumeCapsOffered | (posix ? kAaplCaseSensitive : 0),
+                            "DittoFS"));
       } else if (c.name == "QFid") {
         Bytes data;
         wire::LeWriter w(data);

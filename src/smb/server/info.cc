@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "smb/server/aapl.h"
 #include "smb/server/connection.h"
 #include "smb/server/file_info.h"
 #include "smb/wire/le.h"
@@ -106,9 +107,17 @@ Reply Connection::QueryDirectory(Exchange& x) {
   size_t last_entry = 0;
   bool any = false;
   bool overflow = false;
+  // A Mac that negotiated Apple's directory attributes gets them in this class's entries.
+  const uint64_t apple_caps = aapl_caps_.load();
+  const bool apple = (apple_caps & kAaplSupportsReadDirAttr) &&
+                     req->info_class == wire::kFileIdBothDirectoryInformation;
+  AppleEntryFields fields;
+  fields.unix_mode = (apple_caps & kAaplUnixBased) != 0;
   const auto emit = [&](std::string_view name, const core::Attr& a) -> bool {
     size_t start = 0;
-    if (!AppendDirectoryEntry(req->info_class, name, a, limit, out, &start)) {
+    if (apple) fields.max_access = MaximalAccess(vfs, caller, a, open.tree->writable);
+    if (!AppendDirectoryEntry(req->info_class, name, a, limit, out, &start,
+                              apple ? &fields : nullptr)) {
       if (!any) overflow = true;
       return false;
     }

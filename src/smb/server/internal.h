@@ -137,4 +137,9 @@ struct Session {
   std::map<uint64_t, std::shared_ptr<Open>> opens GUARDED_BY(mu);
 };
 
+// What `caller` may do to the object (`writable`: whether the tree lets it change anything):
+// MAXIMUM_ALLOWED's answer, MxAc's, and Apple's directory attributes' (files.cc).
+uint32_t MaximalAccess(core::Vfs& vfs, const core::Caller& caller, const core::Attr& attr,
+                       bool writable);
+
 }  // namespace dittofs::smb
