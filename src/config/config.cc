@@ -186,6 +186,9 @@ const std::vector<Key>& Keys() {
       {"nfs", "inline_fast_calls",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.inline_fast_calls); }},
       {"nfs", "udp", [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.udp); }},
+      {"nfs", "portmap",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.portmap); }},
+      {"nfs", "portmap_port", UintField(&NfsConfig::portmap_port, 65535)},
       {"smb", "enabled", SmbBool(&SmbConfig::enabled)},
       {"smb", "bind", SmbString(&SmbConfig::bind)},
       {"smb", "port", SmbUint(&SmbConfig::port, 0, 65535)},
@@ -510,6 +513,8 @@ std::string JsonSchema() {
       {"nfs.inline_fast_calls", "boolean"},
       {"nfs.poll_us", "integer"},
       {"nfs.udp", "boolean"},
+      {"nfs.portmap", "boolean"},
+      {"nfs.portmap_port", "integer"},
       {"smb.enabled", "boolean"},
       {"smb.port", "integer"},
       {"smb.workers", "integer"},
@@ -662,7 +667,13 @@ std::string RenderConfig(const Config& c) {
        "                         # it sleeps: a client's next call finds it awake (0: off)\n"
        "  udp: "
     << (c.nfs.udp ? "true" : "false")
-    << "              # also serve NFS and MOUNT over UDP on the same port number\n\n"
+    << "              # also serve NFS and MOUNT over UDP on the same port number\n"
+       "  portmap: "
+    << (c.nfs.portmap ? "true" : "false")
+    << "          # the embedded port mapper (rpcbind), for clients that name no ports\n"
+       "  portmap_port: "
+    << c.nfs.portmap_port
+    << "     # its TCP and UDP port (111 for clients that cannot be told it)\n\n"
        "smb:\n"
        "  enabled: "
     << (c.smb.enabled ? "true" : "false")

@@ -41,6 +41,10 @@ struct NfsConfig {
   bool inline_fast_calls = true;   // answer metadata reads on the I/O thread (lower latency)
   uint32_t poll_us = 50;  // the I/O thread polls this long before it sleeps; 0: never polls
   bool udp = true;        // also serve NFS and MOUNT over UDP, on the same port number
+  // The embedded port mapper (RFC 1833), at the NFS bind address: tells clients that name no
+  // ports where NFS and MOUNT are. 111 for clients that cannot be told its port; 0: any.
+  bool portmap = true;
+  uint16_t portmap_port = 10111;
 };
 
 struct SmbConfig {

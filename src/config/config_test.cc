@@ -50,8 +50,12 @@ TEST(ConfigTest, RenderedConfigParsesBackIdentically) {
   c.shares[0].smb_encrypt = true;
   c.shares[0].guest_ok = true;
   c.smb.poll_us = 250;
+  c.nfs.portmap = false;
+  c.nfs.portmap_port = 111;
   ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
   EXPECT_EQ(back.smb.poll_us, 250u);
+  EXPECT_FALSE(back.nfs.portmap);
+  EXPECT_EQ(back.nfs.portmap_port, 111u);
   EXPECT_TRUE(back.shares[0].smb_encrypt);
   EXPECT_FALSE(back.shares[0].smb_require_signing);
   EXPECT_TRUE(back.shares[0].guest_ok);

@@ -75,6 +75,7 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
   ctx.proc = h.proc;
   ctx.client_address = conn.peer_address;
   ctx.client_port = conn.peer_port;
+  ctx.server_address = conn.local_address;
   ctx.channel = conn.channel;
   const AuthHandler* auth = FlavorHandler(h.cred_flavor);
   // RFC 5531 §9: a flavor the server does not accept is refused as too weak.

@@ -27,6 +27,7 @@ struct CallContext {
   Credential cred;
   std::string client_address;  // the peer's IP address, no port
   uint16_t client_port = 0;
+  std::string server_address;  // the address the client reached: empty when unknown (UDP)
   // The connection the call came on, for calls back to the client over it (the NFSv4.1
   // backchannel); null when the transport has none. Valid during the call; to keep it,
   // hold channel->shared_from_this() (or weak_from_this()). A kept channel may outlive its
@@ -62,6 +63,7 @@ struct ProgramVersion {
 struct ConnectionInfo {
   std::string peer_address;
   uint16_t peer_port = 0;
+  std::string local_address;   // the server's, where the client reached it; empty if unknown
   Channel* channel = nullptr;  // see CallContext::channel; owned by the transport
 };
 

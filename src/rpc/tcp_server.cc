@@ -49,6 +49,7 @@ class Session final : public net::StreamHandler {
       : connection_(connection), dispatcher_(dispatcher), inline_fast_calls_(inline_fast_calls) {
     info_.peer_address = connection.peer_address();
     info_.peer_port = connection.peer_port();
+    info_.local_address = connection.local_address();
     // Before the first call, so every call sees it.
     channel_ = std::make_shared<ConnectionChannel>(connection.weak_from_this(), *this);
     info_.channel = channel_.get();

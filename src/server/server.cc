@@ -37,6 +37,7 @@
 #include "nfs/common/file_handle.h"
 #include "nfs/mount/service.h"
 #include "nfs/v3/service.h"
+#include "rpc/portmap/portmap.h"
 #include "rpc/tcp_server.h"
 #include "rpc/udp_server.h"
 #include "server/share_layout.h"
@@ -127,19 +128,28 @@ class StreamListener final : public Listener {
 };
 
 // ONC RPC over TCP and, on the same port number, over UDP (when `udp` is set).
+// An RPC adapter's TCP server, its UDP server (may be null), and the port mapper's two that
+// came up with it (may be null), stopped together.
+struct RpcServers {
+  std::unique_ptr<net::StreamServer> tcp;
+  std::unique_ptr<net::DatagramServer> udp;
+};
+
 class RpcListener final : public Listener {
  public:
-  RpcListener(std::unique_ptr<net::StreamServer> tcp, std::unique_ptr<net::DatagramServer> udp)
-      : tcp_(std::move(tcp)), udp_(std::move(udp)) {}
-  uint16_t port() const override { return tcp_->port(); }
+  RpcListener(RpcServers servers, RpcServers portmap)
+      : servers_(std::move(servers)), portmap_(std::move(portmap)) {}
+  uint16_t port() const override { return servers_.tcp->port(); }
   void Stop(std::chrono::milliseconds drain) override {
-    if (udp_) udp_->Shutdown();
-    tcp_->Shutdown(drain);
+    if (portmap_.udp) portmap_.udp->Shutdown();
+    if (portmap_.tcp) portmap_.tcp->Shutdown(std::chrono::milliseconds(0));
+    if (servers_.udp) servers_.udp->Shutdown();
+    servers_.tcp->Shutdown(drain);
   }
 
  private:
-  std::unique_ptr<net::StreamServer> tcp_;
-  std::unique_ptr<net::DatagramServer> udp_;
+  RpcServers servers_;
+  RpcServers portmap_;
 };
 
 struct ServedShare {
@@ -469,6 +479,9 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
     dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kSys, rpc::AuthSys);
     dispatcher_.Add(nfs3_.Program());
     dispatcher_.Add(mount_.Program());
+    for (rpc::ProgramVersion& p : portmap_.Programs()) portmap_dispatcher_.Add(std::move(p));
+    portmap_dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kNone, rpc::AuthNone);
+    portmap_dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kSys, rpc::AuthSys);
   }
   ~ServerImpl() override { Stop(); }
 
@@ -515,6 +528,9 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Status ReconcileAdapters();
   // Starts the NFS adapter (NFSv3 and MOUNT on one port) for `row`.
   Result<std::unique_ptr<Listener>> StartNfs(const cp::Adapter& row, const PoolSettings& pool);
+  // Registers NFS and MOUNT at `port` (on UDP too when `udp`) in the port mapper and starts
+  // its listeners on `bind`; on failure (say, the port is taken), a warning and none.
+  RpcServers StartPortmap(const std::string& bind, uint16_t port, bool udp);
   // Starts the SMB adapter (SMB 2.0.2 to 3.1.1) for `row`.
   Result<std::unique_ptr<Listener>> StartSmb(const cp::Adapter& row, const PoolSettings& pool);
   Result<core::ShareOptions> OptionsOf(const cp::Share& share);
@@ -532,6 +548,9 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   const nfs::FileHandleCodec handles_;
   nfs::Nfs3Service nfs3_;
   nfs::MountService mount_;
+  // The embedded port mapper: what the NFS adapter serves where (nfs.portmap).
+  rpc::PortmapService portmap_;
+  rpc::Dispatcher portmap_dispatcher_{64};
 
   Mutex reconcile_mu_;  // one reconcile at a time; never held on the data path
   std::map<core::ShareId, ServedShare> served_ GUARDED_BY(reconcile_mu_);
@@ -1042,8 +1061,67 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
   LOG_INFO("nfs: NFSv3 and MOUNT v3 listening on {}:{} ({} workers, {} I/O threads{})",
            row.bind_address, server->port(), t.worker_threads, t.io_threads,
            udp ? "; UDP too" : "");
-  return std::unique_ptr<Listener>(
-      std::make_unique<RpcListener>(std::move(server), std::move(udp)));
+  RpcServers portmap;
+  if (config_.nfs.portmap) portmap = StartPortmap(row.bind_address, server->port(), udp != nullptr);
+  return std::unique_ptr<Listener>(std::make_unique<RpcListener>(
+      RpcServers{std::move(server), std::move(udp)}, std::move(portmap)));
+}
+
+RpcServers ServerImpl::StartPortmap(const std::string& bind, uint16_t port, bool udp) {
+  constexpr uint32_t kNfsProgram = 100003, kMountProgram = 100005;
+  // What an earlier start of the adapter registered is stale now.
+  portmap_.Unregister(kNfsProgram);
+  portmap_.Unregister(kMountProgram);
+  portmap_.Unregister(rpc::kPortmapProgram);
+  const bool v6 = bind.find(':') != std::string::npos;
+  const auto add = [&](uint32_t prog, uint32_t vers, uint16_t at, bool with_udp) {
+    portmap_.Register(prog, vers, "tcp", at);
+    if (with_udp) portmap_.Register(prog, vers, "udp", at);
+    if (v6) {
+      portmap_.Register(prog, vers, "tcp6", at);
+      if (with_udp) portmap_.Register(prog, vers, "udp6", at);
+    }
+  };
+  add(kNfsProgram, 3, port, udp);
+  add(kMountProgram, 3, port, udp);
+
+  RpcServers out;
+  rpc::TcpServerOptions o;
+  o.stream.bind_address = bind;
+  o.stream.port = config_.nfs.portmap_port;
+  o.stream.max_connections = 256;
+  o.stream.max_connections_per_client = 16;
+  o.stream.idle_timeout = std::chrono::seconds(60);
+  o.stream.message_timeout = std::chrono::seconds(10);
+  o.stream.io_threads = 1;
+  o.stream.worker_threads = 1;
+  o.stream.poll_window = std::chrono::microseconds(0);
+  o.stream.name = "portmap";
+  o.max_record_size = 64 * 1024;
+  o.inline_fast_calls = true;
+  Result<std::unique_ptr<net::StreamServer>> tcp = rpc::StartRpcTcpServer(o, portmap_dispatcher_);
+  if (!tcp.ok()) {
+    LOG_WARN("portmap: not serving on {}:{}: {} (clients must be given the NFS and MOUNT port)",
+             bind, config_.nfs.portmap_port, tcp.status().ToString());
+    return out;
+  }
+  out.tcp = std::move(tcp).value();
+  net::DatagramServerOptions u;
+  u.bind_address = bind;
+  u.port = out.tcp->port();
+  u.worker_threads = 1;
+  Result<std::unique_ptr<net::DatagramServer>> datagrams =
+      rpc::StartRpcUdpServer(u, portmap_dispatcher_);
+  if (datagrams.ok()) {
+    out.udp = std::move(datagrams).value();
+  } else {
+    LOG_WARN("portmap: not serving over UDP: {}", datagrams.status().ToString());
+  }
+  for (uint32_t vers : {2u, 3u, 4u})
+    add(rpc::kPortmapProgram, vers, out.tcp->port(), out.udp != nullptr);
+  LOG_INFO("portmap: port mapper (PMAP v2, RPCBIND v3/v4) listening on {}:{}{}", bind,
+           out.tcp->port(), out.udp ? "; UDP too" : "");
+  return out;
 }
 
 Result<std::unique_ptr<Listener>> ServerImpl::StartSmb(const cp::Adapter& row,

@@ -19,6 +19,9 @@ FuzzServer::FuzzServer() : dispatcher_(1024), nfs3_(shares_, handles_), mount_(s
   dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kSys, rpc::AuthSys);
   dispatcher_.Add(nfs3_.Program());
   dispatcher_.Add(mount_.Program());
+  portmap_.Register(100003, 3, "tcp", 12049);
+  portmap_.Register(100005, 3, "udp", 12049);
+  for (rpc::ProgramVersion& p : portmap_.Programs()) dispatcher_.Add(std::move(p));
 }
 
 }  // namespace dittofs::fuzz

@@ -11,6 +11,7 @@
 #include "nfs/mount/service.h"
 #include "nfs/v3/service.h"
 #include "rpc/dispatch.h"
+#include "rpc/portmap/portmap.h"
 
 namespace dittofs::fuzz {
 
@@ -28,6 +29,7 @@ class FuzzServer {
   const nfs::FileHandleCodec handles_{nfs::FileHandleCodec::Key{}};
   nfs::Nfs3Service nfs3_;
   nfs::MountService mount_;
+  rpc::PortmapService portmap_;  // program 100000, as the server serves it on its own port
   core::FileId root_;
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Writes a seed corpus for rpc_fuzz: one record-marked stream per file, each holding valid
-// calls of every MOUNT v3 and NFSv3 procedure (with the root handle of the fuzz server).
+// calls of every MOUNT v3 and NFSv3 procedure (with the root handle of the fuzz server), and of
+// the port mapper.
 // Usage: make_seeds OUTDIR
 
 #include <cstdio>
@@ -179,6 +180,36 @@ int Main(int argc, char** argv) {
   };
   for (auto& [name, bytes] : nfs_calls) {
     Write(dir, "nfs_" + name, bytes);
+    all += bytes;
+  }
+  // The port mapper: PMAP v2 GETPORT, SET and DUMP; RPCBIND v3 GETADDR and v4 GETADDRLIST.
+  const auto pmap = [](uint32_t prog, uint32_t vers, uint32_t prot, uint32_t port) {
+    return [=](xdr::XdrEncoder& e) {
+      e.U32(prog);
+      e.U32(vers);
+      e.U32(prot);
+      e.U32(port);
+    };
+  };
+  const auto rpcb = [](uint32_t prog, uint32_t vers, std::string netid, std::string addr) {
+    return [=](xdr::XdrEncoder& e) {
+      e.U32(prog);
+      e.U32(vers);
+      e.String(netid);
+      e.String(addr);
+      e.String("fuzz");
+    };
+  };
+  std::vector<std::pair<std::string, std::string>> portmap_calls = {
+      {"getport", call(100000, 2, 3, pmap(NFS_PROGRAM, NFS_V3, 6, 0))},
+      {"set", call(100000, 2, 1, pmap(300001, 1, 17, 4242))},
+      {"dump2", call(100000, 2, 4, none)},
+      {"getaddr", call(100000, 3, 3, rpcb(NFS_PROGRAM, NFS_V3, "tcp", ""))},
+      {"set3", call(100000, 3, 1, rpcb(300002, 1, "tcp6", "::1.16.146"))},
+      {"addrlist", call(100000, 4, 11, rpcb(MOUNT_PROGRAM, MOUNT_V3, "udp", ""))},
+  };
+  for (auto& [name, bytes] : portmap_calls) {
+    Write(dir, "portmap_" + name, bytes);
     all += bytes;
   }
   Write(dir, "all", all);

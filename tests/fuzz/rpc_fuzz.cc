@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: the input is a byte stream as a client would send it on the NFS port.
-// It goes through record marking, the RPC call decoder, credential decoding, and the MOUNT v3
-// and NFSv3 argument decoders and handlers (over memory stores). Any crash, hang, leak or
-// sanitizer report is a bug.
+// It goes through record marking, the RPC call decoder, credential decoding, and the MOUNT v3,
+// NFSv3 and port mapper (PMAP v2, RPCBIND v3/v4) argument decoders and handlers (over memory
+// stores). Any crash, hang, leak or sanitizer report is a bug.
 
 #include <cstddef>
 #include <cstdint>

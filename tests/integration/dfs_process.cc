@@ -30,7 +30,7 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
   std::ostringstream yaml;
   yaml << "logging: {level: " << options.log_level << "}\n"
        << "server: {state_dir: " << dir << "/state, shutdown_timeout_s: 10}\n"
-       << "nfs: {bind: 127.0.0.1, port: 0}\n"
+       << "nfs: {bind: 127.0.0.1, port: 0, portmap_port: 0}\n"
        << "smb: {bind: 127.0.0.1, port: 0}\n"
        << "api: {bind: 127.0.0.1, port: 0}\n"
        << "shares:\n";
@@ -215,6 +215,8 @@ Status DfsProcess::WaitUntilListening(std::chrono::seconds timeout) {
   static const std::regex kApi(R"(REST API listening on 127\.0\.0\.1:(\d+))");
   static const std::regex kAdmin(R"(initial password: (\S+))");
   static const std::regex kSmb(R"(SMB 2\.0\.2-3\.1\.1 listening on 127\.0\.0\.1:(\d+))");
+  static const std::regex kPortmap(
+      R"(port mapper \(PMAP v2, RPCBIND v3/v4\) listening on 127\.0\.0\.1:(\d+))");
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     std::smatch nfs, api, admin;
@@ -225,6 +227,10 @@ Status DfsProcess::WaitUntilListening(std::chrono::seconds timeout) {
       std::smatch smb;
       smb_port_ =
           std::regex_search(log, smb, kSmb) ? static_cast<uint16_t>(std::stoi(smb[1].str())) : 0;
+      std::smatch portmap;
+      portmap_port_ = std::regex_search(log, portmap, kPortmap)
+                          ? static_cast<uint16_t>(std::stoi(portmap[1].str()))
+                          : 0;
       // The one-time password follows the port lines on standard output; wait for it briefly.
       for (int i = 0; i < 100 && !std::regex_search(log, admin, kAdmin); ++i) {
         std::this_thread::sleep_for(kPollInterval);

@@ -67,6 +67,8 @@ class DfsProcess {
   uint16_t port() const { return port_; }
   // The SMB adapter's port (0 when it is not serving).
   uint16_t smb_port() const { return smb_port_; }
+  // The embedded port mapper's port (0 when it is not serving).
+  uint16_t portmap_port() const { return portmap_port_; }
   // The REST API's port.
   uint16_t api_port() const { return api_port_; }
   // The password printed for `admin` at its first start (empty if none was printed).
@@ -111,6 +113,7 @@ class DfsProcess {
   uint16_t port_ = 0;
   uint16_t api_port_ = 0;
   uint16_t smb_port_ = 0;
+  uint16_t portmap_port_ = 0;
   std::string admin_password_;
   bool reaped_ = false;
   Result<int> exit_ = Errc::kUnavailable;  // the outcome once reaped_

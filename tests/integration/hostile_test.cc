@@ -3,7 +3,11 @@
 // get the right RPC or NFS error, or a clean close of that connection, and the server must keep
 // serving everyone else.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 #include <thread>
@@ -90,6 +94,90 @@ DfsProcess* HostileTest::server_ = nullptr;
 // Reply words: xid, REPLY(1), reply_stat, then for MSG_ACCEPTED: verf flavor, verf length,
 // accept_stat, ...; for MSG_DENIED: reject_stat, ...
 constexpr size_t kAcceptStat = 5;
+
+// The embedded port mapper (RFC 1833) names the NFS adapter's port for NFS and MOUNT, over
+// TCP and UDP, in PMAP v2 and RPCBIND v3/v4; forwarding calls and bad arguments are refused.
+TEST_F(HostileTest, PortMapperNamesTheNfsPort) {
+  const uint16_t pm = server_->portmap_port();
+  ASSERT_NE(pm, 0) << server_->Log();
+  const auto call = [&](const std::string& record) {
+    Result<BlockingClient> c = BlockingClient::Connect(pm);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (!c.ok()) return std::vector<uint32_t>{};
+    EXPECT_TRUE(c->SendRecord(record).ok());
+    Result<std::string> reply = c->ReadRecord();
+    EXPECT_TRUE(reply.ok()) << reply.status().ToString();
+    return reply.ok() ? Words(*reply) : std::vector<uint32_t>{};
+  };
+  const auto pmap = [](uint32_t prog, uint32_t vers, uint32_t prot) {
+    xdr::XdrEncoder e;
+    e.U32(prog);
+    e.U32(vers);
+    e.U32(prot);
+    e.U32(0);
+    return e.ToString();
+  };
+  constexpr uint32_t kPortmap = 100000, kGetport = 3, kTcp = 6, kUdp = 17;
+  std::vector<uint32_t> r = call(Call(1, kPortmap, 2, kGetport, pmap(kNfsProg, 3, kTcp)));
+  ASSERT_EQ(r.size(), 7u);
+  EXPECT_EQ(r[kAcceptStat], 0u);
+  EXPECT_EQ(r[6], server_->port());
+  r = call(Call(2, kPortmap, 2, kGetport, pmap(kMountProg, 3, kUdp)));
+  ASSERT_EQ(r.size(), 7u);
+  EXPECT_EQ(r[6], server_->port());
+  r = call(Call(3, kPortmap, 2, kGetport, pmap(100021, 4, kTcp)));  // no NLM (yet)
+  ASSERT_EQ(r.size(), 7u);
+  EXPECT_EQ(r[6], 0u);
+
+  // RPCBIND v4 GETADDR: the universal address the client reached, with the NFS port.
+  xdr::XdrEncoder rpcb;
+  rpcb.U32(kNfsProg);
+  rpcb.U32(3);
+  rpcb.String("tcp");
+  rpcb.String("");
+  rpcb.String("");
+  Result<BlockingClient> c = BlockingClient::Connect(pm);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->SendRecord(Call(4, kPortmap, 4, 3, rpcb.ToString())).ok());
+  Result<std::string> reply = c->ReadRecord();
+  ASSERT_TRUE(reply.ok());
+  xdr::XdrDecoder d(AsBytes(*reply));
+  rpc::ReplyHeader h;
+  ASSERT_TRUE(rpc::DecodeReplyHeader(d, &h));
+  EXPECT_EQ(d.String(64), "127.0.0.1." + std::to_string(server_->port() >> 8) + "." +
+                              std::to_string(server_->port() & 0xFF));
+
+  // Over UDP too.
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(pm);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const std::string udp = Call(5, kPortmap, 2, kGetport, pmap(kNfsProg, 3, kUdp));
+  ASSERT_EQ(sendto(fd, udp.data(), udp.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+            static_cast<ssize_t>(udp.size()));
+  char buf[512];
+  const ssize_t n = recv(fd, buf, sizeof buf, 0);
+  close(fd);
+  ASSERT_EQ(n, 28);
+  EXPECT_EQ(Words(std::string(buf, 28))[6], server_->port());
+
+  // CALLIT (a call forwarded to another program) is not served; short arguments are garbage;
+  // a SET from this (local) caller works and shows in GETPORT.
+  EXPECT_EQ(call(Call(6, kPortmap, 2, 5, pmap(kNfsProg, 3, kTcp)))[kAcceptStat], 3u);
+  EXPECT_EQ(call(Call(7, kPortmap, 2, kGetport, std::string("\0\0\0\1", 4)))[kAcceptStat], 4u);
+  xdr::XdrEncoder set;
+  set.U32(300123);
+  set.U32(1);
+  set.U32(kTcp);
+  set.U32(4242);
+  EXPECT_EQ(call(Call(8, kPortmap, 2, 1, set.ToString()))[6], 1u);
+  EXPECT_EQ(call(Call(9, kPortmap, 2, kGetport, pmap(300123, 1, kTcp)))[6], 4242u);
+  ExpectStillServing();
+}
 
 TEST_F(HostileTest, UnknownProgramVersionAndProcedure) {
   EXPECT_EQ(Roundtrip(Call(1, 400000, 1, 0))[kAcceptStat], 1u);  // PROG_UNAVAIL

@@ -115,11 +115,12 @@ if [[ -n "$external_nfs_port" ]]; then
 else
   nfs_port=$(free_port)
   mount_port=$nfs_port
+  portmap_port=$(free_port)
   mkdir -p "$work/state"
   cat >"$work/dfs.yaml" <<EOF
 logging: {level: ${DFS_LOG_LEVEL:-info}, format: text}
 server: {state_dir: $work/state}
-nfs: {bind: 127.0.0.1, port: $nfs_port}
+nfs: {bind: 127.0.0.1, port: $nfs_port, portmap_port: $portmap_port}
 smb: {enabled: false}
 api: {bind: 127.0.0.1, port: 0}
 shares:
@@ -145,6 +146,13 @@ if [[ "$mount_port" != "$nfs_port" ]]; then
   forwards+=(--forward "20048:$mount_port")
   guest_mount_port=20048
 fi
+# Our own server also answers the guest's port mapper queries (server:111): it names the NFS
+# port under its own number, which is forwarded as such too.
+guest_args=()
+if [[ -z "$external_nfs_port" ]]; then
+  forwards+=(--forward "$nfs_port:$nfs_port" --forward "111:$portmap_port")
+  guest_args=(portmap)
+fi
 mkdir -p "$work/guest"
 cp "$here/nfs3_posix_guest.sh" "$work/guest/"
 chmod +x "$work/guest/nfs3_posix_guest.sh"
@@ -153,7 +161,8 @@ log "running the POSIX checks in the VM"
 vm_start=$SECONDS
 vm_status=0
 "$vm_run" --share "$work/guest" "${forwards[@]}" --timeout 1500 -- \
-  "$work/guest/nfs3_posix_guest.sh" 2049 "$guest_mount_port" || vm_status=$?
+  "$work/guest/nfs3_posix_guest.sh" 2049 "$guest_mount_port" ${guest_args[@]+"${guest_args[@]}"} ||
+  vm_status=$?
 log "VM finished with status $vm_status after $((SECONDS - vm_start)) s"
 
 dfs_status=0

@@ -5,7 +5,8 @@
 # client and checks that ordinary POSIX use of the mount behaves as on a local file system.
 # Prints one "PASS: ..." or "FAIL: ..." line per check and exits non-zero when any failed.
 #
-# usage: nfs3_posix_guest.sh [NFS_PORT [MOUNT_PORT]]   (guest-side ports on host "server")
+# usage: nfs3_posix_guest.sh [NFS_PORT [MOUNT_PORT [portmap]]]   (guest-side ports on host
+#        "server"; with "portmap", also a mount that asks the port mapper at server:111)
 #
 # The guest runs under slow software emulation, so the checks are chosen to cost few calls:
 # builtins instead of forks in the big loops, one fio job per pattern.
@@ -201,6 +202,17 @@ section "fio random write verify"
 check "fio random write 16 MiB (4k blocks) verifies" \
   run_fio randv --filename=fio-rand.dat --size=16m --bs=4k --rw=randwrite
 rm -f fio-seq.dat fio-rand.dat
+
+if [[ "${3:-}" == portmap ]]; then
+  # The server's port mapper (forwarded as server:111) names the NFS and MOUNT ports, so a
+  # mount that gives none finds the same files.
+  section "portmapper"
+  mkdir -p /mnt/portmap
+  check "mount with the ports from the port mapper" \
+    mount -t nfs -o vers=3,proto=tcp,mountproto=tcp,nolock server:/export /mnt/portmap
+  check "the same files through it" test -d "/mnt/portmap/$(basename "$work")"
+  check "umount of the second mount" umount /mnt/portmap
+fi
 
 section "cleanup and umount"
 cd /

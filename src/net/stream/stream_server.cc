@@ -40,7 +40,8 @@ enum class Expiry { kNone, kIdle, kStalledMessage };
 // owns it, so it never outlives the server's io_context: protocols keep it weakly.
 class Connection final : public StreamConnection {
  public:
-  Connection(Server& server, tcp::socket socket, std::string peer_address, uint16_t peer_port);
+  Connection(Server& server, tcp::socket socket, std::string peer_address, uint16_t peer_port,
+             std::string local_address);
 
   // Makes the framer and the handler. REQUIRES: owned by a shared_ptr already.
   void Open();
@@ -49,6 +50,7 @@ class Connection final : public StreamConnection {
 
   const std::string& peer_address() const override { return peer_address_; }
   uint16_t peer_port() const override { return peer_port_; }
+  const std::string& local_address() const override { return local_address_; }
   void Send(std::unique_ptr<OutgoingMessage> message) override;
   void RunOnWorker(Task work) override;
   void WakeBy(std::chrono::steady_clock::time_point deadline) override;
@@ -101,6 +103,7 @@ class Connection final : public StreamConnection {
   tcp::socket socket_;
   asio::strand<asio::io_context::executor_type> strand_;
   const std::string peer_address_;
+  const std::string local_address_;
   const uint16_t peer_port_;
   // Set by Open, before the connection is shared with other threads.
   std::unique_ptr<StreamFramer> framer_;  // touched on strand_ only
@@ -233,11 +236,12 @@ class Server final : public StreamServer {
 };
 
 Connection::Connection(Server& server, tcp::socket socket, std::string peer_address,
-                       uint16_t peer_port)
+                       uint16_t peer_port, std::string local_address)
     : server_(server),
       socket_(std::move(socket)),
       strand_(asio::make_strand(server.io())),
       peer_address_(std::move(peer_address)),
+      local_address_(std::move(local_address)),
       peer_port_(peer_port),
       staging_(64 * 1024),
       last_activity_(server.Now()) {}
@@ -624,9 +628,10 @@ void Server::Accept() {
     asio::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     tcp::endpoint peer = socket.remote_endpoint(ignored);
+    tcp::endpoint local = socket.local_endpoint(ignored);
     UpdateNow();  // the new connection's first activity
     Admit(std::make_shared<Connection>(*this, std::move(socket), peer.address().to_string(),
-                                       peer.port()));
+                                       peer.port(), local.address().to_string()));
     Accept();
   });
 }

@@ -89,6 +89,12 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   virtual ~StreamConnection() = default;
   virtual const std::string& peer_address() const = 0;
   virtual uint16_t peer_port() const = 0;
+  // The server's own address on this connection (where the client reached it); empty when
+  // unknown.
+  virtual const std::string& local_address() const {
+    static const std::string unknown;
+    return unknown;
+  }
   // Queues `message` to go out after the messages sent before it. When nothing is queued and
   // the socket takes it, it is written at once from the calling thread. Dropped when the
   // connection is closed. Any thread.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "smb/server/aapl.h"
 
+#include <iterator>
+
 #include "smb/wire/le.h"
 #include "smb/wire/utf16.h"
 
@@ -44,31 +46,14 @@ std::vector<std::byte> EncodeAaplReply(const AaplQuery& query, uint64_t server_c
 }
 
 uint16_t UnixModeOf(const core::Attr& a) {
-  uint32_t type = 0;
-  switch (a.type) {
-    case core::FileType::kRegular:
-      type = 0100000;
-      break;
-    case core::FileType::kDirectory:
-      type = 0040000;
-      break;
-    case core::FileType::kSymlink:
-      type = 0120000;
-      break;
-    case core::FileType::kBlockDevice:
-      type = 0060000;
-      break;
-    case core::FileType::kCharDevice:
-      type = 0020000;
-      break;
-    case core::FileType::kSocket:
-      type = 0140000;
-      break;
-    case core::FileType::kFifo:
-      type = 0010000;
-      break;
-  }
-  return static_cast<uint16_t>(type | (a.mode & 07777));
+  // S_IFREG, S_IFDIR, S_IFBLK, S_IFCHR, S_IFLNK, S_IFSOCK and S_IFIFO, by FileType.
+  static_assert(static_cast<int>(core::FileType::kRegular) == 1 &&
+                static_cast<int>(core::FileType::kFifo) == 7);
+  static constexpr uint16_t kTypeBits[] = {0,       0100000, 0040000, 0060000,
+                                           0020000, 0120000, 0140000, 0010000};
+  const auto type = static_cast<size_t>(a.type);
+  return static_cast<uint16_t>((type < std::size(kTypeBits) ? kTypeBits[type] : 0) |
+                               (a.mode & 07777));
 }
 
 }  // namespace dittofs::smb
