@@ -119,10 +119,11 @@ void PortmapService::Register(uint32_t prog, uint32_t vers, std::string_view net
     if (m.prog == prog && m.vers == vers && m.netid == netid) {
       m.port = port;
       m.owner = std::string(owner);
+      m.server = true;
       return;
     }
   }
-  mappings_.push_back({prog, vers, std::string(netid), port, std::string(owner)});
+  mappings_.push_back({prog, vers, std::string(netid), port, std::string(owner), true});
 }
 
 void PortmapService::Unregister(uint32_t prog, std::optional<uint32_t> vers) {
@@ -169,7 +170,7 @@ std::vector<ProgramVersion> PortmapService::Programs() {
     MutexLock lock(&mu_);
     const size_t before = mappings_.size();
     std::erase_if(mappings_, [&](const PortMapping& m) {
-      return m.prog == prog && m.vers == vers && (netid.empty() || m.netid == netid);
+      return !m.server && m.prog == prog && m.vers == vers && (netid.empty() || m.netid == netid);
     });
     return mappings_.size() != before;
   };

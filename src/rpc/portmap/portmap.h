@@ -5,7 +5,8 @@
 // (RFC 1833), so that clients that ask where a program listens (the Linux NFS client for
 // NFS, MOUNT and NLM when no port is given; rpcinfo; showmount) find this server's programs
 // without a host rpcbind. It answers for what the server registered in it; local processes
-// (callers on a loopback address) may SET and UNSET mappings of their own. CALLIT, BCAST and
+// (callers on a loopback address) may SET and UNSET mappings of their own, never the
+// server's. CALLIT, BCAST and
 // INDIRECT (calls forwarded to other programs: a traffic amplifier) are not served.
 
 #include <cstdint>
@@ -28,6 +29,9 @@ struct PortMapping {
   std::string netid;
   uint16_t port = 0;
   std::string owner;  // "superuser" for the server's own, else what a SET named
+  // Registered by the server itself (Register): no caller may UNSET it, so no local process
+  // can take over the NFS port's name.
+  bool server = false;
 };
 
 class PortmapService {

@@ -146,6 +146,11 @@ TEST_F(PortmapTest, OnlyLocalCallersSetAndUnset) {
   EXPECT_EQ(Word(Call(2, 2, Pmap(kNlm, 4, 0, 0), "::1")), 1u);
   EXPECT_EQ(Word(Call(2, 3, Pmap(kNlm, 4, 6, 0))), 0u);
   EXPECT_EQ(Word(Call(2, 3, Pmap(kNlm, 4, 17, 0))), 0u);
+  // The server's own mappings stay: a local process cannot move NFS elsewhere.
+  EXPECT_EQ(Word(Call(2, 2, Pmap(kNfs, 3, 0, 0))), 0u);
+  EXPECT_EQ(Word(Call(3, 2, Rpcb(kNfs, 3, "tcp"))), 0u);
+  EXPECT_EQ(Word(Call(2, 1, Pmap(kNfs, 3, 6, 4047))), 0u);
+  EXPECT_EQ(Word(Call(2, 3, Pmap(kNfs, 3, 6, 0))), 12049u);
 }
 
 TEST_F(PortmapTest, ForwardingAndBadArgumentsAreRefused) {
