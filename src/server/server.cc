@@ -127,14 +127,14 @@ class StreamListener final : public Listener {
   std::unique_ptr<net::StreamServer> server_;
 };
 
-// ONC RPC over TCP and, on the same port number, over UDP (when `udp` is set).
-// An RPC adapter's TCP server, its UDP server (may be null), and the port mapper's two that
-// came up with it (may be null), stopped together.
+// ONC RPC over TCP and, on the same port number, over UDP (may be null).
 struct RpcServers {
   std::unique_ptr<net::StreamServer> tcp;
   std::unique_ptr<net::DatagramServer> udp;
 };
 
+// An RPC adapter's servers and the port mapper's that came up with it (may be null), stopped
+// together.
 class RpcListener final : public Listener {
  public:
   RpcListener(RpcServers servers, RpcServers portmap)
@@ -1068,10 +1068,9 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
 }
 
 RpcServers ServerImpl::StartPortmap(const std::string& bind, uint16_t port, bool udp) {
-  constexpr uint32_t kNfsProgram = 100003, kMountProgram = 100005;
   // What an earlier start of the adapter registered is stale now.
-  portmap_.Unregister(kNfsProgram);
-  portmap_.Unregister(kMountProgram);
+  portmap_.Unregister(nfs::NFS_PROGRAM);
+  portmap_.Unregister(nfs::MOUNT_PROGRAM);
   portmap_.Unregister(rpc::kPortmapProgram);
   const bool v6 = bind.find(':') != std::string::npos;
   const auto add = [&](uint32_t prog, uint32_t vers, uint16_t at, bool with_udp) {
@@ -1082,8 +1081,8 @@ RpcServers ServerImpl::StartPortmap(const std::string& bind, uint16_t port, bool
       if (with_udp) portmap_.Register(prog, vers, "udp6", at);
     }
   };
-  add(kNfsProgram, 3, port, udp);
-  add(kMountProgram, 3, port, udp);
+  add(nfs::NFS_PROGRAM, nfs::NFS_V3, port, udp);
+  add(nfs::MOUNT_PROGRAM, nfs::MOUNT_V3, port, udp);
 
   RpcServers out;
   rpc::TcpServerOptions o;
