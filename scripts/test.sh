@@ -110,6 +110,9 @@ if [ "${DFS_SKIP_VM:-0}" != "1" ]; then
   step "Linux kernel NFSv3 client (VM)"
   tests/vm/kernel_nfs3_test.sh build/release/bin/dfs
   record "kernel nfs3 (vm)" $?
+  step "Linux kernel NFSv3 locking: NLM, and against SMB locks (VM)"
+  tests/vm/kernel_nlm_test.sh build/release/bin/dfs
+  record "kernel nlm (vm)" $?
   step "Linux kernel cifs client (VM)"
   # Every dialect mounts and is checked; the slow checks (cp -a, fio) run on 3.1.1 only.
   CIFS_FULL_DIALECTS=${CIFS_FULL_DIALECTS:-3.1.1} tests/vm/kernel_cifs_test.sh build/release/bin/dfs

@@ -189,6 +189,11 @@ const std::vector<Key>& Keys() {
       {"nfs", "portmap",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.portmap); }},
       {"nfs", "portmap_port", UintField(&NfsConfig::portmap_port, 65535)},
+      {"nfs", "rpcbind",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.rpcbind); }},
+      {"nfs", "nlm", [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.nlm); }},
+      {"nfs", "grace_s", UintField(&NfsConfig::grace_s, 3600)},
+      {"nfs", "client_portmap_port", UintField(&NfsConfig::client_portmap_port, 65535)},
       {"smb", "enabled", SmbBool(&SmbConfig::enabled)},
       {"smb", "bind", SmbString(&SmbConfig::bind)},
       {"smb", "port", SmbUint(&SmbConfig::port, 0, 65535)},
@@ -515,6 +520,10 @@ std::string JsonSchema() {
       {"nfs.udp", "boolean"},
       {"nfs.portmap", "boolean"},
       {"nfs.portmap_port", "integer"},
+      {"nfs.rpcbind", "boolean"},
+      {"nfs.nlm", "boolean"},
+      {"nfs.grace_s", "integer"},
+      {"nfs.client_portmap_port", "integer"},
       {"smb.enabled", "boolean"},
       {"smb.port", "integer"},
       {"smb.workers", "integer"},
@@ -673,7 +682,19 @@ std::string RenderConfig(const Config& c) {
     << "          # the embedded port mapper (rpcbind), for clients that name no ports\n"
        "  portmap_port: "
     << c.nfs.portmap_port
-    << "     # its TCP and UDP port (111 for clients that cannot be told it)\n\n"
+    << "     # its TCP and UDP port (111 for clients that cannot be told it)\n"
+       "  rpcbind: "
+    << (c.nfs.rpcbind ? "true" : "false")
+    << "          # also register with the host's rpcbind (127.0.0.1:111)\n"
+       "  nlm: "
+    << (c.nfs.nlm ? "true" : "false")
+    << "              # NFSv3 locking (NLM and NSM) on the NFS port\n"
+       "  grace_s: "
+    << c.nfs.grace_s
+    << "            # after a restart, how long clients have to reclaim their locks\n"
+       "  client_portmap_port: "
+    << c.nfs.client_portmap_port
+    << "  # clients' port mappers, for lock callbacks\n\n"
        "smb:\n"
        "  enabled: "
     << (c.smb.enabled ? "true" : "false")

@@ -45,6 +45,16 @@ struct NfsConfig {
   // ports where NFS and MOUNT are. 111 for clients that cannot be told its port; 0: any.
   bool portmap = true;
   uint16_t portmap_port = 10111;
+  // Also register the NFS port's programs with the host's own rpcbind (127.0.0.1:111), for
+  // clients that look them up there (with portmap off, or portmap_port not 111).
+  bool rpcbind = false;
+  // NFSv3 locking: NLM (versions 1, 3, 4) and NSM on the NFS port.
+  bool nlm = true;
+  // After a restart, how long clients that held locks have to reclaim them.
+  uint32_t grace_s = 90;
+  // The port of clients' port mappers, where their lock managers and status monitors are
+  // found for callbacks (NLM GRANTED, SM_NOTIFY). 111 but in tests.
+  uint16_t client_portmap_port = 111;
 };
 
 struct SmbConfig {

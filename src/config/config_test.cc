@@ -52,10 +52,18 @@ TEST(ConfigTest, RenderedConfigParsesBackIdentically) {
   c.smb.poll_us = 250;
   c.nfs.portmap = false;
   c.nfs.portmap_port = 111;
+  c.nfs.rpcbind = true;
+  c.nfs.nlm = false;
+  c.nfs.grace_s = 15;
+  c.nfs.client_portmap_port = 1111;
   ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
   EXPECT_EQ(back.smb.poll_us, 250u);
   EXPECT_FALSE(back.nfs.portmap);
   EXPECT_EQ(back.nfs.portmap_port, 111u);
+  EXPECT_TRUE(back.nfs.rpcbind);
+  EXPECT_FALSE(back.nfs.nlm);
+  EXPECT_EQ(back.nfs.grace_s, 15u);
+  EXPECT_EQ(back.nfs.client_portmap_port, 1111u);
   EXPECT_TRUE(back.shares[0].smb_encrypt);
   EXPECT_FALSE(back.shares[0].smb_require_signing);
   EXPECT_TRUE(back.shares[0].guest_ok);

@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -36,8 +38,10 @@
 #include "net/http/http_server.h"
 #include "nfs/common/file_handle.h"
 #include "nfs/mount/service.h"
+#include "nfs/nlm/service.h"
 #include "nfs/v3/service.h"
 #include "rpc/portmap/portmap.h"
+#include "rpc/rpc_client.h"
 #include "rpc/tcp_server.h"
 #include "rpc/udp_server.h"
 #include "server/share_layout.h"
@@ -52,6 +56,8 @@
 #include "stores/remote/fs/fs_remote_store.h"
 #include "stores/remote/memory/memory_remote_store.h"
 #include "stores/remote/s3/s3_remote_store.h"
+#include "stores/state/rocksdb/rocksdb_state_store.h"
+#include "stores/state/state_store.h"
 
 namespace dittofs::server {
 namespace {
@@ -133,14 +139,58 @@ struct RpcServers {
   std::unique_ptr<net::DatagramServer> udp;
 };
 
+// One program version at a port, as a port mapper registers it (PMAP v2: by protocol number).
+struct RpcbindEntry {
+  uint32_t prog = 0;
+  uint32_t vers = 0;
+  bool udp = false;
+  uint16_t port = 0;
+};
+
+// SETs (or UNSETs) `entries` in the host's rpcbind at 127.0.0.1:111 (PMAP version 2), waiting
+// at most a few seconds for the answers; returns how many it accepted.
+size_t RegisterWithRpcbind(const std::vector<RpcbindEntry>& entries, bool set) {
+  rpc::RpcClientOptions o;
+  o.port = 111;
+  o.connect_timeout = std::chrono::seconds(2);
+  std::shared_ptr<rpc::RpcClient> client = rpc::RpcClient::Create(o);
+  auto accepted = std::make_shared<std::atomic<size_t>>(0);
+  auto left = std::make_shared<std::atomic<size_t>>(entries.size());
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> all = done->get_future();
+  for (const RpcbindEntry& e : entries) {
+    xdr::XdrEncoder args;
+    args.U32(e.prog);
+    args.U32(e.vers);
+    args.U32(e.udp ? 17 : 6);
+    args.U32(e.port);
+    rpc::OutgoingCall call{rpc::kPortmapProgram, 2, set ? 1u : 2u, {}, std::chrono::seconds(3)};
+    call.cred.flavor = rpc::AuthFlavor::kSys;  // rpcbind lets the superuser register
+    call.cred.uid = 0;
+    call.cred.gid = 0;
+    call.cred.machine_name = "localhost";
+    client->Call(call, std::move(args), [accepted, left, done](Result<rpc::Reply> r) {
+      if (r.ok()) {
+        xdr::XdrDecoder d(r->results);
+        if (d.Bool() && d.ok()) accepted->fetch_add(1);
+      }
+      if (left->fetch_sub(1) == 1) done->set_value();
+    });
+  }
+  if (!entries.empty()) all.wait_for(std::chrono::seconds(5));
+  client->Close();
+  return accepted->load();
+}
+
 // An RPC adapter's servers and the port mapper's that came up with it (may be null), stopped
-// together.
+// together; what it registered with the host's rpcbind is unregistered when it stops.
 class RpcListener final : public Listener {
  public:
-  RpcListener(RpcServers servers, RpcServers portmap)
-      : servers_(std::move(servers)), portmap_(std::move(portmap)) {}
+  RpcListener(RpcServers servers, RpcServers portmap, std::vector<RpcbindEntry> rpcbind = {})
+      : servers_(std::move(servers)), portmap_(std::move(portmap)), rpcbind_(std::move(rpcbind)) {}
   uint16_t port() const override { return servers_.tcp->port(); }
   void Stop(std::chrono::milliseconds drain) override {
+    if (!rpcbind_.empty()) RegisterWithRpcbind(rpcbind_, false);
     if (portmap_.udp) portmap_.udp->Shutdown();
     if (portmap_.tcp) portmap_.tcp->Shutdown(std::chrono::milliseconds(0));
     if (servers_.udp) servers_.udp->Shutdown();
@@ -150,6 +200,29 @@ class RpcListener final : public Listener {
  private:
   RpcServers servers_;
   RpcServers portmap_;
+  std::vector<RpcbindEntry> rpcbind_;
+};
+
+// The NSM hosts NLM monitors, kept in the server's StateStore.
+class StateMonitorRecords final : public nfs::MonitorRecords {
+ public:
+  explicit StateMonitorRecords(stores::StateStore& store) : store_(store) {}
+  Status Put(std::string_view key, std::string_view value) override {
+    return store_.Put(stores::StateTable::kNsmHosts, key, value);
+  }
+  Status Delete(std::string_view key) override {
+    return store_.Delete(stores::StateTable::kNsmHosts, key);
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> List() override {
+    ASSIGN_OR_RETURN(std::vector<stores::StateEntry> entries,
+                     store_.List(stores::StateTable::kNsmHosts));
+    std::vector<std::pair<std::string, std::string>> out;
+    for (stores::StateEntry& e : entries) out.emplace_back(std::move(e.key), std::move(e.value));
+    return out;
+  }
+
+ private:
+  stores::StateStore& store_;
 };
 
 struct ServedShare {
@@ -531,6 +604,11 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   // Registers NFS and MOUNT at `port` (on UDP too when `udp`) in the port mapper and starts
   // its listeners on `bind`; on failure (say, the port is taken), a warning and none.
   RpcServers StartPortmap(const std::string& bind, uint16_t port, bool udp);
+  // The program versions the NFS port serves (NFS, MOUNT, and NLM and NSM when on).
+  std::vector<std::pair<uint32_t, uint32_t>> NfsPortPrograms() const;
+  // Opens the state store and starts NLM and NSM: the hosts that held locks before are
+  // notified, and the grace period begins.
+  Status StartNlm();
   // Starts the SMB adapter (SMB 2.0.2 to 3.1.1) for `row`.
   Result<std::unique_ptr<Listener>> StartSmb(const cp::Adapter& row, const PoolSettings& pool);
   Result<core::ShareOptions> OptionsOf(const cp::Share& share);
@@ -551,6 +629,11 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   // The embedded port mapper: what the NFS adapter serves where (nfs.portmap).
   rpc::PortmapService portmap_;
   rpc::Dispatcher portmap_dispatcher_{64};
+  // Server state that outlives the process (NSM hosts; NFSv4 clients to come).
+  std::unique_ptr<stores::StateStore> state_store_;
+  std::unique_ptr<StateMonitorRecords> nsm_records_;
+  // NFSv3 locking (nfs.nlm): made at Start, before the NFS adapter serves.
+  std::unique_ptr<nfs::NlmService> nlm_;
 
   Mutex reconcile_mu_;  // one reconcile at a time; never held on the data path
   std::map<core::ShareId, ServedShare> served_ GUARDED_BY(reconcile_mu_);
@@ -1063,8 +1146,51 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
            udp ? "; UDP too" : "");
   RpcServers portmap;
   if (config_.nfs.portmap) portmap = StartPortmap(row.bind_address, server->port(), udp != nullptr);
+  std::vector<RpcbindEntry> rpcbind;
+  if (config_.nfs.rpcbind) {
+    for (const auto& [prog, vers] : NfsPortPrograms()) {
+      rpcbind.push_back({prog, vers, false, server->port()});
+      if (udp) rpcbind.push_back({prog, vers, true, server->port()});
+    }
+    // A mapping left by an earlier run would make SET fail.
+    RegisterWithRpcbind(rpcbind, false);
+    const size_t accepted = RegisterWithRpcbind(rpcbind, true);
+    if (accepted == rpcbind.size()) {
+      LOG_INFO("nfs: registered {} program versions with the host's rpcbind", accepted);
+    } else {
+      LOG_WARN("nfs: the host's rpcbind (127.0.0.1:111) accepted {} of {} registrations", accepted,
+               rpcbind.size());
+    }
+  }
   return std::unique_ptr<Listener>(std::make_unique<RpcListener>(
-      RpcServers{std::move(server), std::move(udp)}, std::move(portmap)));
+      RpcServers{std::move(server), std::move(udp)}, std::move(portmap), std::move(rpcbind)));
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> ServerImpl::NfsPortPrograms() const {
+  std::vector<std::pair<uint32_t, uint32_t>> out{{nfs::NFS_PROGRAM, nfs::NFS_V3},
+                                                 {nfs::MOUNT_PROGRAM, nfs::MOUNT_V3}};
+  if (nlm_) {
+    for (uint32_t vers : {nfs::NLM_VERS, nfs::NLM_VERSX, nfs::NLM4_VERS}) {
+      out.emplace_back(nfs::NLM_PROG, vers);
+    }
+    out.emplace_back(nfs::SM_PROG, nfs::SM_VERS);
+  }
+  return out;
+}
+
+Status ServerImpl::StartNlm() {
+  const std::string dir = config_.server.state_dir + "/state";
+  ASSIGN_OR_RETURN(state_store_, stores::OpenRocksDbStateStore(dir));
+  ASSIGN_OR_RETURN(uint64_t epoch, state_store_->NextEpoch());
+  nsm_records_ = std::make_unique<StateMonitorRecords>(*state_store_);
+  nfs::NlmOptions o;
+  o.grace = std::chrono::seconds(config_.nfs.grace_s);
+  o.client_portmap_port = config_.nfs.client_portmap_port;
+  // NSM state numbers are odd while the server runs and grow with every start.
+  o.nsm_state = static_cast<int32_t>(2 * (epoch % (uint64_t{1} << 30)) + 1);
+  nlm_ = std::make_unique<nfs::NlmService>(shares_, handles_, nsm_records_.get(), o);
+  for (rpc::ProgramVersion& p : nlm_->Programs()) dispatcher_.Add(std::move(p));
+  return nlm_->Start();
 }
 
 RpcServers ServerImpl::StartPortmap(const std::string& bind, uint16_t port, bool udp) {
@@ -1081,8 +1207,10 @@ RpcServers ServerImpl::StartPortmap(const std::string& bind, uint16_t port, bool
       if (with_udp) portmap_.Register(prog, vers, "udp6", at);
     }
   };
-  add(nfs::NFS_PROGRAM, nfs::NFS_V3, port, udp);
-  add(nfs::MOUNT_PROGRAM, nfs::MOUNT_V3, port, udp);
+  for (const auto& [prog, vers] : NfsPortPrograms()) {
+    portmap_.Unregister(prog);
+    add(prog, vers, port, udp);
+  }
 
   RpcServers out;
   rpc::TcpServerOptions o;
@@ -1188,6 +1316,7 @@ Status ServerImpl::Start() {
     MutexLock lock(&reconcile_mu_);
     legacy_remotes_.clear();  // only shares that existed at start may keep old-rule places
   }
+  if (config_.nfs.nlm) RETURN_IF_ERROR(StartNlm());
   RETURN_IF_ERROR(ReconcileAdapters());
   // Breaks nobody acknowledged and lock requests that waited too long end here, once a second:
   // the deadlines of every share's LeaseTable and LockTable (docs/state.md).
@@ -1202,6 +1331,7 @@ Status ServerImpl::Start() {
         share->state().leases.ExpireBreaks(now);
         share->state().locks.ExpireWaiters(now);
       }
+      if (nlm_) nlm_->Tick(now);
     }
   });
   if (config_.api.enabled) {
@@ -1258,6 +1388,8 @@ void ServerImpl::Stop() {
   for (auto& [name, running] : adapters) {
     running.listener->Stop(std::chrono::seconds(config_.server.shutdown_timeout_s));
   }
+  // No NLM call runs any more: its blocked requests leave the lock tables, its callbacks end.
+  nlm_.reset();
   nfs_port_ = 0;
   smb_port_ = 0;
   {

@@ -7,7 +7,20 @@
 
 namespace dittofs::fuzz {
 
-FuzzServer::FuzzServer() : dispatcher_(1024), nfs3_(shares_, handles_), mount_(shares_, handles_) {
+namespace {
+nfs::NlmOptions FuzzNlmOptions() {
+  nfs::NlmOptions o;
+  o.client_portmap_port = 1;
+  o.callback_timeout = std::chrono::milliseconds(100);
+  return o;
+}
+}  // namespace
+
+FuzzServer::FuzzServer()
+    : dispatcher_(1024),
+      nfs3_(shares_, handles_),
+      mount_(shares_, handles_),
+      nlm_(shares_, handles_, nullptr, FuzzNlmOptions()) {
   core::ShareOptions options;
   options.squash = core::Squash::kNone;
   auto share = core::Share::Open(1, "/export", stores::NewMemoryMetadataStore(),
@@ -22,6 +35,7 @@ FuzzServer::FuzzServer() : dispatcher_(1024), nfs3_(shares_, handles_), mount_(s
   portmap_.Register(100003, 3, "tcp", 12049);
   portmap_.Register(100005, 3, "udp", 12049);
   for (rpc::ProgramVersion& p : portmap_.Programs()) dispatcher_.Add(std::move(p));
+  for (rpc::ProgramVersion& p : nlm_.Programs()) dispatcher_.Add(std::move(p));
 }
 
 }  // namespace dittofs::fuzz

@@ -212,6 +212,72 @@ int Main(int argc, char** argv) {
     Write(dir, "portmap_" + name, bytes);
     all += bytes;
   }
+  // NLM (version 4 and 1) and NSM: a lock's life, share reservations, FREE_ALL, SM_NOTIFY.
+  const auto alock = [&](bool wide) {
+    return [&, wide](xdr::XdrEncoder& e) {
+      e.String("fuzzhost");
+      e.VarOpaque(fh);
+      e.String("owner@fuzzhost");
+      e.I32(42);
+      if (wide) {
+        e.U64(0);
+        e.U64(100);
+      } else {
+        e.U32(0);
+        e.U32(100);
+      }
+    };
+  };
+  const auto lockargs = [&](bool wide, bool block) {
+    return [&, wide, block](xdr::XdrEncoder& e) {
+      e.String("cookie");
+      e.Bool(block);
+      e.Bool(true);
+      alock(wide)(e);
+      e.Bool(false);
+      e.I32(3);
+    };
+  };
+  const auto testargs = [&](xdr::XdrEncoder& e) {
+    e.String("cookie");
+    e.Bool(true);
+    alock(true)(e);
+  };
+  const auto unlockargs = [&](xdr::XdrEncoder& e) {
+    e.String("cookie");
+    alock(true)(e);
+  };
+  const auto shareargs = [&](xdr::XdrEncoder& e) {
+    e.String("cookie");
+    e.String("fuzzhost");
+    e.VarOpaque(fh);
+    e.String("dos-owner");
+    e.U32(2);
+    e.U32(3);
+    e.Bool(false);
+  };
+  const auto notify = [](xdr::XdrEncoder& e) {
+    e.String("fuzzhost");
+    e.I32(5);
+  };
+  std::vector<std::pair<std::string, std::string>> nlm_calls = {
+      {"lock4", call(100021, 4, 2, lockargs(true, false))},
+      {"lock4_block", call(100021, 4, 2, lockargs(true, true))},
+      {"lock1", call(100021, 1, 2, lockargs(false, false))},
+      {"test4", call(100021, 4, 1, testargs)},
+      {"cancel4", call(100021, 4, 3, lockargs(true, true))},
+      {"unlock4", call(100021, 4, 4, unlockargs)},
+      {"lock_msg4", call(100021, 4, 7, lockargs(true, false))},
+      {"share4", call(100021, 4, 20, shareargs)},
+      {"unshare4", call(100021, 4, 21, shareargs)},
+      {"free_all4", call(100021, 4, 23, notify)},
+      {"sm_notify", call(100024, 1, 6, notify)},
+      {"sm_stat", call(100024, 1, 1, [](xdr::XdrEncoder& e) { e.String("fuzzhost"); })},
+  };
+  for (auto& [name, bytes] : nlm_calls) {
+    Write(dir, "nlm_" + name, bytes);
+    all += bytes;
+  }
   Write(dir, "all", all);
   return 0;
 }

@@ -125,7 +125,10 @@ TEST_F(HostileTest, PortMapperNamesTheNfsPort) {
   r = call(Call(2, kPortmap, 2, kGetport, pmap(kMountProg, 3, kUdp)));
   ASSERT_EQ(r.size(), 7u);
   EXPECT_EQ(r[6], server_->port());
-  r = call(Call(3, kPortmap, 2, kGetport, pmap(100021, 4, kTcp)));  // no NLM (yet)
+  r = call(Call(3, kPortmap, 2, kGetport, pmap(100021, 4, kTcp)));  // NLM
+  ASSERT_EQ(r.size(), 7u);
+  EXPECT_EQ(r[6], server_->port());
+  r = call(Call(3, kPortmap, 2, kGetport, pmap(100099, 1, kTcp)));  // nothing
   ASSERT_EQ(r.size(), 7u);
   EXPECT_EQ(r[6], 0u);
 

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <nfsc/libnfs-raw-nlm.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -369,7 +370,7 @@ class Nfs3ProcedureTest : public ServerTest<Nfs3ProcedureTest> {};
 
 TEST_F(Nfs3ProcedureTest, Null) { EXPECT_OK(client().Null()); }
 
-// Clients probe versions: NFSv2, NFSv4, MOUNT v1 and programs we do not serve (NLM) are
+// Clients probe versions: NFSv2, NFSv4, MOUNT v1 and programs we do not serve (RQUOTA) are
 // refused at the RPC level, and the connection stays usable.
 TEST_F(Nfs3ProcedureTest, OtherVersionsAndProgramsAreRefusedOnALiveConnection) {
   const std::pair<const char*, RawNfsClient::Issue> probes[] = {
@@ -379,13 +380,79 @@ TEST_F(Nfs3ProcedureTest, OtherVersionsAndProgramsAreRefusedOnALiveConnection) {
        [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nfs4_null_async(r, cb, p); }},
       {"MOUNT v1 NULL",
        [](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount1_null_async(r, cb, p); }},
-      {"NLM4 NULL",
-       [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nlm4_null_async(r, cb, p); }},
+      {"RQUOTA v1 NULL",
+       [](rpc_context* r, rpc_cb cb, void* p) { return rpc_rquota1_null_async(r, cb, p); }},
   };
   for (const auto& [what, issue] : probes) {
     EXPECT_FALSE(client().Call(issue, nullptr).ok()) << what << " was accepted";
     EXPECT_OK(client().Null());
   }
+}
+
+// NLM version 4 on the NFS port, through libnfs's own NLM encoder and decoder: a lock, a
+// conflicting TEST and LOCK of another owner, the unlock (tests/integration/nlm_test.cc has
+// the rest: blocking, callbacks, grace, SMB).
+TEST_F(Nfs3ProcedureTest, NlmLocksThroughLibnfs) {
+  ASSERT_OK_AND_ASSIGN(FileHandle file, MakeFile(client(), dir_, "locked", 0644, "data"));
+  EXPECT_OK(client().Call(
+      [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nlm4_null_async(r, cb, p); }, nullptr));
+  char host[] = "libnfs-host";
+  char cookie[] = "cookie";
+  char oh1[] = "owner-1";
+  char oh2[] = "owner-2";
+  const auto lock_of = [&](char* oh, uint32_t svid, uint64_t offset, uint64_t length) {
+    nlm4_lock l{};
+    l.caller_name = host;
+    l.fh.data.data_len = static_cast<u_int>(file.size());
+    l.fh.data.data_val = file.data();
+    l.oh = oh;
+    l.svid = svid;
+    l.l_offset = offset;
+    l.l_len = length;
+    return l;
+  };
+  const auto lock = [&](nlm4_lock l) {
+    NLM4_LOCKargs args{};
+    args.cookie.data.data_len = 6;
+    args.cookie.data.data_val = cookie;
+    args.exclusive = 1;
+    args.lock = l;
+    args.state = 1;
+    nlmstat4 status = NLM4_FAILED;
+    Status s = client().Call(
+        [&](rpc_context* r, rpc_cb cb, void* p) { return rpc_nlm4_lock_async(r, cb, &args, p); },
+        [&](void* reply) { status = static_cast<NLM4_LOCKres*>(reply)->status; });
+    EXPECT_OK(s);
+    return status;
+  };
+  EXPECT_EQ(lock(lock_of(oh1, 1, 0, 10)), NLM4_GRANTED);
+  EXPECT_EQ(lock(lock_of(oh2, 2, 5, 10)), NLM4_DENIED);
+  NLM4_TESTargs test{};
+  test.cookie.data.data_len = 6;
+  test.cookie.data.data_val = cookie;
+  test.exclusive = 0;
+  test.lock = lock_of(oh2, 2, 0, 0);
+  nlmstat4 tested = NLM4_FAILED;
+  uint32_t holder_svid = 0;
+  EXPECT_OK(client().Call(
+      [&](rpc_context* r, rpc_cb cb, void* p) { return rpc_nlm4_test_async(r, cb, &test, p); },
+      [&](void* reply) {
+        const auto* res = static_cast<NLM4_TESTres*>(reply);
+        tested = res->reply.status;
+        if (tested == NLM4_DENIED) holder_svid = res->reply.nlm4_testreply_u.lock.holder.svid;
+      }));
+  EXPECT_EQ(tested, NLM4_DENIED);
+  EXPECT_EQ(holder_svid, 1u);
+  NLM4_UNLOCKargs unlock{};
+  unlock.cookie.data.data_len = 6;
+  unlock.cookie.data.data_val = cookie;
+  unlock.lock = lock_of(oh1, 1, 0, 10);
+  nlmstat4 unlocked = NLM4_FAILED;
+  EXPECT_OK(client().Call(
+      [&](rpc_context* r, rpc_cb cb, void* p) { return rpc_nlm4_unlock_async(r, cb, &unlock, p); },
+      [&](void* reply) { unlocked = static_cast<NLM4_UNLOCKres*>(reply)->status; }));
+  EXPECT_EQ(unlocked, NLM4_GRANTED);
+  EXPECT_EQ(lock(lock_of(oh2, 2, 5, 10)), NLM4_GRANTED);
 }
 
 TEST_F(Nfs3ProcedureTest, GetattrDescribesFilesAndDirectories) {

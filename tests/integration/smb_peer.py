@@ -10,6 +10,8 @@ independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTS
   attrs NAME                      -> ok <FileAttributes hex>  (from a directory listing)
   read FID OFFSET LENGTH          -> ok <hex>
   close FID                       -> ok
+  lock FID OFFSET LENGTH x|s      -> ok  (exclusive or shared, failing at once on a conflict)
+  unlock FID OFFSET LENGTH        -> ok
   shares                          -> ok name,name,...
 """
 import sys
@@ -61,6 +63,28 @@ def main():
             elif words[0] == "read":
                 data = smb.read(tid, files[words[1]], int(words[2]), int(words[3]))
                 print("ok", data.hex(), flush=True)
+            elif words[0] in ("lock", "unlock"):
+                element = s3.SMB2_LOCK_ELEMENT()
+                element['Offset'] = int(words[2])
+                element['Length'] = int(words[3])
+                if words[0] == "unlock":
+                    element['Flags'] = s3.SMB2_LOCKFLAG_UNLOCK
+                else:
+                    kind = (s3.SMB2_LOCKFLAG_EXCLUSIVE_LOCK if words[4] == "x"
+                            else s3.SMB2_LOCKFLAG_SHARED_LOCK)
+                    element['Flags'] = kind | s3.SMB2_LOCKFLAG_FAIL_IMMEDIATELY
+                # impacket's own lock() joins str()s of its elements, which Python 3 refuses.
+                packet = smb.SMB_PACKET()
+                packet['Command'] = s3.SMB2_LOCK
+                packet['TreeID'] = tid
+                request = s3.SMB2Lock()
+                request['FileID'] = files[words[1]]
+                request['LockCount'] = 1
+                request['LockSequence'] = 0
+                request['Locks'] = element.getData()
+                packet['Data'] = request
+                smb.recvSMB(smb.sendSMB(packet)).isValidAnswer(0)
+                print("ok", flush=True)
             elif words[0] == "close":
                 smb.close(tid, files.pop(words[1]))
                 print("ok", flush=True)

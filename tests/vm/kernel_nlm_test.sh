@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# NFSv3 locking with the Linux kernel client: mounts dfs in a vmtest VM *without* nolock (the
+# guest runs rpcbind and rpc.statd; its lock manager finds NLM through dfs's port mapper,
+# forwarded as server:111) and runs nlm_guest.sh: fcntl locks between processes and between
+# two mounts, flock, a blocking lock granted when its holder lets go, and NFS locks against
+# SMB locks taken on the host by impacket (smb_side.py) on the same file.
+#
+# usage: kernel_nlm_test.sh [DFS_BIN]
+#
+# Exit status 0: passed, or "SKIPPED: <reason>" when the VM cannot start at all or impacket
+# is missing. Takes about 1 to 2 minutes under TCG emulation.
+
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
+dfs_bin=${1:-${DFS_BIN:-$repo_root/build/bin/dfs}}
+if [[ -n "${VMTEST_DIR:-}" ]]; then
+  vmtest_dir=$VMTEST_DIR
+elif [[ -x "$repo_root/../shared/vmtest/vm-run" ]]; then
+  vmtest_dir=$repo_root/../shared/vmtest
+else
+  vmtest_dir=/work/shared/vmtest
+fi
+vm_run=$vmtest_dir/vm-run
+log() { echo "kernel_nlm_test: $*" >&2; }
+
+if [[ ! -x "$vm_run" ]]; then
+  echo "SKIPPED: no vmtest at $vmtest_dir (set VMTEST_DIR)"
+  exit 0
+fi
+if ! /usr/bin/python3 -c 'import impacket.smbconnection' 2>/dev/null; then
+  echo "SKIPPED: python3-impacket is not installed"
+  exit 0
+fi
+[[ -x "$dfs_bin" ]] || { log "FAIL: dfs binary not found at $dfs_bin"; exit 1; }
+
+probe=$(mktemp)
+probe_status=0
+"$vm_run" --timeout 600 -- true >/dev/null 2>"$probe" || probe_status=$?
+if [[ $probe_status -eq 125 ]]; then
+  echo "SKIPPED: the vmtest VM cannot start: $(tail -n 3 "$probe" | tr '\n' ' ')"
+  rm -f "$probe"
+  exit 0
+fi
+rm -f "$probe"
+[[ $probe_status -eq 0 ]] || { log "FAIL: probe 'vm-run -- true' exited $probe_status"; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kernel_nlm_test.XXXXXX")
+dfs_pid=""
+smb_pid=""
+cleanup() {
+  for pid in "$smb_pid" "$dfs_pid"; do
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_for_port() {
+  local port=$1 deadline=$((SECONDS + $2))
+  while ((SECONDS < deadline)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    kill -0 "$dfs_pid" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
+}
+show_dfs_log() {
+  log "last lines of the dfs log:"
+  tail -n 40 "$work/dfs.log" >&2 || true
+}
+
+nfs_port=$(free_port)
+smb_port=$(free_port)
+portmap_port=$(free_port)
+mkdir -p "$work/state" "$work/guest"
+cat >"$work/dfs.yaml" <<YAML
+logging: {level: ${DFS_LOG_LEVEL:-info}, format: text}
+server: {state_dir: $work/state}
+nfs: {bind: 127.0.0.1, port: $nfs_port, portmap_port: $portmap_port}
+smb: {bind: 127.0.0.1, port: $smb_port}
+api: {bind: 127.0.0.1, port: 0}
+shares:
+  - name: /export
+    metadata: memory
+    block: memory
+    squash: none
+    root_mode: "1777"
+YAML
+log "starting $dfs_bin: NFS on :$nfs_port, port mapper on :$portmap_port, SMB on :$smb_port"
+"$dfs_bin" start --foreground --config "$work/dfs.yaml" >"$work/dfs.log" 2>&1 &
+dfs_pid=$!
+if ! wait_for_port "$nfs_port" 30 || ! wait_for_port "$smb_port" 30; then
+  log "FAIL: dfs did not start listening"
+  show_dfs_log
+  exit 1
+fi
+password=""
+for _ in $(seq 1 50); do
+  password=$(sed -n 's/.*initial password: \([^ ]*\).*/\1/p' "$work/dfs.log" | head -n 1)
+  [[ -z "$password" ]] || break
+  sleep 0.1
+done
+[[ -n "$password" ]] || { log "FAIL: no initial password in the dfs output"; exit 1; }
+
+cp "$here/nlm_guest.sh" "$work/guest/"
+chmod +x "$work/guest/nlm_guest.sh"
+/usr/bin/python3 "$here/smb_side.py" 127.0.0.1 "$smb_port" admin "$password" export "$work/guest" \
+  >"$work/smb_side.log" 2>&1 &
+smb_pid=$!
+
+log "running the locking checks in the VM"
+vm_status=0
+vm_start=$SECONDS
+"$vm_run" --share "$work/guest" --forward "$nfs_port:$nfs_port" --forward "111:$portmap_port" \
+  --timeout 900 -- "$work/guest/nlm_guest.sh" "$nfs_port" || vm_status=$?
+log "VM finished with status $vm_status after $((SECONDS - vm_start)) s"
+smb_status=0
+wait "$smb_pid" || smb_status=$?
+smb_pid=""
+sed 's/^/  host SMB: /' "$work/smb_side.log" >&2
+
+kill -TERM "$dfs_pid"
+dfs_status=0
+wait "$dfs_pid" || dfs_status=$?
+dfs_pid=""
+if [[ $dfs_status -ne 0 ]]; then
+  log "FAIL: dfs exited with status $dfs_status after SIGTERM (expected 0)"
+  show_dfs_log
+  exit 1
+fi
+if [[ $vm_status -ne 0 || $smb_status -ne 0 ]]; then
+  show_dfs_log
+  log "FAIL: guest checks (status $vm_status) or host SMB side (status $smb_status) failed"
+  exit 1
+fi
+log "PASS"
