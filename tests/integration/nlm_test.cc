@@ -25,6 +25,7 @@
 #include "rpc/portmap/portmap.h"
 #include "rpc/tcp_server.h"
 #include "shell.h"
+#include "smb_peer_client.h"
 #include "testing/status_matchers.h"
 #include "xdr/xdr.h"
 
@@ -513,55 +514,6 @@ TEST_F(NlmTest, AfterARestartHostsAreNotifiedAndReclaimInGrace) {
   EXPECT_EQ(after.Lock(LockOf(fh_, 2, 20, 10), true), kGranted);
 }
 
-// impacket as an SMB client, one command per line (smb_peer.py).
-class SmbPeer {
- public:
-  static std::unique_ptr<SmbPeer> Start(DfsProcess& server) {
-    int to_child[2], from_child[2];
-    if (pipe(to_child) != 0 || pipe(from_child) != 0) return nullptr;
-    const pid_t pid = fork();
-    if (pid == 0) {
-      dup2(to_child[0], 0);
-      dup2(from_child[1], 1);
-      close(to_child[1]);
-      close(from_child[0]);
-      const std::string port = std::to_string(server.smb_port());
-      const std::string password = server.admin_password();
-      execl("/usr/bin/python3", "python3", SMB_PEER_SCRIPT, "127.0.0.1", port.c_str(), "admin",
-            password.c_str(), "export", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(to_child[0]);
-    close(from_child[1]);
-    auto peer = std::unique_ptr<SmbPeer>(new SmbPeer(pid, to_child[1], fdopen(from_child[0], "r")));
-    if (peer->Line().rfind("ready", 0) != 0) return nullptr;
-    return peer;
-  }
-  ~SmbPeer() {
-    close(in_);
-    fclose(out_);
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  std::string Do(const std::string& command) {
-    const std::string line = command + "\n";
-    if (write(in_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return "";
-    return Line();
-  }
-
- private:
-  SmbPeer(pid_t pid, int in, FILE* out) : pid_(pid), in_(in), out_(out) {}
-  std::string Line() {
-    char buf[1 << 16];
-    if (fgets(buf, sizeof buf, out_) == nullptr) return "";
-    std::string s(buf);
-    while (!s.empty() && s.back() == '\n') s.pop_back();
-    return s;
-  }
-  pid_t pid_;
-  int in_;
-  FILE* out_;
-};
 
 // One file, one set of locks: an SMB byte-range lock refuses an NLM lock on its bytes, an NLM
 // lock refuses the SMB one, and a blocked NLM request is granted when the SMB lock goes.
@@ -570,7 +522,7 @@ TEST_F(NlmTest, NlmAndSmbLocksConflict) {
     GTEST_SKIP() << "python3-impacket is not installed";
   }
   ASSERT_NE(server_->smb_port(), 0);
-  std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*server_);
+  std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*server_, SMB_PEER_SCRIPT);
   ASSERT_NE(peer, nullptr);
   ASSERT_EQ(peer->Do("open locked.bin 0xc0000000 7 0"), "ok 1");
   // SMB holds bytes 0-9 exclusively.

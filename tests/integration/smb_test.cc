@@ -23,6 +23,7 @@
 #include "dfs_process.h"
 #include "nfs_client.h"
 #include "shell.h"
+#include "smb_peer_client.h"
 #include "testing/random_bytes.h"
 #include "testing/status_matchers.h"
 
@@ -208,56 +209,6 @@ TEST_F(SmbTest, WhatSmbWritesNfsReadsAndBack) {
   EXPECT_EQ(ReadFile(Local("cross.back")), "NFSv3" + data.substr(5));
 }
 
-// impacket (smb_peer.py) as a second, independent SMB client, driven command by command.
-class Peer {
- public:
-  static std::unique_ptr<Peer> Start(DfsProcess& server) {
-    int to_child[2], from_child[2];
-    if (pipe(to_child) != 0 || pipe(from_child) != 0) return nullptr;
-    const pid_t pid = fork();
-    if (pid == 0) {
-      dup2(to_child[0], 0);
-      dup2(from_child[1], 1);
-      close(to_child[1]);
-      close(from_child[0]);
-      const std::string port = std::to_string(server.smb_port());
-      const std::string password = server.admin_password();
-      execl("/usr/bin/python3", "python3", SMB_PEER_SCRIPT, "127.0.0.1", port.c_str(), "admin",
-            password.c_str(), "export", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(to_child[0]);
-    close(from_child[1]);
-    auto peer = std::unique_ptr<Peer>(new Peer(pid, to_child[1], fdopen(from_child[0], "r")));
-    if (peer->Line().rfind("ready", 0) != 0) return nullptr;
-    return peer;
-  }
-  ~Peer() {
-    close(in_);
-    fclose(out_);
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  // Sends one command and returns its answer line.
-  std::string Do(const std::string& command) {
-    const std::string line = command + "\n";
-    if (write(in_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return "";
-    return Line();
-  }
-
- private:
-  Peer(pid_t pid, int in, FILE* out) : pid_(pid), in_(in), out_(out) {}
-  std::string Line() {
-    char buf[1 << 16];
-    if (fgets(buf, sizeof buf, out_) == nullptr) return "";
-    std::string s(buf);
-    while (!s.empty() && s.back() == '\n') s.pop_back();
-    return s;
-  }
-  pid_t pid_;
-  int in_;
-  FILE* out_;
-};
 
 bool HaveImpacket() {
   return Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code == 0;
@@ -269,7 +220,7 @@ TEST_F(SmbTest, DenyWriteOpenRefusesWritersButNotNfsReaders) {
   if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
   WriteFile(Local("deny.bin"), "shared bytes");
   ASSERT_EQ(Smbclient("put deny.bin").exit_code, 0);
-  std::unique_ptr<Peer> peer = Peer::Start(*server_);
+  std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*server_, SMB_PEER_SCRIPT);
   ASSERT_NE(peer, nullptr);
   // GENERIC_READ, sharing read only (denying write and delete).
   ASSERT_EQ(peer->Do("open deny.bin 0x80000000 1 0"), "ok 1");
@@ -299,7 +250,7 @@ TEST_F(SmbTest, NfsWriteBreaksAnSmbOplockFirst) {
   if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
   WriteFile(Local("oplock.bin"), "old bytes");
   ASSERT_EQ(Smbclient("put oplock.bin").exit_code, 0);
-  std::unique_ptr<Peer> peer = Peer::Start(*server_);
+  std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*server_, SMB_PEER_SCRIPT);
   ASSERT_NE(peer, nullptr);
   // Read and write data, sharing everything, asking for a batch oplock (9).
   ASSERT_EQ(peer->Do("open oplock.bin 0x3 7 9"), "ok 1");
@@ -336,7 +287,7 @@ std::string Le64(uint64_t v) {
 // clipped to its end.
 TEST_F(SmbTest, ZeroDataAndAllocatedRanges) {
   if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
-  std::unique_ptr<Peer> peer = Peer::Start(*server_);
+  std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*server_, SMB_PEER_SCRIPT);
   ASSERT_NE(peer, nullptr);
   // READ_DATA | WRITE_DATA, FILE_NON_DIRECTORY_FILE, FILE_OVERWRITE_IF.
   ASSERT_EQ(peer->Do("create zero.bin 0x3 0x40 5"), "ok 1");
@@ -401,7 +352,7 @@ TEST_F(SmbTest, SymlinksAreReparsePointsAcrossProtocols) {
   ASSERT_OK_AND_ASSIGN(MntReply root, nfs->Mnt("/export"));
   ASSERT_OK_AND_ASSIGN(CreatedReply made, nfs->Symlink(root.fh, "nfslink", "sub/target", {}));
   ASSERT_EQ(made.status, NFS3_OK);
-  std::unique_ptr<Peer> peer = Peer::Start(*server_);
+  std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*server_, SMB_PEER_SCRIPT);
   ASSERT_NE(peer, nullptr);
   // FILE_READ_ATTRIBUTES, FILE_OPEN: the link is not followed by the server.
   EXPECT_EQ(peer->Do("create nfslink 0x80 0 1"), "error STATUS_STOPPED_ON_SYMLINK");
@@ -437,7 +388,7 @@ TEST_F(SmbTest, SymlinksAreReparsePointsAcrossProtocols) {
 
 TEST_F(SmbTest, ImpacketListsTheShares) {
   if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
-  std::unique_ptr<Peer> peer = Peer::Start(*server_);
+  std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*server_, SMB_PEER_SCRIPT);
   ASSERT_NE(peer, nullptr);
   const std::string shares = peer->Do("shares");
   EXPECT_NE(shares.find("export"), std::string::npos) << shares;

@@ -43,39 +43,16 @@ case "${1:-}" in
   *) dfs_bin=$1 ;;
 esac
 
-if [[ -n "${VMTEST_DIR:-}" ]]; then
-  vmtest_dir=$VMTEST_DIR
-elif [[ -x "$repo_root/../shared/vmtest/vm-run" ]]; then
-  vmtest_dir=$repo_root/../shared/vmtest
-else
-  vmtest_dir=/work/shared/vmtest
-fi
-vm_run=$vmtest_dir/vm-run
+test_name=kernel_nfs3_test
+# shellcheck source=common.sh
+source "$here/common.sh"
 
-log() { echo "kernel_nfs3_test: $*" >&2; }
-
-if [[ ! -x "$vm_run" ]]; then
-  echo "SKIPPED: no vmtest at $vmtest_dir (set VMTEST_DIR)"
-  exit 0
-fi
 if [[ -z "$external_nfs_port" && ! -x "$dfs_bin" ]]; then
   log "FAIL: dfs binary not found at $dfs_bin (pass it as the first argument or set DFS_BIN)"
   exit 1
 fi
 
-# Can a VM start here at all? vm-run exits 125 when it cannot (and builds the image on first use).
-probe_status=0
-"$vm_run" --timeout 600 -- true >/dev/null 2>"${TMPDIR:-/tmp}/kernel_nfs3_probe.$$" || probe_status=$?
-if [[ $probe_status -eq 125 ]]; then
-  echo "SKIPPED: the vmtest VM cannot start: $(tail -n 3 "${TMPDIR:-/tmp}/kernel_nfs3_probe.$$" | tr '\n' ' ')"
-  rm -f "${TMPDIR:-/tmp}/kernel_nfs3_probe.$$"
-  exit 0
-fi
-rm -f "${TMPDIR:-/tmp}/kernel_nfs3_probe.$$"
-if [[ $probe_status -ne 0 ]]; then
-  log "FAIL: probe 'vm-run -- true' exited $probe_status"
-  exit 1
-fi
+vm_probe_or_skip
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kernel_nfs3_test.XXXXXX")
 dfs_pid=""
@@ -87,26 +64,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_for_port PORT SECONDS: true once something accepts TCP connections on 127.0.0.1:PORT.
-wait_for_port() {
-  local port=$1 deadline=$((SECONDS + $2))
-  while ((SECONDS < deadline)); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    if [[ -n "$dfs_pid" ]] && ! kill -0 "$dfs_pid" 2>/dev/null; then return 1; fi
-    sleep 0.2
-  done
-  return 1
-}
-
-show_dfs_log() {
-  log "last lines of the dfs log:"
-  tail -n 40 "$work/dfs.log" >&2 || true
-}
 
 if [[ -n "$external_nfs_port" ]]; then
   nfs_port=$external_nfs_port

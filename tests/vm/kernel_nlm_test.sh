@@ -17,36 +17,17 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
 dfs_bin=${1:-${DFS_BIN:-$repo_root/build/bin/dfs}}
-if [[ -n "${VMTEST_DIR:-}" ]]; then
-  vmtest_dir=$VMTEST_DIR
-elif [[ -x "$repo_root/../shared/vmtest/vm-run" ]]; then
-  vmtest_dir=$repo_root/../shared/vmtest
-else
-  vmtest_dir=/work/shared/vmtest
-fi
-vm_run=$vmtest_dir/vm-run
-log() { echo "kernel_nlm_test: $*" >&2; }
+test_name=kernel_nlm_test
+# shellcheck source=common.sh
+source "$here/common.sh"
 
-if [[ ! -x "$vm_run" ]]; then
-  echo "SKIPPED: no vmtest at $vmtest_dir (set VMTEST_DIR)"
-  exit 0
-fi
 if ! /usr/bin/python3 -c 'import impacket.smbconnection' 2>/dev/null; then
   echo "SKIPPED: python3-impacket is not installed"
   exit 0
 fi
 [[ -x "$dfs_bin" ]] || { log "FAIL: dfs binary not found at $dfs_bin"; exit 1; }
 
-probe=$(mktemp)
-probe_status=0
-"$vm_run" --timeout 600 -- true >/dev/null 2>"$probe" || probe_status=$?
-if [[ $probe_status -eq 125 ]]; then
-  echo "SKIPPED: the vmtest VM cannot start: $(tail -n 3 "$probe" | tr '\n' ' ')"
-  rm -f "$probe"
-  exit 0
-fi
-rm -f "$probe"
-[[ $probe_status -eq 0 ]] || { log "FAIL: probe 'vm-run -- true' exited $probe_status"; exit 1; }
+vm_probe_or_skip
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kernel_nlm_test.XXXXXX")
 dfs_pid=""
@@ -61,23 +42,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_for_port() {
-  local port=$1 deadline=$((SECONDS + $2))
-  while ((SECONDS < deadline)); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    kill -0 "$dfs_pid" 2>/dev/null || return 1
-    sleep 0.2
-  done
-  return 1
-}
-show_dfs_log() {
-  log "last lines of the dfs log:"
-  tail -n 40 "$work/dfs.log" >&2 || true
-}
 
 nfs_port=$(free_port)
 smb_port=$(free_port)

@@ -1017,214 +1017,170 @@ size_t NlmService::pending_callbacks() const {
 
 namespace {
 
+using rpc::AcceptStat;
+using rpc::CallContext;
+
 template <typename Args>
 bool DecodeArgs(xdr::XdrDecoder& d, Args* out, uint32_t vers) {
   return Decode(d, out, vers) && d.remaining() == 0;
+}
+bool DecodeArgs(xdr::XdrDecoder& d, nlm4_notify* out, uint32_t) {
+  return Decode(d, out) && d.remaining() == 0;
+}
+
+// A procedure that decodes Args (in the call's version), runs `run` and encodes its result.
+template <typename Args, typename Run>
+rpc::Procedure Answered(const char* name, Run run, bool cached = false) {
+  return {name,
+          [run](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
+            Args a;
+            if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
+            Encode(e, run(c, a), c.vers);
+            return AcceptStat::kSuccess;
+          },
+          cached};
+}
+
+// A procedure with no result: decodes Args and runs `run`.
+template <typename Args, typename Run>
+rpc::Procedure Void(const char* name, Run run, bool cached = false) {
+  return {name,
+          [run](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder&) {
+            Args a;
+            if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
+            run(c, a);
+            return AcceptStat::kSuccess;
+          },
+          cached};
 }
 
 }  // namespace
 
 std::vector<rpc::ProgramVersion> NlmService::Programs() {
-  using rpc::AcceptStat;
-  using rpc::CallContext;
   std::vector<rpc::ProgramVersion> out;
   const auto voidproc = [](const CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder&) {
     return AcceptStat::kSuccess;
+  };
+  // The _MSG forms: the answer goes back as a call of the matching _RES procedure.
+  const auto answer_by_call = [this](const CallContext& c, uint32_t res_proc, const auto& res) {
+    xdr::XdrEncoder e;
+    Encode(e, res, c.vers);
+    SendResult(c, res_proc, std::move(e));
+  };
+  const auto test = [this](const CallContext& c, const nlm4_testargs& a) { return Test(c, a); };
+  const auto lock = [this](const CallContext& c, const nlm4_lockargs& a) {
+    return Lock(c, a, false);
+  };
+  const auto cancel = [this](const CallContext& c, const nlm4_cancargs& a) { return Cancel(c, a); };
+  const auto unlock = [this](const CallContext& c, const nlm4_unlockargs& a) {
+    return Unlock(c, a);
+  };
+  // A server has no blocked requests of its own to be granted.
+  const auto granted = [](const CallContext&, const nlm4_testargs& a) {
+    return nlm4_res{a.cookie, nlm4_stats::NLM4_DENIED};
   };
   for (uint32_t vers : {NLM_VERS, NLM_VERSX, NLM4_VERS}) {
     rpc::ProgramVersion p{NLM_PROG, vers, {}};
     p.procedures.resize(vers == NLM_VERS ? NLMPROC_GRANTED_RES + 1 : NLMPROC_FREE_ALL + 1);
     p.procedures[NLMPROC_NULL] = {"NULL", voidproc};
-    p.procedures[NLMPROC_TEST] = {
-        "TEST", [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
-          nlm4_testargs a;
-          if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-          Encode(e, Test(c, a), c.vers);
-          return AcceptStat::kSuccess;
-        }};
-    p.procedures[NLMPROC_LOCK] = {
-        "LOCK",
-        [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
-          nlm4_lockargs a;
-          if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-          Encode(e, Lock(c, a, false), c.vers);
-          return AcceptStat::kSuccess;
-        },
-        true};
-    p.procedures[NLMPROC_CANCEL] = {
-        "CANCEL",
-        [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
-          nlm4_cancargs a;
-          if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-          Encode(e, Cancel(c, a), c.vers);
-          return AcceptStat::kSuccess;
-        },
-        true};
-    p.procedures[NLMPROC_UNLOCK] = {
-        "UNLOCK",
-        [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
-          nlm4_unlockargs a;
-          if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-          Encode(e, Unlock(c, a), c.vers);
-          return AcceptStat::kSuccess;
-        },
-        true};
-    // A server has no blocked requests of its own to be granted.
-    p.procedures[NLMPROC_GRANTED] = {
-        "GRANTED", [](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
-          nlm4_testargs a;
-          if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-          Encode(e, nlm4_res{a.cookie, nlm4_stats::NLM4_DENIED}, c.vers);
-          return AcceptStat::kSuccess;
-        }};
-    // The _MSG forms: the answer goes back as a call of the matching _RES procedure.
-    p.procedures[NLMPROC_TEST_MSG] = {
-        "TEST_MSG", [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder&) {
-          nlm4_testargs a;
-          if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-          xdr::XdrEncoder res;
-          Encode(res, Test(c, a), c.vers);
-          SendResult(c, NLMPROC_TEST_RES, std::move(res));
-          return AcceptStat::kSuccess;
-        }};
-    p.procedures[NLMPROC_LOCK_MSG] = {
-        "LOCK_MSG", [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder&) {
-          nlm4_lockargs a;
-          if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-          xdr::XdrEncoder res;
-          Encode(res, Lock(c, a, true), c.vers);
-          SendResult(c, NLMPROC_LOCK_RES, std::move(res));
-          return AcceptStat::kSuccess;
-        }};
-    p.procedures[NLMPROC_CANCEL_MSG] = {
-        "CANCEL_MSG", [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder&) {
-          nlm4_cancargs a;
-          if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-          xdr::XdrEncoder res;
-          Encode(res, Cancel(c, a), c.vers);
-          SendResult(c, NLMPROC_CANCEL_RES, std::move(res));
-          return AcceptStat::kSuccess;
-        }};
-    p.procedures[NLMPROC_UNLOCK_MSG] = {
-        "UNLOCK_MSG", [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder&) {
-          nlm4_unlockargs a;
-          if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-          xdr::XdrEncoder res;
-          Encode(res, Unlock(c, a), c.vers);
-          SendResult(c, NLMPROC_UNLOCK_RES, std::move(res));
-          return AcceptStat::kSuccess;
-        }};
-    p.procedures[NLMPROC_GRANTED_MSG] = {
-        "GRANTED_MSG", [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder&) {
-          nlm4_testargs a;
-          if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-          xdr::XdrEncoder res;
-          Encode(res, nlm4_res{a.cookie, nlm4_stats::NLM4_DENIED}, c.vers);
-          SendResult(c, NLMPROC_GRANTED_RES, std::move(res));
-          return AcceptStat::kSuccess;
-        }};
+    p.procedures[NLMPROC_TEST] = Answered<nlm4_testargs>("TEST", test);
+    p.procedures[NLMPROC_LOCK] = Answered<nlm4_lockargs>("LOCK", lock, true);
+    p.procedures[NLMPROC_CANCEL] = Answered<nlm4_cancargs>("CANCEL", cancel, true);
+    p.procedures[NLMPROC_UNLOCK] = Answered<nlm4_unlockargs>("UNLOCK", unlock, true);
+    p.procedures[NLMPROC_GRANTED] = Answered<nlm4_testargs>("GRANTED", granted);
+    p.procedures[NLMPROC_TEST_MSG] =
+        Void<nlm4_testargs>("TEST_MSG", [=](const CallContext& c, const nlm4_testargs& a) {
+          answer_by_call(c, NLMPROC_TEST_RES, test(c, a));
+        });
+    p.procedures[NLMPROC_LOCK_MSG] =
+        Void<nlm4_lockargs>("LOCK_MSG", [=, this](const CallContext& c, const nlm4_lockargs& a) {
+          answer_by_call(c, NLMPROC_LOCK_RES, Lock(c, a, /*via_msg=*/true));
+        });
+    p.procedures[NLMPROC_CANCEL_MSG] =
+        Void<nlm4_cancargs>("CANCEL_MSG", [=](const CallContext& c, const nlm4_cancargs& a) {
+          answer_by_call(c, NLMPROC_CANCEL_RES, cancel(c, a));
+        });
+    p.procedures[NLMPROC_UNLOCK_MSG] =
+        Void<nlm4_unlockargs>("UNLOCK_MSG", [=](const CallContext& c, const nlm4_unlockargs& a) {
+          answer_by_call(c, NLMPROC_UNLOCK_RES, unlock(c, a));
+        });
+    p.procedures[NLMPROC_GRANTED_MSG] =
+        Void<nlm4_testargs>("GRANTED_MSG", [=](const CallContext& c, const nlm4_testargs& a) {
+          answer_by_call(c, NLMPROC_GRANTED_RES, granted(c, a));
+        });
     // Answers to calls this server does not make (it sends no _MSG requests): checked, dropped.
-    for (uint32_t proc :
-         {NLMPROC_TEST_RES, NLMPROC_LOCK_RES, NLMPROC_CANCEL_RES, NLMPROC_UNLOCK_RES}) {
-      static constexpr const char* kNames[] = {"TEST_RES", "LOCK_RES", "CANCEL_RES", "UNLOCK_RES"};
-      p.procedures[proc] = {kNames[proc - NLMPROC_TEST_RES],
-                            [proc](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder&) {
-                              bool ok;
-                              if (proc == NLMPROC_TEST_RES) {
-                                nlm4_testres r;
-                                ok = DecodeArgs(d, &r, c.vers);
-                              } else {
-                                nlm4_res r;
-                                ok = DecodeArgs(d, &r, c.vers);
-                              }
-                              return ok ? AcceptStat::kSuccess : AcceptStat::kGarbageArgs;
-                            }};
+    const auto drop = [](const CallContext&, const auto&) {};
+    p.procedures[NLMPROC_TEST_RES] = Void<nlm4_testres>("TEST_RES", drop);
+    p.procedures[NLMPROC_LOCK_RES] = Void<nlm4_res>("LOCK_RES", drop);
+    p.procedures[NLMPROC_CANCEL_RES] = Void<nlm4_res>("CANCEL_RES", drop);
+    p.procedures[NLMPROC_UNLOCK_RES] = Void<nlm4_res>("UNLOCK_RES", drop);
+    p.procedures[NLMPROC_GRANTED_RES] = Void<nlm4_res>(
+        "GRANTED_RES", [this](const CallContext& c, const nlm4_res& r) { GrantedRes(c, r); });
+    if (vers == NLM_VERS) {
+      out.push_back(std::move(p));
+      continue;
     }
-    p.procedures[NLMPROC_GRANTED_RES] = {
-        "GRANTED_RES", [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder&) {
-          nlm4_res r;
-          if (!DecodeArgs(d, &r, c.vers)) return AcceptStat::kGarbageArgs;
-          GrantedRes(c, r);
-          return AcceptStat::kSuccess;
-        }};
-    if (vers != NLM_VERS) {
-      p.procedures[NLMPROC_SHARE] = {
-          "SHARE",
-          [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
-            nlm4_shareargs a;
-            if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-            Encode(e, Share(c, a), c.vers);
-            return AcceptStat::kSuccess;
-          },
-          true};
-      p.procedures[NLMPROC_UNSHARE] = {
-          "UNSHARE",
-          [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
-            nlm4_shareargs a;
-            if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-            Encode(e, Unshare(c, a), c.vers);
-            return AcceptStat::kSuccess;
-          },
-          true};
-      // A lock of a host that is not monitored (and so never waits).
-      p.procedures[NLMPROC_NM_LOCK] = {
-          "NM_LOCK",
-          [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
-            nlm4_lockargs a;
-            if (!DecodeArgs(d, &a, c.vers)) return AcceptStat::kGarbageArgs;
-            a.block = false;
-            Encode(e, Lock(c, a, false, /*monitor=*/false), c.vers);
-            return AcceptStat::kSuccess;
-          },
-          true};
-      p.procedures[NLMPROC_FREE_ALL] = {
-          "FREE_ALL",
-          [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder&) {
-            nlm4_notify a;
-            if (!Decode(d, &a) || d.remaining() != 0) return AcceptStat::kGarbageArgs;
-            FreeAll(c, a);
-            return AcceptStat::kSuccess;
-          },
-          true};
-    }
+    p.procedures[NLMPROC_SHARE] = Answered<nlm4_shareargs>(
+        "SHARE", [this](const CallContext& c, const nlm4_shareargs& a) { return Share(c, a); },
+        true);
+    p.procedures[NLMPROC_UNSHARE] = Answered<nlm4_shareargs>(
+        "UNSHARE", [this](const CallContext& c, const nlm4_shareargs& a) { return Unshare(c, a); },
+        true);
+    // A lock of a host that is not monitored (and so never waits).
+    p.procedures[NLMPROC_NM_LOCK] = Answered<nlm4_lockargs>(
+        "NM_LOCK",
+        [this](const CallContext& c, nlm4_lockargs a) {
+          a.block = false;
+          return Lock(c, a, false, /*monitor=*/false);
+        },
+        true);
+    p.procedures[NLMPROC_FREE_ALL] = Void<nlm4_notify>(
+        "FREE_ALL", [this](const CallContext& c, const nlm4_notify& a) { FreeAll(c, a); }, true);
     out.push_back(std::move(p));
   }
 
+  // NSM. This status monitor serves its own lock manager only: it monitors no host for others
+  // (SM_STAT and SM_MON answer stat_fail), and hears of clients that restarted (SM_NOTIFY).
   rpc::ProgramVersion sm{SM_PROG, SM_VERS, {}};
   sm.procedures.resize(SM_NOTIFY + 1);
   sm.procedures[SM_NULL] = {"NULL", voidproc};
-  // This status monitor serves its own lock manager only: it monitors no host for others.
-  sm.procedures[SM_STAT] = {"STAT",
-                            [this](const CallContext&, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
-                              std::string name;
-                              if (!DecodeSmName(d, &name) || d.remaining() != 0)
-                                return AcceptStat::kGarbageArgs;
-                              Encode(e, sm_stat_res{sm_res::stat_fail, options_.nsm_state});
-                              return AcceptStat::kSuccess;
-                            }};
-  sm.procedures[SM_MON] = {"MON",
-                           [this](const CallContext&, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
-                             mon m;
-                             if (!Decode(d, &m) || d.remaining() != 0)
-                               return AcceptStat::kGarbageArgs;
-                             Encode(e, sm_stat_res{sm_res::stat_fail, options_.nsm_state});
-                             return AcceptStat::kSuccess;
-                           }};
-  sm.procedures[SM_UNMON] = {"UNMON",
-                             [this](const CallContext&, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
-                               mon_id m;
-                               if (!Decode(d, &m) || d.remaining() != 0)
-                                 return AcceptStat::kGarbageArgs;
-                               e.I32(options_.nsm_state);
-                               return AcceptStat::kSuccess;
-                             }};
-  sm.procedures[SM_UNMON_ALL] = {
-      "UNMON_ALL", [this](const CallContext&, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
+  const int32_t state = options_.nsm_state;
+  const auto nsm = [state](const char* name, auto decode, bool with_result) -> rpc::Procedure {
+    return {name, [=](const CallContext&, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
+              if (!decode(d) || d.remaining() != 0) return AcceptStat::kGarbageArgs;
+              if (with_result) Encode(e, sm_stat_res{sm_res::stat_fail, state});
+              if (!with_result) e.I32(state);
+              return AcceptStat::kSuccess;
+            }};
+  };
+  sm.procedures[SM_STAT] = nsm(
+      "STAT",
+      [](xdr::XdrDecoder& d) {
+        std::string n;
+        return DecodeSmName(d, &n);
+      },
+      true);
+  sm.procedures[SM_MON] = nsm(
+      "MON",
+      [](xdr::XdrDecoder& d) {
+        mon m;
+        return Decode(d, &m);
+      },
+      true);
+  sm.procedures[SM_UNMON] = nsm(
+      "UNMON",
+      [](xdr::XdrDecoder& d) {
+        mon_id m;
+        return Decode(d, &m);
+      },
+      false);
+  sm.procedures[SM_UNMON_ALL] = nsm(
+      "UNMON_ALL",
+      [](xdr::XdrDecoder& d) {
         my_id m;
-        if (!Decode(d, &m) || d.remaining() != 0) return AcceptStat::kGarbageArgs;
-        e.I32(options_.nsm_state);
-        return AcceptStat::kSuccess;
-      }};
+        return Decode(d, &m);
+      },
+      false);
   sm.procedures[SM_NOTIFY] = {"NOTIFY",
                               [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder&) {
                                 stat_chge s;

@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared by the kernel_*_test.sh scripts (sourced, after they set `here`, `repo_root` and
+# `test_name`): where vmtest is, whether a VM can start here, free ports, waiting for dfs.
+
+if [[ -n "${VMTEST_DIR:-}" ]]; then
+  vmtest_dir=$VMTEST_DIR
+elif [[ -x "$repo_root/../shared/vmtest/vm-run" ]]; then
+  vmtest_dir=$repo_root/../shared/vmtest
+else
+  vmtest_dir=/work/shared/vmtest
+fi
+vm_run=$vmtest_dir/vm-run
+
+log() { echo "$test_name: $*" >&2; }
+
+# Exits 0 with "SKIPPED: ..." when there is no vmtest or no VM can start here (vm-run exits 125;
+# it builds the image on first use), 1 when the probe fails otherwise.
+vm_probe_or_skip() {
+  if [[ ! -x "$vm_run" ]]; then
+    echo "SKIPPED: no vmtest at $vmtest_dir (set VMTEST_DIR)"
+    exit 0
+  fi
+  local probe status=0
+  probe=$(mktemp)
+  "$vm_run" --timeout 600 -- true >/dev/null 2>"$probe" || status=$?
+  if [[ $status -eq 125 ]]; then
+    echo "SKIPPED: the vmtest VM cannot start: $(tail -n 3 "$probe" | tr '\n' ' ')"
+    rm -f "$probe"
+    exit 0
+  fi
+  rm -f "$probe"
+  if [[ $status -ne 0 ]]; then
+    log "FAIL: probe 'vm-run -- true' exited $status"
+    exit 1
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for_port PORT SECONDS: true once something accepts TCP connections on 127.0.0.1:PORT
+# (false early when $dfs_pid, if set, has exited).
+wait_for_port() {
+  local port=$1 deadline=$((SECONDS + $2))
+  while ((SECONDS < deadline)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if [[ -n "${dfs_pid:-}" ]] && ! kill -0 "$dfs_pid" 2>/dev/null; then return 1; fi
+    sleep 0.2
+  done
+  return 1
+}
+
+show_dfs_log() {
+  log "last lines of the dfs log:"
+  tail -n 40 "$work/dfs.log" >&2 || true
+}
