@@ -55,3 +55,33 @@ show_dfs_log() {
   log "last lines of the dfs log:"
   tail -n 40 "$work/dfs.log" >&2 || true
 }
+
+# start_dfs CONFIG PORT...: starts $dfs_bin on CONFIG (log in $work/dfs.log, pid in dfs_pid)
+# and waits until it listens on every PORT; exits 1 when it does not.
+start_dfs() {
+  local config=$1 port
+  shift
+  "$dfs_bin" start --foreground --config "$config" >"$work/dfs.log" 2>&1 &
+  dfs_pid=$!
+  for port in "$@"; do
+    if ! wait_for_port "$port" 30; then
+      log "FAIL: dfs did not start listening on 127.0.0.1:$port within 30 s"
+      show_dfs_log
+      exit 1
+    fi
+  done
+}
+
+# Sets `password` to the one-time password of "admin" (it follows the listening lines on
+# dfs's standard output); exits 1 when there is none.
+read_admin_password() {
+  password=""
+  for _ in $(seq 1 50); do
+    password=$(sed -n 's/.*initial password: \([^ ]*\).*/\1/p' "$work/dfs.log" | head -n 1)
+    [[ -z "$password" ]] || return 0
+    sleep 0.2
+  done
+  log "FAIL: no 'initial password:' line in the dfs output"
+  show_dfs_log
+  exit 1
+}

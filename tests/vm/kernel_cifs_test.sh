@@ -79,25 +79,8 @@ shares:
     squash: none
 EOF
 log "starting $dfs_bin: NFS on 127.0.0.1:$nfs_port, SMB on 127.0.0.1:$smb_port"
-"$dfs_bin" start --foreground --config "$work/dfs.yaml" >"$work/dfs.log" 2>&1 &
-dfs_pid=$!
-if ! wait_for_port "$nfs_port" 30 || ! wait_for_port "$smb_port" 30; then
-  log "FAIL: dfs did not start listening on 127.0.0.1:$nfs_port and :$smb_port within 30 s"
-  show_dfs_log
-  exit 1
-fi
-# The one-time password of "admin" follows the listening lines on standard output.
-password=""
-for _ in $(seq 1 50); do
-  password=$(sed -n 's/.*initial password: \([^ ]*\).*/\1/p' "$work/dfs.log" | head -n 1)
-  [[ -z "$password" ]] || break
-  sleep 0.2
-done
-if [[ -z "$password" ]]; then
-  log "FAIL: no 'initial password:' line in the dfs output"
-  show_dfs_log
-  exit 1
-fi
+start_dfs "$work/dfs.yaml" "$nfs_port" "$smb_port"
+read_admin_password
 
 mkdir -p "$work/guest"
 cp "$here/cifs_guest.sh" "$work/guest/"

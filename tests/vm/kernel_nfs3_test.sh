@@ -87,13 +87,7 @@ shares:
     squash: none
 EOF
   log "starting $dfs_bin on 127.0.0.1:$nfs_port"
-  "$dfs_bin" start --foreground --config "$work/dfs.yaml" >"$work/dfs.log" 2>&1 &
-  dfs_pid=$!
-  if ! wait_for_port "$nfs_port" 30; then
-    log "FAIL: dfs did not start listening on 127.0.0.1:$nfs_port within 30 s"
-    show_dfs_log
-    exit 1
-  fi
+  start_dfs "$work/dfs.yaml" "$nfs_port"
 fi
 
 # The guest sees the server's NFS port as server:2049 and, when separate, MOUNT as server:20048.

@@ -61,20 +61,8 @@ shares:
     root_mode: "1777"
 YAML
 log "starting $dfs_bin: NFS on :$nfs_port, port mapper on :$portmap_port, SMB on :$smb_port"
-"$dfs_bin" start --foreground --config "$work/dfs.yaml" >"$work/dfs.log" 2>&1 &
-dfs_pid=$!
-if ! wait_for_port "$nfs_port" 30 || ! wait_for_port "$smb_port" 30; then
-  log "FAIL: dfs did not start listening"
-  show_dfs_log
-  exit 1
-fi
-password=""
-for _ in $(seq 1 50); do
-  password=$(sed -n 's/.*initial password: \([^ ]*\).*/\1/p' "$work/dfs.log" | head -n 1)
-  [[ -z "$password" ]] || break
-  sleep 0.1
-done
-[[ -n "$password" ]] || { log "FAIL: no initial password in the dfs output"; exit 1; }
+start_dfs "$work/dfs.yaml" "$nfs_port" "$smb_port"
+read_admin_password
 
 cp "$here/nlm_guest.sh" "$work/guest/"
 chmod +x "$work/guest/nlm_guest.sh"

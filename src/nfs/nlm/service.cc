@@ -1054,6 +1054,28 @@ rpc::Procedure Void(const char* name, Run run, bool cached = false) {
           cached};
 }
 
+bool DecodeSm(xdr::XdrDecoder& d, std::string* mon_name) { return DecodeSmName(d, mon_name); }
+template <typename T>
+bool DecodeSm(xdr::XdrDecoder& d, T* out) {
+  return Decode(d, out);
+}
+
+// An NSM request this status monitor does not serve for others: checked, and answered with
+// the state number (and stat_fail, for the procedures whose result says whether it will).
+template <typename Args>
+rpc::Procedure NsmRefusal(const char* name, int32_t state, bool with_result) {
+  return {name, [state, with_result](const CallContext&, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
+            Args a;
+            if (!DecodeSm(d, &a) || d.remaining() != 0) return AcceptStat::kGarbageArgs;
+            if (with_result) {
+              Encode(e, sm_stat_res{sm_res::stat_fail, state});
+            } else {
+              e.I32(state);
+            }
+            return AcceptStat::kSuccess;
+          }};
+}
+
 }  // namespace
 
 std::vector<rpc::ProgramVersion> NlmService::Programs() {
@@ -1145,42 +1167,10 @@ std::vector<rpc::ProgramVersion> NlmService::Programs() {
   sm.procedures.resize(SM_NOTIFY + 1);
   sm.procedures[SM_NULL] = {"NULL", voidproc};
   const int32_t state = options_.nsm_state;
-  const auto nsm = [state](const char* name, auto decode, bool with_result) -> rpc::Procedure {
-    return {name, [=](const CallContext&, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
-              if (!decode(d) || d.remaining() != 0) return AcceptStat::kGarbageArgs;
-              if (with_result) Encode(e, sm_stat_res{sm_res::stat_fail, state});
-              if (!with_result) e.I32(state);
-              return AcceptStat::kSuccess;
-            }};
-  };
-  sm.procedures[SM_STAT] = nsm(
-      "STAT",
-      [](xdr::XdrDecoder& d) {
-        std::string n;
-        return DecodeSmName(d, &n);
-      },
-      true);
-  sm.procedures[SM_MON] = nsm(
-      "MON",
-      [](xdr::XdrDecoder& d) {
-        mon m;
-        return Decode(d, &m);
-      },
-      true);
-  sm.procedures[SM_UNMON] = nsm(
-      "UNMON",
-      [](xdr::XdrDecoder& d) {
-        mon_id m;
-        return Decode(d, &m);
-      },
-      false);
-  sm.procedures[SM_UNMON_ALL] = nsm(
-      "UNMON_ALL",
-      [](xdr::XdrDecoder& d) {
-        my_id m;
-        return Decode(d, &m);
-      },
-      false);
+  sm.procedures[SM_STAT] = NsmRefusal<std::string>("STAT", state, true);
+  sm.procedures[SM_MON] = NsmRefusal<mon>("MON", state, true);
+  sm.procedures[SM_UNMON] = NsmRefusal<mon_id>("UNMON", state, false);
+  sm.procedures[SM_UNMON_ALL] = NsmRefusal<my_id>("UNMON_ALL", state, false);
   sm.procedures[SM_NOTIFY] = {"NOTIFY",
                               [this](const CallContext& c, xdr::XdrDecoder& d, xdr::XdrEncoder&) {
                                 stat_chge s;
