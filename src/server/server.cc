@@ -575,6 +575,9 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   }
   Result<std::string> ShareStatus(std::string_view share) override;
   Status SyncShare(std::string_view share) override;
+  Result<std::string> ShareLocks(std::string_view share) override;
+  Result<std::string> Clients() override;
+  Status EvictClient(std::string_view id) override;
   Status AdaptersChanged() override { return ReconcileAdapters(); }
   Status SettingChanged(std::string_view key, std::string_view value) override;
   bool Ready() override { return ready_.load(); }
@@ -1020,6 +1023,63 @@ Result<HeldShare> ServerImpl::HoldShare(std::string_view share) {
     return HeldShare{std::move(use), served.block_type, served.blocks, served.tiered};
   }
   return Status(Errc::kNotFound, fmt::format("share {} is not being served", share));
+}
+
+// At most this many locks are listed per share.
+constexpr size_t kMaxListedLocks = 10000;
+
+Result<std::string> ServerImpl::ShareLocks(std::string_view share) {
+  ASSIGN_OR_RETURN(HeldShare held, HoldShare(share));
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [file, lock] : held.use.vfs().state().locks.AllLocks(kMaxListedLocks)) {
+    nlohmann::json owner;
+    std::optional<nfs::NlmOwnerInfo> nlm;
+    if (lock.owner.flavor == core::LockFlavor::kPosix && nlm_) nlm = nlm_->OwnerInfo(lock.owner.id);
+    if (nlm) {
+      owner = {{"protocol", "nlm"},
+               {"client", "nlm:" + nlm->address + "/" + nlm->host},
+               {"host", nlm->host},
+               {"address", nlm->address},
+               {"svid", nlm->svid}};
+    } else {
+      owner = {{"protocol", lock.owner.flavor == core::LockFlavor::kWindows ? "smb" : "nfs"},
+               {"id", fmt::format("{:016x}", lock.owner.id)}};
+    }
+    out.push_back(
+        {{"file", file},
+         {"offset", lock.offset},
+         {"length", lock.length},
+         {"exclusive", lock.exclusive},
+         {"flavor", lock.owner.flavor == core::LockFlavor::kWindows ? "windows" : "posix"},
+         {"owner", std::move(owner)}});
+  }
+  return out.dump();
+}
+
+Result<std::string> ServerImpl::Clients() {
+  nlohmann::json out = nlohmann::json::array();
+  if (nlm_) {
+    for (const nfs::NlmHostInfo& h : nlm_->Hosts()) {
+      out.push_back({{"id", "nlm:" + h.address + "/" + h.name},
+                     {"protocol", "nlm"},
+                     {"name", h.name},
+                     {"address", h.address},
+                     {"monitored", h.monitored},
+                     {"lock_owners", h.owners},
+                     {"blocked_locks", h.blocked},
+                     {"share_reservations", h.shares}});
+    }
+  }
+  return out.dump();
+}
+
+Status ServerImpl::EvictClient(std::string_view id) {
+  constexpr std::string_view kNlm = "nlm:";
+  if (!nlm_ || !id.starts_with(kNlm)) return Errc::kNotFound;
+  id.remove_prefix(kNlm.size());
+  const size_t slash = id.find('/');
+  if (slash == std::string_view::npos) return Errc::kNotFound;
+  return nlm_->Evict(id.substr(0, slash), id.substr(slash + 1));
 }
 
 Result<std::string> ServerImpl::ShareStatus(std::string_view share) {

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <nfsc/libnfs-raw-nlm.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -357,6 +358,62 @@ TEST_F(DfsctlTest, ShareSmbOptions) {
   EXPECT_THAT(table.out, HasSubstr("GUEST OK"));
   CtlRun bad = Ctl({"share", "update", "/guests", "--guest-ok", "maybe"});
   EXPECT_NE(bad.exit_code, 0);
+}
+
+// An NFSv3 client's lock (NLM, through libnfs) shows in `client list` and `share locks`, and
+// `client evict` drops it.
+TEST_F(DfsctlTest, ClientsAndShareLocks) {
+  LoginAndChangePassword();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> nfs,
+                       RawNfsClient::Connect(server_->port(), 0, 0));
+  ASSERT_OK_AND_ASSIGN(MntReply root, nfs->Mnt("/export"));
+  sattr3 attrs{};
+  ASSERT_OK_AND_ASSIGN(CreatedReply file, nfs->Create(root.fh, "locked", UNCHECKED, attrs));
+  ASSERT_EQ(file.status, NFS3_OK);
+  char cookie[] = "c";
+  const auto lock = [&](const char* host, uint32_t svid) {
+    std::string caller(host), oh = std::string(host) + "-" + std::to_string(svid);
+    NLM4_LOCKargs args{};
+    args.cookie.data.data_len = 1;
+    args.cookie.data.data_val = cookie;
+    args.exclusive = 1;
+    args.lock.caller_name = caller.data();
+    args.lock.fh.data.data_len = static_cast<u_int>(file.fh.size());
+    args.lock.fh.data.data_val = file.fh.data();
+    args.lock.oh = oh.data();
+    args.lock.svid = svid;
+    args.lock.l_offset = 0;
+    args.lock.l_len = 10;
+    nlmstat4 status = NLM4_FAILED;
+    EXPECT_OK(nfs->Call(
+        [&](rpc_context* r, rpc_cb cb, void* p) { return rpc_nlm4_lock_async(r, cb, &args, p); },
+        [&](void* reply) { status = static_cast<NLM4_LOCKres*>(reply)->status; }));
+    return status;
+  };
+  ASSERT_EQ(lock("ctl-host", 9), NLM4_GRANTED);
+  ASSERT_EQ(lock("other-host", 1), NLM4_DENIED);
+
+  CtlRun clients = Ctl({"client", "list"});
+  ASSERT_EQ(clients.exit_code, 0) << clients.err;
+  EXPECT_THAT(clients.out, HasSubstr("nlm:127.0.0.1/ctl-host"));
+  CtlRun one = Ctl({"client", "get", "nlm:127.0.0.1/ctl-host", "-o", "json"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_EQ(nlohmann::json::parse(one.out)["lock_owners"], 1);
+  CtlRun locks = Ctl({"share", "locks", "/export"});
+  ASSERT_EQ(locks.exit_code, 0) << locks.err;
+  EXPECT_THAT(locks.out, HasSubstr("0-9"));
+  EXPECT_THAT(locks.out, HasSubstr("nlm ctl-host (127.0.0.1) svid 9"));
+  EXPECT_THAT(locks.out, HasSubstr("exclusive"));
+
+  CtlRun missing = Ctl({"client", "evict", "nlm:127.0.0.1/nobody"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("404"));
+  CtlRun evict = Ctl({"client", "evict", "nlm:127.0.0.1/ctl-host"});
+  ASSERT_EQ(evict.exit_code, 0) << evict.err;
+  locks = Ctl({"share", "locks", "/export", "-o", "json"});
+  ASSERT_EQ(locks.exit_code, 0) << locks.err;
+  EXPECT_EQ(nlohmann::json::parse(locks.out).size(), 0u) << locks.out;
+  EXPECT_EQ(lock("other-host", 1), NLM4_GRANTED);
 }
 
 TEST_F(DfsctlTest, CompletionScriptsNameTheCommands) {

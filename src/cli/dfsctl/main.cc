@@ -148,6 +148,18 @@ const std::vector<Column> kStatusColumns = {{"FIELD", "field"}, {"VALUE", "value
 const std::vector<Column> kAdapterColumns = {
     {"NAME", "name"}, {"ENABLED", "enabled"}, {"PORT", "port"}, {"BIND", "bind_address"}};
 const std::vector<Column> kSettingColumns = {{"KEY", "key"}, {"VALUE", "value"}};
+const std::vector<Column> kClientColumns = {{"ID", "id"},
+                                            {"PROTOCOL", "protocol"},
+                                            {"NAME", "name"},
+                                            {"ADDRESS", "address"},
+                                            {"LOCK OWNERS", "lock_owners"},
+                                            {"BLOCKED", "blocked_locks"},
+                                            {"SHARE RESERVATIONS", "share_reservations"}};
+const std::vector<Column> kLockColumns = {{"FILE", "file"},
+                                          {"RANGE", "range"},
+                                          {"TYPE", "type"},
+                                          {"FLAVOR", "flavor"},
+                                          {"OWNER", "owner"}};
 const std::vector<Column> kContextColumns = {{"CURRENT", "current"},
                                              {"NAME", "name"},
                                              {"SERVER", "server"},
@@ -188,6 +200,7 @@ class Dfsctl {
   void AddStoreCommands(CLI::App* store, const std::string& kind);
   void AddAdapterCommands();
   void AddSettingsCommands();
+  void AddClientCommands();
 
   // Sends one request with the current context and prints nothing.
   Status Send(std::string_view method, const std::string& path, const json& body = nullptr);
@@ -209,6 +222,7 @@ class Dfsctl {
   Status GrantOrRevoke(bool grant);
   Status ShareMount();
   Status ShareStatus();
+  Status ShareLocks();
   Status ShareSync();
   Status StoreAdd(const std::string& kind);
   // The JSON config a `store block add --type tiered` builds from its options.
@@ -233,6 +247,7 @@ Dfsctl::Dfsctl() {
   AddStoreCommands(Group(store, "block", "Manage block stores"), "block");
   AddAdapterCommands();
   AddSettingsCommands();
+  AddClientCommands();
   CLI::App* completion =
       Leaf(&app_, "completion", "Print a shell completion script", [this] { return Completion(); });
   completion->add_option("shell", args_.shell, "bash, zsh or fish")
@@ -697,6 +712,10 @@ void Dfsctl::AddShareCommands() {
                           [this] { return ShareStatus(); });
   status->add_option("name", args_.name, "Share name")->required();
   AddOutput(status);
+  CLI::App* locks = Leaf(share, "locks", "List the byte-range locks held on a served share",
+                         [this] { return ShareLocks(); });
+  locks->add_option("name", args_.name, "Share name")->required();
+  AddOutput(locks);
   CLI::App* sync =
       Leaf(share, "sync", "Upload everything a share holds that its remote lacks; waits for it",
            [this] { return ShareSync(); });
@@ -789,6 +808,41 @@ Status Dfsctl::ShareStatus() {
   json rows = json::array();
   FlattenStatus("", status, rows);
   Print(std::cout, rows, kStatusColumns, format());
+  return Status::Ok();
+}
+
+Status Dfsctl::ShareLocks() {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json reply, client.Get(SharePath(args_.name) + "/locks"));
+  json locks = reply.value("locks", json::array());
+  if (format() != OutputFormat::kTable) {
+    Print(std::cout, locks, {}, format());
+    return Status::Ok();
+  }
+  // One line per lock: its bytes ("to end" for a POSIX lock of length 0) and who holds it.
+  json rows = json::array();
+  for (const json& l : locks) {
+    const uint64_t offset = l.value("offset", uint64_t{0});
+    const uint64_t length = l.value("length", uint64_t{0});
+    const bool posix = l.value("flavor", "") == "posix";
+    std::string range = std::to_string(offset) + "-";
+    if (length != 0 || !posix) range += std::to_string(offset + length - (length != 0 ? 1 : 0));
+    if (length == 0 && posix) range += "end";
+    const json owner = l.value("owner", json::object());
+    std::string who = owner.value("protocol", "");
+    if (owner.contains("host")) {
+      who += " " + owner.value("host", "") + " (" + owner.value("address", "") + ") svid " +
+             std::to_string(owner.value("svid", 0));
+    } else if (owner.contains("id")) {
+      who += " " + owner.value("id", "");
+    }
+    rows.push_back({{"file", l.value("file", uint64_t{0})},
+                    {"range", range},
+                    {"type", l.value("exclusive", false) ? "exclusive" : "shared"},
+                    {"flavor", l.value("flavor", "")},
+                    {"owner", who}});
+  }
+  Print(std::cout, rows, kLockColumns, format());
   return Status::Ok();
 }
 
@@ -1063,6 +1117,30 @@ void Dfsctl::AddSettingsCommands() {
   });
   set->add_option("key", args_.name, "Setting key")->required();
   set->add_option("value", args_.value, "New value")->required();
+}
+
+// ---- clients ----
+
+void Dfsctl::AddClientCommands() {
+  CLI::App* client = Group(&app_, "client", "List and evict the clients holding state (locks)");
+  AddOutput(Leaf(client, "list", "List the clients holding state", [this] {
+    ASSIGN_OR_RETURN(ApiClient api, ApiClient::Open());
+    ASSIGN_OR_RETURN(json reply, api.Get("/api/v1/clients"));
+    Print(std::cout, reply.value("clients", json::array()), kClientColumns, format());
+    return Status::Ok();
+  }));
+  CLI::App* get = Leaf(client, "get", "Show a client", [this] {
+    return Show("/api/v1/clients/" + PathSegment(args_.name), kClientColumns);
+  });
+  get->add_option("id", args_.name, "Client id (as client list shows it)")->required();
+  AddOutput(get);
+  CLI::App* evict =
+      Leaf(client, "evict", "Evict a client: its locks and share reservations go", [this] {
+        RETURN_IF_ERROR(Send("DELETE", "/api/v1/clients/" + PathSegment(args_.name)));
+        std::cout << "Evicted client " << args_.name << "\n";
+        return Status::Ok();
+      });
+  evict->add_option("id", args_.name, "Client id (as client list shows it)")->required();
 }
 
 Status Dfsctl::Completion() {

@@ -600,6 +600,18 @@ class ApiHandlers final {
           "Upload everything the share holds that its remote lacks; answers when done (409 "
           "when its block store has no remote)",
           kNoBody, {}, 204, &H::SyncShare),
+        R("GET", "/api/v1/shares/{name}/locks", A::kOperator,
+          "The byte-range locks held on a served share, whichever protocol took them", kNoBody, {},
+          200, &H::GetShareLocks),
+        R("GET", "/api/v1/clients", A::kOperator,
+          "The clients holding state (NFSv3 lock clients: their locks, blocked requests and "
+          "share reservations)",
+          kNoBody, {}, 200, &H::ListClients),
+        R("GET", "/api/v1/clients/{id}", A::kOperator, "A client holding state (id URL-encoded)",
+          kNoBody, {}, 200, &H::GetClient),
+        R("DELETE", "/api/v1/clients/{id}", A::kAdmin,
+          "Evict a client: its locks, blocked requests and share reservations go", kNoBody, {}, 204,
+          &H::EvictClient),
         R("GET", "/api/v1/shares/{name}/permissions", A::kOperator, "A share's grants", kNoBody, {},
           200, &H::ListPermissions),
         R("PUT", "/api/v1/shares/{name}/permissions", A::kAdmin,
@@ -1538,6 +1550,49 @@ class ApiHandlers final {
                     fmt::format("share {}: the server's status is not a JSON object", share.name));
     }
     return Json(200, status);
+  }
+
+  Result<HttpResponse> GetShareLocks(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    ASSIGN_OR_RETURN(std::string text, hooks_.ShareLocks(share.name));
+    return JsonArrayFromServer(text, "locks");
+  }
+
+  Result<HttpResponse> ListClients(const Call&) {
+    ASSIGN_OR_RETURN(std::string text, hooks_.Clients());
+    return JsonArrayFromServer(text, "clients");
+  }
+
+  Result<HttpResponse> GetClient(const Call& call) {
+    ASSIGN_OR_RETURN(std::string text, hooks_.Clients());
+    json clients = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    const std::string id(call.Param("id"));
+    if (clients.is_array()) {
+      for (const json& c : clients) {
+        if (c.is_object() && c.value("id", "") == id) return Json(200, c);
+      }
+    }
+    return Status(Errc::kNotFound, fmt::format("no client '{}'", id));
+  }
+
+  Result<HttpResponse> EvictClient(const Call& call) {
+    const std::string id(call.Param("id"));
+    Status evicted = hooks_.EvictClient(id);
+    if (evicted.code() == Errc::kNotFound) {
+      return Status(Errc::kNotFound, fmt::format("no client '{}'", id));
+    }
+    RETURN_IF_ERROR(evicted);
+    LOG_INFO("api: {} evicted client {}", call.caller.username, id);
+    return NoContent();
+  }
+
+  // The server's JSON array `text`, answered as {"<key>": [...]}.
+  static Result<HttpResponse> JsonArrayFromServer(const std::string& text, const char* key) {
+    json items = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!items.is_array()) {
+      return Status(Errc::kInternal, fmt::format("the server's {} are not a JSON array", key));
+    }
+    return Json(200, json{{key, std::move(items)}});
   }
 
   Result<HttpResponse> SyncShare(const Call& call) {

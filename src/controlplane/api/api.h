@@ -40,6 +40,16 @@ class RuntimeHooks {
   // when that is done. Errc::kNotSupported when the share's block store has no remote;
   // Errc::kNotFound when no such share is being served.
   virtual Status SyncShare(std::string_view share) = 0;
+  // A JSON array (text) of the byte-range locks held on the served share named `share`, each
+  // with its file, range, type and owner (GET /api/v1/shares/{name}/locks). Errc::kNotFound
+  // when no such share is being served.
+  virtual Result<std::string> ShareLocks(std::string_view share) = 0;
+  // A JSON array (text) of the clients holding state (GET /api/v1/clients): each an object
+  // with at least "id" and "protocol".
+  virtual Result<std::string> Clients() = 0;
+  // Drops everything the client `id` (as Clients names it) holds. Errc::kNotFound when there
+  // is no such client.
+  virtual Status EvictClient(std::string_view id) = 0;
 };
 
 // A file or directory of the server's own that no store may overlap.

@@ -81,6 +81,26 @@ class FakeHooks final : public RuntimeHooks {
     return sync_error_;
   }
 
+  Result<std::string> ShareLocks(std::string_view share) override {
+    if (share != "/export")
+      return Status(Errc::kNotFound, "share " + std::string(share) + " is not served");
+    return std::string(R"([{"file":7,"offset":0,"length":10,"exclusive":true,)"
+                       R"("flavor":"posix","owner":{"protocol":"nlm","host":"h","svid":3}}])");
+  }
+  Result<std::string> Clients() override {
+    return std::string(R"([{"id":"nlm:10.0.0.7/h","protocol":"nlm","name":"h"}])");
+  }
+  Status EvictClient(std::string_view id) override {
+    MutexLock lock(&mu_);
+    if (id != "nlm:10.0.0.7/h") return Errc::kNotFound;
+    evicted_.push_back(std::string(id));
+    return Status::Ok();
+  }
+  std::vector<std::string> evicted() {
+    MutexLock lock(&mu_);
+    return evicted_;
+  }
+
   int shares_changed() {
     MutexLock lock(&mu_);
     return shares_changed_;
@@ -123,6 +143,7 @@ class FakeHooks final : public RuntimeHooks {
   bool ready_ GUARDED_BY(mu_) = false;
   Status error_ GUARDED_BY(mu_);
   std::vector<std::string> synced_ GUARDED_BY(mu_);
+  std::vector<std::string> evicted_ GUARDED_BY(mu_);
   Status sync_error_ GUARDED_BY(mu_);
 };
 
@@ -272,7 +293,7 @@ TEST_F(ApiTest, OpenApiDescribesEveryRegisteredRoute) {
   json doc = Body(result);
   EXPECT_EQ(doc["openapi"], "3.0.3");
   std::vector<RouteInfo> routes = api_->Routes();
-  EXPECT_EQ(routes.size(), 46u);
+  EXPECT_EQ(routes.size(), 50u);
   size_t operations = 0;
   for (const auto& [path, methods] : doc["paths"].items()) operations += methods.size();
   EXPECT_EQ(operations, routes.size());
@@ -713,6 +734,35 @@ TEST_F(ApiTest, TieredBlockStoresAreValidatedByTheSharedParser) {
                 ->status,
             201);
   ExpectProblem(Patch("/api/v1/stores/block/disk", {{"type", "tiered"}}, token), 400);
+}
+
+TEST_F(ApiTest, ShareLocksAndClients) {
+  CreateShareFixture();
+  std::string admin = AdminToken();
+  auto locks = Get("/api/v1/shares/%2Fexport/locks", Token(operator_));
+  ASSERT_EQ(locks->status, 200) << locks->body;
+  ASSERT_EQ(Body(locks)["locks"].size(), 1u);
+  EXPECT_EQ(Body(locks)["locks"][0]["owner"]["svid"], 3);
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/locks", Token(alice_)), 403);
+  ExpectProblem(Get("/api/v1/shares/%2Fnope/locks", admin), 404);
+
+  auto clients = Get("/api/v1/clients", Token(operator_));
+  ASSERT_EQ(clients->status, 200) << clients->body;
+  EXPECT_EQ(Body(clients)["clients"][0]["id"], "nlm:10.0.0.7/h");
+  auto one = Get("/api/v1/clients/nlm%3A10.0.0.7%2Fh", Token(operator_));
+  ASSERT_EQ(one->status, 200) << one->body;
+  EXPECT_EQ(Body(one)["name"], "h");
+  ExpectProblem(Get("/api/v1/clients/nlm%3Anobody", admin), 404);
+  ExpectProblem(Get("/api/v1/clients", Token(alice_)), 403);
+
+  // Eviction is for admins.
+  ExpectProblem(Send("DELETE", "/api/v1/clients/nlm%3A10.0.0.7%2Fh", Token(operator_)), 403);
+  EXPECT_TRUE(hooks_.evicted().empty());
+  ExpectProblem(Send("DELETE", "/api/v1/clients/nlm%3Anobody", admin), 404);
+  auto evicted = Send("DELETE", "/api/v1/clients/nlm%3A10.0.0.7%2Fh", admin);
+  ASSERT_TRUE(evicted);
+  EXPECT_EQ(evicted->status, 204) << evicted->body;
+  EXPECT_EQ(hooks_.evicted(), std::vector<std::string>{"nlm:10.0.0.7/h"});
 }
 
 TEST_F(ApiTest, ShareStatusAndSync) {

@@ -456,6 +456,20 @@ std::vector<LockInfo> LockTable::Locks(uint64_t file) {
   return out;
 }
 
+std::vector<std::pair<uint64_t, LockInfo>> LockTable::AllLocks(size_t max) {
+  std::vector<std::pair<uint64_t, LockInfo>> out;
+  for (FileShard& s : impl_->shards) {
+    MutexLock lock(&s.mu);
+    for (const auto& [file, f] : s.map) {
+      for (const auto& l : f.locks) {
+        if (out.size() == max) return out;
+        out.emplace_back(file, InfoOf(l));
+      }
+    }
+  }
+  return out;
+}
+
 size_t LockTable::lock_count() const { return impl_->locks.load(); }
 size_t LockTable::waiter_count() const { return impl_->waiters.load(); }
 

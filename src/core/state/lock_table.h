@@ -29,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -104,6 +105,9 @@ class LockTable {
 
   // The locks on `file`, in no particular order (for tests and diagnostics).
   std::vector<LockInfo> Locks(uint64_t file);
+  // Every lock of the table with its file, at most `max` of them, in no particular order (for
+  // administration: one shard is locked at a time, so it is not one instant's picture).
+  std::vector<std::pair<uint64_t, LockInfo>> AllLocks(size_t max);
   size_t lock_count() const;
   size_t waiter_count() const;
 

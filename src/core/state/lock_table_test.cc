@@ -152,6 +152,22 @@ TEST(LockTableTest, ReleasingAnOwnerDropsOnlyItsLocks) {
   EXPECT_OK(t.Lock(Req(P(3), 20, 10, true)));
 }
 
+TEST(LockTableTest, AllLocksListsEveryFileUpToTheBound) {
+  LockTable t;
+  ASSERT_OK(t.Lock(Req(W(1), 0, 10, true, 1)));
+  ASSERT_OK(t.Lock(Req(P(1), 20, 0, false, 2)));
+  ASSERT_OK(t.Lock(Req(P(2), 40, 10, true, 300)));
+  std::vector<std::pair<uint64_t, LockInfo>> all = t.AllLocks(100);
+  ASSERT_EQ(all.size(), 3u);
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  EXPECT_EQ(all[0].first, 1u);
+  EXPECT_EQ(all[0].second, (LockInfo{W(1), 0, 10, true}));
+  EXPECT_EQ(all[1].first, 2u);
+  EXPECT_EQ(all[1].second, (LockInfo{P(1), 20, 0, false}));
+  EXPECT_EQ(all[2].first, 300u);
+  EXPECT_EQ(t.AllLocks(2).size(), 2u);
+}
+
 TEST(LockTableTest, WaitersAreGrantedInOrderCancelledAndExpired) {
   LockTable t;
   ASSERT_OK(t.Lock(Req(P(1), 0, 10, true)));

@@ -1008,6 +1008,24 @@ std::vector<NlmHostInfo> NlmService::Hosts() const {
   return out;
 }
 
+std::optional<NlmOwnerInfo> NlmService::OwnerInfo(uint64_t owner_id) const {
+  MutexLock lock(&mu_);
+  auto it = owners_.find(owner_id);
+  if (it == owners_.end()) return std::nullopt;
+  return NlmOwnerInfo{it->second->host->name, it->second->host->address, it->second->svid};
+}
+
+Status NlmService::Evict(std::string_view address, std::string_view name) {
+  const std::string key = HostKey(address, name);
+  {
+    MutexLock lock(&mu_);
+    if (!hosts_.contains(key)) return Errc::kNotFound;
+  }
+  LOG_INFO("nlm: evicting host {} ({}): its locks and share reservations go", name, address);
+  Release(key, /*forget=*/true);
+  return Status::Ok();
+}
+
 size_t NlmService::pending_callbacks() const {
   MutexLock lock(&mu_);
   return granted_pending_.size() + notices_.size();

@@ -33,6 +33,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +86,13 @@ struct NlmOptions {
   int max_callback_tries = 20;
 };
 
+// An NLM lock owner of the share's tables, as the client named it.
+struct NlmOwnerInfo {
+  std::string host;     // caller_name
+  std::string address;  // the host's IP address
+  int32_t svid = 0;
+};
+
 // What the service holds, for diagnostics and tests.
 struct NlmHostInfo {
   std::string name;
@@ -116,6 +124,11 @@ class NlmService {
 
   bool in_grace() const;
   std::vector<NlmHostInfo> Hosts() const;
+  // The NLM owner behind a lock owner id of the share tables; nullopt when it is not one.
+  std::optional<NlmOwnerInfo> OwnerInfo(uint64_t owner_id) const;
+  // Drops everything the host `name` at `address` holds, as its FREE_ALL would (an
+  // administrator's eviction). Errc::kNotFound when there is no such host.
+  Status Evict(std::string_view address, std::string_view name);
   size_t pending_callbacks() const;
 
   // The procedures, for tests. `vers` is the call's NLM version.
