@@ -514,7 +514,6 @@ TEST_F(NlmTest, AfterARestartHostsAreNotifiedAndReclaimInGrace) {
   EXPECT_EQ(after.Lock(LockOf(fh_, 2, 20, 10), true), kGranted);
 }
 
-
 // One file, one set of locks: an SMB byte-range lock refuses an NLM lock on its bytes, an NLM
 // lock refuses the SMB one, and a blocked NLM request is granted when the SMB lock goes.
 TEST_F(NlmTest, NlmAndSmbLocksConflict) {

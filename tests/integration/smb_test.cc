@@ -209,7 +209,6 @@ TEST_F(SmbTest, WhatSmbWritesNfsReadsAndBack) {
   EXPECT_EQ(ReadFile(Local("cross.back")), "NFSv3" + data.substr(5));
 }
 
-
 bool HaveImpacket() {
   return Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code == 0;
 }

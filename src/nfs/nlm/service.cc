@@ -439,11 +439,8 @@ nlm4_res NlmService::Lock(const rpc::CallContext& call, const nlm4_lockargs& arg
         res.stat = nlm4_stats::NLM4_BLOCKED;
         return res;
       }
-      w.state = Blocked::State::kDone;
-      std::erase(granted_pending_, *it);
-      owners_[w.owner]->blocked--;
-      host->blocked.erase(it);
-      return res;  // granted
+      Drop(std::shared_ptr<Blocked>(*it));  // a copy: Drop erases the element
+      return res;                           // granted
     }
     if (args.block) {
       if (host->blocked.size() >= options_.max_blocked_per_host) {
@@ -484,11 +481,7 @@ nlm4_res NlmService::Lock(const rpc::CallContext& call, const nlm4_lockargs& arg
     MutexLock lock(&mu_);
     const bool released = b->state == Blocked::State::kDone;  // its host went meanwhile
     if (!id.ok() || *id == 0) {
-      if (!released) {
-        b->state = Blocked::State::kDone;
-        if (auto h = hosts_.find(b->host_key); h != hosts_.end()) std::erase(h->second->blocked, b);
-        if (auto o = owners_.find(b->owner); o != owners_.end()) o->second->blocked--;
-      }
+      if (!released) Drop(b);
       unlock = id.ok() && released;
     } else if (released) {
       cancel = true;
@@ -510,6 +503,20 @@ nlm4_res NlmService::Lock(const rpc::CallContext& call, const nlm4_lockargs& arg
   return res;
 }
 
+void NlmService::Drop(const std::shared_ptr<Blocked>& b) {
+  b->state = Blocked::State::kDone;
+  std::erase(granted_pending_, b);
+  if (auto h = hosts_.find(b->host_key); h != hosts_.end()) std::erase(h->second->blocked, b);
+  if (auto o = owners_.find(b->owner); o != owners_.end()) o->second->blocked--;
+}
+
+void NlmService::GiveBack(const Blocked& b) {
+  if (std::shared_ptr<core::Share> share = shares_.ById(b.share)) {
+    (void)share->state().locks.Unlock(b.req);
+  }
+  NoteLocks(b.owner, b.share, b.req.file);
+}
+
 void NlmService::WaitEnded(const std::shared_ptr<Blocked>& b, Status s) {
   if (s.ok()) NoteLocks(b->owner, b->share, b->req.file);
   bool give_back = false;
@@ -522,17 +529,10 @@ void NlmService::WaitEnded(const std::shared_ptr<Blocked>& b, Status s) {
       b->cookie = "dfs-granted-" + std::to_string(next_cookie_++);
       granted_pending_.push_back(b);
     } else {
-      b->state = Blocked::State::kDone;
-      if (auto h = hosts_.find(b->host_key); h != hosts_.end()) std::erase(h->second->blocked, b);
-      if (auto o = owners_.find(b->owner); o != owners_.end()) o->second->blocked--;
+      Drop(b);
     }
   }
-  if (give_back) {
-    if (std::shared_ptr<core::Share> share = shares_.ById(b->share)) {
-      (void)share->state().locks.Unlock(b->req);
-    }
-    return;
-  }
+  if (give_back) return GiveBack(*b);
   if (s.ok()) SendGranted(b);
 }
 
@@ -573,30 +573,19 @@ void NlmService::SendGranted(const std::shared_ptr<Blocked>& b) {
         // The client took the lock, or no longer wants it (it gave up waiting): then
         // it goes back.
         give_back = res.stat != nlm4_stats::NLM4_GRANTED;
-        b->state = Blocked::State::kDone;
       } else if (b->tries >= options_.max_callback_tries) {
         // The client cannot be reached: the lock stays granted, and the client finds
         // it when it polls (it sends the LOCK again) or releases it when it restarts.
         LOG_WARN("nlm: cannot tell {} that its lock was granted after {} tries", b->address,
                  b->tries);
-        b->state = Blocked::State::kDone;
       } else {
         int64_t wait = Nanos(options_.retry_initial) << std::min(b->tries - 1, 16);
         b->next_try = now + std::min(wait, Nanos(options_.retry_max));
         return;
       }
-      std::erase(granted_pending_, b);
-      if (auto h = hosts_.find(b->host_key); h != hosts_.end()) {
-        std::erase(h->second->blocked, b);
-      }
-      if (auto o = owners_.find(b->owner); o != owners_.end()) o->second->blocked--;
+      Drop(b);
     }
-    if (give_back) {
-      if (std::shared_ptr<core::Share> share = shares_.ById(b->share)) {
-        (void)share->state().locks.Unlock(b->req);
-      }
-      NoteLocks(b->owner, b->share, b->req.file);
-    }
+    if (give_back) GiveBack(*b);
   });
 }
 
@@ -616,17 +605,9 @@ void NlmService::GrantedRes(const rpc::CallContext& call, const nlm4_res& res) {
       b->next_try = MonotonicNanos() + Nanos(options_.retry_initial);
       return;
     }
-    b->state = Blocked::State::kDone;
-    std::erase(granted_pending_, b);
-    if (auto h = hosts_.find(b->host_key); h != hosts_.end()) std::erase(h->second->blocked, b);
-    if (auto o = owners_.find(b->owner); o != owners_.end()) o->second->blocked--;
+    Drop(b);
   }
-  if (res.stat != nlm4_stats::NLM4_GRANTED) {
-    if (std::shared_ptr<core::Share> share = shares_.ById(b->share)) {
-      (void)share->state().locks.Unlock(b->req);
-    }
-    NoteLocks(b->owner, b->share, b->req.file);
-  }
+  if (res.stat != nlm4_stats::NLM4_GRANTED) GiveBack(*b);
 }
 
 nlm4_res NlmService::Cancel(const rpc::CallContext& call, const nlm4_cancargs& args) {
@@ -659,30 +640,15 @@ nlm4_res NlmService::Cancel(const rpc::CallContext& call, const nlm4_cancargs& a
       res.stat = nlm4_stats::NLM4_DENIED;
       return res;
     }
-    if (found->state == Blocked::State::kQueued) {
-      wait = found->wait;
-    } else {
-      found->state = Blocked::State::kDone;  // granted, the callback not through yet
-      std::erase(granted_pending_, found);
-    }
-    if (found->state == Blocked::State::kDone || wait == 0) {
-      found->state = Blocked::State::kDone;
-      std::erase(host->blocked, found);
-      owners_[owner]->blocked--;
-    }
+    // Queued: its callback (kBusy) removes it. Granted, the callback not through yet (or
+    // queued a moment ago, its wait id not known yet): it goes now, and so does the lock.
+    if (found->state == Blocked::State::kQueued) wait = found->wait;
+    if (wait == 0) Drop(found);
   }
   std::shared_ptr<core::Share> share = shares_.ById(found->share);
   if (!share) return res;
-  if (wait != 0) {
-    // Its callback (kBusy) removes it; a grant that raced with the cancel gives the lock back.
-    if (!share->state().locks.Cancel(wait)) {
-      (void)share->state().locks.Unlock(found->req);
-      NoteLocks(found->owner, found->share, found->req.file);
-    }
-  } else {
-    (void)share->state().locks.Unlock(found->req);
-    NoteLocks(found->owner, found->share, found->req.file);
-  }
+  // A grant that raced with the cancel gives the lock back too.
+  if (wait == 0 || !share->state().locks.Cancel(wait)) GiveBack(*found);
   return res;
 }
 

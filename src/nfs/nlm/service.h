@@ -173,6 +173,11 @@ class NlmService {
   // Drops everything the host holds, and the host; `forget`: and its monitoring record.
   // Called without mu_ (it calls into the state tables).
   void Release(const std::string& host_key, bool forget);
+  // Takes a blocked request out of the service's lists (its host's, its owner's count, the
+  // pending grants), done for good.
+  void Drop(const std::shared_ptr<Blocked>& b) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Unlocks what a blocked request was granted (the client no longer wants it).
+  void GiveBack(const Blocked& b);
   // A blocked request's wait ended.
   void WaitEnded(const std::shared_ptr<Blocked>& b, Status s);
   void SendGranted(const std::shared_ptr<Blocked>& b);
