@@ -3,12 +3,13 @@
 #   1. release build (warnings are errors): unit and integration tests
 #   2. debug build with AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
 #   3. Samba's smbtorture against the SMB adapter, gated on tests/smb/smbtorture_known_failures.txt
-#   4. libFuzzer over the RPC + MOUNT + NFSv3 decoders, the journal and SMB2 (its decoders, a
-#      whole connection, SPNEGO/NTLMSSP, the TRANSFORM_HEADER, DCE/RPC), for a bounded time (clang)
+#   4. libFuzzer over the RPC + MOUNT + NFSv3 decoders, the journal, the NFSv4 codecs and SMB2
+#      (its decoders, a whole connection, SPNEGO/NTLMSSP, the TRANSFORM_HEADER, DCE/RPC), for a
+#      bounded time (clang)
 #   5. the Linux kernel NFS and cifs clients in a VM (../shared/vmtest) against the release build
-# Environment: DFS_FUZZ_SECONDS (default 60), DFS_JOURNAL_FUZZ_SECONDS and DFS_SMB_FUZZ_SECONDS
-# (default 30 each; the SPNEGO, crypto and DCE/RPC targets get a third of it), DFS_SKIP_VM=1 to
-# leave out step 5.
+# Environment: DFS_FUZZ_SECONDS (default 60), DFS_JOURNAL_FUZZ_SECONDS, DFS_NFS4_FUZZ_SECONDS and
+# DFS_SMB_FUZZ_SECONDS (default 30 each; the SPNEGO, crypto and DCE/RPC targets get a third of the
+# last), DFS_SKIP_VM=1 to leave out step 5.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # Let clones in other folders share one compiler cache.
@@ -59,8 +60,8 @@ step "fuzzing (libFuzzer, ${DFS_FUZZ_SECONDS:-60}s)"
   set -e
   CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DDITTOFS_FUZZ=ON -DDITTOFS_BENCH=OFF >/dev/null
-  cmake --build build/fuzz --target rpc_fuzz make_seeds journal_fuzz smb_wire_fuzz smb_server_fuzz \
-    make_smb_seeds smb_auth_fuzz smb_crypto_fuzz smb_rpc_fuzz
+  cmake --build build/fuzz --target rpc_fuzz make_seeds journal_fuzz nfs4_xdr_fuzz make_nfs4_seeds \
+    smb_wire_fuzz smb_server_fuzz make_smb_seeds smb_auth_fuzz smb_crypto_fuzz smb_rpc_fuzz
   corpus=$(mktemp -d)
   build/fuzz/bin/make_seeds "$corpus"
   build/fuzz/bin/rpc_fuzz -max_total_time="${DFS_FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=4096 \
@@ -77,6 +78,15 @@ record "rpc_fuzz" $?
   rm -rf "$corpus"
 )
 record "journal_fuzz" $?
+(
+  set -e
+  corpus=$(mktemp -d)
+  build/fuzz/bin/make_nfs4_seeds "$corpus"  # a COMPOUND of every operation, replies, callbacks
+  build/fuzz/bin/nfs4_xdr_fuzz -max_total_time="${DFS_NFS4_FUZZ_SECONDS:-30}" -timeout=10 \
+    -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 "$corpus" 2>&1 | tail -n 15
+  rm -rf "$corpus"
+)
+record "nfs4_xdr_fuzz" $?
 (
   set -e
   corpus=$(mktemp -d)

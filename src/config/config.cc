@@ -43,6 +43,54 @@ Status ParseUint(const std::string& text, uint64_t max, uint64_t* out, bool octa
   return Status::Ok();
 }
 
+// "3,4.0,4.1,4.2": the NFS versions served ("4" is every 4.x).
+Status ParseNfsVersions(const std::string& text, NfsConfig* nfs) {
+  bool v3 = false, v40 = false, v41 = false, v42 = false;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item == "3") {
+      v3 = true;
+    } else if (item == "4.0") {
+      v40 = true;
+    } else if (item == "4.1") {
+      v41 = true;
+    } else if (item == "4.2") {
+      v42 = true;
+    } else if (item == "4") {
+      v40 = v41 = v42 = true;
+    } else {
+      return Status(Errc::kInvalid, "nfs.versions: \"" + item + "\" is not 3, 4, 4.0, 4.1 or 4.2");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (!v3 && !v40 && !v41 && !v42) return Status(Errc::kInvalid, "nfs.versions: no version");
+  nfs->v3 = v3;
+  nfs->v4_0 = v40;
+  nfs->v4_1 = v41;
+  nfs->v4_2 = v42;
+  return Status::Ok();
+}
+
+std::string NfsVersionsString(const NfsConfig& nfs) {
+  std::string out;
+  auto add = [&out](bool on, const char* v) {
+    if (!on) return;
+    if (!out.empty()) out += ",";
+    out += v;
+  };
+  add(nfs.v3, "3");
+  add(nfs.v4_0, "4.0");
+  add(nfs.v4_1, "4.1");
+  add(nfs.v4_2, "4.2");
+  return out;
+}
+
 Status ParseBool(const std::string& text, bool* out) {
   if (text == "true" || text == "yes" || text == "on" || text == "1")
     *out = true;
@@ -194,6 +242,19 @@ const std::vector<Key>& Keys() {
       {"nfs", "nlm", [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.nlm); }},
       {"nfs", "grace_s", UintField(&NfsConfig::grace_s, 3600)},
       {"nfs", "client_portmap_port", UintField(&NfsConfig::client_portmap_port, 65535)},
+      {"nfs", "versions",
+       [](Config& c, const std::string& v) { return ParseNfsVersions(v, &c.nfs); }},
+      {"nfs", "lease_s", UintField(&NfsConfig::lease_s, 3600)},
+      {"nfs", "idmap_domain",
+       [](Config& c, const std::string& v) {
+         if (v.empty() || v.size() > 255 || v.find('@') != std::string::npos) {
+           return Status(Errc::kInvalid, "nfs.idmap_domain: a domain name, without '@'");
+         }
+         c.nfs.idmap_domain = v;
+         return Status::Ok();
+       }},
+      {"nfs", "numeric_ids",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.numeric_ids); }},
       {"smb", "enabled", SmbBool(&SmbConfig::enabled)},
       {"smb", "bind", SmbString(&SmbConfig::bind)},
       {"smb", "port", SmbUint(&SmbConfig::port, 0, 65535)},
@@ -524,6 +585,10 @@ std::string JsonSchema() {
       {"nfs.nlm", "boolean"},
       {"nfs.grace_s", "integer"},
       {"nfs.client_portmap_port", "integer"},
+      {"nfs.versions", "string"},
+      {"nfs.lease_s", "integer"},
+      {"nfs.idmap_domain", "string"},
+      {"nfs.numeric_ids", "boolean"},
       {"smb.enabled", "boolean"},
       {"smb.port", "integer"},
       {"smb.workers", "integer"},
@@ -694,7 +759,19 @@ std::string RenderConfig(const Config& c) {
     << "            # after a restart, how long clients have to reclaim their locks\n"
        "  client_portmap_port: "
     << c.nfs.client_portmap_port
-    << "  # clients' port mappers, for lock callbacks\n\n"
+    << "  # clients' port mappers, for lock callbacks\n"
+       "  versions: "
+    << NfsVersionsString(c.nfs)
+    << "    # NFS versions served: 3, 4.0, 4.1, 4.2\n"
+       "  lease_s: "
+    << c.nfs.lease_s
+    << "            # NFSv4 lease: clients renew their state within this long\n"
+       "  idmap_domain: "
+    << c.nfs.idmap_domain
+    << "  # NFSv4 owners are user@idmap_domain (unless numeric_ids)\n"
+       "  numeric_ids: "
+    << (c.nfs.numeric_ids ? "true" : "false")
+    << "      # NFSv4 owners sent as numbers, as Linux's server does for AUTH_SYS\n\n"
        "smb:\n"
        "  enabled: "
     << (c.smb.enabled ? "true" : "false")

@@ -55,6 +55,18 @@ struct NfsConfig {
   // The port of clients' port mappers, where their lock managers and status monitors are
   // found for callbacks (NLM GRANTED, SM_NOTIFY). 111 but in tests.
   uint16_t client_portmap_port = 111;
+  // The NFS versions served on the port ("versions: 3,4.0,4.1" in the file).
+  bool v3 = true;
+  bool v4_0 = true;
+  bool v4_1 = true;
+  bool v4_2 = true;
+  // NFSv4: how long a client's lease lasts without renewal.
+  uint32_t lease_s = 90;
+  // NFSv4 owner strings: "name@idmap_domain" from the control plane's users and groups, or,
+  // with numeric_ids, plain numbers (as Linux's server sends to AUTH_SYS clients). Both are
+  // accepted from clients.
+  std::string idmap_domain = "localdomain";
+  bool numeric_ids = true;
 };
 
 struct SmbConfig {

@@ -1139,6 +1139,28 @@ Result<OpenTable::OpenId> Vfs::OpenFile(const Caller& raw_caller, FileId file, u
   return id;
 }
 
+Status Vfs::ChangeOpen(const Caller& raw_caller, FileId file, OpenTable::OpenId id, uint32_t access,
+                       uint32_t share, uint32_t old_access) {
+  const uint32_t added = access & ~old_access;
+  if (added != 0) {
+    const bool writes = (added & (kWriteData | kAppendData | kWriteEa | kWriteAttributes)) != 0;
+    RETURN_IF_ERROR(Admit(raw_caller, writes));
+    Caller caller = Effective(raw_caller);
+    ASSIGN_OR_RETURN(Inode inode, Load(file));
+    uint32_t want = ((added & (kReadData | kReadEa)) != 0 ? 4 : 0) |
+                    ((added & (kWriteData | kAppendData)) != 0 ? 2 : 0) |
+                    ((added & kExecute) != 0 ? 1 : 0);
+    if (want != 0 && caller.uid != inode.uid && !MayAccess(caller, inode, want)) {
+      return Errc::kAccess;
+    }
+    if (writes && options_.read_only) return Errc::kReadOnly;
+    if ((added & (kWriteData | kAppendData | kDeleteAccess)) != 0 && DosReadOnly(inode)) {
+      return ReadOnlyRefusal("open for writing or deleting");
+    }
+  }
+  return state_->opens.Change(id, access, share);
+}
+
 Status Vfs::CloseFile(OpenTable::OpenId id, const NamedAt* at) {
   ASSIGN_OR_RETURN(CloseResult closed, state_->opens.Close(id));
   if (!closed.last) return Status::Ok();

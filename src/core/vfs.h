@@ -156,6 +156,11 @@ class Vfs {
   // `delete_on_close`: the file goes when this open closes (needs kDeleteAccess).
   Result<OpenTable::OpenId> OpenFile(const Caller& caller, FileId file, uint32_t access,
                                      uint32_t share, bool delete_on_close = false);
+  // Changes open `id` of `file` to `access` and `share` (an NFSv4 OPEN upgrade or
+  // OPEN_DOWNGRADE), checking `caller`'s permission for the access it adds as OpenFile does.
+  // Errc::kShareViolation when the file's other opens refuse it (the open is then unchanged).
+  Status ChangeOpen(const Caller& caller, FileId file, OpenTable::OpenId id, uint32_t access,
+                    uint32_t share, uint32_t old_access);
   // Where an open's file is named, for the deletion its close may bring.
   struct NamedAt {
     const Caller* caller = nullptr;  // who removes the name

@@ -40,6 +40,7 @@
 #include "nfs/mount/service.h"
 #include "nfs/nlm/service.h"
 #include "nfs/v3/service.h"
+#include "nfs/v4/service.h"
 #include "rpc/portmap/portmap.h"
 #include "rpc/rpc_client.h"
 #include "rpc/tcp_server.h"
@@ -550,8 +551,21 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
     // (core/identity.h). RPCSEC_GSS joins here with Kerberos.
     dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kNone, rpc::AuthNone);
     dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kSys, rpc::AuthSys);
-    dispatcher_.Add(nfs3_.Program());
-    dispatcher_.Add(mount_.Program());
+    if (config_.nfs.v3) {
+      dispatcher_.Add(nfs3_.Program());
+      dispatcher_.Add(mount_.Program());
+    }
+    if (config_.nfs.v4_0 || config_.nfs.v4_1 || config_.nfs.v4_2) {
+      nfs::Nfs4Options o;
+      o.minor0 = config_.nfs.v4_0;
+      o.minor1 = config_.nfs.v4_1;
+      o.minor2 = config_.nfs.v4_2;
+      o.lease_seconds = config_.nfs.lease_s;
+      o.idmap_domain = config_.nfs.idmap_domain;
+      o.numeric_ids = config_.nfs.numeric_ids;
+      nfs4_ = std::make_unique<nfs::Nfs4Service>(shares_, handles_, &users_, o);
+      dispatcher_.Add(nfs4_->Program());
+    }
     for (rpc::ProgramVersion& p : portmap_.Programs()) portmap_dispatcher_.Add(std::move(p));
     portmap_dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kNone, rpc::AuthNone);
     portmap_dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kSys, rpc::AuthSys);
@@ -637,6 +651,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   std::unique_ptr<StateMonitorRecords> nsm_records_;
   // NFSv3 locking (nfs.nlm): made at Start, before the NFS adapter serves.
   std::unique_ptr<nfs::NlmService> nlm_;
+  // NFSv4.0 and 4.1 (nfs.versions); null when neither is served.
+  std::unique_ptr<nfs::Nfs4Service> nfs4_;
 
   Mutex reconcile_mu_;  // one reconcile at a time; never held on the data path
   std::map<core::ShareId, ServedShare> served_ GUARDED_BY(reconcile_mu_);
@@ -1227,8 +1243,12 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
 }
 
 std::vector<std::pair<uint32_t, uint32_t>> ServerImpl::NfsPortPrograms() const {
-  std::vector<std::pair<uint32_t, uint32_t>> out{{nfs::NFS_PROGRAM, nfs::NFS_V3},
-                                                 {nfs::MOUNT_PROGRAM, nfs::MOUNT_V3}};
+  std::vector<std::pair<uint32_t, uint32_t>> out;
+  if (config_.nfs.v3) {
+    out.emplace_back(nfs::NFS_PROGRAM, nfs::NFS_V3);
+    out.emplace_back(nfs::MOUNT_PROGRAM, nfs::MOUNT_V3);
+  }
+  if (nfs4_) out.emplace_back(nfs::NFS4_PROGRAM, nfs::NFS_V4);
   if (nlm_) {
     for (uint32_t vers : {nfs::NLM_VERS, nfs::NLM_VERSX, nfs::NLM4_VERS}) {
       out.emplace_back(nfs::NLM_PROG, vers);
@@ -1392,6 +1412,7 @@ Status ServerImpl::Start() {
         share->state().locks.ExpireWaiters(now);
       }
       if (nlm_) nlm_->Tick(now);
+      if (nfs4_) nfs4_->Tick(now);
     }
   });
   if (config_.api.enabled) {
@@ -1450,6 +1471,9 @@ void ServerImpl::Stop() {
   }
   // No NLM call runs any more: its blocked requests leave the lock tables, its callbacks end.
   nlm_.reset();
+  // NFSv4 clients' opens and locks leave the shares' tables (the service stays: its program
+  // is in the dispatcher).
+  if (nfs4_) nfs4_->ReleaseAll();
   nfs_port_ = 0;
   smb_port_ = 0;
   {

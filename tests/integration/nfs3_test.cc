@@ -376,8 +376,6 @@ TEST_F(Nfs3ProcedureTest, OtherVersionsAndProgramsAreRefusedOnALiveConnection) {
   const std::pair<const char*, RawNfsClient::Issue> probes[] = {
       {"NFSv2 NULL",
        [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nfs2_null_async(r, cb, p); }},
-      {"NFSv4 NULL",
-       [](rpc_context* r, rpc_cb cb, void* p) { return rpc_nfs4_null_async(r, cb, p); }},
       {"MOUNT v1 NULL",
        [](rpc_context* r, rpc_cb cb, void* p) { return rpc_mount1_null_async(r, cb, p); }},
       {"RQUOTA v1 NULL",

@@ -8,6 +8,9 @@
 # usage: nfs3_posix_guest.sh [NFS_PORT [MOUNT_PORT [portmap]]]   (guest-side ports on host
 #        "server"; with "portmap", also a mount that asks the port mapper at server:111)
 #
+# NFS_VERS=4.0, 4.1 or 4.2 in the environment mounts with that NFSv4 minor version instead
+# (MOUNT_PORT and the port mapper are then unused). NFS_OPTS adds mount options (nconnect=4).
+#
 # The guest runs under slow software emulation, so the checks are chosen to cost few calls:
 # builtins instead of forks in the big loops, one fio job per pattern.
 
@@ -61,8 +64,15 @@ die() {
 
 section "mount"
 mkdir -p "$mnt"
-mount -t nfs -o "vers=3,proto=tcp,port=$nfs_port,mountport=$mount_port,mountproto=tcp,nolock" \
-  server:/export "$mnt" || die "mount of server:/export"
+vers=${NFS_VERS:-3}
+if [[ $vers == 3 ]]; then
+  opts="vers=3,proto=tcp,port=$nfs_port,mountport=$mount_port,mountproto=tcp,nolock"
+else
+  opts="vers=$vers,proto=tcp,port=$nfs_port"
+fi
+[[ -n "${NFS_OPTS:-}" ]] && opts="$opts,$NFS_OPTS"
+mount -t nfs -o "$opts" server:/export "$mnt" || die "mount of server:/export ($opts)"
+grep " $mnt " /proc/mounts
 checks=$((checks + 1))
 echo "PASS: mount"
 # A fresh directory per run, so that reruns against a long-lived server do not collide.
@@ -203,7 +213,7 @@ check "fio random write 16 MiB (4k blocks) verifies" \
   run_fio randv --filename=fio-rand.dat --size=16m --bs=4k --rw=randwrite
 rm -f fio-seq.dat fio-rand.dat
 
-if [[ "${3:-}" == portmap ]]; then
+if [[ "${3:-}" == portmap && $vers == 3 ]]; then
   # The server's port mapper (forwarded as server:111) names the NFS and MOUNT ports, so a
   # mount that gives none finds the same files.
   section "portmapper"

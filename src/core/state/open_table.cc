@@ -124,6 +124,26 @@ Result<CloseResult> OpenTable::Close(OpenId id) {
   return result;
 }
 
+Status OpenTable::Change(OpenId id, uint32_t access, uint32_t share) {
+  ASSIGN_OR_RETURN(uint64_t file, impl_->FileOf(id));
+  FileShard& s = impl_->ShardOf(file);
+  MutexLock lock(&s.mu);
+  auto it = s.map.find(file);
+  if (it == s.map.end()) return Status(Errc::kNotFound, "no such open");
+  core::Open* self = nullptr;
+  for (auto& o : it->second.opens) {
+    if (o.id == id) {
+      self = &o;
+    } else if (ShareConflict(o, access, share)) {
+      return Errc::kShareViolation;
+    }
+  }
+  if (self == nullptr) return Status(Errc::kNotFound, "no such open");
+  self->access = access;
+  self->share = share;
+  return Status::Ok();
+}
+
 Status OpenTable::SetDeletePending(OpenId id, bool pending) {
   ASSIGN_OR_RETURN(uint64_t file, impl_->FileOf(id));
   FileShard& s = impl_->ShardOf(file);

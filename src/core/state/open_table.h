@@ -73,6 +73,11 @@ class OpenTable {
   Result<OpenId> Open(const OpenRequest& r);
   // Errc::kNotFound for an id that is not open.
   Result<CloseResult> Close(OpenId id);
+  // Gives open `id` the access `access` and share modes `share` in one step (an NFSv4 OPEN
+  // upgrade or OPEN_DOWNGRADE): checked against the file's other opens as Open checks a new one
+  // (Errc::kShareViolation, and the open keeps what it had). Errc::kNotFound for an id that is
+  // not open.
+  Status Change(OpenId id, uint32_t access, uint32_t share);
   // Marks the file of open `id` for deletion once its last open closes (or takes the mark
   // back). Errc::kAccess when the open lacks kDeleteAccess.
   Status SetDeletePending(OpenId id, bool pending);

@@ -155,5 +155,25 @@ TEST(OpenTableTest, AHundredThousandOpenFiles) {
   EXPECT_EQ(t.total_opens(), 0u);
 }
 
+// An NFSv4 upgrade or downgrade changes an open in place: checked against the other opens,
+// never against itself, and unchanged when refused.
+TEST(OpenTableTest, ChangeChecksOtherOpensOnly) {
+  OpenTable t;
+  ASSERT_OK_AND_ASSIGN(OpenTable::OpenId mine, t.Open({7, kReadData, kShareRead}));
+  // Widening itself to write while denying writes to others: nothing else is open.
+  ASSERT_OK(t.Change(mine, kReadData | kWriteData, kShareRead));
+  ASSERT_OK_AND_ASSIGN(OpenTable::OpenId reader, t.Open({7, kReadData, kShareAll}));
+  EXPECT_THAT(t.Open({7, kWriteData, kShareAll}), testing::StatusIs(Errc::kShareViolation));
+  // Denying reads now would refuse `reader`: refused, and the open keeps what it had.
+  EXPECT_THAT(t.Change(mine, kReadData | kWriteData, 0), testing::StatusIs(Errc::kShareViolation));
+  EXPECT_THAT(t.Open({7, kWriteData, kShareAll}), testing::StatusIs(Errc::kShareViolation));
+  EXPECT_OK(t.Open({7, kReadData, kShareAll}).status());
+  // A downgrade lets writers in again.
+  ASSERT_OK(t.Change(mine, kReadData, kShareAll));
+  EXPECT_OK(t.Open({7, kWriteData, kShareAll}).status());
+  EXPECT_THAT(t.Change(9999, kReadData, kShareAll), testing::StatusIs(Errc::kNotFound));
+  ASSERT_OK(t.Close(reader).status());
+}
+
 }  // namespace
 }  // namespace dittofs::core

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The NFSv4 program (RFC 7530 for minor version 0, RFC 8881 for 1): NULL and COMPOUND, whose
+// operations run in order over a current and a saved file handle until one fails. File system
+// work goes to the shares' Vfs; opens, share reservations and locks to the shares' ShareState,
+// the runtime's, so that NFSv4, NFSv3 (NLM) and SMB clients see each other's. What is NFSv4's
+// own (client records, sessions, stateids) is in Nfs4State.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/identity.h"
+#include "core/shares.h"
+#include "nfs/common/file_handle.h"
+#include "nfs/proto/nfs4_types.h"
+#include "nfs/v4/pseudo_fs.h"
+#include "nfs/v4/state.h"
+#include "rpc/dispatch.h"
+#include "rpc/rpc_client.h"
+
+namespace dittofs::nfs {
+
+struct Nfs4Fh;
+
+struct Nfs4Options {
+  bool minor0 = true;  // serve NFSv4.0
+  bool minor1 = true;  // serve NFSv4.1
+  // Serve NFSv4.2 as 4.1 with none of 4.2's OPTIONAL operations (NFS4ERR_NOTSUPP): what a
+  // 4.2 client mounts by default; ALLOCATE, COPY and the rest come with issue 16.
+  bool minor2 = true;
+  uint32_t lease_seconds = 90;
+  uint32_t max_io = 1u << 20;  // maxread, maxwrite
+  // Owner strings (RFC 8881 §5.9): "uid@domain" names come from the control plane's users and
+  // groups; `numeric_ids` sends numbers ("1000") instead, as Linux's server does for AUTH_SYS.
+  // Both forms are accepted from clients either way.
+  std::string idmap_domain = "localdomain";
+  bool numeric_ids = true;
+  // Limits (hostile or runaway clients): answered NFS4ERR_RESOURCE beyond them.
+  size_t max_clients = 16384;
+  size_t max_sessions_per_client = 16;
+  size_t max_owners_per_client = 4096;
+  size_t max_states_per_client = 65536;
+  uint32_t max_slots = 64;
+  uint32_t max_ops = 128;                 // per COMPOUND (4.1: also the session's limit)
+  uint32_t max_cached_reply = 64u << 10;  // per slot
+  // Grant read and write delegations to clients whose callback path works.
+  bool delegations = true;
+  // Expired clients whose state waits for a conflict (a courteous server): at most this many
+  // are kept; beyond it the longest expired go first.
+  size_t max_courtesy_clients = 1024;
+  // ... and for at most this long after their lease ran out.
+  uint32_t courtesy_seconds = 3600;
+};
+
+class Nfs4Service {
+ public:
+  // `shares`, `handles` and `users` (may be null: numeric owners only) must outlive the service.
+  Nfs4Service(const core::ShareTable& shares, const FileHandleCodec& handles,
+              const core::UserDirectory* users, Nfs4Options options = {});
+  ~Nfs4Service();
+
+  // The dispatch table for program 100003 version 4.
+  rpc::ProgramVersion Program();
+
+  // Releases every client's state (the server stops).
+  void ReleaseAll();
+  // Runs once a second: expires leases (courteously), bounds what expired clients keep.
+  void Tick(int64_t now_nanos);
+
+  Nfs4State& state() { return state_; }
+  const Nfs4Options& options() const { return options_; }
+
+  // Runs one COMPOUND: `args` holds its encoded arguments, `results` gets COMPOUND4res.
+  // Returns false when the call's arguments could not be read at all (GARBAGE_ARGS).
+  bool Compound(const rpc::CallContext& call, xdr::XdrDecoder& args, xdr::XdrEncoder& results);
+
+  // The state of one COMPOUND; defined in compound.cc.
+  struct Ctx;
+
+ private:
+  // Operations: each returns its result; the COMPOUND loop encodes it and stops at a failure.
+  nfs_resop4 Dispatch(Ctx& c, nfs_argop4& op);
+
+  nfsstat4 PutFh(Ctx& c, const PUTFH4args& a);
+  nfsstat4 PutRootFh(Ctx& c);
+  nfsstat4 SaveFh(Ctx& c);
+  nfsstat4 RestoreFh(Ctx& c);
+  GETFH4res GetFh(Ctx& c);
+  nfsstat4 Lookup(Ctx& c, const LOOKUP4args& a);
+  nfsstat4 Lookupp(Ctx& c);
+  GETATTR4res GetAttr(Ctx& c, const GETATTR4args& a);
+  nfsstat4 Verify(Ctx& c, const fattr4& attrs, bool want_same);
+  ACCESS4res Access(Ctx& c, const ACCESS4args& a);
+  READLINK4res ReadLink(Ctx& c);
+  READDIR4res ReadDir(Ctx& c, const READDIR4args& a);
+  CREATE4res Create(Ctx& c, const CREATE4args& a);
+  REMOVE4res Remove(Ctx& c, const REMOVE4args& a);
+  RENAME4res Rename(Ctx& c, const RENAME4args& a);
+  LINK4res Link(Ctx& c, const LINK4args& a);
+  SETATTR4res SetAttr(Ctx& c, const SETATTR4args& a);
+  SECINFO4res SecInfo(Ctx& c, bool parent, std::string_view name);
+  READ4res Read(Ctx& c, const READ4args& a);
+  WRITE4res Write(Ctx& c, const WRITE4args& a);
+  COMMIT4res Commit(Ctx& c, const COMMIT4args& a);
+
+  // Clients and sessions.
+  SETCLIENTID4res SetClientId(Ctx& c, const SETCLIENTID4args& a);
+  nfsstat4 SetClientIdConfirm(Ctx& c, const SETCLIENTID_CONFIRM4args& a);
+  nfsstat4 Renew(Ctx& c, const RENEW4args& a);
+  EXCHANGE_ID4res ExchangeId(Ctx& c, const EXCHANGE_ID4args& a);
+  CREATE_SESSION4res CreateSession(Ctx& c, const CREATE_SESSION4args& a);
+  nfsstat4 DestroySession(Ctx& c, const DESTROY_SESSION4args& a);
+  nfsstat4 DestroyClientId(Ctx& c, const DESTROY_CLIENTID4args& a);
+  BIND_CONN_TO_SESSION4res BindConnToSession(Ctx& c, const BIND_CONN_TO_SESSION4args& a);
+  nfsstat4 BackchannelCtl(Ctx& c, const BACKCHANNEL_CTL4args& a);
+  nfsstat4 ReclaimComplete(Ctx& c, const RECLAIM_COMPLETE4args& a);
+
+  // Opens and locks.
+  OPEN4res Open(Ctx& c, const OPEN4args& a);
+  // OPEN once the owner's seqid passed; REQUIRES: owner->mu held.
+  OPEN4res OpenLocked(Ctx& c, const OPEN4args& a, const std::shared_ptr<Nfs4Client>& client,
+                      const std::shared_ptr<Nfs4Owner>& owner);
+  // NOFILEHANDLE without a current file, ISDIR for a pseudo directory.
+  static nfsstat4 NeedRegularFile(const Ctx& c);
+  OPEN_CONFIRM4res OpenConfirm(Ctx& c, const OPEN_CONFIRM4args& a);
+  OPEN_DOWNGRADE4res OpenDowngrade(Ctx& c, const OPEN_DOWNGRADE4args& a);
+  CLOSE4res Close(Ctx& c, const CLOSE4args& a);
+  LOCK4res Lock(Ctx& c, const LOCK4args& a);
+  LOCKT4res LockT(Ctx& c, const LOCKT4args& a);
+  LOCKU4res LockU(Ctx& c, const LOCKU4args& a);
+  nfsstat4 ReleaseLockOwner(Ctx& c, const RELEASE_LOCKOWNER4args& a);
+  nfsstat4 FreeStateid(Ctx& c, const FREE_STATEID4args& a);
+  TEST_STATEID4res TestStateid(Ctx& c, const TEST_STATEID4args& a);
+  nfsstat4 DelegReturn(Ctx& c, const DELEGRETURN4args& a);
+
+  // The client a 4.0 operation names by id (renewing its lease), or a 4.1 COMPOUND's session's.
+  nfsstat4 ClientFor(Ctx& c, clientid4 id, std::shared_ptr<Nfs4Client>* out);
+  // Checks a stateid given with an operation on the current file: special stateids, the
+  // record's client and file, its seqid. `out` gets the record (nullopt for a special one).
+  nfsstat4 CheckStateid(Ctx& c, const stateid4& id, std::optional<Nfs4StateRecord>* out,
+                        uint64_t* key = nullptr);
+  // The open an I/O operation comes through, from its stateid: `*through` is null for the
+  // anonymous and bypass stateids (an operation of its own, as NFSv3's), else `via`, filled.
+  // NFS4ERR_OPENMODE for a write through an open without write access.
+  nfsstat4 StateForIo(Ctx& c, const stateid4& id, bool write, core::OpenContext* via,
+                      const core::OpenContext** through);
+  // The status of a failed READ, WRITE or size change.
+  nfsstat4 IoStatus(core::Vfs& vfs, core::FileId file, const core::OpenContext& via,
+                    uint64_t offset, uint64_t length, bool write, const Status& s);
+  // Releases everything a client holds: its opens, locks and grants in the shares, its
+  // stateids and sessions; removes the record when `forget`.
+  void ReleaseClient(const std::shared_ptr<Nfs4Client>& client, bool forget);
+  // Releases the state of expired clients that holds up an operation on `file` (courtesy ends
+  // at a conflict). True when some was released (the caller retries once).
+  bool ExpireCourtesyHolders(const Nfs4File& file);
+  // Forgets one stateid and releases what it holds in its share: an open's runtime open, a
+  // lock stateid's locks.
+  void DropState(uint64_t key, const Nfs4StateRecord& record);
+  // Releases clients whose lease ran out: those without state at once, those with state
+  // (courtesy clients) past courtesy_seconds or beyond max_courtesy_clients; with `pressed`
+  // (the client table is full), every expired one.
+  void ExpireIdleClients(int64_t now, bool pressed);
+
+  // Delegations and callbacks (delegations.cc).
+  // 4.0: checks the client's callback address with CB_NULL; delegations follow its answer.
+  void ProbeCallback40(const std::shared_ptr<Nfs4Client>& client);
+  bool CallbackUsable(Nfs4Client& client);
+  // Sends CB_COMPOUND with `ops` (4.1: after a CB_SEQUENCE, one call at a time per session);
+  // `done` gets whether the client answered NFS4_OK. Never blocks.
+  void SendCallback(const std::shared_ptr<Nfs4Client>& client, std::vector<nfs_cb_argop4> ops,
+                    std::function<void(bool ok)> done);
+  void FinishCallback(const std::shared_ptr<Nfs4Session>& s, bool reached,
+                      const std::function<void(bool)>& done);
+  // After an OPEN: grants a delegation when the client's callback path works and nothing
+  // stands in the way.
+  void MaybeDelegate(Ctx& c, const std::shared_ptr<Nfs4Client>& client, core::Vfs& vfs,
+                     const Nfs4File& file, uint32_t access, OPEN4res* r);
+  // The LeaseTable breaks delegation `grant`: CB_RECALL to its client.
+  void Recall(uint64_t grant);
+  bool DelegationRevoked(const Nfs4StateRecord& rec);
+
+  // Attributes.
+  nfsstat4 FillAttrs(Ctx& c, const bitmap4& want, Fattr4* out);
+  // The attributes of `fh` (`known`: its runtime attributes, when the caller has them; `fs`:
+  // its share's counters, likewise).
+  nfsstat4 FillAttrsOf(Ctx& c, const Nfs4Fh& fh, const core::Attr* known, const bitmap4& want,
+                       Fattr4* out, const core::FsStats* fs = nullptr);
+  // Turns SETATTR's (or a create's) attributes into the runtime's: NFS4ERR_INVAL for a read-only
+  // attribute, NFS4ERR_ATTRNOTSUPP for an unsupported one, NFS4ERR_BADOWNER for an owner that
+  // maps to no id. `attrset` gets the bits that will be set.
+  nfsstat4 ToSetAttrs(Ctx& c, const fattr4& in, const core::Attr* current, core::SetAttrs* out,
+                      bitmap4* attrset);
+  std::string OwnerString(uint32_t id, bool group) const;
+  // NFS4_OK, NFS4ERR_BADOWNER.
+  nfsstat4 ParseOwner(std::string_view s, bool group, uint32_t* id) const;
+
+  const core::ShareTable& shares_;
+  const FileHandleCodec& handles_;
+  const core::UserDirectory* users_;
+  Nfs4Options options_;
+  Nfs4State state_;
+  verifier4 write_verifier_{};
+  std::string server_owner_;
+  // Drives 4.0's callback connections.
+  std::unique_ptr<rpc::ClientIo> callback_io_;
+};
+
+}  // namespace dittofs::nfs

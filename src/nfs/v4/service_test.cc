@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: Apache-2.0
+// The NFSv4 service in process, over a memory share: COMPOUND processing, the slot table and
+// its reply cache, state transitions of both minor versions, courteous expiry, idmapping.
+#include "nfs/v4/service.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <thread>
+
+#include "base/clock.h"
+#include "core/shares.h"
+#include "nfs/v4/compound.h"
+#include "stores/block/memory/memory_block_store.h"
+#include "stores/metadata/memory/memory_metadata_store.h"
+#include "testing/status_matchers.h"
+
+namespace dittofs::nfs {
+namespace {
+
+constexpr auto kOk = nfsstat4::NFS4_OK;
+
+// Users and groups for owner strings: alice (1000), group staff (50).
+class FakeUsers final : public core::UserDirectory {
+ public:
+  Result<core::UserRecord> FindUser(std::string_view name) const override {
+    if (name == "alice") return core::UserRecord{"alice", 1000, 50, {50}, true, ""};
+    return Errc::kNotFound;
+  }
+  Result<core::UserRecord> FindWindowsUser(std::string_view name) const override {
+    return FindUser(name);
+  }
+  Result<core::UserRecord> FindKerberosUser(std::string_view) const override {
+    return Errc::kNotFound;
+  }
+  Result<core::UserRecord> FindUserByUid(uint32_t uid) const override {
+    if (uid == 1000) return FindUser("alice");
+    return Errc::kNotFound;
+  }
+  Result<core::GroupRecord> FindGroup(std::string_view name) const override {
+    if (name == "staff") return core::GroupRecord{"staff", 50};
+    return Errc::kNotFound;
+  }
+  Result<core::GroupRecord> FindGroupByGid(uint32_t gid) const override {
+    if (gid == 50) return core::GroupRecord{"staff", 50};
+    return Errc::kNotFound;
+  }
+};
+
+class Nfs4ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Make({}); }
+
+  void Make(Nfs4Options options) {
+    service_.reset();
+    core::ShareOptions so;
+    so.squash = core::Squash::kNone;
+    so.root_mode = 01777;
+    auto share = core::Share::Open(1, "/export", stores::NewMemoryMetadataStore(),
+                                   stores::NewMemoryBlockStore(), so);
+    ASSERT_TRUE(share.ok());
+    shares_ = std::make_unique<core::ShareTable>();
+    shares_->Add(std::move(share).value());
+    service_ = std::make_unique<Nfs4Service>(*shares_, handles_, &users_, options);
+  }
+
+  // Runs a COMPOUND as uid 0; returns the reply's bytes.
+  std::string Raw(uint32_t minor, const std::vector<nfs_argop4>& ops, uint32_t uid = 0) {
+    xdr::XdrEncoder args;
+    EncodeCompound(args, "t", minor, ops);
+    std::string bytes = args.ToString();
+    xdr::XdrDecoder d(AsBytes(bytes));
+    rpc::CallContext call;
+    call.prog = NFS4_PROGRAM;
+    call.vers = NFS_V4;
+    call.proc = NFSPROC4_COMPOUND;
+    call.cred.flavor = rpc::AuthFlavor::kSys;
+    call.cred.uid = uid;
+    call.cred.gid = uid;
+    call.client_address = "127.0.0.1";
+    xdr::XdrEncoder out;
+    EXPECT_TRUE(service_->Compound(call, d, out));
+    return out.ToString();
+  }
+  COMPOUND4res Run(uint32_t minor, const std::vector<nfs_argop4>& ops, uint32_t uid = 0) {
+    std::string reply = Raw(minor, ops, uid);
+    xdr::XdrDecoder d(AsBytes(reply));
+    COMPOUND4res res;
+    EXPECT_TRUE(Decode(d, &res));
+    return res;
+  }
+
+  // A 4.1 client with a session: returns its client id; `session` and `seq` follow.
+  struct Session41 {
+    clientid4 clientid = 0;
+    sessionid4 id{};
+    uint32_t seq = 0;
+  };
+  Session41 Establish41(const std::string& owner) {
+    Session41 s;
+    EXCHANGE_ID4args x;
+    x.co_ownerid = AsBytes(owner);
+    COMPOUND4res r = Run(1, {MakeOp(OP_EXCHANGE_ID, x)});
+    EXPECT_EQ(r.status, kOk);
+    auto xr = std::get<EXCHANGE_ID4res>(r.resarray.at(0).res);
+    s.clientid = xr.clientid;
+    CREATE_SESSION4args cs;
+    cs.clientid = xr.clientid;
+    cs.sequence = xr.sequenceid;
+    cs.fore_chan_attrs = {0, 1u << 20, 1u << 20, 8192, 16, 4, std::nullopt};
+    cs.back_chan_attrs = {0, 4096, 4096, 0, 2, 1, std::nullopt};
+    r = Run(1, {MakeOp(OP_CREATE_SESSION, cs)});
+    EXPECT_EQ(r.status, kOk);
+    s.id = std::get<CREATE_SESSION4res>(r.resarray.at(0).res).sessionid;
+    return s;
+  }
+  static nfs_argop4 Seq(Session41& s, uint32_t slot = 0, bool cache = true) {
+    SEQUENCE4args a;
+    a.sessionid = s.id;
+    a.sequenceid = ++s.seq;
+    a.slotid = slot;
+    a.cachethis = cache;
+    return MakeOp(OP_SEQUENCE, a);
+  }
+  template <typename A>
+  static nfs_argop4 MakeOp(uint32_t op, A a) {
+    nfs_argop4 o;
+    o.op = op;
+    o.args = std::move(a);
+    return o;
+  }
+  static nfs_argop4 MakeOp(uint32_t op) {
+    nfs_argop4 o;
+    o.op = op;
+    return o;
+  }
+  static nfs_argop4 OpenOp(std::string_view name, uint32_t access, uint32_t deny, std::string owner,
+                           clientid4 clientid, uint32_t seqid = 0) {
+    OPEN4args a;
+    a.seqid = seqid;
+    a.share_access = access;
+    a.share_deny = deny;
+    a.owner.clientid = clientid;
+    a.owner.owned = std::move(owner);
+    a.opentype = opentype4::OPEN4_CREATE;
+    a.mode = createmode4::UNCHECKED4;
+    a.claim = open_claim_type4::CLAIM_NULL;
+    a.file = name;
+    return MakeOp(OP_OPEN, a);
+  }
+
+  FakeUsers users_;
+  FileHandleCodec handles_{FileHandleCodec::Key{7}};
+  std::unique_ptr<core::ShareTable> shares_;
+  std::unique_ptr<Nfs4Service> service_;
+};
+
+TEST_F(Nfs4ServiceTest, AnErrorMidwayEndsTheCompoundWithTheResultsSoFar) {
+  COMPOUND4res r = Run(0, {MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                           MakeOp(OP_LOOKUP, LOOKUP4args{"nope"}), MakeOp(OP_GETFH)});
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_NOENT);
+  ASSERT_EQ(r.resarray.size(), 3u);
+  EXPECT_EQ(r.resarray[2].status(), nfsstat4::NFS4ERR_NOENT);
+  EXPECT_EQ(r.tag, "t");
+}
+
+TEST_F(Nfs4ServiceTest, FileHandleRules) {
+  // No current file handle yet.
+  EXPECT_EQ(Run(0, {MakeOp(OP_GETFH)}).status, nfsstat4::NFS4ERR_NOFILEHANDLE);
+  EXPECT_EQ(Run(0, {MakeOp(OP_SAVEFH)}).status, nfsstat4::NFS4ERR_NOFILEHANDLE);
+  // RESTOREFH without a saved one.
+  EXPECT_EQ(Run(0, {MakeOp(OP_PUTROOTFH), MakeOp(OP_RESTOREFH)}).status,
+            nfsstat4::NFS4ERR_RESTOREFH);
+  // SAVEFH, a LOOKUP that moves on, RESTOREFH back: GETFH gives the root's handle.
+  COMPOUND4res root = Run(0, {MakeOp(OP_PUTROOTFH), MakeOp(OP_GETFH)});
+  COMPOUND4res back =
+      Run(0, {MakeOp(OP_PUTROOTFH), MakeOp(OP_SAVEFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+              MakeOp(OP_RESTOREFH), MakeOp(OP_GETFH)});
+  ASSERT_EQ(back.status, kOk);
+  EXPECT_EQ(std::get<GETFH4res>(back.resarray.back().res).object,
+            std::get<GETFH4res>(root.resarray.back().res).object);
+  // A forged handle is BADHANDLE; the pseudo fs is read-only.
+  PUTFH4args bad;
+  std::string junk(28, 'x');
+  bad.object.data = AsBytes(junk);
+  EXPECT_EQ(Run(0, {MakeOp(OP_PUTFH, bad)}).status, nfsstat4::NFS4ERR_BADHANDLE);
+  CREATE4args mk;
+  mk.objtype = nfs_ftype4::NF4DIR;
+  mk.objname = "x";
+  EXPECT_EQ(Run(0, {MakeOp(OP_PUTROOTFH), MakeOp(OP_CREATE, mk)}).status, nfsstat4::NFS4ERR_ROFS);
+  // "." and ".." are not names.
+  EXPECT_EQ(Run(0, {MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{".."})}).status,
+            nfsstat4::NFS4ERR_BADNAME);
+}
+
+TEST_F(Nfs4ServiceTest, SlotTableAndReplyCache) {
+  Session41 s = Establish41("slots");
+  std::vector<nfs_argop4> ops{Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_GETFH)};
+  std::string first = Raw(1, ops);
+  // The same slot and sequence id again: the cached reply, byte for byte.
+  EXPECT_EQ(Raw(1, ops), first);
+  // Not cached (sa_cachethis false): a retry is RETRY_UNCACHED_REP.
+  std::vector<nfs_argop4> uncached{Seq(s, 0, false), MakeOp(OP_PUTROOTFH)};
+  EXPECT_EQ(Run(1, uncached).status, kOk);
+  EXPECT_EQ(Run(1, uncached).status, nfsstat4::NFS4ERR_RETRY_UNCACHED_REP);
+  // Misordered: a sequence id that skips.
+  s.seq += 1;
+  EXPECT_EQ(Run(1, {Seq(s), MakeOp(OP_PUTROOTFH)}).status, nfsstat4::NFS4ERR_SEQ_MISORDERED);
+  s.seq -= 2;
+  EXPECT_EQ(Run(1, {Seq(s), MakeOp(OP_PUTROOTFH)}).status, kOk);
+  // SEQUENCE must come first, and only first.
+  EXPECT_EQ(Run(1, {MakeOp(OP_PUTROOTFH)}).status, nfsstat4::NFS4ERR_OP_NOT_IN_SESSION);
+  COMPOUND4res pos = Run(1, {Seq(s), MakeOp(OP_PUTROOTFH), Seq(s)});
+  EXPECT_EQ(pos.status, nfsstat4::NFS4ERR_SEQUENCE_POS);
+  // More operations than the session allows (16 here).
+  Session41 t = Establish41("ops");
+  std::vector<nfs_argop4> many{Seq(t)};
+  for (int i = 0; i < 20; ++i) many.push_back(MakeOp(OP_PUTROOTFH));
+  EXPECT_EQ(Run(1, many).status, nfsstat4::NFS4ERR_TOO_MANY_OPS);
+  // EXCHANGE_ID with company: NOT_ONLY_OP.
+  EXCHANGE_ID4args x;
+  x.co_ownerid = AsBytes(std::string_view("x"));
+  EXPECT_EQ(Run(1, {MakeOp(OP_EXCHANGE_ID, x), MakeOp(OP_PUTROOTFH)}).status,
+            nfsstat4::NFS4ERR_NOT_ONLY_OP);
+}
+
+TEST_F(Nfs4ServiceTest, CreateSessionReplayAndMisorder) {
+  EXCHANGE_ID4args x;
+  x.co_ownerid = AsBytes(std::string_view("cs"));
+  COMPOUND4res r = Run(1, {MakeOp(OP_EXCHANGE_ID, x)});
+  auto xr = std::get<EXCHANGE_ID4res>(r.resarray.at(0).res);
+  EXPECT_EQ(xr.flags & EXCHGID4_FLAG_CONFIRMED_R, 0u);
+  CREATE_SESSION4args cs;
+  cs.clientid = xr.clientid;
+  cs.sequence = xr.sequenceid;
+  cs.fore_chan_attrs = {0, 1u << 20, 1u << 20, 8192, 16, 4, std::nullopt};
+  cs.back_chan_attrs = {0, 4096, 4096, 0, 2, 1, std::nullopt};
+  COMPOUND4res a = Run(1, {MakeOp(OP_CREATE_SESSION, cs)});
+  COMPOUND4res b = Run(1, {MakeOp(OP_CREATE_SESSION, cs)});  // a retransmission
+  ASSERT_EQ(a.status, kOk);
+  ASSERT_EQ(b.status, kOk);
+  EXPECT_EQ(std::get<CREATE_SESSION4res>(a.resarray[0].res).sessionid,
+            std::get<CREATE_SESSION4res>(b.resarray[0].res).sessionid);
+  cs.sequence += 5;
+  EXPECT_EQ(Run(1, {MakeOp(OP_CREATE_SESSION, cs)}).status, nfsstat4::NFS4ERR_SEQ_MISORDERED);
+  // The record is confirmed now.
+  r = Run(1, {MakeOp(OP_EXCHANGE_ID, x)});
+  EXPECT_NE(std::get<EXCHANGE_ID4res>(r.resarray.at(0).res).flags & EXCHGID4_FLAG_CONFIRMED_R, 0u);
+  // DESTROY_CLIENTID while it has a session: busy. After DESTROY_SESSION: gone.
+  DESTROY_CLIENTID4args dc{xr.clientid};
+  EXPECT_EQ(Run(1, {MakeOp(OP_DESTROY_CLIENTID, dc)}).status, nfsstat4::NFS4ERR_CLIENTID_BUSY);
+  DESTROY_SESSION4args ds{std::get<CREATE_SESSION4res>(a.resarray[0].res).sessionid};
+  EXPECT_EQ(Run(1, {MakeOp(OP_DESTROY_SESSION, ds)}).status, kOk);
+  EXPECT_EQ(Run(1, {MakeOp(OP_DESTROY_CLIENTID, dc)}).status, kOk);
+  EXPECT_EQ(Run(1, {MakeOp(OP_DESTROY_CLIENTID, dc)}).status, nfsstat4::NFS4ERR_STALE_CLIENTID);
+}
+
+TEST_F(Nfs4ServiceTest, Nfs40OpenConfirmCloseAndSeqidReplay) {
+  SETCLIENTID4args sc;
+  sc.id = AsBytes(std::string_view("v40"));
+  COMPOUND4res r = Run(0, {MakeOp(OP_SETCLIENTID, sc)});
+  ASSERT_EQ(r.status, kOk);
+  auto ok = std::get<SETCLIENTID4res>(r.resarray[0].res);
+  // Not confirmed yet: its client id is not usable.
+  EXPECT_EQ(Run(0, {MakeOp(OP_RENEW, RENEW4args{ok.clientid})}).status,
+            nfsstat4::NFS4ERR_STALE_CLIENTID);
+  verifier4 wrong = ok.setclientid_confirm;
+  wrong[0] ^= std::byte{1};
+  EXPECT_EQ(
+      Run(0, {MakeOp(OP_SETCLIENTID_CONFIRM, SETCLIENTID_CONFIRM4args{ok.clientid, wrong})}).status,
+      nfsstat4::NFS4ERR_STALE_CLIENTID);
+  ASSERT_EQ(Run(0, {MakeOp(OP_SETCLIENTID_CONFIRM,
+                           SETCLIENTID_CONFIRM4args{ok.clientid, ok.setclientid_confirm})})
+                .status,
+            kOk);
+  std::vector<nfs_argop4> open{MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                               OpenOp("f40", OPEN4_SHARE_ACCESS_BOTH, 0, "o", ok.clientid, 1),
+                               MakeOp(OP_GETFH)};
+  r = Run(0, open);
+  ASSERT_EQ(r.status, kOk);
+  auto o = std::get<OPEN4res>(r.resarray[2].res);
+  EXPECT_NE(o.rflags & OPEN4_RESULT_CONFIRM, 0u);
+  auto fh = std::get<GETFH4res>(r.resarray[3].res).object;
+  // The same OPEN again (seqid 1): a replay, the same stateid.
+  COMPOUND4res again = Run(0, open);
+  EXPECT_EQ(std::get<OPEN4res>(again.resarray[2].res).stateid, o.stateid);
+  PUTFH4args put;
+  put.object.data = fh.view();
+  r = Run(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_OPEN_CONFIRM, OPEN_CONFIRM4args{o.stateid, 2})});
+  ASSERT_EQ(r.status, kOk);
+  stateid4 confirmed = std::get<OPEN_CONFIRM4res>(r.resarray[1].res).open_stateid;
+  EXPECT_EQ(confirmed.seqid, o.stateid.seqid + 1);
+  // A seqid out of order: BAD_SEQID.
+  r = Run(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_CLOSE, CLOSE4args{9, confirmed})});
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_BAD_SEQID);
+  // The old stateid: OLD_STATEID.
+  r = Run(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_CLOSE, CLOSE4args{3, o.stateid})});
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_OLD_STATEID);
+  r = Run(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_CLOSE, CLOSE4args{3, confirmed})});
+  EXPECT_EQ(r.status, kOk);
+  EXPECT_EQ(shares_->ById(1)->state().opens.total_opens(), 0u);
+}
+
+TEST_F(Nfs4ServiceTest, OpenUpgradeDowngradeAndCurrentStateid) {
+  Session41 s = Establish41("updown");
+  std::vector<nfs_argop4> dir{MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"})};
+  auto with = [&](std::vector<nfs_argop4> ops) {
+    std::vector<nfs_argop4> all{Seq(s)};
+    all.insert(all.end(), dir.begin(), dir.end());
+    all.insert(all.end(), ops.begin(), ops.end());
+    return Run(1, all);
+  };
+  COMPOUND4res r = with({OpenOp("ud", OPEN4_SHARE_ACCESS_READ, 0, "o", s.clientid)});
+  ASSERT_EQ(r.status, kOk);
+  stateid4 first = std::get<OPEN4res>(r.resarray.back().res).stateid;
+  r = with({OpenOp("ud", OPEN4_SHARE_ACCESS_WRITE, OPEN4_SHARE_DENY_WRITE, "o", s.clientid)});
+  ASSERT_EQ(r.status, kOk);
+  stateid4 second = std::get<OPEN4res>(r.resarray.back().res).stateid;
+  EXPECT_EQ(second.other, first.other);
+  EXPECT_EQ(second.seqid, 2u);
+  EXPECT_EQ(shares_->ById(1)->state().opens.total_opens(), 1u);  // one open, upgraded
+  // Downgrade to read/deny none: both were asked before; to WRITE/deny-read: never asked.
+  std::vector<nfs_argop4> dg{
+      OpenOp("ud", OPEN4_SHARE_ACCESS_READ, 0, "o", s.clientid),
+      MakeOp(OP_OPEN_DOWNGRADE,
+             OPEN_DOWNGRADE4args{second, 0, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_READ})};
+  r = with(dg);
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_OLD_STATEID);  // the OPEN moved the seqid to 3
+  stateid4 cur;
+  cur.seqid = 1;  // the current stateid
+  r = with({OpenOp("ud", OPEN4_SHARE_ACCESS_READ, 0, "o", s.clientid),
+            MakeOp(OP_OPEN_DOWNGRADE,
+                   OPEN_DOWNGRADE4args{cur, 0, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_READ})});
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_INVAL);
+  r = with({OpenOp("ud", OPEN4_SHARE_ACCESS_READ, 0, "o", s.clientid),
+            MakeOp(OP_OPEN_DOWNGRADE, OPEN_DOWNGRADE4args{cur, 0, OPEN4_SHARE_ACCESS_READ, 0}),
+            MakeOp(OP_CLOSE, CLOSE4args{0, cur})});
+  EXPECT_EQ(r.status, kOk);
+  // After CLOSE the current stateid is the invalid special one.
+  EXPECT_EQ(std::get<CLOSE4res>(r.resarray.back().res).open_stateid.seqid, 0xffffffffu);
+  // A PUTFH clears the current stateid: using it is BAD_STATEID.
+  r = with({MakeOp(OP_GETFH)});
+  PUTFH4args put;
+  auto fh = std::get<GETFH4res>(r.resarray.back().res).object;
+  put.object.data = fh.view();
+  r = Run(1, {Seq(s), MakeOp(OP_PUTFH, put), MakeOp(OP_READ, READ4args{cur, 0, 1})});
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_BAD_STATEID);
+}
+
+TEST_F(Nfs4ServiceTest, CourteousExpiry) {
+  Nfs4Options o;
+  o.lease_seconds = 1;
+  Make(o);
+  Session41 a = Establish41("a");
+  std::vector<nfs_argop4> dir{MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"})};
+  std::vector<nfs_argop4> oa{Seq(a)};
+  oa.insert(oa.end(), dir.begin(), dir.end());
+  oa.push_back(OpenOp("c", OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_BOTH, "oa", a.clientid));
+  ASSERT_EQ(Run(1, oa).status, kOk);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  service_->Tick(MonotonicNanos());
+  // a's lease ran out; nobody wanted its state, so it is kept (courtesy).
+  EXPECT_EQ(service_->state().client_count(), 1u);
+  Session41 b = Establish41("b");
+  EXPECT_EQ(shares_->ById(1)->state().opens.total_opens(), 1u);
+  std::vector<nfs_argop4> ob{Seq(b)};
+  ob.insert(ob.end(), dir.begin(), dir.end());
+  ob.push_back(OpenOp("c", OPEN4_SHARE_ACCESS_READ, 0, "ob", b.clientid));
+  EXPECT_EQ(Run(1, ob).status, kOk);  // the conflict ended a's courtesy
+  EXPECT_EQ(Run(1, {Seq(a), MakeOp(OP_PUTROOTFH)}).status, nfsstat4::NFS4ERR_BADSESSION);
+  EXPECT_EQ(shares_->ById(1)->state().opens.total_opens(), 1u);
+}
+
+TEST_F(Nfs4ServiceTest, OwnerStringsMapThroughTheUserDirectory) {
+  Nfs4Options o;
+  o.numeric_ids = false;
+  Make(o);
+  Session41 s = Establish41("idmap");
+  auto setowner = [&](const std::string& owner, const std::string& group) {
+    Fattr4 f;
+    f.mask.set(FATTR4_OWNER);
+    f.mask.set(FATTR4_OWNER_GROUP);
+    f.owner = owner;
+    f.owner_group = group;
+    SETATTR4args a;
+    EncodeAttrs(f.mask, f, &a.obj_attributes);
+    GETATTR4args g;
+    g.attr_request.set(FATTR4_OWNER);
+    g.attr_request.set(FATTR4_OWNER_GROUP);
+    return Run(1, {Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                   MakeOp(OP_SETATTR, a), MakeOp(OP_GETATTR, g)});
+  };
+  COMPOUND4res r = setowner("alice@localdomain", "staff@LOCALDOMAIN");
+  ASSERT_EQ(r.status, kOk);
+  Fattr4 got;
+  ASSERT_EQ(DecodeAttrs(std::get<GETATTR4res>(r.resarray.back().res).obj_attributes, &got), kOk);
+  EXPECT_EQ(got.owner, "alice@localdomain");
+  EXPECT_EQ(got.owner_group, "staff@localdomain");
+  // Numbers are accepted, and a uid without a user comes back as a number.
+  r = setowner("4321", "50");
+  ASSERT_EQ(r.status, kOk);
+  ASSERT_EQ(DecodeAttrs(std::get<GETATTR4res>(r.resarray.back().res).obj_attributes, &got), kOk);
+  EXPECT_EQ(got.owner, "4321");
+  EXPECT_EQ(got.owner_group, "staff@localdomain");
+  // Unknown names and other domains are BADOWNER.
+  EXPECT_EQ(setowner("mallory@localdomain", "staff").status, nfsstat4::NFS4ERR_BADOWNER);
+  EXPECT_EQ(setowner("alice@elsewhere", "staff").status, nfsstat4::NFS4ERR_BADOWNER);
+}
+
+TEST_F(Nfs4ServiceTest, LocksConflictWithTheRuntimesOtherOwners) {
+  Session41 s = Establish41("locks");
+  std::vector<nfs_argop4> ops{Seq(s), MakeOp(OP_PUTROOTFH),
+                              MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                              OpenOp("l", OPEN4_SHARE_ACCESS_BOTH, 0, "o", s.clientid)};
+  COMPOUND4res r = Run(1, ops);
+  ASSERT_EQ(r.status, kOk);
+  stateid4 open = std::get<OPEN4res>(r.resarray.back().res).stateid;
+  uint64_t inode = 0;
+  {
+    auto use = shares_->Use(1);
+    ASSERT_TRUE(use.ok());
+    auto a = (*use)->Lookup(core::Caller{}, (*use)->root(), "l", nullptr);
+    ASSERT_TRUE(a.ok());
+    inode = a->id.inode;
+  }
+  // An SMB (Windows) lock on [10, 20) held by someone else.
+  core::ShareState& st = shares_->ById(1)->state();
+  ASSERT_OK(st.locks.Lock({inode, {777, core::LockFlavor::kWindows}, 10, 10, true}));
+  LOCK4args l;
+  l.locktype = nfs_lock_type4::WRITE_LT;
+  l.offset = 0;
+  l.length = 15;
+  l.new_lock_owner = true;
+  l.open_stateid = open;
+  l.lock_owner.clientid = s.clientid;
+  l.lock_owner.owned = "lo";
+  r = Run(1, {Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+              MakeOp(OP_LOOKUP, LOOKUP4args{"l"}), MakeOp(OP_LOCK, l)});
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_DENIED);
+  EXPECT_EQ(AsChars(std::get<LOCK4res>(r.resarray.back().res).denied.owner.bytes()), "smb");
+  // A write through the open into the Windows-locked range: LOCKED.
+  r = Run(1, {Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+              MakeOp(OP_LOOKUP, LOOKUP4args{"l"}),
+              MakeOp(OP_WRITE, WRITE4args{open, 12, stable_how4::FILE_SYNC4, AsBytes("ab")})});
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_LOCKED);
+  ASSERT_OK(st.locks.Unlock({inode, {777, core::LockFlavor::kWindows}, 10, 10, true}));
+  r = Run(1, {Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+              MakeOp(OP_LOOKUP, LOOKUP4args{"l"}), MakeOp(OP_LOCK, l)});
+  ASSERT_EQ(r.status, kOk);
+  EXPECT_EQ(st.locks.lock_count(), 1u);
+  // Destroying the client releases the lock and the open.
+  service_->ReleaseAll();
+  EXPECT_EQ(st.locks.lock_count(), 0u);
+  EXPECT_EQ(st.opens.total_opens(), 0u);
+}
+
+}  // namespace
+}  // namespace dittofs::nfs

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "nfs4_client.h"
+
+#include "base/bytes.h"
+#include "rpc/message.h"
+#include "xdr/xdr.h"
+
+namespace dittofs::integration {
+
+using namespace nfs;  // NOLINT: a test client of one protocol
+
+Result<std::unique_ptr<Nfs4TestClient>> Nfs4TestClient::Connect(uint16_t port, uint32_t minor,
+                                                                uint32_t uid) {
+  ASSIGN_OR_RETURN(rpc::BlockingClient c, rpc::BlockingClient::Connect(port));
+  return std::unique_ptr<Nfs4TestClient>(new Nfs4TestClient(std::move(c), minor, uid));
+}
+
+Result<std::string> Nfs4TestClient::Resend(const std::string& call) {
+  RETURN_IF_ERROR(conn_.SendRecord(call));
+  ASSIGN_OR_RETURN(std::string reply, conn_.ReadRecord(20000));
+  xdr::XdrDecoder d(AsBytes(reply));
+  rpc::ReplyHeader h;
+  if (!rpc::DecodeReplyHeader(d, &h)) return Status(Errc::kInternal, "bad reply header");
+  RETURN_IF_ERROR(rpc::ReplyStatus(h, "COMPOUND"));
+  return std::string(AsChars(d.rest()));
+}
+
+Result<std::string> Nfs4TestClient::CallRaw(const std::string& args) {
+  xdr::XdrEncoder e;
+  rpc::Credential cred;
+  cred.flavor = rpc::AuthFlavor::kSys;
+  cred.uid = uid_;
+  cred.gid = uid_;
+  cred.machine_name = "nfs4-test";
+  rpc::EncodeCallHeader(e, ++xid_, NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND, cred);
+  last_call_ = e.ToString() + args;
+  return Resend(last_call_);
+}
+
+Result<COMPOUND4res> Nfs4TestClient::Compound(const std::vector<nfs_argop4>& ops,
+                                              std::string_view tag) {
+  xdr::XdrEncoder e;
+  EncodeCompound(e, tag, minor_, ops);
+  ASSIGN_OR_RETURN(std::string results, CallRaw(e.ToString()));
+  xdr::XdrDecoder d(AsBytes(results));
+  COMPOUND4res res;
+  if (!Decode(d, &res)) return Status(Errc::kInternal, "COMPOUND4res does not decode");
+  return res;
+}
+
+nfs_argop4 Nfs4TestClient::SequenceAt(uint32_t slot, uint32_t seqid, bool cachethis) {
+  SEQUENCE4args a;
+  a.sessionid = sessionid_;
+  a.sequenceid = seqid;
+  a.slotid = slot;
+  a.highest_slotid = static_cast<slotid4>(slot_seqids_.empty() ? 0 : slot_seqids_.size() - 1);
+  a.cachethis = cachethis;
+  return Op(OP_SEQUENCE, a);
+}
+
+nfs_argop4 Nfs4TestClient::Sequence(uint32_t slot, bool cachethis) {
+  if (slot >= slot_seqids_.size()) slot_seqids_.resize(slot + 1, 0);
+  return SequenceAt(slot, ++slot_seqids_[slot], cachethis);
+}
+
+std::vector<nfs_argop4> Nfs4TestClient::InSession(std::vector<nfs_argop4> ops) {
+  if (minor_ >= 1) ops.insert(ops.begin(), Sequence());
+  return ops;
+}
+
+Status Nfs4TestClient::Establish(std::string_view owner) {
+  if (minor_ == 0) {
+    SETCLIENTID4args a;
+    StoreBe64(a.verifier.data(), 0x1234);
+    a.id = AsBytes(owner);
+    a.cb_program = 0x40000000;
+    a.cb_location = {"tcp", "127.0.0.1.0.0"};
+    ASSIGN_OR_RETURN(COMPOUND4res r, Compound({Op(OP_SETCLIENTID, a)}));
+    const auto* ok = ResultOf<SETCLIENTID4res>(r, OP_SETCLIENTID);
+    if (r.status != nfsstat4::NFS4_OK || ok == nullptr) {
+      return Status(Errc::kInternal, "SETCLIENTID: " + std::to_string(int(r.status)));
+    }
+    clientid_ = ok->clientid;
+    SETCLIENTID_CONFIRM4args c{ok->clientid, ok->setclientid_confirm};
+    ASSIGN_OR_RETURN(COMPOUND4res rc, Compound({Op(OP_SETCLIENTID_CONFIRM, c)}));
+    if (rc.status != nfsstat4::NFS4_OK) {
+      return Status(Errc::kInternal, "SETCLIENTID_CONFIRM: " + std::to_string(int(rc.status)));
+    }
+    return Status::Ok();
+  }
+  EXCHANGE_ID4args x;
+  StoreBe64(x.co_verifier.data(), 0x5678);
+  x.co_ownerid = AsBytes(owner);
+  ASSIGN_OR_RETURN(COMPOUND4res r, Compound({Op(OP_EXCHANGE_ID, x)}));
+  const auto* xr = ResultOf<EXCHANGE_ID4res>(r, OP_EXCHANGE_ID);
+  if (r.status != nfsstat4::NFS4_OK || xr == nullptr) {
+    return Status(Errc::kInternal, "EXCHANGE_ID: " + std::to_string(int(r.status)));
+  }
+  clientid_ = xr->clientid;
+  CREATE_SESSION4args cs;
+  cs.clientid = xr->clientid;
+  cs.sequence = xr->sequenceid;
+  cs.fore_chan_attrs = {0, 1u << 20, 1u << 20, 64u << 10, 16, 8, std::nullopt};
+  cs.back_chan_attrs = {0, 4096, 4096, 0, 2, 1, std::nullopt};
+  cs.cb_program = 0x40000000;
+  ASSIGN_OR_RETURN(COMPOUND4res rs, Compound({Op(OP_CREATE_SESSION, cs)}));
+  const auto* sr = ResultOf<CREATE_SESSION4res>(rs, OP_CREATE_SESSION);
+  if (rs.status != nfsstat4::NFS4_OK || sr == nullptr) {
+    return Status(Errc::kInternal, "CREATE_SESSION: " + std::to_string(int(rs.status)));
+  }
+  sessionid_ = sr->sessionid;
+  slot_seqids_.assign(sr->fore_chan_attrs.maxrequests, 0);
+  return Status::Ok();
+}
+
+std::vector<nfs_argop4> Nfs4TestClient::Walk(std::string_view path) {
+  std::vector<nfs_argop4> ops{PutRootFh()};
+  while (!path.empty()) {
+    size_t slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    if (!part.empty()) ops.push_back(Lookup(part));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return ops;
+}
+
+uint32_t Nfs4TestClient::NextOpenSeqid(const std::string& owner) {
+  for (auto& [name, seqid] : owner_seqids_) {
+    if (name == owner) return ++seqid;
+  }
+  owner_seqids_.emplace_back(owner, 1);
+  return 1;
+}
+
+nfs_argop4 Op(uint32_t op) {
+  nfs_argop4 o;
+  o.op = op;
+  return o;
+}
+
+nfs_argop4 PutRootFh() { return Op(OP_PUTROOTFH); }
+nfs_argop4 GetFh() { return Op(OP_GETFH); }
+nfs_argop4 Lookup(std::string_view name) { return Op(OP_LOOKUP, LOOKUP4args{name}); }
+
+nfs_argop4 PutFh(const nfs_fh4_owned& fh) {
+  PUTFH4args a;
+  a.object.data = fh.view();
+  return Op(OP_PUTFH, a);
+}
+
+nfs_argop4 GetAttr(std::initializer_list<uint32_t> bits) {
+  GETATTR4args a;
+  for (uint32_t b : bits) a.attr_request.set(b);
+  return Op(OP_GETATTR, a);
+}
+
+nfs_argop4 OpenByName(std::string_view name, uint32_t access, uint32_t deny,
+                      const std::string& owner, clientid4 clientid, bool create, uint32_t seqid) {
+  OPEN4args a;
+  a.seqid = seqid;
+  a.share_access = access;
+  a.share_deny = deny;
+  a.owner.clientid = clientid;
+  a.owner.owned = owner;
+  a.opentype = create ? opentype4::OPEN4_CREATE : opentype4::OPEN4_NOCREATE;
+  a.mode = createmode4::UNCHECKED4;
+  if (create) {
+    Fattr4 f;
+    f.mask.set(FATTR4_MODE);
+    f.mode = 0644;
+    EncodeAttrs(f.mask, f, &a.createattrs);
+  }
+  a.claim = open_claim_type4::CLAIM_NULL;
+  a.file = name;
+  return Op(OP_OPEN, a);
+}
+
+nfs_argop4 Write(const stateid4& sid, uint64_t offset, std::string_view data, stable_how4 stable) {
+  WRITE4args a;
+  a.stateid = sid;
+  a.offset = offset;
+  a.stable = stable;
+  a.data = AsBytes(data);
+  return Op(OP_WRITE, a);
+}
+
+nfs_argop4 Read(const stateid4& sid, uint64_t offset, uint32_t count) {
+  return Op(OP_READ, READ4args{sid, offset, count});
+}
+
+nfs_argop4 Close(const stateid4& sid, uint32_t seqid) {
+  return Op(OP_CLOSE, CLOSE4args{seqid, sid});
+}
+
+nfs_argop4 LockNew(const stateid4& open, uint32_t open_seqid, const std::string& owner,
+                   clientid4 clientid, bool write, uint64_t offset, uint64_t length) {
+  LOCK4args a;
+  a.locktype = write ? nfs_lock_type4::WRITE_LT : nfs_lock_type4::READ_LT;
+  a.offset = offset;
+  a.length = length;
+  a.new_lock_owner = true;
+  a.open_seqid = open_seqid;
+  a.open_stateid = open;
+  a.lock_seqid = 0;
+  a.lock_owner.clientid = clientid;
+  a.lock_owner.owned = owner;
+  return Op(OP_LOCK, a);
+}
+
+nfs_argop4 LockU(const stateid4& lock, uint32_t seqid, uint64_t offset, uint64_t length) {
+  LOCKU4args a;
+  a.locktype = nfs_lock_type4::WRITE_LT;
+  a.seqid = seqid;
+  a.lock_stateid = lock;
+  a.offset = offset;
+  a.length = length;
+  return Op(OP_LOCKU, a);
+}
+
+std::optional<Fattr4> AttrsOf(const COMPOUND4res& res) {
+  const auto* g = ResultOf<GETATTR4res>(res, OP_GETATTR);
+  if (g == nullptr || g->status != nfsstat4::NFS4_OK) return std::nullopt;
+  Fattr4 f;
+  if (DecodeAttrs(g->obj_attributes, &f) != nfsstat4::NFS4_OK) return std::nullopt;
+  return f;
+}
+
+std::optional<nfs_fh4_owned> FhOf(const COMPOUND4res& res) {
+  const auto* g = ResultOf<GETFH4res>(res, OP_GETFH);
+  if (g == nullptr || g->status != nfsstat4::NFS4_OK) return std::nullopt;
+  return g->object;
+}
+
+}  // namespace dittofs::integration
