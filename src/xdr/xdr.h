@@ -139,4 +139,21 @@ class XdrEncoder {
   size_t size_ = 0;
 };
 
+// Reads an enum whose valid values are exactly [lo, hi]; anything else fails the decode (and
+// reads as `lo`).
+template <typename E>
+E DecodeRange(XdrDecoder& d, uint32_t lo, uint32_t hi) {
+  uint32_t v = d.U32();
+  if (v < lo || v > hi) {
+    d.Fail();
+    return static_cast<E>(lo);
+  }
+  return static_cast<E>(v);
+}
+
+template <typename E>
+void EncodeEnum(XdrEncoder& e, E v) {
+  e.U32(static_cast<uint32_t>(v));
+}
+
 }  // namespace dittofs::xdr

@@ -61,18 +61,18 @@ inline constexpr size_t NFS4_OPAQUE_LIMIT = 1024;
 inline constexpr size_t NFS4_SESSIONID_SIZE = 16;
 
 // Decoding bounds beyond the spec's: what a well-behaved client never exceeds.
-inline constexpr size_t kMaxNfs4Tag = 1024;          // COMPOUND tags
-inline constexpr size_t kMaxNfs4Name = 1024;         // component4 (longer: NAMETOOLONG later)
-inline constexpr size_t kMaxNfs4LinkText = 4096;     // linktext4
-inline constexpr size_t kMaxNfs4Ops = 1024;          // operations per COMPOUND that decode
-inline constexpr size_t kMaxNfs4BitmapWords = 64;    // bitmap4 (bits past 3 words are unknown)
-inline constexpr size_t kMaxNfs4AttrBytes = 65536;   // fattr4 attr_vals
-inline constexpr size_t kMaxNfs4Data = 4u << 20;     // READ/WRITE data
-inline constexpr size_t kMaxNfs4NetStr = 256;        // netid and universal addresses
-inline constexpr size_t kMaxNfs4SecParms = 16;       // callback_sec_parms4 per list
-inline constexpr size_t kMaxNfs4TestStateids = 1024; // TEST_STATEID
-inline constexpr size_t kMaxNfs4Secinfo = 16;        // SECINFO answers
-inline constexpr size_t kMaxNfs4ReferringLists = 64; // CB_SEQUENCE referring call lists
+inline constexpr size_t kMaxNfs4Tag = 1024;           // COMPOUND tags
+inline constexpr size_t kMaxNfs4Name = 1024;          // component4 (longer: NAMETOOLONG later)
+inline constexpr size_t kMaxNfs4LinkText = 4096;      // linktext4
+inline constexpr size_t kMaxNfs4Ops = 1024;           // operations per COMPOUND that decode
+inline constexpr size_t kMaxNfs4BitmapWords = 64;     // bitmap4 (bits past 3 words are unknown)
+inline constexpr size_t kMaxNfs4AttrBytes = 65536;    // fattr4 attr_vals
+inline constexpr size_t kMaxNfs4Data = 4u << 20;      // READ/WRITE data
+inline constexpr size_t kMaxNfs4NetStr = 256;         // netid and universal addresses
+inline constexpr size_t kMaxNfs4SecParms = 16;        // callback_sec_parms4 per list
+inline constexpr size_t kMaxNfs4TestStateids = 1024;  // TEST_STATEID
+inline constexpr size_t kMaxNfs4Secinfo = 16;         // SECINFO answers
+inline constexpr size_t kMaxNfs4ReferringLists = 64;  // CB_SEQUENCE referring call lists
 
 enum class nfsstat4 : uint32_t {
   NFS4_OK = 0,
@@ -455,7 +455,7 @@ struct nfs_fh4_owned {
 
 struct fattr4 {
   bitmap4 attrmask;
-  ByteView attr_vals;  // decoded: a view into the input; at most kMaxNfs4AttrBytes
+  ByteView attr_vals;      // decoded: a view into the input; at most kMaxNfs4AttrBytes
   std::string owned_vals;  // encoded: the values, when this side made them (EncodeAttrs)
   ByteView vals() const { return owned_vals.empty() ? attr_vals : AsBytes(owned_vals); }
 };
@@ -545,7 +545,7 @@ nfsstat4 DecodeAttrs(const fattr4& in, Fattr4* out);
 // open_owner4 and lock_owner4.
 struct state_owner4 {
   clientid4 clientid = 0;
-  ByteView owner;  // decoded: a view, at most NFS4_OPAQUE_LIMIT
+  ByteView owner;     // decoded: a view, at most NFS4_OPAQUE_LIMIT
   std::string owned;  // encoded by this side (tests, LOCK4denied): used when non-empty
   ByteView bytes() const { return owned.empty() ? owner : AsBytes(owned); }
 };
@@ -581,8 +581,8 @@ struct COMMIT4res {
 
 struct CREATE4args {
   nfs_ftype4 objtype = nfs_ftype4::NF4DIR;  // NF4REG, NF4ATTRDIR, NF4NAMEDATTR: BADTYPE
-  std::string_view linkdata;                 // NF4LNK: at most kMaxNfs4LinkText
-  specdata4 devdata;                         // NF4BLK, NF4CHR
+  std::string_view linkdata;                // NF4LNK: at most kMaxNfs4LinkText
+  specdata4 devdata;                        // NF4BLK, NF4CHR
   std::string_view objname;
   fattr4 createattrs;
 };
@@ -890,9 +890,9 @@ struct SETCLIENTID4args {
 };
 struct SETCLIENTID4res {
   nfsstat4 status = nfsstat4::NFS4_OK;
-  clientid4 clientid = 0;          // NFS4_OK
+  clientid4 clientid = 0;           // NFS4_OK
   verifier4 setclientid_confirm{};  // NFS4_OK
-  netaddr4 client_using;           // NFS4ERR_CLID_INUSE
+  netaddr4 client_using;            // NFS4ERR_CLID_INUSE
 };
 
 struct SETCLIENTID_CONFIRM4args {
@@ -924,11 +924,11 @@ struct RELEASE_LOCKOWNER4args {
 
 // callback_sec_parms4: only the flavor and, for AUTH_SYS, the credential's ids are kept.
 struct callback_sec_parms4 {
-  uint32_t cb_secflavor = 0;  // AUTH_NONE 0, AUTH_SYS 1, RPCSEC_GSS 6
-  uint32_t uid = 0;           // AUTH_SYS
-  uint32_t gid = 0;           // AUTH_SYS
-  std::string machinename;    // AUTH_SYS, at most 255 bytes
-  std::vector<uint32_t> gids; // AUTH_SYS, at most 16
+  uint32_t cb_secflavor = 0;   // AUTH_NONE 0, AUTH_SYS 1, RPCSEC_GSS 6
+  uint32_t uid = 0;            // AUTH_SYS
+  uint32_t gid = 0;            // AUTH_SYS
+  std::string machinename;     // AUTH_SYS, at most 255 bytes
+  std::vector<uint32_t> gids;  // AUTH_SYS, at most 16
 };
 
 struct BACKCHANNEL_CTL4args {
@@ -983,7 +983,7 @@ struct EXCHANGE_ID4res {
   bitmap4 spo_must_enforce;                                   // SP4_MACH_CRED
   bitmap4 spo_must_allow;
   uint64_t so_minor_id = 0;
-  std::string so_major_id;  // at most NFS4_OPAQUE_LIMIT
+  std::string so_major_id;   // at most NFS4_OPAQUE_LIMIT
   std::string server_scope;  // likewise
   std::optional<nfs_impl_id4> server_impl_id;
 };
@@ -1098,17 +1098,16 @@ struct NotSupportedArgs {};
 // not know (the server answers OP_ILLEGAL) and for those without arguments.
 struct nfs_argop4 {
   uint32_t op = OP_ILLEGAL;
-  std::variant<std::monostate, ACCESS4args, CLOSE4args, COMMIT4args, CREATE4args,
-               DELEGPURGE4args, DELEGRETURN4args, GETATTR4args, LINK4args, LOCK4args,
-               LOCKT4args, LOCKU4args, LOOKUP4args, NVERIFY4args, OPEN4args, OPENATTR4args,
-               OPEN_CONFIRM4args, OPEN_DOWNGRADE4args, PUTFH4args, READ4args, READDIR4args,
-               REMOVE4args, RENAME4args, RENEW4args, SECINFO4args, SETATTR4args,
-               SETCLIENTID4args, SETCLIENTID_CONFIRM4args, VERIFY4args, WRITE4args,
-               RELEASE_LOCKOWNER4args, BACKCHANNEL_CTL4args, BIND_CONN_TO_SESSION4args,
-               EXCHANGE_ID4args, CREATE_SESSION4args, DESTROY_SESSION4args, FREE_STATEID4args,
-               GET_DIR_DELEGATION4args, SECINFO_NO_NAME4args, SEQUENCE4args, SET_SSV4args,
-               TEST_STATEID4args, WANT_DELEGATION4args, DESTROY_CLIENTID4args,
-               RECLAIM_COMPLETE4args, NotSupportedArgs>
+  std::variant<std::monostate, ACCESS4args, CLOSE4args, COMMIT4args, CREATE4args, DELEGPURGE4args,
+               DELEGRETURN4args, GETATTR4args, LINK4args, LOCK4args, LOCKT4args, LOCKU4args,
+               LOOKUP4args, NVERIFY4args, OPEN4args, OPENATTR4args, OPEN_CONFIRM4args,
+               OPEN_DOWNGRADE4args, PUTFH4args, READ4args, READDIR4args, REMOVE4args, RENAME4args,
+               RENEW4args, SECINFO4args, SETATTR4args, SETCLIENTID4args, SETCLIENTID_CONFIRM4args,
+               VERIFY4args, WRITE4args, RELEASE_LOCKOWNER4args, BACKCHANNEL_CTL4args,
+               BIND_CONN_TO_SESSION4args, EXCHANGE_ID4args, CREATE_SESSION4args,
+               DESTROY_SESSION4args, FREE_STATEID4args, GET_DIR_DELEGATION4args,
+               SECINFO_NO_NAME4args, SEQUENCE4args, SET_SSV4args, TEST_STATEID4args,
+               WANT_DELEGATION4args, DESTROY_CLIENTID4args, RECLAIM_COMPLETE4args, NotSupportedArgs>
       args;
 };
 

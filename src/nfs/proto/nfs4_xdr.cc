@@ -52,21 +52,8 @@ constexpr uint32_t kNanosPerSecond = 1'000'000'000;
 
 size_t Padded(size_t n) { return (n + 3) & ~size_t{3}; }
 
-// Reads an enum whose valid values are exactly [lo, hi]; anything else fails the decode.
-template <typename E>
-E DecodeRange(xdr::XdrDecoder& d, uint32_t lo, uint32_t hi) {
-  uint32_t v = d.U32();
-  if (v < lo || v > hi) {
-    d.Fail();
-    return static_cast<E>(lo);
-  }
-  return static_cast<E>(v);
-}
-
-template <typename E>
-void EncodeEnum(xdr::XdrEncoder& e, E v) {
-  e.U32(static_cast<uint32_t>(v));
-}
+using xdr::DecodeRange;
+using xdr::EncodeEnum;
 
 bool IsNfsstat4(uint32_t v) {
   switch (static_cast<nfsstat4>(v)) {

@@ -59,6 +59,23 @@ SeqCheck CheckSeqid(Nfs4Owner& o, seqid4 seqid, uint32_t op) EXCLUSIVE_LOCKS_REQ
   return SeqCheck::kBad;
 }
 
+// 4.0: whether the request must be answered at once, with `*r` set: the owner's last reply
+// (a retransmission) or NFS4ERR_BAD_SEQID. REQUIRES: o.mu held.
+template <typename Res>
+bool SeqidGate(Nfs4Owner& o, seqid4 seqid, uint32_t op, Res* r) EXCLUSIVE_LOCKS_REQUIRED(o.mu) {
+  switch (CheckSeqid(o, seqid, op)) {
+    case SeqCheck::kReplay:
+      *r = std::get<Res>(o.last_reply->res);
+      return true;
+    case SeqCheck::kBad:
+      r->status = nfsstat4::NFS4ERR_BAD_SEQID;
+      return true;
+    case SeqCheck::kNew:
+      return false;
+  }
+  return false;
+}
+
 void RecordSeqid(Nfs4Owner& o, seqid4 seqid, const nfs_resop4& reply)
     EXCLUSIVE_LOCKS_REQUIRED(o.mu) {
   if (!AdvancesSeqid(reply.status())) return;
@@ -199,15 +216,7 @@ OPEN4res Nfs4Service::Open(Ctx& c, const OPEN4args& a) {
   if (!owner) return r;
   MutexLock owner_lock(&owner->mu);
   if (c.minor == 0) {
-    switch (CheckSeqid(*owner, a.seqid, OP_OPEN)) {
-      case SeqCheck::kReplay:
-        return std::get<OPEN4res>(owner->last_reply->res);
-      case SeqCheck::kBad:
-        r.status = nfsstat4::NFS4ERR_BAD_SEQID;
-        return r;
-      case SeqCheck::kNew:
-        break;
-    }
+    if (SeqidGate(*owner, a.seqid, OP_OPEN, &r)) return r;
   }
   r = OpenLocked(c, a, client, owner);
   if (c.minor == 0) {
@@ -511,15 +520,7 @@ OPEN_CONFIRM4res Nfs4Service::OpenConfirm(Ctx& c, const OPEN_CONFIRM4args& a) {
   }
   Nfs4Owner& owner = *rec->owner;
   MutexLock lock(&owner.mu);
-  switch (CheckSeqid(owner, a.seqid, OP_OPEN_CONFIRM)) {
-    case SeqCheck::kReplay:
-      return std::get<OPEN_CONFIRM4res>(owner.last_reply->res);
-    case SeqCheck::kBad:
-      r.status = nfsstat4::NFS4ERR_BAD_SEQID;
-      return r;
-    case SeqCheck::kNew:
-      break;
-  }
+  if (SeqidGate(owner, a.seqid, OP_OPEN_CONFIRM, &r)) return r;
   if (owner.confirmed) {
     r.status = nfsstat4::NFS4ERR_BAD_STATEID;
   } else {
@@ -552,15 +553,7 @@ OPEN_DOWNGRADE4res Nfs4Service::OpenDowngrade(Ctx& c, const OPEN_DOWNGRADE4args&
   Nfs4Owner& owner = *rec->owner;
   MutexLock lock(&owner.mu);
   if (c.minor == 0) {
-    switch (CheckSeqid(owner, a.seqid, OP_OPEN_DOWNGRADE)) {
-      case SeqCheck::kReplay:
-        return std::get<OPEN_DOWNGRADE4res>(owner.last_reply->res);
-      case SeqCheck::kBad:
-        r.status = nfsstat4::NFS4ERR_BAD_SEQID;
-        return r;
-      case SeqCheck::kNew:
-        break;
-    }
+    if (SeqidGate(owner, a.seqid, OP_OPEN_DOWNGRADE, &r)) return r;
   }
   const uint32_t access = a.share_access & OPEN4_SHARE_ACCESS_BOTH;
   const uint32_t deny = a.share_deny;
@@ -620,15 +613,7 @@ CLOSE4res Nfs4Service::Close(Ctx& c, const CLOSE4args& a) {
   Nfs4Owner& owner = *rec->owner;
   MutexLock lock(&owner.mu);
   if (c.minor == 0) {
-    switch (CheckSeqid(owner, a.seqid, OP_CLOSE)) {
-      case SeqCheck::kReplay:
-        return std::get<CLOSE4res>(owner.last_reply->res);
-      case SeqCheck::kBad:
-        r.status = nfsstat4::NFS4ERR_BAD_SEQID;
-        return r;
-      case SeqCheck::kNew:
-        break;
-    }
+    if (SeqidGate(owner, a.seqid, OP_CLOSE, &r)) return r;
   }
   // The open's lock stateids go with it, and their locks (POSIX: a close drops the process's
   // locks on the file).
@@ -712,15 +697,7 @@ LOCK4res Nfs4Service::Lock(Ctx& c, const LOCK4args& a) {
   MutexLock seq_lock(&sequencer.mu);
   const seqid4 seqid = a.new_lock_owner ? a.open_seqid : a.lock_seqid;
   if (c.minor == 0) {
-    switch (CheckSeqid(sequencer, seqid, OP_LOCK)) {
-      case SeqCheck::kReplay:
-        return std::get<LOCK4res>(sequencer.last_reply->res);
-      case SeqCheck::kBad:
-        r.status = nfsstat4::NFS4ERR_BAD_SEQID;
-        return r;
-      case SeqCheck::kNew:
-        break;
-    }
+    if (SeqidGate(sequencer, seqid, OP_LOCK, &r)) return r;
   }
   auto record = [&](const LOCK4res& res) {
     if (c.minor != 0) return;
@@ -872,15 +849,7 @@ LOCKU4res Nfs4Service::LockU(Ctx& c, const LOCKU4args& a) {
   Nfs4Owner& owner = *rec->owner;
   MutexLock lock(&owner.mu);
   if (c.minor == 0) {
-    switch (CheckSeqid(owner, a.seqid, OP_LOCKU)) {
-      case SeqCheck::kReplay:
-        return std::get<LOCKU4res>(owner.last_reply->res);
-      case SeqCheck::kBad:
-        r.status = nfsstat4::NFS4ERR_BAD_SEQID;
-        return r;
-      case SeqCheck::kNew:
-        break;
-    }
+    if (SeqidGate(owner, a.seqid, OP_LOCKU, &r)) return r;
   }
   r.status = CheckRange(a.offset, a.length);
   if (r.status == nfsstat4::NFS4_OK) {
