@@ -3,7 +3,8 @@
 #   1. release build (warnings are errors): unit and integration tests
 #   2. debug build with AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
 #   3. Samba's smbtorture against the SMB adapter, gated on tests/smb/smbtorture_known_failures.txt
-#   4. libFuzzer over the RPC + MOUNT + NFSv3 decoders, the journal, the NFSv4 codecs and SMB2
+#   4. libFuzzer over the RPC + MOUNT + NFSv3 + NLM decoders, the journal, the NFSv4 codecs and
+#      service (whole client sessions), and SMB2
 #      (its decoders, a whole connection, SPNEGO/NTLMSSP, the TRANSFORM_HEADER, DCE/RPC), for a
 #      bounded time (clang)
 #   5. the Linux kernel NFS and cifs clients in a VM (../shared/vmtest) against the release build
@@ -61,7 +62,8 @@ step "fuzzing (libFuzzer, ${DFS_FUZZ_SECONDS:-60}s)"
   CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DDITTOFS_FUZZ=ON -DDITTOFS_BENCH=OFF >/dev/null
   cmake --build build/fuzz --target rpc_fuzz make_seeds journal_fuzz nfs4_xdr_fuzz make_nfs4_seeds \
-    smb_wire_fuzz smb_server_fuzz make_smb_seeds smb_auth_fuzz smb_crypto_fuzz smb_rpc_fuzz
+    nfs4_server_fuzz smb_wire_fuzz smb_server_fuzz make_smb_seeds smb_auth_fuzz smb_crypto_fuzz \
+    smb_rpc_fuzz
   corpus=$(mktemp -d)
   build/fuzz/bin/make_seeds "$corpus"
   build/fuzz/bin/rpc_fuzz -max_total_time="${DFS_FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=4096 \
@@ -87,6 +89,17 @@ record "journal_fuzz" $?
   rm -rf "$corpus"
 )
 record "nfs4_xdr_fuzz" $?
+(
+  set -e
+  corpus=$(mktemp -d)
+  seeds=$(mktemp -d)
+  cp tests/fuzz/nfs4_corpus/* "$corpus"/  # inputs that once found bugs
+  build/fuzz/bin/make_nfs4_seeds "$seeds" "$corpus"  # whole 4.0 and 4.1 client sessions
+  build/fuzz/bin/nfs4_server_fuzz -max_total_time="${DFS_NFS4_FUZZ_SECONDS:-30}" -timeout=10 \
+    -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 "$corpus" 2>&1 | tail -n 15
+  rm -rf "$corpus" "$seeds"
+)
+record "nfs4_server_fuzz" $?
 (
   set -e
   corpus=$(mktemp -d)
@@ -120,9 +133,12 @@ if [ "${DFS_SKIP_VM:-0}" != "1" ]; then
   step "Linux kernel NFSv3 client (VM)"
   tests/vm/kernel_nfs3_test.sh build/release/bin/dfs
   record "kernel nfs3 (vm)" $?
-  step "Linux kernel NFSv3 locking: NLM, and against SMB locks (VM)"
+  step "Linux kernel NFSv3 locking: NLM, and against NFSv4.1 and SMB locks (VM)"
   tests/vm/kernel_nlm_test.sh build/release/bin/dfs
   record "kernel nlm (vm)" $?
+  step "Linux kernel NFSv4.0/4.1/4.2 client: POSIX, locks, nconnect, reclaim after a restart (VM)"
+  tests/vm/kernel_nfs4_test.sh build/release/bin/dfs
+  record "kernel nfs4 (vm)" $?
   step "Linux kernel cifs client (VM)"
   # Every dialect mounts and is checked; the slow checks (cp -a, fio) run on 3.1.1 only.
   CIFS_FULL_DIALECTS=${CIFS_FULL_DIALECTS:-3.1.1} tests/vm/kernel_cifs_test.sh build/release/bin/dfs

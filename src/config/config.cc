@@ -43,7 +43,8 @@ Status ParseUint(const std::string& text, uint64_t max, uint64_t* out, bool octa
   return Status::Ok();
 }
 
-// "3,4.0,4.1,4.2": the NFS versions served ("4" is every 4.x).
+}  // namespace
+
 Status ParseNfsVersions(const std::string& text, NfsConfig* nfs) {
   bool v3 = false, v40 = false, v41 = false, v42 = false;
   size_t start = 0;
@@ -76,6 +77,8 @@ Status ParseNfsVersions(const std::string& text, NfsConfig* nfs) {
   nfs->v4_2 = v42;
   return Status::Ok();
 }
+
+namespace {
 
 std::string NfsVersionsString(const NfsConfig& nfs) {
   std::string out;
@@ -255,6 +258,8 @@ const std::vector<Key>& Keys() {
        }},
       {"nfs", "numeric_ids",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.numeric_ids); }},
+      {"nfs", "delegations",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.delegations); }},
       {"smb", "enabled", SmbBool(&SmbConfig::enabled)},
       {"smb", "bind", SmbString(&SmbConfig::bind)},
       {"smb", "port", SmbUint(&SmbConfig::port, 0, 65535)},
@@ -589,6 +594,7 @@ std::string JsonSchema() {
       {"nfs.lease_s", "integer"},
       {"nfs.idmap_domain", "string"},
       {"nfs.numeric_ids", "boolean"},
+      {"nfs.delegations", "boolean"},
       {"smb.enabled", "boolean"},
       {"smb.port", "integer"},
       {"smb.workers", "integer"},
@@ -771,7 +777,10 @@ std::string RenderConfig(const Config& c) {
     << "  # NFSv4 owners are user@idmap_domain (unless numeric_ids)\n"
        "  numeric_ids: "
     << (c.nfs.numeric_ids ? "true" : "false")
-    << "      # NFSv4 owners sent as numbers, as Linux's server does for AUTH_SYS\n\n"
+    << "      # NFSv4 owners sent as numbers, as Linux's server does for AUTH_SYS\n"
+       "  delegations: "
+    << (c.nfs.delegations ? "true" : "false")
+    << "      # NFSv4 read and write delegations (caching grants)\n\n"
        "smb:\n"
        "  enabled: "
     << (c.smb.enabled ? "true" : "false")

@@ -67,7 +67,12 @@ struct NfsConfig {
   // accepted from clients.
   std::string idmap_domain = "localdomain";
   bool numeric_ids = true;
+  // NFSv4: grant read and write delegations to clients whose callback path works.
+  bool delegations = true;
 };
+
+// "3,4.0,4.1,4.2": the NFS versions served ("4" is every 4.x); nfs.versions's syntax.
+Status ParseNfsVersions(const std::string& text, NfsConfig* nfs);
 
 struct SmbConfig {
   bool enabled = true;

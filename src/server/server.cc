@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -204,19 +205,18 @@ class RpcListener final : public Listener {
   std::vector<RpcbindEntry> rpcbind_;
 };
 
-// The NSM hosts NLM monitors, kept in the server's StateStore.
-class StateMonitorRecords final : public nfs::MonitorRecords {
+// One table of the server's StateStore, as the NFS adapters see their records: the NSM hosts
+// NLM monitors, the NFSv4 clients that may reclaim after a restart.
+class StateTableRecords final : public nfs::DurableRecords {
  public:
-  explicit StateMonitorRecords(stores::StateStore& store) : store_(store) {}
+  StateTableRecords(stores::StateStore& store, stores::StateTable table)
+      : store_(store), table_(table) {}
   Status Put(std::string_view key, std::string_view value) override {
-    return store_.Put(stores::StateTable::kNsmHosts, key, value);
+    return store_.Put(table_, key, value);
   }
-  Status Delete(std::string_view key) override {
-    return store_.Delete(stores::StateTable::kNsmHosts, key);
-  }
+  Status Delete(std::string_view key) override { return store_.Delete(table_, key); }
   Result<std::vector<std::pair<std::string, std::string>>> List() override {
-    ASSIGN_OR_RETURN(std::vector<stores::StateEntry> entries,
-                     store_.List(stores::StateTable::kNsmHosts));
+    ASSIGN_OR_RETURN(std::vector<stores::StateEntry> entries, store_.List(table_));
     std::vector<std::pair<std::string, std::string>> out;
     for (stores::StateEntry& e : entries) out.emplace_back(std::move(e.key), std::move(e.value));
     return out;
@@ -224,6 +224,7 @@ class StateMonitorRecords final : public nfs::MonitorRecords {
 
  private:
   stores::StateStore& store_;
+  const stores::StateTable table_;
 };
 
 struct ServedShare {
@@ -563,6 +564,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
       o.lease_seconds = config_.nfs.lease_s;
       o.idmap_domain = config_.nfs.idmap_domain;
       o.numeric_ids = config_.nfs.numeric_ids;
+      o.delegations = config_.nfs.delegations;
       nfs4_ = std::make_unique<nfs::Nfs4Service>(shares_, handles_, &users_, o);
       dispatcher_.Add(nfs4_->Program());
     }
@@ -626,6 +628,10 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   // Opens the state store and starts NLM and NSM: the hosts that held locks before are
   // notified, and the grace period begins.
   Status StartNlm();
+  // The server's StateStore (state_dir/state), opened once for whichever adapter needs it.
+  Status OpenStateStore();
+  // Reads the NFSv4 client records of the last run: their grace period.
+  Status StartNfs4Grace();
   // Starts the SMB adapter (SMB 2.0.2 to 3.1.1) for `row`.
   Result<std::unique_ptr<Listener>> StartSmb(const cp::Adapter& row, const PoolSettings& pool);
   Result<core::ShareOptions> OptionsOf(const cp::Share& share);
@@ -648,7 +654,10 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   rpc::Dispatcher portmap_dispatcher_{64};
   // Server state that outlives the process (NSM hosts; NFSv4 clients to come).
   std::unique_ptr<stores::StateStore> state_store_;
-  std::unique_ptr<StateMonitorRecords> nsm_records_;
+  uint64_t state_epoch_ = 0;
+  std::atomic<uint32_t> grace_s_{config_.nfs.grace_s};  // nfs.grace_s (the setting wins)
+  std::unique_ptr<StateTableRecords> nsm_records_;
+  std::unique_ptr<StateTableRecords> nfs4_records_;
   // NFSv3 locking (nfs.nlm): made at Start, before the NFS adapter serves.
   std::unique_ptr<nfs::NlmService> nlm_;
   // NFSv4.0 and 4.1 (nfs.versions); null when neither is served.
@@ -1086,10 +1095,45 @@ Result<std::string> ServerImpl::Clients() {
                      {"share_reservations", h.shares}});
     }
   }
+  if (nfs4_) {
+    for (const nfs::Nfs4ClientInfo& c : nfs4_->Clients()) {
+      nlohmann::json states = nlohmann::json::array();
+      size_t opens = 0, locks = 0, delegations = 0;
+      for (const auto& st : c.states) {
+        (st.kind == "open" ? opens : st.kind == "lock" ? locks : delegations) += 1;
+        nlohmann::json j{{"kind", st.kind}, {"share_id", st.share}, {"file", st.file}};
+        if (st.kind == "open") {
+          j["share_access"] = st.share_access;
+          j["share_deny"] = st.share_deny;
+        }
+        states.push_back(std::move(j));
+      }
+      out.push_back({{"id", fmt::format("nfs4:{:016x}", c.id)},
+                     {"protocol", c.minor == 0 ? "nfs4.0" : "nfs4.1"},
+                     {"name", c.owner},
+                     {"address", c.address},
+                     {"confirmed", c.confirmed},
+                     {"expired", c.expired},
+                     {"lease_left_s", c.lease_left_s},
+                     {"sessions", c.sessions},
+                     {"opens", opens},
+                     {"locks", locks},
+                     {"delegations", delegations},
+                     {"state", std::move(states)}});
+    }
+  }
   return out.dump();
 }
 
 Status ServerImpl::EvictClient(std::string_view id) {
+  constexpr std::string_view kNfs4 = "nfs4:";
+  if (nfs4_ && id.starts_with(kNfs4)) {
+    id.remove_prefix(kNfs4.size());
+    uint64_t clientid = 0;
+    auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), clientid, 16);
+    if (ec != std::errc() || end != id.data() + id.size()) return Errc::kNotFound;
+    return nfs4_->Evict(clientid);
+  }
   constexpr std::string_view kNlm = "nlm:";
   if (!nlm_ || !id.starts_with(kNlm)) return Errc::kNotFound;
   id.remove_prefix(kNlm.size());
@@ -1258,13 +1302,26 @@ std::vector<std::pair<uint32_t, uint32_t>> ServerImpl::NfsPortPrograms() const {
   return out;
 }
 
-Status ServerImpl::StartNlm() {
+Status ServerImpl::OpenStateStore() {
+  if (state_store_) return Status::Ok();
   const std::string dir = config_.server.state_dir + "/state";
   ASSIGN_OR_RETURN(state_store_, stores::OpenRocksDbStateStore(dir));
-  ASSIGN_OR_RETURN(uint64_t epoch, state_store_->NextEpoch());
-  nsm_records_ = std::make_unique<StateMonitorRecords>(*state_store_);
+  ASSIGN_OR_RETURN(state_epoch_, state_store_->NextEpoch());
+  return Status::Ok();
+}
+
+Status ServerImpl::StartNfs4Grace() {
+  RETURN_IF_ERROR(OpenStateStore());
+  nfs4_records_ = std::make_unique<StateTableRecords>(*state_store_, stores::StateTable::kClients);
+  return nfs4_->BeginGrace(nfs4_records_.get(), std::chrono::seconds(grace_s_.load()));
+}
+
+Status ServerImpl::StartNlm() {
+  RETURN_IF_ERROR(OpenStateStore());
+  const uint64_t epoch = state_epoch_;
+  nsm_records_ = std::make_unique<StateTableRecords>(*state_store_, stores::StateTable::kNsmHosts);
   nfs::NlmOptions o;
-  o.grace = std::chrono::seconds(config_.nfs.grace_s);
+  o.grace = std::chrono::seconds(grace_s_.load());
   o.client_portmap_port = config_.nfs.client_portmap_port;
   // NSM state numbers are odd while the server runs and grow with every start.
   o.nsm_state = static_cast<int32_t>(2 * (epoch % (uint64_t{1} << 30)) + 1);
@@ -1369,6 +1426,37 @@ Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) 
   } else if (key == "logging.format") {
     if (value != "text" && value != "json") return Status(Errc::kInvalid, "bad logging.format");
     log::SetFormat(value == "json" ? log::Format::kJson : log::Format::kText);
+  } else if (key == "nfs.versions") {
+    config::NfsConfig want = config_.nfs;
+    RETURN_IF_ERROR(config::ParseNfsVersions(std::string(value), &want));
+    // NFSv4's minor versions change at once; the programs on the port (NFSv3 and MOUNT, or
+    // NFSv4 when none was served) only at the next start.
+    if (nfs4_) nfs4_->SetMinorVersions(want.v4_0, want.v4_1, want.v4_2);
+    const bool restart =
+        want.v3 != config_.nfs.v3 || (!nfs4_ && (want.v4_0 || want.v4_1 || want.v4_2));
+    LOG_INFO("nfs: versions are now {}{}", value,
+             restart ? " (NFSv3, or NFSv4 as a whole, changes at the next start)" : "");
+  } else if (key == "nfs.lease_s") {
+    uint32_t seconds = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec != std::errc() || end != value.data() + value.size() || seconds < 5 || seconds > 3600) {
+      return Status(Errc::kInvalid, "nfs.lease_s: seconds from 5 to 3600");
+    }
+    if (nfs4_) nfs4_->SetLeaseSeconds(seconds);
+    LOG_INFO("nfs: NFSv4 lease is now {} s", seconds);
+  } else if (key == "nfs.grace_s") {
+    uint32_t seconds = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec != std::errc() || end != value.data() + value.size() || seconds > 3600) {
+      return Status(Errc::kInvalid, "nfs.grace_s: seconds up to 3600");
+    }
+    grace_s_ = seconds;  // the next grace period's (they begin at a start)
+  } else if (key == "nfs.delegations") {
+    if (value != "true" && value != "false") {
+      return Status(Errc::kInvalid, "nfs.delegations: true or false");
+    }
+    if (nfs4_) nfs4_->SetDelegations(value == "true");
+    LOG_INFO("nfs: NFSv4 delegations {}", value == "true" ? "on" : "off");
   }
   return Status::Ok();
 }
@@ -1385,7 +1473,8 @@ Status ServerImpl::Start() {
   RETURN_IF_ERROR(SeedDefaults());
   RETURN_IF_ERROR(users_.Refresh(*db_));
   // Settings kept in the database win over the config file's.
-  for (const char* key : {"logging.level", "logging.format"}) {
+  for (const char* key : {"logging.level", "logging.format", "nfs.versions", "nfs.lease_s",
+                          "nfs.grace_s", "nfs.delegations"}) {
     if (Result<std::string> v = db_->GetSetting(key); v.ok()) {
       RETURN_IF_ERROR(SettingChanged(key, *v));
     }
@@ -1397,6 +1486,7 @@ Status ServerImpl::Start() {
     legacy_remotes_.clear();  // only shares that existed at start may keep old-rule places
   }
   if (config_.nfs.nlm) RETURN_IF_ERROR(StartNlm());
+  if (nfs4_) RETURN_IF_ERROR(StartNfs4Grace());
   RETURN_IF_ERROR(ReconcileAdapters());
   // Breaks nobody acknowledged and lock requests that waited too long end here, once a second:
   // the deadlines of every share's LeaseTable and LockTable (docs/state.md).

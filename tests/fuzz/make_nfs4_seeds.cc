@@ -2,7 +2,11 @@
 // Writes a seed corpus for nfs4_xdr_fuzz: COMPOUND arguments holding each operation (4.1,
 // behind a SEQUENCE; a few 4.0 ones), operations whose attribute lists hold every attribute
 // the codec carries, and replies (COMPOUND4res, CB_COMPOUND4res) and callback arguments.
-// Usage: make_nfs4_seeds OUTDIR
+// With SERVER_OUTDIR it also writes seeds for nfs4_server_fuzz there: record-marked RPC
+// streams of whole client sessions (4.1: EXCHANGE_ID, CREATE_SESSION, then open, write, lock,
+// read, unlock, close under SEQUENCE; 4.0: SETCLIENTID and stateless walks), whose ids are
+// the ones that target's fixed instance number gives.
+// Usage: make_nfs4_seeds OUTDIR [SERVER_OUTDIR]
 
 #include <cstdio>
 #include <fstream>
@@ -12,7 +16,10 @@
 #include <variant>
 #include <vector>
 
+#include "base/bytes.h"
 #include "nfs/proto/nfs4_types.h"
+#include "rpc/message.h"
+#include "rpc/record.h"
 
 namespace dittofs::fuzz {
 namespace {
@@ -70,12 +77,112 @@ fattr4 SetAttrs() {
   return out;
 }
 
+// nfs4_server_fuzz's instance number: its first client id, and that client's first session.
+constexpr uint32_t kFuzzBoot = 0xdf5;
+constexpr clientid4 kFirstClient = (uint64_t{kFuzzBoot} << 32) | 1;
+
+// One COMPOUND as a record-marked RPC call.
+std::string Call(uint32_t xid, uint32_t minor, const std::vector<nfs_argop4>& ops) {
+  xdr::XdrEncoder e;
+  rpc::Credential cred;
+  cred.flavor = rpc::AuthFlavor::kSys;
+  cred.uid = 0;
+  cred.gid = 0;
+  cred.machine_name = "fuzz";
+  rpc::EncodeCallHeader(e, xid, NFS4_PROGRAM, NFS_V4, NFSPROC4_COMPOUND, cred);
+  EncodeCompound(e, "seed", minor, ops);
+  const std::string record = e.ToString();
+  std::byte mark[4];
+  rpc::EncodeRecordMark(static_cast<uint32_t>(record.size()), mark);
+  return std::string(AsChars(ByteView(mark, 4))) + record;
+}
+
+void WriteServerSeeds(const std::string& dir) {
+  const nfs_argop4 root = Op(OP_PUTROOTFH, std::monostate{});
+  const nfs_argop4 share = Op(OP_LOOKUP, LOOKUP4args{"export"});
+  stateid4 current;  // the current stateid (RFC 8881 §16.2.3.1.2)
+  current.seqid = 1;
+  state_owner4 owner;
+  owner.clientid = kFirstClient;
+  owner.owned = "fuzz-owner";
+
+  EXCHANGE_ID4args exchange;
+  exchange.co_ownerid = AsBytes(std::string_view("fuzz41"));
+  CREATE_SESSION4args create;
+  create.clientid = kFirstClient;
+  create.sequence = 1;
+  create.fore_chan_attrs = {0, 1u << 20, 1u << 20, 64u << 10, 16, 8, std::nullopt};
+  create.back_chan_attrs = {0, 4096, 4096, 0, 2, 1, std::nullopt};
+  SEQUENCE4args seq;
+  StoreBe64(seq.sessionid.data(), kFirstClient);
+  StoreBe32(seq.sessionid.data() + 8, kFuzzBoot);
+  StoreBe32(seq.sessionid.data() + 12, 1);
+  seq.cachethis = true;
+  auto sequence = [&](uint32_t n) {
+    SEQUENCE4args s = seq;
+    s.sequenceid = n;
+    return Op(OP_SEQUENCE, s);
+  };
+  OPEN4args open;
+  open.share_access = OPEN4_SHARE_ACCESS_BOTH;
+  open.owner = owner;
+  open.opentype = opentype4::OPEN4_CREATE;
+  open.mode = createmode4::UNCHECKED4;
+  open.claim = open_claim_type4::CLAIM_NULL;
+  open.file = "f";
+  WRITE4args write;
+  write.stateid = current;
+  write.stable = stable_how4::FILE_SYNC4;
+  write.data = AsBytes(std::string_view("fuzzed bytes"));
+  LOCK4args lock;
+  lock.locktype = nfs_lock_type4::WRITE_LT;
+  lock.length = 10;
+  lock.new_lock_owner = true;
+  lock.open_stateid = current;
+  lock.lock_owner = owner;
+  lock.lock_owner.owned = "fuzz-lock-owner";
+  LOCKU4args unlock;
+  unlock.locktype = nfs_lock_type4::WRITE_LT;
+  unlock.lock_stateid = current;
+  unlock.length = 10;
+  READ4args read{current, 0, 100};
+  std::string v41 =
+      Call(1, 1, {Op(OP_EXCHANGE_ID, exchange)}) + Call(2, 1, {Op(OP_CREATE_SESSION, create)}) +
+      Call(3, 1,
+           {sequence(1), root, share, Op(OP_OPEN, open), Op(OP_GETFH, std::monostate{}),
+            Op(OP_WRITE, write), Op(OP_LOCK, lock), Op(OP_READ, read), Op(OP_LOCKU, unlock)}) +
+      Call(4, 1,
+           {sequence(2), root, share, Op(OP_OPEN, open), Op(OP_CLOSE, CLOSE4args{0, current})}) +
+      Call(5, 1, {sequence(3), Op(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE4args{})});
+  Write(dir, "session-4.1", v41);
+
+  SETCLIENTID4args setclientid;
+  setclientid.id = AsBytes(std::string_view("fuzz40"));
+  setclientid.cb_program = 0x40000000;
+  setclientid.cb_location = {"tcp", "127.0.0.1.0.1"};
+  GETATTR4args getattr;
+  for (uint32_t bit = 0; bit < 64; ++bit) getattr.attr_request.set(bit);
+  READDIR4args readdir;
+  readdir.dircount = 4096;
+  readdir.maxcount = 8192;
+  readdir.attr_request = getattr.attr_request;
+  std::string v40 =
+      Call(1, 0, {Op(OP_SETCLIENTID, setclientid)}) +
+      Call(2, 0, {Op(OP_SETCLIENTID_CONFIRM, SETCLIENTID_CONFIRM4args{kFirstClient, {}})}) +
+      Call(3, 0,
+           {root, Op(OP_GETATTR, getattr), Op(OP_READDIR, readdir), share, Op(OP_GETATTR, getattr),
+            Op(OP_READDIR, readdir)}) +
+      Call(4, 0, {Op(OP_RENEW, RENEW4args{kFirstClient})});
+  Write(dir, "walk-4.0", v40);
+}
+
 int Main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: make_nfs4_seeds OUTDIR\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: make_nfs4_seeds OUTDIR [SERVER_OUTDIR]\n");
     return 2;
   }
   const std::string dir = argv[1];
+  if (argc == 3) WriteServerSeeds(argv[2]);
   const fattr4 all = AllAttrs();
   state_owner4 owner;
   owner.clientid = 1;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "dfs_process.h"
+#include "nfs4_client.h"
 #include "nfs_client.h"
 #include "testing/status_matchers.h"
 
@@ -414,6 +415,76 @@ TEST_F(DfsctlTest, ClientsAndShareLocks) {
   ASSERT_EQ(locks.exit_code, 0) << locks.err;
   EXPECT_EQ(nlohmann::json::parse(locks.out).size(), 0u) << locks.out;
   EXPECT_EQ(lock("other-host", 1), NLM4_GRANTED);
+}
+
+// An NFSv4.1 client's open and lock show in `client list`; `client evict` releases them and
+// ends the client (its session is gone).
+TEST_F(DfsctlTest, Nfs4ClientsAreListedAndEvicted) {
+  LoginAndChangePassword();
+  using namespace nfs;  // NOLINT: one protocol's calls
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Nfs4TestClient> c,
+                       Nfs4TestClient::Connect(server_->port(), 1));
+  ASSERT_OK(c->Establish("ctl-nfs4-client"));
+  auto ops = Nfs4TestClient::Walk("/export");
+  ops.push_back(OpenByName("v4locked", OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_NONE, "o",
+                           c->clientid(), true));
+  ops.push_back(LockNew(stateid4{1, {}}, 0, "lo", c->clientid(), true, 0, 10));
+  ASSERT_OK_AND_ASSIGN(COMPOUND4res r, c->Compound(c->InSession(ops)));
+  ASSERT_EQ(r.status, nfsstat4::NFS4_OK) << Describe(r);
+
+  CtlRun list = Ctl({"client", "list", "-o", "json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  nlohmann::json found;
+  for (const auto& j : nlohmann::json::parse(list.out)) {
+    if (j["name"] == "ctl-nfs4-client") found = j;
+  }
+  ASSERT_FALSE(found.is_null()) << list.out;
+  EXPECT_EQ(found["protocol"], "nfs4.1");
+  EXPECT_EQ(found["opens"], 1);
+  EXPECT_EQ(found["locks"], 1);
+  EXPECT_EQ(found["sessions"], 1);
+  CtlRun table = Ctl({"client", "list"});
+  EXPECT_THAT(table.out, HasSubstr("ctl-nfs4-client"));
+
+  const std::string id = found["id"];
+  CtlRun evict = Ctl({"client", "evict", id});
+  ASSERT_EQ(evict.exit_code, 0) << evict.err;
+  EXPECT_EQ(Ctl({"client", "get", id}).exit_code, 1);
+  ASSERT_OK_AND_ASSIGN(r, c->Compound(c->InSession({PutRootFh()})));
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_BADSESSION);
+}
+
+// NFS settings change the running server: the NFSv4 lease a client is told, and the minor
+// versions served; a value out of range is refused and not stored.
+TEST_F(DfsctlTest, NfsSettingsApplyLive) {
+  LoginAndChangePassword();
+  using namespace nfs;  // NOLINT: one protocol's calls
+  ASSERT_EQ(Ctl({"settings", "set", "nfs.lease_s", "45"}).exit_code, 0);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Nfs4TestClient> c,
+                       Nfs4TestClient::Connect(server_->port(), 1));
+  ASSERT_OK(c->Establish("ctl-settings"));
+  ASSERT_OK_AND_ASSIGN(COMPOUND4res r,
+                       c->Compound(c->InSession({PutRootFh(), GetAttr({FATTR4_LEASE_TIME})})));
+  ASSERT_EQ(r.status, nfsstat4::NFS4_OK) << Describe(r);
+  EXPECT_EQ(AttrsOf(r)->lease_time, 45u);
+  CtlRun bad = Ctl({"settings", "set", "nfs.lease_s", "1"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("5 to 3600"));
+  EXPECT_NE(Ctl({"settings", "set", "nfs.versions", "3,5"}).exit_code, 0);
+  EXPECT_NE(Ctl({"settings", "get", "nfs.versions"}).exit_code, 0);  // never stored
+  EXPECT_EQ(Ctl({"settings", "set", "nfs.delegations", "false"}).exit_code, 0);
+
+  // 4.0 off: a 4.0 COMPOUND is a minor version mismatch; 4.1 goes on.
+  ASSERT_EQ(Ctl({"settings", "set", "nfs.versions", "3,4.1,4.2"}).exit_code, 0);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Nfs4TestClient> old,
+                       Nfs4TestClient::Connect(server_->port(), 0));
+  ASSERT_OK_AND_ASSIGN(r, old->Compound({PutRootFh()}));
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_MINOR_VERS_MISMATCH);
+  ASSERT_OK_AND_ASSIGN(r, c->Compound(c->InSession({PutRootFh()})));
+  EXPECT_EQ(r.status, nfsstat4::NFS4_OK);
+  ASSERT_EQ(Ctl({"settings", "set", "nfs.versions", "3,4"}).exit_code, 0);
+  ASSERT_OK_AND_ASSIGN(r, old->Compound({PutRootFh()}));
+  EXPECT_EQ(r.status, nfsstat4::NFS4_OK);
 }
 
 TEST_F(DfsctlTest, CompletionScriptsNameTheCommands) {

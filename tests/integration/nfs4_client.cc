@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "nfs4_client.h"
 
+#include <chrono>
+#include <deque>
+
 #include "base/bytes.h"
 #include "rpc/message.h"
 #include "xdr/xdr.h"
@@ -9,15 +12,79 @@ namespace dittofs::integration {
 
 using namespace nfs;  // NOLINT: a test client of one protocol
 
+// The codec's arguments view their names and data (the server decodes without copying), so
+// the builders below keep a copy of what they are given for the life of the test process:
+// callers may pass temporaries ("/export/" + name). Tests are small; the copies are too.
+std::string_view Keep(std::string_view s) {
+  static std::deque<std::string> kept;
+  return kept.emplace_back(s);
+}
+
 Result<std::unique_ptr<Nfs4TestClient>> Nfs4TestClient::Connect(uint16_t port, uint32_t minor,
                                                                 uint32_t uid) {
   ASSIGN_OR_RETURN(rpc::BlockingClient c, rpc::BlockingClient::Connect(port));
   return std::unique_ptr<Nfs4TestClient>(new Nfs4TestClient(std::move(c), minor, uid));
 }
 
+Result<bool> Nfs4TestClient::AnswerIfCallback(const std::string& record) {
+  if (record.size() < 8 || LoadBe32(AsBytes(record).data() + 4) != 0) return false;  // a reply
+  xdr::XdrDecoder d(AsBytes(record));
+  rpc::CallHeader h;
+  if (rpc::DecodeCallHeader(d, &h) != rpc::HeaderOutcome::kOk) {
+    return Status(Errc::kInternal, "a malformed callback");
+  }
+  xdr::XdrEncoder e;
+  rpc::EncodeAcceptedReply(e, h.xid, rpc::AcceptStat::kSuccess);
+  if (h.proc == CB_COMPOUND) {
+    CB_COMPOUND4args args;
+    if (!Decode(d, &args)) return Status(Errc::kInternal, "CB_COMPOUND does not decode");
+    CB_COMPOUND4res res;
+    res.tag = args.tag;
+    for (const auto& op : args.ops) {
+      nfs_cb_resop4 r;
+      r.op = op.op;
+      if (const auto* seq = std::get_if<CB_SEQUENCE4args>(&op.args)) {
+        r.sequence.sessionid = seq->sessionid;
+        r.sequence.sequenceid = seq->sequenceid;
+        r.sequence.slotid = seq->slotid;
+        r.sequence.highest_slotid = seq->highest_slotid;
+        r.sequence.target_highest_slotid = seq->highest_slotid;
+      } else if (const auto* recall = std::get_if<CB_RECALL4args>(&op.args)) {
+        recalls_.push_back(*recall);
+      }
+      res.results.push_back(r);
+    }
+    Encode(e, res);
+  } else if (h.proc != CB_NULL) {
+    e = xdr::XdrEncoder();
+    rpc::EncodeAcceptedReply(e, h.xid, rpc::AcceptStat::kProcUnavail);
+  }
+  RETURN_IF_ERROR(conn_.SendRecord(e.ToString()));
+  return true;
+}
+
+Result<CB_RECALL4args> Nfs4TestClient::WaitForRecall(int timeout_ms) {
+  const size_t seen = recalls_.size();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (recalls_.size() == seen) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Status(Errc::kBusy, "no CB_RECALL");
+    ASSIGN_OR_RETURN(std::string record, conn_.ReadRecord(static_cast<int>(left.count())));
+    ASSIGN_OR_RETURN(bool callback, AnswerIfCallback(record));
+    if (!callback) return Status(Errc::kInternal, "a reply nobody waited for");
+  }
+  return recalls_.back();
+}
+
 Result<std::string> Nfs4TestClient::Resend(const std::string& call) {
   RETURN_IF_ERROR(conn_.SendRecord(call));
-  ASSIGN_OR_RETURN(std::string reply, conn_.ReadRecord(20000));
+  std::string reply;
+  for (;;) {
+    ASSIGN_OR_RETURN(reply, conn_.ReadRecord(20000));
+    ASSIGN_OR_RETURN(bool callback, AnswerIfCallback(reply));
+    if (!callback) break;
+  }
   xdr::XdrDecoder d(AsBytes(reply));
   rpc::ReplyHeader h;
   if (!rpc::DecodeReplyHeader(d, &h)) return Status(Errc::kInternal, "bad reply header");
@@ -45,6 +112,15 @@ Result<COMPOUND4res> Nfs4TestClient::Compound(const std::vector<nfs_argop4>& ops
   xdr::XdrDecoder d(AsBytes(results));
   COMPOUND4res res;
   if (!Decode(d, &res)) return Status(Errc::kInternal, "COMPOUND4res does not decode");
+  // A SEQUENCE the server refused (or a COMPOUND refused before it) did not use the slot: the
+  // next call reuses the sequence id, as a real client does (RFC 8881 §2.10.6.1).
+  if (minor_ >= 1 && !ops.empty() && ops[0].op == OP_SEQUENCE &&
+      (res.resarray.empty() || res.resarray[0].status() != nfsstat4::NFS4_OK)) {
+    const auto& seq = std::get<SEQUENCE4args>(ops[0].args);
+    if (seq.slotid < slot_seqids_.size() && slot_seqids_[seq.slotid] == seq.sequenceid) {
+      --slot_seqids_[seq.slotid];
+    }
+  }
   return res;
 }
 
@@ -68,7 +144,11 @@ std::vector<nfs_argop4> Nfs4TestClient::InSession(std::vector<nfs_argop4> ops) {
   return ops;
 }
 
-Status Nfs4TestClient::Establish(std::string_view owner) {
+Status Nfs4TestClient::Establish(std::string_view owner, bool backchannel) {
+  clientid_ = 0;
+  sessionid_ = {};
+  slot_seqids_.clear();
+  owner_seqids_.clear();
   if (minor_ == 0) {
     SETCLIENTID4args a;
     StoreBe64(a.verifier.data(), 0x1234);
@@ -103,6 +183,10 @@ Status Nfs4TestClient::Establish(std::string_view owner) {
   cs.fore_chan_attrs = {0, 1u << 20, 1u << 20, 64u << 10, 16, 8, std::nullopt};
   cs.back_chan_attrs = {0, 4096, 4096, 0, 2, 1, std::nullopt};
   cs.cb_program = 0x40000000;
+  if (backchannel) {
+    cs.flags = CREATE_SESSION4_FLAG_CONN_BACK_CHAN;
+    cs.sec_parms.push_back(callback_sec_parms4{});  // AUTH_NONE
+  }
   ASSIGN_OR_RETURN(COMPOUND4res rs, Compound({Op(OP_CREATE_SESSION, cs)}));
   const auto* sr = ResultOf<CREATE_SESSION4res>(rs, OP_CREATE_SESSION);
   if (rs.status != nfsstat4::NFS4_OK || sr == nullptr) {
@@ -141,7 +225,7 @@ nfs_argop4 Op(uint32_t op) {
 
 nfs_argop4 PutRootFh() { return Op(OP_PUTROOTFH); }
 nfs_argop4 GetFh() { return Op(OP_GETFH); }
-nfs_argop4 Lookup(std::string_view name) { return Op(OP_LOOKUP, LOOKUP4args{name}); }
+nfs_argop4 Lookup(std::string_view name) { return Op(OP_LOOKUP, LOOKUP4args{Keep(name)}); }
 
 nfs_argop4 PutFh(const nfs_fh4_owned& fh) {
   PUTFH4args a;
@@ -172,7 +256,7 @@ nfs_argop4 OpenByName(std::string_view name, uint32_t access, uint32_t deny,
     EncodeAttrs(f.mask, f, &a.createattrs);
   }
   a.claim = open_claim_type4::CLAIM_NULL;
-  a.file = name;
+  a.file = Keep(name);
   return Op(OP_OPEN, a);
 }
 
@@ -181,7 +265,7 @@ nfs_argop4 Write(const stateid4& sid, uint64_t offset, std::string_view data, st
   a.stateid = sid;
   a.offset = offset;
   a.stable = stable;
-  a.data = AsBytes(data);
+  a.data = AsBytes(Keep(data));
   return Op(OP_WRITE, a);
 }
 
@@ -230,6 +314,15 @@ std::optional<nfs_fh4_owned> FhOf(const COMPOUND4res& res) {
   const auto* g = ResultOf<GETFH4res>(res, OP_GETFH);
   if (g == nullptr || g->status != nfsstat4::NFS4_OK) return std::nullopt;
   return g->object;
+}
+
+std::string Describe(const nfs::COMPOUND4res& res) {
+  std::string out;
+  for (const auto& r : res.resarray) {
+    if (!out.empty()) out += ' ';
+    out += std::to_string(r.op) + ":" + std::to_string(static_cast<uint32_t>(r.status()));
+  }
+  return out;
 }
 
 }  // namespace dittofs::integration

@@ -39,8 +39,16 @@ class Nfs4TestClient {
   // or the RPC refusal as an error.
   Result<std::string> CallRaw(const std::string& args);
 
-  // 4.1: EXCHANGE_ID and CREATE_SESSION under `owner`. 4.0: SETCLIENTID and its CONFIRM.
-  Status Establish(std::string_view owner);
+  // 4.1: EXCHANGE_ID and CREATE_SESSION under `owner` (with `backchannel`, the connection
+  // also carries the server's callbacks). 4.0: SETCLIENTID and its CONFIRM. Called again, the
+  // connection becomes another client's (the earlier one is left as it is).
+  Status Establish(std::string_view owner, bool backchannel = false);
+
+  // 4.1 backchannel: callbacks the server sent on this connection are answered as they
+  // arrive (CB_NULL; CB_COMPOUND with CB_SEQUENCE and CB_RECALL, each NFS4_OK). The recalls
+  // seen so far, oldest first; WaitForRecall reads the connection until one arrives.
+  const std::vector<nfs::CB_RECALL4args>& recalls() const { return recalls_; }
+  Result<nfs::CB_RECALL4args> WaitForRecall(int timeout_ms);
   // 4.1: the SEQUENCE for the next call on `slot` (its sequence id advanced).
   nfs::nfs_argop4 Sequence(uint32_t slot = 0, bool cachethis = true);
   // A SEQUENCE with an explicit sequence id (for misordered and replayed calls).
@@ -68,6 +76,10 @@ class Nfs4TestClient {
   std::vector<uint32_t> slot_seqids_;
   std::vector<std::pair<std::string, uint32_t>> owner_seqids_;
   std::string last_call_;
+  std::vector<nfs::CB_RECALL4args> recalls_;
+
+  // Whether `record` is a call (a callback) rather than a reply; if so, answers it.
+  Result<bool> AnswerIfCallback(const std::string& record);
 };
 
 // Operation builders.
@@ -106,6 +118,8 @@ const T* ResultOf(const nfs::COMPOUND4res& res, uint32_t op) {
 }
 // The attributes GETATTR returned in `res`, decoded.
 std::optional<nfs::Fattr4> AttrsOf(const nfs::COMPOUND4res& res);
+// Each operation of `res` with its status ("PUTROOTFH:0 LOOKUP:2"), for failure messages.
+std::string Describe(const nfs::COMPOUND4res& res);
 // The file handle GETFH returned in `res`.
 std::optional<nfs::nfs_fh4_owned> FhOf(const nfs::COMPOUND4res& res);
 

@@ -6,11 +6,18 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <future>
 #include <thread>
 
 #include "base/bytes.h"
 #include "dfs_process.h"
 #include "nfs4_client.h"
+#include "rpc/blocking_client.h"
+#include "rpc/message.h"
+#include "shell.h"
+#include "smb_peer_client.h"
 #include "testing/status_matchers.h"
 #include "xdr/xdr.h"
 
@@ -43,11 +50,11 @@ class Nfs4Test : public ::testing::Test {
   }
 
   static std::unique_ptr<Nfs4TestClient> Client(uint32_t minor, const std::string& owner,
-                                                uint32_t uid = 0) {
+                                                uint32_t uid = 0, bool backchannel = false) {
     auto c = Nfs4TestClient::Connect(dfs_->port(), minor, uid);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     if (!c.ok()) return nullptr;
-    Status s = (*c)->Establish(owner);
+    Status s = (*c)->Establish(owner, backchannel);
     EXPECT_TRUE(s.ok()) << s.ToString();
     return std::move(c).value();
   }
@@ -92,6 +99,64 @@ stateid4 OpenFile(Nfs4TestClient& c, const std::string& name, uint32_t access, u
   return sid;
 }
 
+// Opens (creating) /export/NAME in one COMPOUND and returns the OPEN result and the handle.
+struct Opened {
+  OPEN4res open;
+  nfs_fh4_owned fh;
+};
+Opened OpenWithDelegation(Nfs4TestClient& c, const std::string& name, uint32_t access,
+                          const std::string& owner) {
+  auto ops = Nfs4TestClient::Walk("/export");
+  ops.push_back(OpenByName(name, access, OPEN4_SHARE_DENY_NONE, owner, c.clientid(), true));
+  ops.push_back(GetFh());
+  Opened out;
+  Result<COMPOUND4res> r = c.Compound(c.InSession(ops));
+  EXPECT_TRUE(r.ok() && r->status == kOk) << (r.ok() ? Describe(*r) : r.status().ToString());
+  if (!r.ok() || r->status != kOk) return out;
+  out.open = *ResultOf<OPEN4res>(*r, OP_OPEN);
+  out.fh = *FhOf(*r);
+  return out;
+}
+
+// Answers the recall of `deleg` on `c` (the server's CB_RECALL, then DELEGRETURN).
+void ReturnWhenRecalled(Nfs4TestClient& c, const Opened& o) {
+  Result<CB_RECALL4args> recall = c.WaitForRecall(20000);
+  ASSERT_TRUE(recall.ok()) << recall.status().ToString();
+  EXPECT_EQ(recall->stateid, o.open.delegation.stateid);
+  EXPECT_EQ(recall->fh, o.fh);
+  ASSERT_OK_AND_ASSIGN(
+      COMPOUND4res r,
+      c.Compound(c.InSession(
+          {PutFh(o.fh), Op(OP_DELEGRETURN, DELEGRETURN4args{o.open.delegation.stateid})})));
+  EXPECT_EQ(r.status, kOk) << Describe(r);
+}
+
+// An NFSv3 WRITE (FILE_SYNC) of `data` at 0 to `fh` (v3 and v4 handles are the same),
+// returning its nfsstat3.
+uint32_t Nfs3Write(uint16_t port, const nfs_fh4_owned& fh, std::string_view data) {
+  Result<rpc::BlockingClient> c = rpc::BlockingClient::Connect(port);
+  if (!c.ok()) return UINT32_MAX;
+  xdr::XdrEncoder e;
+  rpc::Credential cred;
+  cred.flavor = rpc::AuthFlavor::kSys;
+  cred.uid = cred.gid = 0;
+  rpc::EncodeCallHeader(e, 7, 100003, 3, 7, cred);
+  e.VarOpaque(fh.view());
+  e.U64(0);
+  e.U32(static_cast<uint32_t>(data.size()));
+  e.U32(2);  // FILE_SYNC
+  e.VarOpaque(AsBytes(data));
+  if (!c->SendRecord(e.ToString()).ok()) return UINT32_MAX;
+  Result<std::string> reply = c->ReadRecord(20000);
+  if (!reply.ok()) return UINT32_MAX;
+  xdr::XdrDecoder d(AsBytes(*reply));
+  rpc::ReplyHeader h;
+  if (!rpc::DecodeReplyHeader(d, &h) || !rpc::ReplyStatus(h, "WRITE").ok()) return UINT32_MAX;
+  return d.U32();
+}
+
+constexpr uint32_t kNfs3Jukebox = 10008;
+
 TEST_F(Nfs4Test, PseudoRootListsTheShareAndLookupCrossesIntoIt) {
   for (uint32_t minor : {0u, 1u}) {
     auto c = Client(minor, "pseudo-" + std::to_string(minor));
@@ -103,7 +168,7 @@ TEST_F(Nfs4Test, PseudoRootListsTheShareAndLookupCrossesIntoIt) {
     rd.attr_request.set(FATTR4_FSID);
     ASSERT_OK_AND_ASSIGN(COMPOUND4res r,
                          c->Compound(c->InSession({PutRootFh(), Op(OP_READDIR, rd)})));
-    ASSERT_EQ(r.status, kOk);
+    ASSERT_EQ(r.status, kOk) << Describe(r);
     const auto* list = ResultOf<READDIR4res>(r, OP_READDIR);
     ASSERT_NE(list, nullptr);
     ASSERT_EQ(list->entries.size(), 1u);
@@ -115,7 +180,7 @@ TEST_F(Nfs4Test, PseudoRootListsTheShareAndLookupCrossesIntoIt) {
     ops.push_back(GetAttr({FATTR4_TYPE, FATTR4_FSID, FATTR4_MODE, FATTR4_SUPPORTED_ATTRS,
                            FATTR4_LEASE_TIME, FATTR4_MAXREAD, FATTR4_MAXWRITE}));
     ASSERT_OK_AND_ASSIGN(r, c->Compound(c->InSession(ops)));
-    ASSERT_EQ(r.status, kOk);
+    ASSERT_EQ(r.status, kOk) << Describe(r);
     auto attrs = AttrsOf(r);
     ASSERT_TRUE(attrs);
     EXPECT_EQ(attrs->type, nfs_ftype4::NF4DIR);
@@ -131,7 +196,7 @@ TEST_F(Nfs4Test, PseudoRootListsTheShareAndLookupCrossesIntoIt) {
     ASSERT_TRUE(fh);
     ASSERT_OK_AND_ASSIGN(
         r, c->Compound(c->InSession({PutFh(*fh), Op(OP_LOOKUPP), GetAttr({FATTR4_FSID})})));
-    ASSERT_EQ(r.status, kOk);
+    ASSERT_EQ(r.status, kOk) << Describe(r);
     EXPECT_EQ(AttrsOf(r)->fsid.major, 0u);
     ASSERT_OK_AND_ASSIGN(r, c->Compound(c->InSession({PutRootFh(), Lookup("nope")})));
     EXPECT_EQ(r.status, nfsstat4::NFS4ERR_NOENT);
@@ -150,7 +215,7 @@ TEST_F(Nfs4Test, OpenWriteReadCloseInBothMinorVersions) {
     ops.push_back(GetAttr({FATTR4_CHANGE, FATTR4_SIZE}));
     ops.push_back(Read(sid, 7, 100));
     ASSERT_OK_AND_ASSIGN(COMPOUND4res r, c->Compound(c->InSession(ops)));
-    ASSERT_EQ(r.status, kOk);
+    ASSERT_EQ(r.status, kOk) << Describe(r);
     const auto* w = ResultOf<WRITE4res>(r, OP_WRITE);
     ASSERT_NE(w, nullptr);
     EXPECT_EQ(w->count, 12u);
@@ -173,7 +238,7 @@ TEST_F(Nfs4Test, OpenWriteReadCloseInBothMinorVersions) {
     auto close_ops = Nfs4TestClient::Walk("/export/" + name);
     close_ops.push_back(Close(sid, minor == 0 ? c->NextOpenSeqid("owner") : 0));
     ASSERT_OK_AND_ASSIGN(r, c->Compound(c->InSession(close_ops)));
-    EXPECT_EQ(r.status, kOk);
+    EXPECT_EQ(r.status, kOk) << Describe(r);
     // The stateid is gone: a READ with it is refused.
     auto read_ops = Nfs4TestClient::Walk("/export/" + name);
     read_ops.push_back(Read(sid, 0, 10));
@@ -194,21 +259,23 @@ TEST_F(Nfs4Test, SlotRetransmissionIsAnsweredFromTheCache) {
   auto ops = Nfs4TestClient::Walk("/export");
   ops.push_back(Op(OP_CREATE, mk));
   ASSERT_OK_AND_ASSIGN(COMPOUND4res first, c->Compound(c->InSession(ops)));
-  ASSERT_EQ(first.status, kOk);
+  ASSERT_EQ(first.status, kOk) << Describe(first);
   const std::string call = c->last_call();
   ASSERT_OK_AND_ASSIGN(std::string again, c->Resend(call));
   xdr::XdrEncoder e;
   xdr::XdrDecoder d(AsBytes(again));
   COMPOUND4res replay;
   ASSERT_TRUE(Decode(d, &replay));
-  EXPECT_EQ(replay.status, kOk);
+  EXPECT_EQ(replay.status, kOk) << Describe(replay);
   EXPECT_EQ(replay.resarray.size(), first.resarray.size());
   // A sequence id that skips one is misordered; the next one in order works.
   ASSERT_OK_AND_ASSIGN(COMPOUND4res r,
                        c->Compound({c->SequenceAt(0, c->slot_seqid(0) + 2), PutRootFh()}));
   EXPECT_EQ(r.status, nfsstat4::NFS4ERR_SEQ_MISORDERED);
   ASSERT_OK_AND_ASSIGN(r, c->Compound({c->Sequence(0), PutRootFh()}));
-  EXPECT_EQ(r.status, kOk);
+  EXPECT_EQ(r.status, kOk) << Describe(r);
+  const std::string latest = c->last_call();
+  ASSERT_OK_AND_ASSIGN(std::string latest_reply, c->Resend(latest));
   // A slot past the table is BADSLOT; an unknown session BADSESSION.
   ASSERT_OK_AND_ASSIGN(r, c->Compound({c->SequenceAt(1000, 1), PutRootFh()}));
   EXPECT_EQ(r.status, nfsstat4::NFS4ERR_BADSLOT);
@@ -219,11 +286,17 @@ TEST_F(Nfs4Test, SlotRetransmissionIsAnsweredFromTheCache) {
   // Without SEQUENCE, 4.1 refuses.
   ASSERT_OK_AND_ASSIGN(r, c->Compound({PutRootFh()}));
   EXPECT_EQ(r.status, nfsstat4::NFS4ERR_OP_NOT_IN_SESSION);
-  // A retransmission on a new connection (a reconnect) is answered from the cache too.
+  // A retransmission on a new connection (a reconnect) is answered from the cache too; the
+  // slot's older call, now superseded, is misordered.
   auto other = Nfs4TestClient::Connect(dfs_->port(), 1);
   ASSERT_TRUE(other.ok());
-  ASSERT_OK_AND_ASSIGN(std::string again2, (*other)->Resend(call));
-  EXPECT_EQ(again2, again);
+  ASSERT_OK_AND_ASSIGN(std::string again2, (*other)->Resend(latest));
+  EXPECT_EQ(again2, latest_reply);
+  ASSERT_OK_AND_ASSIGN(std::string stale, (*other)->Resend(call));
+  xdr::XdrDecoder sd(AsBytes(stale));
+  COMPOUND4res superseded;
+  ASSERT_TRUE(Decode(sd, &superseded));
+  EXPECT_EQ(superseded.status, nfsstat4::NFS4ERR_SEQ_MISORDERED);
 }
 
 TEST_F(Nfs4Test, StateidErrors) {
@@ -275,7 +348,7 @@ TEST_F(Nfs4Test, StateidErrors) {
   current.seqid = 1;
   ops.push_back(Read(current, 0, 1));
   ASSERT_OK_AND_ASSIGN(r, c->Compound(c->InSession(ops)));
-  EXPECT_EQ(r.status, kOk);
+  EXPECT_EQ(r.status, kOk) << Describe(r);
 }
 
 TEST_F(Nfs4Test, ShareReservationsAndLocksBetweenClients) {
@@ -295,7 +368,7 @@ TEST_F(Nfs4Test, ShareReservationsAndLocksBetweenClients) {
     ops.push_back(
         LockNew(sa, minor == 0 ? a->NextOpenSeqid("oa") : 0, "la", a->clientid(), true, 0, 100));
     ASSERT_OK_AND_ASSIGN(COMPOUND4res r, a->Compound(a->InSession(ops)));
-    ASSERT_EQ(r.status, kOk);
+    ASSERT_EQ(r.status, kOk) << Describe(r);
     stateid4 la = ResultOf<LOCK4res>(r, OP_LOCK)->lock_stateid;
 
     ops = Nfs4TestClient::Walk("/export/" + name);
@@ -326,12 +399,12 @@ TEST_F(Nfs4Test, ShareReservationsAndLocksBetweenClients) {
     ops = Nfs4TestClient::Walk("/export/" + name);
     ops.push_back(LockU(la, minor == 0 ? 1 : 0, 0, 100));
     ASSERT_OK_AND_ASSIGN(r, a->Compound(a->InSession(ops)));
-    ASSERT_EQ(r.status, kOk);
+    ASSERT_EQ(r.status, kOk) << Describe(r);
     ops = Nfs4TestClient::Walk("/export/" + name);
     ops.push_back(
         LockNew(sb, minor == 0 ? b->NextOpenSeqid("ob") : 0, "lb", b->clientid(), false, 50, 10));
     ASSERT_OK_AND_ASSIGN(r, b->Compound(b->InSession(ops)));
-    EXPECT_EQ(r.status, kOk);
+    EXPECT_EQ(r.status, kOk) << Describe(r);
     // A write lock through a read-only open is OPENMODE.
     ops = Nfs4TestClient::Walk("/export/" + name);
     ops.push_back(
@@ -361,7 +434,7 @@ TEST_F(Nfs4Test, Nfs40SeqidReplayAndMisorder) {
   EXPECT_EQ(r.status, nfsstat4::NFS4ERR_BAD_SEQID);
   // An unknown client id is STALE_CLIENTID; RENEW of ours works.
   ASSERT_OK_AND_ASSIGN(r, c->Compound({Op(OP_RENEW, RENEW4args{c->clientid()})}));
-  EXPECT_EQ(r.status, kOk);
+  EXPECT_EQ(r.status, kOk) << Describe(r);
   ASSERT_OK_AND_ASSIGN(r, c->Compound({Op(OP_RENEW, RENEW4args{12345})}));
   EXPECT_EQ(r.status, nfsstat4::NFS4ERR_STALE_CLIENTID);
 }
@@ -372,8 +445,13 @@ TEST_F(Nfs4Test, AnExpiredClientKeepsItsStateUntilAnotherConflicts) {
   ASSERT_TRUE(a && b);
   const std::string name = Name("f");
   OpenFile(*a, name, OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_BOTH, "oa");
-  // a stops renewing; its lease (3 s) runs out, but its open stays while nobody needs it.
-  std::this_thread::sleep_for(std::chrono::seconds(5));
+  // a stops renewing; its lease (3 s) runs out, but its open stays while nobody needs it. b
+  // keeps its own lease with a SEQUENCE a second.
+  for (int i = 0; i < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    ASSERT_OK_AND_ASSIGN(COMPOUND4res renew, b->Compound(b->InSession({})));
+    ASSERT_EQ(renew.status, kOk) << Describe(renew);
+  }
   // b needs it: a's state goes (courtesy ends at the conflict) and b's open succeeds.
   nfsstat4 st = kOk;
   OpenFile(*b, name, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, "ob", &st);
@@ -395,6 +473,38 @@ TEST_F(Nfs4Test, HostileCompounds) {
               r->status == nfsstat4::NFS4ERR_RESOURCE || r->status == nfsstat4::NFS4ERR_BADXDR)
       << int(r->status);
   EXPECT_LE(r->resarray.size(), 1u);
+  // A READ refused before it runs (4.1 without SEQUENCE) is a bare status, not a crash.
+  ASSERT_OK_AND_ASSIGN(COMPOUND4res bare, c->Compound({Read(stateid4{}, 0, 10)}));
+  EXPECT_EQ(bare.status, nfsstat4::NFS4ERR_OP_NOT_IN_SESSION);
+  // 1 MiB owner strings: an open-owner, a client owner, an owner attribute. Refused, and the
+  // connection serves on.
+  const std::string huge(1 << 20, 'o');
+  auto open_ops = Nfs4TestClient::Walk("/export");
+  open_ops.push_back(OpenByName("huge-owner", OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, huge,
+                                c->clientid(), true));
+  Result<COMPOUND4res> big_owner = c->Compound(c->InSession(open_ops));
+  if (big_owner.ok()) {
+    EXPECT_NE(big_owner->status, kOk);
+  }
+  auto fresh = Nfs4TestClient::Connect(dfs_->port(), 1);
+  ASSERT_TRUE(fresh.ok());
+  Status exchange = (*fresh)->Establish(huge);
+  EXPECT_FALSE(exchange.ok());
+  Fattr4 owner_attr;
+  owner_attr.mask.set(FATTR4_OWNER);
+  owner_attr.owner = huge;
+  SETATTR4args set;
+  EncodeAttrs(owner_attr.mask, owner_attr, &set.obj_attributes);
+  auto set_ops = Nfs4TestClient::Walk("/export");
+  set_ops.push_back(Op(OP_SETATTR, set));
+  Result<COMPOUND4res> big_attr = c->Compound(c->InSession(set_ops));
+  if (big_attr.ok()) {
+    EXPECT_NE(big_attr->status, kOk);
+  }
+  auto again_c = Client(1, "hostile-after");
+  ASSERT_TRUE(again_c);
+  ASSERT_OK_AND_ASSIGN(COMPOUND4res still, again_c->Compound(again_c->InSession({PutRootFh()})));
+  EXPECT_EQ(still.status, kOk);
   // An unknown operation is OP_ILLEGAL; the operations before it ran.
   ASSERT_OK_AND_ASSIGN(COMPOUND4res ill,
                        c->Compound({c->Sequence(), PutRootFh(), GetFh(), Op(9999)}));
@@ -440,6 +550,208 @@ TEST_F(Nfs4Test, HostileCompounds) {
   COMPOUND4res big;
   ASSERT_TRUE(Decode(d3, &big));
   EXPECT_EQ(big.status, nfsstat4::NFS4ERR_BADXDR);
+}
+
+// A read delegation is recalled by another client's OPEN for writing (DELAY until it comes
+// back), and a write delegation by an NFSv3 WRITE (JUKEBOX until it comes back).
+TEST_F(Nfs4Test, DelegationsAreRecalledByAnotherClientAndByNfs3) {
+  auto a = Client(1, "deleg-a", 0, true);
+  auto b = Client(1, "deleg-b");
+  ASSERT_TRUE(a && b);
+  const std::string name = Name("r");
+  Opened ro = OpenWithDelegation(*a, name, OPEN4_SHARE_ACCESS_READ, "oa");
+  ASSERT_EQ(ro.open.delegation.delegation_type, open_delegation_type4::OPEN_DELEGATE_READ);
+  nfsstat4 st = kOk;
+  OpenFile(*b, name, OPEN4_SHARE_ACCESS_WRITE, OPEN4_SHARE_DENY_NONE, "ob", &st);
+  EXPECT_EQ(st, nfsstat4::NFS4ERR_DELAY);
+  ReturnWhenRecalled(*a, ro);
+  OpenFile(*b, name, OPEN4_SHARE_ACCESS_WRITE, OPEN4_SHARE_DENY_NONE, "ob", &st);
+  EXPECT_EQ(st, kOk);
+
+  const std::string wname = Name("w");
+  Opened wo = OpenWithDelegation(*a, wname, OPEN4_SHARE_ACCESS_BOTH, "oa");
+  ASSERT_EQ(wo.open.delegation.delegation_type, open_delegation_type4::OPEN_DELEGATE_WRITE);
+  EXPECT_EQ(Nfs3Write(dfs_->port(), wo.fh, "v3"), kNfs3Jukebox);
+  ReturnWhenRecalled(*a, wo);
+  EXPECT_EQ(Nfs3Write(dfs_->port(), wo.fh, "v3"), 0u);
+}
+
+// A client with a delegation may lock locally (Linux does): another client's lock waits for
+// the delegation to come back (DELAY), and no delegation is granted while the file has locks.
+TEST_F(Nfs4Test, LocksAndDelegationsExcludeEachOther) {
+  auto a = Client(1, "deleg-lock-a", 0, true);
+  auto b = Client(1, "deleg-lock-b");
+  ASSERT_TRUE(a && b);
+  const std::string name = Name("f");
+  nfsstat4 st = kOk;
+  stateid4 b_open = OpenFile(*b, name, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, "ob", &st);
+  ASSERT_EQ(st, kOk);
+  Opened ro = OpenWithDelegation(*a, name, OPEN4_SHARE_ACCESS_READ, "oa");
+  ASSERT_EQ(ro.open.delegation.delegation_type, open_delegation_type4::OPEN_DELEGATE_READ);
+  auto lock = [&] {
+    Result<COMPOUND4res> r = b->Compound(
+        b->InSession({PutFh(ro.fh), LockNew(b_open, 0, "lb", b->clientid(), false, 0, 10)}));
+    return r.ok() ? r->status : nfsstat4::NFS4ERR_IO;
+  };
+  EXPECT_EQ(lock(), nfsstat4::NFS4ERR_DELAY);
+  ReturnWhenRecalled(*a, ro);
+  EXPECT_EQ(lock(), kOk);
+  // b holds a lock: a's next open gets no delegation.
+  Opened again = OpenWithDelegation(*a, name, OPEN4_SHARE_ACCESS_READ, "oa2");
+  EXPECT_EQ(again.open.status, kOk);
+  EXPECT_NE(again.open.delegation.delegation_type, open_delegation_type4::OPEN_DELEGATE_READ);
+  EXPECT_NE(again.open.delegation.delegation_type, open_delegation_type4::OPEN_DELEGATE_WRITE);
+}
+
+// An SMB open of a file an NFSv4 client holds a write delegation for waits while the
+// delegation is recalled, and succeeds once it is returned.
+TEST_F(Nfs4Test, AnSmbOpenRecallsADelegation) {
+  if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket is not installed";
+  }
+  ASSERT_NE(dfs_->smb_port(), 0);
+  auto a = Client(1, "deleg-smb", 0, true);
+  ASSERT_TRUE(a);
+  const std::string name = Name("s");
+  Opened wo = OpenWithDelegation(*a, name, OPEN4_SHARE_ACCESS_BOTH, "oa");
+  ASSERT_EQ(wo.open.delegation.delegation_type, open_delegation_type4::OPEN_DELEGATE_WRITE);
+  std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*dfs_, SMB_PEER_SCRIPT);
+  ASSERT_NE(peer, nullptr);
+  auto smb_open =
+      std::async(std::launch::async, [&] { return peer->Do("open " + name + " 0xc0000000 7 0"); });
+  ReturnWhenRecalled(*a, wo);
+  ASSERT_EQ(smb_open.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(smb_open.get(), "ok 1");
+  EXPECT_EQ(peer->Do("close 1"), "ok");
+}
+
+// Opens and locks survive a restart as far as their clients reclaim them: after it, a client
+// of the last run reclaims (OPEN CLAIM_PREVIOUS, LOCK reclaim) in the grace period, others get
+// NFS4ERR_GRACE for new state and NFS4ERR_NO_GRACE for reclaims, and the grace period ends
+// as soon as the one client of the last run said RECLAIM_COMPLETE. The share is durable.
+TEST(Nfs4RestartTest, ClientsReclaimOpensAndLocksAfterARestart) {
+  DfsOptions options;
+  options.shares[0].metadata = "rocksdb";
+  options.shares[0].block = "localfs";
+  options.env = {"DITTOFS_NFS_GRACE_S=60"};
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> dfs, DfsProcess::Start(DFS_BINARY, options));
+  auto connect = [&](const std::string& owner) -> std::unique_ptr<Nfs4TestClient> {
+    auto c = Nfs4TestClient::Connect(dfs->port(), 1);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (!c.ok()) return nullptr;
+    Status st = (*c)->Establish(owner);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return st.ok() ? std::move(c).value() : nullptr;
+  };
+  const std::string name = "reclaimed";
+  stateid4 old_open;
+  nfs_fh4_owned fh;
+  {
+    auto a = connect("reclaimer");
+    ASSERT_TRUE(a);
+    auto ops = Nfs4TestClient::Walk("/export");
+    ops.push_back(OpenByName(name, OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_WRITE, "o",
+                             a->clientid(), true));
+    ops.push_back(GetFh());
+    ASSERT_OK_AND_ASSIGN(COMPOUND4res r, a->Compound(a->InSession(ops)));
+    ASSERT_EQ(r.status, kOk) << Describe(r);
+    old_open = ResultOf<OPEN4res>(r, OP_OPEN)->stateid;
+    fh = *FhOf(r);
+    ASSERT_OK_AND_ASSIGN(
+        r, a->Compound(a->InSession({PutFh(fh), Write(old_open, 0, "before the restart"),
+                                     LockNew(old_open, 0, "lo", a->clientid(), true, 0, 10)})));
+    ASSERT_EQ(r.status, kOk) << Describe(r);
+    // A client without state is not recorded: it holds up no grace period.
+    auto idle = connect("idle");
+    ASSERT_TRUE(idle);
+  }
+  ASSERT_OK(dfs->Restart());
+
+  auto a = connect("reclaimer");
+  auto newcomer = connect("newcomer");
+  ASSERT_TRUE(a && newcomer);
+  // The last run's stateids are stale.
+  ASSERT_OK_AND_ASSIGN(COMPOUND4res r,
+                       a->Compound(a->InSession({PutFh(fh), Read(old_open, 0, 10)})));
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_STALE_STATEID) << Describe(r);
+  // In grace: no new opens or lock tests for anyone, no reclaims for a client of this run.
+  nfsstat4 st = kOk;
+  OpenFile(*newcomer, "other", OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, "n", &st);
+  EXPECT_EQ(st, nfsstat4::NFS4ERR_GRACE);
+  OPEN4args reclaim;
+  reclaim.share_access = OPEN4_SHARE_ACCESS_BOTH;
+  reclaim.share_deny = OPEN4_SHARE_DENY_WRITE;
+  reclaim.owner.owned = "o";
+  reclaim.claim = open_claim_type4::CLAIM_PREVIOUS;
+  reclaim.owner.clientid = newcomer->clientid();
+  ASSERT_OK_AND_ASSIGN(r,
+                       newcomer->Compound(newcomer->InSession({PutFh(fh), Op(OP_OPEN, reclaim)})));
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_NO_GRACE) << Describe(r);
+  // The client of the last run takes its open and lock back.
+  reclaim.owner.clientid = a->clientid();
+  ASSERT_OK_AND_ASSIGN(r, a->Compound(a->InSession({PutFh(fh), Op(OP_OPEN, reclaim)})));
+  ASSERT_EQ(r.status, kOk) << Describe(r);
+  const stateid4 open = ResultOf<OPEN4res>(r, OP_OPEN)->stateid;
+  nfs_argop4 lock = LockNew(open, 0, "lo", a->clientid(), true, 0, 10);
+  std::get<LOCK4args>(lock.args).reclaim = true;
+  ASSERT_OK_AND_ASSIGN(r, a->Compound(a->InSession({PutFh(fh), lock})));
+  ASSERT_EQ(r.status, kOk) << Describe(r);
+  ASSERT_OK_AND_ASSIGN(
+      r, a->Compound(a->InSession({Op(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE4args{false})})));
+  ASSERT_EQ(r.status, kOk) << Describe(r);
+  // The grace period is over (its one client is done): new state again, against the
+  // reclaimed: its deny-write refuses a writer, its lock a conflicting lock.
+  OpenFile(*newcomer, name, OPEN4_SHARE_ACCESS_WRITE, OPEN4_SHARE_DENY_NONE, "n", &st);
+  EXPECT_EQ(st, nfsstat4::NFS4ERR_SHARE_DENIED);
+  stateid4 reader =
+      OpenFile(*newcomer, name, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, "n", &st);
+  ASSERT_EQ(st, kOk);
+  ASSERT_OK_AND_ASSIGN(
+      r, newcomer->Compound(newcomer->InSession(
+             {PutFh(fh), LockNew(reader, 0, "nl", newcomer->clientid(), false, 5, 1)})));
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_DENIED) << Describe(r);
+  ASSERT_OK_AND_ASSIGN(r,
+                       newcomer->Compound(newcomer->InSession({PutFh(fh), Read(reader, 0, 100)})));
+  ASSERT_EQ(r.status, kOk) << Describe(r);
+  EXPECT_EQ(ResultOf<READ4res>(r, OP_READ)->DataString(), "before the restart");
+}
+
+// Reads VmRSS of `pid` in KiB (0 when unknown).
+size_t RssKib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
+  }
+  return 0;
+}
+
+// 10,000 clients open a file and vanish: the server's memory stays bounded, and once their
+// leases ran out their opens give way to a client that needs the file.
+TEST_F(Nfs4Test, TenThousandClientsThatOpenAndVanish) {
+  auto c = Nfs4TestClient::Connect(dfs_->port(), 1);
+  ASSERT_TRUE(c.ok());
+  const std::string name = Name("crowd");
+  const size_t before = RssKib(dfs_->pid());
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10000; ++i) {
+    ASSERT_OK((*c)->Establish("vanishing-" + std::to_string(i)));
+    nfsstat4 st = kOk;
+    OpenFile(**c, name, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, "o", &st);
+    ASSERT_EQ(st, kOk) << "client " << i;
+  }
+  const size_t after = RssKib(dfs_->pid());
+  std::printf("10,000 clients with an open each in %.1f s; dfs RSS %zu KiB -> %zu KiB\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+              before, after);
+  EXPECT_LT(after, before + 200 * 1024);  // under 20 KiB a client, with its session
+  // They vanish; past their lease (3 s) a client that wants the file alone gets it.
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  auto alone = Client(1, "wants-it-alone");
+  ASSERT_TRUE(alone);
+  nfsstat4 st = kOk;
+  OpenFile(*alone, name, OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_BOTH, "a", &st);
+  EXPECT_EQ(st, kOk);
 }
 
 }  // namespace

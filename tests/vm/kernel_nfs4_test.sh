@@ -4,7 +4,8 @@
 # NFSv4 with the Linux kernel client: mounts dfs in a vmtest VM with vers=4.0, 4.1 and 4.2 and
 # runs the POSIX checks of nfs3_posix_guest.sh through each (NFS_VERS), then the locking and
 # session checks of nfs4_lock_guest.sh (fcntl and flock locks between processes and between
-# a 4.1 and a 4.0 mount, a blocking lock, nconnect=4).
+# a 4.1 and a 4.0 mount, a blocking lock, nconnect=4), and last a lock held across a restart
+# of dfs and reclaimed in the grace period (the share is durable: RocksDB and local blocks).
 #
 # usage: kernel_nfs4_test.sh [DFS_BIN] [VERSIONS]   (VERSIONS: default "4.0 4.1 4.2")
 #
@@ -40,13 +41,13 @@ mkdir -p "$work/state" "$work/guest"
 cat >"$work/dfs.yaml" <<YAML
 logging: {level: ${DFS_LOG_LEVEL:-info}, format: text}
 server: {state_dir: $work/state}
-nfs: {bind: 127.0.0.1, port: $nfs_port, portmap_port: $portmap_port}
+nfs: {bind: 127.0.0.1, port: $nfs_port, portmap_port: $portmap_port, grace_s: 20}
 smb: {enabled: false}
 api: {bind: 127.0.0.1, port: 0}
 shares:
   - name: /export
-    metadata: memory
-    block: memory
+    metadata: rocksdb
+    block: localfs
     squash: none
     root_mode: "1777"
 YAML
@@ -63,7 +64,7 @@ chmod +x "$work/guest/"*.sh
     echo "NFS_VERS=$v $work/guest/nfs3_posix_guest.sh $nfs_port || status=1"
   done
   echo "echo '=== locks and sessions'"
-  echo "$work/guest/nfs4_lock_guest.sh $nfs_port || status=1"
+  echo "RESTART_DIR=$work/guest $work/guest/nfs4_lock_guest.sh $nfs_port || status=1"
   echo 'exit $status'
 } >"$work/guest/run.sh"
 chmod +x "$work/guest/run.sh"
@@ -72,7 +73,22 @@ log "running the checks in the VM (versions: $versions)"
 vm_status=0
 vm_start=$SECONDS
 "$vm_run" --share "$work/guest" --forward "$nfs_port:$nfs_port" --timeout 2400 -- \
-  "$work/guest/run.sh" || vm_status=$?
+  "$work/guest/run.sh" &
+vm_pid=$!
+# The guest asks for a restart of dfs while it holds a lock (nfs4_lock_guest.sh).
+while kill -0 "$vm_pid" 2>/dev/null; do
+  if [[ -e "$work/guest/restart-request" ]]; then
+    rm -f "$work/guest/restart-request"
+    log "restarting dfs (the guest holds a lock)"
+    kill -TERM "$dfs_pid"
+    wait "$dfs_pid" || true
+    mv "$work/dfs.log" "$work/dfs.log.before-restart"
+    start_dfs "$work/dfs.yaml" "$nfs_port"
+    touch "$work/guest/restarted"
+  fi
+  sleep 0.2
+done
+wait "$vm_pid" || vm_status=$?
 log "VM finished with status $vm_status after $((SECONDS - vm_start)) s"
 
 if ! kill -0 "$dfs_pid" 2>/dev/null; then

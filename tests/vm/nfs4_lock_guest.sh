@@ -7,6 +7,11 @@
 # lets go, and an nconnect=4 mount (several connections in one 4.1 session).
 # Prints one "PASS: ..." or "FAIL: ..." line per check and exits non-zero when any failed.
 #
+# With RESTART_DIR set (a directory the host watches), it then holds a lock across a restart
+# of dfs: it writes RESTART_DIR/restart-request, the host restarts dfs and writes
+# RESTART_DIR/restarted, and the client must have reclaimed its open and lock in the grace
+# period (another process is still refused the lock; the file reads back).
+#
 # usage: nfs4_lock_guest.sh NFS_PORT
 
 set -u
@@ -42,8 +47,10 @@ echo "0123456789" >"/mnt/a/$name" || die "create $name"
 
 # lockpy MODE FILE [ARGS]: small fcntl/flock drivers (python3 is in the guest).
 cat >/tmp/lock.py <<'EOF'
-import fcntl, os, sys, time
+import errno, fcntl, os, sys, time
 mode, path = sys.argv[1], sys.argv[2]
+def refused(e):  # exit 1 for a conflict, 2 for any other error (a lost lock, EIO)
+    sys.exit(1 if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK) else 2)
 if mode == "hold":            # hold a write lock on [0, 100) for N seconds, say when held
     fd = os.open(path, os.O_RDWR)
     fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 100, 0)
@@ -55,15 +62,15 @@ elif mode == "try":           # exit 0 when a write lock on [50, 60) is granted,
     fd = os.open(path, os.O_RDWR)
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 50)
-    except OSError:
-        sys.exit(1)
+    except OSError as e:
+        refused(e)
     sys.exit(0)
 elif mode == "tryread":       # a read lock past the held range
     fd = os.open(path, os.O_RDWR)
     try:
         fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB, 10, 200)
-    except OSError:
-        sys.exit(1)
+    except OSError as e:
+        refused(e)
     sys.exit(0)
 elif mode == "wait":          # a blocking write lock; prints how long it waited
     fd = os.open(path, os.O_RDWR)
@@ -79,8 +86,8 @@ elif mode == "flocktry":
     fd = os.open(path, os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        sys.exit(1)
+    except OSError as e:
+        refused(e)
     sys.exit(0)
 EOF
 
@@ -93,7 +100,10 @@ wait_for() {  # wait_for FILE: until a holder says it holds its lock
   return 1
 }
 
-refused() { ! python3 /tmp/lock.py "$@"; }
+refused() {  # a conflict, not some other error
+  python3 /tmp/lock.py "$@"
+  [[ $? -eq 1 ]]
+}
 
 rm -f /tmp/held
 python3 /tmp/lock.py hold "/mnt/a/$name" 20 /tmp/held &
@@ -117,20 +127,52 @@ check "flock from the 4.1 mount is refused" refused flocktry "/mnt/a/$name"
 wait "$holder"
 check "flock is granted once released" python3 /tmp/lock.py flocktry "/mnt/a/$name"
 
-# Several connections in one session.
+rm -f "/mnt/a/$name"
+check "umount 4.0" umount /mnt/b
+check "umount 4.1" umount /mnt/a
+
+# Several connections in one session. Alone: the kernel shares one client (and its
+# connections) among mounts of a server, and nconnect applies only to a new one.
 check "mount with nconnect=4" mount -t nfs -o "vers=4.1,proto=tcp,port=$nfs_port,nconnect=4" \
   server:/export /mnt/c
 dd if=/dev/urandom of=/tmp/big bs=1M count=8 status=none
 check "8 MiB written through the nconnect mount" cp /tmp/big "/mnt/c/big.$name"
 sync
 echo 3 >/proc/sys/vm/drop_caches
-check "and read back the same through the 4.0 mount" cmp /tmp/big "/mnt/b/big.$name"
+check "and read back the same" cmp /tmp/big "/mnt/c/big.$name"
 check "connections: 4 or more to the server" \
   test "$(ss -tn state established "( dport = :$nfs_port )" | tail -n +2 | wc -l)" -ge 4
-rm -f "/mnt/c/big.$name" "/mnt/a/$name"
-
+rm -f "/mnt/c/big.$name"
 check "umount nconnect" umount /mnt/c
-check "umount 4.0" umount /mnt/b
-check "umount 4.1" umount /mnt/a
+
+if [[ -n "${RESTART_DIR:-}" ]]; then
+  check "mount 4.1 for the restart" mount -t nfs -o "vers=4.1,proto=tcp,port=$nfs_port" \
+    server:/export /mnt/a
+  name="reclaim.$$.$RANDOM"
+  echo "kept across a restart" >"/mnt/a/$name"
+  rm -f /tmp/held "$RESTART_DIR/restarted"
+  python3 /tmp/lock.py hold "/mnt/a/$name" 150 /tmp/held &
+  holder=$!
+  check "lock held before the restart" wait_for /tmp/held
+  touch "$RESTART_DIR/restart-request"
+  restarted=0
+  for _ in $(seq 1 600); do
+    [[ -e "$RESTART_DIR/restarted" ]] && { restarted=1; break; }
+    sleep 0.1
+  done
+  check "the host restarted dfs" test "$restarted" -eq 1
+  start=$SECONDS
+  # The first call after the restart finds the session gone: the client starts over, reclaims
+  # its open and lock (CLAIM_PREVIOUS, reclaim) in the grace period, then this one is refused.
+  check "after the restart another process is refused the reclaimed lock" \
+    refused try "/mnt/a/$name"
+  echo "(the refusal came $((SECONDS - start)) s after the restart)"
+  check "the file reads back after the restart" grep -q "kept across a restart" "/mnt/a/$name"
+  kill "$holder" 2>/dev/null
+  wait "$holder" 2>/dev/null
+  check "the lock is free once its holder is gone" python3 /tmp/lock.py try "/mnt/a/$name"
+  rm -f "/mnt/a/$name"
+  check "umount after the restart" umount /mnt/a
+fi
 echo "SUMMARY: $((checks - fails)) of $checks checks passed"
 [[ $fails -eq 0 ]]

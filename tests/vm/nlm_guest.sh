@@ -5,8 +5,9 @@
 # *with* locking (the kernel's lock manager finds NLM through the server's port mapper at
 # server:111; the guest runs rpcbind and rpc.statd as a client host does) and checks POSIX
 # locks between processes and between two mounts, flock, a blocking lock that is granted when
-# its holder lets go, and, with the host's SMB client (smb_side.py, through files in this
-# folder), that NFS and SMB byte-range locks exclude each other.
+# its holder lets go; that an NFSv4.1 mount's locks and NLM's exclude each other both ways;
+# and, with the host's SMB client (smb_side.py, through files in this folder), that NFS (v3
+# and v4.1) and SMB byte-range locks exclude each other.
 #
 # usage: nlm_guest.sh NFS_PORT
 # Prints "ok - ..." / "not ok - ..." lines; exit status 0 when every check passed.
@@ -72,6 +73,10 @@ fi
 mount -t nfs -o "vers=3,proto=tcp,port=$nfs_port,mountport=$nfs_port,mountproto=tcp,nosharecache" \
   server:/export /mnt/b || echo "not ok - second mount"
 grep ' /mnt/a ' /proc/mounts | grep -q -v nolock && echo "ok - mounted without nolock"
+# An NFSv4.1 mount of the same share: its locks and NLM's are one set.
+mkdir -p /mnt/c
+check "NFSv4.1 mount next to the NFSv3 ones" \
+  mount -t nfs -o "vers=4.1,proto=tcp,port=$nfs_port" server:/export /mnt/c
 
 echo data >/mnt/a/locked.txt
 sync
@@ -85,6 +90,8 @@ check "another process's overlapping lock is refused" bash -c '! python3 /tmp/lo
 check "a disjoint range is free" lockpy try /mnt/a/locked.txt 100 10
 check "through the second mount, refused too" bash -c '! python3 /tmp/lockpy try /mnt/b/locked.txt 0 1'
 check "a shared lock is refused by the exclusive one" bash -c '! SHARED=1 python3 /tmp/lockpy try /mnt/a/locked.txt 0 1'
+check "an NFSv4.1 lock is refused by the NFSv3 (NLM) one" \
+  bash -c '! python3 /tmp/lockpy try /mnt/c/locked.txt 10 1'
 touch /tmp/h1.done
 wait $holder
 check "after the holder let go, the range is free" lockpy try /mnt/b/locked.txt 0 100
@@ -108,6 +115,15 @@ check "flock is free once its holder is gone" flock -n -x /mnt/b/flock.txt true
 
 # A blocking lock waits, and is granted once the holder lets go (through the server's GRANTED
 # callback, or the client's own re-poll when the callback cannot reach it).
+lockpy hold /mnt/c/locked.txt 0 10 60 /tmp/h4 &
+holder=$!
+check "the NFSv4.1 holder got its lock" wait_file /tmp/h4 30
+check "an NFSv3 (NLM) lock is refused by the NFSv4.1 one" \
+  bash -c '! python3 /tmp/lockpy try /mnt/a/locked.txt 5 1'
+touch /tmp/h4.done
+wait $holder
+check "once the NFSv4.1 holder let go, NLM gets the range" lockpy try /mnt/a/locked.txt 5 1
+
 lockpy hold /mnt/a/locked.txt 0 10 60 /tmp/h3 &
 holder=$!
 wait_file /tmp/h3 30
@@ -134,6 +150,8 @@ touch "$dir/guest-holds.done"
 wait $holder
 if wait_file "$dir/smb-holds" 90; then
   check "an SMB lock refuses an NFS lock on its bytes" bash -c '! python3 /tmp/lockpy try /mnt/a/cross.bin 100 5'
+  check "the SMB lock refuses an NFSv4.1 lock too" \
+    bash -c '! python3 /tmp/lockpy try /mnt/c/cross.bin 100 5'
   check "bytes next to the SMB lock are free" lockpy try /mnt/a/cross.bin 200 5
   touch "$dir/guest-done"
   wait_file "$dir/smb-released" 60
@@ -143,6 +161,7 @@ else
   failures=$((failures + 1))
 fi
 
+umount /mnt/c
 umount /mnt/b
 umount /mnt/a
 echo "# $failures failed"

@@ -154,7 +154,11 @@ const std::vector<Column> kClientColumns = {{"ID", "id"},
                                             {"ADDRESS", "address"},
                                             {"LOCK OWNERS", "lock_owners"},
                                             {"BLOCKED", "blocked_locks"},
-                                            {"SHARE RESERVATIONS", "share_reservations"}};
+                                            {"SHARE RESERVATIONS", "share_reservations"},
+                                            {"OPENS", "opens"},
+                                            {"LOCKS", "locks"},
+                                            {"DELEGATIONS", "delegations"},
+                                            {"EXPIRED", "expired"}};
 const std::vector<Column> kLockColumns = {{"FILE", "file"},
                                           {"RANGE", "range"},
                                           {"TYPE", "type"},
@@ -1101,7 +1105,8 @@ Status Dfsctl::AdapterPatch(json body) {
 // ---- settings ----
 
 void Dfsctl::AddSettingsCommands() {
-  CLI::App* settings = Group(&app_, "settings", "Manage server settings (logging.level, ...)");
+  CLI::App* settings =
+      Group(&app_, "settings", "Manage server settings (logging.level, nfs.lease_s, ...)");
   AddOutput(Leaf(settings, "list", "List stored settings",
                  [this] { return Show("/api/v1/settings", kSettingColumns); }));
   CLI::App* get = Leaf(settings, "get", "Show a setting", [this] {

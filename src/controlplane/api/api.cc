@@ -454,14 +454,20 @@ json AdapterJson(const Adapter& adapter) {
   return out;
 }
 
-// Settings the API may change, and their valid values.
+// Settings the API may change, and their valid values: one of `values`, or, with none, what
+// `what` describes and the server's hook checks (a number in range, a version list).
 struct KnownSetting {
   std::string_view key;
   std::initializer_list<std::string_view> values;
+  std::string_view what = {};
 };
 const KnownSetting kKnownSettings[] = {
     {"logging.level", {"debug", "info", "warn", "error"}},
     {"logging.format", {"text", "json"}},
+    {"nfs.versions", {}, "a list of 3, 4.0, 4.1, 4.2 (\"3,4.1\")"},
+    {"nfs.lease_s", {}, "seconds from 5 to 3600"},
+    {"nfs.grace_s", {}, "seconds up to 3600"},
+    {"nfs.delegations", {"true", "false"}},
 };
 
 const KnownSetting* FindSetting(std::string_view key) {
@@ -630,7 +636,9 @@ class ApiHandlers final {
         R("GET", "/api/v1/settings/{key}", A::kOperator, "A setting", kNoBody, {}, 200,
           &H::GetSetting),
         R("PUT", "/api/v1/settings/{key}", A::kAdmin,
-          "Set a setting (logging.level: debug|info|warn|error; logging.format: text|json)",
+          "Set a setting (logging.level: debug|info|warn|error; logging.format: text|json; "
+          "nfs.versions: 3,4.0,4.1,4.2; nfs.lease_s, nfs.grace_s: seconds; nfs.delegations: "
+          "true|false)",
           &kSettingBody, {"value"}, 200, &H::PutSetting),
     };
   }
@@ -1774,6 +1782,15 @@ class ApiHandlers final {
     const KnownSetting* known = FindSetting(key);
     if (known == nullptr) return Status(Errc::kNotFound, fmt::format("no setting '{}'", key));
     ASSIGN_OR_RETURN(std::string value, call.body->GetString("value"));
+    if (known->values.size() == 0) {
+      // Checked by the server before it is stored: a value it refuses is never kept.
+      if (Status s = hooks_.SettingChanged(key, value); !s.ok()) {
+        return Invalid(fmt::format("setting '{}' must be {}", key, known->what));
+      }
+      RETURN_IF_ERROR(db_.SetSetting(key, value));
+      LOG_INFO("api: {} set {} to {}", call.caller.username, key, value);
+      return Json(200, {{"key", key}, {"value", value}});
+    }
     if (std::find(known->values.begin(), known->values.end(), value) == known->values.end()) {
       std::string allowed;
       for (std::string_view v : known->values)

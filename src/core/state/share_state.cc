@@ -33,9 +33,9 @@ void ShareState::DirectoryChanged(uint64_t dir, uint64_t keep) {
                         nullptr);
 }
 
-void ShareState::LockRequested(uint64_t file, uint64_t holder) {
-  (void)leases.BreakFor(file, holder, CacheOp::kLock, MonotonicNanos() + kBreakTimeoutNanos,
-                        nullptr);
+bool ShareState::LockRequested(uint64_t file, uint64_t holder) {
+  return leases.BreakFor(file, holder, CacheOp::kLock, MonotonicNanos() + kBreakTimeoutNanos,
+                         nullptr) != 0;
 }
 
 }  // namespace dittofs::core

@@ -57,11 +57,14 @@ struct ShareState {
   // up either, MS-FSA 2.1.4.12 with PARENT_OBJECT), and the holder stops trusting its cached
   // listing when told.
   void DirectoryChanged(uint64_t dir, uint64_t keep);
-  // Before a byte-range lock of `holder` on `file` (SMB LOCK; NLM to come): breaks the other
+  // Before a byte-range lock of `holder` on `file` (SMB LOCK, NLM, NFSv4 LOCK): breaks the other
   // holders' grants on the file to nothing (MS-SMB2 3.3.1.4: read caching goes before a lock
   // of another client; Windows takes handle caching too, smb2.lease.lock1). The lock does not
-  // wait for the acknowledgement.
-  void LockRequested(uint64_t file, uint64_t holder);
+  // wait for the acknowledgement. Returns true while a grant that must be acknowledged is
+  // being broken (an NFSv4 delegation, a lease or oplock that caches writes or handles): its
+  // holder may hold locks of its own the table does not show yet, so a protocol that can say
+  // "retry later" (NFS4ERR_DELAY, NLM4_DENIED_GRACE_PERIOD) says it.
+  bool LockRequested(uint64_t file, uint64_t holder);
 };
 
 }  // namespace dittofs::core

@@ -378,6 +378,11 @@ nlm4_testres NlmService::Test(const rpc::CallContext& call, const nlm4_testargs&
                 args.alock.l_offset,
                 args.alock.l_len,
                 args.exclusive};
+  // A client caching the file may hold locks the table does not show yet (see Lock).
+  if (t->use.vfs().state().LockRequested(r.file, core::kAnonymousOwner)) {
+    res.stat = nlm4_stats::NLM4_DENIED_GRACE_PERIOD;
+    return res;
+  }
   std::optional<core::LockInfo> held = t->use.vfs().state().locks.Test(r);
   if (!held) return res;
   res.stat = nlm4_stats::NLM4_DENIED;
@@ -414,6 +419,13 @@ nlm4_res NlmService::Lock(const rpc::CallContext& call, const nlm4_lockargs& arg
                 args.alock.l_offset,
                 args.alock.l_len,
                 args.exclusive};
+  // Other clients' caching grants on the file go first (an SMB client caching reads must not
+  // miss what the lock protects). One whose holder may lock locally (an NFSv4 delegation, a
+  // lease caching writes) must come back first: the host retries, as in a grace period.
+  if (t->use.vfs().state().LockRequested(r.file, core::kAnonymousOwner)) {
+    res.stat = nlm4_stats::NLM4_DENIED_GRACE_PERIOD;
+    return res;
+  }
   std::shared_ptr<Blocked> b;
   {
     MutexLock lock(&mu_);
@@ -461,9 +473,6 @@ nlm4_res NlmService::Lock(const rpc::CallContext& call, const nlm4_lockargs& arg
     }
   }
   core::ShareState& state = t->use.vfs().state();
-  // Other clients' caching grants on the file go first (an SMB client caching reads must not
-  // miss what the lock protects).
-  state.LockRequested(r.file, core::kAnonymousOwner);
   if (!b) {
     Status s = state.locks.Lock(r);
     if (s.ok()) NoteLocks(r.owner.id, share, r.file);

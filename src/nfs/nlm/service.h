@@ -41,6 +41,7 @@
 #include "base/mutex.h"
 #include "base/result.h"
 #include "core/shares.h"
+#include "nfs/common/durable_records.h"
 #include "nfs/common/file_handle.h"
 #include "nfs/proto/nlm_types.h"
 #include "rpc/dispatch.h"
@@ -53,15 +54,8 @@ struct Reply;
 
 namespace dittofs::nfs {
 
-// Where the hosts the lock manager monitors are kept across restarts: the server keeps them in
-// its StateStore (StateTable::kNsmHosts). Keys and values are the service's own encoding.
-class MonitorRecords {
- public:
-  virtual ~MonitorRecords() = default;
-  virtual Status Put(std::string_view key, std::string_view value) = 0;
-  virtual Status Delete(std::string_view key) = 0;
-  virtual Result<std::vector<std::pair<std::string, std::string>>> List() = 0;
-};
+// Where the hosts the lock manager monitors are kept across restarts (StateTable::kNsmHosts).
+using MonitorRecords = DurableRecords;
 
 struct NlmOptions {
   // How long after a restart the hosts that held locks have to reclaim them.

@@ -219,7 +219,7 @@ nfsstat4 Nfs4Service::FillAttrsOf(Ctx& c, const Nfs4Fh& fh, const core::Attr* kn
                                   const bitmap4& want, Fattr4* out, const core::FsStats* fs) {
   AttrSource src;
   src.minor = c.minor;
-  src.lease_seconds = options_.lease_seconds;
+  src.lease_seconds = lease_seconds();
   src.max_io = options_.max_io;
   FileHandleCodec::Handle bytes = fh.is_pseudo() ? handles_.Encode(0, core::FileId{fh.pseudo, 0})
                                                  : handles_.Encode(fh.share, fh.file);

@@ -101,7 +101,7 @@ SETCLIENTID4res Nfs4Service::SetClientId(Ctx& c, const SETCLIENTID4args& a) {
   auto [confirmed, unconfirmed] = state_.FindByOwner(0, AsChars(a.id));
   const int64_t now = MonotonicNanos();
   if (confirmed && confirmed->principal != principal &&
-      !Expired(*confirmed, now, options_.lease_seconds) && HasState(*confirmed)) {
+      !Expired(*confirmed, now, lease_seconds()) && HasState(*confirmed)) {
     // RFC 7530 §16.33.5: another principal's client with live state has this name.
     r.status = nfsstat4::NFS4ERR_CLID_INUSE;
     r.client_using = CallerAddress(c.call);
@@ -237,7 +237,7 @@ EXCHANGE_ID4res Nfs4Service::ExchangeId(Ctx& c, const EXCHANGE_ID4args& a) {
     client = confirmed;  // case 2: the same client again (a new connection, trunking)
   } else {
     if (confirmed && confirmed->principal != principal &&
-        !Expired(*confirmed, now, options_.lease_seconds) && HasState(*confirmed)) {
+        !Expired(*confirmed, now, lease_seconds()) && HasState(*confirmed)) {
       r.status = nfsstat4::NFS4ERR_CLID_INUSE;  // case 3
       return r;
     }
@@ -423,11 +423,38 @@ nfsstat4 Nfs4Service::BackchannelCtl(Ctx& c, const BACKCHANNEL_CTL4args& a) {
 nfsstat4 Nfs4Service::ReclaimComplete(Ctx& c, const RECLAIM_COMPLETE4args& a) {
   if (!c.session) return nfsstat4::NFS4ERR_OP_NOT_IN_SESSION;
   Nfs4Client& client = *c.session->client;
-  MutexLock lock(&client.mu);
-  if (a.one_fs) return nfsstat4::NFS4_OK;  // per file system: nothing is tracked per share
-  if (client.reclaim_complete) return nfsstat4::NFS4ERR_COMPLETE_ALREADY;
-  client.reclaim_complete = true;
+  {
+    MutexLock lock(&client.mu);
+    if (a.one_fs) return nfsstat4::NFS4_OK;  // per file system: nothing is tracked per share
+    if (client.reclaim_complete) return nfsstat4::NFS4ERR_COMPLETE_ALREADY;
+    client.reclaim_complete = true;
+  }
+  grace_.ReclaimComplete(Nfs4Grace::RecordKey(client.minor, client.owner));
   return nfsstat4::NFS4_OK;
+}
+
+void Nfs4Service::RecordClient(Nfs4Client& client) {
+  if (client.recorded.exchange(true)) return;
+  const std::string value = "minor=" + std::to_string(client.minor) + " address=" + client.address;
+  Status s = grace_.Record(Nfs4Grace::RecordKey(client.minor, client.owner), value);
+  if (!s.ok()) {
+    // Its state stands; only a restart would cost it the right to reclaim. Tried again at its
+    // next open.
+    LOG_WARN("nfs4: cannot record client {} for reclaim after a restart: {}", client.id,
+             s.ToString());
+    client.recorded.store(false);
+  }
+}
+
+nfsstat4 Nfs4Service::ReclaimAllowed(const Nfs4Client& client) {
+  if (!grace_.in_grace()) return nfsstat4::NFS4ERR_NO_GRACE;
+  if (client.minor >= 1) {
+    MutexLock lock(&const_cast<Nfs4Client&>(client).mu);
+    if (client.reclaim_complete) return nfsstat4::NFS4ERR_NO_GRACE;
+  }
+  return grace_.MayReclaim(Nfs4Grace::RecordKey(client.minor, client.owner))
+             ? nfsstat4::NFS4_OK
+             : nfsstat4::NFS4ERR_NO_GRACE;
 }
 
 void Nfs4Service::ReleaseClient(const std::shared_ptr<Nfs4Client>& client, bool forget) {
@@ -457,7 +484,21 @@ void Nfs4Service::ReleaseClient(const std::shared_ptr<Nfs4Client>& client, bool 
   }
   for (uint64_t key : sessions) state_.RemoveSession(key);
   if (callback) callback->Close();
-  if (forget) state_.RemoveClient(*client);
+  if (forget) {
+    state_.RemoveClient(*client);
+    // Gone for good (not a stop): its durable record goes too, unless a newer instance of the
+    // client made it its own.
+    if (!stopping_.load() && client->recorded.load()) {
+      bool newer = false;
+      for (auto& other : state_.Clients()) {
+        if (other != client && other->owner == client->owner &&
+            (other->minor == 0) == (client->minor == 0) && other->recorded.load()) {
+          newer = true;
+        }
+      }
+      if (!newer) grace_.Forget(Nfs4Grace::RecordKey(client->minor, client->owner));
+    }
+  }
 }
 
 void Nfs4Service::DropState(uint64_t key, const Nfs4StateRecord& rec) {
@@ -486,7 +527,7 @@ void Nfs4Service::DropState(uint64_t key, const Nfs4StateRecord& rec) {
 void Nfs4Service::ExpireIdleClients(int64_t now, bool pressed) {
   std::vector<std::shared_ptr<Nfs4Client>> expired;
   for (auto& client : state_.Clients()) {
-    if (!Expired(*client, now, options_.lease_seconds)) continue;
+    if (!Expired(*client, now, lease_seconds())) continue;
     expired.push_back(client);
   }
   // Courtesy (RFC 8881 §8.4.2.1): an expired client keeps its opens and locks until they
@@ -514,6 +555,7 @@ void Nfs4Service::ExpireIdleClients(int64_t now, bool pressed) {
 }
 
 void Nfs4Service::Tick(int64_t now_nanos) {
+  grace_.Tick(now_nanos);
   ExpireIdleClients(now_nanos, false);
   // Delegations whose recall went unanswered were revoked by their share's LeaseTable: the
   // client hears it at its next SEQUENCE (RFC 8881 §18.46.3, RECALLABLE_STATE_REVOKED).
@@ -537,7 +579,7 @@ bool Nfs4Service::ExpireCourtesyHolders(const Nfs4File& file) {
   const int64_t now = MonotonicNanos();
   bool released = false;
   for (auto& client : state_.Clients()) {
-    if (!Expired(*client, now, options_.lease_seconds)) continue;
+    if (!Expired(*client, now, lease_seconds())) continue;
     std::vector<uint64_t> keys;
     {
       MutexLock lock(&client->mu);
@@ -561,6 +603,62 @@ bool Nfs4Service::ExpireCourtesyHolders(const Nfs4File& file) {
     }
   }
   return released;
+}
+
+std::vector<Nfs4ClientInfo> Nfs4Service::Clients() {
+  const int64_t now = MonotonicNanos();
+  std::vector<Nfs4ClientInfo> out;
+  for (auto& client : state_.Clients()) {
+    Nfs4ClientInfo info;
+    info.id = client->id;
+    info.minor = client->minor;
+    for (char ch : client->owner) {
+      const auto b = static_cast<unsigned char>(ch);
+      if (b >= 0x20 && b < 0x7f && b != '\\') {
+        info.owner.push_back(ch);
+      } else {
+        static constexpr char kHex[] = "0123456789abcdef";
+        info.owner += "\\x";
+        info.owner.push_back(kHex[b >> 4]);
+        info.owner.push_back(kHex[b & 0xf]);
+      }
+    }
+    info.address = client->address;
+    info.expired = Expired(*client, now, lease_seconds());
+    const int64_t left = client->renewed.load() + int64_t{lease_seconds()} * 1'000'000'000 - now;
+    info.lease_left_s = left > 0 ? static_cast<uint32_t>(left / 1'000'000'000) : 0;
+    std::vector<uint64_t> keys;
+    {
+      MutexLock lock(&client->mu);
+      info.confirmed = client->confirmed;
+      info.sessions = client->sessions.size();
+      keys.assign(client->states.begin(), client->states.end());
+    }
+    for (uint64_t key : keys) {
+      std::optional<Nfs4StateRecord> rec = state_.GetState(key);
+      if (!rec) continue;
+      Nfs4ClientInfo::State st;
+      st.kind = rec->kind == Nfs4StateKind::kOpen   ? "open"
+                : rec->kind == Nfs4StateKind::kLock ? "lock"
+                : rec->write_deleg                  ? "write delegation"
+                                                    : "read delegation";
+      st.share = rec->file.share;
+      st.file = rec->file.file.inode;
+      st.share_access = rec->share_access;
+      st.share_deny = rec->share_deny;
+      info.states.push_back(std::move(st));
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Status Nfs4Service::Evict(clientid4 id) {
+  std::shared_ptr<Nfs4Client> client = state_.FindClient(id);
+  if (!client) return Status(Errc::kNotFound, "no such NFSv4 client");
+  LOG_INFO("nfs4: client {} ({}) evicted by the administrator", client->id, client->address);
+  ReleaseClient(client, true);
+  return Status::Ok();
 }
 
 }  // namespace dittofs::nfs

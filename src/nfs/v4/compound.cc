@@ -88,7 +88,11 @@ Nfs4Service::Nfs4Service(const core::ShareTable& shares, const FileHandleCodec& 
       handles_(handles),
       users_(users),
       options_(std::move(options)),
+      state_(options_.boot),
+      lease_seconds_(options_.lease_seconds),
+      delegations_(options_.delegations),
       callback_io_(std::make_unique<rpc::ClientIo>()) {
+  SetMinorVersions(options_.minor0, options_.minor1, options_.minor2);
   StoreBe64(write_verifier_.data(), RandomU64());
   // The server owner (RFC 8881 §2.5): one per server, so that a client's connections to it
   // (nconnect, or several addresses) are seen as one server's. The state is this process's,
@@ -99,7 +103,16 @@ Nfs4Service::Nfs4Service(const core::ShareTable& shares, const FileHandleCodec& 
 Nfs4Service::~Nfs4Service() { ReleaseAll(); }
 
 void Nfs4Service::ReleaseAll() {
+  stopping_.store(true);
   for (auto& client : state_.Clients()) ReleaseClient(client, true);
+}
+
+void Nfs4Service::SetMinorVersions(bool minor0, bool minor1, bool minor2) {
+  minors_.store((minor0 ? 1u : 0u) | (minor1 ? 2u : 0u) | (minor2 ? 4u : 0u));
+}
+
+Status Nfs4Service::BeginGrace(Nfs4ClientRecords* records, std::chrono::seconds grace) {
+  return grace_.Begin(records, grace, MonotonicNanos());
 }
 
 rpc::ProgramVersion Nfs4Service::Program() {
@@ -172,8 +185,7 @@ bool Nfs4Service::Compound(const rpc::CallContext& call, xdr::XdrDecoder& d,
     out.Patch32(count_at, count);
   };
 
-  if ((c.minor == 0 && !options_.minor0) || (c.minor == 1 && !options_.minor1) ||
-      (c.minor == 2 && !options_.minor2) || c.minor > 2) {
+  if (c.minor > 2 || (minors_.load(std::memory_order_relaxed) & (1u << c.minor)) == 0) {
     status = nfsstat4::NFS4ERR_MINOR_VERS_MISMATCH;
     finish();
     results.Append(std::move(out));
@@ -233,8 +245,8 @@ bool Nfs4Service::Compound(const rpc::CallContext& call, xdr::XdrDecoder& d,
     }
     xdr::XdrEncoder one;
     EncodeResop(one, res);
-    if (res.op == OP_READ) {
-      for (auto& hold : std::get<READ4res>(res.res).holds) one.Retain(std::move(hold));
+    if (auto* read = std::get_if<READ4res>(&res.res)) {  // a READ refused early is a bare status
+      for (auto& hold : read->holds) one.Retain(std::move(hold));
     }
     if (out.size() + one.size() > c.reply_limit) {
       // RFC 8881 §2.10.6.4: the reply would pass the session's maxresponsesize.

@@ -36,7 +36,7 @@ bool ParseUniversalAddress(const std::string& uaddr, std::string* host, uint16_t
 }  // namespace
 
 void Nfs4Service::ProbeCallback40(const std::shared_ptr<Nfs4Client>& client) {
-  if (!options_.delegations) return;
+  if (!delegations_.load()) return;
   std::string host;
   uint16_t port = 0;
   uint32_t program;
@@ -75,7 +75,7 @@ void Nfs4Service::ProbeCallback40(const std::shared_ptr<Nfs4Client>& client) {
 }
 
 bool Nfs4Service::CallbackUsable(Nfs4Client& client) {
-  if (!options_.delegations) return false;
+  if (!delegations_.load()) return false;
   if (client.minor == 0) {
     MutexLock lock(&client.mu);
     return client.cb_ok && client.cb_client != nullptr;
@@ -257,6 +257,9 @@ void Nfs4Service::MaybeDelegate(Ctx& c, const std::shared_ptr<Nfs4Client>& clien
   // cached writes), else a read delegation for a reading open.
   const bool write = (access & OPEN4_SHARE_ACCESS_WRITE) != 0;
   if (write && st.opens.open_count(file.file.inode) != 1) return;
+  // Nor while the file has byte-range locks: a client with a delegation locks locally (Linux
+  // does), where NLM, SMB and other NFSv4 clients would not see its locks.
+  if (!st.locks.Locks(file.file.inode).empty()) return;
   const uint8_t wanted = write ? (core::kCacheRead | core::kCacheWrite) : core::kCacheRead;
   Result<core::LeaseTable::Granted> g =
       st.leases.Request(file.file.inode, client->holder, core::GrantKind::kDelegation, wanted,

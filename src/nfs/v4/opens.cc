@@ -84,6 +84,22 @@ void RecordSeqid(Nfs4Owner& o, seqid4 seqid, const nfs_resop4& reply)
   o.last_reply = reply;
 }
 
+// 4.0: a CLOSE, OPEN_DOWNGRADE or LOCKU naming an older stateid of a known owner is answered
+// NFS4ERR_OLD_STATEID, and that answer moves the owner's seqid on like any other (RFC 7530
+// §9.1.7), or is itself replayed. `*r` holds CheckStateid's status and keeps it otherwise.
+template <typename Res>
+void OldStateidOfOwner(uint32_t minor, const std::optional<Nfs4StateRecord>& rec, seqid4 seqid,
+                       uint32_t op, Res* r) {
+  if (minor != 0 || r->status != nfsstat4::NFS4ERR_OLD_STATEID || !rec || !rec->owner) return;
+  Nfs4Owner& owner = *rec->owner;
+  MutexLock lock(&owner.mu);
+  if (SeqidGate(owner, seqid, op, r)) return;
+  nfs_resop4 reply;
+  reply.op = op;
+  reply.res = *r;
+  RecordSeqid(owner, seqid, reply);
+}
+
 // NFS4ERR_INVAL for a range that is empty or passes 2^64 - 1 (RFC 8881 §18.10.3).
 nfsstat4 CheckRange(uint64_t offset, uint64_t length) {
   if (length == 0) return nfsstat4::NFS4ERR_INVAL;
@@ -153,7 +169,10 @@ nfsstat4 Nfs4Service::CheckStateid(Ctx& c, const stateid4& in, std::optional<Nfs
   // RFC 8881 §8.2.2: seqid 0 (4.1) means "the current one".
   if (!(c.minor >= 1 && id.seqid == 0)) {
     if (id.seqid > rec->seqid) return nfsstat4::NFS4ERR_BAD_STATEID;
-    if (id.seqid < rec->seqid) return nfsstat4::NFS4ERR_OLD_STATEID;
+    if (id.seqid < rec->seqid) {
+      *out = std::move(rec);  // 4.0's seqid rules still apply to its owner
+      return nfsstat4::NFS4ERR_OLD_STATEID;
+    }
   }
   rec->client->renewed.store(MonotonicNanos());
   if (key_out != nullptr) *key_out = state_.KeyOf(id);
@@ -252,10 +271,11 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
       }
       break;
     case open_claim_type4::CLAIM_PREVIOUS:
-      // Reclaims need a grace period after a restart; this server keeps no open state across
-      // restarts yet, so there is nothing to reclaim.
-      r.status = nfsstat4::NFS4ERR_NO_GRACE;
-      return r;
+      // A reclaim after a restart (RFC 8881 §9.11): the current file is the one the client had
+      // open; only during the grace period, and only for a client of the last run.
+      r.status = ReclaimAllowed(*client);
+      if (r.status != nfsstat4::NFS4_OK) return r;
+      break;
     case open_claim_type4::CLAIM_DELEGATE_CUR:
     case open_claim_type4::CLAIM_DELEG_CUR_FH: {
       if (c.minor == 0 && a.claim == open_claim_type4::CLAIM_DELEG_CUR_FH) {
@@ -287,6 +307,11 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
       // refuse these claims).
       r.status = nfsstat4::NFS4ERR_NOTSUPP;
       return r;
+  }
+  // No new state while the last run's clients reclaim theirs (RFC 8881 §8.4.2.1).
+  if (a.claim != open_claim_type4::CLAIM_PREVIOUS && grace_.in_grace()) {
+    r.status = nfsstat4::NFS4ERR_GRACE;
+    return r;
   }
   if (c.minor == 0 && create && a.mode == createmode4::EXCLUSIVE4_1) {
     r.status = nfsstat4::NFS4ERR_BADXDR;
@@ -480,9 +505,15 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
     owner.states[file] = key;
   }
   r.stateid = state_.StateidOf(key, seqid);
+  RecordClient(*client);
   const uint32_t want = a.share_access & OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
-  if ((a.claim == open_claim_type4::CLAIM_NULL || a.claim == open_claim_type4::CLAIM_FH) &&
-      want != OPEN4_SHARE_ACCESS_WANT_NO_DELEG && want != OPEN4_SHARE_ACCESS_WANT_CANCEL) {
+  // A reclaimed delegation is granted again when nothing stands in its way.
+  const bool delegable = a.claim == open_claim_type4::CLAIM_NULL ||
+                         a.claim == open_claim_type4::CLAIM_FH ||
+                         (a.claim == open_claim_type4::CLAIM_PREVIOUS &&
+                          a.delegate_type != open_delegation_type4::OPEN_DELEGATE_NONE);
+  if (delegable && want != OPEN4_SHARE_ACCESS_WANT_NO_DELEG &&
+      want != OPEN4_SHARE_ACCESS_WANT_CANCEL) {
     MaybeDelegate(c, client, vfs, file, existing ? existing->share_access | access : access, &r);
   }
   r.rflags = OPEN4_RESULT_LOCKTYPE_POSIX;
@@ -545,7 +576,10 @@ OPEN_DOWNGRADE4res Nfs4Service::OpenDowngrade(Ctx& c, const OPEN_DOWNGRADE4args&
   std::optional<Nfs4StateRecord> rec;
   uint64_t key = 0;
   r.status = CheckStateid(c, a.open_stateid, &rec, &key);
-  if (r.status != nfsstat4::NFS4_OK) return r;
+  if (r.status != nfsstat4::NFS4_OK) {
+    OldStateidOfOwner(c.minor, rec, a.seqid, OP_OPEN_DOWNGRADE, &r);
+    return r;
+  }
   if (!rec || rec->kind != Nfs4StateKind::kOpen || !(rec->file == c.current.as_file())) {
     r.status = nfsstat4::NFS4ERR_BAD_STATEID;
     return r;
@@ -605,7 +639,10 @@ CLOSE4res Nfs4Service::Close(Ctx& c, const CLOSE4args& a) {
   std::optional<Nfs4StateRecord> rec;
   uint64_t key = 0;
   r.status = CheckStateid(c, a.open_stateid, &rec, &key);
-  if (r.status != nfsstat4::NFS4_OK) return r;
+  if (r.status != nfsstat4::NFS4_OK) {
+    OldStateidOfOwner(c.minor, rec, a.seqid, OP_CLOSE, &r);
+    return r;
+  }
   if (!rec || rec->kind != Nfs4StateKind::kOpen || !(rec->file == c.current.as_file())) {
     r.status = nfsstat4::NFS4ERR_BAD_STATEID;
     return r;
@@ -678,14 +715,18 @@ LOCK4res Nfs4Service::Lock(Ctx& c, const LOCK4args& a) {
   if (r.status != nfsstat4::NFS4_OK) return r;
   r.status = CheckRange(a.offset, a.length);
   if (r.status != nfsstat4::NFS4_OK) return r;
-  if (a.reclaim) {
-    r.status = nfsstat4::NFS4ERR_NO_GRACE;  // nothing to reclaim: no state survives a restart
-    return r;
-  }
   std::optional<Nfs4StateRecord> rec;
   uint64_t rec_key = 0;
   r.status = CheckStateid(c, a.new_lock_owner ? a.open_stateid : a.lock_stateid, &rec, &rec_key);
   if (r.status != nfsstat4::NFS4_OK) return r;
+  // Reclaims only in the grace period, by the last run's clients; nothing new meanwhile.
+  if (a.reclaim) {
+    r.status = rec ? ReclaimAllowed(*rec->client) : nfsstat4::NFS4ERR_NO_GRACE;
+    if (r.status != nfsstat4::NFS4_OK) return r;
+  } else if (grace_.in_grace()) {
+    r.status = nfsstat4::NFS4ERR_GRACE;
+    return r;
+  }
   const Nfs4StateKind want = a.new_lock_owner ? Nfs4StateKind::kOpen : Nfs4StateKind::kLock;
   if (!rec || rec->kind != want || !(rec->file == c.current.as_file())) {
     r.status = nfsstat4::NFS4ERR_BAD_STATEID;
@@ -753,7 +794,13 @@ LOCK4res Nfs4Service::Lock(Ctx& c, const LOCK4args& a) {
   req.offset = a.offset;
   req.length = TableLength(a.length);
   req.exclusive = exclusive;
-  st.LockRequested(req.file, client->holder);
+  if (st.LockRequested(req.file, client->holder)) {
+    // Another client's delegation or write-caching lease is being recalled: its holder may
+    // hold locks not yet in the table.
+    r.status = nfsstat4::NFS4ERR_DELAY;
+    record(r);
+    return r;
+  }
   Status s = st.locks.Lock(req);
   if (s.code() == Errc::kLocked && ExpireCourtesyHolders(file)) s = st.locks.Lock(req);
   if (!s.ok()) {
@@ -806,6 +853,10 @@ LOCKT4res Nfs4Service::LockT(Ctx& c, const LOCKT4args& a) {
   if (r.status != nfsstat4::NFS4_OK) return r;
   r.status = CheckRange(a.offset, a.length);
   if (r.status != nfsstat4::NFS4_OK) return r;
+  if (grace_.in_grace()) {
+    r.status = nfsstat4::NFS4ERR_GRACE;  // the answer could change as locks are reclaimed
+    return r;
+  }
   std::shared_ptr<Nfs4Client> client;
   r.status = ClientFor(c, a.owner.clientid, &client);
   if (r.status != nfsstat4::NFS4_OK) return r;
@@ -826,6 +877,10 @@ LOCKT4res Nfs4Service::LockT(Ctx& c, const LOCKT4args& a) {
   req.offset = a.offset;
   req.length = TableLength(a.length);
   req.exclusive = Exclusive(a.locktype);
+  if (use->vfs().state().LockRequested(req.file, client->holder)) {
+    r.status = nfsstat4::NFS4ERR_DELAY;  // a holder that may lock locally is being recalled
+    return r;
+  }
   std::optional<core::LockInfo> held = use->vfs().state().locks.Test(req);
   if (held) {
     r.status = nfsstat4::NFS4ERR_DENIED;
@@ -841,7 +896,10 @@ LOCKU4res Nfs4Service::LockU(Ctx& c, const LOCKU4args& a) {
   std::optional<Nfs4StateRecord> rec;
   uint64_t key = 0;
   r.status = CheckStateid(c, a.lock_stateid, &rec, &key);
-  if (r.status != nfsstat4::NFS4_OK) return r;
+  if (r.status != nfsstat4::NFS4_OK) {
+    OldStateidOfOwner(c.minor, rec, a.seqid, OP_LOCKU, &r);
+    return r;
+  }
   if (!rec || rec->kind != Nfs4StateKind::kLock || !(rec->file == c.current.as_file())) {
     r.status = nfsstat4::NFS4ERR_BAD_STATEID;
     return r;

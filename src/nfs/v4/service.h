@@ -7,6 +7,8 @@
 // the runtime's, so that NFSv4, NFSv3 (NLM) and SMB clients see each other's. What is NFSv4's
 // own (client records, sessions, stateids) is in Nfs4State.
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,6 +18,7 @@
 #include "core/shares.h"
 #include "nfs/common/file_handle.h"
 #include "nfs/proto/nfs4_types.h"
+#include "nfs/v4/grace.h"
 #include "nfs/v4/pseudo_fs.h"
 #include "nfs/v4/state.h"
 #include "rpc/dispatch.h"
@@ -53,6 +56,29 @@ struct Nfs4Options {
   size_t max_courtesy_clients = 1024;
   // ... and for at most this long after their lease ran out.
   uint32_t courtesy_seconds = 3600;
+  // The instance number in client ids, stateids and session ids: 0 is random, as a server
+  // must be (ids of an earlier run are STALE); fuzzing fixes it.
+  uint32_t boot = 0;
+};
+
+// What `dfsctl client list` shows of an NFSv4 client.
+struct Nfs4ClientInfo {
+  clientid4 id = 0;
+  uint32_t minor = 0;  // 0 for 4.0, 1 for 4.1 and 4.2
+  std::string owner;   // its co_ownerid / SETCLIENTID id, non-printable bytes as \xNN
+  std::string address;
+  bool confirmed = false;
+  bool expired = false;  // its lease ran out; its state waits for a conflict (courtesy)
+  uint32_t lease_left_s = 0;
+  size_t sessions = 0;
+  struct State {
+    std::string kind;  // "open", "lock", "read delegation", "write delegation"
+    core::ShareId share = 0;
+    uint64_t file = 0;          // the file's inode
+    uint32_t share_access = 0;  // opens: OPEN4_SHARE_ACCESS_* and _DENY_* bits
+    uint32_t share_deny = 0;
+  };
+  std::vector<State> states;
 };
 
 class Nfs4Service {
@@ -65,13 +91,32 @@ class Nfs4Service {
   // The dispatch table for program 100003 version 4.
   rpc::ProgramVersion Program();
 
-  // Releases every client's state (the server stops).
+  // Reads the client records of the last run from `records` (may be null: none persist) and
+  // begins the grace period in which those clients reclaim (grace.h). Call before serving.
+  Status BeginGrace(Nfs4ClientRecords* records, std::chrono::seconds grace);
+  Nfs4Grace& grace() { return grace_; }
+
+  // The clients, for administration; Evict releases one's state and forgets it (as an
+  // expiry would), Errc::kNotFound for an unknown id.
+  std::vector<Nfs4ClientInfo> Clients();
+  Status Evict(clientid4 id);
+
+  // Releases every client's state (the server stops); their records stay, for the next run's
+  // grace period.
   void ReleaseAll();
   // Runs once a second: expires leases (courteously), bounds what expired clients keep.
   void Tick(int64_t now_nanos);
 
   Nfs4State& state() { return state_; }
   const Nfs4Options& options() const { return options_; }
+
+  // Settings that change while serving (nfs.versions' 4.x part, nfs.lease_s,
+  // nfs.delegations): they apply from the next COMPOUND on. A minor version turned off
+  // answers NFS4ERR_MINOR_VERS_MISMATCH; state already granted stays.
+  void SetMinorVersions(bool minor0, bool minor1, bool minor2);
+  void SetLeaseSeconds(uint32_t seconds) { lease_seconds_.store(seconds); }
+  void SetDelegations(bool on) { delegations_.store(on); }
+  uint32_t lease_seconds() const { return lease_seconds_.load(std::memory_order_relaxed); }
 
   // Runs one COMPOUND: `args` holds its encoded arguments, `results` gets COMPOUND4res.
   // Returns false when the call's arguments could not be read at all (GARBAGE_ARGS).
@@ -150,8 +195,14 @@ class Nfs4Service {
   // The status of a failed READ, WRITE or size change.
   nfsstat4 IoStatus(core::Vfs& vfs, core::FileId file, const core::OpenContext& via,
                     uint64_t offset, uint64_t length, bool write, const Status& s);
+  // Records the client durably the first time it gets state (grace.h).
+  void RecordClient(Nfs4Client& client);
+  // Whether a reclaim (OPEN CLAIM_PREVIOUS, LOCK reclaim) of `client` may go on: NFS4_OK, or
+  // NFS4ERR_NO_GRACE outside a grace period or for a client with nothing to reclaim.
+  nfsstat4 ReclaimAllowed(const Nfs4Client& client);
   // Releases everything a client holds: its opens, locks and grants in the shares, its
-  // stateids and sessions; removes the record when `forget`.
+  // stateids and sessions; removes the record when `forget` (and the durable one too, unless
+  // the server is stopping).
   void ReleaseClient(const std::shared_ptr<Nfs4Client>& client, bool forget);
   // Releases the state of expired clients that holds up an operation on `file` (courtesy ends
   // at a conflict). True when some was released (the caller retries once).
@@ -202,6 +253,11 @@ class Nfs4Service {
   const core::UserDirectory* users_;
   Nfs4Options options_;
   Nfs4State state_;
+  Nfs4Grace grace_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint32_t> minors_;  // bit n: minor version n is served
+  std::atomic<uint32_t> lease_seconds_;
+  std::atomic<bool> delegations_;
   verifier4 write_verifier_{};
   std::string server_owner_;
   // Drives 4.0's callback connections.

@@ -149,6 +149,12 @@ class Nfs4ServiceTest : public ::testing::Test {
     return MakeOp(OP_OPEN, a);
   }
 
+  // A restart of the service over the same shares (their files stay; state goes).
+  void Restart(Nfs4Options options = {}) {
+    service_.reset();
+    service_ = std::make_unique<Nfs4Service>(*shares_, handles_, &users_, options);
+  }
+
   FakeUsers users_;
   FileHandleCodec handles_{FileHandleCodec::Key{7}};
   std::unique_ptr<core::ShareTable> shares_;
@@ -293,10 +299,15 @@ TEST_F(Nfs4ServiceTest, Nfs40OpenConfirmCloseAndSeqidReplay) {
   // A seqid out of order: BAD_SEQID.
   r = Run(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_CLOSE, CLOSE4args{9, confirmed})});
   EXPECT_EQ(r.status, nfsstat4::NFS4ERR_BAD_SEQID);
-  // The old stateid: OLD_STATEID.
+  // The old stateid: OLD_STATEID, which moves the owner's seqid on (RFC 7530 §9.1.7) and is
+  // replayed when sent again.
+  r = Run(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_CLOSE, CLOSE4args{3, o.stateid})});
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_OLD_STATEID);
   r = Run(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_CLOSE, CLOSE4args{3, o.stateid})});
   EXPECT_EQ(r.status, nfsstat4::NFS4ERR_OLD_STATEID);
   r = Run(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_CLOSE, CLOSE4args{3, confirmed})});
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_OLD_STATEID);  // seqid 3 again: the cached answer
+  r = Run(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_CLOSE, CLOSE4args{4, confirmed})});
   EXPECT_EQ(r.status, kOk);
   EXPECT_EQ(shares_->ById(1)->state().opens.total_opens(), 0u);
 }
@@ -369,6 +380,129 @@ TEST_F(Nfs4ServiceTest, CourteousExpiry) {
   EXPECT_EQ(Run(1, ob).status, kOk);  // the conflict ended a's courtesy
   EXPECT_EQ(Run(1, {Seq(a), MakeOp(OP_PUTROOTFH)}).status, nfsstat4::NFS4ERR_BADSESSION);
   EXPECT_EQ(shares_->ById(1)->state().opens.total_opens(), 1u);
+}
+
+// Client records as the server's StateStore would keep them.
+class MemoryClientRecords final : public Nfs4ClientRecords {
+ public:
+  Status Put(std::string_view key, std::string_view value) override {
+    map[std::string(key)] = std::string(value);
+    return Status::Ok();
+  }
+  Status Delete(std::string_view key) override {
+    map.erase(std::string(key));
+    return Status::Ok();
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> List() override {
+    return std::vector<std::pair<std::string, std::string>>(map.begin(), map.end());
+  }
+  std::map<std::string, std::string> map;
+};
+
+TEST_F(Nfs4ServiceTest, GraceAndReclaimAfterARestart) {
+  MemoryClientRecords records;
+  // A first start finds no records: no grace.
+  ASSERT_OK(service_->BeginGrace(&records, std::chrono::seconds(60)));
+  EXPECT_FALSE(service_->grace().in_grace());
+  std::vector<nfs_argop4> dir{MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"})};
+  auto with = [&](Session41& s, std::vector<nfs_argop4> ops) {
+    std::vector<nfs_argop4> all{Seq(s)};
+    all.insert(all.end(), ops.begin(), ops.end());
+    return Run(1, all);
+  };
+  Session41 a = Establish41("a");
+  Establish41("idle");  // no state: not recorded
+  std::vector<nfs_argop4> open = dir;
+  open.push_back(OpenOp("g", OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_WRITE, "o", a.clientid));
+  open.push_back(MakeOp(OP_GETFH));
+  COMPOUND4res r = with(a, open);
+  ASSERT_EQ(r.status, kOk);
+  const auto fh = std::get<GETFH4res>(r.resarray.back().res).object;
+  ASSERT_EQ(records.map.size(), 1u);
+  EXPECT_EQ(records.map.begin()->first, Nfs4Grace::RecordKey(1, "a"));
+
+  // A stop keeps the records; the next start is in grace.
+  Restart();
+  ASSERT_OK(service_->BeginGrace(&records, std::chrono::seconds(60)));
+  ASSERT_TRUE(service_->grace().in_grace());
+  a = Establish41("a");
+  Session41 b = Establish41("b");
+  // b gets no new state meanwhile, and may not reclaim (it is not of the last run).
+  std::vector<nfs_argop4> b_open = dir;
+  b_open.push_back(OpenOp("other", OPEN4_SHARE_ACCESS_READ, 0, "ob", b.clientid));
+  EXPECT_EQ(with(b, b_open).status, nfsstat4::NFS4ERR_GRACE);
+  PUTFH4args put;
+  put.object.data = fh.view();
+  OPEN4args prev;
+  prev.share_access = OPEN4_SHARE_ACCESS_BOTH;
+  prev.share_deny = OPEN4_SHARE_DENY_WRITE;
+  prev.owner.owned = "o";
+  prev.claim = open_claim_type4::CLAIM_PREVIOUS;
+  prev.owner.clientid = b.clientid;
+  EXPECT_EQ(with(b, {MakeOp(OP_PUTFH, put), MakeOp(OP_OPEN, prev)}).status,
+            nfsstat4::NFS4ERR_NO_GRACE);
+  // a reclaims its open, then says it is done: the grace period ends early.
+  prev.owner.clientid = a.clientid;
+  r = with(a, {MakeOp(OP_PUTFH, put), MakeOp(OP_OPEN, prev)});
+  ASSERT_EQ(r.status, kOk);
+  EXPECT_EQ(shares_->ById(1)->state().opens.total_opens(), 1u);
+  EXPECT_EQ(with(a, {MakeOp(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE4args{false})}).status, kOk);
+  EXPECT_FALSE(service_->grace().in_grace());
+  EXPECT_EQ(with(a, {MakeOp(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE4args{false})}).status,
+            nfsstat4::NFS4ERR_COMPLETE_ALREADY);
+  EXPECT_EQ(with(a, {MakeOp(OP_PUTFH, put), MakeOp(OP_OPEN, prev)}).status,
+            nfsstat4::NFS4ERR_NO_GRACE);
+  // b's open now meets a's reclaimed deny-write.
+  std::vector<nfs_argop4> b_write = dir;
+  b_write.push_back(OpenOp("g", OPEN4_SHARE_ACCESS_WRITE, 0, "ob", b.clientid));
+  EXPECT_EQ(with(b, b_write).status, nfsstat4::NFS4ERR_SHARE_DENIED);
+  EXPECT_EQ(with(b, b_open).status, kOk);
+
+  // b is recorded now; DESTROY_CLIENTID is refused while its open stands.
+  ASSERT_EQ(records.map.count(Nfs4Grace::RecordKey(1, "b")), 1u);
+  Run(1, {MakeOp(OP_DESTROY_SESSION, DESTROY_SESSION4args{b.id})});
+  COMPOUND4res gone = Run(1, {MakeOp(OP_DESTROY_CLIENTID, DESTROY_CLIENTID4args{b.clientid})});
+  EXPECT_EQ(gone.status, nfsstat4::NFS4ERR_CLIENTID_BUSY);  // it still has its open
+}
+
+TEST_F(Nfs4ServiceTest, GraceEndsOnTimeAndDropsClientsThatDidNotComeBack) {
+  MemoryClientRecords records;
+  records.map[Nfs4Grace::RecordKey(1, "gone")] = "";
+  records.map[Nfs4Grace::RecordKey(0, "old 4.0 client")] = "";
+  ASSERT_OK(service_->BeginGrace(&records, std::chrono::seconds(60)));
+  ASSERT_TRUE(service_->grace().in_grace());
+  EXPECT_EQ(service_->grace().pending(), 2u);
+  EXPECT_GT(service_->grace().seconds_left(MonotonicNanos()), 50u);
+  service_->Tick(MonotonicNanos() + 30'000'000'000);
+  EXPECT_TRUE(service_->grace().in_grace());
+  service_->Tick(MonotonicNanos() + 61'000'000'000);
+  EXPECT_FALSE(service_->grace().in_grace());
+  EXPECT_TRUE(records.map.empty());
+  // Keys: 4.0 and 4.1 owners apart; owners past the store's key limit fit, distinct.
+  EXPECT_NE(Nfs4Grace::RecordKey(0, "x"), Nfs4Grace::RecordKey(1, "x"));
+  const std::string long_a(1024, 'a');
+  std::string long_b = long_a;
+  long_b.back() = 'b';
+  EXPECT_LE(Nfs4Grace::RecordKey(1, long_a).size(), 1024u);
+  EXPECT_NE(Nfs4Grace::RecordKey(1, long_a), Nfs4Grace::RecordKey(1, long_b));
+}
+
+TEST_F(Nfs4ServiceTest, AnExpiredClientsRecordGoesWithItsState) {
+  Nfs4Options o;
+  o.lease_seconds = 1;
+  o.courtesy_seconds = 1;
+  Make(o);
+  MemoryClientRecords records;
+  ASSERT_OK(service_->BeginGrace(&records, std::chrono::seconds(60)));
+  Session41 a = Establish41("a");
+  std::vector<nfs_argop4> ops{Seq(a), MakeOp(OP_PUTROOTFH),
+                              MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                              OpenOp("e", OPEN4_SHARE_ACCESS_READ, 0, "o", a.clientid)};
+  ASSERT_EQ(Run(1, ops).status, kOk);
+  EXPECT_EQ(records.map.size(), 1u);
+  service_->Tick(MonotonicNanos() + 5'000'000'000);  // past its lease and its courtesy
+  EXPECT_EQ(service_->state().client_count(), 0u);
+  EXPECT_TRUE(records.map.empty());
 }
 
 TEST_F(Nfs4ServiceTest, OwnerStringsMapThroughTheUserDirectory) {

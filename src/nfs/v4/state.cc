@@ -12,7 +12,8 @@ namespace dittofs::nfs {
 // A session id (16 bytes): the client id (8), the instance (4) and the session's key (4; keys
 // are counted from 1 in each run and stay below 2^32).
 
-Nfs4State::Nfs4State() : boot_(static_cast<uint32_t>(RandomU64() | 1)) {}
+Nfs4State::Nfs4State(uint32_t boot)
+    : boot_(boot != 0 ? boot : static_cast<uint32_t>(RandomU64() | 1)) {}
 
 std::shared_ptr<Nfs4Client> Nfs4State::FindClient(clientid4 id) {
   MutexLock lock(&mu_);

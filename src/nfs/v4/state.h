@@ -130,8 +130,9 @@ struct Nfs4Client {
   verifier4 verifier{};
   uint32_t principal = 0;  // the uid that made the record (RFC 8881 §2.4 principals)
   std::string address;
-  uint64_t holder = 0;              // its caching grants' holder id in the shares' LeaseTables
-  std::atomic<int64_t> renewed{0};  // MonotonicNanos of the last renewal
+  uint64_t holder = 0;                // its caching grants' holder id in the shares' LeaseTables
+  std::atomic<int64_t> renewed{0};    // MonotonicNanos of the last renewal
+  std::atomic<bool> recorded{false};  // its durable record was written (grace.h)
 
   Mutex mu;
   bool confirmed GUARDED_BY(mu) = false;
@@ -167,7 +168,9 @@ struct Nfs4Client {
 // The tables. Thread-safe.
 class Nfs4State {
  public:
-  Nfs4State();
+  // `boot`: the instance number; 0 picks a random one (fuzzing fixes it, so that ids in its
+  // inputs can match).
+  explicit Nfs4State(uint32_t boot = 0);
 
   // The server instance's 4 bytes in every stateid and client id: ids of an earlier run are
   // STALE.
