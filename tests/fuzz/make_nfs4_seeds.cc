@@ -146,14 +146,16 @@ void WriteServerSeeds(const std::string& dir) {
   unlock.lock_stateid = current;
   unlock.length = 10;
   READ4args read{current, 0, 100};
+  // Sessions, then RECLAIM_COMPLETE (before any OPEN, as RFC 8881 §18.51.3 asks).
   std::string v41 =
       Call(1, 1, {Op(OP_EXCHANGE_ID, exchange)}) + Call(2, 1, {Op(OP_CREATE_SESSION, create)}) +
-      Call(3, 1,
-           {sequence(1), root, share, Op(OP_OPEN, open), Op(OP_GETFH, std::monostate{}),
-            Op(OP_WRITE, write), Op(OP_LOCK, lock), Op(OP_READ, read), Op(OP_LOCKU, unlock)}) +
+      Call(3, 1, {sequence(1), Op(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE4args{})}) +
       Call(4, 1,
-           {sequence(2), root, share, Op(OP_OPEN, open), Op(OP_CLOSE, CLOSE4args{0, current})}) +
-      Call(5, 1, {sequence(3), Op(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE4args{})});
+           {sequence(2), root, share, Op(OP_OPEN, open), Op(OP_GETFH, std::monostate{}),
+            Op(OP_WRITE, write), Op(OP_LOCK, lock), Op(OP_READ, read), Op(OP_LOCKU, unlock)}) +
+      Call(5, 1,
+           {sequence(3), root, share, Op(OP_OPEN, open), Op(OP_CLOSE, CLOSE4args{0, current})}) +
+      Call(6, 1, {sequence(4), Op(OP_DESTROY_SESSION, DESTROY_SESSION4args{seq.sessionid})});
   Write(dir, "session-4.1", v41);
 
   SETCLIENTID4args setclientid;

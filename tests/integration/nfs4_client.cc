@@ -144,7 +144,7 @@ std::vector<nfs_argop4> Nfs4TestClient::InSession(std::vector<nfs_argop4> ops) {
   return ops;
 }
 
-Status Nfs4TestClient::Establish(std::string_view owner, bool backchannel) {
+Status Nfs4TestClient::Establish(std::string_view owner, bool backchannel, bool reclaim) {
   clientid_ = 0;
   sessionid_ = {};
   slot_seqids_.clear();
@@ -194,6 +194,13 @@ Status Nfs4TestClient::Establish(std::string_view owner, bool backchannel) {
   }
   sessionid_ = sr->sessionid;
   slot_seqids_.assign(sr->fore_chan_attrs.maxrequests, 0);
+  if (!reclaim) {
+    ASSIGN_OR_RETURN(COMPOUND4res rc,
+                     Compound(InSession({Op(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE4args{false})})));
+    if (rc.status != nfsstat4::NFS4_OK) {
+      return Status(Errc::kInternal, "RECLAIM_COMPLETE: " + std::to_string(int(rc.status)));
+    }
+  }
   return Status::Ok();
 }
 

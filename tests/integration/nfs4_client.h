@@ -42,7 +42,9 @@ class Nfs4TestClient {
   // 4.1: EXCHANGE_ID and CREATE_SESSION under `owner` (with `backchannel`, the connection
   // also carries the server's callbacks). 4.0: SETCLIENTID and its CONFIRM. Called again, the
   // connection becomes another client's (the earlier one is left as it is).
-  Status Establish(std::string_view owner, bool backchannel = false);
+  // 4.1 clients then send RECLAIM_COMPLETE, as real ones do, unless `reclaim` (a client
+  // about to reclaim after a restart sends it when done).
+  Status Establish(std::string_view owner, bool backchannel = false, bool reclaim = false);
 
   // 4.1 backchannel: callbacks the server sent on this connection are answered as they
   // arrive (CB_NULL; CB_COMPOUND with CB_SEQUENCE and CB_RECALL, each NFS4_OK). The recalls

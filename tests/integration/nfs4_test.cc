@@ -601,6 +601,13 @@ TEST_F(Nfs4Test, LocksAndDelegationsExcludeEachOther) {
   EXPECT_EQ(again.open.status, kOk);
   EXPECT_NE(again.open.delegation.delegation_type, open_delegation_type4::OPEN_DELEGATE_READ);
   EXPECT_NE(again.open.delegation.delegation_type, open_delegation_type4::OPEN_DELEGATE_WRITE);
+  // Nor a read delegation while another client has the file open for writing.
+  const std::string written = Name("w");
+  OpenFile(*b, written, OPEN4_SHARE_ACCESS_WRITE, OPEN4_SHARE_DENY_NONE, "ob", &st);
+  ASSERT_EQ(st, kOk);
+  Opened reader = OpenWithDelegation(*a, written, OPEN4_SHARE_ACCESS_READ, "oa3");
+  EXPECT_EQ(reader.open.status, kOk);
+  EXPECT_NE(reader.open.delegation.delegation_type, open_delegation_type4::OPEN_DELEGATE_READ);
 }
 
 // An SMB open of a file an NFSv4 client holds a write delegation for waits while the
@@ -635,11 +642,12 @@ TEST(Nfs4RestartTest, ClientsReclaimOpensAndLocksAfterARestart) {
   options.shares[0].block = "localfs";
   options.env = {"DITTOFS_NFS_GRACE_S=60"};
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> dfs, DfsProcess::Start(DFS_BINARY, options));
-  auto connect = [&](const std::string& owner) -> std::unique_ptr<Nfs4TestClient> {
+  auto connect = [&](const std::string& owner,
+                     bool reclaim = false) -> std::unique_ptr<Nfs4TestClient> {
     auto c = Nfs4TestClient::Connect(dfs->port(), 1);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     if (!c.ok()) return nullptr;
-    Status st = (*c)->Establish(owner);
+    Status st = (*c)->Establish(owner, false, reclaim);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return st.ok() ? std::move(c).value() : nullptr;
   };
@@ -667,7 +675,7 @@ TEST(Nfs4RestartTest, ClientsReclaimOpensAndLocksAfterARestart) {
   }
   ASSERT_OK(dfs->Restart());
 
-  auto a = connect("reclaimer");
+  auto a = connect("reclaimer", true);
   auto newcomer = connect("newcomer");
   ASSERT_TRUE(a && newcomer);
   // The last run's stateids are stale.

@@ -236,10 +236,14 @@ EXCHANGE_ID4res Nfs4Service::ExchangeId(Ctx& c, const EXCHANGE_ID4args& a) {
              confirmed->principal == principal) {
     client = confirmed;  // case 2: the same client again (a new connection, trunking)
   } else {
-    if (confirmed && confirmed->principal != principal &&
-        !Expired(*confirmed, now, lease_seconds()) && HasState(*confirmed)) {
-      r.status = nfsstat4::NFS4ERR_CLID_INUSE;  // case 3
-      return r;
+    if (confirmed && confirmed->principal != principal) {
+      if (!Expired(*confirmed, now, lease_seconds()) && HasState(*confirmed)) {
+        r.status = nfsstat4::NFS4ERR_CLID_INUSE;  // case 3, the owner's record in use
+        return r;
+      }
+      // Case 3 with nothing to protect: another principal takes the owner name over; the
+      // old record (no state, or its lease gone) goes now.
+      ReleaseClient(confirmed, true);
     }
     if (unconfirmed) ReleaseClient(unconfirmed, true);  // case 4
     if (state_.client_count() >= options_.max_clients) {
@@ -282,8 +286,9 @@ CREATE_SESSION4res Nfs4Service::CreateSession(Ctx& c, const CREATE_SESSION4args&
     r.status = nfsstat4::NFS4ERR_STALE_CLIENTID;
     return r;
   }
-  if (client->principal != PrincipalOf(c)) {
-    r.status = nfsstat4::NFS4ERR_CLID_INUSE;
+  if ((a.flags & ~(CREATE_SESSION4_FLAG_PERSIST | CREATE_SESSION4_FLAG_CONN_BACK_CHAN |
+                   CREATE_SESSION4_FLAG_CONN_RDMA)) != 0) {
+    r.status = nfsstat4::NFS4ERR_INVAL;  // flag bits RFC 8881 §18.36 does not define
     return r;
   }
   bool confirmed_now = false;
@@ -291,6 +296,12 @@ CREATE_SESSION4res Nfs4Service::CreateSession(Ctx& c, const CREATE_SESSION4args&
     MutexLock lock(&client->mu);
     if (client->dead) {
       r.status = nfsstat4::NFS4ERR_STALE_CLIENTID;
+      return r;
+    }
+    // RFC 8881 §18.36.4: an unconfirmed record is confirmed only by the principal that made it;
+    // a confirmed one takes sessions from any (AUTH_SYS, no state protection).
+    if (!client->confirmed && client->principal != PrincipalOf(c)) {
+      r.status = nfsstat4::NFS4ERR_CLID_INUSE;
       return r;
     }
     // RFC 8881 §18.36.4: the sequence tells a retransmission (answered from the cache) from
@@ -305,8 +316,12 @@ CREATE_SESSION4res Nfs4Service::CreateSession(Ctx& c, const CREATE_SESSION4args&
       return r;
     }
     const channel_attrs4& f = a.fore_chan_attrs;
+    const channel_attrs4& b = a.back_chan_attrs;
+    // Channels on which no request or reply could ever fit: a backchannel must carry a
+    // CB_COMPOUND of CB_SEQUENCE and CB_RECALL (RFC 8881 §18.36.3, NFS4ERR_TOOSMALL).
     if (f.maxrequests == 0 || f.maxoperations == 0 || f.maxrequestsize < 256 ||
-        f.maxresponsesize < 256) {
+        f.maxresponsesize < 256 || b.maxrequestsize < 256 || b.maxresponsesize < 64 ||
+        b.maxoperations < 2) {
       r.status = nfsstat4::NFS4ERR_TOOSMALL;
       return r;
     }
@@ -319,7 +334,6 @@ CREATE_SESSION4res Nfs4Service::CreateSession(Ctx& c, const CREATE_SESSION4args&
         std::min(f.maxresponsesize_cached, options_.max_cached_reply);
     r.fore_chan_attrs.maxoperations = std::min(f.maxoperations, options_.max_ops);
     r.fore_chan_attrs.maxrequests = std::min(f.maxrequests, options_.max_slots);
-    const channel_attrs4& b = a.back_chan_attrs;
     r.back_chan_attrs.headerpadsize = 0;
     r.back_chan_attrs.maxrequestsize = std::min<uint32_t>(b.maxrequestsize, 64u << 10);
     r.back_chan_attrs.maxresponsesize = std::min<uint32_t>(b.maxresponsesize, 64u << 10);
@@ -559,20 +573,22 @@ void Nfs4Service::Tick(int64_t now_nanos) {
   ExpireIdleClients(now_nanos, false);
   // Delegations whose recall went unanswered were revoked by their share's LeaseTable: the
   // client hears it at its next SEQUENCE (RFC 8881 §18.46.3, RECALLABLE_STATE_REVOKED).
-  for (auto& client : state_.Clients()) {
-    std::vector<uint64_t> keys;
-    {
-      MutexLock lock(&client->mu);
-      keys.assign(client->delegations.begin(), client->delegations.end());
-    }
-    bool revoked = false;
-    for (uint64_t key : keys) {
-      std::optional<Nfs4StateRecord> rec = state_.GetState(key);
-      if (rec && DelegationRevoked(*rec)) revoked = true;
-    }
-    MutexLock lock(&client->mu);
-    client->revoked_state = revoked;
+  for (auto& client : state_.Clients()) RefreshRevoked(*client);
+}
+
+void Nfs4Service::RefreshRevoked(Nfs4Client& client) {
+  std::vector<uint64_t> keys;
+  {
+    MutexLock lock(&client.mu);
+    keys.assign(client.delegations.begin(), client.delegations.end());
   }
+  bool revoked = false;
+  for (uint64_t key : keys) {
+    std::optional<Nfs4StateRecord> rec = state_.GetState(key);
+    if (rec && DelegationRevoked(*rec)) revoked = true;
+  }
+  MutexLock lock(&client.mu);
+  client.revoked_state = revoked;
 }
 
 bool Nfs4Service::ExpireCourtesyHolders(const Nfs4File& file) {

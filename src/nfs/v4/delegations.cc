@@ -242,7 +242,8 @@ void Nfs4Service::FinishCallback(const std::shared_ptr<Nfs4Session>& s, bool rea
 }
 
 void Nfs4Service::MaybeDelegate(Ctx& c, const std::shared_ptr<Nfs4Client>& client, core::Vfs& vfs,
-                                const Nfs4File& file, uint32_t access, OPEN4res* r) {
+                                const Nfs4File& file, core::OpenTable::OpenId open, uint32_t access,
+                                OPEN4res* r) {
   if (!CallbackUsable(*client)) return;
   core::ShareState& st = vfs.state();
   // One delegation per client and file.
@@ -257,6 +258,14 @@ void Nfs4Service::MaybeDelegate(Ctx& c, const std::shared_ptr<Nfs4Client>& clien
   // cached writes), else a read delegation for a reading open.
   const bool write = (access & OPEN4_SHARE_ACCESS_WRITE) != 0;
   if (write && st.opens.open_count(file.file.inode) != 1) return;
+  // A read delegation only while nobody else has the file open for writing (their writes
+  // would not reach the client's cache): an open that denied writing would be refused.
+  if (!write && !st.opens
+                     .CheckAccess(file.file.inode, core::kReadData, open,
+                                  core::kShareRead | core::kShareDelete)
+                     .ok()) {
+    return;
+  }
   // Nor while the file has byte-range locks: a client with a delegation locks locally (Linux
   // does), where NLM, SMB and other NFSv4 clients would not see its locks.
   if (!st.locks.Locks(file.file.inode).empty()) return;

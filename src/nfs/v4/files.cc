@@ -186,7 +186,14 @@ nfsstat4 Nfs4Service::Lookupp(Ctx& c) {
     return nfsstat4::NFS4_OK;
   }
   Result<core::Attr> parent = use->vfs().Parent(c.caller, c.current.file);
-  if (!parent.ok()) return ToNfs4(parent.status());
+  if (!parent.ok()) {
+    // RFC 8881 §18.14.3: from a symbolic link, NFS4ERR_SYMLINK rather than NOTDIR.
+    if (parent.status().code() == Errc::kNotDir) {
+      Result<core::Attr> self = use->vfs().GetAttr(c.caller, c.current.file);
+      if (self.ok() && self->type == core::FileType::kSymlink) return nfsstat4::NFS4ERR_SYMLINK;
+    }
+    return ToNfs4(parent.status());
+  }
   fh = c.current;
   fh.file = parent->id;
   c.SetCurrent(fh);

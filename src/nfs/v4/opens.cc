@@ -308,10 +308,19 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
       r.status = nfsstat4::NFS4ERR_NOTSUPP;
       return r;
   }
-  // No new state while the last run's clients reclaim theirs (RFC 8881 §8.4.2.1).
-  if (a.claim != open_claim_type4::CLAIM_PREVIOUS && grace_.in_grace()) {
-    r.status = nfsstat4::NFS4ERR_GRACE;
-    return r;
+  // No new state while the last run's clients reclaim theirs (RFC 8881 §8.4.2.1), nor for a
+  // 4.1 client before its RECLAIM_COMPLETE (§18.51.3: it MUST come before the first
+  // non-reclaim operation that obtains a lock).
+  if (a.claim != open_claim_type4::CLAIM_PREVIOUS) {
+    bool reclaiming = false;
+    if (c.minor >= 1) {
+      MutexLock lock(&client->mu);
+      reclaiming = !client->reclaim_complete;
+    }
+    if (reclaiming || grace_.in_grace()) {
+      r.status = nfsstat4::NFS4ERR_GRACE;
+      return r;
+    }
   }
   if (c.minor == 0 && create && a.mode == createmode4::EXCLUSIVE4_1) {
     r.status = nfsstat4::NFS4ERR_BADXDR;
@@ -514,7 +523,11 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
                           a.delegate_type != open_delegation_type4::OPEN_DELEGATE_NONE);
   if (delegable && want != OPEN4_SHARE_ACCESS_WANT_NO_DELEG &&
       want != OPEN4_SHARE_ACCESS_WANT_CANCEL) {
-    MaybeDelegate(c, client, vfs, file, existing ? existing->share_access | access : access, &r);
+    std::optional<Nfs4StateRecord> mine = state_.GetState(key);
+    if (mine) {
+      MaybeDelegate(c, client, vfs, file, mine->open,
+                    existing ? existing->share_access | access : access, &r);
+    }
   }
   r.rflags = OPEN4_RESULT_LOCKTYPE_POSIX;
   if (c.minor == 0 && !owner.confirmed) r.rflags |= OPEN4_RESULT_CONFIRM;
@@ -993,8 +1006,11 @@ nfsstat4 Nfs4Service::FreeStateid(Ctx& c, const FREE_STATEID4args& a) {
     // A revoked delegation is freed here (RFC 8881 §18.38.3); a live one goes by DELEGRETURN.
     if (!DelegationRevoked(*rec)) return nfsstat4::NFS4ERR_LOCKS_HELD;
     DropState(key, *rec);
-    MutexLock lock(&rec->client->mu);
-    rec->client->states.erase(key);
+    {
+      MutexLock lock(&rec->client->mu);
+      rec->client->states.erase(key);
+    }
+    RefreshRevoked(*rec->client);  // SEQ4_STATUS_RECALLABLE_STATE_REVOKED ends with the last
     return nfsstat4::NFS4_OK;
   }
   if (rec->kind != Nfs4StateKind::kLock) return nfsstat4::NFS4ERR_LOCKS_HELD;

@@ -228,10 +228,14 @@ class Nfs4Service {
   // After an OPEN: grants a delegation when the client's callback path works and nothing
   // stands in the way.
   void MaybeDelegate(Ctx& c, const std::shared_ptr<Nfs4Client>& client, core::Vfs& vfs,
-                     const Nfs4File& file, uint32_t access, OPEN4res* r);
+                     const Nfs4File& file, core::OpenTable::OpenId open, uint32_t access,
+                     OPEN4res* r);
   // The LeaseTable breaks delegation `grant`: CB_RECALL to its client.
   void Recall(uint64_t grant);
   bool DelegationRevoked(const Nfs4StateRecord& rec);
+  // Sets the client's revoked_state (SEQ4_STATUS_RECALLABLE_STATE_REVOKED) from its
+  // delegations: whether any was revoked and not yet freed.
+  void RefreshRevoked(Nfs4Client& client);
 
   // Attributes.
   nfsstat4 FillAttrs(Ctx& c, const bitmap4& want, Fattr4* out);

@@ -96,7 +96,9 @@ class Nfs4ServiceTest : public ::testing::Test {
     sessionid4 id{};
     uint32_t seq = 0;
   };
-  Session41 Establish41(const std::string& owner) {
+  // A 4.1 client with a session; it says RECLAIM_COMPLETE at once, as real ones do, unless
+  // `reclaim` (it is about to reclaim after a restart).
+  Session41 Establish41(const std::string& owner, bool reclaim = false) {
     Session41 s;
     EXCHANGE_ID4args x;
     x.co_ownerid = AsBytes(owner);
@@ -112,6 +114,10 @@ class Nfs4ServiceTest : public ::testing::Test {
     r = Run(1, {MakeOp(OP_CREATE_SESSION, cs)});
     EXPECT_EQ(r.status, kOk);
     s.id = std::get<CREATE_SESSION4res>(r.resarray.at(0).res).sessionid;
+    if (!reclaim) {
+      r = Run(1, {Seq(s), MakeOp(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE4args{false})});
+      EXPECT_EQ(r.status, kOk);
+    }
     return s;
   }
   static nfs_argop4 Seq(Session41& s, uint32_t slot = 0, bool cache = true) {
@@ -425,7 +431,7 @@ TEST_F(Nfs4ServiceTest, GraceAndReclaimAfterARestart) {
   Restart();
   ASSERT_OK(service_->BeginGrace(&records, std::chrono::seconds(60)));
   ASSERT_TRUE(service_->grace().in_grace());
-  a = Establish41("a");
+  a = Establish41("a", true);
   Session41 b = Establish41("b");
   // b gets no new state meanwhile, and may not reclaim (it is not of the last run).
   std::vector<nfs_argop4> b_open = dir;
@@ -503,6 +509,72 @@ TEST_F(Nfs4ServiceTest, AnExpiredClientsRecordGoesWithItsState) {
   service_->Tick(MonotonicNanos() + 5'000'000'000);  // past its lease and its courtesy
   EXPECT_EQ(service_->state().client_count(), 0u);
   EXPECT_TRUE(records.map.empty());
+}
+
+// What pynfs's 4.1 suite found: CREATE_SESSION's flag and channel checks, a confirmed client
+// taking sessions from another principal, EXCHANGE_ID replacing a stateless record of another
+// principal at once, OPEN before RECLAIM_COMPLETE, LOOKUPP from a symbolic link.
+TEST_F(Nfs4ServiceTest, SessionAndClientEdgeCases) {
+  EXCHANGE_ID4args x;
+  x.co_ownerid = AsBytes(std::string_view("edges"));
+  COMPOUND4res r = Run(1, {MakeOp(OP_EXCHANGE_ID, x)});
+  ASSERT_EQ(r.status, kOk);
+  const auto xr = std::get<EXCHANGE_ID4res>(r.resarray.at(0).res);
+  CREATE_SESSION4args cs;
+  cs.clientid = xr.clientid;
+  cs.sequence = xr.sequenceid;
+  cs.fore_chan_attrs = {0, 8192, 8192, 8192, 16, 4, std::nullopt};
+  cs.back_chan_attrs = {0, 4096, 4096, 0, 2, 1, std::nullopt};
+  CREATE_SESSION4args bad = cs;
+  bad.flags = 0xf;
+  EXPECT_EQ(Run(1, {MakeOp(OP_CREATE_SESSION, bad)}).status, nfsstat4::NFS4ERR_INVAL);
+  bad = cs;
+  bad.back_chan_attrs = {0, 10, 8192, 8192, 1, 1, std::nullopt};
+  EXPECT_EQ(Run(1, {MakeOp(OP_CREATE_SESSION, bad)}).status, nfsstat4::NFS4ERR_TOOSMALL);
+  // Unconfirmed: only its principal confirms it; confirmed: any principal adds sessions.
+  EXPECT_EQ(Run(1, {MakeOp(OP_CREATE_SESSION, cs)}, 1000).status, nfsstat4::NFS4ERR_CLID_INUSE);
+  r = Run(1, {MakeOp(OP_CREATE_SESSION, cs)});
+  ASSERT_EQ(r.status, kOk);
+  Session41 s;
+  s.clientid = xr.clientid;
+  s.id = std::get<CREATE_SESSION4res>(r.resarray.at(0).res).sessionid;
+  cs.sequence += 1;
+  EXPECT_EQ(Run(1, {MakeOp(OP_CREATE_SESSION, cs)}, 1000).status, kOk);
+
+  // OPEN before RECLAIM_COMPLETE: GRACE; after it, fine.
+  std::vector<nfs_argop4> open{Seq(s), MakeOp(OP_PUTROOTFH),
+                               MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                               OpenOp("early", OPEN4_SHARE_ACCESS_READ, 0, "o", s.clientid)};
+  EXPECT_EQ(Run(1, open).status, nfsstat4::NFS4ERR_GRACE);
+  ASSERT_EQ(Run(1, {Seq(s), MakeOp(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE4args{false})}).status,
+            kOk);
+  open[0] = Seq(s);
+  EXPECT_EQ(Run(1, open).status, kOk);
+
+  // LOOKUPP from a symbolic link: SYMLINK, not NOTDIR.
+  CREATE4args link;
+  link.objtype = nfs_ftype4::NF4LNK;
+  link.linkdata = "target";
+  link.objname = "a-link";
+  r = Run(1, {Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+              MakeOp(OP_CREATE, link), MakeOp(OP_LOOKUPP)});
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_SYMLINK);
+
+  // Another principal takes over the owner name of a record without state: the old record
+  // goes at once (RFC 8881 §18.35.4 case 3).
+  x.co_ownerid = AsBytes(std::string_view("taken-over"));
+  Session41 old = Establish41("taken-over");
+  ASSERT_EQ(Run(1, {MakeOp(OP_DESTROY_SESSION, DESTROY_SESSION4args{old.id})}).status, kOk);
+  StoreBe64(x.co_verifier.data(), 99);
+  r = Run(1, {MakeOp(OP_EXCHANGE_ID, x)}, 1000);
+  ASSERT_EQ(r.status, kOk);
+  EXPECT_NE(std::get<EXCHANGE_ID4res>(r.resarray.at(0).res).clientid, old.clientid);
+  CREATE_SESSION4args again;
+  again.clientid = old.clientid;
+  again.sequence = 2;
+  again.fore_chan_attrs = cs.fore_chan_attrs;
+  again.back_chan_attrs = cs.back_chan_attrs;
+  EXPECT_EQ(Run(1, {MakeOp(OP_CREATE_SESSION, again)}).status, nfsstat4::NFS4ERR_STALE_CLIENTID);
 }
 
 TEST_F(Nfs4ServiceTest, OwnerStringsMapThroughTheUserDirectory) {
