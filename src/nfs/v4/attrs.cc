@@ -283,6 +283,11 @@ nfsstat4 Nfs4Service::FillAttrsOf(Ctx& c, const Nfs4Fh& fh, const core::Attr* kn
 
 GETATTR4res Nfs4Service::GetAttr(Ctx& c, const GETATTR4args& a) {
   GETATTR4res r;
+  // The write-only attributes cannot be read (RFC 7530 §5.5, RFC 8881 §5.6).
+  if (a.attr_request.test(FATTR4_TIME_ACCESS_SET) || a.attr_request.test(FATTR4_TIME_MODIFY_SET)) {
+    r.status = nfsstat4::NFS4ERR_INVAL;
+    return r;
+  }
   Fattr4 f;
   r.status = FillAttrs(c, a.attr_request, &f);
   if (r.status != nfsstat4::NFS4_OK) return r;

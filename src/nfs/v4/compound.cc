@@ -369,7 +369,11 @@ nfs_resop4 Nfs4Service::Dispatch(Ctx& c, nfs_argop4& op) {
       set(SaveFh(c));
       break;
     case OP_SECINFO:
-      set(SecInfo(c, false, std::get<SECINFO4args>(op.args).name));
+      if (std::get<SECINFO4args>(op.args).name.empty()) {
+        set(Failed(op.op, nfsstat4::NFS4ERR_INVAL).res);  // a name is required
+      } else {
+        set(SecInfo(c, false, std::get<SECINFO4args>(op.args).name));
+      }
       break;
     case OP_SETATTR:
       set(SetAttr(c, std::get<SETATTR4args>(op.args)));

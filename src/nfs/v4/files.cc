@@ -78,6 +78,11 @@ nfsstat4 Nfs4Service::ToSetAttrs(Ctx& c, const fattr4& in, const core::Attr* cur
   core::SetAttrs& a = *out;
   if (f.mask.test(FATTR4_SIZE)) a.set_size(f.size);
   if (f.mask.test(FATTR4_MODE)) a.set_mode(f.mode);
+  // An empty owner or group is no name at all: INVAL (RFC 7530 §5.9), not BADOWNER.
+  if ((f.mask.test(FATTR4_OWNER) && f.owner.empty()) ||
+      (f.mask.test(FATTR4_OWNER_GROUP) && f.owner_group.empty())) {
+    return nfsstat4::NFS4ERR_INVAL;
+  }
   if (f.mask.test(FATTR4_OWNER)) {
     uint32_t uid;
     s = ParseOwner(f.owner, false, &uid);
@@ -220,12 +225,17 @@ ACCESS4res Nfs4Service::Access(Ctx& c, const ACCESS4args& a) {
     r.status = ToNfs4(use.status());
     return r;
   }
-  Result<uint32_t> granted = use->vfs().Access(c.caller, c.current.file, a.access, nullptr);
+  core::Attr attr;
+  Result<uint32_t> granted = use->vfs().Access(c.caller, c.current.file, a.access, &attr);
   if (!granted.ok()) {
     r.status = ToNfs4(granted.status());
     return r;
   }
-  r.access = *granted & a.access;
+  // Only the bits that mean something for the object's type (RFC 8881 §18.1.3): LOOKUP for
+  // directories, EXECUTE for the rest.
+  r.supported = a.access & (attr.type == core::FileType::kDirectory ? ~uint32_t{ACCESS4_EXECUTE}
+                                                                    : ~uint32_t{ACCESS4_LOOKUP});
+  r.access = *granted & r.supported;
   return r;
 }
 
@@ -258,9 +268,14 @@ READDIR4res Nfs4Service::ReadDir(Ctx& c, const READDIR4args& a) {
     r.status = nfsstat4::NFS4ERR_BAD_COOKIE;
     return r;
   }
-  // The reply's fixed part: the verifier, the list's end marker and eof.
+  if (a.attr_request.test(FATTR4_TIME_ACCESS_SET) || a.attr_request.test(FATTR4_TIME_MODIFY_SET)) {
+    r.status = nfsstat4::NFS4ERR_INVAL;  // write-only attributes
+    return r;
+  }
+  // The reply's fixed part: the verifier, the list's end marker and eof. An empty directory
+  // fits in it; otherwise TOOSMALL comes when not even one entry fits.
   constexpr size_t kFixed = 8 + 4 + 4;
-  if (a.maxcount < kFixed + 16) {
+  if (a.maxcount < kFixed) {
     r.status = nfsstat4::NFS4ERR_TOOSMALL;
     return r;
   }
@@ -527,6 +542,11 @@ LINK4res Nfs4Service::Link(Ctx& c, const LINK4args& a) {
   Status s = use->vfs().Link(c.caller, c.saved.file, c.current.file, a.newname, nullptr, &wcc);
   if (!s.ok()) {
     r.status = ToNfs4(s);
+    // A hard link to a directory is ISDIR (RFC 8881 §18.9.3), not a permission matter.
+    if (Result<core::Attr> src = use->vfs().GetAttr(c.caller, c.saved.file);
+        src.ok() && src->type == core::FileType::kDirectory) {
+      r.status = nfsstat4::NFS4ERR_ISDIR;
+    }
     return r;
   }
   r.cinfo = ToCinfo(wcc);
@@ -698,6 +718,9 @@ COMMIT4res Nfs4Service::Commit(Ctx& c, const COMMIT4args& a) {
 
 nfsstat4 Nfs4Service::IoStatus(core::Vfs& vfs, core::FileId file, const core::OpenContext& via,
                                uint64_t offset, uint64_t length, bool write, const Status& s) {
+  // I/O against another open's share reservation (its deny bits): NFS4ERR_LOCKED (RFC 7530
+  // §9.9, RFC 8881 §9.7), as against a mandatory lock.
+  if (s.code() == Errc::kShareViolation) return nfsstat4::NFS4ERR_LOCKED;
   if (s.code() != Errc::kLocked) return ToNfs4(s);
   // Either a Windows byte-range lock covers the range (NFS4ERR_LOCKED, RFC 8881 §9.1.4), or a
   // cached grant of another client is being broken (DELAY: the client retries).

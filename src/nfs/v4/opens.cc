@@ -441,7 +441,12 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
   }
   uint32_t seqid = 1;
   if (existing) {
-    // An upgrade of the owner's open of this file (RFC 8881 §18.16.3): the union of both.
+    // An upgrade of the owner's open of this file (RFC 8881 §18.16.3): the union of both. Its
+    // own deny bits count too (RFC 7530 §9.9): access they deny is SHARE_DENIED.
+    if ((access & existing->share_deny) != 0) {
+      r.status = nfsstat4::NFS4ERR_SHARE_DENIED;
+      return r;
+    }
     const uint32_t new_access = existing->share_access | access;
     const uint32_t new_deny = existing->share_deny | deny;
     Status s = vfs.ChangeOpen(c.caller, file.file, existing->open, RuntimeAccess(new_access),
@@ -882,6 +887,17 @@ LOCKT4res Nfs4Service::LockT(Ctx& c, const LOCKT4args& a) {
   Result<core::ShareUse> use = UseShare(shares_, c.current);
   if (!use.ok()) {
     r.status = ToNfs4(use.status());
+    return r;
+  }
+  // Locks are of regular files: ISDIR for a directory, INVAL for the other types.
+  Result<core::Attr> attr = use->vfs().GetAttr(c.caller, c.current.file);
+  if (!attr.ok()) {
+    r.status = ToNfs4(attr.status());
+    return r;
+  }
+  if (attr->type != core::FileType::kRegular) {
+    r.status = attr->type == core::FileType::kDirectory ? nfsstat4::NFS4ERR_ISDIR
+                                                        : nfsstat4::NFS4ERR_INVAL;
     return r;
   }
   core::LockRequest req;

@@ -577,6 +577,61 @@ TEST_F(Nfs4ServiceTest, SessionAndClientEdgeCases) {
   EXPECT_EQ(Run(1, {MakeOp(OP_CREATE_SESSION, again)}).status, nfsstat4::NFS4ERR_STALE_CLIENTID);
 }
 
+// What pynfs's 4.0 suite found: write-only attributes are not readable, ACCESS names only the
+// bits of the object's type, LOCKT is of regular files, SECINFO needs a name, an empty owner
+// is INVAL, an empty directory fits a READDIR of 16 bytes, I/O against a share reservation
+// is LOCKED, and an open-owner's own deny bits refuse its upgrade.
+TEST_F(Nfs4ServiceTest, SmallRulesOfTheProtocol) {
+  Session41 s = Establish41("rules");
+  auto with = [&](std::vector<nfs_argop4> ops) {
+    std::vector<nfs_argop4> all{Seq(s), MakeOp(OP_PUTROOTFH),
+                                MakeOp(OP_LOOKUP, LOOKUP4args{"export"})};
+    all.insert(all.end(), ops.begin(), ops.end());
+    return Run(1, all);
+  };
+  GETATTR4args ga;
+  ga.attr_request.set(FATTR4_TIME_MODIFY_SET);
+  EXPECT_EQ(with({MakeOp(OP_GETATTR, ga)}).status, nfsstat4::NFS4ERR_INVAL);
+  COMPOUND4res r = with({MakeOp(OP_ACCESS, ACCESS4args{0x3f})});
+  ASSERT_EQ(r.status, kOk);
+  EXPECT_EQ(std::get<ACCESS4res>(r.resarray.back().res).supported & ACCESS4_EXECUTE, 0u);
+  LOCKT4args lt;
+  lt.locktype = nfs_lock_type4::WRITE_LT;
+  lt.length = 1;
+  lt.owner.clientid = s.clientid;
+  lt.owner.owned = "lt";
+  EXPECT_EQ(with({MakeOp(OP_LOCKT, lt)}).status, nfsstat4::NFS4ERR_ISDIR);
+  EXPECT_EQ(with({MakeOp(OP_SECINFO, SECINFO4args{""})}).status, nfsstat4::NFS4ERR_INVAL);
+  Fattr4 owner;
+  owner.mask.set(FATTR4_OWNER);
+  SETATTR4args set;
+  EncodeAttrs(owner.mask, owner, &set.obj_attributes);
+  EXPECT_EQ(with({MakeOp(OP_SETATTR, set)}).status, nfsstat4::NFS4ERR_INVAL);
+  CREATE4args mk;
+  mk.objtype = nfs_ftype4::NF4DIR;
+  mk.objname = "empty";
+  READDIR4args rd;
+  rd.maxcount = 16;
+  rd.dircount = 16;
+  EXPECT_EQ(with({MakeOp(OP_CREATE, mk), MakeOp(OP_READDIR, rd)}).status, kOk);
+
+  // o1 opens with deny-write; a WRITE with the anonymous stateid (another open, as far as
+  // the share reservation goes) is LOCKED.
+  r = with({OpenOp("denied", OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_WRITE, "o1", s.clientid)});
+  ASSERT_EQ(r.status, kOk);
+  WRITE4args w;
+  w.stable = stable_how4::FILE_SYNC4;
+  w.data = AsBytes(std::string_view("x"));
+  EXPECT_EQ(with({MakeOp(OP_LOOKUP, LOOKUP4args{"denied"}), MakeOp(OP_WRITE, w)}).status,
+            nfsstat4::NFS4ERR_LOCKED);
+  // The same owner asking for access its own open denies: SHARE_DENIED.
+  r = with(
+      {OpenOp("self-denied", OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_READ, "o2", s.clientid)});
+  ASSERT_EQ(r.status, kOk);
+  EXPECT_EQ(with({OpenOp("self-denied", OPEN4_SHARE_ACCESS_READ, 0, "o2", s.clientid)}).status,
+            nfsstat4::NFS4ERR_SHARE_DENIED);
+}
+
 TEST_F(Nfs4ServiceTest, OwnerStringsMapThroughTheUserDirectory) {
   Nfs4Options o;
   o.numeric_ids = false;
