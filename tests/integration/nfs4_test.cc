@@ -752,7 +752,11 @@ TEST_F(Nfs4Test, TenThousandClientsThatOpenAndVanish) {
   std::printf("10,000 clients with an open each in %.1f s; dfs RSS %zu KiB -> %zu KiB\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
               before, after);
-  EXPECT_LT(after, before + 200 * 1024);  // under 20 KiB a client, with its session
+#if !defined(__SANITIZE_ADDRESS__)
+  // Under 20 KiB a client, with its session. (ASan's quarantine and redzones make RSS
+  // meaningless there.)
+  EXPECT_LT(after, before + 200 * 1024);
+#endif
   // They vanish; past their lease (3 s) a client that wants the file alone gets it.
   std::this_thread::sleep_for(std::chrono::seconds(5));
   auto alone = Client(1, "wants-it-alone");
