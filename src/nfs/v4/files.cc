@@ -231,10 +231,11 @@ ACCESS4res Nfs4Service::Access(Ctx& c, const ACCESS4args& a) {
     r.status = ToNfs4(granted.status());
     return r;
   }
-  // Only the bits that mean something for the object's type (RFC 8881 §18.1.3): LOOKUP for
-  // directories, EXECUTE for the rest.
-  r.supported = a.access & (attr.type == core::FileType::kDirectory ? ~uint32_t{ACCESS4_EXECUTE}
-                                                                    : ~uint32_t{ACCESS4_LOOKUP});
+  // Only the bits that mean something for the object's type (RFC 8881 §18.1.3): LOOKUP and
+  // DELETE (of entries) for directories, EXECUTE for the rest.
+  r.supported = a.access & (attr.type == core::FileType::kDirectory
+                                ? ~uint32_t{ACCESS4_EXECUTE}
+                                : ~uint32_t{ACCESS4_LOOKUP | ACCESS4_DELETE});
   r.access = *granted & r.supported;
   return r;
 }

@@ -595,6 +595,7 @@ TEST_F(Nfs4ServiceTest, SmallRulesOfTheProtocol) {
   COMPOUND4res r = with({MakeOp(OP_ACCESS, ACCESS4args{0x3f})});
   ASSERT_EQ(r.status, kOk);
   EXPECT_EQ(std::get<ACCESS4res>(r.resarray.back().res).supported & ACCESS4_EXECUTE, 0u);
+  EXPECT_NE(std::get<ACCESS4res>(r.resarray.back().res).supported & ACCESS4_DELETE, 0u);
   LOCKT4args lt;
   lt.locktype = nfs_lock_type4::WRITE_LT;
   lt.length = 1;
