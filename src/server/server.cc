@@ -1122,7 +1122,9 @@ Result<std::string> ServerImpl::Clients() {
                      {"state", std::move(states)}});
     }
   }
-  return out.dump();
+  // Names come from clients (NLM caller names, NFSv4 owners): bytes that are not UTF-8 become
+  // U+FFFD instead of making the dump throw.
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Status ServerImpl::EvictClient(std::string_view id) {
@@ -1417,6 +1419,12 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartSmb(const cp::Adapter& row,
   return std::unique_ptr<Listener>(std::make_unique<StreamListener>(std::move(server)));
 }
 
+// A setting's whole value as a number of seconds in [min, max].
+bool ParseSeconds(std::string_view value, uint32_t min, uint32_t max, uint32_t* out) {
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), *out);
+  return ec == std::errc() && end == value.data() + value.size() && *out >= min && *out <= max;
+}
+
 Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) {
   if (key == "logging.level") {
     log::Level level;
@@ -1438,16 +1446,14 @@ Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) 
              restart ? " (NFSv3, or NFSv4 as a whole, changes at the next start)" : "");
   } else if (key == "nfs.lease_s") {
     uint32_t seconds = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (ec != std::errc() || end != value.data() + value.size() || seconds < 5 || seconds > 3600) {
+    if (!ParseSeconds(value, 5, 3600, &seconds)) {
       return Status(Errc::kInvalid, "nfs.lease_s: seconds from 5 to 3600");
     }
     if (nfs4_) nfs4_->SetLeaseSeconds(seconds);
     LOG_INFO("nfs: NFSv4 lease is now {} s", seconds);
   } else if (key == "nfs.grace_s") {
     uint32_t seconds = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (ec != std::errc() || end != value.data() + value.size() || seconds > 3600) {
+    if (!ParseSeconds(value, 0, 3600, &seconds)) {
       return Status(Errc::kInvalid, "nfs.grace_s: seconds up to 3600");
     }
     grace_s_ = seconds;  // the next grace period's (they begin at a start)

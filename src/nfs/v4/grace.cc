@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "nfs/v4/grace.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "base/log.h"
@@ -30,12 +32,9 @@ std::string Nfs4Grace::RecordKey(uint32_t minor, std::string_view owner) {
   // Longer owners (up to NFS4_OPAQUE_LIMIT): a prefix and a hash of the whole. Two owners
   // alike in their first 1,000 bytes and in the hash would share a record; the cost would
   // be one's right to reclaim during a grace period, never another's state.
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string key(1, family == '0' ? 'L' : 'M');
-  key.append(owner.substr(0, kKeptPrefix));
-  const uint64_t h = Fnv1a64(owner);
-  for (int shift = 60; shift >= 0; shift -= 4) key.push_back(kHex[(h >> shift) & 0xf]);
-  return key;
+  // FNV-1a, not std::hash: the key is stored, so it must not change between builds.
+  return fmt::format("{}{}{:016x}", family == '0' ? 'L' : 'M', owner.substr(0, kKeptPrefix),
+                     Fnv1a64(owner));
 }
 
 Status Nfs4Grace::Begin(Nfs4ClientRecords* records, std::chrono::seconds grace, int64_t now_nanos) {

@@ -440,6 +440,7 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
     }
   }
   uint32_t seqid = 1;
+  core::OpenTable::OpenId open_id = existing ? existing->open : 0;
   if (existing) {
     // An upgrade of the owner's open of this file (RFC 8881 §18.16.3): the union of both. Its
     // own deny bits count too (RFC 7530 §9.9): access they deny is SHARE_DENIED.
@@ -494,7 +495,7 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
     rec.client = client;
     rec.owner = owner_ptr;
     rec.file = file;
-    rec.open = *id;
+    rec.open = open_id = *id;
     rec.share_access = access;
     rec.share_deny = deny;
     rec.access_seen = 1u << access;
@@ -528,11 +529,8 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
                           a.delegate_type != open_delegation_type4::OPEN_DELEGATE_NONE);
   if (delegable && want != OPEN4_SHARE_ACCESS_WANT_NO_DELEG &&
       want != OPEN4_SHARE_ACCESS_WANT_CANCEL) {
-    std::optional<Nfs4StateRecord> mine = state_.GetState(key);
-    if (mine) {
-      MaybeDelegate(c, client, vfs, file, mine->open,
-                    existing ? existing->share_access | access : access, &r);
-    }
+    MaybeDelegate(c, client, vfs, file, open_id,
+                  existing ? existing->share_access | access : access, &r);
   }
   r.rflags = OPEN4_RESULT_LOCKTYPE_POSIX;
   if (c.minor == 0 && !owner.confirmed) r.rflags |= OPEN4_RESULT_CONFIRM;

@@ -65,7 +65,7 @@ struct Nfs4Options {
 struct Nfs4ClientInfo {
   clientid4 id = 0;
   uint32_t minor = 0;  // 0 for 4.0, 1 for 4.1 and 4.2
-  std::string owner;   // its co_ownerid / SETCLIENTID id, non-printable bytes as \xNN
+  std::string owner;   // its co_ownerid / SETCLIENTID id, control bytes escaped
   std::string address;
   bool confirmed = false;
   bool expired = false;  // its lease ran out; its state waits for a conflict (courtesy)
@@ -199,7 +199,7 @@ class Nfs4Service {
   void RecordClient(Nfs4Client& client);
   // Whether a reclaim (OPEN CLAIM_PREVIOUS, LOCK reclaim) of `client` may go on: NFS4_OK, or
   // NFS4ERR_NO_GRACE outside a grace period or for a client with nothing to reclaim.
-  nfsstat4 ReclaimAllowed(const Nfs4Client& client);
+  nfsstat4 ReclaimAllowed(Nfs4Client& client);
   // Releases everything a client holds: its opens, locks and grants in the shares, its
   // stateids and sessions; removes the record when `forget` (and the durable one too, unless
   // the server is stopping).
