@@ -599,7 +599,13 @@ Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t o
     FillWcc(file, before, wcc);
     return s;
   }
-  if (!data.empty()) RETURN_IF_ERROR(blocks_.Write(file.inode, offset, data));
+  if (data.empty()) {
+    // RFC 1813 §3.3.7, RFC 7530 §16.36.4, MS-FSA §2.1.5.3: a write of no bytes succeeds once
+    // the checks pass, and changes nothing (not even the times).
+    FillWcc(file, before, wcc);
+    return WriteResult{0, Stability::kFileSync};
+  }
+  RETURN_IF_ERROR(blocks_.Write(file.inode, offset, data));
   uint64_t end = offset + data.size();
   Timespec now = Now();
   s = stores::RunTransaction(
@@ -741,7 +747,7 @@ Result<Attr> Vfs::Create(const Caller& raw_caller, FileId dir, std::string_view 
                          const OpenContext* via) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   if (how != CreateMode::kGuarded) {
-    // An existing file satisfies UNCHECKED (as a setattr of its size) and a repeated
+    // An existing file satisfies UNCHECKED (truncated when asked) and a repeated
     // EXCLUSIVE create (same verifier).
     std::optional<Attr> dir_attr;
     Result<Attr> existing = Lookup(raw_caller, dir, name, &dir_attr);
@@ -760,9 +766,11 @@ Result<Attr> Vfs::Create(const Caller& raw_caller, FileId dir, std::string_view 
         FillWcc(dir, std::nullopt, dir_wcc);
         return Errc::kExists;
       }
-      if (attrs.has(kSetSize)) {
+      // Of the attributes only a size of 0 applies to a file that exists: UNCHECKED then
+      // truncates it (RFC 8881 §18.16.3).
+      if (attrs.has(kSetSize) && attrs.size == 0) {
         RETURN_IF_ERROR(
-            SetAttr(raw_caller, existing->id, SetAttrs().set_size(attrs.size), nullptr, &ignored));
+            SetAttr(raw_caller, existing->id, SetAttrs().set_size(0), nullptr, &ignored));
       }
       FillWcc(dir, std::nullopt, dir_wcc);
       return Resolve(existing->id);
@@ -1128,8 +1136,13 @@ Result<OpenTable::OpenId> Vfs::OpenFile(const Caller& raw_caller, FileId file, u
   if ((access & (kWriteData | kAppendData | kDeleteAccess)) != 0 && DosReadOnly(inode)) {
     return ReadOnlyRefusal("open for writing or deleting");
   }
-  ASSIGN_OR_RETURN(OpenTable::OpenId id,
-                   state_->opens.Open({file.inode, access, share, delete_on_close}));
+  Result<OpenTable::OpenId> opened =
+      state_->opens.Open({file.inode, access, share, delete_on_close});
+  if (!opened.ok() && opened.status().code() == Errc::kShareViolation &&
+      state_->ReleaseExpired(file.inode)) {
+    opened = state_->opens.Open({file.inode, access, share, delete_on_close});
+  }
+  ASSIGN_OR_RETURN(OpenTable::OpenId id, std::move(opened));
   // Removed between the load and the open: the open must not outlive the file.
   Result<Inode> again = Load(file);
   if (!again.ok() || again->nlink == 0) {
@@ -1158,7 +1171,11 @@ Status Vfs::ChangeOpen(const Caller& raw_caller, FileId file, OpenTable::OpenId 
       return ReadOnlyRefusal("open for writing or deleting");
     }
   }
-  return state_->opens.Change(id, access, share);
+  Status s = state_->opens.Change(id, access, share);
+  if (s.code() == Errc::kShareViolation && state_->ReleaseExpired(file.inode)) {
+    s = state_->opens.Change(id, access, share);
+  }
+  return s;
 }
 
 Status Vfs::CloseFile(OpenTable::OpenId id, const NamedAt* at) {

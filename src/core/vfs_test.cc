@@ -1116,6 +1116,33 @@ TEST_F(VfsTest, ExclusiveCreateIsIdempotentPerVerifier) {
   zero.set_size(0);
   ASSERT_OK_AND_ASSIGN(Attr u2, vfs_->Create(u, root_, "x", CreateMode::kUnchecked, zero, 0, &w));
   EXPECT_EQ(u2.size, 0u);
+  // Any other size, or another attribute, is for a file being made: an existing one keeps its
+  // own (RFC 8881 §18.16.3).
+  ASSERT_OK(WriteStr(u, a.id, 0, "abcdef"));
+  SetAttrs other;
+  other.set_size(2);
+  ASSERT_OK_AND_ASSIGN(Attr u3, vfs_->Create(u, root_, "x", CreateMode::kUnchecked, other, 0, &w));
+  EXPECT_EQ(u3.size, 6u);
+}
+
+TEST_F(VfsTest, AWriteOfNoBytesChangesNothing) {
+  Caller u = User(1000, 1000);
+  Attr f = MustCreate(u, root_, "f");
+  ASSERT_OK(WriteStr(u, f.id, 0, "abc"));
+  ASSERT_OK_AND_ASSIGN(Attr before, vfs_->GetAttr(u, f.id));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  Wcc w;
+  ASSERT_OK_AND_ASSIGN(WriteResult r,
+                       vfs_->Write(u, f.id, 100, ByteView{}, Stability::kUnstable, &w));
+  EXPECT_EQ(r.count, 0u);
+  ASSERT_OK_AND_ASSIGN(Attr after, vfs_->GetAttr(u, f.id));
+  EXPECT_EQ(after.size, 3u);
+  EXPECT_EQ(after.mtime, before.mtime);
+  EXPECT_EQ(after.change, before.change);
+  // The checks still apply: a stranger without write permission is refused.
+  ASSERT_OK(vfs_->SetAttr(u, f.id, SetAttrs().set_mode(0444), nullptr, &w));
+  EXPECT_THAT(vfs_->Write(User(2000, 2000), f.id, 0, ByteView{}, Stability::kUnstable, &w),
+              StatusIs(Errc::kAccess));
 }
 
 TEST_F(VfsTest, ReadDirCookiesSurviveChanges) {

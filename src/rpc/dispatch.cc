@@ -104,7 +104,8 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
   const Procedure& proc = table.procedures[h.proc];
 
   ReplyCache::Key key;
-  if (proc.cached) {
+  const bool lookup = proc.cached || (proc.cache_if && proc.cache_if(d.rest()));
+  if (lookup) {
     // The credential is part of the call's identity: two users on one host may pick the same
     // xid, and a retransmission always carries the credential of the original.
     ByteView args = d.rest();
@@ -124,6 +125,8 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
     }
   }
 
+  bool keep = proc.cached;
+  if (lookup && !proc.cached) ctx.keep_reply = &keep;
   xdr::XdrEncoder results;
   AcceptStat stat = proc.handler(ctx, d, results);
   if (stat == AcceptStat::kSuccess) {
@@ -132,8 +135,8 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
   } else {
     EncodeAcceptedReply(*reply, h.xid, stat);
   }
-  if (proc.cached) {
-    if (stat == AcceptStat::kSuccess) {
+  if (lookup) {
+    if (stat == AcceptStat::kSuccess && keep) {
       cache_.Finish(key, reply->ToString());
     } else {
       cache_.Abandon(key);

@@ -34,6 +34,9 @@ struct CallContext {
   // connection and its server (its calls then fail), but calls on it must not race with the
   // server's destruction.
   Channel* channel = nullptr;
+  // For a procedure with `cache_if`: the handler sets *keep_reply to have its reply cached
+  // (null otherwise).
+  bool* keep_reply = nullptr;
 };
 
 // Decodes the arguments from `args` and encodes the results into `results`. Returns
@@ -50,6 +53,10 @@ struct Procedure {
   // Quick and never blocking on data I/O (metadata reads): the transport may run it on the
   // thread that received it, saving a hand-off to a worker.
   bool fast = false;
+  // Procedures some of whose calls change state (an NFSv4.0 COMPOUND holding a CREATE or a
+  // CLOSE): when this says a call may be such (from its arguments), a retransmission is looked
+  // up in the reply cache, and the reply is kept if the handler sets *keep_reply.
+  std::function<bool(ByteView args)> cache_if;
 };
 
 // One version of one program: the table from procedure number to handler. Procedures with an

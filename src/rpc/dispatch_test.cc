@@ -14,7 +14,7 @@ class DispatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ProgramVersion v1{kProg, 1, {}};
-    v1.procedures.resize(3);
+    v1.procedures.resize(4);
     v1.procedures[0] = {"NULL", [](const CallContext&, xdr::XdrDecoder&, xdr::XdrEncoder&) {
                           return AcceptStat::kSuccess;
                         }};
@@ -33,6 +33,19 @@ class DispatchTest : public ::testing::Test {
                           return AcceptStat::kSuccess;
                         },
                         true};
+    // proc 3: bumps the counter by its argument; looked up in the cache when the argument is
+    // odd, and its reply kept when it bumped.
+    v1.procedures[3] = {
+        "MAYBE",
+        [this](const CallContext& c, xdr::XdrDecoder& a, xdr::XdrEncoder& r) {
+          uint32_t v = a.U32();
+          bumps_ += v;
+          if (v != 1 && c.keep_reply != nullptr) *c.keep_reply = true;
+          r.U32(bumps_);
+          return AcceptStat::kSuccess;
+        },
+        false, false,
+        [](ByteView args) { return args.size() >= 4 && (LoadBe32(args.data()) & 1) != 0; }};
     dispatcher_.Add(v1);
     ProgramVersion v3{kProg, 3, {}};
     dispatcher_.Add(v3);
@@ -260,6 +273,22 @@ TEST_F(DispatchTest, ReplyCacheAnswersRetransmissions) {
   EXPECT_EQ(bumps_.load(), 2u);
   Call(43, kProg, 1, 2, Sys(0));
   EXPECT_EQ(bumps_.load(), 3u);
+  EXPECT_EQ(dispatcher_.reply_cache().hits(), 1u);
+}
+
+TEST_F(DispatchTest, ReplyCacheKeepsWhatTheHandlerAsksFor) {
+  // Odd and kept (3 bumps): a retransmission gets the first reply.
+  auto first = Call(50, kProg, 1, 3, Sys(0), {3});
+  EXPECT_EQ(Call(50, kProg, 1, 3, Sys(0), {3}), first);
+  EXPECT_EQ(bumps_.load(), 3u);
+  // Odd but not kept (1): runs again.
+  Call(51, kProg, 1, 3, Sys(0), {1});
+  Call(51, kProg, 1, 3, Sys(0), {1});
+  EXPECT_EQ(bumps_.load(), 5u);
+  // Even: never looked up, and the handler is not asked.
+  Call(52, kProg, 1, 3, Sys(0), {2});
+  Call(52, kProg, 1, 3, Sys(0), {2});
+  EXPECT_EQ(bumps_.load(), 9u);
   EXPECT_EQ(dispatcher_.reply_cache().hits(), 1u);
 }
 

@@ -634,6 +634,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Status StartNfs4Grace();
   // Starts the SMB adapter (SMB 2.0.2 to 3.1.1) for `row`.
   Result<std::unique_ptr<Listener>> StartSmb(const cp::Adapter& row, const PoolSettings& pool);
+  // The SMB adapters that serve now.
+  std::vector<std::shared_ptr<smb::SmbAdmin>> SmbAdmins();
   Result<core::ShareOptions> OptionsOf(const cp::Share& share);
 
   config::Config config_;
@@ -662,6 +664,9 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   std::unique_ptr<nfs::NlmService> nlm_;
   // NFSv4.0 and 4.1 (nfs.versions); null when neither is served.
   std::unique_ptr<nfs::Nfs4Service> nfs4_;
+  // The SMB adapters' sessions, for the client list (each lives as long as its listener).
+  Mutex smb_admins_mu_;
+  std::vector<std::weak_ptr<smb::SmbAdmin>> smb_admins_ GUARDED_BY(smb_admins_mu_);
 
   Mutex reconcile_mu_;  // one reconcile at a time; never held on the data path
   std::map<core::ShareId, ServedShare> served_ GUARDED_BY(reconcile_mu_);
@@ -1050,8 +1055,9 @@ Result<HeldShare> ServerImpl::HoldShare(std::string_view share) {
   return Status(Errc::kNotFound, fmt::format("share {} is not being served", share));
 }
 
-// At most this many locks are listed per share.
+// At most this many locks are listed per share, and opens per SMB session.
 constexpr size_t kMaxListedLocks = 10000;
+constexpr size_t kMaxListedOpens = 10000;
 
 Result<std::string> ServerImpl::ShareLocks(std::string_view share) {
   ASSIGN_OR_RETURN(HeldShare held, HoldShare(share));
@@ -1122,12 +1128,57 @@ Result<std::string> ServerImpl::Clients() {
                      {"state", std::move(states)}});
     }
   }
-  // Names come from clients (NLM caller names, NFSv4 owners): bytes that are not UTF-8 become
-  // U+FFFD instead of making the dump throw.
+  for (const auto& admin : SmbAdmins()) {
+    for (const smb::SmbSessionInfo& s : admin->Sessions(kMaxListedOpens)) {
+      nlohmann::json states = nlohmann::json::array();
+      size_t leases = 0;
+      for (const smb::SmbOpenInfo& o : s.opens) {
+        if (!o.caching.empty()) ++leases;
+        states.push_back({{"kind", "open"},
+                          {"share_id", o.share},
+                          {"file", o.file},
+                          {"path", o.path},
+                          {"access", o.access},
+                          {"caching", o.caching}});
+      }
+      out.push_back({{"id", fmt::format("smb:{:016x}", s.id)},
+                     {"protocol", "smb" + s.dialect},
+                     {"name", s.guest ? "(guest)" : s.user},
+                     {"address", s.address},
+                     {"signing", s.signing},
+                     {"encryption", s.encryption},
+                     {"trees", s.trees},
+                     {"opens", s.opens.size()},
+                     {"leases", leases},
+                     {"state", std::move(states)}});
+    }
+  }
+  // Names come from clients (NLM caller names, NFSv4 owners, SMB paths): bytes that are not
+  // UTF-8 become U+FFFD instead of making the dump throw.
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::vector<std::shared_ptr<smb::SmbAdmin>> ServerImpl::SmbAdmins() {
+  std::vector<std::shared_ptr<smb::SmbAdmin>> out;
+  MutexLock lock(&smb_admins_mu_);
+  for (const auto& w : smb_admins_) {
+    if (auto a = w.lock()) out.push_back(std::move(a));
+  }
+  return out;
+}
+
 Status ServerImpl::EvictClient(std::string_view id) {
+  constexpr std::string_view kSmb = "smb:";
+  if (id.starts_with(kSmb)) {
+    id.remove_prefix(kSmb.size());
+    uint64_t session = 0;
+    auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), session, 16);
+    if (ec != std::errc() || end != id.data() + id.size()) return Errc::kNotFound;
+    for (const auto& admin : SmbAdmins()) {
+      if (admin->Evict(session).ok()) return Status::Ok();
+    }
+    return Errc::kNotFound;
+  }
   constexpr std::string_view kNfs4 = "nfs4:";
   if (nfs4_ && id.starts_with(kNfs4)) {
     id.remove_prefix(kNfs4.size());
@@ -1413,7 +1464,13 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartSmb(const cp::Adapter& row,
   env.shares = &shares_;
   env.users = &users_;
   env.throttle = &login_throttle_;
-  ASSIGN_OR_RETURN(std::unique_ptr<net::StreamServer> server, smb::StartSmbServer(o, env));
+  std::shared_ptr<smb::SmbAdmin> admin;
+  ASSIGN_OR_RETURN(std::unique_ptr<net::StreamServer> server, smb::StartSmbServer(o, env, &admin));
+  {
+    MutexLock lock(&smb_admins_mu_);
+    std::erase_if(smb_admins_, [](const auto& w) { return w.expired(); });
+    smb_admins_.push_back(admin);
+  }
   LOG_INFO("smb: SMB 2.0.2-3.1.1 listening on {}:{} ({} workers)", row.bind_address, server->port(),
            t.worker_threads);
   return std::unique_ptr<Listener>(std::make_unique<StreamListener>(std::move(server)));

@@ -73,6 +73,8 @@ class DfsProcess {
   uint16_t api_port() const { return api_port_; }
   // The password printed for `admin` at its first start (empty if none was printed).
   const std::string& admin_password() const { return admin_password_; }
+  // After a test changed it (SMB peers log on with it).
+  void set_admin_password(std::string password) { admin_password_ = std::move(password); }
   pid_t pid() const { return pid_; }
   // The temporary directory holding config.yaml, state/ and dfs.log.
   const std::string& dir() const { return dir_; }

@@ -26,6 +26,8 @@
 #include "dfs_process.h"
 #include "nfs4_client.h"
 #include "nfs_client.h"
+#include "shell.h"
+#include "smb_peer_client.h"
 #include "testing/status_matchers.h"
 
 extern char** environ;
@@ -452,6 +454,48 @@ TEST_F(DfsctlTest, Nfs4ClientsAreListedAndEvicted) {
   EXPECT_EQ(Ctl({"client", "get", id}).exit_code, 1);
   ASSERT_OK_AND_ASSIGN(r, c->Compound(c->InSession({PutRootFh()})));
   EXPECT_EQ(r.status, nfsstat4::NFS4ERR_BADSESSION);
+}
+
+// An SMB session shows in `client list` with its open and the open's caching; `client evict`
+// closes its connection, and its open goes with it.
+TEST_F(DfsctlTest, SmbSessionsAreListedAndEvicted) {
+  if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket is not installed";
+  }
+  ASSERT_NE(server_->smb_port(), 0);
+  LoginAndChangePassword();
+  server_->set_admin_password("a-new-admin-password");
+  std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*server_, SMB_PEER_SCRIPT);
+  ASSERT_NE(peer, nullptr);
+  // Made (FILE_CREATE), closed, opened again asking for a batch oplock.
+  std::string made = peer->Do("create smbheld 0xc0000000 0x40 2");
+  ASSERT_EQ(made.rfind("ok ", 0), 0u) << made;
+  ASSERT_EQ(peer->Do("close " + made.substr(3)), "ok");
+  std::string opened = peer->Do("open smbheld 0x80000000 7 9");
+  ASSERT_EQ(opened.rfind("ok ", 0), 0u) << opened;
+
+  CtlRun list = Ctl({"client", "list", "-o", "json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  nlohmann::json found;
+  for (const auto& j : nlohmann::json::parse(list.out)) {
+    if (j["protocol"] == "smb3.0" && j["name"] == "admin") found = j;
+  }
+  ASSERT_FALSE(found.is_null()) << list.out;
+  EXPECT_EQ(found["address"], "127.0.0.1");
+  EXPECT_EQ(found["opens"], 1);
+  ASSERT_EQ(found["state"].size(), 1u);
+  EXPECT_EQ(found["state"][0]["path"], "smbheld");
+  EXPECT_EQ(found["state"][0]["caching"], "oplock batch");
+  EXPECT_EQ(found["leases"], 1);
+  CtlRun table = Ctl({"client", "list"});
+  EXPECT_THAT(table.out, HasSubstr("smb3.0"));
+
+  const std::string id = found["id"];
+  CtlRun evict = Ctl({"client", "evict", id});
+  ASSERT_EQ(evict.exit_code, 0) << evict.err;
+  EXPECT_EQ(Ctl({"client", "get", id}).exit_code, 1);
+  EXPECT_NE(peer->Do("read " + opened.substr(3) + " 0 1").rfind("ok", 0), 0u);
+  EXPECT_EQ(Ctl({"client", "evict", id}).exit_code, 1);
 }
 
 // NFS settings change the running server: the NFSv4 lease a client is told, and the minor

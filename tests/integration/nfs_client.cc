@@ -571,13 +571,15 @@ Result<COMMIT3res> RawNfsClient::Commit(const FileHandle& fh, uint64_t offset, u
 // ---- NfsMount ----
 
 Result<std::unique_ptr<NfsMount>> NfsMount::Mount(uint16_t port, const std::string& share, int uid,
-                                                  int gid) {
+                                                  int gid, int version,
+                                                  const std::string& client_name) {
   nfs_context* nfs = nfs_init_context();
   if (nfs == nullptr) return Status(Errc::kInternal, "nfs_init_context failed");
   std::unique_ptr<NfsMount> mount(new NfsMount(nfs));
   std::string p = std::to_string(port);
-  std::string url =
-      "nfs://" + std::string(kLoopback) + share + "?version=3&nfsport=" + p + "&mountport=" + p;
+  std::string url = "nfs://" + std::string(kLoopback) + share +
+                    "?version=" + std::to_string(version) + "&nfsport=" + p + "&mountport=" + p;
+  if (!client_name.empty()) nfs4_set_client_name(nfs, client_name.c_str());
   nfs_url* parsed = nfs_parse_url_dir(nfs, url.c_str());
   if (parsed == nullptr) return Status(Errc::kInvalid, url + ": " + mount->error());
   nfs_set_uid(nfs, uid);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// NFSv3 and MOUNT v3 clients for over-the-wire tests, built on libnfs.
+// NFSv3 and MOUNT v3 clients (and libnfs's NFSv4.0) for over-the-wire tests, built on libnfs.
 //
 // RawNfsClient issues single procedures with exact arguments and returns the server's exact
 // reply (nfsstat3 included), which the high-level libnfs API hides. NfsMount is the
@@ -203,9 +203,12 @@ class RawNfsClient {
 // A mounted high-level libnfs context. Not thread-safe: one thread uses it at a time.
 class NfsMount {
  public:
-  // Mounts `share` of the server at 127.0.0.1:port as uid/gid.
+  // Mounts `share` of the server at 127.0.0.1:port as uid/gid, over NFS `version` (3, or 4:
+  // 4.0, where `client_name` names the NFSv4 client; two contexts of one process need two
+  // names to be two clients).
   static Result<std::unique_ptr<NfsMount>> Mount(uint16_t port, const std::string& share, int uid,
-                                                 int gid);
+                                                 int gid, int version = 3,
+                                                 const std::string& client_name = "");
   ~NfsMount();
   NfsMount(const NfsMount&) = delete;
   NfsMount& operator=(const NfsMount&) = delete;

@@ -158,6 +158,7 @@ const std::vector<Column> kClientColumns = {{"ID", "id"},
                                             {"OPENS", "opens"},
                                             {"LOCKS", "locks"},
                                             {"DELEGATIONS", "delegations"},
+                                            {"LEASES", "leases"},
                                             {"EXPIRED", "expired"}};
 const std::vector<Column> kLockColumns = {{"FILE", "file"},
                                           {"RANGE", "range"},

@@ -610,14 +610,15 @@ class ApiHandlers final {
           "The byte-range locks held on a served share, whichever protocol took them", kNoBody, {},
           200, &H::GetShareLocks),
         R("GET", "/api/v1/clients", A::kOperator,
-          "The clients holding state (NFSv3 lock clients: their locks, blocked requests and "
-          "share reservations)",
+          "The clients holding state: NFSv3 lock clients (their locks, blocked requests and "
+          "share reservations), NFSv4 clients (opens, locks, delegations) and SMB sessions "
+          "(opens and their leases or oplocks)",
           kNoBody, {}, 200, &H::ListClients),
         R("GET", "/api/v1/clients/{id}", A::kOperator, "A client holding state (id URL-encoded)",
           kNoBody, {}, 200, &H::GetClient),
         R("DELETE", "/api/v1/clients/{id}", A::kAdmin,
-          "Evict a client: its locks, blocked requests and share reservations go", kNoBody, {}, 204,
-          &H::EvictClient),
+          "Evict a client: its state goes (an SMB session's connection is closed)", kNoBody, {},
+          204, &H::EvictClient),
         R("GET", "/api/v1/shares/{name}/permissions", A::kOperator, "A share's grants", kNoBody, {},
           200, &H::ListPermissions),
         R("PUT", "/api/v1/shares/{name}/permissions", A::kAdmin,
@@ -896,6 +897,8 @@ class ApiHandlers final {
     RETURN_IF_ERROR(SetPassword(replacement, &user));
     user.must_change_password = false;
     RETURN_IF_ERROR(db_.UpdateUser(user));
+    // SMB logons check the NT hash the server holds: the new one, from now on.
+    RETURN_IF_ERROR(hooks_.UsersChanged());
     LOG_INFO("api: user {} changed their password", user.username);
     return NoContent();
   }

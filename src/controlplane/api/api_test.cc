@@ -456,9 +456,11 @@ TEST_F(ApiTest, MustChangePasswordTokenMayOnlyChangeIt) {
       Post("/api/v1/auth/password",
            {{"current_password", "wrong password"}, {"new_password", "new password 1"}}, token),
       403);
+  const int users_changed = hooks_.users_changed();
   auto changed = Post("/api/v1/auth/password",
                       {{"current_password", kPassword}, {"new_password", "new password 1"}}, token);
   ASSERT_EQ(changed->status, 204) << changed->body;
+  EXPECT_EQ(hooks_.users_changed(), users_changed + 1);  // SMB logons see the new hash
   ASSERT_OK_AND_ASSIGN(User after, db_->GetUser(alice_.id));
   EXPECT_FALSE(after.must_change_password);
   EXPECT_TRUE(auth::VerifyPassword("new password 1", after.password_hash));

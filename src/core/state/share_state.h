@@ -5,7 +5,11 @@
 // share, which outlives control-plane changes of the share's policy (docs/state.md).
 
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
 #include "core/state/lease_table.h"
 #include "core/state/lock_table.h"
@@ -65,6 +69,32 @@ struct ShareState {
   // holder may hold locks of its own the table does not show yet, so a protocol that can say
   // "retry later" (NFS4ERR_DELAY, NLM4_DENIED_GRACE_PERIOD) says it.
   bool LockRequested(uint64_t file, uint64_t holder);
+  // LeaseTable::BreakFor without waiting, once expired holders gave way (ReleaseExpired): true
+  // while a grant of another holder is being broken for `op`.
+  bool Breaking(uint64_t file, uint64_t holder, CacheOp op);
+  // A byte-range lock (LockTable::Lock, LockTable::LockOrWait), tried once more when expired
+  // holders released their state on the file.
+  Status Lock(const LockRequest& r);
+  Result<LockTable::WaitId> LockOrWait(const LockRequest& r, int64_t deadline_nanos,
+                                       LockTable::Done done);
+
+  // Courtesy (RFC 8881 §8.4.2.1): a protocol whose clients keep their opens, locks and grants
+  // past their lease until someone needs them (NFSv4) registers a releaser here, before its
+  // first state on the share. When an open, a lock or an operation conflicts, the runtime asks
+  // the releasers to give up what expired clients hold on the file, and tries once more if
+  // one did. A releaser returns whether it released anything; it is called with no table
+  // lock held and may close opens, unlock and release grants. Registering the same releaser
+  // again does nothing; a releaser whose owner dropped it is forgotten.
+  using Releaser = std::function<bool(uint64_t file)>;
+  void AddReleaser(const std::shared_ptr<const Releaser>& releaser);
+  bool ReleaseExpired(uint64_t file);
+
+ private:
+  Status CheckOnce(uint64_t file, uint32_t access, CacheOp op, uint64_t offset, uint64_t length,
+                   const OpenContext* via);
+
+  Mutex releasers_mu_;
+  std::vector<std::weak_ptr<const Releaser>> releasers_ GUARDED_BY(releasers_mu_);
 };
 
 }  // namespace dittofs::core

@@ -474,14 +474,14 @@ nlm4_res NlmService::Lock(const rpc::CallContext& call, const nlm4_lockargs& arg
   }
   core::ShareState& state = t->use.vfs().state();
   if (!b) {
-    Status s = state.locks.Lock(r);
+    Status s = state.Lock(r);
     if (s.ok()) NoteLocks(r.owner.id, share, r.file);
     res.stat = ToNlm(s);
     return res;
   }
   std::weak_ptr<Blocked> weak = b;
   Result<core::LockTable::WaitId> id =
-      state.locks.LockOrWait(r, std::numeric_limits<int64_t>::max(), [this, weak](Status s) {
+      state.LockOrWait(r, std::numeric_limits<int64_t>::max(), [this, weak](Status s) {
         if (std::shared_ptr<Blocked> held = weak.lock()) WaitEnded(held, s);
       });
   bool cancel = false;

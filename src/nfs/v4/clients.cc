@@ -472,7 +472,8 @@ nfsstat4 Nfs4Service::ReclaimAllowed(Nfs4Client& client) {
              : nfsstat4::NFS4ERR_NO_GRACE;
 }
 
-void Nfs4Service::ReleaseClient(const std::shared_ptr<Nfs4Client>& client, bool forget) {
+void Nfs4Service::ReleaseClient(const std::shared_ptr<Nfs4Client>& client, bool forget,
+                                nfsstat4 later) {
   std::set<uint64_t> states;
   std::set<uint64_t> sessions;
   std::shared_ptr<rpc::RpcClient> callback;
@@ -488,6 +489,9 @@ void Nfs4Service::ReleaseClient(const std::shared_ptr<Nfs4Client>& client, bool 
     client->lock_owners.clear();
   }
   // Locks first, then the opens they came through.
+  if (client->minor == 0) {
+    for (uint64_t key : states) state_.Retire(key, {later, nullptr});
+  }
   for (int pass = 0; pass < 2; ++pass) {
     for (uint64_t key : states) {
       std::optional<Nfs4StateRecord> rec = state_.GetState(key);
@@ -617,6 +621,24 @@ bool Nfs4Service::ExpireCourtesyHolders(const Nfs4File& file) {
   return released;
 }
 
+void Nfs4Service::AddReleaser(core::ShareState& st, core::ShareId share) {
+  std::shared_ptr<const core::ShareState::Releaser> releaser;
+  {
+    MutexLock lock(&releasers_mu_);
+    auto& slot = releasers_[share];
+    if (!slot) {
+      slot = std::make_shared<const core::ShareState::Releaser>([this, share](uint64_t inode) {
+        Nfs4File file;
+        file.share = share;
+        file.file.inode = inode;
+        return ExpireCourtesyHolders(file);
+      });
+    }
+    releaser = slot;
+  }
+  st.AddReleaser(releaser);
+}
+
 std::vector<Nfs4ClientInfo> Nfs4Service::Clients() {
   const int64_t now = MonotonicNanos();
   std::vector<Nfs4ClientInfo> out;
@@ -659,7 +681,7 @@ Status Nfs4Service::Evict(clientid4 id) {
   std::shared_ptr<Nfs4Client> client = state_.FindClient(id);
   if (!client) return Status(Errc::kNotFound, "no such NFSv4 client");
   LOG_INFO("nfs4: client {} ({}) evicted by the administrator", client->id, client->address);
-  ReleaseClient(client, true);
+  ReleaseClient(client, true, nfsstat4::NFS4ERR_ADMIN_REVOKED);
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/bytes.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/random.h"
@@ -100,7 +101,14 @@ Nfs4Service::Nfs4Service(const core::ShareTable& shares, const FileHandleCodec& 
   server_owner_ = "dittofs-" + std::to_string(state_.boot());
 }
 
-Nfs4Service::~Nfs4Service() { ReleaseAll(); }
+Nfs4Service::~Nfs4Service() {
+  {
+    // No share calls on this service from now on.
+    MutexLock lock(&releasers_mu_);
+    releasers_.clear();
+  }
+  ReleaseAll();
+}
 
 void Nfs4Service::ReleaseAll() {
   stopping_.store(true);
@@ -115,6 +123,19 @@ Status Nfs4Service::BeginGrace(Nfs4ClientRecords* records, std::chrono::seconds 
   return grace_.Begin(records, grace, MonotonicNanos());
 }
 
+namespace {
+
+// Whether a COMPOUND's arguments are of minor version 0: its tag (a counted string), then the
+// minor version.
+bool MinorZero(ByteView args) {
+  if (args.size() < 8) return false;
+  const uint64_t tag = LoadBe32(args.data());
+  const uint64_t at = 4 + ((tag + 3) & ~uint64_t{3});
+  return at + 4 <= args.size() && LoadBe32(args.data() + at) == 0;
+}
+
+}  // namespace
+
 rpc::ProgramVersion Nfs4Service::Program() {
   rpc::ProgramVersion p{NFS4_PROGRAM, NFS_V4, {}};
   p.procedures.resize(2);
@@ -123,14 +144,16 @@ rpc::ProgramVersion Nfs4Service::Program() {
                                    return rpc::AcceptStat::kSuccess;
                                  },
                                  false, true};
-  // Not cached by the RPC layer: 4.1 has its slots' reply cache, and 4.0's replays are told by
-  // the seqids of open- and lock-owners (RFC 7530 §9.1.9).
+  // 4.1 has its slots' reply cache. A 4.0 COMPOUND that changed something (an OPEN, a CLOSE,
+  // a CREATE, ...) has its reply kept in the RPC layer's reply cache, so that a retransmission
+  // (same xid) gets the first answer instead of running again (RFC 7530 §3.1.1, §9.1.9);
+  // 4.0's seqids tell a replayed OPEN or LOCK with a new xid.
   p.procedures[NFSPROC4_COMPOUND] = {
       "COMPOUND",
       [this](const rpc::CallContext& call, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
         return Compound(call, d, e) ? rpc::AcceptStat::kSuccess : rpc::AcceptStat::kGarbageArgs;
       },
-      false, false};
+      false, false, MinorZero};
   return p;
 }
 
@@ -138,6 +161,32 @@ namespace {
 
 // The last operation number of NFSv4.2 (REMOVEXATTR, RFC 8276).
 constexpr uint32_t kLastNfs42Op = 75;
+
+// 4.0 operations that change what a repetition would find: their COMPOUND's reply is kept for
+// a retransmission. (WRITE is left out: repeating it writes the same bytes again, and its
+// replies would fill the cache with data.)
+bool ChangesState(uint32_t op) {
+  switch (op) {
+    case OP_CLOSE:
+    case OP_CREATE:
+    case OP_DELEGRETURN:
+    case OP_LINK:
+    case OP_LOCK:
+    case OP_LOCKU:
+    case OP_OPEN:
+    case OP_OPEN_CONFIRM:
+    case OP_OPEN_DOWNGRADE:
+    case OP_RELEASE_LOCKOWNER:
+    case OP_REMOVE:
+    case OP_RENAME:
+    case OP_SETATTR:
+    case OP_SETCLIENTID:
+    case OP_SETCLIENTID_CONFIRM:
+      return true;
+    default:
+      return false;
+  }
+}
 
 // Operations a 4.1 COMPOUND may hold without a SEQUENCE, as its only operation (RFC 8881
 // §2.10.6.4, §18.46.3).
@@ -237,6 +286,9 @@ bool Nfs4Service::Compound(const rpc::CallContext& call, xdr::XdrDecoder& d,
       res = Failed(op.op, nfsstat4::NFS4ERR_SEQUENCE_POS);
     } else {
       res = Dispatch(c, op);
+      if (c.minor == 0 && call.keep_reply != nullptr && ChangesState(op.op)) {
+        *call.keep_reply = true;
+      }
       if (c.replay) {
         // A retransmission: the slot's cached reply answers it, byte for byte.
         results.FixedOpaque(AsBytes(*c.replay));
@@ -260,7 +312,11 @@ bool Nfs4Service::Compound(const rpc::CallContext& call, xdr::XdrDecoder& d,
     out.Append(std::move(one));
     ++count;
     status = res.status();
-    if (status != nfsstat4::NFS4_OK) break;
+    if (status != nfsstat4::NFS4_OK) {
+      LOG_DEBUG("nfs4: xid {:#x} {} (op {} of {}): status {}", call.xid, OpName(res.op),
+                c.index + 1, h.numops, static_cast<uint32_t>(status));
+      break;
+    }
   }
   finish();
   if (c.session && c.cachethis) {

@@ -158,7 +158,12 @@ nfsstat4 Nfs4Service::CheckStateid(Ctx& c, const stateid4& in, std::optional<Nfs
   bool stale = false;
   std::optional<Nfs4StateRecord> rec = state_.GetState(id, &stale);
   if (stale) return nfsstat4::NFS4ERR_STALE_STATEID;
-  if (!rec) return nfsstat4::NFS4ERR_BAD_STATEID;
+  if (!rec) {
+    if (c.minor == 0) {
+      if (auto retired = state_.RetiredState(state_.KeyOf(id))) return retired->status;
+    }
+    return nfsstat4::NFS4ERR_BAD_STATEID;
+  }
   if (c.minor >= 1 && (!c.session || rec->client != c.session->client)) {
     return nfsstat4::NFS4ERR_BAD_STATEID;  // another client's stateid
   }
@@ -186,7 +191,6 @@ nfsstat4 Nfs4Service::StateForIo(Ctx& c, const stateid4& id, bool write, core::O
   stateid4 resolved;
   nfsstat4 s = ResolveStateid(c, id, &resolved);
   if (s != nfsstat4::NFS4_OK) return s;
-  if (write && IsBypassStateid(resolved)) return nfsstat4::NFS4ERR_BAD_STATEID;
   s = CheckStateid(c, resolved, &rec);
   if (s != nfsstat4::NFS4_OK) return s;
   *through = nullptr;
@@ -411,7 +415,9 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
       r.status = nfsstat4::NFS4ERR_SYMLINK;
       return r;
     default:
-      r.status = c.minor == 0 ? nfsstat4::NFS4ERR_INVAL : nfsstat4::NFS4ERR_WRONG_TYPE;
+      // RFC 7530 §16.16.5: SYMLINK for every type but a directory (the client may not know
+      // the type yet); 4.1 has WRONG_TYPE for it (RFC 8881 §18.16.3).
+      r.status = c.minor == 0 ? nfsstat4::NFS4ERR_SYMLINK : nfsstat4::NFS4ERR_WRONG_TYPE;
       return r;
   }
   target.file = attr.id;
@@ -423,8 +429,8 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
   core::ShareState& st = vfs.state();
   const core::CacheOp op =
       (access & OPEN4_SHARE_ACCESS_WRITE) ? core::CacheOp::kWrite : core::CacheOp::kOpen;
-  if (st.leases.BreakFor(file.file.inode, client->holder, op,
-                         MonotonicNanos() + core::kBreakTimeoutNanos, nullptr) != 0) {
+  AddReleaser(st, file.share);
+  if (st.Breaking(file.file.inode, client->holder, op)) {
     r.status = nfsstat4::NFS4ERR_DELAY;
     return r;
   }
@@ -452,10 +458,6 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
     const uint32_t new_deny = existing->share_deny | deny;
     Status s = vfs.ChangeOpen(c.caller, file.file, existing->open, RuntimeAccess(new_access),
                               RuntimeShare(new_deny), RuntimeAccess(existing->share_access));
-    if (s.code() == Errc::kShareViolation && ExpireCourtesyHolders(file)) {
-      s = vfs.ChangeOpen(c.caller, file.file, existing->open, RuntimeAccess(new_access),
-                         RuntimeShare(new_deny), RuntimeAccess(existing->share_access));
-    }
     if (!s.ok()) {
       r.status = ToNfs4(s);
       return r;
@@ -483,9 +485,6 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
       return id;
     };
     Result<core::OpenTable::OpenId> id = open_file();
-    if (!id.ok() && id.status().code() == Errc::kShareViolation && ExpireCourtesyHolders(file)) {
-      id = open_file();
-    }
     if (!id.ok()) {
       r.status = ToNfs4(id.status());
       return r;
@@ -657,6 +656,16 @@ CLOSE4res Nfs4Service::Close(Ctx& c, const CLOSE4args& a) {
   r.status = CheckStateid(c, a.open_stateid, &rec, &key);
   if (r.status != nfsstat4::NFS4_OK) {
     OldStateidOfOwner(c.minor, rec, a.seqid, OP_CLOSE, &r);
+    if (c.minor == 0 && r.status == nfsstat4::NFS4ERR_BAD_STATEID) {
+      // A retransmission of the CLOSE that retired the stateid gets that CLOSE's reply.
+      std::optional<Nfs4State::Retired> retired = state_.RetiredState(state_.KeyOf(a.open_stateid));
+      if (retired && retired->owner) {
+        MutexLock lock(&retired->owner->mu);
+        if (CheckSeqid(*retired->owner, a.seqid, OP_CLOSE) == SeqCheck::kReplay) {
+          r = std::get<CLOSE4res>(retired->owner->last_reply->res);
+        }
+      }
+    }
     return r;
   }
   if (!rec || rec->kind != Nfs4StateKind::kOpen || !(rec->file == c.current.as_file())) {
@@ -691,6 +700,7 @@ CLOSE4res Nfs4Service::Close(Ctx& c, const CLOSE4args& a) {
   }
   owner.states.erase(rec->file);
   if (c.minor == 0) {
+    state_.Retire(key, {nfsstat4::NFS4ERR_BAD_STATEID, rec->owner});
     r.open_stateid = state_.StateidOf(key, rec->seqid + 1);
     nfs_resop4 reply;
     reply.op = OP_CLOSE;
@@ -779,6 +789,15 @@ LOCK4res Nfs4Service::Lock(Ctx& c, const LOCK4args& a) {
       record(r);
       return r;
     }
+    if (c.minor == 0) {
+      // open_to_lock_owner4's lock_seqid is the new lock-owner's first: its next LOCK or
+      // LOCKU uses the one after (RFC 7530 §16.10.4).
+      MutexLock owner_lock(&lock_owner->mu);
+      if (!lock_owner->has_seqid) {
+        lock_owner->has_seqid = true;
+        lock_owner->seqid = a.lock_seqid;
+      }
+    }
   } else {
     lock_owner = rec->owner;
   }
@@ -817,8 +836,8 @@ LOCK4res Nfs4Service::Lock(Ctx& c, const LOCK4args& a) {
     record(r);
     return r;
   }
-  Status s = st.locks.Lock(req);
-  if (s.code() == Errc::kLocked && ExpireCourtesyHolders(file)) s = st.locks.Lock(req);
+  AddReleaser(st, file.share);
+  Status s = st.Lock(req);
   if (!s.ok()) {
     if (s.code() == Errc::kLocked) {
       std::optional<core::LockInfo> held = st.locks.Test(req);

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -202,11 +203,16 @@ class Nfs4Service {
   nfsstat4 ReclaimAllowed(Nfs4Client& client);
   // Releases everything a client holds: its opens, locks and grants in the shares, its
   // stateids and sessions; removes the record when `forget` (and the durable one too, unless
-  // the server is stopping).
-  void ReleaseClient(const std::shared_ptr<Nfs4Client>& client, bool forget);
+  // the server is stopping). A 4.0 client's stateids answer `later` when used again
+  // (NFS4ERR_EXPIRED: its lease ran out or its instance was replaced).
+  void ReleaseClient(const std::shared_ptr<Nfs4Client>& client, bool forget,
+                     nfsstat4 later = nfsstat4::NFS4ERR_EXPIRED);
   // Releases the state of expired clients that holds up an operation on `file` (courtesy ends
   // at a conflict). True when some was released (the caller retries once).
   bool ExpireCourtesyHolders(const Nfs4File& file);
+  // Registers ExpireCourtesyHolders with the share's runtime state (once), so that a conflict
+  // of any protocol there ends the courtesy of expired clients in its way.
+  void AddReleaser(core::ShareState& st, core::ShareId share);
   // Forgets one stateid and releases what it holds in its share: an open's runtime open, a
   // lock stateid's locks.
   void DropState(uint64_t key, const Nfs4StateRecord& record);
@@ -266,6 +272,10 @@ class Nfs4Service {
   std::string server_owner_;
   // Drives 4.0's callback connections.
   std::unique_ptr<rpc::ClientIo> callback_io_;
+  // ExpireCourtesyHolders for each share, as registered with the share's runtime state.
+  Mutex releasers_mu_;
+  std::map<core::ShareId, std::shared_ptr<const core::ShareState::Releaser>> releasers_
+      GUARDED_BY(releasers_mu_);
 };
 
 }  // namespace dittofs::nfs

@@ -178,4 +178,17 @@ void Nfs4State::RemoveState(uint64_t key) {
   if (s.map.erase(key) > 0) state_total_.fetch_sub(1);
 }
 
+void Nfs4State::Retire(uint64_t key, Retired why) {
+  MutexLock lock(&retired_mu_);
+  retired_[key] = std::move(why);
+  if (retired_.size() > kRetiredKept) retired_.erase(retired_.begin());
+}
+
+std::optional<Nfs4State::Retired> Nfs4State::RetiredState(uint64_t key) {
+  MutexLock lock(&retired_mu_);
+  auto it = retired_.find(key);
+  if (it == retired_.end()) return std::nullopt;
+  return it->second;
+}
+
 }  // namespace dittofs::nfs

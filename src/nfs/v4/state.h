@@ -224,6 +224,17 @@ class Nfs4State {
     return true;
   }
   void RemoveState(uint64_t key);
+  // 4.0: what a stateid no longer held answers later. A closed open's remembers its owner (a
+  // retransmitted CLOSE gets the owner's last reply, RFC 7530 §9.1.9) and answers
+  // NFS4ERR_BAD_STATEID; an expired client's answers NFS4ERR_EXPIRED (§9.6.3), an evicted
+  // one's NFS4ERR_ADMIN_REVOKED. The newest kRetiredKept are remembered.
+  struct Retired {
+    nfsstat4 status = nfsstat4::NFS4ERR_BAD_STATEID;
+    std::shared_ptr<Nfs4Owner> owner;
+  };
+  static constexpr size_t kRetiredKept = 16384;
+  void Retire(uint64_t key, Retired why);
+  std::optional<Retired> RetiredState(uint64_t key);
   // The key of a stateid of this run (0 for a special or foreign one).
   uint64_t KeyOf(const stateid4& id) const;
   stateid4 StateidOf(uint64_t key, uint32_t seqid) const;
@@ -243,6 +254,8 @@ class Nfs4State {
 
   core::Shards<std::shared_ptr<Nfs4Session>> sessions_;
   core::Shards<Nfs4StateRecord> states_;
+  Mutex retired_mu_;
+  std::map<uint64_t, Retired> retired_ GUARDED_BY(retired_mu_);  // keys grow: oldest first
 };
 
 }  // namespace dittofs::nfs

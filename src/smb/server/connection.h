@@ -6,6 +6,7 @@
 // runs in order in one task.
 
 #include <memory>
+#include <set>
 #include <string>
 
 #include "smb/server/internal.h"
@@ -24,6 +25,11 @@ struct ServerContext {
   std::map<std::pair<std::array<std::byte, 16>, LeaseKey>, std::shared_ptr<Lease>> leases
       GUARDED_BY(leases_mu);
   Timer timer;  // delayed answers (failed logons)
+  // The live connections, for the administrator's view (SmbAdmin). A connection is here from
+  // its construction to its destruction; holding connections_mu keeps every one alive.
+  // Lock order: connections_mu, then a Connection's mu_, a Session's mu, leases_mu.
+  Mutex connections_mu;
+  std::set<class Connection*> connections GUARDED_BY(connections_mu);
 };
 
 struct Reply;

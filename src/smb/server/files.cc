@@ -703,7 +703,7 @@ Reply Connection::Lock(Exchange& x) {
       return Fail(wire::kStatusInvalidParameter);
     }
     lr.exclusive = kind == wire::kLockExclusive;
-    Status s = locks.Lock(lr);
+    Status s = use->vfs().state().Lock(lr);
     if (!s.ok() && s.code() == Errc::kLocked && req->locks.size() == 1 &&
         !(e.flags & wire::kLockFailImmediately)) {
       // A blocking lock (§3.3.5.14.2): it waits, async, until the range is free, the client

@@ -281,10 +281,7 @@ std::optional<Reply> Connection::BreaksFirst(core::ShareId share_id, uint64_t in
                                              std::function<Reply()> again) {
   std::shared_ptr<core::Share> share = server_.env.shares->ById(share_id);
   if (!share) return Fail(wire::kStatusNetworkNameDeleted);
-  if (share->state().leases.BreakFor(inode, holder, op, MonotonicNanos() + core::kBreakTimeoutNanos,
-                                     nullptr) == 0) {
-    return std::nullopt;
-  }
+  if (!share->state().Breaking(inode, holder, op)) return std::nullopt;
   auto wait = std::make_shared<Wait>();
   wait->start = [share, inode, holder,
                  op](std::function<void(Status)> resume) -> std::function<bool()> {

@@ -46,9 +46,15 @@ bool NeedsTree(uint16_t c) {
 }  // namespace
 
 Connection::Connection(ServerContext& server, net::StreamConnection& stream)
-    : server_(server), stream_(stream), peer_(stream.peer_address()) {}
+    : server_(server), stream_(stream), peer_(stream.peer_address()) {
+  MutexLock lock(&server_.connections_mu);
+  server_.connections.insert(this);
+}
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+  MutexLock lock(&server_.connections_mu);
+  server_.connections.erase(this);
+}
 
 namespace {
 
@@ -813,7 +819,45 @@ uint32_t ToNtStatus(const Status& s) {
 
 namespace {
 
-class SmbProtocol final : public net::StreamProtocol {
+std::string DialectName(uint16_t d) {
+  switch (d) {
+    case 0x0202:
+      return "2.0.2";
+    case 0x0210:
+      return "2.1";
+    case 0x0300:
+      return "3.0";
+    case 0x0302:
+      return "3.0.2";
+    case 0x0311:
+      return "3.1.1";
+    default:
+      return "";
+  }
+}
+
+std::string CachingName(uint8_t oplock, uint8_t lease_state) {
+  switch (oplock) {
+    case wire::kOplockII:
+      return "oplock level2";
+    case wire::kOplockExclusive:
+      return "oplock exclusive";
+    case wire::kOplockBatch:
+      return "oplock batch";
+    case wire::kOplockLease: {
+      std::string s = "lease ";
+      if (lease_state & core::kCacheRead) s += 'R';
+      if (lease_state & core::kCacheWrite) s += 'W';
+      if (lease_state & core::kCacheHandle) s += 'H';
+      if (lease_state == 0) s += "none";
+      return s;
+    }
+    default:
+      return "";
+  }
+}
+
+class SmbProtocol final : public net::StreamProtocol, public SmbAdmin {
  public:
   SmbProtocol(const SmbServerOptions& options, SmbEnvironment env) {
     context_.options = options;
@@ -832,6 +876,77 @@ class SmbProtocol final : public net::StreamProtocol {
     return std::make_unique<Connection>(context_, connection);
   }
 
+  std::vector<SmbSessionInfo> Sessions(size_t max_opens) override {
+    std::vector<SmbSessionInfo> out;
+    MutexLock all(&context_.connections_mu);
+    for (Connection* c : context_.connections) {
+      std::vector<std::shared_ptr<Session>> sessions;
+      uint16_t dialect = 0;
+      {
+        MutexLock lock(&c->mu_);
+        dialect = c->dialect_;
+        for (auto& [id, s] : c->sessions_) sessions.push_back(s);
+      }
+      for (const auto& s : sessions) {
+        if (!s->valid.load()) continue;
+        SmbSessionInfo info;
+        info.id = s->id;
+        info.address = c->peer_;
+        info.dialect = DialectName(dialect);
+        info.signing = s->signing_required;
+        info.encryption = s->encrypt;
+        std::vector<std::shared_ptr<Open>> opens;
+        {
+          MutexLock lock(&s->mu);
+          info.user = s->caller.user_name;
+          info.guest = s->guest;
+          info.trees = s->trees.size();
+          for (auto& [id, o] : s->opens) {
+            if (opens.size() >= max_opens) break;
+            opens.push_back(o);
+          }
+        }
+        for (const auto& o : opens) {
+          if (o->state_open == 0) continue;  // a pipe
+          SmbOpenInfo oi;
+          oi.share = o->tree->share;
+          oi.file = o->file.inode;
+          oi.access = o->access;
+          {
+            MutexLock lock(&o->mu);
+            oi.path = o->path;
+          }
+          uint8_t lease_state = 0;
+          if (o->lease) {
+            MutexLock lock(&context_.leases_mu);
+            lease_state = o->lease->state;
+          }
+          oi.caching = CachingName(o->lease ? wire::kOplockLease : o->oplock, lease_state);
+          info.opens.push_back(std::move(oi));
+        }
+        out.push_back(std::move(info));
+      }
+    }
+    return out;
+  }
+
+  Status Evict(uint64_t id) override {
+    MutexLock all(&context_.connections_mu);
+    for (Connection* c : context_.connections) {
+      bool has;
+      {
+        MutexLock lock(&c->mu_);
+        has = c->sessions_.count(id) > 0;
+      }
+      if (has) {
+        LOG_INFO("smb: session {:#x} ({}) evicted by the administrator", id, c->peer_);
+        c->stream_.Close();
+        return Status::Ok();
+      }
+    }
+    return Status(Errc::kNotFound, "no such SMB session");
+  }
+
  private:
   ServerContext context_;
 };
@@ -839,12 +954,15 @@ class SmbProtocol final : public net::StreamProtocol {
 }  // namespace
 
 Result<std::unique_ptr<net::StreamServer>> StartSmbServer(const SmbServerOptions& options,
-                                                          SmbEnvironment env) {
+                                                          SmbEnvironment env,
+                                                          std::shared_ptr<SmbAdmin>* admin) {
   net::StreamServerOptions stream = options.stream;
   if (stream.name == "stream") stream.name = "smb";
   stream.partial_message_budget =
       std::max<size_t>(stream.partial_message_budget, options.max_io + 64 * 1024);
-  return net::StartStreamServer(stream, std::make_shared<SmbProtocol>(options, env));
+  auto protocol = std::make_shared<SmbProtocol>(options, env);
+  if (admin != nullptr) *admin = protocol;
+  return net::StartStreamServer(stream, std::move(protocol));
 }
 
 }  // namespace dittofs::smb

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "core/identity.h"
@@ -55,7 +56,40 @@ struct SmbEnvironment {
   core::LoginThrottle* throttle = nullptr;
 };
 
-Result<std::unique_ptr<net::StreamServer>> StartSmbServer(const SmbServerOptions& options,
-                                                          SmbEnvironment env);
+// What the adapter shows the administrator (dfsctl client list): its sessions, each with its
+// opens and their caching.
+struct SmbOpenInfo {
+  core::ShareId share = 0;
+  uint64_t file = 0;  // the inode
+  std::string path;   // from the share's root, '\'-separated
+  uint32_t access = 0;
+  std::string caching;  // "lease RWH", "oplock batch", ... or empty
+};
+struct SmbSessionInfo {
+  uint64_t id = 0;
+  std::string address;
+  std::string user;
+  bool guest = false;
+  std::string dialect;  // "3.1.1"
+  bool signing = false;
+  bool encryption = false;
+  size_t trees = 0;
+  std::vector<SmbOpenInfo> opens;
+};
+class SmbAdmin {
+ public:
+  virtual ~SmbAdmin() = default;
+  // The valid sessions, at most `max_opens` opens listed per session.
+  virtual std::vector<SmbSessionInfo> Sessions(size_t max_opens) = 0;
+  // Closes the connection session `id` is on: its sessions, opens, locks and leases go (as a
+  // client that vanished). Errc::kNotFound when no connection has it.
+  virtual Status Evict(uint64_t id) = 0;
+};
+
+// Starts the adapter; `*admin` (when given) gets its administrator's view, usable while the
+// server runs.
+Result<std::unique_ptr<net::StreamServer>> StartSmbServer(
+    const SmbServerOptions& options, SmbEnvironment env,
+    std::shared_ptr<SmbAdmin>* admin = nullptr);
 
 }  // namespace dittofs::smb
