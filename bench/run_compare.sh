@@ -4,8 +4,10 @@
 # Runs nfs_bench against dfs and against NFS-Ganesha on this host (both on loopback, both
 # keeping everything in memory), with the same parameters, and prints a comparison table.
 #
-# usage: bench/run_compare.sh [--ganesha-fsal MEM|VFS] [--rounds N] [--keep] [-- NFS_BENCH_ARGS...]
+# usage: bench/run_compare.sh [--nfs4] [--ganesha-fsal MEM|VFS] [--rounds N] [--keep]
+#                             [-- BENCH_ARGS...]
 #
+#   --nfs4               NFSv4.0 through libnfs (nfs4_bench) instead of NFSv3 (nfs_bench)
 #   --ganesha-fsal MEM   (default) Ganesha's in-memory FSAL. Note: MEM keeps no file data
 #                        (at most 2 MiB per file; reads of the rest return filler), so its data
 #                        figures are an upper bound, and nfs_bench runs with --no-verify for it.
@@ -14,10 +16,10 @@
 #   --rounds N           alternate dfs and ganesha runs N times (default 3); the table shows
 #                        each figure's median
 #   --keep               keep the temporary folder (configs, logs, raw results).
-#   NFS_BENCH_ARGS       passed to both runs, e.g. -- --rand-seconds 5 --files 5000
+#   BENCH_ARGS           passed to both runs, e.g. -- --rand-seconds 5 --files 5000
 #
 # Environment: DFS_BIN (default <repo>/build/bin/dfs), NFS_BENCH (default
-# <repo>/build-bench/bin/nfs_bench, else <repo>/build/bin/nfs_bench).
+# <repo>/build-bench/bin/nfs_bench, else <repo>/build/bin/nfs_bench; nfs4_bench with --nfs4).
 #
 # Installs nfs-ganesha, nfs-ganesha-mem (or -vfs) and rpcbind with apt-get when missing.
 # Ganesha will not start with NFSv3 enabled unless rpcbind runs: when none is running the script
@@ -33,6 +35,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/.." && pwd))
 
 ganesha_fsal=MEM
+nfs4=false
 keep=false
 rounds=3
 bench_args=()
@@ -44,6 +47,10 @@ while [[ $# -gt 0 ]]; do
       ;;
     --keep)
       keep=true
+      shift
+      ;;
+    --nfs4)
+      nfs4=true
       shift
       ;;
     --rounds)
@@ -80,9 +87,11 @@ die() {
 
 dfs_bin=${DFS_BIN:-$repo_root/build/bin/dfs}
 [[ -x "$dfs_bin" ]] || die "no dfs binary at $dfs_bin (build it, or set DFS_BIN)"
+bench_name=nfs_bench
+$nfs4 && bench_name=nfs4_bench
 nfs_bench=${NFS_BENCH:-}
 if [[ -z "$nfs_bench" ]]; then
-  for candidate in "$repo_root/build-bench/bin/nfs_bench" "$repo_root/build/bin/nfs_bench"; do
+  for candidate in "$repo_root/build-bench/bin/$bench_name" "$repo_root/build/bin/$bench_name"; do
     if [[ -x "$candidate" ]]; then
       nfs_bench=$candidate
       break
@@ -90,8 +99,8 @@ if [[ -z "$nfs_bench" ]]; then
   done
 fi
 [[ -n "$nfs_bench" && -x "$nfs_bench" ]] ||
-  die "no nfs_bench (cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release &&" \
-    "cmake --build build-bench --target nfs_bench), or set NFS_BENCH"
+  die "no $bench_name (cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release &&" \
+    "cmake --build build-bench --target $bench_name), or set NFS_BENCH"
 
 # ---- Packages. ----
 fsal_package=nfs-ganesha-$(echo "$ganesha_fsal" | tr '[:upper:]' '[:lower:]')
@@ -174,6 +183,8 @@ else
   export_path=/export
 fi
 mkdir -p "$work/ganesha-recovery"
+protocols=3
+$nfs4 && protocols="3, 4"
 cat >"$work/ganesha.conf" <<EOF
 NFS_CORE_PARAM {
   Bind_addr = 127.0.0.1;
@@ -182,7 +193,7 @@ NFS_CORE_PARAM {
   Enable_NLM = false;
   Enable_UDP = false;
   Enable_RQUOTA = false;
-  Protocols = 3;
+  Protocols = $protocols;
   # MOUNT answers for the Pseudo path (/export) rather than the Path.
   mount_path_pseudo = true;
 }
@@ -197,7 +208,7 @@ EXPORT {
   Access_Type = RW;
   Squash = No_Root_Squash;
   Transports = TCP;
-  Protocols = 3;
+  Protocols = $protocols;
   FSAL { Name = $ganesha_fsal; }
 }
 EOF
@@ -219,11 +230,13 @@ ganesha_verify=()
 : >"$work/dfs.results"
 : >"$work/ganesha.results"
 for round in $(seq "$rounds"); do
-  log "round $round/$rounds: nfs_bench against dfs"
+  log "round $round/$rounds: $bench_name against dfs"
   "$nfs_bench" --host 127.0.0.1 --port "$dfs_port" --export /export --label dfs \
     ${bench_args[@]+"${bench_args[@]}"} | tee -a "$work/dfs.results" || status=1
-  log "round $round/$rounds: nfs_bench against ganesha"
-  "$nfs_bench" --host 127.0.0.1 --port "$ganesha_port" --mount-port "$ganesha_mount_port" \
+  log "round $round/$rounds: $bench_name against ganesha"
+  ganesha_mount=(--mount-port "$ganesha_mount_port")
+  $nfs4 && ganesha_mount=()  # NFSv4 has no MOUNT protocol
+  "$nfs_bench" --host 127.0.0.1 --port "$ganesha_port" ${ganesha_mount[@]+"${ganesha_mount[@]}"} \
     --export /export --label ganesha ${ganesha_verify[@]+"${ganesha_verify[@]}"} \
     ${bench_args[@]+"${bench_args[@]}"} | tee -a "$work/ganesha.results" || status=1
 done

@@ -15,6 +15,15 @@ void Dispatcher::Add(ProgramVersion program) {
   programs_[prog][vers] = std::move(program);
 }
 
+bool Dispatcher::SetEnabled(uint32_t prog, uint32_t vers, bool enabled) {
+  auto p = programs_.find(prog);
+  if (p == programs_.end()) return false;
+  auto v = p->second.find(vers);
+  if (v == p->second.end()) return false;
+  v->second.enabled->store(enabled, std::memory_order_relaxed);
+  return true;
+}
+
 void Dispatcher::AddAuthFlavor(AuthFlavor flavor, AuthHandler handler) {
   auto number = static_cast<uint32_t>(flavor);
   for (auto& [registered, h] : flavors_) {
@@ -47,7 +56,9 @@ bool Dispatcher::IsFast(ByteView record) const {
   auto prog = programs_.find(LoadBe32(record.data() + 12));
   if (prog == programs_.end()) return false;
   auto vers = prog->second.find(LoadBe32(record.data() + 16));
-  if (vers == prog->second.end()) return false;
+  if (vers == prog->second.end() || !vers->second.enabled->load(std::memory_order_relaxed)) {
+    return false;
+  }
   uint32_t proc = LoadBe32(record.data() + 20);
   return proc < vers->second.procedures.size() && vers->second.procedures[proc].fast;
 }
@@ -91,9 +102,20 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
     return true;
   }
   auto vers_it = prog_it->second.find(h.vers);
-  if (vers_it == prog_it->second.end()) {
-    EncodeProgMismatchReply(*reply, h.xid, prog_it->second.begin()->first,
-                            prog_it->second.rbegin()->first);
+  if (vers_it == prog_it->second.end() ||
+      !vers_it->second.enabled->load(std::memory_order_relaxed)) {
+    // The versions served now: their lowest and highest (none: as if not registered).
+    uint32_t low = UINT32_MAX, high = 0;
+    for (const auto& [v, table] : prog_it->second) {
+      if (!table.enabled->load(std::memory_order_relaxed)) continue;
+      low = std::min(low, v);
+      high = std::max(high, v);
+    }
+    if (high == 0 && low == UINT32_MAX) {
+      EncodeAcceptedReply(*reply, h.xid, AcceptStat::kProgUnavail);
+    } else {
+      EncodeProgMismatchReply(*reply, h.xid, low, high);
+    }
     return true;
   }
   const ProgramVersion& table = vers_it->second;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -65,6 +66,9 @@ struct ProgramVersion {
   uint32_t prog = 0;
   uint32_t vers = 0;
   std::vector<Procedure> procedures;
+  // Served now (Dispatcher::SetEnabled); a version that is not is answered as one that is not
+  // registered. Shared so that the table's copies see one flag.
+  std::shared_ptr<std::atomic<bool>> enabled = std::make_shared<std::atomic<bool>>(true);
 };
 
 struct ConnectionInfo {
@@ -82,6 +86,10 @@ class Dispatcher {
   explicit Dispatcher(size_t reply_cache_entries = 8192);
 
   void Add(ProgramVersion program);
+  // Serves a registered program version, or stops serving it (calls of it are then answered
+  // PROG_MISMATCH with the versions still served, or PROG_UNAVAIL when none is). Any thread,
+  // while serving. False when no such version is registered.
+  bool SetEnabled(uint32_t prog, uint32_t vers, bool enabled);
   // Accepts calls whose credential is of `flavor`, as `handler` decides; replaces an earlier
   // handler of the flavor. Calls of a flavor without a handler are denied with AUTH_TOOWEAK,
   // before their program is looked at. A dispatcher starts with no flavor at all.

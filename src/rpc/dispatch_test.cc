@@ -112,6 +112,20 @@ TEST_F(DispatchTest, RpcErrors) {
   EXPECT_EQ(Call(1, kProg, 1, 1, Sys(0), {})[5], uint32_t(AcceptStat::kGarbageArgs));
 }
 
+TEST_F(DispatchTest, DisabledVersionsAreAnsweredAsNotRegistered) {
+  ASSERT_TRUE(dispatcher_.SetEnabled(kProg, 3, false));
+  EXPECT_FALSE(dispatcher_.SetEnabled(kProg, 7, false));
+  auto mismatch = Call(1, kProg, 3, 0, Sys(0));
+  ASSERT_EQ(mismatch.size(), 8u);
+  EXPECT_EQ(mismatch[5], uint32_t(AcceptStat::kProgMismatch));
+  EXPECT_EQ(mismatch[6], 1u);  // low
+  EXPECT_EQ(mismatch[7], 1u);  // high: 3 is not served now
+  ASSERT_TRUE(dispatcher_.SetEnabled(kProg, 1, false));
+  EXPECT_EQ(Call(1, kProg, 1, 0, Sys(0))[5], uint32_t(AcceptStat::kProgUnavail));
+  ASSERT_TRUE(dispatcher_.SetEnabled(kProg, 1, true));
+  EXPECT_EQ(Call(1, kProg, 1, 0, Sys(0))[5], uint32_t(AcceptStat::kSuccess));
+}
+
 TEST_F(DispatchTest, AuthErrors) {
   Credential gss;
   gss.flavor = AuthFlavor::kGss;

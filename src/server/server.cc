@@ -552,22 +552,21 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
     // (core/identity.h). RPCSEC_GSS joins here with Kerberos.
     dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kNone, rpc::AuthNone);
     dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kSys, rpc::AuthSys);
-    if (config_.nfs.v3) {
-      dispatcher_.Add(nfs3_.Program());
-      dispatcher_.Add(mount_.Program());
-    }
-    if (config_.nfs.v4_0 || config_.nfs.v4_1 || config_.nfs.v4_2) {
-      nfs::Nfs4Options o;
-      o.minor0 = config_.nfs.v4_0;
-      o.minor1 = config_.nfs.v4_1;
-      o.minor2 = config_.nfs.v4_2;
-      o.lease_seconds = config_.nfs.lease_s;
-      o.idmap_domain = config_.nfs.idmap_domain;
-      o.numeric_ids = config_.nfs.numeric_ids;
-      o.delegations = config_.nfs.delegations;
-      nfs4_ = std::make_unique<nfs::Nfs4Service>(shares_, handles_, &users_, o);
-      dispatcher_.Add(nfs4_->Program());
-    }
+    // Every version is registered; the ones not served (nfs.versions, which changes live)
+    // are disabled: their calls are answered as calls of a version not registered.
+    dispatcher_.Add(nfs3_.Program());
+    dispatcher_.Add(mount_.Program());
+    nfs::Nfs4Options o;
+    o.minor0 = config_.nfs.v4_0;
+    o.minor1 = config_.nfs.v4_1;
+    o.minor2 = config_.nfs.v4_2;
+    o.lease_seconds = config_.nfs.lease_s;
+    o.idmap_domain = config_.nfs.idmap_domain;
+    o.numeric_ids = config_.nfs.numeric_ids;
+    o.delegations = config_.nfs.delegations;
+    nfs4_ = std::make_unique<nfs::Nfs4Service>(shares_, handles_, &users_, o);
+    dispatcher_.Add(nfs4_->Program());
+    ServeVersions(config_.nfs);
     for (rpc::ProgramVersion& p : portmap_.Programs()) portmap_dispatcher_.Add(std::move(p));
     portmap_dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kNone, rpc::AuthNone);
     portmap_dispatcher_.AddAuthFlavor(rpc::AuthFlavor::kSys, rpc::AuthSys);
@@ -634,6 +633,11 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Status StartNfs4Grace();
   // Starts the SMB adapter (SMB 2.0.2 to 3.1.1) for `row`.
   Result<std::unique_ptr<Listener>> StartSmb(const cp::Adapter& row, const PoolSettings& pool);
+  // Serves the NFS versions `nfs` names and no others, at once: the RPC programs, NFSv4's
+  // minor versions, and what the embedded port mapper tells.
+  void ServeVersions(const config::NfsConfig& nfs);
+  // (Re)registers the NFS port's programs with the embedded port mapper.
+  void RegisterPortPrograms();
   // The SMB adapters that serve now.
   std::vector<std::shared_ptr<smb::SmbAdmin>> SmbAdmins();
   Result<core::ShareOptions> OptionsOf(const cp::Share& share);
@@ -662,8 +666,16 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   std::unique_ptr<StateTableRecords> nfs4_records_;
   // NFSv3 locking (nfs.nlm): made at Start, before the NFS adapter serves.
   std::unique_ptr<nfs::NlmService> nlm_;
-  // NFSv4.0 and 4.1 (nfs.versions); null when neither is served.
+  // NFSv4.0, 4.1 and 4.2, whichever of them are served (nfs.versions).
   std::unique_ptr<nfs::Nfs4Service> nfs4_;
+  // What nfs.versions says is served now: NFSv3 (with MOUNT), NFSv4 (any minor version).
+  std::atomic<bool> v3_served_{false};
+  std::atomic<bool> v4_served_{false};
+  // Where the embedded port mapper says the NFS port's programs are (StartPortmap).
+  Mutex portmap_mu_;
+  uint16_t portmap_nfs_port_ GUARDED_BY(portmap_mu_) = 0;
+  bool portmap_udp_ GUARDED_BY(portmap_mu_) = false;
+  bool portmap_v6_ GUARDED_BY(portmap_mu_) = false;
   // The SMB adapters' sessions, for the client list (each lives as long as its listener).
   Mutex smb_admins_mu_;
   std::vector<std::weak_ptr<smb::SmbAdmin>> smb_admins_ GUARDED_BY(smb_admins_mu_);
@@ -1339,13 +1351,43 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
       RpcServers{std::move(server), std::move(udp)}, std::move(portmap), std::move(rpcbind)));
 }
 
+void ServerImpl::ServeVersions(const config::NfsConfig& nfs) {
+  const bool v4 = nfs.v4_0 || nfs.v4_1 || nfs.v4_2;
+  v3_served_ = nfs.v3;
+  v4_served_ = v4;
+  dispatcher_.SetEnabled(nfs::NFS_PROGRAM, nfs::NFS_V3, nfs.v3);
+  dispatcher_.SetEnabled(nfs::MOUNT_PROGRAM, nfs::MOUNT_V3, nfs.v3);
+  dispatcher_.SetEnabled(nfs::NFS4_PROGRAM, nfs::NFS_V4, v4);
+  nfs4_->SetMinorVersions(nfs.v4_0, nfs.v4_1, nfs.v4_2);
+  RegisterPortPrograms();
+}
+
+void ServerImpl::RegisterPortPrograms() {
+  MutexLock lock(&portmap_mu_);
+  if (portmap_nfs_port_ == 0) return;  // no embedded port mapper (yet)
+  const auto add = [&](uint32_t prog, uint32_t vers) {
+    portmap_.Register(prog, vers, "tcp", portmap_nfs_port_);
+    if (portmap_udp_) portmap_.Register(prog, vers, "udp", portmap_nfs_port_);
+    if (portmap_v6_) {
+      portmap_.Register(prog, vers, "tcp6", portmap_nfs_port_);
+      if (portmap_udp_) portmap_.Register(prog, vers, "udp6", portmap_nfs_port_);
+    }
+  };
+  portmap_.Unregister(nfs::NFS_PROGRAM);
+  portmap_.Unregister(nfs::MOUNT_PROGRAM);
+  for (const auto& [prog, vers] : NfsPortPrograms()) {
+    portmap_.Unregister(prog, vers);
+    add(prog, vers);
+  }
+}
+
 std::vector<std::pair<uint32_t, uint32_t>> ServerImpl::NfsPortPrograms() const {
   std::vector<std::pair<uint32_t, uint32_t>> out;
-  if (config_.nfs.v3) {
+  if (v3_served_) {
     out.emplace_back(nfs::NFS_PROGRAM, nfs::NFS_V3);
     out.emplace_back(nfs::MOUNT_PROGRAM, nfs::MOUNT_V3);
   }
-  if (nfs4_) out.emplace_back(nfs::NFS4_PROGRAM, nfs::NFS_V4);
+  if (v4_served_) out.emplace_back(nfs::NFS4_PROGRAM, nfs::NFS_V4);
   if (nlm_) {
     for (uint32_t vers : {nfs::NLM_VERS, nfs::NLM_VERSX, nfs::NLM4_VERS}) {
       out.emplace_back(nfs::NLM_PROG, vers);
@@ -1385,8 +1427,6 @@ Status ServerImpl::StartNlm() {
 
 RpcServers ServerImpl::StartPortmap(const std::string& bind, uint16_t port, bool udp) {
   // What an earlier start of the adapter registered is stale now.
-  portmap_.Unregister(nfs::NFS_PROGRAM);
-  portmap_.Unregister(nfs::MOUNT_PROGRAM);
   portmap_.Unregister(rpc::kPortmapProgram);
   const bool v6 = bind.find(':') != std::string::npos;
   const auto add = [&](uint32_t prog, uint32_t vers, uint16_t at, bool with_udp) {
@@ -1397,10 +1437,13 @@ RpcServers ServerImpl::StartPortmap(const std::string& bind, uint16_t port, bool
       if (with_udp) portmap_.Register(prog, vers, "udp6", at);
     }
   };
-  for (const auto& [prog, vers] : NfsPortPrograms()) {
-    portmap_.Unregister(prog);
-    add(prog, vers, port, udp);
+  {
+    MutexLock lock(&portmap_mu_);
+    portmap_nfs_port_ = port;
+    portmap_udp_ = udp;
+    portmap_v6_ = v6;
   }
+  RegisterPortPrograms();
 
   RpcServers out;
   rpc::TcpServerOptions o;
@@ -1494,13 +1537,10 @@ Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) 
   } else if (key == "nfs.versions") {
     config::NfsConfig want = config_.nfs;
     RETURN_IF_ERROR(config::ParseNfsVersions(std::string(value), &want));
-    // NFSv4's minor versions change at once; the programs on the port (NFSv3 and MOUNT, or
-    // NFSv4 when none was served) only at the next start.
-    if (nfs4_) nfs4_->SetMinorVersions(want.v4_0, want.v4_1, want.v4_2);
-    const bool restart =
-        want.v3 != config_.nfs.v3 || (!nfs4_ && (want.v4_0 || want.v4_1 || want.v4_2));
-    LOG_INFO("nfs: versions are now {}{}", value,
-             restart ? " (NFSv3, or NFSv4 as a whole, changes at the next start)" : "");
+    // At once: the programs on the NFS port, NFSv4's minor versions, the embedded port
+    // mapper's answers. (Registrations with the host's rpcbind follow at the next start.)
+    ServeVersions(want);
+    LOG_INFO("nfs: versions are now {}", value);
   } else if (key == "nfs.lease_s") {
     uint32_t seconds = 0;
     if (!ParseSeconds(value, 5, 3600, &seconds)) {
@@ -1549,7 +1589,7 @@ Status ServerImpl::Start() {
     legacy_remotes_.clear();  // only shares that existed at start may keep old-rule places
   }
   if (config_.nfs.nlm) RETURN_IF_ERROR(StartNlm());
-  if (nfs4_) RETURN_IF_ERROR(StartNfs4Grace());
+  RETURN_IF_ERROR(StartNfs4Grace());
   RETURN_IF_ERROR(ReconcileAdapters());
   // Breaks nobody acknowledged and lock requests that waited too long end here, once a second:
   // the deadlines of every share's LeaseTable and LockTable (docs/state.md).

@@ -529,6 +529,20 @@ TEST_F(DfsctlTest, NfsSettingsApplyLive) {
   ASSERT_EQ(Ctl({"settings", "set", "nfs.versions", "3,4"}).exit_code, 0);
   ASSERT_OK_AND_ASSIGN(r, old->Compound({PutRootFh()}));
   EXPECT_EQ(r.status, nfsstat4::NFS4_OK);
+
+  // NFSv3 off, then NFSv4 off, at once: a mount of the one not served fails.
+  ASSERT_EQ(Ctl({"settings", "set", "nfs.versions", "4"}).exit_code, 0);
+  EXPECT_FALSE(NfsMount::Mount(server_->port(), "/export", 0, 0).ok());
+  ASSERT_OK_AND_ASSIGN(r, old->Compound({PutRootFh()}));
+  EXPECT_EQ(r.status, nfsstat4::NFS4_OK);
+  ASSERT_EQ(Ctl({"settings", "set", "nfs.versions", "3"}).exit_code, 0);
+  EXPECT_TRUE(NfsMount::Mount(server_->port(), "/export", 0, 0).ok());
+  EXPECT_FALSE(old->Compound({PutRootFh()}).ok());
+  ASSERT_EQ(Ctl({"settings", "set", "nfs.versions", "3,4"}).exit_code, 0);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Nfs4TestClient> again,
+                       Nfs4TestClient::Connect(server_->port(), 0));
+  ASSERT_OK_AND_ASSIGN(r, again->Compound({PutRootFh()}));
+  EXPECT_EQ(r.status, nfsstat4::NFS4_OK);
 }
 
 TEST_F(DfsctlTest, CompletionScriptsNameTheCommands) {
