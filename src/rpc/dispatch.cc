@@ -129,11 +129,19 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
   const bool lookup = proc.cached || (proc.cache_if && proc.cache_if(d.rest()));
   if (lookup) {
     // The credential is part of the call's identity: two users on one host may pick the same
-    // xid, and a retransmission always carries the credential of the original.
+    // xid, and a retransmission always carries the credential of the original. So is the
+    // client's port: two client programs on one host may count xids alike (pynfs starts each
+    // run at 1) and send the same call, and a client retransmits from its port (Linux keeps
+    // it across reconnections for this).
     ByteView args = d.rest();
     uint64_t checksum = Checksum(args.data(), std::min<size_t>(args.size(), 512)) ^
                         (Checksum(h.cred_body.data(), h.cred_body.size()) * 31 + h.cred_flavor);
-    key = {conn.peer_address, h.xid, h.prog, h.vers, h.proc, checksum};
+    key = {conn.peer_address + ':' + std::to_string(conn.peer_port),
+           h.xid,
+           h.prog,
+           h.vers,
+           h.proc,
+           checksum};
     std::string cached;
     switch (cache_.Begin(key, &cached)) {
       case ReplyCache::State::kNew:

@@ -56,15 +56,16 @@ class DispatchTest : public ::testing::Test {
   // Sends a call; returns the decoded reply words.
   std::vector<uint32_t> Call(uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
                              const Credential& cred, std::vector<uint32_t> args = {},
-                             std::string peer = "127.0.0.1") {
+                             std::string peer = "127.0.0.1", uint16_t port = 700) {
     xdr::XdrEncoder e;
     EncodeCallHeader(e, xid, prog, vers, proc, cred);
     for (uint32_t a : args) e.U32(a);
-    return Send(e.ToString(), peer);
+    return Send(e.ToString(), peer, port);
   }
-  std::vector<uint32_t> Send(const std::string& record, std::string peer = "127.0.0.1") {
+  std::vector<uint32_t> Send(const std::string& record, std::string peer = "127.0.0.1",
+                             uint16_t port = 700) {
     xdr::XdrEncoder reply;
-    ConnectionInfo conn{peer, 700};
+    ConnectionInfo conn{peer, port};
     if (!dispatcher_.Handle(conn, AsBytes(record), &reply)) return {};
     std::string flat = reply.ToString();
     std::vector<uint32_t> words;
@@ -282,11 +283,14 @@ TEST_F(DispatchTest, ReplyCacheAnswersRetransmissions) {
   auto again = Call(42, kProg, 1, 2, Sys(0));
   EXPECT_EQ(first, again);
   EXPECT_EQ(bumps_.load(), 1u);
-  // Another client with the same xid is another call.
+  // Another client with the same xid is another call, also one on another port of the host
+  // (two programs that count xids alike).
   Call(42, kProg, 1, 2, Sys(0), {}, "10.0.0.9");
   EXPECT_EQ(bumps_.load(), 2u);
-  Call(43, kProg, 1, 2, Sys(0));
+  Call(42, kProg, 1, 2, Sys(0), {}, "127.0.0.1", 701);
   EXPECT_EQ(bumps_.load(), 3u);
+  Call(43, kProg, 1, 2, Sys(0));
+  EXPECT_EQ(bumps_.load(), 4u);
   EXPECT_EQ(dispatcher_.reply_cache().hits(), 1u);
 }
 

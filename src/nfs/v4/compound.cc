@@ -125,13 +125,56 @@ Status Nfs4Service::BeginGrace(Nfs4ClientRecords* records, std::chrono::seconds 
 
 namespace {
 
-// Whether a COMPOUND's arguments are of minor version 0: its tag (a counted string), then the
-// minor version.
-bool MinorZero(ByteView args) {
-  if (args.size() < 8) return false;
-  const uint64_t tag = LoadBe32(args.data());
-  const uint64_t at = 4 + ((tag + 3) & ~uint64_t{3});
-  return at + 4 <= args.size() && LoadBe32(args.data() + at) == 0;
+// Whether a COMPOUND's arguments are of minor version 0 and may hold an operation that
+// changes state (ChangesState): the reply cache is asked only then. The operations of the data
+// path and of lookups (PUTFH, LOOKUP, GETATTR, READ, WRITE, ...) are skipped over; any other
+// operation, or arguments that do not parse, count as "may".
+bool MayChangeState40(ByteView args) {
+  xdr::XdrDecoder d(args);
+  (void)d.VarOpaque(UINT32_MAX);              // tag
+  if (d.U32() != 0 || !d.ok()) return false;  // 4.1 has its slots; garbage is answered anyway
+  const uint32_t numops = d.U32();
+  for (uint32_t i = 0; i < numops && d.ok(); ++i) {
+    switch (d.U32()) {
+      case OP_PUTROOTFH:
+      case OP_PUTPUBFH:
+      case OP_GETFH:
+      case OP_SAVEFH:
+      case OP_RESTOREFH:
+      case OP_LOOKUPP:
+      case OP_READLINK:
+        break;
+      case OP_PUTFH:
+        (void)d.VarOpaque(NFS4_FHSIZE);
+        break;
+      case OP_LOOKUP:
+        (void)d.VarOpaque(NFS4_OPAQUE_LIMIT);
+        break;
+      case OP_ACCESS:
+        (void)d.U32();
+        break;
+      case OP_GETATTR: {
+        const uint32_t words = d.U32();
+        if (words > 64) return true;
+        for (uint32_t w = 0; w < words; ++w) (void)d.U32();
+        break;
+      }
+      case OP_READ:
+        (void)d.FixedOpaque(16);  // stateid
+        (void)d.U64();
+        (void)d.U32();
+        break;
+      case OP_WRITE:
+        (void)d.FixedOpaque(16);
+        (void)d.U64();
+        (void)d.U32();
+        (void)d.VarOpaque(UINT32_MAX);
+        break;
+      default:
+        return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -153,7 +196,7 @@ rpc::ProgramVersion Nfs4Service::Program() {
       [this](const rpc::CallContext& call, xdr::XdrDecoder& d, xdr::XdrEncoder& e) {
         return Compound(call, d, e) ? rpc::AcceptStat::kSuccess : rpc::AcceptStat::kGarbageArgs;
       },
-      false, false, MinorZero};
+      false, false, MayChangeState40};
   return p;
 }
 

@@ -321,6 +321,33 @@ TEST_F(Nfs4ServiceTest, Nfs40OpenConfirmCloseAndSeqidReplay) {
   EXPECT_EQ(shares_->ById(1)->state().opens.total_opens(), 0u);
 }
 
+// The RPC reply cache is asked for 4.0 COMPOUNDs that may change state (a retransmitted
+// CREATE or CLOSE gets its first reply), not for the data path's or for 4.1's.
+TEST_F(Nfs4ServiceTest, TheReplyCacheIsAskedFor40CompoundsThatChangeState) {
+  auto asks = [&](uint32_t minor, const std::vector<nfs_argop4>& ops) {
+    xdr::XdrEncoder args;
+    EncodeCompound(args, "tag", minor, ops);
+    std::string bytes = args.ToString();
+    return service_->Program().procedures[NFSPROC4_COMPOUND].cache_if(AsBytes(bytes));
+  };
+  PUTFH4args put;
+  std::string fh(20, 'f');
+  put.object.data = AsBytes(fh);
+  stateid4 st;
+  CREATE4args mk;
+  mk.objtype = nfs_ftype4::NF4DIR;
+  mk.objname = "d";
+  EXPECT_TRUE(asks(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_CREATE, mk)}));
+  EXPECT_TRUE(asks(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_CLOSE, CLOSE4args{1, st})}));
+  EXPECT_TRUE(asks(0, {MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                       OpenOp("x", OPEN4_SHARE_ACCESS_READ, 0, "o", 1, 1)}));
+  EXPECT_FALSE(asks(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_READ, READ4args{st, 0, 4096})}));
+  EXPECT_FALSE(
+      asks(0, {MakeOp(OP_PUTFH, put), MakeOp(OP_GETATTR, GETATTR4args{{{1, 2}}}),
+               MakeOp(OP_WRITE, WRITE4args{st, 0, stable_how4::UNSTABLE4, AsBytes("abc")})}));
+  EXPECT_FALSE(asks(1, {MakeOp(OP_PUTFH, put), MakeOp(OP_CREATE, mk)}));
+}
+
 // 4.0 rules pynfs's suite checks: a retransmitted CLOSE gets its reply after the stateid is
 // gone; a new lock-owner's seqids start at open_to_lock_owner4's lock_seqid; the stateids of a
 // client whose instance was replaced answer EXPIRED.
