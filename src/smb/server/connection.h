@@ -5,7 +5,9 @@
 // commands (MS-SMB2 §3.3.5). Requests run on the stream server's workers; a compound chain
 // runs in order in one task.
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -86,7 +88,27 @@ class Connection final : public net::StreamHandler {
  private:
   friend class ConnectionTestPeer;  // tests/fuzz/smb_server_fuzz.cc runs Process inline
 
+  // A message and what reading it made: its plaintext (an encrypted message's), the session
+  // that sealed it, its place in the connection's order.
+  struct Incoming {
+    Buffer message;
+    std::unique_ptr<net::InFlight> in_flight;  // ends with the message's handling
+    uint64_t ticket = 0;                       // arrival order (OnMessage)
+    Bytes decrypted;                           // the plaintext of an encrypted message
+    std::shared_ptr<Session> encrypted_session;
+    bool dropped = false;  // unreadable: the connection is closing, nothing to answer
+    ByteView plain() const { return encrypted_session ? ByteView(decrypted) : message.view(); }
+  };
   void Process(Buffer message);
+  // Decrypts an encrypted message; false (the connection closed) when that fails.
+  bool Unseal(Incoming& in);
+  void Handle(Incoming& in);
+  // A message on a worker: read, then through the gate (OrderedCommand) and handled.
+  void Admit(Incoming in);
+  // Handles `in`, whose turn it is, then each parked message whose turn comes after it.
+  void RunInTurn(Incoming in);
+  // `ticket` is through the gate: the parked message whose turn that makes, if any.
+  std::optional<Incoming> PassLocked(uint64_t ticket) EXCLUSIVE_LOCKS_REQUIRED(order_mu_);
   void ProcessSmb1(ByteView message);
   void Send(std::vector<Bytes> responses, std::vector<stores::BlockRead> payloads,
             const std::shared_ptr<Session>& encrypt_for);
@@ -194,6 +216,20 @@ class Connection final : public net::StreamHandler {
   // a quick request goes to a worker too, so it cannot overtake one that arrived before it
   // (a CREATE answered before an earlier rename has sent its lease breaks, smb2.lease.rename_wait).
   std::atomic<int> on_workers_{0};
+  // The gate that keeps this connection's requests in order where order shows: requests that
+  // open, close, rename, delete, lock or set (all but reads, writes, queries, echoes and break
+  // acknowledgements; OrderedCommand in server.cc) run one at a time in the order they
+  // arrived, each once every earlier message has been read. Their lease breaks and other
+  // effects are then out before a later request's answer, as with a server that handles a
+  // connection's requests one after the other (smb2.lease.rename_wait: a rename waiting for a
+  // break, then an open of the new name must find the break already sent). A request that
+  // waits asynchronously leaves the gate when it goes pending; the others run in parallel.
+  Mutex order_mu_;
+  uint64_t next_ticket_ = 0;                         // OnMessage only (the connection's I/O strand)
+  uint64_t turn_ GUARDED_BY(order_mu_) = 0;          // the oldest message not through the gate
+  std::set<uint64_t> passed_ GUARDED_BY(order_mu_);  // through it, out of turn
+  std::map<uint64_t, Incoming> parked_ GUARDED_BY(order_mu_);  // ordered ones waiting
+  bool order_closed_ GUARDED_BY(order_mu_) = false;
   // The capabilities agreed with a Mac in an AAPL create context (aapl.h), 0 if none.
   std::atomic<uint64_t> aapl_caps_{0};
   // The credit window: ids below seq_low_ are used; [seq_low_, seq_high_) granted, of which

@@ -81,18 +81,101 @@ bool Quick(ByteView m) {
   }
 }
 
+// Whether a message goes through the connection's gate in arrival order (connection.h):
+// all but reads, writes, flushes, queries, echoes and break acknowledgements (an
+// acknowledgement must never wait behind a request that waits for it).
+bool OrderedCommand(ByteView m) {
+  if (m.size() < wire::kHeaderSize || !wire::IsSmb2(m)) return true;
+  if (wire::LoadLe32(m.data() + 20) != 0) return true;  // NextCommand: a chain
+  switch (wire::LoadLe16(m.data() + 12)) {
+    case wire::kRead:
+    case wire::kWrite:
+    case wire::kFlush:
+    case wire::kQueryInfo:
+    case wire::kQueryDirectory:
+    case wire::kEcho:
+    case wire::kOplockBreak:
+      return false;
+    default:
+      return true;
+  }
+}
+
 }  // namespace
 
 void Connection::OnMessage(Buffer message, net::InFlight in_flight, bool alone) {
   if (alone && on_workers_.load(std::memory_order_acquire) == 0 && Quick(message.view())) {
-    Process(std::move(message));
-    return;  // `in_flight` ends with the answer sent
+    Process(std::move(message));  // nothing before it is outstanding: it is in turn
+    return;                       // `in_flight` ends with the answer sent
   }
   on_workers_.fetch_add(1, std::memory_order_acq_rel);
-  stream_.RunOnWorker([this, m = std::move(message), f = std::move(in_flight)]() mutable {
-    Process(std::move(m));
+  Incoming in;
+  in.message = std::move(message);
+  in.in_flight = std::make_unique<net::InFlight>(std::move(in_flight));
+  in.ticket = next_ticket_++;
+  stream_.RunOnWorker([this, in = std::move(in)]() mutable { Admit(std::move(in)); });
+}
+
+void Connection::Admit(Incoming in) {
+  bool ordered = false;
+  if (Unseal(in)) {
+    ordered = OrderedCommand(in.plain());
+  } else {
+    in.dropped = true;
+  }
+  std::optional<Incoming> next;
+  {
+    MutexLock lock(&order_mu_);
+    if (ordered) {
+      if (order_closed_) {
+        in.dropped = true;
+      } else if (turn_ != in.ticket) {
+        const uint64_t ticket = in.ticket;
+        parked_.emplace(ticket, std::move(in));
+        return;  // RunInTurn runs it when its turn comes (on_workers_ still counts it)
+      }
+    } else {
+      next = PassLocked(in.ticket);
+    }
+  }
+  if (ordered) return RunInTurn(std::move(in));
+  if (next) {
+    stream_.RunOnWorker([this, n = std::move(*next)]() mutable { RunInTurn(std::move(n)); });
+  }
+  if (!in.dropped) Handle(in);
+  on_workers_.fetch_sub(1, std::memory_order_acq_rel);
+  // `in` and its in_flight end last: that may end the connection, and this with it.
+}
+
+void Connection::RunInTurn(Incoming in) {
+  std::optional<Incoming> current(std::move(in));
+  while (current) {
+    if (!current->dropped) Handle(*current);
+    const uint64_t ticket = current->ticket;
+    // Its in_flight ends after this connection's last use here: that may end the connection.
+    std::unique_ptr<net::InFlight> done = std::move(current->in_flight);
+    current.reset();
+    {
+      MutexLock lock(&order_mu_);
+      current = PassLocked(ticket);
+    }
     on_workers_.fetch_sub(1, std::memory_order_acq_rel);
-  });
+  }
+}
+
+std::optional<Connection::Incoming> Connection::PassLocked(uint64_t ticket) {
+  if (ticket != turn_) {
+    passed_.insert(ticket);
+    return std::nullopt;
+  }
+  for (++turn_;; ++turn_) {
+    if (passed_.erase(turn_) != 0) continue;
+    auto it = parked_.find(turn_);
+    if (it == parked_.end()) return std::nullopt;
+    Incoming next = std::move(it->second);
+    parked_.erase(it);
+    return next;
+  }
 }
 
 void Connection::OnClose() {
@@ -103,6 +186,17 @@ void Connection::OnClose() {
     closed_ = true;
     sessions.swap(sessions_);
     pending.swap(pending_);
+  }
+  std::map<uint64_t, Incoming> parked;
+  {
+    MutexLock lock(&order_mu_);
+    order_closed_ = true;
+    parked.swap(parked_);
+  }
+  // Parked messages are never answered now. Their in_flight hold the connection: they end on
+  // a worker, not here inside the connection's own close.
+  if (!parked.empty()) {
+    stream_.RunOnWorker([parked = std::move(parked)]() mutable { parked.clear(); });
   }
   for (auto& [id, p] : pending) {
     if (p->cancel) p->cancel();
@@ -218,31 +312,47 @@ uint16_t Connection::Grant(uint16_t requested, uint16_t charge) {
 }
 
 void Connection::Process(Buffer message) {
-  ByteView m = message.view();
-  Bytes decrypted;
-  std::shared_ptr<Session> encrypted_session;
-  if (crypto::IsTransform(m)) {
-    if (m.size() < 52) return stream_.Close();
-    const uint64_t sid = crypto::TransformSessionId(m);
-    crypto::Cipher cipher;
-    {
-      MutexLock lock(&mu_);
-      auto it = sessions_.find(sid);
-      if (it != sessions_.end()) encrypted_session = it->second;
-      cipher = cipher_;
-    }
-    if (!encrypted_session || !encrypted_session->valid.load() || cipher == crypto::Cipher::kNone) {
-      LOG_DEBUG("smb {}: encrypted message for unknown session", peer_);
-      return stream_.Close();
-    }
-    Result<Bytes> plain = crypto::Open(cipher, encrypted_session->keys.decrypt, m);
-    if (!plain.ok()) {
-      LOG_INFO("smb {}: a message failed decryption: {}", peer_, plain.status().ToString());
-      return stream_.Close();
-    }
-    decrypted = std::move(plain).value();
-    m = decrypted;
+  Incoming in;
+  in.message = std::move(message);
+  if (Unseal(in)) Handle(in);
+}
+
+bool Connection::Unseal(Incoming& in) {
+  ByteView m = in.message.view();
+  if (!crypto::IsTransform(m)) return true;
+  if (m.size() < 52) {
+    stream_.Close();
+    return false;
   }
+  const uint64_t sid = crypto::TransformSessionId(m);
+  crypto::Cipher cipher;
+  {
+    MutexLock lock(&mu_);
+    auto it = sessions_.find(sid);
+    if (it != sessions_.end()) in.encrypted_session = it->second;
+    cipher = cipher_;
+  }
+  if (!in.encrypted_session || !in.encrypted_session->valid.load() ||
+      cipher == crypto::Cipher::kNone) {
+    LOG_DEBUG("smb {}: encrypted message for unknown session", peer_);
+    in.encrypted_session = nullptr;
+    stream_.Close();
+    return false;
+  }
+  Result<Bytes> plain = crypto::Open(cipher, in.encrypted_session->keys.decrypt, m);
+  if (!plain.ok()) {
+    LOG_INFO("smb {}: a message failed decryption: {}", peer_, plain.status().ToString());
+    in.encrypted_session = nullptr;
+    stream_.Close();
+    return false;
+  }
+  in.decrypted = std::move(plain).value();
+  return true;
+}
+
+void Connection::Handle(Incoming& in) {
+  ByteView m = in.plain();
+  const std::shared_ptr<Session> encrypted_session = in.encrypted_session;
   if (wire::IsSmb1(m)) return ProcessSmb1(m);
   if (!wire::IsSmb2(m)) {
     LOG_DEBUG("smb {}: not an SMB2 message", peer_);
@@ -381,8 +491,8 @@ void Connection::Process(Buffer message) {
         // when the wait ends (§3.3.4.2).
         const uint64_t async_id = NewId();
         auto pending = std::make_shared<PendingRequest>();
-        pending->message = std::move(message);
-        pending->decrypted = std::move(decrypted);
+        pending->message = std::move(in.message);
+        pending->decrypted = std::move(in.decrypted);
         pending->x = x;
         pending->encrypted_session = encrypted_session;
         pending->async_id = async_id;
