@@ -343,13 +343,22 @@ bool Nfs4Service::Compound(const rpc::CallContext& call, xdr::XdrDecoder& d,
     if (auto* read = std::get_if<READ4res>(&res.res)) {  // a READ refused early is a bare status
       for (auto& hold : read->holds) one.Retain(std::move(hold));
     }
-    if (out.size() + one.size() > c.reply_limit) {
-      // RFC 8881 §2.10.6.4: the reply would pass the session's maxresponsesize.
+    // RFC 8881 §2.10.6.4, §18.46.3: the reply would pass the session's maxresponsesize, or,
+    // asked to be cached (sa_cachethis), its maxresponsesize_cached: this operation fails
+    // with REP_TOO_BIG or REP_TOO_BIG_TO_CACHE and the COMPOUND ends there.
+    const size_t would_be = out.size() + one.size();
+    nfsstat4 too_big = nfsstat4::NFS4_OK;
+    if (would_be > c.reply_limit) {
+      too_big = nfsstat4::NFS4ERR_REP_TOO_BIG;
+    } else if (c.session && c.cachethis && would_be > c.session->fore.maxresponsesize_cached) {
+      too_big = nfsstat4::NFS4ERR_REP_TOO_BIG_TO_CACHE;
+    }
+    if (too_big != nfsstat4::NFS4_OK) {
       xdr::XdrEncoder small;
-      EncodeResop(small, Failed(res.op, nfsstat4::NFS4ERR_REP_TOO_BIG));
+      EncodeResop(small, Failed(res.op, too_big));
       out.Append(std::move(small));
       ++count;
-      status = nfsstat4::NFS4ERR_REP_TOO_BIG;
+      status = too_big;
       break;
     }
     out.Append(std::move(one));

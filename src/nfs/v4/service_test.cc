@@ -101,7 +101,8 @@ class Nfs4ServiceTest : public ::testing::Test {
   };
   // A 4.1 client with a session; it says RECLAIM_COMPLETE at once, as real ones do, unless
   // `reclaim` (it is about to reclaim after a restart).
-  Session41 Establish41(const std::string& owner, bool reclaim = false) {
+  Session41 Establish41(const std::string& owner, bool reclaim = false,
+                        uint32_t max_cached = 8192) {
     Session41 s;
     EXCHANGE_ID4args x;
     x.co_ownerid = AsBytes(owner);
@@ -112,7 +113,7 @@ class Nfs4ServiceTest : public ::testing::Test {
     CREATE_SESSION4args cs;
     cs.clientid = xr.clientid;
     cs.sequence = xr.sequenceid;
-    cs.fore_chan_attrs = {0, 1u << 20, 1u << 20, 8192, 16, 4, std::nullopt};
+    cs.fore_chan_attrs = {0, 1u << 20, 1u << 20, max_cached, 16, 4, std::nullopt};
     cs.back_chan_attrs = {0, 4096, 4096, 0, 2, 1, std::nullopt};
     r = Run(1, {MakeOp(OP_CREATE_SESSION, cs)});
     EXPECT_EQ(r.status, kOk);
@@ -237,6 +238,28 @@ TEST_F(Nfs4ServiceTest, SlotTableAndReplyCache) {
   x.co_ownerid = AsBytes(std::string_view("x"));
   EXPECT_EQ(Run(1, {MakeOp(OP_EXCHANGE_ID, x), MakeOp(OP_PUTROOTFH)}).status,
             nfsstat4::NFS4ERR_NOT_ONLY_OP);
+}
+
+TEST_F(Nfs4ServiceTest, RepliesPastTheCachedSizeAreRefusedOnlyWhenToBeCached) {
+  // ca_maxresponsesize_cached of 160 bytes: a SEQUENCE and PUTROOTFH fit, five GETFHs do not.
+  Session41 s = Establish41("cached", false, 160);
+  EXPECT_EQ(Run(1, {Seq(s), MakeOp(OP_PUTROOTFH)}).status, kOk);
+  std::vector<nfs_argop4> big{Seq(s), MakeOp(OP_PUTROOTFH)};
+  for (int i = 0; i < 5; ++i) big.push_back(MakeOp(OP_GETFH));
+  COMPOUND4res r = Run(1, big);
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_REP_TOO_BIG_TO_CACHE);
+  ASSERT_GE(r.resarray.size(), 3u);
+  ASSERT_LT(r.resarray.size(), big.size());  // it ended at the operation that overflowed
+  EXPECT_EQ(r.resarray.back().status(), nfsstat4::NFS4ERR_REP_TOO_BIG_TO_CACHE);
+  // Not to be cached (sa_cachethis false): the same COMPOUND is answered in full.
+  big[0] = Seq(s, 0, false);
+  r = Run(1, big);
+  EXPECT_EQ(r.status, kOk);
+  EXPECT_EQ(r.resarray.size(), big.size());
+  // pynfs CSESS27: with 10 bytes cached, even a lone SEQUENCE asked to be cached is refused.
+  Session41 tiny = Establish41("tiny", true, 10);
+  EXPECT_EQ(Run(1, {Seq(tiny)}).status, nfsstat4::NFS4ERR_REP_TOO_BIG_TO_CACHE);
+  EXPECT_EQ(Run(1, {Seq(tiny, 0, false)}).status, kOk);
 }
 
 TEST_F(Nfs4ServiceTest, CreateSessionReplayAndMisorder) {
