@@ -69,14 +69,18 @@ void PrintMountHelp(const config::Config& c, uint16_t port, uint16_t smb_port) {
   std::string squash_note;
   for (const auto& s : c.shares) {
     std::printf("\nShare %s is ready. Mount it with:\n", s.name.c_str());
-    std::printf(
-        "  Linux: sudo mount -t nfs -o vers=3,tcp,port=%u,mountport=%u,nolock "
-        "<server>:%s /mnt/dittofs\n",
-        port, port, s.name.c_str());
-    std::printf(
-        "  macOS: sudo mount -t nfs -o vers=3,tcp,port=%u,mountport=%u,resvport,nolocks "
-        "<server>:%s /Volumes/dittofs\n",
-        port, port, s.name.c_str());
+    if (port != 0) {  // 0: NFS is off
+      std::printf(
+          "  Linux: sudo mount -t nfs -o vers=3,tcp,port=%u,mountport=%u,nolock "
+          "<server>:%s /mnt/dittofs\n",
+          port, port, s.name.c_str());
+      std::printf("         sudo mount -t nfs -o vers=4.1,port=%u <server>:%s /mnt/dittofs\n", port,
+                  s.name.c_str());
+      std::printf(
+          "  macOS: sudo mount -t nfs -o vers=3,tcp,port=%u,mountport=%u,resvport,nolocks "
+          "<server>:%s /Volumes/dittofs\n",
+          port, port, s.name.c_str());
+    }
     if (smb_port != 0) {
       std::string smb_name = s.name;
       while (!smb_name.empty() && smb_name.front() == '/') smb_name.erase(0, 1);
@@ -100,7 +104,7 @@ void PrintMountHelp(const config::Config& c, uint16_t port, uint16_t smb_port) {
     std::printf(
         "\nWARNING: shares are open to any client that can reach port %u; restrict access "
         "before exposing this server.%s\n",
-        port, squash_note.c_str());
+        port != 0 ? port : smb_port, squash_note.c_str());
   }
   std::fflush(stdout);
 }
