@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "base/log.h"
+#include "core/acl/acl.h"
 
 namespace dittofs::core {
 namespace {
@@ -48,11 +49,43 @@ bool StickyAllows(const Caller& caller, const Inode& dir, const Inode& victim) {
 
 }  // namespace
 
-bool MayAccess(const Caller& caller, const Inode& inode, uint32_t want) {
+namespace {
+
+AclSubject SubjectOf(const Caller& caller) {
+  return AclSubject{caller.uid, caller.gid, caller.groups};
+}
+
+// The access bits that stand for the rwx bits `want` asks of `inode` when no finer bits were
+// given: r is READ_DATA (LIST_DIRECTORY), w WRITE_DATA (ADD_FILE), x EXECUTE.
+uint32_t AclMaskOf(uint32_t want) {
+  return ((want & 4) ? kAceReadData : 0) | ((want & 2) ? kAceWriteData : 0) |
+         ((want & 1) ? kAceExecute : 0);
+}
+
+// Whether `caller` has the ACL bits `mask` on `inode`, which has an ACL. A stored ACL that does
+// not decode allows nothing (and says so once per check: a damaged store is worth a line).
+bool AclAllows(const Caller& caller, const Inode& inode, uint32_t mask) {
+  Result<Acl> acl = DecodeAcl(inode.acl);
+  if (!acl.ok()) {
+    LOG_WARN("inode {}: its stored ACL is damaged ({}): access refused", inode.id,
+             acl.status().ToString());
+    return false;
+  }
+  return AclAllowed(*acl, SubjectOf(caller), AclOwner{inode.uid, inode.gid}, mask) == mask;
+}
+
+}  // namespace
+
+// Whether `caller` may do what the rwx bits `want` stand for on `inode`: by its ACL when it has
+// one (the bits `acl_mask`, or those `want` stands for when 0), else by its mode bits. Root
+// may do anything but execute what nothing makes executable.
+bool MayAccess(const Caller& caller, const Inode& inode, uint32_t want, uint32_t acl_mask) {
   if (caller.is_root()) {
     if (!(want & 1)) return true;
-    return inode.is_directory() || (inode.mode & 0111) != 0;
+    return inode.is_directory() || (inode.mode & 0111) != 0 || !inode.acl.empty();
   }
+  if (!inode.acl.empty())
+    return AclAllows(caller, inode, acl_mask != 0 ? acl_mask : AclMaskOf(want));
   uint32_t bits;
   if (caller.uid == inode.uid) {
     bits = (inode.mode >> 6) & 7;
@@ -63,6 +96,24 @@ bool MayAccess(const Caller& caller, const Inode& inode, uint32_t want) {
   }
   return (bits & want) == want;
 }
+
+namespace {
+
+// RFC 8881 §6.2.1.3.2: whether `caller` may remove `victim` from `dir`: it may search `dir`,
+// and either `dir` allows removing its entries (DELETE_CHILD; w by mode bits) or `victim`'s own
+// ACL allows deleting it (DELETE).
+bool MayRemove(const Caller& caller, const Inode& dir, const Inode& victim) {
+  if (!MayAccess(caller, dir, 1)) return false;
+  if (MayAccess(caller, dir, 2, kAceDeleteChild)) return true;
+  return !caller.is_root() && !victim.acl.empty() && AclAllows(caller, victim, kAceDelete);
+}
+
+// The bits an entry of type `type` takes to add to a directory with an ACL.
+uint32_t AddMask(FileType type) {
+  return kAceExecute | (type == FileType::kDirectory ? kAceAppendData : kAceWriteData);
+}
+
+}  // namespace
 
 Status CheckName(std::string_view name, const NameRules& rules) {
   if (name.empty()) return Status(Errc::kInvalid, "empty name");
@@ -390,20 +441,29 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
       changed = true;
     }
     if (attrs.has(kSetMode)) {
-      if (!owner) return Errc::kPerm;
+      // The owner may chmod; so may whoever the file's ACL lets change it (WRITE_ACL).
+      if (!owner && (inode.acl.empty() || !AclAllows(caller, inode, kAceWriteAcl))) {
+        return Errc::kPerm;
+      }
       uint32_t mode = attrs.mode & kModeMask;
       // A non-root owner who is not in the file's group cannot set its setgid bit.
       if (!caller.is_root() && !inode.is_directory() && !caller.InGroup(inode.gid)) {
         mode &= ~kSgid;
       }
       inode.mode = mode;
+      if (!inode.acl.empty()) {
+        // RFC 8881 §6.4.1.1: the ACL is rewritten to say the new mode (docs/acl.md).
+        ASSIGN_OR_RETURN(Acl acl, DecodeAcl(inode.acl));
+        const Acl now_acl = AclWithMode(acl, mode, inode.is_directory());
+        inode.acl = AclIsMode(now_acl, inode.is_directory()) ? std::string() : EncodeAcl(now_acl);
+      }
       changed = true;
     }
     for (int which = 0; which < 2; ++which) {
       const bool to_now = attrs.has(which == 0 ? kSetAtimeNow : kSetMtimeNow);
       if (!to_now && !attrs.has(which == 0 ? kSetAtime : kSetMtime)) continue;
       // Setting a time to "now" needs ownership or write permission; any other time, ownership.
-      if (!owner && (!to_now || !MayAccess(caller, inode, 2))) {
+      if (!owner && (!to_now || !MayAccess(caller, inode, 2, kAceWriteAttributes))) {
         return to_now ? Errc::kAccess : Errc::kPerm;
       }
       Timespec t = to_now ? now : (which == 0 ? attrs.atime : attrs.mtime);
@@ -419,7 +479,7 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
     }
     if (attrs.has(kSetDosAttributes)) {
       // As FILE_WRITE_ATTRIBUTES: the owner, or whoever may write the object.
-      if (!owner && !MayAccess(caller, inode, 2)) return Errc::kAccess;
+      if (!owner && !MayAccess(caller, inode, 2, kAceWriteAttributes)) return Errc::kAccess;
       // MS-FSA 2.1.5.14.2: the directory bit is not for files; the bits not kept are dropped.
       if ((attrs.dos_attributes & kDosDirectory) && !inode.is_directory()) {
         return Status(Errc::kInvalid, "set attributes: the directory bit on a non-directory");
@@ -671,7 +731,7 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
     if (IsDotOrDotDot(name)) return Errc::kExists;
     RETURN_IF_ERROR(CheckName(name, options_.names));
     if (options_.read_only) return Errc::kReadOnly;
-    if (!MayAccess(caller, d, 3)) return Errc::kAccess;
+    if (!MayAccess(caller, d, 3, AddMask(type))) return Errc::kAccess;
     Result<stores::DirEntry> existing = FindEntry(txn, d.id, name);
     if (existing.ok()) return Errc::kExists;
     if (existing.status().code() != Errc::kNotFound) return existing.status();
@@ -703,6 +763,20 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
     }
     if (!caller.is_root() && type != FileType::kDirectory && !caller.InGroup(n.gid)) {
       n.mode &= ~kSgid;
+    }
+    // RFC 8881 §6.4.3: what the directory's ACL passes on. An inherited ACL decides, and
+    // the mode reflects it; the mode asked for does not rewrite it (as Windows and a
+    // "passthrough" ACL inheritance do: a Linux client's umasked 0644 does not take away a
+    // group's inherited write). Symlinks take no ACL (their permissions are never checked).
+    if (!d.acl.empty() && type != FileType::kSymlink) {
+      Result<Acl> parent = DecodeAcl(d.acl);
+      if (parent.ok()) {
+        const Acl inherited = InheritedAcl(*parent, type == FileType::kDirectory);
+        if (!inherited.empty()) {
+          n.mode = (n.mode & ~0777u) | ModeOfAcl(inherited, type == FileType::kDirectory);
+          if (!AclIsMode(inherited, type == FileType::kDirectory)) n.acl = EncodeAcl(inherited);
+        }
+      }
     }
     n.nlink = type == FileType::kDirectory ? 2 : 1;
     n.size = 0;
@@ -1042,12 +1116,48 @@ std::string XattrKey(InodeId inode, std::string_view name) {
 }
 }  // namespace
 
+Result<Acl> Vfs::GetAcl(const Caller& raw_caller, FileId file) {
+  RETURN_IF_ERROR(Admit(raw_caller, false));
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  if (inode.acl.empty()) return Acl{};
+  if (!caller.is_root() && !AclAllows(caller, inode, kAceReadAcl)) return Errc::kAccess;
+  return DecodeAcl(inode.acl);
+}
+
+Status Vfs::SetAcl(const Caller& raw_caller, FileId file, const Acl& acl, Wcc* wcc) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
+  Caller caller = Effective(raw_caller);
+  RETURN_IF_ERROR(ValidateAcl(acl));
+  std::optional<PreAttr> before;
+  Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
+    before = Pre(inode);
+    if (options_.read_only) return Errc::kReadOnly;
+    if (inode.type == FileType::kSymlink) return Status(Errc::kNotSupported, "a symlink's ACL");
+    const bool owner = caller.is_root() || caller.uid == inode.uid;
+    if (!owner && (inode.acl.empty() || !AclAllows(caller, inode, kAceWriteAcl))) {
+      return Errc::kPerm;
+    }
+    const bool directory = inode.is_directory();
+    if (!acl.empty()) inode.mode = (inode.mode & ~0777u) | ModeOfAcl(acl, directory);
+    // An ACL that says no more than the mode is kept as the mode alone.
+    inode.acl = acl.empty() || AclIsMode(acl, directory) ? std::string() : EncodeAcl(acl);
+    inode.ctime = Now();
+    txn.PutInode(inode);
+    return Status::Ok();
+  });
+  FillWcc(file, before, wcc);
+  return s;
+}
+
 Result<std::string> Vfs::GetXattr(const Caller& raw_caller, FileId file, std::string_view name) {
   RETURN_IF_ERROR(Admit(raw_caller, false));
   Caller caller = Effective(raw_caller);
   RETURN_IF_ERROR(CheckXattrName(name));
   ASSIGN_OR_RETURN(Inode inode, Load(file));
-  if (caller.uid != inode.uid && !MayAccess(caller, inode, 4)) return Errc::kAccess;
+  if (caller.uid != inode.uid && !MayAccess(caller, inode, 4, kAceReadNamedAttrs))
+    return Errc::kAccess;
   std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
   return txn->GetRecord(stores::RecordTable::kXattrs, XattrKey(file.inode, name));
 }
@@ -1056,7 +1166,8 @@ Result<std::vector<std::string>> Vfs::ListXattrs(const Caller& raw_caller, FileI
   RETURN_IF_ERROR(Admit(raw_caller, false));
   Caller caller = Effective(raw_caller);
   ASSIGN_OR_RETURN(Inode inode, Load(file));
-  if (caller.uid != inode.uid && !MayAccess(caller, inode, 4)) return Errc::kAccess;
+  if (caller.uid != inode.uid && !MayAccess(caller, inode, 4, kAceReadNamedAttrs))
+    return Errc::kAccess;
   std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
   ASSIGN_OR_RETURN(std::vector<stores::Record> xattrs,
                    txn->ScanRecords(stores::RecordTable::kXattrs, InodeKey(file.inode),
@@ -1077,7 +1188,8 @@ Status Vfs::SetXattr(const Caller& raw_caller, FileId file, std::string_view nam
   const std::string key = XattrKey(file.inode, name);
   return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
-    if (caller.uid != inode.uid && !caller.is_root() && !MayAccess(caller, inode, 2)) {
+    if (caller.uid != inode.uid && !caller.is_root() &&
+        !MayAccess(caller, inode, 2, kAceWriteNamedAttrs)) {
       return Errc::kAccess;
     }
     Result<std::string> old = txn.GetRecord(stores::RecordTable::kXattrs, key);
@@ -1107,7 +1219,8 @@ Status Vfs::RemoveXattr(const Caller& raw_caller, FileId file, std::string_view 
   const std::string key = XattrKey(file.inode, name);
   return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
-    if (caller.uid != inode.uid && !caller.is_root() && !MayAccess(caller, inode, 2)) {
+    if (caller.uid != inode.uid && !caller.is_root() &&
+        !MayAccess(caller, inode, 2, kAceWriteNamedAttrs)) {
       return Errc::kAccess;
     }
     RETURN_IF_ERROR(txn.GetRecord(stores::RecordTable::kXattrs, key).status());
@@ -1128,7 +1241,12 @@ Result<OpenTable::OpenId> Vfs::OpenFile(const Caller& raw_caller, FileId file, u
   uint32_t want = ((access & (kReadData | kReadEa)) != 0 ? 4 : 0) |
                   ((access & (kWriteData | kAppendData)) != 0 ? 2 : 0) |
                   ((access & kExecute) != 0 ? 1 : 0);
-  if (want != 0 && caller.uid != inode.uid && !MayAccess(caller, inode, want)) {
+  if (!inode.acl.empty() && !caller.is_root()) {
+    // An ACL decides every access bit asked for. DELETE is decided when the file is removed
+    // (the directory's DELETE_CHILD may allow it where the file's ACL does not).
+    const uint32_t asked = access & kAceAllAccess & ~kDeleteAccess;
+    if (asked != 0 && !AclAllows(caller, inode, asked)) return Errc::kAccess;
+  } else if (want != 0 && caller.uid != inode.uid && !MayAccess(caller, inode, want)) {
     return Errc::kAccess;
   }
   if (writes && options_.read_only) return Errc::kReadOnly;
@@ -1163,7 +1281,10 @@ Status Vfs::ChangeOpen(const Caller& raw_caller, FileId file, OpenTable::OpenId 
     uint32_t want = ((added & (kReadData | kReadEa)) != 0 ? 4 : 0) |
                     ((added & (kWriteData | kAppendData)) != 0 ? 2 : 0) |
                     ((added & kExecute) != 0 ? 1 : 0);
-    if (want != 0 && caller.uid != inode.uid && !MayAccess(caller, inode, want)) {
+    if (!inode.acl.empty() && !caller.is_root()) {
+      const uint32_t asked = added & kAceAllAccess & ~kDeleteAccess;
+      if (asked != 0 && !AclAllows(caller, inode, asked)) return Errc::kAccess;
+    } else if (want != 0 && caller.uid != inode.uid && !MayAccess(caller, inode, want)) {
       return Errc::kAccess;
     }
     if (writes && options_.read_only) return Errc::kReadOnly;
@@ -1262,7 +1383,7 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
     ASSIGN_OR_RETURN(Inode victim, txn.GetInode(e.child));
     if (victim.is_directory()) return Errc::kIsDir;
     if (options_.read_only) return Errc::kReadOnly;
-    if (!MayAccess(caller, d, 3)) return Errc::kAccess;
+    if (!MayRemove(caller, d, victim)) return Errc::kAccess;
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
     if (DosReadOnly(victim)) return ReadOnlyRefusal("remove");
     RETURN_IF_ERROR(state_->Check(victim.id, kDeleteAccess, CacheOp::kRemove, 0, 0, via));
@@ -1308,7 +1429,7 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
     ASSIGN_OR_RETURN(Inode victim, txn.GetInode(e.child));
     if (!victim.is_directory()) return Errc::kNotDir;
     if (options_.read_only) return Errc::kReadOnly;
-    if (!MayAccess(caller, d, 3)) return Errc::kAccess;
+    if (!MayRemove(caller, d, victim)) return Errc::kAccess;
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
     if (DosReadOnly(victim)) return ReadOnlyRefusal("rmdir");
     RETURN_IF_ERROR(state_->Check(victim.id, kDeleteAccess, CacheOp::kRemove, 0, 0, via));
@@ -1352,7 +1473,9 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
     ASSIGN_OR_RETURN(stores::DirEntry src_entry, FindEntry(txn, fd.id, from_name));
     ASSIGN_OR_RETURN(Inode src, txn.GetInode(src_entry.child));
     if (options_.read_only) return Errc::kReadOnly;
-    if (!MayAccess(caller, fd, 3) || !MayAccess(caller, td, 3)) return Errc::kAccess;
+    if (!MayRemove(caller, fd, src) || !MayAccess(caller, td, 3, AddMask(src.type))) {
+      return Errc::kAccess;
+    }
     if (!StickyAllows(caller, fd, src)) return Errc::kAccess;
     RETURN_IF_ERROR(state_->Check(src.id, kDeleteAccess, CacheOp::kRename, 0, 0, via));
     if (via != nullptr && via->open != 0) {
@@ -1395,6 +1518,7 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
       if (no_replace) return Errc::kExists;
       ASSIGN_OR_RETURN(Inode dst, txn.GetInode(dst_entry->child));
       if (!StickyAllows(caller, td, dst)) return Errc::kAccess;
+      if (!td.acl.empty() && !MayRemove(caller, td, dst)) return Errc::kAccess;
       if (DosReadOnly(dst)) return ReadOnlyRefusal("rename over an object");
       RETURN_IF_ERROR(state_->CheckAnonymous(dst.id, kDeleteAccess, CacheOp::kRemove));
       if (src.is_directory()) {

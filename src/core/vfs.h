@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "core/acl/acl.h"
 #include "core/state/share_state.h"
 #include "core/types.h"
 #include "stores/block/block_store.h"
@@ -139,6 +140,16 @@ class Vfs {
   Status Remove(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc,
                 const OpenContext* via = nullptr);
 
+  // The file's access control list (docs/acl.md); empty when it has none and its mode bits
+  // decide. Reading it takes READ_ACL, which the owner always has, and anyone when the file has
+  // no ACL (its mode shows as much).
+  Result<Acl> GetAcl(const Caller& caller, FileId file);
+  // Gives the file `acl` (an empty one removes it); its permission bits become those the ACL
+  // reflects (RFC 8881 §6.4.1.2). Takes WRITE_ACL: the owner, root, or whom the file's ACL
+  // grants it. Errc::kInvalid or kTooBig for an ACL ValidateAcl refuses, kNotSupported for a
+  // symlink.
+  Status SetAcl(const Caller& caller, FileId file, const Acl& acl, Wcc* wcc = nullptr);
+
   // Extended attributes of `file` (kept in the metadata store with it, deleted with it).
   // Reading and listing need read permission, changing needs write permission (or
   // ownership). Errc::kNotFound for an absent name (ENODATA), Errc::kExists for kCreate of a
@@ -241,10 +252,13 @@ class Vfs {
   ShareState* state_ = nullptr;            // never null once opened
 };
 
-// POSIX permission test: may `caller` have `want` (a mask of 4 = read, 2 = write, 1 = execute)
-// on an object with this owner and mode? Root may read and write anything, and execute
-// anything that has an execute bit (directories: always).
-bool MayAccess(const Caller& caller, const stores::Inode& inode, uint32_t want);
+// Permission test: may `caller` do what `want` (a mask of 4 = read, 2 = write, 1 = execute)
+// stands for on `inode`? By its ACL when it has one (docs/acl.md: the ACL bits `acl_mask`, or,
+// when 0, READ_DATA, WRITE_DATA and EXECUTE for r, w and x), else by its owner and mode. Root
+// may read and write anything, and execute anything that has an execute bit or an ACL
+// (directories: always).
+bool MayAccess(const Caller& caller, const stores::Inode& inode, uint32_t want,
+               uint32_t acl_mask = 0);
 
 // Checks a name for a new or looked-up entry: kNameTooLong over the rules' length, kInvalid
 // for an empty name or one holding '/', NUL or a character the rules refuse.

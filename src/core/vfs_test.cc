@@ -118,6 +118,148 @@ class VfsTest : public ::testing::Test {
 // SETATTR commits the new size at once, so a cut of the file's bytes must be durable on return
 // too (a crash must not bring them back to show through a later extension). Growing cuts
 // nothing and waits for nothing.
+// --- ACLs (docs/acl.md) ---
+
+Ace AllowAce(AceWho who, uint32_t mask, uint32_t id = 0, uint32_t flags = 0) {
+  return Ace{AceType::kAllow, flags, mask, who, id};
+}
+Ace DenyAce(AceWho who, uint32_t mask, uint32_t id = 0, uint32_t flags = 0) {
+  return Ace{AceType::kDeny, flags, mask, who, id};
+}
+
+TEST_F(VfsTest, AnAclDecidesOverTheModeForEveryOperation) {
+  Caller owner = User(1000, 1000), alice = User(2000, 2000), bob = User(3000, 3000);
+  Attr dir = MustMkdir(owner, root_, "shared", 0777);
+  Attr f = MustCreate(owner, dir.id, "doc", 0666);
+  ASSERT_TRUE(WriteStr(owner, f.id, 0, "hello").ok());
+  // Bob is refused the data; everyone else reads and writes it.
+  const uint32_t rw = kAceReadData | kAceWriteData | kAceAppendData;
+  Acl acl{{DenyAce(AceWho::kUser, rw | kAceReadAcl, 3000),
+           AllowAce(AceWho::kEveryone, rw | kAceReadAcl)}};
+  ASSERT_TRUE(vfs_->SetAcl(owner, f.id, acl).ok());
+  EXPECT_EQ(ReadStr(alice, f.id, 0, 5), "hello");
+  EXPECT_EQ(ReadStr(bob, f.id, 0, 5).substr(0, 4), "ERR:");
+  EXPECT_EQ(WriteStr(bob, f.id, 0, "x").code(), Errc::kAccess);
+  EXPECT_EQ(vfs_->OpenFile(bob, f.id, kReadData, kShareAll).status().code(), Errc::kAccess);
+  ASSERT_TRUE(vfs_->OpenFile(alice, f.id, kReadData | kWriteData, kShareAll).ok());
+  // The mode reflects the ACL: everyone rw- (named entries do not show).
+  ASSERT_TRUE(vfs_->GetAttr(owner, f.id).ok());
+  EXPECT_EQ(vfs_->GetAttr(owner, f.id)->mode & 0777, 0666u);
+  // The ACL reads back as set; only the owner (and READ_ACL holders) may read it.
+  Result<Acl> back = vfs_->GetAcl(alice, f.id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, acl);
+  EXPECT_EQ(vfs_->GetAcl(bob, f.id).status().code(), Errc::kAccess);  // denied rw, no READ_ACL
+  // Only the owner (or WRITE_ACL holders) may change it.
+  EXPECT_EQ(vfs_->SetAcl(alice, f.id, Acl{}).code(), Errc::kPerm);
+}
+
+TEST_F(VfsTest, RemovingTakesTheDirectorysDeleteChildOrTheFilesDelete) {
+  Caller owner = User(1000, 1000), alice = User(2000, 2000);
+  Attr dir = MustMkdir(owner, root_, "d", 0777);
+  MustCreate(owner, dir.id, "a", 0644);
+  Attr b = MustCreate(owner, dir.id, "b", 0644);
+  // The directory lets Alice add and search but not remove entries.
+  ASSERT_TRUE(
+      vfs_->SetAcl(owner, dir.id,
+                   Acl{{AllowAce(AceWho::kEveryone, kAceReadData | kAceWriteData | kAceExecute)}})
+          .ok());
+  Wcc w;
+  EXPECT_EQ(vfs_->Remove(alice, dir.id, "a", &w).code(), Errc::kAccess);
+  // File b's own ACL gives her DELETE: that is enough.
+  ASSERT_TRUE(
+      vfs_->SetAcl(owner, b.id, Acl{{AllowAce(AceWho::kUser, kAceDelete | kAceReadData, 2000)}})
+          .ok());
+  EXPECT_TRUE(vfs_->Remove(alice, dir.id, "b", &w).ok());
+  // She may create a file (ADD_FILE) but not a directory (no ADD_SUBDIRECTORY).
+  EXPECT_TRUE(vfs_->Create(alice, dir.id, "c", CreateMode::kGuarded, Mode(0644), 0, &w).ok());
+  EXPECT_EQ(vfs_->Mkdir(alice, dir.id, "sub", Mode(0755), &w).status().code(), Errc::kAccess);
+  // DELETE_CHILD on the directory lets her remove anything in it.
+  ASSERT_TRUE(vfs_->SetAcl(owner, dir.id,
+                           Acl{{AllowAce(AceWho::kEveryone, kAceReadData | kAceWriteData |
+                                                                kAceExecute | kAceDeleteChild)}})
+                  .ok());
+  EXPECT_TRUE(vfs_->Remove(alice, dir.id, "a", &w).ok());
+}
+
+TEST_F(VfsTest, NewFilesAndDirectoriesInheritTheParentsAcl) {
+  Caller owner = User(1000, 1000), alice = User(2000, 2000), bob = User(3000, 3000);
+  Attr dir = MustMkdir(owner, root_, "project", 0755);
+  const uint32_t rw = kAceReadData | kAceWriteData | kAceAppendData;
+  Acl acl{{AllowAce(AceWho::kOwner, kAceAllAccess, 0, kAceFileInherit | kAceDirectoryInherit),
+           AllowAce(AceWho::kUser, rw | kAceExecute, 2000, kAceFileInherit | kAceDirectoryInherit),
+           AllowAce(AceWho::kEveryone, kAceReadData | kAceExecute)}};
+  ASSERT_TRUE(vfs_->SetAcl(owner, dir.id, acl).ok());
+  // Alice creates a file with a umasked 0644: the inherited ACL still lets her and the owner
+  // write it, and gives Bob (everyone, not inherited) nothing.
+  Wcc w;
+  Result<Attr> f = vfs_->Create(alice, dir.id, "plan", CreateMode::kGuarded, Mode(0644), 0, &w);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_TRUE(WriteStr(alice, f->id, 0, "v1").ok());
+  Result<Acl> got = vfs_->GetAcl(alice, f->id);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->aces.size(), 2u);
+  EXPECT_EQ(got->aces[1], AllowAce(AceWho::kUser, rw | kAceExecute, 2000, kAceInherited));
+  EXPECT_EQ(ReadStr(bob, f->id, 0, 2).substr(0, 4), "ERR:");
+  // The owner@ ACE now means Alice, the new file's owner: she has every bit.
+  EXPECT_TRUE(vfs_->OpenFile(alice, f->id, kReadData | kWriteDac, kShareAll).ok());
+  // A subdirectory passes the same ACEs on to its own files.
+  Result<Attr> sub = vfs_->Mkdir(alice, dir.id, "sub", Mode(0755), &w);
+  ASSERT_TRUE(sub.ok());
+  // (The directory's OWNER@ ACE now means Alice: the project's owner has no say there.)
+  Result<Attr> denied =
+      vfs_->Create(owner, sub->id, "nope", CreateMode::kGuarded, Mode(0600), 0, &w);
+  EXPECT_EQ(denied.status().code(), Errc::kAccess);
+  Result<Attr> deep = vfs_->Create(alice, sub->id, "deep", CreateMode::kGuarded, Mode(0600), 0, &w);
+  ASSERT_TRUE(deep.ok()) << deep.status().ToString();
+  Result<Acl> deep_acl = vfs_->GetAcl(alice, deep->id);
+  ASSERT_TRUE(deep_acl.ok());
+  ASSERT_EQ(deep_acl->aces.size(), 2u);
+  EXPECT_EQ(deep_acl->aces[1], AllowAce(AceWho::kUser, rw | kAceExecute, 2000, kAceInherited));
+  EXPECT_EQ(ReadStr(bob, deep->id, 0, 1).substr(0, 4), "ERR:");
+  // A directory with no inheritable ACE passes nothing on: the mode decides there.
+  Attr plain = MustMkdir(owner, root_, "plain", 0755);
+  Attr p = MustCreate(owner, plain.id, "p", 0600);
+  EXPECT_TRUE(vfs_->GetAcl(owner, p.id)->empty());
+}
+
+TEST_F(VfsTest, AChmodRewritesTheAclAndSettingAModeAclDropsIt) {
+  Caller owner = User(1000, 1000), alice = User(2000, 2000);
+  Attr f = MustCreate(owner, root_, "f", 0644);
+  const uint32_t rw = kAceReadData | kAceWriteData | kAceAppendData;
+  ASSERT_TRUE(vfs_->SetAcl(owner, f.id,
+                           Acl{{AllowAce(AceWho::kUser, rw, 2000), AllowAce(AceWho::kOwner, rw),
+                                AllowAce(AceWho::kGroup, rw)}})
+                  .ok());
+  EXPECT_TRUE(WriteStr(alice, f.id, 0, "a").ok());
+  // chmod 640: the group class keeps r, so Alice's named entry keeps only r (a mask).
+  Wcc w;
+  ASSERT_TRUE(vfs_->SetAttr(owner, f.id, Mode(0640), nullptr, &w).ok());
+  EXPECT_EQ(vfs_->GetAttr(owner, f.id)->mode & 0777, 0640u);
+  EXPECT_EQ(WriteStr(alice, f.id, 0, "b").code(), Errc::kAccess);
+  EXPECT_EQ(ReadStr(alice, f.id, 0, 1), "a");
+  // An ACL that says only what a mode says is kept as the mode: no ACL afterwards.
+  ASSERT_TRUE(vfs_->SetAcl(owner, f.id, AclWithMode(Acl{}, 0600, false)).ok());
+  EXPECT_TRUE(vfs_->GetAcl(owner, f.id)->empty());
+  EXPECT_EQ(vfs_->GetAttr(owner, f.id)->mode & 0777, 0600u);
+  // Refused ACLs change nothing.
+  Acl bad{{AllowAce(AceWho::kOwner, rw, 7)}};
+  EXPECT_EQ(vfs_->SetAcl(owner, f.id, bad).code(), Errc::kInvalid);
+}
+
+TEST_F(VfsTest, AclsSurviveAReopenOfTheStores) {
+  Caller owner = User(1000, 1000);
+  Attr f = MustCreate(owner, root_, "kept", 0644);
+  Acl acl{
+      {AllowAce(AceWho::kGroupId, kAceReadData, 4242), AllowAce(AceWho::kOwner, kAceAllAccess)}};
+  ASSERT_TRUE(vfs_->SetAcl(owner, f.id, acl).ok());
+  auto again = Vfs::Open(1, "/export", *metadata_, *blocks_, ShareOptions{.squash = Squash::kNone});
+  ASSERT_TRUE(again.ok());
+  Result<Acl> back = (*again)->GetAcl(owner, f.id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, acl);
+}
+
 TEST_F(VfsTest, ShrinkingSetAttrMakesTheCutDurable) {
   Attr f = MustCreate(root_caller_, root_, "f");
   ASSERT_TRUE(WriteStr(root_caller_, f.id, 0, "0123456789").ok());
