@@ -321,8 +321,28 @@ inline constexpr uint32_t SEQ4_STATUS_DEVID_DELETED = 0x00001000;
 // fh_expire_type.
 inline constexpr uint32_t FH4_PERSISTENT = 0x00;
 
-// ACL support bits and ACE types (only what aclsupport and OPEN's delegation permissions use).
+// ACL support bits, ACE types and flags (RFC 8881 §6.2.1).
+inline constexpr uint32_t ACL4_SUPPORT_ALLOW_ACL = 0x1;
+inline constexpr uint32_t ACL4_SUPPORT_DENY_ACL = 0x2;
+inline constexpr uint32_t ACL4_SUPPORT_AUDIT_ACL = 0x4;
+inline constexpr uint32_t ACL4_SUPPORT_ALARM_ACL = 0x8;
 inline constexpr uint32_t ACE4_ACCESS_ALLOWED_ACE_TYPE = 0;
+inline constexpr uint32_t ACE4_ACCESS_DENIED_ACE_TYPE = 1;
+inline constexpr uint32_t ACE4_SYSTEM_AUDIT_ACE_TYPE = 2;
+inline constexpr uint32_t ACE4_SYSTEM_ALARM_ACE_TYPE = 3;
+inline constexpr uint32_t ACE4_IDENTIFIER_GROUP = 0x40;
+
+// An ACE as the wire carries it (the `acl` attribute; a delegation's permissions): `who` a
+// name ("OWNER@", "user@domain", a number).
+struct nfsace4 {
+  uint32_t type = 0;
+  uint32_t flag = 0;
+  uint32_t access_mask = 0;
+  std::string who;  // at most NFS4_OPAQUE_LIMIT bytes
+  friend bool operator==(const nfsace4&, const nfsace4&) = default;
+};
+// The most ACEs an `acl` attribute may hold in either direction (as the runtime keeps).
+inline constexpr uint32_t kMaxNfs4Aces = 4096;
 
 // Attribute numbers (RFC 8881 §5.8, RFC 7530 §5.8).
 enum Fattr4Bit : uint32_t {
@@ -382,11 +402,13 @@ enum Fattr4Bit : uint32_t {
   FATTR4_TIME_MODIFY = 53,
   FATTR4_TIME_MODIFY_SET = 54,
   FATTR4_MOUNTED_ON_FILEID = 55,
+  FATTR4_MODE_SET_MASKED = 74,
   FATTR4_SUPPATTR_EXCLCREAT = 75,
 };
 // The attributes this codec knows the values of: bits of FATTR4_SUPPORTED_ATTRS ..
-// FATTR4_SUPPATTR_EXCLCREAT above, except acl, fs_locations, mimetype, the quotas and
-// time_backup (never supported; DecodeAttrs answers NFS4ERR_ATTRNOTSUPP for them).
+// FATTR4_MOUNTED_ON_FILEID, mode_set_masked and suppattr_exclcreat, except fs_locations,
+// mimetype, the quotas and time_backup (never supported; DecodeAttrs answers
+// NFS4ERR_ATTRNOTSUPP for them).
 inline constexpr size_t kFattr4Words = 3;
 
 // A bitmap4, as the words the spec sends (word i holds bits 32*i .. 32*i+31).
@@ -490,6 +512,7 @@ struct Fattr4 {
   bool unique_handles = false;
   uint32_t lease_time = 0;
   nfsstat4 rdattr_error = nfsstat4::NFS4_OK;
+  std::vector<nfsace4> acl;  // at most kMaxNfs4Aces
   uint32_t aclsupport = 0;
   bool archive = false;
   bool cansettime = false;
@@ -527,6 +550,8 @@ struct Fattr4 {
   nfstime4 time_modify;
   settime4 time_modify_set;
   uint64_t mounted_on_fileid = 0;
+  uint32_t mode_set_masked = 0;  // mode_masked4 (RFC 8881 §6.2.4): the bits to set ...
+  uint32_t mode_set_mask = 0;    // ... under this mask; decode fails above 07777
   bitmap4 suppattr_exclcreat;
 };
 
@@ -715,14 +740,6 @@ struct OPEN4args {
   std::string_view file;  // CLAIM_NULL, CLAIM_DELEGATE_CUR, CLAIM_DELEGATE_PREV
   open_delegation_type4 delegate_type = open_delegation_type4::OPEN_DELEGATE_NONE;  // PREVIOUS
   stateid4 delegate_stateid;  // CLAIM_DELEGATE_CUR, CLAIM_DELEG_CUR_FH
-};
-
-// nfsace4, as delegations carry it (an empty ACE list is not expressible: one ACE).
-struct nfsace4 {
-  uint32_t type = ACE4_ACCESS_ALLOWED_ACE_TYPE;
-  uint32_t flag = 0;
-  uint32_t access_mask = 0;
-  std::string who;
 };
 
 enum class why_no_delegation4 : uint32_t {

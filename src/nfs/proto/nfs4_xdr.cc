@@ -513,6 +513,10 @@ void EncodeAttr(xdr::XdrEncoder& e, uint32_t bit, const Fattr4& in) {
       return e.U32(in.lease_time);
     case FATTR4_RDATTR_ERROR:
       return EncodeEnum(e, in.rdattr_error);
+    case FATTR4_ACL:
+      e.U32(static_cast<uint32_t>(in.acl.size()));
+      for (const nfsace4& ace : in.acl) Encode(e, ace);
+      return;
     case FATTR4_ACLSUPPORT:
       return e.U32(in.aclsupport);
     case FATTR4_ARCHIVE:
@@ -595,6 +599,9 @@ void EncodeAttr(xdr::XdrEncoder& e, uint32_t bit, const Fattr4& in) {
       return;
     case FATTR4_MOUNTED_ON_FILEID:
       return e.U64(in.mounted_on_fileid);
+    case FATTR4_MODE_SET_MASKED:
+      e.U32(in.mode_set_masked);
+      return e.U32(in.mode_set_mask);
     case FATTR4_SUPPATTR_EXCLCREAT:
       return Encode(e, in.suppattr_exclcreat);
   }
@@ -663,6 +670,23 @@ AttrValue DecodeAttr(xdr::XdrDecoder& d, uint32_t bit, Fattr4* out) {
     case FATTR4_RDATTR_ERROR:
       out->rdattr_error = DecodeStatus(d);
       return kValid;
+    case FATTR4_ACL: {
+      // Each ACE takes at least 16 bytes: a count that the bytes cannot hold fails here,
+      // before anything is reserved for it.
+      const uint32_t n = d.U32();
+      if (n > kMaxNfs4Aces || size_t{n} * 16 > d.remaining()) {
+        d.Fail();
+        return kValid;
+      }
+      out->acl.clear();
+      out->acl.reserve(n);
+      for (uint32_t i = 0; i < n && d.ok(); ++i) {
+        nfsace4 ace;
+        Decode(d, &ace);
+        out->acl.push_back(std::move(ace));
+      }
+      return kValid;
+    }
     case FATTR4_ACLSUPPORT:
       out->aclsupport = d.U32();
       return kValid;
@@ -772,6 +796,11 @@ AttrValue DecodeAttr(xdr::XdrDecoder& d, uint32_t bit, Fattr4* out) {
     case FATTR4_MOUNTED_ON_FILEID:
       out->mounted_on_fileid = d.U64();
       return kValid;
+    case FATTR4_MODE_SET_MASKED:
+      out->mode_set_masked = d.U32();
+      out->mode_set_mask = d.U32();
+      return out->mode_set_masked <= 07777 && out->mode_set_mask <= 07777 ? kValid
+                                                                          : AttrValue::kOutOfRange;
     case FATTR4_SUPPATTR_EXCLCREAT:
       Decode(d, &out->suppattr_exclcreat);
       return kValid;
@@ -1881,7 +1910,6 @@ void Encode(xdr::XdrEncoder& e, const fattr4& in) {
 
 bool Fattr4Known(uint32_t bit) {
   switch (bit) {
-    case FATTR4_ACL:
     case FATTR4_FS_LOCATIONS:
     case FATTR4_MIMETYPE:
     case FATTR4_QUOTA_AVAIL_HARD:
@@ -1889,6 +1917,7 @@ bool Fattr4Known(uint32_t bit) {
     case FATTR4_QUOTA_USED:
     case FATTR4_TIME_BACKUP:
       return false;
+    case FATTR4_MODE_SET_MASKED:
     case FATTR4_SUPPATTR_EXCLCREAT:
       return true;
     default:

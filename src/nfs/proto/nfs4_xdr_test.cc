@@ -988,9 +988,10 @@ TEST(Nfs4Xdr, AttrsRoundTripEveryKnownAttribute) {
 
 TEST(Nfs4Xdr, EncodeAttrsTakesWhatIsBothWantedAndPresentAndKnown) {
   Fattr4 in = FullAttrs();
-  in.mask = Bits({FATTR4_TYPE, FATTR4_SIZE, FATTR4_ACL, FATTR4_MOUNTED_ON_FILEID});
+  in.mask = Bits({FATTR4_TYPE, FATTR4_SIZE, FATTR4_FS_LOCATIONS, FATTR4_MOUNTED_ON_FILEID});
   fattr4 out;
-  EncodeAttrs(Bits({FATTR4_SIZE, FATTR4_MODE, FATTR4_ACL, FATTR4_MOUNTED_ON_FILEID, 90}), in, &out);
+  EncodeAttrs(Bits({FATTR4_SIZE, FATTR4_MODE, FATTR4_FS_LOCATIONS, FATTR4_MOUNTED_ON_FILEID, 90}),
+              in, &out);
   EXPECT_EQ(out.attrmask, Bits({FATTR4_SIZE, FATTR4_MOUNTED_ON_FILEID}));
   EXPECT_EQ(out.owned_vals.size(), 16u);
   // Nothing in common: an empty bitmap (no words) and no values.
@@ -1006,11 +1007,34 @@ TEST(Nfs4Xdr, EncodeAttrsTakesWhatIsBothWantedAndPresentAndKnown) {
 
   EXPECT_TRUE(Fattr4Known(FATTR4_SUPPATTR_EXCLCREAT));
   EXPECT_TRUE(Fattr4Known(FATTR4_MOUNTED_ON_FILEID));
+  EXPECT_TRUE(Fattr4Known(FATTR4_MODE_SET_MASKED));
   for (uint32_t bit :
-       {uint32_t{FATTR4_ACL}, uint32_t{FATTR4_FS_LOCATIONS}, uint32_t{FATTR4_MIMETYPE},
-        uint32_t{FATTR4_QUOTA_USED}, uint32_t{FATTR4_TIME_BACKUP}, 56u, 74u, 76u, 2000u}) {
+       {uint32_t{FATTR4_FS_LOCATIONS}, uint32_t{FATTR4_MIMETYPE}, uint32_t{FATTR4_QUOTA_USED},
+        uint32_t{FATTR4_TIME_BACKUP}, 56u, 73u, 76u, 2000u}) {
     EXPECT_FALSE(Fattr4Known(bit)) << bit;
   }
+}
+
+TEST(Nfs4Xdr, AclAttributeRoundTripsAndRefusesLyingCounts) {
+  Fattr4 in;
+  in.mask = Bits({FATTR4_ACL});
+  in.acl = {nfsace4{ACE4_ACCESS_DENIED_ACE_TYPE, 0x3, 0x6, "alice@example.com"},
+            nfsace4{ACE4_ACCESS_ALLOWED_ACE_TYPE, ACE4_IDENTIFIER_GROUP, 0x1, "GROUP@"}};
+  fattr4 out;
+  EncodeAttrs(in.mask, in, &out);
+  // count, then per ACE type, flag, mask and the padded who.
+  EXPECT_EQ(out.owned_vals.size(), 4u + (12 + 4 + 20) + (12 + 4 + 8));
+  Fattr4 back;
+  ASSERT_EQ(DecodeAttrs(out, &back), nfsstat4::NFS4_OK);
+  EXPECT_EQ(back.acl, in.acl);
+  // 10,000 ACEs claimed: more than an ACL may hold, and more than the bytes could carry.
+  fattr4 lying;
+  lying.attrmask = Bits({FATTR4_ACL});
+  lying.owned_vals = std::string("\x00\x00\x27\x10", 4) + std::string(64, '\0');
+  EXPECT_EQ(DecodeAttrs(lying, &back), nfsstat4::NFS4ERR_BADXDR);
+  // A count the bytes cannot hold (three ACEs in 16 bytes).
+  lying.owned_vals = std::string("\x00\x00\x00\x03", 4) + std::string(16, '\0');
+  EXPECT_EQ(DecodeAttrs(lying, &back), nfsstat4::NFS4ERR_BADXDR);
 }
 
 // --- Hostile input ---
@@ -1130,7 +1154,8 @@ TEST(Nfs4Xdr, OwnerStringsAreBounded) {
 }
 
 TEST(Nfs4Xdr, UnknownAttributesAreNotSupported) {
-  for (uint32_t bit : {uint32_t{FATTR4_ACL}, uint32_t{FATTR4_TIME_BACKUP}, 60u, 100u, 2047u}) {
+  for (uint32_t bit :
+       {uint32_t{FATTR4_FS_LOCATIONS}, uint32_t{FATTR4_TIME_BACKUP}, 60u, 100u, 2047u}) {
     EXPECT_EQ(AttrsStatus(RawAttrs({FATTR4_SIZE, bit}, Words({0, 0, 0}))),
               nfsstat4::NFS4ERR_ATTRNOTSUPP)
         << bit;

@@ -36,6 +36,8 @@ const bitmap4& SupportedAttrs(uint32_t minor) {
                                   FATTR4_UNIQUE_HANDLES,
                                   FATTR4_LEASE_TIME,
                                   FATTR4_RDATTR_ERROR,
+                                  FATTR4_ACL,
+                                  FATTR4_ACLSUPPORT,
                                   FATTR4_ARCHIVE,
                                   FATTR4_CANSETTIME,
                                   FATTR4_CASE_INSENSITIVE,
@@ -74,6 +76,7 @@ const bitmap4& SupportedAttrs(uint32_t minor) {
                                   FATTR4_MOUNTED_ON_FILEID});
   static const bitmap4 v1 = [] {
     bitmap4 b = v0;
+    b.set(FATTR4_MODE_SET_MASKED);
     b.set(FATTR4_SUPPATTR_EXCLCREAT);
     return b;
   }();
@@ -81,9 +84,10 @@ const bitmap4& SupportedAttrs(uint32_t minor) {
 }
 
 const bitmap4& SettableAttrs() {
-  static const bitmap4 b = Bits(
-      {FATTR4_SIZE, FATTR4_ARCHIVE, FATTR4_HIDDEN, FATTR4_MODE, FATTR4_OWNER, FATTR4_OWNER_GROUP,
-       FATTR4_SYSTEM, FATTR4_TIME_ACCESS_SET, FATTR4_TIME_CREATE, FATTR4_TIME_MODIFY_SET});
+  static const bitmap4 b =
+      Bits({FATTR4_SIZE, FATTR4_ACL, FATTR4_ARCHIVE, FATTR4_HIDDEN, FATTR4_MODE, FATTR4_OWNER,
+            FATTR4_OWNER_GROUP, FATTR4_SYSTEM, FATTR4_TIME_ACCESS_SET, FATTR4_TIME_CREATE,
+            FATTR4_TIME_MODIFY_SET, FATTR4_MODE_SET_MASKED});
   return b;
 }
 
@@ -115,6 +119,9 @@ void FillFromAttr(const AttrSource& src, const bitmap4& want, Fattr4* out) {
   f.unique_handles = true;
   f.lease_time = src.lease_seconds;
   f.rdattr_error = nfsstat4::NFS4_OK;
+  f.acl = src.acl;
+  f.aclsupport = ACL4_SUPPORT_ALLOW_ACL | ACL4_SUPPORT_DENY_ACL | ACL4_SUPPORT_AUDIT_ACL |
+                 ACL4_SUPPORT_ALARM_ACL;
   f.archive = (a.dos_attributes & core::kDosArchive) != 0;
   f.hidden = (a.dos_attributes & core::kDosHidden) != 0;
   f.system = (a.dos_attributes & core::kDosSystem) != 0;
@@ -210,6 +217,75 @@ nfsstat4 Nfs4Service::ParseOwner(std::string_view s, bool group, uint32_t* id) c
   return nfsstat4::NFS4_OK;
 }
 
+namespace {
+constexpr std::string_view kOwnerWho = "OWNER@";
+constexpr std::string_view kGroupWho = "GROUP@";
+constexpr std::string_view kEveryoneWho = "EVERYONE@";
+}  // namespace
+
+std::vector<nfsace4> Nfs4Service::AclToWire(const core::Acl& acl) const {
+  std::vector<nfsace4> out;
+  out.reserve(acl.aces.size());
+  for (const core::Ace& ace : acl.aces) {
+    nfsace4 w;
+    w.type = static_cast<uint32_t>(ace.type);
+    w.flag = ace.flags;
+    w.access_mask = ace.mask;
+    switch (ace.who) {
+      case core::AceWho::kOwner:
+        w.who = kOwnerWho;
+        break;
+      case core::AceWho::kGroup:
+        w.who = kGroupWho;
+        w.flag |= ACE4_IDENTIFIER_GROUP;  // RFC 8881 §6.2.1.5: GROUP@ carries the flag
+        break;
+      case core::AceWho::kEveryone:
+        w.who = kEveryoneWho;
+        break;
+      case core::AceWho::kUser:
+        w.who = OwnerString(ace.id, false);
+        break;
+      case core::AceWho::kGroupId:
+        w.who = OwnerString(ace.id, true);
+        w.flag |= ACE4_IDENTIFIER_GROUP;
+        break;
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+nfsstat4 Nfs4Service::AclFromWire(const std::vector<nfsace4>& wire, core::Acl* out) const {
+  core::Acl acl;
+  acl.aces.reserve(wire.size());
+  for (const nfsace4& w : wire) {
+    if (w.type > ACE4_SYSTEM_ALARM_ACE_TYPE) return nfsstat4::NFS4ERR_INVAL;
+    core::Ace ace;
+    ace.type = static_cast<core::AceType>(w.type);
+    ace.flags = w.flag & ~ACE4_IDENTIFIER_GROUP;
+    ace.mask = w.access_mask;
+    const bool group = (w.flag & ACE4_IDENTIFIER_GROUP) != 0;
+    if (w.who == kOwnerWho) {
+      ace.who = core::AceWho::kOwner;
+    } else if (w.who == kGroupWho) {
+      ace.who = core::AceWho::kGroup;
+    } else if (w.who == kEveryoneWho) {
+      ace.who = core::AceWho::kEveryone;
+    } else if (!w.who.empty() && w.who.back() == '@') {
+      return nfsstat4::NFS4ERR_BADOWNER;  // INTERACTIVE@, NETWORK@ and the like: not kept
+    } else {
+      nfsstat4 s = ParseOwner(w.who, group, &ace.id);
+      if (s != nfsstat4::NFS4_OK) return s;
+      ace.who = group ? core::AceWho::kGroupId : core::AceWho::kUser;
+    }
+    acl.aces.push_back(ace);
+  }
+  Status valid = core::ValidateAcl(acl);
+  if (!valid.ok()) return nfsstat4::NFS4ERR_INVAL;
+  *out = std::move(acl);
+  return nfsstat4::NFS4_OK;
+}
+
 nfsstat4 Nfs4Service::FillAttrs(Ctx& c, const bitmap4& want, Fattr4* out) {
   if (c.current.none()) return nfsstat4::NFS4ERR_NOFILEHANDLE;
   return FillAttrsOf(c, c.current, nullptr, want, out);
@@ -242,6 +318,7 @@ nfsstat4 Nfs4Service::FillAttrsOf(Ctx& c, const Nfs4Fh& fh, const core::Attr* kn
     src.attr = &attr;
     src.owner = OwnerString(0, false);
     src.owner_group = OwnerString(0, true);
+    if (want.test(FATTR4_ACL)) src.acl = AclToWire(core::AclWithMode({}, attr.mode, true));
     if (WantsFsStats(want)) src.fs = &stats;
     FillFromAttr(src, want, out);
     return nfsstat4::NFS4_OK;
@@ -277,6 +354,13 @@ nfsstat4 Nfs4Service::FillAttrsOf(Ctx& c, const Nfs4Fh& fh, const core::Attr* kn
   src.case_insensitive = use->vfs().options().names.case_insensitive;
   if (want.test(FATTR4_OWNER)) src.owner = OwnerString(attr.uid, false);
   if (want.test(FATTR4_OWNER_GROUP)) src.owner_group = OwnerString(attr.gid, true);
+  if (want.test(FATTR4_ACL)) {
+    // A file without an ACL shows the ACL its mode stands for (docs/acl.md).
+    Result<core::Acl> acl = use->vfs().GetAcl(c.caller, fh.file);
+    if (!acl.ok()) return ToNfs4(acl.status());
+    const bool directory = attr.type == core::FileType::kDirectory;
+    src.acl = AclToWire(acl->empty() ? core::AclWithMode({}, attr.mode, directory) : *acl);
+  }
   FillFromAttr(src, want, out);
   return nfsstat4::NFS4_OK;
 }
@@ -284,7 +368,8 @@ nfsstat4 Nfs4Service::FillAttrsOf(Ctx& c, const Nfs4Fh& fh, const core::Attr* kn
 GETATTR4res Nfs4Service::GetAttr(Ctx& c, const GETATTR4args& a) {
   GETATTR4res r;
   // The write-only attributes cannot be read (RFC 7530 §5.5, RFC 8881 §5.6).
-  if (a.attr_request.test(FATTR4_TIME_ACCESS_SET) || a.attr_request.test(FATTR4_TIME_MODIFY_SET)) {
+  if (a.attr_request.test(FATTR4_TIME_ACCESS_SET) || a.attr_request.test(FATTR4_TIME_MODIFY_SET) ||
+      a.attr_request.test(FATTR4_MODE_SET_MASKED)) {
     r.status = nfsstat4::NFS4ERR_INVAL;
     return r;
   }
@@ -302,7 +387,7 @@ nfsstat4 Nfs4Service::Verify(Ctx& c, const fattr4& attrs, bool want_same) {
   if (s != nfsstat4::NFS4_OK) return s;
   // RFC 8881 §18.31.3: rdattr_error and the write-only attributes cannot be compared.
   if (given.mask.test(FATTR4_RDATTR_ERROR) || given.mask.test(FATTR4_TIME_ACCESS_SET) ||
-      given.mask.test(FATTR4_TIME_MODIFY_SET)) {
+      given.mask.test(FATTR4_TIME_MODIFY_SET) || given.mask.test(FATTR4_MODE_SET_MASKED)) {
     return nfsstat4::NFS4ERR_INVAL;
   }
   const bitmap4& supported = SupportedAttrs(c.minor);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/types.h"
 #include "nfs/proto/nfs4_types.h"
@@ -31,6 +32,7 @@ struct AttrSource {
   bool case_insensitive = false;
   std::string owner;
   std::string owner_group;
+  std::vector<nfsace4> acl;  // when FATTR4_ACL is wanted
 };
 
 // Fills `out` with the values of `src` for the attributes `want` asks and this server

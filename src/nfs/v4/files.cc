@@ -62,7 +62,8 @@ nfsstat4 NeedShareFile(const Nfs4Service::Ctx& c, nfsstat4 pseudo_status) {
 }  // namespace
 
 nfsstat4 Nfs4Service::ToSetAttrs(Ctx& c, const fattr4& in, const core::Attr* current,
-                                 core::SetAttrs* out, bitmap4* attrset) {
+                                 core::SetAttrs* out, bitmap4* attrset,
+                                 std::optional<core::Acl>* acl) {
   Fattr4 f;
   nfsstat4 s = DecodeAttrs(in, &f);
   if (s != nfsstat4::NFS4_OK) return s;
@@ -76,8 +77,20 @@ nfsstat4 Nfs4Service::ToSetAttrs(Ctx& c, const fattr4& in, const core::Attr* cur
     if ((bits & ~set) != 0) return nfsstat4::NFS4ERR_INVAL;  // read-only attributes
   }
   core::SetAttrs& a = *out;
+  if (f.mask.test(FATTR4_ACL)) {
+    core::Acl given;
+    s = AclFromWire(f.acl, &given);
+    if (s != nfsstat4::NFS4_OK) return s;
+    *acl = std::move(given);
+  }
   if (f.mask.test(FATTR4_SIZE)) a.set_size(f.size);
   if (f.mask.test(FATTR4_MODE)) a.set_mode(f.mode);
+  if (f.mask.test(FATTR4_MODE_SET_MASKED)) {
+    // RFC 8881 §6.2.4: the bits under the mask are set, the others kept. Not with mode too.
+    if (f.mask.test(FATTR4_MODE)) return nfsstat4::NFS4ERR_INVAL;
+    const uint32_t base = current != nullptr ? current->mode & 07777 : 0;
+    a.set_mode((base & ~f.mode_set_mask) | (f.mode_set_masked & f.mode_set_mask));
+  }
   // An empty owner or group is no name at all: INVAL (RFC 7530 §5.9), not BADOWNER.
   if ((f.mask.test(FATTR4_OWNER) && f.owner.empty()) ||
       (f.mask.test(FATTR4_OWNER_GROUP) && f.owner_group.empty())) {
@@ -269,7 +282,8 @@ READDIR4res Nfs4Service::ReadDir(Ctx& c, const READDIR4args& a) {
     r.status = nfsstat4::NFS4ERR_BAD_COOKIE;
     return r;
   }
-  if (a.attr_request.test(FATTR4_TIME_ACCESS_SET) || a.attr_request.test(FATTR4_TIME_MODIFY_SET)) {
+  if (a.attr_request.test(FATTR4_TIME_ACCESS_SET) || a.attr_request.test(FATTR4_TIME_MODIFY_SET) ||
+      a.attr_request.test(FATTR4_MODE_SET_MASKED)) {
     r.status = nfsstat4::NFS4ERR_INVAL;  // write-only attributes
     return r;
   }
@@ -415,7 +429,8 @@ CREATE4res Nfs4Service::Create(Ctx& c, const CREATE4args& a) {
   r.status = CheckName(a.objname);
   if (r.status != nfsstat4::NFS4_OK) return r;
   core::SetAttrs attrs;
-  r.status = ToSetAttrs(c, a.createattrs, nullptr, &attrs, &r.attrset);
+  std::optional<core::Acl> acl;
+  r.status = ToSetAttrs(c, a.createattrs, nullptr, &attrs, &r.attrset, &acl);
   if (r.status != nfsstat4::NFS4_OK) return r;
   Result<core::ShareUse> use = UseShare(shares_, c.current);
   if (!use.ok()) {
@@ -445,6 +460,11 @@ CREATE4res Nfs4Service::Create(Ctx& c, const CREATE4args& a) {
     r.status = ToNfs4(made.status());
     r.attrset = {};
     return r;
+  }
+  if (acl && a.objtype != nfs_ftype4::NF4LNK) {
+    // The ACL asked for replaces what the new object inherited (RFC 8881 §6.4.3).
+    Status set = vfs.SetAcl(c.caller, made->id, *acl);
+    if (!set.ok()) r.attrset.words.clear();  // made, but without it: say so in attrset
   }
   r.cinfo = ToCinfo(wcc);
   Nfs4Fh fh = c.current;
@@ -598,7 +618,8 @@ SETATTR4res Nfs4Service::SetAttr(Ctx& c, const SETATTR4args& a) {
   }
   core::SetAttrs attrs;
   bitmap4 attrset;
-  r.status = ToSetAttrs(c, a.obj_attributes, &*before, &attrs, &attrset);
+  std::optional<core::Acl> acl;
+  r.status = ToSetAttrs(c, a.obj_attributes, &*before, &attrs, &attrset, &acl);
   if (r.status != nfsstat4::NFS4_OK) return r;
   core::OpenContext via;
   const core::OpenContext* through = nullptr;
@@ -616,10 +637,20 @@ SETATTR4res Nfs4Service::SetAttr(Ctx& c, const SETATTR4args& a) {
     if (r.status != nfsstat4::NFS4_OK) return r;
   }
   core::Wcc wcc;
-  Status s = use->vfs().SetAttr(c.caller, c.current.file, attrs, nullptr, &wcc, through);
-  if (!s.ok()) {
-    r.status = s.code() == Errc::kLocked ? nfsstat4::NFS4ERR_DELAY : ToNfs4(s);
-    return r;
+  if (acl) {
+    // The ACL first: a mode set with it then rewrites it (RFC 8881 §6.4.1.3).
+    Status s = use->vfs().SetAcl(c.caller, c.current.file, *acl, &wcc);
+    if (!s.ok()) {
+      r.status = ToNfs4(s);
+      return r;
+    }
+  }
+  if (attrs.mask != 0 || !acl) {
+    Status s = use->vfs().SetAttr(c.caller, c.current.file, attrs, nullptr, &wcc, through);
+    if (!s.ok()) {
+      r.status = s.code() == Errc::kLocked ? nfsstat4::NFS4ERR_DELAY : ToNfs4(s);
+      return r;
+    }
   }
   r.attrsset = attrset;
   return r;

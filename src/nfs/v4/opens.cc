@@ -371,8 +371,9 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
     attr = *got;
   } else if (create) {
     core::SetAttrs attrs;
+    std::optional<core::Acl> acl;
     if (a.mode != createmode4::EXCLUSIVE4) {
-      r.status = ToSetAttrs(c, a.createattrs, nullptr, &attrs, &r.attrset);
+      r.status = ToSetAttrs(c, a.createattrs, nullptr, &attrs, &r.attrset, &acl);
       if (r.status != nfsstat4::NFS4_OK) return r;
     }
     core::CreateMode how = a.mode == createmode4::UNCHECKED4 ? core::CreateMode::kUnchecked
@@ -388,6 +389,11 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
       return r;
     }
     attr = *made;
+    if (wcc.change && acl) {
+      // A new file takes the ACL asked for in place of what it inherited (RFC 8881 §6.4.3).
+      Status set = vfs.SetAcl(c.caller, made->id, *acl);
+      if (!set.ok()) r.attrset.words.clear();
+    }
     if (wcc.change) {
       r.cinfo = {wcc.change->atomic, wcc.change->before, wcc.change->after};
     } else {

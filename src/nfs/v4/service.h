@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "core/acl/acl.h"
 #include "core/identity.h"
 #include "core/shares.h"
 #include "nfs/common/file_handle.h"
@@ -252,8 +253,16 @@ class Nfs4Service {
   // Turns SETATTR's (or a create's) attributes into the runtime's: NFS4ERR_INVAL for a read-only
   // attribute, NFS4ERR_ATTRNOTSUPP for an unsupported one, NFS4ERR_BADOWNER for an owner that
   // maps to no id. `attrset` gets the bits that will be set.
+  // `acl` gets the `acl` attribute's ACL when `in` sets it (it is not a SetAttrs field:
+  // Vfs::SetAcl sets it).
   nfsstat4 ToSetAttrs(Ctx& c, const fattr4& in, const core::Attr* current, core::SetAttrs* out,
-                      bitmap4* attrset);
+                      bitmap4* attrset, std::optional<core::Acl>* acl);
+  // The `acl` attribute's ACEs for `acl` and back (RFC 8881 §6.2.1): roles as OWNER@, GROUP@
+  // and EVERYONE@, users and groups as owner strings (ACE4_IDENTIFIER_GROUP for groups).
+  // AclFromWire: NFS4ERR_INVAL for an unknown type, flag or access bit, NFS4ERR_BADOWNER for a
+  // principal that maps to no id (or another special one, such as NETWORK@).
+  std::vector<nfsace4> AclToWire(const core::Acl& acl) const;
+  nfsstat4 AclFromWire(const std::vector<nfsace4>& wire, core::Acl* out) const;
   std::string OwnerString(uint32_t id, bool group) const;
   // NFS4_OK, NFS4ERR_BADOWNER.
   nfsstat4 ParseOwner(std::string_view s, bool group, uint32_t* id) const;

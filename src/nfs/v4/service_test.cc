@@ -872,6 +872,93 @@ TEST_F(Nfs4ServiceTest, OwnerStringsMapThroughTheUserDirectory) {
   EXPECT_EQ(setowner("alice@elsewhere", "staff").status, nfsstat4::NFS4ERR_BADOWNER);
 }
 
+TEST_F(Nfs4ServiceTest, TheAclAttributeSetsAndShowsTheRuntimesAcl) {
+  Nfs4Options o;
+  o.numeric_ids = false;
+  Make(o);
+  Session41 s = Establish41("acl");
+  GETATTR4args g;
+  g.attr_request.set(FATTR4_ACL);
+  g.attr_request.set(FATTR4_ACLSUPPORT);
+  g.attr_request.set(FATTR4_MODE);
+  auto setacl = [&](std::vector<nfsace4> aces) {
+    Fattr4 f;
+    f.mask.set(FATTR4_ACL);
+    f.acl = std::move(aces);
+    SETATTR4args a;
+    EncodeAttrs(f.mask, f, &a.obj_attributes);
+    return MakeOp(OP_SETATTR, a);
+  };
+  std::vector<nfs_argop4> ops{
+      Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+      OpenOp("acl-file", OPEN4_SHARE_ACCESS_BOTH, 0, "o", s.clientid), MakeOp(OP_GETATTR, g)};
+  COMPOUND4res r = Run(1, ops);
+  ASSERT_EQ(r.status, kOk);
+  Fattr4 got;
+  ASSERT_EQ(DecodeAttrs(std::get<GETATTR4res>(r.resarray.back().res).obj_attributes, &got), kOk);
+  // No ACL yet: the ACL the mode stands for, with every ACE type supported.
+  EXPECT_EQ(got.aclsupport, 0xFu);
+  ASSERT_FALSE(got.acl.empty());
+  EXPECT_EQ(got.acl[0].who, "OWNER@");
+  EXPECT_EQ(got.acl.back().who, "EVERYONE@");
+
+  const uint32_t rw = core::kAceReadData | core::kAceWriteData | core::kAceAppendData;
+  std::vector<nfsace4> acl{
+      {ACE4_ACCESS_ALLOWED_ACE_TYPE, 0, rw, "alice@localdomain"},
+      {ACE4_ACCESS_DENIED_ACE_TYPE, ACE4_IDENTIFIER_GROUP, core::kAceWriteData,
+       "staff@localdomain"},
+      {ACE4_ACCESS_ALLOWED_ACE_TYPE, 0, core::kAceAllAccess, "OWNER@"},
+      {ACE4_ACCESS_ALLOWED_ACE_TYPE, ACE4_IDENTIFIER_GROUP, core::kAceReadData, "GROUP@"}};
+  std::vector<nfs_argop4> set{Seq(s),
+                              MakeOp(OP_PUTROOTFH),
+                              MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                              MakeOp(OP_LOOKUP, LOOKUP4args{"acl-file"}),
+                              setacl(acl),
+                              MakeOp(OP_GETATTR, g)};
+  r = Run(1, set);
+  ASSERT_EQ(r.status, kOk);
+  ASSERT_EQ(DecodeAttrs(std::get<GETATTR4res>(r.resarray.back().res).obj_attributes, &got), kOk);
+  EXPECT_EQ(got.acl, acl);
+  EXPECT_EQ(got.mode & 0777, 0740u);  // OWNER@ rwx, GROUP@ r, nothing for EVERYONE@
+
+  // mode_set_masked: only the bits under the mask change (g+w here); the ACL follows the
+  // mode as a chmod leaves it (GROUP@ now allows writing too).
+  Fattr4 masked;
+  masked.mask.set(FATTR4_MODE_SET_MASKED);
+  masked.mode_set_masked = 0020;
+  masked.mode_set_mask = 0020;
+  SETATTR4args ms;
+  EncodeAttrs(masked.mask, masked, &ms.obj_attributes);
+  r = Run(1, {Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+              MakeOp(OP_LOOKUP, LOOKUP4args{"acl-file"}), MakeOp(OP_SETATTR, ms),
+              MakeOp(OP_GETATTR, g)});
+  ASSERT_EQ(r.status, kOk);
+  Fattr4 after;
+  ASSERT_EQ(DecodeAttrs(std::get<GETATTR4res>(r.resarray.back().res).obj_attributes, &after), kOk);
+  EXPECT_EQ(after.mode & 0777, 0760u);
+  // Restore the ACL for what follows.
+  set[0] = Seq(s);
+  r = Run(1, set);
+  ASSERT_EQ(r.status, kOk);
+
+  // Principals that map to nothing, unknown types and bits are refused; the ACL stays.
+  auto refused = [&](nfsace4 bad) {
+    std::vector<nfs_argop4> ops{Seq(s), MakeOp(OP_PUTROOTFH),
+                                MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                                MakeOp(OP_LOOKUP, LOOKUP4args{"acl-file"}), setacl({bad})};
+    return Run(1, ops).status;
+  };
+  EXPECT_EQ(refused({0, 0, core::kAceReadData, "NETWORK@"}), nfsstat4::NFS4ERR_BADOWNER);
+  EXPECT_EQ(refused({0, 0, core::kAceReadData, "mallory@localdomain"}), nfsstat4::NFS4ERR_BADOWNER);
+  EXPECT_EQ(refused({7, 0, core::kAceReadData, "OWNER@"}), nfsstat4::NFS4ERR_INVAL);
+  EXPECT_EQ(refused({0, 0, 0x40000000, "OWNER@"}), nfsstat4::NFS4ERR_INVAL);
+  r = Run(1, {Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+              MakeOp(OP_LOOKUP, LOOKUP4args{"acl-file"}), MakeOp(OP_GETATTR, g)});
+  ASSERT_EQ(r.status, kOk);
+  ASSERT_EQ(DecodeAttrs(std::get<GETATTR4res>(r.resarray.back().res).obj_attributes, &got), kOk);
+  EXPECT_EQ(got.acl, acl);
+}
+
 TEST_F(Nfs4ServiceTest, LocksConflictWithTheRuntimesOtherOwners) {
   Session41 s = Establish41("locks");
   std::vector<nfs_argop4> ops{Seq(s), MakeOp(OP_PUTROOTFH),
