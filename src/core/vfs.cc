@@ -62,16 +62,11 @@ uint32_t AclMaskOf(uint32_t want) {
          ((want & 1) ? kAceExecute : 0);
 }
 
-// Whether `caller` has the ACL bits `mask` on `inode`, which has an ACL. A stored ACL that does
-// not decode allows nothing (and says so once per check: a damaged store is worth a line).
+// Whether `caller` has the ACL bits `mask` on `inode`, which has an ACL. Evaluated on the
+// stored bytes in place; a damaged stored ACL allows no more than the implied bits.
 bool AclAllows(const Caller& caller, const Inode& inode, uint32_t mask) {
-  Result<Acl> acl = DecodeAcl(inode.acl);
-  if (!acl.ok()) {
-    LOG_WARN("inode {}: its stored ACL is damaged ({}): access refused", inode.id,
-             acl.status().ToString());
-    return false;
-  }
-  return AclAllowed(*acl, SubjectOf(caller), AclOwner{inode.uid, inode.gid}, mask) == mask;
+  return StoredAclAllowed(inode.acl, SubjectOf(caller), AclOwner{inode.uid, inode.gid}, mask) ==
+         mask;
 }
 
 }  // namespace

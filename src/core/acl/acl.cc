@@ -140,14 +140,18 @@ Result<Acl> DecodeAcl(std::string_view stored) {
   return acl;
 }
 
-uint32_t AclAllowed(const Acl& acl, const AclSubject& subject, const AclOwner& owner,
-                    uint32_t wanted) {
+namespace {
+
+// RFC 8881 §6.2.1 over `count` ACEs that `ace_at(i)` gives, in order.
+template <typename AceAt>
+uint32_t Evaluate(size_t count, AceAt ace_at, const AclSubject& subject, const AclOwner& owner,
+                  uint32_t wanted) {
   uint32_t always = kAceReadAttributes | kAceSynchronize;
   if (subject.uid == owner.uid) always |= kAceReadAcl | kAceWriteAcl | kAceWriteAttributes;
   uint32_t allowed = wanted & always;
   uint32_t pending = wanted & ~always;
-  for (const Ace& ace : acl.aces) {
-    if (pending == 0) break;
+  for (size_t i = 0; i < count && pending != 0; ++i) {
+    const Ace ace = ace_at(i);
     if (!Decides(ace) || !Matches(ace, subject, owner)) continue;
     const uint32_t bits = ace.mask & pending;
     if (bits == 0) continue;
@@ -155,6 +159,38 @@ uint32_t AclAllowed(const Acl& acl, const AclSubject& subject, const AclOwner& o
     pending &= ~bits;  // allowed now, or denied for good
   }
   return allowed;
+}
+
+}  // namespace
+
+uint32_t AclAllowed(const Acl& acl, const AclSubject& subject, const AclOwner& owner,
+                    uint32_t wanted) {
+  return Evaluate(
+      acl.aces.size(), [&](size_t i) { return acl.aces[i]; }, subject, owner, wanted);
+}
+
+uint32_t StoredAclAllowed(std::string_view stored, const AclSubject& subject, const AclOwner& owner,
+                          uint32_t wanted) {
+  size_t count = 0;
+  if (stored.size() >= kHeaderBytes && static_cast<uint8_t>(stored[0]) == kAclVersion) {
+    const uint32_t n = GetU32(stored, 1);
+    if (n <= kMaxAces && stored.size() == kHeaderBytes + kAceBytes * size_t{n}) count = n;
+  }
+  // Fields read as stored; a type or principal out of range decides nothing (Matches and
+  // Decides refuse it), so damaged bytes never allow more than the implied bits.
+  return Evaluate(
+      count,
+      [&](size_t i) {
+        const size_t at = kHeaderBytes + kAceBytes * i;
+        Ace ace;
+        ace.type = static_cast<AceType>(static_cast<uint8_t>(stored[at]));
+        ace.who = static_cast<AceWho>(static_cast<uint8_t>(stored[at + 1]));
+        ace.flags = GetU32(stored, at + 2);
+        ace.mask = GetU32(stored, at + 6);
+        ace.id = GetU32(stored, at + 10);
+        return ace;
+      },
+      subject, owner, wanted);
 }
 
 uint32_t ModeOfAcl(const Acl& acl, bool directory) {

@@ -125,6 +125,11 @@ Result<Acl> DecodeAcl(std::string_view stored);
 uint32_t AclAllowed(const Acl& acl, const AclSubject& subject, const AclOwner& owner,
                     uint32_t wanted);
 
+// AclAllowed over an ACL in its stored form (EncodeAcl's bytes), read in place: what access
+// checks use, without decoding. Bytes EncodeAcl did not make allow only the implied bits.
+uint32_t StoredAclAllowed(std::string_view stored, const AclSubject& subject, const AclOwner& owner,
+                          uint32_t wanted);
+
 // RFC 8881 §6.3.2: the permission bits (0777) the ACL reflects. The "other" bits are what
 // EVERYONE@ ACEs allow, the group bits what GROUP@ and EVERYONE@ ACEs allow, the owner bits
 // what OWNER@ and EVERYONE@ ACEs allow; ACEs for named users and groups do not count.

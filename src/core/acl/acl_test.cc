@@ -229,6 +229,26 @@ TEST(AclTest, StoredFormRoundTripsAndRefusesWhatItDidNotWrite) {
   EXPECT_TRUE(refused(bad_mask));
 }
 
+TEST(AclTest, TheStoredFormDecidesAsTheDecodedAcl) {
+  Acl acl{{Deny(AceWho::kUser, kAceWriteData, 3000), Allow(AceWho::kGroup, kAceReadData),
+           Allow(AceWho::kEveryone, kAceExecute, 0, kAceFileInherit | kAceInheritOnly),
+           Allow(AceWho::kGroupId, kAceWriteData | kAceExecute, 700),
+           Allow(AceWho::kOwner, kAceAllAccess)}};
+  const std::string stored = EncodeAcl(acl);
+  for (const Who* who : {&kOwnerUser, &kOwnerInGroup, &kGroupMember, &kOther}) {
+    for (uint32_t wanted : {kAceReadData, kAceWriteData, kAceExecute, kAceAllAccess,
+                            kAceReadData | kAceWriteData | kAceExecute}) {
+      EXPECT_EQ(StoredAclAllowed(stored, who->subject(), kFile, wanted),
+                AclAllowed(acl, who->subject(), kFile, wanted));
+    }
+  }
+  // Damaged bytes allow only the implied bits.
+  EXPECT_EQ(
+      StoredAclAllowed(stored.substr(0, 7), kOwnerUser.subject(), kFile, kAceAllAccess),
+      kAceReadAttributes | kAceSynchronize | kAceReadAcl | kAceWriteAcl | kAceWriteAttributes);
+  EXPECT_EQ(StoredAclAllowed("junk", kOther.subject(), kFile, kAceReadData), 0u);
+}
+
 TEST(AclTest, ValidationRefusesWhatCannotBeKept) {
   Acl too_many;
   too_many.aces.resize(kMaxAces + 1, Allow(AceWho::kEveryone, kAceReadData));
