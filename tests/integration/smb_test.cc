@@ -320,6 +320,18 @@ TEST_F(SmbTest, ZeroDataAndAllocatedRanges) {
             "error STATUS_ACCESS_DENIED");
 }
 
+// FSCTL_SRV_ENUMERATE_SNAPSHOTS (MS-SMB2 3.3.5.15.1): no previous versions, in a
+// SRV_SNAPSHOT_ARRAY of 16 bytes; a response buffer under 16 bytes is refused.
+TEST_F(SmbTest, EnumerateSnapshotsAnswersAnEmptyList) {
+  if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
+  std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*server_, SMB_PEER_SCRIPT);
+  ASSERT_NE(peer, nullptr);
+  ASSERT_EQ(peer->Do("create snap.txt 0x1 0x40 5"), "ok 1");
+  EXPECT_EQ(peer->Do("ioctl 1 0x144064 - 65536"), "ok 00000000000000000200000000000000");
+  EXPECT_EQ(peer->Do("ioctl 1 0x144064 - 16"), "ok 00000000000000000200000000000000");
+  EXPECT_EQ(peer->Do("ioctl 1 0x144064 - 12"), "error STATUS_INVALID_PARAMETER");
+}
+
 // UTF-16LE hex of an ASCII string.
 std::string Utf16Hex(const std::string& s) {
   std::string out;

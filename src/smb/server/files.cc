@@ -1021,6 +1021,17 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       if (!s.ok()) return Fail(ToNtStatus(s));
       break;
     }
+    case wire::kFsctlSrvEnumerateSnapshots: {
+      // MS-SMB2 3.3.5.15.1: the previous versions of the share. None exists yet (snapshots come
+      // with issue 11): SRV_SNAPSHOT_ARRAY (2.2.32.2) with no time stamp, its SnapShots an
+      // empty MULTI_SZ (one UTF-16 NUL), padded to the 16 bytes a request must allow.
+      if (req.max_output_response < 16) return Fail(wire::kStatusInvalidParameter);
+      w.U32(0);  // NumberOfSnapShots
+      w.U32(0);  // NumberOfSnapShotsReturned
+      w.U32(2);  // SnapShotArraySize
+      w.U32(0);  // the terminating NUL, and padding
+      break;
+    }
     case wire::kFsctlDuplicateExtentsToFile:
       // Block cloning (MS-FSCC 2.3.8): the stores share no extents between files.
       return Fail(wire::kStatusNotSupported);

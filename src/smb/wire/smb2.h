@@ -215,7 +215,8 @@ inline constexpr uint32_t kFsctlDfsGetReferrals = 0x00060194, kFsctlPipeTranscei
                           kFsctlGetReparsePoint = 0x000900A8, kFsctlSetReparsePoint = 0x000900A4,
                           kFsctlDeleteReparsePoint = 0x000900AC,
                           kFsctlDuplicateExtentsToFile = 0x00098344,
-                          kFsctlCreateOrGetObjectId = 0x000900C0;
+                          kFsctlCreateOrGetObjectId = 0x000900C0,
+                          kFsctlSrvEnumerateSnapshots = 0x00144064;
 // Reparse tags (MS-FSCC 2.1.2.1) and FILE_ATTRIBUTE_REPARSE_POINT (2.6).
 inline constexpr uint32_t kIoReparseTagSymlink = 0xA000000C;
 inline constexpr uint32_t kFileAttributeReparsePoint = 0x400;
