@@ -60,6 +60,11 @@ fattr4 AllAttrs() {
   f.time_access_set = {time_how4::SET_TO_CLIENT_TIME4, {1700000000, 5}};
   f.time_modify = {1700000000, 6};
   f.suppattr_exclcreat = f.mask;
+  f.acl = {{ACE4_ACCESS_DENIED_ACE_TYPE, 0x3, 0x6, "someone@example.com"},
+           {ACE4_ACCESS_ALLOWED_ACE_TYPE, ACE4_IDENTIFIER_GROUP, 0x1, "GROUP@"},
+           {ACE4_ACCESS_ALLOWED_ACE_TYPE, 0, 0x1F07FF, "OWNER@"}};
+  f.mode_set_masked = 0020;
+  f.mode_set_mask = 0070;
   fattr4 out;
   EncodeAttrs(f.mask, f, &out);
   return out;
