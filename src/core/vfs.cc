@@ -1120,6 +1120,16 @@ Result<Acl> Vfs::GetAcl(const Caller& raw_caller, FileId file) {
   return DecodeAcl(inode.acl);
 }
 
+Result<std::optional<uint32_t>> Vfs::AclAccess(const Caller& raw_caller, FileId file) {
+  RETURN_IF_ERROR(Admit(raw_caller, false));
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  if (inode.acl.empty()) return std::optional<uint32_t>();
+  if (caller.is_root()) return std::optional<uint32_t>(kAceAllAccess);
+  return std::optional<uint32_t>(StoredAclAllowed(inode.acl, SubjectOf(caller),
+                                                  AclOwner{inode.uid, inode.gid}, kAceAllAccess));
+}
+
 Status Vfs::SetAcl(const Caller& raw_caller, FileId file, const Acl& acl, Wcc* wcc) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);

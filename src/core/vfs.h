@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -149,6 +150,9 @@ class Vfs {
   // grants it. Errc::kInvalid or kTooBig for an ACL ValidateAcl refuses, kNotSupported for a
   // symlink.
   Status SetAcl(const Caller& caller, FileId file, const Acl& acl, Wcc* wcc = nullptr);
+  // Every access bit (kAce*, the bits of SMB's access masks) the file's ACL allows `caller`
+  // (everything for root); nullopt when the file has no ACL and its mode decides.
+  Result<std::optional<uint32_t>> AclAccess(const Caller& caller, FileId file);
 
   // Extended attributes of `file` (kept in the metadata store with it, deleted with it).
   // Reading and listing need read permission, changing needs write permission (or

@@ -152,6 +152,13 @@ TEST_F(VfsTest, AnAclDecidesOverTheModeForEveryOperation) {
   EXPECT_EQ(vfs_->GetAcl(bob, f.id).status().code(), Errc::kAccess);  // denied rw, no READ_ACL
   // Only the owner (or WRITE_ACL holders) may change it.
   EXPECT_EQ(vfs_->SetAcl(alice, f.id, Acl{}).code(), Errc::kPerm);
+  // What each may open with (MAXIMUM_ALLOWED): the ACL's answer, implied bits included.
+  EXPECT_EQ(**vfs_->AclAccess(alice, f.id),
+            rw | kAceReadAcl | kAceReadAttributes | kAceSynchronize);
+  EXPECT_EQ(**vfs_->AclAccess(bob, f.id), kAceReadAttributes | kAceSynchronize);
+  EXPECT_EQ(**vfs_->AclAccess(root_caller_, f.id), kAceAllAccess);
+  Attr plain = MustCreate(owner, dir.id, "plain", 0644);
+  EXPECT_FALSE(vfs_->AclAccess(alice, plain.id)->has_value());
 }
 
 TEST_F(VfsTest, RemovingTakesTheDirectorysDeleteChildOrTheFilesDelete) {

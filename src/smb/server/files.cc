@@ -149,6 +149,13 @@ Reply StoppedOnSymlink(core::Vfs& vfs, const core::Caller& caller, const core::A
 // What `caller` may do to the object: MAXIMUM_ALLOWED's answer and MxAc's.
 uint32_t MaximalAccess(core::Vfs& vfs, const core::Caller& caller, const core::Attr& attr,
                        bool writable) {
+  // A file with an ACL: what the ACL allows, and DELETE, which only the removal checks.
+  Result<std::optional<uint32_t>> by_acl = vfs.AclAccess(caller, attr.id);
+  if (by_acl.ok() && by_acl->has_value()) {
+    uint32_t mask = **by_acl | core::kDeleteAccess;
+    if (!writable) mask &= ~kWriteBits;
+    return mask;
+  }
   uint32_t mask = core::kReadAttributes | core::kReadControl | wire::kSynchronize;
   Result<uint32_t> bits =
       vfs.Access(caller, attr.id,
