@@ -64,9 +64,11 @@ uint32_t AclMaskOf(uint32_t want) {
 
 // Whether `caller` has the ACL bits `mask` on `inode`, which has an ACL. Evaluated on the
 // stored bytes in place; a damaged stored ACL allows no more than the implied bits.
+uint32_t AclAllowedBits(const Caller& caller, const Inode& inode, uint32_t mask) {
+  return StoredAclAllowed(inode.acl, SubjectOf(caller), AclOwner{inode.uid, inode.gid}, mask);
+}
 bool AclAllows(const Caller& caller, const Inode& inode, uint32_t mask) {
-  return StoredAclAllowed(inode.acl, SubjectOf(caller), AclOwner{inode.uid, inode.gid}, mask) ==
-         mask;
+  return AclAllowedBits(caller, inode, mask) == mask;
 }
 
 }  // namespace
@@ -106,6 +108,21 @@ bool MayRemove(const Caller& caller, const Inode& dir, const Inode& victim) {
 // The bits an entry of type `type` takes to add to a directory with an ACL.
 uint32_t AddMask(FileType type) {
   return kAceExecute | (type == FileType::kDirectory ? kAceAppendData : kAceWriteData);
+}
+
+// Whether `caller` may open `inode` for `access` (OpenAccessBits). An ACL decides every bit
+// asked for but DELETE, which the removal decides (the directory's DELETE_CHILD may allow it
+// where the file's ACL does not). Without one the mode bits decide reading, writing and
+// executing, and the owner may always open its file (a local open survives a chmod, too).
+bool MayOpenFor(const Caller& caller, const Inode& inode, uint32_t access) {
+  if (!inode.acl.empty() && !caller.is_root()) {
+    const uint32_t asked = access & kAceAllAccess & ~kDeleteAccess;
+    return asked == 0 || AclAllows(caller, inode, asked);
+  }
+  const uint32_t want = ((access & (kReadData | kReadEa)) != 0 ? 4 : 0) |
+                        ((access & (kWriteData | kAppendData)) != 0 ? 2 : 0) |
+                        ((access & kExecute) != 0 ? 1 : 0);
+  return want == 0 || caller.uid == inode.uid || MayAccess(caller, inode, want);
 }
 
 }  // namespace
@@ -1126,8 +1143,7 @@ Result<std::optional<uint32_t>> Vfs::AclAccess(const Caller& raw_caller, FileId 
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   if (inode.acl.empty()) return std::optional<uint32_t>();
   if (caller.is_root()) return std::optional<uint32_t>(kAceAllAccess);
-  return std::optional<uint32_t>(StoredAclAllowed(inode.acl, SubjectOf(caller),
-                                                  AclOwner{inode.uid, inode.gid}, kAceAllAccess));
+  return std::optional<uint32_t>(AclAllowedBits(caller, inode, kAceAllAccess));
 }
 
 Status Vfs::SetAcl(const Caller& raw_caller, FileId file, const Acl& acl, Wcc* wcc) {
@@ -1243,17 +1259,7 @@ Result<OpenTable::OpenId> Vfs::OpenFile(const Caller& raw_caller, FileId file, u
   Caller caller = Effective(raw_caller);
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   if (inode.nlink == 0) return Status(Errc::kStale, "the file was removed");
-  uint32_t want = ((access & (kReadData | kReadEa)) != 0 ? 4 : 0) |
-                  ((access & (kWriteData | kAppendData)) != 0 ? 2 : 0) |
-                  ((access & kExecute) != 0 ? 1 : 0);
-  if (!inode.acl.empty() && !caller.is_root()) {
-    // An ACL decides every access bit asked for. DELETE is decided when the file is removed
-    // (the directory's DELETE_CHILD may allow it where the file's ACL does not).
-    const uint32_t asked = access & kAceAllAccess & ~kDeleteAccess;
-    if (asked != 0 && !AclAllows(caller, inode, asked)) return Errc::kAccess;
-  } else if (want != 0 && caller.uid != inode.uid && !MayAccess(caller, inode, want)) {
-    return Errc::kAccess;
-  }
+  if (!MayOpenFor(caller, inode, access)) return Errc::kAccess;
   if (writes && options_.read_only) return Errc::kReadOnly;
   // MS-FSA 2.1.5.1.2.1: no opening a read-only file to write its data or to delete it.
   if ((access & (kWriteData | kAppendData | kDeleteAccess)) != 0 && DosReadOnly(inode)) {
@@ -1283,15 +1289,7 @@ Status Vfs::ChangeOpen(const Caller& raw_caller, FileId file, OpenTable::OpenId 
     RETURN_IF_ERROR(Admit(raw_caller, writes));
     Caller caller = Effective(raw_caller);
     ASSIGN_OR_RETURN(Inode inode, Load(file));
-    uint32_t want = ((added & (kReadData | kReadEa)) != 0 ? 4 : 0) |
-                    ((added & (kWriteData | kAppendData)) != 0 ? 2 : 0) |
-                    ((added & kExecute) != 0 ? 1 : 0);
-    if (!inode.acl.empty() && !caller.is_root()) {
-      const uint32_t asked = added & kAceAllAccess & ~kDeleteAccess;
-      if (asked != 0 && !AclAllows(caller, inode, asked)) return Errc::kAccess;
-    } else if (want != 0 && caller.uid != inode.uid && !MayAccess(caller, inode, want)) {
-      return Errc::kAccess;
-    }
+    if (!MayOpenFor(caller, inode, added)) return Errc::kAccess;
     if (writes && options_.read_only) return Errc::kReadOnly;
     if ((added & (kWriteData | kAppendData | kDeleteAccess)) != 0 && DosReadOnly(inode)) {
       return ReadOnlyRefusal("open for writing or deleting");
