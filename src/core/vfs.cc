@@ -52,7 +52,9 @@ bool StickyAllows(const Caller& caller, const Inode& dir, const Inode& victim) {
 namespace {
 
 AclSubject SubjectOf(const Caller& caller) {
-  return AclSubject{caller.uid, caller.gid, caller.groups};
+  AclSubject subject{caller.uid, caller.gid, caller.groups};
+  subject.authenticated = !caller.anonymous();
+  return subject;
 }
 
 // The access bits that stand for the rwx bits `want` asks of `inode` when no finer bits were

@@ -601,6 +601,9 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Status OpenDatabase();
   Status BootstrapAdmin();
   Status SeedDefaults();
+  // The SMB machine SID kept in the control plane (setting smb.machine_sid), made the first
+  // time it is asked for.
+  Result<std::string> MachineSid();
   Status MigrateLegacyLayout();
   Status ReconcileShares();
   // Opens the stores of `share` and serves it.
@@ -1499,6 +1502,7 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartSmb(const cp::Adapter& row,
   t.poll_window = std::chrono::microseconds(config_.smb.poll_us);
   o.netbios_name = config_.smb.netbios_name;
   o.domain = config_.smb.domain;
+  ASSIGN_OR_RETURN(o.machine_sid, MachineSid());
   o.require_signing = config_.smb.require_signing;
   o.encrypt = config_.smb.encrypt;
   o.allow_guest = config_.smb.allow_guest;
@@ -1517,6 +1521,17 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartSmb(const cp::Adapter& row,
   LOG_INFO("smb: SMB 2.0.2-3.1.1 listening on {}:{} ({} workers)", row.bind_address, server->port(),
            t.worker_threads);
   return std::unique_ptr<Listener>(std::make_unique<StreamListener>(std::move(server)));
+}
+
+Result<std::string> ServerImpl::MachineSid() {
+  constexpr std::string_view kKey = "smb.machine_sid";
+  if (Result<std::string> kept = db_->GetSetting(kKey); kept.ok() && smb::IsMachineSid(*kept)) {
+    return *kept;
+  }
+  std::string sid = smb::NewMachineSid();
+  RETURN_IF_ERROR(db_->SetSetting(kKey, sid));
+  LOG_INFO("smb: machine SID {} made and kept", sid);
+  return sid;
 }
 
 // A setting's whole value as a number of seconds in [min, max].

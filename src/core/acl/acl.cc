@@ -3,16 +3,21 @@
 #include "core/acl/acl.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace dittofs::core {
 
 namespace {
 
-// The stored form: a version byte, the ACE count (u32), then 14 bytes per ACE: type (u8),
-// who (u8), flags (u32), mask (u32), id (u32); little-endian.
+// The stored form: a version byte, the ACE count (u32), in version 2 the ACL's flags (u32),
+// then 14 bytes per ACE: type (u8), who (u8), flags (u32), mask (u32), id (u32); little-endian.
+// Version 1 (no flags) is written for an ACL without flags, as it was before flags existed.
 constexpr uint8_t kAclVersion = 1;
+constexpr uint8_t kAclVersionFlags = 2;
 constexpr size_t kHeaderBytes = 5;
+constexpr size_t kFlagsHeaderBytes = 9;
 constexpr size_t kAceBytes = 14;
+constexpr uint32_t kKnownAclFlags = kAclDaclFlags | kAclSaclFlags;
 
 void PutU32(std::string& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
@@ -22,6 +27,32 @@ uint32_t GetU32(std::string_view in, size_t at) {
   uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v |= uint32_t{static_cast<uint8_t>(in[at + i])} << (8 * i);
   return v;
+}
+
+// The header of stored bytes: where the ACEs start and how many there are, or nullopt for
+// bytes EncodeAcl did not make.
+struct StoredHeader {
+  size_t aces_at = 0;
+  uint32_t count = 0;
+  uint32_t flags = 0;
+};
+std::optional<StoredHeader> HeaderOf(std::string_view stored) {
+  if (stored.size() < kHeaderBytes) return std::nullopt;
+  StoredHeader h;
+  const auto version = static_cast<uint8_t>(stored[0]);
+  if (version == kAclVersion) {
+    h.aces_at = kHeaderBytes;
+  } else if (version == kAclVersionFlags && stored.size() >= kFlagsHeaderBytes) {
+    h.aces_at = kFlagsHeaderBytes;
+    h.flags = GetU32(stored, kHeaderBytes);
+  } else {
+    return std::nullopt;
+  }
+  h.count = GetU32(stored, 1);
+  if (h.count > kMaxAces || stored.size() != h.aces_at + kAceBytes * size_t{h.count}) {
+    return std::nullopt;
+  }
+  return h;
 }
 
 bool Decides(const Ace& ace) {
@@ -41,6 +72,8 @@ bool Matches(const Ace& ace, const AclSubject& subject, const AclOwner& owner) {
       return subject.uid == ace.id;
     case AceWho::kGroupId:
       return subject.InGroup(ace.id);
+    case AceWho::kAuthenticated:
+      return subject.authenticated;
   }
   return false;
 }
@@ -84,6 +117,7 @@ bool AclSubject::InGroup(uint32_t g) const {
 
 Status ValidateAcl(const Acl& acl) {
   if (acl.aces.size() > kMaxAces) return Status(Errc::kTooBig, "more ACEs than an ACL holds");
+  if ((acl.flags & ~kKnownAclFlags) != 0) return Status(Errc::kInvalid, "unknown ACL flags");
   for (const Ace& ace : acl.aces) {
     if (static_cast<uint8_t>(ace.type) > static_cast<uint8_t>(AceType::kAlarm)) {
       return Status(Errc::kInvalid, "unknown ACE type");
@@ -92,10 +126,12 @@ Status ValidateAcl(const Acl& acl) {
       return Status(Errc::kInvalid, "unknown ACE flags");
     }
     if ((ace.mask & ~kAceAllAccess) != 0) return Status(Errc::kInvalid, "unknown access bits");
-    if (static_cast<uint8_t>(ace.who) > static_cast<uint8_t>(AceWho::kGroupId)) {
+    if (static_cast<uint8_t>(ace.who) > static_cast<uint8_t>(AceWho::kAuthenticated)) {
       return Status(Errc::kInvalid, "unknown ACE principal");
     }
-    if (IsRole(ace.who) && ace.id != 0) return Status(Errc::kInvalid, "an id on a role ACE");
+    if (ace.who != AceWho::kUser && ace.who != AceWho::kGroupId && ace.id != 0) {
+      return Status(Errc::kInvalid, "an id on an ACE for a special principal");
+    }
   }
   return Status::Ok();
 }
@@ -103,9 +139,10 @@ Status ValidateAcl(const Acl& acl) {
 std::string EncodeAcl(const Acl& acl) {
   std::string out;
   if (acl.aces.empty()) return out;
-  out.reserve(kHeaderBytes + kAceBytes * acl.aces.size());
-  out.push_back(static_cast<char>(kAclVersion));
+  out.reserve(kFlagsHeaderBytes + kAceBytes * acl.aces.size());
+  out.push_back(static_cast<char>(acl.flags != 0 ? kAclVersionFlags : kAclVersion));
   PutU32(out, static_cast<uint32_t>(acl.aces.size()));
+  if (acl.flags != 0) PutU32(out, acl.flags);
   for (const Ace& ace : acl.aces) {
     out.push_back(static_cast<char>(ace.type));
     out.push_back(static_cast<char>(ace.who));
@@ -119,16 +156,12 @@ std::string EncodeAcl(const Acl& acl) {
 Result<Acl> DecodeAcl(std::string_view stored) {
   Acl acl;
   if (stored.empty()) return acl;
-  if (stored.size() < kHeaderBytes || static_cast<uint8_t>(stored[0]) != kAclVersion) {
-    return Status(Errc::kInvalid, "not a stored ACL");
-  }
-  const uint32_t count = GetU32(stored, 1);
-  if (count > kMaxAces || stored.size() != kHeaderBytes + kAceBytes * size_t{count}) {
-    return Status(Errc::kInvalid, "a stored ACL of the wrong size");
-  }
-  acl.aces.resize(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    const size_t at = kHeaderBytes + kAceBytes * i;
+  const std::optional<StoredHeader> h = HeaderOf(stored);
+  if (!h) return Status(Errc::kInvalid, "not a stored ACL, or one of the wrong size");
+  acl.flags = h->flags;
+  acl.aces.resize(h->count);
+  for (uint32_t i = 0; i < h->count; ++i) {
+    const size_t at = h->aces_at + kAceBytes * i;
     Ace& ace = acl.aces[i];
     ace.type = static_cast<AceType>(static_cast<uint8_t>(stored[at]));
     ace.who = static_cast<AceWho>(static_cast<uint8_t>(stored[at + 1]));
@@ -171,17 +204,15 @@ uint32_t AclAllowed(const Acl& acl, const AclSubject& subject, const AclOwner& o
 
 uint32_t StoredAclAllowed(std::string_view stored, const AclSubject& subject, const AclOwner& owner,
                           uint32_t wanted) {
-  size_t count = 0;
-  if (stored.size() >= kHeaderBytes && static_cast<uint8_t>(stored[0]) == kAclVersion) {
-    const uint32_t n = GetU32(stored, 1);
-    if (n <= kMaxAces && stored.size() == kHeaderBytes + kAceBytes * size_t{n}) count = n;
-  }
+  const std::optional<StoredHeader> h = HeaderOf(stored);
+  const size_t count = h ? h->count : 0;
+  const size_t aces_at = h ? h->aces_at : 0;
   // Fields read as stored; a type or principal out of range decides nothing (Matches and
   // Decides refuse it), so damaged bytes never allow more than the implied bits.
   return Evaluate(
       count,
       [&](size_t i) {
-        const size_t at = kHeaderBytes + kAceBytes * i;
+        const size_t at = aces_at + kAceBytes * i;
         Ace ace;
         ace.type = static_cast<AceType>(static_cast<uint8_t>(stored[at]));
         ace.who = static_cast<AceWho>(static_cast<uint8_t>(stored[at + 1]));
@@ -209,6 +240,7 @@ Acl AclWithMode(const Acl& acl, uint32_t mode, bool directory) {
   const uint32_t group = MaskOfBits((mode >> 3) & 7, directory);
   const uint32_t other = MaskOfBits(mode & 7, directory);
   Acl out;
+  out.flags = acl.flags;
   out.aces.reserve(acl.aces.size() + 5);
   for (Ace ace : acl.aces) {
     if (ace.flags & kAceInheritOnly) {
@@ -245,6 +277,8 @@ Acl AclWithMode(const Acl& acl, uint32_t mode, bool directory) {
 
 Acl InheritedAcl(const Acl& parent, bool directory) {
   Acl out;
+  // An auto-inherited parent makes auto-inherited children (RFC 8881 §6.4.3.3).
+  out.flags = parent.flags & (kAclAutoInherit | (kAclAutoInherit << kAclSaclShift));
   for (Ace ace : parent.aces) {
     const uint32_t f = ace.flags;
     if (!directory) {
@@ -265,10 +299,12 @@ Acl InheritedAcl(const Acl& parent, bool directory) {
     ace.flags |= kAceInherited;
     out.aces.push_back(ace);
   }
+  if (out.aces.empty()) out.flags = 0;
   return out;
 }
 
 bool AclIsMode(const Acl& acl, bool directory) {
+  if (acl.flags != 0) return false;
   for (const Ace& ace : acl.aces) {
     if (!IsRole(ace.who) || (ace.flags & kAceInheritanceFlags) != 0) return false;
   }

@@ -72,6 +72,9 @@ enum class AceWho : uint8_t {
   kEveryone = 2,  // EVERYONE@
   kUser = 3,      // the user `id`
   kGroupId = 4,   // members of the group `id`
+  // AUTHENTICATED@ (RFC 8881 §6.2.1.5; Windows' Authenticated Users): every caller that
+  // presented an identity (AclSubject::authenticated).
+  kAuthenticated = 5,
 };
 
 struct Ace {
@@ -86,8 +89,19 @@ struct Ace {
 // The largest ACL kept: a SET of more ACEs is refused with Errc::kTooBig.
 inline constexpr size_t kMaxAces = 4096;
 
+// ACL flags (RFC 8881 §6.4.3.3, the nfsacl41 flags; Windows' SE_DACL_AUTO_INHERITED,
+// SE_DACL_PROTECTED, SE_DACL_DEFAULTED), for the allow/deny ACEs (the DACL) in the low byte and
+// for the audit/alarm ACEs (the SACL) in the next.
+inline constexpr uint32_t kAclAutoInherit = 0x1;
+inline constexpr uint32_t kAclProtected = 0x2;
+inline constexpr uint32_t kAclDefaulted = 0x4;
+inline constexpr uint32_t kAclDaclFlags = 0x7;
+inline constexpr uint32_t kAclSaclShift = 8;
+inline constexpr uint32_t kAclSaclFlags = kAclDaclFlags << kAclSaclShift;
+
 struct Acl {
   std::vector<Ace> aces;
+  uint32_t flags = 0;  // kAclDaclFlags | kAclSaclFlags; kept only with ACEs
   bool empty() const { return aces.empty(); }
   friend bool operator==(const Acl&, const Acl&) = default;
 };
@@ -97,6 +111,7 @@ struct AclSubject {
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::span<const uint32_t> groups;
+  bool authenticated = true;  // presented an identity (not anonymous, not a guest)
   bool InGroup(uint32_t g) const;
 };
 
@@ -106,12 +121,12 @@ struct AclOwner {
   uint32_t gid = 0;
 };
 
-// Checks what may be stored: known types, flags and mask bits, ids only with kUser/kGroupId,
-// at most kMaxAces. Errc::kInvalid, or Errc::kTooBig for too many ACEs.
+// Checks what may be stored: known types, flags (of the ACEs and the ACL) and mask bits, ids only
+// with kUser/kGroupId, at most kMaxAces. Errc::kInvalid, or Errc::kTooBig for too many ACEs.
 Status ValidateAcl(const Acl& acl);
 
 // The stored form (the inode's acl bytes): versioned, little-endian, at most
-// 10 + 14 * kMaxAces bytes. An empty ACL is stored as no bytes at all.
+// 9 + 14 * kMaxAces bytes. An empty ACL is stored as no bytes at all.
 std::string EncodeAcl(const Acl& acl);
 // Errc::kInvalid for bytes EncodeAcl did not make (never trusted: a store may be damaged).
 Result<Acl> DecodeAcl(std::string_view stored);
@@ -150,7 +165,7 @@ Acl InheritedAcl(const Acl& parent, bool directory);
 
 // Whether the ACL says no more than mode bits can: only OWNER@, GROUP@ and EVERYONE@ ACEs
 // with r/w/x bits, no inheritance, equal to AclWithMode({}, ModeOfAcl(acl)). Such an ACL
-// need not be stored: the mode says it all.
+// need not be stored: the mode says it all. An ACL with flags is never one.
 bool AclIsMode(const Acl& acl, bool directory);
 
 }  // namespace dittofs::core

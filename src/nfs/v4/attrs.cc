@@ -221,6 +221,7 @@ namespace {
 constexpr std::string_view kOwnerWho = "OWNER@";
 constexpr std::string_view kGroupWho = "GROUP@";
 constexpr std::string_view kEveryoneWho = "EVERYONE@";
+constexpr std::string_view kAuthenticatedWho = "AUTHENTICATED@";
 }  // namespace
 
 std::vector<nfsace4> Nfs4Service::AclToWire(const core::Acl& acl) const {
@@ -241,6 +242,9 @@ std::vector<nfsace4> Nfs4Service::AclToWire(const core::Acl& acl) const {
         break;
       case core::AceWho::kEveryone:
         w.who = kEveryoneWho;
+        break;
+      case core::AceWho::kAuthenticated:
+        w.who = kAuthenticatedWho;
         break;
       case core::AceWho::kUser:
         w.who = OwnerString(ace.id, false);
@@ -271,6 +275,8 @@ nfsstat4 Nfs4Service::AclFromWire(const std::vector<nfsace4>& wire, core::Acl* o
       ace.who = core::AceWho::kGroup;
     } else if (w.who == kEveryoneWho) {
       ace.who = core::AceWho::kEveryone;
+    } else if (w.who == kAuthenticatedWho) {
+      ace.who = core::AceWho::kAuthenticated;
     } else if (!w.who.empty() && w.who.back() == '@') {
       return nfsstat4::NFS4ERR_BADOWNER;  // INTERACTIVE@, NETWORK@ and the like: not kept
     } else {

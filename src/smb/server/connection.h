@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "smb/security/sid.h"
 #include "smb/server/internal.h"
 #include "smb/server/timer.h"
 
@@ -19,6 +20,7 @@ namespace dittofs::smb {
 struct ServerContext {
   SmbServerOptions options;
   SmbEnvironment env;
+  security::SidMap sids{security::Sid{}};  // of options.machine_sid
   std::array<std::byte, 16> server_guid{};
   std::vector<std::byte> negotiate_token;  // SPNEGO's first token, the same for every client
   // Leases by (ClientGuid, LeaseKey): a client's leases outlive its connections' opens of them
@@ -145,6 +147,9 @@ class Connection final : public net::StreamHandler {
   Reply QueryDirectory(Exchange& x);
   Reply QueryInfo(Exchange& x);
   Reply SetInfo(Exchange& x);
+  // SET_INFO of a security descriptor (SECURITY_INFORMATION `sections`).
+  Reply SetSecurity(Open& open, core::Vfs& vfs, const core::Caller& caller, ByteView sd,
+                    uint32_t sections);
   Reply ChangeNotify(Exchange& x);
   Reply OplockBreak(Exchange& x);
   // An IOCTL's FSCTL on an open file (server-side copy, resume keys, object ids, sparse).

@@ -5,6 +5,7 @@
 
 #include "base/casefold.h"
 #include "base/utf8.h"
+#include "smb/security/sid.h"
 #include "smb/server/aapl.h"
 #include "smb/wire/le.h"
 #include "smb/wire/smb2.h"
@@ -110,14 +111,8 @@ uint32_t PosixReparseTagOf(const core::Attr& a) {
 }
 
 void AppendUnixSid(uint32_t kind, uint32_t id, std::vector<std::byte>& out) {
-  wire::LeWriter w(out);
-  w.U8(1);  // revision
-  w.U8(2);  // sub-authority count
-  // MS-DTYP 2.4.2: the identifier authority is big-endian; 22 is Samba's "Unix" authority.
-  w.Zeros(5);
-  w.U8(22);
-  w.U32(kind);
-  w.U32(id);
+  security::AppendSid(
+      kind == 2 ? security::SidMap::UnixGroupSid(id) : security::SidMap::UnixUserSid(id), out);
 }
 
 void AppendPosixCreateResponse(const core::Attr& a, std::vector<std::byte>& out) {
@@ -160,21 +155,8 @@ void AppendPosixInformation(const core::Attr& a, std::vector<std::byte>& out) {
 
 namespace {
 
-struct Sid {
-  uint64_t authority = 0;
-  std::vector<uint32_t> sub;
-};
-
-// MS-DTYP 2.4.2.2: a SID at `at` in `sd`, or none when it does not fit.
-std::optional<Sid> ReadSid(std::span<const std::byte> sd, size_t at) {
-  if (at + 8 > sd.size()) return std::nullopt;
-  Sid sid;
-  const auto count = static_cast<size_t>(sd[at + 1]);
-  if (static_cast<uint8_t>(sd[at]) != 1 || at + 8 + 4 * count > sd.size()) return std::nullopt;
-  for (size_t i = 0; i < 6; ++i) sid.authority = (sid.authority << 8) | uint64_t(sd[at + 2 + i]);
-  for (size_t i = 0; i < count; ++i) sid.sub.push_back(wire::LoadLe32(sd.data() + at + 8 + 4 * i));
-  return sid;
-}
+using security::ReadSid;
+using security::Sid;
 
 // The Unix id a SID names for `kind` (1 user, 2 group, 3 mode): S-1-22-kind-id (Samba's
 // "Unix" authority) or S-1-5-88-kind-id (the NFS-style SIDs of the Linux client's
@@ -186,8 +168,6 @@ std::optional<uint32_t> UnixIdOf(const Sid& s, uint32_t kind) {
   }
   return std::nullopt;
 }
-
-bool SameSid(const Sid& a, const Sid& b) { return a.authority == b.authority && a.sub == b.sub; }
 
 }  // namespace
 
@@ -247,11 +227,11 @@ Result<PosixOwnership> PosixOwnershipOf(std::span<const std::byte> sd, uint32_t 
       return out;
     }
     int role = -1;
-    if ((owner && SameSid(*sid, *owner)) || UnixIdOf(*sid, 1)) {
+    if ((owner && *sid == *owner) || UnixIdOf(*sid, 1)) {
       role = 0;
-    } else if ((group && SameSid(*sid, *group)) || UnixIdOf(*sid, 2)) {
+    } else if ((group && *sid == *group) || UnixIdOf(*sid, 2)) {
       role = 1;
-    } else if (SameSid(*sid, everyone)) {
+    } else if (*sid == everyone) {
       role = 2;
     }
     if (role < 0) continue;

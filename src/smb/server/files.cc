@@ -281,7 +281,10 @@ Reply Connection::Create(Exchange& x) {
     uint32_t access = MapGeneric(req->desired_access);
     const bool maximum = (access & wire::kMaximumAllowed) != 0;
     access &= ~wire::kMaximumAllowed;
-    if (access & wire::kAccessSystemSecurity) return Fail(wire::kStatusPrivilegeNotHeld);
+    // The SACL is root's (Windows gives SeSecurityPrivilege to administrators only).
+    const uint32_t system_security = access & wire::kAccessSystemSecurity;
+    if (system_security && !caller.is_root()) return Fail(wire::kStatusPrivilegeNotHeld);
+    access &= ~wire::kAccessSystemSecurity;
     if (!x.tree->writable && (access & kWriteBits & ~core::kDeleteAccess)) {
       return Fail(wire::kStatusAccessDenied);
     }
@@ -428,7 +431,7 @@ Reply Connection::Create(Exchange& x) {
     open->via.parent_holder = parent_holder;
     open->lease = lease;
     open->file = attr.id;
-    open->access = access;
+    open->access = access | system_security;
     open->directory = is_dir;
     open->delete_on_close = (req->options & wire::kOptDeleteOnClose) != 0;
     {

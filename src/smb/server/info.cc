@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "smb/security/descriptor.h"
 #include "smb/server/aapl.h"
 #include "smb/server/connection.h"
 #include "smb/server/file_info.h"
@@ -18,6 +19,8 @@ namespace {
 constexpr uint32_t kStatusNoEasOnFile = 0xC0000052;
 constexpr uint32_t kStatusInvalidOwner = 0xC000005A;
 constexpr uint32_t kStatusInvalidPrimaryGroup = 0xC000005B;
+constexpr uint32_t kStatusInvalidSid = 0xC0000078;
+constexpr uint32_t kStatusInvalidSecurityDescr = 0xC0000079;
 
 Reply Fail(uint32_t status) {
   Reply r;
@@ -412,45 +415,31 @@ Reply Connection::QueryInfo(Exchange& x) {
           return Fail(wire::kStatusInvalidInfoClass);
       }
     } else if (req->info_type == wire::kInfoSecurity) {
-      // A self-relative security descriptor (MS-DTYP 2.4.6) with the owner and group as Unix
-      // SIDs; the DACL grants everyone everything and the runtime's permission checks decide
-      // (the ACL model shared with NFSv4 replaces this).
-      constexpr uint32_t kOwner = 1, kGroup = 2, kDacl = 4;
-      const uint32_t want = req->additional_information;
-      w.U8(1);
-      w.U8(0);
-      const size_t control_at = out.size();
-      w.U16(0x8000);  // SE_SELF_RELATIVE
-      const size_t offsets_at = out.size();
-      w.Zeros(16);
-      uint16_t control = 0x8000;
-      if (want & kOwner) {
-        wire::StoreLe32(out.data() + offsets_at, static_cast<uint32_t>(out.size()));
-        AppendUnixSid(1, a.uid, out);
+      // The file's owner, group and ACL (the runtime's one model, docs/acl.md) as a
+      // self-relative security descriptor (MS-DTYP 2.4.6). Owner, group and DACL need
+      // READ_CONTROL; the SACL ACCESS_SYSTEM_SECURITY (MS-SMB2 3.3.5.20.3).
+      const uint32_t sections = req->additional_information;
+      if ((sections & (security::kOwnerSecurityInformation | security::kGroupSecurityInformation |
+                       security::kDaclSecurityInformation)) &&
+          !(open.access & core::kReadControl)) {
+        return Fail(wire::kStatusAccessDenied);
       }
-      if (want & kGroup) {
-        wire::StoreLe32(out.data() + offsets_at + 4, static_cast<uint32_t>(out.size()));
-        AppendUnixSid(2, a.gid, out);
+      if ((sections & security::kSaclSecurityInformation) &&
+          !(open.access & wire::kAccessSystemSecurity)) {
+        return Fail(wire::kStatusAccessDenied);
       }
-      if (want & kDacl) {
-        control |= 0x0004;  // SE_DACL_PRESENT
-        wire::StoreLe32(out.data() + offsets_at + 12, static_cast<uint32_t>(out.size()));
-        w.U8(2);  // ACL revision
-        w.U8(0);
-        w.U16(8 + 20);  // size: header and one ACE
-        w.U16(1);
-        w.U16(0);
-        w.U8(0);  // ACCESS_ALLOWED_ACE_TYPE
-        w.U8(0);
-        w.U16(20);
-        w.U32(wire::kFileAllAccess);
-        w.U8(1);  // S-1-1-0, Everyone
-        w.U8(1);
-        w.Bytes(std::array<std::byte, 6>{std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},
-                                         std::byte{0}, std::byte{1}});
-        w.U32(0);
+      security::FileSecurity file;
+      file.uid = a.uid;
+      file.gid = a.gid;
+      file.mode = a.mode;
+      file.directory = a.type == core::FileType::kDirectory;
+      if (sections & (security::kDaclSecurityInformation | security::kSaclSecurityInformation)) {
+        Result<core::Acl> acl = vfs.GetAcl(caller, open.file);
+        if (!acl.ok()) return Fail(acl.status());
+        file.acl = std::move(*acl);
       }
-      wire::StoreLe16(out.data() + control_at, control);
+      out = security::EncodeSecurityDescriptor(
+          file, sections, security::SidStyle{&server_.sids, open.tree->posix.load()});
     } else {
       return Fail(wire::kStatusNotSupported);
     }
@@ -498,35 +487,27 @@ Reply Connection::BreaksFirstOr(Exchange& x, Open& open, core::CacheOp op, const
   return Fail(failed);
 }
 
-Reply Connection::SetInfo(Exchange& x) {
-  Result<wire::SetInfoRequest> req = wire::DecodeSetInfo(x.message);
-  if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
-  Result<std::shared_ptr<Open>> found = FindOpen(x, req->handle);
-  if (!found.ok()) return Fail(wire::kStatusFileClosed);
-  Open& open = **found;
-  const bool posix = open.tree->posix.load();
-  if (open.pipe) return Fail(wire::kStatusNotSupported);
-  if (req->info_type != wire::kInfoFile && !(posix && req->info_type == wire::kInfoSecurity)) {
-    return Fail(wire::kStatusNotSupported);
+Reply Connection::SetSecurity(Open& open, core::Vfs& vfs, const core::Caller& caller, ByteView sd,
+                              uint32_t sections) {
+  // MS-SMB2 3.3.5.21.3: owner and group need WRITE_OWNER, the DACL WRITE_DAC, the SACL
+  // ACCESS_SYSTEM_SECURITY; the runtime then decides who may chown (docs/acl.md).
+  using namespace security;
+  if ((sections & (kOwnerSecurityInformation | kGroupSecurityInformation)) &&
+      !(open.access & core::kWriteOwner)) {
+    return Fail(wire::kStatusAccessDenied);
   }
-  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
-  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
-  core::Vfs& vfs = use->vfs();
-  const core::Caller caller = CallerOf(*x.session);
-  if (req->info_type == wire::kInfoSecurity) {
-    // On a POSIX tree a security descriptor carries Unix owners and a mode (chown and chmod
-    // from the Linux client): they become the runtime's uid, gid and mode, set with the
-    // caller's identity (the runtime decides who may chown and chmod).
-    constexpr uint32_t kOwner = 1, kGroup = 2, kDacl = 4;
-    const uint32_t sections = req->additional_information;
-    if ((sections & (kOwner | kGroup)) && !(open.access & core::kWriteOwner)) {
-      return Fail(wire::kStatusAccessDenied);
-    }
-    if ((sections & kDacl) && !(open.access & core::kWriteDac)) {
-      return Fail(wire::kStatusAccessDenied);
-    }
+  if ((sections & kDaclSecurityInformation) && !(open.access & core::kWriteDac)) {
+    return Fail(wire::kStatusAccessDenied);
+  }
+  if ((sections & kSaclSecurityInformation) && !(open.access & wire::kAccessSystemSecurity)) {
+    return Fail(wire::kStatusAccessDenied);
+  }
+  Reply reply;
+  wire::EncodeSetInfoResponse(reply.body);
+  if (open.tree->posix.load() && CarriesPosixMode(sd)) {
+    // A Linux client's chmod and chown on a POSIX tree: Unix owners and a mode ACE.
     int bad_sid = 0;
-    Result<PosixOwnership> own = PosixOwnershipOf(req->buffer, sections, &bad_sid);
+    Result<PosixOwnership> own = PosixOwnershipOf(sd, sections, &bad_sid);
     if (!own.ok()) {
       if (bad_sid == 1) return Fail(kStatusInvalidOwner);
       if (bad_sid == 2) return Fail(kStatusInvalidPrimaryGroup);
@@ -536,12 +517,78 @@ Reply Connection::SetInfo(Exchange& x) {
     if (own->uid) set.set_uid(*own->uid);
     if (own->gid) set.set_gid(*own->gid);
     if (own->mode) set.set_mode(*own->mode);
-    Reply reply;
-    wire::EncodeSetInfoResponse(reply.body);
     if (set.mask == 0) return reply;
     Status s = vfs.SetAttr(caller, open.file, set, nullptr, nullptr, &open.via);
     if (!s.ok()) return Fail(s);
     return reply;
+  }
+  Result<core::Attr> attr = vfs.GetAttr(caller, open.file);
+  if (!attr.ok()) return Fail(attr.status());
+  FileSecurity current;
+  current.uid = attr->uid;
+  current.gid = attr->gid;
+  current.mode = attr->mode;
+  current.directory = attr->type == core::FileType::kDirectory;
+  if (sections & (kDaclSecurityInformation | kSaclSecurityInformation)) {
+    Result<core::Acl> acl = vfs.GetAcl(caller, open.file);
+    if (!acl.ok()) return Fail(acl.status());
+    current.acl = std::move(*acl);
+  }
+  DecodedChange decoded = DecodeSecurityDescriptor(sd, sections, current, server_.sids);
+  if (!decoded.change) {
+    switch (decoded.error) {
+      case DescriptorError::kInvalidOwner:
+        return Fail(kStatusInvalidOwner);
+      case DescriptorError::kInvalidGroup:
+        return Fail(kStatusInvalidPrimaryGroup);
+      case DescriptorError::kInvalidSid:
+        return Fail(kStatusInvalidSid);
+      case DescriptorError::kTooBig:
+        return Fail(wire::kStatusInvalidParameter);
+      case DescriptorError::kMalformed:
+        break;
+    }
+    return Fail(kStatusInvalidSecurityDescr);
+  }
+  const SecurityChange& change = *decoded.change;
+  // Owner and group first: the ACL's OWNER@ and GROUP@ then stand for the new ones.
+  core::SetAttrs set;
+  if (change.uid && *change.uid != current.uid) set.set_uid(*change.uid);
+  if (change.gid && *change.gid != current.gid) set.set_gid(*change.gid);
+  if (set.mask != 0) {
+    Status s = vfs.SetAttr(caller, open.file, set, nullptr, nullptr, &open.via);
+    if (!s.ok()) return Fail(s);
+  }
+  if (change.acl) {
+    Status s = vfs.SetAcl(caller, open.file, *change.acl);
+    if (!s.ok()) return Fail(s);
+  }
+  if (change.mode) {
+    core::SetAttrs mode;
+    mode.set_mode(*change.mode);
+    Status s = vfs.SetAttr(caller, open.file, mode, nullptr, nullptr, &open.via);
+    if (!s.ok()) return Fail(s);
+  }
+  return reply;
+}
+
+Reply Connection::SetInfo(Exchange& x) {
+  Result<wire::SetInfoRequest> req = wire::DecodeSetInfo(x.message);
+  if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
+  Result<std::shared_ptr<Open>> found = FindOpen(x, req->handle);
+  if (!found.ok()) return Fail(wire::kStatusFileClosed);
+  Open& open = **found;
+  const bool posix = open.tree->posix.load();
+  if (open.pipe) return Fail(wire::kStatusNotSupported);
+  if (req->info_type != wire::kInfoFile && req->info_type != wire::kInfoSecurity) {
+    return Fail(wire::kStatusNotSupported);
+  }
+  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
+  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  core::Vfs& vfs = use->vfs();
+  const core::Caller caller = CallerOf(*x.session);
+  if (req->info_type == wire::kInfoSecurity) {
+    return SetSecurity(open, vfs, caller, req->buffer, req->additional_information);
   }
   wire::LeReader r(req->buffer);
   Reply reply;

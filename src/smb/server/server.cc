@@ -972,6 +972,13 @@ class SmbProtocol final : public net::StreamProtocol, public SmbAdmin {
   SmbProtocol(const SmbServerOptions& options, SmbEnvironment env) {
     context_.options = options;
     context_.env = env;
+    std::optional<security::Sid> machine = security::ParseSid(options.machine_sid);
+    if (!machine || !security::SidMap::IsMachineSid(*machine)) {
+      machine = security::SidMap::NewMachineSid();
+      LOG_WARN("smb: no machine SID kept; this run names users and groups by {}",
+               security::FormatSid(*machine));
+    }
+    context_.sids = security::SidMap(*machine);
     for (size_t i = 0; i < 16; i += 8) {
       const uint64_t r = RandomU64();
       std::memcpy(context_.server_guid.data() + i, &r, 8);
@@ -1062,6 +1069,13 @@ class SmbProtocol final : public net::StreamProtocol, public SmbAdmin {
 };
 
 }  // namespace
+
+std::string NewMachineSid() { return security::FormatSid(security::SidMap::NewMachineSid()); }
+
+bool IsMachineSid(std::string_view text) {
+  std::optional<security::Sid> sid = security::ParseSid(text);
+  return sid && security::SidMap::IsMachineSid(*sid);
+}
 
 Result<std::unique_ptr<net::StreamServer>> StartSmbServer(const SmbServerOptions& options,
                                                           SmbEnvironment env,

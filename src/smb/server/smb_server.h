@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -25,6 +26,10 @@ struct SmbServerOptions {
   net::StreamServerOptions stream;  // port, connection limits, threads
   std::string netbios_name = "DITTOFS";
   std::string domain = "WORKGROUP";
+  // The machine SID (S-1-5-21-a-b-c) whose domain names the server's users and groups in
+  // security descriptors and lsarpc (smb/security/sid.h); the server keeps it in the control
+  // plane so that it never changes. Empty or not a machine SID: a new one for this run.
+  std::string machine_sid;
   // Sessions must sign every message (3.1.1 sessions always sign their setup). Off: a session
   // signs when the client asks, or when a share it connects to requires it
   // (core::SmbShareOptions::require_signing).
@@ -85,6 +90,11 @@ class SmbAdmin {
   // client that vanished). Errc::kNotFound when no connection has it.
   virtual Status Evict(uint64_t id) = 0;
 };
+
+// A new machine SID for SmbServerOptions::machine_sid, in its string form, and whether a string
+// is one.
+std::string NewMachineSid();
+bool IsMachineSid(std::string_view text);
 
 // Starts the adapter; `*admin` (when given) gets its administrator's view, usable while the
 // server runs.
