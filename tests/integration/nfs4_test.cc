@@ -632,6 +632,139 @@ TEST_F(Nfs4Test, AnSmbOpenRecallsADelegation) {
   EXPECT_EQ(peer->Do("close 1"), "ok");
 }
 
+// Creates the user `name` (uid and gid `uid`) through the REST API, with read-write on
+// /export. False when it could not.
+bool CreateUser(DfsProcess& dfs, const std::string& name, const std::string& password,
+                uint32_t uid) {
+  const std::string api = "http://127.0.0.1:" + std::to_string(dfs.api_port()) + "/api/v1";
+  const auto login = [&](const std::string& pw) {
+    ShellRun r = Shell("curl -s -X POST -H 'Content-Type: application/json' -d " +
+                       Quote("{\"username\":\"admin\",\"password\":\"" + pw + "\"}") + " " + api +
+                       "/auth/login");
+    const size_t at = r.output.find("\"access_token\":\"");
+    if (at == std::string::npos) return std::string();
+    const size_t from = at + 16;
+    return r.output.substr(from, r.output.find('"', from) - from);
+  };
+  // The first login must change the generated password: change it, and back (the other
+  // tests log on with it).
+  const auto change = [&](const std::string& token, const std::string& from,
+                          const std::string& to) {
+    return Shell("curl -s -o /dev/null -w '%{http_code}' -X POST -H " +
+                 Quote("Authorization: Bearer " + token) +
+                 " -H 'Content-Type: application/json' -d " +
+                 Quote("{\"current_password\":\"" + from + "\",\"new_password\":\"" + to + "\"}") +
+                 " " + api + "/auth/password")
+        .output;
+  };
+  const std::string first = login(dfs.admin_password());
+  if (first.empty()) return false;
+  EXPECT_EQ(change(first, dfs.admin_password(), "Interim-Pw-9"), "204");
+  EXPECT_EQ(change(login("Interim-Pw-9"), "Interim-Pw-9", dfs.admin_password()), "204");
+  const std::string token = login(dfs.admin_password());
+  if (token.empty()) return false;
+  const std::string auth = " -H " + Quote("Authorization: Bearer " + token) +
+                           " -H 'Content-Type: application/json' -o /dev/null -w '%{http_code}'";
+  ShellRun user =
+      Shell("curl -s -X POST" + auth + " -d " +
+            Quote("{\"username\":\"" + name + "\",\"password\":\"" + password +
+                  "\",\"uid\":" + std::to_string(uid) + ",\"gid\":" + std::to_string(uid) + "}") +
+            " " + api + "/users");
+  ShellRun grant =
+      Shell("curl -s -X PUT" + auth + " -d " +
+            Quote("{\"kind\":\"user\",\"name\":\"" + name + "\",\"level\":\"read-write\"}") + " " +
+            api + "/shares/%2Fexport/permissions");
+  EXPECT_EQ(user.output, "201") << user.output;
+  EXPECT_EQ(grant.output, "200") << grant.output;
+  return user.output == "201" && grant.output == "200";
+}
+
+// One permission model whichever protocol asks: a Windows security descriptor set over SMB
+// (impacket) decides what an NFSv4 client may do, an NFSv4 ACL set over NFS decides what an
+// SMB user may do, and each protocol shows the other's setting in its own terms.
+TEST_F(Nfs4Test, AclsSetOverOneProtocolDecideForTheOther) {
+  if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0 ||
+      Shell("command -v curl").exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket or curl is not installed";
+  }
+  ASSERT_NE(dfs_->smb_port(), 0);
+  ASSERT_TRUE(CreateUser(*dfs_, "carol", "carol-Pw-1", 1500));
+  std::unique_ptr<SmbPeer> admin = SmbPeer::Start(*dfs_, SMB_PEER_SCRIPT);
+  ASSERT_NE(admin, nullptr);
+  const std::string a = Name("sd"), b = Name("acl");
+  // FILE_ALL_ACCESS | ACCESS_SYSTEM_SECURITY is root's (admin is uid 0); NON_DIRECTORY; CREATE.
+  ASSERT_EQ(admin->Do("create " + a + " 0x011f01ff 0x40 2"), "ok 1");
+  ASSERT_EQ(admin->Do("write 1 0 736563726574"), "ok");
+  // SMB -> NFS: a DACL that denies uid 1500 (named by its Unix SID S-1-22-1-1500) reading and
+  // executing (an NFSv4 server lets a file one may execute open for reading), and allows
+  // Everyone everything.
+  const std::string sd =
+      "01000480000000000000000000000000140000000200340002000000"
+      "0100180021000000010200000000001601000000dc050000"
+      "00001400ff011f00010100000000000100000000";
+  ASSERT_EQ(admin->Do("setsd 1 4 " + sd), "ok");
+  // The descriptor read back names uid 1500 in the server's domain (S-1-5-21-x-y-z-4000:
+  // RID 1000 + 2 * uid) and the owner (uid 0) as LocalSystem.
+  const std::string back = admin->Do("getsd 1 5");
+  ASSERT_EQ(back.rfind("ok ", 0), 0u) << back;
+  EXPECT_NE(back.find("01050000000000051500000"), std::string::npos) << back;   // S-1-5-21-...
+  EXPECT_NE(back.find("a00f0000"), std::string::npos) << back;                  // RID 4000
+  EXPECT_NE(back.find("010100000000000512000000"), std::string::npos) << back;  // S-1-5-18
+  // SACL: kept for root, empty here.
+  EXPECT_EQ(admin->Do("getsd 1 8").rfind("ok ", 0), 0u);
+  auto denied = Client(1, "acl-1500", 1500);
+  auto other = Client(1, "acl-1600", 1600);
+  ASSERT_TRUE(denied && other);
+  nfsstat4 st = kOk;
+  OpenFile(*denied, a, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, "o1", &st);
+  EXPECT_EQ(st, nfsstat4::NFS4ERR_ACCESS);
+  OpenFile(*other, a, OPEN4_SHARE_ACCESS_READ, OPEN4_SHARE_DENY_NONE, "o2", &st);
+  EXPECT_EQ(st, kOk);
+  // The NFSv4 acl attribute shows the same ACL.
+  auto root = Client(1, "acl-root", 0);
+  ASSERT_TRUE(root);
+  auto get = Nfs4TestClient::Walk("/export/" + a);
+  bitmap4 want;
+  want.set(FATTR4_ACL);
+  get.push_back(Op(OP_GETATTR, GETATTR4args{want}));
+  ASSERT_OK_AND_ASSIGN(COMPOUND4res got, root->Compound(root->InSession(get)));
+  ASSERT_EQ(got.status, kOk) << Describe(got);
+  Fattr4 attrs;
+  ASSERT_EQ(DecodeAttrs(ResultOf<GETATTR4res>(got, OP_GETATTR)->obj_attributes, &attrs), kOk);
+  ASSERT_EQ(attrs.acl.size(), 2u);
+  EXPECT_EQ(attrs.acl[0].type, ACE4_ACCESS_DENIED_ACE_TYPE);
+  EXPECT_EQ(attrs.acl[0].who, "1500");
+  EXPECT_EQ(attrs.acl[1].who, "EVERYONE@");
+
+  // NFS -> SMB: root gives file b an ACL that lets its owner do everything, denies uid 1500
+  // writing and lets everyone read.
+  OpenFile(*root, b, OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_NONE, "o3", &st);
+  ASSERT_EQ(st, kOk);
+  Fattr4 acl;
+  acl.mask.set(FATTR4_ACL);
+  acl.acl = {nfsace4{ACE4_ACCESS_ALLOWED_ACE_TYPE, 0, 0x1F01FF, "OWNER@"},
+             nfsace4{ACE4_ACCESS_DENIED_ACE_TYPE, 0, 0x6, "1500"},
+             nfsace4{ACE4_ACCESS_ALLOWED_ACE_TYPE, 0, 0x120089, "EVERYONE@"}};
+  SETATTR4args set;
+  EncodeAttrs(acl.mask, acl, &set.obj_attributes);
+  auto set_ops = Nfs4TestClient::Walk("/export/" + b);
+  set_ops.push_back(Op(OP_SETATTR, set));
+  ASSERT_OK_AND_ASSIGN(COMPOUND4res r, root->Compound(root->InSession(set_ops)));
+  ASSERT_EQ(r.status, kOk) << Describe(r);
+  std::unique_ptr<SmbPeer> carol = SmbPeer::Start(*dfs_, SMB_PEER_SCRIPT, "carol", "carol-Pw-1");
+  ASSERT_NE(carol, nullptr);
+  EXPECT_EQ(carol->Do("open " + b + " 0x40000000 7 0"), "error STATUS_ACCESS_DENIED");
+  EXPECT_EQ(carol->Do("open " + b + " 0x80000000 7 0"), "ok 1");
+  // Over SMB the ACL is a descriptor whose DACL denies carol (RID 4000) writing.
+  ASSERT_EQ(admin->Do("open " + b + " 0x00020000 7 0"), "ok 2");
+  const std::string b_sd = admin->Do("getsd 2 4");
+  EXPECT_NE(b_sd.find("010024000600000001050000000000051500"), std::string::npos) << b_sd;
+  EXPECT_NE(b_sd.find("a00f0000"), std::string::npos) << b_sd;
+  // Without READ_CONTROL (FILE_READ_DATA only), no descriptor.
+  EXPECT_EQ(carol->Do("open " + b + " 0x1 7 0"), "ok 2");
+  EXPECT_EQ(carol->Do("getsd 2 4"), "error STATUS_ACCESS_DENIED");
+}
+
 // Opens and locks survive a restart as far as their clients reclaim them: after it, a client
 // of the last run reclaims (OPEN CLAIM_PREVIOUS, LOCK reclaim) in the grace period, others get
 // NFS4ERR_GRACE for new state and NFS4ERR_NO_GRACE for reclaims, and the grace period ends

@@ -13,6 +13,8 @@ independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTS
   lock FID OFFSET LENGTH x|s      -> ok  (exclusive or shared, failing at once on a conflict)
   unlock FID OFFSET LENGTH        -> ok
   shares                          -> ok name,name,...
+  getsd FID INFO                  -> ok <hex>  (QUERY_INFO SECURITY, SECURITY_INFORMATION INFO)
+  setsd FID INFO HEX              -> ok        (SET_INFO SECURITY)
 """
 import sys
 
@@ -87,6 +89,15 @@ def main():
                 print("ok", flush=True)
             elif words[0] == "close":
                 smb.close(tid, files.pop(words[1]))
+                print("ok", flush=True)
+            elif words[0] == "getsd":
+                sd = smb.queryInfo(tid, files[words[1]], infoType=s3.SMB2_0_INFO_SECURITY,
+                                   fileInfoClass=0, additionalInformation=int(words[2], 0))
+                print("ok", sd.hex(), flush=True)
+            elif words[0] == "setsd":
+                smb.setInfo(tid, files[words[1]], bytes.fromhex(words[3]),
+                            infoType=s3.SMB2_0_INFO_SECURITY, fileInfoClass=0,
+                            additionalInformation=int(words[2], 0))
                 print("ok", flush=True)
             elif words[0] == "shares":
                 print("ok", ",".join(s["shi1_netname"][:-1] for s in conn.listShares()), flush=True)

@@ -7,7 +7,8 @@
 
 namespace dittofs::integration {
 
-std::unique_ptr<SmbPeer> SmbPeer::Start(DfsProcess& server, const char* script) {
+std::unique_ptr<SmbPeer> SmbPeer::Start(DfsProcess& server, const char* script,
+                                        const std::string& user, const std::string& password) {
   int to_child[2], from_child[2];
   if (pipe(to_child) != 0 || pipe(from_child) != 0) return nullptr;
   const pid_t pid = fork();
@@ -17,9 +18,10 @@ std::unique_ptr<SmbPeer> SmbPeer::Start(DfsProcess& server, const char* script) 
     close(to_child[1]);
     close(from_child[0]);
     const std::string port = std::to_string(server.smb_port());
-    const std::string password = server.admin_password();
-    execl("/usr/bin/python3", "python3", script, "127.0.0.1", port.c_str(), "admin",
-          password.c_str(), "export", static_cast<char*>(nullptr));
+    const std::string name = user.empty() ? "admin" : user;
+    const std::string secret = user.empty() ? server.admin_password() : password;
+    execl("/usr/bin/python3", "python3", script, "127.0.0.1", port.c_str(), name.c_str(),
+          secret.c_str(), "export", static_cast<char*>(nullptr));
     _exit(127);
   }
   close(to_child[0]);

@@ -16,9 +16,11 @@ namespace dittofs::integration {
 
 class SmbPeer {
  public:
-  // Runs `script` (smb_peer.py) logged on to `server`'s share export as admin; null when it
-  // does not come up.
-  static std::unique_ptr<SmbPeer> Start(DfsProcess& server, const char* script);
+  // Runs `script` (smb_peer.py) logged on to `server`'s share export as admin (or as `user`
+  // with `password`); null when it does not come up.
+  static std::unique_ptr<SmbPeer> Start(DfsProcess& server, const char* script,
+                                        const std::string& user = "",
+                                        const std::string& password = "");
   ~SmbPeer();
   SmbPeer(const SmbPeer&) = delete;
   SmbPeer& operator=(const SmbPeer&) = delete;

@@ -341,6 +341,10 @@ struct nfsace4 {
   std::string who;  // at most NFS4_OPAQUE_LIMIT bytes
   friend bool operator==(const nfsace4&, const nfsace4&) = default;
 };
+// aclflag4 (RFC 8881 §6.4.3.2): the flags of a dacl or sacl.
+inline constexpr uint32_t ACL4_AUTO_INHERIT = 0x1;
+inline constexpr uint32_t ACL4_PROTECTED = 0x2;
+inline constexpr uint32_t ACL4_DEFAULTED = 0x4;
 // The most ACEs an `acl` attribute may hold in either direction (as the runtime keeps).
 inline constexpr uint32_t kMaxNfs4Aces = 4096;
 
@@ -402,12 +406,14 @@ enum Fattr4Bit : uint32_t {
   FATTR4_TIME_MODIFY = 53,
   FATTR4_TIME_MODIFY_SET = 54,
   FATTR4_MOUNTED_ON_FILEID = 55,
+  FATTR4_DACL = 58,  // 4.1: nfsacl41 (RFC 8881 §6.2.2): the allow/deny ACEs with ACL flags
+  FATTR4_SACL = 59,  // 4.1: the audit/alarm ACEs with ACL flags
   FATTR4_MODE_SET_MASKED = 74,
   FATTR4_SUPPATTR_EXCLCREAT = 75,
 };
 // The attributes this codec knows the values of: bits of FATTR4_SUPPORTED_ATTRS ..
-// FATTR4_MOUNTED_ON_FILEID, mode_set_masked and suppattr_exclcreat, except fs_locations,
-// mimetype, the quotas and time_backup (never supported; DecodeAttrs answers
+// FATTR4_MOUNTED_ON_FILEID, dacl, sacl, mode_set_masked and suppattr_exclcreat, except
+// fs_locations, mimetype, the quotas and time_backup (never supported; DecodeAttrs answers
 // NFS4ERR_ATTRNOTSUPP for them).
 inline constexpr size_t kFattr4Words = 3;
 
@@ -514,6 +520,10 @@ struct Fattr4 {
   nfsstat4 rdattr_error = nfsstat4::NFS4_OK;
   std::vector<nfsace4> acl;  // at most kMaxNfs4Aces
   uint32_t aclsupport = 0;
+  uint32_t dacl_flag = 0;     // nfsacl41.na41_flag: ACL4_AUTO_INHERIT, _PROTECTED, _DEFAULTED
+  std::vector<nfsace4> dacl;  // nfsacl41.na41_aces, at most kMaxNfs4Aces
+  uint32_t sacl_flag = 0;
+  std::vector<nfsace4> sacl;
   bool archive = false;
   bool cansettime = false;
   bool case_insensitive = false;

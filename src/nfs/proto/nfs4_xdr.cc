@@ -313,6 +313,28 @@ void Encode(xdr::XdrEncoder& e, const nfsace4& in) {
   e.String(in.who);
 }
 
+// nfsace4<>: the acl attribute, and the ACEs of a dacl or sacl.
+void EncodeAces(xdr::XdrEncoder& e, const std::vector<nfsace4>& aces) {
+  e.U32(static_cast<uint32_t>(aces.size()));
+  for (const nfsace4& ace : aces) Encode(e, ace);
+}
+void DecodeAces(xdr::XdrDecoder& d, std::vector<nfsace4>* out) {
+  // Each ACE takes at least 16 bytes: a count that the bytes cannot hold fails here, before
+  // anything is reserved for it.
+  const uint32_t n = d.U32();
+  if (n > kMaxNfs4Aces || size_t{n} * 16 > d.remaining()) {
+    d.Fail();
+    return;
+  }
+  out->clear();
+  out->reserve(n);
+  for (uint32_t i = 0; i < n && d.ok(); ++i) {
+    nfsace4 ace;
+    Decode(d, &ace);
+    out->push_back(std::move(ace));
+  }
+}
+
 // union open_delegation4 switch (open_delegation_type4 delegation_type) (RFC 8881 §18.16.1).
 void Decode(xdr::XdrDecoder& d, open_delegation4* out) {
   out->delegation_type = DecodeDelegationType(d);
@@ -514,9 +536,13 @@ void EncodeAttr(xdr::XdrEncoder& e, uint32_t bit, const Fattr4& in) {
     case FATTR4_RDATTR_ERROR:
       return EncodeEnum(e, in.rdattr_error);
     case FATTR4_ACL:
-      e.U32(static_cast<uint32_t>(in.acl.size()));
-      for (const nfsace4& ace : in.acl) Encode(e, ace);
-      return;
+      return EncodeAces(e, in.acl);
+    case FATTR4_DACL:
+      e.U32(in.dacl_flag);
+      return EncodeAces(e, in.dacl);
+    case FATTR4_SACL:
+      e.U32(in.sacl_flag);
+      return EncodeAces(e, in.sacl);
     case FATTR4_ACLSUPPORT:
       return e.U32(in.aclsupport);
     case FATTR4_ARCHIVE:
@@ -670,23 +696,17 @@ AttrValue DecodeAttr(xdr::XdrDecoder& d, uint32_t bit, Fattr4* out) {
     case FATTR4_RDATTR_ERROR:
       out->rdattr_error = DecodeStatus(d);
       return kValid;
-    case FATTR4_ACL: {
-      // Each ACE takes at least 16 bytes: a count that the bytes cannot hold fails here,
-      // before anything is reserved for it.
-      const uint32_t n = d.U32();
-      if (n > kMaxNfs4Aces || size_t{n} * 16 > d.remaining()) {
-        d.Fail();
-        return kValid;
-      }
-      out->acl.clear();
-      out->acl.reserve(n);
-      for (uint32_t i = 0; i < n && d.ok(); ++i) {
-        nfsace4 ace;
-        Decode(d, &ace);
-        out->acl.push_back(std::move(ace));
-      }
+    case FATTR4_ACL:
+      DecodeAces(d, &out->acl);
       return kValid;
-    }
+    case FATTR4_DACL:
+      out->dacl_flag = d.U32();
+      DecodeAces(d, &out->dacl);
+      return kValid;
+    case FATTR4_SACL:
+      out->sacl_flag = d.U32();
+      DecodeAces(d, &out->sacl);
+      return kValid;
     case FATTR4_ACLSUPPORT:
       out->aclsupport = d.U32();
       return kValid;
@@ -1917,6 +1937,8 @@ bool Fattr4Known(uint32_t bit) {
     case FATTR4_QUOTA_USED:
     case FATTR4_TIME_BACKUP:
       return false;
+    case FATTR4_DACL:
+    case FATTR4_SACL:
     case FATTR4_MODE_SET_MASKED:
     case FATTR4_SUPPATTR_EXCLCREAT:
       return true;

@@ -76,6 +76,8 @@ const bitmap4& SupportedAttrs(uint32_t minor) {
                                   FATTR4_MOUNTED_ON_FILEID});
   static const bitmap4 v1 = [] {
     bitmap4 b = v0;
+    b.set(FATTR4_DACL);
+    b.set(FATTR4_SACL);
     b.set(FATTR4_MODE_SET_MASKED);
     b.set(FATTR4_SUPPATTR_EXCLCREAT);
     return b;
@@ -85,9 +87,9 @@ const bitmap4& SupportedAttrs(uint32_t minor) {
 
 const bitmap4& SettableAttrs() {
   static const bitmap4 b =
-      Bits({FATTR4_SIZE, FATTR4_ACL, FATTR4_ARCHIVE, FATTR4_HIDDEN, FATTR4_MODE, FATTR4_OWNER,
-            FATTR4_OWNER_GROUP, FATTR4_SYSTEM, FATTR4_TIME_ACCESS_SET, FATTR4_TIME_CREATE,
-            FATTR4_TIME_MODIFY_SET, FATTR4_MODE_SET_MASKED});
+      Bits({FATTR4_SIZE, FATTR4_ACL, FATTR4_DACL, FATTR4_SACL, FATTR4_ARCHIVE, FATTR4_HIDDEN,
+            FATTR4_MODE, FATTR4_OWNER, FATTR4_OWNER_GROUP, FATTR4_SYSTEM, FATTR4_TIME_ACCESS_SET,
+            FATTR4_TIME_CREATE, FATTR4_TIME_MODIFY_SET, FATTR4_MODE_SET_MASKED});
   return b;
 }
 
@@ -120,6 +122,10 @@ void FillFromAttr(const AttrSource& src, const bitmap4& want, Fattr4* out) {
   f.lease_time = src.lease_seconds;
   f.rdattr_error = nfsstat4::NFS4_OK;
   f.acl = src.acl;
+  f.dacl = src.dacl;
+  f.dacl_flag = src.dacl_flag;
+  f.sacl = src.sacl;
+  f.sacl_flag = src.sacl_flag;
   f.aclsupport = ACL4_SUPPORT_ALLOW_ACL | ACL4_SUPPORT_DENY_ACL | ACL4_SUPPORT_AUDIT_ACL |
                  ACL4_SUPPORT_ALARM_ACL;
   f.archive = (a.dos_attributes & core::kDosArchive) != 0;
@@ -292,6 +298,24 @@ nfsstat4 Nfs4Service::AclFromWire(const std::vector<nfsace4>& wire, core::Acl* o
   return nfsstat4::NFS4_OK;
 }
 
+bool Nfs4Service::WantsAcl(const bitmap4& want) {
+  return want.test(FATTR4_ACL) || want.test(FATTR4_DACL) || want.test(FATTR4_SACL);
+}
+
+void Nfs4Service::SetAclAttrs(const core::Acl& acl, const bitmap4& want, AttrSource* src) const {
+  if (want.test(FATTR4_ACL)) src->acl = AclToWire(acl);
+  if (!want.test(FATTR4_DACL) && !want.test(FATTR4_SACL)) return;
+  core::Acl dacl, sacl;
+  for (const core::Ace& ace : acl.aces) {
+    const bool allow_deny = ace.type == core::AceType::kAllow || ace.type == core::AceType::kDeny;
+    (allow_deny ? dacl : sacl).aces.push_back(ace);
+  }
+  src->dacl = AclToWire(dacl);
+  src->sacl = AclToWire(sacl);
+  src->dacl_flag = acl.flags & core::kAclDaclFlags;
+  src->sacl_flag = (acl.flags & core::kAclSaclFlags) >> core::kAclSaclShift;
+}
+
 nfsstat4 Nfs4Service::FillAttrs(Ctx& c, const bitmap4& want, Fattr4* out) {
   if (c.current.none()) return nfsstat4::NFS4ERR_NOFILEHANDLE;
   return FillAttrsOf(c, c.current, nullptr, want, out);
@@ -324,7 +348,7 @@ nfsstat4 Nfs4Service::FillAttrsOf(Ctx& c, const Nfs4Fh& fh, const core::Attr* kn
     src.attr = &attr;
     src.owner = OwnerString(0, false);
     src.owner_group = OwnerString(0, true);
-    if (want.test(FATTR4_ACL)) src.acl = AclToWire(core::AclWithMode({}, attr.mode, true));
+    if (WantsAcl(want)) SetAclAttrs(core::AclWithMode({}, attr.mode, true), want, &src);
     if (WantsFsStats(want)) src.fs = &stats;
     FillFromAttr(src, want, out);
     return nfsstat4::NFS4_OK;
@@ -360,12 +384,12 @@ nfsstat4 Nfs4Service::FillAttrsOf(Ctx& c, const Nfs4Fh& fh, const core::Attr* kn
   src.case_insensitive = use->vfs().options().names.case_insensitive;
   if (want.test(FATTR4_OWNER)) src.owner = OwnerString(attr.uid, false);
   if (want.test(FATTR4_OWNER_GROUP)) src.owner_group = OwnerString(attr.gid, true);
-  if (want.test(FATTR4_ACL)) {
+  if (WantsAcl(want)) {
     // A file without an ACL shows the ACL its mode stands for (docs/acl.md).
     Result<core::Acl> acl = use->vfs().GetAcl(c.caller, fh.file);
     if (!acl.ok()) return ToNfs4(acl.status());
     const bool directory = attr.type == core::FileType::kDirectory;
-    src.acl = AclToWire(acl->empty() ? core::AclWithMode({}, attr.mode, directory) : *acl);
+    SetAclAttrs(acl->empty() ? core::AclWithMode({}, attr.mode, directory) : *acl, want, &src);
   }
   FillFromAttr(src, want, out);
   return nfsstat4::NFS4_OK;

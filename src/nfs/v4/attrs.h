@@ -32,7 +32,11 @@ struct AttrSource {
   bool case_insensitive = false;
   std::string owner;
   std::string owner_group;
-  std::vector<nfsace4> acl;  // when FATTR4_ACL is wanted
+  std::vector<nfsace4> acl;   // when FATTR4_ACL is wanted
+  std::vector<nfsace4> dacl;  // when FATTR4_DACL is wanted: the allow/deny ACEs
+  std::vector<nfsace4> sacl;  // when FATTR4_SACL is wanted: the audit/alarm ACEs
+  uint32_t dacl_flag = 0;
+  uint32_t sacl_flag = 0;
 };
 
 // Fills `out` with the values of `src` for the attributes `want` asks and this server

@@ -78,10 +78,62 @@ nfsstat4 Nfs4Service::ToSetAttrs(Ctx& c, const fattr4& in, const core::Attr* cur
   }
   core::SetAttrs& a = *out;
   if (f.mask.test(FATTR4_ACL)) {
+    // acl and dacl/sacl say the same thing two ways: one at a time.
+    if (f.mask.test(FATTR4_DACL) || f.mask.test(FATTR4_SACL)) return nfsstat4::NFS4ERR_INVAL;
     core::Acl given;
     s = AclFromWire(f.acl, &given);
     if (s != nfsstat4::NFS4_OK) return s;
     *acl = std::move(given);
+  } else if (f.mask.test(FATTR4_DACL) || f.mask.test(FATTR4_SACL)) {
+    // RFC 8881 §6.2.2: the dacl replaces the allow/deny ACEs, the sacl the audit/alarm ones,
+    // each with its flags; the other part of an existing file's ACL stays.
+    core::Acl now;
+    if (current != nullptr) {
+      Result<core::ShareUse> use = UseShare(shares_, c.current);
+      if (!use.ok()) return ToNfs4(use.status());
+      Result<core::Acl> kept = use->vfs().GetAcl(c.caller, c.current.file);
+      if (!kept.ok()) return ToNfs4(kept.status());
+      now = kept->empty()
+                ? core::AclWithMode({}, current->mode, current->type == core::FileType::kDirectory)
+                : std::move(*kept);
+    }
+    nfsstat4 bad = nfsstat4::NFS4_OK;
+    const auto part = [&](bool dacl_part, const std::vector<nfsace4>& wire, uint32_t flag,
+                          core::Acl* merged) {
+      if (!(dacl_part ? f.mask.test(FATTR4_DACL) : f.mask.test(FATTR4_SACL))) {
+        for (const core::Ace& ace : now.aces) {
+          const bool allow_deny =
+              ace.type == core::AceType::kAllow || ace.type == core::AceType::kDeny;
+          if (allow_deny == dacl_part) merged->aces.push_back(ace);
+        }
+        merged->flags |= now.flags & (dacl_part ? core::kAclDaclFlags : core::kAclSaclFlags);
+        return;
+      }
+      core::Acl given;
+      if ((flag & ~(ACL4_AUTO_INHERIT | ACL4_PROTECTED | ACL4_DEFAULTED)) != 0) {
+        bad = nfsstat4::NFS4ERR_INVAL;
+        return;
+      }
+      nfsstat4 st = AclFromWire(wire, &given);
+      if (st != nfsstat4::NFS4_OK) {
+        bad = st;
+        return;
+      }
+      for (const core::Ace& ace : given.aces) {
+        const bool allow_deny =
+            ace.type == core::AceType::kAllow || ace.type == core::AceType::kDeny;
+        if (allow_deny != dacl_part) bad = nfsstat4::NFS4ERR_INVAL;  // an ACE of the other list
+        merged->aces.push_back(ace);
+      }
+      merged->flags |= dacl_part ? flag : flag << core::kAclSaclShift;
+    };
+    core::Acl merged;
+    part(true, f.dacl, f.dacl_flag, &merged);
+    part(false, f.sacl, f.sacl_flag, &merged);
+    if (bad != nfsstat4::NFS4_OK) return bad;
+    if (merged.aces.size() > core::kMaxAces) return nfsstat4::NFS4ERR_INVAL;
+    if (merged.aces.empty()) merged.flags = 0;
+    *acl = std::move(merged);
   }
   if (f.mask.test(FATTR4_SIZE)) a.set_size(f.size);
   if (f.mask.test(FATTR4_MODE)) a.set_mode(f.mode);

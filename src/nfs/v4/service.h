@@ -83,6 +83,8 @@ struct Nfs4ClientInfo {
   std::vector<State> states;
 };
 
+struct AttrSource;
+
 class Nfs4Service {
  public:
   // `shares`, `handles` and `users` (may be null: numeric owners only) must outlive the service.
@@ -263,6 +265,11 @@ class Nfs4Service {
   // principal that maps to no id (or another special one, such as NETWORK@).
   std::vector<nfsace4> AclToWire(const core::Acl& acl) const;
   nfsstat4 AclFromWire(const std::vector<nfsace4>& wire, core::Acl* out) const;
+  // Whether `want` asks for the acl, dacl or sacl attribute; SetAclAttrs fills those of them
+  // it asks for from `acl` (the dacl its allow/deny ACEs, the sacl the others, each with its
+  // flags).
+  static bool WantsAcl(const bitmap4& want);
+  void SetAclAttrs(const core::Acl& acl, const bitmap4& want, AttrSource* src) const;
   std::string OwnerString(uint32_t id, bool group) const;
   // NFS4_OK, NFS4ERR_BADOWNER.
   nfsstat4 ParseOwner(std::string_view s, bool group, uint32_t* id) const;

@@ -959,6 +959,78 @@ TEST_F(Nfs4ServiceTest, TheAclAttributeSetsAndShowsTheRuntimesAcl) {
   EXPECT_EQ(got.acl, acl);
 }
 
+// NFSv4.1's dacl and sacl (RFC 8881 §6.2.2): the allow/deny and the audit/alarm halves of
+// the same ACL, each with its flags; setting one keeps the other; not in 4.0.
+TEST_F(Nfs4ServiceTest, DaclAndSaclAreTheHalvesOfTheAclWithFlags) {
+  Nfs4Options o;
+  o.numeric_ids = false;
+  Make(o);
+  Session41 s = Establish41("dacl");
+  GETATTR4args g;
+  g.attr_request.set(FATTR4_ACL);
+  g.attr_request.set(FATTR4_DACL);
+  g.attr_request.set(FATTR4_SACL);
+  const auto lookup = [&]() -> std::vector<nfs_argop4> {
+    return {Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+            MakeOp(OP_LOOKUP, LOOKUP4args{"dacl-file"})};
+  };
+  const auto set = [&](const Fattr4& f) {
+    SETATTR4args a;
+    EncodeAttrs(f.mask, f, &a.obj_attributes);
+    std::vector<nfs_argop4> ops = lookup();
+    ops.push_back(MakeOp(OP_SETATTR, a));
+    ops.push_back(MakeOp(OP_GETATTR, g));
+    return Run(1, ops);
+  };
+  ASSERT_EQ(Run(1, {Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                    OpenOp("dacl-file", OPEN4_SHARE_ACCESS_BOTH, 0, "o", s.clientid)})
+                .status,
+            kOk);
+  const std::vector<nfsace4> audit{
+      {ACE4_SYSTEM_AUDIT_ACE_TYPE, core::kAceFailedAccess, core::kAceWriteData, "EVERYONE@"}};
+  const std::vector<nfsace4> dacl{
+      {ACE4_ACCESS_ALLOWED_ACE_TYPE, core::kAceInherited, core::kAceAllAccess, "OWNER@"},
+      {ACE4_ACCESS_ALLOWED_ACE_TYPE, 0, core::kAceReadData, "AUTHENTICATED@"}};
+  Fattr4 f;
+  f.mask.set(FATTR4_SACL);
+  f.sacl = audit;
+  f.sacl_flag = ACL4_AUTO_INHERIT;
+  COMPOUND4res r = set(f);
+  ASSERT_EQ(r.status, kOk);
+  f = Fattr4();
+  f.mask.set(FATTR4_DACL);
+  f.dacl = dacl;
+  f.dacl_flag = ACL4_PROTECTED | ACL4_AUTO_INHERIT;
+  r = set(f);
+  ASSERT_EQ(r.status, kOk);
+  Fattr4 got;
+  ASSERT_EQ(DecodeAttrs(std::get<GETATTR4res>(r.resarray.back().res).obj_attributes, &got), kOk);
+  EXPECT_EQ(got.dacl, dacl);
+  EXPECT_EQ(got.dacl_flag, ACL4_PROTECTED | ACL4_AUTO_INHERIT);
+  EXPECT_EQ(got.sacl, audit);  // kept when the dacl was set
+  EXPECT_EQ(got.sacl_flag, ACL4_AUTO_INHERIT);
+  ASSERT_EQ(got.acl.size(), 3u);  // acl shows both halves
+  // An ACE of the other half, unknown flags, or acl with dacl: INVAL.
+  f.dacl = audit;
+  EXPECT_EQ(set(f).status, nfsstat4::NFS4ERR_INVAL);
+  f.dacl = dacl;
+  f.dacl_flag = 0x8;
+  EXPECT_EQ(set(f).status, nfsstat4::NFS4ERR_INVAL);
+  f.dacl_flag = 0;
+  f.mask.set(FATTR4_ACL);
+  f.acl = dacl;
+  EXPECT_EQ(set(f).status, nfsstat4::NFS4ERR_INVAL);
+  // 4.0 knows neither attribute.
+  Fattr4 v0;
+  v0.mask.set(FATTR4_DACL);
+  SETATTR4args a;
+  EncodeAttrs(v0.mask, v0, &a.obj_attributes);
+  EXPECT_EQ(Run(0, {MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                    MakeOp(OP_LOOKUP, LOOKUP4args{"dacl-file"}), MakeOp(OP_SETATTR, a)})
+                .status,
+            nfsstat4::NFS4ERR_ATTRNOTSUPP);
+}
+
 TEST_F(Nfs4ServiceTest, LocksConflictWithTheRuntimesOtherOwners) {
   Session41 s = Establish41("locks");
   std::vector<nfs_argop4> ops{Seq(s), MakeOp(OP_PUTROOTFH),
