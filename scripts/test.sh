@@ -5,7 +5,8 @@
 #   3. Samba's smbtorture against the SMB adapter, gated on tests/smb/smbtorture_known_failures.txt
 #   4. libFuzzer over the RPC + MOUNT + NFSv3 + NLM decoders, the journal, the NFSv4 codecs and
 #      service (whole client sessions), and SMB2
-#      (its decoders, a whole connection, SPNEGO/NTLMSSP, the TRANSFORM_HEADER, DCE/RPC), for a
+#      (its decoders, a whole connection, SPNEGO/NTLMSSP, the TRANSFORM_HEADER, DCE/RPC, security
+#      descriptors and SIDs), for a
 #      bounded time (clang)
 #   5. the Linux kernel NFS and cifs clients in a VM (../shared/vmtest) against the release build
 # Environment: DFS_FUZZ_SECONDS (default 60), DFS_JOURNAL_FUZZ_SECONDS, DFS_NFS4_FUZZ_SECONDS and
@@ -63,7 +64,7 @@ step "fuzzing (libFuzzer, ${DFS_FUZZ_SECONDS:-60}s)"
     -DDITTOFS_FUZZ=ON -DDITTOFS_BENCH=OFF >/dev/null
   cmake --build build/fuzz --target rpc_fuzz make_seeds journal_fuzz nfs4_xdr_fuzz make_nfs4_seeds \
     nfs4_server_fuzz smb_wire_fuzz smb_server_fuzz make_smb_seeds smb_auth_fuzz smb_crypto_fuzz \
-    smb_rpc_fuzz
+    smb_rpc_fuzz smb_security_fuzz
   corpus=$(mktemp -d)
   build/fuzz/bin/make_seeds "$corpus"
   build/fuzz/bin/rpc_fuzz -max_total_time="${DFS_FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=4096 \
@@ -118,7 +119,7 @@ record "smb_wire_fuzz" $?
   rm -rf "$corpus"
 )
 record "smb_server_fuzz" $?
-for target in smb_auth_fuzz smb_crypto_fuzz smb_rpc_fuzz; do
+for target in smb_auth_fuzz smb_crypto_fuzz smb_rpc_fuzz smb_security_fuzz; do
   (
     set -e
     corpus=$(mktemp -d)

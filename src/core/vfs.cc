@@ -1255,13 +1255,13 @@ Status Vfs::RemoveXattr(const Caller& raw_caller, FileId file, std::string_view 
 }
 
 Result<OpenTable::OpenId> Vfs::OpenFile(const Caller& raw_caller, FileId file, uint32_t access,
-                                        uint32_t share, bool delete_on_close) {
+                                        uint32_t share, bool delete_on_close, bool created) {
   const bool writes = (access & (kWriteData | kAppendData | kWriteEa | kWriteAttributes)) != 0;
   RETURN_IF_ERROR(Admit(raw_caller, writes));
   Caller caller = Effective(raw_caller);
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   if (inode.nlink == 0) return Status(Errc::kStale, "the file was removed");
-  if (!MayOpenFor(caller, inode, access)) return Errc::kAccess;
+  if (!created && !MayOpenFor(caller, inode, access)) return Errc::kAccess;
   if (writes && options_.read_only) return Errc::kReadOnly;
   // MS-FSA 2.1.5.1.2.1: no opening a read-only file to write its data or to delete it.
   if ((access & (kWriteData | kAppendData | kDeleteAccess)) != 0 && DosReadOnly(inode)) {

@@ -169,8 +169,12 @@ class Vfs {
   // `access` (OpenAccessBits) and the share modes of the file's other opens. Errc::kStale for a
   // file without a name left.
   // `delete_on_close`: the file goes when this open closes (needs kDeleteAccess).
+  // `created`: `caller` has just created `file` with this open, which then gets what it asks
+  // for whatever the new file's mode or inherited ACL say (as POSIX's open(O_CREAT) and a
+  // Windows create do); share modes still count.
   Result<OpenTable::OpenId> OpenFile(const Caller& caller, FileId file, uint32_t access,
-                                     uint32_t share, bool delete_on_close = false);
+                                     uint32_t share, bool delete_on_close = false,
+                                     bool created = false);
   // Changes open `id` of `file` to `access` and `share` (an NFSv4 OPEN upgrade or
   // OPEN_DOWNGRADE), checking `caller`'s permission for the access it adds as OpenFile does.
   // Errc::kShareViolation when the file's other opens refuse it (the open is then unchanged).

@@ -230,6 +230,23 @@ TEST_F(VfsTest, NewFilesAndDirectoriesInheritTheParentsAcl) {
   EXPECT_TRUE(vfs_->GetAcl(owner, p.id)->empty());
 }
 
+// The open that creates a file gets what it asks for, whatever the ACL the file inherited
+// says (as open(O_CREAT) of a 0000 file and a Windows create do); a later open is checked.
+TEST_F(VfsTest, TheCreatingOpenGetsWhatItAsksFor) {
+  Caller owner = User(1000, 1000), alice = User(2000, 2000);
+  Attr dir = MustMkdir(owner, root_, "dropbox", 0755);
+  Acl acl{{AllowAce(AceWho::kEveryone, kAceWriteData | kAceAppendData | kAceExecute),
+           AllowAce(AceWho::kOwner, kAceWriteData, 0, kAceFileInherit | kAceInheritOnly)}};
+  ASSERT_TRUE(vfs_->SetAcl(owner, dir.id, acl).ok());
+  Wcc w;
+  Result<Attr> f = vfs_->Create(alice, dir.id, "drop", CreateMode::kGuarded, Mode(0644), 0, &w);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  const uint32_t rw = kReadData | kWriteData;
+  EXPECT_TRUE(vfs_->OpenFile(alice, f->id, rw, kShareAll, false, /*created=*/true).ok());
+  EXPECT_EQ(vfs_->OpenFile(alice, f->id, rw, kShareAll).status().code(), Errc::kAccess);
+  EXPECT_TRUE(vfs_->OpenFile(alice, f->id, kWriteData, kShareAll).ok());
+}
+
 TEST_F(VfsTest, AChmodRewritesTheAclAndSettingAModeAclDropsIt) {
   Caller owner = User(1000, 1000), alice = User(2000, 2000);
   Attr f = MustCreate(owner, root_, "f", 0644);

@@ -9,6 +9,9 @@
 # usage: smbtorture.sh DFS_BIN [SUITE...]     (default: the suites the SMB issue names)
 # Environment: DFS_TORTURE_JOBS (parallel suites, default 3), DFS_TORTURE_TIMEOUT (per suite,
 # seconds, default 600), DFS_TORTURE_KEEP=1 keeps the logs' directory.
+# The suites of DFS_TORTURE_USER_SUITES (default: smb2.acls) run as an ordinary user (uid 1000,
+# made through the REST API), not as admin: admin is uid 0, and root passes every permission
+# check, as it does on Samba, where Windows' administrators do not.
 # Exit status 0: no unexpected failure (or "SKIPPED: smbtorture is not installed").
 
 set -uo pipefail
@@ -19,7 +22,7 @@ suites=("$@")
 if [ ${#suites[@]} -eq 0 ]; then
   suites=(smb2.connect smb2.read smb2.create smb2.rename smb2.delete-on-close-perms smb2.dir
           smb2.getinfo smb2.setinfo smb2.compound smb2.credits smb2.session smb2.lock
-          smb2.oplock smb2.lease smb2.sharemode smb2.maxfid smb2.ioctl)
+          smb2.oplock smb2.lease smb2.sharemode smb2.maxfid smb2.ioctl smb2.acls)
 fi
 if ! command -v smbtorture >/dev/null; then
   echo "SKIPPED: smbtorture is not installed (Debian samba-testsuite)"
@@ -28,6 +31,35 @@ fi
 known="$here/smbtorture_known_failures.txt"
 work=$(mktemp -d /tmp/dfs-torture.XXXXXX)
 trap '[ "${DFS_TORTURE_KEEP:-0}" = 1 ] || rm -rf "$work"' EXIT
+
+# make_user DIR ADMIN_PASSWORD: makes user "torture" (uid and gid 1000, read-write on /export)
+# through the REST API of the dfs whose log is DIR/dfs.log; prints "torture%PASSWORD". The
+# first admin login must change the generated password: it is changed, and changed back.
+make_user() {
+  local dir=$1 pw=$2 api token code
+  api="http://$(sed -n 's/.*REST API listening on \([0-9.:]*\).*/\1/p' "$dir/dfs.log")/api/v1"
+  login() {
+    curl -s -X POST -H 'Content-Type: application/json' \
+      -d "{\"username\":\"admin\",\"password\":\"$1\"}" "$api/auth/login" |
+      sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
+  }
+  call() {  # call TOKEN METHOD PATH BODY: prints the HTTP status
+    curl -s -o /dev/null -w '%{http_code}' -X "$2" -H "Authorization: Bearer $1" \
+      -H 'Content-Type: application/json' -d "$4" "$api$3"
+  }
+  token=$(login "$pw")
+  code=$(call "$token" POST /auth/password "{\"current_password\":\"$pw\",\"new_password\":\"Interim-Pw-9\"}")
+  [ "$code" = 204 ] || { echo "password change: $code"; return 1; }
+  token=$(login Interim-Pw-9)
+  call "$token" POST /auth/password "{\"current_password\":\"Interim-Pw-9\",\"new_password\":\"$pw\"}" >/dev/null
+  token=$(login "$pw")
+  code=$(call "$token" POST /users '{"username":"torture","password":"Torture-Pw-1","uid":1000,"gid":1000}')
+  [ "$code" = 201 ] || { echo "user: $code"; return 1; }
+  code=$(call "$token" PUT /shares/%2Fexport/permissions '{"kind":"user","name":"torture","level":"read-write"}')
+  [ "$code" = 200 ] || { echo "grant: $code"; return 1; }
+  echo "torture%Torture-Pw-1"
+}
+export -f make_user
 
 # run_suite SUITE: one dfs, one smbtorture run; writes $work/SUITE.{log,dfs.log,rc}.
 run_suite() {
@@ -56,8 +88,12 @@ EOC
     kill -9 "$pid" 2>/dev/null
     return
   fi
+  local user="admin%$pw"
+  if [[ " ${DFS_TORTURE_USER_SUITES-smb2.acls} " == *" $suite "* ]]; then
+    user=$(make_user "$dir" "$pw") || { echo "cannot make the user: $user" >"$dir/log"; user="admin%$pw"; }
+  fi
   timeout "${DFS_TORTURE_TIMEOUT:-600}" smbtorture "//127.0.0.1/export" -p "$port" \
-    -U "admin%$pw" --option="netbios name=localhost" "$suite" >"$dir/log" 2>&1
+    -U "$user" --option="netbios name=localhost" "$suite" >"$dir/log" 2>&1
   echo $? >"$dir/rc"
   kill -TERM "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null

@@ -180,7 +180,7 @@ template <typename AceAt>
 uint32_t Evaluate(size_t count, AceAt ace_at, const AclSubject& subject, const AclOwner& owner,
                   uint32_t wanted) {
   uint32_t always = kAceReadAttributes | kAceSynchronize;
-  if (subject.uid == owner.uid) always |= kAceReadAcl | kAceWriteAcl | kAceWriteAttributes;
+  if (subject.uid == owner.uid) always |= kAceReadAcl | kAceWriteAcl;
   uint32_t allowed = wanted & always;
   uint32_t pending = wanted & ~always;
   for (size_t i = 0; i < count && pending != 0; ++i) {

@@ -134,9 +134,10 @@ Result<Acl> DecodeAcl(std::string_view stored);
 // RFC 8881 §6.2.1: the bits of `wanted` the ACL allows `subject` on a file owned by `owner`.
 // ACEs apply in order to the subject they match (INHERIT_ONLY ones to no one): a bit is
 // allowed by the first ALLOW ACE that has it, unless a DENY ACE that has it came first; a bit
-// no ACE decides is not allowed. The owner may always read and change the ACL and the
-// attributes (as chmod and utimes allow an owner), and anyone may read attributes and
-// synchronize: those bits are allowed whatever the ACEs say.
+// no ACE decides is not allowed. The owner may always read and change the ACL (chmod; Windows'
+// implicit READ_CONTROL and WRITE_DAC of an owner), and anyone may read attributes and
+// synchronize: those bits are allowed whatever the ACEs say. (An owner's utimes and chown are
+// the Vfs's rules, not ACL bits: an open for WRITE_ATTRIBUTES needs an ACE that allows it.)
 uint32_t AclAllowed(const Acl& acl, const AclSubject& subject, const AclOwner& owner,
                     uint32_t wanted);
 

@@ -62,20 +62,20 @@ TEST(AclTest, InheritOnlyAuditAndAlarmAcesDecideNothing) {
 TEST(AclTest, RolesFollowTheFilesOwnerAndGroup) {
   Acl acl{{Allow(AceWho::kOwner, kAceWriteData), Allow(AceWho::kGroup, kAceReadData),
            Allow(AceWho::kGroupId, kAceExecute, 700)}};
-  EXPECT_EQ(Allowed(acl, kOwnerUser,
-                    kAceAllAccess & ~(kAceReadAttributes | kAceSynchronize | kAceReadAcl |
-                                      kAceWriteAcl | kAceWriteAttributes)),
-            kAceWriteData);
+  EXPECT_EQ(
+      Allowed(acl, kOwnerUser,
+              kAceAllAccess & ~(kAceReadAttributes | kAceSynchronize | kAceReadAcl | kAceWriteAcl)),
+      kAceWriteData);
   EXPECT_EQ(Allowed(acl, kGroupMember, kAceReadData | kAceWriteData), kAceReadData);
   EXPECT_EQ(Allowed(acl, kOther, kAceReadData | kAceExecute), kAceExecute);  // primary gid 700
   // Another owner: OWNER@ now means someone else.
   EXPECT_EQ(AclAllowed(acl, kOwnerUser.subject(), AclOwner{1, kOwnerGid}, kAceWriteData), 0u);
 }
 
-TEST(AclTest, TheOwnerMayAlwaysReadAndChangeTheAclAndAttributes) {
+TEST(AclTest, TheOwnerMayAlwaysReadAndChangeTheAcl) {
   Acl acl{{Deny(AceWho::kEveryone, kAceAllAccess)}};
-  const uint32_t owners = kAceReadAcl | kAceWriteAcl | kAceWriteAttributes;
-  EXPECT_EQ(Allowed(acl, kOwnerUser, owners | kAceReadData), owners);
+  const uint32_t owners = kAceReadAcl | kAceWriteAcl;
+  EXPECT_EQ(Allowed(acl, kOwnerUser, owners | kAceReadData | kAceWriteAttributes), owners);
   EXPECT_EQ(Allowed(acl, kOther, owners), 0u);
   // Anyone may read attributes and synchronize (stat needs no permission of the file).
   EXPECT_EQ(Allowed(acl, kOther, kAceReadAttributes | kAceSynchronize),
@@ -243,9 +243,8 @@ TEST(AclTest, TheStoredFormDecidesAsTheDecodedAcl) {
     }
   }
   // Damaged bytes allow only the implied bits.
-  EXPECT_EQ(
-      StoredAclAllowed(stored.substr(0, 7), kOwnerUser.subject(), kFile, kAceAllAccess),
-      kAceReadAttributes | kAceSynchronize | kAceReadAcl | kAceWriteAcl | kAceWriteAttributes);
+  EXPECT_EQ(StoredAclAllowed(stored.substr(0, 7), kOwnerUser.subject(), kFile, kAceAllAccess),
+            kAceReadAttributes | kAceSynchronize | kAceReadAcl | kAceWriteAcl);
   EXPECT_EQ(StoredAclAllowed("junk", kOther.subject(), kFile, kAceReadData), 0u);
 }
 

@@ -2,6 +2,8 @@
 
 #include "smb/security/descriptor.h"
 
+#include <algorithm>
+
 #include "smb/wire/le.h"
 
 namespace dittofs::smb::security {
@@ -213,8 +215,10 @@ std::vector<std::byte> EncodeSecurityDescriptor(const FileSecurity& file, uint32
     const core::Acl acl =
         file.acl.empty() ? core::AclWithMode({}, file.mode, file.directory) : file.acl;
     std::vector<WireAce> dacl, sacl;
-    for (const core::Ace& ace : acl.aces)
+    for (const core::Ace& ace : acl.aces) {
+      if (ace.mask == 0 && ace.type == core::AceType::kAllow) continue;  // allows nothing
       ToWire(ace, file, style, IsDaclType(ace.type) ? dacl : sacl);
+    }
     if ((sections & kSaclSecurityInformation) && !sacl.empty()) {
       control |= kSaclPresent | ControlOf(acl.flags, true);
       offset_at(12, out.size());
@@ -361,13 +365,14 @@ DecodedChange DecodeSecurityDescriptor(std::span<const std::byte> sd, uint32_t s
   }
   if (bad_sid) return fail(DescriptorError::kInvalidSid);
   if (acl.aces.size() > core::kMaxAces) return fail(DescriptorError::kTooBig);
-  if (acl.aces.empty()) {
-    // No ACE at all allows no one anything: what the mode 0 says.
-    change.acl = core::Acl{};
-    change.mode = current.mode & ~0777u;
-  } else {
-    change.acl = std::move(acl);
+  if (std::none_of(acl.aces.begin(), acl.aces.end(),
+                   [](const core::Ace& a) { return IsDaclType(a.type); })) {
+    // An empty DACL allows no one anything; an ACL without allow or deny ACEs means "go by
+    // the mode", so it keeps one ACE that allows nothing (never shown as a Windows ACE).
+    acl.aces.insert(acl.aces.begin(),
+                    core::Ace{core::AceType::kAllow, 0, 0, core::AceWho::kEveryone, 0});
   }
+  change.acl = std::move(acl);
   result.change = std::move(change);
   return result;
 }

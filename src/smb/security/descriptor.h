@@ -17,7 +17,8 @@
 // that user, not for its own owner). CREATOR OWNER and CREATOR GROUP ACEs become inherit-only
 // OWNER@ and GROUP@ ACEs. Generic rights become the file rights they stand for (MS-SMB2
 // 3.3.5.9's mapping: FILE_GENERIC_READ, ...). A NULL DACL (or none) is Everyone allowed
-// everything; an empty DACL allows no one anything. An allow or audit ACE for a SID that
+// everything; an empty DACL allows no one anything (not even the owner, but the rights
+// owners always have). An allow or audit ACE for a SID that
 // names no one here is left out (it would grant no one anything); a deny ACE for one is
 // refused (leaving it out would grant more than the client asked).
 //
@@ -64,12 +65,10 @@ struct SecurityChange {
   std::optional<uint32_t> uid;
   std::optional<uint32_t> gid;
   // The file's new ACL: the given DACL and/or SACL with the current other part. Set when
-  // the DACL or the SACL is given.
+  // the DACL or the SACL is given. An empty DACL becomes one ACE that allows nothing (an
+  // ACL without allow or deny ACEs would mean "go by the mode"); allow ACEs with no rights
+  // are not written to the wire.
   std::optional<core::Acl> acl;
-  // When the new ACL allows no one anything and has no ACE: the permission bits to give the
-  // file instead (0, with the current mode's other bits), since an empty ACL means "go by
-  // the mode".
-  std::optional<uint32_t> mode;
 };
 
 enum class DescriptorError {

@@ -243,13 +243,20 @@ TEST(Descriptor, NullAndEmptyDacls) {
                                kDaclSecurityInformation, file, map);
   ASSERT_TRUE(null_dacl.change && null_dacl.change->acl);
   EXPECT_EQ(core::ModeOfAcl(*null_dacl.change->acl, false), 0777u);
-  EXPECT_FALSE(null_dacl.change->mode);
   DecodedChange empty =
       DecodeSecurityDescriptor(Descriptor(std::nullopt, std::nullopt, std::vector<WireAceSpec>{}),
                                kDaclSecurityInformation, file, map);
   ASSERT_TRUE(empty.change && empty.change->acl);
-  EXPECT_TRUE(empty.change->acl->empty());
-  EXPECT_EQ(empty.change->mode, 0100000u);
+  ASSERT_EQ(empty.change->acl->aces.size(), 1u);
+  EXPECT_EQ(core::ModeOfAcl(*empty.change->acl, false), 0u);
+  EXPECT_FALSE(core::AclIsMode(*empty.change->acl, false));  // kept as an ACL: no owner override
+  EXPECT_EQ(Allowed(*empty.change->acl, 1000, 100, core::kAceReadData), 0u);
+  // It shows as an empty DACL.
+  FileSecurity after = file;
+  after.acl = *empty.change->acl;
+  std::vector<std::byte> sd =
+      EncodeSecurityDescriptor(after, kDaclSecurityInformation, {&map, false});
+  EXPECT_EQ(wire::LoadLe16(sd.data() + wire::LoadLe32(sd.data() + 16) + 4), 0u);
 }
 
 TEST(Descriptor, RefusesWhatItCannotKeep) {

@@ -408,7 +408,7 @@ Reply Connection::Create(Exchange& x) {
     // list = read, add = write, traverse = execute) and the share modes of the file's opens.
     Result<core::OpenTable::OpenId> id =
         vfs.OpenFile(caller, attr.id, access, req->share_access & core::kShareAll,
-                     (req->options & wire::kOptDeleteOnClose) != 0);
+                     (req->options & wire::kOptDeleteOnClose) != 0, action == wire::kActionCreated);
     if (!id.ok()) {
       // MS-FSA 2.1.5.1.2.1: a sharing violation first breaks the handle caching of the file's
       // other holders (their cached opens may be what stands in the way: a client closes

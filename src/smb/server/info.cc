@@ -563,12 +563,6 @@ Reply Connection::SetSecurity(Open& open, core::Vfs& vfs, const core::Caller& ca
     Status s = vfs.SetAcl(caller, open.file, *change.acl);
     if (!s.ok()) return Fail(s);
   }
-  if (change.mode) {
-    core::SetAttrs mode;
-    mode.set_mode(*change.mode);
-    Status s = vfs.SetAttr(caller, open.file, mode, nullptr, nullptr, &open.via);
-    if (!s.ok()) return Fail(s);
-  }
   return reply;
 }
 
