@@ -21,7 +21,7 @@ constexpr size_t kHeader = 16;
 constexpr size_t kRequestHeader = kHeader + 8;  // alloc_hint, context id, opnum
 constexpr size_t kMaxPdu = 65535;
 constexpr size_t kMaxRequest = 1 << 20;  // a fragmented request's stub, reassembled
-constexpr size_t kMaxOutput = 1 << 20;   // answers queued and not read: beyond, the pipe breaks
+constexpr size_t kMaxOutput = 4 << 20;   // answers queued and not read: beyond, the pipe breaks
 
 // Fault and result codes (C706 appendix E, MS-RPCE 2.2.2.4/2.2.2.5).
 constexpr uint32_t kNcaUnknownInterface = 0x1C010003, kNcaAccessDenied = 0x00000005;
@@ -91,6 +91,11 @@ SyntaxId MakeSyntaxId(uint32_t a, uint16_t b, uint16_t c, std::array<uint8_t, 8>
 RpcPipe::RpcPipe(std::string port, std::vector<std::unique_ptr<RpcInterface>> interfaces)
     : port_(std::move(port)), interfaces_(std::move(interfaces)) {}
 
+RpcPipe::RpcPipe(std::string port, std::unique_ptr<RpcInterface> interface)
+    : port_(std::move(port)) {
+  interfaces_.push_back(std::move(interface));
+}
+
 Status RpcPipe::Write(ByteView data) {
   if (broken_) return Status(Errc::kInvalid, "the pipe's stream is broken");
   input_.insert(input_.end(), data.begin(), data.end());
@@ -108,10 +113,11 @@ Status RpcPipe::Write(ByteView data) {
       broken_ = true;
       return s;
     }
-    if (output_.size() > kMaxOutput) {
+    if (output_.size() - read_at_ > kMaxOutput) {
       // A client that writes requests and never reads the answers.
       broken_ = true;
       output_.clear();
+      read_at_ = 0;
       return Status(Errc::kInvalid, "answers not read");
     }
   }
@@ -123,10 +129,19 @@ Status RpcPipe::Write(ByteView data) {
 }
 
 std::vector<std::byte> RpcPipe::Read(size_t max, bool* more) {
-  const size_t n = std::min(max, output_.size());
-  Bytes out(output_.begin(), output_.begin() + n);
-  output_.erase(output_.begin(), output_.begin() + n);
-  if (more != nullptr) *more = !output_.empty();
+  const size_t n = std::min(max, output_.size() - read_at_);
+  Bytes out(output_.begin() + read_at_, output_.begin() + read_at_ + n);
+  read_at_ += n;
+  // Drop what was read once it is most of the buffer: a large answer read in small pieces
+  // costs linear time, not quadratic.
+  if (read_at_ == output_.size()) {
+    output_.clear();
+    read_at_ = 0;
+  } else if (read_at_ > output_.size() / 2) {
+    output_.erase(output_.begin(), output_.begin() + read_at_);
+    read_at_ = 0;
+  }
+  if (more != nullptr) *more = has_output();
   return out;
 }
 

@@ -59,16 +59,18 @@ class RpcPipe {
   // `port`: the secondary address a bind_ack names, e.g. "\\PIPE\\srvsvc".
   // `interfaces`: what binds may select, each by its abstract syntax.
   RpcPipe(std::string port, std::vector<std::unique_ptr<RpcInterface>> interfaces);
+  // A pipe of one interface.
+  RpcPipe(std::string port, std::unique_ptr<RpcInterface> interface);
 
   // Bytes the client wrote (a WRITE to the pipe, or FSCTL_PIPE_TRANSCEIVE's input). Complete
   // PDUs are answered at once; a partial one waits for the rest. Errc::kInvalid for a stream
-  // that is not DCE/RPC (the pipe is then unusable); a well-formed request the pipe does not
-  // serve is answered with a fault PDU instead.
+  // that is not DCE/RPC, or for answers left unread beyond 4 MiB (the pipe is then unusable);
+  // a well-formed request the pipe does not serve is answered with a fault PDU instead.
   Status Write(ByteView data);
   // Up to `max` bytes of the queued answer; `*more` (may be null): bytes remain
   // (STATUS_BUFFER_OVERFLOW).
   std::vector<std::byte> Read(size_t max, bool* more);
-  bool has_output() const { return !output_.empty(); }
+  bool has_output() const { return output_.size() > read_at_; }
 
  private:
   struct Context {
@@ -87,7 +89,8 @@ class RpcPipe {
   std::vector<std::unique_ptr<RpcInterface>> interfaces_;
   std::vector<std::byte> input_;    // a partial PDU
   std::vector<std::byte> request_;  // the stub of a fragmented request so far
-  std::vector<std::byte> output_;
+  std::vector<std::byte> output_;   // answers; those before read_at_ were read
+  size_t read_at_ = 0;
   uint16_t max_xmit_ = 4280;       // the largest fragment we send: the client's max_recv_frag
   std::vector<Context> contexts_;  // presentation contexts accepted, one per context id
   bool broken_ = false;
