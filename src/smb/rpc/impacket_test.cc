@@ -193,7 +193,10 @@ std::map<std::string, std::string> ConverseLsa(uint16_t max_frag) {
 TEST(Impacket, LsaDecodesEveryAnswer) {
   if (!ImpacketAvailable()) GTEST_SKIP() << "python3-impacket is not installed";
   auto r = ConverseLsa(4280);
-  EXPECT_EQ(r["bind"], "type=12 secaddr=\\PIPE\\lsass ctx0=2/2 ctx1=0/0");
+  // ctx0 LSA in NDR64: provider rejection, transfer syntaxes not supported; ctx1 in NDR: accepted.
+  EXPECT_EQ(r["bind"],
+            "type=12 max_tfrag=4280 max_rfrag=4280 assoc_nonzero=1 secaddr=\\PIPE\\lsass "
+            "ctx0=2/2 ctx1=0/0/ndr");
   EXPECT_EQ(r["open2"], "status=0x0 handle_nonzero=1");
   EXPECT_EQ(r["open"], "status=0x0 handle_nonzero=1");
   EXPECT_EQ(r["query2_account"], "status=0x0 name=DITTOFS sid=S-1-5-21-1-2-3");

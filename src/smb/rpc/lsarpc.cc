@@ -148,6 +148,18 @@ void SkipTranslatedSids(NdrReader& r, Shape shape) {
   for (uint32_t i = 0; i < sids && r.ok(); ++i) r.Sid();
 }
 
+// The [in] parameters after the arrays of every lookup: LookupLevel (every level searches what
+// this server knows), MappedCount (ignored on input), and for the _EX and _EX2 generations
+// LookupOptions and ClientRevision (no options are defined that this server would change for).
+void SkipLookupOptions(NdrReader& r, Shape shape) {
+  r.U16();
+  r.U32();
+  if (shape != Shape::kPlain) {
+    r.U32();
+    r.U32();
+  }
+}
+
 // The LSA interface of one pipe instance, with its open policy handles.
 class LsaInterface final : public RpcInterface {
  public:
@@ -314,12 +326,7 @@ RpcAnswer LsaInterface::LookupSids(NdrReader& r, Shape shape, bool with_handle) 
     sids.push_back(present[i] ? std::optional<Sid>(r.Sid()) : std::nullopt);
   }
   SkipTranslatedNames(r, shape);
-  r.U16();  // LookupLevel: every level searches what this server knows
-  r.U32();  // MappedCount
-  if (shape != Shape::kPlain) {
-    r.U32();  // LookupOptions
-    r.U32();  // ClientRevision
-  }
+  SkipLookupOptions(r, shape);
   if (!r.ok()) return RpcAnswer::Fault(kNcaProtoError);
   if (with_handle && !IsOpen(handle)) return {LookupRefused(kStatusInvalidHandle)};
 
@@ -382,12 +389,7 @@ RpcAnswer LsaInterface::LookupNames(NdrReader& r, Shape shape, bool with_handle)
                                      : std::string());
   }
   SkipTranslatedSids(r, shape);
-  r.U16();  // LookupLevel
-  r.U32();  // MappedCount
-  if (shape != Shape::kPlain) {
-    r.U32();  // LookupOptions
-    r.U32();  // ClientRevision
-  }
+  SkipLookupOptions(r, shape);
   if (!r.ok()) return RpcAnswer::Fault(kNcaProtoError);
   if (with_handle && !IsOpen(handle)) return {LookupRefused(kStatusInvalidHandle)};
 
@@ -463,7 +465,7 @@ RpcAnswer LsaInterface::GetUserName(NdrReader& r) {
 }  // namespace
 
 LsarpcPipe::LsarpcPipe(LsaAccounts accounts, std::string user_name)
-    : pipe_("\\PIPE\\lsass",
-            std::make_unique<LsaInterface>(std::move(accounts), std::move(user_name))) {}
+    : RpcPipe("\\PIPE\\lsass",
+              std::make_unique<LsaInterface>(std::move(accounts), std::move(user_name))) {}
 
 }  // namespace dittofs::smb::rpc

@@ -23,19 +23,12 @@ namespace dittofs::smb::rpc {
 
 // One open instance of the pipe. Not thread-safe: the adapter serializes its use.
 // Write, Read and has_output are RpcPipe's.
-class LsarpcPipe {
+class LsarpcPipe : public RpcPipe {
  public:
   // `accounts`: the server's domain and where its names come from, asked at each lookup.
   // `user_name`: the SMB session's user, what LsarGetUserName answers (in the account
   // domain, accounts.netbios_name).
   LsarpcPipe(LsaAccounts accounts, std::string user_name);
-
-  Status Write(ByteView data) { return pipe_.Write(data); }
-  std::vector<std::byte> Read(size_t max, bool* more) { return pipe_.Read(max, more); }
-  bool has_output() const { return pipe_.has_output(); }
-
- private:
-  RpcPipe pipe_;
 };
 
 }  // namespace dittofs::smb::rpc

@@ -171,7 +171,7 @@ RpcAnswer SrvsvcInterface::Call(uint16_t opnum, ByteView stub) {
 }  // namespace
 
 SrvsvcPipe::SrvsvcPipe(std::function<std::vector<ShareInfo>()> shares, std::string server_name)
-    : pipe_("\\PIPE\\srvsvc",
-            std::make_unique<SrvsvcInterface>(std::move(shares), std::move(server_name))) {}
+    : RpcPipe("\\PIPE\\srvsvc",
+              std::make_unique<SrvsvcInterface>(std::move(shares), std::move(server_name))) {}
 
 }  // namespace dittofs::smb::rpc

@@ -30,17 +30,10 @@ struct ShareInfo {
 
 // One open instance of the pipe. Not thread-safe: the adapter serializes its use.
 // Write, Read and has_output are RpcPipe's.
-class SrvsvcPipe {
+class SrvsvcPipe : public RpcPipe {
  public:
   // `shares` lists the shares the caller may see, each time they are asked for.
   SrvsvcPipe(std::function<std::vector<ShareInfo>()> shares, std::string server_name);
-
-  Status Write(ByteView data) { return pipe_.Write(data); }
-  std::vector<std::byte> Read(size_t max, bool* more) { return pipe_.Read(max, more); }
-  bool has_output() const { return pipe_.has_output(); }
-
- private:
-  RpcPipe pipe_;
 };
 
 }  // namespace dittofs::smb::rpc

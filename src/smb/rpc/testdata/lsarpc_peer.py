@@ -4,21 +4,15 @@
 # An independent LSA (MS-LSAD/MS-LSAT) client for smb_rpc_impacket_test, built on
 # python3-impacket's public API (used as a peer from the test only; nothing of it is part of
 # DittoFS). impacket's hLsar* helpers build each request: they are handed a recorder in place
-# of a transport.
-#
-#   lsarpc_peer.py requests         prints "<name> <hex>" for each PDU the test sends; the
-#                                   policy handle is the placeholder ab*20, which the test
-#                                   replaces with the one LsarOpenPolicy2 answered
-#   lsarpc_peer.py decode <file>    reads lines "<name> <hex of the answer PDUs>" and prints
-#                                   what impacket decodes from each answer
-import sys
-
+# of a transport. Its command line is rpc_peer.py's; the policy handle in the requests is the
+# placeholder ab * 20, which the test replaces with the one LsarOpenPolicy2 answered.
 from impacket.dcerpc.v5 import lsad, lsat, rpcrt
 from impacket.dcerpc.v5.dtypes import NULL
 from impacket.uuid import uuidtup_to_bin
 
-NDR = ('8a885d04-1ceb-11c9-9fe8-08002b104860', '2.0')
-NDR64 = ('71710533-BEBA-4937-8319-B5DBEF9CCC36', '1.0')
+import rpc_peer
+from rpc_peer import NDR, NDR64, answer_stub, describe_bind_ack, main, pdu
+
 LSA = lsat.MSRPC_UUID_LSAT
 
 SIDS = ['S-1-5-21-1-2-3-3000', 'S-1-5-21-1-2-3-1101', 'S-1-1-0', 'S-1-3-0', 'S-1-5-11',
@@ -51,17 +45,6 @@ POLICY = handle(0xAB)
 STALE = handle(0xCD)
 
 
-def pdu(ptype, body, call_id, extra=None):
-    header = rpcrt.MSRPCRequestHeader() if ptype == rpcrt.MSRPC_REQUEST else rpcrt.MSRPCHeader()
-    header['type'] = ptype
-    header['flags'] = rpcrt.PFC_FIRST_FRAG | rpcrt.PFC_LAST_FRAG
-    header['call_id'] = call_id
-    for k, v in (extra or {}).items():
-        header[k] = v
-    header['pduData'] = body
-    return header.getData()
-
-
 def bind(call_id):
     b = rpcrt.MSRPCBind()
     b['max_tfrag'] = 4280
@@ -77,9 +60,7 @@ def bind(call_id):
 
 
 def request(call, call_id):
-    stub = call.getData()
-    return pdu(rpcrt.MSRPC_REQUEST, stub, call_id,
-               {'op_num': call.opnum, 'ctx_id': 1, 'alloc_hint': len(stub)})
+    return rpc_peer.request(call, call_id, ctx_id=1)  # context 0 asked for NDR64
 
 
 def lookup_sids3(sids):
@@ -122,18 +103,6 @@ REQUESTS = [
 ]
 
 
-def answer_stub(data):
-    """Joins the stub data of the response fragments in `data`."""
-    stub = b''
-    while data:
-        header = rpcrt.MSRPCRespHeader(data)
-        if header['type'] == rpcrt.MSRPC_FAULT:
-            raise ValueError('fault')
-        stub += header['pduData']
-        data = data[header['frag_len']:]
-    return stub
-
-
 def domains(r):
     out = []
     for d in r['ReferencedDomains']['Domains']:
@@ -148,16 +117,7 @@ def handle_bytes(h):
 
 def decode(name, data):
     if name == 'bind':
-        ack = rpcrt.MSRPCBindAck(data)
-        secaddr = ack['SecondaryAddr']
-        if isinstance(secaddr, bytes):
-            secaddr = secaddr.decode()
-        out = ['type=%d' % ack['type'], 'secaddr=%s' % secaddr.rstrip('\x00')]
-        items = ack['ctx_items']
-        for i in range(ack['ctx_num']):
-            r = rpcrt.CtxItemResult(items[i * 24:(i + 1) * 24])
-            out.append('ctx%d=%d/%d' % (i, r['Result'], r['Reason']))
-        return ' '.join(out)
+        return describe_bind_ack(data)
     stub = answer_stub(data)
     if name.startswith('open'):
         r = lsad.LsarOpenPolicy2Response(stub)
@@ -213,19 +173,5 @@ def decode(name, data):
     raise ValueError(name)
 
 
-def main():
-    if sys.argv[1] == 'requests':
-        for name, make in REQUESTS:
-            print(name, make().hex())
-    elif sys.argv[1] == 'decode':
-        with open(sys.argv[2]) as f:
-            for line in f:
-                name, hexdata = line.split()
-                try:
-                    print(name, decode(name, bytes.fromhex(hexdata)))
-                except Exception as e:  # report, so the test shows which answer failed
-                    print(name, 'ERROR', type(e).__name__, e)
-
-
 if __name__ == '__main__':
-    main()
+    main(REQUESTS, decode)
