@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "smb/rpc/rpc_test_util.h"
 #include "smb/rpc/srvsvc.h"
 #include "testing/status_matchers.h"
 
@@ -53,30 +54,6 @@ struct Builder {
     return U16(0);
   }
 };
-
-uint16_t Le16(const Bytes& b, size_t at) {
-  return uint16_t(uint8_t(b[at]) | uint8_t(b[at + 1]) << 8);
-}
-uint32_t Le32(const Bytes& b, size_t at) { return Le16(b, at) | uint32_t(Le16(b, at + 2)) << 16; }
-
-// `got` equals `want` except at want's referent positions, where it must be nonzero.
-::testing::AssertionResult Matches(const Bytes& got, const Builder& want) {
-  if (got.size() != want.b.size()) {
-    return ::testing::AssertionFailure() << "size " << got.size() << ", want " << want.b.size();
-  }
-  Bytes masked = got;
-  for (size_t at : want.referents) {
-    if (Le32(got, at) == 0) return ::testing::AssertionFailure() << "NULL referent at " << at;
-    for (int i = 0; i < 4; ++i) masked[at + i] = std::byte{0};
-  }
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (masked[i] != want.b[i]) {
-      return ::testing::AssertionFailure()
-             << "byte " << i << " is " << int(masked[i]) << ", want " << int(want.b[i]);
-    }
-  }
-  return ::testing::AssertionSuccess();
-}
 
 constexpr uint8_t kSrvsvc[16] = {0xC8, 0x4F, 0x32, 0x4B, 0x70, 0x16, 0xD3, 0x01,
                                  0x12, 0x78, 0x5A, 0x47, 0xBF, 0x6E, 0xE1, 0x88};

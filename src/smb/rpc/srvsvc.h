@@ -15,6 +15,7 @@
 
 #include "base/bytes.h"
 #include "base/status.h"
+#include "smb/rpc/pipe.h"
 
 namespace dittofs::smb::rpc {
 
@@ -28,37 +29,11 @@ struct ShareInfo {
 };
 
 // One open instance of the pipe. Not thread-safe: the adapter serializes its use.
-class SrvsvcPipe {
+// Write, Read and has_output are RpcPipe's.
+class SrvsvcPipe : public RpcPipe {
  public:
   // `shares` lists the shares the caller may see, each time they are asked for.
   SrvsvcPipe(std::function<std::vector<ShareInfo>()> shares, std::string server_name);
-
-  // Bytes the client wrote (a WRITE to the pipe, or FSCTL_PIPE_TRANSCEIVE's input). Complete
-  // PDUs are answered at once; a partial one waits for the rest. Errc::kInvalid for a stream
-  // that is not DCE/RPC (the pipe is then unusable); a well-formed request this pipe does not
-  // serve is answered with a fault PDU instead.
-  Status Write(ByteView data);
-  // Up to `max` bytes of the queued answer; `*more` (may be null): bytes remain
-  // (STATUS_BUFFER_OVERFLOW).
-  std::vector<std::byte> Read(size_t max, bool* more);
-  bool has_output() const { return !output_.empty(); }
-
- private:
-  Status Handle(ByteView pdu);
-  void Bind(ByteView pdu, uint8_t type, uint32_t call_id);
-  void Request(ByteView pdu, uint32_t call_id);
-  void Fault(uint32_t call_id, uint32_t status);
-  void Respond(uint32_t call_id, const std::vector<std::byte>& stub);
-
-  std::function<std::vector<ShareInfo>()> shares_;
-  std::string server_name_;
-  std::vector<std::byte> input_;    // a partial PDU
-  std::vector<std::byte> request_;  // the stub of a fragmented request so far
-  std::vector<std::byte> output_;
-  uint16_t max_xmit_ = 4280;        // the largest fragment we send: the client's max_recv_frag
-  std::vector<uint16_t> contexts_;  // presentation contexts accepted (srvsvc in NDR20)
-  bool bound_ = false;
-  bool broken_ = false;
 };
 
 }  // namespace dittofs::smb::rpc

@@ -2,33 +2,18 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # An independent DCE/RPC + NDR peer for smb_rpc_test, built on python3-impacket's public API
-# (used as a peer from the test only; nothing of it is part of DittoFS).
-#
-#   srvsvc_peer.py requests         prints "<name> <hex>" for each PDU the test sends
-#   srvsvc_peer.py decode <file>    reads lines "<name> <hex of the answer PDUs>" and prints
-#                                   what impacket decodes from each answer
-import sys
+# (used as a peer from the test only; nothing of it is part of DittoFS). Its command line is
+# rpc_peer.py's.
 
 from impacket.dcerpc.v5 import rpcrt, srvs
 from impacket.uuid import uuidtup_to_bin
 
-NDR = ('8a885d04-1ceb-11c9-9fe8-08002b104860', '2.0')
-NDR64 = ('71710533-BEBA-4937-8319-B5DBEF9CCC36', '1.0')
+from rpc_peer import NDR, NDR64, answer_stub, describe_bind_ack, main, pdu, request
+
 # MS-RPCE 3.3.1.5.3: bind time feature negotiation, offering both features (bitmask 0x03).
 FEATURES = ('6CB71C2C-9812-4540-0300-000000000000', '1.0')
 SRVSVC = srvs.MSRPC_UUID_SRVS
 OTHER = uuidtup_to_bin(('12345778-1234-ABCD-EF00-0123456789AC', '1.0'))  # samr, not served
-
-
-def pdu(ptype, body, call_id, extra=None):
-    header = rpcrt.MSRPCRequestHeader() if ptype == rpcrt.MSRPC_REQUEST else rpcrt.MSRPCHeader()
-    header['type'] = ptype
-    header['flags'] = rpcrt.PFC_FIRST_FRAG | rpcrt.PFC_LAST_FRAG
-    header['call_id'] = call_id
-    for k, v in (extra or {}).items():
-        header[k] = v
-    header['pduData'] = body
-    return header.getData()
 
 
 def bind(call_id):
@@ -44,12 +29,6 @@ def bind(call_id):
         item['TransferSyntax'] = uuidtup_to_bin(transfer)
         b.addCtxItem(item)
     return pdu(rpcrt.MSRPC_BIND, b.getData(), call_id)
-
-
-def request(call, call_id):
-    stub = call.getData()
-    return pdu(rpcrt.MSRPC_REQUEST, stub, call_id,
-               {'op_num': call.opnum, 'ctx_id': 0, 'alloc_hint': len(stub)})
 
 
 def share_enum(level):
@@ -96,33 +75,9 @@ REQUESTS = [
 ]
 
 
-def answer_stub(data):
-    """Joins the stub data of the response fragments in `data`."""
-    stub = b''
-    while data:
-        header = rpcrt.MSRPCRespHeader(data)
-        if header['type'] == rpcrt.MSRPC_FAULT:
-            raise ValueError('fault')
-        stub += header['pduData']
-        data = data[header['frag_len']:]
-    return stub
-
-
 def decode(name, data):
     if name == 'bind':
-        ack = rpcrt.MSRPCBindAck(data)
-        secaddr = ack['SecondaryAddr']
-        if isinstance(secaddr, bytes):
-            secaddr = secaddr.decode()
-        out = ['type=%d' % ack['type'], 'max_tfrag=%d' % ack['max_tfrag'],
-               'max_rfrag=%d' % ack['max_rfrag'], 'assoc_nonzero=%d' % (ack['assoc_group'] != 0),
-               'secaddr=%s' % secaddr.rstrip('\x00')]
-        items = ack['ctx_items']
-        for i in range(ack['ctx_num']):
-            r = rpcrt.CtxItemResult(items[i * 24:(i + 1) * 24])
-            ndr = r['TransferSyntax'] == uuidtup_to_bin(NDR)
-            out.append('ctx%d=%d/%d%s' % (i, r['Result'], r['Reason'], '/ndr' if ndr else ''))
-        return ' '.join(out)
+        return describe_bind_ack(data)
     stub = answer_stub(data)
     if name.startswith('enum'):
         r = srvs.NetrShareEnumResponse(stub)
@@ -161,19 +116,5 @@ def decode(name, data):
     raise ValueError(name)
 
 
-def main():
-    if sys.argv[1] == 'requests':
-        for name, make in REQUESTS:
-            print(name, make().hex())
-    elif sys.argv[1] == 'decode':
-        with open(sys.argv[2]) as f:
-            for line in f:
-                name, hexdata = line.split()
-                try:
-                    print(name, decode(name, bytes.fromhex(hexdata)))
-                except Exception as e:  # report, so the test shows which answer failed
-                    print(name, 'ERROR', type(e).__name__, e)
-
-
 if __name__ == '__main__':
-    main()
+    main(REQUESTS, decode)
