@@ -183,6 +183,34 @@ TEST_F(SmbTest, ListsSharesThroughSrvsvc) {
   EXPECT_NE(r.output.find("IPC$"), std::string::npos) << r.output;
 }
 
+// Samba's rpcclient turns names into SIDs and back over the lsarpc pipe of IPC$, as the
+// Windows Security tab and smbcacls do: the server's account domain is its NetBIOS name with
+// the machine SID, uid 0 is SYSTEM, and the well-known SIDs have their names.
+TEST_F(SmbTest, RpcclientLooksUpNamesAndSidsThroughLsarpc) {
+  const auto rpc = [&](const std::string& commands) {
+    return Shell("rpcclient 127.0.0.1 -s /dev/null -p " + std::to_string(server_->smb_port()) +
+                 " -U " + Quote("admin%" + server_->admin_password()) + " -c " + Quote(commands));
+  };
+  ShellRun policy = rpc("lsaquery 5");
+  EXPECT_EQ(policy.exit_code, 0) << policy.output;
+  EXPECT_NE(policy.output.find("Domain Name: DITTOFS"), std::string::npos) << policy.output;
+  const size_t at = policy.output.find("Domain Sid: S-1-5-21-");
+  ASSERT_NE(at, std::string::npos) << policy.output;
+  const std::string domain =
+      policy.output.substr(at + 12, policy.output.find_first_of("\r\n", at) - at - 12);
+  ShellRun names = rpc("lookupnames admin; getusername");
+  EXPECT_NE(names.output.find("admin S-1-5-18"), std::string::npos) << names.output;
+  EXPECT_NE(names.output.find("Account Name: admin"), std::string::npos) << names.output;
+  // uid 1000 is RID 3000 of the domain; no user has it here, so it has no name.
+  ShellRun sids = rpc("lookupsids S-1-1-0 S-1-5-32-544 S-1-5-18 " + domain + "-3000");
+  EXPECT_NE(sids.output.find("S-1-1-0 \\Everyone (5)"), std::string::npos) << sids.output;
+  EXPECT_NE(sids.output.find("S-1-5-32-544 BUILTIN\\Administrators (4)"), std::string::npos)
+      << sids.output;
+  EXPECT_NE(sids.output.find("S-1-5-18 NT AUTHORITY\\SYSTEM (5)"), std::string::npos)
+      << sids.output;
+  EXPECT_NE(sids.output.find(domain + "-3000"), std::string::npos) << sids.output;
+}
+
 TEST_F(SmbTest, WhatSmbWritesNfsReadsAndBack) {
   const std::string data = testing::RandomString(1024 * 1024 + 5, 5);
   WriteFile(Local("cross.bin"), data);

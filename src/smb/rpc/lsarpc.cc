@@ -282,6 +282,7 @@ RpcAnswer LsaInterface::QueryInformationPolicy(NdrReader& r) {
   }
   n.Pointer(true);
   n.U16(info_class);
+  n.Align(4);  // the arm: a structure of pointers, aligned to 4 (C706 14.3.8)
   switch (info_class) {
     case kPolicyPrimaryDomainInformation:  // LSAPR_POLICY_PRIMARY_DOM_INFO
       n.UnicodeString(accounts_.domain_name);

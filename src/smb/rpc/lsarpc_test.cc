@@ -50,8 +50,11 @@ struct Stub {
     b.insert(b.end(), raw.begin(), raw.end());
     return *this;
   }
-  // RPC_UNICODE_STRING's fields (ASCII `s`), and its buffer.
+  // RPC_UNICODE_STRING's fields (ASCII `s`), and its buffer. The structure holds a pointer:
+  // it starts at a multiple of 4 (also after a 16-bit SID_NAME_USE or union discriminant;
+  // Samba's rpcclient refuses it otherwise).
   Stub& Ustr(const std::string& s) {
+    Align(4);
     return Short(uint16_t(2 * s.size())).Short(uint16_t(2 * s.size())).Referent();
   }
   Stub& UstrBuffer(const std::string& s) {

@@ -27,6 +27,9 @@ void NdrWriter::String(std::string_view utf8) {
 }
 
 void NdrWriter::UnicodeString(std::string_view utf8) {
+  // RPC_UNICODE_STRING holds a pointer: the structure is aligned to 4 (C706 14.3.7), also
+  // after a 16-bit member such as a SID_NAME_USE.
+  Align(4);
   const size_t size = wire::Utf16Size(utf8);
   U16(static_cast<uint16_t>(size));
   U16(static_cast<uint16_t>(size));
@@ -113,6 +116,7 @@ std::optional<std::string> NdrReader::UniqueString(uint32_t max_chars) {
 }
 
 uint32_t NdrReader::UnicodeString(bool* present) {
+  Align(4);  // a structure with a pointer
   const uint16_t length = U16();
   const uint16_t maximum = U16();
   const uint32_t buffer = U32();

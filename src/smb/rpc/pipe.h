@@ -61,6 +61,7 @@ class RpcPipe {
   RpcPipe(std::string port, std::vector<std::unique_ptr<RpcInterface>> interfaces);
   // A pipe of one interface.
   RpcPipe(std::string port, std::unique_ptr<RpcInterface> interface);
+  virtual ~RpcPipe() = default;  // the adapter keeps its pipes as RpcPipes
 
   // Bytes the client wrote (a WRITE to the pipe, or FSCTL_PIPE_TRANSCEIVE's input). Complete
   // PDUs are answered at once; a partial one waits for the rest. Errc::kInvalid for a stream

@@ -9,6 +9,8 @@
 #include "base/casefold.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "smb/rpc/lsarpc.h"
+#include "smb/rpc/srvsvc.h"
 #include "smb/server/aapl.h"
 #include "smb/server/connection.h"
 #include "smb/server/file_info.h"
@@ -181,6 +183,41 @@ uint32_t MaximalAccess(core::Vfs& vfs, const core::Caller& caller, const core::A
   return mask;
 }
 
+namespace {
+
+// Where the lsarpc pipe finds names: the server's SID map and the control plane's users and
+// groups.
+rpc::LsaAccounts LsaAccountsOf(const ServerContext& server) {
+  rpc::LsaAccounts a{server.sids, server.options.netbios_name, server.options.domain, {}, {}, {},
+                     {}};
+  if (const core::UserDirectory* users = server.env.users) {
+    a.user_name_of = [users](uint32_t uid) -> std::optional<std::string> {
+      Result<core::UserRecord> u = users->FindUserByUid(uid);
+      if (!u.ok()) return std::nullopt;
+      return u->name;
+    };
+    a.group_name_of = [users](uint32_t gid) -> std::optional<std::string> {
+      Result<core::GroupRecord> g = users->FindGroupByGid(gid);
+      if (!g.ok()) return std::nullopt;
+      return g->name;
+    };
+    a.uid_of = [users](std::string_view name) -> std::optional<uint32_t> {
+      // Windows names are case-insensitive: as SESSION_SETUP finds its users.
+      Result<core::UserRecord> u = users->FindWindowsUser(name);
+      if (!u.ok()) return std::nullopt;
+      return u->uid;
+    };
+    a.gid_of = [users](std::string_view name) -> std::optional<uint32_t> {
+      Result<core::GroupRecord> g = users->FindGroup(name);
+      if (!g.ok()) return std::nullopt;
+      return g->gid;
+    };
+  }
+  return a;
+}
+
+}  // namespace
+
 Reply Connection::Create(Exchange& x) {
   Result<wire::CreateRequest> req = wire::DecodeCreate(x.message);
   if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
@@ -241,29 +278,34 @@ Reply Connection::Create(Exchange& x) {
   if (x.tree->ipc) {
     std::string pipe = FoldCase(req->name);
     if (pipe.starts_with("pipe\\")) pipe = pipe.substr(5);
-    if (pipe != "srvsvc") return Fail(wire::kStatusObjectNameNotFound);
+    if (pipe == "lsarpc" || pipe == "lsass") {
+      open->pipe = std::make_unique<rpc::LsarpcPipe>(LsaAccountsOf(server_), caller.user_name);
+    } else if (pipe != "srvsvc") {
+      return Fail(wire::kStatusObjectNameNotFound);
+    }
     core::ShareTable* shares = server_.env.shares;
-    open->pipe = std::make_unique<rpc::SrvsvcPipe>(
-        [shares] {
-          std::vector<rpc::ShareInfo> out;
-          for (const std::shared_ptr<core::Share>& s : shares->All()) {
-            std::string_view n = s->name();
-            while (!n.empty() && n.front() == '/') n.remove_prefix(1);
-            if (n.empty() || n.find('/') != std::string_view::npos) continue;
-            rpc::ShareInfo info;
-            info.name = std::string(n);
-            info.type = 0;
-            info.comment = "DittoFS share " + s->name();
-            out.push_back(std::move(info));
-          }
-          rpc::ShareInfo ipc;
-          ipc.name = "IPC$";
-          ipc.type = 3 | 0x80000000u;
-          ipc.comment = "IPC Service";
-          out.push_back(std::move(ipc));
-          return out;
-        },
-        server_.options.netbios_name);
+    if (!open->pipe)
+      open->pipe = std::make_unique<rpc::SrvsvcPipe>(
+          [shares] {
+            std::vector<rpc::ShareInfo> out;
+            for (const std::shared_ptr<core::Share>& s : shares->All()) {
+              std::string_view n = s->name();
+              while (!n.empty() && n.front() == '/') n.remove_prefix(1);
+              if (n.empty() || n.find('/') != std::string_view::npos) continue;
+              rpc::ShareInfo info;
+              info.name = std::string(n);
+              info.type = 0;
+              info.comment = "DittoFS share " + s->name();
+              out.push_back(std::move(info));
+            }
+            rpc::ShareInfo ipc;
+            ipc.name = "IPC$";
+            ipc.type = 3 | 0x80000000u;
+            ipc.comment = "IPC Service";
+            out.push_back(std::move(ipc));
+            return out;
+          },
+          server_.options.netbios_name);
     open->access = MapGeneric(req->desired_access);
     resp.action = wire::kActionOpened;
     resp.attributes = 0x80;

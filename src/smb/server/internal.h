@@ -21,7 +21,7 @@
 #include "net/stream/stream_server.h"
 #include "smb/auth/acceptor.h"
 #include "smb/crypto/crypto.h"
-#include "smb/rpc/srvsvc.h"
+#include "smb/rpc/pipe.h"
 #include "smb/server/smb_server.h"
 #include "smb/wire/messages.h"
 #include "smb/wire/smb2.h"
@@ -95,7 +95,7 @@ struct Open {
   core::LeaseTable::GrantId grant = 0;
   uint8_t oplock = 0;
   std::shared_ptr<Lease> lease;
-  std::unique_ptr<rpc::SrvsvcPipe> pipe;  // the srvsvc pipe of IPC$
+  std::unique_ptr<rpc::RpcPipe> pipe;  // a pipe of IPC$: srvsvc or lsarpc
   // Set by CloseOpen before it releases the open's locks: a LOCK that raced with the close
   // sees it once it holds its ranges, and gives them back.
   std::atomic<bool> closed{false};
