@@ -300,6 +300,8 @@ Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v)
     return ParseBool(v, &s.smb_require_signing);
   else if (key == "guest_ok")
     return ParseBool(v, &s.guest_ok);
+  else if (key == "smb_access_based_enumeration")
+    return ParseBool(v, &s.smb_access_based_enumeration);
   else if (key == "squash")
     s.squash = v;
   else if (key == "default_permission")
@@ -642,6 +644,7 @@ std::string JsonSchema() {
        "\"names\":{\"enum\":[\"posix\",\"windows\"]},"
        "\"smb_encrypt\":{\"type\":\"boolean\"},\"smb_require_signing\":{\"type\":\"boolean\"},"
        "\"guest_ok\":{\"type\":\"boolean\"},"
+       "\"smb_access_based_enumeration\":{\"type\":\"boolean\"},"
        "\"allowed_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
        "\"denied_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}";
   return o.str();
@@ -844,6 +847,8 @@ std::string RenderConfig(const Config& c) {
        "refused\n"
        "# smb_require_signing: SMB sessions that use the share sign every message\n"
        "# guest_ok: guest and anonymous SMB sessions may use the share (as anon_uid/anon_gid)\n"
+       "# smb_access_based_enumeration: SMB directory listings show only what the caller may\n"
+       "#   open\n"
        "shares:\n";
   for (const ShareConfig& s : c.shares) {
     char mode[8];
@@ -863,7 +868,9 @@ std::string RenderConfig(const Config& c) {
       << "    names: " << s.names << "\n"
       << "    smb_encrypt: " << (s.smb_encrypt ? "true" : "false") << "\n"
       << "    smb_require_signing: " << (s.smb_require_signing ? "true" : "false") << "\n"
-      << "    guest_ok: " << (s.guest_ok ? "true" : "false") << "\n";
+      << "    guest_ok: " << (s.guest_ok ? "true" : "false") << "\n"
+      << "    smb_access_based_enumeration: " << (s.smb_access_based_enumeration ? "true" : "false")
+      << "\n";
     auto list = [&](const char* key, const std::vector<std::string>& v) {
       o << "    " << key << ": [";
       for (size_t i = 0; i < v.size(); ++i) o << (i ? ", " : "") << "\"" << v[i] << "\"";

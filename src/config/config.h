@@ -134,10 +134,12 @@ struct ShareConfig {
   std::string names = "posix";
   // SMB: tree connects of SMB 3.x sessions encrypt every message, and 2.x sessions are refused
   // (MS-SMB2 3.3.5.7); sessions that connect sign every message; guest and anonymous sessions
-  // may connect (as anon_uid/anon_gid).
+  // may connect (as anon_uid/anon_gid); with access-based enumeration, directory listings show
+  // only what the caller may open.
   bool smb_encrypt = false;
   bool smb_require_signing = false;
   bool guest_ok = false;
+  bool smb_access_based_enumeration = false;
 };
 
 struct Config {

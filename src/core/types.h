@@ -222,6 +222,9 @@ struct SmbShareOptions {
   bool encrypt = false;          // Share.EncryptData: 3.x sessions encrypt, 2.x are refused
   bool require_signing = false;  // sessions that connect sign every message
   bool guest_ok = false;         // guest and anonymous sessions may connect
+  // Access-based enumeration (MS-SRVS SHI1005_FLAGS_ACCESS_BASED_DIRECTORY_ENUM): directory
+  // listings show only the entries the caller may open.
+  bool access_based_enumeration = false;
 };
 
 struct ShareOptions {

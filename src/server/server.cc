@@ -791,6 +791,7 @@ Status ServerImpl::SeedDefaults() {
     share.smb_encrypt = sc.smb_encrypt;
     share.smb_require_signing = sc.smb_require_signing;
     share.guest_ok = sc.guest_ok;
+    share.smb_access_based_enumeration = sc.smb_access_based_enumeration;
     RETURN_IF_ERROR(db_->CreateShare(share).status());
     LOG_INFO("controlplane: created share {} ({} metadata, {} blocks)", sc.name, sc.metadata,
              sc.block);
@@ -849,6 +850,7 @@ Result<core::ShareOptions> ServerImpl::OptionsOf(const cp::Share& share) {
   o.smb.encrypt = share.smb_encrypt;
   o.smb.require_signing = share.smb_require_signing;
   o.smb.guest_ok = share.guest_ok;
+  o.smb.access_based_enumeration = share.smb_access_based_enumeration;
   o.policy.default_permission = ToCore(share.default_permission);
   for (const std::string& text : share.allowed_cidrs) {
     ASSIGN_OR_RETURN(core::Cidr c, core::Cidr::Parse(text));

@@ -38,6 +38,7 @@ struct DfsShare {
   bool smb_encrypt = false;
   bool smb_require_signing = false;
   bool guest_ok = false;
+  bool smb_access_based_enumeration = false;
 };
 
 struct DfsOptions {

@@ -33,6 +33,7 @@ class Nfs4Test : public ::testing::Test {
   static void SetUpTestSuite() {
     DfsOptions options;
     options.env = {"DITTOFS_NFS_LEASE_S=3"};
+    options.shares[0].smb_access_based_enumeration = true;  // for AccessBasedEnumeration...
     auto started = DfsProcess::Start(DFS_BINARY, options);
     ASSERT_TRUE(started.ok()) << started.status().ToString();
     dfs_ = std::move(started).value().release();
@@ -769,6 +770,116 @@ TEST_F(Nfs4Test, AclsSetOverOneProtocolDecideForTheOther) {
 // of the last run reclaims (OPEN CLAIM_PREVIOUS, LOCK reclaim) in the grace period, others get
 // NFS4ERR_GRACE for new state and NFS4ERR_NO_GRACE for reclaims, and the grace period ends
 // as soon as the one client of the last run said RECLAIM_COMPLETE. The share is durable.
+// Access-based enumeration (the share's smb_access_based_enumeration): an SMB listing shows
+// an ordinary user only what it may read, whoever made the files; root sees everything.
+TEST_F(Nfs4Test, AccessBasedEnumerationHidesWhatTheCallerMayNotRead) {
+  if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0 ||
+      Shell("command -v curl").exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket or curl is not installed";
+  }
+  ASSERT_TRUE(CreateUser(*dfs_, "dave", "dave-Pw-1", 1600));
+  // Root makes a directory with a file everyone reads, one only root reads (0600), and one
+  // whose ACL denies dave reading.
+  auto root = Client(1, "abe-root", 0);
+  ASSERT_TRUE(root);
+  auto mkdir = Nfs4TestClient::Walk("/export");
+  CREATE4args dir;
+  dir.objtype = nfs_ftype4::NF4DIR;
+  dir.objname = "abe-dir";
+  Fattr4 mode;
+  mode.mask.set(FATTR4_MODE);
+  mode.mode = 0755;
+  EncodeAttrs(mode.mask, mode, &dir.createattrs);
+  mkdir.push_back(Op(OP_CREATE, dir));
+  ASSERT_OK_AND_ASSIGN(COMPOUND4res r, root->Compound(root->InSession(mkdir)));
+  ASSERT_EQ(r.status, kOk) << Describe(r);
+  for (const char* name : {"visible", "secret", "denied"}) {
+    auto ops = Nfs4TestClient::Walk("/export/abe-dir");
+    ops.push_back(OpenByName(name, OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_NONE, "abe",
+                             root->clientid(), true));
+    ASSERT_OK_AND_ASSIGN(r, root->Compound(root->InSession(ops)));
+    ASSERT_EQ(r.status, kOk) << name << " " << Describe(r);
+  }
+  const auto setattr = [&](const std::string& path, const Fattr4& f) {
+    SETATTR4args set;
+    EncodeAttrs(f.mask, f, &set.obj_attributes);
+    auto ops = Nfs4TestClient::Walk("/export/" + path);
+    ops.push_back(Op(OP_SETATTR, set));
+    Result<COMPOUND4res> res = root->Compound(root->InSession(ops));
+    return res.ok() ? res->status : nfsstat4::NFS4ERR_IO;
+  };
+  mode.mode = 0644;
+  ASSERT_EQ(setattr("abe-dir/visible", mode), kOk);
+  mode.mode = 0600;
+  ASSERT_EQ(setattr("abe-dir/secret", mode), kOk);
+  Fattr4 acl;
+  acl.mask.set(FATTR4_ACL);
+  acl.acl = {nfsace4{ACE4_ACCESS_DENIED_ACE_TYPE, 0, 0x1, "1600"},
+             nfsace4{ACE4_ACCESS_ALLOWED_ACE_TYPE, 0, 0x120089, "EVERYONE@"}};
+  ASSERT_EQ(setattr("abe-dir/denied", acl), kOk);
+  std::unique_ptr<SmbPeer> dave = SmbPeer::Start(*dfs_, SMB_PEER_SCRIPT, "dave", "dave-Pw-1");
+  ASSERT_NE(dave, nullptr);
+  EXPECT_EQ(dave->Do("ls abe-dir\\*"), "ok visible");
+  EXPECT_EQ(dave->Do("ls abe-dir\\secret"), "error STATUS_NO_SUCH_FILE");
+  std::unique_ptr<SmbPeer> admin = SmbPeer::Start(*dfs_, SMB_PEER_SCRIPT);
+  ASSERT_NE(admin, nullptr);
+  EXPECT_EQ(admin->Do("ls abe-dir\\*"), "ok denied,secret,visible");
+}
+
+// ACLs (with their flags and audit ACEs) live in the metadata store, and the machine SID in
+// the control plane: after a restart on RocksDB, NFSv4 shows the same ACL and SMB the same
+// descriptor, byte for byte (the same SIDs).
+TEST(Nfs4RestartTest, AclsAndTheMachineSidSurviveARestart) {
+  if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket is not installed";
+  }
+  DfsOptions options;
+  options.shares[0].metadata = "rocksdb";
+  options.shares[0].block = "localfs";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> dfs, DfsProcess::Start(DFS_BINARY, options));
+  ASSERT_NE(dfs->smb_port(), 0);
+  // A descriptor with a PROTECTED DACL (SYSTEM, i.e. the owner uid 0, allowed everything;
+  // uid 1500 denied reading) and a SACL (failed writes by Everyone audited).
+  const std::string sd =
+      "0100149000000000000000001400000030000000"
+      "02001c00010000000280140002000000010100000000000100000000"
+      "020034000200000000001400ff011f00010100000000000512000000010018000100000001020000000000160100"
+      "0000dc050000";
+  std::string before_sd, before_acl;
+  const auto acl_of = [&](DfsProcess& server) -> std::string {
+    auto c = Nfs4TestClient::Connect(server.port(), 1);
+    if (!c.ok() || !(*c)->Establish("acl-restart").ok()) return "no client";
+    auto ops = Nfs4TestClient::Walk("/export/kept");
+    bitmap4 want;
+    want.set(FATTR4_ACL);
+    want.set(FATTR4_DACL);
+    want.set(FATTR4_SACL);
+    ops.push_back(Op(OP_GETATTR, GETATTR4args{want}));
+    Result<COMPOUND4res> r = (*c)->Compound((*c)->InSession(ops));
+    if (!r.ok() || r->status != kOk) return "GETATTR failed";
+    const fattr4& got = ResultOf<GETATTR4res>(*r, OP_GETATTR)->obj_attributes;
+    return std::string(reinterpret_cast<const char*>(got.vals().data()), got.vals().size());
+  };
+  {
+    std::unique_ptr<SmbPeer> admin = SmbPeer::Start(*dfs, SMB_PEER_SCRIPT);
+    ASSERT_NE(admin, nullptr);
+    ASSERT_EQ(admin->Do("create kept 0x011f01ff 0x40 2"), "ok 1");
+    ASSERT_EQ(admin->Do("setsd 1 0xc " + sd), "ok");
+    before_sd = admin->Do("getsd 1 0xf");
+    ASSERT_EQ(before_sd.rfind("ok ", 0), 0u) << before_sd;
+    EXPECT_NE(before_sd.find("1490"), std::string::npos) << before_sd;  // SACL, PROTECTED
+    EXPECT_EQ(admin->Do("close 1"), "ok");
+    before_acl = acl_of(*dfs);
+    ASSERT_GT(before_acl.size(), 40u) << before_acl;
+  }
+  ASSERT_OK(dfs->Restart());
+  std::unique_ptr<SmbPeer> admin = SmbPeer::Start(*dfs, SMB_PEER_SCRIPT);
+  ASSERT_NE(admin, nullptr);
+  ASSERT_EQ(admin->Do("open kept 0x01020000 7 0"), "ok 1");
+  EXPECT_EQ(admin->Do("getsd 1 0xf"), before_sd);
+  EXPECT_EQ(acl_of(*dfs), before_acl);
+}
+
 TEST(Nfs4RestartTest, ClientsReclaimOpensAndLocksAfterARestart) {
   DfsOptions options;
   options.shares[0].metadata = "rocksdb";

@@ -13,6 +13,7 @@ independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTS
   lock FID OFFSET LENGTH x|s      -> ok  (exclusive or shared, failing at once on a conflict)
   unlock FID OFFSET LENGTH        -> ok
   shares                          -> ok name,name,...
+  ls PATTERN                      -> ok name,name,...  (a directory listing, "." and ".." left out)
   getsd FID INFO                  -> ok <hex>  (QUERY_INFO SECURITY, SECURITY_INFORMATION INFO)
   setsd FID INFO HEX              -> ok        (SET_INFO SECURITY)
 """
@@ -90,6 +91,11 @@ def main():
             elif words[0] == "close":
                 smb.close(tid, files.pop(words[1]))
                 print("ok", flush=True)
+            elif words[0] == "ls":
+                entries = conn.listPath("export", words[1])
+                names = sorted(e.get_longname() for e in entries
+                               if e.get_longname() not in (".", ".."))
+                print("ok", ",".join(names), flush=True)
             elif words[0] == "getsd":
                 sd = smb.queryInfo(tid, files[words[1]], infoType=s3.SMB2_0_INFO_SECURITY,
                                    fileInfoClass=0, additionalInformation=int(words[2], 0))
@@ -104,7 +110,8 @@ def main():
             else:
                 print("error unknown-command", flush=True)
         except (SessionError, smb3.SessionError) as e:
-            code = e.get_error_code()
+            # smb3's SessionError names it get_error_code, smbconnection's getErrorCode.
+            code = e.get_error_code() if hasattr(e, "get_error_code") else e.getErrorCode()
             print("error", ERROR_MESSAGES.get(code, ("0x%08x" % code,))[0], flush=True)
 
 

@@ -84,6 +84,8 @@ struct Args {
   std::optional<bool> smb_require_signing;
   bool guest_ok_flag = false;
   std::optional<bool> guest_ok;
+  bool abe_flag = false;
+  std::optional<bool> abe;
   bool run = false;
   std::string mountpoint = kDefaultMountpoint;
 
@@ -139,6 +141,7 @@ const std::vector<Column> kShareColumns = {{"NAME", "name"},
                                            {"SMB ENCRYPT", "smb_encrypt"},
                                            {"SMB SIGNING", "smb_require_signing"},
                                            {"GUEST OK", "guest_ok"},
+                                           {"SMB ABE", "smb_access_based_enumeration"},
                                            {"ALLOWED", "allowed_cidrs"},
                                            {"DENIED", "denied_cidrs"}};
 const std::vector<Column> kGrantColumns = {{"KIND", "kind"}, {"NAME", "name"}, {"LEVEL", "level"}};
@@ -657,16 +660,21 @@ void Dfsctl::AddShareCommands() {
     constexpr const char* kSigning = "SMB sessions sign every message on the share";
     constexpr const char* kGuest =
         "Guest and anonymous SMB sessions may use the share, as --anon-uid/--anon-gid";
+    constexpr const char* kAbe =
+        "Access-based enumeration: SMB directory listings show only what the caller may open";
     if (create) {
       command->add_flag("--smb-encrypt", args_.smb_encrypt_flag, kEncrypt);
       command->add_flag("--smb-require-signing", args_.smb_require_signing_flag, kSigning);
       command->add_flag("--guest-ok", args_.guest_ok_flag, kGuest);
+      command->add_flag("--smb-access-based-enumeration", args_.abe_flag, kAbe);
     } else {
       command->add_option("--smb-encrypt", args_.smb_encrypt,
                           std::string(kEncrypt) + " (true|false)");
       command->add_option("--smb-require-signing", args_.smb_require_signing,
                           std::string(kSigning) + " (true|false)");
       command->add_option("--guest-ok", args_.guest_ok, std::string(kGuest) + " (true|false)");
+      command->add_option("--smb-access-based-enumeration", args_.abe,
+                          std::string(kAbe) + " (true|false)");
     }
   };
   CLI::App* create = Leaf(share, "create", "Create a share",
@@ -757,6 +765,8 @@ Status Dfsctl::ShareCreateOrUpdate(bool create) {
   if (args_.smb_require_signing) body["smb_require_signing"] = *args_.smb_require_signing;
   if (args_.guest_ok_flag) body["guest_ok"] = true;
   if (args_.guest_ok) body["guest_ok"] = *args_.guest_ok;
+  if (args_.abe_flag) body["smb_access_based_enumeration"] = true;
+  if (args_.abe) body["smb_access_based_enumeration"] = *args_.abe;
   if (!create && body.empty()) return Usage("share update: give at least one field to change");
   ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
   if (create) {

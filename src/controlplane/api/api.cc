@@ -68,9 +68,14 @@ const std::initializer_list<std::string_view> kCreateGroupBody = {"name", "gid"}
 const std::initializer_list<std::string_view> kCreateStoreBody = {"name", "type", "config"};
 const std::initializer_list<std::string_view> kPatchStoreBody = {"type", "config"};
 const std::initializer_list<std::string_view> kCreateShareBody = {
-    "name",      "metadata_store", "block_store",   "read_only",           "squash",
-    "anon_uid",  "anon_gid",       "allowed_cidrs", "denied_cidrs",        "default_permission",
-    "root_mode", "names",          "smb_encrypt",   "smb_require_signing", "guest_ok"};
+    "name",         "metadata_store",
+    "block_store",  "read_only",
+    "squash",       "anon_uid",
+    "anon_gid",     "allowed_cidrs",
+    "denied_cidrs", "default_permission",
+    "root_mode",    "names",
+    "smb_encrypt",  "smb_require_signing",
+    "guest_ok",     "smb_access_based_enumeration"};
 const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store",
                                                                  "block_store",
                                                                  "read_only",
@@ -84,7 +89,8 @@ const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store
                                                                  "names",
                                                                  "smb_encrypt",
                                                                  "smb_require_signing",
-                                                                 "guest_ok"};
+                                                                 "guest_ok",
+                                                                 "smb_access_based_enumeration"};
 const std::initializer_list<std::string_view> kGrantBody = {"kind", "name", "level"};
 const std::initializer_list<std::string_view> kPatchAdapterBody = {
     "enabled", "port", "bind_address", "workers", "io_threads"};
@@ -1406,7 +1412,8 @@ class ApiHandlers final {
                 {"names", NameRulesName(share.names)},
                 {"smb_encrypt", share.smb_encrypt},
                 {"smb_require_signing", share.smb_require_signing},
-                {"guest_ok", share.guest_ok}};
+                {"guest_ok", share.guest_ok},
+                {"smb_access_based_enumeration", share.smb_access_based_enumeration}};
   }
 
   // Reads the fields a create and a patch share into `share`.
@@ -1463,6 +1470,8 @@ class ApiHandlers final {
     RETURN_IF_ERROR(ReadBool(body, "smb_encrypt", &share->smb_encrypt));
     RETURN_IF_ERROR(ReadBool(body, "smb_require_signing", &share->smb_require_signing));
     RETURN_IF_ERROR(ReadBool(body, "guest_ok", &share->guest_ok));
+    RETURN_IF_ERROR(
+        ReadBool(body, "smb_access_based_enumeration", &share->smb_access_based_enumeration));
     return Status::Ok();
   }
 

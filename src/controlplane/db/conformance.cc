@@ -96,6 +96,7 @@ Status PopulateForTest(ControlDb& db) {
   export_in.root_mode = 01777;
   export_in.smb_encrypt = true;
   export_in.guest_ok = true;
+  export_in.smb_access_based_enumeration = true;
   ASSIGN_OR_RETURN(Share export_share, db.CreateShare(export_in));
   ASSIGN_OR_RETURN(Share archive, db.CreateShare(MakeShare("/archive", meta.id, blocks.id)));
   RETURN_IF_ERROR(
@@ -386,6 +387,7 @@ TEST_P(ControlDbConformance, ShareCrudKeepsEveryField) {
   in.smb_encrypt = true;
   in.smb_require_signing = true;
   in.guest_ok = true;
+  in.smb_access_based_enumeration = true;
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   EXPECT_GT(share.id, 0);
   in.id = share.id;
@@ -409,6 +411,7 @@ TEST_P(ControlDbConformance, ShareCrudKeepsEveryField) {
   changed.squash = Squash::kNone;
   changed.smb_encrypt = false;
   changed.guest_ok = false;
+  changed.smb_access_based_enumeration = false;
   ASSERT_OK(db().UpdateShare(changed));
   ASSERT_OK_AND_ASSIGN(got, db().GetShare(share.id));
   EXPECT_EQ(got, changed);
@@ -594,7 +597,8 @@ TEST_P(ControlDbConformance, MigrationToVersion3KeepsSharesAndGivesThemPosixName
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   // Back to schema version 2, as a database written before name rules were: no column, and
   // no record of migration 3 (nor of the later ones).
-  for (const char* column : {"names", "smb_encrypt", "smb_require_signing", "guest_ok"}) {
+  for (const char* column : {"names", "smb_encrypt", "smb_require_signing", "guest_ok",
+                             "smb_access_based_enumeration"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 3"));
@@ -614,10 +618,11 @@ TEST_P(ControlDbConformance, MigrationToVersion4KeepsSharesAndGivesThemNoSmbOpti
   in.anon_uid = 4242;
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   // Back to schema version 3, as a database written before the per-share SMB options were.
-  for (const char* column : {"smb_encrypt", "smb_require_signing", "guest_ok"}) {
+  for (const char* column :
+       {"smb_encrypt", "smb_require_signing", "guest_ok", "smb_access_based_enumeration"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
-  ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version = 4"));
+  ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 4"));
   ASSERT_OK(Reopen());
   EXPECT_THAT(db().SchemaVersion(), ::testing::Property(&Result<int>::value, kSchemaVersion));
   ASSERT_OK_AND_ASSIGN(Share got, db().GetShare(share.id));
@@ -631,6 +636,11 @@ TEST_P(ControlDbConformance, MigrationToVersion4KeepsSharesAndGivesThemNoSmbOpti
   ASSERT_OK(db().UpdateShare(got));
   ASSERT_OK_AND_ASSIGN(Share again, db().GetShare(share.id));
   EXPECT_TRUE(again.guest_ok);
+  EXPECT_FALSE(again.smb_access_based_enumeration);
+  again.smb_access_based_enumeration = true;
+  ASSERT_OK(db().UpdateShare(again));
+  ASSERT_OK_AND_ASSIGN(Share abe, db().GetShare(share.id));
+  EXPECT_TRUE(abe.smb_access_based_enumeration);
 }
 
 TEST_P(ControlDbConformance, NewerSchemaRefusesToOpen) {

@@ -100,6 +100,7 @@ struct Share {
   bool smb_require_signing = false;
   // Guest and anonymous SMB sessions may connect, as anon_uid/anon_gid.
   bool guest_ok = false;
+  bool smb_access_based_enumeration = false;  // SMB listings show only what the caller may open
   friend bool operator==(const Share&, const Share&) = default;
 };
 
@@ -227,6 +228,6 @@ class ControlDb {
 };
 
 // The schema version this code creates and understands.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 }  // namespace dittofs::controlplane

@@ -103,6 +103,9 @@ ALTER TABLE shares ADD COLUMN smb_encrypt INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE shares ADD COLUMN smb_require_signing INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE shares ADD COLUMN guest_ok INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    {5, "per-share SMB access-based enumeration", R"sql(
+ALTER TABLE shares ADD COLUMN smb_access_based_enumeration INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 
@@ -202,6 +205,8 @@ class JsonReader {
     if (value == nullptr || !value->is_boolean()) return Fail(key, "a boolean"), false;
     return value->get<bool>();
   }
+  // A boolean that older exports do not have: `absent` when the key is missing.
+  bool BoolOr(const char* key, bool absent) { return Find(key) == nullptr ? absent : Bool(key); }
   std::string Str(const char* key) {
     const Json* value = Find(key);
     if (value == nullptr || !value->is_string()) return Fail(key, "a string"), "";
@@ -285,7 +290,7 @@ constexpr std::string_view kUserColumns =
 constexpr std::string_view kShareColumns =
     "id, name, metadata_store_id, block_store_id, read_only, squash, anon_uid, anon_gid, "
     "allowed_cidrs, denied_cidrs, default_permission, root_mode, names, smb_encrypt, "
-    "smb_require_signing, guest_ok";
+    "smb_require_signing, guest_ok, smb_access_based_enumeration";
 
 Result<User> UserFromRow(const SqlRow& row) {
   RowReader r(row);
@@ -347,6 +352,7 @@ Result<Share> ShareFromRow(const SqlRow& row) {
   s.smb_encrypt = r.Bool();
   s.smb_require_signing = r.Bool();
   s.guest_ok = r.Bool();
+  s.smb_access_based_enumeration = r.Bool();
   RETURN_IF_ERROR(r.status());
   return s;
 }
@@ -414,7 +420,8 @@ std::vector<SqlParam> ShareParams(const Share& s) {
           S(NameRulesName(s.names)),
           B(s.smb_encrypt),
           B(s.smb_require_signing),
-          B(s.guest_ok)};
+          B(s.guest_ok),
+          B(s.smb_access_based_enumeration)};
 }
 
 std::vector<SqlParam> AdapterParams(const Adapter& a) {
@@ -661,8 +668,9 @@ class SqlControlDb final : public ControlDb {
       Result<std::vector<SqlRow>> rows = conn_->Query(
           "INSERT INTO shares (name, metadata_store_id, block_store_id, read_only, squash, "
           "anon_uid, anon_gid, allowed_cidrs, denied_cidrs, default_permission, root_mode, "
-          "names, smb_encrypt, smb_require_signing, guest_ok) VALUES ($1, $2, $3, $4, $5, $6, "
-          "$7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+          "names, smb_encrypt, smb_require_signing, guest_ok, smb_access_based_enumeration) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+          "RETURNING id",
           ShareParams(share));
       if (rows.status() == Errc::kExists) {
         return Status(Errc::kExists, what + ": the name is taken");
@@ -708,7 +716,7 @@ class SqlControlDb final : public ControlDb {
               "read_only = $4, squash = $5, anon_uid = $6, anon_gid = $7, "
               "allowed_cidrs = $8, denied_cidrs = $9, default_permission = $10, "
               "root_mode = $11, names = $12, smb_encrypt = $13, smb_require_signing = $14, "
-              "guest_ok = $15 WHERE id = $16 RETURNING id",
+              "guest_ok = $15, smb_access_based_enumeration = $16 WHERE id = $17 RETURNING id",
               params),
           what, "the name is taken");
     });
@@ -990,7 +998,8 @@ class SqlControlDb final : public ControlDb {
                                {"names", NameRulesName(s.names)},
                                {"smb_encrypt", s.smb_encrypt},
                                {"smb_require_signing", s.smb_require_signing},
-                               {"guest_ok", s.guest_ok}});
+                               {"guest_ok", s.guest_ok},
+                               {"smb_access_based_enumeration", s.smb_access_based_enumeration}});
         ASSIGN_OR_RETURN(std::vector<SharePermission> permissions, ListPermissionsLocked(s.id));
         for (const SharePermission& p : permissions) {
           permissions_json.push_back({{"share_id", p.share_id},
@@ -1120,6 +1129,8 @@ class SqlControlDb final : public ControlDb {
         s.smb_encrypt = r.Bool("smb_encrypt");
         s.smb_require_signing = r.Bool("smb_require_signing");
         s.guest_ok = r.Bool("guest_ok");
+        // Absent from exports made before schema version 5: off, as those servers behaved.
+        s.smb_access_based_enumeration = r.BoolOr("smb_access_based_enumeration", false);
         RETURN_IF_ERROR(r.status());
         std::vector<SqlParam> params = ShareParams(s);
         params.insert(params.begin(), s.id);
@@ -1128,8 +1139,9 @@ class SqlControlDb final : public ControlDb {
                 "INSERT INTO shares (id, name, metadata_store_id, block_store_id, read_only, "
                 "squash, anon_uid, anon_gid, allowed_cidrs, denied_cidrs, "
                 "default_permission, root_mode, names, smb_encrypt, smb_require_signing, "
-                "guest_ok) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                "guest_ok, smb_access_based_enumeration) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+                "$17)",
                 params)
             .status();
       }));

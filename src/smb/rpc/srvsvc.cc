@@ -119,7 +119,7 @@ RpcAnswer SrvsvcInterface::Call(uint16_t opnum, ByteView stub) {
         n.U32(kNerrNetNameNotFound);
       } else if (level == 1005) {
         n.Pointer(true);
-        n.U32(0);  // shi1005_flags: manual caching
+        n.U32(found->flags);  // shi1005_flags (0: manual caching)
         n.U32(0);
       } else {
         n.Pointer(true);

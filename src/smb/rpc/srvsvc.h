@@ -26,6 +26,7 @@ struct ShareInfo {
   std::string path;
   uint32_t max_uses = 0xFFFFFFFF;
   uint32_t current_uses = 0;
+  uint32_t flags = 0;  // shi1005_flags: SHI1005_FLAGS_ACCESS_BASED_DIRECTORY_ENUM 0x800, ...
 };
 
 // One open instance of the pipe. Not thread-safe: the adapter serializes its use.

@@ -296,6 +296,10 @@ Reply Connection::Create(Exchange& x) {
               info.name = std::string(n);
               info.type = 0;
               info.comment = "DittoFS share " + s->name();
+              if (Result<core::ShareUse> use = shares->Use(s->id()); use.ok()) {
+                // SHI1005_FLAGS_ACCESS_BASED_DIRECTORY_ENUM (MS-SRVS 2.2.4.29).
+                if (use->vfs().options().smb.access_based_enumeration) info.flags = 0x800;
+              }
               out.push_back(std::move(info));
             }
             rpc::ShareInfo ipc;

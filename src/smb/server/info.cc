@@ -116,6 +116,12 @@ Reply Connection::QueryDirectory(Exchange& x) {
                      req->info_class == wire::kFileIdBothDirectoryInformation;
   AppleEntryFields fields;
   fields.unix_mode = (apple_caps & kAaplUnixBased) != 0;
+  // Access-based enumeration: entries the caller may not read (list, for a directory) are
+  // left out, as if they were not there.
+  const bool abe = vfs.options().smb.access_based_enumeration && !caller.is_root();
+  const auto hidden = [&](const core::Attr& a) {
+    return abe && (MaximalAccess(vfs, caller, a, open.tree->writable) & core::kReadData) == 0;
+  };
   const auto emit = [&](std::string_view name, const core::Attr& a) -> bool {
     size_t start = 0;
     if (apple) fields.max_access = MaximalAccess(vfs, caller, a, open.tree->writable);
@@ -136,6 +142,10 @@ Reply Connection::QueryDirectory(Exchange& x) {
       std::string entry_name = e.pattern;
       Result<core::Attr> a = posix ? vfs.Lookup(caller, open.file, e.pattern, nullptr)
                                    : vfs.LookupAnyCase(caller, open.file, e.pattern, &entry_name);
+      if (a.ok() && hidden(*a)) {
+        e.done = true;
+        return Fail(wire::kStatusNoSuchFile);
+      }
       if (a.ok() && emit(entry_name, *a)) {
         e.done = true;
       } else if (!a.ok()) {
@@ -174,7 +184,7 @@ Reply Connection::QueryDirectory(Exchange& x) {
         continue;
       }
       core::DirListEntry& entry = e.pending.back();
-      if (!entry.attr || !MatchesPattern(e.pattern, entry.name, posix)) {
+      if (!entry.attr || !MatchesPattern(e.pattern, entry.name, posix) || hidden(*entry.attr)) {
         e.pending.pop_back();
         continue;
       }

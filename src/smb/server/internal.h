@@ -38,6 +38,8 @@ struct Tree {
   bool writable = false;  // the caller may change the share
   // TreeConnect.EncryptData (MS-SMB2 3.3.5.7): every request on the tree arrives encrypted.
   bool encrypt = false;
+  // The share's access-based enumeration (SMB2_SHAREFLAG_ACCESS_BASED_DIRECTORY_ENUM).
+  bool access_based_enumeration = false;
   // The share requires signing: every request on the tree arrives signed (or encrypted), and
   // every response is signed.
   bool require_signing = false;

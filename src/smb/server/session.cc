@@ -589,6 +589,7 @@ Reply Connection::TreeConnect(Exchange& x) {
     }
     tree->share = found->id();
     tree->writable = use->vfs().CheckChange(caller).ok();
+    tree->access_based_enumeration = smb.access_based_enumeration;
   }
   tree->encrypt = tree->encrypt || x.session->encrypt;
   {
@@ -604,9 +605,11 @@ Reply Connection::TreeConnect(Exchange& x) {
   const uint32_t maximal = tree->ipc        ? 0x001F01FF
                            : tree->writable ? wire::kFileAllAccess
                                             : 0x001200A9;  // read, execute, attributes, control
-  wire::EncodeTreeConnectResponse(tree->ipc ? wire::kShareTypePipe : wire::kShareTypeDisk,
-                                  tree->encrypt ? wire::kShareFlagEncrypt : 0, 0, maximal,
-                                  reply.body);
+  wire::EncodeTreeConnectResponse(
+      tree->ipc ? wire::kShareTypePipe : wire::kShareTypeDisk,
+      (tree->encrypt ? wire::kShareFlagEncrypt : 0) |
+          (tree->access_based_enumeration ? wire::kShareFlagAccessBasedDirectoryEnum : 0),
+      0, maximal, reply.body);
   return reply;
 }
 
