@@ -362,6 +362,7 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
     return r;
   }
   core::Vfs& vfs = use->vfs();
+  bool created = false;  // this OPEN made the file: it gets the access it asks for
   if (!by_name) {
     Result<core::Attr> got = vfs.GetAttr(c.caller, c.current.file);
     if (!got.ok()) {
@@ -389,6 +390,7 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
       return r;
     }
     attr = *made;
+    created = wcc.change.has_value();
     if (wcc.change && acl) {
       // A new file takes the ACL asked for in place of what it inherited (RFC 8881 §6.4.3).
       Status set = vfs.SetAcl(c.caller, made->id, *acl);
@@ -479,7 +481,8 @@ OPEN4res Nfs4Service::OpenLocked(Ctx& c, const OPEN4args& a,
   } else {
     auto open_file = [&]() -> Result<core::OpenTable::OpenId> {
       Result<core::OpenTable::OpenId> id =
-          vfs.OpenFile(c.caller, file.file, RuntimeAccess(access), RuntimeShare(deny));
+          vfs.OpenFile(c.caller, file.file, RuntimeAccess(access), RuntimeShare(deny),
+                       /*delete_on_close=*/false, created);
       if (!id.ok() && id.status().code() == Errc::kAccess && access == OPEN4_SHARE_ACCESS_READ) {
         // Reading to execute: a file the caller may execute but not read opens for reading
         // (RFC 8881 §18.16.3 lets the server allow it, as Linux's does).

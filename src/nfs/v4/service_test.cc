@@ -959,6 +959,37 @@ TEST_F(Nfs4ServiceTest, TheAclAttributeSetsAndShowsTheRuntimesAcl) {
   EXPECT_EQ(got.acl, acl);
 }
 
+// The OPEN that creates a file gets the access it asks for, whatever the ACL the file
+// inherits says (as POSIX open(O_CREAT) does); a later OPEN of another owner is checked.
+TEST_F(Nfs4ServiceTest, TheCreatingOpenGetsWhatItAsksForWhateverItInherits) {
+  Session41 s = Establish41("creator");
+  CREATE4args dir;
+  dir.objtype = nfs_ftype4::NF4DIR;
+  dir.objname = "dropbox";
+  Fattr4 f;
+  f.mask.set(FATTR4_ACL);
+  // Everyone may add files and traverse; what is created inherits only "its owner may write".
+  f.acl = {{ACE4_ACCESS_ALLOWED_ACE_TYPE, 0,
+            core::kAceWriteData | core::kAceAppendData | core::kAceExecute, "EVERYONE@"},
+           {ACE4_ACCESS_ALLOWED_ACE_TYPE, core::kAceFileInherit | core::kAceInheritOnly,
+            core::kAceWriteData, "OWNER@"}};
+  EncodeAttrs(f.mask, f, &dir.createattrs);
+  ASSERT_EQ(Run(1, {Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                    MakeOp(OP_CREATE, dir)})
+                .status,
+            kOk);
+  const auto open = [&](const std::string& owner) {
+    return Run(1,
+               {Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                MakeOp(OP_LOOKUP, LOOKUP4args{"dropbox"}),
+                OpenOp("note", OPEN4_SHARE_ACCESS_BOTH, 0, owner, s.clientid)},
+               1000)
+        .status;
+  };
+  EXPECT_EQ(open("first"), kOk);                        // creates it: reads and writes
+  EXPECT_EQ(open("second"), nfsstat4::NFS4ERR_ACCESS);  // exists: the ACL lets 1000 only write
+}
+
 // NFSv4.1's dacl and sacl (RFC 8881 §6.2.2): the allow/deny and the audit/alarm halves of
 // the same ACL, each with its flags; setting one keeps the other; not in 4.0.
 TEST_F(Nfs4ServiceTest, DaclAndSaclAreTheHalvesOfTheAclWithFlags) {
