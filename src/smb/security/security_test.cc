@@ -69,6 +69,10 @@ TEST(SidMap, NamesEveryIdAndReadsItBack) {
   EXPECT_FALSE(map.UnixOf(Sid{5, {21, 111, 222, 334, 3000}}));  // another domain
   EXPECT_FALSE(map.UnixOf(Sid{5, {21, 111, 222, 333, 513}}));   // Domain Users
   EXPECT_FALSE(map.UnixOf(Sid{22, {3, 0644}}));                 // a mode, not an id
+  // The Linux cifs client's idsfromsid SIDs (a chown over a POSIX mount).
+  EXPECT_EQ(map.UnixOf(Sid{5, {88, 1, 1234}}), (UnixId{false, 1234}));
+  EXPECT_EQ(map.UnixOf(Sid{5, {88, 2, 567}}), (UnixId{true, 567}));
+  EXPECT_FALSE(map.UnixOf(Sid{5, {88, 3, 0644}}));  // its mode names no one
   const Sid fresh = SidMap::NewMachineSid();
   EXPECT_TRUE(SidMap::IsMachineSid(fresh));
   EXPECT_NE(fresh, SidMap::NewMachineSid());

@@ -147,6 +147,12 @@ std::optional<UnixId> SidMap::UnixOf(const Sid& sid) const {
       (sid.sub[0] == 1 || sid.sub[0] == 2)) {
     return UnixId{sid.sub[0] == 2, sid.sub[1]};
   }
+  // S-1-5-88-1-uid and S-1-5-88-2-gid: the NFS-style SIDs of the Linux cifs client's
+  // idsfromsid (S-1-5-88-3-mode, its mode, names no one).
+  if (sid.authority == kNtAuthority && sid.sub.size() == 3 && sid.sub[0] == 88 &&
+      (sid.sub[1] == 1 || sid.sub[1] == 2)) {
+    return UnixId{sid.sub[1] == 2, sid.sub[2]};
+  }
   if (sid == LocalSystemSid()) return UnixId{false, 0};
   if (sid == AdministratorsSid()) return UnixId{true, 0};
   if (sid.authority == domain_.authority && sid.sub.size() == domain_.sub.size() + 1 &&

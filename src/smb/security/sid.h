@@ -9,7 +9,8 @@
 // user and 1001 + 2 * gid for a group, so that a SID names one user or one group and stays the
 // same across restarts and nodes with no table to keep. Ids too large for that are named by
 // the Unix SIDs S-1-22-1-uid and S-1-22-2-gid, which are understood for every id too (the Linux
-// cifs client and Samba send them). uid 0 is LocalSystem (S-1-5-18) and gid 0
+// cifs client and Samba send them), as are S-1-5-88-1-uid and S-1-5-88-2-gid (the Linux cifs
+// client's idsfromsid). uid 0 is LocalSystem (S-1-5-18) and gid 0
 // BUILTIN\Administrators (S-1-5-32-544), both ways, so that the ACEs Windows puts on every
 // folder for them survive a round trip.
 //
