@@ -20,6 +20,8 @@ packages=(
   postgresql  # the control-plane database tests start a throwaway server
   # SMB clients nobody here wrote: Samba's smbclient and smbtorture, and impacket
   smbclient samba-testsuite python3-impacket
+  # the tests make control-plane users through the REST API (smbtorture.sh, integration tests)
+  curl
 )
 # --bench: also what bench/run_compare.sh and bench/run_smb_compare.sh compare with. --tests: also the tests' own servers.
 bench=false
