@@ -56,8 +56,7 @@ std::optional<StoredHeader> HeaderOf(std::string_view stored) {
 }
 
 bool Decides(const Ace& ace) {
-  return (ace.type == AceType::kAllow || ace.type == AceType::kDeny) &&
-         (ace.flags & kAceInheritOnly) == 0;
+  return IsAccessAceType(ace.type) && (ace.flags & kAceInheritOnly) == 0;
 }
 
 bool Matches(const Ace& ace, const AclSubject& subject, const AclOwner& owner) {
@@ -254,7 +253,7 @@ Acl AclWithMode(const Acl& acl, uint32_t mode, bool directory) {
       out.aces.push_back(inherited);
       ace.flags &= ~kAceInheritanceFlags;
     }
-    if (ace.type == AceType::kAllow || ace.type == AceType::kDeny) {
+    if (IsAccessAceType(ace.type)) {
       if (IsRole(ace.who)) {
         ace.mask &= ~mode_bits;  // the mode's ACEs below say these
       } else if (ace.type == AceType::kAllow) {

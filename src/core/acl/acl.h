@@ -26,6 +26,10 @@ namespace dittofs::core {
 // change an access decision.
 enum class AceType : uint8_t { kAllow = 0, kDeny = 1, kAudit = 2, kAlarm = 3 };
 
+// Whether ACEs of type `t` decide access (ALLOW, DENY: a Windows DACL's, NFSv4.1's dacl) rather
+// than audit (AUDIT, ALARM: a SACL's, NFSv4.1's sacl).
+inline bool IsAccessAceType(AceType t) { return t == AceType::kAllow || t == AceType::kDeny; }
+
 // ACE flags (RFC 8881 §6.2.1.4).
 inline constexpr uint32_t kAceFileInherit = 0x01;
 inline constexpr uint32_t kAceDirectoryInherit = 0x02;

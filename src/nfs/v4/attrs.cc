@@ -307,7 +307,7 @@ void Nfs4Service::SetAclAttrs(const core::Acl& acl, const bitmap4& want, AttrSou
   if (!want.test(FATTR4_DACL) && !want.test(FATTR4_SACL)) return;
   core::Acl dacl, sacl;
   for (const core::Ace& ace : acl.aces) {
-    const bool allow_deny = ace.type == core::AceType::kAllow || ace.type == core::AceType::kDeny;
+    const bool allow_deny = core::IsAccessAceType(ace.type);
     (allow_deny ? dacl : sacl).aces.push_back(ace);
   }
   src->dacl = AclToWire(dacl);

@@ -102,8 +102,7 @@ nfsstat4 Nfs4Service::ToSetAttrs(Ctx& c, const fattr4& in, const core::Attr* cur
                           core::Acl* merged) {
       if (!(dacl_part ? f.mask.test(FATTR4_DACL) : f.mask.test(FATTR4_SACL))) {
         for (const core::Ace& ace : now.aces) {
-          const bool allow_deny =
-              ace.type == core::AceType::kAllow || ace.type == core::AceType::kDeny;
+          const bool allow_deny = core::IsAccessAceType(ace.type);
           if (allow_deny == dacl_part) merged->aces.push_back(ace);
         }
         merged->flags |= now.flags & (dacl_part ? core::kAclDaclFlags : core::kAclSaclFlags);
@@ -120,8 +119,7 @@ nfsstat4 Nfs4Service::ToSetAttrs(Ctx& c, const fattr4& in, const core::Attr* cur
         return;
       }
       for (const core::Ace& ace : given.aces) {
-        const bool allow_deny =
-            ace.type == core::AceType::kAllow || ace.type == core::AceType::kDeny;
+        const bool allow_deny = core::IsAccessAceType(ace.type);
         if (allow_deny != dacl_part) bad = nfsstat4::NFS4ERR_INVAL;  // an ACE of the other list
         merged->aces.push_back(ace);
       }

@@ -74,8 +74,6 @@ uint32_t FileRights(uint32_t mask) {
   return out;
 }
 
-bool IsDaclType(core::AceType t) { return t == core::AceType::kAllow || t == core::AceType::kDeny; }
-
 // The wire ACEs of one model ACE.
 void ToWire(const core::Ace& ace, const FileSecurity& file, SidStyle style,
             std::vector<WireAce>& out) {
@@ -217,7 +215,7 @@ std::vector<std::byte> EncodeSecurityDescriptor(const FileSecurity& file, uint32
     std::vector<WireAce> dacl, sacl;
     for (const core::Ace& ace : acl.aces) {
       if (ace.mask == 0 && ace.type == core::AceType::kAllow) continue;  // allows nothing
-      ToWire(ace, file, style, IsDaclType(ace.type) ? dacl : sacl);
+      ToWire(ace, file, style, core::IsAccessAceType(ace.type) ? dacl : sacl);
     }
     if ((sections & kSaclSecurityInformation) && !sacl.empty()) {
       control |= kSaclPresent | ControlOf(acl.flags, true);
@@ -344,7 +342,7 @@ DecodedChange DecodeSecurityDescriptor(std::span<const std::byte> sd, uint32_t s
     if (sections & kUnprotectedDacl) acl.flags &= ~core::kAclProtected;
   } else {
     for (const core::Ace& ace : now.aces) {
-      if (IsDaclType(ace.type)) acl.aces.push_back(ace);
+      if (core::IsAccessAceType(ace.type)) acl.aces.push_back(ace);
     }
   }
   if (set_sacl) {
@@ -360,13 +358,13 @@ DecodedChange DecodeSecurityDescriptor(std::span<const std::byte> sd, uint32_t s
     if (sections & kUnprotectedSacl) acl.flags &= ~(core::kAclProtected << core::kAclSaclShift);
   } else {
     for (const core::Ace& ace : now.aces) {
-      if (!IsDaclType(ace.type)) acl.aces.push_back(ace);
+      if (!core::IsAccessAceType(ace.type)) acl.aces.push_back(ace);
     }
   }
   if (bad_sid) return fail(DescriptorError::kInvalidSid);
   if (acl.aces.size() > core::kMaxAces) return fail(DescriptorError::kTooBig);
   if (std::none_of(acl.aces.begin(), acl.aces.end(),
-                   [](const core::Ace& a) { return IsDaclType(a.type); })) {
+                   [](const core::Ace& a) { return core::IsAccessAceType(a.type); })) {
     // An empty DACL allows no one anything; an ACL without allow or deny ACEs means "go by
     // the mode", so it keeps one ACE that allows nothing (never shown as a Windows ACE).
     acl.aces.insert(acl.aces.begin(),
