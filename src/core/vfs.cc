@@ -826,6 +826,8 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
   FillWcc(dir, before, dir_wcc);
   if (!s.ok()) return s;
   state_->DirectoryChanged(dir.inode, ParentHolder(via));
+  Publish(dir.inode, ChangeAction::kAdded,
+          type == FileType::kDirectory ? changed::kDirName : changed::kFileName, name);
   if (dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
   return Resolve({id, generation});  // re-read: the commit set its version
 }
@@ -1060,7 +1062,10 @@ Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_
     return Status::Ok();
   });
   FillWcc(dir, before, dir_wcc);
-  if (s.ok()) state_->DirectoryChanged(dir.inode, ParentHolder(via));
+  if (s.ok()) {
+    state_->DirectoryChanged(dir.inode, ParentHolder(via));
+    Publish(dir.inode, ChangeAction::kAdded, changed::kFileName, name);
+  }
   if (s.ok() && dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
   if (file_attr) {
     Result<Attr> a = Resolve(file);
@@ -1306,7 +1311,12 @@ Status Vfs::ChangeOpen(const Caller& raw_caller, FileId file, OpenTable::OpenId 
 
 Status Vfs::CloseFile(OpenTable::OpenId id, const NamedAt* at) {
   ASSIGN_OR_RETURN(CloseResult closed, state_->opens.Close(id));
-  if (!closed.last) return Status::Ok();
+  if (!closed.last) {
+    // Marked for deletion, the file waits for its other opens: watches of it (a directory)
+    // learn that it goes.
+    if (state_->opens.delete_pending(closed.file)) state_->changes.Gone(closed.file);
+    return Status::Ok();
+  }
   if (closed.delete_file && at != nullptr && at->caller != nullptr) {
     // The name may have gone (removed, renamed over) since: only the name that still leads to
     // this file goes.
@@ -1410,7 +1420,10 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
     Status r = blocks_.Remove(freed);
     if (!r.ok()) LOG_WARN("remove: data of inode {} not freed: {}", freed, r.ToString());
   }
-  if (s.ok()) state_->DirectoryChanged(dir.inode, ParentHolder(via));
+  if (s.ok()) {
+    state_->DirectoryChanged(dir.inode, ParentHolder(via));
+    Publish(dir.inode, ChangeAction::kRemoved, changed::kFileName, name);
+  }
   FillWcc(dir, before, dir_wcc);
   if (s.ok() && dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
   return s;
@@ -1448,7 +1461,10 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
     txn.PutInode(d);
     return Status::Ok();
   });
-  if (s.ok()) state_->DirectoryChanged(dir.inode, ParentHolder(via));
+  if (s.ok()) {
+    state_->DirectoryChanged(dir.inode, ParentHolder(via));
+    Publish(dir.inode, ChangeAction::kRemoved, changed::kDirName, name);
+  }
   FillWcc(dir, before, dir_wcc);
   if (s.ok() && dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
   return s;
@@ -1462,9 +1478,13 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
   std::optional<PreAttr> from_before, to_before;
   std::optional<ChangeInfo> from_change, to_change;  // set when the rename changes them
   InodeId freed = stores::kInvalidInode;
+  bool moved_dir = false;        // what moved is a directory
+  std::optional<bool> replaced;  // set when a name was replaced: whether a directory's
+  std::string from_entry_name, to_entry_name;  // as they were and are stored
   RemoveGuard guard(state_->opens);
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     freed = stores::kInvalidInode;
+    replaced.reset();
     from_change.reset();
     to_change.reset();
     ASSIGN_OR_RETURN(Inode fd, LoadIn(txn, from_dir));
@@ -1477,6 +1497,8 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
     RETURN_IF_ERROR(CheckName(to_name, options_.names));
     ASSIGN_OR_RETURN(stores::DirEntry src_entry, FindEntry(txn, fd.id, from_name));
     ASSIGN_OR_RETURN(Inode src, txn.GetInode(src_entry.child));
+    moved_dir = src.is_directory();
+    from_entry_name = src_entry.name;
     if (options_.read_only) return Errc::kReadOnly;
     if (!MayRemove(caller, fd, src) || !MayAccess(caller, td, 3, AddMask(src.type))) {
       return Errc::kAccess;
@@ -1526,6 +1548,8 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
       if (!td.acl.empty() && !MayRemove(caller, td, dst)) return Errc::kAccess;
       if (DosReadOnly(dst)) return ReadOnlyRefusal("rename over an object");
       RETURN_IF_ERROR(state_->CheckAnonymous(dst.id, kDeleteAccess, CacheOp::kRemove));
+      replaced = dst.is_directory();
+      to_entry_name = dst_entry->name;
       if (src.is_directory()) {
         if (!dst.is_directory()) return Errc::kNotDir;
         ASSIGN_OR_RETURN(bool has_entries, txn.HasEntries(dst.id));
@@ -1580,12 +1604,64 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
   if (s.ok() && from_change) {
     state_->DirectoryChanged(from_dir.inode, ParentHolder(via));
     if (to_dir.inode != from_dir.inode) state_->DirectoryChanged(to_dir.inode, ParentHolder(via));
+    // As Windows reports them: a replaced name is removed first; a move within a directory is
+    // the old and the new name, a move between directories a removal and an addition.
+    const uint32_t what = moved_dir ? changed::kDirName : changed::kFileName;
+    if (replaced) {
+      Publish(to_dir.inode, ChangeAction::kRemoved,
+              *replaced ? changed::kDirName : changed::kFileName, to_entry_name);
+    }
+    if (to_dir.inode == from_dir.inode) {
+      Publish(from_dir.inode, ChangeAction::kRenamedOldName, what, from_entry_name);
+      Publish(to_dir.inode, ChangeAction::kRenamedNewName, what, to_name);
+    } else {
+      Publish(from_dir.inode, ChangeAction::kRemoved, what, from_entry_name);
+      Publish(to_dir.inode, ChangeAction::kAdded, what, to_name);
+    }
   }
   FillWcc(from_dir, from_before, from_wcc);
   FillWcc(to_dir, to_before, to_wcc);
   if (s.ok() && from_wcc) from_wcc->change = from_change;
   if (s.ok() && to_wcc) to_wcc->change = to_change;
   return s;
+}
+
+void Vfs::NoteChanged(FileId dir, std::string_view name, ChangeAction action, uint32_t what) {
+  Publish(dir.inode, action, what, name);
+}
+
+void Vfs::Publish(InodeId dir, ChangeAction action, uint32_t what, std::string_view name) {
+  ChangeFeed& feed = state_->changes;
+  if (!feed.Watched()) return;
+  feed.Publish(dir, action, what, name);
+  if (!feed.TreeWatched()) return;
+  // Tree watches above: the path from each ancestor, built upwards. Directories know their
+  // parent; their names are found in it.
+  std::string path(name);
+  InodeId at = dir;
+  for (uint64_t steps = 0; at != root_.inode && steps <= kMaxAncestorWalk; ++steps) {
+    Result<Inode> inode = metadata_.GetInode(at);
+    if (!inode.ok() || inode->parent == stores::kInvalidInode || inode->parent == at) return;
+    Result<std::string> leaf = NameIn(inode->parent, at);
+    if (!leaf.ok()) return;  // moved or removed meanwhile: its changes are no longer below
+    path = *leaf + "/" + path;
+    at = inode->parent;
+    feed.PublishBelow(at, action, what, path);
+  }
+}
+
+Result<std::string> Vfs::NameIn(InodeId dir, InodeId child) {
+  constexpr size_t kPage = 512;
+  std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
+  uint64_t after = 0;
+  for (;;) {
+    ASSIGN_OR_RETURN(std::vector<stores::DirEntry> page, txn->List(dir, after, kPage));
+    for (const stores::DirEntry& e : page) {
+      if (e.child == child) return e.name;
+    }
+    if (page.size() < kPage) return Errc::kNotFound;
+    after = page.back().cookie;
+  }
 }
 
 Result<DirListing> Vfs::ReadDir(const Caller& raw_caller, FileId dir, uint64_t cookie,

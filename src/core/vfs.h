@@ -208,6 +208,13 @@ class Vfs {
                 std::string_view to_name, Wcc* from_wcc, Wcc* to_wcc,
                 const OpenContext* via = nullptr, bool no_replace = false);
 
+  // Change notification (ShareState::changes): each change of a name made above (Create,
+  // Mkdir, Symlink, Mknod, Link, Remove, Rmdir, Rename, a delete on close) is published to the
+  // watches of its directory and to the tree watches of the directories above it, whichever
+  // protocol made it. A file's data or attributes are changed by id, which names no directory:
+  // an adapter that knows the name it changed them through (an SMB open's) tells it here.
+  void NoteChanged(FileId dir, std::string_view name, ChangeAction action, uint32_t what);
+
   // Lists up to `max_entries` entries after `cookie` (0 = from the start) in a stable order;
   // cookies stay valid while the directory changes. "." and ".." are not listed.
   Result<DirListing> ReadDir(const Caller& caller, FileId dir, uint64_t cookie, size_t max_entries,
@@ -248,6 +255,10 @@ class Vfs {
     return via != nullptr ? via->parent_holder : kAnonymousOwner;
   }
   void FillWcc(FileId file, const std::optional<PreAttr>& before, Wcc* wcc);
+  // Publishes a change of `name` in `dir` (NoteChanged) once it committed.
+  void Publish(stores::InodeId dir, ChangeAction action, uint32_t what, std::string_view name);
+  // The name of directory `child` in its parent `dir` (a scan of `dir`'s entries).
+  Result<std::string> NameIn(stores::InodeId dir, stores::InodeId child);
   class RemoveGuard;
   ShareId id_;
   std::string name_;

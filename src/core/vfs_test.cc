@@ -579,6 +579,41 @@ TEST_F(VfsTest, ChangingADirectorysNamesBreaksItsGrantsButTheParentHolders) {
 
 // Issue 12: a file removed while open stays readable and writable through its opens until the
 // last closes; then, or at the next start after a crash, it is deleted with its data.
+// Every change of a name reaches the watches of its directory, and the tree watches above it
+// with the path from there, whoever made it (docs/state.md, "Change notification").
+TEST_F(VfsTest, NameChangesArePublishedToTheirDirectorysAndTheTreesWatches) {
+  Caller u = User(1000, 1000);
+  ASSERT_OK_AND_ASSIGN(Attr top, vfs_->Mkdir(u, root_, "top", SetAttrs{}, nullptr));
+  ASSERT_OK_AND_ASSIGN(Attr mid, vfs_->Mkdir(u, top.id, "mid", SetAttrs{}, nullptr));
+  ChangeFeed& feed = vfs_->state().changes;
+  std::vector<std::string> flat, tree;
+  auto sink = [](std::vector<std::string>* out) {
+    return [out](const Change& c) {
+      out->push_back(std::to_string(static_cast<uint32_t>(c.action)) + ":" + c.name);
+    };
+  };
+  ChangeFeed::WatchId a = feed.Watch(mid.id.inode, false, changed::kFileName, sink(&flat));
+  ChangeFeed::WatchId b =
+      feed.Watch(root_.inode, true, changed::kFileName | changed::kDirName, sink(&tree));
+  Attr f = MustCreate(u, mid.id, "f");
+  ASSERT_OK(vfs_->Rename(u, mid.id, "f", mid.id, "g", nullptr, nullptr));
+  ASSERT_OK(vfs_->Link(u, f.id, top.id, "h", nullptr, nullptr));
+  ASSERT_OK(vfs_->Remove(u, top.id, "h", nullptr));
+  MustCreate(u, top.id, "h");
+  ASSERT_OK(vfs_->Rename(u, top.id, "h", mid.id, "g", nullptr, nullptr));  // replaces g
+  ASSERT_OK(vfs_->Mkdir(u, mid.id, "sub", SetAttrs{}, nullptr).status());
+  ASSERT_OK(vfs_->Rmdir(u, mid.id, "sub", nullptr));
+  ASSERT_OK(vfs_->Remove(u, mid.id, "g", nullptr));
+  vfs_->NoteChanged(mid.id, "x", ChangeAction::kModified, changed::kAttributes);
+  EXPECT_EQ(flat, (std::vector<std::string>{"1:f", "4:f", "5:g", "2:g", "1:g", "2:g"}));
+  EXPECT_EQ(tree,
+            (std::vector<std::string>{"1:top/mid/f", "4:top/mid/f", "5:top/mid/g", "1:top/h",
+                                      "2:top/h", "1:top/h", "2:top/mid/g", "2:top/h", "1:top/mid/g",
+                                      "1:top/mid/sub", "2:top/mid/sub", "2:top/mid/g"}));
+  feed.Unwatch(a);
+  feed.Unwatch(b);
+}
+
 TEST_F(VfsTest, AFileRemovedWhileOpenLivesUntilItsLastClose) {
   Caller u = User(1000, 1000);
   Attr f = MustCreate(u, root_, "open");

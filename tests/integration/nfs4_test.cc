@@ -683,6 +683,53 @@ bool CreateUser(DfsProcess& dfs, const std::string& name, const std::string& pas
 // One permission model whichever protocol asks: a Windows security descriptor set over SMB
 // (impacket) decides what an NFSv4 client may do, an NFSv4 ACL set over NFS decides what an
 // SMB user may do, and each protocol shows the other's setting in its own terms.
+// CHANGE_NOTIFY is fed by every protocol: an SMB client watching a folder sees the names an
+// NFSv4 client adds, renames and removes there (issue 15, item 5).
+TEST_F(Nfs4Test, AnSmbWatchSeesWhatAnNfsClientChanges) {
+  if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket is not installed";
+  }
+  ASSERT_NE(dfs_->smb_port(), 0);
+  std::unique_ptr<SmbPeer> smb = SmbPeer::Start(*dfs_, SMB_PEER_SCRIPT);
+  ASSERT_NE(smb, nullptr);
+  const std::string dir = Name("watched");
+  // FILE_ALL_ACCESS, FILE_DIRECTORY_FILE, FILE_CREATE.
+  ASSERT_EQ(smb->Do("create " + dir + " 0x001f01ff 0x1 2"), "ok 1");
+  ASSERT_EQ(smb->Do("create " + dir + "\\sub 0x001f01ff 0x1 2"), "ok 2");
+  // FILE_NOTIFY_CHANGE_FILE_NAME | _DIR_NAME: on the folder, and on its tree.
+  ASSERT_EQ(smb->Do("notify 1 0x3 0"), "ok");
+  auto c = Client(1, "notify", 0);
+  ASSERT_TRUE(c);
+  auto in_dir = [&](std::vector<nfs_argop4> ops, const std::string& where) {
+    std::vector<nfs_argop4> all = Nfs4TestClient::Walk("/export/" + where);
+    all.insert(all.end(), ops.begin(), ops.end());
+    Result<COMPOUND4res> r = c->Compound(c->InSession(all));
+    return r.ok() ? r->status : nfsstat4::NFS4ERR_IO;
+  };
+  EXPECT_EQ(in_dir({OpenByName("from-nfs", OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_NONE, "o",
+                               c->clientid(), true, 0)},
+                   dir),
+            kOk);
+  EXPECT_EQ(smb->Do("notified"), "ok 1:from-nfs");
+  // Changes while no request waits are kept for the next one.
+  EXPECT_EQ(in_dir({Op(OP_SAVEFH), Op(OP_RENAME, RENAME4args{"from-nfs", "renamed"})}, dir), kOk);
+  EXPECT_EQ(in_dir({Op(OP_REMOVE, REMOVE4args{"renamed"})}, dir), kOk);
+  ASSERT_EQ(smb->Do("notify 1 0x3 0"), "ok");
+  EXPECT_EQ(smb->Do("notified"), "ok 4:from-nfs,5:renamed,2:renamed");
+  // The watch ends with its open: a waiting request is answered NOTIFY_CLEANUP.
+  ASSERT_EQ(smb->Do("notify 1 0x3 0"), "ok");
+  ASSERT_EQ(smb->Do("close 1"), "ok");
+  EXPECT_EQ(smb->Do("notified"), "error STATUS_NOTIFY_CLEANUP");
+  // A tree watch names what changed below it by its path.
+  ASSERT_EQ(smb->Do("close 2"), "ok");
+  ASSERT_EQ(smb->Do("create " + dir + " 0x001f01ff 0x1 1"), "ok 1");  // FILE_OPEN
+  ASSERT_EQ(smb->Do("notify 1 0x3 1"), "ok");
+  CREATE4args mkdir;
+  mkdir.objname = "deep";
+  EXPECT_EQ(in_dir({Op(OP_CREATE, mkdir)}, dir + "/sub"), kOk);
+  EXPECT_EQ(smb->Do("notified"), "ok 1:sub\\deep");
+}
+
 TEST_F(Nfs4Test, AclsSetOverOneProtocolDecideForTheOther) {
   if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0 ||
       Shell("command -v curl").exit_code != 0) {

@@ -16,6 +16,8 @@ independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTS
   ls PATTERN                      -> ok name,name,...  (a directory listing, "." and ".." left out)
   getsd FID INFO                  -> ok <hex>  (QUERY_INFO SECURITY, SECURITY_INFORMATION INFO)
   setsd FID INFO HEX              -> ok        (SET_INFO SECURITY)
+  notify FID FILTER TREE          -> ok        (sends CHANGE_NOTIFY, TREE 1 for WATCH_TREE)
+  notified                        -> ok action:name,...  (the answer to the last notify)
 """
 import sys
 
@@ -105,6 +107,32 @@ def main():
                             infoType=s3.SMB2_0_INFO_SECURITY, fileInfoClass=0,
                             additionalInformation=int(words[2], 0))
                 print("ok", flush=True)
+            elif words[0] == "notify":
+                packet = smb.SMB_PACKET()
+                packet["Command"] = s3.SMB2_CHANGE_NOTIFY
+                packet["TreeID"] = tid
+                request = s3.SMB2ChangeNotify()
+                request["Flags"] = int(words[3], 0)
+                request["OutputBufferLength"] = 65536
+                request["FileID"] = files[words[1]]
+                request["CompletionFilter"] = int(words[2], 0)
+                packet["Data"] = request
+                notify_id = smb.sendSMB(packet)
+                print("ok", flush=True)
+            elif words[0] == "notified":
+                answer = smb.recvSMB(notify_id)
+                if answer["Status"] != 0:
+                    raise SessionError(answer["Status"])
+                response = s3.SMB2ChangeNotify_Response(answer["Data"])
+                buf, at, changes = response["Buffer"], 0, []
+                while at + 12 <= len(buf):
+                    entry = s3.FILE_NOTIFY_INFORMATION(buf[at:])
+                    changes.append("%d:%s" % (entry["Action"],
+                                              entry["FileName"].decode("utf-16-le")))
+                    if entry["NextEntryOffset"] == 0:
+                        break
+                    at += entry["NextEntryOffset"]
+                print("ok", ",".join(changes), flush=True)
             elif words[0] == "shares":
                 print("ok", ",".join(s["shi1_netname"][:-1] for s in conn.listShares()), flush=True)
             else:

@@ -11,6 +11,7 @@
 
 #include "base/mutex.h"
 #include "base/status.h"
+#include "core/state/change_feed.h"
 #include "core/state/lease_table.h"
 #include "core/state/lock_table.h"
 #include "core/state/open_table.h"
@@ -40,6 +41,9 @@ struct ShareState {
   OpenTable opens;
   LockTable locks;
   LeaseTable leases;
+  // Directory change notification (SMB CHANGE_NOTIFY): the Vfs publishes every change of a
+  // name, whichever protocol made it.
+  ChangeFeed changes;
 
   // Checks an operation that comes with no open (an NFSv3 READ, WRITE, SETATTR of the size,
   // REMOVE or RENAME) as a short open with `access` that shares everything:

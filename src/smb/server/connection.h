@@ -75,7 +75,11 @@ struct PendingRequest {
   std::shared_ptr<Session> encrypted_session;
   uint64_t async_id = 0;
   std::shared_ptr<Wait> wait;
+  // What cancels the wait, once it started; a CANCEL that comes before that (the client may
+  // send it as soon as it has the interim answer) is kept in `cancel_requested` for StartAsync.
+  // Both guarded by the connection's mu_.
   std::function<bool()> cancel;
+  bool cancel_requested = false;
   int rounds = 0;  // waits so far: a request that runs anew may have to wait again
 };
 
@@ -192,6 +196,9 @@ class Connection final : public net::StreamHandler {
   // Closes an open: its locks, its runtime open (deleting the file when it is marked so).
   void CloseOpen(Session& session, Open& open);
   void CloseSession(Session& session);
+  // SESSION_SETUP with a PreviousSessionId: ends session `id` (on any connection) when it was
+  // user `uid`'s.
+  void EndPreviousSession(uint64_t id, uint32_t uid);
   core::Caller CallerOf(Session& session);
   // Whether some share admits guest and anonymous sessions (or every share does).
   bool GuestsWelcome();

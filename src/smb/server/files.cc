@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The file commands: CREATE, CLOSE, FLUSH, READ, WRITE, LOCK, QUERY_DIRECTORY, QUERY_INFO,
-// SET_INFO, CHANGE_NOTIFY, OPLOCK_BREAK (MS-SMB2 §3.3.5.9 to §3.3.5.22), through core::Vfs.
+// SET_INFO, OPLOCK_BREAK (MS-SMB2 §3.3.5.9 to §3.3.5.22), through core::Vfs (CHANGE_NOTIFY:
+// notify.cc).
 
 #include <algorithm>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include "smb/server/aapl.h"
 #include "smb/server/connection.h"
 #include "smb/server/file_info.h"
+#include "smb/server/notify.h"
 #include "smb/wire/le.h"
 #include "smb/wire/utf16.h"
 
@@ -698,6 +700,7 @@ Reply Connection::Write(Exchange& x) {
     return Fail(w.status());
   }
   open.modified.store(true);
+  NoteModified(use->vfs(), open, core::changed::kLastWrite | core::changed::kSize);
   {
     MutexLock lock(&open.mu);
     open.position = req->offset + req->data.size();
@@ -814,12 +817,6 @@ Reply Connection::Lock(Exchange& x) {
   Reply reply;
   wire::EncodeEmptyResponse(reply.body);
   return reply;
-}
-
-Reply Connection::ChangeNotify(Exchange& x) {
-  Result<wire::ChangeNotifyRequest> req = wire::DecodeChangeNotify(x.message);
-  if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
-  return Fail(wire::kStatusNotSupported);
 }
 
 Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest& req) {

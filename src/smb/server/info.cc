@@ -10,6 +10,7 @@
 #include "smb/server/aapl.h"
 #include "smb/server/connection.h"
 #include "smb/server/file_info.h"
+#include "smb/server/notify.h"
 #include "smb/wire/le.h"
 #include "smb/wire/utf16.h"
 
@@ -530,6 +531,7 @@ Reply Connection::SetSecurity(Open& open, core::Vfs& vfs, const core::Caller& ca
     if (set.mask == 0) return reply;
     Status s = vfs.SetAttr(caller, open.file, set, nullptr, nullptr, &open.via);
     if (!s.ok()) return Fail(s);
+    NoteModified(vfs, open, core::changed::kSecurity);
     return reply;
   }
   Result<core::Attr> attr = vfs.GetAttr(caller, open.file);
@@ -573,6 +575,7 @@ Reply Connection::SetSecurity(Open& open, core::Vfs& vfs, const core::Caller& ca
     Status s = vfs.SetAcl(caller, open.file, *change.acl);
     if (!s.ok()) return Fail(s);
   }
+  NoteModified(vfs, open, core::changed::kSecurity);
   return reply;
 }
 
@@ -635,6 +638,12 @@ Reply Connection::SetInfo(Exchange& x) {
       }
       Status s = vfs.SetAttr(caller, open.file, set, nullptr, nullptr, &open.via);
       if (!s.ok()) return Fail(s);
+      uint32_t what = 0;
+      if (set.has(core::kSetBtime)) what |= core::changed::kCreation;
+      if (set.has(core::kSetAtime)) what |= core::changed::kLastAccess;
+      if (set.has(core::kSetMtime)) what |= core::changed::kLastWrite;
+      if (set.has(core::kSetDosAttributes)) what |= core::changed::kAttributes;
+      if (what != 0) NoteModified(vfs, open, what);
       return reply;
     }
     case wire::kFileRenameInformationEx:
@@ -798,6 +807,7 @@ Reply Connection::SetInfo(Exchange& x) {
       Status s = vfs.SetAttr(caller, open.file, set, nullptr, nullptr, &open.via);
       if (!s.ok()) return BreaksFirstOr(x, open, core::CacheOp::kSetSize, s);
       open.modified.store(true);
+      NoteModified(vfs, open, core::changed::kSize | core::changed::kLastWrite);
       return reply;
     }
     default:

@@ -117,6 +117,8 @@ struct Open {
   // POSIX unlink semantics (an open of a POSIX tree that asked for deletion): its name goes
   // when this open closes, even while others are open (they keep the file, as an orphan).
   bool posix_delete GUARDED_BY(mu) = false;
+  // Its CHANGE_NOTIFY watch (notify.h), from the first request to the close.
+  std::shared_ptr<class NotifyWatch> notify GUARDED_BY(mu);
 };
 
 struct Session {

@@ -12,6 +12,7 @@
 #include "base/random.h"
 #include "smb/server/connection.h"
 #include "smb/server/framer.h"
+#include "smb/server/notify.h"
 #include "smb/wire/le.h"
 
 namespace dittofs::smb {
@@ -222,6 +223,7 @@ core::Caller Connection::CallerOf(Session& session) {
 void Connection::CloseOpen(Session& session, Open& open) {
   if (open.state_open == 0) return;
   Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
+  EndNotify(open, use.ok() ? &use->vfs().state().changes : nullptr);
   if (!use.ok()) return;  // the share is gone, and its state with it
   core::Vfs& vfs = use->vfs();
   open.closed.store(true);
@@ -497,6 +499,11 @@ void Connection::Handle(Incoming& in) {
         pending->encrypted_session = encrypted_session;
         pending->async_id = async_id;
         pending->wait = reply.wait;
+        {
+          // Known before the interim answer leaves, so that a CANCEL sent on it finds it.
+          MutexLock lock(&mu_);
+          if (!closed_) pending_[async_id] = pending;
+        }
         Reply interim;
         interim.status = wire::kStatusPending;
         Bytes out = BuildResponse(*h, x, interim, Grant(h->credits, charge), false,
@@ -622,12 +629,20 @@ void Connection::StartAsync(std::shared_ptr<PendingRequest> pending) {
   // the request holds its cancel, which may hold `resume`, and a strong reference back would
   // keep both alive for ever.
   std::weak_ptr<PendingRequest> weak_pending = pending;
-  pending->cancel = pending->wait->start([this, weak, weak_pending](Status status) {
+  std::function<bool()> cancel = pending->wait->start([this, weak, weak_pending](Status status) {
     std::shared_ptr<PendingRequest> p = weak_pending.lock();
     std::shared_ptr<net::StreamConnection> alive = weak.lock();
     if (!p || !alive) return;
     alive->RunOnWorker([this, alive, p, status] { FinishAsync(p, status); });
   });
+  bool cancel_now;
+  {
+    MutexLock lock(&mu_);
+    pending->cancel = cancel;
+    cancel_now = pending->cancel_requested;
+    pending->cancel_requested = false;
+  }
+  if (cancel_now && cancel) cancel();
 }
 
 void Connection::FinishAsync(const std::shared_ptr<PendingRequest>& p, Status status) {
@@ -641,7 +656,10 @@ void Connection::FinishAsync(const std::shared_ptr<PendingRequest>& p, Status st
   // the same async id, a bounded number of times.
   if (reply.wait && ++p->rounds < kMaxWaitRounds) {
     p->wait = reply.wait;
-    p->cancel = nullptr;
+    {
+      MutexLock lock(&mu_);
+      p->cancel = nullptr;
+    }
     StartAsync(p);
     return;
   }
@@ -684,19 +702,23 @@ Reply Connection::WaitHere(const Wait& wait) {
 
 bool Connection::CancelPending(uint64_t session_id, uint64_t message_id,
                                std::optional<uint64_t> async_id) {
-  std::shared_ptr<PendingRequest> p;
+  std::function<bool()> cancel;
   {
     MutexLock lock(&mu_);
     for (auto& [id, pending] : pending_) {
       const bool match = async_id ? id == *async_id : pending->x.header.message_id == message_id;
       if (match && pending->x.header.session_id == session_id) {
-        p = pending;
+        if (!pending->cancel) {
+          pending->cancel_requested = true;  // its wait has not started yet: StartAsync cancels
+          return true;
+        }
+        cancel = pending->cancel;
         break;
       }
     }
   }
-  if (!p || !p->cancel) return false;
-  return p->cancel();
+  if (!cancel) return false;
+  return cancel();
 }
 
 void Connection::Send(std::vector<Bytes> responses, std::vector<stores::BlockRead> payloads,

@@ -363,9 +363,14 @@ Reply Connection::SessionSetup(Exchange& x) {
     if (dialect == wire::kSmb311 && !session->valid.load()) session->preauth.Update(x.message);
     step = session->acceptor->Accept(req->security_buffer, lookup);
   }
+  // §3.3.5.5.3: a failed authentication ends the session, also one that was valid (a failed
+  // re-authentication): its opens close.
   const auto forget = [&] {
-    MutexLock lock(&mu_);
-    if (!session->valid.load()) sessions_.erase(session->id);
+    {
+      MutexLock lock(&mu_);
+      sessions_.erase(session->id);
+    }
+    if (session->valid.exchange(false)) CloseSession(*session);
   };
   if (!step.ok()) {
     LOG_INFO("smb {}: session setup failed: {}", peer_, step.status().ToString());
@@ -439,11 +444,13 @@ Reply Connection::SessionSetup(Exchange& x) {
     forget();
     return Fail(wire::kStatusAccessDenied);
   }
+  bool first = false;
   {
     MutexLock lock(&session->mu);
     session->caller = caller;
     session->guest = guest;
     session->acceptor.reset();
+    first = !session->valid.load();
     if (!session->valid.load()) {
       // First authentication: the keys (§3.3.5.5.3). Re-authentication keeps them.
       if (!guest) {
@@ -462,6 +469,9 @@ Reply Connection::SessionSetup(Exchange& x) {
     }
   }
   (void)fresh;
+  if (first && req->previous_session_id != 0 && req->previous_session_id != session->id && !guest) {
+    EndPreviousSession(req->previous_session_id, caller.uid);
+  }
   if (session->encrypt) flags |= wire::kSessionEncrypt;
   LOG_DEBUG("smb {}: session {:x} for {}", peer_, session->id, guest ? "guest" : who.user);
   wire::EncodeSessionSetupResponse(flags, step->output, reply.body);
@@ -494,6 +504,31 @@ Reply Connection::LogonFailure(std::chrono::milliseconds delay) {
   Reply reply;
   reply.wait = std::move(wait);
   return reply;
+}
+
+void Connection::EndPreviousSession(uint64_t id, uint32_t uid) {
+  // MS-SMB2 3.3.5.5.3: a client that lost its connection names the session it had there; when
+  // it was the same user's, that session ends as by a LOGOFF (its opens close, and their
+  // waiting CHANGE_NOTIFYs are answered STATUS_NOTIFY_CLEANUP).
+  MutexLock all(&server_.connections_mu);
+  for (Connection* c : server_.connections) {
+    std::shared_ptr<Session> previous;
+    {
+      MutexLock lock(&c->mu_);
+      auto it = c->sessions_.find(id);
+      if (it == c->sessions_.end()) continue;
+      {
+        MutexLock session_lock(&it->second->mu);
+        if (!it->second->valid.load() || it->second->caller.uid != uid) return;
+      }
+      previous = it->second;
+      c->sessions_.erase(it);
+    }
+    LOG_DEBUG("smb {}: session {:x} ends: its client reconnected", peer_, id);
+    previous->valid.store(false);
+    c->CloseSession(*previous);
+    return;
+  }
 }
 
 Reply Connection::Logoff(Exchange& x) {

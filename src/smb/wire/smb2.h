@@ -90,6 +90,7 @@ inline constexpr uint32_t kLockShared = 0x1, kLockExclusive = 0x2, kLockUnlock =
 inline constexpr uint8_t kRestartScans = 0x1, kReturnSingleEntry = 0x2, kIndexSpecified = 0x4,
                          kReopen = 0x10;
 inline constexpr uint32_t kIoctlIsFsctl = 0x1;
+inline constexpr uint16_t kWatchTree = 0x1;  // CHANGE_NOTIFY
 
 // QUERY_INFO / SET_INFO types (§2.2.37).
 inline constexpr uint8_t kInfoFile = 1, kInfoFilesystem = 2, kInfoSecurity = 3, kInfoQuota = 4;
@@ -98,6 +99,7 @@ inline constexpr uint8_t kInfoFile = 1, kInfoFilesystem = 2, kInfoSecurity = 3, 
 enum NtStatus : uint32_t {
   kStatusSuccess = 0x00000000,
   kStatusPending = 0x00000103,
+  kStatusNotifyCleanup = 0x0000010B,
   kStatusNotifyEnumDir = 0x0000010C,
   kStatusBufferOverflow = 0x80000005,
   kStatusNoMoreFiles = 0x80000006,
