@@ -18,7 +18,8 @@ independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTS
   setsd FID INFO HEX              -> ok        (SET_INFO SECURITY)
   streams FID                     -> ok name=size,...  (FileStreamInformation)
   seteas FID NAME=HEX,...         -> ok        (SET_INFO FileFullEaInformation; HEX "-": empty)
-  geteas FID                      -> ok NAME=HEX,...  (QUERY_INFO FileFullEaInformation)
+  geteas FID [FLAGS [NAME,...]]   -> ok NAME=HEX,...  (QUERY_INFO FileFullEaInformation with
+                                     those SL_* flags, for those names)
   delete FID                      -> ok        (FileDispositionInformation: delete on close)
 """
 import struct
@@ -141,8 +142,18 @@ def main():
                             fileInfoClass=15)
                 print("ok", flush=True)
             elif words[0] == "geteas":
-                blob = smb.queryInfo(tid, files[words[1]], infoType=s3.SMB2_0_INFO_FILE,
-                                     fileInfoClass=15)
+                # FILE_GET_EA_INFORMATION entries (MS-FSCC 2.4.15.1), padded to 4 bytes.
+                names = words[3].split(",") if len(words) > 3 else []
+                query = b""
+                for i, name in enumerate(names):
+                    body = struct.pack("<B", len(name)) + name.encode() + b"\0"
+                    last = i == len(names) - 1
+                    size = 4 + len(body)
+                    padded = size if last else (size + 3) & ~3
+                    query += struct.pack("<I", 0 if last else padded) + body + b"\0" * (padded - size)
+                blob = smb.queryInfo(tid, files[words[1]], inputBlob=query,
+                                     infoType=s3.SMB2_0_INFO_FILE, fileInfoClass=15,
+                                     flags=int(words[2], 0) if len(words) > 2 else 0)
                 out, at = [], 0
                 while True:
                     nxt, _, name_len, value_len = struct.unpack_from("<IBBH", blob, at)

@@ -311,11 +311,19 @@ TEST_F(SmbTest, NamedStreamsAndExtendedAttributes) {
 
   EXPECT_EQ(peer->Do("geteas 1"), "error STATUS_NO_EAS_ON_FILE");
   EXPECT_EQ(peer->Do("seteas 1 Color=626c7565,Size=3130"), "ok");
-  EXPECT_EQ(peer->Do("geteas 1"), "ok Color=626c7565,Size=3130");
+  EXPECT_EQ(peer->Do("geteas 1 1"), "ok Color=626c7565,Size=3130");
+  // One at a time (SL_RETURN_SINGLE_ENTRY): the open's position moves on, to the end; a
+  // restart (SL_RESTART_SCAN) begins again.
+  EXPECT_EQ(peer->Do("geteas 1 3"), "ok Color=626c7565");
+  EXPECT_EQ(peer->Do("geteas 1 2"), "ok Size=3130");
+  EXPECT_EQ(peer->Do("geteas 1 2"), "error STATUS_NO_EAS_ON_FILE");
+  EXPECT_EQ(peer->Do("geteas 1 3"), "ok Color=626c7565");
+  // By name, in any case; an absent one with an empty value.
+  EXPECT_EQ(peer->Do("geteas 1 0 SIZE,absent"), "ok Size=3130,absent=");
   EXPECT_EQ(peer->Do("seteas 1 COLOR=-"), "ok");
-  EXPECT_EQ(peer->Do("geteas 1"), "ok Size=3130");
+  EXPECT_EQ(peer->Do("geteas 1 1"), "ok Size=3130");
   EXPECT_EQ(peer->Do("seteas 1 a:b=00"), "error STATUS_INVALID_EA_NAME");
-  EXPECT_EQ(peer->Do("geteas 1"), "ok Size=3130");
+  EXPECT_EQ(peer->Do("geteas 1 1"), "ok Size=3130");
   EXPECT_EQ(peer->Do("close 1"), "ok");
 }
 

@@ -19,7 +19,8 @@ namespace {
 
 constexpr uint32_t kStatusNoEasOnFile = 0xC0000052;
 constexpr uint32_t kStatusEaListInconsistent = 0x80000014;
-constexpr uint32_t kSlReturnSingleEntry = 0x2;  // QUERY_INFO's Flags (MS-SMB2 2.2.37)
+// QUERY_INFO's Flags for FileFullEaInformation (MS-SMB2 2.2.37).
+constexpr uint32_t kSlRestartScan = 0x1, kSlReturnSingleEntry = 0x2, kSlIndexSpecified = 0x4;
 constexpr uint32_t kStatusInvalidOwner = 0xC000005A;
 constexpr uint32_t kStatusInvalidPrimaryGroup = 0xC000005B;
 constexpr uint32_t kStatusInvalidSid = 0xC0000078;
@@ -76,7 +77,7 @@ void PutStreams(const core::Attr& a, const std::vector<StreamInfo>& streams, Byt
 }
 
 // Renames the named stream `open` is of to `to` (":name" or ":name:$DATA"; MS-FSA
-// 2.1.5.14.11.1): a present target is replaced only when asked, and only when it is empty and
+// 2.1.5.15.11.1): a present target is replaced only when asked, and only when it is empty and
 // not open. Returns the NTSTATUS.
 uint32_t RenameStream(StreamTable& streams, core::Vfs& vfs, const core::Caller& caller, Open& open,
                       std::string_view to, bool replace) {
@@ -415,13 +416,17 @@ Reply Connection::QueryInfo(Exchange& x) {
           wire::AppendUtf16(open.path, out);
           break;
         case wire::kFileFullEaInformation: {
-          // MS-FSA 2.1.5.12.8: the EAs the input's FILE_GET_EA_INFORMATION list names (an
-          // absent one with an empty value), or all of them; as many whole entries as fit.
+          // MS-FSA 2.1.5.12.12: the EAs a FILE_GET_EA_INFORMATION list in the input names (an
+          // absent one with an empty value), or the file's EAs from the open's position on
+          // (Open.NextEaEntry, back to the first with SL_RESTART_SCAN or SL_INDEX_SPECIFIED):
+          // as many whole entries as fit, and the position moves past them.
           if (!(open.access & core::kReadEa)) return Fail(wire::kStatusAccessDenied);
           Result<std::vector<wire::FullEa>> eas = ListEas(vfs, caller, open.file);
           if (!eas.ok()) return Fail(eas.status());
           std::vector<wire::FullEa> answer;
-          if (!req->input.empty()) {
+          const bool listed = !req->input.empty();
+          size_t start = 0;
+          if (listed) {
             Result<std::vector<std::string>> names = wire::DecodeGetEaList(req->input);
             if (!names.ok()) return Fail(kStatusEaListInconsistent);
             for (const std::string& n : *names) {
@@ -434,18 +439,29 @@ Reply Connection::QueryInfo(Exchange& x) {
               answer.push_back(std::move(ea));
             }
           } else {
-            if (eas->empty()) return Fail(kStatusNoEasOnFile);
-            answer = std::move(*eas);
+            if (!(req->flags & (kSlRestartScan | kSlIndexSpecified))) {
+              MutexLock lock(&open.mu);
+              start = open.next_ea;
+            }
+            if (start >= eas->size()) return Fail(kStatusNoEasOnFile);
+            answer.assign(std::make_move_iterator(eas->begin() + start),
+                          std::make_move_iterator(eas->end()));
           }
           if (req->flags & kSlReturnSingleEntry) answer.resize(std::min<size_t>(answer.size(), 1));
-          size_t fit = 0;
-          while (fit < answer.size() &&
-                 EaSizeOf({answer.begin(), answer.begin() + fit + 1}) <= req->output_length) {
+          size_t fit = 0, used = 0;
+          for (const wire::FullEa& ea : answer) {
+            const size_t at = (used + 3) & ~size_t{3};
+            if (at + wire::FullEaSize(ea) > req->output_length) break;
+            used = at + wire::FullEaSize(ea);
             ++fit;
           }
           if (fit == 0) return Fail(wire::kStatusBufferTooSmall);
           const bool partial = fit < answer.size();
           answer.resize(fit);
+          if (!listed) {
+            MutexLock lock(&open.mu);
+            open.next_ea = start + fit;
+          }
           wire::EncodeFullEaList(answer, out);
           if (partial) {
             Reply r;
@@ -966,7 +982,7 @@ Reply Connection::SetInfo(Exchange& x) {
       return reply;
     }
     case wire::kFileFullEaInformation: {
-      // MS-FSA 2.1.5.14.4: the EAs of the list, set (an empty value removes one).
+      // MS-FSA 2.1.5.15.4: the EAs of the list, set (an empty value removes one).
       if (!(open.access & core::kWriteEa)) return Fail(wire::kStatusAccessDenied);
       Result<std::vector<wire::FullEa>> eas = wire::DecodeFullEaList(req->buffer);
       if (!eas.ok() || eas->empty()) return Fail(kStatusEaListInconsistent);

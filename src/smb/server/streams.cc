@@ -137,8 +137,9 @@ Result<std::vector<wire::FullEa>> ListEas(core::Vfs& vfs, const core::Caller& ca
 }
 
 uint32_t EaSizeOf(const std::vector<wire::FullEa>& eas) {
-  size_t size = 0;
-  for (const wire::FullEa& ea : eas) size = ((size + 3) & ~size_t{3}) + wire::FullEaSize(ea);
+  if (eas.empty()) return 0;
+  size_t size = 4;  // the list's length
+  for (const wire::FullEa& ea : eas) size += 4 + ea.name.size() + 1 + ea.value.size();
   return static_cast<uint32_t>(size);
 }
 

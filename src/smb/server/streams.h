@@ -64,7 +64,9 @@ std::optional<std::string> EaOfXattr(std::string_view xattr);
 // The file's EAs, names as stored.
 Result<std::vector<wire::FullEa>> ListEas(core::Vfs& vfs, const core::Caller& caller,
                                           core::FileId file);
-// FILE_EA_INFORMATION's EaSize: the size of the EAs as one FILE_FULL_EA_INFORMATION list.
+// FILE_EA_INFORMATION's EaSize (MS-FSA 2.1.5.12.10): the size of the EAs packed as OS/2's
+// FEALIST: a 4-byte length, then per EA a 4-byte header, the name, a NUL and the value; 0 for
+// none.
 uint32_t EaSizeOf(const std::vector<wire::FullEa>& eas);
 // Sets the EAs of `eas` on the file, in order (an empty value removes the EA; removing an
 // absent one succeeds). An EA's name matches an existing one without regard to case (MS-FSCC
