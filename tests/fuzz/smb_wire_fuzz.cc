@@ -2,7 +2,8 @@
 //
 // libFuzzer target for the SMB2 wire decoders (src/smb/wire): the fuzzer's bytes are the body
 // of a message behind a valid 64-byte SMB2 header, and every request decoder reads it; the raw
-// bytes also go to DecodeHeader, DecodeSmb1Negotiate, Utf16ToUtf8 and the reparse decoders.
+// bytes also go to DecodeHeader, DecodeSmb1Negotiate, Utf16ToUtf8, the reparse decoders and
+// the EA list decoders.
 // Decoders must fail cleanly or return views inside the message: each view returned is read through
 // (so ASan sees a view that strays), and a name decoded is valid UTF-8 once more through
 // AppendUtf16.
@@ -70,6 +71,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!back.ok() || back->substitute_name != link->substitute_name ||
         back->print_name != link->print_name || back->relative != link->relative) {
       std::abort();
+    }
+  }
+
+  // The raw bytes as EA lists (SET_INFO's and the ExtA context's FILE_FULL_EA_INFORMATION,
+  // QUERY_INFO's FILE_GET_EA_INFORMATION): a list decoded encodes to one that decodes the same.
+  if (Result<std::vector<wire::FullEa>> eas = wire::DecodeFullEaList(raw); eas.ok()) {
+    std::vector<std::byte> again;
+    wire::EncodeFullEaList(*eas, again);
+    Result<std::vector<wire::FullEa>> back = wire::DecodeFullEaList(again);
+    if (!back.ok() || back->size() != eas->size()) std::abort();
+    for (size_t i = 0; i < eas->size(); ++i) {
+      const wire::FullEa& a = (*eas)[i];
+      const wire::FullEa& b = (*back)[i];
+      if (a.name.empty() || a.name != b.name || a.value != b.value || a.flags != b.flags) {
+        std::abort();
+      }
+    }
+  }
+  if (Result<std::vector<std::string>> names = wire::DecodeGetEaList(raw); names.ok()) {
+    for (const std::string& n : *names) {
+      if (n.empty() || n.size() > 255) std::abort();
     }
   }
 

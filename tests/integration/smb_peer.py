@@ -18,7 +18,13 @@ independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTS
   setsd FID INFO HEX              -> ok        (SET_INFO SECURITY)
   notify FID FILTER TREE          -> ok        (sends CHANGE_NOTIFY, TREE 1 for WATCH_TREE)
   notified                        -> ok action:name,...  (the answer to the last notify)
+  streams FID                     -> ok name=size,...  (FileStreamInformation)
+  seteas FID NAME=HEX,...         -> ok        (SET_INFO FileFullEaInformation; HEX "-": empty)
+  geteas FID [FLAGS [NAME,...]]   -> ok NAME=HEX,...  (QUERY_INFO FileFullEaInformation with
+                                     those SL_* flags, for those names)
+  delete FID                      -> ok        (FileDispositionInformation: delete on close)
 """
+import struct
 import sys
 
 from impacket import smb3, smb3structs as s3
@@ -133,6 +139,63 @@ def main():
                         break
                     at += entry["NextEntryOffset"]
                 print("ok", ",".join(changes), flush=True)
+            elif words[0] == "streams":
+                # FILE_STREAM_INFORMATION (MS-FSCC 2.4.44), decoded here independently.
+                blob = smb.queryInfo(tid, files[words[1]], infoType=s3.SMB2_0_INFO_FILE,
+                                     fileInfoClass=22)
+                out, at = [], 0
+                while True:
+                    nxt, length, size = struct.unpack_from("<IIQ", blob, at)
+                    name = blob[at + 24:at + 24 + length].decode("utf-16-le")
+                    out.append("%s=%d" % (name, size))
+                    if nxt == 0:
+                        break
+                    at += nxt
+                print("ok", ",".join(out), flush=True)
+            elif words[0] == "seteas":
+                # FILE_FULL_EA_INFORMATION (MS-FSCC 2.4.15), entries padded to 4 bytes.
+                entries = []
+                for item in words[2].split(","):
+                    name, value = item.split("=")
+                    value = b"" if value == "-" else bytes.fromhex(value)
+                    body = struct.pack("<BBH", 0, len(name), len(value)) + name.encode() + b"\0" + value
+                    entries.append(body)
+                blob = b""
+                for i, body in enumerate(entries):
+                    last = i == len(entries) - 1
+                    size = 4 + len(body)
+                    padded = size if last else (size + 3) & ~3
+                    blob += struct.pack("<I", 0 if last else padded) + body + b"\0" * (padded - size)
+                smb.setInfo(tid, files[words[1]], blob, infoType=s3.SMB2_0_INFO_FILE,
+                            fileInfoClass=15)
+                print("ok", flush=True)
+            elif words[0] == "geteas":
+                # FILE_GET_EA_INFORMATION entries (MS-FSCC 2.4.15.1), padded to 4 bytes.
+                names = words[3].split(",") if len(words) > 3 else []
+                query = b""
+                for i, name in enumerate(names):
+                    body = struct.pack("<B", len(name)) + name.encode() + b"\0"
+                    last = i == len(names) - 1
+                    size = 4 + len(body)
+                    padded = size if last else (size + 3) & ~3
+                    query += struct.pack("<I", 0 if last else padded) + body + b"\0" * (padded - size)
+                blob = smb.queryInfo(tid, files[words[1]], inputBlob=query,
+                                     infoType=s3.SMB2_0_INFO_FILE, fileInfoClass=15,
+                                     flags=int(words[2], 0) if len(words) > 2 else 0)
+                out, at = [], 0
+                while True:
+                    nxt, _, name_len, value_len = struct.unpack_from("<IBBH", blob, at)
+                    name = blob[at + 8:at + 8 + name_len].decode()
+                    value = blob[at + 9 + name_len:at + 9 + name_len + value_len]
+                    out.append("%s=%s" % (name, value.hex()))
+                    if nxt == 0:
+                        break
+                    at += nxt
+                print("ok", ",".join(sorted(out)), flush=True)
+            elif words[0] == "delete":
+                smb.setInfo(tid, files[words[1]], b"\x01", infoType=s3.SMB2_0_INFO_FILE,
+                            fileInfoClass=13)
+                print("ok", flush=True)
             elif words[0] == "shares":
                 print("ok", ",".join(s["shi1_netname"][:-1] for s in conn.listShares()), flush=True)
             else:

@@ -270,6 +270,63 @@ TEST_F(SmbTest, DenyWriteOpenRefusesWritersButNotNfsReaders) {
   EXPECT_EQ(write.status, NFS3_OK);
 }
 
+// Named streams and EAs (docs/streams.md), from impacket: a stream is made, written, read,
+// listed with its size and deleted while the file's own data stays; hostile stream names are
+// refused; EAs set are listed, matched without regard to case and removed by an empty value.
+TEST_F(SmbTest, NamedStreamsAndExtendedAttributes) {
+  if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
+  std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*server_, SMB_PEER_SCRIPT);
+  ASSERT_NE(peer, nullptr);
+  // FILE_ALL_ACCESS, FILE_NON_DIRECTORY_FILE, FILE_CREATE.
+  ASSERT_EQ(peer->Do("create ads.txt 0x1f01ff 0x40 2"), "ok 1");
+  EXPECT_EQ(peer->Do("write 1 0 62617365"), "ok");  // "base"
+  ASSERT_EQ(peer->Do("create ads.txt:meta 0x1f01ff 0x40 2"), "ok 2");
+  EXPECT_EQ(peer->Do("write 2 0 68656c6c6f"), "ok");  // "hello"
+  EXPECT_EQ(peer->Do("read 2 0 100"), "ok 68656c6c6f");
+  EXPECT_EQ(peer->Do("read 1 0 100"), "ok 62617365");
+  EXPECT_EQ(peer->Do("streams 1"), "ok ::$DATA=4,:meta:$DATA=5");
+  // The same stream, named in another case and with its type; FILE_CREATE of it collides.
+  ASSERT_EQ(peer->Do("create ADS.TXT:META:$data 0x120089 0 1"), "ok 3");
+  EXPECT_EQ(peer->Do("read 3 1 2"), "ok 656c");
+  EXPECT_EQ(peer->Do("create ads.txt:Meta 0x1f01ff 0 2"), "error STATUS_OBJECT_NAME_COLLISION");
+  // A stream holds 64 KiB at most.
+  EXPECT_EQ(peer->Do("write 2 65535 0000"), "error STATUS_DISK_FULL");
+  EXPECT_EQ(peer->Do("write 2 65531 00"), "ok");
+  for (const char* bad : {"ads.txt:", "ads.txt:meta:", "ads.txt:meta:$FOO", "ads.txt:a:b:c",
+                          "ads.txt:meta\\x", "ads.txt::$INDEX_ALLOCATION", "ads.txt::"}) {
+    EXPECT_EQ(peer->Do(std::string("create ") + bad + " 0x120089 0 3"),
+              "error STATUS_OBJECT_NAME_INVALID")
+        << bad;
+  }
+  ASSERT_EQ(peer->Do("create ads.txt::$DATA 0x120089 0 1"), "ok 4");
+  EXPECT_EQ(peer->Do("read 4 0 100"), "ok 62617365");
+  EXPECT_EQ(peer->Do("close 4"), "ok");
+  // Deleted through one open, the stream goes when its last open closes; the file stays.
+  EXPECT_EQ(peer->Do("delete 2"), "ok");
+  EXPECT_EQ(peer->Do("close 2"), "ok");
+  EXPECT_EQ(peer->Do("streams 1"), "ok ::$DATA=4,:meta:$DATA=65532");
+  EXPECT_EQ(peer->Do("close 3"), "ok");
+  EXPECT_EQ(peer->Do("streams 1"), "ok ::$DATA=4");
+  EXPECT_EQ(peer->Do("create ads.txt:meta 0x120089 0 1"), "error STATUS_OBJECT_NAME_NOT_FOUND");
+
+  EXPECT_EQ(peer->Do("geteas 1"), "error STATUS_NO_EAS_ON_FILE");
+  EXPECT_EQ(peer->Do("seteas 1 Color=626c7565,Size=3130"), "ok");
+  EXPECT_EQ(peer->Do("geteas 1 1"), "ok Color=626c7565,Size=3130");
+  // One at a time (SL_RETURN_SINGLE_ENTRY): the open's position moves on, to the end; a
+  // restart (SL_RESTART_SCAN) begins again.
+  EXPECT_EQ(peer->Do("geteas 1 3"), "ok Color=626c7565");
+  EXPECT_EQ(peer->Do("geteas 1 2"), "ok Size=3130");
+  EXPECT_EQ(peer->Do("geteas 1 2"), "error STATUS_NO_EAS_ON_FILE");
+  EXPECT_EQ(peer->Do("geteas 1 3"), "ok Color=626c7565");
+  // By name, in any case; an absent one with an empty value.
+  EXPECT_EQ(peer->Do("geteas 1 0 SIZE,absent"), "ok Size=3130,absent=");
+  EXPECT_EQ(peer->Do("seteas 1 COLOR=-"), "ok");
+  EXPECT_EQ(peer->Do("geteas 1 1"), "ok Size=3130");
+  EXPECT_EQ(peer->Do("seteas 1 a:b=00"), "error STATUS_INVALID_EA_NAME");
+  EXPECT_EQ(peer->Do("geteas 1 1"), "ok Size=3130");
+  EXPECT_EQ(peer->Do("close 1"), "ok");
+}
+
 // An SMB batch oplock is broken by an NFSv3 WRITE before the write applies: the write is
 // answered JUKEBOX (retry) while the holder has the break, and goes through once the oplock
 // is gone; the SMB client then reads the new bytes.

@@ -28,7 +28,8 @@ struct ServerContext {
   Mutex leases_mu;
   std::map<std::pair<std::array<std::byte, 16>, LeaseKey>, std::shared_ptr<Lease>> leases
       GUARDED_BY(leases_mu);
-  Timer timer;  // delayed answers (failed logons)
+  Timer timer;          // delayed answers (failed logons)
+  StreamTable streams;  // the opens of named streams, of every connection
   // The live connections, for the administrator's view (SmbAdmin). A connection is here from
   // its construction to its destruction; holding connections_mu keeps every one alive.
   // Lock order: connections_mu, then a Connection's mu_, a Session's mu, leases_mu.

@@ -24,6 +24,8 @@ namespace {
 
 constexpr uint32_t kStatusBadImpersonationLevel = 0xC00000A5;
 constexpr uint32_t kStatusIoReparseTagMismatch = 0xC0000277;
+constexpr uint32_t kStatusInvalidEaName = 0x80000013;
+constexpr uint32_t kStatusEaListInconsistent = 0x80000014;
 
 Reply Fail(uint32_t status) {
   Reply r;
@@ -72,8 +74,6 @@ struct Walked {
 // case-sensitively (exactly); elsewhere without regard to case.
 Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, std::string_view path, bool posix,
                     uint32_t* status) {
-  // A stream name: only the default data stream exists.
-  if (path.ends_with("::$DATA")) path.remove_suffix(7);
   Walked w;
   w.parent = vfs.root();
   if (path.empty()) {
@@ -187,6 +187,222 @@ uint32_t MaximalAccess(core::Vfs& vfs, const core::Caller& caller, const core::A
 
 namespace {
 
+// A CREATE of a named stream (`name.stream`) of the file `name.path` (docs/streams.md). Fills
+// `open` and `resp`; returns the failure otherwise. The file is made first when the
+// disposition creates and it does not exist. No oplock or lease is granted on a stream.
+std::optional<Reply> CreateStream(ServerContext& server, uint16_t dialect,
+                                  const wire::CreateRequest& req, core::Vfs& vfs,
+                                  const core::Caller& caller, const Tree& tree,
+                                  const StreamPath& name, Open& open, wire::CreateResponse& resp) {
+  uint32_t status = 0;
+  Result<Walked> walked = Walk(vfs, caller, name.path, false, &status);
+  if (!walked.ok()) return Fail(status != 0 ? status : ToNtStatus(walked.status()));
+  if (walked->unparsed) {
+    return StoppedOnSymlink(vfs, caller, *walked->attr, *walked->unparsed, dialect);
+  }
+  // A stream is no directory.
+  if (req.options & wire::kOptDirectory) return Fail(wire::kStatusNotADirectory);
+  uint32_t access = MapGeneric(req.desired_access);
+  const bool maximum = (access & wire::kMaximumAllowed) != 0;
+  access &= ~wire::kMaximumAllowed;
+  if ((access & wire::kAccessSystemSecurity) && !caller.is_root()) {
+    return Fail(wire::kStatusPrivilegeNotHeld);
+  }
+  const uint32_t system_security = access & wire::kAccessSystemSecurity;
+  access &= ~wire::kAccessSystemSecurity;
+  if (!tree.writable && (access & kWriteBits & ~core::kDeleteAccess)) {
+    return Fail(wire::kStatusAccessDenied);
+  }
+  const bool delete_on_close = (req.options & wire::kOptDeleteOnClose) != 0;
+  if (delete_on_close) {
+    if (!(access & core::kDeleteAccess)) return Fail(wire::kStatusInvalidParameter);
+    if (!tree.writable) return Fail(wire::kStatusAccessDenied);
+  }
+  core::Attr attr;
+  bool made_file = false;
+  if (walked->attr) {
+    attr = *walked->attr;
+    if (attr.type == core::FileType::kSymlink && !(req.options & wire::kOptOpenReparsePoint)) {
+      return StoppedOnSymlink(vfs, caller, attr, 0, dialect);
+    }
+    if (attr.type != core::FileType::kRegular && attr.type != core::FileType::kDirectory) {
+      return Fail(wire::kStatusObjectNameInvalid);
+    }
+  } else {
+    if (req.disposition == wire::kOpen || req.disposition == wire::kOverwrite) {
+      return Fail(wire::kStatusObjectNameNotFound);
+    }
+    if (!tree.writable) return Fail(wire::kStatusAccessDenied);
+    core::SetAttrs set;
+    set.set_mode(0644);
+    const uint32_t dos =
+        req.file_attributes & (core::kDosHidden | core::kDosSystem | core::kDosArchive);
+    if (dos != 0) set.set_dos_attributes(dos);
+    core::OpenContext parent;
+    Result<core::Attr> made = vfs.Create(caller, walked->parent, walked->leaf,
+                                         core::CreateMode::kGuarded, set, 0, nullptr, &parent);
+    if (!made.ok()) return Fail(made.status());
+    attr = *made;
+    made_file = true;
+  }
+  const uint32_t maximal = MaximalAccess(vfs, caller, attr, tree.writable);
+  if (maximum) access |= maximal;
+  if (access == 0) access = core::kReadAttributes;
+  // The stream's data is the file's: what its permissions allow the caller.
+  if (!made_file && (access & ~maximal & ~wire::kSynchronize) != 0) {
+    return Fail(wire::kStatusAccessDenied);
+  }
+  // The file's open in the runtime, with no access and every share mode: it keeps the file
+  // (an orphan once removed) while the stream is open, and refuses a file marked for deletion.
+  Result<core::OpenTable::OpenId> file_open =
+      vfs.OpenFile(caller, attr.id, 0, core::kShareAll, false, true);
+  if (!file_open.ok()) return Fail(file_open.status());
+  const auto fail = [&](uint32_t why) {
+    (void)vfs.CloseFile(*file_open);
+    return Fail(why);
+  };
+  Result<std::optional<std::string>> found = FindStream(vfs, caller, attr.id, name.stream);
+  if (!found.ok()) return fail(ToNtStatus(found.status()));
+  const std::string stored = found->value_or(name.stream);
+  uint32_t action = wire::kActionOpened;
+  bool truncate = false;
+  if (found->has_value()) {
+    switch (req.disposition) {
+      case wire::kCreateNew:
+        return fail(wire::kStatusObjectNameCollision);
+      case wire::kSupersede:
+        action = wire::kActionSuperseded;
+        truncate = true;
+        break;
+      case wire::kOverwrite:
+      case wire::kOverwriteIf:
+        action = wire::kActionOverwritten;
+        truncate = true;
+        break;
+      default:
+        break;
+    }
+    if (truncate && !tree.writable) return fail(wire::kStatusAccessDenied);
+  } else {
+    if (req.disposition == wire::kOpen || req.disposition == wire::kOverwrite) {
+      return fail(wire::kStatusObjectNameNotFound);
+    }
+    if (!tree.writable) return fail(wire::kStatusAccessDenied);
+    Status made = vfs.SetXattr(caller, attr.id, StreamXattr(stored), "", core::XattrSet::kCreate);
+    if (made.code() == Errc::kExists) return fail(wire::kStatusObjectNameCollision);
+    if (made.code() == Errc::kNameTooLong) return fail(wire::kStatusObjectNameInvalid);
+    if (!made.ok()) return fail(ToNtStatus(made));
+    action = wire::kActionCreated;
+  }
+  Result<StreamTable::Opened> opened =
+      server.streams.Open(tree.share, attr.id.inode, stored, access,
+                          req.share_access & core::kShareAll, delete_on_close);
+  if (!opened.ok()) {
+    if (action == wire::kActionCreated) (void)vfs.RemoveXattr(caller, attr.id, StreamXattr(stored));
+    return fail(ToNtStatus(opened.status()));
+  }
+  uint64_t size = 0;
+  if (truncate) {
+    Status s = vfs.SetXattr(caller, attr.id, StreamXattr(stored), "", core::XattrSet::kAny);
+    if (!s.ok()) {
+      (void)server.streams.Close(opened->node, opened->id);
+      return fail(ToNtStatus(s));
+    }
+  } else if (Result<std::string> v = vfs.GetXattr(caller, attr.id, StreamXattr(stored)); v.ok()) {
+    size = v->size();
+  }
+  open.state_open = *file_open;
+  open.via.open = *file_open;
+  open.via.lock_owner = {open.id, core::LockFlavor::kWindows};
+  open.via.holder = open.id;
+  open.file = attr.id;
+  open.access = access | system_security;
+  open.stream = opened->node;
+  open.stream_open = opened->id;
+  {
+    MutexLock lock(&open.mu);
+    open.parent = walked->parent;
+    open.leaf = walked->leaf;
+    open.path = name.path + ":" + stored;
+  }
+  if (Result<core::Attr> again = vfs.GetAttr(caller, attr.id); again.ok()) attr = *again;
+  resp.action = action;
+  resp.times = TimesOf(attr);
+  resp.allocation_size = size;
+  resp.end_of_file = size;
+  resp.attributes = DosAttributesOf(attr);
+  for (const wire::CreateContext& c : req.contexts) {
+    if (c.name == "MxAc") {
+      Bytes data;
+      wire::LeWriter w(data);
+      w.U32(0);
+      w.U32(maximal);
+      resp.contexts.emplace_back("MxAc", std::move(data));
+    }
+  }
+  return std::nullopt;
+}
+
+// READ and WRITE of an open of a named stream: the stream's value, read whole, changed and
+// written back (a stream holds at most kMaxXattrValue bytes).
+// Up to `length` bytes of the stream `open` is of, from `offset` (fewer at its end).
+Result<Bytes> ReadStreamRange(core::Vfs& vfs, const core::Caller& caller, Open& open,
+                              uint64_t offset, uint64_t length) {
+  std::string name;
+  {
+    MutexLock lock(&open.stream->mu);
+    name = open.stream->name;
+  }
+  Result<std::string> value = vfs.GetXattr(caller, open.file, StreamXattr(name));
+  if (!value.ok() && value.status().code() != Errc::kNotFound) return value.status();
+  const std::string_view data = value.ok() ? std::string_view(*value) : std::string_view();
+  if (offset >= data.size()) return Bytes();
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(length, data.size() - offset));
+  const auto* p = reinterpret_cast<const std::byte*>(data.data()) + offset;
+  return Bytes(p, p + n);
+}
+
+Reply ReadStream(core::Vfs& vfs, const core::Caller& caller, Open& open,
+                 const wire::ReadRequest& req) {
+  Result<Bytes> data = ReadStreamRange(vfs, caller, open, req.offset, req.length);
+  if (!data.ok()) return Fail(data.status());
+  const size_t n = data->size();
+  if ((n == 0 && req.length > 0) || n < req.minimum_count) return Fail(wire::kStatusEndOfFile);
+  {
+    MutexLock lock(&open.mu);
+    open.position = req.offset + n;
+  }
+  Reply reply;
+  wire::EncodeReadResponseHead(static_cast<uint32_t>(n), reply.body);
+  reply.body.insert(reply.body.end(), data->begin(), data->end());
+  return reply;
+}
+
+}  // namespace
+
+uint32_t ChangeStream(core::Vfs& vfs, const core::Caller& caller, Open& open, uint64_t offset,
+                      const ByteView* data, uint64_t size) {
+  if (offset > core::kMaxXattrValue) return wire::kStatusDiskFull;
+  const uint64_t end = data != nullptr ? offset + data->size() : size;
+  if (end > core::kMaxXattrValue) return wire::kStatusDiskFull;
+  MutexLock lock(&open.stream->mu);
+  const std::string xattr = StreamXattr(open.stream->name);
+  Result<std::string> value = vfs.GetXattr(caller, open.file, xattr);
+  if (!value.ok() && value.status().code() != Errc::kNotFound) return ToNtStatus(value.status());
+  std::string v = value.ok() ? std::move(*value) : std::string();
+  if (data != nullptr) {
+    if (v.size() < end) v.resize(end, '\0');
+    if (!data->empty()) std::memcpy(v.data() + offset, data->data(), data->size());
+  } else {
+    v.resize(size, '\0');
+  }
+  Status s = vfs.SetXattr(caller, open.file, xattr, v, core::XattrSet::kAny);
+  if (s.code() == Errc::kTooBig) return wire::kStatusDiskFull;
+  return ToNtStatus(s);
+}
+
+namespace {
+
 // Where the lsarpc pipe finds names: the server's SID map and the control plane's users and
 // groups.
 rpc::LsaAccounts LsaAccountsOf(const ServerContext& server) {
@@ -248,7 +464,18 @@ Reply Connection::Create(Exchange& x) {
   // presence on a connection that negotiated the POSIX extensions makes the tree a POSIX one.
   std::optional<uint32_t> posix_mode;
   std::optional<AaplQuery> aapl;  // a Mac's query of Apple's extensions
+  // SMB2_CREATE_EA_BUFFER (MS-SMB2 2.2.13.2.1): EAs for the file this CREATE makes or
+  // overwrites, all checked before anything is made.
+  std::optional<std::vector<wire::FullEa>> create_eas;
   for (const wire::CreateContext& c : req->contexts) {
+    if (c.name == "ExtA") {
+      Result<std::vector<wire::FullEa>> eas = wire::DecodeFullEaList(c.data);
+      if (!eas.ok()) return Fail(kStatusEaListInconsistent);
+      for (const wire::FullEa& ea : *eas) {
+        if (!ValidEaName(ea.name)) return Fail(kStatusInvalidEaName);
+      }
+      create_eas = std::move(*eas);
+    }
     if (c.name == kAaplContextName) {
       Result<AaplQuery> q = ParseAaplQuery(c.data);
       if (!q.ok()) return Fail(wire::kStatusInvalidParameter);
@@ -270,6 +497,18 @@ Reply Connection::Create(Exchange& x) {
   }
   const bool posix = x.tree->posix.load();
   const core::Caller caller = CallerOf(*x.session);
+  // The name's stream part (docs/streams.md). On a POSIX tree ':' is an ordinary character.
+  StreamPath name;
+  if (x.tree->ipc) {
+    name.path = req->name;
+  } else if (posix) {
+    name.path = req->name;
+    if (std::string_view(name.path).ends_with("::$DATA")) name.path.resize(name.path.size() - 7);
+  } else {
+    Result<StreamPath> split = SplitStreamPath(req->name);
+    if (!split.ok()) return Fail(wire::kStatusObjectNameInvalid);
+    name = std::move(*split);
+  }
 
   auto open = std::make_shared<Open>();
   open->id = NewId();
@@ -315,17 +554,27 @@ Reply Connection::Create(Exchange& x) {
     open->access = MapGeneric(req->desired_access);
     resp.action = wire::kActionOpened;
     resp.attributes = 0x80;
+  } else if (!name.stream.empty()) {
+    Result<core::ShareUse> use = server_.env.shares->Use(x.tree->share);
+    if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+    if (create_eas) return Fail(wire::kStatusInvalidParameter);  // EAs are the file's
+    if (std::optional<Reply> failed = CreateStream(server_, dialect(), *req, use->vfs(), caller,
+                                                   *x.tree, name, *open, resp)) {
+      return std::move(*failed);
+    }
   } else {
     Result<core::ShareUse> use = server_.env.shares->Use(x.tree->share);
     if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
     core::Vfs& vfs = use->vfs();
     uint32_t status = 0;
-    Result<Walked> walked = Walk(vfs, caller, req->name, posix, &status);
+    Result<Walked> walked = Walk(vfs, caller, name.path, posix, &status);
     if (!walked.ok()) return Fail(status != 0 ? status : ToNtStatus(walked.status()));
     if (walked->unparsed) {
       return StoppedOnSymlink(vfs, caller, *walked->attr, *walked->unparsed, dialect());
     }
     const bool want_dir = (req->options & wire::kOptDirectory) != 0;
+    // "dir::$DATA" names a data stream, which no directory is (MS-FSA 2.1.5.1).
+    if (want_dir && name.data_suffix) return Fail(wire::kStatusNotADirectory);
     uint32_t access = MapGeneric(req->desired_access);
     const bool maximum = (access & wire::kMaximumAllowed) != 0;
     access &= ~wire::kMaximumAllowed;
@@ -372,6 +621,7 @@ Reply Connection::Create(Exchange& x) {
           break;
       }
       const bool is_dir = attr.type == core::FileType::kDirectory;
+      if (name.data_suffix && is_dir) return Fail(wire::kStatusFileIsADirectory);
       if (want_dir && !is_dir) return Fail(wire::kStatusNotADirectory);
       if ((req->options & wire::kOptNonDirectory) && is_dir)
         return Fail(wire::kStatusFileIsADirectory);
@@ -452,6 +702,12 @@ Reply Connection::Create(Exchange& x) {
     if (maximum) access |= maximal;
     if (access == 0) access = core::kReadAttributes;
     const bool is_dir = attr.type == core::FileType::kDirectory;
+    // MS-FSA 2.1.5.1.2.1: an open of the default stream for deletion must be shared by the
+    // opens of the file's named streams (which the runtime's share modes do not see).
+    if (((access & core::kDeleteAccess) || (req->options & wire::kOptDeleteOnClose)) &&
+        !server_.streams.AllowsDelete(x.tree->share, attr.id.inode)) {
+      return Fail(wire::kStatusSharingViolation);
+    }
     // The runtime checks the permission bits of what the open asks for (for a directory:
     // list = read, add = write, traverse = execute) and the share modes of the file's opens.
     Result<core::OpenTable::OpenId> id =
@@ -486,7 +742,7 @@ Reply Connection::Create(Exchange& x) {
       MutexLock lock(&open->mu);
       open->parent = walked->parent;
       open->leaf = walked->leaf;
-      open->path = req->name;
+      open->path = name.path;
       open->posix_delete = posix && (req->options & wire::kOptDeleteOnClose);
     }
     if (set_read_only) {
@@ -504,7 +760,21 @@ Reply Connection::Create(Exchange& x) {
         (void)vfs.CloseFile(*id);
         return Fail(s);
       }
+      // Overwriting a file removes its named streams too, as Windows does
+      // (smb2.streams.create-disposition); those open elsewhere stay while they are open.
+      if (Status gone = RemoveStreams(vfs, caller, server_.streams, x.tree->share, attr.id);
+          !gone.ok()) {
+        (void)vfs.CloseFile(*id);
+        return Fail(gone);
+      }
       if (Result<core::Attr> again = vfs.GetAttr(caller, attr.id); again.ok()) attr = *again;
+    }
+    if (create_eas && action != wire::kActionOpened) {
+      Status s = SetEas(vfs, caller, attr.id, *create_eas);
+      if (!s.ok()) {
+        (void)vfs.CloseFile(*id);
+        return Fail(EaStatus(s));
+      }
     }
     resp.action = action;
     resp.times = TimesOf(attr);
@@ -650,6 +920,7 @@ Reply Connection::Read(Exchange& x) {
   if (!(open.access & (core::kReadData | core::kExecute))) return Fail(wire::kStatusAccessDenied);
   Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
   if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  if (open.stream) return ReadStream(use->vfs(), CallerOf(*x.session), open, *req);
   Result<core::ReadResult> r =
       use->vfs().Read(CallerOf(*x.session), open.file, req->offset, req->length, &open.via);
   if (!r.ok()) return Fail(r.status());
@@ -682,6 +953,17 @@ Reply Connection::Write(Exchange& x) {
     return Fail(wire::kStatusAccessDenied);
   Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
   if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  if (open.stream) {
+    const uint32_t status =
+        ChangeStream(use->vfs(), CallerOf(*x.session), open, req->offset, &req->data, 0);
+    if (status != wire::kStatusSuccess) return Fail(status);
+    {
+      MutexLock lock(&open.mu);
+      open.position = req->offset + req->data.size();
+    }
+    wire::EncodeWriteResponse(static_cast<uint32_t>(req->data.size()), reply.body);
+    return reply;
+  }
   const core::Stability stability = (req->flags & wire::kWriteFlagThrough)
                                         ? core::Stability::kFileSync
                                         : core::Stability::kUnstable;
@@ -821,6 +1103,13 @@ Reply Connection::Lock(Exchange& x) {
 
 Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest& req) {
   if (open.pipe) return Fail(wire::kStatusInvalidDeviceRequest);
+  // The controls below that touch data act on the file's default stream: of them, only
+  // server-side copy is served through an open of a named stream.
+  if (open.stream && req.ctl_code != wire::kFsctlSrvRequestResumeKey &&
+      req.ctl_code != wire::kFsctlCreateOrGetObjectId && req.ctl_code != wire::kFsctlSrvCopyChunk &&
+      req.ctl_code != wire::kFsctlSrvCopyChunkWrite) {
+    return Fail(wire::kStatusNotSupported);
+  }
   Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
   if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
   core::Vfs& vfs = use->vfs();
@@ -895,15 +1184,28 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       }
       uint32_t written = 0, bytes = 0;
       for (const Chunk& c : chunks) {
-        Result<core::ReadResult> data = vfs.Read(caller, src->file, c.from, c.length, &src->via);
-        if (!data.ok()) return Fail(ToNtStatus(data.status()));
+        // Either side may be a named stream (its xattr value) or the file's data.
         Bytes flat;
-        flat.reserve(data->data.size());
-        for (ByteView p : data->data.pieces) flat.insert(flat.end(), p.begin(), p.end());
+        if (src->stream) {
+          Result<Bytes> data = ReadStreamRange(vfs, caller, *src, c.from, c.length);
+          if (!data.ok()) return Fail(ToNtStatus(data.status()));
+          flat = std::move(*data);
+        } else {
+          Result<core::ReadResult> data = vfs.Read(caller, src->file, c.from, c.length, &src->via);
+          if (!data.ok()) return Fail(ToNtStatus(data.status()));
+          flat.reserve(data->data.size());
+          for (ByteView p : data->data.pieces) flat.insert(flat.end(), p.begin(), p.end());
+        }
         if (flat.size() < c.length) return Fail(wire::kStatusEndOfFile);  // past the source's end
-        Result<core::WriteResult> wr = vfs.Write(caller, open.file, c.to, flat,
-                                                 core::Stability::kUnstable, nullptr, &open.via);
-        if (!wr.ok()) return Fail(ToNtStatus(wr.status()));
+        if (open.stream) {
+          const ByteView piece(flat);
+          const uint32_t status = ChangeStream(vfs, caller, open, c.to, &piece, 0);
+          if (status != wire::kStatusSuccess) return Fail(status);
+        } else {
+          Result<core::WriteResult> wr = vfs.Write(caller, open.file, c.to, flat,
+                                                   core::Stability::kUnstable, nullptr, &open.via);
+          if (!wr.ok()) return Fail(ToNtStatus(wr.status()));
+        }
         open.modified.store(true);
         ++written;
         bytes += c.length;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/casefold.h"
 #include "base/log.h"
 #include "smb/security/descriptor.h"
 #include "smb/server/aapl.h"
@@ -18,6 +19,9 @@ namespace dittofs::smb {
 namespace {
 
 constexpr uint32_t kStatusNoEasOnFile = 0xC0000052;
+constexpr uint32_t kStatusEaListInconsistent = 0x80000014;
+// QUERY_INFO's Flags for FileFullEaInformation (MS-SMB2 2.2.37).
+constexpr uint32_t kSlRestartScan = 0x1, kSlReturnSingleEntry = 0x2, kSlIndexSpecified = 0x4;
 constexpr uint32_t kStatusInvalidOwner = 0xC000005A;
 constexpr uint32_t kStatusInvalidPrimaryGroup = 0xC000005B;
 constexpr uint32_t kStatusInvalidSid = 0xC0000078;
@@ -50,6 +54,81 @@ void PutStandard(wire::LeWriter& w, const core::Attr& a, bool delete_pending) {
   w.U8(delete_pending ? 1 : 0);
   w.U8(a.type == core::FileType::kDirectory ? 1 : 0);
   w.U16(0);
+}
+
+// FILE_STREAM_INFORMATION (MS-FSCC 2.4.44): the default data stream of a file (not of a
+// directory, which has none) and each named stream, entries 8-byte aligned.
+void PutStreams(const core::Attr& a, const std::vector<StreamInfo>& streams, Bytes& out) {
+  std::vector<std::pair<std::string, uint64_t>> all;
+  if (a.type != core::FileType::kDirectory) all.emplace_back("::$DATA", a.size);
+  for (const StreamInfo& s : streams) all.emplace_back(":" + s.name + ":$DATA", s.size);
+  for (size_t i = 0; i < all.size(); ++i) {
+    wire::LeWriter w(out);
+    const size_t start = out.size();
+    w.U32(0);  // NextEntryOffset, set below
+    w.U32(static_cast<uint32_t>(wire::Utf16Size(all[i].first)));
+    w.U64(all[i].second);
+    w.U64(i == 0 && a.type != core::FileType::kDirectory ? a.used : all[i].second);
+    wire::AppendUtf16(all[i].first, out);
+    if (i + 1 < all.size()) {
+      w.Align(8);
+      wire::StoreLe32(out.data() + start, static_cast<uint32_t>(out.size() - start));
+    }
+  }
+}
+
+// Renames the named stream `open` is of to `to` (":name" or ":name:$DATA"; MS-FSA
+// 2.1.5.15.11.1): a present target is replaced only when asked, and only when it is empty and
+// not open. Returns the NTSTATUS.
+uint32_t RenameStream(StreamTable& streams, core::Vfs& vfs, const core::Caller& caller, Open& open,
+                      std::string_view to, bool replace) {
+  // A malformed target (a trailing ':', a type other than $DATA, ...) is
+  // STATUS_INVALID_PARAMETER here, not a name error.
+  Result<StreamPath> target = SplitStreamPath(to);
+  if (!target.ok() || !target->path.empty()) return wire::kStatusInvalidParameter;
+  // The default stream's data cannot be replaced by a stream's here, nor a file's data be
+  // made a stream.
+  if (!open.stream || target->stream.empty()) return wire::kStatusNotSupported;
+  if (!(open.access & core::kDeleteAccess)) return wire::kStatusAccessDenied;
+  {
+    MutexLock lock(&open.stream->mu);
+    const std::string from = open.stream->name;
+    if (from == target->stream) return wire::kStatusSuccess;
+    Result<std::optional<std::string>> there = FindStream(vfs, caller, open.file, target->stream);
+    if (!there.ok()) return ToNtStatus(there.status());
+    if (*there && **there == from) there->reset();  // the same stream, in another case
+    if (*there) {
+      if (!replace) return wire::kStatusObjectNameCollision;
+      Result<std::string> v = vfs.GetXattr(caller, open.file, StreamXattr(**there));
+      if (!v.ok()) return ToNtStatus(v.status());
+      if (!v->empty()) return wire::kStatusInvalidParameter;
+      if (streams.HasOpens(open.tree->share, open.file.inode, **there)) {
+        return wire::kStatusSharingViolation;
+      }
+    }
+    Result<std::string> value = vfs.GetXattr(caller, open.file, StreamXattr(from));
+    if (!value.ok()) return ToNtStatus(value.status());
+    if (*there) {
+      Status s = vfs.RemoveXattr(caller, open.file, StreamXattr(**there));
+      if (!s.ok()) return ToNtStatus(s);
+    }
+    // Removed first: a rename that changes only the case names the same xattr key nowhere
+    // else, and the count of xattrs stays within bounds.
+    Status s = vfs.RemoveXattr(caller, open.file, StreamXattr(from));
+    if (!s.ok()) return ToNtStatus(s);
+    s = vfs.SetXattr(caller, open.file, StreamXattr(target->stream), *value,
+                     core::XattrSet::kCreate);
+    if (!s.ok()) {
+      (void)vfs.SetXattr(caller, open.file, StreamXattr(from), *value, core::XattrSet::kAny);
+      return ToNtStatus(s);
+    }
+  }
+  // Rename takes the table's lock, then the node's: the node's is given up first.
+  Status s = streams.Rename(open.stream, target->stream);
+  if (!s.ok()) return ToNtStatus(s);
+  MutexLock lock(&open.mu);
+  open.path = open.path.substr(0, open.path.find(':')) + ":" + target->stream;
+  return wire::kStatusSuccess;
 }
 
 size_t FixedInfoSize(uint8_t type, uint8_t info_class, size_t whole) {
@@ -228,7 +307,18 @@ Reply Connection::QueryInfo(Exchange& x) {
     const core::Caller caller = CallerOf(*x.session);
     Result<core::Attr> attr = vfs.GetAttr(caller, open.file);
     if (!attr.ok()) return Fail(attr.status());
-    const core::Attr& a = *attr;
+    core::Attr a = *attr;
+    if (open.stream) {
+      // A stream's sizes are its own; the rest (times, attributes) is the file's.
+      std::string name;
+      {
+        MutexLock lock(&open.stream->mu);
+        name = open.stream->name;
+      }
+      Result<std::string> value = vfs.GetXattr(caller, open.file, StreamXattr(name));
+      a.size = value.ok() ? value->size() : 0;
+      a.used = a.size;
+    }
     const bool delete_pending = vfs.state().opens.delete_pending(open.file.inode);
     std::string path;
     uint64_t position;
@@ -258,9 +348,12 @@ Reply Connection::QueryInfo(Exchange& x) {
         case wire::kFileInternalInformation:
           w.U64(a.id.inode);
           break;
-        case wire::kFileEaInformation:
-          w.U32(0);
+        case wire::kFileEaInformation: {
+          Result<std::vector<wire::FullEa>> eas = ListEas(vfs, caller, open.file);
+          if (!eas.ok()) return Fail(eas.status());
+          w.U32(EaSizeOf(*eas));
           break;
+        }
         case wire::kFileAccessInformation:
           w.U32(open.access);
           break;
@@ -279,7 +372,10 @@ Reply Connection::QueryInfo(Exchange& x) {
           w.U32(0);
           PutStandard(w, a, delete_pending);
           w.U64(a.id.inode);
-          w.U32(0);            // EaSize
+          {
+            Result<std::vector<wire::FullEa>> eas = ListEas(vfs, caller, open.file);
+            w.U32(eas.ok() ? EaSizeOf(*eas) : 0);  // EaSize
+          }
           w.U32(open.access);  // AccessFlags
           w.U64(position);
           w.U32(0);  // Mode
@@ -298,15 +394,16 @@ Reply Connection::QueryInfo(Exchange& x) {
           w.U32(DosAttributesOf(a));
           w.U32(ReparseTagOf(a));
           break;
-        case wire::kFileStreamInformation:
-          if (a.type != core::FileType::kDirectory) {
-            w.U32(0);
-            w.U32(static_cast<uint32_t>(wire::Utf16Size("::$DATA")));
-            w.U64(a.size);
-            w.U64(a.used);
-            wire::AppendUtf16("::$DATA", out);
+        case wire::kFileStreamInformation: {
+          std::vector<StreamInfo> streams;
+          if (!open.tree->posix.load()) {
+            Result<std::vector<StreamInfo>> listed = ListStreams(vfs, caller, open.file);
+            if (!listed.ok()) return Fail(listed.status());
+            streams = std::move(*listed);
           }
+          PutStreams(*attr, streams, out);
           break;
+        }
         case wire::kFileCompressionInformation:
           w.U64(a.size);
           w.U16(0);
@@ -319,8 +416,62 @@ Reply Connection::QueryInfo(Exchange& x) {
           w.U32(static_cast<uint32_t>(wire::Utf16Size(open.path)));
           wire::AppendUtf16(open.path, out);
           break;
-        case wire::kFileFullEaInformation:
-          return Fail(kStatusNoEasOnFile);
+        case wire::kFileFullEaInformation: {
+          // MS-FSA 2.1.5.12.12: the EAs a FILE_GET_EA_INFORMATION list in the input names (an
+          // absent one with an empty value), or the file's EAs from the open's position on
+          // (Open.NextEaEntry, back to the first with SL_RESTART_SCAN or SL_INDEX_SPECIFIED):
+          // as many whole entries as fit, and the position moves past them.
+          if (!(open.access & core::kReadEa)) return Fail(wire::kStatusAccessDenied);
+          Result<std::vector<wire::FullEa>> eas = ListEas(vfs, caller, open.file);
+          if (!eas.ok()) return Fail(eas.status());
+          std::vector<wire::FullEa> answer;
+          const bool listed = !req->input.empty();
+          size_t start = 0;
+          if (listed) {
+            Result<std::vector<std::string>> names = wire::DecodeGetEaList(req->input);
+            if (!names.ok()) return Fail(kStatusEaListInconsistent);
+            for (const std::string& n : *names) {
+              auto it = std::find_if(eas->begin(), eas->end(), [&](const wire::FullEa& ea) {
+                return EqualFolded(ea.name, n);
+              });
+              wire::FullEa ea;
+              ea.name = it != eas->end() ? it->name : n;
+              if (it != eas->end()) ea.value = it->value;
+              answer.push_back(std::move(ea));
+            }
+          } else {
+            if (!(req->flags & (kSlRestartScan | kSlIndexSpecified))) {
+              MutexLock lock(&open.mu);
+              start = open.next_ea;
+            }
+            if (start >= eas->size()) return Fail(kStatusNoEasOnFile);
+            answer.assign(std::make_move_iterator(eas->begin() + start),
+                          std::make_move_iterator(eas->end()));
+          }
+          if (req->flags & kSlReturnSingleEntry) answer.resize(std::min<size_t>(answer.size(), 1));
+          size_t fit = 0, used = 0;
+          for (const wire::FullEa& ea : answer) {
+            const size_t at = (used + 3) & ~size_t{3};
+            if (at + wire::FullEaSize(ea) > req->output_length) break;
+            used = at + wire::FullEaSize(ea);
+            ++fit;
+          }
+          if (fit == 0) return Fail(wire::kStatusBufferTooSmall);
+          const bool partial = fit < answer.size();
+          answer.resize(fit);
+          if (!listed) {
+            MutexLock lock(&open.mu);
+            open.next_ea = start + fit;
+          }
+          wire::EncodeFullEaList(answer, out);
+          if (partial) {
+            Reply r;
+            r.status = wire::kStatusBufferOverflow;
+            wire::EncodeOutputBufferResponse(out, r.body);
+            return r;
+          }
+          break;
+        }
         case kFilePosixInformation:
           if (!open.tree->posix.load()) return Fail(wire::kStatusInvalidInfoClass);
           if (!(open.access & core::kReadAttributes)) return Fail(wire::kStatusAccessDenied);
@@ -377,6 +528,8 @@ Reply Connection::QueryInfo(Exchange& x) {
           break;
         case wire::kFileFsAttributeInformation: {
           uint32_t flags = 0x2 | 0x4 | 0x40 | 0x00400000;  // case preserved, unicode, sparse, links
+          // Named streams and EAs (docs/streams.md); a POSIX tree's ':' is an ordinary character.
+          if (!open.tree->posix.load()) flags |= 0x00040000 | 0x00800000;
           // Case-sensitive search: a share whose names match exactly, or a POSIX tree.
           if (!vfs.options().names.case_insensitive || open.tree->posix.load()) flags |= 0x1;
           w.U32(flags);
@@ -666,6 +819,14 @@ Reply Connection::SetInfo(Exchange& x) {
       Result<std::string> target = wire::Utf16ToUtf8(name16);
       if (!target.ok()) return Fail(wire::kStatusObjectNameInvalid);
       std::string to = *target;
+      if (!posix && req->info_class == wire::kFileRenameInformation &&
+          (open.stream || to.starts_with(':'))) {
+        // A stream's rename names the stream only (":name"); the file keeps its name.
+        if (!to.starts_with(':')) return Fail(wire::kStatusInvalidParameter);
+        const uint32_t status = RenameStream(server_.streams, vfs, caller, open, to, replace);
+        if (status != wire::kStatusSuccess) return Fail(status);
+        return reply;
+      }
       // On a POSIX tree '/' separates as well (the Linux client's POSIX paths).
       const char* separators = posix ? "/\\" : "\\";
       while (!to.empty() && std::strchr(separators, to.front()) != nullptr) to.erase(0, 1);
@@ -751,6 +912,11 @@ Reply Connection::SetInfo(Exchange& x) {
       if (!need(ex ? 4 : 1)) return Fail(wire::kStatusInfoLengthMismatch);
       const bool pending = ex ? (r.U32() & 1) != 0 : r.U8() != 0;
       if (!(open.access & core::kDeleteAccess)) return Fail(wire::kStatusAccessDenied);
+      if (open.stream) {  // the stream goes, not the file
+        Status s = server_.streams.SetDeletePending(open.stream_open, pending);
+        if (!s.ok()) return Fail(s);
+        return reply;
+      }
       if (pending) {
         Result<core::Attr> a = vfs.GetAttr(caller, open.file);
         if (!a.ok()) return Fail(a.status());
@@ -796,6 +962,21 @@ Reply Connection::SetInfo(Exchange& x) {
       if (!(open.access & core::kWriteData)) return Fail(wire::kStatusAccessDenied);
       if (open.directory) return Fail(wire::kStatusInvalidParameter);
       const uint64_t size = r.U64();
+      if (open.stream) {
+        if (req->info_class == wire::kFileAllocationInformation) {
+          // Only a cut counts, as for a file.
+          std::string name;
+          {
+            MutexLock lock(&open.stream->mu);
+            name = open.stream->name;
+          }
+          Result<std::string> v = vfs.GetXattr(caller, open.file, StreamXattr(name));
+          if (!v.ok() || size >= v->size()) return reply;
+        }
+        const uint32_t status = ChangeStream(vfs, caller, open, 0, nullptr, size);
+        if (status != wire::kStatusSuccess) return Fail(status);
+        return reply;
+      }
       if (req->info_class == wire::kFileAllocationInformation) {
         // Allocation below the end of file cuts the file; more is reserved by nothing here.
         Result<core::Attr> a = vfs.GetAttr(caller, open.file);
@@ -808,6 +989,15 @@ Reply Connection::SetInfo(Exchange& x) {
       if (!s.ok()) return BreaksFirstOr(x, open, core::CacheOp::kSetSize, s);
       open.modified.store(true);
       NoteModified(vfs, open, core::changed::kSize | core::changed::kLastWrite);
+      return reply;
+    }
+    case wire::kFileFullEaInformation: {
+      // MS-FSA 2.1.5.15.4: the EAs of the list, set (an empty value removes one).
+      if (!(open.access & core::kWriteEa)) return Fail(wire::kStatusAccessDenied);
+      Result<std::vector<wire::FullEa>> eas = wire::DecodeFullEaList(req->buffer);
+      if (!eas.ok() || eas->empty()) return Fail(kStatusEaListInconsistent);
+      Status s = SetEas(vfs, caller, open.file, *eas);
+      if (!s.ok()) return Fail(EaStatus(s));
       return reply;
     }
     default:

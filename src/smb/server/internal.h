@@ -23,6 +23,7 @@
 #include "smb/crypto/crypto.h"
 #include "smb/rpc/pipe.h"
 #include "smb/server/smb_server.h"
+#include "smb/server/streams.h"
 #include "smb/wire/messages.h"
 #include "smb/wire/smb2.h"
 
@@ -98,6 +99,11 @@ struct Open {
   uint8_t oplock = 0;
   std::shared_ptr<Lease> lease;
   std::unique_ptr<rpc::RpcPipe> pipe;  // a pipe of IPC$: srvsvc or lsarpc
+  // An open of a named stream of `file` (docs/streams.md): reads, writes and size changes go
+  // to the stream (`stream->name`); `stream_open` is its open in ServerContext::streams.
+  // Null for the default data stream. Set at CREATE, never changed.
+  std::shared_ptr<StreamNode> stream;
+  core::OpenTable::OpenId stream_open = 0;
   // Set by CloseOpen before it releases the open's locks: a LOCK that raced with the close
   // sees it once it holds its ranges, and gives them back.
   std::atomic<bool> closed{false};
@@ -111,6 +117,7 @@ struct Open {
   std::string path GUARDED_BY(mu);  // from the share root, '\'-separated, no leading '\'
   Enumeration enumeration GUARDED_BY(mu);
   uint64_t position GUARDED_BY(mu) = 0;  // FilePositionInformation
+  size_t next_ea GUARDED_BY(mu) = 0;     // Open.NextEaEntry (MS-FSA 2.1.5.12.12)
   // MS-FSA 2.1.5.14.2: once a client sets the change time through this open, later changes
   // through it leave that time as set (Open.UserSetChangeTime).
   bool user_set_change_time GUARDED_BY(mu) = false;
@@ -145,5 +152,20 @@ struct Session {
 // MAXIMUM_ALLOWED's answer, MxAc's, and Apple's directory attributes' (files.cc).
 uint32_t MaximalAccess(core::Vfs& vfs, const core::Caller& caller, const core::Attr& attr,
                        bool writable);
+
+// Named streams and EAs (docs/streams.md).
+// Writes `data` at `offset` of the stream `open` is of (`data` set), or gives the stream the
+// size `size`; the NTSTATUS: STATUS_DISK_FULL past kMaxXattrValue (files.cc).
+uint32_t ChangeStream(core::Vfs& vfs, const core::Caller& caller, Open& open, uint64_t offset,
+                      const ByteView* data, uint64_t size);
+// Closes the stream open of `open`; the stream goes when that was its last open and it was
+// marked for deletion (streams.cc).
+void CloseStreamOpen(StreamTable& streams, core::Vfs& vfs, const core::Caller& caller, Open& open);
+// Removes the named streams of `file` that have no opens (an overwrite of the file).
+Status RemoveStreams(core::Vfs& vfs, const core::Caller& caller, StreamTable& streams,
+                     uint64_t share, core::FileId file);
+// The NTSTATUS for a failure of SetEas: STATUS_INVALID_EA_NAME, STATUS_EA_TOO_LARGE for a value
+// or a count past the runtime's bounds.
+uint32_t EaStatus(const Status& s);
 
 }  // namespace dittofs::smb

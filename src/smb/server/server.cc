@@ -256,6 +256,7 @@ void Connection::CloseOpen(Session& session, Open& open) {
     if (!gone.ok()) LOG_DEBUG("smb: POSIX unlink of {}: {}", open.leaf, gone.ToString());
     removed = gone.ok();
   }
+  if (open.stream) CloseStreamOpen(server_.streams, vfs, caller, open);
   Status s = vfs.CloseFile(open.state_open, open.leaf.empty() || removed ? nullptr : &at);
   if (!s.ok()) LOG_DEBUG("smb: close of {}: {}", open.leaf, s.ToString());
   if (open.modified.load() && !open.leaf.empty()) {

@@ -508,6 +508,89 @@ Result<uint32_t> DecodeReparseTag(ByteView in) {
   return tag;
 }
 
+namespace {
+
+// Walks a list of entries chained by a 4-byte NextEntryOffset at each entry's start (MS-FSCC
+// 2.4.15 and 2.4.15.1), calling `entry` with each entry's bytes (to the next entry, or to the
+// end of `in` for the last). Each offset must be 4-aligned and move forward within `in`, so
+// the walk ends after at most in.size() / 4 entries.
+template <typename F>
+Status WalkEaEntries(ByteView in, F&& entry) {
+  size_t at = 0;
+  while (at < in.size()) {
+    LeReader r(in.subspan(at));
+    const uint32_t next = r.U32();
+    if (!r.ok()) return Bad("EA entry header");
+    if (next % 4 != 0) return Bad("EA entry offset not aligned");
+    // A next entry must be there: an offset to the list's end or past it is refused.
+    if (next != 0 && next >= in.size() - at) return Bad("EA entry offset past the list");
+    RETURN_IF_ERROR(entry(in.subspan(at, next == 0 ? in.size() - at : next)));
+    if (next == 0) return Status::Ok();
+    at += next;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<FullEa>> DecodeFullEaList(ByteView in) {
+  std::vector<FullEa> eas;
+  RETURN_IF_ERROR(WalkEaEntries(in, [&](ByteView e) -> Status {
+    LeReader r(e);
+    r.U32();
+    FullEa ea;
+    ea.flags = r.U8();
+    const uint8_t name_length = r.U8();
+    const uint16_t value_length = r.U16();
+    ByteView name = r.Bytes(name_length);
+    const uint8_t nul = r.U8();
+    ByteView value = r.Bytes(value_length);
+    if (!r.ok() || name_length == 0 || nul != 0) return Bad("EA entry");
+    ea.name.assign(reinterpret_cast<const char*>(name.data()), name.size());
+    if (ea.name.find('\0') != std::string::npos) return Bad("EA name with NUL");
+    ea.value.assign(value.begin(), value.end());
+    eas.push_back(std::move(ea));
+    return Status::Ok();
+  }));
+  return eas;
+}
+
+size_t FullEaSize(const FullEa& ea) { return 8 + ea.name.size() + 1 + ea.value.size(); }
+
+void EncodeFullEaList(const std::vector<FullEa>& eas, std::vector<std::byte>& out) {
+  for (size_t i = 0; i < eas.size(); ++i) {
+    const FullEa& ea = eas[i];
+    const size_t size = FullEaSize(ea);
+    const size_t padded = (size + 3) & ~size_t{3};
+    LeWriter w(out);
+    w.U32(i + 1 == eas.size() ? 0 : static_cast<uint32_t>(padded));
+    w.U8(ea.flags);
+    w.U8(static_cast<uint8_t>(ea.name.size()));
+    w.U16(static_cast<uint16_t>(ea.value.size()));
+    w.Bytes(ByteView(reinterpret_cast<const std::byte*>(ea.name.data()), ea.name.size()));
+    w.U8(0);
+    w.Bytes(ea.value);
+    if (i + 1 != eas.size()) w.Zeros(padded - size);
+  }
+}
+
+Result<std::vector<std::string>> DecodeGetEaList(ByteView in) {
+  std::vector<std::string> names;
+  RETURN_IF_ERROR(WalkEaEntries(in, [&](ByteView e) -> Status {
+    LeReader r(e);
+    r.U32();
+    const uint8_t name_length = r.U8();
+    ByteView name = r.Bytes(name_length);
+    const uint8_t nul = r.U8();
+    if (!r.ok() || name_length == 0 || nul != 0) return Bad("EA name entry");
+    std::string n(reinterpret_cast<const char*>(name.data()), name.size());
+    if (n.find('\0') != std::string::npos) return Bad("EA name with NUL");
+    names.push_back(std::move(n));
+    return Status::Ok();
+  }));
+  return names;
+}
+
 Result<SymlinkReparse> DecodeSymlinkReparse(ByteView in) {
   ASSIGN_OR_RETURN(uint32_t tag, DecodeReparseTag(in));
   if (tag != kIoReparseTagSymlink) return Bad("not a symbolic link's reparse data");

@@ -257,6 +257,27 @@ void EncodeLeaseBreakNotification(uint16_t new_epoch, bool ack_required,
                                   const std::array<std::byte, 16>& key, uint32_t current,
                                   uint32_t next, std::vector<std::byte>& out);
 
+// FILE_FULL_EA_INFORMATION (MS-FSCC 2.4.15): one extended attribute, as SET_INFO, QUERY_INFO
+// and the ExtA create context carry them, in a list chained by NextEntryOffset. Names are
+// 8-bit (OEM) strings of 1 to 255 bytes, NUL-terminated on the wire; values up to 65535 bytes.
+struct FullEa {
+  uint8_t flags = 0;  // FILE_NEED_EA (0x80)
+  std::string name;
+  std::vector<std::byte> value;
+};
+// Decodes a list: every entry must lie inside `in`, its name NUL-terminated and non-empty, and
+// each NextEntryOffset be a multiple of 4 that reaches past the entry it follows. An empty
+// `in` is an empty list. Errc::kInvalid otherwise (STATUS_EA_LIST_INCONSISTENT).
+Result<std::vector<FullEa>> DecodeFullEaList(ByteView in);
+// Appends `eas` as a list: each entry padded to 4 bytes but the last.
+// REQUIRES: every name of 1 to 255 bytes, every value of at most 65535.
+void EncodeFullEaList(const std::vector<FullEa>& eas, std::vector<std::byte>& out);
+// The size EncodeFullEaList gives `ea` as a list's last entry (its FILE_EA_INFORMATION share).
+size_t FullEaSize(const FullEa& ea);
+// FILE_GET_EA_INFORMATION (MS-FSCC 2.4.15.1): the names a QUERY_INFO of FileFullEaInformation
+// asks for, in a list checked as DecodeFullEaList checks its list.
+Result<std::vector<std::string>> DecodeGetEaList(ByteView in);
+
 // The error response (§2.2.2): StructureSize 9, no context, and one byte.
 void EncodeErrorResponse(std::vector<std::byte>& out);
 

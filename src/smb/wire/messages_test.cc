@@ -305,5 +305,72 @@ TEST(SymlinkErrorResponse, CarriesTheLinkAndTheUnparsedLength) {
   EXPECT_TRUE(std::equal(plain.begin() + 8, plain.end(), context.begin() + 16));
 }
 
+std::vector<std::byte> B(std::initializer_list<int> v) {
+  std::vector<std::byte> out;
+  for (int x : v) out.push_back(std::byte(x));
+  return out;
+}
+
+// MS-FSCC 2.4.15: NextEntryOffset, Flags, EaNameLength, EaValueLength, the name and its NUL,
+// the value; every entry but the last padded to 4 bytes.
+TEST(FullEaList, EncodesTheSpecLayoutAndDecodesIt) {
+  FullEa a;
+  a.name = "AB";
+  a.value = B({'x'});
+  FullEa b;
+  b.flags = 0x80;
+  b.name = "C";
+  b.value = {};
+  std::vector<std::byte> out;
+  EncodeFullEaList({a, b}, out);
+  const std::vector<std::byte> want =
+      B({12, 0, 0, 0, 0,    2, 1, 0, 'A', 'B', 0, 'x',  // 12: aligned
+         0,  0, 0, 0, 0x80, 1, 0, 0, 'C', 0});
+  EXPECT_EQ(out, want);
+  EXPECT_EQ(FullEaSize(a), 12u);
+  EXPECT_EQ(FullEaSize(b), 10u);
+  Result<std::vector<FullEa>> back = DecodeFullEaList(out);
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0].name, "AB");
+  EXPECT_EQ((*back)[0].value, B({'x'}));
+  EXPECT_EQ((*back)[1].flags, 0x80);
+  EXPECT_EQ((*back)[1].name, "C");
+  EXPECT_TRUE(DecodeFullEaList({})->empty());
+}
+
+// Hostile lists: each is refused, never read past its end.
+TEST(FullEaList, RefusesMalformedLists) {
+  const std::vector<std::vector<std::byte>> bad = {
+      B({0, 0, 0}),                                // a header cut short
+      B({0, 0, 0, 0, 0, 0, 1, 0, 0}),              // an empty name
+      B({0, 0, 0, 0, 0, 2, 0, 0, 'A'}),            // the name past the end
+      B({0, 0, 0, 0, 0, 1, 0, 0, 'A', 'B'}),       // no NUL after the name
+      B({0, 0, 0, 0, 0, 1, 5, 0, 'A', 0, 'x'}),    // the value past the end
+      B({0, 0, 0, 0, 0, 2, 0, 0, 'A', 0, 0}),      // a NUL inside the name
+      B({6, 0, 0, 0, 0, 1, 0, 0, 'A', 0, 0, 0}),   // an offset not 4-aligned
+      B({16, 0, 0, 0, 0, 1, 0, 0, 'A', 0, 0, 0}),  // an offset past the list
+      B({12, 0, 0, 0, 0, 1, 0, 0, 'A', 0, 0, 0}),  // an offset to the end, and no entry there
+  };
+  for (const auto& b : bad) EXPECT_FALSE(DecodeFullEaList(b).ok()) << b.size();
+  // A NextEntryOffset past the entry's own end but inside the list is followed.
+  Result<std::vector<FullEa>> gap =
+      DecodeFullEaList(B({12, 0, 0, 0, 0, 1, 0, 0, 'A', 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 'B', 0}));
+  ASSERT_TRUE(gap.ok());
+  EXPECT_EQ(gap->size(), 2u);
+}
+
+// MS-FSCC 2.4.15.1: NextEntryOffset, EaNameLength, the name and its NUL.
+TEST(GetEaList, DecodesNamesAndRefusesMalformedLists) {
+  Result<std::vector<std::string>> names =
+      DecodeGetEaList(B({8, 0, 0, 0, 1, 'A', 0, 0, 0, 0, 0, 0, 2, 'B', 'C', 0}));
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, (std::vector<std::string>{"A", "BC"}));
+  EXPECT_FALSE(DecodeGetEaList(B({0, 0, 0, 0, 0, 0})).ok());          // an empty name
+  EXPECT_FALSE(DecodeGetEaList(B({0, 0, 0, 0, 3, 'A', 0})).ok());     // past the end
+  EXPECT_FALSE(DecodeGetEaList(B({4, 0, 0, 0, 1, 'A', 0, 0})).ok());  // too short an entry
+  EXPECT_FALSE(DecodeGetEaList(B({0, 1, 0, 0, 1, 'A', 0})).ok());     // offset past the list
+}
+
 }  // namespace
 }  // namespace dittofs::smb::wire
