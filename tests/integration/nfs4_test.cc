@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "base/bytes.h"
@@ -728,6 +729,83 @@ TEST_F(Nfs4Test, AnSmbWatchSeesWhatAnNfsClientChanges) {
   mkdir.objname = "deep";
   EXPECT_EQ(in_dir({Op(OP_CREATE, mkdir)}, dir + "/sub"), kOk);
   EXPECT_EQ(smb->Do("notified"), "ok 1:sub\\deep");
+}
+
+// SMB durable handles (issue 15, item 4): an open with a batch oplock and a durable handle
+// outlives its connection; its client reconnects it (v1 by FileId, v2 by FileId and CreateGuid),
+// nobody else may; a conflicting open of another client (here NFSv4) while it is disconnected
+// closes it instead of waiting for a break nobody can answer.
+TEST_F(Nfs4Test, ADurableSmbOpenOutlivesItsConnection) {
+  if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0 ||
+      Shell("command -v curl").exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket or curl is not installed";
+  }
+  ASSERT_NE(dfs_->smb_port(), 0);
+  ASSERT_TRUE(CreateUser(*dfs_, "mallory", "mallory-Pw-1", 1700));
+  // The answer to `command` once it is not "error STATUS_OBJECT_NAME_NOT_FOUND": the server
+  // keeps the open once it saw the old connection go, which may come after the new one.
+  const auto reconnect = [](SmbPeer& peer, const std::string& command) {
+    std::string answer;
+    for (int i = 0; i < 50; ++i) {
+      answer = peer.Do(command);
+      if (answer != "error STATUS_OBJECT_NAME_NOT_FOUND") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return answer;
+  };
+  const auto words = [](const std::string& line) {
+    std::vector<std::string> out;
+    std::istringstream in(line);
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+  };
+  const std::string v1 = Name("durable1"), v2 = Name("durable2"), v3 = Name("durable3");
+  std::unique_ptr<SmbPeer> a = SmbPeer::Start(*dfs_, SMB_PEER_SCRIPT);
+  ASSERT_NE(a, nullptr);
+  std::vector<std::string> got = words(a->Do("dopen " + v1 + " 1"));
+  ASSERT_EQ(got.size(), 4u);
+  ASSERT_EQ(got[0], "ok");
+  const std::string id1 = got[2];
+  ASSERT_EQ(a->Do("write " + got[1] + " 0 64757261626c65"), "ok");  // "durable"
+  got = words(a->Do("dopen " + v2 + " 2"));
+  ASSERT_EQ(got.size(), 4u);
+  const std::string id2 = got[2], guid2 = got[3];
+  a.reset();  // the connection is lost
+
+  // Another user may not take them; a wrong CreateGuid names nothing.
+  std::unique_ptr<SmbPeer> m = SmbPeer::Start(*dfs_, SMB_PEER_SCRIPT, "mallory", "mallory-Pw-1");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(reconnect(*m, "dreconnect " + v1 + " " + id1), "error STATUS_ACCESS_DENIED");
+  std::unique_ptr<SmbPeer> b = SmbPeer::Start(*dfs_, SMB_PEER_SCRIPT);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->Do("dreconnect " + v2 + " " + id2 + " " + std::string(32, '0')),
+            "error STATUS_OBJECT_NAME_NOT_FOUND");
+  // Its own client gets them back, data and all.
+  EXPECT_EQ(reconnect(*b, "dreconnect " + v1 + " " + id1), "ok 1");
+  EXPECT_EQ(b->Do("read 1 0 7"), "ok 64757261626c65");
+  EXPECT_EQ(reconnect(*b, "dreconnect " + v2 + " " + id2 + " " + guid2), "ok 2");
+  EXPECT_EQ(b->Do("close 2"), "ok");
+
+  // Disconnected, it gives way to a conflicting open of another client.
+  got = words(b->Do("dopen " + v3 + " 1"));
+  ASSERT_EQ(got.size(), 4u);
+  const std::string id3 = got[2];
+  b.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto c = Client(1, "durable", 0);
+  ASSERT_TRUE(c);
+  nfsstat4 st = nfsstat4::NFS4ERR_DELAY;
+  for (int i = 0; i < 50 && st == nfsstat4::NFS4ERR_DELAY; ++i) {
+    OpenFile(*c, v3, OPEN4_SHARE_ACCESS_WRITE, OPEN4_SHARE_DENY_BOTH, "d3", &st);
+    if (st == nfsstat4::NFS4ERR_DELAY || st == nfsstat4::NFS4ERR_SHARE_DENIED) {
+      st = nfsstat4::NFS4ERR_DELAY;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_EQ(st, kOk);
+  std::unique_ptr<SmbPeer> d = SmbPeer::Start(*dfs_, SMB_PEER_SCRIPT);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->Do("dreconnect " + v3 + " " + id3), "error STATUS_OBJECT_NAME_NOT_FOUND");
 }
 
 TEST_F(Nfs4Test, AclsSetOverOneProtocolDecideForTheOther) {

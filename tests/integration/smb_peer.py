@@ -16,6 +16,9 @@ independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTS
   ls PATTERN                      -> ok name,name,...  (a directory listing, "." and ".." left out)
   getsd FID INFO                  -> ok <hex>  (QUERY_INFO SECURITY, SECURITY_INFORMATION INFO)
   setsd FID INFO HEX              -> ok        (SET_INFO SECURITY)
+  dopen NAME 1|2                  -> ok <file-id> <FileId hex> <CreateGuid hex>  (read and write,
+                                     sharing all, open-if, batch oplock, a durable handle v1/v2)
+  dreconnect NAME FILEID [GUID]   -> ok <file-id>  (reconnects a durable handle: DHnC, or DH2C)
   notify FID FILTER TREE          -> ok        (sends CHANGE_NOTIFY, TREE 1 for WATCH_TREE)
   notified                        -> ok action:name,...  (the answer to the last notify)
   streams FID                     -> ok name=size,...  (FileStreamInformation)
@@ -24,12 +27,24 @@ independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTS
                                      those SL_* flags, for those names)
   delete FID                      -> ok        (FileDispositionInformation: delete on close)
 """
+import os
 import struct
 import sys
 
 from impacket import smb3, smb3structs as s3
 from impacket.smbconnection import SMBConnection, SessionError
 from impacket.nt_errors import ERROR_MESSAGES
+
+
+def context(name, data):
+    """One SMB2_CREATE_CONTEXT (MS-SMB2 2.2.13.2): the name, padding to 8, the data."""
+    ctx = s3.SMB2CreateContext()
+    ctx["NameOffset"] = 16
+    ctx["NameLength"] = len(name)
+    ctx["DataOffset"] = 24
+    ctx["DataLength"] = len(data)
+    ctx["Buffer"] = name + b"\0" * (8 - len(name)) + data
+    return ctx
 
 
 def main():
@@ -113,6 +128,29 @@ def main():
                             infoType=s3.SMB2_0_INFO_SECURITY, fileInfoClass=0,
                             additionalInformation=int(words[2], 0))
                 print("ok", flush=True)
+            elif words[0] == "dopen":
+                guid = os.urandom(16)
+                if words[2] == "1":
+                    durable = context(b"DHnQ", b"\0" * 16)
+                else:
+                    durable = context(b"DH2Q", struct.pack("<IIQ", 0, 0, 0) + guid)
+                fid = smb.create(tid, words[1], 0x3, 7, s3.FILE_NON_DIRECTORY_FILE, s3.FILE_OPEN_IF,
+                                 0, oplockLevel=9, createContexts=[durable])
+                key = str(len(files) + 1)
+                files[key] = fid
+                print("ok", key, fid[:16].hex(), guid.hex(), flush=True)
+            elif words[0] == "dreconnect":
+                file_id = bytes.fromhex(words[2])
+                if len(words) > 3:
+                    durable = context(b"DH2C", file_id + bytes.fromhex(words[3]) +
+                                      struct.pack("<I", 0))
+                else:
+                    durable = context(b"DHnC", file_id)
+                fid = smb.create(tid, words[1], 0x3, 7, s3.FILE_NON_DIRECTORY_FILE, s3.FILE_OPEN_IF,
+                                 0, oplockLevel=9, createContexts=[durable])
+                key = str(len(files) + 1)
+                files[key] = fid
+                print("ok", key, flush=True)
             elif words[0] == "notify":
                 packet = smb.SMB_PACKET()
                 packet["Command"] = s3.SMB2_CHANGE_NOTIFY

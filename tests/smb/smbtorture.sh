@@ -23,7 +23,7 @@ if [ ${#suites[@]} -eq 0 ]; then
   suites=(smb2.connect smb2.read smb2.create smb2.rename smb2.delete-on-close-perms smb2.dir
           smb2.getinfo smb2.setinfo smb2.compound smb2.credits smb2.session smb2.lock
           smb2.oplock smb2.lease smb2.sharemode smb2.maxfid smb2.ioctl smb2.acls smb2.notify
-          smb2.streams smb2.ea)
+          smb2.streams smb2.ea smb2.durable-open smb2.durable-v2-open smb2.durable-open-disconnect)
 fi
 if ! command -v smbtorture >/dev/null; then
   echo "SKIPPED: smbtorture is not installed (Debian samba-testsuite)"

@@ -17,6 +17,23 @@
 
 namespace dittofs::smb {
 
+// Where an open's oplock breaks are sent: its connection (valid while `stream` is) and session.
+// A durable open's moves to the connection that reconnects it; none while it is disconnected.
+struct BreakTarget {
+  Mutex mu;
+  std::weak_ptr<net::StreamConnection> stream GUARDED_BY(mu);
+  class Connection* handler GUARDED_BY(mu) = nullptr;
+  std::weak_ptr<Session> session GUARDED_BY(mu);
+};
+
+// A durable open whose connection was lost, waiting for its client (durable.h).
+struct DurableRecord {
+  std::shared_ptr<Open> open;
+  core::Caller caller;                      // its session's user, who may reconnect it
+  std::array<std::byte, 16> client_guid{};  // its connection's ClientGuid (leases are keyed by it)
+  uint64_t timer = 0;                       // the scavenger's Timer::Id
+};
+
 struct ServerContext {
   SmbServerOptions options;
   SmbEnvironment env;
@@ -28,7 +45,10 @@ struct ServerContext {
   Mutex leases_mu;
   std::map<std::pair<std::array<std::byte, 16>, LeaseKey>, std::shared_ptr<Lease>> leases
       GUARDED_BY(leases_mu);
-  Timer timer;          // delayed answers (failed logons)
+  Timer timer;  // delayed answers (failed logons), durable opens' scavengers
+  // Durable opens waiting for a reconnect, by their FileId.
+  Mutex durable_mu;
+  std::map<uint64_t, DurableRecord> durable GUARDED_BY(durable_mu);
   StreamTable streams;  // the opens of named streams, of every connection
   // The live connections, for the administrator's view (SmbAdmin). A connection is here from
   // its construction to its destruction; holding connections_mu keeps every one alive.
@@ -169,7 +189,6 @@ class Connection final : public net::StreamHandler {
   // file.
   Result<std::shared_ptr<Lease>> LeaseFor(const wire::CreateRequest& req, core::ShareId share,
                                           uint64_t file);
-  void ReleaseCaching(core::ShareState& state, Open& open);
   // The LeaseTable holder of the lease a CREATE names as its parent directory's (a v2 lease's
   // ParentLeaseKey, MS-SMB2 2.2.13.2.10): the open's changes of that directory's names keep
   // this client's own directory lease. kAnonymousOwner when it names none this client holds.
@@ -196,7 +215,11 @@ class Connection final : public net::StreamHandler {
   void SendNotification(const std::shared_ptr<Session>& session, Bytes message);
   // Closes an open: its locks, its runtime open (deleting the file when it is marked so).
   void CloseOpen(Session& session, Open& open);
-  void CloseSession(Session& session);
+  // `lost`: the connection was lost; its durable opens wait for a reconnect instead of closing.
+  void CloseSession(Session& session, bool lost = false);
+  // CREATE with a durable handle reconnect context (DHnC, DH2C): the open it names, back.
+  Reply ReconnectDurable(Exchange& x, const wire::CreateRequest& req, uint64_t file_id,
+                         const std::array<std::byte, 16>* create_guid);
   // SESSION_SETUP with a PreviousSessionId: ends session `id` (on any connection) when it was
   // user `uid`'s.
   void EndPreviousSession(uint64_t id, uint32_t uid);
@@ -268,6 +291,14 @@ class Connection final : public net::StreamHandler {
     return client_guid_;
   }
 };
+
+// Closes an open for `caller` (its locks, runtime open, caching): what CLOSE does, also for a
+// durable open whose connection is gone (`client_guid`: its connection's).
+void CloseOpenAs(ServerContext& server, const core::Caller& caller,
+                 const std::array<std::byte, 16>& client_guid, Open& open);
+// Releases an open's oplock or its share of a lease.
+void ReleaseCachingOf(ServerContext& server, const std::array<std::byte, 16>& client_guid,
+                      core::ShareState& state, Open& open);
 
 // Maps a runtime error to its NTSTATUS: the one place the SMB adapter does (ntstatus.cc).
 uint32_t ToNtStatus(const Status& s);

@@ -44,6 +44,16 @@ std::string SymlinkTargetOf(const wire::SymlinkReparse& link) {
   return target;
 }
 
+wire::FileTimes TimesOf(const core::Attr& a) {
+  wire::FileTimes t;
+  const Timespec& birth = a.btime.sec != 0 || a.btime.nsec != 0 ? a.btime : a.mtime;
+  t.creation = wire::ToFiletime(birth.sec, birth.nsec);
+  t.last_access = wire::ToFiletime(a.atime.sec, a.atime.nsec);
+  t.last_write = wire::ToFiletime(a.mtime.sec, a.mtime.nsec);
+  t.change = wire::ToFiletime(a.ctime.sec, a.ctime.nsec);
+  return t;
+}
+
 uint64_t AllocationOf(const core::Attr& a) {
   if (a.type == core::FileType::kDirectory) return 0;
   return (a.size + 4095) & ~uint64_t{4095};

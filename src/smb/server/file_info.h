@@ -35,6 +35,8 @@ std::string SymlinkTargetOf(const wire::SymlinkReparse& link);
 
 // The allocation size reported for an object: its size in 4 KiB clusters.
 uint64_t AllocationOf(const core::Attr& a);
+// A CREATE or CLOSE response's times (the birth time, or the modification time when unknown).
+wire::FileTimes TimesOf(const core::Attr& a);
 
 // The 8.3 name Windows reports for `name` (FileAlternateNameInformation): the name in upper
 // case when it is a valid 8.3 name already; none (empty) otherwise, as no short names are made.

@@ -14,6 +14,7 @@
 #include "smb/rpc/srvsvc.h"
 #include "smb/server/aapl.h"
 #include "smb/server/connection.h"
+#include "smb/server/durable.h"
 #include "smb/server/file_info.h"
 #include "smb/server/notify.h"
 #include "smb/wire/le.h"
@@ -123,16 +124,6 @@ Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, std::string_view
       return Status(Errc::kInvalid, "trailing backslash");
     }
   }
-}
-
-wire::FileTimes TimesOf(const core::Attr& a) {
-  wire::FileTimes t;
-  const Timespec& birth = a.btime.sec != 0 || a.btime.nsec != 0 ? a.btime : a.mtime;
-  t.creation = wire::ToFiletime(birth.sec, birth.nsec);
-  t.last_access = wire::ToFiletime(a.atime.sec, a.atime.nsec);
-  t.last_write = wire::ToFiletime(a.mtime.sec, a.mtime.nsec);
-  t.change = wire::ToFiletime(a.ctime.sec, a.ctime.nsec);
-  return t;
 }
 
 // MS-SMB2 2.2.2.2.1: STATUS_STOPPED_ON_SYMLINK with the link's target, for the client to
@@ -439,6 +430,19 @@ rpc::LsaAccounts LsaAccountsOf(const ServerContext& server) {
 Reply Connection::Create(Exchange& x) {
   Result<wire::CreateRequest> req = wire::DecodeCreate(x.message);
   if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
+  // Durable handles (durable.h): what the CREATE asks, or the open it reconnects. A reconnect
+  // is decided by its context alone: the request's other fields are ignored (3.3.5.9.7).
+  DurableAsk durable;
+  std::optional<DurableReconnectAsk> reconnect;
+  if (!x.tree->ipc) {
+    if (uint32_t bad = ParseDurable(*req, dialect(), &durable, &reconnect); bad != 0) {
+      return Fail(bad);
+    }
+    if (reconnect) {
+      return ReconnectDurable(x, *req, reconnect->file_id,
+                              reconnect->v2 ? &reconnect->create_guid : nullptr);
+    }
+  }
   // MS-SMB2 §3.3.5.9 and what Windows answers for each reserved bit.
   if (req->disposition > wire::kOverwriteIf) return Fail(wire::kStatusInvalidParameter);
   if (req->impersonation > 3) return Fail(kStatusBadImpersonationLevel);
@@ -790,6 +794,12 @@ Reply Connection::Create(Exchange& x) {
       }
     }
     GrantCaching(x, *open, *req, lease_request, vfs.state(), &resp);
+    uint8_t lease_state = 0;
+    if (open->lease) {
+      MutexLock lock(&server_.leases_mu);
+      lease_state = open->lease->state;
+    }
+    GrantDurable(durable, *open, lease_state, &resp);
     for (const wire::CreateContext& c : req->contexts) {
       if (c.name == "MxAc") {
         Bytes data;

@@ -124,6 +124,15 @@ struct Open {
   // POSIX unlink semantics (an open of a POSIX tree that asked for deletion): its name goes
   // when this open closes, even while others are open (they keep the file, as an orphan).
   bool posix_delete GUARDED_BY(mu) = false;
+  // A durable handle (durable.h): when its connection is lost, the open waits (for
+  // `durable_timeout_ms`) for its client to reconnect it, instead of closing. Set at its CREATE.
+  bool durable = false;
+  bool durable_v2 = false;  // DH2Q: reconnected by CreateGuid too
+  uint32_t durable_timeout_ms = 0;
+  std::array<std::byte, 16> create_guid{};  // DH2Q's
+  // Where the breaks of its oplock go (the connection and session it is reached through),
+  // moved to the reconnecting connection when a durable open is reconnected.
+  std::shared_ptr<struct BreakTarget> break_target;
   // Its CHANGE_NOTIFY watch (notify.h), from the first request to the close.
   std::shared_ptr<class NotifyWatch> notify GUARDED_BY(mu);
 };

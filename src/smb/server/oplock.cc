@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "smb/server/connection.h"
+#include "smb/server/durable.h"
 #include "smb/wire/le.h"
 
 namespace dittofs::smb {
@@ -122,7 +123,8 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
     std::weak_ptr<net::StreamConnection> weak = stream_.weak_from_this();
     Connection* handler = this;
     Mutex* leases_mu = &server_.leases_mu;  // the server's: it outlives every grant
-    core::LeaseTable::BreakFn on_break = [weak, handler, lease, leases_mu](
+    ServerContext* server = &server_;
+    core::LeaseTable::BreakFn on_break = [weak, handler, lease, leases_mu, server](
                                              core::LeaseTable::GrantId, uint8_t to, uint16_t) {
       std::shared_ptr<net::StreamConnection> alive = lease->connection.lock();
       Connection* h = lease->handler;
@@ -146,7 +148,12 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
         }
         epoch = ++lease->epoch;
       }
-      if (alive) h->SendLeaseBreak(lease, from, to, epoch, ack);
+      if (alive) {
+        h->SendLeaseBreak(lease, from, to, epoch, ack);
+      } else if (ack) {
+        // Its client is disconnected and cannot answer: its durable opens give way.
+        ScavengeDurableLease(*server, lease.get());
+      }
     };
     uint8_t granted = 0;
     bool breaking = false;
@@ -199,14 +206,32 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
   }
   const uint8_t level = req.oplock;
   if (level == wire::kOplockNone || level == wire::kOplockLease || open.directory) return;
-  std::weak_ptr<Session> session = x.session;
-  std::weak_ptr<net::StreamConnection> weak = stream_.weak_from_this();
-  Connection* handler = this;
+  auto target = std::make_shared<BreakTarget>();
+  {
+    MutexLock lock(&target->mu);
+    target->stream = stream_.weak_from_this();
+    target->handler = this;
+    target->session = x.session;
+  }
+  open.break_target = target;
+  ServerContext* server = &server_;
   const uint64_t open_id = open.id;
-  core::LeaseTable::BreakFn on_break = [weak, handler, session, open_id](core::LeaseTable::GrantId,
-                                                                         uint8_t to, uint16_t) {
-    std::shared_ptr<net::StreamConnection> alive = weak.lock();
-    if (alive) handler->SendOplockBreak(session, open_id, OplockOfState(to));
+  core::LeaseTable::BreakFn on_break = [target, server, open_id](core::LeaseTable::GrantId,
+                                                                 uint8_t to, uint16_t) {
+    std::shared_ptr<net::StreamConnection> alive;
+    Connection* handler;
+    std::weak_ptr<Session> session;
+    {
+      MutexLock lock(&target->mu);
+      alive = target->stream.lock();
+      handler = target->handler;
+      session = target->session;
+    }
+    if (alive && handler != nullptr) {
+      handler->SendOplockBreak(session, open_id, OplockOfState(to));
+    } else {
+      ScavengeDurableSoon(*server, open_id);  // a disconnected durable open cannot answer
+    }
   };
   uint8_t wanted = StateOfOplock(level);
   // MS-FSA 2.1.5.18.1: an exclusive or batch oplock is for the file's only open; beside other
@@ -222,16 +247,16 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
   resp->oplock = open.oplock;
 }
 
-void Connection::ReleaseCaching(core::ShareState& state, Open& open) {
+void ReleaseCachingOf(ServerContext& server, const std::array<std::byte, 16>& client_guid,
+                      core::ShareState& state, Open& open) {
   if (open.lease) {
     core::LeaseTable::GrantId release = 0;
     {
-      MutexLock lock(&server_.leases_mu);
+      MutexLock lock(&server.leases_mu);
       if (--open.lease->opens == 0) {
         release = open.lease->grant;
-        const std::array<std::byte, 16> guid = client_guid();
-        auto it = server_.leases.find({guid, open.lease->key});
-        if (it != server_.leases.end() && it->second == open.lease) server_.leases.erase(it);
+        auto it = server.leases.find({client_guid, open.lease->key});
+        if (it != server.leases.end() && it->second == open.lease) server.leases.erase(it);
       }
     }
     if (release != 0) state.leases.Release(release);

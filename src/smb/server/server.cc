@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/random.h"
 #include "smb/server/connection.h"
+#include "smb/server/durable.h"
 #include "smb/server/framer.h"
 #include "smb/server/notify.h"
 #include "smb/wire/le.h"
@@ -202,17 +203,23 @@ void Connection::OnClose() {
   for (auto& [id, p] : pending) {
     if (p->cancel) p->cancel();
   }
-  for (auto& [id, session] : sessions) CloseSession(*session);
+  for (auto& [id, session] : sessions) CloseSession(*session, /*lost=*/true);
 }
 
-void Connection::CloseSession(Session& session) {
+void Connection::CloseSession(Session& session, bool lost) {
   std::map<uint64_t, std::shared_ptr<Open>> opens;
   {
     MutexLock lock(&session.mu);
     opens.swap(session.opens);
     session.trees.clear();
   }
-  for (auto& [id, open] : opens) CloseOpen(session, *open);
+  for (auto& [id, open] : opens) {
+    if (lost && open->durable && !open->closed.load()) {
+      PreserveDurable(server_, open, CallerOf(session), client_guid());
+    } else {
+      CloseOpen(session, *open);
+    }
+  }
 }
 
 core::Caller Connection::CallerOf(Session& session) {
@@ -221,14 +228,18 @@ core::Caller Connection::CallerOf(Session& session) {
 }
 
 void Connection::CloseOpen(Session& session, Open& open) {
+  CloseOpenAs(server_, CallerOf(session), client_guid(), open);
+}
+
+void CloseOpenAs(ServerContext& server, const core::Caller& caller,
+                 const std::array<std::byte, 16>& client_guid, Open& open) {
   if (open.state_open == 0) return;
-  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
+  Result<core::ShareUse> use = server.env.shares->Use(open.tree->share);
   EndNotify(open, use.ok() ? &use->vfs().state().changes : nullptr);
   if (!use.ok()) return;  // the share is gone, and its state with it
   core::Vfs& vfs = use->vfs();
   open.closed.store(true);
   vfs.state().locks.ReleaseOwner(open.file.inode, open.via.lock_owner);
-  const core::Caller caller = CallerOf(session);
   core::Vfs::NamedAt at;
   bool posix_delete;
   {
@@ -256,7 +267,7 @@ void Connection::CloseOpen(Session& session, Open& open) {
     if (!gone.ok()) LOG_DEBUG("smb: POSIX unlink of {}: {}", open.leaf, gone.ToString());
     removed = gone.ok();
   }
-  if (open.stream) CloseStreamOpen(server_.streams, vfs, caller, open);
+  if (open.stream) CloseStreamOpen(server.streams, vfs, caller, open);
   Status s = vfs.CloseFile(open.state_open, open.leaf.empty() || removed ? nullptr : &at);
   if (!s.ok()) LOG_DEBUG("smb: close of {}: {}", open.leaf, s.ToString());
   if (open.modified.load() && !open.leaf.empty()) {
@@ -264,7 +275,7 @@ void Connection::CloseOpen(Session& session, Open& open) {
   }
   // The caching goes last: releasing it lets an open that waited for its break go on, and that
   // open must find this one closed.
-  ReleaseCaching(vfs.state(), open);
+  ReleaseCachingOf(server, client_guid, vfs.state(), open);
 }
 
 Result<std::shared_ptr<Open>> Connection::FindOpen(Exchange& x, const wire::FileHandle& h) {

@@ -526,7 +526,7 @@ void Connection::EndPreviousSession(uint64_t id, uint32_t uid) {
     }
     LOG_DEBUG("smb {}: session {:x} ends: its client reconnected", peer_, id);
     previous->valid.store(false);
-    c->CloseSession(*previous);
+    c->CloseSession(*previous, /*lost=*/true);  // its durable opens wait for this client
     return;
   }
 }
@@ -537,7 +537,9 @@ Reply Connection::Logoff(Exchange& x) {
     MutexLock lock(&mu_);
     sessions_.erase(x.session->id);
   }
-  CloseSession(*x.session);
+  // Durable opens outlive a LOGOFF too: the client may reconnect them from a new session
+  // (smb2.durable-open.reopen4).
+  CloseSession(*x.session, /*lost=*/true);
   Reply reply;
   wire::EncodeEmptyResponse(reply.body);
   return reply;
