@@ -31,9 +31,21 @@ import os
 import struct
 import sys
 
+from Cryptodome.Cipher import AES
 from impacket import smb3, smb3structs as s3
 from impacket.smbconnection import SMBConnection, SessionError
-from impacket.nt_errors import ERROR_MESSAGES
+from impacket.nt_errors import ERROR_MESSAGES, STATUS_PENDING
+
+
+def read_packet(smb):
+    """The next message from the server, unsealed as impacket's recvSMB unseals it."""
+    data = smb._NetBIOSSession.recv_packet(smb._timeout).get_trailer()
+    if data.startswith(b"\xfdSMB"):
+        header = s3.SMB2_TRANSFORM_HEADER(data)
+        cipher = AES.new(smb._Session["DecryptionKey"], AES.MODE_CCM, header["Nonce"][:11])
+        cipher.update(header.getData()[20:])
+        data = cipher.decrypt(data[len(s3.SMB2_TRANSFORM_HEADER()):])
+    return s3.SMB2Packet(data)
 
 
 def context(name, data):
@@ -162,6 +174,11 @@ def main():
                 request["CompletionFilter"] = int(words[2], 0)
                 packet["Data"] = request
                 notify_id = smb.sendSMB(packet)
+                # Once the interim STATUS_PENDING is back, the watch exists: what changes after
+                # this answer is seen. (A final answer read here waits for "notified".)
+                first = read_packet(smb)
+                if first["Status"] != STATUS_PENDING:
+                    smb._Connection["OutstandingResponses"][first["MessageID"]] = first
                 print("ok", flush=True)
             elif words[0] == "notified":
                 answer = smb.recvSMB(notify_id)

@@ -526,6 +526,13 @@ void Connection::Handle(Incoming& in) {
         StartAsync(std::move(pending));
         return;
       }
+      // A CHANGE_NOTIFY inside a chain would wait for changes that may never come: Windows
+      // fails it with STATUS_INTERNAL_ERROR and answers the rest (MS-SMB2 <159>, <162>;
+      // smb2.compound.interim2).
+      if (h->command == wire::kChangeNotify) {
+        reply = Reply();
+        reply.status = wire::kStatusInternalError;
+      }
       // Inside a chain: wait here, each wait bounded by the break timeout, a bounded number
       // of times (a request run anew may have to wait again).
       for (int round = 0; reply.wait && round < kMaxWaitRounds; ++round) {

@@ -44,7 +44,9 @@ void Timer::Run() {
     }
     auto first = due_.begin();
     if (first->first.first > std::chrono::steady_clock::now()) {
-      cv_.wait_until(lock, first->first.first);
+      // A copy: a Cancel while this waits frees the entry (the wait reads its deadline).
+      const std::chrono::steady_clock::time_point until = first->first.first;
+      cv_.wait_until(lock, until);
       continue;
     }
     std::function<void()> callback = std::move(first->second);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace dittofs::smb {
@@ -53,6 +54,21 @@ TEST(TimerTest, CancelAfterTheCallbackRanIsFalse) {
   const Timer::Id id = timer.After(milliseconds(1), [&] { done.set_value(); });
   ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_FALSE(timer.Cancel(id));
+}
+
+// The timer's thread waits for the earliest entry's deadline; cancelling that entry while it
+// waits must leave the wait on a copy, not on the freed entry (ASan found the durable-handle
+// scavenger doing this when a client reconnected).
+TEST(TimerTest, CancellingTheEntryBeingWaitedForIsSafe) {
+  Timer timer;
+  std::promise<void> done;
+  for (int i = 0; i < 20; ++i) {
+    const Timer::Id id = timer.After(milliseconds(200), [] {});
+    std::this_thread::sleep_for(milliseconds(2));  // the thread now waits on it
+    EXPECT_TRUE(timer.Cancel(id));
+  }
+  timer.After(milliseconds(5), [&] { done.set_value(); });
+  ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
 }
 
 TEST(TimerTest, DestroyingDropsWhatIsStillWaiting) {
