@@ -126,6 +126,20 @@ Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, std::string_view
   }
 }
 
+// What a CREATE's disposition does to a file (or stream) that exists: supersede or overwrite
+// it (both truncate), or open it. (FILE_CREATE is refused before.)
+uint32_t ActionOnExisting(uint32_t disposition) {
+  switch (disposition) {
+    case wire::kSupersede:
+      return wire::kActionSuperseded;
+    case wire::kOverwrite:
+    case wire::kOverwriteIf:
+      return wire::kActionOverwritten;
+    default:
+      return wire::kActionOpened;
+  }
+}
+
 // MS-SMB2 2.2.2.2.1: STATUS_STOPPED_ON_SYMLINK with the link's target, for the client to
 // follow (CREATE does not follow symbolic links itself).
 Reply StoppedOnSymlink(core::Vfs& vfs, const core::Caller& caller, const core::Attr& link,
@@ -258,21 +272,9 @@ std::optional<Reply> CreateStream(ServerContext& server, uint16_t dialect,
   uint32_t action = wire::kActionOpened;
   bool truncate = false;
   if (found->has_value()) {
-    switch (req.disposition) {
-      case wire::kCreateNew:
-        return fail(wire::kStatusObjectNameCollision);
-      case wire::kSupersede:
-        action = wire::kActionSuperseded;
-        truncate = true;
-        break;
-      case wire::kOverwrite:
-      case wire::kOverwriteIf:
-        action = wire::kActionOverwritten;
-        truncate = true;
-        break;
-      default:
-        break;
-    }
+    if (req.disposition == wire::kCreateNew) return fail(wire::kStatusObjectNameCollision);
+    action = ActionOnExisting(req.disposition);
+    truncate = action != wire::kActionOpened;
     if (truncate && !tree.writable) return fail(wire::kStatusAccessDenied);
   } else {
     if (req.disposition == wire::kOpen || req.disposition == wire::kOverwrite) {
@@ -611,19 +613,8 @@ Reply Connection::Create(Exchange& x) {
       if (attr.type == core::FileType::kSymlink && !(req->options & wire::kOptOpenReparsePoint)) {
         return StoppedOnSymlink(vfs, caller, attr, 0, dialect());
       }
-      switch (req->disposition) {
-        case wire::kSupersede:
-          action = wire::kActionSuperseded;
-          truncate = true;
-          break;
-        case wire::kOverwrite:
-        case wire::kOverwriteIf:
-          action = wire::kActionOverwritten;
-          truncate = true;
-          break;
-        default:
-          break;
-      }
+      action = ActionOnExisting(req->disposition);
+      truncate = action != wire::kActionOpened;
       const bool is_dir = attr.type == core::FileType::kDirectory;
       if (name.data_suffix && is_dir) return Fail(wire::kStatusFileIsADirectory);
       if (want_dir && !is_dir) return Fail(wire::kStatusNotADirectory);
