@@ -87,10 +87,8 @@ void GrantDurable(const DurableAsk& ask, Open& open, uint8_t lease_state,
 
 void PreserveDurable(ServerContext& server, const std::shared_ptr<Open>& open,
                      const core::Caller& caller, const std::array<std::byte, 16>& client_guid) {
-  {
-    Result<core::ShareUse> use = server.env.shares->Use(open->tree->share);
-    EndNotify(*open, use.ok() ? &use->vfs().state().changes : nullptr);
-  }
+  Result<core::ShareUse> use = server.env.shares->Use(open->tree->share);
+  EndNotify(*open, use.ok() ? &use->vfs().state().changes : nullptr);
   // Breaks find no connection from now on: they scavenge the open instead.
   if (open->break_target) {
     MutexLock lock(&open->break_target->mu);
@@ -101,17 +99,34 @@ void PreserveDurable(ServerContext& server, const std::shared_ptr<Open>& open,
     MutexLock lock(&server.leases_mu);
     open->lease->connection.reset();
     open->lease->handler = nullptr;
+    open->lease->disconnected = true;
   }
   const uint64_t id = open->id;
-  MutexLock lock(&server.durable_mu);
-  DurableRecord& record = server.durable[id];
-  record.open = open;
-  record.caller = caller;
-  record.client_guid = client_guid;
-  ServerContext* context = &server;
-  record.timer = server.timer.After(std::chrono::milliseconds(open->durable_timeout_ms),
-                                    [context, id] { ScavengeDurable(*context, id); });
+  {
+    MutexLock lock(&server.durable_mu);
+    DurableRecord& record = server.durable[id];
+    record.open = open;
+    record.caller = caller;
+    record.client_guid = client_guid;
+    ServerContext* context = &server;
+    record.timer = server.timer.After(std::chrono::milliseconds(open->durable_timeout_ms),
+                                      [context, id] { ScavengeDurable(*context, id); });
+  }
   LOG_DEBUG("smb: durable open {:x} waits {} ms for its client", id, open->durable_timeout_ms);
+  // A break sent before the connection went (or while this ran) will never be acknowledged:
+  // whoever waits for it must not wait for the break's deadline.
+  bool breaking = false;
+  core::LeaseTable::GrantId grant = open->grant;
+  if (open->lease) {
+    MutexLock lock(&server.leases_mu);
+    grant = open->lease->grant;
+    breaking = open->lease->breaking;
+  }
+  if (use.ok() && grant != 0) {
+    std::optional<core::LeaseTable::GrantInfo> info = use->vfs().state().leases.Get(grant);
+    breaking = breaking || (info && info->breaking);
+  }
+  if (breaking) ScavengeDurableSoon(server, id);
 }
 
 bool ScavengeDurable(ServerContext& server, uint64_t open_id) {
@@ -212,6 +227,7 @@ Reply Connection::ReconnectDurable(Exchange& x, const wire::CreateRequest& req, 
     open->lease->connection = stream_.weak_from_this();
     open->lease->handler = this;
     open->lease->session = x.session;
+    open->lease->disconnected = false;
     lease_state = open->lease->state;
     epoch = open->lease->epoch;
   }

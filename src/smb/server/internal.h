@@ -83,6 +83,9 @@ struct Lease {
   std::weak_ptr<net::StreamConnection> connection;  // where its breaks go
   class Connection* handler = nullptr;              // valid while `connection` is
   std::weak_ptr<struct Session> session;
+  // Its client's connection was lost and its durable opens wait for a reconnect (durable.h):
+  // a break cannot be answered, and scavenges them instead.
+  bool disconnected = false;
 };
 
 struct Open {

@@ -126,18 +126,24 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
     ServerContext* server = &server_;
     core::LeaseTable::BreakFn on_break = [weak, handler, lease, leases_mu, server](
                                              core::LeaseTable::GrantId, uint8_t to, uint16_t) {
-      std::shared_ptr<net::StreamConnection> alive = lease->connection.lock();
-      Connection* h = lease->handler;
-      if (!alive) {
-        alive = weak.lock();
-        h = handler;
-      }
+      std::shared_ptr<net::StreamConnection> alive;
+      Connection* h = nullptr;
       uint8_t from;
       uint16_t epoch;
       bool ack;
+      bool disconnected;
       {
         // The table's callback runs with none of its locks held.
         MutexLock lock(leases_mu);
+        disconnected = lease->disconnected;
+        if (!disconnected) {
+          alive = lease->connection.lock();
+          h = lease->handler;
+          if (!alive) {
+            alive = weak.lock();
+            h = handler;
+          }
+        }
         from = lease->state;
         ack = (from & (core::kCacheWrite | core::kCacheHandle)) != 0;
         if (ack) {
@@ -148,7 +154,7 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
         }
         epoch = ++lease->epoch;
       }
-      if (alive) {
+      if (alive && !disconnected) {
         h->SendLeaseBreak(lease, from, to, epoch, ack);
       } else if (ack) {
         // Its client is disconnected and cannot answer: its durable opens give way.
@@ -168,6 +174,7 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
       if (lease->connection.expired()) {
         lease->connection = stream_.weak_from_this();
         lease->handler = this;
+        lease->disconnected = false;  // its client is back, on this connection
       }
     }
     if (wanted != 0) {
