@@ -638,47 +638,11 @@ TEST_F(Nfs4Test, AnSmbOpenRecallsADelegation) {
 // /export. False when it could not.
 bool CreateUser(DfsProcess& dfs, const std::string& name, const std::string& password,
                 uint32_t uid) {
-  const std::string api = "http://127.0.0.1:" + std::to_string(dfs.api_port()) + "/api/v1";
-  const auto login = [&](const std::string& pw) {
-    ShellRun r = Shell("curl -s -X POST -H 'Content-Type: application/json' -d " +
-                       Quote("{\"username\":\"admin\",\"password\":\"" + pw + "\"}") + " " + api +
-                       "/auth/login");
-    const size_t at = r.output.find("\"access_token\":\"");
-    if (at == std::string::npos) return std::string();
-    const size_t from = at + 16;
-    return r.output.substr(from, r.output.find('"', from) - from);
-  };
-  // The first login must change the generated password: change it, and back (the other
-  // tests log on with it).
-  const auto change = [&](const std::string& token, const std::string& from,
-                          const std::string& to) {
-    return Shell("curl -s -o /dev/null -w '%{http_code}' -X POST -H " +
-                 Quote("Authorization: Bearer " + token) +
-                 " -H 'Content-Type: application/json' -d " +
-                 Quote("{\"current_password\":\"" + from + "\",\"new_password\":\"" + to + "\"}") +
-                 " " + api + "/auth/password")
-        .output;
-  };
-  const std::string first = login(dfs.admin_password());
-  if (first.empty()) return false;
-  EXPECT_EQ(change(first, dfs.admin_password(), "Interim-Pw-9"), "204");
-  EXPECT_EQ(change(login("Interim-Pw-9"), "Interim-Pw-9", dfs.admin_password()), "204");
-  const std::string token = login(dfs.admin_password());
-  if (token.empty()) return false;
-  const std::string auth = " -H " + Quote("Authorization: Bearer " + token) +
-                           " -H 'Content-Type: application/json' -o /dev/null -w '%{http_code}'";
-  ShellRun user =
-      Shell("curl -s -X POST" + auth + " -d " +
-            Quote("{\"username\":\"" + name + "\",\"password\":\"" + password +
-                  "\",\"uid\":" + std::to_string(uid) + ",\"gid\":" + std::to_string(uid) + "}") +
-            " " + api + "/users");
-  ShellRun grant =
-      Shell("curl -s -X PUT" + auth + " -d " +
-            Quote("{\"kind\":\"user\",\"name\":\"" + name + "\",\"level\":\"read-write\"}") + " " +
-            api + "/shares/%2Fexport/permissions");
-  EXPECT_EQ(user.output, "201") << user.output;
-  EXPECT_EQ(grant.output, "200") << grant.output;
-  return user.output == "201" && grant.output == "200";
+  std::string error;
+  const bool made =
+      CreateUserViaApi(dfs.api_port(), dfs.admin_password(), name, password, uid, &error);
+  EXPECT_TRUE(made) << error;
+  return made;
 }
 
 // One permission model whichever protocol asks: a Windows security descriptor set over SMB

@@ -31,4 +31,58 @@ std::string Quote(const std::string& s) {
   return q + "'";
 }
 
+bool CreateUserViaApi(uint16_t api_port, const std::string& admin_password, const std::string& name,
+                      const std::string& password, uint32_t uid, std::string* error) {
+  const std::string api = "http://127.0.0.1:" + std::to_string(api_port) + "/api/v1";
+  const auto login = [&](const std::string& pw) {
+    ShellRun r = Shell("curl -s -X POST -H 'Content-Type: application/json' -d " +
+                       Quote("{\"username\":\"admin\",\"password\":\"" + pw + "\"}") + " " + api +
+                       "/auth/login");
+    const size_t at = r.output.find("\"access_token\":\"");
+    if (at == std::string::npos) return std::string();
+    const size_t from = at + 16;
+    return r.output.substr(from, r.output.find('"', from) - from);
+  };
+  const auto change = [&](const std::string& token, const std::string& from,
+                          const std::string& to) {
+    return Shell("curl -s -o /dev/null -w '%{http_code}' -X POST -H " +
+                 Quote("Authorization: Bearer " + token) +
+                 " -H 'Content-Type: application/json' -d " +
+                 Quote("{\"current_password\":\"" + from + "\",\"new_password\":\"" + to + "\"}") +
+                 " " + api + "/auth/password")
+        .output;
+  };
+  const std::string first = login(admin_password);
+  if (first.empty()) {
+    *error = "admin login failed";
+    return false;
+  }
+  if (change(first, admin_password, "Interim-Pw-9") != "204" ||
+      change(login("Interim-Pw-9"), "Interim-Pw-9", admin_password) != "204") {
+    *error = "admin password change failed";
+    return false;
+  }
+  const std::string token = login(admin_password);
+  if (token.empty()) {
+    *error = "admin login after the password change failed";
+    return false;
+  }
+  const std::string auth = " -H " + Quote("Authorization: Bearer " + token) +
+                           " -H 'Content-Type: application/json' -o /dev/null -w '%{http_code}'";
+  ShellRun user =
+      Shell("curl -s -X POST" + auth + " -d " +
+            Quote("{\"username\":\"" + name + "\",\"password\":\"" + password +
+                  "\",\"uid\":" + std::to_string(uid) + ",\"gid\":" + std::to_string(uid) + "}") +
+            " " + api + "/users");
+  ShellRun grant =
+      Shell("curl -s -X PUT" + auth + " -d " +
+            Quote("{\"kind\":\"user\",\"name\":\"" + name + "\",\"level\":\"read-write\"}") + " " +
+            api + "/shares/%2Fexport/permissions");
+  if (user.output != "201" || grant.output != "200") {
+    *error = "user: " + user.output + ", grant: " + grant.output;
+    return false;
+  }
+  return true;
+}
+
 }  // namespace dittofs::integration

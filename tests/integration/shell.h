@@ -4,6 +4,7 @@
 // Running command lines from tests: the real clients (smbclient, python3 with impacket, the
 // dfs binary itself) are driven through the shell.
 
+#include <cstdint>
 #include <string>
 
 namespace dittofs::integration {
@@ -18,5 +19,12 @@ ShellRun Shell(const std::string& command);
 
 // `s` quoted for the shell, as one word.
 std::string Quote(const std::string& s);
+
+// Creates the user `name` (uid and gid `uid`, password `password`) through the REST API of the
+// dfs listening on `api_port`, with read-write on /export, as admin (whose first login must
+// change the generated password: it is changed, and changed back). False, with the reason in
+// `*error`, when it could not.
+bool CreateUserViaApi(uint16_t api_port, const std::string& admin_password, const std::string& name,
+                      const std::string& password, uint32_t uid, std::string* error);
 
 }  // namespace dittofs::integration
