@@ -274,6 +274,7 @@ const std::vector<Key>& Keys() {
       {"smb", "require_signing", SmbBool(&SmbConfig::require_signing)},
       {"smb", "encrypt", SmbBool(&SmbConfig::encrypt)},
       {"smb", "allow_guest", SmbBool(&SmbConfig::allow_guest)},
+      {"smb", "multichannel", SmbBool(&SmbConfig::multichannel)},
       {"smb", "netbios_name", SmbString(&SmbConfig::netbios_name)},
       {"smb", "domain", SmbString(&SmbConfig::domain)},
   };
@@ -609,6 +610,7 @@ std::string JsonSchema() {
       {"smb.require_signing", "boolean"},
       {"smb.encrypt", "boolean"},
       {"smb.allow_guest", "boolean"},
+      {"smb.multichannel", "boolean"},
   };
   std::map<std::string, std::vector<std::string>> sections;
   for (const Key& k : Keys()) sections[k.section].push_back(k.name);
@@ -824,6 +826,9 @@ std::string RenderConfig(const Config& c) {
        "  allow_guest: "
     << (c.smb.allow_guest ? "true" : "false")
     << "      # guest and anonymous sessions, on every share\n"
+       "  multichannel: "
+    << (c.smb.multichannel ? "true" : "false")
+    << "     # SMB 3 sessions may bind more connections (MS-SMB2 multichannel)\n"
        "  netbios_name: \""
     << c.smb.netbios_name
     << "\"\n"

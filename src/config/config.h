@@ -91,6 +91,7 @@ struct SmbConfig {
   bool require_signing = false;  // every session signs every message
   bool encrypt = false;          // every session encrypts (SMB 3.x only)
   bool allow_guest = false;      // guest and anonymous sessions, on every share
+  bool multichannel = true;      // SMB 3 sessions may bind more connections
   std::string netbios_name = "DITTOFS";
   std::string domain = "WORKGROUP";
 };

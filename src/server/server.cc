@@ -1508,6 +1508,7 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartSmb(const cp::Adapter& row,
   o.require_signing = config_.smb.require_signing;
   o.encrypt = config_.smb.encrypt;
   o.allow_guest = config_.smb.allow_guest;
+  o.multichannel = config_.smb.multichannel;
   o.max_io = config_.smb.max_io;
   smb::SmbEnvironment env;
   env.shares = &shares_;

@@ -199,10 +199,20 @@ class Wire {
   }
 
   // NTLMv2 in SPNEGO (MS-NLMP 3.1.5.1.2, 3.3.2): the final status. `security_mode` 2 asks the
-  // server to require signing.
-  uint32_t Logon(const std::string& user, const std::string& password, uint8_t security_mode = 1) {
+  // server to require signing. With `bind_to` (a 3.1.1 connection of the same client, logged
+  // on), binds its session to this connection instead (MS-SMB2 3.2.4.2.3: the binding flag,
+  // requests signed with the session's key); this connection then signs with the channel's key.
+  uint32_t Logon(const std::string& user, const std::string& password, uint8_t security_mode = 1,
+                 const Wire* bind_to = nullptr) {
     smb::crypto::PreauthHash preauth = preauth_;
-    const Bytes first = Message(H(1), SessionSetupBody(SpnegoInit(NtlmNegotiate()), security_mode));
+    if (bind_to != nullptr) session_ = bind_to->session_;
+    const auto setup = [&](const Bytes& token) {
+      Bytes m = Message(H(1), SessionSetupBody(token, security_mode));
+      if (bind_to == nullptr) return m;
+      m[64 + 2] = 1;  // SMB2_SESSION_FLAG_BINDING
+      return SignedWith(std::move(m), bind_to->signing_, bind_to->signing_key_);
+    };
+    const Bytes first = setup(SpnegoInit(NtlmNegotiate()));
     Bytes r = Call(first);
     if (r.empty()) return ~0u;
     preauth.Update(View(first));
@@ -258,7 +268,7 @@ class Wire {
     for (const Bytes* f : fields) {
       if (f) m.insert(m.end(), f->begin(), f->end());
     }
-    const Bytes last = Message(H(1), SessionSetupBody(SpnegoResp(m), security_mode));
+    const Bytes last = setup(SpnegoResp(m));
     r = Call(last);
     if (r.empty()) return ~0u;
     if (StatusOf(r) == kSuccess && dialect_ == 0x0311) {
@@ -276,12 +286,18 @@ class Wire {
   }
 
   // Signs `m` with the session's 3.1.1 signing key, when it has one.
-  Bytes Signed(Bytes m) const {
-    if (signing_key_.empty()) return m;
+  Bytes Signed(Bytes m) const { return SignedWith(std::move(m), signing_, signing_key_); }
+  static Bytes SignedWith(Bytes m, smb::crypto::SigningAlgorithm alg, ByteView key) {
+    if (key.empty()) return m;
     m[16] |= 0x08;  // SMB2_FLAGS_SIGNED
     std::span<std::byte> bytes(reinterpret_cast<std::byte*>(m.data()), m.size());
-    (void)smb::crypto::Sign(signing_, signing_key_, bytes);
+    (void)smb::crypto::Sign(alg, key, bytes);
     return m;
+  }
+  // Whether a response carries a valid signature by this connection's key.
+  bool SignedByServer(const Bytes& r) const {
+    return (Le32(r, 16) & 0x08) != 0 && !signing_key_.empty() &&
+           smb::crypto::Verify(signing_, signing_key_, View(r));
   }
 
   // 3.1.1 sessions sign it, as MS-SMB2 3.3.5.7 requires.
@@ -396,6 +412,78 @@ Bytes NegotiateMessage(uint64_t mid = 0) {
   Hdr h;
   h.message_id = mid;
   return Message(h, NegotiateBody({0x0202, 0x0210}));
+}
+
+// Multichannel (MS-SMB2 3.3.5.5, issue 15 item 7): a second connection of the same client binds
+// the session and uses its tree and open, signing with its own channel key; the session's key
+// does not sign there. Another user cannot bind it (STATUS_ACCESS_DENIED), nor a wrong password
+// (STATUS_LOGON_FAILURE), and neither harms it. When the first connection goes, the session,
+// its tree and its open live on over the second; a LOGOFF there ends it.
+TEST_F(SmbHostileTest, BoundChannelKeepsTheSessionWhenTheFirstConnectionGoes) {
+  static bool user_made = false;
+  if (!user_made) {
+    std::string error;
+    ASSERT_TRUE(
+        CreateUserViaApi(server_->api_port(), password(), "mallory", "Mallory-Pw-1", 1700, &error))
+        << error;
+    user_made = true;
+  }
+  auto first = std::make_unique<Wire>(port());
+  ASSERT_EQ(first->Negotiate({0x0311}), kSuccess);
+  EXPECT_NE(first->capabilities_ & 0x8, 0u);  // SMB2_GLOBAL_CAP_MULTI_CHANNEL
+  ASSERT_EQ(first->Logon("admin", password()), kSuccess);
+  uint32_t tree = 0;
+  ASSERT_EQ(first->TreeConnect("export", &tree), kSuccess);
+  Bytes r = first->Call(first->Signed(Message(first->H(5, tree), CreateBody("bound.txt", 5))));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  const uint64_t fid = Le64(r, 64 + 64);
+  const Bytes hello = {'h', 'e', 'l', 'l', 'o'};
+  r = first->Call(first->Signed(Message(first->H(9, tree), WriteBody(fid, 0, hello))));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+
+  // Another user, then a wrong password: refused, on a connection that stays usable.
+  Wire other(port());
+  ASSERT_EQ(other.Negotiate({0x0311}), kSuccess);
+  EXPECT_EQ(other.Logon("mallory", "Mallory-Pw-1", 1, first.get()), kAccessDenied);
+  EXPECT_EQ(other.Logon("admin", "not-the-password", 1, first.get()), kLogonFailure);
+  // Unbound, the session is not this connection's.
+  other.set_session(first->session());
+  r = other.Call(Message(other.H(8, tree), ReadBody(fid, 0, 5)));
+  EXPECT_EQ(Wire::StatusOf(r), kUserSessionDeleted);
+
+  auto second = std::make_unique<Wire>(port());
+  ASSERT_EQ(second->Negotiate({0x0311}), kSuccess);
+  ASSERT_EQ(second->Logon("admin", password(), 1, first.get()), kSuccess);
+  EXPECT_EQ(second->session(), first->session());
+  // The channel signs with its own key: the session's is refused here.
+  r = second->Call(first->Signed(Message(second->H(8, tree), ReadBody(fid, 0, 5))));
+  EXPECT_EQ(Wire::StatusOf(r), kAccessDenied);
+  r = second->Call(second->Signed(Message(second->H(8, tree), ReadBody(fid, 0, 5))));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  EXPECT_TRUE(second->SignedByServer(r));
+  EXPECT_EQ(Bytes(r.begin() + 64 + 16, r.end()), hello);
+
+  // The first connection goes; the session, its tree and its open stay on the second.
+  first.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const Bytes more = {' ', 'a', 'g', 'a', 'i', 'n'};
+  r = second->Call(second->Signed(Message(second->H(9, tree), WriteBody(fid, 5, more))));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  r = second->Call(second->Signed(Message(second->H(8, tree), ReadBody(fid, 0, 11))));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);
+  EXPECT_EQ(Bytes(r.begin() + 64 + 16, r.end()), Cat(hello, more));
+  r = second->Call(second->Signed(Message(second->H(6, tree), CloseBody(fid))));
+  EXPECT_EQ(Wire::StatusOf(r), kSuccess);
+  r = second->Call(second->Signed(Message(second->H(5, tree), CreateBody("bound.txt", 1, 0x1040))));
+  ASSERT_EQ(Wire::StatusOf(r), kSuccess);  // delete on close
+  r = second->Call(second->Signed(Message(second->H(6, tree), CloseBody(Le64(r, 64 + 64)))));
+  EXPECT_EQ(Wire::StatusOf(r), kSuccess);
+
+  // A LOGOFF ends it.
+  r = second->Call(second->Signed(Message(second->H(2), EmptyBody())));
+  EXPECT_EQ(Wire::StatusOf(r), kSuccess);
+  r = second->Call(second->Signed(Message(second->H(5, tree), CreateBody("bound.txt", 3))));
+  EXPECT_EQ(Wire::StatusOf(r), kUserSessionDeleted);
 }
 
 TEST_F(SmbHostileTest, HeaderCutAtEveryLengthClosesTheConnection) {

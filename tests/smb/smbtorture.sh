@@ -23,7 +23,8 @@ if [ ${#suites[@]} -eq 0 ]; then
   suites=(smb2.connect smb2.read smb2.create smb2.rename smb2.delete-on-close-perms smb2.dir
           smb2.getinfo smb2.setinfo smb2.compound smb2.credits smb2.session smb2.lock
           smb2.oplock smb2.lease smb2.sharemode smb2.maxfid smb2.ioctl smb2.acls smb2.notify
-          smb2.streams smb2.ea smb2.durable-open smb2.durable-v2-open smb2.durable-open-disconnect)
+          smb2.streams smb2.ea smb2.durable-open smb2.durable-v2-open smb2.durable-open-disconnect
+          smb2.multichannel)
 fi
 if ! command -v smbtorture >/dev/null; then
   echo "SKIPPED: smbtorture is not installed (Debian samba-testsuite)"
@@ -70,7 +71,7 @@ run_suite() {
 logging: {level: info, format: text}
 server: {state_dir: $dir/state}
 nfs: {bind: 127.0.0.1, port: 0, udp: false}
-smb: {bind: 127.0.0.1, port: 0}
+smb: {bind: 127.0.0.1, port: 0, max_connections_per_client: 1024}
 api: {bind: 127.0.0.1, port: 0}
 shares:
   - {name: /export, metadata: memory, block: memory, squash: none}

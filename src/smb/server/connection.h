@@ -86,6 +86,14 @@ struct Exchange {
   bool chain_failed = false;  // an earlier related request failed: this one fails alike
   uint32_t chain_status = 0;
   bool encrypted = false;  // the request came in a transform (Request.IsEncrypted)
+  // A SESSION_SETUP binding `session` to this connection (multichannel): its preauth hash is
+  // the binding's (Connection::bindings_), and its responses but the last are signed with the
+  // session's key.
+  bool binding = false;
+  // `session` is not this connection's: a signed request named a session of another
+  // connection (it verified with the session's key); its STATUS_USER_SESSION_DELETED is signed
+  // with Session.SigningKey.
+  bool foreign_session = false;
 };
 
 // A request answered asynchronously: what its answer needs, kept until it is sent.
@@ -220,6 +228,27 @@ class Connection final : public net::StreamHandler {
   // CREATE with a durable handle reconnect context (DHnC, DH2C): the open it names, back.
   Reply ReconnectDurable(Exchange& x, const wire::CreateRequest& req, uint64_t file_id,
                          const std::array<std::byte, 16>* create_guid);
+  // SESSION_SETUP with SMB2_SESSION_FLAG_BINDING (MS-SMB2 3.3.5.5 step 4, 3.3.5.5.3): binds
+  // the session of another connection of this client to this one, once the client
+  // authenticated again as the session's user. `failed` answers a failed authentication.
+  Reply BindSession(Exchange& x, const wire::SessionSetupRequest& req,
+                    const auth::NtHashLookup& lookup,
+                    const std::function<Reply(const Status&)>& failed);
+  // The session `id` wherever it is set up or bound, or null.
+  std::shared_ptr<Session> FindSessionAnywhere(uint64_t id);
+  // The session of another connection whose key signed `x.message` (a request that named it
+  // here, not bound), or null: its refusal is signed too, so that the client believes it.
+  std::shared_ptr<Session> SignerElsewhere(const Exchange& x);
+  // Ends `session` on every connection it is bound to (LOGOFF, a failed re-authentication, a
+  // PreviousSessionId): it leaves their tables, then its opens close (`lost`: durable ones
+  // wait for their client).
+  void EndSession(const std::shared_ptr<Session>& session, bool lost);
+  // This connection is lost: `session` leaves it. Returns whether it was its last channel;
+  // else its opens' breaks go to a channel that remains from now on.
+  bool LeaveSession(Session& session);
+  // The key that signs and verifies `session`'s messages on this connection (Channel.SigningKey):
+  // a bound channel's own, else the session's.
+  Bytes ChannelKeyLocked(const Session& session) EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // SESSION_SETUP with a PreviousSessionId: ends session `id` (on any connection) when it was
   // user `uid`'s.
   void EndPreviousSession(uint64_t id, uint32_t uid);
@@ -245,7 +274,19 @@ class Connection final : public net::StreamHandler {
   crypto::Cipher cipher_ GUARDED_BY(mu_) = crypto::Cipher::kNone;
   std::optional<crypto::SigningAlgorithm> signing_ GUARDED_BY(mu_);
   bool posix_ GUARDED_BY(mu_) = false;
+  // The sessions set up on this connection or bound to it (its channels).
   std::map<uint64_t, std::shared_ptr<Session>> sessions_ GUARDED_BY(mu_);
+  // Channel.SigningKey of the sessions bound to this connection by a binding SESSION_SETUP;
+  // the others sign with their session's key.
+  std::map<uint64_t, Bytes> channel_keys_ GUARDED_BY(mu_);
+  // Bindings in progress on this connection (MS-SMB2 3.3.1.7 PreauthSessionTable): the
+  // session, its authentication and, for 3.1.1, the binding's own preauth hash.
+  struct Binding {
+    std::shared_ptr<Session> session;
+    std::shared_ptr<auth::Acceptor> acceptor;
+    crypto::PreauthHash preauth;
+  };
+  std::map<uint64_t, Binding> bindings_ GUARDED_BY(mu_);
   bool closed_ GUARDED_BY(mu_) = false;
   std::map<uint64_t, std::shared_ptr<PendingRequest>> pending_ GUARDED_BY(mu_);  // by async id
   // Requests of this connection handed to workers and not yet through Process: while any is,

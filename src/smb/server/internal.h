@@ -140,9 +140,20 @@ struct Open {
   std::shared_ptr<class NotifyWatch> notify GUARDED_BY(mu);
 };
 
+// A connection a session is bound to (MS-SMB2 3.3.1.14, Channel): the one it was set up on,
+// and each one a binding SESSION_SETUP added (multichannel). Its signing key is kept by the
+// connection (Connection::channel_keys_).
+struct Channel {
+  class Connection* connection = nullptr;  // valid while `stream` is
+  std::weak_ptr<net::StreamConnection> stream;
+};
+
 struct Session {
   uint64_t id = 0;
   Mutex mu;
+  // The connections it is bound to, the first where it was set up; empty until the session is
+  // valid. The session ends when its last channel goes (or by a LOGOFF on any).
+  std::vector<Channel> channels GUARDED_BY(mu);
   enum class State { kInProgress, kValid } state GUARDED_BY(mu) = State::kInProgress;
   std::unique_ptr<auth::Acceptor> acceptor GUARDED_BY(mu);
   crypto::PreauthHash preauth GUARDED_BY(mu);  // 3.1.1
@@ -153,6 +164,12 @@ struct Session {
   std::atomic<bool> valid{false};
   bool signing_required = false;
   bool encrypt = false;
+  // Session.Connection's dialect, signing algorithm and cipher (a channel must have the same
+  // dialect and cipher; a binding request is verified with the session's key and algorithm).
+  uint16_t dialect = 0;
+  crypto::SigningAlgorithm signing_alg = crypto::SigningAlgorithm::kHmacSha256;
+  crypto::Cipher cipher = crypto::Cipher::kNone;
+  std::array<std::byte, 16> client_guid{};  // Session.Connection.ClientGuid
   crypto::SessionKeys keys;
   std::optional<crypto::Encryptor> encryptor;
   std::map<uint32_t, std::shared_ptr<Tree>> trees GUARDED_BY(mu);

@@ -183,11 +183,14 @@ std::optional<Connection::Incoming> Connection::PassLocked(uint64_t ticket) {
 void Connection::OnClose() {
   std::map<uint64_t, std::shared_ptr<Session>> sessions;
   std::map<uint64_t, std::shared_ptr<PendingRequest>> pending;
+  std::map<uint64_t, Binding> bindings;
   {
     MutexLock lock(&mu_);
     closed_ = true;
     sessions.swap(sessions_);
     pending.swap(pending_);
+    bindings.swap(bindings_);
+    channel_keys_.clear();
   }
   std::map<uint64_t, Incoming> parked;
   {
@@ -203,7 +206,48 @@ void Connection::OnClose() {
   for (auto& [id, p] : pending) {
     if (p->cancel) p->cancel();
   }
-  for (auto& [id, session] : sessions) CloseSession(*session, /*lost=*/true);
+  // A session bound to other connections too lives on there; one that had only this one ends.
+  for (auto& [id, session] : sessions) {
+    if (LeaveSession(*session)) CloseSession(*session, /*lost=*/true);
+  }
+}
+
+bool Connection::LeaveSession(Session& session) {
+  Channel survivor;
+  std::vector<std::shared_ptr<Open>> opens;
+  {
+    MutexLock lock(&session.mu);
+    std::erase_if(session.channels, [this](const Channel& c) { return c.connection == this; });
+    if (session.channels.empty()) return true;
+    survivor = session.channels.front();
+    for (const auto& [id, open] : session.opens) opens.push_back(open);
+  }
+  LOG_DEBUG("smb {}: session {:x} lost a channel; it goes on", peer_, session.id);
+  // The breaks that came here go to the channel that remains (MS-SMB2 3.3.4.6/.7: a break goes
+  // on any channel of the session). Should that one close too meanwhile, its breaks find it
+  // gone, as a disconnected client's do.
+  for (const std::shared_ptr<Open>& open : opens) {
+    if (open->break_target) {
+      MutexLock lock(&open->break_target->mu);
+      if (open->break_target->handler == this) {
+        open->break_target->stream = survivor.stream;
+        open->break_target->handler = survivor.connection;
+      }
+    }
+    if (open->lease) {
+      MutexLock lock(&server_.leases_mu);
+      if (open->lease->handler == this) {
+        open->lease->connection = survivor.stream;
+        open->lease->handler = survivor.connection;
+      }
+    }
+  }
+  return false;
+}
+
+Bytes Connection::ChannelKeyLocked(const Session& session) {
+  auto it = channel_keys_.find(session.id);
+  return it != channel_keys_.end() ? it->second : session.keys.signing;
 }
 
 void Connection::CloseSession(Session& session, bool lost) {
@@ -215,7 +259,9 @@ void Connection::CloseSession(Session& session, bool lost) {
   }
   for (auto& [id, open] : opens) {
     if (lost && open->durable && !open->closed.load()) {
-      PreserveDurable(server_, open, CallerOf(session), client_guid());
+      // The session's ClientGuid (its channels share it): the session may end from another
+      // connection (a PreviousSessionId of another client).
+      PreserveDurable(server_, open, CallerOf(session), session.client_guid);
     } else {
       CloseOpen(session, *open);
     }
@@ -228,7 +274,7 @@ core::Caller Connection::CallerOf(Session& session) {
 }
 
 void Connection::CloseOpen(Session& session, Open& open) {
-  CloseOpenAs(server_, CallerOf(session), client_guid(), open);
+  CloseOpenAs(server_, CallerOf(session), session.client_guid, open);
 }
 
 void CloseOpenAs(ServerContext& server, const core::Caller& caller,
@@ -422,6 +468,8 @@ void Connection::Handle(Incoming& in) {
       x.tree.reset();
       x.related_handle.reset();
       x.chain_failed = false;
+      x.foreign_session = false;
+      x.binding = false;
     }
     if (related_first) {
       reply.status = wire::kStatusInvalidParameter;
@@ -442,6 +490,14 @@ void Connection::Handle(Incoming& in) {
       }
       if (NeedsSession(h->command)) {
         if (!x.session || !x.session->valid.load()) status = wire::kStatusUserSessionDeleted;
+        if (!x.session && status != 0) {
+          // A session of another connection, not bound here: refused, signed if its key
+          // signed the request; the rest of the chain fails alike, and never runs on it.
+          x.session = SignerElsewhere(x);
+          x.foreign_session = x.session != nullptr;
+          x.chain_failed = x.foreign_session;
+          x.chain_status = status;
+        }
       }
       // Signatures: a valid session checks every signed request, and refuses unsigned ones
       // when it requires signing; an encrypted message needs no signature (§3.3.5.2.4).
@@ -451,7 +507,7 @@ void Connection::Handle(Incoming& in) {
         if (h->is_signed()) {
           MutexLock lock(&mu_);
           const crypto::SigningAlgorithm alg = crypto::SigningFor(dialect_, signing_);
-          if (!crypto::Verify(alg, x.session->keys.signing, x.message)) {
+          if (!crypto::Verify(alg, ChannelKeyLocked(*x.session), x.message)) {
             status = wire::kStatusAccessDenied;
           }
         } else if (x.session->signing_required && h->command != wire::kCancel) {
@@ -619,19 +675,39 @@ Bytes Connection::BuildResponse(const Header& h, const Exchange& x, Reply& reply
     out.resize(out.size() + (8 - total % 8) % 8, std::byte{0});
     wire::StoreLe32(out.data() + 20, static_cast<uint32_t>(out.size() + payload_size));
   }
-  // 3.1.1: the session's preauth hash covers each SESSION_SETUP response but the last.
-  if (h.command == wire::kSessionSetup && x.session &&
-      reply.status == wire::kStatusMoreProcessingRequired && dialect_now == wire::kSmb311) {
-    MutexLock lock(&x.session->mu);
-    x.session->preauth.Update(out);
-  }
   if (h.command == wire::kNegotiate && reply.status == 0 && dialect_now == wire::kSmb311) {
     MutexLock lock(&mu_);
     preauth_.Update(out);
   }
   if (sign) {
-    Status signed_ok = crypto::Sign(alg, x.session->keys.signing, out);
+    // §3.3.4.1.1: 3.x signs a SESSION_SETUP response other than success with Session.SigningKey
+    // (and, for a binding, the session's algorithm); every other with the key of the channel
+    // it goes on.
+    Bytes key;
+    crypto::SigningAlgorithm sign_alg = alg;
+    if (x.foreign_session ||
+        (h.command == wire::kSessionSetup && reply.status != 0 && dialect_now >= wire::kSmb300)) {
+      key = x.session->keys.signing;
+      sign_alg = x.session->signing_alg;
+    } else {
+      MutexLock lock(&mu_);
+      key = ChannelKeyLocked(*x.session);
+    }
+    Status signed_ok = crypto::Sign(sign_alg, key, out);
     if (!signed_ok.ok()) LOG_WARN("smb {}: signing failed: {}", peer_, signed_ok.ToString());
+  }
+  // 3.1.1: the session's preauth hash (a binding's own) covers each SESSION_SETUP response but
+  // the last, as sent.
+  if (h.command == wire::kSessionSetup && x.session &&
+      reply.status == wire::kStatusMoreProcessingRequired && dialect_now == wire::kSmb311) {
+    if (x.binding) {
+      MutexLock lock(&mu_);
+      auto it = bindings_.find(x.session->id);
+      if (it != bindings_.end()) it->second.preauth.Update(out);
+    } else {
+      MutexLock lock(&x.session->mu);
+      x.session->preauth.Update(out);
+    }
   }
   return out;
 }
@@ -1036,6 +1112,7 @@ class SmbProtocol final : public net::StreamProtocol, public SmbAdmin {
 
   std::vector<SmbSessionInfo> Sessions(size_t max_opens) override {
     std::vector<SmbSessionInfo> out;
+    std::set<uint64_t> listed;  // a session bound to several connections is listed once
     MutexLock all(&context_.connections_mu);
     for (Connection* c : context_.connections) {
       std::vector<std::shared_ptr<Session>> sessions;
@@ -1046,7 +1123,7 @@ class SmbProtocol final : public net::StreamProtocol, public SmbAdmin {
         for (auto& [id, s] : c->sessions_) sessions.push_back(s);
       }
       for (const auto& s : sessions) {
-        if (!s->valid.load()) continue;
+        if (!s->valid.load() || !listed.insert(s->id).second) continue;
         SmbSessionInfo info;
         info.id = s->id;
         info.address = c->peer_;
@@ -1090,7 +1167,8 @@ class SmbProtocol final : public net::StreamProtocol, public SmbAdmin {
 
   Status Evict(uint64_t id) override {
     MutexLock all(&context_.connections_mu);
-    for (Connection* c : context_.connections) {
+    bool found = false;
+    for (Connection* c : context_.connections) {  // every channel of the session
       bool has;
       {
         MutexLock lock(&c->mu_);
@@ -1099,10 +1177,11 @@ class SmbProtocol final : public net::StreamProtocol, public SmbAdmin {
       if (has) {
         LOG_INFO("smb: session {:#x} ({}) evicted by the administrator", id, c->peer_);
         c->stream_.Close();
-        return Status::Ok();
+        found = true;
       }
     }
-    return Status(Errc::kNotFound, "no such SMB session");
+    if (!found) return Status(Errc::kNotFound, "no such SMB session");
+    return Status::Ok();
   }
 
  private:

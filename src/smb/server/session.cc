@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "base/casefold.h"
@@ -23,13 +24,15 @@ namespace dittofs::smb {
 namespace {
 
 constexpr size_t kMaxTreesPerSession = 1024;
+constexpr size_t kMaxChannelsPerSession = 32;
 
 // What the server offers a connection of `dialect` (MS-SMB2 3.3.5.4), told again by
 // VALIDATE_NEGOTIATE_INFO: leasing and large MTU from 2.1, directory leases from 3.0, and
 // encryption on 3.0 and 3.0.2, these two to a client that offers them too (3.1.1 negotiates
-// encryption by context). Directory leases only for a client that asks: some clients that do
+// encryption by context); multichannel from 3.0 to a client that offers it, when the server
+// allows it. Directory leases only for a client that asks: some clients that do
 // not (python3-impacket 0.10) fail every CREATE on a server that offers them.
-uint32_t ServerCapabilities(uint16_t dialect, uint32_t client_capabilities) {
+uint32_t ServerCapabilities(uint16_t dialect, uint32_t client_capabilities, bool multichannel) {
   uint32_t caps = 0;
   if (dialect >= wire::kSmb210) caps |= wire::kCapLargeMtu | wire::kCapLeasing;
   if (dialect >= wire::kSmb300 && (client_capabilities & wire::kCapDirectoryLeasing)) {
@@ -38,6 +41,9 @@ uint32_t ServerCapabilities(uint16_t dialect, uint32_t client_capabilities) {
   if ((dialect == wire::kSmb300 || dialect == wire::kSmb302) &&
       (client_capabilities & wire::kCapEncryption)) {
     caps |= wire::kCapEncryption;
+  }
+  if (multichannel && dialect >= wire::kSmb300 && (client_capabilities & wire::kCapMultiChannel)) {
+    caps |= wire::kCapMultiChannel;
   }
   return caps;
 }
@@ -58,10 +64,23 @@ uint64_t LinkSpeed(const char* name) {
   return 1000000000;
 }
 
+// Whether interface `name` spreads its receiving over several queues (receive side scaling):
+// the kernel lists one /sys/class/net/NAME/queues/rx-N per queue.
+bool RssCapable(const char* name) {
+  std::error_code error;
+  int queues = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           std::string("/sys/class/net/") + name + "/queues", error)) {
+    if (entry.path().filename().string().starts_with("rx-")) ++queues;
+  }
+  return queues > 1;
+}
+
 // FSCTL_QUERY_NETWORK_INTERFACE_INFO's answer (MS-SMB2 2.2.32.5, §3.3.5.15.11): one
 // NETWORK_INTERFACE_INFO for each address clients can reach the server at: the address it is
 // bound to, or, bound to every address, each address of each interface that is up (loopback
-// only when there is nothing else). Neither RSS nor RDMA capable.
+// only when there is nothing else). RSS_CAPABLE for an interface with several receive queues;
+// never RDMA_CAPABLE (no SMB Direct).
 Bytes NetworkInterfaces(const std::string& bind_address) {
   in_addr bound4{};
   in6_addr bound6{};
@@ -74,6 +93,7 @@ Bytes NetworkInterfaces(const std::string& bind_address) {
     uint64_t speed;
     const sockaddr* addr;
     bool loopback;
+    bool rss;
   };
   std::vector<Entry> entries;
   ifaddrs* list = nullptr;
@@ -96,8 +116,8 @@ Bytes NetworkInterfaces(const std::string& bind_address) {
     }
     const uint32_t index = if_nametoindex(i->ifa_name);
     if (index == 0) continue;  // §3.3.5.15.11: never an interface without an index
-    entries.push_back(
-        {index, LinkSpeed(i->ifa_name), i->ifa_addr, (i->ifa_flags & IFF_LOOPBACK) != 0});
+    entries.push_back({index, LinkSpeed(i->ifa_name), i->ifa_addr,
+                       (i->ifa_flags & IFF_LOOPBACK) != 0, RssCapable(i->ifa_name)});
   }
   if (any &&
       std::any_of(entries.begin(), entries.end(), [](const Entry& e) { return !e.loopback; })) {
@@ -110,7 +130,7 @@ Bytes NetworkInterfaces(const std::string& bind_address) {
     constexpr uint32_t kEntrySize = 152;             // 8-aligned already
     w.U32(k + 1 < entries.size() ? kEntrySize : 0);  // Next
     w.U32(e.index);
-    w.U32(0);  // Capability: neither RSS_CAPABLE nor RDMA_CAPABLE
+    w.U32(e.rss ? 0x1 : 0);  // Capability: RSS_CAPABLE (never RDMA_CAPABLE)
     w.U32(0);
     w.U64(e.speed);
     const size_t storage = out.size();  // SockAddr_Storage (2.2.32.5.1), 128 bytes
@@ -181,7 +201,7 @@ Reply Connection::Negotiate(Exchange& x) {
   r.security_mode =
       wire::kSigningEnabled | (server_.options.require_signing ? wire::kSigningRequired : 0);
   r.server_guid = server_.server_guid;
-  r.capabilities = ServerCapabilities(dialect, req->capabilities);
+  r.capabilities = ServerCapabilities(dialect, req->capabilities, server_.options.multichannel);
   crypto::Cipher cipher = crypto::Cipher::kNone;
   std::optional<crypto::SigningAlgorithm> signing;
   bool posix = false;
@@ -295,34 +315,26 @@ Reply Connection::SessionSetup(Exchange& x) {
   if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
   uint16_t dialect;
   crypto::Cipher cipher;
+  crypto::SigningAlgorithm signing_alg;
+  std::array<std::byte, 16> client_guid;
   {
     MutexLock lock(&mu_);
     if (!negotiated_) return Fail(wire::kStatusInvalidParameter);
     dialect = dialect_;
     cipher = cipher_;
+    signing_alg = crypto::SigningFor(dialect_, signing_);
+    client_guid = client_guid_;
   }
-  // Binding a session to a second connection needs multichannel, which we do not offer.
-  if (req->flags & wire::kSessionBinding) return Fail(wire::kStatusRequestNotAccepted);
-
-  std::shared_ptr<Session> session = x.session;
-  bool fresh = false;
-  if (x.header.session_id == 0) {
-    MutexLock lock(&mu_);
-    if (sessions_.size() >= server_.options.max_sessions_per_connection) {
-      return Fail(wire::kStatusInsufficientResources);
-    }
-    session = std::make_shared<Session>();
-    session->id = NewId();
-    {
-      MutexLock slock(&session->mu);
-      session->preauth = preauth_;
-    }
-    sessions_[session->id] = session;
-    fresh = true;
-  } else if (!session) {
-    return Fail(wire::kStatusUserSessionDeleted);
+  // §3.3.5.5: binding a session of another connection to this one (step 4) needs a 3.x
+  // dialect and multichannel; a binding flag with SessionId 0 sets up a new session (step 3).
+  const bool binding = (req->flags & wire::kSessionBinding) && x.header.session_id != 0;
+  if (binding && (dialect < wire::kSmb300 || !server_.options.multichannel)) {
+    // Signed with the session's key when that key signed the request, so that the client
+    // believes the refusal.
+    x.session = SignerElsewhere(x);
+    x.foreign_session = x.session != nullptr;
+    return Fail(wire::kStatusRequestNotAccepted);
   }
-  x.session = session;
 
   // Wrong passwords count per (user name, client address) in the throttle the REST API's
   // logins use too: a locked-out pair is refused before its password is looked at.
@@ -351,6 +363,54 @@ Reply Connection::SessionSetup(Exchange& x) {
     std::memcpy(h.data(), u->nt_hash.data(), 16);
     return h;
   };
+  // The answer to a failed authentication (step.status()), once the session is forgotten.
+  const auto refused = [&](const Status& status) -> Reply {
+    const Errc code = status.code();
+    if (code == Errc::kNotSupported) {
+      // No mechanism in common: SPNEGO's reject goes with the status.
+      Reply reply;
+      reply.status = wire::kStatusNotSupported;
+      wire::EncodeSessionSetupResponse(0, auth::RejectToken(), reply.body);
+      return reply;
+    }
+    if (throttled) {
+      LOG_INFO("smb {}: logon refused: too many failures", peer_);
+      return LogonFailure(server_.options.max_failure_delay);
+    }
+    if (code != Errc::kAccess) return Fail(wire::kStatusInvalidParameter);
+    // A wrong password: the first is answered STATUS_LOGON_FAILURE, later each time the pair
+    // failed again.
+    std::chrono::milliseconds delay{0};
+    if (throttle != nullptr && !tried.empty()) {
+      throttle->RecordFailure(tried, peer_, now);
+      const int failures = throttle->RecentFailures(tried, peer_, now);
+      delay = std::min(server_.options.failure_delay * std::max(0, failures - 1),
+                       server_.options.max_failure_delay);
+    }
+    return LogonFailure(delay);
+  };
+  if (binding) return BindSession(x, *req, lookup, refused);
+
+  std::shared_ptr<Session> session = x.session;
+  if (x.header.session_id == 0) {
+    MutexLock lock(&mu_);
+    if (sessions_.size() >= server_.options.max_sessions_per_connection) {
+      return Fail(wire::kStatusInsufficientResources);
+    }
+    session = std::make_shared<Session>();
+    session->id = NewId();
+    {
+      MutexLock slock(&session->mu);
+      session->preauth = preauth_;
+    }
+    sessions_[session->id] = session;
+  } else if (!session) {
+    x.session = SignerElsewhere(x);
+    x.foreign_session = x.session != nullptr;
+    return Fail(wire::kStatusUserSessionDeleted);
+  }
+  x.session = session;
+
   Result<auth::Acceptor::Step> step = Status(Errc::kInternal);
   {
     MutexLock lock(&session->mu);
@@ -364,13 +424,11 @@ Reply Connection::SessionSetup(Exchange& x) {
     step = session->acceptor->Accept(req->security_buffer, lookup);
   }
   // §3.3.5.5.3: a failed authentication ends the session, also one that was valid (a failed
-  // re-authentication): its opens close.
+  // re-authentication, on any of its channels): its opens close.
   const auto forget = [&] {
-    {
-      MutexLock lock(&mu_);
-      sessions_.erase(session->id);
-    }
-    if (session->valid.exchange(false)) CloseSession(*session);
+    if (session->valid.exchange(false)) return EndSession(session, /*lost=*/false);
+    MutexLock lock(&mu_);
+    sessions_.erase(session->id);
   };
   if (!step.ok()) {
     LOG_INFO("smb {}: session setup failed: {}", peer_, step.status().ToString());
@@ -379,29 +437,7 @@ Reply Connection::SessionSetup(Exchange& x) {
       session->acceptor.reset();
     }
     forget();
-    const Errc code = step.status().code();
-    if (code == Errc::kNotSupported) {
-      // No mechanism in common: SPNEGO's reject goes with the status.
-      Reply reply;
-      reply.status = wire::kStatusNotSupported;
-      wire::EncodeSessionSetupResponse(0, auth::RejectToken(), reply.body);
-      return reply;
-    }
-    if (throttled) {
-      LOG_INFO("smb {}: logon refused: too many failures", peer_);
-      return LogonFailure(server_.options.max_failure_delay);
-    }
-    if (code != Errc::kAccess) return Fail(wire::kStatusInvalidParameter);
-    // A wrong password (or an unknown user): STATUS_LOGON_FAILURE, later each time the pair
-    // failed again.
-    std::chrono::milliseconds delay{0};
-    if (throttle != nullptr && !tried.empty()) {
-      throttle->RecordFailure(tried, peer_, now);
-      const int failures = throttle->RecentFailures(tried, peer_, now);
-      delay = std::min(server_.options.failure_delay * std::max(0, failures - 1),
-                       server_.options.max_failure_delay);
-    }
-    return LogonFailure(delay);
+    return refused(step.status());
   }
   Reply reply;
   if (!step->done) {
@@ -464,11 +500,15 @@ Reply Connection::SessionSetup(Exchange& x) {
         if (cipher != crypto::Cipher::kNone)
           session->encryptor.emplace(cipher, session->keys.encrypt);
       }
+      session->dialect = dialect;
+      session->signing_alg = signing_alg;
+      session->cipher = cipher;
+      session->client_guid = client_guid;
+      session->channels.push_back({this, stream_.weak_from_this()});
       session->state = Session::State::kValid;
       session->valid.store(true);
     }
   }
-  (void)fresh;
   if (first && req->previous_session_id != 0 && req->previous_session_id != session->id && !guest) {
     EndPreviousSession(req->previous_session_id, caller.uid);
   }
@@ -510,36 +550,201 @@ void Connection::EndPreviousSession(uint64_t id, uint32_t uid) {
   // MS-SMB2 3.3.5.5.3: a client that lost its connection names the session it had there; when
   // it was the same user's, that session ends as by a LOGOFF (its opens close, and their
   // waiting CHANGE_NOTIFYs are answered STATUS_NOTIFY_CLEANUP).
+  std::shared_ptr<Session> previous = FindSessionAnywhere(id);
+  if (!previous) return;
+  {
+    MutexLock lock(&previous->mu);
+    if (!previous->valid.load() || previous->caller.uid != uid) return;
+  }
+  LOG_DEBUG("smb {}: session {:x} ends: its client reconnected", peer_, id);
+  previous->valid.store(false);
+  EndSession(previous, /*lost=*/true);  // its durable opens wait for this client
+}
+
+std::shared_ptr<Session> Connection::FindSessionAnywhere(uint64_t id) {
   MutexLock all(&server_.connections_mu);
   for (Connection* c : server_.connections) {
-    std::shared_ptr<Session> previous;
-    {
-      MutexLock lock(&c->mu_);
-      auto it = c->sessions_.find(id);
-      if (it == c->sessions_.end()) continue;
-      {
-        MutexLock session_lock(&it->second->mu);
-        if (!it->second->valid.load() || it->second->caller.uid != uid) return;
-      }
-      previous = it->second;
-      c->sessions_.erase(it);
-    }
-    LOG_DEBUG("smb {}: session {:x} ends: its client reconnected", peer_, id);
-    previous->valid.store(false);
-    c->CloseSession(*previous, /*lost=*/true);  // its durable opens wait for this client
-    return;
+    MutexLock lock(&c->mu_);
+    auto it = c->sessions_.find(id);
+    if (it != c->sessions_.end()) return it->second;
   }
+  return nullptr;
+}
+
+std::shared_ptr<Session> Connection::SignerElsewhere(const Exchange& x) {
+  if (!x.header.is_signed() || x.header.session_id == 0 || x.encrypted) return nullptr;
+  std::shared_ptr<Session> session = FindSessionAnywhere(x.header.session_id);
+  if (!session || !session->valid.load() || session->keys.signing.empty() ||
+      !crypto::Verify(session->signing_alg, session->keys.signing, x.message)) {
+    return nullptr;
+  }
+  return session;
+}
+
+void Connection::EndSession(const std::shared_ptr<Session>& session, bool lost) {
+  std::vector<Channel> channels;
+  {
+    MutexLock lock(&session->mu);
+    channels.swap(session->channels);
+  }
+  {
+    // This connection keeps the channel's key until it closes: a LOGOFF's answer is signed
+    // with it.
+    MutexLock lock(&mu_);
+    sessions_.erase(session->id);
+  }
+  for (const Channel& channel : channels) {
+    if (channel.connection == this) continue;
+    std::shared_ptr<net::StreamConnection> alive = channel.stream.lock();
+    if (!alive) continue;  // closing: its OnClose took the session already
+    MutexLock lock(&channel.connection->mu_);
+    channel.connection->sessions_.erase(session->id);
+    channel.connection->channel_keys_.erase(session->id);
+  }
+  CloseSession(*session, lost);
+}
+
+Reply Connection::BindSession(Exchange& x, const wire::SessionSetupRequest& req,
+                              const auth::NtHashLookup& lookup,
+                              const std::function<Reply(const Status&)>& failed) {
+  const uint64_t id = x.header.session_id;
+  uint16_t dialect;
+  crypto::Cipher cipher;
+  std::array<std::byte, 16> client_guid;
+  std::shared_ptr<Session> session;
+  std::shared_ptr<auth::Acceptor> acceptor;
+  {
+    MutexLock lock(&mu_);
+    dialect = dialect_;
+    cipher = cipher_;
+    client_guid = client_guid_;
+    // A session bound here already is no binding (its re-authentication carries no flag).
+    if (sessions_.count(id) != 0) return Fail(wire::kStatusRequestNotAccepted);
+    auto it = bindings_.find(id);
+    if (it != bindings_.end()) {
+      session = it->second.session;
+      acceptor = it->second.acceptor;
+    }
+  }
+  const auto drop = [&] {
+    MutexLock lock(&mu_);
+    bindings_.erase(id);
+  };
+  if (!session) {
+    // §3.3.5.5 step 4: the session, from any connection (GlobalSessionTable).
+    session = FindSessionAnywhere(id);
+    if (!session) return Fail(wire::kStatusUserSessionDeleted);
+    if (!x.header.is_signed()) return Fail(wire::kStatusInvalidParameter);
+    // A session still authenticating, or a guest's, has no key to verify the request with.
+    if (!session->valid.load()) return Fail(wire::kStatusRequestNotAccepted);
+    {
+      MutexLock lock(&session->mu);
+      if (session->guest) return Fail(wire::kStatusNotSupported);
+    }
+    // §3.3.5.2.4: a binding request is signed with Session.SigningKey.
+    if (!crypto::Verify(session->signing_alg, session->keys.signing, x.message)) {
+      return Fail(wire::kStatusAccessDenied);
+    }
+    x.session = session;  // the answers are signed from now on (§3.3.4.1.1)
+    if (session->dialect != dialect) return Fail(wire::kStatusInvalidParameter);
+    {
+      // Windows' limit (MS-SMB2 <product behavior>: 32 channels a session), which clients
+      // expect.
+      MutexLock lock(&session->mu);
+      if (session->channels.size() >= kMaxChannelsPerSession) {
+        return Fail(wire::kStatusInsufficientResources);
+      }
+    }
+    // The channels of a session are one client's (its leases are keyed by ClientGuid), and
+    // decrypt with its cipher.
+    if (session->client_guid != client_guid) return Fail(wire::kStatusUserSessionDeleted);
+    if (session->cipher != cipher) return Fail(wire::kStatusInvalidParameter);
+    auth::ServerNames names;
+    names.netbios_computer = server_.options.netbios_name;
+    names.netbios_domain = server_.options.domain;
+    acceptor = std::make_shared<auth::Acceptor>(names);
+    MutexLock lock(&mu_);
+    Binding& b = bindings_[id];
+    b.session = session;
+    b.acceptor = acceptor;
+    b.preauth = preauth_;  // 3.1.1: the binding's hash starts from the connection's
+  } else {
+    if (!x.header.is_signed() ||
+        !crypto::Verify(session->signing_alg, session->keys.signing, x.message)) {
+      drop();
+      return Fail(wire::kStatusAccessDenied);
+    }
+    x.session = session;
+  }
+  x.binding = true;
+  if (dialect == wire::kSmb311) {
+    MutexLock lock(&mu_);
+    auto it = bindings_.find(id);
+    if (it != bindings_.end()) it->second.preauth.Update(x.message);
+  }
+  Result<auth::Acceptor::Step> step = acceptor->Accept(req.security_buffer, lookup);
+  if (!step.ok()) {
+    LOG_INFO("smb {}: binding of session {:x} failed: {}", peer_, id, step.status().ToString());
+    drop();
+    return failed(step.status());
+  }
+  Reply reply;
+  if (!step->done) {
+    reply.status = wire::kStatusMoreProcessingRequired;
+    wire::EncodeSessionSetupResponse(0, step->output, reply.body);
+    return reply;
+  }
+  crypto::PreauthHash preauth;
+  {
+    MutexLock lock(&mu_);
+    auto it = bindings_.find(id);
+    if (it != bindings_.end()) preauth = it->second.preauth;
+    bindings_.erase(id);
+  }
+  // §3.3.5.5.3: the channel is the session's only when the client authenticated as its user.
+  const auth::Authenticated& who = *step->result;
+  Result<core::UserRecord> user = Status(Errc::kNotFound);
+  if (!who.anonymous) user = server_.env.users->FindWindowsUser(who.user);
+  Result<core::Principal> principal =
+      user.ok() ? user->LogOn(core::AuthMethod::kNtlm) : Result<core::Principal>(user.status());
+  bool same;
+  {
+    MutexLock lock(&session->mu);
+    same = principal.ok() && principal->uid == session->caller.uid;
+  }
+  if (!same) {
+    LOG_INFO("smb {}: binding of session {:x} refused: another user", peer_, id);
+    return Fail(wire::kStatusAccessDenied);
+  }
+  // Channel.SigningKey: derived as the session's keys, from this authentication's session key
+  // (and, for 3.1.1, the binding's preauth hash).
+  const ByteView key(who.session_key.data(), who.session_key.size());
+  Bytes signing =
+      crypto::DeriveKeys(dialect, key, preauth.value(),
+                         cipher == crypto::Cipher::kNone ? crypto::Cipher::kAes128Ccm : cipher)
+          .signing;
+  {
+    MutexLock lock(&mu_);
+    if (closed_) return Fail(wire::kStatusUserSessionDeleted);
+    MutexLock session_lock(&session->mu);
+    if (!session->valid.load() || session->channels.empty()) {
+      return Fail(wire::kStatusUserSessionDeleted);  // it ended meanwhile
+    }
+    sessions_[id] = session;
+    channel_keys_[id] = std::move(signing);
+    session->channels.push_back({this, stream_.weak_from_this()});
+  }
+  LOG_DEBUG("smb {}: session {:x} bound for {}", peer_, id, who.user);
+  wire::EncodeSessionSetupResponse(session->encrypt ? wire::kSessionEncrypt : 0, step->output,
+                                   reply.body);
+  return reply;
 }
 
 Reply Connection::Logoff(Exchange& x) {
   if (!wire::DecodeEmpty(x.message).ok()) return Fail(wire::kStatusInvalidParameter);
-  {
-    MutexLock lock(&mu_);
-    sessions_.erase(x.session->id);
-  }
-  // Durable opens outlive a LOGOFF too: the client may reconnect them from a new session
-  // (smb2.durable-open.reopen4).
-  CloseSession(*x.session, /*lost=*/true);
+  // The session ends on every channel. Durable opens outlive a LOGOFF too: the client may
+  // reconnect them from a new session (smb2.durable-open.reopen4).
+  EndSession(x.session, /*lost=*/true);
   Reply reply;
   wire::EncodeEmptyResponse(reply.body);
   return reply;
@@ -710,7 +915,8 @@ Reply Connection::Ioctl(Exchange& x) {
         return reply;
       }
       wire::LeWriter w(output);
-      w.U32(ServerCapabilities(dialect, caps));  // caps: the client's, as negotiated
+      // caps: the client's, as negotiated
+      w.U32(ServerCapabilities(dialect, caps, server_.options.multichannel));
       w.Bytes(server_.server_guid);
       w.U16(wire::kSigningEnabled | (server_.options.require_signing ? wire::kSigningRequired : 0));
       w.U16(dialect);
@@ -730,11 +936,10 @@ Reply Connection::Ioctl(Exchange& x) {
     case wire::kFsctlDfsGetReferrals:
       return Fail(kStatusFsDriverRequired);
     case wire::kFsctlQueryNetworkInterfaceInfo:
-      // §3.3.5.15.11. Answered although multichannel is not offered (the server MAY then refuse
-      // it): clients only list the interfaces, and add no channel without
-      // SMB2_GLOBAL_CAP_MULTI_CHANNEL. Its FileId is all ones and names no open, so it must not
-      // fall to the lookup below (STATUS_FILE_CLOSED made the Linux client log "error -9 on
-      // ioctl to get interface list" at every mount).
+      // §3.3.5.15.11: the interfaces a multichannel client may add channels over (answered
+      // with multichannel off too: clients only list them then). Its FileId is all ones and
+      // names no open, so it must not fall to the lookup below (STATUS_FILE_CLOSED made the
+      // Linux client log "error -9 on ioctl to get interface list" at every mount).
       if (dialect() < wire::kSmb300) return Fail(wire::kStatusNotSupported);
       output = NetworkInterfaces(server_.options.stream.bind_address);
       break;

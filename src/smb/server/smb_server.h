@@ -40,6 +40,11 @@ struct SmbServerOptions {
   // Guest (and anonymous) sessions on every share. Off: on the shares that allow them
   // (core::SmbShareOptions::guest_ok). Their callers run as each share's anonymous identity.
   bool allow_guest = false;
+  // Multichannel (MS-SMB2 3.3.5.5, SMB 3.x): NEGOTIATE offers SMB2_GLOBAL_CAP_MULTI_CHANNEL to
+  // a client that offers it, and a session may bind more connections of its client (same
+  // dialect and ClientGuid) as channels; it lives while any of them does. Off: binding is
+  // refused with STATUS_REQUEST_NOT_ACCEPTED.
+  bool multichannel = true;
   // How long a SESSION_SETUP that failed for its password waits before its STATUS_LOGON_FAILURE
   // goes out, once the (user, address) pair failed before: `failure_delay` per earlier failure,
   // at most `max_failure_delay`. The wait is asynchronous (no thread waits).
@@ -86,8 +91,8 @@ class SmbAdmin {
   virtual ~SmbAdmin() = default;
   // The valid sessions, at most `max_opens` opens listed per session.
   virtual std::vector<SmbSessionInfo> Sessions(size_t max_opens) = 0;
-  // Closes the connection session `id` is on: its sessions, opens, locks and leases go (as a
-  // client that vanished). Errc::kNotFound when no connection has it.
+  // Closes the connections session `id` is on (each of its channels): their sessions, opens,
+  // locks and leases go (as a client that vanished). Errc::kNotFound when no connection has it.
   virtual Status Evict(uint64_t id) = 0;
 };
 
