@@ -1016,6 +1016,38 @@ Reply Connection::Lock(Exchange& x) {
   if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
   core::LockTable& locks = use->vfs().state().locks;
 
+  // §3.3.5.14: lock sequences. On a durable open, or a connection that may have several
+  // channels, a LOCK the client sends again (after a lost channel) is known by its
+  // LockSequenceIndex (1 to 64) and LockSequenceNumber: one that succeeded already succeeds
+  // without being done twice.
+  bool sequenced;
+  {
+    MutexLock lock(&mu_);
+    sequenced = dialect_ != wire::kSmb202 &&
+                (open.durable || (server_.options.multichannel && dialect_ >= wire::kSmb300 &&
+                                  (client_capabilities_ & wire::kCapMultiChannel)));
+  }
+  const uint32_t sequence_index = req->lock_sequence >> 4;
+  const auto sequence_number = static_cast<uint8_t>(req->lock_sequence & 0xF);
+  sequenced = sequenced && sequence_index >= 1 && sequence_index <= kLockSequences;
+  if (sequenced) {
+    MutexLock lock(&open.mu);
+    uint8_t& entry = open.lock_sequence[sequence_index - 1];
+    if (entry == sequence_number) {
+      Reply replayed;
+      wire::EncodeEmptyResponse(replayed.body);
+      return replayed;
+    }
+    entry = kNoLockSequence;  // until this one succeeds
+  }
+  std::shared_ptr<Open> held = *found;
+  // Records the request's sequence once it succeeded.
+  const auto succeeded = [held, sequenced, sequence_index, sequence_number] {
+    if (!sequenced) return;
+    MutexLock lock(&held->mu);
+    held->lock_sequence[sequence_index - 1] = sequence_number;
+  };
+
   // §3.3.5.14: a request either unlocks ranges or takes them, all or none.
   const bool unlocking = (req->locks[0].flags & wire::kLockUnlock) != 0;
   if (!unlocking) {
@@ -1069,12 +1101,12 @@ Reply Connection::Lock(Exchange& x) {
         const core::LockTable::WaitId w = *id;
         return [share, w] { return share->state().locks.Cancel(w); };
       };
-      std::shared_ptr<Open> held = *found;
-      wait->finish = [share, lr, held](Status st) -> Reply {
+      wait->finish = [share, lr, held, succeeded](Status st) -> Reply {
         // Granted after its open was closed (a tree disconnect, a logoff): the range goes back
         // at once, and the answer is still success, as Windows gives (smb2.lock.cancel-tdis).
         if (st.ok()) (void)GaveBackAfterClose(*held, share->state().locks, {lr});
         if (st.ok()) {
+          succeeded();
           Reply done;
           wire::EncodeEmptyResponse(done.body);
           return done;
@@ -1097,6 +1129,7 @@ Reply Connection::Lock(Exchange& x) {
     taken.push_back(lr);
   }
   if (GaveBackAfterClose(open, locks, taken)) return Fail(wire::kStatusFileClosed);
+  succeeded();
   Reply reply;
   wire::EncodeEmptyResponse(reply.body);
   return reply;

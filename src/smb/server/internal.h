@@ -88,6 +88,14 @@ struct Lease {
   bool disconnected = false;
 };
 
+inline constexpr size_t kLockSequences = 64;
+inline constexpr uint8_t kNoLockSequence = 0xFF;
+inline std::array<uint8_t, kLockSequences> NoLockSequences() {
+  std::array<uint8_t, kLockSequences> none;
+  none.fill(kNoLockSequence);
+  return none;
+}
+
 struct Open {
   uint64_t id = 0;  // FileId.Persistent and FileId.Volatile alike
   std::shared_ptr<Tree> tree;
@@ -136,6 +144,9 @@ struct Open {
   // Where the breaks of its oplock go (the connection and session it is reached through),
   // moved to the reconnecting connection when a durable open is reconnected.
   std::shared_ptr<struct BreakTarget> break_target;
+  // The LOCK sequence numbers (4 bits) of its last successful LOCK at each LockSequenceIndex
+  // 1 to 64 (MS-SMB2 3.3.5.14); kNoLockSequence where none is valid.
+  std::array<uint8_t, kLockSequences> lock_sequence GUARDED_BY(mu) = NoLockSequences();
   // Its CHANGE_NOTIFY watch (notify.h), from the first request to the close.
   std::shared_ptr<class NotifyWatch> notify GUARDED_BY(mu);
 };
