@@ -19,7 +19,7 @@ packages=(
   unicode-data  # case folding is checked against CaseFolding.txt
   postgresql  # the control-plane database tests start a throwaway server
   # SMB clients nobody here wrote: Samba's smbclient and smbtorture, and impacket
-  smbclient samba-testsuite python3-impacket
+  smbclient samba-testsuite python3-impacket python3-pycryptodome
   # the tests make control-plane users through the REST API (smbtorture.sh, integration tests)
   curl
 )

@@ -337,6 +337,12 @@ class Connection final : public net::StreamHandler {
 // durable open whose connection is gone (`client_guid`: its connection's).
 void CloseOpenAs(ServerContext& server, const core::Caller& caller,
                  const std::array<std::byte, 16>& client_guid, Open& open);
+// The lease a CREATE asks for (its RqLs context, MS-SMB2 2.2.13.2.8/.10): the key and the
+// state asked; nullopt when it names none (or a context too short to read).
+std::optional<std::pair<LeaseKey, uint8_t>> LeaseRequestOf(const wire::CreateRequest& req);
+// Adds the lease response context (RqLs, v1 or v2 as `lease` is) to `resp`.
+void AppendLeaseContext(const Lease& lease, uint8_t state, uint32_t flags, uint16_t epoch,
+                        wire::CreateResponse* resp);
 // Releases an open's oplock or its share of a lease.
 void ReleaseCachingOf(ServerContext& server, const std::array<std::byte, 16>& client_guid,
                       core::ShareState& state, Open& open);

@@ -171,12 +171,8 @@ Reply Connection::ReconnectDurable(Exchange& x, const wire::CreateRequest& req, 
   const std::array<std::byte, 16> guid = client_guid();
   // A lease reconnects with its key (MS-SMB2 3.3.5.9.7, 3.3.5.9.12).
   std::optional<LeaseKey> lease_key;
-  for (const wire::CreateContext& c : req.contexts) {
-    if (c.name == "RqLs" && c.data.size() >= 32) {
-      LeaseKey key;
-      std::memcpy(key.data(), c.data.data(), 16);
-      lease_key = key;
-    }
+  if (std::optional<std::pair<LeaseKey, uint8_t>> asked = LeaseRequestOf(req)) {
+    lease_key = asked->first;
   }
   DurableRecord record;
   {
@@ -251,18 +247,7 @@ Reply Connection::ReconnectDurable(Exchange& x, const wire::CreateRequest& req, 
   resp.attributes = DosAttributesOf(*attr);
   if (open->lease) {
     resp.oplock = wire::kOplockLease;
-    Bytes data;
-    wire::LeWriter w(data);
-    w.Bytes(open->lease->key);
-    w.U32(lease_state);
-    w.U32(0);
-    w.U64(0);
-    if (open->lease->v2) {
-      w.Bytes(open->lease->parent);
-      w.U16(epoch);
-      w.U16(0);
-    }
-    resp.contexts.emplace_back("RqLs", std::move(data));
+    AppendLeaseContext(*open->lease, lease_state, 0, epoch, &resp);
   } else {
     resp.oplock = open->oplock;
   }

@@ -126,6 +126,15 @@ Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, std::string_view
   }
 }
 
+// The answer to a CREATE's MxAc context (MS-SMB2 2.2.14.2.5): success, and the maximal access.
+Bytes MaximalAccessContext(uint32_t maximal) {
+  Bytes data;
+  wire::LeWriter w(data);
+  w.U32(0);
+  w.U32(maximal);
+  return data;
+}
+
 // What a CREATE's disposition does to a file (or stream) that exists: supersede or overwrite
 // it (both truncate), or open it. (FILE_CREATE is refused before.)
 uint32_t ActionOnExisting(uint32_t disposition) {
@@ -325,13 +334,7 @@ std::optional<Reply> CreateStream(ServerContext& server, uint16_t dialect,
   resp.end_of_file = size;
   resp.attributes = DosAttributesOf(attr);
   for (const wire::CreateContext& c : req.contexts) {
-    if (c.name == "MxAc") {
-      Bytes data;
-      wire::LeWriter w(data);
-      w.U32(0);
-      w.U32(maximal);
-      resp.contexts.emplace_back("MxAc", std::move(data));
-    }
+    if (c.name == "MxAc") resp.contexts.emplace_back("MxAc", MaximalAccessContext(maximal));
   }
   return std::nullopt;
 }
@@ -776,14 +779,7 @@ Reply Connection::Create(Exchange& x) {
     resp.allocation_size = AllocationOf(attr);
     resp.end_of_file = is_dir ? 0 : attr.size;
     resp.attributes = DosAttributesOf(attr);
-    std::optional<std::pair<LeaseKey, uint8_t>> lease_request;
-    for (const wire::CreateContext& c : req->contexts) {
-      if (c.name == "RqLs" && c.data.size() >= 32) {
-        LeaseKey key;
-        std::memcpy(key.data(), c.data.data(), 16);
-        lease_request.emplace(key, static_cast<uint8_t>(wire::LoadLe32(c.data.data() + 16) & 7));
-      }
-    }
+    const std::optional<std::pair<LeaseKey, uint8_t>> lease_request = LeaseRequestOf(*req);
     GrantCaching(x, *open, *req, lease_request, vfs.state(), &resp);
     uint8_t lease_state = 0;
     if (open->lease) {
@@ -793,11 +789,7 @@ Reply Connection::Create(Exchange& x) {
     GrantDurable(durable, *open, lease_state, &resp);
     for (const wire::CreateContext& c : req->contexts) {
       if (c.name == "MxAc") {
-        Bytes data;
-        wire::LeWriter w(data);
-        w.U32(0);
-        w.U32(maximal);
-        resp.contexts.emplace_back("MxAc", std::move(data));
+        resp.contexts.emplace_back("MxAc", MaximalAccessContext(maximal));
       } else if (c.name == PosixCreateContextTag() && posix_mode) {
         Bytes data;
         AppendPosixCreateResponse(attr, data);

@@ -68,6 +68,33 @@ uint64_t Connection::ParentHolderOf(const wire::CreateRequest& req) {
   return core::kAnonymousOwner;
 }
 
+std::optional<std::pair<LeaseKey, uint8_t>> LeaseRequestOf(const wire::CreateRequest& req) {
+  const wire::CreateContext* ctx = nullptr;
+  for (const wire::CreateContext& c : req.contexts) {
+    if (c.name == "RqLs") ctx = &c;
+  }
+  if (ctx == nullptr || ctx->data.size() < 32) return std::nullopt;
+  LeaseKey key;
+  std::memcpy(key.data(), ctx->data.data(), 16);
+  return std::make_pair(key, static_cast<uint8_t>(wire::LoadLe32(ctx->data.data() + 16) & 7));
+}
+
+void AppendLeaseContext(const Lease& lease, uint8_t state, uint32_t flags, uint16_t epoch,
+                        wire::CreateResponse* resp) {
+  Bytes data;
+  wire::LeWriter w(data);
+  w.Bytes(lease.key);
+  w.U32(state);
+  w.U32(flags | (lease.v2 && lease.has_parent ? kLeaseFlagParentKeySet : 0));
+  w.U64(0);  // LeaseDuration
+  if (lease.v2) {
+    w.Bytes(lease.parent);
+    w.U16(epoch);
+    w.U16(0);
+  }
+  resp->contexts.emplace_back("RqLs", std::move(data));
+}
+
 Result<std::shared_ptr<Lease>> Connection::LeaseFor(const wire::CreateRequest& req,
                                                     core::ShareId share, uint64_t file) {
   const wire::CreateContext* ctx = nullptr;
@@ -196,19 +223,7 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
       epoch = lease->epoch;
     }
     resp->oplock = wire::kOplockLease;
-    Bytes data;
-    wire::LeWriter w(data);
-    w.Bytes(lease->key);
-    w.U32(granted);
-    w.U32((breaking ? kLeaseFlagBreakInProgress : 0) |
-          (lease->v2 && lease->has_parent ? kLeaseFlagParentKeySet : 0));
-    w.U64(0);  // LeaseDuration
-    if (lease->v2) {
-      w.Bytes(lease->parent);
-      w.U16(epoch);
-      w.U16(0);
-    }
-    resp->contexts.emplace_back("RqLs", std::move(data));
+    AppendLeaseContext(*lease, granted, breaking ? kLeaseFlagBreakInProgress : 0, epoch, resp);
     return;
   }
   const uint8_t level = req.oplock;
