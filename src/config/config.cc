@@ -303,6 +303,8 @@ Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v)
     return ParseBool(v, &s.guest_ok);
   else if (key == "smb_access_based_enumeration")
     return ParseBool(v, &s.smb_access_based_enumeration);
+  else if (key == "continuously_available")
+    return ParseBool(v, &s.continuously_available);
   else if (key == "squash")
     s.squash = v;
   else if (key == "default_permission")
@@ -647,6 +649,7 @@ std::string JsonSchema() {
        "\"smb_encrypt\":{\"type\":\"boolean\"},\"smb_require_signing\":{\"type\":\"boolean\"},"
        "\"guest_ok\":{\"type\":\"boolean\"},"
        "\"smb_access_based_enumeration\":{\"type\":\"boolean\"},"
+       "\"continuously_available\":{\"type\":\"boolean\"},"
        "\"allowed_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
        "\"denied_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}";
   return o.str();
@@ -854,6 +857,8 @@ std::string RenderConfig(const Config& c) {
        "# guest_ok: guest and anonymous SMB sessions may use the share (as anon_uid/anon_gid)\n"
        "# smb_access_based_enumeration: SMB directory listings show only what the caller may\n"
        "#   open\n"
+       "# continuously_available: SMB 3 clients may ask for persistent handles, whose opens,\n"
+       "#   locks and leases outlive a restart of dfs\n"
        "shares:\n";
   for (const ShareConfig& s : c.shares) {
     char mode[8];
@@ -875,7 +880,8 @@ std::string RenderConfig(const Config& c) {
       << "    smb_require_signing: " << (s.smb_require_signing ? "true" : "false") << "\n"
       << "    guest_ok: " << (s.guest_ok ? "true" : "false") << "\n"
       << "    smb_access_based_enumeration: " << (s.smb_access_based_enumeration ? "true" : "false")
-      << "\n";
+      << "\n"
+      << "    continuously_available: " << (s.continuously_available ? "true" : "false") << "\n";
     auto list = [&](const char* key, const std::vector<std::string>& v) {
       o << "    " << key << ": [";
       for (size_t i = 0; i < v.size(); ++i) o << (i ? ", " : "") << "\"" << v[i] << "\"";

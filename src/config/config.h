@@ -141,6 +141,8 @@ struct ShareConfig {
   bool smb_require_signing = false;
   bool guest_ok = false;
   bool smb_access_based_enumeration = false;
+  // SMB continuous availability: opens may be persistent handles, kept across a restart.
+  bool continuously_available = false;
 };
 
 struct Config {

@@ -225,6 +225,9 @@ struct SmbShareOptions {
   // Access-based enumeration (MS-SRVS SHI1005_FLAGS_ACCESS_BASED_DIRECTORY_ENUM): directory
   // listings show only the entries the caller may open.
   bool access_based_enumeration = false;
+  // Continuous availability (SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY): opens may be persistent
+  // handles, whose state is kept in the server's state store and outlives a restart.
+  bool continuously_available = false;
 };
 
 struct ShareOptions {

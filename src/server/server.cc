@@ -207,7 +207,7 @@ class RpcListener final : public Listener {
 
 // One table of the server's StateStore, as the NFS adapters see their records: the NSM hosts
 // NLM monitors, the NFSv4 clients that may reclaim after a restart.
-class StateTableRecords final : public nfs::DurableRecords {
+class StateTableRecords final : public core::DurableRecords {
  public:
   StateTableRecords(stores::StateStore& store, stores::StateTable table)
       : store_(store), table_(table) {}
@@ -667,6 +667,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   std::atomic<uint32_t> grace_s_{config_.nfs.grace_s};  // nfs.grace_s (the setting wins)
   std::unique_ptr<StateTableRecords> nsm_records_;
   std::unique_ptr<StateTableRecords> nfs4_records_;
+  std::unique_ptr<StateTableRecords> smb_handles_;  // SMB persistent handles
   // NFSv3 locking (nfs.nlm): made at Start, before the NFS adapter serves.
   std::unique_ptr<nfs::NlmService> nlm_;
   // NFSv4.0, 4.1 and 4.2, whichever of them are served (nfs.versions).
@@ -792,6 +793,7 @@ Status ServerImpl::SeedDefaults() {
     share.smb_require_signing = sc.smb_require_signing;
     share.guest_ok = sc.guest_ok;
     share.smb_access_based_enumeration = sc.smb_access_based_enumeration;
+    share.continuously_available = sc.continuously_available;
     RETURN_IF_ERROR(db_->CreateShare(share).status());
     LOG_INFO("controlplane: created share {} ({} metadata, {} blocks)", sc.name, sc.metadata,
              sc.block);
@@ -851,6 +853,7 @@ Result<core::ShareOptions> ServerImpl::OptionsOf(const cp::Share& share) {
   o.smb.require_signing = share.smb_require_signing;
   o.smb.guest_ok = share.guest_ok;
   o.smb.access_based_enumeration = share.smb_access_based_enumeration;
+  o.smb.continuously_available = share.continuously_available;
   o.policy.default_permission = ToCore(share.default_permission);
   for (const std::string& text : share.allowed_cidrs) {
     ASSIGN_OR_RETURN(core::Cidr c, core::Cidr::Parse(text));
@@ -1514,6 +1517,12 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartSmb(const cp::Adapter& row,
   env.shares = &shares_;
   env.users = &users_;
   env.throttle = &login_throttle_;
+  RETURN_IF_ERROR(OpenStateStore());
+  if (!smb_handles_) {
+    smb_handles_ =
+        std::make_unique<StateTableRecords>(*state_store_, stores::StateTable::kDurableHandles);
+  }
+  env.handles = smb_handles_.get();
   std::shared_ptr<smb::SmbAdmin> admin;
   ASSIGN_OR_RETURN(std::unique_ptr<net::StreamServer> server, smb::StartSmbServer(o, env, &admin));
   {

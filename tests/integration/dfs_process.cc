@@ -49,7 +49,9 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
          << "    smb_require_signing: " << (s.smb_require_signing ? "true" : "false") << "\n"
          << "    guest_ok: " << (s.guest_ok ? "true" : "false") << "\n"
          << "    smb_access_based_enumeration: "
-         << (s.smb_access_based_enumeration ? "true" : "false") << "\n";
+         << (s.smb_access_based_enumeration ? "true" : "false") << "\n"
+         << "    continuously_available: " << (s.continuously_available ? "true" : "false")
+         << "\n";
     auto list = [&](const char* key, const std::vector<std::string>& cidrs) {
       yaml << "    " << key << ": [";
       for (size_t i = 0; i < cidrs.size(); ++i) yaml << (i ? ", " : "") << "\"" << cidrs[i] << "\"";

@@ -39,6 +39,7 @@ struct DfsShare {
   bool smb_require_signing = false;
   bool guest_ok = false;
   bool smb_access_based_enumeration = false;
+  bool continuously_available = false;
 };
 
 struct DfsOptions {

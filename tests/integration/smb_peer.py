@@ -16,9 +16,12 @@ independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTS
   ls PATTERN                      -> ok name,name,...  (a directory listing, "." and ".." left out)
   getsd FID INFO                  -> ok <hex>  (QUERY_INFO SECURITY, SECURITY_INFORMATION INFO)
   setsd FID INFO HEX              -> ok        (SET_INFO SECURITY)
-  dopen NAME 1|2                  -> ok <file-id> <FileId hex> <CreateGuid hex>  (read and write,
-                                     sharing all, open-if, batch oplock, a durable handle v1/v2)
-  dreconnect NAME FILEID [GUID]   -> ok <file-id>  (reconnects a durable handle: DHnC, or DH2C)
+  dopen NAME 1|2|3 [TIMEOUT]      -> ok <file-id> <FileId hex> <CreateGuid hex>  (read and write,
+                                     sharing all, open-if, a durable handle v1/v2 with a batch
+                                     oplock; 3: a persistent handle (v2, SMB2_DHANDLE_FLAG_PERSISTENT)
+                                     without an oplock, TIMEOUT ms (0: the server's default))
+  dreconnect NAME FILEID [GUID [p]] -> ok <file-id>  (reconnects a durable handle: DHnC, or DH2C;
+                                     p: with SMB2_DHANDLE_FLAG_PERSISTENT)
   notify FID FILTER TREE          -> ok        (sends CHANGE_NOTIFY, TREE 1 for WATCH_TREE)
   notified                        -> ok action:name,...  (the answer to the last notify)
   streams FID                     -> ok name=size,...  (FileStreamInformation)
@@ -35,6 +38,12 @@ from Cryptodome.Cipher import AES
 from impacket import smb3, smb3structs as s3
 from impacket.smbconnection import SMBConnection, SessionError
 from impacket.nt_errors import ERROR_MESSAGES, STATUS_PENDING
+
+# impacket's NEGOTIATE offers SMB2_GLOBAL_CAP_ENCRYPTION alone (smb3.SMB3.negotiateSession reads
+# this name): offer persistent handles too, which a server grants only to a client that offered
+# them. impacket's other use of the name tests the server's answer for both bits, which a server
+# that grants encryption to this offer also sets.
+smb3.SMB2_GLOBAL_CAP_ENCRYPTION = s3.SMB2_GLOBAL_CAP_ENCRYPTION | s3.SMB2_GLOBAL_CAP_PERSISTENT_HANDLES
 
 
 def read_packet(smb):
@@ -142,20 +151,26 @@ def main():
                 print("ok", flush=True)
             elif words[0] == "dopen":
                 guid = os.urandom(16)
+                oplock = 9
                 if words[2] == "1":
                     durable = context(b"DHnQ", b"\0" * 16)
-                else:
+                elif words[2] == "2":
                     durable = context(b"DH2Q", struct.pack("<IIQ", 0, 0, 0) + guid)
+                else:
+                    timeout = int(words[3]) if len(words) > 3 else 0
+                    durable = context(b"DH2Q", struct.pack("<IIQ", timeout, 2, 0) + guid)
+                    oplock = 0
                 fid = smb.create(tid, words[1], 0x3, 7, s3.FILE_NON_DIRECTORY_FILE, s3.FILE_OPEN_IF,
-                                 0, oplockLevel=9, createContexts=[durable])
+                                 0, oplockLevel=oplock, createContexts=[durable])
                 key = str(len(files) + 1)
                 files[key] = fid
                 print("ok", key, fid[:16].hex(), guid.hex(), flush=True)
             elif words[0] == "dreconnect":
                 file_id = bytes.fromhex(words[2])
                 if len(words) > 3:
+                    flags = 2 if len(words) > 4 and words[4] == "p" else 0
                     durable = context(b"DH2C", file_id + bytes.fromhex(words[3]) +
-                                      struct.pack("<I", 0))
+                                      struct.pack("<I", flags))
                 else:
                     durable = context(b"DHnC", file_id)
                 fid = smb.create(tid, words[1], 0x3, 7, s3.FILE_NON_DIRECTORY_FILE, s3.FILE_OPEN_IF,

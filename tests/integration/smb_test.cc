@@ -687,5 +687,118 @@ TEST(SmbLoginThrottleTest, WrongPasswordsAreSlowedThenLockedOutForAWhile) {
   EXPECT_TRUE(code.ok() && *code == 0) << server->Log();
 }
 
+// A continuously available share on RocksDB (docs/state.md "Persistent handles"): a persistent
+// handle, its data, its byte-range lock and its share modes outlive a crash of dfs (SIGKILL)
+// and are reclaimed by the client; one whose client does not come back goes at its timeout.
+// Security descriptors, named streams and EAs set over SMB are there after the restart too.
+TEST(SmbPersistentHandleTest, PersistentOpensAclsAndStreamsOutliveACrash) {
+  if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket is not installed";
+  }
+  DfsOptions options;
+  options.shares[0].metadata = "rocksdb";
+  options.shares[0].block = "localfs";
+  options.shares[0].continuously_available = true;
+  Result<std::unique_ptr<DfsProcess>> started = DfsProcess::Start(DFS_BINARY, options);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  std::unique_ptr<DfsProcess> server = std::move(started).value();
+  ASSERT_NE(server->smb_port(), 0) << server->Log();
+  const auto words = [](const std::string& line) {
+    std::vector<std::string> out;
+    std::istringstream in(line);
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+  };
+
+  std::unique_ptr<SmbPeer> a = SmbPeer::Start(*server, SMB_PEER_SCRIPT);
+  ASSERT_NE(a, nullptr) << server->Log();
+  std::vector<std::string> got = words(a->Do("dopen kept.bin 3"));
+  ASSERT_EQ(got.size(), 4u) << server->Log();
+  ASSERT_EQ(got[0], "ok");
+  const std::string kept = got[1], kept_id = got[2], kept_guid = got[3];
+  ASSERT_EQ(a->Do("write " + kept + " 0 70657273697374656e74"), "ok");  // "persistent"
+  ASSERT_EQ(a->Do("lock " + kept + " 0 10 x"), "ok");
+  // Another persistent open, with a timeout of 2 s, whose client never comes back.
+  got = words(a->Do("dopen lapsed.bin 3 2000"));
+  ASSERT_EQ(got.size(), 4u);
+  const std::string lapsed_id = got[2], lapsed_guid = got[3];
+  // A file with a security descriptor, a named stream and an EA, set over SMB.
+  // FILE_ALL_ACCESS | ACCESS_SYSTEM_SECURITY (admin is uid 0); NON_DIRECTORY; CREATE.
+  ASSERT_EQ(a->Do("create meta.txt 0x011f01ff 0x40 2"), "ok 3");
+  const std::string sd =  // DACL: deny uid 1500 read/execute, allow Everyone everything
+      "01000480000000000000000000000000140000000200340002000000"
+      "0100180021000000010200000000001601000000dc050000"
+      "00001400ff011f00010100000000000100000000";
+  ASSERT_EQ(a->Do("setsd 3 4 " + sd), "ok");
+  ASSERT_EQ(a->Do("seteas 3 colour=626c7565"), "ok");  // "blue"
+  ASSERT_EQ(a->Do("create meta.txt:notes 0x0012019f 0x40 2"), "ok 4");
+  ASSERT_EQ(a->Do("write 4 0 6e6f746573"), "ok");  // "notes"
+  ASSERT_EQ(a->Do("close 4"), "ok");
+  const std::string sd_before = a->Do("getsd 3 4");
+  ASSERT_EQ(sd_before.rfind("ok ", 0), 0u) << sd_before;
+  const std::string streams_before = a->Do("streams 3");
+  ASSERT_NE(streams_before.find(":notes:$DATA=5"), std::string::npos) << streams_before;
+  ASSERT_EQ(a->Do("close 3"), "ok");
+
+  // dfs crashes with the persistent opens held, and comes back.
+  ASSERT_OK(server->Kill());
+  a.reset();
+  ASSERT_OK(server->StartAgain());
+  EXPECT_NE(server->Log().find("persistent opens wait for their clients"), std::string::npos)
+      << server->Log();
+
+  std::unique_ptr<SmbPeer> b = SmbPeer::Start(*server, SMB_PEER_SCRIPT);
+  ASSERT_NE(b, nullptr) << server->Log();
+  // While it waits for its client, the file is not available to anyone else (MS-SMB2 3.3.5.9).
+  EXPECT_EQ(b->Do("open kept.bin 0x3 7 0"), "error STATUS_FILE_NOT_AVAILABLE");
+  // Its client reclaims it: the data, and its lock, held against everyone else.
+  EXPECT_EQ(b->Do("dreconnect kept.bin " + kept_id + " " + kept_guid + " p"), "ok 1")
+      << server->Log();
+  EXPECT_EQ(b->Do("read 1 0 10"), "ok 70657273697374656e74");
+  std::unique_ptr<SmbPeer> c = SmbPeer::Start(*server, SMB_PEER_SCRIPT);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->Do("open kept.bin 0x3 7 0"), "ok 1");
+  EXPECT_EQ(c->Do("lock 1 0 10 x"), "error STATUS_LOCK_NOT_GRANTED");
+  EXPECT_EQ(b->Do("unlock 1 0 10"), "ok");
+  EXPECT_EQ(c->Do("lock 1 0 10 x"), "ok");
+  EXPECT_EQ(c->Do("close 1"), "ok");
+  EXPECT_EQ(b->Do("close 1"), "ok");
+  // The descriptor, the stream and the EA are as they were set.
+  ASSERT_EQ(b->Do("create meta.txt 0x011f01ff 0x40 1"), "ok 1");  // (the peer reuses ids)
+  EXPECT_EQ(b->Do("getsd 1 4"), sd_before);
+  EXPECT_EQ(b->Do("streams 1"), streams_before);
+  EXPECT_EQ(b->Do("geteas 1"), "ok colour=626c7565");
+  ASSERT_EQ(b->Do("create meta.txt:notes 0x0012019f 0x40 1"), "ok 2");
+  EXPECT_EQ(b->Do("read 2 0 5"), "ok 6e6f746573");
+
+  // The other one's 2 s ran out: it is closed, and its file free.
+  std::string freed;
+  for (int i = 0; i < 50; ++i) {
+    freed = b->Do("open lapsed.bin 0x3 0 0");  // no sharing: fails while it is open
+    if (freed.rfind("ok", 0) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(freed.rfind("ok", 0), 0u) << freed;
+  EXPECT_EQ(b->Do("dreconnect lapsed.bin " + lapsed_id + " " + lapsed_guid + " p"),
+            "error STATUS_OBJECT_NAME_NOT_FOUND");
+
+  // A clean stop (SIGTERM) keeps a persistent open as a crash does.
+  got = words(b->Do("dopen again.bin 3"));
+  ASSERT_EQ(got.size(), 4u);
+  ASSERT_EQ(b->Do("write " + got[1] + " 0 616761696e"), "ok");  // "again"
+  b.reset();
+  c.reset();
+  ASSERT_OK(server->Restart());
+  std::unique_ptr<SmbPeer> d = SmbPeer::Start(*server, SMB_PEER_SCRIPT);
+  ASSERT_NE(d, nullptr) << server->Log();
+  EXPECT_EQ(d->Do("dreconnect again.bin " + got[2] + " " + got[3] + " p"), "ok 1")
+      << server->Log();
+  EXPECT_EQ(d->Do("read 1 0 5"), "ok 616761696e");
+  EXPECT_EQ(d->Do("close 1"), "ok");
+  d.reset();
+  Result<int> code = server->Stop();
+  EXPECT_TRUE(code.ok() && *code == 0) << server->Log();
+}
+
 }  // namespace
 }  // namespace dittofs::integration

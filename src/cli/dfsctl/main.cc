@@ -86,6 +86,8 @@ struct Args {
   std::optional<bool> guest_ok;
   bool abe_flag = false;
   std::optional<bool> abe;
+  bool ca_flag = false;
+  std::optional<bool> ca;
   bool run = false;
   std::string mountpoint = kDefaultMountpoint;
 
@@ -142,6 +144,7 @@ const std::vector<Column> kShareColumns = {{"NAME", "name"},
                                            {"SMB SIGNING", "smb_require_signing"},
                                            {"GUEST OK", "guest_ok"},
                                            {"SMB ABE", "smb_access_based_enumeration"},
+                                           {"CA", "continuously_available"},
                                            {"ALLOWED", "allowed_cidrs"},
                                            {"DENIED", "denied_cidrs"}};
 const std::vector<Column> kGrantColumns = {{"KIND", "kind"}, {"NAME", "name"}, {"LEVEL", "level"}};
@@ -662,11 +665,15 @@ void Dfsctl::AddShareCommands() {
         "Guest and anonymous SMB sessions may use the share, as --anon-uid/--anon-gid";
     constexpr const char* kAbe =
         "Access-based enumeration: SMB directory listings show only what the caller may open";
+    constexpr const char* kCa =
+        "Continuous availability: SMB 3 persistent handles, whose opens, locks and leases "
+        "outlive a restart of dfs";
     if (create) {
       command->add_flag("--smb-encrypt", args_.smb_encrypt_flag, kEncrypt);
       command->add_flag("--smb-require-signing", args_.smb_require_signing_flag, kSigning);
       command->add_flag("--guest-ok", args_.guest_ok_flag, kGuest);
       command->add_flag("--smb-access-based-enumeration", args_.abe_flag, kAbe);
+      command->add_flag("--continuously-available", args_.ca_flag, kCa);
     } else {
       command->add_option("--smb-encrypt", args_.smb_encrypt,
                           std::string(kEncrypt) + " (true|false)");
@@ -675,6 +682,8 @@ void Dfsctl::AddShareCommands() {
       command->add_option("--guest-ok", args_.guest_ok, std::string(kGuest) + " (true|false)");
       command->add_option("--smb-access-based-enumeration", args_.abe,
                           std::string(kAbe) + " (true|false)");
+      command->add_option("--continuously-available", args_.ca,
+                          std::string(kCa) + " (true|false)");
     }
   };
   CLI::App* create = Leaf(share, "create", "Create a share",
@@ -767,6 +776,8 @@ Status Dfsctl::ShareCreateOrUpdate(bool create) {
   if (args_.guest_ok) body["guest_ok"] = *args_.guest_ok;
   if (args_.abe_flag) body["smb_access_based_enumeration"] = true;
   if (args_.abe) body["smb_access_based_enumeration"] = *args_.abe;
+  if (args_.ca_flag) body["continuously_available"] = true;
+  if (args_.ca) body["continuously_available"] = *args_.ca;
   if (!create && body.empty()) return Usage("share update: give at least one field to change");
   ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
   if (create) {

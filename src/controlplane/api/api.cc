@@ -75,7 +75,8 @@ const std::initializer_list<std::string_view> kCreateShareBody = {
     "denied_cidrs", "default_permission",
     "root_mode",    "names",
     "smb_encrypt",  "smb_require_signing",
-    "guest_ok",     "smb_access_based_enumeration"};
+    "guest_ok",     "smb_access_based_enumeration",
+    "continuously_available"};
 const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store",
                                                                  "block_store",
                                                                  "read_only",
@@ -90,7 +91,8 @@ const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store
                                                                  "smb_encrypt",
                                                                  "smb_require_signing",
                                                                  "guest_ok",
-                                                                 "smb_access_based_enumeration"};
+                                                                 "smb_access_based_enumeration",
+                                                                 "continuously_available"};
 const std::initializer_list<std::string_view> kGrantBody = {"kind", "name", "level"};
 const std::initializer_list<std::string_view> kPatchAdapterBody = {
     "enabled", "port", "bind_address", "workers", "io_threads"};
@@ -1413,7 +1415,8 @@ class ApiHandlers final {
                 {"smb_encrypt", share.smb_encrypt},
                 {"smb_require_signing", share.smb_require_signing},
                 {"guest_ok", share.guest_ok},
-                {"smb_access_based_enumeration", share.smb_access_based_enumeration}};
+                {"smb_access_based_enumeration", share.smb_access_based_enumeration},
+                {"continuously_available", share.continuously_available}};
   }
 
   // Reads the fields a create and a patch share into `share`.
@@ -1472,6 +1475,7 @@ class ApiHandlers final {
     RETURN_IF_ERROR(ReadBool(body, "guest_ok", &share->guest_ok));
     RETURN_IF_ERROR(
         ReadBool(body, "smb_access_based_enumeration", &share->smb_access_based_enumeration));
+    RETURN_IF_ERROR(ReadBool(body, "continuously_available", &share->continuously_available));
     return Status::Ok();
   }
 

@@ -97,6 +97,7 @@ Status PopulateForTest(ControlDb& db) {
   export_in.smb_encrypt = true;
   export_in.guest_ok = true;
   export_in.smb_access_based_enumeration = true;
+  export_in.continuously_available = true;
   ASSIGN_OR_RETURN(Share export_share, db.CreateShare(export_in));
   ASSIGN_OR_RETURN(Share archive, db.CreateShare(MakeShare("/archive", meta.id, blocks.id)));
   RETURN_IF_ERROR(
@@ -388,6 +389,7 @@ TEST_P(ControlDbConformance, ShareCrudKeepsEveryField) {
   in.smb_require_signing = true;
   in.guest_ok = true;
   in.smb_access_based_enumeration = true;
+  in.continuously_available = true;
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   EXPECT_GT(share.id, 0);
   in.id = share.id;
@@ -412,6 +414,7 @@ TEST_P(ControlDbConformance, ShareCrudKeepsEveryField) {
   changed.smb_encrypt = false;
   changed.guest_ok = false;
   changed.smb_access_based_enumeration = false;
+  changed.continuously_available = false;
   ASSERT_OK(db().UpdateShare(changed));
   ASSERT_OK_AND_ASSIGN(got, db().GetShare(share.id));
   EXPECT_EQ(got, changed);
@@ -598,7 +601,7 @@ TEST_P(ControlDbConformance, MigrationToVersion3KeepsSharesAndGivesThemPosixName
   // Back to schema version 2, as a database written before name rules were: no column, and
   // no record of migration 3 (nor of the later ones).
   for (const char* column : {"names", "smb_encrypt", "smb_require_signing", "guest_ok",
-                             "smb_access_based_enumeration"}) {
+                             "smb_access_based_enumeration", "continuously_available"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 3"));
@@ -618,8 +621,8 @@ TEST_P(ControlDbConformance, MigrationToVersion4KeepsSharesAndGivesThemNoSmbOpti
   in.anon_uid = 4242;
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   // Back to schema version 3, as a database written before the per-share SMB options were.
-  for (const char* column :
-       {"smb_encrypt", "smb_require_signing", "guest_ok", "smb_access_based_enumeration"}) {
+  for (const char* column : {"smb_encrypt", "smb_require_signing", "guest_ok",
+                             "smb_access_based_enumeration", "continuously_available"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 4"));
@@ -641,6 +644,11 @@ TEST_P(ControlDbConformance, MigrationToVersion4KeepsSharesAndGivesThemNoSmbOpti
   ASSERT_OK(db().UpdateShare(again));
   ASSERT_OK_AND_ASSIGN(Share abe, db().GetShare(share.id));
   EXPECT_TRUE(abe.smb_access_based_enumeration);
+  EXPECT_FALSE(abe.continuously_available);
+  abe.continuously_available = true;
+  ASSERT_OK(db().UpdateShare(abe));
+  ASSERT_OK_AND_ASSIGN(Share ca, db().GetShare(share.id));
+  EXPECT_TRUE(ca.continuously_available);
 }
 
 TEST_P(ControlDbConformance, NewerSchemaRefusesToOpen) {

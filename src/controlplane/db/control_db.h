@@ -101,6 +101,9 @@ struct Share {
   // Guest and anonymous SMB sessions may connect, as anon_uid/anon_gid.
   bool guest_ok = false;
   bool smb_access_based_enumeration = false;  // SMB listings show only what the caller may open
+  // SMB continuous availability (SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY): opens may be
+  // persistent handles, whose state outlives a restart of the server.
+  bool continuously_available = false;
   friend bool operator==(const Share&, const Share&) = default;
 };
 
@@ -228,6 +231,6 @@ class ControlDb {
 };
 
 // The schema version this code creates and understands.
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 }  // namespace dittofs::controlplane

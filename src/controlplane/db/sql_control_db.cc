@@ -106,6 +106,9 @@ ALTER TABLE shares ADD COLUMN guest_ok INTEGER NOT NULL DEFAULT 0;
     {5, "per-share SMB access-based enumeration", R"sql(
 ALTER TABLE shares ADD COLUMN smb_access_based_enumeration INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    {6, "per-share SMB continuous availability (persistent handles)", R"sql(
+ALTER TABLE shares ADD COLUMN continuously_available INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 
@@ -290,7 +293,7 @@ constexpr std::string_view kUserColumns =
 constexpr std::string_view kShareColumns =
     "id, name, metadata_store_id, block_store_id, read_only, squash, anon_uid, anon_gid, "
     "allowed_cidrs, denied_cidrs, default_permission, root_mode, names, smb_encrypt, "
-    "smb_require_signing, guest_ok, smb_access_based_enumeration";
+    "smb_require_signing, guest_ok, smb_access_based_enumeration, continuously_available";
 
 Result<User> UserFromRow(const SqlRow& row) {
   RowReader r(row);
@@ -353,6 +356,7 @@ Result<Share> ShareFromRow(const SqlRow& row) {
   s.smb_require_signing = r.Bool();
   s.guest_ok = r.Bool();
   s.smb_access_based_enumeration = r.Bool();
+  s.continuously_available = r.Bool();
   RETURN_IF_ERROR(r.status());
   return s;
 }
@@ -421,7 +425,8 @@ std::vector<SqlParam> ShareParams(const Share& s) {
           B(s.smb_encrypt),
           B(s.smb_require_signing),
           B(s.guest_ok),
-          B(s.smb_access_based_enumeration)};
+          B(s.smb_access_based_enumeration),
+          B(s.continuously_available)};
 }
 
 std::vector<SqlParam> AdapterParams(const Adapter& a) {
@@ -668,8 +673,9 @@ class SqlControlDb final : public ControlDb {
       Result<std::vector<SqlRow>> rows = conn_->Query(
           "INSERT INTO shares (name, metadata_store_id, block_store_id, read_only, squash, "
           "anon_uid, anon_gid, allowed_cidrs, denied_cidrs, default_permission, root_mode, "
-          "names, smb_encrypt, smb_require_signing, guest_ok, smb_access_based_enumeration) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+          "names, smb_encrypt, smb_require_signing, guest_ok, smb_access_based_enumeration, "
+          "continuously_available) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
           "RETURNING id",
           ShareParams(share));
       if (rows.status() == Errc::kExists) {
@@ -716,7 +722,8 @@ class SqlControlDb final : public ControlDb {
               "read_only = $4, squash = $5, anon_uid = $6, anon_gid = $7, "
               "allowed_cidrs = $8, denied_cidrs = $9, default_permission = $10, "
               "root_mode = $11, names = $12, smb_encrypt = $13, smb_require_signing = $14, "
-              "guest_ok = $15, smb_access_based_enumeration = $16 WHERE id = $17 RETURNING id",
+              "guest_ok = $15, smb_access_based_enumeration = $16, continuously_available = $17 "
+              "WHERE id = $18 RETURNING id",
               params),
           what, "the name is taken");
     });
@@ -999,7 +1006,8 @@ class SqlControlDb final : public ControlDb {
                                {"smb_encrypt", s.smb_encrypt},
                                {"smb_require_signing", s.smb_require_signing},
                                {"guest_ok", s.guest_ok},
-                               {"smb_access_based_enumeration", s.smb_access_based_enumeration}});
+                               {"smb_access_based_enumeration", s.smb_access_based_enumeration},
+                               {"continuously_available", s.continuously_available}});
         ASSIGN_OR_RETURN(std::vector<SharePermission> permissions, ListPermissionsLocked(s.id));
         for (const SharePermission& p : permissions) {
           permissions_json.push_back({{"share_id", p.share_id},
@@ -1131,6 +1139,8 @@ class SqlControlDb final : public ControlDb {
         s.guest_ok = r.Bool("guest_ok");
         // Absent from exports made before schema version 5: off, as those servers behaved.
         s.smb_access_based_enumeration = r.BoolOr("smb_access_based_enumeration", false);
+        // Absent from exports made before schema version 6: off.
+        s.continuously_available = r.BoolOr("continuously_available", false);
         RETURN_IF_ERROR(r.status());
         std::vector<SqlParam> params = ShareParams(s);
         params.insert(params.begin(), s.id);
@@ -1139,9 +1149,9 @@ class SqlControlDb final : public ControlDb {
                 "INSERT INTO shares (id, name, metadata_store_id, block_store_id, read_only, "
                 "squash, anon_uid, anon_gid, allowed_cidrs, denied_cidrs, "
                 "default_permission, root_mode, names, smb_encrypt, smb_require_signing, "
-                "guest_ok, smb_access_based_enumeration) "
+                "guest_ok, smb_access_based_enumeration, continuously_available) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-                "$17)",
+                "$17, $18)",
                 params)
             .status();
       }));

@@ -41,7 +41,7 @@
 #include "base/mutex.h"
 #include "base/result.h"
 #include "core/shares.h"
-#include "nfs/common/durable_records.h"
+#include "core/state/durable_records.h"
 #include "nfs/common/file_handle.h"
 #include "nfs/proto/nlm_types.h"
 #include "rpc/dispatch.h"
@@ -55,7 +55,7 @@ struct Reply;
 namespace dittofs::nfs {
 
 // Where the hosts the lock manager monitors are kept across restarts (StateTable::kNsmHosts).
-using MonitorRecords = DurableRecords;
+using MonitorRecords = core::DurableRecords;
 
 struct NlmOptions {
   // How long after a restart the hosts that held locks have to reclaim them.

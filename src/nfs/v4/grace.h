@@ -24,12 +24,12 @@
 
 #include "base/mutex.h"
 #include "base/result.h"
-#include "nfs/common/durable_records.h"
+#include "core/state/durable_records.h"
 
 namespace dittofs::nfs {
 
 // Where client records are kept (StateTable::kClients). Keys are what RecordKey makes.
-using Nfs4ClientRecords = DurableRecords;
+using Nfs4ClientRecords = core::DurableRecords;
 
 class Nfs4Grace {
  public:

@@ -331,12 +331,28 @@ class Connection final : public net::StreamHandler {
     MutexLock lock(&mu_);
     return client_guid_;
   }
+  // Connection.ServerCapabilities has SMB2_GLOBAL_CAP_PERSISTENT_HANDLES (session.cc).
+  bool persistent_handles() {
+    MutexLock lock(&mu_);
+    return dialect_ >= wire::kSmb300 && (client_capabilities_ & wire::kCapPersistentHandles);
+  }
 };
 
 // Closes an open for `caller` (its locks, runtime open, caching): what CLOSE does, also for a
 // durable open whose connection is gone (`client_guid`: its connection's).
 void CloseOpenAs(ServerContext& server, const core::Caller& caller,
                  const std::array<std::byte, 16>& client_guid, Open& open);
+// The LeaseTable callbacks of a lease's grant and of an oplock's (oplock.cc): the break goes to
+// where the lease or BreakTarget says its client is now (a lease made on a connection falls
+// back to `fallback` until bound), and a disconnected client's durable opens are scavenged.
+core::LeaseTable::BreakFn LeaseBreakFn(ServerContext& server, std::shared_ptr<Lease> lease,
+                                       std::weak_ptr<net::StreamConnection> fallback,
+                                       Connection* fallback_handler);
+core::LeaseTable::BreakFn OplockBreakFn(ServerContext& server, std::shared_ptr<BreakTarget> target,
+                                        uint64_t open_id);
+// An oplock level's caching (R, RW, RWH) and the oplock level of a caching state.
+uint8_t StateOfOplock(uint8_t level);
+uint8_t OplockOfState(uint8_t state);
 // The lease a CREATE asks for (its RqLs context, MS-SMB2 2.2.13.2.8/.10): the key and the
 // state asked; nullopt when it names none (or a context too short to read).
 std::optional<std::pair<LeaseKey, uint8_t>> LeaseRequestOf(const wire::CreateRequest& req);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include "base/casefold.h"
@@ -39,6 +40,7 @@ uint32_t ParseDurable(const wire::CreateRequest& req, uint16_t dialect, DurableA
       if (c.data.size() < 32) return wire::kStatusInvalidParameter;
       ask->v2 = true;
       ask->timeout_ms = wire::LoadLe32(c.data.data());
+      ask->persistent = (wire::LoadLe32(c.data.data() + 4) & kDh2Persistent) != 0;
       std::memcpy(ask->create_guid.data(), c.data.data() + 16, 16);
     } else if (c.name == "DHnC") {
       if (c.data.size() < 16) return wire::kStatusInvalidParameter;
@@ -62,14 +64,18 @@ uint32_t ParseDurable(const wire::CreateRequest& req, uint16_t dialect, DurableA
   return 0;
 }
 
-void GrantDurable(const DurableAsk& ask, Open& open, uint8_t lease_state,
+void GrantDurable(const DurableAsk& ask, bool persistent_allowed, Open& open, uint8_t lease_state,
                   wire::CreateResponse* resp) {
   if ((!ask.v1 && !ask.v2) || open.directory || open.stream) return;
+  // MS-SMB2 3.3.5.9.10: a persistent handle, on a continuously available share, whatever the
+  // open caches; a durable one only with a batch oplock or a lease that caches handles.
+  const bool persistent = ask.v2 && ask.persistent && persistent_allowed;
   const bool batch = !open.lease && open.oplock == wire::kOplockBatch;
   const bool handle_lease = open.lease && (lease_state & core::kCacheHandle);
-  if (!batch && !handle_lease) return;
+  if (!batch && !handle_lease && !persistent) return;
   open.durable = true;
   open.durable_v2 = ask.v2;
+  open.persistent = persistent;
   open.durable_timeout_ms = kDefaultTimeoutMs;
   Bytes data;
   wire::LeWriter w(data);
@@ -77,7 +83,7 @@ void GrantDurable(const DurableAsk& ask, Open& open, uint8_t lease_state,
     if (ask.timeout_ms != 0) open.durable_timeout_ms = std::min(ask.timeout_ms, kMaxTimeoutMs);
     open.create_guid = ask.create_guid;
     w.U32(open.durable_timeout_ms);
-    w.U32(0);  // Flags: never persistent (no share is continuously available yet)
+    w.U32(persistent ? kDh2Persistent : 0);
     resp->contexts.emplace_back("DH2Q", std::move(data));
   } else {
     w.U64(0);
@@ -102,17 +108,7 @@ void PreserveDurable(ServerContext& server, const std::shared_ptr<Open>& open,
     open->lease->disconnected = true;
   }
   const uint64_t id = open->id;
-  {
-    MutexLock lock(&server.durable_mu);
-    DurableRecord& record = server.durable[id];
-    record.open = open;
-    record.caller = caller;
-    record.client_guid = client_guid;
-    ServerContext* context = &server;
-    record.timer = server.timer.After(std::chrono::milliseconds(open->durable_timeout_ms),
-                                      [context, id] { ScavengeDurable(*context, id); });
-  }
-  LOG_DEBUG("smb: durable open {:x} waits {} ms for its client", id, open->durable_timeout_ms);
+  AwaitReconnect(server, open, caller, client_guid);
   // A break sent before the connection went (or while this ran) will never be acknowledged:
   // whoever waits for it must not wait for the break's deadline.
   bool breaking = false;
@@ -127,6 +123,32 @@ void PreserveDurable(ServerContext& server, const std::shared_ptr<Open>& open,
     breaking = breaking || (info && info->breaking);
   }
   if (breaking) ScavengeDurableSoon(server, id);
+}
+
+void AwaitReconnect(ServerContext& server, const std::shared_ptr<Open>& open,
+                    const core::Caller& caller, const std::array<std::byte, 16>& client_guid) {
+  const uint64_t id = open->id;
+  {
+    MutexLock lock(&server.durable_mu);
+    DurableRecord& record = server.durable[id];
+    record.open = open;
+    record.caller = caller;
+    record.client_guid = client_guid;
+    ServerContext* context = &server;
+    record.timer = server.timer.After(std::chrono::milliseconds(open->durable_timeout_ms),
+                                      [context, id] { ScavengeDurable(*context, id); });
+  }
+  LOG_DEBUG("smb: {} open {:x} waits {} ms for its client",
+            open->persistent ? "persistent" : "durable", id, open->durable_timeout_ms);
+}
+
+bool PersistentOpenWaits(ServerContext& server, core::ShareId share, uint64_t inode) {
+  MutexLock lock(&server.durable_mu);
+  for (const auto& [id, record] : server.durable) {
+    const Open& o = *record.open;
+    if (o.persistent && o.file.inode == inode && o.tree->share == share) return true;
+  }
+  return false;
 }
 
 bool ScavengeDurable(ServerContext& server, uint64_t open_id) {
@@ -144,10 +166,31 @@ bool ScavengeDurable(ServerContext& server, uint64_t open_id) {
   return true;
 }
 
+void DropDurableOpens(ServerContext& server) {
+  std::map<uint64_t, DurableRecord> waiting;
+  {
+    MutexLock lock(&server.durable_mu);
+    waiting.swap(server.durable);
+  }
+  for (auto& [id, record] : waiting) {
+    (void)server.timer.Cancel(record.timer);
+    Open& open = *record.open;
+    Result<core::ShareUse> use = server.env.shares->Use(open.tree->share);
+    if (!use.ok() || open.state_open == 0) continue;
+    core::Vfs& vfs = use->vfs();
+    open.closed.store(true);
+    vfs.state().locks.ReleaseOwner(open.file.inode, open.via.lock_owner);
+    if (open.stream) CloseStreamOpen(server.streams, vfs, record.caller, open);
+    (void)vfs.CloseFile(open.state_open);
+    ReleaseCachingOf(server, record.client_guid, vfs.state(), open);
+  }
+}
+
 void ScavengeDurableSoon(ServerContext& server, uint64_t open_id) {
   {
     MutexLock lock(&server.durable_mu);
-    if (server.durable.count(open_id) == 0) return;
+    auto it = server.durable.find(open_id);
+    if (it == server.durable.end() || it->second.open->persistent) return;
   }
   ServerContext* context = &server;
   server.timer.After(std::chrono::milliseconds(1),
@@ -216,10 +259,25 @@ Reply Connection::ReconnectDurable(Exchange& x, const wire::CreateRequest& req, 
     open->break_target->handler = this;
     open->break_target->session = x.session;
   }
+  Result<core::ShareUse> use = server_.env.shares->Use(x.tree->share);
+  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
   uint8_t lease_state = 0;
   uint16_t epoch = 0;
   if (open->lease) {
+    // A persistent open's break, while its client was away, was revoked at its deadline
+    // (ScavengeDurableSoon leaves it be): the lease has what the table left it.
+    core::LeaseTable::GrantId grant;
+    {
+      MutexLock lock(&server_.leases_mu);
+      grant = open->lease->grant;
+    }
+    std::optional<core::LeaseTable::GrantInfo> info;
+    if (grant != 0) info = use->vfs().state().leases.Get(grant);
     MutexLock lock(&server_.leases_mu);
+    if (open->persistent && open->lease->breaking && (!info || !info->breaking)) {
+      open->lease->state = info ? info->state : 0;
+      open->lease->breaking = false;
+    }
     open->lease->connection = stream_.weak_from_this();
     open->lease->handler = this;
     open->lease->session = x.session;
@@ -227,8 +285,6 @@ Reply Connection::ReconnectDurable(Exchange& x, const wire::CreateRequest& req, 
     lease_state = open->lease->state;
     epoch = open->lease->epoch;
   }
-  Result<core::ShareUse> use = server_.env.shares->Use(x.tree->share);
-  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
   Result<core::Attr> attr = use->vfs().GetAttr(caller, open->file);
   if (!attr.ok()) {
     CloseOpenAs(server_, record.caller, record.client_guid, *open);

@@ -21,6 +21,7 @@ namespace dittofs::smb {
 struct DurableAsk {
   bool v1 = false;  // DHnQ
   bool v2 = false;  // DH2Q
+  bool persistent = false;  // DH2Q with SMB2_DHANDLE_FLAG_PERSISTENT
   uint32_t timeout_ms = 0;
   std::array<std::byte, 16> create_guid{};
 };
@@ -38,17 +39,32 @@ uint32_t ParseDurable(const wire::CreateRequest& req, uint16_t dialect, DurableA
 
 // After a CREATE granted caching: makes `open` durable when it may be (a batch oplock, or a
 // lease with handle caching; not a directory) and adds the answering context to `resp`.
-void GrantDurable(const DurableAsk& ask, Open& open, uint8_t lease_state,
+// `persistent_allowed`: the tree's share is continuously available and the connection
+// negotiated persistent handles; a DH2Q asking for one then makes `open` persistent, whatever
+// its caching (MS-SMB2 3.3.5.9.10).
+void GrantDurable(const DurableAsk& ask, bool persistent_allowed, Open& open, uint8_t lease_state,
                   wire::CreateResponse* resp);
 
 // The connection of durable `open` was lost: it waits for a reconnect for its timeout.
 void PreserveDurable(ServerContext& server, const std::shared_ptr<Open>& open,
                      const core::Caller& caller, const std::array<std::byte, 16>& client_guid);
+// Adds `open`, disconnected, to the opens that wait for a reconnect (ServerContext::durable),
+// with its scavenger due at the end of its timeout.
+void AwaitReconnect(ServerContext& server, const std::shared_ptr<Open>& open,
+                    const core::Caller& caller, const std::array<std::byte, 16>& client_guid);
+// Whether a disconnected persistent open of `inode` in `share` waits for its client: other
+// CREATEs of the file get STATUS_FILE_NOT_AVAILABLE meanwhile (MS-SMB2 3.3.5.9).
+bool PersistentOpenWaits(ServerContext& server, core::ShareId share, uint64_t inode);
 
 // Closes the disconnected durable open `open_id` now; false when none waits under that id.
 bool ScavengeDurable(ServerContext& server, uint64_t open_id);
 // The same, soon, from the timer's thread: for break callbacks, which must not close opens.
+// A persistent open is left alone: its break is revoked at the break's deadline instead, and
+// the open waits for its client until its timeout.
 void ScavengeDurableSoon(ServerContext& server, uint64_t open_id);
+// The adapter stops: every disconnected durable open gives its share modes, locks and caching
+// back to the runtime without closing (no delete on close); persistent ones keep their records.
+void DropDurableOpens(ServerContext& server);
 // A lease whose client is gone must be broken: its disconnected durable opens close soon.
 void ScavengeDurableLease(ServerContext& server, const Lease* lease);
 

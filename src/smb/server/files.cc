@@ -15,6 +15,7 @@
 #include "smb/server/aapl.h"
 #include "smb/server/connection.h"
 #include "smb/server/durable.h"
+#include "smb/server/persistent.h"
 #include "smb/server/file_info.h"
 #include "smb/server/notify.h"
 #include "smb/wire/le.h"
@@ -27,6 +28,7 @@ constexpr uint32_t kStatusBadImpersonationLevel = 0xC00000A5;
 constexpr uint32_t kStatusIoReparseTagMismatch = 0xC0000277;
 constexpr uint32_t kStatusInvalidEaName = 0x80000013;
 constexpr uint32_t kStatusEaListInconsistent = 0x80000014;
+constexpr uint32_t kStatusFileNotAvailable = 0xC0000467;
 
 Reply Fail(uint32_t status) {
   Reply r;
@@ -605,6 +607,10 @@ Reply Connection::Create(Exchange& x) {
     bool truncate = false;
     if (walked->attr) {
       attr = *walked->attr;
+      // MS-SMB2 3.3.5.9: a disconnected persistent open keeps the file for its client.
+      if (PersistentOpenWaits(server_, x.tree->share, attr.id.inode)) {
+        return Fail(kStatusFileNotAvailable);
+      }
       switch (req->disposition) {
         case wire::kCreateNew:
           return Fail(wire::kStatusObjectNameCollision);
@@ -734,6 +740,7 @@ Reply Connection::Create(Exchange& x) {
     open->lease = lease;
     open->file = attr.id;
     open->access = access | system_security;
+    open->share_access = req->share_access & core::kShareAll;
     open->directory = is_dir;
     open->delete_on_close = (req->options & wire::kOptDeleteOnClose) != 0;
     {
@@ -786,7 +793,10 @@ Reply Connection::Create(Exchange& x) {
       MutexLock lock(&server_.leases_mu);
       lease_state = open->lease->state;
     }
-    GrantDurable(durable, *open, lease_state, &resp);
+    const bool persistent_allowed = x.tree->continuously_available && persistent_handles() &&
+                                    server_.env.handles != nullptr;
+    GrantDurable(durable, persistent_allowed, *open, lease_state, &resp);
+    PersistOpen(server_, *open, caller, client_guid());
     for (const wire::CreateContext& c : req->contexts) {
       if (c.name == "MxAc") {
         resp.contexts.emplace_back("MxAc", MaximalAccessContext(maximal));
@@ -1122,6 +1132,7 @@ Reply Connection::Lock(Exchange& x) {
   }
   if (GaveBackAfterClose(open, locks, taken)) return Fail(wire::kStatusFileClosed);
   succeeded();
+  PersistOpen(server_, open, CallerOf(*x.session), client_guid());  // its locks, when persistent
   Reply reply;
   wire::EncodeEmptyResponse(reply.body);
   return reply;

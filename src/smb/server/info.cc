@@ -12,6 +12,7 @@
 #include "smb/server/connection.h"
 #include "smb/server/file_info.h"
 #include "smb/server/notify.h"
+#include "smb/server/persistent.h"
 #include "smb/wire/le.h"
 #include "smb/wire/utf16.h"
 
@@ -897,10 +898,13 @@ Reply Connection::SetInfo(Exchange& x) {
         }
         return Fail(s);
       }
-      MutexLock lock(&open.mu);
-      open.parent = to_dir;
-      open.leaf = leaf;
-      open.path = to;
+      {
+        MutexLock lock(&open.mu);
+        open.parent = to_dir;
+        open.leaf = leaf;
+        open.path = to;
+      }
+      PersistOpen(server_, open, caller, client_guid());  // its new name, when persistent
       return reply;
     }
     case wire::kFileDispositionInformationEx:

@@ -41,6 +41,9 @@ struct Tree {
   bool encrypt = false;
   // The share's access-based enumeration (SMB2_SHAREFLAG_ACCESS_BASED_DIRECTORY_ENUM).
   bool access_based_enumeration = false;
+  // The share is continuously available (SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY): its opens may
+  // be persistent handles.
+  bool continuously_available = false;
   // The share requires signing: every request on the tree arrives signed (or encrypted), and
   // every response is signed.
   bool require_signing = false;
@@ -102,6 +105,7 @@ struct Open {
   core::FileId file;
   core::OpenTable::OpenId state_open = 0;  // 0 for pipes
   uint32_t access = 0;                     // granted
+  uint32_t share_access = 0;               // the share modes it was opened with
   bool directory = false;
   bool delete_on_close = false;  // FILE_DELETE_ON_CLOSE
   core::OpenContext via;
@@ -139,6 +143,10 @@ struct Open {
   // `durable_timeout_ms`) for its client to reconnect it, instead of closing. Set at its CREATE.
   bool durable = false;
   bool durable_v2 = false;  // DH2Q: reconnected by CreateGuid too
+  // A persistent handle (persistent.h): a durable open of a continuously available share whose
+  // state is kept in the server's state store, from its CREATE to its close, and comes back
+  // after a restart. Set at its CREATE.
+  bool persistent = false;
   uint32_t durable_timeout_ms = 0;
   std::array<std::byte, 16> create_guid{};  // DH2Q's
   // Where the breaks of its oplock go (the connection and session it is reached through),

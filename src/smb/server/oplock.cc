@@ -24,6 +24,14 @@ Reply Fail(uint32_t status) {
   return r;
 }
 
+// A lease may cache R, RH, RW or RWH (MS-SMB2 §3.3.5.9.8): anything else asks for nothing.
+uint8_t ValidLeaseState(uint32_t asked) {
+  const uint8_t s = static_cast<uint8_t>(asked & 7);
+  return (s & core::kCacheRead) ? s : 0;
+}
+
+}  // namespace
+
 uint8_t StateOfOplock(uint8_t level) {
   switch (level) {
     case wire::kOplockBatch:
@@ -43,14 +51,6 @@ uint8_t OplockOfState(uint8_t state) {
   if (state & core::kCacheRead) return wire::kOplockII;
   return wire::kOplockNone;
 }
-
-// A lease may cache R, RH, RW or RWH (MS-SMB2 §3.3.5.9.8): anything else asks for nothing.
-uint8_t ValidLeaseState(uint32_t asked) {
-  const uint8_t s = static_cast<uint8_t>(asked & 7);
-  return (s & core::kCacheRead) ? s : 0;
-}
-
-}  // namespace
 
 uint64_t Connection::ParentHolderOf(const wire::CreateRequest& req) {
   if (dialect() < wire::kSmb300 || req.oplock != wire::kOplockLease) return core::kAnonymousOwner;
@@ -146,48 +146,8 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
     if (open.directory) {
       wanted = lease->v2 ? static_cast<uint8_t>(wanted & ~core::kCacheWrite) : 0;
     }
-    std::weak_ptr<Session> session = x.session;
-    std::weak_ptr<net::StreamConnection> weak = stream_.weak_from_this();
-    Connection* handler = this;
-    Mutex* leases_mu = &server_.leases_mu;  // the server's: it outlives every grant
-    ServerContext* server = &server_;
-    core::LeaseTable::BreakFn on_break = [weak, handler, lease, leases_mu, server](
-                                             core::LeaseTable::GrantId, uint8_t to, uint16_t) {
-      std::shared_ptr<net::StreamConnection> alive;
-      Connection* h = nullptr;
-      uint8_t from;
-      uint16_t epoch;
-      bool ack;
-      bool disconnected;
-      {
-        // The table's callback runs with none of its locks held.
-        MutexLock lock(leases_mu);
-        disconnected = lease->disconnected;
-        if (!disconnected) {
-          alive = lease->connection.lock();
-          h = lease->handler;
-          if (!alive) {
-            alive = weak.lock();
-            h = handler;
-          }
-        }
-        from = lease->state;
-        ack = (from & (core::kCacheWrite | core::kCacheHandle)) != 0;
-        if (ack) {
-          lease->breaking = true;
-          lease->breaking_to = to;
-        } else {
-          lease->state = to;
-        }
-        epoch = ++lease->epoch;
-      }
-      if (alive && !disconnected) {
-        h->SendLeaseBreak(lease, from, to, epoch, ack);
-      } else if (ack) {
-        // Its client is disconnected and cannot answer: its durable opens give way.
-        ScavengeDurableLease(*server, lease.get());
-      }
-    };
+    core::LeaseTable::BreakFn on_break =
+        LeaseBreakFn(server_, lease, stream_.weak_from_this(), this);
     uint8_t granted = 0;
     bool breaking = false;
     uint16_t epoch = 0;
@@ -236,25 +196,7 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
     target->session = x.session;
   }
   open.break_target = target;
-  ServerContext* server = &server_;
-  const uint64_t open_id = open.id;
-  core::LeaseTable::BreakFn on_break = [target, server, open_id](core::LeaseTable::GrantId,
-                                                                 uint8_t to, uint16_t) {
-    std::shared_ptr<net::StreamConnection> alive;
-    Connection* handler;
-    std::weak_ptr<Session> session;
-    {
-      MutexLock lock(&target->mu);
-      alive = target->stream.lock();
-      handler = target->handler;
-      session = target->session;
-    }
-    if (alive && handler != nullptr) {
-      handler->SendOplockBreak(session, open_id, OplockOfState(to));
-    } else {
-      ScavengeDurableSoon(*server, open_id);  // a disconnected durable open cannot answer
-    }
-  };
+  core::LeaseTable::BreakFn on_break = OplockBreakFn(server_, target, open.id);
   uint8_t wanted = StateOfOplock(level);
   // MS-FSA 2.1.5.18.1: an exclusive or batch oplock is for the file's only open; beside other
   // opens, the server asks for level II instead (MS-SMB2 3.3.5.9).
@@ -267,6 +209,70 @@ void Connection::GrantCaching(Exchange& x, Open& open, const wire::CreateRequest
   open.grant = g->id;
   open.oplock = OplockOfState(g->state);
   resp->oplock = open.oplock;
+}
+
+core::LeaseTable::BreakFn LeaseBreakFn(ServerContext& server, std::shared_ptr<Lease> lease,
+                                       std::weak_ptr<net::StreamConnection> fallback,
+                                       Connection* fallback_handler) {
+  ServerContext* context = &server;  // it outlives every grant
+  return [fallback, fallback_handler, lease, context](core::LeaseTable::GrantId, uint8_t to,
+                                                      uint16_t) {
+    std::shared_ptr<net::StreamConnection> alive;
+    Connection* h = nullptr;
+    uint8_t from;
+    uint16_t epoch;
+    bool ack;
+    bool disconnected;
+    {
+      // The table's callback runs with none of its locks held.
+      MutexLock lock(&context->leases_mu);
+      disconnected = lease->disconnected;
+      if (!disconnected) {
+        alive = lease->connection.lock();
+        h = lease->handler;
+        if (!alive) {
+          alive = fallback.lock();
+          h = fallback_handler;
+        }
+      }
+      from = lease->state;
+      ack = (from & (core::kCacheWrite | core::kCacheHandle)) != 0;
+      if (ack) {
+        lease->breaking = true;
+        lease->breaking_to = to;
+      } else {
+        lease->state = to;
+      }
+      epoch = ++lease->epoch;
+    }
+    if (alive && !disconnected && h != nullptr) {
+      h->SendLeaseBreak(lease, from, to, epoch, ack);
+    } else if (ack) {
+      // Its client is disconnected and cannot answer: its durable opens give way.
+      ScavengeDurableLease(*context, lease.get());
+    }
+  };
+}
+
+core::LeaseTable::BreakFn OplockBreakFn(ServerContext& server, std::shared_ptr<BreakTarget> target,
+                                        uint64_t open_id) {
+  ServerContext* context = &server;
+  return [target, context, open_id](core::LeaseTable::GrantId, uint8_t to, uint16_t) {
+    std::shared_ptr<net::StreamConnection> alive;
+    Connection* handler;
+    std::weak_ptr<Session> session;
+    {
+      MutexLock lock(&target->mu);
+      alive = target->stream.lock();
+      handler = target->handler;
+      session = target->session;
+    }
+    if (alive && handler != nullptr) {
+      handler->SendOplockBreak(session, open_id, OplockOfState(to));
+    } else {
+      ScavengeDurableSoon(*context, open_id);  // a disconnected durable open cannot answer
+    }
+  };
 }
 
 void ReleaseCachingOf(ServerContext& server, const std::array<std::byte, 16>& client_guid,

@@ -14,6 +14,7 @@
 #include "smb/server/durable.h"
 #include "smb/server/framer.h"
 #include "smb/server/notify.h"
+#include "smb/server/persistent.h"
 #include "smb/wire/le.h"
 
 namespace dittofs::smb {
@@ -322,6 +323,7 @@ void CloseOpenAs(ServerContext& server, const core::Caller& caller,
   // The caching goes last: releasing it lets an open that waited for its break go on, and that
   // open must find this one closed.
   ReleaseCachingOf(server, client_guid, vfs.state(), open);
+  ForgetPersistentOpen(server, open);
 }
 
 Result<std::shared_ptr<Open>> Connection::FindOpen(Exchange& x, const wire::FileHandle& h) {
@@ -1096,12 +1098,22 @@ class SmbProtocol final : public net::StreamProtocol, public SmbAdmin {
                security::FormatSid(*machine));
     }
     context_.sids = security::SidMap(*machine);
-    for (size_t i = 0; i < 16; i += 8) {
-      const uint64_t r = RandomU64();
-      std::memcpy(context_.server_guid.data() + i, &r, 8);
+    // The same ServerGuid at every start: the machine SID's three random sub-authorities (the
+    // server keeps the SID), then "DFS" and a version byte. A client that reconnects its
+    // persistent handles after a restart finds the server it left.
+    for (size_t i = 0; i < 3; ++i) {
+      const uint32_t v = machine->sub[machine->sub.size() - 3 + i];
+      std::memcpy(context_.server_guid.data() + 4 * i, &v, 4);
     }
+    std::memcpy(context_.server_guid.data() + 12, "DFS\x01", 4);
     context_.negotiate_token = auth::NegotiateToken();
+    if (const size_t n = RestorePersistentOpens(context_); n > 0) {
+      LOG_INFO("smb: {} persistent opens wait for their clients", n);
+    }
   }
+  // The adapter stops (or restarts): the opens still waiting for their clients give their
+  // runtime state back; persistent ones stay in the state store for the next start.
+  ~SmbProtocol() override { DropDurableOpens(context_); }
   std::unique_ptr<net::StreamFramer> NewFramer(net::MessageBudget& budget) override {
     // The largest message: a WRITE of max_io with its header, or a transform of one.
     return std::make_unique<DirectTcpFramer>(context_.options.max_io + 64 * 1024, &budget);

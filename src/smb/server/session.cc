@@ -30,8 +30,9 @@ constexpr size_t kMaxChannelsPerSession = 32;
 // VALIDATE_NEGOTIATE_INFO: leasing and large MTU from 2.1, directory leases from 3.0, and
 // encryption on 3.0 and 3.0.2, these two to a client that offers them too (3.1.1 negotiates
 // encryption by context); multichannel from 3.0 to a client that offers it, when the server
-// allows it. Directory leases only for a client that asks: some clients that do
-// not (python3-impacket 0.10) fail every CREATE on a server that offers them.
+// allows it; persistent handles from 3.0 to a client that offers them (they are granted on
+// continuously available shares). Directory leases only for a client that asks: some clients
+// that do not (python3-impacket 0.10) fail every CREATE on a server that offers them.
 uint32_t ServerCapabilities(uint16_t dialect, uint32_t client_capabilities, bool multichannel) {
   uint32_t caps = 0;
   if (dialect >= wire::kSmb210) caps |= wire::kCapLargeMtu | wire::kCapLeasing;
@@ -44,6 +45,9 @@ uint32_t ServerCapabilities(uint16_t dialect, uint32_t client_capabilities, bool
   }
   if (multichannel && dialect >= wire::kSmb300 && (client_capabilities & wire::kCapMultiChannel)) {
     caps |= wire::kCapMultiChannel;
+  }
+  if (dialect >= wire::kSmb300 && (client_capabilities & wire::kCapPersistentHandles)) {
+    caps |= wire::kCapPersistentHandles;
   }
   return caps;
 }
@@ -832,6 +836,7 @@ Reply Connection::TreeConnect(Exchange& x) {
     tree->share = found->id();
     tree->writable = use->vfs().CheckChange(caller).ok();
     tree->access_based_enumeration = smb.access_based_enumeration;
+    tree->continuously_available = smb.continuously_available;
   }
   tree->encrypt = tree->encrypt || x.session->encrypt;
   {
@@ -851,7 +856,8 @@ Reply Connection::TreeConnect(Exchange& x) {
       tree->ipc ? wire::kShareTypePipe : wire::kShareTypeDisk,
       (tree->encrypt ? wire::kShareFlagEncrypt : 0) |
           (tree->access_based_enumeration ? wire::kShareFlagAccessBasedDirectoryEnum : 0),
-      0, maximal, reply.body);
+      tree->continuously_available ? wire::kShareCapContinuousAvailability : 0, maximal,
+      reply.body);
   return reply;
 }
 

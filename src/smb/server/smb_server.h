@@ -18,6 +18,7 @@
 #include "core/identity.h"
 #include "core/login_throttle.h"
 #include "core/shares.h"
+#include "core/state/durable_records.h"
 #include "net/stream/stream_server.h"
 
 namespace dittofs::smb {
@@ -64,6 +65,10 @@ struct SmbEnvironment {
   // API's logins); a locked-out pair is answered STATUS_LOGON_FAILURE without a look at its
   // password. Null: no throttling.
   core::LoginThrottle* throttle = nullptr;
+  // Where persistent handles are kept across restarts (the server's StateStore,
+  // StateTable::kDurableHandles). Null: no persistent handles (continuously available shares
+  // grant durable ones only, as any other share).
+  core::DurableRecords* handles = nullptr;
 };
 
 // What the adapter shows the administrator (dfsctl client list): its sessions, each with its

@@ -64,6 +64,7 @@ inline constexpr uint16_t kSessionIsGuest = 0x1, kSessionIsNull = 0x2, kSessionE
 inline constexpr uint8_t kShareTypeDisk = 1, kShareTypePipe = 2;
 inline constexpr uint32_t kShareFlagEncrypt = 0x8000, kShareFlagNoCaching = 0x30,
                           kShareFlagAccessBasedDirectoryEnum = 0x800;
+inline constexpr uint32_t kShareCapContinuousAvailability = 0x10;
 
 // CREATE (§2.2.13).
 inline constexpr uint32_t kSupersede = 0, kOpen = 1, kCreateNew = 2, kOpenIf = 3, kOverwrite = 4,
