@@ -144,6 +144,9 @@ if [ "${DFS_SKIP_VM:-0}" != "1" ]; then
   # Every dialect mounts and is checked; the slow checks (cp -a, fio) run on 3.1.1 only.
   CIFS_FULL_DIALECTS=${CIFS_FULL_DIALECTS:-3.1.1} tests/vm/kernel_cifs_test.sh build/release/bin/dfs
   record "kernel cifs (vm)" $?
+  step "Linux kernel NFSv4 and cifs ACL tools on one ACL, CHANGE_NOTIFY fed by NFS, a cifs reconnect (VM)"
+  tests/vm/kernel_acl_test.sh build/release/bin/dfs
+  record "kernel acl (vm)" $?
 fi
 
 echo
