@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "core/acl/acl.h"
 
@@ -1628,6 +1629,33 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
 
 void Vfs::NoteChanged(FileId dir, std::string_view name, ChangeAction action, uint32_t what) {
   Publish(dir.inode, action, what, name);
+}
+
+uint32_t Vfs::ChangesOf(const SetAttrs& attrs) {
+  uint32_t what = 0;
+  if (attrs.has(kSetMode | kSetUid | kSetGid)) what |= changed::kSecurity | changed::kAttributes;
+  if (attrs.has(kSetSize)) what |= changed::kSize | changed::kLastWrite;
+  if (attrs.has(kSetAtime | kSetAtimeNow)) what |= changed::kLastAccess;
+  if (attrs.has(kSetMtime | kSetMtimeNow)) what |= changed::kLastWrite;
+  if (attrs.has(kSetBtime)) what |= changed::kCreation;
+  if (attrs.has(kSetCtime | kSetDosAttributes)) what |= changed::kAttributes;
+  return what;
+}
+
+void Vfs::NoteFileChanged(FileId file, uint32_t what) {
+  ChangeFeed& feed = state_->changes;
+  if (!feed.Watched()) return;
+  const int64_t now = MonotonicNanos();
+  ChangeFeed::Names names;
+  if (!feed.CachedNames(file.inode, now, &names)) {
+    for (uint64_t dir : feed.WatchedDirs(kMaxScannedDirs)) {
+      if (Result<std::string> name = NameIn(dir, file.inode); name.ok()) {
+        names.emplace_back(dir, *std::move(name));
+      }
+    }
+    feed.CacheNames(file.inode, now, names);
+  }
+  for (const auto& [dir, name] : names) Publish(dir, ChangeAction::kModified, what, name);
 }
 
 void Vfs::Publish(InodeId dir, ChangeAction action, uint32_t what, std::string_view name) {

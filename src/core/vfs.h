@@ -214,6 +214,15 @@ class Vfs {
   // protocol made it. A file's data or attributes are changed by id, which names no directory:
   // an adapter that knows the name it changed them through (an SMB open's) tells it here.
   void NoteChanged(FileId dir, std::string_view name, ChangeAction action, uint32_t what);
+  // The same for a change of `file`'s data or attributes (`what`: changed:: bits) made by id
+  // alone (an NFS WRITE or SETATTR): published as modified under each name the file has in a
+  // watched directory, found by a scan of those directories (at most kMaxScannedDirs, once per
+  // ChangeFeed::kNamesFor for a stream of changes). A tree watch sees the change only when the
+  // file is in the watched directory itself. One atomic load while nothing is watched.
+  void NoteFileChanged(FileId file, uint32_t what);
+  // What a SetAttr of `attrs` changes, as changed:: bits.
+  static uint32_t ChangesOf(const SetAttrs& attrs);
+  static constexpr size_t kMaxScannedDirs = 256;
 
   // Lists up to `max_entries` entries after `cookie` (0 = from the start) in a stable order;
   // cookies stay valid while the directory changes. "." and ".." are not listed.

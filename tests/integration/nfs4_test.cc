@@ -693,6 +693,35 @@ TEST_F(Nfs4Test, AnSmbWatchSeesWhatAnNfsClientChanges) {
   mkdir.objname = "deep";
   EXPECT_EQ(in_dir({Op(OP_CREATE, mkdir)}, dir + "/sub"), kOk);
   EXPECT_EQ(smb->Do("notified"), "ok 1:sub\\deep");
+
+  // Data and attributes changed over NFS by file handle alone (WRITE, SETATTR) are seen as
+  // modifications of the file's name in the watched folder.
+  const std::string file = dir + "/data";
+  auto open = Nfs4TestClient::Walk("/export/" + dir);
+  open.push_back(OpenByName("data", OPEN4_SHARE_ACCESS_BOTH, OPEN4_SHARE_DENY_NONE, "w",
+                            c->clientid(), true, 0));
+  ASSERT_OK_AND_ASSIGN(COMPOUND4res r, c->Compound(c->InSession(open)));
+  ASSERT_EQ(r.status, kOk) << Describe(r);
+  const stateid4 sid = ResultOf<OPEN4res>(r, OP_OPEN)->stateid;
+  // A new watch (a watch keeps the filter of its first request): FILE_NOTIFY_CHANGE_SIZE |
+  // _LAST_WRITE, not on the tree.
+  ASSERT_EQ(smb->Do("create " + dir + " 0x001f01ff 0x1 1"), "ok 2");
+  ASSERT_EQ(smb->Do("notify 2 0x18 0"), "ok");
+  auto write = Nfs4TestClient::Walk("/export/" + file);
+  write.push_back(Write(sid, 0, "written over nfs"));
+  ASSERT_OK_AND_ASSIGN(r, c->Compound(c->InSession(write)));
+  ASSERT_EQ(r.status, kOk) << Describe(r);
+  EXPECT_EQ(smb->Do("notified"), "ok 3:data");
+  // A mode change: FILE_NOTIFY_CHANGE_ATTRIBUTES | _SECURITY on a third watch.
+  ASSERT_EQ(smb->Do("create " + dir + " 0x001f01ff 0x1 1"), "ok 3");
+  ASSERT_EQ(smb->Do("notify 3 0x104 0"), "ok");
+  Fattr4 mode;
+  mode.mask.set(FATTR4_MODE);
+  mode.mode = 0600;
+  SETATTR4args set;
+  EncodeAttrs(mode.mask, mode, &set.obj_attributes);
+  EXPECT_EQ(in_dir({Op(OP_SETATTR, set)}, file), kOk);
+  EXPECT_EQ(smb->Do("notified"), "ok 3:data");
 }
 
 // SMB durable handles (issue 15, item 4): an open with a batch oplock and a durable handle

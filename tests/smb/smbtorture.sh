@@ -7,6 +7,8 @@
 # dies or hangs, fails this script. Listed tests that now pass are printed, so the list shrinks.
 #
 # usage: smbtorture.sh DFS_BIN [SUITE...]     (default: the suites the SMB issue names)
+# A SUITE written SUITE@ca runs against the share /ca, which is continuously available
+# (persistent handles); the others against /export.
 # Environment: DFS_TORTURE_JOBS (parallel suites, default 3), DFS_TORTURE_TIMEOUT (per suite,
 # seconds, default 600), DFS_TORTURE_KEEP=1 keeps the logs' directory.
 # The suites of DFS_TORTURE_USER_SUITES (default: smb2.acls) run as an ordinary user (uid 1000,
@@ -24,7 +26,7 @@ if [ ${#suites[@]} -eq 0 ]; then
           smb2.getinfo smb2.setinfo smb2.compound smb2.credits smb2.session smb2.lock
           smb2.oplock smb2.lease smb2.sharemode smb2.maxfid smb2.ioctl smb2.acls smb2.notify
           smb2.streams smb2.ea smb2.durable-open smb2.durable-v2-open smb2.durable-open-disconnect
-          smb2.multichannel)
+          smb2.multichannel smb2.replay smb2.durable-v2-open@ca smb2.replay.replay5@ca)
 fi
 if ! command -v smbtorture >/dev/null; then
   echo "SKIPPED: smbtorture is not installed (Debian samba-testsuite)"
@@ -75,6 +77,7 @@ smb: {bind: 127.0.0.1, port: 0, max_connections_per_client: 1024}
 api: {bind: 127.0.0.1, port: 0}
 shares:
   - {name: /export, metadata: memory, block: memory, squash: none}
+  - {name: /ca, metadata: memory, block: memory, squash: none, continuously_available: true}
 EOC
   setsid "$dfs" start --foreground --config "$dir/config.yaml" >"$dir/dfs.log" 2>&1 &
   local pid=$! port="" pw=""
@@ -94,8 +97,10 @@ EOC
   if [[ " ${DFS_TORTURE_USER_SUITES-smb2.acls} " == *" $suite "* ]]; then
     user=$(make_user "$dir" "$pw") || { echo "cannot make the user: $user" >"$dir/log"; user="admin%$pw"; }
   fi
-  timeout "${DFS_TORTURE_TIMEOUT:-600}" smbtorture "//127.0.0.1/export" -p "$port" \
-    -U "$user" --option="netbios name=localhost" "$suite" >"$dir/log" 2>&1
+  local share=export torture=$suite
+  if [[ "$suite" == *@ca ]]; then share=ca torture=${suite%@ca}; fi
+  timeout "${DFS_TORTURE_TIMEOUT:-600}" smbtorture "//127.0.0.1/$share" -p "$port" \
+    -U "$user" --option="netbios name=localhost" "$torture" >"$dir/log" 2>&1
   echo $? >"$dir/rc"
   kill -TERM "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null

@@ -12,6 +12,10 @@ ChangeFeed::WatchId ChangeFeed::Watch(uint64_t dir, bool tree, uint32_t filter, 
   by_dir_.emplace(dir, id);
   watches_.fetch_add(1, std::memory_order_release);
   if (tree) tree_watches_.fetch_add(1, std::memory_order_release);
+  {
+    MutexLock names_lock(&names_mu_);
+    names_.clear();  // a directory more to look in
+  }
   return id;
 }
 
@@ -33,7 +37,35 @@ void ChangeFeed::Unwatch(WatchId id) {
 
 void ChangeFeed::Publish(uint64_t dir, ChangeAction action, uint32_t what, std::string_view name) {
   if (!Watched()) return;
+  if (action != ChangeAction::kModified) {
+    MutexLock lock(&names_mu_);
+    names_.clear();  // a name came, went or moved: files are looked for anew
+  }
   Deliver(dir, false, Change{action, what, std::string(name)});
+}
+
+std::vector<uint64_t> ChangeFeed::WatchedDirs(size_t max) const {
+  std::vector<uint64_t> out;
+  MutexLock lock(&mu_);
+  for (auto it = by_dir_.begin(); it != by_dir_.end() && out.size() < max;
+       it = by_dir_.upper_bound(it->first)) {
+    out.push_back(it->first);
+  }
+  return out;
+}
+
+bool ChangeFeed::CachedNames(uint64_t inode, int64_t now_nanos, Names* names) const {
+  MutexLock lock(&names_mu_);
+  auto it = names_.find(inode);
+  if (it == names_.end() || now_nanos - it->second.first > kNamesFor) return false;
+  *names = it->second.second;
+  return true;
+}
+
+void ChangeFeed::CacheNames(uint64_t inode, int64_t now_nanos, Names names) {
+  MutexLock lock(&names_mu_);
+  if (names_.size() >= kMaxCachedFiles) names_.clear();
+  names_[inode] = {now_nanos, std::move(names)};
 }
 
 void ChangeFeed::PublishBelow(uint64_t ancestor, ChangeAction action, uint32_t what,

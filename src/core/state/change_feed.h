@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/mutex.h"
 
@@ -86,6 +88,17 @@ class ChangeFeed {
   // Directory `dir` is to be deleted once its opens close: its watches are told (Change::gone).
   void Gone(uint64_t dir);
 
+  // The directories watched now, at most `max`, each once (Vfs::NoteFileChanged looks for a
+  // changed file's names in them).
+  std::vector<uint64_t> WatchedDirs(size_t max) const;
+  // Where file `inode` was found among the watched directories, as (directory, name) pairs,
+  // remembered for kNamesFor so that a stream of writes looks once. Publishing a change of a
+  // name (not kModified) forgets every file's, as does a new watch.
+  static constexpr int64_t kNamesFor = 2'000'000'000;  // nanoseconds
+  using Names = std::vector<std::pair<uint64_t, std::string>>;
+  bool CachedNames(uint64_t inode, int64_t now_nanos, Names* names) const;
+  void CacheNames(uint64_t inode, int64_t now_nanos, Names names);
+
  private:
   struct Entry {
     uint64_t dir = 0;
@@ -97,10 +110,13 @@ class ChangeFeed {
 
   std::atomic<int> watches_{0};
   std::atomic<int> tree_watches_{0};
-  Mutex mu_;
+  mutable Mutex mu_;
   WatchId next_id_ GUARDED_BY(mu_) = 1;
   std::map<WatchId, Entry> by_id_ GUARDED_BY(mu_);
   std::multimap<uint64_t, WatchId> by_dir_ GUARDED_BY(mu_);
+  static constexpr size_t kMaxCachedFiles = 4096;
+  mutable Mutex names_mu_;
+  std::map<uint64_t, std::pair<int64_t, Names>> names_ GUARDED_BY(names_mu_);
 };
 
 }  // namespace dittofs::core

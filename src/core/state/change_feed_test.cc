@@ -69,5 +69,36 @@ TEST(ChangeFeedTest, ASinkMayUnwatchItself) {
   EXPECT_FALSE(feed.Watched());
 }
 
+TEST(ChangeFeedTest, ListsWatchedDirectoriesOnceEach) {
+  ChangeFeed feed;
+  Seen a, b, c;
+  feed.Watch(7, false, changed::kAll, a.sink());
+  feed.Watch(7, true, changed::kAll, b.sink());
+  feed.Watch(9, false, changed::kAll, c.sink());
+  EXPECT_EQ(feed.WatchedDirs(10), (std::vector<uint64_t>{7, 9}));
+  EXPECT_EQ(feed.WatchedDirs(1), (std::vector<uint64_t>{7}));
+}
+
+// A file's names among the watched directories are remembered for a while, and forgotten when
+// any name changes or a watch comes.
+TEST(ChangeFeedTest, RemembersAFilesNamesUntilANameChanges) {
+  ChangeFeed feed;
+  Seen seen;
+  feed.Watch(1, false, changed::kAll, seen.sink());
+  ChangeFeed::Names names;
+  EXPECT_FALSE(feed.CachedNames(42, 0, &names));
+  feed.CacheNames(42, 1000, {{1, "f"}});
+  ASSERT_TRUE(feed.CachedNames(42, 2000, &names));
+  EXPECT_EQ(names, (ChangeFeed::Names{{1, "f"}}));
+  EXPECT_FALSE(feed.CachedNames(42, 1000 + ChangeFeed::kNamesFor + 1, &names));
+  feed.Publish(1, ChangeAction::kModified, changed::kSize, "f");
+  EXPECT_TRUE(feed.CachedNames(42, 2000, &names));  // a modification changes no name
+  feed.Publish(1, ChangeAction::kRenamedOldName, changed::kFileName, "f");
+  EXPECT_FALSE(feed.CachedNames(42, 2000, &names));
+  feed.CacheNames(42, 1000, {{1, "g"}});
+  feed.Watch(2, false, changed::kAll, seen.sink());
+  EXPECT_FALSE(feed.CachedNames(42, 2000, &names));
+}
+
 }  // namespace
 }  // namespace dittofs::core

@@ -207,9 +207,10 @@ SETATTR3res Nfs3Service::Setattr(const rpc::CallContext& call, const SETATTR3arg
   core::Wcc wcc;
   std::optional<Timespec> guard;
   if (args.guard) guard = Timespec{args.guard->seconds, args.guard->nseconds};
-  Status s = t->vfs->SetAttr(CallerOf(call), t->file, ToSetAttrs(args.new_attributes),
-                             guard ? &*guard : nullptr, &wcc);
+  const core::SetAttrs attrs = ToSetAttrs(args.new_attributes);
+  Status s = t->vfs->SetAttr(CallerOf(call), t->file, attrs, guard ? &*guard : nullptr, &wcc);
   if (!s.ok()) return SETATTR3res::Failure(ToNfs3(s), {ToWcc(wcc)});
+  t->vfs->NoteFileChanged(t->file, core::Vfs::ChangesOf(attrs));  // to SMB CHANGE_NOTIFY
   return SETATTR3res::Success({ToWcc(wcc)});
 }
 
@@ -268,6 +269,7 @@ WRITE3res Nfs3Service::Write(const rpc::CallContext& call, const WRITE3args& arg
       t->vfs->Write(CallerOf(call), t->file, args.offset, args.data.first(args.count),
                     static_cast<core::Stability>(args.stable), &wcc);
   if (!w.ok()) return WRITE3res::Failure(ToNfs3(w.status()), {ToWcc(wcc)});
+  t->vfs->NoteFileChanged(t->file, core::changed::kLastWrite | core::changed::kSize);
   WRITE3resok ok;
   ok.file_wcc = ToWcc(wcc);
   ok.count = w->count;

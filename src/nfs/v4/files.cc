@@ -702,6 +702,9 @@ SETATTR4res Nfs4Service::SetAttr(Ctx& c, const SETATTR4args& a) {
       return r;
     }
   }
+  // To SMB CHANGE_NOTIFY: what the SETATTR changed, under the file's watched names.
+  use->vfs().NoteFileChanged(c.current.file,
+                             core::Vfs::ChangesOf(attrs) | (acl ? core::changed::kSecurity : 0));
   r.attrsset = attrset;
   return r;
 }
@@ -769,6 +772,7 @@ WRITE4res Nfs4Service::Write(Ctx& c, const WRITE4args& a) {
             : IoStatus(use->vfs(), c.current.file, via, a.offset, a.data.size(), true, w.status());
     return r;
   }
+  use->vfs().NoteFileChanged(c.current.file, core::changed::kLastWrite | core::changed::kSize);
   r.count = w->count;
   r.committed = static_cast<stable_how4>(w->committed);
   r.writeverf = write_verifier_;

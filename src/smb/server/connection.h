@@ -26,6 +26,21 @@ struct BreakTarget {
   std::weak_ptr<Session> session GUARDED_BY(mu);
 };
 
+// Marks a durable v2 CREATE (by ClientGuid and CreateGuid) as waiting before it opens, from
+// its construction to its destruction: a replay of it meanwhile is told to come back later.
+class PendingCreate {
+ public:
+  PendingCreate(struct ServerContext& server, const std::array<std::byte, 16>& client_guid,
+                const std::array<std::byte, 16>& create_guid);
+  ~PendingCreate();
+  PendingCreate(const PendingCreate&) = delete;
+  PendingCreate& operator=(const PendingCreate&) = delete;
+
+ private:
+  struct ServerContext& server_;
+  std::pair<std::array<std::byte, 16>, std::array<std::byte, 16>> key_;
+};
+
 // A durable open whose connection was lost, waiting for its client (durable.h).
 struct DurableRecord {
   std::shared_ptr<Open> open;
@@ -49,6 +64,15 @@ struct ServerContext {
   // Durable opens waiting for a reconnect, by their FileId.
   Mutex durable_mu;
   std::map<uint64_t, DurableRecord> durable GUARDED_BY(durable_mu);
+  // Durable v2 opens by (ClientGuid, CreateGuid), for CREATE replays (durable.h); an entry
+  // goes when its open closes.
+  Mutex replay_mu;
+  std::map<std::pair<std::array<std::byte, 16>, std::array<std::byte, 16>>, std::weak_ptr<Open>>
+      replayable GUARDED_BY(replay_mu);
+  // The same keys of durable v2 CREATEs that wait (for breaks) before they open, with how many
+  // wait (PendingCreate).
+  std::map<std::pair<std::array<std::byte, 16>, std::array<std::byte, 16>>, int> pending_creates
+      GUARDED_BY(replay_mu);
   StreamTable streams;  // the opens of named streams, of every connection
   // The live connections, for the administrator's view (SmbAdmin). A connection is here from
   // its construction to its destruction; holding connections_mu keeps every one alive.
@@ -58,6 +82,7 @@ struct ServerContext {
 };
 
 struct Reply;
+struct DurableAsk;
 // A request that must wait before it can be answered (a lease or oplock break, a blocking
 // lock). `start` registers `resume` (called once, on any thread, when the wait ends: Ok, or
 // the error that ended it) and returns what cancels the wait (true if it was still waiting;
@@ -188,6 +213,8 @@ class Connection final : public net::StreamHandler {
   // An IOCTL's FSCTL on an open file (server-side copy, resume keys, object ids, sparse).
   Reply FileControl(Exchange& x, Open& open, const wire::IoctlRequest& req);
 
+  // Errc::kBadHandle for none (STATUS_FILE_CLOSED); Errc::kUnavailable for a WRITE, SET_INFO or
+  // IOCTL whose ChannelSequence is stale (STATUS_FILE_NOT_AVAILABLE, OpenLookupStatus).
   Result<std::shared_ptr<Open>> FindOpen(Exchange& x, const wire::FileHandle& handle);
   // Oplocks and leases (oplock.cc): grants an open asked for in CREATE, after it opened.
   void GrantCaching(Exchange& x, Open& open, const wire::CreateRequest& req,
@@ -226,8 +253,19 @@ class Connection final : public net::StreamHandler {
   // `lost`: the connection was lost; its durable opens wait for a reconnect instead of closing.
   void CloseSession(Session& session, bool lost = false);
   // CREATE with a durable handle reconnect context (DHnC, DH2C): the open it names, back.
+  // `replayed`: a replayed DH2Q names the open (by its CreateGuid): the answer is its CREATE's
+  // (the action it answered, and the DH2Q response context).
   Reply ReconnectDurable(Exchange& x, const wire::CreateRequest& req, uint64_t file_id,
-                         const std::array<std::byte, 16>* create_guid);
+                         const std::array<std::byte, 16>* create_guid, bool replayed = false);
+  // CREATE with DH2Q naming the CreateGuid of a live durable v2 open of this client
+  // (MS-SMB2 3.3.5.9.10): that open's answer again when the request is a replay (and this
+  // session's open), else the refusal; nullopt when no such open is eligible.
+  std::optional<Reply> ReplayCreate(Exchange& x, const wire::CreateRequest& req,
+                                    const DurableAsk& ask);
+  // SMB2_CREATE_APP_INSTANCE_ID (MS-SMB2 3.3.5.9.13): closes the opens of `inode` in `share`
+  // that other clients made for the same application instance.
+  void CloseAppInstance(core::ShareId share, uint64_t inode,
+                        const std::array<std::byte, 16>& app_instance);
   // SESSION_SETUP with SMB2_SESSION_FLAG_BINDING (MS-SMB2 3.3.5.5 step 4, 3.3.5.5.3): binds
   // the session of another connection of this client to this one, once the client
   // authenticated again as the session's user. `failed` answers a failed authentication.
@@ -352,6 +390,9 @@ core::LeaseTable::BreakFn OplockBreakFn(ServerContext& server, std::shared_ptr<B
                                         uint64_t open_id);
 // An oplock level's caching (R, RW, RWH) and the oplock level of a caching state.
 uint8_t StateOfOplock(uint8_t level);
+// The answer to a failed FindOpen: STATUS_FILE_NOT_AVAILABLE for a stale ChannelSequence,
+// else STATUS_FILE_CLOSED.
+uint32_t OpenLookupStatus(const Status& failed);
 uint8_t OplockOfState(uint8_t state);
 // The lease a CREATE asks for (its RqLs context, MS-SMB2 2.2.13.2.8/.10): the key and the
 // state asked; nullopt when it names none (or a context too short to read).

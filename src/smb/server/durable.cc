@@ -20,6 +20,7 @@ namespace {
 constexpr uint32_t kDefaultTimeoutMs = 60'000;
 constexpr uint32_t kMaxTimeoutMs = 300'000;  // as Windows caps a v2 request
 constexpr uint32_t kDh2Persistent = 0x2;
+constexpr uint32_t kStatusDuplicateObjectid = 0xC000022A;
 
 Reply Fail(uint32_t status) {
   Reply r;
@@ -209,7 +210,7 @@ void ScavengeDurableLease(ServerContext& server, const Lease* lease) {
 }
 
 Reply Connection::ReconnectDurable(Exchange& x, const wire::CreateRequest& req, uint64_t file_id,
-                                   const std::array<std::byte, 16>* create_guid) {
+                                   const std::array<std::byte, 16>* create_guid, bool replayed) {
   const core::Caller caller = CallerOf(*x.session);
   const std::array<std::byte, 16> guid = client_guid();
   // A lease reconnects with its key (MS-SMB2 3.3.5.9.7, 3.3.5.9.12).
@@ -296,7 +297,7 @@ Reply Connection::ReconnectDurable(Exchange& x, const wire::CreateRequest& req, 
   }
   wire::CreateResponse resp;
   resp.handle = {open->id, open->id};
-  resp.action = wire::kActionOpened;
+  resp.action = replayed ? open->create_action : wire::kActionOpened;
   resp.times = TimesOf(*attr);
   resp.allocation_size = AllocationOf(*attr);
   resp.end_of_file = open->directory ? 0 : attr->size;
@@ -307,10 +308,167 @@ Reply Connection::ReconnectDurable(Exchange& x, const wire::CreateRequest& req, 
   } else {
     resp.oplock = open->oplock;
   }
+  if (replayed) {
+    Bytes data;
+    wire::LeWriter w(data);
+    w.U32(open->durable_timeout_ms);
+    w.U32(open->persistent ? kDh2Persistent : 0);
+    resp.contexts.emplace_back("DH2Q", std::move(data));
+  }
   LOG_DEBUG("smb {}: durable open {:x} reconnected", peer_, open->id);
   Reply reply;
   wire::EncodeCreateResponse(resp, reply.body);
   return reply;
+}
+
+PendingCreate::PendingCreate(ServerContext& server, const std::array<std::byte, 16>& client_guid,
+                             const std::array<std::byte, 16>& create_guid)
+    : server_(server), key_(client_guid, create_guid) {
+  MutexLock lock(&server_.replay_mu);
+  ++server_.pending_creates[key_];
+}
+
+PendingCreate::~PendingCreate() {
+  MutexLock lock(&server_.replay_mu);
+  auto it = server_.pending_creates.find(key_);
+  if (it != server_.pending_creates.end() && --it->second <= 0) server_.pending_creates.erase(it);
+}
+
+std::optional<Reply> Connection::ReplayCreate(Exchange& x, const wire::CreateRequest& req,
+                                              const DurableAsk& ask) {
+  const bool replay = (x.header.flags & wire::kFlagReplay) != 0;
+  std::shared_ptr<Open> open;
+  {
+    MutexLock lock(&server_.replay_mu);
+    // The CREATE it replays still waits for breaks: the client is to try again (as Samba
+    // answers; Windows lets the replay wait and fail, smb2.replay.dhv2-pending*-windows).
+    if (replay && server_.pending_creates.count({client_guid(), ask.create_guid}) > 0) {
+      return Fail(wire::kStatusFileNotAvailable);
+    }
+    auto it = server_.replayable.find({client_guid(), ask.create_guid});
+    if (it == server_.replayable.end()) return std::nullopt;
+    open = it->second.lock();
+    if (!open) {
+      server_.replayable.erase(it);
+      return std::nullopt;
+    }
+  }
+  if (!open->replay_eligible.load() || open->closed.load()) return std::nullopt;
+  bool disconnected;
+  {
+    MutexLock lock(&server_.durable_mu);
+    disconnected = server_.durable.count(open->id) > 0;
+  }
+  if (disconnected) {
+    // A durable open whose connection was lost: a replay of its CREATE takes it back, as DH2C
+    // would (smb2.replay.replay5); anything else naming its CreateGuid is refused.
+    if (!replay) return Fail(kStatusDuplicateObjectid);
+    return ReconnectDurable(x, req, open->id, &open->create_guid, /*replayed=*/true);
+  }
+  {
+    // A replay comes on the session of the open (on any of its channels).
+    MutexLock lock(&x.session->mu);
+    auto it = x.session->opens.find(open->id);
+    if (it == x.session->opens.end() || it->second != open) return std::nullopt;
+  }
+  // The same CreateGuid in a request that is not a replay names another create.
+  if (!replay) return Fail(kStatusDuplicateObjectid);
+  // The replay asks for the caching the open has: the same lease key, or no lease.
+  const std::optional<std::pair<LeaseKey, uint8_t>> lease_request =
+      req.oplock == wire::kOplockLease ? LeaseRequestOf(req) : std::nullopt;
+  if (open->lease ? (!lease_request || lease_request->first != open->lease->key)
+                  : lease_request.has_value()) {
+    return Fail(wire::kStatusAccessDenied);
+  }
+  Result<core::ShareUse> use = server_.env.shares->Use(open->tree->share);
+  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  const core::Caller caller = CallerOf(*x.session);
+  Result<core::Attr> attr = use->vfs().GetAttr(caller, open->file);
+  if (!attr.ok())
+    return Fail(attr.status().code() == Errc::kNotFound ? wire::kStatusObjectNameNotFound
+                                                        : wire::kStatusAccessDenied);
+  // The open's answer again, with its caching as it is now. An oplock replay answers the level
+  // it asks when that is none, without changing the open's (smb2.replay.replay-dhv2-oplock2).
+  wire::CreateResponse resp;
+  resp.handle = {open->id, open->id};
+  resp.action = open->create_action;
+  resp.times = TimesOf(*attr);
+  resp.allocation_size = AllocationOf(*attr);
+  resp.end_of_file = open->directory ? 0 : attr->size;
+  resp.attributes = DosAttributesOf(*attr);
+  bool durable = open->durable;
+  if (open->lease) {
+    uint8_t state;
+    uint16_t epoch;
+    {
+      MutexLock lock(&server_.leases_mu);
+      state = open->lease->state;
+      epoch = open->lease->epoch;
+    }
+    resp.oplock = wire::kOplockLease;
+    AppendLeaseContext(*open->lease, state, 0, epoch, &resp);
+    durable = durable && (open->persistent || (state & core::kCacheHandle));
+  } else {
+    resp.oplock = req.oplock == wire::kOplockNone ? wire::kOplockNone : open->oplock;
+    durable = durable && (open->persistent || resp.oplock == wire::kOplockBatch);
+  }
+  if (durable) {
+    Bytes data;
+    wire::LeWriter w(data);
+    w.U32(open->durable_timeout_ms);
+    w.U32(open->persistent ? kDh2Persistent : 0);
+    resp.contexts.emplace_back("DH2Q", std::move(data));
+  }
+  for (const wire::CreateContext& c : req.contexts) {
+    if (c.name == "MxAc") {
+      resp.contexts.emplace_back(
+          "MxAc", MaximalAccessContext(MaximalAccess(use->vfs(), caller, *attr, x.tree->writable)));
+    }
+  }
+  LOG_DEBUG("smb {}: CREATE of open {:x} replayed", peer_, open->id);
+  Reply reply;
+  wire::EncodeCreateResponse(resp, reply.body);
+  return reply;
+}
+
+void Connection::CloseAppInstance(core::ShareId share, uint64_t inode,
+                                  const std::array<std::byte, 16>& app_instance) {
+  const std::array<std::byte, 16> ours = client_guid();
+  const auto matches = [&](const Open& o) {
+    return o.app_instance == app_instance && o.file.inode == inode && o.state_open != 0 && o.tree &&
+           o.tree->share == share;
+  };
+  std::vector<std::pair<std::shared_ptr<Session>, std::shared_ptr<Open>>> closing;
+  {
+    MutexLock all(&server_.connections_mu);
+    for (Connection* c : server_.connections) {
+      MutexLock lock(&c->mu_);
+      if (c->client_guid_ == ours) continue;  // the same client's opens stay
+      for (const auto& [sid, session] : c->sessions_) {
+        MutexLock session_lock(&session->mu);
+        for (auto it = session->opens.begin(); it != session->opens.end();) {
+          if (matches(*it->second)) {
+            closing.emplace_back(session, it->second);
+            it = session->opens.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+    }
+  }
+  for (auto& [session, open] : closing) {
+    LOG_DEBUG("smb {}: open {:x} closed: a new open of its application instance", peer_, open->id);
+    CloseOpenAs(server_, CallerOf(*session), session->client_guid, *open);
+  }
+  std::vector<uint64_t> waiting;
+  {
+    MutexLock lock(&server_.durable_mu);
+    for (const auto& [id, record] : server_.durable) {
+      if (record.client_guid != ours && matches(*record.open)) waiting.push_back(id);
+    }
+  }
+  for (uint64_t id : waiting) ScavengeDurable(server_, id);
 }
 
 }  // namespace dittofs::smb

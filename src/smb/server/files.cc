@@ -15,9 +15,9 @@
 #include "smb/server/aapl.h"
 #include "smb/server/connection.h"
 #include "smb/server/durable.h"
-#include "smb/server/persistent.h"
 #include "smb/server/file_info.h"
 #include "smb/server/notify.h"
+#include "smb/server/persistent.h"
 #include "smb/wire/le.h"
 #include "smb/wire/utf16.h"
 
@@ -28,7 +28,9 @@ constexpr uint32_t kStatusBadImpersonationLevel = 0xC00000A5;
 constexpr uint32_t kStatusIoReparseTagMismatch = 0xC0000277;
 constexpr uint32_t kStatusInvalidEaName = 0x80000013;
 constexpr uint32_t kStatusEaListInconsistent = 0x80000014;
-constexpr uint32_t kStatusFileNotAvailable = 0xC0000467;
+// The SMB2_CREATE_APP_INSTANCE_ID context's name: a GUID (MS-SMB2 2.2.13.2).
+constexpr std::string_view kAppInstanceIdTag{
+    "\x45\xBC\xA6\x6A\xEF\xA7\xF7\x4A\x90\x08\xFA\x46\x2E\x14\x4D\x74", 16};
 
 Reply Fail(uint32_t status) {
   Reply r;
@@ -128,15 +130,6 @@ Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, std::string_view
   }
 }
 
-// The answer to a CREATE's MxAc context (MS-SMB2 2.2.14.2.5): success, and the maximal access.
-Bytes MaximalAccessContext(uint32_t maximal) {
-  Bytes data;
-  wire::LeWriter w(data);
-  w.U32(0);
-  w.U32(maximal);
-  return data;
-}
-
 // What a CREATE's disposition does to a file (or stream) that exists: supersede or overwrite
 // it (both truncate), or open it. (FILE_CREATE is refused before.)
 uint32_t ActionOnExisting(uint32_t disposition) {
@@ -165,6 +158,15 @@ Reply StoppedOnSymlink(core::Vfs& vfs, const core::Caller& caller, const core::A
 }
 
 }  // namespace
+
+// The answer to a CREATE's MxAc context (MS-SMB2 2.2.14.2.5): success, and the maximal access.
+Bytes MaximalAccessContext(uint32_t maximal) {
+  Bytes data;
+  wire::LeWriter w(data);
+  w.U32(0);
+  w.U32(maximal);
+  return data;
+}
 
 // What `caller` may do to the object: MAXIMUM_ALLOWED's answer and MxAc's.
 uint32_t MaximalAccess(core::Vfs& vfs, const core::Caller& caller, const core::Attr& attr,
@@ -449,6 +451,12 @@ Reply Connection::Create(Exchange& x) {
       return ReconnectDurable(x, *req, reconnect->file_id,
                               reconnect->v2 ? &reconnect->create_guid : nullptr);
     }
+    // A replay of a durable v2 CREATE (after a lost channel) gets the open it made.
+    if (durable.v2) {
+      if (std::optional<Reply> replayed = ReplayCreate(x, *req, durable)) {
+        return std::move(*replayed);
+      }
+    }
   }
   // MS-SMB2 §3.3.5.9 and what Windows answers for each reserved bit.
   if (req->disposition > wire::kOverwriteIf) return Fail(wire::kStatusInvalidParameter);
@@ -478,7 +486,15 @@ Reply Connection::Create(Exchange& x) {
   // SMB2_CREATE_EA_BUFFER (MS-SMB2 2.2.13.2.1): EAs for the file this CREATE makes or
   // overwrites, all checked before anything is made.
   std::optional<std::vector<wire::FullEa>> create_eas;
+  // SMB2_CREATE_APP_INSTANCE_ID (MS-SMB2 2.2.13.2.13): StructureSize, Reserved, AppInstanceId.
+  std::optional<std::array<std::byte, 16>> app_instance;
   for (const wire::CreateContext& c : req->contexts) {
+    if (c.name == kAppInstanceIdTag && dialect() >= wire::kSmb300 && !x.tree->ipc) {
+      if (c.data.size() < 20) return Fail(wire::kStatusInvalidParameter);
+      std::array<std::byte, 16> id;
+      std::memcpy(id.data(), c.data.data() + 4, 16);
+      if (id != std::array<std::byte, 16>{}) app_instance = id;
+    }
     if (c.name == "ExtA") {
       Result<std::vector<wire::FullEa>> eas = wire::DecodeFullEaList(c.data);
       if (!eas.ok()) return Fail(kStatusEaListInconsistent);
@@ -524,6 +540,10 @@ Reply Connection::Create(Exchange& x) {
   auto open = std::make_shared<Open>();
   open->id = NewId();
   open->tree = x.tree;
+  {
+    MutexLock lock(&open->mu);
+    open->channel_sequence = static_cast<uint16_t>(x.header.status & 0xFFFF);  // 3.3.5.9
+  }
   wire::CreateResponse resp;
   resp.handle = {open->id, open->id};
 
@@ -609,8 +629,11 @@ Reply Connection::Create(Exchange& x) {
       attr = *walked->attr;
       // MS-SMB2 3.3.5.9: a disconnected persistent open keeps the file for its client.
       if (PersistentOpenWaits(server_, x.tree->share, attr.id.inode)) {
-        return Fail(kStatusFileNotAvailable);
+        return Fail(wire::kStatusFileNotAvailable);
       }
+      // MS-SMB2 3.3.5.9.13: the same application instance's opens of the file from another
+      // client (its earlier incarnation) close first, without a break.
+      if (app_instance) CloseAppInstance(x.tree->share, attr.id.inode, *app_instance);
       switch (req->disposition) {
         case wire::kCreateNew:
           return Fail(wire::kStatusObjectNameCollision);
@@ -688,6 +711,18 @@ Reply Connection::Create(Exchange& x) {
           const std::array<std::byte, 16> guid = client_guid();
           server_.leases.erase({guid, lease->key});
         }
+      }
+      // While it waits, a replay of this durable v2 CREATE is told to come back later
+      // (STATUS_FILE_NOT_AVAILABLE, ReplayCreate); the wait's end lets it find the open.
+      // The mark goes when the wait ends, however it ends (answered, cancelled, or dropped
+      // with its connection).
+      if (pending && pending->wait && durable.v2) {
+        auto mark = std::make_shared<PendingCreate>(server_, client_guid(), durable.create_guid);
+        pending->wait->finish =
+            [mark, finish = std::move(pending->wait->finish)](Status s) mutable -> Reply {
+          mark.reset();  // before the CREATE runs anew (it may wait again, with a mark of its own)
+          return finish(s);
+        };
       }
       return pending;
     };
@@ -793,10 +828,19 @@ Reply Connection::Create(Exchange& x) {
       MutexLock lock(&server_.leases_mu);
       lease_state = open->lease->state;
     }
-    const bool persistent_allowed = x.tree->continuously_available && persistent_handles() &&
-                                    server_.env.handles != nullptr;
+    const bool persistent_allowed =
+        x.tree->continuously_available && persistent_handles() && server_.env.handles != nullptr;
     GrantDurable(durable, persistent_allowed, *open, lease_state, &resp);
     PersistOpen(server_, *open, caller, client_guid());
+    open->create_action = action;
+    if (app_instance) open->app_instance = *app_instance;
+    // Any DH2Q makes the open replay eligible, durable or not (MS-SMB2 3.3.5.9.10).
+    if (durable.v2) {
+      open->create_guid = durable.create_guid;
+      open->replay_eligible.store(true);
+      MutexLock lock(&server_.replay_mu);
+      server_.replayable[{client_guid(), open->create_guid}] = open;
+    }
     for (const wire::CreateContext& c : req->contexts) {
       if (c.name == "MxAc") {
         resp.contexts.emplace_back("MxAc", MaximalAccessContext(maximal));
@@ -942,7 +986,7 @@ Reply Connection::Write(Exchange& x) {
   Result<wire::WriteRequest> req = wire::DecodeWrite(x.message);
   if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
   Result<std::shared_ptr<Open>> found = FindOpen(x, req->handle);
-  if (!found.ok()) return Fail(wire::kStatusFileClosed);
+  if (!found.ok()) return Fail(OpenLookupStatus(found.status()));
   Open& open = **found;
   Reply reply;
   if (open.pipe) {

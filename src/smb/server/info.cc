@@ -737,7 +737,7 @@ Reply Connection::SetInfo(Exchange& x) {
   Result<wire::SetInfoRequest> req = wire::DecodeSetInfo(x.message);
   if (!req.ok()) return Fail(wire::kStatusInvalidParameter);
   Result<std::shared_ptr<Open>> found = FindOpen(x, req->handle);
-  if (!found.ok()) return Fail(wire::kStatusFileClosed);
+  if (!found.ok()) return Fail(OpenLookupStatus(found.status()));
   Open& open = **found;
   const bool posix = open.tree->posix.load();
   if (open.pipe) return Fail(wire::kStatusNotSupported);

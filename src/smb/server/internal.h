@@ -148,7 +148,16 @@ struct Open {
   // after a restart. Set at its CREATE.
   bool persistent = false;
   uint32_t durable_timeout_ms = 0;
-  std::array<std::byte, 16> create_guid{};  // DH2Q's
+  std::array<std::byte, 16> create_guid{};  // DH2Q's (whether durability was granted or not)
+  // Open.IsReplayEligible (MS-SMB2 3.3.5.9.10): a durable v2 open that no request but a CREATE
+  // replay has used yet; a replay of its CREATE (same ClientGuid and CreateGuid) gets it back.
+  std::atomic<bool> replay_eligible{false};
+  uint32_t create_action = 0;  // what its CREATE answered (opened, created, overwritten...)
+  // SMB2_CREATE_APP_INSTANCE_ID (MS-SMB2 3.3.5.9.13): a later open of the same file by the same
+  // application instance from another client closes this one. All zeros: none.
+  std::array<std::byte, 16> app_instance{};
+  // Open.ChannelSequence (MS-SMB2 3.3.5.2.10): the newest ChannelSequence of a request on it.
+  uint16_t channel_sequence GUARDED_BY(mu) = 0;
   // Where the breaks of its oplock go (the connection and session it is reached through),
   // moved to the reconnecting connection when a durable open is reconnected.
   std::shared_ptr<struct BreakTarget> break_target;
@@ -200,6 +209,8 @@ struct Session {
 // MAXIMUM_ALLOWED's answer, MxAc's, and Apple's directory attributes' (files.cc).
 uint32_t MaximalAccess(core::Vfs& vfs, const core::Caller& caller, const core::Attr& attr,
                        bool writable);
+// The answer to a CREATE's MxAc context (MS-SMB2 2.2.14.2.5): success, and `maximal`.
+Bytes MaximalAccessContext(uint32_t maximal);
 
 // Named streams and EAs (docs/streams.md).
 // Writes `data` at `offset` of the stream `open` is of (`data` set), or gives the stream the

@@ -290,8 +290,8 @@ bool Restore(ServerContext& server, const std::shared_ptr<core::Share>& share, c
     open->via.holder = lease->holder;
     if (fresh && p.lease->state != 0) {
       Result<core::LeaseTable::Granted> g =
-          state.leases.Request(p.file.inode, lease->holder, core::GrantKind::kLease,
-                               p.lease->state, LeaseBreakFn(server, lease, {}, nullptr));
+          state.leases.Request(p.file.inode, lease->holder, core::GrantKind::kLease, p.lease->state,
+                               LeaseBreakFn(server, lease, {}, nullptr));
       if (g.ok()) {
         MutexLock lock(&server.leases_mu);
         lease->grant = g->id;
@@ -308,6 +308,12 @@ bool Restore(ServerContext& server, const std::shared_ptr<core::Share>& share, c
       open->grant = g->id;
       open->oplock = OplockOfState(g->state);
     }
+  }
+  open->create_action = wire::kActionOpened;
+  open->replay_eligible.store(true);
+  {
+    MutexLock lock(&server.replay_mu);
+    server.replayable[{p.client_guid, p.create_guid}] = open;
   }
   AwaitReconnect(server, open, p.caller, p.client_guid);
   LOG_INFO("smb: persistent open {:x} of {} on {} waits {} ms for its client", p.id, p.path,

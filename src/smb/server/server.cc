@@ -278,6 +278,11 @@ void Connection::CloseOpen(Session& session, Open& open) {
   CloseOpenAs(server_, CallerOf(session), session.client_guid, open);
 }
 
+uint32_t OpenLookupStatus(const Status& failed) {
+  return failed.code() == Errc::kUnavailable ? wire::kStatusFileNotAvailable
+                                             : wire::kStatusFileClosed;
+}
+
 void CloseOpenAs(ServerContext& server, const core::Caller& caller,
                  const std::array<std::byte, 16>& client_guid, Open& open) {
   if (open.state_open == 0) return;
@@ -324,6 +329,14 @@ void CloseOpenAs(ServerContext& server, const core::Caller& caller,
   // open must find this one closed.
   ReleaseCachingOf(server, client_guid, vfs.state(), open);
   ForgetPersistentOpen(server, open);
+  if (open.create_guid != std::array<std::byte, 16>{}) {  // a DH2Q's, replay eligible
+    MutexLock lock(&server.replay_mu);
+    auto it = server.replayable.find({client_guid, open.create_guid});
+    if (it != server.replayable.end()) {
+      std::shared_ptr<Open> listed = it->second.lock();
+      if (!listed || listed.get() == &open) server.replayable.erase(it);
+    }
+  }
 }
 
 Result<std::shared_ptr<Open>> Connection::FindOpen(Exchange& x, const wire::FileHandle& h) {
@@ -334,11 +347,38 @@ Result<std::shared_ptr<Open>> Connection::FindOpen(Exchange& x, const wire::File
     handle = *x.related_handle;
   }
   if (handle.persistent != handle.volatile_id) return Status(Errc::kBadHandle, "unknown open");
-  MutexLock lock(&x.session->mu);
-  auto it = x.session->opens.find(handle.volatile_id);
-  if (it == x.session->opens.end()) return Status(Errc::kBadHandle, "unknown open");
-  if (x.tree && it->second->tree != x.tree) return Status(Errc::kBadHandle, "open of another tree");
-  return it->second;
+  const bool sequenced = dialect() >= wire::kSmb300;
+  std::shared_ptr<Open> open;
+  {
+    MutexLock lock(&x.session->mu);
+    auto it = x.session->opens.find(handle.volatile_id);
+    if (it == x.session->opens.end()) return Status(Errc::kBadHandle, "unknown open");
+    if (x.tree && it->second->tree != x.tree) {
+      return Status(Errc::kBadHandle, "open of another tree");
+    }
+    open = it->second;
+  }
+  // MS-SMB2 3.3.5.2.10: a request's ChannelSequence moves the open's forward (by less than
+  // half the 16-bit circle); a WRITE, SET_INFO or IOCTL with an older one was sent before a
+  // channel failure the client has since recovered from, and is refused. (The spec's counts
+  // of outstanding requests are not kept: a replay with the open's own ChannelSequence goes
+  // on.)
+  if (sequenced) {
+    const auto csn = static_cast<uint16_t>(x.header.status & 0xFFFF);
+    MutexLock lock(&open->mu);
+    if (csn != open->channel_sequence) {
+      if (static_cast<uint16_t>(csn - open->channel_sequence) <= 0x7FFF) {
+        open->channel_sequence = csn;
+      } else if (x.header.command == wire::kWrite || x.header.command == wire::kSetInfo ||
+                 x.header.command == wire::kIoctl) {
+        return Status(Errc::kUnavailable, "stale ChannelSequence");
+      }
+    }
+  }
+  // MS-SMB2 3.3.5.x: a request on a durable open ends its CREATE's replay eligibility (a
+  // persistent one keeps it).
+  if (!open->persistent) open->replay_eligible.store(false);
+  return open;
 }
 
 bool Connection::TakeCredits(uint64_t id, uint16_t charge) {

@@ -952,7 +952,7 @@ Reply Connection::Ioctl(Exchange& x) {
     default: {
       // The file system controls on an open file (files.cc).
       Result<std::shared_ptr<Open>> open = FindOpen(x, req->handle);
-      if (!open.ok()) return Fail(wire::kStatusFileClosed);
+      if (!open.ok()) return Fail(OpenLookupStatus(open.status()));
       return FileControl(x, **open, *req);
     }
   }

@@ -152,6 +152,7 @@ enum NtStatus : uint32_t {
   kStatusNotFound = 0xC0000225,
   kStatusTooManyLinks = 0xC0000265,
   kStatusNetworkSessionExpired = 0xC000035C,
+  kStatusFileNotAvailable = 0xC0000467,
   kStatusFileTooLarge = 0xC0000904,
   kStatusIoTimeout = 0xC00000B5,
   kStatusAccessDeniedWrongType = 0xC0000024,  // STATUS_OBJECT_TYPE_MISMATCH
