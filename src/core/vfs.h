@@ -194,6 +194,9 @@ class Vfs {
   // marked for deletion (delete on close, a disposition) and this was its last open, its name
   // `at` is removed (Remove or Rmdir) as at.caller.
   Status CloseFile(OpenTable::OpenId id, const NamedAt* at = nullptr);
+  // Takes back an open OpenFile just made that served nothing: its share modes go, and its
+  // delete_on_close marks nothing (OpenTable::Withdraw).
+  Status WithdrawOpen(OpenTable::OpenId id) { return state_->opens.Withdraw(id); }
   // Deletes the orphans that a stop or crash left (their opens died with the process).
   // REQUIRES: as FinishPendingCuts: before anything is served.
   static Status DeleteOrphans(std::string_view share, stores::MetadataStore& metadata,

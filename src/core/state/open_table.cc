@@ -96,7 +96,11 @@ Result<OpenTable::OpenId> OpenTable::Open(const OpenRequest& r) {
   return id;
 }
 
-Result<CloseResult> OpenTable::Close(OpenId id) {
+Result<CloseResult> OpenTable::Close(OpenId id) { return Release(id, /*withdrawn=*/false); }
+
+Status OpenTable::Withdraw(OpenId id) { return Release(id, /*withdrawn=*/true).status(); }
+
+Result<CloseResult> OpenTable::Release(OpenId id, bool withdrawn) {
   uint64_t file;
   {
     IdShard& s = impl_->IdShardOf(id);
@@ -114,7 +118,7 @@ Result<CloseResult> OpenTable::Close(OpenId id) {
   FileOpens& f = it->second;
   auto o = std::find_if(f.opens.begin(), f.opens.end(), [&](const auto& x) { return x.id == id; });
   if (o == f.opens.end()) return Status(Errc::kInternal, "open missing from its file");
-  if (o->delete_on_close) f.delete_pending = true;
+  if (o->delete_on_close && !withdrawn) f.delete_pending = true;
   f.opens.erase(o);
   impl_->total.fetch_sub(1);
   result.file = file;

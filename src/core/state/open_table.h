@@ -73,6 +73,9 @@ class OpenTable {
   Result<OpenId> Open(const OpenRequest& r);
   // Errc::kNotFound for an id that is not open.
   Result<CloseResult> Close(OpenId id);
+  // Takes back an open that served nothing yet (its protocol made it, then had to wait before
+  // going on): as Close, but its delete_on_close marks nothing.
+  Status Withdraw(OpenId id);
   // Gives open `id` the access `access` and share modes `share` in one step (an NFSv4 OPEN
   // upgrade or OPEN_DOWNGRADE): checked against the file's other opens as Open checks a new one
   // (Errc::kShareViolation, and the open keeps what it had). Errc::kNotFound for an id that is
@@ -99,6 +102,8 @@ class OpenTable {
   size_t total_opens() const;
 
  private:
+  Result<CloseResult> Release(OpenId id, bool withdrawn);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

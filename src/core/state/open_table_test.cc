@@ -142,6 +142,21 @@ TEST(OpenTableTest, DeleteOnCloseTakesEffectWhenThatOpenCloses) {
   EXPECT_TRUE(c2.delete_file);
 }
 
+// An open withdrawn before it served anything (its CREATE waits for a break and runs anew)
+// leaves no trace: its share modes go and its delete on close marks nothing.
+TEST(OpenTableTest, AWithdrawnOpenLeavesNoTrace) {
+  OpenTable t;
+  ASSERT_OK_AND_ASSIGN(OpenTable::OpenId keep, t.Open({4, R, SR | SW | SD}));
+  ASSERT_OK_AND_ASSIGN(OpenTable::OpenId doc, t.Open({4, R | D, SR, true}));
+  EXPECT_EQ(t.Open({4, Wr, SR | SW | SD}).status().code(), Errc::kShareViolation);
+  EXPECT_OK(t.Withdraw(doc));
+  EXPECT_FALSE(t.delete_pending(4));
+  EXPECT_OK(t.Open({4, Wr, SR | SW | SD}).status());
+  EXPECT_EQ(t.Withdraw(doc).code(), Errc::kNotFound);
+  ASSERT_OK_AND_ASSIGN(CloseResult c, t.Close(keep));
+  EXPECT_FALSE(c.delete_file);
+}
+
 TEST(OpenTableTest, AHundredThousandOpenFiles) {
   OpenTable t;
   std::vector<OpenTable::OpenId> ids;

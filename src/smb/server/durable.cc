@@ -28,6 +28,15 @@ Reply Fail(uint32_t status) {
   return r;
 }
 
+// The DH2Q response context of durable v2 `open` (MS-SMB2 2.2.14.2.12): Timeout, Flags.
+void AppendDurableV2Context(const Open& open, wire::CreateResponse* resp) {
+  Bytes data;
+  wire::LeWriter w(data);
+  w.U32(open.durable_timeout_ms);
+  w.U32(open.persistent ? kDh2Persistent : 0);
+  resp->contexts.emplace_back("DH2Q", std::move(data));
+}
+
 }  // namespace
 
 uint32_t ParseDurable(const wire::CreateRequest& req, uint16_t dialect, DurableAsk* ask,
@@ -78,17 +87,12 @@ void GrantDurable(const DurableAsk& ask, bool persistent_allowed, Open& open, ui
   open.durable_v2 = ask.v2;
   open.persistent = persistent;
   open.durable_timeout_ms = kDefaultTimeoutMs;
-  Bytes data;
-  wire::LeWriter w(data);
   if (ask.v2) {
     if (ask.timeout_ms != 0) open.durable_timeout_ms = std::min(ask.timeout_ms, kMaxTimeoutMs);
     open.create_guid = ask.create_guid;
-    w.U32(open.durable_timeout_ms);
-    w.U32(persistent ? kDh2Persistent : 0);
-    resp->contexts.emplace_back("DH2Q", std::move(data));
+    AppendDurableV2Context(open, resp);
   } else {
-    w.U64(0);
-    resp->contexts.emplace_back("DHnQ", std::move(data));
+    resp->contexts.emplace_back("DHnQ", Bytes(8));  // Reserved
   }
 }
 
@@ -308,13 +312,7 @@ Reply Connection::ReconnectDurable(Exchange& x, const wire::CreateRequest& req, 
   } else {
     resp.oplock = open->oplock;
   }
-  if (replayed) {
-    Bytes data;
-    wire::LeWriter w(data);
-    w.U32(open->durable_timeout_ms);
-    w.U32(open->persistent ? kDh2Persistent : 0);
-    resp.contexts.emplace_back("DH2Q", std::move(data));
-  }
+  if (replayed) AppendDurableV2Context(*open, &resp);
   LOG_DEBUG("smb {}: durable open {:x} reconnected", peer_, open->id);
   Reply reply;
   wire::EncodeCreateResponse(resp, reply.body);
@@ -412,13 +410,7 @@ std::optional<Reply> Connection::ReplayCreate(Exchange& x, const wire::CreateReq
     resp.oplock = req.oplock == wire::kOplockNone ? wire::kOplockNone : open->oplock;
     durable = durable && (open->persistent || resp.oplock == wire::kOplockBatch);
   }
-  if (durable) {
-    Bytes data;
-    wire::LeWriter w(data);
-    w.U32(open->durable_timeout_ms);
-    w.U32(open->persistent ? kDh2Persistent : 0);
-    resp.contexts.emplace_back("DH2Q", std::move(data));
-  }
+  if (durable) AppendDurableV2Context(*open, &resp);
   for (const wire::CreateContext& c : req.contexts) {
     if (c.name == "MxAc") {
       resp.contexts.emplace_back(

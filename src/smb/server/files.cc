@@ -726,17 +726,6 @@ Reply Connection::Create(Exchange& x) {
       }
       return pending;
     };
-    if (action != wire::kActionCreated && !stat_open) {
-      // An overwrite or supersede takes everything the others cache: the data, the attributes
-      // and the handle (smb2.lease.breaking2: RWH is broken to none).
-      std::vector<core::CacheOp> ops{truncate ? core::CacheOp::kOverwrite : core::CacheOp::kOpen};
-      // POSIX unlink: the name goes when this open closes, whatever the others cache; their
-      // handle caching is broken now, while the client can wait (a close cannot).
-      if (posix && (req->options & wire::kOptDeleteOnClose)) ops.push_back(core::CacheOp::kRemove);
-      for (const core::CacheOp op : ops) {
-        if (std::optional<Reply> pending = after_breaks(op)) return std::move(*pending);
-      }
-    }
     const uint32_t maximal = MaximalAccess(vfs, caller, attr, x.tree->writable);
     if (maximum) access |= maximal;
     if (access == 0) access = core::kReadAttributes;
@@ -766,6 +755,24 @@ Reply Connection::Create(Exchange& x) {
         return Fail(wire::kStatusCannotDelete);
       }
       return Fail(id.status());
+    }
+    // MS-FSA 2.1.5.1.2: the access and share modes are checked first (a refused open breaks
+    // nothing but the handle caching above); an open that may go on then breaks what the others
+    // cache that it conflicts with, and runs anew (its open given back meanwhile) once they
+    // answered.
+    if (action != wire::kActionCreated && !stat_open) {
+      // An overwrite or supersede takes everything the others cache: the data, the attributes
+      // and the handle (smb2.lease.breaking2: RWH is broken to none).
+      std::vector<core::CacheOp> ops{truncate ? core::CacheOp::kOverwrite : core::CacheOp::kOpen};
+      // POSIX unlink: the name goes when this open closes, whatever the others cache; their
+      // handle caching is broken now, while the client can wait (a close cannot).
+      if (posix && (req->options & wire::kOptDeleteOnClose)) ops.push_back(core::CacheOp::kRemove);
+      for (const core::CacheOp op : ops) {
+        if (std::optional<Reply> pending = after_breaks(op)) {
+          (void)vfs.WithdrawOpen(*id);
+          return std::move(*pending);
+        }
+      }
     }
     open->state_open = *id;
     open->via.open = *id;

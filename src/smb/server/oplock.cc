@@ -268,7 +268,11 @@ core::LeaseTable::BreakFn OplockBreakFn(ServerContext& server, std::shared_ptr<B
       session = target->session;
     }
     if (alive && handler != nullptr) {
-      handler->SendOplockBreak(session, open_id, OplockOfState(to));
+      // An oplock breaks to level II or to none (MS-SMB2 2.2.23.1): a break that would leave
+      // writes cached (a batch oplock's handle caching taken for a sharing violation) goes to
+      // level II, which the client acknowledges.
+      handler->SendOplockBreak(session, open_id,
+                               (to & core::kCacheRead) ? wire::kOplockII : wire::kOplockNone);
     } else {
       ScavengeDurableSoon(*context, open_id);  // a disconnected durable open cannot answer
     }
