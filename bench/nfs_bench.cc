@@ -64,6 +64,10 @@ struct Options {
   int port = 2049;
   int mount_port = 0;  // 0: the MOUNT service shares the NFS port
   std::string export_path = "/export";
+  // The AUTH_SYS identity of every call. Root skips the server's permission checks (and so its
+  // ACL evaluation); another uid measures them.
+  uint32_t uid = 0;
+  uint32_t gid = 0;
   std::string label = "server";
   std::set<std::string> tests = {"seq", "rand", "meta", "getattr"};
   uint64_t seq_file_mib = 256;
@@ -88,7 +92,7 @@ struct Options {
   if (message != nullptr) std::fprintf(stderr, "nfs_bench: %s\n", message);
   std::fprintf(stderr,
                "usage: nfs_bench --port P [--mount-port P2] [--host 127.0.0.1] [--export /export]\n"
-               "                 [--label NAME] [--tests seq,rand,meta,getattr]\n"
+               "                 [--label NAME] [--tests seq,rand,meta,getattr] [--uid 0 --gid 0]\n"
                "                 [--seq-file-mib 256] [--seq-block-kib 1024] [--seq-depth 8] "
                "[--seq-passes 5] [--seq-write-only]\n"
                "                 [--rand-file-mib 64] [--rand-block-kib 4] [--rand-depth 16]\n"
@@ -134,6 +138,10 @@ Options ParseOptions(int argc, char** argv) {
       port_given = true;
     } else if (flag == "--mount-port") {
       options.mount_port = static_cast<int>(ParseNumber(flag, value, 1, 65535));
+    } else if (flag == "--uid") {
+      options.uid = static_cast<uint32_t>(ParseNumber(flag, value, 0, 0xFFFFFFFEu));
+    } else if (flag == "--gid") {
+      options.gid = static_cast<uint32_t>(ParseNumber(flag, value, 0, 0xFFFFFFFEu));
     } else if (flag == "--export") {
       options.export_path = value;
     } else if (flag == "--label") {
@@ -278,7 +286,8 @@ class Session {
     nfs_set_timeout(nfs_, 60'000);
     std::string url = "nfs://" + options.host + options.export_path +
                       "?nfsport=" + std::to_string(options.port) +
-                      "&mountport=" + std::to_string(options.mount_port) + "&uid=0&gid=0";
+                      "&mountport=" + std::to_string(options.mount_port) +
+                      "&uid=" + std::to_string(options.uid) + "&gid=" + std::to_string(options.gid);
     nfs_url* parsed = nfs_parse_url_dir(nfs_, url.c_str());
     if (parsed == nullptr) Die(options.label, "bad url " + url + ": " + nfs_get_error(nfs_));
     int status = nfs_mount(nfs_, parsed->server, parsed->path);
