@@ -41,3 +41,24 @@ shares:
     squash: none
 EOC
 }
+
+# ab_table RESULTS TITLE_A TITLE_B: from the RESULT lines of runs labelled A and B (`RESULT
+# <label> <metric> <value> <unit>`), each metric's median per label and their ratio B/A.
+ab_table() {
+  python3 - "$@" <<'EOF'
+import collections, statistics, sys
+figures = collections.defaultdict(lambda: collections.defaultdict(list))
+units = {}
+for line in open(sys.argv[1]):
+    p = line.split()
+    if len(p) >= 4 and p[0] == "RESULT":
+        figures[p[2]][p[1]].append(float(p[3]))
+        units[p[2]] = " ".join(p[4:])
+print(f"{'metric':22s} {sys.argv[2]:>14s} {sys.argv[3]:>14s} {'B/A':>7s}  runs  unit")
+for metric, by in figures.items():
+    if not by["A"] or not by["B"]:
+        continue
+    a, b = statistics.median(by["A"]), statistics.median(by["B"])
+    print(f"{metric:22s} {a:14.1f} {b:14.1f} {b / a:7.3f}  {len(by['B']):4d}  {units[metric]}")
+EOF
+}

@@ -78,19 +78,4 @@ for round in $(seq "$rounds"); do
   run "$b_bin" B
 done
 
-python3 - "$results" <<'EOF'
-import collections, statistics, sys
-figures = collections.defaultdict(lambda: collections.defaultdict(list))
-units = {}
-for line in open(sys.argv[1]):
-    p = line.split()
-    if len(p) >= 4 and p[0] == "RESULT":
-        figures[p[2]][p[1]].append(float(p[3]))
-        units[p[2]] = " ".join(p[4:])
-print(f"{'metric':20s} {'A median':>14s} {'B median':>14s} {'B/A':>7s}  runs  unit")
-for metric, by in figures.items():
-    if not by["A"] or not by["B"]:
-        continue
-    a, b = statistics.median(by["A"]), statistics.median(by["B"])
-    print(f"{metric:20s} {a:14.1f} {b:14.1f} {b / a:7.3f}  {len(by['B']):4d}  {units[metric]}")
-EOF
+ab_table "$results" "A median" "B median"
