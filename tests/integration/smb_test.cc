@@ -791,8 +791,7 @@ TEST(SmbPersistentHandleTest, PersistentOpensAclsAndStreamsOutliveACrash) {
   ASSERT_OK(server->Restart());
   std::unique_ptr<SmbPeer> d = SmbPeer::Start(*server, SMB_PEER_SCRIPT);
   ASSERT_NE(d, nullptr) << server->Log();
-  EXPECT_EQ(d->Do("dreconnect again.bin " + got[2] + " " + got[3] + " p"), "ok 1")
-      << server->Log();
+  EXPECT_EQ(d->Do("dreconnect again.bin " + got[2] + " " + got[3] + " p"), "ok 1") << server->Log();
   EXPECT_EQ(d->Do("read 1 0 5"), "ok 616761696e");
   EXPECT_EQ(d->Do("close 1"), "ok");
   d.reset();

@@ -27,10 +27,13 @@ import struct
 import sys
 import time
 
-from Cryptodome.Cipher import AES
 from impacket import smb3, smb3structs as s3
 from impacket.nt_errors import STATUS_ACCESS_DENIED, STATUS_PENDING
 from impacket.smbconnection import SMBConnection, SessionError
+
+# The SMB peer of the integration tests reads (and unseals) a server message the same way.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from smb_peer import read_packet  # noqa: E402
 
 PASSWORDS = {"alice": "Alice-Pw-1", "bob": "Bob-Pw-1"}
 ALICE_UID = 2001
@@ -216,17 +219,6 @@ def smb_deny(host, port, alice_sid):
           got == STATUS_ACCESS_DENIED, "got %r" % (got if isinstance(got, bytes) else hex(got)))
     for client in (alice, bob):
         client.close()
-
-
-def read_packet(smb):
-    """The next message from the server, unsealed as impacket's recvSMB unseals it."""
-    data = smb._NetBIOSSession.recv_packet(smb._timeout).get_trailer()
-    if data.startswith(b"\xfdSMB"):
-        header = s3.SMB2_TRANSFORM_HEADER(data)
-        cipher = AES.new(smb._Session["DecryptionKey"], AES.MODE_CCM, header["Nonce"][:11])
-        cipher.update(header.getData()[20:])
-        data = cipher.decrypt(data[len(s3.SMB2_TRANSFORM_HEADER()):])
-    return s3.SMB2Packet(data)
 
 
 def read_notify(smb, notify_id):

@@ -682,8 +682,7 @@ void Dfsctl::AddShareCommands() {
       command->add_option("--guest-ok", args_.guest_ok, std::string(kGuest) + " (true|false)");
       command->add_option("--smb-access-based-enumeration", args_.abe,
                           std::string(kAbe) + " (true|false)");
-      command->add_option("--continuously-available", args_.ca,
-                          std::string(kCa) + " (true|false)");
+      command->add_option("--continuously-available", args_.ca, std::string(kCa) + " (true|false)");
     }
   };
   CLI::App* create = Leaf(share, "create", "Create a share",

@@ -67,16 +67,23 @@ const std::initializer_list<std::string_view> kResetPasswordBody = {"password", 
 const std::initializer_list<std::string_view> kCreateGroupBody = {"name", "gid"};
 const std::initializer_list<std::string_view> kCreateStoreBody = {"name", "type", "config"};
 const std::initializer_list<std::string_view> kPatchStoreBody = {"type", "config"};
-const std::initializer_list<std::string_view> kCreateShareBody = {
-    "name",         "metadata_store",
-    "block_store",  "read_only",
-    "squash",       "anon_uid",
-    "anon_gid",     "allowed_cidrs",
-    "denied_cidrs", "default_permission",
-    "root_mode",    "names",
-    "smb_encrypt",  "smb_require_signing",
-    "guest_ok",     "smb_access_based_enumeration",
-    "continuously_available"};
+const std::initializer_list<std::string_view> kCreateShareBody = {"name",
+                                                                  "metadata_store",
+                                                                  "block_store",
+                                                                  "read_only",
+                                                                  "squash",
+                                                                  "anon_uid",
+                                                                  "anon_gid",
+                                                                  "allowed_cidrs",
+                                                                  "denied_cidrs",
+                                                                  "default_permission",
+                                                                  "root_mode",
+                                                                  "names",
+                                                                  "smb_encrypt",
+                                                                  "smb_require_signing",
+                                                                  "guest_ok",
+                                                                  "smb_access_based_enumeration",
+                                                                  "continuously_available"};
 const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store",
                                                                  "block_store",
                                                                  "read_only",

@@ -19,8 +19,8 @@ namespace dittofs::smb {
 
 // What a CREATE's durable contexts ask.
 struct DurableAsk {
-  bool v1 = false;  // DHnQ
-  bool v2 = false;  // DH2Q
+  bool v1 = false;          // DHnQ
+  bool v2 = false;          // DH2Q
   bool persistent = false;  // DH2Q with SMB2_DHANDLE_FLAG_PERSISTENT
   uint32_t timeout_ms = 0;
   std::array<std::byte, 16> create_guid{};
