@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -56,6 +57,47 @@ class BlockStore {
   virtual Status Truncate(uint64_t file, uint64_t size) = 0;
   // Discards the whole file. Removing a file never written succeeds.
   virtual Status Remove(uint64_t file) = 0;
+
+  // Sparse files and copies by reference (NFSv4.2 DEALLOCATE, SEEK, READ_PLUS, CLONE, COPY;
+  // SMB FSCTL_SET_ZERO_DATA, FSCTL_QUERY_ALLOCATED_RANGES, FSCTL_DUPLICATE_EXTENTS_TO_FILE,
+  // FSCTL_SRV_COPYCHUNK).
+  //
+  // Punches a hole: [offset, offset + length) reads as zeros afterwards and its storage is
+  // given back where the store can (a tiered store drops the range from its journal and from
+  // the file's chunk map). Bytes outside the range are untouched; length 0 does nothing.
+  // Durable as a write is: after the next Sync(file).
+  virtual Status Deallocate(uint64_t file, uint64_t offset, uint64_t length) {
+    (void)file, (void)offset, (void)length;  // TEMPORARY until every store implements it
+    return Status(Errc::kNotSupported, "hole punching");
+  }
+  // A range of a file that holds data.
+  struct Extent {
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    friend bool operator==(const Extent&, const Extent&) = default;
+  };
+  // The ranges of `file` that hold data within [offset, end), in increasing order, disjoint and
+  // coalesced (two ranges never touch), clipped to [offset, end); at most `max` of them (the
+  // first ones). A store may report more than was written (whole blocks) but never reports a
+  // range that holds data as a hole: a byte outside every range reads as zero. A file never
+  // written has none.
+  virtual Result<std::vector<Extent>> DataExtents(uint64_t file, uint64_t offset, uint64_t end,
+                                                  size_t max) {
+    (void)file, (void)max;  // TEMPORARY until every store implements it
+    if (offset >= end) return std::vector<Extent>{};
+    return std::vector<Extent>{{offset, end - offset}};
+  }
+  // Makes [dst_offset, dst_offset + length) of `dst` read as [src_offset, src_offset + length)
+  // of `src` read at the call (holes stay holes where the store keeps them). `src` and `dst` may
+  // be the same file; the ranges then must not overlap (Errc::kInvalid). A store that can share
+  // stored data between files does (ClonesByReference): no byte is copied, and later writes to
+  // either file leave the other unchanged (copy on write). Others copy, in bounded pieces.
+  // Durable when it returns.
+  virtual Status Clone(uint64_t src, uint64_t src_offset, uint64_t dst, uint64_t dst_offset,
+                       uint64_t length);
+  // Whether Clone shares data instead of copying it (its cost then does not grow with the
+  // bytes, once the source's data is stored).
+  virtual bool ClonesByReference() const { return false; }
   // Makes every completed write of `file` durable.
   virtual Status Sync(uint64_t file) = 0;
   // Where the data of each file written lately ends (at or past one past its last byte: a
@@ -81,5 +123,41 @@ class BlockStore {
   };
   virtual Capacity GetCapacity() = 0;
 };
+
+// The copying Clone: the source's data extents read and written in pieces of at most 1 MiB, the
+// holes between them punched, then the destination synced.
+inline Status BlockStore::Clone(uint64_t src, uint64_t src_offset, uint64_t dst,
+                                uint64_t dst_offset, uint64_t length) {
+  if (length == 0) return Status::Ok();
+  if (src_offset > UINT64_MAX - length || dst_offset > UINT64_MAX - length) {
+    return Status(Errc::kInvalid, "clone range overflows");
+  }
+  if (src == dst && src_offset < dst_offset + length && dst_offset < src_offset + length) {
+    return Status(Errc::kInvalid, "clone ranges of one file overlap");
+  }
+  constexpr uint64_t kPiece = 1 << 20;
+  const uint64_t end = src_offset + length;
+  uint64_t at = src_offset;  // everything before it is done
+  Buffer buffer(kPiece);
+  while (at < end) {
+    ASSIGN_OR_RETURN(std::vector<Extent> extents, DataExtents(src, at, end, 64));
+    if (extents.empty()) {
+      RETURN_IF_ERROR(Deallocate(dst, dst_offset + (at - src_offset), end - at));
+      break;
+    }
+    for (const Extent& e : extents) {
+      if (e.offset > at) RETURN_IF_ERROR(Deallocate(dst, dst_offset + (at - src_offset), e.offset - at));
+      for (uint64_t p = e.offset; p < e.offset + e.length;) {
+        const size_t n = static_cast<size_t>(std::min(kPiece, e.offset + e.length - p));
+        MutableByteView piece = buffer.mutable_view().subspan(0, n);
+        RETURN_IF_ERROR(Read(src, p, piece));
+        RETURN_IF_ERROR(Write(dst, dst_offset + (p - src_offset), piece));
+        p += n;
+      }
+      at = e.offset + e.length;
+    }
+  }
+  return Sync(dst);
+}
 
 }  // namespace dittofs::stores
