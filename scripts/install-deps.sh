@@ -22,6 +22,8 @@ packages=(
   smbclient samba-testsuite python3-impacket python3-pycryptodome
   # the tests make control-plane users through the REST API (smbtorture.sh, integration tests)
   curl
+  # the NFSv4.2 VM test reads what dfs's sockets received (ss)
+  iproute2
 )
 # --bench: also what bench/run_compare.sh and bench/run_smb_compare.sh compare with. --tests: also the tests' own servers.
 bench=false

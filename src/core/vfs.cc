@@ -367,6 +367,22 @@ Attr Vfs::ToAttr(const Inode& i) const {
       a.size = 0;
   }
   a.used = (a.size + 4095) & ~uint64_t{4095};
+  if (i.type == FileType::kRegular && (i.dos_attributes & kDosSparse) && i.size > 0) {
+    // A sparse file (punched, or marked so over SMB) counts the data it holds, as du expects;
+    // past kMaxUsedExtents extents the rest counts as full.
+    constexpr size_t kMaxUsedExtents = 4096;
+    Result<std::vector<stores::BlockStore::Extent>> extents =
+        blocks_.DataExtents(i.id, 0, i.size, kMaxUsedExtents);
+    if (extents.ok()) {
+      uint64_t used = 0;
+      for (const auto& e : *extents) {
+        used += ((e.offset + e.length + 4095) & ~uint64_t{4095}) - (e.offset & ~uint64_t{4095});
+      }
+      if (extents->size() == kMaxUsedExtents) used += i.size - (extents->back().offset +
+                                                                extents->back().length);
+      a.used = std::min(used, a.used);
+    }
+  }
   a.rdev_major = i.rdev_major;
   a.rdev_minor = i.rdev_minor;
   a.atime = i.atime;
@@ -727,6 +743,169 @@ Status Vfs::Commit(const Caller& caller, FileId file, Wcc* wcc) {
     s = Errc::kInvalid;
   FillWcc(file, before, wcc);
   return s;
+}
+
+Status Vfs::Allocate(const Caller& raw_caller, FileId file, uint64_t offset, uint64_t length,
+                     Wcc* wcc, const OpenContext* via) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  std::optional<PreAttr> before = Pre(inode);
+  Status s = [&]() -> Status {
+    if (options_.read_only) return Errc::kReadOnly;
+    if (inode.is_directory()) return Errc::kIsDir;
+    if (inode.type != FileType::kRegular) return Errc::kInvalid;
+    if (DosReadOnly(inode)) return ReadOnlyRefusal("allocate");
+    if (caller.uid != inode.uid && !MayAccess(caller, inode, 2)) return Errc::kAccess;
+    if (length == 0) return Errc::kInvalid;
+    if (offset > kMaxFileSize || length > kMaxFileSize - offset) return Errc::kTooBig;
+    return state_->Check(file.inode, kWriteData, CacheOp::kWrite, offset, length, via);
+  }();
+  if (!s.ok()) {
+    FillWcc(file, before, wcc);
+    return s;
+  }
+  // What the range would take that it does not hold yet: its bytes less its data extents (a
+  // range with more extents than are counted is taken as full).
+  const uint64_t end = offset + length;
+  uint64_t held = 0;
+  Result<std::vector<stores::BlockStore::Extent>> extents =
+      blocks_.DataExtents(file.inode, offset, end, 4096);
+  if (extents.ok() && extents->size() < 4096) {
+    for (const auto& e : *extents) held += e.length;
+  } else {
+    held = length;
+  }
+  if (length - held > blocks_.GetCapacity().avail_bytes) {
+    FillWcc(file, before, wcc);
+    return Status(Errc::kNoSpace, "allocate: the storage has less space free than the range needs");
+  }
+  const Timespec now = Now();
+  s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode cur, LoadIn(txn, file));
+    before = Pre(cur);
+    if (end <= cur.size) return Status::Ok();  // nothing visible changes (fallocate(2) alike)
+    cur.size = end;
+    cur.mtime = cur.ctime = now;
+    cur.dos_attributes |= kDosArchive;
+    txn.PutInode(cur);
+    return Status::Ok();
+  });
+  FillWcc(file, before, wcc);
+  return s;
+}
+
+Status Vfs::Deallocate(const Caller& raw_caller, FileId file, uint64_t offset, uint64_t length,
+                       Wcc* wcc, const OpenContext* via) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  std::optional<PreAttr> before = Pre(inode);
+  Status s = [&]() -> Status {
+    if (options_.read_only) return Errc::kReadOnly;
+    if (inode.is_directory()) return Errc::kIsDir;
+    if (inode.type != FileType::kRegular) return Errc::kInvalid;
+    if (DosReadOnly(inode)) return ReadOnlyRefusal("deallocate");
+    if (caller.uid != inode.uid && !MayAccess(caller, inode, 2)) return Errc::kAccess;
+    if (offset > kMaxFileSize || length > kMaxFileSize - offset) return Errc::kTooBig;
+    return state_->Check(file.inode, kWriteData, CacheOp::kWrite, offset, length, via);
+  }();
+  if (!s.ok() || length == 0 || offset >= inode.size) {
+    FillWcc(file, before, wcc);
+    return s;
+  }
+  // Past the size nothing is held (a crash's leftovers are cut at open), so the punch stops there.
+  const uint64_t n = std::min(length, inode.size - offset);
+  s = blocks_.Deallocate(file.inode, offset, n);
+  if (s.ok()) s = blocks_.Sync(file.inode);
+  const Timespec now = Now();
+  if (s.ok()) {
+    s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+      ASSIGN_OR_RETURN(Inode cur, LoadIn(txn, file));
+      before = Pre(cur);
+      cur.mtime = cur.ctime = now;
+      cur.dos_attributes |= kDosArchive | kDosSparse;
+      txn.PutInode(cur);
+      return Status::Ok();
+    });
+  }
+  FillWcc(file, before, wcc);
+  return s;
+}
+
+Result<std::vector<stores::BlockStore::Extent>> Vfs::DataExtents(const Caller& raw_caller,
+                                                                 FileId file, uint64_t offset,
+                                                                 uint64_t length, size_t max,
+                                                                 Attr* attr,
+                                                                 const OpenContext* via) {
+  RETURN_IF_ERROR(Admit(raw_caller, false));
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode inode, Load(file));
+  if (attr != nullptr) *attr = ToAttr(inode);
+  if (inode.is_directory()) return Errc::kIsDir;
+  if (inode.type != FileType::kRegular) return Errc::kInvalid;
+  if (caller.uid != inode.uid && !MayAccess(caller, inode, 4)) return Errc::kAccess;
+  RETURN_IF_ERROR(state_->Check(file.inode, kReadData, CacheOp::kRead, offset, length, via));
+  if (offset >= inode.size || length == 0 || max == 0) {
+    return std::vector<stores::BlockStore::Extent>{};
+  }
+  const uint64_t end = offset + std::min(length, inode.size - offset);
+  return blocks_.DataExtents(file.inode, offset, end, max);
+}
+
+Result<uint64_t> Vfs::CopyRange(const Caller& raw_caller, FileId src, uint64_t src_offset,
+                                FileId dst, uint64_t dst_offset, uint64_t length, Wcc* dst_wcc,
+                                const OpenContext* src_via, const OpenContext* dst_via) {
+  RETURN_IF_ERROR(Admit(raw_caller, true));
+  Caller caller = Effective(raw_caller);
+  ASSIGN_OR_RETURN(Inode from, Load(src));
+  ASSIGN_OR_RETURN(Inode to, Load(dst));
+  std::optional<PreAttr> before = Pre(to);
+  uint64_t n = length;
+  Status s = [&]() -> Status {
+    if (options_.read_only) return Errc::kReadOnly;
+    if (from.is_directory() || to.is_directory()) return Errc::kIsDir;
+    if (from.type != FileType::kRegular || to.type != FileType::kRegular) return Errc::kInvalid;
+    if (caller.uid != from.uid && !MayAccess(caller, from, 4)) return Errc::kAccess;
+    if (DosReadOnly(to)) return ReadOnlyRefusal("copy into");
+    if (caller.uid != to.uid && !MayAccess(caller, to, 2)) return Errc::kAccess;
+    if (src_offset > from.size) return Status(Errc::kInvalid, "copy from past the source's end");
+    if (n == 0) n = from.size - src_offset;
+    if (n > from.size - src_offset) return Status(Errc::kInvalid, "copy past the source's end");
+    if (dst_offset > kMaxFileSize || n > kMaxFileSize - dst_offset) return Errc::kTooBig;
+    if (src.inode == dst.inode && src_offset < dst_offset + n && dst_offset < src_offset + n) {
+      return Status(Errc::kInvalid, "copy onto an overlapping range of the same file");
+    }
+    RETURN_IF_ERROR(state_->Check(src.inode, kReadData, CacheOp::kRead, src_offset, n, src_via));
+    return state_->Check(dst.inode, kWriteData, CacheOp::kWrite, dst_offset, n, dst_via);
+  }();
+  if (!s.ok() || n == 0) {
+    FillWcc(dst, before, dst_wcc);
+    if (!s.ok()) return s;
+    return uint64_t{0};
+  }
+  s = blocks_.Clone(src.inode, src_offset, dst.inode, dst_offset, n);
+  const Timespec now = Now();
+  if (s.ok()) {
+    s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+      ASSIGN_OR_RETURN(Inode cur, LoadIn(txn, dst));
+      before = Pre(cur);
+      if (dst_offset + n > cur.size) cur.size = dst_offset + n;
+      cur.mtime = cur.ctime = now;
+      cur.dos_attributes |= kDosArchive;
+      // The source's holes may have come along.
+      if (from.dos_attributes & kDosSparse) cur.dos_attributes |= kDosSparse;
+      if (!caller.is_root() && (cur.mode & (kSuid | kSgid))) {
+        cur.mode &= ~kSuid;
+        if (cur.mode & 0010) cur.mode &= ~kSgid;
+      }
+      txn.PutInode(cur);
+      return Status::Ok();
+    });
+  }
+  FillWcc(dst, before, dst_wcc);
+  if (!s.ok()) return s;
+  return n;
 }
 
 Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_view name,

@@ -33,6 +33,8 @@ inline constexpr size_t kMaxXattrName = 255;
 inline constexpr size_t kMaxXattrValue = 64 << 10;
 inline constexpr size_t kMaxXattrs = 1024;
 enum class XattrSet { kAny, kCreate, kReplace };
+// A range of a file holding data (Vfs::DataExtents).
+using DataExtent = stores::BlockStore::Extent;
 
 class Vfs {
  public:
@@ -100,6 +102,46 @@ class Vfs {
                             Stability stability, Wcc* wcc, const OpenContext* via = nullptr);
   // Makes the file's written data durable.
   Status Commit(const Caller& caller, FileId file, Wcc* wcc);
+
+  // Sparse files and copies within the share (NFSv4.2 ALLOCATE, DEALLOCATE, SEEK, READ_PLUS,
+  // CLONE, COPY; SMB FSCTL_SET_ZERO_DATA, QUERY_ALLOCATED_RANGES, DUPLICATE_EXTENTS_TO_FILE,
+  // SRV_COPYCHUNK). Each checks as a WRITE (or READ) of its range does: permissions, the DOS
+  // read-only attribute, share modes, byte-range locks and caching grants (ShareState::Check).
+  //
+  // Reserves [offset, offset + length) (fallocate(2) without KEEP_SIZE): the file grows to
+  // offset + length when shorter, and what it already holds is unchanged. The stores are thin
+  // (chunks are deduplicated and compressed), so nothing is written: the range's bytes that hold
+  // no data yet are checked against the storage's free space (Errc::kNoSpace) at the call, not
+  // held for later. Errc::kTooBig past the largest file size.
+  Status Allocate(const Caller& caller, FileId file, uint64_t offset, uint64_t length, Wcc* wcc,
+                  const OpenContext* via = nullptr);
+  // Punches a hole: [offset, offset + length), clipped to the file's size (which stays), reads
+  // as zeros and its storage is freed. The file is marked sparse (kDosSparse, as Windows'
+  // FSCTL_SET_ZERO_DATA would need), and from then on Attr::used counts its data extents.
+  // Durable when it returns.
+  Status Deallocate(const Caller& caller, FileId file, uint64_t offset, uint64_t length, Wcc* wcc,
+                    const OpenContext* via = nullptr);
+  // The ranges of the file holding data within [offset, offset + length), clipped to its size
+  // (BlockStore::DataExtents: never a range with data reported as a hole), at most `max`;
+  // `attr` (may be null) gets the file's attributes. Needs read permission.
+  Result<std::vector<DataExtent>> DataExtents(const Caller& caller, FileId file, uint64_t offset,
+                                              uint64_t length, size_t max, Attr* attr = nullptr,
+                                              const OpenContext* via = nullptr);
+  // Makes [dst_offset, dst_offset + length) of `dst` hold [src_offset, src_offset + length) of
+  // `src`, through BlockStore::Clone: by reference where the store shares data between files
+  // (no byte read or written: a clone or copy of any size costs what its chunk map does), else
+  // copied inside the server. `length` 0 copies to the source's end. `dst` grows to cover the
+  // range; its times change as a write's. The source range must lie within the source
+  // (Errc::kInvalid otherwise, as RFC 7862 §15.2.3 and §15.13.3 ask); both must be regular files
+  // (kIsDir, kInvalid); a file onto an overlapping range of itself is Errc::kInvalid.
+  // `src_via`/`dst_via`: the opens each side comes through. Returns the bytes copied. Durable
+  // when it returns.
+  Result<uint64_t> CopyRange(const Caller& caller, FileId src, uint64_t src_offset, FileId dst,
+                             uint64_t dst_offset, uint64_t length, Wcc* dst_wcc,
+                             const OpenContext* src_via = nullptr,
+                             const OpenContext* dst_via = nullptr);
+  // Whether CopyRange shares data instead of copying it (BlockStore::ClonesByReference).
+  bool CopiesByReference() const { return blocks_.ClonesByReference(); }
 
   // kExclusive: `verifier` identifies the request; repeating it finds the file created the
   // first time and succeeds.

@@ -29,6 +29,7 @@ independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTS
   geteas FID [FLAGS [NAME,...]]   -> ok NAME=HEX,...  (QUERY_INFO FileFullEaInformation with
                                      those SL_* flags, for those names)
   delete FID                      -> ok        (FileDispositionInformation: delete on close)
+  dupextents DST SRC SOFF DOFF N  -> ok        (FSCTL_DUPLICATE_EXTENTS_TO_FILE on DST from SRC)
 """
 import os
 import struct
@@ -165,6 +166,11 @@ def main():
                 key = str(len(files) + 1)
                 files[key] = fid
                 print("ok", key, fid[:16].hex(), guid.hex(), flush=True)
+            elif words[0] == "dupextents":
+                blob = files[words[2]][:16] + struct.pack("<QQQ", *(int(w, 0) for w in words[3:6]))
+                smb.ioctl(tid, files[words[1]], 0x00098344, s3.SMB2_0_IOCTL_IS_FSCTL, blob,
+                          maxOutputResponse=0)
+                print("ok", flush=True)
             elif words[0] == "dreconnect":
                 file_id = bytes.fromhex(words[2])
                 if len(words) > 3:

@@ -179,6 +179,16 @@ enum class nfsstat4 : uint32_t {
   NFS4ERR_REJECT_DELEG = 10085,
   NFS4ERR_RETURNCONFLICT = 10086,
   NFS4ERR_DELEG_REVOKED = 10087,
+  // NFSv4.2 (RFC 7862 §11.1, RFC 8276 §8.4).
+  NFS4ERR_PARTNER_NOTSUPP = 10088,
+  NFS4ERR_PARTNER_NO_AUTH = 10089,
+  NFS4ERR_UNION_NOTSUPP = 10090,
+  NFS4ERR_OFFLOAD_DENIED = 10091,
+  NFS4ERR_WRONG_LFS = 10092,
+  NFS4ERR_BADLABEL = 10093,
+  NFS4ERR_OFFLOAD_NO_REQS = 10094,
+  NFS4ERR_NOXATTR = 10095,
+  NFS4ERR_XATTR2BIG = 10096,
 };
 
 enum nfs_opnum4 : uint32_t {
@@ -238,6 +248,24 @@ enum nfs_opnum4 : uint32_t {
   OP_WANT_DELEGATION = 56,
   OP_DESTROY_CLIENTID = 57,
   OP_RECLAIM_COMPLETE = 58,
+  // NFSv4.2 (RFC 7862 §15, RFC 8276 §8.4).
+  OP_ALLOCATE = 59,
+  OP_COPY = 60,
+  OP_COPY_NOTIFY = 61,
+  OP_DEALLOCATE = 62,
+  OP_IO_ADVISE = 63,
+  OP_LAYOUTERROR = 64,
+  OP_LAYOUTSTATS = 65,
+  OP_OFFLOAD_CANCEL = 66,
+  OP_OFFLOAD_STATUS = 67,
+  OP_READ_PLUS = 68,
+  OP_SEEK = 69,
+  OP_WRITE_SAME = 70,
+  OP_CLONE = 71,
+  OP_GETXATTR = 72,
+  OP_SETXATTR = 73,
+  OP_LISTXATTRS = 74,
+  OP_REMOVEXATTR = 75,
   OP_ILLEGAL = 10044,
 };
 // The name of an operation for logs ("OPEN"), "ILLEGAL" for an unknown number.
@@ -262,6 +290,10 @@ inline constexpr uint32_t ACCESS4_MODIFY = 0x04;
 inline constexpr uint32_t ACCESS4_EXTEND = 0x08;
 inline constexpr uint32_t ACCESS4_DELETE = 0x10;
 inline constexpr uint32_t ACCESS4_EXECUTE = 0x20;
+// RFC 8276 §8.3: extended attributes (4.2).
+inline constexpr uint32_t ACCESS4_XAREAD = 0x40;
+inline constexpr uint32_t ACCESS4_XAWRITE = 0x80;
+inline constexpr uint32_t ACCESS4_XALIST = 0x100;
 
 // OPEN share_access and share_deny (RFC 8881 §18.16.3), with 4.1's want and signal flags.
 inline constexpr uint32_t OPEN4_SHARE_ACCESS_READ = 0x1;
@@ -410,9 +442,10 @@ enum Fattr4Bit : uint32_t {
   FATTR4_SACL = 59,  // 4.1: the audit/alarm ACEs with ACL flags
   FATTR4_MODE_SET_MASKED = 74,
   FATTR4_SUPPATTR_EXCLCREAT = 75,
+  FATTR4_XATTR_SUPPORT = 82,  // 4.2 (RFC 8276 §8.2): whether the object takes xattrs
 };
 // The attributes this codec knows the values of: bits of FATTR4_SUPPORTED_ATTRS ..
-// FATTR4_MOUNTED_ON_FILEID, dacl, sacl, mode_set_masked and suppattr_exclcreat, except
+// FATTR4_MOUNTED_ON_FILEID, dacl, sacl, mode_set_masked, suppattr_exclcreat and xattr_support, except
 // fs_locations, mimetype, the quotas and time_backup (never supported; DecodeAttrs answers
 // NFS4ERR_ATTRNOTSUPP for them).
 inline constexpr size_t kFattr4Words = 3;
@@ -563,6 +596,7 @@ struct Fattr4 {
   uint32_t mode_set_masked = 0;  // mode_masked4 (RFC 8881 §6.2.4): the bits to set ...
   uint32_t mode_set_mask = 0;    // ... under this mask; decode fails above 07777
   bitmap4 suppattr_exclcreat;
+  bool xattr_support = false;
 };
 
 // Whether this codec can carry attribute `bit` (see kFattr4Words).
@@ -1117,6 +1151,155 @@ struct RECLAIM_COMPLETE4args {
   bool one_fs = false;
 };
 
+// ---- NFSv4.2 (RFC 7862) ----
+
+// ALLOCATE and DEALLOCATE (§15.1, §15.4): status-only results.
+struct ALLOCATE4args {
+  stateid4 stateid;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+struct DEALLOCATE4args {
+  stateid4 stateid;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+// netloc4 (§4.2.1 of RFC 7862): where an inter-server copy's other server is. Only counted
+// (this server copies within itself only); each is decoded and bounded all the same.
+enum class netloc_type4 : uint32_t { NL4_NAME = 1, NL4_URL = 2, NL4_NETADDR = 3 };
+struct netloc4 {
+  netloc_type4 type = netloc_type4::NL4_NAME;
+  std::string name_or_url;  // NL4_NAME, NL4_URL: at most kMaxNfs4NetStr
+  std::string netid;        // NL4_NETADDR
+  std::string addr;         // NL4_NETADDR
+};
+inline constexpr size_t kMaxNfs4CopyServers = 16;
+
+struct COPY4args {
+  stateid4 src_stateid;
+  stateid4 dst_stateid;
+  uint64_t src_offset = 0;
+  uint64_t dst_offset = 0;
+  uint64_t count = 0;  // 0: to the source's end
+  bool consecutive = false;
+  bool synchronous = false;
+  std::vector<netloc4> source_server;  // at most kMaxNfs4CopyServers
+};
+struct write_response4 {
+  std::optional<stateid4> callback_id;  // an asynchronous copy's stateid
+  uint64_t count = 0;
+  stable_how4 committed = stable_how4::UNSTABLE4;
+  verifier4 writeverf{};
+};
+struct copy_requirements4 {
+  bool consecutive = false;
+  bool synchronous = false;
+};
+// union switch (nfsstat4): NFS4_OK carries `response` and `requirements`,
+// NFS4ERR_OFFLOAD_NO_REQS carries `requirements` alone.
+struct COPY4res {
+  nfsstat4 status = nfsstat4::NFS4_OK;
+  write_response4 response;
+  copy_requirements4 requirements;
+};
+
+struct OFFLOAD_CANCEL4args {
+  stateid4 stateid;
+};
+struct OFFLOAD_STATUS4args {
+  stateid4 stateid;
+};
+struct OFFLOAD_STATUS4res {
+  nfsstat4 status = nfsstat4::NFS4_OK;
+  uint64_t count = 0;                   // bytes copied so far
+  std::optional<nfsstat4> complete;     // the copy's outcome once it ended
+};
+
+enum class data_content4 : uint32_t { NFS4_CONTENT_DATA = 0, NFS4_CONTENT_HOLE = 1 };
+
+struct READ_PLUS4args {
+  stateid4 stateid;
+  uint64_t offset = 0;
+  uint32_t count = 0;
+};
+// One read_plus_content: data (`data`, views kept alive by the result's holds) or a hole
+// (`length` zeros).
+struct read_plus_content {
+  data_content4 content = data_content4::NFS4_CONTENT_DATA;
+  uint64_t offset = 0;
+  std::vector<ByteView> data;  // NFS4_CONTENT_DATA
+  uint64_t length = 0;         // NFS4_CONTENT_HOLE
+};
+inline constexpr size_t kMaxNfs4ReadPlusSegments = 1024;
+struct READ_PLUS4res {
+  nfsstat4 status = nfsstat4::NFS4_OK;
+  bool eof = false;
+  std::vector<read_plus_content> contents;         // at most kMaxNfs4ReadPlusSegments
+  std::vector<std::shared_ptr<const void>> holds;  // keep the data alive; never encoded
+};
+
+struct SEEK4args {
+  stateid4 stateid;
+  uint64_t offset = 0;
+  data_content4 what = data_content4::NFS4_CONTENT_DATA;
+};
+struct SEEK4res {
+  nfsstat4 status = nfsstat4::NFS4_OK;
+  bool eof = false;
+  uint64_t offset = 0;
+};
+
+struct CLONE4args {
+  stateid4 src_stateid;
+  stateid4 dst_stateid;
+  uint64_t src_offset = 0;
+  uint64_t dst_offset = 0;
+  uint64_t count = 0;  // 0: to the source's end
+};
+
+// ---- Extended attributes (RFC 8276): names without their "user." prefix ----
+
+inline constexpr size_t kMaxNfs4XattrName = 255;
+inline constexpr size_t kMaxXattrNames = 4096;  // LISTXATTRS names (the test client's side)
+inline constexpr size_t kMaxNfs4XattrValue = 1u << 20;  // decoding bound; the runtime's is less
+enum class setxattr_option4 : uint32_t { SETXATTR4_EITHER = 0, SETXATTR4_CREATE = 1,
+                                          SETXATTR4_REPLACE = 2 };
+
+struct GETXATTR4args {
+  std::string_view name;
+};
+struct GETXATTR4res {
+  nfsstat4 status = nfsstat4::NFS4_OK;
+  std::string value;
+};
+struct SETXATTR4args {
+  setxattr_option4 option = setxattr_option4::SETXATTR4_EITHER;
+  std::string_view name;
+  ByteView value;  // at most kMaxNfs4XattrValue
+};
+struct SETXATTR4res {
+  nfsstat4 status = nfsstat4::NFS4_OK;
+  change_info4 cinfo;
+};
+struct LISTXATTRS4args {
+  uint64_t cookie = 0;
+  uint32_t maxcount = 0;
+};
+struct LISTXATTRS4res {
+  nfsstat4 status = nfsstat4::NFS4_OK;
+  uint64_t cookie = 0;
+  std::vector<std::string> names;
+  bool eof = false;
+};
+struct REMOVEXATTR4args {
+  std::string_view name;
+};
+struct REMOVEXATTR4res {
+  nfsstat4 status = nfsstat4::NFS4_OK;
+  change_info4 cinfo;
+};
+
 // The layout operations and GETDEVICE*: this server has no pNFS, so their arguments are never
 // decoded (the operation is answered NFS4ERR_NOTSUPP and ends the COMPOUND).
 struct NotSupportedArgs {};
@@ -1134,7 +1317,10 @@ struct nfs_argop4 {
                BIND_CONN_TO_SESSION4args, EXCHANGE_ID4args, CREATE_SESSION4args,
                DESTROY_SESSION4args, FREE_STATEID4args, GET_DIR_DELEGATION4args,
                SECINFO_NO_NAME4args, SEQUENCE4args, SET_SSV4args, TEST_STATEID4args,
-               WANT_DELEGATION4args, DESTROY_CLIENTID4args, RECLAIM_COMPLETE4args, NotSupportedArgs>
+               WANT_DELEGATION4args, DESTROY_CLIENTID4args, RECLAIM_COMPLETE4args, ALLOCATE4args,
+               COPY4args, DEALLOCATE4args, OFFLOAD_CANCEL4args, OFFLOAD_STATUS4args,
+               READ_PLUS4args, SEEK4args, CLONE4args, GETXATTR4args, SETXATTR4args,
+               LISTXATTRS4args, REMOVEXATTR4args, NotSupportedArgs>
       args;
 };
 
@@ -1160,7 +1346,9 @@ struct nfs_resop4 {
                OPEN_DOWNGRADE4res, READ4res, READDIR4res, READLINK4res, REMOVE4res, RENAME4res,
                SECINFO4res, SETATTR4res, SETCLIENTID4res, WRITE4res, BIND_CONN_TO_SESSION4res,
                EXCHANGE_ID4res, CREATE_SESSION4res, GET_DIR_DELEGATION4res, SEQUENCE4res,
-               TEST_STATEID4res, WANT_DELEGATION4res>
+               TEST_STATEID4res, WANT_DELEGATION4res, COPY4res, OFFLOAD_STATUS4res,
+               READ_PLUS4res, SEEK4res, GETXATTR4res, SETXATTR4res, LISTXATTRS4res,
+               REMOVEXATTR4res>
       res;
   // The result's status, whatever its type.
   nfsstat4 status() const;
@@ -1188,6 +1376,7 @@ enum nfs_cb_opnum4 : uint32_t {
   OP_CB_GETATTR = 3,
   OP_CB_RECALL = 4,
   OP_CB_SEQUENCE = 11,
+  OP_CB_OFFLOAD = 15,  // 4.2 (RFC 7862 §16.1)
   OP_CB_ILLEGAL = 10044,
 };
 struct CB_RECALL4args {
@@ -1211,9 +1400,18 @@ struct CB_SEQUENCE4args {
   bool cachethis = false;
   std::vector<referring_call_list4> referring_call_lists;  // at most kMaxNfs4ReferringLists
 };
+// An asynchronous COPY ended (RFC 7862 §16.1): union offload_info4 switch (nfsstat4): NFS4_OK
+// carries `response`, an error `bytes_copied`.
+struct CB_OFFLOAD4args {
+  nfs_fh4_owned fh;
+  stateid4 stateid;
+  nfsstat4 status = nfsstat4::NFS4_OK;
+  write_response4 response;
+  uint64_t bytes_copied = 0;
+};
 struct nfs_cb_argop4 {
   uint32_t op = OP_CB_ILLEGAL;
-  std::variant<std::monostate, CB_RECALL4args, CB_SEQUENCE4args> args;
+  std::variant<std::monostate, CB_RECALL4args, CB_SEQUENCE4args, CB_OFFLOAD4args> args;
 };
 struct CB_COMPOUND4args {
   std::string tag;

@@ -161,6 +161,15 @@ bool IsNfsstat4(uint32_t v) {
     case nfsstat4::NFS4ERR_REJECT_DELEG:
     case nfsstat4::NFS4ERR_RETURNCONFLICT:
     case nfsstat4::NFS4ERR_DELEG_REVOKED:
+    case nfsstat4::NFS4ERR_PARTNER_NOTSUPP:
+    case nfsstat4::NFS4ERR_PARTNER_NO_AUTH:
+    case nfsstat4::NFS4ERR_UNION_NOTSUPP:
+    case nfsstat4::NFS4ERR_OFFLOAD_DENIED:
+    case nfsstat4::NFS4ERR_WRONG_LFS:
+    case nfsstat4::NFS4ERR_BADLABEL:
+    case nfsstat4::NFS4ERR_OFFLOAD_NO_REQS:
+    case nfsstat4::NFS4ERR_NOXATTR:
+    case nfsstat4::NFS4ERR_XATTR2BIG:
       return true;
   }
   return false;
@@ -630,6 +639,8 @@ void EncodeAttr(xdr::XdrEncoder& e, uint32_t bit, const Fattr4& in) {
       return e.U32(in.mode_set_mask);
     case FATTR4_SUPPATTR_EXCLCREAT:
       return Encode(e, in.suppattr_exclcreat);
+    case FATTR4_XATTR_SUPPORT:
+      return e.Bool(in.xattr_support);
   }
   CHECK(false) << "attribute " << bit << " has no codec";
 }
@@ -823,6 +834,9 @@ AttrValue DecodeAttr(xdr::XdrDecoder& d, uint32_t bit, Fattr4* out) {
                                                                           : AttrValue::kOutOfRange;
     case FATTR4_SUPPATTR_EXCLCREAT:
       Decode(d, &out->suppattr_exclcreat);
+      return kValid;
+    case FATTR4_XATTR_SUPPORT:
+      out->xattr_support = d.Bool();
       return kValid;
   }
   CHECK(false) << "attribute " << bit << " has no codec";
@@ -1388,6 +1402,145 @@ void Encode(xdr::XdrEncoder& e, const DESTROY_CLIENTID4args& in) { e.U64(in.clie
 void Decode(xdr::XdrDecoder& d, RECLAIM_COMPLETE4args* out) { out->one_fs = d.Bool(); }
 void Encode(xdr::XdrEncoder& e, const RECLAIM_COMPLETE4args& in) { e.Bool(in.one_fs); }
 
+// ---- NFSv4.2 arguments (RFC 7862 §15, RFC 8276 §8.4) ----
+
+void Decode(xdr::XdrDecoder& d, ALLOCATE4args* out) {
+  Decode(d, &out->stateid);
+  out->offset = d.U64();
+  out->length = d.U64();
+}
+void Encode(xdr::XdrEncoder& e, const ALLOCATE4args& in) {
+  Encode(e, in.stateid);
+  e.U64(in.offset);
+  e.U64(in.length);
+}
+void Decode(xdr::XdrDecoder& d, DEALLOCATE4args* out) {
+  Decode(d, &out->stateid);
+  out->offset = d.U64();
+  out->length = d.U64();
+}
+void Encode(xdr::XdrEncoder& e, const DEALLOCATE4args& in) {
+  Encode(e, in.stateid);
+  e.U64(in.offset);
+  e.U64(in.length);
+}
+
+void Decode(xdr::XdrDecoder& d, netloc4* out) {
+  out->type = DecodeRange<netloc_type4>(d, uint32_t(netloc_type4::NL4_NAME),
+                                        uint32_t(netloc_type4::NL4_NETADDR));
+  if (!d.ok()) return;
+  if (out->type == netloc_type4::NL4_NETADDR) {
+    out->netid = OwnedString(d, kMaxNfs4NetStr);
+    out->addr = OwnedString(d, kMaxNfs4NetStr);
+  } else {
+    out->name_or_url = OwnedString(d, kMaxNfs4NetStr);
+  }
+}
+void Encode(xdr::XdrEncoder& e, const netloc4& in) {
+  EncodeEnum(e, in.type);
+  if (in.type == netloc_type4::NL4_NETADDR) {
+    e.String(in.netid);
+    e.String(in.addr);
+  } else {
+    e.String(in.name_or_url);
+  }
+}
+
+void Decode(xdr::XdrDecoder& d, COPY4args* out) {
+  Decode(d, &out->src_stateid);
+  Decode(d, &out->dst_stateid);
+  out->src_offset = d.U64();
+  out->dst_offset = d.U64();
+  out->count = d.U64();
+  out->consecutive = d.Bool();
+  out->synchronous = d.Bool();
+  const uint32_t n = d.ArrayLength(kMaxNfs4CopyServers, 8);
+  out->source_server.clear();
+  for (uint32_t i = 0; i < n && d.ok(); ++i) Decode(d, &out->source_server.emplace_back());
+}
+void Encode(xdr::XdrEncoder& e, const COPY4args& in) {
+  Encode(e, in.src_stateid);
+  Encode(e, in.dst_stateid);
+  e.U64(in.src_offset);
+  e.U64(in.dst_offset);
+  e.U64(in.count);
+  e.Bool(in.consecutive);
+  e.Bool(in.synchronous);
+  e.U32(static_cast<uint32_t>(in.source_server.size()));
+  for (const netloc4& n : in.source_server) Encode(e, n);
+}
+
+void Decode(xdr::XdrDecoder& d, OFFLOAD_CANCEL4args* out) { Decode(d, &out->stateid); }
+void Encode(xdr::XdrEncoder& e, const OFFLOAD_CANCEL4args& in) { Encode(e, in.stateid); }
+void Decode(xdr::XdrDecoder& d, OFFLOAD_STATUS4args* out) { Decode(d, &out->stateid); }
+void Encode(xdr::XdrEncoder& e, const OFFLOAD_STATUS4args& in) { Encode(e, in.stateid); }
+
+data_content4 DecodeContent(xdr::XdrDecoder& d) {
+  return DecodeRange<data_content4>(d, uint32_t(data_content4::NFS4_CONTENT_DATA),
+                                    uint32_t(data_content4::NFS4_CONTENT_HOLE));
+}
+
+void Decode(xdr::XdrDecoder& d, READ_PLUS4args* out) {
+  Decode(d, &out->stateid);
+  out->offset = d.U64();
+  out->count = d.U32();
+}
+void Encode(xdr::XdrEncoder& e, const READ_PLUS4args& in) {
+  Encode(e, in.stateid);
+  e.U64(in.offset);
+  e.U32(in.count);
+}
+
+void Decode(xdr::XdrDecoder& d, SEEK4args* out) {
+  Decode(d, &out->stateid);
+  out->offset = d.U64();
+  out->what = DecodeContent(d);
+}
+void Encode(xdr::XdrEncoder& e, const SEEK4args& in) {
+  Encode(e, in.stateid);
+  e.U64(in.offset);
+  EncodeEnum(e, in.what);
+}
+
+void Decode(xdr::XdrDecoder& d, CLONE4args* out) {
+  Decode(d, &out->src_stateid);
+  Decode(d, &out->dst_stateid);
+  out->src_offset = d.U64();
+  out->dst_offset = d.U64();
+  out->count = d.U64();
+}
+void Encode(xdr::XdrEncoder& e, const CLONE4args& in) {
+  Encode(e, in.src_stateid);
+  Encode(e, in.dst_stateid);
+  e.U64(in.src_offset);
+  e.U64(in.dst_offset);
+  e.U64(in.count);
+}
+
+void Decode(xdr::XdrDecoder& d, GETXATTR4args* out) { out->name = DecodeComponent(d); }
+void Encode(xdr::XdrEncoder& e, const GETXATTR4args& in) { e.String(in.name); }
+void Decode(xdr::XdrDecoder& d, SETXATTR4args* out) {
+  out->option = DecodeRange<setxattr_option4>(d, uint32_t(setxattr_option4::SETXATTR4_EITHER),
+                                              uint32_t(setxattr_option4::SETXATTR4_REPLACE));
+  out->name = DecodeComponent(d);
+  out->value = d.VarOpaque(kMaxNfs4XattrValue);
+}
+void Encode(xdr::XdrEncoder& e, const SETXATTR4args& in) {
+  EncodeEnum(e, in.option);
+  e.String(in.name);
+  e.VarOpaque(in.value);
+}
+void Decode(xdr::XdrDecoder& d, LISTXATTRS4args* out) {
+  out->cookie = d.U64();
+  out->maxcount = d.U32();
+}
+void Encode(xdr::XdrEncoder& e, const LISTXATTRS4args& in) {
+  e.U64(in.cookie);
+  e.U32(in.maxcount);
+}
+void Decode(xdr::XdrDecoder& d, REMOVEXATTR4args* out) { out->name = DecodeComponent(d); }
+void Encode(xdr::XdrEncoder& e, const REMOVEXATTR4args& in) { e.String(in.name); }
+
 // Decodes the arguments of one operation into a fresh Args.
 template <typename Args>
 bool DecodeArgs(xdr::XdrDecoder& d, nfs_argop4* out) {
@@ -1824,6 +1977,159 @@ void Encode(xdr::XdrEncoder& e, const WANT_DELEGATION4res& in) {
   if (in.status == nfsstat4::NFS4_OK) Encode(e, in.delegation);
 }
 
+// ---- NFSv4.2 results ----
+
+void Decode(xdr::XdrDecoder& d, write_response4* out) {
+  const uint32_t n = d.ArrayLength(1, 16);
+  out->callback_id.reset();
+  if (n == 1) Decode(d, &out->callback_id.emplace());
+  out->count = d.U64();
+  out->committed = DecodeStableHow(d);
+  DecodeFixed(d, &out->writeverf);
+}
+void Encode(xdr::XdrEncoder& e, const write_response4& in) {
+  e.U32(in.callback_id ? 1 : 0);
+  if (in.callback_id) Encode(e, *in.callback_id);
+  e.U64(in.count);
+  EncodeEnum(e, in.committed);
+  EncodeFixed(e, in.writeverf);
+}
+void Decode(xdr::XdrDecoder& d, copy_requirements4* out) {
+  out->consecutive = d.Bool();
+  out->synchronous = d.Bool();
+}
+void Encode(xdr::XdrEncoder& e, const copy_requirements4& in) {
+  e.Bool(in.consecutive);
+  e.Bool(in.synchronous);
+}
+
+void Decode(xdr::XdrDecoder& d, COPY4res* out) {
+  out->status = DecodeStatus(d);
+  if (out->status == nfsstat4::NFS4_OK) Decode(d, &out->response);
+  if (out->status == nfsstat4::NFS4_OK || out->status == nfsstat4::NFS4ERR_OFFLOAD_NO_REQS) {
+    Decode(d, &out->requirements);
+  }
+}
+void Encode(xdr::XdrEncoder& e, const COPY4res& in) {
+  Encode(e, in.status);
+  if (in.status == nfsstat4::NFS4_OK) Encode(e, in.response);
+  if (in.status == nfsstat4::NFS4_OK || in.status == nfsstat4::NFS4ERR_OFFLOAD_NO_REQS) {
+    Encode(e, in.requirements);
+  }
+}
+
+void Decode(xdr::XdrDecoder& d, OFFLOAD_STATUS4res* out) {
+  out->status = DecodeStatus(d);
+  if (out->status != nfsstat4::NFS4_OK) return;
+  out->count = d.U64();
+  const uint32_t n = d.ArrayLength(1);
+  out->complete.reset();
+  if (n == 1) out->complete = DecodeStatus(d);
+}
+void Encode(xdr::XdrEncoder& e, const OFFLOAD_STATUS4res& in) {
+  Encode(e, in.status);
+  if (in.status != nfsstat4::NFS4_OK) return;
+  e.U64(in.count);
+  e.U32(in.complete ? 1 : 0);
+  if (in.complete) Encode(e, *in.complete);
+}
+
+// The test client's side: data is copied, as READ4res's.
+void Decode(xdr::XdrDecoder& d, READ_PLUS4res* out) {
+  out->status = DecodeStatus(d);
+  if (out->status != nfsstat4::NFS4_OK) return;
+  out->eof = d.Bool();
+  const uint32_t n = d.ArrayLength(kMaxNfs4ReadPlusSegments, 12);
+  out->contents.clear();
+  for (uint32_t i = 0; i < n && d.ok(); ++i) {
+    read_plus_content& c = out->contents.emplace_back();
+    c.content = DecodeContent(d);
+    c.offset = d.U64();
+    if (c.content == data_content4::NFS4_CONTENT_HOLE) {
+      c.length = d.U64();
+      continue;
+    }
+    ByteView data = d.VarOpaque(kMaxNfs4Data);
+    if (!d.ok()) return;
+    auto copy = std::make_shared<const std::string>(AsChars(data));
+    c.data = {AsBytes(*copy)};
+    c.length = copy->size();
+    out->holds.push_back(std::move(copy));
+  }
+}
+void Encode(xdr::XdrEncoder& e, const READ_PLUS4res& in) {
+  Encode(e, in.status);
+  if (in.status != nfsstat4::NFS4_OK) return;
+  e.Bool(in.eof);
+  e.U32(static_cast<uint32_t>(in.contents.size()));
+  for (const read_plus_content& c : in.contents) {
+    EncodeEnum(e, c.content);
+    e.U64(c.offset);
+    if (c.content == data_content4::NFS4_CONTENT_HOLE) {
+      e.U64(c.length);
+    } else {
+      e.VarOpaquePieces(c.data);
+    }
+  }
+}
+
+void Decode(xdr::XdrDecoder& d, SEEK4res* out) {
+  out->status = DecodeStatus(d);
+  if (out->status != nfsstat4::NFS4_OK) return;
+  out->eof = d.Bool();
+  out->offset = d.U64();
+}
+void Encode(xdr::XdrEncoder& e, const SEEK4res& in) {
+  Encode(e, in.status);
+  if (in.status != nfsstat4::NFS4_OK) return;
+  e.Bool(in.eof);
+  e.U64(in.offset);
+}
+
+void Decode(xdr::XdrDecoder& d, GETXATTR4res* out) {
+  out->status = DecodeStatus(d);
+  if (out->status == nfsstat4::NFS4_OK) out->value = OwnedString(d, kMaxNfs4XattrValue);
+}
+void Encode(xdr::XdrEncoder& e, const GETXATTR4res& in) {
+  Encode(e, in.status);
+  if (in.status == nfsstat4::NFS4_OK) e.String(in.value);
+}
+void Decode(xdr::XdrDecoder& d, SETXATTR4res* out) {
+  out->status = DecodeStatus(d);
+  if (out->status == nfsstat4::NFS4_OK) Decode(d, &out->cinfo);
+}
+void Encode(xdr::XdrEncoder& e, const SETXATTR4res& in) {
+  Encode(e, in.status);
+  if (in.status == nfsstat4::NFS4_OK) Encode(e, in.cinfo);
+}
+void Decode(xdr::XdrDecoder& d, LISTXATTRS4res* out) {
+  out->status = DecodeStatus(d);
+  if (out->status != nfsstat4::NFS4_OK) return;
+  out->cookie = d.U64();
+  const uint32_t n = d.ArrayLength(kMaxXattrNames);
+  out->names.clear();
+  for (uint32_t i = 0; i < n && d.ok(); ++i) {
+    out->names.push_back(OwnedString(d, kMaxNfs4XattrName));
+  }
+  out->eof = d.Bool();
+}
+void Encode(xdr::XdrEncoder& e, const LISTXATTRS4res& in) {
+  Encode(e, in.status);
+  if (in.status != nfsstat4::NFS4_OK) return;
+  e.U64(in.cookie);
+  e.U32(static_cast<uint32_t>(in.names.size()));
+  for (const std::string& n : in.names) e.String(n);
+  e.Bool(in.eof);
+}
+void Decode(xdr::XdrDecoder& d, REMOVEXATTR4res* out) {
+  out->status = DecodeStatus(d);
+  if (out->status == nfsstat4::NFS4_OK) Decode(d, &out->cinfo);
+}
+void Encode(xdr::XdrEncoder& e, const REMOVEXATTR4res& in) {
+  Encode(e, in.status);
+  if (in.status == nfsstat4::NFS4_OK) Encode(e, in.cinfo);
+}
+
 // Decodes one operation's result into a fresh Res.
 template <typename Res>
 bool DecodeRes(xdr::XdrDecoder& d, nfs_resop4* out) {
@@ -1941,6 +2247,7 @@ bool Fattr4Known(uint32_t bit) {
     case FATTR4_SACL:
     case FATTR4_MODE_SET_MASKED:
     case FATTR4_SUPPATTR_EXCLCREAT:
+    case FATTR4_XATTR_SUPPORT:
       return true;
     default:
       return bit <= FATTR4_MOUNTED_ON_FILEID;
@@ -2107,6 +2414,30 @@ bool Decode(xdr::XdrDecoder& d, nfs_argop4* out) {
       return DecodeArgs<DESTROY_CLIENTID4args>(d, out);
     case OP_RECLAIM_COMPLETE:
       return DecodeArgs<RECLAIM_COMPLETE4args>(d, out);
+    case OP_ALLOCATE:
+      return DecodeArgs<ALLOCATE4args>(d, out);
+    case OP_COPY:
+      return DecodeArgs<COPY4args>(d, out);
+    case OP_DEALLOCATE:
+      return DecodeArgs<DEALLOCATE4args>(d, out);
+    case OP_OFFLOAD_CANCEL:
+      return DecodeArgs<OFFLOAD_CANCEL4args>(d, out);
+    case OP_OFFLOAD_STATUS:
+      return DecodeArgs<OFFLOAD_STATUS4args>(d, out);
+    case OP_READ_PLUS:
+      return DecodeArgs<READ_PLUS4args>(d, out);
+    case OP_SEEK:
+      return DecodeArgs<SEEK4args>(d, out);
+    case OP_CLONE:
+      return DecodeArgs<CLONE4args>(d, out);
+    case OP_GETXATTR:
+      return DecodeArgs<GETXATTR4args>(d, out);
+    case OP_SETXATTR:
+      return DecodeArgs<SETXATTR4args>(d, out);
+    case OP_LISTXATTRS:
+      return DecodeArgs<LISTXATTRS4args>(d, out);
+    case OP_REMOVEXATTR:
+      return DecodeArgs<REMOVEXATTR4args>(d, out);
     case OP_GETFH:
     case OP_LOOKUPP:
     case OP_PUTPUBFH:
@@ -2120,6 +2451,11 @@ bool Decode(xdr::XdrDecoder& d, nfs_argop4* out) {
     case OP_LAYOUTCOMMIT:
     case OP_LAYOUTGET:
     case OP_LAYOUTRETURN:
+    case OP_COPY_NOTIFY:  // 4.2: no inter-server copies
+    case OP_IO_ADVISE:
+    case OP_LAYOUTERROR:
+    case OP_LAYOUTSTATS:
+    case OP_WRITE_SAME:
       // Not decoded: the server answers NFS4ERR_NOTSUPP, which ends the COMPOUND before
       // anything after these arguments would be read.
       out->args = NotSupportedArgs{};
@@ -2215,6 +2551,22 @@ bool Decode(xdr::XdrDecoder& d, nfs_resop4* out) {
       return DecodeRes<TEST_STATEID4res>(d, out);
     case OP_WANT_DELEGATION:
       return DecodeRes<WANT_DELEGATION4res>(d, out);
+    case OP_COPY:
+      return DecodeRes<COPY4res>(d, out);
+    case OP_OFFLOAD_STATUS:
+      return DecodeRes<OFFLOAD_STATUS4res>(d, out);
+    case OP_READ_PLUS:
+      return DecodeRes<READ_PLUS4res>(d, out);
+    case OP_SEEK:
+      return DecodeRes<SEEK4res>(d, out);
+    case OP_GETXATTR:
+      return DecodeRes<GETXATTR4res>(d, out);
+    case OP_SETXATTR:
+      return DecodeRes<SETXATTR4res>(d, out);
+    case OP_LISTXATTRS:
+      return DecodeRes<LISTXATTRS4res>(d, out);
+    case OP_REMOVEXATTR:
+      return DecodeRes<REMOVEXATTR4res>(d, out);
     default:
       // The status-only results, and ILLEGAL's. (SET_SSV's and the layout operations'
       // successes carry more, but this server never answers them NFS4_OK.)
@@ -2243,6 +2595,27 @@ void EncodeCompound(xdr::XdrEncoder& e, std::string_view tag, uint32_t minorvers
 
 // ---- CB_COMPOUND ----
 
+void Decode(xdr::XdrDecoder& d, CB_OFFLOAD4args* out) {
+  Decode(d, &out->fh);
+  Decode(d, &out->stateid);
+  out->status = DecodeStatus(d);
+  if (out->status == nfsstat4::NFS4_OK) {
+    Decode(d, &out->response);
+  } else {
+    out->bytes_copied = d.U64();
+  }
+}
+void Encode(xdr::XdrEncoder& e, const CB_OFFLOAD4args& in) {
+  Encode(e, in.fh);
+  Encode(e, in.stateid);
+  Encode(e, in.status);
+  if (in.status == nfsstat4::NFS4_OK) {
+    Encode(e, in.response);
+  } else {
+    e.U64(in.bytes_copied);
+  }
+}
+
 void Encode(xdr::XdrEncoder& e, const CB_COMPOUND4args& in) {
   e.String(in.tag);
   e.U32(in.minorversion);
@@ -2269,6 +2642,9 @@ bool Decode(xdr::XdrDecoder& d, CB_COMPOUND4args* out) {
         break;
       case OP_CB_SEQUENCE:
         Decode(d, &op.args.emplace<CB_SEQUENCE4args>());
+        break;
+      case OP_CB_OFFLOAD:
+        Decode(d, &op.args.emplace<CB_OFFLOAD4args>());
         break;
       case OP_CB_ILLEGAL:
         break;
@@ -2436,6 +2812,40 @@ const char* OpName(uint32_t op) {
       return "DESTROY_CLIENTID";
     case OP_RECLAIM_COMPLETE:
       return "RECLAIM_COMPLETE";
+    case OP_ALLOCATE:
+      return "ALLOCATE";
+    case OP_COPY:
+      return "COPY";
+    case OP_COPY_NOTIFY:
+      return "COPY_NOTIFY";
+    case OP_DEALLOCATE:
+      return "DEALLOCATE";
+    case OP_IO_ADVISE:
+      return "IO_ADVISE";
+    case OP_LAYOUTERROR:
+      return "LAYOUTERROR";
+    case OP_LAYOUTSTATS:
+      return "LAYOUTSTATS";
+    case OP_OFFLOAD_CANCEL:
+      return "OFFLOAD_CANCEL";
+    case OP_OFFLOAD_STATUS:
+      return "OFFLOAD_STATUS";
+    case OP_READ_PLUS:
+      return "READ_PLUS";
+    case OP_SEEK:
+      return "SEEK";
+    case OP_WRITE_SAME:
+      return "WRITE_SAME";
+    case OP_CLONE:
+      return "CLONE";
+    case OP_GETXATTR:
+      return "GETXATTR";
+    case OP_SETXATTR:
+      return "SETXATTR";
+    case OP_LISTXATTRS:
+      return "LISTXATTRS";
+    case OP_REMOVEXATTR:
+      return "REMOVEXATTR";
     default:
       return "ILLEGAL";
   }

@@ -82,7 +82,12 @@ const bitmap4& SupportedAttrs(uint32_t minor) {
     b.set(FATTR4_SUPPATTR_EXCLCREAT);
     return b;
   }();
-  return minor == 0 ? v0 : v1;
+  static const bitmap4 v2 = [] {
+    bitmap4 b = v1;
+    b.set(FATTR4_XATTR_SUPPORT);
+    return b;
+  }();
+  return minor == 0 ? v0 : minor == 1 ? v1 : v2;
 }
 
 const bitmap4& SettableAttrs() {
@@ -165,6 +170,7 @@ void FillFromAttr(const AttrSource& src, const bitmap4& want, Fattr4* out) {
   f.time_modify = ToTime4(a.mtime);
   f.mounted_on_fileid = src.mounted_on_fileid;
   f.suppattr_exclcreat = ExclusiveCreateAttrs();
+  f.xattr_support = src.xattrs;
   // Only what is both wanted and supported is sent.
   bitmap4 mask;
   const bitmap4& supported = SupportedAttrs(src.minor);
@@ -382,6 +388,7 @@ nfsstat4 Nfs4Service::FillAttrsOf(Ctx& c, const Nfs4Fh& fh, const core::Attr* kn
   src.fsid = {fh.share, 0};
   src.max_name = static_cast<uint32_t>(use->vfs().options().names.max_bytes);
   src.case_insensitive = use->vfs().options().names.case_insensitive;
+  src.xattrs = true;
   if (want.test(FATTR4_OWNER)) src.owner = OwnerString(attr.uid, false);
   if (want.test(FATTR4_OWNER_GROUP)) src.owner_group = OwnerString(attr.gid, true);
   if (WantsAcl(want)) {

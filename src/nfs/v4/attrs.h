@@ -30,6 +30,7 @@ struct AttrSource {
   uint32_t max_io = 1u << 20;
   uint32_t max_name = 255;
   bool case_insensitive = false;
+  bool xattrs = false;  // takes user.* extended attributes (a share's file, not a pseudo one)
   std::string owner;
   std::string owner_group;
   std::vector<nfsace4> acl;   // when FATTR4_ACL is wanted

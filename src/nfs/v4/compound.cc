@@ -102,6 +102,7 @@ Nfs4Service::Nfs4Service(const core::ShareTable& shares, const FileHandleCodec& 
 }
 
 Nfs4Service::~Nfs4Service() {
+  StopCopies();
   {
     // No share calls on this service from now on.
     MutexLock lock(&releasers_mu_);
@@ -310,13 +311,9 @@ bool Nfs4Service::Compound(const rpc::CallContext& call, xdr::XdrDecoder& d,
           Failed(op.op, c.minor == 0 ? nfsstat4::NFS4ERR_RESOURCE : nfsstat4::NFS4ERR_TOO_MANY_OPS);
     } else if (!decoded) {
       res = Failed(op.op, nfsstat4::NFS4ERR_BADXDR);
-    } else if (c.minor >= 2 && op.op > OP_RECLAIM_COMPLETE && op.op <= kLastNfs42Op) {
-      // NFSv4.2's operations (RFC 7862 §11, RFC 8276): all OPTIONAL; none is served yet.
-      res = Failed(op.op,
-                   c.index == 0 ? nfsstat4::NFS4ERR_OP_NOT_IN_SESSION : nfsstat4::NFS4ERR_NOTSUPP);
-    } else if (std::holds_alternative<std::monostate>(op.args) &&
-               (op.op < OP_ACCESS || op.op > OP_RECLAIM_COMPLETE ||
-                (c.minor == 0 && op.op > OP_RELEASE_LOCKOWNER))) {
+    } else if (op.op < OP_ACCESS || op.op > (c.minor >= 2 ? kLastNfs42Op : OP_RECLAIM_COMPLETE) ||
+               (c.minor == 0 && op.op > OP_RELEASE_LOCKOWNER)) {
+      // Not an operation of this minor version (4.2's, RFC 7862 §11 and RFC 8276, only in 4.2).
       res = Failed(OP_ILLEGAL, nfsstat4::NFS4ERR_OP_ILLEGAL);
     } else if (c.minor == 0 && op.op > OP_RELEASE_LOCKOWNER) {
       res = Failed(OP_ILLEGAL, nfsstat4::NFS4ERR_OP_ILLEGAL);
@@ -534,8 +531,53 @@ nfs_resop4 Nfs4Service::Dispatch(Ctx& c, nfs_argop4& op) {
     case OP_LAYOUTCOMMIT:
     case OP_LAYOUTGET:
     case OP_LAYOUTRETURN:
+    case OP_LAYOUTERROR:
+    case OP_LAYOUTSTATS:
       // No pNFS (EXCHANGE_ID says USE_NON_PNFS).
       set(nfsstat4::NFS4ERR_NOTSUPP);
+      break;
+    case OP_COPY_NOTIFY:
+      // Copies between servers (RFC 7862 §4.1.2): this server copies within itself only.
+    case OP_IO_ADVISE:
+    case OP_WRITE_SAME:
+      // OPTIONAL operations this server does not serve (RFC 7862 §15.5, §15.12).
+      set(nfsstat4::NFS4ERR_NOTSUPP);
+      break;
+    case OP_ALLOCATE:
+      set(Allocate(c, std::get<ALLOCATE4args>(op.args)));
+      break;
+    case OP_DEALLOCATE:
+      set(Deallocate(c, std::get<DEALLOCATE4args>(op.args)));
+      break;
+    case OP_SEEK:
+      set(Seek(c, std::get<SEEK4args>(op.args)));
+      break;
+    case OP_READ_PLUS:
+      set(ReadPlus(c, std::get<READ_PLUS4args>(op.args)));
+      break;
+    case OP_CLONE:
+      set(Clone(c, std::get<CLONE4args>(op.args)));
+      break;
+    case OP_COPY:
+      set(Copy(c, std::get<COPY4args>(op.args)));
+      break;
+    case OP_OFFLOAD_CANCEL:
+      set(OffloadCancel(c, std::get<OFFLOAD_CANCEL4args>(op.args)));
+      break;
+    case OP_OFFLOAD_STATUS:
+      set(OffloadStatus(c, std::get<OFFLOAD_STATUS4args>(op.args)));
+      break;
+    case OP_GETXATTR:
+      set(GetXattr(c, std::get<GETXATTR4args>(op.args)));
+      break;
+    case OP_SETXATTR:
+      set(SetXattr(c, std::get<SETXATTR4args>(op.args)));
+      break;
+    case OP_LISTXATTRS:
+      set(ListXattrs(c, std::get<LISTXATTRS4args>(op.args)));
+      break;
+    case OP_REMOVEXATTR:
+      set(RemoveXattr(c, std::get<REMOVEXATTR4args>(op.args)));
       break;
     case OP_SECINFO_NO_NAME:
       set(SecInfo(

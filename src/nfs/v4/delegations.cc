@@ -74,8 +74,8 @@ void Nfs4Service::ProbeCallback40(const std::shared_ptr<Nfs4Client>& client) {
   });
 }
 
-bool Nfs4Service::CallbackUsable(Nfs4Client& client) {
-  if (!delegations_.load()) return false;
+bool Nfs4Service::CallbackUsable(Nfs4Client& client, bool for_delegations) {
+  if (for_delegations && !delegations_.load()) return false;
   if (client.minor == 0) {
     MutexLock lock(&client.mu);
     return client.cb_ok && client.cb_client != nullptr;

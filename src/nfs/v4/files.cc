@@ -274,12 +274,15 @@ ACCESS4res Nfs4Service::Access(Ctx& c, const ACCESS4args& a) {
     r.status = nfsstat4::NFS4ERR_NOFILEHANDLE;
     return r;
   }
-  if (a.access & ~uint32_t{0x3f}) {
+  // 4.2 adds the extended attribute bits (RFC 8276 §8.3).
+  constexpr uint32_t kXattrBits = ACCESS4_XAREAD | ACCESS4_XAWRITE | ACCESS4_XALIST;
+  if (a.access & ~(c.minor >= 2 ? uint32_t{0x3f} | kXattrBits : uint32_t{0x3f})) {
     r.status = nfsstat4::NFS4ERR_INVAL;
     return r;
   }
   r.supported = a.access;
   if (c.current.is_pseudo()) {
+    r.supported = a.access & ~kXattrBits;  // pseudo directories take no xattrs
     r.access = a.access & (ACCESS4_READ | ACCESS4_LOOKUP | ACCESS4_EXECUTE);
     return r;
   }
@@ -289,17 +292,28 @@ ACCESS4res Nfs4Service::Access(Ctx& c, const ACCESS4args& a) {
     return r;
   }
   core::Attr attr;
-  Result<uint32_t> granted = use->vfs().Access(c.caller, c.current.file, a.access, &attr);
+  // Reading and listing xattrs take read permission, changing them write permission or
+  // ownership (Vfs::GetXattr, SetXattr).
+  const uint32_t asked = (a.access & ~kXattrBits) |
+                         (a.access & (ACCESS4_XAREAD | ACCESS4_XALIST) ? ACCESS4_READ : 0) |
+                         (a.access & ACCESS4_XAWRITE ? ACCESS4_MODIFY : 0);
+  Result<uint32_t> granted = use->vfs().Access(c.caller, c.current.file, asked, &attr);
   if (!granted.ok()) {
     r.status = ToNfs4(granted.status());
     return r;
+  }
+  uint32_t xattr_granted = 0;
+  if (*granted & ACCESS4_READ) xattr_granted |= ACCESS4_XAREAD | ACCESS4_XALIST;
+  if (*granted & ACCESS4_MODIFY ||
+      (c.caller.uid == attr.uid && use->vfs().CheckChange(c.caller).ok())) {
+    xattr_granted |= ACCESS4_XAWRITE;
   }
   // Only the bits that mean something for the object's type (RFC 8881 §18.1.3): LOOKUP and
   // DELETE (of entries) for directories, EXECUTE for the rest.
   r.supported = a.access & (attr.type == core::FileType::kDirectory
                                 ? ~uint32_t{ACCESS4_EXECUTE}
                                 : ~uint32_t{ACCESS4_LOOKUP | ACCESS4_DELETE});
-  r.access = *granted & r.supported;
+  r.access = ((*granted & ~kXattrBits) | (xattr_granted & a.access)) & r.supported;
   return r;
 }
 

@@ -186,7 +186,8 @@ nfsstat4 Nfs4Service::CheckStateid(Ctx& c, const stateid4& in, std::optional<Nfs
 }
 
 nfsstat4 Nfs4Service::StateForIo(Ctx& c, const stateid4& id, bool write, core::OpenContext* via,
-                                 const core::OpenContext** through) {
+                                 const core::OpenContext** through, const Nfs4Fh* fh) {
+  if (fh == nullptr) fh = &c.current;
   std::optional<Nfs4StateRecord> rec;
   stateid4 resolved;
   nfsstat4 s = ResolveStateid(c, id, &resolved);
@@ -195,7 +196,7 @@ nfsstat4 Nfs4Service::StateForIo(Ctx& c, const stateid4& id, bool write, core::O
   if (s != nfsstat4::NFS4_OK) return s;
   *through = nullptr;
   if (!rec) return nfsstat4::NFS4_OK;  // anonymous: an operation of its own, as NFSv3's
-  if (!(rec->file == c.current.as_file())) return nfsstat4::NFS4ERR_BAD_STATEID;
+  if (!(rec->file == fh->as_file())) return nfsstat4::NFS4ERR_BAD_STATEID;
   via->holder = rec->client->holder;
   uint32_t access = rec->share_access;
   if (rec->kind == Nfs4StateKind::kLock) {

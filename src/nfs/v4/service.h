@@ -7,6 +7,7 @@
 // the runtime's, so that NFSv4, NFSv3 (NLM) and SMB clients see each other's. What is NFSv4's
 // own (client records, sessions, stateids) is in Nfs4State.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -33,9 +34,14 @@ struct Nfs4Fh;
 struct Nfs4Options {
   bool minor0 = true;  // serve NFSv4.0
   bool minor1 = true;  // serve NFSv4.1
-  // Serve NFSv4.2 as 4.1 with none of 4.2's OPTIONAL operations (NFS4ERR_NOTSUPP): what a
-  // 4.2 client mounts by default; ALLOCATE, COPY and the rest come with issue 16.
+  // Serve NFSv4.2 (RFC 7862: ALLOCATE, DEALLOCATE, SEEK, READ_PLUS, CLONE, COPY with
+  // OFFLOAD_STATUS/OFFLOAD_CANCEL and CB_OFFLOAD; RFC 8276's xattrs).
   bool minor2 = true;
+  // A COPY of more bytes than this that the client lets be asynchronous runs in the background
+  // and ends with CB_OFFLOAD (when the client's callback path works); smaller ones, and the
+  // rest, are done before the reply.
+  uint64_t sync_copy_bytes = 64u << 20;
+  size_t max_async_copies = 16;  // running at once; beyond, copies are synchronous
   uint32_t lease_seconds = 90;
   uint32_t max_io = 1u << 20;  // maxread, maxwrite
   // Owner strings (RFC 8881 §5.9): "uid@domain" names come from the control plane's users and
@@ -154,6 +160,26 @@ class Nfs4Service {
   READ4res Read(Ctx& c, const READ4args& a);
   WRITE4res Write(Ctx& c, const WRITE4args& a);
   COMMIT4res Commit(Ctx& c, const COMMIT4args& a);
+  // NFSv4.2 (v42.cc).
+  nfsstat4 Allocate(Ctx& c, const ALLOCATE4args& a);
+  nfsstat4 Deallocate(Ctx& c, const DEALLOCATE4args& a);
+  SEEK4res Seek(Ctx& c, const SEEK4args& a);
+  READ_PLUS4res ReadPlus(Ctx& c, const READ_PLUS4args& a);
+  nfsstat4 Clone(Ctx& c, const CLONE4args& a);
+  COPY4res Copy(Ctx& c, const COPY4args& a);
+  nfsstat4 OffloadCancel(Ctx& c, const OFFLOAD_CANCEL4args& a);
+  OFFLOAD_STATUS4res OffloadStatus(Ctx& c, const OFFLOAD_STATUS4args& a);
+  GETXATTR4res GetXattr(Ctx& c, const GETXATTR4args& a);
+  SETXATTR4res SetXattr(Ctx& c, const SETXATTR4args& a);
+  LISTXATTRS4res ListXattrs(Ctx& c, const LISTXATTRS4args& a);
+  REMOVEXATTR4res RemoveXattr(Ctx& c, const REMOVEXATTR4args& a);
+  // The saved and current files of CLONE and COPY, each with the open its stateid names.
+  struct CopySides;
+  nfsstat4 CopySidesOf(Ctx& c, const stateid4& src, const stateid4& dst, CopySides* out);
+  // Asynchronous copies: cancels each and waits for its thread.
+  void StopCopies();
+  struct CopyJob;
+  void RunCopy(const std::shared_ptr<CopyJob>& job);
 
   // Clients and sessions.
   SETCLIENTID4res SetClientId(Ctx& c, const SETCLIENTID4args& a);
@@ -195,7 +221,7 @@ class Nfs4Service {
   // anonymous and bypass stateids (an operation of its own, as NFSv3's), else `via`, filled.
   // NFS4ERR_OPENMODE for a write through an open without write access.
   nfsstat4 StateForIo(Ctx& c, const stateid4& id, bool write, core::OpenContext* via,
-                      const core::OpenContext** through);
+                      const core::OpenContext** through, const Nfs4Fh* fh = nullptr);
   // The status of a failed READ, WRITE or size change.
   nfsstat4 IoStatus(core::Vfs& vfs, core::FileId file, const core::OpenContext& via,
                     uint64_t offset, uint64_t length, bool write, const Status& s);
@@ -227,7 +253,8 @@ class Nfs4Service {
   // Delegations and callbacks (delegations.cc).
   // 4.0: checks the client's callback address with CB_NULL; delegations follow its answer.
   void ProbeCallback40(const std::shared_ptr<Nfs4Client>& client);
-  bool CallbackUsable(Nfs4Client& client);
+  // Whether callbacks reach `client`; `for_delegations`: and delegations are on.
+  bool CallbackUsable(Nfs4Client& client, bool for_delegations = true);
   // Sends CB_COMPOUND with `ops` (4.1: after a CB_SEQUENCE, one call at a time per session);
   // `done` gets whether the client answered NFS4_OK. Never blocks.
   void SendCallback(const std::shared_ptr<Nfs4Client>& client, std::vector<nfs_cb_argop4> ops,
@@ -288,6 +315,12 @@ class Nfs4Service {
   std::string server_owner_;
   // Drives 4.0's callback connections.
   std::unique_ptr<rpc::ClientIo> callback_io_;
+  // Asynchronous copies by their stateid's `other`; finished ones are kept a while for
+  // OFFLOAD_STATUS.
+  Mutex copies_mu_;
+  std::map<std::array<std::byte, NFS4_OTHER_SIZE>, std::shared_ptr<CopyJob>> copies_
+      GUARDED_BY(copies_mu_);
+  bool copies_stopped_ GUARDED_BY(copies_mu_) = false;
   // ExpireCourtesyHolders for each share, as registered with the share's runtime state.
   Mutex releasers_mu_;
   std::map<core::ShareId, std::shared_ptr<const core::ShareState::Releaser>> releasers_

@@ -102,11 +102,11 @@ class Nfs4ServiceTest : public ::testing::Test {
   // A 4.1 client with a session; it says RECLAIM_COMPLETE at once, as real ones do, unless
   // `reclaim` (it is about to reclaim after a restart).
   Session41 Establish41(const std::string& owner, bool reclaim = false,
-                        uint32_t max_cached = 8192) {
+                        uint32_t max_cached = 8192, uint32_t minor = 1) {
     Session41 s;
     EXCHANGE_ID4args x;
     x.co_ownerid = AsBytes(owner);
-    COMPOUND4res r = Run(1, {MakeOp(OP_EXCHANGE_ID, x)});
+    COMPOUND4res r = Run(minor, {MakeOp(OP_EXCHANGE_ID, x)});
     EXPECT_EQ(r.status, kOk);
     auto xr = std::get<EXCHANGE_ID4res>(r.resarray.at(0).res);
     s.clientid = xr.clientid;
@@ -115,11 +115,11 @@ class Nfs4ServiceTest : public ::testing::Test {
     cs.sequence = xr.sequenceid;
     cs.fore_chan_attrs = {0, 1u << 20, 1u << 20, max_cached, 16, 4, std::nullopt};
     cs.back_chan_attrs = {0, 4096, 4096, 0, 2, 1, std::nullopt};
-    r = Run(1, {MakeOp(OP_CREATE_SESSION, cs)});
+    r = Run(minor, {MakeOp(OP_CREATE_SESSION, cs)});
     EXPECT_EQ(r.status, kOk);
     s.id = std::get<CREATE_SESSION4res>(r.resarray.at(0).res).sessionid;
     if (!reclaim) {
-      r = Run(1, {Seq(s), MakeOp(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE4args{false})});
+      r = Run(minor, {Seq(s), MakeOp(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE4args{false})});
       EXPECT_EQ(r.status, kOk);
     }
     return s;
@@ -1107,6 +1107,335 @@ TEST_F(Nfs4ServiceTest, LocksConflictWithTheRuntimesOtherOwners) {
   service_->ReleaseAll();
   EXPECT_EQ(st.locks.lock_count(), 0u);
   EXPECT_EQ(st.opens.total_opens(), 0u);
+}
+
+
+// ---- NFSv4.2 (RFC 7862, RFC 8276) ----
+
+class Nfs42Test : public Nfs4ServiceTest {
+ protected:
+  void SetUp() override {
+    Nfs4ServiceTest::SetUp();
+    s_ = Establish41("v42", false, 1 << 20, 2);
+    auto use = shares_->Use(1);
+    ASSERT_TRUE(use.ok());
+    vfs_ = &use->vfs();
+    root_.uid = root_.gid = 0;
+  }
+  // Makes `name` in the share's root holding `data` at `offset`; returns its id.
+  core::FileId MakeFile(std::string_view name, const std::string& data = "", uint64_t offset = 0) {
+    core::SetAttrs attrs;
+    attrs.set_mode(0644);
+    Result<core::Attr> a = vfs_->Create(root_, vfs_->root(), name, core::CreateMode::kUnchecked,
+                                        attrs, 0, nullptr);
+    EXPECT_TRUE(a.ok());
+    if (!data.empty()) {
+      EXPECT_TRUE(vfs_->Write(root_, a->id, offset, AsBytes(data), core::Stability::kFileSync,
+                              nullptr)
+                      .ok());
+    }
+    return a->id;
+  }
+  std::vector<nfs_argop4> At(std::string_view name) {
+    return {Seq(s_), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+            MakeOp(OP_LOOKUP, LOOKUP4args{name})};
+  }
+  // Runs `ops` after a SEQUENCE and the lookup of `name` (4.2).
+  COMPOUND4res On(std::string_view name, std::vector<nfs_argop4> ops) {
+    std::vector<nfs_argop4> all = At(name);
+    all.insert(all.end(), ops.begin(), ops.end());
+    return Run(2, all);
+  }
+  // src SAVEFH'd, dst current, then `op`.
+  COMPOUND4res Between(std::string_view src, std::string_view dst, nfs_argop4 op) {
+    std::vector<nfs_argop4> all = At(src);
+    all.push_back(MakeOp(OP_SAVEFH));
+    all.push_back(MakeOp(OP_PUTROOTFH));
+    all.push_back(MakeOp(OP_LOOKUP, LOOKUP4args{"export"}));
+    all.push_back(MakeOp(OP_LOOKUP, LOOKUP4args{dst}));
+    all.push_back(std::move(op));
+    return Run(2, all);
+  }
+  std::string Contents(core::FileId f) {
+    Result<core::Attr> a = vfs_->GetAttr(root_, f);
+    EXPECT_TRUE(a.ok());
+    Result<core::ReadResult> r = vfs_->Read(root_, f, 0, static_cast<uint32_t>(a->size));
+    EXPECT_TRUE(r.ok());
+    std::string out;
+    for (ByteView p : r->data.pieces) out.append(AsChars(p));
+    return out;
+  }
+  template <typename R>
+  static const R& Last(const COMPOUND4res& r) {
+    return std::get<R>(r.resarray.back().res);
+  }
+
+  Session41 s_;
+  core::Vfs* vfs_ = nullptr;
+  core::Caller root_;
+};
+
+TEST_F(Nfs42Test, TheOperationsAreFourTwosOnly) {
+  // In 4.1 a 4.2 operation is no operation at all.
+  Session41 s = Establish41("v41");
+  DEALLOCATE4args d;
+  COMPOUND4res r = Run(1, {Seq(s), MakeOp(OP_PUTROOTFH), MakeOp(OP_DEALLOCATE, d)});
+  EXPECT_EQ(r.status, nfsstat4::NFS4ERR_OP_ILLEGAL);
+  EXPECT_EQ(r.resarray.back().op, OP_ILLEGAL);
+  // In 4.2 the inter-server and pNFS ones are not supported, and a COPY naming another server
+  // is refused.
+  MakeFile("a", "abc");
+  EXPECT_EQ(On("a", {MakeOp(OP_COPY_NOTIFY, NotSupportedArgs{})}).status,
+            nfsstat4::NFS4ERR_NOTSUPP);
+  COPY4args c;
+  c.source_server.push_back(netloc4{netloc_type4::NL4_NAME, "elsewhere", "", ""});
+  EXPECT_EQ(Between("a", "a", MakeOp(OP_COPY, c)).status, nfsstat4::NFS4ERR_NOTSUPP);
+  // A 4.2 operation first in a COMPOUND: not in a session.
+  EXPECT_EQ(Run(2, {MakeOp(OP_SEEK, SEEK4args{})}).status, nfsstat4::NFS4ERR_OP_NOT_IN_SESSION);
+}
+
+TEST_F(Nfs42Test, AllocateDeallocateSeekAndReadPlus) {
+  const std::string data(256 << 10, 'd');
+  core::FileId f = MakeFile("sparse", data);
+  // ALLOCATE past the end grows the file; the new bytes read as zeros.
+  ALLOCATE4args al;
+  al.offset = 0;
+  al.length = 1 << 20;
+  ASSERT_EQ(On("sparse", {MakeOp(OP_ALLOCATE, al)}).status, kOk);
+  ASSERT_OK_AND_ASSIGN(core::Attr grown, vfs_->GetAttr(root_, f));
+  EXPECT_EQ(grown.size, 1u << 20);
+  al.length = 0;
+  EXPECT_EQ(On("sparse", {MakeOp(OP_ALLOCATE, al)}).status, nfsstat4::NFS4ERR_INVAL);
+  // Punch [64 KiB, 128 KiB): zeros there, the data around it intact, the size kept.
+  DEALLOCATE4args de;
+  de.offset = 64 << 10;
+  de.length = 64 << 10;
+  ASSERT_EQ(On("sparse", {MakeOp(OP_DEALLOCATE, de)}).status, kOk);
+  std::string want = data + std::string((1 << 20) - data.size(), '\0');
+  std::fill(want.begin() + (64 << 10), want.begin() + (128 << 10), '\0');
+  EXPECT_EQ(Contents(f), want);
+  ASSERT_OK_AND_ASSIGN(core::Attr punched, vfs_->GetAttr(root_, f));
+  EXPECT_EQ(punched.size, 1u << 20);
+  EXPECT_TRUE(punched.dos_attributes & core::kDosSparse);
+  // space_used counts the data left: 192 KiB, not the 1 MiB size.
+  EXPECT_EQ(punched.used, 192u << 10);
+
+  // SEEK: data at 0, a hole at 64 KiB, data again at 128 KiB, the hole past 256 KiB runs to the
+  // end (eof), and at the end there is nothing (NXIO).
+  auto seek = [&](uint64_t offset, data_content4 what) {
+    SEEK4args a;
+    a.offset = offset;
+    a.what = what;
+    return On("sparse", {MakeOp(OP_SEEK, a)});
+  };
+  using enum data_content4;
+  EXPECT_EQ(Last<SEEK4res>(seek(0, NFS4_CONTENT_DATA)).offset, 0u);
+  EXPECT_EQ(Last<SEEK4res>(seek(0, NFS4_CONTENT_HOLE)).offset, 64u << 10);
+  EXPECT_EQ(Last<SEEK4res>(seek(64 << 10, NFS4_CONTENT_DATA)).offset, 128u << 10);
+  EXPECT_EQ(Last<SEEK4res>(seek(130 << 10, NFS4_CONTENT_HOLE)).offset, 256u << 10);
+  EXPECT_FALSE(Last<SEEK4res>(seek(130 << 10, NFS4_CONTENT_HOLE)).eof);
+  SEEK4res tail = Last<SEEK4res>(seek(300 << 10, NFS4_CONTENT_DATA));
+  EXPECT_TRUE(tail.eof);
+  EXPECT_EQ(seek(1 << 20, NFS4_CONTENT_HOLE).status, nfsstat4::NFS4ERR_NXIO);
+
+  // READ_PLUS over [32 KiB, 288 KiB): data, a hole, data, a hole, each where the stores say.
+  READ_PLUS4args rp;
+  rp.offset = 32 << 10;
+  rp.count = 256 << 10;
+  COMPOUND4res r = On("sparse", {MakeOp(OP_READ_PLUS, rp)});
+  ASSERT_EQ(r.status, kOk);
+  // Encoded and decoded, as a client gets it.
+  const READ_PLUS4res& plus = Last<READ_PLUS4res>(r);
+  EXPECT_FALSE(plus.eof);
+  std::string assembled;
+  uint64_t at = rp.offset;
+  size_t holes = 0;
+  for (const read_plus_content& c : plus.contents) {
+    EXPECT_EQ(c.offset, at);
+    if (c.content == NFS4_CONTENT_HOLE) {
+      ++holes;
+      assembled.append(c.length, '\0');
+    } else {
+      for (ByteView p : c.data) assembled.append(AsChars(p));
+    }
+    at = c.offset + c.length;
+  }
+  EXPECT_EQ(assembled, want.substr(rp.offset, rp.count));
+  EXPECT_EQ(holes, 2u);
+  // Past the end: eof, nothing.
+  rp.offset = 2 << 20;
+  const READ_PLUS4res end = Last<READ_PLUS4res>(On("sparse", {MakeOp(OP_READ_PLUS, rp)}));
+  EXPECT_TRUE(end.eof);
+  EXPECT_TRUE(end.contents.empty());
+}
+
+TEST_F(Nfs42Test, CloneAndCopyWithinTheShare) {
+  std::string data(300000, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 23);
+  MakeFile("src", data);
+  core::FileId dst = MakeFile("dst", "old old old");
+  CLONE4args cl;
+  cl.src_offset = 1000;
+  cl.dst_offset = 5;
+  cl.count = 100000;
+  ASSERT_EQ(Between("src", "dst", MakeOp(OP_CLONE, cl)).status, kOk);
+  std::string want = "old o" + data.substr(1000, 100000);
+  EXPECT_EQ(Contents(dst), want);
+  // Past the source's end, or onto itself overlapping: INVAL.
+  cl.count = data.size();
+  EXPECT_EQ(Between("src", "dst", MakeOp(OP_CLONE, cl)).status, nfsstat4::NFS4ERR_INVAL);
+  cl.src_offset = 0;
+  cl.dst_offset = 10;
+  cl.count = 100;
+  EXPECT_EQ(Between("src", "src", MakeOp(OP_CLONE, cl)).status, nfsstat4::NFS4ERR_INVAL);
+  // Without a saved file handle: NOFILEHANDLE.
+  std::vector<nfs_argop4> nosaved = At("dst");
+  nosaved.push_back(MakeOp(OP_CLONE, cl));
+  EXPECT_EQ(Run(2, nosaved).status, nfsstat4::NFS4ERR_NOFILEHANDLE);
+
+  // COPY of everything (count 0), synchronously: the reply says how much, FILE_SYNC.
+  core::FileId copy = MakeFile("copy");
+  COPY4args c;
+  c.synchronous = true;
+  COMPOUND4res r = Between("src", "copy", MakeOp(OP_COPY, c));
+  ASSERT_EQ(r.status, kOk);
+  const COPY4res& cr = Last<COPY4res>(r);
+  EXPECT_EQ(cr.response.count, data.size());
+  EXPECT_FALSE(cr.response.callback_id);
+  EXPECT_EQ(cr.response.committed, stable_how4::FILE_SYNC4);
+  EXPECT_TRUE(cr.requirements.synchronous);
+  EXPECT_EQ(Contents(copy), data);
+  // A later write to the source leaves the copy alone.
+  ASSERT_TRUE(vfs_->Write(root_, vfs_->Lookup(root_, vfs_->root(), "src", nullptr)->id, 0,
+                          AsBytes("ZZZ"), core::Stability::kFileSync, nullptr)
+                  .ok());
+  EXPECT_EQ(Contents(copy), data);
+  // Past the source's end: INVAL; a directory: ISDIR... as the source, the root.
+  c.src_offset = data.size() + 1;
+  EXPECT_EQ(Between("src", "copy", MakeOp(OP_COPY, c)).status, nfsstat4::NFS4ERR_INVAL);
+  // Status of a copy nobody started: BAD_STATEID.
+  OFFLOAD_STATUS4args st;
+  st.stateid.seqid = 1;
+  st.stateid.other[0] = std::byte{7};
+  EXPECT_EQ(On("copy", {MakeOp(OP_OFFLOAD_STATUS, st)}).status, nfsstat4::NFS4ERR_BAD_STATEID);
+  EXPECT_EQ(On("copy", {MakeOp(OP_OFFLOAD_CANCEL, OFFLOAD_CANCEL4args{st.stateid})}).status,
+            nfsstat4::NFS4ERR_BAD_STATEID);
+}
+
+TEST_F(Nfs42Test, ExtendedAttributesAreTheUserNamespace) {
+  core::FileId f = MakeFile("x");
+  auto set = [&](std::string_view name, const std::string& value, setxattr_option4 how) {
+    SETXATTR4args a;
+    a.option = how;
+    a.name = name;
+    a.value = AsBytes(value);
+    return On("x", {MakeOp(OP_SETXATTR, a)});
+  };
+  using enum setxattr_option4;
+  COMPOUND4res r = set("colour", "blue", SETXATTR4_CREATE);
+  ASSERT_EQ(r.status, kOk);
+  EXPECT_GT(Last<SETXATTR4res>(r).cinfo.after, Last<SETXATTR4res>(r).cinfo.before);
+  // The runtime (and so SMB, whose EAs these are) sees it as user.colour.
+  ASSERT_OK_AND_ASSIGN(std::string v, vfs_->GetXattr(root_, f, "user.colour"));
+  EXPECT_EQ(v, "blue");
+  // And an EA set by another protocol shows over NFS; other namespaces do not.
+  ASSERT_TRUE(vfs_->SetXattr(root_, f, "user.size", "XL", core::XattrSet::kAny).ok());
+  ASSERT_TRUE(vfs_->SetXattr(root_, f, "trusted.hidden", "1", core::XattrSet::kAny).ok());
+  r = On("x", {MakeOp(OP_GETXATTR, GETXATTR4args{"size"})});
+  ASSERT_EQ(r.status, kOk);
+  EXPECT_EQ(Last<GETXATTR4res>(r).value, "XL");
+  EXPECT_EQ(set("colour", "red", SETXATTR4_CREATE).status, nfsstat4::NFS4ERR_EXIST);
+  EXPECT_EQ(set("shape", "round", SETXATTR4_REPLACE).status, nfsstat4::NFS4ERR_NOXATTR);
+  EXPECT_EQ(set("colour", "red", SETXATTR4_REPLACE).status, kOk);
+  EXPECT_EQ(set("big", std::string(core::kMaxXattrValue + 1, 'b'), SETXATTR4_EITHER).status,
+            nfsstat4::NFS4ERR_XATTR2BIG);
+  EXPECT_EQ(set("", "v", SETXATTR4_EITHER).status, nfsstat4::NFS4ERR_INVAL);
+  EXPECT_EQ(set(std::string(251, 'n'), "v", SETXATTR4_EITHER).status,
+            nfsstat4::NFS4ERR_NAMETOOLONG);
+  EXPECT_EQ(On("x", {MakeOp(OP_GETXATTR, GETXATTR4args{"nope"})}).status,
+            nfsstat4::NFS4ERR_NOXATTR);
+  EXPECT_EQ(On("x", {MakeOp(OP_GETXATTR, GETXATTR4args{"hidden"})}).status,
+            nfsstat4::NFS4ERR_NOXATTR);
+
+  // LISTXATTRS in name order, in pages as small as maxcount makes them.
+  auto list = [&](uint64_t cookie, uint32_t maxcount) {
+    return On("x", {MakeOp(OP_LISTXATTRS, LISTXATTRS4args{cookie, maxcount})});
+  };
+  r = list(0, 4096);
+  ASSERT_EQ(r.status, kOk);
+  EXPECT_EQ(Last<LISTXATTRS4res>(r).names, (std::vector<std::string>{"colour", "size"}));
+  EXPECT_TRUE(Last<LISTXATTRS4res>(r).eof);
+  r = list(0, 16 + 12);  // room for "colour" only
+  ASSERT_EQ(r.status, kOk);
+  EXPECT_EQ(Last<LISTXATTRS4res>(r).names, (std::vector<std::string>{"colour"}));
+  EXPECT_FALSE(Last<LISTXATTRS4res>(r).eof);
+  r = list(Last<LISTXATTRS4res>(r).cookie, 16 + 8);
+  ASSERT_EQ(r.status, kOk);
+  EXPECT_EQ(Last<LISTXATTRS4res>(r).names, (std::vector<std::string>{"size"}));
+  EXPECT_TRUE(Last<LISTXATTRS4res>(r).eof);
+  EXPECT_EQ(list(0, 20).status, nfsstat4::NFS4ERR_TOOSMALL);
+  EXPECT_EQ(list(9, 4096).status, nfsstat4::NFS4ERR_BAD_COOKIE);
+
+  EXPECT_EQ(On("x", {MakeOp(OP_REMOVEXATTR, REMOVEXATTR4args{"colour"})}).status, kOk);
+  EXPECT_EQ(On("x", {MakeOp(OP_REMOVEXATTR, REMOVEXATTR4args{"colour"})}).status,
+            nfsstat4::NFS4ERR_NOXATTR);
+  EXPECT_FALSE(vfs_->GetXattr(root_, f, "user.colour").ok());
+
+  // xattr_support is an attribute of 4.2 only, true for a share's files.
+  bitmap4 want;
+  want.set(FATTR4_XATTR_SUPPORT);
+  r = On("x", {MakeOp(OP_GETATTR, GETATTR4args{want})});
+  ASSERT_EQ(r.status, kOk);
+  Fattr4 got;
+  ASSERT_EQ(DecodeAttrs(Last<GETATTR4res>(r).obj_attributes, &got), kOk);
+  EXPECT_TRUE(got.mask.test(FATTR4_XATTR_SUPPORT));
+  EXPECT_TRUE(got.xattr_support);
+  // ACCESS answers the xattr bits in 4.2.
+  r = On("x", {MakeOp(OP_ACCESS, ACCESS4args{ACCESS4_XAREAD | ACCESS4_XAWRITE | ACCESS4_XALIST})});
+  ASSERT_EQ(r.status, kOk);
+  EXPECT_EQ(Last<ACCESS4res>(r).access, ACCESS4_XAREAD | ACCESS4_XAWRITE | ACCESS4_XALIST);
+}
+
+TEST_F(Nfs42Test, HostileArgumentsDoNotDecode) {
+  // Each 4.2 operation cut short at every byte: BADXDR, never a crash.
+  std::vector<nfs_argop4> ops;
+  COPY4args c;
+  c.count = 5;
+  c.source_server.push_back(netloc4{netloc_type4::NL4_NETADDR, "", "tcp", "1.2.3.4.8.1"});
+  SETXATTR4args sx;
+  sx.name = "n";
+  std::string value = "value";
+  sx.value = AsBytes(value);
+  for (const nfs_argop4& op :
+       {MakeOp(OP_ALLOCATE, ALLOCATE4args{}), MakeOp(OP_DEALLOCATE, DEALLOCATE4args{}),
+        MakeOp(OP_COPY, c), MakeOp(OP_SEEK, SEEK4args{}), MakeOp(OP_READ_PLUS, READ_PLUS4args{}),
+        MakeOp(OP_CLONE, CLONE4args{}), MakeOp(OP_SETXATTR, sx),
+        MakeOp(OP_GETXATTR, GETXATTR4args{"n"}), MakeOp(OP_LISTXATTRS, LISTXATTRS4args{}),
+        MakeOp(OP_REMOVEXATTR, REMOVEXATTR4args{"n"}),
+        MakeOp(OP_OFFLOAD_STATUS, OFFLOAD_STATUS4args{})}) {
+    xdr::XdrEncoder e;
+    Encode(e, op);
+    const std::string whole = e.ToString();
+    for (size_t cut = 4; cut < whole.size(); ++cut) {
+      xdr::XdrDecoder d(AsBytes(std::string_view(whole).substr(0, cut)));
+      nfs_argop4 out;
+      EXPECT_FALSE(Decode(d, &out) && d.remaining() == 0) << OpName(op.op) << " cut at " << cut;
+    }
+    xdr::XdrDecoder d(AsBytes(whole));
+    nfs_argop4 out;
+    EXPECT_TRUE(Decode(d, &out)) << OpName(op.op);
+    EXPECT_EQ(d.remaining(), 0u);
+  }
+  // An unknown SEEK content and a lying netloc count.
+  xdr::XdrEncoder e;
+  e.U32(OP_SEEK);
+  Encode(e, stateid4{});
+  e.U64(0);
+  e.U32(7);
+  const std::string bad = e.ToString();
+  xdr::XdrDecoder d(AsBytes(bad));
+  nfs_argop4 out;
+  EXPECT_FALSE(Decode(d, &out));
 }
 
 }  // namespace

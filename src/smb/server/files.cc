@@ -1272,6 +1272,21 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       }
       uint32_t written = 0, bytes = 0;
       for (const Chunk& c : chunks) {
+        if (!src->stream && !open.stream) {
+          // File data to file data: the runtime's copy, by reference where the store shares
+          // chunks (the same path as NFSv4.2's COPY and CLONE).
+          Result<uint64_t> n = vfs.CopyRange(caller, src->file, c.from, open.file, c.to, c.length,
+                                             nullptr, &src->via, &open.via);
+          if (!n.ok()) {
+            // Past the source's end: MS-FSA 2.1.5.10.x answers end of file.
+            return Fail(n.status().code() == Errc::kInvalid ? wire::kStatusEndOfFile
+                                                            : ToNtStatus(n.status()));
+          }
+          open.modified.store(true);
+          ++written;
+          bytes += c.length;
+          continue;
+        }
         // Either side may be a named stream (its xattr value) or the file's data.
         Bytes flat;
         if (src->stream) {
@@ -1342,21 +1357,17 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       Result<core::Attr> a = vfs.GetAttr(caller, open.file);
       if (!a.ok()) return Fail(ToNtStatus(a.status()));
       if (a->type != core::FileType::kRegular) return Fail(wire::kStatusInvalidParameter);
-      const uint64_t end = std::min<uint64_t>(static_cast<uint64_t>(beyond), a->size);
-      constexpr size_t kZeroChunk = 1 << 20;
-      static const std::vector<std::byte> zeros(kZeroChunk);
-      for (uint64_t at = static_cast<uint64_t>(from); at < end;) {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(end - at, kZeroChunk));
-        Result<core::WriteResult> wr = vfs.Write(caller, open.file, at, ByteView(zeros.data(), n),
-                                                 core::Stability::kUnstable, nullptr, &open.via);
-        if (!wr.ok()) return Fail(ToNtStatus(wr.status()));
-        at += n;
-      }
+      // A hole punched in the stores (Vfs::Deallocate, as NFSv4.2's DEALLOCATE), which also
+      // marks the file sparse; locks and caching are honoured as a write's.
+      Status s = vfs.Deallocate(caller, open.file, static_cast<uint64_t>(from),
+                                static_cast<uint64_t>(beyond - from), nullptr, &open.via);
+      if (!s.ok()) return Fail(ToNtStatus(s));
+      open.modified.store(true);
       break;
     }
     case wire::kFsctlQueryAllocatedRanges: {
-      // MS-FSA 2.1.5.10.22. The stores keep no holes: every byte of the file counts as
-      // allocated, the one range a non-sparse file has on Windows, clipped to the file's end.
+      // MS-FSA 2.1.5.10.22: a sparse file's data extents, as the stores keep them; a file that
+      // is not sparse is allocated throughout (one range, clipped to its end), as on Windows.
       wire::LeReader r(req.input);
       const auto from = static_cast<int64_t>(r.U64());
       const auto length = static_cast<int64_t>(r.U64());
@@ -1370,13 +1381,33 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       if (!a.ok()) return Fail(ToNtStatus(a.status()));
       const auto size = static_cast<uint64_t>(a->size);
       const auto start = static_cast<uint64_t>(from);
-      if (length != 0 && start < size) {
-        // No room for even one range: STATUS_BUFFER_TOO_SMALL (an empty answer needs none).
-        // With one range at most, a partial list (STATUS_BUFFER_OVERFLOW) cannot arise.
-        constexpr uint32_t kRangeSize = 16;  // FILE_ALLOCATED_RANGE_BUFFER
-        if (req.max_output_response < kRangeSize) return Fail(wire::kStatusBufferTooSmall);
-        w.U64(start);
-        w.U64(std::min<uint64_t>(static_cast<uint64_t>(length), size - start));
+      if (length == 0 || start >= size) break;
+      constexpr uint32_t kRangeSize = 16;  // FILE_ALLOCATED_RANGE_BUFFER
+      std::vector<core::DataExtent> ranges;
+      if (a->dos_attributes & core::kDosSparse) {
+        const size_t room = req.max_output_response / kRangeSize;
+        // One more than fits tells whether the list is partial.
+        Result<std::vector<core::DataExtent>> extents =
+            vfs.DataExtents(caller, open.file, start, static_cast<uint64_t>(length),
+                            std::min<size_t>(room, 4096) + 1, nullptr, &open.via);
+        if (!extents.ok()) return Fail(ToNtStatus(extents.status()));
+        ranges = std::move(*extents);
+      } else {
+        ranges.push_back({start, std::min<uint64_t>(static_cast<uint64_t>(length), size - start)});
+      }
+      if (ranges.empty()) break;
+      // No room for even one range: STATUS_BUFFER_TOO_SMALL (an empty answer needs none); room
+      // for some: as many as fit, and STATUS_BUFFER_OVERFLOW.
+      if (req.max_output_response < kRangeSize) return Fail(wire::kStatusBufferTooSmall);
+      const size_t fit = std::min<size_t>(ranges.size(), req.max_output_response / kRangeSize);
+      for (size_t i = 0; i < fit; ++i) {
+        w.U64(ranges[i].offset);
+        w.U64(ranges[i].length);
+      }
+      if (fit < ranges.size()) {
+        reply.status = wire::kStatusBufferOverflow;
+        wire::EncodeIoctlResponse(req.ctl_code, req.handle, output, reply.body);
+        return reply;
       }
       break;
     }
@@ -1475,9 +1506,44 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       w.U32(0);  // the terminating NUL, and padding
       break;
     }
-    case wire::kFsctlDuplicateExtentsToFile:
-      // Block cloning (MS-FSCC 2.3.8): the stores share no extents between files.
-      return Fail(wire::kStatusNotSupported);
+    case wire::kFsctlDuplicateExtentsToFile: {
+      // Block cloning (MS-FSCC 2.3.9, MS-FSA 2.1.5.10.10): the source open's range becomes
+      // this file's, by reference (the runtime's copy, as NFSv4.2's CLONE). Only where the
+      // store shares data: elsewhere it would be a copy the client did not ask for.
+      if (!vfs.CopiesByReference()) return Fail(wire::kStatusInvalidDeviceRequest);
+      wire::LeReader r(req.input);
+      const uint64_t persistent = r.U64();
+      const uint64_t volatile_id = r.U64();
+      const auto src_offset = static_cast<int64_t>(r.U64());
+      const auto dst_offset = static_cast<int64_t>(r.U64());
+      const auto count = static_cast<int64_t>(r.U64());
+      (void)persistent;
+      if (!r.ok() || src_offset < 0 || dst_offset < 0 || count < 0) {
+        return Fail(wire::kStatusInvalidParameter);
+      }
+      if (open.directory) return Fail(wire::kStatusInvalidParameter);
+      std::shared_ptr<Open> src;
+      {
+        MutexLock lock(&x.session->mu);
+        auto it = x.session->opens.find(volatile_id);
+        if (it != x.session->opens.end()) src = it->second;
+      }
+      if (!src || src->pipe || src->stream || src->tree->share != open.tree->share) {
+        return Fail(wire::kStatusInvalidHandle);
+      }
+      if (src->directory) return Fail(wire::kStatusInvalidParameter);
+      if (!(src->access & core::kReadData) || !(open.access & core::kWriteData)) {
+        return Fail(wire::kStatusAccessDenied);
+      }
+      if (count == 0) break;
+      Result<uint64_t> n = vfs.CopyRange(caller, src->file, static_cast<uint64_t>(src_offset),
+                                         open.file, static_cast<uint64_t>(dst_offset),
+                                         static_cast<uint64_t>(count), nullptr, &src->via,
+                                         &open.via);
+      if (!n.ok()) return Fail(ToNtStatus(n.status()));
+      open.modified.store(true);
+      break;
+    }
     default:
       return Fail(wire::kStatusInvalidDeviceRequest);
   }

@@ -529,6 +529,8 @@ Reply Connection::QueryInfo(Exchange& x) {
           break;
         case wire::kFileFsAttributeInformation: {
           uint32_t flags = 0x2 | 0x4 | 0x40 | 0x00400000;  // case preserved, unicode, sparse, links
+          // Block cloning (FSCTL_DUPLICATE_EXTENTS_TO_FILE) where the store shares data.
+          if (vfs.CopiesByReference()) flags |= 0x08000000;  // FILE_SUPPORTS_BLOCK_REFCOUNTING
           // Named streams and EAs (docs/streams.md); a POSIX tree's ':' is an ordinary character.
           if (!open.tree->posix.load()) flags |= 0x00040000 | 0x00800000;
           // Case-sensitive search: a share whose names match exactly, or a POSIX tree.
