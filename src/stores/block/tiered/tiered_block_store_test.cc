@@ -108,6 +108,7 @@ class Env {
   }
 
   TieredBlockStore& store() { return *store_; }
+  const TieredBlockStore& store() const { return *store_; }
   MetadataStore& metadata() { return *metadata_; }
   RemoteStore& remote() { return *remote_; }
 
@@ -145,6 +146,15 @@ class ConformanceStore final : public BlockStore {
   }
   Status Truncate(uint64_t f, uint64_t size) override { return s().Truncate(f, size); }
   Status Remove(uint64_t f) override { return s().Remove(f); }
+  Status Deallocate(uint64_t f, uint64_t o, uint64_t n) override { return s().Deallocate(f, o, n); }
+  Result<std::vector<Extent>> DataExtents(uint64_t f, uint64_t o, uint64_t end,
+                                          size_t max) override {
+    return s().DataExtents(f, o, end, max);
+  }
+  Status Clone(uint64_t src, uint64_t src_o, uint64_t dst, uint64_t dst_o, uint64_t n) override {
+    return s().Clone(src, src_o, dst, dst_o, n);
+  }
+  bool ClonesByReference() const override { return env_.store().ClonesByReference(); }
   Status Sync(uint64_t f) override { return s().Sync(f); }
   Result<std::vector<DataEnd>> RecentDataEnds() override { return s().RecentDataEnds(); }
   uint64_t UsedBytes() override { return s().UsedBytes(); }
