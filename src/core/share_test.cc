@@ -34,6 +34,18 @@ class SharedBlockStore final : public stores::BlockStore {
   }
   Status Truncate(uint64_t file, uint64_t size) override { return inner_->Truncate(file, size); }
   Status Remove(uint64_t file) override { return inner_->Remove(file); }
+  Status Deallocate(uint64_t file, uint64_t offset, uint64_t length) override {
+    return inner_->Deallocate(file, offset, length);
+  }
+  Result<std::vector<Extent>> DataExtents(uint64_t file, uint64_t offset, uint64_t end,
+                                          size_t max) override {
+    return inner_->DataExtents(file, offset, end, max);
+  }
+  Status Clone(uint64_t src, uint64_t src_offset, uint64_t dst, uint64_t dst_offset,
+               uint64_t length) override {
+    return inner_->Clone(src, src_offset, dst, dst_offset, length);
+  }
+  bool ClonesByReference() const override { return inner_->ClonesByReference(); }
   Status Sync(uint64_t file) override { return inner_->Sync(file); }
   Result<std::vector<DataEnd>> RecentDataEnds() override { return inner_->RecentDataEnds(); }
   uint64_t UsedBytes() override { return inner_->UsedBytes(); }

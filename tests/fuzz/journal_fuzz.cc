@@ -47,7 +47,7 @@ struct Input {
   }
 };
 
-// `version` 1 starts record CRCs from 0, version 2 from the CRC of the segment id.
+// `version` 1 starts record CRCs from 0, versions 2 and 3 from the CRC of the segment id.
 std::string Segment(Input in, uint32_t version) {
   std::string id;
   PutBe(id, 1, 8);
@@ -61,7 +61,8 @@ std::string Segment(Input in, uint32_t version) {
   PutBe(seg, 0, 4);
   uint64_t seq = 1;
   for (int records = 0; in.n >= 8 && records < 64; ++records) {
-    uint8_t type = static_cast<uint8_t>(in.Take(1) % 6);  // 0 = raw bytes follow
+    // 0 = raw bytes follow; discard records (6) from format 3 on.
+    uint8_t type = static_cast<uint8_t>(in.Take(1) % (version >= 3 ? 7 : 6));
     if (type == 0) break;
     uint64_t file = in.Take(1) % 4 + 1;
     uint64_t offset = in.Take(3) << (in.Take(1) % 24);
@@ -107,8 +108,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::filesystem::create_directories(dir);
   {
     std::ofstream out(dir + "/seg-0000000000000001.jnl", std::ios::binary);
-    // Both format versions, by the input's length.
-    std::string seg = Segment(Input{data, size}, size % 2 == 0 ? 2 : 1);
+    // Every format version, by the input's length.
+    std::string seg = Segment(Input{data, size}, size % 2 == 0 ? (size % 4 == 0 ? 3 : 2) : 1);
     out.write(seg.data(), static_cast<std::streamsize>(seg.size()));
   }
   dittofs::stores::JournalOptions options;

@@ -66,10 +66,7 @@ class BlockStore {
   // given back where the store can (a tiered store drops the range from its journal and from
   // the file's chunk map). Bytes outside the range are untouched; length 0 does nothing.
   // Durable as a write is: after the next Sync(file).
-  virtual Status Deallocate(uint64_t file, uint64_t offset, uint64_t length) {
-    (void)file, (void)offset, (void)length;  // TEMPORARY until every store implements it
-    return Status(Errc::kNotSupported, "hole punching");
-  }
+  virtual Status Deallocate(uint64_t file, uint64_t offset, uint64_t length) = 0;
   // A range of a file that holds data.
   struct Extent {
     uint64_t offset = 0;
@@ -82,11 +79,7 @@ class BlockStore {
   // range that holds data as a hole: a byte outside every range reads as zero. A file never
   // written has none.
   virtual Result<std::vector<Extent>> DataExtents(uint64_t file, uint64_t offset, uint64_t end,
-                                                  size_t max) {
-    (void)file, (void)max;  // TEMPORARY until every store implements it
-    if (offset >= end) return std::vector<Extent>{};
-    return std::vector<Extent>{{offset, end - offset}};
-  }
+                                                  size_t max) = 0;
   // Makes [dst_offset, dst_offset + length) of `dst` read as [src_offset, src_offset + length)
   // of `src` read at the call (holes stay holes where the store keeps them). `src` and `dst` may
   // be the same file; the ranges then must not overlap (Errc::kInvalid). A store that can share
@@ -146,7 +139,8 @@ inline Status BlockStore::Clone(uint64_t src, uint64_t src_offset, uint64_t dst,
       break;
     }
     for (const Extent& e : extents) {
-      if (e.offset > at) RETURN_IF_ERROR(Deallocate(dst, dst_offset + (at - src_offset), e.offset - at));
+      if (e.offset > at)
+        RETURN_IF_ERROR(Deallocate(dst, dst_offset + (at - src_offset), e.offset - at));
       for (uint64_t p = e.offset; p < e.offset + e.length;) {
         const size_t n = static_cast<size_t>(std::min(kPiece, e.offset + e.length - p));
         MutableByteView piece = buffer.mutable_view().subspan(0, n);

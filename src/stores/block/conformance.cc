@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <ostream>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -56,6 +57,7 @@ namespace {
 using block_testing::FileModel;
 using block_testing::Pattern;
 using block_testing::ReadString;
+using ::dittofs::testing::StatusIs;
 
 std::string Zeros(size_t size) { return std::string(size, '\0'); }
 
@@ -363,6 +365,207 @@ TEST_P(BlockStoreConformance, UsedBytesFollowsTheData) {
   EXPECT_GE(written, before + kMiB);
   ASSERT_OK(store().Remove(300));
   EXPECT_LT(store().UsedBytes(), written);
+}
+
+// ---- Sparse files and clones ----
+
+using Extents = std::vector<BlockStore::Extent>;
+
+// Checks DataExtents(file, offset, end, max) against `model`: ordered, disjoint, never touching,
+// within [offset, end), at most `max`, and covering every byte of data up to the end of the last
+// one (all of [offset, end) when fewer than `max` came back). A store may report more.
+::testing::AssertionResult ExtentsCover(BlockStore& store, const FileModel& model, uint64_t file,
+                                        uint64_t offset, uint64_t end, size_t max) {
+  Result<Extents> got = store.DataExtents(file, offset, end, max);
+  if (!got.ok()) return ::testing::AssertionFailure() << got.status().ToString();
+  const Extents& extents = *got;
+  if (extents.size() > max) {
+    return ::testing::AssertionFailure() << extents.size() << " extents, max " << max;
+  }
+  uint64_t at = offset;  // bytes before it are checked
+  for (size_t i = 0; i < extents.size(); ++i) {
+    const BlockStore::Extent& e = extents[i];
+    if (e.length == 0 || e.offset < at || (i > 0 && e.offset == at) || e.offset > end ||
+        e.length > end - e.offset) {
+      return ::testing::AssertionFailure()
+             << "extent " << i << " [" << e.offset << ", +" << e.length << ") after " << at
+             << " in [" << offset << ", " << end << ")";
+    }
+    for (uint64_t b = at; b < std::min(e.offset, model.size()); ++b) {
+      if (model.Written(b)) {
+        return ::testing::AssertionFailure() << "byte " << b << " holds data, reported a hole";
+      }
+    }
+    at = e.offset + e.length;
+  }
+  const uint64_t checked_end = extents.size() < max ? std::min(end, model.size()) : at;
+  for (uint64_t b = at; b < checked_end; ++b) {
+    if (model.Written(b)) {
+      return ::testing::AssertionFailure() << "byte " << b << " holds data, reported a hole";
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST_P(BlockStoreConformance, DeallocateReadsAsZerosAndLeavesNeighboursIntact) {
+  FileModel model;
+  ASSERT_OK(WriteBoth(store(), model, 40, 1000, Pattern(400'000, 1)));
+  auto punch = [&](uint64_t offset, uint64_t length) {
+    model.Deallocate(offset, length);
+    return store().Deallocate(40, offset, length);
+  };
+  ASSERT_OK(punch(100'001, 70'000));      // inside, unaligned
+  ASSERT_OK(punch(500, 1000));            // across the start of the data
+  ASSERT_OK(punch(65'536, 65'536));       // one aligned block
+  ASSERT_OK(punch(390'000, 100'000));     // across the end of the data
+  ASSERT_OK(punch(1'000'000, 5 * kMiB));  // past the end
+  ASSERT_OK(punch(200'000, 0));           // nothing
+  ASSERT_OK_AND_ASSIGN(std::string all, ReadString(store(), 40, 0, 500'000));
+  EXPECT_TRUE(SameBytes(all, model.Read(0, 500'000)));
+  EXPECT_TRUE(SameBytes(all.substr(100'001, 70'000), Zeros(70'000)));
+
+  // A file never written, and a range to the end of the address space.
+  ASSERT_OK(store().Deallocate(41, 0, kMiB));
+  ASSERT_OK(punch(300'000, UINT64_MAX - 300'000));
+  ASSERT_OK_AND_ASSIGN(all, ReadString(store(), 40, 0, 500'000));
+  EXPECT_TRUE(SameBytes(all, model.Read(0, 500'000)));
+
+  // The punched bytes can be written again.
+  ASSERT_OK(WriteBoth(store(), model, 40, 120'000, Pattern(5000, 2)));
+  ASSERT_OK_AND_ASSIGN(all, ReadString(store(), 40, 0, 500'000));
+  EXPECT_TRUE(SameBytes(all, model.Read(0, 500'000)));
+  ASSERT_OK(store().Sync(40));
+}
+
+TEST_P(BlockStoreConformance, DataExtentsFollowWritesPunchesAndTruncate) {
+  ASSERT_OK_AND_ASSIGN(Extents none, store().DataExtents(50, 0, UINT64_MAX, 100));
+  EXPECT_TRUE(none.empty()) << "a file never written holds no data";
+
+  FileModel model;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_OK(WriteBoth(store(), model, 51, i * 2 * kMiB + 100, Pattern(10'000, 10 + i)));
+  }
+  EXPECT_TRUE(ExtentsCover(store(), model, 51, 0, UINT64_MAX, 100));
+  EXPECT_TRUE(ExtentsCover(store(), model, 51, 0, 11 * kMiB, 2));
+  EXPECT_TRUE(ExtentsCover(store(), model, 51, 2 * kMiB + 5000, 9 * kMiB, 100));
+  ASSERT_OK_AND_ASSIGN(Extents two, store().DataExtents(51, 0, UINT64_MAX, 2));
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_LE(two[1].offset, 2 * kMiB + 100) << "the first ones";
+  // Clipped to the range asked for.
+  ASSERT_OK_AND_ASSIGN(Extents inside, store().DataExtents(51, 2 * kMiB + 200, 2 * kMiB + 300, 9));
+  EXPECT_EQ(inside, (Extents{{2 * kMiB + 200, 100}}));
+  ASSERT_OK_AND_ASSIGN(Extents empty, store().DataExtents(51, 300, 300, 9));
+  EXPECT_TRUE(empty.empty());
+
+  // A range punched whole, at boundaries any block size divides, holds no data any more.
+  ASSERT_OK(store().Deallocate(51, 2 * kMiB, 2 * kMiB));
+  model.Deallocate(2 * kMiB, 2 * kMiB);
+  ASSERT_OK_AND_ASSIGN(Extents punched, store().DataExtents(51, 2 * kMiB, 4 * kMiB, 9));
+  EXPECT_TRUE(punched.empty());
+  EXPECT_TRUE(ExtentsCover(store(), model, 51, 0, UINT64_MAX, 100));
+  // Nor does what a truncation cut (a store may round up to its block, no further than 1 MiB).
+  ASSERT_OK(store().Truncate(51, 6 * kMiB + 10));
+  model.Truncate(6 * kMiB + 10);
+  ASSERT_OK_AND_ASSIGN(Extents cut, store().DataExtents(51, 7 * kMiB + 10, UINT64_MAX, 9));
+  EXPECT_TRUE(cut.empty());
+  EXPECT_TRUE(ExtentsCover(store(), model, 51, 0, UINT64_MAX, 100));
+}
+
+// Random writes, punches and truncations against the model: the bytes always match, and no
+// byte of data is ever reported as a hole.
+TEST_P(BlockStoreConformance, HolesAreNeverReportedOverData) {
+  std::mt19937_64 rng(42);
+  FileModel model;
+  constexpr uint64_t kSpan = 2 * kMiB;
+  for (int i = 0; i < 150; ++i) {
+    const uint64_t offset = rng() % kSpan;
+    const uint64_t length = 1 + rng() % (256 * kKiB);
+    switch (rng() % 8) {
+      case 0:
+      case 1:
+      case 2:
+      case 3:
+        ASSERT_OK(WriteBoth(store(), model, 52, offset, Pattern(length, i)));
+        break;
+      case 4:
+      case 5:
+      case 6:
+        ASSERT_OK(store().Deallocate(52, offset, length));
+        model.Deallocate(offset, length);
+        break;
+      default:
+        ASSERT_OK(store().Truncate(52, offset));
+        model.Truncate(offset);
+        break;
+    }
+    if (i % 10 == 9) {
+      ASSERT_OK_AND_ASSIGN(std::string all, ReadString(store(), 52, 0, kSpan + 300 * kKiB));
+      ASSERT_TRUE(SameBytes(all, model.Read(0, kSpan + 300 * kKiB))) << "after op " << i;
+      ASSERT_TRUE(ExtentsCover(store(), model, 52, 0, UINT64_MAX, SIZE_MAX)) << "after op " << i;
+      const uint64_t from = rng() % kSpan;
+      ASSERT_TRUE(ExtentsCover(store(), model, 52, from, from + rng() % kSpan, 1 + rng() % 4))
+          << "after op " << i;
+    }
+  }
+}
+
+TEST_P(BlockStoreConformance, CloneCopiesRangesWithHolesAtAnyOffset) {
+  FileModel src, dst;
+  ASSERT_OK(WriteBoth(store(), src, 60, 0, Pattern(100'000, 1)));
+  ASSERT_OK(WriteBoth(store(), src, 60, 300'000, Pattern(100'000, 2)));
+  ASSERT_OK(WriteBoth(store(), dst, 61, 0, Pattern(600'000, 3)));
+  // Unaligned on both sides, over the hole between the writes and past the source's end.
+  ASSERT_OK(store().Clone(60, 50'001, 61, 1003, 420'000));
+  dst.Clone(src, 50'001, 1003, 420'000);
+  ASSERT_OK_AND_ASSIGN(std::string got, ReadString(store(), 61, 0, 700'000));
+  EXPECT_TRUE(SameBytes(got, dst.Read(0, 700'000)));
+  EXPECT_TRUE(ExtentsCover(store(), dst, 61, 0, UINT64_MAX, SIZE_MAX));
+  ASSERT_OK_AND_ASSIGN(got, ReadString(store(), 60, 0, 700'000));
+  EXPECT_TRUE(SameBytes(got, src.Read(0, 700'000))) << "the source changed";
+
+  // Aligned ranges (where a store may share blocks), and a source never written.
+  ASSERT_OK(store().Clone(60, 0, 61, kMiB, 512 * kKiB));
+  dst.Clone(src, 0, kMiB, 512 * kKiB);
+  ASSERT_OK(store().Clone(62, 0, 61, 64 * kKiB, 128 * kKiB));
+  dst.Clone(FileModel(), 0, 64 * kKiB, 128 * kKiB);
+  ASSERT_OK(store().Clone(60, 0, 61, 0, 0));  // nothing
+  ASSERT_OK_AND_ASSIGN(got, ReadString(store(), 61, 0, 2 * kMiB));
+  EXPECT_TRUE(SameBytes(got, dst.Read(0, 2 * kMiB)));
+
+  // Writes after the clone stay in the file written.
+  ASSERT_OK(WriteBoth(store(), src, 60, 60'000, Pattern(1000, 4)));
+  ASSERT_OK(WriteBoth(store(), dst, 61, kMiB + 10, Pattern(1000, 5)));
+  ASSERT_OK(store().Deallocate(61, kMiB + 300'000, 10'000));
+  dst.Deallocate(kMiB + 300'000, 10'000);
+  ASSERT_OK_AND_ASSIGN(got, ReadString(store(), 61, 0, 2 * kMiB));
+  EXPECT_TRUE(SameBytes(got, dst.Read(0, 2 * kMiB)));
+  ASSERT_OK_AND_ASSIGN(got, ReadString(store(), 60, 0, 700'000));
+  EXPECT_TRUE(SameBytes(got, src.Read(0, 700'000)));
+}
+
+TEST_P(BlockStoreConformance, CloneWithinOneFile) {
+  FileModel model;
+  ASSERT_OK(WriteBoth(store(), model, 63, 0, Pattern(300'000, 1)));
+  // Disjoint ranges, either way round, one of them growing the file.
+  ASSERT_OK(store().Clone(63, 10, 63, 200'005, 100'000));
+  model.Clone(model, 10, 200'005, 100'000);
+  ASSERT_OK(store().Clone(63, 250'000, 63, 7, 50'000));
+  model.Clone(model, 250'000, 7, 50'000);
+  ASSERT_OK(store().Clone(63, 0, 63, 3 * kMiB, 300'000));
+  model.Clone(model, 0, 3 * kMiB, 300'000);
+  ASSERT_OK_AND_ASSIGN(std::string got, ReadString(store(), 63, 0, 4 * kMiB));
+  EXPECT_TRUE(SameBytes(got, model.Read(0, 4 * kMiB)));
+  // Overlapping ranges of one file are refused, and change nothing.
+  EXPECT_THAT(store().Clone(63, 0, 63, 1000, 2000), StatusIs(Errc::kInvalid));
+  EXPECT_THAT(store().Clone(63, 1000, 63, 0, 2000), StatusIs(Errc::kInvalid));
+  EXPECT_THAT(store().Clone(63, UINT64_MAX - 10, 64, 0, 100), StatusIs(Errc::kInvalid));
+  ASSERT_OK_AND_ASSIGN(got, ReadString(store(), 63, 0, 4 * kMiB));
+  EXPECT_TRUE(SameBytes(got, model.Read(0, 4 * kMiB)));
+  // Writes after it stay where they went.
+  ASSERT_OK(WriteBoth(store(), model, 63, 200'100, Pattern(500, 2)));
+  ASSERT_OK(WriteBoth(store(), model, 63, 20, Pattern(500, 3)));
+  ASSERT_OK_AND_ASSIGN(got, ReadString(store(), 63, 0, 4 * kMiB));
+  EXPECT_TRUE(SameBytes(got, model.Read(0, 4 * kMiB)));
 }
 
 }  // namespace

@@ -47,9 +47,11 @@ namespace {
 // CRC32C of the preceding 24 bytes u32, zero u32. Integers big-endian.
 constexpr std::array<char, 8> kSegmentMagic = {'D', 'F', 'S', 'J', 'R', 'N', 'L', '\0'};
 // Version 2 seeds each record's CRC with the segment id, so that a recycled segment file's
-// records from its previous life never pass for its own. Version 1 segments (CRC from 0) are
-// still read.
-constexpr uint32_t kFormatVersion = 2;
+// records from its previous life never pass for its own. Version 3 adds discard records: a
+// server of version 2 would take one for a torn record and cut the log there, losing every
+// record after it, so every new segment says 3 and such a server refuses the journal instead.
+// Version 1 segments (CRC from 0) and version 2 segments are still read.
+constexpr uint32_t kFormatVersion = 3;
 constexpr uint32_t kOldestFormatVersion = 1;
 constexpr uint64_t kSegmentHeaderSize = 32;
 
@@ -69,6 +71,7 @@ enum class RecordType : uint8_t {
   kRemove = 3,    // every byte written before `seq` is discarded
   kClean = 4,     // bytes in [offset, offset+length) last written at or before `seq` are clean
   kEvict = 5,     // the journal dropped those bytes; the backing holds them
+  kDiscard = 6,   // bytes in [offset, offset+length) written before `seq` are discarded
 };
 
 // Offsets are off_t on the way to the kernel.
@@ -119,7 +122,7 @@ void EncodeRecordHeader(const RecordHeader& h, ByteView data, uint32_t seed, std
 bool DecodeRecordHeader(const std::byte* in, uint64_t available, RecordHeader* h, uint32_t* crc) {
   if (available < kRecordHeaderSize || LoadBe32(in) != kRecordMagic) return false;
   uint8_t type = static_cast<uint8_t>(in[4]);
-  if (type < 1 || type > 5 || in[5] != std::byte{0} || in[6] != std::byte{0} ||
+  if (type < 1 || type > 6 || in[5] != std::byte{0} || in[6] != std::byte{0} ||
       in[7] != std::byte{0}) {
     return false;
   }
@@ -495,7 +498,7 @@ class Segment {
 };
 
 // A run of a file's bytes held in a segment at `position`.
-struct Extent {
+struct SegmentRun {
   uint64_t length = 0;
   std::shared_ptr<Segment> segment;
   uint64_t position = 0;
@@ -517,9 +520,9 @@ class FileIndex {
   FileIndex(Totals& totals, std::atomic<int64_t>& file_dirty_bytes)
       : totals_(totals), file_dirty_bytes_(file_dirty_bytes) {}
 
-  std::map<uint64_t, Extent> extents;
+  std::map<uint64_t, SegmentRun> extents;
 
-  void Account(const Extent& e, int64_t sign) {
+  void Account(const SegmentRun& e, int64_t sign) {
     int64_t n = sign * static_cast<int64_t>(e.length);
     e.segment->live_bytes.fetch_add(n);
     if (e.clean) {
@@ -538,7 +541,7 @@ class FileIndex {
     if (it == m.begin()) return;
     --it;
     if (it->first >= at || it->first + it->second.length <= at) return;
-    Extent tail = it->second;
+    SegmentRun tail = it->second;
     uint64_t cut = at - it->first;
     tail.position += cut;
     tail.length -= cut;
@@ -565,30 +568,35 @@ class FileIndex {
   }
 
   // A new write: newer than everything in the index.
-  void Insert(uint64_t offset, Extent e) {
+  void Insert(uint64_t offset, SegmentRun e) {
     // An empty write changes no byte; kept in the index, it would be a dirty extent that no
     // byte count accounts for (found by journal_fuzz: a zero-length data record).
     if (e.length == 0) return;
-    ForEachIn(offset, offset + e.length, [](Extent&) { return true; });
+    ForEachIn(offset, offset + e.length, [](SegmentRun&) { return true; });
     Account(e, +1);
     extents.emplace(offset, std::move(e));
   }
 
   // Drops bytes at or after `size` written before `seq`.
   void Truncate(uint64_t size, uint64_t seq) {
-    ForEachIn(size, kNoLimit, [&](Extent& e) { return e.seq < seq; });
+    ForEachIn(size, kNoLimit, [&](SegmentRun& e) { return e.seq < seq; });
+  }
+
+  // Drops the bytes in [begin, end) written before `seq`.
+  void Discard(uint64_t begin, uint64_t end, uint64_t seq) {
+    ForEachIn(begin, end, [&](SegmentRun& e) { return e.seq < seq; });
   }
 
   // Drops every byte written before `seq`.
   void Remove(uint64_t seq) {
-    ForEachIn(0, kNoLimit, [&](Extent& e) { return e.seq < seq; });
+    ForEachIn(0, kNoLimit, [&](SegmentRun& e) { return e.seq < seq; });
   }
 
   // Marks clean the bytes in [begin, end) last written at or before `seq`; returns whether
   // any changed.
   bool Clean(uint64_t begin, uint64_t end, uint64_t seq) {
     bool changed = false;
-    ForEachIn(begin, end, [&](Extent& e) {
+    ForEachIn(begin, end, [&](SegmentRun& e) {
       if (e.clean || e.seq > seq) return false;
       Account(e, -1);
       e.clean = true;
@@ -601,7 +609,7 @@ class FileIndex {
 
   // Drops the bytes in [begin, end) last written at or before `seq`: the backing has them.
   void Evict(uint64_t begin, uint64_t end, uint64_t seq) {
-    ForEachIn(begin, end, [&](Extent& e) { return e.seq <= seq; });
+    ForEachIn(begin, end, [&](SegmentRun& e) { return e.seq <= seq; });
   }
 
   // Would Clean change anything?
@@ -698,6 +706,12 @@ class Journal final : public JournalBlockStore {
   Result<BlockRead> ReadRange(uint64_t file, uint64_t offset, size_t length) override;
   Status Truncate(uint64_t file, uint64_t size) override;
   Status Remove(uint64_t file) override;
+  // Drops the range's bytes from the index (dirty ones too: they need no upload any more) with
+  // a discard record; reads of them go to the backing, whose copy is the owner's to cut.
+  Status Deallocate(uint64_t file, uint64_t offset, uint64_t length) override;
+  // What the index holds, dirty or clean, together with what the backing reports.
+  Result<std::vector<BlockStore::Extent>> DataExtents(uint64_t file, uint64_t offset, uint64_t end,
+                                                      size_t max) override;
   Status Sync(uint64_t file) override { return SyncAll(); }
   uint64_t UsedBytes() override { return disk_bytes_.load(); }
   Capacity GetCapacity() override;
@@ -1038,10 +1052,10 @@ Status Journal::Write(uint64_t file, uint64_t offset, ByteView data) {
       r.segment->NoteData(file, h.seq);
       {
         MutexLock lock(&f->index_mu);
-        f->index.Insert(h.offset, Extent{.length = piece.size(),
-                                         .segment = r.segment,
-                                         .position = r.position + kRecordHeaderSize,
-                                         .seq = h.seq});
+        f->index.Insert(h.offset, SegmentRun{.length = piece.size(),
+                                             .segment = r.segment,
+                                             .position = r.position + kRecordHeaderSize,
+                                             .seq = h.seq});
       }
       r.segment->pending.fetch_sub(1);
     }
@@ -1059,7 +1073,7 @@ std::vector<Journal::Piece> Journal::Locate(uint64_t file, uint64_t offset, uint
     auto it = f->index.extents.upper_bound(offset);
     if (it != f->index.extents.begin()) --it;
     for (; it != f->index.extents.end() && it->first < end; ++it) {
-      const Extent& e = it->second;
+      const SegmentRun& e = it->second;
       uint64_t e_end = it->first + e.length;
       if (e_end <= at) continue;
       if (it->first > at) pieces.push_back({at, it->first - at, nullptr, 0});
@@ -1175,6 +1189,98 @@ Status Journal::Remove(uint64_t file) {
   }
   NoteSpaceMaybeFreed();
   return ReclaimAfterDiscard();
+}
+
+Status Journal::Deallocate(uint64_t file, uint64_t offset, uint64_t length) {
+  if (length == 0 || offset >= kMaxOffset) return Status::Ok();  // nothing is written that far
+  const uint64_t end = RangeEnd(offset, length);
+  {
+    LockedFile f = LockFile(file, /*create=*/false);
+    if (!f) return Status::Ok();
+    {
+      // Bytes the index does not hold need no record: older records of them are superseded
+      // already (by newer data, a discarding record or an evict record).
+      MutexLock lock(&f->index_mu);
+      auto it = f->index.extents.upper_bound(offset);
+      if (it != f->index.extents.begin() &&
+          std::prev(it)->first + std::prev(it)->second.length > offset) {
+        --it;
+      }
+      if (it == f->index.extents.end() || it->first >= end) return Status::Ok();
+    }
+    RecordHeader h{
+        .type = RecordType::kDiscard, .file = file, .offset = offset, .length = end - offset};
+    Reservation r;
+    RETURN_IF_ERROR(Append(h, ByteView(), Seq::kNew, &r));
+    r.segment->NoteTombstone(h);
+    {
+      MutexLock lock(&f->index_mu);
+      f->index.Discard(offset, end, h.seq);
+    }
+    r.segment->pending.fetch_sub(1);
+  }
+  NoteSpaceMaybeFreed();
+  return ReclaimAfterDiscard();
+}
+
+Result<std::vector<BlockStore::Extent>> Journal::DataExtents(uint64_t file, uint64_t offset,
+                                                             uint64_t end, size_t max) {
+  std::vector<BlockStore::Extent> out;
+  // Appends [begin, stop), coalescing with the last range; false when that would be range
+  // number max + 1.
+  auto add = [&](uint64_t begin, uint64_t stop) {
+    if (!out.empty() && out.back().offset + out.back().length >= begin) {
+      const uint64_t last_end = out.back().offset + out.back().length;
+      if (stop > last_end) out.back().length = stop - out.back().offset;
+      return true;
+    }
+    if (out.size() == max) return false;
+    out.push_back({begin, stop - begin});
+    return true;
+  };
+  // Rounds over [at, end): each merges the index's ranges with the backing's up to where both
+  // lists are known to be complete (a list cut at `max` ranges is known up to its last one).
+  for (uint64_t at = offset; at < end && max > 0;) {
+    std::vector<BlockStore::Extent> held;
+    if (std::shared_ptr<FileState> f = FindFile(file)) {
+      MutexLock lock(&f->index_mu);
+      auto it = f->index.extents.upper_bound(at);
+      if (it != f->index.extents.begin()) --it;
+      for (; it != f->index.extents.end() && it->first < end && held.size() <= max; ++it) {
+        const uint64_t begin = std::max(at, it->first);
+        const uint64_t stop = std::min(end, RangeEnd(it->first, it->second.length));
+        if (begin >= stop) continue;
+        if (!held.empty() && held.back().offset + held.back().length == begin) {
+          held.back().length += stop - begin;
+        } else {
+          held.push_back({begin, stop - begin});
+        }
+      }
+    }
+    std::vector<BlockStore::Extent> backed;
+    if (backing_ != nullptr) {
+      ASSIGN_OR_RETURN(backed, backing_->DataExtents(file, at, end, max));
+    }
+    uint64_t known = end;
+    if (held.size() > max) {
+      held.pop_back();
+      known = std::min(known, held.back().offset + held.back().length);
+    }
+    if (backed.size() >= max) known = std::min(known, backed.back().offset + backed.back().length);
+    // Both lists are sorted: merge them up to `known`.
+    size_t i = 0, j = 0;
+    bool full = false;
+    while (!full && (i < held.size() || j < backed.size())) {
+      const bool from_held =
+          j == backed.size() || (i < held.size() && held[i].offset <= backed[j].offset);
+      const BlockStore::Extent& e = from_held ? held[i++] : backed[j++];
+      if (e.offset >= known) continue;
+      full = !add(e.offset, std::min(known, e.offset + e.length));
+    }
+    if (full || known == end) break;
+    at = known;
+  }
+  return out;
 }
 
 Status Journal::ReclaimAfterDiscard() {
@@ -1460,7 +1566,7 @@ Status Journal::ReclaimOnce(uint64_t room, bool* progress) {
       if (!f) continue;
       MutexLock lock(&f->index_mu);
       for (auto it = f->index.extents.begin(); it != f->index.extents.end();) {
-        const Extent& e = it->second;
+        const SegmentRun& e = it->second;
         if (e.segment != segment) {
           ++it;
           continue;
@@ -1517,10 +1623,10 @@ Status Journal::ApplyReplayed(const RecordHeader& h, const std::shared_ptr<Segme
     case RecordType::kData: {
       std::shared_ptr<FileState> f = FindOrCreateFile(h.file);
       MutexLock lock(&f->index_mu);
-      f->index.Insert(h.offset, Extent{.length = h.length,
-                                       .segment = segment,
-                                       .position = position + kRecordHeaderSize,
-                                       .seq = h.seq});
+      f->index.Insert(h.offset, SegmentRun{.length = h.length,
+                                           .segment = segment,
+                                           .position = position + kRecordHeaderSize,
+                                           .seq = h.seq});
       segment->NoteData(h.file, h.seq);
       return Status::Ok();
     }
@@ -1547,6 +1653,14 @@ Status Journal::ApplyReplayed(const RecordHeader& h, const std::shared_ptr<Segme
         MutexLock lock(&f->op_mu);
         DropFile(h.file, *f);
       }
+      return Status::Ok();
+    }
+    case RecordType::kDiscard: {
+      segment->NoteTombstone(h);
+      std::shared_ptr<FileState> f = FindFile(h.file);
+      if (f == nullptr) return Status::Ok();
+      MutexLock lock(&f->index_mu);
+      f->index.Discard(h.offset, RangeEnd(h.offset, h.length), h.seq);
       return Status::Ok();
     }
     case RecordType::kClean:

@@ -22,6 +22,11 @@ class JournalBacking {
   // The `length` bytes at `offset` of `file`; zeros where the backing has nothing. A result
   // shorter than `length` reads as zeros past its end.
   virtual Result<BlockRead> Read(uint64_t file, uint64_t offset, size_t length) = 0;
+  // The ranges of `file` within [offset, end) where the backing holds data, as
+  // BlockStore::DataExtents gives them (ordered, coalesced, clipped, at most `max`, never a
+  // range of data reported as a hole).
+  virtual Result<std::vector<BlockStore::Extent>> DataExtents(uint64_t file, uint64_t offset,
+                                                              uint64_t end, size_t max) = 0;
 };
 
 struct JournalOptions {

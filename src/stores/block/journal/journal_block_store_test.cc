@@ -63,6 +63,28 @@ class TestBacking final : public JournalBacking {
     r.holds.push_back(std::move(buffer));
     return r;
   }
+  Result<std::vector<BlockStore::Extent>> DataExtents(uint64_t file, uint64_t offset, uint64_t end,
+                                                      size_t max) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<BlockStore::Extent> extents;
+    const FileModel& model = files_[file];
+    for (uint64_t at = offset; at < std::min<uint64_t>(end, model.size()); ++at) {
+      if (!model.Written(at)) continue;
+      if (!extents.empty() && extents.back().offset + extents.back().length == at) {
+        ++extents.back().length;
+      } else if (extents.size() == max) {
+        break;
+      } else {
+        extents.push_back({at, 1});
+      }
+    }
+    return extents;
+  }
+  // What the owner of a journal does to the backing before punching the journal.
+  void Deallocate(uint64_t file, uint64_t offset, uint64_t length) {
+    std::lock_guard<std::mutex> lock(mu_);
+    files_[file].Deallocate(offset, length);
+  }
   // What the owner of a journal does to the backing before truncating the journal.
   void Truncate(uint64_t file, uint64_t size) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -101,6 +123,18 @@ class ScratchJournal final : public BlockStore {
   }
   Status Truncate(uint64_t file, uint64_t size) override { return store_->Truncate(file, size); }
   Status Remove(uint64_t file) override { return store_->Remove(file); }
+  Status Deallocate(uint64_t file, uint64_t offset, uint64_t length) override {
+    return store_->Deallocate(file, offset, length);
+  }
+  Result<std::vector<Extent>> DataExtents(uint64_t file, uint64_t offset, uint64_t end,
+                                          size_t max) override {
+    return store_->DataExtents(file, offset, end, max);
+  }
+  Status Clone(uint64_t src, uint64_t src_offset, uint64_t dst, uint64_t dst_offset,
+               uint64_t length) override {
+    return store_->Clone(src, src_offset, dst, dst_offset, length);
+  }
+  bool ClonesByReference() const override { return store_->ClonesByReference(); }
   Status Sync(uint64_t file) override { return store_->Sync(file); }
   Result<std::vector<DataEnd>> RecentDataEnds() override { return store_->RecentDataEnds(); }
   uint64_t UsedBytes() override { return store_->UsedBytes(); }
@@ -757,6 +791,105 @@ TEST_F(JournalTest, WritesAfterATruncateOrRemoveSurviveTheirRelogging) {
   ASSERT_OK_AND_ASSIGN(std::string four, ReadString(*journal, 4, 0, 1000));
   EXPECT_EQ(four, Pattern(1000, 4));
   EXPECT_EQ(journal->Stats().dirty_bytes, 1000u + 1500u + 2000u + 1000u);
+}
+
+// A punched range drops dirty and clean bytes alike: the dirty ones need no upload any more,
+// reads go to the backing (which its owner cut), and all of it holds after a reopen.
+TEST_F(JournalTest, DeallocateDropsDirtyAndCleanBytesAndReplays) {
+  TestBacking backing;
+  FileModel model;
+  {
+    auto journal = Open({}, &backing);
+    ASSERT_NE(journal, nullptr);
+    model.Write(0, Pattern(100'000, 1));
+    ASSERT_OK(journal->Write(1, 0, AsBytes(Pattern(100'000, 1))));
+    ASSERT_OK(UploadAndClean(*journal, backing, 1));  // clean from here on
+    model.Write(150'000, Pattern(50'000, 2));
+    ASSERT_OK(journal->Write(1, 150'000, AsBytes(Pattern(50'000, 2))));  // dirty
+    // Across the clean data's end, the hole and into the dirty data; the owner cuts the
+    // backing first.
+    backing.Deallocate(1, 90'000, 70'000);
+    ASSERT_OK(journal->Deallocate(1, 90'000, 70'000));
+    model.Deallocate(90'000, 70'000);
+    ASSERT_OK(journal->Deallocate(2, 0, 1000));  // a file it never held
+    EXPECT_EQ(journal->DirtyRanges(1),
+              (std::vector<DirtyRange>{{1, 160'000, 40'000, journal->DirtyRanges(1)[0].seq}}));
+    EXPECT_EQ(journal->Stats().dirty_bytes, 40'000u);
+    EXPECT_EQ(journal->Stats().clean_bytes, 90'000u);
+    ASSERT_OK_AND_ASSIGN(std::string all, ReadString(*journal, 1, 0, 250'000));
+    EXPECT_TRUE(all == model.Read(0, 250'000));
+    ASSERT_OK_AND_ASSIGN(std::vector<BlockStore::Extent> extents,
+                         journal->DataExtents(1, 0, UINT64_MAX, 10));
+    EXPECT_EQ(extents, (std::vector<BlockStore::Extent>{{0, 90'000}, {160'000, 40'000}}));
+    ASSERT_OK(journal->Sync(1));
+  }
+  auto journal = Open({}, &backing);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->Stats().torn_bytes, 0u);
+  ASSERT_OK_AND_ASSIGN(std::string all, ReadString(*journal, 1, 0, 250'000));
+  EXPECT_TRUE(all == model.Read(0, 250'000));
+  ASSERT_EQ(journal->DirtyRanges(1).size(), 1u);
+  EXPECT_EQ(journal->DirtyRanges(1)[0].offset, 160'000u);
+  EXPECT_EQ(journal->DirtyRanges(1)[0].length, 40'000u);
+  EXPECT_EQ(journal->Stats().dirty_bytes, 40'000u);
+  EXPECT_EQ(journal->Stats().clean_bytes, 90'000u);
+}
+
+// A discard record whose segment is retired while older data it hides lives on in another
+// segment is re-logged, under its own seq: after a reopen the range still reads as zeros, and
+// a write into it made after the discard survives.
+TEST_F(JournalTest, DiscardsSurviveTheirRelogging) {
+  const JournalOptions options{.segment_bytes = 4096};
+  std::string three = Pattern(3000, 3);
+  {
+    auto journal = Open(options);
+    ASSERT_NE(journal, nullptr);
+    // Segment 1: file 3, part of which the discard hides, and file 1, which keeps it live.
+    ASSERT_OK(journal->Write(3, 0, AsBytes(three)));
+    ASSERT_OK(journal->Write(1, 0, AsBytes(Pattern(900, 1))));
+    // Segment 2: the discard, between data that goes later.
+    ASSERT_OK(journal->Write(1, 2000, AsBytes(Pattern(1000, 10))));
+    EXPECT_TRUE(std::filesystem::exists(dir() + "/seg-0000000000000002.jnl"));
+    ASSERT_OK(journal->Deallocate(3, 500, 1000));
+    three.replace(500, 1000, 1000, '\0');
+    ASSERT_OK(journal->Write(2, 0, AsBytes(Pattern(2800, 2))));
+    // Segment 3: a write into the punched range, and what leaves segment 2 dead.
+    ASSERT_OK(journal->Write(1, 2000, AsBytes(Pattern(1000, 11))));
+    ASSERT_OK(journal->Write(3, 600, AsBytes(Pattern(100, 33))));
+    three.replace(600, 100, Pattern(100, 33));
+    ASSERT_OK(journal->Remove(2));
+    EXPECT_FALSE(std::filesystem::exists(dir() + "/seg-0000000000000002.jnl"));
+    ASSERT_OK(journal->Sync(1));
+    ASSERT_OK_AND_ASSIGN(std::string back, ReadString(*journal, 3, 0, 3000));
+    EXPECT_TRUE(back == three);
+  }
+  auto journal = Open(options);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->Stats().torn_bytes, 0u);
+  ASSERT_OK_AND_ASSIGN(std::string back, ReadString(*journal, 3, 0, 3000));
+  EXPECT_TRUE(back == three) << "the discard was lost, or its copy cut the later write";
+  ASSERT_OK_AND_ASSIGN(std::string one, ReadString(*journal, 1, 2000, 1000));
+  EXPECT_EQ(one, Pattern(1000, 11));
+  EXPECT_EQ(journal->Stats().dirty_bytes, 900u + 1000u + 2000u + 100u);
+}
+
+// A journal with discard records is format 3: a server that knows only 2 refuses it instead of
+// taking the record for a torn tail (and cutting the log there).
+TEST_F(JournalTest, NewSegmentsAreFormatThree) {
+  {
+    auto journal = Open();
+    ASSERT_NE(journal, nullptr);
+    ASSERT_OK(journal->Write(1, 0, AsBytes(Pattern(100, 1))));
+    ASSERT_OK(journal->Deallocate(1, 10, 10));
+  }
+  for (const std::string& path : Segments()) {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    ASSERT_NE(f, nullptr);
+    std::byte header[12];
+    ASSERT_EQ(std::fread(header, 1, sizeof(header), f), sizeof(header));
+    std::fclose(f);
+    EXPECT_EQ(LoadBe32(header + 8), 3u) << path;
+  }
 }
 
 // An evicted overwrite must not let the older bytes it superseded (still in a segment kept by

@@ -68,6 +68,14 @@ class DirBacking final : public JournalBacking {
     }
     return Status::Ok();
   }
+  Status Deallocate(uint64_t file, uint64_t offset, uint64_t length) {
+    int fd = open(Path(file).c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? Status::Ok() : Status(Errc::kIo, "backing open");
+    int rc = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                       static_cast<off_t>(length));
+    close(fd);
+    return rc == 0 ? Status::Ok() : Status(Errc::kIo, "backing punch");
+  }
   Result<BlockRead> Read(uint64_t file, uint64_t offset, size_t length) override {
     auto buffer = std::make_shared<Buffer>(length);
     std::memset(buffer->mutable_view().data(), 0, length);
@@ -82,13 +90,23 @@ class DirBacking final : public JournalBacking {
     r.holds.push_back(std::move(buffer));
     return r;
   }
+  // The whole of each file: it is written without holes that matter here.
+  Result<std::vector<BlockStore::Extent>> DataExtents(uint64_t file, uint64_t offset, uint64_t end,
+                                                      size_t max) override {
+    struct stat st;
+    std::vector<BlockStore::Extent> extents;
+    if (stat(Path(file).c_str(), &st) != 0 || max == 0) return extents;
+    const uint64_t stop = std::min<uint64_t>(end, static_cast<uint64_t>(st.st_size));
+    if (offset < stop) extents.push_back({offset, stop - offset});
+    return extents;
+  }
 
  private:
   std::string Path(uint64_t file) const { return dir_ + "/" + std::to_string(file); }
   const std::string dir_;
 };
 
-enum class OpType { kWrite, kTruncate, kRemove, kSync };
+enum class OpType { kWrite, kTruncate, kRemove, kDeallocate, kSync };
 
 struct Op {
   OpType type = OpType::kWrite;
@@ -112,6 +130,7 @@ Op MakeOp(int round, int thread, uint64_t i) {
   op.type = dice < 70   ? OpType::kWrite
             : dice < 82 ? OpType::kTruncate
             : dice < 86 ? OpType::kRemove
+            : dice < 92 ? OpType::kDeallocate
                         : OpType::kSync;
   op.offset = op.type == OpType::kTruncate ? rng() % (kFileSpan + kMaxWrite) : rng() % kFileSpan;
   op.length = 1 + rng() % kMaxWrite;
@@ -135,11 +154,16 @@ constexpr JournalOptions kOptions{
 std::array<std::mutex, 64> file_locks;
 std::mutex& LockOf(uint64_t file) { return file_locks[file % file_locks.size()]; }
 
-// A truncate or remove as the runtime makes one (core/vfs.cc, tiered store): the backing's
+// A truncate, remove or punch as the runtime makes one (core/vfs.cc, tiered store): the backing's
 // copy first, then the journal's, then a sync. It is synchronous: done, it is durable. One cut
 // short by a kill is made again at the next open (the runtime's pending cuts), here by the
 // parent; that is why the cut must be one that doing twice changes nothing.
 Status Cut(JournalBlockStore& journal, DirBacking& backing, const Op& op) {
+  if (op.type == OpType::kDeallocate) {
+    RETURN_IF_ERROR(backing.Deallocate(op.file, op.offset, op.length));
+    RETURN_IF_ERROR(journal.Deallocate(op.file, op.offset, op.length));
+    return journal.Sync(op.file);
+  }
   const uint64_t size = op.type == OpType::kTruncate ? op.offset : 0;
   RETURN_IF_ERROR(backing.Truncate(op.file, size));
   RETURN_IF_ERROR(op.type == OpType::kTruncate ? journal.Truncate(op.file, size)
@@ -163,13 +187,14 @@ Status Cut(JournalBlockStore& journal, DirBacking& backing, const Op& op) {
         Status s;
         // Writes need no lock: a carver's MarkClean never covers a newer write.
         std::unique_lock<std::mutex> lock(LockOf(op.file), std::defer_lock);
-        if (op.type == OpType::kTruncate || op.type == OpType::kRemove) lock.lock();
+        if (op.type != OpType::kWrite && op.type != OpType::kSync) lock.lock();
         switch (op.type) {
           case OpType::kWrite:
             s = journal.Write(op.file, op.offset, AsBytes(Pattern(op.length, op.seed)));
             break;
           case OpType::kTruncate:
           case OpType::kRemove:
+          case OpType::kDeallocate:
             s = Cut(journal, backing, op);
             break;
           case OpType::kSync:
@@ -214,6 +239,7 @@ std::map<uint64_t, std::vector<FileModel>> Replay(int round, const Progress* pro
       if (op.type == OpType::kWrite) next.Write(op.offset, Pattern(op.length, op.seed));
       if (op.type == OpType::kTruncate) next.Truncate(op.offset);
       if (op.type == OpType::kRemove) next = FileModel();
+      if (op.type == OpType::kDeallocate) next.Deallocate(op.offset, op.length);
       s.push_back(std::move(next));
     }
   }
@@ -302,7 +328,7 @@ TEST(JournalCrashTest, ConcurrentWritersCarverAndReuseSurviveSigkill) {
     // A cut the kill interrupted is finished first, as the runtime does at its next open.
     for (int t = 0; t < kThreads; ++t) {
       const Op last = MakeOp(round, t, progress[t].started.load() - 1);
-      if (last.type == OpType::kTruncate || last.type == OpType::kRemove) {
+      if (last.type != OpType::kWrite && last.type != OpType::kSync) {
         ASSERT_OK(Cut(*journal, backing, last));
       }
     }

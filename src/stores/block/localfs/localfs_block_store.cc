@@ -4,11 +4,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cinttypes>
 #include <cstdio>
@@ -21,6 +24,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "base/mutex.h"
 #include "base/posix_io.h"
@@ -184,6 +188,15 @@ class LocalFsBlockStore final : public BlockStore {
   Status Read(uint64_t file, uint64_t offset, MutableByteView out) override;
   Status Truncate(uint64_t file, uint64_t size) override;
   Status Remove(uint64_t file) override;
+  // Punches the file system's hole (fallocate); zeros are written where it cannot punch.
+  Status Deallocate(uint64_t file, uint64_t offset, uint64_t length) override;
+  // The file system's data and holes (lseek SEEK_DATA/SEEK_HOLE), at its block granularity.
+  Result<std::vector<Extent>> DataExtents(uint64_t file, uint64_t offset, uint64_t end,
+                                          size_t max) override;
+  // Shares blocks where the file system can (FICLONERANGE, or copy_file_range, which may
+  // reflink); copies otherwise. Holes of the source stay holes.
+  Status Clone(uint64_t src, uint64_t src_offset, uint64_t dst, uint64_t dst_offset,
+               uint64_t length) override;
   Status Sync(uint64_t file) override;
   // Every file, at its size on disk: the store keeps no record of which were written lately.
   Result<std::vector<DataEnd>> RecentDataEnds() override {
@@ -212,6 +225,12 @@ class LocalFsBlockStore final : public BlockStore {
   Result<int> Create(uint64_t file, const std::string& path);
   // Folds the file's current size on disk into used_bytes_ after a change.
   void NoteUsage(OpenFile& open_file);
+  // Writes zeros over [offset, offset + length) of `f`, no further than its end.
+  Status WriteZeros(uint64_t file, OpenFile& f, uint64_t offset, uint64_t length);
+  // Copies [from, from + length) of `in` to `to` of `out`: copy_file_range, else read and
+  // write. Bytes past the end of `in` are punched.
+  Status CopyRange(uint64_t src, OpenFile& in, uint64_t from, uint64_t dst, OpenFile& out,
+                   uint64_t to, uint64_t length);
 
   const std::string root_;
   OpenFileCache open_files_;
@@ -353,6 +372,174 @@ Status LocalFsBlockStore::Remove(uint64_t file) {
   }
   open_files_.Drop(file);
   return Status::Ok();
+}
+
+Status LocalFsBlockStore::WriteZeros(uint64_t file, OpenFile& f, uint64_t offset, uint64_t length) {
+  struct stat st;
+  if (fstat(f.fd(), &st) != 0) return ErrnoStatus(errno, "stat", PathOf(file));
+  // Past the end the file reads as zeros already; writing there would only grow it.
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (offset >= size) return Status::Ok();
+  const uint64_t end = offset + std::min(length, size - offset);
+  static const std::array<std::byte, 64 << 10> kZeros{};
+  for (uint64_t at = offset; at < end;) {
+    size_t n = std::min<uint64_t>(kZeros.size(), end - at);
+    ssize_t done = pwrite(f.fd(), kZeros.data(), n, static_cast<off_t>(at));
+    if (done < 0 && errno == EINTR) continue;
+    if (done < 0) return ErrnoStatus(errno, "write", PathOf(file));
+    if (done == 0) return Status(Errc::kIo, "localfs write " + PathOf(file) + ": wrote nothing");
+    at += static_cast<uint64_t>(done);
+  }
+  return Status::Ok();
+}
+
+Status LocalFsBlockStore::Deallocate(uint64_t file, uint64_t offset, uint64_t length) {
+  if (length == 0 || offset >= kMaxOffset) return Status::Ok();  // nothing lives that far
+  ASSIGN_OR_RETURN(std::shared_ptr<OpenFile> f, Open(file, /*create=*/false));
+  if (f == nullptr) return Status::Ok();
+  // Nothing lies past the end of the file (this store never allocates beyond it), and a range
+  // reaching past what the file system can address would be refused (EFBIG).
+  struct stat st;
+  if (fstat(f->fd(), &st) != 0) return ErrnoStatus(errno, "stat", PathOf(file));
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (offset >= size) return Status::Ok();
+  length = std::min(length, size - offset);
+  // KEEP_SIZE: punching the last bytes must not shrink the file (its size is RecentDataEnds').
+  int rc = RetryOnEintr([&] {
+    return fallocate(f->fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                     static_cast<off_t>(offset), static_cast<off_t>(length));
+  });
+  if (rc != 0) {
+    if (errno != EOPNOTSUPP) return ErrnoStatus(errno, "punch hole", PathOf(file));
+    // The file system cannot punch holes: the bytes must read as zeros all the same.
+    RETURN_IF_ERROR(WriteZeros(file, *f, offset, length));
+  }
+  NoteUsage(*f);
+  return Status::Ok();
+}
+
+Result<std::vector<BlockStore::Extent>> LocalFsBlockStore::DataExtents(uint64_t file,
+                                                                       uint64_t offset,
+                                                                       uint64_t end, size_t max) {
+  std::vector<Extent> extents;
+  end = std::min(end, kMaxOffset);
+  if (offset >= end || max == 0) return extents;
+  ASSIGN_OR_RETURN(std::shared_ptr<OpenFile> f, Open(file, /*create=*/false));
+  if (f == nullptr) return extents;
+  for (uint64_t at = offset; at < end;) {
+    off_t data = lseek(f->fd(), static_cast<off_t>(at), SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;  // no data at or after `at`
+    if (data < 0) return ErrnoStatus(errno, "seek data", PathOf(file));
+    if (static_cast<uint64_t>(data) >= end) break;
+    // Every file has a hole at its end, so SEEK_HOLE finds one.
+    off_t hole = lseek(f->fd(), data, SEEK_HOLE);
+    if (hole < 0) return ErrnoStatus(errno, "seek hole", PathOf(file));
+    // A concurrent truncation may put the hole before the data: then nothing is there.
+    if (hole <= data) break;
+    const uint64_t begin = static_cast<uint64_t>(data);
+    const uint64_t stop = std::min<uint64_t>(static_cast<uint64_t>(hole), end);
+    if (!extents.empty() && extents.back().offset + extents.back().length >= begin) {
+      extents.back().length = stop - extents.back().offset;
+    } else {
+      if (extents.size() == max) break;
+      extents.push_back({begin, stop - begin});
+    }
+    at = stop;
+  }
+  return extents;
+}
+
+Status LocalFsBlockStore::CopyRange(uint64_t src, OpenFile& in, uint64_t from, uint64_t dst,
+                                    OpenFile& out, uint64_t to, uint64_t length) {
+  bool plain = false;  // copy_file_range is refused: read and write
+  Buffer buffer;
+  while (length > 0) {
+    ssize_t n;
+    if (!plain) {
+      off_t in_pos = static_cast<off_t>(from);
+      off_t out_pos = static_cast<off_t>(to);
+      n = copy_file_range(in.fd(), &in_pos, out.fd(), &out_pos, length, 0);
+      if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)) {
+        plain = true;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoStatus(errno, "copy to " + PathOf(dst) + " from", PathOf(src));
+    } else {
+      if (buffer.size() == 0) buffer = Buffer(1 << 20);
+      n = pread(in.fd(), buffer.mutable_view().data(), std::min<uint64_t>(length, buffer.size()),
+                static_cast<off_t>(from));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoStatus(errno, "read", PathOf(src));
+      for (ssize_t done = 0; done < n;) {
+        ssize_t w = pwrite(out.fd(), buffer.view().data() + done, static_cast<size_t>(n - done),
+                           static_cast<off_t>(to + done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return ErrnoStatus(errno, "write", PathOf(dst));
+        if (w == 0) return Status(Errc::kIo, "localfs write " + PathOf(dst) + ": wrote nothing");
+        done += w;
+      }
+    }
+    // The source ends early (cut meanwhile): the rest of it reads as zeros.
+    if (n == 0) return Deallocate(dst, to, length);
+    from += static_cast<uint64_t>(n);
+    to += static_cast<uint64_t>(n);
+    length -= static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status LocalFsBlockStore::Clone(uint64_t src, uint64_t src_offset, uint64_t dst,
+                                uint64_t dst_offset, uint64_t length) {
+  if (length == 0) return Status::Ok();
+  if (src_offset > kMaxOffset - std::min(length, kMaxOffset) ||
+      dst_offset > kMaxOffset - std::min(length, kMaxOffset) || length > kMaxOffset) {
+    return Status(Errc::kInvalid, "clone range overflows");
+  }
+  if (src == dst && src_offset < dst_offset + length && dst_offset < src_offset + length) {
+    return Status(Errc::kInvalid, "clone ranges of one file overlap");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<OpenFile> in, Open(src, /*create=*/false));
+  if (in == nullptr) {  // a source never written is one hole
+    RETURN_IF_ERROR(Deallocate(dst, dst_offset, length));
+    return Sync(dst);
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<OpenFile> out, Open(dst, /*create=*/true));
+  struct stat st;
+  if (fstat(in->fd(), &st) != 0) return ErrnoStatus(errno, "stat", PathOf(src));
+  const uint64_t src_size = static_cast<uint64_t>(st.st_size);
+  const uint64_t block = st.st_blksize > 0 ? static_cast<uint64_t>(st.st_blksize) : 4096;
+  uint64_t done = 0;  // bytes of the range done
+  // Shared blocks first: the file system remaps whole blocks only, within the source's data.
+  if (src_offset % block == 0 && dst_offset % block == 0 && src_offset < src_size) {
+    const uint64_t whole = std::min(length, src_size - src_offset) / block * block;
+    file_clone_range range{.src_fd = in->fd(),
+                           .src_offset = src_offset,
+                           .src_length = whole,
+                           .dest_offset = dst_offset};
+    // Refused where blocks cannot be shared (another file system, no reflink): copied below.
+    if (whole > 0 && RetryOnEintr([&] { return ioctl(out->fd(), FICLONERANGE, &range); }) == 0) {
+      done = whole;
+    }
+  }
+  // Then the source's data extent by extent, and its holes as holes.
+  while (done < length) {
+    const uint64_t at = src_offset + done;
+    ASSIGN_OR_RETURN(std::vector<Extent> extents, DataExtents(src, at, src_offset + length, 64));
+    if (extents.empty()) {
+      RETURN_IF_ERROR(Deallocate(dst, dst_offset + done, length - done));
+      break;
+    }
+    for (const Extent& e : extents) {
+      const uint64_t gap = e.offset - (src_offset + done);
+      if (gap > 0) RETURN_IF_ERROR(Deallocate(dst, dst_offset + done, gap));
+      RETURN_IF_ERROR(
+          CopyRange(src, *in, e.offset, dst, *out, dst_offset + (e.offset - src_offset), e.length));
+      done = e.offset + e.length - src_offset;
+    }
+  }
+  NoteUsage(*out);
+  return Sync(dst);
 }
 
 Status LocalFsBlockStore::Sync(uint64_t file) {

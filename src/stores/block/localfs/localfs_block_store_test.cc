@@ -32,6 +32,18 @@ class ScratchBlockStore final : public BlockStore {
   }
   Status Truncate(uint64_t file, uint64_t size) override { return store_->Truncate(file, size); }
   Status Remove(uint64_t file) override { return store_->Remove(file); }
+  Status Deallocate(uint64_t file, uint64_t offset, uint64_t length) override {
+    return store_->Deallocate(file, offset, length);
+  }
+  Result<std::vector<Extent>> DataExtents(uint64_t file, uint64_t offset, uint64_t end,
+                                          size_t max) override {
+    return store_->DataExtents(file, offset, end, max);
+  }
+  Status Clone(uint64_t src, uint64_t src_offset, uint64_t dst, uint64_t dst_offset,
+               uint64_t length) override {
+    return store_->Clone(src, src_offset, dst, dst_offset, length);
+  }
+  bool ClonesByReference() const override { return store_->ClonesByReference(); }
   Status Sync(uint64_t file) override { return store_->Sync(file); }
   Result<std::vector<DataEnd>> RecentDataEnds() override { return store_->RecentDataEnds(); }
   uint64_t UsedBytes() override { return store_->UsedBytes(); }

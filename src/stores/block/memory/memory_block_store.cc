@@ -11,6 +11,7 @@
 #include <map>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "base/mutex.h"
 
@@ -49,6 +50,13 @@ bool RangeOverflows(uint64_t offset, size_t size) {
   return size > std::numeric_limits<uint64_t>::max() - offset;
 }
 
+// The end of [offset, offset + length), saturating instead of wrapping.
+uint64_t RangeEnd(uint64_t offset, uint64_t length) {
+  return length > std::numeric_limits<uint64_t>::max() - offset
+             ? std::numeric_limits<uint64_t>::max()
+             : offset + length;
+}
+
 class MemoryBlockStore final : public BlockStore {
  public:
   Status Write(uint64_t file, uint64_t offset, ByteView data) override;
@@ -56,6 +64,10 @@ class MemoryBlockStore final : public BlockStore {
   Result<BlockRead> ReadRange(uint64_t file, uint64_t offset, size_t length) override;
   Status Truncate(uint64_t file, uint64_t size) override;
   Status Remove(uint64_t file) override;
+  Status Deallocate(uint64_t file, uint64_t offset, uint64_t length) override;
+  // Whole blocks: every block held, partly written or not.
+  Result<std::vector<Extent>> DataExtents(uint64_t file, uint64_t offset, uint64_t end,
+                                          size_t max) override;
   Status Sync(uint64_t file) override { return Status::Ok(); }  // never durable
   Result<std::vector<DataEnd>> RecentDataEnds() override;       // every file it holds
   uint64_t UsedBytes() override { return blocks_in_use_.load() * kBlockSize; }
@@ -227,6 +239,56 @@ Status MemoryBlockStore::Truncate(uint64_t file, uint64_t size) {
   }
   blocks_in_use_.fetch_sub(discarded.size());
   return Status::Ok();
+}
+
+Status MemoryBlockStore::Deallocate(uint64_t file, uint64_t offset, uint64_t length) {
+  if (length == 0) return Status::Ok();
+  std::shared_ptr<File> f = Find(file);
+  if (f == nullptr) return Status::Ok();
+  const uint64_t end = RangeEnd(offset, length);
+  std::vector<Block> discarded;  // freed after unlocking
+  {
+    WriterLock lock(&f->mu);
+    for (auto it = f->blocks.lower_bound(offset / kBlockSize);
+         it != f->blocks.end() && it->first <= (end - 1) / kBlockSize;) {
+      const uint64_t block_begin = it->first * kBlockSize;
+      const uint64_t from = std::max(offset, block_begin) - block_begin;
+      const uint64_t to = std::min<uint64_t>(end - block_begin, kBlockSize);
+      if (from == 0 && to == kBlockSize) {
+        discarded.push_back(std::move(it->second));
+        it = f->blocks.erase(it);
+        continue;
+      }
+      // A block the range covers in part keeps its other bytes; a reader may still hold it.
+      MakeExclusive(it->second, false);
+      std::memset(it->second.get() + from, 0, to - from);
+      ++it;
+    }
+  }
+  blocks_in_use_.fetch_sub(discarded.size());
+  return Status::Ok();
+}
+
+Result<std::vector<BlockStore::Extent>> MemoryBlockStore::DataExtents(uint64_t file,
+                                                                      uint64_t offset, uint64_t end,
+                                                                      size_t max) {
+  std::vector<Extent> extents;
+  std::shared_ptr<File> f = Find(file);
+  if (f == nullptr || offset >= end) return extents;
+  ReaderLock lock(&f->mu);
+  for (auto it = f->blocks.lower_bound(offset / kBlockSize);
+       it != f->blocks.end() && it->first <= (end - 1) / kBlockSize; ++it) {
+    const uint64_t block_begin = it->first * kBlockSize;
+    const uint64_t begin = std::max(offset, block_begin);
+    const uint64_t stop = std::min(end, RangeEnd(block_begin, kBlockSize));
+    if (!extents.empty() && extents.back().offset + extents.back().length == begin) {
+      extents.back().length += stop - begin;
+      continue;
+    }
+    if (extents.size() == max) break;
+    extents.push_back({begin, stop - begin});
+  }
+  return extents;
 }
 
 Status MemoryBlockStore::Remove(uint64_t file) {

@@ -29,7 +29,6 @@ namespace dittofs::stores {
 namespace {
 
 using tiered::ChunkRecord;
-using tiered::Extent;
 using tiered::IndexTxn;
 using tiered::ObjectRecord;
 using Clock = std::chrono::steady_clock;
@@ -133,6 +132,8 @@ class Backing final : public JournalBacking {
  public:
   explicit Backing(TieredStore& store) : store_(store) {}
   Result<BlockRead> Read(uint64_t file, uint64_t offset, size_t length) override;
+  Result<std::vector<BlockStore::Extent>> DataExtents(uint64_t file, uint64_t offset, uint64_t end,
+                                                      size_t max) override;
 
  private:
   TieredStore& store_;
@@ -218,6 +219,18 @@ class TieredStore final : public TieredBlockStore {
   Result<std::vector<DataEnd>> RecentDataEnds() override { return journal_->RecentDataEnds(); }
   Status Truncate(uint64_t file, uint64_t size) override;
   Status Remove(uint64_t file) override;
+  // Cuts the range from the chunk map, then from the journal, as Truncate does.
+  Status Deallocate(uint64_t file, uint64_t offset, uint64_t length) override;
+  // The journal's ranges joined with the chunk map's (through the Backing).
+  Result<std::vector<Extent>> DataExtents(uint64_t file, uint64_t offset, uint64_t end,
+                                          size_t max) override {
+    return journal_->DataExtents(file, offset, end, max);
+  }
+  // Maps the source's chunks into the destination: no byte is read or uploaded once the
+  // source's range is carved (its dirty data is, first).
+  Status Clone(uint64_t src, uint64_t src_offset, uint64_t dst, uint64_t dst_offset,
+               uint64_t length) override;
+  bool ClonesByReference() const override { return true; }
   // The journal makes the data durable; the upload waits for its usual triggers (the file's
   // age, its dirty bytes, journal pressure), so that the carving does not take the CPU from
   // the clients right after each COMMIT, and a scratch file removed soon after is never
@@ -235,6 +248,8 @@ class TieredStore final : public TieredBlockStore {
 
   // For Backing.
   Result<BlockRead> ReadBacking(uint64_t file, uint64_t offset, size_t length);
+  Result<std::vector<Extent>> BackingExtents(uint64_t file, uint64_t offset, uint64_t end,
+                                             size_t max);
 
  private:
   Stripe& StripeOf(uint64_t file) { return stripes_[file % kStripes]; }
@@ -290,9 +305,18 @@ class TieredStore final : public TieredBlockStore {
   // Puts `file` back in the pending set, to be carved from `when` on.
   void Requeue(uint64_t file, Clock::time_point when);
 
-  // Drops `file`'s extents in [size, end of file) in transactions of kExtentsPerTxn extents.
-  Status CutFrom(uint64_t file, uint64_t size);
-  Status Release(uint64_t file) { return CutFrom(file, 0); }
+  // Drops `file`'s extents in [begin, end) in transactions of kExtentsPerTxn extents.
+  Status CutRange(uint64_t file, uint64_t begin, uint64_t end);
+  Status Release(uint64_t file) { return CutRange(file, 0, UINT64_MAX); }
+  // Carves and commits every byte of `files` that is dirty when called (Flush, for some files).
+  Status FlushFiles(const std::vector<uint64_t>& files);
+  // Whether `file` holds dirty data in [begin, end).
+  bool DirtyIn(uint64_t file, uint64_t begin, uint64_t end);
+  // One metadata transaction of Clone: maps the source's extents of [at, src_end) shifted by
+  // dst_offset - src_offset into `dst`, at most kExtentsPerTxn of them; `*done_to` is where it
+  // stopped. REQUIRES: dst's stripe commit_mu is held.
+  Status CloneBatch(uint64_t src, uint64_t at, uint64_t src_end, uint64_t src_offset, uint64_t dst,
+                    uint64_t dst_offset, uint64_t* done_to);
 
   Result<std::shared_ptr<const Buffer>> LoadChunk(const tiered::Blake3Hash& hash);
   Result<std::string> WrappedKeyOf(uint64_t object);
@@ -361,6 +385,11 @@ class TieredStore final : public TieredBlockStore {
 
 Result<BlockRead> Backing::Read(uint64_t file, uint64_t offset, size_t length) {
   return store_.ReadBacking(file, offset, length);
+}
+
+Result<std::vector<BlockStore::Extent>> Backing::DataExtents(uint64_t file, uint64_t offset,
+                                                             uint64_t end, size_t max) {
+  return store_.BackingExtents(file, offset, end, max);
 }
 
 Status TieredStore::Start() {
@@ -845,7 +874,7 @@ Status TieredStore::Commit(std::vector<FileWork>& work, std::vector<NewObject>& 
         RETURN_IF_ERROR(index.Cut(w.file, span.begin, span.carve_end));
         uint64_t at = span.begin;
         for (const auto& [hash, length] : span.chunks) {
-          RETURN_IF_ERROR(index.Map(w.file, Extent{at, at + length, hash, 0}));
+          RETURN_IF_ERROR(index.Map(w.file, tiered::Extent{at, at + length, hash, 0}));
           at += length;
         }
       }
@@ -936,18 +965,17 @@ void TieredStore::RunPass(std::vector<PassFile> files, bool pressure) {
 
 // ---- Truncate, remove, flush ----
 
-Status TieredStore::CutFrom(uint64_t file, uint64_t size) {
+Status TieredStore::CutRange(uint64_t file, uint64_t begin, uint64_t end) {
   for (;;) {
     bool more = false;
     RETURN_IF_ERROR(RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
       IndexTxn index(txn, keys_, WallMs());
-      ASSIGN_OR_RETURN(
-          std::vector<Extent> extents,
-          index.Overlapping(file, size, UINT64_MAX, /*track=*/false, kExtentsPerTxn + 1));
+      ASSIGN_OR_RETURN(std::vector<tiered::Extent> extents,
+                       index.Overlapping(file, begin, end, /*track=*/false, kExtentsPerTxn + 1));
       // Extents are sorted and disjoint: up to the end of the kExtentsPerTxn-th is a batch.
       more = extents.size() > kExtentsPerTxn;
-      uint64_t end = more ? extents[kExtentsPerTxn - 1].end : UINT64_MAX;
-      RETURN_IF_ERROR(index.Cut(file, size, end));
+      uint64_t stop = more ? extents[kExtentsPerTxn - 1].end : end;
+      RETURN_IF_ERROR(index.Cut(file, begin, stop));
       return index.Finish();
     }));
     if (!more) return Status::Ok();
@@ -959,8 +987,90 @@ Status TieredStore::Truncate(uint64_t file, uint64_t size) {
   MutexLock lock(&s.commit_mu);
   if (auto it = s.carving.find(file); it != s.carving.end()) it->second = true;
   // The remote's copy first, then the journal's: no read finds the old bytes in neither.
-  RETURN_IF_ERROR(CutFrom(file, size));
+  RETURN_IF_ERROR(CutRange(file, size, UINT64_MAX));
   return journal_->Truncate(file, size);
+}
+
+Status TieredStore::Deallocate(uint64_t file, uint64_t offset, uint64_t length) {
+  if (length == 0) return Status::Ok();
+  const uint64_t end = length > UINT64_MAX - offset ? UINT64_MAX : offset + length;
+  Stripe& s = StripeOf(file);
+  MutexLock lock(&s.commit_mu);
+  // A pass in progress read data that may lie in the range: its commit would map it back.
+  if (auto it = s.carving.find(file); it != s.carving.end()) it->second = true;
+  // The remote's copy first, then the journal's: no read finds the old bytes in neither.
+  RETURN_IF_ERROR(CutRange(file, offset, end));
+  return journal_->Deallocate(file, offset, length);
+}
+
+bool TieredStore::DirtyIn(uint64_t file, uint64_t begin, uint64_t end) {
+  for (const DirtyRange& r : journal_->DirtyRanges(file)) {
+    if (r.offset < end && begin < r.offset + r.length) return true;
+  }
+  return false;
+}
+
+Status TieredStore::CloneBatch(uint64_t src, uint64_t at, uint64_t src_end, uint64_t src_offset,
+                               uint64_t dst, uint64_t dst_offset, uint64_t* done_to) {
+  return RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    IndexTxn index(txn, keys_, WallMs());
+    // Tracked: a carve pass committing the source meanwhile makes this transaction retry.
+    ASSIGN_OR_RETURN(std::vector<tiered::Extent> extents,
+                     index.Overlapping(src, at, src_end, /*track=*/true, kExtentsPerTxn + 1));
+    const bool more = extents.size() > kExtentsPerTxn;
+    if (more) extents.resize(kExtentsPerTxn);
+    const uint64_t stop = more ? extents.back().end : src_end;
+    // The destination's range is cut first (within one file the ranges are disjoint, so this
+    // never touches the source's extents, read above).
+    RETURN_IF_ERROR(
+        index.Cut(dst, dst_offset + (at - src_offset), dst_offset + (stop - src_offset)));
+    for (const tiered::Extent& e : extents) {
+      // Clipped to [at, stop): an extent across an edge maps its part inside only.
+      tiered::Extent mapped = e;
+      const uint64_t begin = std::max(e.begin, at);
+      const uint64_t end = std::min(e.end, stop);
+      if (begin >= end) continue;
+      mapped.chunk_offset = static_cast<uint32_t>(e.chunk_offset + (begin - e.begin));
+      mapped.begin = dst_offset + (begin - src_offset);
+      mapped.end = dst_offset + (end - src_offset);
+      RETURN_IF_ERROR(index.Map(dst, mapped));  // the chunk gains a reference
+    }
+    *done_to = stop;
+    return index.Finish();
+  });
+}
+
+Status TieredStore::Clone(uint64_t src, uint64_t src_offset, uint64_t dst, uint64_t dst_offset,
+                          uint64_t length) {
+  if (length == 0) return Status::Ok();
+  if (src_offset > UINT64_MAX - length || dst_offset > UINT64_MAX - length) {
+    return Status(Errc::kInvalid, "clone range overflows");
+  }
+  if (src == dst && src_offset < dst_offset + length && dst_offset < src_offset + length) {
+    return Status(Errc::kInvalid, "clone ranges of one file overlap");
+  }
+  const uint64_t src_end = src_offset + length;
+  // The chunk map must hold every byte of the source's range: its dirty data is carved first.
+  // A write racing with the clone may leave more; the clone then takes the bytes from before
+  // it, as if it had come first, unless it is still dirty when looked at here.
+  for (int round = 0; DirtyIn(src, src_offset, src_end); ++round) {
+    if (round == 100) return Status(Errc::kUnavailable, "clone: the source keeps being written");
+    RETURN_IF_ERROR(FlushFiles({src}));
+  }
+  {
+    Stripe& s = StripeOf(dst);
+    MutexLock lock(&s.commit_mu);
+    // A pass in progress on the destination read data the clone replaces: cancelled.
+    if (auto it = s.carving.find(dst); it != s.carving.end()) it->second = true;
+    for (uint64_t at = src_offset; at < src_end;) {
+      RETURN_IF_ERROR(CloneBatch(src, at, src_end, src_offset, dst, dst_offset, &at));
+    }
+    // What the journal holds of the destination's range is older than the clone: reads go to
+    // the chunk map from now on.
+    RETURN_IF_ERROR(journal_->Deallocate(dst, dst_offset, length));
+  }
+  // Durable when it returns: the chunk map is (metadata transactions are), the discard now.
+  return journal_->Sync(dst);
 }
 
 Status TieredStore::Remove(uint64_t file) {
@@ -984,10 +1094,12 @@ Status TieredStore::Remove(uint64_t file) {
   return Status::Ok();
 }
 
-Status TieredStore::Flush() {
+Status TieredStore::Flush() { return FlushFiles(journal_->DirtyFiles(SIZE_MAX)); }
+
+Status TieredStore::FlushFiles(const std::vector<uint64_t>& files) {
   // Everything dirty now, and the newest write of each file.
   std::vector<std::pair<uint64_t, uint64_t>> targets;
-  for (uint64_t file : journal_->DirtyFiles(SIZE_MAX)) {
+  for (uint64_t file : files) {
     uint64_t seq = 0;
     for (const DirtyRange& r : journal_->DirtyRanges(file)) seq = std::max(seq, r.seq);
     targets.emplace_back(file, seq);
@@ -1102,10 +1214,10 @@ Result<BlockRead> TieredStore::ReadBacking(uint64_t file, uint64_t offset, size_
   };
   std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
   IndexTxn index(*txn, keys_, 0);
-  ASSIGN_OR_RETURN(std::vector<Extent> extents,
+  ASSIGN_OR_RETURN(std::vector<tiered::Extent> extents,
                    index.Overlapping(file, offset, end, /*track=*/false));
   uint64_t at = offset;
-  for (const Extent& e : extents) {
+  for (const tiered::Extent& e : extents) {
     uint64_t begin = std::max(e.begin, offset);
     uint64_t stop = std::min(e.end, end);
     if (begin >= stop) continue;
@@ -1121,6 +1233,34 @@ Result<BlockRead> TieredStore::ReadBacking(uint64_t file, uint64_t offset, size_
     at = stop;
   }
   add_zeros(end - at);
+  return out;
+}
+
+Result<std::vector<BlockStore::Extent>> TieredStore::BackingExtents(uint64_t file, uint64_t offset,
+                                                                    uint64_t end, size_t max) {
+  std::vector<Extent> out;
+  std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
+  IndexTxn index(*txn, keys_, 0);
+  constexpr size_t kBatch = 256;
+  for (uint64_t at = offset; at < end && max > 0;) {
+    ASSIGN_OR_RETURN(std::vector<tiered::Extent> extents,
+                     index.Overlapping(file, at, end, /*track=*/false, kBatch));
+    for (const tiered::Extent& e : extents) {
+      const uint64_t begin = std::max(e.begin, at);
+      const uint64_t stop = std::min(e.end, end);
+      if (begin >= stop) continue;
+      // Chunks of one run of data lie back to back: one range. The last range is whole when
+      // the next would be range number max + 1.
+      if (!out.empty() && out.back().offset + out.back().length == begin) {
+        out.back().length += stop - begin;
+        continue;
+      }
+      if (out.size() == max) return out;
+      out.push_back({begin, stop - begin});
+    }
+    if (extents.size() < kBatch) break;
+    at = extents.back().end;
+  }
   return out;
 }
 

@@ -108,6 +108,7 @@ class Env {
   }
 
   TieredBlockStore& store() { return *store_; }
+  const TieredBlockStore& store() const { return *store_; }
   MetadataStore& metadata() { return *metadata_; }
   RemoteStore& remote() { return *remote_; }
 
@@ -145,6 +146,15 @@ class ConformanceStore final : public BlockStore {
   }
   Status Truncate(uint64_t f, uint64_t size) override { return s().Truncate(f, size); }
   Status Remove(uint64_t f) override { return s().Remove(f); }
+  Status Deallocate(uint64_t f, uint64_t o, uint64_t n) override { return s().Deallocate(f, o, n); }
+  Result<std::vector<Extent>> DataExtents(uint64_t f, uint64_t o, uint64_t end,
+                                          size_t max) override {
+    return s().DataExtents(f, o, end, max);
+  }
+  Status Clone(uint64_t src, uint64_t src_o, uint64_t dst, uint64_t dst_o, uint64_t n) override {
+    return s().Clone(src, src_o, dst, dst_o, n);
+  }
+  bool ClonesByReference() const override { return env_.store().ClonesByReference(); }
   Status Sync(uint64_t f) override { return s().Sync(f); }
   Result<std::vector<DataEnd>> RecentDataEnds() override { return s().RecentDataEnds(); }
   uint64_t UsedBytes() override { return s().UsedBytes(); }
@@ -400,6 +410,121 @@ TEST(TieredStoreTest, UnreferencedObjectsAreDeletedAfterTheGracePeriod) {
   env.Reopen(/*fresh_journal=*/true);
   ASSERT_OK_AND_ASSIGN(std::string got, ReadString(env.store(), 9, 0, a.size()));
   EXPECT_TRUE(got == a);
+}
+
+// ---- Sparse files and clones ----
+
+size_t RemoteObjects(RemoteStore& remote) {
+  Result<std::vector<ObjectInfo>> listed = remote.List("");
+  return listed.ok() ? listed->size() : 0;
+}
+
+// A clone maps the source's chunks into the destination: no byte is read, carved or uploaded,
+// the chunks gain references, and later writes to either file leave the other alone. Removing
+// the source (and GC, and the reconcile) leaves the destination whole.
+TEST(TieredStoreTest, CloneSharesChunksWithoutReadingOrUploadingData) {
+  Env env(/*rocksdb=*/true);
+  FileModel one, two;
+  std::string a = RandomString(3 * kMiB + 5, 40);
+  std::string b = RandomString(500 * kKiB, 41);
+  ASSERT_OK(env.store().Write(1, 0, AsBytes(a)));
+  one.Write(0, a);
+  ASSERT_OK(env.store().Write(1, 5 * kMiB, AsBytes(b)));  // a hole between
+  one.Write(5 * kMiB, b);
+  ASSERT_OK(env.store().Write(2, 0, AsBytes(RandomString(kMiB, 42))));  // replaced in part
+  two.Write(0, RandomString(kMiB, 42));
+  ASSERT_OK(env.store().Flush());
+  const TieredStats before = env.store().Stats();
+  const size_t objects_before = RemoteObjects(env.remote());
+  ASSERT_TRUE(env.store().ClonesByReference());
+
+  // Unaligned at both ends: the edge extents are clipped within their chunks.
+  ASSERT_OK(env.store().Clone(1, 1000, 2, 7, 5 * kMiB + 200'000));
+  two.Clone(one, 1000, 7, 5 * kMiB + 200'000);
+  // Within one file, to disjoint ranges.
+  ASSERT_OK(env.store().Clone(1, 100, 1, 8 * kMiB + 3, kMiB));
+  one.Clone(one, 100, 8 * kMiB + 3, kMiB);
+  TieredStats after = env.store().Stats();
+  EXPECT_EQ(after.uploaded_bytes, before.uploaded_bytes);
+  EXPECT_EQ(after.chunks_new, before.chunks_new);
+  EXPECT_EQ(after.carved_bytes, before.carved_bytes);
+  EXPECT_EQ(after.chunks_fetched, before.chunks_fetched) << "a clone read data";
+  EXPECT_EQ(RemoteObjects(env.remote()), objects_before);
+  EXPECT_EQ(after.journal.dirty_bytes, 0u);
+  ASSERT_OK_AND_ASSIGN(std::vector<BlockStore::Extent> extents,
+                       env.store().DataExtents(2, 0, UINT64_MAX, 10));
+  EXPECT_EQ(extents, (std::vector<BlockStore::Extent>{{0, 3 * kMiB + 5 - 1000 + 7},
+                                                      {5 * kMiB - 1000 + 7, 200'000 + 1000}}));
+
+  // Everything from the remote, through the new chunk maps.
+  env.Reopen(/*fresh_journal=*/true);
+  ASSERT_OK_AND_ASSIGN(std::string got, ReadString(env.store(), 2, 0, 6 * kMiB));
+  EXPECT_TRUE(got == two.Read(0, 6 * kMiB));
+  ASSERT_OK_AND_ASSIGN(got, ReadString(env.store(), 1, 0, 10 * kMiB));
+  EXPECT_TRUE(got == one.Read(0, 10 * kMiB));
+
+  // Copy on write: each file's writes (and holes) stay its own.
+  std::string c = RandomString(300 * kKiB, 43);
+  ASSERT_OK(env.store().Write(1, 2000, AsBytes(c)));
+  one.Write(2000, c);
+  ASSERT_OK(env.store().Write(2, kMiB, AsBytes(c)));
+  two.Write(kMiB, c);
+  ASSERT_OK(env.store().Deallocate(2, 2 * kMiB, 100'000));
+  two.Deallocate(2 * kMiB, 100'000);
+  ASSERT_OK(env.store().Flush());
+  ASSERT_OK_AND_ASSIGN(got, ReadString(env.store(), 2, 0, 6 * kMiB));
+  EXPECT_TRUE(got == two.Read(0, 6 * kMiB));
+  ASSERT_OK_AND_ASSIGN(got, ReadString(env.store(), 1, 0, 10 * kMiB));
+  EXPECT_TRUE(got == one.Read(0, 10 * kMiB));
+
+  // The source goes, inode and all; its chunks stay referenced by the destination.
+  ASSERT_OK(env.store().Remove(1));
+  ASSERT_OK(RunTransaction(env.metadata(), [](MetadataTxn& txn) {
+    txn.DeleteInode(1);
+    return Status::Ok();
+  }));
+  ASSERT_OK(env.store().Reconcile());
+  ASSERT_OK(env.store().CollectGarbage());
+  env.Reopen(/*fresh_journal=*/true);
+  ASSERT_OK_AND_ASSIGN(got, ReadString(env.store(), 2, 0, 6 * kMiB));
+  EXPECT_TRUE(got == two.Read(0, 6 * kMiB));
+  EXPECT_EQ(env.store().Stats().corruption_events, 0u);
+}
+
+// A source with dirty data is carved first (that is all a clone uploads); the destination's
+// own dirty data in the range is dropped, and the clone is durable when it returns.
+TEST(TieredStoreTest, CloneCarvesADirtySourceFirstAndReplacesTheDestinationsDirtyData) {
+  Env env;
+  FileModel one, two;
+  std::string a = RandomString(2 * kMiB, 50);
+  ASSERT_OK(env.store().Write(3, 0, AsBytes(a)));
+  one.Write(0, a);
+  ASSERT_OK(env.store().Write(4, 0, AsBytes(RandomString(3 * kMiB, 51))));
+  two.Write(0, RandomString(3 * kMiB, 51));
+  ASSERT_OK(env.store().Clone(3, 0, 4, kMiB, 2 * kMiB));
+  two.Clone(one, 0, kMiB, 2 * kMiB);
+  EXPECT_TRUE(env.store().Stats().chunks_new > 0);
+  ASSERT_OK_AND_ASSIGN(std::string got, ReadString(env.store(), 4, 0, 4 * kMiB));
+  EXPECT_TRUE(got == two.Read(0, 4 * kMiB));
+  // Durable on return: a restart (journal kept) reads the same.
+  env.Reopen();
+  ASSERT_OK_AND_ASSIGN(got, ReadString(env.store(), 4, 0, 4 * kMiB));
+  EXPECT_TRUE(got == two.Read(0, 4 * kMiB));
+  ASSERT_OK(env.store().Flush());
+  env.Reopen(/*fresh_journal=*/true);
+  ASSERT_OK_AND_ASSIGN(got, ReadString(env.store(), 4, 0, 4 * kMiB));
+  EXPECT_TRUE(got == two.Read(0, 4 * kMiB));
+  // A punched range is gone from the chunk map too.
+  ASSERT_OK(env.store().Deallocate(4, 500 * kKiB, 2 * kMiB));
+  two.Deallocate(500 * kKiB, 2 * kMiB);
+  env.Reopen(/*fresh_journal=*/true);
+  ASSERT_OK_AND_ASSIGN(got, ReadString(env.store(), 4, 0, 4 * kMiB));
+  EXPECT_TRUE(got == two.Read(0, 4 * kMiB));
+  ASSERT_OK_AND_ASSIGN(std::vector<BlockStore::Extent> extents,
+                       env.store().DataExtents(4, 0, UINT64_MAX, 10));
+  EXPECT_EQ(extents,
+            (std::vector<BlockStore::Extent>{
+                {0, 500 * kKiB}, {500 * kKiB + 2 * kMiB, 3 * kMiB - 2 * kMiB - 500 * kKiB}}));
 }
 
 TEST(TieredStoreTest, AGracePeriodKeepsDeadObjectsForAWhile) {
