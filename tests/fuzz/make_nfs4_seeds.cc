@@ -162,6 +162,24 @@ void WriteServerSeeds(const std::string& dir) {
            {sequence(3), root, share, Op(OP_OPEN, open), Op(OP_CLOSE, CLOSE4args{0, current})}) +
       Call(6, 1, {sequence(4), Op(OP_DESTROY_SESSION, DESTROY_SESSION4args{seq.sessionid})});
   Write(dir, "session-4.1", v41);
+  // The same client in 4.2, reaching 4.2's operations on the file it opened.
+  SETXATTR4args colour;
+  colour.name = "colour";
+  colour.value = AsBytes(std::string_view("blue"));
+  std::string v42 =
+      Call(1, 2, {Op(OP_EXCHANGE_ID, exchange)}) + Call(2, 2, {Op(OP_CREATE_SESSION, create)}) +
+      Call(3, 2, {sequence(1), Op(OP_RECLAIM_COMPLETE, RECLAIM_COMPLETE4args{})}) +
+      Call(4, 2,
+           {sequence(2), root, share, Op(OP_OPEN, open), Op(OP_WRITE, write),
+            Op(OP_ALLOCATE, ALLOCATE4args{current, 0, 8192}),
+            Op(OP_DEALLOCATE, DEALLOCATE4args{current, 2, 4}),
+            Op(OP_SEEK, SEEK4args{current, 0, data_content4::NFS4_CONTENT_HOLE}),
+            Op(OP_READ_PLUS, READ_PLUS4args{current, 0, 100}), Op(OP_SETXATTR, colour),
+            Op(OP_LISTXATTRS, LISTXATTRS4args{0, 100}), Op(OP_SAVEFH, std::monostate{}),
+            Op(OP_CLONE, CLONE4args{current, current, 0, 100, 5}),
+            Op(OP_COPY, COPY4args{current, current, 0, 200, 5, true, true, {}})}) +
+      Call(5, 2, {sequence(3), Op(OP_DESTROY_SESSION, DESTROY_SESSION4args{seq.sessionid})});
+  Write(dir, "session-4.2", v42);
 
   SETCLIENTID4args setclientid;
   setclientid.id = AsBytes(std::string_view("fuzz40"));
@@ -296,6 +314,38 @@ int Main(int argc, char** argv) {
   for (const nfs_argop4& op : ops) {
     Write(dir, std::string("op-") + OpName(op.op), Compound(1, {sequence, op}));
   }
+  // NFSv4.2's operations, each after a SEQUENCE, and a file's whole 4.2 life in one COMPOUND.
+  COPY4args copy;
+  copy.count = 10;
+  copy.source_server = {netloc4{netloc_type4::NL4_NETADDR, "", "tcp", "127.0.0.1.8.1"}};
+  SETXATTR4args setxattr;
+  setxattr.name = "colour";
+  setxattr.value = AsBytes(std::string_view("blue"));
+  const std::vector<nfs_argop4> ops42 = {
+      Op(OP_ALLOCATE, ALLOCATE4args{{}, 0, 4096}),
+      Op(OP_COPY, copy),
+      Op(OP_COPY_NOTIFY, NotSupportedArgs{}),
+      Op(OP_DEALLOCATE, DEALLOCATE4args{{}, 0, 4096}),
+      Op(OP_OFFLOAD_CANCEL, OFFLOAD_CANCEL4args{}),
+      Op(OP_OFFLOAD_STATUS, OFFLOAD_STATUS4args{}),
+      Op(OP_READ_PLUS, READ_PLUS4args{{}, 0, 4096}),
+      Op(OP_SEEK, SEEK4args{{}, 0, data_content4::NFS4_CONTENT_HOLE}),
+      Op(OP_CLONE, CLONE4args{{}, {}, 0, 0, 0}),
+      Op(OP_GETXATTR, GETXATTR4args{"colour"}),
+      Op(OP_SETXATTR, setxattr),
+      Op(OP_LISTXATTRS, LISTXATTRS4args{0, 4096}),
+      Op(OP_REMOVEXATTR, REMOVEXATTR4args{"colour"}),
+  };
+  for (const nfs_argop4& op : ops42) {
+    Write(dir, std::string("op42-") + OpName(op.op), Compound(2, {sequence, op}));
+  }
+  Write(dir, "file-4.2",
+        Compound(2, {sequence, putrootfh, open_op, write_op, Op(OP_SAVEFH, std::monostate{}),
+                     Op(OP_DEALLOCATE, DEALLOCATE4args{{}, 0, 4}),
+                     Op(OP_SEEK, SEEK4args{{}, 0, data_content4::NFS4_CONTENT_DATA}),
+                     Op(OP_READ_PLUS, READ_PLUS4args{{}, 0, 100}), Op(OP_CLONE, CLONE4args{}),
+                     Op(OP_COPY, COPY4args{}), Op(OP_SETXATTR, setxattr),
+                     Op(OP_LISTXATTRS, LISTXATTRS4args{0, 100}), close}));
   Write(dir, "mount-4.0", Compound(0, {putrootfh, getfh, lookup, getattr_op}));
   Write(dir, "open-write-close-4.1", Compound(1, {sequence, putrootfh, open_op, write_op, close}));
 

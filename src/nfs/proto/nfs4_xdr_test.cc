@@ -696,7 +696,7 @@ TEST(Nfs4Xdr, LayoutOperationsAreNotDecoded) {
 }
 
 TEST(Nfs4Xdr, UnknownOperationDecodesWithoutArguments) {
-  for (uint32_t op : {0u, 1u, 2u, 59u, 9999u, uint32_t{OP_ILLEGAL}}) {
+  for (uint32_t op : {0u, 1u, 2u, 76u, 9999u, uint32_t{OP_ILLEGAL}}) {
     const std::string bytes = Words({op, 0xdeadbeef});
     xdr::XdrDecoder d(AsBytes(bytes));
     nfs_argop4 decoded;

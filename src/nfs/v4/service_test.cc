@@ -1137,7 +1137,7 @@ class Nfs42Test : public Nfs4ServiceTest {
     return a->id;
   }
   std::vector<nfs_argop4> At(std::string_view name) {
-    return {Seq(s_), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+    return {Seq(s_, 0, false), MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
             MakeOp(OP_LOOKUP, LOOKUP4args{name})};
   }
   // Runs `ops` after a SEQUENCE and the lookup of `name` (4.2).
