@@ -12,6 +12,9 @@ packages=(
   libsodium-dev nettle-dev libjwt-dev
   libcpp-httplib-dev
   librocksdb-dev liblz4-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev
+  # OpenSSL 3: SMB crypto, object encryption, NFS over TLS; the TLS tests make certificates
+  # with the openssl tool
+  libssl-dev openssl
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev libnfs-dev libnfs-utils
   clang libclang-rt-14-dev

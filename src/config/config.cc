@@ -260,6 +260,29 @@ const std::vector<Key>& Keys() {
        [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.numeric_ids); }},
       {"nfs", "delegations",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.nfs.delegations); }},
+      // A dotted section is a map inside its parent ("tls:" under "nfs:").
+      {"nfs.tls", "cert_file",
+       [](Config& c, const std::string& v) {
+         c.nfs.tls.cert_file = v;
+         return Status::Ok();
+       }},
+      {"nfs.tls", "key_file",
+       [](Config& c, const std::string& v) {
+         c.nfs.tls.key_file = v;
+         return Status::Ok();
+       }},
+      {"nfs.tls", "client_ca_file",
+       [](Config& c, const std::string& v) {
+         c.nfs.tls.client_ca_file = v;
+         return Status::Ok();
+       }},
+      {"nfs.tls", "handshake_timeout_ms",
+       [](Config& c, const std::string& v) {
+         uint64_t n;
+         RETURN_IF_ERROR(ParseUint(v, 600'000, &n));
+         c.nfs.tls.handshake_timeout_ms = static_cast<uint32_t>(n);
+         return Status::Ok();
+       }},
       {"smb", "enabled", SmbBool(&SmbConfig::enabled)},
       {"smb", "bind", SmbString(&SmbConfig::bind)},
       {"smb", "port", SmbUint(&SmbConfig::port, 0, 65535)},
@@ -305,6 +328,8 @@ Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v)
     return ParseBool(v, &s.smb_access_based_enumeration);
   else if (key == "continuously_available")
     return ParseBool(v, &s.continuously_available);
+  else if (key == "tls")
+    s.tls = v;
   else if (key == "squash")
     s.squash = v;
   else if (key == "default_permission")
@@ -445,6 +470,22 @@ Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env) {
         }
         for (auto kv : section.second) {
           std::string kname = kv.first.as<std::string>();
+          if (kv.second.IsMap()) {  // a sub-section, "tls:" under "nfs:"
+            const std::string sub = sname + "." + kname;
+            for (auto skv : kv.second) {
+              std::string name = skv.first.as<std::string>();
+              const Key* key = nullptr;
+              for (const Key& k : Keys()) {
+                if (sub == k.section && name == k.name) key = &k;
+              }
+              if (!key) return Status(Errc::kInvalid, "config: unknown key " + sub + "." + name);
+              Status st = key->set(c, Scalar(skv.second));
+              if (!st.ok()) {
+                return Status(Errc::kInvalid, "config: " + sub + "." + name + ": " + st.message());
+              }
+            }
+            continue;
+          }
           const Key* key = nullptr;
           for (const Key& k : Keys()) {
             if (sname == k.section && kname == k.name) key = &k;
@@ -461,7 +502,9 @@ Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env) {
   }
   for (const Key& k : Keys()) {
     std::string env_name = std::string("DITTOFS_") + k.section + "_" + k.name;
-    for (char& ch : env_name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    for (char& ch : env_name) {
+      ch = ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    }
     std::string value;
     if (env(env_name.c_str(), &value)) {
       Status st = k.set(c, value);
@@ -507,6 +550,16 @@ Status Validate(const Config& c) {
   if (c.nfs.max_connections == 0 || c.nfs.max_connections_per_client == 0) {
     return Status(Errc::kInvalid,
                   "nfs.max_connections and nfs.max_connections_per_client must be at least 1");
+  }
+  const NfsConfig::Tls& tls = c.nfs.tls;
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return Status(Errc::kInvalid, "nfs.tls: cert_file and key_file go together");
+  }
+  if (!tls.client_ca_file.empty() && tls.cert_file.empty()) {
+    return Status(Errc::kInvalid, "nfs.tls.client_ca_file needs cert_file and key_file");
+  }
+  if (tls.handshake_timeout_ms < 100) {
+    return Status(Errc::kInvalid, "nfs.tls.handshake_timeout_ms must be at least 100");
   }
   if (c.nfs.record_timeout_s == 0) {
     return Status(Errc::kInvalid, "nfs.record_timeout_s must be at least 1");
@@ -555,6 +608,15 @@ Status Validate(const Config& c) {
     }
     if (s.names != "posix" && s.names != "windows") {
       return Status(Errc::kInvalid, "share " + s.name + ": names must be posix or windows");
+    }
+    if (s.tls != "off" && s.tls != "opportunistic" && s.tls != "required") {
+      return Status(Errc::kInvalid,
+                    "share " + s.name + ": tls must be off, opportunistic or required");
+    }
+    if (s.tls == "required" && !tls.enabled()) {
+      return Status(Errc::kInvalid, "share " + s.name +
+                                        ": tls is required, but nfs.tls.cert_file is not set "
+                                        "(NFS clients could never reach it)");
     }
     if (s.default_permission != "none" && s.default_permission != "read" &&
         s.default_permission != "read-write" && s.default_permission != "admin") {
@@ -613,6 +675,7 @@ std::string JsonSchema() {
       {"smb.encrypt", "boolean"},
       {"smb.allow_guest", "boolean"},
       {"smb.multichannel", "boolean"},
+      {"nfs.tls.handshake_timeout_ms", "integer"},
   };
   std::map<std::string, std::vector<std::string>> sections;
   for (const Key& k : Keys()) sections[k.section].push_back(k.name);
@@ -621,14 +684,25 @@ std::string JsonSchema() {
        "server configuration\",\"type\":\"object\",\"additionalProperties\":false,"
        "\"properties\":{";
   bool first_section = true;
-  for (const auto& [section, names] : sections) {
-    o << (first_section ? "" : ",") << "\"" << section
-      << "\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{";
-    first_section = false;
+  auto properties = [&](const std::string& section, const std::vector<std::string>& names) {
     for (size_t i = 0; i < names.size(); ++i) {
       auto t = kTypes.find(section + "." + names[i]);
       o << (i ? "," : "") << "\"" << names[i] << "\":{\"type\":\""
         << (t == kTypes.end() ? "string" : t->second) << "\"}";
+    }
+  };
+  for (const auto& [section, names] : sections) {
+    if (section.find('.') != std::string::npos) continue;  // inside its parent, below
+    o << (first_section ? "" : ",") << "\"" << section
+      << "\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{";
+    first_section = false;
+    properties(section, names);
+    for (const auto& [sub, sub_names] : sections) {
+      if (sub.rfind(section + ".", 0) != 0) continue;
+      o << ",\"" << sub.substr(section.size() + 1)
+        << "\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{";
+      properties(sub, sub_names);
+      o << "}}";
     }
     o << "}}";
   }
@@ -650,6 +724,7 @@ std::string JsonSchema() {
        "\"guest_ok\":{\"type\":\"boolean\"},"
        "\"smb_access_based_enumeration\":{\"type\":\"boolean\"},"
        "\"continuously_available\":{\"type\":\"boolean\"},"
+       "\"tls\":{\"enum\":[\"off\",\"opportunistic\",\"required\"]},"
        "\"allowed_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
        "\"denied_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}";
   return o.str();
@@ -788,7 +863,16 @@ std::string RenderConfig(const Config& c) {
     << "      # NFSv4 owners sent as numbers, as Linux's server does for AUTH_SYS\n"
        "  delegations: "
     << (c.nfs.delegations ? "true" : "false")
-    << "      # NFSv4 read and write delegations (caching grants)\n\n"
+    << "      # NFSv4 read and write delegations (caching grants)\n"
+       "  # NFS over TLS (RFC 9289), offered when cert_file and key_file are set; the files\n"
+       "  # are reloaded when they change. client_ca_file: clients must present a certificate\n"
+       "  # it signed (mutual TLS).\n"
+       "  tls:\n"
+       "    cert_file: \""
+    << c.nfs.tls.cert_file << "\"\n    key_file: \"" << c.nfs.tls.key_file
+    << "\"\n    client_ca_file: \"" << c.nfs.tls.client_ca_file
+    << "\"\n    handshake_timeout_ms: " << c.nfs.tls.handshake_timeout_ms
+    << "\n\n"
        "smb:\n"
        "  enabled: "
     << (c.smb.enabled ? "true" : "false")
@@ -859,6 +943,7 @@ std::string RenderConfig(const Config& c) {
        "#   open\n"
        "# continuously_available: SMB 3 clients may ask for persistent handles, whose opens,\n"
        "#   locks and leases outlive a restart of dfs\n"
+       "# tls: off, opportunistic or required (NFS calls without TLS are refused)\n"
        "shares:\n";
   for (const ShareConfig& s : c.shares) {
     char mode[8];
@@ -881,7 +966,8 @@ std::string RenderConfig(const Config& c) {
       << "    guest_ok: " << (s.guest_ok ? "true" : "false") << "\n"
       << "    smb_access_based_enumeration: " << (s.smb_access_based_enumeration ? "true" : "false")
       << "\n"
-      << "    continuously_available: " << (s.continuously_available ? "true" : "false") << "\n";
+      << "    continuously_available: " << (s.continuously_available ? "true" : "false") << "\n"
+      << "    tls: " << s.tls << "\n";
     auto list = [&](const char* key, const std::vector<std::string>& v) {
       o << "    " << key << ": [";
       for (size_t i = 0; i < v.size(); ++i) o << (i ? ", " : "") << "\"" << v[i] << "\"";

@@ -69,6 +69,15 @@ struct NfsConfig {
   bool numeric_ids = true;
   // NFSv4: grant read and write delegations to clients whose callback path works.
   bool delegations = true;
+  // RPC-with-TLS (RFC 9289) on the NFS port ("nfs.tls" in the file): offered when cert_file
+  // and key_file are set. The files are reloaded when they change.
+  struct Tls {
+    std::string cert_file;       // PEM: certificate, then intermediates
+    std::string key_file;        // PEM: its private key
+    std::string client_ca_file;  // PEM: when set, clients must present a certificate it signed
+    uint32_t handshake_timeout_ms = 10000;  // after STARTTLS, the handshake must end by then
+    bool enabled() const { return !cert_file.empty(); }
+  } tls;
 };
 
 // "3,4.0,4.1,4.2": the NFS versions served ("4" is every 4.x); nfs.versions's syntax.
@@ -143,6 +152,9 @@ struct ShareConfig {
   bool smb_access_based_enumeration = false;
   // SMB continuous availability: opens may be persistent handles, kept across a restart.
   bool continuously_available = false;
+  // NFS over TLS: "off" (not asked for), "opportunistic" (the same, said to be welcome) or
+  // "required" (NFS calls over a connection without TLS are refused).
+  std::string tls = "off";
 };
 
 struct Config {

@@ -230,6 +230,14 @@ struct SmbShareOptions {
   bool continuously_available = false;
 };
 
+// Whether NFS clients must reach a share over TLS (RFC 9289). The runtime only keeps the
+// setting: the adapters, which know how a call arrived, enforce it.
+enum class TlsPolicy {
+  kOff,            // TLS not asked for (clients may still use it)
+  kOpportunistic,  // the same, with TLS welcome: the server offers it
+  kRequired,       // calls that did not come over TLS are refused
+};
+
 struct ShareOptions {
   bool read_only = false;
   Squash squash = Squash::kRootToGuest;
@@ -241,6 +249,7 @@ struct ShareOptions {
   SharePolicy policy;  // client networks and per-user permission levels
   NameRules names;
   SmbShareOptions smb;
+  TlsPolicy tls = TlsPolicy::kOff;
 };
 
 }  // namespace dittofs::core

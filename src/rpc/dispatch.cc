@@ -88,9 +88,17 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
   ctx.client_port = conn.peer_port;
   ctx.server_address = conn.local_address;
   ctx.channel = conn.channel;
+  ctx.tls = conn.tls;
+  ctx.tls_peer_subject = conn.tls_peer_subject;
   const AuthHandler* auth = FlavorHandler(h.cred_flavor);
-  // RFC 5531 §9: a flavor the server does not accept is refused as too weak.
-  AuthStat auth_stat = auth == nullptr ? AuthStat::kTooWeak : (*auth)(h, &ctx.cred);
+  // RFC 5531 §9: a flavor the server does not accept is refused as too weak. AUTH_TLS only
+  // asks for TLS, which the transport answers (rpc/tls_probe.h); one that gets here cannot be
+  // honoured (UDP, no certificate, TLS already, not a NULL call), and RFC 9289 §4.1 has the
+  // client go on without TLS on any answer but STARTTLS: it is refused as a bad credential,
+  // as a server that knows no AUTH_TLS would.
+  AuthStat auth_stat = h.cred_flavor == static_cast<uint32_t>(AuthFlavor::kTls) ? AuthStat::kBadCred
+                       : auth == nullptr                                        ? AuthStat::kTooWeak
+                                         : (*auth)(h, &ctx.cred);
   if (auth_stat != AuthStat::kOk) {
     EncodeAuthErrorReply(*reply, h.xid, auth_stat);
     return true;
@@ -158,7 +166,14 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
   bool keep = proc.cached;
   if (lookup && !proc.cached) ctx.keep_reply = &keep;
   xdr::XdrEncoder results;
+  AuthStat denied = AuthStat::kOk;
+  ctx.denied = &denied;
   AcceptStat stat = proc.handler(ctx, d, results);
+  if (denied != AuthStat::kOk) {
+    if (lookup) cache_.Abandon(key);
+    EncodeAuthErrorReply(*reply, h.xid, denied);
+    return true;
+  }
   if (stat == AcceptStat::kSuccess) {
     EncodeAcceptedReply(*reply, h.xid, AcceptStat::kSuccess);
     reply->Append(std::move(results));

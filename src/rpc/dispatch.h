@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,6 +30,10 @@ struct CallContext {
   std::string client_address;  // the peer's IP address, no port
   uint16_t client_port = 0;
   std::string server_address;  // the address the client reached: empty when unknown (UDP)
+  // The call came inside TLS (RFC 9289), and the subject of the certificate the client
+  // presented (mutual TLS; empty when it showed none). The view is valid during the call.
+  bool tls = false;
+  std::string_view tls_peer_subject;
   // The connection the call came on, for calls back to the client over it (the NFSv4.1
   // backchannel); null when the transport has none. Valid during the call; to keep it,
   // hold channel->shared_from_this() (or weak_from_this()). A kept channel may outlive its
@@ -38,6 +43,10 @@ struct CallContext {
   // For a procedure with `cache_if`: the handler sets *keep_reply to have its reply cached
   // (null otherwise).
   bool* keep_reply = nullptr;
+  // A handler that refuses the call as not protected enough for what it touches (a share that
+  // requires TLS, reached over a plain connection) sets *denied to the auth_stat to answer
+  // (MSG_DENIED, AUTH_ERROR) instead of its results. Never null during a call.
+  AuthStat* denied = nullptr;
 };
 
 // Decodes the arguments from `args` and encodes the results into `results`. Returns
@@ -76,6 +85,8 @@ struct ConnectionInfo {
   uint16_t peer_port = 0;
   std::string local_address;   // the server's, where the client reached it; empty if unknown
   Channel* channel = nullptr;  // see CallContext::channel; owned by the transport
+  bool tls = false;            // see CallContext::tls
+  std::string tls_peer_subject;
 };
 
 // Routes calls to the registered program tables and produces replies. Handle is safe to call

@@ -18,7 +18,8 @@ constexpr uint32_t kMaxAuthBytes = 400;  // RFC 5531 §8.2: opaque_auth body<400
 constexpr uint32_t kMaxAuthSysGids = 16;
 
 enum class MsgType : uint32_t { kCall = 0, kReply = 1 };
-enum class AuthFlavor : uint32_t { kNone = 0, kSys = 1, kShort = 2, kDh = 3, kGss = 6 };
+// kTls: RFC 9289's AUTH_TLS, which only ever asks for TLS (rpc/tls_probe.h).
+enum class AuthFlavor : uint32_t { kNone = 0, kSys = 1, kShort = 2, kDh = 3, kGss = 6, kTls = 7 };
 enum class AcceptStat : uint32_t {
   kSuccess = 0,
   kProgUnavail = 1,

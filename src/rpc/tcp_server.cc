@@ -13,6 +13,7 @@
 #include "net/stream/stream_server.h"
 #include "rpc/call_table.h"
 #include "rpc/record.h"
+#include "rpc/tls_probe.h"
 
 namespace dittofs::rpc {
 namespace {
@@ -45,8 +46,12 @@ class ConnectionChannel final : public Channel {
 // server sent over it (the backchannel).
 class Session final : public net::StreamHandler {
  public:
-  Session(net::StreamConnection& connection, Dispatcher& dispatcher, bool inline_fast_calls)
-      : connection_(connection), dispatcher_(dispatcher), inline_fast_calls_(inline_fast_calls) {
+  Session(net::StreamConnection& connection, Dispatcher& dispatcher, bool inline_fast_calls,
+          const std::function<std::unique_ptr<net::StreamTransform>()>& start_tls)
+      : connection_(connection),
+        dispatcher_(dispatcher),
+        inline_fast_calls_(inline_fast_calls),
+        start_tls_(start_tls) {
     info_.peer_address = connection.peer_address();
     info_.peer_port = connection.peer_port();
     info_.local_address = connection.local_address();
@@ -88,11 +93,19 @@ class Session final : public net::StreamHandler {
   // Makes (once) and returns the table of backchannel calls, or null once the connection is
   // closed.
   CallTable* Calls();
+  // Answers the RFC 9289 probe and starts TLS when `record` is one and TLS is offered.
+  bool StartedTls(const Buffer& record);
+  // What calls over TLS see; made on the I/O strand by the first of them (the handshake is done
+  // by then), never changed after.
+  const ConnectionInfo& TlsInfo();
 
   net::StreamConnection& connection_;
   Dispatcher& dispatcher_;
   const bool inline_fast_calls_;
+  const std::function<std::unique_ptr<net::StreamTransform>()>& start_tls_;  // the Protocol's
   ConnectionInfo info_;
+  bool tls_started_ = false;  // I/O strand only
+  std::unique_ptr<ConnectionInfo> tls_info_;
   // The channel handlers see (info_.channel). Shared: handlers may keep it past the
   // connection's life, when its calls fail at once.
   std::shared_ptr<ConnectionChannel> channel_;
@@ -113,6 +126,30 @@ void ConnectionChannel::Call(const OutgoingCall& call, xdr::XdrEncoder args, Rep
   done(Status(Errc::kUnavailable, CallName(call) + ": the connection to the client closed"));
 }
 
+bool Session::StartedTls(const Buffer& record) {
+  uint32_t xid;
+  if (tls_started_ || !start_tls_ || !IsTlsProbe(record.view(), &xid)) return false;
+  std::unique_ptr<net::StreamTransform> tls = start_tls_();
+  if (!tls) return false;  // no certificate: the dispatcher refuses the probe
+  xdr::XdrEncoder reply;
+  EncodeStartTlsReply(reply, xid);
+  Send(std::move(reply));  // in plain: the transform starts with what comes after
+  tls_started_ = true;
+  connection_.StartTransform(std::move(tls));
+  LOG_DEBUG("rpc: connection from {}: STARTTLS", info_.peer_address);
+  return true;
+}
+
+const ConnectionInfo& Session::TlsInfo() {
+  if (!tls_info_) {
+    net::TransportSecurity security = connection_.security();
+    tls_info_ = std::make_unique<ConnectionInfo>(info_);
+    tls_info_->tls = security.secured;
+    tls_info_->tls_peer_subject = std::move(security.peer_subject);
+  }
+  return *tls_info_;
+}
+
 void Session::OnMessage(Buffer record, net::InFlight in_flight, bool alone) {
   // A reply to a call of the backchannel: its completion runs here, on the I/O thread.
   // (Without a backchannel, replies go to the dispatcher, which drops them.)
@@ -124,10 +161,12 @@ void Session::OnMessage(Buffer record, net::InFlight in_flight, bool alone) {
     }
     return;
   }
+  if (StartedTls(record)) return;
+  const ConnectionInfo* info = tls_started_ ? &TlsInfo() : &info_;
   if (inline_fast_calls_ && alone && dispatcher_.IsFast(record.view())) {
     // A quick metadata read: answer it here rather than wake a worker for it.
     xdr::XdrEncoder reply;
-    if (dispatcher_.Handle(info_, record.view(), &reply)) {
+    if (dispatcher_.Handle(*info, record.view(), &reply)) {
       reply.Retain(std::move(record));
       Send(std::move(reply));
     }
@@ -135,10 +174,10 @@ void Session::OnMessage(Buffer record, net::InFlight in_flight, bool alone) {
   }
   // `in_flight` keeps the connection, and so this session, alive until the task ends.
   connection_.RunOnWorker(
-      [this, in_flight = std::move(in_flight), record = std::move(record)]() mutable {
+      [this, info, in_flight = std::move(in_flight), record = std::move(record)]() mutable {
         net::InFlight done = std::move(in_flight);  // ends with this body, after the reply
         xdr::XdrEncoder reply;
-        if (dispatcher_.Handle(info_, record.view(), &reply)) {
+        if (dispatcher_.Handle(*info, record.view(), &reply)) {
           // The reply may borrow from the record (it never does today, but the contract
           // allows it), so the record travels with it.
           reply.Retain(std::move(record));
@@ -185,17 +224,19 @@ class Protocol final : public net::StreamProtocol {
   Protocol(const TcpServerOptions& options, Dispatcher& dispatcher)
       : max_record_size_(options.max_record_size),
         inline_fast_calls_(options.inline_fast_calls),
+        start_tls_(options.start_tls),
         dispatcher_(dispatcher) {}
   std::unique_ptr<net::StreamFramer> NewFramer(net::MessageBudget& budget) override {
     return std::make_unique<RecordAssembler>(max_record_size_, &budget);
   }
   std::unique_ptr<net::StreamHandler> NewHandler(net::StreamConnection& connection) override {
-    return std::make_unique<Session>(connection, dispatcher_, inline_fast_calls_);
+    return std::make_unique<Session>(connection, dispatcher_, inline_fast_calls_, start_tls_);
   }
 
  private:
   const size_t max_record_size_;
   const bool inline_fast_calls_;
+  const std::function<std::unique_ptr<net::StreamTransform>()> start_tls_;
   Dispatcher& dispatcher_;
 };
 

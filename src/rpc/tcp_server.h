@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,11 @@ struct TcpServerOptions {
   size_t max_record_size = 4u << 20;  // a 1 MiB WRITE fits with room to spare
   // Run procedures marked `fast` on the I/O thread that received them (lower latency).
   bool inline_fast_calls = true;
+  // RPC-with-TLS (RFC 9289): makes the TLS of a connection whose client sent the AUTH_TLS probe
+  // (rpc/tls_probe.h), which is then answered STARTTLS; the handshake must end within
+  // stream.handshake_timeout. Empty, or returning null (no certificate): the probe is refused
+  // (the Dispatcher answers AUTH_ERROR) and the connection stays plain. Any thread.
+  std::function<std::unique_ptr<net::StreamTransform>()> start_tls;
 };
 
 // Serves ONC RPC over TCP: accepts connections, reassembles records, runs each call on a worker

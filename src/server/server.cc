@@ -37,6 +37,7 @@
 #include "core/login_throttle.h"
 #include "core/shares.h"
 #include "net/http/http_server.h"
+#include "net/tls/tls.h"
 #include "nfs/common/file_handle.h"
 #include "nfs/mount/service.h"
 #include "nfs/nlm/service.h"
@@ -794,6 +795,7 @@ Status ServerImpl::SeedDefaults() {
     share.guest_ok = sc.guest_ok;
     share.smb_access_based_enumeration = sc.smb_access_based_enumeration;
     share.continuously_available = sc.continuously_available;
+    share.tls = sc.tls;
     RETURN_IF_ERROR(db_->CreateShare(share).status());
     LOG_INFO("controlplane: created share {} ({} metadata, {} blocks)", sc.name, sc.metadata,
              sc.block);
@@ -854,6 +856,9 @@ Result<core::ShareOptions> ServerImpl::OptionsOf(const cp::Share& share) {
   o.smb.guest_ok = share.guest_ok;
   o.smb.access_based_enumeration = share.smb_access_based_enumeration;
   o.smb.continuously_available = share.continuously_available;
+  o.tls = share.tls == "required"        ? core::TlsPolicy::kRequired
+          : share.tls == "opportunistic" ? core::TlsPolicy::kOpportunistic
+                                         : core::TlsPolicy::kOff;
   o.policy.default_permission = ToCore(share.default_permission);
   for (const std::string& text : share.allowed_cidrs) {
     ASSIGN_OR_RETURN(core::Cidr c, core::Cidr::Parse(text));
@@ -1317,6 +1322,26 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartNfs(const cp::Adapter& row,
   t.poll_window = std::chrono::microseconds(config_.nfs.poll_us);
   o.max_record_size = config_.nfs.max_record_size;
   o.inline_fast_calls = config_.nfs.inline_fast_calls;
+  if (config_.nfs.tls.enabled()) {
+    // RPC-with-TLS (RFC 9289) on the NFS port: TLS 1.3, ALPN "sunrpc" (§5.2).
+    net::TlsServerOptions tls;
+    tls.cert_file = config_.nfs.tls.cert_file;
+    tls.key_file = config_.nfs.tls.key_file;
+    tls.client_ca_file = config_.nfs.tls.client_ca_file;
+    tls.alpn = {"sunrpc"};
+    Result<std::unique_ptr<net::TlsServer>> opened = net::OpenTlsServer(tls);
+    if (!opened.ok()) {
+      return Status(Errc::kInvalid,
+                    "nfs.tls: " + opened.status().message() + " (`dfs tls check` says more)");
+    }
+    // Shared with the connections' handshakes, which may outlive this function's caller's
+    // hold on the listener for a moment at shutdown.
+    std::shared_ptr<net::TlsServer> server = std::move(opened).value();
+    o.start_tls = [server] { return server->NewTransform(); };
+    t.handshake_timeout = std::chrono::milliseconds(config_.nfs.tls.handshake_timeout_ms);
+    LOG_INFO("nfs: TLS offered (certificate {}{})", tls.cert_file,
+             tls.client_ca_file.empty() ? "" : ", client certificates required");
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<net::StreamServer> server,
                    rpc::StartRpcTcpServer(o, dispatcher_));
   std::unique_ptr<net::DatagramServer> udp;

@@ -278,6 +278,14 @@ int Main(int argc, char** argv) {
     Write(dir, "nlm_" + name, bytes);
     all += bytes;
   }
+  // RFC 9289's probe: NULL with AUTH_TLS (empty body) and an AUTH_NONE verifier.
+  {
+    xdr::XdrEncoder e;
+    for (uint32_t w : {xid++, 0u, 2u, uint32_t{NFS_PROGRAM}, 3u, 0u, 7u, 0u, 0u, 0u}) e.U32(w);
+    std::string probe = Framed(e.ToString());
+    Write(dir, "tls_probe", probe);
+    all += probe;
+  }
   Write(dir, "all", all);
   return 0;
 }

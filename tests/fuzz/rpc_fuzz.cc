@@ -2,7 +2,9 @@
 // libFuzzer target: the input is a byte stream as a client would send it on the NFS port.
 // It goes through record marking, the RPC call decoder, credential decoding, and the MOUNT v3,
 // NFSv3 and port mapper (PMAP v2, RPCBIND v3/v4) argument decoders and handlers (over memory
-// stores). Any crash, hang, leak or sanitizer report is a bug.
+// stores), and RFC 9289's probe detection (the TCP transport's look at each record before
+// dispatch; the calls go through TLS-less and TLS connections alike). Any crash, hang, leak or
+// sanitizer report is a bug.
 
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +13,7 @@
 
 #include "fuzz_server.h"
 #include "rpc/record.h"
+#include "rpc/tls_probe.h"
 
 namespace {
 
@@ -34,8 +37,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!assembler.Feed(input.first(cut), &records).ok()) return 0;
   if (!assembler.Feed(input.subspan(cut), &records).ok()) return 0;
   rpc::ConnectionInfo conn{"127.0.0.1", 800};
+  // Every other input runs as if over TLS: shares that require it answer otherwise then.
+  conn.tls = size % 2 == 1;
   for (const Buffer& record : records) {
     xdr::XdrEncoder reply;
+    uint32_t xid;
+    if (rpc::IsTlsProbe(record.view(), &xid)) {
+      rpc::EncodeStartTlsReply(reply, xid);
+      (void)reply.ToString();
+      continue;
+    }
     server->dispatcher().Handle(conn, record.view(), &reply);
     (void)reply.ToString();  // walk every segment of the reply
   }

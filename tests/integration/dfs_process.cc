@@ -50,7 +50,8 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
          << "    guest_ok: " << (s.guest_ok ? "true" : "false") << "\n"
          << "    smb_access_based_enumeration: "
          << (s.smb_access_based_enumeration ? "true" : "false") << "\n"
-         << "    continuously_available: " << (s.continuously_available ? "true" : "false") << "\n";
+         << "    continuously_available: " << (s.continuously_available ? "true" : "false") << "\n"
+         << "    tls: " << s.tls << "\n";
     auto list = [&](const char* key, const std::vector<std::string>& cidrs) {
       yaml << "    " << key << ": [";
       for (size_t i = 0; i < cidrs.size(); ++i) yaml << (i ? ", " : "") << "\"" << cidrs[i] << "\"";

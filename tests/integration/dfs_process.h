@@ -40,6 +40,7 @@ struct DfsShare {
   bool guest_ok = false;
   bool smb_access_based_enumeration = false;
   bool continuously_available = false;
+  std::string tls = "off";  // off | opportunistic | required
 };
 
 struct DfsOptions {

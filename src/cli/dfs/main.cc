@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "controlplane/auth/secret.h"
+#include "net/tls/tls_check.h"
 #include "server/server.h"
 
 namespace dittofs {
@@ -366,6 +367,28 @@ int ConfigValidate(const std::string& config_path) {
   return 0;
 }
 
+// `dfs tls check`: whether nfs.tls's files make a working TLS setup, in plain words.
+int TlsCheck(const std::string& config_path) {
+  std::string path;
+  Result<config::Config> cfg = LoadConfig(config_path, &path);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "dfs: %s\n", cfg.status().message().c_str());
+    return 2;
+  }
+  const config::NfsConfig::Tls& tls = cfg->nfs.tls;
+  if (!tls.enabled()) {
+    std::fprintf(stderr, "%s: nfs.tls.cert_file is not set: NFS over TLS is off\n", path.c_str());
+    return 1;
+  }
+  net::TlsFilesReport report = net::CheckTlsFiles(tls.cert_file, tls.key_file, tls.client_ca_file);
+  if (!report.problems.empty()) {
+    for (const std::string& p : report.problems) std::printf("problem: %s\n", p.c_str());
+    return 1;
+  }
+  std::printf("%s\n", report.summary.c_str());
+  return 0;
+}
+
 int Logs(const std::string& config_path, bool follow, int lines, const std::string& since) {
   Result<config::Config> cfg = LoadConfig(config_path, nullptr);
   if (!cfg.ok()) {
@@ -599,6 +622,11 @@ int main(int argc, char** argv) {
   CLI::App* cfg_validate = cfg->add_subcommand("validate", "Check a configuration file");
   cfg_validate->add_option("--config", config_path, "Config file");
   CLI::App* cfg_schema = cfg->add_subcommand("schema", "Print the configuration's JSON schema");
+  CLI::App* tls = app.add_subcommand("tls", "NFS over TLS");
+  tls->require_subcommand(1);
+  CLI::App* tls_check = tls->add_subcommand(
+      "check", "Check nfs.tls's certificate, key and client CA; exit 1 on problems");
+  tls_check->add_option("--config", config_path, "Config file");
 
   CLI::App* logs = app.add_subcommand("logs", "Print the daemon's log");
   bool follow = false;
@@ -637,6 +665,7 @@ int main(int argc, char** argv) {
   if (status->parsed()) return dittofs::StatusCommand(config_path, pid_file, output_format);
   if (cfg_show->parsed()) return dittofs::ConfigShow(config_path);
   if (cfg_validate->parsed()) return dittofs::ConfigValidate(config_path);
+  if (tls_check->parsed()) return dittofs::TlsCheck(config_path);
   if (cfg_schema->parsed()) {
     std::printf("%s\n", dittofs::config::JsonSchema().c_str());
     return 0;

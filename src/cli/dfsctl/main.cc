@@ -88,6 +88,7 @@ struct Args {
   std::optional<bool> abe;
   bool ca_flag = false;
   std::optional<bool> ca;
+  std::optional<std::string> tls;
   bool run = false;
   std::string mountpoint = kDefaultMountpoint;
 
@@ -145,6 +146,7 @@ const std::vector<Column> kShareColumns = {{"NAME", "name"},
                                            {"GUEST OK", "guest_ok"},
                                            {"SMB ABE", "smb_access_based_enumeration"},
                                            {"CA", "continuously_available"},
+                                           {"TLS", "tls"},
                                            {"ALLOWED", "allowed_cidrs"},
                                            {"DENIED", "denied_cidrs"}};
 const std::vector<Column> kGrantColumns = {{"KIND", "kind"}, {"NAME", "name"}, {"LEVEL", "level"}};
@@ -684,6 +686,11 @@ void Dfsctl::AddShareCommands() {
                           std::string(kAbe) + " (true|false)");
       command->add_option("--continuously-available", args_.ca, std::string(kCa) + " (true|false)");
     }
+    command
+        ->add_option("--tls", args_.tls,
+                     "NFS over TLS (RFC 9289): off, opportunistic, or required (NFS calls "
+                     "without TLS are refused)")
+        ->check(CLI::IsMember({"off", "opportunistic", "required"}));
   };
   CLI::App* create = Leaf(share, "create", "Create a share",
                           [this] { return ShareCreateOrUpdate(/*create=*/true); });
@@ -777,6 +784,7 @@ Status Dfsctl::ShareCreateOrUpdate(bool create) {
   if (args_.abe) body["smb_access_based_enumeration"] = *args_.abe;
   if (args_.ca_flag) body["continuously_available"] = true;
   if (args_.ca) body["continuously_available"] = *args_.ca;
+  if (args_.tls) body["tls"] = *args_.tls;
   if (!create && body.empty()) return Usage("share update: give at least one field to change");
   ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
   if (create) {

@@ -83,7 +83,8 @@ const std::initializer_list<std::string_view> kCreateShareBody = {"name",
                                                                   "smb_require_signing",
                                                                   "guest_ok",
                                                                   "smb_access_based_enumeration",
-                                                                  "continuously_available"};
+                                                                  "continuously_available",
+                                                                  "tls"};
 const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store",
                                                                  "block_store",
                                                                  "read_only",
@@ -99,7 +100,8 @@ const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store
                                                                  "smb_require_signing",
                                                                  "guest_ok",
                                                                  "smb_access_based_enumeration",
-                                                                 "continuously_available"};
+                                                                 "continuously_available",
+                                                                 "tls"};
 const std::initializer_list<std::string_view> kGrantBody = {"kind", "name", "level"};
 const std::initializer_list<std::string_view> kPatchAdapterBody = {
     "enabled", "port", "bind_address", "workers", "io_threads"};
@@ -1423,7 +1425,8 @@ class ApiHandlers final {
                 {"smb_require_signing", share.smb_require_signing},
                 {"guest_ok", share.guest_ok},
                 {"smb_access_based_enumeration", share.smb_access_based_enumeration},
-                {"continuously_available", share.continuously_available}};
+                {"continuously_available", share.continuously_available},
+                {"tls", share.tls}};
   }
 
   // Reads the fields a create and a patch share into `share`.
@@ -1483,6 +1486,13 @@ class ApiHandlers final {
     RETURN_IF_ERROR(
         ReadBool(body, "smb_access_based_enumeration", &share->smb_access_based_enumeration));
     RETURN_IF_ERROR(ReadBool(body, "continuously_available", &share->continuously_available));
+    if (body.Has("tls")) {
+      ASSIGN_OR_RETURN(std::string tls, body.GetString("tls"));
+      if (tls != "off" && tls != "opportunistic" && tls != "required") {
+        return Invalid("field 'tls' must be off, opportunistic or required");
+      }
+      share->tls = tls;
+    }
     return Status::Ok();
   }
 

@@ -98,6 +98,7 @@ Status PopulateForTest(ControlDb& db) {
   export_in.guest_ok = true;
   export_in.smb_access_based_enumeration = true;
   export_in.continuously_available = true;
+  export_in.tls = "required";
   ASSIGN_OR_RETURN(Share export_share, db.CreateShare(export_in));
   ASSIGN_OR_RETURN(Share archive, db.CreateShare(MakeShare("/archive", meta.id, blocks.id)));
   RETURN_IF_ERROR(
@@ -390,6 +391,7 @@ TEST_P(ControlDbConformance, ShareCrudKeepsEveryField) {
   in.guest_ok = true;
   in.smb_access_based_enumeration = true;
   in.continuously_available = true;
+  in.tls = "opportunistic";
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   EXPECT_GT(share.id, 0);
   in.id = share.id;
@@ -415,6 +417,7 @@ TEST_P(ControlDbConformance, ShareCrudKeepsEveryField) {
   changed.guest_ok = false;
   changed.smb_access_based_enumeration = false;
   changed.continuously_available = false;
+  changed.tls = "required";
   ASSERT_OK(db().UpdateShare(changed));
   ASSERT_OK_AND_ASSIGN(got, db().GetShare(share.id));
   EXPECT_EQ(got, changed);
@@ -601,7 +604,7 @@ TEST_P(ControlDbConformance, MigrationToVersion3KeepsSharesAndGivesThemPosixName
   // Back to schema version 2, as a database written before name rules were: no column, and
   // no record of migration 3 (nor of the later ones).
   for (const char* column : {"names", "smb_encrypt", "smb_require_signing", "guest_ok",
-                             "smb_access_based_enumeration", "continuously_available"}) {
+                             "smb_access_based_enumeration", "continuously_available", "tls"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 3"));
@@ -622,7 +625,7 @@ TEST_P(ControlDbConformance, MigrationToVersion4KeepsSharesAndGivesThemNoSmbOpti
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   // Back to schema version 3, as a database written before the per-share SMB options were.
   for (const char* column : {"smb_encrypt", "smb_require_signing", "guest_ok",
-                             "smb_access_based_enumeration", "continuously_available"}) {
+                             "smb_access_based_enumeration", "continuously_available", "tls"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 4"));
@@ -649,6 +652,26 @@ TEST_P(ControlDbConformance, MigrationToVersion4KeepsSharesAndGivesThemNoSmbOpti
   ASSERT_OK(db().UpdateShare(abe));
   ASSERT_OK_AND_ASSIGN(Share ca, db().GetShare(share.id));
   EXPECT_TRUE(ca.continuously_available);
+  EXPECT_EQ(ca.tls, "off");
+}
+
+TEST_P(ControlDbConformance, MigrationToVersion7GivesSharesNoTls) {
+  ASSERT_OK_AND_ASSIGN(StoreDef meta, db().CreateMetadataStore(MakeStore("m")));
+  ASSERT_OK_AND_ASSIGN(StoreDef blocks, db().CreateBlockStore(MakeStore("b")));
+  Share in = MakeShare("/export", meta.id, blocks.id);
+  in.continuously_available = true;
+  ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
+  // Back to schema version 6, as a database written before NFS over TLS was.
+  ASSERT_OK(database().ExecForTest("ALTER TABLE shares DROP COLUMN tls"));
+  ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 7"));
+  ASSERT_OK(Reopen());
+  ASSERT_OK_AND_ASSIGN(Share migrated, db().GetShare(share.id));
+  EXPECT_TRUE(migrated.continuously_available);
+  EXPECT_EQ(migrated.tls, "off");
+  migrated.tls = "required";
+  ASSERT_OK(db().UpdateShare(migrated));
+  ASSERT_OK_AND_ASSIGN(Share required, db().GetShare(share.id));
+  EXPECT_EQ(required.tls, "required");
 }
 
 TEST_P(ControlDbConformance, NewerSchemaRefusesToOpen) {

@@ -104,6 +104,9 @@ struct Share {
   // SMB continuous availability (SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY): opens may be
   // persistent handles, whose state outlives a restart of the server.
   bool continuously_available = false;
+  // NFS over TLS (RFC 9289): "off", "opportunistic" or "required" (NFS calls that do not come
+  // over TLS are refused).
+  std::string tls = "off";
   friend bool operator==(const Share&, const Share&) = default;
 };
 
@@ -231,6 +234,6 @@ class ControlDb {
 };
 
 // The schema version this code creates and understands.
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 }  // namespace dittofs::controlplane

@@ -109,6 +109,9 @@ ALTER TABLE shares ADD COLUMN smb_access_based_enumeration INTEGER NOT NULL DEFA
     {6, "per-share SMB continuous availability (persistent handles)", R"sql(
 ALTER TABLE shares ADD COLUMN continuously_available INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    {7, "per-share NFS over TLS (RFC 9289)", R"sql(
+ALTER TABLE shares ADD COLUMN tls TEXT NOT NULL DEFAULT 'off';
+)sql"},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 
@@ -215,6 +218,10 @@ class JsonReader {
     if (value == nullptr || !value->is_string()) return Fail(key, "a string"), "";
     return value->get<std::string>();
   }
+  // A string that older exports do not have: `absent` when the key is missing.
+  std::string StrOr(const char* key, const char* absent) {
+    return Find(key) == nullptr ? std::string(absent) : Str(key);
+  }
   std::vector<std::string> StrList(const char* key) {
     const Json* value = Find(key);
     std::vector<std::string> out;
@@ -293,7 +300,7 @@ constexpr std::string_view kUserColumns =
 constexpr std::string_view kShareColumns =
     "id, name, metadata_store_id, block_store_id, read_only, squash, anon_uid, anon_gid, "
     "allowed_cidrs, denied_cidrs, default_permission, root_mode, names, smb_encrypt, "
-    "smb_require_signing, guest_ok, smb_access_based_enumeration, continuously_available";
+    "smb_require_signing, guest_ok, smb_access_based_enumeration, continuously_available, tls";
 
 Result<User> UserFromRow(const SqlRow& row) {
   RowReader r(row);
@@ -357,6 +364,7 @@ Result<Share> ShareFromRow(const SqlRow& row) {
   s.guest_ok = r.Bool();
   s.smb_access_based_enumeration = r.Bool();
   s.continuously_available = r.Bool();
+  s.tls = r.Str();
   RETURN_IF_ERROR(r.status());
   return s;
 }
@@ -426,7 +434,8 @@ std::vector<SqlParam> ShareParams(const Share& s) {
           B(s.smb_require_signing),
           B(s.guest_ok),
           B(s.smb_access_based_enumeration),
-          B(s.continuously_available)};
+          B(s.continuously_available),
+          S(s.tls)};
 }
 
 std::vector<SqlParam> AdapterParams(const Adapter& a) {
@@ -674,8 +683,9 @@ class SqlControlDb final : public ControlDb {
           "INSERT INTO shares (name, metadata_store_id, block_store_id, read_only, squash, "
           "anon_uid, anon_gid, allowed_cidrs, denied_cidrs, default_permission, root_mode, "
           "names, smb_encrypt, smb_require_signing, guest_ok, smb_access_based_enumeration, "
-          "continuously_available) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+          "continuously_available, tls) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+          "$18) "
           "RETURNING id",
           ShareParams(share));
       if (rows.status() == Errc::kExists) {
@@ -722,8 +732,8 @@ class SqlControlDb final : public ControlDb {
               "read_only = $4, squash = $5, anon_uid = $6, anon_gid = $7, "
               "allowed_cidrs = $8, denied_cidrs = $9, default_permission = $10, "
               "root_mode = $11, names = $12, smb_encrypt = $13, smb_require_signing = $14, "
-              "guest_ok = $15, smb_access_based_enumeration = $16, continuously_available = $17 "
-              "WHERE id = $18 RETURNING id",
+              "guest_ok = $15, smb_access_based_enumeration = $16, continuously_available = $17, "
+              "tls = $18 WHERE id = $19 RETURNING id",
               params),
           what, "the name is taken");
     });
@@ -1007,7 +1017,8 @@ class SqlControlDb final : public ControlDb {
                                {"smb_require_signing", s.smb_require_signing},
                                {"guest_ok", s.guest_ok},
                                {"smb_access_based_enumeration", s.smb_access_based_enumeration},
-                               {"continuously_available", s.continuously_available}});
+                               {"continuously_available", s.continuously_available},
+                               {"tls", s.tls}});
         ASSIGN_OR_RETURN(std::vector<SharePermission> permissions, ListPermissionsLocked(s.id));
         for (const SharePermission& p : permissions) {
           permissions_json.push_back({{"share_id", p.share_id},
@@ -1141,6 +1152,8 @@ class SqlControlDb final : public ControlDb {
         s.smb_access_based_enumeration = r.BoolOr("smb_access_based_enumeration", false);
         // Absent from exports made before schema version 6: off.
         s.continuously_available = r.BoolOr("continuously_available", false);
+        // Absent from exports made before schema version 7: off.
+        s.tls = r.StrOr("tls", "off");
         RETURN_IF_ERROR(r.status());
         std::vector<SqlParam> params = ShareParams(s);
         params.insert(params.begin(), s.id);
@@ -1149,9 +1162,9 @@ class SqlControlDb final : public ControlDb {
                 "INSERT INTO shares (id, name, metadata_store_id, block_store_id, read_only, "
                 "squash, anon_uid, anon_gid, allowed_cidrs, denied_cidrs, "
                 "default_permission, root_mode, names, smb_encrypt, smb_require_signing, "
-                "guest_ok, smb_access_based_enumeration, continuously_available) "
+                "guest_ok, smb_access_based_enumeration, continuously_available, tls) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-                "$17, $18)",
+                "$17, $18, $19)",
                 params)
             .status();
       }));

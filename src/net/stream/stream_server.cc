@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/check.h"
 #include "base/log.h"
 #include "base/mutex.h"
 
@@ -33,7 +34,15 @@ class Server;
 thread_local const Server* tls_io_server = nullptr;
 
 // Why the sweeper closes a connection.
-enum class Expiry { kNone, kIdle, kStalledMessage };
+enum class Expiry { kNone, kIdle, kStalledMessage, kStalledHandshake };
+
+// Bytes the stream layer sends on its own (a transform's handshake, protected messages).
+struct OwnedBytes final : OutgoingMessage {
+  explicit OwnedBytes(std::vector<std::byte> b) : bytes(std::move(b)) {
+    pieces.emplace_back(bytes.data(), bytes.size());
+  }
+  std::vector<std::byte> bytes;
+};
 
 // One client connection. Owned jointly by the pending asio operations and the InFlight of its
 // messages: whichever finishes last frees it, which is why it is a shared_ptr. Nothing else
@@ -56,6 +65,8 @@ class Connection final : public StreamConnection {
   void WakeBy(std::chrono::steady_clock::time_point deadline) override;
   // Closes the socket (from any thread); the pending read then ends the connection.
   void Close() override;
+  void StartTransform(std::unique_ptr<StreamTransform> transform) override;
+  TransportSecurity security() const override;
 
   // Whether the sweeper should close this connection at `now` (Server::Now() time).
   // Reads only atomics (and the handler's AwaitsPeer), so any thread may ask.
@@ -81,6 +92,14 @@ class Connection final : public StreamConnection {
   // Tries to send `o` at once from the calling thread without blocking; returns true when all
   // of it went out. REQUIRES: nothing else is being written.
   bool SendNowLocked(Outgoing& o) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues `message` as it is (sending it at once when the socket takes it).
+  void SendRawLocked(std::unique_ptr<OutgoingMessage> message) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Passes `message` through the transform and queues what it makes. False when the transform
+  // failed (the connection is then to be closed).
+  bool SendProtectedLocked(const OutgoingMessage& message) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs the bytes just read through the transform into plain_; false when it failed (the
+  // connection is then closed).
+  bool Untransform(ByteView wire);
   void ReadMore();
   void OnRead(const asio::error_code& ec, size_t n, bool direct);
   // Feeds the framer what is left in staged_; false when the connection broke the rules
@@ -109,14 +128,25 @@ class Connection final : public StreamConnection {
   std::unique_ptr<StreamFramer> framer_;  // touched on strand_ only
   std::unique_ptr<StreamHandler> handler_;
   std::vector<std::byte> staging_;
-  ByteView staged_;  // the part of staging_ not yet fed to the framer; strand_ only
+  // The part of staging_ (or of plain_, under a transform) not yet fed to the framer; strand_
+  // only.
+  ByteView staged_;
+  // Whether a transform was started (strand_ only; the transform itself is under mu_), and
+  // the bytes it gave back for the framer.
+  bool transformed_ = false;
+  std::vector<std::byte> plain_;
+  // Set by StartTransform while Deliver hands over messages: the ones after it are refused.
+  bool transform_started_now_ = false;
 
-  Mutex mu_;
+  mutable Mutex mu_;
   std::deque<Outgoing> out_queue_ GUARDED_BY(mu_);
   bool writing_ GUARDED_BY(mu_) = false;
   bool closed_ GUARDED_BY(mu_) = false;
   // The MessageBudget request the framer waits on; 0 when none.
   uint64_t budget_ticket_ GUARDED_BY(mu_) = 0;
+  std::unique_ptr<StreamTransform> transform_ GUARDED_BY(mu_);
+  // Messages sent while the transform is not established yet, in order.
+  std::vector<std::unique_ptr<OutgoingMessage>> held_ GUARDED_BY(mu_);
   std::atomic<size_t> outstanding_{0};
   std::atomic<size_t> outstanding_bytes_{0};
 
@@ -126,6 +156,7 @@ class Connection final : public StreamConnection {
   std::atomic<bool> output_pending_{false};  // mirrors writing_
   std::atomic<int64_t> last_activity_;       // last bytes received or message sent
   std::atomic<int64_t> partial_since_{0};    // when the partial message began; 0: none
+  std::atomic<int64_t> handshake_since_{0};  // when a transform began establishing; 0: none
 
   // WakeBy's timer, made by its first use (few connections need one); strand_ only.
   std::unique_ptr<asio::steady_timer> wake_timer_;
@@ -310,6 +341,10 @@ bool Connection::IdleSince(int64_t* since) const {
 
 Expiry Connection::Expired(int64_t now) const {
   const StreamServerOptions& o = server_.options();
+  int64_t handshake = handshake_since_.load(std::memory_order_relaxed);
+  if (handshake != 0 && now - handshake >= o.handshake_timeout.count()) {
+    return Expiry::kStalledHandshake;
+  }
   int64_t partial = partial_since_.load(std::memory_order_relaxed);
   if (partial != 0 && !reading_paused_.load(std::memory_order_relaxed) &&
       now - partial >= o.message_timeout.count()) {
@@ -336,7 +371,7 @@ void Connection::ReadMore() {
   auto self = this->self();
   // Large message bodies are read straight into the message; everything else (headers, small
   // messages, several messages at once) through the staging buffer.
-  if (direct.size() >= 16 * 1024) {
+  if (direct.size() >= 16 * 1024 && !transformed_) {
     socket_.async_read_some(
         asio::buffer(direct.data(), direct.size()),
         asio::bind_executor(
@@ -363,11 +398,69 @@ void Connection::OnRead(const asio::error_code& ec, size_t n, bool direct) {
   std::vector<Buffer> messages;
   if (direct) {
     framer_->CommitDirect(n, &messages);
+  } else if (transformed_) {
+    if (!Untransform(ByteView(staging_.data(), n))) return;
+    staged_ = ByteView(plain_.data(), plain_.size());
+    if (!FeedStaged(&messages)) return;
   } else {
     staged_ = ByteView(staging_.data(), n);
     if (!FeedStaged(&messages)) return;
   }
   Continue(std::move(messages));
+}
+
+bool Connection::Untransform(ByteView wire) {
+  plain_.clear();  // the framer took all of it before this read (reads wait for the budget)
+  std::vector<std::byte> to_peer;
+  Status s;
+  {
+    MutexLock lock(&mu_);
+    if (closed_ || !transform_) return false;
+    const bool was_established = transform_->established();
+    s = transform_->Receive(wire, &plain_, &to_peer);
+    if (!to_peer.empty()) SendRawLocked(std::make_unique<OwnedBytes>(std::move(to_peer)));
+    if (s.ok() && !was_established && transform_->established()) {
+      handshake_since_.store(0, std::memory_order_relaxed);
+      std::vector<std::unique_ptr<OutgoingMessage>> held = std::move(held_);
+      for (const auto& m : held) {
+        if (!SendProtectedLocked(*m)) {
+          s = Status(Errc::kIo, "protecting a message failed");
+          break;
+        }
+      }
+    }
+  }
+  if (!s.ok()) {
+    LOG_INFO("{}: closing connection from {}:{}: {}", server_.name(), peer_address_, peer_port_,
+             s.ToString());
+    Close();
+    server_.Forget(this);
+    return false;
+  }
+  return true;
+}
+
+void Connection::StartTransform(std::unique_ptr<StreamTransform> transform) {
+  CHECK(!transformed_) << "a second transform on one connection";
+  transformed_ = true;
+  transform_started_now_ = true;
+  {
+    MutexLock lock(&mu_);
+    transform_ = std::move(transform);
+  }
+  handshake_since_.store(server_.Now(), std::memory_order_relaxed);
+  // Bytes behind the message at hand were read as plain: the peer did not wait for the answer.
+  if (framer_->mid_message() || !staged_.empty()) {
+    LOG_INFO("{}: closing connection from {}:{}: it sent more before the transform started",
+             server_.name(), peer_address_, peer_port_);
+    Close();
+  }
+}
+
+TransportSecurity Connection::security() const {
+  MutexLock lock(&mu_);
+  if (!transform_ || !transform_->established()) return {};
+  return transform_->security();
 }
 
 bool Connection::FeedStaged(std::vector<Buffer>* messages) {
@@ -436,6 +529,13 @@ void Connection::OnBudgetGranted() {
 void Connection::Deliver(std::vector<Buffer> messages) {
   const bool alone = messages.size() == 1;
   for (Buffer& message : messages) {
+    if (transform_started_now_) {
+      // Messages behind the one that started a transform came in plain after it.
+      LOG_INFO("{}: closing connection from {}:{}: it sent more before the transform started",
+               server_.name(), peer_address_, peer_port_);
+      Close();
+      break;
+    }
     const size_t bytes = message.size();
     outstanding_.fetch_add(1);
     outstanding_bytes_.fetch_add(bytes);
@@ -443,6 +543,7 @@ void Connection::Deliver(std::vector<Buffer> messages) {
     handler_->OnMessage(std::move(message),
                         StreamConnectionInternals::Make(shared_from_this(), bytes), alone);
   }
+  transform_started_now_ = false;
 }
 
 void Connection::Finished(size_t bytes) {
@@ -520,11 +621,44 @@ void Connection::Send(std::unique_ptr<OutgoingMessage> message) {
   out.message = std::move(message);
   MutexLock lock(&mu_);
   if (closed_) return;
+  if (transform_) {
+    if (!transform_->established()) {
+      held_.push_back(std::move(out.message));
+    } else if (!SendProtectedLocked(*out.message)) {
+      LOG_WARN("{}: connection from {}: protecting a message failed", server_.name(),
+               peer_address_);
+    }
+    return;
+  }
   // Fast path: nothing queued, so write from this thread straight to the socket, and hand only
   // what the socket would not take to the I/O thread.
   if (!writing_ && out_queue_.empty() && SendNowLocked(out)) return;
   out_queue_.push_back(std::move(out));
   if (!writing_) WriteNextLocked();
+}
+
+void Connection::SendRawLocked(std::unique_ptr<OutgoingMessage> message) {
+  Outgoing out;
+  out.size = message->header_size;
+  for (ByteView piece : message->pieces) out.size += piece.size();
+  out.message = std::move(message);
+  if (!writing_ && out_queue_.empty() && SendNowLocked(out)) return;
+  out_queue_.push_back(std::move(out));
+  if (!writing_) WriteNextLocked();
+}
+
+bool Connection::SendProtectedLocked(const OutgoingMessage& message) {
+  // One buffer, so that a small header does not become a record of its own.
+  std::vector<std::byte> plain;
+  size_t size = message.header_size;
+  for (ByteView piece : message.pieces) size += piece.size();
+  plain.reserve(size);
+  plain.insert(plain.end(), message.header.begin(), message.header.begin() + message.header_size);
+  for (ByteView piece : message.pieces) plain.insert(plain.end(), piece.begin(), piece.end());
+  std::vector<std::byte> wire;
+  if (!transform_->Protect(ByteView(plain.data(), plain.size()), &wire).ok()) return false;
+  SendRawLocked(std::make_unique<OwnedBytes>(std::move(wire)));
+  return true;
 }
 
 void Connection::WriteNextLocked() {
@@ -709,6 +843,7 @@ void Server::ArmSweep() {
   // second); a sweep walks the connections, so not more often than needed.
   auto shortest = options_.message_timeout;
   if (options_.idle_timeout.count() > 0) shortest = std::min(shortest, options_.idle_timeout);
+  shortest = std::min(shortest, options_.handshake_timeout);
   auto period = std::clamp<std::chrono::milliseconds>(shortest / 8, std::chrono::milliseconds(5),
                                                       std::chrono::milliseconds(1000));
   sweep_timer_.expires_after(period);
@@ -736,6 +871,9 @@ void Server::Sweep() {
   for (auto& [c, why] : expired) {
     if (why == Expiry::kIdle) {
       LOG_DEBUG("{}: closing idle connection from {}", name(), c->peer_address());
+    } else if (why == Expiry::kStalledHandshake) {
+      LOG_WARN("{}: closing connection from {}: its handshake did not finish within {} ms", name(),
+               c->peer_address(), options_.handshake_timeout.count());
     } else {
       LOG_WARN("{}: closing connection from {}: a message was not received whole within {} ms",
                name(), c->peer_address(), options_.message_timeout.count());

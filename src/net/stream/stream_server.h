@@ -25,6 +25,7 @@
 #include "base/thread_pool.h"
 #include "net/stream/message_budget.h"
 #include "net/stream/stream_framer.h"
+#include "net/stream/stream_transform.h"
 
 namespace dittofs::net {
 
@@ -46,6 +47,10 @@ struct StreamServerOptions {
   // read (max_outstanding reached) does not count; time waiting for partial_message_budget
   // does, and the clock restarts when the budget lets the message grow.
   std::chrono::milliseconds message_timeout{std::chrono::seconds(60)};
+  // A connection that started a transform (StreamConnection::StartTransform: a TLS handshake)
+  // must establish it within this long, or it is closed: a peer that sends nothing, or half a
+  // ClientHello, holds no connection longer.
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
   // The MessageBudget: memory for messages still being received, shared by all connections.
   // REQUIRES: no framer asks it for more at once (at least the protocol's largest message).
   size_t partial_message_budget = 256u << 20;
@@ -108,6 +113,15 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   virtual void WakeBy(std::chrono::steady_clock::time_point deadline) = 0;
   // Closes the socket; the handler's OnClose follows. Any thread; idempotent.
   virtual void Close() = 0;
+  // Puts `transform` between the socket and the framer: the bytes received from now on go
+  // through it, and so do the messages sent from now on (those sent before, queued or not, go
+  // out as they are). Messages sent before it is established wait for it. A peer that sent
+  // more bytes behind the message being handled (they were framed as plain already) broke the
+  // exchange: the connection is closed. REQUIRES: on the I/O strand, from
+  // StreamHandler::OnMessage; no transform started before.
+  virtual void StartTransform(std::unique_ptr<StreamTransform> transform) = 0;
+  // What the transform established; not secured when there is none (yet). Any thread.
+  virtual TransportSecurity security() const = 0;
 };
 
 class StreamConnectionInternals;  // stream_server.cc

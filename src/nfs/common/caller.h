@@ -19,4 +19,11 @@ core::Caller CallerOf(const rpc::CallContext& call);
 // rare calls (MOUNT) only: it looks the uid up.
 std::string DescribeCaller(const rpc::CallContext& call, const core::UserDirectory* users);
 
+// Whether the share whose policy is `options` requires TLS (RFC 9289) and the call did not come
+// over it. Each version answers such a call its own way: NFSv3 with AUTH_ERROR/AUTH_TOOWEAK,
+// MOUNT with MNT3ERR_ACCES, NFSv4 with NFS4ERR_WRONGSEC where the share is entered.
+inline bool LacksRequiredTls(const rpc::CallContext& call, const core::ShareOptions& options) {
+  return options.tls == core::TlsPolicy::kRequired && !call.tls;
+}
+
 }  // namespace dittofs::nfs

@@ -75,6 +75,12 @@ mountres3 MountService::Mnt(const rpc::CallContext& call, std::string_view path)
                                                                  : mountstat3::MNT3ERR_NOENT;
     return res;
   }
+  // RPC-with-TLS (RFC 9289): a share that requires TLS is mounted over TLS only.
+  if (LacksRequiredTls(call, (*share)->options())) {
+    LOG_INFO("mount: {} refused {}: the share requires TLS", DescribeCaller(call, users_), path);
+    res.fhs_status = mountstat3::MNT3ERR_ACCES;
+    return res;
+  }
   // RFC 1813 Appendix I: MNT3ERR_ACCES when the client may not mount this export.
   if (Status s = (*share)->CheckMount(CallerOf(call)); !s.ok()) {
     LOG_INFO("mount: {} refused {}: {}", DescribeCaller(call, users_), path, s.message());

@@ -20,12 +20,19 @@ struct Target {
   core::FileId file;
 };
 
-// The handle is checked (its MAC) before any share or store is looked at.
-Result<Target> ResolveHandle(const FileHandleCodec& handles, const core::ShareTable& shares,
-                             const nfs_fh3& fh) {
+// The handle is checked (its MAC) before any share or store is looked at. A share that
+// requires TLS refuses a call that came without it: the whole call is answered AUTH_ERROR with
+// AUTH_TOOWEAK (RFC 5531 §9: the flavor, here the transport, is too weak for it), so the
+// handler's own answer is dropped.
+Result<Target> ResolveHandle(const rpc::CallContext& call, const FileHandleCodec& handles,
+                             const core::ShareTable& shares, const nfs_fh3& fh) {
   ASSIGN_OR_RETURN(DecodedHandle h, handles.Decode(fh.data));
   // kStale for a share that is gone, kUnavailable (JUKEBOX) while its block store changes.
   ASSIGN_OR_RETURN(core::ShareUse vfs, shares.Use(h.share));
+  if (LacksRequiredTls(call, vfs->options())) {
+    if (call.denied != nullptr) *call.denied = rpc::AuthStat::kTooWeak;
+    return Status(Errc::kAccess, "the share requires TLS");
+  }
   return Target{std::move(vfs), h.file};
 }
 
@@ -194,7 +201,7 @@ rpc::ProgramVersion Nfs3Service::Program() {
 }
 
 GETATTR3res Nfs3Service::Getattr(const rpc::CallContext& call, const GETATTR3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.object);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.object);
   if (!t.ok()) return GETATTR3res::Failure(ToNfs3(t.status()));
   Result<Attr> a = t->vfs->GetAttr(CallerOf(call), t->file);
   if (!a.ok()) return GETATTR3res::Failure(ToNfs3(a.status()));
@@ -202,7 +209,7 @@ GETATTR3res Nfs3Service::Getattr(const rpc::CallContext& call, const GETATTR3arg
 }
 
 SETATTR3res Nfs3Service::Setattr(const rpc::CallContext& call, const SETATTR3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.object);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.object);
   if (!t.ok()) return SETATTR3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   std::optional<Timespec> guard;
@@ -215,7 +222,7 @@ SETATTR3res Nfs3Service::Setattr(const rpc::CallContext& call, const SETATTR3arg
 }
 
 LOOKUP3res Nfs3Service::Lookup(const rpc::CallContext& call, const LOOKUP3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.what.dir);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.what.dir);
   if (!t.ok()) return LOOKUP3res::Failure(ToNfs3(t.status()));
   std::optional<Attr> dir_attr;
   Result<Attr> a = t->vfs->Lookup(CallerOf(call), t->file, args.what.name, &dir_attr);
@@ -224,7 +231,7 @@ LOOKUP3res Nfs3Service::Lookup(const rpc::CallContext& call, const LOOKUP3args& 
 }
 
 ACCESS3res Nfs3Service::Access(const rpc::CallContext& call, const ACCESS3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.object);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.object);
   if (!t.ok()) return ACCESS3res::Failure(ToNfs3(t.status()));
   Attr attr;
   // ACCESS3_* bits and the runtime's AccessBits are the same values.
@@ -234,7 +241,7 @@ ACCESS3res Nfs3Service::Access(const rpc::CallContext& call, const ACCESS3args& 
 }
 
 READLINK3res Nfs3Service::Readlink(const rpc::CallContext& call, const READLINK3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.symlink);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.symlink);
   if (!t.ok()) return READLINK3res::Failure(ToNfs3(t.status()));
   Attr attr;
   Result<std::string> target = t->vfs->ReadLink(CallerOf(call), t->file, &attr);
@@ -243,7 +250,7 @@ READLINK3res Nfs3Service::Readlink(const rpc::CallContext& call, const READLINK3
 }
 
 READ3res Nfs3Service::Read(const rpc::CallContext& call, const READ3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.file);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.file);
   if (!t.ok()) return READ3res::Failure(ToNfs3(t.status()));
   uint32_t count = std::min(args.count, limits_.max_io);
   Result<core::ReadResult> r = t->vfs->Read(CallerOf(call), t->file, args.offset, count);
@@ -258,7 +265,7 @@ READ3res Nfs3Service::Read(const rpc::CallContext& call, const READ3args& args) 
 }
 
 WRITE3res Nfs3Service::Write(const rpc::CallContext& call, const WRITE3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.file);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.file);
   if (!t.ok()) return WRITE3res::Failure(ToNfs3(t.status()));
   // RFC 1813 §3.3.7: count is the number of bytes of data; more than was sent is invalid.
   if (args.count > args.data.size() || args.count > limits_.max_io) {
@@ -279,7 +286,7 @@ WRITE3res Nfs3Service::Write(const rpc::CallContext& call, const WRITE3args& arg
 }
 
 CREATE3res Nfs3Service::Create(const rpc::CallContext& call, const CREATE3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.where.dir);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.where.dir);
   if (!t.ok()) return CREATE3res::Failure(ToNfs3(t.status()));
   core::CreateMode how = core::CreateMode::kUnchecked;
   if (args.how.mode == createmode3::GUARDED) how = core::CreateMode::kGuarded;
@@ -293,7 +300,7 @@ CREATE3res Nfs3Service::Create(const rpc::CallContext& call, const CREATE3args& 
 }
 
 MKDIR3res Nfs3Service::Mkdir(const rpc::CallContext& call, const MKDIR3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.where.dir);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.where.dir);
   if (!t.ok()) return MKDIR3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   Result<Attr> a =
@@ -303,7 +310,7 @@ MKDIR3res Nfs3Service::Mkdir(const rpc::CallContext& call, const MKDIR3args& arg
 }
 
 SYMLINK3res Nfs3Service::Symlink(const rpc::CallContext& call, const SYMLINK3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.where.dir);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.where.dir);
   if (!t.ok()) return SYMLINK3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   Result<Attr> a =
@@ -314,7 +321,7 @@ SYMLINK3res Nfs3Service::Symlink(const rpc::CallContext& call, const SYMLINK3arg
 }
 
 MKNOD3res Nfs3Service::Mknod(const rpc::CallContext& call, const MKNOD3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.where.dir);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.where.dir);
   if (!t.ok()) return MKNOD3res::Failure(ToNfs3(t.status()));
   core::FileType type;
   const sattr3* attrs = &args.what.pipe_attributes;
@@ -349,7 +356,7 @@ MKNOD3res Nfs3Service::Mknod(const rpc::CallContext& call, const MKNOD3args& arg
 }
 
 REMOVE3res Nfs3Service::Remove(const rpc::CallContext& call, const REMOVE3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.object.dir);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.object.dir);
   if (!t.ok()) return REMOVE3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   Status s = t->vfs->Remove(CallerOf(call), t->file, args.object.name, &wcc);
@@ -358,7 +365,7 @@ REMOVE3res Nfs3Service::Remove(const rpc::CallContext& call, const REMOVE3args& 
 }
 
 RMDIR3res Nfs3Service::Rmdir(const rpc::CallContext& call, const RMDIR3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.object.dir);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.object.dir);
   if (!t.ok()) return RMDIR3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   Status s = t->vfs->Rmdir(CallerOf(call), t->file, args.object.name, &wcc);
@@ -367,9 +374,9 @@ RMDIR3res Nfs3Service::Rmdir(const rpc::CallContext& call, const RMDIR3args& arg
 }
 
 RENAME3res Nfs3Service::Rename(const rpc::CallContext& call, const RENAME3args& args) {
-  Result<Target> from = ResolveHandle(handles_, shares_, args.from.dir);
+  Result<Target> from = ResolveHandle(call, handles_, shares_, args.from.dir);
   if (!from.ok()) return RENAME3res::Failure(ToNfs3(from.status()));
-  Result<Target> to = ResolveHandle(handles_, shares_, args.to.dir);
+  Result<Target> to = ResolveHandle(call, handles_, shares_, args.to.dir);
   if (!to.ok()) return RENAME3res::Failure(ToNfs3(to.status()));
   if (&from->vfs.share() != &to->vfs.share()) {
     return RENAME3res::Failure(nfsstat3::NFS3ERR_XDEV, {{std::nullopt, AttrsOf(call, *from)},
@@ -383,9 +390,9 @@ RENAME3res Nfs3Service::Rename(const rpc::CallContext& call, const RENAME3args& 
 }
 
 LINK3res Nfs3Service::Link(const rpc::CallContext& call, const LINK3args& args) {
-  Result<Target> file = ResolveHandle(handles_, shares_, args.file);
+  Result<Target> file = ResolveHandle(call, handles_, shares_, args.file);
   if (!file.ok()) return LINK3res::Failure(ToNfs3(file.status()));
-  Result<Target> dir = ResolveHandle(handles_, shares_, args.link.dir);
+  Result<Target> dir = ResolveHandle(call, handles_, shares_, args.link.dir);
   if (!dir.ok()) return LINK3res::Failure(ToNfs3(dir.status()), {AttrsOf(call, *file), {}});
   if (&file->vfs.share() != &dir->vfs.share()) {
     return LINK3res::Failure(nfsstat3::NFS3ERR_XDEV,
@@ -400,7 +407,7 @@ LINK3res Nfs3Service::Link(const rpc::CallContext& call, const LINK3args& args) 
 }
 
 READDIR3res Nfs3Service::Readdir(const rpc::CallContext& call, const READDIR3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.dir);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.dir);
   if (!t.ok()) return READDIR3res::Failure(ToNfs3(t.status()));
   core::Caller caller = CallerOf(call);
   Result<Attr> dir = t->vfs->GetAttr(caller, t->file);
@@ -468,7 +475,7 @@ READDIR3res Nfs3Service::Readdir(const rpc::CallContext& call, const READDIR3arg
 
 READDIRPLUS3res Nfs3Service::Readdirplus(const rpc::CallContext& call,
                                          const READDIRPLUS3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.dir);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.dir);
   if (!t.ok()) return READDIRPLUS3res::Failure(ToNfs3(t.status()));
   core::Caller caller = CallerOf(call);
   Result<Attr> dir = t->vfs->GetAttr(caller, t->file);
@@ -562,7 +569,7 @@ READDIRPLUS3res Nfs3Service::Readdirplus(const rpc::CallContext& call,
 }
 
 FSSTAT3res Nfs3Service::Fsstat(const rpc::CallContext& call, const FSSTAT3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.fsroot);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.fsroot);
   if (!t.ok()) return FSSTAT3res::Failure(ToNfs3(t.status()));
   Result<core::FsStats> s = t->vfs->StatFs(CallerOf(call), t->file);
   if (!s.ok()) return FSSTAT3res::Failure(ToNfs3(s.status()), {AttrsOf(call, *t)});
@@ -579,7 +586,7 @@ FSSTAT3res Nfs3Service::Fsstat(const rpc::CallContext& call, const FSSTAT3args& 
 }
 
 FSINFO3res Nfs3Service::Fsinfo(const rpc::CallContext& call, const FSINFO3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.fsroot);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.fsroot);
   if (!t.ok()) return FSINFO3res::Failure(ToNfs3(t.status()));
   // The limits are no secret, but a caller the share refuses learns nothing, attributes least.
   Result<Attr> attrs = t->vfs->GetAttr(CallerOf(call), t->file);
@@ -597,7 +604,7 @@ FSINFO3res Nfs3Service::Fsinfo(const rpc::CallContext& call, const FSINFO3args& 
 }
 
 PATHCONF3res Nfs3Service::Pathconf(const rpc::CallContext& call, const PATHCONF3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.object);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.object);
   if (!t.ok()) return PATHCONF3res::Failure(ToNfs3(t.status()));
   Result<Attr> attrs = t->vfs->GetAttr(CallerOf(call), t->file);
   if (!attrs.ok()) return PATHCONF3res::Failure(ToNfs3(attrs.status()));
@@ -613,7 +620,7 @@ PATHCONF3res Nfs3Service::Pathconf(const rpc::CallContext& call, const PATHCONF3
 }
 
 COMMIT3res Nfs3Service::Commit(const rpc::CallContext& call, const COMMIT3args& args) {
-  Result<Target> t = ResolveHandle(handles_, shares_, args.file);
+  Result<Target> t = ResolveHandle(call, handles_, shares_, args.file);
   if (!t.ok()) return COMMIT3res::Failure(ToNfs3(t.status()));
   core::Wcc wcc;
   Status s = t->vfs->Commit(CallerOf(call), t->file, &wcc);

@@ -700,7 +700,11 @@ nfsstat4 Nfs4Service::PutFh(Ctx& c, const PUTFH4args& a) {
     fh.share = h->share;
     fh.file = h->file;
     // A handle of a share that is gone is stale now, not at the next operation.
-    if (!shares_.ById(h->share)) return nfsstat4::NFS4ERR_STALE;
+    std::shared_ptr<core::Share> share = shares_.ById(h->share);
+    if (!share) return nfsstat4::NFS4ERR_STALE;
+    // A share that requires TLS (RFC 9289) is entered over TLS only: as for a security flavor
+    // the share does not accept (RFC 8881 §2.6.3.1).
+    if (LacksRequiredTls(c.call, share->vfs()->options())) return nfsstat4::NFS4ERR_WRONGSEC;
   }
   c.SetCurrent(fh);
   return nfsstat4::NFS4_OK;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/utf8.h"
+#include "nfs/common/caller.h"
 #include "nfs/v4/attrs.h"
 #include "nfs/v4/compound.h"
 #include "nfs/v4/errors.h"
@@ -206,6 +207,8 @@ nfsstat4 Nfs4Service::Lookup(Ctx& c, const LOOKUP4args& a) {
       if (!use.ok()) return ToNfs4(use.status());
       Status admitted = use->vfs().CheckMount(c.caller);
       if (!admitted.ok()) return nfsstat4::NFS4ERR_ACCESS;
+      // RFC 9289: a share that requires TLS is entered over TLS only (RFC 8881 §2.6.3.1).
+      if (LacksRequiredTls(c.call, use->vfs().options())) return nfsstat4::NFS4ERR_WRONGSEC;
       fh.kind = Nfs4Fh::Kind::kShare;
       fh.share = e->share;
       fh.file = use->vfs().root();
