@@ -78,6 +78,42 @@ TEST(ConfigTest, RenderedConfigParsesBackIdentically) {
   EXPECT_EQ(back.shares[0].root_mode, 0755u);
 }
 
+TEST(ConfigTest, NfsTlsIsAMapInsideNfsWithItsOwnOverrides) {
+  auto env = Env({{"HOME", "/h"}, {"DITTOFS_NFS_TLS_HANDSHAKE_TIMEOUT_MS", "2500"}});
+  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig(R"(
+nfs:
+  tls:
+    cert_file: /etc/d/nfs.pem
+    key_file: /etc/d/nfs.key
+    client_ca_file: /etc/d/ca.pem
+shares:
+  - name: /secure
+    tls: required
+)",
+                                             env));
+  EXPECT_EQ(c.nfs.tls.cert_file, "/etc/d/nfs.pem");
+  EXPECT_EQ(c.nfs.tls.key_file, "/etc/d/nfs.key");
+  EXPECT_EQ(c.nfs.tls.client_ca_file, "/etc/d/ca.pem");
+  EXPECT_EQ(c.nfs.tls.handshake_timeout_ms, 2500u);
+  EXPECT_EQ(c.shares[0].tls, "required");
+  ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
+  EXPECT_EQ(back.nfs.tls.cert_file, "/etc/d/nfs.pem");
+  EXPECT_EQ(back.shares[0].tls, "required");
+  EXPECT_NE(JsonSchema().find("\"tls\":{\"type\":\"object\""), std::string::npos);
+}
+
+TEST(ConfigTest, NfsTlsIsValidated) {
+  auto env = Env({{"HOME", "/h"}});
+  // A certificate without its key; a client CA without a certificate; a required share with
+  // no certificate at all; an unknown policy; an unknown key.
+  EXPECT_FALSE(ParseConfig("nfs:\n  tls:\n    cert_file: /c.pem\n", env).ok());
+  EXPECT_FALSE(ParseConfig("nfs:\n  tls:\n    client_ca_file: /ca.pem\n", env).ok());
+  EXPECT_FALSE(ParseConfig("shares:\n  - name: /s\n    tls: required\n", env).ok());
+  EXPECT_FALSE(ParseConfig("shares:\n  - name: /s\n    tls: sometimes\n", env).ok());
+  EXPECT_FALSE(ParseConfig("nfs:\n  tls:\n    cert: /c.pem\n", env).ok());
+  EXPECT_OK(ParseConfig("shares:\n  - name: /s\n    tls: opportunistic\n", env).status());
+}
+
 TEST(ConfigTest, RenderedTieredSectionParsesBackIdentically) {
   auto env = Env({{"HOME", "/h"}});
   Config c = Defaults(env);
