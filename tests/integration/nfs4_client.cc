@@ -51,6 +51,16 @@ Result<bool> Nfs4TestClient::AnswerIfCallback(const std::string& record) {
         r.sequence.target_highest_slotid = seq->highest_slotid;
       } else if (const auto* recall = std::get_if<CB_RECALL4args>(&op.args)) {
         recalls_.push_back(*recall);
+      } else if (const auto* offload = std::get_if<CB_OFFLOAD4args>(&op.args)) {
+        // As Linux's client: CB_OFFLOAD is an operation of minor version 2 only.
+        if (args.minorversion < 2) {
+          r.op = OP_CB_ILLEGAL;
+          r.status = nfsstat4::NFS4ERR_OP_ILLEGAL;
+          res.status = r.status;
+          res.results.push_back(r);
+          break;
+        }
+        offloads_.push_back(*offload);
       }
       res.results.push_back(r);
     }
@@ -61,6 +71,20 @@ Result<bool> Nfs4TestClient::AnswerIfCallback(const std::string& record) {
   }
   RETURN_IF_ERROR(conn_.SendRecord(e.ToString()));
   return true;
+}
+
+Result<CB_OFFLOAD4args> Nfs4TestClient::WaitForOffload(int timeout_ms) {
+  const size_t seen = offloads_.size();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (offloads_.size() == seen) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Status(Errc::kBusy, "no CB_OFFLOAD");
+    ASSIGN_OR_RETURN(std::string record, conn_.ReadRecord(static_cast<int>(left.count())));
+    ASSIGN_OR_RETURN(bool callback, AnswerIfCallback(record));
+    if (!callback) return Status(Errc::kInternal, "a reply nobody waited for");
+  }
+  return offloads_.back();
 }
 
 Result<CB_RECALL4args> Nfs4TestClient::WaitForRecall(int timeout_ms) {

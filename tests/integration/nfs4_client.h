@@ -51,6 +51,10 @@ class Nfs4TestClient {
   // seen so far, oldest first; WaitForRecall reads the connection until one arrives.
   const std::vector<nfs::CB_RECALL4args>& recalls() const { return recalls_; }
   Result<nfs::CB_RECALL4args> WaitForRecall(int timeout_ms);
+  // 4.2: the CB_OFFLOADs of asynchronous COPYs (refused in a CB_COMPOUND of minor version 1,
+  // as Linux refuses it); WaitForOffload reads the connection until one arrives.
+  const std::vector<nfs::CB_OFFLOAD4args>& offloads() const { return offloads_; }
+  Result<nfs::CB_OFFLOAD4args> WaitForOffload(int timeout_ms);
   // 4.1: the SEQUENCE for the next call on `slot` (its sequence id advanced).
   nfs::nfs_argop4 Sequence(uint32_t slot = 0, bool cachethis = true);
   // A SEQUENCE with an explicit sequence id (for misordered and replayed calls).
@@ -78,6 +82,7 @@ class Nfs4TestClient {
   std::vector<uint32_t> slot_seqids_;
   std::vector<std::pair<std::string, uint32_t>> owner_seqids_;
   std::string last_call_;
+  std::vector<nfs::CB_OFFLOAD4args> offloads_;
   std::vector<nfs::CB_RECALL4args> recalls_;
 
   // Whether `record` is a call (a callback) rather than a reply; if so, answers it.

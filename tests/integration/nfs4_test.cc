@@ -578,6 +578,71 @@ TEST_F(Nfs4Test, DelegationsAreRecalledByAnotherClientAndByNfs3) {
   EXPECT_EQ(Nfs3Write(dfs_->port(), wo.fh, "v3"), 0u);
 }
 
+// NFSv4.2's COPY over the wire: a copy larger than the server copies before its reply runs in
+// the background; the reply carries its stateid, CB_OFFLOAD (in a 4.2 CB_COMPOUND) says it
+// ended, OFFLOAD_STATUS reports it done, and the destination reads as the source.
+TEST_F(Nfs4Test, ALargeCopyRunsInTheBackgroundAndEndsWithCbOffload) {
+  auto a = Client(2, "copy-a", 0, true);
+  ASSERT_TRUE(a);
+  const std::string src = Name("src"), dst = Name("dst");
+  Opened s = OpenWithDelegation(*a, src, OPEN4_SHARE_ACCESS_BOTH, "oa");
+  Opened d = OpenWithDelegation(*a, dst, OPEN4_SHARE_ACCESS_BOTH, "oa");
+  constexpr uint64_t kSize = 100u << 20;  // over the 64 MiB copied synchronously
+  const std::string head(256 << 10, 'h'), tail(4096, 't');
+  WRITE4args w1{s.open.stateid, 0, stable_how4::FILE_SYNC4, AsBytes(head)};
+  WRITE4args w2{s.open.stateid, kSize - tail.size(), stable_how4::FILE_SYNC4, AsBytes(tail)};
+  ASSERT_OK_AND_ASSIGN(COMPOUND4res wr,
+                       a->Compound(a->InSession({PutFh(s.fh), Op(OP_WRITE, w1), Op(OP_WRITE, w2)})));
+  ASSERT_EQ(wr.status, kOk) << Describe(wr);
+
+  COPY4args c;
+  c.src_stateid = s.open.stateid;
+  c.dst_stateid = d.open.stateid;
+  c.consecutive = true;
+  c.synchronous = false;  // count 0: to the source's end
+  ASSERT_OK_AND_ASSIGN(COMPOUND4res r,
+                       a->Compound(a->InSession({PutFh(s.fh), Op(OP_SAVEFH, std::monostate{}),
+                                                 PutFh(d.fh), Op(OP_COPY, c)})));
+  ASSERT_EQ(r.status, kOk) << Describe(r);
+  const auto* copy = ResultOf<COPY4res>(r, OP_COPY);
+  ASSERT_NE(copy, nullptr);
+  ASSERT_TRUE(copy->response.callback_id.has_value());
+  EXPECT_FALSE(copy->requirements.synchronous);
+
+  Result<CB_OFFLOAD4args> done = a->WaitForOffload(30000);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->stateid, *copy->response.callback_id);
+  EXPECT_EQ(done->fh, d.fh);
+  EXPECT_EQ(done->status, kOk);
+  EXPECT_EQ(done->response.count, kSize);
+
+  ASSERT_OK_AND_ASSIGN(
+      COMPOUND4res st,
+      a->Compound(a->InSession(
+          {PutFh(d.fh), Op(OP_OFFLOAD_STATUS, OFFLOAD_STATUS4args{*copy->response.callback_id}),
+           Op(OP_READ, READ4args{d.open.stateid, kSize - tail.size(), 4096}),
+           Op(OP_READ, READ4args{d.open.stateid, 0, 16})})));
+  ASSERT_EQ(st.status, kOk) << Describe(st);
+  const auto* status = ResultOf<OFFLOAD_STATUS4res>(st, OP_OFFLOAD_STATUS);
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(status->count, kSize);
+  ASSERT_TRUE(status->complete.has_value());
+  EXPECT_EQ(*status->complete, kOk);
+  std::vector<const READ4res*> reads;
+  for (const auto& res : st.resarray) {
+    if (const auto* rd = std::get_if<READ4res>(&res.res)) reads.push_back(rd);
+  }
+  ASSERT_EQ(reads.size(), 2u);
+  EXPECT_EQ(reads[0]->DataString(), tail);
+  EXPECT_EQ(reads[1]->DataString(), std::string(16, 'h'));
+  // Cancelling a copy that ended: COMPLETE_ALREADY.
+  ASSERT_OK_AND_ASSIGN(
+      COMPOUND4res cancel,
+      a->Compound(a->InSession(
+          {PutFh(d.fh), Op(OP_OFFLOAD_CANCEL, OFFLOAD_CANCEL4args{*copy->response.callback_id})})));
+  EXPECT_EQ(cancel.status, nfsstat4::NFS4ERR_COMPLETE_ALREADY);
+}
+
 // A client with a delegation may lock locally (Linux does): another client's lock waits for
 // the delegation to come back (DELAY), and no delegation is granted while the file has locks.
 TEST_F(Nfs4Test, LocksAndDelegationsExcludeEachOther) {

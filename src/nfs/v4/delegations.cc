@@ -196,8 +196,12 @@ void Nfs4Service::SendCallback(const std::shared_ptr<Nfs4Client>& client,
       FinishCallback(s, false, done);
       return;
     }
+    // CB_OFFLOAD exists in 4.2 only (RFC 7862 §16): a 4.1 CB_COMPOUND holding it is illegal.
     args.minorversion = 1;
-    for (const auto& op : ops) args.ops.push_back(op);
+    for (const auto& op : ops) {
+      if (op.op == OP_CB_OFFLOAD) args.minorversion = 2;
+      args.ops.push_back(op);
+    }
     xdr::XdrEncoder e;
     Encode(e, args);
     call.vers = NFS4_CALLBACK_VERSION;
