@@ -378,8 +378,8 @@ Attr Vfs::ToAttr(const Inode& i) const {
       for (const auto& e : *extents) {
         used += ((e.offset + e.length + 4095) & ~uint64_t{4095}) - (e.offset & ~uint64_t{4095});
       }
-      if (extents->size() == kMaxUsedExtents) used += i.size - (extents->back().offset +
-                                                                extents->back().length);
+      if (extents->size() == kMaxUsedExtents)
+        used += i.size - (extents->back().offset + extents->back().length);
       a.used = std::min(used, a.used);
     }
   }

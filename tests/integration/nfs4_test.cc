@@ -591,8 +591,9 @@ TEST_F(Nfs4Test, ALargeCopyRunsInTheBackgroundAndEndsWithCbOffload) {
   const std::string head(256 << 10, 'h'), tail(4096, 't');
   WRITE4args w1{s.open.stateid, 0, stable_how4::FILE_SYNC4, AsBytes(head)};
   WRITE4args w2{s.open.stateid, kSize - tail.size(), stable_how4::FILE_SYNC4, AsBytes(tail)};
-  ASSERT_OK_AND_ASSIGN(COMPOUND4res wr,
-                       a->Compound(a->InSession({PutFh(s.fh), Op(OP_WRITE, w1), Op(OP_WRITE, w2)})));
+  ASSERT_OK_AND_ASSIGN(
+      COMPOUND4res wr,
+      a->Compound(a->InSession({PutFh(s.fh), Op(OP_WRITE, w1), Op(OP_WRITE, w2)})));
   ASSERT_EQ(wr.status, kOk) << Describe(wr);
 
   COPY4args c;

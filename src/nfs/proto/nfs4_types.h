@@ -445,8 +445,8 @@ enum Fattr4Bit : uint32_t {
   FATTR4_XATTR_SUPPORT = 82,  // 4.2 (RFC 8276 §8.2): whether the object takes xattrs
 };
 // The attributes this codec knows the values of: bits of FATTR4_SUPPORTED_ATTRS ..
-// FATTR4_MOUNTED_ON_FILEID, dacl, sacl, mode_set_masked, suppattr_exclcreat and xattr_support, except
-// fs_locations, mimetype, the quotas and time_backup (never supported; DecodeAttrs answers
+// FATTR4_MOUNTED_ON_FILEID, dacl, sacl, mode_set_masked, suppattr_exclcreat and xattr_support,
+// except fs_locations, mimetype, the quotas and time_backup (never supported; DecodeAttrs answers
 // NFS4ERR_ATTRNOTSUPP for them).
 inline constexpr size_t kFattr4Words = 3;
 
@@ -1212,8 +1212,8 @@ struct OFFLOAD_STATUS4args {
 };
 struct OFFLOAD_STATUS4res {
   nfsstat4 status = nfsstat4::NFS4_OK;
-  uint64_t count = 0;                   // bytes copied so far
-  std::optional<nfsstat4> complete;     // the copy's outcome once it ended
+  uint64_t count = 0;                // bytes copied so far
+  std::optional<nfsstat4> complete;  // the copy's outcome once it ended
 };
 
 enum class data_content4 : uint32_t { NFS4_CONTENT_DATA = 0, NFS4_CONTENT_HOLE = 1 };
@@ -1261,10 +1261,13 @@ struct CLONE4args {
 // ---- Extended attributes (RFC 8276): names without their "user." prefix ----
 
 inline constexpr size_t kMaxNfs4XattrName = 255;
-inline constexpr size_t kMaxXattrNames = 4096;  // LISTXATTRS names (the test client's side)
+inline constexpr size_t kMaxXattrNames = 4096;          // LISTXATTRS names (the test client's side)
 inline constexpr size_t kMaxNfs4XattrValue = 1u << 20;  // decoding bound; the runtime's is less
-enum class setxattr_option4 : uint32_t { SETXATTR4_EITHER = 0, SETXATTR4_CREATE = 1,
-                                          SETXATTR4_REPLACE = 2 };
+enum class setxattr_option4 : uint32_t {
+  SETXATTR4_EITHER = 0,
+  SETXATTR4_CREATE = 1,
+  SETXATTR4_REPLACE = 2
+};
 
 struct GETXATTR4args {
   std::string_view name;
@@ -1308,19 +1311,18 @@ struct NotSupportedArgs {};
 // not know (the server answers OP_ILLEGAL) and for those without arguments.
 struct nfs_argop4 {
   uint32_t op = OP_ILLEGAL;
-  std::variant<std::monostate, ACCESS4args, CLOSE4args, COMMIT4args, CREATE4args, DELEGPURGE4args,
-               DELEGRETURN4args, GETATTR4args, LINK4args, LOCK4args, LOCKT4args, LOCKU4args,
-               LOOKUP4args, NVERIFY4args, OPEN4args, OPENATTR4args, OPEN_CONFIRM4args,
-               OPEN_DOWNGRADE4args, PUTFH4args, READ4args, READDIR4args, REMOVE4args, RENAME4args,
-               RENEW4args, SECINFO4args, SETATTR4args, SETCLIENTID4args, SETCLIENTID_CONFIRM4args,
-               VERIFY4args, WRITE4args, RELEASE_LOCKOWNER4args, BACKCHANNEL_CTL4args,
-               BIND_CONN_TO_SESSION4args, EXCHANGE_ID4args, CREATE_SESSION4args,
-               DESTROY_SESSION4args, FREE_STATEID4args, GET_DIR_DELEGATION4args,
-               SECINFO_NO_NAME4args, SEQUENCE4args, SET_SSV4args, TEST_STATEID4args,
-               WANT_DELEGATION4args, DESTROY_CLIENTID4args, RECLAIM_COMPLETE4args, ALLOCATE4args,
-               COPY4args, DEALLOCATE4args, OFFLOAD_CANCEL4args, OFFLOAD_STATUS4args,
-               READ_PLUS4args, SEEK4args, CLONE4args, GETXATTR4args, SETXATTR4args,
-               LISTXATTRS4args, REMOVEXATTR4args, NotSupportedArgs>
+  std::variant<
+      std::monostate, ACCESS4args, CLOSE4args, COMMIT4args, CREATE4args, DELEGPURGE4args,
+      DELEGRETURN4args, GETATTR4args, LINK4args, LOCK4args, LOCKT4args, LOCKU4args, LOOKUP4args,
+      NVERIFY4args, OPEN4args, OPENATTR4args, OPEN_CONFIRM4args, OPEN_DOWNGRADE4args, PUTFH4args,
+      READ4args, READDIR4args, REMOVE4args, RENAME4args, RENEW4args, SECINFO4args, SETATTR4args,
+      SETCLIENTID4args, SETCLIENTID_CONFIRM4args, VERIFY4args, WRITE4args, RELEASE_LOCKOWNER4args,
+      BACKCHANNEL_CTL4args, BIND_CONN_TO_SESSION4args, EXCHANGE_ID4args, CREATE_SESSION4args,
+      DESTROY_SESSION4args, FREE_STATEID4args, GET_DIR_DELEGATION4args, SECINFO_NO_NAME4args,
+      SEQUENCE4args, SET_SSV4args, TEST_STATEID4args, WANT_DELEGATION4args, DESTROY_CLIENTID4args,
+      RECLAIM_COMPLETE4args, ALLOCATE4args, COPY4args, DEALLOCATE4args, OFFLOAD_CANCEL4args,
+      OFFLOAD_STATUS4args, READ_PLUS4args, SEEK4args, CLONE4args, GETXATTR4args, SETXATTR4args,
+      LISTXATTRS4args, REMOVEXATTR4args, NotSupportedArgs>
       args;
 };
 
@@ -1346,9 +1348,8 @@ struct nfs_resop4 {
                OPEN_DOWNGRADE4res, READ4res, READDIR4res, READLINK4res, REMOVE4res, RENAME4res,
                SECINFO4res, SETATTR4res, SETCLIENTID4res, WRITE4res, BIND_CONN_TO_SESSION4res,
                EXCHANGE_ID4res, CREATE_SESSION4res, GET_DIR_DELEGATION4res, SEQUENCE4res,
-               TEST_STATEID4res, WANT_DELEGATION4res, COPY4res, OFFLOAD_STATUS4res,
-               READ_PLUS4res, SEEK4res, GETXATTR4res, SETXATTR4res, LISTXATTRS4res,
-               REMOVEXATTR4res>
+               TEST_STATEID4res, WANT_DELEGATION4res, COPY4res, OFFLOAD_STATUS4res, READ_PLUS4res,
+               SEEK4res, GETXATTR4res, SETXATTR4res, LISTXATTRS4res, REMOVEXATTR4res>
       res;
   // The result's status, whatever its type.
   nfsstat4 status() const;

@@ -101,8 +101,8 @@ class Nfs4ServiceTest : public ::testing::Test {
   };
   // A 4.1 client with a session; it says RECLAIM_COMPLETE at once, as real ones do, unless
   // `reclaim` (it is about to reclaim after a restart).
-  Session41 Establish41(const std::string& owner, bool reclaim = false,
-                        uint32_t max_cached = 8192, uint32_t minor = 1) {
+  Session41 Establish41(const std::string& owner, bool reclaim = false, uint32_t max_cached = 8192,
+                        uint32_t minor = 1) {
     Session41 s;
     EXCHANGE_ID4args x;
     x.co_ownerid = AsBytes(owner);
@@ -1109,7 +1109,6 @@ TEST_F(Nfs4ServiceTest, LocksConflictWithTheRuntimesOtherOwners) {
   EXPECT_EQ(st.opens.total_opens(), 0u);
 }
 
-
 // ---- NFSv4.2 (RFC 7862, RFC 8276) ----
 
 class Nfs42Test : public Nfs4ServiceTest {
@@ -1126,13 +1125,13 @@ class Nfs42Test : public Nfs4ServiceTest {
   core::FileId MakeFile(std::string_view name, const std::string& data = "", uint64_t offset = 0) {
     core::SetAttrs attrs;
     attrs.set_mode(0644);
-    Result<core::Attr> a = vfs_->Create(root_, vfs_->root(), name, core::CreateMode::kUnchecked,
-                                        attrs, 0, nullptr);
+    Result<core::Attr> a =
+        vfs_->Create(root_, vfs_->root(), name, core::CreateMode::kUnchecked, attrs, 0, nullptr);
     EXPECT_TRUE(a.ok());
     if (!data.empty()) {
-      EXPECT_TRUE(vfs_->Write(root_, a->id, offset, AsBytes(data), core::Stability::kFileSync,
-                              nullptr)
-                      .ok());
+      EXPECT_TRUE(
+          vfs_->Write(root_, a->id, offset, AsBytes(data), core::Stability::kFileSync, nullptr)
+              .ok());
     }
     return a->id;
   }

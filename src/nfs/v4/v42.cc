@@ -110,14 +110,13 @@ SEEK4res Nfs4Service::Seek(Ctx& c, const SEEK4args& a) {
   core::Attr attr;
   // Extents are coalesced: the first one at or after the offset tells where data starts and,
   // as nothing touches its end, where the next hole does.
-  Result<std::vector<core::DataExtent>> extents =
-      use->vfs().DataExtents(c.caller, c.current.file, a.offset, UINT64_MAX - a.offset, 1, &attr,
-                             through);
+  Result<std::vector<core::DataExtent>> extents = use->vfs().DataExtents(
+      c.caller, c.current.file, a.offset, UINT64_MAX - a.offset, 1, &attr, through);
   if (!extents.ok()) {
-    r.status = extents.status().code() == Errc::kInvalid
-                   ? nfsstat4::NFS4ERR_INVAL
-                   : IoStatus(use->vfs(), c.current.file, via, a.offset, 0, false,
-                              extents.status());
+    r.status =
+        extents.status().code() == Errc::kInvalid
+            ? nfsstat4::NFS4ERR_INVAL
+            : IoStatus(use->vfs(), c.current.file, via, a.offset, 0, false, extents.status());
     return r;
   }
   // §15.11.3: at or past the end there is neither data nor a hole.
@@ -181,8 +180,8 @@ READ_PLUS4res Nfs4Service::ReadPlus(Ctx& c, const READ_PLUS4args& a) {
     if (e.offset > at) {
       r.contents.push_back({data_content4::NFS4_CONTENT_HOLE, at, {}, e.offset - at});
     }
-    Result<core::ReadResult> got = vfs.Read(c.caller, c.current.file, e.offset,
-                                            static_cast<uint32_t>(e.length), through);
+    Result<core::ReadResult> got =
+        vfs.Read(c.caller, c.current.file, e.offset, static_cast<uint32_t>(e.length), through);
     if (!got.ok()) {
       r = READ_PLUS4res{};
       r.status = IoStatus(vfs, c.current.file, via, e.offset, e.length, false, got.status());
@@ -287,8 +286,7 @@ COPY4res Nfs4Service::Copy(Ctx& c, const COPY4args& a) {
     r.status = ToNfs4(src_attr.status());
     return r;
   }
-  if (a.src_offset > src_attr->size ||
-      (a.count != 0 && a.count > src_attr->size - a.src_offset)) {
+  if (a.src_offset > src_attr->size || (a.count != 0 && a.count > src_attr->size - a.src_offset)) {
     r.status = nfsstat4::NFS4ERR_INVAL;  // §15.2.3: past the source's end
     return r;
   }
@@ -337,8 +335,8 @@ COPY4res Nfs4Service::Copy(Ctx& c, const COPY4args& a) {
     }
   }
   if (async) {
-    LOG_INFO("nfs4: client {} copies {} bytes of file {} to file {} in the background",
-             client->id, count, c.saved.file.inode, c.current.file.inode);
+    LOG_INFO("nfs4: client {} copies {} bytes of file {} to file {} in the background", client->id,
+             count, c.saved.file.inode, c.current.file.inode);
     r.response.callback_id = job->stateid;
     r.response.count = 0;
     r.response.committed = stable_how4::UNSTABLE4;
@@ -349,8 +347,7 @@ COPY4res Nfs4Service::Copy(Ctx& c, const COPY4args& a) {
   Result<uint64_t> n = vfs.CopyRange(c.caller, c.saved.file, a.src_offset, c.current.file,
                                      a.dst_offset, count, nullptr, sides.src(), sides.dst());
   if (!n.ok()) {
-    r.status =
-        IoStatus(vfs, c.current.file, sides.dst_via, a.dst_offset, count, true, n.status());
+    r.status = IoStatus(vfs, c.current.file, sides.dst_via, a.dst_offset, count, true, n.status());
     return r;
   }
   vfs.NoteFileChanged(c.current.file, core::changed::kLastWrite | core::changed::kSize);
@@ -371,10 +368,9 @@ void Nfs4Service::RunCopy(const std::shared_ptr<CopyJob>& job) {
       break;
     }
     const uint64_t n = std::min(kCopyPiece, job->count - done);
-    Result<uint64_t> got =
-        use->vfs().CopyRange(job->caller, job->src.file, job->src_offset + done, job->dst.file,
-                             job->dst_offset + done, n, nullptr, job->sides.src(),
-                             job->sides.dst());
+    Result<uint64_t> got = use->vfs().CopyRange(job->caller, job->src.file, job->src_offset + done,
+                                                job->dst.file, job->dst_offset + done, n, nullptr,
+                                                job->sides.src(), job->sides.dst());
     if (!got.ok()) {
       status = ToNfs4(got.status());
       break;
@@ -505,10 +501,10 @@ SETXATTR4res Nfs4Service::SetXattr(Ctx& c, const SETXATTR4args& a) {
     r.status = ToNfs4(before.status());
     return r;
   }
-  const core::XattrSet how = a.option == setxattr_option4::SETXATTR4_CREATE ? core::XattrSet::kCreate
-                             : a.option == setxattr_option4::SETXATTR4_REPLACE
-                                 ? core::XattrSet::kReplace
-                                 : core::XattrSet::kAny;
+  const core::XattrSet how =
+      a.option == setxattr_option4::SETXATTR4_CREATE    ? core::XattrSet::kCreate
+      : a.option == setxattr_option4::SETXATTR4_REPLACE ? core::XattrSet::kReplace
+                                                        : core::XattrSet::kAny;
   Status s = vfs.SetXattr(c.caller, c.current.file, name, AsChars(a.value), how);
   if (!s.ok()) {
     r.status = XattrStatus(s);

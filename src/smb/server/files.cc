@@ -1536,10 +1536,10 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
         return Fail(wire::kStatusAccessDenied);
       }
       if (count == 0) break;
-      Result<uint64_t> n = vfs.CopyRange(caller, src->file, static_cast<uint64_t>(src_offset),
-                                         open.file, static_cast<uint64_t>(dst_offset),
-                                         static_cast<uint64_t>(count), nullptr, &src->via,
-                                         &open.via);
+      Result<uint64_t> n =
+          vfs.CopyRange(caller, src->file, static_cast<uint64_t>(src_offset), open.file,
+                        static_cast<uint64_t>(dst_offset), static_cast<uint64_t>(count), nullptr,
+                        &src->via, &open.via);
       if (!n.ok()) return Fail(ToNtStatus(n.status()));
       open.modified.store(true);
       break;
