@@ -123,7 +123,8 @@ class Vfs {
                     const OpenContext* via = nullptr);
   // The ranges of the file holding data within [offset, offset + length), clipped to its size
   // (BlockStore::DataExtents: never a range with data reported as a hole), at most `max`;
-  // `attr` (may be null) gets the file's attributes. Needs read permission.
+  // `attr` (may be null) gets the file's attributes. Needs read permission; byte-range locks
+  // and share modes do not matter (no data is read).
   Result<std::vector<DataExtent>> DataExtents(const Caller& caller, FileId file, uint64_t offset,
                                               uint64_t length, size_t max, Attr* attr = nullptr,
                                               const OpenContext* via = nullptr);

@@ -173,17 +173,18 @@ if [[ -e "$work/guest/xattr-file-ready" ]]; then
 fi
 if [[ -e "$work/received-4" ]]; then
   # FSCTL_DUPLICATE_EXTENTS_TO_FILE: 1 GiB of big into a new big.dup, by reference; then
-  # FSCTL_SET_ZERO_DATA over its first MiB, and FSCTL_QUERY_ALLOCATED_RANGES over all of it.
+  # FSCTL_SET_SPARSE, FSCTL_SET_ZERO_DATA over its first MiB (a hole: the file is sparse), and
+  # FSCTL_QUERY_ALLOCATED_RANGES over all of it.
   zero=$(python3 -c 'import struct; print(struct.pack("<QQ", 0, 1 << 20).hex())')
   query=$(python3 -c 'import struct; print(struct.pack("<QQ", 0, 1 << 30).hex())')
   start_ms=$(date +%s%3N)
   out=$(printf '%s\n' "open big 0x120089 7 0" "create big.dup 0x12019f 0x40 5" \
-    "dupextents 2 1 0 0 1073741824" "ioctl 2 0x980c8 $zero 0" "ioctl 2 0x940cf $query 4096" \
+    "dupextents 2 1 0 0 1073741824" "ioctl 2 0x900c4 01 0" "ioctl 2 0x980c8 $zero 0" "ioctl 2 0x940cf $query 4096" \
     "close 2" "close 1" | smb 2>&1) || true
   took=$(($(date +%s%3N) - start_ms))
   echo "FIGURE: FSCTL_DUPLICATE_EXTENTS_TO_FILE of 1 GiB, SET_ZERO_DATA, QUERY_ALLOCATED_RANGES: $took ms"
   sed 's/^/  smb: /' <<<"$out" | cut -c1-160 >&2
-  ranges=$(sed -n 6p <<<"$out")
+  ranges=$(sed -n 7p <<<"$out")
   host_check "SMB: big.dup cloned, zeroed, and allocated from 1 MiB on" \
     test "$ranges" = "ok $(python3 -c 'import struct; print(struct.pack("<QQ", 1 << 20, (1 << 30) - (1 << 20)).hex())')"
   sum=$( { head -c 1048576 /dev/zero; nfs-cat "$(nfs_url big)" | tail -c +1048577; } | sha256sum | cut -d' ' -f1)

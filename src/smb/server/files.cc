@@ -1272,7 +1272,11 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       }
       uint32_t written = 0, bytes = 0;
       for (const Chunk& c : chunks) {
-        if (!src->stream && !open.stream) {
+        // Within one file, overlapping ranges copy as a memmove would (the runtime's copy
+        // refuses them): they go the read-then-write way below.
+        const bool overlap = src->file == open.file && c.from < c.to + c.length &&
+                             c.to < c.from + c.length;
+        if (!src->stream && !open.stream && !overlap) {
           // File data to file data: the runtime's copy, by reference where the store shares
           // chunks (the same path as NFSv4.2's COPY and CLONE).
           Result<uint64_t> n = vfs.CopyRange(caller, src->file, c.from, open.file, c.to, c.length,
@@ -1345,8 +1349,7 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
     }
     case wire::kFsctlSetZeroData: {
       // MS-FSA 2.1.5.10.39: zeros over [FileOffset, BeyondFinalZero) of the file's data; the
-      // file does not grow. The runtime has no hole punching, so the zeros are written, in
-      // bounded pieces, through its write path (locks and caching honoured as any write's).
+      // file does not grow.
       wire::LeReader r(req.input);
       const auto from = static_cast<int64_t>(r.U64());
       const auto beyond = static_cast<int64_t>(r.U64());
@@ -1357,11 +1360,26 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       Result<core::Attr> a = vfs.GetAttr(caller, open.file);
       if (!a.ok()) return Fail(ToNtStatus(a.status()));
       if (a->type != core::FileType::kRegular) return Fail(wire::kStatusInvalidParameter);
-      // A hole punched in the stores (Vfs::Deallocate, as NFSv4.2's DEALLOCATE), which also
-      // marks the file sparse; locks and caching are honoured as a write's.
-      Status s = vfs.Deallocate(caller, open.file, static_cast<uint64_t>(from),
-                                static_cast<uint64_t>(beyond - from), nullptr, &open.via);
-      if (!s.ok()) return Fail(ToNtStatus(s));
+      // In a sparse file, a hole punched in the stores (Vfs::Deallocate, as NFSv4.2's
+      // DEALLOCATE). A file that is not sparse stays allocated, as on Windows: the zeros are
+      // written, in bounded pieces. Locks and caching are honoured as a write's either way.
+      if (a->dos_attributes & core::kDosSparse) {
+        Status s = vfs.Deallocate(caller, open.file, static_cast<uint64_t>(from),
+                                  static_cast<uint64_t>(beyond - from), nullptr, &open.via);
+        if (!s.ok()) return Fail(ToNtStatus(s));
+        open.modified.store(true);
+        break;
+      }
+      const uint64_t end = std::min<uint64_t>(static_cast<uint64_t>(beyond), a->size);
+      constexpr size_t kZeroChunk = 1 << 20;
+      static const std::vector<std::byte> zeros(kZeroChunk);
+      for (uint64_t at = static_cast<uint64_t>(from); at < end;) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(end - at, kZeroChunk));
+        Result<core::WriteResult> wr = vfs.Write(caller, open.file, at, ByteView(zeros.data(), n),
+                                                 core::Stability::kUnstable, nullptr, &open.via);
+        if (!wr.ok()) return Fail(ToNtStatus(wr.status()));
+        at += n;
+      }
       open.modified.store(true);
       break;
     }

@@ -262,6 +262,13 @@ Status MemoryBlockStore::Deallocate(uint64_t file, uint64_t offset, uint64_t len
       // A block the range covers in part keeps its other bytes; a reader may still hold it.
       MakeExclusive(it->second, false);
       std::memset(it->second.get() + from, 0, to - from);
+      // Left all zeros (its other bytes never written, or zeros): it holds no data any more.
+      const std::byte* b = it->second.get();
+      if (b[0] == std::byte{0} && std::memcmp(b, b + 1, kBlockSize - 1) == 0) {
+        discarded.push_back(std::move(it->second));
+        it = f->blocks.erase(it);
+        continue;
+      }
       ++it;
     }
   }
