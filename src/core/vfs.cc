@@ -677,15 +677,7 @@ Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t o
   std::optional<PreAttr> before;
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   before = Pre(inode);
-  Status s = [&]() -> Status {
-    if (options_.read_only) return Errc::kReadOnly;
-    if (inode.is_directory()) return Errc::kIsDir;
-    if (inode.type != FileType::kRegular) return Errc::kInvalid;
-    if (DosReadOnly(inode)) return ReadOnlyRefusal("write");
-    if (caller.uid != inode.uid && !MayAccess(caller, inode, 2)) return Errc::kAccess;
-    if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset) return Errc::kTooBig;
-    return state_->Check(file.inode, kWriteData, CacheOp::kWrite, offset, data.size(), via);
-  }();
+  Status s = MayWriteRange(caller, inode, offset, data.size(), via, "write");
   if (!s.ok()) {
     FillWcc(file, before, wcc);
     return s;
@@ -745,22 +737,25 @@ Status Vfs::Commit(const Caller& caller, FileId file, Wcc* wcc) {
   return s;
 }
 
+Status Vfs::MayWriteRange(const Caller& caller, const Inode& inode, uint64_t offset,
+                          uint64_t length, const OpenContext* via, std::string_view what) {
+  if (options_.read_only) return Errc::kReadOnly;
+  if (inode.is_directory()) return Errc::kIsDir;
+  if (inode.type != FileType::kRegular) return Errc::kInvalid;
+  if (DosReadOnly(inode)) return ReadOnlyRefusal(what);
+  if (caller.uid != inode.uid && !MayAccess(caller, inode, 2)) return Errc::kAccess;
+  if (offset > kMaxFileSize || length > kMaxFileSize - offset) return Errc::kTooBig;
+  return state_->Check(inode.id, kWriteData, CacheOp::kWrite, offset, length, via);
+}
+
 Status Vfs::Allocate(const Caller& raw_caller, FileId file, uint64_t offset, uint64_t length,
                      Wcc* wcc, const OpenContext* via) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   std::optional<PreAttr> before = Pre(inode);
-  Status s = [&]() -> Status {
-    if (options_.read_only) return Errc::kReadOnly;
-    if (inode.is_directory()) return Errc::kIsDir;
-    if (inode.type != FileType::kRegular) return Errc::kInvalid;
-    if (DosReadOnly(inode)) return ReadOnlyRefusal("allocate");
-    if (caller.uid != inode.uid && !MayAccess(caller, inode, 2)) return Errc::kAccess;
-    if (length == 0) return Errc::kInvalid;
-    if (offset > kMaxFileSize || length > kMaxFileSize - offset) return Errc::kTooBig;
-    return state_->Check(file.inode, kWriteData, CacheOp::kWrite, offset, length, via);
-  }();
+  Status s = length == 0 ? Status(Errc::kInvalid, "allocate: no bytes")
+                         : MayWriteRange(caller, inode, offset, length, via, "allocate");
   if (!s.ok()) {
     FillWcc(file, before, wcc);
     return s;
@@ -801,15 +796,7 @@ Status Vfs::Deallocate(const Caller& raw_caller, FileId file, uint64_t offset, u
   Caller caller = Effective(raw_caller);
   ASSIGN_OR_RETURN(Inode inode, Load(file));
   std::optional<PreAttr> before = Pre(inode);
-  Status s = [&]() -> Status {
-    if (options_.read_only) return Errc::kReadOnly;
-    if (inode.is_directory()) return Errc::kIsDir;
-    if (inode.type != FileType::kRegular) return Errc::kInvalid;
-    if (DosReadOnly(inode)) return ReadOnlyRefusal("deallocate");
-    if (caller.uid != inode.uid && !MayAccess(caller, inode, 2)) return Errc::kAccess;
-    if (offset > kMaxFileSize || length > kMaxFileSize - offset) return Errc::kTooBig;
-    return state_->Check(file.inode, kWriteData, CacheOp::kWrite, offset, length, via);
-  }();
+  Status s = MayWriteRange(caller, inode, offset, length, via, "deallocate");
   if (!s.ok() || length == 0 || offset >= inode.size) {
     FillWcc(file, before, wcc);
     return s;

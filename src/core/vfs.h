@@ -284,6 +284,12 @@ class Vfs {
   // grant of another in the way.
   Status MayChangeInPlace(const Caller& caller, const stores::Inode& inode, std::string_view what,
                           const OpenContext* via);
+  // Whether `caller` (effective ids) may write [offset, offset + length) of the regular file
+  // `inode`: the share writable, not DOS read-only (`what` names the refused operation), write
+  // permission or ownership, the range within the largest file size, and the share state's
+  // check of a write through `via`.
+  Status MayWriteRange(const Caller& caller, const stores::Inode& inode, uint64_t offset,
+                       uint64_t length, const OpenContext* via, std::string_view what);
   Vfs(ShareId id, std::string name, stores::MetadataStore& metadata, stores::BlockStore& blocks,
       ShareOptions options)
       : id_(id), name_(std::move(name)), metadata_(metadata), blocks_(blocks), options_(options) {}

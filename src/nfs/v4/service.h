@@ -163,6 +163,9 @@ class Nfs4Service {
   // NFSv4.2 (v42.cc).
   nfsstat4 Allocate(Ctx& c, const ALLOCATE4args& a);
   nfsstat4 Deallocate(Ctx& c, const DEALLOCATE4args& a);
+  // ALLOCATE (or with `punch`, DEALLOCATE) of [offset, offset + length) of the current file.
+  nfsstat4 ChangeSpace(Ctx& c, const stateid4& stateid, uint64_t offset, uint64_t length,
+                       bool punch);
   SEEK4res Seek(Ctx& c, const SEEK4args& a);
   READ_PLUS4res ReadPlus(Ctx& c, const READ_PLUS4args& a);
   nfsstat4 Clone(Ctx& c, const CLONE4args& a);

@@ -59,36 +59,28 @@ constexpr uint64_t kCopyPiece = uint64_t{256} << 20;
 // ---- ALLOCATE, DEALLOCATE (RFC 7862 §15.1, §15.4) ----
 
 nfsstat4 Nfs4Service::Allocate(Ctx& c, const ALLOCATE4args& a) {
-  nfsstat4 s = NeedFile(c.current, nfsstat4::NFS4ERR_ISDIR);
-  if (s != nfsstat4::NFS4_OK) return s;
-  core::OpenContext via;
-  const core::OpenContext* through = nullptr;
-  s = StateForIo(c, a.stateid, true, &via, &through);
-  if (s != nfsstat4::NFS4_OK) return s;
-  Result<core::ShareUse> use = UseShare(shares_, c.current);
-  if (!use.ok()) return ToNfs4(use.status());
-  Status st = use->vfs().Allocate(c.caller, c.current.file, a.offset, a.length, nullptr, through);
-  if (!st.ok()) {
-    return IoStatus(use->vfs(), c.current.file, via, a.offset, a.length, true, st);
-  }
-  use->vfs().NoteFileChanged(c.current.file, core::changed::kSize);
-  return nfsstat4::NFS4_OK;
+  return ChangeSpace(c, a.stateid, a.offset, a.length, /*punch=*/false);
 }
 
 nfsstat4 Nfs4Service::Deallocate(Ctx& c, const DEALLOCATE4args& a) {
+  return ChangeSpace(c, a.stateid, a.offset, a.length, /*punch=*/true);
+}
+
+nfsstat4 Nfs4Service::ChangeSpace(Ctx& c, const stateid4& stateid, uint64_t offset, uint64_t length,
+                                  bool punch) {
   nfsstat4 s = NeedFile(c.current, nfsstat4::NFS4ERR_ISDIR);
   if (s != nfsstat4::NFS4_OK) return s;
   core::OpenContext via;
   const core::OpenContext* through = nullptr;
-  s = StateForIo(c, a.stateid, true, &via, &through);
+  s = StateForIo(c, stateid, true, &via, &through);
   if (s != nfsstat4::NFS4_OK) return s;
   Result<core::ShareUse> use = UseShare(shares_, c.current);
   if (!use.ok()) return ToNfs4(use.status());
-  Status st = use->vfs().Deallocate(c.caller, c.current.file, a.offset, a.length, nullptr, through);
-  if (!st.ok()) {
-    return IoStatus(use->vfs(), c.current.file, via, a.offset, a.length, true, st);
-  }
-  use->vfs().NoteFileChanged(c.current.file, core::changed::kLastWrite);
+  core::Vfs& vfs = use->vfs();
+  Status st = punch ? vfs.Deallocate(c.caller, c.current.file, offset, length, nullptr, through)
+                    : vfs.Allocate(c.caller, c.current.file, offset, length, nullptr, through);
+  if (!st.ok()) return IoStatus(vfs, c.current.file, via, offset, length, true, st);
+  vfs.NoteFileChanged(c.current.file, punch ? core::changed::kLastWrite : core::changed::kSize);
   return nfsstat4::NFS4_OK;
 }
 
