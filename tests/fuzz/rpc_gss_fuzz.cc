@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CHECK(e.size() == size) << "init result does not round-trip";
   }
   ByteView token;
-  if (rpc::DecodeRpcGssInitArg(input, &token)) CHECK(token.size() <= rpc::kRpcGssMaxToken);
+  if (rpc::DecodeRpcGssInitArg(input, &token)) CHECK(token.size() <= rpc::kRpcGssMaxToken) << "token over the limit";
   rpc::RpcGssIntegData integ;
   if (rpc::DecodeRpcGssIntegData(input, &integ)) {
     uint32_t seq = 0;
