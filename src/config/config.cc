@@ -663,8 +663,8 @@ Status Validate(const Config& c) {
                                           " is not one of sys, krb5, krb5i, krb5p");
       }
       if (flavor != "sys" && !c.kerberos.enabled()) {
-        return Status(Errc::kInvalid, "share " + s.name + ": security " + flavor +
-                                          " needs kerberos.keytab");
+        return Status(Errc::kInvalid,
+                      "share " + s.name + ": security " + flavor + " needs kerberos.keytab");
       }
     }
     if (s.tls == "required" && !tls.enabled()) {

@@ -144,16 +144,16 @@ TEST(ConfigTest, KerberosIsValidated) {
   // Kerberos flavors without a keytab; an unknown flavor; no flavor; a relative keytab; a
   // window past the limit; no contexts.
   EXPECT_FALSE(ParseConfig("shares:\n  - name: /s\n    security: [krb5]\n", env).ok());
-  EXPECT_FALSE(ParseConfig("kerberos:\n  keytab: /k\nshares:\n  - name: /s\n    security: [spkm]\n",
-                           env)
-                   .ok());
+  EXPECT_FALSE(
+      ParseConfig("kerberos:\n  keytab: /k\nshares:\n  - name: /s\n    security: [spkm]\n", env)
+          .ok());
   EXPECT_FALSE(ParseConfig("shares:\n  - name: /s\n    security: []\n", env).ok());
   EXPECT_FALSE(ParseConfig("shares:\n  - name: /s\n    security: krb5\n", env).ok());
   EXPECT_FALSE(ParseConfig("kerberos:\n  keytab: k.keytab\n", env).ok());
   EXPECT_FALSE(ParseConfig("kerberos:\n  keytab: /k\n  seq_window: 2000\n", env).ok());
   EXPECT_FALSE(ParseConfig("kerberos:\n  keytab: /k\n  max_contexts: 0\n", env).ok());
-  EXPECT_OK(ParseConfig("kerberos:\n  keytab: /k\nshares:\n  - name: /s\n    security: [sys, krb5p]\n",
-                        env)
+  EXPECT_OK(ParseConfig(
+                "kerberos:\n  keytab: /k\nshares:\n  - name: /s\n    security: [sys, krb5p]\n", env)
                 .status());
 }
 

@@ -44,8 +44,8 @@ enum class GssVerdict {
 
 // One RPCSEC_GSS call as the authenticator leaves it for the dispatcher.
 struct GssCall {
-  ByteView args;           // the procedure's arguments, integrity-checked or unwrapped
-  std::string unwrapped;   // owns `args` when they were unwrapped (privacy)
+  ByteView args;          // the procedure's arguments, integrity-checked or unwrapped
+  std::string unwrapped;  // owns `args` when they were unwrapped (privacy)
   AuthStat denied = AuthStat::kOk;
   uint32_t seq_num = 0;
   RpcGssService service = RpcGssService::kNone;

@@ -170,8 +170,7 @@ bool Dispatcher::HandleProgram(CallContext& ctx, const CallHeader& h, const Conn
   ReplyCache::Key key;
   // RPCSEC_GSS calls bypass the cache: a client retransmits them with a new sequence number,
   // so a retransmission never matches, and a cached reply's verifier would be for another.
-  const bool lookup =
-      gss == nullptr && (proc.cached || (proc.cache_if && proc.cache_if(d.rest())));
+  const bool lookup = gss == nullptr && (proc.cached || (proc.cache_if && proc.cache_if(d.rest())));
   if (lookup) {
     // The credential is part of the call's identity: two users on one host may pick the same
     // xid, and a retransmission always carries the credential of the original. So is the

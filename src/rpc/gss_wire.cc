@@ -103,7 +103,7 @@ bool SeqWindow::Accept(uint32_t seq) {
     return true;
   }
   uint32_t behind = highest_ - seq;
-  if (behind >= size_) return false;  // below the window
+  if (behind >= size_) return false;     // below the window
   if (seen_.test(behind)) return false;  // a replay
   seen_.set(behind);
   return true;

@@ -41,8 +41,8 @@ struct RpcGssCred {
 
 enum class GssCredOutcome {
   kOk,
-  kBadCred,      // malformed, truncated, trailing bytes, unknown proc or service: AUTH_BADCRED
-  kBadVersion,   // a version other than 1 (RFC 2203 §5.1): AUTH_BADCRED too
+  kBadCred,     // malformed, truncated, trailing bytes, unknown proc or service: AUTH_BADCRED
+  kBadVersion,  // a version other than 1 (RFC 2203 §5.1): AUTH_BADCRED too
 };
 
 // Decodes a credential body (the opaque_auth body of flavor 6).

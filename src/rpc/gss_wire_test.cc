@@ -69,7 +69,8 @@ TEST(RpcGssCred, RefusesHostileFields) {
             GssCredOutcome::kBadCred);
   EXPECT_EQ(DecodeRpcGssCred(AsBytes(Words({1, 0, 7, 1, 0xffffffff})), &cred),
             GssCredOutcome::kBadCred);
-  std::string big = Words({1, 0, 7, 1, kRpcGssMaxHandle + 4}) + std::string(kRpcGssMaxHandle + 4, 'x');
+  std::string big =
+      Words({1, 0, 7, 1, kRpcGssMaxHandle + 4}) + std::string(kRpcGssMaxHandle + 4, 'x');
   EXPECT_EQ(DecodeRpcGssCred(AsBytes(big), &cred), GssCredOutcome::kBadCred);
   EXPECT_EQ(DecodeRpcGssCred(AsBytes(kDataCred + Words({0})), &cred), GssCredOutcome::kBadCred);
 }

@@ -43,13 +43,13 @@
 #include "nfs/nlm/service.h"
 #include "nfs/v3/service.h"
 #include "nfs/v4/service.h"
+#include "rpc/gss/gss_server.h"
 #include "rpc/portmap/portmap.h"
 #include "rpc/rpc_client.h"
 #include "rpc/tcp_server.h"
 #include "rpc/udp_server.h"
 #include "server/share_layout.h"
 #include "server/user_directory.h"
-#include "rpc/gss/gss_server.h"
 #include "smb/server/smb_server.h"
 #include "stores/block/localfs/localfs_block_store.h"
 #include "stores/block/memory/memory_block_store.h"
@@ -1667,8 +1667,7 @@ Status ServerImpl::StartKerberos() {
   Result<std::unique_ptr<rpc::gss::GssServer>> gss =
       rpc::gss::GssServer::Create(std::move(o), std::move(mapper));
   if (!gss.ok()) {
-    return Status(Errc::kInvalid,
-                  gss.status().message() + " (`dfs kerberos check` says more)");
+    return Status(Errc::kInvalid, gss.status().message() + " (`dfs kerberos check` says more)");
   }
   gss_ = std::move(gss).value();
   dispatcher_.SetGss(gss_.get());

@@ -22,9 +22,9 @@ struct Target {
 
 // The handle is checked (its MAC) before any share or store is looked at. A share that
 // requires TLS refuses a call that came without it, and one that does not accept the call's
-// security flavor (krb5p only, an AUTH_SYS call) refuses it alike: the whole call is answered AUTH_ERROR with
-// AUTH_TOOWEAK (RFC 5531 §9: the flavor, here the transport, is too weak for it), so the
-// handler's own answer is dropped.
+// security flavor (krb5p only, an AUTH_SYS call) refuses it alike: the whole call is answered
+// AUTH_ERROR with AUTH_TOOWEAK (RFC 5531 §9: the flavor, here the transport, is too weak for it),
+// so the handler's own answer is dropped.
 Result<Target> ResolveHandle(const rpc::CallContext& call, const FileHandleCodec& handles,
                              const core::ShareTable& shares, const nfs_fh3& fh) {
   ASSIGN_OR_RETURN(DecodedHandle h, handles.Decode(fh.data));

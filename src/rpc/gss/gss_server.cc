@@ -50,9 +50,7 @@ struct GssBuffer {
   ByteView view() const { return {static_cast<const std::byte*>(buf.value), buf.length}; }
 };
 
-gss_buffer_desc In(ByteView bytes) {
-  return {bytes.size(), const_cast<std::byte*>(bytes.data())};
-}
+gss_buffer_desc In(ByteView bytes) { return {bytes.size(), const_cast<std::byte*>(bytes.data())}; }
 
 std::string Be32(uint32_t v) {
   std::string s(4, '\0');
@@ -75,9 +73,9 @@ class AcceptorCred {
       gss_buffer_desc n = In(AsBytes(options.service_principal));
       major = gss_import_name(&minor, &n, GSS_KRB5_NT_PRINCIPAL_NAME, &name);
       if (GSS_ERROR(major)) {
-        return Status(Errc::kInvalid, fmt::format("kerberos: service principal {}: {}",
-                                                  options.service_principal,
-                                                  GssErrorText(major, minor)));
+        return Status(Errc::kInvalid,
+                      fmt::format("kerberos: service principal {}: {}", options.service_principal,
+                                  GssErrorText(major, minor)));
       }
     }
     gss_key_value_element_desc element{"keytab", options.keytab.c_str()};
@@ -160,8 +158,7 @@ class GssServerImpl final : public GssServer {
       OM_uint32 minor = 0;
       OM_uint32 major = gss_verify_mic(&minor, context->ctx, &message, &token, nullptr);
       if (GSS_ERROR(major)) {
-        LOG_DEBUG("rpcsec_gss: xid {:#x}: header checksum: {}", h.xid,
-                  GssErrorText(major, minor));
+        LOG_DEBUG("rpcsec_gss: xid {:#x}: header checksum: {}", h.xid, GssErrorText(major, minor));
         return Deny(call, GSS_ROUTINE_ERROR(major) == GSS_S_CONTEXT_EXPIRED
                               ? AuthStat::kGssCtxProblem
                               : AuthStat::kGssCredProblem);
@@ -307,8 +304,8 @@ class GssServerImpl final : public GssServer {
   }
 
   // §5.2: INIT and CONTINUE_INIT, calls of the NULL procedure carrying GSS tokens.
-  GssVerdict CreateContext(const CallHeader& h, const RpcGssCred& gc, ByteView args,
-                           GssCall* call, xdr::XdrEncoder* reply) {
+  GssVerdict CreateContext(const CallHeader& h, const RpcGssCred& gc, ByteView args, GssCall* call,
+                           xdr::XdrEncoder* reply) {
     if (h.proc != 0) return Deny(call, AuthStat::kBadCred);
     ByteView token;
     if (!DecodeRpcGssInitArg(args, &token)) return GssVerdict::kGarbage;
@@ -329,18 +326,16 @@ class GssServerImpl final : public GssServer {
     GssBuffer out;
     gss_name_t client = GSS_C_NO_NAME;
     OM_uint32 lifetime = 0, minor = 0;
-    OM_uint32 major =
-        gss_accept_sec_context(&minor, &context->ctx, acceptor->cred_, &in,
-                               GSS_C_NO_CHANNEL_BINDINGS, &client, nullptr, &out.buf, nullptr,
-                               &lifetime, nullptr);
+    OM_uint32 major = gss_accept_sec_context(&minor, &context->ctx, acceptor->cred_, &in,
+                                             GSS_C_NO_CHANNEL_BINDINGS, &client, nullptr, &out.buf,
+                                             nullptr, &lifetime, nullptr);
     RpcGssInitRes res;
     res.gss_major = major;
     res.gss_minor = minor;
     res.gss_token.assign(AsChars(out.view()));
     if (GSS_ERROR(major)) {
       // §5.2.3.2: the failure is told in the result; no context remains.
-      LOG_INFO("rpcsec_gss: context from xid {:#x} refused: {}", h.xid,
-               GssErrorText(major, minor));
+      LOG_INFO("rpcsec_gss: context from xid {:#x} refused: {}", h.xid, GssErrorText(major, minor));
       OM_uint32 ignored = 0;
       if (client != GSS_C_NO_NAME) gss_release_name(&ignored, &client);
       if (gc.gss_proc == RpcGssProc::kContinueInit) contexts_.Erase(handle);
@@ -408,7 +403,7 @@ class GssServerImpl final : public GssServer {
     MutexLock lock(&cred_mu_);
     if (now - last_check_ >= options_.keytab_check_interval) {
       last_check_ = now;
-      struct stat st{};
+      struct stat st {};
       if (stat(options_.keytab.c_str(), &st) == 0 && st.st_mtime != keytab_mtime_) {
         Result<gss_cred_id_t> fresh = AcceptorCred::Acquire(options_);
         if (fresh.ok()) {
@@ -441,10 +436,10 @@ Result<std::unique_ptr<GssServer>> GssServer::Create(GssServerOptions options,
                                                      PrincipalMapper mapper) {
   if (options.max_contexts == 0) return Status(Errc::kInvalid, "kerberos: max_contexts is 0");
   if (options.seq_window == 0 || options.seq_window > SeqWindow::kMaxSize) {
-    return Status(Errc::kInvalid, fmt::format("kerberos: seq_window must be 1..{}",
-                                              SeqWindow::kMaxSize));
+    return Status(Errc::kInvalid,
+                  fmt::format("kerberos: seq_window must be 1..{}", SeqWindow::kMaxSize));
   }
-  struct stat st{};
+  struct stat st {};
   if (stat(options.keytab.c_str(), &st) != 0) {
     return Status(Errc::kNotFound, fmt::format("kerberos: keytab {} not found", options.keytab));
   }
