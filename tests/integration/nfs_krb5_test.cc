@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -108,6 +109,40 @@ TEST_F(NfsKrb5Test, KerberosFlavorsReplaysAndAKrb5pOnlyShare) {
   EXPECT_EQ(r["bob init"], "denied:1");        // AUTH_BADCRED: no dfs user
   EXPECT_NE(r["other service init"], "ok");
   if (HasFailure()) ADD_FAILURE() << dfs_->Log();
+}
+
+// `dfs kerberos check` on the realm's keytab: the principals listed, the service principal found
+// or missing, a missing keytab a problem; exit 0 only when all is well.
+TEST_F(NfsKrb5Test, KerberosCheckSaysWhatIsWrong) {
+  auto check = [&](const std::string& yaml, int* rc) {
+    std::string config = dir_ + "/check.yaml";
+    FILE* f = std::fopen(config.c_str(), "w");
+    std::fputs(yaml.c_str(), f);
+    std::fclose(f);
+    std::string out;
+    FILE* p = popen(("KRB5_CONFIG=" + dir_ + "/krb5.conf " + DFS_BINARY +
+                     " kerberos check --config " + config + " 2>&1")
+                        .c_str(),
+                    "r");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    *rc = WEXITSTATUS(pclose(p));
+    return out;
+  };
+  const std::string keytab = "kerberos:\n  keytab: " + dir_ + "/nfs.keytab\n";
+  int rc = -1;
+  std::string out = check(keytab + "  service_principal: nfs/localhost@DFS.TEST\n", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("principal: nfs/localhost@DFS.TEST"), std::string::npos) << out;
+  EXPECT_NE(out.find("acceptor credential"), std::string::npos) << out;
+  out = check(keytab + "  service_principal: nfs/elsewhere@DFS.TEST\n", &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("problem: the keytab holds no nfs/elsewhere@DFS.TEST"), std::string::npos)
+      << out;
+  out = check("kerberos:\n  keytab: " + dir_ + "/missing.keytab\n", &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("cannot be read"), std::string::npos) << out;
 }
 
 }  // namespace
