@@ -801,6 +801,10 @@ Status ServerImpl::SeedDefaults() {
     share.smb_access_based_enumeration = sc.smb_access_based_enumeration;
     share.continuously_available = sc.continuously_available;
     share.tls = sc.tls;
+    share.security.clear();
+    for (const std::string& flavor : sc.security) {
+      share.security += (share.security.empty() ? "" : ",") + flavor;
+    }
     RETURN_IF_ERROR(db_->CreateShare(share).status());
     LOG_INFO("controlplane: created share {} ({} metadata, {} blocks)", sc.name, sc.metadata,
              sc.block);
@@ -864,17 +868,15 @@ Result<core::ShareOptions> ServerImpl::OptionsOf(const cp::Share& share) {
   o.tls = share.tls == "required"        ? core::TlsPolicy::kRequired
           : share.tls == "opportunistic" ? core::TlsPolicy::kOpportunistic
                                          : core::TlsPolicy::kOff;
-  // The NFS security flavors come from the config file's share of that name (the control plane
-  // does not keep them yet); shares made otherwise accept AUTH_SYS.
-  for (const config::ShareConfig& sc : config_.shares) {
-    if (sc.name != share.name) continue;
-    o.security = core::NfsSecurity{.sys = false};
-    for (const std::string& flavor : sc.security) {
-      if (flavor == "sys") o.security.sys = true;
-      if (flavor == "krb5") o.security.krb5 = true;
-      if (flavor == "krb5i") o.security.krb5i = true;
-      if (flavor == "krb5p") o.security.krb5p = true;
-    }
+  // The NFS security flavors, "sys,krb5p" (the API and the config checked the names).
+  o.security = core::NfsSecurity{.sys = false};
+  for (std::string_view rest = share.security; !rest.empty();) {
+    std::string_view flavor = rest.substr(0, rest.find(','));
+    rest.remove_prefix(std::min(rest.size(), flavor.size() + 1));
+    if (flavor == "sys") o.security.sys = true;
+    if (flavor == "krb5") o.security.krb5 = true;
+    if (flavor == "krb5i") o.security.krb5i = true;
+    if (flavor == "krb5p") o.security.krb5p = true;
   }
   o.policy.default_permission = ToCore(share.default_permission);
   for (const std::string& text : share.allowed_cidrs) {
