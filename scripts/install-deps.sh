@@ -15,6 +15,8 @@ packages=(
   # OpenSSL 3: SMB crypto, object encryption, NFS over TLS; the TLS tests make certificates
   # with the openssl tool
   libssl-dev openssl
+  # RPCSEC_GSS (RFC 2203) for NFS: MIT Kerberos's GSS-API
+  libkrb5-dev
   # tests
   libgtest-dev libgmock-dev libbenchmark-dev libnfs-dev libnfs-utils
   clang libclang-rt-14-dev
@@ -25,6 +27,8 @@ packages=(
   smbclient samba-testsuite python3-impacket python3-pycryptodome
   # the tests make control-plane users through the REST API (smbtorture.sh, integration tests)
   curl
+  # the Kerberos integration test starts its own MIT KDC and is a python-gssapi client
+  krb5-kdc krb5-admin-server krb5-user python3-gssapi
   # the NFSv4.2 VM test reads what dfs's sockets received (ss)
   iproute2
 )

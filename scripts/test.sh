@@ -3,7 +3,7 @@
 #   1. release build (warnings are errors): unit and integration tests
 #   2. debug build with AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
 #   3. Samba's smbtorture against the SMB adapter, gated on tests/smb/smbtorture_known_failures.txt
-#   4. libFuzzer over the RPC + MOUNT + NFSv3 + NLM decoders, the journal, the NFSv4 codecs and
+#   4. libFuzzer over the RPC (and RPCSEC_GSS) + MOUNT + NFSv3 + NLM decoders, the journal, the NFSv4 codecs and
 #      service (whole client sessions), and SMB2
 #      (its decoders, a whole connection, SPNEGO/NTLMSSP, the TRANSFORM_HEADER, DCE/RPC, security
 #      descriptors and SIDs), for a
@@ -62,7 +62,7 @@ step "fuzzing (libFuzzer, ${DFS_FUZZ_SECONDS:-60}s)"
   set -e
   CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DDITTOFS_FUZZ=ON -DDITTOFS_BENCH=OFF >/dev/null
-  cmake --build build/fuzz --target rpc_fuzz make_seeds journal_fuzz nfs4_xdr_fuzz make_nfs4_seeds \
+  cmake --build build/fuzz --target rpc_fuzz rpc_gss_fuzz make_seeds journal_fuzz nfs4_xdr_fuzz make_nfs4_seeds \
     nfs4_server_fuzz smb_wire_fuzz smb_server_fuzz make_smb_seeds smb_auth_fuzz smb_crypto_fuzz \
     smb_rpc_fuzz smb_security_fuzz
   corpus=$(mktemp -d)
@@ -72,6 +72,14 @@ step "fuzzing (libFuzzer, ${DFS_FUZZ_SECONDS:-60}s)"
   rm -rf "$corpus"
 )
 record "rpc_fuzz" $?
+(
+  set -e
+  corpus=$(mktemp -d)
+  build/fuzz/bin/rpc_gss_fuzz -max_total_time="$(( ${DFS_FUZZ_SECONDS:-60} / 4 + 1 ))" -timeout=10 \
+    -rss_limit_mb=4096 -max_len=4096 -print_final_stats=1 "$corpus" 2>&1 | tail -n 15
+  rm -rf "$corpus"
+)
+record "rpc_gss_fuzz" $?
 (
   set -e
   corpus=$(mktemp -d)

@@ -300,6 +300,30 @@ const std::vector<Key>& Keys() {
       {"smb", "multichannel", SmbBool(&SmbConfig::multichannel)},
       {"smb", "netbios_name", SmbString(&SmbConfig::netbios_name)},
       {"smb", "domain", SmbString(&SmbConfig::domain)},
+      {"kerberos", "keytab",
+       [](Config& c, const std::string& v) {
+         c.kerberos.keytab = v;
+         return Status::Ok();
+       }},
+      {"kerberos", "service_principal",
+       [](Config& c, const std::string& v) {
+         c.kerberos.service_principal = v;
+         return Status::Ok();
+       }},
+      {"kerberos", "max_contexts",
+       [](Config& c, const std::string& v) {
+         uint64_t n;
+         RETURN_IF_ERROR(ParseUint(v, 1u << 20, &n));
+         c.kerberos.max_contexts = static_cast<uint32_t>(n);
+         return Status::Ok();
+       }},
+      {"kerberos", "seq_window",
+       [](Config& c, const std::string& v) {
+         uint64_t n;
+         RETURN_IF_ERROR(ParseUint(v, 1024, &n));
+         c.kerberos.seq_window = static_cast<uint32_t>(n);
+         return Status::Ok();
+       }},
   };
   return keys;
 }
@@ -437,6 +461,14 @@ Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env) {
                 tiered = kv.second;
                 continue;
               }
+              if (key == "security") {
+                if (!kv.second.IsSequence()) {
+                  return Status(Errc::kInvalid, "config: shares: security must be a list");
+                }
+                s.security.clear();
+                for (auto v : kv.second) s.security.push_back(Scalar(v));
+                continue;
+              }
               if (key == "allowed_clients" || key == "denied_clients") {
                 if (!kv.second.IsSequence()) {
                   return Status(Errc::kInvalid, "config: shares: " + key + " must be a list");
@@ -561,6 +593,15 @@ Status Validate(const Config& c) {
   if (tls.handshake_timeout_ms < 100) {
     return Status(Errc::kInvalid, "nfs.tls.handshake_timeout_ms must be at least 100");
   }
+  if (c.kerberos.max_contexts == 0) {
+    return Status(Errc::kInvalid, "kerberos.max_contexts must be at least 1");
+  }
+  if (c.kerberos.seq_window == 0) {
+    return Status(Errc::kInvalid, "kerberos.seq_window must be 1..1024");
+  }
+  if (c.kerberos.enabled() && c.kerberos.keytab.front() != '/') {
+    return Status(Errc::kInvalid, "kerberos.keytab must be an absolute path");
+  }
   if (c.nfs.record_timeout_s == 0) {
     return Status(Errc::kInvalid, "nfs.record_timeout_s must be at least 1");
   }
@@ -612,6 +653,19 @@ Status Validate(const Config& c) {
     if (s.tls != "off" && s.tls != "opportunistic" && s.tls != "required") {
       return Status(Errc::kInvalid,
                     "share " + s.name + ": tls must be off, opportunistic or required");
+    }
+    if (s.security.empty()) {
+      return Status(Errc::kInvalid, "share " + s.name + ": security lists no flavor");
+    }
+    for (const std::string& flavor : s.security) {
+      if (flavor != "sys" && flavor != "krb5" && flavor != "krb5i" && flavor != "krb5p") {
+        return Status(Errc::kInvalid, "share " + s.name + ": security flavor " + flavor +
+                                          " is not one of sys, krb5, krb5i, krb5p");
+      }
+      if (flavor != "sys" && !c.kerberos.enabled()) {
+        return Status(Errc::kInvalid,
+                      "share " + s.name + ": security " + flavor + " needs kerberos.keytab");
+      }
     }
     if (s.tls == "required" && !tls.enabled()) {
       return Status(Errc::kInvalid, "share " + s.name +
@@ -676,6 +730,8 @@ std::string JsonSchema() {
       {"smb.allow_guest", "boolean"},
       {"smb.multichannel", "boolean"},
       {"nfs.tls.handshake_timeout_ms", "integer"},
+      {"kerberos.max_contexts", "integer"},
+      {"kerberos.seq_window", "integer"},
   };
   std::map<std::string, std::vector<std::string>> sections;
   for (const Key& k : Keys()) sections[k.section].push_back(k.name);
@@ -725,6 +781,8 @@ std::string JsonSchema() {
        "\"smb_access_based_enumeration\":{\"type\":\"boolean\"},"
        "\"continuously_available\":{\"type\":\"boolean\"},"
        "\"tls\":{\"enum\":[\"off\",\"opportunistic\",\"required\"]},"
+       "\"security\":{\"type\":\"array\",\"items\":{\"enum\":[\"sys\",\"krb5\",\"krb5i\","
+       "\"krb5p\"]}},"
        "\"allowed_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
        "\"denied_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}";
   return o.str();
@@ -873,6 +931,14 @@ std::string RenderConfig(const Config& c) {
     << "\"\n    client_ca_file: \"" << c.nfs.tls.client_ca_file
     << "\"\n    handshake_timeout_ms: " << c.nfs.tls.handshake_timeout_ms
     << "\n\n"
+       "# RPCSEC_GSS with Kerberos V5 for NFS, served when keytab is set (an absolute path; the\n"
+       "# file is reread when it changes). service_principal: accept as this one only.\n"
+       "kerberos:\n"
+       "  keytab: \""
+    << c.kerberos.keytab << "\"\n  service_principal: \"" << c.kerberos.service_principal
+    << "\"\n  max_contexts: " << c.kerberos.max_contexts
+    << "\n  seq_window: " << c.kerberos.seq_window
+    << "\n\n"
        "smb:\n"
        "  enabled: "
     << (c.smb.enabled ? "true" : "false")
@@ -944,6 +1010,7 @@ std::string RenderConfig(const Config& c) {
        "# continuously_available: SMB 3 clients may ask for persistent handles, whose opens,\n"
        "#   locks and leases outlive a restart of dfs\n"
        "# tls: off, opportunistic or required (NFS calls without TLS are refused)\n"
+       "# security: the NFS flavors accepted: sys, krb5, krb5i, krb5p (Kerberos needs kerberos:)\n"
        "shares:\n";
   for (const ShareConfig& s : c.shares) {
     char mode[8];
@@ -973,6 +1040,7 @@ std::string RenderConfig(const Config& c) {
       for (size_t i = 0; i < v.size(); ++i) o << (i ? ", " : "") << "\"" << v[i] << "\"";
       o << "]\n";
     };
+    list("security", s.security);
     list("allowed_clients", s.allowed_clients);
     list("denied_clients", s.denied_clients);
   }

@@ -155,6 +155,19 @@ struct ShareConfig {
   // NFS over TLS: "off" (not asked for), "opportunistic" (the same, said to be welcome) or
   // "required" (NFS calls over a connection without TLS are refused).
   std::string tls = "off";
+  // The NFS security flavors the share accepts (RFC 2623): sys (AUTH_SYS), krb5, krb5i, krb5p
+  // (RPCSEC_GSS with Kerberos V5: authentication, integrity, privacy). MOUNT lists them to
+  // clients; NFS calls of another flavor are refused (NFSv3 AUTH_TOOWEAK, NFSv4 WRONGSEC).
+  std::vector<std::string> security = {"sys"};
+};
+
+// RPCSEC_GSS (RFC 2203) with Kerberos V5 for NFS: served when keytab is set.
+struct KerberosConfig {
+  std::string keytab;             // the service's keys (nfs/<host>@REALM); reread when it changes
+  std::string service_principal;  // accept as this principal only; empty: any in the keytab
+  uint32_t max_contexts = 4096;   // security contexts held; the least recently used go first
+  uint32_t seq_window = 128;      // the sequence window told to clients (RFC 2203 §5.3.3.1)
+  bool enabled() const { return !keytab.empty(); }
 };
 
 struct Config {
@@ -164,6 +177,7 @@ struct Config {
   ApiConfig api;
   NfsConfig nfs;
   SmbConfig smb;
+  KerberosConfig kerberos;
   std::vector<ShareConfig> shares;
 };
 

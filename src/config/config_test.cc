@@ -114,6 +114,49 @@ TEST(ConfigTest, NfsTlsIsValidated) {
   EXPECT_OK(ParseConfig("shares:\n  - name: /s\n    tls: opportunistic\n", env).status());
 }
 
+TEST(ConfigTest, KerberosSectionAndShareSecurity) {
+  auto env = Env({{"HOME", "/h"}, {"DITTOFS_KERBEROS_MAX_CONTEXTS", "77"}});
+  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig(R"(
+kerberos:
+  keytab: /etc/d/nfs.keytab
+  service_principal: nfs/host.example.com@EXAMPLE.COM
+  seq_window: 64
+shares:
+  - name: /secure
+    security: [krb5i, krb5p]
+  - name: /plain
+)",
+                                             env));
+  EXPECT_EQ(c.kerberos.keytab, "/etc/d/nfs.keytab");
+  EXPECT_EQ(c.kerberos.service_principal, "nfs/host.example.com@EXAMPLE.COM");
+  EXPECT_EQ(c.kerberos.max_contexts, 77u);
+  EXPECT_EQ(c.kerberos.seq_window, 64u);
+  EXPECT_EQ(c.shares[0].security, (std::vector<std::string>{"krb5i", "krb5p"}));
+  EXPECT_EQ(c.shares[1].security, (std::vector<std::string>{"sys"}));
+  ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
+  EXPECT_EQ(back.kerberos.keytab, "/etc/d/nfs.keytab");
+  EXPECT_EQ(back.kerberos.seq_window, 64u);
+  EXPECT_EQ(back.shares[0].security, c.shares[0].security);
+}
+
+TEST(ConfigTest, KerberosIsValidated) {
+  auto env = Env({{"HOME", "/h"}});
+  // Kerberos flavors without a keytab; an unknown flavor; no flavor; a relative keytab; a
+  // window past the limit; no contexts.
+  EXPECT_FALSE(ParseConfig("shares:\n  - name: /s\n    security: [krb5]\n", env).ok());
+  EXPECT_FALSE(
+      ParseConfig("kerberos:\n  keytab: /k\nshares:\n  - name: /s\n    security: [spkm]\n", env)
+          .ok());
+  EXPECT_FALSE(ParseConfig("shares:\n  - name: /s\n    security: []\n", env).ok());
+  EXPECT_FALSE(ParseConfig("shares:\n  - name: /s\n    security: krb5\n", env).ok());
+  EXPECT_FALSE(ParseConfig("kerberos:\n  keytab: k.keytab\n", env).ok());
+  EXPECT_FALSE(ParseConfig("kerberos:\n  keytab: /k\n  seq_window: 2000\n", env).ok());
+  EXPECT_FALSE(ParseConfig("kerberos:\n  keytab: /k\n  max_contexts: 0\n", env).ok());
+  EXPECT_OK(ParseConfig(
+                "kerberos:\n  keytab: /k\nshares:\n  - name: /s\n    security: [sys, krb5p]\n", env)
+                .status());
+}
+
 TEST(ConfigTest, RenderedTieredSectionParsesBackIdentically) {
   auto env = Env({{"HOME", "/h"}});
   Config c = Defaults(env);

@@ -238,6 +238,16 @@ enum class TlsPolicy {
   kRequired,       // calls that did not come over TLS are refused
 };
 
+// The NFS security flavors a share accepts (RFC 2623 §2.7): AUTH_SYS, and RPCSEC_GSS with
+// Kerberos V5 at each of its services. The runtime only keeps them: the NFS adapter, which knows
+// how a call was authenticated, enforces them.
+struct NfsSecurity {
+  bool sys = true;     // AUTH_SYS (and AUTH_NONE)
+  bool krb5 = false;   // authentication
+  bool krb5i = false;  // and integrity
+  bool krb5p = false;  // and privacy
+};
+
 struct ShareOptions {
   bool read_only = false;
   Squash squash = Squash::kRootToGuest;
@@ -250,6 +260,7 @@ struct ShareOptions {
   NameRules names;
   SmbShareOptions smb;
   TlsPolicy tls = TlsPolicy::kOff;
+  NfsSecurity security;
 };
 
 }  // namespace dittofs::core

@@ -90,6 +90,27 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
   ctx.channel = conn.channel;
   ctx.tls = conn.tls;
   ctx.tls_peer_subject = conn.tls_peer_subject;
+  // RPCSEC_GSS: the authenticator checks the call and may answer it itself (context calls),
+  // drop it (replays), or hand back the arguments it checked or unwrapped.
+  GssCall gss_call;
+  const bool gss = gss_ != nullptr && h.cred_flavor == static_cast<uint32_t>(AuthFlavor::kGss);
+  if (gss) {
+    switch (gss_->Accept(h, record.first(h.cred_end), d.rest(), &ctx.cred, &gss_call, reply)) {
+      case GssVerdict::kProceed:
+        break;
+      case GssVerdict::kAnswered:
+        return true;
+      case GssVerdict::kDrop:
+        return false;
+      case GssVerdict::kDenied:
+        EncodeAuthErrorReply(*reply, h.xid, gss_call.denied);
+        return true;
+      case GssVerdict::kGarbage:
+        EncodeAcceptedReply(*reply, h.xid, AcceptStat::kGarbageArgs);
+        return true;
+    }
+    return HandleProgram(ctx, h, conn, xdr::XdrDecoder(gss_call.args), &gss_call, reply);
+  }
   const AuthHandler* auth = FlavorHandler(h.cred_flavor);
   // RFC 5531 §9: a flavor the server does not accept is refused as too weak. AUTH_TLS only
   // asks for TLS, which the transport answers (rpc/tls_probe.h); one that gets here cannot be
@@ -103,11 +124,22 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
     EncodeAuthErrorReply(*reply, h.xid, auth_stat);
     return true;
   }
+  return HandleProgram(ctx, h, conn, d, nullptr, reply);
+}
+
+bool Dispatcher::HandleProgram(CallContext& ctx, const CallHeader& h, const ConnectionInfo& conn,
+                               xdr::XdrDecoder d, const GssCall* gss, xdr::XdrEncoder* reply) {
+  // The reply of an RPCSEC_GSS call carries its verifier, and a protected one its results.
+  auto accepted = [&](AcceptStat stat, xdr::XdrEncoder&& results) {
+    if (gss != nullptr) return gss_->EncodeReply(*gss, h.xid, stat, results, reply);
+    EncodeAcceptedReply(*reply, h.xid, stat);
+    if (stat == AcceptStat::kSuccess) reply->Append(std::move(results));
+    return true;
+  };
 
   auto prog_it = programs_.find(h.prog);
   if (prog_it == programs_.end()) {
-    EncodeAcceptedReply(*reply, h.xid, AcceptStat::kProgUnavail);
-    return true;
+    return accepted(AcceptStat::kProgUnavail, {});
   }
   auto vers_it = prog_it->second.find(h.vers);
   if (vers_it == prog_it->second.end() ||
@@ -119,22 +151,26 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
       low = std::min(low, v);
       high = std::max(high, v);
     }
-    if (high == 0 && low == UINT32_MAX) {
-      EncodeAcceptedReply(*reply, h.xid, AcceptStat::kProgUnavail);
-    } else {
-      EncodeProgMismatchReply(*reply, h.xid, low, high);
+    if (high == 0 && low == UINT32_MAX) return accepted(AcceptStat::kProgUnavail, {});
+    if (gss != nullptr) {
+      xdr::XdrEncoder versions;
+      versions.U32(low);
+      versions.U32(high);
+      return gss_->EncodeReply(*gss, h.xid, AcceptStat::kProgMismatch, versions, reply);
     }
+    EncodeProgMismatchReply(*reply, h.xid, low, high);
     return true;
   }
   const ProgramVersion& table = vers_it->second;
   if (h.proc >= table.procedures.size() || !table.procedures[h.proc].handler) {
-    EncodeAcceptedReply(*reply, h.xid, AcceptStat::kProcUnavail);
-    return true;
+    return accepted(AcceptStat::kProcUnavail, {});
   }
   const Procedure& proc = table.procedures[h.proc];
 
   ReplyCache::Key key;
-  const bool lookup = proc.cached || (proc.cache_if && proc.cache_if(d.rest()));
+  // RPCSEC_GSS calls bypass the cache: a client retransmits them with a new sequence number,
+  // so a retransmission never matches, and a cached reply's verifier would be for another.
+  const bool lookup = gss == nullptr && (proc.cached || (proc.cache_if && proc.cache_if(d.rest())));
   if (lookup) {
     // The credential is part of the call's identity: two users on one host may pick the same
     // xid, and a retransmission always carries the credential of the original. So is the
@@ -174,12 +210,7 @@ bool Dispatcher::Handle(const ConnectionInfo& conn, ByteView record, xdr::XdrEnc
     EncodeAuthErrorReply(*reply, h.xid, denied);
     return true;
   }
-  if (stat == AcceptStat::kSuccess) {
-    EncodeAcceptedReply(*reply, h.xid, AcceptStat::kSuccess);
-    reply->Append(std::move(results));
-  } else {
-    EncodeAcceptedReply(*reply, h.xid, stat);
-  }
+  if (!accepted(stat, std::move(results))) return false;
   if (lookup) {
     if (stat == AcceptStat::kSuccess && keep) {
       cache_.Finish(key, reply->ToString());

@@ -108,6 +108,9 @@ class Dispatcher {
   // The flavors with a handler, strongest first (by number: RPCSEC_GSS 6 before AUTH_SYS 1
   // before AUTH_NONE 0), as MOUNT advertises them (RFC 2623 section 2.7).
   std::vector<uint32_t> Flavors() const;
+  // Serves RPCSEC_GSS (flavor 6) through `gss`, which must outlive the dispatcher; null stops.
+  // Register before serving.
+  void SetGss(GssAuthenticator* gss) { gss_ = gss; }
 
   // Processes one record. Returns false when no reply must be sent (not a call, or a
   // retransmission of a call still in progress); else `reply` holds the encoded reply.
@@ -120,6 +123,10 @@ class Dispatcher {
   const ReplyCache& reply_cache() const { return cache_; }
 
  private:
+  // The rest of Handle once the caller is known: the program, version and procedure, the reply
+  // cache, the handler and the reply (protected through `gss` when not null).
+  bool HandleProgram(CallContext& ctx, const CallHeader& h, const ConnectionInfo& conn,
+                     xdr::XdrDecoder d, const GssCall* gss, xdr::XdrEncoder* reply);
   // The handler of the call's credential flavor, or null when none is registered.
   const AuthHandler* FlavorHandler(uint32_t flavor) const;
 
@@ -128,6 +135,7 @@ class Dispatcher {
   // flavor -> handler; a few entries, scanned in order
   std::vector<std::pair<uint32_t, AuthHandler>> flavors_;
   ReplyCache cache_;
+  GssAuthenticator* gss_ = nullptr;  // may be null: no RPCSEC_GSS
 };
 
 }  // namespace dittofs::rpc

@@ -328,3 +328,103 @@ TEST(ReplyCacheTest, InProgressAndEviction) {
 
 }  // namespace
 }  // namespace dittofs::rpc
+
+namespace dittofs::rpc {
+namespace {
+
+// A stand-in for RPCSEC_GSS that decides by the credential body's one word, to test the
+// dispatcher's part: running the procedure on the arguments it hands back, answering for it,
+// sending nothing, denying, and protecting the reply through it.
+class FakeGss final : public GssAuthenticator {
+ public:
+  GssVerdict Accept(const CallHeader& h, ByteView signed_header, ByteView args, Credential* cred,
+                    GssCall* call, xdr::XdrEncoder* reply) override {
+    signed_bytes = signed_header.size();
+    switch (LoadBe32(h.cred_body.data())) {
+      case 0:
+        cred->flavor = AuthFlavor::kGss;
+        cred->uid = 77;
+        call->args = args;
+        call->seq_num = 5;
+        return GssVerdict::kProceed;
+      case 1:
+        return GssVerdict::kDrop;
+      case 2:
+        call->denied = AuthStat::kGssCredProblem;
+        return GssVerdict::kDenied;
+      case 3:
+        EncodeAcceptedReply(*reply, h.xid, AcceptStat::kSuccess);
+        reply->U32(0xAA);
+        return GssVerdict::kAnswered;
+      default:
+        return GssVerdict::kGarbage;
+    }
+  }
+  bool EncodeReply(const GssCall& call, uint32_t xid, AcceptStat stat,
+                   const xdr::XdrEncoder& results, xdr::XdrEncoder* reply) override {
+    std::byte seq[4];
+    StoreBe32(seq, call.seq_num);
+    EncodeAcceptedReply(*reply, xid, 6, ByteView(seq, 4), stat);
+    if (stat == AcceptStat::kSuccess) {
+      reply->U32(0xBB);  // "protection"
+      reply->FixedOpaque(AsBytes(results.ToString()));
+    }
+    return true;
+  }
+  size_t signed_bytes = 0;
+};
+
+class DispatchGssTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ProgramVersion v1{kProg, 1, {}};
+    v1.procedures.resize(2);
+    v1.procedures[1] = {"ECHO", [](const CallContext& c, xdr::XdrDecoder& a, xdr::XdrEncoder& r) {
+                          uint32_t v = a.U32();
+                          if (!a.ok()) return AcceptStat::kGarbageArgs;
+                          r.U32(c.cred.uid);
+                          r.U32(v);
+                          return AcceptStat::kSuccess;
+                        }};
+    dispatcher_.Add(v1);
+    dispatcher_.AddAuthFlavor(AuthFlavor::kSys, AuthSys);
+    dispatcher_.SetGss(&gss_);
+  }
+  // Returns the reply words; empty when nothing is sent.
+  std::vector<uint32_t> Call(uint32_t verdict, uint32_t proc, std::vector<uint32_t> args) {
+    xdr::XdrEncoder e;
+    for (uint32_t w : {1u, 0u, 2u, kProg, 1u, proc, 6u, 4u, verdict, 0u, 0u}) e.U32(w);
+    for (uint32_t a : args) e.U32(a);
+    std::string record = e.ToString();
+    xdr::XdrEncoder reply;
+    if (!dispatcher_.Handle(ConnectionInfo{"127.0.0.1", 700}, AsBytes(record), &reply)) return {};
+    std::string flat = reply.ToString();
+    std::vector<uint32_t> words;
+    for (size_t i = 0; i + 4 <= flat.size(); i += 4) {
+      words.push_back(LoadBe32(reinterpret_cast<const std::byte*>(flat.data() + i)));
+    }
+    return words;
+  }
+  FakeGss gss_;
+  Dispatcher dispatcher_;
+};
+
+TEST_F(DispatchGssTest, ProceedRunsTheProcedureAndProtectsItsReply) {
+  // xid, REPLY, ACCEPTED, verifier 6 <seq 5>, SUCCESS, protection, uid 77, echoed 9
+  EXPECT_EQ(Call(0, 1, {9}), (std::vector<uint32_t>{1, 1, 0, 6, 4, 5, 0, 0xBB, 77, 9}));
+  // The verifier signs the header through the credential: nine words here.
+  EXPECT_EQ(gss_.signed_bytes, 36u);
+  // Errors carry the verifier too, without results.
+  EXPECT_EQ(Call(0, 1, {}), (std::vector<uint32_t>{1, 1, 0, 6, 4, 5, 4}));
+  EXPECT_EQ(Call(0, 7, {}), (std::vector<uint32_t>{1, 1, 0, 6, 4, 5, 3}));
+}
+
+TEST_F(DispatchGssTest, DropDenyAnswerAndGarbage) {
+  EXPECT_TRUE(Call(1, 1, {9}).empty());
+  EXPECT_EQ(Call(2, 1, {9}), (std::vector<uint32_t>{1, 1, 1, 1, 13}));
+  EXPECT_EQ(Call(3, 0, {}), (std::vector<uint32_t>{1, 1, 0, 0, 0, 0, 0xAA}));
+  EXPECT_EQ(Call(4, 1, {9}), (std::vector<uint32_t>{1, 1, 0, 0, 0, 4}));
+}
+
+}  // namespace
+}  // namespace dittofs::rpc

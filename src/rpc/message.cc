@@ -18,6 +18,7 @@ HeaderOutcome DecodeCallHeader(xdr::XdrDecoder& d, CallHeader* h) {
   h->proc = d.U32();
   h->cred_flavor = d.U32();
   h->cred_body = d.VarOpaque(kMaxAuthBytes);
+  h->cred_end = d.position();
   h->verf_flavor = d.U32();
   h->verf_body = d.VarOpaque(kMaxAuthBytes);
   return d.ok() ? HeaderOutcome::kOk : HeaderOutcome::kMalformed;
@@ -57,6 +58,14 @@ void NullVerifier(xdr::XdrEncoder& e) {
 void EncodeAcceptedReply(xdr::XdrEncoder& e, uint32_t xid, AcceptStat stat) {
   ReplyPrefix(e, xid, 0);  // MSG_ACCEPTED
   NullVerifier(e);
+  e.U32(static_cast<uint32_t>(stat));
+}
+
+void EncodeAcceptedReply(xdr::XdrEncoder& e, uint32_t xid, uint32_t verf_flavor, ByteView verf_body,
+                         AcceptStat stat) {
+  ReplyPrefix(e, xid, 0);  // MSG_ACCEPTED
+  e.U32(verf_flavor);
+  e.VarOpaque(verf_body);
   e.U32(static_cast<uint32_t>(stat));
 }
 

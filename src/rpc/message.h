@@ -35,6 +35,11 @@ enum class AuthStat : uint32_t {
   kBadVerf = 3,
   kRejectedVerf = 4,
   kTooWeak = 5,
+  // RFC 2203 §4: RPCSEC_GSS's. No credential for the context handle (unknown, evicted,
+  // destroyed) or a verifier that does not check; the context's own problem (expired, its
+  // sequence numbers used up). Either way the client establishes a new context.
+  kGssCredProblem = 13,
+  kGssCtxProblem = 14,
 };
 
 // The caller's identity as its credential states it. AUTH_NONE callers are anonymous.
@@ -44,6 +49,14 @@ struct Credential {
   uint32_t gid = 65534;
   std::vector<uint32_t> gids;
   std::string machine_name;
+  // RPCSEC_GSS (flavor kGss): the Kerberos principal the context was established by
+  // ("alice@REALM"), the security service (1 none, 2 integrity, 3 privacy; RFC 2203), the
+  // control-plane user it maps to (empty for a machine principal, which runs anonymous), and
+  // whether it runs as the share's anonymous identity.
+  std::string gss_principal;
+  uint32_t gss_service = 0;
+  std::string user_name;
+  bool gss_anonymous = false;
 };
 
 // A decoded call header. Views point into the record.
@@ -57,6 +70,9 @@ struct CallHeader {
   ByteView cred_body;
   uint32_t verf_flavor = 0;
   ByteView verf_body;
+  // The length of the header from the xid through the credential: what an RPCSEC_GSS
+  // verifier signs (RFC 2203 §5.3.1).
+  size_t cred_end = 0;
 };
 
 enum class HeaderOutcome {
@@ -75,6 +91,9 @@ bool DecodeAuthSys(ByteView body, Credential* cred);
 
 // Reply headers. Each encodes the whole reply header; a SUCCESS reply's results follow.
 void EncodeAcceptedReply(xdr::XdrEncoder& e, uint32_t xid, AcceptStat stat);
+// The same with a verifier other than AUTH_NONE (RPCSEC_GSS's checksums).
+void EncodeAcceptedReply(xdr::XdrEncoder& e, uint32_t xid, uint32_t verf_flavor, ByteView verf_body,
+                         AcceptStat stat);
 void EncodeProgMismatchReply(xdr::XdrEncoder& e, uint32_t xid, uint32_t low, uint32_t high);
 void EncodeRpcMismatchReply(xdr::XdrEncoder& e, uint32_t xid);
 void EncodeAuthErrorReply(xdr::XdrEncoder& e, uint32_t xid, AuthStat stat);

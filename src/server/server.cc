@@ -43,6 +43,7 @@
 #include "nfs/nlm/service.h"
 #include "nfs/v3/service.h"
 #include "nfs/v4/service.h"
+#include "rpc/gss/gss_server.h"
 #include "rpc/portmap/portmap.h"
 #include "rpc/rpc_client.h"
 #include "rpc/tcp_server.h"
@@ -630,6 +631,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   std::vector<std::pair<uint32_t, uint32_t>> NfsPortPrograms() const;
   // Opens the state store and starts NLM and NSM: the hosts that held locks before are
   // notified, and the grace period begins.
+  Status StartKerberos();
   Status StartNlm();
   // The server's StateStore (state_dir/state), opened once for whichever adapter needs it.
   Status OpenStateStore();
@@ -653,6 +655,9 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   core::ShareTable shares_;
   // Who the control plane's users are, for the adapters that name them (declared before them).
   ControlPlaneUserDirectory users_;
+  // RPCSEC_GSS, when Kerberos is configured; the dispatcher borrows it (declared before the
+  // listeners, so it outlives their calls).
+  std::unique_ptr<rpc::gss::GssServer> gss_;
   // Failed logins, through the REST API and SMB alike (declared before both).
   core::LoginThrottle login_throttle_;
   rpc::Dispatcher dispatcher_;
@@ -796,6 +801,10 @@ Status ServerImpl::SeedDefaults() {
     share.smb_access_based_enumeration = sc.smb_access_based_enumeration;
     share.continuously_available = sc.continuously_available;
     share.tls = sc.tls;
+    share.security.clear();
+    for (const std::string& flavor : sc.security) {
+      share.security += (share.security.empty() ? "" : ",") + flavor;
+    }
     RETURN_IF_ERROR(db_->CreateShare(share).status());
     LOG_INFO("controlplane: created share {} ({} metadata, {} blocks)", sc.name, sc.metadata,
              sc.block);
@@ -859,6 +868,16 @@ Result<core::ShareOptions> ServerImpl::OptionsOf(const cp::Share& share) {
   o.tls = share.tls == "required"        ? core::TlsPolicy::kRequired
           : share.tls == "opportunistic" ? core::TlsPolicy::kOpportunistic
                                          : core::TlsPolicy::kOff;
+  // The NFS security flavors, "sys,krb5p" (the API and the config checked the names).
+  o.security = core::NfsSecurity{.sys = false};
+  for (std::string_view rest = share.security; !rest.empty();) {
+    std::string_view flavor = rest.substr(0, rest.find(','));
+    rest.remove_prefix(std::min(rest.size(), flavor.size() + 1));
+    if (flavor == "sys") o.security.sys = true;
+    if (flavor == "krb5") o.security.krb5 = true;
+    if (flavor == "krb5i") o.security.krb5i = true;
+    if (flavor == "krb5p") o.security.krb5p = true;
+  }
   o.policy.default_permission = ToCore(share.default_permission);
   for (const std::string& text : share.allowed_cidrs) {
     ASSIGN_OR_RETURN(core::Cidr c, core::Cidr::Parse(text));
@@ -1616,6 +1635,48 @@ Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) 
   return Status::Ok();
 }
 
+// RPCSEC_GSS with Kerberos V5 for NFS (RFC 2203, RFC 2623), when kerberos.keytab is set. A
+// client's principal runs as the control-plane user it names (UserDirectory::FindKerberosUser:
+// alice@REALM is the user alice), with that user's ids; a principal that names no user, or a
+// disabled one, is refused (AUTH_BADCRED at context creation). Machine principals (a name with
+// an instance: nfs/host@REALM, host/host@REALM, which clients use for their state operations)
+// run as the share's anonymous identity. The user is looked up once per context: a change to
+// the user applies to the contexts established after it.
+Status ServerImpl::StartKerberos() {
+  if (!config_.kerberos.enabled()) return Status::Ok();
+  rpc::gss::GssServerOptions o;
+  o.keytab = config_.kerberos.keytab;
+  o.service_principal = config_.kerberos.service_principal;
+  o.max_contexts = config_.kerberos.max_contexts;
+  o.seq_window = config_.kerberos.seq_window;
+  auto mapper = [this](std::string_view principal) -> std::optional<rpc::gss::GssIdentity> {
+    rpc::gss::GssIdentity id;
+    std::string_view name = principal.substr(0, principal.rfind('@'));
+    if (name.find('/') != std::string_view::npos) {
+      id.anonymous = true;
+      return id;
+    }
+    Result<core::UserRecord> user = users_.FindKerberosUser(principal);
+    if (!user.ok()) return std::nullopt;
+    Result<core::Principal> p = user->LogOn(core::AuthMethod::kKerberos);
+    if (!p.ok()) return std::nullopt;
+    id.uid = p->uid;
+    id.gid = p->gid;
+    id.gids = p->groups;
+    id.user_name = user->name;
+    return id;
+  };
+  Result<std::unique_ptr<rpc::gss::GssServer>> gss =
+      rpc::gss::GssServer::Create(std::move(o), std::move(mapper));
+  if (!gss.ok()) {
+    return Status(Errc::kInvalid, gss.status().message() + " (`dfs kerberos check` says more)");
+  }
+  gss_ = std::move(gss).value();
+  dispatcher_.SetGss(gss_.get());
+  LOG_INFO("nfs: RPCSEC_GSS with Kerberos V5 (keytab {})", config_.kerberos.keytab);
+  return Status::Ok();
+}
+
 Status ServerImpl::Start() {
   std::error_code ec;
   std::filesystem::create_directories(config_.server.state_dir, ec);
@@ -1640,6 +1701,7 @@ Status ServerImpl::Start() {
     MutexLock lock(&reconcile_mu_);
     legacy_remotes_.clear();  // only shares that existed at start may keep old-rule places
   }
+  RETURN_IF_ERROR(StartKerberos());
   if (config_.nfs.nlm) RETURN_IF_ERROR(StartNlm());
   RETURN_IF_ERROR(StartNfs4Grace());
   RETURN_IF_ERROR(ReconcileAdapters());

@@ -59,6 +59,7 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
     };
     list("allowed_clients", s.allowed_clients);
     list("denied_clients", s.denied_clients);
+    list("security", s.security);
   }
   return yaml.str();
 }

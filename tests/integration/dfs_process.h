@@ -40,7 +40,8 @@ struct DfsShare {
   bool guest_ok = false;
   bool smb_access_based_enumeration = false;
   bool continuously_available = false;
-  std::string tls = "off";  // off | opportunistic | required
+  std::string tls = "off";                      // off | opportunistic | required
+  std::vector<std::string> security = {"sys"};  // sys | krb5 | krb5i | krb5p
 };
 
 struct DfsOptions {

@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "controlplane/auth/secret.h"
 #include "net/tls/tls_check.h"
+#include "rpc/gss/kerberos_check.h"
 #include "server/server.h"
 
 namespace dittofs {
@@ -389,6 +390,30 @@ int TlsCheck(const std::string& config_path) {
   return 0;
 }
 
+// `dfs kerberos check`: whether kerberos.keytab makes a working RPCSEC_GSS setup, in plain
+// words: the keytab's principals, the one clients ask for, a credential acquired from it as the
+// server will, and the local time (Kerberos refuses clocks more than 5 minutes apart).
+int KerberosCheck(const std::string& config_path) {
+  std::string path;
+  Result<config::Config> cfg = LoadConfig(config_path, &path);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "dfs: %s\n", cfg.status().message().c_str());
+    return 2;
+  }
+  if (!cfg->kerberos.enabled()) {
+    std::fprintf(stderr, "%s: kerberos.keytab is not set: RPCSEC_GSS is off\n", path.c_str());
+    return 1;
+  }
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  rpc::gss::KeytabReport report =
+      rpc::gss::CheckKeytab(cfg->kerberos.keytab, cfg->kerberos.service_principal, host);
+  for (const std::string& p : report.principals) std::printf("principal: %s\n", p.c_str());
+  for (const std::string& n : report.notes) std::printf("ok: %s\n", n.c_str());
+  for (const std::string& p : report.problems) std::printf("problem: %s\n", p.c_str());
+  return report.problems.empty() ? 0 : 1;
+}
+
 int Logs(const std::string& config_path, bool follow, int lines, const std::string& since) {
   Result<config::Config> cfg = LoadConfig(config_path, nullptr);
   if (!cfg.ok()) {
@@ -622,6 +647,13 @@ int main(int argc, char** argv) {
   CLI::App* cfg_validate = cfg->add_subcommand("validate", "Check a configuration file");
   cfg_validate->add_option("--config", config_path, "Config file");
   CLI::App* cfg_schema = cfg->add_subcommand("schema", "Print the configuration's JSON schema");
+  CLI::App* kerberos = app.add_subcommand("kerberos", "RPCSEC_GSS with Kerberos V5 for NFS");
+  kerberos->require_subcommand(1);
+  CLI::App* kerberos_check = kerberos->add_subcommand(
+      "check",
+      "Check kerberos.keytab: its principals, the service's, a credential from it; "
+      "exit 1 on problems");
+  kerberos_check->add_option("--config", config_path, "Config file");
   CLI::App* tls = app.add_subcommand("tls", "NFS over TLS");
   tls->require_subcommand(1);
   CLI::App* tls_check = tls->add_subcommand(
@@ -666,6 +698,7 @@ int main(int argc, char** argv) {
   if (cfg_show->parsed()) return dittofs::ConfigShow(config_path);
   if (cfg_validate->parsed()) return dittofs::ConfigValidate(config_path);
   if (tls_check->parsed()) return dittofs::TlsCheck(config_path);
+  if (kerberos_check->parsed()) return dittofs::KerberosCheck(config_path);
   if (cfg_schema->parsed()) {
     std::printf("%s\n", dittofs::config::JsonSchema().c_str());
     return 0;

@@ -89,6 +89,7 @@ struct Args {
   bool ca_flag = false;
   std::optional<bool> ca;
   std::optional<std::string> tls;
+  std::optional<std::string> security;
   bool run = false;
   std::string mountpoint = kDefaultMountpoint;
 
@@ -147,6 +148,7 @@ const std::vector<Column> kShareColumns = {{"NAME", "name"},
                                            {"SMB ABE", "smb_access_based_enumeration"},
                                            {"CA", "continuously_available"},
                                            {"TLS", "tls"},
+                                           {"SECURITY", "security"},
                                            {"ALLOWED", "allowed_cidrs"},
                                            {"DENIED", "denied_cidrs"}};
 const std::vector<Column> kGrantColumns = {{"KIND", "kind"}, {"NAME", "name"}, {"LEVEL", "level"}};
@@ -691,6 +693,9 @@ void Dfsctl::AddShareCommands() {
                      "NFS over TLS (RFC 9289): off, opportunistic, or required (NFS calls "
                      "without TLS are refused)")
         ->check(CLI::IsMember({"off", "opportunistic", "required"}));
+    command->add_option("--security", args_.security,
+                        "NFS security flavors, comma-separated: sys, krb5, krb5i, krb5p "
+                        "(Kerberos needs the server's kerberos.keytab)");
   };
   CLI::App* create = Leaf(share, "create", "Create a share",
                           [this] { return ShareCreateOrUpdate(/*create=*/true); });
@@ -785,6 +790,7 @@ Status Dfsctl::ShareCreateOrUpdate(bool create) {
   if (args_.ca_flag) body["continuously_available"] = true;
   if (args_.ca) body["continuously_available"] = *args_.ca;
   if (args_.tls) body["tls"] = *args_.tls;
+  if (args_.security) body["security"] = *args_.security;
   if (!create && body.empty()) return Usage("share update: give at least one field to change");
   ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
   if (create) {

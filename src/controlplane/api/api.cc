@@ -84,7 +84,8 @@ const std::initializer_list<std::string_view> kCreateShareBody = {"name",
                                                                   "guest_ok",
                                                                   "smb_access_based_enumeration",
                                                                   "continuously_available",
-                                                                  "tls"};
+                                                                  "tls",
+                                                                  "security"};
 const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store",
                                                                  "block_store",
                                                                  "read_only",
@@ -101,7 +102,8 @@ const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store
                                                                  "guest_ok",
                                                                  "smb_access_based_enumeration",
                                                                  "continuously_available",
-                                                                 "tls"};
+                                                                 "tls",
+                                                                 "security"};
 const std::initializer_list<std::string_view> kGrantBody = {"kind", "name", "level"};
 const std::initializer_list<std::string_view> kPatchAdapterBody = {
     "enabled", "port", "bind_address", "workers", "io_threads"};
@@ -1426,7 +1428,8 @@ class ApiHandlers final {
                 {"guest_ok", share.guest_ok},
                 {"smb_access_based_enumeration", share.smb_access_based_enumeration},
                 {"continuously_available", share.continuously_available},
-                {"tls", share.tls}};
+                {"tls", share.tls},
+                {"security", share.security}};
   }
 
   // Reads the fields a create and a patch share into `share`.
@@ -1492,6 +1495,20 @@ class ApiHandlers final {
         return Invalid("field 'tls' must be off, opportunistic or required");
       }
       share->tls = tls;
+    }
+    if (body.Has("security")) {
+      // Comma-separated NFS flavors, each once at most.
+      ASSIGN_OR_RETURN(std::string security, body.GetString("security"));
+      std::string_view rest = security;
+      if (rest.empty()) return Invalid("field 'security' must name at least one flavor");
+      while (!rest.empty()) {
+        std::string_view flavor = rest.substr(0, rest.find(','));
+        rest.remove_prefix(std::min(rest.size(), flavor.size() + 1));
+        if (flavor != "sys" && flavor != "krb5" && flavor != "krb5i" && flavor != "krb5p") {
+          return Invalid("field 'security' must list sys, krb5, krb5i or krb5p, comma-separated");
+        }
+      }
+      share->security = security;
     }
     return Status::Ok();
   }

@@ -603,8 +603,9 @@ TEST_P(ControlDbConformance, MigrationToVersion3KeepsSharesAndGivesThemPosixName
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   // Back to schema version 2, as a database written before name rules were: no column, and
   // no record of migration 3 (nor of the later ones).
-  for (const char* column : {"names", "smb_encrypt", "smb_require_signing", "guest_ok",
-                             "smb_access_based_enumeration", "continuously_available", "tls"}) {
+  for (const char* column :
+       {"names", "smb_encrypt", "smb_require_signing", "guest_ok", "smb_access_based_enumeration",
+        "continuously_available", "tls", "security"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 3"));
@@ -624,8 +625,9 @@ TEST_P(ControlDbConformance, MigrationToVersion4KeepsSharesAndGivesThemNoSmbOpti
   in.anon_uid = 4242;
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   // Back to schema version 3, as a database written before the per-share SMB options were.
-  for (const char* column : {"smb_encrypt", "smb_require_signing", "guest_ok",
-                             "smb_access_based_enumeration", "continuously_available", "tls"}) {
+  for (const char* column :
+       {"smb_encrypt", "smb_require_signing", "guest_ok", "smb_access_based_enumeration",
+        "continuously_available", "tls", "security"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 4"));
@@ -662,7 +664,9 @@ TEST_P(ControlDbConformance, MigrationToVersion7GivesSharesNoTls) {
   in.continuously_available = true;
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   // Back to schema version 6, as a database written before NFS over TLS was.
-  ASSERT_OK(database().ExecForTest("ALTER TABLE shares DROP COLUMN tls"));
+  for (const char* column : {"tls", "security"}) {
+    ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
+  }
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 7"));
   ASSERT_OK(Reopen());
   ASSERT_OK_AND_ASSIGN(Share migrated, db().GetShare(share.id));
@@ -672,6 +676,25 @@ TEST_P(ControlDbConformance, MigrationToVersion7GivesSharesNoTls) {
   ASSERT_OK(db().UpdateShare(migrated));
   ASSERT_OK_AND_ASSIGN(Share required, db().GetShare(share.id));
   EXPECT_EQ(required.tls, "required");
+}
+
+TEST_P(ControlDbConformance, MigrationToVersion8GivesSharesAuthSys) {
+  ASSERT_OK_AND_ASSIGN(StoreDef meta, db().CreateMetadataStore(MakeStore("m")));
+  ASSERT_OK_AND_ASSIGN(StoreDef blocks, db().CreateBlockStore(MakeStore("b")));
+  Share in = MakeShare("/export", meta.id, blocks.id);
+  in.tls = "required";
+  ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
+  // Back to schema version 7, as a database written before the NFS security flavors were.
+  ASSERT_OK(database().ExecForTest("ALTER TABLE shares DROP COLUMN security"));
+  ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 8"));
+  ASSERT_OK(Reopen());
+  ASSERT_OK_AND_ASSIGN(Share migrated, db().GetShare(share.id));
+  EXPECT_EQ(migrated.tls, "required");
+  EXPECT_EQ(migrated.security, "sys");
+  migrated.security = "krb5i,krb5p";
+  ASSERT_OK(db().UpdateShare(migrated));
+  ASSERT_OK_AND_ASSIGN(Share kerberos, db().GetShare(share.id));
+  EXPECT_EQ(kerberos.security, "krb5i,krb5p");
 }
 
 TEST_P(ControlDbConformance, NewerSchemaRefusesToOpen) {

@@ -107,6 +107,8 @@ struct Share {
   // NFS over TLS (RFC 9289): "off", "opportunistic" or "required" (NFS calls that do not come
   // over TLS are refused).
   std::string tls = "off";
+  // The NFS security flavors the share takes, comma-separated: sys, krb5, krb5i, krb5p.
+  std::string security = "sys";
   friend bool operator==(const Share&, const Share&) = default;
 };
 
@@ -234,6 +236,6 @@ class ControlDb {
 };
 
 // The schema version this code creates and understands.
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 }  // namespace dittofs::controlplane

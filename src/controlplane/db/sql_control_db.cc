@@ -112,6 +112,9 @@ ALTER TABLE shares ADD COLUMN continuously_available INTEGER NOT NULL DEFAULT 0;
     {7, "per-share NFS over TLS (RFC 9289)", R"sql(
 ALTER TABLE shares ADD COLUMN tls TEXT NOT NULL DEFAULT 'off';
 )sql"},
+    {8, "per-share NFS security flavors (AUTH_SYS, Kerberos V5)", R"sql(
+ALTER TABLE shares ADD COLUMN security TEXT NOT NULL DEFAULT 'sys';
+)sql"},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 
@@ -300,7 +303,8 @@ constexpr std::string_view kUserColumns =
 constexpr std::string_view kShareColumns =
     "id, name, metadata_store_id, block_store_id, read_only, squash, anon_uid, anon_gid, "
     "allowed_cidrs, denied_cidrs, default_permission, root_mode, names, smb_encrypt, "
-    "smb_require_signing, guest_ok, smb_access_based_enumeration, continuously_available, tls";
+    "smb_require_signing, guest_ok, smb_access_based_enumeration, continuously_available, tls, "
+    "security";
 
 Result<User> UserFromRow(const SqlRow& row) {
   RowReader r(row);
@@ -365,6 +369,7 @@ Result<Share> ShareFromRow(const SqlRow& row) {
   s.smb_access_based_enumeration = r.Bool();
   s.continuously_available = r.Bool();
   s.tls = r.Str();
+  s.security = r.Str();
   RETURN_IF_ERROR(r.status());
   return s;
 }
@@ -435,7 +440,8 @@ std::vector<SqlParam> ShareParams(const Share& s) {
           B(s.guest_ok),
           B(s.smb_access_based_enumeration),
           B(s.continuously_available),
-          S(s.tls)};
+          S(s.tls),
+          S(s.security)};
 }
 
 std::vector<SqlParam> AdapterParams(const Adapter& a) {
@@ -683,9 +689,9 @@ class SqlControlDb final : public ControlDb {
           "INSERT INTO shares (name, metadata_store_id, block_store_id, read_only, squash, "
           "anon_uid, anon_gid, allowed_cidrs, denied_cidrs, default_permission, root_mode, "
           "names, smb_encrypt, smb_require_signing, guest_ok, smb_access_based_enumeration, "
-          "continuously_available, tls) "
+          "continuously_available, tls, security) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-          "$18) "
+          "$18, $19) "
           "RETURNING id",
           ShareParams(share));
       if (rows.status() == Errc::kExists) {
@@ -733,7 +739,7 @@ class SqlControlDb final : public ControlDb {
               "allowed_cidrs = $8, denied_cidrs = $9, default_permission = $10, "
               "root_mode = $11, names = $12, smb_encrypt = $13, smb_require_signing = $14, "
               "guest_ok = $15, smb_access_based_enumeration = $16, continuously_available = $17, "
-              "tls = $18 WHERE id = $19 RETURNING id",
+              "tls = $18, security = $19 WHERE id = $20 RETURNING id",
               params),
           what, "the name is taken");
     });
@@ -1018,7 +1024,8 @@ class SqlControlDb final : public ControlDb {
                                {"guest_ok", s.guest_ok},
                                {"smb_access_based_enumeration", s.smb_access_based_enumeration},
                                {"continuously_available", s.continuously_available},
-                               {"tls", s.tls}});
+                               {"tls", s.tls},
+                               {"security", s.security}});
         ASSIGN_OR_RETURN(std::vector<SharePermission> permissions, ListPermissionsLocked(s.id));
         for (const SharePermission& p : permissions) {
           permissions_json.push_back({{"share_id", p.share_id},
@@ -1154,6 +1161,8 @@ class SqlControlDb final : public ControlDb {
         s.continuously_available = r.BoolOr("continuously_available", false);
         // Absent from exports made before schema version 7: off.
         s.tls = r.StrOr("tls", "off");
+        // Absent from exports made before schema version 8: AUTH_SYS.
+        s.security = r.StrOr("security", "sys");
         RETURN_IF_ERROR(r.status());
         std::vector<SqlParam> params = ShareParams(s);
         params.insert(params.begin(), s.id);
@@ -1162,9 +1171,9 @@ class SqlControlDb final : public ControlDb {
                 "INSERT INTO shares (id, name, metadata_store_id, block_store_id, read_only, "
                 "squash, anon_uid, anon_gid, allowed_cidrs, denied_cidrs, "
                 "default_permission, root_mode, names, smb_encrypt, smb_require_signing, "
-                "guest_ok, smb_access_based_enumeration, continuously_available, tls) "
+                "guest_ok, smb_access_based_enumeration, continuously_available, tls, security) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-                "$17, $18, $19)",
+                "$17, $18, $19, $20)",
                 params)
             .status();
       }));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/identity.h"
 #include "core/types.h"
@@ -24,6 +25,26 @@ std::string DescribeCaller(const rpc::CallContext& call, const core::UserDirecto
 // MOUNT with MNT3ERR_ACCES, NFSv4 with NFS4ERR_WRONGSEC where the share is entered.
 inline bool LacksRequiredTls(const rpc::CallContext& call, const core::ShareOptions& options) {
   return options.tls == core::TlsPolicy::kRequired && !call.tls;
+}
+
+// RFC 2623 §2.7: the pseudo-flavors MOUNT lists for RPCSEC_GSS with Kerberos V5.
+constexpr uint32_t kPseudoFlavorKrb5 = 390003;
+constexpr uint32_t kPseudoFlavorKrb5i = 390004;
+constexpr uint32_t kPseudoFlavorKrb5p = 390005;
+
+// Whether the share whose policy is `options` accepts the flavor the call came with
+// (core::NfsSecurity). AUTH_NONE counts as sys. A Kerberos service stronger than one the share
+// lists is accepted too: a share listing krb5 takes krb5i and krb5p calls, one listing only
+// krb5p takes nothing weaker.
+bool AcceptsFlavor(const rpc::CallContext& call, const core::ShareOptions& options);
+
+// The share's flavors as MOUNT lists them (strongest first: krb5p, krb5i, krb5, then AUTH_SYS).
+std::vector<uint32_t> MountFlavors(const core::ShareOptions& options);
+
+// A call the share refuses for how it came (LacksRequiredTls, or !AcceptsFlavor): NFSv3
+// answers AUTH_TOOWEAK, NFSv4 NFS4ERR_WRONGSEC where the share is entered.
+inline bool WrongSecurity(const rpc::CallContext& call, const core::ShareOptions& options) {
+  return LacksRequiredTls(call, options) || !AcceptsFlavor(call, options);
 }
 
 }  // namespace dittofs::nfs

@@ -59,5 +59,53 @@ TEST(CallerTest, DescriptionNamesTheUserTheDirectoryKnows) {
   EXPECT_EQ(DescribeCaller(Call(rpc::AuthFlavor::kNone, 65534), &users), "10.0.0.7 as anonymous");
 }
 
+rpc::CallContext GssCall(rpc::RpcGssService service) {
+  rpc::CallContext call = Call(rpc::AuthFlavor::kGss, 1000);
+  call.cred.gss_service = static_cast<uint32_t>(service);
+  call.cred.gss_principal = "alice@DFS.TEST";
+  call.cred.user_name = "alice";
+  return call;
+}
+
+// RPCSEC_GSS callers run as their mapped user, by Kerberos; machine principals anonymous.
+TEST(CallerOf, KerberosCallersAreTheirUserOrAnonymous) {
+  rpc::CallContext call = GssCall(rpc::RpcGssService::kPrivacy);
+  core::Caller c = CallerOf(call);
+  EXPECT_EQ(c.auth, core::AuthMethod::kKerberos);
+  EXPECT_EQ(c.uid, 1000u);
+  EXPECT_EQ(c.user_name, "alice");
+  call.cred.gss_anonymous = true;
+  call.cred.user_name.clear();
+  EXPECT_TRUE(CallerOf(call).anonymous());
+  EXPECT_EQ(DescribeCaller(GssCall(rpc::RpcGssService::kNone), nullptr),
+            "10.0.0.7 as alice@DFS.TEST (uid 1000)");
+}
+
+// A share's flavors: sys takes AUTH_SYS and AUTH_NONE; a Kerberos service takes itself and
+// stronger ones, never weaker ones.
+TEST(AcceptsFlavor, FollowsTheSharesSecurity) {
+  core::ShareOptions sys;
+  core::ShareOptions krb5p;
+  krb5p.security = core::NfsSecurity{.sys = false, .krb5p = true};
+  core::ShareOptions krb5;
+  krb5.security = core::NfsSecurity{.sys = false, .krb5 = true};
+  rpc::CallContext as_sys = Call(rpc::AuthFlavor::kSys, 1000);
+  rpc::CallContext as_none = Call(rpc::AuthFlavor::kNone, 65534);
+  EXPECT_TRUE(AcceptsFlavor(as_sys, sys));
+  EXPECT_TRUE(AcceptsFlavor(as_none, sys));
+  EXPECT_FALSE(AcceptsFlavor(GssCall(rpc::RpcGssService::kPrivacy), sys));
+  EXPECT_FALSE(AcceptsFlavor(as_sys, krb5p));
+  EXPECT_FALSE(AcceptsFlavor(GssCall(rpc::RpcGssService::kNone), krb5p));
+  EXPECT_FALSE(AcceptsFlavor(GssCall(rpc::RpcGssService::kIntegrity), krb5p));
+  EXPECT_TRUE(AcceptsFlavor(GssCall(rpc::RpcGssService::kPrivacy), krb5p));
+  EXPECT_TRUE(AcceptsFlavor(GssCall(rpc::RpcGssService::kNone), krb5));
+  EXPECT_TRUE(AcceptsFlavor(GssCall(rpc::RpcGssService::kIntegrity), krb5));
+  EXPECT_TRUE(WrongSecurity(as_sys, krb5));
+  EXPECT_EQ(MountFlavors(sys), (std::vector<uint32_t>{1}));
+  core::ShareOptions all;
+  all.security = core::NfsSecurity{.sys = true, .krb5 = true, .krb5i = true, .krb5p = true};
+  EXPECT_EQ(MountFlavors(all), (std::vector<uint32_t>{390005, 390004, 390003, 1}));
+}
+
 }  // namespace
 }  // namespace dittofs::nfs

@@ -90,8 +90,17 @@ mountres3 MountService::Mnt(const rpc::CallContext& call, std::string_view path)
   FileHandleCodec::Handle fh = handles_.Encode((*share)->id(), (*share)->root());
   res.fhs_status = mountstat3::MNT3_OK;
   res.mountinfo.fhandle = nfs_fh3_owned::CopyFrom(ByteView(fh.data(), fh.size()));
-  if (dispatcher_ != nullptr) {
+  // RFC 2623 §2.7: the share's flavors, strongest first. MNT itself succeeds whatever flavor
+  // it came with: the client picks one of these for its NFS calls, which the share checks.
+  const core::ShareOptions& options = (*share)->options();
+  if (options.security.krb5 || options.security.krb5i || options.security.krb5p ||
+      !options.security.sys) {
+    for (uint32_t flavor : MountFlavors(options)) {
+      res.mountinfo.auth_flavors.push_back(static_cast<int32_t>(flavor));
+    }
+  } else if (dispatcher_ != nullptr) {
     for (uint32_t flavor : dispatcher_->Flavors()) {
+      if (flavor == static_cast<uint32_t>(rpc::AuthFlavor::kGss)) continue;
       res.mountinfo.auth_flavors.push_back(static_cast<int32_t>(flavor));
     }
   } else {

@@ -21,17 +21,18 @@ struct Target {
 };
 
 // The handle is checked (its MAC) before any share or store is looked at. A share that
-// requires TLS refuses a call that came without it: the whole call is answered AUTH_ERROR with
-// AUTH_TOOWEAK (RFC 5531 §9: the flavor, here the transport, is too weak for it), so the
-// handler's own answer is dropped.
+// requires TLS refuses a call that came without it, and one that does not accept the call's
+// security flavor (krb5p only, an AUTH_SYS call) refuses it alike: the whole call is answered
+// AUTH_ERROR with AUTH_TOOWEAK (RFC 5531 §9: the flavor, here the transport, is too weak for it),
+// so the handler's own answer is dropped.
 Result<Target> ResolveHandle(const rpc::CallContext& call, const FileHandleCodec& handles,
                              const core::ShareTable& shares, const nfs_fh3& fh) {
   ASSIGN_OR_RETURN(DecodedHandle h, handles.Decode(fh.data));
   // kStale for a share that is gone, kUnavailable (JUKEBOX) while its block store changes.
   ASSIGN_OR_RETURN(core::ShareUse vfs, shares.Use(h.share));
-  if (LacksRequiredTls(call, vfs->options())) {
+  if (WrongSecurity(call, vfs->options())) {
     if (call.denied != nullptr) *call.denied = rpc::AuthStat::kTooWeak;
-    return Status(Errc::kAccess, "the share requires TLS");
+    return Status(Errc::kAccess, "the share requires TLS or another security flavor");
   }
   return Target{std::move(vfs), h.file};
 }

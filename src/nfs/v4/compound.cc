@@ -704,7 +704,7 @@ nfsstat4 Nfs4Service::PutFh(Ctx& c, const PUTFH4args& a) {
     if (!share) return nfsstat4::NFS4ERR_STALE;
     // A share that requires TLS (RFC 9289) is entered over TLS only: as for a security flavor
     // the share does not accept (RFC 8881 §2.6.3.1).
-    if (LacksRequiredTls(c.call, share->vfs()->options())) return nfsstat4::NFS4ERR_WRONGSEC;
+    if (WrongSecurity(c.call, share->vfs()->options())) return nfsstat4::NFS4ERR_WRONGSEC;
   }
   c.SetCurrent(fh);
   return nfsstat4::NFS4_OK;

@@ -51,6 +51,8 @@ struct Nfs4Service::Ctx {
   size_t numops = 0;
   size_t request_size = 0;        // of the COMPOUND's arguments
   size_t reply_limit = SIZE_MAX;  // the session's maxresponsesize
+  // SECINFO's own lookup: it crosses into a share whatever the call's flavor, to tell it.
+  bool secinfo = false;
 
   const PseudoFs& Pseudo(const core::ShareTable& shares) {
     if (!pseudo) pseudo = PseudoFs::Of(shares);

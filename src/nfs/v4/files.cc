@@ -208,7 +208,11 @@ nfsstat4 Nfs4Service::Lookup(Ctx& c, const LOOKUP4args& a) {
       Status admitted = use->vfs().CheckMount(c.caller);
       if (!admitted.ok()) return nfsstat4::NFS4ERR_ACCESS;
       // RFC 9289: a share that requires TLS is entered over TLS only (RFC 8881 §2.6.3.1).
-      if (LacksRequiredTls(c.call, use->vfs().options())) return nfsstat4::NFS4ERR_WRONGSEC;
+      // RFC 8881 §2.6.3.1: and so does a flavor the share does not accept; SECINFO itself
+      // looks across (c.secinfo).
+      if (!c.secinfo && WrongSecurity(c.call, use->vfs().options())) {
+        return nfsstat4::NFS4ERR_WRONGSEC;
+      }
       fh.kind = Nfs4Fh::Kind::kShare;
       fh.share = e->share;
       fh.file = use->vfs().root();
@@ -649,21 +653,41 @@ SECINFO4res Nfs4Service::SecInfo(Ctx& c, bool parent, std::string_view name) {
   }
   // SECINFO names an entry of the current directory; SECINFO_NO_NAME the current object or
   // its parent. Either must exist.
+  Nfs4Fh keep = c.current;
+  Nfs4Fh target = c.current;
   if (!name.empty()) {
     r.status = CheckName(name);
     if (r.status != nfsstat4::NFS4_OK) return r;
-    Nfs4Fh keep = c.current;
+    c.secinfo = true;
     r.status = Lookup(c, LOOKUP4args{name});
+    c.secinfo = false;
+    target = c.current;
     c.current = keep;
     if (r.status != nfsstat4::NFS4_OK) return r;
   } else if (parent) {
-    Nfs4Fh keep = c.current;
     r.status = Lookupp(c);
+    target = c.current;
     c.current = keep;
     if (r.status != nfsstat4::NFS4_OK) return r;
   }
-  // AUTH_SYS: what every share accepts today (RPCSEC_GSS arrives with Kerberos).
-  r.flavors.push_back(secinfo4{1, {}, 0, 0});
+  // The flavors of the share the object is in (the pseudo file system takes every flavor):
+  // RPCSEC_GSS with the Kerberos V5 mechanism at each service, then AUTH_SYS.
+  core::NfsSecurity sec;
+  sec.krb5 = sec.krb5i = sec.krb5p = target.kind == Nfs4Fh::Kind::kPseudo;
+  if (target.kind != Nfs4Fh::Kind::kPseudo) {
+    Result<core::ShareUse> use = UseShare(shares_, target);
+    if (!use.ok()) {
+      r.status = ToNfs4(use.status());
+      return r;
+    }
+    sec = use->vfs().options().security;
+  }
+  // RFC 8881 §2.6.3.1.1.1 / RFC 1964: the Kerberos V5 mechanism, OID 1.2.840.113554.1.2.2.
+  static const std::string kKrb5Oid("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02", 9);
+  if (sec.krb5p) r.flavors.push_back(secinfo4{6, kKrb5Oid, 0, 3});
+  if (sec.krb5i) r.flavors.push_back(secinfo4{6, kKrb5Oid, 0, 2});
+  if (sec.krb5) r.flavors.push_back(secinfo4{6, kKrb5Oid, 0, 1});
+  if (sec.sys) r.flavors.push_back(secinfo4{1, {}, 0, 0});
   // RFC 8881 §2.6.3.1.1.8: SECINFO and SECINFO_NO_NAME consume the current file handle.
   if (c.minor >= 1) c.SetCurrent(Nfs4Fh{});
   return r;

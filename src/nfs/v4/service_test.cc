@@ -59,6 +59,7 @@ class Nfs4ServiceTest : public ::testing::Test {
     core::ShareOptions so;
     so.squash = core::Squash::kNone;
     so.root_mode = 01777;
+    so.security = security_;
     auto share = core::Share::Open(1, "/export", stores::NewMemoryMetadataStore(),
                                    stores::NewMemoryBlockStore(), so);
     ASSERT_TRUE(share.ok());
@@ -66,6 +67,7 @@ class Nfs4ServiceTest : public ::testing::Test {
     shares_->Add(std::move(share).value());
     service_ = std::make_unique<Nfs4Service>(*shares_, handles_, &users_, options);
   }
+  core::NfsSecurity security_;  // of the share Make opens
 
   // Runs a COMPOUND as uid 0; returns the reply's bytes.
   std::string Raw(uint32_t minor, const std::vector<nfs_argop4>& ops, uint32_t uid = 0) {
@@ -778,6 +780,29 @@ TEST_F(Nfs4ServiceTest, SessionAndClientEdgeCases) {
   again.fore_chan_attrs = cs.fore_chan_attrs;
   again.back_chan_attrs = cs.back_chan_attrs;
   EXPECT_EQ(Run(1, {MakeOp(OP_CREATE_SESSION, again)}).status, nfsstat4::NFS4ERR_STALE_CLIENTID);
+}
+
+// A share that takes krb5p only: an AUTH_SYS LOOKUP into it is NFS4ERR_WRONGSEC, and SECINFO
+// (which must not fail so) tells RPCSEC_GSS with Kerberos V5 and privacy (RFC 8881 §2.6.3.1).
+TEST_F(Nfs4ServiceTest, AKrb5pShareIsWrongsecForSysAndSecinfoTellsItsFlavor) {
+  security_ = core::NfsSecurity{.sys = false, .krb5p = true};
+  Make({});
+  EXPECT_EQ(Run(0, {MakeOp(OP_PUTROOTFH), MakeOp(OP_LOOKUP, LOOKUP4args{"export"})}).status,
+            nfsstat4::NFS4ERR_WRONGSEC);
+  COMPOUND4res r = Run(0, {MakeOp(OP_PUTROOTFH), MakeOp(OP_SECINFO, SECINFO4args{"export"})});
+  ASSERT_EQ(r.status, kOk);
+  const auto& flavors = std::get<SECINFO4res>(r.resarray.at(1).res).flavors;
+  ASSERT_EQ(flavors.size(), 1u);
+  EXPECT_EQ(flavors[0].flavor, 6u);
+  EXPECT_EQ(flavors[0].oid, std::string("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02", 9));
+  EXPECT_EQ(flavors[0].service, 3u);
+  // The default share takes AUTH_SYS, and SECINFO says so.
+  security_ = core::NfsSecurity{};
+  Make({});
+  r = Run(0, {MakeOp(OP_PUTROOTFH), MakeOp(OP_SECINFO, SECINFO4args{"export"})});
+  ASSERT_EQ(r.status, kOk);
+  ASSERT_EQ(std::get<SECINFO4res>(r.resarray.at(1).res).flavors.size(), 1u);
+  EXPECT_EQ(std::get<SECINFO4res>(r.resarray.at(1).res).flavors[0].flavor, 1u);
 }
 
 // What pynfs's 4.0 suite found: write-only attributes are not readable, ACCESS names only the
