@@ -55,7 +55,7 @@ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDITTOFS_WERROR=ON \
 record "asan build" $?
 step "ASan+UBSan tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_ctest build/asan
+  LSAN_OPTIONS=suppressions=$PWD/tests/lsan_suppressions.txt run_ctest build/asan
 
 step "fuzzing (libFuzzer, ${DFS_FUZZ_SECONDS:-60}s)"
 (
