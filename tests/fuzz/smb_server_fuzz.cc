@@ -97,6 +97,9 @@ class FakeStream final : public net::StreamConnection {
     closed = true;
     if (handler != nullptr) handler->OnClose();
   }
+  // SMB never switches a connection to TLS (only ONC RPC's STARTTLS does).
+  void StartTransform(std::unique_ptr<net::StreamTransform>) override { Close(); }
+  net::TransportSecurity security() const override { return {}; }
 
   net::StreamHandler* handler = nullptr;
   bool closed = false;
