@@ -70,4 +70,15 @@ Status SyncDir(const std::string& path, std::string_view component) {
   return Status::Ok();
 }
 
+FileStamp StampOf(const std::string& path) {
+  FileStamp f;
+  if (path.empty()) return f;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return f;
+  f.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  f.size = st.st_size;
+  f.inode = st.st_ino;
+  return f;
+}
+
 }  // namespace dittofs

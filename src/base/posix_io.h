@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -36,5 +37,16 @@ Status MakePrivate(const std::string& dir, std::string_view component);
 // fsyncs the directory `path`, making the names created in it durable. Declared as blocking
 // to the thread pool running it.
 Status SyncDir(const std::string& path, std::string_view component);
+
+// What tells one version of a file from another, for reloading files that change (certificates,
+// keytabs): a replaced file has another mtime (nanoseconds), size or inode. Equal to
+// FileStamp{} for an empty path or a file that cannot be stat'ed.
+struct FileStamp {
+  int64_t mtime_ns = -1;
+  int64_t size = -1;
+  uint64_t inode = 0;
+  friend bool operator==(const FileStamp&, const FileStamp&) = default;
+};
+FileStamp StampOf(const std::string& path);
 
 }  // namespace dittofs

@@ -5,13 +5,13 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <sys/stat.h>
 
 #include <string_view>
 #include <utility>
 
 #include "base/log.h"
 #include "base/mutex.h"
+#include "base/posix_io.h"
 
 namespace dittofs::net {
 namespace {
@@ -35,25 +35,6 @@ struct CtxFree {
   void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
 };
 using CtxPtr = std::unique_ptr<SSL_CTX, CtxFree>;
-
-// What identifies a version of a file: a replaced file has another mtime, size or inode.
-struct FileStamp {
-  int64_t mtime_ns = -1;
-  int64_t size = -1;
-  uint64_t inode = 0;
-  friend bool operator==(const FileStamp&, const FileStamp&) = default;
-};
-
-FileStamp StampOf(const std::string& path) {
-  FileStamp f;
-  if (path.empty()) return f;
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return f;
-  f.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
-  f.size = st.st_size;
-  f.inode = st.st_ino;
-  return f;
-}
 
 // RFC 9289 §5.2: the client must offer ALPN with "sunrpc", and the server must answer with it.
 // A ClientHello without the extension is refused here, before any work; one that offers only

@@ -64,6 +64,13 @@ struct Nfs4Service::Ctx {
   }
 };
 
+// The share file `fh` names, or why there is none: NOFILEHANDLE, or for a pseudo directory
+// `pseudo_status` (ROFS for changes, ISDIR for data).
+nfsstat4 NeedShareFile(const Nfs4Fh& fh, nfsstat4 pseudo_status);
+inline nfsstat4 NeedShareFile(const Nfs4Service::Ctx& c, nfsstat4 pseudo_status) {
+  return NeedShareFile(c.current, pseudo_status);
+}
+
 // The share a share file handle is of, held for one operation.
 Result<core::ShareUse> UseShare(const core::ShareTable& shares, const Nfs4Fh& fh);
 

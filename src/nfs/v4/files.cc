@@ -52,15 +52,13 @@ bool IsZero(const verifier4& v) {
   return std::all_of(v.begin(), v.end(), [](std::byte b) { return b == std::byte{0}; });
 }
 
-// The share file of the current handle, or why there is none: NOFILEHANDLE, or for a pseudo
-// directory `pseudo_status` (ROFS for changes, ISDIR for data).
-nfsstat4 NeedShareFile(const Nfs4Service::Ctx& c, nfsstat4 pseudo_status) {
-  if (c.current.none()) return nfsstat4::NFS4ERR_NOFILEHANDLE;
-  if (c.current.is_pseudo()) return pseudo_status;
+}  // namespace
+
+nfsstat4 NeedShareFile(const Nfs4Fh& fh, nfsstat4 pseudo_status) {
+  if (fh.none()) return nfsstat4::NFS4ERR_NOFILEHANDLE;
+  if (fh.is_pseudo()) return pseudo_status;
   return nfsstat4::NFS4_OK;
 }
-
-}  // namespace
 
 nfsstat4 Nfs4Service::ToSetAttrs(Ctx& c, const fattr4& in, const core::Attr* current,
                                  core::SetAttrs* out, bitmap4* attrset,

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -176,6 +177,11 @@ class Nfs4Service {
   SETXATTR4res SetXattr(Ctx& c, const SETXATTR4args& a);
   LISTXATTRS4res ListXattrs(Ctx& c, const LISTXATTRS4args& a);
   REMOVEXATTR4res RemoveXattr(Ctx& c, const REMOVEXATTR4args& a);
+  // SETXATTR's and REMOVEXATTR's common part: the current file and the name (`wire_name`
+  // without "user."), `change` run with the runtime's name, the change info around it.
+  nfsstat4 ChangeXattr(Ctx& c, std::string_view wire_name,
+                       const std::function<Status(core::Vfs&, const std::string&)>& change,
+                       change_info4* cinfo);
   // The saved and current files of CLONE and COPY, each with the open its stateid names.
   struct CopySides;
   nfsstat4 CopySidesOf(Ctx& c, const stateid4& src, const stateid4& dst, CopySides* out);

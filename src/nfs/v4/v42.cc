@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <thread>
 
 #include "base/clock.h"
@@ -15,14 +16,6 @@
 namespace dittofs::nfs {
 
 namespace {
-
-// The share file of the current handle, or why there is none (`pseudo_status` for a pseudo
-// directory).
-nfsstat4 NeedFile(const Nfs4Fh& fh, nfsstat4 pseudo_status) {
-  if (fh.none()) return nfsstat4::NFS4ERR_NOFILEHANDLE;
-  if (fh.is_pseudo()) return pseudo_status;
-  return nfsstat4::NFS4_OK;
-}
 
 // RFC 8276 §8.4: the NFS xattr namespace is Linux's "user." one; names travel without it.
 constexpr std::string_view kUserPrefix = "user.";
@@ -68,7 +61,7 @@ nfsstat4 Nfs4Service::Deallocate(Ctx& c, const DEALLOCATE4args& a) {
 
 nfsstat4 Nfs4Service::ChangeSpace(Ctx& c, const stateid4& stateid, uint64_t offset, uint64_t length,
                                   bool punch) {
-  nfsstat4 s = NeedFile(c.current, nfsstat4::NFS4ERR_ISDIR);
+  nfsstat4 s = NeedShareFile(c.current, nfsstat4::NFS4ERR_ISDIR);
   if (s != nfsstat4::NFS4_OK) return s;
   core::OpenContext via;
   const core::OpenContext* through = nullptr;
@@ -88,7 +81,7 @@ nfsstat4 Nfs4Service::ChangeSpace(Ctx& c, const stateid4& stateid, uint64_t offs
 
 SEEK4res Nfs4Service::Seek(Ctx& c, const SEEK4args& a) {
   SEEK4res r;
-  r.status = NeedFile(c.current, nfsstat4::NFS4ERR_ISDIR);
+  r.status = NeedShareFile(c.current, nfsstat4::NFS4ERR_ISDIR);
   if (r.status != nfsstat4::NFS4_OK) return r;
   core::OpenContext via;
   const core::OpenContext* through = nullptr;
@@ -135,7 +128,7 @@ SEEK4res Nfs4Service::Seek(Ctx& c, const SEEK4args& a) {
 
 READ_PLUS4res Nfs4Service::ReadPlus(Ctx& c, const READ_PLUS4args& a) {
   READ_PLUS4res r;
-  r.status = NeedFile(c.current, nfsstat4::NFS4ERR_ISDIR);
+  r.status = NeedShareFile(c.current, nfsstat4::NFS4ERR_ISDIR);
   if (r.status != nfsstat4::NFS4_OK) return r;
   core::OpenContext via;
   const core::OpenContext* through = nullptr;
@@ -209,9 +202,9 @@ struct Nfs4Service::CopySides {
 
 nfsstat4 Nfs4Service::CopySidesOf(Ctx& c, const stateid4& src, const stateid4& dst,
                                   CopySides* out) {
-  nfsstat4 s = NeedFile(c.saved, nfsstat4::NFS4ERR_ISDIR);
+  nfsstat4 s = NeedShareFile(c.saved, nfsstat4::NFS4ERR_ISDIR);
   if (s != nfsstat4::NFS4_OK) return s;
-  s = NeedFile(c.current, nfsstat4::NFS4ERR_ISDIR);
+  s = NeedShareFile(c.current, nfsstat4::NFS4ERR_ISDIR);
   if (s != nfsstat4::NFS4_OK) return s;
   if (c.saved.share != c.current.share) return nfsstat4::NFS4ERR_XDEV;
   const core::OpenContext* through = nullptr;
@@ -416,7 +409,7 @@ void Nfs4Service::StopCopies() {
 }
 
 nfsstat4 Nfs4Service::OffloadCancel(Ctx& c, const OFFLOAD_CANCEL4args& a) {
-  nfsstat4 s = NeedFile(c.current, nfsstat4::NFS4ERR_ISDIR);
+  nfsstat4 s = NeedShareFile(c.current, nfsstat4::NFS4ERR_ISDIR);
   if (s != nfsstat4::NFS4_OK) return s;
   MutexLock lock(&copies_mu_);
   auto it = copies_.find(a.stateid.other);
@@ -433,7 +426,7 @@ nfsstat4 Nfs4Service::OffloadCancel(Ctx& c, const OFFLOAD_CANCEL4args& a) {
 
 OFFLOAD_STATUS4res Nfs4Service::OffloadStatus(Ctx& c, const OFFLOAD_STATUS4args& a) {
   OFFLOAD_STATUS4res r;
-  r.status = NeedFile(c.current, nfsstat4::NFS4ERR_ISDIR);
+  r.status = NeedShareFile(c.current, nfsstat4::NFS4ERR_ISDIR);
   if (r.status != nfsstat4::NFS4_OK) return r;
   MutexLock lock(&copies_mu_);
   auto it = copies_.find(a.stateid.other);
@@ -452,7 +445,7 @@ OFFLOAD_STATUS4res Nfs4Service::OffloadStatus(Ctx& c, const OFFLOAD_STATUS4args&
 
 GETXATTR4res Nfs4Service::GetXattr(Ctx& c, const GETXATTR4args& a) {
   GETXATTR4res r;
-  r.status = NeedFile(c.current, nfsstat4::NFS4ERR_NOXATTR);
+  r.status = NeedShareFile(c.current, nfsstat4::NFS4ERR_NOXATTR);
   if (r.status != nfsstat4::NFS4_OK) return r;
   std::string name;
   r.status = XattrName(a.name, &name);
@@ -471,46 +464,47 @@ GETXATTR4res Nfs4Service::GetXattr(Ctx& c, const GETXATTR4args& a) {
   return r;
 }
 
-SETXATTR4res Nfs4Service::SetXattr(Ctx& c, const SETXATTR4args& a) {
-  SETXATTR4res r;
-  r.status = NeedFile(c.current, nfsstat4::NFS4ERR_ROFS);
-  if (r.status != nfsstat4::NFS4_OK) return r;
+nfsstat4 Nfs4Service::ChangeXattr(
+    Ctx& c, std::string_view wire_name,
+    const std::function<Status(core::Vfs&, const std::string&)>& change, change_info4* cinfo) {
+  nfsstat4 st = NeedShareFile(c.current, nfsstat4::NFS4ERR_ROFS);
+  if (st != nfsstat4::NFS4_OK) return st;
   std::string name;
-  r.status = XattrName(a.name, &name);
-  if (r.status != nfsstat4::NFS4_OK) return r;
-  if (a.value.size() > core::kMaxXattrValue) {
-    r.status = nfsstat4::NFS4ERR_XATTR2BIG;
-    return r;
-  }
+  st = XattrName(wire_name, &name);
+  if (st != nfsstat4::NFS4_OK) return st;
   Result<core::ShareUse> use = UseShare(shares_, c.current);
-  if (!use.ok()) {
-    r.status = ToNfs4(use.status());
-    return r;
-  }
+  if (!use.ok()) return ToNfs4(use.status());
   core::Vfs& vfs = use->vfs();
   Result<core::Attr> before = vfs.GetAttr(c.caller, c.current.file);
-  if (!before.ok()) {
-    r.status = ToNfs4(before.status());
-    return r;
-  }
+  if (!before.ok()) return ToNfs4(before.status());
+  Status s = change(vfs, name);
+  if (!s.ok()) return XattrStatus(s);
+  // Not atomic: another change may come between the reads and this one.
+  Result<core::Attr> after = vfs.GetAttr(c.caller, c.current.file);
+  *cinfo = {false, before->change, after.ok() ? after->change : before->change + 1};
+  vfs.NoteFileChanged(c.current.file, core::changed::kEa);
+  return nfsstat4::NFS4_OK;
+}
+
+SETXATTR4res Nfs4Service::SetXattr(Ctx& c, const SETXATTR4args& a) {
+  SETXATTR4res r;
+  // A value over the runtime's limit is its kTooBig: XATTR2BIG (XattrStatus).
   const core::XattrSet how =
       a.option == setxattr_option4::SETXATTR4_CREATE    ? core::XattrSet::kCreate
       : a.option == setxattr_option4::SETXATTR4_REPLACE ? core::XattrSet::kReplace
                                                         : core::XattrSet::kAny;
-  Status s = vfs.SetXattr(c.caller, c.current.file, name, AsChars(a.value), how);
-  if (!s.ok()) {
-    r.status = XattrStatus(s);
-    return r;
-  }
-  Result<core::Attr> after = vfs.GetAttr(c.caller, c.current.file);
-  r.cinfo = {false, before->change, after.ok() ? after->change : before->change + 1};
-  vfs.NoteFileChanged(c.current.file, core::changed::kEa);
+  r.status = ChangeXattr(
+      c, a.name,
+      [&](core::Vfs& vfs, const std::string& name) {
+        return vfs.SetXattr(c.caller, c.current.file, name, AsChars(a.value), how);
+      },
+      &r.cinfo);
   return r;
 }
 
 LISTXATTRS4res Nfs4Service::ListXattrs(Ctx& c, const LISTXATTRS4args& a) {
   LISTXATTRS4res r;
-  r.status = NeedFile(c.current, nfsstat4::NFS4_OK);
+  r.status = NeedShareFile(c.current, nfsstat4::NFS4_OK);
   if (r.status != nfsstat4::NFS4_OK) return r;
   std::vector<std::string> names;
   if (!c.current.is_pseudo()) {
@@ -561,30 +555,12 @@ LISTXATTRS4res Nfs4Service::ListXattrs(Ctx& c, const LISTXATTRS4args& a) {
 
 REMOVEXATTR4res Nfs4Service::RemoveXattr(Ctx& c, const REMOVEXATTR4args& a) {
   REMOVEXATTR4res r;
-  r.status = NeedFile(c.current, nfsstat4::NFS4ERR_ROFS);
-  if (r.status != nfsstat4::NFS4_OK) return r;
-  std::string name;
-  r.status = XattrName(a.name, &name);
-  if (r.status != nfsstat4::NFS4_OK) return r;
-  Result<core::ShareUse> use = UseShare(shares_, c.current);
-  if (!use.ok()) {
-    r.status = ToNfs4(use.status());
-    return r;
-  }
-  core::Vfs& vfs = use->vfs();
-  Result<core::Attr> before = vfs.GetAttr(c.caller, c.current.file);
-  if (!before.ok()) {
-    r.status = ToNfs4(before.status());
-    return r;
-  }
-  Status s = vfs.RemoveXattr(c.caller, c.current.file, name);
-  if (!s.ok()) {
-    r.status = XattrStatus(s);
-    return r;
-  }
-  Result<core::Attr> after = vfs.GetAttr(c.caller, c.current.file);
-  r.cinfo = {false, before->change, after.ok() ? after->change : before->change + 1};
-  vfs.NoteFileChanged(c.current.file, core::changed::kEa);
+  r.status = ChangeXattr(
+      c, a.name,
+      [&](core::Vfs& vfs, const std::string& name) {
+        return vfs.RemoveXattr(c.caller, c.current.file, name);
+      },
+      &r.cinfo);
   return r;
 }
 

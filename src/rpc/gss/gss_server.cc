@@ -6,12 +6,12 @@
 #include <gssapi/gssapi_ext.h>
 #include <gssapi/gssapi_krb5.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 
 #include <atomic>
 
 #include "base/log.h"
 #include "base/mutex.h"
+#include "base/posix_io.h"
 #include "rpc/gss/context_cache.h"
 
 namespace dittofs::rpc::gss {
@@ -113,11 +113,11 @@ struct Context {
 class GssServerImpl final : public GssServer {
  public:
   GssServerImpl(GssServerOptions options, PrincipalMapper mapper, gss_cred_id_t cred,
-                time_t keytab_mtime)
+                FileStamp keytab_stamp)
       : options_(std::move(options)),
         mapper_(std::move(mapper)),
         contexts_(options_.max_contexts),
-        keytab_mtime_(keytab_mtime) {
+        keytab_stamp_(keytab_stamp) {
     cred_ = std::make_shared<AcceptorCred>();
     cred_->cred_ = cred;
   }
@@ -403,14 +403,14 @@ class GssServerImpl final : public GssServer {
     MutexLock lock(&cred_mu_);
     if (now - last_check_ >= options_.keytab_check_interval) {
       last_check_ = now;
-      struct stat st {};
-      if (stat(options_.keytab.c_str(), &st) == 0 && st.st_mtime != keytab_mtime_) {
+      const FileStamp stamp = StampOf(options_.keytab);
+      if (stamp != FileStamp{} && stamp != keytab_stamp_) {
         Result<gss_cred_id_t> fresh = AcceptorCred::Acquire(options_);
         if (fresh.ok()) {
           auto next = std::make_shared<AcceptorCred>();
           next->cred_ = *fresh;
           cred_ = std::move(next);
-          keytab_mtime_ = st.st_mtime;
+          keytab_stamp_ = stamp;
           LOG_INFO("kerberos: keytab {} reloaded", options_.keytab);
         } else {
           LOG_WARN("{} (keeping the keys read before)", fresh.status().message());
@@ -426,7 +426,7 @@ class GssServerImpl final : public GssServer {
   Mutex cred_mu_;
   // Shared with the calls accepting a context with it while a reload replaces it.
   std::shared_ptr<AcceptorCred> cred_ GUARDED_BY(cred_mu_);
-  time_t keytab_mtime_ GUARDED_BY(cred_mu_);
+  FileStamp keytab_stamp_ GUARDED_BY(cred_mu_);  // of the keytab cred_ was acquired from
   Clock::time_point last_check_ GUARDED_BY(cred_mu_) = Clock::now();
 };
 
@@ -439,13 +439,13 @@ Result<std::unique_ptr<GssServer>> GssServer::Create(GssServerOptions options,
     return Status(Errc::kInvalid,
                   fmt::format("kerberos: seq_window must be 1..{}", SeqWindow::kMaxSize));
   }
-  struct stat st {};
-  if (stat(options.keytab.c_str(), &st) != 0) {
+  const FileStamp stamp = StampOf(options.keytab);
+  if (stamp == FileStamp{}) {
     return Status(Errc::kNotFound, fmt::format("kerberos: keytab {} not found", options.keytab));
   }
   ASSIGN_OR_RETURN(gss_cred_id_t cred, AcceptorCred::Acquire(options));
   return std::unique_ptr<GssServer>(
-      new GssServerImpl(std::move(options), std::move(mapper), cred, st.st_mtime));
+      new GssServerImpl(std::move(options), std::move(mapper), cred, stamp));
 }
 
 }  // namespace dittofs::rpc::gss

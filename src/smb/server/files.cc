@@ -205,6 +205,14 @@ uint32_t MaximalAccess(core::Vfs& vfs, const core::Caller& caller, const core::A
 
 namespace {
 
+// The session's open with volatile id `id` (the source of a server-side copy or block clone,
+// named in an FSCTL's input); null when the session has none.
+std::shared_ptr<Open> SessionOpen(Session& session, uint64_t id) {
+  MutexLock lock(&session.mu);
+  auto it = session.opens.find(id);
+  return it == session.opens.end() ? nullptr : it->second;
+}
+
 // A CREATE of a named stream (`name.stream`) of the file `name.path` (docs/streams.md). Fills
 // `open` and `resp`; returns the failure otherwise. The file is made first when the
 // disposition creates and it does not exist. No oplock or lease is granted on a stream.
@@ -1256,12 +1264,7 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       if (!r.ok()) return Fail(wire::kStatusInvalidParameter);
       if (total > kMaxTotal) return limits();
       if (src_session != x.session->id) return Fail(wire::kStatusObjectNameNotFound);
-      std::shared_ptr<Open> src;
-      {
-        MutexLock lock(&x.session->mu);
-        auto it = x.session->opens.find(src_id);
-        if (it != x.session->opens.end()) src = it->second;
-      }
+      std::shared_ptr<Open> src = SessionOpen(*x.session, src_id);
       if (!src || src->pipe || src->tree->share != open.tree->share) {
         return Fail(wire::kStatusObjectNameNotFound);
       }
@@ -1274,8 +1277,8 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       for (const Chunk& c : chunks) {
         // Within one file, overlapping ranges copy as a memmove would (the runtime's copy
         // refuses them): they go the read-then-write way below.
-        const bool overlap = src->file == open.file && c.from < c.to + c.length &&
-                             c.to < c.from + c.length;
+        const bool overlap =
+            src->file == open.file && c.from < c.to + c.length && c.to < c.from + c.length;
         if (!src->stream && !open.stream && !overlap) {
           // File data to file data: the runtime's copy, by reference where the store shares
           // chunks (the same path as NFSv4.2's COPY and CLONE).
@@ -1540,12 +1543,7 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
         return Fail(wire::kStatusInvalidParameter);
       }
       if (open.directory) return Fail(wire::kStatusInvalidParameter);
-      std::shared_ptr<Open> src;
-      {
-        MutexLock lock(&x.session->mu);
-        auto it = x.session->opens.find(volatile_id);
-        if (it != x.session->opens.end()) src = it->second;
-      }
+      std::shared_ptr<Open> src = SessionOpen(*x.session, volatile_id);
       if (!src || src->pipe || src->stream || src->tree->share != open.tree->share) {
         return Fail(wire::kStatusInvalidHandle);
       }
