@@ -10,12 +10,12 @@
 #include <sys/wait.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <map>
 #include <sstream>
 #include <string>
 
 #include "dfs_process.h"
+#include "testing/scratch_dir.h"
 
 namespace dittofs::integration {
 namespace {
@@ -46,9 +46,8 @@ std::map<std::string, std::string> Parse(const std::string& text) {
 class NfsKrb5Test : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/dfs-krb5-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    ASSERT_FALSE(scratch_.path().empty());
+    dir_ = scratch_.path();
     std::string pid = Shell(std::string("/usr/bin/python3 ") + KRB5_CLIENT + " setup " + dir_);
     kdc_pid_ = std::atoi(pid.c_str());
     ASSERT_GT(kdc_pid_, 0) << pid;
@@ -56,10 +55,9 @@ class NfsKrb5Test : public ::testing::Test {
   void TearDown() override {
     dfs_.reset();
     if (kdc_pid_ > 0) kill(kdc_pid_, SIGTERM);
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
+  testing::ScratchDir scratch_{"dfs-krb5"};  // the KDC's realm, keytab, tickets; removed after
   std::string dir_;
   pid_t kdc_pid_ = 0;
   std::unique_ptr<DfsProcess> dfs_;
