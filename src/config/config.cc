@@ -298,6 +298,7 @@ const std::vector<Key>& Keys() {
       {"smb", "encrypt", SmbBool(&SmbConfig::encrypt)},
       {"smb", "allow_guest", SmbBool(&SmbConfig::allow_guest)},
       {"smb", "multichannel", SmbBool(&SmbConfig::multichannel)},
+      {"smb", "ntlm", SmbBool(&SmbConfig::ntlm)},
       {"smb", "netbios_name", SmbString(&SmbConfig::netbios_name)},
       {"smb", "domain", SmbString(&SmbConfig::domain)},
       {"kerberos", "keytab",
@@ -308,6 +309,26 @@ const std::vector<Key>& Keys() {
       {"kerberos", "service_principal",
        [](Config& c, const std::string& v) {
          c.kerberos.service_principal = v;
+         return Status::Ok();
+       }},
+      {"kerberos", "smb_service_principal",
+       [](Config& c, const std::string& v) {
+         c.kerberos.smb_service_principal = v;
+         return Status::Ok();
+       }},
+      {"kerberos", "realms",
+       [](Config& c, const std::string& v) {
+         // A YAML list, or comma-separated (DITTOFS_KERBEROS_REALMS=A.COM,B.COM).
+         c.kerberos.realms.clear();
+         std::string realm;
+         for (size_t i = 0; i <= v.size(); ++i) {
+           if (i < v.size() && v[i] != ',') {
+             if (v[i] != ' ') realm.push_back(v[i]);
+             continue;
+           }
+           if (!realm.empty()) c.kerberos.realms.push_back(std::move(realm));
+           realm.clear();
+         }
          return Status::Ok();
        }},
       {"kerberos", "max_contexts",
@@ -374,7 +395,23 @@ Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v)
   return Status::Ok();
 }
 
-std::string Scalar(const YAML::Node& n) { return n.as<std::string>(); }
+// "A, B, C".
+std::string Joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// A value as text; a sequence ([A, B]) as its items joined with commas, as list keys take them.
+std::string Scalar(const YAML::Node& n) {
+  if (!n.IsSequence()) return n.as<std::string>();
+  std::string joined;
+  for (const YAML::Node& item : n) {
+    if (!joined.empty()) joined += ',';
+    joined += item.as<std::string>();
+  }
+  return joined;
+}
 
 // A share's `tiered:` map as the JSON that ParseTieredBlockConfig reads, so the config file and
 // the REST API share one parser. A plain YAML scalar is untyped text: it becomes the JSON type
@@ -602,6 +639,10 @@ Status Validate(const Config& c) {
   if (c.kerberos.enabled() && c.kerberos.keytab.front() != '/') {
     return Status(Errc::kInvalid, "kerberos.keytab must be an absolute path");
   }
+  if (c.smb.enabled && !c.smb.ntlm && !c.kerberos.enabled()) {
+    return Status(Errc::kInvalid,
+                  "smb.ntlm is off but kerberos.keytab is not set: no SMB client could log on");
+  }
   if (c.nfs.record_timeout_s == 0) {
     return Status(Errc::kInvalid, "nfs.record_timeout_s must be at least 1");
   }
@@ -729,9 +770,11 @@ std::string JsonSchema() {
       {"smb.encrypt", "boolean"},
       {"smb.allow_guest", "boolean"},
       {"smb.multichannel", "boolean"},
+      {"smb.ntlm", "boolean"},
       {"nfs.tls.handshake_timeout_ms", "integer"},
       {"kerberos.max_contexts", "integer"},
       {"kerberos.seq_window", "integer"},
+      {"kerberos.realms", "array"},
   };
   std::map<std::string, std::vector<std::string>> sections;
   for (const Key& k : Keys()) sections[k.section].push_back(k.name);
@@ -931,12 +974,15 @@ std::string RenderConfig(const Config& c) {
     << "\"\n    client_ca_file: \"" << c.nfs.tls.client_ca_file
     << "\"\n    handshake_timeout_ms: " << c.nfs.tls.handshake_timeout_ms
     << "\n\n"
-       "# RPCSEC_GSS with Kerberos V5 for NFS, served when keytab is set (an absolute path; the\n"
-       "# file is reread when it changes). service_principal: accept as this one only.\n"
+       "# Kerberos V5 for NFS (RPCSEC_GSS) and SMB (SPNEGO), served when keytab is set (an\n"
+       "# absolute path; the file is reread when it changes). service_principal and\n"
+       "# smb_service_principal: accept as this one only (empty: any in the keytab).\n"
        "kerberos:\n"
        "  keytab: \""
     << c.kerberos.keytab << "\"\n  service_principal: \"" << c.kerberos.service_principal
-    << "\"\n  max_contexts: " << c.kerberos.max_contexts
+    << "\"\n  smb_service_principal: \"" << c.kerberos.smb_service_principal << "\"\n  realms: ["
+    << Joined(c.kerberos.realms) << "]"
+    << "\n  max_contexts: " << c.kerberos.max_contexts
     << "\n  seq_window: " << c.kerberos.seq_window
     << "\n\n"
        "smb:\n"
@@ -982,6 +1028,9 @@ std::string RenderConfig(const Config& c) {
        "  multichannel: "
     << (c.smb.multichannel ? "true" : "false")
     << "     # SMB 3 sessions may bind more connections (MS-SMB2 multichannel)\n"
+       "  ntlm: "
+    << (c.smb.ntlm ? "true" : "false")
+    << "             # NTLMv2 logons (false: Kerberos only)\n"
        "  netbios_name: \""
     << c.smb.netbios_name
     << "\"\n"

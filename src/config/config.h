@@ -101,6 +101,7 @@ struct SmbConfig {
   bool encrypt = false;          // every session encrypts (SMB 3.x only)
   bool allow_guest = false;      // guest and anonymous sessions, on every share
   bool multichannel = true;      // SMB 3 sessions may bind more connections
+  bool ntlm = true;              // NTLMv2 logons (off: Kerberos only, when kerberos.keytab is set)
   std::string netbios_name = "DITTOFS";
   std::string domain = "WORKGROUP";
 };
@@ -165,8 +166,12 @@ struct ShareConfig {
 struct KerberosConfig {
   std::string keytab;             // the service's keys (nfs/<host>@REALM); reread when it changes
   std::string service_principal;  // accept as this principal only; empty: any in the keytab
-  uint32_t max_contexts = 4096;   // security contexts held; the least recently used go first
-  uint32_t seq_window = 128;      // the sequence window told to clients (RFC 2203 §5.3.3.1)
+  std::string smb_service_principal;  // the same for SMB (cifs/<host>@REALM); empty: any
+  // The realms whose "name@REALM" principals are the users so named (besides each user's own
+  // kerberos_principal); empty: any realm.
+  std::vector<std::string> realms;
+  uint32_t max_contexts = 4096;  // security contexts held; the least recently used go first
+  uint32_t seq_window = 128;     // the sequence window told to clients (RFC 2203 §5.3.3.1)
   bool enabled() const { return !keytab.empty(); }
 };
 

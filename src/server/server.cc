@@ -36,6 +36,7 @@
 #include "controlplane/db/sqlite/sqlite_control_db.h"
 #include "core/login_throttle.h"
 #include "core/shares.h"
+#include "gss/gss.h"
 #include "net/http/http_server.h"
 #include "net/tls/tls.h"
 #include "nfs/common/file_handle.h"
@@ -50,6 +51,7 @@
 #include "rpc/udp_server.h"
 #include "server/share_layout.h"
 #include "server/user_directory.h"
+#include "smb/auth/kerberos.h"
 #include "smb/server/smb_server.h"
 #include "stores/block/localfs/localfs_block_store.h"
 #include "stores/block/memory/memory_block_store.h"
@@ -546,6 +548,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
  public:
   ServerImpl(const config::Config& config, const nfs::FileHandleCodec::Key& handle_key)
       : config_(config),
+        users_({.kerberos_realms = config.kerberos.realms}),
         dispatcher_(8192),
         handles_(handle_key),
         nfs3_(shares_, handles_),
@@ -655,6 +658,10 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   core::ShareTable shares_;
   // Who the control plane's users are, for the adapters that name them (declared before them).
   ControlPlaneUserDirectory users_;
+  // Kerberos (kerberos.keytab set): the keys NFS accepts with (service_principal) and SMB's
+  // (smb_service_principal; none while SMB is off). Each reloads the keytab when it changes.
+  std::unique_ptr<gss::Keytab> nfs_keytab_;
+  std::unique_ptr<gss::Keytab> smb_keytab_;
   // RPCSEC_GSS, when Kerberos is configured; the dispatcher borrows it (declared before the
   // listeners, so it outlives their calls).
   std::unique_ptr<rpc::gss::GssServer> gss_;
@@ -1557,6 +1564,12 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartSmb(const cp::Adapter& row,
   o.allow_guest = config_.smb.allow_guest;
   o.multichannel = config_.smb.multichannel;
   o.max_io = config_.smb.max_io;
+  o.mechanisms.ntlm = config_.smb.ntlm;
+  if (smb_keytab_) {
+    o.mechanisms.kerberos = [keytab = smb_keytab_.get()] {
+      return smb::auth::NewKerberosContext(*keytab);
+    };
+  }
   smb::SmbEnvironment env;
   env.shares = &shares_;
   env.users = &users_;
@@ -1644,19 +1657,30 @@ Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) 
 // the user applies to the contexts established after it.
 Status ServerImpl::StartKerberos() {
   if (!config_.kerberos.enabled()) return Status::Ok();
+  const auto open = [&](const std::string& principal) -> Result<std::unique_ptr<gss::Keytab>> {
+    Result<std::unique_ptr<gss::Keytab>> keytab =
+        gss::Keytab::Open({.keytab = config_.kerberos.keytab, .service_principal = principal});
+    if (!keytab.ok()) {
+      return Status(Errc::kInvalid,
+                    keytab.status().message() + " (`dfs kerberos check` says more)");
+    }
+    return keytab;
+  };
+  ASSIGN_OR_RETURN(nfs_keytab_, open(config_.kerberos.service_principal));
+  if (config_.smb.enabled) {
+    ASSIGN_OR_RETURN(smb_keytab_, open(config_.kerberos.smb_service_principal));
+  }
   rpc::gss::GssServerOptions o;
-  o.keytab = config_.kerberos.keytab;
-  o.service_principal = config_.kerberos.service_principal;
   o.max_contexts = config_.kerberos.max_contexts;
   o.seq_window = config_.kerberos.seq_window;
   auto mapper = [this](std::string_view principal) -> std::optional<rpc::gss::GssIdentity> {
     rpc::gss::GssIdentity id;
+    Result<core::UserRecord> user = users_.FindKerberosUser(principal);
     std::string_view name = principal.substr(0, principal.rfind('@'));
-    if (name.find('/') != std::string_view::npos) {
-      id.anonymous = true;
+    if (!user.ok() && name.find('/') != std::string_view::npos) {
+      id.anonymous = true;  // a machine principal no user has as its own
       return id;
     }
-    Result<core::UserRecord> user = users_.FindKerberosUser(principal);
     if (!user.ok()) return std::nullopt;
     Result<core::Principal> p = user->LogOn(core::AuthMethod::kKerberos);
     if (!p.ok()) return std::nullopt;
@@ -1666,12 +1690,7 @@ Status ServerImpl::StartKerberos() {
     id.user_name = user->name;
     return id;
   };
-  Result<std::unique_ptr<rpc::gss::GssServer>> gss =
-      rpc::gss::GssServer::Create(std::move(o), std::move(mapper));
-  if (!gss.ok()) {
-    return Status(Errc::kInvalid, gss.status().message() + " (`dfs kerberos check` says more)");
-  }
-  gss_ = std::move(gss).value();
+  ASSIGN_OR_RETURN(gss_, rpc::gss::GssServer::Create(*nfs_keytab_, o, std::move(mapper)));
   dispatcher_.SetGss(gss_.get());
   LOG_INFO("nfs: RPCSEC_GSS with Kerberos V5 (keytab {})", config_.kerberos.keytab);
   return Status::Ok();

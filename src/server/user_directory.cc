@@ -64,6 +64,10 @@ Status ControlPlaneUserDirectory::Refresh(controlplane::ControlDb& db) {
     next->by_name[record.name] = index;
     next->by_folded[FoldCase(record.name)].push_back(index);
     next->by_uid[record.uid] = index;
+    if (!u.kerberos_principal.empty()) {
+      next->by_principal[u.kerberos_principal] = index;
+      next->has_principal.insert(index);
+    }
     next->users.push_back(std::move(record));
   }
   snapshot_.store(std::move(next), std::memory_order_release);
@@ -94,6 +98,10 @@ Result<core::UserRecord> ControlPlaneUserDirectory::FindWindowsUser(std::string_
 
 Result<core::UserRecord> ControlPlaneUserDirectory::FindKerberosUser(
     std::string_view principal) const {
+  std::shared_ptr<const Snapshot> s = Load();
+  if (auto own = s->by_principal.find(std::string(principal)); own != s->by_principal.end()) {
+    return s->users[own->second];
+  }
   // RFC 1964 §2.1.1: a name's components are separated by '/', then come '@' and the realm.
   std::string_view name = principal;
   if (size_t at = principal.rfind('@'); at != std::string_view::npos) {
@@ -108,9 +116,13 @@ Result<core::UserRecord> ControlPlaneUserDirectory::FindKerberosUser(
   if (name.empty() || name.find_first_of("/@\\") != std::string_view::npos) {
     return NoUser("for principal", principal);
   }
-  std::shared_ptr<const Snapshot> s = Load();
   auto it = s->by_name.find(std::string(name));
   if (it == s->by_name.end()) return NoUser("for principal", principal);
+  if (s->has_principal.count(it->second) != 0) {
+    return Status(
+        Errc::kNotFound,
+        fmt::format("no user for {}: user {} logs on as its own principal", principal, name));
+  }
   return s->users[it->second];
 }
 

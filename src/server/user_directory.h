@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/mutex.h"
@@ -37,6 +38,9 @@ class ControlPlaneUserDirectory final : public core::UserDirectory {
 
   Result<core::UserRecord> FindUser(std::string_view name) const override;
   Result<core::UserRecord> FindWindowsUser(std::string_view name) const override;
+  // The user whose kerberos_principal is `principal`; else, for "name@REALM" with a realm
+  // taken (Options::kerberos_realms), the user `name` unless that user has a principal of its
+  // own. A principal with an instance ("alice/admin@REALM") is nobody's but by its own entry.
   Result<core::UserRecord> FindKerberosUser(std::string_view principal) const override;
   Result<core::UserRecord> FindUserByUid(uint32_t uid) const override;
   Result<core::GroupRecord> FindGroup(std::string_view name) const override;
@@ -48,6 +52,8 @@ class ControlPlaneUserDirectory final : public core::UserDirectory {
     std::unordered_map<std::string, size_t> by_name;                 // index into users
     std::unordered_map<std::string, std::vector<size_t>> by_folded;  // ASCII-lowercased name
     std::unordered_map<uint32_t, size_t> by_uid;
+    std::unordered_map<std::string, size_t> by_principal;  // the users' own Kerberos principals
+    std::unordered_set<size_t> has_principal;              // the users that have one
     std::vector<core::GroupRecord> groups;
     std::unordered_map<std::string, size_t> group_by_name;  // index into groups
     std::unordered_map<uint32_t, size_t> group_by_gid;

@@ -139,6 +139,19 @@ TEST_F(UserDirectoryTest, KerberosPrincipals) {
   EXPECT_THAT(realm.FindKerberosUser("alice@example.com"), StatusIs(Errc::kNotFound));
 }
 
+// A user's own principal names it, whatever its realm or instance; its username@REALM then
+// names nobody (that principal may be another person's).
+TEST_F(UserDirectoryTest, AUsersOwnKerberosPrincipal) {
+  alice_.kerberos_principal = "asmith/admin@CORP.EXAMPLE";
+  ASSERT_OK(db_->UpdateUser(alice_));
+  ControlPlaneUserDirectory realm({.kerberos_realms = {"EXAMPLE.COM"}});
+  ASSERT_OK(realm.Refresh(*db_));
+  ASSERT_OK_AND_ASSIGN(core::UserRecord u, realm.FindKerberosUser("asmith/admin@CORP.EXAMPLE"));
+  EXPECT_EQ(u.uid, 1000u);
+  EXPECT_THAT(realm.FindKerberosUser("alice@EXAMPLE.COM"), StatusIs(Errc::kNotFound));
+  EXPECT_THAT(realm.FindKerberosUser("asmith@CORP.EXAMPLE"), StatusIs(Errc::kNotFound));
+}
+
 // A disabled user is still found (its files keep an owner) but may not log on.
 TEST_F(UserDirectoryTest, DisabledUsersMayNotLogOn) {
   alice_.enabled = false;

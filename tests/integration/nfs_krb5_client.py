@@ -3,8 +3,12 @@
 client written from the RFC over python-gssapi.
 
   nfs_krb5_client.py setup DIR       realm DFS.TEST with its KDC on a free loopback port; keytab
-                                     DIR/nfs.keytab (nfs/localhost), ccaches DIR/alice.cc and
-                                     DIR/bob.cc; prints the KDC's pid
+                                     DIR/nfs.keytab (nfs/localhost; cifs/files.dfs.test for SMB:
+                                     Samba's clients take no Kerberos to "localhost"), ccaches
+                                     DIR/alice.cc and DIR/bob.cc; prints the KDC's pid
+  nfs_krb5_client.py alice API_PORT ADMIN_PASSWORD
+                                     only makes the control-plane user alice (uid 4242, password
+                                     alice-password)
   nfs_krb5_client.py run DIR PORT API_PORT ADMIN_PASSWORD
                                      makes the control-plane user alice (uid 4242), then the
                                      checks; prints key=value lines for the test
@@ -50,6 +54,7 @@ def setup(d):
   }}
 [domain_realm]
   localhost = {REALM}
+  .dfs.test = {REALM}
 """)
     with open(os.path.join(d, "kdc.conf"), "w") as f:
         f.write(f"""[kdcdefaults]
@@ -70,6 +75,8 @@ def setup(d):
     run = lambda *a, **k: subprocess.run(a, env=e, check=True, capture_output=True, **k)
     run("kdb5_util", "create", "-s", "-P", "masterpw", "-r", REALM)
     for q in ["addprinc -randkey nfs/localhost", f"ktadd -k {d}/nfs.keytab nfs/localhost",
+              "addprinc -randkey cifs/files.dfs.test",
+              f"ktadd -k {d}/nfs.keytab cifs/files.dfs.test",
               "addprinc -randkey other/localhost", "addprinc -pw alicepw alice",
               "addprinc -pw bobpw bob"]:
         run("kadmin.local", "-r", REALM, "-q", q)
@@ -348,6 +355,8 @@ def run(d, port):
 if __name__ == "__main__":
     if sys.argv[1] == "setup":
         setup(sys.argv[2])
+    elif sys.argv[1] == "alice":
+        make_alice(int(sys.argv[2]), sys.argv[3])
     else:
         make_alice(int(sys.argv[4]), sys.argv[5])
         run(sys.argv[2], int(sys.argv[3]))

@@ -21,8 +21,8 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "controlplane/auth/secret.h"
+#include "gss/kerberos_check.h"
 #include "net/tls/tls_check.h"
-#include "rpc/gss/kerberos_check.h"
 #include "server/server.h"
 
 namespace dittofs {
@@ -401,17 +401,29 @@ int KerberosCheck(const std::string& config_path) {
     return 2;
   }
   if (!cfg->kerberos.enabled()) {
-    std::fprintf(stderr, "%s: kerberos.keytab is not set: RPCSEC_GSS is off\n", path.c_str());
+    std::fprintf(stderr, "%s: kerberos.keytab is not set: Kerberos is off\n", path.c_str());
     return 1;
   }
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
-  rpc::gss::KeytabReport report =
-      rpc::gss::CheckKeytab(cfg->kerberos.keytab, cfg->kerberos.service_principal, host);
+  gss::KeytabReport report =
+      gss::CheckKeytab(cfg->kerberos.keytab, cfg->kerberos.service_principal, host);
   for (const std::string& p : report.principals) std::printf("principal: %s\n", p.c_str());
   for (const std::string& n : report.notes) std::printf("ok: %s\n", n.c_str());
   for (const std::string& p : report.problems) std::printf("problem: %s\n", p.c_str());
-  return report.problems.empty() ? 0 : 1;
+  bool fine = report.problems.empty();
+  if (cfg->smb.enabled && fine) {
+    // SMB asks for cifs/<host>. Without its key SMB clients fall back to NTLM, which is a
+    // problem only when NTLM is off.
+    gss::KeytabReport smb =
+        gss::CheckKeytab(cfg->kerberos.keytab, cfg->kerberos.smb_service_principal, host, "cifs");
+    for (const std::string& n : smb.notes) std::printf("ok: smb: %s\n", n.c_str());
+    for (const std::string& p : smb.problems) {
+      std::printf("%s: smb: %s\n", cfg->smb.ntlm ? "note" : "problem", p.c_str());
+    }
+    if (!cfg->smb.ntlm && !smb.problems.empty()) fine = false;
+  }
+  return fine ? 0 : 1;
 }
 
 int Logs(const std::string& config_path, bool follow, int lines, const std::string& since) {
@@ -647,7 +659,8 @@ int main(int argc, char** argv) {
   CLI::App* cfg_validate = cfg->add_subcommand("validate", "Check a configuration file");
   cfg_validate->add_option("--config", config_path, "Config file");
   CLI::App* cfg_schema = cfg->add_subcommand("schema", "Print the configuration's JSON schema");
-  CLI::App* kerberos = app.add_subcommand("kerberos", "RPCSEC_GSS with Kerberos V5 for NFS");
+  CLI::App* kerberos =
+      app.add_subcommand("kerberos", "Kerberos V5 for NFS (RPCSEC_GSS) and SMB (SPNEGO)");
   kerberos->require_subcommand(1);
   CLI::App* kerberos_check = kerberos->add_subcommand(
       "check",

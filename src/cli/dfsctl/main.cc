@@ -59,6 +59,7 @@ struct Args {
   std::optional<int64_t> gid;
   std::optional<std::string> email;
   std::optional<std::string> display_name;
+  std::optional<std::string> kerberos_principal;
   std::optional<std::string> role;
   std::optional<bool> enabled;
   std::optional<std::vector<std::string>> groups;
@@ -126,11 +127,15 @@ struct Args {
   std::optional<std::string> bind;
 };
 
-const std::vector<Column> kUserColumns = {
-    {"USERNAME", "username"}, {"UID", "uid"},
-    {"GID", "gid"},           {"ROLE", "role"},
-    {"ENABLED", "enabled"},   {"GROUPS", "groups"},
-    {"EMAIL", "email"},       {"DISPLAY NAME", "display_name"}};
+const std::vector<Column> kUserColumns = {{"USERNAME", "username"},
+                                          {"UID", "uid"},
+                                          {"GID", "gid"},
+                                          {"ROLE", "role"},
+                                          {"ENABLED", "enabled"},
+                                          {"GROUPS", "groups"},
+                                          {"EMAIL", "email"},
+                                          {"DISPLAY NAME", "display_name"},
+                                          {"KERBEROS PRINCIPAL", "kerberos_principal"}};
 const std::vector<Column> kGroupColumns = {{"NAME", "name"}, {"GID", "gid"}};
 const std::vector<Column> kGroupDetailColumns = {
     {"NAME", "name"}, {"GID", "gid"}, {"MEMBERS", "members"}};
@@ -450,6 +455,9 @@ void Dfsctl::AddUserCommands() {
     command->add_option("--gid,--host-gid", args_.gid, "Primary Unix gid");
     command->add_option("--email", args_.email, "Email address");
     command->add_option("--display-name", args_.display_name, "Display name");
+    command->add_option("--kerberos-principal", args_.kerberos_principal,
+                        "The Kerberos principal that logs on as this user (name@REALM; "
+                        "\"\" for none: then username@REALM does)");
     command->add_option("--role", args_.role, "Role: admin, operator or user")
         ->check(CLI::IsMember({"admin", "operator", "user"}));
     command->add_option("--groups", args_.groups, "Groups (comma-separated)")->delimiter(',');
@@ -501,6 +509,7 @@ json UserProfileBody(const Args& args) {
   if (args.gid) body["gid"] = *args.gid;
   if (args.email) body["email"] = *args.email;
   if (args.display_name) body["display_name"] = *args.display_name;
+  if (args.kerberos_principal) body["kerberos_principal"] = *args.kerberos_principal;
   if (args.role) body["role"] = *args.role;
   if (args.enabled) body["enabled"] = *args.enabled;
   if (args.groups) body["groups"] = *args.groups;

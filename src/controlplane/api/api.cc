@@ -59,10 +59,11 @@ const std::initializer_list<std::string_view> kRefreshBody = {"refresh_token"};
 const std::initializer_list<std::string_view> kChangePasswordBody = {"current_password",
                                                                      "new_password"};
 const std::initializer_list<std::string_view> kCreateUserBody = {
-    "username",     "password", "uid",     "gid",    "email",
-    "display_name", "role",     "enabled", "groups", "must_change_password"};
+    "username",          "password", "uid",     "gid",    "email",
+    "display_name",      "role",     "enabled", "groups", "must_change_password",
+    "kerberos_principal"};
 const std::initializer_list<std::string_view> kPatchUserBody = {
-    "uid", "gid", "email", "display_name", "role", "enabled", "groups"};
+    "uid", "gid", "email", "display_name", "role", "enabled", "groups", "kerberos_principal"};
 const std::initializer_list<std::string_view> kResetPasswordBody = {"password", "temporary"};
 const std::initializer_list<std::string_view> kCreateGroupBody = {"name", "gid"};
 const std::initializer_list<std::string_view> kCreateStoreBody = {"name", "type", "config"};
@@ -947,6 +948,7 @@ class ApiHandlers final {
                 {"enabled", user.enabled},
                 {"must_change_password", user.must_change_password},
                 {"groups", names},
+                {"kerberos_principal", user.kerberos_principal},
                 {"created_at", user.created_at},
                 {"updated_at", user.updated_at}};
   }
@@ -975,6 +977,8 @@ class ApiHandlers final {
     RETURN_IF_ERROR(ReadUint32(body, "gid", &user->gid));
     RETURN_IF_ERROR(ReadString(body, "email", kMaxTextBytes, &user->email));
     RETURN_IF_ERROR(ReadString(body, "display_name", kMaxTextBytes, &user->display_name));
+    RETURN_IF_ERROR(
+        ReadString(body, "kerberos_principal", kMaxTextBytes, &user->kerberos_principal));
     RETURN_IF_ERROR(ReadBool(body, "enabled", &user->enabled));
     if (body.Has("role")) {
       ASSIGN_OR_RETURN(std::string role, body.GetString("role"));

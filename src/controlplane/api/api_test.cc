@@ -561,6 +561,14 @@ TEST_F(ApiTest, UserLifecycle) {
   EXPECT_EQ(Body(patched)["groups"], json::array());
   ExpectProblem(Patch("/api/v1/users/bob", {{"role", "superuser"}}, token), 400);
   ExpectProblem(Patch("/api/v1/users/nobody", {{"enabled", true}}, token), 404);
+  // The Kerberos principal bob logs on as: kept, shown, checked, one user's only.
+  auto principal =
+      Patch("/api/v1/users/bob", {{"kerberos_principal", "rsmith@EXAMPLE.COM"}}, token);
+  ASSERT_EQ(principal->status, 200) << principal->body;
+  EXPECT_EQ(Body(principal)["kerberos_principal"], "rsmith@EXAMPLE.COM");
+  ExpectProblem(Patch("/api/v1/users/bob", {{"kerberos_principal", "rsmith"}}, token), 400);
+  ExpectProblem(Patch("/api/v1/users/alice", {{"kerberos_principal", "rsmith@EXAMPLE.COM"}}, token),
+                409);
 
   ASSERT_EQ(Post("/api/v1/users/bob/password", {{"password", "reset password"}}, token)->status,
             204);
@@ -581,8 +589,8 @@ TEST_F(ApiTest, UserLifecycle) {
   ExpectProblem(Get("/api/v1/users/bob", token), 404);
   ExpectProblem(Delete("/api/v1/users/bob", token), 404);
   // The server's user directory follows every change that succeeded: the group, bob's
-  // creation, the patch and the deletion (a password is no part of it).
-  EXPECT_EQ(hooks_.users_changed(), 4);
+  // creation, the two patches and the deletion (a password is no part of it).
+  EXPECT_EQ(hooks_.users_changed(), 5);
   EXPECT_EQ(hooks_.shares_changed(), 0);
 }
 

@@ -32,6 +32,11 @@ void ControlDbConformance::TearDown() {
   database_.reset();
 }
 
+void ControlDbConformance::ForgetVersion9() {
+  ASSERT_OK(database().ExecForTest("DROP INDEX users_by_kerberos_principal"));
+  ASSERT_OK(database().ExecForTest("ALTER TABLE users DROP COLUMN kerberos_principal"));
+}
+
 Status ControlDbConformance::Reopen() {
   db_.reset();
   ASSIGN_OR_RETURN(db_, database_->Open());
@@ -80,6 +85,7 @@ Status PopulateForTest(ControlDb& db) {
   User carol_in = MakeUser("carol", 1002);
   carol_in.role = Role::kAdmin;
   carol_in.enabled = false;
+  carol_in.kerberos_principal = "csmith@EXAMPLE.COM";
   ASSIGN_OR_RETURN(User carol, db.CreateUser(carol_in));
   ASSIGN_OR_RETURN(Group staff, db.CreateGroup(Group{0, "staff", 2000}));
   ASSIGN_OR_RETURN(Group ops, db.CreateGroup(Group{0, "ops", 2001}));
@@ -189,6 +195,35 @@ TEST_P(ControlDbConformance, DuplicateUsernameOrUidIsExists) {
   EXPECT_OK(db().CreateUser(MakeUser("Alice", 1002)));
   ASSERT_OK_AND_ASSIGN(std::vector<User> users, db().ListUsers());
   EXPECT_THAT(Usernames(users), ElementsAre("alice", "bob", "Alice"));
+}
+
+// A Kerberos principal is kept, one user's only (empty ones do not clash), and must look like
+// one.
+TEST_P(ControlDbConformance, KerberosPrincipalIsKeptUniqueAndChecked) {
+  User alice = MakeUser("alice", 1000);
+  alice.kerberos_principal = "asmith@EXAMPLE.COM";
+  ASSERT_OK_AND_ASSIGN(alice, db().CreateUser(alice));
+  ASSERT_OK_AND_ASSIGN(User got, db().GetUserByName("alice"));
+  EXPECT_EQ(got.kerberos_principal, "asmith@EXAMPLE.COM");
+  ASSERT_OK_AND_ASSIGN(User bob, db().CreateUser(MakeUser("bob", 1001)));
+  ASSERT_OK(db().CreateUser(MakeUser("carol", 1002)).status());  // two empty principals
+  bob.kerberos_principal = "asmith@EXAMPLE.COM";
+  EXPECT_THAT(db().UpdateUser(bob), StatusIs(Errc::kExists));
+  User dave = MakeUser("dave", 1003);
+  dave.kerberos_principal = "asmith@EXAMPLE.COM";
+  EXPECT_THAT(db().CreateUser(dave), StatusIs(Errc::kExists));
+  for (const char* bad : {"asmith", "@EXAMPLE.COM", "asmith@", "a smith@EXAMPLE.COM"}) {
+    bob.kerberos_principal = bad;
+    EXPECT_THAT(db().UpdateUser(bob), StatusIs(Errc::kInvalid)) << bad;
+  }
+  bob.kerberos_principal = "bob/admin@EXAMPLE.COM";
+  ASSERT_OK(db().UpdateUser(bob));
+  ASSERT_OK_AND_ASSIGN(got, db().GetUser(bob.id));
+  EXPECT_EQ(got.kerberos_principal, "bob/admin@EXAMPLE.COM");
+  alice.kerberos_principal = "";
+  ASSERT_OK(db().UpdateUser(alice));
+  ASSERT_OK_AND_ASSIGN(got, db().GetUser(alice.id));
+  EXPECT_EQ(got.kerberos_principal, "");
 }
 
 TEST_P(ControlDbConformance, MissingUserIsNotFound) {
@@ -595,6 +630,22 @@ TEST_P(ControlDbConformance, MigrationsAreIdempotentAndSurviveReopen) {
   EXPECT_THAT(db().GetSetting("kept"), ::testing::Property(&Result<std::string>::value, "yes"));
 }
 
+TEST_P(ControlDbConformance, MigrationToVersion9GivesUsersNoKerberosPrincipal) {
+  ASSERT_OK_AND_ASSIGN(User alice, db().CreateUser(MakeUser("alice", 1000)));
+  ForgetVersion9();
+  ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 9"));
+  ASSERT_OK(Reopen());
+  EXPECT_THAT(db().SchemaVersion(), ::testing::Property(&Result<int>::value, kSchemaVersion));
+  ASSERT_OK_AND_ASSIGN(User migrated, db().GetUser(alice.id));
+  EXPECT_EQ(migrated.kerberos_principal, "");
+  EXPECT_EQ(migrated.nt_hash, alice.nt_hash);
+  migrated.kerberos_principal = "alice@EXAMPLE.COM";
+  ASSERT_OK(db().UpdateUser(migrated));
+  User bob = MakeUser("bob", 1001);
+  bob.kerberos_principal = "alice@EXAMPLE.COM";
+  EXPECT_THAT(db().CreateUser(bob), StatusIs(Errc::kExists));  // the index is back too
+}
+
 TEST_P(ControlDbConformance, MigrationToVersion3KeepsSharesAndGivesThemPosixNames) {
   ASSERT_OK_AND_ASSIGN(StoreDef meta, db().CreateMetadataStore(MakeStore("m")));
   ASSERT_OK_AND_ASSIGN(StoreDef blocks, db().CreateBlockStore(MakeStore("b")));
@@ -608,6 +659,7 @@ TEST_P(ControlDbConformance, MigrationToVersion3KeepsSharesAndGivesThemPosixName
         "continuously_available", "tls", "security"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
+  ForgetVersion9();
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 3"));
   ASSERT_OK(Reopen());
   EXPECT_THAT(db().SchemaVersion(), ::testing::Property(&Result<int>::value, kSchemaVersion));
@@ -630,6 +682,7 @@ TEST_P(ControlDbConformance, MigrationToVersion4KeepsSharesAndGivesThemNoSmbOpti
         "continuously_available", "tls", "security"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
+  ForgetVersion9();
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 4"));
   ASSERT_OK(Reopen());
   EXPECT_THAT(db().SchemaVersion(), ::testing::Property(&Result<int>::value, kSchemaVersion));
@@ -667,6 +720,7 @@ TEST_P(ControlDbConformance, MigrationToVersion7GivesSharesNoTls) {
   for (const char* column : {"tls", "security"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
+  ForgetVersion9();
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 7"));
   ASSERT_OK(Reopen());
   ASSERT_OK_AND_ASSIGN(Share migrated, db().GetShare(share.id));
@@ -686,6 +740,7 @@ TEST_P(ControlDbConformance, MigrationToVersion8GivesSharesAuthSys) {
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   // Back to schema version 7, as a database written before the NFS security flavors were.
   ASSERT_OK(database().ExecForTest("ALTER TABLE shares DROP COLUMN security"));
+  ForgetVersion9();
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 8"));
   ASSERT_OK(Reopen());
   ASSERT_OK_AND_ASSIGN(Share migrated, db().GetShare(share.id));

@@ -55,6 +55,9 @@ class ControlDbConformance : public ::testing::TestWithParam<ControlDbFactory> {
   ControlDbDatabase& database() { return *database_; }
   // Closes db() and opens the database again.
   Status Reopen();
+  // Takes away what migration 9 made (users.kerberos_principal and its index), for the tests
+  // that take the database back to an older version.
+  void ForgetVersion9();
 
  private:
   std::unique_ptr<ControlDbDatabase> database_;

@@ -31,7 +31,10 @@ struct User {
   bool enabled = true;
   bool must_change_password = false;
   std::string password_hash;
-  std::string nt_hash;     // hex; empty when the user has no SMB password
+  std::string nt_hash;  // hex; empty when the user has no SMB password
+  // The Kerberos principal that logs on as this user ("asmith@EXAMPLE.COM"), each user's
+  // different; empty: "<username>@<a realm taken>" does.
+  std::string kerberos_principal;
   int64_t created_at = 0;  // unix seconds; set by Create
   int64_t updated_at = 0;  // unix seconds; set by Create and Update
   friend bool operator==(const User&, const User&) = default;
@@ -236,6 +239,6 @@ class ControlDb {
 };
 
 // The schema version this code creates and understands.
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 }  // namespace dittofs::controlplane

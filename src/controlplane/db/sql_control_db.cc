@@ -115,6 +115,11 @@ ALTER TABLE shares ADD COLUMN tls TEXT NOT NULL DEFAULT 'off';
     {8, "per-share NFS security flavors (AUTH_SYS, Kerberos V5)", R"sql(
 ALTER TABLE shares ADD COLUMN security TEXT NOT NULL DEFAULT 'sys';
 )sql"},
+    {9, "a user's Kerberos principal", R"sql(
+ALTER TABLE users ADD COLUMN kerberos_principal TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX users_by_kerberos_principal ON users (kerberos_principal)
+  WHERE kerberos_principal <> '';
+)sql"},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 
@@ -299,7 +304,7 @@ constexpr StoreKind kBlockStores{"block_stores", "block store", "block_store_id"
 
 constexpr std::string_view kUserColumns =
     "id, username, uid, gid, email, display_name, role, enabled, must_change_password, "
-    "password_hash, nt_hash, created_at, updated_at";
+    "password_hash, nt_hash, created_at, updated_at, kerberos_principal";
 constexpr std::string_view kShareColumns =
     "id, name, metadata_store_id, block_store_id, read_only, squash, anon_uid, anon_gid, "
     "allowed_cidrs, denied_cidrs, default_permission, root_mode, names, smb_encrypt, "
@@ -322,6 +327,7 @@ Result<User> UserFromRow(const SqlRow& row) {
   u.nt_hash = r.Str();
   u.created_at = r.Int();
   u.updated_at = r.Int();
+  u.kerberos_principal = r.Str();
   RETURN_IF_ERROR(r.status());
   return u;
 }
@@ -417,9 +423,10 @@ Result<T> OneFromRows(const std::vector<SqlRow>& rows, Result<T> (*from_row)(con
 }
 
 std::vector<SqlParam> UserParams(const User& u) {
-  return {S(u.username),      int64_t{u.uid},      int64_t{u.gid}, S(u.email),
-          S(u.display_name),  S(RoleName(u.role)), B(u.enabled),   B(u.must_change_password),
-          S(u.password_hash), S(u.nt_hash),        u.created_at,   u.updated_at};
+  return {S(u.username),          int64_t{u.uid},      int64_t{u.gid}, S(u.email),
+          S(u.display_name),      S(RoleName(u.role)), B(u.enabled),   B(u.must_change_password),
+          S(u.password_hash),     S(u.nt_hash),        u.created_at,   u.updated_at,
+          S(u.kerberos_principal)};
 }
 
 std::vector<SqlParam> ShareParams(const Share& s) {
@@ -448,7 +455,21 @@ std::vector<SqlParam> AdapterParams(const Adapter& a) {
   return {S(a.name), B(a.enabled), int64_t{a.port}, S(a.bind_address), S(a.config_json)};
 }
 
-Status CheckUser(std::string_view what, const User& user) { return CheckName(what, user.username); }
+Status CheckUser(std::string_view what, const User& user) {
+  RETURN_IF_ERROR(CheckName(what, user.username));
+  // A principal as GSS-API displays it: name[/instance]@REALM, printable, no spaces.
+  const std::string& p = user.kerberos_principal;
+  if (p.empty()) return Status::Ok();
+  const size_t at = p.rfind('@');
+  const bool printable = std::all_of(p.begin(), p.end(), [](char c) { return c > ' ' && c < 127; });
+  if (p.size() > 256 || !printable || at == 0 || at == std::string::npos || at + 1 == p.size()) {
+    return Status(Errc::kInvalid,
+                  fmt::format("{}: a Kerberos principal is name@REALM (printable, at most 256 "
+                              "bytes), not \"{}\"",
+                              what, p));
+  }
+  return Status::Ok();
+}
 Status CheckAdapter(std::string_view what, const Adapter& adapter) {
   RETURN_IF_ERROR(CheckName(what, adapter.name));
   if (adapter.port > 65535) return Status(Errc::kInvalid, fmt::format("{}: port > 65535", what));
@@ -471,11 +492,13 @@ class SqlControlDb final : public ControlDb {
     MutexLock lock(&mu_);
     Result<std::vector<SqlRow>> rows = conn_->Query(
         "INSERT INTO users (username, uid, gid, email, display_name, role, enabled, "
-        "must_change_password, password_hash, nt_hash, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        "must_change_password, password_hash, nt_hash, created_at, updated_at, "
+        "kerberos_principal) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         UserParams(user));
     if (rows.status() == Errc::kExists) {
-      return Status(Errc::kExists, what + ": the username or the uid is taken");
+      return Status(Errc::kExists,
+                    what + ": the username, the uid or the Kerberos principal is taken");
     }
     RETURN_IF_ERROR(Annotate(rows.status(), what));
     ASSIGN_OR_RETURN(user.id, FirstIdOf(*rows));
@@ -513,10 +536,10 @@ class SqlControlDb final : public ControlDb {
     return ExpectOneRow(
         conn_->Query("UPDATE users SET username = $1, uid = $2, gid = $3, email = $4, "
                      "display_name = $5, role = $6, enabled = $7, must_change_password = $8, "
-                     "password_hash = $9, nt_hash = $10, updated_at = $11 WHERE id = $12 "
-                     "RETURNING id",
+                     "password_hash = $9, nt_hash = $10, updated_at = $11, "
+                     "kerberos_principal = $12 WHERE id = $13 RETURNING id",
                      params),
-        what, "the username or the uid is taken");
+        what, "the username, the uid or the Kerberos principal is taken");
   }
 
   Status DeleteUser(int64_t id) override {
@@ -975,7 +998,8 @@ class SqlControlDb final : public ControlDb {
                               {"password_hash", u.password_hash},
                               {"nt_hash", u.nt_hash},
                               {"created_at", u.created_at},
-                              {"updated_at", u.updated_at}});
+                              {"updated_at", u.updated_at},
+                              {"kerberos_principal", u.kerberos_principal}});
       }
       ASSIGN_OR_RETURN(std::vector<Group> groups, ListGroupsLocked());
       Json& groups_json = out["groups"] = Json::array();
@@ -1092,6 +1116,8 @@ class SqlControlDb final : public ControlDb {
         u.nt_hash = r.Str("nt_hash");
         u.created_at = r.Int("created_at");
         u.updated_at = r.Int("updated_at");
+        // Absent from exports made before schema version 9: none.
+        u.kerberos_principal = r.StrOr("kerberos_principal", "");
         RETURN_IF_ERROR(r.status());
         std::vector<SqlParam> params = UserParams(u);
         params.insert(params.begin(), u.id);
@@ -1099,7 +1125,8 @@ class SqlControlDb final : public ControlDb {
             ->Query(
                 "INSERT INTO users (id, username, uid, gid, email, display_name, role, "
                 "enabled, must_change_password, password_hash, nt_hash, created_at, "
-                "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                "updated_at, kerberos_principal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                "$10, $11, $12, $13, $14)",
                 params)
             .status();
       }));

@@ -13,20 +13,14 @@
 #include <vector>
 
 #include "base/result.h"
+#include "gss/gss.h"
 #include "rpc/auth.h"
 
 namespace dittofs::rpc::gss {
 
 struct GssServerOptions {
-  // The keytab holding the service's keys (nfs/<host>@REALM). Reread when its modification
-  // time changes, looked at no more often than `keytab_check_interval`.
-  std::string keytab;
-  // The principal to accept as ("nfs/host.example.com@EXAMPLE.COM"); empty accepts tickets for
-  // any principal in the keytab.
-  std::string service_principal;
   size_t max_contexts = 4096;
   uint32_t seq_window = 128;  // told to clients in the context creation result
-  std::chrono::seconds keytab_check_interval{5};
 };
 
 // The identity a Kerberos principal runs as.
@@ -42,20 +36,18 @@ struct GssIdentity {
 // refuse it. Called once per context, from any thread.
 using PrincipalMapper = std::function<std::optional<GssIdentity>(std::string_view principal)>;
 
-// Establishes contexts from the keytab's keys and checks and protects the calls made under them.
-// Contexts live in a bounded cache (least recently used evicted, each dropped at its ticket's
-// end); a call on one that is gone is answered RPCSEC_GSS_CREDPROBLEM and the client makes a
-// new one. A principal the mapper refuses gets AUTH_BADCRED at context creation.
+// Establishes contexts with the keytab's keys (dittofs::gss::Keytab: nfs/<host>@REALM, reloaded
+// when it changes) and checks and protects the calls made under them. Contexts live in a bounded
+// cache (least recently used evicted, each dropped at its ticket's end); a call on one that is gone
+// is answered RPCSEC_GSS_CREDPROBLEM and the client makes a new one. A principal the mapper refuses
+// gets AUTH_BADCRED at context creation.
 class GssServer : public GssAuthenticator {
  public:
-  // Fails when no acceptor credential can be had from the keytab (absent, unreadable, no key
-  // for `service_principal`).
-  static Result<std::unique_ptr<GssServer>> Create(GssServerOptions options,
+  // `keytab` outlives the server. Errc::kInvalid for options out of range.
+  static Result<std::unique_ptr<GssServer>> Create(dittofs::gss::Keytab& keytab,
+                                                   GssServerOptions options,
                                                    PrincipalMapper mapper);
   virtual size_t context_count() const = 0;
 };
-
-// A GSS-API status in words ("Unspecified GSS failure: Key table entry not found").
-std::string GssErrorText(uint32_t major, uint32_t minor);
 
 }  // namespace dittofs::rpc::gss

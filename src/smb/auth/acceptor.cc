@@ -72,13 +72,19 @@ std::array<std::byte, 16> MechListMic(const SessionKey& key, uint32_t flags, Dir
 
 }  // namespace
 
-std::vector<std::byte> NegotiateToken() { return EncodeNegTokenInit2(); }
+std::vector<std::byte> NegotiateToken(const Mechanisms& mechanisms) {
+  std::vector<ByteView> mechs;
+  if (mechanisms.kerberos) mechs = {MsKrb5Oid(), Krb5Oid()};
+  if (mechanisms.ntlm) mechs.push_back(NtlmsspOid());
+  return EncodeNegTokenInit2(mechs);
+}
 
 std::vector<std::byte> RejectToken() {
   return EncodeNegTokenResp({.neg_state = NegState::kReject});
 }
 
-Acceptor::Acceptor(ServerNames names) : names_(std::move(names)) {}
+Acceptor::Acceptor(ServerNames names, Mechanisms mechanisms)
+    : names_(std::move(names)), mechanisms_(std::move(mechanisms)) {}
 
 Result<Acceptor::Step> Acceptor::Accept(ByteView input, const NtHashLookup& lookup) {
   if (state_ == State::kFinished) {
@@ -86,6 +92,9 @@ Result<Acceptor::Step> Acceptor::Accept(ByteView input, const NtHashLookup& look
   }
   if (input.size() > kMaxSpnegoToken) return Status(Errc::kInvalid, "ntlm: token too large");
   if (state_ == State::kStart) spnego_ = NtlmMessageType(input) == 0;
+  if (!spnego_ && !mechanisms_.ntlm) {
+    return Status(Errc::kNotSupported, "ntlm: NTLMSSP is not taken here");
+  }
 
   Result<Step> step = [&]() -> Result<Step> {
     if (spnego_) return AcceptSpnego(input, lookup);
@@ -110,28 +119,38 @@ Result<Acceptor::Step> Acceptor::AcceptSpnego(ByteView input, const NtHashLookup
   if (state_ == State::kStart) {
     if (!token.is_init) return Status(Errc::kInvalid, "spnego: expected a NegTokenInit");
     const NegTokenInit& init = token.init;
-    auto is_ntlmssp = [](ByteView oid) { return std::ranges::equal(oid, NtlmsspOid()); };
-    if (std::ranges::none_of(init.mech_types, is_ntlmssp)) {
-      return Status(Errc::kNotSupported, "spnego: the client does not offer NTLMSSP");
-    }
     mech_types_.assign(init.mech_types_der.begin(), init.mech_types_der.end());
+    const ByteView first = init.mech_types.front();
+    if (mechanisms_.kerberos &&
+        (std::ranges::equal(first, MsKrb5Oid()) || std::ranges::equal(first, Krb5Oid()))) {
+      kerberos_ = mechanisms_.kerberos();
+      kerberos_oid_.assign(first.begin(), first.end());
+      if (init.mech_token) return KerberosStep(*init.mech_token, init.mech_list_mic, true);
+      state_ = State::kAwaitKerberos;
+      return Step{.output = EncodeNegTokenResp({.neg_state = NegState::kAcceptIncomplete,
+                                                .supported_mech = ByteView(kerberos_oid_)})};
+    }
+    auto is_ntlmssp = [](ByteView oid) { return std::ranges::equal(oid, NtlmsspOid()); };
+    if (!mechanisms_.ntlm || std::ranges::none_of(init.mech_types, is_ntlmssp)) {
+      return Status(Errc::kNotSupported, "spnego: no mechanism in common with the client");
+    }
     if (!is_ntlmssp(init.mech_types.front())) {
       // RFC 4178 §5: we pick a mechanism other than the client's first choice, so its
       // optimistic token is dropped and both sides must send a mechListMIC.
       mic_required_ = true;
       state_ = State::kAwaitNegotiate;
       return Step{.output = EncodeNegTokenResp(
-                      {.neg_state = NegState::kRequestMic, .supported_mech_ntlmssp = true})};
+                      {.neg_state = NegState::kRequestMic, .supported_mech = NtlmsspOid()})};
     }
     if (!init.mech_token) {
       state_ = State::kAwaitNegotiate;
       return Step{.output = EncodeNegTokenResp(
-                      {.neg_state = NegState::kAcceptIncomplete, .supported_mech_ntlmssp = true})};
+                      {.neg_state = NegState::kAcceptIncomplete, .supported_mech = NtlmsspOid()})};
     }
     ASSIGN_OR_RETURN(std::vector<std::byte> challenge, OnNegotiate(*init.mech_token));
     state_ = State::kAwaitAuthenticate;
     return Step{.output = EncodeNegTokenResp({.neg_state = NegState::kAcceptIncomplete,
-                                              .supported_mech_ntlmssp = true,
+                                              .supported_mech = NtlmsspOid(),
                                               .response_token = challenge})};
   }
 
@@ -139,6 +158,12 @@ Result<Acceptor::Step> Acceptor::AcceptSpnego(ByteView input, const NtHashLookup
     return Status(Errc::kInvalid, "spnego: expected a NegTokenResp with a token");
   }
   const NegTokenResp& resp = token.resp;
+  if (state_ == State::kAwaitKerberos) {
+    if (resp.supported_mech && !std::ranges::equal(*resp.supported_mech, kerberos_oid_)) {
+      return Status(Errc::kInvalid, "spnego: the client switched mechanisms");
+    }
+    return KerberosStep(*resp.response_token, resp.mech_list_mic, false);
+  }
   if (resp.supported_mech && !std::ranges::equal(*resp.supported_mech, NtlmsspOid())) {
     return Status(Errc::kInvalid, "spnego: the client switched mechanisms");
   }
@@ -166,6 +191,36 @@ Result<Acceptor::Step> Acceptor::AcceptSpnego(ByteView input, const NtHashLookup
   }
   NegTokenRespFields out{.neg_state = NegState::kAcceptCompleted};
   if (server_mic) out.mech_list_mic = ByteView(*server_mic);
+  return Step{.done = true, .output = EncodeNegTokenResp(out), .result = std::move(who)};
+}
+
+Result<Acceptor::Step> Acceptor::KerberosStep(ByteView token, std::optional<ByteView> client_mic,
+                                              bool first) {
+  ASSIGN_OR_RETURN(KerberosContext::Step step, kerberos_->Accept(token));
+  NegTokenRespFields out;
+  if (first) out.supported_mech = ByteView(kerberos_oid_);
+  if (!step.output.empty()) out.response_token = ByteView(step.output);
+  if (!step.done) {
+    state_ = State::kAwaitKerberos;
+    out.neg_state = NegState::kAcceptIncomplete;
+    return Step{.output = EncodeNegTokenResp(out)};
+  }
+  Authenticated who;
+  who.principal = kerberos_->principal();
+  const size_t at = who.principal.rfind('@');
+  who.user = who.principal.substr(0, at);
+  if (at != std::string::npos) who.domain = who.principal.substr(at + 1);
+  ASSIGN_OR_RETURN(std::vector<std::byte> key, kerberos_->SessionKey());
+  if (key.size() < 16) return Status(Errc::kAccess, "kerberos: a session key under 16 bytes");
+  std::copy_n(key.begin(), 16, who.session_key.begin());
+  if (key.size() > 16) who.full_session_key = std::move(key);
+  std::vector<std::byte> server_mic;
+  if (client_mic) {
+    RETURN_IF_ERROR(kerberos_->VerifyMic(mech_types_, *client_mic));
+    ASSIGN_OR_RETURN(server_mic, kerberos_->GetMic(mech_types_));
+    out.mech_list_mic = ByteView(server_mic);
+  }
+  out.neg_state = NegState::kAcceptCompleted;
   return Step{.done = true, .output = EncodeNegTokenResp(out), .result = std::move(who)};
 }
 

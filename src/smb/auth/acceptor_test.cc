@@ -95,7 +95,7 @@ Bytes RespToken(const Bytes& token, const Bytes& mic) {
 struct Client {
   std::string user = "alice", domain = "DOM", workstation = "WS1", password = "s3cret!";
   // The domain the response key is computed with (normally `domain`).
-  std::optional<std::string> key_domain;
+  bool key_on_no_domain = false;
   uint32_t flags = kNegotiateUnicode | kRequestTarget | kNegotiateNtlm | kNegotiateSign |
                    kNegotiateSeal | kNegotiateAlwaysSign | kNegotiateExtendedSessionSecurity |
                    kNegotiateTargetInfo | kNegotiateVersion | kNegotiate128 | kNegotiate56 |
@@ -151,7 +151,7 @@ struct Client {
       AppendAvPair(temp, AvId::kEol, {});
       temp.insert(temp.end(), 4, std::byte{0});
       Key16 key = ResponseKeyNt(NtHashOf(password), Utf8ToUtf16(user),
-                                Utf8ToUtf16(key_domain.value_or(domain)));
+                                Utf8ToUtf16(key_on_no_domain ? "" : domain));
       Key16 proof = HmacMd5(key, server_challenge, temp);
       nt = Cat({Bytes(proof.begin(), proof.end()), temp});
       Key16 base = HmacMd5(key, proof);
@@ -277,7 +277,7 @@ TEST(Acceptor, WrongPasswordUnknownUserAndNtlmv1AreRefused) {
 
 TEST(Acceptor, UserNameIsCaseInsensitiveAndTheEmptyDomainIsTried) {
   Client client;
-  client.key_domain = "";  // a client keying a local account on no domain
+  client.key_on_no_domain = true;  // a client keying a local account on no domain
   ASSERT_OK_AND_ASSIGN(Authenticated who, RunRaw(client, LookupFor(client)));
   EXPECT_EQ(who.session_key, client.exported);
 }
@@ -421,6 +421,137 @@ TEST(Acceptor, NegotiateTokenOffersNtlmssp) {
   ASSERT_TRUE(token.is_init);
   ASSERT_EQ(token.init.mech_types.size(), 1u);
   EXPECT_TRUE(std::ranges::equal(token.init.mech_types[0], NtlmsspOid()));
+}
+
+// A Kerberos context that takes the token "AP-REQ" from alice@DFS.TEST and answers "AP-REP",
+// with a 32-byte key; its MICs are "mic:" and the message.
+class FakeKerberos : public KerberosContext {
+ public:
+  explicit FakeKerberos(int* made) { ++*made; }
+  Result<Step> Accept(ByteView token) override {
+    if (!std::ranges::equal(token, AsBytes(std::string_view("AP-REQ")))) {
+      return Status(Errc::kAccess, "kerberos: not our ticket");
+    }
+    ByteView rep = AsBytes(std::string_view("AP-REP"));
+    return Step{.done = true, .output = Bytes(rep.begin(), rep.end())};
+  }
+  const std::string& principal() const override { return principal_; }
+  Result<Bytes> SessionKey() const override {
+    Bytes key(32);
+    for (size_t k = 0; k < key.size(); ++k) key[k] = std::byte(k + 1);
+    return key;
+  }
+  Result<Bytes> GetMic(ByteView message) const override {
+    Bytes out = Cat({Bytes{std::byte{'m'}, std::byte{'i'}, std::byte{'c'}, std::byte{':'}}});
+    out.insert(out.end(), message.begin(), message.end());
+    return out;
+  }
+  Status VerifyMic(ByteView message, ByteView mic) const override {
+    ASSIGN_OR_RETURN(Bytes expected, GetMic(message));
+    if (!std::ranges::equal(expected, mic)) return Status(Errc::kAccess, "bad mic");
+    return Status::Ok();
+  }
+
+ private:
+  std::string principal_ = "alice@DFS.TEST";
+};
+
+const Bytes kMsKrb5Oid(MsKrb5Oid().begin(), MsKrb5Oid().end());
+Bytes AsVector(std::string_view s) { return Bytes(AsBytes(s).begin(), AsBytes(s).end()); }
+
+TEST(Acceptor, NegotiateTokenOffersKerberosFirstWhenItHasIt) {
+  int made = 0;
+  Mechanisms both{.kerberos = [&made] { return std::make_unique<FakeKerberos>(&made); }};
+  Bytes bytes = NegotiateToken(both);
+  ASSERT_OK_AND_ASSIGN(NegotiationToken token, ParseNegotiationToken(bytes));
+  ASSERT_EQ(token.init.mech_types.size(), 3u);
+  EXPECT_TRUE(std::ranges::equal(token.init.mech_types[0], MsKrb5Oid()));
+  EXPECT_TRUE(std::ranges::equal(token.init.mech_types[1], Krb5Oid()));
+  EXPECT_TRUE(std::ranges::equal(token.init.mech_types[2], NtlmsspOid()));
+  both.ntlm = false;
+  Bytes krb_only = NegotiateToken(both);
+  ASSERT_OK_AND_ASSIGN(token, ParseNegotiationToken(krb_only));
+  EXPECT_EQ(token.init.mech_types.size(), 2u);
+  EXPECT_EQ(made, 0);
+}
+
+// The client's first choice is Kerberos (Microsoft's OID, as Windows and Samba send it) with
+// the AP-REQ as its optimistic token: one round, the AP-REP back under the OID it named, the
+// user and realm from the principal, the 32-byte key as FullSessionKey.
+TEST(Acceptor, KerberosInOneRound) {
+  int made = 0;
+  Mechanisms mechs{.kerberos = [&made] { return std::make_unique<FakeKerberos>(&made); }};
+  Acceptor acceptor(ServerNames{}, mechs);
+  Bytes types = Tlv(0x30, Cat({OidTlv(kMsKrb5Oid), OidTlv(kKrb5Oid), OidTlv(NtlmsspOid())}));
+  ASSERT_OK_AND_ASSIGN(Acceptor::Step step,
+                       acceptor.Accept(InitToken(types, AsVector("AP-REQ")), LookupFor(Client{})));
+  EXPECT_EQ(made, 1);
+  ASSERT_TRUE(step.done);
+  ASSERT_TRUE(step.result);
+  EXPECT_EQ(step.result->principal, "alice@DFS.TEST");
+  EXPECT_EQ(step.result->user, "alice");
+  EXPECT_EQ(step.result->domain, "DFS.TEST");
+  ASSERT_EQ(step.result->full_session_key.size(), 32u);
+  EXPECT_EQ(step.result->session_key[0], std::byte{1});
+  EXPECT_EQ(step.result->session_key[15], std::byte{16});
+  ASSERT_OK_AND_ASSIGN(NegotiationToken answer, ParseNegotiationToken(step.output));
+  EXPECT_FALSE(answer.is_init);
+  EXPECT_EQ(answer.resp.neg_state, NegState::kAcceptCompleted);
+  ASSERT_TRUE(answer.resp.supported_mech);
+  EXPECT_TRUE(std::ranges::equal(*answer.resp.supported_mech, kMsKrb5Oid));
+  ASSERT_TRUE(answer.resp.response_token);
+  EXPECT_TRUE(std::ranges::equal(*answer.resp.response_token, AsVector("AP-REP")));
+  EXPECT_FALSE(answer.resp.mech_list_mic);
+  // The exchange is over.
+  EXPECT_THAT(acceptor.Accept(RespToken(AsVector("AP-REQ"), {}), LookupFor(Client{})),
+              StatusIs(Errc::kInvalid));
+}
+
+// Without an optimistic token the server selects Kerberos and waits for the AP-REQ; a
+// mechListMIC sent with it is verified and answered with the server's.
+TEST(Acceptor, KerberosInTwoRoundsWithMechListMics) {
+  int made = 0;
+  Mechanisms mechs{.kerberos = [&made] { return std::make_unique<FakeKerberos>(&made); }};
+  Acceptor acceptor(ServerNames{}, mechs);
+  Bytes types = Tlv(0x30, Cat({OidTlv(kKrb5Oid), OidTlv(NtlmsspOid())}));
+  ASSERT_OK_AND_ASSIGN(Acceptor::Step first,
+                       acceptor.Accept(InitToken(types, {}), LookupFor(Client{})));
+  ASSERT_FALSE(first.done);
+  ASSERT_OK_AND_ASSIGN(NegotiationToken select, ParseNegotiationToken(first.output));
+  EXPECT_EQ(select.resp.neg_state, NegState::kAcceptIncomplete);
+  EXPECT_TRUE(std::ranges::equal(*select.resp.supported_mech, kKrb5Oid));
+  Bytes mic = Cat({AsVector("mic:"), types});
+  ASSERT_OK_AND_ASSIGN(Acceptor::Step last,
+                       acceptor.Accept(RespToken(AsVector("AP-REQ"), mic), LookupFor(Client{})));
+  ASSERT_TRUE(last.done);
+  ASSERT_OK_AND_ASSIGN(NegotiationToken answer, ParseNegotiationToken(last.output));
+  EXPECT_EQ(answer.resp.neg_state, NegState::kAcceptCompleted);
+  EXPECT_FALSE(answer.resp.supported_mech);  // said in the first answer
+  ASSERT_TRUE(answer.resp.mech_list_mic);
+  EXPECT_TRUE(std::ranges::equal(*answer.resp.mech_list_mic, mic));
+
+  Acceptor wrong_mic(ServerNames{}, mechs);
+  ASSERT_OK(wrong_mic.Accept(InitToken(types, {}), LookupFor(Client{})).status());
+  EXPECT_THAT(
+      wrong_mic.Accept(RespToken(AsVector("AP-REQ"), AsVector("mic:other")), LookupFor(Client{})),
+      StatusIs(Errc::kAccess));
+}
+
+TEST(Acceptor, RefusedTicketsAndMechanismsNotTaken) {
+  int made = 0;
+  Mechanisms mechs{.kerberos = [&made] { return std::make_unique<FakeKerberos>(&made); }};
+  Bytes types = Tlv(0x30, Cat({OidTlv(kKrb5Oid), OidTlv(NtlmsspOid())}));
+  Acceptor refused(ServerNames{}, mechs);
+  EXPECT_THAT(refused.Accept(InitToken(types, AsVector("forged")), LookupFor(Client{})),
+              StatusIs(Errc::kAccess));
+  // NTLM off: a client offering NTLMSSP only, in SPNEGO or bare, finds nothing in common.
+  mechs.ntlm = false;
+  Client client;
+  Acceptor spnego(ServerNames{}, mechs);
+  EXPECT_THAT(spnego.Accept(InitToken(MechTypes(false), client.Negotiate()), LookupFor(client)),
+              StatusIs(Errc::kNotSupported));
+  Acceptor bare(ServerNames{}, mechs);
+  EXPECT_THAT(bare.Accept(client.Negotiate(), LookupFor(client)), StatusIs(Errc::kNotSupported));
 }
 
 TEST(Acceptor, LyingOffsetsAndLengthsAreInvalid) {

@@ -9,6 +9,8 @@ namespace {
 
 constexpr uint8_t kNtlmsspOid[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
 constexpr uint8_t kSpnegoOid[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
+constexpr uint8_t kKrb5Oid[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+constexpr uint8_t kMsKrb5Oid[] = {0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02};
 
 constexpr uint8_t kTagEnumerated = 0x0a, kTagOctetString = 0x04, kTagOid = 0x06,
                   kTagBitString = 0x03, kTagSequence = 0x30, kTagGeneralString = 0x1b,
@@ -199,6 +201,12 @@ ByteView NtlmsspOid() {
 ByteView SpnegoOid() {
   return ByteView(reinterpret_cast<const std::byte*>(kSpnegoOid), sizeof(kSpnegoOid));
 }
+ByteView Krb5Oid() {
+  return ByteView(reinterpret_cast<const std::byte*>(kKrb5Oid), sizeof(kKrb5Oid));
+}
+ByteView MsKrb5Oid() {
+  return ByteView(reinterpret_cast<const std::byte*>(kMsKrb5Oid), sizeof(kMsKrb5Oid));
+}
 
 Result<NegotiationToken> ParseNegotiationToken(ByteView token) {
   if (token.size() > kMaxSpnegoToken) return Malformed("token too large");
@@ -233,16 +241,18 @@ std::vector<std::byte> EncodeNegTokenResp(const NegTokenRespFields& fields) {
     std::byte state[1] = {std::byte(*fields.neg_state)};
     PutTlv(seq, Context(0), Tlv1(kTagEnumerated, state));
   }
-  if (fields.supported_mech_ntlmssp) PutTlv(seq, Context(1), Tlv1(kTagOid, NtlmsspOid()));
+  if (fields.supported_mech) PutTlv(seq, Context(1), Tlv1(kTagOid, *fields.supported_mech));
   if (fields.response_token) PutTlv(seq, Context(2), Tlv1(kTagOctetString, *fields.response_token));
   if (fields.mech_list_mic) PutTlv(seq, Context(3), Tlv1(kTagOctetString, *fields.mech_list_mic));
   return Tlv1(Context(1), Tlv1(kTagSequence, seq));
 }
 
-std::vector<std::byte> EncodeNegTokenInit2() {
+std::vector<std::byte> EncodeNegTokenInit2(const std::vector<ByteView>& mechs) {
   constexpr std::string_view kHint = "not_defined_in_RFC4178@please_ignore";
+  std::vector<std::byte> list;
+  for (ByteView oid : mechs) PutTlv(list, kTagOid, oid);
   std::vector<std::byte> seq;
-  PutTlv(seq, Context(0), Tlv1(kTagSequence, Tlv1(kTagOid, NtlmsspOid())));
+  PutTlv(seq, Context(0), Tlv1(kTagSequence, list));
   PutTlv(seq, Context(3),
          Tlv1(kTagSequence, Tlv1(Context(0), Tlv1(kTagGeneralString, AsBytes(kHint)))));
   std::vector<std::byte> body = Tlv1(kTagOid, SpnegoOid());

@@ -23,6 +23,8 @@ inline constexpr size_t kMaxSpnegoToken = 64 * 1024;
 // The DER contents (no tag, no length) of the OIDs we name.
 ByteView NtlmsspOid();  // 1.3.6.1.4.1.311.2.2.10
 ByteView SpnegoOid();   // 1.3.6.1.5.5.2
+ByteView Krb5Oid();     // 1.2.840.113554.1.2.2 (RFC 4121)
+ByteView MsKrb5Oid();   // 1.2.840.48018.1.2.2 (Microsoft's, MS-SPNG 3.3.5.1)
 
 enum class NegState : uint8_t {
   kAcceptCompleted = 0,
@@ -58,14 +60,15 @@ Result<NegotiationToken> ParseNegotiationToken(ByteView token);
 // A NegTokenResp ([1]); each field is present when given.
 struct NegTokenRespFields {
   std::optional<NegState> neg_state;
-  bool supported_mech_ntlmssp = false;
+  std::optional<ByteView> supported_mech;  // OID contents
   std::optional<ByteView> response_token;
   std::optional<ByteView> mech_list_mic;
 };
 std::vector<std::byte> EncodeNegTokenResp(const NegTokenRespFields& fields);
 
-// The GSS-API-wrapped NegTokenInit2 (MS-SPNG 2.2.1) offering NTLMSSP alone, with the negHints
-// hintName "not_defined_in_RFC4178@please_ignore" (MS-SPNG 3.2.5.2).
-std::vector<std::byte> EncodeNegTokenInit2();
+// The GSS-API-wrapped NegTokenInit2 (MS-SPNG 2.2.1) offering `mechs` (OID contents, the
+// server's preference first), with the negHints hintName
+// "not_defined_in_RFC4178@please_ignore" (MS-SPNG 3.2.5.2).
+std::vector<std::byte> EncodeNegTokenInit2(const std::vector<ByteView>& mechs);
 
 }  // namespace dittofs::smb::auth

@@ -34,7 +34,7 @@ TEST(Spnego, ParsesANegTokenResp) {
 TEST(Spnego, EncodesWhatItParses) {
   std::vector<std::byte> inner(300, std::byte{7});  // a two-byte length
   auto encoded = EncodeNegTokenResp({.neg_state = NegState::kAcceptCompleted,
-                                     .supported_mech_ntlmssp = true,
+                                     .supported_mech = NtlmsspOid(),
                                      .response_token = ByteView(inner),
                                      .mech_list_mic = ByteView(inner).first(16)});
   auto token = ParseNegotiationToken(encoded);
@@ -81,10 +81,14 @@ TEST(Spnego, RejectsOversizedTokens) {
 }
 
 TEST(Spnego, NegTokenInit2HasNegHints) {
-  std::vector<std::byte> bytes = EncodeNegTokenInit2();
+  std::vector<std::byte> bytes = EncodeNegTokenInit2({MsKrb5Oid(), Krb5Oid(), NtlmsspOid()});
   auto token = ParseNegotiationToken(bytes);
   ASSERT_TRUE(token.ok()) << token.status().ToString();
   ASSERT_TRUE(token->is_init);
+  ASSERT_EQ(token->init.mech_types.size(), 3u);
+  EXPECT_TRUE(std::ranges::equal(token->init.mech_types[0], MsKrb5Oid()));
+  EXPECT_TRUE(std::ranges::equal(token->init.mech_types[1], Krb5Oid()));
+  EXPECT_TRUE(std::ranges::equal(token->init.mech_types[2], NtlmsspOid()));
   EXPECT_FALSE(token->init.mech_token);
   EXPECT_FALSE(token->init.mech_list_mic);
 }

@@ -293,6 +293,15 @@ class Connection final : public net::StreamHandler {
   core::Caller CallerOf(Session& session);
   // Whether some share admits guest and anonymous sessions (or every share does).
   bool GuestsWelcome();
+  // The user an authentication names (a Kerberos principal's, else the NTLM user name's), and
+  // how it proved itself.
+  Result<core::UserRecord> UserOf(const auth::Authenticated& who) const;
+  static core::AuthMethod MethodOf(const auth::Authenticated& who);
+  // MS-SMB2 Session.FullSessionKey: what the session's keys derive from.
+  static ByteView KeyOf(const auth::Authenticated& who) {
+    if (!who.full_session_key.empty()) return who.full_session_key;
+    return ByteView(who.session_key.data(), who.session_key.size());
+  }
   // A STATUS_LOGON_FAILURE answered after `delay` (asynchronously), or at once when it is 0.
   Reply LogonFailure(std::chrono::milliseconds delay);
 

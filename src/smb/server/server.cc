@@ -1146,7 +1146,7 @@ class SmbProtocol final : public net::StreamProtocol, public SmbAdmin {
       std::memcpy(context_.server_guid.data() + 4 * i, &v, 4);
     }
     std::memcpy(context_.server_guid.data() + 12, "DFS\x01", 4);
-    context_.negotiate_token = auth::NegotiateToken();
+    context_.negotiate_token = auth::NegotiateToken(options.mechanisms);
     if (const size_t n = RestorePersistentOpens(context_); n > 0) {
       LOG_INFO("smb: {} persistent opens wait for their clients", n);
     }

@@ -422,7 +422,7 @@ Reply Connection::SessionSetup(Exchange& x) {
       auth::ServerNames names;
       names.netbios_computer = server_.options.netbios_name;
       names.netbios_domain = server_.options.domain;
-      session->acceptor = std::make_unique<auth::Acceptor>(names);
+      session->acceptor = std::make_unique<auth::Acceptor>(names, server_.options.mechanisms);
     }
     if (dialect == wire::kSmb311 && !session->valid.load()) session->preauth.Update(x.message);
     step = session->acceptor->Accept(req->security_buffer, lookup);
@@ -454,8 +454,7 @@ Reply Connection::SessionSetup(Exchange& x) {
   caller.client_address = peer_;
   uint16_t flags = 0;
   bool guest = false;
-  Result<core::UserRecord> user = Status(Errc::kNotFound);
-  if (!who.anonymous) user = server_.env.users->FindWindowsUser(who.user);
+  Result<core::UserRecord> user = UserOf(who);
   if (who.anonymous ||
       (!user.ok() && user.status().code() == Errc::kNotFound && guests && IsGuestName(who.user))) {
     // Anonymous, or the Guest account: admitted only when some share takes guests; they run
@@ -469,7 +468,7 @@ Reply Connection::SessionSetup(Exchange& x) {
     guest = true;
   } else {
     Result<core::Principal> principal =
-        user.ok() ? user->LogOn(core::AuthMethod::kNtlm) : Result<core::Principal>(user.status());
+        user.ok() ? user->LogOn(MethodOf(who)) : Result<core::Principal>(user.status());
     if (!principal.ok()) {
       LOG_INFO("smb {}: logon of {} refused: {}", peer_, who.user, principal.status().ToString());
       forget();
@@ -494,7 +493,7 @@ Reply Connection::SessionSetup(Exchange& x) {
     if (!session->valid.load()) {
       // First authentication: the keys (§3.3.5.5.3). Re-authentication keeps them.
       if (!guest) {
-        const ByteView key(who.session_key.data(), who.session_key.size());
+        const ByteView key = KeyOf(who);
         session->keys = crypto::DeriveKeys(
             dialect, key, session->preauth.value(),
             cipher == crypto::Cipher::kNone ? crypto::Cipher::kAes128Ccm : cipher);
@@ -520,6 +519,18 @@ Reply Connection::SessionSetup(Exchange& x) {
   LOG_DEBUG("smb {}: session {:x} for {}", peer_, session->id, guest ? "guest" : who.user);
   wire::EncodeSessionSetupResponse(flags, step->output, reply.body);
   return reply;
+}
+
+Result<core::UserRecord> Connection::UserOf(const auth::Authenticated& who) const {
+  if (who.anonymous) return Status(Errc::kNotFound, "anonymous");
+  // A Kerberos principal names its user as NFS's do (FindKerberosUser: "alice@REALM" is alice
+  // in the realms taken); a principal with an instance (host/x@REALM) is nobody's.
+  if (!who.principal.empty()) return server_.env.users->FindKerberosUser(who.principal);
+  return server_.env.users->FindWindowsUser(who.user);
+}
+
+core::AuthMethod Connection::MethodOf(const auth::Authenticated& who) {
+  return who.principal.empty() ? core::AuthMethod::kNtlm : core::AuthMethod::kKerberos;
 }
 
 bool Connection::GuestsWelcome() {
@@ -666,7 +677,7 @@ Reply Connection::BindSession(Exchange& x, const wire::SessionSetupRequest& req,
     auth::ServerNames names;
     names.netbios_computer = server_.options.netbios_name;
     names.netbios_domain = server_.options.domain;
-    acceptor = std::make_shared<auth::Acceptor>(names);
+    acceptor = std::make_shared<auth::Acceptor>(names, server_.options.mechanisms);
     MutexLock lock(&mu_);
     Binding& b = bindings_[id];
     b.session = session;
@@ -707,10 +718,9 @@ Reply Connection::BindSession(Exchange& x, const wire::SessionSetupRequest& req,
   }
   // §3.3.5.5.3: the channel is the session's only when the client authenticated as its user.
   const auth::Authenticated& who = *step->result;
-  Result<core::UserRecord> user = Status(Errc::kNotFound);
-  if (!who.anonymous) user = server_.env.users->FindWindowsUser(who.user);
+  Result<core::UserRecord> user = UserOf(who);
   Result<core::Principal> principal =
-      user.ok() ? user->LogOn(core::AuthMethod::kNtlm) : Result<core::Principal>(user.status());
+      user.ok() ? user->LogOn(MethodOf(who)) : Result<core::Principal>(user.status());
   bool same;
   {
     MutexLock lock(&session->mu);
@@ -722,7 +732,7 @@ Reply Connection::BindSession(Exchange& x, const wire::SessionSetupRequest& req,
   }
   // Channel.SigningKey: derived as the session's keys, from this authentication's session key
   // (and, for 3.1.1, the binding's preauth hash).
-  const ByteView key(who.session_key.data(), who.session_key.size());
+  const ByteView key = KeyOf(who);
   Bytes signing =
       crypto::DeriveKeys(dialect, key, preauth.value(),
                          cipher == crypto::Cipher::kNone ? crypto::Cipher::kAes128Ccm : cipher)

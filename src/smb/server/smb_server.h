@@ -2,10 +2,10 @@
 #pragma once
 
 // The SMB2/3 adapter: SMB 2.0.2 to 3.1.1 over direct TCP, serving the runtime's shares
-// (MS-SMB2). Sessions authenticate with NTLMv2 in SPNEGO against the server's users; tree
-// connects name shares without their leading '/', case-insensitively; every file operation goes
-// through core::Vfs, and opens, share modes and byte-range locks live in the share's
-// ShareState, shared with every other protocol.
+// (MS-SMB2). Sessions authenticate with Kerberos or NTLMv2 in SPNEGO against the server's
+// users; tree connects name shares without their leading '/', case-insensitively; every file
+// operation goes through core::Vfs, and opens, share modes and byte-range locks live in the
+// share's ShareState, shared with every other protocol.
 
 #include <chrono>
 #include <cstdint>
@@ -20,6 +20,7 @@
 #include "core/shares.h"
 #include "core/state/durable_records.h"
 #include "net/stream/stream_server.h"
+#include "smb/auth/acceptor.h"
 
 namespace dittofs::smb {
 
@@ -31,6 +32,10 @@ struct SmbServerOptions {
   // security descriptors and lsarpc (smb/security/sid.h); the server keeps it in the control
   // plane so that it never changes. Empty or not a machine SID: a new one for this run.
   std::string machine_sid;
+  // The SPNEGO mechanisms offered and taken: Kerberos when `mechanisms.kerberos` makes contexts
+  // (the client's principal "alice@REALM" logs on as the user the directory's FindKerberosUser
+  // names), NTLMv2 unless `mechanisms.ntlm` is off.
+  auth::Mechanisms mechanisms;
   // Sessions must sign every message (3.1.1 sessions always sign their setup). Off: a session
   // signs when the client asks, or when a share it connects to requires it
   // (core::SmbShareOptions::require_signing).

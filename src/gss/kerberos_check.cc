@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "rpc/gss/kerberos_check.h"
+#include "gss/kerberos_check.h"
 
 #include <fmt/format.h>
 #include <krb5/krb5.h>
@@ -8,12 +8,12 @@
 #include <algorithm>
 #include <ctime>
 
-#include "rpc/gss/gss_server.h"
+#include "gss/gss.h"
 
-namespace dittofs::rpc::gss {
+namespace dittofs::gss {
 
 KeytabReport CheckKeytab(const std::string& keytab, const std::string& service_principal,
-                         const std::string& hostname) {
+                         const std::string& hostname, const std::string& service) {
   KeytabReport r;
   if (access(keytab.c_str(), R_OK) != 0) {
     r.problems.push_back(fmt::format("the keytab {} cannot be read", keytab));
@@ -50,13 +50,13 @@ KeytabReport CheckKeytab(const std::string& keytab, const std::string& service_p
   if (!r.problems.empty()) return r;
   if (r.principals.empty()) r.problems.push_back(fmt::format("the keytab {} is empty", keytab));
 
-  // The principal clients ask for: the configured one, else nfs/<this host>.
+  // The principal clients ask for: the configured one, else <service>/<this host>.
   std::string wanted = service_principal;
   bool found = false;
   for (const std::string& p : r.principals) {
-    if (wanted.empty() ? p.starts_with("nfs/" + hostname + "@") : p == wanted) found = true;
+    if (wanted.empty() ? p.starts_with(service + "/" + hostname + "@") : p == wanted) found = true;
   }
-  std::string what = wanted.empty() ? "nfs/" + hostname + "@<realm>" : wanted;
+  std::string what = wanted.empty() ? service + "/" + hostname + "@<realm>" : wanted;
   if (found) {
     r.notes.push_back(fmt::format("the keytab holds {}", what));
   } else {
@@ -66,15 +66,13 @@ KeytabReport CheckKeytab(const std::string& keytab, const std::string& service_p
         what));
   }
 
-  GssServerOptions o;
-  o.keytab = keytab;
-  o.service_principal = service_principal;
-  Result<std::unique_ptr<GssServer>> server =
-      GssServer::Create(o, [](std::string_view) { return std::nullopt; });
-  if (server.ok()) {
-    r.notes.push_back("an acceptor credential can be had from the keytab, as dfs will");
+  Result<std::unique_ptr<Keytab>> opened =
+      Keytab::Open({.keytab = keytab, .service_principal = service_principal});
+  if (opened.ok()) {
+    r.notes.push_back(
+        fmt::format("an acceptor credential for {} can be had from the keytab, as dfs will", what));
   } else {
-    r.problems.push_back(server.status().message());
+    r.problems.push_back(opened.status().message());
   }
   std::time_t now = std::time(nullptr);
   char when[64];
@@ -85,4 +83,4 @@ KeytabReport CheckKeytab(const std::string& keytab, const std::string& service_p
   return r;
 }
 
-}  // namespace dittofs::rpc::gss
+}  // namespace dittofs::gss
