@@ -20,44 +20,24 @@
 #include <string>
 
 #include "dfs_process.h"
+#include "shell.h"
 #include "testing/scratch_dir.h"
 
 namespace dittofs::integration {
 namespace {
 
-std::string Shell(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
-  EXPECT_EQ(rc, 0) << command << "\n" << out;
-  return out;
+// Runs `command`, expecting it to succeed; what it printed.
+std::string Ok(const std::string& command) {
+  ShellRun r = Shell(command);
+  EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.output;
+  return r.output;
 }
 
-// Runs `command` (stderr too); its exit status in *rc.
+// Runs `command`; what it printed, and its exit status in *rc.
 std::string RunCommand(const std::string& command, int* rc) {
-  std::string out;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  *rc = WEXITSTATUS(pclose(p));
-  return out;
-}
-
-std::map<std::string, std::string> Parse(const std::string& text) {
-  std::map<std::string, std::string> r;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t eq = line.find('=');
-    if (eq != std::string::npos) r[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return r;
+  ShellRun r = Shell(command);
+  *rc = r.exit_code;
+  return r.output;
 }
 
 class Krb5Test : public ::testing::Test {
@@ -65,7 +45,7 @@ class Krb5Test : public ::testing::Test {
   void SetUp() override {
     ASSERT_FALSE(scratch_.path().empty());
     dir_ = scratch_.path();
-    std::string pid = Shell(std::string("/usr/bin/python3 ") + KRB5_CLIENT + " setup " + dir_);
+    std::string pid = Ok(std::string("/usr/bin/python3 ") + KRB5_CLIENT + " setup " + dir_);
     kdc_pid_ = std::atoi(pid.c_str());
     ASSERT_GT(kdc_pid_, 0) << pid;
   }
@@ -95,9 +75,9 @@ TEST_F(Krb5Test, KerberosFlavorsReplaysAndAKrb5pOnlyShare) {
   dfs_ = std::move(p).value();
 
   auto r =
-      Parse(Shell("KRB5_CONFIG=" + dir_ + "/krb5.conf /usr/bin/python3 " + KRB5_CLIENT + " run " +
-                  dir_ + " " + std::to_string(dfs_->port()) + " " +
-                  std::to_string(dfs_->api_port()) + " '" + dfs_->admin_password() + "' 2>&1"));
+      KeyValues(Ok("KRB5_CONFIG=" + dir_ + "/krb5.conf /usr/bin/python3 " + KRB5_CLIENT + " run " +
+                   dir_ + " " + std::to_string(dfs_->port()) + " " +
+                   std::to_string(dfs_->api_port()) + " '" + dfs_->admin_password() + "' 2>&1"));
   // MNT succeeds whatever the flavor and lists the share's: krb5p (390005) only.
   EXPECT_EQ(r["mnt /secure"], "0");
   EXPECT_EQ(r["flavors /secure"], "390005");
@@ -169,8 +149,10 @@ TEST_F(Krb5Test, SmbLogsOnWithTickets) {
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   dfs_ = std::move(p).value();
   ASSERT_GT(dfs_->smb_port(), 0);
-  Shell(std::string("/usr/bin/python3 ") + KRB5_CLIENT + " alice " +
-        std::to_string(dfs_->api_port()) + " '" + dfs_->admin_password() + "'");
+  std::string error;
+  ASSERT_TRUE(CreateUserViaApi(dfs_->api_port(), dfs_->admin_password(), "alice", "alice-password",
+                               4242, &error))
+      << error;
 
   const std::string env = "KRB5_CONFIG=" + dir_ + "/krb5.conf ";
   const auto port = [&] { return " -p " + std::to_string(dfs_->smb_port()); };
@@ -189,7 +171,7 @@ TEST_F(Krb5Test, SmbLogsOnWithTickets) {
   std::string out = smb(
       "alice.cc", "-m SMB3_11 -c 'put " + local + " k.txt; get k.txt " + dir_ + "/back.txt'", &rc);
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_EQ(Shell("cmp " + local + " " + dir_ + "/back.txt && echo same"), "same\n");
+  EXPECT_EQ(Ok("cmp " + local + " " + dir_ + "/back.txt && echo same"), "same\n");
   for (std::string cipher : {"aes-128-gcm", "aes-256-gcm", "aes-256-ccm"}) {
     out = smb("alice.cc",
               "-m SMB3_11 --client-protection=encrypt --option='client smb3 "
@@ -225,13 +207,13 @@ TEST_F(Krb5Test, SmbLogsOnWithTickets) {
   // A new key for cifs/localhost that the keytab lacks: alice's new ticket is refused, until
   // the keytab holds the key (dfs rereads it within 5 s of the change).
   const std::string kenv = env + "KRB5_KDC_PROFILE=" + dir_ + "/kdc.conf ";
-  Shell(kenv + "kadmin.local -r DFS.TEST -q 'cpw -randkey cifs/files.dfs.test' >/dev/null");
-  Shell("echo alicepw | " + env + "KRB5CCNAME=FILE:" + dir_ + "/alice2.cc kinit alice >/dev/null");
+  Ok(kenv + "kadmin.local -r DFS.TEST -q 'cpw -randkey cifs/files.dfs.test' >/dev/null");
+  Ok("echo alicepw | " + env + "KRB5CCNAME=FILE:" + dir_ + "/alice2.cc kinit alice >/dev/null");
   out = smb("alice2.cc", "-c 'ls'", &rc);
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(out.find("NT_STATUS_LOGON_FAILURE"), std::string::npos) << out;
-  Shell(kenv + "kadmin.local -r DFS.TEST -q 'ktadd -k " + dir_ +
-        "/nfs.keytab -norandkey cifs/files.dfs.test' >/dev/null");
+  Ok(kenv + "kadmin.local -r DFS.TEST -q 'ktadd -k " + dir_ +
+     "/nfs.keytab -norandkey cifs/files.dfs.test' >/dev/null");
   for (int i = 0; i < 40; ++i) {
     out = smb("alice2.cc", "-c 'ls'", &rc);
     if (rc == 0) break;
@@ -247,8 +229,9 @@ TEST_F(Krb5Test, SmbLogsOnWithTickets) {
   p = DfsProcess::Start(DFS_BINARY, o);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   dfs_ = std::move(p).value();
-  Shell(std::string("/usr/bin/python3 ") + KRB5_CLIENT + " alice " +
-        std::to_string(dfs_->api_port()) + " '" + dfs_->admin_password() + "'");
+  ASSERT_TRUE(CreateUserViaApi(dfs_->api_port(), dfs_->admin_password(), "alice", "alice-password",
+                               4242, &error))
+      << error;
   out = RunCommand(
       "smbclient //127.0.0.1/export" + port() + " -s /dev/null -U alice%alice-password -c 'ls'",
       &rc);

@@ -6,9 +6,6 @@ client written from the RFC over python-gssapi.
                                      DIR/nfs.keytab (nfs/localhost; cifs/files.dfs.test for SMB:
                                      Samba's clients take no Kerberos to "localhost"), ccaches
                                      DIR/alice.cc and DIR/bob.cc; prints the KDC's pid
-  nfs_krb5_client.py alice API_PORT ADMIN_PASSWORD
-                                     only makes the control-plane user alice (uid 4242, password
-                                     alice-password)
   nfs_krb5_client.py run DIR PORT API_PORT ADMIN_PASSWORD
                                      makes the control-plane user alice (uid 4242), then the
                                      checks; prints key=value lines for the test
@@ -355,8 +352,6 @@ def run(d, port):
 if __name__ == "__main__":
     if sys.argv[1] == "setup":
         setup(sys.argv[2])
-    elif sys.argv[1] == "alice":
-        make_alice(int(sys.argv[2]), sys.argv[3])
     else:
         make_alice(int(sys.argv[4]), sys.argv[5])
         run(sys.argv[2], int(sys.argv[3]))

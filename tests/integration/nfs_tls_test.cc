@@ -17,6 +17,7 @@
 
 #include "base/check.h"
 #include "dfs_process.h"
+#include "shell.h"
 #include "testing/scratch_dir.h"
 #include "testing/status_matchers.h"
 
@@ -25,15 +26,9 @@ namespace {
 
 // Runs a shell command; returns its stdout. CHECKs that it exits 0.
 std::string Run(const std::string& command) {
-  FILE* p = ::popen(command.c_str(), "r");
-  CHECK(p != nullptr) << command;
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = ::pclose(p);
-  CHECK(rc == 0) << command << " exited " << rc << ":\n" << out;
-  return out;
+  ShellRun r = Shell(command);
+  CHECK(r.exit_code == 0) << command << " exited " << r.exit_code << ":\n" << r.output;
+  return r.output;
 }
 
 // Certificates for one test, under a scratch directory: two CAs, server and client
@@ -66,16 +61,8 @@ class Pki {
 
 // The client's key=value lines.
 std::map<std::string, std::string> Client(uint16_t port, const std::string& args) {
-  std::string out =
-      Run(std::string("python3 ") + TLS_CLIENT + " 127.0.0.1 " + std::to_string(port) + " " + args);
-  std::map<std::string, std::string> lines;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t eq = line.find('=');
-    if (eq != std::string::npos) lines[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return lines;
+  return KeyValues(Run(std::string("python3 ") + TLS_CLIENT + " 127.0.0.1 " + std::to_string(port) +
+                       " " + args));
 }
 
 class NfsTlsTest : public ::testing::Test {

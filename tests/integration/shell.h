@@ -5,6 +5,7 @@
 // dfs binary itself) are driven through the shell.
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace dittofs::integration {
@@ -16,6 +17,9 @@ struct ShellRun {
 
 // Runs `command` with /bin/sh; returns its exit code and everything it printed.
 ShellRun Shell(const std::string& command);
+
+// The "key=value" lines of `text` (what the test clients print), by key.
+std::map<std::string, std::string> KeyValues(const std::string& text);
 
 // `s` quoted for the shell, as one word.
 std::string Quote(const std::string& s);
