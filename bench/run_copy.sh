@@ -64,14 +64,7 @@ head -c "${size_mib}M" /dev/urandom >"$work/big"
 nfs-cp "$work/big" "$(url big)" >/dev/null
 rm -f "$work/big"
 # Timed once the file is carved and uploaded (the remote stops growing at about its size).
-last=-1
-stable=0
-while ((stable < 3)); do
-  sleep 1
-  now=$(remote)
-  if [[ "$now" == "$last" && "$now" -ge $((size_mib * 1048576)) ]]; then stable=$((stable + 1)); else stable=0; fi
-  last=$now
-done
+wait_for_upload "$work/state/remote" $((size_mib * 1048576)) 3600 >/dev/null
 remote_before=$(remote)
 
 start=$(now_ms)

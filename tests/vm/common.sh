@@ -85,3 +85,17 @@ read_admin_password() {
   show_dfs_log
   exit 1
 }
+
+# wait_for_upload DIR MIN_BYTES SECONDS: waits until the tiered store's remote directory DIR holds
+# at least MIN_BYTES and has not grown for 3 s (what was written is carved and uploaded), at
+# most SECONDS; prints the bytes it holds then.
+wait_for_upload() {
+  local dir=$1 min=$2 deadline=$((SECONDS + $3)) last=-1 stable=0 now
+  while ((SECONDS < deadline && stable < 3)); do
+    sleep 1
+    now=$(du -sb "$dir" 2>/dev/null | cut -f1)
+    if [[ "$now" == "$last" && "${now:-0}" -ge "$min" ]]; then stable=$((stable + 1)); else stable=0; fi
+    last=$now
+  done
+  echo "$last"
+}

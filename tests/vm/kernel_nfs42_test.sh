@@ -99,14 +99,7 @@ log "  written in $((SECONDS - start)) s"
 # The clone and the copy are measured once big is carved and uploaded (random bytes: about
 # 1 GiB on the remote), so that neither waits for it nor counts its upload.
 start=$SECONDS
-last=-1
-stable=0
-while ((SECONDS - start < 300 && stable < 3)); do
-  sleep 1
-  now=$(remote_bytes)
-  if [[ "$now" == "$last" && "$now" -ge 1073741824 ]]; then stable=$((stable + 1)); else stable=0; fi
-  last=$now
-done
+last=$(wait_for_upload "$work/state/remote" 1073741824 300)
 log "  carved and uploaded after $((SECONDS - start)) s more (the remote holds $last bytes)"
 
 cp "$here/nfs42_guest.sh" "$work/guest/"
