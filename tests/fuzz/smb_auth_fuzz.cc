@@ -3,12 +3,15 @@
 // libFuzzer target for SMB2 authentication: the client's security buffer is hostile input.
 // The first byte picks what the rest feeds: the SPNEGO decoder, the NTLMSSP decoders, an
 // Acceptor's first step, or an Acceptor's later steps after a well-formed start (bare NTLMSSP,
-// SPNEGO with NTLMSSP preferred, and SPNEGO with another mechanism preferred). Everything
-// must fail cleanly or succeed; nothing may crash, leak or read out of bounds.
+// SPNEGO with NTLMSSP preferred, and SPNEGO with another mechanism preferred), and the same with
+// an Acceptor that takes Kerberos (a stand-in context that accepts tokens starting "AP-REQ").
+// Everything must fail cleanly or succeed; nothing may crash, leak or read out of bounds.
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "smb/auth/acceptor.h"
@@ -61,6 +64,36 @@ Bytes Init(bool ntlm_first, bool with_token) {
   return Tlv(0x60, body);
 }
 
+// Accepts a token that starts with "AP-REQ" (and needs one more token when it is just that).
+class FakeKerberos : public KerberosContext {
+ public:
+  dittofs::Result<Step> Accept(ByteView token) override {
+    const std::string_view text = dittofs::AsChars(token);
+    if (!text.starts_with("AP-REQ")) return dittofs::Errc::kAccess;
+    Step step;
+    step.done = text.size() > 6 || calls_++ > 0;
+    step.output.assign(token.begin(), token.begin() + std::min<size_t>(token.size(), 64));
+    return step;
+  }
+  const std::string& principal() const override { return principal_; }
+  dittofs::Result<Bytes> SessionKey() const override { return Bytes(32, std::byte{7}); }
+  dittofs::Result<Bytes> GetMic(ByteView message) const override {
+    return Bytes(message.begin(), message.begin() + std::min<size_t>(message.size(), 16));
+  }
+  dittofs::Status VerifyMic(ByteView message, ByteView mic) const override {
+    if (mic.size() != std::min<size_t>(message.size(), 16)) return dittofs::Errc::kAccess;
+    return dittofs::Status::Ok();
+  }
+
+ private:
+  int calls_ = 0;
+  std::string principal_ = "alice@EXAMPLE.COM";
+};
+
+Mechanisms WithKerberos() {
+  return Mechanisms{.kerberos = [] { return std::make_unique<FakeKerberos>(); }};
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -71,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (user.empty()) return dittofs::Errc::kNotFound;
     return NtHash{};
   };
-  switch (mode % 6) {
+  switch (mode % 8) {
     case 0:
       (void)ParseNegotiationToken(input);
       break;
@@ -89,9 +122,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (step.ok() && !step->done) (void)acceptor.Accept(input, lookup);
       break;
     }
+    case 6: {
+      // A server that takes Kerberos: the first step, and a second with the same bytes.
+      Acceptor acceptor(ServerNames{}, WithKerberos());
+      auto step = acceptor.Accept(input, lookup);
+      if (step.ok() && !step->done) (void)acceptor.Accept(input, lookup);
+      break;
+    }
+    case 7: {
+      // Kerberos chosen without an optimistic token: the input as the next token, wrapped in a
+      // NegTokenResp (with the input's head as a mechListMIC too) and bare.
+      Bytes first = Init(/*ntlm_first=*/false, /*with_token=*/false);
+      Acceptor acceptor(ServerNames{}, WithKerberos());
+      if (!acceptor.Accept(first, lookup).ok()) __builtin_trap();
+      (void)acceptor.Accept(input, lookup);
+      if (input.size() < 30000) {
+        Acceptor wrapped(ServerNames{}, WithKerberos());
+        if (!wrapped.Accept(first, lookup).ok()) __builtin_trap();
+        Bytes body = Tlv(0xa2, Tlv(0x04, input));
+        Bytes mic = Tlv(0xa3, Tlv(0x04, input.first(std::min<size_t>(input.size(), 16))));
+        body.insert(body.end(), mic.begin(), mic.end());
+        auto step = wrapped.Accept(Tlv(0xa1, Tlv(0x30, body)), lookup);
+        if (step.ok() && !step->done) (void)wrapped.Accept(Tlv(0xa1, Tlv(0x30, body)), lookup);
+      }
+      break;
+    }
     default: {
       Acceptor acceptor(ServerNames{});
-      int start = mode % 6 - 3;  // 0: bare, 1: SPNEGO NTLM first, 2: SPNEGO Kerberos first
+      int start = mode % 8 - 3;  // 0: bare, 1: SPNEGO NTLM first, 2: SPNEGO Kerberos first
       Bytes first = start == 0 ? Negotiate() : Init(start == 1, start == 1);
       if (!acceptor.Accept(first, lookup).ok()) __builtin_trap();
       auto step = acceptor.Accept(input, lookup);
