@@ -60,6 +60,14 @@ Result<bool> Nfs4TestClient::AnswerIfCallback(const std::string& record) {
           res.results.push_back(r);
           break;
         }
+        if (refuse_offloads_ > 0) {
+          --refuse_offloads_;
+          ++refused_offloads_;
+          r.status = nfsstat4::NFS4ERR_DELAY;
+          res.status = r.status;
+          res.results.push_back(r);
+          break;
+        }
         offloads_.push_back(*offload);
       }
       res.results.push_back(r);

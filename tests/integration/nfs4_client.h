@@ -55,6 +55,10 @@ class Nfs4TestClient {
   // as Linux refuses it); WaitForOffload reads the connection until one arrives.
   const std::vector<nfs::CB_OFFLOAD4args>& offloads() const { return offloads_; }
   Result<nfs::CB_OFFLOAD4args> WaitForOffload(int timeout_ms);
+  // The next `n` CB_OFFLOADs are answered NFS4ERR_DELAY (and not kept), as by a client that
+  // could not take them; how many were refused so far.
+  void RefuseOffloads(int n) { refuse_offloads_ = n; }
+  int refused_offloads() const { return refused_offloads_; }
   // 4.1: the SEQUENCE for the next call on `slot` (its sequence id advanced).
   nfs::nfs_argop4 Sequence(uint32_t slot = 0, bool cachethis = true);
   // A SEQUENCE with an explicit sequence id (for misordered and replayed calls).
@@ -83,6 +87,8 @@ class Nfs4TestClient {
   std::vector<std::pair<std::string, uint32_t>> owner_seqids_;
   std::string last_call_;
   std::vector<nfs::CB_OFFLOAD4args> offloads_;
+  int refuse_offloads_ = 0;
+  int refused_offloads_ = 0;
   std::vector<nfs::CB_RECALL4args> recalls_;
 
   // Whether `record` is a call (a callback) rather than a reply; if so, answers it.

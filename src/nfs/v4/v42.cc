@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <thread>
 
 #include "base/clock.h"
@@ -343,6 +344,9 @@ COPY4res Nfs4Service::Copy(Ctx& c, const COPY4args& a) {
   return r;
 }
 
+// How many times a background copy's CB_OFFLOAD is sent before the server gives up on it.
+constexpr int kOffloadAttempts = 7;
+
 void Nfs4Service::RunCopy(const std::shared_ptr<CopyJob>& job) {
   nfsstat4 status = nfsstat4::NFS4_OK;
   uint64_t done = 0;
@@ -389,10 +393,37 @@ void Nfs4Service::RunCopy(const std::shared_ptr<CopyJob>& job) {
   LOG_INFO("nfs4: background copy to file {} for client {} ended after {} bytes, status {}",
            job->dst.file.inode, client->id, done, static_cast<uint32_t>(status));
   const clientid4 id = client->id;
-  SendCallback(client, {op}, [id](bool ok) {
-    // The client may still ask with OFFLOAD_STATUS, which the kept job answers.
-    if (!ok) LOG_WARN("nfs4: CB_OFFLOAD to client {} failed", id);
-  });
+  client.reset();  // the client may go meanwhile
+  // A CB_OFFLOAD the client did not take (its backchannel was down, or it answered an error)
+  // is sent again, after 1, 2, 4, 8, 16, 30 and 30 s: a client that rebinds its backchannel
+  // (SEQUENCE tells it SEQ4_STATUS_CB_PATH_DOWN) still learns the copy ended. Meanwhile and
+  // after, OFFLOAD_STATUS answers from the kept job.
+  std::chrono::seconds backoff{1};
+  for (int attempt = 1;; ++attempt) {
+    std::shared_ptr<Nfs4Client> target = job->client.lock();
+    if (!target || stopping_.load()) return;
+    auto reached = std::make_shared<std::promise<bool>>();
+    std::future<bool> answer = reached->get_future();
+    SendCallback(target, {op}, [reached](bool ok) { reached->set_value(ok); });
+    target.reset();
+    // SendCallback answers within its call timeout; a session that ends with the call queued
+    // drops it unanswered, which counts as a failure here.
+    if (answer.wait_for(std::chrono::seconds(40)) == std::future_status::ready && answer.get()) {
+      return;
+    }
+    if (attempt == kOffloadAttempts) {
+      LOG_WARN("nfs4: CB_OFFLOAD to client {} failed {} times; it may ask with OFFLOAD_STATUS", id,
+               attempt);
+      return;
+    }
+    LOG_INFO("nfs4: CB_OFFLOAD to client {} failed; again in {} s", id, backoff.count());
+    const int64_t until = MonotonicNanos() + std::chrono::nanoseconds(backoff).count();
+    while (MonotonicNanos() < until) {
+      if (stopping_.load() || job->cancelled.load()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    backoff = std::min(backoff * 2, std::chrono::seconds(30));
+  }
 }
 
 void Nfs4Service::StopCopies() {
