@@ -1,26 +1,26 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# Kerberos V5 with the Linux kernel NFS client (in a vmtest VM): RPCSEC_GSS krb5, krb5i and krb5p
-# over NFSv4.1 and NFSv3 against dfs, in a throwaway MIT realm DFS.TEST whose KDC runs on the
-# host (tests/integration/nfs_krb5_client.py setup, with nfs/server and cifs/server in dfs's
-# keytab: the guest names the host "server"). dfs serves /krb (krb5, krb5i, krb5p) and /secure
-# (krb5p only); the control-plane user alice (uid 4242) is made over the REST API, the principal
-# bob has no user. The guest (krb5_guest.sh) kinits alice, runs rpc.gssd and mounts with each
-# flavor; see there for its checks. The host side:
+# Kerberos V5 with the Linux kernel clients (in a vmtest VM): NFS with RPCSEC_GSS krb5, krb5i and
+# krb5p over NFSv4.1 and NFSv3, and cifs with sec=krb5 (SPNEGO), against dfs in a throwaway MIT
+# realm DFS.TEST whose KDC runs on the host (tests/integration/nfs_krb5_client.py setup, with
+# nfs/server and cifs/server in dfs's keytab: the guest names the host "server"). dfs serves
+# /krb (krb5, krb5i, krb5p) and /secure (krb5p only); the control-plane user alice (uid 4242) is
+# made over the REST API, the principal bob has no user. The guest (krb5_guest.sh) kinits
+# alice, runs rpc.gssd and mounts with each flavor; see there for its checks. The host side:
 #   * while the guest writes and reads back a file of a repeated marker string over each mount,
-#     tcp_capture.py records the NFS connection's bytes on lo: over krb5p the marker must not be
-#     in them (though they hold at least the file's size twice over); over krb5, krb5i it must;
+#     tcp_capture.py records the connection's bytes on lo: over NFS krb5p and SMB with seal the
+#     marker must not be in them (though they hold at least the file's size twice over); over
+#     krb5, krb5i and unsealed SMB it must;
 #   * dfs logs bob's refusal ("principal bob@DFS.TEST maps to no user").
 #
 # usage: kernel_krb5_test.sh [DFS_BIN]
 #
-# Environment: DFS_LOG_LEVEL (default info); DFS_TEST_CIFS_KRB5=1 also mounts //server/krb with
-# cifs sec=krb5 (and seal), for once dfs's SMB server takes Kerberos (SPNEGO) logons with the
-# same keytab (its cifs/server@DFS.TEST key).
+# Environment: DFS_LOG_LEVEL (default info); DFS_TEST_CIFS_KRB5=0 leaves out cifs (and SMB),
+# for a dfs whose SMB server takes no Kerberos logons.
 #
-# Exit status 0: passed, or "SKIPPED: <reason>" when the VM cannot start at all. Takes about 1 to
-# 3 minutes under TCG emulation, depending on the host's load.
+# Exit status 0: passed, or "SKIPPED: <reason>" when the VM cannot start at all. Takes about 1.5
+# to 3.5 minutes under TCG emulation, depending on the host's load.
 
 set -euo pipefail
 
@@ -28,7 +28,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
 dfs_bin=${1:-${DFS_BIN:-$repo_root/build/bin/dfs}}
 krb5_client=$repo_root/tests/integration/nfs_krb5_client.py
-cifs_krb5=${DFS_TEST_CIFS_KRB5:-0}
+cifs_krb5=${DFS_TEST_CIFS_KRB5:-1}
 test_name=kernel_krb5_test
 # shellcheck source=common.sh
 source "$here/common.sh"
@@ -115,14 +115,15 @@ if [[ $cifs_krb5 == 1 ]]; then
   guest_args+=(12445)
 fi
 
-log "running the checks in the VM (cifs sec=krb5: $([[ $cifs_krb5 == 1 ]] && echo yes || echo "no, DFS_TEST_CIFS_KRB5=1 adds it"))"
+log "running the checks in the VM (cifs sec=krb5: $([[ $cifs_krb5 == 1 ]] && echo yes || echo "no: DFS_TEST_CIFS_KRB5=$cifs_krb5"))"
 vm_status=0
 vm_start=$SECONDS
 "$vm_run" --share "$work/guest" "${forwards[@]}" --timeout 1200 -- \
   env CIFS_KRB5="$cifs_krb5" "$work/guest/krb5_guest.sh" "${guest_args[@]}" &
 vm_pid=$!
 # The guest asks for a capture around each marker round trip: NAME.start, we answer
-# NAME.started once tcp_capture.py listens; NAME.stop, NAME.stopped once it wrote all.
+# NAME.started once tcp_capture.py listens (to the SMB port for smb-*, else NFS's); NAME.stop,
+# NAME.stopped once it wrote all.
 while kill -0 "$vm_pid" 2>/dev/null; do
   for request in "$work/guest"/capture-*.start "$work/guest"/capture-*.stop; do
     [[ -e "$request" ]] || continue
@@ -131,7 +132,9 @@ while kill -0 "$vm_pid" 2>/dev/null; do
     case $name in
       *.start)
         name=${name%.start}
-        python3 "$here/tcp_capture.py" "$nfs_port" "$work/capture-$name.bin" 2>"$work/capture-$name.log" &
+        port=$nfs_port
+        [[ $name == smb-* ]] && port=$smb_port
+        python3 "$here/tcp_capture.py" "$port" "$work/capture-$name.bin" 2>"$work/capture-$name.log" &
         capture_pid=$!
         for _ in $(seq 1 100); do [[ -e "$work/capture-$name.bin" ]] && break; sleep 0.1; done
         touch "$work/guest/capture-$name.started"
@@ -162,17 +165,19 @@ for capture in "$work"/capture-*.bin; do
   bytes=$(stat -c %s "$capture")
   found=$(python3 -c 'import sys; print(open(sys.argv[1], "rb").read().count(sys.argv[2].encode()))' \
     "$capture" "$marker")
-  echo "FIGURE: $name: the NFS connection carried $bytes bytes, holding the marker $found times"
+  echo "FIGURE: $name: the connection carried $bytes bytes, holding the marker $found times"
   host_check "$name: the capture holds the round trip (at least $((2 * marker_bytes)) bytes)" \
     test "$bytes" -ge $((2 * marker_bytes))
-  if [[ $name == *krb5p ]]; then
+  if [[ $name == *krb5p || $name == *seal ]]; then
     host_check "$name: no plaintext marker on the wire" test "$found" -eq 0
   else
     host_check "$name: the marker is on the wire in plaintext (control)" \
       test "$found" -ge "$marker_copies"
   fi
 done
-host_check "the guest asked for the 5 captures" test "$captures" -eq 5
+expected_captures=5
+[[ $cifs_krb5 == 1 ]] && expected_captures=7
+host_check "the guest asked for the $expected_captures captures" test "$captures" -eq "$expected_captures"
 refusals=$(grep -c 'principal bob@DFS.TEST maps to no user: refused' "$work/dfs.log" || true)
 host_check "dfs refused bob's principal (its log says so $refusals times)" test "$refusals" -gt 0
 

@@ -14,8 +14,10 @@
 #   * refused: bob (a principal that is no dfs user) reading as a local user with his ticket
 #     while alice, as another local user, reads the same file; root mounting with bob's ticket;
 #     the krb5p-only share /secure mounted with sec=sys (v4.1 and v3) or sec=krb5;
-#   * with CIFS_KRB5=1, //server/krb with cifs sec=krb5 (and seal) on SMB_PORT: a file written
-#     reads back and is alice's over NFS; root mounting with bob's ticket is refused.
+#   * with CIFS_KRB5=1, //server/krb with cifs sec=krb5 and sec=krb5,seal on SMB_PORT
+#     (cache=none: every read and write goes to the server): a file written reads back and is
+#     alice's over NFS; the marker round trip (captures smb-krb5, smb-krb5-seal); root mounting
+#     with bob's ticket is refused.
 # Prints one "PASS: ..." or "FAIL: ..." line per check and exits non-zero when any failed.
 #
 # usage: krb5_guest.sh DIR NFS_PORT KDC_PORT [SMB_PORT]   (guest-side ports on host "server")
@@ -101,7 +103,7 @@ wait_for() {
 
 # marker_round_trip NAME MOUNTPOINT: writes DIR/marker to the mount and reads it back, both
 # with O_DIRECT so that every byte crosses the wire now, while the host captures the NFS
-# connection (capture NAME); true when it read back the same.
+# connection (capture NAME); true when it read back the same. cifs mounts: cache=none.
 marker_round_trip() {
   local name=$1 m=$2
   : >"$dir/capture-$name.start"
@@ -255,13 +257,15 @@ if [[ "${CIFS_KRB5:-}" == 1 ]]; then
     what="cifs sec=krb5$extra"
     section "$what"
     if check "$what: mount //server/krb" \
-      mount -t cifs -o "vers=3.1.1,port=$smb_port,sec=krb5,cruid=0$extra" //server/krb "$m"; then
+      mount -t cifs -o "vers=3.1.1,port=$smb_port,sec=krb5,cruid=0,cache=none$extra" //server/krb "$m"; then
       cifs_mounted=1
       f=written-cifs${extra/,/-}
       check "$what: a file is written" eval "echo 'written over $what' >'$m/$f'"
       fresh
       check "$what: it reads back" same "$(cat "$m/$f")" "written over $what"
       check "$what: it is alice's (uid $alice_uid) over NFS" same "$(stat -c %u "$n/$f")" "$alice_uid"
+      check "$what: the marker file reads back (host capture smb-krb5${extra/,/-})" \
+        marker_round_trip "smb-krb5${extra/,/-}" "$m"
       umount "$m"
     else
       dmesg | grep -i cifs | tail -n 8 | sed 's/^/  /'
