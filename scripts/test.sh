@@ -158,6 +158,9 @@ if [ "${DFS_SKIP_VM:-0}" != "1" ]; then
   step "Linux kernel NFSv4 and cifs ACL tools on one ACL, CHANGE_NOTIFY fed by NFS, a cifs reconnect (VM)"
   tests/vm/kernel_acl_test.sh build/release/bin/dfs
   record "kernel acl (vm)" $?
+  step "Linux kernel NFS and cifs clients with Kerberos: krb5, krb5i, krb5p over NFSv4.1 and NFSv3, cifs sec=krb5; krb5p and seal hide the data on the wire (VM)"
+  tests/vm/kernel_krb5_test.sh build/release/bin/dfs
+  record "kernel krb5 (vm)" $?
 fi
 
 echo

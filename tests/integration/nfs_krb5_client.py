@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
-"""RPCSEC_GSS (RFC 2203) with Kerberos V5 for nfs_krb5_test.cc: a throwaway MIT KDC and a
-client written from the RFC over python-gssapi.
+"""RPCSEC_GSS (RFC 2203) with Kerberos V5 for krb5_test.cc: a throwaway MIT KDC and a
+client written from the RFC over python-gssapi. tests/vm/kernel_krb5_test.sh uses its realm too.
 
-  nfs_krb5_client.py setup DIR       realm DFS.TEST with its KDC on a free loopback port; keytab
-                                     DIR/nfs.keytab (nfs/localhost; cifs/files.dfs.test for SMB:
-                                     Samba's clients take no Kerberos to "localhost"), ccaches
-                                     DIR/alice.cc and DIR/bob.cc; prints the KDC's pid
+  nfs_krb5_client.py setup DIR [SERVICE...]
+                                     realm DFS.TEST with its KDC on a free loopback port (the
+                                     port is in DIR/krb5.conf); keytab DIR/nfs.keytab with
+                                     nfs/localhost, cifs/files.dfs.test for SMB (Samba's clients
+                                     take no Kerberos to "localhost") and each SERVICE (e.g.
+                                     nfs/server); the principals alice (password alicepw) and bob
+                                     (bobpw), and their ccaches DIR/alice.cc and DIR/bob.cc;
+                                     prints the KDC's pid
+  nfs_krb5_client.py make-alice API_PORT ADMIN_PASSWORD
+                                     changes admin's one-time password and makes the
+                                     control-plane user alice (uid 4242)
   nfs_krb5_client.py run DIR PORT API_PORT ADMIN_PASSWORD
                                      makes the control-plane user alice (uid 4242), then the
                                      checks; prints key=value lines for the test
@@ -33,7 +40,7 @@ def env_for(d, ccache=None):
     return e
 
 
-def setup(d):
+def setup(d, services=()):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -71,11 +78,11 @@ def setup(d):
     e = env_for(d)
     run = lambda *a, **k: subprocess.run(a, env=e, check=True, capture_output=True, **k)
     run("kdb5_util", "create", "-s", "-P", "masterpw", "-r", REALM)
-    for q in ["addprinc -randkey nfs/localhost", f"ktadd -k {d}/nfs.keytab nfs/localhost",
-              "addprinc -randkey cifs/files.dfs.test",
-              f"ktadd -k {d}/nfs.keytab cifs/files.dfs.test",
-              "addprinc -randkey other/localhost", "addprinc -pw alicepw alice",
-              "addprinc -pw bobpw bob"]:
+    queries = []
+    for service in ["nfs/localhost", "cifs/files.dfs.test", *services]:
+        queries += [f"addprinc -randkey {service}", f"ktadd -k {d}/nfs.keytab {service}"]
+    for q in queries + ["addprinc -randkey other/localhost", "addprinc -pw alicepw alice",
+                        "addprinc -pw bobpw bob"]:
         run("kadmin.local", "-r", REALM, "-q", q)
     run("krb5kdc", "-r", REALM, "-P", f"{d}/kdc.pid")
     for user in ["alice", "bob"]:
@@ -351,7 +358,9 @@ def run(d, port):
 
 if __name__ == "__main__":
     if sys.argv[1] == "setup":
-        setup(sys.argv[2])
+        setup(sys.argv[2], sys.argv[3:])
+    elif sys.argv[1] == "make-alice":
+        make_alice(int(sys.argv[2]), sys.argv[3])
     else:
         make_alice(int(sys.argv[4]), sys.argv[5])
         run(sys.argv[2], int(sys.argv[3]))

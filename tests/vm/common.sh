@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Shared by the kernel_*_test.sh scripts (sourced, after they set `here`, `repo_root` and
-# `test_name`): where vmtest is, whether a VM can start here, free ports, waiting for dfs.
+# `test_name`): where vmtest is, whether a VM can start here, free ports, starting and stopping
+# dfs, checks on the host's side.
 
 if [[ -n "${VMTEST_DIR:-}" ]]; then
   vmtest_dir=$VMTEST_DIR
@@ -70,6 +71,41 @@ start_dfs() {
       exit 1
     fi
   done
+}
+
+# stop_dfs: stops dfs with SIGTERM; exits 1 (showing its log) when it had exited already, during
+# the test, or its exit status is not 0.
+stop_dfs() {
+  local status=0
+  if ! kill -0 "$dfs_pid" 2>/dev/null; then
+    wait "$dfs_pid" || status=$?
+    dfs_pid=""
+    log "FAIL: dfs exited during the test (status $status)"
+    show_dfs_log
+    exit 1
+  fi
+  kill -TERM "$dfs_pid"
+  wait "$dfs_pid" || status=$?
+  dfs_pid=""
+  if [[ $status -ne 0 ]]; then
+    log "FAIL: dfs exited with status $status after SIGTERM (expected 0)"
+    show_dfs_log
+    exit 1
+  fi
+}
+
+# host_check DESCRIPTION COMMAND [ARG...]: a check on the host's side; prints PASS or FAIL by the
+# command's exit status and counts the failures in host_fails.
+host_fails=0
+host_check() {
+  local description=$1
+  shift
+  if "$@"; then
+    echo "PASS: $description"
+  else
+    echo "FAIL: $description"
+    host_fails=$((host_fails + 1))
+  fi
 }
 
 # Sets `password` to the one-time password of "admin" (it follows the listening lines on

@@ -150,23 +150,7 @@ else
   echo "  (DFS_LOG_LEVEL=$DFS_LOG_LEVEL: the durable reconnect is not in dfs's log)"
 fi
 
-if ! kill -0 "$dfs_pid" 2>/dev/null; then
-  dfs_status=0
-  wait "$dfs_pid" || dfs_status=$?
-  dfs_pid=""
-  log "FAIL: dfs exited during the test (status $dfs_status)"
-  show_dfs_log
-  exit 1
-fi
-kill -TERM "$dfs_pid"
-dfs_status=0
-wait "$dfs_pid" || dfs_status=$?
-dfs_pid=""
-if [[ $dfs_status -ne 0 ]]; then
-  log "FAIL: dfs exited with status $dfs_status after SIGTERM (expected 0)"
-  show_dfs_log
-  exit 1
-fi
+stop_dfs
 if [[ $vm_status -ne 0 || $smb_status -ne 0 || $dfs_failed -ne 0 ]]; then
   show_dfs_log
   log "FAIL: guest checks (status $vm_status), host SMB side (status $smb_status) or dfs log" \

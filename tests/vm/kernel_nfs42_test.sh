@@ -125,17 +125,6 @@ done
 wait "$vm_pid" || vm_status=$?
 log "VM finished with status $vm_status after $((SECONDS - vm_start)) s"
 
-host_fails=0
-host_check() {
-  local description=$1
-  shift
-  if "$@"; then
-    echo "PASS: $description"
-  else
-    echo "FAIL: $description"
-    host_fails=$((host_fails + 1))
-  fi
-}
 if [[ -e "$work/received-4" ]]; then
   clone_rx=$(($(cat "$work/received-2") - $(cat "$work/received-1")))
   copy_rx=$(($(cat "$work/received-4") - $(cat "$work/received-3")))
@@ -185,23 +174,7 @@ if [[ -e "$work/received-4" ]]; then
   host_check "SMB: big.dup reads back as big with its first MiB zeroed" test "$dup" = "$sum"
 fi
 
-if ! kill -0 "$dfs_pid" 2>/dev/null; then
-  dfs_status=0
-  wait "$dfs_pid" || dfs_status=$?
-  dfs_pid=""
-  log "FAIL: dfs exited during the test (status $dfs_status)"
-  show_dfs_log
-  exit 1
-fi
-kill -TERM "$dfs_pid"
-dfs_status=0
-wait "$dfs_pid" || dfs_status=$?
-dfs_pid=""
-if [[ $dfs_status -ne 0 ]]; then
-  log "FAIL: dfs exited with status $dfs_status after SIGTERM (expected 0)"
-  show_dfs_log
-  exit 1
-fi
+stop_dfs
 if [[ $vm_status -ne 0 || $host_fails -ne 0 ]]; then
   show_dfs_log
   log "FAIL: guest checks (status $vm_status) or host checks ($host_fails failed)"

@@ -91,23 +91,7 @@ done
 wait "$vm_pid" || vm_status=$?
 log "VM finished with status $vm_status after $((SECONDS - vm_start)) s"
 
-if ! kill -0 "$dfs_pid" 2>/dev/null; then
-  dfs_status=0
-  wait "$dfs_pid" || dfs_status=$?
-  dfs_pid=""
-  log "FAIL: dfs exited during the test (status $dfs_status)"
-  show_dfs_log
-  exit 1
-fi
-kill -TERM "$dfs_pid"
-dfs_status=0
-wait "$dfs_pid" || dfs_status=$?
-dfs_pid=""
-if [[ $dfs_status -ne 0 ]]; then
-  log "FAIL: dfs exited with status $dfs_status after SIGTERM (expected 0)"
-  show_dfs_log
-  exit 1
-fi
+stop_dfs
 if [[ $vm_status -ne 0 ]]; then
   show_dfs_log
   log "FAIL: guest checks failed (status $vm_status)"
