@@ -33,48 +33,8 @@ dialects=("$@")
 read -r -a full_dialects <<<"${CIFS_FULL_DIALECTS:-${dialects[*]}}"
 smb=/mnt/smb
 nfs=/mnt/nfs
-fails=0
-checks=0
-known=0
-# When set, a failing check is a documented gap: reported as KNOWN-FAILURE, not counted.
-known_reason=""
-
-# check DESCRIPTION COMMAND [ARG...]: runs the command; its exit status decides PASS or FAIL.
-check() {
-  local description=$1
-  shift
-  checks=$((checks + 1))
-  if "$@"; then
-    echo "PASS: $description"
-  elif [[ -n "$known_reason" ]]; then
-    echo "KNOWN-FAILURE: $known_reason: $description"
-    known=$((known + 1))
-  else
-    echo "FAIL: $description"
-    fails=$((fails + 1))
-  fi
-}
-
-# same A B: true when the two strings are equal; says what differed otherwise.
-same() {
-  [[ "$1" == "$2" ]] && return 0
-  echo "  got:      '$1'" >&2
-  echo "  expected: '$2'" >&2
-  return 1
-}
-
-# Forget cached pages, attributes and names so that what follows is read from the server.
-fresh() {
-  sync
-  echo 3 >/proc/sys/vm/drop_caches
-}
-
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
-start_ms=$(now_ms)
-section() {
-  local elapsed=$(($(now_ms) - start_ms))
-  printf '== %s (at %d.%01d s)\n' "$1" $((elapsed / 1000)) $((elapsed % 1000 / 100))
-}
+# shellcheck source=guest_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/guest_lib.sh"
 
 # The kernel's cifs messages since the last call (shown after a failure).
 dmesg_mark=0

@@ -83,7 +83,7 @@ start_dfs "$work/dfs.yaml" "$nfs_port" "$smb_port"
 read_admin_password
 
 mkdir -p "$work/guest"
-cp "$here/cifs_guest.sh" "$work/guest/"
+cp "$here/cifs_guest.sh" "$here/guest_lib.sh" "$work/guest/"
 chmod +x "$work/guest/cifs_guest.sh"
 # A mount.cifs credentials file: the password is taken to the end of the line as it is, so no
 # character in it needs quoting (unlike in -o password=...).

@@ -106,7 +106,7 @@ marker=DITTOFS-KRB5P-PLAINTEXT-MARKER
 for _ in $(seq 1 1024); do echo "$marker"; done >"$work/guest/marker"
 marker_copies=1024
 marker_bytes=$(stat -c %s "$work/guest/marker")
-cp "$here/krb5_guest.sh" "$here/nfs3_posix_guest.sh" "$work/guest/"
+cp "$here/krb5_guest.sh" "$here/nfs3_posix_guest.sh" "$here/guest_lib.sh" "$work/guest/"
 chmod +x "$work/guest/"*.sh
 forwards=(--forward "2049:$nfs_port" --forward "88:$kdc_port")
 guest_args=("$work/guest" 2049 88)

@@ -105,7 +105,7 @@ if [[ -z "$external_nfs_port" ]]; then
   guest_args=(portmap)
 fi
 mkdir -p "$work/guest"
-cp "$here/nfs3_posix_guest.sh" "$work/guest/"
+cp "$here/nfs3_posix_guest.sh" "$here/guest_lib.sh" "$work/guest/"
 chmod +x "$work/guest/nfs3_posix_guest.sh"
 
 log "running the POSIX checks in the VM"

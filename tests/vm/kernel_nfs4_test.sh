@@ -54,7 +54,7 @@ YAML
 log "starting $dfs_bin on 127.0.0.1:$nfs_port"
 start_dfs "$work/dfs.yaml" "$nfs_port"
 
-cp "$here/nfs3_posix_guest.sh" "$here/nfs4_lock_guest.sh" "$work/guest/"
+cp "$here/nfs3_posix_guest.sh" "$here/nfs4_lock_guest.sh" "$here/guest_lib.sh" "$work/guest/"
 chmod +x "$work/guest/"*.sh
 {
   echo '#!/usr/bin/env bash'

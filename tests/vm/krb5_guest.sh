@@ -29,29 +29,8 @@ nfs_port=${2:?NFS port}
 kdc_port=${3:?KDC port}
 smb_port=${4:-}
 alice_uid=4242
-fails=0
-checks=0
-
-# check DESCRIPTION COMMAND [ARG...]: PASS or FAIL by the command's exit status; returns it.
-check() {
-  local description=$1
-  shift
-  checks=$((checks + 1))
-  if "$@"; then
-    echo "PASS: $description"
-    return 0
-  fi
-  echo "FAIL: $description"
-  fails=$((fails + 1))
-  return 1
-}
-
-same() {
-  [[ "$1" == "$2" ]] && return 0
-  echo "  got:      '$1'" >&2
-  echo "  expected: '$2'" >&2
-  return 1
-}
+# shellcheck source=guest_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/guest_lib.sh"
 
 # refused COMMAND [ARG...]: true when the command fails; shows its error either way.
 refused() {
@@ -61,18 +40,6 @@ refused() {
   [[ $status -ne 0 ]] && return 0
   echo "  it succeeded" >&2
   return 1
-}
-
-fresh() {
-  sync
-  echo 3 >/proc/sys/vm/drop_caches
-}
-
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
-start_ms=$(now_ms)
-section() {
-  local elapsed=$(($(now_ms) - start_ms))
-  printf '== %s (at %d.%01d s)\n' "$1" $((elapsed / 1000)) $((elapsed % 1000 / 100))
 }
 
 # nfs_opts VERSION FLAVOR: the mount options for dfs's NFS port with that security flavor.
