@@ -81,15 +81,7 @@ wait "$smb_pid" || smb_status=$?
 smb_pid=""
 sed 's/^/  host SMB: /' "$work/smb_side.log" >&2
 
-kill -TERM "$dfs_pid"
-dfs_status=0
-wait "$dfs_pid" || dfs_status=$?
-dfs_pid=""
-if [[ $dfs_status -ne 0 ]]; then
-  log "FAIL: dfs exited with status $dfs_status after SIGTERM (expected 0)"
-  show_dfs_log
-  exit 1
-fi
+stop_dfs
 if [[ $vm_status -ne 0 || $smb_status -ne 0 ]]; then
   show_dfs_log
   log "FAIL: guest checks (status $vm_status) or host SMB side (status $smb_status) failed"
