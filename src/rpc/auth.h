@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/bytes.h"
+#include "rpc/channel.h"
 #include "rpc/gss_wire.h"
 #include "rpc/message.h"
 #include "xdr/xdr.h"
@@ -70,6 +71,14 @@ class GssAuthenticator {
   // cannot be protected: nothing is then sent (RFC 2203 §5.3.3.4.1).
   virtual bool EncodeReply(const GssCall& call, uint32_t xid, AcceptStat stat,
                            const xdr::XdrEncoder& results, xdr::XdrEncoder* reply) = 0;
+  // The security of the calls this server makes to a client over the NFSv4.1 backchannel
+  // (RFC 8881 §2.10.8.3, gss_cb_handles4): under the established context this server gave
+  // the client the handle `server_handle` for, named `client_handle` in the calls'
+  // credentials, protected as `service` says, with sequence numbers of their own. Null when
+  // no such context is established (or it ended).
+  virtual std::shared_ptr<CallSecurity> BackchannelSecurity(ByteView server_handle,
+                                                            ByteView client_handle,
+                                                            RpcGssService service) = 0;
 };
 
 }  // namespace dittofs::rpc

@@ -28,7 +28,7 @@ std::optional<xdr::XdrEncoder> CallTable::Start(const OutgoingCall& call, xdr::X
       do {
         xid = next_xid_++;
       } while (calls_.contains(xid));
-      calls_.emplace(xid, Pending{call, deadline, std::move(done)});
+      calls_.emplace(xid, Pending{call, deadline, 0, std::move(done)});
       deadlines_.emplace(deadline, xid);
     }
   }
@@ -37,8 +37,22 @@ std::optional<xdr::XdrEncoder> CallTable::Start(const OutgoingCall& call, xdr::X
     return std::nullopt;
   }
   xdr::XdrEncoder record;
-  EncodeCallHeader(record, xid, call.prog, call.vers, call.proc, call.cred);
-  record.Append(std::move(args));
+  if (call.security == nullptr) {
+    EncodeCallHeader(record, xid, call.prog, call.vers, call.proc, call.cred);
+    record.Append(std::move(args));
+    return record;
+  }
+  EncodeCallPrefix(record, xid, call.prog, call.vers, call.proc);
+  Result<uint32_t> seq = call.security->Protect(record, std::move(args));
+  if (!seq.ok()) {
+    Fail(xid, Status(seq.status().code(), CallName(call) + ": " + seq.status().message()));
+    return std::nullopt;
+  }
+  {
+    MutexLock lock(&mu_);
+    // Its reply cannot have come: the record is not sent yet. It may have expired, though.
+    if (auto it = calls_.find(xid); it != calls_.end()) it->second.seq = *seq;
+  }
   return record;
 }
 
@@ -87,7 +101,18 @@ bool CallTable::Complete(Buffer record) {
     return true;
   }
   ByteView results = d.rest();
-  p->done(Reply{std::move(record), results});  // moving a Buffer keeps its bytes in place
+  Reply reply{std::move(record), results};  // moving a Buffer keeps its bytes in place
+  if (p->call.security != nullptr) {
+    Result<Reply> checked = p->call.security->CheckReply(p->seq, header.verf_flavor,
+                                                         header.verf_body, std::move(reply));
+    if (!checked.ok()) {
+      p->done(Status(checked.status().code(), name + ": " + checked.status().message()));
+    } else {
+      p->done(std::move(checked).value());
+    }
+    return true;
+  }
+  p->done(std::move(reply));
   return true;
 }
 

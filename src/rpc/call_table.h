@@ -32,8 +32,8 @@ class CallTable {
   ~CallTable();
 
   // Registers a call to end by `deadline` and returns its record (header, then `args`), ready
-  // to be sent. When the table is closed, `done` runs at once with the closing status instead,
-  // and the result is empty.
+  // to be sent. When the table is closed, or the call's security cannot protect it, `done`
+  // runs at once with why instead, and the result is empty.
   std::optional<xdr::XdrEncoder> Start(const OutgoingCall& call, xdr::XdrEncoder args,
                                        Clock::time_point deadline, ReplyCallback done);
   // Whether the call of `xid` still awaits its reply.
@@ -41,7 +41,8 @@ class CallTable {
 
   // Routes a received reply record to its call. Returns false, and drops the record, when no
   // pending call has its xid (a reply after its timeout, a duplicate, garbage); a call whose
-  // reply has a matching xid but does not decode fails with Errc::kIo.
+  // reply has a matching xid but does not decode fails with Errc::kIo, one whose protection
+  // does not check out (OutgoingCall::security) with Errc::kAccess.
   bool Complete(Buffer record);
   // Fails one call (say, its record could not be sent); false when it is not pending.
   bool Fail(uint32_t xid, Status status);
@@ -60,6 +61,7 @@ class CallTable {
   struct Pending {
     OutgoingCall call;  // its procedure, for messages
     Clock::time_point deadline;
+    uint32_t seq = 0;  // the sequence number call.security sent it with
     ReplyCallback done;
   };
   // Removes and returns the call of `xid`, if pending.

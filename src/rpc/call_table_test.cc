@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <optional>
+#include <string>
 
 #include "testing/status_matchers.h"
 
@@ -78,6 +80,93 @@ TEST(CallTableTest, EncodesTheCallHeaderRfc5531) {
   EXPECT_EQ(h.verf_body.size(), 0u);
   EXPECT_EQ(d.U32(), 42u);
   EXPECT_EQ(d.remaining(), 0u);
+}
+
+// A security that "protects" by XOR with 0x5A and signs with the sequence number: enough to see
+// the table hand it the call and the reply, and take its verdict.
+class XorSecurity final : public CallSecurity {
+ public:
+  Result<uint32_t> Protect(xdr::XdrEncoder& record, xdr::XdrEncoder args) override {
+    if (refuse) return Status(Errc::kAccess, "context ended");
+    record.U32(6);  // flavor
+    record.U32(0);  // empty credential
+    record.U32(6);  // verifier flavor
+    record.U32(4);  // verifier: the sequence number
+    record.U32(next_seq);
+    std::string a = args.ToString();
+    for (char& c : a) c = static_cast<char>(c ^ 0x5A);
+    record.FixedOpaque(AsBytes(a));
+    return next_seq++;
+  }
+  Result<Reply> CheckReply(uint32_t seq, uint32_t verf_flavor, ByteView verf_body,
+                           Reply reply) override {
+    if (verf_flavor != 6 || verf_body.size() != 4 || LoadBe32(verf_body.data()) != seq) {
+      return Status(Errc::kAccess, "bad verifier");
+    }
+    std::string r(AsChars(reply.results));
+    for (char& c : r) c = static_cast<char>(c ^ 0x5A);
+    Buffer owned = Buffer::Copy(AsBytes(r));
+    ByteView view = owned.view();
+    return Reply{std::move(owned), view};
+  }
+  bool refuse = false;
+  uint32_t next_seq = 40;
+};
+
+Buffer VerifiedReply(uint32_t xid, uint32_t seq, uint32_t result) {
+  std::byte verf[4];
+  StoreBe32(verf, seq);
+  xdr::XdrEncoder e;
+  EncodeAcceptedReply(e, xid, 6, ByteView(verf, 4), AcceptStat::kSuccess);
+  e.U32(result ^ 0x5A5A5A5Au);
+  return Bytes(e);
+}
+
+TEST(CallTableTest, CallsUnderASecurityAreProtectedAndTheirRepliesChecked) {
+  CallTable table;
+  auto security = std::make_shared<XorSecurity>();
+  OutgoingCall call = Proc(1);
+  call.security = security;
+  std::optional<Result<Reply>> out;
+  std::optional<xdr::XdrEncoder> record =
+      table.Start(call, U32Args(7), Clock::now() + std::chrono::hours(1),
+                  [&](Result<Reply> r) { out.emplace(std::move(r)); });
+  ASSERT_TRUE(record.has_value());
+  std::string bytes = record->ToString();
+  xdr::XdrDecoder d(AsBytes(bytes));
+  CallHeader h;
+  ASSERT_EQ(DecodeCallHeader(d, &h), HeaderOutcome::kOk);
+  EXPECT_EQ(h.cred_flavor, 6u);
+  EXPECT_EQ(h.verf_flavor, 6u);
+  EXPECT_EQ(LoadBe32(h.verf_body.data()), 40u);
+  EXPECT_EQ(d.U32(), 7u ^ 0x5A5A5A5Au);  // the arguments as the security left them
+  // The reply is checked against the call's sequence number and unprotected.
+  ASSERT_TRUE(table.Complete(VerifiedReply(h.xid, 40, 99)));
+  ASSERT_TRUE(out.has_value());
+  ASSERT_TRUE(out->ok()) << out->status().ToString();
+  ASSERT_EQ((*out)->results.size(), 4u);
+  EXPECT_EQ(LoadBe32((*out)->results.data()), 99u);
+
+  // A reply whose verifier does not check fails its call with kAccess.
+  out.reset();
+  record = table.Start(call, U32Args(7), Clock::now() + std::chrono::hours(1),
+                       [&](Result<Reply> r) { out.emplace(std::move(r)); });
+  ASSERT_TRUE(record.has_value());
+  bytes = record->ToString();
+  const uint32_t xid = LoadBe32(reinterpret_cast<const std::byte*>(bytes.data()));
+  ASSERT_TRUE(table.Complete(VerifiedReply(xid, 40, 99)));  // the call went with 41
+  ASSERT_TRUE(out.has_value());
+  EXPECT_THAT(*out, StatusIs(Errc::kAccess));
+
+  // A security that cannot protect the call fails it at once; nothing is sent or pending.
+  security->refuse = true;
+  out.reset();
+  record = table.Start(call, U32Args(7), Clock::now() + std::chrono::hours(1),
+                       [&](Result<Reply> r) { out.emplace(std::move(r)); });
+  EXPECT_FALSE(record.has_value());
+  ASSERT_TRUE(out.has_value());
+  EXPECT_THAT(*out, StatusIs(Errc::kAccess));
+  EXPECT_EQ(table.pending(), 0u);
 }
 
 TEST(CallTableTest, RoutesRepliesByXidInAnyOrder) {

@@ -17,6 +17,29 @@
 
 namespace dittofs::rpc {
 
+// The answer to a call that the peer accepted and ran (MSG_ACCEPTED, SUCCESS).
+struct Reply {
+  Buffer record;     // the whole reply record (or the unwrapped results), which owns the bytes
+  ByteView results;  // the procedure's results: a view into `record`
+};
+
+// A security context that calls are sent under and their replies checked with: RPCSEC_GSS on
+// the NFSv4.1 backchannel (RFC 8881 §2.10.8.3; GssAuthenticator::BackchannelSecurity). Safe to
+// call from any thread.
+class CallSecurity {
+ public:
+  virtual ~CallSecurity() = default;
+  // Appends the credential, the verifier and the protected `args` to `record`, which holds the
+  // call's header from its xid through its procedure number (EncodeCallPrefix). Returns the
+  // sequence number the call carries, for CheckReply; an error when the context can no longer
+  // protect calls (it ended).
+  virtual Result<uint32_t> Protect(xdr::XdrEncoder& record, xdr::XdrEncoder args) = 0;
+  // Checks the verifier of the reply to the call sent with `seq` (`verf_flavor`, `verf_body`)
+  // and takes its results out of their protection. Errc::kAccess when they do not check out.
+  virtual Result<Reply> CheckReply(uint32_t seq, uint32_t verf_flavor, ByteView verf_body,
+                                   Reply reply) = 0;
+};
+
 // What to call and how long to wait for the answer.
 struct OutgoingCall {
   uint32_t prog = 0;
@@ -24,12 +47,8 @@ struct OutgoingCall {
   uint32_t proc = 0;
   Credential cred;  // AUTH_NONE unless its flavor is AuthFlavor::kSys
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
-};
-
-// The answer to a call that the peer accepted and ran (MSG_ACCEPTED, SUCCESS).
-struct Reply {
-  Buffer record;     // the whole reply record, which owns the bytes
-  ByteView results;  // the procedure's results: a view into `record`
+  // When set, the call goes under this context instead of `cred`.
+  std::shared_ptr<CallSecurity> security;
 };
 
 // Runs exactly once per call, with the reply or why there is none.

@@ -360,6 +360,9 @@ class FakeGss final : public GssAuthenticator {
         return GssVerdict::kGarbage;
     }
   }
+  std::shared_ptr<CallSecurity> BackchannelSecurity(ByteView, ByteView, RpcGssService) override {
+    return nullptr;
+  }
   bool EncodeReply(const GssCall& call, uint32_t xid, AcceptStat stat,
                    const xdr::XdrEncoder& results, xdr::XdrEncoder* reply) override {
     std::byte seq[4];

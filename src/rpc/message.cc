@@ -88,14 +88,19 @@ void EncodeAuthErrorReply(xdr::XdrEncoder& e, uint32_t xid, AuthStat stat) {
   e.U32(static_cast<uint32_t>(stat));
 }
 
-void EncodeCallHeader(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
-                      const Credential& cred) {
+void EncodeCallPrefix(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t vers,
+                      uint32_t proc) {
   e.U32(xid);
   e.U32(static_cast<uint32_t>(MsgType::kCall));
   e.U32(kRpcVersion);
   e.U32(prog);
   e.U32(vers);
   e.U32(proc);
+}
+
+void EncodeCallHeader(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,
+                      const Credential& cred) {
+  EncodeCallPrefix(e, xid, prog, vers, proc);
   e.U32(static_cast<uint32_t>(cred.flavor));
   if (cred.flavor == AuthFlavor::kSys) {
     xdr::XdrEncoder body;

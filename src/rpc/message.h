@@ -98,6 +98,9 @@ void EncodeProgMismatchReply(xdr::XdrEncoder& e, uint32_t xid, uint32_t low, uin
 void EncodeRpcMismatchReply(xdr::XdrEncoder& e, uint32_t xid);
 void EncodeAuthErrorReply(xdr::XdrEncoder& e, uint32_t xid, AuthStat stat);
 
+// Encodes a call header from the xid through the procedure number; the credential follows.
+void EncodeCallPrefix(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t vers,
+                      uint32_t proc);
 // Encodes a call header: AUTH_NONE, or AUTH_SYS with `cred`'s ids and machine name, and an
 // AUTH_NONE verifier. The procedure's arguments follow.
 void EncodeCallHeader(xdr::XdrEncoder& e, uint32_t xid, uint32_t prog, uint32_t vers, uint32_t proc,

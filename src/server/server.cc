@@ -1692,6 +1692,7 @@ Status ServerImpl::StartKerberos() {
   };
   ASSIGN_OR_RETURN(gss_, rpc::gss::GssServer::Create(*nfs_keytab_, o, std::move(mapper)));
   dispatcher_.SetGss(gss_.get());
+  if (nfs4_) nfs4_->SetGss(gss_.get());
   LOG_INFO("nfs: RPCSEC_GSS with Kerberos V5 (keytab {})", config_.kerberos.keytab);
   return Status::Ok();
 }

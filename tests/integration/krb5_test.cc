@@ -106,6 +106,63 @@ TEST_F(Krb5Test, KerberosFlavorsReplaysAndAKrb5pOnlyShare) {
   if (HasFailure()) ADD_FAILURE() << dfs_->Log();
 }
 
+// RFC 8881 §2.10.8.3: an NFSv4.1 client names its RPCSEC_GSS context (and the service) as the
+// backchannel's security; dfs recalls its delegation under that context, with the client's
+// handle in the credential, a checksum of the header as the verifier and the arguments
+// protected as asked, and checks the reply's verifier (a forged one takes the path down). A
+// handle dfs never gave is NFS4ERR_NOENT.
+TEST_F(Krb5Test, Nfs41BackchannelUsesTheClientsContext) {
+  DfsOptions o;
+  DfsShare open;
+  open.name = "/open";
+  open.security = {"krb5"};
+  o.shares = {open};
+  o.env = {"DITTOFS_KERBEROS_KEYTAB=" + dir_ + "/nfs.keytab", "KRB5_CONFIG=" + dir_ + "/krb5.conf"};
+  auto p = DfsProcess::Start(DFS_BINARY, o);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  dfs_ = std::move(p).value();
+  auto r =
+      KeyValues(Ok("KRB5_CONFIG=" + dir_ + "/krb5.conf /usr/bin/python3 " + KRB5_CLIENT +
+                   " backchannel " + dir_ + " " + std::to_string(dfs_->port()) + " " +
+                   std::to_string(dfs_->api_port()) + " '" + dfs_->admin_password() + "' 2>&1"));
+  EXPECT_EQ(r["unknown handle"], "2");  // NFS4ERR_NOENT
+  for (std::string s : {"krb5", "krb5i", "krb5p", "krb5i forged reply"}) {
+    SCOPED_TRACE(s);
+    EXPECT_EQ(r[s + " session"], "0");
+    EXPECT_EQ(r[s + " delegation"], "2");  // OPEN_DELEGATE_WRITE
+    // CB_COMPOUND (proc 1) of CB_SEQUENCE (11) and CB_RECALL (4), to the program asked for.
+    EXPECT_EQ(r[s + " callback"], "prog 0x40000000 vers 1 proc 1 ops 2 11,4");
+    EXPECT_EQ(r[s + " path down"], s == "krb5i forged reply" ? "1" : "0");
+  }
+  if (HasFailure()) ADD_FAILURE() << dfs_->Log();
+}
+
+// The acceptor's Kerberos checks reach the client as RPCSEC_GSS says (RFC 2203 §5.2.3.2: the
+// INIT's result carries the GSS major and minor status, and no context is made): a replayed
+// AP-REQ, one held longer than the clock skew dfs allows (2 s here, from its krb5.conf), and
+// one whose ticket expired are refused; a fresh one is taken.
+TEST_F(Krb5Test, ReplayedSkewedAndExpiredTicketsAreRefused) {
+  Ok("sed 's/^\\[libdefaults\\]$/[libdefaults]\\n  clockskew = 2/' " + dir_ + "/krb5.conf > " +
+     dir_ + "/dfs-krb5.conf");
+  ASSERT_NE(Ok("cat " + dir_ + "/dfs-krb5.conf").find("clockskew = 2"), std::string::npos);
+  DfsOptions o;
+  o.env = {"DITTOFS_KERBEROS_KEYTAB=" + dir_ + "/nfs.keytab",
+           "KRB5_CONFIG=" + dir_ + "/dfs-krb5.conf"};
+  auto p = DfsProcess::Start(DFS_BINARY, o);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  dfs_ = std::move(p).value();
+  auto r =
+      KeyValues(Ok("KRB5_CONFIG=" + dir_ + "/krb5.conf /usr/bin/python3 " + KRB5_CLIENT +
+                   " tickets " + dir_ + " " + std::to_string(dfs_->port()) + " " +
+                   std::to_string(dfs_->api_port()) + " '" + dfs_->admin_password() + "' 2 2>&1"));
+  EXPECT_EQ(r["first"], "complete");
+  EXPECT_EQ(r["replayed"], "gss major 0xd0000: replay");  // GSS_S_FAILURE
+  EXPECT_EQ(r["late"], "gss major 0xd0000: clock skew");
+  EXPECT_EQ(r["expired"], "gss major 0xd0000: ticket expired");
+  EXPECT_EQ(r["fresh"], "complete");
+  if (HasFailure()) ADD_FAILURE() << dfs_->Log();
+}
+
 // `dfs kerberos check` on the realm's keytab: the principals listed, the service principal found
 // or missing, a missing keytab a problem; exit 0 only when all is well.
 TEST_F(Krb5Test, KerberosCheckSaysWhatIsWrong) {

@@ -13,6 +13,14 @@ client written from the RFC over python-gssapi. tests/vm/kernel_krb5_test.sh use
   nfs_krb5_client.py make-alice API_PORT ADMIN_PASSWORD
                                      changes admin's one-time password and makes the
                                      control-plane user alice (uid 4242)
+  nfs_krb5_client.py backchannel DIR PORT API_PORT ADMIN_PASSWORD
+                                     alice makes NFSv4.1 sessions whose backchannel uses her
+                                     RPCSEC_GSS context; another client's OPEN makes dfs recall
+                                     her delegation over it; prints key=value lines
+  nfs_krb5_client.py tickets DIR PORT API_PORT ADMIN_PASSWORD SKEW
+                                     a replayed AP-REQ, one held longer than the server's clock
+                                     skew (SKEW seconds), and one of an expired ticket, each
+                                     sent in an RPCSEC_GSS INIT; prints key=value lines
   nfs_krb5_client.py run DIR PORT API_PORT ADMIN_PASSWORD
                                      makes the control-plane user alice (uid 4242), then the
                                      checks; prints key=value lines for the test
@@ -23,6 +31,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 
 REALM = "DFS.TEST"
 NFS, MOUNT = 100003, 100005
@@ -235,6 +244,264 @@ class GssClient:
         return self.unprotect(self.rpc.parse(self.rpc.recv()), seq, service)
 
 
+# NFSv4.1 over RPCSEC_GSS, for the backchannel (RFC 8881 §2.10.8.3): just the operations
+# the check needs, encoded from RFC 8881's XDR.
+OP_PUTROOTFH, OP_LOOKUP, OP_OPEN, OP_EXCHANGE_ID, OP_CREATE_SESSION, OP_SEQUENCE = (
+    24, 15, 18, 42, 43, 53)
+OP_RECLAIM_COMPLETE = 58
+OP_CB_RECALL, OP_CB_SEQUENCE = 4, 11
+CB_PROGRAM = 0x40000000
+NFS4ERR_NOENT, NFS4ERR_DELAY = 2, 10008
+SEQ4_STATUS_CB_PATH_DOWN, SEQ4_STATUS_CB_PATH_DOWN_SESSION = 0x1, 0x200
+
+
+class V41:
+    """One NFSv4.1 client over its own RPCSEC_GSS context and connection."""
+
+    def __init__(self, port, d, owner, service):
+        self.rpc = Rpc(port)
+        self.gss = GssClient(self.rpc, d, "alice.cc")
+        init = self.gss.init()
+        assert init == "ok", init
+        self.owner = owner
+        self.service = service
+        self.clientid = 0
+        self.session = b""
+        self.slot_seq = 0
+
+    def compound(self, ops):
+        """(status, [(op, status, result bytes from there on)...]) of the COMPOUND of `ops`."""
+        args = opaque(b"") + struct.pack(">II", 1, len(ops)) + b"".join(ops)
+        p = self.gss.call(NFS, 4, 1, args, self.service)
+        assert p[0] == "ok", p
+        return parse_compound(p[1])
+
+    def exchange_id(self):
+        status, res = self.compound([struct.pack(">I", OP_EXCHANGE_ID) + b"\0" * 8 +
+                                     opaque(self.owner) + struct.pack(">III", 0, 0, 0)])
+        assert status == 0, status
+        self.clientid, seq = struct.unpack_from(">QI", res[0][2])
+        return seq
+
+    def create_session(self, seq, sec_parms, back=True):
+        chan = struct.pack(">7I", 0, 1 << 20, 1 << 20, 8192, 16, 4, 0)
+        back_chan = struct.pack(">7I", 0, 4096, 4096, 0, 4, 1, 0)
+        status, res = self.compound([
+            struct.pack(">IQII", OP_CREATE_SESSION, self.clientid, seq, 2 if back else 0) +
+            chan + back_chan + struct.pack(">II", CB_PROGRAM, len(sec_parms)) +
+            b"".join(sec_parms)])
+        if status == 0:
+            self.session = res[0][2][:16]
+            # RFC 8881 §18.51.3: before its first non-reclaim OPEN, even with nothing to reclaim.
+            st, _ = self.compound([self.sequence(), struct.pack(">II", OP_RECLAIM_COMPLETE, 0)])
+            assert st == 0, st
+        return status
+
+    def sequence(self):
+        self.slot_seq += 1
+        return (struct.pack(">I", OP_SEQUENCE) + self.session +
+                struct.pack(">IIII", self.slot_seq, 0, 0, 0))
+
+    def status_flags(self):
+        status, res = self.compound([self.sequence()])
+        assert status == 0, status
+        return struct.unpack_from(">I", res[0][2], 16 + 16)[0]
+
+    def open(self, name, create, access):
+        """The OPEN's status, and the delegation type it gave."""
+        how = struct.pack(">III", 1, 0, 0) + opaque(b"") if create else struct.pack(">I", 0)
+        op = (struct.pack(">IIII", OP_OPEN, 0, access, 0) +
+              struct.pack(">Q", self.clientid) + opaque(self.owner) + how +
+              struct.pack(">I", 0) + opaque(name))
+        return self.compound([self.sequence(), struct.pack(">I", OP_PUTROOTFH),
+                              struct.pack(">I", OP_LOOKUP) + opaque(b"open"), op])
+
+
+def parse_compound(res):
+    (status,) = struct.unpack_from(">I", res, 0)
+    _, off = take_opaque(res, 4)
+    (n,) = struct.unpack_from(">I", res, off)
+    off += 4
+    results = []
+    for _ in range(n):
+        op, st = struct.unpack_from(">II", res, off)
+        results.append((op, st, res[off + 8:]))
+        if op == OP_SEQUENCE and st == 0:
+            off += 8 + 16 + 20
+        elif op == OP_PUTROOTFH or st != 0:
+            off += 8
+        elif op == OP_LOOKUP:
+            off += 8
+        else:
+            break  # nothing after it is needed
+    return status, results
+
+
+def open_delegation(results):
+    """The delegation type of an OPEN's result (RFC 8881 §18.16.2), or -1 when it failed."""
+    op, st, r = results[-1]
+    if op != OP_OPEN or st != 0:
+        return -1
+    off = 16 + 20 + 4  # stateid, change_info4, rflags
+    (words,) = struct.unpack_from(">I", r, off)
+    off += 4 + 4 * words
+    return struct.unpack_from(">I", r, off)[0]
+
+
+def gss_sec_parms(service, server_handle, client_handle):
+    return struct.pack(">II", RPCSEC_GSS, service) + opaque(server_handle) + opaque(client_handle)
+
+
+def answer_callback(a, client_handle, service, forge_verifier=False):
+    """Reads the callback A's backchannel carries, checks its RPCSEC_GSS protection, answers it.
+    Returns what was seen, as a string."""
+    r = a.rpc.recv(timeout=20)
+    xid, mtype, _, prog, vers, proc = struct.unpack_from(">6I", r, 0)
+    if mtype != 0:
+        return "not a call"
+    (flavor,) = struct.unpack_from(">I", r, 24)
+    if flavor != RPCSEC_GSS:
+        return f"flavor {flavor}"
+    body, off = take_opaque(r, 28)
+    version, gss_proc, seq, svc = struct.unpack_from(">4I", body, 0)
+    handle, _ = take_opaque(body, 16)
+    if (version, gss_proc, svc, handle) != (1, DATA, service, client_handle):
+        return f"credential {version},{gss_proc},{svc},{handle!r}"
+    (vflavor,) = struct.unpack_from(">I", r, off)
+    verf, args_off = take_opaque(r, off + 4)
+    a.gss.ctx.verify_signature(r[:off], verf)  # raises when the header's checksum is wrong
+    # The arguments as the service protected them (§5.3.2), with the call's sequence number.
+    raw = r[args_off:]
+    if service == INTEG:
+        databody, o = take_opaque(raw, 0)
+        mic, _ = take_opaque(raw, o)
+        a.gss.ctx.verify_signature(databody, mic)
+        inner, args = struct.unpack_from(">I", databody)[0], databody[4:]
+    elif service == PRIV:
+        wrapped, _ = take_opaque(raw, 0)
+        databody = a.gss.ctx.unwrap(wrapped).message
+        inner, args = struct.unpack_from(">I", databody)[0], databody[4:]
+    else:
+        inner, args = seq, raw
+    if inner != seq:
+        return "inner sequence number"
+    _, o = take_opaque(args, 0)  # tag
+    minor, _ident, n = struct.unpack_from(">III", args, o)
+    first = struct.unpack_from(">I", args, o + 12)[0]
+    second = struct.unpack_from(">I", args, o + 16 + 36)[0]
+    seen = f"prog {prog:#x} vers {vers} proc {proc} ops {n} {first},{second}"
+    cb_seq = args[o + 16:o + 16 + 20]  # sessionid, sequenceid
+    results = (struct.pack(">I", 0) + opaque(b"") + struct.pack(">I", 2) +
+               struct.pack(">II", OP_CB_SEQUENCE, 0) + cb_seq + struct.pack(">III", 0, 0, 0) +
+               struct.pack(">II", OP_CB_RECALL, 0))
+    body = struct.pack(">I", seq) + results
+    if service == INTEG:
+        results = opaque(body) + opaque(a.gss.ctx.get_signature(body))
+    elif service == PRIV:
+        results = opaque(a.gss.ctx.wrap(body, True).message)
+    reply_verf = a.gss.ctx.get_signature(struct.pack(">I", seq + (1 if forge_verifier else 0)))
+    a.rpc.send(struct.pack(">III", xid, 1, 0) + struct.pack(">I", RPCSEC_GSS) +
+               opaque(reply_verf) + struct.pack(">I", 0) + results)
+    return seen
+
+
+def run_backchannel(d, port):
+    out = {}
+    names = {NONE: "krb5", INTEG: "krb5i", PRIV: "krb5p"}
+    # A handle this server never gave names no context: NFS4ERR_NOENT.
+    c = V41(port, d, b"cb-noent", INTEG)
+    out["unknown handle"] = c.create_session(
+        c.exchange_id(), [gss_sec_parms(INTEG, b"\x01" * 16, b"cb")])
+    for service, forge in [(NONE, False), (INTEG, False), (PRIV, False), (INTEG, True)]:
+        name = names[service] + (" forged reply" if forge else "")
+        a = V41(port, d, f"cb-a-{name}".encode(), service)
+        client_handle = f"back-{name}".encode()
+        out[f"{name} session"] = a.create_session(
+            a.exchange_id(), [struct.pack(">I", AUTH_NONE),
+                              gss_sec_parms(service, a.gss.handle, client_handle)])
+        fname = f"deleg-{name}".encode()
+        status, res = a.open(fname, True, 3)
+        out[f"{name} delegation"] = open_delegation(res) if status == 0 else f"status {status}"
+        # Another client's OPEN conflicts: the server recalls A's delegation over A's
+        # backchannel, under A's context.
+        b = V41(port, d, f"cb-b-{name}".encode(), service)
+        b.create_session(b.exchange_id(), [struct.pack(">I", AUTH_NONE)], back=False)
+        b.rpc.xid += 1000
+        rec, _ = b.gss.record(NFS, 4, 1, opaque(b"") + struct.pack(">II", 1, 4) + b"".join([
+            b.sequence(), struct.pack(">I", OP_PUTROOTFH),
+            struct.pack(">I", OP_LOOKUP) + opaque(b"open"),
+            struct.pack(">IIII", OP_OPEN, 0, 1, 0) + struct.pack(">Q", b.clientid) +
+            opaque(b.owner) + struct.pack(">I", 0) + struct.pack(">I", 0) + opaque(fname)]),
+            service)
+        b.rpc.send(rec)
+        try:
+            out[f"{name} callback"] = answer_callback(a, client_handle, service, forge)
+        except Exception as e:  # noqa: BLE001
+            out[f"{name} callback"] = "error: " + repr(e)
+        # The server took A's reply (or refused the forged one: the path is down).
+        time.sleep(0.3)
+        flags = a.status_flags()
+        out[f"{name} path down"] = int(bool(flags & (SEQ4_STATUS_CB_PATH_DOWN |
+                                                     SEQ4_STATUS_CB_PATH_DOWN_SESSION)))
+    for k, v in out.items():
+        print(f"{k}={v}")
+
+
+# MIT krb5's error codes (krb5_err.et) in gss_minor, as a name.
+KRB5_MINOR = {
+    0x96C73A20 - (1 << 32): "ticket expired",  # KRB5KRB_AP_ERR_TKT_EXPIRED
+    0x96C73A25 - (1 << 32): "clock skew",      # KRB5KRB_AP_ERR_SKEW
+    0x96C73A22 - (1 << 32): "replay",          # KRB5KRB_AP_ERR_REPEAT
+}
+
+
+def send_init(port, token):
+    """An RPCSEC_GSS INIT carrying `token` on a new connection: "complete", or the refusal."""
+    rpc = Rpc(port)
+    rpc.xid += 1
+    rpc.send(struct.pack(">IIIIII", rpc.xid, 0, 2, NFS, 3, 0) +
+             struct.pack(">I", RPCSEC_GSS) + opaque(struct.pack(">IIII", 1, INIT, 0, NONE) +
+                                                    opaque(b"")) +
+             struct.pack(">II", AUTH_NONE, 0) + opaque(token))
+    p = rpc.parse(rpc.recv())
+    if p[0] != "ok":
+        return show(p)
+    handle, off = take_opaque(p[3], 0)
+    major, minor = struct.unpack_from(">Ii", p[3], off)
+    if major == 0:
+        return "complete"
+    return f"gss major {major:#x}: {KRB5_MINOR.get(minor, minor)}"
+
+
+def first_token(d, ccache):
+    import gssapi
+    os.environ["KRB5CCNAME"] = "FILE:" + os.path.join(d, ccache)
+    ctx = gssapi.SecurityContext(name=gssapi.Name("nfs@localhost",
+                                                  gssapi.NameType.hostbased_service),
+                                 usage="initiate",
+                                 flags=gssapi.RequirementFlag.mutual_authentication)
+    return ctx.step()
+
+
+def run_tickets(d, port, skew):
+    """A replayed AP-REQ, one held past the server's clock skew, and one whose ticket expired."""
+    out = {}
+    token = first_token(d, "alice.cc")
+    out["first"] = send_init(port, token)
+    out["replayed"] = send_init(port, token)
+    token = first_token(d, "alice.cc")
+    time.sleep(skew + 2)
+    out["late"] = send_init(port, token)
+    subprocess.run(["kinit", "-l", "2s", "alice"], env=env_for(d, "short.cc"), check=True,
+                   input=b"alicepw\n", capture_output=True)
+    token = first_token(d, "short.cc")
+    time.sleep(skew + 3)
+    out["expired"] = send_init(port, token)
+    out["fresh"] = send_init(port, first_token(d, "alice.cc"))
+    for k, v in out.items():
+        print(f"{k}={v}")
+
+
 def show(p):
     return "ok" if p == "ok" or p[0] == "ok" else f"{p[0]}:{p[1]}"
 
@@ -361,6 +628,12 @@ if __name__ == "__main__":
         setup(sys.argv[2], sys.argv[3:])
     elif sys.argv[1] == "make-alice":
         make_alice(int(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "tickets":
+        make_alice(int(sys.argv[4]), sys.argv[5])
+        run_tickets(sys.argv[2], int(sys.argv[3]), int(sys.argv[6]))
+    elif sys.argv[1] == "backchannel":
+        make_alice(int(sys.argv[4]), sys.argv[5])
+        run_backchannel(sys.argv[2], int(sys.argv[3]))
     else:
         make_alice(int(sys.argv[4]), sys.argv[5])
         run(sys.argv[2], int(sys.argv[3]))

@@ -983,13 +983,17 @@ struct RELEASE_LOCKOWNER4args {
   state_owner4 lock_owner;
 };
 
-// callback_sec_parms4: only the flavor and, for AUTH_SYS, the credential's ids are kept.
+// callback_sec_parms4: the flavor; for AUTH_SYS the credential's ids (its stamp is dropped),
+// for RPCSEC_GSS the gss_cb_handles4.
 struct callback_sec_parms4 {
-  uint32_t cb_secflavor = 0;   // AUTH_NONE 0, AUTH_SYS 1, RPCSEC_GSS 6
-  uint32_t uid = 0;            // AUTH_SYS
-  uint32_t gid = 0;            // AUTH_SYS
-  std::string machinename;     // AUTH_SYS, at most 255 bytes
-  std::vector<uint32_t> gids;  // AUTH_SYS, at most 16
+  uint32_t cb_secflavor = 0;       // AUTH_NONE 0, AUTH_SYS 1, RPCSEC_GSS 6
+  uint32_t uid = 0;                // AUTH_SYS
+  uint32_t gid = 0;                // AUTH_SYS
+  std::string machinename;         // AUTH_SYS, at most 255 bytes
+  std::vector<uint32_t> gids;      // AUTH_SYS, at most 16
+  uint32_t gss_service = 0;        // RPCSEC_GSS: rpc_gss_svc_t, 1 none, 2 integrity, 3 privacy
+  std::string handle_from_server;  // RPCSEC_GSS: the context's handle this server gave
+  std::string handle_from_client;  // RPCSEC_GSS: the handle callbacks' credentials carry
 };
 
 struct BACKCHANNEL_CTL4args {

@@ -419,8 +419,8 @@ void Encode(xdr::XdrEncoder& e, const netaddr4& in) {
   e.String(in.addr);
 }
 
-// callback_sec_parms4 (RFC 8881 §18.36.1). Only AUTH_SYS's names and ids are kept: the
-// stamp and RPCSEC_GSS's service and handles are decoded and dropped.
+// callback_sec_parms4 (RFC 8881 §18.36.1). AUTH_SYS's stamp is dropped; a gcbp_service
+// other than none, integrity or privacy does not decode.
 void Decode(xdr::XdrDecoder& d, callback_sec_parms4* out) {
   out->cb_secflavor = d.U32();
   if (!d.ok()) return;
@@ -438,9 +438,10 @@ void Decode(xdr::XdrDecoder& d, callback_sec_parms4* out) {
       break;
     }
     case kRpcsecGss:
-      (void)d.U32();                         // gcbp_service
-      (void)d.VarOpaque(NFS4_OPAQUE_LIMIT);  // gcbp_handle_from_server
-      (void)d.VarOpaque(NFS4_OPAQUE_LIMIT);  // gcbp_handle_from_client
+      out->gss_service = d.U32();
+      if (out->gss_service < kRpcGssSvcNone || out->gss_service > kRpcGssSvcPrivacy) d.Fail();
+      out->handle_from_server = OwnedString(d, NFS4_OPAQUE_LIMIT);
+      out->handle_from_client = OwnedString(d, NFS4_OPAQUE_LIMIT);
       break;
     default:
       d.Fail();
@@ -458,9 +459,9 @@ void Encode(xdr::XdrEncoder& e, const callback_sec_parms4& in) {
       for (uint32_t gid : in.gids) e.U32(gid);
       break;
     case kRpcsecGss:
-      e.U32(kRpcGssSvcNone);
-      e.VarOpaque({});
-      e.VarOpaque({});
+      e.U32(in.gss_service);
+      e.String(in.handle_from_server);
+      e.String(in.handle_from_client);
       break;
     default:
       break;

@@ -603,12 +603,18 @@ TEST(Nfs4Xdr, ArgsRoundTripOps40To58) {
   sys.gids = {4, 24, 27};
   callback_sec_parms4 gss;
   gss.cb_secflavor = 6;
+  gss.gss_service = 2;
+  gss.handle_from_server = std::string(16, 'S');
+  gss.handle_from_client = "cb";
   ExpectArgsRoundTrip<BACKCHANNEL_CTL4args>(
       OP_BACKCHANNEL_CTL, {0x40000000, {none, sys, gss}}, [](const BACKCHANNEL_CTL4args& a) {
         ASSERT_EQ(a.sec_parms.size(), 3u);
         EXPECT_EQ(a.sec_parms[1].machinename, "client.example");
         EXPECT_EQ(a.sec_parms[1].gids, (std::vector<uint32_t>{4, 24, 27}));
         EXPECT_EQ(a.sec_parms[2].cb_secflavor, 6u);
+        EXPECT_EQ(a.sec_parms[2].gss_service, 2u);
+        EXPECT_EQ(a.sec_parms[2].handle_from_server, std::string(16, 'S'));
+        EXPECT_EQ(a.sec_parms[2].handle_from_client, "cb");
       });
   ExpectArgsRoundTrip<BIND_CONN_TO_SESSION4args>(
       OP_BIND_CONN_TO_SESSION, {Session(3), channel_dir_from_client4::CDFC4_BACK_OR_BOTH, false});
@@ -1096,6 +1102,20 @@ TEST(Nfs4Xdr, BitmapsAreBounded) {
   xdr::XdrDecoder d(AsBytes(lying));
   nfs_argop4 op;
   EXPECT_FALSE(Decode(d, &op));
+}
+
+// gss_cb_handles4's service is an rpc_gss_svc_t: none, integrity or privacy, nothing else.
+TEST(Nfs4Xdr, CallbackGssServiceIsBounded) {
+  const auto backchannel_ctl = [](uint32_t service) {
+    const std::string bytes = Words({OP_BACKCHANNEL_CTL, 0x40000000, 1, 6, service, 0, 0});
+    xdr::XdrDecoder d(AsBytes(bytes));
+    nfs_argop4 op;
+    return Decode(d, &op);
+  };
+  EXPECT_FALSE(backchannel_ctl(0));
+  EXPECT_TRUE(backchannel_ctl(1));
+  EXPECT_TRUE(backchannel_ctl(3));
+  EXPECT_FALSE(backchannel_ctl(4));
 }
 
 TEST(Nfs4Xdr, AttrValuesMustFillTheirOpaqueExactly) {

@@ -60,19 +60,37 @@ std::shared_ptr<Nfs4Client> NewClient(Nfs4State& state, uint32_t minor, ByteView
   return client;
 }
 
-void SetCallbackSecurity(Nfs4Session& s, const std::vector<callback_sec_parms4>& parms)
-    EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
-  // The first flavor this server can speak: AUTH_SYS, else AUTH_NONE (RPCSEC_GSS needs a
-  // context the client made, which arrives with Kerberos).
-  s.cb_flavor = 0;
+// RFC 8881 §18.36.3: of the callback security the client offers, an RPCSEC_GSS context is
+// used when there is one (its calls under the context the client made with this server, named
+// by gcbp_handle_from_server: NFS4ERR_NOENT when that names no context here), else AUTH_SYS
+// with the ids given, else AUTH_NONE.
+nfsstat4 Nfs4Service::ChooseCallbackSecurity(const std::vector<callback_sec_parms4>& parms,
+                                             CallbackSecurity* out) {
+  *out = {};
+  for (const auto& p : parms) {
+    if (p.cb_secflavor != 6) continue;
+    rpc::GssAuthenticator* gss = gss_.load();
+    std::shared_ptr<rpc::CallSecurity> security =
+        gss == nullptr
+            ? nullptr
+            : gss->BackchannelSecurity(AsBytes(p.handle_from_server), AsBytes(p.handle_from_client),
+                                       static_cast<rpc::RpcGssService>(p.gss_service));
+    if (security == nullptr) return nfsstat4::NFS4ERR_NOENT;
+    if (out->gss == nullptr) out->gss = std::move(security);
+  }
+  if (out->gss != nullptr) {
+    out->flavor = 6;
+    return nfsstat4::NFS4_OK;
+  }
   for (const auto& p : parms) {
     if (p.cb_secflavor == 1) {
-      s.cb_flavor = 1;
-      s.cb_uid = p.uid;
-      s.cb_gid = p.gid;
-      return;
+      out->flavor = 1;
+      out->uid = p.uid;
+      out->gid = p.gid;
+      return nfsstat4::NFS4_OK;
     }
   }
+  return nfsstat4::NFS4_OK;
 }
 
 nfsstat4 Nfs4Service::ClientFor(Ctx& c, clientid4 id, std::shared_ptr<Nfs4Client>* out) {
@@ -325,6 +343,9 @@ CREATE_SESSION4res Nfs4Service::CreateSession(Ctx& c, const CREATE_SESSION4args&
       r.status = nfsstat4::NFS4ERR_TOOSMALL;
       return r;
     }
+    CallbackSecurity cb_security;
+    r.status = ChooseCallbackSecurity(a.sec_parms, &cb_security);
+    if (r.status != nfsstat4::NFS4_OK) return r;
     // Negotiated down to what this server gives (RFC 8881 §18.36.3).
     const uint32_t max_message = options_.max_io + (64u << 10);
     r.fore_chan_attrs.headerpadsize = 0;
@@ -348,7 +369,7 @@ CREATE_SESSION4res Nfs4Service::CreateSession(Ctx& c, const CREATE_SESSION4args&
       MutexLock slock(&s->mu);
       s->slots.resize(r.fore_chan_attrs.maxrequests);
       s->cb_program = a.cb_program;
-      SetCallbackSecurity(*s, a.sec_parms);
+      s->cb_security = std::move(cb_security);
       if ((a.flags & CREATE_SESSION4_FLAG_CONN_BACK_CHAN) != 0 && c.call.channel != nullptr) {
         s->back_channels.push_back(c.call.channel->weak_from_this());
         r.flags |= CREATE_SESSION4_FLAG_CONN_BACK_CHAN;
@@ -428,9 +449,12 @@ BIND_CONN_TO_SESSION4res Nfs4Service::BindConnToSession(Ctx& c,
 
 nfsstat4 Nfs4Service::BackchannelCtl(Ctx& c, const BACKCHANNEL_CTL4args& a) {
   if (!c.session) return nfsstat4::NFS4ERR_OP_NOT_IN_SESSION;
+  CallbackSecurity cb_security;
+  const nfsstat4 status = ChooseCallbackSecurity(a.sec_parms, &cb_security);
+  if (status != nfsstat4::NFS4_OK) return status;
   MutexLock lock(&c.session->mu);
   c.session->cb_program = a.cb_program;
-  SetCallbackSecurity(*c.session, a.sec_parms);
+  c.session->cb_security = std::move(cb_security);
   return nfsstat4::NFS4_OK;
 }
 

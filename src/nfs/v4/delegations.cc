@@ -184,12 +184,13 @@ void Nfs4Service::SendCallback(const std::shared_ptr<Nfs4Client>& client,
         first.args = seq;
         args.ops.push_back(first);
         call.prog = s->cb_program;
-        if (s->cb_flavor == 1) {
+        if (s->cb_security.flavor == 1) {
           call.cred.flavor = rpc::AuthFlavor::kSys;
-          call.cred.uid = s->cb_uid;
-          call.cred.gid = s->cb_gid;
+          call.cred.uid = s->cb_security.uid;
+          call.cred.gid = s->cb_security.gid;
           call.cred.machine_name = "dittofs";
         }
+        call.security = s->cb_security.gss;
       }
     }
     if (!channel) {

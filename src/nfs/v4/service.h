@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/acl/acl.h"
 #include "core/identity.h"
@@ -25,6 +26,7 @@
 #include "nfs/v4/grace.h"
 #include "nfs/v4/pseudo_fs.h"
 #include "nfs/v4/state.h"
+#include "rpc/auth.h"
 #include "rpc/dispatch.h"
 #include "rpc/rpc_client.h"
 
@@ -127,6 +129,9 @@ class Nfs4Service {
   void SetMinorVersions(bool minor0, bool minor1, bool minor2);
   void SetLeaseSeconds(uint32_t seconds) { lease_seconds_.store(seconds); }
   void SetDelegations(bool on) { delegations_.store(on); }
+  // RPCSEC_GSS, when the server speaks it: the contexts NFSv4.1 backchannels may use
+  // (callback_sec_parms4). `gss` outlives the service.
+  void SetGss(rpc::GssAuthenticator* gss) { gss_.store(gss); }
   uint32_t lease_seconds() const { return lease_seconds_.load(std::memory_order_relaxed); }
 
   // Runs one COMPOUND: `args` holds its encoded arguments, `results` gets COMPOUND4res.
@@ -200,6 +205,8 @@ class Nfs4Service {
   nfsstat4 DestroyClientId(Ctx& c, const DESTROY_CLIENTID4args& a);
   BIND_CONN_TO_SESSION4res BindConnToSession(Ctx& c, const BIND_CONN_TO_SESSION4args& a);
   nfsstat4 BackchannelCtl(Ctx& c, const BACKCHANNEL_CTL4args& a);
+  nfsstat4 ChooseCallbackSecurity(const std::vector<callback_sec_parms4>& parms,
+                                  CallbackSecurity* out);
   nfsstat4 ReclaimComplete(Ctx& c, const RECLAIM_COMPLETE4args& a);
 
   // Opens and locks.
@@ -320,6 +327,7 @@ class Nfs4Service {
   std::atomic<uint32_t> minors_;  // bit n: minor version n is served
   std::atomic<uint32_t> lease_seconds_;
   std::atomic<bool> delegations_;
+  std::atomic<rpc::GssAuthenticator*> gss_{nullptr};
   verifier4 write_verifier_{};
   std::string server_owner_;
   // Drives 4.0's callback connections.

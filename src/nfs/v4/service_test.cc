@@ -295,6 +295,81 @@ TEST_F(Nfs4ServiceTest, CreateSessionReplayAndMisorder) {
   EXPECT_EQ(Run(1, {MakeOp(OP_DESTROY_CLIENTID, dc)}).status, nfsstat4::NFS4ERR_STALE_CLIENTID);
 }
 
+// The RPCSEC_GSS contexts a fake authenticator knows: "known" only.
+class BackchannelGss final : public rpc::GssAuthenticator {
+ public:
+  rpc::GssVerdict Accept(const rpc::CallHeader&, ByteView, ByteView, rpc::Credential*,
+                         rpc::GssCall*, xdr::XdrEncoder*) override {
+    return rpc::GssVerdict::kGarbage;
+  }
+  bool EncodeReply(const rpc::GssCall&, uint32_t, rpc::AcceptStat, const xdr::XdrEncoder&,
+                   xdr::XdrEncoder*) override {
+    return false;
+  }
+  std::shared_ptr<rpc::CallSecurity> BackchannelSecurity(ByteView server_handle,
+                                                         ByteView client_handle,
+                                                         rpc::RpcGssService service) override {
+    asked.emplace_back(std::string(AsChars(client_handle)), service);
+    if (AsChars(server_handle) != "known") return nullptr;
+    return std::make_shared<NoSecurity>();
+  }
+  struct NoSecurity final : rpc::CallSecurity {
+    Result<uint32_t> Protect(xdr::XdrEncoder&, xdr::XdrEncoder) override {
+      return Status(Errc::kAccess, "unused");
+    }
+    Result<rpc::Reply> CheckReply(uint32_t, uint32_t, ByteView, rpc::Reply) override {
+      return Status(Errc::kAccess, "unused");
+    }
+  };
+  std::vector<std::pair<std::string, rpc::RpcGssService>> asked;
+};
+
+// RFC 8881 §18.36.3: an RPCSEC_GSS entry of csa_sec_parms (or bca_sec_parms) names a context
+// by the handle this server gave; one that names none is NFS4ERR_NOENT, and without RPCSEC_GSS
+// at all no handle names one.
+TEST_F(Nfs4ServiceTest, CallbackSecurityNamesAnRpcsecGssContext) {
+  callback_sec_parms4 sys;
+  sys.cb_secflavor = 1;
+  callback_sec_parms4 gss;
+  gss.cb_secflavor = 6;
+  gss.gss_service = 3;
+  gss.handle_from_server = "unknown";
+  gss.handle_from_client = "back";
+  const auto create = [&](const std::string& owner, std::vector<callback_sec_parms4> parms) {
+    EXCHANGE_ID4args x;
+    x.co_ownerid = AsBytes(owner);
+    COMPOUND4res r = Run(1, {MakeOp(OP_EXCHANGE_ID, x)});
+    auto xr = std::get<EXCHANGE_ID4res>(r.resarray.at(0).res);
+    CREATE_SESSION4args cs;
+    cs.clientid = xr.clientid;
+    cs.sequence = xr.sequenceid;
+    cs.fore_chan_attrs = {0, 1u << 20, 1u << 20, 8192, 16, 4, std::nullopt};
+    cs.back_chan_attrs = {0, 4096, 4096, 0, 2, 1, std::nullopt};
+    cs.sec_parms = std::move(parms);
+    return Run(1, {MakeOp(OP_CREATE_SESSION, cs)}).status;
+  };
+  EXPECT_EQ(create("no-gss", {sys, gss}), nfsstat4::NFS4ERR_NOENT);
+  BackchannelGss fake;
+  service_->SetGss(&fake);
+  EXPECT_EQ(create("unknown", {sys, gss}), nfsstat4::NFS4ERR_NOENT);
+  gss.handle_from_server = "known";
+  EXPECT_EQ(create("known", {sys, gss}), kOk);
+  ASSERT_EQ(fake.asked.size(), 2u);
+  EXPECT_EQ(fake.asked[1].first, "back");
+  EXPECT_EQ(fake.asked[1].second, rpc::RpcGssService::kPrivacy);
+  // BACKCHANNEL_CTL likewise; the session keeps what it had when refused.
+  Session41 s = Establish41("ctl");
+  gss.handle_from_server = "gone";
+  EXPECT_EQ(
+      Run(1, {Seq(s), MakeOp(OP_BACKCHANNEL_CTL, BACKCHANNEL_CTL4args{0x40000000, {gss}})}).status,
+      nfsstat4::NFS4ERR_NOENT);
+  gss.handle_from_server = "known";
+  EXPECT_EQ(
+      Run(1, {Seq(s), MakeOp(OP_BACKCHANNEL_CTL, BACKCHANNEL_CTL4args{0x40000000, {gss}})}).status,
+      kOk);
+  service_->SetGss(nullptr);
+}
+
 TEST_F(Nfs4ServiceTest, Nfs40OpenConfirmCloseAndSeqidReplay) {
   SETCLIENTID4args sc;
   sc.id = AsBytes(std::string_view("v40"));

@@ -98,6 +98,14 @@ struct Nfs4Slot {
   std::string reply;    // the whole encoded COMPOUND4res
 };
 
+// The security callbacks go with (RFC 8881 §18.36.3, callback_sec_parms4).
+struct CallbackSecurity {
+  uint32_t flavor = 0;                     // AUTH_NONE 0, AUTH_SYS 1, RPCSEC_GSS 6
+  uint32_t uid = 0;                        // AUTH_SYS
+  uint32_t gid = 0;                        // AUTH_SYS
+  std::shared_ptr<rpc::CallSecurity> gss;  // RPCSEC_GSS: the client's context
+};
+
 struct Nfs4Session {
   sessionid4 id{};
   uint64_t key = 0;
@@ -110,11 +118,8 @@ struct Nfs4Session {
   // The connections bound to the session's backchannel (the first that works is used).
   std::vector<std::weak_ptr<rpc::Channel>> back_channels GUARDED_BY(mu);
   sequenceid4 cb_seqid GUARDED_BY(mu) = 0;  // of the backchannel's one slot
-  // The callback security CREATE_SESSION or BACKCHANNEL_CTL gave: AUTH_SYS (with its ids) or
-  // AUTH_NONE.
-  uint32_t cb_flavor GUARDED_BY(mu) = 0;
-  uint32_t cb_uid GUARDED_BY(mu) = 0;
-  uint32_t cb_gid GUARDED_BY(mu) = 0;
+  // The callback security CREATE_SESSION or BACKCHANNEL_CTL gave.
+  CallbackSecurity cb_security GUARDED_BY(mu);
   // A callback failed on every bound connection: no delegations until a connection is bound
   // again (SEQ4_STATUS_CB_PATH_DOWN tells the client).
   bool cb_down GUARDED_BY(mu) = false;

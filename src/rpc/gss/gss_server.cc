@@ -32,6 +32,173 @@ struct Context {
   // Set once when established, read-only after.
   std::string principal;
   GssIdentity identity;
+  Clock::time_point expiry = Clock::time_point::max();  // the ticket's end
+  std::atomic<bool> destroyed{false};                   // by the client (RPCSEC_GSS_DESTROY)
+};
+
+bool Mic(Context& context, ByteView message, std::vector<std::byte>* token)
+    EXCLUSIVE_LOCKS_REQUIRED(context.mu) {
+  Result<std::vector<std::byte>> mic = context.sec.GetMic(message);
+  if (!mic.ok()) {
+    LOG_WARN("rpcsec_gss: {}", mic.status().message());
+    return false;
+  }
+  *token = std::move(mic).value();
+  return true;
+}
+
+// RFC 2203 §5.3.2: `body` (arguments or results) as `service` protects it, after the
+// sequence number for integrity and privacy. False when the context cannot protect it.
+bool ProtectBody(Context& context, RpcGssService service, uint32_t seq_num, ByteView body,
+                 xdr::XdrEncoder* out) EXCLUSIVE_LOCKS_REQUIRED(context.mu) {
+  if (service == RpcGssService::kNone) {
+    out->FixedOpaque(body);
+    return true;
+  }
+  std::string databody = Be32(seq_num);
+  databody.append(AsChars(body));
+  if (service == RpcGssService::kIntegrity) {
+    // §5.3.2.2: rpc_gss_integ_data of the sequence number and the body.
+    std::vector<std::byte> checksum;
+    if (!Mic(context, AsBytes(databody), &checksum)) return false;
+    out->VarOpaque(AsBytes(databody));
+    out->VarOpaque(checksum);
+    return true;
+  }
+  // §5.3.2.3: rpc_gss_priv_data, the wrap token of the same.
+  gss_buffer_desc in = dittofs::gss::In(AsBytes(databody));
+  dittofs::gss::Buffer wrapped;
+  int conf = 0;
+  OM_uint32 minor = 0;
+  OM_uint32 major =
+      gss_wrap(&minor, context.sec.get(), 1, GSS_C_QOP_DEFAULT, &in, &conf, &wrapped.buf);
+  if (GSS_ERROR(major) || conf == 0) {
+    LOG_WARN("rpcsec_gss: wrap: {}", dittofs::gss::ErrorText(major, minor));
+    return false;
+  }
+  out->VarOpaque(wrapped.view());
+  return true;
+}
+
+// The inverse: the body inside `protected_body`, checked against `seq_num`. It views
+// `protected_body` (integrity) or *unwrapped (privacy). False when its checksum or unwrapping
+// fails, it is malformed, or the sequence number inside is another.
+bool UnprotectBody(Context& context, RpcGssService service, uint32_t seq_num,
+                   ByteView protected_body, ByteView* body, std::string* unwrapped) {
+  uint32_t inner_seq = 0;
+  switch (service) {
+    case RpcGssService::kNone:
+      *body = protected_body;
+      return true;
+    case RpcGssService::kIntegrity: {
+      RpcGssIntegData data;
+      if (!DecodeRpcGssIntegData(protected_body, &data)) return false;
+      uint32_t minor = 0, major;
+      {
+        MutexLock lock(&context.mu);
+        major = context.sec.VerifyMic(data.databody, data.checksum, &minor);
+      }
+      if (GSS_ERROR(major)) return false;
+      return SplitRpcGssDatabody(data.databody, &inner_seq, body) && inner_seq == seq_num;
+    }
+    case RpcGssService::kPrivacy: {
+      ByteView wrapped;
+      if (!DecodeRpcGssPrivData(protected_body, &wrapped)) return false;
+      gss_buffer_desc in = dittofs::gss::In(wrapped);
+      dittofs::gss::Buffer out;
+      int conf = 0;
+      OM_uint32 minor = 0, major;
+      {
+        MutexLock lock(&context.mu);
+        major = gss_unwrap(&minor, context.sec.get(), &in, &out.buf, &conf, nullptr);
+      }
+      if (GSS_ERROR(major) || conf == 0) return false;
+      unwrapped->assign(AsChars(out.view()));
+      return SplitRpcGssDatabody(AsBytes(*unwrapped), &inner_seq, body) && inner_seq == seq_num;
+    }
+  }
+  return false;
+}
+
+// Calls this server makes under a client's context (RFC 8881 §2.10.8.3): the same GSS context
+// as the client's calls, a handle the client chose, and sequence numbers of their own.
+class BackchannelSecurityImpl final : public CallSecurity {
+ public:
+  BackchannelSecurityImpl(std::shared_ptr<Context> context, std::string client_handle,
+                          RpcGssService service)
+      : context_(std::move(context)), client_handle_(std::move(client_handle)), service_(service) {}
+
+  Result<uint32_t> Protect(xdr::XdrEncoder& record, xdr::XdrEncoder args) override {
+    if (Clock::now() >= context_->expiry || context_->destroyed.load()) {
+      return Status(Errc::kAccess, "the client's RPCSEC_GSS context has ended");
+    }
+    const uint32_t seq = next_seq_.fetch_add(1);
+    if (seq >= kRpcGssMaxSeq) {
+      return Status(Errc::kAccess, "the client's RPCSEC_GSS context ran out of sequence numbers");
+    }
+    RpcGssCred cred;
+    cred.gss_proc = RpcGssProc::kData;
+    cred.seq_num = seq;
+    cred.service = service_;
+    cred.handle = AsBytes(client_handle_);
+    xdr::XdrEncoder body;
+    EncodeRpcGssCred(body, cred);
+    record.U32(static_cast<uint32_t>(AuthFlavor::kGss));
+    record.VarOpaque(AsBytes(body.ToString()));
+    // RFC 2203 §5.3.1: the verifier is the checksum of the header through the credential.
+    const std::string header = record.ToString();
+    MutexLock lock(&context_->mu);
+    std::vector<std::byte> verifier;
+    if (!Mic(*context_, AsBytes(header), &verifier)) {
+      return Status(Errc::kAccess, "the call's header cannot be signed");
+    }
+    record.U32(static_cast<uint32_t>(AuthFlavor::kGss));
+    record.VarOpaque(verifier);
+    if (service_ == RpcGssService::kNone) {
+      record.Append(std::move(args));
+      return seq;
+    }
+    if (!ProtectBody(*context_, service_, seq, AsBytes(args.ToString()), &record)) {
+      return Status(Errc::kAccess, "the call's arguments cannot be protected");
+    }
+    return seq;
+  }
+
+  Result<Reply> CheckReply(uint32_t seq, uint32_t verf_flavor, ByteView verf_body,
+                           Reply reply) override {
+    // §5.3.3.2: the reply's verifier is the checksum of the call's sequence number.
+    if (verf_flavor != static_cast<uint32_t>(AuthFlavor::kGss)) {
+      return Status(Errc::kAccess, "the reply's verifier is not RPCSEC_GSS");
+    }
+    const std::string seq_bytes = Be32(seq);
+    uint32_t minor = 0, major;
+    {
+      MutexLock lock(&context_->mu);
+      major = context_->sec.VerifyMic(AsBytes(seq_bytes), verf_body, &minor);
+    }
+    if (GSS_ERROR(major)) {
+      return Status(Errc::kAccess, "the reply's verifier does not check: " +
+                                       dittofs::gss::ErrorText(major, minor));
+    }
+    ByteView results;
+    std::string unwrapped;
+    if (!UnprotectBody(*context_, service_, seq, reply.results, &results, &unwrapped)) {
+      return Status(Errc::kAccess, "the reply's results do not check");
+    }
+    if (service_ != RpcGssService::kPrivacy) {
+      reply.results = results;  // a view into the same record
+      return reply;
+    }
+    Buffer owned = Buffer::Copy(results);
+    ByteView view = owned.view();
+    return Reply{std::move(owned), view};
+  }
+
+ private:
+  const std::shared_ptr<Context> context_;
+  const std::string client_handle_;
+  const RpcGssService service_;
+  std::atomic<uint32_t> next_seq_{1};
 };
 
 class GssServerImpl final : public GssServer {
@@ -97,6 +264,7 @@ class GssServerImpl final : public GssServer {
       if (h.proc != 0) return Deny(call, AuthStat::kBadCred);
       xdr::XdrEncoder none;
       if (!EncodeReply(*call, h.xid, AcceptStat::kSuccess, none, reply)) return GssVerdict::kDrop;
+      context->destroyed.store(true);
       contexts_.Erase(std::string(AsChars(gc.handle)));
       return GssVerdict::kAnswered;
     }
@@ -126,37 +294,24 @@ class GssServerImpl final : public GssServer {
       return true;
     }
     if (stat != AcceptStat::kSuccess) return true;
-    std::string body = results.ToString();
-    switch (call.service) {
-      case RpcGssService::kNone:
-        reply->FixedOpaque(AsBytes(body));
-        return true;
-      case RpcGssService::kIntegrity: {
-        // §5.3.2.2: rpc_gss_integ_data of the sequence number and the results.
-        std::string databody = seq + body;
-        std::vector<std::byte> checksum;
-        if (!Mic(*context, AsBytes(databody), &checksum)) return false;
-        reply->VarOpaque(AsBytes(databody));
-        reply->VarOpaque(checksum);
-        return true;
-      }
-      case RpcGssService::kPrivacy: {
-        std::string databody = seq + body;
-        gss_buffer_desc in = dittofs::gss::In(AsBytes(databody));
-        dittofs::gss::Buffer out;
-        int conf = 0;
-        OM_uint32 minor = 0;
-        OM_uint32 major =
-            gss_wrap(&minor, context->sec.get(), 1, GSS_C_QOP_DEFAULT, &in, &conf, &out.buf);
-        if (GSS_ERROR(major) || conf == 0) {
-          LOG_WARN("rpcsec_gss: xid {:#x}: wrap: {}", xid, dittofs::gss::ErrorText(major, minor));
-          return false;
-        }
-        reply->VarOpaque(out.view());
-        return true;
-      }
+    if (!ProtectBody(*context, call.service, call.seq_num, AsBytes(results.ToString()), reply)) {
+      LOG_WARN("rpcsec_gss: xid {:#x}: the reply cannot be protected", xid);
+      return false;
     }
-    return false;
+    return true;
+  }
+
+  std::shared_ptr<CallSecurity> BackchannelSecurity(ByteView server_handle, ByteView client_handle,
+                                                    RpcGssService service) override {
+    std::shared_ptr<Context> context =
+        contexts_.Get(std::string(AsChars(server_handle)), Clock::now());
+    if (context == nullptr || context->destroyed.load()) return nullptr;
+    {
+      MutexLock lock(&context->mu);
+      if (!context->established) return nullptr;
+    }
+    return std::make_shared<BackchannelSecurityImpl>(std::move(context),
+                                                     std::string(AsChars(client_handle)), service);
   }
 
  private:
@@ -165,57 +320,10 @@ class GssServerImpl final : public GssServer {
     return GssVerdict::kDenied;
   }
 
-  bool Mic(Context& context, ByteView message, std::vector<std::byte>* token)
-      EXCLUSIVE_LOCKS_REQUIRED(context.mu) {
-    Result<std::vector<std::byte>> mic = context.sec.GetMic(message);
-    if (!mic.ok()) {
-      LOG_WARN("rpcsec_gss: {}", mic.status().message());
-      return false;
-    }
-    *token = std::move(mic).value();
-    return true;
-  }
-
   // §5.3.2: the arguments as the service protects them; false answers GARBAGE_ARGS
   // (§5.3.3.4.2, §5.3.3.4.3), as does a sequence number inside that is not the credential's.
-  bool UnprotectArgs(Context& context, const RpcGssCred& gc, ByteView args, GssCall* call) {
-    uint32_t inner_seq = 0;
-    switch (gc.service) {
-      case RpcGssService::kNone:
-        call->args = args;
-        return true;
-      case RpcGssService::kIntegrity: {
-        RpcGssIntegData data;
-        if (!DecodeRpcGssIntegData(args, &data)) return false;
-        uint32_t minor = 0, major;
-        {
-          MutexLock lock(&context.mu);
-          major = context.sec.VerifyMic(data.databody, data.checksum, &minor);
-        }
-        if (GSS_ERROR(major)) return false;
-        return SplitRpcGssDatabody(data.databody, &inner_seq, &call->args) &&
-               inner_seq == gc.seq_num;
-      }
-      case RpcGssService::kPrivacy: {
-        ByteView wrapped;
-        if (!DecodeRpcGssPrivData(args, &wrapped)) return false;
-        gss_buffer_desc in = dittofs::gss::In(wrapped);
-        dittofs::gss::Buffer out;
-        int conf = 0;
-        OM_uint32 minor = 0, major;
-        {
-          MutexLock lock(&context.mu);
-          major = gss_unwrap(&minor, context.sec.get(), &in, &out.buf, &conf, nullptr);
-        }
-        if (GSS_ERROR(major) || conf == 0) return false;
-        call->unwrapped.assign(AsChars(out.view()));
-        ByteView rest;
-        if (!SplitRpcGssDatabody(AsBytes(call->unwrapped), &inner_seq, &rest)) return false;
-        call->args = rest;
-        return inner_seq == gc.seq_num;
-      }
-    }
-    return false;
+  static bool UnprotectArgs(Context& context, const RpcGssCred& gc, ByteView args, GssCall* call) {
+    return UnprotectBody(context, gc.service, gc.seq_num, args, &call->args, &call->unwrapped);
   }
 
   // §5.2: INIT and CONTINUE_INIT, calls of the NULL procedure carrying GSS tokens.
@@ -275,10 +383,9 @@ class GssServerImpl final : public GssServer {
     std::string window = Be32(options_.seq_window);
     std::vector<std::byte> verifier;
     if (!Mic(*context, AsBytes(window), &verifier)) return GssVerdict::kDrop;
-    Clock::time_point expiry = lifetime == GSS_C_INDEFINITE
-                                   ? Clock::time_point::max()
-                                   : Clock::now() + std::chrono::seconds(lifetime);
-    contexts_.Put(handle, context, expiry);
+    context->expiry = lifetime == GSS_C_INDEFINITE ? Clock::time_point::max()
+                                                   : Clock::now() + std::chrono::seconds(lifetime);
+    contexts_.Put(handle, context, context->expiry);
     LOG_DEBUG("rpcsec_gss: context for {} established ({}s)", context->principal, lifetime);
     EncodeAcceptedReply(*reply, h.xid, static_cast<uint32_t>(AuthFlavor::kGss), verifier,
                         AcceptStat::kSuccess);
