@@ -594,6 +594,17 @@ Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
   return c;
 }
 
+Status SetKey(Config& config, std::string_view key, const std::string& value) {
+  for (const Key& k : Keys()) {
+    if (key == std::string(k.section) + "." + k.name) {
+      Status st = k.set(config, value);
+      if (!st.ok()) return Status(Errc::kInvalid, std::string(key) + ": " + st.message());
+      return Status::Ok();
+    }
+  }
+  return Status(Errc::kNotFound, "config: no key " + std::string(key));
+}
+
 Status Validate(const Config& c) {
   log::Level level;
   if (!log::ParseLevel(c.logging.level, &level)) {

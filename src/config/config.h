@@ -205,6 +205,10 @@ Config Defaults(const EnvLookup& env);
 Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env);
 Result<Config> LoadConfigFile(const std::string& path, const EnvLookup& env);
 Status Validate(const Config& config);
+// Sets one key in `config` as the config file would: `key` is its section, a dot and its name
+// ("kerberos.keytab", "nfs.tls.cert_file"). kNotFound for a key the file has not; kInvalid for a
+// value it refuses. The whole config is not checked (Validate).
+Status SetKey(Config& config, std::string_view key, const std::string& value);
 
 // A JSON Schema (draft 2020-12) of the config file, from the same key table the parser uses.
 std::string JsonSchema();

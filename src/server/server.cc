@@ -1609,7 +1609,71 @@ bool ParseSeconds(std::string_view value, uint32_t min, uint32_t max, uint32_t* 
   return ec == std::errc() && end == value.data() + value.size() && *out >= min && *out <= max;
 }
 
+// Settings of the security the server starts with: Kerberos, NTLM, NFS over TLS.
+constexpr std::string_view kSecuritySettings[] = {"kerberos.keytab",
+                                                  "kerberos.service_principal",
+                                                  "kerberos.smb_service_principal",
+                                                  "kerberos.realms",
+                                                  "kerberos.max_contexts",
+                                                  "kerberos.seq_window",
+                                                  "smb.ntlm",
+                                                  "nfs.tls.cert_file",
+                                                  "nfs.tls.key_file",
+                                                  "nfs.tls.client_ca_file",
+                                                  "nfs.tls.handshake_timeout_ms"};
+
+// A changed security setting (`key` set in `next`; "" for all of them) must still make a
+// working server: the keytab gives the service principals' keys, the certificate and key make
+// a TLS context.
+// TLS is off while nfs.tls.cert_file is empty, whatever the other nfs.tls keys say: that is
+// how the files are changed one key at a time (cert_file "", key_file, then cert_file).
+Status CheckSecuritySettings(std::string_view key, const config::Config& next) {
+  config::Config checked = next;
+  if (checked.nfs.tls.cert_file.empty()) {
+    checked.nfs.tls.key_file.clear();
+    checked.nfs.tls.client_ca_file.clear();
+  }
+  RETURN_IF_ERROR(config::Validate(checked));
+  const bool all = key.empty();
+  if ((all || key.starts_with("kerberos.")) && next.kerberos.enabled()) {
+    std::vector<std::string> principals = {next.kerberos.service_principal};
+    if (next.smb.enabled) principals.push_back(next.kerberos.smb_service_principal);
+    for (const std::string& principal : principals) {
+      Result<std::unique_ptr<gss::Keytab>> keytab =
+          gss::Keytab::Open({.keytab = next.kerberos.keytab, .service_principal = principal});
+      if (!keytab.ok()) return Status(Errc::kInvalid, keytab.status().message());
+    }
+  }
+  if ((all || key.starts_with("nfs.tls.")) && next.nfs.tls.enabled()) {
+    net::TlsServerOptions tls;
+    tls.cert_file = next.nfs.tls.cert_file;
+    tls.key_file = next.nfs.tls.key_file;
+    tls.client_ca_file = next.nfs.tls.client_ca_file;
+    Result<std::unique_ptr<net::TlsServer>> opened = net::OpenTlsServer(tls);
+    if (!opened.ok()) return Status(Errc::kInvalid, opened.status().message());
+  }
+  return Status::Ok();
+}
+
 Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) {
+  if (std::find(std::begin(kSecuritySettings), std::end(kSecuritySettings), key) !=
+      std::end(kSecuritySettings)) {
+    // Checked against the whole configuration they would make, then kept for the next start
+    // (Kerberos), or the next start of the NFS or SMB adapter (nfs.tls.*, smb.ntlm); realms
+    // apply at once.
+    MutexLock lock(&reconcile_mu_);  // the adapters read config_ under it when they start
+    config::Config next = config_;
+    RETURN_IF_ERROR(config::SetKey(next, key, std::string(value)));
+    RETURN_IF_ERROR(CheckSecuritySettings(key, next));
+    config_ = std::move(next);
+    if (key == "kerberos.realms") users_.SetKerberosRealms(config_.kerberos.realms);
+    LOG_INFO("{} is now \"{}\"{}", key, value,
+             key == "kerberos.realms"       ? ""
+             : key.starts_with("kerberos.") ? " (from the next start)"
+             : key == "smb.ntlm"            ? " (from the SMB adapter's next start)"
+                                            : " (from the NFS adapter's next start)");
+    return Status::Ok();
+  }
   if (key == "logging.level") {
     log::Level level;
     if (!log::ParseLevel(value, &level)) return Status(Errc::kInvalid, "bad logging.level");
@@ -1713,6 +1777,30 @@ Status ServerImpl::Start() {
                           "nfs.grace_s", "nfs.delegations"}) {
     if (Result<std::string> v = db_->GetSetting(key); v.ok()) {
       RETURN_IF_ERROR(SettingChanged(key, *v));
+    }
+  }
+  // Taken together: one key at a time, the TLS files would not match each other midway.
+  {
+    config::Config next = config_;
+    std::vector<std::string> stored;
+    for (std::string_view key : kSecuritySettings) {
+      Result<std::string> v = db_->GetSetting(key);
+      if (!v.ok()) continue;
+      if (Status s = config::SetKey(next, key, *v); !s.ok()) {
+        LOG_ERROR("the stored setting {} (\"{}\") is left out: {}", key, *v, s.message());
+        continue;
+      }
+      stored.push_back(std::string(key) + "=\"" + *v + "\"");
+    }
+    if (Status s = CheckSecuritySettings("", next); !s.ok()) {
+      // What they name changed since they were stored (a keytab or certificate replaced):
+      // left out, so that the server comes up and they can be put right through the API.
+      LOG_ERROR("the stored security settings are left out ({}): {}", fmt::join(stored, ", "),
+                s.message());
+    } else if (!stored.empty()) {
+      config_ = std::move(next);
+      users_.SetKerberosRealms(config_.kerberos.realms);
+      LOG_INFO("stored security settings: {}", fmt::join(stored, ", "));
     }
   }
   RETURN_IF_ERROR(MigrateLegacyLayout());

@@ -17,7 +17,12 @@ Status NoUser(std::string_view what, std::string_view name) {
 }  // namespace
 
 ControlPlaneUserDirectory::ControlPlaneUserDirectory(Options options)
-    : options_(std::move(options)), snapshot_(std::make_shared<const Snapshot>()) {}
+    : realms_(std::move(options.kerberos_realms)), snapshot_(std::make_shared<const Snapshot>()) {}
+
+void ControlPlaneUserDirectory::SetKerberosRealms(std::vector<std::string> realms) {
+  MutexLock lock(&realms_mu_);
+  realms_ = std::move(realms);
+}
 
 Status ControlPlaneUserDirectory::Refresh(controlplane::ControlDb& db) {
   MutexLock lock(&refresh_mu_);
@@ -107,8 +112,12 @@ Result<core::UserRecord> ControlPlaneUserDirectory::FindKerberosUser(
   if (size_t at = principal.rfind('@'); at != std::string_view::npos) {
     name = principal.substr(0, at);
     std::string_view realm = principal.substr(at + 1);
-    const std::vector<std::string>& realms = options_.kerberos_realms;
-    if (!realms.empty() && std::find(realms.begin(), realms.end(), realm) == realms.end()) {
+    bool taken;
+    {
+      MutexLock lock(&realms_mu_);
+      taken = realms_.empty() || std::find(realms_.begin(), realms_.end(), realm) != realms_.end();
+    }
+    if (!taken) {
       return Status(Errc::kNotFound,
                     fmt::format("no user for {}: realm {} is not accepted", principal, realm));
     }

@@ -42,6 +42,8 @@ class ControlPlaneUserDirectory final : public core::UserDirectory {
   // taken (Options::kerberos_realms), the user `name` unless that user has a principal of its
   // own. A principal with an instance ("alice/admin@REALM") is nobody's but by its own entry.
   Result<core::UserRecord> FindKerberosUser(std::string_view principal) const override;
+  // Replaces Options::kerberos_realms (the setting kerberos.realms changed).
+  void SetKerberosRealms(std::vector<std::string> realms);
   Result<core::UserRecord> FindUserByUid(uint32_t uid) const override;
   Result<core::GroupRecord> FindGroup(std::string_view name) const override;
   Result<core::GroupRecord> FindGroupByGid(uint32_t gid) const override;
@@ -61,7 +63,8 @@ class ControlPlaneUserDirectory final : public core::UserDirectory {
 
   std::shared_ptr<const Snapshot> Load() const { return snapshot_.load(std::memory_order_acquire); }
 
-  const Options options_;
+  mutable Mutex realms_mu_;
+  std::vector<std::string> realms_ GUARDED_BY(realms_mu_);
   Mutex refresh_mu_;  // one Refresh at a time; never taken by lookups
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
 };

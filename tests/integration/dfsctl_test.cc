@@ -498,6 +498,48 @@ TEST_F(DfsctlTest, SmbSessionsAreListedAndEvicted) {
   EXPECT_EQ(Ctl({"client", "evict", id}).exit_code, 1);
 }
 
+// The security settings (Kerberos, NTLM, NFS over TLS) are checked against the configuration
+// they would make before they are kept, and the server starts with them: TLS's files are given
+// one at a time (key_file while cert_file is empty, then cert_file), a certificate that is not
+// one, a keytab that cannot be read and NTLM off without Kerberos are refused and not stored.
+TEST_F(DfsctlTest, SecuritySettingsAreCheckedAndKeptForTheNextStart) {
+  LoginAndChangePassword();
+  const std::string dir = server_->dir();
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                         "-keyout " +
+                         dir + "/key.pem -out " + dir +
+                         "/cert.pem -days 2 -subj /CN=localhost >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  CtlRun bad = Ctl({"settings", "set", "nfs.tls.cert_file", dir + "/cert.pem"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("cert_file and key_file go together"));
+  ASSERT_EQ(Ctl({"settings", "set", "nfs.tls.key_file", dir + "/key.pem"}).exit_code, 0);
+  bad = Ctl({"settings", "set", "nfs.tls.cert_file", dir + "/key.pem"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("nfs.tls.cert_file"));
+  EXPECT_NE(Ctl({"settings", "get", "nfs.tls.cert_file"}).exit_code, 0);  // never stored
+  CtlRun ok = Ctl({"settings", "set", "nfs.tls.cert_file", dir + "/cert.pem"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+
+  bad = Ctl({"settings", "set", "kerberos.keytab", dir + "/missing.keytab"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("missing.keytab"));
+  bad = Ctl({"settings", "set", "smb.ntlm", "false"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("kerberos.keytab is not set"));
+  EXPECT_NE(Ctl({"settings", "set", "kerberos.seq_window", "5000"}).exit_code, 0);
+  ASSERT_EQ(Ctl({"settings", "set", "kerberos.realms", "A.TEST,B.TEST"}).exit_code, 0);
+  EXPECT_EQ(
+      Ctl({"settings", "get", "kerberos.realms"}).out.find("A.TEST,B.TEST") != std::string::npos,
+      true);
+
+  // The next start offers TLS with the stored files.
+  ASSERT_OK(server_->Stop().status());
+  ASSERT_OK(server_->Restart());
+  EXPECT_THAT(server_->Log(), HasSubstr("nfs: TLS offered (certificate " + dir + "/cert.pem"));
+}
+
 // NFS settings change the running server: the NFSv4 lease a client is told, and the minor
 // versions served; a value out of range is refused and not stored.
 TEST_F(DfsctlTest, NfsSettingsApplyLive) {

@@ -488,6 +488,17 @@ const KnownSetting kKnownSettings[] = {
     {"nfs.lease_s", {}, "seconds from 5 to 3600"},
     {"nfs.grace_s", {}, "seconds up to 3600"},
     {"nfs.delegations", {"true", "false"}},
+    {"kerberos.keytab", {}, "a readable keytab with the service principals' keys, or \"\""},
+    {"kerberos.service_principal", {}, "a principal the keytab holds, or \"\" (any)"},
+    {"kerberos.smb_service_principal", {}, "a principal the keytab holds, or \"\" (any)"},
+    {"kerberos.realms", {}, "realms, comma-separated (\"A.COM,B.COM\"), or \"\" (any)"},
+    {"kerberos.max_contexts", {}, "a number from 1 to 1048576"},
+    {"kerberos.seq_window", {}, "a number from 1 to 1024"},
+    {"smb.ntlm", {}, "true or false (false needs kerberos.keytab)"},
+    {"nfs.tls.cert_file", {}, "a PEM certificate matching nfs.tls.key_file, or \"\""},
+    {"nfs.tls.key_file", {}, "the PEM private key of nfs.tls.cert_file"},
+    {"nfs.tls.client_ca_file", {}, "a PEM CA certificate, or \"\""},
+    {"nfs.tls.handshake_timeout_ms", {}, "milliseconds"},
 };
 
 const KnownSetting* FindSetting(std::string_view key) {
@@ -1839,7 +1850,7 @@ class ApiHandlers final {
     if (known->values.size() == 0) {
       // Checked by the server before it is stored: a value it refuses is never kept.
       if (Status s = hooks_.SettingChanged(key, value); !s.ok()) {
-        return Invalid(fmt::format("setting '{}' must be {}", key, known->what));
+        return Invalid(fmt::format("setting '{}' must be {} ({})", key, known->what, s.message()));
       }
       RETURN_IF_ERROR(db_.SetSetting(key, value));
       LOG_INFO("api: {} set {} to {}", call.caller.username, key, value);
