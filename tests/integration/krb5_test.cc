@@ -181,6 +181,19 @@ TEST_F(Krb5Test, KerberosCheckSaysWhatIsWrong) {
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("principal: nfs/localhost@DFS.TEST"), std::string::npos) << out;
   EXPECT_NE(out.find("acceptor credential"), std::string::npos) << out;
+  // It asks the KDC for a ticket with the keytab's key: taken, and the clocks agree.
+  EXPECT_NE(out.find("the KDC of DFS.TEST takes the keytab's key for nfs/localhost@DFS.TEST, "
+                     "and its clock is "),
+            std::string::npos)
+      << out;
+  // After the service's key changed in the KDC, the keytab's is stale: a problem.
+  Ok("KRB5_CONFIG=" + dir_ + "/krb5.conf KRB5_KDC_PROFILE=" + dir_ +
+     "/kdc.conf kadmin.local -r DFS.TEST -q 'cpw -randkey nfs/localhost' >/dev/null");
+  out = check(keytab + "  service_principal: nfs/localhost@DFS.TEST\n", &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("does not take the keytab's key for nfs/localhost@DFS.TEST"),
+            std::string::npos)
+      << out;
   out = check(keytab + "  service_principal: nfs/elsewhere@DFS.TEST\n", &rc);
   EXPECT_EQ(rc, 1) << out;
   EXPECT_NE(out.find("problem: the keytab holds no nfs/elsewhere@DFS.TEST"), std::string::npos)
