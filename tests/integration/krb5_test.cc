@@ -54,6 +54,24 @@ class Krb5Test : public ::testing::Test {
     if (kdc_pid_ > 0) kill(kdc_pid_, SIGTERM);
   }
 
+  // Starts dfs with the realm's keytab (and `krb5_conf` from the realm's directory), then runs
+  // nfs_krb5_client.py's `command` against it (after the directory and ports: `extra`); what it
+  // printed, as key=value pairs. Empty when dfs did not start (the test has failed then).
+  std::map<std::string, std::string> RunClient(DfsOptions o, const std::string& command,
+                                               const std::string& extra = "",
+                                               const std::string& krb5_conf = "krb5.conf") {
+    o.env = {"DITTOFS_KERBEROS_KEYTAB=" + dir_ + "/nfs.keytab",
+             "KRB5_CONFIG=" + dir_ + "/" + krb5_conf};
+    auto p = DfsProcess::Start(DFS_BINARY, o);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    if (!p.ok()) return {};
+    dfs_ = std::move(p).value();
+    return KeyValues(Ok("KRB5_CONFIG=" + dir_ + "/krb5.conf /usr/bin/python3 " + KRB5_CLIENT + " " +
+                        command + " " + dir_ + " " + std::to_string(dfs_->port()) + " " +
+                        std::to_string(dfs_->api_port()) + " '" + dfs_->admin_password() + "' " +
+                        extra + " 2>&1"));
+  }
+
   testing::ScratchDir scratch_{"dfs-krb5"};  // the KDC's realm, keytab, tickets; removed after
   std::string dir_;
   pid_t kdc_pid_ = 0;
@@ -69,15 +87,7 @@ TEST_F(Krb5Test, KerberosFlavorsReplaysAndAKrb5pOnlyShare) {
   secure.name = "/secure";
   secure.security = {"krb5p"};
   o.shares = {open, secure};
-  o.env = {"DITTOFS_KERBEROS_KEYTAB=" + dir_ + "/nfs.keytab", "KRB5_CONFIG=" + dir_ + "/krb5.conf"};
-  auto p = DfsProcess::Start(DFS_BINARY, o);
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  dfs_ = std::move(p).value();
-
-  auto r =
-      KeyValues(Ok("KRB5_CONFIG=" + dir_ + "/krb5.conf /usr/bin/python3 " + KRB5_CLIENT + " run " +
-                   dir_ + " " + std::to_string(dfs_->port()) + " " +
-                   std::to_string(dfs_->api_port()) + " '" + dfs_->admin_password() + "' 2>&1"));
+  auto r = RunClient(o, "run");
   // MNT succeeds whatever the flavor and lists the share's: krb5p (390005) only.
   EXPECT_EQ(r["mnt /secure"], "0");
   EXPECT_EQ(r["flavors /secure"], "390005");
@@ -117,14 +127,7 @@ TEST_F(Krb5Test, Nfs41BackchannelUsesTheClientsContext) {
   open.name = "/open";
   open.security = {"krb5"};
   o.shares = {open};
-  o.env = {"DITTOFS_KERBEROS_KEYTAB=" + dir_ + "/nfs.keytab", "KRB5_CONFIG=" + dir_ + "/krb5.conf"};
-  auto p = DfsProcess::Start(DFS_BINARY, o);
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  dfs_ = std::move(p).value();
-  auto r =
-      KeyValues(Ok("KRB5_CONFIG=" + dir_ + "/krb5.conf /usr/bin/python3 " + KRB5_CLIENT +
-                   " backchannel " + dir_ + " " + std::to_string(dfs_->port()) + " " +
-                   std::to_string(dfs_->api_port()) + " '" + dfs_->admin_password() + "' 2>&1"));
+  auto r = RunClient(o, "backchannel");
   EXPECT_EQ(r["unknown handle"], "2");  // NFS4ERR_NOENT
   for (std::string s : {"krb5", "krb5i", "krb5p", "krb5i forged reply"}) {
     SCOPED_TRACE(s);
@@ -145,16 +148,7 @@ TEST_F(Krb5Test, ReplayedSkewedAndExpiredTicketsAreRefused) {
   Ok("sed 's/^\\[libdefaults\\]$/[libdefaults]\\n  clockskew = 2/' " + dir_ + "/krb5.conf > " +
      dir_ + "/dfs-krb5.conf");
   ASSERT_NE(Ok("cat " + dir_ + "/dfs-krb5.conf").find("clockskew = 2"), std::string::npos);
-  DfsOptions o;
-  o.env = {"DITTOFS_KERBEROS_KEYTAB=" + dir_ + "/nfs.keytab",
-           "KRB5_CONFIG=" + dir_ + "/dfs-krb5.conf"};
-  auto p = DfsProcess::Start(DFS_BINARY, o);
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  dfs_ = std::move(p).value();
-  auto r =
-      KeyValues(Ok("KRB5_CONFIG=" + dir_ + "/krb5.conf /usr/bin/python3 " + KRB5_CLIENT +
-                   " tickets " + dir_ + " " + std::to_string(dfs_->port()) + " " +
-                   std::to_string(dfs_->api_port()) + " '" + dfs_->admin_password() + "' 2 2>&1"));
+  auto r = RunClient(DfsOptions{}, "tickets", "2", "dfs-krb5.conf");
   EXPECT_EQ(r["first"], "complete");
   EXPECT_EQ(r["replayed"], "gss major 0xd0000: replay");  // GSS_S_FAILURE
   EXPECT_EQ(r["late"], "gss major 0xd0000: clock skew");
