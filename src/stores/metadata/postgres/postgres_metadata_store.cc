@@ -1,0 +1,725 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "stores/metadata/postgres/postgres_metadata_store.h"
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/casefold.h"
+#include "base/check.h"
+#include "base/log.h"
+#include "base/mutex.h"
+#include "stores/metadata/inode_codec.h"
+
+namespace dittofs::stores {
+namespace {
+
+// The layout below is specified in docs/formats/postgres-metadata.md; change both together.
+constexpr int64_t kFormatVersion = 1;
+// The file count Stats() claims: the database's disk, not a table size, is the real limit.
+constexpr uint64_t kTotalFiles = uint64_t{1} << 40;
+
+// PostgreSQL type oids of the parameters (pg_type.h): sent in binary.
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kByteaOid = 17;
+
+// A statement parameter, in binary: an int8 (8 bytes, big-endian) or a bytea (the bytes).
+struct Param {
+  Oid type;
+  std::string bytes;
+};
+Param Int(int64_t v) {
+  std::string out(8, '\0');
+  StoreBe64(reinterpret_cast<std::byte*>(out.data()), static_cast<uint64_t>(v));
+  return {kInt8Oid, std::move(out)};
+}
+Param Bytes(std::string_view v) { return {kByteaOid, std::string(v)}; }
+
+// SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html): what a commit
+// that lost to another is told, and what a server or connection that went away is.
+Errc ErrcOfSqlState(std::string_view state) {
+  if (state == "40001" || state == "40P01" || state == "23505") return Errc::kConflict;
+  if (state.starts_with("08") || state.starts_with("57P") || state == "53300") {
+    return Errc::kUnavailable;
+  }
+  if (state.starts_with("53")) return Errc::kNoSpace;
+  return Errc::kIo;
+}
+
+std::string Trimmed(const char* message) {
+  std::string out = message == nullptr ? "" : message;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
+
+// The rows of a binary-format result.
+class Rows {
+ public:
+  explicit Rows(PgResult r) : r_(std::move(r)) {}
+  int size() const { return PQntuples(r_.get()); }
+  bool null(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  int64_t Int(int row, int col) const {
+    if (null(row, col) || PQgetlength(r_.get(), row, col) != 8) return 0;
+    return static_cast<int64_t>(
+        LoadBe64(reinterpret_cast<const std::byte*>(PQgetvalue(r_.get(), row, col))));
+  }
+  std::string_view Bytes(int row, int col) const {
+    return {PQgetvalue(r_.get(), row, col), static_cast<size_t>(PQgetlength(r_.get(), row, col))};
+  }
+
+ private:
+  PgResult r_;
+};
+
+// One connection from the pool; broken ones are dropped instead of going back.
+class Connection {
+ public:
+  explicit Connection(PGconn* conn) : conn_(conn) {}
+  ~Connection() { PQfinish(conn_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  bool healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+
+  // Runs several statements in one text (the simple query protocol), with no parameters.
+  Status Script(const std::string& sql) {
+    PgResult r(PQexec(conn_, sql.c_str()));
+    if (r && PQresultStatus(r.get()) == PGRES_COMMAND_OK) return Status::Ok();
+    const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+    Errc code = state == nullptr || !healthy() ? Errc::kUnavailable : ErrcOfSqlState(state);
+    return Status(code, "metadata store: " + Trimmed(PQerrorMessage(conn_)));
+  }
+
+  // Runs `sql` with `params`; the rows, in binary. Errors carry the server's SQLSTATE as an
+  // Errc (ErrcOfSqlState).
+  Result<Rows> Exec(const std::string& sql, const std::vector<Param>& params = {}) {
+    std::vector<Oid> types;
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+    for (const Param& p : params) {
+      types.push_back(p.type);
+      values.push_back(p.bytes.data());
+      lengths.push_back(static_cast<int>(p.bytes.size()));
+      formats.push_back(1);
+    }
+    PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.data(),
+                            values.data(), lengths.data(), formats.data(), /*resultFormat=*/1));
+    ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Rows(std::move(r));
+    const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+    if (state == nullptr || !healthy()) {
+      return Status(Errc::kUnavailable, "metadata store: PostgreSQL connection lost: " +
+                                            Trimmed(PQerrorMessage(conn_)));
+    }
+    return Status(ErrcOfSqlState(state),
+                  "metadata store: " + Trimmed(r ? PQresultErrorMessage(r.get()) : ""));
+  }
+
+ private:
+  PGconn* conn_;
+};
+
+class Pool {
+ public:
+  Pool(std::string dsn, size_t idle) : dsn_(std::move(dsn)), max_idle_(idle) {}
+  ~Pool() {
+    MutexLock lock(&mu_);
+    idle_.clear();
+  }
+
+  // A connection, reused or new; kUnavailable when none can be made.
+  Result<std::unique_ptr<Connection>> Get() {
+    {
+      MutexLock lock(&mu_);
+      while (!idle_.empty()) {
+        std::unique_ptr<Connection> c = std::move(idle_.back());
+        idle_.pop_back();
+        if (c->healthy()) return c;
+      }
+    }
+    PGconn* conn = PQconnectdb(dsn_.c_str());
+    if (PQstatus(conn) != CONNECTION_OK) {
+      // libpq's message names the host and port, never the password.
+      std::string why = Trimmed(PQerrorMessage(conn));
+      PQfinish(conn);
+      return Status(Errc::kUnavailable, "metadata store: cannot reach PostgreSQL: " + why);
+    }
+    PQsetNoticeProcessor(
+        conn, [](void*, const char*) {}, nullptr);
+    return std::make_unique<Connection>(conn);
+  }
+  void Put(std::unique_ptr<Connection> c) {
+    if (!c->healthy()) return;
+    MutexLock lock(&mu_);
+    if (idle_.size() < max_idle_) idle_.push_back(std::move(c));
+  }
+
+ private:
+  const std::string dsn_;
+  const size_t max_idle_;
+  Mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
+};
+
+// Runs `fn(connection)` on a pooled connection and gives the connection back.
+template <typename Fn>
+auto WithConnection(Pool& pool, Fn&& fn) -> decltype(fn(std::declval<Connection&>())) {
+  Result<std::unique_ptr<Connection>> c = pool.Get();
+  if (!c.ok()) return c.status();
+  auto result = fn(**c);
+  pool.Put(std::move(*c));
+  return result;
+}
+
+bool ValidSchema(std::string_view s) {
+  if (s.empty() || s.size() > 63 || (s[0] >= '0' && s[0] <= '9')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+class PostgresMetadataStore;
+
+// Optimistic: every key a transaction reads or writes is "seen" at its first use, with its
+// stamp then (0 when absent). A key is an inode id (its row in `stamps`, which every commit
+// that writes the inode or the entries of that directory restamps) or a record (its `stamp`
+// column). Commit checks in a SERIALIZABLE transaction that every seen key still has the
+// stamp seen, then writes with a new stamp from the store's sequence: stamps are never given
+// twice, so a key that changed and changed back still differs. PostgreSQL's serializable
+// isolation catches two commits racing on the same keys, absent ones included.
+class PostgresTxn final : public MetadataTxn {
+ public:
+  explicit PostgresTxn(PostgresMetadataStore& store) : store_(store) {}
+
+  Result<Inode> GetInode(InodeId id) override;
+  Result<DirEntry> Lookup(InodeId dir, std::string_view name) override;
+  Result<std::vector<DirEntry>> LookupFolded(InodeId dir, std::string_view name) override;
+  Result<std::vector<DirEntry>> List(InodeId dir, uint64_t after_cookie, size_t max) override;
+  Result<bool> HasEntries(InodeId dir) override;
+  Result<std::string> GetRecord(RecordTable table, std::string_view key) override;
+  Result<std::vector<Record>> ScanRecords(RecordTable table, std::string_view from,
+                                          std::string_view to, size_t max) override;
+  void PutRecord(RecordTable table, std::string_view key, std::string_view value) override;
+  void DeleteRecord(RecordTable table, std::string_view key) override;
+  void PutInode(const Inode& inode, Counted counted) override;
+  void DeleteInode(InodeId id) override;
+  void PutEntry(InodeId dir, const DirEntry& entry) override;
+  void DeleteEntry(InodeId dir, std::string_view name) override;
+  Status Commit() override;
+
+ private:
+  struct SeenInode {
+    int64_t stamp = 0;
+    std::optional<Inode> inode;  // committed, when it existed
+  };
+  struct InodeWrite {
+    std::optional<Inode> inode;  // nullopt: deleted
+    bool counted = false;
+    bool entries_changed = false;
+  };
+  using RecordKey = std::pair<uint8_t, std::string>;
+  using EntryKey = std::pair<InodeId, std::string>;
+
+  // Sees inode `id` (and, a directory, its entries) if not seen yet.
+  Status SeeInode(InodeId id);
+  Status SeeRecord(RecordTable table, std::string_view key,
+                   std::optional<std::string>* value = nullptr);
+  // Keeps the first failure of a write's SeeInode/SeeRecord for Commit.
+  void Keep(Status s) {
+    if (!s.ok() && error_.ok()) error_ = std::move(s);
+  }
+
+  PostgresMetadataStore& store_;
+  Status error_;
+  std::map<InodeId, SeenInode> seen_inodes_;
+  std::map<RecordKey, std::pair<int64_t, std::optional<std::string>>> seen_records_;
+  std::map<InodeId, InodeWrite> inode_writes_;
+  std::map<EntryKey, std::optional<DirEntry>> entry_writes_;  // nullopt: deleted
+  std::map<RecordKey, std::optional<std::string>> record_writes_;
+};
+
+class PostgresMetadataStore final : public MetadataStore {
+ public:
+  PostgresMetadataStore(const PostgresMetadataStoreOptions& options)
+      : schema_(options.schema), pool_(options.dsn, options.idle_connections) {}
+
+  Status Open() {
+    const std::string& s = schema_;
+    // One opener at a time makes the tables (others wait on the lock, then find them).
+    const std::string setup = fmt::format(
+        "CREATE SCHEMA IF NOT EXISTS {0};"
+        "CREATE TABLE IF NOT EXISTS {0}.meta (name text PRIMARY KEY, value bigint NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS {0}.inodes (id bigint PRIMARY KEY, data bytea NOT NULL, "
+        "  version bigint NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS {0}.stamps (id bigint PRIMARY KEY, stamp bigint NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS {0}.entries (dir bigint NOT NULL, name bytea NOT NULL, "
+        "  child bigint NOT NULL, cookie bigint NOT NULL, folded bytea NOT NULL, "
+        "  PRIMARY KEY (dir, name));"
+        "CREATE INDEX IF NOT EXISTS entries_by_cookie ON {0}.entries (dir, cookie);"
+        "CREATE INDEX IF NOT EXISTS entries_by_folded ON {0}.entries (dir, folded);"
+        "CREATE TABLE IF NOT EXISTS {0}.records (tbl bigint NOT NULL, key bytea NOT NULL, "
+        "  value bytea NOT NULL, stamp bigint NOT NULL, PRIMARY KEY (tbl, key));"
+        "CREATE SEQUENCE IF NOT EXISTS {0}.ids;"
+        "CREATE SEQUENCE IF NOT EXISTS {0}.stamp_seq;"
+        "CREATE SEQUENCE IF NOT EXISTS {0}.generations;"
+        "INSERT INTO {0}.meta VALUES ('format', {1}) ON CONFLICT (name) DO NOTHING;",
+        s, kFormatVersion);
+    return WithConnection(pool_, [&](Connection& c) -> Status {
+      RETURN_IF_ERROR(c.Exec("BEGIN").status());
+      Status st =
+          c.Exec(fmt::format("SELECT pg_advisory_xact_lock(hashtext('dittofs.{}'))", s)).status();
+      if (st.ok()) st = c.Script(setup);
+      if (!st.ok()) {
+        (void)c.Exec("ROLLBACK");
+        return st;
+      }
+      RETURN_IF_ERROR(c.Exec("COMMIT").status());
+      ASSIGN_OR_RETURN(Rows meta, c.Exec(fmt::format("SELECT name, value FROM {}.meta", s)));
+      for (int i = 0; i < meta.size(); ++i) {
+        if (meta.Bytes(i, 0) == "format" && meta.Int(i, 1) > kFormatVersion) {
+          return Status(Errc::kNotSupported,
+                        fmt::format("metadata store: schema {} has layout {}; this build reads "
+                                    "up to {}",
+                                    s, meta.Int(i, 1), kFormatVersion));
+        }
+        if (meta.Bytes(i, 0) == "root") root_.store(static_cast<InodeId>(meta.Int(i, 1)));
+      }
+      ASSIGN_OR_RETURN(Rows gen, c.Exec(fmt::format("SELECT nextval('{}.generations')", s)));
+      next_generation_.store(static_cast<uint32_t>(static_cast<uint64_t>(gen.Int(0, 0)) << 16));
+      return Status::Ok();
+    });
+  }
+
+  std::unique_ptr<MetadataTxn> Begin() override { return std::make_unique<PostgresTxn>(*this); }
+
+  Result<Inode> GetInode(InodeId id) override {
+    return WithConnection(pool_, [&](Connection& c) -> Result<Inode> {
+      ASSIGN_OR_RETURN(Rows r, c.Exec(T("SELECT data, version FROM {}.inodes WHERE id = $1"),
+                                      {Int(static_cast<int64_t>(id))}));
+      if (r.size() == 0) return Status(Errc::kNotFound, fmt::format("no inode {}", id));
+      ASSIGN_OR_RETURN(Inode inode, DecodeInode(id, r.Bytes(0, 0)));
+      inode.version = static_cast<uint64_t>(r.Int(0, 1));
+      return inode;
+    });
+  }
+
+  Result<InodeId> AllocateInodeId() override {
+    return WithConnection(pool_, [&](Connection& c) -> Result<InodeId> {
+      ASSIGN_OR_RETURN(Rows r, c.Exec(T("SELECT nextval('{}.ids')")));
+      return static_cast<InodeId>(r.Int(0, 0));
+    });
+  }
+
+  uint32_t NextGeneration(InodeId) override {
+    // Every call a different one (0 is skipped), from a range no earlier open used.
+    uint32_t g = next_generation_.fetch_add(1);
+    return g != 0 ? g : next_generation_.fetch_add(1);
+  }
+
+  InodeId root() const override { return root_.load(); }
+
+  Status SetRoot(InodeId id) override {
+    RETURN_IF_ERROR(WithConnection(pool_, [&](Connection& c) -> Status {
+      return c
+          .Exec(T("INSERT INTO {}.meta VALUES ('root', $1) ON CONFLICT (name) DO UPDATE SET "
+                  "value = EXCLUDED.value"),
+                {Int(static_cast<int64_t>(id))})
+          .status();
+    }));
+    root_.store(id);
+    return Status::Ok();
+  }
+
+  StoreStats Stats() override {
+    StoreStats stats;
+    stats.total_files = kTotalFiles;
+    stats.free_files = kTotalFiles;
+    stats.syncs = syncs_.load();
+    (void)WithConnection(pool_, [&](Connection& c) -> Status {
+      // The planner's estimate: counting the rows would read the whole table.
+      ASSIGN_OR_RETURN(Rows r, c.Exec(T("SELECT GREATEST(reltuples, 0)::bigint FROM pg_class "
+                                        "WHERE oid = '{}.inodes'::regclass")));
+      if (r.size() == 1) stats.free_files = kTotalFiles - static_cast<uint64_t>(r.Int(0, 0));
+      return Status::Ok();
+    });
+    return stats;
+  }
+
+  Status Sync() override {
+    // A synchronous commit flushes the WAL through its own record, so through every
+    // asynchronous (lazy) commit before it. An xid makes the transaction write one.
+    return WithConnection(pool_, [&](Connection& c) -> Status {
+      RETURN_IF_ERROR(c.Exec("BEGIN").status());
+      Status s = c.Exec("SELECT pg_current_xact_id()::text::bigint").status();
+      if (!s.ok()) {
+        (void)c.Exec("ROLLBACK");
+        return s;
+      }
+      RETURN_IF_ERROR(c.Exec("COMMIT").status());
+      syncs_.fetch_add(1);
+      return Status::Ok();
+    });
+  }
+
+  // For transactions.
+  Pool& pool() { return pool_; }
+  // `sql` with the schema in place of "{}".
+  std::string T(std::string_view sql) const { return fmt::format(fmt::runtime(sql), schema_); }
+  void CountSync() { syncs_.fetch_add(1); }
+
+ private:
+  const std::string schema_;
+  Pool pool_;
+  std::atomic<InodeId> root_{kInvalidInode};
+  std::atomic<uint32_t> next_generation_{1};
+  std::atomic<uint64_t> syncs_{0};
+};
+
+Status PostgresTxn::SeeInode(InodeId id) {
+  if (seen_inodes_.contains(id)) return Status::Ok();
+  return WithConnection(store_.pool(), [&](Connection& c) -> Status {
+    // One statement: one snapshot for the stamp and the inode.
+    ASSIGN_OR_RETURN(Rows r, c.Exec(store_.T("SELECT s.stamp, i.data, i.version FROM "
+                                             "(SELECT $1::bigint AS id) q "
+                                             "LEFT JOIN {0}.stamps s ON s.id = q.id "
+                                             "LEFT JOIN {0}.inodes i ON i.id = q.id"),
+                                    {Int(static_cast<int64_t>(id))}));
+    SeenInode seen;
+    seen.stamp = r.Int(0, 0);
+    if (!r.null(0, 1)) {
+      ASSIGN_OR_RETURN(Inode inode, DecodeInode(id, r.Bytes(0, 1)));
+      inode.version = static_cast<uint64_t>(r.Int(0, 2));
+      seen.inode = std::move(inode);
+    }
+    seen_inodes_.emplace(id, std::move(seen));
+    return Status::Ok();
+  });
+}
+
+Status PostgresTxn::SeeRecord(RecordTable table, std::string_view key,
+                              std::optional<std::string>* value) {
+  RecordKey k{static_cast<uint8_t>(table), std::string(key)};
+  if (auto it = seen_records_.find(k); it != seen_records_.end()) {
+    if (value != nullptr) *value = it->second.second;
+    return Status::Ok();
+  }
+  return WithConnection(store_.pool(), [&](Connection& c) -> Status {
+    ASSIGN_OR_RETURN(Rows r,
+                     c.Exec(store_.T("SELECT stamp, value FROM {}.records WHERE tbl = $1 AND "
+                                     "key = $2"),
+                            {Int(static_cast<uint8_t>(table)), Bytes(key)}));
+    std::pair<int64_t, std::optional<std::string>> seen{0, std::nullopt};
+    if (r.size() == 1) seen = {r.Int(0, 0), std::string(r.Bytes(0, 1))};
+    if (value != nullptr) *value = seen.second;
+    seen_records_.emplace(std::move(k), std::move(seen));
+    return Status::Ok();
+  });
+}
+
+Result<Inode> PostgresTxn::GetInode(InodeId id) {
+  if (auto it = inode_writes_.find(id); it != inode_writes_.end()) {
+    if (!it->second.inode) return Status(Errc::kNotFound, fmt::format("no inode {}", id));
+    return *it->second.inode;
+  }
+  RETURN_IF_ERROR(SeeInode(id));
+  const SeenInode& seen = seen_inodes_.at(id);
+  if (!seen.inode) return Status(Errc::kNotFound, fmt::format("no inode {}", id));
+  return *seen.inode;
+}
+
+Result<DirEntry> PostgresTxn::Lookup(InodeId dir, std::string_view name) {
+  RETURN_IF_ERROR(SeeInode(dir));
+  if (auto it = entry_writes_.find({dir, std::string(name)}); it != entry_writes_.end()) {
+    if (!it->second) return Status(Errc::kNotFound, "no entry");
+    return *it->second;
+  }
+  return WithConnection(store_.pool(), [&](Connection& c) -> Result<DirEntry> {
+    ASSIGN_OR_RETURN(Rows r, c.Exec(store_.T("SELECT child, cookie FROM {}.entries WHERE dir = $1 "
+                                             "AND name = $2"),
+                                    {Int(static_cast<int64_t>(dir)), Bytes(name)}));
+    if (r.size() == 0) return Status(Errc::kNotFound, "no entry");
+    return DirEntry{std::string(name), static_cast<InodeId>(r.Int(0, 0)),
+                    static_cast<uint64_t>(r.Int(0, 1))};
+  });
+}
+
+Result<std::vector<DirEntry>> PostgresTxn::LookupFolded(InodeId dir, std::string_view name) {
+  RETURN_IF_ERROR(SeeInode(dir));
+  const std::string folded = FoldCase(name);
+  std::map<std::string, DirEntry> found;
+  RETURN_IF_ERROR(WithConnection(store_.pool(), [&](Connection& c) -> Status {
+    ASSIGN_OR_RETURN(Rows r, c.Exec(store_.T("SELECT name, child, cookie FROM {}.entries WHERE "
+                                             "dir = $1 AND folded = $2"),
+                                    {Int(static_cast<int64_t>(dir)), Bytes(folded)}));
+    for (int i = 0; i < r.size(); ++i) {
+      std::string n(r.Bytes(i, 0));
+      found[n] = DirEntry{n, static_cast<InodeId>(r.Int(i, 1)), static_cast<uint64_t>(r.Int(i, 2))};
+    }
+    return Status::Ok();
+  }));
+  for (auto it = entry_writes_.lower_bound({dir, ""});
+       it != entry_writes_.end() && it->first.first == dir; ++it) {
+    if (!EqualFolded(it->first.second, name)) continue;
+    if (it->second) {
+      found[it->first.second] = *it->second;
+    } else {
+      found.erase(it->first.second);
+    }
+  }
+  std::vector<DirEntry> out;
+  for (auto& [n, e] : found) out.push_back(std::move(e));  // std::map: byte order of names
+  return out;
+}
+
+Result<std::vector<DirEntry>> PostgresTxn::List(InodeId dir, uint64_t after_cookie, size_t max) {
+  RETURN_IF_ERROR(SeeInode(dir));
+  return WithConnection(store_.pool(), [&](Connection& c) -> Result<std::vector<DirEntry>> {
+    ASSIGN_OR_RETURN(
+        Rows r, c.Exec(store_.T("SELECT name, child, cookie FROM {}.entries WHERE "
+                                "dir = $1 AND cookie > $2 ORDER BY cookie LIMIT $3"),
+                       {Int(static_cast<int64_t>(dir)), Int(static_cast<int64_t>(after_cookie)),
+                        Int(static_cast<int64_t>(std::min<size_t>(max, INT64_MAX)))}));
+    std::vector<DirEntry> out;
+    out.reserve(static_cast<size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back(DirEntry{std::string(r.Bytes(i, 0)), static_cast<InodeId>(r.Int(i, 1)),
+                             static_cast<uint64_t>(r.Int(i, 2))});
+    }
+    return out;
+  });
+}
+
+Result<bool> PostgresTxn::HasEntries(InodeId dir) {
+  RETURN_IF_ERROR(SeeInode(dir));
+  std::vector<std::string> deleted;
+  for (auto it = entry_writes_.lower_bound({dir, ""});
+       it != entry_writes_.end() && it->first.first == dir; ++it) {
+    if (it->second) return true;
+    deleted.push_back(it->first.second);
+  }
+  // Committed entries that this transaction did not delete: one more than it deleted is enough.
+  return WithConnection(store_.pool(), [&](Connection& c) -> Result<bool> {
+    ASSIGN_OR_RETURN(Rows r, c.Exec(store_.T("SELECT name FROM {}.entries WHERE dir = $1 LIMIT $2"),
+                                    {Int(static_cast<int64_t>(dir)),
+                                     Int(static_cast<int64_t>(deleted.size() + 1))}));
+    for (int i = 0; i < r.size(); ++i) {
+      if (std::find(deleted.begin(), deleted.end(), r.Bytes(i, 0)) == deleted.end()) return true;
+    }
+    return false;
+  });
+}
+
+Result<std::string> PostgresTxn::GetRecord(RecordTable table, std::string_view key) {
+  if (auto it = record_writes_.find({static_cast<uint8_t>(table), std::string(key)});
+      it != record_writes_.end()) {
+    if (!it->second) return Status(Errc::kNotFound, "no record");
+    return *it->second;
+  }
+  std::optional<std::string> value;
+  RETURN_IF_ERROR(SeeRecord(table, key, &value));
+  if (!value) return Status(Errc::kNotFound, "no record");
+  return *value;
+}
+
+Result<std::vector<Record>> PostgresTxn::ScanRecords(RecordTable table, std::string_view from,
+                                                     std::string_view to, size_t max) {
+  return WithConnection(store_.pool(), [&](Connection& c) -> Result<std::vector<Record>> {
+    std::vector<Param> params = {Int(static_cast<uint8_t>(table)), Bytes(from),
+                                 Int(static_cast<int64_t>(std::min<size_t>(max, INT64_MAX)))};
+    std::string sql = "SELECT key, value FROM {}.records WHERE tbl = $1 AND key >= $2";
+    if (!to.empty()) {
+      sql += " AND key < $4";
+      params.push_back(Bytes(to));
+    }
+    sql += " ORDER BY key LIMIT $3";
+    ASSIGN_OR_RETURN(Rows r, c.Exec(store_.T(sql), params));
+    std::vector<Record> out;
+    out.reserve(static_cast<size_t>(r.size()));
+    for (int i = 0; i < r.size(); ++i) {
+      out.push_back(Record{std::string(r.Bytes(i, 0)), std::string(r.Bytes(i, 1))});
+    }
+    return out;
+  });
+}
+
+void PostgresTxn::PutRecord(RecordTable table, std::string_view key, std::string_view value) {
+  CHECK(key.size() <= kMaxRecordKeySize && value.size() <= kMaxRecordValueSize) << "record";
+  Keep(SeeRecord(table, key));
+  record_writes_[{static_cast<uint8_t>(table), std::string(key)}] = std::string(value);
+}
+
+void PostgresTxn::DeleteRecord(RecordTable table, std::string_view key) {
+  Keep(SeeRecord(table, key));
+  record_writes_[{static_cast<uint8_t>(table), std::string(key)}] = std::nullopt;
+}
+
+void PostgresTxn::PutInode(const Inode& inode, Counted counted) {
+  CHECK(inode.acl.size() <= kMaxAclSize) << "inode " << inode.id;
+  Keep(SeeInode(inode.id));
+  InodeWrite& w = inode_writes_[inode.id];
+  w.inode = inode;
+  w.counted = w.counted || counted == Counted::kYes;
+}
+
+void PostgresTxn::DeleteInode(InodeId id) {
+  Keep(SeeInode(id));
+  inode_writes_[id].inode = std::nullopt;
+}
+
+void PostgresTxn::PutEntry(InodeId dir, const DirEntry& entry) {
+  Keep(SeeInode(dir));
+  entry_writes_[{dir, entry.name}] = entry;
+}
+
+void PostgresTxn::DeleteEntry(InodeId dir, std::string_view name) {
+  Keep(SeeInode(dir));
+  entry_writes_[{dir, std::string(name)}] = std::nullopt;
+}
+
+Status PostgresTxn::Commit() {
+  RETURN_IF_ERROR(error_);
+  if (seen_inodes_.empty() && seen_records_.empty()) return Status::Ok();
+  const bool writes = !inode_writes_.empty() || !entry_writes_.empty() || !record_writes_.empty();
+  std::map<InodeId, bool> entries_changed;  // directories whose entries this commit changes
+  for (const auto& [key, entry] : entry_writes_) entries_changed[key.first] = true;
+  PostgresMetadataStore& s = store_;
+  Status status = WithConnection(s.pool(), [&](Connection& c) -> Status {
+    RETURN_IF_ERROR(c.Exec("BEGIN ISOLATION LEVEL SERIALIZABLE").status());
+    auto body = [&]() -> Status {
+      if (lazy()) RETURN_IF_ERROR(c.Exec("SET LOCAL synchronous_commit = off").status());
+      // Nothing seen may have changed since.
+      for (const auto& [id, seen] : seen_inodes_) {
+        ASSIGN_OR_RETURN(Rows r, c.Exec(s.T("SELECT stamp FROM {}.stamps WHERE id = $1"),
+                                        {Int(static_cast<int64_t>(id))}));
+        if ((r.size() == 1 ? r.Int(0, 0) : 0) != seen.stamp) {
+          return Status(Errc::kConflict, fmt::format("inode {} changed", id));
+        }
+      }
+      for (const auto& [key, seen] : seen_records_) {
+        ASSIGN_OR_RETURN(Rows r, c.Exec(s.T("SELECT stamp FROM {}.records WHERE tbl = $1 AND "
+                                            "key = $2"),
+                                        {Int(key.first), Bytes(key.second)}));
+        if ((r.size() == 1 ? r.Int(0, 0) : 0) != seen.first) {
+          return Status(Errc::kConflict, "a record changed");
+        }
+      }
+      if (!writes) return Status::Ok();
+      ASSIGN_OR_RETURN(Rows next, c.Exec(s.T("SELECT nextval('{}.stamp_seq')")));
+      const Param stamp = Int(next.Int(0, 0));
+      std::map<InodeId, bool> restamp;  // id -> whether its stamp row goes (deleted, no entries)
+      for (const auto& [id, w] : inode_writes_) {
+        const SeenInode& seen = seen_inodes_.at(id);
+        restamp[id] = !w.inode && !entries_changed.contains(id);
+        if (!w.inode) {
+          RETURN_IF_ERROR(
+              c.Exec(s.T("DELETE FROM {}.inodes WHERE id = $1"), {Int(static_cast<int64_t>(id))})
+                  .status());
+          continue;
+        }
+        // The change counter: what this transaction read, plus one when the write counts.
+        uint64_t version = seen.inode ? seen.inode->version : 0;
+        if (w.counted || entries_changed.contains(id) || !seen.inode) ++version;
+        Inode inode = *w.inode;
+        inode.version = version;
+        RETURN_IF_ERROR(c.Exec(s.T("INSERT INTO {}.inodes VALUES ($1, $2, $3) ON CONFLICT (id) "
+                                   "DO UPDATE SET data = EXCLUDED.data, version = "
+                                   "EXCLUDED.version"),
+                               {Int(static_cast<int64_t>(id)), Bytes(EncodeInode(inode)),
+                                Int(static_cast<int64_t>(version))})
+                            .status());
+      }
+      for (const auto& [dir, changed] : entries_changed) {
+        restamp.emplace(dir, false);
+        if (inode_writes_.contains(dir)) continue;
+        // A directory whose entries changed changes too (its version) without being written.
+        RETURN_IF_ERROR(c.Exec(s.T("UPDATE {}.inodes SET version = version + 1 WHERE id = $1"),
+                               {Int(static_cast<int64_t>(dir))})
+                            .status());
+      }
+      for (const auto& [key, entry] : entry_writes_) {
+        if (!entry) {
+          RETURN_IF_ERROR(c.Exec(s.T("DELETE FROM {}.entries WHERE dir = $1 AND name = $2"),
+                                 {Int(static_cast<int64_t>(key.first)), Bytes(key.second)})
+                              .status());
+          continue;
+        }
+        RETURN_IF_ERROR(
+            c.Exec(s.T("INSERT INTO {}.entries VALUES ($1, $2, $3, $4, $5) ON "
+                       "CONFLICT (dir, name) DO UPDATE SET child = EXCLUDED.child, "
+                       "cookie = EXCLUDED.cookie, folded = EXCLUDED.folded"),
+                   {Int(static_cast<int64_t>(key.first)), Bytes(key.second),
+                    Int(static_cast<int64_t>(entry->child)),
+                    Int(static_cast<int64_t>(entry->cookie)), Bytes(FoldCase(key.second))})
+                .status());
+      }
+      for (const auto& [id, drop] : restamp) {
+        if (drop) {
+          RETURN_IF_ERROR(
+              c.Exec(s.T("DELETE FROM {}.stamps WHERE id = $1"), {Int(static_cast<int64_t>(id))})
+                  .status());
+        } else {
+          RETURN_IF_ERROR(c.Exec(s.T("INSERT INTO {}.stamps VALUES ($1, $2) ON CONFLICT (id) DO "
+                                     "UPDATE SET stamp = EXCLUDED.stamp"),
+                                 {Int(static_cast<int64_t>(id)), stamp})
+                              .status());
+        }
+      }
+      for (const auto& [key, value] : record_writes_) {
+        if (!value) {
+          RETURN_IF_ERROR(c.Exec(s.T("DELETE FROM {}.records WHERE tbl = $1 AND key = $2"),
+                                 {Int(key.first), Bytes(key.second)})
+                              .status());
+          continue;
+        }
+        RETURN_IF_ERROR(c.Exec(s.T("INSERT INTO {}.records VALUES ($1, $2, $3, $4) ON CONFLICT "
+                                   "(tbl, key) DO UPDATE SET value = EXCLUDED.value, stamp = "
+                                   "EXCLUDED.stamp"),
+                               {Int(key.first), Bytes(key.second), Bytes(*value), stamp})
+                            .status());
+      }
+      return Status::Ok();
+    };
+    Status st = body();
+    if (!st.ok()) {
+      (void)c.Exec("ROLLBACK");
+      return st;
+    }
+    // A serialization failure can come as late as here.
+    return c.Exec("COMMIT").status();
+  });
+  if (status.ok() && writes && !lazy()) s.CountSync();
+  return status;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MetadataStore>> OpenPostgresMetadataStore(
+    const PostgresMetadataStoreOptions& options) {
+  if (!ValidSchema(options.schema)) {
+    return Status(Errc::kInvalid,
+                  fmt::format("metadata store: schema '{}': lowercase letters, digits and '_', "
+                              "not starting with a digit, at most 63 bytes",
+                              options.schema));
+  }
+  auto store = std::make_unique<PostgresMetadataStore>(options);
+  RETURN_IF_ERROR(store->Open());
+  return std::unique_ptr<MetadataStore>(std::move(store));
+}
+
+}  // namespace dittofs::stores
