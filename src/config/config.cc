@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "config/store_layout.h"
 
 namespace dittofs::config {
 namespace {
@@ -359,6 +360,10 @@ Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v)
     s.block = v;
   else if (key == "metadata_dir")
     s.metadata_dir = v;
+  else if (key == "metadata_dsn")
+    s.metadata_dsn = v;
+  else if (key == "metadata_schema")
+    s.metadata_schema = v;
   else if (key == "block_dir")
     s.block_dir = v;
   else if (key == "read_only")
@@ -674,8 +679,15 @@ Status Validate(const Config& c) {
       return Status(Errc::kInvalid, "share name '" + s.name + "' must not contain '//'");
     }
     if (!names.insert(s.name).second) return Status(Errc::kInvalid, "share " + s.name + " twice");
-    if (s.metadata != "memory" && s.metadata != "rocksdb") {
-      return Status(Errc::kInvalid, "share " + s.name + ": metadata must be memory or rocksdb");
+    if (s.metadata != "memory" && s.metadata != "rocksdb" && s.metadata != "postgres") {
+      return Status(Errc::kInvalid,
+                    "share " + s.name + ": metadata must be memory, rocksdb or postgres");
+    }
+    if (s.metadata == "postgres" && s.metadata_dsn.empty()) {
+      return Status(Errc::kInvalid, "share " + s.name + ": metadata postgres needs metadata_dsn");
+    }
+    if (Status st = ValidMetadataSchemaPrefix(s.metadata_schema); !st.ok()) {
+      return Status(Errc::kInvalid, "share " + s.name + ": " + st.message());
     }
     if (s.block != "memory" && s.block != "localfs" && s.block != "tiered") {
       return Status(Errc::kInvalid,
@@ -819,7 +831,9 @@ std::string JsonSchema() {
   o << ",\"shares\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
        "\"additionalProperties\":false,\"required\":[\"name\"],\"properties\":{"
        "\"name\":{\"type\":\"string\",\"pattern\":\"^/\"},"
-       "\"metadata\":{\"enum\":[\"memory\",\"rocksdb\"]},\"metadata_dir\":{\"type\":\"string\"},"
+       "\"metadata\":{\"enum\":[\"memory\",\"rocksdb\",\"postgres\"]},"
+       "\"metadata_dir\":{\"type\":\"string\"},\"metadata_dsn\":{\"type\":\"string\"},"
+       "\"metadata_schema\":{\"type\":\"string\",\"pattern\":\"^[a-z_][a-z0-9_]{0,29}$\"},"
        "\"block\":{\"enum\":[\"memory\",\"localfs\",\"tiered\"]},"
        "\"block_dir\":{\"type\":\"string\"},\"tiered\":"
     << TieredBlockConfigJsonSchema()
@@ -1051,6 +1065,8 @@ std::string RenderConfig(const Config& c) {
        "# Each share is exported under its name. Stores:\n"
        "#   metadata: rocksdb (durable, under metadata_dir) | memory (lost when the server "
        "stops)\n"
+       "#           | postgres (PostgreSQL at metadata_dsn, a schema per share named\n"
+       "#             <metadata_schema>_<share>; shared by dfs nodes that use one database)\n"
        "#   block: memory | localfs (file data in files under block_dir)\n"
        "#        | tiered (a local journal, the cache, in front of a durable remote: fs or s3;\n"
        "#          data is uploaded as deduplicated, compressed, optionally encrypted chunks;\n"
@@ -1078,6 +1094,10 @@ std::string RenderConfig(const Config& c) {
     o << "  - name: " << s.name << "\n"
       << "    metadata: " << s.metadata << "\n";
     if (!s.metadata_dir.empty()) o << "    metadata_dir: \"" << s.metadata_dir << "\"\n";
+    if (s.metadata == "postgres") {
+      o << "    metadata_dsn: \"" << s.metadata_dsn << "\"\n"
+        << "    metadata_schema: " << s.metadata_schema << "\n";
+    }
     o << "    block: " << s.block << "\n";
     if (!s.block_dir.empty()) o << "    block_dir: \"" << s.block_dir << "\"\n";
     if (s.block == "tiered") o << "    tiered:\n" << RenderTieredBlockConfig(s.tiered, "      ");

@@ -127,8 +127,12 @@ struct ShareConfig {
   std::string name = "/export";
   std::string metadata = "rocksdb";  // memory | rocksdb
   std::string metadata_dir;          // rocksdb: default <state_dir>/metadata/<share>
-  std::string block = "tiered";      // memory | localfs | tiered
-  std::string block_dir;             // localfs: default <state_dir>/blocks/<share>
+  // postgres: the libpq connection string, and the prefix of the share's schema there
+  // (several shares, and several dfs nodes, may use one database).
+  std::string metadata_dsn;
+  std::string metadata_schema = "dittofs";
+  std::string block = "tiered";  // memory | localfs | tiered
+  std::string block_dir;         // localfs: default <state_dir>/blocks/<share>
   // tiered: the YAML map `tiered:` (given only when block is tiered); its `dir` is the journal's.
   TieredBlockConfig tiered;
   bool read_only = false;

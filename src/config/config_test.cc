@@ -114,6 +114,29 @@ TEST(ConfigTest, NfsTlsIsValidated) {
   EXPECT_OK(ParseConfig("shares:\n  - name: /s\n    tls: opportunistic\n", env).status());
 }
 
+// metadata: postgres takes its connection string and schema prefix; without a connection
+// string, or with a bad prefix, the config is refused.
+TEST(ConfigTest, PostgresMetadataShares) {
+  auto env = Env({{"HOME", "/h"}});
+  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig(R"(
+shares:
+  - name: /pg
+    metadata: postgres
+    metadata_dsn: "host=db user=dfs dbname=d"
+    metadata_schema: team
+)",
+                                             env));
+  EXPECT_EQ(c.shares[0].metadata, "postgres");
+  EXPECT_EQ(c.shares[0].metadata_dsn, "host=db user=dfs dbname=d");
+  EXPECT_EQ(c.shares[0].metadata_schema, "team");
+  EXPECT_THAT(ParseConfig("shares:\n  - {name: /pg, metadata: postgres}\n", env),
+              ::dittofs::testing::StatusIs(Errc::kInvalid));
+  EXPECT_THAT(ParseConfig("shares:\n  - {name: /pg, metadata: postgres, metadata_dsn: x, "
+                          "metadata_schema: Bad}\n",
+                          env),
+              ::dittofs::testing::StatusIs(Errc::kInvalid));
+}
+
 TEST(ConfigTest, KerberosSectionAndShareSecurity) {
   auto env = Env({{"HOME", "/h"}, {"DITTOFS_KERBEROS_MAX_CONTEXTS", "77"}});
   ASSERT_OK_AND_ASSIGN(Config c, ParseConfig(R"(

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -54,6 +55,36 @@ bool InSystemDir(const std::string& path) {
 
 }  // namespace
 
+Status ValidMetadataSchemaPrefix(std::string_view prefix) {
+  const auto lower = [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; };
+  const bool ok = !prefix.empty() && prefix.size() <= 30 && lower(prefix[0]) &&
+                  std::all_of(prefix.begin(), prefix.end(),
+                              [&](char c) { return lower(c) || (c >= '0' && c <= '9'); });
+  if (ok) return Status::Ok();
+  return Status(Errc::kInvalid,
+                fmt::format("metadata schema prefix '{}' must be a lowercase letter or '_', then "
+                            "up to 29 lowercase letters, digits and '_'",
+                            prefix));
+}
+
+std::string PostgresSchemaFor(std::string_view prefix, std::string_view share) {
+  std::string_view rest = share;
+  if (rest.size() > 1 && rest.front() == '/') rest.remove_prefix(1);
+  std::string out(prefix);
+  out += '_';
+  for (char c : rest) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+      out += c;
+    } else {
+      out += fmt::format("_{:02x}", static_cast<unsigned char>(c));
+    }
+  }
+  if (out.size() <= 63) return out;
+  uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a
+  for (char c : share) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  return fmt::format("{}_h{:016x}", prefix, hash);
+}
+
 std::string ShareDirName(std::string_view share) {
   std::string_view rest = share;
   if (rest.size() > 1 && rest.front() == '/') rest.remove_prefix(1);  // "/" itself is encoded
@@ -102,7 +133,7 @@ std::string DefaultStoreDir(std::string_view state_dir, StoreRole role) {
 Result<std::vector<StoreLocation>> MetadataStoreLocations(std::string_view type,
                                                           std::string_view config_json,
                                                           std::string_view state_dir) {
-  if (type == "memory") return std::vector<StoreLocation>{};
+  if (type == "memory" || type == "postgres") return std::vector<StoreLocation>{};
   if (type == "rocksdb") {
     ASSIGN_OR_RETURN(std::string path, PathOf(type, config_json));
     return std::vector<StoreLocation>{LocalAt(StoreRole::kMetadata, path, state_dir)};

@@ -36,6 +36,15 @@ namespace dittofs::config {
 // REQUIRES: `share` is a share name: it starts with '/', and not with "//".
 std::string ShareDirName(std::string_view share);
 
+// A postgres metadata store's schema prefix (metadata_schema, the "schema" of its definition):
+// a lowercase letter or '_', then up to 29 lowercase letters, digits and '_'.
+Status ValidMetadataSchemaPrefix(std::string_view prefix);
+// The PostgreSQL schema of one share's metadata: `prefix`, '_', then the share's name without
+// its leading '/' with lowercase letters and digits kept and every other byte as '_' and two hex
+// digits ("/Data-1" is "dittofs__44ata_2d1"); when that is over 63 bytes, `prefix`, "_h" and 16
+// hex digits of a hash of the name. Every dfs node that shares the database names it the same.
+std::string PostgresSchemaFor(std::string_view prefix, std::string_view share);
+
 // The name the rule before ShareDirName gave: '/' + name with every byte but [A-Za-z0-9-]
 // folded to '_' ("_team_a" for both "/team_a" and "/team.a"). Read only to migrate.
 std::string LegacyShareDirName(std::string_view share);

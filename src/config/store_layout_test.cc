@@ -76,6 +76,26 @@ TEST(ShareDirNameTest, NeverAnOldRuleNameNorASpecialDirectory) {
   EXPECT_EQ(LegacyShareDirName("/export"), "_export");
 }
 
+// A share's PostgreSQL schema: the prefix, then the name with what is not a lowercase letter or
+// digit encoded (so no two shares share one), and a hash past PostgreSQL's 63 bytes.
+TEST(PostgresSchemaForTest, EncodesTheNameAndHashesLongOnes) {
+  EXPECT_EQ(PostgresSchemaFor("dittofs", "/export"), "dittofs_export");
+  EXPECT_EQ(PostgresSchemaFor("dittofs", "/Data-1"), "dittofs__44ata_2d1");
+  EXPECT_EQ(PostgresSchemaFor("p", "/"), "p__2f");
+  EXPECT_NE(PostgresSchemaFor("p", "/team_a"), PostgresSchemaFor("p", "/team.a"));
+  const std::string a = PostgresSchemaFor("dittofs", "/" + std::string(80, 'a'));
+  const std::string b = PostgresSchemaFor("dittofs", "/" + std::string(81, 'a'));
+  EXPECT_LE(a.size(), 63u);
+  EXPECT_EQ(a.rfind("dittofs_h", 0), 0u);
+  EXPECT_NE(a, b);
+  EXPECT_OK(ValidMetadataSchemaPrefix("dittofs"));
+  EXPECT_OK(ValidMetadataSchemaPrefix("_x9"));
+  EXPECT_THAT(ValidMetadataSchemaPrefix(""), StatusIs(Errc::kInvalid));
+  EXPECT_THAT(ValidMetadataSchemaPrefix("9x"), StatusIs(Errc::kInvalid));
+  EXPECT_THAT(ValidMetadataSchemaPrefix("Bad"), StatusIs(Errc::kInvalid));
+  EXPECT_THAT(ValidMetadataSchemaPrefix(std::string(31, 'a')), StatusIs(Errc::kInvalid));
+}
+
 TEST(StoreLocationsTest, DefaultsAndConfiguredPlaces) {
   ASSERT_OK_AND_ASSIGN(auto none, MetadataStoreLocations("memory", "{}", "/st"));
   EXPECT_TRUE(none.empty());

@@ -58,6 +58,7 @@
 #include "stores/block/tiered/tiered_block_store.h"
 #include "stores/cas/keyring.h"
 #include "stores/metadata/memory/memory_metadata_store.h"
+#include "stores/metadata/postgres/postgres_metadata_store.h"
 #include "stores/metadata/rocksdb/rocksdb_metadata_store.h"
 #include "stores/remote/fs/fs_remote_store.h"
 #include "stores/remote/memory/memory_remote_store.h"
@@ -252,12 +253,13 @@ struct HeldShare {
   stores::TieredBlockStore* tiered = nullptr;
 };
 
-enum class MetadataKind { kMemory, kRocksDb };
+enum class MetadataKind { kMemory, kRocksDb, kPostgres };
 enum class BlockKind { kMemory, kLocalFs, kTiered };
 
 Result<MetadataKind> ParseMetadataKind(const std::string& s) {
   if (s == "memory") return MetadataKind::kMemory;
   if (s == "rocksdb") return MetadataKind::kRocksDb;
+  if (s == "postgres") return MetadataKind::kPostgres;
   return Status(Errc::kInvalid, "unknown metadata store type " + s);
 }
 
@@ -426,6 +428,18 @@ Result<std::unique_ptr<stores::MetadataStore>> OpenMetadata(const config::Config
                                                                        config.server.state_dir),
                                         share));
       return stores::OpenRocksDbMetadataStore(o);
+    }
+    case MetadataKind::kPostgres: {
+      // A schema per share in the database: the same one on every node that uses it.
+      nlohmann::json j = nlohmann::json::parse(md.config_json, nullptr, false);
+      stores::PostgresMetadataStoreOptions o;
+      if (j.is_object() && j.contains("dsn") && j["dsn"].is_string()) o.dsn = j["dsn"];
+      const std::string prefix = j.is_object() && j.contains("schema") && j["schema"].is_string()
+                                     ? j["schema"].get<std::string>()
+                                     : "dittofs";
+      o.schema = config::PostgresSchemaFor(prefix, share.name);
+      LOG_INFO("share {}: metadata in PostgreSQL, schema {}", share.name, o.schema);
+      return stores::OpenPostgresMetadataStore(o);
     }
   }
   return Status(Errc::kInternal, "unreachable");
@@ -777,6 +791,9 @@ Status ServerImpl::SeedDefaults() {
       std::string dir =
           sc.metadata_dir.empty() ? config_.server.state_dir + "/metadata" : sc.metadata_dir;
       metadata_json = nlohmann::json{{"path", dir}}.dump();
+    } else if (sc.metadata == "postgres") {
+      metadata_json =
+          nlohmann::json{{"dsn", sc.metadata_dsn}, {"schema", sc.metadata_schema}}.dump();
     }
     cp::MetadataStoreDef md{0, base + "-metadata", sc.metadata, metadata_json};
     std::string block_json = "{}";

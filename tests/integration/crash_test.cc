@@ -28,6 +28,7 @@
 
 #include "dfs_process.h"
 #include "nfs_client.h"
+#include "testing/postgres_server.h"
 #include "testing/status_matchers.h"
 
 namespace dittofs::integration {
@@ -37,6 +38,10 @@ constexpr size_t kBlock = 4096;
 constexpr size_t kBlocksPerWrite = 16;  // 64 KiB writes
 constexpr size_t kBlocksPerFile = 512;  // 2 MiB files, overwritten again and again
 constexpr int kCrashes = 20;
+
+// For the shares whose metadata is in PostgreSQL: fsync and synchronous commits on.
+testing::PostgresServer* const postgres = static_cast<testing::PostgresServer*>(
+    ::testing::AddGlobalTestEnvironment(new testing::PostgresServer(true)));
 
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -160,16 +165,27 @@ std::string Verify(RawNfsClient& client, const FileState& f) {
   return "";
 }
 
-TEST(CrashTest, StableDataSurvivesSigkillAtRandomPoints) {
+// The durable share: `metadata` metadata, the journal, a filesystem remote. Carving soon and
+// often (and collecting garbage at once) puts kills in the middle of uploads, commits and
+// deletions too.
+DfsOptions DurableShare(const std::string& metadata) {
   DfsOptions options;
-  options.shares[0].metadata = "rocksdb";
-  // The default durable share: RocksDB metadata, the journal, a filesystem remote. Carving
-  // soon and often (and collecting garbage at once) puts kills in the middle of uploads,
-  // commits and deletions too.
+  options.shares[0].metadata = metadata;
+  if (metadata == "postgres") {
+    options.shares[0].metadata_dsn = postgres->dsn();
+    static int next = 0;
+    options.shares[0].metadata_schema = "crash" + std::to_string(next++);
+  }
   options.shares[0].block = "tiered";
   options.shares[0].tiered =
       "{carve_after_ms: 200, carve_dirty_bytes: 1MiB, chunk_min: 16KiB, chunk_avg: 64KiB, "
       "chunk_max: 256KiB, object_size: 1MiB, gc_grace_ms: 0, gc_interval_ms: 300}";
+  return options;
+}
+
+// Writers on four files; dfs killed with SIGKILL `crashes` times at random moments and started
+// again; after each restart every block acknowledged as stable must be there, whole.
+void SigkillRounds(const DfsOptions& options, int crashes) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server, DfsProcess::Start(DFS_BINARY, options));
 
   std::vector<FileState> files(4);
@@ -192,7 +208,7 @@ TEST(CrashTest, StableDataSurvivesSigkillAtRandomPoints) {
   }
 
   std::mt19937 rng(20261122);
-  for (int crash = 0; crash < kCrashes; ++crash) {
+  for (int crash = 0; crash < crashes; ++crash) {
     std::atomic<bool> stop{false};
     std::vector<std::thread> writers;
     for (FileState& f : files) {
@@ -218,6 +234,79 @@ TEST(CrashTest, StableDataSurvivesSigkillAtRandomPoints) {
   }
   // The test proves nothing if the writers never got a stable write in.
   EXPECT_GT(stable_blocks, kBlocksPerFile);
+  ASSERT_OK_AND_ASSIGN(int code, server->Stop());
+  EXPECT_EQ(code, 0);
+}
+
+TEST(CrashTest, StableDataSurvivesSigkillAtRandomPoints) {
+  SigkillRounds(DurableShare("rocksdb"), kCrashes);
+}
+
+// The same with the share's metadata in PostgreSQL (a real server, fsync and synchronous
+// commits on).
+TEST(CrashTest, StableDataSurvivesSigkillWithPostgresMetadata) {
+  ASSERT_FALSE(postgres->dsn().empty()) << postgres->error();
+  SigkillRounds(DurableShare("postgres"), kCrashes / 4);
+}
+
+// PostgreSQL itself killed (SIGKILL) under writers: their calls fail (nothing is acknowledged
+// that PostgreSQL did not commit), and once it is back the same dfs serves the share again,
+// with every block acknowledged as stable before the kill intact.
+TEST(CrashTest, PostgresKilledUnderWritersFailsCleanlyAndTheShareComesBack) {
+  ASSERT_FALSE(postgres->dsn().empty()) << postgres->error();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server,
+                       DfsProcess::Start(DFS_BINARY, DurableShare("postgres")));
+  std::vector<FileState> files(4);
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> client,
+                         RawNfsClient::Connect(server->port(), 0, 0));
+    ASSERT_OK_AND_ASSIGN(MntReply mnt, client->Mnt("/export"));
+    ASSERT_EQ(mnt.status, MNT3_OK);
+    for (size_t i = 0; i < files.size(); ++i) {
+      files[i].id = static_cast<uint32_t>(i + 1);
+      files[i].name = "file" + std::to_string(i);
+      files[i].sync_writes = i % 2 == 0;
+      ASSERT_OK_AND_ASSIGN(CreatedReply c,
+                           client->Create(mnt.fh, files[i].name, GUARDED, ModeAttrs(0644)));
+      ASSERT_EQ(c.status, NFS3_OK);
+      files[i].fh = c.fh;
+    }
+  }
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (FileState& f : files) writers.emplace_back(Writer, server->port(), &f, f.id * 77u, &stop);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  postgres->Kill();
+  // The writers stop at their first failed call (or at `stop` should one never fail).
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  stop = true;
+  for (std::thread& t : writers) t.join();
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> client,
+                         RawNfsClient::Connect(server->port(), 0, 0));
+    Result<GETATTR3res> down = client->Getattr(files[0].fh);
+    EXPECT_TRUE(!down.ok() || down->status != NFS3_OK) << "served without its metadata";
+  }
+  ASSERT_OK(postgres->Restart());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> client,
+                       RawNfsClient::Connect(server->port(), 0, 0));
+  std::string damage = "not checked";
+  for (int i = 0; i < 100; ++i) {  // the share serves again once PostgreSQL takes connections
+    damage = Verify(*client, files[0]);
+    if (damage.find("getattr") == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  size_t stable_blocks = 0;
+  for (const FileState& f : files) {
+    EXPECT_EQ(Verify(*client, f), "") << "--- dfs log ---\n" << server->Log();
+    stable_blocks += std::count_if(f.stable.begin(), f.stable.end(), [](uint32_t v) { return v; });
+  }
+  EXPECT_GT(stable_blocks, 0u);
+  // And it takes writes again.
+  Result<WRITE3res> w =
+      client->Write(files[0].fh, 0, BlockBytes(1, 0, files[0].sent[0] + 1), FILE_SYNC);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->status, NFS3_OK);
   ASSERT_OK_AND_ASSIGN(int code, server->Stop());
   EXPECT_EQ(code, 0);
 }

@@ -37,6 +37,9 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
   for (const DfsShare& s : options.shares) {
     yaml << "  - name: " << s.name << "\n"
          << "    metadata: " << s.metadata << "\n"
+         << (s.metadata == "postgres" ? "    metadata_dsn: \"" + s.metadata_dsn +
+                                            "\"\n    metadata_schema: " + s.metadata_schema + "\n"
+                                      : "")
          << "    block: " << s.block << "\n"
          << (s.tiered.empty() ? "" : "    tiered: " + s.tiered + "\n") << "    squash: " << s.squash
          << "\n"

@@ -21,8 +21,10 @@ namespace dittofs::integration {
 // One share of the server's config; the fields mirror config::ShareConfig.
 struct DfsShare {
   std::string name = "/export";
-  std::string metadata = "memory";  // memory | rocksdb (kept under the temporary directory)
-  std::string block = "memory";     // memory | localfs | tiered (under the temporary directory)
+  std::string metadata = "memory";  // memory | rocksdb (under the temporary directory) | postgres
+  std::string metadata_dsn;         // postgres: the libpq connection string
+  std::string metadata_schema = "dittofs";  // postgres: the prefix of the share's schema
+  std::string block = "memory";  // memory | localfs | tiered (under the temporary directory)
   // tiered: the share's `tiered:` map as YAML flow text, e.g. "{carve_after_ms: 100}"; empty
   // for the defaults.
   std::string tiered;

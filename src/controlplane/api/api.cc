@@ -398,8 +398,31 @@ Status ValidatePathConfig(std::string_view type, const json& config) {
   return Status::Ok();
 }
 
+// postgres: {"dsn": a libpq connection string, "schema": the prefix of the shares' schemas}.
+Status ValidatePostgresConfig(const json& config) {
+  for (const auto& [key, value] : config.items()) {
+    if (key != "dsn" && key != "schema") {
+      return Invalid(fmt::format("unknown config field '{}'", key));
+    }
+    if (!value.is_string()) return Invalid(fmt::format("config field '{}' must be a string", key));
+  }
+  if (!config.contains("dsn") || config["dsn"].get<std::string>().empty()) {
+    return Invalid(
+        "a postgres metadata store needs config field 'dsn' (a libpq connection "
+        "string)");
+  }
+  if (config.contains("schema")) {
+    if (Status s = config::ValidMetadataSchemaPrefix(config["schema"].get<std::string>());
+        !s.ok()) {
+      return Invalid(s.message());
+    }
+  }
+  return Status::Ok();
+}
+
 Status ValidateMetadataStore(std::string_view type, const json& config) {
   if (type == "rocksdb") return ValidatePathConfig(type, config);
+  if (type == "postgres") return ValidatePostgresConfig(config);
   if (type != "memory") return Invalid(fmt::format("unknown metadata store type '{}'", type));
   if (!config.empty()) {
     return Invalid(fmt::format("unknown config field '{}'", config.begin().key()));

@@ -635,6 +635,28 @@ TEST_F(ApiTest, MetadataStores) {
   ExpectProblem(Post("/api/v1/stores/metadata", {{"name", "meta"}, {"type", "memory"}}, token),
                 409);
   ExpectProblem(Post("/api/v1/stores/metadata", {{"name", "m2"}, {"type", "leveldb"}}, token), 400);
+  // postgres needs a connection string; its schema prefix, when given, must be one.
+  ExpectProblem(Post("/api/v1/stores/metadata", {{"name", "m2"}, {"type", "postgres"}}, token),
+                400);
+  ExpectProblem(Post("/api/v1/stores/metadata",
+                     {{"name", "m2"},
+                      {"type", "postgres"},
+                      {"config", {{"dsn", "host=db"}, {"schema", "Bad-Prefix"}}}},
+                     token),
+                400);
+  ExpectProblem(
+      Post("/api/v1/stores/metadata",
+           {{"name", "m2"}, {"type", "postgres"}, {"config", {{"dsn", "host=db"}, {"x", "y"}}}},
+           token),
+      400);
+  auto pg = Post("/api/v1/stores/metadata",
+                 {{"name", "pg"},
+                  {"type", "postgres"},
+                  {"config", {{"dsn", "host=db dbname=d"}, {"schema", "team"}}}},
+                 token);
+  ASSERT_EQ(pg->status, 201) << pg->body;
+  EXPECT_EQ(Body(pg)["config"]["schema"], "team");
+  ASSERT_EQ(Delete("/api/v1/stores/metadata/pg", token)->status, 204);
   // rocksdb needs an absolute path and nothing else.
   ExpectProblem(Post("/api/v1/stores/metadata", {{"name", "m2"}, {"type", "rocksdb"}}, token), 400);
   ExpectProblem(
@@ -667,7 +689,7 @@ TEST_F(ApiTest, MetadataStores) {
   ExpectProblem(Patch("/api/v1/stores/metadata/meta", {{"type", "nope"}}, token), 400);
   EXPECT_EQ(Delete("/api/v1/stores/metadata/meta", token)->status, 204);
   ExpectProblem(Delete("/api/v1/stores/metadata/meta", token), 404);
-  EXPECT_EQ(hooks_.shares_changed(), 5);
+  EXPECT_EQ(hooks_.shares_changed(), 7);
 }
 
 TEST_F(ApiTest, BlockStores) {
