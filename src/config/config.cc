@@ -181,6 +181,25 @@ const std::vector<Key>& Keys() {
          c.database.dsn = v;
          return Status::Ok();
        }},
+      {"metrics", "enabled",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.metrics.enabled); }},
+      {"metrics", "bind",
+       [](Config& c, const std::string& v) {
+         c.metrics.bind = v;
+         return Status::Ok();
+       }},
+      {"metrics", "port",
+       [](Config& c, const std::string& v) {
+         uint64_t n;
+         RETURN_IF_ERROR(ParseUint(v, 65535, &n));
+         c.metrics.port = static_cast<uint16_t>(n);
+         return Status::Ok();
+       }},
+      {"metrics", "token",
+       [](Config& c, const std::string& v) {
+         c.metrics.token = v;
+         return Status::Ok();
+       }},
       {"api", "enabled",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.api.enabled); }},
       {"api", "bind",
@@ -665,6 +684,9 @@ Status Validate(const Config& c) {
   if (c.nfs.partial_record_budget < c.nfs.max_record_size) {
     return Status(Errc::kInvalid, "nfs.partial_record_budget must be at least nfs.max_record_size");
   }
+  if (c.metrics.enabled && c.metrics.bind.empty()) {
+    return Status(Errc::kInvalid, "metrics.bind is empty");
+  }
   if (c.api.request_timeout_s == 0 || c.api.max_connections == 0) {
     return Status(Errc::kInvalid,
                   "api.request_timeout_s and api.max_connections must be at least 1");
@@ -798,6 +820,8 @@ std::string JsonSchema() {
       {"kerberos.max_contexts", "integer"},
       {"kerberos.seq_window", "integer"},
       {"kerberos.realms", "array"},
+      {"metrics.enabled", "boolean"},
+      {"metrics.port", "integer"},
   };
   std::map<std::string, std::vector<std::string>> sections;
   for (const Key& k : Keys()) sections[k.section].push_back(k.name);
@@ -888,6 +912,19 @@ std::string RenderConfig(const Config& c) {
        "  dsn: \""
     << c.database.dsn
     << "\"             # postgres: libpq connection string\n\n"
+       "metrics:            # Prometheus: GET /metrics (docs/metrics.md)\n"
+       "  enabled: "
+    << (c.metrics.enabled ? "true" : "false")
+    << "\n"
+       "  bind: \""
+    << c.metrics.bind
+    << "\"\n"
+       "  port: "
+    << c.metrics.port
+    << "\n"
+       "  token: \""
+    << c.metrics.token
+    << "\"          # when set, scrapers send Authorization: Bearer <token>\n\n"
        "api:\n"
        "  enabled: "
     << (c.api.enabled ? "true" : "false")

@@ -112,6 +112,14 @@ struct DatabaseConfig {
   std::string dsn;              // postgres: a libpq connection string
 };
 
+// Prometheus metrics on a listener of their own: GET /metrics.
+struct MetricsConfig {
+  bool enabled = false;
+  std::string bind = "127.0.0.1";  // an IP address; loopback unless scrapers come from afar
+  uint16_t port = 9090;            // 0 picks a free one (tests)
+  std::string token;               // when set, scrapes must send "Authorization: Bearer <token>"
+};
+
 struct ApiConfig {
   bool enabled = true;
   // Loopback by default: the API administers the server. Bound elsewhere, the server warns.
@@ -184,6 +192,7 @@ struct Config {
   ServerConfig server;
   DatabaseConfig database;
   ApiConfig api;
+  MetricsConfig metrics;
   NfsConfig nfs;
   SmbConfig smb;
   KerberosConfig kerberos;

@@ -2,6 +2,7 @@
 #include "rpc/dispatch.h"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 
 #include "base/log.h"
@@ -10,8 +11,45 @@ namespace dittofs::rpc {
 
 Dispatcher::Dispatcher(size_t reply_cache_entries) : cache_(reply_cache_entries) {}
 
+namespace {
+
+// The program's name in metrics' labels.
+std::string ProgramName(uint32_t prog) {
+  switch (prog) {
+    case 100000:
+      return "portmapper";
+    case 100003:
+      return "nfs";
+    case 100005:
+      return "mount";
+    case 100021:
+      return "nlm";
+    case 100024:
+      return "nsm";
+    default:
+      return std::to_string(prog);
+  }
+}
+
+}  // namespace
+
 void Dispatcher::Add(ProgramVersion program) {
   uint32_t prog = program.prog, vers = program.vers;
+  metrics::Registry& registry = metrics::Default();
+  for (size_t i = 0; i < program.procedures.size(); ++i) {
+    Procedure& p = program.procedures[i];
+    if (!p.handler) continue;
+    const metrics::Labels labels = {{"program", ProgramName(prog)},
+                                    {"version", std::to_string(vers)},
+                                    {"procedure", *p.name ? p.name : std::to_string(i)}};
+    p.calls = registry.GetCounter("dittofs_rpc_requests_total",
+                                  "RPC calls run, by program, version and procedure.", labels);
+    p.errors = registry.GetCounter(
+        "dittofs_rpc_errors_total",
+        "RPC calls answered other than SUCCESS (GARBAGE_ARGS, SYSTEM_ERR, denied).", labels);
+    p.duration = registry.GetHistogram("dittofs_rpc_request_duration_seconds",
+                                       "How long RPC procedures took to run.", labels);
+  }
   programs_[prog][vers] = std::move(program);
 }
 
@@ -204,7 +242,13 @@ bool Dispatcher::HandleProgram(CallContext& ctx, const CallHeader& h, const Conn
   xdr::XdrEncoder results;
   AuthStat denied = AuthStat::kOk;
   ctx.denied = &denied;
+  const auto started = std::chrono::steady_clock::now();
   AcceptStat stat = proc.handler(ctx, d, results);
+  if (proc.calls != nullptr) {
+    proc.calls->Inc();
+    proc.duration->Observe(std::chrono::steady_clock::now() - started);
+    if (stat != AcceptStat::kSuccess || denied != AuthStat::kOk) proc.errors->Inc();
+  }
   if (denied != AuthStat::kOk) {
     if (lookup) cache_.Abandon(key);
     EncodeAuthErrorReply(*reply, h.xid, denied);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "metrics/metrics.h"
 #include "rpc/auth.h"
 #include "rpc/channel.h"
 #include "rpc/message.h"
@@ -67,6 +68,11 @@ struct Procedure {
   // CLOSE): when this says a call may be such (from its arguments), a retransmission is looked
   // up in the reply cache, and the reply is kept if the handler sets *keep_reply.
   std::function<bool(ByteView args)> cache_if;
+  // Filled by Dispatcher::Add: the procedure's Prometheus metrics (calls, calls not answered
+  // SUCCESS, and how long the handler took).
+  metrics::Counter* calls = nullptr;
+  metrics::Counter* errors = nullptr;
+  metrics::Histogram* duration = nullptr;
 };
 
 // One version of one program: the table from procedure number to handler. Procedures with an

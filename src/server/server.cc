@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "base/mutex.h"
 #include "base/posix_io.h"
+#include "base/version.h"
 #include "chunk/blake3.h"
 #include "config/block_store_config.h"
 #include "config/store_layout.h"
@@ -37,6 +38,7 @@
 #include "core/login_throttle.h"
 #include "core/shares.h"
 #include "gss/gss.h"
+#include "metrics/metrics.h"
 #include "net/http/http_server.h"
 #include "net/tls/tls.h"
 #include "nfs/common/file_handle.h"
@@ -728,6 +730,12 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   std::unique_ptr<cp::api::Api> api_;
   net::Router router_;
   std::unique_ptr<net::HttpServer> http_;
+  // Prometheus metrics (metrics.enabled): their listener, and what they read at a scrape.
+  net::Router metrics_router_;
+  std::unique_ptr<net::HttpServer> metrics_http_;
+  uint64_t metrics_collector_ = 0;
+  Status StartMetrics();
+  void CollectMetrics(metrics::Exposition& e);
   std::atomic<bool> ready_{false};
   bool stopped_ = false;
 };
@@ -1847,6 +1855,7 @@ Status ServerImpl::Start() {
       if (nfs4_) nfs4_->Tick(now);
     }
   });
+  RETURN_IF_ERROR(StartMetrics());  // before the API, whose line says the server is up
   if (config_.api.enabled) {
     std::string secret = config_.api.jwt_secret;
     if (secret.empty()) {
@@ -1884,6 +1893,118 @@ Status ServerImpl::Start() {
   return Status::Ok();
 }
 
+// GET /metrics on metrics.bind:metrics.port, with the bearer token when one is set.
+Status ServerImpl::StartMetrics() {
+  if (!config_.metrics.enabled) return Status::Ok();
+  metrics_collector_ =
+      metrics::Default().AddCollector([this](metrics::Exposition& e) { CollectMetrics(e); });
+  const std::string token = config_.metrics.token;
+  metrics_router_.Add("GET", "/metrics", [token](const net::HttpRequest& request) {
+    net::HttpResponse r;
+    if (!token.empty() && request.header("Authorization") != "Bearer " + token) {
+      r.status = 401;
+      r.headers.Set("WWW-Authenticate", "Bearer");
+      r.content_type = "text/plain; charset=utf-8";
+      r.body = "a bearer token is required\n";
+      return r;
+    }
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = metrics::Default().Render();
+    return r;
+  });
+  net::HttpServerOptions ho;
+  ho.bind = config_.metrics.bind;
+  ho.port = config_.metrics.port;
+  ho.threads = 2;
+  ASSIGN_OR_RETURN(metrics_http_, net::HttpServer::Start(ho, metrics_router_));
+  LOG_INFO("metrics: Prometheus metrics on http://{}:{}/metrics{}", config_.metrics.bind,
+           metrics_http_->port(), token.empty() ? "" : " (bearer token required)");
+  return Status::Ok();
+}
+
+// The numbers the parts keep anyway, read at a scrape: per share its clients' state and its
+// stores' counters; the adapters' ports; the build.
+void ServerImpl::CollectMetrics(metrics::Exposition& e) {
+  e.Family("dittofs_build_info", "gauge", "The running build (value 1).");
+  e.Sample("dittofs_build_info", {{"version", kVersion}}, 1);
+  struct ShareNumbers {
+    std::string name;
+    size_t opens, locks, lock_waiters, grants;
+    std::optional<stores::TieredStats> tiered;
+  };
+  std::vector<ShareNumbers> shares;
+  {
+    MutexLock lock(&reconcile_mu_);
+    for (const auto& [id, served] : served_) {
+      core::ShareState& st = served.share->state();
+      ShareNumbers n{served.name,
+                     st.opens.total_opens(),
+                     st.locks.lock_count(),
+                     st.locks.waiter_count(),
+                     st.leases.grant_count(),
+                     std::nullopt};
+      if (served.tiered != nullptr) n.tiered = served.tiered->Stats();
+      shares.push_back(std::move(n));
+    }
+  }
+  const auto gauge = [&](const char* name, const char* help, auto value_of) {
+    e.Family(name, "gauge", help);
+    for (const ShareNumbers& s : shares) {
+      e.Sample(name, {{"share", s.name}}, static_cast<double>(value_of(s)));
+    }
+  };
+  gauge("dittofs_opens", "Files open (all protocols' opens, NFSv4 and SMB).",
+        [](const ShareNumbers& s) { return s.opens; });
+  gauge("dittofs_locks", "Byte-range locks held (NLM, NFSv4, SMB).",
+        [](const ShareNumbers& s) { return s.locks; });
+  gauge("dittofs_lock_waiters", "Lock requests waiting for a conflicting lock to go.",
+        [](const ShareNumbers& s) { return s.lock_waiters; });
+  gauge("dittofs_caching_grants", "Leases, oplocks and delegations granted.",
+        [](const ShareNumbers& s) { return s.grants; });
+  const auto tiered = [&](const char* name, const char* type, const char* help, auto value_of) {
+    e.Family(name, type, help);
+    for (const ShareNumbers& s : shares) {
+      if (s.tiered) e.Sample(name, {{"share", s.name}}, static_cast<double>(value_of(*s.tiered)));
+    }
+  };
+  using TS = stores::TieredStats;
+  tiered("dittofs_journal_dirty_bytes", "gauge", "Journal bytes not yet uploaded.",
+         [](const TS& t) { return t.journal.dirty_bytes; });
+  tiered("dittofs_journal_clean_bytes", "gauge", "Journal bytes also held by the remote.",
+         [](const TS& t) { return t.journal.clean_bytes; });
+  tiered("dittofs_journal_disk_bytes", "gauge", "Bytes of the journal's segment files.",
+         [](const TS& t) { return t.journal.disk_bytes; });
+  tiered("dittofs_dirty_files", "gauge", "Files waiting to be carved into chunks.",
+         [](const TS& t) { return t.dirty_files; });
+  tiered("dittofs_carved_bytes_total", "counter", "File bytes carved into chunks.",
+         [](const TS& t) { return t.carved_bytes; });
+  tiered("dittofs_chunks_uploaded_total", "counter", "New chunks uploaded to the remote.",
+         [](const TS& t) { return t.chunks_new; });
+  tiered("dittofs_chunks_deduplicated_total", "counter",
+         "Chunks found stored already (not uploaded again).",
+         [](const TS& t) { return t.chunks_deduplicated; });
+  tiered("dittofs_deduplicated_bytes_total", "counter", "Bytes not uploaded thanks to dedup.",
+         [](const TS& t) { return t.deduplicated_bytes; });
+  tiered("dittofs_remote_uploaded_bytes_total", "counter", "Object bytes put to the remote.",
+         [](const TS& t) { return t.uploaded_bytes; });
+  tiered("dittofs_remote_objects_uploaded_total", "counter", "Objects put to the remote.",
+         [](const TS& t) { return t.objects_uploaded; });
+  tiered("dittofs_remote_upload_failures_total", "counter", "Uploads that failed (retried).",
+         [](const TS& t) { return t.upload_failures; });
+  tiered("dittofs_remote_chunks_fetched_total", "counter", "Chunk reads from the remote.",
+         [](const TS& t) { return t.chunks_fetched; });
+  tiered("dittofs_corruption_events_total", "counter",
+         "Chunks that failed their hash or decryption check when read.",
+         [](const TS& t) { return t.corruption_events; });
+  tiered("dittofs_gc_objects_deleted_total", "counter", "Objects garbage collection deleted.",
+         [](const TS& t) { return t.gc_objects_deleted; });
+  tiered("dittofs_reconcile_orphans_deleted_total", "counter",
+         "Objects the reconcile found with no record and deleted.",
+         [](const TS& t) { return t.orphans_deleted; });
+  tiered("dittofs_carve_passes_total", "counter", "Background carve passes run.",
+         [](const TS& t) { return t.carve_passes; });
+}
+
 void ServerImpl::Stop() {
   if (stopped_) return;
   stopped_ = true;
@@ -1893,6 +2014,9 @@ void ServerImpl::Stop() {
     state_sweeper_.join();
   }
   if (http_) http_->Stop();
+  if (metrics_http_) metrics_http_->Stop();
+  if (metrics_collector_ != 0) metrics::Default().RemoveCollector(metrics_collector_);
+  metrics_collector_ = 0;
   std::map<std::string, RunningAdapter, std::less<>> adapters;
   {
     MutexLock lock(&reconcile_mu_);

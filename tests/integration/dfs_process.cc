@@ -33,6 +33,9 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
        << "nfs: {bind: 127.0.0.1, port: 0, portmap_port: 0}\n"
        << "smb: {bind: 127.0.0.1, port: 0}\n"
        << "api: {bind: 127.0.0.1, port: 0}\n"
+       << (options.metrics ? "metrics: {enabled: true, bind: 127.0.0.1, port: 0, token: \"" +
+                                 options.metrics_token + "\"}\n"
+                           : "")
        << "shares:\n";
   for (const DfsShare& s : options.shares) {
     yaml << "  - name: " << s.name << "\n"
@@ -222,6 +225,7 @@ Status DfsProcess::WaitUntilListening(std::chrono::seconds timeout) {
   static const std::regex kNfs(R"(NFSv3 and MOUNT v3 listening on 127\.0\.0\.1:(\d+))");
   static const std::regex kApi(R"(REST API listening on 127\.0\.0\.1:(\d+))");
   static const std::regex kAdmin(R"(initial password: (\S+))");
+  static const std::regex kMetrics(R"(Prometheus metrics on http://127\.0\.0\.1:(\d+)/metrics)");
   static const std::regex kSmb(R"(SMB 2\.0\.2-3\.1\.1 listening on 127\.0\.0\.1:(\d+))");
   static const std::regex kPortmap(
       R"(port mapper \(PMAP v2, RPCBIND v3/v4\) listening on 127\.0\.0\.1:(\d+))");
@@ -235,6 +239,10 @@ Status DfsProcess::WaitUntilListening(std::chrono::seconds timeout) {
       std::smatch smb;
       smb_port_ =
           std::regex_search(log, smb, kSmb) ? static_cast<uint16_t>(std::stoi(smb[1].str())) : 0;
+      std::smatch metrics;
+      metrics_port_ = std::regex_search(log, metrics, kMetrics)
+                          ? static_cast<uint16_t>(std::stoi(metrics[1].str()))
+                          : 0;
       std::smatch portmap;
       portmap_port_ = std::regex_search(log, portmap, kPortmap)
                           ? static_cast<uint16_t>(std::stoi(portmap[1].str()))

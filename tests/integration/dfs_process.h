@@ -53,6 +53,9 @@ struct DfsOptions {
   std::vector<std::string> env;
   // How long the server may take to say it listens.
   std::chrono::seconds start_timeout{30};
+  // Prometheus metrics on a free loopback port (metrics_port()), behind `metrics_token` if set.
+  bool metrics = false;
+  std::string metrics_token;
 };
 
 // A running dfs server. Not thread-safe: one thread starts and stops it (the server itself
@@ -77,6 +80,7 @@ class DfsProcess {
   uint16_t portmap_port() const { return portmap_port_; }
   // The REST API's port.
   uint16_t api_port() const { return api_port_; }
+  uint16_t metrics_port() const { return metrics_port_; }
   // The password printed for `admin` at its first start (empty if none was printed).
   const std::string& admin_password() const { return admin_password_; }
   // After a test changed it (SMB peers log on with it).
@@ -120,6 +124,7 @@ class DfsProcess {
   pid_t pid_;
   uint16_t port_ = 0;
   uint16_t api_port_ = 0;
+  uint16_t metrics_port_ = 0;
   uint16_t smb_port_ = 0;
   uint16_t portmap_port_ = 0;
   std::string admin_password_;

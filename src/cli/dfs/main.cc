@@ -19,6 +19,7 @@
 
 #include "base/allocator.h"
 #include "base/log.h"
+#include "base/version.h"
 #include "config/config.h"
 #include "controlplane/auth/secret.h"
 #include "gss/kerberos_check.h"
@@ -27,8 +28,6 @@
 
 namespace dittofs {
 namespace {
-
-constexpr const char* kVersion = "0.1.0";
 
 int WriteConfig(const std::string& path, const config::Config& c, bool force) {
   std::error_code ec;

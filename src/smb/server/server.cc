@@ -3,13 +3,16 @@
 // dispatch (MS-SMB2 §3.3.4, §3.3.5.2).
 
 #include <algorithm>
+#include <array>
 #include <bit>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
 
 #include "base/log.h"
 #include "base/random.h"
+#include "metrics/metrics.h"
 #include "smb/server/connection.h"
 #include "smb/server/durable.h"
 #include "smb/server/framer.h"
@@ -58,6 +61,41 @@ Connection::~Connection() {
   MutexLock lock(&server_.connections_mu);
   server_.connections.erase(this);
 }
+
+namespace {
+
+// Each command's Prometheus metrics: requests, requests that failed (an error status other than
+// STATUS_MORE_PROCESSING_REQUIRED, which is a logon's next leg) and how long they took.
+struct CommandMetrics {
+  metrics::Counter* requests;
+  metrics::Counter* errors;
+  metrics::Histogram* duration;
+};
+const std::array<CommandMetrics, wire::kCommandCount>& SmbMetrics() {
+  static const auto all = [] {
+    constexpr const char* kNames[] = {
+        "NEGOTIATE",     "SESSION_SETUP", "LOGOFF",   "TREE_CONNECT", "TREE_DISCONNECT",
+        "CREATE",        "CLOSE",         "FLUSH",    "READ",         "WRITE",
+        "LOCK",          "IOCTL",         "CANCEL",   "ECHO",         "QUERY_DIRECTORY",
+        "CHANGE_NOTIFY", "QUERY_INFO",    "SET_INFO", "OPLOCK_BREAK"};
+    static_assert(std::size(kNames) == wire::kCommandCount);
+    std::array<CommandMetrics, wire::kCommandCount> out{};
+    metrics::Registry& r = metrics::Default();
+    for (size_t i = 0; i < out.size(); ++i) {
+      const metrics::Labels labels = {{"command", kNames[i]}};
+      out[i].requests =
+          r.GetCounter("dittofs_smb_requests_total", "SMB2 requests run, by command.", labels);
+      out[i].errors = r.GetCounter("dittofs_smb_errors_total",
+                                   "SMB2 requests answered with an error status.", labels);
+      out[i].duration = r.GetHistogram("dittofs_smb_request_duration_seconds",
+                                       "How long SMB2 requests took to run.", labels);
+    }
+    return out;
+  }();
+  return all;
+}
+
+}  // namespace
 
 namespace {
 
@@ -579,7 +617,17 @@ void Connection::Handle(Incoming& in) {
       if (status != 0) {
         reply.status = status;
       } else {
+        const auto started = std::chrono::steady_clock::now();
         reply = Dispatch(x);
+        if (h->command < wire::kCommandCount) {
+          const CommandMetrics& m = SmbMetrics()[h->command];
+          m.requests->Inc();
+          m.duration->Observe(std::chrono::steady_clock::now() - started);
+          if ((reply.status & 0xC0000000) == 0xC0000000 &&
+              reply.status != wire::kStatusMoreProcessingRequired) {
+            m.errors->Inc();
+          }
+        }
       }
       // §3.3.5.2.7.2: an error from a CREATE (the chain's first included) fails the rest of the
       // chain, which has no FileId. After any other error the related requests still run: the

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+// Prometheus metrics end to end: dfs with metrics on, a known NFS (and SMB) workload, then a
+// scrape of /metrics parsed as Prometheus reads the text format, and the counts compared with
+// what the workload did.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "dfs_process.h"
+#include "nfs_client.h"
+#include "shell.h"
+#include "testing/status_matchers.h"
+
+namespace dittofs::integration {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A scrape, parsed: sample ("name{labels}") -> value, and the families' types. Fails the test
+// on any line that is not a comment, a blank or a well-formed sample, and on a sample of a
+// family without a TYPE line.
+struct Scrape {
+  std::map<std::string, double> samples;
+  std::map<std::string, std::string> types;
+  double Get(const std::string& sample) const {
+    auto it = samples.find(sample);
+    return it == samples.end() ? 0 : it->second;
+  }
+};
+
+Scrape Parse(const std::string& text) {
+  static const std::regex kType(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram))");
+  static const std::regex kSample(
+      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|\+Inf|NaN))");
+  Scrape s;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (line.empty() || line.rfind("# HELP ", 0) == 0) continue;
+    if (std::regex_match(line, m, kType)) {
+      s.types[m[1]] = m[2];
+      continue;
+    }
+    if (!std::regex_match(line, m, kSample)) {
+      ADD_FAILURE() << "not a sample: " << line;
+      continue;
+    }
+    std::string family = m[1];
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string sfx = suffix;
+      if (family.size() > sfx.size() && family.ends_with(sfx) &&
+          s.types.contains(family.substr(0, family.size() - sfx.size()))) {
+        family = family.substr(0, family.size() - sfx.size());
+      }
+    }
+    EXPECT_TRUE(s.types.contains(family)) << "no TYPE for " << line;
+    const size_t space = line.rfind(' ');
+    s.samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return s;
+}
+
+TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
+  DfsOptions o;
+  o.metrics = true;
+  o.metrics_token = "scrape-secret";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server, DfsProcess::Start(DFS_BINARY, o));
+  ASSERT_GT(server->metrics_port(), 0) << server->Log();
+  httplib::Client http("127.0.0.1", server->metrics_port());
+
+  // Without the token: refused.
+  auto refused = http.Get("/metrics");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  const httplib::Headers auth = {{"Authorization", "Bearer scrape-secret"}};
+  const auto scrape = [&] {
+    auto r = http.Get("/metrics", auth);
+    EXPECT_TRUE(r);
+    if (!r) return Scrape{};
+    EXPECT_EQ(r->status, 200);
+    EXPECT_THAT(r->get_header_value("Content-Type"), HasSubstr("text/plain; version=0.0.4"));
+    return Parse(r->body);
+  };
+  const std::string getattr =
+      R"(dittofs_rpc_requests_total{program="nfs",version="3",procedure="GETATTR"})";
+  const std::string lookup =
+      R"(dittofs_rpc_requests_total{program="nfs",version="3",procedure="LOOKUP"})";
+  const std::string getattr_latency =
+      R"(dittofs_rpc_request_duration_seconds_count{program="nfs",version="3",procedure="GETATTR"})";
+  const std::string garbage =
+      R"(dittofs_rpc_errors_total{program="nfs",version="3",procedure="GETATTR"})";
+  Scrape before = scrape();
+  EXPECT_EQ(before.types["dittofs_rpc_requests_total"], "counter");
+  EXPECT_EQ(before.types["dittofs_rpc_request_duration_seconds"], "histogram");
+  EXPECT_EQ(before.Get(R"(dittofs_build_info{version="0.1.0"})"), 1);
+  EXPECT_TRUE(before.samples.contains(R"(dittofs_opens{share="/export"})"));
+
+  // The workload: 7 GETATTRs and 3 LOOKUPs of names that are not there.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> client,
+                       RawNfsClient::Connect(server->port(), 0, 0));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, client->Mnt("/export"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_OK_AND_ASSIGN(GETATTR3res r, client->Getattr(mnt.fh));
+    ASSERT_EQ(r.status, NFS3_OK);
+  }
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(LookupReply r, client->Lookup(mnt.fh, "missing" + std::to_string(i)));
+    EXPECT_EQ(r.status, NFS3ERR_NOENT);
+  }
+  Scrape after = scrape();
+  EXPECT_EQ(after.Get(getattr) - before.Get(getattr), 7);
+  EXPECT_EQ(after.Get(lookup) - before.Get(lookup), 3);
+  EXPECT_EQ(after.Get(getattr_latency) - before.Get(getattr_latency), 7);
+  EXPECT_EQ(after.Get(garbage) - before.Get(garbage), 0);
+  const std::string inf =
+      R"(dittofs_rpc_request_duration_seconds_bucket{program="nfs",version="3",procedure="GETATTR",le="+Inf"})";
+  EXPECT_EQ(after.Get(inf), after.Get(getattr_latency));
+
+  // SMB: a logon and a listing count their commands.
+  int rc = 0;
+  rc = Shell("command -v smbclient").exit_code;
+  if (rc == 0 && server->smb_port() > 0) {
+    std::string user_error;
+    ASSERT_TRUE(CreateUserViaApi(server->api_port(), server->admin_password(), "bob", "bob-password",
+                                 4343, &user_error))
+        << user_error;
+    ShellRun ls = Shell("smbclient //127.0.0.1/export -p " + std::to_string(server->smb_port()) +
+                        " -s /dev/null -U bob%bob-password -c ls");
+    EXPECT_EQ(ls.exit_code, 0) << ls.output;
+    Scrape smb = scrape();
+    EXPECT_GE(smb.Get(R"(dittofs_smb_requests_total{command="NEGOTIATE"})"), 1);
+    EXPECT_GE(smb.Get(R"(dittofs_smb_requests_total{command="SESSION_SETUP"})"), 1);
+    EXPECT_GE(smb.Get(R"(dittofs_smb_requests_total{command="QUERY_DIRECTORY"})"), 1);
+    EXPECT_EQ(smb.types["dittofs_smb_request_duration_seconds"], "histogram");
+  }
+  ASSERT_OK_AND_ASSIGN(int code, server->Stop());
+  EXPECT_EQ(code, 0);
+}
+
+}  // namespace
+}  // namespace dittofs::integration
