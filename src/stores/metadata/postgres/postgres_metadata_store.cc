@@ -62,6 +62,12 @@ std::string Trimmed(const char* message) {
   return out;
 }
 
+// One statement of a pipeline: its text and parameters.
+struct Statement {
+  std::string sql;
+  std::vector<Param> params;
+};
+
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
@@ -95,6 +101,72 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   bool healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+
+  // Runs `batch` in one round trip (libpq's pipeline mode), which must be one transaction
+  // (BEGIN ... COMMIT): the first failure is returned, and then the transaction rolled back.
+  // A division by zero (SQLSTATE 22012) is Errc::kConflict: commits check stamps with it.
+  Status Pipeline(const std::vector<Statement>& batch) {
+    if (PQenterPipelineMode(conn_) != 1) {
+      return Status(Errc::kUnavailable, "metadata store: PostgreSQL connection lost: " +
+                                            Trimmed(PQerrorMessage(conn_)));
+    }
+    Status first;
+    bool sent = true;
+    for (const Statement& st : batch) {
+      std::vector<Oid> types;
+      std::vector<const char*> values;
+      std::vector<int> lengths, formats;
+      for (const Param& p : st.params) {
+        types.push_back(p.type);
+        values.push_back(p.bytes.data());
+        lengths.push_back(static_cast<int>(p.bytes.size()));
+        formats.push_back(1);
+      }
+      if (PQsendQueryParams(conn_, st.sql.c_str(), static_cast<int>(st.params.size()), types.data(),
+                            values.data(), lengths.data(), formats.data(), 1) != 1) {
+        sent = false;
+        break;
+      }
+    }
+    if (!sent || PQpipelineSync(conn_) != 1) {
+      first = Status(Errc::kUnavailable, "metadata store: PostgreSQL connection lost: " +
+                                             Trimmed(PQerrorMessage(conn_)));
+      PQexitPipelineMode(conn_);
+      return first;
+    }
+    // Each statement's results end with a null; the sync's result ends the pipeline.
+    for (;;) {
+      PgResult r(PQgetResult(conn_));
+      if (!r) {
+        if (!healthy()) break;
+        continue;
+      }
+      ExecStatusType status = PQresultStatus(r.get());
+      if (status == PGRES_PIPELINE_SYNC) break;
+      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ||
+          status == PGRES_PIPELINE_ABORTED) {
+        continue;
+      }
+      if (first.ok()) {
+        const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+        if (state != nullptr && std::string_view(state) == "22012") {
+          first = Status(Errc::kConflict, "metadata store: something read has changed");
+        } else if (state == nullptr || !healthy()) {
+          first = Status(Errc::kUnavailable, "metadata store: PostgreSQL connection lost: " +
+                                                 Trimmed(PQerrorMessage(conn_)));
+        } else {
+          first = Status(ErrcOfSqlState(state),
+                         "metadata store: " + Trimmed(PQresultErrorMessage(r.get())));
+        }
+      }
+    }
+    if (PQexitPipelineMode(conn_) != 1 && first.ok()) {
+      first = Status(Errc::kUnavailable, "metadata store: PostgreSQL connection lost: " +
+                                             Trimmed(PQerrorMessage(conn_)));
+    }
+    if (!first.ok() && healthy()) (void)Exec("ROLLBACK");  // an aborted BEGIN block stays open
+    return first;
+  }
 
   // Runs several statements in one text (the simple query protocol), with no parameters.
   Status Script(const std::string& sql) {
@@ -379,6 +451,7 @@ class PostgresMetadataStore final : public MetadataStore {
 
   // For transactions.
   Pool& pool() { return pool_; }
+  const std::string& schema() const { return schema_; }
   // `sql` with the schema in place of "{}".
   std::string T(std::string_view sql) const { return fmt::format(fmt::runtime(sql), schema_); }
   void CountSync() { syncs_.fetch_add(1); }
@@ -599,110 +672,90 @@ Status PostgresTxn::Commit() {
   std::map<InodeId, bool> entries_changed;  // directories whose entries this commit changes
   for (const auto& [key, entry] : entry_writes_) entries_changed[key.first] = true;
   PostgresMetadataStore& s = store_;
-  Status status = WithConnection(s.pool(), [&](Connection& c) -> Status {
-    RETURN_IF_ERROR(c.Exec("BEGIN ISOLATION LEVEL SERIALIZABLE").status());
-    auto body = [&]() -> Status {
-      if (lazy()) RETURN_IF_ERROR(c.Exec("SET LOCAL synchronous_commit = off").status());
-      // Nothing seen may have changed since.
-      for (const auto& [id, seen] : seen_inodes_) {
-        ASSIGN_OR_RETURN(Rows r, c.Exec(s.T("SELECT stamp FROM {}.stamps WHERE id = $1"),
-                                        {Int(static_cast<int64_t>(id))}));
-        if ((r.size() == 1 ? r.Int(0, 0) : 0) != seen.stamp) {
-          return Status(Errc::kConflict, fmt::format("inode {} changed", id));
-        }
+  // The whole commit goes in one round trip (a pipeline). A stamp that is not the one seen
+  // divides by zero: the error (SQLSTATE 22012) aborts the rest, and is the conflict.
+  std::vector<Statement> batch;
+  batch.push_back({"BEGIN ISOLATION LEVEL SERIALIZABLE", {}});
+  if (lazy()) batch.push_back({"SET LOCAL synchronous_commit = off", {}});
+  for (const auto& [id, seen] : seen_inodes_) {
+    batch.push_back({s.T("SELECT 1 / (CASE WHEN COALESCE((SELECT stamp FROM {}.stamps WHERE id = "
+                         "$1), 0) = $2 THEN 1 ELSE 0 END)"),
+                     {Int(static_cast<int64_t>(id)), Int(seen.stamp)}});
+  }
+  for (const auto& [key, seen] : seen_records_) {
+    batch.push_back({s.T("SELECT 1 / (CASE WHEN COALESCE((SELECT stamp FROM {}.records WHERE tbl "
+                         "= $1 AND key = $2), 0) = $3 THEN 1 ELSE 0 END)"),
+                     {Int(key.first), Bytes(key.second), Int(seen.first)}});
+  }
+  if (writes) {
+    // The new stamp: nextval once, currval after.
+    batch.push_back({s.T("SELECT nextval('{}.stamp_seq')"), {}});
+    const std::string stamp = s.T("currval('{}.stamp_seq')");
+    std::map<InodeId, bool> restamp;  // id -> whether its stamp row goes (deleted, no entries)
+    for (const auto& [id, w] : inode_writes_) {
+      const SeenInode& seen = seen_inodes_.at(id);
+      restamp[id] = !w.inode && !entries_changed.contains(id);
+      if (!w.inode) {
+        batch.push_back(
+            {s.T("DELETE FROM {}.inodes WHERE id = $1"), {Int(static_cast<int64_t>(id))}});
+        continue;
       }
-      for (const auto& [key, seen] : seen_records_) {
-        ASSIGN_OR_RETURN(Rows r, c.Exec(s.T("SELECT stamp FROM {}.records WHERE tbl = $1 AND "
-                                            "key = $2"),
-                                        {Int(key.first), Bytes(key.second)}));
-        if ((r.size() == 1 ? r.Int(0, 0) : 0) != seen.first) {
-          return Status(Errc::kConflict, "a record changed");
-        }
-      }
-      if (!writes) return Status::Ok();
-      ASSIGN_OR_RETURN(Rows next, c.Exec(s.T("SELECT nextval('{}.stamp_seq')")));
-      const Param stamp = Int(next.Int(0, 0));
-      std::map<InodeId, bool> restamp;  // id -> whether its stamp row goes (deleted, no entries)
-      for (const auto& [id, w] : inode_writes_) {
-        const SeenInode& seen = seen_inodes_.at(id);
-        restamp[id] = !w.inode && !entries_changed.contains(id);
-        if (!w.inode) {
-          RETURN_IF_ERROR(
-              c.Exec(s.T("DELETE FROM {}.inodes WHERE id = $1"), {Int(static_cast<int64_t>(id))})
-                  .status());
-          continue;
-        }
-        // The change counter: what this transaction read, plus one when the write counts.
-        uint64_t version = seen.inode ? seen.inode->version : 0;
-        if (w.counted || entries_changed.contains(id) || !seen.inode) ++version;
-        Inode inode = *w.inode;
-        inode.version = version;
-        RETURN_IF_ERROR(c.Exec(s.T("INSERT INTO {}.inodes VALUES ($1, $2, $3) ON CONFLICT (id) "
-                                   "DO UPDATE SET data = EXCLUDED.data, version = "
-                                   "EXCLUDED.version"),
-                               {Int(static_cast<int64_t>(id)), Bytes(EncodeInode(inode)),
-                                Int(static_cast<int64_t>(version))})
-                            .status());
-      }
-      for (const auto& [dir, changed] : entries_changed) {
-        restamp.emplace(dir, false);
-        if (inode_writes_.contains(dir)) continue;
-        // A directory whose entries changed changes too (its version) without being written.
-        RETURN_IF_ERROR(c.Exec(s.T("UPDATE {}.inodes SET version = version + 1 WHERE id = $1"),
-                               {Int(static_cast<int64_t>(dir))})
-                            .status());
-      }
-      for (const auto& [key, entry] : entry_writes_) {
-        if (!entry) {
-          RETURN_IF_ERROR(c.Exec(s.T("DELETE FROM {}.entries WHERE dir = $1 AND name = $2"),
-                                 {Int(static_cast<int64_t>(key.first)), Bytes(key.second)})
-                              .status());
-          continue;
-        }
-        RETURN_IF_ERROR(
-            c.Exec(s.T("INSERT INTO {}.entries VALUES ($1, $2, $3, $4, $5) ON "
-                       "CONFLICT (dir, name) DO UPDATE SET child = EXCLUDED.child, "
-                       "cookie = EXCLUDED.cookie, folded = EXCLUDED.folded"),
-                   {Int(static_cast<int64_t>(key.first)), Bytes(key.second),
-                    Int(static_cast<int64_t>(entry->child)),
-                    Int(static_cast<int64_t>(entry->cookie)), Bytes(FoldCase(key.second))})
-                .status());
-      }
-      for (const auto& [id, drop] : restamp) {
-        if (drop) {
-          RETURN_IF_ERROR(
-              c.Exec(s.T("DELETE FROM {}.stamps WHERE id = $1"), {Int(static_cast<int64_t>(id))})
-                  .status());
-        } else {
-          RETURN_IF_ERROR(c.Exec(s.T("INSERT INTO {}.stamps VALUES ($1, $2) ON CONFLICT (id) DO "
-                                     "UPDATE SET stamp = EXCLUDED.stamp"),
-                                 {Int(static_cast<int64_t>(id)), stamp})
-                              .status());
-        }
-      }
-      for (const auto& [key, value] : record_writes_) {
-        if (!value) {
-          RETURN_IF_ERROR(c.Exec(s.T("DELETE FROM {}.records WHERE tbl = $1 AND key = $2"),
-                                 {Int(key.first), Bytes(key.second)})
-                              .status());
-          continue;
-        }
-        RETURN_IF_ERROR(c.Exec(s.T("INSERT INTO {}.records VALUES ($1, $2, $3, $4) ON CONFLICT "
-                                   "(tbl, key) DO UPDATE SET value = EXCLUDED.value, stamp = "
-                                   "EXCLUDED.stamp"),
-                               {Int(key.first), Bytes(key.second), Bytes(*value), stamp})
-                            .status());
-      }
-      return Status::Ok();
-    };
-    Status st = body();
-    if (!st.ok()) {
-      (void)c.Exec("ROLLBACK");
-      return st;
+      // The change counter: what this transaction read, plus one when the write counts.
+      uint64_t version = seen.inode ? seen.inode->version : 0;
+      if (w.counted || entries_changed.contains(id) || !seen.inode) ++version;
+      Inode inode = *w.inode;
+      inode.version = version;
+      batch.push_back({s.T("INSERT INTO {}.inodes VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE "
+                           "SET data = EXCLUDED.data, version = EXCLUDED.version"),
+                       {Int(static_cast<int64_t>(id)), Bytes(EncodeInode(inode)),
+                        Int(static_cast<int64_t>(version))}});
     }
-    // A serialization failure can come as late as here.
-    return c.Exec("COMMIT").status();
-  });
+    for (const auto& [dir, changed] : entries_changed) {
+      restamp.emplace(dir, false);
+      if (inode_writes_.contains(dir)) continue;
+      // A directory whose entries changed changes too (its version) without being written.
+      batch.push_back({s.T("UPDATE {}.inodes SET version = version + 1 WHERE id = $1"),
+                       {Int(static_cast<int64_t>(dir))}});
+    }
+    for (const auto& [key, entry] : entry_writes_) {
+      if (!entry) {
+        batch.push_back({s.T("DELETE FROM {}.entries WHERE dir = $1 AND name = $2"),
+                         {Int(static_cast<int64_t>(key.first)), Bytes(key.second)}});
+        continue;
+      }
+      batch.push_back({s.T("INSERT INTO {}.entries VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dir, "
+                           "name) DO UPDATE SET child = EXCLUDED.child, cookie = EXCLUDED.cookie, "
+                           "folded = EXCLUDED.folded"),
+                       {Int(static_cast<int64_t>(key.first)), Bytes(key.second),
+                        Int(static_cast<int64_t>(entry->child)),
+                        Int(static_cast<int64_t>(entry->cookie)), Bytes(FoldCase(key.second))}});
+    }
+    for (const auto& [id, drop] : restamp) {
+      if (drop) {
+        batch.push_back(
+            {s.T("DELETE FROM {}.stamps WHERE id = $1"), {Int(static_cast<int64_t>(id))}});
+      } else {
+        batch.push_back({fmt::format("INSERT INTO {}.stamps VALUES ($1, {}) ON CONFLICT (id) DO "
+                                     "UPDATE SET stamp = EXCLUDED.stamp",
+                                     s.schema(), stamp),
+                         {Int(static_cast<int64_t>(id))}});
+      }
+    }
+    for (const auto& [key, value] : record_writes_) {
+      if (!value) {
+        batch.push_back({s.T("DELETE FROM {}.records WHERE tbl = $1 AND key = $2"),
+                         {Int(key.first), Bytes(key.second)}});
+        continue;
+      }
+      batch.push_back({fmt::format("INSERT INTO {}.records VALUES ($1, $2, $3, {}) ON CONFLICT "
+                                   "(tbl, key) DO UPDATE SET value = EXCLUDED.value, stamp = "
+                                   "EXCLUDED.stamp",
+                                   s.schema(), stamp),
+                       {Int(key.first), Bytes(key.second), Bytes(*value)}});
+    }
+  }
+  batch.push_back({"COMMIT", {}});
+  Status status = WithConnection(s.pool(), [&](Connection& c) { return c.Pipeline(batch); });
   if (status.ok() && writes && !lazy()) s.CountSync();
   return status;
 }
