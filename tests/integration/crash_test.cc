@@ -165,6 +165,24 @@ std::string Verify(RawNfsClient& client, const FileState& f) {
   return "";
 }
 
+// Creates the files (file0, file1, ...) in the root of /export, every other one written with
+// FILE_SYNC and the others UNSTABLE + COMMIT.
+void CreateFiles(uint16_t port, std::vector<FileState>* files) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> client, RawNfsClient::Connect(port, 0, 0));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, client->Mnt("/export"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  for (size_t i = 0; i < files->size(); ++i) {
+    FileState& f = (*files)[i];
+    f.id = static_cast<uint32_t>(i + 1);
+    f.name = "file" + std::to_string(i);
+    f.sync_writes = i % 2 == 0;
+    ASSERT_OK_AND_ASSIGN(CreatedReply c, client->Create(mnt.fh, f.name, GUARDED, ModeAttrs(0644)));
+    ASSERT_EQ(c.status, NFS3_OK);
+    ASSERT_TRUE(c.has_fh);
+    f.fh = c.fh;
+  }
+}
+
 // The durable share: `metadata` metadata, the journal, a filesystem remote. Carving soon and
 // often (and collecting garbage at once) puts kills in the middle of uploads, commits and
 // deletions too.
@@ -189,23 +207,8 @@ void SigkillRounds(const DfsOptions& options, int crashes) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server, DfsProcess::Start(DFS_BINARY, options));
 
   std::vector<FileState> files(4);
-  {
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> client,
-                         RawNfsClient::Connect(server->port(), 0, 0));
-    ASSERT_OK_AND_ASSIGN(MntReply mnt, client->Mnt("/export"));
-    ASSERT_EQ(mnt.status, MNT3_OK);
-    for (size_t i = 0; i < files.size(); ++i) {
-      files[i].id = static_cast<uint32_t>(i + 1);
-      files[i].name = "file" + std::to_string(i);
-      files[i].sync_writes = i % 2 == 0;
-      ASSERT_OK_AND_ASSIGN(CreatedReply c,
-                           client->Create(mnt.fh, files[i].name, GUARDED, ModeAttrs(0644)));
-      ASSERT_EQ(c.status, NFS3_OK);
-      ASSERT_TRUE(c.has_fh);
-      files[i].fh = c.fh;
-    }
-    // CREATE is durable on reply too: crash right away once to prove it.
-  }
+  // CREATE is durable on reply too: the first crash proves it.
+  ASSERT_NO_FATAL_FAILURE(CreateFiles(server->port(), &files));
 
   std::mt19937 rng(20261122);
   for (int crash = 0; crash < crashes; ++crash) {
@@ -257,21 +260,7 @@ TEST(CrashTest, PostgresKilledUnderWritersFailsCleanlyAndTheShareComesBack) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server,
                        DfsProcess::Start(DFS_BINARY, DurableShare("postgres")));
   std::vector<FileState> files(4);
-  {
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> client,
-                         RawNfsClient::Connect(server->port(), 0, 0));
-    ASSERT_OK_AND_ASSIGN(MntReply mnt, client->Mnt("/export"));
-    ASSERT_EQ(mnt.status, MNT3_OK);
-    for (size_t i = 0; i < files.size(); ++i) {
-      files[i].id = static_cast<uint32_t>(i + 1);
-      files[i].name = "file" + std::to_string(i);
-      files[i].sync_writes = i % 2 == 0;
-      ASSERT_OK_AND_ASSIGN(CreatedReply c,
-                           client->Create(mnt.fh, files[i].name, GUARDED, ModeAttrs(0644)));
-      ASSERT_EQ(c.status, NFS3_OK);
-      files[i].fh = c.fh;
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(CreateFiles(server->port(), &files));
   std::atomic<bool> stop{false};
   std::vector<std::thread> writers;
   for (FileState& f : files) writers.emplace_back(Writer, server->port(), &f, f.id * 77u, &stop);

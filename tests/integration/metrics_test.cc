@@ -128,8 +128,8 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
   rc = Shell("command -v smbclient").exit_code;
   if (rc == 0 && server->smb_port() > 0) {
     std::string user_error;
-    ASSERT_TRUE(CreateUserViaApi(server->api_port(), server->admin_password(), "bob", "bob-password",
-                                 4343, &user_error))
+    ASSERT_TRUE(CreateUserViaApi(server->api_port(), server->admin_password(), "bob",
+                                 "bob-password", 4343, &user_error))
         << user_error;
     ShellRun ls = Shell("smbclient //127.0.0.1/export -p " + std::to_string(server->smb_port()) +
                         " -s /dev/null -U bob%bob-password -c ls");
