@@ -737,6 +737,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Status StartMetrics();
   void CollectMetrics(metrics::Exposition& e);
   std::atomic<bool> ready_{false};
+  // A share could not open because its metadata store was unreachable (ReconcileShares).
+  std::atomic<bool> shares_offline_{false};
   bool stopped_ = false;
 };
 
@@ -934,6 +936,9 @@ Result<core::ShareOptions> ServerImpl::OptionsOf(const cp::Share& share) {
 // data under a drain (core::Share::ReplaceBlocks). A share that goes, or whose metadata store
 // or name changes (another namespace), is retired (drained, its stores closed) before anything
 // opens stores again, so that a reopened RocksDB finds its directory released.
+// How often shares left offline (their metadata store unreachable) are tried again.
+constexpr std::chrono::seconds kOfflineRetry{5};
+
 Status ServerImpl::ReconcileShares() {
   MutexLock lock(&reconcile_mu_);
   ASSIGN_OR_RETURN(std::vector<cp::Share> wanted, db_->ListShares());
@@ -956,7 +961,16 @@ Status ServerImpl::ReconcileShares() {
       it = served_.end();
     }
     if (it == served_.end()) {
-      RETURN_IF_ERROR(OpenShareLocked(share, md, bd, std::move(options)));
+      Status opened = OpenShareLocked(share, md, bd, std::move(options));
+      if (!opened.ok() && opened.code() == Errc::kUnavailable && md.type == "postgres") {
+        // Its database is down: the share stays offline, the others are served, and the
+        // sweeper tries again every kOfflineRetry until it opens.
+        LOG_ERROR("share {}: offline until its metadata store can be reached: {}", share.name,
+                  opened.message());
+        shares_offline_.store(true);
+        continue;
+      }
+      RETURN_IF_ERROR(opened);
       continue;
     }
     ServedShare& served = it->second;
@@ -1841,6 +1855,7 @@ Status ServerImpl::Start() {
   // Breaks nobody acknowledged and lock requests that waited too long end here, once a second:
   // the deadlines of every share's LeaseTable and LockTable (docs/state.md).
   state_sweeper_ = std::jthread([this](std::stop_token stop) {
+    int64_t ticks = 0;
     std::mutex mu;
     std::condition_variable_any cv;
     std::unique_lock<std::mutex> lock(mu);
@@ -1853,6 +1868,9 @@ Status ServerImpl::Start() {
       }
       if (nlm_) nlm_->Tick(now);
       if (nfs4_) nfs4_->Tick(now);
+      if (++ticks % kOfflineRetry.count() == 0 && shares_offline_.exchange(false)) {
+        if (Status s = ReconcileShares(); !s.ok()) LOG_ERROR("shares: {}", s.ToString());
+      }
     }
   });
   RETURN_IF_ERROR(StartMetrics());  // before the API, whose line says the server is up

@@ -300,6 +300,33 @@ TEST(CrashTest, PostgresKilledUnderWritersFailsCleanlyAndTheShareComesBack) {
   EXPECT_EQ(code, 0);
 }
 
+// PostgreSQL down when dfs starts: dfs starts anyway with the share offline, and serves it once
+// PostgreSQL is back (tried every few seconds).
+TEST(CrashTest, ShareWhosePostgresIsDownAtStartComesOnlineWhenItIsBack) {
+  ASSERT_FALSE(postgres->dsn().empty()) << postgres->error();
+  postgres->Kill();
+  Result<std::unique_ptr<DfsProcess>> started =
+      DfsProcess::Start(DFS_BINARY, DurableShare("postgres"));
+  Status back = postgres->Restart();
+  ASSERT_OK(started.status());
+  ASSERT_OK(back);
+  std::unique_ptr<DfsProcess> server = std::move(started).value();
+  EXPECT_THAT(server->Log(), ::testing::HasSubstr("offline until its metadata store"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> client,
+                       RawNfsClient::Connect(server->port(), 0, 0));
+  Result<MntReply> mnt = client->Mnt("/export");
+  for (int i = 0; i < 150 && !(mnt.ok() && mnt->status == MNT3_OK); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    mnt = client->Mnt("/export");
+  }
+  ASSERT_OK(mnt.status());
+  ASSERT_EQ(mnt->status, MNT3_OK) << server->Log();
+  ASSERT_OK_AND_ASSIGN(CreatedReply c, client->Create(mnt->fh, "after", GUARDED, ModeAttrs(0644)));
+  EXPECT_EQ(c.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(int code, server->Stop());
+  EXPECT_EQ(code, 0);
+}
+
 // ---- Concurrent clients: writes, truncates, renames over files, removes ----
 //
 // Several clients, each with files of its own in the share's root, run a random mix of
