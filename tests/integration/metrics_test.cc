@@ -12,6 +12,7 @@
 #include <string>
 
 #include "dfs_process.h"
+#include "nfs4_client.h"
 #include "nfs_client.h"
 #include "shell.h"
 #include "testing/status_matchers.h"
@@ -119,6 +120,23 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
   EXPECT_EQ(after.Get(lookup) - before.Get(lookup), 3);
   EXPECT_EQ(after.Get(getattr_latency) - before.Get(getattr_latency), 7);
   EXPECT_EQ(after.Get(garbage) - before.Get(garbage), 0);
+  // NFSv4.1: the operations inside the COMPOUNDs count one by one.
+  const std::string putrootfh = R"(dittofs_nfs4_operations_total{op="PUTROOTFH"})";
+  const std::string sequence = R"(dittofs_nfs4_operations_total{op="SEQUENCE"})";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Nfs4TestClient> v4,
+                       Nfs4TestClient::Connect(server->port(), 1));
+  ASSERT_OK(v4->Establish("metrics-client"));
+  Scrape v4_before = scrape();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_OK_AND_ASSIGN(nfs::COMPOUND4res r,
+                         v4->Compound(v4->InSession({PutRootFh(), GetAttr({nfs::FATTR4_SIZE})})));
+    ASSERT_EQ(r.status, nfs::nfsstat4::NFS4_OK);
+  }
+  Scrape v4_after = scrape();
+  EXPECT_EQ(v4_after.Get(putrootfh) - v4_before.Get(putrootfh), 4);
+  EXPECT_EQ(v4_after.Get(sequence) - v4_before.Get(sequence), 4);
+  EXPECT_EQ(v4_after.Get(R"(dittofs_nfs4_operation_errors_total{op="PUTROOTFH"})"), 0);
+
   const std::string inf =
       R"(dittofs_rpc_request_duration_seconds_bucket{program="nfs",version="3",procedure="GETATTR",le="+Inf"})";
   EXPECT_EQ(after.Get(inf), after.Get(getattr_latency));

@@ -4,12 +4,15 @@
 #include "nfs/v4/compound.h"
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <cstring>
 
 #include "base/bytes.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/random.h"
+#include "metrics/metrics.h"
 #include "nfs/common/caller.h"
 #include "nfs/v4/errors.h"
 
@@ -206,6 +209,32 @@ namespace {
 // The last operation number of NFSv4.2 (REMOVEXATTR, RFC 8276).
 constexpr uint32_t kLastNfs42Op = 75;
 
+// Each operation's Prometheus metrics (the RPC dispatcher counts the COMPOUND as a whole):
+// operations run, those that failed (status other than NFS4_OK), and how long they took.
+struct OpMetrics {
+  metrics::Counter* ops = nullptr;
+  metrics::Counter* errors = nullptr;
+  metrics::Histogram* duration = nullptr;
+};
+const OpMetrics& MetricsOf(uint32_t op) {
+  static const auto all = [] {
+    std::array<OpMetrics, kLastNfs42Op + 1> out{};
+    metrics::Registry& r = metrics::Default();
+    for (uint32_t op = OP_ACCESS; op <= kLastNfs42Op; ++op) {
+      const metrics::Labels labels = {{"op", OpName(op)}};
+      out[op].ops = r.GetCounter("dittofs_nfs4_operations_total",
+                                 "NFSv4 operations run (inside COMPOUNDs), by operation.", labels);
+      out[op].errors = r.GetCounter("dittofs_nfs4_operation_errors_total",
+                                    "NFSv4 operations that failed, by operation.", labels);
+      out[op].duration = r.GetHistogram("dittofs_nfs4_operation_duration_seconds",
+                                        "How long NFSv4 operations took to run.", labels);
+    }
+    return out;
+  }();
+  static const OpMetrics none{};
+  return op < all.size() && all[op].ops != nullptr ? all[op] : none;
+}
+
 // 4.0 operations that change what a repetition would find: their COMPOUND's reply is kept for
 // a retransmission. (WRITE is left out: repeating it writes the same bytes again, and its
 // replies would fill the cache with data.)
@@ -325,7 +354,13 @@ bool Nfs4Service::Compound(const rpc::CallContext& call, xdr::XdrDecoder& d,
     } else if (c.minor >= 1 && c.index > 0 && op.op == OP_SEQUENCE) {
       res = Failed(op.op, nfsstat4::NFS4ERR_SEQUENCE_POS);
     } else {
+      const auto started = std::chrono::steady_clock::now();
       res = Dispatch(c, op);
+      if (const OpMetrics& m = MetricsOf(op.op); m.ops != nullptr) {
+        m.ops->Inc();
+        m.duration->Observe(std::chrono::steady_clock::now() - started);
+        if (res.status() != nfsstat4::NFS4_OK) m.errors->Inc();
+      }
       if (c.minor == 0 && call.keep_reply != nullptr && ChangesState(op.op)) {
         *call.keep_reply = true;
       }
