@@ -14,10 +14,8 @@
 #include <glob.h>
 #include <grp.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +25,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "testing/loopback.h"
 
 namespace dittofs::testing {
 
@@ -59,22 +58,6 @@ inline int RunAsPostgres(const std::vector<std::string>& argv, const std::string
   int status = 0;
   if (::waitpid(pid, &status, 0) != pid) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// A free TCP port on 127.0.0.1 (free now; a server takes it a moment later), or -1.
-inline int FreeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
 }
 
 class PostgresServer final : public ::testing::Environment {
@@ -116,17 +99,7 @@ class PostgresServer final : public ::testing::Environment {
     if (pid_file >> pid && pid > 0) ::kill(pid, SIGKILL);
     for (int i = 0; i < 100 && pid > 0 && ::kill(pid, 0) == 0; ++i) ::usleep(50'000);
     // Its children notice the postmaster is gone and exit; wait until the port is free.
-    for (int i = 0; i < 100; ++i) {
-      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      addr.sin_port = htons(static_cast<uint16_t>(port_));
-      int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-      ::close(fd);
-      if (rc != 0) break;
-      ::usleep(50'000);
-    }
+    for (int i = 0; i < 100 && LoopbackAnswers(port_); ++i) ::usleep(50'000);
   }
   Status Restart() {
     std::filesystem::remove(data_ + "/postmaster.pid");

@@ -62,6 +62,23 @@ std::string Trimmed(const char* message) {
   return out;
 }
 
+// Parameters as libpq takes them: types, values, lengths, all in binary. Views `params`.
+struct BoundParams {
+  explicit BoundParams(const std::vector<Param>& params) {
+    for (const Param& p : params) {
+      types.push_back(p.type);
+      values.push_back(p.bytes.data());
+      lengths.push_back(static_cast<int>(p.bytes.size()));
+      formats.push_back(1);
+    }
+  }
+  int count() const { return static_cast<int>(types.size()); }
+  std::vector<Oid> types;
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+};
+
 // One statement of a pipeline: its text and parameters.
 struct Statement {
   std::string sql;
@@ -101,36 +118,31 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   bool healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+  // The error of a call the connection could not carry.
+  Status Lost() const {
+    return Status(Errc::kUnavailable,
+                  "metadata store: PostgreSQL connection lost: " + Trimmed(PQerrorMessage(conn_)));
+  }
 
   // Runs `batch` in one round trip (libpq's pipeline mode), which must be one transaction
   // (BEGIN ... COMMIT): the first failure is returned, and then the transaction rolled back.
   // A division by zero (SQLSTATE 22012) is Errc::kConflict: commits check stamps with it.
   Status Pipeline(const std::vector<Statement>& batch) {
     if (PQenterPipelineMode(conn_) != 1) {
-      return Status(Errc::kUnavailable, "metadata store: PostgreSQL connection lost: " +
-                                            Trimmed(PQerrorMessage(conn_)));
+      return Lost();
     }
     Status first;
     bool sent = true;
     for (const Statement& st : batch) {
-      std::vector<Oid> types;
-      std::vector<const char*> values;
-      std::vector<int> lengths, formats;
-      for (const Param& p : st.params) {
-        types.push_back(p.type);
-        values.push_back(p.bytes.data());
-        lengths.push_back(static_cast<int>(p.bytes.size()));
-        formats.push_back(1);
-      }
-      if (PQsendQueryParams(conn_, st.sql.c_str(), static_cast<int>(st.params.size()), types.data(),
-                            values.data(), lengths.data(), formats.data(), 1) != 1) {
+      const BoundParams b(st.params);
+      if (PQsendQueryParams(conn_, st.sql.c_str(), b.count(), b.types.data(), b.values.data(),
+                            b.lengths.data(), b.formats.data(), 1) != 1) {
         sent = false;
         break;
       }
     }
     if (!sent || PQpipelineSync(conn_) != 1) {
-      first = Status(Errc::kUnavailable, "metadata store: PostgreSQL connection lost: " +
-                                             Trimmed(PQerrorMessage(conn_)));
+      first = Lost();
       PQexitPipelineMode(conn_);
       return first;
     }
@@ -152,8 +164,7 @@ class Connection {
         if (state != nullptr && std::string_view(state) == "22012") {
           first = Status(Errc::kConflict, "metadata store: something read has changed");
         } else if (state == nullptr || !healthy()) {
-          first = Status(Errc::kUnavailable, "metadata store: PostgreSQL connection lost: " +
-                                                 Trimmed(PQerrorMessage(conn_)));
+          first = Lost();
         } else {
           first = Status(ErrcOfSqlState(state),
                          "metadata store: " + Trimmed(PQresultErrorMessage(r.get())));
@@ -161,8 +172,7 @@ class Connection {
       }
     }
     if (PQexitPipelineMode(conn_) != 1 && first.ok()) {
-      first = Status(Errc::kUnavailable, "metadata store: PostgreSQL connection lost: " +
-                                             Trimmed(PQerrorMessage(conn_)));
+      first = Lost();
     }
     if (!first.ok() && healthy()) (void)Exec("ROLLBACK");  // an aborted BEGIN block stays open
     return first;
@@ -180,24 +190,14 @@ class Connection {
   // Runs `sql` with `params`; the rows, in binary. Errors carry the server's SQLSTATE as an
   // Errc (ErrcOfSqlState).
   Result<Rows> Exec(const std::string& sql, const std::vector<Param>& params = {}) {
-    std::vector<Oid> types;
-    std::vector<const char*> values;
-    std::vector<int> lengths;
-    std::vector<int> formats;
-    for (const Param& p : params) {
-      types.push_back(p.type);
-      values.push_back(p.bytes.data());
-      lengths.push_back(static_cast<int>(p.bytes.size()));
-      formats.push_back(1);
-    }
-    PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.data(),
-                            values.data(), lengths.data(), formats.data(), /*resultFormat=*/1));
+    const BoundParams b(params);
+    PgResult r(PQexecParams(conn_, sql.c_str(), b.count(), b.types.data(), b.values.data(),
+                            b.lengths.data(), b.formats.data(), /*resultFormat=*/1));
     ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Rows(std::move(r));
     const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
     if (state == nullptr || !healthy()) {
-      return Status(Errc::kUnavailable, "metadata store: PostgreSQL connection lost: " +
-                                            Trimmed(PQerrorMessage(conn_)));
+      return Lost();
     }
     return Status(ErrcOfSqlState(state),
                   "metadata store: " + Trimmed(r ? PQresultErrorMessage(r.get()) : ""));

@@ -20,35 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include "testing/loopback.h"
+
 namespace dittofs::stores {
 namespace {
-
-// A free TCP port on 127.0.0.1 (free now; the server takes it a moment later).
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-bool Answers(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
-}
 
 std::string Tail(const std::string& path) {
   std::ifstream in(path);
@@ -73,7 +48,7 @@ Result<std::unique_ptr<S3TestServer>> S3TestServer::Start(const std::string& buc
   std::string dir =
       std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/dittofs-s3rver-XXXXXX";
   if (::mkdtemp(dir.data()) == nullptr) return Status(Errc::kIo, "mkdtemp failed");
-  int port = FreePort();
+  int port = ::dittofs::testing::FreeLoopbackPort();
   if (port < 0) return Status(Errc::kUnavailable, "no free port");
   std::unique_ptr<S3TestServer> server(new S3TestServer(program, dir, bucket, port));
   RETURN_IF_ERROR(server->Launch());
@@ -131,7 +106,7 @@ Status S3TestServer::Launch() {
   pid_ = pid;
   // s3rver creates the bucket before it listens: answering means ready.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!Answers(port_)) {
+  while (!::dittofs::testing::LoopbackAnswers(port_)) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
