@@ -397,6 +397,8 @@ Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v)
     return ParseBool(v, &s.smb_access_based_enumeration);
   else if (key == "continuously_available")
     return ParseBool(v, &s.continuously_available);
+  else if (key == "recycle")
+    return ParseBool(v, &s.recycle);
   else if (key == "tls")
     s.tls = v;
   else if (key == "squash")
@@ -414,6 +416,11 @@ Status SetShareKey(ShareConfig& s, const std::string& key, const std::string& v)
   } else if (key == "root_mode") {
     RETURN_IF_ERROR(ParseUint(v, 07777, &n, true));
     s.root_mode = uint32_t(n);
+  } else if (key == "recycle_retention_days") {
+    RETURN_IF_ERROR(ParseUint(v, 0xffffffffu, &n));
+    s.recycle_retention_days = uint32_t(n);
+  } else if (key == "recycle_max_bytes") {
+    RETURN_IF_ERROR(ParseUint(v, kMaxRecycleBytes, &s.recycle_max_bytes));
   } else
     return Status(Errc::kInvalid, "unknown share key '" + key + "'");
   return Status::Ok();
@@ -530,11 +537,13 @@ Result<Config> ParseConfig(std::string_view yaml, const EnvLookup& env) {
                 for (auto v : kv.second) s.security.push_back(Scalar(v));
                 continue;
               }
-              if (key == "allowed_clients" || key == "denied_clients") {
+              if (key == "allowed_clients" || key == "denied_clients" || key == "recycle_exclude") {
                 if (!kv.second.IsSequence()) {
                   return Status(Errc::kInvalid, "config: shares: " + key + " must be a list");
                 }
-                auto& list = key == "allowed_clients" ? s.allowed_clients : s.denied_clients;
+                auto& list = key == "allowed_clients"  ? s.allowed_clients
+                             : key == "denied_clients" ? s.denied_clients
+                                                       : s.recycle_exclude;
                 for (auto v : kv.second) list.push_back(Scalar(v));
                 continue;
               }
@@ -627,6 +636,21 @@ Status SetKey(Config& config, std::string_view key, const std::string& value) {
     }
   }
   return Status(Errc::kNotFound, "config: no key " + std::string(key));
+}
+
+Status ValidRecycleExclude(const std::vector<std::string>& globs) {
+  if (globs.size() > kMaxRecycleExcludes) {
+    return Status(Errc::kInvalid, "more than " + std::to_string(kMaxRecycleExcludes) + " globs");
+  }
+  for (const std::string& glob : globs) {
+    if (glob.empty() || glob.size() > kMaxRecycleExcludeBytes ||
+        glob.find('\0') != std::string::npos) {
+      return Status(Errc::kInvalid, "a glob must be 1 to " +
+                                        std::to_string(kMaxRecycleExcludeBytes) +
+                                        " bytes without NUL, not \"" + glob + "\"");
+    }
+  }
+  return Status::Ok();
 }
 
 Status Validate(const Config& c) {
@@ -758,6 +782,13 @@ Status Validate(const Config& c) {
                                         ": tls is required, but nfs.tls.cert_file is not set "
                                         "(NFS clients could never reach it)");
     }
+    if (s.recycle_max_bytes > kMaxRecycleBytes) {
+      return Status(Errc::kInvalid, "share " + s.name + ": recycle_max_bytes is over " +
+                                        std::to_string(kMaxRecycleBytes));
+    }
+    if (Status st = ValidRecycleExclude(s.recycle_exclude); !st.ok()) {
+      return Status(Errc::kInvalid, "share " + s.name + ": recycle_exclude: " + st.message());
+    }
     if (s.default_permission != "none" && s.default_permission != "read" &&
         s.default_permission != "read-write" && s.default_permission != "admin") {
       return Status(
@@ -875,6 +906,12 @@ std::string JsonSchema() {
        "\"tls\":{\"enum\":[\"off\",\"opportunistic\",\"required\"]},"
        "\"security\":{\"type\":\"array\",\"items\":{\"enum\":[\"sys\",\"krb5\",\"krb5i\","
        "\"krb5p\"]}},"
+       "\"recycle\":{\"type\":\"boolean\"},"
+       "\"recycle_retention_days\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":4294967295},"
+       "\"recycle_max_bytes\":{\"type\":\"integer\",\"minimum\":0,"
+       "\"maximum\":9223372036854775807},"
+       "\"recycle_exclude\":{\"type\":\"array\",\"maxItems\":64,\"items\":{\"type\":"
+       "\"string\",\"minLength\":1}},"
        "\"allowed_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
        "\"denied_clients\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}}}}";
   return o.str();
@@ -1124,6 +1161,11 @@ std::string RenderConfig(const Config& c) {
        "#   locks and leases outlive a restart of dfs\n"
        "# tls: off, opportunistic or required (NFS calls without TLS are refused)\n"
        "# security: the NFS flavors accepted: sys, krb5, krb5i, krb5p (Kerberos needs kerberos:)\n"
+       "# recycle: removed files move to #recycle at the share's root instead of going\n"
+       "#   (docs/recycle.md); recycle_retention_days: how long they are kept there (0: no\n"
+       "#   limit); recycle_max_bytes: the bin's size cap, the oldest go first (0: no cap);\n"
+       "#   recycle_exclude: fnmatch globs of names or paths (\"*.tmp\", \"build/*\") that\n"
+       "#   are removed for good\n"
        "shares:\n";
   for (const ShareConfig& s : c.shares) {
     char mode[8];
@@ -1151,15 +1193,24 @@ std::string RenderConfig(const Config& c) {
       << "    smb_access_based_enumeration: " << (s.smb_access_based_enumeration ? "true" : "false")
       << "\n"
       << "    continuously_available: " << (s.continuously_available ? "true" : "false") << "\n"
-      << "    tls: " << s.tls << "\n";
+      << "    tls: " << s.tls << "\n"
+      << "    recycle: " << (s.recycle ? "true" : "false") << "\n"
+      << "    recycle_retention_days: " << s.recycle_retention_days << "\n"
+      << "    recycle_max_bytes: " << s.recycle_max_bytes << "\n";
+    // Double-quoted YAML scalars, escaped: a glob may hold a backslash or a quote.
     auto list = [&](const char* key, const std::vector<std::string>& v) {
       o << "    " << key << ": [";
-      for (size_t i = 0; i < v.size(); ++i) o << (i ? ", " : "") << "\"" << v[i] << "\"";
+      for (size_t i = 0; i < v.size(); ++i) {
+        o << (i ? ", " : "") << "\"";
+        for (char ch : v[i]) o << (ch == '"' || ch == '\\' ? "\\" : "") << ch;
+        o << "\"";
+      }
       o << "]\n";
     };
     list("security", s.security);
     list("allowed_clients", s.allowed_clients);
     list("denied_clients", s.denied_clients);
+    list("recycle_exclude", s.recycle_exclude);
   }
   return o.str();
 }

@@ -172,7 +172,25 @@ struct ShareConfig {
   // (RPCSEC_GSS with Kerberos V5: authentication, integrity, privacy). MOUNT lists them to
   // clients; NFS calls of another flavor are refused (NFSv3 AUTH_TOOWEAK, NFSv4 WRONGSEC).
   std::vector<std::string> security = {"sys"};
+  // The recycle bin (docs/recycle.md): a file removed over any protocol moves to #recycle at
+  // the share's root instead of going. It is kept recycle_retention_days (0: no limit) while
+  // the bin holds at most recycle_max_bytes (0: no cap; the oldest go first). A removed file
+  // whose name, or path from the share's root, one of the recycle_exclude globs (fnmatch(3))
+  // matches goes for good.
+  bool recycle = false;
+  uint32_t recycle_retention_days = 0;
+  uint64_t recycle_max_bytes = 0;
+  std::vector<std::string> recycle_exclude;
 };
+
+// The bounds of a share's recycle_exclude list, here and in the REST API.
+inline constexpr size_t kMaxRecycleExcludes = 64;
+inline constexpr size_t kMaxRecycleExcludeBytes = 255;  // of one glob
+// The largest recycle_max_bytes: the control database keeps it as a signed 64-bit integer.
+inline constexpr uint64_t kMaxRecycleBytes = uint64_t{INT64_MAX};
+// kInvalid, saying why, unless `globs` is a valid recycle_exclude list: at most
+// kMaxRecycleExcludes globs, each 1 to kMaxRecycleExcludeBytes bytes without NUL.
+Status ValidRecycleExclude(const std::vector<std::string>& globs);
 
 // RPCSEC_GSS (RFC 2203) with Kerberos V5 for NFS: served when keytab is set.
 struct KerberosConfig {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "testing/status_matchers.h"
 
@@ -345,6 +346,67 @@ TEST(ConfigTest, PerShareSmbOptions) {
   EXPECT_THAT(ParseConfig("shares:\n  - {name: /a, smb_encrypted: true}\n", env),
               testing::StatusIs(Errc::kInvalid));
   EXPECT_NE(JsonSchema().find("\"guest_ok\""), std::string::npos);
+}
+
+TEST(ConfigTest, PerShareRecycleBin) {
+  auto env = Env({{"HOME", "/h"}});
+  ASSERT_OK_AND_ASSIGN(Config defaults, ParseConfig("shares:\n  - {name: /a}\n", env));
+  EXPECT_FALSE(defaults.shares[0].recycle);  // off unless asked
+  EXPECT_EQ(defaults.shares[0].recycle_retention_days, 0u);
+  EXPECT_EQ(defaults.shares[0].recycle_max_bytes, 0u);
+  EXPECT_TRUE(defaults.shares[0].recycle_exclude.empty());
+  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig("shares:\n"
+                                             "  - name: /a\n"
+                                             "    recycle: true\n"
+                                             "    recycle_retention_days: 30\n"
+                                             "    recycle_max_bytes: 10737418240\n"
+                                             "    recycle_exclude: [\"*.tmp\", '~$*', build/*]\n"
+                                             "  - {name: /b, recycle: yes}\n",
+                                             env));
+  ASSERT_EQ(c.shares.size(), 2u);
+  EXPECT_TRUE(c.shares[0].recycle);
+  EXPECT_EQ(c.shares[0].recycle_retention_days, 30u);
+  EXPECT_EQ(c.shares[0].recycle_max_bytes, uint64_t{10} << 30);
+  EXPECT_EQ(c.shares[0].recycle_exclude, (std::vector<std::string>{"*.tmp", "~$*", "build/*"}));
+  EXPECT_TRUE(c.shares[1].recycle);
+  EXPECT_TRUE(c.shares[1].recycle_exclude.empty());
+
+  // The rendered config says the same, globs with quotes and backslashes included.
+  c.shares[1].recycle_exclude = {"a\"b", "c\\*"};
+  ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
+  EXPECT_TRUE(back.shares[0].recycle);
+  EXPECT_EQ(back.shares[0].recycle_retention_days, 30u);
+  EXPECT_EQ(back.shares[0].recycle_max_bytes, uint64_t{10} << 30);
+  EXPECT_EQ(back.shares[0].recycle_exclude, c.shares[0].recycle_exclude);
+  EXPECT_EQ(back.shares[1].recycle_exclude, c.shares[1].recycle_exclude);
+  EXPECT_THAT(RenderConfig(Defaults(env)), ::testing::HasSubstr("recycle: false"));
+
+  for (const char* bad : {
+           "  - {name: /a, recycle: maybe}\n", "  - {name: /a, recycle_retention_days: -1}\n",
+           "  - {name: /a, recycle_retention_days: 4294967296}\n",
+           "  - {name: /a, recycle_max_bytes: 10G}\n",                  // plain integers only
+           "  - {name: /a, recycle_max_bytes: 9223372036854775808}\n",  // over INT64_MAX
+           "  - {name: /a, recycle_exclude: \"*.tmp\"}\n",              // not a list
+           "  - {name: /a, recycle_exclude: [\"\"]}\n",                 // an empty glob
+       }) {
+    EXPECT_THAT(ParseConfig(std::string("shares:\n") + bad, env), testing::StatusIs(Errc::kInvalid))
+        << bad;
+  }
+  std::string long_glob(kMaxRecycleExcludeBytes + 1, 'x');
+  EXPECT_THAT(ParseConfig("shares:\n  - {name: /a, recycle_exclude: [" + long_glob + "]}\n", env),
+              testing::StatusIs(Errc::kInvalid));
+  long_glob.pop_back();
+  EXPECT_OK(ParseConfig("shares:\n  - {name: /a, recycle_exclude: [" + long_glob + "]}\n", env));
+  Config many = Defaults(env);
+  many.shares[0].recycle_exclude.assign(kMaxRecycleExcludes, "*.tmp");
+  EXPECT_OK(Validate(many));
+  many.shares[0].recycle_exclude.push_back("*.bak");
+  EXPECT_THAT(Validate(many), testing::StatusIs(Errc::kInvalid));
+
+  std::string schema = JsonSchema();
+  EXPECT_THAT(schema, ::testing::HasSubstr("\"recycle\":{\"type\":\"boolean\"}"));
+  EXPECT_THAT(schema, ::testing::HasSubstr("\"recycle_exclude\":{\"type\":\"array\""));
+  EXPECT_TRUE(nlohmann::json::accept(schema));
 }
 
 TEST(ConfigTest, RejectsTyposAndBadValues) {

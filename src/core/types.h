@@ -248,6 +248,19 @@ struct NfsSecurity {
   bool krb5p = false;  // and privacy
 };
 
+// The share's recycle bin (docs/recycle.md): files removed over any protocol move to
+// kRecycleDir at the root, under the path they had, instead of going.
+inline constexpr std::string_view kRecycleDir = "#recycle";
+struct RecycleOptions {
+  bool enabled = false;
+  uint32_t retention_days = 0;  // removed files older than this go for good; 0: no limit
+  uint64_t max_bytes = 0;       // the bin's size cap, oldest evicted first; 0: no cap
+  // fnmatch(3) globs: a removed file whose name, or path from the share's root ("a/b/c.tmp"),
+  // one of them matches is removed for good.
+  std::vector<std::string> exclude;
+  friend bool operator==(const RecycleOptions&, const RecycleOptions&) = default;
+};
+
 struct ShareOptions {
   bool read_only = false;
   Squash squash = Squash::kRootToGuest;
@@ -261,6 +274,7 @@ struct ShareOptions {
   SmbShareOptions smb;
   TlsPolicy tls = TlsPolicy::kOff;
   NfsSecurity security;
+  RecycleOptions recycle;
 };
 
 }  // namespace dittofs::core

@@ -7,9 +7,12 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "core/acl/acl.h"
+#include "core/vfs_internal.h"
 
 namespace dittofs::core {
 namespace {
+
+using namespace internal;  // NOLINT: the constants both halves of the Vfs share
 
 using stores::Inode;
 using stores::MetadataTxn;
@@ -17,14 +20,8 @@ using stores::MetadataTxn;
 constexpr uint32_t kSuid = 04000;
 constexpr uint32_t kSgid = 02000;
 constexpr uint32_t kSticky = 01000;
-constexpr uint32_t kModeMask = 07777;
-constexpr uint32_t kMaxLinks = 65000;
 constexpr uint64_t kMaxFileSize = (uint64_t{1} << 63) - 1;
-// Directory cookies 1 and 2 are left to protocols that list "." and ".."; entries start at 3.
-constexpr uint64_t kFirstCookie = 3;
 constexpr size_t kMaxSymlinkTarget = 4096;
-// No tree is this deep: an ancestor walk that goes on longer has met a cycle.
-constexpr uint64_t kMaxAncestorWalk = uint64_t{1} << 24;
 
 PreAttr Pre(const Inode& inode) { return {inode.size, inode.mtime, inode.ctime}; }
 
@@ -1547,13 +1544,19 @@ Status Vfs::DeleteOrphans(std::string_view share, stores::MetadataStore& metadat
 Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, Wcc* dir_wcc,
                    const OpenContext* via) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
-  Caller caller = Effective(raw_caller);
+  return RemoveAs(Effective(raw_caller), dir, name, dir_wcc, via, options_.recycle.enabled);
+}
+
+Status Vfs::RemoveAs(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc,
+                     const OpenContext* via, bool recycle) {
   std::optional<PreAttr> before;
   uint64_t dir_change = 0;
   InodeId freed = stores::kInvalidInode;
+  std::optional<Recycled> recycled;
   RemoveGuard guard(state_->opens);
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     freed = stores::kInvalidInode;
+    recycled.reset();
     ASSIGN_OR_RETURN(Inode d, LoadIn(txn, dir));
     before = Pre(d);
     dir_change = d.version;
@@ -1570,6 +1573,17 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
     if (DosReadOnly(victim)) return ReadOnlyRefusal("remove");
     RETURN_IF_ERROR(state_->Check(victim.id, kDeleteAccess, CacheOp::kRemove, 0, 0, via));
     Timespec now = Now();
+    if (recycle && victim.type == FileType::kRegular && victim.nlink == 1) {
+      ASSIGN_OR_RETURN(recycled, RecycleIn(txn, d, e, victim, now));
+      if (recycled) {
+        d.mtime = d.ctime = now;
+        txn.PutInode(d);
+        return Status::Ok();
+      }
+    }
+    if (options_.recycle.enabled && victim.type == FileType::kRegular && victim.nlink == 1) {
+      RETURN_IF_ERROR(ForgetTrash(txn, victim.id));
+    }
     txn.DeleteEntry(d.id, e.name);
     victim.nlink -= 1;
     if (victim.nlink == 0 && !guard.Orphan(txn, victim, now)) {
@@ -1590,9 +1604,14 @@ Status Vfs::Remove(const Caller& raw_caller, FileId dir, std::string_view name, 
   if (s.ok()) {
     state_->DirectoryChanged(dir.inode, ParentHolder(via));
     Publish(dir.inode, ChangeAction::kRemoved, changed::kFileName, name);
+    if (recycled) {
+      state_->DirectoryChanged(recycled->bin_dir, kAnonymousOwner);
+      Publish(recycled->bin_dir, ChangeAction::kAdded, changed::kFileName, recycled->name);
+    }
   }
   FillWcc(dir, before, dir_wcc);
   if (s.ok() && dir_wcc) dir_wcc->change = ChangedFrom(dir_change);
+  if (s.ok() && recycled) MaybePurge(recycled->bin_bytes);
   return s;
 }
 
@@ -1726,6 +1745,7 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
       } else {
         if (dst.is_directory()) return Errc::kIsDir;
         dst.nlink -= 1;
+        if (dst.nlink == 0 && options_.recycle.enabled) RETURN_IF_ERROR(ForgetTrash(txn, dst.id));
         if (dst.nlink == 0 && guard.Orphan(txn, dst, now)) {
           // kept for its opens
         } else if (dst.nlink == 0) {
@@ -1737,6 +1757,9 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
         }
       }
       txn.DeleteEntry(td.id, dst_entry->name);
+    }
+    if (options_.recycle.enabled && src.type == FileType::kRegular) {
+      RETURN_IF_ERROR(TrashRenamed(txn, src.id, td, to_name));
     }
     txn.DeleteEntry(fd.id, src_entry.name);
     // Re-read the target directory in case it is the source directory (one inode).

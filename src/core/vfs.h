@@ -6,8 +6,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/result.h"
 #include "core/acl/acl.h"
 #include "core/state/share_state.h"
@@ -270,6 +273,38 @@ class Vfs {
   static uint32_t ChangesOf(const SetAttrs& attrs);
   static constexpr size_t kMaxScannedDirs = 256;
 
+  // The recycle bin (ShareOptions::recycle, docs/recycle.md). With it enabled, Remove moves a
+  // regular file with one name to kRecycleDir/<its directory's path>/<its name> (" (2)" and so
+  // on before the extension when that name is taken) instead of removing it, unless the file
+  // lies in the bin already, an exclude glob matches it, or it is larger than the cap. Its
+  // directories in the bin are made with the modes, owners and ACLs of the originals, so the
+  // bin shows each user what the share did. What the bin holds is indexed (RecordTable::
+  // kTrash) with where it came from, its size and when it was removed; a file moved out of the
+  // bin through the mount (a restore by hand) or removed there leaves the index.
+  struct TrashItem {
+    uint64_t id = 0;       // the file's inode: what RestoreTrash takes
+    std::string path;      // where it was, from the share's root: "/a/b/c.txt"
+    std::string bin_path;  // where it is now: "/#recycle/a/b/c.txt"
+    uint64_t size = 0;
+    Timespec removed;
+    uint32_t uid = 0;  // the file's owner
+  };
+  // What the bin holds, oldest first (at most `max`). Administrative: no caller.
+  Result<std::vector<TrashItem>> ListTrash(size_t max = 100000);
+  // Moves the bin's file `id` back to its path (`to`, from the share's root, when not empty),
+  // making the directories on the way that are gone again (as the bin's copies of them are).
+  // Errc::kExists when something has that name, kNotFound when the bin holds no file `id`.
+  // Returns where it went.
+  Result<std::string> RestoreTrash(uint64_t id, std::string_view to = {});
+  // Removes everything the bin holds for good; returns how many files went.
+  Result<uint64_t> EmptyTrash();
+  // Removes for good what the bin keeps past its retention (removed before now minus
+  // retention_days) and, oldest first, what goes over max_bytes. Remove calls it when the bin
+  // grew; the server calls it hourly. Returns how many files went.
+  Result<uint64_t> PurgeTrash();
+  // The bin's size as its index counts it.
+  Result<uint64_t> TrashBytes();
+
   // Lists up to `max_entries` entries after `cookie` (0 = from the start) in a stable order;
   // cookies stay valid while the directory changes. "." and ".." are not listed.
   Result<DirListing> ReadDir(const Caller& caller, FileId dir, uint64_t cookie, size_t max_entries,
@@ -321,12 +356,47 @@ class Vfs {
   // The name of directory `child` in its parent `dir` (a scan of `dir`'s entries).
   Result<std::string> NameIn(stores::InodeId dir, stores::InodeId child);
   class RemoveGuard;
+  // Remove with `caller`'s effective ids (Admit done); `recycle`: a file may go to the bin.
+  Status RemoveAs(const Caller& caller, FileId dir, std::string_view name, Wcc* dir_wcc,
+                  const OpenContext* via, bool recycle);
+  // Recycle bin (recycle.cc). Inside Remove's transaction: moves `victim`, named `e` in `d`, to
+  // the bin and indexes it, unless it is not for the bin (nullopt: then nothing was written).
+  struct Recycled {
+    InodeId bin_dir = stores::kInvalidInode;
+    std::string name;        // its name there
+    uint64_t bin_bytes = 0;  // the bin's size with it
+  };
+  Result<std::optional<Recycled>> RecycleIn(stores::MetadataTxn& txn, stores::Inode& d,
+                                            const stores::DirEntry& e, stores::Inode& victim,
+                                            Timespec now);
+  // Drops `file` from the bin's index, if it is there (it left the bin or went for good).
+  Status ForgetTrash(stores::MetadataTxn& txn, InodeId file);
+  // `file` was renamed to `name` in `dir`: the index follows it within the bin, or forgets it.
+  Status TrashRenamed(stores::MetadataTxn& txn, InodeId file, const stores::Inode& dir,
+                      std::string_view name);
+  // The bin's directory at the root; kInvalidInode when there is none.
+  Result<InodeId> BinDir(stores::MetadataTxn& txn);
+  // Whether directory `dir` is the bin or lies in it.
+  Result<bool> InBin(stores::MetadataTxn& txn, const stores::Inode& dir);
+  // The name of directory `child` in `parent`, remembered (checked by a lookup at each use).
+  Result<std::string> DirName(stores::MetadataTxn& txn, InodeId parent, InodeId child);
+  // Makes directory `name` in `parent` (which the caller writes back) like `like`.
+  Result<stores::Inode> MakeDirIn(stores::MetadataTxn& txn, stores::Inode& parent,
+                                  std::string_view name, const stores::Inode& like, Timespec now);
+  // Removes the bin's file `id` for good (as PurgeTrash and EmptyTrash do); false when the bin
+  // holds no such file any more (the index entry is dropped).
+  Result<bool> DropTrash(uint64_t id);
+  // Purges at most once a minute on Remove's account (the retention), or when over the cap.
+  void MaybePurge(uint64_t bin_bytes);
   ShareId id_;
   std::string name_;
   stores::MetadataStore& metadata_;
   stores::BlockStore& blocks_;
   ShareOptions options_;
   FileId root_;
+  Mutex dir_names_mu_;  // a cache: directory -> (parent, name), for the bin's paths
+  std::unordered_map<InodeId, std::pair<InodeId, std::string>> dir_names_ GUARDED_BY(dir_names_mu_);
+  std::atomic<int64_t> last_purge_{0};     // MonotonicNanos of the last purge Remove started
   std::atomic<uint64_t> next_cut_{0};      // tells this run's pending cuts of one file apart
   std::unique_ptr<ShareState> own_state_;  // when Open was given none
   ShareState* state_ = nullptr;            // never null once opened

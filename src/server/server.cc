@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -614,6 +615,10 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Result<std::string> ShareLocks(std::string_view share) override;
   Result<std::string> Clients() override;
   Status EvictClient(std::string_view id) override;
+  Result<std::string> Trash(std::string_view share) override;
+  Result<std::string> RestoreTrash(std::string_view share, uint64_t id,
+                                   std::string_view to) override;
+  Result<uint64_t> EmptyTrash(std::string_view share) override;
   Status AdaptersChanged() override { return ReconcileAdapters(); }
   Status SettingChanged(std::string_view key, std::string_view value) override;
   bool Ready() override { return ready_.load(); }
@@ -666,6 +671,9 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   // The SMB adapters that serve now.
   std::vector<std::shared_ptr<smb::SmbAdmin>> SmbAdmins();
   Result<core::ShareOptions> OptionsOf(const cp::Share& share);
+  // Purges the recycle bin of every served share that keeps one (Vfs::PurgeTrash); a failure
+  // is logged, and the next round tries again.
+  void PurgeRecycleBins();
 
   config::Config config_;
   std::unique_ptr<cp::ControlDb> db_;
@@ -839,6 +847,10 @@ Status ServerImpl::SeedDefaults() {
     for (const std::string& flavor : sc.security) {
       share.security += (share.security.empty() ? "" : ",") + flavor;
     }
+    share.recycle = sc.recycle;
+    share.recycle_retention_days = sc.recycle_retention_days;
+    share.recycle_max_bytes = sc.recycle_max_bytes;
+    share.recycle_exclude = sc.recycle_exclude;
     RETURN_IF_ERROR(db_->CreateShare(share).status());
     LOG_INFO("controlplane: created share {} ({} metadata, {} blocks)", sc.name, sc.metadata,
              sc.block);
@@ -899,6 +911,10 @@ Result<core::ShareOptions> ServerImpl::OptionsOf(const cp::Share& share) {
   o.smb.guest_ok = share.guest_ok;
   o.smb.access_based_enumeration = share.smb_access_based_enumeration;
   o.smb.continuously_available = share.continuously_available;
+  o.recycle = core::RecycleOptions{.enabled = share.recycle,
+                                   .retention_days = share.recycle_retention_days,
+                                   .max_bytes = share.recycle_max_bytes,
+                                   .exclude = share.recycle_exclude};
   o.tls = share.tls == "required"        ? core::TlsPolicy::kRequired
           : share.tls == "opportunistic" ? core::TlsPolicy::kOpportunistic
                                          : core::TlsPolicy::kOff;
@@ -1283,6 +1299,67 @@ Status ServerImpl::EvictClient(std::string_view id) {
   const size_t slash = id.find('/');
   if (slash == std::string_view::npos) return Errc::kNotFound;
   return nlm_->Evict(id.substr(0, slash), id.substr(slash + 1));
+}
+
+// At most this many files of a recycle bin are listed (the oldest); "bytes" counts them all.
+constexpr size_t kMaxListedTrash = 10000;
+// How often the recycle bins are purged of what is past their retention or over their cap.
+constexpr std::chrono::nanoseconds kTrashPurgeInterval = std::chrono::hours(1);
+
+// "2024-05-01T10:00:00Z": RFC 3339, UTC, whole seconds.
+std::string Rfc3339Utc(const Timespec& t) {
+  const time_t seconds = static_cast<time_t>(t.sec);
+  struct tm utc {};
+  char text[32];
+  if (gmtime_r(&seconds, &utc) == nullptr ||
+      strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc) == 0) {
+    return "1970-01-01T00:00:00Z";  // a year beyond what struct tm holds
+  }
+  return text;
+}
+
+Result<std::string> ServerImpl::Trash(std::string_view share) {
+  ASSIGN_OR_RETURN(HeldShare held, HoldShare(share));
+  core::Vfs& vfs = held.use.vfs();
+  ASSIGN_OR_RETURN(std::vector<core::Vfs::TrashItem> items, vfs.ListTrash(kMaxListedTrash));
+  ASSIGN_OR_RETURN(uint64_t bytes, vfs.TrashBytes());
+  nlohmann::json list = nlohmann::json::array();
+  for (const core::Vfs::TrashItem& item : items) {
+    list.push_back({{"id", item.id},
+                    {"path", item.path},
+                    {"bin_path", item.bin_path},
+                    {"size", item.size},
+                    {"removed", Rfc3339Utc(item.removed)},
+                    {"uid", item.uid}});
+  }
+  // Names on a posix share may be any bytes: those that are not UTF-8 become U+FFFD.
+  return nlohmann::json{{"bytes", bytes}, {"items", std::move(list)}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<std::string> ServerImpl::RestoreTrash(std::string_view share, uint64_t id,
+                                             std::string_view to) {
+  ASSIGN_OR_RETURN(HeldShare held, HoldShare(share));
+  return held.use.vfs().RestoreTrash(id, to);
+}
+
+Result<uint64_t> ServerImpl::EmptyTrash(std::string_view share) {
+  ASSIGN_OR_RETURN(HeldShare held, HoldShare(share));
+  return held.use.vfs().EmptyTrash();
+}
+
+void ServerImpl::PurgeRecycleBins() {
+  for (const std::shared_ptr<core::Share>& share : shares_.All()) {
+    Result<core::ShareUse> use = share->Use();
+    if (!use.ok()) continue;  // retired, or moving to another block store: the next round
+    if (!use->vfs().options().recycle.enabled) continue;
+    Result<uint64_t> purged = use->vfs().PurgeTrash();
+    if (!purged.ok()) {
+      LOG_WARN("share {}: purging the recycle bin: {}", share->name(), purged.status().ToString());
+    } else if (*purged > 0) {
+      LOG_INFO("share {}: {} files left the recycle bin for good", share->name(), *purged);
+    }
+  }
 }
 
 Result<std::string> ServerImpl::ShareStatus(std::string_view share) {
@@ -1854,8 +1931,11 @@ Status ServerImpl::Start() {
   RETURN_IF_ERROR(ReconcileAdapters());
   // Breaks nobody acknowledged and lock requests that waited too long end here, once a second:
   // the deadlines of every share's LeaseTable and LockTable (docs/state.md).
+  // It also purges the recycle bins once every kTrashPurgeInterval (Remove purges a bin as it
+  // grows; this lets what outlived its retention go when nothing is removed).
   state_sweeper_ = std::jthread([this](std::stop_token stop) {
     int64_t ticks = 0;
+    int64_t last_purge = MonotonicNanos();
     std::mutex mu;
     std::condition_variable_any cv;
     std::unique_lock<std::mutex> lock(mu);
@@ -1870,6 +1950,10 @@ Status ServerImpl::Start() {
       if (nfs4_) nfs4_->Tick(now);
       if (++ticks % kOfflineRetry.count() == 0 && shares_offline_.exchange(false)) {
         if (Status s = ReconcileShares(); !s.ok()) LOG_ERROR("shares: {}", s.ToString());
+      }
+      if (now - last_purge >= kTrashPurgeInterval.count()) {
+        last_purge = now;
+        PurgeRecycleBins();
       }
     }
   });

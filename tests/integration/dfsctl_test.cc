@@ -28,6 +28,7 @@
 #include "nfs_client.h"
 #include "shell.h"
 #include "smb_peer_client.h"
+#include "testing/random_bytes.h"
 #include "testing/status_matchers.h"
 
 extern char** environ;
@@ -597,6 +598,133 @@ TEST_F(DfsctlTest, CompletionScriptsNameTheCommands) {
     EXPECT_NE(run.out.find("share permission"), std::string::npos) << shell;
   }
   EXPECT_EQ(Ctl({"completion", "tcsh"}).exit_code, 2);
+}
+
+// The share's recycle bin (docs/recycle.md): a file removed over NFSv3 and another over SMB go to
+// `#recycle` under their paths; `dfsctl trash` lists them and brings them back byte for byte;
+// a file moved out of the bin through the mount leaves its list; the size cap evicts the oldest;
+// `trash empty` removes the rest.
+TEST_F(DfsctlTest, TheRecycleBinKeepsWhatEveryProtocolRemovesAndGivesItBack) {
+  if (Shell("command -v smbclient").exit_code != 0) GTEST_SKIP() << "no smbclient";
+  ASSERT_NE(server_->smb_port(), 0);
+  ASSERT_NO_FATAL_FAILURE(LoginAndChangePassword());
+  server_->set_admin_password("a-new-admin-password");
+  CtlRun on = Ctl({"share", "update", "/export", "--recycle", "true"});
+  ASSERT_EQ(on.exit_code, 0) << on.err;
+
+  // Over NFSv3, as uid 1000: docs/nfs.bin, written and removed.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> nfs,
+                       RawNfsClient::Connect(server_->port(), 1000, 1000));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, nfs->Mnt("/export"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(CreatedReply docs, nfs->Mkdir(mnt.fh, "docs", ModeAttrs(0750)));
+  ASSERT_EQ(docs.status, NFS3_OK);
+  const auto put_nfs = [&](const FileHandle& dir, const std::string& name,
+                           const std::string& data) {
+    ASSERT_OK_AND_ASSIGN(CreatedReply f, nfs->Create(dir, name, GUARDED, ModeAttrs(0640)));
+    ASSERT_EQ(f.status, NFS3_OK);
+    for (size_t at = 0; at < data.size(); at += 65536) {
+      ASSERT_OK_AND_ASSIGN(
+          WRITE3res w, nfs->Write(f.fh, at, std::string_view(data).substr(at, 65536), FILE_SYNC));
+      ASSERT_EQ(w.status, NFS3_OK);
+    }
+  };
+  const auto read_nfs = [&](const std::vector<std::string>& path) -> std::string {
+    FileHandle fh = mnt.fh;
+    for (const std::string& name : path) {
+      Result<LookupReply> l = nfs->Lookup(fh, name);
+      if (!l.ok() || l->status != NFS3_OK) return "no " + name;
+      fh = l->fh;
+    }
+    std::string out;
+    for (;;) {
+      Result<ReadReply> r = nfs->Read(fh, out.size(), 65536);
+      if (!r.ok() || r->status != NFS3_OK) return "read failed";
+      out += r->data;
+      if (r->eof || r->count == 0) return out;
+    }
+  };
+  const std::string nfs_data = testing::RandomString(300 * 1024 + 7, 1);
+  ASSERT_NO_FATAL_FAILURE(put_nfs(docs.fh, "nfs.bin", nfs_data));
+  ASSERT_OK_AND_ASSIGN(REMOVE3res removed, nfs->Remove(docs.fh, "nfs.bin"));
+  ASSERT_EQ(removed.status, NFS3_OK);
+  EXPECT_EQ(read_nfs({"#recycle", "docs", "nfs.bin"}), nfs_data);
+
+  // Over SMB: smb.bin, put and deleted.
+  const std::string smb_data = testing::RandomString(200 * 1024 + 3, 2);
+  const std::string local = home_ + "/smb.bin";
+  std::ofstream(local, std::ios::binary) << smb_data;
+  const auto smbclient = [&](const std::string& commands) {
+    return Shell("cd " + Quote(home_) + " && smbclient //127.0.0.1/export -s /dev/null -p " +
+                 std::to_string(server_->smb_port()) + " -U " +
+                 Quote("admin%" + server_->admin_password()) +
+                 " --option='netbios name=localhost' -m SMB3 -c " + Quote(commands));
+  };
+  ShellRun smb = smbclient("put smb.bin; del smb.bin");
+  ASSERT_EQ(smb.exit_code, 0) << smb.output << server_->Log();
+
+  CtlRun list = Ctl({"trash", "list", "/export", "-o", "json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  json bin = json::parse(list.out);
+  ASSERT_EQ(bin["items"].size(), 2u) << list.out;
+  EXPECT_EQ(bin["items"][0]["path"], "/docs/nfs.bin");
+  EXPECT_EQ(bin["items"][0]["bin_path"], "/#recycle/docs/nfs.bin");
+  EXPECT_EQ(bin["items"][0]["size"], nfs_data.size());
+  EXPECT_EQ(bin["items"][0]["uid"], 1000);
+  EXPECT_EQ(bin["items"][1]["path"], "/smb.bin");
+  EXPECT_EQ(bin["bytes"], nfs_data.size() + smb_data.size());
+  CtlRun table = Ctl({"trash", "list", "/export"});
+  EXPECT_THAT(table.out, HasSubstr("/docs/nfs.bin"));
+
+  // Both back, byte for byte, each read by the other protocol too.
+  for (const auto& item : bin["items"]) {
+    CtlRun restore =
+        Ctl({"trash", "restore", "/export", std::to_string(item["id"].get<uint64_t>())});
+    ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  }
+  EXPECT_EQ(read_nfs({"docs", "nfs.bin"}), nfs_data);
+  EXPECT_EQ(read_nfs({"smb.bin"}), smb_data);
+  std::filesystem::remove(local);
+  smb = smbclient("get smb.bin; get docs\\nfs.bin nfs.back");
+  ASSERT_EQ(smb.exit_code, 0) << smb.output;
+  EXPECT_TRUE(ReadFile(local) == smb_data);
+  EXPECT_TRUE(ReadFile(home_ + "/nfs.back") == nfs_data);
+  list = Ctl({"trash", "list", "/export", "-o", "json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(json::parse(list.out)["items"].size(), 0u) << list.out;
+  EXPECT_EQ(Ctl({"trash", "restore", "/export", "12345"}).exit_code, 1);
+
+  // A restore by hand: renamed out of the bin over NFS.
+  ASSERT_OK_AND_ASSIGN(REMOVE3res again, nfs->Remove(docs.fh, "nfs.bin"));
+  ASSERT_EQ(again.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(LookupReply recycle, nfs->Lookup(mnt.fh, "#recycle"));
+  ASSERT_OK_AND_ASSIGN(LookupReply bin_docs, nfs->Lookup(recycle.fh, "docs"));
+  ASSERT_OK_AND_ASSIGN(RENAME3res back, nfs->Rename(bin_docs.fh, "nfs.bin", docs.fh, "nfs.bin"));
+  ASSERT_EQ(back.status, NFS3_OK);
+  EXPECT_EQ(read_nfs({"docs", "nfs.bin"}), nfs_data);
+  list = Ctl({"trash", "list", "/export", "-o", "json"});
+  EXPECT_EQ(json::parse(list.out)["items"].size(), 0u) << list.out;
+
+  // The cap: three files of 40000 bytes under a cap of 100000 leave the newest two.
+  CtlRun cap = Ctl({"share", "update", "/export", "--recycle-max-bytes", "100000"});
+  ASSERT_EQ(cap.exit_code, 0) << cap.err;
+  for (const char* name : {"c1", "c2", "c3"}) {
+    ASSERT_NO_FATAL_FAILURE(put_nfs(mnt.fh, name, std::string(40000, name[1])));
+    ASSERT_OK_AND_ASSIGN(REMOVE3res r, nfs->Remove(mnt.fh, name));
+    ASSERT_EQ(r.status, NFS3_OK);
+  }
+  list = Ctl({"trash", "list", "/export", "-o", "json"});
+  bin = json::parse(list.out);
+  ASSERT_EQ(bin["items"].size(), 2u) << list.out;
+  EXPECT_EQ(bin["items"][0]["path"], "/c2");
+  EXPECT_EQ(bin["items"][1]["path"], "/c3");
+  EXPECT_EQ(read_nfs({"#recycle", "c1"}), "no c1");
+
+  CtlRun empty = Ctl({"trash", "empty", "/export", "--yes"});
+  ASSERT_EQ(empty.exit_code, 0) << empty.err;
+  list = Ctl({"trash", "list", "/export", "-o", "json"});
+  EXPECT_EQ(json::parse(list.out)["items"].size(), 0u) << list.out;
+  EXPECT_EQ(read_nfs({"#recycle", "c3"}), "no c3");
 }
 
 }  // namespace

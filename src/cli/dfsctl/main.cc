@@ -91,6 +91,12 @@ struct Args {
   std::optional<bool> ca;
   std::optional<std::string> tls;
   std::optional<std::string> security;
+  // The recycle bin: as read_only, a flag on create and a true|false option on update.
+  bool recycle_flag = false;
+  std::optional<bool> recycle;
+  std::optional<int64_t> recycle_retention_days;
+  std::optional<int64_t> recycle_max_bytes;
+  std::optional<std::vector<std::string>> recycle_exclude;
   bool run = false;
   std::string mountpoint = kDefaultMountpoint;
 
@@ -121,6 +127,11 @@ struct Args {
 
   // share sync
   int64_t timeout_s = 3600;
+
+  // trash restore, trash empty
+  uint64_t trash_id = 0;
+  std::optional<std::string> restore_to;
+  bool yes = false;
 
   // adapters
   std::optional<int64_t> port;
@@ -155,7 +166,11 @@ const std::vector<Column> kShareColumns = {{"NAME", "name"},
                                            {"TLS", "tls"},
                                            {"SECURITY", "security"},
                                            {"ALLOWED", "allowed_cidrs"},
-                                           {"DENIED", "denied_cidrs"}};
+                                           {"DENIED", "denied_cidrs"},
+                                           {"RECYCLE", "recycle"},
+                                           {"RETENTION DAYS", "recycle_retention_days"},
+                                           {"RECYCLE MAX BYTES", "recycle_max_bytes"},
+                                           {"RECYCLE EXCLUDE", "recycle_exclude"}};
 const std::vector<Column> kGrantColumns = {{"KIND", "kind"}, {"NAME", "name"}, {"LEVEL", "level"}};
 const std::vector<Column> kStoreColumns = {
     {"NAME", "name"}, {"TYPE", "type"}, {"CONFIG", "config"}};
@@ -180,6 +195,8 @@ const std::vector<Column> kLockColumns = {{"FILE", "file"},
                                           {"TYPE", "type"},
                                           {"FLAVOR", "flavor"},
                                           {"OWNER", "owner"}};
+const std::vector<Column> kTrashColumns = {
+    {"ID", "id"}, {"PATH", "path"}, {"SIZE", "size"}, {"REMOVED", "removed"}, {"UID", "uid"}};
 const std::vector<Column> kContextColumns = {{"CURRENT", "current"},
                                              {"NAME", "name"},
                                              {"SERVER", "server"},
@@ -221,6 +238,7 @@ class Dfsctl {
   void AddAdapterCommands();
   void AddSettingsCommands();
   void AddClientCommands();
+  void AddTrashCommands();
 
   // Sends one request with the current context and prints nothing.
   Status Send(std::string_view method, const std::string& path, const json& body = nullptr);
@@ -244,6 +262,8 @@ class Dfsctl {
   Status ShareStatus();
   Status ShareLocks();
   Status ShareSync();
+  Status TrashList();
+  Status TrashEmpty();
   Status StoreAdd(const std::string& kind);
   // The JSON config a `store block add --type tiered` builds from its options.
   Result<json> TieredConfig(json config);
@@ -252,6 +272,8 @@ class Dfsctl {
 
   CLI::App app_{"dfsctl manages a DittoFS server through its REST API", "dfsctl"};
   Args args_;
+  // share create's and update's --recycle-exclude, to tell an empty list from none.
+  std::vector<CLI::Option*> recycle_exclude_options_;
   std::function<Status()> action_;
   bool usage_error_ = false;
 };
@@ -268,6 +290,7 @@ Dfsctl::Dfsctl() {
   AddAdapterCommands();
   AddSettingsCommands();
   AddClientCommands();
+  AddTrashCommands();
   CLI::App* completion =
       Leaf(&app_, "completion", "Print a shell completion script", [this] { return Completion(); });
   completion->add_option("shell", args_.shell, "bash, zsh or fish")
@@ -705,6 +728,27 @@ void Dfsctl::AddShareCommands() {
     command->add_option("--security", args_.security,
                         "NFS security flavors, comma-separated: sys, krb5, krb5i, krb5p "
                         "(Kerberos needs the server's kerberos.keytab)");
+    constexpr const char* kRecycle =
+        "Recycle bin: removed files move to #recycle at the share's root instead of going "
+        "(`dfsctl trash` lists and restores them)";
+    if (create) {
+      command->add_flag("--recycle", args_.recycle_flag, kRecycle);
+    } else {
+      command->add_option("--recycle", args_.recycle, std::string(kRecycle) + " (true|false)");
+    }
+    command
+        ->add_option("--recycle-retention-days", args_.recycle_retention_days,
+                     "Days the recycle bin keeps a removed file (0: no limit)")
+        ->check(CLI::Range(int64_t{0}, int64_t{UINT32_MAX}));
+    command
+        ->add_option("--recycle-max-bytes", args_.recycle_max_bytes,
+                     "The recycle bin's size cap in bytes, the oldest files going first (0: no "
+                     "cap)")
+        ->check(CLI::Range(int64_t{0}, int64_t{INT64_MAX}));
+    recycle_exclude_options_.push_back(command->add_option(
+        "--recycle-exclude", args_.recycle_exclude,
+        "A glob (fnmatch) of names or paths from the share's root that are removed for good "
+        "(\"*.tmp\"); repeatable; on update it replaces the list, and '' empties it"));
   };
   CLI::App* create = Leaf(share, "create", "Create a share",
                           [this] { return ShareCreateOrUpdate(/*create=*/true); });
@@ -800,6 +844,20 @@ Status Dfsctl::ShareCreateOrUpdate(bool create) {
   if (args_.ca) body["continuously_available"] = *args_.ca;
   if (args_.tls) body["tls"] = *args_.tls;
   if (args_.security) body["security"] = *args_.security;
+  if (args_.recycle_flag) body["recycle"] = true;
+  if (args_.recycle) body["recycle"] = *args_.recycle;
+  if (args_.recycle_retention_days) body["recycle_retention_days"] = *args_.recycle_retention_days;
+  if (args_.recycle_max_bytes) body["recycle_max_bytes"] = *args_.recycle_max_bytes;
+  // CLI11 keeps no value for --recycle-exclude '' (which empties the list): ask the option.
+  bool exclude_given = false;
+  for (const CLI::Option* option : recycle_exclude_options_) exclude_given |= option->count() > 0;
+  if (exclude_given) {
+    json globs = json::array();
+    for (const std::string& glob : args_.recycle_exclude.value_or(std::vector<std::string>{})) {
+      if (!glob.empty()) globs.push_back(glob);
+    }
+    body["recycle_exclude"] = std::move(globs);
+  }
   if (!create && body.empty()) return Usage("share update: give at least one field to change");
   ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
   if (create) {
@@ -1190,6 +1248,70 @@ void Dfsctl::AddClientCommands() {
         return Status::Ok();
       });
   evict->add_option("id", args_.name, "Client id (as client list shows it)")->required();
+}
+
+// ---- the recycle bin ----
+
+void Dfsctl::AddTrashCommands() {
+  CLI::App* trash =
+      Group(&app_, "trash", "List, restore and empty a share's recycle bin (share --recycle)");
+  CLI::App* list = Leaf(trash, "list", "List the files in a share's recycle bin, oldest first",
+                        [this] { return TrashList(); });
+  list->add_option("share", args_.name, "Share name")->required();
+  AddOutput(list);
+  CLI::App* restore = Leaf(
+      trash, "restore", "Move a file of the recycle bin back where it was removed from", [this] {
+        json body = json::object();
+        if (args_.restore_to) body["to"] = *args_.restore_to;
+        ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+        ASSIGN_OR_RETURN(json restored, client.Call("POST",
+                                                    SharePath(args_.name) + "/trash/" +
+                                                        std::to_string(args_.trash_id) + "/restore",
+                                                    body));
+        std::cout << "Restored file " << args_.trash_id << " of " << ShareName(args_.name) << " to "
+                  << restored.value("path", "") << "\n";
+        return Status::Ok();
+      });
+  restore->add_option("share", args_.name, "Share name")->required();
+  restore->add_option("id", args_.trash_id, "The file's id (as trash list shows it)")->required();
+  restore->add_option("--to", args_.restore_to,
+                      "Where to put it instead, a path from the share's root (/docs/a.txt)");
+  CLI::App* empty = Leaf(trash, "empty", "Remove everything in a share's recycle bin, for good",
+                         [this] { return TrashEmpty(); });
+  empty->add_option("share", args_.name, "Share name")->required();
+  empty->add_flag("--yes,-y", args_.yes, "Do not ask first (needed when stdin is not a terminal)");
+}
+
+// Nothing brings back what it removes, so it asks first, or wants --yes.
+Status Dfsctl::TrashEmpty() {
+  if (!args_.yes) {
+    if (!StdinIsTerminal()) return Usage("trash empty: give --yes to remove the files for good");
+    ASSIGN_OR_RETURN(std::string answer, ReadLine("Remove everything in the recycle bin of " +
+                                                  ShareName(args_.name) + " for good? [y/N] "));
+    if (answer != "y" && answer != "yes") {
+      std::cout << "Nothing removed\n";
+      return Status::Ok();
+    }
+  }
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json emptied, client.Call("DELETE", SharePath(args_.name) + "/trash"));
+  std::cout << "Emptied the recycle bin of " << ShareName(args_.name) << ": "
+            << emptied.value("removed", uint64_t{0}) << " files removed\n";
+  return Status::Ok();
+}
+
+Status Dfsctl::TrashList() {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json reply, client.Get(SharePath(args_.name) + "/trash"));
+  if (format() != OutputFormat::kTable) {
+    Print(std::cout, reply, {}, format());
+    return Status::Ok();
+  }
+  const json items = reply.value("items", json::array());
+  Print(std::cout, items, kTrashColumns, format());
+  std::cout << items.size() << " files listed; the recycle bin holds "
+            << reply.value("bytes", uint64_t{0}) << " bytes\n";
+  return Status::Ok();
 }
 
 Status Dfsctl::Completion() {

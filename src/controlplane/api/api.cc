@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/mutex.h"
 #include "config/block_store_config.h"
+#include "config/config.h"
 #include "config/store_layout.h"
 #include "controlplane/auth/jwt.h"
 #include "controlplane/auth/password.h"
@@ -86,7 +87,11 @@ const std::initializer_list<std::string_view> kCreateShareBody = {"name",
                                                                   "smb_access_based_enumeration",
                                                                   "continuously_available",
                                                                   "tls",
-                                                                  "security"};
+                                                                  "security",
+                                                                  "recycle",
+                                                                  "recycle_retention_days",
+                                                                  "recycle_max_bytes",
+                                                                  "recycle_exclude"};
 const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store",
                                                                  "block_store",
                                                                  "read_only",
@@ -104,22 +109,29 @@ const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store
                                                                  "smb_access_based_enumeration",
                                                                  "continuously_available",
                                                                  "tls",
-                                                                 "security"};
+                                                                 "security",
+                                                                 "recycle",
+                                                                 "recycle_retention_days",
+                                                                 "recycle_max_bytes",
+                                                                 "recycle_exclude"};
 const std::initializer_list<std::string_view> kGrantBody = {"kind", "name", "level"};
+const std::initializer_list<std::string_view> kRestoreTrashBody = {"to"};
 const std::initializer_list<std::string_view> kPatchAdapterBody = {
     "enabled", "port", "bind_address", "workers", "io_threads"};
 const std::initializer_list<std::string_view> kSettingBody = {"value"};
 
 // The JSON type of a body field; a field name means the same thing in every body.
 std::string_view FieldType(std::string_view field) {
-  for (std::string_view f :
-       {"uid", "gid", "port", "anon_uid", "anon_gid", "workers", "io_threads"}) {
+  for (std::string_view f : {"uid", "gid", "port", "anon_uid", "anon_gid", "workers", "io_threads",
+                             "recycle_retention_days", "recycle_max_bytes"}) {
     if (field == f) return "integer";
   }
-  for (std::string_view f : {"enabled", "read_only", "temporary", "must_change_password"}) {
+  for (std::string_view f : {"enabled", "read_only", "temporary", "must_change_password",
+                             "smb_encrypt", "smb_require_signing", "guest_ok",
+                             "smb_access_based_enumeration", "continuously_available", "recycle"}) {
     if (field == f) return "boolean";
   }
-  for (std::string_view f : {"groups", "allowed_cidrs", "denied_cidrs"}) {
+  for (std::string_view f : {"groups", "allowed_cidrs", "denied_cidrs", "recycle_exclude"}) {
     if (field == f) return "array";
   }
   if (field == "config") return "object";
@@ -146,6 +158,7 @@ struct Route {
   std::vector<std::string_view> required;               // body fields that must be present
   int success;                                          // the status of a successful answer
   Handler handler;
+  bool body_optional = false;  // an empty body is taken as {} (see OptionalBody)
 };
 
 // One row of the route table.
@@ -153,6 +166,12 @@ Route R(std::string_view method, std::string_view pattern, Access access, std::s
         const std::initializer_list<std::string_view>* body, std::vector<std::string_view> required,
         int success, Handler handler) {
   return {method, pattern, access, summary, body, std::move(required), success, handler};
+}
+
+// `route`, whose body (all of its fields optional) may also be left out.
+Route OptionalBody(Route route) {
+  route.body_optional = true;
+  return route;
 }
 
 Status Invalid(std::string message) { return Status(Errc::kInvalid, std::move(message)); }
@@ -663,6 +682,16 @@ class ApiHandlers final {
         R("GET", "/api/v1/shares/{name}/locks", A::kOperator,
           "The byte-range locks held on a served share, whichever protocol took them", kNoBody, {},
           200, &H::GetShareLocks),
+        R("GET", "/api/v1/shares/{name}/trash", A::kAdmin,
+          "What a served share's recycle bin holds, oldest first, and its size", kNoBody, {}, 200,
+          &H::GetTrash),
+        R("DELETE", "/api/v1/shares/{name}/trash", A::kAdmin,
+          "Empty a served share's recycle bin: its files go for good", kNoBody, {}, 200,
+          &H::EmptyTrash),
+        OptionalBody(R("POST", "/api/v1/shares/{name}/trash/{id}/restore", A::kAdmin,
+                       "Move a file of the recycle bin back where it was removed from, or to "
+                       "`to` (409 when that name is taken)",
+                       &kRestoreTrashBody, {}, 200, &H::RestoreTrash)),
         R("GET", "/api/v1/clients", A::kOperator,
           "The clients holding state: NFSv3 lock clients (their locks, blocked requests and "
           "share reservations), NFSv4 clients (opens, locks, delegations) and SMB sessions "
@@ -736,7 +765,9 @@ class ApiHandlers final {
         return net::Problem(413, net::ReasonPhrase(413),
                             fmt::format("the request body exceeds {} bytes", kMaxBodyBytes));
       }
-      Result<JsonObject> parsed = JsonObject::Parse(request.body, *route.body);
+      std::string_view text = request.body;
+      if (text.empty() && route.body_optional) text = "{}";
+      Result<JsonObject> parsed = JsonObject::Parse(text, *route.body);
       if (!parsed.ok()) return Fail(parsed.status());
       for (std::string_view field : route.required) {
         if (!parsed->Has(field)) return Fail(Invalid(fmt::format("field '{}' is required", field)));
@@ -809,7 +840,7 @@ class ApiHandlers final {
         json schema = {
             {"type", "object"}, {"additionalProperties", false}, {"properties", properties}};
         if (!route.required.empty()) schema["required"] = route.required;
-        operation["requestBody"] = {{"required", true},
+        operation["requestBody"] = {{"required", !route.body_optional},
                                     {"content", {{"application/json", {{"schema", schema}}}}}};
         problem(400);
         problem(413);
@@ -1467,7 +1498,11 @@ class ApiHandlers final {
                 {"smb_access_based_enumeration", share.smb_access_based_enumeration},
                 {"continuously_available", share.continuously_available},
                 {"tls", share.tls},
-                {"security", share.security}};
+                {"security", share.security},
+                {"recycle", share.recycle},
+                {"recycle_retention_days", share.recycle_retention_days},
+                {"recycle_max_bytes", share.recycle_max_bytes},
+                {"recycle_exclude", share.recycle_exclude}};
   }
 
   // Reads the fields a create and a patch share into `share`.
@@ -1547,6 +1582,22 @@ class ApiHandlers final {
         }
       }
       share->security = security;
+    }
+    RETURN_IF_ERROR(ReadBool(body, "recycle", &share->recycle));
+    RETURN_IF_ERROR(ReadUint32(body, "recycle_retention_days", &share->recycle_retention_days));
+    if (body.Has("recycle_max_bytes")) {
+      // Any int64_t but the negative ones: the database keeps it as a signed 64-bit integer.
+      ASSIGN_OR_RETURN(int64_t max_bytes, body.GetInt("recycle_max_bytes"));
+      if (max_bytes < 0) {
+        return Invalid(fmt::format("field 'recycle_max_bytes' must be between 0 and {}",
+                                   std::numeric_limits<int64_t>::max()));
+      }
+      share->recycle_max_bytes = static_cast<uint64_t>(max_bytes);
+    }
+    RETURN_IF_ERROR(ReadStringList(body, "recycle_exclude", config::kMaxRecycleExcludeBytes,
+                                   &share->recycle_exclude));
+    if (Status globs = config::ValidRecycleExclude(share->recycle_exclude); !globs.ok()) {
+      return Invalid(fmt::format("field 'recycle_exclude': {}", globs.message()));
     }
     return Status::Ok();
   }
@@ -1680,6 +1731,50 @@ class ApiHandlers final {
     RETURN_IF_ERROR(evicted);
     LOG_INFO("api: {} evicted client {}", call.caller.username, id);
     return NoContent();
+  }
+
+  // The recycle bin (ShareOptions::recycle). The hooks answer kNotFound for a share that is
+  // not served, and for a file the bin does not hold.
+  Result<HttpResponse> GetTrash(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    ASSIGN_OR_RETURN(std::string text, hooks_.Trash(share.name));
+    json trash = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!trash.is_object() || !trash.contains("items") || !trash["items"].is_array() ||
+        !trash.contains("bytes") || !trash["bytes"].is_number_unsigned()) {
+      return Status(
+          Errc::kInternal,
+          fmt::format("share {}: the server's trash is not {{\"bytes\", \"items\"}}", share.name));
+    }
+    return Json(200, json{{"bytes", trash["bytes"]}, {"items", std::move(trash["items"])}});
+  }
+
+  Result<HttpResponse> RestoreTrash(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    const std::string& id_text = call.Param("id");
+    uint64_t id = 0;
+    auto [end, error] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+    if (id_text.empty() || error != std::errc() || end != id_text.data() + id_text.size()) {
+      return Status(Errc::kNotFound, fmt::format("share {}: the recycle bin holds no file '{}'",
+                                                 share.name, id_text));
+    }
+    std::string to;
+    RETURN_IF_ERROR(ReadString(*call.body, "to", kMaxPathBytes, &to));
+    if (call.body->Has("to") &&
+        (to.empty() || to.front() != '/' || to.find('\0') != std::string::npos)) {
+      return Invalid("field 'to' must be a path from the share's root, such as /docs/a.txt");
+    }
+    ASSIGN_OR_RETURN(std::string path, hooks_.RestoreTrash(share.name, id, to));
+    LOG_INFO("api: {} restored file {} of share {}'s recycle bin to {}", call.caller.username, id,
+             share.name, path);
+    return Json(200, json{{"path", path}});
+  }
+
+  Result<HttpResponse> EmptyTrash(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    ASSIGN_OR_RETURN(uint64_t removed, hooks_.EmptyTrash(share.name));
+    LOG_INFO("api: {} emptied share {}'s recycle bin ({} files)", call.caller.username, share.name,
+             removed);
+    return Json(200, json{{"removed", removed}});
   }
 
   // The server's JSON array `text`, answered as {"<key>": [...]}.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -50,6 +51,20 @@ class RuntimeHooks {
   // Drops everything the client `id` (as Clients names it) holds. Errc::kNotFound when there
   // is no such client.
   virtual Status EvictClient(std::string_view id) = 0;
+  // What the recycle bin of the served share named `share` holds (GET /api/v1/shares/{name}/
+  // trash): a JSON object (text) {"bytes": the bin's size, "items": [...]}, each item
+  // {"id", "path", "bin_path", "size", "removed" (RFC 3339, UTC), "uid"}, oldest first.
+  // Errc::kNotFound when no such share is being served.
+  virtual Result<std::string> Trash(std::string_view share) = 0;
+  // Moves the bin's file `id` back to where it was removed from, or to `to` (a path from the
+  // share's root) when that is not empty, and returns the path it went to. Errc::kNotFound
+  // when the share is not served or its bin holds no file `id`; Errc::kExists when something
+  // has that name.
+  virtual Result<std::string> RestoreTrash(std::string_view share, uint64_t id,
+                                           std::string_view to) = 0;
+  // Removes everything the share's bin holds, for good; returns how many files went.
+  // Errc::kNotFound when no such share is being served.
+  virtual Result<uint64_t> EmptyTrash(std::string_view share) = 0;
 };
 
 // A file or directory of the server's own that no store may overlap.

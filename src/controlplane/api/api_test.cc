@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -100,6 +101,37 @@ class FakeHooks final : public RuntimeHooks {
     MutexLock lock(&mu_);
     return evicted_;
   }
+  // /export's bin holds file 12, once removed as /a/b.txt; /taken.txt exists.
+  Result<std::string> Trash(std::string_view share) override {
+    if (share != "/export")
+      return Status(Errc::kNotFound, "share " + std::string(share) + " is not served");
+    return std::string(R"({"bytes":30,"items":[{"id":12,"path":"/a/b.txt",)"
+                       R"("bin_path":"/#recycle/a/b.txt","size":30,)"
+                       R"("removed":"2024-05-01T10:00:00Z","uid":1000}]})");
+  }
+  Result<std::string> RestoreTrash(std::string_view share, uint64_t id,
+                                   std::string_view to) override {
+    MutexLock lock(&mu_);
+    trash_calls_.push_back("restore " + std::string(share) + " " + std::to_string(id) + " " +
+                           std::string(to));
+    if (share != "/export")
+      return Status(Errc::kNotFound, "share " + std::string(share) + " is not served");
+    if (id != 12)
+      return Status(Errc::kNotFound, "the recycle bin holds no file " + std::to_string(id));
+    if (to == "/taken.txt") return Status(Errc::kExists, "/taken.txt exists");
+    return std::string(to.empty() ? "/a/b.txt" : to);
+  }
+  Result<uint64_t> EmptyTrash(std::string_view share) override {
+    MutexLock lock(&mu_);
+    trash_calls_.push_back("empty " + std::string(share));
+    if (share != "/export")
+      return Status(Errc::kNotFound, "share " + std::string(share) + " is not served");
+    return uint64_t{1};
+  }
+  std::vector<std::string> trash_calls() {
+    MutexLock lock(&mu_);
+    return trash_calls_;
+  }
 
   int shares_changed() {
     MutexLock lock(&mu_);
@@ -144,6 +176,7 @@ class FakeHooks final : public RuntimeHooks {
   Status error_ GUARDED_BY(mu_);
   std::vector<std::string> synced_ GUARDED_BY(mu_);
   std::vector<std::string> evicted_ GUARDED_BY(mu_);
+  std::vector<std::string> trash_calls_ GUARDED_BY(mu_);
   Status sync_error_ GUARDED_BY(mu_);
 };
 
@@ -293,7 +326,7 @@ TEST_F(ApiTest, OpenApiDescribesEveryRegisteredRoute) {
   json doc = Body(result);
   EXPECT_EQ(doc["openapi"], "3.0.3");
   std::vector<RouteInfo> routes = api_->Routes();
-  EXPECT_EQ(routes.size(), 50u);
+  EXPECT_EQ(routes.size(), 53u);
   size_t operations = 0;
   for (const auto& [path, methods] : doc["paths"].items()) operations += methods.size();
   EXPECT_EQ(operations, routes.size());
@@ -329,6 +362,14 @@ TEST_F(ApiTest, OpenApiDescribesEveryRegisteredRoute) {
       "integer");
   EXPECT_THAT(create["requestBody"]["content"]["application/json"]["schema"]["required"].dump(),
               HasSubstr("username"));
+  const json& share = doc["paths"]["/api/v1/shares"]["post"]["requestBody"]["content"]
+                         ["application/json"]["schema"]["properties"];
+  EXPECT_EQ(share["recycle"]["type"], "boolean");
+  EXPECT_EQ(share["recycle_max_bytes"]["type"], "integer");
+  EXPECT_EQ(share["recycle_exclude"]["type"], "array");
+  // The restore takes a body, but may go without one.
+  const json& restore = doc["paths"]["/api/v1/shares/{name}/trash/{id}/restore"]["post"];
+  EXPECT_EQ(restore["requestBody"]["required"], false);
 }
 
 // Clients that open connections and send their requests slowly (or not at all) must not keep
@@ -832,6 +873,157 @@ TEST_F(ApiTest, ShareStatusAndSync) {
   json missing = ExpectProblem(Get("/api/v1/shares/%2Fidle/status", admin), 404);
   EXPECT_EQ(missing["detail"], "share /idle is not served");
   ExpectProblem(Send("POST", "/api/v1/shares/%2Fidle/sync", admin), 404);
+}
+
+TEST_F(ApiTest, Trash) {
+  CreateShareFixture();
+  std::string admin = AdminToken();
+  auto listed = Get("/api/v1/shares/%2Fexport/trash", admin);
+  ASSERT_EQ(listed->status, 200) << listed->body;
+  json trash = Body(listed);
+  EXPECT_EQ(trash["bytes"], 30);
+  ASSERT_EQ(trash["items"].size(), 1u);
+  EXPECT_EQ(trash["items"][0]["id"], 12);
+  EXPECT_EQ(trash["items"][0]["path"], "/a/b.txt");
+  EXPECT_EQ(trash["items"][0]["removed"], "2024-05-01T10:00:00Z");
+  EXPECT_EQ(Get("/api/v1/shares/export/trash", admin)->status, 200);
+  // The bin shows every user's removed files: admins only.
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/trash", Token(operator_)), 403);
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/trash", Token(alice_)), 403);
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/trash", ""), 401);
+  ExpectProblem(Get("/api/v1/shares/%2Fnope/trash", admin), 404);
+
+  // Restore: where it was without a body (or with an empty one), elsewhere with "to".
+  auto restored = Send("POST", "/api/v1/shares/%2Fexport/trash/12/restore", admin);
+  ASSERT_TRUE(restored);
+  ASSERT_EQ(restored->status, 200) << restored->body;
+  EXPECT_EQ(Body(restored), json({{"path", "/a/b.txt"}}));
+  restored = Post("/api/v1/shares/%2Fexport/trash/12/restore", json::object(), admin);
+  ASSERT_EQ(restored->status, 200) << restored->body;
+  restored = Post("/api/v1/shares/export/trash/12/restore", {{"to", "/c/d.txt"}}, admin);
+  ASSERT_EQ(restored->status, 200) << restored->body;
+  EXPECT_EQ(Body(restored)["path"], "/c/d.txt");
+  ExpectProblem(Post("/api/v1/shares/%2Fexport/trash/12/restore", {{"to", "/taken.txt"}}, admin),
+                409);
+  ExpectProblem(Post("/api/v1/shares/%2Fexport/trash/13/restore", json::object(), admin), 404);
+  ExpectProblem(Post("/api/v1/shares/%2Fnope/trash/12/restore", json::object(), admin), 404);
+  EXPECT_EQ(hooks_.trash_calls(), (std::vector<std::string>{
+                                      "restore /export 12 ",
+                                      "restore /export 12 ",
+                                      "restore /export 12 /c/d.txt",
+                                      "restore /export 12 /taken.txt",
+                                      "restore /export 13 ",
+                                  }));
+  // Refused before reaching the server.
+  for (const char* id : {"x", "-1", "12x", "18446744073709551616"}) {
+    ExpectProblem(
+        Send("POST", std::string("/api/v1/shares/%2Fexport/trash/") + id + "/restore", admin), 404);
+  }
+  for (const json& bad :
+       {json{{"to", "relative.txt"}}, json{{"to", ""}}, json{{"to", 5}}, json{{"path", "/x"}}}) {
+    ExpectProblem(Post("/api/v1/shares/%2Fexport/trash/12/restore", bad, admin), 400);
+  }
+  ExpectProblem(Send("POST", "/api/v1/shares/%2Fexport/trash/12/restore", admin, "not json"), 400);
+  ExpectProblem(Post("/api/v1/shares/%2Fexport/trash/12/restore", json::object(), Token(operator_)),
+                403);
+  EXPECT_EQ(hooks_.trash_calls().size(), 5u);
+
+  ExpectProblem(Delete("/api/v1/shares/%2Fexport/trash", Token(operator_)), 403);
+  auto emptied = Delete("/api/v1/shares/%2Fexport/trash", admin);
+  ASSERT_TRUE(emptied);
+  ASSERT_EQ(emptied->status, 200) << emptied->body;
+  EXPECT_EQ(Body(emptied), json({{"removed", 1}}));
+  ExpectProblem(Delete("/api/v1/shares/%2Fnope/trash", admin), 404);
+  EXPECT_EQ(hooks_.trash_calls().back(), "empty /export");
+
+  // Defined in the database but not served: the hook's 404.
+  auto created =
+      Post("/api/v1/shares",
+           {{"name", "/idle"}, {"metadata_store", "meta"}, {"block_store", "blocks"}}, admin);
+  ASSERT_EQ(created->status, 201) << created->body;
+  json missing = ExpectProblem(Get("/api/v1/shares/%2Fidle/trash", admin), 404);
+  EXPECT_EQ(missing["detail"], "share /idle is not served");
+  ExpectProblem(Delete("/api/v1/shares/%2Fidle/trash", admin), 404);
+}
+
+TEST_F(ApiTest, ShareRecycleBinFields) {
+  CreateShareFixture();
+  std::string token = AdminToken();
+  json share = Body(Get("/api/v1/shares/%2Fexport", token));
+  EXPECT_EQ(share["recycle"], false);  // off unless asked
+  EXPECT_EQ(share["recycle_retention_days"], 0);
+  EXPECT_EQ(share["recycle_max_bytes"], 0);
+  EXPECT_EQ(share["recycle_exclude"], json::array());
+
+  auto created = Post("/api/v1/shares",
+                      {{"name", "/bin"},
+                       {"metadata_store", "meta"},
+                       {"block_store", "blocks"},
+                       {"recycle", true},
+                       {"recycle_retention_days", 30},
+                       {"recycle_max_bytes", int64_t{10} << 30},
+                       {"recycle_exclude", {"*.tmp", "~$*"}}},
+                      token);
+  ASSERT_EQ(created->status, 201) << created->body;
+  json made = Body(created);
+  EXPECT_EQ(made["recycle"], true);
+  EXPECT_EQ(made["recycle_retention_days"], 30);
+  EXPECT_EQ(made["recycle_max_bytes"], int64_t{10} << 30);
+  EXPECT_EQ(made["recycle_exclude"], json({"*.tmp", "~$*"}));
+  ASSERT_OK_AND_ASSIGN(Share stored, db_->GetShareByName("/bin"));
+  EXPECT_TRUE(stored.recycle);
+  EXPECT_EQ(stored.recycle_retention_days, 30u);
+  EXPECT_EQ(stored.recycle_max_bytes, uint64_t{10} << 30);
+  EXPECT_EQ(stored.recycle_exclude, (std::vector<std::string>{"*.tmp", "~$*"}));
+
+  // A patch changes only what it names.
+  auto patched = Patch("/api/v1/shares/%2Fbin", {{"recycle_retention_days", 7}}, token);
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  EXPECT_EQ(Body(patched)["recycle_retention_days"], 7);
+  EXPECT_EQ(Body(patched)["recycle"], true);
+  patched = Patch(
+      "/api/v1/shares/%2Fbin",
+      {{"recycle", false}, {"recycle_max_bytes", 0}, {"recycle_exclude", json::array()}}, token);
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  ASSERT_OK_AND_ASSIGN(stored, db_->GetShareByName("/bin"));
+  EXPECT_FALSE(stored.recycle);
+  EXPECT_EQ(stored.recycle_retention_days, 7u);
+  EXPECT_EQ(stored.recycle_max_bytes, 0u);
+  EXPECT_TRUE(stored.recycle_exclude.empty());
+  patched = Patch("/api/v1/shares/%2Fbin",
+                  {{"recycle_max_bytes", std::numeric_limits<int64_t>::max()}}, token);
+  ASSERT_EQ(patched->status, 200) << patched->body;
+
+  int changes = hooks_.shares_changed();
+  json too_many = json::array();
+  for (size_t i = 0; i <= 64; ++i) too_many.push_back("*." + std::to_string(i));
+  for (const json& bad : {
+           json{{"recycle", "yes"}},
+           json{{"recycle", 1}},
+           json{{"recycle_retention_days", -1}},
+           json{{"recycle_retention_days", int64_t{1} << 32}},
+           json{{"recycle_retention_days", "30"}},
+           json{{"recycle_max_bytes", -1}},
+           json{{"recycle_max_bytes", "10G"}},
+           json{{"recycle_max_bytes", 1.5}},
+           json{{"recycle_max_bytes", uint64_t{1} << 63}},
+           json{{"recycle_exclude", "*.tmp"}},
+           json{{"recycle_exclude", {""}}},
+           json{{"recycle_exclude", {1}}},
+           json{{"recycle_exclude", {std::string(256, 'x')}}},
+           json{{"recycle_exclude", too_many}},
+           json{{"recycle_excludes", {"*.tmp"}}},
+       }) {
+    SCOPED_TRACE(bad.dump());
+    ExpectProblem(Patch("/api/v1/shares/%2Fbin", bad, token), 400);
+  }
+  EXPECT_EQ(hooks_.shares_changed(), changes);
+  too_many.erase(too_many.begin());
+  // At the bounds: 64 globs, 255 bytes.
+  patched = Patch("/api/v1/shares/%2Fbin", {{"recycle_exclude", too_many}}, token);
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  patched = Patch("/api/v1/shares/%2Fbin", {{"recycle_exclude", {std::string(255, 'x')}}}, token);
+  ASSERT_EQ(patched->status, 200) << patched->body;
 }
 
 TEST_F(ApiTest, StoreUsedByAShareCannotBeDeleted) {

@@ -3,6 +3,8 @@
 
 #include <gmock/gmock.h>
 
+#include <cstdint>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -32,9 +34,17 @@ void ControlDbConformance::TearDown() {
   database_.reset();
 }
 
-void ControlDbConformance::ForgetVersion9() {
+void ControlDbConformance::ForgetVersionsFrom9() {
+  ForgetVersion10();
   ASSERT_OK(database().ExecForTest("DROP INDEX users_by_kerberos_principal"));
   ASSERT_OK(database().ExecForTest("ALTER TABLE users DROP COLUMN kerberos_principal"));
+}
+
+void ControlDbConformance::ForgetVersion10() {
+  for (const char* column :
+       {"recycle", "recycle_retention_days", "recycle_max_bytes", "recycle_exclude"}) {
+    ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
+  }
 }
 
 Status ControlDbConformance::Reopen() {
@@ -105,6 +115,10 @@ Status PopulateForTest(ControlDb& db) {
   export_in.smb_access_based_enumeration = true;
   export_in.continuously_available = true;
   export_in.tls = "required";
+  export_in.recycle = true;
+  export_in.recycle_retention_days = 30;
+  export_in.recycle_max_bytes = uint64_t{INT64_MAX};
+  export_in.recycle_exclude = {"*.tmp", "~$*", "caf\u00e9/\"x\"*"};
   ASSIGN_OR_RETURN(Share export_share, db.CreateShare(export_in));
   ASSIGN_OR_RETURN(Share archive, db.CreateShare(MakeShare("/archive", meta.id, blocks.id)));
   RETURN_IF_ERROR(
@@ -427,6 +441,10 @@ TEST_P(ControlDbConformance, ShareCrudKeepsEveryField) {
   in.smb_access_based_enumeration = true;
   in.continuously_available = true;
   in.tls = "opportunistic";
+  in.recycle = true;
+  in.recycle_retention_days = 4000000000u;
+  in.recycle_max_bytes = uint64_t{10} << 40;
+  in.recycle_exclude = {"*.tmp", "build/*", "a,b"};
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   EXPECT_GT(share.id, 0);
   in.id = share.id;
@@ -453,11 +471,29 @@ TEST_P(ControlDbConformance, ShareCrudKeepsEveryField) {
   changed.smb_access_based_enumeration = false;
   changed.continuously_available = false;
   changed.tls = "required";
+  changed.recycle = false;
+  changed.recycle_retention_days = 7;
+  changed.recycle_max_bytes = 0;
+  changed.recycle_exclude = {"~$*"};
   ASSERT_OK(db().UpdateShare(changed));
   ASSERT_OK_AND_ASSIGN(got, db().GetShare(share.id));
   EXPECT_EQ(got, changed);
   changed.smb_require_signing = false;
   changed.smb_encrypt = true;
+  ASSERT_OK(db().UpdateShare(changed));
+  ASSERT_OK_AND_ASSIGN(got, db().GetShare(share.id));
+  EXPECT_EQ(got, changed);
+  changed.recycle_exclude.clear();
+  ASSERT_OK(db().UpdateShare(changed));
+  ASSERT_OK_AND_ASSIGN(got, db().GetShare(share.id));
+  EXPECT_EQ(got, changed);
+  // recycle_max_bytes is kept in a signed 64-bit column.
+  changed.recycle_max_bytes = uint64_t{INT64_MAX} + 1;
+  EXPECT_THAT(db().UpdateShare(changed), StatusIs(Errc::kInvalid));
+  Share too_big = MakeShare("/big", meta.id, blocks.id);
+  too_big.recycle_max_bytes = UINT64_MAX;
+  EXPECT_THAT(db().CreateShare(too_big), StatusIs(Errc::kInvalid));
+  changed.recycle_max_bytes = uint64_t{INT64_MAX};
   ASSERT_OK(db().UpdateShare(changed));
   ASSERT_OK_AND_ASSIGN(got, db().GetShare(share.id));
   EXPECT_EQ(got, changed);
@@ -632,7 +668,7 @@ TEST_P(ControlDbConformance, MigrationsAreIdempotentAndSurviveReopen) {
 
 TEST_P(ControlDbConformance, MigrationToVersion9GivesUsersNoKerberosPrincipal) {
   ASSERT_OK_AND_ASSIGN(User alice, db().CreateUser(MakeUser("alice", 1000)));
-  ForgetVersion9();
+  ForgetVersionsFrom9();
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 9"));
   ASSERT_OK(Reopen());
   EXPECT_THAT(db().SchemaVersion(), ::testing::Property(&Result<int>::value, kSchemaVersion));
@@ -659,7 +695,7 @@ TEST_P(ControlDbConformance, MigrationToVersion3KeepsSharesAndGivesThemPosixName
         "continuously_available", "tls", "security"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
-  ForgetVersion9();
+  ForgetVersionsFrom9();
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 3"));
   ASSERT_OK(Reopen());
   EXPECT_THAT(db().SchemaVersion(), ::testing::Property(&Result<int>::value, kSchemaVersion));
@@ -682,7 +718,7 @@ TEST_P(ControlDbConformance, MigrationToVersion4KeepsSharesAndGivesThemNoSmbOpti
         "continuously_available", "tls", "security"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
-  ForgetVersion9();
+  ForgetVersionsFrom9();
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 4"));
   ASSERT_OK(Reopen());
   EXPECT_THAT(db().SchemaVersion(), ::testing::Property(&Result<int>::value, kSchemaVersion));
@@ -720,7 +756,7 @@ TEST_P(ControlDbConformance, MigrationToVersion7GivesSharesNoTls) {
   for (const char* column : {"tls", "security"}) {
     ASSERT_OK(database().ExecForTest(std::string("ALTER TABLE shares DROP COLUMN ") + column));
   }
-  ForgetVersion9();
+  ForgetVersionsFrom9();
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 7"));
   ASSERT_OK(Reopen());
   ASSERT_OK_AND_ASSIGN(Share migrated, db().GetShare(share.id));
@@ -740,7 +776,7 @@ TEST_P(ControlDbConformance, MigrationToVersion8GivesSharesAuthSys) {
   ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
   // Back to schema version 7, as a database written before the NFS security flavors were.
   ASSERT_OK(database().ExecForTest("ALTER TABLE shares DROP COLUMN security"));
-  ForgetVersion9();
+  ForgetVersionsFrom9();
   ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 8"));
   ASSERT_OK(Reopen());
   ASSERT_OK_AND_ASSIGN(Share migrated, db().GetShare(share.id));
@@ -750,6 +786,32 @@ TEST_P(ControlDbConformance, MigrationToVersion8GivesSharesAuthSys) {
   ASSERT_OK(db().UpdateShare(migrated));
   ASSERT_OK_AND_ASSIGN(Share kerberos, db().GetShare(share.id));
   EXPECT_EQ(kerberos.security, "krb5i,krb5p");
+}
+
+TEST_P(ControlDbConformance, MigrationToVersion10GivesSharesNoRecycleBin) {
+  ASSERT_OK_AND_ASSIGN(StoreDef meta, db().CreateMetadataStore(MakeStore("m")));
+  ASSERT_OK_AND_ASSIGN(StoreDef blocks, db().CreateBlockStore(MakeStore("b")));
+  Share in = MakeShare("/export", meta.id, blocks.id);
+  in.security = "krb5p";
+  ASSERT_OK_AND_ASSIGN(Share share, db().CreateShare(in));
+  // Back to schema version 9, as a database written before the recycle bin was.
+  ForgetVersion10();
+  ASSERT_OK(database().ExecForTest("DELETE FROM schema_migrations WHERE version >= 10"));
+  ASSERT_OK(Reopen());
+  EXPECT_THAT(db().SchemaVersion(), ::testing::Property(&Result<int>::value, kSchemaVersion));
+  ASSERT_OK_AND_ASSIGN(Share migrated, db().GetShare(share.id));
+  EXPECT_EQ(migrated.security, "krb5p");
+  EXPECT_FALSE(migrated.recycle);
+  EXPECT_EQ(migrated.recycle_retention_days, 0u);
+  EXPECT_EQ(migrated.recycle_max_bytes, 0u);
+  EXPECT_THAT(migrated.recycle_exclude, IsEmpty());
+  migrated.recycle = true;
+  migrated.recycle_retention_days = 14;
+  migrated.recycle_max_bytes = uint64_t{1} << 30;
+  migrated.recycle_exclude = {"*.tmp"};
+  ASSERT_OK(db().UpdateShare(migrated));
+  ASSERT_OK_AND_ASSIGN(Share recycling, db().GetShare(share.id));
+  EXPECT_EQ(recycling, migrated);
 }
 
 TEST_P(ControlDbConformance, NewerSchemaRefusesToOpen) {
@@ -788,6 +850,33 @@ TEST_P(ControlDbConformance, ExportImportRoundTrip) {
 
   // Only into an empty database.
   EXPECT_THAT(db().ImportJson(exported), StatusIs(Errc::kInvalid));
+}
+
+TEST_P(ControlDbConformance, ImportTakesSharesWithoutRecycleFields) {
+  ASSERT_OK(PopulateForTest(db()));
+  ASSERT_OK_AND_ASSIGN(std::string exported, db().ExportJson());
+  nlohmann::json backup = nlohmann::json::parse(exported);
+  for (nlohmann::json& share : backup["shares"]) {
+    for (const char* key :
+         {"recycle", "recycle_retention_days", "recycle_max_bytes", "recycle_exclude"}) {
+      ASSERT_EQ(share.erase(key), 1u) << key;
+    }
+  }
+  std::unique_ptr<ControlDbDatabase> other_database = GetParam().make();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ControlDb> other, other_database->Open());
+  ASSERT_OK(other->ImportJson(backup.dump()));
+  ASSERT_OK_AND_ASSIGN(Share imported, other->GetShareByName("/export"));
+  EXPECT_FALSE(imported.recycle);
+  EXPECT_EQ(imported.recycle_retention_days, 0u);
+  EXPECT_EQ(imported.recycle_max_bytes, 0u);
+  EXPECT_THAT(imported.recycle_exclude, IsEmpty());
+  EXPECT_TRUE(imported.smb_access_based_enumeration);  // the rest came through
+
+  // Present but malformed, they are refused.
+  backup["shares"][0]["recycle_max_bytes"] = -1;
+  std::unique_ptr<ControlDbDatabase> third_database = GetParam().make();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ControlDb> third, third_database->Open());
+  EXPECT_THAT(third->ImportJson(backup.dump()), StatusIs(Errc::kInvalid));
 }
 
 TEST_P(ControlDbConformance, ImportRejectsBadInputAtomically) {

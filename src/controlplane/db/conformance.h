@@ -55,9 +55,11 @@ class ControlDbConformance : public ::testing::TestWithParam<ControlDbFactory> {
   ControlDbDatabase& database() { return *database_; }
   // Closes db() and opens the database again.
   Status Reopen();
-  // Takes away what migration 9 made (users.kerberos_principal and its index), for the tests
-  // that take the database back to an older version.
-  void ForgetVersion9();
+  // Takes away what migrations 9 and later made (users.kerberos_principal and its index, the
+  // shares' recycle columns), for the tests that take the database back to an older version.
+  void ForgetVersionsFrom9();
+  // Takes away what migration 10 made (the shares' recycle columns).
+  void ForgetVersion10();
 
  private:
   std::unique_ptr<ControlDbDatabase> database_;

@@ -112,6 +112,14 @@ struct Share {
   std::string tls = "off";
   // The NFS security flavors the share takes, comma-separated: sys, krb5, krb5i, krb5p.
   std::string security = "sys";
+  // The recycle bin (core::RecycleOptions): removed files move to the share's #recycle
+  // instead of going, kept recycle_retention_days (0: no limit) while the bin holds at most
+  // recycle_max_bytes (0: no cap; at most INT64_MAX); what one of the recycle_exclude globs
+  // matches goes for good.
+  bool recycle = false;
+  uint32_t recycle_retention_days = 0;
+  uint64_t recycle_max_bytes = 0;
+  std::vector<std::string> recycle_exclude;
   friend bool operator==(const Share&, const Share&) = default;
 };
 
@@ -239,6 +247,6 @@ class ControlDb {
 };
 
 // The schema version this code creates and understands.
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 }  // namespace dittofs::controlplane

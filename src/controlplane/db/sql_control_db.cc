@@ -120,6 +120,12 @@ ALTER TABLE users ADD COLUMN kerberos_principal TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX users_by_kerberos_principal ON users (kerberos_principal)
   WHERE kerberos_principal <> '';
 )sql"},
+    {10, "per-share recycle bin", R"sql(
+ALTER TABLE shares ADD COLUMN recycle INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE shares ADD COLUMN recycle_retention_days BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE shares ADD COLUMN recycle_max_bytes BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE shares ADD COLUMN recycle_exclude TEXT NOT NULL DEFAULT '[]';
+)sql"},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version");
 
@@ -164,6 +170,11 @@ class RowReader {
     return value;
   }
   uint32_t U32() { return static_cast<uint32_t>(Int()); }
+  uint64_t U64() {
+    int64_t value = Int();
+    if (value < 0) Fail("negative: " + std::to_string(value));
+    return static_cast<uint64_t>(value);
+  }
   bool Bool() { return Int() != 0; }
   template <typename E>
   E Enum(Result<E> (*parse)(std::string_view)) {
@@ -219,6 +230,18 @@ class JsonReader {
     if (value == nullptr || !value->is_boolean()) return Fail(key, "a boolean"), false;
     return value->get<bool>();
   }
+  // The same for a 32-bit unsigned integer.
+  uint32_t U32Or(const char* key, uint32_t absent) {
+    return Find(key) == nullptr ? absent : U32(key);
+  }
+  // A non-negative integer up to INT64_MAX (what a BIGINT column holds); `absent` when the key
+  // is missing, as older exports do.
+  uint64_t U64Or(const char* key, uint64_t absent) {
+    if (Find(key) == nullptr) return absent;
+    int64_t value = Int(key);
+    if (value < 0) return Fail(key, "a non-negative integer"), 0;
+    return static_cast<uint64_t>(value);
+  }
   // A boolean that older exports do not have: `absent` when the key is missing.
   bool BoolOr(const char* key, bool absent) { return Find(key) == nullptr ? absent : Bool(key); }
   std::string Str(const char* key) {
@@ -239,6 +262,10 @@ class JsonReader {
       out.push_back(item.get<std::string>());
     }
     return out;
+  }
+  // A list that older exports do not have: empty when the key is missing.
+  std::vector<std::string> StrListOr(const char* key) {
+    return Find(key) == nullptr ? std::vector<std::string>{} : StrList(key);
   }
   template <typename E>
   E Enum(const char* key, Result<E> (*parse)(std::string_view)) {
@@ -283,6 +310,15 @@ Status CheckName(std::string_view noun, std::string_view name) {
   return Status::Ok();
 }
 
+// What a share row can hold: a name, and a recycle_max_bytes a BIGINT keeps.
+Status CheckShare(std::string_view what, const Share& share) {
+  RETURN_IF_ERROR(CheckName(what, share.name));
+  if (share.recycle_max_bytes > uint64_t{INT64_MAX}) {
+    return Status(Errc::kInvalid, fmt::format("{}: recycle_max_bytes is over {}", what, INT64_MAX));
+  }
+  return Status::Ok();
+}
+
 Status CheckConfigJson(std::string_view what, const std::string& config_json) {
   if (!Json::accept(config_json)) {
     return Status(Errc::kInvalid, fmt::format("{}: config_json is not valid JSON", what));
@@ -309,7 +345,7 @@ constexpr std::string_view kShareColumns =
     "id, name, metadata_store_id, block_store_id, read_only, squash, anon_uid, anon_gid, "
     "allowed_cidrs, denied_cidrs, default_permission, root_mode, names, smb_encrypt, "
     "smb_require_signing, guest_ok, smb_access_based_enumeration, continuously_available, tls, "
-    "security";
+    "security, recycle, recycle_retention_days, recycle_max_bytes, recycle_exclude";
 
 Result<User> UserFromRow(const SqlRow& row) {
   RowReader r(row);
@@ -376,6 +412,10 @@ Result<Share> ShareFromRow(const SqlRow& row) {
   s.continuously_available = r.Bool();
   s.tls = r.Str();
   s.security = r.Str();
+  s.recycle = r.Bool();
+  s.recycle_retention_days = r.U32();
+  s.recycle_max_bytes = r.U64();
+  s.recycle_exclude = r.StrList();
   RETURN_IF_ERROR(r.status());
   return s;
 }
@@ -448,7 +488,11 @@ std::vector<SqlParam> ShareParams(const Share& s) {
           B(s.smb_access_based_enumeration),
           B(s.continuously_available),
           S(s.tls),
-          S(s.security)};
+          S(s.security),
+          B(s.recycle),
+          int64_t{s.recycle_retention_days},
+          static_cast<int64_t>(s.recycle_max_bytes),  // CheckShare kept it within a BIGINT
+          ToJsonList(s.recycle_exclude)};
 }
 
 std::vector<SqlParam> AdapterParams(const Adapter& a) {
@@ -703,7 +747,7 @@ class SqlControlDb final : public ControlDb {
 
   Result<Share> CreateShare(const Share& in) override {
     std::string what = fmt::format("create share \"{}\"", in.name);
-    RETURN_IF_ERROR(CheckName(what, in.name));
+    RETURN_IF_ERROR(CheckShare(what, in));
     Share share = in;
     MutexLock lock(&mu_);
     RETURN_IF_ERROR(InTransactionLocked([&]() -> Status {
@@ -712,9 +756,10 @@ class SqlControlDb final : public ControlDb {
           "INSERT INTO shares (name, metadata_store_id, block_store_id, read_only, squash, "
           "anon_uid, anon_gid, allowed_cidrs, denied_cidrs, default_permission, root_mode, "
           "names, smb_encrypt, smb_require_signing, guest_ok, smb_access_based_enumeration, "
-          "continuously_available, tls, security) "
+          "continuously_available, tls, security, recycle, recycle_retention_days, "
+          "recycle_max_bytes, recycle_exclude) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-          "$18, $19) "
+          "$18, $19, $20, $21, $22, $23) "
           "RETURNING id",
           ShareParams(share));
       if (rows.status() == Errc::kExists) {
@@ -748,7 +793,7 @@ class SqlControlDb final : public ControlDb {
 
   Status UpdateShare(const Share& share) override {
     std::string what = fmt::format("update share {}", share.id);
-    RETURN_IF_ERROR(CheckName(what, share.name));
+    RETURN_IF_ERROR(CheckShare(what, share));
     std::vector<SqlParam> params = ShareParams(share);
     params.push_back(share.id);
     MutexLock lock(&mu_);
@@ -762,7 +807,8 @@ class SqlControlDb final : public ControlDb {
               "allowed_cidrs = $8, denied_cidrs = $9, default_permission = $10, "
               "root_mode = $11, names = $12, smb_encrypt = $13, smb_require_signing = $14, "
               "guest_ok = $15, smb_access_based_enumeration = $16, continuously_available = $17, "
-              "tls = $18, security = $19 WHERE id = $20 RETURNING id",
+              "tls = $18, security = $19, recycle = $20, recycle_retention_days = $21, "
+              "recycle_max_bytes = $22, recycle_exclude = $23 WHERE id = $24 RETURNING id",
               params),
           what, "the name is taken");
     });
@@ -1049,7 +1095,11 @@ class SqlControlDb final : public ControlDb {
                                {"smb_access_based_enumeration", s.smb_access_based_enumeration},
                                {"continuously_available", s.continuously_available},
                                {"tls", s.tls},
-                               {"security", s.security}});
+                               {"security", s.security},
+                               {"recycle", s.recycle},
+                               {"recycle_retention_days", s.recycle_retention_days},
+                               {"recycle_max_bytes", s.recycle_max_bytes},
+                               {"recycle_exclude", s.recycle_exclude}});
         ASSIGN_OR_RETURN(std::vector<SharePermission> permissions, ListPermissionsLocked(s.id));
         for (const SharePermission& p : permissions) {
           permissions_json.push_back({{"share_id", p.share_id},
@@ -1190,6 +1240,11 @@ class SqlControlDb final : public ControlDb {
         s.tls = r.StrOr("tls", "off");
         // Absent from exports made before schema version 8: AUTH_SYS.
         s.security = r.StrOr("security", "sys");
+        // Absent from exports made before schema version 10: no recycle bin.
+        s.recycle = r.BoolOr("recycle", false);
+        s.recycle_retention_days = r.U32Or("recycle_retention_days", 0);
+        s.recycle_max_bytes = r.U64Or("recycle_max_bytes", 0);
+        s.recycle_exclude = r.StrListOr("recycle_exclude");
         RETURN_IF_ERROR(r.status());
         std::vector<SqlParam> params = ShareParams(s);
         params.insert(params.begin(), s.id);
@@ -1198,9 +1253,10 @@ class SqlControlDb final : public ControlDb {
                 "INSERT INTO shares (id, name, metadata_store_id, block_store_id, read_only, "
                 "squash, anon_uid, anon_gid, allowed_cidrs, denied_cidrs, "
                 "default_permission, root_mode, names, smb_encrypt, smb_require_signing, "
-                "guest_ok, smb_access_based_enumeration, continuously_available, tls, security) "
+                "guest_ok, smb_access_based_enumeration, continuously_available, tls, security, "
+                "recycle, recycle_retention_days, recycle_max_bytes, recycle_exclude) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-                "$17, $18, $19, $20)",
+                "$17, $18, $19, $20, $21, $22, $23, $24)",
                 params)
             .status();
       }));

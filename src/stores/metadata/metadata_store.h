@@ -92,6 +92,9 @@ enum class RecordTable : uint8_t {
   kOrphans = 7,
   // Extended attributes: the inode (8 bytes, big-endian), then the name -> the value.
   kXattrs = 8,
+  // The share's recycle bin (core/recycle.cc): what it holds, by the time it was removed, with
+  // an index by inode and the bin's size.
+  kTrash = 9,
 };
 inline constexpr size_t kMaxRecordKeySize = 1024;
 inline constexpr size_t kMaxRecordValueSize = 1 << 20;
