@@ -200,6 +200,35 @@ const std::vector<Key>& Keys() {
          c.metrics.token = v;
          return Status::Ok();
        }},
+      {"tracing", "enabled",
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.tracing.enabled); }},
+      {"tracing", "endpoint",
+       [](Config& c, const std::string& v) {
+         c.tracing.endpoint = v;
+         return Status::Ok();
+       }},
+      {"tracing", "sampling_ratio",
+       [](Config& c, const std::string& v) {
+         char* end = nullptr;
+         errno = 0;
+         const double ratio = std::strtod(v.c_str(), &end);
+         if (v.empty() || end != v.c_str() + v.size() || errno != 0 || !(ratio >= 0) ||
+             ratio > 1) {
+           return Status(Errc::kInvalid, "not a ratio from 0 to 1: " + v);
+         }
+         c.tracing.sampling_ratio = ratio;
+         return Status::Ok();
+       }},
+      {"tracing", "service_name",
+       [](Config& c, const std::string& v) {
+         c.tracing.service_name = v;
+         return Status::Ok();
+       }},
+      {"tracing", "authorization",
+       [](Config& c, const std::string& v) {
+         c.tracing.authorization = v;
+         return Status::Ok();
+       }},
       {"api", "enabled",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.api.enabled); }},
       {"api", "bind",
@@ -711,6 +740,13 @@ Status Validate(const Config& c) {
   if (c.metrics.enabled && c.metrics.bind.empty()) {
     return Status(Errc::kInvalid, "metrics.bind is empty");
   }
+  if (c.tracing.enabled && c.tracing.endpoint.rfind("http://", 0) != 0 &&
+      c.tracing.endpoint.rfind("https://", 0) != 0) {
+    return Status(Errc::kInvalid, "tracing.endpoint must be an http:// or https:// URL");
+  }
+  if (c.tracing.enabled && c.tracing.service_name.empty()) {
+    return Status(Errc::kInvalid, "tracing.service_name is empty");
+  }
   if (c.api.request_timeout_s == 0 || c.api.max_connections == 0) {
     return Status(Errc::kInvalid,
                   "api.request_timeout_s and api.max_connections must be at least 1");
@@ -853,6 +889,8 @@ std::string JsonSchema() {
       {"kerberos.realms", "array"},
       {"metrics.enabled", "boolean"},
       {"metrics.port", "integer"},
+      {"tracing.enabled", "boolean"},
+      {"tracing.sampling_ratio", "number"},
   };
   std::map<std::string, std::vector<std::string>> sections;
   for (const Key& k : Keys()) sections[k.section].push_back(k.name);
@@ -962,6 +1000,22 @@ std::string RenderConfig(const Config& c) {
        "  token: \""
     << c.metrics.token
     << "\"          # when set, scrapers send Authorization: Bearer <token>\n\n"
+       "tracing:            # OpenTelemetry over OTLP/HTTP JSON (docs/tracing.md)\n"
+       "  enabled: "
+    << (c.tracing.enabled ? "true" : "false")
+    << "\n"
+       "  endpoint: \""
+    << c.tracing.endpoint
+    << "\"\n"
+       "  sampling_ratio: "
+    << c.tracing.sampling_ratio
+    << "      # of requests without a sampled W3C traceparent\n"
+       "  service_name: \""
+    << c.tracing.service_name
+    << "\"\n"
+       "  authorization: \""
+    << c.tracing.authorization
+    << "\"  # when set, the Authorization header of each export\n\n"
        "api:\n"
        "  enabled: "
     << (c.api.enabled ? "true" : "false")

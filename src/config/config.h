@@ -120,6 +120,15 @@ struct MetricsConfig {
   std::string token;               // when set, scrapes must send "Authorization: Bearer <token>"
 };
 
+// OpenTelemetry tracing (docs/tracing.md): spans of sampled requests sent over OTLP/HTTP JSON.
+struct TracingConfig {
+  bool enabled = false;
+  std::string endpoint = "http://127.0.0.1:4318/v1/traces";  // where spans are POSTed
+  double sampling_ratio = 0.01;  // of requests that come without a sampled W3C parent
+  std::string service_name = "dittofs";
+  std::string authorization;  // when set, sent as the Authorization header of each export
+};
+
 struct ApiConfig {
   bool enabled = true;
   // Loopback by default: the API administers the server. Bound elsewhere, the server warns.
@@ -211,6 +220,7 @@ struct Config {
   DatabaseConfig database;
   ApiConfig api;
   MetricsConfig metrics;
+  TracingConfig tracing;
   NfsConfig nfs;
   SmbConfig smb;
   KerberosConfig kerberos;

@@ -348,6 +348,37 @@ TEST(ConfigTest, PerShareSmbOptions) {
   EXPECT_NE(JsonSchema().find("\"guest_ok\""), std::string::npos);
 }
 
+TEST(ConfigTest, TracingSection) {
+  auto env = Env({{"HOME", "/h"}});
+  ASSERT_OK_AND_ASSIGN(Config defaults, ParseConfig("", env));
+  EXPECT_FALSE(defaults.tracing.enabled);  // off unless asked
+  EXPECT_EQ(defaults.tracing.sampling_ratio, 0.01);
+  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig("tracing:\n"
+                                             "  enabled: true\n"
+                                             "  endpoint: http://127.0.0.1:4318/v1/traces\n"
+                                             "  sampling_ratio: 0.25\n"
+                                             "  service_name: dfs-a\n"
+                                             "  authorization: Bearer x\n",
+                                             env));
+  EXPECT_TRUE(c.tracing.enabled);
+  EXPECT_EQ(c.tracing.sampling_ratio, 0.25);
+  EXPECT_EQ(c.tracing.service_name, "dfs-a");
+  EXPECT_EQ(c.tracing.authorization, "Bearer x");
+  ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
+  EXPECT_TRUE(back.tracing.enabled);
+  EXPECT_EQ(back.tracing.endpoint, c.tracing.endpoint);
+  EXPECT_EQ(back.tracing.sampling_ratio, 0.25);
+  ASSERT_OK_AND_ASSIGN(
+      Config from_env,
+      ParseConfig("", Env({{"HOME", "/h"}, {"DITTOFS_TRACING_SAMPLING_RATIO", "1"}})));
+  EXPECT_EQ(from_env.tracing.sampling_ratio, 1.0);
+  for (const char* bad : {"tracing: {sampling_ratio: 1.5}", "tracing: {sampling_ratio: -0.1}",
+                          "tracing: {sampling_ratio: nan}", "tracing: {sampling_ratio: ''}",
+                          "tracing: {enabled: true, endpoint: 127.0.0.1:4318}"}) {
+    EXPECT_FALSE(ParseConfig(bad, env).ok()) << bad;
+  }
+}
+
 TEST(ConfigTest, PerShareRecycleBin) {
   auto env = Env({{"HOME", "/h"}});
   ASSERT_OK_AND_ASSIGN(Config defaults, ParseConfig("shares:\n  - {name: /a}\n", env));

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "core/acl/acl.h"
 #include "core/vfs_internal.h"
+#include "trace/trace.h"
 
 namespace dittofs::core {
 namespace {
@@ -644,7 +645,13 @@ Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t off
   uint64_t n = 0;
   if (offset < inode.size) {
     n = std::min<uint64_t>(count, inode.size - offset);
-    ASSIGN_OR_RETURN(r.data, blocks_.ReadRange(file.inode, offset, n));
+    trace::Span span = trace::Span::Child("block.read");
+    span.SetAttribute("dittofs.inode", file.inode);
+    span.SetAttribute("dittofs.offset", offset);
+    span.SetAttribute("dittofs.length", n);
+    Result<stores::BlockRead> read = blocks_.ReadRange(file.inode, offset, n);
+    if (!read.ok()) span.SetError(read.status().ToString());
+    ASSIGN_OR_RETURN(r.data, std::move(read));
   }
   r.eof = offset + n >= inode.size;
   // relatime: atime moves only when it is older than the last change, or a day old.
@@ -685,7 +692,17 @@ Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t o
     FillWcc(file, before, wcc);
     return WriteResult{0, Stability::kFileSync};
   }
-  RETURN_IF_ERROR(blocks_.Write(file.inode, offset, data));
+  {
+    trace::Span span = trace::Span::Child("block.write");
+    span.SetAttribute("dittofs.inode", file.inode);
+    span.SetAttribute("dittofs.offset", offset);
+    span.SetAttribute("dittofs.length", data.size());
+    Status written = blocks_.Write(file.inode, offset, data);
+    if (!written.ok()) {
+      span.SetError(written.ToString());
+      return written;
+    }
+  }
   uint64_t end = offset + data.size();
   Timespec now = Now();
   s = stores::RunTransaction(

@@ -49,6 +49,7 @@ void Dispatcher::Add(ProgramVersion program) {
         "RPC calls answered other than SUCCESS (GARBAGE_ARGS, SYSTEM_ERR, denied).", labels);
     p.duration = registry.GetHistogram("dittofs_rpc_request_duration_seconds",
                                        "How long RPC procedures took to run.", labels);
+    p.span_name = fmt::format("{}.v{}.{}", ProgramName(prog), vers, labels[2].second);
   }
   programs_[prog][vers] = std::move(program);
 }
@@ -243,7 +244,24 @@ bool Dispatcher::HandleProgram(CallContext& ctx, const CallHeader& h, const Conn
   AuthStat denied = AuthStat::kOk;
   ctx.denied = &denied;
   const auto started = std::chrono::steady_clock::now();
+  // A span per call (docs/tracing.md): nothing but a relaxed load unless tracing is on.
+  trace::Span span = trace::Span::Root(proc.span_name);
+  if (span.recording()) {
+    span.SetAttribute("rpc.system", "onc_rpc");
+    span.SetAttribute("rpc.service", ProgramName(h.prog));
+    span.SetAttribute("rpc.version", h.vers);
+    span.SetAttribute("rpc.method", proc.name);
+    span.SetAttribute("rpc.xid", h.xid);
+    span.SetAttribute("client.address", ctx.client_address);
+  }
+  ctx.span = &span;
   AcceptStat stat = proc.handler(ctx, d, results);
+  ctx.span = nullptr;
+  if (span.recording()) {
+    span.SetAttribute("rpc.accept_stat", static_cast<int64_t>(stat));
+    if (stat != AcceptStat::kSuccess) span.SetError("the call was not accepted");
+    if (denied != AuthStat::kOk) span.SetError("the call was denied");
+  }
   if (proc.calls != nullptr) {
     proc.calls->Inc();
     proc.duration->Observe(std::chrono::steady_clock::now() - started);

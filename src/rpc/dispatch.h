@@ -17,6 +17,7 @@
 #include "rpc/channel.h"
 #include "rpc/message.h"
 #include "rpc/reply_cache.h"
+#include "trace/trace.h"
 #include "xdr/xdr.h"
 
 namespace dittofs::rpc {
@@ -48,6 +49,10 @@ struct CallContext {
   // requires TLS, reached over a plain connection) sets *denied to the auth_stat to answer
   // (MSG_DENIED, AUTH_ERROR) instead of its results. Never null during a call.
   AuthStat* denied = nullptr;
+  // The call's trace span (docs/tracing.md), for the handler to add what only it knows (the
+  // share, the protocol's status); it records only when the call is sampled. Never null
+  // during a call.
+  trace::Span* span = nullptr;
 };
 
 // Decodes the arguments from `args` and encodes the results into `results`. Returns
@@ -73,6 +78,8 @@ struct Procedure {
   metrics::Counter* calls = nullptr;
   metrics::Counter* errors = nullptr;
   metrics::Histogram* duration = nullptr;
+  // Filled by Dispatcher::Add: the name of the call's trace span ("nfs.v3.READ").
+  std::string span_name;
 };
 
 // One version of one program: the table from procedure number to handler. Procedures with an

@@ -68,6 +68,7 @@
 #include "stores/remote/s3/s3_remote_store.h"
 #include "stores/state/rocksdb/rocksdb_state_store.h"
 #include "stores/state/state_store.h"
+#include "trace/trace.h"
 
 namespace dittofs::server {
 namespace {
@@ -1884,6 +1885,19 @@ Status ServerImpl::Start() {
     return Status(Errc::kIo,
                   "cannot create state dir " + config_.server.state_dir + ": " + ec.message());
   }
+  if (config_.tracing.enabled) {
+    trace::TracingOptions to;
+    to.enabled = true;
+    to.endpoint = config_.tracing.endpoint;
+    to.sampling_ratio = config_.tracing.sampling_ratio;
+    to.service_name = config_.tracing.service_name;
+    if (!config_.tracing.authorization.empty()) {
+      to.headers.emplace_back("Authorization", config_.tracing.authorization);
+    }
+    RETURN_IF_ERROR(trace::StartTracing(to));
+    LOG_INFO("tracing: spans of {:g}% of requests to {}", config_.tracing.sampling_ratio * 100,
+             config_.tracing.endpoint);
+  }
   RETURN_IF_ERROR(OpenDatabase());
   RETURN_IF_ERROR(BootstrapAdmin());
   RETURN_IF_ERROR(SeedDefaults());
@@ -1982,6 +1996,7 @@ Status ServerImpl::Start() {
     ho.port = config_.api.port;
     ho.request_timeout = std::chrono::seconds(config_.api.request_timeout_s);
     ho.max_connections = config_.api.max_connections;
+    ho.trace = true;
     ASSIGN_OR_RETURN(http_, net::HttpServer::Start(ho, router_));
     LOG_INFO("api: REST API listening on {}:{}", config_.api.bind, http_->port());
     if (!IsLoopback(config_.api.bind)) {
@@ -2141,6 +2156,7 @@ void ServerImpl::Stop() {
     for (const auto& [id, served] : served_) ids.push_back(id);
     for (core::ShareId id : ids) RetireLocked(id);
   }
+  if (config_.tracing.enabled) trace::StopTracing();  // exports what the last calls left
   log::Flush();
 }
 

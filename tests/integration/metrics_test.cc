@@ -7,9 +7,13 @@
 #include <httplib.h>
 
 #include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "dfs_process.h"
 #include "nfs4_client.h"
@@ -158,6 +162,134 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
     EXPECT_GE(smb.Get(R"(dittofs_smb_requests_total{command="QUERY_DIRECTORY"})"), 1);
     EXPECT_EQ(smb.types["dittofs_smb_request_duration_seconds"], "histogram");
   }
+  ASSERT_OK_AND_ASSIGN(int code, server->Stop());
+  EXPECT_EQ(code, 0);
+}
+
+// OpenTelemetry tracing end to end: dfs exports to an OTLP/HTTP receiver on loopback, every
+// request sampled. A traced NFSv3 WRITE is a root span with its block write and metadata
+// transaction as children; a REST request carrying a W3C traceparent continues that trace.
+class OtlpReceiver {
+ public:
+  OtlpReceiver() {
+    server_.Post("/v1/traces", [this](const httplib::Request& request, httplib::Response& reply) {
+      std::lock_guard<std::mutex> lock(mu_);
+      bodies_.push_back(request.body);
+      reply.set_content("{}", "application/json");
+    });
+    server_.set_tcp_nodelay(true);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~OtlpReceiver() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string endpoint() const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/v1/traces";
+  }
+  // Every span received so far, with its resource's service.name as "service".
+  std::vector<nlohmann::json> Spans() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<nlohmann::json> out;
+    for (const std::string& body : bodies_) {
+      nlohmann::json request = nlohmann::json::parse(body);
+      for (const auto& resource : request["resourceSpans"]) {
+        std::string service;
+        for (const auto& a : resource["resource"]["attributes"]) {
+          if (a["key"] == "service.name") service = a["value"]["stringValue"];
+        }
+        for (const auto& scope : resource["scopeSpans"]) {
+          for (nlohmann::json span : scope["spans"]) {
+            span["service"] = service;
+            out.push_back(std::move(span));
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> bodies_;
+};
+
+std::string StringAttribute(const nlohmann::json& span, const std::string& key) {
+  for (const auto& a : span["attributes"]) {
+    if (a["key"] == key && a["value"].contains("stringValue")) return a["value"]["stringValue"];
+  }
+  return "";
+}
+
+TEST(TracingTest, ATracedNfsCallAndARestRequestReachTheCollectorWithTheirParents) {
+  OtlpReceiver receiver;
+  DfsOptions o;
+  o.env = {"DITTOFS_TRACING_ENABLED=true", "DITTOFS_TRACING_ENDPOINT=" + receiver.endpoint(),
+           "DITTOFS_TRACING_SAMPLING_RATIO=1", "DITTOFS_TRACING_SERVICE_NAME=dfs-under-test"};
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server, DfsProcess::Start(DFS_BINARY, o));
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> client,
+                       RawNfsClient::Connect(server->port(), 1000, 1000));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, client->Mnt("/export"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(CreatedReply f, client->Create(mnt.fh, "traced", GUARDED, ModeAttrs(0644)));
+  ASSERT_EQ(f.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(WRITE3res w, client->Write(f.fh, 0, "traced bytes", FILE_SYNC));
+  ASSERT_EQ(w.status, NFS3_OK);
+
+  // A REST request in a trace the caller started.
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string parent_id = "00f067aa0ba902b7";
+  httplib::Client http("127.0.0.1", server->api_port());
+  auto health = http.Get("/health", {{"traceparent", "00-" + trace_id + "-" + parent_id + "-01"}});
+  ASSERT_TRUE(health);
+
+  // The server exports at least once a second.
+  std::vector<nlohmann::json> spans;
+  const nlohmann::json* write = nullptr;
+  const nlohmann::json* rest = nullptr;
+  for (int i = 0; i < 100 && (write == nullptr || rest == nullptr); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    spans = receiver.Spans();
+    write = rest = nullptr;
+    for (const auto& s : spans) {
+      if (s["name"] == "nfs.v3.WRITE") write = &s;
+      if (s["traceId"] == trace_id) rest = &s;
+    }
+  }
+  ASSERT_NE(write, nullptr) << server->Log();
+  EXPECT_EQ((*write)["service"], "dfs-under-test");
+  EXPECT_EQ((*write)["kind"], 2);  // SERVER
+  EXPECT_FALSE(write->contains("parentSpanId") &&
+               !(*write)["parentSpanId"].get<std::string>().empty());
+  EXPECT_EQ(StringAttribute(*write, "rpc.method"), "WRITE");
+  EXPECT_EQ(StringAttribute(*write, "dittofs.share"), "/export");
+  EXPECT_EQ(StringAttribute(*write, "nfs.status"), "NFS3_OK");
+  // Its children: the block write and the metadata transaction, in its trace.
+  std::set<std::string> children;
+  for (const auto& s : spans) {
+    if (s.contains("parentSpanId") && s["parentSpanId"] == (*write)["spanId"]) {
+      EXPECT_EQ(s["traceId"], (*write)["traceId"]);
+      children.insert(s["name"].get<std::string>());
+    }
+  }
+  EXPECT_TRUE(children.contains("block.write")) << nlohmann::json(spans).dump();
+  EXPECT_TRUE(children.contains("metadata.txn")) << nlohmann::json(spans).dump();
+  // The CREATE before it was a trace of its own.
+  for (const auto& s : spans) {
+    if (s["name"] == "nfs.v3.CREATE") {
+      EXPECT_NE(s["traceId"], (*write)["traceId"]);
+    }
+  }
+
+  ASSERT_NE(rest, nullptr);
+  EXPECT_EQ((*rest)["parentSpanId"], parent_id);
+  EXPECT_EQ((*rest)["name"], "HTTP GET");
   ASSERT_OK_AND_ASSIGN(int code, server->Stop());
   EXPECT_EQ(code, 0);
 }

@@ -30,6 +30,7 @@
 #include "base/thread_pool.h"
 #include "net/http/problem.h"
 #include "net/http/request_framer.h"
+#include "trace/trace.h"
 
 namespace dittofs::net {
 namespace {
@@ -652,6 +653,18 @@ void EpollHttpServer::Serve(const httplib::Request& in, httplib::Response& out,
   }
 
   HttpResponse response;
+  trace::Span span;
+  if (options_.trace) {
+    const std::optional<trace::TraceContext> parent =
+        trace::ParseTraceparent(request.header("traceparent"));
+    span = trace::Span::Root(fmt::format("HTTP {}", in.method), trace::SpanKind::kServer,
+                             parent ? &*parent : nullptr);
+    if (span.recording()) {
+      span.SetAttribute("http.request.method", in.method);
+      span.SetAttribute("url.path", in.path);
+      span.SetAttribute("client.address", request.client_address);
+    }
+  }
   try {
     response = router_.Dispatch(std::move(request));
   } catch (const std::exception& e) {
@@ -662,6 +675,11 @@ void EpollHttpServer::Serve(const httplib::Request& in, httplib::Response& out,
     LOG_ERROR("http: handler for {} {} threw", in.method, in.path);
     response = Problem(500, ReasonPhrase(500), "the server failed to handle the request");
   }
+  if (span.recording()) {
+    span.SetAttribute("http.response.status_code", static_cast<int64_t>(response.status));
+    if (response.status >= 500) span.SetError(fmt::format("HTTP {}", response.status));
+  }
+  span.End();
   WriteResponse(response, out);
 }
 

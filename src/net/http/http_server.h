@@ -122,6 +122,9 @@ struct HttpServerOptions {
   // is it refused). Each connection buffers at most one request (max_body_bytes plus headers),
   // so this also bounds memory.
   size_t max_connections = 128;
+  // A trace span per request (docs/tracing.md), a child of the W3C `traceparent` the request
+  // carries, when it has one.
+  bool trace = false;
 };
 
 // Serves HTTP/1.1 on one address through a Router. Every error response the server makes

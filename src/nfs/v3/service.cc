@@ -30,6 +30,7 @@ Result<Target> ResolveHandle(const rpc::CallContext& call, const FileHandleCodec
   ASSIGN_OR_RETURN(DecodedHandle h, handles.Decode(fh.data));
   // kStale for a share that is gone, kUnavailable (JUKEBOX) while its block store changes.
   ASSIGN_OR_RETURN(core::ShareUse vfs, shares.Use(h.share));
+  if (call.span != nullptr) call.span->SetAttribute("dittofs.share", vfs->name());
   if (WrongSecurity(call, vfs->options())) {
     if (call.denied != nullptr) *call.denied = rpc::AuthStat::kTooWeak;
     return Status(Errc::kAccess, "the share requires TLS or another security flavor");
@@ -151,6 +152,14 @@ rpc::ProcedureHandler Bind(Nfs3Service* svc,
     Args args;
     if (!Decode(d, &args)) return rpc::AcceptStat::kGarbageArgs;
     Res res = (svc->*fn)(call, args);
+    if (call.span != nullptr && call.span->recording()) {
+      call.span->SetAttribute("nfs.status", ToString(res.status));
+      // What the server failed at (not what the client asked amiss) marks the span failed.
+      if (res.status == nfsstat3::NFS3ERR_IO || res.status == nfsstat3::NFS3ERR_SERVERFAULT ||
+          res.status == nfsstat3::NFS3ERR_JUKEBOX) {
+        call.span->SetError(ToString(res.status));
+      }
+    }
     Encode(e, res);
     if constexpr (std::is_same_v<Res, READ3res>) {
       // The encoded data views the store's memory; the reply keeps it alive until sent.

@@ -15,6 +15,7 @@
 #include "metrics/metrics.h"
 #include "nfs/common/caller.h"
 #include "nfs/v4/errors.h"
+#include "trace/trace.h"
 
 namespace dittofs::nfs {
 
@@ -355,7 +356,18 @@ bool Nfs4Service::Compound(const rpc::CallContext& call, xdr::XdrDecoder& d,
       res = Failed(op.op, nfsstat4::NFS4ERR_SEQUENCE_POS);
     } else {
       const auto started = std::chrono::steady_clock::now();
+      // A child span of the COMPOUND's per operation, when the call is traced.
+      trace::Span op_span;
+      if (call.span != nullptr && call.span->recording()) {
+        op_span = trace::Span::Child(fmt::format("nfs4.{}", OpName(op.op)));
+      }
       res = Dispatch(c, op);
+      if (op_span.recording()) {
+        op_span.SetAttribute("nfs4.status", static_cast<int64_t>(res.status()));
+        if (res.status() != nfsstat4::NFS4_OK) {
+          op_span.SetError(fmt::format("status {}", static_cast<int>(res.status())));
+        }
+      }
       if (const OpMetrics& m = MetricsOf(op.op); m.ops != nullptr) {
         m.ops->Inc();
         m.duration->Observe(std::chrono::steady_clock::now() - started);

@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/result.h"
+#include "trace/trace.h"
 
 namespace dittofs::stores {
 
@@ -213,16 +214,24 @@ enum class Durability { kDurable, kLazy };
 // `durability` kLazy makes the commit lazy (see MetadataTxn::Commit).
 template <typename Fn>
 Status RunTransaction(MetadataStore& store, Fn&& fn, Durability durability = Durability::kDurable) {
+  // A child span of a traced request (docs/tracing.md); a thread-local load otherwise.
+  trace::Span span = trace::Span::Child("metadata.txn");
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<MetadataTxn> txn = store.Begin();
     txn->set_lazy(durability == Durability::kLazy);
     Status s = fn(*txn);
-    if (!s.ok()) {
-      if (s.code() == Errc::kConflict && attempt < 1000) continue;
-      return s;
+    if (s.ok()) s = txn->Commit();
+    if (s.code() == Errc::kConflict && attempt < 1000) continue;
+    if (span.recording()) {
+      span.SetAttribute("dittofs.attempts", attempt + 1);
+      span.SetAttribute("dittofs.lazy", durability == Durability::kLazy);
+      if (!s.ok()) span.SetAttribute("dittofs.status", s.ToString());
+      // What the caller refused (kNotFound, kExists, ...) is an answer; a store failing is not.
+      if (s.code() == Errc::kIo || s.code() == Errc::kUnavailable || s.code() == Errc::kConflict) {
+        span.SetError(s.ToString());
+      }
     }
-    s = txn->Commit();
-    if (s.code() != Errc::kConflict || attempt >= 1000) return s;
+    return s;
   }
 }
 

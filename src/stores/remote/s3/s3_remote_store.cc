@@ -18,6 +18,7 @@
 #include "base/mutex.h"
 #include "base/random.h"
 #include "base/thread_pool.h"
+#include "trace/trace.h"
 
 namespace dittofs::stores {
 namespace {
@@ -260,9 +261,22 @@ Response S3RemoteStore::Attempt(const Request& request) {
   } else if (std::strcmp(request.method, "DELETE") == 0) {
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
   }
+  // A client span of a traced request (docs/tracing.md): the remote call it waits on.
+  trace::Span span =
+      trace::Span::Child(std::string("s3.") + request.method, trace::SpanKind::kClient);
   response.curl = curl_easy_perform(h);
   response.curl_error = error;
   if (response.curl == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  if (span.recording()) {
+    span.SetAttribute("http.request.method", request.method);
+    span.SetAttribute("url.full", request.url);
+    if (response.curl != CURLE_OK) {
+      span.SetError(response.curl_error);
+    } else {
+      span.SetAttribute("http.response.status_code", static_cast<int64_t>(response.status));
+      if (response.status >= 400) span.SetError(fmt::format("HTTP {}", response.status));
+    }
+  }
   ReturnHandle(std::move(handle));
   return response;
 }
