@@ -2120,6 +2120,28 @@ void ServerImpl::CollectMetrics(metrics::Exposition& e) {
          [](const TS& t) { return t.orphans_deleted; });
   tiered("dittofs_carve_passes_total", "counter", "Background carve passes run.",
          [](const TS& t) { return t.carve_passes; });
+
+  // The recycle bins' sizes, as their indexes count them (one record read per share).
+  e.Family("dittofs_recycle_bin_bytes", "gauge",
+           "Bytes the share's recycle bin holds (shares that keep one).");
+  for (const std::shared_ptr<core::Share>& share : shares_.All()) {
+    Result<core::ShareUse> use = share->Use();
+    if (!use.ok() || !use->vfs().options().recycle.enabled) continue;
+    if (Result<uint64_t> bytes = use->vfs().TrashBytes(); bytes.ok()) {
+      e.Sample("dittofs_recycle_bin_bytes", {{"share", share->name()}},
+               static_cast<double>(*bytes));
+    }
+  }
+  if (config_.tracing.enabled) {
+    const trace::TracingStats t = trace::GetTracingStats();
+    e.Family("dittofs_trace_spans_exported_total", "counter", "Trace spans sent to the collector.");
+    e.Sample("dittofs_trace_spans_exported_total", {}, static_cast<double>(t.exported));
+    e.Family("dittofs_trace_spans_dropped_total", "counter",
+             "Trace spans lost: the queue full, an export failed, or stopping gave up.");
+    e.Sample("dittofs_trace_spans_dropped_total", {}, static_cast<double>(t.dropped));
+    e.Family("dittofs_trace_export_errors_total", "counter", "Exports to the collector that failed.");
+    e.Sample("dittofs_trace_export_errors_total", {}, static_cast<double>(t.export_errors));
+  }
 }
 
 void ServerImpl::Stop() {

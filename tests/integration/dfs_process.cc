@@ -57,6 +57,7 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
          << "    smb_access_based_enumeration: "
          << (s.smb_access_based_enumeration ? "true" : "false") << "\n"
          << "    continuously_available: " << (s.continuously_available ? "true" : "false") << "\n"
+         << "    recycle: " << (s.recycle ? "true" : "false") << "\n"
          << "    tls: " << s.tls << "\n";
     auto list = [&](const char* key, const std::vector<std::string>& cidrs) {
       yaml << "    " << key << ": [";

@@ -75,6 +75,7 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
   DfsOptions o;
   o.metrics = true;
   o.metrics_token = "scrape-secret";
+  o.shares[0].recycle = true;
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server, DfsProcess::Start(DFS_BINARY, o));
   ASSERT_GT(server->metrics_port(), 0) << server->Log();
   httplib::Client http("127.0.0.1", server->metrics_port());
@@ -124,6 +125,18 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
   EXPECT_EQ(after.Get(lookup) - before.Get(lookup), 3);
   EXPECT_EQ(after.Get(getattr_latency) - before.Get(getattr_latency), 7);
   EXPECT_EQ(after.Get(garbage) - before.Get(garbage), 0);
+  // A file of 11 bytes removed goes to the recycle bin, which the gauge shows.
+  const std::string bin = R"(dittofs_recycle_bin_bytes{share="/export"})";
+  EXPECT_EQ(after.Get(bin), 0);
+  EXPECT_EQ(after.types["dittofs_recycle_bin_bytes"], "gauge");
+  ASSERT_OK_AND_ASSIGN(CreatedReply binned,
+                       client->Create(mnt.fh, "binned", GUARDED, ModeAttrs(0644)));
+  ASSERT_EQ(binned.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(WRITE3res w, client->Write(binned.fh, 0, "eleven byte", FILE_SYNC));
+  ASSERT_EQ(w.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(REMOVE3res removed, client->Remove(mnt.fh, "binned"));
+  ASSERT_EQ(removed.status, NFS3_OK);
+  EXPECT_EQ(scrape().Get(bin), 11);
   // NFSv4.1: the operations inside the COMPOUNDs count one by one.
   const std::string putrootfh = R"(dittofs_nfs4_operations_total{op="PUTROOTFH"})";
   const std::string sequence = R"(dittofs_nfs4_operations_total{op="SEQUENCE"})";
@@ -229,6 +242,7 @@ std::string StringAttribute(const nlohmann::json& span, const std::string& key) 
 TEST(TracingTest, ATracedNfsCallAndARestRequestReachTheCollectorWithTheirParents) {
   OtlpReceiver receiver;
   DfsOptions o;
+  o.metrics = true;
   o.env = {"DITTOFS_TRACING_ENABLED=true", "DITTOFS_TRACING_ENDPOINT=" + receiver.endpoint(),
            "DITTOFS_TRACING_SAMPLING_RATIO=1", "DITTOFS_TRACING_SERVICE_NAME=dfs-under-test"};
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server, DfsProcess::Start(DFS_BINARY, o));
@@ -290,6 +304,13 @@ TEST(TracingTest, ATracedNfsCallAndARestRequestReachTheCollectorWithTheirParents
   ASSERT_NE(rest, nullptr);
   EXPECT_EQ((*rest)["parentSpanId"], parent_id);
   EXPECT_EQ((*rest)["name"], "HTTP GET");
+  // The exporter's own counts.
+  httplib::Client scraper("127.0.0.1", server->metrics_port());
+  auto scraped = scraper.Get("/metrics");
+  ASSERT_TRUE(scraped);
+  const Scrape counts = Parse(scraped->body);
+  EXPECT_GE(counts.Get("dittofs_trace_spans_exported_total"), 4);
+  EXPECT_EQ(counts.Get("dittofs_trace_export_errors_total"), 0);
   ASSERT_OK_AND_ASSIGN(int code, server->Stop());
   EXPECT_EQ(code, 0);
 }
