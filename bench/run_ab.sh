@@ -6,10 +6,14 @@
 # table shows each figure's median per binary and their ratio (B / A). Alternating in one run
 # is what makes a few percent visible on a noisy machine: run nothing else meanwhile.
 #
-# usage: bench/run_ab.sh [--rounds N] [--tests seq,rand,meta,getattr] A_DFS B_DFS [-- NFS_BENCH_ARGS...]
+# usage: bench/run_ab.sh [--rounds N] [--tests seq,rand,meta,getattr] [--a-env NAME=VALUE]...
+#                        [--b-env NAME=VALUE]... A_DFS B_DFS [-- NFS_BENCH_ARGS...]
 #
 #   --rounds N   alternate A and B runs N times (default 5)
 #   --tests      passed to nfs_bench (default meta,getattr)
+#   --a-env, --b-env  environment of A's (B's) servers, e.g. DITTOFS_METRICS_ENABLED=true;
+#                the same binary twice then compares two settings. OTLP_SINK in a value becomes
+#                the URL of an OTLP/HTTP sink the script runs (it answers every export 200).
 #   NFS_BENCH_ARGS, e.g. -- --seq-write-only --seq-passes 10
 #
 # Environment: NFS_BENCH (default <repo>/build/release/bin/nfs_bench).
@@ -20,16 +24,20 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rounds=5
 tests=meta,getattr
+a_env=()
+b_env=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --tests) tests=$2; shift 2 ;;
+    --a-env) a_env+=("$2"); shift 2 ;;
+    --b-env) b_env+=("$2"); shift 2 ;;
     --) shift; break ;;
     -*) echo "run_ab.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
 done
-[[ $# -ge 2 ]] || { sed -n 9,16p "${BASH_SOURCE[0]}" >&2; exit 2; }
+[[ $# -ge 2 ]] || { sed -n 9,20p "${BASH_SOURCE[0]}" >&2; exit 2; }
 a_bin=$(realpath "$1")
 b_bin=$(realpath "$2")
 shift 2
@@ -39,24 +47,45 @@ nfs_bench=${NFS_BENCH:-$repo_root/build/release/bin/nfs_bench}
 [[ -x "$nfs_bench" ]] || { echo "run_ab.sh: no nfs_bench at $nfs_bench (set NFS_BENCH)" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/dfs-ab.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+sink_pid=
+trap '[[ -n "$sink_pid" ]] && kill "$sink_pid" 2>/dev/null; rm -rf "$work"' EXIT
 results=$work/results
 
 # shellcheck source=bench/lib.sh
 source "$repo_root/bench/lib.sh"
 
-# run BIN LABEL: one fresh server, one nfs_bench run; appends its RESULT lines.
+# An OTLP/HTTP sink for tracing runs: answers every POST 200 and forgets the body.
+if [[ " ${a_env[*]} ${b_env[*]} " == *OTLP_SINK* ]]; then
+  sink_port=$(free_port)
+  python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers()
+        self.wfile.write(b"{}")
+    def log_message(self, *args): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+' "$sink_port" &
+  sink_pid=$!
+  a_env=("${a_env[@]/OTLP_SINK/http://127.0.0.1:$sink_port/v1/traces}")
+  b_env=("${b_env[@]/OTLP_SINK/http://127.0.0.1:$sink_port/v1/traces}")
+fi
+
+# run BIN LABEL [NAME=VALUE...]: one fresh server (with that environment), one nfs_bench run;
+# appends its RESULT lines.
 run() {
   local bin=$1 label=$2 dir port pid
+  local env=("${@:3}")
   dir=$(mktemp -d "$work/run.XXXX")
   port=$(free_port)
   write_dfs_config "$dir/dfs.yaml" "$dir/state" "$port" memory memory
-  "$bin" start --foreground --config "$dir/dfs.yaml" >"$dir/dfs.log" 2>&1 &
+  env "${env[@]}" "$bin" start --foreground --config "$dir/dfs.yaml" >"$dir/dfs.log" 2>&1 &
   pid=$!
   if ! wait_for_port "$port" "$pid" 30 && grep -q 'unknown key smb' "$dir/dfs.log"; then
     # A binary from before the SMB adapter (issue 13) knows no smb key, and serves no SMB.
     sed -i '/^smb:/d' "$dir/dfs.yaml"
-    "$bin" start --foreground --config "$dir/dfs.yaml" >"$dir/dfs.log" 2>&1 &
+    env "${env[@]}" "$bin" start --foreground --config "$dir/dfs.yaml" >"$dir/dfs.log" 2>&1 &
     pid=$!
   fi
   if ! wait_for_port "$port" "$pid" 30; then
@@ -74,8 +103,8 @@ run() {
 : >"$results"
 for round in $(seq "$rounds"); do
   echo "round $round of $rounds" >&2
-  run "$a_bin" A
-  run "$b_bin" B
+  run "$a_bin" A "${a_env[@]}"
+  run "$b_bin" B "${b_env[@]}"
 done
 
 ab_table "$results" "A median" "B median"
