@@ -366,6 +366,19 @@ Result<std::string> BinPathOf(MetadataTxn& txn, InodeId root, InodeId dir,
 }
 }  // namespace
 
+Result<bool> Vfs::StillInBin(MetadataTxn& txn, InodeId id, InodeId bin_dir,
+                             std::string_view bin_name) {
+  Result<stores::DirEntry> e = txn.Lookup(bin_dir, bin_name);
+  if (!e.ok()) {
+    if (e.status().code() == Errc::kNotFound) return false;
+    return e.status();
+  }
+  if (e->child != id) return false;
+  // Its directory may have left the bin (a folder restored by hand, whole).
+  ASSIGN_OR_RETURN(Inode dir, txn.GetInode(bin_dir));
+  return InBin(txn, dir);
+}
+
 Result<std::vector<Vfs::TrashItem>> Vfs::ListTrash(size_t max) {
   std::vector<TrashItem> out;
   std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
@@ -380,8 +393,8 @@ Result<std::vector<Vfs::TrashItem>> Vfs::ListTrash(size_t max) {
       if (!item.ok()) continue;
       const InodeId id = LoadBe64(std::string_view(r.key).substr(9));
       // Only what is still where the index says (a stale entry goes at the next purge).
-      Result<stores::DirEntry> e = txn->Lookup(item->bin_dir, item->bin_name);
-      if (!e.ok() || e->child != id) continue;
+      Result<bool> there = StillInBin(*txn, id, item->bin_dir, item->bin_name);
+      if (!there.ok() || !*there) continue;
       Result<std::string> bin_path =
           BinPathOf(*txn, root_.inode, item->bin_dir, name_of, item->bin_name);
       if (!bin_path.ok()) continue;
@@ -408,8 +421,8 @@ Result<bool> Vfs::DropTrash(uint64_t id) {
     if (!key.ok()) return key.status();
     ASSIGN_OR_RETURN(std::string value, txn.GetRecord(RecordTable::kTrash, *key));
     ASSIGN_OR_RETURN(item, DecodeItem(value));
-    Result<stores::DirEntry> e = txn.Lookup(item->bin_dir, item->bin_name);
-    if (e.ok() && e->child == id) {
+    ASSIGN_OR_RETURN(bool there, StillInBin(txn, id, item->bin_dir, item->bin_name));
+    if (there) {
       // There: removed below, whatever its DOS read-only attribute says.
       ASSIGN_OR_RETURN(Inode file, txn.GetInode(id));
       if (file.dos_attributes & kDosReadOnly) {
@@ -418,8 +431,7 @@ Result<bool> Vfs::DropTrash(uint64_t id) {
       }
       return Status::Ok();
     }
-    if (!e.ok() && e.status().code() != Errc::kNotFound) return e.status();
-    item.reset();  // not where the index says: forget it
+    item.reset();  // not where the index says (or no longer in the bin): forget it
     return ForgetTrash(txn, id);
   });
   if (s.code() == Errc::kNotFound) return false;
@@ -546,8 +558,8 @@ Result<std::string> Vfs::RestoreTrash(uint64_t id, std::string_view to) {
     }
     ASSIGN_OR_RETURN(std::string value, txn.GetRecord(RecordTable::kTrash, *key));
     ASSIGN_OR_RETURN(Item item, DecodeItem(value));
-    Result<stores::DirEntry> e = txn.Lookup(item.bin_dir, item.bin_name);
-    if (!e.ok() || e->child != id) {
+    ASSIGN_OR_RETURN(bool there, StillInBin(txn, id, item.bin_dir, item.bin_name));
+    if (!there) {
       return Status(Errc::kNotFound, fmt::format("file {} is no longer in the recycle bin", id));
     }
     std::vector<std::string> parts = SplitPath(to.empty() ? std::string_view(item.path) : to);

@@ -28,9 +28,7 @@ SetAttrs Mode(uint32_t mode) {
 
 class RecycleTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    Open({.enabled = true});
-  }
+  void SetUp() override { Open({.enabled = true}); }
   void Open(RecycleOptions recycle) {
     vfs_.reset();
     metadata_ = stores::NewMemoryMetadataStore();
@@ -234,6 +232,25 @@ TEST_F(RecycleTest, WhatLeavesTheBinThroughTheMountLeavesTheIndex) {
   Put(bin->id, "over", "zz");
   ASSERT_TRUE(vfs_->Rename(alice_, bin->id, "over", sub, "b2.txt", nullptr, nullptr).ok());
   EXPECT_TRUE(BinPaths().empty());
+  EXPECT_EQ(BinBytes(), 0u);
+}
+
+TEST_F(RecycleTest, AFolderMovedOutOfTheBinWholeTakesItsFilesOutOfTheIndex) {
+  FileId docs = Mkdir(root_, "docs");
+  Put(docs, "a.txt", "aaaa");
+  ASSERT_TRUE(vfs_->Remove(alice_, docs, "a.txt", nullptr).ok());
+  ASSERT_TRUE(vfs_->Rmdir(alice_, root_, "docs", nullptr).ok());
+  auto id = vfs_->ListTrash()->at(0).id;
+  auto bin = At("#recycle");
+  ASSERT_TRUE(bin.ok());
+  // The whole folder back by hand: its file is the user's again, not the bin's to purge.
+  ASSERT_TRUE(vfs_->Rename(alice_, bin->id, "docs", root_, "docs", nullptr, nullptr).ok());
+  EXPECT_TRUE(BinPaths().empty());
+  EXPECT_THAT(vfs_->RestoreTrash(id).status(), StatusIs(Errc::kNotFound));
+  auto emptied = vfs_->EmptyTrash();
+  ASSERT_TRUE(emptied.ok());
+  EXPECT_EQ(*emptied, 0u);
+  EXPECT_EQ(Read("docs/a.txt"), "aaaa");
   EXPECT_EQ(BinBytes(), 0u);
 }
 

@@ -376,6 +376,10 @@ class Vfs {
                       std::string_view name);
   // The bin's directory at the root; kInvalidInode when there is none.
   Result<InodeId> BinDir(stores::MetadataTxn& txn);
+  // Whether the bin's file `id` is still where its index entry says (`bin_name` in `bin_dir`)
+  // and that directory still lies in the bin.
+  Result<bool> StillInBin(stores::MetadataTxn& txn, InodeId id, InodeId bin_dir,
+                          std::string_view bin_name);
   // Whether directory `dir` is the bin or lies in it.
   Result<bool> InBin(stores::MetadataTxn& txn, const stores::Inode& dir);
   // The name of directory `child` in `parent`, remembered (checked by a lookup at each use).
