@@ -122,7 +122,7 @@ uint32_t Le32(const std::byte* p) {
 
 // Learns the session ids and file ids of a reply (a Direct TCP frame holding a chain).
 // DFS_SMB_FUZZ_TRACE=1 prints each response (to check seeds).
-const bool trace = std::getenv("DFS_SMB_FUZZ_TRACE") != nullptr;
+const bool verbose = std::getenv("DFS_SMB_FUZZ_TRACE") != nullptr;
 
 void Learn(const std::vector<std::byte>& frame, std::vector<uint64_t>* sessions,
            std::vector<uint64_t>* files) {
@@ -134,7 +134,7 @@ void Learn(const std::vector<std::byte>& frame, std::vector<uint64_t>* sessions,
     const uint16_t command = static_cast<uint16_t>(Le32(h + 12) & 0xFFFF);
     const uint32_t next = Le32(h + 20);
     const uint64_t sid = Le64(h + 40);
-    if (trace) std::fprintf(stderr, "  <- command %u status %08x\n", command, status);
+    if (verbose) std::fprintf(stderr, "  <- command %u status %08x\n", command, status);
     if (command == 1 && (status == 0 || status == 0xC0000016) && sid != 0) {
       if (std::find(sessions->begin(), sessions->end(), sid) == sessions->end())
         sessions->push_back(sid);
@@ -167,7 +167,7 @@ void Substitute(std::vector<std::byte>& m, const std::vector<uint64_t>& sessions
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // Every refused message logs a line at info; the fuzzer makes millions.
-  log::SetLevel(trace ? log::Level::kDebug : log::Level::kError);
+  log::SetLevel(verbose ? log::Level::kDebug : log::Level::kError);
   return 0;
 }
 
@@ -207,7 +207,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                reinterpret_cast<const std::byte*>(data + at + n));
       at += n;
       Substitute(m, sessions, files);
-      if (trace && m.size() >= 14) {
+      if (verbose && m.size() >= 14) {
         std::fprintf(stderr, "-> command %u (%zu bytes)\n", static_cast<unsigned>(m[12]), m.size());
       }
       const size_t seen = stream.sent.size();
@@ -215,7 +215,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (size_t i = seen; i < stream.sent.size(); ++i) Learn(stream.sent[i], &sessions, &files);
     }
     // The connection ends: its sessions and opens are closed.
-    if (trace && stream.closed) std::fprintf(stderr, "  closed by the server\n");
+    if (verbose && stream.closed) std::fprintf(stderr, "  closed by the server\n");
     stream.Close();
     stream.handler = nullptr;
   }
