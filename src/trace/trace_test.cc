@@ -753,7 +753,20 @@ TEST_F(TracingTest, StopExportsWhatIsQueued) {
 // ---- Cost when off ----
 
 // Spans on the request paths must cost next to nothing unless a trace is recorded: with
-// tracing off, and with tracing on but the trace not sampled.
+// tracing off, and with tracing on but the trace not sampled. Sanitizers make every access
+// dearer (ASan: about 230 ns a pair), so their builds get a looser bound.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr double kMaxNanosPerPair = 2000;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr double kMaxNanosPerPair = 2000;
+#else
+constexpr double kMaxNanosPerPair = 200;
+#endif
+#else
+constexpr double kMaxNanosPerPair = 200;
+#endif
+
 double NanosPerRootAndChild() {
   constexpr int kPairs = 1'000'000;
   int recorded = 0;
@@ -772,13 +785,13 @@ double NanosPerRootAndChild() {
 TEST(TracingCostTest, RootAndChildCostLittleWhenTracingIsOff) {
   StopTracing();
   const double nanos = NanosPerRootAndChild();
-  EXPECT_LT(nanos, 200) << nanos << " ns per root and child";
+  EXPECT_LT(nanos, kMaxNanosPerPair) << nanos << " ns per root and child";
 }
 
 TEST_F(TracingTest, RootAndChildCostLittleWhenNotSampled) {
   Start(0.0);
   const double nanos = NanosPerRootAndChild();
-  EXPECT_LT(nanos, 200) << nanos << " ns per root and child";
+  EXPECT_LT(nanos, kMaxNanosPerPair) << nanos << " ns per root and child";
 }
 
 }  // namespace
