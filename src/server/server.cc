@@ -2139,7 +2139,8 @@ void ServerImpl::CollectMetrics(metrics::Exposition& e) {
     e.Family("dittofs_trace_spans_dropped_total", "counter",
              "Trace spans lost: the queue full, an export failed, or stopping gave up.");
     e.Sample("dittofs_trace_spans_dropped_total", {}, static_cast<double>(t.dropped));
-    e.Family("dittofs_trace_export_errors_total", "counter", "Exports to the collector that failed.");
+    e.Family("dittofs_trace_export_errors_total", "counter",
+             "Exports to the collector that failed.");
     e.Sample("dittofs_trace_export_errors_total", {}, static_cast<double>(t.export_errors));
   }
 }

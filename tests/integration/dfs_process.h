@@ -42,7 +42,7 @@ struct DfsShare {
   bool guest_ok = false;
   bool smb_access_based_enumeration = false;
   bool continuously_available = false;
-  bool recycle = false;  // the share's recycle bin (docs/recycle.md)
+  bool recycle = false;                         // the share's recycle bin (docs/recycle.md)
   std::string tls = "off";                      // off | opportunistic | required
   std::vector<std::string> security = {"sys"};  // sys | krb5 | krb5i | krb5p
 };
