@@ -165,24 +165,19 @@ Result<std::string> Vfs::DirName(MetadataTxn& txn, InodeId parent, InodeId child
     Result<stores::DirEntry> e = txn.Lookup(parent, *cached);
     if (e.ok() && e->child == child) return *cached;
   }
-  constexpr size_t kPage = 512;
-  uint64_t after = 0;
-  for (;;) {
-    ASSIGN_OR_RETURN(std::vector<stores::DirEntry> page, txn.List(parent, after, kPage));
-    for (const stores::DirEntry& e : page) {
-      if (e.child != child) continue;
-      // The lookup makes the transaction conflict with a rename of the directory meanwhile.
-      RETURN_IF_ERROR(txn.Lookup(parent, e.name).status());
-      MutexLock lock(&dir_names_mu_);
-      if (dir_names_.size() >= kMaxDirNames) dir_names_.clear();
-      dir_names_[child] = {parent, e.name};
-      return e.name;
-    }
-    if (page.size() < kPage) {
-      return Status(Errc::kIo, fmt::format("recycle bin: directory {} has no name", child));
-    }
-    after = page.back().cookie;
+  // Not cached (or renamed since): a scan of the parent's entries (NameIn), then the lookup
+  // that makes the transaction conflict with a rename of the directory meanwhile.
+  Result<std::string> name = NameIn(parent, child);
+  if (!name.ok()) {
+    if (name.status().code() != Errc::kNotFound) return name.status();
+    return Status(Errc::kIo, fmt::format("recycle bin: directory {} has no name", child));
   }
+  ASSIGN_OR_RETURN(stores::DirEntry e, txn.Lookup(parent, *name));
+  if (e.child != child) return Status(Errc::kConflict, "recycle bin: a directory moved meanwhile");
+  MutexLock lock(&dir_names_mu_);
+  if (dir_names_.size() >= kMaxDirNames) dir_names_.clear();
+  dir_names_[child] = {parent, *name};
+  return *name;
 }
 
 Result<Inode> Vfs::MakeDirIn(MetadataTxn& txn, Inode& parent, std::string_view name,
