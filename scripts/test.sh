@@ -151,6 +151,9 @@ if [ "${DFS_SKIP_VM:-0}" != "1" ]; then
   step "Linux kernel NFSv4.2 client: fallocate, holes, SEEK, xattrs, reflink and server-side copy of 1 GiB (VM)"
   tests/vm/kernel_nfs42_test.sh build/release/bin/dfs
   record "kernel nfs42 (vm)" $?
+  step "Linux kernel NFSv4.1 and NFSv3 clients against quotas: df, EDQUOT, every acknowledged byte kept (VM)"
+  tests/vm/kernel_quota_test.sh build/release/bin/dfs
+  record "kernel quota (vm)" $?
   step "Linux kernel cifs client (VM)"
   # Every dialect mounts and is checked; the slow checks (cp -a, fio) run on 3.1.1 only.
   CIFS_FULL_DIALECTS=${CIFS_FULL_DIALECTS:-3.1.1} tests/vm/kernel_cifs_test.sh build/release/bin/dfs

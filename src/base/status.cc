@@ -31,6 +31,8 @@ std::string_view ErrcName(Errc code) {
       return "bad handle";
     case Errc::kNoSpace:
       return "no space";
+    case Errc::kQuota:
+      return "quota exceeded";
     case Errc::kReadOnly:
       return "read-only";
     case Errc::kIo:

@@ -23,6 +23,7 @@ enum class Errc : int {
   kStale,           // the object a handle named is gone
   kBadHandle,       // a handle that we never issued
   kNoSpace,         // the store is full
+  kQuota,           // a quota's limit would be passed (docs/quotas.md)
   kReadOnly,        // the share or store is read-only
   kIo,              // a store failed to read or write
   kTooBig,          // a size or offset beyond what we support

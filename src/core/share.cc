@@ -108,10 +108,14 @@ Result<std::shared_ptr<Share>> Share::Open(ShareId id, std::string name,
                                            ShareOptions options) {
   // Newly opened stores: finish what a crash interrupted before anything is served.
   RETURN_IF_ERROR(Vfs::FinishPendingCuts(name, *metadata, *blocks));
-  RETURN_IF_ERROR(Vfs::DeleteOrphans(name, *metadata, *blocks));
+  // Quotas count every change from here on, the orphans' deletion included.
+  ASSIGN_OR_RETURN(ShareQuotas quotas, ShareQuotas::Open(*metadata));
+  RETURN_IF_ERROR(Vfs::DeleteOrphans(name, *quotas.counting, *blocks));
   std::shared_ptr<Share> share(new Share(id, std::move(name)));
+  share->quotas_ = std::make_unique<ShareQuotas>(std::move(quotas));
   ASSIGN_OR_RETURN(std::unique_ptr<Vfs> vfs,
-                   Vfs::Open(id, share->name_, *metadata, *blocks, options, &share->state_));
+                   Vfs::Open(id, share->name_, *metadata, *blocks, options, &share->state_,
+                             share->quotas_.get()));
   share->metadata_ = std::move(metadata);
   share->blocks_ = std::move(blocks);
   MutexLock lock(&share->mu_);
@@ -189,7 +193,8 @@ Result<ShareUse> Share::Use(const std::shared_ptr<const ShareEntry>& entry) {
 void Share::SetOptions(ShareOptions options) {
   MutexLock control(&control_mu_);
   if (closed()) return;
-  Result<std::unique_ptr<Vfs>> vfs = Vfs::Open(id_, name_, *metadata_, *blocks_, options, &state_);
+  Result<std::unique_ptr<Vfs>> vfs =
+      Vfs::Open(id_, name_, *metadata_, *blocks_, options, &state_, quotas_.get());
   CHECK(vfs.ok()) << "share " << name_ << ": a Vfs over open stores: " << vfs.status().ToString();
   MutexLock lock(&mu_);
   options_ = std::move(options);
@@ -221,7 +226,8 @@ Status Share::ReplaceBlocks(std::unique_ptr<stores::BlockStore> blocks,
     MutexLock lock(&mu_);
     options = options_;
   }
-  Result<std::unique_ptr<Vfs>> vfs = Vfs::Open(id_, name_, *metadata_, *blocks, options, &state_);
+  Result<std::unique_ptr<Vfs>> vfs =
+      Vfs::Open(id_, name_, *metadata_, *blocks, options, &state_, quotas_.get());
   if (!vfs.ok()) {
     reopen();
     return vfs.status();
@@ -281,6 +287,7 @@ bool Share::closed() const {
 void Share::CloseStores() {
   std::unique_ptr<stores::MetadataStore> metadata;
   std::unique_ptr<stores::BlockStore> blocks;
+  std::unique_ptr<ShareQuotas> quotas;
   {
     MutexLock lock(&mu_);
     if (closed_) return;
@@ -288,8 +295,10 @@ void Share::CloseStores() {
     close_on_last_release_ = false;
     metadata = std::move(metadata_);
     blocks = std::move(blocks_);
+    quotas = std::move(quotas_);
   }
   blocks.reset();  // first: a tiered block store uses the metadata store until it is gone
+  quotas.reset();  // counted over the metadata store
   metadata.reset();
 }
 

@@ -11,6 +11,7 @@
 
 #include "base/mutex.h"
 #include "base/result.h"
+#include "core/quota.h"
 #include "core/state/share_state.h"
 #include "core/types.h"
 #include "core/vfs.h"
@@ -162,6 +163,9 @@ class Share : public std::enable_shared_from_this<Share> {
   // it by the control operations (under control_mu_) and through the Vfs.
   std::unique_ptr<stores::MetadataStore> metadata_;
   std::unique_ptr<stores::BlockStore> blocks_;
+  // The quota table and the counting store over metadata_ that every Vfs generation changes
+  // the share through; closed with the stores.
+  std::unique_ptr<ShareQuotas> quotas_;
 };
 
 }  // namespace dittofs::core

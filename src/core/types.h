@@ -186,6 +186,12 @@ struct FsStats {
   uint64_t total_files = 0;
   uint64_t free_files = 0;
   uint64_t avail_files = 0;
+  // The caller's quota (docs/quotas.md; NFSv4's quota attributes): the bytes it may still
+  // take before a hard limit refuses them, and before a soft one starts its grace (the
+  // storage's avail_bytes when no limit applies), and the bytes its files hold.
+  uint64_t quota_avail_hard = 0;
+  uint64_t quota_avail_soft = 0;
+  uint64_t quota_used = 0;
 };
 
 // How a share maps the identities clients present. "Admin" is the superuser (uid 0, gid 0);

@@ -143,15 +143,23 @@ Status CheckName(std::string_view name, const NameRules& rules) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Vfs>> Vfs::Open(ShareId id, std::string name,
-                                       stores::MetadataStore& metadata, stores::BlockStore& blocks,
-                                       ShareOptions options, ShareState* state) {
-  std::unique_ptr<Vfs> vfs(new Vfs(id, std::move(name), metadata, blocks, options));
+Result<std::unique_ptr<Vfs>> Vfs::Open(ShareId id, std::string name, stores::MetadataStore& store,
+                                       stores::BlockStore& blocks, ShareOptions options,
+                                       ShareState* state, ShareQuotas* quotas) {
+  ShareQuotas own_quotas;
+  if (quotas == nullptr) {
+    ASSIGN_OR_RETURN(own_quotas, ShareQuotas::Open(store));
+    quotas = &own_quotas;
+  }
+  std::unique_ptr<Vfs> vfs(new Vfs(id, std::move(name), *quotas->counting, blocks, options));
+  vfs->quotas_ = quotas->table.get();
+  if (own_quotas.table) vfs->own_quotas_ = std::make_unique<ShareQuotas>(std::move(own_quotas));
   if (state == nullptr) {
     vfs->own_state_ = std::make_unique<ShareState>();
     state = vfs->own_state_.get();
   }
   vfs->state_ = state;
+  stores::MetadataStore& metadata = vfs->metadata_;  // counted from here on
   InodeId root = metadata.root();
   if (root == stores::kInvalidInode) {
     ASSIGN_OR_RETURN(root, metadata.AllocateInodeId());
@@ -436,6 +444,9 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
       if (!owner && !MayAccess(caller, inode, 2)) return Errc::kAccess;
       if (attrs.size > kMaxFileSize) return Errc::kTooBig;
       RETURN_IF_ERROR(state_->Check(inode.id, kWriteData, CacheOp::kSetSize, 0, 0, via));
+      if (attrs.size > inode.size) {
+        RETURN_IF_ERROR(quotas_->Check(inode.uid, inode.gid, attrs.size - inode.size, 0));
+      }
       if (attrs.size != inode.size) {
         truncate = true;
         shrink = attrs.size < inode.size;
@@ -461,6 +472,15 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
       if (set_uid && !caller.is_root() && (uid_change || !owner)) return Errc::kPerm;
       if (set_gid && !caller.is_root() && (!owner || (gid_change && !caller.InGroup(attrs.gid)))) {
         return Errc::kPerm;
+      }
+      // The new owner and group take the file on within their quotas; root may give it over
+      // them (as a restore must).
+      const uint64_t bytes = inode.type == FileType::kRegular ? inode.size : 0;
+      if (uid_change && !caller.is_root()) {
+        RETURN_IF_ERROR(quotas_->CheckOne(QuotaKind::kUser, attrs.uid, bytes, 1));
+      }
+      if (gid_change && !caller.is_root()) {
+        RETURN_IF_ERROR(quotas_->CheckOne(QuotaKind::kGroup, attrs.gid, bytes, 1));
       }
       if (set_uid) inode.uid = attrs.uid;
       if (set_gid) inode.gid = attrs.gid;
@@ -692,6 +712,17 @@ Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t o
     FillWcc(file, before, wcc);
     return WriteResult{0, Stability::kFileSync};
   }
+  // What the write adds to the file is held against its owner's, group's and the share's
+  // quotas before a byte is stored: a write refused for quota changes nothing.
+  QuotaTable::Reservation held;
+  if (const uint64_t end = offset + data.size(); end > inode.size) {
+    Result<QuotaTable::Reservation> r = quotas_->Reserve(inode.uid, inode.gid, end - inode.size);
+    if (!r.ok()) {
+      FillWcc(file, before, wcc);
+      return r.status();
+    }
+    held = std::move(r).value();
+  }
   {
     trace::Span span = trace::Span::Child("block.write");
     span.SetAttribute("dittofs.inode", file.inode);
@@ -794,6 +825,7 @@ Status Vfs::Allocate(const Caller& raw_caller, FileId file, uint64_t offset, uin
     ASSIGN_OR_RETURN(Inode cur, LoadIn(txn, file));
     before = Pre(cur);
     if (end <= cur.size) return Status::Ok();  // nothing visible changes (fallocate(2) alike)
+    RETURN_IF_ERROR(quotas_->Check(cur.uid, cur.gid, end - cur.size, 0));
     cur.size = end;
     cur.mtime = cur.ctime = now;
     cur.dos_attributes |= kDosArchive;
@@ -880,7 +912,12 @@ Result<uint64_t> Vfs::CopyRange(const Caller& raw_caller, FileId src, uint64_t s
       return Status(Errc::kInvalid, "copy onto an overlapping range of the same file");
     }
     RETURN_IF_ERROR(state_->Check(src.inode, kReadData, CacheOp::kRead, src_offset, n, src_via));
-    return state_->Check(dst.inode, kWriteData, CacheOp::kWrite, dst_offset, n, dst_via);
+    RETURN_IF_ERROR(state_->Check(dst.inode, kWriteData, CacheOp::kWrite, dst_offset, n, dst_via));
+    // Checked before anything is copied: a copy refused for quota changes nothing.
+    if (dst_offset + n > to.size) {
+      RETURN_IF_ERROR(quotas_->Check(to.uid, to.gid, dst_offset + n - to.size, 0));
+    }
+    return Status::Ok();
   }();
   if (!s.ok() || n == 0) {
     FillWcc(dst, before, dst_wcc);
@@ -975,6 +1012,7 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
     }
     n.nlink = type == FileType::kDirectory ? 2 : 1;
     n.size = 0;
+    RETURN_IF_ERROR(quotas_->Check(n.uid, n.gid, 0, 1));
     n.atime = n.mtime = n.ctime = n.btime = now;
     // Times asked for are the creator's to give, as the owner's on SetAttr.
     if (attrs.has(kSetAtime) && !attrs.has(kSetAtimeNow)) n.atime = attrs.atime;
@@ -1950,6 +1988,22 @@ Result<FsStats> Vfs::StatFs(const Caller& caller, FileId file) {
   fs.total_files = st.total_files;
   fs.free_files = st.free_files;
   fs.avail_files = st.free_files;
+  // What the caller may still take (docs/quotas.md): the tightest of its own, its group's and
+  // the share's limits, when tighter than the storage, is the file system it sees (df shows
+  // the quota, as on a kernel server with quotas).
+  const Caller effective = Effective(caller);
+  const QuotaTable::Room room = quotas_->RoomFor(effective.uid, effective.gid);
+  if (room.avail_bytes < fs.avail_bytes) {
+    fs.total_bytes = std::min(fs.total_bytes, room.limit_bytes);
+    fs.free_bytes = fs.avail_bytes = room.avail_bytes;
+  }
+  fs.quota_used = room.used_bytes;
+  fs.quota_avail_hard = std::min(fs.avail_bytes, room.avail_bytes);
+  fs.quota_avail_soft = std::min(fs.quota_avail_hard, room.avail_soft_bytes);
+  if (room.avail_files < fs.avail_files) {
+    fs.total_files = std::min(fs.total_files, room.limit_files);
+    fs.free_files = fs.avail_files = room.avail_files;
+  }
   return fs;
 }
 

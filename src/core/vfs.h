@@ -13,6 +13,7 @@
 #include "base/mutex.h"
 #include "base/result.h"
 #include "core/acl/acl.h"
+#include "core/quota.h"
 #include "core/state/share_state.h"
 #include "core/types.h"
 #include "stores/block/block_store.h"
@@ -42,13 +43,17 @@ using DataExtent = stores::BlockStore::Extent;
 class Vfs {
  public:
   // Opens the share over its stores, creating the root directory on first use.
+  // `quotas` (docs/quotas.md): the share's quota table and the counting store over `metadata`
+  // that every change goes through; the server keeps them across Vfs generations, as it does
+  // `state`. Without them the Vfs opens its own.
   // `metadata` and `blocks` must outlive the Vfs; so must `state`, the share's opens, locks and
   // grants, which the server keeps across Vfs generations (policy changes). Without one the
   // Vfs keeps its own.
   static Result<std::unique_ptr<Vfs>> Open(ShareId id, std::string name,
                                            stores::MetadataStore& metadata,
                                            stores::BlockStore& blocks, ShareOptions options,
-                                           ShareState* state = nullptr);
+                                           ShareState* state = nullptr,
+                                           ShareQuotas* quotas = nullptr);
   // Finishes the cuts of file data that a crash interrupted: a shrinking SETATTR commits the
   // new size with a pending cut, which it forgets once the cut is durable. Each such file's
   // data is cut at its size (removed if the file is gone), durably, and the cuts forgotten.
@@ -66,6 +71,8 @@ class Vfs {
   // The share's opens, byte-range locks and caching grants (docs/state.md). Operations without
   // an open (all of NFSv3's) are checked against them as short anonymous opens.
   ShareState& state() { return *state_; }
+  // The share's quotas (docs/quotas.md): limits and usage per share, user and group.
+  QuotaTable& quotas() { return *quotas_; }
   // Checks that `file` names a live object of this share (Errc::kStale otherwise).
   Result<Attr> Resolve(FileId file);
 
@@ -400,10 +407,12 @@ class Vfs {
   FileId root_;
   Mutex dir_names_mu_;  // a cache: directory -> (parent, name), for the bin's paths
   std::unordered_map<InodeId, std::pair<InodeId, std::string>> dir_names_ GUARDED_BY(dir_names_mu_);
-  std::atomic<int64_t> last_purge_{0};     // MonotonicNanos of the last purge Remove started
-  std::atomic<uint64_t> next_cut_{0};      // tells this run's pending cuts of one file apart
-  std::unique_ptr<ShareState> own_state_;  // when Open was given none
-  ShareState* state_ = nullptr;            // never null once opened
+  std::atomic<int64_t> last_purge_{0};       // MonotonicNanos of the last purge Remove started
+  std::atomic<uint64_t> next_cut_{0};        // tells this run's pending cuts of one file apart
+  std::unique_ptr<ShareState> own_state_;    // when Open was given none
+  std::unique_ptr<ShareQuotas> own_quotas_;  // when Open was given none
+  QuotaTable* quotas_ = nullptr;             // never null once opened
+  ShareState* state_ = nullptr;              // never null once opened
 };
 
 // Permission test: may `caller` do what `want` (a mask of 4 = read, 2 = write, 1 = execute)

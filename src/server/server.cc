@@ -620,6 +620,9 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Result<std::string> RestoreTrash(std::string_view share, uint64_t id,
                                    std::string_view to) override;
   Result<uint64_t> EmptyTrash(std::string_view share) override;
+  Result<std::string> Quotas(std::string_view share) override;
+  Result<std::string> SetQuota(std::string_view share, core::QuotaKind kind, uint32_t id,
+                               const core::QuotaLimits& limits) override;
   Status AdaptersChanged() override { return ReconcileAdapters(); }
   Status SettingChanged(std::string_view key, std::string_view value) override;
   bool Ready() override { return ready_.load(); }
@@ -675,6 +678,9 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   // Purges the recycle bin of every served share that keeps one (Vfs::PurgeTrash); a failure
   // is logged, and the next round tries again.
   void PurgeRecycleBins();
+  // Folds each share's quota deltas into its usage records (QuotaTable::Fold): those with many
+  // waiting, or all of them when `all`.
+  void FoldQuotas(bool all);
 
   config::Config config_;
   std::unique_ptr<cp::ControlDb> db_;
@@ -1306,6 +1312,10 @@ Status ServerImpl::EvictClient(std::string_view id) {
 constexpr size_t kMaxListedTrash = 10000;
 // How often the recycle bins are purged of what is past their retention or over their cap.
 constexpr std::chrono::nanoseconds kTrashPurgeInterval = std::chrono::hours(1);
+// A share's quota deltas are folded into its usage records when this many wait, and every
+// kQuotaFoldInterval in any case (docs/quotas.md).
+constexpr uint64_t kQuotaFoldAt = 4096;
+constexpr int64_t kQuotaFoldInterval = 60;  // sweeper ticks (seconds)
 
 // "2024-05-01T10:00:00Z": RFC 3339, UTC, whole seconds.
 std::string Rfc3339Utc(const Timespec& t) {
@@ -1347,6 +1357,59 @@ Result<std::string> ServerImpl::RestoreTrash(std::string_view share, uint64_t id
 Result<uint64_t> ServerImpl::EmptyTrash(std::string_view share) {
   ASSIGN_OR_RETURN(HeldShare held, HoldShare(share));
   return held.use.vfs().EmptyTrash();
+}
+
+namespace {
+nlohmann::json QuotaJson(const core::QuotaEntry& e) {
+  nlohmann::json grace = nullptr;
+  if (e.grace_expires != 0) grace = Rfc3339Utc(Timespec{e.grace_expires, 0});
+  return {{"kind", core::QuotaKindName(e.kind)},
+          {"id", e.id},
+          {"used_bytes", e.used_bytes},
+          {"used_files", e.used_files},
+          {"hard_bytes", e.limits.hard_bytes},
+          {"soft_bytes", e.limits.soft_bytes},
+          {"hard_files", e.limits.hard_files},
+          {"soft_files", e.limits.soft_files},
+          {"grace_seconds", e.limits.grace_seconds},
+          {"grace_expires", std::move(grace)},
+          {"state", e.state}};
+}
+}  // namespace
+
+Result<std::string> ServerImpl::Quotas(std::string_view share) {
+  ASSIGN_OR_RETURN(HeldShare held, HoldShare(share));
+  const core::QuotaTable& quotas = held.use.vfs().quotas();
+  nlohmann::json users = nlohmann::json::array();
+  nlohmann::json groups = nlohmann::json::array();
+  for (const core::QuotaEntry& e : quotas.Report()) {
+    if (e.kind == core::QuotaKind::kUser) users.push_back(QuotaJson(e));
+    if (e.kind == core::QuotaKind::kGroup) groups.push_back(QuotaJson(e));
+  }
+  return nlohmann::json{{"share", QuotaJson(quotas.Get(core::QuotaKind::kShare, 0))},
+                        {"users", std::move(users)},
+                        {"groups", std::move(groups)}}
+      .dump();
+}
+
+Result<std::string> ServerImpl::SetQuota(std::string_view share, core::QuotaKind kind, uint32_t id,
+                                         const core::QuotaLimits& limits) {
+  ASSIGN_OR_RETURN(HeldShare held, HoldShare(share));
+  core::QuotaTable& quotas = held.use.vfs().quotas();
+  RETURN_IF_ERROR(quotas.SetLimits(kind, id, limits));
+  return QuotaJson(quotas.Get(kind, id)).dump();
+}
+
+void ServerImpl::FoldQuotas(bool all) {
+  for (const std::shared_ptr<core::Share>& share : shares_.All()) {
+    Result<core::ShareUse> use = share->Use();
+    if (!use.ok()) continue;
+    core::QuotaTable& quotas = use->vfs().quotas();
+    if (!all && quotas.unfolded() < kQuotaFoldAt) continue;
+    if (Result<size_t> folded = quotas.Fold(); !folded.ok()) {
+      LOG_WARN("share {}: folding its quota usage: {}", share->name(), folded.status().ToString());
+    }
+  }
 }
 
 void ServerImpl::PurgeRecycleBins() {
@@ -1969,6 +2032,7 @@ Status ServerImpl::Start() {
         last_purge = now;
         PurgeRecycleBins();
       }
+      FoldQuotas(ticks % kQuotaFoldInterval == 0);
     }
   });
   RETURN_IF_ERROR(StartMetrics());  // before the API, whose line says the server is up
@@ -2130,6 +2194,40 @@ void ServerImpl::CollectMetrics(metrics::Exposition& e) {
     if (Result<uint64_t> bytes = use->vfs().TrashBytes(); bytes.ok()) {
       e.Sample("dittofs_recycle_bin_bytes", {{"share", share->name()}},
                static_cast<double>(*bytes));
+    }
+  }
+  // Quotas: the usage and limits of each share, and of each user and group with usage or
+  // limits (docs/quotas.md).
+  e.Family("dittofs_quota_used_bytes", "gauge",
+           "Bytes (regular files' sizes) a share, user or group holds on the share.");
+  e.Family("dittofs_quota_used_files", "gauge",
+           "Objects a share, user or group holds on the share.");
+  e.Family("dittofs_quota_limit_bytes", "gauge", "Quota byte limits set (type hard or soft).");
+  e.Family("dittofs_quota_limit_files", "gauge", "Quota file limits set (type hard or soft).");
+  for (const std::shared_ptr<core::Share>& share : shares_.All()) {
+    Result<core::ShareUse> use = share->Use();
+    if (!use.ok()) continue;
+    for (const core::QuotaEntry& q : use->vfs().quotas().Report()) {
+      const std::string id = std::to_string(q.id);
+      const std::string kind(core::QuotaKindName(q.kind));
+      e.Sample("dittofs_quota_used_bytes", {{"share", share->name()}, {"kind", kind}, {"id", id}},
+               static_cast<double>(q.used_bytes));
+      e.Sample("dittofs_quota_used_files", {{"share", share->name()}, {"kind", kind}, {"id", id}},
+               static_cast<double>(q.used_files));
+      for (auto [type, bytes, files] :
+           {std::tuple{"hard", q.limits.hard_bytes, q.limits.hard_files},
+            std::tuple{"soft", q.limits.soft_bytes, q.limits.soft_files}}) {
+        if (bytes != 0) {
+          e.Sample("dittofs_quota_limit_bytes",
+                   {{"share", share->name()}, {"kind", kind}, {"id", id}, {"type", type}},
+                   static_cast<double>(bytes));
+        }
+        if (files != 0) {
+          e.Sample("dittofs_quota_limit_files",
+                   {{"share", share->name()}, {"kind", kind}, {"id", id}, {"type", type}},
+                   static_cast<double>(files));
+        }
+      }
     }
   }
   if (config_.tracing.enabled) {

@@ -727,5 +727,112 @@ TEST_F(DfsctlTest, TheRecycleBinKeepsWhatEveryProtocolRemovesAndGivesItBack) {
   EXPECT_EQ(read_nfs({"#recycle", "c3"}), "no c3");
 }
 
+// Quotas (docs/quotas.md), set with dfsctl and held over NFSv3 and SMB: the write that would
+// pass a limit fails with NFS3ERR_DQUOT / STATUS_DISK_FULL, and the file keeps every byte
+// acknowledged before it; FSSTAT shows the caller what its quota leaves.
+TEST_F(DfsctlTest, QuotasHoldOverNfsAndSmbAndKeepEveryAcknowledgedByte) {
+  if (Shell("command -v smbclient").exit_code != 0) GTEST_SKIP() << "no smbclient";
+  ASSERT_NE(server_->smb_port(), 0);
+  ASSERT_NO_FATAL_FAILURE(LoginAndChangePassword());
+  server_->set_admin_password("a-new-admin-password");
+
+  CtlRun set = Ctl({"quota", "set", "/export", "--user", "1000", "--hard-bytes", "200000",
+                    "--soft-bytes", "150000", "--hard-files", "10"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+
+  // NFSv3 as uid 1000: 64 KiB FILE_SYNC writes until one would pass 200 000 bytes.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> nfs,
+                       RawNfsClient::Connect(server_->port(), 1000, 1000));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, nfs->Mnt("/export"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(CreatedReply f, nfs->Create(mnt.fh, "big", GUARDED, ModeAttrs(0644)));
+  ASSERT_EQ(f.status, NFS3_OK);
+  const std::string data = testing::RandomString(4 * 65536, 3);
+  size_t acked = 0;
+  nfsstat3 refused = NFS3_OK;
+  for (size_t at = 0; at < data.size(); at += 65536) {
+    ASSERT_OK_AND_ASSIGN(WRITE3res w,
+                         nfs->Write(f.fh, at, std::string_view(data).substr(at, 65536), FILE_SYNC));
+    if (w.status != NFS3_OK) {
+      refused = w.status;
+      break;
+    }
+    acked += w.WRITE3res_u.resok.count;
+  }
+  EXPECT_EQ(refused, NFS3ERR_DQUOT);
+  EXPECT_EQ(acked, 3u * 65536);
+  std::string back;
+  for (;;) {
+    ASSERT_OK_AND_ASSIGN(ReadReply r, nfs->Read(f.fh, back.size(), 65536));
+    ASSERT_EQ(r.status, NFS3_OK);
+    back += r.data;
+    if (r.eof || r.count == 0) break;
+  }
+  EXPECT_TRUE(back == data.substr(0, acked)) << back.size();
+  // What the quota leaves uid 1000, as df would show it.
+  ASSERT_OK_AND_ASSIGN(FSSTAT3res fs, nfs->Fsstat(mnt.fh));
+  ASSERT_EQ(fs.status, NFS3_OK);
+  EXPECT_EQ(fs.FSSTAT3res_u.resok.tbytes, 200000u);
+  EXPECT_EQ(fs.FSSTAT3res_u.resok.abytes, 200000u - acked);
+  EXPECT_EQ(fs.FSSTAT3res_u.resok.tfiles, 10u);
+  EXPECT_EQ(fs.FSSTAT3res_u.resok.afiles, 9u);
+
+  CtlRun get = Ctl({"quota", "get", "/export", "--user", "1000", "-o", "json"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  json mine = json::parse(get.out);
+  EXPECT_EQ(mine["used_bytes"], acked);
+  EXPECT_EQ(mine["used_files"], 1);
+  EXPECT_EQ(mine["hard_bytes"], 200000);
+  EXPECT_EQ(mine["state"], "soft");  // over 150 000, in its grace
+  EXPECT_FALSE(mine["grace_expires"].is_null());
+
+  // SMB: the share's own limit, 100 000 bytes above what it holds now.
+  CtlRun report = Ctl({"quota", "report", "/export", "-o", "json"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  json entries = json::parse(report.out);
+  ASSERT_TRUE(entries.is_array() && !entries.empty()) << report.out;
+  EXPECT_EQ(entries[0]["kind"], "share");
+  const uint64_t share_used = entries[0]["used_bytes"].get<uint64_t>();
+  EXPECT_GE(share_used, acked);
+  bool listed = false;
+  for (const json& e : entries) listed |= e["kind"] == "user" && e["id"] == 1000;
+  EXPECT_TRUE(listed) << report.out;
+  CtlRun share_limit = Ctl(
+      {"quota", "set", "/export", "--share", "--hard-bytes", std::to_string(share_used + 100000)});
+  ASSERT_EQ(share_limit.exit_code, 0) << share_limit.err;
+  const std::string smb_data = testing::RandomString(300 * 1024, 4);
+  std::ofstream(home_ + "/smb.bin", std::ios::binary) << smb_data;
+  const auto smbclient = [&](const std::string& commands) {
+    return Shell("cd " + Quote(home_) + " && smbclient //127.0.0.1/export -s /dev/null -p " +
+                 std::to_string(server_->smb_port()) + " -U " +
+                 Quote("admin%" + server_->admin_password()) +
+                 " --option='netbios name=localhost' -m SMB3 -c " + Quote(commands));
+  };
+  ShellRun put = smbclient("put smb.bin");
+  EXPECT_THAT(put.output, HasSubstr("NT_STATUS_DISK_FULL")) << put.output;
+  // Whatever the server took is the file's beginning; it never holds more than the limit lets.
+  ASSERT_OK_AND_ASSIGN(LookupReply smb_file, nfs->Lookup(mnt.fh, "smb.bin"));
+  ASSERT_EQ(smb_file.status, NFS3_OK);
+  std::string kept;
+  for (;;) {
+    ASSERT_OK_AND_ASSIGN(ReadReply r, nfs->Read(smb_file.fh, kept.size(), 65536));
+    ASSERT_EQ(r.status, NFS3_OK);
+    kept += r.data;
+    if (r.eof || r.count == 0) break;
+  }
+  EXPECT_LE(kept.size(), 100000u);
+  EXPECT_TRUE(kept == smb_data.substr(0, kept.size()));
+
+  // Limits removed, the same put goes through.
+  ASSERT_EQ(Ctl({"quota", "remove", "/export", "--share"}).exit_code, 0);
+  put = smbclient("put smb.bin");
+  ASSERT_EQ(put.exit_code, 0) << put.output;
+  CtlRun list = Ctl({"quota", "list", "/export", "-o", "json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  json limited = json::parse(list.out);
+  ASSERT_EQ(limited.size(), 1u) << list.out;
+  EXPECT_EQ(limited[0]["id"], 1000);
+}
+
 }  // namespace
 }  // namespace dittofs::integration

@@ -136,7 +136,17 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
   ASSERT_EQ(w.status, NFS3_OK);
   ASSERT_OK_AND_ASSIGN(REMOVE3res removed, client->Remove(mnt.fh, "binned"));
   ASSERT_EQ(removed.status, NFS3_OK);
-  EXPECT_EQ(scrape().Get(bin), 11);
+  Scrape binned_scrape = scrape();
+  EXPECT_EQ(binned_scrape.Get(bin), 11);
+  // The file in the bin is still root's (uid 0): its 11 bytes count for the share and for uid 0.
+  EXPECT_EQ(binned_scrape.types["dittofs_quota_used_bytes"], "gauge");
+  EXPECT_EQ(binned_scrape.Get(R"(dittofs_quota_used_bytes{share="/export",kind="share",id="0"})"),
+            11);
+  EXPECT_EQ(binned_scrape.Get(R"(dittofs_quota_used_bytes{share="/export",kind="user",id="0"})"),
+            11);
+  // The root, #recycle and the file.
+  EXPECT_EQ(binned_scrape.Get(R"(dittofs_quota_used_files{share="/export",kind="share",id="0"})"),
+            3);
   // NFSv4.1: the operations inside the COMPOUNDs count one by one.
   const std::string putrootfh = R"(dittofs_nfs4_operations_total{op="PUTROOTFH"})";
   const std::string sequence = R"(dittofs_nfs4_operations_total{op="SEQUENCE"})";

@@ -14,8 +14,10 @@
 #include <cstdint>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/result.h"
@@ -24,6 +26,7 @@
 #include "cli/dfsctl/contexts.h"
 #include "cli/dfsctl/output.h"
 #include "cli/dfsctl/terminal.h"
+#include "cli/dfsctl/units.h"
 #include "config/block_store_config.h"
 
 namespace dittofs::dfsctl {
@@ -133,6 +136,16 @@ struct Args {
   std::optional<std::string> restore_to;
   bool yes = false;
 
+  // quota set, get, remove: whose quota (one of the three), and the limits set changes
+  std::optional<std::string> quota_user;
+  std::optional<std::string> quota_group;
+  bool quota_share = false;
+  std::optional<std::string> hard_bytes;  // sizes: "10G"
+  std::optional<std::string> soft_bytes;
+  std::optional<int64_t> hard_files;
+  std::optional<int64_t> soft_files;
+  std::optional<std::string> grace;  // a duration: "7d"
+
   // adapters
   std::optional<int64_t> port;
   std::optional<std::string> bind;
@@ -197,6 +210,18 @@ const std::vector<Column> kLockColumns = {{"FILE", "file"},
                                           {"OWNER", "owner"}};
 const std::vector<Column> kTrashColumns = {
     {"ID", "id"}, {"PATH", "path"}, {"SIZE", "size"}, {"REMOVED", "removed"}, {"UID", "uid"}};
+// A quota's row: its sizes and times as people read them, "-" where there is no limit.
+const std::vector<Column> kQuotaColumns = {{"KIND", "kind"},
+                                           {"ID", "id"},
+                                           {"NAME", "name"},
+                                           {"USED", "used"},
+                                           {"SOFT", "soft"},
+                                           {"HARD", "hard"},
+                                           {"FILES", "files"},
+                                           {"SOFT FILES", "soft_files"},
+                                           {"HARD FILES", "hard_files"},
+                                           {"STATE", "state"},
+                                           {"GRACE LEFT", "grace_left"}};
 const std::vector<Column> kContextColumns = {{"CURRENT", "current"},
                                              {"NAME", "name"},
                                              {"SERVER", "server"},
@@ -239,6 +264,7 @@ class Dfsctl {
   void AddSettingsCommands();
   void AddClientCommands();
   void AddTrashCommands();
+  void AddQuotaCommands();
 
   // Sends one request with the current context and prints nothing.
   Status Send(std::string_view method, const std::string& path, const json& body = nullptr);
@@ -264,6 +290,17 @@ class Dfsctl {
   Status ShareSync();
   Status TrashList();
   Status TrashEmpty();
+  // The path of the quota --user, --group or --share names, and how to name it in messages.
+  struct QuotaSubject {
+    std::string path;
+    std::string description;  // "user alice on /export", "the share /export"
+  };
+  Result<QuotaSubject> PathQuotaSubject(std::string_view command);
+  Status QuotaSet();
+  Status QuotaGet();
+  Status QuotaRemove();
+  // Prints the share's quotas: all of them, or only those with limits.
+  Status QuotaReport(bool only_limited);
   Status StoreAdd(const std::string& kind);
   // The JSON config a `store block add --type tiered` builds from its options.
   Result<json> TieredConfig(json config);
@@ -291,6 +328,7 @@ Dfsctl::Dfsctl() {
   AddSettingsCommands();
   AddClientCommands();
   AddTrashCommands();
+  AddQuotaCommands();
   CLI::App* completion =
       Leaf(&app_, "completion", "Print a shell completion script", [this] { return Completion(); });
   completion->add_option("shell", args_.shell, "bash, zsh or fish")
@@ -1311,6 +1349,256 @@ Status Dfsctl::TrashList() {
   Print(std::cout, items, kTrashColumns, format());
   std::cout << items.size() << " files listed; the recycle bin holds "
             << reply.value("bytes", uint64_t{0}) << " bytes\n";
+  return Status::Ok();
+}
+
+// ---- quotas ----
+
+void Dfsctl::AddQuotaCommands() {
+  CLI::App* quota = Group(&app_, "quota",
+                          "Set and show a share's quotas: what the share, each user and each "
+                          "group may hold (docs/quotas.md)");
+  auto add_subject = [this](CLI::App* command) {
+    command->add_option("share", args_.name, "Share name")->required();
+    CLI::Option* user =
+        command->add_option("--user", args_.quota_user, "A user's quota: a username, or a uid");
+    CLI::Option* group = command->add_option("--group", args_.quota_group,
+                                             "A group's quota: a group name, or a gid");
+    CLI::Option* share = command->add_flag("--share", args_.quota_share,
+                                           "The share's own quota: everything it holds");
+    user->excludes(group)->excludes(share);
+    group->excludes(share);
+  };
+  CLI::App* set = Leaf(quota, "set",
+                       "Set the limits of a quota; the limits not given keep their values (0: "
+                       "no limit)",
+                       [this] { return QuotaSet(); });
+  add_subject(set);
+  set->add_option("--hard-bytes", args_.hard_bytes,
+                  "Bytes past which nothing more is taken: 4096, 512M, 10G, 1.5T, 10GiB (powers "
+                  "of 1024), 10GB (of 1000)");
+  set->add_option("--soft-bytes", args_.soft_bytes,
+                  "Bytes that usage may pass for the grace period, as --hard-bytes");
+  set->add_option("--hard-files", args_.hard_files, "Files past which no more are made")
+      ->check(CLI::Range(int64_t{0}, int64_t{INT64_MAX}));
+  set->add_option("--soft-files", args_.soft_files,
+                  "Files that usage may pass for the grace period")
+      ->check(CLI::Range(int64_t{0}, int64_t{INT64_MAX}));
+  set->add_option("--grace", args_.grace,
+                  "How long usage may stay past a soft limit: 7d, 12h, 30m, 90s, 1d12h, or "
+                  "seconds (0: the server's default)");
+  CLI::App* get = Leaf(quota, "get", "Show a quota: its usage, limits and state",
+                       [this] { return QuotaGet(); });
+  add_subject(get);
+  AddOutput(get);
+  add_subject(Leaf(quota, "remove", "Remove the limits of a quota (its usage is still counted)",
+                   [this] { return QuotaRemove(); }));
+  CLI::App* list = Leaf(quota, "list", "List a share's quotas that have limits",
+                        [this] { return QuotaReport(/*only_limited=*/true); });
+  list->add_option("share", args_.name, "Share name")->required();
+  AddOutput(list);
+  CLI::App* report =
+      Leaf(quota, "report", "Show the usage of the share and of every user and group on it",
+           [this] { return QuotaReport(/*only_limited=*/false); });
+  report->add_option("share", args_.name, "Share name")->required();
+  AddOutput(report);
+}
+
+Result<Dfsctl::QuotaSubject> Dfsctl::PathQuotaSubject(std::string_view command) {
+  std::string base = SharePath(args_.name) + "/quotas/";
+  std::string on = " on " + ShareName(args_.name);
+  if (args_.quota_user) {
+    return QuotaSubject{base + "user/" + PathSegment(*args_.quota_user),
+                        "user " + *args_.quota_user + on};
+  }
+  if (args_.quota_group) {
+    return QuotaSubject{base + "group/" + PathSegment(*args_.quota_group),
+                        "group " + *args_.quota_group + on};
+  }
+  if (args_.quota_share) {
+    return QuotaSubject{base + "share/-", "the share " + ShareName(args_.name)};
+  }
+  return Usage("quota " + std::string(command) + ": give --user NAME, --group NAME or --share");
+}
+
+// The limits a body or entry holds, as PUT takes them.
+json QuotaLimitsOf(const json& entry) {
+  json limits = json::object();
+  for (const char* field :
+       {"hard_bytes", "soft_bytes", "hard_files", "soft_files", "grace_seconds"}) {
+    limits[field] = entry.value(field, uint64_t{0});
+  }
+  return limits;
+}
+
+// "8 GiB soft, 10 GiB hard"; "no limit" for none.
+std::string DescribeLimits(uint64_t soft, uint64_t hard, bool bytes) {
+  auto text = [&](uint64_t n) { return bytes ? FormatSize(n) : std::to_string(n); };
+  if (soft == 0 && hard == 0) return "no limit";
+  if (hard == 0) return text(soft) + " soft";
+  if (soft == 0) return text(hard) + " hard";
+  return text(soft) + " soft, " + text(hard) + " hard";
+}
+
+Status Dfsctl::QuotaSet() {
+  ASSIGN_OR_RETURN(QuotaSubject subject, PathQuotaSubject("set"));
+  if (!args_.hard_bytes && !args_.soft_bytes && !args_.hard_files && !args_.soft_files &&
+      !args_.grace) {
+    return Usage(
+        "quota set: give at least one of --hard-bytes, --soft-bytes, --hard-files, "
+        "--soft-files, --grace");
+  }
+  // PUT replaces every limit: the current ones, with those given changed.
+  json changes = json::object();
+  for (const auto& [flag, field, value] :
+       {std::tuple{"--hard-bytes", "hard_bytes", &args_.hard_bytes},
+        std::tuple{"--soft-bytes", "soft_bytes", &args_.soft_bytes}}) {
+    if (!*value) continue;
+    Result<uint64_t> bytes = ParseSize(**value);
+    if (!bytes.ok()) return Usage(std::string(flag) + ": " + bytes.status().message());
+    changes[field] = *bytes;
+  }
+  if (args_.hard_files) changes["hard_files"] = *args_.hard_files;
+  if (args_.soft_files) changes["soft_files"] = *args_.soft_files;
+  if (args_.grace) {
+    Result<uint64_t> seconds = ParseDuration(*args_.grace);
+    if (!seconds.ok()) return Usage("--grace: " + seconds.status().message());
+    changes["grace_seconds"] = *seconds;
+  }
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json current, client.Get(subject.path));
+  json body = QuotaLimitsOf(current);
+  body.update(changes);
+  ASSIGN_OR_RETURN(json entry, client.Call("PUT", subject.path, body));
+  const uint64_t grace = entry.value("grace_seconds", uint64_t{0});
+  std::cout << "Set the quota of " << subject.description << ": bytes "
+            << DescribeLimits(entry.value("soft_bytes", uint64_t{0}),
+                              entry.value("hard_bytes", uint64_t{0}), /*bytes=*/true)
+            << "; files "
+            << DescribeLimits(entry.value("soft_files", uint64_t{0}),
+                              entry.value("hard_files", uint64_t{0}), /*bytes=*/false)
+            << "; grace " << (grace == 0 ? "the default" : FormatDuration(grace)) << "\n";
+  return Status::Ok();
+}
+
+Status Dfsctl::QuotaRemove() {
+  ASSIGN_OR_RETURN(QuotaSubject subject, PathQuotaSubject("remove"));
+  RETURN_IF_ERROR(Send("DELETE", subject.path));
+  std::cout << "Removed the quota of " << subject.description << "\n";
+  return Status::Ok();
+}
+
+// How long is left of a quota's grace ("6d23h"), "expired", or "-" when it is in none.
+std::string GraceLeft(const json& entry, int64_t now) {
+  auto expires = entry.find("grace_expires");
+  if (expires == entry.end() || !expires->is_string()) return "-";
+  Result<int64_t> at = ParseUtcTime(expires->get<std::string>());
+  if (!at.ok()) return expires->get<std::string>();
+  if (*at <= now) return "expired";
+  return FormatDuration(static_cast<uint64_t>(*at - now), /*max_units=*/2);
+}
+
+// A size limit as people read it; "-" for none.
+std::string LimitText(uint64_t limit, bool bytes) {
+  if (limit == 0) return "-";
+  return bytes ? FormatSize(limit) : std::to_string(limit);
+}
+
+// `entry`'s row of a quota table (kQuotaColumns).
+json QuotaRow(const json& entry, int64_t now) {
+  return {{"kind", entry.value("kind", "")},
+          {"id", entry.value("id", uint64_t{0})},
+          {"name", entry.value("name", "")},
+          {"used", FormatSize(entry.value("used_bytes", uint64_t{0}))},
+          {"soft", LimitText(entry.value("soft_bytes", uint64_t{0}), true)},
+          {"hard", LimitText(entry.value("hard_bytes", uint64_t{0}), true)},
+          {"files", entry.value("used_files", uint64_t{0})},
+          {"soft_files", LimitText(entry.value("soft_files", uint64_t{0}), false)},
+          {"hard_files", LimitText(entry.value("hard_files", uint64_t{0}), false)},
+          {"state", entry.value("state", "")},
+          {"grace_left", GraceLeft(entry, now)}};
+}
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status Dfsctl::QuotaGet() {
+  ASSIGN_OR_RETURN(QuotaSubject subject, PathQuotaSubject("get"));
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json entry, client.Get(subject.path));
+  if (format() != OutputFormat::kTable) {
+    Print(std::cout, entry, {}, format());
+    return Status::Ok();
+  }
+  json row = QuotaRow(entry, UnixNow());
+  const uint64_t grace = entry.value("grace_seconds", uint64_t{0});
+  json rows = json::array();
+  auto add = [&](const char* field, json value) {
+    rows.push_back({{"field", field}, {"value", std::move(value)}});
+  };
+  add("kind", row["kind"]);
+  add("id", row["id"]);
+  add("state", row["state"]);
+  add("used bytes", row["used"]);
+  add("soft bytes", row["soft"]);
+  add("hard bytes", row["hard"]);
+  add("used files", row["files"]);
+  add("soft files", row["soft_files"]);
+  add("hard files", row["hard_files"]);
+  add("grace period", grace == 0 ? std::string("default") : FormatDuration(grace));
+  add("grace expires", entry.value("grace_expires", json(nullptr)).is_string()
+                           ? entry["grace_expires"].get<std::string>() + " (" +
+                                 row["grace_left"].get<std::string>() + ")"
+                           : std::string("-"));
+  Print(std::cout, rows, kStatusColumns, format());
+  return Status::Ok();
+}
+
+Status Dfsctl::QuotaReport(bool only_limited) {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json quotas, client.Get(SharePath(args_.name) + "/quotas"));
+  // Names for the uids and gids the database knows; only a nicety, so a failure to list them
+  // leaves the numbers alone.
+  std::map<uint64_t, std::string> usernames, group_names;
+  if (Result<json> users = client.Get("/api/v1/users"); users.ok() && users->is_array()) {
+    for (const json& user : *users) {
+      usernames.emplace(user.value("uid", uint64_t{0}), user.value("username", ""));
+    }
+  }
+  if (Result<json> groups = client.Get("/api/v1/groups"); groups.ok() && groups->is_array()) {
+    for (const json& group : *groups) {
+      group_names.emplace(group.value("gid", uint64_t{0}), group.value("name", ""));
+    }
+  }
+  json entries = json::array();
+  auto add = [&](json entry, const std::map<uint64_t, std::string>* names) {
+    if (!entry.is_object()) return;
+    bool limited = false;
+    for (const char* field : {"hard_bytes", "soft_bytes", "hard_files", "soft_files"}) {
+      limited |= entry.value(field, uint64_t{0}) != 0;
+    }
+    if (only_limited && !limited) return;
+    if (names == nullptr) {
+      entry["name"] = ShareName(args_.name);
+    } else if (auto name = names->find(entry.value("id", uint64_t{0})); name != names->end()) {
+      entry["name"] = name->second;
+    }
+    entries.push_back(std::move(entry));
+  };
+  add(quotas.value("share", json::object()), nullptr);
+  for (const json& entry : quotas.value("users", json::array())) add(entry, &usernames);
+  for (const json& entry : quotas.value("groups", json::array())) add(entry, &group_names);
+  if (format() != OutputFormat::kTable) {
+    Print(std::cout, entries, {}, format());
+    return Status::Ok();
+  }
+  json rows = json::array();
+  const int64_t now = UnixNow();
+  for (const json& entry : entries) rows.push_back(QuotaRow(entry, now));
+  Print(std::cout, rows, kQuotaColumns, format());
   return Status::Ok();
 }
 

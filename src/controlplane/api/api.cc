@@ -116,6 +116,8 @@ const std::initializer_list<std::string_view> kPatchShareBody = {"metadata_store
                                                                  "recycle_exclude"};
 const std::initializer_list<std::string_view> kGrantBody = {"kind", "name", "level"};
 const std::initializer_list<std::string_view> kRestoreTrashBody = {"to"};
+const std::initializer_list<std::string_view> kQuotaBody = {
+    "hard_bytes", "soft_bytes", "hard_files", "soft_files", "grace_seconds"};
 const std::initializer_list<std::string_view> kPatchAdapterBody = {
     "enabled", "port", "bind_address", "workers", "io_threads"};
 const std::initializer_list<std::string_view> kSettingBody = {"value"};
@@ -123,7 +125,8 @@ const std::initializer_list<std::string_view> kSettingBody = {"value"};
 // The JSON type of a body field; a field name means the same thing in every body.
 std::string_view FieldType(std::string_view field) {
   for (std::string_view f : {"uid", "gid", "port", "anon_uid", "anon_gid", "workers", "io_threads",
-                             "recycle_retention_days", "recycle_max_bytes"}) {
+                             "recycle_retention_days", "recycle_max_bytes", "hard_bytes",
+                             "soft_bytes", "hard_files", "soft_files", "grace_seconds"}) {
     if (field == f) return "integer";
   }
   for (std::string_view f : {"enabled", "read_only", "temporary", "must_change_password",
@@ -568,6 +571,89 @@ std::string Lowercase(std::string_view text) {
   return lower;
 }
 
+// A decimal number that fits in 32 bits ("1000"); nullopt for anything else.
+std::optional<uint32_t> ParseUint32(std::string_view text) {
+  uint32_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The share, user or group a quota route's path names (docs/quotas.md).
+struct QuotaSubject {
+  core::QuotaKind kind = core::QuotaKind::kShare;
+  std::string_view kind_name;  // "share", "user" or "group", as paths and entries spell it
+  uint32_t id = 0;             // uid or gid; 0 for the share
+};
+
+// Whom a quota limits, for the log: "uid 1000", "gid 100", "the whole share".
+std::string QuotaSubjectName(const QuotaSubject& subject) {
+  switch (subject.kind) {
+    case core::QuotaKind::kUser:
+      return fmt::format("uid {}", subject.id);
+    case core::QuotaKind::kGroup:
+      return fmt::format("gid {}", subject.id);
+    case core::QuotaKind::kShare:
+      break;
+  }
+  return "the whole share";
+}
+
+// The longest grace period a quota may have: ten years, far below where adding it to a time
+// could overflow.
+constexpr uint64_t kMaxQuotaGraceSeconds = uint64_t{3650} * 24 * 3600;
+
+// A quota's limits from a PUT body: every field optional, 0 (no limit) when absent.
+Result<core::QuotaLimits> ReadQuotaLimits(const JsonObject& body) {
+  core::QuotaLimits limits;
+  auto read = [&](std::string_view field, uint64_t max, uint64_t* out) -> Status {
+    if (!body.Has(field)) return Status::Ok();
+    ASSIGN_OR_RETURN(int64_t value, body.GetInt(field));
+    if (value < 0 || static_cast<uint64_t>(value) > max) {
+      return Invalid(fmt::format("field '{}' must be between 0 and {}", field, max));
+    }
+    *out = static_cast<uint64_t>(value);
+    return Status::Ok();
+  };
+  constexpr uint64_t kMax = std::numeric_limits<int64_t>::max();
+  RETURN_IF_ERROR(read("hard_bytes", kMax, &limits.hard_bytes));
+  RETURN_IF_ERROR(read("soft_bytes", kMax, &limits.soft_bytes));
+  RETURN_IF_ERROR(read("hard_files", kMax, &limits.hard_files));
+  RETURN_IF_ERROR(read("soft_files", kMax, &limits.soft_files));
+  RETURN_IF_ERROR(read("grace_seconds", kMaxQuotaGraceSeconds, &limits.grace_seconds));
+  // A soft limit above its hard one could never be passed: the hard one stops usage first.
+  if (limits.hard_bytes != 0 && limits.soft_bytes > limits.hard_bytes) {
+    return Invalid("field 'soft_bytes' must not be over 'hard_bytes'");
+  }
+  if (limits.hard_files != 0 && limits.soft_files > limits.hard_files) {
+    return Invalid("field 'soft_files' must not be over 'hard_files'");
+  }
+  return limits;
+}
+
+// Whether `entry` is an entry of the server's quotas with id `id`.
+bool IsQuotaEntryOf(const json& entry, uint32_t id) {
+  if (!entry.is_object()) return false;
+  auto found = entry.find("id");
+  return found != entry.end() && found->is_number_unsigned() && found->get<uint64_t>() == id;
+}
+
+// The entry of `subject` in the server's quotas `quotas` (an object whose "share" is an object
+// and whose "users" and "groups" are arrays). One that has neither usage nor limits is not
+// listed: its entry is all zeros.
+json QuotaEntry(const json& quotas, const QuotaSubject& subject) {
+  if (subject.kind == core::QuotaKind::kShare) return quotas["share"];
+  for (const json& entry : quotas[subject.kind == core::QuotaKind::kUser ? "users" : "groups"]) {
+    if (IsQuotaEntryOf(entry, subject.id)) return entry;
+  }
+  return {{"kind", subject.kind_name}, {"id", subject.id}, {"used_bytes", 0},
+          {"used_files", 0},           {"hard_bytes", 0},  {"soft_bytes", 0},
+          {"hard_files", 0},           {"soft_files", 0},  {"grace_seconds", 0},
+          {"grace_expires", nullptr},  {"state", "ok"}};
+}
+
 }  // namespace
 
 class ApiHandlers final {
@@ -692,6 +778,19 @@ class ApiHandlers final {
                        "Move a file of the recycle bin back where it was removed from, or to "
                        "`to` (409 when that name is taken)",
                        &kRestoreTrashBody, {}, 200, &H::RestoreTrash)),
+        R("GET", "/api/v1/shares/{name}/quotas", A::kAdmin,
+          "A served share's quotas: the share's own, and those of every user and group with "
+          "usage or limits",
+          kNoBody, {}, 200, &H::GetQuotas),
+        R("GET", "/api/v1/shares/{name}/quotas/{kind}/{id}", A::kAdmin,
+          "One quota of a served share: kind share (id -), user or group (id a name or a number)",
+          kNoBody, {}, 200, &H::GetQuota),
+        R("PUT", "/api/v1/shares/{name}/quotas/{kind}/{id}", A::kAdmin,
+          "Set a quota's limits, replacing the ones it had (a field left out: no limit)",
+          &kQuotaBody, {}, 200, &H::PutQuota),
+        R("DELETE", "/api/v1/shares/{name}/quotas/{kind}/{id}", A::kAdmin,
+          "Remove a quota's limits (its usage is still counted)", kNoBody, {}, 204,
+          &H::DeleteQuota),
         R("GET", "/api/v1/clients", A::kOperator,
           "The clients holding state: NFSv3 lock clients (their locks, blocked requests and "
           "share reservations), NFSv4 clients (opens, locks, delegations) and SMB sessions "
@@ -1775,6 +1874,95 @@ class ApiHandlers final {
     LOG_INFO("api: {} emptied share {}'s recycle bin ({} files)", call.caller.username, share.name,
              removed);
     return Json(200, json{{"removed", removed}});
+  }
+
+  // Quotas (docs/quotas.md). The hooks answer kNotFound for a share that is not served.
+
+  // The server's quotas of `share`, checked to be {"share": {...}, "users": [...], "groups":
+  // [...]}.
+  Result<json> ServerQuotas(const Share& share) {
+    ASSIGN_OR_RETURN(std::string text, hooks_.Quotas(share.name));
+    json quotas = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!quotas.is_object() || !quotas.contains("share") || !quotas["share"].is_object() ||
+        !quotas.contains("users") || !quotas["users"].is_array() || !quotas.contains("groups") ||
+        !quotas["groups"].is_array()) {
+      return Status(Errc::kInternal,
+                    fmt::format("share {}: the server's quotas are not {{\"share\", \"users\", "
+                                "\"groups\"}}",
+                                share.name));
+    }
+    return quotas;
+  }
+
+  // The quota the path's {kind} and {id} name. A user's or group's id is a name the database
+  // knows, whose uid or gid it stands for, or else a number: a uid or gid without one. The
+  // share's own quota has id "-" (or "0").
+  Result<QuotaSubject> PathQuota(const Call& call) {
+    const std::string& kind = call.Param("kind");
+    const std::string& id = call.Param("id");
+    if (kind == "share") {
+      if (id != "-" && id != "0") {
+        return Status(Errc::kNotFound, "a share's own quota has id - (or 0)");
+      }
+      return QuotaSubject{core::QuotaKind::kShare, "share", 0};
+    }
+    if (kind == "user") {
+      Result<User> user = db_.GetUserByName(id);
+      if (user.ok()) return QuotaSubject{core::QuotaKind::kUser, "user", user->uid};
+      if (user.status().code() != Errc::kNotFound) return user.status();
+    } else if (kind == "group") {
+      Result<Group> group = db_.GetGroupByName(id);
+      if (group.ok()) return QuotaSubject{core::QuotaKind::kGroup, "group", group->gid};
+      if (group.status().code() != Errc::kNotFound) return group.status();
+    } else {
+      return Status(Errc::kNotFound, "the quota kind must be share, user or group");
+    }
+    std::optional<uint32_t> number = ParseUint32(id);
+    if (!number) return Status(Errc::kNotFound, fmt::format("no {} '{}'", kind, id));
+    return kind == "user" ? QuotaSubject{core::QuotaKind::kUser, "user", *number}
+                          : QuotaSubject{core::QuotaKind::kGroup, "group", *number};
+  }
+
+  Result<HttpResponse> GetQuotas(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    ASSIGN_OR_RETURN(json quotas, ServerQuotas(share));
+    return Json(200, quotas);
+  }
+
+  Result<HttpResponse> GetQuota(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    ASSIGN_OR_RETURN(QuotaSubject subject, PathQuota(call));
+    ASSIGN_OR_RETURN(json quotas, ServerQuotas(share));
+    return Json(200, QuotaEntry(quotas, subject));
+  }
+
+  Result<HttpResponse> PutQuota(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    ASSIGN_OR_RETURN(QuotaSubject subject, PathQuota(call));
+    ASSIGN_OR_RETURN(core::QuotaLimits limits, ReadQuotaLimits(*call.body));
+    ASSIGN_OR_RETURN(std::string text,
+                     hooks_.SetQuota(share.name, subject.kind, subject.id, limits));
+    json entry = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!entry.is_object()) {
+      return Status(Errc::kInternal,
+                    fmt::format("share {}: the server's quota is not a JSON object", share.name));
+    }
+    LOG_INFO(
+        "api: {} set share {}'s quota for {}: bytes soft {} hard {}, files soft {} hard {}, "
+        "grace {} s",
+        call.caller.username, share.name, QuotaSubjectName(subject), limits.soft_bytes,
+        limits.hard_bytes, limits.soft_files, limits.hard_files, limits.grace_seconds);
+    return Json(200, entry);
+  }
+
+  Result<HttpResponse> DeleteQuota(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    ASSIGN_OR_RETURN(QuotaSubject subject, PathQuota(call));
+    RETURN_IF_ERROR(
+        hooks_.SetQuota(share.name, subject.kind, subject.id, core::QuotaLimits{}).status());
+    LOG_INFO("api: {} removed share {}'s quota for {}", call.caller.username, share.name,
+             QuotaSubjectName(subject));
+    return NoContent();
   }
 
   // The server's JSON array `text`, answered as {"<key>": [...]}.

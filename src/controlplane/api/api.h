@@ -11,6 +11,7 @@
 #include "base/status.h"
 #include "controlplane/db/control_db.h"
 #include "core/login_throttle.h"
+#include "core/quota.h"
 #include "net/http/http_server.h"
 
 namespace dittofs::controlplane::api {
@@ -65,6 +66,19 @@ class RuntimeHooks {
   // Removes everything the share's bin holds, for good; returns how many files went.
   // Errc::kNotFound when no such share is being served.
   virtual Result<uint64_t> EmptyTrash(std::string_view share) = 0;
+  // The quotas of the served share `share` (docs/quotas.md): a JSON object (text)
+  // {"share": entry, "users": [entry...], "groups": [entry...]}, listing every user and group
+  // with usage or limits, each entry {"kind" ("share", "user", "group"), "id" (uid, gid; 0 for
+  // the share), "used_bytes", "used_files", "hard_bytes", "soft_bytes", "hard_files",
+  // "soft_files", "grace_seconds" (limits: 0 for none), "grace_expires" (RFC 3339, UTC; null
+  // when under the soft limits), "state" ("ok", "soft", "expired", "hard")}.
+  // Errc::kNotFound when no such share is being served.
+  virtual Result<std::string> Quotas(std::string_view share) = 0;
+  // Sets the limits of the share (kind kShare, id 0), user `id` or group `id` of the served
+  // share `share`; limits with none set remove them. Durable on return. Returns the entry as
+  // Quotas shows it (JSON text). Errc::kNotFound when no such share is being served.
+  virtual Result<std::string> SetQuota(std::string_view share, core::QuotaKind kind, uint32_t id,
+                                       const core::QuotaLimits& limits) = 0;
 };
 
 // A file or directory of the server's own that no store may overlap.

@@ -132,6 +132,52 @@ class FakeHooks final : public RuntimeHooks {
     MutexLock lock(&mu_);
     return trash_calls_;
   }
+  // /export's quotas: the share holds 5 files; uid 1000 is past its soft byte limit, in grace;
+  // gid 2000 has a file limit.
+  Result<std::string> Quotas(std::string_view share) override {
+    if (share != "/export")
+      return Status(Errc::kNotFound, "share " + std::string(share) + " is not served");
+    return std::string(
+        R"({"share":{"kind":"share","id":0,"used_bytes":3000,"used_files":5,"hard_bytes":0,)"
+        R"("soft_bytes":0,"hard_files":0,"soft_files":0,"grace_seconds":0,"grace_expires":null,)"
+        R"("state":"ok"},"users":[{"kind":"user","id":1000,"used_bytes":3000,"used_files":4,)"
+        R"("hard_bytes":4000,"soft_bytes":2000,"hard_files":0,"soft_files":0,)"
+        R"("grace_seconds":3600,"grace_expires":"2024-05-01T11:00:00Z","state":"soft"}],)"
+        R"("groups":[{"kind":"group","id":2000,"used_bytes":0,"used_files":0,"hard_bytes":0,)"
+        R"("soft_bytes":0,"hard_files":10,"soft_files":0,"grace_seconds":0,)"
+        R"("grace_expires":null,"state":"ok"}]})");
+  }
+  // Answers the entry as the server would: the limits set, no usage.
+  Result<std::string> SetQuota(std::string_view share, core::QuotaKind kind, uint32_t id,
+                               const core::QuotaLimits& limits) override {
+    std::string_view kind_name = kind == core::QuotaKind::kShare  ? "share"
+                                 : kind == core::QuotaKind::kUser ? "user"
+                                                                  : "group";
+    MutexLock lock(&mu_);
+    quota_calls_.push_back(
+        std::string(share) + " " + std::string(kind_name) + " " + std::to_string(id) + " " +
+        std::to_string(limits.hard_bytes) + " " + std::to_string(limits.soft_bytes) + " " +
+        std::to_string(limits.hard_files) + " " + std::to_string(limits.soft_files) + " " +
+        std::to_string(limits.grace_seconds));
+    if (share != "/export")
+      return Status(Errc::kNotFound, "share " + std::string(share) + " is not served");
+    return json{{"kind", kind_name},
+                {"id", id},
+                {"used_bytes", 0},
+                {"used_files", 0},
+                {"hard_bytes", limits.hard_bytes},
+                {"soft_bytes", limits.soft_bytes},
+                {"hard_files", limits.hard_files},
+                {"soft_files", limits.soft_files},
+                {"grace_seconds", limits.grace_seconds},
+                {"grace_expires", nullptr},
+                {"state", "ok"}}
+        .dump();
+  }
+  std::vector<std::string> quota_calls() {
+    MutexLock lock(&mu_);
+    return quota_calls_;
+  }
 
   int shares_changed() {
     MutexLock lock(&mu_);
@@ -177,6 +223,7 @@ class FakeHooks final : public RuntimeHooks {
   std::vector<std::string> synced_ GUARDED_BY(mu_);
   std::vector<std::string> evicted_ GUARDED_BY(mu_);
   std::vector<std::string> trash_calls_ GUARDED_BY(mu_);
+  std::vector<std::string> quota_calls_ GUARDED_BY(mu_);
   Status sync_error_ GUARDED_BY(mu_);
 };
 
@@ -326,7 +373,7 @@ TEST_F(ApiTest, OpenApiDescribesEveryRegisteredRoute) {
   json doc = Body(result);
   EXPECT_EQ(doc["openapi"], "3.0.3");
   std::vector<RouteInfo> routes = api_->Routes();
-  EXPECT_EQ(routes.size(), 53u);
+  EXPECT_EQ(routes.size(), 57u);
   size_t operations = 0;
   for (const auto& [path, methods] : doc["paths"].items()) operations += methods.size();
   EXPECT_EQ(operations, routes.size());
@@ -370,6 +417,11 @@ TEST_F(ApiTest, OpenApiDescribesEveryRegisteredRoute) {
   // The restore takes a body, but may go without one.
   const json& restore = doc["paths"]["/api/v1/shares/{name}/trash/{id}/restore"]["post"];
   EXPECT_EQ(restore["requestBody"]["required"], false);
+  const json& quota = doc["paths"]["/api/v1/shares/{name}/quotas/{kind}/{id}"]["put"]["requestBody"]
+                         ["content"]["application/json"]["schema"];
+  EXPECT_EQ(quota["properties"]["hard_bytes"]["type"], "integer");
+  EXPECT_EQ(quota["properties"]["grace_seconds"]["type"], "integer");
+  EXPECT_EQ(quota["additionalProperties"], false);
 }
 
 // Clients that open connections and send their requests slowly (or not at all) must not keep
@@ -944,6 +996,130 @@ TEST_F(ApiTest, Trash) {
   json missing = ExpectProblem(Get("/api/v1/shares/%2Fidle/trash", admin), 404);
   EXPECT_EQ(missing["detail"], "share /idle is not served");
   ExpectProblem(Delete("/api/v1/shares/%2Fidle/trash", admin), 404);
+}
+
+TEST_F(ApiTest, Quotas) {
+  CreateShareFixture();
+  std::string admin = AdminToken();
+  ASSERT_EQ(Post("/api/v1/groups", {{"name", "staff"}, {"gid", 2000}}, admin)->status, 201);
+
+  // The whole list, as the server has it.
+  auto listed = Get("/api/v1/shares/%2Fexport/quotas", admin);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->status, 200) << listed->body;
+  json quotas = Body(listed);
+  EXPECT_EQ(quotas["share"]["used_files"], 5);
+  ASSERT_EQ(quotas["users"].size(), 1u);
+  EXPECT_EQ(quotas["users"][0]["id"], 1000);
+  ASSERT_EQ(quotas["groups"].size(), 1u);
+  EXPECT_EQ(Get("/api/v1/shares/export/quotas", admin)->status, 200);
+
+  // One entry: a user by name (admin has uid 1000) or by uid, a group by name or gid.
+  for (const char* id : {"admin", "1000"}) {
+    auto got = Get(std::string("/api/v1/shares/%2Fexport/quotas/user/") + id, admin);
+    ASSERT_EQ(got->status, 200) << got->body;
+    json entry = Body(got);
+    EXPECT_EQ(entry["kind"], "user");
+    EXPECT_EQ(entry["id"], 1000);
+    EXPECT_EQ(entry["soft_bytes"], 2000);
+    EXPECT_EQ(entry["state"], "soft");
+    EXPECT_EQ(entry["grace_expires"], "2024-05-01T11:00:00Z");
+  }
+  for (const char* id : {"staff", "2000"}) {
+    auto got = Get(std::string("/api/v1/shares/%2Fexport/quotas/group/") + id, admin);
+    ASSERT_EQ(got->status, 200) << got->body;
+    EXPECT_EQ(Body(got)["hard_files"], 10);
+  }
+  for (const char* id : {"-", "0"}) {
+    auto got = Get(std::string("/api/v1/shares/%2Fexport/quotas/share/") + id, admin);
+    ASSERT_EQ(got->status, 200) << got->body;
+    EXPECT_EQ(Body(got)["kind"], "share");
+    EXPECT_EQ(Body(got)["used_bytes"], 3000);
+  }
+  // A user with neither usage nor limits (alice, uid 1002): all zeros.
+  auto unused = Get("/api/v1/shares/%2Fexport/quotas/user/alice", admin);
+  ASSERT_EQ(unused->status, 200) << unused->body;
+  EXPECT_EQ(Body(unused), json({{"kind", "user"},
+                                {"id", 1002},
+                                {"used_bytes", 0},
+                                {"used_files", 0},
+                                {"hard_bytes", 0},
+                                {"soft_bytes", 0},
+                                {"hard_files", 0},
+                                {"soft_files", 0},
+                                {"grace_seconds", 0},
+                                {"grace_expires", nullptr},
+                                {"state", "ok"}}));
+  json missing = ExpectProblem(Get("/api/v1/shares/%2Fexport/quotas/user/nobody", admin), 404);
+  EXPECT_EQ(missing["detail"], "no user 'nobody'");
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/quotas/group/nobody", admin), 404);
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/quotas/user/4294967296", admin), 404);
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/quotas/user/-1", admin), 404);
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/quotas/share/1", admin), 404);
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/quotas/project/1", admin), 404);
+
+  // Set: the limits given replace the quota's; the server's entry is the answer.
+  auto set = Put("/api/v1/shares/%2Fexport/quotas/user/alice",
+                 {{"hard_bytes", int64_t{10} << 30},
+                  {"soft_bytes", int64_t{8} << 30},
+                  {"grace_seconds", 3600}},
+                 admin);
+  ASSERT_EQ(set->status, 200) << set->body;
+  EXPECT_EQ(Body(set)["kind"], "user");
+  EXPECT_EQ(Body(set)["id"], 1002);
+  EXPECT_EQ(Body(set)["hard_bytes"], int64_t{10} << 30);
+  set = Put("/api/v1/shares/export/quotas/group/3000", {{"hard_files", 100}, {"soft_files", 100}},
+            admin);
+  ASSERT_EQ(set->status, 200) << set->body;
+  set = Put("/api/v1/shares/%2Fexport/quotas/share/-", {{"soft_bytes", 5}}, admin);
+  ASSERT_EQ(set->status, 200) << set->body;  // a soft limit needs no hard one
+  ExpectProblem(Put("/api/v1/shares/%2Fexport/quotas/user/nobody", {{"hard_bytes", 1}}, admin),
+                404);
+  for (const json& bad :
+       {json{{"hard_bytes", 10}, {"soft_bytes", 11}}, json{{"hard_files", 1}, {"soft_files", 2}},
+        json{{"hard", 10}}, json{{"hard_bytes", -1}}, json{{"hard_bytes", 1.5}},
+        json{{"hard_bytes", "10G"}}, json{{"soft_files", nullptr}},
+        json{{"grace_seconds", int64_t{1} << 40}}, json::array()}) {
+    ExpectProblem(Put("/api/v1/shares/%2Fexport/quotas/user/alice", bad, admin), 400);
+  }
+  ExpectProblem(Send("PUT", "/api/v1/shares/%2Fexport/quotas/user/alice", admin, "not json"), 400);
+
+  // Remove: limits none, which the server takes as removing them.
+  auto removed = Delete("/api/v1/shares/%2Fexport/quotas/user/alice", admin);
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->status, 204) << removed->body;
+  ExpectProblem(Delete("/api/v1/shares/%2Fexport/quotas/user/nobody", admin), 404);
+  EXPECT_EQ(hooks_.quota_calls(), (std::vector<std::string>{
+                                      "/export user 1002 10737418240 8589934592 0 0 3600",
+                                      "/export group 3000 0 0 100 100 0",
+                                      "/export share 0 0 5 0 0 0",
+                                      "/export user 1002 0 0 0 0 0",
+                                  }));
+
+  // Quotas show and limit every user's usage: admins only.
+  for (const User* who : {&operator_, &alice_}) {
+    std::string token = Token(*who);
+    ExpectProblem(Get("/api/v1/shares/%2Fexport/quotas", token), 403);
+    ExpectProblem(Get("/api/v1/shares/%2Fexport/quotas/user/alice", token), 403);
+    ExpectProblem(Put("/api/v1/shares/%2Fexport/quotas/user/alice", {{"hard_bytes", 1}}, token),
+                  403);
+    ExpectProblem(Delete("/api/v1/shares/%2Fexport/quotas/user/alice", token), 403);
+  }
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/quotas", ""), 401);
+  EXPECT_EQ(hooks_.quota_calls().size(), 4u);
+
+  // No such share, or one defined in the database but not served: 404.
+  ExpectProblem(Get("/api/v1/shares/%2Fnope/quotas", admin), 404);
+  ExpectProblem(Put("/api/v1/shares/%2Fnope/quotas/user/alice", {{"hard_bytes", 1}}, admin), 404);
+  auto created =
+      Post("/api/v1/shares",
+           {{"name", "/idle"}, {"metadata_store", "meta"}, {"block_store", "blocks"}}, admin);
+  ASSERT_EQ(created->status, 201) << created->body;
+  json idle = ExpectProblem(Get("/api/v1/shares/%2Fidle/quotas", admin), 404);
+  EXPECT_EQ(idle["detail"], "share /idle is not served");
+  ExpectProblem(Get("/api/v1/shares/%2Fidle/quotas/user/alice", admin), 404);
+  ExpectProblem(Put("/api/v1/shares/%2Fidle/quotas/user/alice", {{"hard_bytes", 1}}, admin), 404);
+  ExpectProblem(Delete("/api/v1/shares/%2Fidle/quotas/user/alice", admin), 404);
 }
 
 TEST_F(ApiTest, ShareRecycleBinFields) {

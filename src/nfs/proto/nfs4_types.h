@@ -446,7 +446,7 @@ enum Fattr4Bit : uint32_t {
 };
 // The attributes this codec knows the values of: bits of FATTR4_SUPPORTED_ATTRS ..
 // FATTR4_MOUNTED_ON_FILEID, dacl, sacl, mode_set_masked, suppattr_exclcreat and xattr_support,
-// except fs_locations, mimetype, the quotas and time_backup (never supported; DecodeAttrs answers
+// except fs_locations, mimetype and time_backup (never supported; DecodeAttrs answers
 // NFS4ERR_ATTRNOTSUPP for them).
 inline constexpr size_t kFattr4Words = 3;
 
@@ -579,6 +579,9 @@ struct Fattr4 {
   uint32_t numlinks = 0;
   std::string owner;        // at most NFS4_OPAQUE_LIMIT bytes
   std::string owner_group;  // likewise
+  uint64_t quota_avail_hard = 0;
+  uint64_t quota_avail_soft = 0;
+  uint64_t quota_used = 0;
   specdata4 rawdev;
   uint64_t space_avail = 0;
   uint64_t space_free = 0;

@@ -599,6 +599,12 @@ void EncodeAttr(xdr::XdrEncoder& e, uint32_t bit, const Fattr4& in) {
       return e.String(in.owner);
     case FATTR4_OWNER_GROUP:
       return e.String(in.owner_group);
+    case FATTR4_QUOTA_AVAIL_HARD:
+      return e.U64(in.quota_avail_hard);
+    case FATTR4_QUOTA_AVAIL_SOFT:
+      return e.U64(in.quota_avail_soft);
+    case FATTR4_QUOTA_USED:
+      return e.U64(in.quota_used);
     case FATTR4_RAWDEV:
       return Encode(e, in.rawdev);
     case FATTR4_SPACE_AVAIL:
@@ -787,6 +793,15 @@ AttrValue DecodeAttr(xdr::XdrDecoder& d, uint32_t bit, Fattr4* out) {
       return kValid;
     case FATTR4_OWNER_GROUP:
       out->owner_group = OwnedString(d, NFS4_OPAQUE_LIMIT);
+      return kValid;
+    case FATTR4_QUOTA_AVAIL_HARD:
+      out->quota_avail_hard = d.U64();
+      return kValid;
+    case FATTR4_QUOTA_AVAIL_SOFT:
+      out->quota_avail_soft = d.U64();
+      return kValid;
+    case FATTR4_QUOTA_USED:
+      out->quota_used = d.U64();
       return kValid;
     case FATTR4_RAWDEV:
       Decode(d, &out->rawdev);
@@ -2239,9 +2254,6 @@ bool Fattr4Known(uint32_t bit) {
   switch (bit) {
     case FATTR4_FS_LOCATIONS:
     case FATTR4_MIMETYPE:
-    case FATTR4_QUOTA_AVAIL_HARD:
-    case FATTR4_QUOTA_AVAIL_SOFT:
-    case FATTR4_QUOTA_USED:
     case FATTR4_TIME_BACKUP:
       return false;
     case FATTR4_DACL:

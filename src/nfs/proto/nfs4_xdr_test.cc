@@ -1014,11 +1014,27 @@ TEST(Nfs4Xdr, EncodeAttrsTakesWhatIsBothWantedAndPresentAndKnown) {
   EXPECT_TRUE(Fattr4Known(FATTR4_SUPPATTR_EXCLCREAT));
   EXPECT_TRUE(Fattr4Known(FATTR4_MOUNTED_ON_FILEID));
   EXPECT_TRUE(Fattr4Known(FATTR4_MODE_SET_MASKED));
-  for (uint32_t bit :
-       {uint32_t{FATTR4_FS_LOCATIONS}, uint32_t{FATTR4_MIMETYPE}, uint32_t{FATTR4_QUOTA_USED},
-        uint32_t{FATTR4_TIME_BACKUP}, 56u, 73u, 76u, 2000u}) {
+  EXPECT_TRUE(Fattr4Known(FATTR4_QUOTA_USED));
+  for (uint32_t bit : {uint32_t{FATTR4_FS_LOCATIONS}, uint32_t{FATTR4_MIMETYPE},
+                       uint32_t{FATTR4_TIME_BACKUP}, 56u, 73u, 76u, 2000u}) {
     EXPECT_FALSE(Fattr4Known(bit)) << bit;
   }
+}
+
+TEST(Nfs4Xdr, QuotaAttributesRoundTrip) {
+  Fattr4 in;
+  in.mask = Bits({FATTR4_QUOTA_AVAIL_HARD, FATTR4_QUOTA_AVAIL_SOFT, FATTR4_QUOTA_USED});
+  in.quota_avail_hard = 1 << 20;
+  in.quota_avail_soft = 1 << 10;
+  in.quota_used = 12345;
+  fattr4 out;
+  EncodeAttrs(in.mask, in, &out);
+  EXPECT_EQ(out.owned_vals.size(), 24u);
+  Fattr4 back;
+  ASSERT_EQ(DecodeAttrs(out, &back), nfsstat4::NFS4_OK);
+  EXPECT_EQ(back.quota_avail_hard, in.quota_avail_hard);
+  EXPECT_EQ(back.quota_avail_soft, in.quota_avail_soft);
+  EXPECT_EQ(back.quota_used, in.quota_used);
 }
 
 TEST(Nfs4Xdr, AclAttributeRoundTripsAndRefusesLyingCounts) {

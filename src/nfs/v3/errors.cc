@@ -31,6 +31,8 @@ nfsstat3 ToNfs3(const Status& status) {
       return nfsstat3::NFS3ERR_BADHANDLE;
     case Errc::kNoSpace:
       return nfsstat3::NFS3ERR_NOSPC;
+    case Errc::kQuota:
+      return nfsstat3::NFS3ERR_DQUOT;
     case Errc::kReadOnly:
       return nfsstat3::NFS3ERR_ROFS;
     case Errc::kIo:

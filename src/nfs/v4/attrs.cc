@@ -60,6 +60,9 @@ const bitmap4& SupportedAttrs(uint32_t minor) {
                                   FATTR4_NUMLINKS,
                                   FATTR4_OWNER,
                                   FATTR4_OWNER_GROUP,
+                                  FATTR4_QUOTA_AVAIL_HARD,
+                                  FATTR4_QUOTA_AVAIL_SOFT,
+                                  FATTR4_QUOTA_USED,
                                   FATTR4_RAWDEV,
                                   FATTR4_SPACE_AVAIL,
                                   FATTR4_SPACE_FREE,
@@ -104,7 +107,8 @@ const bitmap4& ExclusiveCreateAttrs() { return SettableAttrs(); }
 
 bool WantsFsStats(const bitmap4& want) {
   for (uint32_t bit : {FATTR4_FILES_AVAIL, FATTR4_FILES_FREE, FATTR4_FILES_TOTAL,
-                       FATTR4_SPACE_AVAIL, FATTR4_SPACE_FREE, FATTR4_SPACE_TOTAL}) {
+                       FATTR4_SPACE_AVAIL, FATTR4_SPACE_FREE, FATTR4_SPACE_TOTAL,
+                       FATTR4_QUOTA_AVAIL_HARD, FATTR4_QUOTA_AVAIL_SOFT, FATTR4_QUOTA_USED}) {
     if (want.test(bit)) return true;
   }
   return false;
@@ -149,6 +153,10 @@ void FillFromAttr(const AttrSource& src, const bitmap4& want, Fattr4* out) {
     f.space_avail = src.fs->avail_bytes;
     f.space_free = src.fs->free_bytes;
     f.space_total = src.fs->total_bytes;
+    // RFC 7530 §5.8.2.28-30: what the caller's quota leaves it, and what its files hold.
+    f.quota_avail_hard = src.fs->quota_avail_hard;
+    f.quota_avail_soft = src.fs->quota_avail_soft;
+    f.quota_used = src.fs->quota_used;
   }
   f.homogeneous = true;
   f.maxfilesize = static_cast<uint64_t>(INT64_MAX);
@@ -179,7 +187,8 @@ void FillFromAttr(const AttrSource& src, const bitmap4& want, Fattr4* out) {
   }
   if (src.fs == nullptr) {
     for (uint32_t bit : {FATTR4_FILES_AVAIL, FATTR4_FILES_FREE, FATTR4_FILES_TOTAL,
-                         FATTR4_SPACE_AVAIL, FATTR4_SPACE_FREE, FATTR4_SPACE_TOTAL}) {
+                         FATTR4_SPACE_AVAIL, FATTR4_SPACE_FREE, FATTR4_SPACE_TOTAL,
+                         FATTR4_QUOTA_AVAIL_HARD, FATTR4_QUOTA_AVAIL_SOFT, FATTR4_QUOTA_USED}) {
       if (mask.test(bit)) mask.words[bit / 32] &= ~(1u << (bit % 32));
     }
   }

@@ -31,6 +31,8 @@ nfsstat4 ToNfs4(const Status& status) {
       return nfsstat4::NFS4ERR_BADHANDLE;
     case Errc::kNoSpace:
       return nfsstat4::NFS4ERR_NOSPC;
+    case Errc::kQuota:
+      return nfsstat4::NFS4ERR_DQUOT;
     case Errc::kReadOnly:
       return nfsstat4::NFS4ERR_ROFS;
     case Errc::kIo:

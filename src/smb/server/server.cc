@@ -1115,6 +1115,7 @@ uint32_t ToNtStatus(const Status& s) {
     case Errc::kBadHandle:
       return wire::kStatusFileClosed;
     case Errc::kNoSpace:
+    case Errc::kQuota:  // as the issue and Samba answer a user past a quota
       return wire::kStatusDiskFull;
     case Errc::kReadOnly:
       return wire::kStatusMediaWriteProtected;

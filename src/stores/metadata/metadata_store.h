@@ -96,6 +96,8 @@ enum class RecordTable : uint8_t {
   // The share's recycle bin (core/recycle.cc): what it holds, by the time it was removed, with
   // an index by inode and the bin's size.
   kTrash = 9,
+  // Quotas (core/quota.h): limits, usage, and the usage deltas of commits not yet folded in.
+  kQuota = 10,
 };
 inline constexpr size_t kMaxRecordKeySize = 1024;
 inline constexpr size_t kMaxRecordValueSize = 1 << 20;
