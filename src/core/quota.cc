@@ -467,14 +467,23 @@ Status QuotaTable::Load() {
   return Status::Ok();
 }
 
-Status QuotaTable::Recount() {
+Status QuotaTable::Recount(JobProgress* progress) {
   MutexLock fold(&fold_mu_);
+  if (progress != nullptr) {
+    if (const QuotaCounter* share = Find(QuotaKind::kShare, 0)) {
+      progress->SetTotal(share->used_files());
+    }
+  }
   std::unordered_map<uint64_t, std::pair<int64_t, int64_t>> usage;
   usage[Slot(QuotaKind::kShare, 0)];
   std::unordered_set<InodeId> seen;
   std::vector<InodeId> dirs;
   auto visit = [&](InodeId id) -> Status {
     if (!seen.insert(id).second) return Status::Ok();  // a hard link seen before
+    if (progress != nullptr) {
+      if (progress->canceled()) return Status(Errc::kUnavailable, "the count was canceled");
+      progress->AddDone(1);
+    }
     Result<Inode> inode = metadata_.GetInode(id);
     if (!inode.ok()) {
       if (inode.status().code() == Errc::kNotFound) return Status::Ok();  // gone meanwhile

@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/mutex.h"
 #include "base/result.h"
+#include "core/jobs.h"
 #include "stores/metadata/metadata_store.h"
 
 namespace dittofs::core {
@@ -134,8 +135,11 @@ class QuotaTable {
   uint64_t unfolded() const { return unfolded_.load(std::memory_order_relaxed); }
 
   // Counts the namespace again from scratch and replaces the usage records with what it found
-  // (an administrator's repair). REQUIRES: as Open's count: nothing changes the store.
-  Status Recount();
+  // (an administrator's repair, a "quota-recount" job). `progress` (may be null) counts the
+  // objects visited, of about as many as the share counted before; when it is canceled the
+  // count stops and nothing is replaced. REQUIRES: as Open's count: nothing changes the store
+  // (Share::RunQuiesced).
+  Status Recount(JobProgress* progress = nullptr);
 
   ~QuotaTable();
 

@@ -144,7 +144,8 @@ Result<size_t> Share::Hold() {
   if (gate == kOpen) return slot;
   Release(slot);
   if (gate == kRetired) return Status(Errc::kStale, "share " + name_ + " is no longer served");
-  return Status(Errc::kUnavailable, "share " + name_ + " is changing its block store");
+  return Status(Errc::kUnavailable,
+                "share " + name_ + " is paused (a block-store move or a quota recount)");
 }
 
 void Share::Release(size_t slot) {
@@ -200,6 +201,20 @@ void Share::SetOptions(ShareOptions options) {
   options_ = std::move(options);
   vfs_ = std::move(vfs).value();
   current_.store(vfs_.get(), std::memory_order_release);
+}
+
+Status Share::RunQuiesced(std::chrono::milliseconds drain, const std::function<Status()>& fn) {
+  MutexLock control(&control_mu_);
+  if (gate_.load() == kRetired) return Status(Errc::kStale, "share " + name_ + " is retired");
+  gate_.store(kSwitching, std::memory_order_seq_cst);
+  if (!WaitDrained(drain)) {
+    gate_.store(kOpen, std::memory_order_seq_cst);
+    return Status(Errc::kBusy,
+                  fmt::format("share {}: operations still ran after {} ms", name_, drain.count()));
+  }
+  Status s = fn();
+  gate_.store(kOpen, std::memory_order_seq_cst);
+  return s;
 }
 
 Status Share::ReplaceBlocks(std::unique_ptr<stores::BlockStore> blocks,

@@ -119,6 +119,12 @@ class Share : public std::enable_shared_from_this<Share> {
   Status ReplaceBlocks(std::unique_ptr<stores::BlockStore> blocks, std::chrono::milliseconds drain,
                        const ReplaceHooks& hooks = {});
 
+  // Runs `fn` with the share paused: new operations get Errc::kUnavailable (NFS clients retry)
+  // as while its block store is replaced, and `fn` starts once the running ones are done.
+  // Errc::kBusy (and `fn` not run) when operations still run after `drain`. For work that needs
+  // the share to stand still, such as a quota recount.
+  Status RunQuiesced(std::chrono::milliseconds drain, const std::function<Status()>& fn);
+
   // Stops serving the share: new operations get Errc::kStale at once. Waits up to `drain` for
   // the running ones, then closes the stores on this thread, so that on return they are
   // released (a RocksDB directory can be opened again at once). When operations outlast the

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -36,6 +37,7 @@
 #include "controlplane/db/control_db.h"
 #include "controlplane/db/postgres/postgres_control_db.h"
 #include "controlplane/db/sqlite/sqlite_control_db.h"
+#include "core/jobs.h"
 #include "core/login_throttle.h"
 #include "core/shares.h"
 #include "gss/gss.h"
@@ -623,6 +625,10 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Result<std::string> Quotas(std::string_view share) override;
   Result<std::string> SetQuota(std::string_view share, core::QuotaKind kind, uint32_t id,
                                const core::QuotaLimits& limits) override;
+  Result<std::string> StartJob(std::string_view share, std::string_view kind) override;
+  Result<std::string> Jobs() override;
+  Result<std::string> Job(uint64_t id) override;
+  Result<std::string> CancelJob(uint64_t id) override;
   Status AdaptersChanged() override { return ReconcileAdapters(); }
   Status SettingChanged(std::string_view key, std::string_view value) override;
   bool Ready() override { return ready_.load(); }
@@ -741,6 +747,9 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   std::atomic<uint16_t> nfs_port_{0};
   std::atomic<uint16_t> smb_port_{0};
   std::jthread state_sweeper_;  // expires overdue breaks and lock waits
+  // Long administrative jobs (docs/jobs.md). Declared late, so destroyed early: its destructor
+  // stops and joins the jobs, which may hold shares.
+  core::JobTable jobs_;
 
   std::unique_ptr<cp::api::Api> api_;
   net::Router router_;
@@ -1398,6 +1407,104 @@ Result<std::string> ServerImpl::SetQuota(std::string_view share, core::QuotaKind
   core::QuotaTable& quotas = held.use.vfs().quotas();
   RETURN_IF_ERROR(quotas.SetLimits(kind, id, limits));
   return QuotaJson(quotas.Get(kind, id)).dump();
+}
+
+namespace {
+nlohmann::json JobJson(const core::JobInfo& job) {
+  nlohmann::json percent = nullptr;
+  if (job.percent) percent = std::round(*job.percent * 10) / 10;
+  nlohmann::json error = nullptr;
+  if (job.state == core::JobState::kFailed) error = job.error;
+  nlohmann::json finished = nullptr;
+  if (job.state != core::JobState::kRunning) finished = Rfc3339Utc(job.finished);
+  return {{"id", job.id},
+          {"kind", job.kind},
+          {"share", job.share},
+          {"state", core::JobStateName(job.state)},
+          {"percent", std::move(percent)},
+          {"done", job.done},
+          {"total", job.total},
+          {"unit", job.unit},
+          {"error", std::move(error)},
+          {"cancellable", job.cancellable},
+          {"started", Rfc3339Utc(job.started)},
+          {"finished", std::move(finished)}};
+}
+}  // namespace
+
+Result<std::string> ServerImpl::StartJob(std::string_view share, std::string_view kind) {
+  if (kind == "quota-recount") {
+    // The share pauses while it is counted: the job holds no operation of it, and waits for
+    // the running ones to end (Share::RunQuiesced).
+    std::shared_ptr<core::Share> served;
+    {
+      MutexLock lock(&reconcile_mu_);
+      for (const auto& [id, s] : served_) {
+        if (s.name == share) served = s.share;
+      }
+    }
+    if (!served) return Status(Errc::kNotFound, fmt::format("share {} is not being served", share));
+    const auto drain = std::chrono::seconds(config_.server.shutdown_timeout_s);
+    return JobJson(jobs_.Start("quota-recount", std::string(share), "files", /*cancellable=*/true,
+                               [served, drain](core::JobProgress& progress) {
+                                 return served->RunQuiesced(drain, [&] {
+                                   return served->vfs()->quotas().Recount(&progress);
+                                 });
+                               }))
+        .dump();
+  }
+  if (kind != "sync" && kind != "gc" && kind != "reconcile") {
+    return Status(Errc::kInvalid, fmt::format("no job kind '{}' (sync, gc, reconcile, "
+                                              "quota-recount)",
+                                              kind));
+  }
+  ASSIGN_OR_RETURN(HeldShare held, HoldShare(share));
+  if (held.tiered == nullptr) {
+    return Status(Errc::kNotSupported,
+                  fmt::format("share {} has no remote ({} blocks)", share, held.block_type));
+  }
+  // The job holds the share until its work ends (a retire waits for it, as for any operation).
+  auto hold = std::make_shared<HeldShare>(std::move(held));
+  stores::TieredBlockStore* tiered = hold->tiered;
+  if (kind == "sync") {
+    // How far: the journal's dirty bytes when it started, less those still dirty.
+    const uint64_t dirty = tiered->Stats().journal.dirty_bytes;
+    return JobJson(jobs_.Start(
+                       "sync", std::string(share), "bytes", /*cancellable=*/false,
+                       [hold, tiered, dirty](core::JobProgress& progress) {
+                         progress.SetTotal(dirty);
+                         RETURN_IF_ERROR(tiered->Flush());
+                         progress.SetDone(dirty);
+                         return Status::Ok();
+                       },
+                       [tiered, dirty](core::JobProgress& progress) {
+                         const uint64_t now = tiered->Stats().journal.dirty_bytes;
+                         progress.SetDone(dirty > now ? dirty - now : 0);
+                       }))
+        .dump();
+  }
+  const bool gc = kind == "gc";
+  return JobJson(jobs_.Start(std::string(kind), std::string(share), "", /*cancellable=*/false,
+                             [hold, tiered, gc](core::JobProgress&) {
+                               return gc ? tiered->CollectGarbage() : tiered->Reconcile();
+                             }))
+      .dump();
+}
+
+Result<std::string> ServerImpl::Jobs() {
+  nlohmann::json out = nlohmann::json::array();
+  for (const core::JobInfo& job : jobs_.List()) out.push_back(JobJson(job));
+  return out.dump();
+}
+
+Result<std::string> ServerImpl::Job(uint64_t id) {
+  ASSIGN_OR_RETURN(core::JobInfo job, jobs_.Get(id));
+  return JobJson(job).dump();
+}
+
+Result<std::string> ServerImpl::CancelJob(uint64_t id) {
+  ASSIGN_OR_RETURN(core::JobInfo job, jobs_.Cancel(id));
+  return JobJson(job).dump();
 }
 
 void ServerImpl::FoldQuotas(bool all) {

@@ -126,6 +126,14 @@ class DfsctlTest : public ::testing::Test {
   }
 
   // Logs in as admin and replaces the generated password.
+  // Runs smbclient's `commands` on //127.0.0.1/export as admin (SMB3), in home_.
+  ShellRun Smbclient(const std::string& commands) {
+    return Shell("cd " + Quote(home_) + " && smbclient //127.0.0.1/export -s /dev/null -p " +
+                 std::to_string(server_->smb_port()) + " -U " +
+                 Quote("admin%" + server_->admin_password()) +
+                 " --option='netbios name=localhost' -m SMB3 -c " + Quote(commands));
+  }
+
   void LoginAndChangePassword() {
     CtlRun login = Ctl({"login", "--server", server_url_, "--user", "admin", "--password-stdin"},
                        server_->admin_password() + "\n");
@@ -654,13 +662,7 @@ TEST_F(DfsctlTest, TheRecycleBinKeepsWhatEveryProtocolRemovesAndGivesItBack) {
   const std::string smb_data = testing::RandomString(200 * 1024 + 3, 2);
   const std::string local = home_ + "/smb.bin";
   std::ofstream(local, std::ios::binary) << smb_data;
-  const auto smbclient = [&](const std::string& commands) {
-    return Shell("cd " + Quote(home_) + " && smbclient //127.0.0.1/export -s /dev/null -p " +
-                 std::to_string(server_->smb_port()) + " -U " +
-                 Quote("admin%" + server_->admin_password()) +
-                 " --option='netbios name=localhost' -m SMB3 -c " + Quote(commands));
-  };
-  ShellRun smb = smbclient("put smb.bin; del smb.bin");
+  ShellRun smb = Smbclient("put smb.bin; del smb.bin");
   ASSERT_EQ(smb.exit_code, 0) << smb.output << server_->Log();
 
   CtlRun list = Ctl({"trash", "list", "/export", "-o", "json"});
@@ -685,7 +687,7 @@ TEST_F(DfsctlTest, TheRecycleBinKeepsWhatEveryProtocolRemovesAndGivesItBack) {
   EXPECT_EQ(read_nfs({"docs", "nfs.bin"}), nfs_data);
   EXPECT_EQ(read_nfs({"smb.bin"}), smb_data);
   std::filesystem::remove(local);
-  smb = smbclient("get smb.bin; get docs\\nfs.bin nfs.back");
+  smb = Smbclient("get smb.bin; get docs\\nfs.bin nfs.back");
   ASSERT_EQ(smb.exit_code, 0) << smb.output;
   EXPECT_TRUE(ReadFile(local) == smb_data);
   EXPECT_TRUE(ReadFile(home_ + "/nfs.back") == nfs_data);
@@ -802,13 +804,7 @@ TEST_F(DfsctlTest, QuotasHoldOverNfsAndSmbAndKeepEveryAcknowledgedByte) {
   ASSERT_EQ(share_limit.exit_code, 0) << share_limit.err;
   const std::string smb_data = testing::RandomString(300 * 1024, 4);
   std::ofstream(home_ + "/smb.bin", std::ios::binary) << smb_data;
-  const auto smbclient = [&](const std::string& commands) {
-    return Shell("cd " + Quote(home_) + " && smbclient //127.0.0.1/export -s /dev/null -p " +
-                 std::to_string(server_->smb_port()) + " -U " +
-                 Quote("admin%" + server_->admin_password()) +
-                 " --option='netbios name=localhost' -m SMB3 -c " + Quote(commands));
-  };
-  ShellRun put = smbclient("put smb.bin");
+  ShellRun put = Smbclient("put smb.bin");
   EXPECT_THAT(put.output, HasSubstr("NT_STATUS_DISK_FULL")) << put.output;
   // Whatever the server took is the file's beginning; it never holds more than the limit lets.
   ASSERT_OK_AND_ASSIGN(LookupReply smb_file, nfs->Lookup(mnt.fh, "smb.bin"));
@@ -825,13 +821,96 @@ TEST_F(DfsctlTest, QuotasHoldOverNfsAndSmbAndKeepEveryAcknowledgedByte) {
 
   // Limits removed, the same put goes through.
   ASSERT_EQ(Ctl({"quota", "remove", "/export", "--share"}).exit_code, 0);
-  put = smbclient("put smb.bin");
+  put = Smbclient("put smb.bin");
   ASSERT_EQ(put.exit_code, 0) << put.output;
   CtlRun list = Ctl({"quota", "list", "/export", "-o", "json"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   json limited = json::parse(list.out);
   ASSERT_EQ(limited.size(), 1u) << list.out;
   EXPECT_EQ(limited[0]["id"], 1000);
+}
+
+// Long jobs (docs/jobs.md) on a tiered share, started and followed with dfsctl: a sync with its
+// progress in bytes, a GC and a reconcile, and a quota recount that pauses the share and counts
+// what NFS wrote.
+TEST_F(DfsctlTest, LongJobsRunAndReportHowTheyEnded) {
+  ASSERT_OK(server_->Stop().status());
+  DfsOptions options;
+  options.shares[0].block = "tiered";
+  options.shares[0].tiered = "{carve_after_ms: 3600000}";  // nothing uploads but the sync
+  ASSERT_OK_AND_ASSIGN(server_, DfsProcess::Start(DFS_BINARY, options));
+  home_ = server_->dir() + "/ctl-home";
+  std::filesystem::create_directories(home_);
+  server_url_ = "http://127.0.0.1:" + std::to_string(server_->api_port());
+  ASSERT_NO_FATAL_FAILURE(LoginAndChangePassword());
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> nfs,
+                       RawNfsClient::Connect(server_->port(), 1000, 1000));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, nfs->Mnt("/export"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  const std::string data = testing::RandomString(4 << 20, 5);
+  for (const char* name : {"a", "b"}) {
+    ASSERT_OK_AND_ASSIGN(CreatedReply f, nfs->Create(mnt.fh, name, GUARDED, ModeAttrs(0644)));
+    ASSERT_EQ(f.status, NFS3_OK);
+    for (size_t at = 0; at < data.size(); at += 65536) {
+      ASSERT_OK_AND_ASSIGN(
+          WRITE3res w, nfs->Write(f.fh, at, std::string_view(data).substr(at, 65536), FILE_SYNC));
+      ASSERT_EQ(w.status, NFS3_OK);
+    }
+  }
+
+  // The sync, followed to its end: all the journal held, in bytes.
+  CtlRun sync = Ctl({"share", "sync", "/export", "--job", "-o", "json"});
+  ASSERT_EQ(sync.exit_code, 0) << sync.err << server_->Log();
+  json job = json::parse(sync.out);
+  EXPECT_EQ(job["kind"], "sync");
+  EXPECT_EQ(job["state"], "succeeded");
+  EXPECT_EQ(job["percent"], 100);
+  EXPECT_EQ(job["unit"], "bytes");
+  EXPECT_GE(job["total"].get<uint64_t>(), 2 * data.size());
+  EXPECT_EQ(job["done"], job["total"]);
+  EXPECT_FALSE(job["finished"].is_null());
+
+  // GC and reconcile: no progress to tell, but an end.
+  for (const char* kind : {"gc", "reconcile"}) {
+    CtlRun run = Ctl({"share", kind, "/export", "-o", "json"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    json ended = json::parse(run.out);
+    EXPECT_EQ(ended["kind"], kind);
+    EXPECT_EQ(ended["state"], "succeeded") << run.out;
+  }
+  // A sync cannot be stopped half-way; a job id never given is a 404.
+  CtlRun started = Ctl({"share", "sync", "/export", "--job", "--no-wait", "-o", "json"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const std::string id = std::to_string(json::parse(started.out)["id"].get<uint64_t>());
+  CtlRun wait = Ctl({"job", "wait", id, "-o", "json"});
+  ASSERT_EQ(wait.exit_code, 0) << wait.err;
+  EXPECT_EQ(json::parse(wait.out)["state"], "succeeded");
+  EXPECT_EQ(Ctl({"job", "get", "424242"}).exit_code, 1);
+
+  // The quota recount: the share's count, from scratch, equals what was written.
+  CtlRun recount = Ctl({"quota", "recount", "/export", "-o", "json"});
+  ASSERT_EQ(recount.exit_code, 0) << recount.err;
+  json counted = json::parse(recount.out);
+  EXPECT_EQ(counted["state"], "succeeded") << recount.out;
+  EXPECT_EQ(counted["unit"], "files");
+  EXPECT_EQ(counted["done"], 3);  // the root, a and b
+  CtlRun mine = Ctl({"quota", "get", "/export", "--user", "1000", "-o", "json"});
+  ASSERT_EQ(mine.exit_code, 0) << mine.err;
+  EXPECT_EQ(json::parse(mine.out)["used_bytes"], 2 * data.size());
+  // The share serves again after it.
+  ASSERT_OK_AND_ASSIGN(LookupReply a, nfs->Lookup(mnt.fh, "a"));
+  EXPECT_EQ(a.status, NFS3_OK);
+
+  // Every job is listed, newest first.
+  CtlRun list = Ctl({"job", "list", "-o", "json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  json jobs = json::parse(list.out);
+  ASSERT_TRUE(jobs.is_array()) << list.out;
+  ASSERT_EQ(jobs.size(), 5u) << list.out;
+  EXPECT_EQ(jobs[0]["kind"], "quota-recount");
+  CtlRun table = Ctl({"job", "list"});
+  EXPECT_THAT(table.out, HasSubstr("reconcile"));
 }
 
 }  // namespace

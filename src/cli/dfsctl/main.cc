@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "cli/dfsctl/completion.h"
 #include "cli/dfsctl/contexts.h"
 #include "cli/dfsctl/output.h"
+#include "cli/dfsctl/progress.h"
 #include "cli/dfsctl/terminal.h"
 #include "cli/dfsctl/units.h"
 #include "config/block_store_config.h"
@@ -128,8 +130,13 @@ struct Args {
   std::optional<std::string> passphrase_env;
   std::vector<std::string> set;  // key=value
 
-  // share sync
+  // share sync, job wait and the commands that start a job: how long to wait for it
   int64_t timeout_s = 3600;
+  bool as_job = false;  // share sync --job
+
+  // jobs: the id job get, cancel and wait take; --no-wait of the commands that start one
+  uint64_t job_id = 0;
+  bool no_wait = false;
 
   // trash restore, trash empty
   uint64_t trash_id = 0;
@@ -222,6 +229,14 @@ const std::vector<Column> kQuotaColumns = {{"KIND", "kind"},
                                            {"HARD FILES", "hard_files"},
                                            {"STATE", "state"},
                                            {"GRACE LEFT", "grace_left"}};
+// A job's row (JobRow): how far it got as people read it, and its error once it failed.
+const std::vector<Column> kJobColumns = {{"ID", "id"},
+                                         {"KIND", "kind"},
+                                         {"SHARE", "share"},
+                                         {"STATE", "state"},
+                                         {"PROGRESS", "progress"},
+                                         {"STARTED", "started"},
+                                         {"FINISHED/ERROR", "ended"}};
 const std::vector<Column> kContextColumns = {{"CURRENT", "current"},
                                              {"NAME", "name"},
                                              {"SERVER", "server"},
@@ -265,6 +280,9 @@ class Dfsctl {
   void AddClientCommands();
   void AddTrashCommands();
   void AddQuotaCommands();
+  void AddJobCommands();
+  // Adds the options of a command that starts a job: --no-wait, --timeout and -o.
+  void AddJobOptions(CLI::App* command);
 
   // Sends one request with the current context and prints nothing.
   Status Send(std::string_view method, const std::string& path, const json& body = nullptr);
@@ -301,6 +319,14 @@ class Dfsctl {
   Status QuotaRemove();
   // Prints the share's quotas: all of them, or only those with limits.
   Status QuotaReport(bool only_limited);
+  // Starts a job of `kind` on the share args_.name and follows it (FollowJob), or with
+  // --no-wait prints it and returns.
+  Status StartJob(std::string_view kind);
+  // Polls `job` until it ends or --timeout passes. OK when it succeeded; an error saying why
+  // when it failed, was canceled, or is still running at the timeout (it goes on).
+  Status FollowJob(ApiClient& client, json job);
+  Status JobList();
+  Status JobCancel();
   Status StoreAdd(const std::string& kind);
   // The JSON config a `store block add --type tiered` builds from its options.
   Result<json> TieredConfig(json config);
@@ -329,6 +355,7 @@ Dfsctl::Dfsctl() {
   AddClientCommands();
   AddTrashCommands();
   AddQuotaCommands();
+  AddJobCommands();
   CLI::App* completion =
       Leaf(&app_, "completion", "Print a shell completion script", [this] { return Completion(); });
   completion->add_option("shell", args_.shell, "bash, zsh or fish")
@@ -846,6 +873,23 @@ void Dfsctl::AddShareCommands() {
   sync->add_option("name", args_.name, "Share name")->required();
   sync->add_option("--timeout", args_.timeout_s, "Seconds to wait for the server (default 3600)")
       ->check(CLI::Range(int64_t{1}, int64_t{7 * 24 * 3600}));
+  CLI::Option* as_job = sync->add_flag("--job", args_.as_job,
+                                       "Run it as a job (docs/jobs.md), showing how far it got");
+  sync->add_flag("--no-wait", args_.no_wait, "With --job: print the job and return at once")
+      ->needs(as_job);
+  AddOutput(sync);
+  sync->get_option("--output")->needs(as_job);
+  CLI::App* gc = Leaf(share, "gc",
+                      "Delete the objects of a share's remote that nothing uses any more and "
+                      "whose grace is over, as a job",
+                      [this] { return StartJob("gc"); });
+  gc->add_option("name", args_.name, "Share name")->required();
+  AddJobOptions(gc);
+  CLI::App* reconcile = Leaf(
+      share, "reconcile", "Reconcile a share's remote with its metadata (mark and sweep), as a job",
+      [this] { return StartJob("reconcile"); });
+  reconcile->add_option("name", args_.name, "Share name")->required();
+  AddJobOptions(reconcile);
 
   CLI::App* mount = Leaf(share, "mount", "Print (or run) the Linux command that mounts a share",
                          [this] { return ShareMount(); });
@@ -991,6 +1035,7 @@ Status Dfsctl::ShareLocks() {
 }
 
 Status Dfsctl::ShareSync() {
+  if (args_.as_job) return StartJob("sync");
   ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
   client.set_read_timeout(std::chrono::seconds(args_.timeout_s));
   RETURN_IF_ERROR(client.Call("POST", SharePath(args_.name) + "/sync").status());
@@ -1402,6 +1447,11 @@ void Dfsctl::AddQuotaCommands() {
            [this] { return QuotaReport(/*only_limited=*/false); });
   report->add_option("share", args_.name, "Share name")->required();
   AddOutput(report);
+  CLI::App* recount =
+      Leaf(quota, "recount", "Count a share's usage again, as a job (the share pauses meanwhile)",
+           [this] { return StartJob("quota-recount"); });
+  recount->add_option("share", args_.name, "Share name")->required();
+  AddJobOptions(recount);
 }
 
 Result<Dfsctl::QuotaSubject> Dfsctl::PathQuotaSubject(std::string_view command) {
@@ -1599,6 +1649,205 @@ Status Dfsctl::QuotaReport(bool only_limited) {
   const int64_t now = UnixNow();
   for (const json& entry : entries) rows.push_back(QuotaRow(entry, now));
   Print(std::cout, rows, kQuotaColumns, format());
+  return Status::Ok();
+}
+
+// ---- jobs ----
+
+constexpr std::chrono::milliseconds kJobPoll{500};
+
+std::string JobPath(uint64_t id) { return "/api/v1/jobs/" + std::to_string(id); }
+
+// A job's string field; "" when it is null (a running job's "finished", a good one's "error").
+std::string JobText(const json& job, const char* field) {
+  auto it = job.find(field);
+  return it != job.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// A job's count field; 0 when it is missing.
+uint64_t JobCount(const json& job, const char* field) {
+  auto it = job.find(field);
+  return it != job.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+
+// A job's percent; nullopt while the server does not know it.
+std::optional<double> JobPercent(const json& job) {
+  auto it = job.find("percent");
+  if (it == job.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+// "7 (gc on /export)".
+std::string JobName(const json& job) {
+  return std::to_string(JobCount(job, "id")) + " (" + JobText(job, "kind") + " on " +
+         JobText(job, "share") + ")";
+}
+
+// `job`'s row of a job table (kJobColumns).
+json JobRow(const json& job) {
+  if (!job.is_object()) return json::object();
+  const std::string state = JobText(job, "state");
+  std::string ended = state == "failed" ? JobText(job, "error") : JobText(job, "finished");
+  if (ended.empty()) ended = state == "failed" ? JobText(job, "finished") : "-";
+  return {{"id", JobCount(job, "id")},
+          {"kind", JobText(job, "kind")},
+          {"share", JobText(job, "share")},
+          {"state", state},
+          {"progress", ProgressText(JobPercent(job), JobCount(job, "done"), JobCount(job, "total"),
+                                    JobText(job, "unit"))},
+          {"started", JobText(job, "started")},
+          {"ended", ended}};
+}
+
+// "Job 7 (gc on /export) succeeded in 1m30s: 2.6 GiB / 2.6 GiB".
+std::string JobSummary(const json& job) {
+  std::string line = "Job " + JobName(job) + " " + JobText(job, "state");
+  Result<int64_t> started = ParseUtcTime(JobText(job, "started"));
+  Result<int64_t> finished = ParseUtcTime(JobText(job, "finished"));
+  if (started.ok() && finished.ok() && *finished >= *started) {
+    line += " in " + FormatDuration(static_cast<uint64_t>(*finished - *started));
+  }
+  std::string counts =
+      ProgressCounts(JobCount(job, "done"), JobCount(job, "total"), JobText(job, "unit"));
+  return counts.empty() ? line : line + ": " + counts;
+}
+
+void Dfsctl::AddJobOptions(CLI::App* command) {
+  command->add_flag("--no-wait", args_.no_wait,
+                    "Print the job and return at once (`dfsctl job wait ID` follows it)");
+  command
+      ->add_option("--timeout", args_.timeout_s,
+                   "Seconds to follow the job before giving up; the job goes on (default 3600)")
+      ->check(CLI::Range(int64_t{1}, int64_t{7 * 24 * 3600}));
+  AddOutput(command);
+}
+
+void Dfsctl::AddJobCommands() {
+  CLI::App* job = Group(&app_, "job",
+                        "Follow and cancel the server's long jobs: syncs, garbage collections, "
+                        "reconciles, quota recounts (docs/jobs.md)");
+  AddOutput(Leaf(job, "list", "List the running jobs, then those finished in the last hour",
+                 [this] { return JobList(); }));
+  CLI::App* get = Leaf(job, "get", "Show a job: its state and how far it got", [this] {
+    ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+    ASSIGN_OR_RETURN(json j, client.Get(JobPath(args_.job_id)));
+    Print(std::cout, format() == OutputFormat::kTable ? JobRow(j) : j, kJobColumns, format());
+    return Status::Ok();
+  });
+  get->add_option("id", args_.job_id, "Job id (as job list shows it)")->required();
+  AddOutput(get);
+  Leaf(job, "cancel", "Ask a running job to stop", [this] { return JobCancel(); })
+      ->add_option("id", args_.job_id, "Job id")
+      ->required();
+  CLI::App* wait = Leaf(job, "wait",
+                        "Follow a job until it ends: exit 0 when it succeeded, 1 when it failed "
+                        "or was canceled",
+                        [this] {
+                          ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+                          ASSIGN_OR_RETURN(json j, client.Get(JobPath(args_.job_id)));
+                          return FollowJob(client, std::move(j));
+                        });
+  wait->add_option("id", args_.job_id, "Job id")->required();
+  wait->add_option("--timeout", args_.timeout_s,
+                   "Seconds to follow the job before giving up; the job goes on (default 3600)")
+      ->check(CLI::Range(int64_t{1}, int64_t{7 * 24 * 3600}));
+  AddOutput(wait);
+}
+
+Status Dfsctl::JobList() {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json reply, client.Get("/api/v1/jobs"));
+  json jobs = reply.value("jobs", json::array());
+  if (format() != OutputFormat::kTable) {
+    Print(std::cout, jobs, {}, format());
+    return Status::Ok();
+  }
+  json rows = json::array();
+  for (const json& job : jobs) rows.push_back(JobRow(job));
+  Print(std::cout, rows, kJobColumns, format());
+  return Status::Ok();
+}
+
+Status Dfsctl::StartJob(std::string_view kind) {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json job, client.Call("POST", SharePath(args_.name) + "/jobs",
+                                         {{"kind", std::string(kind)}}));
+  if (!job.is_object()) return Status(Errc::kInternal, "the server answered without a job");
+  if (!args_.no_wait) return FollowJob(client, std::move(job));
+  Print(std::cout, format() == OutputFormat::kTable ? JobRow(job) : job, kJobColumns, format());
+  return Status::Ok();
+}
+
+// On a terminal, with table output, a progress bar is redrawn at every poll, and the job's
+// line is printed when it ends; elsewhere only that line. With -o json or yaml, only the job
+// as it ended is printed.
+Status Dfsctl::FollowJob(ApiClient& client, json job) {
+  const uint64_t id = JobCount(job, "id");
+  const bool bar = format() == OutputFormat::kTable && StdoutIsTerminal();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(args_.timeout_s);
+  uint64_t tick = 0;
+  auto draw = [&] {
+    // One column short of the width, so the line never wraps; \x1b[K clears what the last
+    // drawing left beyond it.
+    const size_t width = TerminalWidth();
+    std::cout << "\r"
+              << ProgressLine(JobPercent(job), JobCount(job, "done"), JobCount(job, "total"),
+                              JobText(job, "unit"), width > 1 ? width - 1 : 1, tick++)
+              << "\x1b[K" << std::flush;
+  };
+  if (bar) std::cout << "Job " << JobName(job) << "\n";
+  while (JobText(job, "state") == "running") {
+    if (bar) draw();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      if (bar) std::cout << "\n";
+      return Status(Errc::kTimedOut, "job " + JobName(job) + " is still running after " +
+                                         std::to_string(args_.timeout_s) +
+                                         " s; it goes on: `dfsctl job wait " + std::to_string(id) +
+                                         "` follows it, `dfsctl job cancel " + std::to_string(id) +
+                                         "` stops it");
+    }
+    std::this_thread::sleep_for(kJobPoll);
+    Result<json> polled = client.Get(JobPath(id));
+    if (!polled.ok() || !polled->is_object()) {
+      if (bar) std::cout << "\n";
+      Status error = polled.ok() ? Status(Errc::kInternal, "the server answered without a job")
+                                 : polled.status();
+      return Status(error.code(), error.message() + "\nJob " + std::to_string(id) +
+                                      " may still run: `dfsctl job wait " + std::to_string(id) +
+                                      "` follows it");
+    }
+    job = std::move(*polled);
+  }
+  if (bar) {
+    draw();
+    std::cout << "\n";
+  }
+  const std::string state = JobText(job, "state");
+  if (format() != OutputFormat::kTable) {
+    Print(std::cout, job, {}, format());
+  } else if (state == "succeeded") {
+    std::cout << JobSummary(job) << "\n";
+  }
+  if (state == "succeeded") return Status::Ok();
+  if (state == "failed") {
+    std::string error = JobText(job, "error");
+    return Status(Errc::kInternal,
+                  "job " + JobName(job) + " failed" + (error.empty() ? "" : ": " + error));
+  }
+  if (state == "canceled") return Status(Errc::kInternal, "job " + JobName(job) + " was canceled");
+  return Status(Errc::kInternal, "job " + JobName(job) + " is in state '" + state + "'");
+}
+
+Status Dfsctl::JobCancel() {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json job, client.Call("DELETE", JobPath(args_.job_id)));
+  const std::string state = JobText(job, "state");
+  if (state == "running") {
+    std::cout << "Asked job " << JobName(job) << " to stop; `dfsctl job wait " << args_.job_id
+              << "` follows it until it does\n";
+  } else {
+    std::cout << "Job " << JobName(job) << " already " << state << "\n";
+  }
   return Status::Ok();
 }
 

@@ -118,6 +118,7 @@ const std::initializer_list<std::string_view> kGrantBody = {"kind", "name", "lev
 const std::initializer_list<std::string_view> kRestoreTrashBody = {"to"};
 const std::initializer_list<std::string_view> kQuotaBody = {
     "hard_bytes", "soft_bytes", "hard_files", "soft_files", "grace_seconds"};
+const std::initializer_list<std::string_view> kStartJobBody = {"kind"};
 const std::initializer_list<std::string_view> kPatchAdapterBody = {
     "enabled", "port", "bind_address", "workers", "io_threads"};
 const std::initializer_list<std::string_view> kSettingBody = {"value"};
@@ -581,6 +582,19 @@ std::optional<uint32_t> ParseUint32(std::string_view text) {
   return value;
 }
 
+// A decimal number that fits in 64 bits; nullopt for anything else.
+std::optional<uint64_t> ParseUint64(std::string_view text) {
+  uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The kinds of long job a share runs (RuntimeHooks::StartJob, docs/jobs.md).
+constexpr std::string_view kJobKinds[] = {"sync", "gc", "reconcile", "quota-recount"};
+
 // The share, user or group a quota route's path names (docs/quotas.md).
 struct QuotaSubject {
   core::QuotaKind kind = core::QuotaKind::kShare;
@@ -765,6 +779,11 @@ class ApiHandlers final {
           "Upload everything the share holds that its remote lacks; answers when done (409 "
           "when its block store has no remote)",
           kNoBody, {}, 204, &H::SyncShare),
+        R("POST", "/api/v1/shares/{name}/jobs", A::kAdmin,
+          "Start a long job on a served share (kind sync, gc, reconcile or quota-recount) and "
+          "answer it at once; a job of that kind already running on the share is answered "
+          "instead (409 when the share's block store has no remote for it)",
+          &kStartJobBody, {"kind"}, 202, &H::StartJob),
         R("GET", "/api/v1/shares/{name}/locks", A::kOperator,
           "The byte-range locks held on a served share, whichever protocol took them", kNoBody, {},
           200, &H::GetShareLocks),
@@ -791,6 +810,16 @@ class ApiHandlers final {
         R("DELETE", "/api/v1/shares/{name}/quotas/{kind}/{id}", A::kAdmin,
           "Remove a quota's limits (its usage is still counted)", kNoBody, {}, 204,
           &H::DeleteQuota),
+        R("GET", "/api/v1/jobs", A::kAdmin,
+          "The server's long jobs: the running ones, then those finished in the last hour, "
+          "newest first",
+          kNoBody, {}, 200, &H::ListJobs),
+        R("GET", "/api/v1/jobs/{id}", A::kAdmin, "A long job: its state and how far it got",
+          kNoBody, {}, 200, &H::GetJob),
+        R("DELETE", "/api/v1/jobs/{id}", A::kAdmin,
+          "Ask a running job to stop (it ends canceled); answers the job, and leaves a finished "
+          "one as it is",
+          kNoBody, {}, 202, &H::CancelJob),
         R("GET", "/api/v1/clients", A::kOperator,
           "The clients holding state: NFSv3 lock clients (their locks, blocked requests and "
           "share reservations), NFSv4 clients (opens, locks, delegations) and SMB sessions "
@@ -1974,19 +2003,89 @@ class ApiHandlers final {
     return Json(200, json{{key, std::move(items)}});
   }
 
+  // A hook's Errc::kNotSupported for `share`: not the server failing (a 500) but a request
+  // this share's stores cannot do, a 409.
+  static HttpResponse NoRemote(const Share& share, const Status& status) {
+    std::string detail = status.message().empty()
+                             ? fmt::format("share {}: its block store has no remote", share.name)
+                             : status.message();
+    return net::Problem(409, net::ReasonPhrase(409), detail);
+  }
+
   Result<HttpResponse> SyncShare(const Call& call) {
     ASSIGN_OR_RETURN(Share share, PathShare(call));
     Status synced = hooks_.SyncShare(share.name);
-    if (synced.code() == Errc::kNotSupported) {
-      // Not the server failing (a 500) but a request this share's stores cannot do.
-      std::string detail = synced.message().empty()
-                               ? fmt::format("share {}: its block store has no remote", share.name)
-                               : synced.message();
-      return net::Problem(409, net::ReasonPhrase(409), detail);
-    }
+    if (synced.code() == Errc::kNotSupported) return NoRemote(share, synced);
     RETURN_IF_ERROR(synced);
     LOG_INFO("api: {} synced share {}", call.caller.username, share.name);
     return NoContent();
+  }
+
+  // Long jobs (docs/jobs.md). The server runs and keeps them; the hooks answer kNotFound for a
+  // share that is not served and for a job id they do not know.
+
+  // The server's job `text`, checked to be an object with an unsigned "id".
+  static Result<json> JobFromServer(const std::string& text) {
+    json job = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!job.is_object() || !job.contains("id") || !job["id"].is_number_unsigned()) {
+      return Status(Errc::kInternal, "the server's job is not a JSON object with an \"id\"");
+    }
+    return job;
+  }
+
+  // The job the path's {id} names; a path that is not a job id is one the server never gave.
+  static Result<uint64_t> PathJobId(const Call& call) {
+    const std::string& text = call.Param("id");
+    std::optional<uint64_t> id = ParseUint64(text);
+    if (!id) return Status(Errc::kNotFound, fmt::format("no job '{}'", text));
+    return *id;
+  }
+
+  // 202 with the job, which goes on (or stops) after the answer.
+  static HttpResponse Accepted(const json& job) {
+    HttpResponse response = Json(202, job);
+    response.headers.Set("Location", fmt::format("/api/v1/jobs/{}", job["id"].get<uint64_t>()));
+    return response;
+  }
+
+  Result<HttpResponse> StartJob(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    ASSIGN_OR_RETURN(std::string kind, call.body->GetString("kind"));
+    if (std::find(std::begin(kJobKinds), std::end(kJobKinds), kind) == std::end(kJobKinds)) {
+      return Invalid("field 'kind' must be one of sync, gc, reconcile, quota-recount");
+    }
+    Result<std::string> started = hooks_.StartJob(share.name, kind);
+    if (started.status().code() == Errc::kNotSupported) return NoRemote(share, started.status());
+    RETURN_IF_ERROR(started);
+    ASSIGN_OR_RETURN(json job, JobFromServer(*started));
+    LOG_INFO("api: {} started job {}: {} on share {}", call.caller.username,
+             job["id"].get<uint64_t>(), kind, share.name);
+    return Accepted(job);
+  }
+
+  Result<HttpResponse> ListJobs(const Call&) {
+    ASSIGN_OR_RETURN(std::string text, hooks_.Jobs());
+    return JsonArrayFromServer(text, "jobs");
+  }
+
+  Result<HttpResponse> GetJob(const Call& call) {
+    ASSIGN_OR_RETURN(uint64_t id, PathJobId(call));
+    ASSIGN_OR_RETURN(std::string text, hooks_.Job(id));
+    ASSIGN_OR_RETURN(json job, JobFromServer(text));
+    return Json(200, job);
+  }
+
+  Result<HttpResponse> CancelJob(const Call& call) {
+    ASSIGN_OR_RETURN(uint64_t id, PathJobId(call));
+    Result<std::string> text = hooks_.CancelJob(id);
+    // A job whose work cannot stop half-way (a sync, a GC pass): a conflict with its state.
+    if (text.status().code() == Errc::kNotSupported) {
+      return net::Problem(409, net::ReasonPhrase(409), text.status().message());
+    }
+    RETURN_IF_ERROR(text.status());
+    ASSIGN_OR_RETURN(json job, JobFromServer(*text));
+    LOG_INFO("api: {} asked job {} to stop", call.caller.username, id);
+    return Accepted(job);
   }
 
   // The id of the user or group `name`; `absent` when there is none.

@@ -79,6 +79,29 @@ class RuntimeHooks {
   // Quotas shows it (JSON text). Errc::kNotFound when no such share is being served.
   virtual Result<std::string> SetQuota(std::string_view share, core::QuotaKind kind, uint32_t id,
                                        const core::QuotaLimits& limits) = 0;
+  // Long jobs (docs/jobs.md). A job is a JSON object (text): {"id", "kind", "share", "state"
+  // ("running", "succeeded", "failed", "canceled"), "percent" (0 to 100, or null while how
+  // far it got is not known), "done", "total" (0: not known), "unit" ("bytes", "files" or ""),
+  // "error" (a string when failed, else null), "started", "finished" (RFC 3339, UTC; finished
+  // null while running)}.
+  //
+  // Starts a job of `kind` on the served share `share` and returns it at once:
+  //   "sync"          uploads everything the share holds that its remote lacks (SyncShare);
+  //   "gc"            deletes the remote's objects whose grace is over;
+  //   "reconcile"     the mark-and-sweep reconcile of the share's remote;
+  //   "quota-recount" counts the share's usage again (the share pauses meanwhile).
+  // A job of that kind already running on the share is returned instead. Errc::kNotFound when
+  // no such share is being served; Errc::kNotSupported when the share has no remote (sync, gc,
+  // reconcile); Errc::kInvalid for another kind.
+  virtual Result<std::string> StartJob(std::string_view share, std::string_view kind) = 0;
+  // Every job the server keeps (running ones, and those finished in the last hour): a JSON
+  // array (text), running first, then newest first.
+  virtual Result<std::string> Jobs() = 0;
+  // One job. Errc::kNotFound for an id the server does not know (never given, or forgotten).
+  virtual Result<std::string> Job(uint64_t id) = 0;
+  // Asks a running job to stop (it ends "canceled"); a finished one stays as it is. Returns the
+  // job. Errc::kNotFound for an unknown id.
+  virtual Result<std::string> CancelJob(uint64_t id) = 0;
 };
 
 // A file or directory of the server's own that no store may overlap.

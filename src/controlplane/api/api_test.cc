@@ -178,6 +178,50 @@ class FakeHooks final : public RuntimeHooks {
     MutexLock lock(&mu_);
     return quota_calls_;
   }
+  // Jobs: every job started is 7, running on /export; job 8 failed. Only /export is served.
+  Result<std::string> StartJob(std::string_view share, std::string_view kind) override {
+    MutexLock lock(&mu_);
+    job_calls_.push_back("start " + std::string(share) + " " + std::string(kind));
+    if (share != "/export")
+      return Status(Errc::kNotFound, "share " + std::string(share) + " is not served");
+    RETURN_IF_ERROR(job_error_);
+    return FakeJob(7, kind, "running").dump();
+  }
+  Result<std::string> Jobs() override {
+    return json::array({FakeJob(7, "gc", "running"), FakeJob(8, "sync", "failed")}).dump();
+  }
+  Result<std::string> Job(uint64_t id) override {
+    if (id != 7 && id != 8) return Status(Errc::kNotFound, "no job " + std::to_string(id));
+    return (id == 7 ? FakeJob(7, "gc", "running") : FakeJob(8, "sync", "failed")).dump();
+  }
+  Result<std::string> CancelJob(uint64_t id) override {
+    MutexLock lock(&mu_);
+    job_calls_.push_back("cancel " + std::to_string(id));
+    if (id != 7) return Status(Errc::kNotFound, "no job " + std::to_string(id));
+    return FakeJob(7, "gc", "running").dump();  // it stops when its work next looks
+  }
+  static json FakeJob(uint64_t id, std::string_view kind, std::string_view state) {
+    const bool failed = state == "failed";
+    return {{"id", id},
+            {"kind", kind},
+            {"share", "/export"},
+            {"state", state},
+            {"percent", failed ? json(nullptr) : json(45.5)},
+            {"done", 455},
+            {"total", failed ? 0 : 1000},
+            {"unit", "bytes"},
+            {"error", failed ? json("the remote is unreachable") : json(nullptr)},
+            {"started", "2024-05-01T10:00:00Z"},
+            {"finished", failed ? json("2024-05-01T10:01:30Z") : json(nullptr)}};
+  }
+  std::vector<std::string> job_calls() {
+    MutexLock lock(&mu_);
+    return job_calls_;
+  }
+  void set_job_error(Status error) {
+    MutexLock lock(&mu_);
+    job_error_ = std::move(error);
+  }
 
   int shares_changed() {
     MutexLock lock(&mu_);
@@ -224,6 +268,8 @@ class FakeHooks final : public RuntimeHooks {
   std::vector<std::string> evicted_ GUARDED_BY(mu_);
   std::vector<std::string> trash_calls_ GUARDED_BY(mu_);
   std::vector<std::string> quota_calls_ GUARDED_BY(mu_);
+  std::vector<std::string> job_calls_ GUARDED_BY(mu_);
+  Status job_error_ GUARDED_BY(mu_);
   Status sync_error_ GUARDED_BY(mu_);
 };
 
@@ -373,7 +419,7 @@ TEST_F(ApiTest, OpenApiDescribesEveryRegisteredRoute) {
   json doc = Body(result);
   EXPECT_EQ(doc["openapi"], "3.0.3");
   std::vector<RouteInfo> routes = api_->Routes();
-  EXPECT_EQ(routes.size(), 57u);
+  EXPECT_EQ(routes.size(), 61u);
   size_t operations = 0;
   for (const auto& [path, methods] : doc["paths"].items()) operations += methods.size();
   EXPECT_EQ(operations, routes.size());
@@ -422,6 +468,14 @@ TEST_F(ApiTest, OpenApiDescribesEveryRegisteredRoute) {
   EXPECT_EQ(quota["properties"]["hard_bytes"]["type"], "integer");
   EXPECT_EQ(quota["properties"]["grace_seconds"]["type"], "integer");
   EXPECT_EQ(quota["additionalProperties"], false);
+  const json& job = doc["paths"]["/api/v1/shares/{name}/jobs"]["post"];
+  EXPECT_EQ(
+      job["requestBody"]["content"]["application/json"]["schema"]["properties"]["kind"]["type"],
+      "string");
+  EXPECT_THAT(job["requestBody"]["content"]["application/json"]["schema"]["required"].dump(),
+              HasSubstr("kind"));
+  EXPECT_TRUE(job["responses"].contains("202"));
+  EXPECT_TRUE(doc["paths"]["/api/v1/jobs/{id}"]["delete"]["responses"].contains("202"));
 }
 
 // Clients that open connections and send their requests slowly (or not at all) must not keep
@@ -1120,6 +1174,98 @@ TEST_F(ApiTest, Quotas) {
   ExpectProblem(Get("/api/v1/shares/%2Fidle/quotas/user/alice", admin), 404);
   ExpectProblem(Put("/api/v1/shares/%2Fidle/quotas/user/alice", {{"hard_bytes", 1}}, admin), 404);
   ExpectProblem(Delete("/api/v1/shares/%2Fidle/quotas/user/alice", admin), 404);
+}
+
+TEST_F(ApiTest, Jobs) {
+  CreateShareFixture();
+  std::string admin = AdminToken();
+
+  // Start: 202 with the job the server started, and where to follow it.
+  auto started = Post("/api/v1/shares/%2Fexport/jobs", {{"kind", "gc"}}, admin);
+  ASSERT_TRUE(started);
+  ASSERT_EQ(started->status, 202) << started->body;
+  EXPECT_EQ(started->get_header_value("Location"), "/api/v1/jobs/7");
+  json job = Body(started);
+  EXPECT_EQ(job["id"], 7);
+  EXPECT_EQ(job["kind"], "gc");
+  EXPECT_EQ(job["share"], "/export");
+  EXPECT_EQ(job["state"], "running");
+  EXPECT_EQ(job["percent"], 45.5);
+  for (const char* kind : {"sync", "reconcile", "quota-recount"}) {
+    auto again = Post("/api/v1/shares/export/jobs", {{"kind", kind}}, admin);
+    ASSERT_EQ(again->status, 202) << kind << ": " << again->body;
+  }
+  // A kind the API does not know, a missing kind, or another field: refused before the server.
+  json bad_kind =
+      ExpectProblem(Post("/api/v1/shares/%2Fexport/jobs", {{"kind", "fsck"}}, admin), 400);
+  EXPECT_THAT(bad_kind["detail"].get<std::string>(), HasSubstr("quota-recount"));
+  for (const json& bad : {json::object(), json{{"kind", 1}}, json{{"kind", nullptr}},
+                          json{{"kind", "gc"}, {"share", "/export"}}, json::array()}) {
+    ExpectProblem(Post("/api/v1/shares/%2Fexport/jobs", bad, admin), 400);
+  }
+  ExpectProblem(Send("POST", "/api/v1/shares/%2Fexport/jobs", admin), 400);  // no body
+  ExpectProblem(Send("POST", "/api/v1/shares/%2Fexport/jobs", admin, "not json"), 400);
+  // A share whose block store has no remote: 409, as its sync is.
+  hooks_.set_job_error(
+      Status(Errc::kNotSupported, "share /export: block store memory has no remote"));
+  json no_remote =
+      ExpectProblem(Post("/api/v1/shares/%2Fexport/jobs", {{"kind", "gc"}}, admin), 409);
+  EXPECT_EQ(no_remote["detail"], "share /export: block store memory has no remote");
+  hooks_.set_job_error(Status::Ok());
+
+  // List and get.
+  auto listed = Get("/api/v1/jobs", admin);
+  ASSERT_EQ(listed->status, 200) << listed->body;
+  ASSERT_EQ(Body(listed)["jobs"].size(), 2u);
+  EXPECT_EQ(Body(listed)["jobs"][1]["state"], "failed");
+  auto got = Get("/api/v1/jobs/8", admin);
+  ASSERT_EQ(got->status, 200) << got->body;
+  EXPECT_EQ(Body(got)["error"], "the remote is unreachable");
+  EXPECT_EQ(Body(got)["percent"], nullptr);
+  json unknown = ExpectProblem(Get("/api/v1/jobs/9", admin), 404);
+  EXPECT_EQ(unknown["detail"], "no job 9");
+  for (const char* id : {"x", "-1", "7x", "18446744073709551616"}) {
+    ExpectProblem(Get(std::string("/api/v1/jobs/") + id, admin), 404);
+  }
+
+  // Cancel: 202 with the job, which stops when its work next looks.
+  auto canceled = Delete("/api/v1/jobs/7", admin);
+  ASSERT_TRUE(canceled);
+  ASSERT_EQ(canceled->status, 202) << canceled->body;
+  EXPECT_EQ(Body(canceled)["id"], 7);
+  EXPECT_EQ(canceled->get_header_value("Location"), "/api/v1/jobs/7");
+  ExpectProblem(Delete("/api/v1/jobs/9", admin), 404);
+  ExpectProblem(Delete("/api/v1/jobs/x", admin), 404);
+
+  // Admins only.
+  for (const User* who : {&operator_, &alice_}) {
+    std::string token = Token(*who);
+    ExpectProblem(Post("/api/v1/shares/%2Fexport/jobs", {{"kind", "gc"}}, token), 403);
+    ExpectProblem(Get("/api/v1/jobs", token), 403);
+    ExpectProblem(Get("/api/v1/jobs/7", token), 403);
+    ExpectProblem(Delete("/api/v1/jobs/7", token), 403);
+  }
+  ExpectProblem(Get("/api/v1/jobs", ""), 401);
+
+  // No such share, or one defined in the database but not served: 404.
+  ExpectProblem(Post("/api/v1/shares/%2Fnope/jobs", {{"kind", "gc"}}, admin), 404);
+  auto created =
+      Post("/api/v1/shares",
+           {{"name", "/idle"}, {"metadata_store", "meta"}, {"block_store", "blocks"}}, admin);
+  ASSERT_EQ(created->status, 201) << created->body;
+  json idle = ExpectProblem(Post("/api/v1/shares/%2Fidle/jobs", {{"kind", "gc"}}, admin), 404);
+  EXPECT_EQ(idle["detail"], "share /idle is not served");
+
+  EXPECT_EQ(hooks_.job_calls(), (std::vector<std::string>{
+                                    "start /export gc",
+                                    "start /export sync",
+                                    "start /export reconcile",
+                                    "start /export quota-recount",
+                                    "start /export gc",
+                                    "cancel 7",
+                                    "cancel 9",
+                                    "start /idle gc",
+                                }));
 }
 
 TEST_F(ApiTest, ShareRecycleBinFields) {
