@@ -25,30 +25,53 @@ struct JobTable::Job {
   uint64_t id = 0;
   std::string kind, share, unit;
   bool cancellable = false;
-  Probe probe;  // dropped when the work ends (it may hold the share)
   JobProgress progress;
-  // Written by the job's thread once, under the table's mutex.
-  JobState state = JobState::kRunning;
-  std::string error;
-  Timespec started, finished;
-  std::thread thread;  // joined by the table (Forget, the destructor)
+  std::thread thread;  // joined by the table once the job ended (Forget, the destructor)
+  // The job's own lock: its thread takes no other, so that it may outlive the table.
+  Mutex mu;
+  Probe probe GUARDED_BY(mu);  // dropped when the work ends (it may hold the share)
+  JobState state GUARDED_BY(mu) = JobState::kRunning;
+  std::string error GUARDED_BY(mu);
+  Timespec started, finished GUARDED_BY(mu);
+
+  bool running() {
+    MutexLock lock(&mu);
+    return state == JobState::kRunning;
+  }
 };
 
+void JobTable::CancelAll() {
+  MutexLock lock(&mu_);
+  for (const std::shared_ptr<Job>& job : jobs_) {
+    if (job->cancellable) job->progress.canceled_.store(true, std::memory_order_relaxed);
+  }
+}
+
 JobTable::~JobTable() {
+  CancelAll();
   std::vector<std::shared_ptr<Job>> jobs;
   {
     MutexLock lock(&mu_);
     jobs = jobs_;
-    for (const std::shared_ptr<Job>& job : jobs) {
-      job->progress.canceled_.store(true, std::memory_order_relaxed);
-    }
   }
+  const auto deadline = std::chrono::steady_clock::now() + stop_wait_;
   for (const std::shared_ptr<Job>& job : jobs) {
-    if (job->thread.joinable()) job->thread.join();
+    while (job->running() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!job->thread.joinable()) continue;
+    if (job->running()) {
+      LOG_WARN("job {}: {} of share {} still runs; left to end on its own", job->id, job->kind,
+               job->share);
+      job->thread.detach();  // it holds its Job; it touches nothing of the table
+    } else {
+      job->thread.join();
+    }
   }
 }
 
 JobInfo JobTable::InfoOf(Job& job) {
+  MutexLock lock(&job.mu);
   if (job.state == JobState::kRunning && job.probe) job.probe(job.progress);
   JobInfo info;
   info.id = job.id;
@@ -72,14 +95,18 @@ JobInfo JobTable::InfoOf(Job& job) {
 
 void JobTable::Forget() {
   const int64_t now = Now().sec;
+  std::vector<std::pair<std::shared_ptr<Job>, JobInfo>> all;
   size_t finished = 0;
-  for (const std::shared_ptr<Job>& job : jobs_) finished += job->state != JobState::kRunning;
+  for (const std::shared_ptr<Job>& job : jobs_) {
+    all.emplace_back(job, InfoOf(*job));
+    finished += all.back().second.state != JobState::kRunning;
+  }
   std::vector<std::shared_ptr<Job>> kept;
-  for (const std::shared_ptr<Job>& job : jobs_) {  // oldest first
-    const bool done = job->state != JobState::kRunning;
-    if (done && (finished > kMaxFinished || job->finished.sec + kKeepFinished < now)) {
+  for (auto& [job, info] : all) {  // oldest first
+    const bool done = info.state != JobState::kRunning;
+    if (done && (finished > kMaxFinished || info.finished.sec + kKeepFinished < now)) {
       --finished;
-      // Its thread set the state last, under mu_, and needs nothing more: the join is at once.
+      // Its thread set the state last and needs nothing more: the join is at once.
       if (job->thread.joinable()) job->thread.join();
       continue;
     }
@@ -93,9 +120,7 @@ JobInfo JobTable::Start(std::string kind, std::string share, std::string unit, b
   MutexLock lock(&mu_);
   Forget();
   for (const std::shared_ptr<Job>& job : jobs_) {
-    if (job->state == JobState::kRunning && job->kind == kind && job->share == share) {
-      return InfoOf(*job);
-    }
+    if (job->kind == kind && job->share == share && job->running()) return InfoOf(*job);
   }
   auto job = std::make_shared<Job>();
   job->id = next_id_++;
@@ -103,17 +128,20 @@ JobInfo JobTable::Start(std::string kind, std::string share, std::string unit, b
   job->share = std::move(share);
   job->unit = std::move(unit);
   job->cancellable = cancellable;
-  job->probe = std::move(probe);
-  job->started = Now();
+  {
+    MutexLock job_lock(&job->mu);
+    job->probe = std::move(probe);
+    job->started = Now();
+  }
   jobs_.push_back(job);
   LOG_INFO("job {}: {} of share {} started", job->id, job->kind, job->share);
-  // The thread holds the job (not the table): a forgotten job's thread may still be ending.
-  job->thread = std::thread([this, job, work = std::move(work)] {
+  // The thread holds the job and touches nothing of the table, which it may outlive.
+  job->thread = std::thread([job, work = std::move(work)] {
     Status s = work(job->progress);
-    MutexLock lock(&mu_);
+    MutexLock lock(&job->mu);
     job->probe = {};
     job->finished = Now();
-    if (job->progress.canceled()) {
+    if (job->cancellable && job->progress.canceled()) {
       job->state = JobState::kCanceled;
     } else if (s.ok()) {
       job->state = JobState::kSucceeded;
@@ -156,7 +184,7 @@ Result<JobInfo> JobTable::Cancel(uint64_t id) {
   MutexLock lock(&mu_);
   for (const std::shared_ptr<Job>& job : jobs_) {
     if (job->id != id) continue;
-    if (job->state == JobState::kRunning) {
+    if (job->running()) {
       if (!job->cancellable) {
         return Status(Errc::kNotSupported,
                       fmt::format("job {} ({}) cannot be stopped once started", id, job->kind));

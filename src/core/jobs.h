@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -61,7 +62,9 @@ struct JobInfo {
 };
 
 // The server's jobs. Finished jobs stay listed for kKeepFinished, at most kMaxFinished of them.
-// Thread-safe. Destruction asks running jobs to stop and waits for them.
+// Thread-safe. Destruction asks running jobs to stop and waits up to kStopWait for them; a job
+// still running then (a sync waiting for an unreachable remote) is left to end on its own: its
+// thread touches nothing of the table.
 class JobTable {
  public:
   // The work of a job: returns when done, reporting through `progress`.
@@ -70,7 +73,8 @@ class JobTable {
   // counters); may be empty.
   using Probe = std::function<void(JobProgress& progress)>;
 
-  JobTable() = default;
+  // `stop_wait`: how long destruction waits for running jobs.
+  explicit JobTable(std::chrono::milliseconds stop_wait = kStopWait) : stop_wait_(stop_wait) {}
   ~JobTable();
   JobTable(const JobTable&) = delete;
   JobTable& operator=(const JobTable&) = delete;
@@ -90,14 +94,19 @@ class JobTable {
   // cannot stop half-way (Start's `cancellable`).
   Result<JobInfo> Cancel(uint64_t id);
 
+  // Asks every running job that can stop half-way to stop (a server stopping).
+  void CancelAll();
+
   static constexpr int64_t kKeepFinished = 3600;  // seconds
   static constexpr size_t kMaxFinished = 100;
+  static constexpr std::chrono::seconds kStopWait{30};
 
  private:
   struct Job;
-  JobInfo InfoOf(Job& job) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static JobInfo InfoOf(Job& job);
   void Forget() EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  const std::chrono::milliseconds stop_wait_;
   Mutex mu_;
   uint64_t next_id_ GUARDED_BY(mu_) = 1;
   std::vector<std::shared_ptr<Job>> jobs_ GUARDED_BY(mu_);  // oldest first

@@ -93,6 +93,29 @@ TEST(JobTableTest, ACancellableJobStopsWhenAsked) {
   table.reset();
 }
 
+// A job whose work cannot stop (a sync waiting for an unreachable remote) does not keep the
+// table from going: after the wait it is left to end on its own, touching nothing of the table.
+TEST(JobTableTest, AJobThatCannotStopOutlivesTheTable) {
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto ended = std::make_shared<std::atomic<bool>>(false);
+  {
+    JobTable jobs(std::chrono::milliseconds(50));
+    jobs.Start("sync", "/export", "bytes", false, [release, ended](JobProgress& p) {
+      p.SetTotal(1);
+      while (!release->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      p.SetDone(1);
+      ended->store(true);
+      return Status::Ok();
+    });
+  }
+  release->store(true);
+  for (int i = 0; i < 1000 && !ended->load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(ended->load());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // its thread finishes
+}
+
 // A recount on a paused share: operations meanwhile get kUnavailable, and the counts it makes
 // are the share's, whatever the records said before.
 TEST(JobTableTest, AQuotaRecountPausesTheShareAndCountsIt) {

@@ -1324,6 +1324,7 @@ constexpr std::chrono::nanoseconds kTrashPurgeInterval = std::chrono::hours(1);
 // A share's quota deltas are folded into its usage records when this many wait, and every
 // kQuotaFoldInterval in any case (docs/quotas.md).
 constexpr uint64_t kQuotaFoldAt = 4096;
+constexpr int kQuotaFoldBatches = 64;       // at most this many batches of kQuotaFoldAt a turn
 constexpr int64_t kQuotaFoldInterval = 60;  // sweeper ticks (seconds)
 
 // "2024-05-01T10:00:00Z": RFC 3339, UTC, whole seconds.
@@ -1513,8 +1514,16 @@ void ServerImpl::FoldQuotas(bool all) {
     if (!use.ok()) continue;
     core::QuotaTable& quotas = use->vfs().quotas();
     if (!all && quotas.unfolded() < kQuotaFoldAt) continue;
-    if (Result<size_t> folded = quotas.Fold(); !folded.ok()) {
-      LOG_WARN("share {}: folding its quota usage: {}", share->name(), folded.status().ToString());
+    // Batch after batch, so that a share taking writes faster than one batch a second does not
+    // leave deltas piling up; bounded, so that one share does not hold up the others' turn.
+    for (int batch = 0; batch < kQuotaFoldBatches; ++batch) {
+      Result<size_t> folded = quotas.Fold(kQuotaFoldAt);
+      if (!folded.ok()) {
+        LOG_WARN("share {}: folding its quota usage: {}", share->name(),
+                 folded.status().ToString());
+        break;
+      }
+      if (*folded < kQuotaFoldAt) break;
     }
   }
 }
@@ -2377,6 +2386,8 @@ void ServerImpl::Stop() {
   if (nfs4_) nfs4_->ReleaseAll();
   nfs_port_ = 0;
   smb_port_ = 0;
+  // A quota recount holds its share paused: it stops now rather than hold up the retirement.
+  jobs_.CancelAll();
   {
     // No call runs any more: the shares' stores close here, in order, on this thread.
     MutexLock lock(&reconcile_mu_);
