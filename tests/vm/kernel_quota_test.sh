@@ -73,7 +73,7 @@ if ! {
   exit 1
 fi
 
-cp "$here/quota_guest.sh" "$work/guest/"
+cp "$here/quota_guest.sh" "$here/guest_lib.sh" "$work/guest/"
 chmod +x "$work/guest/quota_guest.sh"
 log "running the quota checks in the VM"
 vm_status=0

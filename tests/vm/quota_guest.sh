@@ -18,18 +18,8 @@ nfs_port=${1:?the NFS port}
 limit=${2:?the byte limit of the share}
 dir=$(dirname "$(readlink -f "$0")")
 mnt=/mnt/quota
-fails=0
-
-check() {
-  local description=$1
-  shift
-  if "$@"; then
-    echo "PASS: $description"
-  else
-    echo "FAIL: $description"
-    fails=$((fails + 1))
-  fi
-}
+# shellcheck source=guest_lib.sh
+source "$dir/guest_lib.sh"
 
 die() {
   echo "FAIL: $*"
