@@ -8,6 +8,7 @@
 
 #include "base/bytes.h"
 #include "base/check.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/thread_pool.h"
 
@@ -28,23 +29,16 @@ size_t ThreadSlot(size_t slots) {
 constexpr size_t kCopyBytes = 1 << 20;
 constexpr size_t kListBatch = 1024;
 
-// Copies the data of every regular file of the namespace rooted at `metadata.root()`, and of
-// every orphan, from `from` to `to`, syncing each file. Never-written ranges (read as zeros)
-// are not written. `copied` gets the files copied.
+// Copies the data of every regular file of the namespace rooted at `metadata.root()`, of its
+// snapshots, and of every orphan, from `from` to `to`, syncing each file. Never-written ranges
+// (read as zeros) are not written. `copied` gets the files copied.
 // REQUIRES: nothing changes the share meanwhile.
 Status CopyFileData(stores::MetadataStore& metadata, stores::BlockStore& from,
                     stores::BlockStore& to, std::vector<InodeId>* copied) {
-  std::vector<InodeId> dirs;
-  std::unordered_set<InodeId> seen;
   std::vector<std::byte> buffer(kCopyBytes);
-  auto visit = [&](InodeId id) -> Status {
-    if (!seen.insert(id).second) return Status::Ok();  // a hard link seen before
-    ASSIGN_OR_RETURN(Inode inode, metadata.GetInode(id));
-    if (inode.is_directory()) {
-      dirs.push_back(id);
-      return Status::Ok();
-    }
+  auto visit = [&](const Inode& inode) -> Status {
     if (inode.type != stores::FileType::kRegular) return Status::Ok();
+    const InodeId id = inode.id;
     for (uint64_t offset = 0; offset < inode.size;) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(kCopyBytes, inode.size - offset));
       MutableByteView piece(buffer.data(), n);
@@ -58,17 +52,11 @@ Status CopyFileData(stores::MetadataStore& metadata, stores::BlockStore& from,
     copied->push_back(id);
     return Status::Ok();
   };
-  RETURN_IF_ERROR(visit(metadata.root()));
-  while (!dirs.empty()) {
-    InodeId dir = dirs.back();
-    dirs.pop_back();
-    for (uint64_t cookie = 0;;) {
-      std::unique_ptr<stores::MetadataTxn> txn = metadata.Begin();
-      ASSIGN_OR_RETURN(std::vector<stores::DirEntry> entries, txn->List(dir, cookie, kListBatch));
-      for (const stores::DirEntry& e : entries) RETURN_IF_ERROR(visit(e.child));
-      if (entries.size() < kListBatch) break;
-      cookie = entries.back().cookie;
-    }
+  RETURN_IF_ERROR(WalkTree(metadata, metadata.root(), visit));
+  {
+    std::unique_ptr<stores::MetadataTxn> txn = metadata.Begin();
+    ASSIGN_OR_RETURN(InodeId snapshots, SnapshotDir(*txn));
+    if (snapshots != stores::kInvalidInode) RETURN_IF_ERROR(WalkTree(metadata, snapshots, visit));
   }
   // Orphans: files without a name that opens still use (key: the inode, big-endian).
   for (std::string from_key;;) {
@@ -77,7 +65,10 @@ Status CopyFileData(stores::MetadataStore& metadata, stores::BlockStore& from,
                      txn->ScanRecords(stores::RecordTable::kOrphans, from_key, "", kListBatch));
     for (const stores::Record& o : orphans) {
       if (o.key.size() != 8) continue;
-      RETURN_IF_ERROR(visit(LoadBe64(reinterpret_cast<const std::byte*>(o.key.data()))));
+      ASSIGN_OR_RETURN(
+          Inode orphan,
+          metadata.GetInode(LoadBe64(reinterpret_cast<const std::byte*>(o.key.data()))));
+      RETURN_IF_ERROR(visit(orphan));
     }
     if (orphans.size() < kListBatch) break;
     from_key = orphans.back().key + '\0';
@@ -215,6 +206,69 @@ Status Share::RunQuiesced(std::chrono::milliseconds drain, const std::function<S
   Status s = fn();
   gate_.store(kOpen, std::memory_order_seq_cst);
   return s;
+}
+
+Result<SnapshotInfo> Share::CreateSnapshot(std::string_view name, std::chrono::milliseconds drain,
+                                           JobProgress* progress) {
+  RETURN_IF_ERROR(CheckSnapshotName(name));
+  SnapshotInfo made;
+  RETURN_IF_ERROR(RunQuiesced(drain, [&]() -> Status {
+    const uint64_t objects = quotas_->table->Get(QuotaKind::kShare, 0).used_files;
+    ASSIGN_OR_RETURN(made, core::CreateSnapshot(*metadata_, *blocks_, name, objects, progress));
+    return Status::Ok();
+  }));
+  return made;
+}
+
+Status Share::DeleteSnapshot(std::string_view name, JobProgress* progress) {
+  MutexLock control(&control_mu_);
+  if (gate_.load() == kRetired) return Status(Errc::kStale, "share " + name_ + " is retired");
+  return core::DeleteSnapshot(*metadata_, *blocks_, name, progress);
+}
+
+Status Share::RestoreSnapshot(std::string_view name, std::string_view safety,
+                              std::chrono::milliseconds drain, JobProgress* progress) {
+  return RunQuiesced(drain, [&]() -> Status {
+    ASSIGN_OR_RETURN(SnapshotInfo target, core::GetSnapshot(*metadata_, name));
+    if (target.state != SnapshotState::kReady) {
+      return Status(Errc::kBusy, fmt::format("snapshot {} is {}, not ready", name,
+                                             SnapshotStateName(target.state)));
+    }
+    if (!safety.empty()) {
+      const uint64_t objects = quotas_->table->Get(QuotaKind::kShare, 0).used_files;
+      RETURN_IF_ERROR(
+          core::CreateSnapshot(*metadata_, *blocks_, safety, objects, nullptr).status());
+    }
+    RETURN_IF_ERROR(core::RestoreSnapshot(*metadata_, *blocks_, name, progress));
+    LOG_INFO("share {}: restored snapshot {}{}", name_, name,
+             safety.empty() ? "" : fmt::format(" (what it held before is snapshot {})", safety));
+    return quotas_->table->Recount(nullptr);
+  });
+}
+
+// Read under mu_ rather than a hold, so that they answer while a create pauses the share.
+Result<std::vector<SnapshotInfo>> Share::ListSnapshots() {
+  MutexLock lock(&mu_);
+  if (closed_) return Status(Errc::kStale, "share " + name_ + " is retired");
+  return core::ListSnapshots(*metadata_);
+}
+
+Result<SnapshotInfo> Share::GetSnapshot(std::string_view name) {
+  MutexLock lock(&mu_);
+  if (closed_) return Status(Errc::kStale, "share " + name_ + " is retired");
+  return core::GetSnapshot(*metadata_, name);
+}
+
+Result<SnapshotPolicy> Share::GetSnapshotPolicy() {
+  MutexLock lock(&mu_);
+  if (closed_) return Status(Errc::kStale, "share " + name_ + " is retired");
+  return core::GetSnapshotPolicy(*metadata_);
+}
+
+Status Share::SetSnapshotPolicy(const SnapshotPolicy& policy) {
+  MutexLock lock(&mu_);
+  if (closed_) return Status(Errc::kStale, "share " + name_ + " is retired");
+  return core::SetSnapshotPolicy(*metadata_, policy, Now().sec);
 }
 
 Status Share::ReplaceBlocks(std::unique_ptr<stores::BlockStore> blocks,

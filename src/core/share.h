@@ -11,7 +11,10 @@
 
 #include "base/mutex.h"
 #include "base/result.h"
+#include "core/jobs.h"
 #include "core/quota.h"
+#include "core/snapshot.h"
+#include "core/snapshot_schedule.h"
 #include "core/state/share_state.h"
 #include "core/types.h"
 #include "core/vfs.h"
@@ -124,6 +127,23 @@ class Share : public std::enable_shared_from_this<Share> {
   // Errc::kBusy (and `fn` not run) when operations still run after `drain`. For work that needs
   // the share to stand still, such as a quota recount.
   Status RunQuiesced(std::chrono::milliseconds drain, const std::function<Status()>& fn);
+
+  // The share's snapshots (core/snapshot.h). Each runs under the control mutex, so one at a
+  // time and never beside a block-store change. CreateSnapshot pauses the share while it
+  // copies the namespace (as RunQuiesced: Errc::kBusy when operations still run after
+  // `drain`); `progress` (may be null) counts the objects copied. DeleteSnapshot runs while
+  // the share is served. RestoreSnapshot pauses the share, takes snapshot `safety` of it as it
+  // is first (none when empty), brings it back to snapshot `name` and recounts its quotas.
+  Result<SnapshotInfo> CreateSnapshot(std::string_view name, std::chrono::milliseconds drain,
+                                      JobProgress* progress);
+  Status DeleteSnapshot(std::string_view name, JobProgress* progress);
+  Status RestoreSnapshot(std::string_view name, std::string_view safety,
+                         std::chrono::milliseconds drain, JobProgress* progress);
+  Result<std::vector<SnapshotInfo>> ListSnapshots();
+  Result<SnapshotInfo> GetSnapshot(std::string_view name);
+  // The share's snapshot schedule (core/snapshot_schedule.h), kept in its metadata store.
+  Result<SnapshotPolicy> GetSnapshotPolicy();
+  Status SetSnapshotPolicy(const SnapshotPolicy& policy);
 
   // Stops serving the share: new operations get Errc::kStale at once. Waits up to `drain` for
   // the running ones, then closes the stores on this thread, so that on return they are

@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "core/acl/acl.h"
+#include "core/snapshot.h"
 #include "core/vfs_internal.h"
 #include "trace/trace.h"
 
@@ -34,6 +35,10 @@ bool DosReadOnly(const Inode& inode) { return (inode.dos_attributes & kDosReadOn
 Status ReadOnlyRefusal(std::string_view what) {
   return Status(Errc::kAccess, fmt::format("{}: the object has the read-only DOS attribute", what));
 }
+
+// Objects of a snapshot (core/snapshot.h) change for no one.
+bool InSnapshot(const Inode& inode) { return (inode.flags & stores::kInodeInSnapshot) != 0; }
+Status SnapshotRefusal() { return Status(Errc::kReadOnly, "snapshots are read-only"); }
 
 // The change info of a directory whose change counter was `before` when a transaction that
 // changed it read it: the store makes it exactly one more at the commit (Inode::version).
@@ -431,6 +436,7 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
     before = Pre(inode);
     if (guard_ctime && inode.ctime != *guard_ctime) return Errc::kNotSync;
     if (options_.read_only) return Errc::kReadOnly;
+    if (InSnapshot(inode)) return SnapshotRefusal();
     bool owner = caller.is_root() || caller.uid == inode.uid;
     Timespec now = Now();
     bool changed = false;
@@ -594,6 +600,7 @@ Result<Attr> Vfs::Lookup(const Caller& raw_caller, FileId dir, std::string_view 
   }
   RETURN_IF_ERROR(CheckName(name, options_.names));
   std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
+  if (d.id == metadata_.root() && name == kSnapshotDirName) return SnapshotDirAttr(*txn);
   ASSIGN_OR_RETURN(stores::DirEntry e, FindEntry(*txn, d.id, name));
   Result<Inode> child = metadata_.GetInode(e.child);
   if (!child.ok()) {
@@ -601,6 +608,27 @@ Result<Attr> Vfs::Lookup(const Caller& raw_caller, FileId dir, std::string_view 
     return child.status().code() == Errc::kNotFound ? Status(Errc::kNotFound) : child.status();
   }
   return ToAttr(*child);
+}
+
+Result<std::vector<Vfs::SnapshotView>> Vfs::Snapshots(const Caller& caller) {
+  RETURN_IF_ERROR(Admit(caller, false));
+  ASSIGN_OR_RETURN(std::vector<SnapshotInfo> all, ListSnapshots(metadata_));
+  std::vector<SnapshotView> ready;
+  for (const SnapshotInfo& s : all) {
+    if (s.state == SnapshotState::kReady) {
+      ready.push_back({s.name, s.created, FileId{s.root, s.root_generation}});
+    }
+  }
+  std::sort(ready.begin(), ready.end(),
+            [](const SnapshotView& a, const SnapshotView& b) { return a.created < b.created; });
+  return ready;
+}
+
+Result<Attr> Vfs::SnapshotDirAttr(MetadataTxn& txn) {
+  ASSIGN_OR_RETURN(InodeId id, SnapshotDir(txn));
+  if (id == stores::kInvalidInode) return Errc::kNotFound;  // the share never had a snapshot
+  ASSIGN_OR_RETURN(Inode dir, metadata_.GetInode(id));
+  return ToAttr(dir);
 }
 
 Result<Attr> Vfs::LookupAnyCase(const Caller& raw_caller, FileId dir, std::string_view name,
@@ -613,6 +641,10 @@ Result<Attr> Vfs::LookupAnyCase(const Caller& raw_caller, FileId dir, std::strin
   if (name == "." || name == "..") return Errc::kInvalid;
   RETURN_IF_ERROR(CheckName(name, options_.names));
   std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
+  if (d.id == metadata_.root() && name == kSnapshotDirName) {
+    if (entry_name != nullptr) *entry_name = std::string(kSnapshotDirName);
+    return SnapshotDirAttr(*txn);
+  }
   ASSIGN_OR_RETURN(stores::DirEntry e, FindEntry(*txn, d.id, name, true));
   Result<Inode> child = metadata_.GetInode(e.child);
   if (!child.ok()) {
@@ -630,8 +662,8 @@ Result<uint32_t> Vfs::Access(const Caller& raw_caller, FileId file, uint32_t req
   if (attr) *attr = ToAttr(inode);
   uint32_t granted = 0;
   if (MayAccess(caller, inode, 4)) granted |= kAccessRead;
-  bool may_change =
-      !options_.read_only && options_.policy.PermissionOf(raw_caller.uid) >= Permission::kReadWrite;
+  bool may_change = !options_.read_only && !InSnapshot(inode) &&
+                    options_.policy.PermissionOf(raw_caller.uid) >= Permission::kReadWrite;
   if (MayAccess(caller, inode, 2) && may_change) {
     granted |= kAccessModify | kAccessExtend;
     if (inode.is_directory()) granted |= kAccessDelete;
@@ -676,7 +708,8 @@ Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t off
   r.eof = offset + n >= inode.size;
   // relatime: atime moves only when it is older than the last change, or a day old.
   Timespec now = Now();
-  if (!options_.read_only && (inode.atime <= inode.mtime || inode.atime.sec + 86400 < now.sec)) {
+  if (!options_.read_only && !InSnapshot(inode) &&
+      (inode.atime <= inode.mtime || inode.atime.sec + 86400 < now.sec)) {
     Status s = stores::RunTransaction(
         metadata_,
         [&](MetadataTxn& txn) -> Status {
@@ -785,6 +818,7 @@ Status Vfs::Commit(const Caller& caller, FileId file, Wcc* wcc) {
 Status Vfs::MayWriteRange(const Caller& caller, const Inode& inode, uint64_t offset,
                           uint64_t length, const OpenContext* via, std::string_view what) {
   if (options_.read_only) return Errc::kReadOnly;
+  if (InSnapshot(inode)) return SnapshotRefusal();
   if (inode.is_directory()) return Errc::kIsDir;
   if (inode.type != FileType::kRegular) return Errc::kInvalid;
   if (DosReadOnly(inode)) return ReadOnlyRefusal(what);
@@ -899,6 +933,7 @@ Result<uint64_t> Vfs::CopyRange(const Caller& raw_caller, FileId src, uint64_t s
   uint64_t n = length;
   Status s = [&]() -> Status {
     if (options_.read_only) return Errc::kReadOnly;
+    if (InSnapshot(to)) return SnapshotRefusal();
     if (from.is_directory() || to.is_directory()) return Errc::kIsDir;
     if (from.type != FileType::kRegular || to.type != FileType::kRegular) return Errc::kInvalid;
     if (caller.uid != from.uid && !MayAccess(caller, from, 4)) return Errc::kAccess;
@@ -963,6 +998,10 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
     if (IsDotOrDotDot(name)) return Errc::kExists;
     RETURN_IF_ERROR(CheckName(name, options_.names));
     if (options_.read_only) return Errc::kReadOnly;
+    if (InSnapshot(d)) return SnapshotRefusal();
+    if (d.id == metadata_.root() && name == kSnapshotDirName) {
+      return Status(Errc::kExists, "the root's .snapshot is the share's snapshots");
+    }
     if (!MayAccess(caller, d, 3, AddMask(type))) return Errc::kAccess;
     Result<stores::DirEntry> existing = FindEntry(txn, d.id, name);
     if (existing.ok()) return Errc::kExists;
@@ -1127,6 +1166,7 @@ Result<Attr> Vfs::Symlink(const Caller& caller, FileId dir, std::string_view nam
 Status Vfs::MayChangeInPlace(const Caller& caller, const Inode& inode, std::string_view what,
                              const OpenContext* via) {
   if (options_.read_only) return Errc::kReadOnly;
+  if (InSnapshot(inode)) return SnapshotRefusal();
   if (caller.uid != inode.uid && !caller.is_root() && !MayAccess(caller, inode, 2)) {
     return Errc::kAccess;
   }
@@ -1182,6 +1222,7 @@ Status Vfs::RemoveSymlinkInPlace(const Caller& raw_caller, FileId file, const Op
   return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
     if (options_.read_only) return Errc::kReadOnly;
+    if (InSnapshot(inode)) return SnapshotRefusal();
     if (inode.type != FileType::kSymlink) return Errc::kInvalid;
     if (caller.uid != inode.uid && !caller.is_root()) return Errc::kAccess;
     RETURN_IF_ERROR(state_->Check(inode.id, kWriteData, CacheOp::kSetSize, 0, 0, via));
@@ -1264,6 +1305,10 @@ Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_
     if (IsDotOrDotDot(name)) return Errc::kExists;
     RETURN_IF_ERROR(CheckName(name, options_.names));
     if (options_.read_only) return Errc::kReadOnly;
+    if (InSnapshot(d) || InSnapshot(f)) return SnapshotRefusal();
+    if (d.id == metadata_.root() && name == kSnapshotDirName) {
+      return Status(Errc::kExists, "the root's .snapshot is the share's snapshots");
+    }
     if (!MayAccess(caller, d, 3)) return Errc::kAccess;
     if (f.nlink >= kMaxLinks) return Errc::kTooManyLinks;
     if (f.nlink == 0) return Errc::kStale;
@@ -1381,6 +1426,7 @@ Status Vfs::SetAcl(const Caller& raw_caller, FileId file, const Acl& acl, Wcc* w
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
     before = Pre(inode);
     if (options_.read_only) return Errc::kReadOnly;
+    if (InSnapshot(inode)) return SnapshotRefusal();
     if (inode.type == FileType::kSymlink) return Status(Errc::kNotSupported, "a symlink's ACL");
     const bool owner = caller.is_root() || caller.uid == inode.uid;
     if (!owner && (inode.acl.empty() || !AclAllows(caller, inode, kAceWriteAcl))) {
@@ -1435,6 +1481,7 @@ Status Vfs::SetXattr(const Caller& raw_caller, FileId file, std::string_view nam
   const std::string key = XattrKey(file.inode, name);
   return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
+    if (InSnapshot(inode)) return SnapshotRefusal();
     if (caller.uid != inode.uid && !caller.is_root() &&
         !MayAccess(caller, inode, 2, kAceWriteNamedAttrs)) {
       return Errc::kAccess;
@@ -1466,6 +1513,7 @@ Status Vfs::RemoveXattr(const Caller& raw_caller, FileId file, std::string_view 
   const std::string key = XattrKey(file.inode, name);
   return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
+    if (InSnapshot(inode)) return SnapshotRefusal();
     if (caller.uid != inode.uid && !caller.is_root() &&
         !MayAccess(caller, inode, 2, kAceWriteNamedAttrs)) {
       return Errc::kAccess;
@@ -1487,6 +1535,10 @@ Result<OpenTable::OpenId> Vfs::OpenFile(const Caller& raw_caller, FileId file, u
   if (inode.nlink == 0) return Status(Errc::kStale, "the file was removed");
   if (!created && !MayOpenFor(caller, inode, access)) return Errc::kAccess;
   if (writes && options_.read_only) return Errc::kReadOnly;
+  if (InSnapshot(inode) &&
+      (access & (kWriteData | kAppendData | kWriteEa | kWriteAttributes | kDeleteAccess)) != 0) {
+    return SnapshotRefusal();
+  }
   // MS-FSA 2.1.5.1.2.1: no opening a read-only file to write its data or to delete it.
   if ((access & (kWriteData | kAppendData | kDeleteAccess)) != 0 && DosReadOnly(inode)) {
     return ReadOnlyRefusal("open for writing or deleting");
@@ -1517,6 +1569,10 @@ Status Vfs::ChangeOpen(const Caller& raw_caller, FileId file, OpenTable::OpenId 
     ASSIGN_OR_RETURN(Inode inode, Load(file));
     if (!MayOpenFor(caller, inode, added)) return Errc::kAccess;
     if (writes && options_.read_only) return Errc::kReadOnly;
+    if (InSnapshot(inode) &&
+        (added & (kWriteData | kAppendData | kWriteEa | kWriteAttributes | kDeleteAccess)) != 0) {
+      return SnapshotRefusal();
+    }
     if ((added & (kWriteData | kAppendData | kDeleteAccess)) != 0 && DosReadOnly(inode)) {
       return ReadOnlyRefusal("open for writing or deleting");
     }
@@ -1623,6 +1679,7 @@ Status Vfs::RemoveAs(const Caller& caller, FileId dir, std::string_view name, Wc
     ASSIGN_OR_RETURN(Inode victim, txn.GetInode(e.child));
     if (victim.is_directory()) return Errc::kIsDir;
     if (options_.read_only) return Errc::kReadOnly;
+    if (InSnapshot(d)) return SnapshotRefusal();
     if (!MayRemove(caller, d, victim)) return Errc::kAccess;
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
     if (DosReadOnly(victim)) return ReadOnlyRefusal("remove");
@@ -1688,6 +1745,7 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
     ASSIGN_OR_RETURN(Inode victim, txn.GetInode(e.child));
     if (!victim.is_directory()) return Errc::kNotDir;
     if (options_.read_only) return Errc::kReadOnly;
+    if (InSnapshot(d)) return SnapshotRefusal();
     if (!MayRemove(caller, d, victim)) return Errc::kAccess;
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
     if (DosReadOnly(victim)) return ReadOnlyRefusal("rmdir");
@@ -1741,6 +1799,10 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
     moved_dir = src.is_directory();
     from_entry_name = src_entry.name;
     if (options_.read_only) return Errc::kReadOnly;
+    if (InSnapshot(fd) || InSnapshot(td)) return SnapshotRefusal();
+    if (td.id == metadata_.root() && to_name == kSnapshotDirName) {
+      return Status(Errc::kExists, "the root's .snapshot is the share's snapshots");
+    }
     if (!MayRemove(caller, fd, src) || !MayAccess(caller, td, 3, AddMask(src.type))) {
       return Errc::kAccess;
     }

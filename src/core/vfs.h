@@ -318,6 +318,16 @@ class Vfs {
                              bool with_attrs);
   // The directory holding `dir` (the root's parent is the root).
   Result<Attr> Parent(const Caller& caller, FileId dir);
+
+  // A ready snapshot of the share (core/snapshot.h) and its root, read-only like all of it:
+  // SMB's previous versions, which name snapshots by time.
+  struct SnapshotView {
+    std::string name;
+    Timespec created;
+    FileId root;
+  };
+  // The share's ready snapshots, oldest first.
+  Result<std::vector<SnapshotView>> Snapshots(const Caller& caller);
   Result<FsStats> StatFs(const Caller& caller, FileId file);
 
  private:
@@ -343,6 +353,8 @@ class Vfs {
   Status Admit(const Caller& caller, bool mutating) const;
   Result<stores::Inode> Load(FileId file);
   Result<stores::Inode> LoadIn(stores::MetadataTxn& txn, FileId file);
+  // The root's `.snapshot` (core/snapshot.h); Errc::kNotFound while the share has none.
+  Result<Attr> SnapshotDirAttr(stores::MetadataTxn& txn);
   // The entry `name` names in `dir`: the exact name, else, when the share's names are
   // case-insensitive, the first (in byte order) that folds equal to it. kNotFound when none.
   Result<stores::DirEntry> FindEntry(stores::MetadataTxn& txn, stores::InodeId dir,

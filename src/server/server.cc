@@ -40,6 +40,7 @@
 #include "core/jobs.h"
 #include "core/login_throttle.h"
 #include "core/shares.h"
+#include "core/snapshot.h"
 #include "gss/gss.h"
 #include "metrics/metrics.h"
 #include "net/http/http_server.h"
@@ -626,6 +627,18 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   Result<std::string> SetQuota(std::string_view share, core::QuotaKind kind, uint32_t id,
                                const core::QuotaLimits& limits) override;
   Result<std::string> StartJob(std::string_view share, std::string_view kind) override;
+  Result<std::string> Snapshots(std::string_view share) override;
+  Result<std::string> Snapshot(std::string_view share, std::string_view name) override;
+  Result<std::string> StartSnapshotJob(std::string_view share, std::string_view kind,
+                                       std::string_view name, std::string_view safety) override;
+  Result<std::string> SnapshotPolicy(std::string_view share) override;
+  Result<std::string> SetSnapshotPolicy(std::string_view share,
+                                        const core::SnapshotPolicy& policy) override;
+  // Takes and deletes the scheduled snapshots each share's policy asks for, one job a share
+  // at a time (docs/snapshots.md).
+  void RunSnapshotSchedules();
+  // The served share `share` itself, for jobs that pause it (they hold no operation of it).
+  Result<std::shared_ptr<core::Share>> FindServed(std::string_view share);
   Result<std::string> Jobs() override;
   Result<std::string> Job(uint64_t id) override;
   Result<std::string> CancelJob(uint64_t id) override;
@@ -1326,6 +1339,9 @@ constexpr std::chrono::nanoseconds kTrashPurgeInterval = std::chrono::hours(1);
 constexpr uint64_t kQuotaFoldAt = 4096;
 constexpr int kQuotaFoldBatches = 64;       // at most this many batches of kQuotaFoldAt a turn
 constexpr int64_t kQuotaFoldInterval = 60;  // sweeper ticks (seconds)
+// How often snapshot schedules are looked at (sweeper ticks, seconds): a scheduled snapshot
+// is at most this late.
+constexpr int64_t kSnapshotScheduleInterval = 10;
 
 // "2024-05-01T10:00:00Z": RFC 3339, UTC, whole seconds.
 std::string Rfc3339Utc(const Timespec& t) {
@@ -1433,18 +1449,19 @@ nlohmann::json JobJson(const core::JobInfo& job) {
 }
 }  // namespace
 
+Result<std::shared_ptr<core::Share>> ServerImpl::FindServed(std::string_view share) {
+  MutexLock lock(&reconcile_mu_);
+  for (const auto& [id, s] : served_) {
+    if (s.name == share) return s.share;
+  }
+  return Status(Errc::kNotFound, fmt::format("share {} is not being served", share));
+}
+
 Result<std::string> ServerImpl::StartJob(std::string_view share, std::string_view kind) {
   if (kind == "quota-recount") {
     // The share pauses while it is counted: the job holds no operation of it, and waits for
     // the running ones to end (Share::RunQuiesced).
-    std::shared_ptr<core::Share> served;
-    {
-      MutexLock lock(&reconcile_mu_);
-      for (const auto& [id, s] : served_) {
-        if (s.name == share) served = s.share;
-      }
-    }
-    if (!served) return Status(Errc::kNotFound, fmt::format("share {} is not being served", share));
+    ASSIGN_OR_RETURN(std::shared_ptr<core::Share> served, FindServed(share));
     const auto drain = std::chrono::seconds(config_.server.shutdown_timeout_s);
     return JobJson(jobs_.Start("quota-recount", std::string(share), "files", /*cancellable=*/true,
                                [served, drain](core::JobProgress& progress) {
@@ -1490,6 +1507,135 @@ Result<std::string> ServerImpl::StartJob(std::string_view share, std::string_vie
                                return gc ? tiered->CollectGarbage() : tiered->Reconcile();
                              }))
       .dump();
+}
+
+namespace {
+nlohmann::json SnapshotJson(const core::SnapshotInfo& s) {
+  return {{"name", s.name},
+          {"state", core::SnapshotStateName(s.state)},
+          {"created", Rfc3339Utc(s.created)},
+          {"files", s.files},
+          {"bytes", s.bytes}};
+}
+}  // namespace
+
+Result<std::string> ServerImpl::Snapshots(std::string_view share) {
+  ASSIGN_OR_RETURN(std::shared_ptr<core::Share> served, FindServed(share));
+  ASSIGN_OR_RETURN(std::vector<core::SnapshotInfo> snapshots, served->ListSnapshots());
+  nlohmann::json out = nlohmann::json::array();
+  for (const core::SnapshotInfo& s : snapshots) out.push_back(SnapshotJson(s));
+  return out.dump();
+}
+
+Result<std::string> ServerImpl::Snapshot(std::string_view share, std::string_view name) {
+  ASSIGN_OR_RETURN(std::shared_ptr<core::Share> served, FindServed(share));
+  ASSIGN_OR_RETURN(core::SnapshotInfo snapshot, served->GetSnapshot(name));
+  return SnapshotJson(snapshot).dump();
+}
+
+Result<std::string> ServerImpl::StartSnapshotJob(std::string_view share, std::string_view kind,
+                                                 std::string_view name, std::string_view safety) {
+  ASSIGN_OR_RETURN(std::shared_ptr<core::Share> served, FindServed(share));
+  // What can be refused now is, so that the answer is an error rather than a failed job.
+  for (const core::JobInfo& job : jobs_.List()) {
+    if (job.state == core::JobState::kRunning && job.share == share &&
+        job.kind.starts_with("snapshot-")) {
+      return Status(Errc::kBusy, fmt::format("share {}: job {} ({}) runs; one snapshot job at "
+                                             "a time",
+                                             share, job.id, job.kind));
+    }
+  }
+  auto taken = [&](std::string_view n) -> Status {
+    Result<core::SnapshotInfo> s = served->GetSnapshot(n);
+    if (s.ok()) return Status(Errc::kExists, fmt::format("snapshot {} exists", n));
+    return s.status().code() == Errc::kNotFound ? Status::Ok() : s.status();
+  };
+  const auto drain = std::chrono::seconds(config_.server.shutdown_timeout_s);
+  std::string n(name);
+  if (kind == "snapshot-create") {
+    RETURN_IF_ERROR(core::CheckSnapshotName(n));
+    RETURN_IF_ERROR(taken(n));
+    return JobJson(jobs_.Start("snapshot-create", std::string(share), "objects",
+                               /*cancellable=*/true,
+                               [served, n, drain](core::JobProgress& progress) {
+                                 return served->CreateSnapshot(n, drain, &progress).status();
+                               }))
+        .dump();
+  }
+  ASSIGN_OR_RETURN(core::SnapshotInfo target, served->GetSnapshot(n));
+  if (kind == "snapshot-delete") {
+    return JobJson(jobs_.Start("snapshot-delete", std::string(share), "objects",
+                               /*cancellable=*/true,
+                               [served, n](core::JobProgress& progress) {
+                                 return served->DeleteSnapshot(n, &progress);
+                               }))
+        .dump();
+  }
+  if (kind == "snapshot-restore") {
+    if (target.state != core::SnapshotState::kReady) {
+      return Status(Errc::kBusy,
+                    fmt::format("snapshot {} is {}", n, core::SnapshotStateName(target.state)));
+    }
+    std::string safe(safety);
+    if (!safe.empty()) {
+      RETURN_IF_ERROR(core::CheckSnapshotName(safe));
+      RETURN_IF_ERROR(taken(safe));
+    }
+    return JobJson(jobs_.Start("snapshot-restore", std::string(share), "objects",
+                               /*cancellable=*/false,
+                               [served, n, safe, drain](core::JobProgress& progress) {
+                                 return served->RestoreSnapshot(n, safe, drain, &progress);
+                               }))
+        .dump();
+  }
+  return Status(Errc::kInvalid, fmt::format("no snapshot job '{}'", kind));
+}
+
+namespace {
+nlohmann::json PolicyJson(const core::SnapshotPolicy& p) {
+  nlohmann::json since = nullptr;
+  if (p.since != 0) since = Rfc3339Utc(Timespec{p.since, 0});
+  return {{"interval_seconds", p.interval_s},
+          {"cron", p.cron},
+          {"keep_last", p.keep_last},
+          {"ttl_seconds", p.ttl_s},
+          {"since", std::move(since)}};
+}
+}  // namespace
+
+Result<std::string> ServerImpl::SnapshotPolicy(std::string_view share) {
+  ASSIGN_OR_RETURN(std::shared_ptr<core::Share> served, FindServed(share));
+  ASSIGN_OR_RETURN(core::SnapshotPolicy policy, served->GetSnapshotPolicy());
+  return PolicyJson(policy).dump();
+}
+
+Result<std::string> ServerImpl::SetSnapshotPolicy(std::string_view share,
+                                                  const core::SnapshotPolicy& policy) {
+  ASSIGN_OR_RETURN(std::shared_ptr<core::Share> served, FindServed(share));
+  RETURN_IF_ERROR(served->SetSnapshotPolicy(policy));
+  ASSIGN_OR_RETURN(core::SnapshotPolicy stored, served->GetSnapshotPolicy());
+  return PolicyJson(stored).dump();
+}
+
+void ServerImpl::RunSnapshotSchedules() {
+  for (const std::shared_ptr<core::Share>& share : shares_.All()) {
+    Result<core::SnapshotPolicy> policy = share->GetSnapshotPolicy();
+    if (!policy.ok() || (!policy->enabled() && policy->keep_last == 0 && policy->ttl_s == 0)) {
+      continue;
+    }
+    Result<std::vector<core::SnapshotInfo>> snapshots = share->ListSnapshots();
+    if (!snapshots.ok()) continue;
+    core::ScheduleWork work = core::DueSnapshotWork(*policy, *snapshots, Now().sec);
+    // One job at a time per share: StartSnapshotJob refuses (kBusy) while one runs, and the
+    // next round tries again.
+    if (!work.take && work.expire.empty()) continue;
+    Result<std::string> started =
+        work.take ? StartSnapshotJob(share->name(), "snapshot-create", *work.take, "")
+                  : StartSnapshotJob(share->name(), "snapshot-delete", work.expire.front(), "");
+    if (!started.ok() && started.status().code() != Errc::kBusy) {
+      LOG_WARN("share {}: scheduled snapshot work: {}", share->name(), started.status().ToString());
+    }
+  }
 }
 
 Result<std::string> ServerImpl::Jobs() {
@@ -2149,6 +2295,7 @@ Status ServerImpl::Start() {
         PurgeRecycleBins();
       }
       FoldQuotas(ticks % kQuotaFoldInterval == 0);
+      if (ticks % kSnapshotScheduleInterval == 0) RunSnapshotSchedules();
     }
   });
   RETURN_IF_ERROR(StartMetrics());  // before the API, whose line says the server is up
@@ -2310,6 +2457,24 @@ void ServerImpl::CollectMetrics(metrics::Exposition& e) {
     if (Result<uint64_t> bytes = use->vfs().TrashBytes(); bytes.ok()) {
       e.Sample("dittofs_recycle_bin_bytes", {{"share", share->name()}},
                static_cast<double>(*bytes));
+    }
+  }
+  // Snapshots: how many each share has, and what each holds (one record scan per share).
+  e.Family("dittofs_snapshots", "gauge", "Snapshots a share has, ready or not.");
+  e.Family("dittofs_snapshot_bytes", "gauge",
+           "Bytes (regular files' sizes) a snapshot holds; shared with the share, not copied.");
+  e.Family("dittofs_snapshot_files", "gauge", "Objects a snapshot holds.");
+  for (const std::shared_ptr<core::Share>& share : shares_.All()) {
+    Result<std::vector<core::SnapshotInfo>> snapshots = share->ListSnapshots();
+    if (!snapshots.ok()) continue;
+    e.Sample("dittofs_snapshots", {{"share", share->name()}},
+             static_cast<double>(snapshots->size()));
+    for (const core::SnapshotInfo& s : *snapshots) {
+      if (s.state != core::SnapshotState::kReady) continue;
+      e.Sample("dittofs_snapshot_bytes", {{"share", share->name()}, {"snapshot", s.name}},
+               static_cast<double>(s.bytes));
+      e.Sample("dittofs_snapshot_files", {{"share", share->name()}, {"snapshot", s.name}},
+               static_cast<double>(s.files));
     }
   }
   // Quotas: the usage and limits of each share, and of each user and group with usage or

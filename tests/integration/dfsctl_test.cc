@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dfs_process.h"
@@ -914,4 +916,232 @@ TEST_F(DfsctlTest, LongJobsRunAndReportHowTheyEnded) {
 }
 
 }  // namespace
+TEST_F(DfsctlTest, SnapshotsAreBrowsedRestoredAndHoldTheirChunksAgainstGc) {
+  ASSERT_OK(server_->Stop().status());
+  DfsOptions options;
+  options.shares[0].block = "tiered";
+  options.shares[0].metadata = "rocksdb";  // kept across the restart below
+  // Nothing uploads but a sync, and the GC deletes what is dead at once.
+  options.shares[0].tiered = "{carve_after_ms: 3600000, gc_grace_ms: 0}";
+  ASSERT_OK_AND_ASSIGN(server_, DfsProcess::Start(DFS_BINARY, options));
+  home_ = server_->dir() + "/ctl-home";
+  std::filesystem::create_directories(home_);
+  server_url_ = "http://127.0.0.1:" + std::to_string(server_->api_port());
+  ASSERT_NO_FATAL_FAILURE(LoginAndChangePassword());
+  server_->set_admin_password("a-new-admin-password");
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> nfs,
+                       RawNfsClient::Connect(server_->port(), 1000, 1000));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, nfs->Mnt("/export"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  // Writes retried while the share pauses (NFS3ERR_JUKEBOX), as clients do.
+  const auto write = [](RawNfsClient& client, const FileHandle& fh, uint64_t at,
+                        std::string_view piece) -> nfsstat3 {
+    for (;;) {
+      Result<WRITE3res> w = client.Write(fh, at, piece, FILE_SYNC);
+      if (!w.ok()) return NFS3ERR_IO;
+      if (w->status != NFS3ERR_JUKEBOX) return w->status;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  const auto put = [&](const FileHandle& dir, const std::string& name, const std::string& data) {
+    ASSERT_OK_AND_ASSIGN(CreatedReply f, nfs->Create(dir, name, UNCHECKED, ModeAttrs(0640)));
+    ASSERT_EQ(f.status, NFS3_OK);
+    for (size_t at = 0; at < data.size(); at += 65536) {
+      ASSERT_EQ(write(*nfs, f.fh, at, std::string_view(data).substr(at, 65536)), NFS3_OK);
+    }
+  };
+  const auto find = [&](const std::vector<std::string>& path) -> std::optional<FileHandle> {
+    FileHandle fh = mnt.fh;
+    for (const std::string& name : path) {
+      Result<LookupReply> l = nfs->Lookup(fh, name);
+      if (!l.ok() || l->status != NFS3_OK) return std::nullopt;
+      fh = l->fh;
+    }
+    return fh;
+  };
+  const auto read = [&](const std::vector<std::string>& path) -> std::string {
+    std::optional<FileHandle> fh = find(path);
+    if (!fh) return "no such file";
+    std::string out;
+    for (;;) {
+      Result<ReadReply> r = nfs->Read(*fh, out.size(), 65536);
+      if (!r.ok() || r->status != NFS3_OK) return "read failed";
+      out += r->data;
+      if (r->eof || r->count == 0) return out;
+    }
+  };
+  const std::string a_v1 = testing::RandomString(1 << 20, 11);
+  const std::string b_data = testing::RandomString(300 * 1024 + 5, 12);
+  ASSERT_OK_AND_ASSIGN(CreatedReply docs, nfs->Mkdir(mnt.fh, "docs", ModeAttrs(0755)));
+  ASSERT_EQ(docs.status, NFS3_OK);
+  ASSERT_NO_FATAL_FAILURE(put(mnt.fh, "a", a_v1));
+  ASSERT_NO_FATAL_FAILURE(put(docs.fh, "b", b_data));
+  ASSERT_EQ(Ctl({"share", "sync", "/export", "--job"}).exit_code, 0);  // a and b on the remote
+
+  // Taken under write load: another client appends 64 KiB pieces of a known stream to "load"
+  // all along. The snapshot holds a prefix of that stream, whole pieces only.
+  const std::string stream = testing::RandomString(8 << 20, 13);
+  ASSERT_OK_AND_ASSIGN(CreatedReply load, nfs->Create(mnt.fh, "load", UNCHECKED, ModeAttrs(0644)));
+  ASSERT_EQ(load.status, NFS3_OK);
+  std::atomic<bool> stop{false};
+  std::atomic<size_t> written{0};
+  std::thread writer([&] {
+    Result<std::unique_ptr<RawNfsClient>> other =
+        RawNfsClient::Connect(server_->port(), 1000, 1000);
+    if (!other.ok()) return;
+    for (size_t at = 0; at < stream.size() && !stop; at += 65536) {
+      if (write(**other, load.fh, at, std::string_view(stream).substr(at, 65536)) != NFS3_OK)
+        return;
+      written = at + 65536;
+    }
+  });
+  while (written < 4 * 65536) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CtlRun create = Ctl({"snapshot", "create", "/export", "s1", "-o", "json"});
+  stop = true;
+  writer.join();
+  ASSERT_EQ(create.exit_code, 0) << create.err << server_->Log();
+  json job = json::parse(create.out);
+  EXPECT_EQ(job["kind"], "snapshot-create");
+  EXPECT_EQ(job["state"], "succeeded");
+  EXPECT_EQ(job["unit"], "objects");
+  EXPECT_EQ(job["done"], 4);  // docs, a, docs/b, load
+  const std::string held = read({".snapshot", "s1", "load"});
+  EXPECT_GE(held.size(), 4u * 65536);
+  EXPECT_EQ(held.size() % 65536, 0u);
+  EXPECT_TRUE(held == stream.substr(0, held.size())) << "the snapshot's load is no prefix";
+
+  CtlRun list = Ctl({"snapshot", "list", "/export", "-o", "json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  json snapshots = json::parse(list.out);
+  ASSERT_EQ(snapshots.size(), 1u) << list.out;
+  EXPECT_EQ(snapshots[0]["name"], "s1");
+  EXPECT_EQ(snapshots[0]["state"], "ready");
+  EXPECT_EQ(snapshots[0]["files"], 4);
+  EXPECT_EQ(snapshots[0]["bytes"], a_v1.size() + b_data.size() + held.size());
+  EXPECT_THAT(Ctl({"snapshot", "list", "/export"}).out, HasSubstr("s1"));
+  EXPECT_EQ(Ctl({"snapshot", "create", "/export", "s1"}).exit_code, 1);  // taken
+
+  // The share moves on; the snapshot does not.
+  const std::string a_v2 = testing::RandomString(700 * 1024, 14);
+  ASSERT_NO_FATAL_FAILURE(put(mnt.fh, "a", a_v2));
+  sattr3 size = NoAttrs();
+  size.size.set_it = 1;
+  size.size.set_size3_u.size = a_v2.size();
+  ASSERT_OK_AND_ASSIGN(SETATTR3res cut, nfs->Setattr(*find({"a"}), size));
+  ASSERT_EQ(cut.status, NFS3_OK);
+  ASSERT_OK_AND_ASSIGN(REMOVE3res removed, nfs->Remove(docs.fh, "b"));
+  ASSERT_EQ(removed.status, NFS3_OK);
+  EXPECT_TRUE(read({"a"}) == a_v2);
+  EXPECT_TRUE(read({".snapshot", "s1", "a"}) == a_v1);
+  EXPECT_TRUE(read({".snapshot", "s1", "docs", "b"}) == b_data);
+  // Read-only, whoever asks.
+  ASSERT_OK_AND_ASSIGN(WRITE3res refused,
+                       nfs->Write(*find({".snapshot", "s1", "a"}), 0, "x", FILE_SYNC));
+  EXPECT_EQ(refused.status, NFS3ERR_ROFS);
+  ASSERT_OK_AND_ASSIGN(REMOVE3res kept, nfs->Remove(*find({".snapshot", "s1", "docs"}), "b"));
+  EXPECT_EQ(kept.status, NFS3ERR_ROFS);
+  // The root's listing does not show .snapshot.
+  ASSERT_OK_AND_ASSIGN(ReaddirReply root_list, nfs->Readdir(mnt.fh, 0, CookieVerf{}, 4096));
+  for (const auto& e : root_list.entries) EXPECT_NE(e.name, ".snapshot");
+
+  // Over SMB: the same snapshot, by path.
+  if (Shell("command -v smbclient").exit_code == 0) {
+    ShellRun smb = Smbclient("get .snapshot\\s1\\docs\\b b.smb");
+    ASSERT_EQ(smb.exit_code, 0) << smb.output;
+    EXPECT_TRUE(ReadFile(home_ + "/b.smb") == b_data);
+  }
+
+  // Previous versions over SMB (impacket): FSCTL_SRV_ENUMERATE_SNAPSHOTS names s1 by its time,
+  // a TWrp create context opens the file as it was then, and only for reading.
+  std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*server_, SMB_PEER_SCRIPT);
+  ASSERT_NE(peer, nullptr);
+  const std::string tokens = peer->Do("snapshots a");
+  ASSERT_THAT(tokens, ::testing::MatchesRegex("ok @GMT-[0-9.]+-[0-9.]+"));
+  const std::string token = tokens.substr(3);
+  EXPECT_EQ(peer->Do("twrp-get " + token + " a " + home_ + "/a.prev"),
+            "ok " + std::to_string(a_v1.size()));
+  EXPECT_TRUE(ReadFile(home_ + "/a.prev") == a_v1);
+  EXPECT_EQ(peer->Do("twrp-get " + token + " docs\\b " + home_ + "/b.prev"),
+            "ok " + std::to_string(b_data.size()));
+  EXPECT_TRUE(ReadFile(home_ + "/b.prev") == b_data);
+  EXPECT_THAT(peer->Do("twrp-write " + token + " a"), HasSubstr("error"));
+  EXPECT_EQ(peer->Do("twrp-get @GMT-2001.01.01-00.00.00 a " + home_ + "/none"),
+            "error STATUS_OBJECT_NAME_NOT_FOUND");
+  peer.reset();
+
+  // What the share dropped is garbage, but not what the snapshot holds: after a sync, a GC
+  // and a reconcile, the snapshot still reads whole (every chunk verified by its hash).
+  for (const char* kind : {"sync", "gc", "reconcile", "gc"}) {
+    CtlRun run = Ctl({"share", kind, "/export", "-o", "json"});
+    if (std::string(kind) == "sync") run = Ctl({"share", "sync", "/export", "--job", "-o", "json"});
+    ASSERT_EQ(run.exit_code, 0) << kind << ": " << run.err;
+    EXPECT_EQ(json::parse(run.out)["state"], "succeeded") << run.out;
+  }
+  // A restart empties the read cache: the snapshot's chunks come from the remote again.
+  ASSERT_OK(server_->Restart());
+  server_url_ = "http://127.0.0.1:" + std::to_string(server_->api_port());
+  ASSERT_EQ(Ctl({"login", "--server", server_url_, "--user", "admin", "--password-stdin"},
+                "a-new-admin-password\n")
+                .exit_code,
+            0);
+  ASSERT_OK_AND_ASSIGN(nfs, RawNfsClient::Connect(server_->port(), 1000, 1000));
+  ASSERT_OK_AND_ASSIGN(mnt, nfs->Mnt("/export"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  EXPECT_TRUE(read({".snapshot", "s1", "a"}) == a_v1);
+  EXPECT_TRUE(read({".snapshot", "s1", "docs", "b"}) == b_data);
+
+  // Restore: the share as the snapshot held it, file by file; what it held before is kept
+  // in the safety snapshot.
+  CtlRun restore =
+      Ctl({"snapshot", "restore", "/export", "s1", "--safety", "before", "-o", "json"});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err << server_->Log();
+  EXPECT_EQ(json::parse(restore.out)["state"], "succeeded") << restore.out;
+  EXPECT_TRUE(read({"a"}) == a_v1);
+  EXPECT_TRUE(read({"docs", "b"}) == b_data);
+  EXPECT_TRUE(read({"load"}) == held);
+  EXPECT_TRUE(read({".snapshot", "before", "a"}) == a_v2);
+  EXPECT_EQ(read({".snapshot", "before", "docs", "b"}), "no such file");
+  // The restored share is writable.
+  ASSERT_NO_FATAL_FAILURE(put(*find({"docs"}), "c", "new after the restore"));
+  EXPECT_EQ(read({"docs", "c"}), "new after the restore");
+
+  // Delete: gone from the list and from .snapshot.
+  EXPECT_EQ(Ctl({"snapshot", "delete", "/export", "before"}).exit_code, 2);  // no --yes, no tty
+  CtlRun deleted = Ctl({"snapshot", "delete", "/export", "before", "--yes", "-o", "json"});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_EQ(json::parse(deleted.out)["state"], "succeeded");
+  CtlRun after = Ctl({"snapshot", "get", "/export", "before"});
+  EXPECT_EQ(after.exit_code, 1);
+  EXPECT_EQ(read({".snapshot", "before", "a"}), "no such file");
+  EXPECT_TRUE(read({".snapshot", "s1", "a"}) == a_v1);
+
+  // A schedule, kept by the share: keeping the last scheduled snapshot deletes the older one
+  // at the server's next look (every 10 s), never one taken by hand.
+  for (const char* name : {"auto-20000101T000000Z", "auto-20000102T000000Z"}) {
+    ASSERT_EQ(Ctl({"snapshot", "create", "/export", name}).exit_code, 0) << name;
+  }
+  CtlRun keep = Ctl({"snapshot", "schedule", "/export", "--keep", "1", "-o", "json"});
+  ASSERT_EQ(keep.exit_code, 0) << keep.err;
+  EXPECT_EQ(json::parse(keep.out)["keep_last"], 1);
+  std::vector<std::string> names;
+  for (int i = 0; i < 300; ++i) {
+    names.clear();
+    for (const json& s : json::parse(Ctl({"snapshot", "list", "/export", "-o", "json"}).out)) {
+      names.push_back(s["name"]);
+    }
+    if (names.size() == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"auto-20000102T000000Z", "s1"}));
+  CtlRun cron = Ctl({"snapshot", "schedule", "/export", "--cron", "30 2 * * *", "--ttl", "7d"});
+  ASSERT_EQ(cron.exit_code, 0) << cron.err;
+  EXPECT_THAT(cron.out, HasSubstr("at cron '30 2 * * *' (UTC); keeping the last 1, none older "
+                                  "than 7d"));
+  EXPECT_EQ(Ctl({"snapshot", "schedule", "/export", "--cron", "every day"}).exit_code, 1);
+  CtlRun off = Ctl({"snapshot", "schedule", "/export", "--off"});
+  ASSERT_EQ(off.exit_code, 0) << off.err;
+  EXPECT_THAT(off.out, HasSubstr("not scheduled; keeping all"));
+}
+
 }  // namespace dittofs::integration

@@ -31,6 +31,7 @@ independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTS
   delete FID                      -> ok        (FileDispositionInformation: delete on close)
   dupextents DST SRC SOFF DOFF N  -> ok        (FSCTL_DUPLICATE_EXTENTS_TO_FILE on DST from SRC)
 """
+import datetime
 import os
 import struct
 import sys
@@ -271,6 +272,43 @@ def main():
             elif words[0] == "delete":
                 smb.setInfo(tid, files[words[1]], b"\x01", infoType=s3.SMB2_0_INFO_FILE,
                             fileInfoClass=13)
+                print("ok", flush=True)
+            elif words[0] == "snapshots":
+                # FSCTL_SRV_ENUMERATE_SNAPSHOTS on an open of PATH: the @GMT tokens.
+                print("ok", ",".join(conn.listSnapshots(tid, words[1])), flush=True)
+            elif words[0] == "twrp-get":
+                # TOKEN PATH LOCAL: the previous version of PATH named by TOKEN (a TWrp create
+                # context, MS-SMB2 2.2.13.2.7), read whole into LOCAL; answers its size.
+                when = datetime.datetime.strptime(words[1], "@GMT-%Y.%m.%d-%H.%M.%S")
+                ticks = int((when - datetime.datetime(1970, 1, 1)).total_seconds())
+                filetime = ticks * 10000000 + 116444736000000000
+                fid = smb.create(tid, words[2], s3.FILE_READ_DATA | s3.FILE_READ_ATTRIBUTES, 7,
+                                 s3.FILE_NON_DIRECTORY_FILE, s3.FILE_OPEN, 0,
+                                 createContexts=[context(b"TWrp", struct.pack("<Q", filetime))])
+                data = b""
+                while True:
+                    try:
+                        piece = smb.read(tid, fid, len(data), 65536)
+                    except smb3.SessionError as e:
+                        if e.get_error_code() != 0xC0000011:  # STATUS_END_OF_FILE
+                            raise
+                        break
+                    if not piece:
+                        break
+                    data += piece
+                smb.close(tid, fid)
+                with open(words[3], "wb") as f:
+                    f.write(data)
+                print("ok", len(data), flush=True)
+            elif words[0] == "twrp-write":
+                # TOKEN PATH: an open of a previous version for writing (refused).
+                when = datetime.datetime.strptime(words[1], "@GMT-%Y.%m.%d-%H.%M.%S")
+                ticks = int((when - datetime.datetime(1970, 1, 1)).total_seconds())
+                filetime = ticks * 10000000 + 116444736000000000
+                fid = smb.create(tid, words[2], s3.FILE_WRITE_DATA, 7, s3.FILE_NON_DIRECTORY_FILE,
+                                 s3.FILE_OPEN, 0,
+                                 createContexts=[context(b"TWrp", struct.pack("<Q", filetime))])
+                smb.close(tid, fid)
                 print("ok", flush=True)
             elif words[0] == "shares":
                 print("ok", ",".join(s["shi1_netname"][:-1] for s in conn.listShares()), flush=True)

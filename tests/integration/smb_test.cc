@@ -405,8 +405,9 @@ TEST_F(SmbTest, ZeroDataAndAllocatedRanges) {
             "error STATUS_ACCESS_DENIED");
 }
 
-// FSCTL_SRV_ENUMERATE_SNAPSHOTS (MS-SMB2 3.3.5.15.1): no previous versions, in a
-// SRV_SNAPSHOT_ARRAY of 16 bytes; a response buffer under 16 bytes is refused.
+// FSCTL_SRV_ENUMERATE_SNAPSHOTS (MS-SMB2 3.3.5.15.1) on a share without snapshots: no previous
+// versions, in a SRV_SNAPSHOT_ARRAY of 16 bytes; a response buffer under 16 bytes is refused.
+// (Snapshots listed and opened by their time: DfsctlTest.SnapshotsAreBrowsed...)
 TEST_F(SmbTest, EnumerateSnapshotsAnswersAnEmptyList) {
   if (!HaveImpacket()) GTEST_SKIP() << "python3-impacket is not installed";
   std::unique_ptr<SmbPeer> peer = SmbPeer::Start(*server_, SMB_PEER_SCRIPT);

@@ -8,6 +8,11 @@
 # after a remount, so from the server). See quota_guest.sh for the guest's checks. The host
 # checks that dfsctl's report counts what the guest left.
 #
+# In the same VM run, snapshots (docs/snapshots.md) on a second share, /snap: the host writes
+# doc.txt through libnfs, takes snapshot "daily" with dfsctl, and writes doc.txt again; the guest
+# reads both versions over NFSv4.1 and NFSv3 and finds the snapshot read-only
+# (snapshot_guest.sh).
+#
 # usage: kernel_quota_test.sh [DFS_BIN]   (dfsctl must be next to it)
 #
 # Exit status 0: passed, or "SKIPPED: <reason>" when the VM cannot start at all.
@@ -22,6 +27,7 @@ test_name=kernel_quota_test
 # shellcheck source=common.sh
 source "$here/common.sh"
 
+command -v nfs-cp >/dev/null || { log "FAIL: nfs-cp (libnfs-utils) not found"; exit 1; }
 for bin in "$dfs_bin" "$dfsctl_bin"; do
   [[ -x "$bin" ]] || { log "FAIL: $(basename "$bin") binary not found at $bin"; exit 1; }
 done
@@ -55,6 +61,11 @@ shares:
     block: tiered
     squash: none
     root_mode: "1777"
+  - name: /snap
+    metadata: rocksdb
+    block: tiered
+    squash: none
+    root_mode: "1777"
 YAML
 log "starting $dfs_bin: NFS on :$nfs_port"
 start_dfs "$work/dfs.yaml" "$nfs_port" "$smb_port" "$api_port"
@@ -73,13 +84,29 @@ if ! {
   exit 1
 fi
 
-cp "$here/quota_guest.sh" "$here/guest_lib.sh" "$work/guest/"
-chmod +x "$work/guest/quota_guest.sh"
-log "running the quota checks in the VM"
+# /snap: doc.txt (v1), snapshot "daily", doc.txt again (v2, longer) and after.txt.
+snap_url() { echo "nfs://127.0.0.1/snap/$1?nfsport=$nfs_port&mountport=$nfs_port&version=3"; }
+head -c 100000 /dev/urandom >"$work/guest/v1"
+head -c 200000 /dev/urandom >"$work/guest/v2"
+if ! {
+  nfs-cp "$work/guest/v1" "$(snap_url doc.txt)" &&
+    dfsctl snapshot create /snap daily &&
+    nfs-cp "$work/guest/v2" "$(snap_url doc.txt)" &&
+    nfs-cp "$work/guest/v2" "$(snap_url after.txt)"
+} >"$work/snap.log" 2>&1; then
+  sed 's/^/  /' "$work/snap.log" >&2
+  log "FAIL: writing /snap and taking its snapshot"
+  exit 1
+fi
+
+cp "$here/quota_guest.sh" "$here/snapshot_guest.sh" "$here/guest_lib.sh" "$work/guest/"
+chmod +x "$work/guest/quota_guest.sh" "$work/guest/snapshot_guest.sh"
+log "running the quota and snapshot checks in the VM"
 vm_status=0
 vm_start=$SECONDS
-"$vm_run" --share "$work/guest" --forward "$nfs_port:$nfs_port" \
-  --timeout 900 -- "$work/guest/quota_guest.sh" "$nfs_port" "$limit" || vm_status=$?
+"$vm_run" --share "$work/guest" --forward "$nfs_port:$nfs_port" --timeout 900 -- \
+  bash -c 'q=0; s=0; "$1/quota_guest.sh" "$2" "$3" || q=$?; "$1/snapshot_guest.sh" "$2" || s=$?
+           exit $((q | s))' guest "$work/guest" "$nfs_port" "$limit" || vm_status=$?
 log "VM finished with status $vm_status after $((SECONDS - vm_start)) s"
 
 report=$(dfsctl quota get /export --share -o json 2>&1) || true

@@ -141,6 +141,11 @@ struct Args {
   // trash restore, trash empty
   uint64_t trash_id = 0;
   std::optional<std::string> restore_to;
+  std::string snapshot;                         // snapshot create|get|delete|restore
+  std::optional<std::string> safety;            // snapshot restore --safety
+  std::optional<std::string> every, cron, ttl;  // snapshot schedule
+  std::optional<uint32_t> keep;
+  bool off = false;
   bool yes = false;
 
   // quota set, get, remove: whose quota (one of the three), and the limits set changes
@@ -217,6 +222,11 @@ const std::vector<Column> kLockColumns = {{"FILE", "file"},
                                           {"OWNER", "owner"}};
 const std::vector<Column> kTrashColumns = {
     {"ID", "id"}, {"PATH", "path"}, {"SIZE", "size"}, {"REMOVED", "removed"}, {"UID", "uid"}};
+const std::vector<Column> kSnapshotColumns = {{"NAME", "name"},
+                                              {"STATE", "state"},
+                                              {"CREATED", "created"},
+                                              {"FILES", "files"},
+                                              {"BYTES", "bytes"}};
 // A quota's row: its sizes and times as people read them, "-" where there is no limit.
 const std::vector<Column> kQuotaColumns = {{"KIND", "kind"},
                                            {"ID", "id"},
@@ -279,6 +289,7 @@ class Dfsctl {
   void AddSettingsCommands();
   void AddClientCommands();
   void AddTrashCommands();
+  void AddSnapshotCommands();
   void AddQuotaCommands();
   void AddJobCommands();
   // Adds the options of a command that starts a job: --no-wait, --timeout and -o.
@@ -308,6 +319,11 @@ class Dfsctl {
   Status ShareSync();
   Status TrashList();
   Status TrashEmpty();
+  // Starts a snapshot job (the POST or DELETE `method` on `path`, with `body`) and follows it
+  // as StartJob does.
+  Status StartSnapshotJob(const std::string& method, const std::string& path, const json& body);
+  Status SnapshotDelete();
+  Status SnapshotSchedule();
   // The path of the quota --user, --group or --share names, and how to name it in messages.
   struct QuotaSubject {
     std::string path;
@@ -325,6 +341,8 @@ class Dfsctl {
   // Polls `job` until it ends or --timeout passes. OK when it succeeded; an error saying why
   // when it failed, was canceled, or is still running at the timeout (it goes on).
   Status FollowJob(ApiClient& client, json job);
+  // A job just started: followed (FollowJob), or with --no-wait printed.
+  Status FollowOrPrintJob(ApiClient& client, json job);
   Status JobList();
   Status JobCancel();
   Status StoreAdd(const std::string& kind);
@@ -354,6 +372,7 @@ Dfsctl::Dfsctl() {
   AddSettingsCommands();
   AddClientCommands();
   AddTrashCommands();
+  AddSnapshotCommands();
   AddQuotaCommands();
   AddJobCommands();
   CLI::App* completion =
@@ -1397,6 +1416,156 @@ Status Dfsctl::TrashList() {
   return Status::Ok();
 }
 
+// ---- snapshots ----
+
+void Dfsctl::AddSnapshotCommands() {
+  CLI::App* snapshot = Group(&app_, "snapshot",
+                             "Take, list, delete and restore a share's snapshots, read-only "
+                             "copies browsed under .snapshot/NAME (docs/snapshots.md)");
+  auto share_and_name = [this](CLI::App* command) {
+    command->add_option("share", args_.name, "Share name")->required();
+    command->add_option("name", args_.snapshot, "Snapshot name")->required();
+  };
+  CLI::App* create = Leaf(snapshot, "create",
+                          "Take a snapshot, as a job (the share pauses while its namespace is "
+                          "copied; data is shared, not copied)",
+                          [this] {
+                            return StartSnapshotJob("POST", SharePath(args_.name) + "/snapshots",
+                                                    {{"name", args_.snapshot}});
+                          });
+  share_and_name(create);
+  AddJobOptions(create);
+  CLI::App* list = Leaf(snapshot, "list", "List a share's snapshots", [this] {
+    ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+    ASSIGN_OR_RETURN(json snapshots, client.Get(SharePath(args_.name) + "/snapshots"));
+    Print(std::cout, snapshots, kSnapshotColumns, format());
+    return Status::Ok();
+  });
+  list->add_option("share", args_.name, "Share name")->required();
+  AddOutput(list);
+  CLI::App* get = Leaf(snapshot, "get", "Show a snapshot", [this] {
+    ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+    ASSIGN_OR_RETURN(
+        json one, client.Get(SharePath(args_.name) + "/snapshots/" + PathSegment(args_.snapshot)));
+    Print(std::cout, one, kSnapshotColumns, format());
+    return Status::Ok();
+  });
+  share_and_name(get);
+  AddOutput(get);
+  CLI::App* remove =
+      Leaf(snapshot, "delete", "Delete a snapshot, as a job", [this] { return SnapshotDelete(); });
+  share_and_name(remove);
+  remove->add_flag("--yes,-y", args_.yes, "Do not ask first (needed when stdin is not a terminal)");
+  AddJobOptions(remove);
+  CLI::App* restore = Leaf(
+      snapshot, "restore",
+      "Bring a share back to a snapshot, as a job: the share pauses meanwhile, and a "
+      "safety snapshot keeps what it held before",
+      [this] {
+        json body = json::object();
+        if (args_.safety) body["safety"] = *args_.safety;
+        return StartSnapshotJob(
+            "POST",
+            SharePath(args_.name) + "/snapshots/" + PathSegment(args_.snapshot) + "/restore", body);
+      });
+  share_and_name(restore);
+  restore->add_option("--safety", args_.safety,
+                      "The name of the snapshot taken first (default pre-restore-<time>)");
+  AddJobOptions(restore);
+  CLI::App* schedule =
+      Leaf(snapshot, "schedule",
+           "Show or set when the server takes snapshots of a share (auto-<time>), and how many "
+           "it keeps; what is not given keeps its value; with no option, shows it",
+           [this] { return SnapshotSchedule(); });
+  schedule->add_option("share", args_.name, "Share name")->required();
+  CLI::Option* every = schedule->add_option(
+      "--every", args_.every, "Take one this often: 1h, 30m, 1d12h (at least a minute)");
+  CLI::Option* cron = schedule->add_option(
+      "--cron", args_.cron, "Take one at the times of a cron expression, in UTC: '30 2 * * *'");
+  every->excludes(cron);
+  schedule->add_option("--keep", args_.keep, "Keep the last N scheduled snapshots (0: all)");
+  schedule->add_option("--ttl", args_.ttl,
+                       "Delete scheduled snapshots older than this: 7d, 12h (0: never)");
+  CLI::Option* off = schedule->add_flag(
+      "--off", args_.off, "Stop taking and deleting scheduled snapshots (those taken stay)");
+  off->excludes(every)->excludes(cron);
+  AddOutput(schedule);
+}
+
+Status Dfsctl::SnapshotSchedule() {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  const std::string path = SharePath(args_.name) + "/snapshot-policy";
+  json policy;
+  if (args_.off) {
+    ASSIGN_OR_RETURN(policy, client.Call("DELETE", path));
+  } else if (args_.every || args_.cron || args_.keep || args_.ttl) {
+    // What is not given keeps its value; --every and --cron replace each other.
+    ASSIGN_OR_RETURN(json current, client.Get(path));
+    json body = json::object();
+    for (const char* field : {"interval_seconds", "cron", "keep_last", "ttl_seconds"}) {
+      if (current.contains(field)) body[field] = current[field];
+    }
+    if (args_.every) {
+      ASSIGN_OR_RETURN(uint64_t seconds, ParseDuration(*args_.every));
+      body["interval_seconds"] = seconds;
+      body["cron"] = "";
+    }
+    if (args_.cron) {
+      body["cron"] = *args_.cron;
+      body["interval_seconds"] = 0;
+    }
+    if (args_.keep) body["keep_last"] = *args_.keep;
+    if (args_.ttl) {
+      ASSIGN_OR_RETURN(uint64_t seconds, ParseDuration(*args_.ttl));
+      body["ttl_seconds"] = seconds;
+    }
+    ASSIGN_OR_RETURN(policy, client.Call("PUT", path, body));
+  } else {
+    ASSIGN_OR_RETURN(policy, client.Get(path));
+  }
+  if (format() != OutputFormat::kTable) {
+    Print(std::cout, policy, {}, format());
+    return Status::Ok();
+  }
+  const uint64_t interval = policy.value("interval_seconds", uint64_t{0});
+  const std::string cron_text = policy.value("cron", "");
+  const uint64_t keep = policy.value("keep_last", uint64_t{0});
+  const uint64_t ttl = policy.value("ttl_seconds", uint64_t{0});
+  std::cout << "Snapshots of " << ShareName(args_.name) << ": ";
+  if (interval != 0) {
+    std::cout << "every " << FormatDuration(interval);
+  } else if (!cron_text.empty()) {
+    std::cout << "at cron '" << cron_text << "' (UTC)";
+  } else {
+    std::cout << "not scheduled";
+  }
+  std::cout << "; keeping " << (keep == 0 ? std::string("all") : "the last " + std::to_string(keep))
+            << (ttl == 0 ? std::string() : ", none older than " + FormatDuration(ttl)) << "\n";
+  return Status::Ok();
+}
+
+Status Dfsctl::StartSnapshotJob(const std::string& method, const std::string& path,
+                                const json& body) {
+  ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
+  ASSIGN_OR_RETURN(json job, client.Call(method, path, body));
+  return FollowOrPrintJob(client, std::move(job));
+}
+
+// Nothing brings a deleted snapshot back, so it asks first, or wants --yes.
+Status Dfsctl::SnapshotDelete() {
+  if (!args_.yes) {
+    if (!StdinIsTerminal()) return Usage("snapshot delete: give --yes to delete it for good");
+    ASSIGN_OR_RETURN(std::string answer, ReadLine("Delete snapshot " + args_.snapshot + " of " +
+                                                  ShareName(args_.name) + " for good? [y/N] "));
+    if (answer != "y" && answer != "yes") {
+      std::cout << "Nothing deleted\n";
+      return Status::Ok();
+    }
+  }
+  return StartSnapshotJob(
+      "DELETE", SharePath(args_.name) + "/snapshots/" + PathSegment(args_.snapshot), json());
+}
+
 // ---- quotas ----
 
 void Dfsctl::AddQuotaCommands() {
@@ -1772,6 +1941,10 @@ Status Dfsctl::StartJob(std::string_view kind) {
   ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
   ASSIGN_OR_RETURN(json job, client.Call("POST", SharePath(args_.name) + "/jobs",
                                          {{"kind", std::string(kind)}}));
+  return FollowOrPrintJob(client, std::move(job));
+}
+
+Status Dfsctl::FollowOrPrintJob(ApiClient& client, json job) {
   if (!job.is_object()) return Status(Errc::kInternal, "the server answered without a job");
   if (!args_.no_wait) return FollowJob(client, std::move(job));
   Print(std::cout, format() == OutputFormat::kTable ? JobRow(job) : job, kJobColumns, format());

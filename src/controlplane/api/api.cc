@@ -8,6 +8,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <ctime>
 #include <initializer_list>
 #include <limits>
 #include <mutex>
@@ -119,6 +120,10 @@ const std::initializer_list<std::string_view> kRestoreTrashBody = {"to"};
 const std::initializer_list<std::string_view> kQuotaBody = {
     "hard_bytes", "soft_bytes", "hard_files", "soft_files", "grace_seconds"};
 const std::initializer_list<std::string_view> kStartJobBody = {"kind"};
+const std::initializer_list<std::string_view> kCreateSnapshotBody = {"name"};
+const std::initializer_list<std::string_view> kRestoreSnapshotBody = {"safety"};
+const std::initializer_list<std::string_view> kSnapshotPolicyBody = {"interval_seconds", "cron",
+                                                                     "keep_last", "ttl_seconds"};
 const std::initializer_list<std::string_view> kPatchAdapterBody = {
     "enabled", "port", "bind_address", "workers", "io_threads"};
 const std::initializer_list<std::string_view> kSettingBody = {"value"};
@@ -239,6 +244,17 @@ Status ReadUint32(const JsonObject& body, std::string_view field, uint32_t* out)
     return Invalid(fmt::format("field '{}' must be between 0 and 4294967295", field));
   }
   *out = static_cast<uint32_t>(value);
+  return Status::Ok();
+}
+
+// At most `max` (a JSON integer is at most INT64_MAX).
+Status ReadUint64(const JsonObject& body, std::string_view field, uint64_t max, uint64_t* out) {
+  if (!body.Has(field)) return Status::Ok();
+  ASSIGN_OR_RETURN(int64_t value, body.GetInt(field));
+  if (value < 0 || static_cast<uint64_t>(value) > max) {
+    return Invalid(fmt::format("field '{}' must be between 0 and {}", field, max));
+  }
+  *out = static_cast<uint64_t>(value);
   return Status::Ok();
 }
 
@@ -622,14 +638,8 @@ constexpr uint64_t kMaxQuotaGraceSeconds = uint64_t{3650} * 24 * 3600;
 // A quota's limits from a PUT body: every field optional, 0 (no limit) when absent.
 Result<core::QuotaLimits> ReadQuotaLimits(const JsonObject& body) {
   core::QuotaLimits limits;
-  auto read = [&](std::string_view field, uint64_t max, uint64_t* out) -> Status {
-    if (!body.Has(field)) return Status::Ok();
-    ASSIGN_OR_RETURN(int64_t value, body.GetInt(field));
-    if (value < 0 || static_cast<uint64_t>(value) > max) {
-      return Invalid(fmt::format("field '{}' must be between 0 and {}", field, max));
-    }
-    *out = static_cast<uint64_t>(value);
-    return Status::Ok();
+  auto read = [&](std::string_view field, uint64_t max, uint64_t* out) {
+    return ReadUint64(body, field, max, out);
   };
   constexpr uint64_t kMax = std::numeric_limits<int64_t>::max();
   RETURN_IF_ERROR(read("hard_bytes", kMax, &limits.hard_bytes));
@@ -784,6 +794,33 @@ class ApiHandlers final {
           "answer it at once; a job of that kind already running on the share is answered "
           "instead (409 when the share's block store has no remote for it)",
           &kStartJobBody, {"kind"}, 202, &H::StartJob),
+        R("GET", "/api/v1/shares/{name}/snapshots", A::kOperator,
+          "A served share's snapshots, by name", kNoBody, {}, 200, &H::ListSnapshots),
+        R("POST", "/api/v1/shares/{name}/snapshots", A::kAdmin,
+          "Take snapshot `name` of a served share: answers a job at once (the share pauses "
+          "while its namespace is copied; data is shared, not copied); 409 when the name is "
+          "taken or another snapshot job runs on the share",
+          &kCreateSnapshotBody, {"name"}, 202, &H::CreateSnapshot),
+        R("GET", "/api/v1/shares/{name}/snapshot-policy", A::kOperator,
+          "A served share's snapshot schedule", kNoBody, {}, 200, &H::GetSnapshotPolicy),
+        R("PUT", "/api/v1/shares/{name}/snapshot-policy", A::kAdmin,
+          "Schedule a served share's snapshots: every `interval_seconds` or at the times of "
+          "`cron` (UTC), keeping the last `keep_last` scheduled ones and none older than "
+          "`ttl_seconds`",
+          &kSnapshotPolicyBody, {}, 200, &H::PutSnapshotPolicy),
+        R("DELETE", "/api/v1/shares/{name}/snapshot-policy", A::kAdmin,
+          "Stop scheduling a served share's snapshots (those taken stay)", kNoBody, {}, 200,
+          &H::DeleteSnapshotPolicy),
+        R("GET", "/api/v1/shares/{name}/snapshots/{snapshot}", A::kOperator,
+          "One snapshot of a served share", kNoBody, {}, 200, &H::GetSnapshot),
+        R("DELETE", "/api/v1/shares/{name}/snapshots/{snapshot}", A::kAdmin,
+          "Delete a snapshot: answers a job at once; chunks no other file holds become garbage",
+          kNoBody, {}, 202, &H::DeleteSnapshot),
+        OptionalBody(R("POST", "/api/v1/shares/{name}/snapshots/{snapshot}/restore", A::kAdmin,
+                       "Bring a served share back to a snapshot: answers a job at once; the "
+                       "share pauses meanwhile, and snapshot `safety` (by default "
+                       "pre-restore-<time>) keeps what it held before",
+                       &kRestoreSnapshotBody, {}, 202, &H::RestoreSnapshot)),
         R("GET", "/api/v1/shares/{name}/locks", A::kOperator,
           "The byte-range locks held on a served share, whichever protocol took them", kNoBody, {},
           200, &H::GetShareLocks),
@@ -2086,6 +2123,113 @@ class ApiHandlers final {
     ASSIGN_OR_RETURN(json job, JobFromServer(*text));
     LOG_INFO("api: {} asked job {} to stop", call.caller.username, id);
     return Accepted(job);
+  }
+
+  // Snapshots (docs/snapshots.md). The hooks answer kNotFound for a share that is not served.
+  static Status CheckSnapshot(const json& snapshot) {
+    if (!snapshot.is_object() || !snapshot.contains("name") || !snapshot["name"].is_string() ||
+        !snapshot.contains("state") || !snapshot["state"].is_string()) {
+      return Status(Errc::kInternal, "the server's snapshot is not a JSON object with a name");
+    }
+    return Status::Ok();
+  }
+
+  Result<HttpResponse> ListSnapshots(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    ASSIGN_OR_RETURN(std::string text, hooks_.Snapshots(share.name));
+    json snapshots = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!snapshots.is_array()) {
+      return Status(Errc::kInternal, "the server's snapshots are not a JSON array");
+    }
+    for (const json& s : snapshots) RETURN_IF_ERROR(CheckSnapshot(s));
+    return Json(200, snapshots);
+  }
+
+  Result<HttpResponse> GetSnapshot(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    ASSIGN_OR_RETURN(std::string text, hooks_.Snapshot(share.name, call.Param("snapshot")));
+    json snapshot = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    RETURN_IF_ERROR(CheckSnapshot(snapshot));
+    return Json(200, snapshot);
+  }
+
+  Result<HttpResponse> SnapshotJob(const Call& call, const Share& share, std::string_view kind,
+                                   const std::string& name, const std::string& safety) {
+    ASSIGN_OR_RETURN(std::string text, hooks_.StartSnapshotJob(share.name, kind, name, safety));
+    ASSIGN_OR_RETURN(json job, JobFromServer(text));
+    LOG_INFO("api: {} started job {}: {} {} on share {}", call.caller.username,
+             job["id"].get<uint64_t>(), kind, name, share.name);
+    return Accepted(job);
+  }
+
+  Result<HttpResponse> PolicyReply(Result<std::string> text) {
+    RETURN_IF_ERROR(text.status());
+    json policy = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (!policy.is_object() || !policy.contains("cron")) {
+      return Status(Errc::kInternal, "the server's snapshot policy is not a JSON object");
+    }
+    return Json(200, policy);
+  }
+
+  Result<HttpResponse> GetSnapshotPolicy(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    return PolicyReply(hooks_.SnapshotPolicy(share.name));
+  }
+
+  Result<HttpResponse> PutSnapshotPolicy(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    core::SnapshotPolicy policy;
+    const JsonObject& body = *call.body;
+    constexpr uint64_t kMaxSeconds = uint64_t{3650} * 24 * 3600;
+    RETURN_IF_ERROR(ReadUint64(body, "interval_seconds", kMaxSeconds, &policy.interval_s));
+    RETURN_IF_ERROR(ReadString(body, "cron", 256, &policy.cron));
+    RETURN_IF_ERROR(ReadUint32(body, "keep_last", &policy.keep_last));
+    RETURN_IF_ERROR(ReadUint64(body, "ttl_seconds", kMaxSeconds, &policy.ttl_s));
+    if (Status s = core::CheckSnapshotPolicy(policy); !s.ok()) return Invalid(s.message());
+    Result<std::string> set = hooks_.SetSnapshotPolicy(share.name, policy);
+    if (set.ok()) {
+      LOG_INFO("api: {} set share {}'s snapshot schedule", call.caller.username, share.name);
+    }
+    return PolicyReply(std::move(set));
+  }
+
+  Result<HttpResponse> DeleteSnapshotPolicy(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    Result<std::string> set = hooks_.SetSnapshotPolicy(share.name, core::SnapshotPolicy{});
+    if (set.ok()) {
+      LOG_INFO("api: {} removed share {}'s snapshot schedule", call.caller.username, share.name);
+    }
+    return PolicyReply(std::move(set));
+  }
+
+  Result<HttpResponse> CreateSnapshot(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    ASSIGN_OR_RETURN(std::string name, call.body->GetString("name"));
+    if (Status s = core::CheckSnapshotName(name); !s.ok()) return Invalid(s.message());
+    return SnapshotJob(call, share, "snapshot-create", name, "");
+  }
+
+  Result<HttpResponse> DeleteSnapshot(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    return SnapshotJob(call, share, "snapshot-delete", call.Param("snapshot"), "");
+  }
+
+  Result<HttpResponse> RestoreSnapshot(const Call& call) {
+    ASSIGN_OR_RETURN(Share share, PathShare(call));
+    std::string safety;
+    RETURN_IF_ERROR(ReadString(*call.body, "safety", core::kMaxSnapshotName, &safety));
+    if (!call.body->Has("safety")) {
+      const std::time_t now = std::time(nullptr);
+      std::tm utc{};
+      gmtime_r(&now, &utc);
+      char text[40];
+      std::strftime(text, sizeof(text), "pre-restore-%Y%m%dT%H%M%SZ", &utc);
+      safety = text;
+    }
+    if (Status s = core::CheckSnapshotName(safety); !s.ok()) {
+      return Invalid("field 'safety': " + s.message());
+    }
+    return SnapshotJob(call, share, "snapshot-restore", call.Param("snapshot"), safety);
   }
 
   // The id of the user or group `name`; `absent` when there is none.

@@ -12,6 +12,8 @@
 #include "controlplane/db/control_db.h"
 #include "core/login_throttle.h"
 #include "core/quota.h"
+#include "core/snapshot.h"
+#include "core/snapshot_schedule.h"
 #include "net/http/http_server.h"
 
 namespace dittofs::controlplane::api {
@@ -102,6 +104,31 @@ class RuntimeHooks {
   // Asks a running job to stop (it ends "canceled"); a finished one stays as it is. Returns the
   // job. Errc::kNotFound for an unknown id.
   virtual Result<std::string> CancelJob(uint64_t id) = 0;
+  // Snapshots (docs/snapshots.md). A snapshot is a JSON object (text): {"name", "state"
+  // ("creating", "ready", "deleting"), "created" (RFC 3339, UTC), "files" (objects it holds),
+  // "bytes" (the sizes of its files)}.
+  // Every snapshot of the served share `share`, by name: a JSON array (text).
+  virtual Result<std::string> Snapshots(std::string_view share) = 0;
+  // One. Errc::kNotFound when the share is not served or has no snapshot `name`.
+  virtual Result<std::string> Snapshot(std::string_view share, std::string_view name) = 0;
+  // Starts a snapshot job on the served share `share` and returns it, as StartJob does:
+  //   "snapshot-create"  takes snapshot `name` (the share pauses while it is copied);
+  //   "snapshot-delete"  removes snapshot `name`;
+  //   "snapshot-restore" brings the share back to snapshot `name`, after taking snapshot
+  //                      `safety` of it as it is (the share pauses meanwhile).
+  // Errc::kNotFound when the share is not served or (delete, restore) has no such snapshot;
+  // Errc::kExists for a name taken (create, the safety snapshot); Errc::kInvalid for a bad
+  // name; Errc::kBusy while another snapshot job runs on the share.
+  virtual Result<std::string> StartSnapshotJob(std::string_view share, std::string_view kind,
+                                               std::string_view name, std::string_view safety) = 0;
+  // The snapshot schedule of the served share `share` (docs/snapshots.md) as a JSON object
+  // (text): {"interval_seconds" (0: none), "cron" ("" : none), "keep_last", "ttl_seconds"
+  // (0: no limit), "since" (RFC 3339, UTC; null when none is set)}.
+  virtual Result<std::string> SnapshotPolicy(std::string_view share) = 0;
+  // Sets it (a policy scheduling nothing and keeping all removes it) and returns it as
+  // SnapshotPolicy does. Errc::kInvalid for a policy core::CheckSnapshotPolicy refuses.
+  virtual Result<std::string> SetSnapshotPolicy(std::string_view share,
+                                                const core::SnapshotPolicy& policy) = 0;
 };
 
 // A file or directory of the server's own that no store may overlap.

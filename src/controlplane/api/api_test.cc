@@ -194,6 +194,51 @@ class FakeHooks final : public RuntimeHooks {
     if (id != 7 && id != 8) return Status(Errc::kNotFound, "no job " + std::to_string(id));
     return (id == 7 ? FakeJob(7, "gc", "running") : FakeJob(8, "sync", "failed")).dump();
   }
+  // Snapshots: /export has snapshot "daily" (ready); every job started is 9.
+  static json FakeSnapshot(std::string_view name) {
+    return {{"name", name},
+            {"state", "ready"},
+            {"created", "2026-12-07T10:00:00Z"},
+            {"files", 3},
+            {"bytes", 42}};
+  }
+  Result<std::string> Snapshots(std::string_view share) override {
+    if (share != "/export") return Status(Errc::kNotFound, "not served");
+    return json::array({FakeSnapshot("daily")}).dump();
+  }
+  Result<std::string> Snapshot(std::string_view share, std::string_view name) override {
+    if (share != "/export" || name != "daily") return Status(Errc::kNotFound, "no snapshot");
+    return FakeSnapshot(name).dump();
+  }
+  Result<std::string> StartSnapshotJob(std::string_view share, std::string_view kind,
+                                       std::string_view name, std::string_view safety) override {
+    MutexLock lock(&mu_);
+    job_calls_.push_back(std::string(kind) + " " + std::string(share) + " " + std::string(name) +
+                         " " + std::string(safety));
+    if (share != "/export") return Status(Errc::kNotFound, "not served");
+    if (kind == "snapshot-create" && name == "daily") return Status(Errc::kExists, "taken");
+    if (kind != "snapshot-create" && name != "daily") return Status(Errc::kNotFound, "none");
+    return FakeJob(9, kind, "running").dump();
+  }
+  Result<std::string> SnapshotPolicy(std::string_view share) override {
+    MutexLock lock(&mu_);
+    if (share != "/export") return Status(Errc::kNotFound, "not served");
+    return PolicyJson(policy_).dump();
+  }
+  Result<std::string> SetSnapshotPolicy(std::string_view share,
+                                        const core::SnapshotPolicy& policy) override {
+    MutexLock lock(&mu_);
+    if (share != "/export") return Status(Errc::kNotFound, "not served");
+    policy_ = policy;
+    return PolicyJson(policy_).dump();
+  }
+  static json PolicyJson(const core::SnapshotPolicy& p) {
+    return {{"interval_seconds", p.interval_s},
+            {"cron", p.cron},
+            {"keep_last", p.keep_last},
+            {"ttl_seconds", p.ttl_s},
+            {"since", nullptr}};
+  }
   Result<std::string> CancelJob(uint64_t id) override {
     MutexLock lock(&mu_);
     job_calls_.push_back("cancel " + std::to_string(id));
@@ -214,6 +259,7 @@ class FakeHooks final : public RuntimeHooks {
             {"started", "2024-05-01T10:00:00Z"},
             {"finished", failed ? json("2024-05-01T10:01:30Z") : json(nullptr)}};
   }
+  core::SnapshotPolicy policy_ GUARDED_BY(mu_);
   std::vector<std::string> job_calls() {
     MutexLock lock(&mu_);
     return job_calls_;
@@ -419,7 +465,7 @@ TEST_F(ApiTest, OpenApiDescribesEveryRegisteredRoute) {
   json doc = Body(result);
   EXPECT_EQ(doc["openapi"], "3.0.3");
   std::vector<RouteInfo> routes = api_->Routes();
-  EXPECT_EQ(routes.size(), 61u);
+  EXPECT_EQ(routes.size(), 69u);
   size_t operations = 0;
   for (const auto& [path, methods] : doc["paths"].items()) operations += methods.size();
   EXPECT_EQ(operations, routes.size());
@@ -1266,6 +1312,73 @@ TEST_F(ApiTest, Jobs) {
                                     "cancel 9",
                                     "start /idle gc",
                                 }));
+}
+
+TEST_F(ApiTest, Snapshots) {
+  CreateShareFixture();
+  std::string admin = AdminToken();
+  // List and get: operators may read.
+  std::string op = Token(operator_);
+  auto listed = Get("/api/v1/shares/%2Fexport/snapshots", op);
+  ASSERT_EQ(listed->status, 200) << listed->body;
+  ASSERT_EQ(Body(listed).size(), 1u);
+  EXPECT_EQ(Body(listed)[0]["name"], "daily");
+  auto one = Get("/api/v1/shares/%2Fexport/snapshots/daily", op);
+  ASSERT_EQ(one->status, 200) << one->body;
+  EXPECT_EQ(Body(one)["bytes"], 42);
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/snapshots/weekly", op), 404);
+  ExpectProblem(Get("/api/v1/shares/%2Fexport/snapshots", Token(alice_)), 403);
+
+  // Create, delete and restore answer jobs at once.
+  auto created = Post("/api/v1/shares/%2Fexport/snapshots", {{"name", "weekly"}}, admin);
+  ASSERT_EQ(created->status, 202) << created->body;
+  EXPECT_EQ(created->get_header_value("Location"), "/api/v1/jobs/9");
+  EXPECT_EQ(Body(created)["kind"], "snapshot-create");
+  ExpectProblem(Post("/api/v1/shares/%2Fexport/snapshots", {{"name", "daily"}}, admin), 409);
+  for (const json& bad : {json{{"name", ".hidden"}}, json{{"name", "a/b"}}, json{{"name", ""}},
+                          json::object(), json{{"name", "x"}, {"other", 1}}}) {
+    ExpectProblem(Post("/api/v1/shares/%2Fexport/snapshots", bad, admin), 400);
+  }
+  ExpectProblem(Post("/api/v1/shares/%2Fexport/snapshots", {{"name", "w"}}, op), 403);
+  auto deleted = Delete("/api/v1/shares/%2Fexport/snapshots/daily", admin);
+  ASSERT_EQ(deleted->status, 202) << deleted->body;
+  ExpectProblem(Delete("/api/v1/shares/%2Fexport/snapshots/none", admin), 404);
+  auto restored = Post("/api/v1/shares/%2Fexport/snapshots/daily/restore",
+                       {{"safety", "before-restore"}}, admin);
+  ASSERT_EQ(restored->status, 202) << restored->body;
+  auto defaulted = Send("POST", "/api/v1/shares/%2Fexport/snapshots/daily/restore", admin);
+  ASSERT_EQ(defaulted->status, 202) << defaulted->body;
+  ExpectProblem(
+      Post("/api/v1/shares/%2Fexport/snapshots/daily/restore", {{"safety", "a b"}}, admin), 400);
+  ExpectProblem(Post("/api/v1/shares/%2Fnope/snapshots", {{"name", "n"}}, admin), 404);
+
+  // The schedule: read by operators, set by admins, checked before the server sees it.
+  auto policy = Get("/api/v1/shares/%2Fexport/snapshot-policy", op);
+  ASSERT_EQ(policy->status, 200) << policy->body;
+  EXPECT_EQ(Body(policy)["cron"], "");
+  auto set = Put("/api/v1/shares/%2Fexport/snapshot-policy",
+                 {{"cron", "30 2 * * *"}, {"keep_last", 7}, {"ttl_seconds", 2592000}}, admin);
+  ASSERT_EQ(set->status, 200) << set->body;
+  EXPECT_EQ(Body(set)["keep_last"], 7);
+  EXPECT_EQ(Body(Get("/api/v1/shares/%2Fexport/snapshot-policy", op))["cron"], "30 2 * * *");
+  for (const json& bad : {json{{"cron", "every day"}}, json{{"interval_seconds", 5}},
+                          json{{"interval_seconds", 3600}, {"cron", "0 * * * *"}},
+                          json{{"keep_last", -1}}, json{{"when", 1}}}) {
+    ExpectProblem(Put("/api/v1/shares/%2Fexport/snapshot-policy", bad, admin), 400);
+  }
+  ExpectProblem(Put("/api/v1/shares/%2Fexport/snapshot-policy", {{"cron", "0 * * * *"}}, op), 403);
+  auto removed = Delete("/api/v1/shares/%2Fexport/snapshot-policy", admin);
+  ASSERT_EQ(removed->status, 200) << removed->body;
+  EXPECT_EQ(Body(removed)["cron"], "");
+
+  std::vector<std::string> calls = hooks_.job_calls();
+  ASSERT_EQ(calls.size(), 6u);
+  EXPECT_EQ(calls[0], "snapshot-create /export weekly ");
+  EXPECT_EQ(calls[1], "snapshot-create /export daily ");
+  EXPECT_EQ(calls[2], "snapshot-delete /export daily ");
+  EXPECT_EQ(calls[3], "snapshot-delete /export none ");
+  EXPECT_EQ(calls[4], "snapshot-restore /export daily before-restore");
+  EXPECT_THAT(calls[5], ::testing::StartsWith("snapshot-restore /export daily pre-restore-20"));
 }
 
 TEST_F(ApiTest, ShareRecycleBinFields) {

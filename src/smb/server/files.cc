@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <limits>
 
 #include "base/casefold.h"
@@ -74,16 +75,43 @@ struct Walked {
   std::optional<uint16_t> unparsed;
 };
 
-// Resolves a path from the share root. OBJECT_PATH_NOT_FOUND when a directory on the way is
-// missing; a missing last component leaves `attr` empty. On a POSIX tree names match
-// case-sensitively (exactly); elsewhere without regard to case.
-Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, std::string_view path, bool posix,
-                    uint32_t* status) {
+// A previous version's name in SMB (MS-SMB2 2.2.32.2): @GMT-YYYY.MM.DD-HH.MM.SS, UTC.
+std::string GmtToken(int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof(text), "@GMT-%Y.%m.%d-%H.%M.%S", &utc);
+  return text;
+}
+
+// The root a CREATE resolves its path from: the share's, or with a TWrp context (`timewarp`,
+// a FILETIME) the root of the snapshot taken at that time, to the second, as the @GMT tokens
+// of FSCTL_SRV_ENUMERATE_SNAPSHOTS name them. Errc::kNotFound when no snapshot has that time.
+Result<core::FileId> RootAt(core::Vfs& vfs, const core::Caller& caller,
+                            std::optional<uint64_t> timewarp) {
+  if (!timewarp) return vfs.root();
+  int64_t sec = 0;
+  uint32_t nsec = 0;
+  wire::FromFiletime(*timewarp, &sec, &nsec);
+  ASSIGN_OR_RETURN(std::vector<core::Vfs::SnapshotView> snapshots, vfs.Snapshots(caller));
+  for (const core::Vfs::SnapshotView& s : snapshots) {
+    if (s.created.sec == sec) return s.root;
+  }
+  return Status(Errc::kNotFound, "no previous version of the share at that time");
+}
+
+// Resolves a path from `root`: the share's root, or a snapshot's for a previous version.
+// OBJECT_PATH_NOT_FOUND when a directory on the way is missing; a missing last component
+// leaves `attr` empty. On a POSIX tree names match case-sensitively (exactly); elsewhere
+// without regard to case.
+Result<Walked> Walk(core::Vfs& vfs, const core::Caller& caller, core::FileId root,
+                    std::string_view path, bool posix, uint32_t* status) {
   Walked w;
-  w.parent = vfs.root();
+  w.parent = root;
   if (path.empty()) {
-    ASSIGN_OR_RETURN(core::Attr root, vfs.GetAttr(caller, vfs.root()));
-    w.attr = root;
+    ASSIGN_OR_RETURN(core::Attr root_attr, vfs.GetAttr(caller, root));
+    w.attr = root_attr;
     return w;
   }
   size_t start = 0;
@@ -219,9 +247,10 @@ std::shared_ptr<Open> SessionOpen(Session& session, uint64_t id) {
 std::optional<Reply> CreateStream(ServerContext& server, uint16_t dialect,
                                   const wire::CreateRequest& req, core::Vfs& vfs,
                                   const core::Caller& caller, const Tree& tree,
-                                  const StreamPath& name, Open& open, wire::CreateResponse& resp) {
+                                  const StreamPath& name, core::FileId root, Open& open,
+                                  wire::CreateResponse& resp) {
   uint32_t status = 0;
-  Result<Walked> walked = Walk(vfs, caller, name.path, false, &status);
+  Result<Walked> walked = Walk(vfs, caller, root, name.path, false, &status);
   if (!walked.ok()) return Fail(status != 0 ? status : ToNtStatus(walked.status()));
   if (walked->unparsed) {
     return StoppedOnSymlink(vfs, caller, *walked->attr, *walked->unparsed, dialect);
@@ -496,6 +525,7 @@ Reply Connection::Create(Exchange& x) {
   std::optional<std::vector<wire::FullEa>> create_eas;
   // SMB2_CREATE_APP_INSTANCE_ID (MS-SMB2 2.2.13.2.13): StructureSize, Reserved, AppInstanceId.
   std::optional<std::array<std::byte, 16>> app_instance;
+  std::optional<uint64_t> timewarp;  // TWrp: a FILETIME naming a snapshot
   for (const wire::CreateContext& c : req->contexts) {
     if (c.name == kAppInstanceIdTag && dialect() >= wire::kSmb300 && !x.tree->ipc) {
       if (c.data.size() < 20) return Fail(wire::kStatusInvalidParameter);
@@ -516,8 +546,11 @@ Reply Connection::Create(Exchange& x) {
       if (!q.ok()) return Fail(wire::kStatusInvalidParameter);
       aapl = *q;
     }
-    // Previous versions (snapshots) are not kept: none exists at any time asked.
-    if (c.name == "TWrp") return Fail(wire::kStatusObjectNameNotFound);
+    // SMB2_CREATE_TIMEWARP_TOKEN (MS-SMB2 2.2.13.2.7): a previous version, by its time.
+    if (c.name == "TWrp") {
+      if (c.data.size() < 8) return Fail(wire::kStatusInvalidParameter);
+      timewarp = wire::LoadLe64(c.data.data());
+    }
     if (c.name == PosixCreateContextTag()) {
       bool negotiated;
       {
@@ -597,16 +630,20 @@ Reply Connection::Create(Exchange& x) {
     Result<core::ShareUse> use = server_.env.shares->Use(x.tree->share);
     if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
     if (create_eas) return Fail(wire::kStatusInvalidParameter);  // EAs are the file's
+    Result<core::FileId> root = RootAt(use->vfs(), caller, timewarp);
+    if (!root.ok()) return Fail(ToNtStatus(root.status()));
     if (std::optional<Reply> failed = CreateStream(server_, dialect(), *req, use->vfs(), caller,
-                                                   *x.tree, name, *open, resp)) {
+                                                   *x.tree, name, *root, *open, resp)) {
       return std::move(*failed);
     }
   } else {
     Result<core::ShareUse> use = server_.env.shares->Use(x.tree->share);
     if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
     core::Vfs& vfs = use->vfs();
+    Result<core::FileId> root = RootAt(vfs, caller, timewarp);
+    if (!root.ok()) return Fail(ToNtStatus(root.status()));
     uint32_t status = 0;
-    Result<Walked> walked = Walk(vfs, caller, name.path, posix, &status);
+    Result<Walked> walked = Walk(vfs, caller, *root, name.path, posix, &status);
     if (!walked.ok()) return Fail(status != 0 ? status : ToNtStatus(walked.status()));
     if (walked->unparsed) {
       return StoppedOnSymlink(vfs, caller, *walked->attr, *walked->unparsed, dialect());
@@ -1517,14 +1554,34 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       break;
     }
     case wire::kFsctlSrvEnumerateSnapshots: {
-      // MS-SMB2 3.3.5.15.1: the previous versions of the share. None exists yet (snapshots come
-      // with issue 11): SRV_SNAPSHOT_ARRAY (2.2.32.2) with no time stamp, its SnapShots an
-      // empty MULTI_SZ (one UTF-16 NUL), padded to the 16 bytes a request must allow.
+      // MS-SMB2 3.3.5.15.1: the previous versions of the share, its ready snapshots, newest
+      // first, as SRV_SNAPSHOT_ARRAY (2.2.32.2): @GMT-YYYY.MM.DD-HH.MM.SS tokens in a MULTI_SZ
+      // (each NUL-terminated UTF-16, then one more NUL). When they do not fit the output
+      // allowed, none is returned, but how many there are and the size they need.
       if (req.max_output_response < 16) return Fail(wire::kStatusInvalidParameter);
-      w.U32(0);  // NumberOfSnapShots
-      w.U32(0);  // NumberOfSnapShotsReturned
-      w.U32(2);  // SnapShotArraySize
-      w.U32(0);  // the terminating NUL, and padding
+      Result<std::vector<core::Vfs::SnapshotView>> snapshots = vfs.Snapshots(caller);
+      if (!snapshots.ok()) return Fail(ToNtStatus(snapshots.status()));
+      std::vector<std::string> tokens;
+      for (auto it = snapshots->rbegin(); it != snapshots->rend(); ++it) {
+        std::string token = GmtToken(it->created.sec);
+        if (tokens.empty() || tokens.back() != token) tokens.push_back(std::move(token));
+      }
+      uint32_t array_size = 2;
+      for (const std::string& t : tokens) array_size += 2 * (t.size() + 1);
+      const bool fits = 12 + uint64_t{array_size} <= req.max_output_response;
+      w.U32(static_cast<uint32_t>(tokens.size()));             // NumberOfSnapShots
+      w.U32(fits ? static_cast<uint32_t>(tokens.size()) : 0);  // NumberOfSnapShotsReturned
+      w.U32(array_size);                                       // SnapShotArraySize
+      if (!fits) {
+        w.U32(0);  // padding to the 16 bytes a request must allow
+        break;
+      }
+      for (const std::string& t : tokens) {
+        for (char c : t) w.U16(static_cast<uint16_t>(c));
+        w.U16(0);
+      }
+      w.U16(0);
+      if (tokens.empty()) w.U16(0);  // padding to the 16 bytes a request must allow
       break;
     }
     case wire::kFsctlDuplicateExtentsToFile: {

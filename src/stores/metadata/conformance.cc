@@ -138,6 +138,7 @@ TEST_P(MetadataStoreConformance, PutGetDeleteInodeKeepsEveryField) {
   inode.next_cookie = 9;
   inode.dos_attributes = 0x00000227;  // read-only, hidden, system, archive, sparse
   inode.acl = std::string("\x01\0ace", 5);
+  inode.flags = kInodeInSnapshot;
   ASSERT_OK(RunTransaction(store(), [&](MetadataTxn& txn) {
     txn.PutInode(inode);
     return Status::Ok();

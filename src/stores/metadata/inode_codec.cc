@@ -8,6 +8,8 @@ namespace {
 
 constexpr uint8_t kInodeEncoding = 2;
 constexpr uint8_t kInodeEncodingV1 = 1;
+// Extension tags.
+constexpr uint8_t kExtFlags = 1;  // Inode::flags, u32; written only when not 0
 
 void AppendTimespec(std::string* out, const Timespec& t) {
   AppendLe64(out, static_cast<uint64_t>(t.sec));
@@ -49,6 +51,11 @@ std::string EncodeInode(const Inode& inode) {
   out.append(inode.symlink_target);
   AppendLe32(&out, static_cast<uint32_t>(inode.acl.size()));
   out.append(inode.acl);
+  if (inode.flags != 0) {
+    AppendU8(&out, kExtFlags);
+    AppendLe32(&out, 4);
+    AppendLe32(&out, inode.flags);
+  }
   return out;
 }
 
@@ -89,8 +96,13 @@ Result<Inode> DecodeInode(InodeId id, std::string_view value) {
     }
     inode.acl = std::string(d.Take(acl_size));
     while (d.ok() && d.remaining() > 0) {
-      d.U8();  // an extension's tag: none is known yet, so every one is skipped
-      d.Take(d.Le32());
+      uint8_t tag = d.U8();
+      uint32_t length = d.Le32();
+      if (tag == kExtFlags && length == 4) {
+        inode.flags = d.Le32();
+      } else {
+        d.Take(length);  // a tag this version does not know: skipped
+      }
     }
   }
   if (!d.done()) {

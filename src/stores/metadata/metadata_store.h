@@ -29,6 +29,10 @@ enum class FileType : uint8_t {
 // The largest ACL an inode holds (Inode::acl).
 inline constexpr size_t kMaxAclSize = 64 << 10;
 
+// Inode::flags: the object belongs to a snapshot of the share (core/snapshot.h) and is
+// read-only for every caller.
+inline constexpr uint32_t kInodeInSnapshot = 1;
+
 // One file system object as the metadata store keeps it. `mode` holds the permission bits
 // and the suid (04000), sgid (02000) and sticky (01000) bits; the type lives in `type`.
 // The store keeps every field as given, interpreting none but `version`.
@@ -58,6 +62,8 @@ struct Inode {
   uint32_t dos_attributes = 0;
   // An access control list, opaque to the store; at most kMaxAclSize bytes. Empty: none.
   std::string acl;
+  // kInode* bits the runtime keeps with the object (kInodeInSnapshot).
+  uint32_t flags = 0;
 
   bool is_directory() const { return type == FileType::kDirectory; }
   friend bool operator==(const Inode&, const Inode&) = default;
@@ -98,6 +104,9 @@ enum class RecordTable : uint8_t {
   kTrash = 9,
   // Quotas (core/quota.h): limits, usage, and the usage deltas of commits not yet folded in.
   kQuota = 10,
+  // Snapshots (core/snapshot.h): each one's name, state and root, and the hidden directory
+  // holding their roots.
+  kSnapshots = 11,
 };
 inline constexpr size_t kMaxRecordKeySize = 1024;
 inline constexpr size_t kMaxRecordValueSize = 1 << 20;
