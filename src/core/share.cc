@@ -208,13 +208,19 @@ Status Share::RunQuiesced(std::chrono::milliseconds drain, const std::function<S
   return s;
 }
 
+uint64_t Share::ObjectsUnderRoot() const {
+  // The share's quota count holds every object, the root included (and orphans, rarely).
+  const uint64_t objects = quotas_->table->Get(QuotaKind::kShare, 0).used_files;
+  return objects > 0 ? objects - 1 : 0;
+}
+
 Result<SnapshotInfo> Share::CreateSnapshot(std::string_view name, std::chrono::milliseconds drain,
                                            JobProgress* progress) {
   RETURN_IF_ERROR(CheckSnapshotName(name));
   SnapshotInfo made;
   RETURN_IF_ERROR(RunQuiesced(drain, [&]() -> Status {
-    const uint64_t objects = quotas_->table->Get(QuotaKind::kShare, 0).used_files;
-    ASSIGN_OR_RETURN(made, core::CreateSnapshot(*metadata_, *blocks_, name, objects, progress));
+    ASSIGN_OR_RETURN(made,
+                     core::CreateSnapshot(*metadata_, *blocks_, name, ObjectsUnderRoot(), progress));
     return Status::Ok();
   }));
   return made;
@@ -235,9 +241,8 @@ Status Share::RestoreSnapshot(std::string_view name, std::string_view safety,
                                              SnapshotStateName(target.state)));
     }
     if (!safety.empty()) {
-      const uint64_t objects = quotas_->table->Get(QuotaKind::kShare, 0).used_files;
-      RETURN_IF_ERROR(
-          core::CreateSnapshot(*metadata_, *blocks_, safety, objects, nullptr).status());
+        RETURN_IF_ERROR(
+          core::CreateSnapshot(*metadata_, *blocks_, safety, ObjectsUnderRoot(), nullptr).status());
     }
     RETURN_IF_ERROR(core::RestoreSnapshot(*metadata_, *blocks_, name, progress));
     LOG_INFO("share {}: restored snapshot {}{}", name_, name,

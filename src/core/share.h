@@ -168,6 +168,8 @@ class Share : public std::enable_shared_from_this<Share> {
   int64_t Holds() const;
   // Waits until no hold is left, or until `drain` has passed (false).
   bool WaitDrained(std::chrono::milliseconds drain);
+  // About how many objects the root holds (a snapshot job's total), from the quota count.
+  uint64_t ObjectsUnderRoot() const;
   // Closes the stores (blocks first: a tiered block store uses the metadata store).
   void CloseStores();
 

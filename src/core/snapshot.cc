@@ -386,7 +386,7 @@ Result<SnapshotInfo> CreateSnapshot(MetadataStore& metadata, stores::BlockStore&
     }
     return copied;
   }
-  if (progress != nullptr) progress->SetTotal(std::max(progress->total(), progress->done()));
+  if (progress != nullptr) progress->SetTotal(progress->done());  // the estimate, made exact
   return info;
 }
 
