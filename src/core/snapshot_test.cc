@@ -217,7 +217,8 @@ TEST_F(SnapshotTest, DeleteReleasesItsDataAndNamesAreChecked) {
   Put(root_, "big", std::string(100000, 'z'));
   ASSERT_OK(share_->CreateSnapshot("s1", 1s, nullptr).status());
   EXPECT_THAT(share_->CreateSnapshot("s1", 1s, nullptr), StatusIs(Errc::kExists));
-  for (std::string_view bad : {"", ".hidden", "-x", "a/b", "a b", std::string(65, 'n').c_str()}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", ".hidden", "-x", "a/b", "a b", std::string(65, 'n')}) {
     EXPECT_THAT(share_->CreateSnapshot(bad, 1s, nullptr), StatusIs(Errc::kInvalid)) << bad;
   }
   ASSERT_OK(vfs().Remove(alice_, root_, "big", nullptr));

@@ -100,6 +100,8 @@ class Listener {
   virtual ~Listener() = default;
   virtual uint16_t port() const = 0;
   virtual void Stop(std::chrono::milliseconds drain) = 0;
+  // Its TCP connections now (the dittofs_connections gauge).
+  virtual size_t connections() const = 0;
 };
 
 // The worker pool an adapter row asks for (its config_json's "workers" and "io_threads");
@@ -142,6 +144,7 @@ class StreamListener final : public Listener {
   explicit StreamListener(std::unique_ptr<net::StreamServer> server) : server_(std::move(server)) {}
   uint16_t port() const override { return server_->port(); }
   void Stop(std::chrono::milliseconds drain) override { server_->Shutdown(drain); }
+  size_t connections() const override { return server_->connection_count(); }
 
  private:
   std::unique_ptr<net::StreamServer> server_;
@@ -203,6 +206,7 @@ class RpcListener final : public Listener {
   RpcListener(RpcServers servers, RpcServers portmap, std::vector<RpcbindEntry> rpcbind = {})
       : servers_(std::move(servers)), portmap_(std::move(portmap)), rpcbind_(std::move(rpcbind)) {}
   uint16_t port() const override { return servers_.tcp->port(); }
+  size_t connections() const override { return servers_.tcp->connection_count(); }
   void Stop(std::chrono::milliseconds drain) override {
     if (!rpcbind_.empty()) RegisterWithRpcbind(rpcbind_, false);
     if (portmap_.udp) portmap_.udp->Shutdown();
@@ -2377,8 +2381,12 @@ void ServerImpl::CollectMetrics(metrics::Exposition& e) {
     std::optional<stores::TieredStats> tiered;
   };
   std::vector<ShareNumbers> shares;
+  std::vector<std::pair<std::string, size_t>> connections;  // per adapter
   {
     MutexLock lock(&reconcile_mu_);
+    for (const auto& [name, adapter] : adapters_) {
+      connections.emplace_back(name, adapter.listener->connections());
+    }
     for (const auto& [id, served] : served_) {
       core::ShareState& st = served.share->state();
       ShareNumbers n{served.name,
@@ -2397,6 +2405,22 @@ void ServerImpl::CollectMetrics(metrics::Exposition& e) {
       e.Sample(name, {{"share", s.name}}, static_cast<double>(value_of(s)));
     }
   };
+  e.Family("dittofs_connections", "gauge", "TCP connections an adapter has now.");
+  for (const auto& [adapter, n] : connections) {
+    e.Sample("dittofs_connections", {{"adapter", adapter}}, static_cast<double>(n));
+  }
+  e.Family("dittofs_sessions", "gauge",
+           "Sessions now: SMB sessions, and NFSv4 clients (confirmed, not expired).");
+  size_t smb_sessions = 0;
+  for (const auto& admin : SmbAdmins()) smb_sessions += admin->Sessions(0).size();
+  e.Sample("dittofs_sessions", {{"protocol", "smb"}}, static_cast<double>(smb_sessions));
+  if (nfs4_) {
+    size_t clients = 0;
+    for (const nfs::Nfs4ClientInfo& c : nfs4_->Clients()) {
+      if (c.confirmed && !c.expired) ++clients;
+    }
+    e.Sample("dittofs_sessions", {{"protocol", "nfs4"}}, static_cast<double>(clients));
+  }
   gauge("dittofs_opens", "Files open (all protocols' opens, NFSv4 and SMB).",
         [](const ShareNumbers& s) { return s.opens; });
   gauge("dittofs_locks", "Byte-range locks held (NLM, NFSv4, SMB).",

@@ -125,6 +125,10 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
   EXPECT_EQ(after.Get(lookup) - before.Get(lookup), 3);
   EXPECT_EQ(after.Get(getattr_latency) - before.Get(getattr_latency), 7);
   EXPECT_EQ(after.Get(garbage) - before.Get(garbage), 0);
+  // The client's connection, on the NFS adapter; no SMB session.
+  EXPECT_EQ(after.types["dittofs_connections"], "gauge");
+  EXPECT_GE(after.Get(R"(dittofs_connections{adapter="nfs"})"), 1);
+  EXPECT_EQ(after.Get(R"(dittofs_sessions{protocol="smb"})"), 0);
   // A file of 11 bytes removed goes to the recycle bin, which the gauge shows.
   const std::string bin = R"(dittofs_recycle_bin_bytes{share="/export"})";
   EXPECT_EQ(after.Get(bin), 0);
