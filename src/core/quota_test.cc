@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "base/record_codec.h"
+#include "core/test_callers.h"
 #include "core/vfs.h"
 #include "stores/block/memory/memory_block_store.h"
 #include "stores/metadata/memory/memory_metadata_store.h"
@@ -18,19 +19,8 @@ namespace dittofs::core {
 namespace {
 
 using ::dittofs::testing::StatusIs;
-
-Caller User(uint32_t uid, uint32_t gid) {
-  Caller c;
-  c.uid = uid;
-  c.gid = gid;
-  return c;
-}
-
-SetAttrs Mode(uint32_t mode) {
-  SetAttrs a;
-  a.set_mode(mode);
-  return a;
-}
+using test::Mode;
+using test::User;
 
 std::string Bytes(size_t n, char c = 'q') { return std::string(n, c); }
 

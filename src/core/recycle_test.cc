@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "base/record_codec.h"
+#include "core/test_callers.h"
 #include "core/vfs.h"
 #include "stores/block/memory/memory_block_store.h"
 #include "stores/metadata/memory/memory_metadata_store.h"
@@ -12,19 +13,8 @@ namespace dittofs::core {
 namespace {
 
 using ::dittofs::testing::StatusIs;
-
-Caller User(uint32_t uid, uint32_t gid) {
-  Caller c;
-  c.uid = uid;
-  c.gid = gid;
-  return c;
-}
-
-SetAttrs Mode(uint32_t mode) {
-  SetAttrs a;
-  a.set_mode(mode);
-  return a;
-}
+using test::Mode;
+using test::User;
 
 class RecycleTest : public ::testing::Test {
  protected:

@@ -5,10 +5,11 @@
 
 #include <algorithm>
 #include <charconv>
-#include <ctime>
 #include <tuple>
 
+#include "base/clock.h"
 #include "base/record_codec.h"
+#include "base/time_text.h"
 
 namespace dittofs::core {
 namespace {
@@ -111,15 +112,6 @@ Result<SnapshotPolicy> DecodePolicy(std::string_view value) {
     return Status(Errc::kIo, "the snapshot policy record is corrupt");
   }
   return p;
-}
-
-std::string UtcStamp(int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y%m%dT%H%M%SZ", &utc);
-  return text;
 }
 
 }  // namespace
@@ -240,7 +232,7 @@ ScheduleWork DueSnapshotWork(const SnapshotPolicy& policy,
       std::optional<int64_t> next = cron->Next(last);
       due = next && *next <= now;
     }
-    std::string name = std::string(kScheduledPrefix) + UtcStamp(now);
+    std::string name = std::string(kScheduledPrefix) + FormatUtc(now, "%Y%m%dT%H%M%SZ");
     bool taken = std::any_of(snapshots.begin(), snapshots.end(),
                              [&](const SnapshotInfo& s) { return s.name == name; });
     if (due && !taken) work.take = std::move(name);

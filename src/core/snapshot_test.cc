@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/share.h"
+#include "core/test_callers.h"
 #include "stores/block/memory/memory_block_store.h"
 #include "stores/metadata/memory/memory_metadata_store.h"
 #include "testing/status_matchers.h"
@@ -16,20 +17,9 @@ namespace dittofs::core {
 namespace {
 
 using ::dittofs::testing::StatusIs;
+using test::Mode;
+using test::User;
 using namespace std::chrono_literals;
-
-Caller User(uint32_t uid, uint32_t gid) {
-  Caller c;
-  c.uid = uid;
-  c.gid = gid;
-  return c;
-}
-
-SetAttrs Mode(uint32_t mode) {
-  SetAttrs a;
-  a.set_mode(mode);
-  return a;
-}
 
 class SnapshotTest : public ::testing::Test {
  protected:

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "core/test_callers.h"
 #include "stores/block/memory/memory_block_store.h"
 #include "stores/metadata/memory/memory_metadata_store.h"
 #include "stores/metadata/rocksdb/rocksdb_metadata_store.h"
@@ -17,20 +18,8 @@ namespace dittofs::core {
 namespace {
 
 using ::dittofs::testing::StatusIs;
-
-Caller User(uint32_t uid, uint32_t gid, std::vector<uint32_t> groups = {}) {
-  Caller c;
-  c.uid = uid;
-  c.gid = gid;
-  c.groups = std::move(groups);
-  return c;
-}
-
-SetAttrs Mode(uint32_t mode) {
-  SetAttrs a;
-  a.set_mode(mode);
-  return a;
-}
+using test::Mode;
+using test::User;
 
 // The memory block store, counting the calls to Sync.
 class CountingBlockStore final : public stores::BlockStore {

@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "base/mutex.h"
 #include "base/posix_io.h"
+#include "base/time_text.h"
 #include "base/version.h"
 #include "chunk/blake3.h"
 #include "config/block_store_config.h"
@@ -1349,14 +1350,8 @@ constexpr int64_t kSnapshotScheduleInterval = 10;
 
 // "2024-05-01T10:00:00Z": RFC 3339, UTC, whole seconds.
 std::string Rfc3339Utc(const Timespec& t) {
-  const time_t seconds = static_cast<time_t>(t.sec);
-  struct tm utc {};
-  char text[32];
-  if (gmtime_r(&seconds, &utc) == nullptr ||
-      strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc) == 0) {
-    return "1970-01-01T00:00:00Z";  // a year beyond what struct tm holds
-  }
-  return text;
+  std::string text = FormatUtc(t.sec, "%Y-%m-%dT%H:%M:%SZ");
+  return text.empty() ? "1970-01-01T00:00:00Z" : text;  // a year beyond what struct tm holds
 }
 
 Result<std::string> ServerImpl::Trash(std::string_view share) {

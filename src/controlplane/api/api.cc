@@ -8,7 +8,6 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
-#include <ctime>
 #include <initializer_list>
 #include <limits>
 #include <mutex>
@@ -19,6 +18,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mutex.h"
+#include "base/time_text.h"
 #include "config/block_store_config.h"
 #include "config/config.h"
 #include "config/store_layout.h"
@@ -2219,12 +2219,7 @@ class ApiHandlers final {
     std::string safety;
     RETURN_IF_ERROR(ReadString(*call.body, "safety", core::kMaxSnapshotName, &safety));
     if (!call.body->Has("safety")) {
-      const std::time_t now = std::time(nullptr);
-      std::tm utc{};
-      gmtime_r(&now, &utc);
-      char text[40];
-      std::strftime(text, sizeof(text), "pre-restore-%Y%m%dT%H%M%SZ", &utc);
-      safety = text;
+      safety = FormatUtc(Now().sec, "pre-restore-%Y%m%dT%H%M%SZ");
     }
     if (Status s = core::CheckSnapshotName(safety); !s.ok()) {
       return Invalid("field 'safety': " + s.message());

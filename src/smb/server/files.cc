@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <ctime>
 #include <limits>
 
 #include "base/casefold.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/time_text.h"
 #include "smb/rpc/lsarpc.h"
 #include "smb/rpc/srvsvc.h"
 #include "smb/server/aapl.h"
@@ -77,12 +77,7 @@ struct Walked {
 
 // A previous version's name in SMB (MS-SMB2 2.2.32.2): @GMT-YYYY.MM.DD-HH.MM.SS, UTC.
 std::string GmtToken(int64_t unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char text[32];
-  std::strftime(text, sizeof(text), "@GMT-%Y.%m.%d-%H.%M.%S", &utc);
-  return text;
+  return FormatUtc(unix_seconds, "@GMT-%Y.%m.%d-%H.%M.%S");
 }
 
 // The root a CREATE resolves its path from: the share's, or with a TWrp context (`timewarp`,
