@@ -155,7 +155,9 @@ Status CopyTree(MetadataStore& metadata, stores::BlockStore& blocks, InodeId src
   std::unordered_map<InodeId, InodeId> links;
   std::vector<std::pair<InodeId, InodeId>> dirs = {{src_root, dst_root}};
   while (!dirs.empty()) {
-    auto [src_dir, dst_dir] = dirs.back();
+    // (Not a structured binding: the transaction's lambda below captures them.)
+    const InodeId src_dir = dirs.back().first;
+    const InodeId dst_dir = dirs.back().second;
     dirs.pop_back();
     for (uint64_t cookie = 0;;) {
       if (progress != nullptr && progress->canceled()) {
