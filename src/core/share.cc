@@ -219,8 +219,8 @@ Result<SnapshotInfo> Share::CreateSnapshot(std::string_view name, std::chrono::m
   RETURN_IF_ERROR(CheckSnapshotName(name));
   SnapshotInfo made;
   RETURN_IF_ERROR(RunQuiesced(drain, [&]() -> Status {
-    ASSIGN_OR_RETURN(made,
-                     core::CreateSnapshot(*metadata_, *blocks_, name, ObjectsUnderRoot(), progress));
+    ASSIGN_OR_RETURN(
+        made, core::CreateSnapshot(*metadata_, *blocks_, name, ObjectsUnderRoot(), progress));
     return Status::Ok();
   }));
   return made;
@@ -241,7 +241,7 @@ Status Share::RestoreSnapshot(std::string_view name, std::string_view safety,
                                              SnapshotStateName(target.state)));
     }
     if (!safety.empty()) {
-        RETURN_IF_ERROR(
+      RETURN_IF_ERROR(
           core::CreateSnapshot(*metadata_, *blocks_, safety, ObjectsUnderRoot(), nullptr).status());
     }
     RETURN_IF_ERROR(core::RestoreSnapshot(*metadata_, *blocks_, name, progress));

@@ -19,6 +19,9 @@
 namespace dittofs::core {
 namespace {
 
+using internal::DeleteXattrs;
+using internal::DropInode;
+using internal::InodeKey;
 using stores::DirEntry;
 using stores::FileType;
 using stores::Inode;
@@ -32,12 +35,6 @@ constexpr uint8_t kSnapshotEncoding = 1;
 const std::string kDirKey = "d";
 
 std::string SnapshotKey(std::string_view name) { return "s" + std::string(name); }
-
-std::string InodeKey(InodeId id) {
-  std::string key;
-  AppendBe64(&key, id);
-  return key;
-}
 
 std::string EncodeSnapshot(const SnapshotInfo& s) {
   std::string out;
@@ -84,14 +81,6 @@ Status CopyXattrs(MetadataTxn& txn, InodeId from, InodeId to) {
   for (const stores::Record& x : xattrs) {
     txn.PutRecord(RecordTable::kXattrs, InodeKey(to) + x.key.substr(8), x.value);
   }
-  return Status::Ok();
-}
-
-Status DeleteXattrs(MetadataTxn& txn, InodeId id) {
-  ASSIGN_OR_RETURN(
-      std::vector<stores::Record> xattrs,
-      txn.ScanRecords(RecordTable::kXattrs, InodeKey(id), InodeKey(id + 1), kMaxXattrs + 1));
-  for (const stores::Record& x : xattrs) txn.DeleteRecord(RecordTable::kXattrs, x.key);
   return Status::Ok();
 }
 
@@ -257,8 +246,7 @@ Status RemoveTree(MetadataStore& metadata, stores::BlockStore& blocks, InodeId r
             }
             at->second = 0;
           }
-          txn.DeleteInode(child.id);
-          RETURN_IF_ERROR(DeleteXattrs(txn, child.id));
+          RETURN_IF_ERROR(DropInode(txn, child.id));
           if (child.type == FileType::kRegular) released.push_back(child.id);
         }
         return Status::Ok();
@@ -273,10 +261,8 @@ Status RemoveTree(MetadataStore& metadata, stores::BlockStore& blocks, InodeId r
     }
   }
   if (!remove_root) return Status::Ok();
-  return stores::RunTransaction(metadata, [&](MetadataTxn& txn) -> Status {
-    txn.DeleteInode(root);
-    return DeleteXattrs(txn, root);
-  });
+  return stores::RunTransaction(metadata,
+                                [&](MetadataTxn& txn) -> Status { return DropInode(txn, root); });
 }
 
 }  // namespace

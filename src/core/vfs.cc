@@ -40,6 +40,14 @@ Status ReadOnlyRefusal(std::string_view what) {
 bool InSnapshot(const Inode& inode) { return (inode.flags & stores::kInodeInSnapshot) != 0; }
 Status SnapshotRefusal() { return Status(Errc::kReadOnly, "snapshots are read-only"); }
 
+// Whether `object` (and `other`, when given) may change at all: not on a read-only share, and
+// not when it belongs to a snapshot, whoever asks. Errc::kReadOnly otherwise.
+Status Changeable(const ShareOptions& options, const Inode& object, const Inode* other = nullptr) {
+  if (options.read_only) return Errc::kReadOnly;
+  if (InSnapshot(object) || (other != nullptr && InSnapshot(*other))) return SnapshotRefusal();
+  return Status::Ok();
+}
+
 // The change info of a directory whose change counter was `before` when a transaction that
 // changed it read it: the store makes it exactly one more at the commit (Inode::version).
 ChangeInfo ChangedFrom(uint64_t before) { return {before, before + 1, true}; }
@@ -435,8 +443,7 @@ Status Vfs::SetAttr(const Caller& raw_caller, FileId file, const SetAttrs& attrs
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
     before = Pre(inode);
     if (guard_ctime && inode.ctime != *guard_ctime) return Errc::kNotSync;
-    if (options_.read_only) return Errc::kReadOnly;
-    if (InSnapshot(inode)) return SnapshotRefusal();
+    RETURN_IF_ERROR(Changeable(options_, inode));
     bool owner = caller.is_root() || caller.uid == inode.uid;
     Timespec now = Now();
     bool changed = false;
@@ -817,8 +824,7 @@ Status Vfs::Commit(const Caller& caller, FileId file, Wcc* wcc) {
 
 Status Vfs::MayWriteRange(const Caller& caller, const Inode& inode, uint64_t offset,
                           uint64_t length, const OpenContext* via, std::string_view what) {
-  if (options_.read_only) return Errc::kReadOnly;
-  if (InSnapshot(inode)) return SnapshotRefusal();
+  RETURN_IF_ERROR(Changeable(options_, inode));
   if (inode.is_directory()) return Errc::kIsDir;
   if (inode.type != FileType::kRegular) return Errc::kInvalid;
   if (DosReadOnly(inode)) return ReadOnlyRefusal(what);
@@ -932,8 +938,7 @@ Result<uint64_t> Vfs::CopyRange(const Caller& raw_caller, FileId src, uint64_t s
   std::optional<PreAttr> before = Pre(to);
   uint64_t n = length;
   Status s = [&]() -> Status {
-    if (options_.read_only) return Errc::kReadOnly;
-    if (InSnapshot(to)) return SnapshotRefusal();
+    RETURN_IF_ERROR(Changeable(options_, to));
     if (from.is_directory() || to.is_directory()) return Errc::kIsDir;
     if (from.type != FileType::kRegular || to.type != FileType::kRegular) return Errc::kInvalid;
     if (caller.uid != from.uid && !MayAccess(caller, from, 4)) return Errc::kAccess;
@@ -997,8 +1002,7 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
     if (!d.is_directory()) return Errc::kNotDir;
     if (IsDotOrDotDot(name)) return Errc::kExists;
     RETURN_IF_ERROR(CheckName(name, options_.names));
-    if (options_.read_only) return Errc::kReadOnly;
-    if (InSnapshot(d)) return SnapshotRefusal();
+    RETURN_IF_ERROR(Changeable(options_, d));
     if (d.id == metadata_.root() && name == kSnapshotDirName) {
       return Status(Errc::kExists, "the root's .snapshot is the share's snapshots");
     }
@@ -1165,8 +1169,7 @@ Result<Attr> Vfs::Symlink(const Caller& caller, FileId dir, std::string_view nam
 
 Status Vfs::MayChangeInPlace(const Caller& caller, const Inode& inode, std::string_view what,
                              const OpenContext* via) {
-  if (options_.read_only) return Errc::kReadOnly;
-  if (InSnapshot(inode)) return SnapshotRefusal();
+  RETURN_IF_ERROR(Changeable(options_, inode));
   if (caller.uid != inode.uid && !caller.is_root() && !MayAccess(caller, inode, 2)) {
     return Errc::kAccess;
   }
@@ -1221,8 +1224,7 @@ Status Vfs::RemoveSymlinkInPlace(const Caller& raw_caller, FileId file, const Op
   Caller caller = Effective(raw_caller);
   return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
-    if (options_.read_only) return Errc::kReadOnly;
-    if (InSnapshot(inode)) return SnapshotRefusal();
+    RETURN_IF_ERROR(Changeable(options_, inode));
     if (inode.type != FileType::kSymlink) return Errc::kInvalid;
     if (caller.uid != inode.uid && !caller.is_root()) return Errc::kAccess;
     RETURN_IF_ERROR(state_->Check(inode.id, kWriteData, CacheOp::kSetSize, 0, 0, via));
@@ -1304,8 +1306,7 @@ Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_
     if (f.is_directory()) return Errc::kPerm;  // no hard links to directories, as in POSIX
     if (IsDotOrDotDot(name)) return Errc::kExists;
     RETURN_IF_ERROR(CheckName(name, options_.names));
-    if (options_.read_only) return Errc::kReadOnly;
-    if (InSnapshot(d) || InSnapshot(f)) return SnapshotRefusal();
+    RETURN_IF_ERROR(Changeable(options_, d, &f));
     if (d.id == metadata_.root() && name == kSnapshotDirName) {
       return Status(Errc::kExists, "the root's .snapshot is the share's snapshots");
     }
@@ -1338,25 +1339,30 @@ Status Vfs::Link(const Caller& raw_caller, FileId file, FileId dir, std::string_
   return s;
 }
 
-namespace {
+namespace internal {
+
 std::string InodeKey(InodeId inode) {
   std::string key(8, '\0');
   StoreBe64(reinterpret_cast<std::byte*>(key.data()), inode);
   return key;
 }
 
-// Deletes an inode and its extended attributes.
-Status DropInode(MetadataTxn& txn, InodeId id) {
+Status DeleteXattrs(MetadataTxn& txn, InodeId id) {
   // SetXattr keeps a file at kMaxXattrs attributes, so one scan finds them all.
   ASSIGN_OR_RETURN(
       std::vector<stores::Record> xattrs,
       txn.ScanRecords(stores::RecordTable::kXattrs, InodeKey(id), InodeKey(id + 1), kMaxXattrs));
   for (const stores::Record& x : xattrs) txn.DeleteRecord(stores::RecordTable::kXattrs, x.key);
+  return Status::Ok();
+}
+
+Status DropInode(MetadataTxn& txn, InodeId id) {
+  RETURN_IF_ERROR(DeleteXattrs(txn, id));
   txn.DeleteInode(id);
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace internal
 
 // Decides, inside a transaction that takes a file's last name, whether the file is deleted or
 // kept as an orphan for the opens that still use it; no new open can start meanwhile.
@@ -1425,8 +1431,7 @@ Status Vfs::SetAcl(const Caller& raw_caller, FileId file, const Acl& acl, Wcc* w
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
     before = Pre(inode);
-    if (options_.read_only) return Errc::kReadOnly;
-    if (InSnapshot(inode)) return SnapshotRefusal();
+    RETURN_IF_ERROR(Changeable(options_, inode));
     if (inode.type == FileType::kSymlink) return Status(Errc::kNotSupported, "a symlink's ACL");
     const bool owner = caller.is_root() || caller.uid == inode.uid;
     if (!owner && (inode.acl.empty() || !AclAllows(caller, inode, kAceWriteAcl))) {
@@ -1481,7 +1486,7 @@ Status Vfs::SetXattr(const Caller& raw_caller, FileId file, std::string_view nam
   const std::string key = XattrKey(file.inode, name);
   return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
-    if (InSnapshot(inode)) return SnapshotRefusal();
+    RETURN_IF_ERROR(Changeable(options_, inode));
     if (caller.uid != inode.uid && !caller.is_root() &&
         !MayAccess(caller, inode, 2, kAceWriteNamedAttrs)) {
       return Errc::kAccess;
@@ -1513,7 +1518,7 @@ Status Vfs::RemoveXattr(const Caller& raw_caller, FileId file, std::string_view 
   const std::string key = XattrKey(file.inode, name);
   return stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     ASSIGN_OR_RETURN(Inode inode, LoadIn(txn, file));
-    if (InSnapshot(inode)) return SnapshotRefusal();
+    RETURN_IF_ERROR(Changeable(options_, inode));
     if (caller.uid != inode.uid && !caller.is_root() &&
         !MayAccess(caller, inode, 2, kAceWriteNamedAttrs)) {
       return Errc::kAccess;
@@ -1678,8 +1683,7 @@ Status Vfs::RemoveAs(const Caller& caller, FileId dir, std::string_view name, Wc
     ASSIGN_OR_RETURN(stores::DirEntry e, FindEntry(txn, d.id, name));
     ASSIGN_OR_RETURN(Inode victim, txn.GetInode(e.child));
     if (victim.is_directory()) return Errc::kIsDir;
-    if (options_.read_only) return Errc::kReadOnly;
-    if (InSnapshot(d)) return SnapshotRefusal();
+    RETURN_IF_ERROR(Changeable(options_, d));
     if (!MayRemove(caller, d, victim)) return Errc::kAccess;
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
     if (DosReadOnly(victim)) return ReadOnlyRefusal("remove");
@@ -1744,8 +1748,7 @@ Status Vfs::Rmdir(const Caller& raw_caller, FileId dir, std::string_view name, W
     ASSIGN_OR_RETURN(stores::DirEntry e, FindEntry(txn, d.id, name));
     ASSIGN_OR_RETURN(Inode victim, txn.GetInode(e.child));
     if (!victim.is_directory()) return Errc::kNotDir;
-    if (options_.read_only) return Errc::kReadOnly;
-    if (InSnapshot(d)) return SnapshotRefusal();
+    RETURN_IF_ERROR(Changeable(options_, d));
     if (!MayRemove(caller, d, victim)) return Errc::kAccess;
     if (!StickyAllows(caller, d, victim)) return Errc::kAccess;
     if (DosReadOnly(victim)) return ReadOnlyRefusal("rmdir");
@@ -1798,8 +1801,7 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
     ASSIGN_OR_RETURN(Inode src, txn.GetInode(src_entry.child));
     moved_dir = src.is_directory();
     from_entry_name = src_entry.name;
-    if (options_.read_only) return Errc::kReadOnly;
-    if (InSnapshot(fd) || InSnapshot(td)) return SnapshotRefusal();
+    RETURN_IF_ERROR(Changeable(options_, fd, &td));
     if (td.id == metadata_.root() && to_name == kSnapshotDirName) {
       return Status(Errc::kExists, "the root's .snapshot is the share's snapshots");
     }

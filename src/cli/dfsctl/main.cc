@@ -319,6 +319,11 @@ class Dfsctl {
   Status ShareSync();
   Status TrashList();
   Status TrashEmpty();
+  // For what nothing brings back: true with --yes, or when the user answers y to `question`
+  // on a terminal; false (having printed `declined`) when they do not; a usage error saying
+  // `refusal` without --yes when stdin is no terminal.
+  Result<bool> Confirmed(std::string_view refusal, const std::string& question,
+                         std::string_view declined);
   // Starts a snapshot job (the POST or DELETE `method` on `path`, with `body`) and follows it
   // as StartJob does.
   Status StartSnapshotJob(const std::string& method, const std::string& path, const json& body);
@@ -1385,16 +1390,22 @@ void Dfsctl::AddTrashCommands() {
 }
 
 // Nothing brings back what it removes, so it asks first, or wants --yes.
+Result<bool> Dfsctl::Confirmed(std::string_view refusal, const std::string& question,
+                               std::string_view declined) {
+  if (args_.yes) return true;
+  if (!StdinIsTerminal()) return Usage(std::string(refusal));
+  ASSIGN_OR_RETURN(std::string answer, ReadLine(question + " [y/N] "));
+  if (answer == "y" || answer == "yes") return true;
+  std::cout << declined << "\n";
+  return false;
+}
+
 Status Dfsctl::TrashEmpty() {
-  if (!args_.yes) {
-    if (!StdinIsTerminal()) return Usage("trash empty: give --yes to remove the files for good");
-    ASSIGN_OR_RETURN(std::string answer, ReadLine("Remove everything in the recycle bin of " +
-                                                  ShareName(args_.name) + " for good? [y/N] "));
-    if (answer != "y" && answer != "yes") {
-      std::cout << "Nothing removed\n";
-      return Status::Ok();
-    }
-  }
+  ASSIGN_OR_RETURN(bool go, Confirmed("trash empty: give --yes to remove the files for good",
+                                      "Remove everything in the recycle bin of " +
+                                          ShareName(args_.name) + " for good?",
+                                      "Nothing removed"));
+  if (!go) return Status::Ok();
   ASSIGN_OR_RETURN(ApiClient client, ApiClient::Open());
   ASSIGN_OR_RETURN(json emptied, client.Call("DELETE", SharePath(args_.name) + "/trash"));
   std::cout << "Emptied the recycle bin of " << ShareName(args_.name) << ": "
@@ -1553,15 +1564,11 @@ Status Dfsctl::StartSnapshotJob(const std::string& method, const std::string& pa
 
 // Nothing brings a deleted snapshot back, so it asks first, or wants --yes.
 Status Dfsctl::SnapshotDelete() {
-  if (!args_.yes) {
-    if (!StdinIsTerminal()) return Usage("snapshot delete: give --yes to delete it for good");
-    ASSIGN_OR_RETURN(std::string answer, ReadLine("Delete snapshot " + args_.snapshot + " of " +
-                                                  ShareName(args_.name) + " for good? [y/N] "));
-    if (answer != "y" && answer != "yes") {
-      std::cout << "Nothing deleted\n";
-      return Status::Ok();
-    }
-  }
+  ASSIGN_OR_RETURN(bool go, Confirmed("snapshot delete: give --yes to delete it for good",
+                                      "Delete snapshot " + args_.snapshot + " of " +
+                                          ShareName(args_.name) + " for good?",
+                                      "Nothing deleted"));
+  if (!go) return Status::Ok();
   return StartSnapshotJob(
       "DELETE", SharePath(args_.name) + "/snapshots/" + PathSegment(args_.snapshot), json());
 }
