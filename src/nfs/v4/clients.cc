@@ -26,7 +26,8 @@ uint32_t PrincipalOf(const Nfs4Service::Ctx& c) {
 
 // A client's lease ran out `lease` ago or more.
 bool Expired(const Nfs4Client& client, int64_t now, uint32_t lease_seconds) {
-  return now - client.renewed.load() > int64_t{lease_seconds} * 1'000'000'000;
+  return client.in_flight.load() == 0 &&
+         now - client.renewed.load() > int64_t{lease_seconds} * 1'000'000'000;
 }
 
 bool HasState(Nfs4Client& client) {

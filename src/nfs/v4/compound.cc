@@ -323,6 +323,9 @@ bool Nfs4Service::Compound(const rpc::CallContext& call, xdr::XdrDecoder& d,
     std::string* reply = nullptr;
     ~SlotRelease() {
       if (!c.session) return;
+      // Served: the lease runs from the end of the compound.
+      c.session->client->renewed.store(MonotonicNanos());
+      c.session->client->in_flight.fetch_sub(1);
       MutexLock lock(&c.session->mu);
       if (c.slot >= c.session->slots.size()) return;
       Nfs4Slot& slot = c.session->slots[c.slot];
@@ -679,6 +682,7 @@ nfs_resop4 Nfs4Service::Dispatch(Ctx& c, nfs_argop4& op) {
       }
       if (res.status == nfsstat4::NFS4_OK && !c.replay) {
         c.session = s;
+        s->client->in_flight.fetch_add(1);  // until SlotRelease
         c.slot = a.slotid;
         c.cachethis = a.cachethis;
         c.reply_limit = s->fore.maxresponsesize;

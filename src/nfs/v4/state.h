@@ -135,8 +135,11 @@ struct Nfs4Client {
   verifier4 verifier{};
   uint32_t principal = 0;  // the uid that made the record (RFC 8881 §2.4 principals)
   std::string address;
-  uint64_t holder = 0;                // its caching grants' holder id in the shares' LeaseTables
-  std::atomic<int64_t> renewed{0};    // MonotonicNanos of the last renewal
+  uint64_t holder = 0;              // its caching grants' holder id in the shares' LeaseTables
+  std::atomic<int64_t> renewed{0};  // MonotonicNanos of the last renewal
+  // Compounds of its sessions being served: its lease does not run out under one (an OPEN
+  // that must first release many expired clients may take longer than a lease).
+  std::atomic<int> in_flight{0};
   std::atomic<bool> recorded{false};  // its durable record was written (grace.h)
 
   Mutex mu;
