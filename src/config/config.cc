@@ -181,6 +181,21 @@ const std::vector<Key>& Keys() {
          c.database.dsn = v;
          return Status::Ok();
        }},
+      {"state_store", "type",
+       [](Config& c, const std::string& v) {
+         c.state_store.type = v;
+         return Status::Ok();
+       }},
+      {"state_store", "dsn",
+       [](Config& c, const std::string& v) {
+         c.state_store.dsn = v;
+         return Status::Ok();
+       }},
+      {"state_store", "schema",
+       [](Config& c, const std::string& v) {
+         c.state_store.schema = v;
+         return Status::Ok();
+       }},
       {"metrics", "enabled",
        [](Config& c, const std::string& v) { return ParseBool(v, &c.metrics.enabled); }},
       {"metrics", "bind",
@@ -698,6 +713,15 @@ Status Validate(const Config& c) {
   if (c.database.type == "postgres" && c.database.dsn.empty()) {
     return Status(Errc::kInvalid, "database.dsn is required when database.type is postgres");
   }
+  if (c.state_store.type != "rocksdb" && c.state_store.type != "postgres") {
+    return Status(Errc::kInvalid, "state_store.type must be rocksdb or postgres");
+  }
+  if (c.state_store.type == "postgres" && c.state_store.dsn.empty()) {
+    return Status(Errc::kInvalid, "state_store.dsn is required when state_store.type is postgres");
+  }
+  if (Status st = ValidMetadataSchemaPrefix(c.state_store.schema); !st.ok()) {
+    return Status(Errc::kInvalid, "state_store.schema: " + st.message());
+  }
   if (!c.api.jwt_secret.empty() && c.api.jwt_secret.size() < 32) {
     return Status(Errc::kInvalid, "api.jwt_secret must be at least 32 characters");
   }
@@ -987,6 +1011,16 @@ std::string RenderConfig(const Config& c) {
        "  dsn: \""
     << c.database.dsn
     << "\"             # postgres: libpq connection string\n\n"
+       "state_store:        # client records, NSM hosts, durable handles (docs/state.md)\n"
+       "  type: "
+    << c.state_store.type
+    << "         # rocksdb (<state_dir>/state) | postgres\n"
+       "  dsn: \""
+    << c.state_store.dsn
+    << "\"             # postgres: libpq connection string\n"
+       "  schema: "
+    << c.state_store.schema
+    << "  # postgres: this node's schema (each node its own)\n\n"
        "metrics:            # Prometheus: GET /metrics (docs/metrics.md)\n"
        "  enabled: "
     << (c.metrics.enabled ? "true" : "false")

@@ -112,6 +112,16 @@ struct DatabaseConfig {
   std::string dsn;              // postgres: a libpq connection string
 };
 
+// Where the server state that outlives the process is kept (client records, NSM hosts, durable
+// and persistent handles: stores/state/state_store.h).
+struct StateStoreConfig {
+  std::string type = "rocksdb";  // rocksdb (<state_dir>/state) | postgres
+  std::string dsn;               // postgres: a libpq connection string
+  // postgres: the node's schema; each node of a cluster its own (a standby takes a dead
+  // node's over by naming its schema).
+  std::string schema = "dittofs_state";
+};
+
 // Prometheus metrics on a listener of their own: GET /metrics.
 struct MetricsConfig {
   bool enabled = false;
@@ -218,6 +228,7 @@ struct Config {
   LoggingConfig logging;
   ServerConfig server;
   DatabaseConfig database;
+  StateStoreConfig state_store;
   ApiConfig api;
   MetricsConfig metrics;
   TracingConfig tracing;

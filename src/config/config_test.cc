@@ -138,6 +138,34 @@ shares:
               ::dittofs::testing::StatusIs(Errc::kInvalid));
 }
 
+// The server's state store: RocksDB under state_dir by default; in PostgreSQL it takes a
+// connection string and the node's schema.
+TEST(ConfigTest, StateStoreSection) {
+  auto env = Env({{"HOME", "/h"}});
+  ASSERT_OK_AND_ASSIGN(Config d, ParseConfig("", env));
+  EXPECT_EQ(d.state_store.type, "rocksdb");
+  ASSERT_OK_AND_ASSIGN(Config c, ParseConfig(R"(
+state_store:
+  type: postgres
+  dsn: "host=db user=dfs dbname=d"
+  schema: node_b
+)",
+                                             env));
+  EXPECT_EQ(c.state_store.type, "postgres");
+  EXPECT_EQ(c.state_store.dsn, "host=db user=dfs dbname=d");
+  EXPECT_EQ(c.state_store.schema, "node_b");
+  ASSERT_OK_AND_ASSIGN(Config back, ParseConfig(RenderConfig(c), env));
+  EXPECT_EQ(back.state_store.type, "postgres");
+  EXPECT_EQ(back.state_store.dsn, c.state_store.dsn);
+  EXPECT_EQ(back.state_store.schema, "node_b");
+  EXPECT_THAT(ParseConfig("state_store: {type: postgres}\n", env),
+              ::dittofs::testing::StatusIs(Errc::kInvalid));
+  EXPECT_THAT(ParseConfig("state_store: {type: postgres, dsn: x, schema: Node-B}\n", env),
+              ::dittofs::testing::StatusIs(Errc::kInvalid));
+  EXPECT_THAT(ParseConfig("state_store: {type: sqlite}\n", env),
+              ::dittofs::testing::StatusIs(Errc::kInvalid));
+}
+
 TEST(ConfigTest, KerberosSectionAndShareSecurity) {
   auto env = Env({{"HOME", "/h"}, {"DITTOFS_KERBEROS_MAX_CONTEXTS", "77"}});
   ASSERT_OK_AND_ASSIGN(Config c, ParseConfig(R"(

@@ -70,6 +70,7 @@
 #include "stores/remote/fs/fs_remote_store.h"
 #include "stores/remote/memory/memory_remote_store.h"
 #include "stores/remote/s3/s3_remote_store.h"
+#include "stores/state/postgres/postgres_state_store.h"
 #include "stores/state/rocksdb/rocksdb_state_store.h"
 #include "stores/state/state_store.h"
 #include "trace/trace.h"
@@ -685,7 +686,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   // notified, and the grace period begins.
   Status StartKerberos();
   Status StartNlm();
-  // The server's StateStore (state_dir/state), opened once for whichever adapter needs it.
+  // The server's StateStore (state_dir/state, or the state_store's PostgreSQL schema), opened
+  // once for whichever adapter needs it.
   Status OpenStateStore();
   // Reads the NFSv4 client records of the last run: their grace period.
   Status StartNfs4Grace();
@@ -1899,8 +1901,15 @@ std::vector<std::pair<uint32_t, uint32_t>> ServerImpl::NfsPortPrograms() const {
 
 Status ServerImpl::OpenStateStore() {
   if (state_store_) return Status::Ok();
-  const std::string dir = config_.server.state_dir + "/state";
-  ASSIGN_OR_RETURN(state_store_, stores::OpenRocksDbStateStore(dir));
+  if (config_.state_store.type == "postgres") {
+    ASSIGN_OR_RETURN(state_store_,
+                     stores::OpenPostgresStateStore(
+                         {.dsn = config_.state_store.dsn, .schema = config_.state_store.schema}));
+    LOG_INFO("state store: PostgreSQL, schema {}", config_.state_store.schema);
+  } else {
+    ASSIGN_OR_RETURN(state_store_,
+                     stores::OpenRocksDbStateStore(config_.server.state_dir + "/state"));
+  }
   ASSIGN_OR_RETURN(state_epoch_, state_store_->NextEpoch());
   return Status::Ok();
 }

@@ -202,4 +202,18 @@ class PostgresServer final : public ::testing::Environment {
   pid_t watchdog_pid_ = -1;
 };
 
+// A PostgresServer for one test rather than the whole binary: started when made, stopped and
+// removed when it goes out of scope. For the few tests of a binary that need one.
+class ScopedPostgresServer {
+ public:
+  explicit ScopedPostgresServer(bool durable = false) : server_(durable) { server_.SetUp(); }
+  ~ScopedPostgresServer() { server_.TearDown(); }
+  ScopedPostgresServer(const ScopedPostgresServer&) = delete;
+  ScopedPostgresServer& operator=(const ScopedPostgresServer&) = delete;
+  PostgresServer* operator->() { return &server_; }
+
+ private:
+  PostgresServer server_;
+};
+
 }  // namespace dittofs::testing

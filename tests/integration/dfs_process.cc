@@ -36,6 +36,9 @@ std::string RenderConfig(const std::string& dir, const DfsOptions& options) {
        << (options.metrics ? "metrics: {enabled: true, bind: 127.0.0.1, port: 0, token: \"" +
                                  options.metrics_token + "\"}\n"
                            : "")
+       << (options.state_dsn.empty() ? ""
+                                     : "state_store: {type: postgres, dsn: \"" + options.state_dsn +
+                                           "\", schema: " + options.state_schema + "}\n")
        << "shares:\n";
   for (const DfsShare& s : options.shares) {
     yaml << "  - name: " << s.name << "\n"

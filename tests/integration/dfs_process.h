@@ -57,6 +57,10 @@ struct DfsOptions {
   // Prometheus metrics on a free loopback port (metrics_port()), behind `metrics_token` if set.
   bool metrics = false;
   std::string metrics_token;
+  // When set, the server's state store (client records, NSM hosts, durable handles) is kept
+  // in PostgreSQL, in `state_schema`, instead of RocksDB under the temporary directory.
+  std::string state_dsn;
+  std::string state_schema = "dittofs_state";
 };
 
 // A running dfs server. Not thread-safe: one thread starts and stops it (the server itself

@@ -19,6 +19,7 @@
 #include "rpc/message.h"
 #include "shell.h"
 #include "smb_peer_client.h"
+#include "testing/postgres_server.h"
 #include "testing/status_matchers.h"
 #include "xdr/xdr.h"
 
@@ -1074,12 +1075,15 @@ TEST(Nfs4RestartTest, AclsAndTheMachineSidSurviveARestart) {
   EXPECT_EQ(acl_of(*dfs), before_acl);
 }
 
-TEST(Nfs4RestartTest, ClientsReclaimOpensAndLocksAfterARestart) {
-  DfsOptions options;
-  options.shares[0].metadata = "rocksdb";
+// A client with an open and a lock before a restart (`crash`: dfs killed with SIGKILL) takes
+// them back in the grace period that follows; others wait it out.
+void ClientsReclaimOpensAndLocksAfterARestart(DfsOptions options, bool crash) {
   options.shares[0].block = "localfs";
   options.env = {"DITTOFS_NFS_GRACE_S=60"};
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> dfs, DfsProcess::Start(DFS_BINARY, options));
+  if (!options.state_dsn.empty()) {
+    EXPECT_NE(dfs->Log().find("state store: PostgreSQL"), std::string::npos) << dfs->Log();
+  }
   auto connect = [&](const std::string& owner,
                      bool reclaim = false) -> std::unique_ptr<Nfs4TestClient> {
     auto c = Nfs4TestClient::Connect(dfs->port(), 1);
@@ -1111,7 +1115,12 @@ TEST(Nfs4RestartTest, ClientsReclaimOpensAndLocksAfterARestart) {
     auto idle = connect("idle");
     ASSERT_TRUE(idle);
   }
-  ASSERT_OK(dfs->Restart());
+  if (crash) {
+    ASSERT_OK(dfs->Kill());
+    ASSERT_OK(dfs->StartAgain());
+  } else {
+    ASSERT_OK(dfs->Restart());
+  }
 
   auto a = connect("reclaimer", true);
   auto newcomer = connect("newcomer");
@@ -1160,6 +1169,24 @@ TEST(Nfs4RestartTest, ClientsReclaimOpensAndLocksAfterARestart) {
                        newcomer->Compound(newcomer->InSession({PutFh(fh), Read(reader, 0, 100)})));
   ASSERT_EQ(r.status, kOk) << Describe(r);
   EXPECT_EQ(ResultOf<READ4res>(r, OP_READ)->DataString(), "before the restart");
+}
+
+TEST(Nfs4RestartTest, ClientsReclaimOpensAndLocksAfterARestart) {
+  DfsOptions options;
+  options.shares[0].metadata = "rocksdb";
+  ClientsReclaimOpensAndLocksAfterARestart(options, /*crash=*/false);
+}
+
+// The same with the client records and the namespace in PostgreSQL (a server the test starts),
+// and dfs killed: the records a reclaim needs were committed there before they were used.
+TEST(Nfs4RestartTest, ClientsReclaimAfterACrashWithTheirRecordsInPostgres) {
+  ::dittofs::testing::ScopedPostgresServer postgres(/*durable=*/true);
+  ASSERT_FALSE(postgres->dsn().empty()) << postgres->error();
+  DfsOptions options;
+  options.shares[0].metadata = "postgres";
+  options.shares[0].metadata_dsn = postgres->dsn();
+  options.state_dsn = postgres->dsn();
+  ClientsReclaimOpensAndLocksAfterARestart(options, /*crash=*/true);
 }
 
 // Reads VmRSS of `pid` in KiB (0 when unknown).

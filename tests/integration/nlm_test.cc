@@ -26,6 +26,7 @@
 #include "rpc/tcp_server.h"
 #include "shell.h"
 #include "smb_peer_client.h"
+#include "testing/postgres_server.h"
 #include "testing/status_matchers.h"
 #include "xdr/xdr.h"
 
@@ -253,8 +254,7 @@ class NlmTest : public ::testing::Test {
   void SetUp() override {
     host_ = std::make_unique<ClientHost>();
     ASSERT_NE(host_->port(), 0);
-    DfsOptions options;
-    options.shares[0].metadata = "rocksdb";
+    DfsOptions options = Options();
     options.env = {"DITTOFS_NFS_CLIENT_PORTMAP_PORT=" + std::to_string(host_->port()),
                    "DITTOFS_NFS_GRACE_S=3"};
     auto started = DfsProcess::Start(DFS_BINARY, options);
@@ -272,6 +272,39 @@ class NlmTest : public ::testing::Test {
     EXPECT_EQ(log.find("ERROR"), std::string::npos) << log;
     Result<int> rc = server_->Stop();
     EXPECT_TRUE(rc.ok() && *rc == 0) << server_->Log();
+  }
+
+  // The server's stores: RocksDB here, PostgreSQL in NlmPostgresTest.
+  virtual DfsOptions Options() {
+    DfsOptions options;
+    options.shares[0].metadata = "rocksdb";
+    return options;
+  }
+
+  // A host that held a lock before a restart (`crash`: dfs killed with SIGKILL) is notified
+  // (SM_NOTIFY) and takes its lock back in the grace period; others wait it out.
+  void RestartNotifiesAndReclaims(bool crash) {
+    NlmClient c(server_->port());
+    const nlm4_lock a = LockOf(fh_, 1, 0, 10);
+    ASSERT_EQ(c.Lock(a, true), kGranted);
+    if (crash) {
+      ASSERT_OK(server_->Kill());
+      ASSERT_OK(server_->StartAgain());
+    } else {
+      ASSERT_TRUE(server_->Restart().ok()) << server_->Log();
+    }
+    std::vector<nfs::stat_chge> notified = host_->WaitNotified(1, std::chrono::seconds(15));
+    ASSERT_EQ(notified.size(), 1u) << server_->Log();
+    EXPECT_EQ(notified[0].state % 2, 1);  // odd: up
+    NlmClient after(server_->port());
+    // In grace: new locks and tests wait, reclaims are served.
+    EXPECT_EQ(after.Lock(LockOf(fh_, 2, 20, 10), true), nlm4_stats::NLM4_DENIED_GRACE_PERIOD);
+    EXPECT_EQ(after.Test(LockOf(fh_, 2, 0, 10), true).stat, nlm4_stats::NLM4_DENIED_GRACE_PERIOD);
+    EXPECT_EQ(after.Lock(a, true, false, /*reclaim=*/true), kGranted);
+    std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+    EXPECT_EQ(after.Lock(a, true, false, /*reclaim=*/true), nlm4_stats::NLM4_DENIED_GRACE_PERIOD);
+    EXPECT_EQ(after.Lock(LockOf(fh_, 2, 0, 10), true), kDenied);  // the reclaimed lock holds
+    EXPECT_EQ(after.Lock(LockOf(fh_, 2, 20, 10), true), kGranted);
   }
 
   std::string MakeFile(const std::string& name) {
@@ -496,22 +529,30 @@ TEST_F(NlmTest, HostileArguments) {
 }
 
 TEST_F(NlmTest, AfterARestartHostsAreNotifiedAndReclaimInGrace) {
-  NlmClient c(server_->port());
-  const nlm4_lock a = LockOf(fh_, 1, 0, 10);
-  ASSERT_EQ(c.Lock(a, true), kGranted);
-  ASSERT_TRUE(server_->Restart().ok()) << server_->Log();
-  std::vector<nfs::stat_chge> notified = host_->WaitNotified(1, std::chrono::seconds(15));
-  ASSERT_EQ(notified.size(), 1u) << server_->Log();
-  EXPECT_EQ(notified[0].state % 2, 1);  // odd: up
-  NlmClient after(server_->port());
-  // In grace: new locks and tests wait, reclaims are served.
-  EXPECT_EQ(after.Lock(LockOf(fh_, 2, 20, 10), true), nlm4_stats::NLM4_DENIED_GRACE_PERIOD);
-  EXPECT_EQ(after.Test(LockOf(fh_, 2, 0, 10), true).stat, nlm4_stats::NLM4_DENIED_GRACE_PERIOD);
-  EXPECT_EQ(after.Lock(a, true, false, /*reclaim=*/true), kGranted);
-  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
-  EXPECT_EQ(after.Lock(a, true, false, /*reclaim=*/true), nlm4_stats::NLM4_DENIED_GRACE_PERIOD);
-  EXPECT_EQ(after.Lock(LockOf(fh_, 2, 0, 10), true), kDenied);  // the reclaimed lock holds
-  EXPECT_EQ(after.Lock(LockOf(fh_, 2, 20, 10), true), kGranted);
+  RestartNotifiesAndReclaims(/*crash=*/false);
+}
+
+// The monitored hosts and the NSM state number in PostgreSQL (and the namespace too), from a
+// server the test starts: after dfs is killed, its hosts are notified with a larger state.
+class NlmPostgresTest : public NlmTest {
+ protected:
+  DfsOptions Options() override {
+    postgres_ = std::make_unique<::dittofs::testing::ScopedPostgresServer>(/*durable=*/true);
+    EXPECT_FALSE((*postgres_)->dsn().empty()) << (*postgres_)->error();
+    DfsOptions options;
+    options.shares[0].metadata = "postgres";
+    options.shares[0].metadata_dsn = (*postgres_)->dsn();
+    options.state_dsn = (*postgres_)->dsn();
+    return options;
+  }
+
+ private:
+  std::unique_ptr<::dittofs::testing::ScopedPostgresServer> postgres_;  // outlives server_'s stop
+};
+
+TEST_F(NlmPostgresTest, AfterACrashHostsAreNotifiedAndReclaimInGrace) {
+  EXPECT_NE(server_->Log().find("state store: PostgreSQL"), std::string::npos) << server_->Log();
+  RestartNotifiesAndReclaims(/*crash=*/true);
 }
 
 // One file, one set of locks: an SMB byte-range lock refuses an NLM lock on its bytes, an NLM

@@ -24,6 +24,7 @@
 #include "nfs_client.h"
 #include "shell.h"
 #include "smb_peer_client.h"
+#include "testing/postgres_server.h"
 #include "testing/random_bytes.h"
 #include "testing/status_matchers.h"
 
@@ -688,22 +689,20 @@ TEST(SmbLoginThrottleTest, WrongPasswordsAreSlowedThenLockedOutForAWhile) {
   EXPECT_TRUE(code.ok() && *code == 0) << server->Log();
 }
 
-// A continuously available share on RocksDB (docs/state.md "Persistent handles"): a persistent
+// A continuously available share (docs/state.md "Persistent handles"): a persistent
 // handle, its data, its byte-range lock and its share modes outlive a crash of dfs (SIGKILL)
 // and are reclaimed by the client; one whose client does not come back goes at its timeout.
 // Security descriptors, named streams and EAs set over SMB are there after the restart too.
-TEST(SmbPersistentHandleTest, PersistentOpensAclsAndStreamsOutliveACrash) {
-  if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0) {
-    GTEST_SKIP() << "python3-impacket is not installed";
-  }
-  DfsOptions options;
-  options.shares[0].metadata = "rocksdb";
+void PersistentOpensAclsAndStreamsOutliveACrash(DfsOptions options) {
   options.shares[0].block = "localfs";
   options.shares[0].continuously_available = true;
   Result<std::unique_ptr<DfsProcess>> started = DfsProcess::Start(DFS_BINARY, options);
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   std::unique_ptr<DfsProcess> server = std::move(started).value();
   ASSERT_NE(server->smb_port(), 0) << server->Log();
+  if (!options.state_dsn.empty()) {
+    EXPECT_NE(server->Log().find("state store: PostgreSQL"), std::string::npos) << server->Log();
+  }
   const auto words = [](const std::string& line) {
     std::vector<std::string> out;
     std::istringstream in(line);
@@ -798,6 +797,30 @@ TEST(SmbPersistentHandleTest, PersistentOpensAclsAndStreamsOutliveACrash) {
   d.reset();
   Result<int> code = server->Stop();
   EXPECT_TRUE(code.ok() && *code == 0) << server->Log();
+}
+
+TEST(SmbPersistentHandleTest, PersistentOpensAclsAndStreamsOutliveACrash) {
+  if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket is not installed";
+  }
+  DfsOptions options;
+  options.shares[0].metadata = "rocksdb";
+  PersistentOpensAclsAndStreamsOutliveACrash(options);
+}
+
+// The same with the persistent handles in PostgreSQL (the server's state store) and the
+// namespace there too, from a server the test starts.
+TEST(SmbPersistentHandleTest, PersistentOpensOutliveACrashWithTheirRecordsInPostgres) {
+  if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket is not installed";
+  }
+  ::dittofs::testing::ScopedPostgresServer postgres(/*durable=*/true);
+  ASSERT_FALSE(postgres->dsn().empty()) << postgres->error();
+  DfsOptions options;
+  options.shares[0].metadata = "postgres";
+  options.shares[0].metadata_dsn = postgres->dsn();
+  options.state_dsn = postgres->dsn();
+  PersistentOpensAclsAndStreamsOutliveACrash(options);
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 #include "stores/metadata/postgres/postgres_metadata_store.h"
 
 #include <fmt/format.h>
-#include <libpq-fe.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,257 +13,27 @@
 #include <utility>
 #include <vector>
 
-#include "base/bytes.h"
 #include "base/casefold.h"
 #include "base/check.h"
 #include "base/log.h"
-#include "base/mutex.h"
 #include "stores/metadata/inode_codec.h"
+#include "stores/pg/pg_client.h"
 
 namespace dittofs::stores {
 namespace {
+
+using pg::Bytes;
+using pg::Connection;
+using pg::Int;
+using pg::Pool;
+using pg::Rows;
+using pg::Statement;
+using pg::WithConnection;
 
 // The layout below is specified in docs/formats/postgres-metadata.md; change both together.
 constexpr int64_t kFormatVersion = 1;
 // The file count Stats() claims: the database's disk, not a table size, is the real limit.
 constexpr uint64_t kTotalFiles = uint64_t{1} << 40;
-
-// PostgreSQL type oids of the parameters (pg_type.h): sent in binary.
-constexpr Oid kInt8Oid = 20;
-constexpr Oid kByteaOid = 17;
-
-// A statement parameter, in binary: an int8 (8 bytes, big-endian) or a bytea (the bytes).
-struct Param {
-  Oid type;
-  std::string bytes;
-};
-Param Int(int64_t v) {
-  std::string out(8, '\0');
-  StoreBe64(reinterpret_cast<std::byte*>(out.data()), static_cast<uint64_t>(v));
-  return {kInt8Oid, std::move(out)};
-}
-Param Bytes(std::string_view v) { return {kByteaOid, std::string(v)}; }
-
-// SQLSTATEs (https://www.postgresql.org/docs/current/errcodes-appendix.html): what a commit
-// that lost to another is told, and what a server or connection that went away is.
-Errc ErrcOfSqlState(std::string_view state) {
-  if (state == "40001" || state == "40P01" || state == "23505") return Errc::kConflict;
-  if (state.starts_with("08") || state.starts_with("57P") || state == "53300") {
-    return Errc::kUnavailable;
-  }
-  if (state.starts_with("53")) return Errc::kNoSpace;
-  return Errc::kIo;
-}
-
-std::string Trimmed(const char* message) {
-  std::string out = message == nullptr ? "" : message;
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
-
-// Parameters as libpq takes them: types, values, lengths, all in binary. Views `params`.
-struct BoundParams {
-  explicit BoundParams(const std::vector<Param>& params) {
-    for (const Param& p : params) {
-      types.push_back(p.type);
-      values.push_back(p.bytes.data());
-      lengths.push_back(static_cast<int>(p.bytes.size()));
-      formats.push_back(1);
-    }
-  }
-  int count() const { return static_cast<int>(types.size()); }
-  std::vector<Oid> types;
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-  std::vector<int> formats;
-};
-
-// One statement of a pipeline: its text and parameters.
-struct Statement {
-  std::string sql;
-  std::vector<Param> params;
-};
-
-struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
-
-// The rows of a binary-format result.
-class Rows {
- public:
-  explicit Rows(PgResult r) : r_(std::move(r)) {}
-  int size() const { return PQntuples(r_.get()); }
-  bool null(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
-  int64_t Int(int row, int col) const {
-    if (null(row, col) || PQgetlength(r_.get(), row, col) != 8) return 0;
-    return static_cast<int64_t>(
-        LoadBe64(reinterpret_cast<const std::byte*>(PQgetvalue(r_.get(), row, col))));
-  }
-  std::string_view Bytes(int row, int col) const {
-    return {PQgetvalue(r_.get(), row, col), static_cast<size_t>(PQgetlength(r_.get(), row, col))};
-  }
-
- private:
-  PgResult r_;
-};
-
-// One connection from the pool; broken ones are dropped instead of going back.
-class Connection {
- public:
-  explicit Connection(PGconn* conn) : conn_(conn) {}
-  ~Connection() { PQfinish(conn_); }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  bool healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
-  // The error of a call the connection could not carry.
-  Status Lost() const {
-    return Status(Errc::kUnavailable,
-                  "metadata store: PostgreSQL connection lost: " + Trimmed(PQerrorMessage(conn_)));
-  }
-
-  // Runs `batch` in one round trip (libpq's pipeline mode), which must be one transaction
-  // (BEGIN ... COMMIT): the first failure is returned, and then the transaction rolled back.
-  // A division by zero (SQLSTATE 22012) is Errc::kConflict: commits check stamps with it.
-  Status Pipeline(const std::vector<Statement>& batch) {
-    if (PQenterPipelineMode(conn_) != 1) {
-      return Lost();
-    }
-    Status first;
-    bool sent = true;
-    for (const Statement& st : batch) {
-      const BoundParams b(st.params);
-      if (PQsendQueryParams(conn_, st.sql.c_str(), b.count(), b.types.data(), b.values.data(),
-                            b.lengths.data(), b.formats.data(), 1) != 1) {
-        sent = false;
-        break;
-      }
-    }
-    if (!sent || PQpipelineSync(conn_) != 1) {
-      first = Lost();
-      PQexitPipelineMode(conn_);
-      return first;
-    }
-    // Each statement's results end with a null; the sync's result ends the pipeline.
-    for (;;) {
-      PgResult r(PQgetResult(conn_));
-      if (!r) {
-        if (!healthy()) break;
-        continue;
-      }
-      ExecStatusType status = PQresultStatus(r.get());
-      if (status == PGRES_PIPELINE_SYNC) break;
-      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ||
-          status == PGRES_PIPELINE_ABORTED) {
-        continue;
-      }
-      if (first.ok()) {
-        const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-        if (state != nullptr && std::string_view(state) == "22012") {
-          first = Status(Errc::kConflict, "metadata store: something read has changed");
-        } else if (state == nullptr || !healthy()) {
-          first = Lost();
-        } else {
-          first = Status(ErrcOfSqlState(state),
-                         "metadata store: " + Trimmed(PQresultErrorMessage(r.get())));
-        }
-      }
-    }
-    if (PQexitPipelineMode(conn_) != 1 && first.ok()) {
-      first = Lost();
-    }
-    if (!first.ok() && healthy()) (void)Exec("ROLLBACK");  // an aborted BEGIN block stays open
-    return first;
-  }
-
-  // Runs several statements in one text (the simple query protocol), with no parameters.
-  Status Script(const std::string& sql) {
-    PgResult r(PQexec(conn_, sql.c_str()));
-    if (r && PQresultStatus(r.get()) == PGRES_COMMAND_OK) return Status::Ok();
-    const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
-    Errc code = state == nullptr || !healthy() ? Errc::kUnavailable : ErrcOfSqlState(state);
-    return Status(code, "metadata store: " + Trimmed(PQerrorMessage(conn_)));
-  }
-
-  // Runs `sql` with `params`; the rows, in binary. Errors carry the server's SQLSTATE as an
-  // Errc (ErrcOfSqlState).
-  Result<Rows> Exec(const std::string& sql, const std::vector<Param>& params = {}) {
-    const BoundParams b(params);
-    PgResult r(PQexecParams(conn_, sql.c_str(), b.count(), b.types.data(), b.values.data(),
-                            b.lengths.data(), b.formats.data(), /*resultFormat=*/1));
-    ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Rows(std::move(r));
-    const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
-    if (state == nullptr || !healthy()) {
-      return Lost();
-    }
-    return Status(ErrcOfSqlState(state),
-                  "metadata store: " + Trimmed(r ? PQresultErrorMessage(r.get()) : ""));
-  }
-
- private:
-  PGconn* conn_;
-};
-
-class Pool {
- public:
-  Pool(std::string dsn, size_t idle) : dsn_(std::move(dsn)), max_idle_(idle) {}
-  ~Pool() {
-    MutexLock lock(&mu_);
-    idle_.clear();
-  }
-
-  // A connection, reused or new; kUnavailable when none can be made.
-  Result<std::unique_ptr<Connection>> Get() {
-    {
-      MutexLock lock(&mu_);
-      while (!idle_.empty()) {
-        std::unique_ptr<Connection> c = std::move(idle_.back());
-        idle_.pop_back();
-        if (c->healthy()) return c;
-      }
-    }
-    PGconn* conn = PQconnectdb(dsn_.c_str());
-    if (PQstatus(conn) != CONNECTION_OK) {
-      // libpq's message names the host and port, never the password.
-      std::string why = Trimmed(PQerrorMessage(conn));
-      PQfinish(conn);
-      return Status(Errc::kUnavailable, "metadata store: cannot reach PostgreSQL: " + why);
-    }
-    PQsetNoticeProcessor(
-        conn, [](void*, const char*) {}, nullptr);
-    return std::make_unique<Connection>(conn);
-  }
-  void Put(std::unique_ptr<Connection> c) {
-    if (!c->healthy()) return;
-    MutexLock lock(&mu_);
-    if (idle_.size() < max_idle_) idle_.push_back(std::move(c));
-  }
-
- private:
-  const std::string dsn_;
-  const size_t max_idle_;
-  Mutex mu_;
-  std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
-};
-
-// Runs `fn(connection)` on a pooled connection and gives the connection back.
-template <typename Fn>
-auto WithConnection(Pool& pool, Fn&& fn) -> decltype(fn(std::declval<Connection&>())) {
-  Result<std::unique_ptr<Connection>> c = pool.Get();
-  if (!c.ok()) return c.status();
-  auto result = fn(**c);
-  pool.Put(std::move(*c));
-  return result;
-}
-
-bool ValidSchema(std::string_view s) {
-  if (s.empty() || s.size() > 63 || (s[0] >= '0' && s[0] <= '9')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
 
 class PostgresMetadataStore;
 
@@ -329,7 +98,7 @@ class PostgresTxn final : public MetadataTxn {
 class PostgresMetadataStore final : public MetadataStore {
  public:
   PostgresMetadataStore(const PostgresMetadataStoreOptions& options)
-      : schema_(options.schema), pool_(options.dsn, options.idle_connections) {}
+      : schema_(options.schema), pool_(options.dsn, options.idle_connections, "metadata store") {}
 
   Status Open() {
     const std::string& s = schema_;
@@ -613,8 +382,8 @@ Result<std::string> PostgresTxn::GetRecord(RecordTable table, std::string_view k
 Result<std::vector<Record>> PostgresTxn::ScanRecords(RecordTable table, std::string_view from,
                                                      std::string_view to, size_t max) {
   return WithConnection(store_.pool(), [&](Connection& c) -> Result<std::vector<Record>> {
-    std::vector<Param> params = {Int(static_cast<uint8_t>(table)), Bytes(from),
-                                 Int(static_cast<int64_t>(std::min<size_t>(max, INT64_MAX)))};
+    std::vector<pg::Param> params = {Int(static_cast<uint8_t>(table)), Bytes(from),
+                                     Int(static_cast<int64_t>(std::min<size_t>(max, INT64_MAX)))};
     std::string sql = "SELECT key, value FROM {}.records WHERE tbl = $1 AND key >= $2";
     if (!to.empty()) {
       sql += " AND key < $4";
@@ -764,7 +533,7 @@ Status PostgresTxn::Commit() {
 
 Result<std::unique_ptr<MetadataStore>> OpenPostgresMetadataStore(
     const PostgresMetadataStoreOptions& options) {
-  if (!ValidSchema(options.schema)) {
+  if (!pg::ValidSchema(options.schema)) {
     return Status(Errc::kInvalid,
                   fmt::format("metadata store: schema '{}': lowercase letters, digits and '_', "
                               "not starting with a digit, at most 63 bytes",
