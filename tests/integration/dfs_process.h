@@ -63,6 +63,14 @@ struct DfsOptions {
   std::string state_schema = "dittofs_state";
 };
 
+// Keeps the first share's namespace and the server's state store (client records, NSM hosts,
+// persistent handles) in the PostgreSQL server at `dsn`.
+inline void UsePostgres(DfsOptions& options, const std::string& dsn) {
+  options.shares[0].metadata = "postgres";
+  options.shares[0].metadata_dsn = dsn;
+  options.state_dsn = dsn;
+}
+
 // A running dfs server. Not thread-safe: one thread starts and stops it (the server itself
 // serves any number of client threads).
 class DfsProcess {

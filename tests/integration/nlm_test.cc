@@ -540,9 +540,7 @@ class NlmPostgresTest : public NlmTest {
     postgres_ = std::make_unique<::dittofs::testing::ScopedPostgresServer>(/*durable=*/true);
     EXPECT_FALSE((*postgres_)->dsn().empty()) << (*postgres_)->error();
     DfsOptions options;
-    options.shares[0].metadata = "postgres";
-    options.shares[0].metadata_dsn = (*postgres_)->dsn();
-    options.state_dsn = (*postgres_)->dsn();
+    UsePostgres(options, (*postgres_)->dsn());
     return options;
   }
 

@@ -817,9 +817,7 @@ TEST(SmbPersistentHandleTest, PersistentOpensOutliveACrashWithTheirRecordsInPost
   ::dittofs::testing::ScopedPostgresServer postgres(/*durable=*/true);
   ASSERT_FALSE(postgres->dsn().empty()) << postgres->error();
   DfsOptions options;
-  options.shares[0].metadata = "postgres";
-  options.shares[0].metadata_dsn = postgres->dsn();
-  options.state_dsn = postgres->dsn();
+  UsePostgres(options, postgres->dsn());
   PersistentOpensAclsAndStreamsOutliveACrash(options);
 }
 

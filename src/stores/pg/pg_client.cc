@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "stores/pg/pg_client.h"
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -58,11 +59,27 @@ Errc ErrcOfSqlState(std::string_view state) {
   return Errc::kIo;
 }
 
-bool ValidSchema(std::string_view s) {
-  if (s.empty() || s.size() > 63 || (s[0] >= '0' && s[0] <= '9')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
+Status CheckSchema(std::string_view what, std::string_view s) {
+  const bool valid = !s.empty() && s.size() <= 63 && !(s[0] >= '0' && s[0] <= '9') &&
+                     std::all_of(s.begin(), s.end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                     });
+  if (valid) return Status::Ok();
+  return Status(Errc::kInvalid, fmt::format("{}: schema '{}': lowercase letters, digits and '_', "
+                                            "not starting with a digit, at most 63 bytes",
+                                            what, s));
+}
+
+Status SetUpSchema(Connection& c, std::string_view schema, const std::string& setup) {
+  RETURN_IF_ERROR(c.Exec("BEGIN").status());
+  Status st =
+      c.Exec(fmt::format("SELECT pg_advisory_xact_lock(hashtext('dittofs.{}'))", schema)).status();
+  if (st.ok()) st = c.Script(setup);
+  if (!st.ok()) {
+    (void)c.Exec("ROLLBACK");
+    return st;
+  }
+  return c.Exec("COMMIT").status();
 }
 
 void ResultDeleter::operator()(pg_result* r) const { PQclear(r); }

@@ -41,9 +41,9 @@ struct Statement {
 // kConflict, a server or connection that went away kUnavailable, a full disk kNoSpace.
 Errc ErrcOfSqlState(std::string_view state);
 
-// Lowercase letters, digits and '_', not starting with a digit, at most 63 bytes: a schema
-// name that needs no quoting.
-bool ValidSchema(std::string_view schema);
+// Errc::kInvalid unless `schema` is lowercase letters, digits and '_', not starting with a
+// digit, at most 63 bytes: a schema name that needs no quoting. `what` names the store.
+Status CheckSchema(std::string_view what, std::string_view schema);
 
 struct ResultDeleter {
   void operator()(pg_result* r) const;
@@ -115,6 +115,13 @@ class Pool {
   Mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_ GUARDED_BY(mu_);
 };
+
+class Connection;
+
+// Makes a store's schema and tables: runs `setup` (statements that create what is missing,
+// "IF NOT EXISTS") in one transaction under a transaction advisory lock on the schema's name,
+// so that nodes opening at once do not race (the others wait, then find them).
+Status SetUpSchema(Connection& c, std::string_view schema, const std::string& setup);
 
 // Runs `fn(connection)` on a pooled connection and gives the connection back.
 template <typename Fn>

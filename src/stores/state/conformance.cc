@@ -2,6 +2,9 @@
 #include "stores/state/conformance.h"
 
 #include <gmock/gmock.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <ostream>
 #include <thread>
@@ -15,6 +18,67 @@ void PrintTo(const StateStoreFactory& factory, std::ostream* os) { *os << factor
 
 std::string StateStoreFactoryName(const ::testing::TestParamInfo<StateStoreFactory>& info) {
   return info.param.name;
+}
+
+void ExpectReopenKeepsEntriesAndEpochsGrow(
+    const std::function<Result<std::unique_ptr<StateStore>>()>& open) {
+  uint64_t epoch = 0;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<StateStore> store, open());
+    ASSERT_OK(store->Put(StateTable::kClients, "client-a", "record a"));
+    ASSERT_OK(store->Put(StateTable::kNsmHosts, "host-b", "state 3"));
+    ASSERT_OK_AND_ASSIGN(epoch, store->NextEpoch());
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<StateStore> store, open());
+  ASSERT_OK_AND_ASSIGN(std::vector<StateEntry> clients, store->List(StateTable::kClients));
+  EXPECT_THAT(clients, ::testing::ElementsAre(StateEntry{"client-a", "record a"}));
+  ASSERT_OK_AND_ASSIGN(std::string host, store->Get(StateTable::kNsmHosts, "host-b"));
+  EXPECT_EQ(host, "state 3");
+  ASSERT_OK_AND_ASSIGN(uint64_t next, store->NextEpoch());
+  EXPECT_GT(next, epoch);
+}
+
+Result<uint64_t> RunWriterKilledBySigkill(
+    const std::function<Result<std::unique_ptr<StateStore>>()>& open) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return Status(Errc::kIo, "pipe failed");
+  pid_t child = fork();
+  if (child < 0) return Status(Errc::kIo, "fork failed");
+  if (child == 0) {
+    close(pipe_fds[0]);
+    Result<std::unique_ptr<StateStore>> store = open();
+    if (!store.ok()) _exit(1);
+    for (int i = 0; i < 100; ++i) {
+      if (!(*store)->Put(StateTable::kDurableHandles, "h" + std::to_string(i), "open").ok()) {
+        _exit(2);
+      }
+    }
+    if (!(*store)->Delete(StateTable::kDurableHandles, "h7").ok()) _exit(3);
+    Result<uint64_t> epoch = (*store)->NextEpoch();
+    if (!epoch.ok()) _exit(4);
+    if (write(pipe_fds[1], &*epoch, sizeof(*epoch)) != sizeof(*epoch)) _exit(5);
+    raise(SIGKILL);  // no destructor runs
+    _exit(6);
+  }
+  close(pipe_fds[1]);
+  uint64_t child_epoch = 0;
+  const bool got = read(pipe_fds[0], &child_epoch, sizeof(child_epoch)) == sizeof(child_epoch);
+  close(pipe_fds[0]);
+  int status = 0;
+  if (waitpid(child, &status, 0) != child) return Status(Errc::kIo, "waitpid failed");
+  if (!got || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+    return Status(Errc::kInternal, "the writer ended with status " + std::to_string(status));
+  }
+  return child_epoch;
+}
+
+void ExpectWhatTheKilledWriterWrote(StateStore& store, uint64_t child_epoch) {
+  ASSERT_OK_AND_ASSIGN(std::vector<StateEntry> handles, store.List(StateTable::kDurableHandles));
+  EXPECT_EQ(handles.size(), 99u);
+  EXPECT_THAT(store.Get(StateTable::kDurableHandles, "h7"),
+              ::dittofs::testing::StatusIs(Errc::kNotFound));
+  ASSERT_OK_AND_ASSIGN(uint64_t next, store.NextEpoch());
+  EXPECT_GT(next, child_epoch);
 }
 
 void StateStoreConformance::SetUp() {

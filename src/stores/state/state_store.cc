@@ -10,13 +10,12 @@ namespace dittofs::stores {
 
 Status CheckStateEntry(std::string_view key, std::string_view value) {
   if (key.empty() || key.size() > kMaxStateKeySize) {
-    return Status(Errc::kInvalid, "state key of " + std::to_string(key.size()) +
-                                      " bytes (1 to " + std::to_string(kMaxStateKeySize) + ")");
+    return Status(Errc::kInvalid, "state key of " + std::to_string(key.size()) + " bytes (1 to " +
+                                      std::to_string(kMaxStateKeySize) + ")");
   }
   if (value.size() > kMaxStateValueSize) {
     return Status(Errc::kTooBig, "state value of " + std::to_string(value.size()) +
-                                     " bytes (at most " + std::to_string(kMaxStateValueSize) +
-                                     ")");
+                                     " bytes (at most " + std::to_string(kMaxStateValueSize) + ")");
   }
   return Status::Ok();
 }

@@ -122,15 +122,7 @@ class PostgresMetadataStore final : public MetadataStore {
         "INSERT INTO {0}.meta VALUES ('format', {1}) ON CONFLICT (name) DO NOTHING;",
         s, kFormatVersion);
     return WithConnection(pool_, [&](Connection& c) -> Status {
-      RETURN_IF_ERROR(c.Exec("BEGIN").status());
-      Status st =
-          c.Exec(fmt::format("SELECT pg_advisory_xact_lock(hashtext('dittofs.{}'))", s)).status();
-      if (st.ok()) st = c.Script(setup);
-      if (!st.ok()) {
-        (void)c.Exec("ROLLBACK");
-        return st;
-      }
-      RETURN_IF_ERROR(c.Exec("COMMIT").status());
+      RETURN_IF_ERROR(pg::SetUpSchema(c, s, setup));
       ASSIGN_OR_RETURN(Rows meta, c.Exec(fmt::format("SELECT name, value FROM {}.meta", s)));
       for (int i = 0; i < meta.size(); ++i) {
         if (meta.Bytes(i, 0) == "format" && meta.Int(i, 1) > kFormatVersion) {
@@ -533,12 +525,7 @@ Status PostgresTxn::Commit() {
 
 Result<std::unique_ptr<MetadataStore>> OpenPostgresMetadataStore(
     const PostgresMetadataStoreOptions& options) {
-  if (!pg::ValidSchema(options.schema)) {
-    return Status(Errc::kInvalid,
-                  fmt::format("metadata store: schema '{}': lowercase letters, digits and '_', "
-                              "not starting with a digit, at most 63 bytes",
-                              options.schema));
-  }
+  RETURN_IF_ERROR(pg::CheckSchema("metadata store", options.schema));
   auto store = std::make_unique<PostgresMetadataStore>(options);
   RETURN_IF_ERROR(store->Open());
   return std::unique_ptr<MetadataStore>(std::move(store));

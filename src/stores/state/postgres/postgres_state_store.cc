@@ -53,16 +53,7 @@ class PostgresStateStore final : public StateStore {
         "INSERT INTO {0}.meta VALUES ('epoch', 0) ON CONFLICT (name) DO NOTHING;",
         s, kFormatVersion);
     RETURN_IF_ERROR(WithConnection(pool_, [&](Connection& c) -> Status {
-      // One opener at a time makes the tables (others wait on the lock, then find them).
-      RETURN_IF_ERROR(c.Exec("BEGIN").status());
-      Status st =
-          c.Exec(fmt::format("SELECT pg_advisory_xact_lock(hashtext('dittofs.{}'))", s)).status();
-      if (st.ok()) st = c.Script(setup);
-      if (!st.ok()) {
-        (void)c.Exec("ROLLBACK");
-        return st;
-      }
-      RETURN_IF_ERROR(c.Exec("COMMIT").status());
+      RETURN_IF_ERROR(pg::SetUpSchema(c, s, setup));
       ASSIGN_OR_RETURN(Rows meta, c.Exec(T("SELECT value FROM {}.meta WHERE name = 'format'")));
       if (meta.size() == 1 && meta.Int(0, 0) > kFormatVersion) {
         return Status(Errc::kNotSupported,
@@ -187,12 +178,7 @@ class PostgresStateStore final : public StateStore {
 
 Result<std::unique_ptr<StateStore>> OpenPostgresStateStore(
     const PostgresStateStoreOptions& options) {
-  if (!pg::ValidSchema(options.schema)) {
-    return Status(Errc::kInvalid,
-                  fmt::format("state store: schema '{}': lowercase letters, digits and '_', not "
-                              "starting with a digit, at most 63 bytes",
-                              options.schema));
-  }
+  RETURN_IF_ERROR(pg::CheckSchema("state store", options.schema));
   auto store = std::make_unique<PostgresStateStore>(options);
   RETURN_IF_ERROR(store->Open());
   return std::unique_ptr<StateStore>(std::move(store));

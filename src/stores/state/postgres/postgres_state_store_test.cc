@@ -4,9 +4,6 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -24,7 +21,6 @@ namespace {
 
 using ::dittofs::testing::PostgresServer;
 using ::dittofs::testing::StatusIs;
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -61,20 +57,7 @@ INSTANTIATE_TEST_SUITE_P(Postgres, StateStoreConformance,
 
 TEST(PostgresStateStoreTest, ReopenKeepsEntriesAndEpochsKeepGrowing) {
   const std::string schema = FreshSchema();
-  uint64_t epoch = 0;
-  {
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<StateStore> store, Open(schema));
-    ASSERT_OK(store->Put(StateTable::kClients, "client-a", "record a"));
-    ASSERT_OK(store->Put(StateTable::kNsmHosts, "host-b", "state 3"));
-    ASSERT_OK_AND_ASSIGN(epoch, store->NextEpoch());
-  }
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<StateStore> store, Open(schema));
-  ASSERT_OK_AND_ASSIGN(std::vector<StateEntry> clients, store->List(StateTable::kClients));
-  EXPECT_THAT(clients, ElementsAre(StateEntry{"client-a", "record a"}));
-  ASSERT_OK_AND_ASSIGN(std::string host, store->Get(StateTable::kNsmHosts, "host-b"));
-  EXPECT_EQ(host, "state 3");
-  ASSERT_OK_AND_ASSIGN(uint64_t next, store->NextEpoch());
-  EXPECT_GT(next, epoch);
+  ExpectReopenKeepsEntriesAndEpochsGrow([&] { return Open(schema); });
 }
 
 // Two nodes never write one node's records at once: the second open waits its turn (kBusy)
@@ -128,42 +111,12 @@ TEST(PostgresStateStoreTest, BadSchemasNewerLayoutsAndUnreachableServersAreRefus
 TEST(PostgresStateStoreTest, WritesAndEpochsSurviveKillDashNineOfTheWriterAndTheDatabase) {
   ASSERT_FALSE(server->dsn().empty()) << server->error();
   const std::string schema = FreshSchema();
-  int pipe_fds[2];
-  ASSERT_EQ(pipe(pipe_fds), 0);
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(pipe_fds[0]);
-    Result<std::unique_ptr<StateStore>> store = Open(schema);
-    if (!store.ok()) _exit(1);
-    for (int i = 0; i < 100; ++i) {
-      if (!(*store)->Put(StateTable::kDurableHandles, "h" + std::to_string(i), "open").ok()) {
-        _exit(2);
-      }
-    }
-    if (!(*store)->Delete(StateTable::kDurableHandles, "h7").ok()) _exit(3);
-    Result<uint64_t> epoch = (*store)->NextEpoch();
-    if (!epoch.ok()) _exit(4);
-    if (write(pipe_fds[1], &*epoch, sizeof(*epoch)) != sizeof(*epoch)) _exit(5);
-    raise(SIGKILL);  // no destructor runs
-    _exit(6);
-  }
-  close(pipe_fds[1]);
-  uint64_t child_epoch = 0;
-  ASSERT_EQ(read(pipe_fds[0], &child_epoch, sizeof(child_epoch)), ssize_t{sizeof(child_epoch)});
-  close(pipe_fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
-
+  ASSERT_OK_AND_ASSIGN(uint64_t child_epoch,
+                       RunWriterKilledBySigkill([&] { return Open(schema); }));
   server->Kill();
   ASSERT_OK(server->Restart());
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<StateStore> store, Open(schema));
-  ASSERT_OK_AND_ASSIGN(std::vector<StateEntry> handles, store->List(StateTable::kDurableHandles));
-  EXPECT_EQ(handles.size(), 99u);
-  EXPECT_THAT(store->Get(StateTable::kDurableHandles, "h7"), StatusIs(Errc::kNotFound));
-  ASSERT_OK_AND_ASSIGN(uint64_t next, store->NextEpoch());
-  EXPECT_GT(next, child_epoch);
+  ExpectWhatTheKilledWriterWrote(*store, child_epoch);
 
   server->Kill();
   EXPECT_THAT(store->Put(StateTable::kClients, "c", "v"), StatusIs(Errc::kUnavailable));

@@ -68,9 +68,8 @@ class RocksDbStateStore final : public StateStore {
                                           " holds data but no format version: it is not a dfs "
                                           "state store, or a damaged one");
       }
-      return Write([&](rocksdb::WriteBatch& b) {
-        return b.Put(kFormatVersionKey, Le64(kFormatVersion));
-      });
+      return Write(
+          [&](rocksdb::WriteBatch& b) { return b.Put(kFormatVersionKey, Le64(kFormatVersion)); });
     }
     if (*version == 0 || *version > kFormatVersion) {
       return Status(*version == 0 ? Errc::kInvalid : Errc::kNotSupported,

@@ -4,12 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 
 #include "stores/state/conformance.h"
@@ -21,7 +17,6 @@ namespace {
 
 using ::dittofs::testing::ScratchDir;
 using ::dittofs::testing::StatusIs;
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // Keeps the scratch directory alive as long as the store in it.
@@ -66,59 +61,15 @@ class RocksDbStateStoreTest : public ::testing::Test {
 };
 
 TEST_F(RocksDbStateStoreTest, ReopenKeepsEntriesAndEpochsKeepGrowing) {
-  uint64_t epoch = 0;
-  {
-    ASSERT_OK_AND_ASSIGN(std::unique_ptr<StateStore> store, Open());
-    ASSERT_OK(store->Put(StateTable::kClients, "client-a", "record a"));
-    ASSERT_OK(store->Put(StateTable::kNsmHosts, "host-b", "state 3"));
-    ASSERT_OK_AND_ASSIGN(epoch, store->NextEpoch());
-  }
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<StateStore> store, Open());
-  ASSERT_OK_AND_ASSIGN(std::vector<StateEntry> clients, store->List(StateTable::kClients));
-  EXPECT_THAT(clients, ElementsAre(StateEntry{"client-a", "record a"}));
-  ASSERT_OK_AND_ASSIGN(std::string host, store->Get(StateTable::kNsmHosts, "host-b"));
-  EXPECT_EQ(host, "state 3");
-  ASSERT_OK_AND_ASSIGN(uint64_t next, store->NextEpoch());
-  EXPECT_GT(next, epoch);
+  ExpectReopenKeepsEntriesAndEpochsGrow([&] { return Open(); });
 }
 
 // What a write returned is on disk, whatever happens to the process next; and an epoch handed
 // out before a kill -9 is never handed out again.
 TEST_F(RocksDbStateStoreTest, WritesAndEpochsSurviveKillDashNine) {
-  int pipe_fds[2];
-  ASSERT_EQ(pipe(pipe_fds), 0);
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(pipe_fds[0]);
-    Result<std::unique_ptr<StateStore>> store = Open();
-    if (!store.ok()) _exit(1);
-    for (int i = 0; i < 100; ++i) {
-      if (!(*store)->Put(StateTable::kDurableHandles, "h" + std::to_string(i), "open").ok()) {
-        _exit(2);
-      }
-    }
-    if (!(*store)->Delete(StateTable::kDurableHandles, "h7").ok()) _exit(3);
-    Result<uint64_t> epoch = (*store)->NextEpoch();
-    if (!epoch.ok()) _exit(4);
-    if (write(pipe_fds[1], &*epoch, sizeof(*epoch)) != sizeof(*epoch)) _exit(5);
-    raise(SIGKILL);  // no destructor runs
-    _exit(6);
-  }
-  close(pipe_fds[1]);
-  uint64_t child_epoch = 0;
-  ASSERT_EQ(read(pipe_fds[0], &child_epoch, sizeof(child_epoch)), ssize_t{sizeof(child_epoch)});
-  close(pipe_fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
-
+  ASSERT_OK_AND_ASSIGN(uint64_t child_epoch, RunWriterKilledBySigkill([&] { return Open(); }));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<StateStore> store, Open());
-  ASSERT_OK_AND_ASSIGN(std::vector<StateEntry> handles, store->List(StateTable::kDurableHandles));
-  EXPECT_EQ(handles.size(), 99u);
-  EXPECT_THAT(store->Get(StateTable::kDurableHandles, "h7"), StatusIs(Errc::kNotFound));
-  ASSERT_OK_AND_ASSIGN(uint64_t next, store->NextEpoch());
-  EXPECT_GT(next, child_epoch);
+  ExpectWhatTheKilledWriterWrote(*store, child_epoch);
 }
 
 TEST_F(RocksDbStateStoreTest, APrivateDirectoryAndASecondOpenRefused) {
@@ -140,9 +91,9 @@ TEST_F(RocksDbStateStoreTest, NewerFormatsAndForeignDatabasesAreRefused) {
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), path(), &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "Mformat_version",
-                        std::string("\x09\0\0\0\0\0\0\0", 8))
-                    .ok());
+    ASSERT_TRUE(
+        db->Put(rocksdb::WriteOptions(), "Mformat_version", std::string("\x09\0\0\0\0\0\0\0", 8))
+            .ok());
   }
   Result<std::unique_ptr<StateStore>> newer = Open();
   EXPECT_THAT(newer, StatusIs(Errc::kNotSupported));
