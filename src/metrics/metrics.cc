@@ -93,6 +93,45 @@ Counter* Registry::GetCounter(const std::string& name, const std::string& help,
   return c.get();
 }
 
+CodeCounters::CodeCounters(Registry& registry, std::string name, std::string help, Labels labels,
+                           std::string code_label, NameOf name_of)
+    : registry_(registry),
+      name_(std::move(name)),
+      help_(std::move(help)),
+      labels_(std::move(labels)),
+      code_label_(std::move(code_label)),
+      name_of_(std::move(name_of)) {}
+
+Counter* CodeCounters::Make(uint32_t code) {
+  Labels labels = labels_;
+  labels.emplace_back(code_label_, name_of_(code));
+  return registry_.GetCounter(name_, help_, labels);
+}
+
+void CodeCounters::Inc(uint32_t code) {
+  const uint64_t key = (uint64_t{1} << 32) | code;
+  size_t i = (code * 2654435761u) % kFastCodes;
+  for (size_t probes = 0; probes < kFastCodes; ++probes, i = (i + 1) % kFastCodes) {
+    Slot& slot = slots_[i];
+    uint64_t seen = slot.key.load(std::memory_order_acquire);
+    if (seen == 0) {
+      Counter* c = Make(code);
+      if (slot.key.compare_exchange_strong(seen, key, std::memory_order_acq_rel)) {
+        slot.counter.store(c, std::memory_order_release);
+        c->Inc();
+        return;
+      }
+      // Another thread took the slot meanwhile: `seen` is its key.
+    }
+    if (seen == key) {
+      Counter* c = slot.counter.load(std::memory_order_acquire);
+      (c != nullptr ? c : Make(code))->Inc();
+      return;
+    }
+  }
+  Make(code)->Inc();  // more codes than slots
+}
+
 Histogram* Registry::GetHistogram(const std::string& name, const std::string& help,
                                   const Labels& labels) {
   MutexLock lock(&mu_);

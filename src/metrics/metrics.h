@@ -95,6 +95,35 @@ class Registry {
   uint64_t next_collector_ GUARDED_BY(collectors_mu_) = 1;
 };
 
+// The counters of one family that differ in a code (a protocol's status) beside fixed labels:
+// the code's label is `code_label` = name_of(code). Each is made in the registry at its code's
+// first count (under the registry's lock) and found without a lock after, for the first
+// kFastCodes codes; a rare further one takes the registry's lock at each count.
+class CodeCounters {
+ public:
+  using NameOf = std::function<std::string(uint32_t code)>;
+  CodeCounters(Registry& registry, std::string name, std::string help, Labels labels,
+               std::string code_label, NameOf name_of);
+  void Inc(uint32_t code);
+
+  static constexpr size_t kFastCodes = 32;
+
+ private:
+  Counter* Make(uint32_t code);
+  Registry& registry_;
+  const std::string name_, help_;
+  const Labels labels_;
+  const std::string code_label_;
+  const NameOf name_of_;
+  // Open addressing by code: a slot's key is the code with bit 32 set (0: empty); its counter
+  // is published after the key, so a reader that sees the key first makes do with Make.
+  struct Slot {
+    std::atomic<uint64_t> key{0};
+    std::atomic<Counter*> counter{nullptr};
+  };
+  std::array<Slot, kFastCodes> slots_;
+};
+
 // The process's registry.
 Registry& Default();
 

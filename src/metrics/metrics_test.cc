@@ -80,5 +80,28 @@ TEST(MetricsTest, ConcurrentUpdatesAreAllCounted) {
   EXPECT_EQ(h->Cumulative().back(), 40000u);
 }
 
+// Counts by code, from threads at once, past the codes found without a lock too: each code's
+// counter has every count, under the name name_of gave it.
+TEST(MetricsTest, CodeCountersCountEachCodeUnderItsName) {
+  Registry r;
+  CodeCounters errors(r, "dittofs_e_total", "E.", {{"op", "READ"}}, "status",
+                      [](uint32_t code) { return "S" + std::to_string(code); });
+  constexpr uint32_t kCodes = CodeCounters::kFastCodes + 8;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        for (uint32_t code = 0; code < kCodes; ++code) errors.Inc(code * 7919);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (uint32_t code = 0; code < kCodes; ++code) {
+    Labels labels = {{"op", "READ"}, {"status", "S" + std::to_string(code * 7919)}};
+    EXPECT_EQ(r.GetCounter("dittofs_e_total", "", labels)->value(), 4000u) << code;
+  }
+  EXPECT_THAT(r.Render(), HasSubstr("dittofs_e_total{op=\"READ\",status=\"S7919\"} 4000\n"));
+}
+
 }  // namespace
 }  // namespace dittofs::metrics

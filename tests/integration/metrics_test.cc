@@ -125,6 +125,13 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
   EXPECT_EQ(after.Get(lookup) - before.Get(lookup), 3);
   EXPECT_EQ(after.Get(getattr_latency) - before.Get(getattr_latency), 7);
   EXPECT_EQ(after.Get(garbage) - before.Get(garbage), 0);
+  // The LOOKUPs' status, by name.
+  const std::string noent =
+      R"(dittofs_nfs3_errors_total{procedure="LOOKUP",status="NFS3ERR_NOENT"})";
+  EXPECT_EQ(after.types["dittofs_nfs3_errors_total"], "counter");
+  EXPECT_EQ(after.Get(noent) - before.Get(noent), 3);
+  EXPECT_EQ(after.Get(R"(dittofs_nfs3_errors_total{procedure="GETATTR",status="NFS3ERR_NOENT"})"),
+            0);
   // The client's connection, on the NFS adapter; no SMB session.
   EXPECT_EQ(after.types["dittofs_connections"], "gauge");
   EXPECT_GE(after.Get(R"(dittofs_connections{adapter="nfs"})"), 1);
@@ -141,6 +148,14 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
   ASSERT_OK_AND_ASSIGN(REMOVE3res removed, client->Remove(mnt.fh, "binned"));
   ASSERT_EQ(removed.status, NFS3_OK);
   Scrape binned_scrape = scrape();
+  // The WRITE's block write and the metadata transactions of the CREATE, WRITE and REMOVE.
+  const std::string block_writes = "dittofs_block_write_duration_seconds_count";
+  EXPECT_EQ(binned_scrape.types["dittofs_block_write_duration_seconds"], "histogram");
+  EXPECT_EQ(binned_scrape.Get(block_writes) - after.Get(block_writes), 1);
+  const std::string txns =
+      R"(dittofs_metadata_transaction_duration_seconds_count{durability="durable"})";
+  EXPECT_EQ(binned_scrape.types["dittofs_metadata_transaction_duration_seconds"], "histogram");
+  EXPECT_GE(binned_scrape.Get(txns) - after.Get(txns), 3);
   EXPECT_EQ(binned_scrape.Get(bin), 11);
   // The file in the bin is still root's (uid 0): its 11 bytes count for the share and for uid 0.
   EXPECT_EQ(binned_scrape.types["dittofs_quota_used_bytes"], "gauge");
@@ -166,7 +181,19 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
   Scrape v4_after = scrape();
   EXPECT_EQ(v4_after.Get(putrootfh) - v4_before.Get(putrootfh), 4);
   EXPECT_EQ(v4_after.Get(sequence) - v4_before.Get(sequence), 4);
-  EXPECT_EQ(v4_after.Get(R"(dittofs_nfs4_operation_errors_total{op="PUTROOTFH"})"), 0);
+  EXPECT_EQ(
+      v4_after.Get(R"(dittofs_nfs4_operation_errors_total{op="PUTROOTFH",status="NFS4ERR_NOENT"})"),
+      0);
+  // Two LOOKUPs of a name that is not there: NFS4ERR_NOENT, by name.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK_AND_ASSIGN(nfs::COMPOUND4res r,
+                         v4->Compound(v4->InSession({PutRootFh(), Lookup("missing")})));
+    ASSERT_EQ(r.status, nfs::nfsstat4::NFS4ERR_NOENT);
+  }
+  Scrape v4_noent = scrape();
+  EXPECT_EQ(
+      v4_noent.Get(R"(dittofs_nfs4_operation_errors_total{op="LOOKUP",status="NFS4ERR_NOENT"})"),
+      2);
 
   const std::string inf =
       R"(dittofs_rpc_request_duration_seconds_bucket{program="nfs",version="3",procedure="GETATTR",le="+Inf"})";
@@ -188,6 +215,15 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
     EXPECT_GE(smb.Get(R"(dittofs_smb_requests_total{command="SESSION_SETUP"})"), 1);
     EXPECT_GE(smb.Get(R"(dittofs_smb_requests_total{command="QUERY_DIRECTORY"})"), 1);
     EXPECT_EQ(smb.types["dittofs_smb_request_duration_seconds"], "histogram");
+    // Opening a file that is not there: CREATE fails with its status, by name.
+    ShellRun get = Shell("smbclient //127.0.0.1/export -p " + std::to_string(server->smb_port()) +
+                         " -s /dev/null -U bob%bob-password -c 'get no-such-file /dev/null'");
+    EXPECT_NE(get.output.find("NT_STATUS_OBJECT_NAME_NOT_FOUND"), std::string::npos) << get.output;
+    Scrape smb_error = scrape();
+    EXPECT_GE(
+        smb_error.Get(
+            R"(dittofs_smb_errors_total{command="CREATE",status="STATUS_OBJECT_NAME_NOT_FOUND"})"),
+        1);
   }
   ASSERT_OK_AND_ASSIGN(int code, server->Stop());
   EXPECT_EQ(code, 0);

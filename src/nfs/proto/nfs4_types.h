@@ -191,6 +191,9 @@ enum class nfsstat4 : uint32_t {
   NFS4ERR_XATTR2BIG = 10096,
 };
 
+// The spec's name of a status ("NFS4ERR_NOENT"), or "NFS4ERR_<unknown>" (metrics and logs).
+std::string_view ToString(nfsstat4 status);
+
 enum nfs_opnum4 : uint32_t {
   OP_ACCESS = 3,
   OP_CLOSE = 4,

@@ -287,6 +287,14 @@ std::vector<nfs_argop4> SequenceGetattrOps() {
   return {Op(OP_SEQUENCE, seq), root, Op(OP_GETATTR, getattr)};
 }
 
+TEST(Nfs4Xdr, StatusNamesAreTheSpecs) {
+  EXPECT_EQ(ToString(nfsstat4::NFS4_OK), "NFS4_OK");
+  EXPECT_EQ(ToString(nfsstat4::NFS4ERR_NOENT), "NFS4ERR_NOENT");
+  EXPECT_EQ(ToString(nfsstat4::NFS4ERR_DQUOT), "NFS4ERR_DQUOT");
+  EXPECT_EQ(ToString(nfsstat4::NFS4ERR_XATTR2BIG), "NFS4ERR_XATTR2BIG");
+  EXPECT_EQ(ToString(static_cast<nfsstat4>(9999)), "NFS4ERR_<unknown>");
+}
+
 TEST(Nfs4Xdr, GoldenSequencePutrootfhGetattr) {
   xdr::XdrEncoder e;
   EncodeCompound(e, "", 1, SequenceGetattrOps());

@@ -152,6 +152,7 @@ rpc::ProcedureHandler Bind(Nfs3Service* svc,
     Args args;
     if (!Decode(d, &args)) return rpc::AcceptStat::kGarbageArgs;
     Res res = (svc->*fn)(call, args);
+    if (res.status != nfsstat3::NFS3_OK) svc->CountError(call.proc, res.status);
     if (call.span != nullptr && call.span->recording()) {
       call.span->SetAttribute("nfs.status", ToString(res.status));
       // What the server failed at (not what the client asked amiss) marks the span failed.
@@ -207,6 +208,13 @@ rpc::ProgramVersion Nfs3Service::Program() {
   p.procedures[NFSPROC3_FSINFO] = {"FSINFO", Bind(this, &Nfs3Service::Fsinfo), false, true};
   p.procedures[NFSPROC3_PATHCONF] = {"PATHCONF", Bind(this, &Nfs3Service::Pathconf), false, true};
   p.procedures[NFSPROC3_COMMIT] = {"COMMIT", Bind(this, &Nfs3Service::Commit)};
+  for (size_t i = 0; i < p.procedures.size() && i < errors_.size(); ++i) {
+    errors_[i] = std::make_unique<metrics::CodeCounters>(
+        metrics::Default(), "dittofs_nfs3_errors_total",
+        "NFSv3 calls answered with an error status, by procedure and status.",
+        metrics::Labels{{"procedure", p.procedures[i].name}}, "status",
+        [](uint32_t code) { return std::string(ToString(static_cast<nfsstat3>(code))); });
+  }
   return p;
 }
 

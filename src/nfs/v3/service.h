@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <array>
+#include <memory>
+
 #include "core/shares.h"
+#include "metrics/metrics.h"
 #include "nfs/common/file_handle.h"
 #include "nfs/proto/nfs3_types.h"
 #include "rpc/dispatch.h"
@@ -47,11 +51,18 @@ class Nfs3Service {
 
   const writeverf3& write_verifier() const { return write_verifier_; }
 
+  // Counts a call answered with an error status, by procedure and status (Prometheus:
+  // dittofs_nfs3_errors_total). The dispatch table's handlers call it.
+  void CountError(uint32_t proc, nfsstat3 status) {
+    if (proc < errors_.size() && errors_[proc]) errors_[proc]->Inc(static_cast<uint32_t>(status));
+  }
+
  private:
   const core::ShareTable& shares_;
   const FileHandleCodec& handles_;
   Nfs3Limits limits_;
   writeverf3 write_verifier_;  // changes on every server start (RFC 1813 §3.3.7)
+  std::array<std::unique_ptr<metrics::CodeCounters>, 22> errors_;  // by procedure; Program()
 };
 
 }  // namespace dittofs::nfs

@@ -214,7 +214,7 @@ constexpr uint32_t kLastNfs42Op = 75;
 // operations run, those that failed (status other than NFS4_OK), and how long they took.
 struct OpMetrics {
   metrics::Counter* ops = nullptr;
-  metrics::Counter* errors = nullptr;
+  metrics::CodeCounters* errors = nullptr;  // by status
   metrics::Histogram* duration = nullptr;
 };
 const OpMetrics& MetricsOf(uint32_t op) {
@@ -225,8 +225,11 @@ const OpMetrics& MetricsOf(uint32_t op) {
       const metrics::Labels labels = {{"op", OpName(op)}};
       out[op].ops = r.GetCounter("dittofs_nfs4_operations_total",
                                  "NFSv4 operations run (inside COMPOUNDs), by operation.", labels);
-      out[op].errors = r.GetCounter("dittofs_nfs4_operation_errors_total",
-                                    "NFSv4 operations that failed, by operation.", labels);
+      // Made once, for the life of the process, as the registry's counters are.
+      out[op].errors = new metrics::CodeCounters(
+          r, "dittofs_nfs4_operation_errors_total",
+          "NFSv4 operations that failed, by operation and status.", labels, "status",
+          [](uint32_t code) { return std::string(ToString(static_cast<nfsstat4>(code))); });
       out[op].duration = r.GetHistogram("dittofs_nfs4_operation_duration_seconds",
                                         "How long NFSv4 operations took to run.", labels);
     }
@@ -366,15 +369,13 @@ bool Nfs4Service::Compound(const rpc::CallContext& call, xdr::XdrDecoder& d,
       }
       res = Dispatch(c, op);
       if (op_span.recording()) {
-        op_span.SetAttribute("nfs4.status", static_cast<int64_t>(res.status()));
-        if (res.status() != nfsstat4::NFS4_OK) {
-          op_span.SetError(fmt::format("status {}", static_cast<int>(res.status())));
-        }
+        op_span.SetAttribute("nfs4.status", ToString(res.status()));
+        if (res.status() != nfsstat4::NFS4_OK) op_span.SetError(ToString(res.status()));
       }
       if (const OpMetrics& m = MetricsOf(op.op); m.ops != nullptr) {
         m.ops->Inc();
         m.duration->Observe(std::chrono::steady_clock::now() - started);
-        if (res.status() != nfsstat4::NFS4_OK) m.errors->Inc();
+        if (res.status() != nfsstat4::NFS4_OK) m.errors->Inc(static_cast<uint32_t>(res.status()));
       }
       if (c.minor == 0 && call.keep_reply != nullptr && ChangesState(op.op)) {
         *call.keep_reply = true;

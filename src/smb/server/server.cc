@@ -70,7 +70,7 @@ namespace {
 struct CommandMetrics {
   std::string span_name;  // "smb2.CREATE"
   metrics::Counter* requests;
-  metrics::Counter* errors;
+  metrics::CodeCounters* errors;  // by status
   metrics::Histogram* duration;
 };
 const std::array<CommandMetrics, wire::kCommandCount>& SmbMetrics() {
@@ -88,8 +88,11 @@ const std::array<CommandMetrics, wire::kCommandCount>& SmbMetrics() {
       out[i].span_name = std::string("smb2.") + kNames[i];
       out[i].requests =
           r.GetCounter("dittofs_smb_requests_total", "SMB2 requests run, by command.", labels);
-      out[i].errors = r.GetCounter("dittofs_smb_errors_total",
-                                   "SMB2 requests answered with an error status.", labels);
+      // Made once, for the life of the process, as the registry's counters are.
+      out[i].errors = new metrics::CodeCounters(
+          r, "dittofs_smb_errors_total",
+          "SMB2 requests answered with an error status, by command and status.", labels, "status",
+          [](uint32_t code) { return wire::StatusName(code); });
       out[i].duration = r.GetHistogram("dittofs_smb_request_duration_seconds",
                                        "How long SMB2 requests took to run.", labels);
     }
@@ -633,10 +636,10 @@ void Connection::Handle(Incoming& in) {
         }
         reply = Dispatch(x);
         if (span.recording()) {
-          span.SetAttribute("smb2.status", fmt::format("{:#010x}", reply.status));
+          span.SetAttribute("smb2.status", wire::StatusName(reply.status));
           if ((reply.status & 0xC0000000) == 0xC0000000 &&
               reply.status != wire::kStatusMoreProcessingRequired) {
-            span.SetError(fmt::format("NTSTATUS {:#010x}", reply.status));
+            span.SetError(wire::StatusName(reply.status));
           }
         }
         if (h->command < wire::kCommandCount) {
@@ -645,7 +648,7 @@ void Connection::Handle(Incoming& in) {
           m.duration->Observe(std::chrono::steady_clock::now() - started);
           if ((reply.status & 0xC0000000) == 0xC0000000 &&
               reply.status != wire::kStatusMoreProcessingRequired) {
-            m.errors->Inc();
+            m.errors->Inc(reply.status);
           }
         }
       }

@@ -20,6 +20,15 @@ std::vector<std::byte> WithHeader(uint16_t command) {
   return out;
 }
 
+// MS-ERREF's names (the one whose constant is named otherwise included); others in hex.
+TEST(Smb2Status, NamesAreMsErrefs) {
+  EXPECT_EQ(StatusName(kStatusAccessDenied), "STATUS_ACCESS_DENIED");
+  EXPECT_EQ(StatusName(kStatusObjectNameNotFound), "STATUS_OBJECT_NAME_NOT_FOUND");
+  EXPECT_EQ(StatusName(kStatusAccessDeniedWrongType), "STATUS_OBJECT_TYPE_MISMATCH");
+  EXPECT_EQ(StatusName(kStatusDiskFull), "STATUS_DISK_FULL");
+  EXPECT_EQ(StatusName(0xC00000FF), "0xC00000FF");
+}
+
 TEST(Smb2Header, RoundTrips) {
   Header h;
   h.credit_charge = 2;

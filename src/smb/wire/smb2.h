@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "base/bytes.h"
@@ -162,6 +163,10 @@ enum NtStatus : uint32_t {
   kStatusIoReparseDataInvalid = 0xC0000278,
   kStatusIoReparseTagNotHandled = 0xC0000279,
 };
+
+// MS-ERREF's name of a status ("STATUS_ACCESS_DENIED"), for the values above; others as hex
+// ("0xC00000FF"). For metrics and logs.
+std::string StatusName(uint32_t status);
 
 // FILE_INFORMATION_CLASS values (MS-FSCC 2.4) and FS_INFORMATION_CLASS (2.5).
 enum FileInfoClass : uint8_t {

@@ -119,6 +119,22 @@ TEST_P(MetadataStoreConformance, AbsentInodeIsNotFound) {
   EXPECT_THAT(txn->GetInode(id), StatusIs(Errc::kNotFound));
 }
 
+TEST_P(MetadataStoreConformance, GetInodesReadsSeveralInOrderAbsentOnesNotFound) {
+  ASSERT_OK_AND_ASSIGN(Inode a, CreateInode(store(), FileType::kRegular));
+  ASSERT_OK_AND_ASSIGN(Inode b, CreateInode(store(), FileType::kDirectory));
+  ASSERT_OK_AND_ASSIGN(InodeId absent, store().AllocateInodeId());
+  std::vector<Result<Inode>> got = store().GetInodes({b.id, absent, a.id, b.id});
+  ASSERT_EQ(got.size(), 4u);
+  ASSERT_OK(got[0].status());
+  EXPECT_EQ(*got[0], b);
+  EXPECT_THAT(got[1], StatusIs(Errc::kNotFound));
+  ASSERT_OK(got[2].status());
+  EXPECT_EQ(*got[2], a);
+  ASSERT_OK(got[3].status());
+  EXPECT_EQ(*got[3], b);
+  EXPECT_TRUE(store().GetInodes({}).empty());
+}
+
 TEST_P(MetadataStoreConformance, PutGetDeleteInodeKeepsEveryField) {
   ASSERT_OK_AND_ASSIGN(Inode inode, MakeInode(store(), FileType::kSymlink));
   inode.mode = 04777;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -203,6 +204,14 @@ class MetadataStore {
   virtual std::unique_ptr<MetadataTxn> Begin() = 0;
   // A committed inode, read outside any transaction (the fast path for GETATTR).
   virtual Result<Inode> GetInode(InodeId id) = 0;
+  // Several committed inodes at once (a listing's attributes): one result per id, in order,
+  // each as GetInode would give it. Backends where a read is a round trip read them in one.
+  virtual std::vector<Result<Inode>> GetInodes(const std::vector<InodeId>& ids) {
+    std::vector<Result<Inode>> out;
+    out.reserve(ids.size());
+    for (InodeId id : ids) out.push_back(GetInode(id));
+    return out;
+  }
   // A fresh inode id that no other caller gets; never kInvalidInode. Ids may be reused after
   // their inode is deleted, but then with a different generation (see NextGeneration).
   virtual Result<InodeId> AllocateInodeId() = 0;
@@ -220,6 +229,10 @@ class MetadataStore {
 
 enum class Durability { kDurable, kLazy };
 
+// Counts a transaction RunTransaction ran (Prometheus: how long it took, all attempts
+// included, by durability; and the attempts beyond the first, lost to a conflict).
+void CountTransaction(std::chrono::nanoseconds took, int attempts, Durability durability);
+
 // Runs `fn(txn)` in a fresh transaction and commits it, retrying on Errc::kConflict.
 // `fn` returns Status; a non-ok Status aborts without committing and is returned.
 // `durability` kLazy makes the commit lazy (see MetadataTxn::Commit).
@@ -227,12 +240,14 @@ template <typename Fn>
 Status RunTransaction(MetadataStore& store, Fn&& fn, Durability durability = Durability::kDurable) {
   // A child span of a traced request (docs/tracing.md); a thread-local load otherwise.
   trace::Span span = trace::Span::Child("metadata.txn");
+  const auto started = std::chrono::steady_clock::now();
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<MetadataTxn> txn = store.Begin();
     txn->set_lazy(durability == Durability::kLazy);
     Status s = fn(*txn);
     if (s.ok()) s = txn->Commit();
     if (s.code() == Errc::kConflict && attempt < 1000) continue;
+    CountTransaction(std::chrono::steady_clock::now() - started, attempt + 1, durability);
     if (span.recording()) {
       span.SetAttribute("dittofs.attempts", attempt + 1);
       span.SetAttribute("dittofs.lazy", durability == Durability::kLazy);

@@ -28,7 +28,7 @@ struct BoundParams {
       types.push_back(p.type);
       values.push_back(p.bytes.data());
       lengths.push_back(static_cast<int>(p.bytes.size()));
-      formats.push_back(1);
+      formats.push_back(p.format);
     }
   }
   int count() const { return static_cast<int>(types.size()); }
@@ -49,6 +49,8 @@ Param Int(int64_t v) {
 }
 
 Param Bytes(std::string_view v) { return {kByteaOid, std::string(v)}; }
+
+Param Text(std::string_view v) { return {0, std::string(v), 0}; }
 
 Errc ErrcOfSqlState(std::string_view state) {
   if (state == "40001" || state == "40P01" || state == "23505") return Errc::kConflict;
@@ -166,18 +168,34 @@ Status Connection::Script(const std::string& sql) {
   return Status(code, what_ + ": " + Trimmed(PQerrorMessage(conn_)));
 }
 
-Result<Rows> Connection::Exec(const std::string& sql, const std::vector<Param>& params) {
-  const BoundParams b(params);
-  PgResult r(PQexecParams(conn_, sql.c_str(), b.count(), b.types.data(), b.values.data(),
-                          b.lengths.data(), b.formats.data(), /*resultFormat=*/1));
-  ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Rows(std::move(r));
-  const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+Status Connection::Failed(const pg_result* r) const {
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   if (state == nullptr || !healthy()) {
     return Lost();
   }
-  return Status(ErrcOfSqlState(state),
-                what_ + ": " + Trimmed(r ? PQresultErrorMessage(r.get()) : ""));
+  return Status(ErrcOfSqlState(state), what_ + ": " + Trimmed(r ? PQresultErrorMessage(r) : ""));
+}
+
+Result<Rows> Connection::Exec(const std::string& sql, const std::vector<Param>& params) {
+  const BoundParams b(params);
+  const auto ok = [](const PgResult& r) {
+    ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+  };
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end() && prepared_.size() < kMaxPrepared) {
+    std::string name = "dfs" + std::to_string(prepared_.size());
+    PgResult made(PQprepare(conn_, name.c_str(), sql.c_str(), b.count(), b.types.data()));
+    if (!ok(made)) return Failed(made.get());
+    it = prepared_.emplace(sql, std::move(name)).first;
+  }
+  PgResult r(it != prepared_.end()
+                 ? PQexecPrepared(conn_, it->second.c_str(), b.count(), b.values.data(),
+                                  b.lengths.data(), b.formats.data(), /*resultFormat=*/1)
+                 : PQexecParams(conn_, sql.c_str(), b.count(), b.types.data(), b.values.data(),
+                                b.lengths.data(), b.formats.data(), /*resultFormat=*/1));
+  if (ok(r)) return Rows(std::move(r));
+  return Failed(r.get());
 }
 
 Pool::Pool(std::string dsn, size_t max_idle, std::string what, std::string setup)

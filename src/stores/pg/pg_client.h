@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -22,13 +23,16 @@ struct pg_result;
 
 namespace dittofs::stores::pg {
 
-// A statement parameter, in binary: an int8 (8 bytes, big-endian) or a bytea (the bytes).
+// A statement parameter: in binary an int8 (8 bytes, big-endian) or a bytea (the bytes); in
+// text, whatever the statement casts it to ("{1,2,3}" for `$1::bigint[]`).
 struct Param {
-  unsigned int type;  // the PostgreSQL type oid
+  unsigned int type;  // the PostgreSQL type oid; 0: the statement's cast says
   std::string bytes;
+  int format = 1;  // 1 binary, 0 text
 };
 Param Int(int64_t v);
 Param Bytes(std::string_view v);
+Param Text(std::string_view v);
 
 // One statement of a pipeline: its text and parameters.
 struct Statement {
@@ -75,8 +79,10 @@ class Connection {
   Status Lost() const;
 
   // Runs `sql` with `params`; the rows, in binary. Errors carry the server's SQLSTATE as an
-  // Errc (ErrcOfSqlState); kUnavailable when the connection broke.
+  // Errc (ErrcOfSqlState); kUnavailable when the connection broke. The first kMaxPrepared
+  // texts a connection runs are prepared at their first use (parsed and planned once).
   Result<Rows> Exec(const std::string& sql, const std::vector<Param>& params = {});
+  static constexpr size_t kMaxPrepared = 256;
   // Runs several statements in one text (the simple query protocol), with no parameters.
   Status Script(const std::string& sql);
   // Runs `batch` in one round trip (libpq's pipeline mode); it must be one transaction
@@ -86,8 +92,12 @@ class Connection {
   Status Pipeline(const std::vector<Statement>& batch);
 
  private:
+  // The error of a result that is not a success.
+  Status Failed(const pg_result* r) const;
+
   pg_conn* conn_;
   const std::string what_;
+  std::unordered_map<std::string, std::string> prepared_;  // text -> statement name
 };
 
 class Pool {

@@ -152,6 +152,38 @@ class PostgresMetadataStore final : public MetadataStore {
     });
   }
 
+  std::vector<Result<Inode>> GetInodes(const std::vector<InodeId>& ids) override {
+    std::vector<Result<Inode>> out;
+    if (ids.empty()) return out;
+    std::string array = "{";
+    for (size_t i = 0; i < ids.size(); ++i) {
+      array += (i ? "," : "") + std::to_string(static_cast<int64_t>(ids[i]));
+    }
+    array += "}";
+    Status s = WithConnection(pool_, [&](Connection& c) -> Status {
+      // One round trip for them all.
+      ASSIGN_OR_RETURN(Rows r, c.Exec(T("SELECT id, data, version FROM {}.inodes WHERE id = "
+                                        "ANY($1::bigint[])"),
+                                      {pg::Text(array)}));
+      std::map<InodeId, int> row_of;
+      for (int i = 0; i < r.size(); ++i) row_of[static_cast<InodeId>(r.Int(i, 0))] = i;
+      out.reserve(ids.size());
+      for (InodeId id : ids) {
+        auto it = row_of.find(id);
+        if (it == row_of.end()) {
+          out.push_back(Status(Errc::kNotFound, fmt::format("no inode {}", id)));
+          continue;
+        }
+        Result<Inode> inode = DecodeInode(id, r.Bytes(it->second, 1));
+        if (inode.ok()) inode->version = static_cast<uint64_t>(r.Int(it->second, 2));
+        out.push_back(std::move(inode));
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) out.assign(ids.size(), s);
+    return out;
+  }
+
   Result<InodeId> AllocateInodeId() override {
     return WithConnection(pool_, [&](Connection& c) -> Result<InodeId> {
       ASSIGN_OR_RETURN(Rows r, c.Exec(T("SELECT nextval('{}.ids')")));
