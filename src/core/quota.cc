@@ -298,6 +298,9 @@ class CountingStoreImpl final : public stores::MetadataStore {
     return std::make_unique<CountingTxn>(inner_.Begin(), inner_, table_);
   }
   Result<Inode> GetInode(InodeId id) override { return inner_.GetInode(id); }
+  std::vector<Result<Inode>> GetInodes(const std::vector<InodeId>& ids) override {
+    return inner_.GetInodes(ids);
+  }
   Result<InodeId> AllocateInodeId() override { return inner_.AllocateInodeId(); }
   uint32_t NextGeneration(InodeId id) override { return inner_.NextGeneration(id); }
   InodeId root() const override { return inner_.root(); }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "base/record_codec.h"
@@ -329,6 +330,52 @@ TEST(QuotaStoreTest, CountsAndLimitsSurviveAReopenAndAnOldShareIsCounted) {
   EXPECT_EQ(e.used_files, 20u);
   EXPECT_EQ(e.over_soft_since, since);
   EXPECT_EQ(vfs->quotas().Get(QuotaKind::kShare, 0).used_files, 21u);  // and the root
+}
+
+// A store that counts its single and batched inode reads (a backend where each read is a
+// round trip, as PostgreSQL's).
+class ReadCountingStore final : public stores::MetadataStore {
+ public:
+  explicit ReadCountingStore(stores::MetadataStore& inner) : inner_(inner) {}
+  std::unique_ptr<stores::MetadataTxn> Begin() override { return inner_.Begin(); }
+  Result<stores::Inode> GetInode(stores::InodeId id) override {
+    ++single;
+    return inner_.GetInode(id);
+  }
+  std::vector<Result<stores::Inode>> GetInodes(const std::vector<stores::InodeId>& ids) override {
+    ++batched;
+    return inner_.GetInodes(ids);
+  }
+  Result<stores::InodeId> AllocateInodeId() override { return inner_.AllocateInodeId(); }
+  uint32_t NextGeneration(stores::InodeId id) override { return inner_.NextGeneration(id); }
+  stores::InodeId root() const override { return inner_.root(); }
+  Status SetRoot(stores::InodeId id) override { return inner_.SetRoot(id); }
+  stores::StoreStats Stats() override { return inner_.Stats(); }
+  std::atomic<int> single{0}, batched{0};
+
+ private:
+  stores::MetadataStore& inner_;
+};
+
+// The counting store the Vfs puts over the share's store passes a listing's batched read
+// through: a READDIRPLUS page is one read of the backend, not one per entry.
+TEST(QuotaStoreTest, AListingsInodesAreOneReadThroughTheCountingStore) {
+  std::unique_ptr<stores::MetadataStore> memory = stores::NewMemoryMetadataStore();
+  ReadCountingStore metadata(*memory);
+  std::unique_ptr<stores::BlockStore> blocks = stores::NewMemoryBlockStore();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Vfs> vfs,
+                       Vfs::Open(1, "/export", metadata, *blocks, {.squash = Squash::kNone}));
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_OK(vfs->Create(User(0, 0), vfs->root(), "f" + std::to_string(i), CreateMode::kGuarded,
+                          Mode(0644), 0, nullptr)
+                  .status());
+  }
+  const int single = metadata.single.load(), batched = metadata.batched.load();
+  ASSERT_OK_AND_ASSIGN(DirListing listing, vfs->ReadDir(User(0, 0), vfs->root(), 0, 100, true));
+  ASSERT_EQ(listing.entries.size(), 50u);
+  for (const DirListEntry& e : listing.entries) EXPECT_TRUE(e.attr.has_value()) << e.name;
+  EXPECT_EQ(metadata.batched.load() - batched, 1);
+  EXPECT_LT(metadata.single.load() - single, 5);  // the directory's own, not one per entry
 }
 
 TEST(QuotaDeltaTest, AnInodeCountsAgainstItsShareOwnerAndGroup) {
