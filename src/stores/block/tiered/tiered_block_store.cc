@@ -1278,6 +1278,11 @@ void TieredStore::MaintenanceLoop() {
       releases.swap(releases_);
     }
     for (uint64_t file : releases) {
+      // Under the file's commit lock, as every other cut of its extents: a reconcile releasing
+      // the same file at once would otherwise read a chunk record this release just dropped
+      // (kNotFound, not a conflict to retry).
+      Stripe& stripe = StripeOf(file);
+      MutexLock lock(&stripe.commit_mu);
       if (Status s = Release(file); !s.ok()) {
         LOG_WARN("tiered store: releasing the chunks of file {}: {} (the reconcile retries)", file,
                  s.ToString());
