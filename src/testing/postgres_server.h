@@ -19,9 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -90,6 +92,11 @@ class PostgresServer final : public ::testing::Environment {
   const std::string& dsn() const { return dsn_; }
   const std::string& error() const { return error_; }
   int port() const { return port_; }
+  // A schema name no other caller in this process gets: `prefix` and a number.
+  static std::string FreshSchema(std::string_view prefix) {
+    static std::atomic<int> next{0};
+    return fmt::format("{}{}", prefix, next++);
+  }
 
   // Kills the server at once (SIGKILL to the postmaster: no checkpoint, connections cut), as a
   // crash would; Restart brings it back on the same port and data.

@@ -29,10 +29,7 @@ PostgresServer* const server =
     static_cast<PostgresServer*>(::testing::AddGlobalTestEnvironment(new PostgresServer(true)));
 
 // A schema no other store of this binary uses.
-std::string FreshSchema() {
-  static std::atomic<int> next{0};
-  return fmt::format("state{}", next++);
-}
+std::string FreshSchema() { return PostgresServer::FreshSchema("state"); }
 
 Result<std::unique_ptr<StateStore>> Open(const std::string& schema) {
   if (server->dsn().empty()) {
