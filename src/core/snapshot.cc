@@ -308,12 +308,13 @@ Result<InodeId> SnapshotDir(MetadataTxn& txn) {
   return LoadBe64(*value);
 }
 
-Result<std::vector<SnapshotInfo>> ListSnapshots(MetadataStore& metadata) {
+namespace {
+// Every snapshot record `txn` sees, in name order.
+Result<std::vector<SnapshotInfo>> ScanSnapshots(MetadataTxn& txn) {
   std::vector<SnapshotInfo> out;
-  std::unique_ptr<MetadataTxn> txn = metadata.Begin();
   for (std::string from = "s";;) {
     ASSIGN_OR_RETURN(std::vector<stores::Record> records,
-                     txn->ScanRecords(RecordTable::kSnapshots, from, "t", kBatch));
+                     txn.ScanRecords(RecordTable::kSnapshots, from, "t", kBatch));
     for (const stores::Record& r : records) {
       ASSIGN_OR_RETURN(SnapshotInfo s, DecodeSnapshot(std::string_view(r.key).substr(1), r.value));
       out.push_back(std::move(s));
@@ -322,6 +323,12 @@ Result<std::vector<SnapshotInfo>> ListSnapshots(MetadataStore& metadata) {
     from = records.back().key + '\0';
   }
   return out;
+}
+}  // namespace
+
+Result<std::vector<SnapshotInfo>> ListSnapshots(MetadataStore& metadata) {
+  std::unique_ptr<MetadataTxn> txn = metadata.Begin();
+  return ScanSnapshots(*txn);
 }
 
 Result<SnapshotInfo> GetSnapshot(MetadataStore& metadata, std::string_view name) {
@@ -368,7 +375,19 @@ Result<SnapshotInfo> CreateSnapshot(MetadataStore& metadata, stores::BlockStore&
       dir_id = dir.id;
     }
     ASSIGN_OR_RETURN(Inode root, txn.GetInode(metadata.root()));
+    // Each snapshot has a second of its own: SMB clients name previous versions by their
+    // @GMT second. One taken within the second of another is dated the next free second.
+    ASSIGN_OR_RETURN(std::vector<SnapshotInfo> others, ScanSnapshots(txn));
     info.created = now;
+    for (bool taken = true; taken;) {
+      taken = false;
+      for (const SnapshotInfo& other : others) {
+        if (other.created.sec == info.created.sec) {
+          info.created = Timespec{info.created.sec + 1, 0};
+          taken = true;
+        }
+      }
+    }
     info.state = SnapshotState::kCreating;
     ASSIGN_OR_RETURN(info.root, metadata.AllocateInodeId());
     info.root_generation = metadata.NextGeneration(info.root);

@@ -224,6 +224,26 @@ TEST_F(SnapshotTest, DeleteReleasesItsDataAndNamesAreChecked) {
   EXPECT_THAT(share_->DeleteSnapshot("s1", nullptr), StatusIs(Errc::kNotFound));
 }
 
+// SMB names previous versions by their second (@GMT tokens): snapshots taken within one
+// second get seconds of their own, in the order they were taken.
+TEST_F(SnapshotTest, SnapshotsTakenInOneSecondEachHaveASecondOfTheirOwn) {
+  Put(root_, "f", "v1");
+  std::vector<int64_t> seconds;
+  for (const char* name : {"a", "b", "c"}) {
+    ASSERT_OK_AND_ASSIGN(SnapshotInfo s, share_->CreateSnapshot(name, 1s, nullptr));
+    seconds.push_back(s.created.sec);
+  }
+  EXPECT_LT(seconds[0], seconds[1]);
+  EXPECT_LT(seconds[1], seconds[2]);
+  EXPECT_LE(seconds[2] - seconds[0], 3);  // moved on by a second at a time, not more
+  ASSERT_OK_AND_ASSIGN(SnapshotInfo b, share_->GetSnapshot("b"));
+  EXPECT_EQ(b.created.sec, seconds[1]);  // as recorded
+  // A second freed by a deletion is taken again.
+  ASSERT_OK(share_->DeleteSnapshot("c", nullptr));
+  ASSERT_OK_AND_ASSIGN(SnapshotInfo d, share_->CreateSnapshot("d", 1s, nullptr));
+  EXPECT_GT(d.created.sec, seconds[1]);
+}
+
 TEST_F(SnapshotTest, ACanceledCreateLeavesNothing) {
   FileId d = Mkdir(root_, "d");
   for (int i = 0; i < 600; ++i) Put(d, "f" + std::to_string(i), "data");
