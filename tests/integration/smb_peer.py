@@ -20,6 +20,8 @@ independent SMB2/3 client. Each command prints one line: "ok ..." or "error <NTS
                                      sharing all, open-if, a durable handle v1/v2 with a batch
                                      oplock; 3: a persistent handle (v2, SMB2_DHANDLE_FLAG_PERSISTENT)
                                      without an oplock, TIMEOUT ms (0: the server's default))
+  dgranted                        -> ok DH2Q <timeout> <flags> | ok DHnQ | ok none  (what the last
+                                     dopen's answer granted: its durable handle context)
   dreconnect NAME FILEID [GUID [p]] -> ok <file-id>  (reconnects a durable handle: DHnC, or DH2C;
                                      p: with SMB2_DHANDLE_FLAG_PERSISTENT)
   notify FID FILTER TREE          -> ok        (sends CHANGE_NOTIFY, TREE 1 for WATCH_TREE)
@@ -70,6 +72,37 @@ def context(name, data):
     return ctx
 
 
+def create_with_contexts(smb, *args, **kwargs):
+    """smb.create(...), and the CREATE response's create contexts as {name: data}."""
+    answers = []
+    recv = smb.recvSMB
+
+    def keep(packet_id):
+        answer = recv(packet_id)
+        answers.append(answer)
+        return answer
+
+    smb.recvSMB = keep  # impacket's create calls self.recvSMB: this instance attribute
+    try:
+        fid = smb.create(*args, **kwargs)
+    finally:
+        del smb.recvSMB
+    data = answers[-1]["Data"]
+    response = s3.SMB2Create_Response(data)
+    contexts = {}
+    # MS-SMB2 2.2.14: the offset counts from the SMB2 header (64 bytes before the body).
+    at = response["CreateContextsOffset"] - 64
+    end = at + response["CreateContextsLength"]
+    while at < end:
+        nxt, name_off, name_len, _, data_off, data_len = struct.unpack_from("<IHHHHI", data, at)
+        name = bytes(data[at + name_off:at + name_off + name_len])
+        contexts[name] = bytes(data[at + data_off:at + data_off + data_len])
+        if nxt == 0:
+            break
+        at += nxt
+    return fid, contexts
+
+
 def main():
     host, port, user, password, share = sys.argv[1:6]
     conn = SMBConnection(host, host, sess_port=int(port), preferredDialect=s3.SMB2_DIALECT_30)
@@ -77,6 +110,7 @@ def main():
     tid = conn.connectTree(share)
     smb = conn.getSMBServer()
     files = {}
+    granted = {}  # the last dopen's answer's create contexts
     print("ready", flush=True)
     for line in sys.stdin:
         words = line.split()
@@ -162,11 +196,20 @@ def main():
                     timeout = int(words[3]) if len(words) > 3 else 0
                     durable = context(b"DH2Q", struct.pack("<IIQ", timeout, 2, 0) + guid)
                     oplock = 0
-                fid = smb.create(tid, words[1], 0x3, 7, s3.FILE_NON_DIRECTORY_FILE, s3.FILE_OPEN_IF,
-                                 0, oplockLevel=oplock, createContexts=[durable])
+                fid, granted = create_with_contexts(
+                    smb, tid, words[1], 0x3, 7, s3.FILE_NON_DIRECTORY_FILE, s3.FILE_OPEN_IF, 0,
+                    oplockLevel=oplock, createContexts=[durable])
                 key = str(len(files) + 1)
                 files[key] = fid
                 print("ok", key, fid[:16].hex(), guid.hex(), flush=True)
+            elif words[0] == "dgranted":
+                if b"DH2Q" in granted:
+                    timeout, flags = struct.unpack_from("<II", granted[b"DH2Q"])
+                    print("ok DH2Q", timeout, flags, flush=True)
+                elif b"DHnQ" in granted:
+                    print("ok DHnQ", flush=True)
+                else:
+                    print("ok none", flush=True)
             elif words[0] == "dupextents":
                 blob = files[words[2]][:16] + struct.pack("<QQQ", *(int(w, 0) for w in words[3:6]))
                 smb.ioctl(tid, files[words[1]], 0x00098344, s3.SMB2_0_IOCTL_IS_FSCTL, blob,

@@ -5,6 +5,7 @@
 // too: one file system, whichever protocol asks.
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -716,6 +717,7 @@ void PersistentOpensAclsAndStreamsOutliveACrash(DfsOptions options) {
   ASSERT_EQ(got.size(), 4u) << server->Log();
   ASSERT_EQ(got[0], "ok");
   const std::string kept = got[1], kept_id = got[2], kept_guid = got[3];
+  EXPECT_EQ(words(a->Do("dgranted")).back(), "2");  // SMB2_DHANDLE_FLAG_PERSISTENT
   ASSERT_EQ(a->Do("write " + kept + " 0 70657273697374656e74"), "ok");  // "persistent"
   ASSERT_EQ(a->Do("lock " + kept + " 0 10 x"), "ok");
   // Another persistent open, with a timeout of 2 s, whose client never comes back.
@@ -819,6 +821,48 @@ TEST(SmbPersistentHandleTest, PersistentOpensOutliveACrashWithTheirRecordsInPost
   DfsOptions options;
   UsePostgres(options, postgres->dsn());
   PersistentOpensAclsAndStreamsOutliveACrash(options);
+}
+
+// A persistent open the state store cannot keep (PostgreSQL is down) is not granted as one:
+// the answer has no persistent flag, and the open is what it can be without (here, with no
+// oplock, not durable). Once the store is back, persistent opens are granted again.
+TEST(SmbPersistentHandleTest, AnOpenTheStateStoreCannotKeepIsNotGrantedPersistent) {
+  if (Shell("/usr/bin/python3 -c 'import impacket.smbconnection'").exit_code != 0) {
+    GTEST_SKIP() << "python3-impacket is not installed";
+  }
+  ::dittofs::testing::ScopedPostgresServer postgres(/*durable=*/true);
+  ASSERT_FALSE(postgres->dsn().empty()) << postgres->error();
+  DfsOptions options;
+  options.state_dsn = postgres->dsn();  // the namespace stays in RocksDB
+  options.shares[0].metadata = "rocksdb";
+  options.shares[0].block = "localfs";
+  options.shares[0].continuously_available = true;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server, DfsProcess::Start(DFS_BINARY, options));
+  std::unique_ptr<SmbPeer> a = SmbPeer::Start(*server, SMB_PEER_SCRIPT);
+  ASSERT_NE(a, nullptr) << server->Log();
+  const auto granted = [&](const std::string& name) {
+    std::string opened = a->Do("dopen " + name + " 3");
+    EXPECT_EQ(opened.rfind("ok ", 0), 0u) << opened << server->Log();
+    return a->Do("dgranted");
+  };
+  EXPECT_THAT(granted("before.bin"), ::testing::MatchesRegex("ok DH2Q [0-9]+ 2"));
+
+  postgres->Kill();
+  EXPECT_EQ(granted("during.bin"), "ok none") << server->Log();
+  EXPECT_NE(server->Log().find("not kept"), std::string::npos) << server->Log();
+  EXPECT_EQ(a->Do("write 2 0 6f6b"), "ok");  // the open itself works
+
+  ASSERT_OK(postgres->Restart());
+  std::string after;
+  for (int i = 0; i < 50; ++i) {  // the store reconnects on its next write
+    after = granted("after" + std::to_string(i) + ".bin");
+    if (after != "ok none") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(after, ::testing::MatchesRegex("ok DH2Q [0-9]+ 2")) << server->Log();
+  a.reset();
+  Result<int> code = server->Stop();
+  EXPECT_TRUE(code.ok() && *code == 0) << server->Log();
 }
 
 }  // namespace

@@ -878,7 +878,16 @@ Reply Connection::Create(Exchange& x) {
     const bool persistent_allowed =
         x.tree->continuously_available && persistent_handles() && server_.env.handles != nullptr;
     GrantDurable(durable, persistent_allowed, *open, lease_state, &resp);
-    PersistOpen(server_, *open, caller, client_guid());
+    if (open->persistent && !PersistOpen(server_, *open, caller, client_guid()).ok()) {
+      // The state store could not keep it: the open is answered as what it can be without
+      // (durable with a batch oplock or a handle lease, or not durable), never as persistent
+      // while nothing would bring it back after a restart. MS-SMB2 3.3.5.9.10 leaves granting
+      // persistence to the server.
+      std::erase_if(resp.contexts, [](const auto& c) { return c.first == "DH2Q"; });
+      open->durable = false;
+      open->persistent = false;
+      GrantDurable(durable, /*persistent_allowed=*/false, *open, lease_state, &resp);
+    }
     open->create_action = action;
     if (app_instance) open->app_instance = *app_instance;
     // Any DH2Q makes the open replay eligible, durable or not (MS-SMB2 3.3.5.9.10).
@@ -1223,7 +1232,8 @@ Reply Connection::Lock(Exchange& x) {
   }
   if (GaveBackAfterClose(open, locks, taken)) return Fail(wire::kStatusFileClosed);
   succeeded();
-  PersistOpen(server_, open, CallerOf(*x.session), client_guid());  // its locks, when persistent
+  // Its locks, when persistent (a failure is logged; the record keeps the locks it had).
+  (void)PersistOpen(server_, open, CallerOf(*x.session), client_guid());
   Reply reply;
   wire::EncodeEmptyResponse(reply.body);
   return reply;

@@ -906,7 +906,8 @@ Reply Connection::SetInfo(Exchange& x) {
         open.leaf = leaf;
         open.path = to;
       }
-      PersistOpen(server_, open, caller, client_guid());  // its new name, when persistent
+      // Its new name, when persistent (a failure is logged; the record keeps the old name).
+      (void)PersistOpen(server_, open, caller, client_guid());
       return reply;
     }
     case wire::kFileDispositionInformationEx:

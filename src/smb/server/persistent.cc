@@ -150,12 +150,13 @@ Result<PersistedOpen> DecodePersistedOpen(std::string_view value) {
   return o;
 }
 
-void PersistOpen(ServerContext& server, Open& open, const core::Caller& caller,
-                 const std::array<std::byte, 16>& client_guid) {
-  if (!open.persistent || server.env.handles == nullptr) return;
+Status PersistOpen(ServerContext& server, Open& open, const core::Caller& caller,
+                   const std::array<std::byte, 16>& client_guid) {
+  if (!open.persistent || server.env.handles == nullptr) return Status::Ok();
   std::shared_ptr<core::Share> share = server.env.shares->ById(open.tree->share);
   Result<core::ShareUse> use = server.env.shares->Use(open.tree->share);
-  if (!share || !use.ok()) return;
+  if (!share) return Status(Errc::kNotFound, "persistent open: its share is gone");
+  RETURN_IF_ERROR(use.status());
   PersistedOpen p;
   p.id = open.id;
   p.share = share->name();
@@ -196,6 +197,7 @@ void PersistOpen(ServerContext& server, Open& open, const core::Caller& caller,
   if (!s.ok()) {
     LOG_WARN("smb: persistent open {:x} of {} not kept: {}", open.id, p.path, s.ToString());
   }
+  return s;
 }
 
 void ForgetPersistentOpen(ServerContext& server, const Open& open) {

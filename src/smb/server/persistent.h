@@ -75,10 +75,11 @@ std::string EncodePersistedOpen(const PersistedOpen& open);
 Result<PersistedOpen> DecodePersistedOpen(std::string_view value);
 
 // Writes (or rewrites) persistent `open`'s record, opened by `caller` from a connection with
-// `client_guid`. Nothing for an open that is not persistent. A failed write is logged: the open
-// stays, durable only.
-void PersistOpen(ServerContext& server, Open& open, const core::Caller& caller,
-                 const std::array<std::byte, 16>& client_guid);
+// `client_guid`. Nothing for an open that is not persistent. A failed write is logged and
+// returned: a CREATE then answers the open as not persistent; a rewrite (locks, a new name)
+// leaves the record as it was.
+Status PersistOpen(ServerContext& server, Open& open, const core::Caller& caller,
+                   const std::array<std::byte, 16>& client_guid);
 // Removes persistent `open`'s record (it closed).
 void ForgetPersistentOpen(ServerContext& server, const Open& open);
 // At the adapter's start: every kept persistent open comes back, disconnected, waiting for its
