@@ -1502,11 +1502,25 @@ Result<std::string> ServerImpl::StartJob(std::string_view share, std::string_vie
                        }))
         .dump();
   }
+  // GC: the due objects, counted first; reconcile: the files with data, then the remote's
+  // objects (the total known once it is listed). Both stop between steps when canceled.
   const bool gc = kind == "gc";
-  return JobJson(jobs_.Start(std::string(kind), std::string(share), "", /*cancellable=*/false,
-                             [hold, tiered, gc](core::JobProgress&) {
-                               return gc ? tiered->CollectGarbage() : tiered->Reconcile();
-                             }))
+  auto pass = std::make_shared<stores::PassProgress>();
+  return JobJson(jobs_.Start(
+                     std::string(kind), std::string(share), gc ? "objects" : "items",
+                     /*cancellable=*/true,
+                     [hold, tiered, gc, pass](core::JobProgress& progress) {
+                       pass->canceled = [&progress] { return progress.canceled(); };
+                       Status s =
+                           gc ? tiered->CollectGarbage(pass.get()) : tiered->Reconcile(pass.get());
+                       progress.SetTotal(pass->total.load());
+                       progress.SetDone(pass->done.load());
+                       return s;
+                     },
+                     [pass](core::JobProgress& progress) {
+                       progress.SetTotal(pass->total.load());
+                       progress.SetDone(pass->done.load());
+                     }))
       .dump();
 }
 
@@ -2465,6 +2479,26 @@ void ServerImpl::CollectMetrics(metrics::Exposition& e) {
          [](const TS& t) { return t.upload_failures; });
   tiered("dittofs_remote_chunks_fetched_total", "counter", "Chunk reads from the remote.",
          [](const TS& t) { return t.chunks_fetched; });
+  const auto per_remote_op = [&](const char* name, const char* help, auto counts_of) {
+    e.Family(name, "counter", help);
+    for (const ShareNumbers& s : shares) {
+      if (!s.tiered) continue;
+      for (size_t op = 0; op < stores::kRemoteOps.size(); ++op) {
+        e.Sample(name, {{"share", s.name}, {"op", stores::kRemoteOps[op]}},
+                 static_cast<double>(counts_of(*s.tiered)[op]));
+      }
+    }
+  };
+  per_remote_op("dittofs_remote_requests_total",
+                "Requests made of the remote (put, get, delete, list), failed ones included.",
+                [](const TS& t) { return t.remote_requests; });
+  per_remote_op("dittofs_remote_errors_total",
+                "Requests of the remote that failed (unreachable after its retries, or refused).",
+                [](const TS& t) { return t.remote_errors; });
+  tiered("dittofs_remote_retries_total", "counter",
+         "Requests the remote client sent again after a timeout, a refused connection, HTTP 429 "
+         "or 5xx (S3).",
+         [](const TS& t) { return t.remote_retries; });
   tiered("dittofs_corruption_events_total", "counter",
          "Chunks that failed their hash or decryption check when read.",
          [](const TS& t) { return t.corruption_events; });
@@ -2547,8 +2581,14 @@ void ServerImpl::CollectMetrics(metrics::Exposition& e) {
              "Trace spans lost: the queue full, an export failed, or stopping gave up.");
     e.Sample("dittofs_trace_spans_dropped_total", {}, static_cast<double>(t.dropped));
     e.Family("dittofs_trace_export_errors_total", "counter",
-             "Exports to the collector that failed.");
+             "Exports to the collector that failed (after their retries).");
     e.Sample("dittofs_trace_export_errors_total", {}, static_cast<double>(t.export_errors));
+    e.Family("dittofs_trace_export_retries_total", "counter",
+             "Exports sent again: no connection, or the collector answered 429, 502, 503 or 504.");
+    e.Sample("dittofs_trace_export_retries_total", {}, static_cast<double>(t.export_retries));
+    e.Family("dittofs_trace_spans_rejected_total", "counter",
+             "Trace spans the collector refused in a partial success (counted as dropped too).");
+    e.Sample("dittofs_trace_spans_rejected_total", {}, static_cast<double>(t.rejected));
   }
 }
 

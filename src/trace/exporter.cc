@@ -7,12 +7,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <ctime>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -42,7 +45,27 @@ using internal::SpanPtr;
 constexpr int64_t kNanosPerMs = 1'000'000;
 constexpr std::chrono::seconds kStopWait{5};
 constexpr long kExportTimeoutMs = 10'000;
+// The longest wait before a retry, whatever the collector's Retry-After says.
+constexpr std::chrono::milliseconds kMaxRetryWait{30'000};
 constexpr int64_t kLogIntervalNanos = 60'000 * kNanosPerMs;
+
+// A Retry-After header's value (RFC 9110 10.2.3): a number of seconds, or an HTTP date
+// (taken as the time from now until then, nothing when it is past). nullopt when unreadable.
+std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  uint64_t seconds = 0;
+  const char* end = value.data() + value.size();
+  if (auto [ptr, ec] = std::from_chars(value.data(), end, seconds);
+      ec == std::errc() && ptr == end) {
+    return std::chrono::milliseconds(std::min<uint64_t>(seconds, 86'400) * 1000);
+  }
+  const time_t when = curl_getdate(std::string(value).c_str(), nullptr);
+  if (when == -1) return std::nullopt;
+  const time_t now = std::time(nullptr);
+  return std::chrono::milliseconds(when > now ? std::min<int64_t>(when - now, 86'400) * 1000 : 0);
+}
 
 uint64_t ThresholdOf(double ratio) {
   if (ratio <= 0) return 0;
@@ -71,6 +94,10 @@ Status ValidateOptions(const TracingOptions& options) {
   }
   if (options.max_queue == 0 || options.max_batch == 0 || options.batch_delay_ms <= 0) {
     return Status(Errc::kInvalid, "tracing: max_queue, max_batch and batch_delay_ms must be > 0");
+  }
+  if (options.export_attempts < 1 || options.retry_initial_ms < 0) {
+    return Status(Errc::kInvalid,
+                  "tracing: export_attempts must be > 0 and retry_initial_ms not negative");
   }
   for (const auto& [name, value] : options.headers) {
     if (!ValidHeader(name, value)) {
@@ -147,7 +174,17 @@ class Tracer {
   // Whether the exporter has something to do now (not just when the batch delay is up).
   bool UrgentLocked() const EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // POSTs one batch; kUnavailable, saying why, unless the collector accepted it.
-  Status Export(CURL* curl, const std::vector<SpanPtr>& batch, const ExportTarget& target);
+  // What one export request came to.
+  struct ExportOutcome {
+    Status status;           // ok: the collector took the batch (maybe not all of it)
+    bool retryable = false;  // a failure the OTLP/HTTP spec lets the client send again
+    std::optional<std::chrono::milliseconds> retry_after;  // the answer's Retry-After
+    uint64_t rejected = 0;                                 // spans a partial success refused
+    std::string rejection;                                 // and why, as the collector said
+  };
+  ExportOutcome Export(CURL* curl, const std::vector<SpanPtr>& batch, const ExportTarget& target);
+  // Waits `wait` before a retry; false (at once) when stopping, as there is no time to wait.
+  bool WaitToRetry(std::chrono::milliseconds wait);
   static int AbortAfterDeadline(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
 
   Mutex lifecycle_mu_;  // Start and Stop, one at a time; held while joining the exporter
@@ -173,6 +210,8 @@ class Tracer {
   std::atomic<uint64_t> exported_{0};
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> export_errors_{0};
+  std::atomic<uint64_t> export_retries_{0};
+  std::atomic<uint64_t> rejected_{0};
 };
 
 Tracer& TheTracer() {
@@ -272,6 +311,8 @@ TracingStats Tracer::Stats() const {
       .exported = exported_.load(std::memory_order_relaxed),
       .dropped = dropped_.load(std::memory_order_relaxed),
       .export_errors = export_errors_.load(std::memory_order_relaxed),
+      .export_retries = export_retries_.load(std::memory_order_relaxed),
+      .rejected = rejected_.load(std::memory_order_relaxed),
   };
 }
 
@@ -312,12 +353,31 @@ void Tracer::Run() {
     }
     taken_ += n;
     const ExportTarget target{options_.endpoint, options_.service_name, options_.headers};
+    const int attempts = options_.export_attempts;
+    std::chrono::milliseconds backoff(options_.retry_initial_ms);
 
     mu_.Unlock();
-    const Status exported = Export(curl.get(), batch, target);
+    ExportOutcome outcome = Export(curl.get(), batch, target);
+    for (int attempt = 1; !outcome.status.ok() && outcome.retryable && attempt < attempts;
+         ++attempt) {
+      if (!WaitToRetry(std::min(outcome.retry_after.value_or(backoff), kMaxRetryWait))) break;
+      backoff = std::min(backoff * 2, kMaxRetryWait);
+      export_retries_.fetch_add(1, std::memory_order_relaxed);
+      outcome = Export(curl.get(), batch, target);
+    }
     batch.clear();  // frees the spans outside the lock
+    const Status& exported = outcome.status;
     if (exported.ok()) {
-      exported_.fetch_add(n, std::memory_order_relaxed);
+      const uint64_t rejected = std::min<uint64_t>(outcome.rejected, n);
+      exported_.fetch_add(n - rejected, std::memory_order_relaxed);
+      if (rejected > 0) {
+        rejected_.fetch_add(rejected, std::memory_order_relaxed);
+        dropped_.fetch_add(rejected, std::memory_order_relaxed);
+        if (failure_log.Allow()) {
+          LOG_WARN("tracing: the collector at {} refused {} of {} spans: {}", target.endpoint,
+                   rejected, n, outcome.rejection);
+        }
+      }
     } else {
       export_errors_.fetch_add(1, std::memory_order_relaxed);
       dropped_.fetch_add(n, std::memory_order_relaxed);
@@ -343,7 +403,9 @@ void Tracer::Run() {
   }
 }
 
-Status Tracer::Export(CURL* curl, const std::vector<SpanPtr>& batch, const ExportTarget& target) {
+Tracer::ExportOutcome Tracer::Export(CURL* curl, const std::vector<SpanPtr>& batch,
+                                     const ExportTarget& target) {
+  ExportOutcome outcome;
   const std::string body = internal::EncodeOtlpJson(batch, target.service_name);
   // No "Expect: 100-continue" (curl's default for larger bodies): it costs a round trip.
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
@@ -371,19 +433,45 @@ Status Tracer::Export(CURL* curl, const std::vector<SpanPtr>& batch, const Expor
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, this);
   const CURLcode code = curl_easy_perform(curl);
   if (code != CURLE_OK) {
-    return Status(
-        Errc::kUnavailable,
-        fmt::format("tracing: export of {} spans to {} failed: {}", batch.size(), target.endpoint,
-                    error[0] != '\0' ? error : curl_easy_strerror(code)));
+    // No connection, or no answer in time: the collector may be back later. Not when the
+    // transfer was aborted because the tracer is stopping.
+    outcome.retryable = code != CURLE_ABORTED_BY_CALLBACK;
+    outcome.status =
+        Status(Errc::kUnavailable,
+               fmt::format("tracing: export of {} spans to {} failed: {}", batch.size(),
+                           target.endpoint, error[0] != '\0' ? error : curl_easy_strerror(code)));
+    return outcome;
   }
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status > 299) {
-    return Status(Errc::kUnavailable,
-                  fmt::format("tracing: export of {} spans to {} failed: HTTP {} {}", batch.size(),
-                              target.endpoint, status, response));
+    // OTLP/HTTP: 429, 502, 503 and 504 may be retried, after the Retry-After when there is one;
+    // every other failure is final.
+    outcome.retryable = status == 429 || status == 502 || status == 503 || status == 504;
+    curl_header* retry_after = nullptr;
+    if (outcome.retryable &&
+        curl_easy_header(curl, "Retry-After", 0, CURLH_HEADER, -1, &retry_after) == CURLHE_OK) {
+      outcome.retry_after = ParseRetryAfter(retry_after->value);
+    }
+    outcome.status = Status(Errc::kUnavailable,
+                            fmt::format("tracing: export of {} spans to {} failed: HTTP {} {}",
+                                        batch.size(), target.endpoint, status, response));
+    return outcome;
   }
-  return Status::Ok();
+  // A partial success: the collector took the request but refused some spans (not to be sent
+  // again: they would be refused again).
+  outcome.rejected = internal::RejectedSpans(response, &outcome.rejection);
+  return outcome;
+}
+
+bool Tracer::WaitToRetry(std::chrono::milliseconds wait) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < until) {
+    if (stop_deadline_.load() != 0) return false;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(50), until - std::chrono::steady_clock::now()));
+  }
+  return stop_deadline_.load() == 0;
 }
 
 // CURLOPT_XFERINFOFUNCTION: called while a transfer runs (about once a second when idle);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "trace/otlp_json.h"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "base/version.h"
@@ -70,6 +71,27 @@ std::string EncodeOtlpJson(const std::vector<SpanPtr>& spans, std::string_view s
                                       {"scopeSpans", Json::array({std::move(scope_spans)})}}})},
   };
   return request.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+uint64_t RejectedSpans(std::string_view answer, std::string* message) {
+  const Json parsed = Json::parse(answer, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return 0;
+  const auto partial = parsed.find("partialSuccess");
+  if (partial == parsed.end() || !partial->is_object()) return 0;
+  uint64_t rejected = 0;
+  if (const auto n = partial->find("rejectedSpans"); n != partial->end()) {
+    if (n->is_number_unsigned()) {
+      rejected = n->get<uint64_t>();
+    } else if (n->is_string()) {
+      const std::string& text = n->get_ref<const std::string&>();
+      const char* end = text.data() + text.size();
+      if (std::from_chars(text.data(), end, rejected).ptr != end) rejected = 0;
+    }
+  }
+  if (const auto m = partial->find("errorMessage"); m != partial->end() && m->is_string()) {
+    *message = m->get<std::string>();
+  }
+  return rejected;
 }
 
 }  // namespace dittofs::trace::internal

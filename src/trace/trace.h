@@ -56,6 +56,12 @@ struct TracingOptions {
   // Waiting spans are exported at least this often, and as soon as max_batch of them wait.
   int batch_delay_ms = 1000;
   size_t max_batch = 512;
+  // An export the collector may take later (no connection or no answer, or HTTP 429, 502, 503
+  // or 504: the OTLP/HTTP spec's retryable answers) is sent again, up to this many attempts in
+  // all, after waits that double from retry_initial_ms, or as the answer's Retry-After says (at
+  // most 30 s). Meanwhile new spans queue (and past max_queue, drop). 1: never again.
+  int export_attempts = 4;
+  int retry_initial_ms = 500;
 };
 
 // Starts the process-wide tracer and its exporter thread, or applies new options to the
@@ -73,10 +79,12 @@ Status FlushTracing(std::chrono::milliseconds timeout);
 
 // Since the process started (counters survive restarts of the tracer).
 struct TracingStats {
-  uint64_t exported = 0;       // spans the collector accepted
-  uint64_t dropped = 0;        // spans lost: the queue was full, their export failed, or
-                               // StopTracing gave up on them
-  uint64_t export_errors = 0;  // export requests that failed (transport error or non-2xx)
+  uint64_t exported = 0;        // spans the collector accepted
+  uint64_t dropped = 0;         // spans lost: the queue was full, their export failed, or
+                                // StopTracing gave up on them
+  uint64_t export_errors = 0;   // exports that failed (transport error or non-2xx), retries spent
+  uint64_t export_retries = 0;  // export requests sent again after a retryable failure
+  uint64_t rejected = 0;        // spans the collector refused in a partial success (also dropped)
 };
 TracingStats GetTracingStats();
 

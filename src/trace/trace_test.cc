@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <deque>
 #include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -181,7 +182,15 @@ class Receiver {
       changed_.notify_all();
       changed_.wait(lock, [&] { return !hold_; });
       --handling_;
-      reply.set_content("{}", "application/json");
+      if (answers_.empty()) {
+        reply.set_content("{}", "application/json");
+        return;
+      }
+      const Answer answer = answers_.front();
+      answers_.pop_front();
+      reply.status = answer.status;
+      if (!answer.retry_after.empty()) reply.set_header("Retry-After", answer.retry_after);
+      reply.set_content(answer.body, "application/json");
     });
     server_.set_tcp_nodelay(true);  // its replies are two writes: no Nagle delay between
     port_ = server_.bind_to_any_port("127.0.0.1");
@@ -201,6 +210,16 @@ class Receiver {
   void Hold() {
     std::lock_guard<std::mutex> lock(mu_);
     hold_ = true;
+  }
+  // How the next requests are answered, one each, in order (then 200 "{}" again).
+  struct Answer {
+    int status = 200;
+    std::string body = "{}";
+    std::string retry_after;  // the Retry-After header, when not empty
+  };
+  void AnswerNext(std::vector<Answer> answers) {
+    std::lock_guard<std::mutex> lock(mu_);
+    answers_.insert(answers_.end(), answers.begin(), answers.end());
   }
   void Release() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -248,6 +267,7 @@ class Receiver {
   std::condition_variable changed_;
   bool hold_ = false;
   int handling_ = 0;
+  std::deque<Answer> answers_;
   std::vector<std::string> bodies_;
   std::vector<std::string> content_types_;
   std::vector<std::string> authorizations_;
@@ -667,6 +687,7 @@ TEST_F(TracingTest, AnUnreachableCollectorCountsErrorsAndBlocksNobody) {
   ASSERT_GT(port, 0);
   options.endpoint = "http://127.0.0.1:" + std::to_string(port) + "/v1/traces";
   options.max_batch = 8;
+  options.export_attempts = 1;  // each batch fails at once (retries are the next tests')
   ASSERT_OK(StartTracing(options));
   const TracingStats before = GetTracingStats();
 
@@ -685,6 +706,91 @@ TEST_F(TracingTest, AnUnreachableCollectorCountsErrorsAndBlocksNobody) {
   EXPECT_EQ(after.exported, before.exported);
 }
 
+// OTLP/HTTP's retryable answers (429, 502, 503, 504) send the batch again, after the
+// Retry-After when there is one; nothing is lost when a later attempt gets through.
+TEST_F(TracingTest, RetryableAnswersAreRetriedAndTheBatchGetsThrough) {
+  TracingOptions options = Options();
+  options.retry_initial_ms = 20;
+  options.export_attempts = 5;      // four failures, then through
+  options.batch_delay_ms = 60'000;  // one batch, at the flush
+  ASSERT_OK(StartTracing(options));
+  const TracingStats before = GetTracingStats();
+  receiver_.AnswerNext({{.status = 503, .body = "overloaded"},
+                        {.status = 429, .body = "slow down", .retry_after = "1"},
+                        {.status = 504, .retry_after = "Wed, 21 Oct 2015 07:28:00 GMT"},  // past
+                        {.status = 502}});
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) Span::Root("retried").End();
+  ASSERT_OK(FlushTracing(10s));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 1s);  // the Retry-After was waited for
+  const TracingStats after = GetTracingStats();
+  EXPECT_EQ(after.exported, before.exported + 3);
+  EXPECT_EQ(after.export_retries, before.export_retries + 4);
+  EXPECT_EQ(after.export_errors, before.export_errors);
+  EXPECT_EQ(after.dropped, before.dropped);
+  // Five requests of the same three spans; the collector kept the last.
+  ASSERT_EQ(receiver_.Requests().size(), 5u);
+  EXPECT_EQ(receiver_.Spans().size(), 15u);
+}
+
+TEST(OtlpJsonTest, RejectedSpansOfAnAnswer) {
+  std::string message;
+  EXPECT_EQ(internal::RejectedSpans("{}", &message), 0u);
+  EXPECT_EQ(internal::RejectedSpans("", &message), 0u);
+  EXPECT_EQ(internal::RejectedSpans("not json", &message), 0u);
+  EXPECT_EQ(internal::RejectedSpans(R"({"partialSuccess":{}})", &message), 0u);
+  EXPECT_EQ(internal::RejectedSpans(R"({"partialSuccess":{"rejectedSpans":"x7"}})", &message), 0u);
+  EXPECT_EQ(internal::RejectedSpans(R"({"partialSuccess":{"rejectedSpans":-3}})", &message), 0u);
+  EXPECT_EQ(internal::RejectedSpans(R"({"partialSuccess":{"rejectedSpans":7}})", &message), 7u);
+  EXPECT_EQ(
+      internal::RejectedSpans(
+          R"({"partialSuccess":{"rejectedSpans":"12","errorMessage":"over the limit"}})", &message),
+      12u);
+  EXPECT_EQ(message, "over the limit");
+}
+
+// Other failures are final; retries run out; a partial success drops the refused spans.
+TEST_F(TracingTest, FinalFailuresAndPartialSuccessesDropWhatTheCollectorRefused) {
+  TracingOptions options = Options();
+  options.retry_initial_ms = 10;
+  options.export_attempts = 2;
+  options.batch_delay_ms = 60'000;  // one batch per flush
+  ASSERT_OK(StartTracing(options));
+  TracingStats before = GetTracingStats();
+  // 400: not retried.
+  receiver_.AnswerNext({{.status = 400, .body = "bad request"}});
+  Span::Root("refused").End();
+  EXPECT_THAT(FlushTracing(5s), StatusIs(Errc::kUnavailable));
+  TracingStats after = GetTracingStats();
+  EXPECT_EQ(after.export_retries, before.export_retries);
+  EXPECT_EQ(after.export_errors, before.export_errors + 1);
+  EXPECT_EQ(after.dropped, before.dropped + 1);
+  EXPECT_EQ(receiver_.Requests().size(), 1u);
+  // 503 twice, with 2 attempts: one retry, then dropped.
+  before = after;
+  receiver_.AnswerNext({{.status = 503}, {.status = 503}});
+  Span::Root("unlucky").End();
+  EXPECT_THAT(FlushTracing(5s), StatusIs(Errc::kUnavailable));
+  after = GetTracingStats();
+  EXPECT_EQ(after.export_retries, before.export_retries + 1);
+  EXPECT_EQ(after.export_errors, before.export_errors + 1);
+  EXPECT_EQ(after.dropped, before.dropped + 1);
+  EXPECT_EQ(receiver_.Requests().size(), 3u);
+  // A partial success: 2 of 5 refused (rejectedSpans is an int64: a string in OTLP's JSON).
+  before = after;
+  receiver_.AnswerNext(
+      {{.body =
+            R"({"partialSuccess":{"rejectedSpans":"2","errorMessage":"too many attributes"}})"}});
+  for (int i = 0; i < 5; ++i) Span::Root("partly").End();
+  ASSERT_OK(FlushTracing(5s));
+  after = GetTracingStats();
+  EXPECT_EQ(after.exported, before.exported + 3);
+  EXPECT_EQ(after.rejected, before.rejected + 2);
+  EXPECT_EQ(after.dropped, before.dropped + 2);
+  EXPECT_EQ(after.export_errors, before.export_errors);
+  EXPECT_EQ(after.export_retries, before.export_retries);
+}
+
 TEST_F(TracingTest, StartRefusesBadOptions) {
   auto refused = [&](auto change) {
     TracingOptions options = Options();
@@ -692,6 +798,9 @@ TEST_F(TracingTest, StartRefusesBadOptions) {
     return StartTracing(options);
   };
   EXPECT_THAT(refused([](TracingOptions& o) { o.endpoint = ""; }), StatusIs(Errc::kInvalid));
+  EXPECT_THAT(refused([](TracingOptions& o) { o.export_attempts = 0; }), StatusIs(Errc::kInvalid));
+  EXPECT_THAT(refused([](TracingOptions& o) { o.retry_initial_ms = -1; }),
+              StatusIs(Errc::kInvalid));
   EXPECT_THAT(refused([](TracingOptions& o) { o.endpoint = "127.0.0.1:4318"; }),
               StatusIs(Errc::kInvalid));
   EXPECT_THAT(refused([](TracingOptions& o) { o.endpoint = "ftp://collector/v1/traces"; }),

@@ -873,13 +873,24 @@ TEST_F(DfsctlTest, LongJobsRunAndReportHowTheyEnded) {
   EXPECT_EQ(job["done"], job["total"]);
   EXPECT_FALSE(job["finished"].is_null());
 
-  // GC and reconcile: no progress to tell, but an end.
+  // GC and reconcile: nothing is due for the GC; the reconcile checked the two files with
+  // data, then the objects the sync uploaded (one at least).
   for (const char* kind : {"gc", "reconcile"}) {
     CtlRun run = Ctl({"share", kind, "/export", "-o", "json"});
     ASSERT_EQ(run.exit_code, 0) << run.err;
     json ended = json::parse(run.out);
     EXPECT_EQ(ended["kind"], kind);
     EXPECT_EQ(ended["state"], "succeeded") << run.out;
+    EXPECT_EQ(ended["percent"], 100);
+    EXPECT_EQ(ended["cancellable"], true);
+    EXPECT_EQ(ended["done"], ended["total"]);
+    if (std::string(kind) == "gc") {
+      EXPECT_EQ(ended["unit"], "objects");
+      EXPECT_EQ(ended["total"], 0);
+    } else {
+      EXPECT_EQ(ended["unit"], "items");
+      EXPECT_GE(ended["total"].get<uint64_t>(), 3u) << run.out;
+    }
   }
   // A sync cannot be stopped half-way; a job id never given is a 404.
   CtlRun started = Ctl({"share", "sync", "/export", "--job", "--no-wait", "-o", "json"});

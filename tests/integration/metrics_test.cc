@@ -76,6 +76,9 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
   o.metrics = true;
   o.metrics_token = "scrape-secret";
   o.shares[0].recycle = true;
+  // Tiered, so the remote's numbers show: data is carved and uploaded 100 ms after a write.
+  o.shares[0].block = "tiered";
+  o.shares[0].tiered = "{carve_after_ms: 100}";
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server, DfsProcess::Start(DFS_BINARY, o));
   ASSERT_GT(server->metrics_port(), 0) << server->Log();
   httplib::Client http("127.0.0.1", server->metrics_port());
@@ -166,6 +169,22 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
   // The root, #recycle and the file.
   EXPECT_EQ(binned_scrape.Get(R"(dittofs_quota_used_files{share="/export",kind="share",id="0"})"),
             3);
+  // The written file's chunk goes up to the remote (a filesystem one) in the background: one
+  // put at least, none failed, none retried.
+  const std::string puts = R"(dittofs_remote_requests_total{share="/export",op="put"})";
+  Scrape uploaded = binned_scrape;
+  for (int i = 0; i < 300 && uploaded.Get(puts) < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    uploaded = scrape();
+  }
+  EXPECT_EQ(uploaded.types["dittofs_remote_requests_total"], "counter");
+  EXPECT_GE(uploaded.Get(puts), 1);
+  EXPECT_EQ(uploaded.Get(R"(dittofs_remote_errors_total{share="/export",op="put"})"), 0);
+  EXPECT_TRUE(
+      uploaded.samples.contains(R"(dittofs_remote_errors_total{share="/export",op="get"})"));
+  EXPECT_EQ(uploaded.types["dittofs_remote_retries_total"], "counter");
+  EXPECT_EQ(uploaded.Get(R"(dittofs_remote_retries_total{share="/export"})"), 0);
+  EXPECT_GE(uploaded.Get(R"(dittofs_chunks_uploaded_total{share="/export"})"), 1);
   // NFSv4.1: the operations inside the COMPOUNDs count one by one.
   const std::string putrootfh = R"(dittofs_nfs4_operations_total{op="PUTROOTFH"})";
   const std::string sequence = R"(dittofs_nfs4_operations_total{op="SEQUENCE"})";
@@ -305,6 +324,14 @@ TEST(TracingTest, ATracedNfsCallAndARestRequestReachTheCollectorWithTheirParents
   ASSERT_EQ(f.status, NFS3_OK);
   ASSERT_OK_AND_ASSIGN(WRITE3res w, client->Write(f.fh, 0, "traced bytes", FILE_SYNC));
   ASSERT_EQ(w.status, NFS3_OK);
+  // An NFSv4.1 COMPOUND that crosses from the pseudo root into the share.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Nfs4TestClient> v4,
+                       Nfs4TestClient::Connect(server->port(), 1));
+  ASSERT_OK(v4->Establish("traced-client"));
+  ASSERT_OK_AND_ASSIGN(nfs::COMPOUND4res looked,
+                       v4->Compound(v4->InSession({PutRootFh(), Lookup("export"), Lookup("traced"),
+                                                   GetAttr({nfs::FATTR4_SIZE})})));
+  ASSERT_EQ(looked.status, nfs::nfsstat4::NFS4_OK);
 
   // A REST request in a trace the caller started.
   const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -354,6 +381,34 @@ TEST(TracingTest, ATracedNfsCallAndARestRequestReachTheCollectorWithTheirParents
   ASSERT_NE(rest, nullptr);
   EXPECT_EQ((*rest)["parentSpanId"], parent_id);
   EXPECT_EQ((*rest)["name"], "HTTP GET");
+  // The COMPOUND's operations, children of its span: those in the share name it, and so does
+  // the COMPOUND.
+  const nlohmann::json* traced_lookup = nullptr;
+  for (int i = 0; i < 50 && traced_lookup == nullptr; ++i) {
+    for (const auto& s : spans) {
+      if (s["name"] == "nfs4.LOOKUP" && StringAttribute(s, "dittofs.share") == "/export") {
+        traced_lookup = &s;
+      }
+    }
+    if (traced_lookup == nullptr) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      spans = receiver.Spans();
+    }
+  }
+  ASSERT_NE(traced_lookup, nullptr) << nlohmann::json(spans).dump();
+  bool compound_named = false, putrootfh_unnamed = false;
+  for (const auto& s : spans) {
+    if (s["spanId"] == (*traced_lookup)["parentSpanId"]) {
+      EXPECT_EQ(s["name"], "nfs.v4.COMPOUND");
+      compound_named = StringAttribute(s, "dittofs.share") == "/export";
+    }
+    if (s["name"] == "nfs4.PUTROOTFH" && s["parentSpanId"] == (*traced_lookup)["parentSpanId"]) {
+      putrootfh_unnamed = StringAttribute(s, "dittofs.share").empty();  // the pseudo root
+    }
+  }
+  EXPECT_TRUE(compound_named) << nlohmann::json(spans).dump();
+  EXPECT_TRUE(putrootfh_unnamed) << nlohmann::json(spans).dump();
+
   // The exporter's own counts.
   httplib::Client scraper("127.0.0.1", server->metrics_port());
   auto scraped = scraper.Get("/metrics");
@@ -361,6 +416,9 @@ TEST(TracingTest, ATracedNfsCallAndARestRequestReachTheCollectorWithTheirParents
   const Scrape counts = Parse(scraped->body);
   EXPECT_GE(counts.Get("dittofs_trace_spans_exported_total"), 4);
   EXPECT_EQ(counts.Get("dittofs_trace_export_errors_total"), 0);
+  EXPECT_EQ(counts.types.at("dittofs_trace_export_retries_total"), "counter");
+  EXPECT_EQ(counts.Get("dittofs_trace_export_retries_total"), 0);
+  EXPECT_EQ(counts.Get("dittofs_trace_spans_rejected_total"), 0);
   ASSERT_OK_AND_ASSIGN(int code, server->Stop());
   EXPECT_EQ(code, 0);
 }

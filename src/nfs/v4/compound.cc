@@ -338,6 +338,7 @@ bool Nfs4Service::Compound(const rpc::CallContext& call, xdr::XdrDecoder& d,
     }
   } release{c};
 
+  bool traced_share = false;  // whether the COMPOUND's span names its share yet
   for (c.index = 0; c.index < h.numops; ++c.index) {
     nfs_argop4 op;
     const bool decoded = Decode(d, &op);
@@ -371,6 +372,17 @@ bool Nfs4Service::Compound(const rpc::CallContext& call, xdr::XdrDecoder& d,
       if (op_span.recording()) {
         op_span.SetAttribute("nfs4.status", ToString(res.status()));
         if (res.status() != nfsstat4::NFS4_OK) op_span.SetError(ToString(res.status()));
+        // The share of the current file handle, after the operation; the COMPOUND's span
+        // takes the first share one of its operations was in.
+        if (c.current.kind == Nfs4Fh::Kind::kShare) {
+          if (std::shared_ptr<core::Share> share = shares_.ById(c.current.share)) {
+            op_span.SetAttribute("dittofs.share", share->name());
+            if (!traced_share) {
+              traced_share = true;
+              call.span->SetAttribute("dittofs.share", share->name());
+            }
+          }
+        }
       }
       if (const OpMetrics& m = MetricsOf(op.op); m.ops != nullptr) {
         m.ops->Inc();

@@ -46,6 +46,9 @@ class RemoteStore {
   // Every object whose key starts with `prefix` (any string, not only whole components), in
   // byte order of the keys.
   virtual Result<std::vector<ObjectInfo>> List(std::string_view prefix) = 0;
+  // Requests sent again after a failed one (a timeout, a refused connection, HTTP 429 or 5xx)
+  // since the store was opened; 0 for a backend that does not retry.
+  virtual uint64_t Retries() const { return 0; }
 };
 
 // Ok when `key` is a valid RemoteStore key (see RemoteStore), else Errc::kInvalid saying why.

@@ -241,8 +241,8 @@ class TieredStore final : public TieredBlockStore {
 
   // TieredBlockStore.
   Status Flush() override;
-  Status CollectGarbage() override;
-  Status Reconcile() override;
+  Status CollectGarbage(PassProgress* progress) override;
+  Status Reconcile(PassProgress* progress) override;
   Status DeleteAll() override;
   TieredStats Stats() override;
 
@@ -308,6 +308,9 @@ class TieredStore final : public TieredBlockStore {
   // Drops `file`'s extents in [begin, end) in transactions of kExtentsPerTxn extents.
   Status CutRange(uint64_t file, uint64_t begin, uint64_t end);
   Status Release(uint64_t file) { return CutRange(file, 0, UINT64_MAX); }
+  // Garbage collection of one due queue entry (`id`'s object, dead since `dead_since`): the
+  // object's records go, then the object, unless it was revived meanwhile.
+  Status CollectOne(const Record& entry, uint64_t dead_since, uint64_t id);
   // Carves and commits every byte of `files` that is dirty when called (Flush, for some files).
   Status FlushFiles(const std::vector<uint64_t>& files);
   // Whether `file` holds dirty data in [begin, end).
@@ -379,6 +382,12 @@ class TieredStore final : public TieredBlockStore {
       dedup_bytes_{0}, objects_uploaded_{0}, uploaded_bytes_{0}, upload_failures_{0},
       chunks_fetched_{0}, corruption_events_{0}, gc_deleted_{0}, orphans_deleted_{0},
       orphan_extents_{0};
+  std::array<std::atomic<uint64_t>, kRemoteOps.size()> remote_requests_{}, remote_errors_{};
+  // Counts one request of the remote and whether it failed.
+  void CountRemote(RemoteOp op, bool ok) {
+    remote_requests_[op].fetch_add(1, std::memory_order_relaxed);
+    if (!ok) remote_errors_[op].fetch_add(1, std::memory_order_relaxed);
+  }
 
   std::vector<std::thread> threads_;
 };
@@ -749,6 +758,7 @@ Status TieredStore::Upload(NewObject& object) {
       BlockingRegion blocking;
       s = remote_->Put(key, object.bytes.view());
     }
+    CountRemote(kRemotePut, s.ok());
     if (s.ok()) break;
     upload_failures_.fetch_add(1);
     if (attempt == 1 || attempt % 10 == 0) {
@@ -1182,6 +1192,7 @@ Result<std::shared_ptr<const Buffer>> TieredStore::LoadChunk(const tiered::Blake
     BlockingRegion blocking;
     return remote_->Get(object_key, record.location.offset, record.location.stored_length);
   }();
+  CountRemote(kRemoteGet, stored.ok());
   if (!stored.ok()) {
     return Status(Errc::kIo, "fetching chunk " + hash.Hex() + " from " + object_key + ": " +
                                  stored.status().ToString());
@@ -1290,91 +1301,125 @@ void TieredStore::MaintenanceLoop() {
     }
     Clock::time_point now = Clock::now();
     if (now >= next_gc) {
-      if (Status s = CollectGarbage(); !s.ok()) {
+      if (Status s = CollectGarbage(nullptr); !s.ok()) {
         LOG_WARN("tiered store: garbage collection: {}", s.ToString());
       }
       next_gc = Clock::now() + options_.gc_interval;
     }
     if (now >= next_reconcile) {
-      if (Status s = Reconcile(); !s.ok()) LOG_WARN("tiered store: reconcile: {}", s.ToString());
+      if (Status s = Reconcile(nullptr); !s.ok())
+        LOG_WARN("tiered store: reconcile: {}", s.ToString());
       next_reconcile = Clock::now() + options_.reconcile_interval;
     }
   }
 }
 
-Status TieredStore::CollectGarbage() {
+Status TieredStore::CollectGarbage(PassProgress* progress) {
   const uint64_t now = WallMs();
   const uint64_t grace = static_cast<uint64_t>(options_.gc_grace.count());
   if (now < grace) return Status::Ok();
   const std::string to = keys_.GcQueue(now - grace + 1, 0);
-  std::string from = keys_.ScanBegin();
-  for (;;) {
-    std::vector<Record> batch;
-    {
-      std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
-      ASSIGN_OR_RETURN(batch, txn->ScanRecords(RecordTable::kGcQueue, from, to, 100));
-    }
-    for (const Record& entry : batch) {
-      std::optional<std::string_view> own = keys_.Own(entry.key, 16);
-      if (!own) continue;  // another namespace's (only the empty namespace's range holds them)
-      auto parsed = tiered::DecodeGcQueueKey(*own);
-      if (!parsed) continue;
-      // Plain copies, not a structured binding: clang 14 cannot capture those in the lambda.
-      const uint64_t dead_since = parsed->first;
-      const uint64_t id = parsed->second;
-      bool deleted = false;
-      RETURN_IF_ERROR(RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
-        deleted = false;
-        Result<std::string> queued = txn.GetRecord(RecordTable::kGcQueue, entry.key);
-        if (queued.status().code() == Errc::kNotFound) return Status::Ok();
-        RETURN_IF_ERROR(queued.status());
-        Result<std::string> value = txn.GetRecord(RecordTable::kObjects, keys_.Object(id));
-        if (value.status().code() == Errc::kNotFound) {
-          txn.DeleteRecord(RecordTable::kGcQueue, entry.key);
-          return Status::Ok();
-        }
-        RETURN_IF_ERROR(value.status());
-        ASSIGN_OR_RETURN(ObjectRecord object, tiered::DecodeObject(*value));
-        txn.DeleteRecord(RecordTable::kGcQueue, entry.key);
-        if (object.live != 0 || object.dead_since_ms != dead_since) return Status::Ok();  // revived
-        for (const tiered::Blake3Hash& hash : object.chunks) {
-          std::string key = keys_.Chunk(hash);
-          Result<std::string> chunk = txn.GetRecord(RecordTable::kChunks, key);
-          if (chunk.status().code() == Errc::kNotFound) continue;
-          RETURN_IF_ERROR(chunk.status());
-          ASSIGN_OR_RETURN(ChunkRecord record, tiered::DecodeChunk(*chunk));
-          if (record.object != id) continue;  // stored again in another object
-          if (record.refs != 0) {
-            return Status(Errc::kInternal, "object " + std::to_string(id) +
-                                               " counted dead but chunk " + hash.Hex() +
-                                               " is referenced");
-          }
-          txn.DeleteRecord(RecordTable::kChunks, key);
-        }
-        txn.DeleteRecord(RecordTable::kObjects, keys_.Object(id));
-        deleted = true;
-        return Status::Ok();
-      }));
-      if (!deleted) continue;
-      Status s;
+  constexpr size_t kBatch = 100;
+  // Calls `each` with the due queue entries of this namespace, a batch at a time.
+  auto scan = [&](auto each) -> Status {
+    std::string from = keys_.ScanBegin();
+    for (;;) {
+      std::vector<Record> batch;
       {
-        BlockingRegion blocking;
-        s = remote_->Delete(keys_.RemoteObject(id));
+        std::unique_ptr<MetadataTxn> txn = metadata_.Begin();
+        ASSIGN_OR_RETURN(batch, txn->ScanRecords(RecordTable::kGcQueue, from, to, kBatch));
       }
-      if (!s.ok()) {
-        LOG_WARN("tiered store: deleting {}: {} (the reconcile retries)", keys_.RemoteObject(id),
-                 s.ToString());
-      } else {
-        gc_deleted_.fetch_add(1);
+      for (const Record& entry : batch) {
+        std::optional<std::string_view> own = keys_.Own(entry.key, 16);
+        if (!own) continue;  // another namespace's (only the empty namespace's range holds them)
+        auto parsed = tiered::DecodeGcQueueKey(*own);
+        if (!parsed) continue;
+        RETURN_IF_ERROR(each(entry, parsed->first, parsed->second));
       }
+      if (batch.size() < kBatch) return Status::Ok();
+      from = batch.back().key;
+      from.push_back('\0');
     }
-    if (batch.size() < 100) return Status::Ok();
-    from = batch.back().key;
-    from.push_back('\0');
+  };
+  if (progress != nullptr) {
+    // The count first (the queue's keys are small), so that the job can tell how far it got.
+    uint64_t due = 0;
+    RETURN_IF_ERROR(scan([&](const Record&, uint64_t, uint64_t) {
+      ++due;
+      return Status::Ok();
+    }));
+    progress->total.store(due);
   }
+  return scan([&](const Record& entry, uint64_t dead_since, uint64_t id) -> Status {
+    if (progress != nullptr) {
+      if (progress->canceled && progress->canceled()) {
+        return Status(Errc::kUnavailable, "garbage collection canceled");
+      }
+      progress->done.fetch_add(1);
+    }
+    return CollectOne(entry, dead_since, id);
+  });
 }
 
-Status TieredStore::Reconcile() {
+Status TieredStore::CollectOne(const Record& entry, uint64_t dead_since, uint64_t id) {
+  bool deleted = false;
+  RETURN_IF_ERROR(RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
+    deleted = false;
+    Result<std::string> queued = txn.GetRecord(RecordTable::kGcQueue, entry.key);
+    if (queued.status().code() == Errc::kNotFound) return Status::Ok();
+    RETURN_IF_ERROR(queued.status());
+    Result<std::string> value = txn.GetRecord(RecordTable::kObjects, keys_.Object(id));
+    if (value.status().code() == Errc::kNotFound) {
+      txn.DeleteRecord(RecordTable::kGcQueue, entry.key);
+      return Status::Ok();
+    }
+    RETURN_IF_ERROR(value.status());
+    ASSIGN_OR_RETURN(ObjectRecord object, tiered::DecodeObject(*value));
+    txn.DeleteRecord(RecordTable::kGcQueue, entry.key);
+    if (object.live != 0 || object.dead_since_ms != dead_since) return Status::Ok();  // revived
+    for (const tiered::Blake3Hash& hash : object.chunks) {
+      std::string key = keys_.Chunk(hash);
+      Result<std::string> chunk = txn.GetRecord(RecordTable::kChunks, key);
+      if (chunk.status().code() == Errc::kNotFound) continue;
+      RETURN_IF_ERROR(chunk.status());
+      ASSIGN_OR_RETURN(ChunkRecord record, tiered::DecodeChunk(*chunk));
+      if (record.object != id) continue;  // stored again in another object
+      if (record.refs != 0) {
+        return Status(Errc::kInternal, "object " + std::to_string(id) + " counted dead but chunk " +
+                                           hash.Hex() + " is referenced");
+      }
+      txn.DeleteRecord(RecordTable::kChunks, key);
+    }
+    txn.DeleteRecord(RecordTable::kObjects, keys_.Object(id));
+    deleted = true;
+    return Status::Ok();
+  }));
+  if (!deleted) return Status::Ok();
+  Status s;
+  {
+    BlockingRegion blocking;
+    s = remote_->Delete(keys_.RemoteObject(id));
+  }
+  CountRemote(kRemoteDelete, s.ok());
+  if (!s.ok()) {
+    LOG_WARN("tiered store: deleting {}: {} (the reconcile retries)", keys_.RemoteObject(id),
+             s.ToString());
+  } else {
+    gc_deleted_.fetch_add(1);
+  }
+  return Status::Ok();
+}
+
+Status TieredStore::Reconcile(PassProgress* progress) {
+  // Counts a step about to be made, unless the pass is to stop.
+  auto step = [progress]() -> Status {
+    if (progress == nullptr) return Status::Ok();
+    if (progress->canceled && progress->canceled()) {
+      return Status(Errc::kUnavailable, "reconcile canceled");
+    }
+    progress->done.fetch_add(1);
+    return Status::Ok();
+  };
   // Mark: every extent must belong to a live inode. Extents of inodes that are gone (the
   // server stopped between deleting a file and releasing its chunks) are released.
   std::string from = keys_.ScanBegin();
@@ -1394,6 +1439,7 @@ Status TieredStore::Reconcile() {
       continue;
     }
     uint64_t file = tiered::ExtentKeyFile(*own);
+    RETURN_IF_ERROR(step());
     Result<Inode> inode = metadata_.GetInode(file);
     if (inode.status().code() == Errc::kNotFound) {
       Stripe& s = StripeOf(file);
@@ -1412,9 +1458,15 @@ Status TieredStore::Reconcile() {
   std::vector<ObjectInfo> listed;
   {
     BlockingRegion blocking;
-    ASSIGN_OR_RETURN(listed, remote_->List(keys_.RemoteObjectPrefix()));
+    Result<std::vector<ObjectInfo>> list = remote_->List(keys_.RemoteObjectPrefix());
+    CountRemote(kRemoteList, list.ok());
+    ASSIGN_OR_RETURN(listed, std::move(list));
+  }
+  if (progress != nullptr) {
+    progress->total.store(progress->done.load() + listed.size());
   }
   for (const ObjectInfo& info : listed) {
+    RETURN_IF_ERROR(step());
     std::optional<uint64_t> id = keys_.ParseRemoteObject(info.key);
     if (!id) continue;
     {
@@ -1430,6 +1482,7 @@ Status TieredStore::Reconcile() {
       BlockingRegion blocking;
       s = remote_->Delete(info.key);
     }
+    CountRemote(kRemoteDelete, s.ok());
     if (!s.ok()) return s;
     orphans_deleted_.fetch_add(1);
     LOG_INFO("tiered store: deleted orphaned object {}", info.key);
@@ -1477,12 +1530,16 @@ Status TieredStore::DeleteAll() {
   std::vector<ObjectInfo> listed;
   {
     BlockingRegion blocking;
-    ASSIGN_OR_RETURN(listed, remote_->List(keys_.RemoteObjectPrefix()));
+    Result<std::vector<ObjectInfo>> list = remote_->List(keys_.RemoteObjectPrefix());
+    CountRemote(kRemoteList, list.ok());
+    ASSIGN_OR_RETURN(listed, std::move(list));
   }
   for (const ObjectInfo& info : listed) {
     if (!keys_.ParseRemoteObject(info.key)) continue;
     BlockingRegion blocking;
-    RETURN_IF_ERROR(remote_->Delete(info.key));
+    Status s = remote_->Delete(info.key);
+    CountRemote(kRemoteDelete, s.ok());
+    RETURN_IF_ERROR(s);
   }
   return Status::Ok();
 }
@@ -1503,6 +1560,11 @@ TieredStats TieredStore::Stats() {
   st.gc_objects_deleted = gc_deleted_.load();
   st.orphans_deleted = orphans_deleted_.load();
   st.orphan_extents_released = orphan_extents_.load();
+  for (size_t op = 0; op < kRemoteOps.size(); ++op) {
+    st.remote_requests[op] = remote_requests_[op].load(std::memory_order_relaxed);
+    st.remote_errors[op] = remote_errors_[op].load(std::memory_order_relaxed);
+  }
+  st.remote_retries = remote_->Retries();
   for (Stripe& s : stripes_) {
     MutexLock lock(&s.pending_mu);
     st.dirty_files += s.pending.size();

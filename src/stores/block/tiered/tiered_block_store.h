@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -59,8 +62,25 @@ struct TieredOptions {
   std::string index_namespace;
 };
 
+// How far a garbage collection or a reconcile got, for a job to show (core/jobs.h): `done` of
+// `total` steps, `total` 0 while it is not known yet. The pass writes, anyone reads.
+// `canceled`, when set, is asked between steps (on the pass's thread): true stops the pass
+// there with Errc::kUnavailable, which leaves nothing half done (each step is whole).
+struct PassProgress {
+  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> total{0};
+  std::function<bool()> canceled;
+};
+
+// The operations a tiered store asks of its remote, as TieredStats and the metrics name them.
+inline constexpr std::array<const char*, 4> kRemoteOps = {"put", "get", "delete", "list"};
+enum RemoteOp : size_t { kRemotePut, kRemoteGet, kRemoteDelete, kRemoteList };
+
 struct TieredStats {
   JournalStats journal;
+  std::array<uint64_t, kRemoteOps.size()> remote_requests{};  // by RemoteOp
+  std::array<uint64_t, kRemoteOps.size()> remote_errors{};    // of those, the ones that failed
+  uint64_t remote_retries = 0;  // requests the remote sent again itself (RemoteStore::Retries)
   uint64_t carve_passes = 0;
   uint64_t carved_bytes = 0;         // file bytes carved into chunks
   uint64_t chunks_new = 0;           // chunks uploaded
@@ -97,9 +117,15 @@ class TieredBlockStore : public BlockStore {
   // committed (or with the first error other than an unreachable remote, which is retried).
   virtual Status Flush() = 0;
   // Deletes now the objects whose grace period is over (as the periodic pass does).
-  virtual Status CollectGarbage() = 0;
+  Status CollectGarbage() { return CollectGarbage(nullptr); }
+  // The same, counting in `progress` (unless null) the queued objects that were due: all of
+  // them counted first, then each as it is handled.
+  virtual Status CollectGarbage(PassProgress* progress) = 0;
   // Runs the mark-and-sweep reconcile now.
-  virtual Status Reconcile() = 0;
+  Status Reconcile() { return Reconcile(nullptr); }
+  // The same, counting in `progress` (unless null) the files with data (the mark) and the
+  // objects on the remote (the sweep): the total is known once the remote has been listed.
+  virtual Status Reconcile(PassProgress* progress) = 0;
   // Deletes every chunk index record of this store's namespace and every object of it on the
   // remote, at once (no grace period): what a share leaves behind on a store it moved off, or
   // an interrupted earlier move left on the store it moves to. Other namespaces are untouched.

@@ -557,6 +557,64 @@ TEST(TieredStoreTest, ReconcileDeletesOrphansAndReleasesChunksOfVanishedFiles) {
   EXPECT_EQ(RemoteBytes(env.remote()), 0u);
 }
 
+// The progress a job shows (docs/jobs.md): a reconcile counts the files with data, then the
+// remote's objects; a GC the due objects, counted first, then each as it goes. Either stops
+// between two steps when canceled, and what it did then is whole.
+TEST(TieredStoreTest, GcAndReconcileCountTheirStepsAndStopBetweenTwoWhenCanceled) {
+  Env env(/*rocksdb=*/true);
+  // Writes files 21-23, each flushed on its own (objects of its own), and returns how many
+  // objects the remote holds then.
+  auto write_three = [&](uint64_t seed) -> size_t {
+    for (InodeId f = 21; f <= 23; ++f) {
+      EXPECT_OK(env.store().Write(f, 0, AsBytes(RandomString(kMiB, seed + f))));
+      EXPECT_OK(env.store().Flush());
+    }
+    return RemoteObjects(env.remote());
+  };
+  // Truncating the three files leaves every object dead (the grace is 0): due at once.
+  auto drop_three = [&] {
+    for (InodeId f = 21; f <= 23; ++f) EXPECT_OK(env.store().Truncate(f, 0));
+    EXPECT_OK(env.store().Flush());
+  };
+  const size_t objects = write_three(100);
+  ASSERT_GE(objects, 3u);
+  PassProgress reconcile;
+  ASSERT_OK(env.store().Reconcile(&reconcile));
+  EXPECT_EQ(reconcile.total.load(), 3 + objects);
+  EXPECT_EQ(reconcile.done.load(), reconcile.total.load());
+
+  drop_three();
+  PassProgress gc;
+  ASSERT_OK(env.store().CollectGarbage(&gc));
+  EXPECT_EQ(gc.total.load(), objects);
+  EXPECT_EQ(gc.done.load(), objects);
+  EXPECT_EQ(RemoteObjects(env.remote()), 0u);
+  // Nothing left: a pass with nothing to do counts nothing.
+  PassProgress idle;
+  ASSERT_OK(env.store().CollectGarbage(&idle));
+  EXPECT_EQ(idle.total.load(), 0u);
+
+  // Canceled after its first object: that one is gone, the others wait for the next pass.
+  const size_t again = write_three(200);
+  ASSERT_GE(again, 3u);
+  drop_three();
+  PassProgress stopped;
+  stopped.canceled = [&stopped] { return stopped.done.load() >= 1; };
+  EXPECT_THAT(env.store().CollectGarbage(&stopped), StatusIs(Errc::kUnavailable));
+  EXPECT_EQ(stopped.total.load(), again);
+  EXPECT_EQ(stopped.done.load(), 1u);
+  EXPECT_EQ(RemoteObjects(env.remote()), again - 1);
+  // A reconcile canceled at once stops before its first step; one let run finds no orphan.
+  PassProgress at_once;
+  at_once.canceled = [] { return true; };
+  EXPECT_THAT(env.store().Reconcile(&at_once), StatusIs(Errc::kUnavailable));
+  EXPECT_EQ(at_once.done.load(), 0u);
+  ASSERT_OK(env.store().Reconcile());
+  EXPECT_EQ(env.store().Stats().orphans_deleted, 0u);
+  ASSERT_OK(env.store().CollectGarbage());
+  EXPECT_EQ(RemoteObjects(env.remote()), 0u);
+}
+
 TEST(TieredStoreTest, DataOfAFileWithoutInodeIsDroppedNotUploaded) {
   Env env;
   std::string a = RandomString(kMiB, 16);

@@ -3,6 +3,7 @@
 // data is being written and uploaded.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -88,6 +89,15 @@ TEST(TieredS3Test, WritesAreAcknowledgedWhileS3IsDownAndUploadedOnceItIsBack) {
   }
   EXPECT_GT(store->Stats().upload_failures, 0u);
   EXPECT_GT(store->Stats().journal.dirty_bytes, 0u);
+  {
+    // Each failed upload was an S3 request sent twice (max_attempts 2), and a failed put.
+    // (Uploads go on failing meanwhile: the counts read later may be higher.)
+    TieredStats st = store->Stats();
+    EXPECT_GE(st.remote_retries, st.upload_failures);
+    EXPECT_GE(st.remote_errors[kRemotePut], st.upload_failures);
+    EXPECT_GT(st.remote_requests[kRemotePut], st.remote_errors[kRemotePut]);
+    EXPECT_EQ(st.remote_errors[kRemoteGet], 0u);
+  }
 
   ASSERT_OK((*server)->Restart());
   ASSERT_OK(store->Flush());
@@ -105,6 +115,13 @@ TEST(TieredS3Test, WritesAreAcknowledgedWhileS3IsDownAndUploadedOnceItIsBack) {
   EXPECT_GT(store->Stats().chunks_fetched, 0u);
   ASSERT_OK(store->Reconcile());
   EXPECT_EQ(store->Stats().orphans_deleted, 0u);
+  {
+    TieredStats st = store->Stats();
+    EXPECT_EQ(st.remote_requests[kRemoteGet], st.chunks_fetched);
+    EXPECT_GE(st.remote_requests[kRemoteList], 1u);  // and the periodic reconcile's, if due
+    EXPECT_EQ(st.remote_errors, (std::array<uint64_t, kRemoteOps.size()>{}));
+    EXPECT_EQ(st.remote_retries, 0u);
+  }
 }
 
 }  // namespace

@@ -32,6 +32,7 @@ class SharedRemote : public RemoteStore {
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override {
     return remote_->List(prefix);
   }
+  uint64_t Retries() const override { return remote_->Retries(); }
 
  private:
   std::shared_ptr<RemoteStore> remote_;

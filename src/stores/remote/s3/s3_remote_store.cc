@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstring>
 #include <mutex>
@@ -182,6 +183,7 @@ class S3RemoteStore final : public RemoteStore {
                      std::optional<uint64_t> length) override;
   Status Delete(std::string_view key) override;
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override;
+  uint64_t Retries() const override { return retries_.load(std::memory_order_relaxed); }
 
  private:
   std::string ObjectUrl(std::string_view key) const {
@@ -200,6 +202,7 @@ class S3RemoteStore final : public RemoteStore {
   Mutex mu_;
   // Idle easy handles, each keeping its connections alive for the next request.
   std::vector<CurlHandle> idle_ GUARDED_BY(mu_);
+  std::atomic<uint64_t> retries_{0};
 };
 
 CurlHandle S3RemoteStore::TakeHandle() {
@@ -298,6 +301,7 @@ Result<Response> S3RemoteStore::Send(const Request& request, std::string_view wh
         half + static_cast<int64_t>(jitter() % static_cast<uint64_t>(backoff.count() - half + 1)));
     std::this_thread::sleep_for(wait);
     backoff = std::min(backoff * 2, kMaxBackoff);
+    retries_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 

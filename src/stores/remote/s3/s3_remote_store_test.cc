@@ -197,10 +197,13 @@ TEST_F(S3RemoteStoreTest, RetriesWhileTheServerIsDownAndRecovers) {
   // Three waits of at least 20, 40 and 80 ms (each at least half of 40, 80, 160 ms).
   EXPECT_GE(elapsed, std::chrono::milliseconds(140));
   EXPECT_LT(elapsed, std::chrono::seconds(5));
+  EXPECT_EQ(store->Retries(), 3u);  // the metrics' dittofs_remote_retries_total
   EXPECT_THAT(store->Get("before"), StatusIs(Errc::kUnavailable));
+  EXPECT_EQ(store->Retries(), 6u);
 
   ASSERT_OK(server().Restart());
   ASSERT_OK(store->Put("after", AsBytes("written after the restart")));
+  EXPECT_EQ(store->Retries(), 6u);  // an answered request is not retried
   ASSERT_OK_AND_ASSIGN(Buffer before, store->Get("before"));
   EXPECT_EQ(AsChars(before.view()), "written before the crash");
   ASSERT_OK_AND_ASSIGN(std::vector<ObjectInfo> list, store->List(""));
