@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/shares.h"
 
+#include <algorithm>
+#include <thread>
+
+#include "base/thread_pool.h"
+
 namespace dittofs::core {
 
 namespace {
@@ -56,6 +61,24 @@ Result<ShareUse> ShareTable::Use(ShareId id) const {
   auto it = s->by_id.find(id);
   if (it == s->by_id.end()) return Errc::kStale;  // a share that is gone
   return it->second->share->Use(it->second);
+}
+
+Result<ShareUse> ShareTable::UseWaiting(ShareId id, std::chrono::milliseconds max_wait) const {
+  Result<ShareUse> use = Use(id);
+  if (use.ok() || use.status().code() != Errc::kUnavailable || max_wait.count() <= 0) return use;
+  // Paused: look again, 1 ms after the first try and less often after, until the deadline.
+  BlockingRegion blocking;
+  const auto deadline = std::chrono::steady_clock::now() + max_wait;
+  std::chrono::milliseconds pause(1);
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return use;
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    use = Use(id);
+    if (use.ok() || use.status().code() != Errc::kUnavailable) return use;
+  }
 }
 
 Result<ShareUse> ShareTable::UseByName(std::string_view name) const {

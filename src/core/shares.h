@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,11 @@ class ShareTable {
   // Starts an operation on share `id` (a ShareUse): Errc::kStale when there is no such share
   // or it is retired, Errc::kUnavailable while its block store is being replaced.
   Result<ShareUse> Use(ShareId id) const;
+  // As Use, but while the share is paused (a snapshot being taken, a block store replaced:
+  // Errc::kUnavailable) waits up to `max_wait` for it to be served again, on this thread. For
+  // protocols whose clients take a refusal as a failure (SMB), where NFS's retry later
+  // (JUKEBOX) has no equivalent.
+  Result<ShareUse> UseWaiting(ShareId id, std::chrono::milliseconds max_wait) const;
   // As Use, by name; Errc::kNotFound when there is no such share.
   Result<ShareUse> UseByName(std::string_view name) const;
   // The share itself (for control and for in-process adapters); null when there is none.

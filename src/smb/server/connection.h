@@ -5,6 +5,7 @@
 // commands (MS-SMB2 §3.3.5). Requests run on the stream server's workers; a compound chain
 // runs in order in one task.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -402,6 +403,22 @@ uint8_t StateOfOplock(uint8_t level);
 // The answer to a failed FindOpen: STATUS_FILE_NOT_AVAILABLE for a stale ChannelSequence,
 // else STATUS_FILE_CLOSED.
 uint32_t OpenLookupStatus(const Status& failed);
+// How long a request waits for a paused share (a snapshot being taken, its block store being
+// replaced) to be served again: Windows clients take a refusal as the application's error,
+// where NFS clients retry on JUKEBOX.
+inline constexpr std::chrono::seconds kPausedShareWait{15};
+// Starts a request's operation on share `id`, waiting out a pause (core::ShareTable::UseWaiting).
+// Not for an operation nested in one that holds the share already: that one would hold up the
+// pause it waits for.
+inline Result<core::ShareUse> UseShare(const ServerContext& server, core::ShareId id) {
+  return server.env.shares->UseWaiting(id, kPausedShareWait);
+}
+// The answer when UseShare failed: STATUS_NETWORK_NAME_DELETED for a share that is gone,
+// STATUS_INSUFFICIENT_RESOURCES while it stays paused.
+inline uint32_t ShareUseStatus(const Status& failed) {
+  return failed.code() == Errc::kUnavailable ? wire::kStatusInsufficientResources
+                                             : wire::kStatusNetworkNameDeleted;
+}
 uint8_t OplockOfState(uint8_t state);
 // The lease a CREATE asks for (its RqLs context, MS-SMB2 2.2.13.2.8/.10): the key and the
 // state asked; nullopt when it names none (or a context too short to read).

@@ -264,8 +264,8 @@ Reply Connection::ReconnectDurable(Exchange& x, const wire::CreateRequest& req, 
     open->break_target->handler = this;
     open->break_target->session = x.session;
   }
-  Result<core::ShareUse> use = server_.env.shares->Use(x.tree->share);
-  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  Result<core::ShareUse> use = UseShare(server_, x.tree->share);
+  if (!use.ok()) return Fail(ShareUseStatus(use.status()));
   uint8_t lease_state = 0;
   uint16_t epoch = 0;
   if (open->lease) {
@@ -378,8 +378,8 @@ std::optional<Reply> Connection::ReplayCreate(Exchange& x, const wire::CreateReq
                   : lease_request.has_value()) {
     return Fail(wire::kStatusAccessDenied);
   }
-  Result<core::ShareUse> use = server_.env.shares->Use(open->tree->share);
-  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  Result<core::ShareUse> use = UseShare(server_, open->tree->share);
+  if (!use.ok()) return Fail(ShareUseStatus(use.status()));
   const core::Caller caller = CallerOf(*x.session);
   Result<core::Attr> attr = use->vfs().GetAttr(caller, open->file);
   if (!attr.ok())

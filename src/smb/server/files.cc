@@ -622,8 +622,8 @@ Reply Connection::Create(Exchange& x) {
     resp.action = wire::kActionOpened;
     resp.attributes = 0x80;
   } else if (!name.stream.empty()) {
-    Result<core::ShareUse> use = server_.env.shares->Use(x.tree->share);
-    if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+    Result<core::ShareUse> use = UseShare(server_, x.tree->share);
+    if (!use.ok()) return Fail(ShareUseStatus(use.status()));
     if (create_eas) return Fail(wire::kStatusInvalidParameter);  // EAs are the file's
     Result<core::FileId> root = RootAt(use->vfs(), caller, timewarp);
     if (!root.ok()) return Fail(ToNtStatus(root.status()));
@@ -632,8 +632,8 @@ Reply Connection::Create(Exchange& x) {
       return std::move(*failed);
     }
   } else {
-    Result<core::ShareUse> use = server_.env.shares->Use(x.tree->share);
-    if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+    Result<core::ShareUse> use = UseShare(server_, x.tree->share);
+    if (!use.ok()) return Fail(ShareUseStatus(use.status()));
     core::Vfs& vfs = use->vfs();
     Result<core::FileId> root = RootAt(vfs, caller, timewarp);
     if (!root.ok()) return Fail(ToNtStatus(root.status()));
@@ -967,7 +967,7 @@ Reply Connection::Close(Exchange& x) {
   }
   wire::CloseResponse resp;
   if ((req->flags & wire::kClosePostQueryAttrib) && open->state_open != 0) {
-    if (Result<core::ShareUse> use = server_.env.shares->Use(open->tree->share); use.ok()) {
+    if (Result<core::ShareUse> use = UseShare(server_, open->tree->share); use.ok()) {
       if (Result<core::Attr> a = use->vfs().GetAttr(CallerOf(*x.session), open->file); a.ok()) {
         resp.flags = wire::kClosePostQueryAttrib;
         resp.times = TimesOf(*a);
@@ -993,8 +993,8 @@ Reply Connection::Flush(Exchange& x) {
     if (!((*open)->access & (core::kWriteData | core::kAppendData))) {
       return Fail(wire::kStatusAccessDenied);
     }
-    Result<core::ShareUse> use = server_.env.shares->Use((*open)->tree->share);
-    if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+    Result<core::ShareUse> use = UseShare(server_, (*open)->tree->share);
+    if (!use.ok()) return Fail(ShareUseStatus(use.status()));
     Status s = use->vfs().Commit(CallerOf(*x.session), (*open)->file, nullptr);
     if (!s.ok()) return Fail(s);
   }
@@ -1021,8 +1021,8 @@ Reply Connection::Read(Exchange& x) {
   }
   if (open.directory) return Fail(wire::kStatusInvalidDeviceRequest);
   if (!(open.access & (core::kReadData | core::kExecute))) return Fail(wire::kStatusAccessDenied);
-  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
-  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  Result<core::ShareUse> use = UseShare(server_, open.tree->share);
+  if (!use.ok()) return Fail(ShareUseStatus(use.status()));
   if (open.stream) return ReadStream(use->vfs(), CallerOf(*x.session), open, *req);
   Result<core::ReadResult> r =
       use->vfs().Read(CallerOf(*x.session), open.file, req->offset, req->length, &open.via);
@@ -1054,8 +1054,8 @@ Reply Connection::Write(Exchange& x) {
   if (open.directory) return Fail(wire::kStatusInvalidDeviceRequest);
   if (!(open.access & (core::kWriteData | core::kAppendData)))
     return Fail(wire::kStatusAccessDenied);
-  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
-  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  Result<core::ShareUse> use = UseShare(server_, open.tree->share);
+  if (!use.ok()) return Fail(ShareUseStatus(use.status()));
   if (open.stream) {
     const uint32_t status =
         ChangeStream(use->vfs(), CallerOf(*x.session), open, req->offset, &req->data, 0);
@@ -1114,8 +1114,8 @@ Reply Connection::Lock(Exchange& x) {
   if (!found.ok()) return Fail(wire::kStatusFileClosed);
   Open& open = **found;
   if (open.state_open == 0 || open.directory) return Fail(wire::kStatusInvalidParameter);
-  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
-  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  Result<core::ShareUse> use = UseShare(server_, open.tree->share);
+  if (!use.ok()) return Fail(ShareUseStatus(use.status()));
   core::LockTable& locks = use->vfs().state().locks;
 
   // §3.3.5.14: lock sequences. On a durable open, or a connection that may have several
@@ -1248,8 +1248,8 @@ Reply Connection::FileControl(Exchange& x, Open& open, const wire::IoctlRequest&
       req.ctl_code != wire::kFsctlSrvCopyChunkWrite) {
     return Fail(wire::kStatusNotSupported);
   }
-  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
-  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  Result<core::ShareUse> use = UseShare(server_, open.tree->share);
+  if (!use.ok()) return Fail(ShareUseStatus(use.status()));
   core::Vfs& vfs = use->vfs();
   const core::Caller caller = CallerOf(*x.session);
   Bytes output;

@@ -172,8 +172,8 @@ Reply Connection::QueryDirectory(Exchange& x) {
   if (!(open.access & core::kReadData)) return Fail(wire::kStatusAccessDenied);
   const bool posix = open.tree->posix.load();
   if (!IsDirectoryInfoClass(req->info_class, posix)) return Fail(wire::kStatusInvalidInfoClass);
-  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
-  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  Result<core::ShareUse> use = UseShare(server_, open.tree->share);
+  if (!use.ok()) return Fail(ShareUseStatus(use.status()));
   core::Vfs& vfs = use->vfs();
   const core::Caller caller = CallerOf(*x.session);
   const size_t limit = std::min<size_t>(req->output_length, server_.options.max_io);
@@ -302,8 +302,8 @@ Reply Connection::QueryInfo(Exchange& x) {
       return Fail(wire::kStatusNotSupported);
     }
   } else {
-    Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
-    if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+    Result<core::ShareUse> use = UseShare(server_, open.tree->share);
+    if (!use.ok()) return Fail(ShareUseStatus(use.status()));
     core::Vfs& vfs = use->vfs();
     const core::Caller caller = CallerOf(*x.session);
     Result<core::Attr> attr = vfs.GetAttr(caller, open.file);
@@ -746,8 +746,8 @@ Reply Connection::SetInfo(Exchange& x) {
   if (req->info_type != wire::kInfoFile && req->info_type != wire::kInfoSecurity) {
     return Fail(wire::kStatusNotSupported);
   }
-  Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
-  if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+  Result<core::ShareUse> use = UseShare(server_, open.tree->share);
+  if (!use.ok()) return Fail(ShareUseStatus(use.status()));
   core::Vfs& vfs = use->vfs();
   const core::Caller caller = CallerOf(*x.session);
   if (req->info_type == wire::kInfoSecurity) {

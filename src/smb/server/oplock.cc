@@ -369,8 +369,8 @@ Reply Connection::OplockBreak(Exchange& x) {
     if (!found.ok()) return Fail(wire::kStatusFileClosed);
     Open& open = **found;
     if (open.grant == 0) return Fail(kStatusInvalidOplockProtocol);
-    Result<core::ShareUse> use = server_.env.shares->Use(open.tree->share);
-    if (!use.ok()) return Fail(wire::kStatusNetworkNameDeleted);
+    Result<core::ShareUse> use = UseShare(server_, open.tree->share);
+    if (!use.ok()) return Fail(ShareUseStatus(use.status()));
     const uint8_t level = req->oplock->oplock;
     if (level != wire::kOplockII && level != wire::kOplockNone) {
       return Fail(kStatusInvalidOplockProtocol);

@@ -330,7 +330,8 @@ uint32_t OpenLookupStatus(const Status& failed) {
 void CloseOpenAs(ServerContext& server, const core::Caller& caller,
                  const std::array<std::byte, 16>& client_guid, Open& open) {
   if (open.state_open == 0) return;
-  Result<core::ShareUse> use = server.env.shares->Use(open.tree->share);
+  // A paused share is waited for: its runtime open must be closed, not left behind.
+  Result<core::ShareUse> use = UseShare(server, open.tree->share);
   EndNotify(open, use.ok() ? &use->vfs().state().changes : nullptr);
   if (!use.ok()) return;  // the share is gone, and its state with it
   core::Vfs& vfs = use->vfs();

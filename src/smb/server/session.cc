@@ -813,8 +813,11 @@ Reply Connection::TreeConnect(Exchange& x) {
       }
     }
     if (!found) return Fail(wire::kStatusBadNetworkName);
-    Result<core::ShareUse> use = server_.env.shares->Use(found->id());
-    if (!use.ok()) return Fail(wire::kStatusBadNetworkName);
+    Result<core::ShareUse> use = UseShare(server_, found->id());
+    if (!use.ok()) {
+      return Fail(use.status().code() == Errc::kUnavailable ? wire::kStatusInsufficientResources
+                                                            : wire::kStatusBadNetworkName);
+    }
     const core::SmbShareOptions& smb = use->vfs().options().smb;
     // Guests and anonymous sessions only where the share (or the server, for every share)
     // takes them.
