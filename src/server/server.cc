@@ -560,15 +560,21 @@ Result<std::string> PersistentSecret(const std::string& path) {
   return secret;
 }
 
-// The key that signs NFS file handles (nfs/common/file_handle.h), derived from a secret kept
-// in the state dir. Handles stay valid across restarts while that file does; a new secret
-// makes every handle issued before it fail, as a forged one would.
-Result<nfs::FileHandleCodec::Key> HandleKey(const std::string& state_dir) {
-  ASSIGN_OR_RETURN(std::string secret, PersistentSecret(state_dir + "/handle_secret"));
+// The key that signs NFS file handles (nfs/common/file_handle.h), derived from a secret.
+// Handles stay valid while the secret does; a new secret makes every handle issued before it
+// fail, as a forged one would.
+nfs::FileHandleCodec::Key HandleKeyOf(std::string_view secret) {
   chunk::Blake3Hasher h =
       chunk::Blake3Hasher::DeriveKey("DittoFS 2026-12-04 NFS file handle MAC key");
   h.Update(AsBytes(secret));
   return h.Finalize().bytes;
+}
+
+// The key of the secret kept in the state dir (made there the first time): what the server
+// starts with, until ServerImpl::AdoptHandleSecret reads the control plane's.
+Result<nfs::FileHandleCodec::Key> HandleKey(const std::string& state_dir) {
+  ASSIGN_OR_RETURN(std::string secret, PersistentSecret(state_dir + "/handle_secret"));
+  return HandleKeyOf(secret);
 }
 
 class ServerImpl final : public Server, public cp::api::RuntimeHooks {
@@ -659,6 +665,12 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   // The SMB machine SID kept in the control plane (setting smb.machine_sid), made the first
   // time it is asked for.
   Result<std::string> MachineSid();
+  // The secret NFS file handles are signed with, kept in the control plane (setting
+  // nfs.handle_secret, which the API never shows) so that every node sharing a PostgreSQL
+  // control plane issues and accepts the same handles: a client that moves to another node
+  // (a standby taking over) keeps its handles. The first time, the secret the node kept in
+  // state_dir/handle_secret is stored there. Before the server serves anything.
+  Status AdoptHandleSecret();
   Status MigrateLegacyLayout();
   Status ReconcileShares();
   // Opens the stores of `share` and serves it.
@@ -725,7 +737,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   // Failed logins, through the REST API and SMB alike (declared before both).
   core::LoginThrottle login_throttle_;
   rpc::Dispatcher dispatcher_;
-  const nfs::FileHandleCodec handles_;
+  nfs::FileHandleCodec handles_;  // its key set by AdoptHandleSecret, before serving
   nfs::Nfs3Service nfs3_;
   nfs::MountService mount_;
   // The embedded port mapper: what the NFS adapter serves where (nfs.portmap).
@@ -2056,6 +2068,24 @@ Result<std::unique_ptr<Listener>> ServerImpl::StartSmb(const cp::Adapter& row,
   return std::unique_ptr<Listener>(std::make_unique<StreamListener>(std::move(server)));
 }
 
+Status ServerImpl::AdoptHandleSecret() {
+  constexpr std::string_view kKey = "nfs.handle_secret";
+  constexpr size_t kMinSize = 32;
+  Result<std::string> kept = db_->GetSetting(kKey);
+  if (!kept.ok() && kept.status().code() != Errc::kNotFound) return kept.status();
+  if (!kept.ok() || kept->size() < kMinSize) {
+    ASSIGN_OR_RETURN(std::string mine,
+                     PersistentSecret(config_.server.state_dir + "/handle_secret"));
+    RETURN_IF_ERROR(db_->SetSetting(kKey, mine));
+    // Two nodes storing theirs at once for the first time: whichever is stored last is read.
+    ASSIGN_OR_RETURN(kept, db_->GetSetting(kKey));
+    if (kept->size() < kMinSize) return Status(Errc::kInternal, "nfs.handle_secret: too short");
+    LOG_INFO("nfs: the file handle secret is kept in the control plane from now on");
+  }
+  handles_.SetKey(HandleKeyOf(*kept));
+  return Status::Ok();
+}
+
 Result<std::string> ServerImpl::MachineSid() {
   constexpr std::string_view kKey = "smb.machine_sid";
   if (Result<std::string> kept = db_->GetSetting(kKey); kept.ok() && smb::IsMachineSid(*kept)) {
@@ -2246,6 +2276,7 @@ Status ServerImpl::Start() {
              config_.tracing.endpoint);
   }
   RETURN_IF_ERROR(OpenDatabase());
+  RETURN_IF_ERROR(AdoptHandleSecret());
   RETURN_IF_ERROR(BootstrapAdmin());
   RETURN_IF_ERROR(SeedDefaults());
   RETURN_IF_ERROR(users_.Refresh(*db_));

@@ -14,6 +14,7 @@
 
 #include "dfs_process.h"
 #include "nfs_client.h"
+#include "testing/postgres_server.h"
 #include "testing/status_matchers.h"
 
 namespace dittofs::integration {
@@ -270,6 +271,65 @@ TEST_F(ControlPlaneTest, EverythingSurvivesARestartAndHandlesStillWork) {
   // carol's group grant (read) still applies.
   ASSERT_OK_AND_ASSIGN(CreatedReply create, again->Create(mnt.fh, "x", GUARDED, ModeAttrs(0644)));
   EXPECT_EQ(create.status, NFS3ERR_ACCES);
+}
+
+// Nodes sharing a PostgreSQL control plane sign NFS file handles with one secret, kept there
+// and never shown by the API: a handle one node issued is good on the other, as a client
+// failing over to a standby needs. A node with a control plane of its own (the same share's
+// namespace, in the same PostgreSQL schema) refuses it as a handle it never issued.
+TEST(SharedControlPlaneTest, NodesSharingAControlPlaneAcceptEachOthersHandles) {
+  ::dittofs::testing::ScopedPostgresServer postgres;
+  ASSERT_FALSE(postgres->dsn().empty()) << postgres->error();
+  DfsOptions alone;
+  alone.shares[0].metadata = "postgres";
+  alone.shares[0].metadata_dsn = postgres->dsn();
+  DfsOptions node = alone;
+  node.env = {"DITTOFS_DATABASE_TYPE=postgres", "DITTOFS_DATABASE_DSN=" + postgres->dsn()};
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> a, DfsProcess::Start(DFS_BINARY, node));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> b, DfsProcess::Start(DFS_BINARY, node));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> c, DfsProcess::Start(DFS_BINARY, alone));
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> on_a, RawNfsClient::Connect(a->port(), 0, 0));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, on_a->Mnt("/export"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  ASSERT_OK_AND_ASSIGN(CreatedReply made, on_a->Create(mnt.fh, "f", GUARDED, ModeAttrs(0644)));
+  ASSERT_EQ(made.status, NFS3_OK);
+  a.reset();  // the node goes; its handles live on
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> on_b, RawNfsClient::Connect(b->port(), 0, 0));
+  ASSERT_OK_AND_ASSIGN(GETATTR3res root, on_b->Getattr(mnt.fh));
+  EXPECT_EQ(root.status, NFS3_OK) << b->Log();
+  ASSERT_OK_AND_ASSIGN(GETATTR3res file, on_b->Getattr(made.fh));
+  EXPECT_EQ(file.status, NFS3_OK) << b->Log();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> on_c, RawNfsClient::Connect(c->port(), 0, 0));
+  ASSERT_OK_AND_ASSIGN(GETATTR3res refused, on_c->Getattr(mnt.fh));
+  EXPECT_EQ(refused.status, NFS3ERR_BADHANDLE);
+
+  // The secret is not the API's to show.
+  httplib::Client http("127.0.0.1", c->api_port());
+  auto login = [&](const std::string& password) {
+    auto r =
+        http.Post("/api/v1/auth/login", json{{"username", "admin"}, {"password", password}}.dump(),
+                  "application/json");
+    return r && r->status == 200 ? json::parse(r->body)["access_token"].get<std::string>()
+                                 : std::string();
+  };
+  std::string token = login(c->admin_password());
+  ASSERT_FALSE(token.empty()) << c->Log();
+  auto changed = http.Post(
+      "/api/v1/auth/password", {{"Authorization", "Bearer " + token}},
+      json{{"current_password", c->admin_password()}, {"new_password", "a-new-admin-password"}}
+          .dump(),
+      "application/json");
+  ASSERT_TRUE(changed && changed->status == 204);
+  token = login("a-new-admin-password");
+  const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+  auto listed = http.Get("/api/v1/settings", auth);
+  ASSERT_TRUE(listed && listed->status == 200);
+  EXPECT_EQ(listed->body.find("handle_secret"), std::string::npos) << listed->body;
+  auto one = http.Get("/api/v1/settings/nfs.handle_secret", auth);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 404) << one->body;
 }
 
 // An adapter's worker pool is its own: changing it restarts that adapter's listener, on the

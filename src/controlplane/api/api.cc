@@ -538,6 +538,10 @@ json AdapterJson(const Adapter& adapter) {
 
 // Settings the API may change, and their valid values: one of `values`, or, with none, what
 // `what` describes and the server's hook checks (a number in range, a version list).
+// Settings the server keeps for itself in the database, which the API never shows nor takes:
+// the secret NFS file handles are signed with (nodes sharing the database share it).
+bool HiddenSetting(std::string_view key) { return key == "nfs.handle_secret"; }
+
 struct KnownSetting {
   std::string_view key;
   std::initializer_list<std::string_view> values;
@@ -2371,6 +2375,7 @@ class ApiHandlers final {
     ASSIGN_OR_RETURN(std::vector<Setting> settings, db_.ListSettings());
     json list = json::array();
     for (const Setting& setting : settings) {
+      if (HiddenSetting(setting.key)) continue;
       list.push_back({{"key", setting.key}, {"value", setting.value}});
     }
     return Json(200, list);
@@ -2378,7 +2383,8 @@ class ApiHandlers final {
 
   Result<HttpResponse> GetSetting(const Call& call) {
     const std::string& key = call.Param("key");
-    Result<std::string> value = db_.GetSetting(key);
+    Result<std::string> value =
+        HiddenSetting(key) ? Status(Errc::kNotFound, "hidden") : db_.GetSetting(key);
     if (value.status().code() == Errc::kNotFound) {
       return Status(Errc::kNotFound, fmt::format("setting '{}' is not set", key));
     }

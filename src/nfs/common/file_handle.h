@@ -51,6 +51,9 @@ class FileHandleCodec {
 
   // The key must be secret and stable: handles issued under one key fail under another.
   explicit FileHandleCodec(const Key& key) : key_(key) {}
+  // Replaces the key. REQUIRES: no handle is being encoded or decoded (the server sets the key
+  // it keeps in its control plane once, before it serves).
+  void SetKey(const Key& key) { key_ = key; }
 
   Handle Encode(core::ShareId share, core::FileId file) const;
   // out[i] = Encode(share, files[i]), with the MACs computed several at a time (READDIRPLUS
@@ -62,7 +65,6 @@ class FileHandleCodec {
   Result<DecodedHandle> Decode(ByteView bytes) const;
 
  private:
-
   Key key_;
 };
 
