@@ -1,33 +1,38 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# Compares two dfs binaries (a change against its base) with nfs_bench: each run starts a fresh
-# dfs on a memory share on loopback, the two binaries alternate for ROUNDS rounds, and the
-# table shows each figure's median per binary and their ratio (B / A). Alternating in one run
-# is what makes a few percent visible on a noisy machine: run nothing else meanwhile.
+# Compares two dfs binaries (a change against its base) with nfs_bench (or smb_bench): each
+# run starts a fresh dfs on a memory share on loopback, the two binaries alternate for ROUNDS
+# rounds, and the table shows each figure's median per binary and their ratio (B / A).
+# Alternating in one run is what makes a few percent visible on a noisy machine: run nothing
+# else meanwhile.
 #
-# usage: bench/run_ab.sh [--rounds N] [--tests seq,rand,meta,getattr] [--a-env NAME=VALUE]...
-#                        [--b-env NAME=VALUE]... A_DFS B_DFS [-- NFS_BENCH_ARGS...]
+# usage: bench/run_ab.sh [--smb] [--rounds N] [--tests LIST] [--a-env NAME=VALUE]...
+#                        [--b-env NAME=VALUE]... A_DFS B_DFS [-- BENCH_ARGS...]
 #
+#   --smb        measure over SMB with smb_bench (as the initial admin) instead of nfs_bench
 #   --rounds N   alternate A and B runs N times (default 5)
-#   --tests      passed to nfs_bench (default meta,getattr)
+#   --tests      passed to the bench (default meta,getattr; with --smb, meta,lat)
 #   --a-env, --b-env  environment of A's (B's) servers, e.g. DITTOFS_METRICS_ENABLED=true;
 #                the same binary twice then compares two settings. OTLP_SINK in a value becomes
 #                the URL of an OTLP/HTTP sink the script runs (it answers every export 200).
-#   NFS_BENCH_ARGS, e.g. -- --seq-write-only --seq-passes 10
+#   BENCH_ARGS, e.g. -- --seq-write-only --seq-passes 10
 #
-# Environment: NFS_BENCH (default <repo>/build/release/bin/nfs_bench).
+# Environment: NFS_BENCH (default <repo>/build/release/bin/nfs_bench), SMB_BENCH (default
+# <repo>/build/release/bin/smb_bench; it needs libsmbclient-dev at configure time).
 # For latencies (getattr_p50, getattr_p99) a ratio above 1 is worse; for rates, below 1.
 
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rounds=5
-tests=meta,getattr
+tests=
+smb=false
 a_env=()
 b_env=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --smb) smb=true; shift ;;
     --rounds) rounds=$2; shift 2 ;;
     --tests) tests=$2; shift 2 ;;
     --a-env) a_env+=("$2"); shift 2 ;;
@@ -37,14 +42,20 @@ while [[ $# -gt 0 ]]; do
     *) break ;;
   esac
 done
-[[ $# -ge 2 ]] || { sed -n 9,20p "${BASH_SOURCE[0]}" >&2; exit 2; }
+[[ $# -ge 2 ]] || { sed -n 10,23p "${BASH_SOURCE[0]}" >&2; exit 2; }
 a_bin=$(realpath "$1")
 b_bin=$(realpath "$2")
 shift 2
 [[ "${1:-}" == "--" ]] && shift
 extra=("$@")
-nfs_bench=${NFS_BENCH:-$repo_root/build/release/bin/nfs_bench}
-[[ -x "$nfs_bench" ]] || { echo "run_ab.sh: no nfs_bench at $nfs_bench (set NFS_BENCH)" >&2; exit 2; }
+if $smb; then
+  tests=${tests:-meta,lat}
+  bench=${SMB_BENCH:-$repo_root/build/release/bin/smb_bench}
+else
+  tests=${tests:-meta,getattr}
+  bench=${NFS_BENCH:-$repo_root/build/release/bin/nfs_bench}
+fi
+[[ -x "$bench" ]] || { echo "run_ab.sh: no $(basename "$bench") at $bench" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/dfs-ab.XXXXXX)
 sink_pid=
@@ -72,14 +83,15 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
   b_env=("${b_env[@]/OTLP_SINK/http://127.0.0.1:$sink_port/v1/traces}")
 fi
 
-# run BIN LABEL [NAME=VALUE...]: one fresh server (with that environment), one nfs_bench run;
+# run BIN LABEL [NAME=VALUE...]: one fresh server (with that environment), one bench run;
 # appends its RESULT lines.
 run() {
-  local bin=$1 label=$2 dir port pid
+  local bin=$1 label=$2 dir port pid smb_port= password=
   local env=("${@:3}")
   dir=$(mktemp -d "$work/run.XXXX")
   port=$(free_port)
-  write_dfs_config "$dir/dfs.yaml" "$dir/state" "$port" memory memory
+  if $smb; then smb_port=$(free_port); fi
+  write_dfs_config "$dir/dfs.yaml" "$dir/state" "$port" memory memory $smb_port
   env "${env[@]}" "$bin" start --foreground --config "$dir/dfs.yaml" >"$dir/dfs.log" 2>&1 &
   pid=$!
   if ! wait_for_port "$port" "$pid" 30 && grep -q 'unknown key smb' "$dir/dfs.log"; then
@@ -93,8 +105,21 @@ run() {
     echo "run_ab.sh: $bin did not start" >&2
     exit 1
   fi
-  "$nfs_bench" --host 127.0.0.1 --port "$port" --export /export --label "$label" \
-    --tests "$tests" "${extra[@]}" | grep '^RESULT' >>"$results" || true
+  if $smb; then
+    wait_for_port "$smb_port" "$pid" 30 || { echo "run_ab.sh: no SMB from $bin" >&2; exit 1; }
+    for _ in $(seq 100); do
+      password=$(sed -n 's/.*initial password: \([^ ]*\).*/\1/p' "$dir/dfs.log" | head -n1)
+      [[ -n "$password" ]] && break
+      sleep 0.1
+    done
+    [[ -n "$password" ]] || { echo "run_ab.sh: $bin printed no admin password" >&2; exit 1; }
+    SMB_BENCH_PASSWORD=$password "$bench" --host 127.0.0.1 --port "$smb_port" --share export \
+      --user admin --label "$label" --tests "$tests" "${extra[@]}" | grep '^RESULT' \
+      >>"$results" || true
+  else
+    "$bench" --host 127.0.0.1 --port "$port" --export /export --label "$label" \
+      --tests "$tests" "${extra[@]}" | grep '^RESULT' >>"$results" || true
+  fi
   kill "$pid"
   wait "$pid" 2>/dev/null || true
   rm -rf "$dir"

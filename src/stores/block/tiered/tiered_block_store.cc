@@ -1307,8 +1307,9 @@ void TieredStore::MaintenanceLoop() {
       next_gc = Clock::now() + options_.gc_interval;
     }
     if (now >= next_reconcile) {
-      if (Status s = Reconcile(nullptr); !s.ok())
+      if (Status s = Reconcile(nullptr); !s.ok()) {
         LOG_WARN("tiered store: reconcile: {}", s.ToString());
+      }
       next_reconcile = Clock::now() + options_.reconcile_interval;
     }
   }
