@@ -4,6 +4,12 @@
 # exactly the headers of its own folder and of its direct DEPS (checked by
 # tools/check_layering.py, run as the `layering` test; test targets are checked the same way).
 # dittofs_add_test(NAME SOURCES ... DEPS ...): a GoogleTest binary registered with CTest.
+#
+# Test code (tests and test libraries) is compiled without optimization whatever the build type:
+# the code under test keeps the build's flags, and a test file of many TESTs and EXPECTs builds
+# 3 to 4 times faster at -O0 than at -O2 (vfs_test.cc: 29 s against 8 s), which is most of a
+# cold build's time.
+set(DITTOFS_TEST_CODE_OPTIONS -O0 CACHE STRING "Compile options for test code (after the build type's)")
 
 set(DITTOFS_LAYERING_FILE "${CMAKE_BINARY_DIR}/layering.txt")
 file(WRITE "${DITTOFS_LAYERING_FILE}" "")
@@ -47,6 +53,7 @@ function(dittofs_add_test_library name)
   add_library(${name} STATIC ${ARG_SOURCES})
   target_include_directories(${name} PUBLIC "${PROJECT_SOURCE_DIR}/src")
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} GTest::gtest GTest::gmock)
+  target_compile_options(${name} PRIVATE ${DITTOFS_TEST_CODE_OPTIONS})
   dittofs_record_layering(${name} test "${ARG_DEPS}" "${ARG_SOURCES}")
 endfunction()
 
@@ -66,6 +73,7 @@ function(dittofs_add_test name)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} ${ARG_LIBS} GTest::gtest GTest::gmock
                         GTest::gtest_main)
+  target_compile_options(${name} PRIVATE ${DITTOFS_TEST_CODE_OPTIONS})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
   dittofs_record_layering(${name} test "${ARG_DEPS}" "${ARG_SOURCES}")
   add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)

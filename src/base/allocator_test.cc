@@ -9,6 +9,14 @@
 #include <thread>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)  // g++
+#define DITTOFS_ASAN 1
+#elif defined(__has_feature)  // clang
+#if __has_feature(address_sanitizer)
+#define DITTOFS_ASAN 1
+#endif
+#endif
+
 namespace dittofs {
 namespace {
 
@@ -37,7 +45,7 @@ void Burst(int threads, int buffers) {
 }
 
 TEST(AllocatorTest, BuffersOfABurstAreReusedWithoutFreshPageFaults) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(DITTOFS_ASAN)
   GTEST_SKIP() << "AddressSanitizer replaces glibc's allocator: mallopt has nothing to tune";
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)

@@ -233,6 +233,9 @@ class StateTableRecords final : public core::DurableRecords {
     return store_.Put(table_, key, value);
   }
   Status Delete(std::string_view key) override { return store_.Delete(table_, key); }
+  Status DeleteMany(const std::vector<std::string>& keys) override {
+    return store_.DeleteMany(table_, keys);
+  }
   Result<std::vector<std::pair<std::string, std::string>>> List() override {
     ASSIGN_OR_RETURN(std::vector<stores::StateEntry> entries, store_.List(table_));
     std::vector<std::pair<std::string, std::string>> out;
@@ -1781,7 +1784,7 @@ Status ServerImpl::ReconcileAdapters() {
   for (const auto& [name, row] : wanted) {
     if (adapters_.contains(name)) continue;
     auto kind = std::find_if(adapter_kinds_.begin(), adapter_kinds_.end(),
-                             [&](const AdapterKind& k) { return k.name == name; });
+                             [&n = name](const AdapterKind& k) { return k.name == n; });
     if (kind == adapter_kinds_.end()) {
       LOG_WARN("adapter '{}' is enabled, but this build has no such protocol: not started", name);
       continue;

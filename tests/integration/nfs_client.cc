@@ -8,7 +8,15 @@
 #include <optional>
 #include <utility>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__)  // g++
+#define DITTOFS_ASAN 1
+#elif defined(__has_feature)  // clang
+#if __has_feature(address_sanitizer)
+#define DITTOFS_ASAN 1
+#endif
+#endif
+
+#if defined(DITTOFS_ASAN)
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -580,7 +588,7 @@ Result<std::unique_ptr<NfsMount>> NfsMount::Mount(uint16_t port, const std::stri
                                                   const std::string& client_name) {
   nfs_context* nfs = nullptr;
   {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(DITTOFS_ASAN)
     // libnfs 4.0 copies a default NFSv4 client name at init and loses that copy when
     // nfs4_set_client_name replaces it: a leak of the library's, kept out of LeakSanitizer's
     // report (only the context's own allocations are exempted this way).

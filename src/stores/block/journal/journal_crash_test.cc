@@ -144,7 +144,7 @@ struct Progress {
   std::atomic<uint64_t> synced;   // operations before the last finished Sync
 };
 
-constexpr JournalOptions kOptions{
+const JournalOptions kOptions{
     .segment_bytes = 64 * kKiB,
     .capacity_bytes = 1024 * kKiB,  // evicts clean data and keeps two free files
 };

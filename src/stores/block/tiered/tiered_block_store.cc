@@ -1504,7 +1504,9 @@ Status TieredStore::DeleteAll() {
                                                         {RecordTable::kGcQueue, 16}};
   constexpr size_t kBatch = 256;
   const std::string to = keys_.ScanEnd();
-  for (const auto& [table, size] : kTables) {
+  for (const auto& entry : kTables) {
+    const RecordTable table = entry.first;
+    const size_t size = entry.second;
     std::string from = keys_.ScanBegin();
     for (;;) {
       std::vector<Record> batch;
