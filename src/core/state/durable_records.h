@@ -22,6 +22,12 @@ class DurableRecords {
   // Durable when it returns.
   virtual Status Put(std::string_view key, std::string_view value) = 0;
   virtual Status Delete(std::string_view key) = 0;
+  // Deletes every one of `keys`, durably, in one write where the store can (one sync for them
+  // all); the default deletes them one by one.
+  virtual Status DeleteMany(const std::vector<std::string>& keys) {
+    for (const std::string& key : keys) RETURN_IF_ERROR(Delete(key));
+    return Status::Ok();
+  }
   virtual Result<std::vector<std::pair<std::string, std::string>>> List() = 0;
 };
 

@@ -113,6 +113,16 @@ void Nfs4Grace::Forget(const std::string& key) {
   if (!s.ok()) LOG_WARN("nfs4: cannot forget a client record: {}", s.ToString());
 }
 
+void Nfs4Grace::ForgetMany(const std::vector<std::string>& keys) {
+  if (records_ == nullptr || keys.empty()) return;
+  if (in_grace()) {
+    MutexLock lock(&mu_);
+    for (const std::string& key : keys) recorded_.erase(key);
+  }
+  Status s = records_->DeleteMany(keys);
+  if (!s.ok()) LOG_WARN("nfs4: cannot forget {} client records: {}", keys.size(), s.ToString());
+}
+
 uint32_t Nfs4Grace::seconds_left(int64_t now_nanos) {
   if (!in_grace()) return 0;
   MutexLock lock(&mu_);

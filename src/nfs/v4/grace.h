@@ -55,6 +55,8 @@ class Nfs4Grace {
   Status Record(const std::string& key, std::string_view value);
   // Forgets the client of `key` (it is gone for good).
   void Forget(const std::string& key);
+  // Forgets the clients of `keys` with one durable write (clients that expired together).
+  void ForgetMany(const std::vector<std::string>& keys);
 
   // For dfsctl and logs: seconds of grace left (0 when none) and how many clients of the
   // last run have not finished reclaiming.

@@ -249,9 +249,12 @@ class Nfs4Service {
   // Releases everything a client holds: its opens, locks and grants in the shares, its
   // stateids and sessions; removes the record when `forget` (and the durable one too, unless
   // the server is stopping). A 4.0 client's stateids answer `later` when used again
-  // (NFS4ERR_EXPIRED: its lease ran out or its instance was replaced).
+  // (NFS4ERR_EXPIRED: its lease ran out or its instance was replaced). With `forget_later`,
+  // the durable record's key is appended there for the caller to forget with others in one
+  // write (Nfs4Grace::ForgetMany) instead of forgotten at once.
   void ReleaseClient(const std::shared_ptr<Nfs4Client>& client, bool forget,
-                     nfsstat4 later = nfsstat4::NFS4ERR_EXPIRED);
+                     nfsstat4 later = nfsstat4::NFS4ERR_EXPIRED,
+                     std::vector<std::string>* forget_later = nullptr);
   // Releases the state of expired clients that holds up an operation on `file` (courtesy ends
   // at a conflict). True when some was released (the caller retries once).
   bool ExpireCourtesyHolders(const Nfs4File& file);

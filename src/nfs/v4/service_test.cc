@@ -677,12 +677,19 @@ class MemoryClientRecords final : public Nfs4ClientRecords {
   }
   Status Delete(std::string_view key) override {
     map.erase(std::string(key));
+    ++writes;
+    return Status::Ok();
+  }
+  Status DeleteMany(const std::vector<std::string>& keys) override {
+    for (const std::string& key : keys) map.erase(key);
+    ++writes;
     return Status::Ok();
   }
   Result<std::vector<std::pair<std::string, std::string>>> List() override {
     return std::vector<std::pair<std::string, std::string>>(map.begin(), map.end());
   }
   std::map<std::string, std::string> map;
+  int writes = 0;  // Delete and DeleteMany calls: each would be one durable write
 };
 
 TEST_F(Nfs4ServiceTest, GraceAndReclaimAfterARestart) {
@@ -780,15 +787,20 @@ TEST_F(Nfs4ServiceTest, AnExpiredClientsRecordGoesWithItsState) {
   Make(o);
   MemoryClientRecords records;
   ASSERT_OK(service_->BeginGrace(&records, std::chrono::seconds(60)));
-  Session41 a = Establish41("a");
-  std::vector<nfs_argop4> ops{Seq(a), MakeOp(OP_PUTROOTFH),
-                              MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
-                              OpenOp("e", OPEN4_SHARE_ACCESS_READ, 0, "o", a.clientid)};
-  ASSERT_EQ(Run(1, ops).status, kOk);
-  EXPECT_EQ(records.map.size(), 1u);
-  service_->Tick(MonotonicNanos() + 5'000'000'000);  // past its lease and its courtesy
+  // Three clients with state, gone together: their records go in one write.
+  for (const char* name : {"a", "b", "c"}) {
+    Session41 s = Establish41(name);
+    std::vector<nfs_argop4> ops{Seq(s), MakeOp(OP_PUTROOTFH),
+                                MakeOp(OP_LOOKUP, LOOKUP4args{"export"}),
+                                OpenOp("e", OPEN4_SHARE_ACCESS_READ, 0, name, s.clientid)};
+    ASSERT_EQ(Run(1, ops).status, kOk);
+  }
+  EXPECT_EQ(records.map.size(), 3u);
+  records.writes = 0;
+  service_->Tick(MonotonicNanos() + 5'000'000'000);  // past their leases and their courtesy
   EXPECT_EQ(service_->state().client_count(), 0u);
   EXPECT_TRUE(records.map.empty());
+  EXPECT_EQ(records.writes, 1);
 }
 
 // What pynfs's 4.1 suite found: CREATE_SESSION's flag and channel checks, a confirmed client

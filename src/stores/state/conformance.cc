@@ -107,6 +107,22 @@ TEST_P(StateStoreConformance, PutGetReplaceDelete) {
   EXPECT_OK(store().Delete(StateTable::kNsmHosts, "never"));
 }
 
+TEST_P(StateStoreConformance, DeleteManyRemovesEachKeyOfItsTableOnly) {
+  for (const char* key : {"a", "b", "c", "d"}) {
+    ASSERT_OK(store().Put(StateTable::kClients, key, key));
+  }
+  ASSERT_OK(store().Put(StateTable::kNsmHosts, "a", "host"));
+  ASSERT_OK(store().DeleteMany(StateTable::kClients, {"a", "c", "never there", "c"}));
+  ASSERT_OK_AND_ASSIGN(std::vector<StateEntry> clients, store().List(StateTable::kClients));
+  EXPECT_THAT(clients, ElementsAre(StateEntry{"b", "b"}, StateEntry{"d", "d"}));
+  ASSERT_OK_AND_ASSIGN(std::string host, store().Get(StateTable::kNsmHosts, "a"));
+  EXPECT_EQ(host, "host");
+  EXPECT_OK(store().DeleteMany(StateTable::kClients, {}));
+  ASSERT_OK(store().DeleteMany(StateTable::kClients, {"b", "d"}));
+  ASSERT_OK_AND_ASSIGN(clients, store().List(StateTable::kClients));
+  EXPECT_THAT(clients, IsEmpty());
+}
+
 TEST_P(StateStoreConformance, TablesAreSeparate) {
   ASSERT_OK(store().Put(StateTable::kClients, "k", "client"));
   ASSERT_OK(store().Put(StateTable::kNsmHosts, "k", "host"));

@@ -20,6 +20,11 @@ Status CheckStateEntry(std::string_view key, std::string_view value) {
   return Status::Ok();
 }
 
+Status StateStore::DeleteMany(StateTable table, const std::vector<std::string>& keys) {
+  for (const std::string& key : keys) RETURN_IF_ERROR(Delete(table, key));
+  return Status::Ok();
+}
+
 namespace {
 
 class MemoryStateStore final : public StateStore {

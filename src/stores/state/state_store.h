@@ -53,6 +53,10 @@ class StateStore {
   virtual Status Put(StateTable table, std::string_view key, std::string_view value) = 0;
   // Removes `key` durably; ok when it was absent.
   virtual Status Delete(StateTable table, std::string_view key) = 0;
+  // Removes every one of `keys` durably, in one write where the backend can (one synced write,
+  // one transaction) rather than one per key; ok for keys that were absent. All or none of
+  // them are gone when it fails, on the backends that write once.
+  virtual Status DeleteMany(StateTable table, const std::vector<std::string>& keys);
   // Errc::kNotFound when absent.
   virtual Result<std::string> Get(StateTable table, std::string_view key) = 0;
   // Every entry of `table`, in byte order of their keys (bytes compare unsigned).

@@ -87,6 +87,20 @@ class PostgresStateStore final : public StateStore {
     });
   }
 
+  Status DeleteMany(StateTable table, const std::vector<std::string>& keys) override {
+    if (keys.empty()) return Status::Ok();
+    // One transaction in one round trip: one commit (one WAL flush) for them all.
+    std::vector<pg::Statement> batch;
+    batch.reserve(keys.size() + 2);
+    batch.push_back({"BEGIN", {}});
+    const std::string sql = T("DELETE FROM {}.entries WHERE tbl = $1 AND key = $2");
+    for (const std::string& key : keys) {
+      batch.push_back({sql, {Int(static_cast<uint8_t>(table)), Bytes(key)}});
+    }
+    batch.push_back({"COMMIT", {}});
+    return Run([&](Connection& c) { return c.Pipeline(batch); });
+  }
+
   Result<std::string> Get(StateTable table, std::string_view key) override {
     return Run([&](Connection& c) -> Result<std::string> {
       ASSIGN_OR_RETURN(Rows r, c.Exec(T("SELECT value FROM {}.entries WHERE tbl = $1 AND key = $2"),

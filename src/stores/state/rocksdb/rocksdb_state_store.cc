@@ -88,6 +88,17 @@ class RocksDbStateStore final : public StateStore {
     return Write([&](rocksdb::WriteBatch& b) { return b.Delete(StateKey(table, key)); });
   }
 
+  Status DeleteMany(StateTable table, const std::vector<std::string>& keys) override {
+    if (keys.empty()) return Status::Ok();
+    return Write([&](rocksdb::WriteBatch& b) {
+      for (const std::string& key : keys) {
+        rocksdb::Status s = b.Delete(StateKey(table, key));
+        if (!s.ok()) return s;
+      }
+      return rocksdb::Status::OK();
+    });
+  }
+
   Result<std::string> Get(StateTable table, std::string_view key) override {
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), StateKey(table, key), &value);
