@@ -1008,7 +1008,8 @@ Result<uint64_t> Vfs::CopyRange(const Caller& raw_caller, FileId src, uint64_t s
 
 Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_view name,
                            FileType type, const SetAttrs& attrs, std::string_view target,
-                           uint32_t major, uint32_t minor, Wcc* dir_wcc, const OpenContext* via) {
+                           uint32_t major, uint32_t minor, Wcc* dir_wcc, const OpenContext* via,
+                           uint64_t create_verifier) {
   RETURN_IF_ERROR(Admit(raw_caller, true));
   Caller caller = Effective(raw_caller);
   std::optional<PreAttr> before;
@@ -1092,6 +1093,7 @@ Result<Attr> Vfs::MakeNode(const Caller& raw_caller, FileId dir, std::string_vie
     }
     n.rdev_major = major;
     n.rdev_minor = minor;
+    n.create_verifier = create_verifier;
     n.symlink_target = std::string(target);
     if (type == FileType::kDirectory) {
       n.parent = d.id;
@@ -1150,18 +1152,12 @@ Result<Attr> Vfs::Create(const Caller& raw_caller, FileId dir, std::string_view 
   }
   SetAttrs effective = attrs;
   if (how == CreateMode::kExclusive) effective = SetAttrs{};  // RFC 1813: no attributes
-  ASSIGN_OR_RETURN(Attr created, MakeNode(raw_caller, dir, name, FileType::kRegular, effective, "",
-                                          0, 0, dir_wcc, via));
-  if (how == CreateMode::kExclusive) {
-    Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
-      ASSIGN_OR_RETURN(Inode n, LoadIn(txn, created.id));
-      n.create_verifier = verifier;
-      txn.PutInode(n);
-      return Status::Ok();
-    });
-    RETURN_IF_ERROR(s);
-    return Resolve(created.id);
-  }
+  // An exclusive create keeps its verifier in the new inode, in the create's own transaction:
+  // one durable commit, and no moment where the file exists without it.
+  ASSIGN_OR_RETURN(Attr created,
+                   MakeNode(raw_caller, dir, name, FileType::kRegular, effective, "", 0, 0, dir_wcc,
+                            via, how == CreateMode::kExclusive ? verifier : 0));
+  if (how == CreateMode::kExclusive) return created;
   if (attrs.has(kSetSize) && attrs.size != 0) {
     Wcc ignored;
     RETURN_IF_ERROR(

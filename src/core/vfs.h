@@ -364,7 +364,8 @@ class Vfs {
   Attr ToAttr(const stores::Inode& inode) const;
   Result<Attr> MakeNode(const Caller& caller, FileId dir, std::string_view name, FileType type,
                         const SetAttrs& attrs, std::string_view target, uint32_t major,
-                        uint32_t minor, Wcc* dir_wcc, const OpenContext* via = nullptr);
+                        uint32_t minor, Wcc* dir_wcc, const OpenContext* via = nullptr,
+                        uint64_t create_verifier = 0);
   // The parent_holder of `via` (none: kAnonymousOwner).
   static uint64_t ParentHolder(const OpenContext* via) {
     return via != nullptr ? via->parent_holder : kAnonymousOwner;
