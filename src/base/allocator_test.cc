@@ -9,13 +9,7 @@
 #include <thread>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__)  // g++
-#define DITTOFS_ASAN 1
-#elif defined(__has_feature)  // clang
-#if __has_feature(address_sanitizer)
-#define DITTOFS_ASAN 1
-#endif
-#endif
+#include "base/sanitizers.h"
 
 namespace dittofs {
 namespace {

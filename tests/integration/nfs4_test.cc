@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "base/bytes.h"
+#include "base/sanitizers.h"
 #include "dfs_process.h"
 #include "nfs4_client.h"
 #include "rpc/blocking_client.h"
@@ -22,14 +23,6 @@
 #include "testing/postgres_server.h"
 #include "testing/status_matchers.h"
 #include "xdr/xdr.h"
-
-#if defined(__SANITIZE_ADDRESS__)  // g++
-#define DITTOFS_ASAN 1
-#elif defined(__has_feature)  // clang
-#if __has_feature(address_sanitizer)
-#define DITTOFS_ASAN 1
-#endif
-#endif
 
 namespace dittofs::integration {
 namespace {

@@ -8,13 +8,7 @@
 #include <optional>
 #include <utility>
 
-#if defined(__SANITIZE_ADDRESS__)  // g++
-#define DITTOFS_ASAN 1
-#elif defined(__has_feature)  // clang
-#if __has_feature(address_sanitizer)
-#define DITTOFS_ASAN 1
-#endif
-#endif
+#include "base/sanitizers.h"
 
 #if defined(DITTOFS_ASAN)
 #include <sanitizer/lsan_interface.h>
