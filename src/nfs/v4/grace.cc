@@ -103,15 +103,7 @@ Status Nfs4Grace::Record(const std::string& key, std::string_view value) {
   return Status::Ok();
 }
 
-void Nfs4Grace::Forget(const std::string& key) {
-  if (records_ == nullptr) return;
-  if (in_grace()) {
-    MutexLock lock(&mu_);
-    recorded_.erase(key);
-  }
-  Status s = records_->Delete(key);
-  if (!s.ok()) LOG_WARN("nfs4: cannot forget a client record: {}", s.ToString());
-}
+void Nfs4Grace::Forget(const std::string& key) { ForgetMany({key}); }
 
 void Nfs4Grace::ForgetMany(const std::vector<std::string>& keys) {
   if (records_ == nullptr || keys.empty()) return;
@@ -120,7 +112,7 @@ void Nfs4Grace::ForgetMany(const std::vector<std::string>& keys) {
     for (const std::string& key : keys) recorded_.erase(key);
   }
   Status s = records_->DeleteMany(keys);
-  if (!s.ok()) LOG_WARN("nfs4: cannot forget {} client records: {}", keys.size(), s.ToString());
+  if (!s.ok()) LOG_WARN("nfs4: cannot forget {} client record(s): {}", keys.size(), s.ToString());
 }
 
 uint32_t Nfs4Grace::seconds_left(int64_t now_nanos) {
