@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "base/log.h"
+#include "base/random.h"
 #include "base/record_codec.h"
 
 namespace dittofs::core {
@@ -145,7 +146,9 @@ std::string EncodeUsage(int64_t bytes, int64_t files) {
 // A delta record's key: unique to its commit without a shared counter (the wall clock in
 // nanoseconds and a number of this process's), so that commits never conflict over it.
 std::string DeltaKey() {
-  static std::atomic<uint64_t> seq{0};
+  // From a random start, so that two processes writing one store (nodes sharing a schema)
+  // never make the same key at the same nanosecond.
+  static std::atomic<uint64_t> seq{RandomU64()};
   std::string key = "d";
   const Timespec now = Now();
   AppendBe64(&key, uint64_t(now.sec) * 1000000000u + now.nsec);
@@ -237,6 +240,9 @@ class CountingTxn final : public MetadataTxn {
   void PutRecord(RecordTable table, std::string_view key, std::string_view value) override {
     inner_->PutRecord(table, key, value);
   }
+  void PutNewRecord(RecordTable table, std::string_view key, std::string_view value) override {
+    inner_->PutNewRecord(table, key, value);
+  }
   void DeleteRecord(RecordTable table, std::string_view key) override {
     inner_->DeleteRecord(table, key);
   }
@@ -275,7 +281,10 @@ class CountingTxn final : public MetadataTxn {
       }
       AddFootprints(before, after, &deltas);
     }
-    if (!deltas.empty()) inner_->PutRecord(RecordTable::kQuota, DeltaKey(), EncodeDeltas(deltas));
+    // A delta's key is made once (DeltaKey: the time and a sequence): no one else writes it.
+    if (!deltas.empty()) {
+      inner_->PutNewRecord(RecordTable::kQuota, DeltaKey(), EncodeDeltas(deltas));
+    }
     inner_->set_lazy(lazy());
     RETURN_IF_ERROR(inner_->Commit());
     if (table_ != nullptr && !deltas.empty()) table_->Apply(deltas);

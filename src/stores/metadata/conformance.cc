@@ -1167,6 +1167,61 @@ TEST_P(MetadataStoreConformance, RecordsWithDifferentKeysDoNotConflict) {
   EXPECT_THAT(ReadRecord(store(), RecordTable::kObjects, "a"), IsOkAndHolds("3"));
 }
 
+// New, unique keys (a log's): concurrent writers never conflict on them, a transaction reads
+// its own, and they land with its other writes or not at all.
+TEST_P(MetadataStoreConformance, NewRecordsLandWithTheirCommitAndNeverConflict) {
+  ASSERT_OK_AND_ASSIGN(Inode file, CreateInode(store(), FileType::kRegular));
+  std::unique_ptr<MetadataTxn> first = store().Begin();
+  std::unique_ptr<MetadataTxn> second = store().Begin();
+  first->PutNewRecord(RecordTable::kQuota, "d1", "one");
+  second->PutNewRecord(RecordTable::kQuota, "d2", "two");
+  EXPECT_THAT(first->GetRecord(RecordTable::kQuota, "d1"), IsOkAndHolds("one"));
+  EXPECT_THAT(second->GetRecord(RecordTable::kQuota, "d1"), StatusIs(Errc::kNotFound));
+  ASSERT_OK(second->Commit());
+  ASSERT_OK(first->Commit());
+  EXPECT_THAT(Scan(store(), RecordTable::kQuota, "d", "e"),
+              IsOkAndHolds(ElementsAre(Record{"d1", "one"}, Record{"d2", "two"})));
+
+  // A transaction that loses on an inode leaves its new record out too.
+  std::unique_ptr<MetadataTxn> loser = store().Begin();
+  ASSERT_OK_AND_ASSIGN(Inode read, loser->GetInode(file.id));
+  read.size = 5;
+  loser->PutInode(read);
+  loser->PutNewRecord(RecordTable::kQuota, "d3", "three");
+  ASSERT_OK(RunTransaction(store(), [&](MetadataTxn& txn) -> Status {
+    ASSIGN_OR_RETURN(Inode inode, txn.GetInode(file.id));
+    inode.size = 9;
+    txn.PutInode(inode);
+    return Status::Ok();
+  }));
+  EXPECT_THAT(loser->Commit(), StatusIs(Errc::kConflict));
+  EXPECT_THAT(ReadRecord(store(), RecordTable::kQuota, "d3"), StatusIs(Errc::kNotFound));
+}
+
+// Ids handed out and never used stay unique, and each one's first use sees no inode.
+TEST_P(MetadataStoreConformance, AllocatedIdsStartAbsentAndConflictWithTheirCreation) {
+  ASSERT_OK_AND_ASSIGN(InodeId unused, store().AllocateInodeId());
+  ASSERT_OK_AND_ASSIGN(InodeId id, store().AllocateInodeId());
+  EXPECT_NE(unused, id);
+  std::unique_ptr<MetadataTxn> txn = store().Begin();
+  EXPECT_THAT(txn->GetInode(id), StatusIs(Errc::kNotFound));
+  // Someone else creates it first (an id given out twice would do this): the read conflicts.
+  ASSERT_OK(RunTransaction(store(), [&](MetadataTxn& other) -> Status {
+    Inode inode;
+    inode.id = id;
+    inode.type = FileType::kRegular;
+    other.PutInode(inode);
+    return Status::Ok();
+  }));
+  Inode mine;
+  mine.id = id;
+  mine.type = FileType::kDirectory;
+  txn->PutInode(mine);
+  EXPECT_THAT(txn->Commit(), StatusIs(Errc::kConflict));
+  ASSERT_OK_AND_ASSIGN(Inode stored, store().GetInode(id));
+  EXPECT_EQ(stored.type, FileType::kRegular);
+}
+
 TEST_P(MetadataStoreConformance, RecordAndInodeWritesCommitAtomically) {
   ASSERT_OK_AND_ASSIGN(Inode file, CreateInode(store(), FileType::kRegular));
   // Both land together.

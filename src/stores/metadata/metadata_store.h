@@ -161,6 +161,13 @@ class MetadataTxn {
   // first read or wrote it.
   virtual void PutRecord(RecordTable table, std::string_view key, std::string_view value) = 0;
   virtual void DeleteRecord(RecordTable table, std::string_view key) = 0;
+  // As PutRecord, for a key that is new and unique to this write: no commit has written it and
+  // no other transaction will (a log entry under a key made of a sequence, say). Nothing can
+  // conflict on it, so stores where tracking a key costs a round trip skip that.
+  // REQUIRES: as PutRecord; the key is used by this transaction alone.
+  virtual void PutNewRecord(RecordTable table, std::string_view key, std::string_view value) {
+    PutRecord(table, key, value);
+  }
   // `counted` kNo: the write does not count as a change of the inode (its version stays), for
   // changes no change attribute shows (an access time). Any counted write of the inode, or
   // of its entries, in the same transaction makes it count. Conflict detection is the same

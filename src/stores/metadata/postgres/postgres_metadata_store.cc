@@ -10,12 +10,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "base/casefold.h"
 #include "base/check.h"
+#include "base/group_sync.h"
 #include "base/log.h"
+#include "base/mutex.h"
+#include "base/thread_pool.h"
 #include "stores/metadata/inode_codec.h"
 #include "stores/pg/pg_client.h"
 
@@ -47,6 +51,7 @@ class PostgresMetadataStore;
 class PostgresTxn final : public MetadataTxn {
  public:
   explicit PostgresTxn(PostgresMetadataStore& store) : store_(store) {}
+  ~PostgresTxn() override;
 
   Result<Inode> GetInode(InodeId id) override;
   Result<DirEntry> Lookup(InodeId dir, std::string_view name) override;
@@ -57,6 +62,7 @@ class PostgresTxn final : public MetadataTxn {
   Result<std::vector<Record>> ScanRecords(RecordTable table, std::string_view from,
                                           std::string_view to, size_t max) override;
   void PutRecord(RecordTable table, std::string_view key, std::string_view value) override;
+  void PutNewRecord(RecordTable table, std::string_view key, std::string_view value) override;
   void DeleteRecord(RecordTable table, std::string_view key) override;
   void PutInode(const Inode& inode, Counted counted) override;
   void DeleteInode(InodeId id) override;
@@ -88,6 +94,10 @@ class PostgresTxn final : public MetadataTxn {
 
   PostgresMetadataStore& store_;
   Status error_;
+  // Fresh ids this transaction took (PostgresMetadataStore::TakeFresh), given back unless it
+  // committed, or may have: a transaction that lost or never committed wrote none of them.
+  std::vector<InodeId> took_fresh_;
+  bool may_have_committed_ = false;
   std::map<InodeId, SeenInode> seen_inodes_;
   std::map<RecordKey, std::pair<int64_t, std::optional<std::string>>> seen_records_;
   std::map<InodeId, InodeWrite> inode_writes_;
@@ -185,10 +195,41 @@ class PostgresMetadataStore final : public MetadataStore {
   }
 
   Result<InodeId> AllocateInodeId() override {
-    return WithConnection(pool_, [&](Connection& c) -> Result<InodeId> {
-      ASSIGN_OR_RETURN(Rows r, c.Exec(T("SELECT nextval('{}.ids')")));
-      return static_cast<InodeId>(r.Int(0, 0));
-    });
+    {
+      MutexLock lock(&ids_mu_);
+      if (!spare_ids_.empty()) return Handed(spare_ids_.back());
+    }
+    // A batch in one round trip; what this node does not use is a gap in the sequence.
+    ASSIGN_OR_RETURN(std::vector<InodeId> batch,
+                     WithConnection(pool_, [&](Connection& c) -> Result<std::vector<InodeId>> {
+                       ASSIGN_OR_RETURN(Rows r, c.Exec(T("SELECT nextval('{}.ids') FROM "
+                                                         "generate_series(1, $1)"),
+                                                       {Int(kIdBatch)}));
+                       std::vector<InodeId> ids;
+                       for (int i = 0; i < r.size(); ++i) {
+                         ids.push_back(static_cast<InodeId>(r.Int(i, 0)));
+                       }
+                       return ids;
+                     }));
+    if (batch.empty()) return Status(Errc::kIo, "metadata store: no inode id from the sequence");
+    MutexLock lock(&ids_mu_);
+    spare_ids_.insert(spare_ids_.end(), batch.begin(), batch.end());
+    return Handed(spare_ids_.back());
+  }
+
+  // Whether `id` was handed out by AllocateInodeId and no transaction has used it since: an
+  // id the sequence gave once has no inode and no stamp, so its first use needs no read.
+  // True once per id.
+  bool TakeFresh(InodeId id) {
+    MutexLock lock(&ids_mu_);
+    return fresh_ids_.erase(id) != 0;
+  }
+  // Ids a transaction took fresh and did not use after all (it lost, or never committed).
+  void GiveBackFresh(const std::vector<InodeId>& ids) {
+    MutexLock lock(&ids_mu_);
+    for (InodeId id : ids) {
+      if (fresh_ids_.size() < kMaxFresh) fresh_ids_.insert(id);
+    }
   }
 
   uint32_t NextGeneration(InodeId) override {
@@ -228,17 +269,33 @@ class PostgresMetadataStore final : public MetadataStore {
 
   Status Sync() override {
     // A synchronous commit flushes the WAL through its own record, so through every
-    // asynchronous (lazy) commit before it. An xid makes the transaction write one.
-    return WithConnection(pool_, [&](Connection& c) -> Status {
-      RETURN_IF_ERROR(c.Exec("BEGIN").status());
-      Status s = c.Exec("SELECT pg_current_xact_id()::text::bigint").status();
-      if (!s.ok()) {
-        (void)c.Exec("ROLLBACK");
-        return s;
-      }
-      RETURN_IF_ERROR(c.Exec("COMMIT").status());
-      syncs_.fetch_add(1);
-      return Status::Ok();
+    // asynchronous (lazy) commit before it. Only a transaction that wrote WAL waits for that
+    // flush (PostgreSQL commits one that merely holds an xid asynchronously), so this one
+    // writes a row: the count of syncs in `meta`. One round trip.
+    const std::vector<Statement> sync = {
+        {"BEGIN", {}},
+        {T("INSERT INTO {0}.meta VALUES ('syncs', 1) ON CONFLICT (name) DO UPDATE SET value = "
+           "{0}.meta.value + 1"),
+         {}},
+        {"COMMIT", {}}};
+    RETURN_IF_ERROR(WithConnection(pool_, [&](Connection& c) { return c.Pipeline(sync); }));
+    syncs_.fetch_add(1);
+    return Status::Ok();
+  }
+
+  // Makes a commit that just returned (an asynchronous one) durable, with the commits that
+  // returned before it: one Sync for every commit that returned while the previous Sync ran
+  // (group commit). The commit itself never waits for the disk, so the rows it wrote are
+  // free for the next transaction while the WAL is flushed, as RocksDB's commits are.
+  Status SyncCommitted() {
+    // Positions are the commits in the order they returned.
+    const uint64_t mine = committed_.fetch_add(1) + 1;
+    return group_sync_.SyncThrough(mine, [this]() -> Result<uint64_t> {
+      // Every commit counted by now returned before this Sync starts: it covers them.
+      const uint64_t covered = committed_.load();
+      BlockingRegion blocking;
+      RETURN_IF_ERROR(Sync());
+      return covered;
     });
   }
 
@@ -247,11 +304,27 @@ class PostgresMetadataStore final : public MetadataStore {
   const std::string& schema() const { return schema_; }
   // `sql` with the schema in place of "{}".
   std::string T(std::string_view sql) const { return fmt::format(fmt::runtime(sql), schema_); }
-  void CountSync() { syncs_.fetch_add(1); }
 
  private:
+  static constexpr int64_t kIdBatch = 64;
+  // At most this many ids handed out and not yet used are remembered as fresh (an id given to
+  // a create that then found the name taken is never used).
+  static constexpr size_t kMaxFresh = 4096;
+
+  InodeId Handed(InodeId id) EXCLUSIVE_LOCKS_REQUIRED(ids_mu_) {
+    spare_ids_.pop_back();
+    if (fresh_ids_.size() >= kMaxFresh) fresh_ids_.clear();  // they are read, then
+    fresh_ids_.insert(id);
+    return id;
+  }
+
   const std::string schema_;
   Pool pool_;
+  Mutex ids_mu_;
+  std::vector<InodeId> spare_ids_ GUARDED_BY(ids_mu_);
+  std::unordered_set<InodeId> fresh_ids_ GUARDED_BY(ids_mu_);
+  std::atomic<uint64_t> committed_{0};  // durable commits that returned, for group_sync_
+  GroupSync group_sync_;
   std::atomic<InodeId> root_{kInvalidInode};
   std::atomic<uint32_t> next_generation_{1};
   std::atomic<uint64_t> syncs_{0};
@@ -259,6 +332,11 @@ class PostgresMetadataStore final : public MetadataStore {
 
 Status PostgresTxn::SeeInode(InodeId id) {
   if (seen_inodes_.contains(id)) return Status::Ok();
+  if (store_.TakeFresh(id)) {
+    seen_inodes_.emplace(id, SeenInode{});  // never stamped, never written
+    took_fresh_.push_back(id);
+    return Status::Ok();
+  }
   return WithConnection(store_.pool(), [&](Connection& c) -> Status {
     // One statement: one snapshot for the stamp and the inode.
     ASSIGN_OR_RETURN(Rows r, c.Exec(store_.T("SELECT s.stamp, i.data, i.version FROM "
@@ -430,6 +508,12 @@ void PostgresTxn::PutRecord(RecordTable table, std::string_view key, std::string
   record_writes_[{static_cast<uint8_t>(table), std::string(key)}] = std::string(value);
 }
 
+void PostgresTxn::PutNewRecord(RecordTable table, std::string_view key, std::string_view value) {
+  CHECK(key.size() <= kMaxRecordKeySize && value.size() <= kMaxRecordValueSize) << "record";
+  // Not seen: nothing to check at commit. Its row is written with the commit's stamp.
+  record_writes_[{static_cast<uint8_t>(table), std::string(key)}] = std::string(value);
+}
+
 void PostgresTxn::DeleteRecord(RecordTable table, std::string_view key) {
   Keep(SeeRecord(table, key));
   record_writes_[{static_cast<uint8_t>(table), std::string(key)}] = std::nullopt;
@@ -458,18 +542,23 @@ void PostgresTxn::DeleteEntry(InodeId dir, std::string_view name) {
   entry_writes_[{dir, std::string(name)}] = std::nullopt;
 }
 
+PostgresTxn::~PostgresTxn() {
+  if (!may_have_committed_ && !took_fresh_.empty()) store_.GiveBackFresh(took_fresh_);
+}
+
 Status PostgresTxn::Commit() {
   RETURN_IF_ERROR(error_);
-  if (seen_inodes_.empty() && seen_records_.empty()) return Status::Ok();
   const bool writes = !inode_writes_.empty() || !entry_writes_.empty() || !record_writes_.empty();
   std::map<InodeId, bool> entries_changed;  // directories whose entries this commit changes
   for (const auto& [key, entry] : entry_writes_) entries_changed[key.first] = true;
+  if (seen_inodes_.empty() && seen_records_.empty() && !writes) return Status::Ok();
   PostgresMetadataStore& s = store_;
   // The whole commit goes in one round trip (a pipeline). A stamp that is not the one seen
   // divides by zero: the error (SQLSTATE 22012) aborts the rest, and is the conflict.
   std::vector<Statement> batch;
   batch.push_back({"BEGIN ISOLATION LEVEL SERIALIZABLE", {}});
-  if (lazy()) batch.push_back({"SET LOCAL synchronous_commit = off", {}});
+  // Durable commits too: they are made durable after, together (SyncCommitted).
+  batch.push_back({"SET LOCAL synchronous_commit = off", {}});
   for (const auto& [id, seen] : seen_inodes_) {
     batch.push_back({s.T("SELECT 1 / (CASE WHEN COALESCE((SELECT stamp FROM {}.stamps WHERE id = "
                          "$1), 0) = $2 THEN 1 ELSE 0 END)"),
@@ -549,8 +638,14 @@ Status PostgresTxn::Commit() {
   }
   batch.push_back({"COMMIT", {}});
   Status status = WithConnection(s.pool(), [&](Connection& c) { return c.Pipeline(batch); });
-  if (status.ok() && writes && !lazy()) s.CountSync();
-  return status;
+  // A conflict rolled the transaction back; anything else (a lost connection) may not have.
+  may_have_committed_ = status.code() != Errc::kConflict;
+  RETURN_IF_ERROR(status);
+  // Committed and visible. A durable commit returns once the WAL holds it on disk; if that
+  // fails (the server went away), the commit may or may not survive, as when a connection is
+  // lost during a COMMIT.
+  if (writes && !lazy()) return s.SyncCommitted();
+  return Status::Ok();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "stores/metadata/conformance.h"
 #include "testing/postgres_server.h"
@@ -166,6 +167,43 @@ TEST(PostgresMetadataStoreTest, ServerCrashFailsCleanlyAndTheStoreRecovers) {
     EXPECT_TRUE(txn->Lookup(dir, fmt::format("f{}", i)).ok()) << i;
   }
   stop.store(true);
+}
+
+// Lazy commits (an UNSTABLE write's size and times) that a Sync (NFS COMMIT) covered survive
+// the server's crash: the Sync waits for the WAL to be on disk through all of them, which a
+// transaction that writes no row would not (PostgreSQL commits those asynchronously).
+TEST(PostgresMetadataStoreTest, LazyCommitsASyncCoveredSurviveACrash) {
+  ASSERT_FALSE(server->dsn().empty()) << server->error();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MetadataStore> store, Open(FreshSchema()));
+  std::vector<InodeId> ids;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_OK_AND_ASSIGN(InodeId id, store->AllocateInodeId());
+    ids.push_back(id);
+    ASSERT_OK(RunTransaction(
+        *store,
+        [&](MetadataTxn& txn) {
+          Inode inode = Dir(id);
+          inode.size = 1000 + static_cast<uint64_t>(i);
+          txn.PutInode(inode);
+          return Status::Ok();
+        },
+        Durability::kLazy));
+  }
+  const uint64_t syncs = store->Stats().syncs;
+  ASSERT_OK(store->Sync());
+  EXPECT_EQ(store->Stats().syncs, syncs + 1);
+  server->Kill();
+  ASSERT_OK(server->Restart());
+  Result<Inode> back = store->GetInode(ids.back());
+  for (int i = 0; i < 50 && back.status().code() == Errc::kUnavailable; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    back = store->GetInode(ids.back());
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    Result<Inode> inode = store->GetInode(ids[i]);
+    ASSERT_TRUE(inode.ok()) << i << ": " << inode.status().ToString();
+    EXPECT_EQ(inode->size, 1000 + i);
+  }
 }
 
 }  // namespace
