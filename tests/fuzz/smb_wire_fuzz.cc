@@ -95,6 +95,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
+  // The raw bytes as QUERY_INFO's SMB2_QUERY_QUOTA_INFO (its SIDs views inside it) and as
+  // SET_INFO's FILE_QUOTA_INFORMATION list (which encodes to one that decodes the same).
+  if (Result<wire::QueryQuotaInfo> q = wire::DecodeQueryQuotaInfo(raw); q.ok()) {
+    for (ByteView sid : q->sid_list) Touch(sid, raw);
+    if (!q->start_sid.empty()) Touch(q->start_sid, raw);
+  }
+  if (Result<std::vector<wire::QuotaInformation>> quotas = wire::DecodeQuotaList(raw);
+      quotas.ok()) {
+    std::vector<std::byte> again;
+    wire::EncodeQuotaList(*quotas, again);
+    Result<std::vector<wire::QuotaInformation>> back = wire::DecodeQuotaList(again);
+    if (!back.ok() || back->size() != quotas->size()) std::abort();
+    for (size_t i = 0; i < quotas->size(); ++i) {
+      const wire::QuotaInformation& a = (*quotas)[i];
+      const wire::QuotaInformation& b = (*back)[i];
+      if (a.sid != b.sid || a.used != b.used || a.limit != b.limit || a.threshold != b.threshold) {
+        std::abort();
+      }
+    }
+  }
+
   // The bytes as the body of a request.
   std::vector<std::byte> m;
   wire::Header header;

@@ -67,6 +67,52 @@ uint16_t FreePort() {
   return ntohs(addr.sin_port);
 }
 
+// A TCP forwarder over a Unix socket, for clients that dial a fixed port: `out SOCK PORT`
+// listens on SOCK and connects each connection to 127.0.0.1:PORT; `in SOCK` listens on
+// 127.0.0.1:445 (in a network namespace of the test's own) and connects each to SOCK.
+constexpr const char* kForwarder = R"py(
+import socket, sys, threading
+def pump(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+def serve(listener, dial):
+    while True:
+        c, _ = listener.accept()
+        try:
+            u = dial()
+        except OSError:
+            c.close()
+            continue
+        threading.Thread(target=pump, args=(c, u), daemon=True).start()
+        threading.Thread(target=pump, args=(u, c), daemon=True).start()
+def dial_unix():
+    u = socket.socket(socket.AF_UNIX)
+    u.connect(sys.argv[2])
+    return u
+if sys.argv[1] == "out":
+    l = socket.socket(socket.AF_UNIX)
+    l.bind(sys.argv[2])
+    l.listen(16)
+    serve(l, lambda: socket.create_connection(("127.0.0.1", int(sys.argv[3]))))
+else:
+    l = socket.socket()
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", 445))
+    l.listen(16)
+    serve(l, dial_unix)
+)py";
+
 class DfsctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -830,6 +876,89 @@ TEST_F(DfsctlTest, QuotasHoldOverNfsAndSmbAndKeepEveryAcknowledgedByte) {
   json limited = json::parse(list.out);
   ASSERT_EQ(limited.size(), 1u) << list.out;
   EXPECT_EQ(limited[0]["id"], 1000);
+}
+
+// SMB's own quota interface (docs/quotas.md), through Samba's smbcquotas: a user lists their
+// quota as the share counts it, and only theirs; root (the admin) lists everyone's and sets
+// limits, which dfsctl then shows; a user's set is refused.
+TEST_F(DfsctlTest, SmbcquotasShowsEachUserTheirQuotaAndRootSetsThem) {
+  if (Shell("command -v smbcquotas").exit_code != 0) GTEST_SKIP() << "no smbcquotas";
+  ASSERT_NE(server_->smb_port(), 0);
+  ASSERT_NO_FATAL_FAILURE(LoginAndChangePassword());
+  server_->set_admin_password("a-new-admin-password");
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"user", "create", "--username", "alice", "--password", "alice-password", "--host-uid",
+            "1000"},
+           {"share", "permission", "grant", "/export", "--user", "alice", "--level", "read-write"},
+           {"quota", "set", "/export", "--user", "1000", "--hard-bytes", "200000", "--soft-bytes",
+            "150000", "--hard-files", "10"},
+           {"quota", "set", "/export", "--user", "4242", "--hard-bytes", "999999"}}) {
+    CtlRun run = Ctl(args);
+    ASSERT_EQ(run.exit_code, 0) << args[0] << " " << args[1] << ": " << run.err;
+  }
+  // smbcquotas has no -p and always dials port 445 (then 139). So it runs in a network
+  // namespace of its own, where a forwarder on 127.0.0.1:445 carries each connection over a
+  // Unix socket to a second forwarder here, which connects to the server's SMB port.
+  if (Shell("unshare -n true").exit_code != 0) GTEST_SKIP() << "no network namespaces here";
+  const std::string fwd = home_ + "/fwd.py", sock = home_ + "/smb.sock";
+  std::ofstream(fwd) << kForwarder;
+  const auto smbcquotas = [&](const std::string& user, const std::string& password,
+                              const std::string& args) {
+    const std::string inner =
+        "ip link set lo up || exit 99; python3 " + Quote(fwd) + " in " + Quote(sock) +
+        " & fwd=$!; for i in $(seq 100); do python3 -c 'import socket; "
+        "socket.create_connection((\"127.0.0.1\", 445)).close()' 2>/dev/null && break; "
+        "sleep 0.05; done; smbcquotas //127.0.0.1/export -s /dev/null "
+        "--option='netbios name=localhost' -m SMB3 -U " +
+        Quote(user + "%" + password) + " " + args + " 2>&1; rc=$?; kill $fwd; exit $rc";
+    return Shell("rm -f " + Quote(sock) + "; python3 " + Quote(fwd) + " out " + Quote(sock) + " " +
+                 std::to_string(server_->smb_port()) + " & out=$!; while [ ! -S " + Quote(sock) +
+                 " ]; do sleep 0.05; done; unshare -n sh -c " + Quote(inner) +
+                 "; rc=$?; kill $out; exit $rc");
+  };
+  std::ofstream(home_ + "/a.bin", std::ios::binary) << testing::RandomString(50000, 5);
+  ShellRun put = Shell("cd " + Quote(home_) + " && smbclient //127.0.0.1/export -s /dev/null -p " +
+                       std::to_string(server_->smb_port()) +
+                       " --option='netbios name=localhost' -m SMB3 -U alice%alice-password -c "
+                       "'put a.bin'");
+  ASSERT_EQ(put.exit_code, 0) << put.output;
+
+  // Numeric (-n): SIDs, not names. Alice's is the machine domain's RID 1000 + 2 * 1000.
+  ShellRun mine = smbcquotas("alice", "alice-password", "-n -u alice");
+  EXPECT_EQ(mine.exit_code, 0) << mine.output;
+  EXPECT_THAT(mine.output, ::testing::ContainsRegex("-3000 *: *50000/ *150000/ *200000"))
+      << mine.output;
+  ShellRun listed = smbcquotas("alice", "alice-password", "-n -L");
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_THAT(listed.output, ::testing::ContainsRegex("-3000 *: *50000/"));
+  EXPECT_THAT(listed.output, ::testing::Not(HasSubstr("999999"))) << "another user's quota";
+
+  ShellRun all = smbcquotas("admin", "a-new-admin-password", "-n -L");
+  EXPECT_EQ(all.exit_code, 0) << all.output;
+  EXPECT_THAT(all.output, ::testing::ContainsRegex("-3000 *: *50000/ *150000/ *200000"))
+      << all.output;
+  // uid 4242 (RID 9484) uses nothing; its soft limit is none: all ones, in numbers.
+  EXPECT_THAT(all.output, ::testing::ContainsRegex("-9484 *: *0/ *18446744073709551615/ *999999"));
+
+  ShellRun refused = smbcquotas("alice", "alice-password", "-S UQLIM:alice:1000/2000");
+  EXPECT_NE(refused.exit_code, 0) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("ACCESS_DENIED"));
+  ShellRun set = smbcquotas("admin", "a-new-admin-password", "-S UQLIM:alice:300000/400000");
+  EXPECT_EQ(set.exit_code, 0) << set.output;
+  CtlRun get = Ctl({"quota", "get", "/export", "--user", "1000", "-o", "json"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  json q = json::parse(get.out);
+  EXPECT_EQ(q["soft_bytes"], 300000);
+  EXPECT_EQ(q["hard_bytes"], 400000);
+  EXPECT_EQ(q["hard_files"], 10) << "a byte limit set over SMB keeps the file limit";
+
+  EXPECT_THAT(set.output, ::testing::ContainsRegex("alice *: *50000/ *300000/ *400000"));
+
+  // The volume's settings: quotas on and enforced.
+  ShellRun fs = smbcquotas("alice", "alice-password", "-F");
+  EXPECT_EQ(fs.exit_code, 0) << fs.output;
+  EXPECT_THAT(fs.output, ::testing::ContainsRegex("Quotas Enabled: *On")) << fs.output;
+  EXPECT_THAT(fs.output, ::testing::ContainsRegex("Deny Disk: *On")) << fs.output;
 }
 
 // Long jobs (docs/jobs.md) on a tiered share, started and followed with dfsctl: a sync with its

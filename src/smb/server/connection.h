@@ -209,6 +209,10 @@ class Connection final : public net::StreamHandler {
   // SET_INFO of a security descriptor (SECURITY_INFORMATION `sections`).
   Reply SetSecurity(Open& open, core::Vfs& vfs, const core::Caller& caller, ByteView sd,
                     uint32_t sections);
+  // QUERY_INFO and SET_INFO of SMB2_0_INFO_QUOTA (quota_info.cc).
+  Reply QueryQuota(Open& open, core::Vfs& vfs, const core::Caller& caller, ByteView input,
+                   uint32_t output_length);
+  Reply SetQuota(core::Vfs& vfs, const core::Caller& caller, ByteView buffer);
   Reply ChangeNotify(Exchange& x);
   Reply OplockBreak(Exchange& x);
   // An IOCTL's FSCTL on an open file (server-side copy, resume keys, object ids, sparse).

@@ -29,6 +29,8 @@ constexpr uint32_t kStatusBadImpersonationLevel = 0xC00000A5;
 constexpr uint32_t kStatusIoReparseTagMismatch = 0xC0000277;
 constexpr uint32_t kStatusInvalidEaName = 0x80000013;
 constexpr uint32_t kStatusEaListInconsistent = 0x80000014;
+// The path of NTFS's quota index ($Extend\$Quota with its $Q index), as a CREATE names it.
+constexpr std::string_view kQuotaIndexName = "$Extend\\$Quota:$Q:$INDEX_ALLOCATION";
 // The SMB2_CREATE_APP_INSTANCE_ID context's name: a GUID (MS-SMB2 2.2.13.2).
 constexpr std::string_view kAppInstanceIdTag{
     "\x45\xBC\xA6\x6A\xEF\xA7\xF7\x4A\x90\x08\xFA\x46\x2E\x14\x4D\x74", 16};
@@ -562,8 +564,13 @@ Reply Connection::Create(Exchange& x) {
   const core::Caller caller = CallerOf(*x.session);
   // The name's stream part (docs/streams.md). On a POSIX tree ':' is an ordinary character.
   StreamPath name;
+  const bool quota_index = !x.tree->ipc && EqualFolded(req->name, kQuotaIndexName);
   if (x.tree->ipc) {
     name.path = req->name;
+  } else if (quota_index) {
+    // NTFS's quota index, which Samba's smbcquotas opens to query and set quotas: the share's
+    // root stands for it, since every open answers SMB2_0_INFO_QUOTA (quota_info.cc).
+    name.path.clear();
   } else if (posix) {
     name.path = req->name;
     if (std::string_view(name.path).ends_with("::$DATA")) name.path.resize(name.path.size() - 7);
@@ -868,6 +875,12 @@ Reply Connection::Create(Exchange& x) {
     resp.allocation_size = AllocationOf(attr);
     resp.end_of_file = is_dir ? 0 : attr.size;
     resp.attributes = DosAttributesOf(attr);
+    // The quota index is a hidden system directory, marked for archiving, with no times, as
+    // Windows answers its open (smbtorture's smb2.create.quota-fake-file).
+    if (quota_index) {
+      resp.attributes |= 0x2 | 0x4 | 0x20;
+      resp.times = {};
+    }
     const std::optional<std::pair<LeaseKey, uint8_t>> lease_request = LeaseRequestOf(*req);
     GrantCaching(x, *open, *req, lease_request, vfs.state(), &resp);
     uint8_t lease_state = 0;

@@ -528,7 +528,8 @@ Reply Connection::QueryInfo(Exchange& x) {
           w.U32(0x20);  // FILE_DEVICE_IS_MOUNTED
           break;
         case wire::kFileFsAttributeInformation: {
-          uint32_t flags = 0x2 | 0x4 | 0x40 | 0x00400000;  // case preserved, unicode, sparse, links
+          // Case preserved, unicode, quotas, sparse, hard links.
+          uint32_t flags = 0x2 | 0x4 | 0x20 | 0x40 | 0x00400000;
           // Block cloning (FSCTL_DUPLICATE_EXTENTS_TO_FILE) where the store shares data.
           if (vfs.CopiesByReference()) flags |= 0x08000000;  // FILE_SUPPORTS_BLOCK_REFCOUNTING
           // Named streams and EAs (docs/streams.md); a POSIX tree's ':' is an ordinary character.
@@ -551,13 +552,15 @@ Reply Connection::QueryInfo(Exchange& x) {
           w.U32(0);
           break;
         case wire::kFileFsControlInformation:
-          // No quotas: thresholds and limits of "none" (all ones), no flags (MS-FSCC 2.5.2).
+          // MS-FSCC 2.5.2: no free-space filtering, no default threshold or limit (a user or
+          // group without limits has none), and quotas tracked and enforced: the share counts
+          // every change and holds whatever limits are set (docs/quotas.md).
           w.U64(0);
           w.U64(0);
           w.U64(0);
-          w.U64(~uint64_t{0});
-          w.U64(~uint64_t{0});
-          w.U32(0);
+          w.U64(wire::kQuotaNone);
+          w.U64(wire::kQuotaNone);
+          w.U32(0x1 | 0x2);  // FILE_VC_QUOTA_TRACK | FILE_VC_QUOTA_ENFORCE
           w.U32(0);
           break;
         case wire::kFileFsObjectIdInformation:
@@ -581,6 +584,8 @@ Reply Connection::QueryInfo(Exchange& x) {
         default:
           return Fail(wire::kStatusInvalidInfoClass);
       }
+    } else if (req->info_type == wire::kInfoQuota) {
+      return QueryQuota(open, vfs, caller, req->input, req->output_length);
     } else if (req->info_type == wire::kInfoSecurity) {
       // The file's owner, group and ACL (the runtime's one model, docs/acl.md) as a
       // self-relative security descriptor (MS-DTYP 2.4.6). Owner, group and DACL need
@@ -743,13 +748,15 @@ Reply Connection::SetInfo(Exchange& x) {
   Open& open = **found;
   const bool posix = open.tree->posix.load();
   if (open.pipe) return Fail(wire::kStatusNotSupported);
-  if (req->info_type != wire::kInfoFile && req->info_type != wire::kInfoSecurity) {
+  if (req->info_type != wire::kInfoFile && req->info_type != wire::kInfoSecurity &&
+      req->info_type != wire::kInfoQuota) {
     return Fail(wire::kStatusNotSupported);
   }
   Result<core::ShareUse> use = UseShare(server_, open.tree->share);
   if (!use.ok()) return Fail(ShareUseStatus(use.status()));
   core::Vfs& vfs = use->vfs();
   const core::Caller caller = CallerOf(*x.session);
+  if (req->info_type == wire::kInfoQuota) return SetQuota(vfs, caller, req->buffer);
   if (req->info_type == wire::kInfoSecurity) {
     return SetSecurity(open, vfs, caller, req->buffer, req->additional_information);
   }

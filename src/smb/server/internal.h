@@ -133,6 +133,7 @@ struct Open {
   Enumeration enumeration GUARDED_BY(mu);
   uint64_t position GUARDED_BY(mu) = 0;  // FilePositionInformation
   size_t next_ea GUARDED_BY(mu) = 0;     // Open.NextEaEntry (MS-FSA 2.1.5.12.12)
+  size_t next_quota GUARDED_BY(mu) = 0;  // where a quota enumeration goes on (MS-FSA 2.1.5.21)
   // MS-FSA 2.1.5.14.2: once a client sets the change time through this open, later changes
   // through it leave that time as set (Open.UserSetChangeTime).
   bool user_set_change_time GUARDED_BY(mu) = false;

@@ -511,24 +511,34 @@ Result<uint32_t> DecodeReparseTag(ByteView in) {
 namespace {
 
 // Walks a list of entries chained by a 4-byte NextEntryOffset at each entry's start (MS-FSCC
-// 2.4.15 and 2.4.15.1), calling `entry` with each entry's bytes (to the next entry, or to the
-// end of `in` for the last). Each offset must be 4-aligned and move forward within `in`, so
-// the walk ends after at most in.size() / 4 entries.
+// 2.4.15 and 2.4.15.1 for EAs, 2.4.41 and 2.4.41.1 for quotas), calling `entry` with each
+// entry's bytes (to the next entry, or to the end of `in` for the last). Each offset must be
+// a multiple of `align` and move forward within `in` (a next entry must be there: an offset
+// to the list's end or past it is refused), so the walk ends after at most in.size() / align
+// entries. `what` names the entries in errors.
 template <typename F>
-Status WalkEaEntries(ByteView in, F&& entry) {
+Status WalkChained(ByteView in, size_t align, std::string_view what, F&& entry) {
   size_t at = 0;
   while (at < in.size()) {
     LeReader r(in.subspan(at));
     const uint32_t next = r.U32();
-    if (!r.ok()) return Bad("EA entry header");
-    if (next % 4 != 0) return Bad("EA entry offset not aligned");
-    // A next entry must be there: an offset to the list's end or past it is refused.
-    if (next != 0 && next >= in.size() - at) return Bad("EA entry offset past the list");
+    if (!r.ok()) return Status(Errc::kInvalid, std::string(what) + " entry header");
+    if (next % align != 0) {
+      return Status(Errc::kInvalid, std::string(what) + " entry offset not aligned");
+    }
+    if (next != 0 && next >= in.size() - at) {
+      return Status(Errc::kInvalid, std::string(what) + " entry offset past the list");
+    }
     RETURN_IF_ERROR(entry(in.subspan(at, next == 0 ? in.size() - at : next)));
     if (next == 0) return Status::Ok();
     at += next;
   }
   return Status::Ok();
+}
+
+template <typename F>
+Status WalkEaEntries(ByteView in, F&& entry) {
+  return WalkChained(in, 4, "EA", entry);
 }
 
 }  // namespace
@@ -589,6 +599,86 @@ Result<std::vector<std::string>> DecodeGetEaList(ByteView in) {
     return Status::Ok();
   }));
   return names;
+}
+
+namespace {
+
+constexpr size_t kMinSidSize = 8, kMaxSidSize = 68;
+
+bool SidSizeOk(size_t n) { return n >= kMinSidSize && n <= kMaxSidSize; }
+
+}  // namespace
+
+Result<QueryQuotaInfo> DecodeQueryQuotaInfo(ByteView in) {
+  LeReader r(in);
+  QueryQuotaInfo q;
+  q.return_single = r.U8() != 0;
+  q.restart_scan = r.U8() != 0;
+  r.U16();
+  const uint32_t list_length = r.U32(), start_length = r.U32(), start_offset = r.U32();
+  if (!r.ok()) return Bad("SMB2_QUERY_QUOTA_INFO");
+  const ByteView buffer = in.subspan(16);
+  if (list_length != 0) {
+    if (list_length > buffer.size()) return Bad("quota SID list past the buffer");
+    RETURN_IF_ERROR(WalkChained(buffer.first(list_length), 4, "quota SID", [&](ByteView e) {
+      LeReader er(e);
+      er.U32();
+      const uint32_t sid_length = er.U32();
+      ByteView sid = er.Bytes(sid_length);
+      if (!er.ok() || !SidSizeOk(sid_length)) return Bad("quota SID entry");
+      q.sid_list.push_back(sid);
+      return Status::Ok();
+    }));
+    return q;
+  }
+  if (start_length != 0) {
+    if (start_offset > buffer.size() || start_length > buffer.size() - start_offset ||
+        !SidSizeOk(start_length)) {
+      return Bad("quota start SID");
+    }
+    q.start_sid = buffer.subspan(start_offset, start_length);
+  }
+  return q;
+}
+
+size_t QuotaInformationSize(const QuotaInformation& e) { return 40 + e.sid.size(); }
+
+void EncodeQuotaList(const std::vector<QuotaInformation>& entries, std::vector<std::byte>& out) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const QuotaInformation& e = entries[i];
+    const size_t size = QuotaInformationSize(e);
+    const size_t padded = (size + 7) & ~size_t{7};
+    LeWriter w(out);
+    w.U32(i + 1 < entries.size() ? static_cast<uint32_t>(padded) : 0);
+    w.U32(static_cast<uint32_t>(e.sid.size()));
+    w.U64(e.change_time);
+    w.U64(e.used);
+    w.U64(e.threshold);
+    w.U64(e.limit);
+    out.insert(out.end(), e.sid.begin(), e.sid.end());
+    if (i + 1 < entries.size()) w.Zeros(padded - size);
+  }
+}
+
+Result<std::vector<QuotaInformation>> DecodeQuotaList(ByteView in) {
+  std::vector<QuotaInformation> entries;
+  if (in.empty()) return Bad("empty quota list");
+  RETURN_IF_ERROR(WalkChained(in, 8, "quota", [&](ByteView e) {
+    LeReader r(e);
+    r.U32();
+    QuotaInformation q;
+    const uint32_t sid_length = r.U32();
+    q.change_time = r.U64();
+    q.used = r.U64();
+    q.threshold = r.U64();
+    q.limit = r.U64();
+    ByteView sid = r.Bytes(sid_length);
+    if (!r.ok() || !SidSizeOk(sid_length)) return Bad("quota entry");
+    q.sid.assign(sid.begin(), sid.end());
+    entries.push_back(std::move(q));
+    return Status::Ok();
+  }));
+  return entries;
 }
 
 Result<SymlinkReparse> DecodeSymlinkReparse(ByteView in) {

@@ -278,6 +278,37 @@ size_t FullEaSize(const FullEa& ea);
 // asks for, in a list checked as DecodeFullEaList checks its list.
 Result<std::vector<std::string>> DecodeGetEaList(ByteView in);
 
+// SMB2_QUERY_QUOTA_INFO (MS-SMB2 2.2.37.1), the input of a QUERY_INFO of SMB2_0_INFO_QUOTA:
+// the SIDs of a FILE_GET_QUOTA_INFORMATION list (MS-FSCC 2.4.41.1), or a SID to start an
+// enumeration at, or neither (every entry). SIDs stay bytes: views into the message, each of
+// 8 to 68 bytes (MS-DTYP 2.4.2.2's sizes), their contents unchecked.
+struct QueryQuotaInfo {
+  bool return_single = false;
+  bool restart_scan = false;
+  std::vector<ByteView> sid_list;  // when SidListLength is nonzero (the start SID is ignored)
+  ByteView start_sid;              // empty: none
+};
+// Every length and offset must lie inside `in`, and the list's entries be chained as
+// FILE_GET_EA_INFORMATION's are (4-byte aligned offsets that reach past their entry).
+// Errc::kInvalid otherwise (STATUS_INVALID_PARAMETER).
+Result<QueryQuotaInfo> DecodeQueryQuotaInfo(ByteView in);
+
+// FILE_QUOTA_INFORMATION (MS-FSCC 2.4.41): one SID's quota, in bytes.
+inline constexpr uint64_t kQuotaNone = ~uint64_t{0};  // a threshold or limit that is not set
+struct QuotaInformation {
+  std::vector<std::byte> sid;
+  uint64_t change_time = 0;  // FILETIME
+  uint64_t used = 0;
+  uint64_t threshold = kQuotaNone;
+  uint64_t limit = kQuotaNone;
+};
+// The size of `e` as a list's last entry: 40 bytes and its SID. Entries before the last are
+// padded to 8 bytes.
+size_t QuotaInformationSize(const QuotaInformation& e);
+void EncodeQuotaList(const std::vector<QuotaInformation>& entries, std::vector<std::byte>& out);
+// A SET_INFO's list, checked as DecodeQueryQuotaInfo checks its list (offsets 8-byte aligned).
+Result<std::vector<QuotaInformation>> DecodeQuotaList(ByteView in);
+
 // The error response (§2.2.2): StructureSize 9, no context, and one byte.
 void EncodeErrorResponse(std::vector<std::byte>& out);
 

@@ -381,5 +381,107 @@ TEST(GetEaList, DecodesNamesAndRefusesMalformedLists) {
   EXPECT_FALSE(DecodeGetEaList(B({0, 1, 0, 0, 1, 'A', 0})).ok());     // offset past the list
 }
 
+// S-1-5-18 (LocalSystem): 12 bytes on the wire.
+std::vector<std::byte> LocalSystem() { return B({1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0}); }
+
+std::vector<std::byte> QuotaQuery(uint8_t single, uint8_t restart, uint32_t list_length,
+                                  uint32_t start_length, uint32_t start_offset,
+                                  const std::vector<std::byte>& buffer) {
+  std::vector<std::byte> out;
+  LeWriter w(out);
+  w.U8(single);
+  w.U8(restart);
+  w.U16(0);
+  w.U32(list_length);
+  w.U32(start_length);
+  w.U32(start_offset);
+  out.insert(out.end(), buffer.begin(), buffer.end());
+  return out;
+}
+
+// MS-SMB2 2.2.37.1 with MS-FSCC 2.4.41.1's list: NextEntryOffset, SidLength, the SID.
+TEST(QueryQuotaInfo, DecodesTheSidListTheStartSidOrNeither) {
+  std::vector<std::byte> list;
+  LeWriter w(list);
+  w.U32(20);  // 8 + 12
+  w.U32(12);
+  const std::vector<std::byte> sid = LocalSystem();
+  list.insert(list.end(), sid.begin(), sid.end());
+  w.U32(0);
+  w.U32(12);
+  list.insert(list.end(), sid.begin(), sid.end());
+  Result<QueryQuotaInfo> q =
+      DecodeQueryQuotaInfo(QuotaQuery(1, 0, static_cast<uint32_t>(list.size()), 12, 0, list));
+  ASSERT_TRUE(q.ok());
+  EXPECT_TRUE(q->return_single);
+  EXPECT_FALSE(q->restart_scan);
+  ASSERT_EQ(q->sid_list.size(), 2u);
+  EXPECT_TRUE(std::equal(q->sid_list[1].begin(), q->sid_list[1].end(), sid.begin(), sid.end()));
+  EXPECT_TRUE(q->start_sid.empty()) << "a list makes the start SID ignored";
+
+  std::vector<std::byte> padded = B({0, 0, 0, 0});
+  padded.insert(padded.end(), sid.begin(), sid.end());
+  q = DecodeQueryQuotaInfo(QuotaQuery(0, 1, 0, 12, 4, padded));
+  ASSERT_TRUE(q.ok());
+  EXPECT_TRUE(q->restart_scan);
+  EXPECT_TRUE(q->sid_list.empty());
+  EXPECT_TRUE(std::equal(q->start_sid.begin(), q->start_sid.end(), sid.begin(), sid.end()));
+
+  q = DecodeQueryQuotaInfo(QuotaQuery(0, 1, 0, 0, 0, {}));
+  ASSERT_TRUE(q.ok());
+  EXPECT_TRUE(q->sid_list.empty() && q->start_sid.empty());
+}
+
+// Hostile queries: each is refused, never read past its end.
+TEST(QueryQuotaInfo, RefusesLengthsAndOffsetsOutsideTheBuffer) {
+  const std::vector<std::byte> sid = LocalSystem();
+  std::vector<std::byte> entry = B({0, 0, 0, 0, 12, 0, 0, 0});
+  entry.insert(entry.end(), sid.begin(), sid.end());
+  EXPECT_FALSE(DecodeQueryQuotaInfo(B({0, 0, 0, 0, 0, 0, 0, 0})).ok());        // cut short
+  EXPECT_FALSE(DecodeQueryQuotaInfo(QuotaQuery(0, 0, 21, 0, 0, entry)).ok());  // list past
+  EXPECT_FALSE(DecodeQueryQuotaInfo(QuotaQuery(0, 0, 0, 12, 1, sid)).ok());    // start SID past
+  EXPECT_FALSE(DecodeQueryQuotaInfo(QuotaQuery(0, 0, 0, 12, 0xFFFFFFF8u, sid)).ok());
+  EXPECT_FALSE(DecodeQueryQuotaInfo(QuotaQuery(0, 0, 0, 4, 0, sid)).ok());  // too short a SID
+  std::vector<std::byte> long_sid = entry;
+  long_sid[4] = std::byte{13};  // the SID runs past its entry
+  EXPECT_FALSE(DecodeQueryQuotaInfo(QuotaQuery(0, 0, 20, 0, 0, long_sid)).ok());
+  std::vector<std::byte> unaligned = entry;
+  unaligned[0] = std::byte{6};
+  EXPECT_FALSE(DecodeQueryQuotaInfo(QuotaQuery(0, 0, 20, 0, 0, unaligned)).ok());
+}
+
+// MS-FSCC 2.4.41: NextEntryOffset, SidLength, ChangeTime, QuotaUsed, QuotaThreshold,
+// QuotaLimit, the SID; every entry but the last padded to 8 bytes.
+TEST(QuotaList, EncodesTheSpecLayoutAndDecodesIt) {
+  QuotaInformation a;
+  a.sid = LocalSystem();
+  a.used = 5;
+  a.limit = 100;
+  QuotaInformation b = a;
+  b.threshold = 50;
+  std::vector<std::byte> out;
+  EncodeQuotaList({a, b}, out);
+  EXPECT_EQ(QuotaInformationSize(a), 52u);
+  ASSERT_EQ(out.size(), 56u + 52u);
+  EXPECT_EQ(LoadLe32(out.data()), 56u);
+  EXPECT_EQ(LoadLe32(out.data() + 4), 12u);
+  EXPECT_EQ(LoadLe64(out.data() + 16), 5u);
+  EXPECT_EQ(LoadLe64(out.data() + 24), kQuotaNone);
+  EXPECT_EQ(LoadLe64(out.data() + 32), 100u);
+  EXPECT_EQ(LoadLe32(out.data() + 56), 0u) << "the last entry ends the list";
+  Result<std::vector<QuotaInformation>> back = DecodeQuotaList(out);
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[1].threshold, 50u);
+  EXPECT_EQ((*back)[1].sid, LocalSystem());
+  EXPECT_FALSE(DecodeQuotaList({}).ok());
+  std::vector<std::byte> cut(out.begin(), out.begin() + 50);
+  cut[0] = cut[1] = std::byte{0};
+  EXPECT_FALSE(DecodeQuotaList(cut).ok()) << "a SID past the end";
+  std::vector<std::byte> unaligned = out;
+  unaligned[0] = std::byte{52};
+  EXPECT_FALSE(DecodeQuotaList(unaligned).ok());
+}
+
 }  // namespace
 }  // namespace dittofs::smb::wire

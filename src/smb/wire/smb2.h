@@ -105,6 +105,7 @@ enum NtStatus : uint32_t {
   kStatusNotifyEnumDir = 0x0000010C,
   kStatusBufferOverflow = 0x80000005,
   kStatusNoMoreFiles = 0x80000006,
+  kStatusNoMoreEntries = 0x8000001A,
   kStatusNotImplemented = 0xC0000002,
   kStatusInvalidInfoClass = 0xC0000003,
   kStatusInfoLengthMismatch = 0xC0000004,
