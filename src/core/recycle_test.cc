@@ -2,6 +2,8 @@
 // The recycle bin (core/recycle.cc, docs/recycle.md).
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "base/record_codec.h"
 #include "core/test_callers.h"
 #include "core/vfs.h"
@@ -143,6 +145,59 @@ TEST_F(RecycleTest, ARemovedFileKeepsItsPathInTheBinAndComesBackWhole) {
   EXPECT_TRUE(BinPaths().empty());
   EXPECT_EQ(BinBytes(), 0u);
   EXPECT_THAT(vfs_->RestoreTrash((*items)[0].id).status(), StatusIs(Errc::kNotFound));
+}
+
+// A rename over a file removes that file: it goes to the bin as a removed one does, whole,
+// whichever directories the rename joins, the bin made by the rename itself included.
+TEST_F(RecycleTest, AFileReplacedByARenameGoesToTheBin) {
+  // Within the root, the bin not made yet: the root gains it in the rename's transaction.
+  Put(root_, "doc.txt", "version 1");
+  Put(root_, "doc.txt.new", "version 2");
+  ASSERT_OK(vfs_->Rename(alice_, root_, "doc.txt.new", root_, "doc.txt", nullptr, nullptr));
+  EXPECT_EQ(Read("doc.txt"), "version 2");
+  EXPECT_EQ(Read("#recycle/doc.txt"), "version 1");
+  ASSERT_OK_AND_ASSIGN(DirListing listing, vfs_->ReadDir(root, root_, 0, 100, false));
+  std::set<std::string> names;
+  std::set<uint64_t> cookies;
+  for (const DirListEntry& e : listing.entries) {
+    names.insert(e.name);
+    cookies.insert(e.cookie);
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"#recycle", "doc.txt"}));
+  EXPECT_EQ(cookies.size(), listing.entries.size()) << "every entry keeps a cookie of its own";
+  EXPECT_EQ(listing.dir_attr.nlink, 3u) << "the bin is a subdirectory of the root";
+
+  // From the root into a folder, on a fresh share: the bin is made in the root, which the
+  // rename also changes as the source.
+  Open({.enabled = true});
+  FileId docs = Mkdir(root_, "docs");
+  Put(docs, "a.txt", "old a");
+  Put(root_, "upload", "new a");
+  ASSERT_OK(vfs_->Rename(alice_, root_, "upload", docs, "a.txt", nullptr, nullptr));
+  EXPECT_EQ(Read("docs/a.txt"), "new a");
+  EXPECT_EQ(Read("#recycle/docs/a.txt"), "old a");
+  ASSERT_OK_AND_ASSIGN(listing, vfs_->ReadDir(root, root_, 0, 100, false));
+  ASSERT_EQ(listing.entries.size(), 2u);  // docs and #recycle; upload moved
+  EXPECT_NE(listing.entries[0].cookie, listing.entries[1].cookie);
+  EXPECT_EQ(listing.dir_attr.nlink, 4u);
+
+  // Indexed as a removal: listed, restorable over a now free name, counted in the bin's size.
+  auto items = vfs_->ListTrash();
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].path, "/docs/a.txt");
+  EXPECT_EQ(BinBytes(), 5u);
+  ASSERT_OK(vfs_->Remove(alice_, docs, "a.txt", nullptr));  // "new a" joins the bin
+  ASSERT_OK(vfs_->RestoreTrash((*items)[0].id).status());
+  EXPECT_EQ(Read("docs/a.txt"), "old a");
+
+  // What the bin refuses (a file under an exclude glob) is replaced for good, as before.
+  Open({.enabled = true, .exclude = {"*.tmp"}});
+  Put(root_, "x.tmp", "scratch");
+  Put(root_, "y", "y");
+  ASSERT_OK(vfs_->Rename(alice_, root_, "y", root_, "x.tmp", nullptr, nullptr));
+  EXPECT_THAT(At("#recycle").status(), StatusIs(Errc::kNotFound));
+  EXPECT_EQ(Read("x.tmp"), "y");
 }
 
 TEST_F(RecycleTest, ATakenNameInTheBinGetsANumberBeforeTheExtension) {

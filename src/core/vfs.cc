@@ -1799,10 +1799,12 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
   bool moved_dir = false;        // what moved is a directory
   std::optional<bool> replaced;  // set when a name was replaced: whether a directory's
   std::string from_entry_name, to_entry_name;  // as they were and are stored
+  std::optional<Recycled> recycled;            // the replaced file, moved to the bin
   RemoveGuard guard(state_->opens);
   Status s = stores::RunTransaction(metadata_, [&](MetadataTxn& txn) -> Status {
     freed = stores::kInvalidInode;
     replaced.reset();
+    recycled.reset();
     from_change.reset();
     to_change.reset();
     ASSIGN_OR_RETURN(Inode fd, LoadIn(txn, from_dir));
@@ -1879,16 +1881,30 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
         td.nlink -= 1;
       } else {
         if (dst.is_directory()) return Errc::kIsDir;
-        dst.nlink -= 1;
-        if (dst.nlink == 0 && options_.recycle.enabled) RETURN_IF_ERROR(ForgetTrash(txn, dst.id));
-        if (dst.nlink == 0 && guard.Orphan(txn, dst, now)) {
-          // kept for its opens
-        } else if (dst.nlink == 0) {
-          RETURN_IF_ERROR(DropInode(txn, dst.id));
-          if (dst.type == FileType::kRegular) freed = dst.id;
-        } else {
-          dst.ctime = now;
-          txn.PutInode(dst);
+        // The replaced file is removed: with a recycle bin, it goes there as a removed one
+        // would (docs/recycle.md), unless the bin refuses it (too large, excluded, in the bin).
+        if (options_.recycle.enabled && dst.type == FileType::kRegular && dst.nlink == 1) {
+          ASSIGN_OR_RETURN(recycled, RecycleIn(txn, td, *dst_entry, dst, now));
+          if (recycled && same_dir) {
+            fd = td;  // one inode: the bin may have been made in it
+          } else if (recycled) {
+            ASSIGN_OR_RETURN(fd, txn.GetInode(fd.id));  // the root, if the bin was made there
+          }
+        }
+        if (!recycled) {
+          dst.nlink -= 1;
+          if (dst.nlink == 0 && options_.recycle.enabled) {
+            RETURN_IF_ERROR(ForgetTrash(txn, dst.id));
+          }
+          if (dst.nlink == 0 && guard.Orphan(txn, dst, now)) {
+            // kept for its opens
+          } else if (dst.nlink == 0) {
+            RETURN_IF_ERROR(DropInode(txn, dst.id));
+            if (dst.type == FileType::kRegular) freed = dst.id;
+          } else {
+            dst.ctime = now;
+            txn.PutInode(dst);
+          }
         }
       }
       txn.DeleteEntry(td.id, dst_entry->name);
@@ -1943,7 +1959,12 @@ Status Vfs::Rename(const Caller& raw_caller, FileId from_dir, std::string_view f
       Publish(from_dir.inode, ChangeAction::kRemoved, what, from_entry_name);
       Publish(to_dir.inode, ChangeAction::kAdded, what, to_name);
     }
+    if (recycled) {
+      state_->DirectoryChanged(recycled->bin_dir, kAnonymousOwner);
+      Publish(recycled->bin_dir, ChangeAction::kAdded, changed::kFileName, recycled->name);
+    }
   }
+  if (s.ok() && recycled) MaybePurge(recycled->bin_bytes);
   FillWcc(from_dir, from_before, from_wcc);
   FillWcc(to_dir, to_before, to_wcc);
   if (s.ok() && from_wcc) from_wcc->change = from_change;
