@@ -16,20 +16,6 @@
 namespace dittofs::core {
 namespace {
 
-// How long the block store took to read and write file data (Prometheus), for every share.
-struct BlockMetrics {
-  metrics::Histogram* read;
-  metrics::Histogram* write;
-};
-const BlockMetrics& BlockIo() {
-  static const BlockMetrics m{
-      metrics::Default().GetHistogram("dittofs_block_read_duration_seconds",
-                                      "How long block stores took to read file data.", {}),
-      metrics::Default().GetHistogram("dittofs_block_write_duration_seconds",
-                                      "How long block stores took to write file data.", {})};
-  return m;
-}
-
 using namespace internal;  // NOLINT: the constants both halves of the Vfs share
 
 using stores::Inode;
@@ -171,6 +157,21 @@ Status CheckName(std::string_view name, const NameRules& rules) {
   }
   return Status::Ok();
 }
+
+Vfs::Vfs(ShareId id, std::string name, stores::MetadataStore& metadata, stores::BlockStore& blocks,
+         ShareOptions options)
+    : id_(id),
+      name_(std::move(name)),
+      // Per share: one series each, made once, that every Vfs generation of the share shares.
+      block_read_(metrics::Default().GetHistogram("dittofs_block_read_duration_seconds",
+                                                  "How long block stores took to read file data.",
+                                                  {{"share", name_}})),
+      block_write_(metrics::Default().GetHistogram("dittofs_block_write_duration_seconds",
+                                                   "How long block stores took to write file data.",
+                                                   {{"share", name_}})),
+      metadata_(metadata),
+      blocks_(blocks),
+      options_(std::move(options)) {}
 
 Result<std::unique_ptr<Vfs>> Vfs::Open(ShareId id, std::string name, stores::MetadataStore& store,
                                        stores::BlockStore& blocks, ShareOptions options,
@@ -726,7 +727,7 @@ Result<ReadResult> Vfs::Read(const Caller& raw_caller, FileId file, uint64_t off
     span.SetAttribute("dittofs.length", n);
     const auto started = std::chrono::steady_clock::now();
     Result<stores::BlockRead> read = blocks_.ReadRange(file.inode, offset, n);
-    BlockIo().read->Observe(std::chrono::steady_clock::now() - started);
+    block_read_->Observe(std::chrono::steady_clock::now() - started);
     if (!read.ok()) span.SetError(read.status().ToString());
     ASSIGN_OR_RETURN(r.data, std::move(read));
   }
@@ -788,7 +789,7 @@ Result<WriteResult> Vfs::Write(const Caller& raw_caller, FileId file, uint64_t o
     span.SetAttribute("dittofs.length", data.size());
     const auto started = std::chrono::steady_clock::now();
     Status written = blocks_.Write(file.inode, offset, data);
-    BlockIo().write->Observe(std::chrono::steady_clock::now() - started);
+    block_write_->Observe(std::chrono::steady_clock::now() - started);
     if (!written.ok()) {
       span.SetError(written.ToString());
       return written;

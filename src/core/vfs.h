@@ -19,6 +19,10 @@
 #include "stores/block/block_store.h"
 #include "stores/metadata/metadata_store.h"
 
+namespace dittofs::metrics {
+class Histogram;
+}
+
 namespace dittofs::core {
 
 // The file system of one share, as every protocol sees it: namespace, attribute and data
@@ -343,8 +347,7 @@ class Vfs {
   Status MayWriteRange(const Caller& caller, const stores::Inode& inode, uint64_t offset,
                        uint64_t length, const OpenContext* via, std::string_view what);
   Vfs(ShareId id, std::string name, stores::MetadataStore& metadata, stores::BlockStore& blocks,
-      ShareOptions options)
-      : id_(id), name_(std::move(name)), metadata_(metadata), blocks_(blocks), options_(options) {}
+      ShareOptions options);
 
   // The ids the share's squash rule makes of the caller's; permission checks use nothing else
   // of the result (neither the principal's name nor its method count there).
@@ -414,6 +417,9 @@ class Vfs {
   void MaybePurge(uint64_t bin_bytes);
   ShareId id_;
   std::string name_;
+  // How long the share's block store took to read and write file data (Prometheus).
+  metrics::Histogram* block_read_;
+  metrics::Histogram* block_write_;
   stores::MetadataStore& metadata_;
   stores::BlockStore& blocks_;
   ShareOptions options_;
