@@ -662,6 +662,8 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   bool Ready() override { return ready_.load(); }
 
  private:
+  // Starts, reconfigures or stops the process's tracer to match `tracing` (docs/tracing.md).
+  Status ApplyTracing(const config::TracingConfig& tracing);
   Status OpenDatabase();
   Status BootstrapAdmin();
   Status SeedDefaults();
@@ -770,6 +772,7 @@ class ServerImpl final : public Server, public cp::api::RuntimeHooks {
   std::vector<std::weak_ptr<smb::SmbAdmin>> smb_admins_ GUARDED_BY(smb_admins_mu_);
 
   Mutex reconcile_mu_;  // one reconcile at a time; never held on the data path
+  Mutex tracing_mu_;    // one change of the tracing settings at a time
   std::map<core::ShareId, ServedShare> served_ GUARDED_BY(reconcile_mu_);
   // Filled by MigrateLegacyLayout for the first reconcile only, by share id.
   std::map<int64_t, LegacyRemote> legacy_remotes_ GUARDED_BY(reconcile_mu_);
@@ -2205,7 +2208,45 @@ Status ServerImpl::SettingChanged(std::string_view key, std::string_view value) 
     }
     if (nfs4_) nfs4_->SetDelegations(value == "true");
     LOG_INFO("nfs: NFSv4 delegations {}", value == "true" ? "on" : "off");
+  } else if (key == "tracing.enabled" || key == "tracing.endpoint" ||
+             key == "tracing.sampling_ratio") {
+    // At once: the running exporter takes the new options without losing a span, or starts,
+    // or stops after exporting what it holds.
+    MutexLock lock(&tracing_mu_);
+    config::TracingConfig next;
+    {
+      MutexLock config_lock(&reconcile_mu_);
+      config::Config whole = config_;
+      RETURN_IF_ERROR(config::SetKey(whole, key, std::string(value)));
+      next = whole.tracing;
+    }
+    if (!next.endpoint.starts_with("http://") && !next.endpoint.starts_with("https://")) {
+      return Status(Errc::kInvalid, "tracing.endpoint must be an http:// or https:// URL");
+    }
+    RETURN_IF_ERROR(ApplyTracing(next));
+    MutexLock config_lock(&reconcile_mu_);
+    config_.tracing = next;
   }
+  return Status::Ok();
+}
+
+Status ServerImpl::ApplyTracing(const config::TracingConfig& tracing) {
+  if (!tracing.enabled) {
+    trace::StopTracing();
+    LOG_INFO("tracing: off");
+    return Status::Ok();
+  }
+  trace::TracingOptions to;
+  to.enabled = true;
+  to.endpoint = tracing.endpoint;
+  to.sampling_ratio = tracing.sampling_ratio;
+  to.service_name = tracing.service_name;
+  if (!tracing.authorization.empty()) {
+    to.headers.emplace_back("Authorization", tracing.authorization);
+  }
+  RETURN_IF_ERROR(trace::StartTracing(to));
+  LOG_INFO("tracing: spans of {:g}% of requests to {}", tracing.sampling_ratio * 100,
+           tracing.endpoint);
   return Status::Ok();
 }
 
@@ -2265,27 +2306,17 @@ Status ServerImpl::Start() {
     return Status(Errc::kIo,
                   "cannot create state dir " + config_.server.state_dir + ": " + ec.message());
   }
-  if (config_.tracing.enabled) {
-    trace::TracingOptions to;
-    to.enabled = true;
-    to.endpoint = config_.tracing.endpoint;
-    to.sampling_ratio = config_.tracing.sampling_ratio;
-    to.service_name = config_.tracing.service_name;
-    if (!config_.tracing.authorization.empty()) {
-      to.headers.emplace_back("Authorization", config_.tracing.authorization);
-    }
-    RETURN_IF_ERROR(trace::StartTracing(to));
-    LOG_INFO("tracing: spans of {:g}% of requests to {}", config_.tracing.sampling_ratio * 100,
-             config_.tracing.endpoint);
-  }
+  if (config_.tracing.enabled) RETURN_IF_ERROR(ApplyTracing(config_.tracing));
   RETURN_IF_ERROR(OpenDatabase());
   RETURN_IF_ERROR(AdoptHandleSecret());
   RETURN_IF_ERROR(BootstrapAdmin());
   RETURN_IF_ERROR(SeedDefaults());
   RETURN_IF_ERROR(users_.Refresh(*db_));
-  // Settings kept in the database win over the config file's.
-  for (const char* key : {"logging.level", "logging.format", "nfs.versions", "nfs.lease_s",
-                          "nfs.grace_s", "nfs.delegations"}) {
+  // Settings kept in the database win over the config file's (tracing.enabled after the
+  // endpoint it needs).
+  for (const char* key :
+       {"logging.level", "logging.format", "nfs.versions", "nfs.lease_s", "nfs.grace_s",
+        "nfs.delegations", "tracing.endpoint", "tracing.sampling_ratio", "tracing.enabled"}) {
     if (Result<std::string> v = db_->GetSetting(key); v.ok()) {
       RETURN_IF_ERROR(SettingChanged(key, *v));
     }
@@ -2662,7 +2693,7 @@ void ServerImpl::Stop() {
     for (const auto& [id, served] : served_) ids.push_back(id);
     for (core::ShareId id : ids) RetireLocked(id);
   }
-  if (config_.tracing.enabled) trace::StopTracing();  // exports what the last calls left
+  trace::StopTracing();  // exports what the last calls left (nothing to do when off)
   log::Flush();
 }
 

@@ -152,7 +152,7 @@ TEST(MetricsTest, AScrapeShowsTheCountsAKnownWorkloadMade) {
   ASSERT_EQ(removed.status, NFS3_OK);
   Scrape binned_scrape = scrape();
   // The WRITE's block write and the metadata transactions of the CREATE, WRITE and REMOVE.
-  const std::string block_writes = "dittofs_block_write_duration_seconds_count";
+  const std::string block_writes = R"(dittofs_block_write_duration_seconds_count{share="/export"})";
   EXPECT_EQ(binned_scrape.types["dittofs_block_write_duration_seconds"], "histogram");
   EXPECT_EQ(binned_scrape.Get(block_writes) - after.Get(block_writes), 1);
   const std::string txns =
@@ -421,6 +421,48 @@ TEST(TracingTest, ATracedNfsCallAndARestRequestReachTheCollectorWithTheirParents
   EXPECT_EQ(counts.Get("dittofs_trace_spans_rejected_total"), 0);
   ASSERT_OK_AND_ASSIGN(int code, server->Stop());
   EXPECT_EQ(code, 0);
+}
+
+// Tracing through the control plane's settings, at once: off at start, on with an endpoint
+// and a ratio set through the API, then off again; values it cannot take are refused.
+TEST(TracingTest, SettingsTurnTracingOnAndOffWithoutARestart) {
+  OtlpReceiver receiver;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DfsProcess> server, DfsProcess::Start(DFS_BINARY, {}));
+  std::string error;
+  const std::string token = AdminTokenViaApi(server->api_port(), server->admin_password(), &error);
+  ASSERT_FALSE(token.empty()) << error;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RawNfsClient> client,
+                       RawNfsClient::Connect(server->port(), 1000, 1000));
+  ASSERT_OK_AND_ASSIGN(MntReply mnt, client->Mnt("/export"));
+  ASSERT_EQ(mnt.status, MNT3_OK);
+  const auto creates_traced = [&](const std::string& name) {
+    auto made = client->Create(mnt.fh, name, GUARDED, ModeAttrs(0644));
+    EXPECT_TRUE(made.ok() && made->status == NFS3_OK);
+    for (int i = 0; i < 30; ++i) {
+      for (const auto& s : receiver.Spans()) {
+        if (s["name"] == "nfs.v3.CREATE") return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  EXPECT_FALSE(creates_traced("before")) << "tracing is off by default";
+
+  EXPECT_EQ(PutSettingViaApi(server->api_port(), token, "tracing.endpoint", "ftp://127.0.0.1/x"),
+            "400");
+  EXPECT_EQ(PutSettingViaApi(server->api_port(), token, "tracing.sampling_ratio", "2"), "400");
+  ASSERT_EQ(PutSettingViaApi(server->api_port(), token, "tracing.endpoint", receiver.endpoint()),
+            "200");
+  ASSERT_EQ(PutSettingViaApi(server->api_port(), token, "tracing.sampling_ratio", "1"), "200");
+  ASSERT_EQ(PutSettingViaApi(server->api_port(), token, "tracing.enabled", "true"), "200");
+  EXPECT_TRUE(creates_traced("during")) << server->Log();
+
+  ASSERT_EQ(PutSettingViaApi(server->api_port(), token, "tracing.enabled", "false"), "200");
+  const size_t exported = receiver.Spans().size();
+  auto made = client->Create(mnt.fh, "after", GUARDED, ModeAttrs(0644));
+  ASSERT_TRUE(made.ok() && made->status == NFS3_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the batch delay
+  EXPECT_EQ(receiver.Spans().size(), exported) << "nothing is traced once it is off";
 }
 
 }  // namespace

@@ -43,8 +43,8 @@ std::string Quote(const std::string& s) {
   return q + "'";
 }
 
-bool CreateUserViaApi(uint16_t api_port, const std::string& admin_password, const std::string& name,
-                      const std::string& password, uint32_t uid, std::string* error) {
+std::string AdminTokenViaApi(uint16_t api_port, const std::string& admin_password,
+                             std::string* error) {
   const std::string api = "http://127.0.0.1:" + std::to_string(api_port) + "/api/v1";
   const auto login = [&](const std::string& pw) {
     ShellRun r = Shell("curl -s -X POST -H 'Content-Type: application/json' -d " +
@@ -67,18 +67,23 @@ bool CreateUserViaApi(uint16_t api_port, const std::string& admin_password, cons
   const std::string first = login(admin_password);
   if (first.empty()) {
     *error = "admin login failed";
-    return false;
+    return "";
   }
   if (change(first, admin_password, "Interim-Pw-9") != "204" ||
       change(login("Interim-Pw-9"), "Interim-Pw-9", admin_password) != "204") {
     *error = "admin password change failed";
-    return false;
+    return "";
   }
   const std::string token = login(admin_password);
-  if (token.empty()) {
-    *error = "admin login after the password change failed";
-    return false;
-  }
+  if (token.empty()) *error = "admin login after the password change failed";
+  return token;
+}
+
+bool CreateUserViaApi(uint16_t api_port, const std::string& admin_password, const std::string& name,
+                      const std::string& password, uint32_t uid, std::string* error) {
+  const std::string api = "http://127.0.0.1:" + std::to_string(api_port) + "/api/v1";
+  const std::string token = AdminTokenViaApi(api_port, admin_password, error);
+  if (token.empty()) return false;
   const std::string auth = " -H " + Quote("Authorization: Bearer " + token) +
                            " -H 'Content-Type: application/json' -o /dev/null -w '%{http_code}'";
   ShellRun user =
@@ -95,6 +100,15 @@ bool CreateUserViaApi(uint16_t api_port, const std::string& admin_password, cons
     return false;
   }
   return true;
+}
+
+std::string PutSettingViaApi(uint16_t api_port, const std::string& token, const std::string& key,
+                             const std::string& value) {
+  return Shell("curl -s -o /dev/null -w '%{http_code}' -X PUT -H " +
+               Quote("Authorization: Bearer " + token) +
+               " -H 'Content-Type: application/json' -d " + Quote("{\"value\":\"" + value + "\"}") +
+               " http://127.0.0.1:" + std::to_string(api_port) + "/api/v1/settings/" + key)
+      .output;
 }
 
 }  // namespace dittofs::integration

@@ -24,11 +24,20 @@ std::map<std::string, std::string> KeyValues(const std::string& text);
 // `s` quoted for the shell, as one word.
 std::string Quote(const std::string& s);
 
+// An admin's bearer token from the REST API of the dfs listening on `api_port` (the first login
+// must change the generated password: it is changed, and changed back). Empty, with the reason
+// in `*error`, when it could not get one.
+std::string AdminTokenViaApi(uint16_t api_port, const std::string& admin_password,
+                             std::string* error);
+
 // Creates the user `name` (uid and gid `uid`, password `password`) through the REST API of the
-// dfs listening on `api_port`, with read-write on /export, as admin (whose first login must
-// change the generated password: it is changed, and changed back). False, with the reason in
+// dfs listening on `api_port`, with read-write on /export, as admin. False, with the reason in
 // `*error`, when it could not.
 bool CreateUserViaApi(uint16_t api_port, const std::string& admin_password, const std::string& name,
                       const std::string& password, uint32_t uid, std::string* error);
+
+// PUTs setting `key` to `value` with `token`; the HTTP status ("200").
+std::string PutSettingViaApi(uint16_t api_port, const std::string& token, const std::string& key,
+                             const std::string& value);
 
 }  // namespace dittofs::integration

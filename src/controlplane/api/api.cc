@@ -565,6 +565,9 @@ const KnownSetting kKnownSettings[] = {
     {"nfs.tls.key_file", {}, "the PEM private key of nfs.tls.cert_file"},
     {"nfs.tls.client_ca_file", {}, "a PEM CA certificate, or \"\""},
     {"nfs.tls.handshake_timeout_ms", {}, "milliseconds"},
+    {"tracing.enabled", {"true", "false"}},
+    {"tracing.endpoint", {}, "an http:// or https:// OTLP/HTTP traces URL"},
+    {"tracing.sampling_ratio", {}, "a number from 0 to 1"},
 };
 
 const KnownSetting* FindSetting(std::string_view key) {
