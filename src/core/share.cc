@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -99,8 +101,26 @@ Result<std::shared_ptr<Share>> Share::Open(ShareId id, std::string name,
                                            ShareOptions options) {
   // Newly opened stores: finish what a crash interrupted before anything is served.
   RETURN_IF_ERROR(Vfs::FinishPendingCuts(name, *metadata, *blocks));
+  // A snapshot restore stopped halfway is done again, whole (docs/snapshots.md).
+  ASSIGN_OR_RETURN(std::optional<std::string> restoring, PendingRestore(*metadata));
+  if (restoring) {
+    LOG_WARN("share {}: finishing the restore of snapshot {}, which was stopped halfway", name,
+             *restoring);
+    if (Status s = core::RestoreSnapshot(*metadata, *blocks, *restoring, nullptr);
+        s.code() == Errc::kNotFound) {
+      // Nothing to finish it from: the share is served as it is (its safety snapshot, if one
+      // was taken, holds what it was).
+      LOG_ERROR("share {}: snapshot {} is gone; the restore cannot be finished", name, *restoring);
+    } else if (!s.ok()) {
+      return s;
+    }
+  }
   // Quotas count every change from here on, the orphans' deletion included.
   ASSIGN_OR_RETURN(ShareQuotas quotas, ShareQuotas::Open(*metadata));
+  if (restoring) {
+    RETURN_IF_ERROR(quotas.table->Recount(nullptr));
+    RETURN_IF_ERROR(EndRestore(*metadata));
+  }
   RETURN_IF_ERROR(Vfs::DeleteOrphans(name, *quotas.counting, *blocks));
   std::shared_ptr<Share> share(new Share(id, std::move(name)));
   share->quotas_ = std::make_unique<ShareQuotas>(std::move(quotas));
@@ -244,10 +264,35 @@ Status Share::RestoreSnapshot(std::string_view name, std::string_view safety,
       RETURN_IF_ERROR(
           core::CreateSnapshot(*metadata_, *blocks_, safety, ObjectsUnderRoot(), nullptr).status());
     }
-    RETURN_IF_ERROR(core::RestoreSnapshot(*metadata_, *blocks_, name, progress));
-    LOG_INFO("share {}: restored snapshot {}{}", name_, name,
-             safety.empty() ? "" : fmt::format(" (what it held before is snapshot {})", safety));
-    return quotas_->table->Recount(nullptr);
+    Status restored = core::RestoreSnapshot(*metadata_, *blocks_, name, progress);
+    Status outcome = restored;
+    if (!restored.ok() && progress != nullptr && progress->canceled()) {
+      // Canceled halfway: the share goes back to what it held, from the safety snapshot.
+      // Without one nothing else is whole, so the restore runs to its end after all.
+      restored =
+          core::RestoreSnapshot(*metadata_, *blocks_, safety.empty() ? name : safety, nullptr);
+      outcome = !restored.ok() || safety.empty()
+                    ? restored
+                    : Status(Errc::kUnavailable,
+                             fmt::format("restore canceled: the share holds what it held before "
+                                         "(snapshot {})",
+                                         safety));
+    }
+    if (!restored.ok()) {
+      // The record of the restore stays: the share's next open does it again, whole.
+      LOG_ERROR(
+          "share {}: the restore of snapshot {} stopped halfway ({}); it is finished when "
+          "the share is next opened",
+          name_, name, restored.ToString());
+      return restored;
+    }
+    RETURN_IF_ERROR(quotas_->table->Recount(nullptr));
+    RETURN_IF_ERROR(core::EndRestore(*metadata_));
+    if (outcome.ok()) {
+      LOG_INFO("share {}: restored snapshot {}{}", name_, name,
+               safety.empty() ? "" : fmt::format(" (what it held before is snapshot {})", safety));
+    }
+    return outcome;
   });
 }
 

@@ -33,6 +33,7 @@ using stores::RecordTable;
 constexpr size_t kBatch = 256;  // entries per transaction
 constexpr uint8_t kSnapshotEncoding = 1;
 const std::string kDirKey = "d";
+const std::string kRestoringKey = "r";  // -> the name of the snapshot a restore brings back
 
 std::string SnapshotKey(std::string_view name) { return "s" + std::string(name); }
 
@@ -470,6 +471,10 @@ Status RestoreSnapshot(MetadataStore& metadata, stores::BlockStore& blocks, std:
                   fmt::format("snapshot {} is {}, not ready", name, SnapshotStateName(info.state)));
   }
   if (progress != nullptr) progress->SetTotal(info.files);
+  RETURN_IF_ERROR(stores::RunTransaction(metadata, [&](MetadataTxn& txn) -> Status {
+    txn.PutRecord(RecordTable::kSnapshots, kRestoringKey, std::string(name));
+    return Status::Ok();
+  }));
   RETURN_IF_ERROR(RemoveTree(metadata, blocks, metadata.root(), false, nullptr));
   // The recycle bin's index (core/recycle.cc) named files that are gone now.
   for (;;) {
@@ -486,6 +491,21 @@ Status RestoreSnapshot(MetadataStore& metadata, stores::BlockStore& blocks, std:
   }
   CopyCounts counts;
   return CopyTree(metadata, blocks, info.root, metadata.root(), 0, progress, &counts);
+}
+
+Result<std::optional<std::string>> PendingRestore(MetadataStore& metadata) {
+  std::unique_ptr<MetadataTxn> txn = metadata.Begin();
+  Result<std::string> name = txn->GetRecord(RecordTable::kSnapshots, kRestoringKey);
+  if (!name.ok() && name.status().code() == Errc::kNotFound) return std::optional<std::string>();
+  ASSIGN_OR_RETURN(std::string n, std::move(name));
+  return std::optional<std::string>(std::move(n));
+}
+
+Status EndRestore(MetadataStore& metadata) {
+  return stores::RunTransaction(metadata, [&](MetadataTxn& txn) -> Status {
+    txn.DeleteRecord(RecordTable::kSnapshots, kRestoringKey);
+    return Status::Ok();
+  });
 }
 
 Status WalkTree(MetadataStore& metadata, InodeId root,

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,10 +80,19 @@ Status DeleteSnapshot(stores::MetadataStore& metadata, stores::BlockStore& block
 // CreateSnapshot copies, as writable objects; the root takes the snapshot root's attributes.
 // The recycle bin's index is emptied (the files it named are gone). Objects get new ids, so
 // handles to the share's objects go stale. Errc::kNotFound for no such snapshot, Errc::kBusy
-// for one not ready. REQUIRES: nothing changes the share meanwhile (Share::RunQuiesced); the
-// caller recounts quotas after.
+// for one not ready. `progress` (may be null) counts the objects copied; when it is canceled
+// the copy stops halfway.
+// Before it changes anything it records, durably, that a restore of `name` is under way, and
+// the record stays until EndRestore: a restore that a crash (or a failure) stops halfway is
+// done again from the start by the share's next open (PendingRestore), so that the share comes
+// back either as it was or as the snapshot, never in between. REQUIRES: nothing changes the
+// share meanwhile (Share::RunQuiesced); the caller recounts quotas, then calls EndRestore.
 Status RestoreSnapshot(stores::MetadataStore& metadata, stores::BlockStore& blocks,
                        std::string_view name, JobProgress* progress);
+// The snapshot a restore that has not ended is bringing back; nullopt when none is under way.
+Result<std::optional<std::string>> PendingRestore(stores::MetadataStore& metadata);
+// Ends the restore under way: its record goes.
+Status EndRestore(stores::MetadataStore& metadata);
 
 // Calls `visit(id)` once for every object of the tree under `root` (`root` itself first; an
 // object with several names once), reading in transactions of its own. A non-ok status from

@@ -5,12 +5,18 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "core/share.h"
 #include "core/test_callers.h"
+#include "stores/block/localfs/localfs_block_store.h"
 #include "stores/block/memory/memory_block_store.h"
 #include "stores/metadata/memory/memory_metadata_store.h"
+#include "stores/metadata/rocksdb/rocksdb_metadata_store.h"
+#include "testing/scratch_dir.h"
 #include "testing/status_matchers.h"
 
 namespace dittofs::core {
@@ -201,6 +207,90 @@ TEST_F(SnapshotTest, RestoreBringsTheShareBackAndKeepsASafetySnapshot) {
   ASSERT_OK_AND_ASSIGN(std::vector<SnapshotInfo> all, share_->ListSnapshots());
   EXPECT_EQ(all.size(), 2u);
   EXPECT_THAT(share_->RestoreSnapshot("nope", "", 1s, nullptr), StatusIs(Errc::kNotFound));
+}
+
+// A restore is all or nothing across a crash: a share that opens while its record of a restore
+// is there (the server stopped after part of the work) does the restore again, whole, and
+// recounts its quotas, before it serves.
+TEST_F(SnapshotTest, ARestoreStoppedHalfwayIsFinishedWhenTheShareOpensAgain) {
+  ::dittofs::testing::ScratchDir dir("snapshot-restore");
+  ASSERT_FALSE(dir.path().empty());
+  const auto open = [&]() -> std::shared_ptr<Share> {
+    auto metadata = stores::OpenRocksDbMetadataStore({.path = dir.path() + "/metadata"});
+    auto blocks = stores::OpenLocalFsBlockStore({.root = dir.path() + "/blocks"});
+    EXPECT_TRUE(metadata.ok() && blocks.ok());
+    if (!metadata.ok() || !blocks.ok()) return nullptr;
+    blocks_ = blocks->get();
+    ShareOptions options;
+    options.squash = Squash::kNone;
+    Result<std::shared_ptr<Share>> share =
+        Share::Open(4, "/durable", std::move(*metadata), std::move(*blocks), options);
+    EXPECT_TRUE(share.ok()) << share.status().ToString();
+    return share.ok() ? *share : nullptr;
+  };
+  ASSERT_OK(share_->Retire(1s));
+  share_ = open();
+  ASSERT_NE(share_, nullptr);
+  root_ = vfs().root();
+  FileId docs = Mkdir(root_, "docs");
+  Put(docs, "a", "alpha");
+  Put(root_, "b", "bravo");
+  ASSERT_OK(share_->CreateSnapshot("before", 1s, nullptr).status());
+  Put(docs, "a", "changed");
+  Put(root_, "c", "charlie");
+  ASSERT_OK(vfs().Remove(alice_, root_, "b", nullptr));
+
+  // The restore's work, then a stop before it ended (no recount, its record still there),
+  // and more changes that a crash in the middle of the copy could have left.
+  ASSERT_OK(core::RestoreSnapshot(share_->metadata(), *blocks_, "before", nullptr));
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> pending, PendingRestore(share_->metadata()));
+  EXPECT_EQ(pending, "before");
+  Put(root_, "stray", "half");
+  ASSERT_OK(share_->Retire(1s));
+  share_.reset();
+
+  share_ = open();
+  ASSERT_NE(share_, nullptr);
+  root_ = vfs().root();
+  EXPECT_EQ(Read("docs/a"), "alpha");
+  EXPECT_EQ(Read("b"), "bravo");
+  EXPECT_THAT(At("c"), StatusIs(Errc::kNotFound));
+  EXPECT_THAT(At("stray"), StatusIs(Errc::kNotFound));
+  ASSERT_OK_AND_ASSIGN(pending, PendingRestore(share_->metadata()));
+  EXPECT_EQ(pending, std::nullopt);
+  // Quotas were counted again: a recount from scratch finds what they hold.
+  QuotaTable& quotas = vfs().quotas();
+  const QuotaEntry counted = quotas.Get(QuotaKind::kShare, 0);
+  ASSERT_OK(quotas.Recount(nullptr));
+  EXPECT_EQ(quotas.Get(QuotaKind::kShare, 0).used_files, counted.used_files);
+  EXPECT_EQ(quotas.Get(QuotaKind::kShare, 0).used_bytes, counted.used_bytes);
+  EXPECT_EQ(counted.used_bytes, 10u);  // alpha, bravo
+}
+
+// A restore canceled halfway brings the share back to what it held (its safety snapshot).
+TEST_F(SnapshotTest, ACanceledRestoreLeavesTheShareAsItWas) {
+  Put(root_, "a", "alpha");
+  ASSERT_OK(share_->CreateSnapshot("before", 1s, nullptr).status());
+  Put(root_, "a", "changed");
+  Put(root_, "c", "charlie");
+  JobTable jobs;
+  std::atomic<bool> canceled{false};
+  JobInfo job = jobs.Start("snapshot-restore", "/snap", "objects", true,
+                           [&](JobProgress& progress) -> Status {
+                             while (!canceled.load()) std::this_thread::sleep_for(1ms);
+                             return share_->RestoreSnapshot("before", "safety", 1s, &progress);
+                           });
+  ASSERT_OK(jobs.Cancel(job.id).status());
+  canceled = true;
+  for (int i = 0; i < 500 && jobs.Get(job.id)->state == JobState::kRunning; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(jobs.Get(job.id)->state, JobState::kCanceled);
+  EXPECT_EQ(Read("a"), "changed");
+  EXPECT_EQ(Read("c"), "charlie");
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> pending, PendingRestore(share_->metadata()));
+  EXPECT_EQ(pending, std::nullopt);
+  EXPECT_EQ(Read(".snapshot/before/a"), "alpha");
 }
 
 TEST_F(SnapshotTest, DeleteReleasesItsDataAndNamesAreChecked) {

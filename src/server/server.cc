@@ -1614,8 +1614,9 @@ Result<std::string> ServerImpl::StartSnapshotJob(std::string_view share, std::st
       RETURN_IF_ERROR(core::CheckSnapshotName(safe));
       RETURN_IF_ERROR(taken(safe));
     }
+    // Canceled halfway, the share goes back to its safety snapshot; without one, it cannot stop.
     return JobJson(jobs_.Start("snapshot-restore", std::string(share), "objects",
-                               /*cancellable=*/false,
+                               /*cancellable=*/!safe.empty(),
                                [served, n, safe, drain](core::JobProgress& progress) {
                                  return served->RestoreSnapshot(n, safe, drain, &progress);
                                }))
