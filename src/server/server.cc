@@ -1506,11 +1506,14 @@ Result<std::string> ServerImpl::StartJob(std::string_view share, std::string_vie
   if (kind == "sync") {
     // How far: the journal's dirty bytes when it started, less those still dirty.
     const uint64_t dirty = tiered->Stats().journal.dirty_bytes;
+    // Canceled, it stops waiting; what it made urgent still uploads in the background.
     return JobJson(jobs_.Start(
-                       "sync", std::string(share), "bytes", /*cancellable=*/false,
+                       "sync", std::string(share), "bytes", /*cancellable=*/true,
                        [hold, tiered, dirty](core::JobProgress& progress) {
                          progress.SetTotal(dirty);
-                         RETURN_IF_ERROR(tiered->Flush());
+                         stores::PassProgress pass;
+                         pass.canceled = [&progress] { return progress.canceled(); };
+                         RETURN_IF_ERROR(tiered->Flush(&pass));
                          progress.SetDone(dirty);
                          return Status::Ok();
                        },

@@ -1001,6 +1001,7 @@ TEST_F(DfsctlTest, LongJobsRunAndReportHowTheyEnded) {
   EXPECT_GE(job["total"].get<uint64_t>(), 2 * data.size());
   EXPECT_EQ(job["done"], job["total"]);
   EXPECT_FALSE(job["finished"].is_null());
+  EXPECT_EQ(job["cancellable"], true);  // it stops waiting (TieredBlockStore::Flush)
 
   // GC and reconcile: nothing is due for the GC; the reconcile checked the two files with
   // data, then the objects the sync uploaded (one at least).

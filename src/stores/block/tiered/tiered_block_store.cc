@@ -240,7 +240,8 @@ class TieredStore final : public TieredBlockStore {
   Capacity GetCapacity() override { return journal_->GetCapacity(); }
 
   // TieredBlockStore.
-  Status Flush() override;
+  using TieredBlockStore::Flush;
+  Status Flush(PassProgress* progress) override;
   Status CollectGarbage(PassProgress* progress) override;
   Status Reconcile(PassProgress* progress) override;
   Status DeleteAll() override;
@@ -312,7 +313,7 @@ class TieredStore final : public TieredBlockStore {
   // object's records go, then the object, unless it was revived meanwhile.
   Status CollectOne(const Record& entry, uint64_t dead_since, uint64_t id);
   // Carves and commits every byte of `files` that is dirty when called (Flush, for some files).
-  Status FlushFiles(const std::vector<uint64_t>& files);
+  Status FlushFiles(const std::vector<uint64_t>& files, PassProgress* progress = nullptr);
   // Whether `file` holds dirty data in [begin, end).
   bool DirtyIn(uint64_t file, uint64_t begin, uint64_t end);
   // One metadata transaction of Clone: maps the source's extents of [at, src_end) shifted by
@@ -1104,9 +1105,11 @@ Status TieredStore::Remove(uint64_t file) {
   return Status::Ok();
 }
 
-Status TieredStore::Flush() { return FlushFiles(journal_->DirtyFiles(SIZE_MAX)); }
+Status TieredStore::Flush(PassProgress* progress) {
+  return FlushFiles(journal_->DirtyFiles(SIZE_MAX), progress);
+}
 
-Status TieredStore::FlushFiles(const std::vector<uint64_t>& files) {
+Status TieredStore::FlushFiles(const std::vector<uint64_t>& files, PassProgress* progress) {
   // Everything dirty now, and the newest write of each file.
   std::vector<std::pair<uint64_t, uint64_t>> targets;
   for (uint64_t file : files) {
@@ -1146,6 +1149,11 @@ Status TieredStore::FlushFiles(const std::vector<uint64_t>& files) {
     if (targets.empty()) break;
     if (!SleepFor(std::chrono::milliseconds(20))) {
       result = Status(Errc::kUnavailable, "tiered store is stopping");
+      for (const auto& [file, seq] : targets) release(file);
+      break;
+    }
+    if (progress != nullptr && progress->canceled && progress->canceled()) {
+      result = Status(Errc::kUnavailable, "flush canceled (the data still goes out)");
       for (const auto& [file, seq] : targets) release(file);
       break;
     }
@@ -1495,7 +1503,7 @@ Status TieredStore::DeleteAll() {
   // Carve passes, releases, GC or a reconcile still running would write records or upload
   // objects behind the sweep: finish what is dirty (so that no upload is left in flight), then
   // stop them all. The queued releases are moot: every record goes.
-  RETURN_IF_ERROR(Flush());
+  RETURN_IF_ERROR(Flush(nullptr));
   StopThreads();
   // The unprefixed key size of each table's records (chunk_index.h).
   constexpr std::pair<RecordTable, size_t> kTables[] = {{RecordTable::kChunkMap, 16},

@@ -115,7 +115,11 @@ class TieredBlockStore : public BlockStore {
  public:
   // Carves and uploads every byte that was dirty when called, and returns once all of it is
   // committed (or with the first error other than an unreachable remote, which is retried).
-  virtual Status Flush() = 0;
+  // `progress` (may be null; its counts are not used): once its `canceled` says so, it stops
+  // waiting and returns Errc::kUnavailable; what it made urgent still goes out in the
+  // background, as every dirty byte does.
+  virtual Status Flush(PassProgress* progress) = 0;
+  Status Flush() { return Flush(nullptr); }
   // Deletes now the objects whose grace period is over (as the periodic pass does).
   Status CollectGarbage() { return CollectGarbage(nullptr); }
   // The same, counting in `progress` (unless null) the queued objects that were due: all of

@@ -679,6 +679,42 @@ TEST(TieredStoreTest, WritesGoOnWhileTheRemoteIsDownAndUploadWhenItIsBack) {
   EXPECT_TRUE(got == a + a);
 }
 
+// A flush stops waiting once canceled (a sync job's cancel), while the remote is down; the data
+// still goes out once the remote is back, as every dirty byte does.
+TEST(TieredStoreTest, ACanceledFlushStopsWaitingAndTheDataStillGoesOut) {
+  auto flaky = std::make_shared<FlakyRemote>(std::shared_ptr<RemoteStore>(NewMemoryRemoteStore()));
+  Env env(false, [flaky](TieredOptions& o) {
+    o.remote = std::make_unique<SharedRemote>(flaky);
+    o.retry_initial = std::chrono::milliseconds(20);
+    o.retry_max = std::chrono::milliseconds(100);
+  });
+  flaky->down = true;
+  std::string a = RandomString(2 * kMiB, 18);
+  ASSERT_OK(env.store().Write(13, 0, AsBytes(a)));
+  ASSERT_OK(env.store().Sync(13));
+  std::atomic<bool> cancel{false};
+  PassProgress progress;
+  progress.canceled = [&] { return cancel.load(); };
+  Status flushed;
+  std::atomic<bool> returned{false};
+  std::thread flusher([&] {
+    flushed = env.store().Flush(&progress);
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(returned.load()) << "the remote is down: the flush waits";
+  cancel = true;
+  flusher.join();
+  EXPECT_THAT(flushed, StatusIs(Errc::kUnavailable));
+  EXPECT_GT(env.store().Stats().journal.dirty_bytes, 0u);
+  flaky->down = false;
+  ASSERT_OK(env.store().Flush());
+  EXPECT_EQ(env.store().Stats().journal.dirty_bytes, 0u);
+  env.Reopen(/*fresh_journal=*/true);
+  ASSERT_OK_AND_ASSIGN(std::string got, ReadString(env.store(), 13, 0, 2 * kMiB));
+  EXPECT_TRUE(got == a);
+}
+
 // A remote whose uploads wait while `held`.
 class HeldRemote final : public SharedRemote {
  public:
