@@ -98,6 +98,18 @@ class SnapshotTest : public ::testing::Test {
     return names;
   }
 
+  // docs/a "alpha" and b "bravo", snapshot "before", then docs/a "changed", c "charlie" added
+  // and b removed.
+  void SnapshotThenChange() {
+    FileId docs = Mkdir(root_, "docs");
+    Put(docs, "a", "alpha");
+    Put(root_, "b", "bravo");
+    ASSERT_OK(share_->CreateSnapshot("before", 1s, nullptr).status());
+    Put(docs, "a", "changed");
+    Put(root_, "c", "charlie");
+    ASSERT_OK(vfs().Remove(alice_, root_, "b", nullptr));
+  }
+
   Caller alice_ = User(1000, 1000);
   std::shared_ptr<Share> share_;
   stores::BlockStore* blocks_ = nullptr;
@@ -178,13 +190,7 @@ TEST_F(SnapshotTest, HoldsTheTreeAsItWasAndIsReadOnly) {
 }
 
 TEST_F(SnapshotTest, RestoreBringsTheShareBackAndKeepsASafetySnapshot) {
-  FileId docs = Mkdir(root_, "docs");
-  Put(docs, "a", "alpha");
-  Put(root_, "b", "bravo");
-  ASSERT_OK(share_->CreateSnapshot("before", 1s, nullptr).status());
-  Put(docs, "a", "changed");
-  Put(root_, "c", "charlie");
-  ASSERT_OK(vfs().Remove(alice_, root_, "b", nullptr));
+  ASSERT_NO_FATAL_FAILURE(SnapshotThenChange());
   SetAttrs mode = Mode(0775);
   ASSERT_OK(vfs().SetAttr(User(0, 0), root_, mode, nullptr, nullptr));
 
@@ -232,13 +238,7 @@ TEST_F(SnapshotTest, ARestoreStoppedHalfwayIsFinishedWhenTheShareOpensAgain) {
   share_ = open();
   ASSERT_NE(share_, nullptr);
   root_ = vfs().root();
-  FileId docs = Mkdir(root_, "docs");
-  Put(docs, "a", "alpha");
-  Put(root_, "b", "bravo");
-  ASSERT_OK(share_->CreateSnapshot("before", 1s, nullptr).status());
-  Put(docs, "a", "changed");
-  Put(root_, "c", "charlie");
-  ASSERT_OK(vfs().Remove(alice_, root_, "b", nullptr));
+  ASSERT_NO_FATAL_FAILURE(SnapshotThenChange());
 
   // The restore's work, then a stop before it ended (no recount, its record still there),
   // and more changes that a crash in the middle of the copy could have left.

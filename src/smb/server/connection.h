@@ -437,6 +437,14 @@ void ReleaseCachingOf(ServerContext& server, const std::array<std::byte, 16>& cl
 // Maps a runtime error to its NTSTATUS: the one place the SMB adapter does (ntstatus.cc).
 uint32_t ToNtStatus(const Status& s);
 
+// An answer that is only a status (an error response), or a runtime error's.
+inline Reply Fail(uint32_t status) {
+  Reply r;
+  r.status = status;
+  return r;
+}
+inline Reply Fail(const Status& s) { return Fail(ToNtStatus(s)); }
+
 // Random 64-bit ids for sessions and opens, never 0 or all ones.
 uint64_t NewId();
 

@@ -22,12 +22,6 @@ constexpr uint32_t kMaxTimeoutMs = 300'000;  // as Windows caps a v2 request
 constexpr uint32_t kDh2Persistent = 0x2;
 constexpr uint32_t kStatusDuplicateObjectid = 0xC000022A;
 
-Reply Fail(uint32_t status) {
-  Reply r;
-  r.status = status;
-  return r;
-}
-
 // The DH2Q response context of durable v2 `open` (MS-SMB2 2.2.14.2.12): Timeout, Flags.
 void AppendDurableV2Context(const Open& open, wire::CreateResponse* resp) {
   Bytes data;

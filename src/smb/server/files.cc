@@ -35,13 +35,6 @@ constexpr std::string_view kQuotaIndexName = "$Extend\\$Quota:$Q:$INDEX_ALLOCATI
 constexpr std::string_view kAppInstanceIdTag{
     "\x45\xBC\xA6\x6A\xEF\xA7\xF7\x4A\x90\x08\xFA\x46\x2E\x14\x4D\x74", 16};
 
-Reply Fail(uint32_t status) {
-  Reply r;
-  r.status = status;
-  return r;
-}
-Reply Fail(const Status& s) { return Fail(ToNtStatus(s)); }
-
 // MS-SMB2 §2.2.13.1.1 and MS-DTYP 2.4.3: generic rights as a file's specific rights.
 uint32_t MapGeneric(uint32_t access) {
   if (access & wire::kGenericRead) access |= 0x00120089;

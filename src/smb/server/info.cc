@@ -28,13 +28,6 @@ constexpr uint32_t kStatusInvalidPrimaryGroup = 0xC000005B;
 constexpr uint32_t kStatusInvalidSid = 0xC0000078;
 constexpr uint32_t kStatusInvalidSecurityDescr = 0xC0000079;
 
-Reply Fail(uint32_t status) {
-  Reply r;
-  r.status = status;
-  return r;
-}
-Reply Fail(const Status& s) { return Fail(ToNtStatus(s)); }
-
 void PutTimes(wire::LeWriter& w, const core::Attr& a) {
   const Timespec& birth = a.btime.sec != 0 || a.btime.nsec != 0 ? a.btime : a.mtime;
   w.U64(wire::ToFiletime(birth.sec, birth.nsec));

@@ -14,12 +14,6 @@
 namespace dittofs::smb {
 namespace {
 
-Reply Fail(uint32_t status) {
-  Reply r;
-  r.status = status;
-  return r;
-}
-
 // The bytes one change takes in FILE_NOTIFY_INFORMATION, padding included.
 size_t EncodedSize(const core::Change& c) {
   return (12 + wire::Utf16Size(c.name) + 3) & ~size_t{3};

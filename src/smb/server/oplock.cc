@@ -18,12 +18,6 @@ constexpr uint32_t kStatusInvalidOplockProtocol = 0xC00000E3;
 constexpr uint32_t kStatusUnsuccessful = 0xC0000001;
 constexpr uint32_t kLeaseFlagBreakInProgress = 0x2, kLeaseFlagParentKeySet = 0x4;
 
-Reply Fail(uint32_t status) {
-  Reply r;
-  r.status = status;
-  return r;
-}
-
 // A lease may cache R, RH, RW or RWH (MS-SMB2 §3.3.5.9.8): anything else asks for nothing.
 uint8_t ValidLeaseState(uint32_t asked) {
   const uint8_t s = static_cast<uint8_t>(asked & 7);

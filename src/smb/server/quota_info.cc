@@ -16,13 +16,6 @@
 namespace dittofs::smb {
 namespace {
 
-Reply Fail(uint32_t status) {
-  Reply r;
-  r.status = status;
-  return r;
-}
-Reply Fail(const Status& s) { return Fail(ToNtStatus(s)); }
-
 uint64_t OrNone(uint64_t limit) { return limit == 0 ? wire::kQuotaNone : limit; }
 
 // A threshold or limit from the wire: "none" (all ones) and "remove the entry" (all ones but

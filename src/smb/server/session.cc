@@ -53,12 +53,6 @@ uint32_t ServerCapabilities(uint16_t dialect, uint32_t client_capabilities, bool
 }
 constexpr uint32_t kStatusFsDriverRequired = 0xC000019C;
 
-Reply Fail(uint32_t status) {
-  Reply r;
-  r.status = status;
-  return r;
-}
-
 // The link speed of interface `name` in bits per second, as the kernel reports it (in Mb/s);
 // 1 Gb/s when it does not (virtual interfaces, loopback).
 uint64_t LinkSpeed(const char* name) {

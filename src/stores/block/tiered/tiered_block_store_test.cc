@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -651,13 +652,18 @@ class FlakyRemote final : public SharedRemote {
   }
 };
 
-TEST(TieredStoreTest, WritesGoOnWhileTheRemoteIsDownAndUploadWhenItIsBack) {
-  auto flaky = std::make_shared<FlakyRemote>(std::shared_ptr<RemoteStore>(NewMemoryRemoteStore()));
-  Env env(false, [flaky](TieredOptions& o) {
+// Options that put `flaky` under the store, with quick retries.
+std::function<void(TieredOptions&)> Through(std::shared_ptr<FlakyRemote> flaky) {
+  return [flaky](TieredOptions& o) {
     o.remote = std::make_unique<SharedRemote>(flaky);
     o.retry_initial = std::chrono::milliseconds(20);
     o.retry_max = std::chrono::milliseconds(100);
-  });
+  };
+}
+
+TEST(TieredStoreTest, WritesGoOnWhileTheRemoteIsDownAndUploadWhenItIsBack) {
+  auto flaky = std::make_shared<FlakyRemote>(std::shared_ptr<RemoteStore>(NewMemoryRemoteStore()));
+  Env env(false, Through(flaky));
   flaky->down = true;
   std::string a = RandomString(4 * kMiB, 17);
   ASSERT_OK(env.store().Write(12, 0, AsBytes(a)));
@@ -683,11 +689,7 @@ TEST(TieredStoreTest, WritesGoOnWhileTheRemoteIsDownAndUploadWhenItIsBack) {
 // still goes out once the remote is back, as every dirty byte does.
 TEST(TieredStoreTest, ACanceledFlushStopsWaitingAndTheDataStillGoesOut) {
   auto flaky = std::make_shared<FlakyRemote>(std::shared_ptr<RemoteStore>(NewMemoryRemoteStore()));
-  Env env(false, [flaky](TieredOptions& o) {
-    o.remote = std::make_unique<SharedRemote>(flaky);
-    o.retry_initial = std::chrono::milliseconds(20);
-    o.retry_max = std::chrono::milliseconds(100);
-  });
+  Env env(false, Through(flaky));
   flaky->down = true;
   std::string a = RandomString(2 * kMiB, 18);
   ASSERT_OK(env.store().Write(13, 0, AsBytes(a)));
