@@ -75,6 +75,15 @@ void FileCommands(Script& s) {
     s.Add(Message(s.H(0x10), QueryInfoBody(FileMarker(0), 2, cls)));
   }
   s.Add(Message(s.H(0x10), QueryInfoBody(FileMarker(0), 3, 0)));
+  // Quotas (SMB2_0_INFO_QUOTA): every entry from the start, then one SID's (LocalSystem's), and
+  // the quota index smbcquotas opens.
+  s.Add(Message(s.H(0x10), QueryInfoBody(FileMarker(0), 4, 0, 4096,
+                                         Bytes{0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})));
+  s.Add(Message(s.H(0x10),
+                QueryInfoBody(FileMarker(0), 4, 0, 4096,
+                              Bytes{1, 0, 0,  0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0,
+                                    0, 0, 12, 0, 0,  0, 1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0})));
+  s.Add(Message(s.H(0x05), CreateBody("$Extend\\$Quota:$Q:$INDEX_ALLOCATION")));
   // Locks: one exclusive range, then its unlock.
   for (uint32_t flags : {0x12u, 0x4u}) {
     Bytes b;

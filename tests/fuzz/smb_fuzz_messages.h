@@ -345,19 +345,21 @@ inline Bytes ReadBody(uint64_t fid, uint64_t offset, uint32_t length) {
   return b;
 }
 
-inline Bytes QueryInfoBody(uint64_t fid, uint8_t type, uint8_t cls, uint32_t output = 4096) {
+inline Bytes QueryInfoBody(uint64_t fid, uint8_t type, uint8_t cls, uint32_t output = 4096,
+                           const Bytes& input = {}) {
   Bytes b;
   Le(b, 41, 2);
   b.push_back(type);
   b.push_back(cls);
   Le(b, output, 4);
-  Le(b, 0, 2);  // InputBufferOffset
+  Le(b, input.empty() ? 0 : 64 + 40, 2);  // InputBufferOffset: the buffer, after the header
   Le(b, 0, 2);
-  Le(b, 0, 4);  // InputBufferLength
-  Le(b, 0, 4);  // AdditionalInformation
-  Le(b, 0, 4);  // Flags
+  Le(b, input.size(), 4);  // InputBufferLength
+  Le(b, 0, 4);             // AdditionalInformation
+  Le(b, 0, 4);             // Flags
   Handle(b, fid);
-  b.push_back(0);
+  if (input.empty()) b.push_back(0);
+  b.insert(b.end(), input.begin(), input.end());
   return b;
 }
 

@@ -410,8 +410,10 @@ TEST(QueryQuotaInfo, DecodesTheSidListTheStartSidOrNeither) {
   w.U32(0);
   w.U32(12);
   list.insert(list.end(), sid.begin(), sid.end());
-  Result<QueryQuotaInfo> q =
-      DecodeQueryQuotaInfo(QuotaQuery(1, 0, static_cast<uint32_t>(list.size()), 12, 0, list));
+  // The decoded SIDs are views into the query: it lives as long as they are read.
+  const std::vector<std::byte> listed =
+      QuotaQuery(1, 0, static_cast<uint32_t>(list.size()), 12, 0, list);
+  Result<QueryQuotaInfo> q = DecodeQueryQuotaInfo(listed);
   ASSERT_TRUE(q.ok());
   EXPECT_TRUE(q->return_single);
   EXPECT_FALSE(q->restart_scan);
@@ -421,7 +423,8 @@ TEST(QueryQuotaInfo, DecodesTheSidListTheStartSidOrNeither) {
 
   std::vector<std::byte> padded = B({0, 0, 0, 0});
   padded.insert(padded.end(), sid.begin(), sid.end());
-  q = DecodeQueryQuotaInfo(QuotaQuery(0, 1, 0, 12, 4, padded));
+  const std::vector<std::byte> started = QuotaQuery(0, 1, 0, 12, 4, padded);
+  q = DecodeQueryQuotaInfo(started);
   ASSERT_TRUE(q.ok());
   EXPECT_TRUE(q->restart_scan);
   EXPECT_TRUE(q->sid_list.empty());
