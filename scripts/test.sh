@@ -68,33 +68,34 @@ step "smbtorture (Samba's SMB2 test suite)"
 tests/smb/smbtorture.sh build/release/bin/dfs
 record "smbtorture" $?
 
+# vm_test TITLE NAME COMMAND...: one VM step, run and recorded.
+vm_test() {
+  step "$1"
+  local name=$2
+  shift 2
+  "$@"
+  record "$name" $?
+}
 if [ "${DFS_SKIP_VM:-0}" != "1" ]; then
-  step "Linux kernel NFSv3 client (VM)"
-  tests/vm/kernel_nfs3_test.sh build/release/bin/dfs
-  record "kernel nfs3 (vm)" $?
-  step "Linux kernel NFSv3 locking: NLM, and against NFSv4.1 and SMB locks (VM)"
-  tests/vm/kernel_nlm_test.sh build/release/bin/dfs
-  record "kernel nlm (vm)" $?
-  step "Linux kernel NFSv4.0/4.1/4.2 client: POSIX, locks, nconnect, reclaim after a restart (VM)"
+  dfs=build/release/bin/dfs
+  vm_test "Linux kernel NFSv3 client (VM)" "kernel nfs3 (vm)" tests/vm/kernel_nfs3_test.sh $dfs
+  vm_test "Linux kernel NFSv3 locking: NLM, and against NFSv4.1 and SMB locks (VM)" \
+    "kernel nlm (vm)" tests/vm/kernel_nlm_test.sh $dfs
   # Every version runs every check; the slow ones (10000 files, cp -a, fio) at full size on 4.1.
-  NFS4_FULL_VERSIONS=${NFS4_FULL_VERSIONS:-4.1} tests/vm/kernel_nfs4_test.sh build/release/bin/dfs
-  record "kernel nfs4 (vm)" $?
-  step "Linux kernel NFSv4.2 client: fallocate, holes, SEEK, xattrs, reflink and server-side copy of 1 GiB (VM)"
-  tests/vm/kernel_nfs42_test.sh build/release/bin/dfs
-  record "kernel nfs42 (vm)" $?
-  step "Linux kernel NFSv4.1 and NFSv3 clients against quotas: df, EDQUOT, every acknowledged byte kept (VM)"
-  tests/vm/kernel_quota_test.sh build/release/bin/dfs
-  record "kernel quota (vm)" $?
-  step "Linux kernel cifs client (VM)"
+  vm_test "Linux kernel NFSv4.0/4.1/4.2 client: POSIX, locks, nconnect, reclaim after a restart (VM)" \
+    "kernel nfs4 (vm)" env NFS4_FULL_VERSIONS="${NFS4_FULL_VERSIONS:-4.1}" \
+    tests/vm/kernel_nfs4_test.sh $dfs
+  vm_test "Linux kernel NFSv4.2 client: fallocate, holes, SEEK, xattrs, reflink and server-side copy of 1 GiB (VM)" \
+    "kernel nfs42 (vm)" tests/vm/kernel_nfs42_test.sh $dfs
+  vm_test "Linux kernel NFSv4.1 and NFSv3 clients against quotas: df, EDQUOT, every acknowledged byte kept (VM)" \
+    "kernel quota (vm)" tests/vm/kernel_quota_test.sh $dfs
   # Every dialect mounts and is checked; the slow checks (cp -a, fio) run on 3.1.1 only.
-  CIFS_FULL_DIALECTS=${CIFS_FULL_DIALECTS:-3.1.1} tests/vm/kernel_cifs_test.sh build/release/bin/dfs
-  record "kernel cifs (vm)" $?
-  step "Linux kernel NFSv4 and cifs ACL tools on one ACL, CHANGE_NOTIFY fed by NFS, a cifs reconnect (VM)"
-  tests/vm/kernel_acl_test.sh build/release/bin/dfs
-  record "kernel acl (vm)" $?
-  step "Linux kernel NFS and cifs clients with Kerberos: krb5, krb5i, krb5p over NFSv4.1 and NFSv3, cifs sec=krb5; krb5p and seal hide the data on the wire (VM)"
-  tests/vm/kernel_krb5_test.sh build/release/bin/dfs
-  record "kernel krb5 (vm)" $?
+  vm_test "Linux kernel cifs client (VM)" "kernel cifs (vm)" \
+    env CIFS_FULL_DIALECTS="${CIFS_FULL_DIALECTS:-3.1.1}" tests/vm/kernel_cifs_test.sh $dfs
+  vm_test "Linux kernel NFSv4 and cifs ACL tools on one ACL, CHANGE_NOTIFY fed by NFS, a cifs reconnect (VM)" \
+    "kernel acl (vm)" tests/vm/kernel_acl_test.sh $dfs
+  vm_test "Linux kernel NFS and cifs clients with Kerberos: krb5, krb5i, krb5p over NFSv4.1 and NFSv3, cifs sec=krb5; krb5p and seal hide the data on the wire (VM)" \
+    "kernel krb5 (vm)" tests/vm/kernel_krb5_test.sh $dfs
 fi
 
 

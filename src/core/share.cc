@@ -265,18 +265,12 @@ Status Share::RestoreSnapshot(std::string_view name, std::string_view safety,
           core::CreateSnapshot(*metadata_, *blocks_, safety, ObjectsUnderRoot(), nullptr).status());
     }
     Status restored = core::RestoreSnapshot(*metadata_, *blocks_, name, progress);
-    Status outcome = restored;
+    // Canceled halfway, the share goes back to what it held, from the safety snapshot. Without
+    // one nothing else is whole, so the restore runs to its end after all.
+    const bool rolled_back =
+        !restored.ok() && progress != nullptr && progress->canceled() && !safety.empty();
     if (!restored.ok() && progress != nullptr && progress->canceled()) {
-      // Canceled halfway: the share goes back to what it held, from the safety snapshot.
-      // Without one nothing else is whole, so the restore runs to its end after all.
-      restored =
-          core::RestoreSnapshot(*metadata_, *blocks_, safety.empty() ? name : safety, nullptr);
-      outcome = !restored.ok() || safety.empty()
-                    ? restored
-                    : Status(Errc::kUnavailable,
-                             fmt::format("restore canceled: the share holds what it held before "
-                                         "(snapshot {})",
-                                         safety));
+      restored = core::RestoreSnapshot(*metadata_, *blocks_, rolled_back ? safety : name, nullptr);
     }
     if (!restored.ok()) {
       // The record of the restore stays: the share's next open does it again, whole.
@@ -288,11 +282,15 @@ Status Share::RestoreSnapshot(std::string_view name, std::string_view safety,
     }
     RETURN_IF_ERROR(quotas_->table->Recount(nullptr));
     RETURN_IF_ERROR(core::EndRestore(*metadata_));
-    if (outcome.ok()) {
-      LOG_INFO("share {}: restored snapshot {}{}", name_, name,
-               safety.empty() ? "" : fmt::format(" (what it held before is snapshot {})", safety));
+    if (rolled_back) {
+      return Status(Errc::kUnavailable,
+                    fmt::format("restore canceled: the share holds what it held before "
+                                "(snapshot {})",
+                                safety));
     }
-    return outcome;
+    LOG_INFO("share {}: restored snapshot {}{}", name_, name,
+             safety.empty() ? "" : fmt::format(" (what it held before is snapshot {})", safety));
+    return Status::Ok();
   });
 }
 

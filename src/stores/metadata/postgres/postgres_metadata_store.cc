@@ -220,15 +220,20 @@ class PostgresMetadataStore final : public MetadataStore {
   // Whether `id` was handed out by AllocateInodeId and no transaction has used it since: an
   // id the sequence gave once has no inode and no stamp, so its first use needs no read.
   // True once per id.
+  // Ids below every fresh one (nearly every inode a transaction reads, since the sequence only
+  // grows) are answered without the lock.
   bool TakeFresh(InodeId id) {
+    if (id < fresh_floor_.load(std::memory_order_acquire)) return false;
     MutexLock lock(&ids_mu_);
-    return fresh_ids_.erase(id) != 0;
+    const bool fresh = fresh_ids_.erase(id) != 0;
+    if (fresh_ids_.empty()) fresh_floor_.store(kNoFresh, std::memory_order_release);
+    return fresh;
   }
   // Ids a transaction took fresh and did not use after all (it lost, or never committed).
   void GiveBackFresh(const std::vector<InodeId>& ids) {
     MutexLock lock(&ids_mu_);
     for (InodeId id : ids) {
-      if (fresh_ids_.size() < kMaxFresh) fresh_ids_.insert(id);
+      if (fresh_ids_.size() < kMaxFresh) AddFresh(id);
     }
   }
 
@@ -311,11 +316,22 @@ class PostgresMetadataStore final : public MetadataStore {
   // a create that then found the name taken is never used).
   static constexpr size_t kMaxFresh = 4096;
 
+  static constexpr InodeId kNoFresh = ~InodeId{0};
+
   InodeId Handed(InodeId id) EXCLUSIVE_LOCKS_REQUIRED(ids_mu_) {
     spare_ids_.pop_back();
-    if (fresh_ids_.size() >= kMaxFresh) fresh_ids_.clear();  // they are read, then
-    fresh_ids_.insert(id);
+    if (fresh_ids_.size() >= kMaxFresh) {  // they are read, then
+      fresh_ids_.clear();
+      fresh_floor_.store(kNoFresh, std::memory_order_release);
+    }
+    AddFresh(id);
     return id;
+  }
+  void AddFresh(InodeId id) EXCLUSIVE_LOCKS_REQUIRED(ids_mu_) {
+    fresh_ids_.insert(id);
+    if (id < fresh_floor_.load(std::memory_order_relaxed)) {
+      fresh_floor_.store(id, std::memory_order_release);
+    }
   }
 
   const std::string schema_;
@@ -323,7 +339,8 @@ class PostgresMetadataStore final : public MetadataStore {
   Mutex ids_mu_;
   std::vector<InodeId> spare_ids_ GUARDED_BY(ids_mu_);
   std::unordered_set<InodeId> fresh_ids_ GUARDED_BY(ids_mu_);
-  std::atomic<uint64_t> committed_{0};  // durable commits that returned, for group_sync_
+  std::atomic<InodeId> fresh_floor_{kNoFresh};  // no fresh id is below it; written under ids_mu_
+  std::atomic<uint64_t> committed_{0};          // durable commits that returned, for group_sync_
   GroupSync group_sync_;
   std::atomic<InodeId> root_{kInvalidInode};
   std::atomic<uint32_t> next_generation_{1};
